@@ -1,0 +1,684 @@
+# shellcheck shell=bash
+# tests/integration/lib.sh — real-server harness for layervpn integration tests.
+#
+# Source it from a test script:
+#
+#     . "$(dirname "$0")/lib.sh"
+#     it_require_root
+#     it_setup
+#     it_pki
+#     it_server_conf wrap=tls-crypt
+#     it_server_start
+#     it_client_conf wrap=tls-crypt
+#     IT_BG_LOG=$IT_DIR/client.log it_bg_in_client openvpn --config "$IT_DIR/client.ovpn"
+#
+# Topology (see doc/openvpn-protocol.md §10):
+#
+#     netns $IT_NS_S  [vs0 198.18.0.1/24] <--veth--> [vc0 198.18.0.2/24]  netns $IT_NS_C
+#     openvpn server on 198.18.0.1:1194, tunnel pool 198.19.0.0/24 (server 198.19.0.1),
+#     optional IPv6 pool 2001:2:0:8::/64 (RFC 5180 benchmarking range).
+#
+# Only addresses from 198.18.0.0/15 (and 2001:2::/48) are used, and only inside the
+# namespaces created here. The veth is created directly inside the namespaces, so its
+# names (vs0/vc0) never appear in the root namespace and cannot collide.
+#
+# Every function is safe under `set -euo pipefail` in the caller: failures are reported
+# through the return status (callers under set -e abort on them, which is what tests want).
+#
+# Environment knobs:
+#   IT_KEEP=1        keep $IT_DIR after the test (cleanup prints its path)
+#   IT_PKI_CACHE=DIR reuse a PKI from DIR (filled automatically on the first run)
+#   IT_BG_LOG=FILE   stdout/stderr file for the next it_bg_in_client (default $IT_DIR/bg-<pid>.log)
+
+# Guard against double sourcing.
+if [[ -n ${_IT_LIB_LOADED:-} ]]; then
+    return 0
+fi
+_IT_LIB_LOADED=1
+
+IT_SERVER_IP=198.18.0.1
+IT_CLIENT_IP=198.18.0.2
+IT_PORT=1194
+IT_TUN_SERVER_IP=198.19.0.1
+export IT_SERVER_IP IT_CLIENT_IP IT_PORT IT_TUN_SERVER_IP
+
+# Files the PKI consists of (relative to $IT_DIR/pki).
+IT_PKI_FILES=(
+    ca.crt ca.key
+    server.crt server.key
+    client.crt client.key
+    other-ca.crt other-ca.key
+    other-server.crt other-server.key
+    noeku-server.crt noeku-server.key
+    client-rsa.crt client-rsa.key
+    ta.key tc.key tcv2-server.key tcv2-client.key
+)
+
+IT_PIDS=()          # processes started by the harness (this shell)
+IT_SERVER_PID=""
+IT_SERVER_PROTO=udp
+_IT_CLEANED=0
+
+_it_log() { printf '[it] %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------------------
+# it_require_root — skip (exit 77) unless we can build namespaces and run openvpn.
+it_require_root() {
+    local reason=""
+    if ((EUID != 0)); then
+        reason="needs root (network namespaces, TUN)"
+    elif ! command -v ip >/dev/null 2>&1 || ! ip netns list >/dev/null 2>&1; then
+        reason="'ip netns' unavailable"
+    elif [[ ! -c /dev/net/tun ]]; then
+        reason="/dev/net/tun unavailable"
+    elif ! command -v openvpn >/dev/null 2>&1; then
+        reason="openvpn not installed (run tools/install-deps.sh)"
+    elif ! command -v openssl >/dev/null 2>&1; then
+        reason="openssl not installed (run tools/install-deps.sh)"
+    fi
+    if [[ -n $reason ]]; then
+        echo "SKIP: $reason"
+        exit 77
+    fi
+}
+
+# ---------------------------------------------------------------------------------------
+# _it_register_pid PID — remember a process for cleanup. Also written to a file so that
+# PIDs registered from subshells (e.g. pid=$(it_bg_in_client ...)) are not lost.
+_it_register_pid() {
+    IT_PIDS+=("$1")
+    if [[ -n ${IT_DIR:-} && -d $IT_DIR ]]; then
+        echo "$1" >>"$IT_DIR/.pids" || true
+    fi
+}
+
+# Delete namespaces of earlier runs that were killed before they could clean up
+# (name lvs<PID>/lvc<PID> with a dead <PID>). Live runs are never touched.
+_it_sweep_stale() {
+    local ns pid
+    while read -r ns _; do
+        [[ $ns =~ ^lv[sc]([0-9]+)$ ]] || continue
+        pid=${BASH_REMATCH[1]}
+        ((pid == $$)) && continue
+        if ! kill -0 "$pid" 2>/dev/null; then
+            _it_log "removing stale namespace $ns (owner pid $pid is gone)"
+            _it_kill_ns_procs "$ns"
+            ip netns del "$ns" 2>/dev/null || true
+        fi
+    done < <(ip netns list 2>/dev/null || true)
+}
+
+# ---------------------------------------------------------------------------------------
+# it_setup [name] — work dir + two namespaces + veth; installs the cleanup traps.
+it_setup() {
+    local name=${1:-}
+    if [[ -z $name ]]; then
+        name=$(basename -- "${0:-it}")
+        name=${name%.sh}
+    fi
+    name=${name//[^A-Za-z0-9_.-]/_}
+
+    # A second it_setup in the same script starts from a clean slate.
+    if [[ -n ${IT_DIR:-} ]]; then
+        it_cleanup
+    fi
+    _IT_CLEANED=0
+    IT_PIDS=()
+    IT_SERVER_PID=""
+
+    trap 'it_cleanup' EXIT
+    trap 'it_cleanup || true; trap - INT; exit 130' INT
+    trap 'it_cleanup || true; trap - TERM; exit 143' TERM
+
+    IT_DIR=$(mktemp -d "/tmp/lvpn-it-${name}.XXXXXX") || return 1
+    chmod 755 "$IT_DIR"
+    IT_NS_S="lvs$$"
+    IT_NS_C="lvc$$"
+    export IT_DIR IT_NS_S IT_NS_C
+
+    _it_sweep_stale
+
+    # Leftovers with our own names (cannot normally happen) would make `ip netns add` fail.
+    ip netns del "$IT_NS_S" 2>/dev/null || true
+    ip netns del "$IT_NS_C" 2>/dev/null || true
+
+    ip netns add "$IT_NS_S" || return 1
+    ip netns add "$IT_NS_C" || return 1
+    ip link add vs0 netns "$IT_NS_S" type veth peer name vc0 netns "$IT_NS_C" || return 1
+    ip -n "$IT_NS_S" addr add "$IT_SERVER_IP/24" dev vs0 || return 1
+    ip -n "$IT_NS_C" addr add "$IT_CLIENT_IP/24" dev vc0 || return 1
+    ip -n "$IT_NS_S" link set lo up || return 1
+    ip -n "$IT_NS_C" link set lo up || return 1
+    ip -n "$IT_NS_S" link set vs0 up || return 1
+    ip -n "$IT_NS_C" link set vc0 up || return 1
+    _it_log "setup: dir=$IT_DIR ns=$IT_NS_S/$IT_NS_C"
+}
+
+# ---------------------------------------------------------------------------------------
+# it_pki — throwaway PKI in $IT_DIR/pki (openssl CLI, EC P-256 unless noted).
+_it_pki_have_all() {
+    local d=$1 f
+    [[ -d $d ]] || return 1
+    for f in "${IT_PKI_FILES[@]}"; do
+        [[ -s $d/$f ]] || return 1
+    done
+}
+
+# _it_pki_newkey_args [ec|rsa] — openssl req arguments for a fresh key
+_it_pki_newkey_args() {
+    if [[ ${1:-ec} == rsa ]]; then
+        printf '%s\n' -newkey rsa:2048
+    else
+        printf '%s\n' -newkey ec -pkeyopt ec_paramgen_curve:prime256v1
+    fi
+}
+
+# _it_pki_ca NAME "CN"
+_it_pki_ca() {
+    local args
+    mapfile -t args < <(_it_pki_newkey_args ec)
+    openssl req -x509 "${args[@]}" -nodes \
+        -keyout "$1.key" -out "$1.crt" -days 3650 -subj "/CN=$2" \
+        -addext "basicConstraints=critical,CA:TRUE" \
+        -addext "keyUsage=critical,keyCertSign,cRLSign" \
+        -addext "subjectKeyIdentifier=hash"
+}
+
+# _it_pki_leaf NAME "CN" CA KEYTYPE EXTFILE
+_it_pki_leaf() {
+    local args
+    mapfile -t args < <(_it_pki_newkey_args "$4")
+    openssl req "${args[@]}" -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$2" &&
+        openssl x509 -req -in "$1.csr" -CA "$3.crt" -CAkey "$3.key" -CAcreateserial \
+            -out "$1.crt" -days 825 -extfile "$5" &&
+        rm -f "$1.csr"
+}
+
+_it_pki_generate() (
+    # subshell: cd and umask stay local
+    umask 077
+    cd "$1" || exit 1
+    cat >server.ext <<'EOF' || exit 1
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyAgreement
+extendedKeyUsage=serverAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+subjectAltName=DNS:vpn-server
+EOF
+    cat >noeku-server.ext <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyAgreement
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+subjectAltName=DNS:vpn-server
+EOF
+    cat >client.ext <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+EOF
+    cat >client-rsa.ext <<'EOF'
+basicConstraints=CA:FALSE
+keyUsage=critical,digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+EOF
+    # Explicit "|| exit 1": errexit is ignored here because the caller tests our status.
+    _it_pki_ca ca "Test VPN CA" || exit 1
+    _it_pki_ca other-ca "Other CA" || exit 1
+    _it_pki_leaf server vpn-server ca ec server.ext || exit 1
+    _it_pki_leaf client client1 ca ec client.ext || exit 1
+    _it_pki_leaf other-server vpn-server other-ca ec server.ext || exit 1
+    _it_pki_leaf noeku-server vpn-server ca ec noeku-server.ext || exit 1
+    _it_pki_leaf client-rsa client-rsa ca rsa client-rsa.ext || exit 1
+    openssl verify -CAfile ca.crt server.crt client.crt noeku-server.crt client-rsa.crt || exit 1
+    openssl verify -CAfile other-ca.crt other-server.crt || exit 1
+
+    openvpn --genkey tls-auth ta.key || exit 1
+    openvpn --genkey tls-crypt tc.key || exit 1
+    openvpn --genkey tls-crypt-v2-server tcv2-server.key || exit 1
+    openvpn --tls-crypt-v2 tcv2-server.key --genkey tls-crypt-v2-client tcv2-client.key || exit 1
+)
+
+it_pki() {
+    local pki=$IT_DIR/pki f
+    mkdir -p "$pki" || return 1
+    chmod 700 "$pki"
+    if [[ -n ${IT_PKI_CACHE:-} ]] && _it_pki_have_all "$IT_PKI_CACHE"; then
+        for f in "${IT_PKI_FILES[@]}"; do
+            cp -- "$IT_PKI_CACHE/$f" "$pki/$f" || return 1
+        done
+        chmod 600 "$pki"/*.key
+        _it_log "pki: copied from cache $IT_PKI_CACHE"
+        return 0
+    fi
+    if ! _it_pki_generate "$pki" >"$pki/gen.log" 2>&1; then
+        _it_log "pki: generation failed; tail of $pki/gen.log:"
+        tail -n 30 "$pki/gen.log" >&2
+        return 1
+    fi
+    if ! _it_pki_have_all "$pki"; then
+        _it_log "pki: generation incomplete"
+        return 1
+    fi
+    _it_log "pki: generated in $pki"
+    if [[ -n ${IT_PKI_CACHE:-} ]]; then
+        # Fill the cache for the next run (best effort, never fatal).
+        if mkdir -p "$IT_PKI_CACHE" 2>/dev/null; then
+            for f in "${IT_PKI_FILES[@]}"; do
+                cp -- "$pki/$f" "$IT_PKI_CACHE/$f" 2>/dev/null || true
+            done
+            chmod 600 "$IT_PKI_CACHE"/*.key 2>/dev/null || true
+            _it_log "pki: cache $IT_PKI_CACHE filled"
+        fi
+    fi
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# Switch parsing shared by it_server_conf / it_client_conf. Sets _IT_O_* variables.
+_it_parse_switches() {
+    _IT_O_PROTO=udp
+    _IT_O_CIPHERS=""
+    _IT_O_AUTH=""
+    _IT_O_WRAP=none
+    _IT_O_RENEG=""
+    _IT_O_COMPRESS=""
+    _IT_O_CERT=server
+    _IT_O_IPV6=0
+    _IT_O_PUSH=()
+    _IT_O_EXTRA=()
+    local a k v
+    for a in "$@"; do
+        if [[ $a != *=* ]]; then
+            _it_log "bad switch '$a' (want key=value)"
+            return 1
+        fi
+        k=${a%%=*}
+        v=${a#*=}
+        case $k in
+        proto)
+            case $v in udp | tcp) _IT_O_PROTO=$v ;; *)
+                _it_log "proto=$v: want udp|tcp"
+                return 1
+                ;;
+            esac
+            ;;
+        ciphers) _IT_O_CIPHERS=$v ;;
+        auth) _IT_O_AUTH=$v ;;
+        wrap)
+            case $v in none | tls-auth | tls-crypt | tls-crypt-v2) _IT_O_WRAP=$v ;; *)
+                _it_log "wrap=$v: want none|tls-auth|tls-crypt|tls-crypt-v2"
+                return 1
+                ;;
+            esac
+            ;;
+        reneg) _IT_O_RENEG=$v ;;
+        compress)
+            case $v in stub | stub-v2 | lzo-no | "") _IT_O_COMPRESS=$v ;; *)
+                _it_log "compress=$v: want stub|stub-v2|lzo-no"
+                return 1
+                ;;
+            esac
+            ;;
+        cert)
+            case $v in server | other-server | noeku-server) _IT_O_CERT=$v ;; *)
+                _it_log "cert=$v: want server|other-server|noeku-server"
+                return 1
+                ;;
+            esac
+            ;;
+        ipv6) _IT_O_IPV6=$v ;;
+        push) _IT_O_PUSH+=("$v") ;;
+        extra) _IT_O_EXTRA+=("$v") ;;
+        *)
+            _it_log "unknown switch '$k'"
+            return 1
+            ;;
+        esac
+    done
+}
+
+# it_server_conf [key=value...] — render $IT_DIR/server.conf (§10.3).
+it_server_conf() {
+    _it_parse_switches "$@" || return 1
+    local p=$IT_DIR/pki line
+    IT_SERVER_PROTO=$_IT_O_PROTO
+    {
+        cat <<EOF
+# generated by tests/integration/lib.sh it_server_conf $*
+cd $IT_DIR
+port $IT_PORT
+proto $([[ $_IT_O_PROTO == tcp ]] && echo tcp-server || echo udp)
+local $IT_SERVER_IP
+dev tun
+topology subnet
+server 198.19.0.0 255.255.255.0
+ca $p/ca.crt
+cert $p/$_IT_O_CERT.crt
+key $p/$_IT_O_CERT.key
+dh none
+data-ciphers ${_IT_O_CIPHERS:-AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305}
+keepalive 10 60
+verb 4
+log-append $IT_DIR/server.log
+status $IT_DIR/server.status 1
+push "route 198.19.100.0 255.255.255.0"
+push "dhcp-option DNS 198.19.0.1"
+EOF
+        [[ $_IT_O_PROTO == udp ]] && echo "explicit-exit-notify 1"
+        [[ $_IT_O_IPV6 == 1 ]] && echo "server-ipv6 2001:2:0:8::/64"
+        case $_IT_O_WRAP in
+        tls-auth) echo "tls-auth $p/ta.key 0" ;;
+        tls-crypt) echo "tls-crypt $p/tc.key" ;;
+        tls-crypt-v2) echo "tls-crypt-v2 $p/tcv2-server.key" ;;
+        esac
+        [[ -n $_IT_O_AUTH ]] && echo "auth $_IT_O_AUTH"
+        [[ -n $_IT_O_RENEG ]] && echo "reneg-sec $_IT_O_RENEG"
+        case $_IT_O_COMPRESS in
+        stub) printf '%s\n' "compress stub" 'push "compress stub"' ;;
+        stub-v2) printf '%s\n' "compress stub-v2" 'push "compress stub-v2"' ;;
+        lzo-no) printf '%s\n' "comp-lzo no" 'push "comp-lzo no"' ;;
+        esac
+        for line in "${_IT_O_PUSH[@]}"; do
+            printf 'push "%s"\n' "$line"
+        done
+        for line in "${_IT_O_EXTRA[@]}"; do
+            printf '%s\n' "$line"
+        done
+        true
+    } >"$IT_DIR/server.conf" || return 1
+}
+
+# it_client_conf [key=value...] — render $IT_DIR/client.ovpn (stock client and ours).
+# Server-only switches (reneg, compress, cert, push, ipv6) are accepted and ignored.
+it_client_conf() {
+    _it_parse_switches "$@" || return 1
+    local p=$IT_DIR/pki line
+    {
+        cat <<EOF
+# generated by tests/integration/lib.sh it_client_conf $*
+client
+dev tun
+proto $_IT_O_PROTO
+remote $IT_SERVER_IP $IT_PORT
+nobind
+ca $p/ca.crt
+cert $p/client.crt
+key $p/client.key
+remote-cert-tls server
+verify-x509-name vpn-server name
+EOF
+        case $_IT_O_WRAP in
+        tls-auth) echo "tls-auth $p/ta.key 1" ;;
+        tls-crypt) echo "tls-crypt $p/tc.key" ;;
+        tls-crypt-v2) echo "tls-crypt-v2 $p/tcv2-client.key" ;;
+        esac
+        [[ -n $_IT_O_CIPHERS ]] && echo "data-ciphers $_IT_O_CIPHERS"
+        [[ -n $_IT_O_AUTH ]] && echo "auth $_IT_O_AUTH"
+        echo "verb 3"
+        for line in "${_IT_O_EXTRA[@]}"; do
+            printf '%s\n' "$line"
+        done
+        true
+    } >"$IT_DIR/client.ovpn" || return 1
+}
+
+# ---------------------------------------------------------------------------------------
+# it_wait_log FILE PATTERN TIMEOUT_S — poll (0.1 s) until `grep -E PATTERN FILE` matches.
+it_wait_log() {
+    local file=$1 pat=$2 t=${3:-10} n
+    # timeout in tenths of a second; accepts "5" or "2.5"
+    n=$(awk -v t="$t" 'BEGIN { printf "%d", t * 10 }') || n=100
+    while ((n-- > 0)); do
+        if [[ -f $file ]] && grep -qE -- "$pat" "$file" 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    [[ -f $file ]] && grep -qE -- "$pat" "$file" 2>/dev/null
+}
+
+# _it_alive PID
+_it_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+
+# _it_stop_pids TIMEOUT_TENTHS PID... — SIGTERM, wait, then SIGKILL; reaps our children.
+_it_stop_pids() {
+    local n=$1 pid live
+    shift
+    (($# > 0)) || return 0
+    for pid in "$@"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    while ((n-- > 0)); do
+        live=0
+        for pid in "$@"; do
+            # a zombie child of ours still answers kill -0; reap it without blocking
+            if _it_alive "$pid"; then
+                if [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]]; then
+                    wait "$pid" 2>/dev/null || true
+                else
+                    live=1
+                fi
+            fi
+        done
+        ((live)) || break
+        sleep 0.1
+    done
+    for pid in "$@"; do
+        if _it_alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
+    done
+    for pid in "$@"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    return 0
+}
+
+_it_kill_ns_procs() {
+    local ns=$1 pids
+    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    if ((${#pids[@]} > 0)); then
+        _it_stop_pids 30 "${pids[@]}"
+    fi
+}
+
+# it_server_start — run openvpn --config server.conf in $IT_NS_S, wait until ready.
+it_server_start() {
+    local conf=$IT_DIR/server.conf log=$IT_DIR/server.log n=100 listening=0 i=1
+    local ssflag=-lun
+    [[ -f $conf ]] || {
+        _it_log "no $conf (call it_server_conf first)"
+        return 1
+    }
+    if _it_alive "$IT_SERVER_PID"; then
+        _it_log "server already running (pid $IT_SERVER_PID)"
+        return 1
+    fi
+    [[ $IT_SERVER_PROTO == tcp ]] && ssflag=-ltn
+    # keep logs of earlier server runs as server.log.1, .2, ...
+    if [[ -s $log ]]; then
+        while [[ -e $log.$i ]]; do ((i++)); done
+        mv -- "$log" "$log.$i"
+    fi
+    : >"$log"
+    ip netns exec "$IT_NS_S" openvpn --config "$conf" </dev/null >>"$log" 2>&1 &
+    IT_SERVER_PID=$!
+    _it_register_pid "$IT_SERVER_PID"
+    while ((n-- > 0)); do
+        if ! _it_alive "$IT_SERVER_PID"; then
+            break
+        fi
+        if ((!listening)) &&
+            ip netns exec "$IT_NS_S" ss -H "$ssflag" 2>/dev/null | grep -q ":$IT_PORT\b"; then
+            listening=1
+        fi
+        if ((listening)) && grep -q "Initialization Sequence Completed" "$log"; then
+            _it_log "server up (pid $IT_SERVER_PID, $IT_SERVER_PROTO)"
+            return 0
+        fi
+        sleep 0.1
+    done
+    _it_log "server failed to start (alive=$(_it_alive "$IT_SERVER_PID" && echo yes || echo no)," \
+        "listening=$listening); tail of $log:"
+    tail -n 25 "$log" >&2
+    return 1
+}
+
+# it_server_stop — SIGTERM the server, SIGKILL after 3 s.
+it_server_stop() {
+    if [[ -n $IT_SERVER_PID ]]; then
+        _it_stop_pids 30 "$IT_SERVER_PID"
+        _it_log "server stopped (pid $IT_SERVER_PID)"
+    fi
+    IT_SERVER_PID=""
+    return 0
+}
+
+# it_bg_in_client CMD... — run CMD in $IT_NS_C in the background; echoes its PID.
+# stdin is /dev/null; stdout+stderr go to $IT_BG_LOG if set, else $IT_DIR/bg-<pid>.log
+# (so `pid=$(it_bg_in_client ...)` returns at once instead of waiting for CMD).
+it_bg_in_client() {
+    local out tmp pid
+    if [[ -n ${IT_BG_LOG:-} ]]; then
+        out=$IT_BG_LOG
+    else
+        tmp=$(mktemp "$IT_DIR/bg-new.XXXXXX") || return 1
+        out=$tmp
+    fi
+    ip netns exec "$IT_NS_C" "$@" </dev/null >>"$out" 2>&1 &
+    pid=$!
+    if [[ -z ${IT_BG_LOG:-} ]]; then
+        mv -- "$tmp" "$IT_DIR/bg-$pid.log" 2>/dev/null || true
+    fi
+    _it_register_pid "$pid"
+    echo "$pid"
+}
+
+# it_bg_in_server CMD... — same, in $IT_NS_S (for relay.py and friends).
+it_bg_in_server() {
+    local out tmp pid
+    if [[ -n ${IT_BG_LOG:-} ]]; then
+        out=$IT_BG_LOG
+    else
+        tmp=$(mktemp "$IT_DIR/bg-new.XXXXXX") || return 1
+        out=$tmp
+    fi
+    ip netns exec "$IT_NS_S" "$@" </dev/null >>"$out" 2>&1 &
+    pid=$!
+    if [[ -z ${IT_BG_LOG:-} ]]; then
+        mv -- "$tmp" "$IT_DIR/bg-$pid.log" 2>/dev/null || true
+    fi
+    _it_register_pid "$pid"
+    echo "$pid"
+}
+
+# ---------------------------------------------------------------------------------------
+# it_impair_client LOSS_PCT — drop LOSS_PCT % of UDP to/from 198.18.0.1 at the client.
+#
+# The rules sit on the client veth's netdev ingress/egress hooks (the "input" and
+# "output" directions of the client namespace). A drop in the inet OUTPUT hook would
+# make sendto() fail with EPERM, which is not what a lossy network does; the egress
+# hook drops silently like a real link. Falls back to inet input/output if the kernel
+# has no netdev egress hook.
+it_impair_client() {
+    local pct=${1:?it_impair_client LOSS_PCT} cond
+    if ! [[ $pct =~ ^[0-9]+$ ]] || ((pct > 100)); then
+        _it_log "it_impair_client: bad LOSS_PCT '$pct'"
+        return 1
+    fi
+    it_impair_clear
+    ((pct == 0)) && return 0
+    if ((pct >= 100)); then
+        cond=""  # nft rejects "mod 100 < 100"
+    else
+        cond="numgen random mod 100 < $pct"
+    fi
+    if ip netns exec "$IT_NS_C" nft -f - 2>/dev/null <<EOF; then
+table netdev it_impair {
+    chain egress {
+        type filter hook egress device "vc0" priority 0; policy accept;
+        ip daddr $IT_SERVER_IP meta l4proto udp $cond counter drop
+    }
+    chain ingress {
+        type filter hook ingress device "vc0" priority 0; policy accept;
+        ip saddr $IT_SERVER_IP meta l4proto udp $cond counter drop
+    }
+}
+EOF
+        _it_log "impair: client drops $pct% of UDP to/from $IT_SERVER_IP (netdev)"
+        return 0
+    fi
+    ip netns exec "$IT_NS_C" nft -f - <<EOF || return 1
+table inet it_impair {
+    chain output {
+        type filter hook output priority 0; policy accept;
+        ip daddr $IT_SERVER_IP meta l4proto udp $cond counter drop
+    }
+    chain input {
+        type filter hook input priority 0; policy accept;
+        ip saddr $IT_SERVER_IP meta l4proto udp $cond counter drop
+    }
+}
+EOF
+    _it_log "impair: client drops $pct% of UDP to/from $IT_SERVER_IP (inet; sends see EPERM)"
+}
+
+# it_impair_clear — remove the impairment table (no error if absent).
+it_impair_clear() {
+    ip netns exec "$IT_NS_C" nft delete table netdev it_impair 2>/dev/null || true
+    ip netns exec "$IT_NS_C" nft delete table inet it_impair 2>/dev/null || true
+    return 0
+}
+
+# ---------------------------------------------------------------------------------------
+# it_cleanup — kill everything we started, delete namespaces, remove the work dir.
+# Idempotent; never changes the caller's exit status.
+it_cleanup() {
+    local rc=$? ns pid pids=()
+    local -
+    set +e +u +o pipefail
+    if ((_IT_CLEANED)) || [[ -z ${IT_DIR:-} && -z ${IT_NS_S:-} ]]; then
+        return "$rc"
+    fi
+    _IT_CLEANED=1
+    pids=("${IT_PIDS[@]}")
+    if [[ -n ${IT_DIR:-} && -f $IT_DIR/.pids ]]; then
+        while read -r pid; do
+            [[ $pid =~ ^[0-9]+$ ]] && pids+=("$pid")
+        done <"$IT_DIR/.pids"
+    fi
+    for ns in "${IT_NS_C:-}" "${IT_NS_S:-}"; do
+        [[ -n $ns ]] || continue
+        while read -r pid; do
+            [[ $pid =~ ^[0-9]+$ ]] && pids+=("$pid")
+        done < <(ip netns pids "$ns" 2>/dev/null)
+    done
+    if ((${#pids[@]} > 0)); then
+        mapfile -t pids < <(printf '%s\n' "${pids[@]}" | sort -un)
+        _it_stop_pids 30 "${pids[@]}"
+    fi
+    for ns in "${IT_NS_C:-}" "${IT_NS_S:-}"; do
+        [[ -n $ns ]] || continue
+        # processes that entered the namespace on their own (not in our lists)
+        _it_kill_ns_procs "$ns"
+        ip netns del "$ns" 2>/dev/null
+    done
+    if [[ -n ${IT_DIR:-} && -d $IT_DIR ]]; then
+        if [[ ${IT_KEEP:-0} == 1 ]]; then
+            _it_log "cleanup: keeping $IT_DIR"
+        else
+            rm -rf -- "$IT_DIR"
+        fi
+    fi
+    IT_PIDS=()
+    IT_SERVER_PID=""
+    IT_DIR=""
+    return "$rc"
+}
