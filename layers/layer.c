@@ -35,7 +35,11 @@ void lvpn__layer_drop(lvpn__layer_t *l, lvpn__pbuf_t *p) {
 }
 
 void lvpn__layer_send_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
-  lvpn__layer_t *n = l->above;
+  lvpn__layer_send_up_to(l, l->above, p);
+}
+
+void lvpn__layer_send_up_to(lvpn__layer_t *l, lvpn__layer_t *n,
+                            lvpn__pbuf_t *p) {
   if (n == NULL || !lvpn__layer_running(n)) {
     lvpn__layer_drop(l, p);
     return;
@@ -150,13 +154,15 @@ int lvpn__workers_add(lvpn__workers_t *w, lvpn__layer_t *l) {
   if (w->state != LVPN__WORKERS_IDLE || w->n >= LVPN__MAX_LAYERS)
     return LVPN_EINVAL;
   l->mgr = w;
-  if (w->n > 0) {
-    lvpn__layer_t *below = w->layers[w->n - 1];
-    below->above = l;
-    l->below = below;
-  }
   w->layers[w->n++] = l;
   return 0;
+}
+
+void lvpn__layer_link(lvpn__layer_t *lower, lvpn__layer_t *upper) {
+  if (lower != NULL)
+    lower->above = upper;
+  if (upper != NULL)
+    upper->below = lower;
 }
 
 int lvpn__workers_start(lvpn__workers_t *w) {

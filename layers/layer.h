@@ -91,6 +91,10 @@ void lvpn__layer_init(lvpn__layer_t *l, uv_loop_t *loop, const char *name,
  * dropped. */
 void lvpn__layer_send_up(lvpn__layer_t *l, lvpn__pbuf_t *p);
 void lvpn__layer_send_down(lvpn__layer_t *l, lvpn__pbuf_t *p);
+/* Pass `p` to an arbitrary layer's up_in (from below), for forks such as the
+ * packetmuxer's data path. Same drop rules as lvpn__layer_send_up. */
+void lvpn__layer_send_up_to(lvpn__layer_t *l, lvpn__layer_t *to,
+                            lvpn__pbuf_t *p);
 /* Free a packet the layer decided not to pass on, counting it. */
 void lvpn__layer_drop(lvpn__layer_t *l, lvpn__pbuf_t *p);
 
@@ -136,9 +140,14 @@ struct lvpn__workers_s {
 void lvpn__workers_init(lvpn__workers_t *w, uv_loop_t *loop,
                         const lvpn__logger_t *log,
                         lvpn__workers_down_cb on_down);
-/* Adds a layer on top of the stack (call bottom first). Returns 0 or
- * LVPN_EINVAL when full or running. */
+/* Registers a layer; layers start in the order added (bottom first) and
+ * stop in reverse. Returns 0 or LVPN_EINVAL when full or running. Wiring is
+ * separate (lvpn__layer_link): the stack forks above the packetmuxer into
+ * a control path and a data path. */
 int lvpn__workers_add(lvpn__workers_t *w, lvpn__layer_t *l);
+/* Makes `upper` the layer above `lower` (its send_up target) and `lower` the
+ * layer below `upper` (its send_down target). Either may be NULL. */
+void lvpn__layer_link(lvpn__layer_t *lower, lvpn__layer_t *upper);
 /* Starts every layer bottom-up. If a layer fails to start, the stack shuts
  * down and that error is returned (on_down still follows, since layers own
  * handles from init on). Returns LVPN_ESTATE unless idle. */

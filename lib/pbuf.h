@@ -25,11 +25,16 @@
  * control header including tls-crypt (1+8+8+32+1+32+8+4 = 94). */
 #define LVPN_PBUF_HEADROOM 160
 
-/* Per-packet metadata carried between layers (no parsing twice). */
+/* Per-packet metadata carried between layers, so a header is parsed once:
+ * the packetmuxer decodes a control header into it on the way up, the
+ * reliable transport fills it on the way down and the muxer encodes it. */
 typedef struct lvpn__pmeta_s {
-  uint8_t opcode;   /* OpenVPN opcode (P_CONTROL_V1, ...) */
-  uint8_t key_id;   /* 0..7 */
-  uint32_t msg_id;  /* control message packet id */
+  uint8_t opcode;     /* OpenVPN opcode (P_CONTROL_V1, ...) */
+  uint8_t key_id;     /* 0..7 */
+  uint8_t has_msg_id; /* 0 for P_ACK_V1 */
+  uint8_t n_acks;     /* ACK record: 0..8 ids */
+  uint32_t msg_id;    /* control message packet id */
+  uint32_t acks[8];
 } lvpn__pmeta_t;
 
 typedef struct lvpn__pbuf_pool_s lvpn__pbuf_pool_t;

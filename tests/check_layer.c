@@ -118,6 +118,8 @@ static void build_stack(uv_loop_t *loop, lvpn__workers_t *w,
     if (i == fail_layer)
       t->fail_after = fail_after;
     ck_assert_int_eq(lvpn__workers_add(w, &t->base), 0);
+    if (i > 0)
+      lvpn__layer_link(&layers[i - 1].base, &t->base);
   }
 }
 

@@ -471,7 +471,8 @@ _it_stop_pids() {
         sleep 0.1
     done
     for pid in "$@"; do
-        if _it_alive "$pid"; then
+        if _it_alive "$pid" && [[ $(ps -o stat= -p "$pid" 2>/dev/null) != Z* ]]; then
+            _it_log "pid $pid ($(ps -o comm= -p "$pid" 2>/dev/null)) ignored SIGTERM; sending SIGKILL"
             kill -KILL "$pid" 2>/dev/null || true
         fi
     done
