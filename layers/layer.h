@@ -40,6 +40,12 @@ typedef struct lvpn__layer_ops_s {
    * runtime closes the wake handle and frees queued packets itself. May be
    * NULL when the layer owns no handle. */
   void (*close)(lvpn__layer_t *l);
+  /* Report layer-specific counters (beyond lvpn__layer_stats_t) through
+   * `cb`. May be NULL. */
+  void (*counters)(const lvpn__layer_t *l,
+                   void (*cb)(void *ud, const char *layer, const char *name,
+                              uint64_t value),
+                   void *ud);
 } lvpn__layer_ops_t;
 
 enum {

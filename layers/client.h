@@ -1,0 +1,67 @@
+/* The client object behind lvpn_client_t: owns the configuration copy, the
+ * packet pool, the RNG, the control session and the seven layers, wires
+ * them, and reacts to their events (PUSH_REPLY -> data keys + tun). */
+#ifndef LVPN_LAYERS_CLIENT_H
+#define LVPN_LAYERS_CLIENT_H
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+
+#include "../lib/config.h"
+#include "controlchannel.h"
+#include "datachannel.h"
+#include "layer.h"
+#include "networkio.h"
+#include "packetmuxer.h"
+#include "reliabletransport.h"
+#include "tlssession.h"
+#include "tun.h"
+
+enum {
+  LVPN__CLIENT_NEW = 0,
+  LVPN__CLIENT_RUNNING,
+  LVPN__CLIENT_EXITING, /* explicit-exit-notify sent, waiting */
+  LVPN__CLIENT_STOPPING,
+  LVPN__CLIENT_DOWN,
+  LVPN__CLIENT_CLOSING
+};
+
+struct lvpn_client_s {
+  uv_loop_t *loop;
+  lvpn_config_t *cfg;
+  void *data;
+  int state;
+  int connected;
+  int err; /* why it stopped */
+  lvpn__logger_t log;
+  lvpn_event_cb event_cb;
+  lvpn_inside_write_cb inside_write;
+  lvpn_close_cb close_cb;
+  int timer_closed;
+
+  lvpn__pbuf_pool_t pool;
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+  int rng_ready;
+  lvpn__session_t session;
+  lvpn__tls_conf_t tls_conf;
+  int tls_conf_ready;
+  char km2_options[512];
+  char peer_info[512];
+  unsigned iv_proto;
+  int cc_exit;        /* negotiated: EXIT as a control message */
+  int exit_notify;    /* seconds (config or pushed) */
+
+  lvpn__workers_t workers;
+  lvpn__networkio_t net;
+  lvpn__packetmuxer_t mux;
+  lvpn__reltrans_t rel;
+  lvpn__controlchannel_t cc;
+  lvpn__tlssession_t tls;
+  lvpn__datachannel_t dc;
+  lvpn__tun_layer_t tun;
+  uv_timer_t timer; /* exit-notify wait; also defers the close callback */
+  uint64_t start_ms, connected_ms, exit_deadline_ms;
+};
+
+#endif

@@ -1,0 +1,57 @@
+/* datachannel: between the packetmuxer (below) and the inside (tun, above).
+ * Down: plaintext IP packets are compression-framed and encrypted in place
+ * (headers pushed into the headroom) into P_DATA_V2 (or V1) wire packets.
+ * Up: wire data packets are authenticated, replay-checked, decrypted in
+ * place and unframed; keepalive pings and OCC messages are consumed here.
+ * A 1-s tick sends pings after `ping` s without sending and fails with
+ * LVPN_EPING_RESTART after `ping-restart` s without receiving. */
+#ifndef LVPN_LAYERS_DATACHANNEL_H
+#define LVPN_LAYERS_DATACHANNEL_H
+
+#include "datachannel_crypto.h"
+#include "layer.h"
+
+typedef struct lvpn__dc_params_s {
+  const char *cipher; /* OpenVPN name, e.g. "AES-256-GCM" */
+  const char *auth;   /* HMAC digest for CBC ciphers, e.g. "SHA1" */
+  uint8_t key_id;
+  uint32_t peer_id;   /* >= 0xFFFFFF: P_DATA_V1 */
+  int comp_mode;      /* LVPN__COMP_* */
+  unsigned ping_s;    /* 0 = off */
+  unsigned ping_restart_s;
+} lvpn__dc_params_t;
+
+typedef struct lvpn__datachannel_s {
+  lvpn__layer_t base;
+  lvpn__pbuf_pool_t *pool;
+  lvpn__dc_key_t key;
+  int have_key;
+  lvpn__dc_params_t params;
+  int (*rng)(void *, unsigned char *, size_t);
+  void *rng_ctx;
+  uv_timer_t tick;
+  uint64_t last_tx_ms, last_rx_ms;
+  uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+  uint64_t drop_nokey, drop_short, drop_auth, drop_replay, drop_other,
+      drop_compressed, drop_tx;
+  uint64_t pings_rx, pings_tx, occ_rx;
+} lvpn__datachannel_t;
+
+void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
+                            lvpn__pbuf_pool_t *pool,
+                            int (*rng)(void *, unsigned char *, size_t),
+                            void *rng_ctx, unsigned pre_pull_ping_restart_s,
+                            const lvpn__logger_t *log);
+/* Installs the data keys (key2 is copied into cipher contexts; the caller
+ * zeroizes its copy) and the pushed timers. */
+int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
+                              const lvpn__dc_params_t *params,
+                              const uint8_t key2[256]);
+/* Note that something authenticated arrived (control packets count). */
+static inline void lvpn__datachannel_saw_peer(lvpn__datachannel_t *d) {
+  d->last_rx_ms = uv_now(d->base.loop);
+}
+/* Sends OCC EXIT as a data packet (explicit-exit-notify without cc-exit). */
+int lvpn__datachannel_send_occ_exit(lvpn__datachannel_t *d);
+
+#endif

@@ -1,0 +1,146 @@
+#include "reliabletransport.h"
+
+#include <string.h>
+
+#include "controlchannel_wire.h"
+
+static void rt_timer_cb(uv_timer_t *t);
+
+/* Moves backlog into the send window, sends what is due, and re-arms the
+ * timer for the next retransmission. */
+static void rt_flush(lvpn__reltrans_t *r) {
+  uint64_t now = uv_now(r->base.loop);
+  uint64_t deadline;
+  lvpn__pbuf_t *p;
+  lvpn__acks_t acks;
+  int kind;
+
+  r->flush_pending = 0;
+  while (!lvpn__queue_empty(&r->backlog) && lvpn__rel_can_send(&r->rel)) {
+    p = lvpn__pbufq_pop(&r->backlog);
+    if (lvpn__rel_send(&r->rel, p, now) != 0) {
+      lvpn__layer_drop(&r->base, p);
+      break;
+    }
+  }
+  for (;;) {
+    p = NULL;
+    memset(&acks, 0, sizeof(acks));
+    kind = lvpn__rel_poll(&r->rel, now, &p, &acks);
+    if (kind == 0)
+      break;
+    if (kind == 2) {
+      /* Only ACKs are due: a dedicated P_ACK_V1 (no message id). */
+      p = lvpn__pbuf_alloc(r->pool);
+      if (p == NULL)
+        break;
+      p->meta.opcode = LVPN__P_ACK_V1;
+      p->meta.key_id = 0;
+      p->meta.has_msg_id = 0;
+      r->acks_only_sent++;
+    } else {
+      p->meta.has_msg_id = 1;
+    }
+    p->meta.n_acks = acks.n;
+    memcpy(p->meta.acks, acks.ids, sizeof(uint32_t) * acks.n);
+    lvpn__layer_send_down(&r->base, p);
+  }
+  deadline = lvpn__rel_next_deadline(&r->rel);
+  if (deadline != UINT64_MAX && lvpn__layer_running(&r->base))
+    uv_timer_start(&r->timer, rt_timer_cb, deadline > now ? deadline - now : 0,
+                   0);
+  else
+    uv_timer_stop(&r->timer);
+}
+
+static void rt_timer_cb(uv_timer_t *t) {
+  lvpn__reltrans_t *r = container_of(t, lvpn__reltrans_t, timer);
+  rt_flush(r);
+}
+
+/* ACKs for received packets go out on the next loop turn, so that a reply
+ * produced meanwhile (TLS output) carries them instead of a bare P_ACK_V1. */
+static void rt_schedule_flush(lvpn__reltrans_t *r) {
+  if (!r->flush_pending) {
+    r->flush_pending = 1;
+    uv_timer_start(&r->timer, rt_timer_cb, 0, 0);
+  }
+}
+
+static void rt_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
+  lvpn__pbufq_push(&r->backlog, p);
+  if (r->backlog.count > r->backlog_peak)
+    r->backlog_peak = r->backlog.count;
+  rt_flush(r);
+}
+
+static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
+  lvpn__pbuf_t *q;
+  int err;
+
+  if (p->meta.n_acks > 0)
+    lvpn__rel_on_acks(&r->rel, p->meta.acks, p->meta.n_acks);
+  if (p->meta.opcode == LVPN__P_ACK_V1 || !p->meta.has_msg_id) {
+    lvpn__pbuf_free(p); /* never acknowledge an ACK */
+    rt_flush(r);        /* the window may have opened */
+    return;
+  }
+  if (p->meta.opcode == LVPN__P_CONTROL_HARD_RESET_SERVER_V2 &&
+      p->meta.msg_id == 0)
+    lvpn__rel_schedule_now(&r->rel); /* peer's reset: burst what's pending */
+  err = lvpn__rel_on_receive(&r->rel, p);
+  if (err != 0 && err != LVPN_EDUPLICATE)
+    LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "not stored: %s",
+              lvpn_strerror(err));
+  while ((q = lvpn__rel_pop_inorder(&r->rel)) != NULL)
+    lvpn__layer_send_up(l, q);
+  rt_schedule_flush(r);
+}
+
+static void rt_stop(lvpn__layer_t *l) {
+  lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
+  uv_timer_stop(&r->timer);
+}
+
+static void rt_close(lvpn__layer_t *l) {
+  lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
+  lvpn__pbufq_clear(&r->backlog);
+  lvpn__rel_reset(&r->rel);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&r->timer);
+}
+
+static void rt_counters(const lvpn__layer_t *l,
+                        void (*cb)(void *, const char *, const char *,
+                                   uint64_t),
+                        void *ud) {
+  const lvpn__reltrans_t *r = container_of(l, const lvpn__reltrans_t, base);
+  cb(ud, l->name, "retransmits", r->rel.retransmits);
+  cb(ud, l->name, "fast_retransmits", r->rel.fast_retransmits);
+  cb(ud, l->name, "dup_received", r->rel.dup_received);
+  cb(ud, l->name, "window_drops", r->rel.window_drops);
+  cb(ud, l->name, "acks_only_sent", r->acks_only_sent);
+  cb(ud, l->name, "backlog_peak", r->backlog_peak);
+}
+
+static const lvpn__layer_ops_t rt_ops = {.up = rt_up,
+                                         .down = rt_down,
+                                         .stop = rt_stop,
+                                         .close = rt_close,
+                                         .counters = rt_counters};
+
+void lvpn__reltrans_init(lvpn__reltrans_t *r, uv_loop_t *loop,
+                         lvpn__pbuf_pool_t *pool, uint32_t tls_timeout_ms,
+                         const lvpn__logger_t *log) {
+  memset(r, 0, sizeof(*r));
+  lvpn__layer_init(&r->base, loop, "reliabletransport", &rt_ops, log);
+  lvpn__rel_init(&r->rel, tls_timeout_ms);
+  r->pool = pool;
+  lvpn__queue_init(&r->backlog);
+  uv_timer_init(loop, &r->timer);
+}
+
+int lvpn__reltrans_all_acked(const lvpn__reltrans_t *r) {
+  return lvpn__queue_empty(&r->backlog) && lvpn__rel_all_acked(&r->rel);
+}
