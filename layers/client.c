@@ -493,6 +493,10 @@ static void client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   const char *cipher;
   int rc, ekm, comp;
 
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Control channel up: PUSH_REPLY after %llu ms (%d options)",
+            (unsigned long long)(uv_now(c->loop) - c->start_ms),
+            push->n_options);
   client_event(c, LVPN_EVENT_PUSH_REPLY, 0);
   /* Cipher: the pushed one (NCP), else data-ciphers-fallback. */
   cipher = push->cipher[0] ? push->cipher : cfg->data_ciphers_fallback;

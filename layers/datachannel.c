@@ -89,8 +89,10 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   err = lvpn__dc_parse_header(p, &opcode, &key_id, &peer_id);
   if (err == 0 && key_id != d->params.key_id)
     err = LVPN_ENOKEY;
-  if (err == 0)
+  if (err == 0) {
+    lvpn__dc_key_set_now(&d->key, uv_now(l->loop) / 1000);
     err = lvpn__dc_decrypt(&d->key, p);
+  }
   if (err == 0)
     err = lvpn__comp_unframe(d->params.comp_mode, p);
   if (err != 0) {
@@ -116,7 +118,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   occ = lvpn__dc_occ_opcode(p);
-  if (occ >= 0) {
+  if (occ >= 0 || lvpn__dc_is_occ(p)) { /* a bare magic is OCC too */
     lvpn__pbuf_free(p);
     dc_handle_occ(d, occ);
     return;

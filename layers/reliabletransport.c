@@ -19,7 +19,7 @@ static void rt_flush(lvpn__reltrans_t *r) {
   while (!lvpn__queue_empty(&r->backlog) && lvpn__rel_can_send(&r->rel)) {
     p = lvpn__pbufq_pop(&r->backlog);
     if (lvpn__rel_send(&r->rel, p, now) != 0) {
-      lvpn__layer_drop(&r->base, p);
+      lvpn__queue_push_front(&r->backlog, &p->node); /* still ours */
       break;
     }
   }
@@ -27,9 +27,9 @@ static void rt_flush(lvpn__reltrans_t *r) {
     p = NULL;
     memset(&acks, 0, sizeof(acks));
     kind = lvpn__rel_poll(&r->rel, now, &p, &acks);
-    if (kind == 0)
-      break;
-    if (kind == 2) {
+    if (kind == LVPN__REL_POLL_NONE || kind < 0)
+      break; /* nothing due, or no memory for a clone: retry on the timer */
+    if (kind == LVPN__REL_POLL_ACK) {
       /* Only ACKs are due: a dedicated P_ACK_V1 (no message id). */
       p = lvpn__pbuf_alloc(r->pool);
       if (p == NULL)
@@ -88,8 +88,10 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   if (p->meta.opcode == LVPN__P_CONTROL_HARD_RESET_SERVER_V2 &&
-      p->meta.msg_id == 0)
+      p->meta.msg_id == 0 && !r->burst_done) {
+    r->burst_done = 1; /* once per session, as OpenVPN */
     lvpn__rel_schedule_now(&r->rel); /* peer's reset: burst what's pending */
+  }
   err = lvpn__rel_on_receive(&r->rel, p);
   if (err != 0 && err != LVPN_EDUPLICATE)
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "not stored: %s",

@@ -16,6 +16,7 @@ typedef struct lvpn__reltrans_s {
   lvpn__queue_t backlog; /* payloads waiting for send-window room */
   uv_timer_t timer;      /* next retransmission, or the ACK flush */
   int flush_pending;
+  int burst_done;
   uint64_t acks_only_sent, backlog_peak;
 } lvpn__reltrans_t;
 

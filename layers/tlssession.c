@@ -110,9 +110,13 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   if (!lvpn__layer_running(&t->base))
     return;
   t->ctl_msgs_in++;
-  LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
-            "RECEIVED CONTROL: '%.*s'", (int)len, msg);
   kind = lvpn__ctlmsg_classify(msg, &arg);
+  /* Pushed options are shown at the default verbosity, like OpenVPN's
+   * "PUSH: Received control message". */
+  LVPN__LOG(t->base.log,
+            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
+            t->base.name, "PUSH: Received control message: '%.*s'", (int)len,
+            msg);
   switch (kind) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);
@@ -188,8 +192,9 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
     }
     if (t->state < LVPN__TLSS_ACTIVE)
       continue;
-    if (lvpn__ctlmsg_split(buf, (size_t)n, tlss_on_ctlmsg, t) < 0) {
-      t->ctl_msgs_bad++;
+    int bad = lvpn__ctlmsg_split(buf, (size_t)n, tlss_on_ctlmsg, t);
+    if (bad > 0) {
+      t->ctl_msgs_bad += (uint64_t)bad;
       LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
                 "dropped a control message with non-printable characters");
     }

@@ -90,10 +90,15 @@ static void pass_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__layer_send_down(l, p);
 }
 
-static const lvpn__layer_ops_t edge_ops = {edge_start, edge_recv, edge_recv,
-                                           layer_stop_timer, layer_close_timer};
-static const lvpn__layer_ops_t pass_ops = {NULL, pass_up, pass_down,
-                                           layer_stop_timer, layer_close_timer};
+static const lvpn__layer_ops_t edge_ops = {.start = edge_start,
+                                           .up = edge_recv,
+                                           .down = edge_recv,
+                                           .stop = layer_stop_timer,
+                                           .close = layer_close_timer};
+static const lvpn__layer_ops_t pass_ops = {.up = pass_up,
+                                           .down = pass_down,
+                                           .stop = layer_stop_timer,
+                                           .close = layer_close_timer};
 
 static void on_down(lvpn__workers_t *w, int err) {
   (void)w;

@@ -747,3 +747,56 @@ it_cleanup() {
     fi
     return "$rc"
 }
+
+# ---------------------------------------------------------------------------------------
+# Our own client.
+#
+# LVPN_BIN is exported by `make check`; outside it, the in-tree build is used.
+: "${LVPN_BIN:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/cmd/layervpn}"
+
+# it_lvpn_require_bin — skip (77) with a reason when the client was not built.
+it_lvpn_require_bin() {
+    if [[ ! -x $LVPN_BIN ]]; then
+        echo "SKIP: layervpn binary not built ($LVPN_BIN)"
+        exit 77
+    fi
+}
+
+# it_lvpn_start LOG [ARGS...] — run `layervpn connect --counters $IT_DIR/client.ovpn
+# ARGS...` in the client namespace, output to LOG; echoes its PID.
+it_lvpn_start() {
+    local log=${1:?it_lvpn_start LOG}
+    shift
+    IT_BG_LOG=$log it_bg_in_client "$LVPN_BIN" connect --counters \
+        "$IT_DIR/client.ovpn" "$@"
+}
+
+# it_lvpn_stop PID [TIMEOUT_S] — SIGTERM, then wait until it has exited (SIGKILL and
+# return 1 after TIMEOUT_S, default 10).
+it_lvpn_stop() {
+    local pid=${1:?it_lvpn_stop PID} timeout=${2:-10} i
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < timeout * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+    return 1
+}
+
+# it_lvpn_wait_exit PID TIMEOUT_S — wait for the client to exit by itself.
+it_lvpn_wait_exit() {
+    local pid=${1:?} timeout=${2:?} i
+    for ((i = 0; i < timeout * 10; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# it_counter LOG NAME — value of "counter NAME V" printed by --counters (0 if absent).
+it_counter() {
+    local v
+    v=$(awk -v n="$2" '$1 == "counter" && $2 == n { print $3 }' "$1" | tail -n 1)
+    echo "${v:-0}"
+}

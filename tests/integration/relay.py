@@ -103,6 +103,8 @@ class Relay:
         self.sel.register(self.lsock, selectors.EVENT_READ, "client")
         self.sel.register(self.ssock, selectors.EVENT_READ, "server")
         self.stop = False
+        self.data_seen = 0
+        self.first_data = b""
 
     # -- sending ---------------------------------------------------------------------
     def _schedule(self, d, sock, dest, payloads, now):
@@ -132,9 +134,38 @@ class Relay:
         return self.lsock, self.client
 
     # -- receiving -------------------------------------------------------------------
+    def _inject(self, payload, now):
+        """Extra server->client datagrams for robustness tests (--garbage,
+        --tamper-data); they leave from the listen socket, so to the client
+        they come from the server's address."""
+        a = self.args
+        d = self.s2c
+        sock, dest = self._route(d)
+        if a.garbage > 0 and d.counts["rx"] <= a.garbage:
+            junk = bytes(d.rng.getrandbits(8) for _ in range(d.rng.randrange(1, 200)))
+            cut = payload[:d.rng.randrange(1, max(2, len(payload)))]
+            self._schedule(d, sock, dest, [junk, cut], now)
+            d.counts["injected"] = d.counts.get("injected", 0) + 2
+        if a.tamper_data > 0 and payload and (payload[0] >> 3) in (6, 9):
+            self.data_seen += 1
+            if self.data_seen == 1:
+                self.first_data = payload
+            if self.data_seen == a.tamper_data:
+                flipped = bytearray(payload)
+                flipped[len(flipped) // 2] ^= 0x01
+                truncated = payload[:10]
+                # replay of the first data packet, a bit flip, a truncation
+                self._schedule(d, sock, dest,
+                               [self.first_data, bytes(flipped), truncated], now)
+                d.counts["injected"] = d.counts.get("injected", 0) + 3
+                print("relay: tampered data injected (replay, bit flip, truncated)",
+                      file=sys.stderr, flush=True)
+
     def _handle(self, d, payload, now):
         d.counts["rx"] += 1
         sock, dest = self._route(d)
+        if d is self.s2c:
+            self._inject(payload, now)
         # Independent draws (always all three, so the stream of random numbers per
         # direction does not depend on earlier outcomes).
         r_loss, r_dup, r_reorder = d.rng.random(), d.rng.random(), d.rng.random()
@@ -222,6 +253,12 @@ def main(argv=None):
     ap.add_argument("--reorder", type=prob_arg, default=0.0)
     ap.add_argument("--dup", type=prob_arg, default=0.0)
     ap.add_argument("--delay-ms", type=float, default=0.0)
+    ap.add_argument("--garbage", type=int, default=0,
+                    help="with each of the first N server->client datagrams, also send "
+                         "random bytes and a truncated copy to the client")
+    ap.add_argument("--tamper-data", type=int, default=0,
+                    help="after the Nth server->client data packet, send a replay of "
+                         "the first one, a bit-flipped copy and a truncated copy")
     args = ap.parse_args(argv)
 
     relay = Relay(args)
