@@ -184,14 +184,6 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   return rc;
 }
 
-static void client_on_ready(lvpn__networkio_t *n) {
-  lvpn_client_t *c = container_of(n, lvpn_client_t, net);
-  char addr[80];
-  lvpn__networkio_remote_str(n, addr, sizeof(addr));
-  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "%s link remote: %s",
-            c->session.is_tcp ? "TCP" : "UDP", addr);
-}
-
 static void client_inside_write(void *ud, const uint8_t *pkt, size_t len) {
   lvpn_client_t *c = ud;
   c->inside_write(c, pkt, len);
@@ -246,7 +238,6 @@ int lvpn_client_start(lvpn_client_t *c) {
                           : proto.family == 6 ? LVPN__NET_UDP6
                                               : LVPN__NET_UDP);
   no.connect_timeout = (unsigned)cfg->connect_timeout;
-  no.on_ready = client_on_ready;
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
@@ -456,7 +447,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
            lvpn__tls_peer_cn(&c->tls.tls) ? lvpn__tls_peer_cn(&c->tls.tls)
                                           : "");
   for (i = 0; i < push->n_dhcp && sc->n_dhcp < LVPN__TUN_MAX_DHCP; i++) {
-    char buf[LVPN__DHCP_VALUE_MAX + 40];
+    char buf[LVPN__DHCP_VALUE_MAX + 64];
     snprintf(buf, sizeof(buf), "dhcp-option %s%s%s", push->dhcp[i].name,
              push->dhcp[i].value[0] ? " " : "", push->dhcp[i].value);
     sc->dhcp[sc->n_dhcp++] = buf[0] ? strdup(buf) : NULL;

@@ -101,7 +101,9 @@ void lvpn__controlchannel_init(lvpn__controlchannel_t *c, uv_loop_t *loop,
   lvpn__layer_init(&c->base, loop, "controlchannel", &cc_ops, log);
   c->session = session;
   c->pool = pool;
-  overhead = CC_MAX_HEADER + lvpn__tlswrap_overhead(&session->wrap);
+  /* tls-crypt-v2 appends the wrapped client key to some packets. */
+  overhead = CC_MAX_HEADER + lvpn__tlswrap_overhead(&session->wrap) +
+             lvpn__tlswrap_wkc_len(&session->wrap);
   if (tls_mtu < overhead + 64)
     tls_mtu = overhead + 64;
   c->max_payload = tls_mtu - overhead;

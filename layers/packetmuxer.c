@@ -116,6 +116,11 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     memcpy(h.remote_sid, s->remote_sid, 8);
   h.has_msg_id = p->meta.has_msg_id;
   h.msg_id = p->meta.msg_id;
+  /* tls-crypt-v2 early negotiation: when the server asked for it, our
+   * message 1 carries the wrapped client key again (§1.5). */
+  if (h.opcode == LVPN__P_CONTROL_V1 && h.key_id == 0 && h.msg_id == 1 &&
+      (s->early_neg_flags & LVPN__EARLY_NEG_FLAG_RESEND_WKC))
+    h.opcode = LVPN__P_CONTROL_WKC_V1;
   err = lvpn__ctl_encode(p, &h);
   if (err == 0)
     err = lvpn__tlswrap_wrap(&s->wrap, p, (uint32_t)time(NULL));

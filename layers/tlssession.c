@@ -221,9 +221,6 @@ static void tlss_pump(lvpn__tlssession_t *t) {
     }
     if (!lvpn__tls_handshake_done(&t->tls))
       return;
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
-              "Control Channel: TLSv1.2, cipher %s, peer certificate: %s",
-              lvpn__tls_ciphersuite(&t->tls), lvpn__tls_peer_subject(&t->tls));
     t->state = LVPN__TLSS_KM2_SENT;
     err = tlss_send_km2(t);
     if (err != 0) {

@@ -44,6 +44,8 @@ run_case tcp tls-crypt
 run_case udp tls-auth
 run_case udp none
 run_case tcp tls-auth
+run_case udp tls-crypt-v2
+run_case tcp tls-crypt-v2
 
 if ((fail)); then echo "FAIL: t_control"; exit 1; fi
 echo "PASS: t_control"
