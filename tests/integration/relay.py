@@ -106,6 +106,23 @@ class Relay:
         self.data_seen = 0
         self.first_data = b""
 
+    def _new_upstream(self):
+        """A new client gets a new upstream socket (a new source port), so the
+        server sees a new peer, as it would without the relay, instead of the
+        previous client's address coming back with a new session."""
+        self.sel.unregister(self.ssock)
+        self.ssock.close()
+        sfamily = socket.AF_INET6 if ":" in self.server[0] else socket.AF_INET
+        self.ssock = socket.socket(sfamily, socket.SOCK_DGRAM)
+        self.ssock.bind((self.args.listen[0], 0))
+        self.ssock.setblocking(False)
+        self.sel.register(self.ssock, selectors.EVENT_READ, "server")
+        # queued datagrams for the old upstream are dropped with it
+        self.queue = [q for q in self.queue if q[2] is not self.ssock and
+                      q[5] is not self.c2s]
+        heapq.heapify(self.queue)
+        self.c2s.held = None
+
     # -- sending ---------------------------------------------------------------------
     def _schedule(self, d, sock, dest, payloads, now):
         for p in payloads:
@@ -200,6 +217,7 @@ class Relay:
                     if self.client is not None:
                         print(f"relay: client address changed {self.client} -> {src}",
                               file=sys.stderr, flush=True)
+                        self._new_upstream()
                     self.client = src
                 self._handle(self.c2s, payload, now)
             else:
