@@ -171,7 +171,7 @@ static int tlss_send_km2(lvpn__tlssession_t *t) {
 /* Reads every complete TLS record available. */
 static void tlss_read_records(lvpn__tlssession_t *t) {
   uint8_t buf[2048 + 1];
-  int n, err;
+  int n = 0, err;
 
   while (lvpn__layer_running(&t->base) &&
          (n = lvpn__tls_read(&t->tls, buf, sizeof(buf) - 1)) > 0) {
