@@ -40,6 +40,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->log.verb = c->cfg->verb;
   lvpn__pbuf_pool_init(&c->pool, 512);
   uv_timer_init(loop, &c->timer);
+  uv_timer_init(loop, &c->reneg_timer);
   c->state = LVPN__CLIENT_NEW;
   *out = c;
   return 0;
@@ -190,6 +191,7 @@ static void client_inside_write(void *ud, const uint8_t *pkt, size_t len) {
 }
 
 static void client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
+static void client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
 static void client_on_down(lvpn__workers_t *w, int err);
 
 int lvpn_client_start(lvpn_client_t *c) {
@@ -249,11 +251,14 @@ int lvpn_client_start(lvpn_client_t *c) {
                       (uint32_t)cfg->tls_timeout * 1000, &c->log);
   lvpn__controlchannel_init(&c->cc, c->loop, &c->session, &c->pool,
                             (size_t)cfg->tls_mtu, &c->log);
+  memset(&cbs, 0, sizeof(cbs));
   cbs.on_push = client_on_push;
+  cbs.on_rekey = client_on_rekey;
   cbs.ud = c;
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
+  lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
   lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
                          cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
@@ -468,6 +473,8 @@ static void client_script_free(lvpn__tun_script_t *sc) {
   sc->n_dhcp = 0;
 }
 
+static void client_arm_reneg(lvpn_client_t *c);
+
 static void client_fail(lvpn_client_t *c, int err, const char *msg) {
   LVPN__LOG(&c->log, LVPN_LOG_FATAL, "client", "%s", msg);
   lvpn__workers_shutdown(&c->workers, err);
@@ -563,9 +570,48 @@ static void client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   }
   c->connected = 1;
   c->connected_ms = uv_now(c->loop);
+  c->ekm = ekm;
+  client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Initialization Sequence Completed");
   client_event(c, LVPN_EVENT_CONNECTED, 0);
+}
+
+/* A renegotiation finished: new data keys on the same cipher. */
+static void client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id) {
+  lvpn_client_t *c = t->cbs.ud;
+  uint8_t key2[256];
+  int rc = lvpn__tlssession_key2(t, c->ekm, key2);
+  if (rc == 0)
+    rc = lvpn__datachannel_add_key(&c->dc, key_id, key2);
+  mbedtls_platform_zeroize(key2, sizeof(key2));
+  if (rc != 0) {
+    client_fail(c, rc, "cannot install renegotiated data channel key");
+    return;
+  }
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Data Channel: new key (key_id %u) after renegotiation", key_id);
+  client_arm_reneg(c);
+}
+
+/* Our own renegotiation timer (reneg-sec): the server usually renegotiates
+ * first (2.6 servers jitter theirs down by up to 10%). */
+static void client_reneg_cb(uv_timer_t *h) {
+  lvpn_client_t *c = container_of(h, lvpn_client_t, reneg_timer);
+  int rc;
+  if (c->state != LVPN__CLIENT_RUNNING || c->tls.state != LVPN__TLSS_PUSHED)
+    return;
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "reneg-sec %d elapsed: renegotiating", c->cfg->reneg_sec);
+  rc = lvpn__controlchannel_soft_reset(&c->cc);
+  if (rc != 0)
+    client_fail(c, rc, "cannot start renegotiation");
+}
+
+static void client_arm_reneg(lvpn_client_t *c) {
+  if (c->cfg->reneg_sec > 0)
+    uv_timer_start(&c->reneg_timer, client_reneg_cb,
+                   (uint64_t)c->cfg->reneg_sec * 1000, 0);
 }
 
 /* ---- stop, close ---- */
@@ -623,9 +669,13 @@ static void client_free(lvpn_client_t *c) {
   free(c);
 }
 
+/* Both client timers go through here; the last one frees the client (close
+ * callbacks do not run in the order of the uv_close calls). */
 static void client_timer_closed(uv_handle_t *h) {
-  lvpn_client_t *c = container_of((uv_timer_t *)h, lvpn_client_t, timer);
+  lvpn_client_t *c = h->data;
   lvpn_close_cb cb = c->close_cb;
+  if (--c->timers_open > 0)
+    return;
   if (cb != NULL)
     cb(c);
   client_free(c);
@@ -635,6 +685,9 @@ static void client_finish_close(lvpn_client_t *c) {
   if (c->timer_closed)
     return;
   c->timer_closed = 1;
+  c->timers_open = 2;
+  c->timer.data = c->reneg_timer.data = c;
+  uv_close((uv_handle_t *)&c->reneg_timer, client_timer_closed);
   uv_close((uv_handle_t *)&c->timer, client_timer_closed);
 }
 
@@ -644,6 +697,7 @@ static void client_on_down(lvpn__workers_t *w, int err) {
   c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
   c->err = err;
   uv_timer_stop(&c->timer);
+  uv_timer_stop(&c->reneg_timer);
   client_event(c, LVPN_EVENT_STOPPED, err);
   if (closing)
     client_finish_close(c);

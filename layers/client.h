@@ -38,6 +38,7 @@ struct lvpn_client_s {
   lvpn_inside_write_cb inside_write;
   lvpn_close_cb close_cb;
   int timer_closed;
+  int timers_open;
 
   lvpn__pbuf_pool_t pool;
   mbedtls_entropy_context entropy;
@@ -61,6 +62,8 @@ struct lvpn_client_s {
   lvpn__datachannel_t dc;
   lvpn__tun_layer_t tun;
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
+  uv_timer_t reneg_timer; /* reneg-sec */
+  int ekm;          /* data keys come from TLS-EKM (else the PRF) */
   uint64_t start_ms, connected_ms, exit_deadline_ms;
 };
 

@@ -37,6 +37,27 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     p->len = 0;
     lvpn__layer_send_up(l, p); /* tells the tlssession to start */
     break;
+  case LVPN__P_CONTROL_SOFT_RESET_V1:
+    /* Renegotiation (§8). If the server started it, answer with our own
+     * soft reset for the same key_id; either way the tlssession then runs
+     * a new TLS handshake on that key_id. */
+    if (p->meta.key_id != c->key_id) {
+      lvpn__pbuf_t *r = lvpn__pbuf_alloc(c->pool);
+      if (r == NULL) {
+        lvpn__layer_drop(l, p);
+        lvpn__layer_fail(l, LVPN_ENOMEM);
+        return;
+      }
+      c->key_id = p->meta.key_id;
+      r->meta.opcode = LVPN__P_CONTROL_SOFT_RESET_V1;
+      r->meta.key_id = c->key_id;
+      c->packets_out++;
+      lvpn__layer_send_down(l, r);
+    }
+    c->soft_resets++;
+    p->len = 0;
+    lvpn__layer_send_up(l, p);
+    break;
   case LVPN__P_CONTROL_V1:
     c->tls_bytes_in += p->len;
     lvpn__layer_send_up(l, p);
@@ -77,6 +98,21 @@ static void cc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     lvpn__pbuf_free(p);
 }
 
+int lvpn__controlchannel_soft_reset(lvpn__controlchannel_t *c) {
+  lvpn__pbuf_t *p;
+  if (!lvpn__layer_running(&c->base))
+    return LVPN_ESTATE;
+  p = lvpn__pbuf_alloc(c->pool);
+  if (p == NULL)
+    return LVPN_ENOMEM;
+  c->key_id = lvpn__next_key_id(c->key_id);
+  p->meta.opcode = LVPN__P_CONTROL_SOFT_RESET_V1;
+  p->meta.key_id = c->key_id;
+  c->packets_out++;
+  lvpn__layer_send_down(&c->base, p);
+  return 0;
+}
+
 static void cc_counters(const lvpn__layer_t *l,
                         void (*cb)(void *, const char *, const char *,
                                    uint64_t),
@@ -87,6 +123,8 @@ static void cc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "tls_bytes_in", c->tls_bytes_in);
   cb(ud, l->name, "packets_out", c->packets_out);
   cb(ud, l->name, "packets_in", c->packets_in);
+  cb(ud, l->name, "soft_resets", c->soft_resets);
+  cb(ud, l->name, "key_id", c->key_id);
 }
 
 static const lvpn__layer_ops_t cc_ops = {

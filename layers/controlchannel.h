@@ -16,7 +16,7 @@ typedef struct lvpn__controlchannel_s {
   lvpn__pbuf_pool_t *pool;
   size_t max_payload; /* TLS bytes per P_CONTROL_V1 */
   uint8_t key_id;
-  uint64_t tls_bytes_out, tls_bytes_in, packets_out, packets_in;
+  uint64_t tls_bytes_out, tls_bytes_in, packets_out, packets_in, soft_resets;
 } lvpn__controlchannel_t;
 
 /* `tls_mtu` is the limit for a whole control packet (default 1250). */
@@ -24,5 +24,10 @@ void lvpn__controlchannel_init(lvpn__controlchannel_t *c, uv_loop_t *loop,
                                lvpn__session_t *session,
                                lvpn__pbuf_pool_t *pool, size_t tls_mtu,
                                const lvpn__logger_t *log);
+
+/* Starts a renegotiation from our side: a P_CONTROL_SOFT_RESET_V1 with the
+ * next key_id. The server answers with its own, which starts the new TLS
+ * handshake as when the server initiates. */
+int lvpn__controlchannel_soft_reset(lvpn__controlchannel_t *c);
 
 #endif

@@ -59,6 +59,11 @@ typedef struct lvpn__ctl_pkt_s {
                      opcode decides (P_ACK_V1 never carries one). */
 } lvpn__ctl_pkt_t;
 
+/* The key_id after `k`: 1..7, wrapping to 1, never 0 (§1.2). */
+static inline uint8_t lvpn__next_key_id(uint8_t k) {
+  return (uint8_t)(k >= 7 ? 1 : k + 1);
+}
+
 /* 1 when `op` is a control opcode we parse (3..11 except the data opcodes). */
 int lvpn__ctl_is_control_opcode(uint8_t op);
 

@@ -1,10 +1,12 @@
 #include "datachannel.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "controlchannel_wire.h"
 
 #define DC_TICK_MS 1000
+#define DC_KEY_SWITCH_MS 60000
 
 static void dc_fail(lvpn__datachannel_t *d, int err, const char *what) {
   LVPN__LOG(d->base.log, LVPN_LOG_ERROR, d->base.name, "%s", what);
@@ -15,7 +17,7 @@ static void dc_fail(lvpn__datachannel_t *d, int err, const char *what) {
 static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
   int err = lvpn__comp_frame(d->params.comp_mode, p);
   if (err == 0)
-    err = lvpn__dc_encrypt(&d->key, p, d->params.peer_id);
+    err = lvpn__dc_encrypt(&d->keys[d->tx], p, d->params.peer_id);
   if (err != 0) {
     d->drop_tx++;
     LVPN__LOG(d->base.log, LVPN_LOG_DEBUG, d->base.name,
@@ -25,7 +27,7 @@ static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
   }
   p->meta.opcode =
       d->params.peer_id >= 0xFFFFFF ? LVPN__P_DATA_V1 : LVPN__P_DATA_V2;
-  p->meta.key_id = d->params.key_id;
+  p->meta.key_id = d->key_ids[d->tx];
   d->tx_packets++;
   d->tx_bytes += p->len;
   d->last_tx_ms = uv_now(d->base.loop);
@@ -79,7 +81,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
   uint8_t opcode, key_id;
   uint32_t peer_id;
-  int err, occ;
+  int err, occ, slot = -1;
 
   if (!d->have_key) {
     d->drop_nokey++;
@@ -87,11 +89,17 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   err = lvpn__dc_parse_header(p, &opcode, &key_id, &peer_id);
-  if (err == 0 && key_id != d->params.key_id)
-    err = LVPN_ENOKEY;
   if (err == 0) {
-    lvpn__dc_key_set_now(&d->key, uv_now(l->loop) / 1000);
-    err = lvpn__dc_decrypt(&d->key, p);
+    if (d->have[d->newest] && d->key_ids[d->newest] == key_id)
+      slot = d->newest;
+    else if (d->have[!d->newest] && d->key_ids[!d->newest] == key_id)
+      slot = !d->newest;
+    else
+      err = LVPN_ENOKEY;
+  }
+  if (err == 0) {
+    lvpn__dc_key_set_now(&d->keys[slot], uv_now(l->loop) / 1000);
+    err = lvpn__dc_decrypt(&d->keys[slot], p);
   }
   if (err == 0)
     err = lvpn__comp_unframe(d->params.comp_mode, p);
@@ -110,6 +118,11 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   d->last_rx_ms = uv_now(l->loop);
+  if (slot == d->newest && d->tx != d->newest) {
+    d->tx = d->newest; /* the server sends on the new key: so do we */
+    LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "sending on key_id %u",
+              d->key_ids[d->tx]);
+  }
   d->rx_packets++;
   d->rx_bytes += p->len;
   if (lvpn__dc_is_ping(p)) {
@@ -140,6 +153,8 @@ static void dc_tick(uv_timer_t *h) {
   lvpn__datachannel_t *d = container_of(h, lvpn__datachannel_t, tick);
   uint64_t now = uv_now(d->base.loop);
 
+  if (d->tx != d->newest && now >= d->switch_deadline_ms)
+    d->tx = d->newest;
   if (d->params.ping_restart_s > 0 &&
       now - d->last_rx_ms >= (uint64_t)d->params.ping_restart_s * 1000) {
     dc_fail(d, LVPN_EPING_RESTART,
@@ -166,10 +181,13 @@ static void dc_stop(lvpn__layer_t *l) {
 
 static void dc_close(lvpn__layer_t *l) {
   lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
-  if (d->have_key) {
-    lvpn__dc_key_free(&d->key);
-    d->have_key = 0;
-  }
+  int i;
+  for (i = 0; i < 2; i++)
+    if (d->have[i]) {
+      lvpn__dc_key_free(&d->keys[i]);
+      d->have[i] = 0;
+    }
+  d->have_key = 0;
   lvpn__layer_close_handle(l, (uv_handle_t *)&d->tick);
 }
 
@@ -193,6 +211,8 @@ static void dc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "pings_rx", d->pings_rx);
   cb(ud, l->name, "pings_tx", d->pings_tx);
   cb(ud, l->name, "occ_rx", d->occ_rx);
+  cb(ud, l->name, "key_installs", d->key_installs);
+  cb(ud, l->name, "tx_key_id", d->key_ids[d->tx]);
 }
 
 static const lvpn__layer_ops_t dc_ops = {.start = dc_start,
@@ -216,20 +236,53 @@ void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
   d->params.ping_restart_s = pre_pull_ping_restart_s;
 }
 
+/* Builds `key_id`'s contexts into `slot` (freeing what was there). */
+static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
+                      const uint8_t key2[256]) {
+  int err;
+  if (d->have[slot]) {
+    lvpn__dc_key_free(&d->keys[slot]);
+    d->have[slot] = 0;
+  }
+  err = lvpn__dc_key_init(&d->keys[slot], d->params.cipher, d->params.auth,
+                          key2, key_id, d->rng, d->rng_ctx);
+  if (err != 0)
+    return err;
+  d->have[slot] = 1;
+  d->key_ids[slot] = key_id;
+  d->newest = slot;
+  d->have_key = 1;
+  d->key_installs++;
+  return 0;
+}
+
 int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
                               const lvpn__dc_params_t *params,
                               const uint8_t key2[256]) {
   int err;
-  if (d->have_key) {
-    lvpn__dc_key_free(&d->key);
-    d->have_key = 0;
-  }
-  err = lvpn__dc_key_init(&d->key, params->cipher, params->auth, key2,
-                          params->key_id, d->rng, d->rng_ctx);
+  d->params = *params;
+  snprintf(d->cipher, sizeof(d->cipher), "%s", params->cipher);
+  snprintf(d->auth, sizeof(d->auth), "%s", params->auth ? params->auth : "");
+  d->params.cipher = d->cipher;
+  d->params.auth = d->auth;
+  err = dc_install(d, 0, params->key_id, key2);
   if (err != 0)
     return err;
-  d->params = *params;
-  d->have_key = 1;
+  d->tx = 0;
   d->last_rx_ms = uv_now(d->base.loop);
+  return 0;
+}
+
+int lvpn__datachannel_add_key(lvpn__datachannel_t *d, uint8_t key_id,
+                              const uint8_t key2[256]) {
+  int slot, err;
+  if (!d->have_key)
+    return LVPN_ESTATE;
+  /* The lame duck's slot takes the new key: the old lame duck is done. */
+  slot = !d->tx;
+  err = dc_install(d, slot, key_id, key2);
+  if (err != 0)
+    return err;
+  d->switch_deadline_ms = uv_now(d->base.loop) + DC_KEY_SWITCH_MS;
   return 0;
 }

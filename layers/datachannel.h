@@ -24,9 +24,17 @@ typedef struct lvpn__dc_params_s {
 typedef struct lvpn__datachannel_s {
   lvpn__layer_t base;
   lvpn__pbuf_pool_t *pool;
-  lvpn__dc_key_t key;
-  int have_key;
-  lvpn__dc_params_t params;
+  /* Two key slots: the newest key and, after a renegotiation, the previous
+   * one (lame duck) which still decrypts until it is replaced. */
+  lvpn__dc_key_t keys[2];
+  uint8_t key_ids[2];
+  int have[2];
+  int tx;       /* slot used for sending */
+  int newest;   /* slot of the newest key */
+  uint64_t switch_deadline_ms; /* send on the newest key from then on */
+  int have_key; /* any key installed */
+  lvpn__dc_params_t params; /* cipher/auth point at the copies below */
+  char cipher[48], auth[24];
   int (*rng)(void *, unsigned char *, size_t);
   void *rng_ctx;
   uv_timer_t tick;
@@ -34,7 +42,7 @@ typedef struct lvpn__datachannel_s {
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
   uint64_t drop_nokey, drop_short, drop_auth, drop_replay, drop_other,
       drop_compressed, drop_tx;
-  uint64_t pings_rx, pings_tx, occ_rx;
+  uint64_t pings_rx, pings_tx, occ_rx, key_installs;
 } lvpn__datachannel_t;
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
@@ -46,6 +54,11 @@ void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
  * zeroizes its copy) and the pushed timers. */
 int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
                               const lvpn__dc_params_t *params,
+                              const uint8_t key2[256]);
+/* Installs the data keys of a renegotiated key state (same cipher and
+ * options). The previous key keeps decrypting; sending moves to the new key
+ * once the server uses it, or after 60 s (doc §8's safe client policy). */
+int lvpn__datachannel_add_key(lvpn__datachannel_t *d, uint8_t key_id,
                               const uint8_t key2[256]);
 /* Note that something authenticated arrived (control packets count). */
 static inline void lvpn__datachannel_saw_peer(lvpn__datachannel_t *d) {

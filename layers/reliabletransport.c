@@ -6,6 +6,23 @@
 
 static void rt_timer_cb(uv_timer_t *t);
 
+/* A soft reset starts a new key state with a fresh reliability state
+ * (message ids from 0 again, §8). What the old one still held is dropped:
+ * its TLS session is finished. */
+static void rt_new_key_state(lvpn__reltrans_t *r, uint8_t key_id) {
+  r->prev_retransmits += r->rel.retransmits;
+  r->prev_fast_retransmits += r->rel.fast_retransmits;
+  r->prev_dup_received += r->rel.dup_received;
+  r->prev_window_drops += r->rel.window_drops;
+  lvpn__rel_reset(&r->rel);
+  lvpn__rel_init(&r->rel, r->tls_timeout_ms);
+  r->key_id = key_id;
+  r->burst_done = 0;
+  r->key_changes++;
+  LVPN__LOG(r->base.log, LVPN_LOG_DEBUG, r->base.name,
+            "new key state: key_id %u", key_id);
+}
+
 /* Moves backlog into the send window, sends what is due, and re-arms the
  * timer for the next retransmission. */
 static void rt_flush(lvpn__reltrans_t *r) {
@@ -35,7 +52,7 @@ static void rt_flush(lvpn__reltrans_t *r) {
       if (p == NULL)
         break;
       p->meta.opcode = LVPN__P_ACK_V1;
-      p->meta.key_id = 0;
+      p->meta.key_id = r->key_id;
       p->meta.has_msg_id = 0;
       r->acks_only_sent++;
     } else {
@@ -69,6 +86,15 @@ static void rt_schedule_flush(lvpn__reltrans_t *r) {
 
 static void rt_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
+  if (p->meta.key_id != r->key_id) {
+    if (p->meta.opcode != LVPN__P_CONTROL_SOFT_RESET_V1) {
+      r->stale_key_drops++; /* output of a key state that is gone */
+      lvpn__layer_drop(l, p);
+      return;
+    }
+    lvpn__pbufq_clear(&r->backlog);
+    rt_new_key_state(r, p->meta.key_id); /* we start a renegotiation */
+  }
   lvpn__pbufq_push(&r->backlog, p);
   if (r->backlog.count > r->backlog_peak)
     r->backlog_peak = r->backlog.count;
@@ -80,6 +106,16 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__pbuf_t *q;
   int err;
 
+  if (p->meta.key_id != r->key_id) {
+    if (p->meta.opcode != LVPN__P_CONTROL_SOFT_RESET_V1 ||
+        p->meta.key_id != lvpn__next_key_id(r->key_id)) {
+      r->stale_key_drops++; /* e.g. a late ACK for the previous key */
+      lvpn__layer_drop(l, p);
+      return;
+    }
+    lvpn__pbufq_clear(&r->backlog);
+    rt_new_key_state(r, p->meta.key_id); /* the server renegotiates */
+  }
   if (p->meta.n_acks > 0)
     lvpn__rel_on_acks(&r->rel, p->meta.acks, p->meta.n_acks);
   if (p->meta.opcode == LVPN__P_ACK_V1 || !p->meta.has_msg_id) {
@@ -87,7 +123,8 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     rt_flush(r);        /* the window may have opened */
     return;
   }
-  if (p->meta.opcode == LVPN__P_CONTROL_HARD_RESET_SERVER_V2 &&
+  if ((p->meta.opcode == LVPN__P_CONTROL_HARD_RESET_SERVER_V2 ||
+       p->meta.opcode == LVPN__P_CONTROL_SOFT_RESET_V1) &&
       p->meta.msg_id == 0 && !r->burst_done) {
     r->burst_done = 1; /* once per session, as OpenVPN */
     lvpn__rel_schedule_now(&r->rel); /* peer's reset: burst what's pending */
@@ -118,10 +155,13 @@ static void rt_counters(const lvpn__layer_t *l,
                                    uint64_t),
                         void *ud) {
   const lvpn__reltrans_t *r = container_of(l, const lvpn__reltrans_t, base);
-  cb(ud, l->name, "retransmits", r->rel.retransmits);
-  cb(ud, l->name, "fast_retransmits", r->rel.fast_retransmits);
-  cb(ud, l->name, "dup_received", r->rel.dup_received);
-  cb(ud, l->name, "window_drops", r->rel.window_drops);
+  cb(ud, l->name, "retransmits", r->prev_retransmits + r->rel.retransmits);
+  cb(ud, l->name, "fast_retransmits",
+     r->prev_fast_retransmits + r->rel.fast_retransmits);
+  cb(ud, l->name, "dup_received", r->prev_dup_received + r->rel.dup_received);
+  cb(ud, l->name, "window_drops", r->prev_window_drops + r->rel.window_drops);
+  cb(ud, l->name, "stale_key_drops", r->stale_key_drops);
+  cb(ud, l->name, "key_changes", r->key_changes);
   cb(ud, l->name, "acks_only_sent", r->acks_only_sent);
   cb(ud, l->name, "backlog_peak", r->backlog_peak);
 }
@@ -138,6 +178,7 @@ void lvpn__reltrans_init(lvpn__reltrans_t *r, uv_loop_t *loop,
   memset(r, 0, sizeof(*r));
   lvpn__layer_init(&r->base, loop, "reliabletransport", &rt_ops, log);
   lvpn__rel_init(&r->rel, tls_timeout_ms);
+  r->tls_timeout_ms = tls_timeout_ms;
   r->pool = pool;
   lvpn__queue_init(&r->backlog);
   uv_timer_init(loop, &r->timer);

@@ -17,7 +17,12 @@ typedef struct lvpn__reltrans_s {
   uv_timer_t timer;      /* next retransmission, or the ACK flush */
   int flush_pending;
   int burst_done;
-  uint64_t acks_only_sent, backlog_peak;
+  uint32_t tls_timeout_ms;
+  uint8_t key_id;        /* key state the reliability state belongs to */
+  uint64_t acks_only_sent, backlog_peak, stale_key_drops, key_changes;
+  /* counters of earlier key states (lvpn__rel_reset clears its own) */
+  uint64_t prev_retransmits, prev_fast_retransmits, prev_dup_received,
+      prev_window_drops;
 } lvpn__reltrans_t;
 
 void lvpn__reltrans_init(lvpn__reltrans_t *r, uv_loop_t *loop,

@@ -65,6 +65,9 @@ static void tlss_hand_timer_cb(uv_timer_t *h) {
     return;
   if (t->state == LVPN__TLSS_ACTIVE)
     tlss_fail(t, LVPN_EPUSH_TIMEOUT, "no PUSH_REPLY within hand-window");
+  else if (t->reneg)
+    tlss_fail(t, LVPN_EHANDSHAKE_TIMEOUT,
+              "renegotiation did not finish within hand-window");
   else
     tlss_fail(t, LVPN_EHANDSHAKE_TIMEOUT,
               "TLS key negotiation failed to occur within hand-window "
@@ -182,6 +185,17 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
         tlss_fail(t, err, "bad key-method-2 reply from the server");
         return;
       }
+      if (t->reneg) {
+        /* Renegotiated: no PUSH_REQUEST, same options, new keys. */
+        t->state = LVPN__TLSS_PUSHED;
+        t->renegotiations++;
+        uv_timer_stop(&t->hand_timer);
+        LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+                  "renegotiation complete: key_id %u", t->key_id);
+        if (t->cbs.on_rekey != NULL)
+          t->cbs.on_rekey(t, t->key_id);
+        continue;
+      }
       t->state = LVPN__TLSS_ACTIVE;
       LVPN__LOG(t->base.log, LVPN_LOG_DEBUG, t->base.name,
                 "key method 2 exchange complete, sending PUSH_REQUEST");
@@ -232,6 +246,39 @@ static void tlss_pump(lvpn__tlssession_t *t) {
     tlss_read_records(t);
 }
 
+/* A soft reset for `key_id` (from the server, or the answer to ours): a new
+ * TLS session and key-method-2 exchange on the new key state (§8). */
+static void tlss_renegotiate(lvpn__tlssession_t *t, uint8_t key_id) {
+  int err;
+
+  if (t->state < LVPN__TLSS_PUSHED) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "soft reset before the session was up: ignored");
+    return;
+  }
+  LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+            "renegotiating: TLS handshake for key_id %u", key_id);
+  if (t->tls_live) {
+    lvpn__tls_free(&t->tls);
+    t->tls_live = 0;
+  }
+  err = t->rng != NULL
+            ? lvpn__km2_client_randomize(&t->km2, t->rng, t->rng_ctx)
+            : LVPN_ESTATE;
+  if (err == 0)
+    err = lvpn__tls_init(&t->tls, t->conf);
+  if (err != 0) {
+    tlss_fail(t, err, "cannot start renegotiation");
+    return;
+  }
+  t->tls_live = 1;
+  t->reneg = 1;
+  t->key_id = key_id;
+  t->state = LVPN__TLSS_HANDSHAKE;
+  uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
+  tlss_pump(t);
+}
+
 static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
   int err;
@@ -250,6 +297,12 @@ static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name,
               "server reset received, starting TLS");
     tlss_pump(t);
+    return;
+  }
+  if (p->meta.opcode == LVPN__P_CONTROL_SOFT_RESET_V1) {
+    uint8_t key_id = p->meta.key_id;
+    lvpn__pbuf_free(p);
+    tlss_renegotiate(t, key_id);
     return;
   }
   if (t->state == LVPN__TLSS_WAIT_RESET) {
@@ -307,6 +360,7 @@ static void tlss_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "ctl_msgs_out", t->ctl_msgs_out);
   cb(ud, l->name, "ctl_msgs_bad", t->ctl_msgs_bad);
   cb(ud, l->name, "handshake_ms", t->handshake_ms);
+  cb(ud, l->name, "renegotiations", t->renegotiations);
 }
 
 static const lvpn__layer_ops_t tlss_ops = {.start = tlss_start,
@@ -334,6 +388,13 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   t->hand_window_ms = (uint64_t)(hand_window_s ? hand_window_s : 60) * 1000;
   lvpn__push_init(&t->push);
   return 0;
+}
+
+void lvpn__tlssession_set_rng(lvpn__tlssession_t *t,
+                              int (*rng)(void *, unsigned char *, size_t),
+                              void *rng_ctx) {
+  t->rng = rng;
+  t->rng_ctx = rng_ctx;
 }
 
 int lvpn__tlssession_key2(lvpn__tlssession_t *t, int ekm, uint8_t key2[256]) {

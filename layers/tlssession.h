@@ -18,6 +18,9 @@ typedef struct lvpn__tlssession_s lvpn__tlssession_t;
 typedef struct lvpn__tlssession_cbs_s {
   /* PUSH_REPLY complete (all continuations). `push` is lent for the call. */
   void (*on_push)(lvpn__tlssession_t *t, const lvpn__push_t *push);
+  /* A renegotiation (soft reset) finished: data keys for `key_id` can be
+   * derived with lvpn__tlssession_key2(). May be NULL. */
+  void (*on_rekey)(lvpn__tlssession_t *t, uint8_t key_id);
   void *ud;
 } lvpn__tlssession_cbs_t;
 
@@ -37,6 +40,11 @@ struct lvpn__tlssession_s {
   lvpn__tls_session_t tls;
   int tls_live;
   int state;
+  int reneg;               /* the running handshake is a renegotiation */
+  uint8_t key_id;          /* key state of the current TLS session */
+  int (*rng)(void *, unsigned char *, size_t); /* new randoms per key */
+  void *rng_ctx;
+  uint64_t renegotiations;
   lvpn__km2_client_t km2;    /* our randoms and strings */
   lvpn__km2_server_t km2_srv;
   lvpn__push_t push;
@@ -57,6 +65,10 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
                           unsigned hand_window_s,
                           const lvpn__tlssession_cbs_t *cbs,
                           const lvpn__logger_t *log);
+/* The RNG for key-method-2 randoms of renegotiations. */
+void lvpn__tlssession_set_rng(lvpn__tlssession_t *t,
+                              int (*rng)(void *, unsigned char *, size_t),
+                              void *rng_ctx);
 /* Send one control message ("EXIT", ...) as its own TLS record. */
 int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg);
 /* The 256-byte key2 for the data channel: TLS-EKM when `ekm`, else the
