@@ -133,7 +133,9 @@ typedef void (*lvpn_close_cb)(lvpn_client_t *client);
 typedef enum {
   LVPN_EVENT_PUSH_REPLY = 1, /* control channel complete, options pushed */
   LVPN_EVENT_CONNECTED = 2,  /* data channel up: traffic can flow */
-  LVPN_EVENT_STOPPED = 3     /* all layers shut down; `err` says why */
+  LVPN_EVENT_STOPPED = 3,    /* all layers shut down; `err` says why */
+  LVPN_EVENT_RESTARTING = 4  /* connection lost (`err`); reconnecting after
+                                connect-retry, as OpenVPN's SIGUSR1 */
 } lvpn_event_t;
 
 typedef void (*lvpn_event_cb)(lvpn_client_t *client, lvpn_event_t ev,

@@ -194,32 +194,24 @@ static void client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 static void client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
 static void client_on_down(lvpn__workers_t *w, int err);
 
-int lvpn_client_start(lvpn_client_t *c) {
+/* Builds the seven layers for one connection attempt to remote `c->remote`
+ * and starts them. Called at start and again for every reconnection, once
+ * the previous stack has fully closed. */
+static int client_build(lvpn_client_t *c) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__km2_client_t km2;
   lvpn__networkio_opts_t no;
   lvpn__tlssession_cbs_t cbs;
   lvpn__proto_t proto;
   char err[512] = "";
-  int rc, i;
+  int rc, r = c->remote;
 
-  if (c->state != LVPN__CLIENT_NEW)
-    return LVPN_ESTATE;
-  rc = lvpn__config_validate(cfg, err, sizeof(err));
-  if (rc != 0) {
-    client_log(c, LVPN_LOG_FATAL, "config: %s", err);
-    return rc;
-  }
-  for (i = 0; i < cfg->n_warnings; i++)
-    client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
-  if (cfg->comp > LVPN__COMP_STUB_V2) {
-    client_log(c, LVPN_LOG_FATAL, "%s",
-               "compression is not supported: use 'compress stub-v2' or "
-               "'comp-lzo no'");
-    return LVPN_ECOMPRESSION;
-  }
-  if ((rc = client_rng(c)) != 0 || (rc = client_session(c, err, sizeof(err))) != 0 ||
-      (rc = client_tls(c, err, sizeof(err))) != 0) {
+  lvpn__workers_init(&c->workers, c->loop, &c->log, client_on_down);
+  c->workers.data = c;
+  /* A new session: new session id, fresh replay state for the wrapping. */
+  lvpn__tlswrap_free(&c->session.wrap);
+  memset(&c->session, 0, sizeof(c->session));
+  if ((rc = client_session(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }
@@ -229,10 +221,10 @@ int lvpn_client_start(lvpn_client_t *c) {
     return rc;
   }
 
-  proto = lvpn__config_remote_proto(cfg, 0);
+  proto = lvpn__config_remote_proto(cfg, r);
   memset(&no, 0, sizeof(no));
-  no.host = cfg->remotes[0].host;
-  no.port = lvpn__config_remote_port(cfg, 0);
+  no.host = cfg->remotes[r].host;
+  no.port = lvpn__config_remote_port(cfg, r);
   no.proto = proto.tcp ? (proto.family == 4   ? LVPN__NET_TCP4
                           : proto.family == 6 ? LVPN__NET_TCP6
                                               : LVPN__NET_TCP)
@@ -268,8 +260,6 @@ int lvpn_client_start(lvpn_client_t *c) {
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
 
-  lvpn__workers_init(&c->workers, c->loop, &c->log, client_on_down);
-  c->workers.data = c;
   lvpn__workers_add(&c->workers, &c->net.base);
   lvpn__workers_add(&c->workers, &c->mux.base);
   lvpn__workers_add(&c->workers, &c->rel.base);
@@ -288,11 +278,42 @@ int lvpn_client_start(lvpn_client_t *c) {
   lvpn__layer_link(&c->dc.base, &c->tun.base);
 
   c->state = LVPN__CLIENT_RUNNING;
+  c->connected = 0;
   c->start_ms = uv_now(c->loop);
+  c->attempts++;
   rc = lvpn__workers_start(&c->workers);
   if (rc != 0)
     client_log(c, LVPN_LOG_FATAL, "start failed: %s", lvpn_strerror(rc));
   return rc;
+}
+
+int lvpn_client_start(lvpn_client_t *c) {
+  lvpn_config_t *cfg = c->cfg;
+  char err[512] = "";
+  int rc, i;
+
+  if (c->state != LVPN__CLIENT_NEW)
+    return LVPN_ESTATE;
+  rc = lvpn__config_validate(cfg, err, sizeof(err));
+  if (rc != 0) {
+    client_log(c, LVPN_LOG_FATAL, "config: %s", err);
+    return rc;
+  }
+  for (i = 0; i < cfg->n_warnings; i++)
+    client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
+  if (cfg->comp > LVPN__COMP_STUB_V2) {
+    client_log(c, LVPN_LOG_FATAL, "%s",
+               "compression is not supported: use 'compress stub-v2' or "
+               "'comp-lzo no'");
+    return LVPN_ECOMPRESSION;
+  }
+  /* Once per client: RNG, and certificates and keys parsed. */
+  if ((rc = client_rng(c)) != 0 || (rc = client_tls(c, err, sizeof(err))) != 0) {
+    client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
+    return rc;
+  }
+  c->remote = 0;
+  return client_build(c);
 }
 
 /* ---- PUSH_REPLY: data keys and the inside ---- */
@@ -569,6 +590,7 @@ static void client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     return;
   }
   c->connected = 1;
+  c->failures = 0;
   c->connected_ms = uv_now(c->loop);
   c->ekm = ekm;
   client_arm_reneg(c);
@@ -632,6 +654,14 @@ static void client_exit_timer_cb(uv_timer_t *h) {
 void lvpn_client_stop(lvpn_client_t *c) {
   int rc = LVPN_ESTATE;
 
+  if (c->state == LVPN__CLIENT_RESTARTING) {
+    /* between two connections: nothing is open but the timer */
+    uv_timer_stop(&c->timer);
+    c->state = LVPN__CLIENT_DOWN;
+    c->err = LVPN_ESTOPPED;
+    client_event(c, LVPN_EVENT_STOPPED, LVPN_ESTOPPED);
+    return;
+  }
   if (c->state != LVPN__CLIENT_RUNNING)
     return;
   if (c->connected && c->exit_notify > 0 && !c->session.is_tcp) {
@@ -691,13 +721,76 @@ static void client_finish_close(lvpn_client_t *c) {
   uv_close((uv_handle_t *)&c->timer, client_timer_closed);
 }
 
+/* Errors after which OpenVPN restarts the connection (SIGUSR1) instead of
+ * exiting. Certificate, authentication, configuration and local (tun,
+ * netlink, script) failures are final: retrying cannot fix them. */
+static int client_restartable(int err) {
+  switch (err) {
+  case LVPN_EPING_RESTART:
+  case LVPN_ERESTART:
+  case LVPN_EEXIT_NOTIFY:
+  case LVPN_ECONNRESET:
+  case LVPN_EHANDSHAKE_TIMEOUT:
+  case LVPN_EPUSH_TIMEOUT:
+  case LVPN_ERESOLVE:
+  case LVPN_EPROTO:
+  case UV_ECONNREFUSED:
+  case UV_ETIMEDOUT:
+  case UV_ENETUNREACH:
+  case UV_EHOSTUNREACH:
+  case UV_ECONNRESET:
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+static void client_restart_cb(uv_timer_t *h) {
+  lvpn_client_t *c = container_of(h, lvpn_client_t, timer);
+  if (c->state != LVPN__CLIENT_RESTARTING)
+    return;
+  if (client_build(c) != 0 && c->workers.state == LVPN__WORKERS_IDLE) {
+    /* failed before anything started: nothing will call on_down */
+    c->state = LVPN__CLIENT_DOWN;
+    client_event(c, LVPN_EVENT_STOPPED, c->err);
+  }
+}
+
 static void client_on_down(lvpn__workers_t *w, int err) {
   lvpn_client_t *c = w->data;
+  lvpn_config_t *cfg = c->cfg;
   int closing = c->state == LVPN__CLIENT_CLOSING;
-  c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
+
   c->err = err;
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
+  if (c->state == LVPN__CLIENT_RUNNING && client_restartable(err) &&
+      (cfg->connect_retry_max == 0 || c->failures < cfg->connect_retry_max)) {
+    /* connect-retry: 1 s by default, doubled after 5 failures in a row, up
+     * to connect-retry-max's delay (OpenVPN's backoff). */
+    uint64_t delay = (uint64_t)(cfg->connect_retry > 0 ? cfg->connect_retry : 1);
+    int f = c->connected ? 0 : c->failures;
+    c->failures = c->connected ? 0 : c->failures + 1;
+    if (f > 5)
+      delay <<= (f - 5 < 16 ? f - 5 : 16);
+    if (cfg->connect_retry_max_delay > 0 &&
+        delay > (uint64_t)cfg->connect_retry_max_delay)
+      delay = (uint64_t)cfg->connect_retry_max_delay;
+    if (!c->connected && cfg->n_remotes > 1)
+      c->remote = (c->remote + 1) % cfg->n_remotes; /* try the next remote */
+    c->connected = 0;
+    c->state = LVPN__CLIENT_RESTARTING;
+    c->restarts++;
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "SIGUSR1[soft,%s] received, process restarting",
+              lvpn_err_name(err));
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Restart pause, %llu second(s)",
+              (unsigned long long)delay);
+    client_event(c, LVPN_EVENT_RESTARTING, err);
+    uv_timer_start(&c->timer, client_restart_cb, delay * 1000, 0);
+    return;
+  }
+  c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
   client_event(c, LVPN_EVENT_STOPPED, err);
   if (closing)
     client_finish_close(c);
@@ -709,7 +802,8 @@ int lvpn_client_close(lvpn_client_t *c, lvpn_close_cb cb) {
     return LVPN_ESTATE;
   c->close_cb = cb;
   c->state = LVPN__CLIENT_CLOSING;
-  if (was == LVPN__CLIENT_NEW || was == LVPN__CLIENT_DOWN)
+  if (was == LVPN__CLIENT_NEW || was == LVPN__CLIENT_DOWN ||
+      was == LVPN__CLIENT_RESTARTING)
     client_finish_close(c);
   else
     lvpn__workers_shutdown(&c->workers, 0); /* on_down finishes the close */

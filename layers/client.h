@@ -21,6 +21,7 @@ enum {
   LVPN__CLIENT_NEW = 0,
   LVPN__CLIENT_RUNNING,
   LVPN__CLIENT_EXITING, /* explicit-exit-notify sent, waiting */
+  LVPN__CLIENT_RESTARTING, /* between two connections (connect-retry) */
   LVPN__CLIENT_STOPPING,
   LVPN__CLIENT_DOWN,
   LVPN__CLIENT_CLOSING
@@ -64,6 +65,9 @@ struct lvpn_client_s {
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
   uv_timer_t reneg_timer; /* reneg-sec */
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
+  int remote;       /* index of the remote in use */
+  int failures;     /* connection attempts failed in a row */
+  uint64_t attempts, restarts;
   uint64_t start_ms, connected_ms, exit_deadline_ms;
 };
 
