@@ -110,7 +110,9 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   h.opcode = p->meta.opcode;
   h.key_id = p->meta.key_id;
   memcpy(h.own_sid, s->own_sid, 8);
-  h.n_acks = p->meta.n_acks;
+  h.n_acks = p->meta.n_acks <= LVPN__RELIABLE_ACK_SIZE
+                 ? p->meta.n_acks
+                 : LVPN__RELIABLE_ACK_SIZE;
   memcpy(h.acks, p->meta.acks, sizeof(uint32_t) * h.n_acks);
   if (h.n_acks > 0)
     memcpy(h.remote_sid, s->remote_sid, 8);

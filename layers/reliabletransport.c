@@ -75,12 +75,16 @@ static void rt_timer_cb(uv_timer_t *t) {
   rt_flush(r);
 }
 
-/* ACKs for received packets go out on the next loop turn, so that a reply
- * produced meanwhile (TLS output) carries them instead of a bare P_ACK_V1. */
+/* Delayed ACK: a received packet is acknowledged after at most
+ * LVPN__ACK_DELAY_MS, so that a reply produced meanwhile (the TLS output
+ * climbs and descends the stack in a few loop turns) carries the ACK
+ * instead of a separate P_ACK_V1 going out first. */
+#define LVPN__ACK_DELAY_MS 10
+
 static void rt_schedule_flush(lvpn__reltrans_t *r) {
   if (!r->flush_pending) {
     r->flush_pending = 1;
-    uv_timer_start(&r->timer, rt_timer_cb, 0, 0);
+    uv_timer_start(&r->timer, rt_timer_cb, LVPN__ACK_DELAY_MS, 0);
   }
 }
 
