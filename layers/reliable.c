@@ -59,7 +59,11 @@ void lvpn__rel_reset(lvpn__rel_t *r) {
     lvpn__pbuf_free(r->send[i].p);
   for (i = 0; i < LVPN__REL_RECV_WINDOW; i++)
     lvpn__pbuf_free(r->recv[i]);
-  lvpn__rel_init(r, (uint32_t)r->initial_timeout);
+  {
+    uint64_t cap = r->max_timeout;
+    lvpn__rel_init(r, (uint32_t)r->initial_timeout);
+    r->max_timeout = cap;
+  }
 }
 
 int lvpn__rel_skip_to(lvpn__rel_t *r, uint32_t next_send_id,
@@ -106,7 +110,7 @@ int lvpn__rel_send(lvpn__rel_t *r, lvpn__pbuf_t *payload, uint64_t now) {
   e->n_acks = 0;
   e->sends = 0;
   e->next_try = now;
-  e->timeout = r->initial_timeout;
+  e->timeout = r->rto ? r->rto : r->initial_timeout;
   payload->meta.msg_id = e->id;
   return 0;
 }
@@ -135,6 +139,7 @@ int lvpn__rel_poll(lvpn__rel_t *r, uint64_t now, lvpn__pbuf_t **out,
       return LVPN_ENOMEM;
     if (best->sends == 0) {
       r->sent++;
+      best->first_sent = now;
     } else {
       r->retransmits++;
       if (now < best->next_try)
@@ -145,6 +150,8 @@ int lvpn__rel_poll(lvpn__rel_t *r, uint64_t now, lvpn__pbuf_t **out,
         UINT64_MAX - now < best->timeout ? UINT64_MAX : now + best->timeout;
     if (best->timeout <= UINT64_MAX / 2)
       best->timeout *= 2;
+    if (r->max_timeout != 0 && best->timeout > r->max_timeout)
+      best->timeout = r->max_timeout;
     best->n_acks = 0;
     take_acks(r, acks, LVPN__REL_ACK_PIGGYBACK);
     *out = c;
@@ -180,13 +187,46 @@ void lvpn__rel_schedule_now(lvpn__rel_t *r) {
   for (i = 0; i < LVPN__REL_SEND_WINDOW; i++) {
     if (r->send[i].p != NULL) {
       r->send[i].next_try = 0;
-      r->send[i].timeout = r->initial_timeout;
+      r->send[i].timeout = r->rto ? r->rto : r->initial_timeout;
     }
   }
 }
 
 int lvpn__rel_acks_pending(const lvpn__rel_t *r) {
   return r->pending.n;
+}
+
+static void rel_rtt_sample(lvpn__rel_t *r, uint64_t sample) {
+  uint64_t rto;
+  if (r->srtt == 0) {
+    r->srtt = sample > 0 ? sample : 1;
+    r->rttvar = sample / 2;
+  } else {
+    uint64_t diff = r->srtt > sample ? r->srtt - sample : sample - r->srtt;
+    r->rttvar = (3 * r->rttvar + diff) / 4;
+    r->srtt = (7 * r->srtt + sample) / 8;
+    if (r->srtt == 0)
+      r->srtt = 1;
+  }
+  rto = r->srtt + 4 * r->rttvar;
+  if (rto < LVPN__REL_MIN_RTO_MS)
+    rto = LVPN__REL_MIN_RTO_MS;
+  if (rto > r->initial_timeout)
+    rto = r->initial_timeout;
+  r->rto = rto;
+}
+
+void lvpn__rel_on_acks_at(lvpn__rel_t *r, const uint32_t *ids, int n,
+                          uint64_t now) {
+  int i, j;
+  for (i = 0; i < n; i++)
+    for (j = 0; j < LVPN__REL_SEND_WINDOW; j++) {
+      const lvpn__rel_entry_t *e = &r->send[j];
+      if (e->p != NULL && e->id == ids[i] && e->sends == 1 &&
+          now >= e->first_sent)
+        rel_rtt_sample(r, now - e->first_sent);
+    }
+  lvpn__rel_on_acks(r, ids, n);
 }
 
 void lvpn__rel_on_acks(lvpn__rel_t *r, const uint32_t *ids, int n) {

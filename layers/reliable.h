@@ -27,6 +27,7 @@
 #define LVPN__REL_ACK_PIGGYBACK 4 /* CONTROL_SEND_ACK_MAX */
 #define LVPN__REL_FAST_RETRANSMIT 3       /* N_ACK_RETRANSMIT */
 #define LVPN__REL_INITIAL_TIMEOUT_MS 2000 /* tls-timeout */
+#define LVPN__REL_MIN_RTO_MS 200 /* floor of the adaptive timeout */
 
 /* lvpn__rel_poll() results. */
 enum {
@@ -47,10 +48,18 @@ typedef struct lvpn__rel_entry_s {
   uint32_t sends;    /* transmissions so far */
   uint64_t next_try; /* due time */
   uint64_t timeout;  /* back-off to apply at the next transmission */
+  uint64_t first_sent; /* time of the first transmission (RTT sample) */
 } lvpn__rel_entry_t;
 
 typedef struct lvpn__rel_s {
-  uint64_t initial_timeout;
+  uint64_t initial_timeout; /* tls-timeout: the first timeout, and the most
+                               an adaptive one may be */
+  /* Adaptive retransmission timeout (RFC 6298 estimator over ACK round
+   * trips, Karn's rule: only never-retransmitted messages are sampled).
+   * Without a sample the timeout is initial_timeout, as OpenVPN. */
+  uint64_t srtt, rttvar; /* ms; srtt == 0: no sample yet */
+  uint64_t rto;          /* timeout for a new message */
+  uint64_t max_timeout;  /* cap on the doubling; 0: none (OpenVPN's) */
   uint32_t next_send_id; /* id of the next new message */
   uint32_t expected;     /* next id to deliver in order */
   lvpn__rel_entry_t send[LVPN__REL_SEND_WINDOW];
@@ -113,6 +122,17 @@ int lvpn__rel_acks_pending(const lvpn__rel_t *r);
  * frees acknowledged messages and counts, on each lower outstanding one, an
  * ACK seen for a higher id (3 of them trigger a fast retransmit). */
 void lvpn__rel_on_acks(lvpn__rel_t *r, const uint32_t *ids, int n);
+/* As lvpn__rel_on_acks, and feeds the round-trip estimator: a message acked
+ * after a single transmission gives a sample (now - first transmission);
+ * the timeout for new messages becomes srtt + 4 * rttvar, clamped to
+ * [LVPN__REL_MIN_RTO_MS, initial_timeout], still doubling per retry. */
+/* Caps the doubling of retransmission timeouts at `ms` (0: no cap, as
+ * OpenVPN). Kept across lvpn__rel_reset(). */
+static inline void lvpn__rel_set_max_timeout(lvpn__rel_t *r, uint64_t ms) {
+  r->max_timeout = ms;
+}
+void lvpn__rel_on_acks_at(lvpn__rel_t *r, const uint32_t *ids, int n,
+                          uint64_t now);
 /* A received reliable payload, p->meta.msg_id set. Takes ownership of `p`.
  * Returns 0 (stored, will be acknowledged), LVPN_EDUPLICATE (already
  * delivered or buffered: acknowledged again, freed), or LVPN_EWINDOW

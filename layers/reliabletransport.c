@@ -10,12 +10,18 @@ static void rt_timer_cb(uv_timer_t *t);
  * (message ids from 0 again, §8). What the old one still held is dropped:
  * its TLS session is finished. */
 static void rt_new_key_state(lvpn__reltrans_t *r, uint8_t key_id) {
+  uint64_t srtt = r->rel.srtt, rttvar = r->rel.rttvar, rto = r->rel.rto;
   r->prev_retransmits += r->rel.retransmits;
   r->prev_fast_retransmits += r->rel.fast_retransmits;
   r->prev_dup_received += r->rel.dup_received;
   r->prev_window_drops += r->rel.window_drops;
   lvpn__rel_reset(&r->rel);
   lvpn__rel_init(&r->rel, r->tls_timeout_ms);
+  /* the path is the same: keep what we learned about its round trip */
+  r->rel.srtt = srtt;
+  r->rel.rttvar = rttvar;
+  r->rel.rto = rto;
+  lvpn__rel_set_max_timeout(&r->rel, r->tls_timeout_ms);
   r->key_id = key_id;
   r->burst_done = 0;
   r->key_changes++;
@@ -122,7 +128,8 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     rt_new_key_state(r, p->meta.key_id); /* the server renegotiates */
   }
   if (p->meta.n_acks > 0)
-    lvpn__rel_on_acks(&r->rel, p->meta.acks, p->meta.n_acks);
+    lvpn__rel_on_acks_at(&r->rel, p->meta.acks, p->meta.n_acks,
+                         uv_now(l->loop));
   if (p->meta.opcode == LVPN__P_ACK_V1 || !p->meta.has_msg_id) {
     lvpn__pbuf_free(p); /* never acknowledge an ACK */
     rt_flush(r);        /* the window may have opened */
@@ -169,6 +176,8 @@ static void rt_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "window_drops", r->prev_window_drops + r->rel.window_drops);
   cb(ud, l->name, "stale_key_drops", r->stale_key_drops);
   cb(ud, l->name, "key_changes", r->key_changes);
+  cb(ud, l->name, "srtt_ms", r->rel.srtt);
+  cb(ud, l->name, "rto_ms", r->rel.rto ? r->rel.rto : r->rel.initial_timeout);
   cb(ud, l->name, "acks_only_sent", r->acks_only_sent);
   cb(ud, l->name, "backlog_peak", r->backlog_peak);
 }
@@ -185,6 +194,11 @@ void lvpn__reltrans_init(lvpn__reltrans_t *r, uv_loop_t *loop,
   memset(r, 0, sizeof(*r));
   lvpn__layer_init(&r->base, loop, "reliabletransport", &rt_ops, log);
   lvpn__rel_init(&r->rel, tls_timeout_ms);
+  /* Retries never wait longer than tls-timeout: with OpenVPN's uncapped
+   * doubling (2, 4, 8, 16 s) one handshake in ten at 20% loss each way
+   * took more than 30 s here, mostly stuck on the hard reset, which the
+   * server answers statelessly every time it arrives. */
+  lvpn__rel_set_max_timeout(&r->rel, tls_timeout_ms);
   r->tls_timeout_ms = tls_timeout_ms;
   r->pool = pool;
   lvpn__queue_init(&r->backlog);

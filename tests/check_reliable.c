@@ -123,6 +123,56 @@ START_TEST(test_reliable_doubling_timeouts) {
 }
 END_TEST
 
+/* Adaptive timeout: a clean round trip of 30 ms brings new messages' first
+ * timeout down to the 200 ms floor (never above tls-timeout), still
+ * doubling; a retransmitted message gives no sample (Karn). */
+START_TEST(test_reliable_adaptive_timeout) {
+  lvpn__rel_t r;
+  uint64_t t0 = 5000;
+  uint32_t id0 = 0, id1 = 1;
+  lvpn__rel_init(&r, 2000);
+  ck_assert_int_eq(lvpn__rel_send(&r, msg(0), t0), 0);
+  expect_packet(&r, t0, 0);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 2000); /* no sample */
+  lvpn__rel_on_acks_at(&r, &id0, 1, t0 + 30);
+  ck_assert_uint_eq(r.srtt, 30);
+  ck_assert_uint_eq(r.rto, LVPN__REL_MIN_RTO_MS); /* 30 + 4*15 < floor */
+  ck_assert_int_eq(lvpn__rel_send(&r, msg(1), t0 + 40), 0);
+  expect_packet(&r, t0 + 40, 1);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 240);
+  expect_packet(&r, t0 + 240, 1); /* retransmitted: 200 -> 400 */
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 640);
+  lvpn__rel_on_acks_at(&r, &id1, 1, t0 + 5000); /* Karn: no sample */
+  ck_assert_uint_eq(r.srtt, 30);
+  /* a slow path: samples of 1.5 s cap the timeout at tls-timeout */
+  ck_assert_int_eq(lvpn__rel_send(&r, msg(2), t0 + 6000), 0);
+  expect_packet(&r, t0 + 6000, 2);
+  id1 = 2;
+  lvpn__rel_on_acks_at(&r, &id1, 1, t0 + 7500);
+  ck_assert_uint_le(r.rto, 2000);
+  ck_assert_uint_gt(r.rto, LVPN__REL_MIN_RTO_MS);
+  lvpn__rel_reset(&r);
+}
+END_TEST
+
+/* With a cap (the layer uses tls-timeout), timeouts double up to it and
+ * then stay there. */
+START_TEST(test_reliable_capped_backoff) {
+  lvpn__rel_t r;
+  uint64_t t0 = 1000;
+  lvpn__rel_init(&r, 2000);
+  lvpn__rel_set_max_timeout(&r, 2000);
+  ck_assert_int_eq(lvpn__rel_send(&r, msg(0), t0), 0);
+  expect_packet(&r, t0, 0);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 2000);
+  expect_packet(&r, t0 + 2000, 0);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 4000);
+  expect_packet(&r, t0 + 4000, 0);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 6000);
+  lvpn__rel_reset(&r);
+}
+END_TEST
+
 START_TEST(test_reliable_fast_retransmit) {
   lvpn__rel_t r;
   uint32_t ids[3] = {1, 2, 3};
@@ -521,6 +571,8 @@ static Suite *suite(void) {
   tcase_add_checked_fixture(tc, setup, teardown);
   tcase_add_test(tc, test_reliable_window_full_refusal);
   tcase_add_test(tc, test_reliable_doubling_timeouts);
+  tcase_add_test(tc, test_reliable_adaptive_timeout);
+  tcase_add_test(tc, test_reliable_capped_backoff);
   tcase_add_test(tc, test_reliable_fast_retransmit);
   tcase_add_test(tc, test_reliable_duplicate_reacked);
   tcase_add_test(tc, test_reliable_out_of_window_dropped);
