@@ -1,18 +1,9 @@
+#include "../lib/bytes.h"
 #include "controlchannel_wire.h"
 
 #include <string.h>
 
-static uint32_t get_u32(const uint8_t *b) {
-  return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) |
-         ((uint32_t)b[2] << 8) | (uint32_t)b[3];
-}
 
-static void put_u32(uint8_t *b, uint32_t v) {
-  b[0] = (uint8_t)(v >> 24);
-  b[1] = (uint8_t)(v >> 16);
-  b[2] = (uint8_t)(v >> 8);
-  b[3] = (uint8_t)v;
-}
 
 int lvpn__ctl_is_control_opcode(uint8_t op) {
   return op >= LVPN__P_FIRST_OPCODE && op <= LVPN__P_LAST_OPCODE &&
@@ -84,13 +75,13 @@ int lvpn__ctl_decode(lvpn__pbuf_t *p, lvpn__ctl_pkt_t *out) {
   out->n_acks = n;
   off = 1 + LVPN__SID_SIZE + 1;
   for (i = 0; i < n; i++, off += 4)
-    out->acks[i] = get_u32(b + off);
+    out->acks[i] = lvpn__get_u32(b + off);
   if (n > 0) {
     memcpy(out->remote_sid, b + off, LVPN__SID_SIZE);
     off += LVPN__SID_SIZE;
   }
   if (op != LVPN__P_ACK_V1) {
-    out->msg_id = get_u32(b + off);
+    out->msg_id = lvpn__get_u32(b + off);
     out->has_msg_id = 1;
     off += 4;
   }
@@ -115,13 +106,13 @@ int lvpn__ctl_encode(lvpn__pbuf_t *p, const lvpn__ctl_pkt_t *h) {
   b[1 + LVPN__SID_SIZE] = h->n_acks;
   off = 1 + LVPN__SID_SIZE + 1;
   for (i = 0; i < h->n_acks; i++, off += 4)
-    put_u32(b + off, h->acks[i]);
+    lvpn__put_u32(b + off, h->acks[i]);
   if (h->n_acks > 0) {
     memcpy(b + off, h->remote_sid, LVPN__SID_SIZE);
     off += LVPN__SID_SIZE;
   }
   if (h->opcode != LVPN__P_ACK_V1)
-    put_u32(b + off, h->msg_id);
+    lvpn__put_u32(b + off, h->msg_id);
   return 0;
 }
 

@@ -11,6 +11,7 @@
  *   ciphertext block before decrypting it); mbedtls_cipher_update() documents
  *   input != output, so it is not used here.
  */
+#include "../lib/bytes.h"
 #include "datachannel_crypto.h"
 
 #include <string.h>
@@ -23,26 +24,8 @@
 #define AEAD_IV_LEN 12
 #define CBC_BLOCK 16
 
-static uint32_t rd32(const uint8_t *b) {
-  return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 |
-         (uint32_t)b[3];
-}
 
-static void wr32(uint8_t *b, uint32_t v) {
-  b[0] = (uint8_t)(v >> 24);
-  b[1] = (uint8_t)(v >> 16);
-  b[2] = (uint8_t)(v >> 8);
-  b[3] = (uint8_t)v;
-}
 
-/* Nonzero when a and b differ; time independent of where they differ. */
-static int ct_differ(const uint8_t *a, const uint8_t *b, size_t n) {
-  volatile uint8_t d = 0;
-  size_t i;
-  for (i = 0; i < n; i++)
-    d |= (uint8_t)(a[i] ^ b[i]);
-  return d != 0;
-}
 
 /* ---------------------------------------------------------------- replay */
 
@@ -270,7 +253,7 @@ size_t lvpn__dc_key_overhead(const lvpn__dc_key_t *k, int data_v2) {
 
 static void write_header(uint8_t *h, int v2, uint8_t key_id, uint32_t peer_id) {
   if (v2)
-    wr32(h, (uint32_t)(LVPN__P_DATA_V2 << 3 | key_id) << 24 | peer_id);
+    lvpn__put_u32(h, (uint32_t)(LVPN__P_DATA_V2 << 3 | key_id) << 24 | peer_id);
   else
     h[0] = (uint8_t)(LVPN__P_DATA_V1 << 3 | key_id);
 }
@@ -288,7 +271,7 @@ static int encrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
   k->send_pid++;
   h = lvpn__pbuf_push(p, hdrlen + 4 + LVPN__DC_TAG_LEN);
   write_header(h, v2, k->key_id, peer_id);
-  wr32(h + hdrlen, k->send_pid);
+  lvpn__put_u32(h + hdrlen, k->send_pid);
   tag = h + hdrlen + 4;
   memcpy(nonce, h + hdrlen, 4);
   memcpy(nonce + 4, k->enc.implicit_iv, 8);
@@ -319,7 +302,7 @@ static int encrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
   if (k->rng(k->rng_ctx, iv, sizeof(iv)) != 0)
     return LVPN_ECRYPTO;
   k->send_pid++;
-  wr32(lvpn__pbuf_push(p, 4), k->send_pid);
+  lvpn__put_u32(lvpn__pbuf_push(p, 4), k->send_pid);
   memset(lvpn__pbuf_put(p, pad), (int)pad, pad);
   ctlen = p->len;
   memcpy(ivw, iv, sizeof(iv));
@@ -372,7 +355,7 @@ int lvpn__dc_parse_header(const lvpn__pbuf_t *p, uint8_t *opcode,
   if (op == LVPN__P_DATA_V2) {
     if (p->len < 4)
       return LVPN_ESHORT;
-    pid = rd32(p->data) & 0xFFFFFFu;
+    pid = lvpn__get_u32(p->data) & 0xFFFFFFu;
   } else if (op != LVPN__P_DATA_V1) {
     return LVPN_EBADOPCODE;
   }
@@ -405,7 +388,7 @@ static int decrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
   if (p->len < hdrlen + 4 + LVPN__DC_TAG_LEN + 1)
     return LVPN_ESHORT;
   pidp = p->data + hdrlen;
-  pid = rd32(pidp);
+  pid = lvpn__get_u32(pidp);
   memcpy(nonce, pidp, 4);
   memcpy(nonce + 4, k->dec.implicit_iv, 8);
   adlen = hdrlen == 4 ? 8 : 4;
@@ -451,7 +434,7 @@ static int decrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
     ret = mbedtls_md_hmac_finish(&k->dec.hmac, local);
   if (ret != 0)
     return LVPN_ECRYPTO;
-  if (ct_differ(local, mac, hl))
+  if (lvpn__ct_differ(local, mac, hl))
     return LVPN_EAUTH;
   if (ctlen % CBC_BLOCK != 0)
     return LVPN_EAUTH;
@@ -471,7 +454,7 @@ static int decrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
     return LVPN_EPROTO; /* authentic, but no packet id */
   p->data = ct + 4;
   p->len = ptlen - 4;
-  return accept_pid(k, rd32(ct));
+  return accept_pid(k, lvpn__get_u32(ct));
 }
 
 int lvpn__dc_decrypt(lvpn__dc_key_t *k, lvpn__pbuf_t *p) {

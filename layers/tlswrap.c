@@ -1,3 +1,4 @@
+#include "../lib/bytes.h"
 #include "tlswrap.h"
 
 #include <ctype.h>
@@ -38,25 +39,8 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...) {
   va_end(ap);
 }
 
-static uint32_t get_u32(const uint8_t *b) {
-  return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) |
-         ((uint32_t)b[2] << 8) | (uint32_t)b[3];
-}
 
-static void put_u32(uint8_t *b, uint32_t v) {
-  b[0] = (uint8_t)(v >> 24);
-  b[1] = (uint8_t)(v >> 16);
-  b[2] = (uint8_t)(v >> 8);
-  b[3] = (uint8_t)v;
-}
 
-static int ct_differ(const uint8_t *a, const uint8_t *b, size_t n) {
-  volatile uint8_t d = 0;
-  size_t i;
-  for (i = 0; i < n; i++)
-    d |= (uint8_t)(a[i] ^ b[i]);
-  return d != 0;
-}
 
 /* ---- key files ---------------------------------------------------------- */
 
@@ -474,7 +458,7 @@ static void rp_add(lvpn__tlswrap_replay_t *r, uint32_t id, uint32_t time,
 }
 
 static int replay_check(lvpn__tlswrap_t *w, const uint8_t *pidp, uint32_t now) {
-  uint32_t id = get_u32(pidp), time = get_u32(pidp + 4);
+  uint32_t id = lvpn__get_u32(pidp), time = lvpn__get_u32(pidp + 4);
   rp_reap(&w->rx, now);
   if (!rp_test(&w->rx, id, time)) {
     w->replays++;
@@ -543,16 +527,16 @@ int lvpn__tlswrap_wrap(lvpn__tlswrap_t *w, lvpn__pbuf_t *p, uint32_t now) {
   memmove(b, b + hdr, HEAD_LEN);
   if (w->mode == LVPN__TLSWRAP_AUTH) {
     /* byte0 | sid | HMAC(L) | pid | time | rest */
-    put_u32(b + HEAD_LEN + L, w->tx_pid);
-    put_u32(b + HEAD_LEN + L + 4, w->tx_time);
+    lvpn__put_u32(b + HEAD_LEN + L, w->tx_pid);
+    lvpn__put_u32(b + HEAD_LEN + L + 4, w->tx_time);
     ret = hmac3(&w->md_tx, b + HEAD_LEN + L, PID_LEN, b, HEAD_LEN,
                 b + hdr + HEAD_LEN, p->len - hdr - HEAD_LEN, mac);
     if (ret == 0)
       memcpy(b + HEAD_LEN, mac, L);
   } else {
     /* byte0 | sid | pid | time | tag | CTR(rest) */
-    put_u32(b + CRYPT_OFF_PID, w->tx_pid);
-    put_u32(b + CRYPT_OFF_PID + 4, w->tx_time);
+    lvpn__put_u32(b + CRYPT_OFF_PID, w->tx_pid);
+    lvpn__put_u32(b + CRYPT_OFF_PID + 4, w->tx_time);
     ret = hmac3(&w->md_tx, b, CRYPT_OFF_TAG, NULL, 0, b + CRYPT_OFF_CT,
                 p->len - CRYPT_OFF_CT, b + CRYPT_OFF_TAG);
     if (ret == 0)
@@ -574,7 +558,7 @@ static int strip_wkc(lvpn__tlswrap_t *w, lvpn__pbuf_t *p) {
     return LVPN_ESHORT;
   wl = (size_t)p->data[p->len - 2] << 8 | p->data[p->len - 1];
   if (wl != w->wkc_len || wl > p->len - CRYPT_OFF_CT ||
-      ct_differ(p->data + p->len - wl, w->wkc, wl))
+      lvpn__ct_differ(p->data + p->len - wl, w->wkc, wl))
     return LVPN_EAUTH;
   lvpn__pbuf_trim(p, wl);
   return 0;
@@ -593,7 +577,7 @@ int lvpn__tlswrap_unwrap(lvpn__tlswrap_t *w, lvpn__pbuf_t *p, uint32_t now) {
   if (w->mode == LVPN__TLSWRAP_AUTH) {
     ret = hmac3(&w->md_rx, b + HEAD_LEN + L, PID_LEN, b, HEAD_LEN,
                 b + HEAD_LEN + hdr, p->len - HEAD_LEN - hdr, mac);
-    if (ret == 0 && ct_differ(mac, b + HEAD_LEN, L))
+    if (ret == 0 && lvpn__ct_differ(mac, b + HEAD_LEN, L))
       ret = LVPN_EAUTH;
     if (ret == 0)
       ret = replay_check(w, b + HEAD_LEN + L, now);
@@ -608,7 +592,7 @@ int lvpn__tlswrap_unwrap(lvpn__tlswrap_t *w, lvpn__pbuf_t *p, uint32_t now) {
     if (ret == 0)
       ret = hmac3(&w->md_rx, b, CRYPT_OFF_TAG, NULL, 0, b + CRYPT_OFF_CT,
                   p->len - CRYPT_OFF_CT, mac);
-    if (ret == 0 && ct_differ(mac, b + CRYPT_OFF_TAG, LVPN__TLS_CRYPT_TAG_SIZE))
+    if (ret == 0 && lvpn__ct_differ(mac, b + CRYPT_OFF_TAG, LVPN__TLS_CRYPT_TAG_SIZE))
       ret = LVPN_EAUTH;
     if (ret == 0)
       ret = replay_check(w, b + CRYPT_OFF_PID, now);
