@@ -162,13 +162,20 @@ int lvpn__rel_poll(lvpn__rel_t *r, uint64_t now, lvpn__pbuf_t **out,
     r->ack_packets++;
     return LVPN__REL_POLL_ACK;
   }
+  if (r->dup_acks > 0 && r->mru.n > 0) {
+    r->dup_acks--;
+    take_acks(r, acks, LVPN__REL_ACK_MAX); /* the MRU ids again */
+    r->ack_packets++;
+    r->gap_acks++;
+    return LVPN__REL_POLL_ACK;
+  }
   return LVPN__REL_POLL_NONE;
 }
 
 uint64_t lvpn__rel_next_deadline(const lvpn__rel_t *r) {
   uint64_t t = UINT64_MAX;
   int i;
-  if (r->pending.n > 0)
+  if (r->pending.n > 0 || r->dup_acks > 0)
     return 0;
   for (i = 0; i < LVPN__REL_SEND_WINDOW; i++) {
     const lvpn__rel_entry_t *e = &r->send[i];
@@ -251,6 +258,14 @@ static void ack_later(lvpn__rel_t *r, uint32_t id) {
     r->pending.ids[r->pending.n++] = id;
 }
 
+static int rel_buffered(const lvpn__rel_t *r, uint32_t id) {
+  int i;
+  for (i = 0; i < LVPN__REL_RECV_WINDOW; i++)
+    if (r->recv[i] != NULL && r->recv[i]->meta.msg_id == id)
+      return 1;
+  return 0;
+}
+
 int lvpn__rel_on_receive(lvpn__rel_t *r, lvpn__pbuf_t *p) {
   uint32_t id = p->meta.msg_id;
   int i, slot = -1, buffered = 0;
@@ -279,6 +294,10 @@ int lvpn__rel_on_receive(lvpn__rel_t *r, lvpn__pbuf_t *p) {
     return LVPN_EDUPLICATE;
   }
   r->recv[slot] = p;
+  /* A hole just before it (not merely packets waiting to be popped): ask
+   * the peer for a fast retransmit. */
+  if (id != r->expected && !rel_buffered(r, id - 1))
+    r->dup_acks = LVPN__REL_FAST_RETRANSMIT - 1;
   return 0;
 }
 

@@ -60,6 +60,11 @@ typedef struct lvpn__rel_s {
   uint64_t srtt, rttvar; /* ms; srtt == 0: no sample yet */
   uint64_t rto;          /* timeout for a new message */
   uint64_t max_timeout;  /* cap on the doubling; 0: none (OpenVPN's) */
+  /* Extra P_ACK_V1s owed after an out-of-order arrival: the peer counts
+   * every ACK record naming a higher id and fast-retransmits the missing
+   * packet after 3 (N_ACK_RETRANSMIT), like TCP's duplicate ACKs. */
+  uint8_t dup_acks;
+  uint64_t gap_acks; /* such extra ACK packets sent */
   uint32_t next_send_id; /* id of the next new message */
   uint32_t expected;     /* next id to deliver in order */
   lvpn__rel_entry_t send[LVPN__REL_SEND_WINDOW];

@@ -176,6 +176,7 @@ static void rt_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "window_drops", r->prev_window_drops + r->rel.window_drops);
   cb(ud, l->name, "stale_key_drops", r->stale_key_drops);
   cb(ud, l->name, "key_changes", r->key_changes);
+  cb(ud, l->name, "gap_acks", r->rel.gap_acks);
   cb(ud, l->name, "srtt_ms", r->rel.srtt);
   cb(ud, l->name, "rto_ms", r->rel.rto ? r->rel.rto : r->rel.initial_timeout);
   cb(ud, l->name, "acks_only_sent", r->acks_only_sent);

@@ -173,6 +173,33 @@ START_TEST(test_reliable_capped_backoff) {
 }
 END_TEST
 
+/* A hole in what we received: two extra P_ACK_V1s repeat the higher id, so
+ * that (with the normal ACK) the peer sees 3 ACK records for a higher id
+ * and fast-retransmits the missing packet. */
+START_TEST(test_reliable_gap_triggers_duplicate_acks) {
+  lvpn__rel_t r;
+  lvpn__pbuf_t *out;
+  lvpn__acks_t a;
+  int i;
+  lvpn__rel_init(&r, 2000);
+  ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(1)), 0); /* 0 missing */
+  ck_assert_ptr_null(lvpn__rel_pop_inorder(&r));
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), 0);
+  for (i = 0; i < 3; i++) {
+    ck_assert_int_eq(lvpn__rel_poll(&r, 10, &out, &a), LVPN__REL_POLL_ACK);
+    ck_assert_uint_eq(a.n, 1);
+    ck_assert_uint_eq(a.ids[0], 1);
+  }
+  expect_none(&r, 10);
+  ck_assert_uint_eq(r.gap_acks, 2);
+  /* in-order arrival owes nothing extra */
+  ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(0)), 0);
+  ck_assert_int_eq(lvpn__rel_poll(&r, 11, &out, &a), LVPN__REL_POLL_ACK);
+  expect_none(&r, 11);
+  lvpn__rel_reset(&r);
+}
+END_TEST
+
 START_TEST(test_reliable_fast_retransmit) {
   lvpn__rel_t r;
   uint32_t ids[3] = {1, 2, 3};
@@ -573,6 +600,7 @@ static Suite *suite(void) {
   tcase_add_test(tc, test_reliable_doubling_timeouts);
   tcase_add_test(tc, test_reliable_adaptive_timeout);
   tcase_add_test(tc, test_reliable_capped_backoff);
+  tcase_add_test(tc, test_reliable_gap_triggers_duplicate_acks);
   tcase_add_test(tc, test_reliable_fast_retransmit);
   tcase_add_test(tc, test_reliable_duplicate_reacked);
   tcase_add_test(tc, test_reliable_out_of_window_dropped);
