@@ -1,0 +1,297 @@
+#!/usr/bin/env bash
+# layervpn against Debian's stock openvpn 2.6 client, one OpenVPN 2.6 server,
+# same client.ovpn (UDP, tls-crypt, AES-256-GCM). As root:
+#
+#   bash bench/bench.sh
+#
+# For each client: time from process start to "Initialization Sequence
+# Completed", iperf3 TCP upload and download through the tunnel, the client's
+# CPU time per GB moved (utime+stime of the client process over each iperf3
+# run only, so startup and handshake are not in it) and its peak RSS (VmHWM).
+# Prints numbers; asserts nothing beyond "the tunnel came up".
+#
+# Environment:
+#   BENCH_SECONDS=10   iperf3 duration per direction
+#   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
+#   BENCH_VIA_WRAPPER=1  start an uninstalled layervpn through its libtool
+#                      wrapper script (adds bash's startup to time-to-tunnel)
+#   IT_KEEP=1          keep the work dir (logs, iperf3 JSON) afterwards
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" != 0 ]; then
+    echo "bench: run as root (it creates network namespaces and tun devices)" >&2
+    exit 1
+fi
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+RUNS=${BENCH_RUNS:-1}
+if ! [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]]; then
+    echo "bench: BENCH_SECONDS=$SECONDS_PER_RUN: want a positive integer" >&2
+    exit 1
+fi
+if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
+    echo "bench: BENCH_RUNS=$RUNS: want a positive integer" >&2
+    exit 1
+fi
+
+if ! command -v iperf3 >/dev/null || ! command -v openvpn >/dev/null; then
+    bash tools/install-deps.sh
+fi
+if [ ! -x cmd/layervpn ]; then
+    ./autogen.sh >/dev/null
+    ./configure --quiet
+    make -j"$(nproc)" >/dev/null
+fi
+
+. tests/integration/lib.sh
+it_require_root
+it_lvpn_require_bin
+
+# An uninstalled build's cmd/layervpn is a libtool wrapper script: bash that sets
+# LD_LIBRARY_PATH and execs cmd/.libs/layervpn. Starting bash costs ~15-20 ms,
+# which would be charged to layervpn's time-to-tunnel; an installed layervpn has
+# no wrapper, so run the real binary with the wrapper's library path instead.
+LVPN_EXEC=$LVPN_BIN
+LVPN_LDPATH=${LD_LIBRARY_PATH:-}
+if [[ ${BENCH_VIA_WRAPPER:-0} != 1 ]] && grep -qs 'libtool wrapper' "$LVPN_BIN"; then
+    real=$(dirname -- "$LVPN_BIN")/.libs/$(basename -- "$LVPN_BIN")
+    # shellcheck disable=SC2016 # the $ is literal: it is the wrapper's own text
+    ldp=$(sed -n 's/^ *LD_LIBRARY_PATH="\([^"$]*\):\$LD_LIBRARY_PATH"$/\1/p' "$LVPN_BIN" | head -n 1)
+    if [[ -x $real && -n $ldp ]] &&
+        LD_LIBRARY_PATH=$ldp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$real" --version >/dev/null 2>&1; then
+        LVPN_EXEC=$real
+        LVPN_LDPATH=$ldp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    fi
+fi
+
+CLK_TCK=$(getconf CLK_TCK)
+INIT_PATTERN='Initialization Sequence Completed'
+INIT_TIMEOUT_S=30
+STOP_TIMEOUT_S=10
+declare -A RES=()
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    say "error: $*"
+    exit 1
+}
+
+# cpu_ticks PID — "UTIME STIME" (all threads) in clock ticks: fields 14 and 15 of
+# /proc/PID/stat, counted after the ")" that ends the command name.
+cpu_ticks() {
+    local s f
+    { s=$(<"/proc/$1/stat"); } 2>/dev/null || return 1
+    s=${s##*) }
+    read -r -a f <<<"$s"
+    echo "${f[11]} ${f[12]}"
+}
+
+# vm_hwm PID — peak resident set size in kB.
+vm_hwm() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"; }
+
+# proc_state PID — one-letter state (R, S, Z, ...), empty once the process is gone.
+proc_state() {
+    local s
+    { s=$(<"/proc/$1/stat"); } 2>/dev/null || return 0
+    s=${s##*) }
+    echo "${s%% *}"
+}
+
+alive() {
+    local st
+    st=$(proc_state "$1")
+    [[ -n $st && $st != Z ]]
+}
+
+# stop_client PID NAME — SIGTERM, wait up to STOP_TIMEOUT_S, reap; SIGKILL if stuck.
+# Sets STOP_MS (SIGTERM to exit) and STOP_RC (exit status; 137 after SIGKILL).
+STOP_MS=""
+STOP_RC=""
+stop_client() {
+    local pid=$1 name=$2 i rc=0 t0
+    t0=$(date +%s.%N)
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT_S * 10; i++)); do
+        alive "$pid" || break
+        sleep 0.1
+    done
+    if alive "$pid"; then
+        say "$name (pid $pid) still running ${STOP_TIMEOUT_S} s after SIGTERM; SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || rc=$?
+    STOP_MS=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+    STOP_RC=$rc
+    if ((rc != 0)); then
+        say "$name (pid $pid) exited with status $rc"
+    fi
+}
+
+# iperf_run DIR JSON — iperf3 through the tunnel from the client namespace;
+# prints "BYTES BITS_PER_SECOND" (receiver side).
+iperf_run() {
+    local dir=$1 json=$2 flags=()
+    [[ $dir == down ]] && flags=(-R)
+    ip netns exec "$IT_NS_C" timeout $((SECONDS_PER_RUN + 30)) \
+        iperf3 -c "$IT_TUN_SERVER_IP" -t "$SECONDS_PER_RUN" -J "${flags[@]}" \
+        >"$json" 2>&1 || true
+    python3 - "$json" <<'EOF'
+import json, sys
+try:
+    with open(sys.argv[1]) as f:
+        d = json.load(f)
+except (OSError, ValueError) as e:
+    sys.exit("iperf3 output unreadable: %s" % e)
+if "error" in d:
+    sys.exit("iperf3: %s" % d["error"])
+r = d["end"]["sum_received"]
+print(int(r["bytes"]), float(r["bits_per_second"]))
+EOF
+}
+
+# bench_client NAME RUN — start NAME (layervpn|openvpn) in the client namespace,
+# measure, stop it; results land in RES[NAME.*].
+bench_client() {
+    local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
+    local -a cmd
+    log=$IT_DIR/$name-$run.log
+    pidfile=$IT_DIR/$name-$run.pid
+    case $name in
+    layervpn) cmd=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn") ;;
+    openvpn) cmd=(openvpn --config "$IT_DIR/client.ovpn") ;;
+    *) die "unknown client $name" ;;
+    esac
+
+    # Started from this shell (not in a $(...) subshell), so the client is our
+    # child and its exit status can be collected with wait.
+    t0=$(date +%s.%N)
+    if [[ $name == layervpn ]]; then
+        LD_LIBRARY_PATH=$LVPN_LDPATH IT_BG_LOG=$log it_bg_in_client "${cmd[@]}" >"$pidfile"
+    else
+        IT_BG_LOG=$log it_bg_in_client "${cmd[@]}" >"$pidfile"
+    fi
+    pid=$(<"$pidfile")
+
+    t1=""
+    while :; do
+        if grep -q -- "$INIT_PATTERN" "$log" 2>/dev/null; then
+            t1=$(date +%s.%N)
+            break
+        fi
+        if ! alive "$pid"; then
+            break
+        fi
+        if awk -v a="$t0" -v b="$(date +%s.%N)" -v m="$INIT_TIMEOUT_S" \
+            'BEGIN { exit !(b - a > m) }'; then
+            break
+        fi
+        sleep 0.01
+    done
+    if [[ -z $t1 ]]; then
+        say "$name: no '$INIT_PATTERN' (alive=$(alive "$pid" && echo yes || echo no)); tail of $log:"
+        tail -n 25 "$log" >&2
+        stop_client "$pid" "$name"
+        return 1
+    fi
+    RES[$name.ttt]=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.0f", (b - a) * 1000 }')
+
+    # ip netns exec (and the libtool wrapper of an uninstalled layervpn) exec into
+    # the client, so the PID we hold is the client process itself.
+    comm=$(<"/proc/$pid/comm")
+    if [[ $comm != "$name" && $comm != "lt-$name" ]]; then
+        die "$name: pid $pid is '$comm', not the client; CPU/RSS would be wrong"
+    fi
+
+    for dir in up down; do
+        read -r u0 s0 < <(cpu_ticks "$pid") || die "$name exited before iperf3 $dir"
+        out=$(iperf_run "$dir" "$IT_DIR/iperf-$name-$dir-$run.json") ||
+            die "$name: iperf3 $dir failed (see $IT_DIR/iperf-$name-$dir-$run.json)"
+        read -r u1 s1 < <(cpu_ticks "$pid") || die "$name exited during iperf3 $dir"
+        read -r bytes bps <<<"$out"
+        RES[$name.mbps_$dir]=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
+        RES[$name.cpu_$dir]=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v n="$bytes" \
+            'BEGIN { if (n > 0) printf "%.2f", (t / hz) / (n / 1e9); else print "nan" }')
+        RES[$name.cpus_$dir]=$(awk -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v hz="$CLK_TCK" \
+            'BEGIN { printf "%.2f/%.2f", u / hz, s / hz }')
+        RES[$name.bytes_$dir]=$bytes
+    done
+    RES[$name.rss]=$(vm_hwm "$pid")
+    RES[$name.dco]=no
+    if grep -q 'DCO device' "$log"; then
+        RES[$name.dco]=yes
+    fi
+
+    stop_client "$pid" "$name"
+    RES[$name.stop]="stop ${STOP_MS} ms, exit $STOP_RC"
+    if [[ $name == layervpn ]]; then
+        # --counters output: anything dropped, retransmitted or failed is worth a look
+        RES[$name.stopped]=no
+        if grep -q 'layervpn: stopped' "$log"; then
+            RES[$name.stopped]=yes
+        fi
+        RES[$name.anomalies]=$(awk '$1 == "counter" && $2 ~ /drop|retrans|error|fail/ &&
+            $3 != 0 { printf "%s%s=%s", sep, $2, $3; sep = " " }' "$log")
+        if [[ ${RES[$name.stopped]} != yes ]]; then
+            say "layervpn did not report an orderly stop (${RES[$name.stop]}); tail of $log:"
+            grep -v '^counter ' "$log" | tail -n 15 >&2
+        fi
+    fi
+}
+
+# ratio A B — A/B with two decimals, "-" when undefined.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        if (a == "" || b == "" || a == "nan" || b == "nan" || b + 0 == 0) print "-";
+        else printf "%.2f", a / b }'
+}
+
+row() { # label key
+    local l=${RES[layervpn.$2]:-} o=${RES[openvpn.$2]:-}
+    printf '%-22s%10s %10s %13s\n' "$1" "${l:--}" "${o:--}" "$(ratio "$l" "$o")"
+}
+
+print_table() {
+    local run=$1
+    echo
+    echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction)"
+    printf '%-22s%10s %10s %13s\n' "" layervpn openvpn "ratio(l/o)"
+    row "time-to-tunnel ms" ttt
+    row "upload Mbit/s" mbps_up
+    row "download Mbit/s" mbps_down
+    row "CPU s/GB upload" cpu_up
+    row "CPU s/GB download" cpu_down
+    row "peak RSS kB" rss
+    printf '%-22s%10s %10s\n' "(CPU s up usr/sys)" "${RES[layervpn.cpus_up]:--}" "${RES[openvpn.cpus_up]:--}"
+    printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[layervpn.cpus_down]:--}" "${RES[openvpn.cpus_down]:--}"
+    echo "layervpn: ${RES[layervpn.stop]:-?}, orderly stop ${RES[layervpn.stopped]:-?}," \
+        "nonzero drop/retransmit/error counters: ${RES[layervpn.anomalies]:-none}"
+    echo "openvpn:  ${RES[openvpn.stop]:-?}"
+    if [[ ${RES[openvpn.dco]:-no} == yes ]]; then
+        echo "note: stock openvpn used DCO (kernel data channel): its CPU is mostly not in its process"
+    fi
+}
+
+it_setup bench
+it_pki
+it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
+it_server_start
+it_client_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
+IT_BG_LOG=$IT_DIR/iperf-server.log it_bg_in_server iperf3 -s >/dev/null
+sleep 0.3
+
+for ((run = 1; run <= RUNS; run++)); do
+    RES=()
+    for client in layervpn openvpn; do
+        say "run $run/$RUNS: $client"
+        bench_client "$client" "$run" || die "$client: tunnel did not come up"
+    done
+    print_table "$run"
+done
+
+echo
+echo "layervpn:  $(LD_LIBRARY_PATH=$LVPN_LDPATH "$LVPN_EXEC" --version 2>&1 | head -n 1 || true) ($LVPN_EXEC)"
+echo "           built $(date -r "$LVPN_EXEC" '+%F %T %Z'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
+echo "openvpn:   $(openvpn --version 2>&1 | head -n 1 || true)"
+echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
+echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"
+echo "host:      $(uname -r), $(nproc) CPU(s), $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
