@@ -169,6 +169,12 @@ LVPN_EXTERN int lvpn_client_close(lvpn_client_t *c, lvpn_close_cb cb);
 LVPN_EXTERN int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
                                          size_t len);
 
+/** The tunnel's IPv4 address and netmask (subnet topology) or peer address
+ * (net30/p2p) as pushed by the server, in network byte order. Returns 0,
+ * or LVPN_ESTATE before the tunnel is up or when none was pushed. */
+LVPN_EXTERN int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
+                                        uint32_t *netmask_or_peer);
+
 /** Counters: calls `cb` once per counter with the layer and counter name. */
 typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,
                                 uint64_t value);

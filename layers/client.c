@@ -817,6 +817,16 @@ int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
   return lvpn__tun_layer_inject(&c->tun, pkt, len);
 }
 
+int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
+                            uint32_t *netmask_or_peer) {
+  const lvpn__push_t *p = &c->tls.push;
+  if (!c->connected || !p->has_ifconfig)
+    return LVPN_ESTATE;
+  *addr = p->ifconfig_local.s_addr;
+  *netmask_or_peer = p->ifconfig_remote.s_addr;
+  return 0;
+}
+
 void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
                           void *ud) {
   int i;
