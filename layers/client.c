@@ -335,6 +335,30 @@ static void fmt4(char *buf, size_t len, struct in_addr a) {
   inet_ntop(AF_INET, &a, buf, (socklen_t)len);
 }
 
+/* Converts one `route` for the tun planner; returns 1, or 0 (and says why)
+ * for forms we cannot install yet: a keyword network (vpn_gateway,
+ * net_gateway, remote_host) or a route via net_gateway / remote_host. */
+static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
+                         const char *origin, lvpn__tun_route4_param_t *out) {
+  if (r->net_kind != LVPN__GW_ADDR ||
+      (r->gw_kind != LVPN__GW_ADDR && r->gw_kind != LVPN__GW_VPN &&
+       r->gw_kind != LVPN__GW_DEFAULT)) {
+    char net[INET_ADDRSTRLEN] = "(keyword)";
+    if (r->net_kind == LVPN__GW_ADDR)
+      inet_ntop(AF_INET, &r->net, net, sizeof(net));
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: ignoring %s route %s: net_gateway/remote_host "
+              "keywords are not supported yet",
+              origin, net);
+    return 0;
+  }
+  out->net = ntohl(r->net.s_addr);
+  out->mask = ntohl(r->mask.s_addr);
+  out->gateway = r->gw_kind == LVPN__GW_ADDR ? ntohl(r->gateway.s_addr) : 0;
+  out->metric = r->has_metric ? r->metric : 0;
+  return 1;
+}
+
 /* Builds the tun plan and script description from the pushed options and
  * the local config. */
 static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
@@ -367,31 +391,10 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   if (push->has_route_gateway && !push->route_gateway_dhcp)
     p4.route_gateway = ntohl(push->route_gateway.s_addr);
   /* Pushed routes (unless route-nopull), then the config's own. */
-  for (i = 0; !cfg->route_nopull && i < push->n_routes; i++) {
-    const lvpn__route4_t *r = &push->routes[i];
-    if (r->net_kind != LVPN__GW_ADDR) {
-      LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-                "ignoring pushed route with a keyword network");
-      continue;
-    }
-    routes4[n4].net = ntohl(r->net.s_addr);
-    routes4[n4].mask = ntohl(r->mask.s_addr);
-    routes4[n4].gateway =
-        r->gw_kind == LVPN__GW_ADDR ? ntohl(r->gateway.s_addr) : 0;
-    routes4[n4].metric = r->has_metric ? r->metric : 0;
-    n4++;
-  }
-  for (i = 0; i < cfg->n_routes; i++) {
-    const lvpn__route4_t *r = &cfg->routes[i];
-    if (r->net_kind != LVPN__GW_ADDR)
-      continue;
-    routes4[n4].net = ntohl(r->net.s_addr);
-    routes4[n4].mask = ntohl(r->mask.s_addr);
-    routes4[n4].gateway =
-        r->gw_kind == LVPN__GW_ADDR ? ntohl(r->gateway.s_addr) : 0;
-    routes4[n4].metric = r->has_metric ? r->metric : 0;
-    n4++;
-  }
+  for (i = 0; !cfg->route_nopull && i < push->n_routes; i++)
+    n4 += client_route4(c, &push->routes[i], "pushed", &routes4[n4]);
+  for (i = 0; i < cfg->n_routes; i++)
+    n4 += client_route4(c, &cfg->routes[i], "configured", &routes4[n4]);
   p4.routes = routes4;
   p4.n_routes = (size_t)n4;
   rg = cfg->route_nopull ? cfg->redirect_gateway
