@@ -594,7 +594,6 @@ static void client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   }
   c->connected = 1;
   c->failures = 0;
-  c->connected_ms = uv_now(c->loop);
   c->ekm = ekm;
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
@@ -844,4 +843,6 @@ void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
       l->ops->counters(l, cb, ud);
   }
   cb(ud, "client", "pool_allocs", c->pool.allocs);
+  cb(ud, "client", "attempts", c->attempts);
+  cb(ud, "client", "restarts", c->restarts);
 }

@@ -68,7 +68,7 @@ struct lvpn_client_s {
   int remote;       /* index of the remote in use */
   int failures;     /* connection attempts failed in a row */
   uint64_t attempts, restarts;
-  uint64_t start_ms, connected_ms, exit_deadline_ms;
+  uint64_t start_ms, exit_deadline_ms;
 };
 
 #endif

@@ -55,7 +55,7 @@ static int dc_send_special(lvpn__datachannel_t *d, int occ_op) {
 }
 
 int lvpn__datachannel_send_occ_exit(lvpn__datachannel_t *d) {
-  if (!d->have_key)
+  if (!lvpn__datachannel_has_key(d))
     return LVPN_ESTATE;
   return dc_send_special(d, LVPN__OCC_EXIT);
 }
@@ -83,7 +83,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   uint32_t peer_id;
   int err, occ, slot = -1;
 
-  if (!d->have_key) {
+  if (!lvpn__datachannel_has_key(d)) {
     d->drop_nokey++;
     lvpn__layer_drop(l, p);
     return;
@@ -141,7 +141,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
 
 static void dc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
-  if (!d->have_key) {
+  if (!lvpn__datachannel_has_key(d)) {
     d->drop_nokey++;
     lvpn__layer_drop(l, p);
     return;
@@ -161,7 +161,7 @@ static void dc_tick(uv_timer_t *h) {
             "Inactivity timeout (--ping-restart), restarting");
     return;
   }
-  if (d->have_key && d->params.ping_s > 0 &&
+  if (lvpn__datachannel_has_key(d) && d->params.ping_s > 0 &&
       now - d->last_tx_ms >= (uint64_t)d->params.ping_s * 1000) {
     if (dc_send_special(d, -1) == 0)
       d->pings_tx++;
@@ -187,7 +187,6 @@ static void dc_close(lvpn__layer_t *l) {
       lvpn__dc_key_free(&d->keys[i]);
       d->have[i] = 0;
     }
-  d->have_key = 0;
   lvpn__layer_close_handle(l, (uv_handle_t *)&d->tick);
 }
 
@@ -251,7 +250,6 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
   d->have[slot] = 1;
   d->key_ids[slot] = key_id;
   d->newest = slot;
-  d->have_key = 1;
   d->key_installs++;
   return 0;
 }
@@ -276,7 +274,7 @@ int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
 int lvpn__datachannel_add_key(lvpn__datachannel_t *d, uint8_t key_id,
                               const uint8_t key2[256]) {
   int slot, err;
-  if (!d->have_key)
+  if (!lvpn__datachannel_has_key(d))
     return LVPN_ESTATE;
   /* The lame duck's slot takes the new key: the old lame duck is done. */
   slot = !d->tx;

@@ -32,7 +32,6 @@ typedef struct lvpn__datachannel_s {
   int tx;       /* slot used for sending */
   int newest;   /* slot of the newest key */
   uint64_t switch_deadline_ms; /* send on the newest key from then on */
-  int have_key; /* any key installed */
   lvpn__dc_params_t params; /* cipher/auth point at the copies below */
   char cipher[48], auth[24];
   int (*rng)(void *, unsigned char *, size_t);
@@ -50,6 +49,11 @@ void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
                             int (*rng)(void *, unsigned char *, size_t),
                             void *rng_ctx, unsigned pre_pull_ping_restart_s,
                             const lvpn__logger_t *log);
+/* Any data key is installed. */
+static inline int lvpn__datachannel_has_key(const lvpn__datachannel_t *d) {
+  return d->have[0] || d->have[1];
+}
+
 /* Installs the data keys (key2 is copied into cipher contexts; the caller
  * zeroizes its copy) and the pushed timers. */
 int lvpn__datachannel_set_key(lvpn__datachannel_t *d,

@@ -246,6 +246,22 @@ static void tlss_pump(lvpn__tlssession_t *t) {
     tlss_read_records(t);
 }
 
+/* A fresh TLS session (the previous one, if any, is done) and the
+ * handshake state. */
+static int tlss_new_session(lvpn__tlssession_t *t) {
+  int err;
+  if (t->tls_live) {
+    lvpn__tls_free(&t->tls);
+    t->tls_live = 0;
+  }
+  err = lvpn__tls_init(&t->tls, t->conf);
+  if (err != 0)
+    return err;
+  t->tls_live = 1;
+  t->state = LVPN__TLSS_HANDSHAKE;
+  return 0;
+}
+
 /* A soft reset for `key_id` (from the server, or the answer to ours): a new
  * TLS session and key-method-2 exchange on the new key state (§8). */
 static void tlss_renegotiate(lvpn__tlssession_t *t, uint8_t key_id) {
@@ -258,23 +274,17 @@ static void tlss_renegotiate(lvpn__tlssession_t *t, uint8_t key_id) {
   }
   LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
             "renegotiating: TLS handshake for key_id %u", key_id);
-  if (t->tls_live) {
-    lvpn__tls_free(&t->tls);
-    t->tls_live = 0;
-  }
   err = t->rng != NULL
             ? lvpn__km2_client_randomize(&t->km2, t->rng, t->rng_ctx)
             : LVPN_ESTATE;
   if (err == 0)
-    err = lvpn__tls_init(&t->tls, t->conf);
+    err = tlss_new_session(t);
   if (err != 0) {
     tlss_fail(t, err, "cannot start renegotiation");
     return;
   }
-  t->tls_live = 1;
   t->reneg = 1;
   t->key_id = key_id;
-  t->state = LVPN__TLSS_HANDSHAKE;
   uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
   tlss_pump(t);
 }
@@ -287,13 +297,11 @@ static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     lvpn__pbuf_free(p);
     if (t->state != LVPN__TLSS_WAIT_RESET)
       return;
-    err = lvpn__tls_init(&t->tls, t->conf);
+    err = tlss_new_session(t);
     if (err != 0) {
       tlss_fail(t, err, "cannot create TLS session");
       return;
     }
-    t->tls_live = 1;
-    t->state = LVPN__TLSS_HANDSHAKE;
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name,
               "server reset received, starting TLS");
     tlss_pump(t);
