@@ -14,8 +14,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "layers/datachannel_crypto.h"
-#include "layers/kdf.h"
+#include "layers/datachannel/crypto.h"
+#include "layers/datachannel/kdf.h"
 #include "layervpn.h"
 #include "lib/pbuf.h"
 

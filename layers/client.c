@@ -1,5 +1,5 @@
 /* lvpn_client_t: builds the stack from a config and reacts to its events. */
-#include "client.h"
+#include "layers/client.h"
 
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include <mbedtls/platform_util.h>
 
-#include "controlchannel_wire.h"
+#include "layers/packetmuxer/wire.h"
 
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \

@@ -7,15 +7,15 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 
-#include "../lib/config.h"
-#include "controlchannel.h"
-#include "datachannel.h"
-#include "layer.h"
-#include "networkio.h"
-#include "packetmuxer.h"
-#include "reliabletransport.h"
-#include "tlssession.h"
-#include "tun.h"
+#include "lib/config.h"
+#include "layers/controlchannel/controlchannel.h"
+#include "layers/datachannel/datachannel.h"
+#include "layers/layer.h"
+#include "layers/networkio/networkio.h"
+#include "layers/packetmuxer/packetmuxer.h"
+#include "layers/reliabletransport/reliabletransport.h"
+#include "layers/tlssession/tlssession.h"
+#include "layers/tun/tun.h"
 
 enum {
   LVPN__CLIENT_NEW = 0,

@@ -1,4 +1,4 @@
-#include "layer.h"
+#include "layers/layer.h"
 
 #include <assert.h>
 

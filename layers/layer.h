@@ -21,8 +21,8 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "../lib/log.h"
-#include "../lib/pbuf.h"
+#include "lib/log.h"
+#include "lib/pbuf.h"
 
 typedef struct lvpn__layer_s lvpn__layer_t;
 typedef struct lvpn__workers_s lvpn__workers_t;

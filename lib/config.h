@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "layervpn.h"
-#include "ovpn_lex.h"
+#include "lib/ovpn_lex.h"
 
 #define LVPN__CONFIG_MAX_REMOTES 8
 #define LVPN__CONFIG_MAX_ROUTES 256

@@ -140,7 +140,7 @@ int lvpn__dhcp_parse(char *const *args, int n, lvpn__dhcp_opt_t *o, char *err,
                      size_t errlen);
 
 /* ---- compression framing (protocol doc §6.5) ---- */
-#include "comp.h" /* lvpn__comp_t, shared with the datachannel */
+#include "lib/comp.h" /* lvpn__comp_t, shared with the datachannel */
 
 /* `comp-lzo [yes|no|adaptive]` (lzo = true) or `compress [alg]`.
  * Returns an lvpn__comp_t or -1 + err for an unknown argument. */

@@ -1,4 +1,4 @@
-#include "pbuf.h"
+#include "lib/pbuf.h"
 
 #include <assert.h>
 #include <stdlib.h>

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "queue.h"
+#include "lib/queue.h"
 
 /* Room for the largest wire packet we accept: tun MTU 1500 (up to IV_MTU
  * 1600) + OpenVPN overhead, and 1250-byte control packets plus wrapping. */

@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 make -j"$(nproc)" check TESTS= >/dev/null
 export CK_FORK=no LVPN_SRCDIR=$PWD
 fail=0
-for t in tests/check_*; do
+for t in tests/*/check_*; do
     case $t in *.c | *.h | *.o | *.log | *.trs) continue ;; esac
     [ -x "$t" ] || continue
     # libtool wrappers: run the real binary
     bin=$t
-    [ -x "tests/.libs/$(basename "$t")" ] && bin="tests/.libs/$(basename "$t")"
+    [ -x "$(dirname "$t")/.libs/$(basename "$t")" ] && bin="$(dirname "$t")/.libs/$(basename "$t")"
     if valgrind -q --leak-check=full \
         --error-exitcode=1 "$bin" >"/tmp/valgrind-$(basename "$t").log" 2>&1; then
         echo "valgrind clean: $(basename "$t")"

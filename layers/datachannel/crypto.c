@@ -1,0 +1,626 @@
+/* Data-channel crypto core (doc §6; OpenVPN crypto.c, packet_id.c, comp*.c,
+ * ping.c, occ.c). In-place encryption/decryption inside a pbuf.
+ *
+ * In-place notes (mbedTLS 2.28):
+ * - GCM/ChaCha-Poly encryption runs with output == input (documented as
+ *   supported for GCM; ChaCha20 is a byte-wise XOR).
+ * - GCM decryption may not run with output == input per gcm.h; it may when
+ *   the output trails the input by >= 8 bytes. We decrypt the ciphertext to
+ *   the position 20 bytes earlier (over packet id and tag, saved first).
+ * - CBC uses mbedtls_aes_crypt_cbc(), which works in place (it saves each
+ *   ciphertext block before decrypting it); mbedtls_cipher_update() documents
+ *   input != output, so it is not used here.
+ */
+#include "lib/bytes.h"
+#include "layers/datachannel/crypto.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "layervpn.h"
+
+#define AEAD_IV_LEN 12
+#define CBC_BLOCK 16
+
+
+
+
+/* ---------------------------------------------------------------- replay */
+
+#define SEQ_UNSEEN 0u
+#define SEQ_EXPIRED 1u
+#define SEQ_TIME(t) ((t) + 2u) /* stored "seen at t" */
+
+void lvpn__replay_init(lvpn__replay_t *r) {
+  memset(r, 0, sizeof(*r));
+  r->time_backtrack = LVPN__REPLAY_TIME_BACKTRACK;
+}
+
+static uint64_t *replay_slot(lvpn__replay_t *r, unsigned diff) {
+  return &r->seen[(r->head + diff) % LVPN__REPLAY_WINDOW];
+}
+
+/* packet_id_reap: walking from the newest id back, the first slot seen
+ * longer than time_backtrack ago expires, and every older slot with it. */
+static void replay_reap(lvpn__replay_t *r, uint64_t now_s) {
+  int expire = 0;
+  unsigned i;
+
+  if (r->last_reap + LVPN__REPLAY_REAP_INTERVAL > now_s)
+    return;
+  r->last_reap = now_s;
+  if (r->time_backtrack == 0)
+    return;
+  for (i = 0; i < r->size; i++) {
+    uint64_t *t = replay_slot(r, i);
+    if (*t == SEQ_EXPIRED)
+      break;
+    if (!expire && *t != SEQ_UNSEEN && *t - 2u + r->time_backtrack < now_s)
+      expire = 1;
+    if (expire)
+      *t = SEQ_EXPIRED;
+  }
+}
+
+int lvpn__replay_check(lvpn__replay_t *r, uint32_t id, uint64_t now_s) {
+  uint32_t diff;
+
+  if (id == 0)
+    return LVPN_EPROTO;
+  replay_reap(r, now_s);
+  if (id > r->highest)
+    return 0;
+  diff = r->highest - id;
+  if (diff >= r->size)
+    return LVPN_EREPLAY;
+  return *replay_slot(r, diff) == SEQ_UNSEEN ? 0 : LVPN_EREPLAY;
+}
+
+void lvpn__replay_commit(lvpn__replay_t *r, uint32_t id, uint64_t now_s) {
+  uint32_t diff;
+
+  /* A jump beyond the window restarts it just below `id`. */
+  if (r->size == 0 ||
+      (id >= LVPN__REPLAY_WINDOW && id - LVPN__REPLAY_WINDOW > r->highest)) {
+    r->highest = id > LVPN__REPLAY_WINDOW ? id - LVPN__REPLAY_WINDOW : 0;
+    r->size = 0;
+    r->head = 0;
+  }
+  while (r->highest < id) { /* at most LVPN__REPLAY_WINDOW steps */
+    r->head = (r->head + LVPN__REPLAY_WINDOW - 1) % LVPN__REPLAY_WINDOW;
+    r->seen[r->head] = SEQ_UNSEEN;
+    if (r->size < LVPN__REPLAY_WINDOW)
+      r->size++;
+    r->highest++;
+  }
+  diff = r->highest - id;
+  if (diff < r->size)
+    *replay_slot(r, diff) = SEQ_TIME(now_s);
+}
+
+/* ------------------------------------------------------------- key setup */
+
+typedef struct cipher_info_s {
+  const char *name;
+  int kind;
+  unsigned keylen;
+} cipher_info_t;
+
+static const cipher_info_t ciphers[] = {
+    {"AES-128-GCM", LVPN__DC_AEAD_GCM, 16},
+    {"AES-192-GCM", LVPN__DC_AEAD_GCM, 24},
+    {"AES-256-GCM", LVPN__DC_AEAD_GCM, 32},
+    {"CHACHA20-POLY1305", LVPN__DC_AEAD_CHACHA, 32},
+    {"AES-128-CBC", LVPN__DC_CBC_HMAC, 16},
+    {"AES-192-CBC", LVPN__DC_CBC_HMAC, 24},
+    {"AES-256-CBC", LVPN__DC_CBC_HMAC, 32},
+};
+
+static const struct {
+  const char *name;
+  mbedtls_md_type_t md;
+} auths[] = {
+    {"SHA1", MBEDTLS_MD_SHA1},
+    {"SHA256", MBEDTLS_MD_SHA256},
+    {"SHA384", MBEDTLS_MD_SHA384},
+    {"SHA512", MBEDTLS_MD_SHA512},
+};
+
+static int all_zero(const uint8_t *b, size_t n) {
+  uint8_t acc = 0;
+  size_t i;
+  for (i = 0; i < n; i++)
+    acc |= b[i];
+  return acc == 0;
+}
+
+static void dir_init(int kind, lvpn__dc_dir_t *d) {
+  memset(d, 0, sizeof(*d));
+  if (kind == LVPN__DC_AEAD_GCM)
+    mbedtls_gcm_init(&d->c.gcm);
+  else if (kind == LVPN__DC_AEAD_CHACHA)
+    mbedtls_chachapoly_init(&d->c.chacha);
+  else
+    mbedtls_aes_init(&d->c.aes);
+  mbedtls_md_init(&d->hmac);
+}
+
+static void dir_free(int kind, lvpn__dc_dir_t *d) {
+  if (kind == LVPN__DC_AEAD_GCM)
+    mbedtls_gcm_free(&d->c.gcm);
+  else if (kind == LVPN__DC_AEAD_CHACHA)
+    mbedtls_chachapoly_free(&d->c.chacha);
+  else if (kind == LVPN__DC_CBC_HMAC)
+    mbedtls_aes_free(&d->c.aes);
+  mbedtls_md_free(&d->hmac);
+  mbedtls_platform_zeroize(d, sizeof(*d));
+}
+
+static int dir_setup(const lvpn__dc_key_t *k, lvpn__dc_dir_t *d,
+                     const cipher_info_t *ci, const mbedtls_md_info_t *md,
+                     const uint8_t *ckey, const uint8_t *hkey, int encrypt) {
+  int ret;
+
+  switch (ci->kind) {
+  case LVPN__DC_AEAD_GCM:
+    ret = mbedtls_gcm_setkey(&d->c.gcm, MBEDTLS_CIPHER_ID_AES, ckey,
+                             ci->keylen * 8);
+    memcpy(d->implicit_iv, hkey, sizeof(d->implicit_iv));
+    break;
+  case LVPN__DC_AEAD_CHACHA:
+    ret = mbedtls_chachapoly_setkey(&d->c.chacha, ckey);
+    memcpy(d->implicit_iv, hkey, sizeof(d->implicit_iv));
+    break;
+  default:
+    ret = encrypt ? mbedtls_aes_setkey_enc(&d->c.aes, ckey, ci->keylen * 8)
+                  : mbedtls_aes_setkey_dec(&d->c.aes, ckey, ci->keylen * 8);
+    if (ret == 0)
+      ret = mbedtls_md_setup(&d->hmac, md, 1);
+    if (ret == 0)
+      ret = mbedtls_md_hmac_starts(&d->hmac, hkey, k->hmac_len);
+    break;
+  }
+  return ret == 0 ? 0 : LVPN_ECRYPTO;
+}
+
+int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
+                      const uint8_t key2[256], uint8_t key_id,
+                      lvpn__dc_rng_fn rng, void *rng_ctx) {
+  const cipher_info_t *ci = NULL;
+  const mbedtls_md_info_t *md = NULL;
+  const char *auth_name = NULL;
+  size_t i;
+  int rc;
+
+  memset(k, 0, sizeof(*k));
+  if (cipher == NULL || key2 == NULL || key_id > 7)
+    return LVPN_EINVAL;
+  for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
+    if (strcasecmp(cipher, ciphers[i].name) == 0)
+      ci = &ciphers[i];
+  if (ci == NULL)
+    return LVPN_ENOCIPHER;
+  if (ci->kind == LVPN__DC_CBC_HMAC) {
+    for (i = 0; auth != NULL && i < sizeof(auths) / sizeof(auths[0]); i++)
+      if (strcasecmp(auth, auths[i].name) == 0) {
+        md = mbedtls_md_info_from_type(auths[i].md);
+        auth_name = auths[i].name;
+      }
+    if (md == NULL)
+      return LVPN_EUNSUPPORTED;
+    if (rng == NULL)
+      return LVPN_EINVAL;
+  }
+  /* OpenVPN check_key: refuse an all-zero cipher key in either direction. */
+  if (all_zero(key2, ci->keylen) || all_zero(key2 + 128, ci->keylen))
+    return LVPN_ECRYPTO;
+  k->cipher = ci->name;
+  k->auth = auth_name;
+  k->hmac_len = md != NULL ? mbedtls_md_get_size(md) : 0;
+  k->key_id = key_id;
+  k->rng = rng;
+  k->rng_ctx = rng_ctx;
+  lvpn__replay_init(&k->replay);
+  dir_init(ci->kind, &k->enc);
+  dir_init(ci->kind, &k->dec);
+  k->kind = ci->kind;
+  rc = dir_setup(k, &k->enc, ci, md, key2, key2 + 64, 1);
+  if (rc == 0)
+    rc = dir_setup(k, &k->dec, ci, md, key2 + 128, key2 + 192, 0);
+  if (rc != 0)
+    lvpn__dc_key_free(k);
+  return rc;
+}
+
+void lvpn__dc_key_free(lvpn__dc_key_t *k) {
+  if (k->kind != 0) {
+    dir_free(k->kind, &k->enc);
+    dir_free(k->kind, &k->dec);
+  }
+  mbedtls_platform_zeroize(k, sizeof(*k));
+}
+
+size_t lvpn__dc_key_overhead(const lvpn__dc_key_t *k, int data_v2) {
+  size_t hdr = data_v2 ? 4 : 1;
+  if (k->kind == LVPN__DC_CBC_HMAC)
+    return hdr + k->hmac_len + CBC_BLOCK + 4 + CBC_BLOCK;
+  return hdr + 4 + LVPN__DC_TAG_LEN;
+}
+
+/* ------------------------------------------------------------ encryption */
+
+static void write_header(uint8_t *h, int v2, uint8_t key_id, uint32_t peer_id) {
+  if (v2)
+    lvpn__put_u32(h, (uint32_t)(LVPN__P_DATA_V2 << 3 | key_id) << 24 | peer_id);
+  else
+    h[0] = (uint8_t)(LVPN__P_DATA_V1 << 3 | key_id);
+}
+
+static int encrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
+                        uint32_t peer_id) {
+  size_t hdrlen = v2 ? 4 : 1, n = p->len;
+  uint8_t nonce[AEAD_IV_LEN], *payload = p->data, *h, *tag;
+  int ret;
+
+  if (lvpn__pbuf_headroom(p) < hdrlen + 4 + LVPN__DC_TAG_LEN)
+    return LVPN_ETOOBIG;
+  if (k->send_pid == UINT32_MAX)
+    return LVPN_ESTATE;
+  k->send_pid++;
+  h = lvpn__pbuf_push(p, hdrlen + 4 + LVPN__DC_TAG_LEN);
+  write_header(h, v2, k->key_id, peer_id);
+  lvpn__put_u32(h + hdrlen, k->send_pid);
+  tag = h + hdrlen + 4;
+  memcpy(nonce, h + hdrlen, 4);
+  memcpy(nonce + 4, k->enc.implicit_iv, 8);
+  /* AD: V2 authenticates its header too; V1's opcode byte is not covered. */
+  if (k->kind == LVPN__DC_AEAD_GCM)
+    ret = mbedtls_gcm_crypt_and_tag(
+        &k->enc.c.gcm, MBEDTLS_GCM_ENCRYPT, n, nonce, sizeof(nonce),
+        v2 ? h : h + 1, v2 ? 8 : 4, payload, payload, LVPN__DC_TAG_LEN, tag);
+  else
+    ret = mbedtls_chachapoly_encrypt_and_tag(&k->enc.c.chacha, n, nonce,
+                                             v2 ? h : h + 1, v2 ? 8 : 4,
+                                             payload, payload, tag);
+  return ret == 0 ? 0 : LVPN_ECRYPTO;
+}
+
+static int encrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
+                       uint32_t peer_id) {
+  size_t hdrlen = v2 ? 4 : 1, hl = k->hmac_len, pad, ctlen;
+  uint8_t iv[CBC_BLOCK], ivw[CBC_BLOCK], *h, *mac;
+  int ret;
+
+  pad = CBC_BLOCK - (p->len + 4) % CBC_BLOCK; /* PKCS#7: 1..16 */
+  if (lvpn__pbuf_headroom(p) < hdrlen + hl + CBC_BLOCK + 4 ||
+      lvpn__pbuf_tailroom(p) < pad)
+    return LVPN_ETOOBIG;
+  if (k->send_pid == UINT32_MAX)
+    return LVPN_ESTATE;
+  if (k->rng(k->rng_ctx, iv, sizeof(iv)) != 0)
+    return LVPN_ECRYPTO;
+  k->send_pid++;
+  lvpn__put_u32(lvpn__pbuf_push(p, 4), k->send_pid);
+  memset(lvpn__pbuf_put(p, pad), (int)pad, pad);
+  ctlen = p->len;
+  memcpy(ivw, iv, sizeof(iv));
+  ret = mbedtls_aes_crypt_cbc(&k->enc.c.aes, MBEDTLS_AES_ENCRYPT, ctlen, ivw,
+                              p->data, p->data);
+  memcpy(lvpn__pbuf_push(p, CBC_BLOCK), iv, sizeof(iv));
+  mac = lvpn__pbuf_push(p, hl);
+  /* HMAC(IV || ciphertext): the opcode/peer-id header is not covered. */
+  if (ret == 0)
+    ret = mbedtls_md_hmac_reset(&k->enc.hmac);
+  if (ret == 0)
+    ret = mbedtls_md_hmac_update(&k->enc.hmac, mac + hl, CBC_BLOCK + ctlen);
+  if (ret == 0)
+    ret = mbedtls_md_hmac_finish(&k->enc.hmac, mac);
+  h = lvpn__pbuf_push(p, hdrlen);
+  write_header(h, v2, k->key_id, peer_id);
+  return ret == 0 ? 0 : LVPN_ECRYPTO;
+}
+
+int lvpn__dc_encrypt(lvpn__dc_key_t *k, lvpn__pbuf_t *p, uint32_t peer_id) {
+  int v2 = peer_id < LVPN__DC_NO_PEER_ID;
+  size_t n = p->len;
+  int rc;
+
+  if (k->kind == 0 || n == 0)
+    return LVPN_EINVAL;
+  if (k->kind == LVPN__DC_CBC_HMAC)
+    rc = encrypt_cbc(k, p, v2, peer_id);
+  else
+    rc = encrypt_aead(k, p, v2, peer_id);
+  if (rc == 0) {
+    k->stats.encrypted++;
+    k->stats.encrypted_bytes += n;
+  } else {
+    k->stats.encrypt_errors++;
+  }
+  return rc;
+}
+
+/* ------------------------------------------------------------ decryption */
+
+int lvpn__dc_parse_header(const lvpn__pbuf_t *p, uint8_t *opcode,
+                          uint8_t *key_id, uint32_t *peer_id) {
+  uint8_t op;
+  uint32_t pid = LVPN__DC_NO_PEER_ID;
+
+  if (p->len < 1)
+    return LVPN_ESHORT;
+  op = p->data[0] >> 3;
+  if (op == LVPN__P_DATA_V2) {
+    if (p->len < 4)
+      return LVPN_ESHORT;
+    pid = lvpn__get_u32(p->data) & 0xFFFFFFu;
+  } else if (op != LVPN__P_DATA_V1) {
+    return LVPN_EBADOPCODE;
+  }
+  if (opcode != NULL)
+    *opcode = op;
+  if (key_id != NULL)
+    *key_id = p->data[0] & 0x07;
+  if (peer_id != NULL)
+    *peer_id = pid;
+  return 0;
+}
+
+/* Replay check and commit, once the packet authenticated (as OpenVPN's
+ * crypto_check_replay after decryption). */
+static int accept_pid(lvpn__dc_key_t *k, uint32_t pid) {
+  int rc = lvpn__replay_check(&k->replay, pid, k->now_s);
+  if (rc != 0)
+    return rc;
+  lvpn__replay_commit(&k->replay, pid, k->now_s);
+  return 0;
+}
+
+static int decrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
+  uint8_t nonce[AEAD_IV_LEN], ad[8], tag[LVPN__DC_TAG_LEN];
+  uint8_t *pidp, *ct;
+  size_t ctlen, adlen;
+  uint32_t pid;
+  int ret;
+
+  if (p->len < hdrlen + 4 + LVPN__DC_TAG_LEN + 1)
+    return LVPN_ESHORT;
+  pidp = p->data + hdrlen;
+  pid = lvpn__get_u32(pidp);
+  memcpy(nonce, pidp, 4);
+  memcpy(nonce + 4, k->dec.implicit_iv, 8);
+  adlen = hdrlen == 4 ? 8 : 4;
+  memcpy(ad, hdrlen == 4 ? p->data : pidp, adlen);
+  memcpy(tag, pidp + 4, sizeof(tag));
+  ct = pidp + 4 + LVPN__DC_TAG_LEN;
+  ctlen = p->len - hdrlen - 4 - LVPN__DC_TAG_LEN;
+  /* Output 20 bytes before the input: see the note at the top. */
+  if (k->kind == LVPN__DC_AEAD_GCM) {
+    ret = mbedtls_gcm_auth_decrypt(&k->dec.c.gcm, ctlen, nonce, sizeof(nonce),
+                                   ad, adlen, tag, sizeof(tag), ct, pidp);
+    if (ret == MBEDTLS_ERR_GCM_AUTH_FAILED)
+      return LVPN_EAUTH;
+  } else {
+    ret = mbedtls_chachapoly_auth_decrypt(&k->dec.c.chacha, ctlen, nonce, ad,
+                                          adlen, tag, ct, pidp);
+    if (ret == MBEDTLS_ERR_CHACHAPOLY_AUTH_FAILED)
+      return LVPN_EAUTH;
+  }
+  if (ret != 0)
+    return LVPN_ECRYPTO;
+  p->data = pidp;
+  p->len = ctlen;
+  return accept_pid(k, pid);
+}
+
+static int decrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
+  uint8_t local[MBEDTLS_MD_MAX_SIZE], iv[CBC_BLOCK], *mac, *ct;
+  size_t hl = k->hmac_len, ctlen, ptlen, padv, i;
+  uint8_t bad = 0;
+  int ret;
+
+  if (p->len < hdrlen + hl + CBC_BLOCK + CBC_BLOCK)
+    return LVPN_ESHORT;
+  mac = p->data + hdrlen;
+  ct = mac + hl + CBC_BLOCK;
+  ctlen = p->len - hdrlen - hl - CBC_BLOCK;
+  /* HMAC first (encrypt-then-MAC): nothing is decrypted before it passes. */
+  ret = mbedtls_md_hmac_reset(&k->dec.hmac);
+  if (ret == 0)
+    ret = mbedtls_md_hmac_update(&k->dec.hmac, mac + hl, CBC_BLOCK + ctlen);
+  if (ret == 0)
+    ret = mbedtls_md_hmac_finish(&k->dec.hmac, local);
+  if (ret != 0)
+    return LVPN_ECRYPTO;
+  if (lvpn__ct_differ(local, mac, hl))
+    return LVPN_EAUTH;
+  if (ctlen % CBC_BLOCK != 0)
+    return LVPN_EAUTH;
+  memcpy(iv, mac + hl, sizeof(iv));
+  if (mbedtls_aes_crypt_cbc(&k->dec.c.aes, MBEDTLS_AES_DECRYPT, ctlen, iv, ct,
+                            ct) != 0)
+    return LVPN_ECRYPTO;
+  padv = ct[ctlen - 1];
+  if (padv == 0 || padv > CBC_BLOCK)
+    return LVPN_EAUTH;
+  for (i = 0; i < padv; i++)
+    bad |= (uint8_t)(ct[ctlen - 1 - i] ^ padv);
+  if (bad != 0)
+    return LVPN_EAUTH;
+  ptlen = ctlen - padv;
+  if (ptlen < 4)
+    return LVPN_EPROTO; /* authentic, but no packet id */
+  p->data = ct + 4;
+  p->len = ptlen - 4;
+  return accept_pid(k, lvpn__get_u32(ct));
+}
+
+int lvpn__dc_decrypt(lvpn__dc_key_t *k, lvpn__pbuf_t *p) {
+  uint8_t op, kid;
+  int rc;
+
+  if (k->kind == 0)
+    return LVPN_EINVAL;
+  rc = lvpn__dc_parse_header(p, &op, &kid, NULL);
+  if (rc == 0 && kid != k->key_id)
+    rc = LVPN_ENOKEY;
+  if (rc == 0) {
+    size_t hdrlen = op == LVPN__P_DATA_V2 ? 4 : 1;
+    if (k->kind == LVPN__DC_CBC_HMAC)
+      rc = decrypt_cbc(k, p, hdrlen);
+    else
+      rc = decrypt_aead(k, p, hdrlen);
+    if (rc == 0) {
+      k->stats.decrypted++;
+      k->stats.decrypted_bytes += p->len;
+      return 0;
+    }
+  }
+  if (rc == LVPN_EAUTH)
+    k->stats.auth_failures++;
+  else if (rc == LVPN_EREPLAY)
+    k->stats.replays++;
+  else
+    k->stats.malformed++;
+  return rc;
+}
+
+/* ------------------------------------------------- compression framing */
+
+#define NO_COMPRESS_BYTE 0xFA
+#define NO_COMPRESS_BYTE_SWAP 0xFB
+#define LZO_COMPRESS_BYTE 0x66
+#define LZ4_COMPRESS_BYTE 0x69
+#define COMP_ALGV2_INDICATOR 0x50
+#define COMP_ALGV2_UNCOMPRESSED_BYTE 0x00
+/* OpenVPN's own compv2_escape_data_ifneeded() writes COMP_ALGV2_UNCOMPRESSED
+ * (10) where its receivers expect the byte 0: accept both. */
+#define COMP_ALGV2_UNCOMPRESSED_ALG 0x0A
+
+int lvpn__comp_frame(int mode, lvpn__pbuf_t *p) {
+  uint8_t *b;
+
+  if (mode < LVPN__COMP_NONE || mode > LVPN__COMP_STUB_V2)
+    return LVPN_EINVAL;
+  if (mode == LVPN__COMP_NONE || p->len == 0)
+    return 0;
+  switch (mode) {
+  case LVPN__COMP_LZO_NO:
+    if ((b = lvpn__pbuf_push(p, 1)) == NULL)
+      return LVPN_ETOOBIG;
+    b[0] = NO_COMPRESS_BYTE;
+    return 0;
+  case LVPN__COMP_STUB: /* keep alignment: byte 0 moves to the end */
+    if ((b = lvpn__pbuf_put(p, 1)) == NULL)
+      return LVPN_ETOOBIG;
+    *b = p->data[0];
+    p->data[0] = NO_COMPRESS_BYTE_SWAP;
+    return 0;
+  default: /* stub-v2 escapes only a payload that looks like its header */
+    if (p->data[0] != COMP_ALGV2_INDICATOR)
+      return 0;
+    if ((b = lvpn__pbuf_push(p, 2)) == NULL)
+      return LVPN_ETOOBIG;
+    b[0] = COMP_ALGV2_INDICATOR;
+    b[1] = COMP_ALGV2_UNCOMPRESSED_BYTE;
+    return 0;
+  }
+}
+
+int lvpn__comp_unframe(int mode, lvpn__pbuf_t *p) {
+  uint8_t c;
+
+  if (mode < LVPN__COMP_NONE || mode > LVPN__COMP_STUB_V2)
+    return LVPN_EINVAL;
+  if (mode == LVPN__COMP_NONE || p->len == 0)
+    return 0;
+  c = p->data[0];
+  switch (mode) {
+  case LVPN__COMP_LZO_NO:
+    if (c != NO_COMPRESS_BYTE)
+      return c == LZO_COMPRESS_BYTE || c == LZ4_COMPRESS_BYTE
+                 ? LVPN_ECOMPRESSION
+                 : LVPN_EPROTO;
+    lvpn__pbuf_pull(p, 1);
+    return 0;
+  case LVPN__COMP_STUB:
+    if (c != NO_COMPRESS_BYTE_SWAP)
+      return c == LZO_COMPRESS_BYTE || c == LZ4_COMPRESS_BYTE
+                 ? LVPN_ECOMPRESSION
+                 : LVPN_EPROTO;
+    p->data[0] = p->data[p->len - 1];
+    p->len--;
+    return 0;
+  default:
+    if (c != COMP_ALGV2_INDICATOR)
+      return 0;
+    if (p->len < 2)
+      return LVPN_ESHORT;
+    c = p->data[1];
+    if (c == COMP_ALGV2_UNCOMPRESSED_BYTE || c == COMP_ALGV2_UNCOMPRESSED_ALG) {
+      lvpn__pbuf_pull(p, 2);
+      return 0;
+    }
+    return c >= 1 && c <= 3 ? LVPN_ECOMPRESSION /* LZ4, LZO, Snappy */
+                            : LVPN_EPROTO;
+  }
+}
+
+/* ------------------------------------------------------ special payloads */
+
+const uint8_t lvpn__dc_ping_string[LVPN__DC_PING_LEN] = {
+    0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e, 0xb4, 0xcb,
+    0x07, 0xed, 0x2d, 0x0a, 0x98, 0x1f, 0xc7, 0x48};
+
+const uint8_t lvpn__dc_occ_magic[LVPN__DC_OCC_MAGIC_LEN] = {
+    0x28, 0x7f, 0x34, 0x6b, 0xd4, 0xef, 0x7a, 0x81,
+    0x2d, 0x56, 0xb8, 0xd3, 0xaf, 0xc5, 0x45, 0x9c};
+
+int lvpn__dc_is_ping(const lvpn__pbuf_t *p) {
+  return p->len == LVPN__DC_PING_LEN &&
+         memcmp(p->data, lvpn__dc_ping_string, LVPN__DC_PING_LEN) == 0;
+}
+
+int lvpn__dc_is_occ(const lvpn__pbuf_t *p) {
+  return p->len >= LVPN__DC_OCC_MAGIC_LEN &&
+         memcmp(p->data, lvpn__dc_occ_magic, LVPN__DC_OCC_MAGIC_LEN) == 0;
+}
+
+int lvpn__dc_occ_opcode(const lvpn__pbuf_t *p) {
+  if (!lvpn__dc_is_occ(p) || p->len < LVPN__DC_OCC_MAGIC_LEN + 1)
+    return -1;
+  return p->data[LVPN__DC_OCC_MAGIC_LEN];
+}
+
+int lvpn__dc_build_ping(lvpn__pbuf_t *p) {
+  uint8_t *b = lvpn__pbuf_put(p, LVPN__DC_PING_LEN);
+  if (b == NULL)
+    return LVPN_ETOOBIG;
+  memcpy(b, lvpn__dc_ping_string, LVPN__DC_PING_LEN);
+  return 0;
+}
+
+int lvpn__dc_build_occ(lvpn__pbuf_t *p, uint8_t opcode, const uint8_t *body,
+                       size_t body_len) {
+  uint8_t *b;
+
+  if (body_len > LVPN_PBUF_CAP ||
+      (b = lvpn__pbuf_put(p, LVPN__DC_OCC_MAGIC_LEN + 1 + body_len)) == NULL)
+    return LVPN_ETOOBIG;
+  memcpy(b, lvpn__dc_occ_magic, LVPN__DC_OCC_MAGIC_LEN);
+  b[LVPN__DC_OCC_MAGIC_LEN] = opcode;
+  if (body_len > 0)
+    memcpy(b + LVPN__DC_OCC_MAGIC_LEN + 1, body, body_len);
+  return 0;
+}
+
+int lvpn__dc_build_occ_reply(lvpn__pbuf_t *p, const char *options) {
+  return lvpn__dc_build_occ(p, LVPN__OCC_REPLY, (const uint8_t *)options,
+                            strlen(options) + 1);
+}
+
+int lvpn__dc_build_occ_exit(lvpn__pbuf_t *p) {
+  return lvpn__dc_build_occ(p, LVPN__OCC_EXIT, NULL, 0);
+}

@@ -1,0 +1,286 @@
+#include "layers/datachannel/datachannel.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "layers/packetmuxer/wire.h"
+
+#define DC_TICK_MS 1000
+#define DC_KEY_SWITCH_MS 60000
+
+static void dc_fail(lvpn__datachannel_t *d, int err, const char *what) {
+  LVPN__LOG(d->base.log, LVPN_LOG_ERROR, d->base.name, "%s", what);
+  lvpn__layer_fail(&d->base, err);
+}
+
+/* Frames, encrypts and sends `p` down; owns `p`. */
+static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
+  int err = lvpn__comp_frame(d->params.comp_mode, p);
+  if (err == 0)
+    err = lvpn__dc_encrypt(&d->keys[d->tx], p, d->params.peer_id);
+  if (err != 0) {
+    d->drop_tx++;
+    LVPN__LOG(d->base.log, LVPN_LOG_DEBUG, d->base.name,
+              "cannot send %zu-byte packet: %s", p->len, lvpn_strerror(err));
+    lvpn__layer_drop(&d->base, p);
+    return err;
+  }
+  p->meta.opcode =
+      d->params.peer_id >= 0xFFFFFF ? LVPN__P_DATA_V1 : LVPN__P_DATA_V2;
+  p->meta.key_id = d->key_ids[d->tx];
+  d->tx_packets++;
+  d->tx_bytes += p->len;
+  d->last_tx_ms = uv_now(d->base.loop);
+  lvpn__layer_send_down(&d->base, p);
+  return 0;
+}
+
+/* Builds a special payload (ping, OCC) in a fresh buffer and sends it. */
+static int dc_send_special(lvpn__datachannel_t *d, int occ_op) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(d->pool);
+  int err;
+  if (p == NULL)
+    return LVPN_ENOMEM;
+  if (occ_op < 0)
+    err = lvpn__dc_build_ping(p);
+  else if (occ_op == LVPN__OCC_EXIT)
+    err = lvpn__dc_build_occ_exit(p);
+  else
+    err = lvpn__dc_build_occ_reply(p, "V4,dev-type tun,tls-client");
+  if (err != 0) {
+    lvpn__pbuf_free(p);
+    return err;
+  }
+  return dc_send(d, p);
+}
+
+int lvpn__datachannel_send_occ_exit(lvpn__datachannel_t *d) {
+  if (!lvpn__datachannel_has_key(d))
+    return LVPN_ESTATE;
+  return dc_send_special(d, LVPN__OCC_EXIT);
+}
+
+static void dc_handle_occ(lvpn__datachannel_t *d, int op) {
+  d->occ_rx++;
+  switch (op) {
+  case LVPN__OCC_REQUEST:
+    dc_send_special(d, LVPN__OCC_REPLY); /* like OpenVPN: our options */
+    break;
+  case LVPN__OCC_EXIT:
+    LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+              "server sent OCC EXIT (it is shutting down)");
+    lvpn__layer_fail(&d->base, LVPN_EEXIT_NOTIFY);
+    break;
+  default:
+    LVPN__LOG(d->base.log, LVPN_LOG_DEBUG, d->base.name,
+              "OCC message %d ignored", op);
+  }
+}
+
+static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
+  uint8_t opcode, key_id;
+  uint32_t peer_id;
+  int err, occ, slot = -1;
+
+  if (!lvpn__datachannel_has_key(d)) {
+    d->drop_nokey++;
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  err = lvpn__dc_parse_header(p, &opcode, &key_id, &peer_id);
+  if (err == 0) {
+    if (d->have[d->newest] && d->key_ids[d->newest] == key_id)
+      slot = d->newest;
+    else if (d->have[!d->newest] && d->key_ids[!d->newest] == key_id)
+      slot = !d->newest;
+    else
+      err = LVPN_ENOKEY;
+  }
+  if (err == 0) {
+    lvpn__dc_key_set_now(&d->keys[slot], uv_now(l->loop) / 1000);
+    err = lvpn__dc_decrypt(&d->keys[slot], p);
+  }
+  if (err == 0)
+    err = lvpn__comp_unframe(d->params.comp_mode, p);
+  if (err != 0) {
+    switch (err) {
+    case LVPN_ESHORT: d->drop_short++; break;
+    case LVPN_EAUTH: d->drop_auth++; break;
+    case LVPN_EREPLAY: d->drop_replay++; break;
+    case LVPN_ENOKEY: d->drop_nokey++; break;
+    case LVPN_ECOMPRESSION: d->drop_compressed++; break;
+    default: d->drop_other++;
+    }
+    LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "dropped data packet: %s",
+              lvpn_strerror(err));
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  d->last_rx_ms = uv_now(l->loop);
+  if (slot == d->newest && d->tx != d->newest) {
+    d->tx = d->newest; /* the server sends on the new key: so do we */
+    LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "sending on key_id %u",
+              d->key_ids[d->tx]);
+  }
+  d->rx_packets++;
+  d->rx_bytes += p->len;
+  if (lvpn__dc_is_ping(p)) {
+    d->pings_rx++;
+    lvpn__pbuf_free(p);
+    return;
+  }
+  occ = lvpn__dc_occ_opcode(p);
+  if (occ >= 0 || lvpn__dc_is_occ(p)) { /* a bare magic is OCC too */
+    lvpn__pbuf_free(p);
+    dc_handle_occ(d, occ);
+    return;
+  }
+  lvpn__layer_send_up(l, p);
+}
+
+static void dc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
+  if (!lvpn__datachannel_has_key(d)) {
+    d->drop_nokey++;
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  dc_send(d, p);
+}
+
+static void dc_tick(uv_timer_t *h) {
+  lvpn__datachannel_t *d = container_of(h, lvpn__datachannel_t, tick);
+  uint64_t now = uv_now(d->base.loop);
+
+  if (d->tx != d->newest && now >= d->switch_deadline_ms)
+    d->tx = d->newest;
+  if (d->params.ping_restart_s > 0 &&
+      now - d->last_rx_ms >= (uint64_t)d->params.ping_restart_s * 1000) {
+    dc_fail(d, LVPN_EPING_RESTART,
+            "Inactivity timeout (--ping-restart), restarting");
+    return;
+  }
+  if (lvpn__datachannel_has_key(d) && d->params.ping_s > 0 &&
+      now - d->last_tx_ms >= (uint64_t)d->params.ping_s * 1000) {
+    if (dc_send_special(d, -1) == 0)
+      d->pings_tx++;
+  }
+}
+
+static int dc_start(lvpn__layer_t *l) {
+  lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
+  d->last_rx_ms = d->last_tx_ms = uv_now(l->loop);
+  return uv_timer_start(&d->tick, dc_tick, DC_TICK_MS, DC_TICK_MS);
+}
+
+static void dc_stop(lvpn__layer_t *l) {
+  lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
+  uv_timer_stop(&d->tick);
+}
+
+static void dc_close(lvpn__layer_t *l) {
+  lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
+  int i;
+  for (i = 0; i < 2; i++)
+    if (d->have[i]) {
+      lvpn__dc_key_free(&d->keys[i]);
+      d->have[i] = 0;
+    }
+  lvpn__layer_close_handle(l, (uv_handle_t *)&d->tick);
+}
+
+static void dc_counters(const lvpn__layer_t *l,
+                        void (*cb)(void *, const char *, const char *,
+                                   uint64_t),
+                        void *ud) {
+  const lvpn__datachannel_t *d =
+      container_of(l, const lvpn__datachannel_t, base);
+  cb(ud, l->name, "rx_packets", d->rx_packets);
+  cb(ud, l->name, "rx_bytes", d->rx_bytes);
+  cb(ud, l->name, "tx_packets", d->tx_packets);
+  cb(ud, l->name, "tx_bytes", d->tx_bytes);
+  cb(ud, l->name, "drop_nokey", d->drop_nokey);
+  cb(ud, l->name, "drop_short", d->drop_short);
+  cb(ud, l->name, "drop_auth", d->drop_auth);
+  cb(ud, l->name, "drop_replay", d->drop_replay);
+  cb(ud, l->name, "drop_compressed", d->drop_compressed);
+  cb(ud, l->name, "drop_other", d->drop_other);
+  cb(ud, l->name, "drop_tx", d->drop_tx);
+  cb(ud, l->name, "pings_rx", d->pings_rx);
+  cb(ud, l->name, "pings_tx", d->pings_tx);
+  cb(ud, l->name, "occ_rx", d->occ_rx);
+  cb(ud, l->name, "key_installs", d->key_installs);
+  cb(ud, l->name, "tx_key_id", d->key_ids[d->tx]);
+}
+
+static const lvpn__layer_ops_t dc_ops = {.start = dc_start,
+                                         .up = dc_up,
+                                         .down = dc_down,
+                                         .stop = dc_stop,
+                                         .close = dc_close,
+                                         .counters = dc_counters};
+
+void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
+                            lvpn__pbuf_pool_t *pool,
+                            int (*rng)(void *, unsigned char *, size_t),
+                            void *rng_ctx, unsigned pre_pull_ping_restart_s,
+                            const lvpn__logger_t *log) {
+  memset(d, 0, sizeof(*d));
+  lvpn__layer_init(&d->base, loop, "datachannel", &dc_ops, log);
+  uv_timer_init(loop, &d->tick);
+  d->pool = pool;
+  d->rng = rng;
+  d->rng_ctx = rng_ctx;
+  d->params.ping_restart_s = pre_pull_ping_restart_s;
+}
+
+/* Builds `key_id`'s contexts into `slot` (freeing what was there). */
+static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
+                      const uint8_t key2[256]) {
+  int err;
+  if (d->have[slot]) {
+    lvpn__dc_key_free(&d->keys[slot]);
+    d->have[slot] = 0;
+  }
+  err = lvpn__dc_key_init(&d->keys[slot], d->params.cipher, d->params.auth,
+                          key2, key_id, d->rng, d->rng_ctx);
+  if (err != 0)
+    return err;
+  d->have[slot] = 1;
+  d->key_ids[slot] = key_id;
+  d->newest = slot;
+  d->key_installs++;
+  return 0;
+}
+
+int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
+                              const lvpn__dc_params_t *params,
+                              const uint8_t key2[256]) {
+  int err;
+  d->params = *params;
+  snprintf(d->cipher, sizeof(d->cipher), "%s", params->cipher);
+  snprintf(d->auth, sizeof(d->auth), "%s", params->auth ? params->auth : "");
+  d->params.cipher = d->cipher;
+  d->params.auth = d->auth;
+  err = dc_install(d, 0, params->key_id, key2);
+  if (err != 0)
+    return err;
+  d->tx = 0;
+  d->last_rx_ms = uv_now(d->base.loop);
+  return 0;
+}
+
+int lvpn__datachannel_add_key(lvpn__datachannel_t *d, uint8_t key_id,
+                              const uint8_t key2[256]) {
+  int slot, err;
+  if (!lvpn__datachannel_has_key(d))
+    return LVPN_ESTATE;
+  /* The lame duck's slot takes the new key: the old lame duck is done. */
+  slot = !d->tx;
+  err = dc_install(d, slot, key_id, key2);
+  if (err != 0)
+    return err;
+  d->switch_deadline_ms = uv_now(d->base.loop) + DC_KEY_SWITCH_MS;
+  return 0;
+}

@@ -1,0 +1,74 @@
+/* datachannel: between the packetmuxer (below) and the inside (tun, above).
+ * Down: plaintext IP packets are compression-framed and encrypted in place
+ * (headers pushed into the headroom) into P_DATA_V2 (or V1) wire packets.
+ * Up: wire data packets are authenticated, replay-checked, decrypted in
+ * place and unframed; keepalive pings and OCC messages are consumed here.
+ * A 1-s tick sends pings after `ping` s without sending and fails with
+ * LVPN_EPING_RESTART after `ping-restart` s without receiving. */
+#ifndef LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
+#define LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
+
+#include "layers/datachannel/crypto.h"
+#include "layers/layer.h"
+
+typedef struct lvpn__dc_params_s {
+  const char *cipher; /* OpenVPN name, e.g. "AES-256-GCM" */
+  const char *auth;   /* HMAC digest for CBC ciphers, e.g. "SHA1" */
+  uint8_t key_id;
+  uint32_t peer_id;   /* >= 0xFFFFFF: P_DATA_V1 */
+  int comp_mode;      /* LVPN__COMP_* */
+  unsigned ping_s;    /* 0 = off */
+  unsigned ping_restart_s;
+} lvpn__dc_params_t;
+
+typedef struct lvpn__datachannel_s {
+  lvpn__layer_t base;
+  lvpn__pbuf_pool_t *pool;
+  /* Two key slots: the newest key and, after a renegotiation, the previous
+   * one (lame duck) which still decrypts until it is replaced. */
+  lvpn__dc_key_t keys[2];
+  uint8_t key_ids[2];
+  int have[2];
+  int tx;       /* slot used for sending */
+  int newest;   /* slot of the newest key */
+  uint64_t switch_deadline_ms; /* send on the newest key from then on */
+  lvpn__dc_params_t params; /* cipher/auth point at the copies below */
+  char cipher[48], auth[24];
+  int (*rng)(void *, unsigned char *, size_t);
+  void *rng_ctx;
+  uv_timer_t tick;
+  uint64_t last_tx_ms, last_rx_ms;
+  uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
+  uint64_t drop_nokey, drop_short, drop_auth, drop_replay, drop_other,
+      drop_compressed, drop_tx;
+  uint64_t pings_rx, pings_tx, occ_rx, key_installs;
+} lvpn__datachannel_t;
+
+void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
+                            lvpn__pbuf_pool_t *pool,
+                            int (*rng)(void *, unsigned char *, size_t),
+                            void *rng_ctx, unsigned pre_pull_ping_restart_s,
+                            const lvpn__logger_t *log);
+/* Any data key is installed. */
+static inline int lvpn__datachannel_has_key(const lvpn__datachannel_t *d) {
+  return d->have[0] || d->have[1];
+}
+
+/* Installs the data keys (key2 is copied into cipher contexts; the caller
+ * zeroizes its copy) and the pushed timers. */
+int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
+                              const lvpn__dc_params_t *params,
+                              const uint8_t key2[256]);
+/* Installs the data keys of a renegotiated key state (same cipher and
+ * options). The previous key keeps decrypting; sending moves to the new key
+ * once the server uses it, or after 60 s (doc §8's safe client policy). */
+int lvpn__datachannel_add_key(lvpn__datachannel_t *d, uint8_t key_id,
+                              const uint8_t key2[256]);
+/* Note that something authenticated arrived (control packets count). */
+static inline void lvpn__datachannel_saw_peer(lvpn__datachannel_t *d) {
+  d->last_rx_ms = uv_now(d->base.loop);
+}
+/* Sends OCC EXIT as a data packet (explicit-exit-notify without cc-exit). */
+int lvpn__datachannel_send_occ_exit(lvpn__datachannel_t *d);
+
+#endif

@@ -1,0 +1,734 @@
+#include "layers/networkio/networkio.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LAYER_NAME "networkio"
+
+/* Outlives the layer when the lookup is still running in the thread pool at
+ * stop: the layer then detaches itself (n = NULL) and the callback frees. */
+struct lvpn__networkio_resolver_s {
+  uv_getaddrinfo_t req;
+  lvpn__networkio_t *n;
+};
+
+static const lvpn__layer_ops_t networkio_ops;
+
+static const char *const proto_names[] = {"udp", "udp4", "udp6",
+                                          "tcp", "tcp4", "tcp6"};
+
+static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p);
+
+/* ---- names and addresses ---- */
+
+int lvpn__net_proto_parse(const char *s, lvpn__net_proto_t *out) {
+  static const struct {
+    const char *name;
+    lvpn__net_proto_t proto;
+  } alias[] = {{"tcp-client", LVPN__NET_TCP},
+               {"tcp4-client", LVPN__NET_TCP4},
+               {"tcp6-client", LVPN__NET_TCP6}};
+  size_t i;
+
+  if (s == NULL)
+    return LVPN_EINVAL;
+  for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+    if (strcmp(s, proto_names[i]) == 0) {
+      *out = (lvpn__net_proto_t)i;
+      return 0;
+    }
+  }
+  for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+    if (strcmp(s, alias[i].name) == 0) {
+      *out = alias[i].proto;
+      return 0;
+    }
+  }
+  return LVPN_EINVAL;
+}
+
+const char *lvpn__net_proto_name(lvpn__net_proto_t proto) {
+  if ((unsigned)proto >= sizeof(proto_names) / sizeof(proto_names[0]))
+    return "?";
+  return proto_names[proto];
+}
+
+int lvpn__networkio_addr_str(const struct sockaddr_storage *ss, char *buf,
+                             size_t len) {
+  char ip[INET6_ADDRSTRLEN];
+  int r;
+
+  if (len == 0)
+    return UV_ENOSPC;
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, ip, sizeof(ip));
+    r = snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    uv_ip6_name(a, ip, sizeof(ip));
+    r = snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+  } else {
+    snprintf(buf, len, "?");
+    return LVPN_EINVAL;
+  }
+  return (r < 0 || (size_t)r >= len) ? UV_ENOSPC : 0;
+}
+
+int lvpn__networkio_remote_str(const lvpn__networkio_t *n, char *buf,
+                               size_t len) {
+  return lvpn__networkio_addr_str(&n->remote, buf, len);
+}
+
+const struct sockaddr_storage *
+lvpn__networkio_remote(const lvpn__networkio_t *n) {
+  return &n->remote;
+}
+
+const struct sockaddr_storage *
+lvpn__networkio_local(const lvpn__networkio_t *n) {
+  return &n->local;
+}
+
+static int same_addr(const struct sockaddr *a,
+                     const struct sockaddr_storage *b) {
+  if (a->sa_family != b->ss_family)
+    return 0;
+  if (a->sa_family == AF_INET) {
+    const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+    const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+    return x->sin_port == y->sin_port &&
+           x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+  }
+  return 0;
+}
+
+/* "UDPv4" / "TCPv6" as OpenVPN logs it, from the resolved family. */
+static const char *link_name(const lvpn__networkio_t *n) {
+  int v6 = n->remote.ss_family == AF_INET6;
+  if (lvpn__net_proto_is_tcp(n->proto))
+    return v6 ? "TCPv6" : "TCPv4";
+  return v6 ? "UDPv6" : "UDPv4";
+}
+
+/* ---- send/write requests: a fixed free list, no allocation per packet ---- */
+
+static lvpn__networkio_req_t *req_get(lvpn__networkio_t *n) {
+  lvpn__qnode_t *q = lvpn__queue_pop(&n->free_reqs);
+  return q == NULL ? NULL : container_of(q, lvpn__networkio_req_t, node);
+}
+
+/* Frees the request's packet and returns the request to the free list. */
+static void req_put(lvpn__networkio_req_t *r) {
+  lvpn__pbuf_free(r->p);
+  r->p = NULL;
+  lvpn__queue_push(&r->n->free_reqs, &r->node);
+}
+
+/* ---- init ---- */
+
+int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
+                         const lvpn__networkio_opts_t *o,
+                         lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log) {
+  size_t hlen;
+  int i;
+
+  if (o == NULL || o->host == NULL || pool == NULL || o->port == 0 ||
+      (unsigned)o->proto > LVPN__NET_TCP6)
+    return LVPN_EINVAL;
+  hlen = strlen(o->host);
+  if (hlen == 0 || hlen > LVPN__NETWORKIO_HOST_MAX)
+    return LVPN_EINVAL;
+
+  memset(n, 0, offsetof(lvpn__networkio_t, rxbuf));
+  lvpn__layer_init(&n->base, loop, LAYER_NAME, &networkio_ops, log);
+  n->pool = pool;
+  memcpy(n->host, o->host, hlen + 1);
+  n->port = o->port;
+  n->proto = o->proto;
+  n->timeout_ms =
+      1000 * (uint64_t)(o->connect_timeout ? o->connect_timeout
+                                           : LVPN__NETWORKIO_CONNECT_TIMEOUT);
+  n->on_ready = o->on_ready;
+  n->remote.ss_family = AF_UNSPEC;
+  n->local.ss_family = AF_UNSPEC;
+  lvpn__queue_init(&n->pending);
+  lvpn__queue_init(&n->free_reqs);
+  for (i = 0; i < LVPN__NETWORKIO_NREQ; i++) {
+    n->reqs[i].n = n;
+    n->reqs[i].p = NULL;
+    lvpn__queue_push(&n->free_reqs, &n->reqs[i].node);
+  }
+  /* Neither init creates a socket: that happens at bind/connect. */
+  if (lvpn__net_proto_is_tcp(n->proto))
+    uv_tcp_init(loop, &n->tcp);
+  else
+    uv_udp_init(loop, &n->udp);
+  uv_timer_init(loop, &n->timer);
+  return 0;
+}
+
+/* ---- becoming ready ---- */
+
+static void become_ready(lvpn__networkio_t *n) {
+  char local[64], remote[64];
+  lvpn__pbuf_t *p;
+
+  n->ready = 1;
+  lvpn__networkio_addr_str(&n->local, local, sizeof(local));
+  lvpn__networkio_addr_str(&n->remote, remote, sizeof(remote));
+  LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+            "%s link local: %s, remote: %s", link_name(n), local, remote);
+  /* Held packets go first, in the order they came. */
+  while (lvpn__layer_running(&n->base) &&
+         (p = lvpn__pbufq_pop(&n->pending)) != NULL)
+    networkio_send(n, p);
+  if (lvpn__layer_running(&n->base) && n->on_ready != NULL)
+    n->on_ready(n);
+}
+
+static void timer_cb(uv_timer_t *h) {
+  lvpn__networkio_t *n = container_of(h, lvpn__networkio_t, timer);
+  char remote[64];
+
+  if (n->resolver != NULL) {
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "cannot resolve host '%s': no answer within %llu ms", n->host,
+              (unsigned long long)n->timeout_ms);
+    lvpn__layer_fail(&n->base, LVPN_ERESOLVE);
+    return;
+  }
+  lvpn__networkio_remote_str(n, remote, sizeof(remote));
+  LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+            "TCP connect to %s timed out after %llu ms", remote,
+            (unsigned long long)n->timeout_ms);
+  lvpn__layer_fail(&n->base, UV_ETIMEDOUT);
+}
+
+/* ---- UDP ---- */
+
+static lvpn__pbuf_t *pbuf_from_data(char *base) {
+  /* Receive buffers are handed out at p->data = p->buf + HEADROOM. */
+  return container_of((uint8_t *)base - LVPN_PBUF_HEADROOM, lvpn__pbuf_t, buf);
+}
+
+static void udp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  lvpn__networkio_t *n = container_of((uv_udp_t *)h, lvpn__networkio_t, udp);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(n->pool);
+
+  (void)suggested;
+  if (p == NULL) {
+    *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS */
+    return;
+  }
+  *buf = uv_buf_init((char *)p->data, (unsigned)lvpn__pbuf_tailroom(p));
+}
+
+/* Owns the pbuf behind buf->base (if any): passes it up or frees it. */
+static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
+                        const struct sockaddr *addr, unsigned flags) {
+  lvpn__networkio_t *n = container_of(h, lvpn__networkio_t, udp);
+  lvpn__pbuf_t *p = buf->base != NULL ? pbuf_from_data(buf->base) : NULL;
+
+  if (nread < 0) {
+    if (nread == UV_ENOBUFS) {
+      n->stats.no_buffer++;
+    } else {
+      n->stats.rx_errors++;
+      LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP receive: %s",
+                uv_strerror((int)nread));
+    }
+    lvpn__pbuf_free(p);
+    return;
+  }
+  if (addr == NULL) { /* nothing more to read */
+    lvpn__pbuf_free(p);
+    return;
+  }
+  if (flags & UV_UDP_PARTIAL) {
+    n->stats.partial++;
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "dropping datagram larger than %zu bytes",
+              (size_t)LVPN__NETWORKIO_MAX_PACKET);
+    lvpn__layer_drop(&n->base, p);
+    return;
+  }
+  if (!same_addr(addr, &n->remote)) {
+    n->stats.foreign++;
+    if (n->base.log != NULL && n->base.log->verb >= LVPN_LOG_DEBUG) {
+      struct sockaddr_storage from;
+      char s[64];
+      memset(&from, 0, sizeof(from));
+      memcpy(&from, addr,
+             addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in));
+      lvpn__networkio_addr_str(&from, s, sizeof(s));
+      LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+                "dropping datagram from unknown address %s", s);
+    }
+    lvpn__layer_drop(&n->base, p);
+    return;
+  }
+  if (nread == 0) {
+    n->stats.zero_len++;
+    lvpn__layer_drop(&n->base, p);
+    return;
+  }
+  p->len = (size_t)nread;
+  n->stats.rx_packets++;
+  n->stats.rx_bytes += (uint64_t)nread;
+  lvpn__layer_send_up(&n->base, p);
+}
+
+static void udp_send_cb(uv_udp_send_t *req, int status) {
+  lvpn__networkio_req_t *r = container_of(req, lvpn__networkio_req_t, u.send);
+  lvpn__networkio_t *n = r->n;
+
+  if (status == 0) {
+    n->stats.tx_packets++;
+    n->stats.tx_bytes += r->p->len;
+  } else if (status != UV_ECANCELED) {
+    n->stats.tx_errors++;
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP send: %s",
+              uv_strerror(status));
+  }
+  req_put(r);
+}
+
+/* Takes ownership of p. */
+static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  const struct sockaddr *to = (const struct sockaddr *)&n->remote;
+  uv_buf_t b = uv_buf_init((char *)p->data, (unsigned)p->len);
+  lvpn__networkio_req_t *r;
+  int err;
+
+  /* Most sends complete at once: no request, no callback. */
+  err = uv_udp_try_send(&n->udp, &b, 1, to);
+  if (err >= 0) {
+    n->stats.tx_packets++;
+    n->stats.tx_bytes += p->len;
+    lvpn__pbuf_free(p);
+    return;
+  }
+  if (err == UV_EAGAIN) {
+    r = req_get(n);
+    if (r == NULL) {
+      n->stats.queue_full++;
+      lvpn__layer_drop(&n->base, p);
+      return;
+    }
+    r->p = p;
+    err = uv_udp_send(&r->u.send, &n->udp, &b, 1, to, udp_send_cb);
+    if (err == 0)
+      return;
+    r->p = NULL;
+    lvpn__queue_push(&n->free_reqs, &r->node);
+  }
+  n->stats.tx_errors++;
+  LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP send: %s",
+            uv_strerror(err));
+  lvpn__layer_drop(&n->base, p);
+}
+
+static int udp_open(lvpn__networkio_t *n) {
+  struct sockaddr_storage any;
+  int len = sizeof(n->local);
+  int err;
+
+  memset(&any, 0, sizeof(any));
+  if (n->remote.ss_family == AF_INET6)
+    uv_ip6_addr("::", 0, (struct sockaddr_in6 *)&any);
+  else
+    uv_ip4_addr("0.0.0.0", 0, (struct sockaddr_in *)&any);
+  err = uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0);
+  if (err == 0)
+    err = uv_udp_recv_start(&n->udp, udp_alloc_cb, udp_recv_cb);
+  if (err == 0)
+    err = uv_udp_getsockname(&n->udp, (struct sockaddr *)&n->local, &len);
+  if (err != 0) {
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "cannot open UDP socket: %s", uv_strerror(err));
+    return err;
+  }
+  become_ready(n);
+  return 0;
+}
+
+/* ---- TCP ---- */
+
+static void tcp_fail(lvpn__networkio_t *n, const char *what, int err) {
+  char remote[64];
+  lvpn__networkio_remote_str(n, remote, sizeof(remote));
+  if (err == UV_EOF)
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "connection closed by the server %s", remote);
+  else
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "connection to %s lost (%s): %s", remote, what, uv_strerror(err));
+  lvpn__layer_fail(&n->base, LVPN_ECONNRESET);
+}
+
+static void tcp_write_cb(uv_write_t *req, int status) {
+  lvpn__networkio_req_t *r = container_of(req, lvpn__networkio_req_t, u.write);
+  lvpn__networkio_t *n = r->n;
+
+  req_put(r);
+  if (status < 0 && status != UV_ECANCELED) {
+    n->stats.tx_errors++;
+    if (lvpn__layer_running(&n->base))
+      tcp_fail(n, "write", status);
+  }
+}
+
+/* Takes ownership of p. */
+static void tcp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  uv_stream_t *s = (uv_stream_t *)&n->tcp;
+  size_t plen = p->len;
+  lvpn__networkio_req_t *r;
+  uint8_t *hdr;
+  uv_buf_t b;
+  int err;
+
+  if (plen > 0xffff || (hdr = lvpn__pbuf_push(p, 2)) == NULL) {
+    n->stats.tx_errors++;
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "cannot frame a %zu-byte packet", plen);
+    lvpn__layer_drop(&n->base, p);
+    return;
+  }
+  hdr[0] = (uint8_t)(plen >> 8);
+  hdr[1] = (uint8_t)plen;
+  /* Take a request first: a partial try_write must be completed. */
+  r = req_get(n);
+  if (r == NULL) {
+    n->stats.queue_full++;
+    lvpn__layer_drop(&n->base, p);
+    return;
+  }
+  b = uv_buf_init((char *)p->data, (unsigned)p->len);
+  err = uv_try_write(s, &b, 1);
+  if (err == (int)p->len) {
+    n->stats.tx_packets++;
+    n->stats.tx_bytes += plen;
+    r->p = p;
+    req_put(r);
+    return;
+  }
+  if (err >= 0 || err == UV_EAGAIN) {
+    if (err > 0)
+      lvpn__pbuf_pull(p, (size_t)err);
+    b = uv_buf_init((char *)p->data, (unsigned)p->len);
+    r->p = p;
+    err = uv_write(&r->u.write, s, &b, 1, tcp_write_cb);
+    if (err == 0) {
+      n->stats.tx_packets++;
+      n->stats.tx_bytes += plen;
+      return;
+    }
+  } else {
+    r->p = p;
+  }
+  n->stats.tx_errors++;
+  n->base.stats.dropped++;
+  req_put(r);
+  tcp_fail(n, "write", err);
+}
+
+static void tcp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  lvpn__networkio_t *n = container_of((uv_tcp_t *)h, lvpn__networkio_t, tcp);
+  (void)suggested;
+  /* Never full: between reads it holds at most one incomplete frame of
+   * 2 + MAX_PACKET bytes (a longer length fails at once). */
+  *buf = uv_buf_init((char *)n->rxbuf + n->rx_len,
+                     (unsigned)(sizeof(n->rxbuf) - n->rx_len));
+}
+
+/* Splits rxbuf into frames; returns 0 or LVPN_EPROTO (already failed). */
+static int tcp_deframe(lvpn__networkio_t *n) {
+  size_t off = 0;
+
+  while (n->rx_len - off >= 2) {
+    const uint8_t *f = n->rxbuf + off;
+    size_t flen = ((size_t)f[0] << 8) | f[1];
+    lvpn__pbuf_t *p;
+
+    if (flen == 0) {
+      n->stats.zero_len++;
+      off += 2;
+      continue;
+    }
+    if (flen > LVPN__NETWORKIO_MAX_PACKET) {
+      char remote[64];
+      n->stats.oversize++;
+      lvpn__networkio_remote_str(n, remote, sizeof(remote));
+      LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+                "TCP frame of %zu bytes from %s exceeds the maximum of %zu",
+                flen, remote, (size_t)LVPN__NETWORKIO_MAX_PACKET);
+      lvpn__layer_fail(&n->base, LVPN_EPROTO);
+      return LVPN_EPROTO;
+    }
+    if (n->rx_len - off < 2 + flen)
+      break; /* incomplete: wait for more */
+    p = lvpn__pbuf_alloc(n->pool);
+    if (p == NULL) {
+      n->stats.no_buffer++;
+      n->base.stats.dropped++;
+    } else {
+      memcpy(lvpn__pbuf_put(p, flen), f + 2, flen);
+      n->stats.rx_packets++;
+      n->stats.rx_bytes += flen;
+      lvpn__layer_send_up(&n->base, p);
+    }
+    off += 2 + flen;
+  }
+  if (off > 0) {
+    memmove(n->rxbuf, n->rxbuf + off, n->rx_len - off);
+    n->rx_len -= off;
+  }
+  return 0;
+}
+
+static void tcp_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  lvpn__networkio_t *n = container_of((uv_tcp_t *)s, lvpn__networkio_t, tcp);
+  (void)buf;
+  if (!lvpn__layer_running(&n->base))
+    return;
+  if (nread < 0) {
+    tcp_fail(n, "read", (int)nread);
+    return;
+  }
+  n->rx_len += (size_t)nread;
+  tcp_deframe(n);
+}
+
+static void tcp_connect_cb(uv_connect_t *req, int status) {
+  lvpn__networkio_t *n = container_of(req, lvpn__networkio_t, connect_req);
+  char remote[64];
+  int len = sizeof(n->local);
+  int err;
+
+  if (!lvpn__layer_running(&n->base))
+    return; /* UV_ECANCELED: closing */
+  uv_timer_stop(&n->timer);
+  lvpn__networkio_remote_str(n, remote, sizeof(remote));
+  if (status < 0) {
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "TCP connect to %s failed: %s", remote, uv_strerror(status));
+    lvpn__layer_fail(&n->base, status);
+    return;
+  }
+  uv_tcp_nodelay(&n->tcp, 1);
+  err = uv_read_start((uv_stream_t *)&n->tcp, tcp_alloc_cb, tcp_read_cb);
+  if (err == 0)
+    err = uv_tcp_getsockname(&n->tcp, (struct sockaddr *)&n->local, &len);
+  if (err != 0) {
+    tcp_fail(n, "start", err);
+    return;
+  }
+  become_ready(n);
+}
+
+static int tcp_open(lvpn__networkio_t *n) {
+  char remote[64];
+  int err;
+
+  err = uv_tcp_connect(&n->connect_req, &n->tcp,
+                       (const struct sockaddr *)&n->remote, tcp_connect_cb);
+  if (err == 0)
+    err = uv_timer_start(&n->timer, timer_cb, n->timeout_ms, 0);
+  if (err != 0) {
+    lvpn__networkio_remote_str(n, remote, sizeof(remote));
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "TCP connect to %s failed: %s", remote, uv_strerror(err));
+  }
+  return err;
+}
+
+/* ---- resolving ---- */
+
+static void resolved_cb(uv_getaddrinfo_t *req, int status,
+                        struct addrinfo *res) {
+  struct lvpn__networkio_resolver_s *r =
+      container_of(req, struct lvpn__networkio_resolver_s, req);
+  lvpn__networkio_t *n = r->n;
+  struct addrinfo *ai;
+  int err;
+
+  free(r);
+  if (n == NULL) { /* the layer stopped meanwhile */
+    uv_freeaddrinfo(res);
+    return;
+  }
+  n->resolver = NULL;
+  uv_timer_stop(&n->timer);
+  for (ai = status == 0 ? res : NULL; ai != NULL; ai = ai->ai_next)
+    if ((ai->ai_family == AF_INET &&
+         ai->ai_addrlen >= sizeof(struct sockaddr_in)) ||
+        (ai->ai_family == AF_INET6 &&
+         ai->ai_addrlen >= sizeof(struct sockaddr_in6)))
+      break;
+  if (ai == NULL) {
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "cannot resolve host '%s' (%s): %s", n->host,
+              lvpn__net_proto_name(n->proto),
+              status < 0 ? uv_strerror(status) : "no usable address");
+    uv_freeaddrinfo(res);
+    lvpn__layer_fail(&n->base, LVPN_ERESOLVE);
+    return;
+  }
+  memset(&n->remote, 0, sizeof(n->remote));
+  memcpy(&n->remote, ai->ai_addr, ai->ai_addrlen);
+  uv_freeaddrinfo(res);
+  if (n->remote.ss_family == AF_INET)
+    ((struct sockaddr_in *)&n->remote)->sin_port = htons(n->port);
+  else
+    ((struct sockaddr_in6 *)&n->remote)->sin6_port = htons(n->port);
+
+  err = lvpn__net_proto_is_tcp(n->proto) ? tcp_open(n) : udp_open(n);
+  if (err != 0)
+    lvpn__layer_fail(&n->base, err);
+}
+
+/* ---- layer ops ---- */
+
+static int networkio_start(lvpn__layer_t *l) {
+  lvpn__networkio_t *n = container_of(l, lvpn__networkio_t, base);
+  struct lvpn__networkio_resolver_s *r;
+  struct addrinfo hints;
+  int err;
+
+  if (n->resolver != NULL || n->ready)
+    return LVPN_ESTATE;
+  memset(&hints, 0, sizeof(hints));
+  switch (n->proto) {
+  case LVPN__NET_UDP4:
+  case LVPN__NET_TCP4:
+    hints.ai_family = AF_INET;
+    break;
+  case LVPN__NET_UDP6:
+  case LVPN__NET_TCP6:
+    hints.ai_family = AF_INET6;
+    break;
+  default:
+    hints.ai_family = AF_UNSPEC;
+  }
+  hints.ai_socktype =
+      lvpn__net_proto_is_tcp(n->proto) ? SOCK_STREAM : SOCK_DGRAM;
+  r = malloc(sizeof(*r));
+  if (r == NULL)
+    return LVPN_ENOMEM;
+  r->n = n;
+  err = uv_getaddrinfo(l->loop, &r->req, resolved_cb, n->host, NULL, &hints);
+  if (err != 0) {
+    free(r);
+    LVPN__LOG(l->log, LVPN_LOG_ERROR, LAYER_NAME,
+              "cannot resolve host '%s': %s", n->host, uv_strerror(err));
+    return LVPN_ERESOLVE;
+  }
+  n->resolver = r;
+  /* Bound the lookup: with an unreachable DNS server getaddrinfo can take
+   * a long time, and it cannot be interrupted once running. The loop's
+   * cached time may be stale if the host blocked before starting us. */
+  uv_update_time(l->loop);
+  uv_timer_start(&n->timer, timer_cb, n->timeout_ms, 0);
+  return 0;
+}
+
+static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  if (lvpn__net_proto_is_tcp(n->proto))
+    tcp_send(n, p);
+  else
+    udp_send(n, p);
+}
+
+/* One wire packet from above; owns p. */
+static void networkio_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__networkio_t *n = container_of(l, lvpn__networkio_t, base);
+
+  if (n->ready) {
+    networkio_send(n, p);
+    return;
+  }
+  if (n->pending.count >= LVPN__NETWORKIO_PENDING_MAX) {
+    n->stats.queue_full++;
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  lvpn__pbufq_push(&n->pending, p);
+}
+
+/* Nothing comes from below the bottom layer. */
+static void networkio_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__layer_drop(l, p);
+}
+
+static void networkio_stop(lvpn__layer_t *l) {
+  lvpn__networkio_t *n = container_of(l, lvpn__networkio_t, base);
+
+  if (n->resolver != NULL) {
+    /* Detach: the callback frees the request whenever it comes. */
+    n->resolver->n = NULL;
+    uv_cancel((uv_req_t *)&n->resolver->req);
+    n->resolver = NULL;
+  }
+  uv_timer_stop(&n->timer);
+  if (lvpn__net_proto_is_tcp(n->proto))
+    uv_read_stop((uv_stream_t *)&n->tcp);
+  else if (n->ready)
+    uv_udp_recv_stop(&n->udp);
+}
+
+/* In-flight sends/writes complete with UV_ECANCELED before the handle's
+ * close callback, and free their packets there. */
+static void networkio_close(lvpn__layer_t *l) {
+  lvpn__networkio_t *n = container_of(l, lvpn__networkio_t, base);
+
+  lvpn__pbufq_clear(&n->pending);
+  if (lvpn__net_proto_is_tcp(n->proto))
+    lvpn__layer_close_handle(l, (uv_handle_t *)&n->tcp);
+  else
+    lvpn__layer_close_handle(l, (uv_handle_t *)&n->udp);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&n->timer);
+}
+
+/* ---- counters ---- */
+
+void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
+                              void *ud) {
+  const lvpn__networkio_stats_t *s = &n->stats;
+  cb(ud, LAYER_NAME, "rx_packets", s->rx_packets);
+  cb(ud, LAYER_NAME, "rx_bytes", s->rx_bytes);
+  cb(ud, LAYER_NAME, "tx_packets", s->tx_packets);
+  cb(ud, LAYER_NAME, "tx_bytes", s->tx_bytes);
+  cb(ud, LAYER_NAME, "drop_foreign", s->foreign);
+  cb(ud, LAYER_NAME, "drop_partial", s->partial);
+  cb(ud, LAYER_NAME, "drop_oversize", s->oversize);
+  cb(ud, LAYER_NAME, "drop_zero_len", s->zero_len);
+  cb(ud, LAYER_NAME, "drop_queue_full", s->queue_full);
+  cb(ud, LAYER_NAME, "drop_no_buffer", s->no_buffer);
+  cb(ud, LAYER_NAME, "rx_errors", s->rx_errors);
+  cb(ud, LAYER_NAME, "tx_errors", s->tx_errors);
+}
+
+static void networkio_counters_op(const lvpn__layer_t *l, lvpn_counter_cb cb,
+                                  void *ud) {
+  lvpn__networkio_counters(container_of(l, lvpn__networkio_t, base), cb, ud);
+}
+
+static const lvpn__layer_ops_t networkio_ops = {
+    .start = networkio_start,
+    .up = networkio_up,
+    .down = networkio_down,
+    .stop = networkio_stop,
+    .close = networkio_close,
+    .counters = networkio_counters_op,
+};

@@ -1,0 +1,152 @@
+/* networkio: the bottom layer. Moves OpenVPN packets between the stack and
+ * one UDP or TCP socket to the server.
+ *
+ * Up: every datagram (UDP) or every length-framed packet (TCP) from the
+ * server becomes one pbuf passed to the layer above. Down: every pbuf from
+ * above is one wire packet; over TCP its 2-byte big-endian length is pushed
+ * into the headroom and the frame goes out as one buffer.
+ *
+ * start resolves the host (uv_getaddrinfo), then binds (UDP) or connects
+ * (TCP). Packets arriving from above before that are held in order (at most
+ * LVPN__NETWORKIO_PENDING_MAX; the rest are dropped and counted). Fatal
+ * errors go to lvpn__layer_fail: LVPN_ERESOLVE, LVPN_EPROTO (bad TCP
+ * framing), LVPN_ECONNRESET (TCP lost), or libuv's code for a failed
+ * connect (UV_ECONNREFUSED, UV_ETIMEDOUT, ...).
+ */
+#ifndef LVPN_LAYERS_NETWORKIO_NETWORKIO_H
+#define LVPN_LAYERS_NETWORKIO_NETWORKIO_H
+
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "layers/layer.h"
+
+/* Transport, as OpenVPN's --proto: the 4/6 variants restrict the address
+ * family, the plain ones take the first address the resolver returns. */
+typedef enum {
+  LVPN__NET_UDP = 0,
+  LVPN__NET_UDP4,
+  LVPN__NET_UDP6,
+  LVPN__NET_TCP,
+  LVPN__NET_TCP4,
+  LVPN__NET_TCP6
+} lvpn__net_proto_t;
+
+#define LVPN__NETWORKIO_HOST_MAX 255        /* bytes, without the NUL */
+#define LVPN__NETWORKIO_PENDING_MAX 64      /* packets held until ready */
+#define LVPN__NETWORKIO_NREQ 64             /* send/write requests in flight */
+#define LVPN__NETWORKIO_RXBUF 16384         /* TCP reassembly buffer */
+#define LVPN__NETWORKIO_CONNECT_TIMEOUT 120 /* s, OpenVPN's default */
+/* Largest packet (without the TCP length) that fits a pbuf after the
+ * headroom every received buffer keeps. */
+#define LVPN__NETWORKIO_MAX_PACKET (LVPN_PBUF_CAP - LVPN_PBUF_HEADROOM)
+
+typedef struct lvpn__networkio_s lvpn__networkio_t;
+
+typedef struct lvpn__networkio_opts_s {
+  const char *host; /* name or literal IPv4/IPv6; copied by init */
+  uint16_t port;
+  lvpn__net_proto_t proto;
+  /* Seconds allowed for resolving, and again for the TCP connect; 0 means
+   * LVPN__NETWORKIO_CONNECT_TIMEOUT. */
+  unsigned connect_timeout;
+  /* Called once, when the UDP socket is bound or TCP is connected (after
+   * the held packets were handed to the socket). May be NULL. */
+  void (*on_ready)(lvpn__networkio_t *n);
+} lvpn__networkio_opts_t;
+
+typedef struct lvpn__networkio_stats_s {
+  /* Bytes count OpenVPN packets, never the 2-byte TCP length. */
+  uint64_t rx_packets, rx_bytes; /* passed up */
+  uint64_t tx_packets, tx_bytes; /* handed to the socket */
+  uint64_t foreign;    /* UDP datagrams not from the server: dropped */
+  uint64_t partial;    /* UDP datagrams truncated (too big): dropped */
+  uint64_t oversize;   /* TCP frames longer than a pbuf (fatal) */
+  uint64_t zero_len;   /* empty datagrams / 0-length frames: dropped */
+  uint64_t queue_full; /* from above, no room (pending or requests) */
+  uint64_t no_buffer;  /* received while the pool was out of memory */
+  uint64_t rx_errors;  /* UDP receive errors (not fatal) */
+  uint64_t tx_errors;  /* send errors: packet dropped */
+} lvpn__networkio_stats_t;
+
+/* One send (UDP) or write (TCP) in flight; owns its pbuf until the
+ * callback, which also runs with UV_ECANCELED when the handle closes. */
+typedef struct lvpn__networkio_req_s {
+  union {
+    uv_udp_send_t send;
+    uv_write_t write;
+  } u;
+  lvpn__qnode_t node; /* on the free list while idle */
+  lvpn__networkio_t *n;
+  lvpn__pbuf_t *p;
+} lvpn__networkio_req_t;
+
+struct lvpn__networkio_resolver_s; /* heap; outlives the layer if needed */
+
+struct lvpn__networkio_s {
+  lvpn__layer_t base; /* first: the runtime sees the layer */
+  void *data;         /* owner's */
+  lvpn__pbuf_pool_t *pool;
+  char host[LVPN__NETWORKIO_HOST_MAX + 1];
+  uint16_t port;
+  lvpn__net_proto_t proto;
+  uint64_t timeout_ms; /* from connect_timeout; tests may lower it */
+  void (*on_ready)(lvpn__networkio_t *n);
+
+  int ready;                                   /* socket bound / connected */
+  struct sockaddr_storage remote;              /* AF_UNSPEC until resolved */
+  struct sockaddr_storage local;               /* AF_UNSPEC until ready */
+  struct lvpn__networkio_resolver_s *resolver; /* while resolving */
+
+  uv_udp_t udp; /* UDP only */
+  uv_tcp_t tcp; /* TCP only */
+  uv_connect_t connect_req;
+  uv_timer_t timer; /* resolve, then connect timeout */
+
+  lvpn__queue_t pending; /* pbufs from above before ready */
+  lvpn__queue_t free_reqs;
+  lvpn__networkio_req_t reqs[LVPN__NETWORKIO_NREQ];
+
+  size_t rx_len; /* TCP: bytes held in rxbuf (an incomplete frame) */
+  uint8_t rxbuf[LVPN__NETWORKIO_RXBUF];
+
+  lvpn__networkio_stats_t stats;
+};
+
+/* Prepares the layer and its handles; no I/O. Returns LVPN_EINVAL for a
+ * missing/too long host, port 0 or an unknown proto (then nothing was
+ * initialized and there is nothing to close). `pool` and `log` must outlive
+ * the layer. */
+int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
+                         const lvpn__networkio_opts_t *o,
+                         lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log);
+
+/* Server address: AF_UNSPEC until resolved. */
+const struct sockaddr_storage *
+lvpn__networkio_remote(const lvpn__networkio_t *n);
+/* Local socket address: AF_UNSPEC until ready. */
+const struct sockaddr_storage *
+lvpn__networkio_local(const lvpn__networkio_t *n);
+/* Formats an address as "198.18.0.1:1194" or "[2001:db8::1]:1194". Returns
+ * 0, LVPN_EINVAL for AF_UNSPEC (buf gets "?") or UV_ENOSPC. */
+int lvpn__networkio_addr_str(const struct sockaddr_storage *ss, char *buf,
+                             size_t len);
+/* lvpn__networkio_addr_str of the server address. */
+int lvpn__networkio_remote_str(const lvpn__networkio_t *n, char *buf,
+                               size_t len);
+
+/* "udp", "udp4", "udp6", "tcp", "tcp4", "tcp6" and the "-client" forms of
+ * tcp (OpenVPN's names). Returns 0 or LVPN_EINVAL. */
+int lvpn__net_proto_parse(const char *s, lvpn__net_proto_t *out);
+/* The canonical name: "udp", "udp4", ..., "tcp6". */
+const char *lvpn__net_proto_name(lvpn__net_proto_t proto);
+static inline int lvpn__net_proto_is_tcp(lvpn__net_proto_t proto) {
+  return proto >= LVPN__NET_TCP;
+}
+
+/* Calls `cb` once per counter with the layer name "networkio". */
+void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
+                              void *ud);
+
+#endif

@@ -1,0 +1,20 @@
+/* Control-session state shared by the control-path layers of one client:
+ * session ids and the control-channel wrapping. Owned by the client object;
+ * the layers hold a pointer. (Not a layer: no handles, no queues.) */
+#ifndef LVPN_LAYERS_PACKETMUXER_SESSION_H
+#define LVPN_LAYERS_PACKETMUXER_SESSION_H
+
+#include <stdint.h>
+
+#include "layers/packetmuxer/tlswrap.h"
+
+typedef struct lvpn__session_s {
+  uint8_t own_sid[8];    /* our random session id (non-zero) */
+  uint8_t remote_sid[8]; /* the server's, from its first hard reset */
+  int have_remote_sid;
+  int is_tcp;
+  lvpn__tlswrap_t wrap;  /* tls-auth / tls-crypt / tls-crypt-v2 / none */
+  uint16_t early_neg_flags; /* from the server's reset TLVs */
+} lvpn__session_t;
+
+#endif

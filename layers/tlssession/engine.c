@@ -1,0 +1,794 @@
+/* mbedTLS 2.28 TLS 1.2 client over in-memory byte queues. See tls_engine.h.
+ *
+ * Certificate policy follows OpenVPN: mbedTLS validates the chain (and the
+ * leaf's keyUsage/extendedKeyUsage against the negotiated suite); our verify
+ * callback adds, at depth 0, the remote-cert-tls server and verify-x509-name
+ * checks (ssl_verify.c verify_peer_cert). No hostname check. */
+#include "layers/tlssession/engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <mbedtls/error.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/platform_util.h>
+#include <mbedtls/ssl_ciphersuites.h>
+
+#include "layervpn.h"
+
+#define LAYER "tlssession"
+
+/* Ordered as a 2.6 server with OpenSSL would prefer them; ECDHE only
+ * (servers refuse RSA key transport; DHE needs a dh file). */
+static const int default_suites[] = {
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+    MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+    MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+    0};
+
+/* OpenSSL names users put in --tls-cipher, for the suites mbedTLS has. */
+static const struct {
+  const char *openssl;
+  int id;
+} openssl_suites[] = {
+    {"ECDHE-ECDSA-AES256-GCM-SHA384",
+     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+    {"ECDHE-RSA-AES256-GCM-SHA384",
+     MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384},
+    {"ECDHE-ECDSA-CHACHA20-POLY1305",
+     MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256},
+    {"ECDHE-RSA-CHACHA20-POLY1305",
+     MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256},
+    {"ECDHE-ECDSA-AES128-GCM-SHA256",
+     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256},
+    {"ECDHE-RSA-AES128-GCM-SHA256",
+     MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256},
+    {"ECDHE-ECDSA-AES256-SHA384",
+     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384},
+    {"ECDHE-RSA-AES256-SHA384", MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384},
+    {"ECDHE-ECDSA-AES128-SHA256",
+     MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256},
+    {"ECDHE-RSA-AES128-SHA256", MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256},
+    {"DHE-RSA-AES256-GCM-SHA384", MBEDTLS_TLS_DHE_RSA_WITH_AES_256_GCM_SHA384},
+    {"DHE-RSA-AES128-GCM-SHA256", MBEDTLS_TLS_DHE_RSA_WITH_AES_128_GCM_SHA256},
+    {"DHE-RSA-CHACHA20-POLY1305",
+     MBEDTLS_TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256},
+    {"DHE-RSA-AES256-SHA256", MBEDTLS_TLS_DHE_RSA_WITH_AES_256_CBC_SHA256},
+    {"DHE-RSA-AES128-SHA256", MBEDTLS_TLS_DHE_RSA_WITH_AES_128_CBC_SHA256},
+};
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...) {
+  va_list ap;
+  if (err != NULL && errlen > 0) {
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+static void mbed_text(int ret, char *buf, size_t len) {
+  mbedtls_strerror(ret, buf, len);
+}
+
+/* mbedTLS wants PEM NUL-terminated with the NUL counted; callers holding
+ * file contents often pass strlen(). Give it what it wants. */
+static int pem_buffer(const char *pem, size_t len, const unsigned char **out,
+                      size_t *outlen, unsigned char **tmp) {
+  *tmp = NULL;
+  *out = (const unsigned char *)pem;
+  *outlen = len;
+  if (len > 0 && pem[len - 1] != '\0' && memmem(pem, len, "-----BEGIN", 10)) {
+    *tmp = malloc(len + 1);
+    if (*tmp == NULL)
+      return LVPN_ENOMEM;
+    memcpy(*tmp, pem, len);
+    (*tmp)[len] = '\0';
+    *out = *tmp;
+    *outlen = len + 1;
+  }
+  return 0;
+}
+
+/* Appends the certificates of `pem` to `chain`. */
+static int parse_crt(mbedtls_x509_crt *chain, const char *what, const char *pem,
+                     size_t len, char *err, size_t errlen) {
+  const unsigned char *buf;
+  unsigned char *tmp;
+  size_t blen;
+  char text[160];
+  int ret = pem_buffer(pem, len, &buf, &blen, &tmp);
+
+  if (ret != 0)
+    return fail(err, errlen, ret, "cannot parse '%s': out of memory", what);
+  ret = blen == 0 ? MBEDTLS_ERR_X509_INVALID_FORMAT
+                  : mbedtls_x509_crt_parse(chain, buf, blen);
+  free(tmp);
+  if (ret < 0) {
+    mbed_text(ret, text, sizeof(text));
+    return fail(err, errlen, LVPN_EKEYFILE, "cannot parse '%s': %s", what,
+                text);
+  }
+  if (ret > 0)
+    return fail(err, errlen, LVPN_EKEYFILE,
+                "cannot parse '%s': %d certificate(s) in it are invalid", what,
+                ret);
+  return 0;
+}
+
+static int parse_key(mbedtls_pk_context *key, const char *pem, size_t len,
+                     char *err, size_t errlen) {
+  const unsigned char *buf;
+  unsigned char *tmp;
+  size_t blen;
+  char text[160];
+  int ret = pem_buffer(pem, len, &buf, &blen, &tmp);
+
+  if (ret != 0)
+    return fail(err, errlen, ret, "cannot parse 'key': out of memory");
+  ret = blen == 0 ? MBEDTLS_ERR_PK_KEY_INVALID_FORMAT
+                  : mbedtls_pk_parse_key(key, buf, blen, NULL, 0);
+  if (tmp != NULL) {
+    mbedtls_platform_zeroize(tmp, blen);
+    free(tmp);
+  }
+  if (ret != 0) {
+    mbed_text(ret, text, sizeof(text));
+    return fail(err, errlen, LVPN_EKEYFILE, "cannot parse 'key': %s", text);
+  }
+  return 0;
+}
+
+static int suite_usable(int id) {
+  const mbedtls_ssl_ciphersuite_t *cs = mbedtls_ssl_ciphersuite_from_id(id);
+  return cs != NULL && cs->max_minor_ver >= MBEDTLS_SSL_MINOR_VERSION_3 &&
+         cs->min_minor_ver <= MBEDTLS_SSL_MINOR_VERSION_3;
+}
+
+static int suite_by_name(const char *name) {
+  char alt[128];
+  size_t i;
+  int id;
+
+  for (i = 0; i < sizeof(openssl_suites) / sizeof(openssl_suites[0]); i++)
+    if (strcasecmp(name, openssl_suites[i].openssl) == 0)
+      return openssl_suites[i].id;
+  id = mbedtls_ssl_get_ciphersuite_id(name);
+  if (id != 0)
+    return id;
+  /* IANA spelling: TLS_ECDHE_ECDSA_WITH_... → mbedTLS's TLS-ECDHE-... */
+  if (strlen(name) >= sizeof(alt))
+    return 0;
+  for (i = 0; name[i] != '\0'; i++)
+    alt[i] = name[i] == '_' ? '-' : name[i];
+  alt[i] = '\0';
+  return mbedtls_ssl_get_ciphersuite_id(alt);
+}
+
+/* OpenSSL keywords and modifiers ("DEFAULT", "!aNULL", "@SECLEVEL=0")
+ * mean nothing to mbedTLS: skip them. Suite names always have a '-'/'_'. */
+static int is_openssl_keyword(const char *tok) {
+  return strchr("!+-@", tok[0]) != NULL ||
+         (strchr(tok, '-') == NULL && strchr(tok, '_') == NULL);
+}
+
+static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
+                        size_t errlen) {
+  char copy[1024], *tok, *save = NULL;
+  int n = 0, keywords = 0, id;
+
+  if (list == NULL || list[0] == '\0') {
+    memcpy(c->suites, default_suites, sizeof(default_suites));
+    return 0;
+  }
+  if (strlen(list) >= sizeof(copy))
+    return fail(err, errlen, LVPN_ECONFIG, "tls-cipher: list too long");
+  strcpy(copy, list);
+  for (tok = strtok_r(copy, ":", &save); tok != NULL;
+       tok = strtok_r(NULL, ":", &save)) {
+    if (is_openssl_keyword(tok)) {
+      keywords++;
+      continue;
+    }
+    id = suite_by_name(tok);
+    if (id == 0 || !suite_usable(id)) {
+      LVPN__LOG(c->log, LVPN_LOG_ERROR, LAYER,
+                "tls-cipher: ignoring '%s' (unknown to mbedTLS or not TLS 1.2)",
+                tok);
+      continue;
+    }
+    if (n < LVPN__TLS_MAX_SUITES)
+      c->suites[n++] = id;
+  }
+  c->suites[n] = 0;
+  if (n == 0 && keywords > 0) {
+    LVPN__LOG(c->log, LVPN_LOG_INFO, LAYER,
+              "tls-cipher '%s' names no suite; using the default list", list);
+    memcpy(c->suites, default_suites, sizeof(default_suites));
+    return 0;
+  }
+  if (n == 0)
+    return fail(err, errlen, LVPN_ECONFIG,
+                "tls-cipher '%s': no cipher suite usable with mbedTLS TLS 1.2",
+                list);
+  return 0;
+}
+
+static int export_keys_cb(void *p, const unsigned char *ms,
+                          const unsigned char *kb, size_t maclen, size_t keylen,
+                          size_t ivlen, const unsigned char client_random[32],
+                          const unsigned char server_random[32],
+                          mbedtls_tls_prf_types prf_type) {
+  lvpn__tls_conf_t *c = p;
+  lvpn__tls_session_t *s = c->active;
+
+  (void)kb;
+  (void)maclen;
+  (void)keylen;
+  (void)ivlen;
+  if (s == NULL)
+    return 0;
+  memcpy(s->master, ms, sizeof(s->master));
+  memcpy(s->client_random, client_random, 32);
+  memcpy(s->server_random, server_random, 32);
+  s->prf_type = (int)prf_type;
+  s->have_export = 1;
+  return 0;
+}
+
+int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
+                        char *err, size_t errlen) {
+  char text[160];
+  int ret;
+
+  if (err != NULL && errlen > 0)
+    err[0] = '\0';
+  if (c == NULL || p == NULL)
+    return fail(err, errlen, LVPN_EINVAL, "missing argument");
+  memset(c, 0, sizeof(*c));
+  mbedtls_ssl_config_init(&c->ssl);
+  mbedtls_x509_crt_init(&c->ca);
+  mbedtls_x509_crt_init(&c->cert);
+  mbedtls_pk_init(&c->key);
+  c->log = p->log;
+
+  if (p->rng == NULL)
+    ret = fail(err, errlen, LVPN_EINVAL, "no random generator");
+  else if (p->ca_pem == NULL)
+    ret = fail(err, errlen, LVPN_ECONFIG, "'ca' is required");
+  else if ((p->cert_pem == NULL) != (p->key_pem == NULL))
+    ret = fail(err, errlen, LVPN_ECONFIG, "'cert' and 'key' go together");
+  else if (p->tls_version_min > LVPN__TLS_VERSION_1_2)
+    ret = fail(err, errlen, LVPN_EUNSUPPORTED,
+               "tls-version-min above 1.2 is not supported (mbedTLS 2.28)");
+  else if (p->verify_x509_name != NULL &&
+           strlen(p->verify_x509_name) >= sizeof(c->verify_x509_name))
+    ret = fail(err, errlen, LVPN_ECONFIG, "verify-x509-name too long");
+  else
+    ret = parse_crt(&c->ca, "ca", p->ca_pem, p->ca_len, err, errlen);
+  if (ret == 0 && p->cert_pem != NULL) {
+    ret = parse_crt(&c->cert, "cert", p->cert_pem, p->cert_len, err, errlen);
+    if (ret == 0)
+      ret = parse_key(&c->key, p->key_pem, p->key_len, err, errlen);
+    if (ret == 0 && (ret = mbedtls_pk_check_pair(&c->cert.pk, &c->key)) != 0) {
+      mbed_text(ret, text, sizeof(text));
+      ret = fail(err, errlen, LVPN_EKEYFILE, "'key' does not match 'cert': %s",
+                 text);
+    }
+    if (ret == 0 && p->extra_certs_pem != NULL)
+      ret = parse_crt(&c->cert, "extra-certs", p->extra_certs_pem,
+                      p->extra_certs_len, err, errlen);
+    c->have_cert = ret == 0;
+  }
+  if (ret == 0)
+    ret = build_suites(c, p->tls_cipher, err, errlen);
+  if (ret != 0) {
+    lvpn__tls_conf_free(c);
+    return ret;
+  }
+
+  c->remote_cert_tls_server = p->remote_cert_tls_server;
+  if (p->verify_x509_name != NULL) {
+    strcpy(c->verify_x509_name, p->verify_x509_name);
+    c->verify_x509_type = p->verify_x509_type == LVPN__X509_NAME_NONE
+                              ? LVPN__X509_NAME_SUBJECT
+                              : p->verify_x509_type;
+  }
+  /* OpenVPN's default tls-cert-profile "legacy": SHA-1 and RSA ≥ 1024 ok. */
+  c->profile.allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1) |
+                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_RIPEMD160) |
+                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA224) |
+                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
+                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
+                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA512);
+  c->profile.allowed_pks = 0xFFFFFFF;
+  c->profile.allowed_curves = 0xFFFFFFF;
+  c->profile.rsa_min_bitlen = 1024;
+  /* The curve list also limits the server certificate's EC key curve:
+   * P-521 is accepted for that, and offered last. */
+  c->curves[0] = MBEDTLS_ECP_DP_CURVE25519;
+  c->curves[1] = MBEDTLS_ECP_DP_SECP256R1;
+  c->curves[2] = MBEDTLS_ECP_DP_SECP384R1;
+  c->curves[3] = MBEDTLS_ECP_DP_SECP521R1;
+  c->curves[4] = MBEDTLS_ECP_DP_NONE;
+
+  ret = mbedtls_ssl_config_defaults(&c->ssl, MBEDTLS_SSL_IS_CLIENT,
+                                    MBEDTLS_SSL_TRANSPORT_STREAM,
+                                    MBEDTLS_SSL_PRESET_DEFAULT);
+  if (ret != 0) {
+    mbed_text(ret, text, sizeof(text));
+    lvpn__tls_conf_free(c);
+    return fail(err, errlen, LVPN_ETLS, "mbedTLS config: %s", text);
+  }
+  mbedtls_ssl_conf_min_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
+                               MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_max_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
+                               MBEDTLS_SSL_MINOR_VERSION_3);
+  mbedtls_ssl_conf_authmode(&c->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+  mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca, NULL);
+  mbedtls_ssl_conf_cert_profile(&c->ssl, &c->profile);
+  mbedtls_ssl_conf_rng(&c->ssl, p->rng, p->rng_ctx);
+  mbedtls_ssl_conf_ciphersuites(&c->ssl, c->suites);
+  mbedtls_ssl_conf_curves(&c->ssl, c->curves);
+  mbedtls_ssl_conf_session_tickets(&c->ssl,
+                                   MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
+  mbedtls_ssl_conf_renegotiation(&c->ssl, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
+  mbedtls_ssl_conf_export_keys_ext_cb(&c->ssl, export_keys_cb, c);
+  if (c->have_cert &&
+      (ret = mbedtls_ssl_conf_own_cert(&c->ssl, &c->cert, &c->key)) != 0) {
+    lvpn__tls_conf_free(c);
+    return fail(err, errlen, LVPN_ENOMEM, "mbedTLS own cert: out of memory");
+  }
+  return 0;
+}
+
+void lvpn__tls_conf_free(lvpn__tls_conf_t *c) {
+  if (c == NULL)
+    return;
+  mbedtls_ssl_config_free(&c->ssl);
+  mbedtls_x509_crt_free(&c->ca);
+  mbedtls_x509_crt_free(&c->cert);
+  mbedtls_pk_free(&c->key);
+  mbedtls_platform_zeroize(c, sizeof(*c));
+}
+
+/* ---- byte queues and the BIO ---- */
+
+static int bytes_append(lvpn__tls_bytes_t *b, const uint8_t *p, size_t n) {
+  uint8_t *nd;
+  size_t cap;
+
+  if (n == 0)
+    return 0;
+  if (b->len + n > LVPN__TLS_MAX_BUFFERED)
+    return LVPN_ETOOBIG;
+  if (b->off + b->len + n > b->cap && b->off > 0) {
+    memmove(b->data, b->data + b->off, b->len);
+    b->off = 0;
+  }
+  if (b->len + n > b->cap) {
+    cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + n)
+      cap *= 2;
+    nd = malloc(cap);
+    if (nd == NULL)
+      return LVPN_ENOMEM;
+    if (b->data != NULL) {
+      memcpy(nd, b->data + b->off, b->len);
+      mbedtls_platform_zeroize(b->data, b->cap);
+      free(b->data);
+    }
+    b->data = nd;
+    b->cap = cap;
+    b->off = 0;
+  }
+  memcpy(b->data + b->off + b->len, p, n);
+  b->len += n;
+  return 0;
+}
+
+static size_t bytes_take(lvpn__tls_bytes_t *b, uint8_t *p, size_t max) {
+  size_t n = b->len < max ? b->len : max;
+
+  if (n == 0)
+    return 0;
+  memcpy(p, b->data + b->off, n);
+  b->off += n;
+  b->len -= n;
+  if (b->len == 0)
+    b->off = 0;
+  return n;
+}
+
+static void bytes_free(lvpn__tls_bytes_t *b) {
+  if (b->data != NULL) {
+    mbedtls_platform_zeroize(b->data, b->cap);
+    free(b->data);
+  }
+  memset(b, 0, sizeof(*b));
+}
+
+static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
+  lvpn__tls_session_t *s = ctx;
+  int ret = bytes_append(&s->out, buf, len);
+
+  if (ret == LVPN_ETOOBIG || ret == LVPN_ENOMEM)
+    return MBEDTLS_ERR_SSL_ALLOC_FAILED;
+  return (int)len;
+}
+
+static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
+  lvpn__tls_session_t *s = ctx;
+  size_t n = bytes_take(&s->in, buf, len);
+
+  return n == 0 ? MBEDTLS_ERR_SSL_WANT_READ : (int)n;
+}
+
+/* ---- certificate checks ---- */
+
+static void first_cn(const mbedtls_x509_crt *crt, char *out, size_t max) {
+  const mbedtls_x509_name *n;
+  size_t len;
+
+  out[0] = '\0';
+  for (n = &crt->subject; n != NULL; n = n->next) {
+    if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+      len = n->val.len < max - 1 ? n->val.len : max - 1;
+      memcpy(out, n->val.p, len);
+      out[len] = '\0';
+      return;
+    }
+  }
+}
+
+static int has_server_auth(const mbedtls_x509_crt *crt, char *seen,
+                           size_t seenlen) {
+  const mbedtls_x509_sequence *seq;
+  const char *desc;
+  char num[64];
+  size_t used = 0;
+
+  seen[0] = '\0';
+  for (seq = &crt->ext_key_usage; seq != NULL && seq->buf.p != NULL;
+       seq = seq->next) {
+    if (MBEDTLS_OID_CMP(MBEDTLS_OID_SERVER_AUTH, &seq->buf) == 0)
+      return 1;
+    if (mbedtls_oid_get_extended_key_usage(&seq->buf, &desc) != 0) {
+      if (mbedtls_oid_get_numeric_string(num, sizeof(num), &seq->buf) < 0)
+        strcpy(num, "?");
+      desc = num;
+    }
+    if (used < seenlen)
+      used += (size_t)snprintf(seen + used, seenlen - used, "%s%s",
+                               used ? ", " : "", desc);
+  }
+  return 0;
+}
+
+/* remote-cert-tls server and verify-x509-name on the leaf, as OpenVPN's
+ * verify_peer_cert orders them (KU, EKU, name). */
+int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
+                         char *msg, size_t msglen) {
+  const char *want = c->verify_x509_name, *kind, *got;
+  char subject[256], cn[128], seen[128];
+  int ok;
+
+  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
+    strcpy(subject, "?");
+  first_cn(crt, cn, sizeof(cn));
+  if (c->remote_cert_tls_server) {
+    if (!(crt->ext_types & MBEDTLS_X509_EXT_KEY_USAGE))
+      return fail(msg, msglen, LVPN_ECERT_KU,
+                  "certificate rejected (%s): remote-cert-tls server "
+                  "requires a keyUsage extension; the certificate has none",
+                  subject);
+    if (!(crt->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
+      return fail(msg, msglen, LVPN_ECERT_EKU,
+                  "certificate rejected (%s): remote-cert-tls server "
+                  "requires extendedKeyUsage serverAuth; the certificate "
+                  "has no extendedKeyUsage",
+                  subject);
+    if (!has_server_auth(crt, seen, sizeof(seen)))
+      return fail(msg, msglen, LVPN_ECERT_EKU,
+                  "certificate rejected (%s): extendedKeyUsage is not "
+                  "serverAuth (has: %s)",
+                  subject, seen);
+  }
+  if (want[0] == '\0')
+    return 0;
+  switch (c->verify_x509_type) {
+  case LVPN__X509_NAME_NAME:
+    ok = strcmp(want, cn) == 0;
+    kind = "CN";
+    got = cn;
+    break;
+  case LVPN__X509_NAME_NAME_PREFIX:
+    ok = strncmp(want, cn, strlen(want)) == 0;
+    kind = "CN prefix";
+    got = cn;
+    break;
+  default:
+    ok = strcmp(want, subject) == 0;
+    kind = "subject";
+    got = subject;
+    break;
+  }
+  if (!ok)
+    return fail(msg, msglen, LVPN_ECERT_NAME,
+                "certificate rejected: verify-x509-name expected %s '%s', "
+                "got '%s'",
+                kind, want, got);
+  return 0;
+}
+
+/* Called by mbedTLS for each certificate of the chain, root first. */
+static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
+                     uint32_t *flags) {
+  lvpn__tls_session_t *s = ud;
+  char subject[256];
+  int rc;
+
+  s->chain_flags |= *flags;
+  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
+    strcpy(subject, "?");
+  if (depth == 0) {
+    strcpy(s->subject, subject);
+    first_cn(crt, s->cn, sizeof(s->cn));
+  }
+  if (*flags != 0) {
+    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER,
+              "VERIFY ERROR: depth=%d, %s (flags 0x%x)", depth, subject,
+              (unsigned)*flags);
+    return 0;
+  }
+  if (depth == 0 && s->chain_flags == 0) {
+    rc = lvpn__tls_check_leaf(s->conf, crt, s->errmsg, sizeof(s->errmsg));
+    if (rc != 0) {
+      s->leaf_err = rc;
+      *flags |= MBEDTLS_X509_BADCERT_OTHER;
+      LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
+                s->errmsg);
+      return 0;
+    }
+  }
+  LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
+            depth, subject);
+  return 0;
+}
+
+static void verify_text(uint32_t flags, char *out, size_t max) {
+  char *p;
+
+  if (mbedtls_x509_crt_verify_info(out, max, "", flags) < 0)
+    snprintf(out, max, "verify flags 0x%x", (unsigned)flags);
+  for (p = out; *p != '\0'; p++)
+    if (*p == '\n')
+      *p = p[1] != '\0' ? ';' : '\0';
+}
+
+static int cert_error(lvpn__tls_session_t *s) {
+  uint32_t flags = s->chain_flags | mbedtls_ssl_get_verify_result(&s->ssl);
+  char text[200];
+  int code;
+
+  if (flags == (uint32_t)-1)
+    flags = s->chain_flags;
+  if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING))
+    code = LVPN_ECERT_UNTRUSTED;
+  else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
+    code = LVPN_ECERT_EXPIRED;
+  else if (s->leaf_err != 0)
+    return s->leaf_err; /* errmsg already says why */
+  else if (flags & MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)
+    code = LVPN_ECERT_EKU;
+  else
+    code = LVPN_ECERT;
+  verify_text(flags & ~(uint32_t)MBEDTLS_X509_BADCERT_OTHER, text,
+              sizeof(text));
+  snprintf(s->errmsg, sizeof(s->errmsg), "certificate rejected (%s): %s",
+           s->subject[0] ? s->subject : "no certificate", text);
+  return code;
+}
+
+static int tls_error(lvpn__tls_session_t *s, const char *what, int ret) {
+  char text[160];
+
+  if (ret == MBEDTLS_ERR_SSL_ALLOC_FAILED) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "%s: out of memory", what);
+    return LVPN_ENOMEM;
+  }
+  mbed_text(ret, text, sizeof(text));
+  snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s (-0x%04x)", what, text,
+           (unsigned)-ret);
+  return LVPN_ETLS;
+}
+
+/* ---- session ---- */
+
+int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
+  int ret;
+
+  if (s == NULL || conf == NULL)
+    return LVPN_EINVAL;
+  memset(s, 0, sizeof(*s));
+  mbedtls_ssl_init(&s->ssl);
+  s->conf = conf;
+  ret = mbedtls_ssl_setup(&s->ssl, &conf->ssl);
+  if (ret != 0) {
+    mbedtls_ssl_free(&s->ssl);
+    memset(s, 0, sizeof(*s));
+    return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LVPN_ENOMEM : LVPN_ETLS;
+  }
+  mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
+  mbedtls_ssl_set_verify(&s->ssl, verify_cb, s);
+  return 0;
+}
+
+void lvpn__tls_free(lvpn__tls_session_t *s) {
+  if (s == NULL)
+    return;
+  if (s->conf != NULL && s->conf->active == s)
+    s->conf->active = NULL;
+  mbedtls_ssl_free(&s->ssl);
+  bytes_free(&s->in);
+  bytes_free(&s->out);
+  mbedtls_platform_zeroize(s, sizeof(*s));
+}
+
+int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
+                   size_t len) {
+  if (s == NULL || s->conf == NULL || (ciphertext == NULL && len > 0))
+    return LVPN_EINVAL;
+  return bytes_append(&s->in, ciphertext, len);
+}
+
+int lvpn__tls_step(lvpn__tls_session_t *s) {
+  uint32_t vr;
+  int ret;
+
+  if (s == NULL || s->conf == NULL)
+    return LVPN_EINVAL;
+  if (s->err != 0 || s->done)
+    return s->err;
+  s->conf->active = s;
+  ret = mbedtls_ssl_handshake(&s->ssl);
+  s->conf->active = NULL;
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+    return 0;
+  if (ret == 0) {
+    s->done = 1;
+    LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER,
+              "Control Channel: %s, cipher %s, peer certificate: %s",
+              mbedtls_ssl_get_version(&s->ssl),
+              mbedtls_ssl_get_ciphersuite(&s->ssl), s->subject);
+    return 0;
+  }
+  /* mbedTLS reports a leaf whose (extended) keyUsage does not fit the
+   * suite as BAD_HS_CERTIFICATE, with the reason in the verify result. */
+  vr = mbedtls_ssl_get_verify_result(&s->ssl);
+  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+      (ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE && vr != 0 &&
+       vr != (uint32_t)-1))
+    s->err = cert_error(s);
+  else
+    s->err = tls_error(s, "TLS handshake failed", ret);
+  LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  return s->err;
+}
+
+int lvpn__tls_handshake_done(const lvpn__tls_session_t *s) {
+  return s != NULL && s->done && s->err == 0;
+}
+
+size_t lvpn__tls_pending_output(const lvpn__tls_session_t *s) {
+  return s == NULL ? 0 : s->out.len;
+}
+
+size_t lvpn__tls_take_output(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
+  if (s == NULL || buf == NULL)
+    return 0;
+  return bytes_take(&s->out, buf, max);
+}
+
+int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
+  int ret;
+
+  if (s == NULL || (plain == NULL && len > 0))
+    return LVPN_EINVAL;
+  if (s->err != 0)
+    return s->err;
+  if (!s->done)
+    return LVPN_ESTATE;
+  if (len > LVPN__TLS_MAX_RECORD)
+    return LVPN_ETOOBIG;
+  if (len == 0)
+    return 0;
+  ret = mbedtls_ssl_write(&s->ssl, plain, len);
+  if (ret == (int)len)
+    return 0;
+  s->err = ret < 0 ? tls_error(s, "TLS write failed", ret) : LVPN_ETLS;
+  if (ret >= 0)
+    snprintf(s->errmsg, sizeof(s->errmsg), "TLS write split a record");
+  return s->err;
+}
+
+int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
+  int ret;
+
+  if (s == NULL || buf == NULL || max == 0)
+    return LVPN_EINVAL;
+  if (s->err != 0)
+    return s->err;
+  if (!s->done)
+    return LVPN_ESTATE;
+  if (max > 0x7fffffff)
+    max = 0x7fffffff;
+  ret = mbedtls_ssl_read(&s->ssl, buf, max);
+  if (ret > 0)
+    return ret;
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+    return 0;
+  if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "peer closed the TLS session");
+    s->err = LVPN_ETLS;
+  } else {
+    s->err = tls_error(s, "TLS read failed", ret);
+  }
+  LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  return s->err;
+}
+
+int lvpn__tls_get_export(const lvpn__tls_session_t *s, uint8_t ms[48],
+                         uint8_t client_random[32], uint8_t server_random[32],
+                         int *prf_type) {
+  if (s == NULL)
+    return LVPN_EINVAL;
+  if (!s->have_export || !s->done)
+    return LVPN_ESTATE;
+  if (ms != NULL)
+    memcpy(ms, s->master, 48);
+  if (client_random != NULL)
+    memcpy(client_random, s->client_random, 32);
+  if (server_random != NULL)
+    memcpy(server_random, s->server_random, 32);
+  if (prf_type != NULL)
+    *prf_type = s->prf_type;
+  return 0;
+}
+
+const char *lvpn__tls_last_error(const lvpn__tls_session_t *s) {
+  return s == NULL ? "" : s->errmsg;
+}
+
+const char *lvpn__tls_peer_subject(const lvpn__tls_session_t *s) {
+  return s == NULL ? "" : s->subject;
+}
+
+const char *lvpn__tls_peer_cn(const lvpn__tls_session_t *s) {
+  return s == NULL ? "" : s->cn;
+}
+
+const char *lvpn__tls_ciphersuite(const lvpn__tls_session_t *s) {
+  if (s == NULL || !s->done)
+    return "";
+  return mbedtls_ssl_get_ciphersuite(&s->ssl);
+}
+
+const char *lvpn__tls_version(const lvpn__tls_session_t *s) {
+  if (s == NULL || !s->done)
+    return "";
+  return mbedtls_ssl_get_version(&s->ssl);
+}

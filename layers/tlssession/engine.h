@@ -1,0 +1,177 @@
+/* TLS engine of the tlssession layer: an mbedTLS 2.28 TLS 1.2 client over
+ * in-memory byte streams. No socket, no loop, no timers: the caller feeds
+ * ciphertext received in order from the reliability layer, calls
+ * lvpn__tls_step(), and takes the ciphertext to send. One lvpn__tls_conf_t
+ * per client (parsed PKI + mbedtls_ssl_config), shared by the
+ * lvpn__tls_session_t of every key_id (each renegotiation is a new, full
+ * handshake in a new session).
+ *
+ * Not thread-safe: a conf and its sessions belong to one loop thread. */
+#ifndef LVPN_LAYERS_TLSSESSION_ENGINE_H
+#define LVPN_LAYERS_TLSSESSION_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+
+#include "lib/log.h"
+
+/* verify-x509-name types (OpenVPN's names). */
+enum {
+  LVPN__X509_NAME_NONE = 0,
+  LVPN__X509_NAME_SUBJECT = 1,    /* whole subject DN, mbedTLS formatting */
+  LVPN__X509_NAME_NAME = 2,       /* CN equals */
+  LVPN__X509_NAME_NAME_PREFIX = 3 /* CN starts with */
+};
+
+/* tls_version_min values. mbedTLS 2.28 speaks TLS 1.2 only: anything below
+ * is raised to 1.2 (a 2.6 server refuses less anyway); 1.3 is unsupported. */
+enum { LVPN__TLS_VERSION_1_2 = 2, LVPN__TLS_VERSION_1_3 = 3 };
+
+/* Largest plaintext record we write or expect: OpenVPN reads control
+ * plaintext into TLS_CHANNEL_BUF_SIZE buffers. */
+#define LVPN__TLS_MAX_RECORD 2048
+/* Upper bound on buffered ciphertext in each direction. */
+#define LVPN__TLS_MAX_BUFFERED (256 * 1024)
+#define LVPN__TLS_MAX_SUITES 32
+
+typedef struct {
+  const char *ca_pem; /* PEM text; len includes the NUL (mbedTLS convention;
+                         a missing NUL is tolerated) */
+  size_t ca_len;
+  const char *cert_pem; /* may be NULL (user/pass only) */
+  size_t cert_len;
+  const char *key_pem; /* required iff cert_pem is set */
+  size_t key_len;
+  const char *extra_certs_pem; /* optional intermediates sent after cert */
+  size_t extra_certs_len;
+  int remote_cert_tls_server;   /* leaf must have keyUsage + EKU serverAuth */
+  const char *verify_x509_name; /* NULL: no name check */
+  int verify_x509_type;         /* LVPN__X509_NAME_* (NONE means SUBJECT) */
+  int tls_version_min;          /* LVPN__TLS_VERSION_*; 0 = 1.2 */
+  const char *tls_cipher;       /* OpenSSL/IANA/mbedTLS names, ':'-separated, or
+                                   NULL for the ECDHE AEAD default */
+  int (*rng)(void *, unsigned char *,
+             size_t); /* e.g. mbedtls_ctr_drbg_random */
+  void *rng_ctx;
+  const lvpn__logger_t *log; /* may be NULL */
+} lvpn__tls_params_t;
+
+struct lvpn__tls_session_s;
+
+typedef struct lvpn__tls_conf_s {
+  mbedtls_ssl_config ssl;
+  mbedtls_x509_crt ca;
+  mbedtls_x509_crt cert; /* own cert followed by extra certs */
+  mbedtls_pk_context key;
+  mbedtls_x509_crt_profile profile;
+  int have_cert;
+  int suites[LVPN__TLS_MAX_SUITES + 1];
+  mbedtls_ecp_group_id curves[5];
+  int remote_cert_tls_server;
+  int verify_x509_type;
+  char verify_x509_name[256];
+  const lvpn__logger_t *log;
+  /* The session whose handshake is running: mbedTLS 2.28's export-keys
+   * callback only carries the config's pointer. Set around each call into
+   * mbedTLS by the engine; NULL otherwise. */
+  struct lvpn__tls_session_s *active;
+} lvpn__tls_conf_t;
+
+/* A growable byte queue (control-channel sized). */
+typedef struct {
+  uint8_t *data;
+  size_t off, len, cap; /* unread bytes: data[off .. off+len) */
+} lvpn__tls_bytes_t;
+
+typedef struct lvpn__tls_session_s {
+  mbedtls_ssl_context ssl;
+  lvpn__tls_conf_t *conf;
+  lvpn__tls_bytes_t in;  /* ciphertext received, not yet read by mbedTLS */
+  lvpn__tls_bytes_t out; /* ciphertext produced, not yet taken */
+  int done;              /* handshake finished */
+  int err;               /* sticky error once the session failed */
+  uint32_t chain_flags;  /* verify flags of every depth, ORed */
+  int leaf_err;          /* our own leaf check result (LVPN_ECERT_*) */
+  int have_export;
+  int prf_type; /* mbedtls_tls_prf_types */
+  uint8_t master[48];
+  uint8_t client_random[32];
+  uint8_t server_random[32];
+  char subject[256]; /* verified leaf's subject DN */
+  char cn[128];      /* its first CN */
+  char errmsg[1024];
+} lvpn__tls_session_t;
+
+/** Parse the PKI once and build the client config. On error returns
+ * LVPN_EKEYFILE (unparsable CA/cert/key, or key not matching cert),
+ * LVPN_ECONFIG (no usable cipher, cert without key), LVPN_EUNSUPPORTED
+ * (TLS 1.3 minimum) or LVPN_EINVAL, with a message in `err`. Nothing needs
+ * freeing after a failure. */
+int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
+                        char *err, size_t errlen);
+/** Free a conf. Every session made from it must be freed first. */
+void lvpn__tls_conf_free(lvpn__tls_conf_t *c);
+
+/** Prepare one TLS session (one key_id) on a conf. No output yet: the
+ * ClientHello is produced by the first lvpn__tls_step(). */
+int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf);
+/** Free a session; zeroes secrets and buffers. Harmless twice. */
+void lvpn__tls_free(lvpn__tls_session_t *s);
+
+/** Append ciphertext received in order (copied). LVPN_ETOOBIG when more
+ * than LVPN__TLS_MAX_BUFFERED bytes would be waiting. */
+int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
+                   size_t len);
+/** Drive the handshake as far as the buffered input allows. Returns 0
+ * (call again after the next feed), or a negative error, sticky: the
+ * LVPN_ECERT_* codes for certificate rejections, LVPN_ETLS for other TLS
+ * failures (details in lvpn__tls_last_error). After an error, pending
+ * output may hold an alert worth sending. */
+int lvpn__tls_step(lvpn__tls_session_t *s);
+int lvpn__tls_handshake_done(const lvpn__tls_session_t *s);
+
+size_t lvpn__tls_pending_output(const lvpn__tls_session_t *s);
+/** Move up to `max` bytes of ciphertext to send into `buf`; returns the
+ * number of bytes copied. */
+size_t lvpn__tls_take_output(lvpn__tls_session_t *s, uint8_t *buf, size_t max);
+
+/** Encrypt `len` ≤ LVPN__TLS_MAX_RECORD bytes as one TLS record (the
+ * ciphertext goes to the pending output). Returns 0, LVPN_ESTATE before the
+ * handshake finished, LVPN_ETOOBIG, or LVPN_ETLS. */
+int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len);
+/** Decrypt buffered input: returns the number of plaintext bytes (at most
+ * one record's worth; a record bigger than `max` is returned over several
+ * calls), 0 when no complete record is buffered, or a negative error
+ * (LVPN_ETLS on an alert or close_notify, sticky). Call until it returns
+ * 0: several records may arrive in one feed. */
+int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max);
+
+/** Key material captured by the export-keys callback, for the EKM key2
+ * (lvpn__kdf_ekm). `prf_type` is an mbedtls_tls_prf_types. Returns
+ * LVPN_ESTATE before the keys were derived. Buffers: 48, 32, 32 bytes. */
+int lvpn__tls_get_export(const lvpn__tls_session_t *s, uint8_t ms[48],
+                         uint8_t client_random[32], uint8_t server_random[32],
+                         int *prf_type);
+
+/** The checks run on the peer's leaf once its chain verified:
+ * remote-cert-tls server (keyUsage present, EKU has the serverAuth OID
+ * itself) then verify-x509-name. Returns 0 or LVPN_ECERT_KU/_EKU/_NAME with
+ * the reason in `msg`. */
+int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
+                         char *msg, size_t msglen);
+
+/** Details of the last error, or "" (never NULL). */
+const char *lvpn__tls_last_error(const lvpn__tls_session_t *s);
+/** Subject DN / first CN of the peer leaf ("" before verification). */
+const char *lvpn__tls_peer_subject(const lvpn__tls_session_t *s);
+const char *lvpn__tls_peer_cn(const lvpn__tls_session_t *s);
+/** Negotiated suite ("TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384") and
+ * version ("TLSv1.2"); "" before the handshake finished. */
+const char *lvpn__tls_ciphersuite(const lvpn__tls_session_t *s);
+const char *lvpn__tls_version(const lvpn__tls_session_t *s);
+
+#endif

@@ -1,0 +1,148 @@
+/* PUSH_REPLY parser and control-message classifier (protocol doc §7).
+ *
+ * Pure parsing: no loop, no I/O, no heap except the auth-token strings.
+ * A PUSH_REPLY may come in several parts ("push-continuation 2"): call
+ * lvpn__push_parse() once per message on the same struct; options
+ * accumulate until the part without continuation (or with
+ * "push-continuation 1") arrives.
+ */
+#ifndef LVPN_LAYERS_TLSSESSION_PUSH_H
+#define LVPN_LAYERS_TLSSESSION_PUSH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/config.h"
+#include "lib/ovpn_lex.h"
+
+#define LVPN__PUSH_MAX_ROUTES 256
+#define LVPN__PUSH_MAX_DNS_SERVERS 8
+#define LVPN__PUSH_MAX_DNS_ADDRS 8
+#define LVPN__PUSH_MAX_DOMAINS 16
+#define LVPN__PUSH_MAX_OPTION 2048       /* bytes in one pushed option */
+#define LVPN__PEER_ID_DISABLED 0xFFFFFFu /* MAX_PEER_ID */
+
+typedef enum {
+  LVPN__TOPO_NET30 = 0, /* the 2.6 default when none is pushed */
+  LVPN__TOPO_P2P,
+  LVPN__TOPO_SUBNET
+} lvpn__topology_t;
+
+/* protocol-flags (and key-derivation tls-ekm) */
+enum {
+  LVPN__PROTO_F_CC_EXIT = 1 << 0,
+  LVPN__PROTO_F_TLS_EKM = 1 << 1,
+  LVPN__PROTO_F_DYN_TLS_CRYPT = 1 << 2
+};
+
+typedef struct {
+  int family; /* AF_INET or AF_INET6 */
+  struct in_addr v4;
+  struct in6_addr v6;
+  uint16_t port; /* 0: default (53) */
+} lvpn__push_addr_t;
+
+/* One `dns server N ...` entry (2.6 --dns). */
+typedef struct {
+  int priority; /* N, -128..127 */
+  lvpn__push_addr_t addrs[LVPN__PUSH_MAX_DNS_ADDRS];
+  int n_addrs;
+} lvpn__push_dns_server_t;
+
+typedef struct lvpn__push_s {
+  /* ifconfig A B: B is the netmask (subnet) or the peer (net30/p2p) */
+  bool has_ifconfig;
+  struct in_addr ifconfig_local, ifconfig_remote;
+  /* ifconfig-ipv6 A/bits [R] */
+  bool has_ifconfig6, has_ifconfig6_remote;
+  struct in6_addr ifconfig6_local, ifconfig6_remote;
+  uint8_t ifconfig6_bits;
+  int topology; /* lvpn__topology_t */
+  bool has_topology;
+
+  lvpn__route4_t routes[LVPN__PUSH_MAX_ROUTES];
+  int n_routes;
+  lvpn__route6_t routes6[LVPN__PUSH_MAX_ROUTES];
+  int n_routes6;
+  bool has_route_gateway, route_gateway_dhcp;
+  struct in_addr route_gateway;
+  int route_metric;     /* -1: not pushed */
+  int redirect_gateway; /* LVPN__RG_* flags, 0: not pushed */
+  int redirect_private;
+  bool block_ipv6;
+
+  lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
+  int n_dhcp;
+  lvpn__push_dns_server_t dns_servers[LVPN__PUSH_MAX_DNS_SERVERS];
+  int n_dns_servers;
+  char dns_domains[LVPN__PUSH_MAX_DOMAINS][LVPN__DHCP_VALUE_MAX];
+  int n_dns_domains;
+
+  bool has_peer_id;
+  uint32_t peer_id;        /* LVPN__PEER_ID_DISABLED: use P_DATA_V1 */
+  char cipher[40];         /* "" when not pushed */
+  char auth[40];           /* pushed `auth` (OpenVPN 2.6 refuses it: not
+                              pullable); "" when not pushed */
+  unsigned protocol_flags; /* LVPN__PROTO_F_* */
+  int comp;                /* lvpn__comp_t; the caller refuses real ones */
+  bool has_comp;
+
+  /* timers in seconds; -1: not pushed */
+  int ping, ping_restart, ping_exit, inactive, session_timeout;
+  int tun_mtu;              /* -1: not pushed */
+  int explicit_exit_notify; /* -1: not pushed */
+
+  char *auth_token; /* heap, zeroed on free; NULL: none */
+  char *auth_token_user;
+
+  bool more;      /* last part said push-continuation 2 */
+  int n_options;  /* options applied (all parts) */
+  int n_filtered; /* options dropped by pull-filter ignore */
+  char err[256];  /* why lvpn__push_parse failed */
+
+  /* set by the caller before parsing (optional): pull-filter rules */
+  const lvpn__pull_filter_t *filters;
+  int n_filters;
+} lvpn__push_t;
+
+/* Called for each pushed option we do not know; `option` is its text,
+ * lent for the call only. */
+typedef void (*lvpn__push_warn_cb)(void *ud, const char *option);
+
+void lvpn__push_init(lvpn__push_t *p);
+/* Frees the heap parts (auth-token) and resets to lvpn__push_init(). The
+ * filters set by the caller are kept. */
+void lvpn__push_free(lvpn__push_t *p);
+
+/* Parses one "PUSH_REPLY[,opt,...]" message (a trailing NUL is allowed).
+ * Returns 1 if another part is expected (push-continuation 2), 0 when the
+ * reply is complete, LVPN_EPUSH for a malformed message or a value that does
+ * not parse (text in p->err), or when a pull-filter rejects an option.
+ * Unknown options are passed to `warn` (may be NULL) and skipped. */
+int lvpn__push_parse(lvpn__push_t *p, const char *msg, size_t len,
+                     lvpn__push_warn_cb warn, void *ud);
+
+typedef enum {
+  LVPN__CTL_UNKNOWN = 0,
+  LVPN__CTL_PUSH_REPLY,
+  LVPN__CTL_AUTH_FAILED,
+  LVPN__CTL_AUTH_PENDING,
+  LVPN__CTL_RESTART,
+  LVPN__CTL_HALT,
+  LVPN__CTL_INFO,
+  LVPN__CTL_INFO_PRE,
+  LVPN__CTL_EXIT,
+  LVPN__CTL_CR_RESPONSE
+} lvpn__ctlmsg_t;
+
+/* Classifies a NUL-terminated control message by its keyword, which must be
+ * followed by ',' or the end. `*rest` (if not NULL) is set to the text after
+ * the comma ("" when none). */
+lvpn__ctlmsg_t lvpn__ctlmsg_classify(const char *msg, const char **rest);
+/* Seconds from an AUTH_PENDING message's text ("timeout 300"), or -1. */
+int lvpn__ctlmsg_pending_timeout(const char *rest);
+/* Name for logs ("PUSH_REPLY"). */
+const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t);
+
+#endif

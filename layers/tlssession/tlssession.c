@@ -1,0 +1,425 @@
+#include "layers/tlssession/tlssession.h"
+
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "layers/packetmuxer/wire.h"
+#include "layers/datachannel/kdf.h"
+
+#define PUSH_REQUEST_INTERVAL_MS 5000
+
+static void tlss_fail(lvpn__tlssession_t *t, int err, const char *what) {
+  LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "%s: %s", what,
+            lvpn_strerror(err));
+  lvpn__layer_fail(&t->base, err);
+}
+
+/* Moves TLS ciphertext produced by the engine down to the control channel. */
+static int tlss_flush_output(lvpn__tlssession_t *t) {
+  while (lvpn__tls_pending_output(&t->tls) > 0) {
+    lvpn__pbuf_t *p = lvpn__pbuf_alloc(t->pool);
+    size_t room, n;
+    if (p == NULL)
+      return LVPN_ENOMEM;
+    room = lvpn__pbuf_tailroom(p);
+    n = lvpn__tls_take_output(&t->tls, p->data, room);
+    p->len = n;
+    lvpn__layer_send_down(&t->base, p);
+  }
+  return 0;
+}
+
+static int tlss_write_record(lvpn__tlssession_t *t, const uint8_t *buf,
+                             size_t len) {
+  int err = lvpn__tls_write(&t->tls, buf, len);
+  if (err < 0)
+    return err;
+  return tlss_flush_output(t);
+}
+
+int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg) {
+  if (t->state < LVPN__TLSS_ACTIVE || !lvpn__layer_running(&t->base))
+    return LVPN_ESTATE;
+  t->ctl_msgs_out++;
+  LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name, "SENT CONTROL: '%s'",
+            msg);
+  /* Control messages go with their terminating NUL (§4.1). */
+  return tlss_write_record(t, (const uint8_t *)msg, strlen(msg) + 1);
+}
+
+static void tlss_push_timer_cb(uv_timer_t *h) {
+  lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, push_timer);
+  int err;
+  if (t->state != LVPN__TLSS_ACTIVE)
+    return;
+  t->push_requests++;
+  err = lvpn__tlssession_send_ctlmsg(t, "PUSH_REQUEST");
+  if (err != 0)
+    tlss_fail(t, err, "cannot send PUSH_REQUEST");
+}
+
+static void tlss_hand_timer_cb(uv_timer_t *h) {
+  lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, hand_timer);
+  if (t->state >= LVPN__TLSS_PUSHED)
+    return;
+  if (t->state == LVPN__TLSS_ACTIVE)
+    tlss_fail(t, LVPN_EPUSH_TIMEOUT, "no PUSH_REPLY within hand-window");
+  else if (t->reneg)
+    tlss_fail(t, LVPN_EHANDSHAKE_TIMEOUT,
+              "renegotiation did not finish within hand-window");
+  else
+    tlss_fail(t, LVPN_EHANDSHAKE_TIMEOUT,
+              "TLS key negotiation failed to occur within hand-window "
+              "(check your network connectivity)");
+}
+
+static void tlss_push_warn(void *ud, const char *opt) {
+  lvpn__tlssession_t *t = ud;
+  LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+            "ignoring unknown pushed option '%s'", opt);
+}
+
+static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
+                               size_t len) {
+  int rc;
+
+  if (t->state == LVPN__TLSS_PUSHED) {
+    LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
+              "ignoring repeated PUSH_REPLY");
+    return;
+  }
+  rc = lvpn__push_parse(&t->push, msg, len, tlss_push_warn, t);
+  if (rc < 0) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "%s", t->push.err);
+    tlss_fail(t, rc, "bad PUSH_REPLY");
+    return;
+  }
+  if (rc > 0)
+    return; /* push-continuation 2: more to come */
+  t->state = LVPN__TLSS_PUSHED;
+  uv_timer_stop(&t->push_timer);
+  uv_timer_stop(&t->hand_timer);
+  t->handshake_ms = uv_now(t->base.loop) - t->started_ms;
+  if (t->cbs.on_push != NULL)
+    t->cbs.on_push(t, &t->push);
+}
+
+static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
+  lvpn__tlssession_t *t = ud;
+  const char *arg = "";
+  lvpn__ctlmsg_t kind;
+
+  if (!lvpn__layer_running(&t->base))
+    return;
+  t->ctl_msgs_in++;
+  kind = lvpn__ctlmsg_classify(msg, &arg);
+  /* Pushed options are shown at the default verbosity, like OpenVPN's
+   * "PUSH: Received control message". */
+  LVPN__LOG(t->base.log,
+            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
+            t->base.name, "PUSH: Received control message: '%.*s'", (int)len,
+            msg);
+  switch (kind) {
+  case LVPN__CTL_PUSH_REPLY:
+    tlss_on_push_reply(t, msg, len);
+    break;
+  case LVPN__CTL_AUTH_FAILED:
+    LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "AUTH_FAILED%s%s",
+              *arg ? ": " : "", arg);
+    lvpn__layer_fail(&t->base, LVPN_EAUTH_FAILED);
+    break;
+  case LVPN__CTL_HALT:
+    LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "server sent HALT%s%s",
+              *arg ? ": " : "", arg);
+    lvpn__layer_fail(&t->base, LVPN_EHALT);
+    break;
+  case LVPN__CTL_RESTART:
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "server sent RESTART%s%s", *arg ? ": " : "", arg);
+    lvpn__layer_fail(&t->base, LVPN_ERESTART);
+    break;
+  case LVPN__CTL_EXIT:
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "server sent EXIT (it is shutting down)");
+    lvpn__layer_fail(&t->base, LVPN_EEXIT_NOTIFY);
+    break;
+  case LVPN__CTL_AUTH_PENDING:
+    /* Extend the wait for PUSH_REPLY (default: a further hand-window). */
+    uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "AUTH_PENDING%s%s",
+              *arg ? ": " : "", arg);
+    break;
+  case LVPN__CTL_INFO:
+  case LVPN__CTL_INFO_PRE:
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "INFO: %s",
+              arg);
+    break;
+  default:
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "unknown control message ignored: '%.*s'", (int)len, msg);
+  }
+}
+
+static int tlss_send_km2(lvpn__tlssession_t *t) {
+  uint8_t buf[2048];
+  size_t len = 0;
+  int err = lvpn__km2_build(buf, sizeof(buf), &len, &t->km2);
+  if (err == 0)
+    err = tlss_write_record(t, buf, len);
+  mbedtls_platform_zeroize(buf, sizeof(buf));
+  return err;
+}
+
+/* Reads every complete TLS record available. */
+static void tlss_read_records(lvpn__tlssession_t *t) {
+  uint8_t buf[2048 + 1];
+  int n = 0, err;
+
+  while (lvpn__layer_running(&t->base) &&
+         (n = lvpn__tls_read(&t->tls, buf, sizeof(buf) - 1)) > 0) {
+    if (t->state == LVPN__TLSS_KM2_SENT) {
+      err = lvpn__km2_parse_server(buf, (size_t)n, &t->km2_srv);
+      mbedtls_platform_zeroize(buf, sizeof(buf));
+      if (err != 0) {
+        tlss_fail(t, err, "bad key-method-2 reply from the server");
+        return;
+      }
+      if (t->reneg) {
+        /* Renegotiated: no PUSH_REQUEST, same options, new keys. */
+        t->state = LVPN__TLSS_PUSHED;
+        t->renegotiations++;
+        uv_timer_stop(&t->hand_timer);
+        LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+                  "renegotiation complete: key_id %u", t->key_id);
+        if (t->cbs.on_rekey != NULL)
+          t->cbs.on_rekey(t, t->key_id);
+        continue;
+      }
+      t->state = LVPN__TLSS_ACTIVE;
+      LVPN__LOG(t->base.log, LVPN_LOG_DEBUG, t->base.name,
+                "key method 2 exchange complete, sending PUSH_REQUEST");
+      tlss_push_timer_cb(&t->push_timer);
+      uv_timer_start(&t->push_timer, tlss_push_timer_cb,
+                     PUSH_REQUEST_INTERVAL_MS, PUSH_REQUEST_INTERVAL_MS);
+      continue;
+    }
+    if (t->state < LVPN__TLSS_ACTIVE)
+      continue;
+    int bad = lvpn__ctlmsg_split(buf, (size_t)n, tlss_on_ctlmsg, t);
+    if (bad > 0) {
+      t->ctl_msgs_bad += (uint64_t)bad;
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "dropped a control message with non-printable characters");
+    }
+  }
+  if (n < 0 && lvpn__layer_running(&t->base))
+    tlss_fail(t, n, "TLS read error");
+}
+
+/* Drives the engine after new input. */
+static void tlss_pump(lvpn__tlssession_t *t) {
+  int err;
+
+  if (t->state == LVPN__TLSS_HANDSHAKE) {
+    err = lvpn__tls_step(&t->tls);
+    if (err == 0)
+      err = tlss_flush_output(t);
+    if (err != 0) {
+      const char *detail = lvpn__tls_last_error(&t->tls);
+      LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name,
+                "TLS handshake failed: %s%s%s", lvpn_strerror(err),
+                detail && *detail ? ": " : "", detail ? detail : "");
+      lvpn__layer_fail(&t->base, err);
+      return;
+    }
+    if (!lvpn__tls_handshake_done(&t->tls))
+      return;
+    t->state = LVPN__TLSS_KM2_SENT;
+    err = tlss_send_km2(t);
+    if (err != 0) {
+      tlss_fail(t, err, "cannot send key-method-2 message");
+      return;
+    }
+  }
+  if (t->state >= LVPN__TLSS_KM2_SENT)
+    tlss_read_records(t);
+}
+
+/* A fresh TLS session (the previous one, if any, is done) and the
+ * handshake state. */
+static int tlss_new_session(lvpn__tlssession_t *t) {
+  int err;
+  if (t->tls_live) {
+    lvpn__tls_free(&t->tls);
+    t->tls_live = 0;
+  }
+  err = lvpn__tls_init(&t->tls, t->conf);
+  if (err != 0)
+    return err;
+  t->tls_live = 1;
+  t->state = LVPN__TLSS_HANDSHAKE;
+  return 0;
+}
+
+/* A soft reset for `key_id` (from the server, or the answer to ours): a new
+ * TLS session and key-method-2 exchange on the new key state (§8). */
+static void tlss_renegotiate(lvpn__tlssession_t *t, uint8_t key_id) {
+  int err;
+
+  if (t->state < LVPN__TLSS_PUSHED) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "soft reset before the session was up: ignored");
+    return;
+  }
+  LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+            "renegotiating: TLS handshake for key_id %u", key_id);
+  err = t->rng != NULL
+            ? lvpn__km2_client_randomize(&t->km2, t->rng, t->rng_ctx)
+            : LVPN_ESTATE;
+  if (err == 0)
+    err = tlss_new_session(t);
+  if (err != 0) {
+    tlss_fail(t, err, "cannot start renegotiation");
+    return;
+  }
+  t->reneg = 1;
+  t->key_id = key_id;
+  uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
+  tlss_pump(t);
+}
+
+static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
+  int err;
+
+  if (p->meta.opcode == LVPN__P_CONTROL_HARD_RESET_SERVER_V2) {
+    lvpn__pbuf_free(p);
+    if (t->state != LVPN__TLSS_WAIT_RESET)
+      return;
+    err = tlss_new_session(t);
+    if (err != 0) {
+      tlss_fail(t, err, "cannot create TLS session");
+      return;
+    }
+    LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name,
+              "server reset received, starting TLS");
+    tlss_pump(t);
+    return;
+  }
+  if (p->meta.opcode == LVPN__P_CONTROL_SOFT_RESET_V1) {
+    uint8_t key_id = p->meta.key_id;
+    lvpn__pbuf_free(p);
+    tlss_renegotiate(t, key_id);
+    return;
+  }
+  if (t->state == LVPN__TLSS_WAIT_RESET) {
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  err = lvpn__tls_feed(&t->tls, p->data, p->len);
+  lvpn__pbuf_free(p);
+  if (err != 0) {
+    tlss_fail(t, err, "TLS input");
+    return;
+  }
+  tlss_pump(t);
+}
+
+static void tlss_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__layer_drop(l, p); /* nothing sits above the tlssession */
+}
+
+static int tlss_start(lvpn__layer_t *l) {
+  lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
+  t->started_ms = uv_now(l->loop);
+  return uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms,
+                        0);
+}
+
+static void tlss_stop(lvpn__layer_t *l) {
+  lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
+  uv_timer_stop(&t->push_timer);
+  uv_timer_stop(&t->hand_timer);
+}
+
+static void tlss_close(lvpn__layer_t *l) {
+  lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
+  if (t->tls_live) {
+    lvpn__tls_free(&t->tls);
+    t->tls_live = 0;
+  }
+  lvpn__push_free(&t->push);
+  mbedtls_platform_zeroize(&t->km2, sizeof(t->km2));
+  mbedtls_platform_zeroize(&t->km2_srv, sizeof(t->km2_srv));
+  lvpn__layer_close_handle(l, (uv_handle_t *)&t->push_timer);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&t->hand_timer);
+}
+
+static void tlss_counters(const lvpn__layer_t *l,
+                          void (*cb)(void *, const char *, const char *,
+                                     uint64_t),
+                          void *ud) {
+  const lvpn__tlssession_t *t =
+      container_of(l, const lvpn__tlssession_t, base);
+  cb(ud, l->name, "state", (uint64_t)t->state);
+  cb(ud, l->name, "push_requests", t->push_requests);
+  cb(ud, l->name, "ctl_msgs_in", t->ctl_msgs_in);
+  cb(ud, l->name, "ctl_msgs_out", t->ctl_msgs_out);
+  cb(ud, l->name, "ctl_msgs_bad", t->ctl_msgs_bad);
+  cb(ud, l->name, "handshake_ms", t->handshake_ms);
+  cb(ud, l->name, "renegotiations", t->renegotiations);
+}
+
+static const lvpn__layer_ops_t tlss_ops = {.start = tlss_start,
+                                           .up = tlss_up,
+                                           .down = tlss_down,
+                                           .stop = tlss_stop,
+                                           .close = tlss_close,
+                                           .counters = tlss_counters};
+
+int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
+                          lvpn__session_t *session, lvpn__pbuf_pool_t *pool,
+                          lvpn__tls_conf_t *conf, const lvpn__km2_client_t *km2,
+                          unsigned hand_window_s,
+                          const lvpn__tlssession_cbs_t *cbs,
+                          const lvpn__logger_t *log) {
+  memset(t, 0, sizeof(*t));
+  lvpn__layer_init(&t->base, loop, "tlssession", &tlss_ops, log);
+  uv_timer_init(loop, &t->push_timer);
+  uv_timer_init(loop, &t->hand_timer);
+  t->session = session;
+  t->pool = pool;
+  t->conf = conf;
+  t->km2 = *km2;
+  t->cbs = *cbs;
+  t->hand_window_ms = (uint64_t)(hand_window_s ? hand_window_s : 60) * 1000;
+  lvpn__push_init(&t->push);
+  return 0;
+}
+
+void lvpn__tlssession_set_rng(lvpn__tlssession_t *t,
+                              int (*rng)(void *, unsigned char *, size_t),
+                              void *rng_ctx) {
+  t->rng = rng;
+  t->rng_ctx = rng_ctx;
+}
+
+int lvpn__tlssession_key2(lvpn__tlssession_t *t, int ekm, uint8_t key2[256]) {
+  int err;
+  if (t->state < LVPN__TLSS_ACTIVE || !t->tls_live)
+    return LVPN_ESTATE;
+  if (ekm) {
+    uint8_t ms[48], cr[32], sr[32];
+    int prf_type;
+    err = lvpn__tls_get_export(&t->tls, ms, cr, sr, &prf_type);
+    if (err == 0)
+      err = lvpn__kdf_ekm(prf_type, ms, cr, sr, key2);
+    mbedtls_platform_zeroize(ms, sizeof(ms));
+    return err;
+  }
+  return lvpn__kdf_openvpn_prf(t->km2.pre_master, t->km2.random1,
+                               t->km2_srv.random1, t->km2.random2,
+                               t->km2_srv.random2, t->session->own_sid,
+                               t->session->remote_sid, key2);
+}

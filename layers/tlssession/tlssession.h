@@ -1,0 +1,78 @@
+/* tlssession: the top of the control path. Runs the TLS client (tls_engine)
+ * over the control channel's byte stream, then key-method 2, PUSH_REQUEST
+ * (resent every 5 s) and the control messages: PUSH_REPLY (with
+ * push-continuation) is parsed into lvpn__push_t and handed to the owner;
+ * AUTH_FAILED, HALT, RESTART and EXIT end the session with their own error.
+ * hand-window bounds the whole exchange. */
+#ifndef LVPN_LAYERS_TLSSESSION_TLSSESSION_H
+#define LVPN_LAYERS_TLSSESSION_TLSSESSION_H
+
+#include "layers/tlssession/keymethod.h"
+#include "layers/layer.h"
+#include "layers/tlssession/push.h"
+#include "layers/packetmuxer/session.h"
+#include "layers/tlssession/engine.h"
+
+typedef struct lvpn__tlssession_s lvpn__tlssession_t;
+
+typedef struct lvpn__tlssession_cbs_s {
+  /* PUSH_REPLY complete (all continuations). `push` is lent for the call. */
+  void (*on_push)(lvpn__tlssession_t *t, const lvpn__push_t *push);
+  /* A renegotiation (soft reset) finished: data keys for `key_id` can be
+   * derived with lvpn__tlssession_key2(). May be NULL. */
+  void (*on_rekey)(lvpn__tlssession_t *t, uint8_t key_id);
+  void *ud;
+} lvpn__tlssession_cbs_t;
+
+enum {
+  LVPN__TLSS_WAIT_RESET = 0, /* our reset sent, waiting for the server's */
+  LVPN__TLSS_HANDSHAKE,      /* TLS handshake running */
+  LVPN__TLSS_KM2_SENT,       /* our key-method-2 sent, waiting for theirs */
+  LVPN__TLSS_ACTIVE,         /* key exchange done; PUSH_REQUEST sent */
+  LVPN__TLSS_PUSHED          /* PUSH_REPLY received */
+};
+
+struct lvpn__tlssession_s {
+  lvpn__layer_t base;
+  lvpn__session_t *session;
+  lvpn__pbuf_pool_t *pool;
+  lvpn__tls_conf_t *conf;
+  lvpn__tls_session_t tls;
+  int tls_live;
+  int state;
+  int reneg;               /* the running handshake is a renegotiation */
+  uint8_t key_id;          /* key state of the current TLS session */
+  int (*rng)(void *, unsigned char *, size_t); /* new randoms per key */
+  void *rng_ctx;
+  uint64_t renegotiations;
+  lvpn__km2_client_t km2;    /* our randoms and strings */
+  lvpn__km2_server_t km2_srv;
+  lvpn__push_t push;
+  lvpn__tlssession_cbs_t cbs;
+  uv_timer_t push_timer;   /* PUSH_REQUEST resend */
+  uv_timer_t hand_timer;   /* hand-window */
+  uint64_t hand_window_ms;
+  uint64_t started_ms;
+  uint64_t push_requests, ctl_msgs_in, ctl_msgs_out, ctl_msgs_bad;
+  uint64_t handshake_ms;   /* reset sent -> PUSH_REPLY, for observability */
+};
+
+/* `km2` holds the prepared options string, user/pass and peer-info; its
+ * randoms are generated here. `conf` is shared with the owner. */
+int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
+                          lvpn__session_t *session, lvpn__pbuf_pool_t *pool,
+                          lvpn__tls_conf_t *conf, const lvpn__km2_client_t *km2,
+                          unsigned hand_window_s,
+                          const lvpn__tlssession_cbs_t *cbs,
+                          const lvpn__logger_t *log);
+/* The RNG for key-method-2 randoms of renegotiations. */
+void lvpn__tlssession_set_rng(lvpn__tlssession_t *t,
+                              int (*rng)(void *, unsigned char *, size_t),
+                              void *rng_ctx);
+/* Send one control message ("EXIT", ...) as its own TLS record. */
+int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg);
+/* The 256-byte key2 for the data channel: TLS-EKM when `ekm`, else the
+ * OpenVPN PRF over the key-method-2 randoms and the session ids. */
+int lvpn__tlssession_key2(lvpn__tlssession_t *t, int ekm, uint8_t key2[256]);
+
+#endif

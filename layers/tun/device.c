@@ -1,0 +1,285 @@
+/* Linux TUN device and the ifconfig/route planner. See tun_linux.h. */
+#include "layers/tun/device.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "layervpn.h"
+
+#define TUN_LAYER "tun"
+
+/* ---- device ---- */
+
+int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
+  struct ifreq ifr;
+  const char *name = dev;
+  int fd;
+
+  if (name == NULL || name[0] == '\0' || strcmp(name, "tun") == 0)
+    name = "tun%d";
+  if (strlen(name) >= IFNAMSIZ)
+    return UV_EINVAL;
+  fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  memset(&ifr, 0, sizeof(ifr));
+  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  memcpy(ifr.ifr_name, name, strlen(name));
+  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+    int e = errno;
+    close(fd);
+    return -e;
+  }
+  memcpy(ifname_out, ifr.ifr_name, IFNAMSIZ);
+  ifname_out[IFNAMSIZ - 1] = '\0';
+  *fd_out = fd;
+  return 0;
+}
+
+void lvpn__tun_close(int fd) {
+  if (fd >= 0)
+    close(fd);
+}
+
+/* ---- planner ---- */
+
+static int plan_err(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int plan_err(char *errbuf, size_t errlen, const char *fmt, ...) {
+  va_list ap;
+  if (errbuf != NULL && errlen > 0) {
+    va_start(ap, fmt);
+    vsnprintf(errbuf, errlen, fmt, ap);
+    va_end(ap);
+  }
+  return LVPN_ECONFIG;
+}
+
+void lvpn__tun_plan_init(lvpn__tun_plan_t *plan) {
+  memset(plan, 0, sizeof(*plan));
+}
+
+void lvpn__tun_plan_free(lvpn__tun_plan_t *plan) {
+  free(plan->routes4);
+  free(plan->routes6);
+  plan->routes4 = NULL;
+  plan->routes6 = NULL;
+  plan->n_routes4 = plan->n_routes6 = 0;
+}
+
+static void reset_ipv4(lvpn__tun_plan_t *plan) {
+  free(plan->routes4);
+  plan->routes4 = NULL;
+  plan->n_routes4 = 0;
+  plan->has_addr4 = 0;
+  plan->addr4 = plan->peer4 = plan->vpn_gateway = 0;
+  plan->prefixlen4 = 0;
+  plan->has_server_route = 0;
+  plan->server = plan->net_gateway = 0;
+  plan->net_ifindex = 0;
+}
+
+int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
+                        const lvpn__tun_ipv4_params_t *p, char *errbuf,
+                        size_t errlen) {
+  char a[16], b[16];
+  uint32_t gw = p->route_gateway;
+  lvpn__tun_route4_t *r;
+  size_t i, n;
+  int prefix;
+
+  reset_ipv4(plan);
+  if (p->ifconfig_local != 0) {
+    plan->has_addr4 = 1;
+    plan->addr4 = p->ifconfig_local;
+    if (p->topology == LVPN__TOPOLOGY_SUBNET) {
+      prefix = lvpn__netmask_to_prefix(p->ifconfig_remote_netmask);
+      if (prefix < 0 || prefix == 0)
+        return plan_err(errbuf, errlen, "ifconfig %s %s: bad netmask",
+                        lvpn__ip4_str(p->ifconfig_local, a),
+                        lvpn__ip4_str(p->ifconfig_remote_netmask, b));
+      plan->prefixlen4 = (unsigned int)prefix;
+    } else {
+      if (p->ifconfig_remote_netmask == 0)
+        return plan_err(errbuf, errlen,
+                        "ifconfig %s: net30/p2p needs a remote address",
+                        lvpn__ip4_str(p->ifconfig_local, a));
+      plan->prefixlen4 = 32;
+      plan->peer4 = p->ifconfig_remote_netmask;
+      if (gw == 0)
+        gw = p->ifconfig_remote_netmask;
+    }
+  }
+  plan->vpn_gateway = gw;
+
+  n = p->n_routes + (p->redirect_def1 ? 2 : 0);
+  if (n > 0) {
+    plan->routes4 = calloc(n, sizeof(*plan->routes4));
+    if (plan->routes4 == NULL)
+      return LVPN_ENOMEM;
+  }
+  if (p->redirect_def1) {
+    if (gw == 0)
+      return plan_err(errbuf, errlen,
+                      "redirect-gateway def1: no VPN gateway (route-gateway "
+                      "not set)");
+    if (p->server != 0) {
+      plan->has_server_route = 1;
+      plan->server = p->server;
+      plan->net_gateway = p->net_gateway;
+      plan->net_ifindex = p->net_ifindex;
+    }
+    for (i = 0; i < 2; i++) {
+      r = &plan->routes4[plan->n_routes4++];
+      r->dst = i == 0 ? 0 : 0x80000000u;
+      r->prefixlen = 1;
+      r->gateway = gw;
+      r->via_tun = 1;
+    }
+  }
+  for (i = 0; i < p->n_routes; i++) {
+    const lvpn__tun_route4_param_t *in = &p->routes[i];
+    prefix = lvpn__netmask_to_prefix(in->mask);
+    if (prefix < 0)
+      return plan_err(errbuf, errlen, "route %s %s: bad netmask",
+                      lvpn__ip4_str(in->net, a), lvpn__ip4_str(in->mask, b));
+    r = &plan->routes4[plan->n_routes4++];
+    r->dst = in->net & in->mask;
+    r->prefixlen = (unsigned int)prefix;
+    r->gateway = in->gateway != 0 ? in->gateway : gw;
+    r->metric = in->metric;
+    r->via_tun = 1;
+    if (r->gateway == 0)
+      return plan_err(errbuf, errlen,
+                      "route %s/%d: no gateway (route-gateway not set)",
+                      lvpn__ip4_str(r->dst, a), prefix);
+  }
+  return 0;
+}
+
+int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
+                        const lvpn__tun_ipv6_params_t *p, char *errbuf,
+                        size_t errlen) {
+  size_t i;
+
+  free(plan->routes6);
+  plan->routes6 = NULL;
+  plan->n_routes6 = 0;
+  plan->has_addr6 = 0;
+  if (p->has_ifconfig) {
+    if (p->prefixlen > 128)
+      return plan_err(errbuf, errlen, "ifconfig-ipv6: prefix /%u too long",
+                      p->prefixlen);
+    plan->has_addr6 = 1;
+    memcpy(plan->addr6, p->local, 16);
+    plan->prefixlen6 = p->prefixlen;
+  }
+  if (p->n_routes == 0)
+    return 0;
+  plan->routes6 = calloc(p->n_routes, sizeof(*plan->routes6));
+  if (plan->routes6 == NULL)
+    return LVPN_ENOMEM;
+  for (i = 0; i < p->n_routes; i++) {
+    const lvpn__tun_route6_param_t *in = &p->routes[i];
+    lvpn__tun_route6_t *r = &plan->routes6[plan->n_routes6++];
+    if (in->prefixlen > 128)
+      return plan_err(errbuf, errlen, "route-ipv6: prefix /%u too long",
+                      in->prefixlen);
+    memcpy(r->dst, in->net, 16);
+    r->prefixlen = in->prefixlen;
+    r->metric = in->metric;
+    if (in->has_gateway) {
+      r->has_gateway = 1;
+      memcpy(r->gateway, in->gateway, 16);
+    } else if (p->has_ifconfig && p->has_remote) {
+      r->has_gateway = 1;
+      memcpy(r->gateway, p->remote, 16);
+    }
+  }
+  return 0;
+}
+
+/* ---- apply ---- */
+
+static int ok_or_exists(int r) {
+  return r == UV_EEXIST ? 0 : r;
+}
+
+int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
+                         lvpn__tun_plan_t *plan) {
+  char a[16], g[16];
+  size_t i;
+  int ifindex, r;
+
+  ifindex = lvpn__nl_ifindex(nl, ifname);
+  if (ifindex < 0)
+    return ifindex;
+
+  /* Before any change: afterwards the default path may be the tunnel. */
+  if (plan->has_server_route && plan->net_gateway == 0 &&
+      plan->net_ifindex == 0) {
+    r = lvpn__nl_route_get4(nl, plan->server, &plan->net_gateway,
+                            &plan->net_ifindex);
+    if (r < 0) {
+      LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
+                "no route to the server %s (%s): no host route for it",
+                lvpn__ip4_str(plan->server, a), lvpn__nl_last_error(nl));
+      plan->net_gateway = 0;
+      plan->net_ifindex = 0;
+    }
+  }
+
+  if (plan->mtu != 0 && (r = lvpn__nl_set_mtu(nl, ifname, plan->mtu)) < 0)
+    return r;
+  if ((r = lvpn__nl_link_up(nl, ifname)) < 0)
+    return r;
+  if (plan->has_addr4) {
+    r = ok_or_exists(lvpn__nl_addr_add4(nl, ifindex, plan->addr4,
+                                        plan->prefixlen4, plan->peer4));
+    if (r < 0)
+      return r;
+  }
+  if (plan->has_addr6) {
+    r = ok_or_exists(
+        lvpn__nl_addr_add6(nl, ifindex, plan->addr6, plan->prefixlen6));
+    if (r < 0)
+      return r;
+  }
+  /* The server keeps its old path; only via a gateway that is not us (an
+   * on-link or local server needs no host route, as in OpenVPN). */
+  if (plan->has_server_route && plan->net_gateway != 0 &&
+      plan->net_ifindex != ifindex) {
+    LVPN__LOG(nl->log, LVPN_LOG_VERBOSE, TUN_LAYER,
+              "host route to the server %s via %s",
+              lvpn__ip4_str(plan->server, a),
+              lvpn__ip4_str(plan->net_gateway, g));
+    r = ok_or_exists(lvpn__nl_route_add4(
+        nl, plan->server, 32, plan->net_gateway, plan->net_ifindex, 0));
+    if (r < 0)
+      return r;
+  }
+  for (i = 0; i < plan->n_routes4; i++) {
+    const lvpn__tun_route4_t *rt = &plan->routes4[i];
+    r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
+                                         rt->gateway, rt->via_tun ? ifindex : 0,
+                                         rt->metric));
+    if (r < 0)
+      return r;
+  }
+  for (i = 0; i < plan->n_routes6; i++) {
+    const lvpn__tun_route6_t *rt = &plan->routes6[i];
+    r = ok_or_exists(lvpn__nl_route_add6(nl, rt->dst, rt->prefixlen, NULL,
+                                         ifindex, rt->metric));
+    if (r < 0)
+      return r;
+  }
+  return 0;
+}

@@ -1,0 +1,157 @@
+/* The Linux TUN device, and the plan that turns OpenVPN's ifconfig/route
+ * options into netlink changes.
+ *
+ * No event loop here: the tun layer polls the fd these functions return.
+ *
+ * The planner is pure (no I/O, no root): it reads OpenVPN's option
+ * semantics from a small input struct and produces a list of actions,
+ * applied by lvpn__tun_apply_plan() through a netlink context, whose undo
+ * journal then holds everything to remove at teardown.
+ *
+ * IPv4 addresses are uint32_t in HOST byte order (see netlink.h); IPv6
+ * addresses are 16 bytes in network order.
+ */
+#ifndef LVPN_LAYERS_TUN_DEVICE_H
+#define LVPN_LAYERS_TUN_DEVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "layers/tun/netlink.h"
+
+#define LVPN__IFNAMSIZ 16
+
+/** Open /dev/net/tun as an IFF_TUN|IFF_NO_PI device, non-blocking and
+ * close-on-exec. `dev` NULL, "" or "tun": the kernel picks the first free
+ * "tun%d"; any other name (with or without a "%d") is asked for as is.
+ * On success fills `ifname_out` (LVPN__IFNAMSIZ bytes) with the actual name
+ * and `*fd_out`. Errors are negative errnos (libuv codes), for the caller
+ * to report as LVPN_ETUN with this text: UV_ENOENT (no /dev/net/tun),
+ * UV_EPERM / UV_EACCES (no CAP_NET_ADMIN), UV_EBUSY (name in use by
+ * another tun owner), UV_EINVAL (name too long or not a tun device). */
+int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out);
+/** Close the device fd (a non-persistent device disappears with it, taking
+ * its addresses and routes along). Harmless with fd < 0. */
+void lvpn__tun_close(int fd);
+
+typedef enum {
+  LVPN__TOPOLOGY_NET30 = 0, /* OpenVPN 2.x default */
+  LVPN__TOPOLOGY_P2P = 1,
+  LVPN__TOPOLOGY_SUBNET = 2
+} lvpn__tun_topology_t;
+
+/** One `route network [netmask [gateway [metric]]]`. */
+typedef struct lvpn__tun_route4_param_s {
+  uint32_t net;
+  uint32_t mask;    /* OpenVPN's default is 255.255.255.255 */
+  uint32_t gateway; /* 0: route-gateway, or the net30/p2p remote */
+  uint32_t metric;  /* 0: kernel default */
+} lvpn__tun_route4_param_t;
+
+typedef struct lvpn__tun_ipv4_params_s {
+  lvpn__tun_topology_t topology;
+  uint32_t ifconfig_local;          /* 0: no IPv4 ifconfig */
+  uint32_t ifconfig_remote_netmask; /* subnet: netmask; net30/p2p: peer */
+  uint32_t route_gateway;           /* 0: not given */
+  const lvpn__tun_route4_param_t *routes;
+  size_t n_routes;
+  int redirect_def1; /* redirect-gateway def1 */
+  uint32_t server;   /* IPv4 address of the VPN server; 0: unknown */
+  /* Previous default path to the server (route_net_gateway). 0 and 0:
+   * lvpn__tun_apply_plan asks the kernel (lvpn__nl_route_get4) before it
+   * changes anything. */
+  uint32_t net_gateway;
+  int net_ifindex;
+} lvpn__tun_ipv4_params_t;
+
+/** One `route-ipv6 network/bits [gateway [metric]]`. */
+typedef struct lvpn__tun_route6_param_s {
+  uint8_t net[16];
+  unsigned int prefixlen;
+  int has_gateway;
+  uint8_t gateway[16]; /* default: the ifconfig-ipv6 remote */
+  uint32_t metric;
+} lvpn__tun_route6_param_t;
+
+typedef struct lvpn__tun_ipv6_params_s {
+  int has_ifconfig; /* ifconfig-ipv6 local/prefixlen remote */
+  uint8_t local[16];
+  unsigned int prefixlen;
+  int has_remote;
+  uint8_t remote[16];
+  const lvpn__tun_route6_param_t *routes;
+  size_t n_routes;
+} lvpn__tun_ipv6_params_t;
+
+/* ---- the plan ---- */
+
+typedef struct lvpn__tun_route4_s {
+  uint32_t dst;
+  unsigned int prefixlen;
+  uint32_t gateway; /* 0: on-link */
+  uint32_t metric;
+  int via_tun; /* 1: through the tun; 0: through the previous gateway */
+} lvpn__tun_route4_t;
+
+typedef struct lvpn__tun_route6_s {
+  uint8_t dst[16];
+  unsigned int prefixlen;
+  int has_gateway;
+  uint8_t gateway[16]; /* resolved, for scripts and logs */
+  uint32_t metric;
+} lvpn__tun_route6_t;
+
+typedef struct lvpn__tun_plan_s {
+  unsigned int mtu; /* 0: leave the device's MTU alone */
+  /* IPv4 address */
+  int has_addr4;
+  uint32_t addr4;
+  unsigned int prefixlen4;
+  uint32_t peer4;       /* net30/p2p: the point-to-point remote */
+  uint32_t vpn_gateway; /* route_vpn_gateway (0: none) */
+  /* redirect-gateway def1: host route to the server via the old gateway */
+  int has_server_route;
+  uint32_t server;
+  uint32_t net_gateway; /* 0 with net_ifindex 0: look up when applying */
+  int net_ifindex;
+  lvpn__tun_route4_t *routes4;
+  size_t n_routes4;
+  /* IPv6 */
+  int has_addr6;
+  uint8_t addr6[16];
+  unsigned int prefixlen6;
+  lvpn__tun_route6_t *routes6;
+  size_t n_routes6;
+} lvpn__tun_plan_t;
+
+void lvpn__tun_plan_init(lvpn__tun_plan_t *plan);
+void lvpn__tun_plan_free(lvpn__tun_plan_t *plan);
+
+/** Plan the IPv4 side (replaces an earlier IPv4 plan). Route gateways
+ * default to route-gateway, then (net30/p2p) to the ifconfig remote. With
+ * def1, 0.0.0.0/1 and 128.0.0.0/1 go via that gateway and, if `server` is
+ * set, a /32 to it via the previous default gateway. Errors: LVPN_ECONFIG
+ * (non-contiguous netmask, a route with no gateway to use, def1 without a
+ * VPN gateway) with a message in `errbuf`; LVPN_ENOMEM. */
+int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
+                        const lvpn__tun_ipv4_params_t *p, char *errbuf,
+                        size_t errlen);
+/** Plan the IPv6 side: the address, and routes whose gateway defaults to
+ * the ifconfig-ipv6 remote. Errors: LVPN_ECONFIG (prefix > 128), ENOMEM. */
+int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
+                        const lvpn__tun_ipv6_params_t *p, char *errbuf,
+                        size_t errlen);
+
+/** Apply the plan to `ifname`: resolve the previous gateway if needed, set
+ * the MTU, bring the link up, add the addresses, the server host route,
+ * then the routes. IPv4 routes go via their gateway on the tun; IPv6
+ * routes are on-link on the tun without a gateway, as OpenVPN does on tun
+ * devices (no neighbour to resolve). A route or address that already
+ * exists (EEXIST) is not an error and is left alone. Stops at the first
+ * other error (the journal keeps what was done: call lvpn__nl_undo_all);
+ * lvpn__nl_last_error() says what failed. On success `plan->net_gateway` /
+ * `net_ifindex` hold what was used (route_net_gateway). */
+int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
+                         lvpn__tun_plan_t *plan);
+
+#endif

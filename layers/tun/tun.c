@@ -1,0 +1,273 @@
+#include "layers/tun/tun.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void tun_poll_cb(uv_poll_t *h, int status, int events) {
+  lvpn__tun_layer_t *t = container_of(h, lvpn__tun_layer_t, poll);
+  unsigned i;
+
+  if (status < 0) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "poll %s: %s",
+              t->ifname, uv_strerror(status));
+    lvpn__layer_fail(&t->base, LVPN_ETUN);
+    return;
+  }
+  if (!(events & UV_READABLE))
+    return;
+  /* Bounded per wake-up, like the queues, so reading cannot starve. */
+  for (i = 0; i < t->base.budget && lvpn__layer_running(&t->base); i++) {
+    lvpn__pbuf_t *p = lvpn__pbuf_alloc(t->pool);
+    ssize_t n;
+    if (p == NULL) {
+      t->rx_no_buffer++;
+      return;
+    }
+    n = read(t->fd, p->data, lvpn__pbuf_tailroom(p));
+    if (n <= 0) {
+      int e = errno;
+      lvpn__pbuf_free(p);
+      if (n < 0 && e != EAGAIN && e != EINTR) {
+        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "read %s: %s",
+                  t->ifname, strerror(e));
+        lvpn__layer_fail(&t->base, LVPN_ETUN);
+      }
+      return;
+    }
+    p->len = (size_t)n;
+    t->rx_packets++;
+    t->rx_bytes += (uint64_t)n;
+    lvpn__layer_send_down(&t->base, p);
+  }
+}
+
+static void tun_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
+  if (t->host_write != NULL) {
+    t->host_write(t->host_ud, p->data, p->len);
+    t->tx_packets++;
+    t->tx_bytes += p->len;
+    lvpn__pbuf_free(p);
+    return;
+  }
+  if (t->fd < 0) {
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  if (write(t->fd, p->data, p->len) != (ssize_t)p->len) {
+    t->tx_errors++;
+    lvpn__layer_drop(l, p);
+    return;
+  }
+  t->tx_packets++;
+  t->tx_bytes += p->len;
+  lvpn__pbuf_free(p);
+}
+
+static void tun_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  lvpn__layer_drop(l, p); /* nothing sits above the inside */
+}
+
+int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
+                           size_t len) {
+  lvpn__pbuf_t *p;
+  if (!lvpn__layer_running(&t->base))
+    return LVPN_ESTATE;
+  p = lvpn__pbuf_alloc(t->pool);
+  if (p == NULL)
+    return LVPN_ENOMEM;
+  if (len > lvpn__pbuf_tailroom(p)) {
+    lvpn__pbuf_free(p);
+    return LVPN_ETOOBIG;
+  }
+  memcpy(lvpn__pbuf_put(p, len), pkt, len);
+  t->rx_packets++;
+  t->rx_bytes += len;
+  lvpn__layer_send_down(&t->base, p);
+  return 0;
+}
+
+static void script_free(lvpn__tun_script_t *s) {
+  size_t i;
+  free(s->up);
+  free(s->down);
+  for (i = 0; i < s->n_dhcp; i++)
+    free(s->dhcp[i]);
+  memset(s, 0, sizeof(*s));
+}
+
+/* Deep-copies the script description and points its info at our copies. */
+static int script_copy(lvpn__tun_script_t *dst, const lvpn__tun_script_t *src,
+                       const char *ifname) {
+  size_t i;
+  *dst = *src;
+  dst->up = src->up ? strdup(src->up) : NULL;
+  dst->down = src->down ? strdup(src->down) : NULL;
+  for (i = 0; i < src->n_dhcp; i++)
+    dst->dhcp[i] = strdup(src->dhcp[i]);
+  dst->info.dev = ifname;
+  dst->info.ifconfig_local = dst->local[0] ? dst->local : NULL;
+  dst->info.ifconfig_remote_netmask =
+      dst->remote_netmask[0] ? dst->remote_netmask : NULL;
+  dst->info.ifconfig_ipv6_local = dst->local6[0] ? dst->local6 : NULL;
+  dst->info.ifconfig_ipv6_netbits = dst->netbits6;
+  dst->info.ifconfig_ipv6_remote = dst->remote6[0] ? dst->remote6 : NULL;
+  dst->info.route_vpn_gateway = dst->vpn_gw[0] ? dst->vpn_gw : NULL;
+  dst->info.route_net_gateway = dst->net_gw[0] ? dst->net_gw : NULL;
+  dst->info.trusted_ip = dst->remote[0] ? dst->remote : NULL;
+  dst->info.trusted_port = dst->remote_port;
+  dst->info.untrusted_ip = dst->info.trusted_ip;
+  dst->info.untrusted_port = dst->remote_port;
+  dst->info.remote_1 = dst->info.trusted_ip;
+  dst->info.remote_port_1 = dst->remote_port;
+  dst->info.proto_1 = dst->proto[0] ? dst->proto : NULL;
+  dst->info.common_name = dst->common_name[0] ? dst->common_name : NULL;
+  dst->info.dhcp_options = (const char *const *)dst->dhcp;
+  dst->info.n_dhcp_options = dst->n_dhcp;
+  dst->info.verb = dst->verb;
+  return 0;
+}
+
+static int run_script(lvpn__tun_layer_t *t, const char *cmd,
+                      const char *type) {
+  int status = 0, err;
+  t->script.info.script_type = type;
+  err = lvpn__script_run_updown(cmd, &t->script.info, NULL, &status);
+  if (err != 0 || status != 0) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "%s script '%s' failed: %s", type, cmd,
+              err != 0 ? lvpn_strerror(err) : "non-zero exit status");
+    return LVPN_ESCRIPT;
+  }
+  return 0;
+}
+
+int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
+                              const lvpn__tun_script_t *script, char *errbuf,
+                              size_t errlen) {
+  int err;
+
+  if (!lvpn__layer_running(&t->base))
+    return LVPN_ESTATE;
+  if (t->host_write == NULL) {
+    err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
+    if (err != 0) {
+      snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
+               lvpn_strerror(err));
+      return LVPN_ETUN;
+    }
+    err = lvpn__nl_open(&t->nl, t->base.log);
+    if (err != 0) {
+      snprintf(errbuf, errlen, "cannot open netlink socket: %s",
+               lvpn_strerror(err));
+      return LVPN_ENETLINK;
+    }
+    t->nl_open = 1;
+    err = lvpn__tun_apply_plan(&t->nl, t->ifname, plan);
+    if (err != 0) {
+      snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
+               lvpn__nl_last_error(&t->nl));
+      return LVPN_ENETLINK;
+    }
+    if (script != NULL) {
+      script_copy(&t->script, script, t->ifname);
+      if (t->script.up != NULL) {
+        err = run_script(t, t->script.up, "up");
+        if (err != 0) {
+          snprintf(errbuf, errlen, "up script '%s' failed", t->script.up);
+          return err;
+        }
+      }
+      t->up_ran = 1;
+    }
+    err = uv_poll_init(t->base.loop, &t->poll, t->fd);
+    if (err != 0) {
+      snprintf(errbuf, errlen, "poll %s: %s", t->ifname, uv_strerror(err));
+      return LVPN_ETUN;
+    }
+    t->poll_init = 1;
+    err = uv_poll_start(&t->poll, UV_READABLE, tun_poll_cb);
+    if (err != 0) {
+      snprintf(errbuf, errlen, "poll %s: %s", t->ifname, uv_strerror(err));
+      return LVPN_ETUN;
+    }
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "TUN/TAP device %s opened",
+              t->ifname);
+  }
+  return 0;
+}
+
+static void tun_stop(lvpn__layer_t *l) {
+  lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
+  if (t->poll_init)
+    uv_poll_stop(&t->poll);
+}
+
+static void tun_poll_closed(lvpn__tun_layer_t *t) {
+  if (t->fd >= 0) {
+    lvpn__tun_close(t->fd);
+    t->fd = -1;
+  }
+}
+
+static void tun_close(lvpn__layer_t *l) {
+  lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
+  int err;
+
+  /* Routes and addresses first (while the device still exists), then the
+   * down script, then the device itself. */
+  if (t->nl_open) {
+    err = lvpn__nl_undo_all(&t->nl);
+    if (err != 0)
+      LVPN__LOG(l->log, LVPN_LOG_ERROR, l->name, "cleanup: %s",
+                lvpn__nl_last_error(&t->nl));
+    lvpn__nl_close(&t->nl);
+    t->nl_open = 0;
+  }
+  if (t->up_ran && t->script.down != NULL)
+    run_script(t, t->script.down, "down");
+  script_free(&t->script);
+  if (t->poll_init) {
+    /* The fd must outlive the poll handle's registration: close it after
+     * uv_close has been requested (libuv stops watching it at once). */
+    lvpn__layer_close_handle(l, (uv_handle_t *)&t->poll);
+  }
+  tun_poll_closed(t);
+}
+
+static void tun_counters(const lvpn__layer_t *l,
+                         void (*cb)(void *, const char *, const char *,
+                                    uint64_t),
+                         void *ud) {
+  const lvpn__tun_layer_t *t = container_of(l, const lvpn__tun_layer_t, base);
+  cb(ud, l->name, "rx_packets", t->rx_packets);
+  cb(ud, l->name, "rx_bytes", t->rx_bytes);
+  cb(ud, l->name, "tx_packets", t->tx_packets);
+  cb(ud, l->name, "tx_bytes", t->tx_bytes);
+  cb(ud, l->name, "tx_errors", t->tx_errors);
+  cb(ud, l->name, "rx_no_buffer", t->rx_no_buffer);
+}
+
+static const lvpn__layer_ops_t tun_ops = {.up = tun_up,
+                                          .down = tun_down,
+                                          .stop = tun_stop,
+                                          .close = tun_close,
+                                          .counters = tun_counters};
+
+void lvpn__tun_layer_init(lvpn__tun_layer_t *t, uv_loop_t *loop,
+                          lvpn__pbuf_pool_t *pool, const char *dev,
+                          const lvpn__logger_t *log) {
+  memset(t, 0, sizeof(*t));
+  lvpn__layer_init(&t->base, loop, "tun", &tun_ops, log);
+  t->pool = pool;
+  t->fd = -1;
+  snprintf(t->dev, sizeof(t->dev), "%s", dev != NULL ? dev : "tun");
+}
+
+void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
+                              void *ud) {
+  t->host_write = fn;
+  t->host_ud = ud;
+}

@@ -1,0 +1,705 @@
+/* layers/datachannel between a capture layer in place of the packetmuxer
+ * (the "server" side: it encrypts and decrypts with the inverse key, built
+ * with lvpn__dc_key_init on lvpn__key2_inverse) and a capture layer in place
+ * of the tun. The keepalive tests use the layer's real 1-s tick. */
+#include <string.h>
+
+#include "tests/check_util.h"
+#include "layers/datachannel/datachannel.h"
+#include "layers/datachannel/crypto.h"
+#include "layers/datachannel/kdf.h"
+#include "layers/layer.h"
+
+/* ---- capture layer ---- */
+
+#define CAP_MAX 16
+
+typedef struct {
+  lvpn__layer_t base;
+  lvpn__queue_t got;
+  uint64_t at[CAP_MAX]; /* loop time of each arrival */
+  int n;
+} cap_t;
+
+static void cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+  cap_t *c = container_of(l, cap_t, base);
+  if (c->n < CAP_MAX)
+    c->at[c->n] = uv_now(l->loop);
+  c->n++;
+  lvpn__pbufq_push(&c->got, p);
+}
+
+/* What it captured outlives the stack (a test may look after a failure):
+ * env_finish frees it. */
+static const lvpn__layer_ops_t cap_ops = {.up = cap_recv, .down = cap_recv};
+
+static void cap_init(cap_t *c, uv_loop_t *loop, const char *name,
+                     const lvpn__logger_t *log) {
+  memset(c, 0, sizeof(*c));
+  lvpn__layer_init(&c->base, loop, name, &cap_ops, log);
+  lvpn__queue_init(&c->got);
+}
+
+/* ---- environment: peer (capture) | datachannel | tun (capture) ---- */
+
+#define PEER_ID 7u
+
+typedef struct {
+  uv_loop_t loop;
+  lvpn__workers_t w;
+  lvpn__pbuf_pool_t pool;
+  lvpn__logger_t log;
+  lvpn__datachannel_t dc;
+  cap_t peer, tun;
+  lvpn__dc_params_t params;
+  lvpn__dc_key_t srv; /* the server's side of the key */
+  int have_srv;
+  uint32_t rng_state;
+  uint64_t started;
+  int down_calls, down_err;
+  uint64_t down_at;
+} env_t;
+
+static env_t E;
+
+static void log_sink(void *ud, int level, const char *layer, const char *msg) {
+  (void)ud;
+  (void)level;
+  (void)layer;
+  (void)msg;
+}
+
+/* Deterministic "random" bytes (CBC IVs): a fake is enough here. */
+static int fake_rng(void *ctx, unsigned char *out, size_t len) {
+  uint32_t *s = ctx;
+  size_t i;
+  for (i = 0; i < len; i++) {
+    *s = *s * 1664525u + 1013904223u;
+    out[i] = (unsigned char)(*s >> 24);
+  }
+  return 0;
+}
+
+static void on_down(lvpn__workers_t *w, int err) {
+  env_t *e = w->data;
+  e->down_calls++;
+  e->down_err = err;
+  e->down_at = uv_now(w->loop);
+}
+
+static void fixed_key2(uint8_t key2[256]) {
+  int i;
+  for (i = 0; i < 256; i++)
+    key2[i] = (uint8_t)(i * 29 + 3);
+}
+
+static void params_default(lvpn__dc_params_t *p) {
+  memset(p, 0, sizeof(*p));
+  p->cipher = "AES-256-GCM";
+  p->auth = "SHA1";
+  p->key_id = 0;
+  p->peer_id = PEER_ID;
+  p->comp_mode = LVPN__COMP_NONE;
+}
+
+static void env_init(env_t *e, unsigned pre_pull_ping_restart_s) {
+  memset(e, 0, sizeof(*e));
+  ck_assert_int_eq(uv_loop_init(&e->loop), 0);
+  lvpn__pbuf_pool_init(&e->pool, 0);
+  lvpn__logger_init(&e->log);
+  e->log.cb = log_sink;
+  e->log.verb = LVPN_LOG_TRACE;
+  e->rng_state = 42;
+  lvpn__datachannel_init(&e->dc, &e->loop, &e->pool, fake_rng, &e->rng_state,
+                         pre_pull_ping_restart_s, &e->log);
+  cap_init(&e->peer, &e->loop, "peer", &e->log);
+  cap_init(&e->tun, &e->loop, "tun", &e->log);
+  lvpn__workers_init(&e->w, &e->loop, &e->log, on_down);
+  e->w.data = e;
+  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->peer.base), 0);
+  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->dc.base), 0);
+  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->tun.base), 0);
+  lvpn__layer_link(&e->peer.base, &e->dc.base);
+  lvpn__layer_link(&e->dc.base, &e->tun.base);
+  params_default(&e->params);
+}
+
+/* Installs the client's key (from `e->params`) and builds the server's. */
+static void env_key(env_t *e) {
+  uint8_t key2[256], inv[256];
+  fixed_key2(key2);
+  lvpn__key2_inverse(key2, inv);
+  ck_assert_int_eq(lvpn__datachannel_set_key(&e->dc, &e->params, key2), 0);
+  if (e->have_srv)
+    lvpn__dc_key_free(&e->srv);
+  ck_assert_int_eq(lvpn__dc_key_init(&e->srv, e->params.cipher,
+                                     e->params.auth, inv, e->params.key_id,
+                                     fake_rng, &e->rng_state),
+                   0);
+  e->have_srv = 1;
+}
+
+static void env_run(env_t *e) {
+  ck_assert_int_eq(lvpn__workers_start(&e->w), 0);
+  e->started = uv_now(&e->loop);
+}
+
+/* A few loop turns without blocking (the 1-s tick is not due). */
+static void spin(env_t *e) {
+  int i;
+  for (i = 0; i < 8; i++)
+    uv_run(&e->loop, UV_RUN_NOWAIT);
+}
+
+static void env_finish(env_t *e, int want_err) {
+  lvpn__workers_shutdown(&e->w, 0);
+  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->down_calls, 1);
+  ck_assert_int_eq(e->down_err, want_err);
+  lvpn__pbufq_clear(&e->peer.got);
+  lvpn__pbufq_clear(&e->tun.got);
+  if (e->have_srv)
+    lvpn__dc_key_free(&e->srv);
+  ck_assert_uint_eq(e->pool.outstanding, 0);
+  lvpn__pbuf_pool_destroy(&e->pool);
+  ck_assert_int_eq(uv_loop_close(&e->loop), 0);
+}
+
+/* ---- the server side ---- */
+
+/* `len` bytes of `body` framed with the session's compression and
+ * encrypted by the server. */
+static lvpn__pbuf_t *srv_wire(env_t *e, const void *body, size_t len) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  memcpy(lvpn__pbuf_put(p, len), body, len);
+  ck_assert_int_eq(lvpn__comp_frame(e->params.comp_mode, p), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, e->params.peer_id), 0);
+  return p;
+}
+
+static void srv_send(env_t *e, lvpn__pbuf_t *p) {
+  lvpn__layer_send_up(&e->peer.base, p);
+}
+
+/* Decrypts what the layer sent down; returns it still framed. */
+static lvpn__pbuf_t *srv_read_framed(env_t *e) {
+  lvpn__pbuf_t *p = lvpn__pbufq_pop(&e->peer.got);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_eq(lvpn__dc_decrypt(&e->srv, p), 0);
+  return p;
+}
+
+static lvpn__pbuf_t *srv_read(env_t *e) {
+  lvpn__pbuf_t *p = srv_read_framed(e);
+  ck_assert_int_eq(lvpn__comp_unframe(e->params.comp_mode, p), 0);
+  return p;
+}
+
+static void tun_send(env_t *e, const void *pkt, size_t len) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  memcpy(lvpn__pbuf_put(p, len), pkt, len);
+  lvpn__layer_send_down(&e->tun.base, p);
+}
+
+static void ip_packet(uint8_t *b, size_t len, uint8_t seed) {
+  size_t i;
+  for (i = 0; i < len; i++)
+    b[i] = (uint8_t)(i * 13 + seed);
+  b[0] = 0x45; /* IPv4 */
+}
+
+/* ---- tests ---- */
+
+START_TEST(test_datachannel_encrypts_down) {
+  env_t *e = &E;
+  uint8_t ip[100];
+  lvpn__pbuf_t *p;
+  int i;
+
+  env_init(e, 0);
+  env_key(e);
+  env_run(e);
+  for (i = 0; i < 3; i++) {
+    ip_packet(ip, sizeof(ip), (uint8_t)i);
+    tun_send(e, ip, sizeof(ip));
+  }
+  spin(e);
+  ck_assert_uint_eq(e->peer.got.count, 3);
+  for (i = 0; i < 3; i++) {
+    p = lvpn__pbuf_from_node(e->peer.got.head);
+    /* P_DATA_V2, key 0, peer id 7; the plaintext is nowhere in clear */
+    ck_assert_uint_eq(p->meta.opcode, LVPN__P_DATA_V2);
+    ck_assert_uint_eq(p->data[0], 0x48);
+    ck_assert_uint_eq(p->data[1], 0);
+    ck_assert_uint_eq(p->data[2], 0);
+    ck_assert_uint_eq(p->data[3], PEER_ID);
+    ck_assert_uint_gt(p->len, sizeof(ip));
+    ip_packet(ip, sizeof(ip), (uint8_t)i);
+    ck_assert_ptr_null(memmem(p->data, p->len, ip + 1, 16));
+    p = srv_read(e);
+    ck_assert_uint_eq(p->len, sizeof(ip));
+    ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+    lvpn__pbuf_free(p);
+  }
+  ck_assert_uint_eq(e->dc.tx_packets, 3);
+  ck_assert_uint_eq(e->dc.base.stats.dropped, 0);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+START_TEST(test_datachannel_v1_and_cbc) {
+  env_t *e = &E;
+  uint8_t ip[77];
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  e->params.cipher = "AES-128-CBC";
+  e->params.auth = "SHA256";
+  e->params.key_id = 3;
+  e->params.peer_id = LVPN__DC_NO_PEER_ID; /* no peer id: P_DATA_V1 */
+  env_key(e);
+  env_run(e);
+  ip_packet(ip, sizeof(ip), 9);
+  tun_send(e, ip, sizeof(ip));
+  srv_send(e, srv_wire(e, ip, sizeof(ip)));
+  spin(e);
+  p = lvpn__pbuf_from_node(e->peer.got.head);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->meta.opcode, LVPN__P_DATA_V1);
+  ck_assert_uint_eq(p->data[0], (LVPN__P_DATA_V1 << 3) | 3);
+  p = srv_read(e);
+  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+  lvpn__pbuf_free(p);
+  p = lvpn__pbufq_pop(&e->tun.got);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->len, sizeof(ip));
+  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+  lvpn__pbuf_free(p);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+START_TEST(test_datachannel_decrypts_up) {
+  env_t *e = &E;
+  uint8_t ip[3][200];
+  lvpn__pbuf_t *p;
+  int i;
+
+  env_init(e, 0);
+  e->params.cipher = "CHACHA20-POLY1305";
+  env_key(e);
+  env_run(e);
+  for (i = 0; i < 3; i++) {
+    ip_packet(ip[i], sizeof(ip[i]), (uint8_t)(i + 50));
+    srv_send(e, srv_wire(e, ip[i], sizeof(ip[i])));
+  }
+  spin(e);
+  ck_assert_uint_eq(e->tun.got.count, 3);
+  for (i = 0; i < 3; i++) {
+    p = lvpn__pbufq_pop(&e->tun.got);
+    ck_assert_uint_eq(p->len, sizeof(ip[i]));
+    ck_assert_int_eq(memcmp(p->data, ip[i], sizeof(ip[i])), 0);
+    lvpn__pbuf_free(p);
+  }
+  ck_assert_uint_eq(e->dc.rx_packets, 3);
+  ck_assert_uint_eq(e->dc.rx_bytes, 3 * sizeof(ip[0]));
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+START_TEST(test_datachannel_ping_consumed_and_counted) {
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  env_key(e);
+  env_run(e);
+  p = lvpn__pbuf_alloc(&e->pool);
+  ck_assert_int_eq(lvpn__dc_build_ping(p), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  spin(e);
+  ck_assert_uint_eq(e->dc.pings_rx, 1);
+  ck_assert(lvpn__queue_empty(&e->tun.got));
+  ck_assert(lvpn__queue_empty(&e->peer.got)); /* a ping is not answered */
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+START_TEST(test_datachannel_occ_exit_fails_stack) {
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  env_key(e);
+  env_run(e);
+  p = lvpn__pbuf_alloc(&e->pool);
+  ck_assert_int_eq(lvpn__dc_build_occ_exit(p), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0); /* goes down */
+  ck_assert_int_eq(e->down_calls, 1);
+  ck_assert_int_eq(e->down_err, LVPN_EEXIT_NOTIFY);
+  ck_assert_uint_eq(e->dc.occ_rx, 1);
+  ck_assert_uint_eq(e->dc.base.state, LVPN__LAYER_CLOSED);
+  env_finish(e, LVPN_EEXIT_NOTIFY);
+}
+END_TEST
+
+START_TEST(test_datachannel_occ_request_answered_exit_sent) {
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  ck_assert_int_eq(lvpn__datachannel_send_occ_exit(&e->dc), LVPN_ESTATE);
+  env_key(e);
+  env_run(e);
+  p = lvpn__pbuf_alloc(&e->pool);
+  ck_assert_int_eq(lvpn__dc_build_occ(p, LVPN__OCC_REQUEST, NULL, 0), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  spin(e);
+  ck_assert(lvpn__queue_empty(&e->tun.got));
+  p = srv_read(e);
+  ck_assert_int_eq(lvpn__dc_occ_opcode(p), LVPN__OCC_REPLY);
+  lvpn__pbuf_free(p);
+  /* a bare OCC magic (no opcode byte) is not tunnel traffic either */
+  srv_send(e, srv_wire(e, lvpn__dc_occ_magic, LVPN__DC_OCC_MAGIC_LEN));
+  spin(e);
+  ck_assert(lvpn__queue_empty(&e->tun.got));
+  ck_assert(lvpn__queue_empty(&e->peer.got));
+  ck_assert_uint_eq(e->dc.occ_rx, 2);
+  /* explicit-exit-notify without cc-exit */
+  ck_assert_int_eq(lvpn__datachannel_send_occ_exit(&e->dc), 0);
+  spin(e);
+  p = srv_read(e);
+  ck_assert_int_eq(lvpn__dc_occ_opcode(p), LVPN__OCC_EXIT);
+  lvpn__pbuf_free(p);
+  ck_assert_int_eq(e->down_calls, 0);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+START_TEST(test_datachannel_bad_packets_dropped) {
+  env_t *e = &E;
+  uint8_t ip[64];
+  lvpn__pbuf_t *p, *q;
+  size_t cut;
+
+  env_init(e, 0);
+  env_key(e);
+  env_run(e);
+  ip_packet(ip, sizeof(ip), 1);
+  /* replay: the same packet twice */
+  p = srv_wire(e, ip, sizeof(ip));
+  q = lvpn__pbuf_clone(p);
+  srv_send(e, p);
+  srv_send(e, q);
+  spin(e);
+  ck_assert_uint_eq(e->tun.got.count, 1);
+  ck_assert_uint_eq(e->dc.drop_replay, 1);
+  /* bit flips: in the tag, the ciphertext, the packet id, the header */
+  p = srv_wire(e, ip, sizeof(ip));
+  p->data[10] ^= 0x04;
+  srv_send(e, p);
+  p = srv_wire(e, ip, sizeof(ip));
+  p->data[p->len - 1] ^= 0x80;
+  srv_send(e, p);
+  p = srv_wire(e, ip, sizeof(ip));
+  p->data[7] ^= 0x01;
+  srv_send(e, p);
+  p = srv_wire(e, ip, sizeof(ip));
+  p->data[3] ^= 0x01; /* peer id: authenticated data for AEAD */
+  srv_send(e, p);
+  spin(e);
+  ck_assert_uint_eq(e->dc.drop_auth, 4);
+  /* truncated: inside the header, the packet id and the tag */
+  for (cut = 0; cut < 4 + 4 + 16; cut++) {
+    p = srv_wire(e, ip, sizeof(ip));
+    p->len = cut;
+    srv_send(e, p);
+  }
+  spin(e);
+  ck_assert_uint_eq(e->dc.drop_short, 4 + 4 + 16);
+  /* another key id: no key for it */
+  p = srv_wire(e, ip, sizeof(ip));
+  p->data[0] = (uint8_t)((LVPN__P_DATA_V2 << 3) | 1);
+  srv_send(e, p);
+  spin(e);
+  ck_assert_uint_eq(e->dc.drop_nokey, 1);
+  ck_assert_uint_eq(e->tun.got.count, 1);
+  ck_assert_uint_eq(e->dc.rx_packets, 1);
+  ck_assert_uint_eq(e->dc.base.stats.dropped, 1 + 4 + 24 + 1);
+  /* after all that, a good packet still passes */
+  srv_send(e, srv_wire(e, ip, sizeof(ip)));
+  spin(e);
+  ck_assert_uint_eq(e->tun.got.count, 2);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+START_TEST(test_datachannel_garbage_never_crashes) {
+  env_t *e = &E;
+  uint32_t x = 99;
+  size_t n, j, sent = 0;
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  e->params.cipher = "AES-256-CBC";
+  env_key(e);
+  env_run(e);
+  for (n = 0; n < 300; n += 3) {
+    p = lvpn__pbuf_alloc(&e->pool);
+    lvpn__pbuf_put(p, n);
+    for (j = 0; j < n; j++) {
+      x = x * 1103515245u + 12345u;
+      p->data[j] = (uint8_t)(x >> 16);
+    }
+    if (n > 0)
+      p->data[0] = (uint8_t)(n & 1 ? 0x48 : 0x30);
+    srv_send(e, p);
+    sent++;
+  }
+  spin(e);
+  ck_assert(lvpn__queue_empty(&e->tun.got));
+  ck_assert_uint_eq(e->dc.base.stats.dropped, sent);
+  ck_assert_uint_eq(e->dc.drop_short + e->dc.drop_auth + e->dc.drop_nokey +
+                        e->dc.drop_other,
+                    sent);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+/* From the tun: an empty packet, and the largest a pbuf holds (no tailroom
+ * left: CBC padding cannot fit, an AEAD needs none). */
+START_TEST(test_datachannel_empty_and_oversized_from_tun) {
+  static const char *const ciphers[] = {"AES-256-CBC", "AES-128-GCM"};
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+  size_t n;
+  int i;
+
+  for (i = 0; i < 2; i++) {
+    env_init(e, 0);
+    e->params.cipher = ciphers[i];
+    env_key(e);
+    env_run(e);
+    tun_send(e, "", 0);
+    p = lvpn__pbuf_alloc(&e->pool);
+    n = lvpn__pbuf_tailroom(p);
+    memset(lvpn__pbuf_put(p, n), 0x45, n);
+    lvpn__layer_send_down(&e->tun.base, p);
+    spin(e);
+    if (i == 0) {
+      ck_assert_uint_eq(e->dc.drop_tx, 2);
+      ck_assert(lvpn__queue_empty(&e->peer.got));
+    } else {
+      ck_assert_uint_eq(e->dc.drop_tx, 1);
+      p = srv_read(e);
+      ck_assert_uint_eq(p->len, n);
+      lvpn__pbuf_free(p);
+    }
+    env_finish(e, LVPN_ESTOPPED);
+  }
+}
+END_TEST
+
+START_TEST(test_datachannel_no_key_drops) {
+  env_t *e = &E;
+  uint8_t ip[40];
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  env_run(e);
+  ip_packet(ip, sizeof(ip), 2);
+  tun_send(e, ip, sizeof(ip));
+  p = lvpn__pbuf_alloc(&e->pool);
+  memcpy(lvpn__pbuf_put(p, sizeof(ip)), ip, sizeof(ip));
+  p->data[0] = 0x48;
+  srv_send(e, p);
+  spin(e);
+  ck_assert_uint_eq(e->dc.drop_nokey, 2);
+  ck_assert(lvpn__queue_empty(&e->peer.got));
+  ck_assert(lvpn__queue_empty(&e->tun.got));
+  /* the key arrives (PUSH_REPLY): traffic flows */
+  env_key(e);
+  tun_send(e, ip, sizeof(ip));
+  spin(e);
+  ck_assert_uint_eq(e->peer.got.count, 1);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+/* Down and up with a compression framing; `framed0` is the first byte the
+ * server sees for an IPv4 packet. */
+static void comp_round_trip(int mode, int framed0) {
+  env_t *e = &E;
+  uint8_t ip[60], odd[60];
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  e->params.comp_mode = mode;
+  env_key(e);
+  env_run(e);
+  ip_packet(ip, sizeof(ip), 4);
+  memcpy(odd, ip, sizeof(odd));
+  odd[0] = 0x50; /* looks like stub-v2's own header byte */
+  tun_send(e, ip, sizeof(ip));
+  tun_send(e, odd, sizeof(odd));
+  spin(e);
+  p = srv_read_framed(e);
+  ck_assert_int_eq(p->data[0], framed0);
+  ck_assert_int_eq(lvpn__comp_unframe(mode, p), 0);
+  ck_assert_uint_eq(p->len, sizeof(ip));
+  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+  lvpn__pbuf_free(p);
+  p = srv_read(e);
+  ck_assert_uint_eq(p->len, sizeof(odd));
+  ck_assert_int_eq(memcmp(p->data, odd, sizeof(odd)), 0);
+  lvpn__pbuf_free(p);
+  /* up: framed by the server, unframed for the tun */
+  srv_send(e, srv_wire(e, ip, sizeof(ip)));
+  srv_send(e, srv_wire(e, odd, sizeof(odd)));
+  /* a ping is framed too */
+  p = lvpn__pbuf_alloc(&e->pool);
+  ck_assert_int_eq(lvpn__dc_build_ping(p), 0);
+  ck_assert_int_eq(lvpn__comp_frame(mode, p), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  /* a really compressed packet (LZO 0x66 / stub-v2 LZO 0x50 0x02) */
+  p = lvpn__pbuf_alloc(&e->pool);
+  memcpy(lvpn__pbuf_put(p, 4), mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz"
+                                                           : "\x66zzz",
+         4);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  spin(e);
+  ck_assert_uint_eq(e->tun.got.count, 2);
+  p = lvpn__pbufq_pop(&e->tun.got);
+  ck_assert_uint_eq(p->len, sizeof(ip));
+  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+  lvpn__pbuf_free(p);
+  p = lvpn__pbufq_pop(&e->tun.got);
+  ck_assert_uint_eq(p->len, sizeof(odd));
+  ck_assert_int_eq(memcmp(p->data, odd, sizeof(odd)), 0);
+  lvpn__pbuf_free(p);
+  ck_assert_uint_eq(e->dc.pings_rx, 1);
+  ck_assert_uint_eq(e->dc.drop_compressed, 1);
+  env_finish(e, LVPN_ESTOPPED);
+}
+
+START_TEST(test_datachannel_comp_stub_v2_round_trip) {
+  comp_round_trip(LVPN__COMP_STUB_V2, 0x45); /* no byte added for IPv4 */
+}
+END_TEST
+
+START_TEST(test_datachannel_comp_lzo_no_round_trip) {
+  comp_round_trip(LVPN__COMP_LZO_NO, 0xfa);
+}
+END_TEST
+
+START_TEST(test_datachannel_keepalive_ping_after_silence) {
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+  int guard = 0;
+
+  env_init(e, 0);
+  e->params.ping_s = 1;
+  env_key(e);
+  env_run(e);
+  while (lvpn__queue_empty(&e->peer.got) && guard++ < 20)
+    uv_run(&e->loop, UV_RUN_ONCE);
+  ck_assert_uint_eq(e->peer.got.count, 1);
+  ck_assert_uint_ge(e->peer.at[0] - e->started, 1000);
+  ck_assert_uint_lt(e->peer.at[0] - e->started, 1900);
+  p = srv_read(e);
+  ck_assert(lvpn__dc_is_ping(p));
+  lvpn__pbuf_free(p);
+  ck_assert_uint_eq(e->dc.pings_tx, 1);
+  ck_assert_int_eq(e->down_calls, 0); /* no ping-restart configured */
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+/* Traffic both ways at 0.5 s: our packet postpones the ping, the server's
+ * the ping-restart. ping 1, ping-restart 2: no ping at the 1-s tick (sent
+ * 0.5 s ago), a ping at 2 s, ping-restart at 3 s (received 2.5 s ago). */
+static void traffic_cb(uv_timer_t *t) {
+  env_t *e = t->data;
+  uint8_t ip[48];
+  ip_packet(ip, sizeof(ip), 8);
+  tun_send(e, ip, sizeof(ip));
+  srv_send(e, srv_wire(e, ip, sizeof(ip)));
+}
+
+START_TEST(test_datachannel_traffic_postpones_ping_and_restart) {
+  env_t *e = &E;
+  uv_timer_t traffic;
+  lvpn__pbuf_t *p;
+
+  env_init(e, 0);
+  e->params.ping_s = 1;
+  e->params.ping_restart_s = 2;
+  env_key(e);
+  env_run(e);
+  ck_assert_int_eq(uv_timer_init(&e->loop, &traffic), 0);
+  traffic.data = e;
+  ck_assert_int_eq(uv_timer_start(&traffic, traffic_cb, 500, 0), 0);
+  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0); /* until down */
+  ck_assert_int_eq(e->down_calls, 1);
+  ck_assert_int_eq(e->down_err, LVPN_EPING_RESTART);
+  ck_assert_uint_ge(e->down_at - e->started, 2900);
+  ck_assert_uint_lt(e->down_at - e->started, 3900);
+  ck_assert_uint_eq(e->tun.n, 1);
+  ck_assert_int_eq(e->peer.n, 2); /* our packet, then one ping */
+  ck_assert_uint_ge(e->peer.at[0] - e->started, 500);
+  ck_assert_uint_lt(e->peer.at[0] - e->started, 900);
+  ck_assert_uint_ge(e->peer.at[1] - e->started, 1900);
+  ck_assert_uint_lt(e->peer.at[1] - e->started, 2900);
+  p = srv_read(e);
+  ck_assert(!lvpn__dc_is_ping(p));
+  lvpn__pbuf_free(p);
+  p = srv_read(e);
+  ck_assert(lvpn__dc_is_ping(p));
+  lvpn__pbuf_free(p);
+  uv_close((uv_handle_t *)&traffic, NULL);
+  env_finish(e, LVPN_EPING_RESTART);
+}
+END_TEST
+
+START_TEST(test_datachannel_pre_pull_ping_restart_without_key) {
+  env_t *e = &E;
+
+  env_init(e, 1); /* before PUSH_REPLY: no key, the pre-pull value */
+  env_run(e);
+  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->down_err, LVPN_EPING_RESTART);
+  ck_assert(lvpn__queue_empty(&e->peer.got)); /* no ping without a key */
+  env_finish(e, LVPN_EPING_RESTART);
+}
+END_TEST
+
+static Suite *datachannel_suite(void) {
+  Suite *s = suite_create("datachannel");
+  TCase *tc = tcase_create("core");
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, test_datachannel_encrypts_down);
+  tcase_add_test(tc, test_datachannel_v1_and_cbc);
+  tcase_add_test(tc, test_datachannel_decrypts_up);
+  tcase_add_test(tc, test_datachannel_ping_consumed_and_counted);
+  tcase_add_test(tc, test_datachannel_occ_exit_fails_stack);
+  tcase_add_test(tc, test_datachannel_occ_request_answered_exit_sent);
+  tcase_add_test(tc, test_datachannel_bad_packets_dropped);
+  tcase_add_test(tc, test_datachannel_garbage_never_crashes);
+  tcase_add_test(tc, test_datachannel_empty_and_oversized_from_tun);
+  tcase_add_test(tc, test_datachannel_no_key_drops);
+  tcase_add_test(tc, test_datachannel_comp_stub_v2_round_trip);
+  tcase_add_test(tc, test_datachannel_comp_lzo_no_round_trip);
+  tcase_add_test(tc, test_datachannel_keepalive_ping_after_silence);
+  tcase_add_test(tc, test_datachannel_traffic_postpones_ping_and_restart);
+  tcase_add_test(tc, test_datachannel_pre_pull_ping_restart_without_key);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+LVPN_TEST_MAIN(datachannel_suite)

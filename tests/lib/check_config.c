@@ -1,0 +1,935 @@
+/* lib/config: .ovpn loader, command-line overrides, clone, validate. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/check_util.h"
+#include "layervpn.h"
+#include "lib/config.h"
+
+static char dir[256];  /* per-test temporary directory */
+static char err[1024]; /* last error message */
+
+static int rm_cb(const char *path, const struct stat *st, int flag,
+                 struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  return remove(path);
+}
+
+static void setup(void) {
+  snprintf(dir, sizeof(dir), "/tmp/lvpn_cfg_XXXXXX");
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  err[0] = '\0';
+}
+
+static void teardown(void) { nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS); }
+
+/* Writes `len` bytes (or the string) to dir/name; returns the path in a
+ * static rotating buffer. */
+static const char *put_n(const char *name, const char *data, size_t len) {
+  static char paths[4][512];
+  static int k;
+  char *path = paths[k++ % 4];
+  FILE *f;
+  snprintf(path, 512, "%s/%s", dir, name);
+  f = fopen(path, "wb");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+  fclose(f);
+  return path;
+}
+
+static const char *put(const char *name, const char *data) {
+  return put_n(name, data, strlen(data));
+}
+
+/* Loads `len` bytes of `text` as dir/client.ovpn. */
+static int load_n(const char *text, size_t len, lvpn_config_t **cfg) {
+  const char *path = put_n("client.ovpn", text, len);
+  *cfg = NULL;
+  return lvpn_config_load(cfg, path, err, sizeof(err));
+}
+
+static int load(const char *text, lvpn_config_t **cfg) {
+  return load_n(text, strlen(text), cfg);
+}
+
+/* Loads and expects success. */
+static lvpn_config_t *ok(const char *text) {
+  lvpn_config_t *cfg;
+  int e = load(text, &cfg);
+  ck_assert_msg(e == 0, "load failed: %s (%s)", err, lvpn_err_name(e));
+  ck_assert_ptr_nonnull(cfg);
+  return cfg;
+}
+
+/* Loads and expects `code` with the message "DIR/client.ovpn:LINE: msg". */
+static void bad_n(const char *text, size_t len, int code, int line,
+                  const char *msg) {
+  char want[1024];
+  lvpn_config_t *cfg;
+  int e = load_n(text, len, &cfg);
+  ck_assert_msg(e == code, "'%s': got %s (%s), want %s", text, lvpn_err_name(e),
+                err, lvpn_err_name(code));
+  ck_assert_ptr_null(cfg);
+  if (msg != NULL) {
+    snprintf(want, sizeof(want), "%s/client.ovpn:%d: %s", dir, line, msg);
+    ck_assert_str_eq(err, want);
+  }
+}
+
+static void bad(const char *text, int code, int line, const char *msg) {
+  bad_n(text, strlen(text), code, line, msg);
+}
+
+static const char pem[] = "-----BEGIN CERTIFICATE-----\n"
+                          "MIIBfake\n"
+                          "-----END CERTIFICATE-----\n";
+
+START_TEST(test_config_defaults) {
+  lvpn_config_t *c;
+  ck_assert_int_eq(lvpn_config_new(&c), 0);
+  ck_assert_str_eq(c->dev, "tun");
+  ck_assert_int_eq(c->proto.tcp, 0);
+  ck_assert_int_eq(c->proto.family, 0);
+  ck_assert_uint_eq(c->port, 1194);
+  ck_assert_int_eq(c->tun_mtu, 1500);
+  ck_assert_int_eq(c->verb, 3);
+  ck_assert_int_eq(c->hand_window, 60);
+  ck_assert_int_eq(c->tls_timeout, 2);
+  ck_assert_int_eq(c->reneg_sec, 3600);
+  ck_assert_str_eq(c->data_ciphers,
+                   "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305");
+  ck_assert_str_eq(c->auth, "SHA1");
+  ck_assert_int_eq(c->tls_version_min, 2);
+  ck_assert_int_eq(c->key_direction, -1);
+  ck_assert_int_eq(c->ping, 0);
+  ck_assert_int_eq(c->ping_restart, 0);
+  ck_assert_int_eq(c->comp, LVPN__COMP_NONE);
+  ck_assert_int_eq(c->replay_window, 64);
+  ck_assert_int_eq(c->mssfix, 1492);
+  ck_assert_int_eq(c->n_remotes, 0);
+  ck_assert_ptr_null(c->ca.data);
+  ck_assert_int_eq(lvpn__config_tls_auth_direction(c), -1);
+  lvpn_config_free(c);
+  lvpn_config_free(NULL);
+}
+END_TEST
+
+START_TEST(test_config_typical_file_with_inline_blocks) {
+  char text[2048], origin[600];
+  lvpn_config_t *c;
+  snprintf(text, sizeof(text),
+           "# typical client\n"
+           "client\n"
+           "dev tun\n"
+           "proto udp\n"
+           "remote vpn.example.com 1194\n"
+           "resolv-retry infinite\n"
+           "nobind\n"
+           "persist-key\n"
+           "persist-tun\n"
+           "remote-cert-tls server\n"
+           "cipher AES-256-GCM\n"
+           "verb 3\n"
+           "key-direction 1\n"
+           "<ca>\n%s</ca>\n"
+           "<cert>\n%s</cert>\n"
+           "<key>\n"
+           "-----BEGIN PRIVATE KEY-----\nsecret\n-----END PRIVATE KEY-----\n"
+           "</key>\n"
+           "<tls-auth>\n# 2048 bit OpenVPN static key\nabcdef\n</tls-auth>\n",
+           pem, pem);
+  c = ok(text);
+  ck_assert(c->client && c->pull && c->tls_client);
+  ck_assert_int_eq(c->n_remotes, 1);
+  ck_assert_str_eq(c->remotes[0].host, "vpn.example.com");
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 0), 1194);
+  ck_assert_int_eq(c->remote_cert_tls, LVPN__CERT_TLS_SERVER);
+  ck_assert_str_eq(c->cipher, "AES-256-GCM");
+  /* inline content is verbatim and NUL-terminated */
+  ck_assert_str_eq(c->ca.data, pem);
+  ck_assert_uint_eq(c->ca.len, strlen(pem));
+  ck_assert_int_eq(c->ca.data[c->ca.len], '\0');
+  snprintf(origin, sizeof(origin), "%s/client.ovpn:14", dir);
+  ck_assert_str_eq(c->ca.origin, origin);
+  ck_assert_str_eq(c->key.data, "-----BEGIN PRIVATE KEY-----\nsecret\n"
+                                "-----END PRIVATE KEY-----\n");
+  ck_assert_str_eq(c->tls_auth.data, "# 2048 bit OpenVPN static key\nabcdef\n");
+  ck_assert_int_eq(c->tls_auth_dir, -1);
+  ck_assert_int_eq(lvpn__config_tls_auth_direction(c), 1);
+  ck_assert_int_eq(c->n_warnings, 0);
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_quoting_and_escapes) {
+  lvpn_config_t *c = ok("setenv A \"hello world\"\n"
+                        "setenv B 'single \\ quoted'\n"
+                        "setenv C a\\ b\n"
+                        "setenv D \"x\\\"y\"\n"
+                        "setenv E back\\\\slash\n"
+                        "setenv F \"\"\n"
+                        "setenv G \"a # not a comment\"\n"
+                        "setenv H a#b\n"
+                        "setenv \"I\" 'semi;colon'\n"
+                        "setenv J\t \"tab\tinside\"\r\n");
+  ck_assert_int_eq(c->n_setenv, 10);
+  ck_assert_str_eq(c->setenv[0].value, "hello world");
+  ck_assert_str_eq(c->setenv[1].value, "single \\ quoted");
+  ck_assert_str_eq(c->setenv[2].value, "a b");
+  ck_assert_str_eq(c->setenv[3].value, "x\"y");
+  ck_assert_str_eq(c->setenv[4].value, "back\\slash");
+  ck_assert_str_eq(c->setenv[5].value, "");
+  ck_assert_str_eq(c->setenv[6].value, "a # not a comment");
+  ck_assert_str_eq(c->setenv[7].value, "a#b");
+  ck_assert_str_eq(c->setenv[8].name, "I");
+  ck_assert_str_eq(c->setenv[8].value, "semi;colon");
+  ck_assert_str_eq(c->setenv[9].value, "tab\tinside");
+  lvpn_config_free(c);
+
+  bad("verb 3\nsetenv F a\\qb\n", LVPN_ECONFIG, 2,
+      "bad backslash ('\\') usage: write '\\\\' for a backslash");
+  bad("setenv A \"open\n", LVPN_ECONFIG, 1, "no closing quotation (\")");
+  bad("\n\nsetenv A 'open\n", LVPN_ECONFIG, 3,
+      "no closing single quotation (')");
+  bad("setenv A b\\", LVPN_ECONFIG, 1, "backslash at the end of the line");
+}
+END_TEST
+
+START_TEST(test_config_comments_blank_lines_bom_crlf) {
+  lvpn_config_t *c = ok("\xEF\xBB\xBF# comment\n"
+                        "; another\n"
+                        "   # indented comment\n"
+                        "\n"
+                        "   \t\n"
+                        "--client\r\n"
+                        "remote a.example 1000 # trailing comment\n"
+                        "remote b.example ; trailing\n"
+                        "verb 4");
+  ck_assert(c->client);
+  ck_assert_int_eq(c->n_remotes, 2);
+  ck_assert_str_eq(c->remotes[0].host, "a.example");
+  ck_assert_uint_eq(c->remotes[0].port, 1000);
+  ck_assert_str_eq(c->remotes[1].host, "b.example");
+  ck_assert_int_eq(c->verb, 4); /* last line without newline */
+  lvpn_config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_inline_block_errors) {
+  bad("client\n<ca>\nabc\n", LVPN_ECONFIG, 2, "no closing tag </ca>");
+  bad("</ca>\n", LVPN_ECONFIG, 1, "'</ca>' without an opening tag");
+  bad("<remote>\nx\n</remote>\n", LVPN_ECONFIG, 1,
+      "'remote' cannot be an inline block");
+  bad("<dh>\nx\n</dh>\n", LVPN_EUNSUPPORTED, 1, "'dh' is a server option");
+  bad("<connection>\nremote x\n</connection>\n", LVPN_EUNSUPPORTED, 1,
+      "unsupported option 'connection'");
+  bad_n("<ca>\nab\0cd\n</ca>\n", 17, LVPN_ECONFIG, 1, "NUL byte in <ca> block");
+  /* line numbers continue after a block */
+  bad("client\n<ca>\n1\n2\n3\n</ca>\nfrobnicate\n", LVPN_EUNSUPPORTED, 7,
+      "unsupported option 'frobnicate'");
+}
+END_TEST
+
+START_TEST(test_config_inline_tls_auth_and_auth_user_pass) {
+  lvpn_config_t *c = ok("<tls-auth>\nk\n</tls-auth>\n"
+                        "<auth-user-pass>\nalice\ns3cret\n</auth-user-pass>\n"
+                        "  <tls-crypt>\n  indented\n  </tls-crypt>\n");
+  ck_assert_str_eq(c->tls_auth.data, "k\n");
+  ck_assert_int_eq(c->auth_user_pass, LVPN__AUP_GIVEN);
+  ck_assert_str_eq(c->username, "alice");
+  ck_assert_str_eq(c->password, "s3cret");
+  ck_assert_str_eq(c->tls_crypt.data, "  indented\n");
+  lvpn_config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_relative_paths_and_unreadable_files) {
+  char text[1024], want[1024], other[600];
+  lvpn_config_t *c;
+
+  ck_assert_int_eq(mkdir(strcat(strcpy(other, dir), "/keys"), 0700), 0);
+  put("ca.crt", pem);
+  put("keys/client.crt", "CERT\n");
+  put("keys/client.key", "KEY\n");
+  put("ta.key", "TA\n");
+  put("tc.key", "TC\n");
+  put("tc2.key", "TC2\n");
+  put("extra.pem", "EXTRA\n");
+  snprintf(text, sizeof(text),
+           "ca ca.crt\ncert keys/client.crt\nkey %s/keys/client.key\n"
+           "tls-auth ta.key 0\ntls-crypt tc.key\ntls-crypt-v2 tc2.key\n"
+           "extra-certs extra.pem\n",
+           dir);
+  ck_assert_int_eq(chdir("/"), 0); /* paths must not depend on the cwd */
+  c = ok(text);
+  ck_assert_str_eq(c->ca.data, pem);
+  snprintf(want, sizeof(want), "%s/ca.crt", dir);
+  ck_assert_str_eq(c->ca.origin, want);
+  ck_assert_str_eq(c->cert.data, "CERT\n");
+  ck_assert_str_eq(c->key.data, "KEY\n");
+  ck_assert_uint_eq(c->key.len, 4);
+  ck_assert_str_eq(c->tls_auth.data, "TA\n");
+  ck_assert_int_eq(c->tls_auth_dir, 0);
+  ck_assert_int_eq(lvpn__config_tls_auth_direction(c), 0);
+  ck_assert_str_eq(c->tls_crypt.data, "TC\n");
+  ck_assert_str_eq(c->tls_crypt_v2.data, "TC2\n");
+  ck_assert_str_eq(c->extra_certs.data, "EXTRA\n");
+  lvpn_config_free(c);
+
+  snprintf(want, sizeof(want),
+           "cannot read '%s/missing.crt': No such file or directory", dir);
+  bad("client\nca missing.crt\n", LVPN_EKEYFILE, 2, want);
+  snprintf(want, sizeof(want), "cannot read '%s/keys': Is a directory", dir);
+  bad("cert keys\n", LVPN_EKEYFILE, 1, want);
+  bad("ca\n", LVPN_ECONFIG, 1,
+      "'ca' needs a file name or an inline <ca> block");
+  bad("tls-auth ta.key 2\n", LVPN_ECONFIG, 1,
+      "key direction must be 0 or 1, not '2'");
+}
+END_TEST
+
+START_TEST(test_config_auth_user_pass_file) {
+  lvpn_config_t *c;
+  put("up.txt", "bob\r\npa ss\r\n");
+  put("user-only.txt", "carol\n");
+  put("empty.txt", "");
+  c = ok("auth-user-pass up.txt\nauth-nocache\n");
+  ck_assert_int_eq(c->auth_user_pass, LVPN__AUP_GIVEN);
+  ck_assert_str_eq(c->username, "bob");
+  ck_assert_str_eq(c->password, "pa ss");
+  ck_assert(c->auth_nocache);
+  lvpn_config_free(c);
+  c = ok("auth-user-pass user-only.txt\n");
+  ck_assert_str_eq(c->username, "carol");
+  ck_assert_ptr_null(c->password); /* the host prompts */
+  lvpn_config_free(c);
+  c = ok("auth-user-pass\n");
+  ck_assert_int_eq(c->auth_user_pass, LVPN__AUP_PROMPT);
+  ck_assert_ptr_null(c->username);
+  lvpn_config_free(c);
+  {
+    char want[600];
+    snprintf(want, sizeof(want), "no username in '%s/empty.txt'", dir);
+    bad("auth-user-pass empty.txt\n", LVPN_ECONFIG, 1, want);
+    snprintf(want, sizeof(want),
+             "cannot read '%s/nope.txt': No such file or directory", dir);
+    bad("auth-user-pass nope.txt\n", LVPN_ECONFIG, 1, want);
+  }
+}
+END_TEST
+
+START_TEST(test_config_remote_proto_port) {
+  lvpn_config_t *c = ok("port 443\nproto tcp\n"
+                        "remote a.example\n"
+                        "remote b.example 1195\n"
+                        "remote c.example 1196 udp6\n"
+                        "remote 2001:db8::1 1197 tcp4-client\n"
+                        "remote-random\n");
+  lvpn__proto_t pr;
+  ck_assert_int_eq(c->n_remotes, 4);
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 0), 443);
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 1195);
+  pr = lvpn__config_remote_proto(c, 1);
+  ck_assert(pr.tcp == 1 && pr.family == 0);
+  pr = lvpn__config_remote_proto(c, 2);
+  ck_assert(pr.tcp == 0 && pr.family == 6);
+  pr = lvpn__config_remote_proto(c, 3);
+  ck_assert(pr.tcp == 1 && pr.family == 4);
+  ck_assert_str_eq(c->remotes[3].host, "2001:db8::1");
+  ck_assert(c->remote_random);
+  lvpn_config_free(c);
+
+  c = ok("rport 2000\nremote x\nproto udp4\n");
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 0), 2000);
+  ck_assert(c->proto.tcp == 0 && c->proto.family == 4);
+  lvpn_config_free(c);
+
+  bad("remote x 0\n", LVPN_ECONFIG, 1, "bad port '0' (1..65535)");
+  bad("remote x 65536\n", LVPN_ECONFIG, 1, "bad port '65536' (1..65535)");
+  bad("remote x 1194 sctp\n", LVPN_ECONFIG, 1, "unknown protocol 'sctp'");
+  bad("port http\n", LVPN_ECONFIG, 1, "bad port 'http' (1..65535)");
+  bad("proto tcp-server\n", LVPN_EUNSUPPORTED, 1,
+      "'proto tcp-server' is a server option");
+  bad("remote\n", LVPN_ECONFIG, 1, "'remote' needs 1 to 3 arguments");
+  bad("remote a 1 udp extra\n", LVPN_ECONFIG, 1,
+      "'remote' needs 1 to 3 arguments");
+  bad("remote a\nremote b\nremote c\nremote d\nremote e\nremote f\n"
+      "remote g\nremote h\nremote i\n",
+      LVPN_ECONFIG, 9, "too many 'remote' entries (max 8)");
+}
+END_TEST
+
+START_TEST(test_config_dev) {
+  lvpn_config_t *c = ok("dev tun0\ndev-type tun\n");
+  ck_assert_str_eq(c->dev, "tun0");
+  lvpn_config_free(c);
+  c = ok("dev vpnclient\n");
+  ck_assert_str_eq(c->dev, "vpnclient");
+  lvpn_config_free(c);
+  bad("dev tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported");
+  bad("dev tap0\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported");
+  bad("dev-type tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported");
+  bad("dev-type null\n", LVPN_ECONFIG, 1,
+      "unknown dev-type 'null' (only 'tun')");
+  bad("dev a/b\n", LVPN_ECONFIG, 1, "bad device name 'a/b'");
+  bad("dev averyveryverylongname\n", LVPN_ECONFIG, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_config_tls_options) {
+  lvpn_config_t *c = ok("remote-cert-tls client\n"
+                        "verify-x509-name vpn.example.com name\n"
+                        "tls-version-min 1.0\ntls-version-max 1.2\n"
+                        "tls-cipher TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384\n"
+                        "tls-ciphersuites TLS_AES_256_GCM_SHA384\n"
+                        "tls-mtu 1200\nhand-window 30\ntls-timeout 5\n"
+                        "reneg-sec 600\nreneg-bytes 1000000000000\n"
+                        "reneg-pkts 5\nkey-direction 0\n");
+  ck_assert_int_eq(c->remote_cert_tls, LVPN__CERT_TLS_CLIENT);
+  ck_assert_str_eq(c->verify_x509_name, "vpn.example.com");
+  ck_assert_int_eq(c->verify_x509_type, LVPN__X509_NAME);
+  ck_assert_int_eq(c->tls_version_min, 0);
+  ck_assert_int_eq(c->tls_version_max, 2);
+  ck_assert_str_eq(c->tls_cipher, "TLS-ECDHE-RSA-WITH-AES-256-GCM-SHA384");
+  ck_assert_str_eq(c->tls_ciphersuites, "TLS_AES_256_GCM_SHA384");
+  ck_assert_int_eq(c->tls_mtu, 1200);
+  ck_assert_int_eq(c->hand_window, 30);
+  ck_assert_int_eq(c->tls_timeout, 5);
+  ck_assert_int_eq(c->reneg_sec, 600);
+  ck_assert_uint_eq(c->reneg_bytes, 1000000000000ull);
+  ck_assert_uint_eq(c->reneg_pkts, 5);
+  ck_assert_int_eq(c->key_direction, 0);
+  lvpn_config_free(c);
+
+  c = ok("verify-x509-name 'C=DE, CN=vpn'\nverify-x509-name srv name-prefix\n"
+         "tls-version-min 1.3 or-highest\nreneg-sec 3000 2000\n");
+  ck_assert_str_eq(c->verify_x509_name, "srv");
+  ck_assert_int_eq(c->verify_x509_type, LVPN__X509_NAME_PREFIX);
+  ck_assert_int_eq(c->tls_version_min, 3);
+  ck_assert(c->tls_version_min_or_highest);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], ":3: TLS 1.3 is not "
+                                               "available"));
+  lvpn_config_free(c);
+
+  bad("remote-cert-tls peer\n", LVPN_ECONFIG, 1,
+      "'remote-cert-tls': unknown value 'peer'");
+  bad("verify-x509-name a cn\n", LVPN_ECONFIG, 1,
+      "'verify-x509-name': unknown value 'cn'");
+  bad("tls-version-min 1.4\n", LVPN_ECONFIG, 1,
+      "'tls-version-min': unknown TLS version '1.4' (1.0, 1.1, 1.2, 1.3)");
+  bad("tls-version-min 1.2 or-lowest\n", LVPN_ECONFIG, 1,
+      "'tls-version-min': unexpected 'or-lowest'");
+  bad("tls-version-max 1.2 or-highest\n", LVPN_ECONFIG, 1, NULL);
+  bad("key-direction 2\n", LVPN_ECONFIG, 1,
+      "'key-direction' must be a number from 0 to 1, not '2'");
+  bad("tls-mtu 100\n", LVPN_ECONFIG, 1, NULL);
+  bad("hand-window 0\n", LVPN_ECONFIG, 1, NULL);
+  bad("reneg-bytes lots\n", LVPN_ECONFIG, 1,
+      "'reneg-bytes' must be a number, not 'lots'");
+}
+END_TEST
+
+START_TEST(test_config_ciphers_and_auth) {
+  lvpn_config_t *c = ok("data-ciphers aes-128-gcm:BF-CBC:AES-256-CBC:"
+                        "?FOO-1:AES-128-GCM\n"
+                        "data-ciphers-fallback aes-256-cbc\n"
+                        "cipher BF-CBC\nauth sha256\n");
+  ck_assert_str_eq(c->data_ciphers, "AES-128-GCM:AES-256-CBC");
+  ck_assert_str_eq(c->data_ciphers_fallback, "AES-256-CBC");
+  ck_assert_str_eq(c->cipher, "BF-CBC");
+  ck_assert_str_eq(c->auth, "SHA256");
+  ck_assert_int_eq(c->n_warnings, 2); /* BF-CBC in the list, and cipher */
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "client.ovpn:1: data-ciphers:"
+                                               " skipping unsupported "
+                                               "cipher 'BF-CBC'"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[1], ":3: cipher 'BF-CBC'"));
+  lvpn_config_free(c);
+
+  c = ok("ncp-ciphers CHACHA20-POLY1305:AES-192-GCM\ncipher aes-256-gcm\n"
+         "auth none\n");
+  ck_assert_str_eq(c->data_ciphers, "CHACHA20-POLY1305:AES-192-GCM");
+  ck_assert_str_eq(c->cipher, "AES-256-GCM");
+  ck_assert_str_eq(c->auth, "none");
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+
+  bad("data-ciphers BF-CBC:DES-CBC\n", LVPN_ENOCIPHER, 1,
+      "'data-ciphers': no supported cipher in 'BF-CBC:DES-CBC'");
+  bad("data-ciphers-fallback BF-CBC\n", LVPN_ENOCIPHER, 1,
+      "'data-ciphers-fallback': unsupported cipher 'BF-CBC'");
+  bad("auth MD5\n", LVPN_EUNSUPPORTED, 1,
+      "auth 'MD5' is not supported (SHA1, SHA256, SHA384, SHA512, none)");
+
+  ck_assert_str_eq(lvpn__config_cipher_supported("chacha20-poly1305"),
+                   "CHACHA20-POLY1305");
+  ck_assert_str_eq(lvpn__config_cipher_supported("AES-192-CBC"), "AES-192-CBC");
+  ck_assert_ptr_null(lvpn__config_cipher_supported("AES-256-CFB"));
+  ck_assert_ptr_null(lvpn__config_cipher_supported("none"));
+  ck_assert_ptr_null(lvpn__config_cipher_supported(NULL));
+}
+END_TEST
+
+START_TEST(test_config_compression) {
+  lvpn_config_t *c = ok("comp-lzo no\nallow-compression asym\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_NO);
+  ck_assert_int_eq(c->allow_compression, LVPN__ALLOW_COMP_ASYM);
+  lvpn_config_free(c);
+  c = ok("compress\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_STUB);
+  lvpn_config_free(c);
+  c = ok("compress stub\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_STUB);
+  lvpn_config_free(c);
+  c = ok("compress stub-v2\nallow-compression no\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_STUB_V2);
+  lvpn_config_free(c);
+  bad("comp-lzo yes\n", LVPN_ECOMPRESSION, 1,
+      "comp-lzo yes: compression is not supported, use 'comp-lzo no'");
+  bad("comp-lzo adaptive\n", LVPN_ECOMPRESSION, 1,
+      "comp-lzo adaptive: compression is not supported, use 'comp-lzo no'");
+  bad("comp-lzo\n", LVPN_ECOMPRESSION, 1,
+      "comp-lzo: compression is not supported, use 'comp-lzo no'");
+  bad("compress lz4\n", LVPN_ECOMPRESSION, 1,
+      "compress lz4: compression is not supported, use 'compress stub-v2'");
+  bad("compress lz4-v2\n", LVPN_ECOMPRESSION, 1, NULL);
+  bad("compress lzo\n", LVPN_ECOMPRESSION, 1, NULL);
+  bad("compress zstd\n", LVPN_ECONFIG, 1, "compress: unknown algorithm 'zstd'");
+  bad("compress migrate\n", LVPN_EUNSUPPORTED, 1,
+      "'compress migrate' is a server option");
+  bad("allow-compression maybe\n", LVPN_ECONFIG, 1,
+      "'allow-compression': unknown value 'maybe'");
+}
+END_TEST
+
+START_TEST(test_config_numbers_and_timers) {
+  lvpn_config_t *c = ok("keepalive 10 60\nping-exit 300\ninactive 3600\n"
+                        "tun-mtu 1400\nmssfix 1300\nconnect-timeout 10\n"
+                        "connect-retry 2 30\nconnect-retry-max 5\n"
+                        "server-poll-timeout 4\nexplicit-exit-notify\n"
+                        "verb 11\nmute 20\nreplay-window 128 30\n"
+                        "mute-replay-warnings\nscript-security 2\n");
+  ck_assert_int_eq(c->ping, 10);
+  ck_assert_int_eq(c->ping_restart, 60);
+  ck_assert_int_eq(c->ping_exit, 300);
+  ck_assert_int_eq(c->inactive, 3600);
+  ck_assert_int_eq(c->tun_mtu, 1400);
+  ck_assert_int_eq(c->mssfix, 1300);
+  ck_assert(!c->mssfix_mtu);
+  ck_assert_int_eq(c->connect_timeout, 10);
+  ck_assert_int_eq(c->connect_retry, 2);
+  ck_assert_int_eq(c->connect_retry_max_delay, 30);
+  ck_assert_int_eq(c->connect_retry_max, 5);
+  ck_assert_int_eq(c->server_poll_timeout, 4);
+  ck_assert_int_eq(c->explicit_exit_notify, 1);
+  ck_assert_int_eq(c->verb, 11);
+  ck_assert_int_eq(c->mute, 20);
+  ck_assert_int_eq(c->replay_window, 128);
+  ck_assert_int_eq(c->replay_time, 30);
+  ck_assert(c->mute_replay_warnings);
+  ck_assert_int_eq(c->script_security, 2);
+  lvpn_config_free(c);
+
+  c = ok("ping 5\nping-restart 30\nexplicit-exit-notify 3\nmssfix\n"
+         "mssfix 1450 fixed\nconnect-retry 7\n");
+  ck_assert_int_eq(c->ping, 5);
+  ck_assert_int_eq(c->ping_restart, 30);
+  ck_assert_int_eq(c->explicit_exit_notify, 3);
+  ck_assert_int_eq(c->mssfix, 1450);
+  ck_assert(c->mssfix_fixed);
+  ck_assert_int_eq(c->connect_retry, 7);
+  ck_assert_int_eq(c->connect_retry_max_delay, 300);
+  lvpn_config_free(c);
+
+  bad("ping x\n", LVPN_ECONFIG, 1,
+      "'ping' must be a number from 0 to 2147483647, not 'x'");
+  bad("ping -1\n", LVPN_ECONFIG, 1, NULL);
+  bad("ping 99999999999\n", LVPN_ECONFIG, 1, NULL);
+  bad("ping\n", LVPN_ECONFIG, 1, "'ping' needs 1 argument");
+  bad("tun-mtu 67\n", LVPN_ECONFIG, 1,
+      "'tun-mtu' must be a number from 68 to 65535, not '67'");
+  bad("tun-mtu 65536\n", LVPN_ECONFIG, 1, NULL);
+  bad("verb 12\n", LVPN_ECONFIG, 1,
+      "'verb' must be a number from 0 to 11, not '12'");
+  bad("keepalive 10 15\n", LVPN_ECONFIG, 1,
+      "keepalive: the second value (ping-restart) must be at least twice "
+      "the first (ping)");
+  bad("keepalive 0 10\n", LVPN_ECONFIG, 1, NULL);
+  bad("keepalive 10\n", LVPN_ECONFIG, 1, "'keepalive' needs 2 arguments");
+  bad("mssfix 100\n", LVPN_ECONFIG, 1,
+      "mssfix must be 0 or 154..65535, not '100'");
+  bad("mssfix 1400 loose\n", LVPN_ECONFIG, 1, NULL);
+  bad("replay-window 70000\n", LVPN_ECONFIG, 1, NULL);
+  bad("replay-window 64 601\n", LVPN_ECONFIG, 1, NULL);
+  bad("script-security 4\n", LVPN_ECONFIG, 1, NULL);
+  bad("explicit-exit-notify x\n", LVPN_ECONFIG, 1, NULL);
+  bad("connect-retry 1 x\n", LVPN_ECONFIG, 1, NULL);
+}
+END_TEST
+
+START_TEST(test_config_routes_dns_scripts) {
+  lvpn_config_t *c = ok("route-nopull\n"
+                        "route 10.0.0.0 255.0.0.0\n"
+                        "route remote_host 255.255.255.255 net_gateway\n"
+                        "route-ipv6 2001:db8::/32 2001:db8::1 5\n"
+                        "route-metric 100\n"
+                        "redirect-gateway def1 block-local\n"
+                        "redirect-private\n"
+                        "dhcp-option DNS 10.0.0.53\n"
+                        "dhcp-option DOMAIN corp.example\n"
+                        "dhcp-option DISABLE-NBT\n"
+                        "pull-filter ignore \"route \"\n"
+                        "pull-filter reject redirect-gateway\n"
+                        "pull-filter accept ifconfig\n"
+                        "up '/etc/openvpn/up.sh arg'\ndown /bin/down\n"
+                        "push-peer-info\n");
+  ck_assert(c->route_nopull);
+  ck_assert_int_eq(c->n_routes, 2);
+  ck_assert_int_eq(c->routes[1].net_kind, LVPN__GW_REMOTE);
+  ck_assert_int_eq(c->routes[1].gw_kind, LVPN__GW_NET);
+  ck_assert_int_eq(c->n_routes6, 1);
+  ck_assert_uint_eq(c->routes6[0].metric, 5);
+  ck_assert_int_eq(c->route_metric, 100);
+  ck_assert_int_eq(c->redirect_gateway,
+                   LVPN__RG_ENABLE | LVPN__RG_DEF1 | LVPN__RG_BLOCK_LOCAL);
+  ck_assert_int_eq(c->redirect_private, LVPN__RG_ENABLE);
+  ck_assert_int_eq(c->n_dhcp, 3);
+  ck_assert_int_eq(c->dhcp[2].type, LVPN__DHCP_DISABLE_NBT);
+  ck_assert_int_eq(c->n_pull_filters, 3);
+  ck_assert_int_eq(c->pull_filters[0].action, LVPN__PULL_IGNORE);
+  ck_assert_str_eq(c->pull_filters[0].text, "route ");
+  ck_assert_int_eq(c->pull_filters[1].action, LVPN__PULL_REJECT);
+  ck_assert_int_eq(c->pull_filters[2].action, LVPN__PULL_ACCEPT);
+  ck_assert_str_eq(c->up, "/etc/openvpn/up.sh arg");
+  ck_assert_str_eq(c->down, "/bin/down");
+  ck_assert(c->push_peer_info);
+  lvpn_config_free(c);
+
+  bad("route 10.0.0.0 255.0.0.256\n", LVPN_ECONFIG, 1,
+      "route: bad netmask '255.0.0.256'");
+  bad("route host.example\n", LVPN_ECONFIG, 1,
+      "route: bad network address 'host.example'");
+  bad("route-ipv6 2001:db8::/200\n", LVPN_ECONFIG, 1,
+      "route-ipv6: bad IPv6 network '2001:db8::/200'");
+  bad("redirect-gateway def1 everything\n", LVPN_ECONFIG, 1,
+      "redirect-gateway: unknown flag 'everything'");
+  bad("dhcp-option DNS not-an-ip\n", LVPN_ECONFIG, 1,
+      "dhcp-option: DNS: bad address 'not-an-ip'");
+  bad("dhcp-option NBT 3\n", LVPN_ECONFIG, 1,
+      "dhcp-option: NBT must be 1, 2, 4 or 8, not '3'");
+  bad("pull-filter drop route\n", LVPN_ECONFIG, 1,
+      "'pull-filter': unknown value 'drop'");
+  bad("up\n", LVPN_ECONFIG, 1, "'up' needs 1 argument");
+}
+END_TEST
+
+START_TEST(test_config_noops_unsupported_server_options) {
+  lvpn_config_t *c = ok("persist-key\npersist-tun\nnobind\n"
+                        "resolv-retry infinite\nuser nobody\ngroup nogroup\n"
+                        "auth-retry nointeract\nping-timer-rem\nfast-io\n"
+                        "sndbuf 0\nrcvbuf 0\ntxqueuelen 1000\n"
+                        "topology subnet\ntun-ipv6\nkey-method 2\n"
+                        "block-outside-dns\nroute-method exe\n"
+                        "ip-win32 dynamic 0 3600\nroute-delay 2 10\n"
+                        "route-delay\npull\ntls-client\n");
+  ck_assert(c->pull && c->tls_client && !c->client);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+
+  bad("fragment 1300\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'fragment'");
+  bad("float\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'float'");
+  bad("bind\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'bind'");
+  bad("lport 1194\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'lport'");
+  bad("http-proxy p 8080\n", LVPN_EUNSUPPORTED, 1,
+      "unsupported option 'http-proxy'");
+  bad("server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
+      "'server' is a server option");
+  bad("push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
+      "'push' is a server option");
+  bad("ifconfig-pool 10.8.0.2 10.8.0.200\n", LVPN_EUNSUPPORTED, 1,
+      "'ifconfig-pool' is a server option");
+  bad("client-config-dir ccd\n", LVPN_EUNSUPPORTED, 1,
+      "'client-config-dir' is a server option");
+  bad("persist-key now\n", LVPN_ECONFIG, 1, "'persist-key' takes no arguments");
+  bad("client yes\n", LVPN_ECONFIG, 1, "'client' takes no arguments");
+  bad("user\n", LVPN_ECONFIG, 1, "'user' needs 1 argument");
+  bad("Client\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'Client'");
+}
+END_TEST
+
+START_TEST(test_config_setenv_opt_and_ignore_unknown) {
+  lvpn_config_t *c = ok("setenv opt frobnicate 1\n"
+                        "setenv opt verb 5\n"
+                        "ignore-unknown-option fragment mtu-disc\n"
+                        "fragment 1300\n"
+                        "mtu-disc yes\n");
+  ck_assert_int_eq(c->verb, 5); /* known options still apply */
+  ck_assert_int_eq(c->n_setenv, 0);
+  ck_assert_int_eq(c->n_warnings, 3);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "client.ovpn:1: ignoring "
+                                               "unsupported option "
+                                               "'frobnicate'"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[1], ":4: ignoring unsupported "
+                                               "option 'fragment'"));
+  ck_assert_int_eq(c->n_ignore_unknown, 2);
+  lvpn_config_free(c);
+  /* bad arguments of a known option are still errors */
+  bad("setenv opt verb 99\n", LVPN_ECONFIG, 1, NULL);
+  c = ok("setenv FORWARD_COMPATIBLE 1\nsomething-new x\n");
+  ck_assert(c->forward_compatible);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_int_eq(c->n_setenv, 1);
+  lvpn_config_free(c);
+  bad("setenv A b c\n", LVPN_ECONFIG, 1, "'setenv' needs a name and a value");
+}
+END_TEST
+
+START_TEST(test_config_set_overrides) {
+  const char *tcp[] = {"tcp", NULL};
+  const char *remote[] = {"b.example", "443", NULL};
+  const char *verb[] = {"7", NULL};
+  const char *bad_ping[] = {"x", NULL};
+  const char *noargs[] = {NULL};
+  lvpn_config_t *c = ok("client\nremote a.example\nverb 3\n");
+
+  ck_assert_int_eq(lvpn_config_set(c, "proto", tcp, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn_config_set(c, "--remote", remote, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn_config_set(c, "verb", verb, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn_config_set(c, "auth-nocache", NULL, err, sizeof(err)),
+                   0);
+  ck_assert_int_eq(lvpn_config_set(c, "persist-tun", noargs, err, sizeof(err)),
+                   0);
+  ck_assert_int_eq(c->proto.tcp, 1);
+  ck_assert_int_eq(c->n_remotes, 2);
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 443);
+  ck_assert_int_eq(c->verb, 7);
+  ck_assert(c->auth_nocache);
+
+  ck_assert_int_eq(lvpn_config_set(c, "ping", bad_ping, err, sizeof(err)),
+                   LVPN_ECONFIG);
+  ck_assert_str_eq(err, "--ping: 'ping' must be a number from 0 to "
+                        "2147483647, not 'x'");
+  ck_assert_int_eq(lvpn_config_set(c, "frob", NULL, err, sizeof(err)),
+                   LVPN_EUNSUPPORTED);
+  ck_assert_str_eq(err, "--frob: unsupported option 'frob'");
+  ck_assert_int_eq(lvpn_config_set(c, "comp-lzo", NULL, err, sizeof(err)),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(lvpn_config_set(c, "", NULL, err, sizeof(err)), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_config_set(c, NULL, NULL, err, sizeof(err)),
+                   LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_config_set(c, "verb", verb, NULL, 0), 0);
+  /* relative paths are taken as given (relative to the cwd) */
+  put("ca.crt", pem);
+  ck_assert_int_eq(chdir(dir), 0);
+  {
+    const char *ca[] = {"ca.crt", NULL};
+    ck_assert_int_eq(lvpn_config_set(c, "ca", ca, err, sizeof(err)), 0);
+    ck_assert_str_eq(c->ca.origin, "ca.crt");
+    ck_assert_str_eq(c->ca.data, pem);
+  }
+  lvpn_config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_clone_is_deep) {
+  char text[1024];
+  lvpn_config_t *c, *d;
+  put("up.txt", "u\np\n");
+  snprintf(text, sizeof(text),
+           "client\nremote a.example 1\nremote b.example 2 tcp\n"
+           "<ca>\n%s</ca>\nauth-user-pass up.txt\nsetenv K V\n"
+           "pull-filter ignore route\ncipher BF-CBC\n"
+           "ignore-unknown-option x\nup /bin/true\n",
+           pem);
+  c = ok(text);
+  ck_assert_int_eq(lvpn__config_clone(c, &d), 0);
+  ck_assert_ptr_ne(d->ca.data, c->ca.data);
+  ck_assert_ptr_ne(d->remotes[0].host, c->remotes[0].host);
+  ck_assert_ptr_ne(d->password, c->password);
+  ck_assert_ptr_ne(d->dev, c->dev);
+  lvpn_config_free(c); /* the clone must not depend on the original */
+  ck_assert_str_eq(d->ca.data, pem);
+  ck_assert_uint_eq(d->ca.len, strlen(pem));
+  ck_assert_str_eq(d->remotes[1].host, "b.example");
+  ck_assert_uint_eq(lvpn__config_remote_port(d, 1), 2);
+  ck_assert_str_eq(d->username, "u");
+  ck_assert_str_eq(d->password, "p");
+  ck_assert_str_eq(d->setenv[0].value, "V");
+  ck_assert_str_eq(d->pull_filters[0].text, "route");
+  ck_assert_int_eq(d->n_warnings, 1);
+  ck_assert_str_eq(d->ignore_unknown[0], "x");
+  ck_assert_str_eq(d->up, "/bin/true");
+  ck_assert_str_eq(d->data_ciphers, LVPN__DEFAULT_DATA_CIPHERS);
+  lvpn_config_free(d);
+}
+END_TEST
+
+static void expect_invalid(lvpn_config_t *c, int code, const char *msg) {
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), code);
+  ck_assert_str_eq(err, msg);
+}
+
+static void set1(lvpn_config_t *c, const char *name, const char *arg) {
+  const char *args[] = {arg, NULL};
+  ck_assert_msg(lvpn_config_set(c, name, args, err, sizeof(err)) == 0, "%s",
+                err);
+}
+
+START_TEST(test_config_validate_names_missing_setting) {
+  lvpn_config_t *c;
+  put("ca.crt", pem);
+  put("c.crt", "C");
+  put("c.key", "K");
+  put("k", "k");
+  ck_assert_int_eq(chdir(dir), 0);
+  ck_assert_int_eq(lvpn_config_new(&c), 0);
+  expect_invalid(c, LVPN_ECONFIG, "no 'remote' given");
+  set1(c, "remote", "vpn.example");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "no 'client' given (or 'tls-client' with 'pull')");
+  set1(c, "tls-client", NULL);
+  expect_invalid(c, LVPN_EUNSUPPORTED,
+                 "'tls-client' without 'pull' is not supported: use "
+                 "'client'");
+  set1(c, "client", NULL);
+  expect_invalid(c, LVPN_ECONFIG, "no 'ca' given");
+  set1(c, "ca", "ca.crt");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "no 'cert'/'key' and no 'auth-user-pass' "
+                 "given: the client cannot authenticate");
+  set1(c, "cert", "c.crt");
+  expect_invalid(c, LVPN_ECONFIG, "'cert' given without 'key'");
+  set1(c, "key", "c.key");
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), 0);
+  set1(c, "tls-auth", "k");
+  set1(c, "tls-crypt", "k");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "only one of 'tls-auth', 'tls-crypt' and "
+                 "'tls-crypt-v2' may be given");
+  lvpn_config_free(c);
+
+  ck_assert_int_eq(lvpn_config_new(&c), 0);
+  set1(c, "remote", "vpn.example");
+  set1(c, "client", NULL);
+  set1(c, "ca", "ca.crt");
+  set1(c, "key", "c.key");
+  expect_invalid(c, LVPN_ECONFIG, "'key' given without 'cert'");
+  set1(c, "auth-user-pass", NULL);
+  set1(c, "cert", "c.crt");
+  set1(c, "tls-version-max", "1.1");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "'tls-version-max' is below 'tls-version-min'");
+  set1(c, "tls-version-max", "1.3");
+  set1(c, "tls-version-min", "1.3");
+  expect_invalid(c, LVPN_EUNSUPPORTED,
+                 "'tls-version-min 1.3' cannot be met: mbedTLS 2.28 supports "
+                 "TLS up to 1.2 (add 'or-highest')");
+  lvpn_config_free(c);
+}
+END_TEST
+
+START_TEST(test_config_bad_files_never_crash) {
+  char want[1024], *big;
+  unsigned seed = 7;
+  lvpn_config_t *c;
+  int i, j, e;
+
+  /* the config itself is unreadable */
+  snprintf(want, sizeof(want), "%s/none.ovpn", dir);
+  ck_assert_int_eq(lvpn_config_load(&c, want, err, sizeof(err)), UV_ENOENT);
+  ck_assert_ptr_null(c);
+  snprintf(want, sizeof(want),
+           "cannot read '%s/none.ovpn': No such file or directory", dir);
+  ck_assert_str_eq(err, want);
+  ck_assert_int_eq(lvpn_config_load(&c, dir, err, sizeof(err)), UV_EISDIR);
+  ck_assert_int_eq(lvpn_config_load(NULL, dir, err, sizeof(err)), LVPN_EINVAL);
+
+  /* binary content */
+  bad_n("client\n\x7f"
+        "ELF\x01\x01\0\0\0garbage\n",
+        24, LVPN_ECONFIG, 2, "NUL byte in line (binary file?)");
+
+  /* a 100 KB line, and too many words */
+  big = malloc(300 * 1024);
+  memset(big, 'x', 100 * 1024);
+  memcpy(big, "setenv A ", 9);
+  big[100 * 1024] = '\0';
+  bad(big, LVPN_ECONFIG, 1, "line too long (max 65536 bytes)");
+  strcpy(big, "setenv");
+  for (i = 0; i < 300; i++)
+    strcat(big, " w");
+  bad(big, LVPN_ECONFIG, 1, "too many words on one line (max 256)");
+
+  /* a file over the 4 MiB limit */
+  memset(big, '#', 300 * 1024);
+  {
+    const char *p = put_n("huge.ovpn", big, 1);
+    FILE *f = fopen(p, "ab");
+    for (i = 0; i < 15; i++)
+      ck_assert_uint_eq(fwrite(big, 1, 300 * 1024, f), 300 * 1024);
+    fclose(f);
+    ck_assert_int_eq(lvpn_config_load(&c, p, err, sizeof(err)), LVPN_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "file too large"));
+  }
+
+  /* random garbage: any result, but never a crash or a leak */
+  for (i = 0; i < 300; i++) {
+    static const char alpha[] = "abc<>/\\\"' #;\n\t-0123456789.:remote ca "
+                                "route verb setenv opt inline";
+    int n = 1 + (int)(rand_r(&seed) % 2000);
+    for (j = 0; j < n; j++)
+      big[j] = (i & 1) ? (char)(rand_r(&seed) % 256)
+                       : alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+    put_n("client.ovpn", big, (size_t)n);
+    snprintf(want, sizeof(want), "%s/client.ovpn", dir);
+    e = lvpn_config_load(&c, want, err, sizeof(err));
+    ck_assert(e <= 0);
+    if (e == 0)
+      lvpn_config_free(c);
+    else
+      ck_assert_ptr_null(c);
+  }
+  free(big);
+}
+END_TEST
+
+static Suite *config_suite(void) {
+  Suite *s = suite_create("config");
+  TCase *tc = tcase_create("config");
+  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_set_timeout(tc, 30);
+  tcase_add_test(tc, test_config_defaults);
+  tcase_add_test(tc, test_config_typical_file_with_inline_blocks);
+  tcase_add_test(tc, test_config_quoting_and_escapes);
+  tcase_add_test(tc, test_config_comments_blank_lines_bom_crlf);
+  tcase_add_test(tc, test_config_inline_block_errors);
+  tcase_add_test(tc, test_config_inline_tls_auth_and_auth_user_pass);
+  tcase_add_test(tc, test_config_relative_paths_and_unreadable_files);
+  tcase_add_test(tc, test_config_auth_user_pass_file);
+  tcase_add_test(tc, test_config_remote_proto_port);
+  tcase_add_test(tc, test_config_dev);
+  tcase_add_test(tc, test_config_tls_options);
+  tcase_add_test(tc, test_config_ciphers_and_auth);
+  tcase_add_test(tc, test_config_compression);
+  tcase_add_test(tc, test_config_numbers_and_timers);
+  tcase_add_test(tc, test_config_routes_dns_scripts);
+  tcase_add_test(tc, test_config_noops_unsupported_server_options);
+  tcase_add_test(tc, test_config_setenv_opt_and_ignore_unknown);
+  tcase_add_test(tc, test_config_set_overrides);
+  tcase_add_test(tc, test_config_clone_is_deep);
+  tcase_add_test(tc, test_config_validate_names_missing_setting);
+  tcase_add_test(tc, test_config_bad_files_never_crash);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+LVPN_TEST_MAIN(config_suite)

@@ -1,0 +1,167 @@
+/* lib/: errors, packet buffers, queue, logging. */
+#include <string.h>
+
+#include "tests/check_util.h"
+#include "layervpn.h"
+#include "lib/log.h"
+#include "lib/pbuf.h"
+#include "lib/queue.h"
+
+START_TEST(test_error_names_and_texts) {
+  ck_assert_str_eq(lvpn_err_name(LVPN_ECERT_EKU), "LVPN_ECERT_EKU");
+  ck_assert_str_eq(lvpn_strerror(LVPN_ECERT_EKU),
+                   "certificate rejected: extendedKeyUsage is not serverAuth");
+  ck_assert_str_eq(lvpn_err_name(LVPN_EINVAL), "LVPN_EINVAL");
+  ck_assert_str_eq(lvpn_err_name(LVPN_ESCRIPT), "LVPN_ESCRIPT");
+  /* libuv codes pass through */
+  ck_assert_str_eq(lvpn_err_name(UV_ECONNREFUSED), "ECONNREFUSED");
+  ck_assert_str_eq(lvpn_strerror(0), "success");
+  ck_assert_int_lt(LVPN_EINVAL, -4096);
+}
+END_TEST
+
+START_TEST(test_error_every_code_has_text) {
+  int e;
+  for (e = LVPN__ERR_FIRST + 1; e < LVPN__ERR_LAST; e++) {
+    ck_assert_ptr_nonnull(lvpn_strerror(e));
+    ck_assert_int_eq(strncmp(lvpn_err_name(e), "LVPN_E", 6), 0);
+  }
+}
+END_TEST
+
+START_TEST(test_pbuf_push_pull_without_copy) {
+  lvpn__pbuf_pool_t pool;
+  lvpn__pbuf_t *p;
+  uint8_t *payload, *h;
+
+  lvpn__pbuf_pool_init(&pool, 4);
+  p = lvpn__pbuf_alloc(&pool);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->len, 0);
+  ck_assert_uint_eq(lvpn__pbuf_headroom(p), LVPN_PBUF_HEADROOM);
+  payload = lvpn__pbuf_put(p, 5);
+  memcpy(payload, "hello", 5);
+  h = lvpn__pbuf_push(p, 3);
+  memcpy(h, "ABC", 3);
+  ck_assert_uint_eq(p->len, 8);
+  ck_assert_int_eq(memcmp(p->data, "ABChello", 8), 0);
+  ck_assert_ptr_eq(lvpn__pbuf_pull(p, 3), h);
+  ck_assert_ptr_eq(p->data, payload); /* payload never moved */
+  ck_assert_ptr_null(lvpn__pbuf_pull(p, 6));
+  ck_assert_ptr_null(lvpn__pbuf_push(p, LVPN_PBUF_HEADROOM + 4));
+  ck_assert_ptr_null(lvpn__pbuf_put(p, LVPN_PBUF_CAP));
+  ck_assert_int_eq(lvpn__pbuf_trim(p, 2), 0);
+  ck_assert_int_eq(memcmp(p->data, "hel", 3), 0);
+  ck_assert_int_eq(lvpn__pbuf_trim(p, 4), -1);
+  lvpn__pbuf_free(p);
+  lvpn__pbuf_pool_destroy(&pool);
+}
+END_TEST
+
+START_TEST(test_pbuf_pool_reuses_buffers) {
+  lvpn__pbuf_pool_t pool;
+  lvpn__pbuf_t *a, *b;
+  int i;
+
+  lvpn__pbuf_pool_init(&pool, 2);
+  for (i = 0; i < 1000; i++) {
+    a = lvpn__pbuf_alloc(&pool);
+    b = lvpn__pbuf_alloc(&pool);
+    lvpn__pbuf_free(a);
+    lvpn__pbuf_free(b);
+  }
+  ck_assert_uint_eq(pool.allocs, 2); /* steady state: no heap traffic */
+  ck_assert_uint_eq(pool.outstanding, 0);
+  lvpn__pbuf_pool_destroy(&pool);
+}
+END_TEST
+
+START_TEST(test_pbuf_clone_keeps_headroom_and_meta) {
+  lvpn__pbuf_pool_t pool;
+  lvpn__pbuf_t *a, *b;
+
+  lvpn__pbuf_pool_init(&pool, 2);
+  a = lvpn__pbuf_alloc(&pool);
+  memcpy(lvpn__pbuf_put(a, 4), "data", 4);
+  a->meta.msg_id = 42;
+  b = lvpn__pbuf_clone(a);
+  ck_assert_uint_eq(b->len, 4);
+  ck_assert_uint_eq(b->meta.msg_id, 42);
+  ck_assert_uint_eq(lvpn__pbuf_headroom(b), lvpn__pbuf_headroom(a));
+  ck_assert_int_eq(memcmp(b->data, "data", 4), 0);
+  lvpn__pbuf_free(a);
+  lvpn__pbuf_free(b);
+  lvpn__pbuf_pool_destroy(&pool);
+}
+END_TEST
+
+struct item {
+  lvpn__qnode_t node;
+  int v;
+};
+
+START_TEST(test_queue_fifo_order) {
+  lvpn__queue_t q;
+  struct item it[5];
+  int i;
+
+  lvpn__queue_init(&q);
+  ck_assert(lvpn__queue_empty(&q));
+  for (i = 0; i < 5; i++) {
+    it[i].v = i;
+    lvpn__queue_push(&q, &it[i].node);
+  }
+  ck_assert_uint_eq(q.count, 5);
+  for (i = 0; i < 5; i++)
+    ck_assert_int_eq(container_of(lvpn__queue_pop(&q), struct item, node)->v,
+                     i);
+  ck_assert_ptr_null(lvpn__queue_pop(&q));
+  lvpn__queue_push(&q, &it[1].node);
+  lvpn__queue_push_front(&q, &it[0].node);
+  ck_assert_int_eq(container_of(lvpn__queue_pop(&q), struct item, node)->v, 0);
+  ck_assert_int_eq(container_of(lvpn__queue_pop(&q), struct item, node)->v, 1);
+  ck_assert(lvpn__queue_empty(&q));
+}
+END_TEST
+
+static int log_calls;
+static char log_last[256];
+static void log_capture(void *ud, int level, const char *layer,
+                        const char *msg) {
+  (void)ud;
+  log_calls++;
+  snprintf(log_last, sizeof(log_last), "%d %s %s", level, layer, msg);
+}
+
+START_TEST(test_log_levels_filter) {
+  lvpn__logger_t lg;
+  lvpn__logger_init(&lg);
+  ck_assert_int_eq(lg.verb, 3);
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "x", "no sink: %d", 1); /* no crash */
+  lg.cb = log_capture;
+  log_calls = 0;
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "tls", "hello %s", "world");
+  LVPN__LOG(&lg, LVPN_LOG_DEBUG, "tls", "hidden");
+  ck_assert_int_eq(log_calls, 1);
+  ck_assert_str_eq(log_last, "3 tls hello world");
+  lg.verb = 11;
+  LVPN__LOG(&lg, LVPN_LOG_TRACE, "tls", "shown");
+  ck_assert_int_eq(log_calls, 2);
+}
+END_TEST
+
+static Suite *lib_suite(void) {
+  Suite *s = suite_create("lib");
+  TCase *tc = tcase_create("core");
+  tcase_add_test(tc, test_error_names_and_texts);
+  tcase_add_test(tc, test_error_every_code_has_text);
+  tcase_add_test(tc, test_pbuf_push_pull_without_copy);
+  tcase_add_test(tc, test_pbuf_pool_reuses_buffers);
+  tcase_add_test(tc, test_pbuf_clone_keeps_headroom_and_meta);
+  tcase_add_test(tc, test_queue_fifo_order);
+  tcase_add_test(tc, test_log_levels_filter);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+LVPN_TEST_MAIN(lib_suite)

@@ -1,0 +1,842 @@
+/* layers/tls_engine: our client against an in-memory mbedTLS server, with
+ * the fixture PKI of tests/data/pki (regenerate with gen.sh). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+
+#include "tests/check_util.h"
+#include "layers/tlssession/engine.h"
+#include "layervpn.h"
+#include "lib/log.h"
+
+/* ---- fixtures ---- */
+
+static char *load(const char *name, size_t *len) {
+  const char *dir = getenv("LVPN_SRCDIR");
+  char path[1024];
+  FILE *f;
+  long n;
+  char *buf;
+
+  snprintf(path, sizeof(path), "%s/tests/data/pki/%s", dir ? dir : ".", name);
+  f = fopen(path, "rb");
+  ck_assert_msg(f != NULL, "cannot open %s (set LVPN_SRCDIR)", path);
+  fseek(f, 0, SEEK_END);
+  n = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  buf = malloc((size_t)n + 1);
+  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+  fclose(f);
+  buf[n] = '\0';
+  *len = (size_t)n + 1; /* mbedTLS convention: the NUL counts */
+  return buf;
+}
+
+typedef struct {
+  char *pem;
+  size_t len;
+} file_t;
+
+static file_t load_file(const char *name) {
+  file_t f;
+  f.pem = load(name, &f.len);
+  return f;
+}
+
+typedef struct {
+  mbedtls_entropy_context entropy;
+  mbedtls_ctr_drbg_context drbg;
+} rng_t;
+
+static void rng_init(rng_t *r) {
+  mbedtls_entropy_init(&r->entropy);
+  mbedtls_ctr_drbg_init(&r->drbg);
+  ck_assert_int_eq(mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func,
+                                         &r->entropy,
+                                         (const unsigned char *)"t", 1),
+                   0);
+}
+
+static void rng_free(rng_t *r) {
+  mbedtls_ctr_drbg_free(&r->drbg);
+  mbedtls_entropy_free(&r->entropy);
+}
+
+/* Log capture: the last line at ERROR level, and whether VERIFY OK was seen. */
+typedef struct {
+  char last_error[512];
+  int verify_ok;
+} logcap_t;
+
+static void log_cb(void *ud, int level, const char *layer, const char *msg) {
+  logcap_t *lc = ud;
+  ck_assert_str_eq(layer, "tlssession");
+  if (level <= LVPN_LOG_ERROR)
+    snprintf(lc->last_error, sizeof(lc->last_error), "%s", msg);
+  if (strncmp(msg, "VERIFY OK", 9) == 0)
+    lc->verify_ok++;
+}
+
+/* ---- the in-memory server ---- */
+
+typedef struct {
+  mbedtls_ssl_config conf;
+  mbedtls_ssl_context ssl;
+  mbedtls_x509_crt ca, cert;
+  mbedtls_pk_context key;
+  rng_t rng;
+  uint8_t in[65536]; /* client → server */
+  size_t in_off, in_len;
+  uint8_t out[65536]; /* server → client */
+  size_t out_off, out_len;
+  int done, hs_ret;
+  int have_export, prf_type;
+  uint8_t ms[48], cr[32], sr[32];
+} server_t;
+
+static int sv_send(void *ctx, const unsigned char *buf, size_t len) {
+  server_t *sv = ctx;
+  ck_assert_uint_le(sv->out_len + len, sizeof(sv->out));
+  memcpy(sv->out + sv->out_len, buf, len);
+  sv->out_len += len;
+  return (int)len;
+}
+
+static int sv_recv(void *ctx, unsigned char *buf, size_t len) {
+  server_t *sv = ctx;
+  size_t n = sv->in_len - sv->in_off;
+  if (n == 0)
+    return MBEDTLS_ERR_SSL_WANT_READ;
+  if (n > len)
+    n = len;
+  memcpy(buf, sv->in + sv->in_off, n);
+  sv->in_off += n;
+  return (int)n;
+}
+
+static int sv_export(void *p, const unsigned char *ms, const unsigned char *kb,
+                     size_t maclen, size_t keylen, size_t ivlen,
+                     const unsigned char cr[32], const unsigned char sr[32],
+                     mbedtls_tls_prf_types prf_type) {
+  server_t *sv = p;
+  memcpy(sv->ms, ms, 48);
+  memcpy(sv->cr, cr, 32);
+  memcpy(sv->sr, sr, 32);
+  sv->prf_type = (int)prf_type;
+  sv->have_export = 1;
+  return 0;
+}
+
+/* A server with `cert`/`key`, verifying client certs against `client_ca`
+ * (NULL: no client certificate requested). */
+static void server_init(server_t *sv, const char *cert, const char *key,
+                        const char *client_ca) {
+  file_t f;
+
+  memset(sv, 0, sizeof(*sv));
+  rng_init(&sv->rng);
+  mbedtls_ssl_config_init(&sv->conf);
+  mbedtls_ssl_init(&sv->ssl);
+  mbedtls_x509_crt_init(&sv->ca);
+  mbedtls_x509_crt_init(&sv->cert);
+  mbedtls_pk_init(&sv->key);
+  f = load_file(cert);
+  ck_assert_int_eq(mbedtls_x509_crt_parse(&sv->cert, (void *)f.pem, f.len), 0);
+  free(f.pem);
+  f = load_file(key);
+  ck_assert_int_eq(
+      mbedtls_pk_parse_key(&sv->key, (void *)f.pem, f.len, NULL, 0), 0);
+  free(f.pem);
+  ck_assert_int_eq(mbedtls_ssl_config_defaults(&sv->conf, MBEDTLS_SSL_IS_SERVER,
+                                               MBEDTLS_SSL_TRANSPORT_STREAM,
+                                               MBEDTLS_SSL_PRESET_DEFAULT),
+                   0);
+  mbedtls_ssl_conf_rng(&sv->conf, mbedtls_ctr_drbg_random, &sv->rng.drbg);
+  ck_assert_int_eq(mbedtls_ssl_conf_own_cert(&sv->conf, &sv->cert, &sv->key),
+                   0);
+  if (client_ca != NULL) {
+    f = load_file(client_ca);
+    ck_assert_int_eq(mbedtls_x509_crt_parse(&sv->ca, (void *)f.pem, f.len), 0);
+    free(f.pem);
+    mbedtls_ssl_conf_ca_chain(&sv->conf, &sv->ca, NULL);
+    mbedtls_ssl_conf_authmode(&sv->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+  } else {
+    mbedtls_ssl_conf_authmode(&sv->conf, MBEDTLS_SSL_VERIFY_NONE);
+  }
+  mbedtls_ssl_conf_export_keys_ext_cb(&sv->conf, sv_export, sv);
+  ck_assert_int_eq(mbedtls_ssl_setup(&sv->ssl, &sv->conf), 0);
+  mbedtls_ssl_set_bio(&sv->ssl, sv, sv_send, sv_recv, NULL);
+}
+
+static void server_free(server_t *sv) {
+  mbedtls_ssl_free(&sv->ssl);
+  mbedtls_ssl_config_free(&sv->conf);
+  mbedtls_x509_crt_free(&sv->ca);
+  mbedtls_x509_crt_free(&sv->cert);
+  mbedtls_pk_free(&sv->key);
+  rng_free(&sv->rng);
+}
+
+/* Moves bytes both ways until both handshakes finished or nothing moves.
+ * Server → client bytes go in `chunk`-sized pieces, a step after each.
+ * Returns the client's first error, or 0. */
+static int pump(lvpn__tls_session_t *cl, server_t *sv, size_t chunk) {
+  uint8_t tmp[4096];
+  size_t n;
+  int rc, round, moved;
+
+  for (round = 0; round < 100; round++) {
+    moved = 0;
+    rc = lvpn__tls_step(cl);
+    if (rc < 0)
+      return rc;
+    while ((n = lvpn__tls_take_output(cl, tmp, sizeof(tmp))) > 0) {
+      ck_assert_uint_le(sv->in_len + n, sizeof(sv->in));
+      memcpy(sv->in + sv->in_len, tmp, n);
+      sv->in_len += n;
+      moved = 1;
+    }
+    if (!sv->done && sv->hs_ret == 0) {
+      rc = mbedtls_ssl_handshake(&sv->ssl);
+      if (rc == 0)
+        sv->done = 1;
+      else if (rc != MBEDTLS_ERR_SSL_WANT_READ)
+        sv->hs_ret = rc;
+    }
+    while (sv->out_off < sv->out_len) {
+      n = sv->out_len - sv->out_off;
+      if (n > chunk)
+        n = chunk;
+      ck_assert_int_eq(lvpn__tls_feed(cl, sv->out + sv->out_off, n), 0);
+      sv->out_off += n;
+      moved = 1;
+      rc = lvpn__tls_step(cl);
+      if (rc < 0)
+        return rc;
+    }
+    if (lvpn__tls_handshake_done(cl) && sv->done &&
+        lvpn__tls_pending_output(cl) == 0)
+      return 0;
+    if (!moved)
+      break;
+  }
+  return lvpn__tls_step(cl);
+}
+
+/* ---- per-test state ---- */
+
+typedef struct {
+  file_t ca, cert, key;
+  rng_t rng;
+  logcap_t lc;
+  lvpn__logger_t log;
+  lvpn__tls_params_t p;
+  lvpn__tls_conf_t conf;
+  lvpn__tls_session_t cl;
+  server_t sv;
+  char err[256];
+} env_t;
+
+static void env_params(env_t *e, const char *cert, const char *key) {
+  memset(e, 0, sizeof(*e));
+  rng_init(&e->rng);
+  e->ca = load_file("ca.crt");
+  if (cert != NULL) {
+    e->cert = load_file(cert);
+    e->key = load_file(key);
+  }
+  e->log.cb = log_cb;
+  e->log.ud = &e->lc;
+  e->log.verb = LVPN_LOG_TRACE;
+  e->p.ca_pem = e->ca.pem;
+  e->p.ca_len = e->ca.len;
+  e->p.cert_pem = e->cert.pem;
+  e->p.cert_len = e->cert.len;
+  e->p.key_pem = e->key.pem;
+  e->p.key_len = e->key.len;
+  e->p.tls_version_min = LVPN__TLS_VERSION_1_2;
+  e->p.rng = mbedtls_ctr_drbg_random;
+  e->p.rng_ctx = &e->rng.drbg;
+  e->p.log = &e->log;
+}
+
+/* conf + session + server, ready to pump */
+static void env_start(env_t *e, const char *srv_cert, const char *srv_key,
+                      const char *client_ca) {
+  ck_assert_msg(lvpn__tls_conf_init(&e->conf, &e->p, e->err, sizeof(e->err)) ==
+                    0,
+                "%s", e->err);
+  ck_assert_int_eq(lvpn__tls_init(&e->cl, &e->conf), 0);
+  server_init(&e->sv, srv_cert, srv_key, client_ca);
+}
+
+static void env_free(env_t *e) {
+  lvpn__tls_free(&e->cl);
+  lvpn__tls_free(&e->cl); /* harmless twice */
+  lvpn__tls_conf_free(&e->conf);
+  server_free(&e->sv);
+  rng_free(&e->rng);
+  free(e->ca.pem);
+  free(e->cert.pem);
+  free(e->key.pem);
+}
+
+/* Good client, server `srv` (a fixture name without extension). */
+static int handshake_with(env_t *e, const char *srv) {
+  char crt[64], key[64];
+
+  snprintf(crt, sizeof(crt), "%s.crt", srv);
+  snprintf(key, sizeof(key), "%s.key", srv);
+  env_start(e, crt, key, "ca.crt");
+  return pump(&e->cl, &e->sv, 4096);
+}
+
+/* ---- tests ---- */
+
+static const char *suite_family(const lvpn__tls_session_t *s) {
+  static char prefix[32];
+  snprintf(prefix, sizeof(prefix), "%.21s", lvpn__tls_ciphersuite(s));
+  return prefix;
+}
+
+static void assert_exports_match(env_t *e) {
+  uint8_t ms[48], cr[32], sr[32];
+  int prf = -1;
+
+  ck_assert_int_eq(lvpn__tls_get_export(&e->cl, ms, cr, sr, &prf), 0);
+  ck_assert(e->sv.have_export);
+  ck_assert_int_eq(memcmp(ms, e->sv.ms, 48), 0);
+  ck_assert_int_eq(memcmp(cr, e->sv.cr, 32), 0);
+  ck_assert_int_eq(memcmp(sr, e->sv.sr, 32), 0);
+  ck_assert_int_eq(prf, e->sv.prf_type);
+  ck_assert(prf == MBEDTLS_SSL_TLS_PRF_SHA256 ||
+            prf == MBEDTLS_SSL_TLS_PRF_SHA384);
+}
+
+START_TEST(test_tls_engine_handshake_ec) {
+  env_t e;
+  uint8_t ms[48];
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.remote_cert_tls_server = 1;
+  e.p.verify_x509_name = "vpn-server";
+  e.p.verify_x509_type = LVPN__X509_NAME_NAME;
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_get_export(&e.cl, ms, NULL, NULL, NULL),
+                   LVPN_ESTATE);
+  ck_assert_str_eq(lvpn__tls_ciphersuite(&e.cl), "");
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  ck_assert(lvpn__tls_handshake_done(&e.cl));
+  ck_assert_int_eq(mbedtls_ssl_get_verify_result(&e.sv.ssl), 0);
+  /* the server picks among our offers by its own preference */
+  ck_assert_str_eq(suite_family(&e.cl), "TLS-ECDHE-ECDSA-WITH-");
+  ck_assert_str_eq(lvpn__tls_version(&e.cl), "TLSv1.2");
+  ck_assert_str_eq(lvpn__tls_peer_subject(&e.cl),
+                   "O=layervpn test, CN=vpn-server");
+  ck_assert_str_eq(lvpn__tls_peer_cn(&e.cl), "vpn-server");
+  ck_assert_str_eq(lvpn__tls_last_error(&e.cl), "");
+  ck_assert_int_eq(e.lc.verify_ok, 2); /* CA and leaf */
+  assert_exports_match(&e);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_handshake_rsa_client_key) {
+  const mbedtls_x509_crt *peer;
+  char dn[128];
+  env_t e;
+
+  env_params(&e, "client-rsa.crt", "client-rsa.key");
+  e.p.remote_cert_tls_server = 1;
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert_int_eq(mbedtls_ssl_get_verify_result(&e.sv.ssl), 0);
+  peer = mbedtls_ssl_get_peer_cert(&e.sv.ssl);
+  ck_assert_ptr_nonnull(peer);
+  ck_assert_int_gt(mbedtls_x509_dn_gets(dn, sizeof(dn), &peer->subject), 0);
+  ck_assert_str_eq(dn, "CN=client-rsa");
+  ck_assert_int_eq(mbedtls_pk_get_type(&peer->pk), MBEDTLS_PK_RSA);
+  assert_exports_match(&e);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_no_client_cert) {
+  env_t e;
+
+  env_params(&e, NULL, NULL); /* user/pass only */
+  env_start(&e, "server.crt", "server.key", NULL);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  ck_assert(lvpn__tls_handshake_done(&e.cl));
+  env_free(&e);
+}
+END_TEST
+
+/* client writes one record; the server reads exactly it */
+static void client_to_server(env_t *e, const uint8_t *msg, size_t len) {
+  uint8_t tmp[4096], got[4096];
+  size_t n;
+  int rc;
+
+  ck_assert_int_eq(lvpn__tls_write(&e->cl, msg, len), 0);
+  while ((n = lvpn__tls_take_output(&e->cl, tmp, sizeof(tmp))) > 0) {
+    memcpy(e->sv.in + e->sv.in_len, tmp, n);
+    e->sv.in_len += n;
+  }
+  rc = mbedtls_ssl_read(&e->sv.ssl, got, sizeof(got));
+  ck_assert_int_eq(rc, (int)len);
+  ck_assert_int_eq(memcmp(got, msg, len), 0);
+}
+
+static void records_flow(env_t *e, size_t chunk) {
+  static const char m1[] = "\0\0\0\0\x02server key-method-2";
+  static const char m2[] = "PUSH_REPLY,ping 10,ping-restart 60";
+  static const char *expect[2] = {m1, m2};
+  static const size_t expect_len[2] = {sizeof(m1), sizeof(m2)};
+  uint8_t big[LVPN__TLS_MAX_RECORD + 1], buf[64];
+  size_t n;
+  int rc, got = 0;
+
+  memset(big, 'k', sizeof(big));
+  client_to_server(e, big, LVPN__TLS_MAX_RECORD);
+  client_to_server(e, (const uint8_t *)"PUSH_REQUEST", 13);
+  ck_assert_int_eq(lvpn__tls_write(&e->cl, big, sizeof(big)), LVPN_ETOOBIG);
+
+  /* two records in one flight: read one at a time, then nothing */
+  ck_assert_int_eq(mbedtls_ssl_write(&e->sv.ssl, (const void *)m1, sizeof(m1)),
+                   (int)sizeof(m1));
+  ck_assert_int_eq(mbedtls_ssl_write(&e->sv.ssl, (const void *)m2, sizeof(m2)),
+                   (int)sizeof(m2));
+  ck_assert_int_eq(lvpn__tls_read(&e->cl, buf, sizeof(buf)), 0);
+  while (e->sv.out_off < e->sv.out_len) {
+    n = e->sv.out_len - e->sv.out_off;
+    n = n > chunk ? chunk : n;
+    ck_assert_int_eq(lvpn__tls_feed(&e->cl, e->sv.out + e->sv.out_off, n), 0);
+    e->sv.out_off += n;
+    while ((rc = lvpn__tls_read(&e->cl, buf, sizeof(buf))) > 0) {
+      ck_assert_int_lt(got, 2);
+      ck_assert_int_eq(rc, (int)expect_len[got]);
+      ck_assert_int_eq(memcmp(buf, expect[got], expect_len[got]), 0);
+      got++;
+    }
+    ck_assert_int_eq(rc, 0);
+    if (e->sv.out_off < e->sv.out_len) /* incomplete: not delivered yet */
+      ck_assert_int_lt(got, 2);
+  }
+  ck_assert_int_eq(got, 2);
+  ck_assert_int_eq(lvpn__tls_read(&e->cl, buf, sizeof(buf)), 0);
+}
+
+START_TEST(test_tls_engine_records_flow_both_ways) {
+  env_t e;
+  uint8_t buf[16];
+
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_write(&e.cl, (const uint8_t *)"x", 1),
+                   LVPN_ESTATE);
+  ck_assert_int_eq(lvpn__tls_read(&e.cl, buf, sizeof(buf)), LVPN_ESTATE);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  records_flow(&e, 4096);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_byte_by_byte) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.remote_cert_tls_server = 1;
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 1), 0);
+  ck_assert(lvpn__tls_handshake_done(&e.cl));
+  assert_exports_match(&e);
+  records_flow(&e, 1);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_peer_close_and_alert) {
+  env_t e;
+  uint8_t buf[64];
+
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  ck_assert_int_eq(mbedtls_ssl_close_notify(&e.sv.ssl), 0);
+  ck_assert_int_eq(lvpn__tls_feed(&e.cl, e.sv.out + e.sv.out_off,
+                                  e.sv.out_len - e.sv.out_off),
+                   0);
+  ck_assert_int_eq(lvpn__tls_read(&e.cl, buf, sizeof(buf)), LVPN_ETLS);
+  ck_assert_str_eq(lvpn__tls_last_error(&e.cl), "peer closed the TLS session");
+  /* sticky */
+  ck_assert_int_eq(lvpn__tls_read(&e.cl, buf, sizeof(buf)), LVPN_ETLS);
+  ck_assert_int_eq(lvpn__tls_write(&e.cl, buf, 1), LVPN_ETLS);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_untrusted_ca) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  ck_assert_int_eq(handshake_with(&e, "server-other-ca"), LVPN_ECERT_UNTRUSTED);
+  ck_assert_ptr_nonnull(
+      strstr(lvpn__tls_last_error(&e.cl), "O=layervpn test, CN=vpn-server"));
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "trusted CA"));
+  ck_assert_str_eq(e.lc.last_error, lvpn__tls_last_error(&e.cl));
+  /* sticky, and an alert is waiting to be sent */
+  ck_assert_int_eq(lvpn__tls_step(&e.cl), LVPN_ECERT_UNTRUSTED);
+  ck_assert_uint_gt(lvpn__tls_pending_output(&e.cl), 0);
+  ck_assert(!lvpn__tls_handshake_done(&e.cl));
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_expired) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  ck_assert_int_eq(handshake_with(&e, "server-expired"), LVPN_ECERT_EXPIRED);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "expired"));
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_eku_without_server_auth) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.remote_cert_tls_server = 1;
+  ck_assert_int_eq(handshake_with(&e, "server-anyeku"), LVPN_ECERT_EKU);
+  ck_assert_str_eq(lvpn__tls_last_error(&e.cl),
+                   "certificate rejected (O=layervpn test, CN=vpn-server): "
+                   "extendedKeyUsage is not serverAuth (has: TLS Web Client "
+                   "Authentication, 2.5.29.37.0)");
+  ck_assert_str_eq(e.lc.last_error, lvpn__tls_last_error(&e.cl));
+  env_free(&e);
+  /* without remote-cert-tls, mbedTLS takes anyExtendedKeyUsage */
+  env_params(&e, "client.crt", "client.key");
+  ck_assert_int_eq(handshake_with(&e, "server-anyeku"), 0);
+  env_free(&e);
+}
+END_TEST
+
+static mbedtls_x509_crt *load_crt(const char *name) {
+  static mbedtls_x509_crt crt;
+  file_t f = load_file(name);
+
+  mbedtls_x509_crt_init(&crt);
+  ck_assert_int_eq(mbedtls_x509_crt_parse(&crt, (void *)f.pem, f.len), 0);
+  free(f.pem);
+  return &crt;
+}
+
+/* The leaf checks on certificates an mbedTLS server refuses to present
+ * (clientAuth-only EKU), and on the others. */
+START_TEST(test_tls_engine_check_leaf) {
+  static const struct {
+    const char *crt;
+    int want;
+    const char *msg;
+  } cases[] = {
+      {"server.crt", 0, ""},
+      {"server-clientauth.crt", LVPN_ECERT_EKU,
+       "certificate rejected (O=layervpn test, CN=vpn-server): "
+       "extendedKeyUsage is not serverAuth (has: TLS Web Client "
+       "Authentication)"},
+      {"server-noku.crt", LVPN_ECERT_KU,
+       "certificate rejected (O=layervpn test, CN=vpn-server): "
+       "remote-cert-tls server requires a keyUsage extension; the "
+       "certificate has none"},
+      {"client.crt", LVPN_ECERT_EKU, NULL},
+      {"ca.crt", LVPN_ECERT_EKU,
+       "certificate rejected (CN=layervpn Test CA): remote-cert-tls server "
+       "requires extendedKeyUsage serverAuth; the certificate has no "
+       "extendedKeyUsage"},
+  };
+  mbedtls_x509_crt *crt;
+  char msg[512];
+  size_t i;
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.remote_cert_tls_server = 1;
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    crt = load_crt(cases[i].crt);
+    msg[0] = '\0';
+    ck_assert_msg(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)) ==
+                      cases[i].want,
+                  "%s: %s", cases[i].crt, msg);
+    if (cases[i].msg != NULL)
+      ck_assert_str_eq(msg, cases[i].msg);
+    mbedtls_x509_crt_free(crt);
+  }
+  /* name checks need no remote-cert-tls */
+  lvpn__tls_conf_free(&e.conf);
+  e.p.remote_cert_tls_server = 0;
+  e.p.verify_x509_name = "client";
+  e.p.verify_x509_type = LVPN__X509_NAME_NAME_PREFIX;
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  crt = load_crt("client.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)), 0);
+  mbedtls_x509_crt_free(crt);
+  crt = load_crt("server-clientauth.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
+                   LVPN_ECERT_NAME);
+  mbedtls_x509_crt_free(crt);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_ku_missing) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.remote_cert_tls_server = 1;
+  ck_assert_int_eq(handshake_with(&e, "server-noku"), LVPN_ECERT_KU);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "keyUsage"));
+  env_free(&e);
+  /* without remote-cert-tls server the same certificate is fine */
+  env_params(&e, "client.crt", "client.key");
+  ck_assert_int_eq(handshake_with(&e, "server-noku"), 0);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_verify_x509_name) {
+  static const struct {
+    int type;
+    const char *name;
+    int want;
+    const char *msg;
+  } cases[] = {
+      {LVPN__X509_NAME_NAME, "vpn-server", 0, NULL},
+      {LVPN__X509_NAME_NAME, "vpn", LVPN_ECERT_NAME,
+       "certificate rejected: verify-x509-name expected CN 'vpn', got "
+       "'vpn-server'"},
+      {LVPN__X509_NAME_NAME, "vpn-server2", LVPN_ECERT_NAME, NULL},
+      {LVPN__X509_NAME_NAME_PREFIX, "vpn-", 0, NULL},
+      {LVPN__X509_NAME_NAME_PREFIX, "vpx", LVPN_ECERT_NAME,
+       "certificate rejected: verify-x509-name expected CN prefix 'vpx', "
+       "got 'vpn-server'"},
+      {LVPN__X509_NAME_SUBJECT, "O=layervpn test, CN=vpn-server", 0, NULL},
+      {LVPN__X509_NAME_NONE, "O=layervpn test, CN=vpn-server", 0, NULL},
+      {LVPN__X509_NAME_SUBJECT, "CN=vpn-server", LVPN_ECERT_NAME,
+       "certificate rejected: verify-x509-name expected subject "
+       "'CN=vpn-server', got 'O=layervpn test, CN=vpn-server'"},
+  };
+  size_t i;
+  env_t e;
+
+  for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    env_params(&e, "client.crt", "client.key");
+    e.p.remote_cert_tls_server = 1;
+    e.p.verify_x509_type = cases[i].type;
+    e.p.verify_x509_name = cases[i].name;
+    ck_assert_msg(handshake_with(&e, "server") == cases[i].want, "case %zu", i);
+    if (cases[i].msg != NULL)
+      ck_assert_str_eq(lvpn__tls_last_error(&e.cl), cases[i].msg);
+    env_free(&e);
+  }
+}
+END_TEST
+
+START_TEST(test_tls_engine_server_rejects_client_cert) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "other-ca.crt");
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), LVPN_ETLS);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "alert"));
+  env_free(&e);
+}
+END_TEST
+
+static int conf_error(env_t *e, char *err, size_t errlen) {
+  lvpn__tls_conf_t conf;
+  int rc = lvpn__tls_conf_init(&conf, &e->p, err, errlen);
+  if (rc == 0)
+    lvpn__tls_conf_free(&conf);
+  return rc;
+}
+
+START_TEST(test_tls_engine_bad_pem) {
+  static const char bad_crt[] =
+      "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
+      "-----END CERTIFICATE-----\n";
+  static const char bad_key[] = "-----BEGIN PRIVATE KEY-----\n@@@@\n"
+                                "-----END PRIVATE KEY-----\n";
+  env_t e;
+  char err[256];
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.cert_pem = bad_crt;
+  e.p.cert_len = sizeof(bad_crt);
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EKEYFILE);
+  ck_assert_msg(strncmp(err, "cannot parse 'cert': X509 - ", 28) == 0, "%s",
+                err);
+  e.p.cert_pem = e.cert.pem;
+  e.p.cert_len = e.cert.len;
+  e.p.key_pem = bad_key;
+  e.p.key_len = sizeof(bad_key);
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EKEYFILE);
+  ck_assert_msg(strncmp(err, "cannot parse 'key': ", 20) == 0, "%s", err);
+  e.p.key_pem = e.key.pem;
+  e.p.key_len = e.key.len;
+  e.p.ca_pem = "garbage";
+  e.p.ca_len = 8;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EKEYFILE);
+  ck_assert_msg(strncmp(err, "cannot parse 'ca': ", 19) == 0, "%s", err);
+  e.p.ca_pem = e.ca.pem;
+  e.p.ca_len = 0;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EKEYFILE);
+  /* PEM without its NUL counted (strlen) is accepted */
+  e.p.ca_len = strlen(e.ca.pem);
+  e.p.cert_len = strlen(e.cert.pem);
+  e.p.key_len = strlen(e.key.pem);
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), 0);
+  /* missing pieces */
+  e.p.key_pem = NULL;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_ECONFIG);
+  e.p.key_pem = e.key.pem;
+  e.p.ca_pem = NULL;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_ECONFIG);
+  e.p.ca_pem = e.ca.pem;
+  e.p.rng = NULL;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EINVAL);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_key_cert_mismatch) {
+  env_t e;
+  file_t other = load_file("server.key");
+  char err[256];
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.key_pem = other.pem;
+  e.p.key_len = other.len;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EKEYFILE);
+  ck_assert_msg(strncmp(err, "'key' does not match 'cert': ", 29) == 0, "%s",
+                err);
+  free(other.pem);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_tls_cipher_and_version) {
+  static const struct {
+    const char *list;
+    const char *negotiated;
+  } ok[] = {
+      {"ECDHE-ECDSA-AES128-GCM-SHA256",
+       "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+       "TLS-ECDHE-ECDSA-WITH-CHACHA20-POLY1305-SHA256"},
+      {"BOGUS-CIPHER:TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256",
+       "TLS-ECDHE-ECDSA-WITH-AES-128-CBC-SHA256"},
+      {"DEFAULT:!aNULL:@SECLEVEL=0", NULL}, /* keywords only: defaults */
+  };
+  size_t i;
+  env_t e;
+  char err[256];
+
+  for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+    env_params(&e, "client.crt", "client.key");
+    e.p.tls_cipher = ok[i].list;
+    ck_assert_int_eq(handshake_with(&e, "server"), 0);
+    if (ok[i].negotiated != NULL)
+      ck_assert_str_eq(lvpn__tls_ciphersuite(&e.cl), ok[i].negotiated);
+    else
+      ck_assert_str_eq(suite_family(&e.cl), "TLS-ECDHE-ECDSA-WITH-");
+    env_free(&e);
+  }
+  env_params(&e, "client.crt", "client.key");
+  e.p.tls_cipher = "BOGUS-CIPHER:ALSO_BOGUS";
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_ECONFIG);
+  ck_assert_ptr_nonnull(strstr(err, "BOGUS-CIPHER"));
+  e.p.tls_cipher = NULL;
+  e.p.tls_version_min = LVPN__TLS_VERSION_1_3;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), LVPN_EUNSUPPORTED);
+  e.p.tls_version_min = 0;
+  ck_assert_int_eq(conf_error(&e, err, sizeof(err)), 0);
+  env_free(&e);
+}
+END_TEST
+
+/* One conf, several sessions (renegotiation = new full handshake). */
+START_TEST(test_tls_engine_conf_shared_by_sessions) {
+  env_t e;
+  lvpn__tls_session_t s2;
+  server_t sv2;
+  uint8_t ms1[48], ms2[48];
+
+  env_params(&e, "client.crt", "client.key");
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert_int_eq(lvpn__tls_get_export(&e.cl, ms1, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(lvpn__tls_init(&s2, &e.conf), 0);
+  server_init(&sv2, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(pump(&s2, &sv2, 700), 0);
+  ck_assert_int_eq(lvpn__tls_get_export(&s2, ms2, NULL, NULL, NULL), 0);
+  ck_assert_int_eq(memcmp(ms2, sv2.ms, 48), 0);
+  ck_assert_int_ne(memcmp(ms1, ms2, 48), 0);
+  /* the first session still works */
+  client_to_server(&e, (const uint8_t *)"EXIT", 5);
+  lvpn__tls_free(&s2);
+  server_free(&sv2);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_garbage_input) {
+  env_t e;
+  uint8_t junk[512];
+  size_t i;
+  static uint8_t lots[LVPN__TLS_MAX_BUFFERED];
+
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_step(&e.cl), 0); /* ClientHello out */
+  ck_assert_uint_gt(lvpn__tls_pending_output(&e.cl), 0);
+  for (i = 0; i < sizeof(junk); i++)
+    junk[i] = (uint8_t)(i * 37 + 11);
+  ck_assert_int_eq(lvpn__tls_feed(&e.cl, junk, sizeof(junk)), 0);
+  ck_assert_int_eq(lvpn__tls_step(&e.cl), LVPN_ETLS);
+  ck_assert_str_ne(lvpn__tls_last_error(&e.cl), "");
+  ck_assert_int_eq(lvpn__tls_feed(&e.cl, lots, sizeof(lots)), LVPN_ETOOBIG);
+  env_free(&e);
+}
+END_TEST
+
+static Suite *tls_engine_suite(void) {
+  Suite *s = suite_create("tls_engine");
+  TCase *tc = tcase_create("core");
+
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, test_tls_engine_handshake_ec);
+  tcase_add_test(tc, test_tls_engine_handshake_rsa_client_key);
+  tcase_add_test(tc, test_tls_engine_no_client_cert);
+  tcase_add_test(tc, test_tls_engine_records_flow_both_ways);
+  tcase_add_test(tc, test_tls_engine_byte_by_byte);
+  tcase_add_test(tc, test_tls_engine_peer_close_and_alert);
+  tcase_add_test(tc, test_tls_engine_untrusted_ca);
+  tcase_add_test(tc, test_tls_engine_expired);
+  tcase_add_test(tc, test_tls_engine_eku_without_server_auth);
+  tcase_add_test(tc, test_tls_engine_check_leaf);
+  tcase_add_test(tc, test_tls_engine_ku_missing);
+  tcase_add_test(tc, test_tls_engine_verify_x509_name);
+  tcase_add_test(tc, test_tls_engine_server_rejects_client_cert);
+  tcase_add_test(tc, test_tls_engine_bad_pem);
+  tcase_add_test(tc, test_tls_engine_key_cert_mismatch);
+  tcase_add_test(tc, test_tls_engine_tls_cipher_and_version);
+  tcase_add_test(tc, test_tls_engine_conf_shared_by_sessions);
+  tcase_add_test(tc, test_tls_engine_garbage_input);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+LVPN_TEST_MAIN(tls_engine_suite)
