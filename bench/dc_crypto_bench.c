@@ -6,7 +6,7 @@
  * Prints, does not assert. Build from the top directory with:
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -include config.h -I include -I . \
  *     -o bench/dc_crypto_bench bench/dc_crypto_bench.c \
- *     layers/datachannel_crypto.c layers/kdf.c lib/pbuf.c lib/error.c \
+ *     layers/datachannel/crypto.c layers/datachannel/kdf.c lib/pbuf.c lib/error.c \
  *     -lmbedtls -lmbedx509 -lmbedcrypto -luv
  */
 #include <stdio.h>
