@@ -71,4 +71,14 @@ struct lvpn_client_s {
   uint64_t start_ms, exit_deadline_ms;
 };
 
+/* Shared by client.c, client_stack.c and client_push.c. */
+void lvpn__client_event(lvpn_client_t *c, lvpn_event_t ev, int err);
+/* Builds the seven layers for one connection attempt and starts them. */
+int lvpn__client_build(lvpn_client_t *c);
+/* The workers manager's shutdown callback: restart or report STOPPED. */
+void lvpn__client_on_down(lvpn__workers_t *w, int err);
+/* tlssession callbacks. */
+void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
+void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
+
 #endif

@@ -1,0 +1,333 @@
+/* Applying a PUSH_REPLY (cipher negotiation, data keys, the tun plan and
+ * the scripts' environment), renegotiated keys, and reneg-sec. */
+#include "layers/client.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+#include "layers/packetmuxer/wire.h"
+
+static int cipher_in_list(const char *list, const char *name) {
+  size_t n = strlen(name);
+  const char *p = list;
+  while (p != NULL && *p) {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncasecmp(p, name, n) == 0)
+      return 1;
+    p = end ? end + 1 : NULL;
+  }
+  return 0;
+}
+
+static void fmt4(char *buf, size_t len, struct in_addr a) {
+  inet_ntop(AF_INET, &a, buf, (socklen_t)len);
+}
+
+/* Converts one `route` for the tun planner; returns 1, or 0 (and says why)
+ * for forms we cannot install yet: a keyword network (vpn_gateway,
+ * net_gateway, remote_host) or a route via net_gateway / remote_host. */
+static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
+                         const char *origin, lvpn__tun_route4_param_t *out) {
+  if (r->net_kind != LVPN__GW_ADDR ||
+      (r->gw_kind != LVPN__GW_ADDR && r->gw_kind != LVPN__GW_VPN &&
+       r->gw_kind != LVPN__GW_DEFAULT)) {
+    char net[INET_ADDRSTRLEN] = "(keyword)";
+    if (r->net_kind == LVPN__GW_ADDR)
+      inet_ntop(AF_INET, &r->net, net, sizeof(net));
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: ignoring %s route %s: net_gateway/remote_host "
+              "keywords are not supported yet",
+              origin, net);
+    return 0;
+  }
+  out->net = ntohl(r->net.s_addr);
+  out->mask = ntohl(r->mask.s_addr);
+  out->gateway = r->gw_kind == LVPN__GW_ADDR ? ntohl(r->gateway.s_addr) : 0;
+  out->metric = r->has_metric ? r->metric : 0;
+  return 1;
+}
+
+/* Builds the tun plan and script description from the pushed options and
+ * the local config. */
+static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
+                       lvpn__tun_plan_t *plan, lvpn__tun_script_t *sc,
+                       char *err, size_t errlen) {
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__tun_route4_param_t *routes4 = NULL;
+  lvpn__tun_route6_param_t *routes6 = NULL;
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_ipv6_params_t p6;
+  const struct sockaddr_storage *ss = lvpn__networkio_remote(&c->net);
+  int i, n4 = 0, n6 = 0, rg, rc = 0;
+
+  routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
+                   sizeof(*routes4));
+  routes6 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
+                   sizeof(*routes6));
+  if (routes4 == NULL || routes6 == NULL) {
+    rc = LVPN_ENOMEM;
+    goto out;
+  }
+  memset(&p4, 0, sizeof(p4));
+  memset(&p6, 0, sizeof(p6));
+  p4.topology = push->has_topology ? (lvpn__tun_topology_t)push->topology
+                                   : LVPN__TOPOLOGY_NET30;
+  if (push->has_ifconfig) {
+    p4.ifconfig_local = ntohl(push->ifconfig_local.s_addr);
+    p4.ifconfig_remote_netmask = ntohl(push->ifconfig_remote.s_addr);
+  }
+  if (push->has_route_gateway && !push->route_gateway_dhcp)
+    p4.route_gateway = ntohl(push->route_gateway.s_addr);
+  /* Pushed routes (unless route-nopull), then the config's own. */
+  for (i = 0; !cfg->route_nopull && i < push->n_routes; i++)
+    n4 += client_route4(c, &push->routes[i], "pushed", &routes4[n4]);
+  for (i = 0; i < cfg->n_routes; i++)
+    n4 += client_route4(c, &cfg->routes[i], "configured", &routes4[n4]);
+  p4.routes = routes4;
+  p4.n_routes = (size_t)n4;
+  rg = cfg->route_nopull ? cfg->redirect_gateway
+                         : (cfg->redirect_gateway | push->redirect_gateway);
+  if ((rg & LVPN__RG_ENABLE) && !(rg & LVPN__RG_NO_IPV4)) {
+    if (!(rg & LVPN__RG_DEF1))
+      LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+                "redirect-gateway: using def1 routes (0.0.0.0/1 and "
+                "128.0.0.0/1) instead of replacing the default route");
+    p4.redirect_def1 = 1;
+    if (ss->ss_family == AF_INET && !(rg & LVPN__RG_LOCAL))
+      p4.server = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+  }
+  if (push->has_ifconfig || n4 > 0 || p4.redirect_def1) {
+    rc = lvpn__tun_plan_ipv4(plan, &p4, err, errlen);
+    if (rc != 0)
+      goto out;
+  }
+  if (push->has_ifconfig6) {
+    p6.has_ifconfig = 1;
+    memcpy(p6.local, &push->ifconfig6_local, 16);
+    p6.prefixlen = push->ifconfig6_bits;
+    p6.has_remote = push->has_ifconfig6_remote;
+    memcpy(p6.remote, &push->ifconfig6_remote, 16);
+    for (i = 0; !cfg->route_nopull && i < push->n_routes6; i++) {
+      const lvpn__route6_t *r = &push->routes6[i];
+      memcpy(routes6[n6].net, &r->net, 16);
+      routes6[n6].prefixlen = r->bits;
+      routes6[n6].has_gateway = r->has_gateway;
+      memcpy(routes6[n6].gateway, &r->gateway, 16);
+      routes6[n6].metric = r->has_metric ? r->metric : 0;
+      n6++;
+    }
+    p6.routes = routes6;
+    p6.n_routes = (size_t)n6;
+    rc = lvpn__tun_plan_ipv6(plan, &p6, err, errlen);
+    if (rc != 0)
+      goto out;
+  }
+  plan->mtu = (unsigned)(push->tun_mtu > 0 ? push->tun_mtu : cfg->tun_mtu);
+
+  /* What up/down scripts see (OpenVPN's environment). */
+  memset(sc, 0, sizeof(*sc));
+  if (cfg->script_security >= 2) {
+    sc->up = cfg->up;
+    sc->down = cfg->down;
+  } else if (cfg->up != NULL || cfg->down != NULL) {
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: up/down scripts are not run unless "
+              "'script-security 2' or higher is set");
+  }
+  if (push->has_ifconfig) {
+    fmt4(sc->local, sizeof(sc->local), push->ifconfig_local);
+    fmt4(sc->remote_netmask, sizeof(sc->remote_netmask),
+         push->ifconfig_remote);
+  }
+  if (push->has_ifconfig6) {
+    inet_ntop(AF_INET6, &push->ifconfig6_local, sc->local6,
+              sizeof(sc->local6));
+    sc->netbits6 = push->ifconfig6_bits;
+    if (push->has_ifconfig6_remote)
+      inet_ntop(AF_INET6, &push->ifconfig6_remote, sc->remote6,
+                sizeof(sc->remote6));
+  }
+  if (plan->vpn_gateway != 0)
+    lvpn__ip4_str(plan->vpn_gateway, sc->vpn_gw);
+  if (ss->ss_family == AF_INET) {
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr,
+              sc->remote, sizeof(sc->remote));
+    sc->remote_port = ntohs(((const struct sockaddr_in *)ss)->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+              sc->remote, sizeof(sc->remote));
+    sc->remote_port = ntohs(((const struct sockaddr_in6 *)ss)->sin6_port);
+  }
+  snprintf(sc->proto, sizeof(sc->proto), "%s",
+           c->session.is_tcp ? "tcp-client" : "udp");
+  snprintf(sc->common_name, sizeof(sc->common_name), "%s",
+           lvpn__tls_peer_cn(&c->tls.tls) ? lvpn__tls_peer_cn(&c->tls.tls)
+                                          : "");
+  for (i = 0; i < push->n_dhcp && sc->n_dhcp < LVPN__TUN_MAX_DHCP; i++) {
+    char buf[LVPN__DHCP_VALUE_MAX + 64];
+    snprintf(buf, sizeof(buf), "dhcp-option %s%s%s", push->dhcp[i].name,
+             push->dhcp[i].value[0] ? " " : "", push->dhcp[i].value);
+    sc->dhcp[sc->n_dhcp++] = buf[0] ? strdup(buf) : NULL;
+  }
+  sc->info.tun_mtu = (int)plan->mtu;
+  sc->info.topology = p4.topology;
+  sc->verb = c->log.verb;
+out:
+  free(routes4);
+  free(routes6);
+  return rc;
+}
+
+static void client_script_free(lvpn__tun_script_t *sc) {
+  size_t i;
+  for (i = 0; i < sc->n_dhcp; i++)
+    free(sc->dhcp[i]);
+  sc->n_dhcp = 0;
+}
+
+static void client_arm_reneg(lvpn_client_t *c);
+
+static void client_fail(lvpn_client_t *c, int err, const char *msg) {
+  LVPN__LOG(&c->log, LVPN_LOG_FATAL, "client", "%s", msg);
+  lvpn__workers_shutdown(&c->workers, err);
+}
+
+void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
+  lvpn_client_t *c = t->cbs.ud;
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__dc_params_t dp;
+  lvpn__tun_plan_t plan;
+  lvpn__tun_script_t sc;
+  uint8_t key2[256];
+  char err[512] = "", msg[600];
+  const char *cipher;
+  int rc, ekm, comp;
+
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Control channel up: PUSH_REPLY after %llu ms (%d options)",
+            (unsigned long long)(uv_now(c->loop) - c->start_ms),
+            push->n_options);
+  lvpn__client_event(c, LVPN_EVENT_PUSH_REPLY, 0);
+  /* Cipher: the pushed one (NCP), else data-ciphers-fallback. */
+  cipher = push->cipher[0] ? push->cipher : cfg->data_ciphers_fallback;
+  if (cipher == NULL) {
+    client_fail(c, LVPN_ENOCIPHER,
+                "the server pushed no cipher and no 'data-ciphers-fallback' "
+                "is configured");
+    return;
+  }
+  if (push->cipher[0] && !cipher_in_list(cfg->data_ciphers, cipher)) {
+    snprintf(msg, sizeof(msg),
+             "the server pushed cipher '%s', which is not in data-ciphers %s",
+             cipher, cfg->data_ciphers);
+    client_fail(c, LVPN_ENOCIPHER, msg);
+    return;
+  }
+  comp = push->has_comp ? push->comp : cfg->comp;
+  if (comp > LVPN__COMP_STUB_V2) {
+    snprintf(msg, sizeof(msg),
+             "the server pushed compression '%s', which is not supported",
+             lvpn__comp_name(comp));
+    client_fail(c, LVPN_ECOMPRESSION, msg);
+    return;
+  }
+  ekm = (push->protocol_flags & LVPN__PROTO_F_TLS_EKM) &&
+        (c->iv_proto & LVPN__IV_PROTO_TLS_KEY_EXPORT);
+  c->cc_exit = (push->protocol_flags & LVPN__PROTO_F_CC_EXIT) != 0;
+  c->exit_notify = push->explicit_exit_notify >= 0
+                       ? push->explicit_exit_notify
+                       : cfg->explicit_exit_notify;
+  memset(&dp, 0, sizeof(dp));
+  dp.cipher = cipher;
+  dp.auth = cfg->auth;
+  dp.key_id = 0;
+  dp.peer_id = push->has_peer_id ? push->peer_id : LVPN__PEER_ID_DISABLED;
+  dp.comp_mode = comp;
+  dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
+  dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
+                                                          : cfg->ping_restart);
+  rc = lvpn__tlssession_key2(t, ekm, key2);
+  if (rc == 0)
+    rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);
+  mbedtls_platform_zeroize(key2, sizeof(key2));
+  if (rc != 0) {
+    snprintf(msg, sizeof(msg), "cannot set up data channel cipher %s: %s",
+             cipher, lvpn_strerror(rc));
+    client_fail(c, rc, msg);
+    return;
+  }
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Data Channel: cipher '%s'%s%s, key derivation %s, %s, peer-id %u",
+            cipher, strstr(cipher, "CBC") ? ", auth " : "",
+            strstr(cipher, "CBC") ? cfg->auth : "",
+            ekm ? "TLS-EKM" : "OpenVPN PRF",
+            dp.peer_id == LVPN__PEER_ID_DISABLED ? "P_DATA_V1" : "P_DATA_V2",
+            dp.peer_id == LVPN__PEER_ID_DISABLED ? 0 : dp.peer_id);
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, ping-restart %u",
+            dp.ping_s, dp.ping_restart_s);
+
+  lvpn__tun_plan_init(&plan);
+  rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
+  if (rc == 0)
+    rc = lvpn__tun_layer_configure(&c->tun, &plan, &sc, err, sizeof(err));
+  if (rc == 0 && c->tun.ifname[0] && sc.local[0])
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "net_addr: %s %s/%s, mtu %u", c->tun.ifname, sc.local,
+              sc.remote_netmask, plan.mtu);
+  client_script_free(&sc);
+  lvpn__tun_plan_free(&plan);
+  if (rc != 0) {
+    client_fail(c, rc, err[0] ? err : lvpn_strerror(rc));
+    return;
+  }
+  c->connected = 1;
+  c->failures = 0;
+  c->ekm = ekm;
+  client_arm_reneg(c);
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Initialization Sequence Completed");
+  lvpn__client_event(c, LVPN_EVENT_CONNECTED, 0);
+}
+
+/* A renegotiation finished: new data keys on the same cipher. */
+void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id) {
+  lvpn_client_t *c = t->cbs.ud;
+  uint8_t key2[256];
+  int rc = lvpn__tlssession_key2(t, c->ekm, key2);
+  if (rc == 0)
+    rc = lvpn__datachannel_add_key(&c->dc, key_id, key2);
+  mbedtls_platform_zeroize(key2, sizeof(key2));
+  if (rc != 0) {
+    client_fail(c, rc, "cannot install renegotiated data channel key");
+    return;
+  }
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Data Channel: new key (key_id %u) after renegotiation", key_id);
+  client_arm_reneg(c);
+}
+
+/* Our own renegotiation timer (reneg-sec): the server usually renegotiates
+ * first (2.6 servers jitter theirs down by up to 10%). */
+static void client_reneg_cb(uv_timer_t *h) {
+  lvpn_client_t *c = container_of(h, lvpn_client_t, reneg_timer);
+  int rc;
+  if (c->state != LVPN__CLIENT_RUNNING || c->tls.state != LVPN__TLSS_PUSHED)
+    return;
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "reneg-sec %d elapsed: renegotiating", c->cfg->reneg_sec);
+  rc = lvpn__controlchannel_soft_reset(&c->cc);
+  if (rc != 0)
+    client_fail(c, rc, "cannot start renegotiation");
+}
+
+static void client_arm_reneg(lvpn_client_t *c) {
+  if (c->cfg->reneg_sec > 0)
+    uv_timer_start(&c->reneg_timer, client_reneg_cb,
+                   (uint64_t)c->cfg->reneg_sec * 1000, 0);
+}
+
+/* ---- stop, close ---- */

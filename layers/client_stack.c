@@ -1,0 +1,261 @@
+/* Assembling the stack: the client's RNG, TLS configuration and control
+ * session, the key-method-2 message, and the seven layers of one connection
+ * attempt, wired and started. */
+#include "layers/client.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers/packetmuxer/wire.h"
+
+#define IV_PROTO_BITS                                                       \
+  (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
+   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY)
+#define IV_MTU 1600
+
+static void client_log(lvpn_client_t *c, int level, const char *fmt,
+                       const char *arg) {
+  LVPN__LOG(&c->log, level, "client", fmt, arg);
+}
+
+static int client_rng(lvpn_client_t *c) {
+  static const char pers[] = "layervpn";
+  int err;
+  mbedtls_entropy_init(&c->entropy);
+  mbedtls_ctr_drbg_init(&c->drbg);
+  c->rng_ready = 1;
+  err = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
+                              (const unsigned char *)pers, sizeof(pers) - 1);
+  return err != 0 ? LVPN_ECRYPTO : 0;
+}
+
+static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
+  lvpn_config_t *cfg = c->cfg;
+  const lvpn__blob_t *b = NULL;
+  int mode = LVPN__TLSWRAP_NONE, dir = -1, rc;
+
+  do {
+    if (mbedtls_ctr_drbg_random(&c->drbg, c->session.own_sid, 8) != 0)
+      return LVPN_ECRYPTO;
+  } while (memcmp(c->session.own_sid, "\0\0\0\0\0\0\0\0", 8) == 0);
+  c->session.is_tcp = lvpn__config_remote_proto(cfg, 0).tcp;
+  if (cfg->tls_crypt_v2.data != NULL) {
+    mode = LVPN__TLSWRAP_CRYPT_V2;
+    b = &cfg->tls_crypt_v2;
+  } else if (cfg->tls_crypt.data != NULL) {
+    mode = LVPN__TLSWRAP_CRYPT;
+    b = &cfg->tls_crypt;
+  } else if (cfg->tls_auth.data != NULL) {
+    mode = LVPN__TLSWRAP_AUTH;
+    b = &cfg->tls_auth;
+    dir = lvpn__config_tls_auth_direction(cfg);
+  }
+  if (b == NULL)
+    return 0;
+  rc = lvpn__tlswrap_init(&c->session.wrap, mode, b->data, b->len, dir,
+                          cfg->auth, err, errlen);
+  if (rc != 0)
+    return rc;
+  if (mode == LVPN__TLSWRAP_CRYPT_V2)
+    lvpn__tlswrap_set_early_neg(&c->session.wrap);
+  return 0;
+}
+
+static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__tls_params_t p;
+  int rc;
+
+  memset(&p, 0, sizeof(p));
+  p.ca_pem = cfg->ca.data;
+  p.ca_len = cfg->ca.data ? cfg->ca.len + 1 : 0;
+  p.cert_pem = cfg->cert.data;
+  p.cert_len = cfg->cert.data ? cfg->cert.len + 1 : 0;
+  p.key_pem = cfg->key.data;
+  p.key_len = cfg->key.data ? cfg->key.len + 1 : 0;
+  p.extra_certs_pem = cfg->extra_certs.data;
+  p.extra_certs_len = cfg->extra_certs.data ? cfg->extra_certs.len + 1 : 0;
+  p.remote_cert_tls_server = cfg->remote_cert_tls == LVPN__CERT_TLS_SERVER;
+  p.verify_x509_name = cfg->verify_x509_name;
+  p.verify_x509_type = cfg->verify_x509_type == LVPN__X509_NAME
+                           ? LVPN__X509_NAME_NAME
+                       : cfg->verify_x509_type == LVPN__X509_NAME_PREFIX
+                           ? LVPN__X509_NAME_NAME_PREFIX
+                           : LVPN__X509_NAME_SUBJECT;
+  p.tls_version_min = cfg->tls_version_min;
+  p.tls_cipher = cfg->tls_cipher;
+  p.rng = mbedtls_ctr_drbg_random;
+  p.rng_ctx = &c->drbg;
+  p.log = &c->log;
+  rc = lvpn__tls_conf_init(&c->tls_conf, &p, err, errlen);
+  if (rc == 0)
+    c->tls_conf_ready = 1;
+  return rc;
+}
+
+static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__km2_opts_t o;
+  lvpn__peer_info_opts_t pi;
+  int tcp = lvpn__config_remote_proto(cfg, 0).tcp;
+  int rc;
+
+  memset(&o, 0, sizeof(o));
+  o.link_mtu = (unsigned)cfg->tun_mtu + 41;
+  o.tun_mtu = cfg->tun_mtu;
+  o.tcp = tcp;
+  o.comp_lzo = cfg->comp == LVPN__COMP_LZO_NO;
+  o.auth = cfg->auth;
+  o.keysize = 128;
+  o.tls_auth = cfg->tls_auth.data != NULL;
+  rc = lvpn__km2_options_string(c->km2_options, sizeof(c->km2_options), &o);
+  if (rc != 0)
+    return rc;
+  memset(&pi, 0, sizeof(pi));
+  pi.version = PACKAGE_VERSION;
+  pi.mtu = IV_MTU;
+  pi.ciphers = cfg->data_ciphers;
+  pi.proto = c->iv_proto = IV_PROTO_BITS;
+  pi.comp_stubs = 1; /* we implement every stub framing */
+  rc = lvpn__peer_info_build(c->peer_info, sizeof(c->peer_info), &pi);
+  if (rc != 0)
+    return rc;
+  memset(km2, 0, sizeof(*km2));
+  rc = lvpn__km2_client_randomize(km2, mbedtls_ctr_drbg_random, &c->drbg);
+  km2->options = c->km2_options;
+  km2->peer_info = c->peer_info;
+  if (cfg->auth_user_pass == LVPN__AUP_GIVEN) {
+    km2->username = cfg->username;
+    km2->password = cfg->password;
+  }
+  return rc;
+}
+
+static void client_inside_write(void *ud, const uint8_t *pkt, size_t len) {
+  lvpn_client_t *c = ud;
+  c->inside_write(c, pkt, len);
+}
+
+/* Builds the seven layers for one connection attempt to remote `c->remote`
+ * and starts them. Called at start and again for every reconnection, once
+ * the previous stack has fully closed. */
+int lvpn__client_build(lvpn_client_t *c) {
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__km2_client_t km2;
+  lvpn__networkio_opts_t no;
+  lvpn__tlssession_cbs_t cbs;
+  lvpn__proto_t proto;
+  char err[512] = "";
+  int rc, r = c->remote;
+
+  lvpn__workers_init(&c->workers, c->loop, &c->log, lvpn__client_on_down);
+  c->workers.data = c;
+  /* A new session: new session id, fresh replay state for the wrapping. */
+  lvpn__tlswrap_free(&c->session.wrap);
+  memset(&c->session, 0, sizeof(c->session));
+  if ((rc = client_session(c, err, sizeof(err))) != 0) {
+    client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
+    return rc;
+  }
+  if ((rc = client_km2(c, &km2)) != 0) {
+    client_log(c, LVPN_LOG_FATAL, "key-method-2 set-up: %s",
+               lvpn_strerror(rc));
+    return rc;
+  }
+
+  proto = lvpn__config_remote_proto(cfg, r);
+  memset(&no, 0, sizeof(no));
+  no.host = cfg->remotes[r].host;
+  no.port = lvpn__config_remote_port(cfg, r);
+  no.proto = proto.tcp ? (proto.family == 4   ? LVPN__NET_TCP4
+                          : proto.family == 6 ? LVPN__NET_TCP6
+                                              : LVPN__NET_TCP)
+                       : (proto.family == 4   ? LVPN__NET_UDP4
+                          : proto.family == 6 ? LVPN__NET_UDP6
+                                              : LVPN__NET_UDP);
+  no.connect_timeout = (unsigned)cfg->connect_timeout;
+  rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
+  if (rc != 0) {
+    lvpn__km2_client_wipe(&km2);
+    client_log(c, LVPN_LOG_FATAL, "remote: %s", lvpn_strerror(rc));
+    return rc;
+  }
+  lvpn__packetmuxer_init(&c->mux, c->loop, &c->session, &c->log);
+  lvpn__reltrans_init(&c->rel, c->loop, &c->pool,
+                      (uint32_t)cfg->tls_timeout * 1000, &c->log);
+  lvpn__controlchannel_init(&c->cc, c->loop, &c->session, &c->pool,
+                            (size_t)cfg->tls_mtu, &c->log);
+  memset(&cbs, 0, sizeof(cbs));
+  cbs.on_push = lvpn__client_on_push;
+  cbs.on_rekey = lvpn__client_on_rekey;
+  cbs.ud = c;
+  lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
+                        &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
+  lvpn__km2_client_wipe(&km2);
+  lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
+  lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
+                         &c->drbg,
+                         cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
+                                               : LVPN__PRE_PULL_PING_RESTART,
+                         &c->log);
+  lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
+  if (c->inside_write != NULL)
+    lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
+
+  lvpn__workers_add(&c->workers, &c->net.base);
+  lvpn__workers_add(&c->workers, &c->mux.base);
+  lvpn__workers_add(&c->workers, &c->rel.base);
+  lvpn__workers_add(&c->workers, &c->cc.base);
+  lvpn__workers_add(&c->workers, &c->tls.base);
+  lvpn__workers_add(&c->workers, &c->dc.base);
+  lvpn__workers_add(&c->workers, &c->tun.base);
+  /* control path */
+  lvpn__layer_link(&c->net.base, &c->mux.base);
+  lvpn__layer_link(&c->mux.base, &c->rel.base);
+  lvpn__layer_link(&c->rel.base, &c->cc.base);
+  lvpn__layer_link(&c->cc.base, &c->tls.base);
+  /* data path: the muxer forks data packets to the datachannel */
+  c->mux.data_up = &c->dc.base;
+  c->dc.base.below = &c->mux.base;
+  lvpn__layer_link(&c->dc.base, &c->tun.base);
+
+  c->state = LVPN__CLIENT_RUNNING;
+  c->connected = 0;
+  c->start_ms = uv_now(c->loop);
+  c->attempts++;
+  rc = lvpn__workers_start(&c->workers);
+  if (rc != 0)
+    client_log(c, LVPN_LOG_FATAL, "start failed: %s", lvpn_strerror(rc));
+  return rc;
+}
+
+int lvpn_client_start(lvpn_client_t *c) {
+  lvpn_config_t *cfg = c->cfg;
+  char err[512] = "";
+  int rc, i;
+
+  if (c->state != LVPN__CLIENT_NEW)
+    return LVPN_ESTATE;
+  rc = lvpn__config_validate(cfg, err, sizeof(err));
+  if (rc != 0) {
+    client_log(c, LVPN_LOG_FATAL, "config: %s", err);
+    return rc;
+  }
+  for (i = 0; i < cfg->n_warnings; i++)
+    client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
+  if (cfg->comp > LVPN__COMP_STUB_V2) {
+    client_log(c, LVPN_LOG_FATAL, "%s",
+               "compression is not supported: use 'compress stub-v2' or "
+               "'comp-lzo no'");
+    return LVPN_ECOMPRESSION;
+  }
+  /* Once per client: RNG, and certificates and keys parsed. */
+  if ((rc = client_rng(c)) != 0 || (rc = client_tls(c, err, sizeof(err))) != 0) {
+    client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
+    return rc;
+  }
+  c->remote = 0;
+  return lvpn__client_build(c);
+}
+
+/* ---- PUSH_REPLY: data keys and the inside ---- */
