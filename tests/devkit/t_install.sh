@@ -11,6 +11,15 @@ B=$(cd "$(dirname "${LVPN_BIN:?LVPN_BIN not set}")/.." && pwd)
 for tool in make cc pkg-config man; do
     command -v $tool >/dev/null || { echo "FAIL: $tool not installed (tools/install-deps.sh)"; exit 1; }
 done
+# An installed liblayers is a shared library built without sanitizers; the
+# sanitizer tree (tools/test-sanitizers.sh: --disable-shared) has none.
+if [[ $(grep -m1 '^build_libtool_libs=' "$B/libtool") == *=no ]]; then
+    echo "SKIP: configured --disable-shared: no shared liblayers to install and link"; exit 77
+fi
+if grep -qE '^LVPN_CFLAGS = .*-fsanitize' "$B/Makefile"; then
+    echo "SKIP: sanitizer build: programs linking the installed library would need the sanitizer runtime"
+    exit 77
+fi
 T=$(mktemp -d /tmp/lvpn-install.XXXXXX)
 trap '[[ -n ${LVPN_KEEP:-} ]] || rm -rf "$T"' EXIT
 D=$T/root

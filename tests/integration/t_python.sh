@@ -13,6 +13,9 @@ command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; 
 command -v setpriv >/dev/null || { echo "SKIP: setpriv (util-linux) not installed"; exit 77; }
 B=$(cd "$(dirname "$LVPN_BIN")/.." && pwd)
 if grep -q '^PYTHON = :$' "$B/Makefile"; then echo "SKIP: configured without Python"; exit 77; fi
+if [[ $(grep -m1 '^build_libtool_libs=' "$B/libtool") == *=no ]]; then
+    echo "SKIP: configured --disable-shared: the binding loads the shared liblayers"; exit 77
+fi
 it_setup python
 it_pki
 chmod o+x "$IT_DIR"
