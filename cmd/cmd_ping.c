@@ -100,12 +100,15 @@ static void send_one(ping_cli_t *p) {
 
 static void tick_cb(uv_timer_t *t) {
   ping_cli_t *p = t->data;
-  if (p->count && p->stats.transmitted >= p->count) {
+  /* As ping(8): with a deadline, -c counts replies and requests go on until
+   * that many came back; without, -c counts requests. */
+  int counted = p->count && !p->deadline_ms;
+  if (counted && p->stats.transmitted >= p->count) {
     uv_timer_stop(t);
     return;
   }
   send_one(p);
-  if (p->count && p->stats.transmitted >= p->count) {
+  if (counted && p->stats.transmitted >= p->count) {
     /* the last one: wait for its reply, at most -W */
     uv_timer_stop(t);
     uv_timer_start(&p->linger, linger_cb, p->linger_ms, 0);

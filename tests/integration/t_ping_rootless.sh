@@ -79,6 +79,19 @@ else
     echo "ok: silent address: exit 1, 100% loss"
 fi
 
+# -w: a deadline; requests go on until -c replies came (none here): exit 1.
+rc=0
+t0=$(date +%s)
+timeout -s KILL 60 "${NOBODY[@]}" "$LVPN_BIN" ping -c 2 -i 0.2 -w 4 "$U/client.ovpn" 198.19.0.250 \
+    >"$IT_DIR/ping-w.out" 2>&1 </dev/null || rc=$?
+t1=$(date +%s)
+sent=$(awk '/packets transmitted/ { print $1 }' "$IT_DIR/ping-w.out")
+if ((rc != 1)) || [[ -z $sent ]] || ((sent <= 2 || t1 - t0 > 30)); then
+    echo "FAIL: ping -w 4: exit $rc, $sent sent in $((t1 - t0)) s"; cat "$IT_DIR/ping-w.out"; fail=1
+else
+    echo "ok: -w 4: exit 1 after $sent requests without reply ($((t1 - t0)) s)"
+fi
+
 # Wrong CA: one line naming the cause, exit 1, no retry.
 rc=0
 timeout -s KILL 60 "${NOBODY[@]}" "$LVPN_BIN" ping -c 5 "$U/wrong-ca.ovpn" "$IT_TUN_SERVER_IP" \
