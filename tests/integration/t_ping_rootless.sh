@@ -92,6 +92,21 @@ else
     echo "ok: -w 4: exit 1 after $sent requests without reply ($((t1 - t0)) s)"
 fi
 
+# No -c: until SIGINT, then the statistics and exit 0 (replies came).
+"${NOBODY[@]}" "$LVPN_BIN" ping -i 0.2 "$U/client.ovpn" "$IT_TUN_SERVER_IP" \
+    >"$IT_DIR/ping-int.out" 2>&1 </dev/null &
+pid=$!
+it_wait_log "$IT_DIR/ping-int.out" 'icmp_seq=3 ' 30 || true
+kill -INT "$pid" 2>/dev/null || true
+rc=0
+wait "$pid" || rc=$?
+if ((rc != 0)) || ! grep -qE '^[0-9]+ packets transmitted, [0-9]+ received' "$IT_DIR/ping-int.out" ||
+    ! grep -q 'icmp_seq=3 ' "$IT_DIR/ping-int.out"; then
+    echo "FAIL: SIGINT: exit $rc"; cat "$IT_DIR/ping-int.out"; fail=1
+else
+    echo "ok: SIGINT: statistics, exit 0: $(grep 'packets transmitted' "$IT_DIR/ping-int.out")"
+fi
+
 # Wrong CA: one line naming the cause, exit 1, no retry.
 rc=0
 timeout -s KILL 60 "${NOBODY[@]}" "$LVPN_BIN" ping -c 5 "$U/wrong-ca.ovpn" "$IT_TUN_SERVER_IP" \
