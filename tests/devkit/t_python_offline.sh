@@ -5,7 +5,7 @@
 # state names, configuration errors as layervpn.Error naming file and line.
 # t_python.sh runs the whole file, installed, against a real server.
 set -euo pipefail
-S=${LVPN_SRCDIR:?LVPN_SRCDIR not set}
+S=$(cd "${LVPN_SRCDIR:?LVPN_SRCDIR not set}" && pwd) # normalised, as Python reports paths
 B=$(cd "$(dirname "${LVPN_BIN:?LVPN_BIN not set}")/.." && pwd)
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 [[ -e $B/.libs/liblayers.so.0 ]] || { echo "SKIP: no shared liblayers in this build"; exit 77; }
