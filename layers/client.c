@@ -171,6 +171,13 @@ static int client_restartable(int err) {
   }
 }
 
+/* Does a running connection that ends with `err` restart (connect-retry-max
+ * not yet reached)? */
+static int client_will_restart(const lvpn_client_t *c, int err) {
+  return client_restartable(err) && (c->cfg->connect_retry_max == 0 ||
+                                     c->failures < c->cfg->connect_retry_max);
+}
+
 static void client_restart_cb(uv_timer_t *h) {
   lvpn_client_t *c = container_of(h, lvpn_client_t, timer);
   if (c->state != LVPN__CLIENT_RESTARTING)
@@ -190,8 +197,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   c->err = err;
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
-  if (c->state == LVPN__CLIENT_RUNNING && client_restartable(err) &&
-      (cfg->connect_retry_max == 0 || c->failures < cfg->connect_retry_max)) {
+  if (c->state == LVPN__CLIENT_RUNNING && client_will_restart(c, err)) {
     /* connect-retry: 1 s by default, doubled after 5 failures in a row, up
      * to connect-retry-max's delay (OpenVPN's backoff). */
     uint64_t delay = (uint64_t)(cfg->connect_retry > 0 ? cfg->connect_retry : 1);
@@ -269,4 +275,58 @@ void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
   cb(ud, "client", "pool_allocs", c->pool.allocs);
   cb(ud, "client", "attempts", c->attempts);
   cb(ud, "client", "restarts", c->restarts);
+}
+
+/* ---- state, with OpenVPN's names ---- */
+
+lvpn_state_t lvpn_client_state(const lvpn_client_t *c) {
+  const lvpn__networkio_t *n = &c->net;
+
+  switch (c->state) {
+  case LVPN__CLIENT_NEW:
+    return LVPN_STATE_INITIAL;
+  case LVPN__CLIENT_RESTARTING:
+    return LVPN_STATE_RECONNECTING;
+  case LVPN__CLIENT_RUNNING:
+    break;
+  default: /* exiting, stopping, down, closing */
+    return LVPN_STATE_EXITING;
+  }
+  if (c->workers.state != LVPN__WORKERS_RUNNING) {
+    /* a layer failed or the peer ended it: the stack is shutting down and
+     * the client will either restart or stop */
+    if (c->workers.state == LVPN__WORKERS_IDLE)
+      return LVPN_STATE_CONNECTING;
+    return client_will_restart(c, c->workers.err) ? LVPN_STATE_RECONNECTING
+                                                  : LVPN_STATE_EXITING;
+  }
+  if (c->connected)
+    return LVPN_STATE_CONNECTED;
+  if (!n->ready) {
+    if (n->resolver != NULL)
+      return LVPN_STATE_RESOLVE;
+    return lvpn__net_proto_is_tcp(n->proto) ? LVPN_STATE_TCP_CONNECT
+                                             : LVPN_STATE_CONNECTING;
+  }
+  switch (c->tls.state) {
+  case LVPN__TLSS_WAIT_RESET:
+    return LVPN_STATE_WAIT;
+  case LVPN__TLSS_HANDSHAKE:
+  case LVPN__TLSS_KM2_SENT:
+    return LVPN_STATE_AUTH;
+  case LVPN__TLSS_ACTIVE:
+    return LVPN_STATE_GET_CONFIG;
+  default: /* PUSH_REPLY received, tunnel being configured */
+    return LVPN_STATE_ASSIGN_IP;
+  }
+}
+
+const char *lvpn_state_name(lvpn_state_t state) {
+  static const char *const names[] = {
+      "INITIAL",      "CONNECTING", "ASSIGN_IP", "ADD_ROUTES",
+      "CONNECTED",    "RECONNECTING", "EXITING", "WAIT",
+      "AUTH",         "GET_CONFIG", "RESOLVE",   "TCP_CONNECT"};
+  if ((unsigned)state >= sizeof(names) / sizeof(names[0]))
+    return "?";
+  return names[state];
 }
