@@ -2,10 +2,13 @@
  * set up once (AEAD, or AES-CBC plus HMAC). crypto.c builds the OpenVPN
  * packet around them (header, packet id, nonce, padding, replay window).
  *
- * Backend: OpenSSL 3 libcrypto EVP (cipher_evp.c). One EVP_CIPHER_CTX per key
- * and direction, created and keyed in init; per packet only the IV is set, so
- * nothing is allocated on the data path (HMAC re-initialisation for CBC is
- * the one exception: OpenSSL 3.0 duplicates its digest state inside).
+ * Backends (configure --with-dc-crypto=evp|gcrypt), both keyed once per key
+ * and direction, only the IV set per packet:
+ * - evp (default): OpenSSL 3 libcrypto EVP (cipher_evp.c), one
+ *   EVP_CIPHER_CTX per key and direction. Nothing is allocated per packet
+ *   except inside OpenSSL 3.0's HMAC re-initialisation (CBC only).
+ * - gcrypt: libgcrypt (cipher_gcrypt.c), one cipher handle (and, for CBC,
+ *   one HMAC handle) per key and direction; nothing allocated per packet.
  *
  * All buffers are processed in place (input == output). Key bytes passed in
  * are copied into the contexts; the caller zeroes its own copy.
@@ -16,7 +19,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#ifdef LVPN_DC_CRYPTO_GCRYPT
+#include <gcrypt.h>
+#else
 #include <openssl/types.h>
+#endif
 
 #define LVPN__DCC_NONCE_LEN 12
 #define LVPN__DCC_TAG_LEN 16
@@ -26,9 +33,19 @@
 /* One direction: a keyed cipher context and, for CBC, a keyed HMAC. Both
  * NULL when not set up; lvpn__dcc_free() on a zeroed struct is harmless. */
 typedef struct lvpn__dc_cipher_s {
+#ifdef LVPN_DC_CRYPTO_GCRYPT
+  gcry_cipher_hd_t ctx;
+  gcry_md_hd_t mac;
+  size_t mac_len;
+  int encrypt; /* CBC: the direction keyed */
+#else
   EVP_CIPHER_CTX *ctx;
   EVP_MAC_CTX *mac;
+#endif
 } lvpn__dc_cipher_t;
+
+/* The backend's name and version, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
+const char *lvpn__dcc_backend(void);
 
 /* Key `c` for `cipher` (an OpenSSL/OpenVPN name: AES-128-GCM,
  * CHACHA20-POLY1305, AES-256-CBC, ...), whose key length must be key_len.
@@ -42,7 +59,7 @@ int lvpn__dcc_init(lvpn__dc_cipher_t *c, const char *cipher,
  * LVPN_EUNSUPPORTED (no such digest) or LVPN_ECRYPTO. */
 int lvpn__dcc_hmac_init(lvpn__dc_cipher_t *c, const char *digest,
                         const uint8_t *key, size_t *mac_len);
-/* Free both contexts (OpenSSL cleanses their key schedules) and zero `c`. */
+/* Free both contexts (the library wipes their key schedules), zero `c`. */
 void lvpn__dcc_free(lvpn__dc_cipher_t *c);
 
 /* AEAD: encrypt buf[0..n) in place and write the 16-byte tag. ad may be

@@ -25,6 +25,10 @@ static int fail(int rc) {
   return rc;
 }
 
+const char *lvpn__dcc_backend(void) {
+  return OpenSSL_version(OPENSSL_VERSION);
+}
+
 int lvpn__dcc_init(lvpn__dc_cipher_t *c, const char *cipher,
                    const uint8_t *key, size_t key_len, int encrypt) {
   EVP_CIPHER *ev;

@@ -1,9 +1,9 @@
 /* Data-channel crypto core (doc §6; OpenVPN crypto.c, packet_id.c, comp*.c,
  * ping.c, occ.c). In-place encryption/decryption inside a pbuf.
  *
- * The ciphers themselves (OpenSSL libcrypto EVP, keyed once per key and
- * direction) sit behind cipher.h; everything runs in place, the plaintext
- * stays where the ciphertext was.
+ * The ciphers themselves (OpenSSL libcrypto EVP or libgcrypt, keyed once
+ * per key and direction) sit behind cipher.h; everything runs in place, the
+ * plaintext stays where the ciphertext was.
  */
 #include "lib/bytes.h"
 #include "layers/datachannel/crypto.h"
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
+#include <mbedtls/platform_util.h>
 
 #include "layervpn.h"
 
@@ -183,7 +183,7 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
 void lvpn__dc_key_free(lvpn__dc_key_t *k) {
   lvpn__dcc_free(&k->enc.c);
   lvpn__dcc_free(&k->dec.c);
-  OPENSSL_cleanse(k, sizeof(*k));
+  mbedtls_platform_zeroize(k, sizeof(*k));
 }
 
 size_t lvpn__dc_key_overhead(const lvpn__dc_key_t *k, int data_v2) {
