@@ -14,6 +14,7 @@
  *     layers/datachannel/crypto.c layers/datachannel/cipher_evp.c \
  *     layers/datachannel/kdf.c lib/pbuf.c lib/error.c \
  *     -lcrypto -lmbedtls -lmbedx509 -lmbedcrypto -luv
+ * (in a tree configured --with-dc-crypto=gcrypt: cipher_gcrypt.c, -lgcrypt)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,8 +143,8 @@ int main(int argc, char **argv) {
             argv[0]);
     return 2;
   }
-  printf("%zu-byte payloads, %ld packets each way (HMAC SHA256 for CBC)\n",
-         size, n);
+  printf("%zu-byte payloads, %ld packets each way (HMAC SHA256 for CBC), %s\n",
+         size, n, lvpn__dcc_backend());
   if (strcasecmp(cipher, "all") != 0)
     return bench(cipher, n, size);
   for (i = 0; i < sizeof(all) / sizeof(all[0]) && rc == 0; i++)
