@@ -275,6 +275,8 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   uv_timer_stop(&c->poll_timer);
   if (c->state == LVPN__CLIENT_RUNNING && client_restartable(err)) {
     c->connected = 0;
+    if (err == LVPN_ERESTART && c->tls.restart_next)
+      lvpn__retry_advance(&c->retry);
     if (client_schedule_restart(c, err) == 0)
       return;
     c->err = err = LVPN_ERETRY_MAX;

@@ -46,6 +46,10 @@ void lvpn__retry_connected(lvpn__retry_t *r);
 /* The attempt ended on server-poll-timeout: restart without a pause. */
 void lvpn__retry_no_pause(lvpn__retry_t *r);
 
+/* The server's RESTART carried the N flag: the next attempt moves on to the
+ * next remote (and counts) even right after a completed connection. */
+void lvpn__retry_advance(lvpn__retry_t *r);
+
 /* The pause OpenVPN takes before an attempt, given the unsuccessful count so
  * far. Exposed for the tests. */
 unsigned lvpn__retry_pause(const lvpn__retry_opts_t *o, unsigned unsuccessful);

@@ -159,6 +159,22 @@ START_TEST(test_client_retry_no_pause_once) {
 }
 END_TEST
 
+/* RESTART,[N] right after a connection: the next remote, counted. */
+START_TEST(test_client_retry_restart_next_advances) {
+  lvpn__retry_opts_t o = {1, 300, 0, 2};
+  lvpn__retry_t r;
+  unsigned p;
+  int rem;
+  lvpn__retry_init(&r);
+  lvpn__retry_next(&r, &o, 1, &p, &rem);
+  lvpn__retry_connected(&r);
+  lvpn__retry_advance(&r);
+  ck_assert_int_eq(lvpn__retry_next(&r, &o, 0, &p, &rem), 0);
+  ck_assert_int_eq(rem, 1);
+  ck_assert_uint_eq(r.unsuccessful, 1);
+}
+END_TEST
+
 static Suite *client_retry_suite(void) {
   Suite *s = suite_create("client_retry");
   TCase *tc = tcase_create("policy");
@@ -169,6 +185,7 @@ static Suite *client_retry_suite(void) {
   tcase_add_test(tc, test_client_retry_connected_resets_and_stays);
   tcase_add_test(tc, test_client_retry_max_gives_up);
   tcase_add_test(tc, test_client_retry_no_pause_once);
+  tcase_add_test(tc, test_client_retry_restart_next_advances);
   suite_add_tcase(s, tc);
   return s;
 }
