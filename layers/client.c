@@ -167,6 +167,9 @@ static int client_restartable(int err) {
   case UV_ETIMEDOUT:
   case UV_ENETUNREACH:
   case UV_EHOSTUNREACH:
+  case UV_ENETDOWN:       /* the interface went down under a TCP connect */
+  case UV_EADDRNOTAVAIL:  /* our address vanished (DHCP, link change) */
+  case UV_ECONNABORTED:
   case UV_ECONNRESET:
     return 1;
   default:
