@@ -4,7 +4,8 @@
 # ways on the client's veth, once with the client's veth link set down. The
 # client notices (ping-restart), keeps retrying while the link is dead, and
 # ping through the tunnel works again within 30 s of the link's return, in
-# the same process. LVPN_RECONNECT_ROUNDS (default 1) repeats each event.
+# the same process. LVPN_RECONNECT_ROUNDS (default 1, for the CI budget;
+# the acceptance run uses 5) repeats each event.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
