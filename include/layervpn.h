@@ -75,7 +75,9 @@ extern "C" {
   XX(RESOLVE, "cannot resolve remote host")                                  \
   XX(CONNRESET, "connection to the server lost")                             \
   XX(STOPPED, "stopped by request")                                          \
-  XX(SCRIPT, "up/down script failed")
+  XX(SCRIPT, "up/down script failed")                                        \
+  XX(SERVER_POLL, "server-poll-timeout: no answer from the server in time")  \
+  XX(RETRY_MAX, "connect-retry-max reached: every attempt failed")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,

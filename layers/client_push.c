@@ -285,7 +285,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     return;
   }
   c->connected = 1;
-  c->failures = 0;
+  lvpn__retry_connected(&c->retry);
   c->ekm = ekm;
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",

@@ -173,7 +173,7 @@ int lvpn__client_build(lvpn_client_t *c) {
                        : (proto.family == 4   ? LVPN__NET_UDP4
                           : proto.family == 6 ? LVPN__NET_UDP6
                                               : LVPN__NET_UDP);
-  no.connect_timeout = (unsigned)cfg->connect_timeout;
+  no.connect_timeout = lvpn__client_poll_timeout(c);
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
@@ -226,6 +226,8 @@ int lvpn__client_build(lvpn_client_t *c) {
   rc = lvpn__workers_start(&c->workers);
   if (rc != 0)
     client_log(c, LVPN_LOG_FATAL, "start failed: %s", lvpn_strerror(rc));
+  else
+    lvpn__client_arm_poll(c);
   return rc;
 }
 
@@ -254,7 +256,7 @@ int lvpn_client_start(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }
-  c->remote = 0;
+  lvpn__client_first_attempt(c);
   return lvpn__client_build(c);
 }
 

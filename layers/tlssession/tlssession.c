@@ -137,6 +137,14 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   case LVPN__CTL_RESTART:
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
               "server sent RESTART%s%s", *arg ? ": " : "", arg);
+    /* Flags in brackets (OpenVPN's server_pushed_signal): N = move on to
+     * the next remote; P (keep cached passwords) concerns no state of ours. */
+    if (arg[0] == '[') {
+      const char *f;
+      for (f = arg + 1; *f != '\0' && *f != ']'; f++)
+        if (*f == 'N')
+          t->restart_next = 1;
+    }
     lvpn__layer_fail(&t->base, LVPN_ERESTART);
     break;
   case LVPN__CTL_EXIT:
