@@ -7,12 +7,12 @@
 
 #include <mbedtls/base64.h>
 
-#include "tests/check_util.h"
 #include "layers/controlchannel/controlchannel.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/layer.h"
 #include "layers/packetmuxer/session.h"
 #include "layers/packetmuxer/tlswrap.h"
+#include "layers/packetmuxer/wire.h"
+#include "tests/fakes.h"
 
 /* ---- capture layer ---- */
 
@@ -59,9 +59,8 @@ static void v2_client_key_pem(char *out, size_t max) {
     raw[i] = (unsigned char)(i * 17 + 9);
   raw[sizeof(raw) - 2] = WKC_LEN >> 8;
   raw[sizeof(raw) - 1] = WKC_LEN & 0xff;
-  ck_assert_int_eq(mbedtls_base64_encode(b64, sizeof(b64), &olen, raw,
-                                         sizeof(raw)),
-                   0);
+  ck_assert_int_eq(
+      mbedtls_base64_encode(b64, sizeof(b64), &olen, raw, sizeof(raw)), 0);
   snprintf(out, max,
            "-----BEGIN OpenVPN tls-crypt-v2 client key-----\n%s\n"
            "-----END OpenVPN tls-crypt-v2 client key-----\n",
@@ -349,20 +348,13 @@ START_TEST(test_controlchannel_empty_from_above_sends_nothing) {
 }
 END_TEST
 
-static Suite *controlchannel_suite(void) {
-  Suite *s = suite_create("controlchannel");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_controlchannel_start_sends_hard_reset_v2);
-  tcase_add_test(tc, test_controlchannel_start_sends_hard_reset_v3_for_v2_key);
-  tcase_add_test(tc, test_controlchannel_server_reset_goes_up_empty);
-  tcase_add_test(tc, test_controlchannel_tls_bytes_up_other_opcodes_dropped);
-  tcase_add_test(tc, test_controlchannel_cuts_tls_into_mtu_sized_chunks);
-  tcase_add_test(tc, test_controlchannel_chunks_fit_with_v2_wkc);
-  tcase_add_test(tc, test_controlchannel_chunks_fit_with_tls_auth_sha512);
-  tcase_add_test(tc, test_controlchannel_chunks_fit_small_and_unwrapped);
-  tcase_add_test(tc, test_controlchannel_empty_from_above_sends_nothing);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(controlchannel_suite)
+LVPN_TEST_MAIN("controlchannel", 0, NULL, NULL,
+               test_controlchannel_start_sends_hard_reset_v2,
+               test_controlchannel_start_sends_hard_reset_v3_for_v2_key,
+               test_controlchannel_server_reset_goes_up_empty,
+               test_controlchannel_tls_bytes_up_other_opcodes_dropped,
+               test_controlchannel_cuts_tls_into_mtu_sized_chunks,
+               test_controlchannel_chunks_fit_with_v2_wkc,
+               test_controlchannel_chunks_fit_with_tls_auth_sha512,
+               test_controlchannel_chunks_fit_small_and_unwrapped,
+               test_controlchannel_empty_from_above_sends_nothing)

@@ -5,11 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/kdf.h"
 #include "layervpn.h"
 #include "lib/pbuf.h"
+#include "tests/fakes.h"
 
 typedef struct dc_vector_s {
   const char *name, *cipher, *auth;
@@ -958,30 +958,22 @@ START_TEST(test_datachannel_crypto_ping_and_occ) {
 }
 END_TEST
 
-static Suite *datachannel_crypto_suite(void) {
-  Suite *s = suite_create("datachannel_crypto");
-  TCase *tc = tcase_create("datachannel_crypto");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_datachannel_crypto_init_rejects_bad_config);
-  tcase_add_test(tc, test_datachannel_crypto_encrypt_matches_vectors);
-  tcase_add_test(tc, test_datachannel_crypto_decrypt_vectors);
-  tcase_add_test(tc, test_datachannel_crypto_cbc_malformed_plaintext);
-  tcase_add_test(tc, test_datachannel_crypto_lab_nonce_and_ad);
-  tcase_add_test(tc, test_datachannel_crypto_bit_flips_rejected);
-  tcase_add_test(tc, test_datachannel_crypto_truncation_rejected);
-  tcase_add_test(tc, test_datachannel_crypto_garbage_never_crashes);
-  tcase_add_test(tc, test_datachannel_crypto_roundtrip_all_ciphers);
-  tcase_add_test(tc, test_datachannel_crypto_room_and_state_errors);
-  tcase_add_test(tc, test_datachannel_crypto_packet_id_limits);
-  tcase_add_test(tc, test_datachannel_crypto_replay_window);
-  tcase_add_test(tc, test_datachannel_crypto_replay_time_backtrack);
-  tcase_add_test(tc, test_datachannel_crypto_replay_through_decrypt);
-  tcase_add_test(tc, test_datachannel_crypto_parse_header);
-  tcase_add_test(tc, test_datachannel_crypto_comp_framing_roundtrips);
-  tcase_add_test(tc, test_datachannel_crypto_comp_rejects_compressed);
-  tcase_add_test(tc, test_datachannel_crypto_ping_and_occ);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(datachannel_crypto_suite)
+LVPN_TEST_MAIN("datachannel_crypto", 60, NULL, NULL,
+               test_datachannel_crypto_init_rejects_bad_config,
+               test_datachannel_crypto_encrypt_matches_vectors,
+               test_datachannel_crypto_decrypt_vectors,
+               test_datachannel_crypto_cbc_malformed_plaintext,
+               test_datachannel_crypto_lab_nonce_and_ad,
+               test_datachannel_crypto_bit_flips_rejected,
+               test_datachannel_crypto_truncation_rejected,
+               test_datachannel_crypto_garbage_never_crashes,
+               test_datachannel_crypto_roundtrip_all_ciphers,
+               test_datachannel_crypto_room_and_state_errors,
+               test_datachannel_crypto_packet_id_limits,
+               test_datachannel_crypto_replay_window,
+               test_datachannel_crypto_replay_time_backtrack,
+               test_datachannel_crypto_replay_through_decrypt,
+               test_datachannel_crypto_parse_header,
+               test_datachannel_crypto_comp_framing_roundtrips,
+               test_datachannel_crypto_comp_rejects_compressed,
+               test_datachannel_crypto_ping_and_occ)

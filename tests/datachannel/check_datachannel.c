@@ -4,11 +4,11 @@
  * of the tun. The keepalive tests use the layer's real 1-s tick. */
 #include <string.h>
 
-#include "tests/check_util.h"
-#include "layers/datachannel/datachannel.h"
 #include "layers/datachannel/crypto.h"
+#include "layers/datachannel/datachannel.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/layer.h"
+#include "tests/fakes.h"
 
 /* ---- capture layer ---- */
 
@@ -132,9 +132,9 @@ static void env_key(env_t *e) {
   ck_assert_int_eq(lvpn__datachannel_set_key(&e->dc, &e->params, key2), 0);
   if (e->have_srv)
     lvpn__dc_key_free(&e->srv);
-  ck_assert_int_eq(lvpn__dc_key_init(&e->srv, e->params.cipher,
-                                     e->params.auth, inv, e->params.key_id,
-                                     fake_rng, &e->rng_state),
+  ck_assert_int_eq(lvpn__dc_key_init(&e->srv, e->params.cipher, e->params.auth,
+                                     inv, e->params.key_id, fake_rng,
+                                     &e->rng_state),
                    0);
   e->have_srv = 1;
 }
@@ -568,9 +568,8 @@ static void comp_round_trip(int mode, int framed0) {
   srv_send(e, p);
   /* a really compressed packet (LZO 0x66 / stub-v2 LZO 0x50 0x02) */
   p = lvpn__pbuf_alloc(&e->pool);
-  memcpy(lvpn__pbuf_put(p, 4), mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz"
-                                                           : "\x66zzz",
-         4);
+  memcpy(lvpn__pbuf_put(p, 4),
+         mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz" : "\x66zzz", 4);
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
   srv_send(e, p);
   spin(e);
@@ -679,27 +678,17 @@ START_TEST(test_datachannel_pre_pull_ping_restart_without_key) {
 }
 END_TEST
 
-static Suite *datachannel_suite(void) {
-  Suite *s = suite_create("datachannel");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, test_datachannel_encrypts_down);
-  tcase_add_test(tc, test_datachannel_v1_and_cbc);
-  tcase_add_test(tc, test_datachannel_decrypts_up);
-  tcase_add_test(tc, test_datachannel_ping_consumed_and_counted);
-  tcase_add_test(tc, test_datachannel_occ_exit_fails_stack);
-  tcase_add_test(tc, test_datachannel_occ_request_answered_exit_sent);
-  tcase_add_test(tc, test_datachannel_bad_packets_dropped);
-  tcase_add_test(tc, test_datachannel_garbage_never_crashes);
-  tcase_add_test(tc, test_datachannel_empty_and_oversized_from_tun);
-  tcase_add_test(tc, test_datachannel_no_key_drops);
-  tcase_add_test(tc, test_datachannel_comp_stub_v2_round_trip);
-  tcase_add_test(tc, test_datachannel_comp_lzo_no_round_trip);
-  tcase_add_test(tc, test_datachannel_keepalive_ping_after_silence);
-  tcase_add_test(tc, test_datachannel_traffic_postpones_ping_and_restart);
-  tcase_add_test(tc, test_datachannel_pre_pull_ping_restart_without_key);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(datachannel_suite)
+LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
+               test_datachannel_v1_and_cbc, test_datachannel_decrypts_up,
+               test_datachannel_ping_consumed_and_counted,
+               test_datachannel_occ_exit_fails_stack,
+               test_datachannel_occ_request_answered_exit_sent,
+               test_datachannel_bad_packets_dropped,
+               test_datachannel_garbage_never_crashes,
+               test_datachannel_empty_and_oversized_from_tun,
+               test_datachannel_no_key_drops,
+               test_datachannel_comp_stub_v2_round_trip,
+               test_datachannel_comp_lzo_no_round_trip,
+               test_datachannel_keepalive_ping_after_silence,
+               test_datachannel_traffic_postpones_ping_and_restart,
+               test_datachannel_pre_pull_ping_restart_without_key)

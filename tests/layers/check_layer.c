@@ -2,8 +2,8 @@
  * [edge(bottom)] <-> pass-through x N <-> [edge(top)]. */
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/layer.h"
+#include "tests/fakes.h"
 
 #define NPKT 500
 #define NPASS 5
@@ -209,7 +209,7 @@ START_TEST(test_layer_never_started_closes_clean) {
   lvpn__workers_shutdown(&w, 0);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(down_calls, 1);
-  ck_assert_int_eq(lvpn_test_handles(&loop), 0);
+  ck_assert_int_eq(fake_handles(&loop), 0);
   ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
@@ -258,18 +258,10 @@ START_TEST(test_layer_bounded_drain_per_turn) {
 }
 END_TEST
 
-static Suite *layer_suite(void) {
-  Suite *s = suite_create("layer");
-  TCase *tc = tcase_create("runtime");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_layer_passthrough_both_ways_in_order);
-  tcase_add_test(tc, test_layer_failure_mid_stream_brings_stack_down);
-  tcase_add_test(tc, test_layer_stop_twice_is_harmless);
-  tcase_add_test(tc, test_layer_never_started_closes_clean);
-  tcase_add_test(tc, test_layer_start_failure_returns_error_and_closes);
-  tcase_add_test(tc, test_layer_bounded_drain_per_turn);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(layer_suite)
+LVPN_TEST_MAIN("layer", 0, setup, teardown,
+               test_layer_passthrough_both_ways_in_order,
+               test_layer_failure_mid_stream_brings_stack_down,
+               test_layer_stop_twice_is_harmless,
+               test_layer_never_started_closes_clean,
+               test_layer_start_failure_returns_error_and_closes,
+               test_layer_bounded_drain_per_turn)

@@ -7,9 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
 #include "layervpn.h"
 #include "lib/config.h"
+#include "tests/fakes.h"
 
 static char dir[256];  /* per-test temporary directory */
 static char err[1024]; /* last error message */
@@ -28,7 +28,9 @@ static void setup(void) {
   err[0] = '\0';
 }
 
-static void teardown(void) { nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS); }
+static void teardown(void) {
+  nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 /* Writes `len` bytes (or the string) to dir/name; returns the path in a
  * static rotating buffer. */
@@ -902,34 +904,19 @@ START_TEST(test_config_bad_files_never_crash) {
 }
 END_TEST
 
-static Suite *config_suite(void) {
-  Suite *s = suite_create("config");
-  TCase *tc = tcase_create("config");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, test_config_defaults);
-  tcase_add_test(tc, test_config_typical_file_with_inline_blocks);
-  tcase_add_test(tc, test_config_quoting_and_escapes);
-  tcase_add_test(tc, test_config_comments_blank_lines_bom_crlf);
-  tcase_add_test(tc, test_config_inline_block_errors);
-  tcase_add_test(tc, test_config_inline_tls_auth_and_auth_user_pass);
-  tcase_add_test(tc, test_config_relative_paths_and_unreadable_files);
-  tcase_add_test(tc, test_config_auth_user_pass_file);
-  tcase_add_test(tc, test_config_remote_proto_port);
-  tcase_add_test(tc, test_config_dev);
-  tcase_add_test(tc, test_config_tls_options);
-  tcase_add_test(tc, test_config_ciphers_and_auth);
-  tcase_add_test(tc, test_config_compression);
-  tcase_add_test(tc, test_config_numbers_and_timers);
-  tcase_add_test(tc, test_config_routes_dns_scripts);
-  tcase_add_test(tc, test_config_noops_unsupported_server_options);
-  tcase_add_test(tc, test_config_setenv_opt_and_ignore_unknown);
-  tcase_add_test(tc, test_config_set_overrides);
-  tcase_add_test(tc, test_config_clone_is_deep);
-  tcase_add_test(tc, test_config_validate_names_missing_setting);
-  tcase_add_test(tc, test_config_bad_files_never_crash);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(config_suite)
+LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
+               test_config_typical_file_with_inline_blocks,
+               test_config_quoting_and_escapes,
+               test_config_comments_blank_lines_bom_crlf,
+               test_config_inline_block_errors,
+               test_config_inline_tls_auth_and_auth_user_pass,
+               test_config_relative_paths_and_unreadable_files,
+               test_config_auth_user_pass_file, test_config_remote_proto_port,
+               test_config_dev, test_config_tls_options,
+               test_config_ciphers_and_auth, test_config_compression,
+               test_config_numbers_and_timers, test_config_routes_dns_scripts,
+               test_config_noops_unsupported_server_options,
+               test_config_setenv_opt_and_ignore_unknown,
+               test_config_set_overrides, test_config_clone_is_deep,
+               test_config_validate_names_missing_setting,
+               test_config_bad_files_never_crash)

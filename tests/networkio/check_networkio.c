@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
 #include "layers/networkio/networkio.h"
+#include "tests/fakes.h"
 
 #define NSAVE 8
 
@@ -315,7 +315,7 @@ static int run(void) {
 }
 
 static void finish(void) {
-  ck_assert_int_eq(lvpn_test_handles(&T.loop), 0);
+  ck_assert_int_eq(fake_handles(&T.loop), 0);
   ck_assert_int_eq(uv_loop_close(&T.loop), 0);
 }
 
@@ -759,7 +759,7 @@ START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
         LVPN_EINVAL);
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &ok, NULL, NULL),
                    LVPN_EINVAL);
-  ck_assert_int_eq(lvpn_test_handles(&T.loop), 0); /* nothing to close */
+  ck_assert_int_eq(fake_handles(&T.loop), 0); /* nothing to close */
   /* a valid layer that never starts still closes clean */
   T.port = 1194;
   build("127.0.0.1", LVPN__NET_UDP);
@@ -803,37 +803,27 @@ START_TEST(test_networkio_proto_names_and_address_format) {
 }
 END_TEST
 
-static Suite *networkio_suite(void) {
-  Suite *s = suite_create("networkio");
-  TCase *tc = tcase_create("networkio");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 20);
-  tcase_add_test(tc, test_networkio_udp_round_trip_100);
-  tcase_add_test(tc, test_networkio_udp_held_until_ready_in_order_and_bounded);
-  tcase_add_test(tc, test_networkio_udp_foreign_port_dropped_and_counted);
-  tcase_add_test(tc, test_networkio_udp_truncated_and_empty_dropped);
-  tcase_add_test(tc, test_networkio_udp_busy_socket_uses_requests);
-  tcase_add_test(tc, test_networkio_udp_requests_freed_when_closed_early);
-  tcase_add_test(tc, test_networkio_resolve_timeout_fails_eresolve);
-  tcase_add_test(tc, test_networkio_resolves_localhost);
-  tcase_add_test(tc, test_networkio_unresolvable_name_fails_eresolve);
-  tcase_add_test(tc, test_networkio_stop_while_resolving_frees_held_packets);
-  tcase_add_test(tc, test_networkio_tcp_round_trip_100);
-  tcase_add_test(tc, test_networkio_tcp_several_frames_in_one_write);
-  tcase_add_test(tc, test_networkio_tcp_frame_split_byte_by_byte);
-  tcase_add_test(tc, test_networkio_tcp_zero_length_frame_dropped);
-  tcase_add_test(tc, test_networkio_tcp_oversize_length_fails_eproto);
-  tcase_add_test(tc, test_networkio_tcp_server_close_is_connreset);
-  tcase_add_test(tc, test_networkio_tcp_connect_refused_names_remote);
-  tcase_add_test(tc, test_networkio_tcp_connect_timeout_names_remote);
-  tcase_add_test(tc, test_networkio_tcp_queued_writes_freed_on_close);
-  tcase_add_test(tc, test_networkio_ipv6_udp_round_trip);
-  tcase_add_test(tc, test_networkio_ipv6_tcp_round_trip);
-  tcase_add_test(tc,
-                 test_networkio_init_rejects_bad_options_and_closes_unstarted);
-  tcase_add_test(tc, test_networkio_proto_names_and_address_format);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(networkio_suite)
+LVPN_TEST_MAIN("networkio", 20, setup, teardown,
+               test_networkio_udp_round_trip_100,
+               test_networkio_udp_held_until_ready_in_order_and_bounded,
+               test_networkio_udp_foreign_port_dropped_and_counted,
+               test_networkio_udp_truncated_and_empty_dropped,
+               test_networkio_udp_busy_socket_uses_requests,
+               test_networkio_udp_requests_freed_when_closed_early,
+               test_networkio_resolve_timeout_fails_eresolve,
+               test_networkio_resolves_localhost,
+               test_networkio_unresolvable_name_fails_eresolve,
+               test_networkio_stop_while_resolving_frees_held_packets,
+               test_networkio_tcp_round_trip_100,
+               test_networkio_tcp_several_frames_in_one_write,
+               test_networkio_tcp_frame_split_byte_by_byte,
+               test_networkio_tcp_zero_length_frame_dropped,
+               test_networkio_tcp_oversize_length_fails_eproto,
+               test_networkio_tcp_server_close_is_connreset,
+               test_networkio_tcp_connect_refused_names_remote,
+               test_networkio_tcp_connect_timeout_names_remote,
+               test_networkio_tcp_queued_writes_freed_on_close,
+               test_networkio_ipv6_udp_round_trip,
+               test_networkio_ipv6_tcp_round_trip,
+               test_networkio_init_rejects_bad_options_and_closes_unstarted,
+               test_networkio_proto_names_and_address_format)

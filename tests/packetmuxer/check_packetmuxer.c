@@ -8,12 +8,12 @@
 
 #include <mbedtls/base64.h>
 
-#include "tests/check_util.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/layer.h"
 #include "layers/packetmuxer/packetmuxer.h"
 #include "layers/packetmuxer/session.h"
 #include "layers/packetmuxer/tlswrap.h"
+#include "layers/packetmuxer/wire.h"
+#include "tests/fakes.h"
 
 /* ---- capture layer: keeps what it receives, from either side ---- */
 
@@ -61,9 +61,8 @@ static void v2_client_key_pem(char *out, size_t max) {
     raw[i] = (unsigned char)(i * 13 + 5);
   raw[sizeof(raw) - 2] = WKC_LEN >> 8;
   raw[sizeof(raw) - 1] = WKC_LEN & 0xff;
-  ck_assert_int_eq(mbedtls_base64_encode(b64, sizeof(b64), &olen, raw,
-                                         sizeof(raw)),
-                   0);
+  ck_assert_int_eq(
+      mbedtls_base64_encode(b64, sizeof(b64), &olen, raw, sizeof(raw)), 0);
   snprintf(out, max,
            "-----BEGIN OpenVPN tls-crypt-v2 client key-----\n%s\n"
            "-----END OpenVPN tls-crypt-v2 client key-----\n",
@@ -120,8 +119,8 @@ static void env_start(env_t *e, int mode) {
     v2_client_key_pem(pem, sizeof(pem));
   else
     static_key_pem(pem, sizeof(pem), 3);
-  ck_assert_msg(lvpn__tlswrap_init(&e->session.wrap, mode, pem, strlen(pem),
-                                   -1, NULL, err, sizeof(err)) == 0,
+  ck_assert_msg(lvpn__tlswrap_init(&e->session.wrap, mode, pem, strlen(pem), -1,
+                                   NULL, err, sizeof(err)) == 0,
                 "%s", err);
   ck_assert_msg(lvpn__tlswrap_init_server(&e->srv, mode, pem, strlen(pem), -1,
                                           NULL, err, sizeof(err)) == 0,
@@ -767,22 +766,15 @@ START_TEST(test_packetmuxer_garbage_never_crashes) {
 }
 END_TEST
 
-static Suite *packetmuxer_suite(void) {
-  Suite *s = suite_create("packetmuxer");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_packetmuxer_server_reset_opens_session);
-  tcase_add_test(tc, test_packetmuxer_control_before_reset_dropped);
-  tcase_add_test(tc, test_packetmuxer_other_server_session_dropped);
-  tcase_add_test(tc, test_packetmuxer_acks_for_other_client_dropped);
-  tcase_add_test(tc, test_packetmuxer_bad_auth_and_replay_dropped);
-  tcase_add_test(tc, test_packetmuxer_truncated_and_undecodable_dropped);
-  tcase_add_test(tc, test_packetmuxer_unknown_opcode_dropped);
-  tcase_add_test(tc, test_packetmuxer_data_packets_pass_untouched);
-  tcase_add_test(tc, test_packetmuxer_down_encodes_and_wraps);
-  tcase_add_test(tc, test_packetmuxer_wkc_on_message_1_only_when_asked);
-  tcase_add_test(tc, test_packetmuxer_garbage_never_crashes);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(packetmuxer_suite)
+LVPN_TEST_MAIN("packetmuxer", 0, NULL, NULL,
+               test_packetmuxer_server_reset_opens_session,
+               test_packetmuxer_control_before_reset_dropped,
+               test_packetmuxer_other_server_session_dropped,
+               test_packetmuxer_acks_for_other_client_dropped,
+               test_packetmuxer_bad_auth_and_replay_dropped,
+               test_packetmuxer_truncated_and_undecodable_dropped,
+               test_packetmuxer_unknown_opcode_dropped,
+               test_packetmuxer_data_packets_pass_untouched,
+               test_packetmuxer_down_encodes_and_wraps,
+               test_packetmuxer_wkc_on_message_1_only_when_asked,
+               test_packetmuxer_garbage_never_crashes)

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/packetmuxer/tlswrap.h"
+#include "layers/packetmuxer/wire.h"
 #include "lib/pbuf.h"
+#include "tests/fakes.h"
 
 #include <mbedtls/base64.h>
 
@@ -808,25 +808,24 @@ START_TEST(test_tlswrap_dynamic) {
 }
 END_TEST
 
-static Suite *suite(void) {
+int main(void) {
+  const TTest *tests[] = {test_tlswrap_auth_vectors,
+                          test_tlswrap_crypt_vectors,
+                          test_tlswrap_crypt_v2_vectors,
+                          test_tlswrap_pid_rollover,
+                          test_tlswrap_bad_key_files,
+                          test_tlswrap_room_checks,
+                          test_tlswrap_v2_server_checks_wkc,
+                          test_tlswrap_none_and_free,
+                          test_tlswrap_dynamic,
+                          NULL};
   Suite *s = suite_create("tlswrap");
-  TCase *tc = tcase_create("core");
+  TCase *tc = fake_tcase(s, "core", 0, tests);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_tlswrap_auth_vectors);
-  tcase_add_test(tc, test_tlswrap_crypt_vectors);
-  tcase_add_test(tc, test_tlswrap_crypt_v2_vectors);
+  /* one run per wrapping mode */
   tcase_add_loop_test(tc, test_tlswrap_roundtrip_each_mode, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_bit_flips_rejected, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_truncated_every_length, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_replay_rejected, 0, N_MODES);
-  tcase_add_test(tc, test_tlswrap_pid_rollover);
-  tcase_add_test(tc, test_tlswrap_bad_key_files);
-  tcase_add_test(tc, test_tlswrap_room_checks);
-  tcase_add_test(tc, test_tlswrap_v2_server_checks_wkc);
-  tcase_add_test(tc, test_tlswrap_none_and_free);
-  tcase_add_test(tc, test_tlswrap_dynamic);
-  suite_add_tcase(s, tc);
-  return s;
+  return fake_run(s);
 }
-
-LVPN_TEST_MAIN(suite)

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/packetmuxer/wire.h"
 #include "lib/pbuf.h"
+#include "tests/fakes.h"
 
 static lvpn__pbuf_pool_t pool;
 
@@ -351,22 +351,14 @@ START_TEST(test_controlchannel_wire_garbage_roundtrip) {
 }
 END_TEST
 
-static Suite *suite(void) {
-  Suite *s = suite_create("controlchannel_wire");
-  TCase *tc = tcase_create("core");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_controlchannel_wire_roundtrip_every_opcode);
-  tcase_add_test(tc, test_controlchannel_wire_truncated_every_length);
-  tcase_add_test(tc, test_controlchannel_wire_nine_acks_rejected);
-  tcase_add_test(tc, test_controlchannel_wire_bad_opcodes);
-  tcase_add_test(tc, test_controlchannel_wire_headroom_short);
-  tcase_add_test(tc, test_controlchannel_wire_doc_examples);
-  tcase_add_test(tc, test_controlchannel_wire_ack_trailing_bytes_ignored);
-  tcase_add_test(tc, test_controlchannel_wire_early_neg_tlvs);
-  tcase_add_test(tc, test_controlchannel_wire_names_and_data_test);
-  tcase_add_test(tc, test_controlchannel_wire_garbage_roundtrip);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(suite)
+LVPN_TEST_MAIN("controlchannel_wire", 0, setup, teardown,
+               test_controlchannel_wire_roundtrip_every_opcode,
+               test_controlchannel_wire_truncated_every_length,
+               test_controlchannel_wire_nine_acks_rejected,
+               test_controlchannel_wire_bad_opcodes,
+               test_controlchannel_wire_headroom_short,
+               test_controlchannel_wire_doc_examples,
+               test_controlchannel_wire_ack_trailing_bytes_ignored,
+               test_controlchannel_wire_early_neg_tlvs,
+               test_controlchannel_wire_names_and_data_test,
+               test_controlchannel_wire_garbage_roundtrip)

@@ -3,10 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/packetmuxer/wire.h"
 #include "layers/reliabletransport/reliable.h"
 #include "lib/pbuf.h"
+#include "tests/fakes.h"
 
 static lvpn__pbuf_pool_t pool;
 
@@ -592,26 +592,25 @@ START_TEST(test_reliable_lossy_channel_delivers_all_in_order) {
 }
 END_TEST
 
-static Suite *suite(void) {
+int main(void) {
+  const TTest *tests[] = {test_reliable_window_full_refusal,
+                          test_reliable_doubling_timeouts,
+                          test_reliable_adaptive_timeout,
+                          test_reliable_capped_backoff,
+                          test_reliable_gap_triggers_duplicate_acks,
+                          test_reliable_fast_retransmit,
+                          test_reliable_duplicate_reacked,
+                          test_reliable_out_of_window_dropped,
+                          test_reliable_mru_repetition,
+                          test_reliable_ack_only_poll_up_to_8,
+                          test_reliable_wraparound,
+                          test_reliable_reset_frees_everything,
+                          NULL};
   Suite *s = suite_create("reliable");
-  TCase *tc = tcase_create("core");
+  TCase *tc = fake_tcase(s, "core", 0, tests);
   tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_reliable_window_full_refusal);
-  tcase_add_test(tc, test_reliable_doubling_timeouts);
-  tcase_add_test(tc, test_reliable_adaptive_timeout);
-  tcase_add_test(tc, test_reliable_capped_backoff);
-  tcase_add_test(tc, test_reliable_gap_triggers_duplicate_acks);
-  tcase_add_test(tc, test_reliable_fast_retransmit);
-  tcase_add_test(tc, test_reliable_duplicate_reacked);
-  tcase_add_test(tc, test_reliable_out_of_window_dropped);
-  tcase_add_test(tc, test_reliable_mru_repetition);
-  tcase_add_test(tc, test_reliable_ack_only_poll_up_to_8);
-  tcase_add_test(tc, test_reliable_wraparound);
-  tcase_add_test(tc, test_reliable_reset_frees_everything);
+  /* eight seeds of loss and duplication */
   tcase_add_loop_test(tc, test_reliable_lossy_channel_delivers_all_in_order, 0,
                       8);
-  suite_add_tcase(s, tc);
-  return s;
+  return fake_run(s);
 }
-
-LVPN_TEST_MAIN(suite)

@@ -4,10 +4,10 @@
  * channel). A small tls-timeout keeps the retransmission tests fast. */
 #include <string.h>
 
-#include "tests/check_util.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/layer.h"
+#include "layers/packetmuxer/wire.h"
 #include "layers/reliabletransport/reliabletransport.h"
+#include "tests/fakes.h"
 
 /* ---- capture layer, stamping each packet with the loop time ---- */
 
@@ -585,25 +585,25 @@ START_TEST(test_reliabletransport_shutdown_frees_everything) {
 }
 END_TEST
 
-static Suite *reliabletransport_suite(void) {
-  Suite *s = suite_create("reliabletransport");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_reliabletransport_ack_only_after_receiving);
-  tcase_add_test(tc, test_reliabletransport_acks_piggyback_on_outgoing);
-  tcase_add_test(tc, test_reliabletransport_retransmits_after_timeout);
-  tcase_add_test(tc, test_reliabletransport_delivers_in_order);
-  tcase_add_test(tc, test_reliabletransport_duplicates_not_redelivered);
-  tcase_add_test(tc, test_reliabletransport_window_and_backlog);
-  tcase_add_test(tc, test_reliabletransport_outside_receive_window_not_acked);
-  tcase_add_test(tc, test_reliabletransport_fast_retransmit);
-  tcase_add_test(tc, test_reliabletransport_server_reset_bursts_once);
-  tcase_add_test(tc, test_reliabletransport_shutdown_frees_everything);
-  suite_add_tcase(s, tc);
+int main(void) {
+  const TTest *core[] = {
+      test_reliabletransport_ack_only_after_receiving,
+      test_reliabletransport_acks_piggyback_on_outgoing,
+      test_reliabletransport_retransmits_after_timeout,
+      test_reliabletransport_delivers_in_order,
+      test_reliabletransport_duplicates_not_redelivered,
+      test_reliabletransport_window_and_backlog,
+      test_reliabletransport_outside_receive_window_not_acked,
+      test_reliabletransport_fast_retransmit,
+      test_reliabletransport_server_reset_bursts_once,
+      test_reliabletransport_shutdown_frees_everything,
+      NULL};
   /* asserts intended behaviour the layer does not have yet (see the test) */
-  tc = tcase_create("ack_timing");
-  tcase_add_test(tc, test_reliabletransport_ack_prompt_and_repeated_on_reply);
-  suite_add_tcase(s, tc);
-  return s;
-}
+  const TTest *ack_timing[] = {
+      test_reliabletransport_ack_prompt_and_repeated_on_reply, NULL};
+  Suite *s = suite_create("reliabletransport");
 
-LVPN_TEST_MAIN(reliabletransport_suite)
+  fake_tcase(s, "core", 0, core);
+  fake_tcase(s, "ack_timing", 0, ack_timing);
+  return fake_run(s);
+}

@@ -7,10 +7,10 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 
-#include "tests/check_util.h"
 #include "layers/tlssession/engine.h"
 #include "layervpn.h"
 #include "lib/log.h"
+#include "tests/fakes.h"
 
 /* ---- fixtures ---- */
 
@@ -812,31 +812,14 @@ START_TEST(test_tls_engine_garbage_input) {
 }
 END_TEST
 
-static Suite *tls_engine_suite(void) {
-  Suite *s = suite_create("tls_engine");
-  TCase *tc = tcase_create("core");
-
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_tls_engine_handshake_ec);
-  tcase_add_test(tc, test_tls_engine_handshake_rsa_client_key);
-  tcase_add_test(tc, test_tls_engine_no_client_cert);
-  tcase_add_test(tc, test_tls_engine_records_flow_both_ways);
-  tcase_add_test(tc, test_tls_engine_byte_by_byte);
-  tcase_add_test(tc, test_tls_engine_peer_close_and_alert);
-  tcase_add_test(tc, test_tls_engine_untrusted_ca);
-  tcase_add_test(tc, test_tls_engine_expired);
-  tcase_add_test(tc, test_tls_engine_eku_without_server_auth);
-  tcase_add_test(tc, test_tls_engine_check_leaf);
-  tcase_add_test(tc, test_tls_engine_ku_missing);
-  tcase_add_test(tc, test_tls_engine_verify_x509_name);
-  tcase_add_test(tc, test_tls_engine_server_rejects_client_cert);
-  tcase_add_test(tc, test_tls_engine_bad_pem);
-  tcase_add_test(tc, test_tls_engine_key_cert_mismatch);
-  tcase_add_test(tc, test_tls_engine_tls_cipher_and_version);
-  tcase_add_test(tc, test_tls_engine_conf_shared_by_sessions);
-  tcase_add_test(tc, test_tls_engine_garbage_input);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(tls_engine_suite)
+LVPN_TEST_MAIN(
+    "tls_engine", 60, NULL, NULL, test_tls_engine_handshake_ec,
+    test_tls_engine_handshake_rsa_client_key, test_tls_engine_no_client_cert,
+    test_tls_engine_records_flow_both_ways, test_tls_engine_byte_by_byte,
+    test_tls_engine_peer_close_and_alert, test_tls_engine_untrusted_ca,
+    test_tls_engine_expired, test_tls_engine_eku_without_server_auth,
+    test_tls_engine_check_leaf, test_tls_engine_ku_missing,
+    test_tls_engine_verify_x509_name,
+    test_tls_engine_server_rejects_client_cert, test_tls_engine_bad_pem,
+    test_tls_engine_key_cert_mismatch, test_tls_engine_tls_cipher_and_version,
+    test_tls_engine_conf_shared_by_sessions, test_tls_engine_garbage_input)

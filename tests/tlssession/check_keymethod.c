@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/tlssession/keymethod.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 static void fixed_client(lvpn__km2_client_t *m) {
   int i;
@@ -386,23 +386,10 @@ START_TEST(test_keymethod_ctlmsg_split) {
 }
 END_TEST
 
-static Suite *keymethod_suite(void) {
-  Suite *s = suite_create("keymethod");
-  TCase *tc = tcase_create("core");
-
-  tcase_add_test(tc, test_keymethod_build_exact_bytes);
-  tcase_add_test(tc, test_keymethod_build_without_credentials);
-  tcase_add_test(tc, test_keymethod_build_too_big);
-  tcase_add_test(tc, test_keymethod_randomize);
-  tcase_add_test(tc, test_keymethod_parse_server);
-  tcase_add_test(tc, test_keymethod_parse_server_bad);
-  tcase_add_test(tc, test_keymethod_parse_server_truncated_everywhere);
-  tcase_add_test(tc, test_keymethod_options_string);
-  tcase_add_test(tc, test_keymethod_peer_info);
-  tcase_add_test(tc, test_keymethod_peer_info_rejects);
-  tcase_add_test(tc, test_keymethod_ctlmsg_split);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(keymethod_suite)
+LVPN_TEST_MAIN("keymethod", 0, NULL, NULL, test_keymethod_build_exact_bytes,
+               test_keymethod_build_without_credentials,
+               test_keymethod_build_too_big, test_keymethod_randomize,
+               test_keymethod_parse_server, test_keymethod_parse_server_bad,
+               test_keymethod_parse_server_truncated_everywhere,
+               test_keymethod_options_string, test_keymethod_peer_info,
+               test_keymethod_peer_info_rejects, test_keymethod_ctlmsg_split)

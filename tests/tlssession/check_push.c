@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/tlssession/push.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 /* Records what the parser warned about. */
 typedef struct {
@@ -481,23 +481,10 @@ START_TEST(test_push_ctlmsg_classify) {
 }
 END_TEST
 
-static Suite *push_suite(void) {
-  Suite *s = suite_create("push");
-  TCase *tc = tcase_create("push");
-  tcase_add_test(tc, test_push_real_vector);
-  tcase_add_test(tc, test_push_continuation_accumulates);
-  tcase_add_test(tc, test_push_bare_reply);
-  tcase_add_test(tc, test_push_routes);
-  tcase_add_test(tc, test_push_route_limit);
-  tcase_add_test(tc, test_push_redirect_dns_dhcp);
-  tcase_add_test(tc, test_push_timers_crypto_comp_tokens);
-  tcase_add_test(tc, test_push_unknown_options_warn);
-  tcase_add_test(tc, test_push_malformed_values);
-  tcase_add_test(tc, test_push_garbage_never_crashes);
-  tcase_add_test(tc, test_push_pull_filter);
-  tcase_add_test(tc, test_push_ctlmsg_classify);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(push_suite)
+LVPN_TEST_MAIN("push", 0, NULL, NULL, test_push_real_vector,
+               test_push_continuation_accumulates, test_push_bare_reply,
+               test_push_routes, test_push_route_limit,
+               test_push_redirect_dns_dhcp, test_push_timers_crypto_comp_tokens,
+               test_push_unknown_options_warn, test_push_malformed_values,
+               test_push_garbage_never_crashes, test_push_pull_filter,
+               test_push_ctlmsg_classify)

@@ -10,12 +10,12 @@
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 
-#include "tests/check_util.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/datachannel/kdf.h"
-#include "layers/tlssession/keymethod.h"
 #include "layers/layer.h"
+#include "layers/packetmuxer/wire.h"
+#include "layers/tlssession/keymethod.h"
 #include "layers/tlssession/tlssession.h"
+#include "tests/fakes.h"
 
 /* ---- capture layer (keeps what it got until env_finish) ---- */
 
@@ -210,12 +210,12 @@ static void server_write_km2(server_t *sv) {
 /* ---- environment: cc (capture) | tlssession ---- */
 
 typedef enum {
-  SCRIPT_PUSH,            /* km2, then PUSH_REPLY on PUSH_REQUEST */
-  SCRIPT_PUSH_CONTINUED,  /* PUSH_REPLY in two parts */
-  SCRIPT_PUSH_UNASKED,    /* PUSH_REPLY right behind km2 (IV_PROTO 4) */
-  SCRIPT_CTLMSG,          /* km2, then `ctlmsg` on PUSH_REQUEST */
+  SCRIPT_PUSH,             /* km2, then PUSH_REPLY on PUSH_REQUEST */
+  SCRIPT_PUSH_CONTINUED,   /* PUSH_REPLY in two parts */
+  SCRIPT_PUSH_UNASKED,     /* PUSH_REPLY right behind km2 (IV_PROTO 4) */
+  SCRIPT_CTLMSG,           /* km2, then `ctlmsg` on PUSH_REQUEST */
   SCRIPT_SILENT_AFTER_KM2, /* never answers PUSH_REQUEST */
-  SCRIPT_BAD_KM2          /* answers the client's km2 with garbage */
+  SCRIPT_BAD_KM2           /* answers the client's km2 with garbage */
 } script_t;
 
 typedef struct {
@@ -296,8 +296,8 @@ static void env_start(env_t *e, script_t script, unsigned hand_window_s,
   p.remote_cert_tls_server = 1;
   p.rng = mbedtls_ctr_drbg_random;
   p.rng_ctx = &e->rng.drbg;
-  ck_assert_msg(lvpn__tls_conf_init(&e->conf, &p, err, sizeof(err)) == 0,
-                "%s", err);
+  ck_assert_msg(lvpn__tls_conf_init(&e->conf, &p, err, sizeof(err)) == 0, "%s",
+                err);
   memset(&km2, 0, sizeof(km2));
   ck_assert_int_eq(
       lvpn__km2_client_randomize(&km2, mbedtls_ctr_drbg_random, &e->rng.drbg),
@@ -467,21 +467,20 @@ START_TEST(test_tlssession_push_reply_reaches_owner) {
   ck_assert_uint_eq(e->tls.push_requests, 1);
 
   /* the client's key-method 2 carried its options and peer-info */
-  ck_assert_ptr_nonnull(memmem(e->sv.client_km2, e->sv.client_km2_len,
-                               "IV_PROTO=142", 12));
+  ck_assert_ptr_nonnull(
+      memmem(e->sv.client_km2, e->sv.client_km2_len, "IV_PROTO=142", 12));
   /* key2, both ways it can be derived, matches the server's view */
   ck_assert_int_eq(lvpn__tlssession_key2(&e->tls, 1, key2), 0);
-  ck_assert_int_eq(lvpn__kdf_ekm(e->sv.prf_type, e->sv.ms, e->sv.cr,
-                                 e->sv.sr, want),
-                   0);
+  ck_assert_int_eq(
+      lvpn__kdf_ekm(e->sv.prf_type, e->sv.ms, e->sv.cr, e->sv.sr, want), 0);
   ck_assert_int_eq(memcmp(key2, want, 256), 0);
   ck_assert_int_eq(lvpn__tlssession_key2(&e->tls, 0, key2), 0);
-  ck_assert_int_eq(lvpn__kdf_openvpn_prf(
-                       e->sv.client_km2 + 5, e->sv.client_km2 + 5 + 48,
-                       e->sv.random1, e->sv.client_km2 + 5 + 48 + 32,
-                       e->sv.random2, e->session.own_sid,
-                       e->session.remote_sid, want),
-                   0);
+  ck_assert_int_eq(
+      lvpn__kdf_openvpn_prf(e->sv.client_km2 + 5, e->sv.client_km2 + 5 + 48,
+                            e->sv.random1, e->sv.client_km2 + 5 + 48 + 32,
+                            e->sv.random2, e->session.own_sid,
+                            e->session.remote_sid, want),
+      0);
   ck_assert_int_eq(memcmp(key2, want, 256), 0);
   /* control messages go out once the session is active */
   ck_assert_int_eq(lvpn__tlssession_send_ctlmsg(&e->tls, "EXIT"), 0);
@@ -580,8 +579,7 @@ START_TEST(test_tlssession_input_before_reset_dropped) {
   ck_assert_uint_eq(e->tls.base.stats.dropped, 1);
   ck_assert_int_eq(e->tls.state, LVPN__TLSS_WAIT_RESET);
   ck_assert(lvpn__queue_empty(&e->cc.got)); /* no ClientHello yet */
-  ck_assert_int_eq(lvpn__tlssession_send_ctlmsg(&e->tls, "EXIT"),
-                   LVPN_ESTATE);
+  ck_assert_int_eq(lvpn__tlssession_send_ctlmsg(&e->tls, "EXIT"), LVPN_ESTATE);
   /* then the reset: the handshake runs; a second reset is ignored */
   send_reset(e);
   send_reset(e);
@@ -620,21 +618,13 @@ START_TEST(test_tlssession_push_timeout) {
 }
 END_TEST
 
-static Suite *tlssession_suite(void) {
-  Suite *s = suite_create("tlssession");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_tlssession_push_reply_reaches_owner);
-  tcase_add_test(tc, test_tlssession_push_continuation_collected);
-  tcase_add_test(tc, test_tlssession_push_reply_in_km2_flight);
-  tcase_add_test(tc, test_tlssession_server_messages_end_session);
-  tcase_add_test(tc, test_tlssession_bad_server_km2_fails);
-  tcase_add_test(tc, test_tlssession_untrusted_server_fails);
-  tcase_add_test(tc, test_tlssession_input_before_reset_dropped);
-  tcase_add_test(tc, test_tlssession_hand_window_timeout);
-  tcase_add_test(tc, test_tlssession_push_timeout);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(tlssession_suite)
+LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
+               test_tlssession_push_reply_reaches_owner,
+               test_tlssession_push_continuation_collected,
+               test_tlssession_push_reply_in_km2_flight,
+               test_tlssession_server_messages_end_session,
+               test_tlssession_bad_server_km2_fails,
+               test_tlssession_untrusted_server_fails,
+               test_tlssession_input_before_reset_dropped,
+               test_tlssession_hand_window_timeout,
+               test_tlssession_push_timeout)

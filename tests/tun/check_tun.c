@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
+#include "layers/tun/device.h"
 #include "layers/tun/netlink.h"
 #include "layers/tun/script.h"
-#include "layers/tun/device.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 #define IP4(a, b, c, d)                                                        \
   (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) |      \
@@ -902,14 +902,8 @@ static const char *root_skip_reason(char *buf, size_t len) {
 int main(void) {
   char buf[128];
   const char *why = root_skip_reason(buf, sizeof(buf));
-  SRunner *sr;
-  int failed;
 
   if (why != NULL)
     printf("SKIP root-only tun cases: %s\n", why);
-  sr = srunner_create(tun_suite(why == NULL));
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return fake_run(tun_suite(why == NULL));
 }
