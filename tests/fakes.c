@@ -117,7 +117,7 @@ void fake_log_assert(const fake_log_t *l, const char *needle) {
 
 /* ---- capture layer ---- */
 
-static void cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
+void fake_cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   fake_cap_t *c = container_of(l, fake_cap_t, base);
   if (c->n < FAKE_CAP_MAX)
     c->at[c->n] = uv_now(l->loop);
@@ -125,7 +125,8 @@ static void cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__pbufq_push(&c->got, p);
 }
 
-static const lvpn__layer_ops_t cap_ops = {.up = cap_recv, .down = cap_recv};
+static const lvpn__layer_ops_t cap_ops = {.up = fake_cap_recv,
+                                          .down = fake_cap_recv};
 
 void fake_cap_init(fake_cap_t *c, uv_loop_t *loop, const char *name,
                    const lvpn__logger_t *log) {

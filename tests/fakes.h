@@ -107,6 +107,9 @@ typedef struct {
 void fake_cap_init(fake_cap_t *c, uv_loop_t *loop, const char *name,
                    const lvpn__logger_t *log);
 
+/* Its up and down operation, for a test layer that captures one way. */
+void fake_cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p);
+
 /* The oldest captured packet (the caller owns it), or NULL. */
 lvpn__pbuf_t *fake_cap_pop(fake_cap_t *c);
 
