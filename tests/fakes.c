@@ -270,6 +270,14 @@ int fake_lcg_rng(void *ctx, unsigned char *out, size_t len) {
   return 0;
 }
 
+void fake_junk(uint32_t *x, uint8_t *out, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    *x = *x * 1103515245u + 12345u;
+    out[i] = (uint8_t)(*x >> 16);
+  }
+}
+
 void fake_rng_init(fake_rng_t *r) {
   mbedtls_entropy_init(&r->entropy);
   mbedtls_ctr_drbg_init(&r->drbg);

@@ -176,6 +176,10 @@ void fake_assert_hex(const uint8_t *got, size_t n, const char *want_hex);
  * and nonces where any bytes do. */
 int fake_lcg_rng(void *ctx, unsigned char *out, size_t len);
 
+/* `n` bytes of junk from the generator state *x (a classic LCG), so a
+ * test replays the same junk every run. */
+void fake_junk(uint32_t *x, uint8_t *out, size_t n);
+
 /* A real DRBG for mbedTLS. */
 typedef struct {
   mbedtls_entropy_context entropy;
