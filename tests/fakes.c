@@ -35,6 +35,19 @@ int fake_run(Suite *s) {
   return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
+/* ---- a packet pool per test ---- */
+
+lvpn__pbuf_pool_t fake_pool;
+
+void fake_pool_setup(void) {
+  lvpn__pbuf_pool_init(&fake_pool, 4);
+}
+
+void fake_pool_teardown(void) {
+  ck_assert_uint_eq(fake_pool.outstanding, 0);
+  lvpn__pbuf_pool_destroy(&fake_pool);
+}
+
 /* ---- loop ---- */
 
 static void count_cb(uv_handle_t *h, void *arg) {

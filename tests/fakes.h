@@ -45,6 +45,14 @@ int fake_run(Suite *s);
 /* Elements of a static array. */
 #define FAKE_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* ---- a packet pool per test ---- */
+
+/* The checked fixture of the loop-free suites: a fresh `fake_pool` (a small
+ * cache) for every test, and no packet left outstanding after it. */
+extern lvpn__pbuf_pool_t fake_pool;
+void fake_pool_setup(void);
+void fake_pool_teardown(void);
+
 /* ---- loop ---- */
 
 /* Handles still known to the loop (open or closing). */

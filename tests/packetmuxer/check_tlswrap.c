@@ -210,20 +210,10 @@ static const uint8_t v_wkc[304] = {
 };
 /* ---- end generated vectors ---- */
 
-static lvpn__pbuf_pool_t pool;
 static char err[256];
 
-static void setup(void) {
-  lvpn__pbuf_pool_init(&pool, 4);
-}
-
-static void teardown(void) {
-  ck_assert_uint_eq(pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&pool);
-}
-
 static lvpn__pbuf_t *mk(const uint8_t *b, size_t n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_ptr_nonnull(p);
   memcpy(lvpn__pbuf_put(p, n), b, n);
   return p;
@@ -374,7 +364,7 @@ static const struct mode_case modes[] = {
 /* An unwrapped control packet with `n` payload bytes. */
 static lvpn__pbuf_t *ctl_packet(uint8_t opcode, size_t n, uint8_t fill) {
   lvpn__ctl_pkt_t h;
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   memset(lvpn__pbuf_put(p, n), fill, n);
   memset(&h, 0, sizeof(h));
   h.opcode = opcode;
@@ -821,7 +811,7 @@ int main(void) {
                           NULL};
   Suite *s = suite_create("tlswrap");
   TCase *tc = fake_tcase(s, "core", 0, tests);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, fake_pool_setup, fake_pool_teardown);
   /* one run per wrapping mode */
   tcase_add_loop_test(tc, test_tlswrap_roundtrip_each_mode, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_bit_flips_rejected, 0, N_MODES);

@@ -8,19 +8,8 @@
 #include "lib/pbuf.h"
 #include "tests/fakes.h"
 
-static lvpn__pbuf_pool_t pool;
-
-static void setup(void) {
-  lvpn__pbuf_pool_init(&pool, 16);
-}
-
-static void teardown(void) {
-  ck_assert_uint_eq(pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&pool);
-}
-
 static lvpn__pbuf_t *msg(int n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_ptr_nonnull(p);
   p->len = (size_t)snprintf((char *)p->data, 32, "msg %d", n);
   p->meta.opcode = LVPN__P_CONTROL_V1;
@@ -442,9 +431,9 @@ START_TEST(test_reliable_reset_frees_everything) {
   ck_assert_int_eq(lvpn__rel_send(&r, msg(1), 0), 0);
   ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(3)), 0);
   ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(7)), 0);
-  ck_assert_uint_eq(pool.outstanding, 4);
+  ck_assert_uint_eq(fake_pool.outstanding, 4);
   lvpn__rel_reset(&r);
-  ck_assert_uint_eq(pool.outstanding, 0);
+  ck_assert_uint_eq(fake_pool.outstanding, 0);
   ck_assert_uint_eq(r.initial_timeout, 500);
   ck_assert_uint_eq(r.next_send_id, 0);
   lvpn__rel_reset(&r); /* harmless twice */
@@ -608,7 +597,7 @@ int main(void) {
                           NULL};
   Suite *s = suite_create("reliable");
   TCase *tc = fake_tcase(s, "core", 0, tests);
-  tcase_add_checked_fixture(tc, setup, teardown);
+  tcase_add_checked_fixture(tc, fake_pool_setup, fake_pool_teardown);
   /* eight seeds of loss and duplication */
   tcase_add_loop_test(tc, test_reliable_lossy_channel_delivers_all_in_order, 0,
                       8);
