@@ -32,15 +32,22 @@ TCase *fake_tcase(Suite *s, const char *name, int timeout_s,
 int fake_run(Suite *s);
 
 /* main() of a suite with one test case "core": a checked fixture (or NULL,
- * NULL), then its tests. */
-#define LVPN_TEST_MAIN(suite_name, timeout_s, setup, teardown, ...)            \
+ * NULL), a function that adds more to the case (loop tests; or NULL), then
+ * its tests. */
+#define LVPN_TEST_MAIN_WITH(suite_name, timeout_s, setup, teardown, more, ...) \
   int main(void) {                                                             \
     const TTest *tests_[] = {__VA_ARGS__, NULL};                               \
+    void (*more_)(TCase * tc) = more;                                          \
     Suite *s_ = suite_create(suite_name);                                      \
     TCase *tc_ = fake_tcase(s_, "core", timeout_s, tests_);                    \
     tcase_add_checked_fixture(tc_, setup, teardown);                           \
+    if (more_ != NULL)                                                         \
+      more_(tc_);                                                              \
     return fake_run(s_);                                                       \
   }
+
+#define LVPN_TEST_MAIN(suite_name, timeout_s, setup, teardown, ...)            \
+  LVPN_TEST_MAIN_WITH(suite_name, timeout_s, setup, teardown, NULL, __VA_ARGS__)
 
 /* Elements of a static array. */
 #define FAKE_COUNT(a) (sizeof(a) / sizeof((a)[0]))

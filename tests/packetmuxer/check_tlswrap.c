@@ -760,24 +760,17 @@ START_TEST(test_tlswrap_dynamic) {
 }
 END_TEST
 
-int main(void) {
-  const TTest *tests[] = {test_tlswrap_auth_vectors,
-                          test_tlswrap_crypt_vectors,
-                          test_tlswrap_crypt_v2_vectors,
-                          test_tlswrap_pid_rollover,
-                          test_tlswrap_bad_key_files,
-                          test_tlswrap_room_checks,
-                          test_tlswrap_v2_server_checks_wkc,
-                          test_tlswrap_none_and_free,
-                          test_tlswrap_dynamic,
-                          NULL};
-  Suite *s = suite_create("tlswrap");
-  TCase *tc = fake_tcase(s, "core", 0, tests);
-  tcase_add_checked_fixture(tc, fake_pool_setup, fake_pool_teardown);
-  /* one run per wrapping mode */
+/* one run per wrapping mode */
+static void mode_tests(TCase *tc) {
   tcase_add_loop_test(tc, test_tlswrap_roundtrip_each_mode, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_bit_flips_rejected, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_truncated_every_length, 0, N_MODES);
   tcase_add_loop_test(tc, test_tlswrap_replay_rejected, 0, N_MODES);
-  return fake_run(s);
 }
+
+LVPN_TEST_MAIN_WITH("tlswrap", 0, fake_pool_setup, fake_pool_teardown,
+                    mode_tests, test_tlswrap_auth_vectors,
+                    test_tlswrap_crypt_vectors, test_tlswrap_crypt_v2_vectors,
+                    test_tlswrap_pid_rollover, test_tlswrap_bad_key_files,
+                    test_tlswrap_room_checks, test_tlswrap_v2_server_checks_wkc,
+                    test_tlswrap_none_and_free, test_tlswrap_dynamic)
