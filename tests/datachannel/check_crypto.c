@@ -185,14 +185,20 @@ static void vec_key(lvpn__dc_key_t *k, const dc_vector_t *v, int sender,
 
 /* A pbuf holding `n` wire bytes flush with the end of its allocation, so
  * ASan reports any read past the packet. */
-static lvpn__pbuf_t *wire_pbuf(lvpn__pbuf_pool_t *pool, const uint8_t *w,
-                               size_t n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(pool);
+static lvpn__pbuf_t *wire_pbuf(const uint8_t *w, size_t n) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_ptr_nonnull(p);
   p->data = p->buf + LVPN_PBUF_CAP - n;
   p->len = n;
   memcpy(p->data, w, n);
   return p;
+}
+
+/* `n` wire bytes decrypt with `k`. */
+static void decrypts(lvpn__dc_key_t *k, const uint8_t *wire, size_t n) {
+  lvpn__pbuf_t *p = wire_pbuf(wire, n);
+  ck_assert_int_eq(lvpn__dc_decrypt(k, p), 0);
+  lvpn__pbuf_free(p);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -300,7 +306,7 @@ START_TEST(test_crypto_decrypt_vectors) {
     fixed_rng_t rng;
     uint8_t wire[512], want[512];
     size_t wlen = fake_unhex(v->wire_hex, wire, sizeof(wire));
-    lvpn__pbuf_t *p = wire_pbuf(&fake_pool, wire, wlen);
+    lvpn__pbuf_t *p = wire_pbuf(wire, wlen);
     int rc;
 
     vec_key(&k, v, 0, &rng);
@@ -332,7 +338,7 @@ START_TEST(test_crypto_cbc_malformed_plaintext) {
     fixed_rng_t rng = {{0}, 0, 0};
     uint8_t wire[512];
     size_t wlen = fake_unhex(dc_raw_cbc[i].wire_hex, wire, sizeof(wire));
-    lvpn__pbuf_t *p = wire_pbuf(&fake_pool, wire, wlen);
+    lvpn__pbuf_t *p = wire_pbuf(wire, wlen);
 
     key_for(&k, "AES-256-CBC", "SHA256", 0, 1, &rng);
     ck_assert_msg(lvpn__dc_decrypt(&k, p) == dc_raw_cbc[i].err, "%s",
@@ -401,7 +407,7 @@ START_TEST(test_crypto_bit_flips_rejected) {
       for (bit = 0; bit < 8; bit++) {
         int rc;
         wire[pos] ^= (uint8_t)(1u << bit);
-        p = wire_pbuf(&fake_pool, wire, wlen);
+        p = wire_pbuf(wire, wlen);
         rc = lvpn__dc_decrypt(&k, p);
         wire[pos] ^= (uint8_t)(1u << bit);
         if (pos == 0)
@@ -416,16 +422,12 @@ START_TEST(test_crypto_bit_flips_rejected) {
     }
     ck_assert_uint_eq(k.stats.auth_failures, fails);
     ck_assert_uint_eq(k.stats.decrypted, 0);
-    p = wire_pbuf(&fake_pool, wire, wlen); /* failures recorded no packet id */
-    ck_assert_int_eq(lvpn__dc_decrypt(&k, p), 0);
-    lvpn__pbuf_free(p);
+    decrypts(&k, wire, wlen); /* failures recorded no packet id */
     lvpn__dc_key_free(&k);
     if (cbc && IS_V2(v)) { /* as in OpenVPN: peer id is not authenticated */
       vec_key(&k, v, 0, &rng);
       wire[2] ^= 0x10;
-      p = wire_pbuf(&fake_pool, wire, wlen);
-      ck_assert_int_eq(lvpn__dc_decrypt(&k, p), 0);
-      lvpn__pbuf_free(p);
+      decrypts(&k, wire, wlen);
       lvpn__dc_key_free(&k);
     }
   }
@@ -450,15 +452,13 @@ START_TEST(test_crypto_truncation_rejected) {
     min = v->iv_hex != NULL ? hdr + k.hmac_len + 32 : hdr + 4 + 16 + 1;
     for (len = 0; len < wlen; len++) {
       int rc;
-      p = wire_pbuf(&fake_pool, wire, len);
+      p = wire_pbuf(wire, len);
       rc = lvpn__dc_decrypt(&k, p);
       ck_assert_msg(rc == (len < min ? LVPN_ESHORT : LVPN_EAUTH),
                     "%s len %zu: %s", v->name, len, lvpn_err_name(rc));
       lvpn__pbuf_free(p);
     }
-    p = wire_pbuf(&fake_pool, wire, wlen);
-    ck_assert_int_eq(lvpn__dc_decrypt(&k, p), 0);
-    lvpn__pbuf_free(p);
+    decrypts(&k, wire, wlen);
     lvpn__dc_key_free(&k);
   }
 }
@@ -483,7 +483,7 @@ START_TEST(test_crypto_garbage_never_crashes) {
       }
       if (len > 0 && len % 3 != 0) /* mostly a plausible header */
         junk[0] = len % 3 == 1 ? 0x4a : 0x32;
-      p = wire_pbuf(&fake_pool, junk, len);
+      p = wire_pbuf(junk, len);
       ck_assert_int_ne(lvpn__dc_decrypt(&k, p), 0);
       lvpn__pbuf_free(p);
     }
@@ -715,10 +715,10 @@ START_TEST(test_crypto_replay_through_decrypt) {
 }
 END_TEST
 
-static lvpn__pbuf_t *bytes_pbuf(lvpn__pbuf_pool_t *pool, const char *hex) {
+static lvpn__pbuf_t *bytes_pbuf(const char *hex) {
   uint8_t b[64];
   size_t n = fake_unhex(hex, b, sizeof(b));
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   memcpy(lvpn__pbuf_put(p, n), b, n);
   return p;
 }
@@ -738,7 +738,7 @@ START_TEST(test_crypto_parse_header) {
   size_t i;
 
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    lvpn__pbuf_t *p = bytes_pbuf(&fake_pool, cases[i].hex);
+    lvpn__pbuf_t *p = bytes_pbuf(cases[i].hex);
     uint8_t op = 0, kid = 0;
     uint32_t peer = 0;
     ck_assert_int_eq(lvpn__dc_parse_header(p, &op, &kid, &peer), cases[i].rc);
@@ -753,9 +753,8 @@ START_TEST(test_crypto_parse_header) {
 }
 END_TEST
 
-static void check_frame(lvpn__pbuf_pool_t *pool, int mode, const char *in,
-                        const char *framed) {
-  lvpn__pbuf_t *p = bytes_pbuf(pool, in);
+static void check_frame(int mode, const char *in, const char *framed) {
+  lvpn__pbuf_t *p = bytes_pbuf(in);
   uint8_t want[64];
   size_t n = fake_unhex(framed, want, sizeof(want));
   ck_assert_int_eq(lvpn__comp_frame(mode, p), 0);
@@ -768,9 +767,8 @@ static void check_frame(lvpn__pbuf_pool_t *pool, int mode, const char *in,
   lvpn__pbuf_free(p);
 }
 
-static int unframe_hex(lvpn__pbuf_pool_t *pool, int mode, const char *hex,
-                       const char *want_hex) {
-  lvpn__pbuf_t *p = bytes_pbuf(pool, hex);
+static int unframe_hex(int mode, const char *hex, const char *want_hex) {
+  lvpn__pbuf_t *p = bytes_pbuf(hex);
   int rc = lvpn__comp_unframe(mode, p);
   if (rc == 0 && want_hex != NULL) {
     uint8_t want[64];
@@ -785,17 +783,17 @@ static int unframe_hex(lvpn__pbuf_pool_t *pool, int mode, const char *hex,
 START_TEST(test_crypto_comp_framing_roundtrips) {
   lvpn__pbuf_t *p;
 
-  check_frame(&fake_pool, LVPN__COMP_NONE, "4500001c", "4500001c");
-  check_frame(&fake_pool, LVPN__COMP_NONE, "", "");
-  check_frame(&fake_pool, LVPN__COMP_LZO_NO, "4500001c", "fa4500001c");
-  check_frame(&fake_pool, LVPN__COMP_LZO_NO, "", "");
-  check_frame(&fake_pool, LVPN__COMP_STUB, "4500001c", "fb00001c45");
-  check_frame(&fake_pool, LVPN__COMP_STUB, "60", "fb60");
-  check_frame(&fake_pool, LVPN__COMP_STUB, "", "");
-  check_frame(&fake_pool, LVPN__COMP_STUB_V2, "4500001c", "4500001c");
-  check_frame(&fake_pool, LVPN__COMP_STUB_V2, "50", "500050");
-  check_frame(&fake_pool, LVPN__COMP_STUB_V2, "50010203", "500050010203");
-  check_frame(&fake_pool, LVPN__COMP_STUB_V2, "", "");
+  check_frame(LVPN__COMP_NONE, "4500001c", "4500001c");
+  check_frame(LVPN__COMP_NONE, "", "");
+  check_frame(LVPN__COMP_LZO_NO, "4500001c", "fa4500001c");
+  check_frame(LVPN__COMP_LZO_NO, "", "");
+  check_frame(LVPN__COMP_STUB, "4500001c", "fb00001c45");
+  check_frame(LVPN__COMP_STUB, "60", "fb60");
+  check_frame(LVPN__COMP_STUB, "", "");
+  check_frame(LVPN__COMP_STUB_V2, "4500001c", "4500001c");
+  check_frame(LVPN__COMP_STUB_V2, "50", "500050");
+  check_frame(LVPN__COMP_STUB_V2, "50010203", "500050010203");
+  check_frame(LVPN__COMP_STUB_V2, "", "");
   /* no room: ETOOBIG, buffer untouched */
   p = lvpn__pbuf_alloc(&fake_pool);
   lvpn__pbuf_reset(p, 0);
@@ -813,36 +811,28 @@ END_TEST
 
 START_TEST(test_crypto_comp_rejects_compressed) {
 
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_LZO_NO, "66aabb", NULL),
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "66aabb", NULL),
                    LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_LZO_NO, "69aabb", NULL),
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "69aabb", NULL),
                    LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_LZO_NO, "45aabb", NULL),
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "45aabb", NULL), LVPN_EPROTO);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "fa", ""), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB, "69aabb", NULL),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB, "faaabb", NULL), LVPN_EPROTO);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB, "fb", ""), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "5001aabb", NULL),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "5002aabb", NULL),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "5007aabb", NULL),
                    LVPN_EPROTO);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_LZO_NO, "fa", ""), 0);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_STUB, "69aabb", NULL),
-                   LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_STUB, "faaabb", NULL),
-                   LVPN_EPROTO);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_STUB, "fb", ""), 0);
-  ck_assert_int_eq(
-      unframe_hex(&fake_pool, LVPN__COMP_STUB_V2, "5001aabb", NULL),
-      LVPN_ECOMPRESSION);
-  ck_assert_int_eq(
-      unframe_hex(&fake_pool, LVPN__COMP_STUB_V2, "5002aabb", NULL),
-      LVPN_ECOMPRESSION);
-  ck_assert_int_eq(
-      unframe_hex(&fake_pool, LVPN__COMP_STUB_V2, "5007aabb", NULL),
-      LVPN_EPROTO);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_STUB_V2, "50", NULL),
-                   LVPN_ESHORT);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "50", NULL), LVPN_ESHORT);
   /* what OpenVPN's own compv2_escape_data_ifneeded sends (alg 10) */
-  ck_assert_int_eq(
-      unframe_hex(&fake_pool, LVPN__COMP_STUB_V2, "500a50aabb", "50aabb"), 0);
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_STUB_V2, "66aa", "66aa"),
-                   0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "500a50aabb", "50aabb"), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "66aa", "66aa"), 0);
   /* no framing configured: bytes pass untouched */
-  ck_assert_int_eq(unframe_hex(&fake_pool, LVPN__COMP_NONE, "66aa", "66aa"), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_NONE, "66aa", "66aa"), 0);
 }
 END_TEST
 

@@ -62,50 +62,39 @@ static void kdf_inputs(kdf_inputs_t *in) {
   static const uint8_t c_sid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
   static const uint8_t s_sid[8] = {0xf1, 0xe2, 0xd3, 0xc4,
                                    0xb5, 0xa6, 0x97, 0x88};
-  int i;
-  for (i = 0; i < 48; i++) {
-    in->ms[i] = (uint8_t)(0x10 + i);
-    in->pre_master[i] = (uint8_t)(i * 5 + 1);
-  }
-  for (i = 0; i < 32; i++) {
-    in->cr[i] = (uint8_t)(0x40 + i);
-    in->sr[i] = (uint8_t)(0x60 + i);
-    in->c_random1[i] = (uint8_t)(i * 3 + 0x21);
-    in->s_random1[i] = (uint8_t)(i * 11 + 0x07);
-    in->c_random2[i] = (uint8_t)(i * 13 + 0x55);
-    in->s_random2[i] = (uint8_t)(i * 17 + 0x99);
-  }
+  fake_fill(in->ms, 48, 1, 0x10);
+  fake_fill(in->pre_master, 48, 5, 1);
+  fake_fill(in->cr, 32, 1, 0x40);
+  fake_fill(in->sr, 32, 1, 0x60);
+  fake_fill(in->c_random1, 32, 3, 0x21);
+  fake_fill(in->s_random1, 32, 11, 0x07);
+  fake_fill(in->c_random2, 32, 13, 0x55);
+  fake_fill(in->s_random2, 32, 17, 0x99);
   memcpy(in->c_sid, c_sid, 8);
   memcpy(in->s_sid, s_sid, 8);
 }
 
-START_TEST(test_kdf_ekm_sha256_known_answer) {
+/* key2 from the EKM exporter with `prf` on the fixed inputs. */
+static void ekm_known_answer(int prf, const char *want_hex) {
   kdf_inputs_t in;
   uint8_t key2[256];
   kdf_inputs(&in);
-  ck_assert_int_eq(
-      lvpn__kdf_ekm(MBEDTLS_SSL_TLS_PRF_SHA256, in.ms, in.cr, in.sr, key2), 0);
-  fake_assert_hex(key2, sizeof(key2), ekm_sha256_hex);
+  ck_assert_int_eq(lvpn__kdf_ekm(prf, in.ms, in.cr, in.sr, key2), 0);
+  fake_assert_hex(key2, sizeof(key2), want_hex);
+}
+
+START_TEST(test_kdf_ekm_sha256_known_answer) {
+  ekm_known_answer(MBEDTLS_SSL_TLS_PRF_SHA256, ekm_sha256_hex);
 }
 END_TEST
 
 START_TEST(test_kdf_ekm_sha384_known_answer) {
-  kdf_inputs_t in;
-  uint8_t key2[256];
-  kdf_inputs(&in);
-  ck_assert_int_eq(
-      lvpn__kdf_ekm(MBEDTLS_SSL_TLS_PRF_SHA384, in.ms, in.cr, in.sr, key2), 0);
-  fake_assert_hex(key2, sizeof(key2), ekm_sha384_hex);
+  ekm_known_answer(MBEDTLS_SSL_TLS_PRF_SHA384, ekm_sha384_hex);
 }
 END_TEST
 
 START_TEST(test_kdf_ekm_tls1_known_answer) {
-  kdf_inputs_t in;
-  uint8_t key2[256];
-  kdf_inputs(&in);
-  ck_assert_int_eq(
-      lvpn__kdf_ekm(MBEDTLS_SSL_TLS_PRF_TLS1, in.ms, in.cr, in.sr, key2), 0);
-  fake_assert_hex(key2, sizeof(key2), ekm_tls1_hex);
+  ekm_known_answer(MBEDTLS_SSL_TLS_PRF_TLS1, ekm_tls1_hex);
 }
 END_TEST
 

@@ -73,6 +73,12 @@ static void env_finish(env_t *e) {
   lvpn__tlswrap_free(&e->srv);
 }
 
+/* Neither the control nor the data path got anything. */
+static void expect_nothing_up(env_t *e) {
+  ck_assert(lvpn__queue_empty(&e->ctl.got));
+  ck_assert(lvpn__queue_empty(&e->data.got));
+}
+
 /* A counter as lvpn_client_counters() would report it. */
 static uint64_t counter(env_t *e, const char *name) {
   return fake_counter(&e->mux.base, "packetmuxer", name);
@@ -397,8 +403,7 @@ START_TEST(test_packetmuxer_truncated_and_undecodable_dropped) {
   inject(e, srv_raw(e, raw, sizeof(raw)));
   spin(e);
   ck_assert_uint_eq(counter(e, "drop_decode"), 3);
-  ck_assert(lvpn__queue_empty(&e->ctl.got));
-  ck_assert(lvpn__queue_empty(&e->data.got));
+  expect_nothing_up(e);
   env_finish(e);
 }
 END_TEST
@@ -428,8 +433,7 @@ START_TEST(test_packetmuxer_unknown_opcode_dropped) {
   spin(e);
   ck_assert_uint_eq(counter(e, "drop_opcode"), sizeof(ops));
   ck_assert_uint_eq(total_drops(e), sizeof(ops));
-  ck_assert(lvpn__queue_empty(&e->ctl.got));
-  ck_assert(lvpn__queue_empty(&e->data.got));
+  expect_nothing_up(e);
   env_finish(e);
 }
 END_TEST

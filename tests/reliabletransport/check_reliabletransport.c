@@ -480,8 +480,7 @@ START_TEST(test_reliabletransport_server_reset_bursts_once) {
   peer_send(e, LVPN__P_CONTROL_HARD_RESET_SERVER_V2, 0, NULL, 0, NULL);
   spin(e);
   ck_assert_uint_eq(e->peer.got.count, 1);
-  p = peer_pop(e, LVPN__P_ACK_V1);
-  lvpn__pbuf_free(p);
+  lvpn__pbuf_free(peer_pop(e, LVPN__P_ACK_V1));
   ck_assert_uint_eq(e->app.got.count, 1);
   env_finish(e);
 }
