@@ -73,6 +73,15 @@ static void env_finish(env_t *e) {
   lvpn__tlswrap_free(&e->srv);
 }
 
+/* The next packet the control path got, of type `opcode`; the caller
+ * frees it. */
+static lvpn__pbuf_t *ctl_pop(env_t *e, uint8_t opcode) {
+  lvpn__pbuf_t *p = fake_cap_pop(&e->ctl);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->meta.opcode, opcode);
+  return p;
+}
+
 /* Neither the control nor the data path got anything. */
 static void expect_nothing_up(env_t *e) {
   ck_assert(lvpn__queue_empty(&e->ctl.got));
@@ -208,9 +217,7 @@ START_TEST(test_packetmuxer_server_reset_opens_session) {
   spin(e);
   ck_assert(e->session.have_remote_sid);
   ck_assert_int_eq(memcmp(e->session.remote_sid, server_sid, 8), 0);
-  p = fake_cap_pop(&e->ctl);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_HARD_RESET_SERVER_V2);
+  p = ctl_pop(e, LVPN__P_CONTROL_HARD_RESET_SERVER_V2);
   ck_assert_uint_eq(p->meta.key_id, 0);
   ck_assert_uint_eq(p->meta.has_msg_id, 1);
   ck_assert_uint_eq(p->meta.msg_id, 0);
@@ -224,9 +231,7 @@ START_TEST(test_packetmuxer_server_reset_opens_session) {
   /* then a control packet of that session: payload and meta up */
   inject(e, srv_packet(e, &c));
   spin(e);
-  p = fake_cap_pop(&e->ctl);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_V1);
+  p = ctl_pop(e, LVPN__P_CONTROL_V1);
   ck_assert_uint_eq(p->meta.msg_id, 1);
   ck_assert_uint_eq(p->meta.n_acks, 2);
   ck_assert_uint_eq(p->meta.acks[0], 1);
@@ -240,9 +245,7 @@ START_TEST(test_packetmuxer_server_reset_opens_session) {
   c.payload = NULL;
   inject(e, srv_packet(e, &c));
   spin(e);
-  p = fake_cap_pop(&e->ctl);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_ACK_V1);
+  p = ctl_pop(e, LVPN__P_ACK_V1);
   ck_assert_uint_eq(p->meta.has_msg_id, 0);
   ck_assert_uint_eq(p->meta.n_acks, 2);
   lvpn__pbuf_free(p);
