@@ -325,6 +325,37 @@ int lvpn__nl_link_up(lvpn__nl_t *nl, const char *ifname) {
   return link_change(nl, ifname, 0, 1, "up");
 }
 
+/* ---- journaled changes ---- */
+
+static int addr_req(lvpn__nl_t *nl, uint16_t cmd, const lvpn__nl_undo_t *u);
+static int route_req(lvpn__nl_t *nl, uint16_t cmd, const lvpn__nl_undo_t *u);
+
+/* Adds (add != 0) or deletes the address or route that `u` describes. */
+static int undo_req(lvpn__nl_t *nl, const lvpn__nl_undo_t *u, int add) {
+  if (u->kind == LVPN__NL_UNDO_ADDR)
+    return addr_req(nl, add ? RTM_NEWADDR : RTM_DELADDR, u);
+  return route_req(nl, add ? RTM_NEWROUTE : RTM_DELROUTE, u);
+}
+
+/* Applies one change and keeps the journal in step: an added address or
+ * route is journaled so close() can undo it; one that cannot be journaled
+ * is removed again rather than left behind. */
+static int journaled_change(lvpn__nl_t *nl, const lvpn__nl_undo_t *u,
+                            int add) {
+  int r = undo_req(nl, u, add);
+  if (r != 0)
+    return r;
+  if (!add) {
+    journal_drop(nl, u);
+    return 0;
+  }
+  if (journal_add(nl, u) != 0) {
+    undo_req(nl, u, 0);
+    return LVPN_ENOMEM;
+  }
+  return 0;
+}
+
 /* ---- addresses ---- */
 
 static int addr_req(lvpn__nl_t *nl, uint16_t cmd, const lvpn__nl_undo_t *u) {
@@ -368,7 +399,6 @@ static int addr_do(lvpn__nl_t *nl, int add, int family, int ifindex,
                    const uint8_t *addr, unsigned int prefixlen,
                    const uint8_t *peer) {
   lvpn__nl_undo_t u;
-  int r;
 
   if (ifindex <= 0 || prefixlen > alen(family) * 8)
     return LVPN_EINVAL;
@@ -382,18 +412,7 @@ static int addr_do(lvpn__nl_t *nl, int add, int family, int ifindex,
     u.has_other = 1;
     memcpy(u.other, peer, alen(family));
   }
-  if (!add) {
-    r = addr_req(nl, RTM_DELADDR, &u);
-    if (r == 0)
-      journal_drop(nl, &u);
-    return r;
-  }
-  r = addr_req(nl, RTM_NEWADDR, &u);
-  if (r == 0 && journal_add(nl, &u) != 0) {
-    addr_req(nl, RTM_DELADDR, &u); /* cannot track it: do not leave it */
-    return LVPN_ENOMEM;
-  }
-  return r;
+  return journaled_change(nl, &u, add);
 }
 
 int lvpn__nl_addr_add4(lvpn__nl_t *nl, int ifindex, uint32_t addr,
@@ -475,7 +494,6 @@ static int route_do(lvpn__nl_t *nl, int add, int family, const uint8_t *dst,
                     unsigned int prefixlen, const uint8_t *gw, int ifindex,
                     uint32_t metric) {
   lvpn__nl_undo_t u;
-  int r;
 
   if (prefixlen > alen(family) * 8 || ifindex < 0)
     return LVPN_EINVAL;
@@ -493,18 +511,7 @@ static int route_do(lvpn__nl_t *nl, int add, int family, const uint8_t *dst,
   }
   if (!u.has_other && ifindex == 0)
     return LVPN_EINVAL; /* neither a gateway nor a device */
-  if (!add) {
-    r = route_req(nl, RTM_DELROUTE, &u);
-    if (r == 0)
-      journal_drop(nl, &u);
-    return r;
-  }
-  r = route_req(nl, RTM_NEWROUTE, &u);
-  if (r == 0 && journal_add(nl, &u) != 0) {
-    route_req(nl, RTM_DELROUTE, &u);
-    return LVPN_ENOMEM;
-  }
-  return r;
+  return journaled_change(nl, &u, add);
 }
 
 int lvpn__nl_route_add4(lvpn__nl_t *nl, uint32_t dst, unsigned int prefixlen,
@@ -609,8 +616,7 @@ int lvpn__nl_undo_all(lvpn__nl_t *nl) {
 
   while (nl->n_undo > 0) {
     lvpn__nl_undo_t u = nl->undo[--nl->n_undo];
-    int r = u.kind == LVPN__NL_UNDO_ADDR ? addr_req(nl, RTM_DELADDR, &u)
-                                         : route_req(nl, RTM_DELROUTE, &u);
+    int r = undo_req(nl, &u, 0);
     if (r < 0 && !gone(r) && first == 0) {
       first = r;
       memcpy(saved, nl->err, sizeof(saved));

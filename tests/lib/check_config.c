@@ -9,6 +9,7 @@
 
 #include "layervpn.h"
 #include "lib/config.h"
+#include "lib/config_opts.h"
 #include "tests/fakes.h"
 
 static char dir[256];  /* per-test temporary directory */
@@ -953,6 +954,66 @@ START_TEST(test_config_bad_files_never_crash) {
 }
 END_TEST
 
+/* Fills a list option to its limit through lvpn_config_set(); one more
+ * entry is refused with the limit in the message. */
+static void fill_list(const char *name, const char *const *args, int max) {
+  char want[128];
+  lvpn_config_t *c;
+  int i;
+  ck_assert_int_eq(lvpn_config_new(&c), 0);
+  for (i = 0; i < max; i++)
+    ck_assert_msg(lvpn_config_set(c, name, args, err, sizeof(err)) == 0,
+                  "%s #%d: %s", name, i, err);
+  ck_assert_int_eq(lvpn_config_set(c, name, args, err, sizeof(err)),
+                   LVPN_ECONFIG);
+  snprintf(want, sizeof(want), "--%s: too many '%s' entries (max %d)", name,
+           name, max);
+  ck_assert_str_eq(err, want);
+  lvpn_config_free(c);
+}
+
+START_TEST(test_config_list_limits) {
+  const char *route[] = {"198.18.0.0", "255.255.0.0", NULL};
+  const char *route6[] = {"2001:2::/48", NULL};
+  const char *dns[] = {"DNS", "198.18.0.53", NULL};
+  const char *filter[] = {"ignore", "route", NULL};
+  const char *env[] = {"NAME", "value", NULL};
+  const char *remote[] = {"vpn.example", NULL};
+  fill_list("route", route, LVPN__CONFIG_MAX_ROUTES);
+  fill_list("route-ipv6", route6, LVPN__CONFIG_MAX_ROUTES);
+  fill_list("dhcp-option", dns, LVPN__DHCP_MAX);
+  fill_list("pull-filter", filter, LVPN__CONFIG_MAX_LIST);
+  fill_list("setenv", env, LVPN__CONFIG_MAX_LIST);
+  fill_list("remote", remote, LVPN__CONFIG_MAX_REMOTES);
+}
+END_TEST
+
+/* The area tables (lib/config_*.c) together: every option is in exactly
+ * one of them and its entry is complete for its kind. */
+START_TEST(test_config_area_tables) {
+  const lvpn__config_area_t *const *a, *const *b;
+  const lvpn__opt_t *o;
+  size_t i, j;
+  int found;
+  for (a = lvpn__config_areas; *a != NULL; a++) {
+    ck_assert_uint_gt((*a)->n_opts, 0);
+    for (i = 0; i < (*a)->n_opts; i++) {
+      o = &(*a)->opts[i];
+      ck_assert_msg(o->min <= o->max, "%s: min > max", o->name);
+      ck_assert_msg(o->kind != LVPN__OPT_FN || o->fn != NULL, "%s: no fn",
+                    o->name);
+      ck_assert_msg(o->kind != LVPN__OPT_KW || o->kw != NULL, "%s: no kw",
+                    o->name);
+      found = 0;
+      for (b = lvpn__config_areas; *b != NULL; b++)
+        for (j = 0; j < (*b)->n_opts; j++)
+          found += strcmp((*b)->opts[j].name, o->name) == 0;
+      ck_assert_msg(found == 1, "'%s' is in %d tables", o->name, found);
+    }
+  }
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
@@ -968,4 +1029,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_setenv_opt_and_ignore_unknown,
                test_config_set_overrides, test_config_clone_is_deep,
                test_config_validate_names_missing_setting,
-               test_config_bad_files_never_crash)
+               test_config_bad_files_never_crash, test_config_list_limits,
+               test_config_area_tables)

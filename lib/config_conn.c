@@ -1,0 +1,199 @@
+/* Config options of the connection: mode, device, remotes and protocol,
+ * keepalive and retry timers.
+ *
+ * Accepted and ignored on purpose:
+ *   persist-key, persist-tun  we never drop keys or the tun across restarts
+ *   nobind                    we never bind a local port
+ *   resolv-retry              we retry name resolution on every attempt
+ *   ping-timer-rem, fast-io, sndbuf, rcvbuf, txqueuelen: tuning only
+ */
+#include "lib/config_opts.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fn_client(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  a->cfg->client = a->cfg->pull = a->cfg->tls_client = true;
+  return 0;
+}
+
+static int fn_dev(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                  int n) {
+  if (strcmp(o->name, "dev-type") == 0) {
+    if (strcmp(p[0], "tun") == 0)
+      return 0;
+    if (strcmp(p[0], "tap") == 0)
+      return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                            "dev-type tap is not supported");
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "unknown dev-type '%s' (only 'tun')",
+                          p[0]);
+  }
+  if (strncmp(p[0], "tap", 3) == 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "dev-type tap is not supported");
+  if (strcmp(p[0], "null") == 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED, "dev null is not supported");
+  if (p[0][0] == '\0' || strlen(p[0]) >= 16 || strchr(p[0], '/') != NULL)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "bad device name '%s'", p[0]);
+  return lvpn__opt_set_str(&a->cfg->dev, p[0]);
+}
+
+static int parse_proto(lvpn__opt_ctx_t *a, const char *s, lvpn__proto_t *out) {
+  static const char *const names[] = {
+      "udp",  "udp4",       "udp6",        "tcp",         "tcp4",
+      "tcp6", "tcp-client", "tcp4-client", "tcp6-client", NULL};
+  static const uint8_t fam[] = {0, 4, 6, 0, 4, 6, 0, 4, 6};
+  int k = lvpn__lex_keyword(s, names);
+  if (k < 0 && strstr(s, "server") != NULL)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED, "'proto %s' is a server option",
+                          s);
+  if (k < 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "unknown protocol '%s'", s);
+  out->tcp = k >= 3;
+  out->family = fam[k];
+  return 0;
+}
+
+static int fn_proto(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                    int n) {
+  return parse_proto(a, p[0], &a->cfg->proto);
+}
+
+static int parse_port(lvpn__opt_ctx_t *a, const char *s, uint16_t *out) {
+  uint64_t v;
+  if (lvpn__lex_uint(s, 1, 65535, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "bad port '%s' (1..65535)", s);
+  *out = (uint16_t)v;
+  return 0;
+}
+
+static int fn_port(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  return parse_port(a, p[0], &a->cfg->port);
+}
+
+static int fn_remote(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  lvpn__remote_t r = {0};
+  int e;
+  if ((e = lvpn__opt_room(a, a->cfg->n_remotes, LVPN__CONFIG_MAX_REMOTES,
+                          "remote")) != 0)
+    return e;
+  if (p[0][0] == '\0' || strlen(p[0]) > 255)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "bad host name");
+  if (n > 1 && (e = parse_port(a, p[1], &r.port)) != 0)
+    return e;
+  if (n > 2 && (e = parse_proto(a, p[2], &r.proto)) != 0)
+    return e;
+  r.has_proto = n > 2;
+  if ((r.host = strdup(p[0])) == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  a->cfg->remotes[a->cfg->n_remotes++] = r;
+  return 0;
+}
+
+static int fn_keepalive(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                        char *const *p, int n) {
+  int ping = 0, restart = 0;
+  if (lvpn__opt_get_int_pair(a, o, p, n, 1, INT_MAX, INT_MAX, &ping,
+                             &restart) != 0)
+    return LVPN_ECONFIG;
+  if (restart < 2 * (int64_t)ping)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "keepalive: the second value "
+                          "(ping-restart) must be at least twice the first "
+                          "(ping)");
+  a->cfg->ping = ping;
+  a->cfg->ping_restart = restart;
+  return 0;
+}
+
+static int fn_connect_retry(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                            char *const *p, int n) {
+  return lvpn__opt_get_int_pair(a, o, p, n, 0, 65535, 65535,
+                                &a->cfg->connect_retry,
+                                &a->cfg->connect_retry_max_delay);
+}
+
+static int fn_exit_notify(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                          char *const *p, int n) {
+  int v = 1; /* bare option: 1 second */
+  if (n > 0 && lvpn__opt_get_int(a, o, p[0], 0, 65535, &v) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->explicit_exit_notify = v;
+  return 0;
+}
+
+static const lvpn__opt_t opts[] = {
+    OPT_FN("client", 0, 0, fn_client),
+    OPT_FLAG("pull", pull),
+    OPT_FLAG("tls-client", tls_client),
+    OPT_FN("dev", 1, 1, fn_dev),
+    OPT_FN("dev-type", 1, 1, fn_dev),
+    OPT_FN("proto", 1, 1, fn_proto),
+    OPT_FN("remote", 1, 3, fn_remote),
+    OPT_FLAG("remote-random", remote_random),
+    OPT_FN("port", 1, 1, fn_port),
+    OPT_FN("rport", 1, 1, fn_port),
+    OPT_FN("keepalive", 2, 2, fn_keepalive),
+    OPT_INT("ping", ping, 0, INT_MAX),
+    OPT_INT("ping-restart", ping_restart, 0, INT_MAX),
+    OPT_INT("ping-exit", ping_exit, 0, INT_MAX),
+    OPT_INT("inactive", inactive, 0, INT_MAX),
+    OPT_INT("connect-timeout", connect_timeout, 0, INT_MAX),
+    OPT_FN("connect-retry", 1, 2, fn_connect_retry),
+    OPT_INT("connect-retry-max", connect_retry_max, 0, INT_MAX),
+    OPT_INT("server-poll-timeout", server_poll_timeout, 0, INT_MAX),
+    OPT_FN("explicit-exit-notify", 0, 1, fn_exit_notify),
+    OPT_NOOP("persist-key", 0, 0),
+    OPT_NOOP("persist-tun", 0, 0),
+    OPT_NOOP("nobind", 0, 0),
+    OPT_NOOP("resolv-retry", 1, 1),
+    OPT_NOOP("ping-timer-rem", 0, 0),
+    OPT_NOOP("fast-io", 0, 0),
+    OPT_NOOP("sndbuf", 1, 1),
+    OPT_NOOP("rcvbuf", 1, 1),
+    OPT_NOOP("txqueuelen", 1, 1),
+};
+
+static int init(lvpn_config_t *c) {
+  c->port = LVPN__DEFAULT_PORT;
+  c->connect_timeout = 120;
+  c->connect_retry = 1;
+  c->connect_retry_max_delay = 300;
+  return lvpn__opt_set_str(&c->dev, "tun");
+}
+
+static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
+  int k;
+  fn(&c->dev, 0, ud);
+  for (k = 0; k < c->n_remotes; k++)
+    fn(&c->remotes[k].host, 0, ud);
+}
+
+static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
+  if (c->n_remotes == 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "no 'remote' given");
+  if (!c->tls_client)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "no 'client' given (or 'tls-client' "
+                          "with 'pull')");
+  if (!c->pull)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'tls-client' without 'pull' is not "
+                          "supported: use 'client'");
+  return 0;
+}
+
+const lvpn__config_area_t lvpn__config_conn = {opts, OPT_COUNT(opts), init,
+                                               walk, validate};
+
+uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i) {
+  return cfg->remotes[i].port != 0 ? cfg->remotes[i].port : cfg->port;
+}
+
+lvpn__proto_t lvpn__config_remote_proto(const lvpn_config_t *cfg, int i) {
+  return cfg->remotes[i].has_proto ? cfg->remotes[i].proto : cfg->proto;
+}

@@ -1,0 +1,160 @@
+/* Config options of the data channel: ciphers, HMAC digest, compression,
+ * replay protection, tun MTU and mssfix. */
+#include "lib/config_opts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int fn_cipher(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  const char *c = lvpn__config_cipher_supported(p[0]);
+  if (c == NULL)
+    lvpn__opt_warn(a,
+                   "cipher '%s' is not a supported data cipher; only the "
+                   "negotiated data-ciphers can be used",
+                   p[0]);
+  return lvpn__opt_set_str(&a->cfg->cipher, c != NULL ? c : p[0]);
+}
+
+static int fn_data_ciphers(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  char list[512], *tok, *save = NULL;
+  char out[512] = "";
+  const char *c;
+  bool optional;
+
+  if (strlen(p[0]) >= sizeof(list))
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': list too long", o->name);
+  snprintf(list, sizeof(list), "%s", p[0]);
+  for (tok = strtok_r(list, ":", &save); tok != NULL;
+       tok = strtok_r(NULL, ":", &save)) {
+    optional = tok[0] == '?'; /* 2.6: "?NAME" = use if available */
+    c = lvpn__config_cipher_supported(tok + optional);
+    if (c == NULL) {
+      if (!optional)
+        lvpn__opt_warn(a, "%s: skipping unsupported cipher '%s'", o->name, tok);
+      continue;
+    }
+    if (strstr(out, c) != NULL) /* names are not substrings of others */
+      continue;
+    if (out[0] != '\0')
+      strcat(out, ":");
+    strcat(out, c);
+  }
+  if (out[0] == '\0')
+    return lvpn__opt_fail(a, LVPN_ENOCIPHER,
+                          "'%s': no supported cipher in '%s'", o->name, p[0]);
+  return lvpn__opt_set_str(&a->cfg->data_ciphers, out);
+}
+
+static int fn_fallback(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                       int n) {
+  const char *c = lvpn__config_cipher_supported(p[0]);
+  if (c == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOCIPHER, "'%s': unsupported cipher '%s'",
+                          o->name, p[0]);
+  return lvpn__opt_set_str(&a->cfg->data_ciphers_fallback, c);
+}
+
+static int fn_auth(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  static const char *const names[] = {"SHA1",   "SHA256", "SHA384",
+                                      "SHA512", "none",   NULL};
+  int k = lvpn__lex_keyword(p[0], names);
+  if (k < 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "auth '%s' is not supported (SHA1, "
+                          "SHA256, SHA384, SHA512, none)",
+                          p[0]);
+  return lvpn__opt_set_str(&a->cfg->auth, names[k]);
+}
+
+static int fn_comp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  char msg[128];
+  bool lzo = strcmp(o->name, "comp-lzo") == 0;
+  int k;
+  if (!lzo && n == 1 && strcmp(p[0], "migrate") == 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'compress migrate' is a server "
+                          "option");
+  k = lvpn__comp_parse(lzo, p, n, msg, sizeof(msg));
+  if (k < 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
+  if (k >= LVPN__COMP_LZO)
+    return lvpn__opt_fail(a, LVPN_ECOMPRESSION,
+                          "%s%s%s: compression is not supported,"
+                          " use '%s'",
+                          o->name, n > 0 ? " " : "", n > 0 ? p[0] : "",
+                          lzo ? "comp-lzo no" : "compress stub-v2");
+  a->cfg->comp = k;
+  return 0;
+}
+
+static int fn_replay(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  return lvpn__opt_get_int_pair(a, o, p, n, 0, 65536, 600,
+                                &a->cfg->replay_window, &a->cfg->replay_time);
+}
+
+static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  static const char *const names[] = {"mtu", "fixed", NULL};
+  uint64_t v = 1492;
+  int k = -1;
+  if (n > 0 && (lvpn__lex_uint(p[0], 0, 65535, &v) != 0 || (v != 0 && v < 154)))
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "mssfix must be 0 or 154..65535, not '%s'", p[0]);
+  if (n > 1 && lvpn__opt_keyword(a, o, p[1], names, &k) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->mssfix = (int)v;
+  a->cfg->mssfix_mtu = n == 0 || k == 0;
+  a->cfg->mssfix_fixed = k == 1;
+  return 0;
+}
+
+static const char *const allow_comp_kw[] = {"no", "asym", "yes", NULL};
+
+static const lvpn__opt_t opts[] = {
+    OPT_FN("cipher", 1, 1, fn_cipher),
+    OPT_FN("data-ciphers", 1, 1, fn_data_ciphers),
+    OPT_FN("ncp-ciphers", 1, 1, fn_data_ciphers),
+    OPT_FN("data-ciphers-fallback", 1, 1, fn_fallback),
+    OPT_FN("auth", 1, 1, fn_auth),
+    OPT_FN("comp-lzo", 0, 1, fn_comp),
+    OPT_FN("compress", 0, 1, fn_comp),
+    OPT_KW("allow-compression", allow_compression, 0, allow_comp_kw),
+    OPT_FN("replay-window", 1, 2, fn_replay),
+    OPT_FLAG("mute-replay-warnings", mute_replay_warnings),
+    OPT_INT("tun-mtu", tun_mtu, 68, 65535),
+    OPT_FN("mssfix", 0, 2, fn_mssfix),
+};
+
+static int init(lvpn_config_t *c) {
+  c->replay_window = 64;
+  c->replay_time = 15;
+  c->tun_mtu = 1500;
+  c->mssfix = 1492;
+  c->mssfix_mtu = true;
+  if (lvpn__opt_set_str(&c->data_ciphers, LVPN__DEFAULT_DATA_CIPHERS) != 0)
+    return LVPN_ENOMEM;
+  return lvpn__opt_set_str(&c->auth, "SHA1");
+}
+
+static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
+  fn(&c->cipher, 0, ud);
+  fn(&c->data_ciphers, 0, ud);
+  fn(&c->data_ciphers_fallback, 0, ud);
+  fn(&c->auth, 0, ud);
+}
+
+const lvpn__config_area_t lvpn__config_data = {opts, OPT_COUNT(opts), init,
+                                               walk, NULL};
+
+const char *lvpn__config_cipher_supported(const char *name) {
+  static const char *const names[] = {
+      "AES-128-GCM", "AES-192-GCM", "AES-256-GCM", "CHACHA20-POLY1305",
+      "AES-128-CBC", "AES-192-CBC", "AES-256-CBC", NULL};
+  int k = name != NULL ? lvpn__lex_keyword(name, names) : -1;
+  return k >= 0 ? names[k] : NULL;
+}

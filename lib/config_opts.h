@@ -1,0 +1,149 @@
+/* Internal to the config loader (lib/config*.c): the option table shape,
+ * the context every handler gets, and the helpers handlers share.
+ *
+ * Options are grouped by area, one file each, and every area exports one
+ * lvpn__config_area_t: its table of options plus optional hooks for its
+ * defaults, the heap pointers it owns and its checks. The core
+ * (lib/config.c) walks the areas in the order of lvpn__config_areas, so
+ * adding an option touches only its area file (and the field in
+ * lib/config.h).
+ *
+ *   lib/config_conn.c   mode, device, remotes, protocol, timers, retries
+ *   lib/config_tls.c    certificates, keys, tls-auth/crypt, TLS settings,
+ *                       renegotiation, auth-user-pass
+ *   lib/config_data.c   data ciphers, HMAC, compression, replay, MTU/mssfix
+ *   lib/config_route.c  routes, redirect-gateway, DNS, pull-filter
+ *   lib/config_proc.c   scripts, setenv, logging, ignore-unknown-option
+ */
+#ifndef LVPN_LIB_CONFIG_OPTS_H
+#define LVPN_LIB_CONFIG_OPTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/config.h"
+
+/* One option being applied. */
+typedef struct {
+  lvpn_config_t *cfg;
+  const char *prefix; /* "file:line" or "--name": starts every message */
+  const char *dir;    /* base for relative paths; NULL: as given */
+  const char *inl;    /* inline block content, or NULL */
+  size_t inl_len;
+  bool soft; /* setenv opt: unknown options only warn */
+  char *errbuf;
+  size_t errlen;
+} lvpn__opt_ctx_t;
+
+typedef struct lvpn__opt_s lvpn__opt_t;
+/* `p` are the option's arguments (without its name), `n` of them; for an
+ * inline block p[0] is NULL and a->inl holds the content. Returns 0 or a
+ * negative code after writing the message with lvpn__opt_fail(). */
+typedef int (*lvpn__opt_fn)(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                            char *const *p, int n);
+
+typedef enum {
+  LVPN__OPT_FLAG, /* bool at `off` = true */
+  LVPN__OPT_INT,  /* int at `off`, lo..hi */
+  LVPN__OPT_U64,  /* uint64_t at `off` */
+  LVPN__OPT_STR,  /* char * at `off` */
+  LVPN__OPT_BLOB, /* lvpn__blob_t at `off`: a file or an inline block */
+  LVPN__OPT_KW,   /* int at `off` = lo + index of the value in `kw` */
+  LVPN__OPT_NOOP, /* accepted and ignored on purpose */
+  LVPN__OPT_FN    /* handled by `fn` */
+} lvpn__opt_kind_t;
+
+struct lvpn__opt_s {
+  const char *name;
+  uint8_t kind;      /* lvpn__opt_kind_t */
+  uint16_t min, max; /* argument count, without the name */
+  bool inline_ok;
+  size_t off;
+  int64_t lo, hi;
+  lvpn__opt_fn fn;
+  const char *const *kw; /* LVPN__OPT_KW: values; the index is stored */
+};
+
+/* Called with every heap pointer the config owns and its size in bytes
+ * (0: a NUL-terminated string). */
+typedef void (*lvpn__config_ptr_fn)(char **pp, size_t size, void *ud);
+
+typedef struct {
+  const lvpn__opt_t *opts;
+  size_t n_opts;
+  /* Sets the area's defaults on a zeroed config; 0 or LVPN_ENOMEM. */
+  int (*init)(lvpn_config_t *c);
+  /* Visits every heap pointer the area's options own (free, clone). */
+  void (*walk)(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud);
+  /* First missing or conflicting setting, via lvpn__opt_fail(); 0 if
+   * none. */
+  int (*validate)(const lvpn_config_t *c, lvpn__opt_ctx_t *a);
+} lvpn__config_area_t;
+
+extern const lvpn__config_area_t lvpn__config_conn, lvpn__config_tls,
+    lvpn__config_data, lvpn__config_route, lvpn__config_proc;
+
+/* All areas, in the order options are looked up and checks run; ends with
+ * NULL. */
+extern const lvpn__config_area_t *const lvpn__config_areas[];
+
+/* Table entries. */
+#define OPT_OFF(f) offsetof(lvpn_config_t, f)
+#define OPT_E(n, k, mn, mx) .name = n, .kind = k, .min = mn, .max = mx
+#define OPT_FLAG(n, f)                                                         \
+  { OPT_E(n, LVPN__OPT_FLAG, 0, 0), .off = OPT_OFF(f) }
+#define OPT_INT(n, f, l, h)                                                    \
+  { OPT_E(n, LVPN__OPT_INT, 1, 1), .off = OPT_OFF(f), .lo = l, .hi = h }
+#define OPT_U64(n, f)                                                          \
+  { OPT_E(n, LVPN__OPT_U64, 1, 1), .off = OPT_OFF(f) }
+#define OPT_STR(n, f)                                                          \
+  { OPT_E(n, LVPN__OPT_STR, 1, 1), .off = OPT_OFF(f) }
+#define OPT_BLOB(n, f)                                                         \
+  { OPT_E(n, LVPN__OPT_BLOB, 0, 1), .inline_ok = true, .off = OPT_OFF(f) }
+#define OPT_KW(n, f, l, k)                                                     \
+  { OPT_E(n, LVPN__OPT_KW, 1, 1), .off = OPT_OFF(f), .lo = l, .kw = k }
+#define OPT_NOOP(n, mn, mx)                                                    \
+  { OPT_E(n, LVPN__OPT_NOOP, mn, mx) }
+#define OPT_FN(n, mn, mx, f)                                                   \
+  { OPT_E(n, LVPN__OPT_FN, mn, mx), .fn = f }
+#define OPT_COUNT(t) (sizeof(t) / sizeof((t)[0]))
+
+/* ---- shared helpers (lib/config_opts.c) ---- */
+
+/* Writes "<prefix>: <message>" to a->errbuf; returns `code`. */
+int lvpn__opt_fail(lvpn__opt_ctx_t *a, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Appends "<prefix>: <message>" to cfg->warnings (dropped when full). */
+void lvpn__opt_warn(lvpn__opt_ctx_t *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Replaces *dst with a copy of `s`; 0 or LVPN_ENOMEM. */
+int lvpn__opt_set_str(char **dst, const char *s);
+/* Zeroes and frees a blob's content; leaves it empty. */
+void lvpn__opt_blob_clear(lvpn__blob_t *b);
+/* Passes a blob's data and origin to `fn`. */
+void lvpn__opt_blob_walk(lvpn__blob_t *b, lvpn__config_ptr_fn fn, void *ud);
+/* The option's content into *b: the inline block, or the file named by
+ * p[0] (relative to a->dir). */
+int lvpn__opt_load_blob(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                        char *const *p, int n, lvpn__blob_t *b);
+/* Index of `s` in `names` into *out, or "'<opt>': unknown value". */
+int lvpn__opt_keyword(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, const char *s,
+                      const char *const *names, int *out);
+/* `s` as a number in lo..hi into *out, or "'<opt>' must be a number...". */
+int lvpn__opt_get_int(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, const char *s,
+                      int64_t lo, int64_t hi, int *out);
+/* "<opt> A [B]": p[0] in lo..hi_a into *first and, when given, p[1] in
+ * lo..hi_b into *second (kept otherwise). Stores nothing unless all
+ * given values are valid. */
+int lvpn__opt_get_int_pair(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n, int64_t lo, int64_t hi_a,
+                           int64_t hi_b, int *first, int *second);
+/* 0 while `count` < `max`, else "too many '<what>' entries (max N)". */
+int lvpn__opt_room(lvpn__opt_ctx_t *a, int count, int max, const char *what);
+
+/* Applies one option line: w[0] is the name, w[1..n-1] its arguments
+ * (lib/config.c; setenv opt re-enters it). */
+int lvpn__opt_apply(lvpn__opt_ctx_t *a, char *const *w, int n);
+
+#endif

@@ -1,0 +1,108 @@
+/* Config options of routes and DNS on the client side (pushed ones live
+ * in lvpn__push_t): route, route-ipv6, redirect-gateway/-private,
+ * dhcp-option, pull-filter.
+ *
+ * Accepted and ignored on purpose:
+ *   topology, tun-ipv6        a pulling client takes them from the server
+ *   block-outside-dns, route-method, ip-win32: Windows only
+ *   route-delay               routes are set as soon as the tun is up
+ */
+#include "lib/config_opts.h"
+
+#include <stdint.h>
+#include <string.h>
+
+static int fn_route(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                    int n) {
+  lvpn_config_t *c = a->cfg;
+  char msg[128];
+  bool v6 = strcmp(o->name, "route-ipv6") == 0;
+  int cnt = v6 ? c->n_routes6 : c->n_routes, e;
+  if ((e = lvpn__opt_room(a, cnt, LVPN__CONFIG_MAX_ROUTES, o->name)) != 0)
+    return e;
+  e = v6 ? lvpn__route6_parse(p, n, &c->routes6[cnt], msg, sizeof(msg))
+         : lvpn__route4_parse(p, n, &c->routes[cnt], msg, sizeof(msg));
+  if (e != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
+  if (v6)
+    c->n_routes6++;
+  else
+    c->n_routes++;
+  return 0;
+}
+
+static int fn_redirect(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                       int n) {
+  char msg[128];
+  int f = lvpn__redirect_parse(p, n, msg, sizeof(msg));
+  if (f < 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
+  if (strcmp(o->name, "redirect-gateway") == 0)
+    a->cfg->redirect_gateway = f;
+  else
+    a->cfg->redirect_private = f;
+  return 0;
+}
+
+static int fn_dhcp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  lvpn_config_t *c = a->cfg;
+  char msg[128];
+  int e;
+  if ((e = lvpn__opt_room(a, c->n_dhcp, LVPN__DHCP_MAX, o->name)) != 0)
+    return e;
+  if (lvpn__dhcp_parse(p, n, &c->dhcp[c->n_dhcp], msg, sizeof(msg)) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
+  c->n_dhcp++;
+  return 0;
+}
+
+static int fn_pull_filter(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                          char *const *p, int n) {
+  static const char *const names[] = {"accept", "ignore", "reject", NULL};
+  lvpn_config_t *c = a->cfg;
+  lvpn__pull_filter_t *f;
+  int k = 0, e;
+  if (lvpn__opt_keyword(a, o, p[0], names, &k) != 0)
+    return LVPN_ECONFIG;
+  if ((e = lvpn__opt_room(a, c->n_pull_filters, LVPN__CONFIG_MAX_LIST,
+                          o->name)) != 0)
+    return e;
+  f = &c->pull_filters[c->n_pull_filters];
+  if ((f->text = strdup(p[1])) == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  f->action = (uint8_t)k;
+  c->n_pull_filters++;
+  return 0;
+}
+
+static const lvpn__opt_t opts[] = {
+    OPT_FLAG("route-nopull", route_nopull),
+    OPT_FN("route", 1, 4, fn_route),
+    OPT_FN("route-ipv6", 1, 3, fn_route),
+    OPT_INT("route-metric", route_metric, 0, INT32_MAX),
+    OPT_FN("redirect-gateway", 0, 8, fn_redirect),
+    OPT_FN("redirect-private", 0, 8, fn_redirect),
+    OPT_FN("dhcp-option", 1, 2, fn_dhcp),
+    OPT_FN("pull-filter", 2, 2, fn_pull_filter),
+    OPT_NOOP("topology", 1, 1),
+    OPT_NOOP("tun-ipv6", 0, 0),
+    OPT_NOOP("block-outside-dns", 0, 0),
+    OPT_NOOP("route-method", 1, 1),
+    OPT_NOOP("ip-win32", 1, 3),
+    OPT_NOOP("route-delay", 0, 2),
+};
+
+static int init(lvpn_config_t *c) {
+  c->route_metric = -1;
+  return 0;
+}
+
+static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
+  int k;
+  for (k = 0; k < c->n_pull_filters; k++)
+    fn(&c->pull_filters[k].text, 0, ud);
+}
+
+const lvpn__config_area_t lvpn__config_route = {opts, OPT_COUNT(opts), init,
+                                                walk, NULL};
