@@ -196,6 +196,52 @@ static void client_fail(lvpn_client_t *c, int err, const char *msg) {
   lvpn__workers_shutdown(&c->workers, err);
 }
 
+/* Test hook: LVPN_TEST_EPOCH_USAGE_LIMIT=N moves our epoch-format send key
+ * every N blocks+packets instead of at the AEAD limit, so that integration
+ * tests see epoch updates within seconds. */
+static uint64_t epoch_usage_limit(lvpn_client_t *c) {
+  const char *s = getenv("LVPN_TEST_EPOCH_USAGE_LIMIT");
+  char *end;
+  unsigned long long v;
+  if (s == NULL || *s == '\0')
+    return 0;
+  v = strtoull(s, &end, 10);
+  if (*end != '\0' || v == 0) {
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "LVPN_TEST_EPOCH_USAGE_LIMIT='%s' is not a positive number: "
+              "ignored",
+              s);
+    return 0;
+  }
+  LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+            "test hook: epoch usage limit lowered to %llu", v);
+  return (uint64_t)v;
+}
+
+/* protocol-flags aead-epoch: only with what 2.7 requires of it (ssl.c and
+ * the 2.7.8 release notes): our announcement, a peer-id, an AEAD cipher. */
+static int epoch_check(lvpn_client_t *c, const lvpn__push_t *push,
+                       const char *cipher) {
+  char msg[200];
+  if (!(push->protocol_flags & LVPN__PROTO_F_AEAD_EPOCH))
+    return 0;
+  if (!(c->iv_proto & LVPN__IV_PROTO_DATA_EPOCH))
+    snprintf(msg, sizeof(msg), "the server pushed protocol-flags aead-epoch, "
+                               "which we did not announce");
+  else if (!push->has_peer_id)
+    snprintf(msg, sizeof(msg),
+             "the server pushed protocol-flags aead-epoch without a peer-id");
+  else if (!lvpn__epoch_cipher_ok(cipher))
+    snprintf(msg, sizeof(msg),
+             "the server pushed protocol-flags aead-epoch with cipher '%s', "
+             "which is not an AEAD cipher",
+             cipher);
+  else
+    return 1;
+  client_fail(c, LVPN_EPUSH, msg);
+  return -1;
+}
+
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   lvpn_client_t *c = t->cbs.ud;
   lvpn_config_t *cfg = c->cfg;
@@ -205,7 +251,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   uint8_t key2[256];
   char err[512] = "", msg[600];
   const char *cipher;
-  int rc, ekm, comp;
+  int rc, ekm, comp, epoch;
 
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Control channel up: PUSH_REPLY after %llu ms (%d options)",
@@ -235,6 +281,9 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     client_fail(c, LVPN_ECOMPRESSION, msg);
     return;
   }
+  epoch = epoch_check(c, push, cipher);
+  if (epoch < 0)
+    return;
   ekm = (push->protocol_flags & LVPN__PROTO_F_TLS_EKM) &&
         (c->iv_proto & LVPN__IV_PROTO_TLS_KEY_EXPORT);
   c->cc_exit = (push->protocol_flags & LVPN__PROTO_F_CC_EXIT) != 0;
@@ -247,6 +296,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.key_id = 0;
   dp.peer_id = push->has_peer_id ? push->peer_id : LVPN__PEER_ID_DISABLED;
   dp.comp_mode = comp;
+  dp.epoch = epoch;
+  dp.epoch_usage_limit = epoch ? epoch_usage_limit(c) : 0;
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
   dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
                                                           : cfg->ping_restart);
@@ -261,10 +312,11 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     return;
   }
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
-            "Data Channel: cipher '%s'%s%s, key derivation %s, %s, peer-id %u",
+            "Data Channel: cipher '%s'%s%s, key derivation %s%s, %s, "
+            "peer-id %u",
             cipher, strstr(cipher, "CBC") ? ", auth " : "",
             strstr(cipher, "CBC") ? cfg->auth : "",
-            ekm ? "TLS-EKM" : "OpenVPN PRF",
+            ekm ? "TLS-EKM" : "OpenVPN PRF", epoch ? ", epoch data keys" : "",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? "P_DATA_V1" : "P_DATA_V2",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? 0 : dp.peer_id);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, ping-restart %u",

@@ -10,7 +10,8 @@
 
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
-   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY)
+   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
+   LVPN__IV_PROTO_DATA_EPOCH)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,

@@ -252,7 +252,7 @@ static int fn_exit_notify(lvpn__push_t *p, const char *name, char *const *a,
 
 static int fn_flags(lvpn__push_t *p, const char *name, char *const *a, int n) {
   static const char *const names[] = {"cc-exit", "tls-ekm", "dyn-tls-crypt",
-                                      NULL};
+                                      "aead-epoch", NULL};
   int i, k, unknown = 0;
   bool kd = strcmp(name, "key-derivation") == 0;
   for (i = 0; i < n; i++) {

@@ -33,7 +33,8 @@ typedef enum {
 enum {
   LVPN__PROTO_F_CC_EXIT = 1 << 0,
   LVPN__PROTO_F_TLS_EKM = 1 << 1,
-  LVPN__PROTO_F_DYN_TLS_CRYPT = 1 << 2
+  LVPN__PROTO_F_DYN_TLS_CRYPT = 1 << 2,
+  LVPN__PROTO_F_AEAD_EPOCH = 1 << 3 /* OpenVPN 2.7 epoch data keys */
 };
 
 typedef struct {

@@ -1,46 +1,141 @@
 #!/usr/bin/env bash
 # A working tunnel against a real OpenVPN 2.7 server (Debian sid's package in the
-# cached mmdebstrap chroot, see lib.sh it_server27_start): 20 pings with 0% loss
-# over UDP with tls-crypt, and the server's PUSH_REPLY carries the protocol-flags
-# that match what layervpn announces.
+# cached mmdebstrap chroot, see lib.sh it_server27_start), in the epoch data
+# format: the server's PUSH_REPLY carries 'protocol-flags ... aead-epoch', the
+# server sets up epoch keys, and 20 pings go through with 0% loss, for
+# AES-256-GCM and CHACHA20-POLY1305 over UDP and AES-128-GCM over TCP.
+# Then, with our usage limit lowered (LVPN_TEST_EPOCH_USAGE_LIMIT), iperf3 both
+# ways forces many epoch key updates, which the server follows; and a server
+# with reneg-sec 10 renegotiates (new key_id, epochs from 1 again) while we ping.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
 it_lvpn_require_bin
+command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed (tools/install-deps.sh)"; exit 77; }
 it_setup t27tunnel
 it_pki
 
+IPERF_S=${LVPN_IPERF_SECONDS:-3}
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
+iperf_pid=""
+LOG=""
+PID=""
 
-run_case() { # name proto cipher
-    local name=$1 proto=$2 cipher=$3 log pid out push
-    it_server_conf proto="$proto" wrap=tls-crypt ciphers="$cipher" extra=disable-dco
+# up NAME PROTO CIPHER [server switches] — server + our client, checks the push
+up() {
+    local name=$1 proto=$2 cipher=$3 push
+    shift 3
+    it_server_conf proto="$proto" wrap=tls-crypt ciphers="$cipher" extra=disable-dco "$@"
     it_server27_start
     it_client_conf proto="$proto" wrap=tls-crypt ciphers="$cipher"
-    log=$IT_DIR/lvpn-$name.log
-    pid=$(it_lvpn_start "$log")
-    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
-        bad "$name: tunnel did not come up"; tail -n 20 "$log"; tail -n 20 "$IT_DIR/server.log"
-        it_lvpn_stop "$pid" 5 || true; it_server_stop; return
+    LOG=$IT_DIR/lvpn-$name.log
+    PID=$(it_lvpn_start "$LOG")
+    if ! it_wait_log "$LOG" 'Initialization Sequence Completed' 20; then
+        bad "$name: tunnel did not come up"; tail -n 20 "$LOG"; tail -n 20 "$IT_DIR/server.log"
+        it_lvpn_stop "$PID" 5 || true; it_server_stop; return 1
     fi
     push=$(grep -o "SENT CONTROL \[client1\]: 'PUSH_REPLY,[^']*'" "$IT_DIR/server.log" | tail -n 1)
     echo "  $name: server pushed: ${push#*: }"
-    # What a 2.7 server negotiates with a client announcing IV_PROTO bits 1,2,3,7.
-    grep -q 'protocol-flags cc-exit tls-ekm,' <<<"$push" ||
-        bad "$name: expected 'protocol-flags cc-exit tls-ekm' in the PUSH_REPLY"
+    grep -q 'peer info: IV_PROTO=1166$' "$IT_DIR/server.log" ||
+        bad "$name: server did not see IV_PROTO=1166 (2+4+8+128+1024)"
+    grep -q 'protocol-flags cc-exit tls-ekm aead-epoch,' <<<"$push" ||
+        bad "$name: expected 'protocol-flags cc-exit tls-ekm aead-epoch' in the PUSH_REPLY"
     grep -q "peer-id 0" <<<"$push" || bad "$name: no peer-id pushed"
     grep -q "cipher $cipher" <<<"$push" || bad "$name: cipher $cipher not pushed"
-    out=$(ip netns exec "$IT_NS_C" ping -c 20 -i 0.1 -W 2 198.19.0.1 2>&1 || true)
-    grep -q ' 0% packet loss' <<<"$out" || bad "$name: ping: $(grep 'packet loss' <<<"$out")"
-    grep -q 'Outgoing Data Channel: Cipher' "$IT_DIR/server.log" ||
-        bad "$name: server did not use the classic data channel format"
-    it_lvpn_stop "$pid" 10 || bad "$name: client did not exit on SIGTERM"
-    [[ $fail == 0 ]] && echo "ok: $name ($IT_SID_VERSION)"
+    grep -q "Outgoing Epoch Data key 1: Cipher '$cipher'" "$IT_DIR/server.log" ||
+        bad "$name: the server did not set up epoch data keys"
+    grep -q "Data Channel: cipher '$cipher'.*epoch data keys" "$LOG" ||
+        bad "$name: layervpn did not use epoch data keys"
+    return 0
+}
+
+down() { # NAME
+    it_lvpn_stop "$PID" 10 || bad "$1: client did not exit on SIGTERM"
+    grep -q 'layervpn: stopped' "$LOG" || bad "$1: not an orderly stop"
+    if grep -q 'AEAD Decrypt error\|unknown epoch\|Authenticate/Decrypt packet error' \
+        "$IT_DIR/server.log"; then
+        bad "$1: server rejected data packets: $(grep -m1 'AEAD Decrypt error\|unknown epoch\|Authenticate/Decrypt' "$IT_DIR/server.log")"
+    fi
     it_server_stop
 }
 
-run_case aes256gcm-udp udp AES-256-GCM
+pings() { # NAME COUNT INTERVAL MAXLOST
+    local out lost
+    out=$(ip netns exec "$IT_NS_C" ping -c "$2" -i "$3" -W 2 198.19.0.1 2>&1 || true)
+    lost=$(awk '/packets transmitted/ {print $1 - $4}' <<<"$out")
+    if [[ -z $lost ]] || ((lost > $4)); then
+        bad "$1: ping: $(grep 'packet loss' <<<"$out")"
+    else
+        echo "  $1: $(grep 'packet loss' <<<"$out")"
+    fi
+}
 
+iperf() { # NAME up|down
+    local flag="" out mbps
+    [[ $2 == down ]] && flag=-R
+    out=$(ip netns exec "$IT_NS_C" timeout $((IPERF_S + 15)) iperf3 -c 198.19.0.1 \
+        -t "$IPERF_S" $flag -f m 2>&1 || true)
+    mbps=$(awk '/receiver/ {print $(NF-2)}' <<<"$out" | tail -n 1)
+    if [[ -z $mbps ]] || ! awk -v m="$mbps" 'BEGIN {exit !(m > 1)}'; then
+        bad "$1: iperf3 $2: ${mbps:-no result}"; tail -n 5 <<<"$out"
+    else
+        echo "  $1: iperf3 $2 ${mbps} Mbit/s"
+    fi
+}
+
+start_iperf() {
+    if [[ -z $iperf_pid ]] || ! kill -0 "$iperf_pid" 2>/dev/null; then
+        iperf_pid=$(IT_BG_LOG=$IT_DIR/iperf.log it_bg_in_server iperf3 -s)
+        sleep 0.3
+    fi
+}
+
+basic() { # NAME PROTO CIPHER
+    up "$@" || return 0
+    pings "$1" 20 0.1 0
+    down "$1"
+    [[ $fail == 0 ]] && echo "ok: $1"
+}
+
+basic aes256gcm-udp udp AES-256-GCM
+basic aes128gcm-tcp tcp AES-128-GCM
+basic chacha-udp udp CHACHA20-POLY1305
+
+# Forced epoch key updates: our send key moves every ~20000 blocks+packets
+# (about 220 full-size packets); the server follows and moves its own send key.
+name=epoch-updates
+export LVPN_TEST_EPOCH_USAGE_LIMIT=20000
+if up $name udp AES-256-GCM; then
+    unset LVPN_TEST_EPOCH_USAGE_LIMIT
+    start_iperf
+    iperf $name up
+    iperf $name down
+    pings $name 20 0.1 0
+    down $name
+    tx=$(it_counter "$LOG" datachannel.epoch_moves_tx)
+    rx=$(it_counter "$LOG" datachannel.epoch_moves_rx)
+    srv=$(grep -c 'Received data packet with new epoch' "$IT_DIR/server.log" || true)
+    echo "  $name: our send epoch moved $tx times, our receive epoch $rx times;" \
+        "server log: $srv receive-key updates, last: $(grep -o 'new epoch [0-9]*' "$IT_DIR/server.log" | tail -n 1)"
+    ((tx >= 5)) || bad "$name: only $tx epoch updates of our send key"
+    ((srv >= 5)) || bad "$name: the server followed only $srv epoch updates"
+    ((rx >= 5)) || bad "$name: the server's send key moved only $rx times"
+    [[ $fail == 0 ]] && echo "ok: $name"
+fi
+unset LVPN_TEST_EPOCH_USAGE_LIMIT
+
+# Renegotiation: each key_id has its own epochs, starting again at 1.
+name=reneg
+if up $name udp AES-256-GCM reneg=10; then
+    pings $name 125 0.2 1
+    n=$(grep -c "Outgoing Epoch Data key 1: Cipher" "$IT_DIR/server.log" || true)
+    echo "  $name: the server set up epoch keys $n times"
+    ((n >= 3)) || bad "$name: expected at least 2 renegotiations with epoch keys, saw $((n - 1))"
+    down $name
+    [[ $fail == 0 ]] && echo "ok: $name"
+fi
+
+echo "server: $IT_SID_VERSION"
 if ((fail)); then echo "FAIL: t_27_tunnel"; exit 1; fi
 echo "PASS: t_27_tunnel"

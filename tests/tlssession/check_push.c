@@ -305,11 +305,21 @@ START_TEST(test_push_unknown_options_warn) {
   /* known option, flag from a newer server: warned, the rest applied */
   ck_assert_int_eq(parse(&p, &w,
                          "PUSH_REPLY,protocol-flags cc-exit "
-                         "aead-epoch"),
+                         "aead-epoch-v9"),
                    0);
   ck_assert_int_eq(w.n, 2);
-  ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch");
+  ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch-v9");
   ck_assert_uint_eq(p.protocol_flags, LVPN__PROTO_F_CC_EXIT);
+  /* 2.7's words, in any order, are known */
+  ck_assert_int_eq(parse(&p, &w,
+                         "PUSH_REPLY,protocol-flags aead-epoch tls-ekm "
+                         "dyn-tls-crypt cc-exit"),
+                   0);
+  ck_assert_int_eq(w.n, 2);
+  ck_assert_uint_eq(p.protocol_flags,
+                    LVPN__PROTO_F_CC_EXIT | LVPN__PROTO_F_TLS_EKM |
+                        LVPN__PROTO_F_DYN_TLS_CRYPT |
+                        LVPN__PROTO_F_AEAD_EPOCH);
   ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,dns server 1 transport DoT"), 0);
   ck_assert_int_eq(w.n, 3);
   ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,key-derivation magic"), 0);
