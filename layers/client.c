@@ -115,6 +115,7 @@ static void client_free(lvpn_client_t *c) {
   if (c->tls_conf_ready)
     lvpn__tls_conf_free(&c->tls_conf);
   lvpn__tlswrap_free(&c->session.wrap);
+  lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
     mbedtls_entropy_free(&c->entropy);

@@ -8,6 +8,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/wire.h"
 
 static int cipher_in_list(const char *list, const char *name) {
@@ -20,6 +21,29 @@ static int cipher_in_list(const char *list, const char *name) {
       return 1;
     p = end ? end + 1 : NULL;
   }
+  return 0;
+}
+
+/* protocol-flags dyn-tls-crypt: from now on every control packet with
+ * key_id != 0 is wrapped with tls-crypt keyed by EKM("EXPORTER-OpenVPN-
+ * dynamic-tls-crypt") XOR the configured wrap key (tls_crypt.c), derived once
+ * from the key_id-0 TLS session, as the server does before PUSH_REPLY. */
+static int dyn_tls_crypt(lvpn_client_t *c, lvpn__tlssession_t *t,
+                         const lvpn__push_t *push) {
+  uint8_t ekm[LVPN__TLSWRAP_KEY2_LEN];
+  int rc;
+  if (!(push->protocol_flags & LVPN__PROTO_F_DYN_TLS_CRYPT) ||
+      !(c->iv_proto & LVPN__IV_PROTO_DYN_TLS_CRYPT) || c->session.have_dyn)
+    return 0;
+  rc = lvpn__tlssession_ekm(t, LVPN__KDF_DYN_TLS_CRYPT_LABEL, ekm, sizeof(ekm));
+  if (rc == 0)
+    rc = lvpn__tlswrap_init_dynamic(&c->session.dyn, ekm, &c->session.wrap);
+  mbedtls_platform_zeroize(ekm, sizeof(ekm));
+  if (rc != 0)
+    return rc;
+  c->session.have_dyn = 1;
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "dynamic tls-crypt: renegotiations use the derived key");
   return 0;
 }
 
@@ -305,6 +329,10 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   if (rc == 0)
     rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);
   mbedtls_platform_zeroize(key2, sizeof(key2));
+  if (rc == 0 && (rc = dyn_tls_crypt(c, t, push)) != 0) {
+    client_fail(c, rc, "cannot derive the dynamic tls-crypt key");
+    return;
+  }
   if (rc != 0) {
     snprintf(msg, sizeof(msg), "cannot set up data channel cipher %s: %s",
              cipher, lvpn_strerror(rc));

@@ -11,7 +11,7 @@
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
    LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
-   LVPN__IV_PROTO_DATA_EPOCH)
+   LVPN__IV_PROTO_DYN_TLS_CRYPT | LVPN__IV_PROTO_DATA_EPOCH)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
@@ -153,6 +153,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->workers.data = c;
   /* A new session: new session id, fresh replay state for the wrapping. */
   lvpn__tlswrap_free(&c->session.wrap);
+  lvpn__tlswrap_free(&c->session.dyn);
   memset(&c->session, 0, sizeof(c->session));
   if ((rc = client_session(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));

@@ -42,6 +42,10 @@ static void dc_key_free(lvpn__datachannel_t *d, int slot) {
   if (d->params.epoch) {
     d->epoch_moves_tx += d->ekeys[slot].stats.send_moves;
     d->epoch_moves_rx += d->ekeys[slot].stats.recv_moves;
+    if (slot == d->tx) {
+      d->last_tx_epoch = d->ekeys[slot].send.epoch;
+      d->last_rx_epoch = d->ekeys[slot].recv_epoch;
+    }
     lvpn__epoch_key_free(&d->ekeys[slot]);
   } else {
     lvpn__dc_key_free(&d->keys[slot]);
@@ -254,8 +258,10 @@ static void dc_counters(const lvpn__layer_t *l,
         tx += d->ekeys[i].stats.send_moves;
         rx += d->ekeys[i].stats.recv_moves;
       }
-    cb(ud, l->name, "tx_epoch", d->have[d->tx] ? k->send.epoch : 0);
-    cb(ud, l->name, "rx_epoch", d->have[d->tx] ? k->recv_epoch : 0);
+    cb(ud, l->name, "tx_epoch", d->have[d->tx] ? k->send.epoch
+                                                : d->last_tx_epoch);
+    cb(ud, l->name, "rx_epoch", d->have[d->tx] ? k->recv_epoch
+                                                : d->last_rx_epoch);
     cb(ud, l->name, "epoch_moves_tx", tx);
     cb(ud, l->name, "epoch_moves_rx", rx);
     cb(ud, l->name, "epoch_unknown",

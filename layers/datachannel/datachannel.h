@@ -47,6 +47,7 @@ typedef struct lvpn__datachannel_s {
       drop_compressed, drop_tx;
   uint64_t pings_rx, pings_tx, occ_rx, key_installs;
   uint64_t epoch_moves_tx, epoch_moves_rx; /* summed over retired keys */
+  uint16_t last_tx_epoch, last_rx_epoch;   /* of the last freed tx key */
 } lvpn__datachannel_t;
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,

@@ -423,3 +423,16 @@ int lvpn__tlssession_key2(lvpn__tlssession_t *t, int ekm, uint8_t key2[256]) {
                                t->km2_srv.random2, t->session->own_sid,
                                t->session->remote_sid, key2);
 }
+
+int lvpn__tlssession_ekm(lvpn__tlssession_t *t, const char *label,
+                         uint8_t *out, size_t out_len) {
+  uint8_t ms[48], cr[32], sr[32];
+  int prf_type, err;
+  if (t->state < LVPN__TLSS_ACTIVE || !t->tls_live)
+    return LVPN_ESTATE;
+  err = lvpn__tls_get_export(&t->tls, ms, cr, sr, &prf_type);
+  if (err == 0)
+    err = lvpn__kdf_ekm_label(prf_type, ms, cr, sr, label, out, out_len);
+  mbedtls_platform_zeroize(ms, sizeof(ms));
+  return err;
+}
