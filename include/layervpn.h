@@ -75,7 +75,8 @@ extern "C" {
   XX(RESOLVE, "cannot resolve remote host")                                  \
   XX(CONNRESET, "connection to the server lost")                             \
   XX(STOPPED, "stopped by request")                                          \
-  XX(SCRIPT, "up/down script failed")
+  XX(SCRIPT, "up/down script failed")                                        \
+  XX(AUTH_FAIL_TEMP, "server sent AUTH_FAILED,TEMP: retrying after its back-off")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,

@@ -157,6 +157,7 @@ static int client_restartable(int err) {
   case LVPN_ERESTART:
   case LVPN_EEXIT_NOTIFY:
   case LVPN_ECONNRESET:
+  case LVPN_EAUTH_FAIL_TEMP:
   case LVPN_EHANDSHAKE_TIMEOUT:
   case LVPN_EPUSH_TIMEOUT:
   case LVPN_ERESOLVE:
@@ -203,8 +204,23 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
     if (cfg->connect_retry_max_delay > 0 &&
         delay > (uint64_t)cfg->connect_retry_max_delay)
       delay = (uint64_t)cfg->connect_retry_max_delay;
-    if (!c->connected && cfg->n_remotes > 1)
+    if (err == LVPN_EAUTH_FAIL_TEMP) {
+      /* The server's back-off, never shorter than ours, capped like it
+       * (connect-retry-max's delay, 300 s by default); the same remote
+       * unless it said "advance remote" (one address per remote here, so
+       * "advance addr" retries the same one). */
+      uint64_t cap = cfg->connect_retry_max_delay > 0
+                         ? (uint64_t)cfg->connect_retry_max_delay
+                         : 300;
+      uint64_t b = c->tls.auth_temp_backoff_s;
+      if (b > delay)
+        delay = b < cap ? b : cap;
+      if (c->tls.auth_temp_advance == LVPN__ADVANCE_REMOTE &&
+          cfg->n_remotes > 1)
+        c->remote = (c->remote + 1) % cfg->n_remotes;
+    } else if (!c->connected && cfg->n_remotes > 1) {
       c->remote = (c->remote + 1) % cfg->n_remotes; /* try the next remote */
+    }
     c->connected = 0;
     c->state = LVPN__CLIENT_RESTARTING;
     c->restarts++;

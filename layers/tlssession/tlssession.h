@@ -54,6 +54,10 @@ struct lvpn__tlssession_s {
   uint64_t hand_window_ms;
   uint64_t started_ms;
   uint64_t push_requests, ctl_msgs_in, ctl_msgs_out, ctl_msgs_bad;
+  /* AUTH_FAILED,TEMP: the session failed with LVPN_EAUTH_FAIL_TEMP and the
+   * client restarts after this back-off (0: its own) and advance. */
+  unsigned auth_temp_backoff_s;
+  int auth_temp_advance;
   uint64_t handshake_ms;   /* reset sent -> PUSH_REPLY, for observability */
 };
 

@@ -491,6 +491,44 @@ START_TEST(test_push_ctlmsg_classify) {
 }
 END_TEST
 
+/* AUTH_FAILED,TEMP (OpenVPN 2.7, doc openvpn-2.7.md §6.1; lab form). */
+START_TEST(test_push_auth_fail_temp) {
+  lvpn__auth_temp_t t;
+  const char *rest;
+  ck_assert_int_eq(lvpn__ctlmsg_classify(
+                       "AUTH_FAILED,TEMP[backoff 7,advance no]:pool exhausted",
+                       &rest),
+                   LVPN__CTL_AUTH_FAILED);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp(rest, &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 7);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_NO);
+  ck_assert_int_eq(t.unknown, 0);
+  ck_assert_str_eq(t.reason, "pool exhausted");
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP", &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 0);
+  ck_assert_str_eq(t.reason, "");
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP:try later", &t), 1);
+  ck_assert_str_eq(t.reason, "try later");
+  ck_assert_int_eq(
+      lvpn__ctlmsg_auth_temp("TEMP[advance remote, backoff 30,x 1]", &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 30);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_REMOTE);
+  ck_assert_int_eq(t.unknown, 1);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP[advance addr,backoff -1]", &t),
+                   1);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_ADDR);
+  ck_assert_uint_eq(t.backoff_s, 0);
+  ck_assert_int_eq(t.unknown, 1);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP[backoff 5", &t), 1);
+  ck_assert_int_eq(t.unknown, 1);
+  /* not TEMP: an ordinary (final) AUTH_FAILED */
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("bad password", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMPORARY", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp(NULL, &t), 0);
+}
+END_TEST
+
 static Suite *push_suite(void) {
   Suite *s = suite_create("push");
   TCase *tc = tcase_create("push");
@@ -506,6 +544,7 @@ static Suite *push_suite(void) {
   tcase_add_test(tc, test_push_garbage_never_crashes);
   tcase_add_test(tc, test_push_pull_filter);
   tcase_add_test(tc, test_push_ctlmsg_classify);
+  tcase_add_test(tc, test_push_auth_fail_temp);
   suite_add_tcase(s, tc);
   return s;
 }
