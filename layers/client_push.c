@@ -404,6 +404,18 @@ static void client_reneg_cb(uv_timer_t *h) {
     client_fail(c, rc, "cannot start renegotiation");
 }
 
+/* The data channel's sending key is nearly spent (epoch >= 0xF000 or
+ * packet ids near the wrap): renegotiate now, as OpenVPN does. */
+void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d) {
+  lvpn_client_t *c = d->ud;
+  int rc;
+  if (c->state != LVPN__CLIENT_RUNNING || c->tls.state != LVPN__TLSS_PUSHED)
+    return;
+  rc = lvpn__controlchannel_soft_reset(&c->cc);
+  if (rc != 0)
+    client_fail(c, rc, "cannot start renegotiation");
+}
+
 static void client_arm_reneg(lvpn_client_t *c) {
   if (c->cfg->reneg_sec > 0)
     uv_timer_start(&c->reneg_timer, client_reneg_cb,

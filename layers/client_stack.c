@@ -201,6 +201,8 @@ int lvpn__client_build(lvpn_client_t *c) {
                          cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
                                                : LVPN__PRE_PULL_PING_RESTART,
                          &c->log);
+  c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
+  c->dc.ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);

@@ -192,6 +192,18 @@ static void dc_tick(uv_timer_t *h) {
 
   if (d->tx != d->newest && now >= d->switch_deadline_ms)
     d->tx = d->newest;
+  /* (tx != newest: a renegotiation already brought a newer key) */
+  if (d->have[d->tx] && d->tx == d->newest && !d->rekey_asked &&
+      (d->params.epoch
+           ? lvpn__epoch_key_wants_renegotiation(&d->ekeys[d->tx])
+           : lvpn__dc_key_wants_renegotiation(&d->keys[d->tx]))) {
+    d->rekey_asked = 1;
+    LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+              "key_id %u is nearly spent: asking for a renegotiation",
+              d->key_ids[d->tx]);
+    if (d->on_wants_rekey != NULL)
+      d->on_wants_rekey(d);
+  }
   if (d->params.ping_restart_s > 0 &&
       now - d->last_rx_ms >= (uint64_t)d->params.ping_restart_s * 1000) {
     dc_fail(d, LVPN_EPING_RESTART,
@@ -266,6 +278,8 @@ static void dc_counters(const lvpn__layer_t *l,
     cb(ud, l->name, "epoch_moves_rx", rx);
     cb(ud, l->name, "epoch_unknown",
        d->have[d->tx] ? k->stats.unknown_epoch : 0);
+    cb(ud, l->name, "epoch_send_deferred",
+       d->have[d->tx] ? k->stats.send_deferred : 0);
   }
 }
 
@@ -307,6 +321,7 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
   if (err != 0)
     return err;
   d->have[slot] = 1;
+  d->rekey_asked = 0;
   d->key_ids[slot] = key_id;
   d->newest = slot;
   d->key_installs++;

@@ -48,6 +48,12 @@ typedef struct lvpn__datachannel_s {
   uint64_t pings_rx, pings_tx, occ_rx, key_installs;
   uint64_t epoch_moves_tx, epoch_moves_rx; /* summed over retired keys */
   uint16_t last_tx_epoch, last_rx_epoch;   /* of the last freed tx key */
+  /* Called from the tick, once per key, when the sending key asks for a
+   * renegotiation: 32-bit packet ids nearly spent (classic) or send epoch
+   * >= 0xF000 (epoch). May be NULL. */
+  void (*on_wants_rekey)(struct lvpn__datachannel_s *d);
+  void *ud;
+  int rekey_asked;
 } lvpn__datachannel_t;
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,

@@ -299,15 +299,26 @@ void lvpn__epoch_key_free(lvpn__epoch_key_t *k) {
 /* ------------------------------------------------------------ packets */
 
 /* Before every encryption (epoch_check_send_iterate): move on when the
- * next packet would pass the usage limit or the counter is spent. */
+ * next packet would pass the usage limit or the counter is spent.
+ *
+ * Unlike OpenVPN, a move for the usage limit waits while our send epoch is
+ * already FUTURE epochs above our receive epoch: the peer follows our send
+ * epoch with its own, and we could not decrypt its packets beyond
+ * receive epoch + FUTURE, ever again. With the real limit (2^36 blocks per
+ * epoch) and keepalive pings this never waits; with a lowered test limit
+ * and one-way traffic it would otherwise cut the return path. */
 static int send_check_iterate(lvpn__epoch_key_t *k) {
-  int rc;
-  if (k->send_counter < LVPN__EPOCH_COUNTER_MAX &&
-      (k->usage_limit == 0 ||
-       k->send_blocks + k->send_counter < k->usage_limit))
+  int must = k->send_counter >= LVPN__EPOCH_COUNTER_MAX, rc;
+  if (!must && (k->usage_limit == 0 ||
+                k->send_blocks + k->send_counter < k->usage_limit))
     return 0;
+  if (!must &&
+      (unsigned)k->send.epoch + 1 > (unsigned)k->recv_epoch + LVPN__EPOCH_FUTURE) {
+    k->stats.send_deferred++;
+    return 0;
+  }
   if (k->send.epoch >= EPOCH_MAX)
-    return k->send_counter < LVPN__EPOCH_COUNTER_MAX ? 0 : LVPN_ESTATE;
+    return must ? LVPN_ESTATE : 0;
   rc = secret_iterate(k->send_secret);
   if (rc == 0)
     rc = send_setup(k, (uint16_t)(k->send.epoch + 1));

@@ -77,6 +77,8 @@ typedef struct lvpn__epoch_stats_s {
   uint64_t send_moves;   /* own epoch moves (usage limit or counter) */
   uint64_t send_follows; /* send epoch pulled up by the peer's epoch */
   uint64_t recv_moves;   /* receive epoch moved to a future key */
+  uint64_t send_deferred; /* packets sent past the usage limit because the
+                             peer has not caught up (see epoch.c) */
 } lvpn__epoch_stats_t;
 
 typedef struct lvpn__epoch_key_s {
@@ -129,7 +131,8 @@ static inline int lvpn__epoch_key_wants_renegotiation(
 
 /* Encrypt p's payload (compression-framed) in place into a P_DATA_V2 wire
  * packet for `peer_id` (< 0xFFFFFF). Moves to the next send epoch first
- * when the usage limit or the counter says so. Needs 12 bytes of headroom
+ * when the usage limit or the counter says so (for the usage limit, only
+ * while the send epoch stays within receive epoch + FUTURE). Needs 12 bytes of headroom
  * and 16 of tailroom. Returns 0; LVPN_EINVAL (empty payload, no peer-id);
  * LVPN_ETOOBIG (room short; p unchanged); LVPN_ESTATE (epoch 65535 spent);
  * LVPN_ECRYPTO. */

@@ -339,12 +339,15 @@ START_TEST(test_epoch_future_and_retiring_windows) {
 
   pair_init(&pr, "AES-256-GCM", 0, 0, 0);
   old1 = seal(&pr, pr.cli, 10, 1); /* epoch 1, held back */
-  pr.cli->usage_limit = 1;         /* move before every packet */
+  pr.cli->send_counter = LVPN__EPOCH_COUNTER_MAX; /* a forced move */
   p = seal(&pr, pr.cli, 10, 2);    /* epoch 2 */
   ck_assert_uint_eq(pr.cli->send.epoch, 2);
   old2 = p;
-  for (i = 0; i < LVPN__EPOCH_FUTURE; i++) /* epochs 3..2+FUTURE */
+  for (i = 0; i < LVPN__EPOCH_FUTURE; i++) { /* epochs 3..2+FUTURE */
+    pr.cli->send_counter = LVPN__EPOCH_COUNTER_MAX;
     lvpn__pbuf_free(seal(&pr, pr.cli, 10, 3));
+  }
+  pr.cli->send_counter = LVPN__EPOCH_COUNTER_MAX;
   p = seal(&pr, pr.cli, 10, 4); /* epoch 3+FUTURE: too far ahead */
   ck_assert_uint_eq(pr.cli->send.epoch, 3 + LVPN__EPOCH_FUTURE);
   ck_assert_int_eq(open_free(pr.srv, p, 10, 4), LVPN_ENOKEY);
@@ -367,12 +370,36 @@ START_TEST(test_epoch_future_and_retiring_windows) {
   /* once the receiver moved twice, the first epoch is lost */
   pair_init(&pr, "AES-256-GCM", 0, 0, 0);
   old1 = seal(&pr, pr.cli, 10, 1);
-  pr.cli->usage_limit = 1;
+  pr.cli->usage_limit = 1; /* move before every packet (2 and 3 allowed) */
   ck_assert_int_eq(open_free(pr.srv, seal(&pr, pr.cli, 10, 2), 10, 2), 0);
   ck_assert_int_eq(open_free(pr.srv, seal(&pr, pr.cli, 10, 3), 10, 3), 0);
   ck_assert_uint_eq(pr.srv->recv_epoch, 3);
   ck_assert_uint_eq(pr.srv->retiring_epoch, 2);
   ck_assert_int_eq(open_free(pr.srv, old1, 10, 1), LVPN_ENOKEY);
+  pair_free(&pr);
+}
+END_TEST
+
+/* Usage-limit moves stop FUTURE epochs above our receive epoch, so that the
+ * peer, which follows our send epoch, never sends beyond what we accept. */
+START_TEST(test_epoch_usage_moves_wait_for_the_peer) {
+  pair_t pr;
+  int i;
+
+  pair_init(&pr, "AES-128-GCM", 0, 1, 0); /* client moves every packet */
+  for (i = 0; i < 20; i++)
+    ck_assert_int_eq(open_free(pr.srv, seal(&pr, pr.cli, 30, i), 30, i), 0);
+  ck_assert_uint_eq(pr.cli->send.epoch, 1 + LVPN__EPOCH_FUTURE);
+  ck_assert_uint_eq(pr.cli->stats.send_deferred, 19 - LVPN__EPOCH_FUTURE);
+  ck_assert_uint_eq(pr.srv->send.epoch, 1 + LVPN__EPOCH_FUTURE);
+  /* the server's answer on its followed epoch decrypts, and frees us */
+  ck_assert_int_eq(open_free(pr.cli, seal(&pr, pr.srv, 30, 99), 30, 99), 0);
+  ck_assert_uint_eq(pr.cli->recv_epoch, 1 + LVPN__EPOCH_FUTURE);
+  for (i = 0; i < 3; i++)
+    ck_assert_int_eq(open_free(pr.srv, seal(&pr, pr.cli, 30, i), 30, i), 0);
+  ck_assert_uint_eq(pr.cli->send.epoch, 4 + LVPN__EPOCH_FUTURE);
+  ck_assert_uint_eq(pr.srv->recv_epoch, 4 + LVPN__EPOCH_FUTURE);
+  ck_assert_int_eq(open_free(pr.cli, seal(&pr, pr.srv, 30, 98), 30, 98), 0);
   pair_free(&pr);
 }
 END_TEST
@@ -495,6 +522,7 @@ static Suite *epoch_suite(void) {
   tcase_add_test(tc, test_epoch_init_rejects_bad_config);
   tcase_add_loop_test(tc, test_epoch_usage_limit_moves_both_ways, 0, 3);
   tcase_add_test(tc, test_epoch_future_and_retiring_windows);
+  tcase_add_test(tc, test_epoch_usage_moves_wait_for_the_peer);
   tcase_add_test(tc, test_epoch_counter_48_bits);
   tcase_add_test(tc, test_epoch_replay_window);
   tcase_add_test(tc, test_epoch_malformed_packets);
