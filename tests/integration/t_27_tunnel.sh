@@ -3,8 +3,10 @@
 # cached mmdebstrap chroot, see lib.sh it_server27_start), in the epoch data
 # format and with dynamic tls-crypt: the server's PUSH_REPLY carries
 # 'protocol-flags cc-exit tls-ekm dyn-tls-crypt aead-epoch', the server sets up
-# epoch keys and the dynamic tls-crypt key, and 20 pings go through with 0% loss,
-# for AES-256-GCM and CHACHA20-POLY1305 over UDP and AES-128-GCM over TCP.
+# epoch keys and the dynamic tls-crypt key, 20 pings go through with 0% loss and
+# iperf3 moves data both ways, for AES-128-GCM, AES-256-GCM and
+# CHACHA20-POLY1305 over UDP and TCP (each cipher once with tls-crypt, once with
+# tls-crypt-v2).
 # Then, with our usage limit lowered (LVPN_TEST_EPOCH_USAGE_LIMIT), iperf3 both
 # ways forces many epoch key updates, which the server follows; and servers with
 # reneg-sec renegotiate (new key_id: epochs from 1 again, control packets under
@@ -106,9 +108,12 @@ start_iperf() {
     fi
 }
 
-basic() { # NAME PROTO CIPHER
+basic() { # NAME PROTO CIPHER (WRAP=... to change the wrapping)
     up "$@" || return 0
     pings "$1" 20 0.1 0
+    start_iperf
+    iperf "$1" up
+    iperf "$1" down
     down "$1"
     if ((fail == 0)); then echo "ok: $1"; fi
 }
@@ -116,6 +121,9 @@ basic() { # NAME PROTO CIPHER
 basic aes256gcm-udp udp AES-256-GCM
 basic aes128gcm-tcp tcp AES-128-GCM
 basic chacha-udp udp CHACHA20-POLY1305
+WRAP=tls-crypt-v2 basic aes256gcm-tcp-v2 tcp AES-256-GCM
+WRAP=tls-crypt-v2 basic aes128gcm-udp-v2 udp AES-128-GCM
+WRAP=tls-crypt-v2 basic chacha-tcp-v2 tcp CHACHA20-POLY1305
 
 # Forced epoch key updates: our send key moves every ~20000 blocks+packets
 # (about 220 full-size packets); the server follows and moves its own send key.
