@@ -90,8 +90,8 @@ int main(int argc, char **argv) {
   lvpn__pbuf_pool_init(&pool, 1);
   p = lvpn__pbuf_alloc(&pool);
   memset(lvpn__pbuf_put(p, size), 0x45, size);
-  printf("%s, %zu-byte payloads, %ld packets encrypted and decrypted\n",
-         cipher, size, n);
+  printf("%s, %zu-byte payloads, %ld packets encrypted and decrypted\n", cipher,
+         size, n);
   for (f = 0; f < 2; f++) {
     if ((rc = run(f, cipher, n, size, p, &secs[f])) != 0) {
       fprintf(stderr, "%s: %s\n", f ? "epoch" : "classic", lvpn_strerror(rc));

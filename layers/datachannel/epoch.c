@@ -9,8 +9,8 @@
 
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/kdf.h"
-#include "lib/bytes.h"
 #include "layervpn.h"
+#include "lib/bytes.h"
 
 enum { EPOCH_GCM = 1, EPOCH_CHACHA = 2 };
 
@@ -113,7 +113,7 @@ int lvpn__epoch_replay_check(const lvpn__epoch_replay_t *r, uint64_t id,
     return 0;
   if (id == r->highest)
     return LVPN_EREPLAY;
-  diff = r->highest - id; /* >= 1 */
+  diff = r->highest - id;                /* >= 1 */
   if (diff >= LVPN__EPOCH_REPLAY_WINDOW) /* as OpenVPN: highest-63.. */
     return LVPN_EREPLAY;
   if (r->seen & (1ull << (diff - 1)))
@@ -267,9 +267,9 @@ int lvpn__epoch_key_init(lvpn__epoch_key_t *k, const char *cipher,
   k->cipher = epoch_ciphers[c].name;
   k->keylen = epoch_ciphers[c].keylen;
   k->key_id = key_id;
-  k->usage_limit = usage_limit != 0        ? usage_limit
+  k->usage_limit = usage_limit != 0       ? usage_limit
                    : k->kind == EPOCH_GCM ? LVPN__EPOCH_GCM_LIMIT
-                                           : 0;
+                                          : 0;
   /* E1: the first 32 bytes of key2's cipher halves, whatever the key size */
   memcpy(k->send_secret, lvpn__key2_enc_cipher(key2), LVPN__EPOCH_SECRET_LEN);
   memcpy(k->recv_secret, lvpn__key2_dec_cipher(key2), LVPN__EPOCH_SECRET_LEN);
@@ -312,8 +312,8 @@ static int send_check_iterate(lvpn__epoch_key_t *k) {
   if (!must && (k->usage_limit == 0 ||
                 k->send_blocks + k->send_counter < k->usage_limit))
     return 0;
-  if (!must &&
-      (unsigned)k->send.epoch + 1 > (unsigned)k->recv_epoch + LVPN__EPOCH_FUTURE) {
+  if (!must && (unsigned)k->send.epoch + 1 >
+                   (unsigned)k->recv_epoch + LVPN__EPOCH_FUTURE) {
     k->stats.send_deferred++;
     return 0;
   }
@@ -352,11 +352,10 @@ int lvpn__epoch_encrypt(lvpn__epoch_key_t *k, lvpn__pbuf_t *p,
   lvpn__put_u32(h + 8, (uint32_t)k->send_counter);
   make_nonce(&k->send, h + 4, nonce);
   if (k->kind == EPOCH_GCM)
-    rc = mbedtls_gcm_crypt_and_tag(&k->send.c.gcm, MBEDTLS_GCM_ENCRYPT, n,
-                                   nonce, sizeof(nonce), h,
-                                   LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN,
-                                   h + LVPN__EPOCH_HDR_LEN,
-                                   LVPN__EPOCH_TAG_LEN, tag);
+    rc = mbedtls_gcm_crypt_and_tag(
+        &k->send.c.gcm, MBEDTLS_GCM_ENCRYPT, n, nonce, sizeof(nonce), h,
+        LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN,
+        LVPN__EPOCH_TAG_LEN, tag);
   else
     rc = mbedtls_chachapoly_encrypt_and_tag(
         &k->send.c.chacha, n, nonce, h, LVPN__EPOCH_HDR_LEN,
@@ -395,11 +394,10 @@ int lvpn__epoch_decrypt(lvpn__epoch_key_t *k, lvpn__pbuf_t *p) {
   }
   make_nonce(a, h + 4, nonce);
   if (k->kind == EPOCH_GCM)
-    rc = mbedtls_gcm_auth_decrypt(&a->c.gcm, n, nonce, sizeof(nonce), h,
-                                  LVPN__EPOCH_HDR_LEN,
-                                  h + LVPN__EPOCH_HDR_LEN + n,
-                                  LVPN__EPOCH_TAG_LEN, h + LVPN__EPOCH_HDR_LEN,
-                                  h + LVPN__EPOCH_HDR_LEN);
+    rc = mbedtls_gcm_auth_decrypt(
+        &a->c.gcm, n, nonce, sizeof(nonce), h, LVPN__EPOCH_HDR_LEN,
+        h + LVPN__EPOCH_HDR_LEN + n, LVPN__EPOCH_TAG_LEN,
+        h + LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN);
   else
     rc = mbedtls_chachapoly_auth_decrypt(
         &a->c.chacha, n, nonce, h, LVPN__EPOCH_HDR_LEN,

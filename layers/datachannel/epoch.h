@@ -35,12 +35,12 @@
 #define LVPN__EPOCH_SECRET_LEN 32
 #define LVPN__EPOCH_IV_LEN 12
 #define LVPN__EPOCH_TAG_LEN 16
-#define LVPN__EPOCH_HDR_LEN 12          /* op/peer-id + epoch + counter */
-#define LVPN__EPOCH_FUTURE 4            /* future receive keys (2.7.7+) */
+#define LVPN__EPOCH_HDR_LEN 12 /* op/peer-id + epoch + counter */
+#define LVPN__EPOCH_FUTURE 4   /* future receive keys (2.7.7+) */
 #define LVPN__EPOCH_SLOTS (2 + LVPN__EPOCH_FUTURE)
 #define LVPN__EPOCH_COUNTER_MAX 0xFFFFFFFFFFFFull
 #define LVPN__EPOCH_GCM_LIMIT ((1ull << 36) - 1) /* blocks + packets */
-#define LVPN__EPOCH_RENEG_AT 0xF000u    /* renegotiate from this send epoch */
+#define LVPN__EPOCH_RENEG_AT 0xF000u /* renegotiate from this send epoch */
 #define LVPN__EPOCH_REPLAY_WINDOW 64
 #define LVPN__EPOCH_REPLAY_BACKTRACK_S 15
 
@@ -74,9 +74,9 @@ typedef struct lvpn__epoch_aead_s {
 typedef struct lvpn__epoch_stats_s {
   uint64_t encrypted, decrypted;
   uint64_t auth_failures, replays, malformed, unknown_epoch;
-  uint64_t send_moves;   /* own epoch moves (usage limit or counter) */
-  uint64_t send_follows; /* send epoch pulled up by the peer's epoch */
-  uint64_t recv_moves;   /* receive epoch moved to a future key */
+  uint64_t send_moves;    /* own epoch moves (usage limit or counter) */
+  uint64_t send_follows;  /* send epoch pulled up by the peer's epoch */
+  uint64_t recv_moves;    /* receive epoch moved to a future key */
   uint64_t send_deferred; /* packets sent past the usage limit because the
                              peer has not caught up (see epoch.c) */
 } lvpn__epoch_stats_t;
@@ -124,18 +124,18 @@ static inline void lvpn__epoch_key_set_now(lvpn__epoch_key_t *k,
   k->now_s = now_s;
 }
 /* The send epoch reached 0xF000: renegotiate (ssl.c does the same). */
-static inline int lvpn__epoch_key_wants_renegotiation(
-    const lvpn__epoch_key_t *k) {
+static inline int
+lvpn__epoch_key_wants_renegotiation(const lvpn__epoch_key_t *k) {
   return k->send.epoch >= LVPN__EPOCH_RENEG_AT;
 }
 
 /* Encrypt p's payload (compression-framed) in place into a P_DATA_V2 wire
  * packet for `peer_id` (< 0xFFFFFF). Moves to the next send epoch first
  * when the usage limit or the counter says so (for the usage limit, only
- * while the send epoch stays within receive epoch + FUTURE). Needs 12 bytes of headroom
- * and 16 of tailroom. Returns 0; LVPN_EINVAL (empty payload, no peer-id);
- * LVPN_ETOOBIG (room short; p unchanged); LVPN_ESTATE (epoch 65535 spent);
- * LVPN_ECRYPTO. */
+ * while the send epoch stays within receive epoch + FUTURE). Needs 12 bytes of
+ * headroom and 16 of tailroom. Returns 0; LVPN_EINVAL (empty payload, no
+ * peer-id); LVPN_ETOOBIG (room short; p unchanged); LVPN_ESTATE (epoch 65535
+ * spent); LVPN_ECRYPTO. */
 int lvpn__epoch_encrypt(lvpn__epoch_key_t *k, lvpn__pbuf_t *p,
                         uint32_t peer_id);
 
