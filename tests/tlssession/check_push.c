@@ -304,10 +304,19 @@ START_TEST(test_push_unknown_options_warn) {
   /* known option, flag from a newer server: warned, the rest applied */
   parse_ok(&p, &w,
            "PUSH_REPLY,protocol-flags cc-exit "
-           "aead-epoch");
+           "aead-epoch-v9");
   ck_assert_int_eq(w.n, 2);
-  ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch");
+  ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch-v9");
   ck_assert_uint_eq(p.protocol_flags, LVPN__PROTO_F_CC_EXIT);
+  /* 2.7's words, in any order, are known */
+  parse_ok(&p, &w,
+           "PUSH_REPLY,protocol-flags aead-epoch tls-ekm "
+           "dyn-tls-crypt cc-exit");
+  ck_assert_int_eq(w.n, 2);
+  ck_assert_uint_eq(p.protocol_flags,
+                    LVPN__PROTO_F_CC_EXIT | LVPN__PROTO_F_TLS_EKM |
+                        LVPN__PROTO_F_DYN_TLS_CRYPT |
+                        LVPN__PROTO_F_AEAD_EPOCH);
   parse_ok(&p, &w, "PUSH_REPLY,dns server 1 transport DoT");
   ck_assert_int_eq(w.n, 3);
   parse_ok(&p, &w, "PUSH_REPLY,key-derivation magic");
@@ -478,10 +487,48 @@ START_TEST(test_push_ctlmsg_classify) {
 }
 END_TEST
 
+/* AUTH_FAILED,TEMP (OpenVPN 2.7, doc openvpn-2.7.md §6.1; lab form). */
+START_TEST(test_push_auth_fail_temp) {
+  lvpn__auth_temp_t t;
+  const char *rest;
+  ck_assert_int_eq(lvpn__ctlmsg_classify(
+                       "AUTH_FAILED,TEMP[backoff 7,advance no]:pool exhausted",
+                       &rest),
+                   LVPN__CTL_AUTH_FAILED);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp(rest, &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 7);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_NO);
+  ck_assert_int_eq(t.unknown, 0);
+  ck_assert_str_eq(t.reason, "pool exhausted");
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP", &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 0);
+  ck_assert_str_eq(t.reason, "");
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP:try later", &t), 1);
+  ck_assert_str_eq(t.reason, "try later");
+  ck_assert_int_eq(
+      lvpn__ctlmsg_auth_temp("TEMP[advance remote, backoff 30,x 1]", &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 30);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_REMOTE);
+  ck_assert_int_eq(t.unknown, 1);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP[advance addr,backoff -1]", &t),
+                   1);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_ADDR);
+  ck_assert_uint_eq(t.backoff_s, 0);
+  ck_assert_int_eq(t.unknown, 1);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP[backoff 5", &t), 1);
+  ck_assert_int_eq(t.unknown, 1);
+  /* not TEMP: an ordinary (final) AUTH_FAILED */
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("bad password", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMPORARY", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp(NULL, &t), 0);
+}
+END_TEST
+
 LVPN_TEST_MAIN("push", 0, NULL, NULL, test_push_real_vector,
                test_push_continuation_accumulates, test_push_bare_reply,
                test_push_routes, test_push_route_limit,
                test_push_redirect_dns_dhcp, test_push_timers_crypto_comp_tokens,
                test_push_unknown_options_warn, test_push_malformed_values,
                test_push_garbage_never_crashes, test_push_pull_filter,
-               test_push_ctlmsg_classify)
+               test_push_ctlmsg_classify, test_push_auth_fail_temp)
