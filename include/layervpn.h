@@ -175,6 +175,27 @@ LVPN_EXTERN int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
 LVPN_EXTERN int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
                                         uint32_t *netmask_or_peer);
 
+/* Tracing: one JSON object per event from every layer (README "Tracing").
+ * Every event has "t" (seconds since tracing started, float), "layer" (one
+ * of the seven layer names, or "client") and "operation"; control packets
+ * and negotiation states use minivpn's tracex fields. Traces never contain
+ * key material, passwords or auth tokens. */
+enum {
+  LVPN_TRACE_DEFAULT = 1, /* every layer's events; the data path as a
+                             per-second summary */
+  LVPN_TRACE_DATA_ALL = 2 /* also one event per data packet in each layer */
+};
+/** Trace sink: one event, `json` (`len` bytes, NUL-ended, no newline),
+ * lent for the call only. Runs on the loop's thread inside the layers: it
+ * must not block (buffer and write asynchronously, dropping when behind)
+ * and must not call into the client. */
+typedef void (*lvpn_trace_cb)(void *ud, const char *json, size_t len);
+/** Starts (`cb` set) or stops (`cb` NULL) tracing, at any time; `t` counts
+ * from lvpn_client_start(), or from this call when tracing starts later.
+ * `ud` is passed to `cb` and never freed by the library. */
+LVPN_EXTERN void lvpn_client_set_trace(lvpn_client_t *c, lvpn_trace_cb cb,
+                                       void *ud, int level);
+
 /** Counters: calls `cb` once per counter with the layer and counter name. */
 typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,
                                 uint64_t value);
