@@ -297,11 +297,11 @@ static void jw_tail_minivpn(jw_t *w, const lvpn__tracer_t *tr,
 }
 
 void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
-                     const char *opname, const lvpn__pbuf_t *p,
-                     int send_attempts, const char *reason) {
+                     const char *opname, const lvpn__pmeta_t *m,
+                     const uint8_t *d, size_t len, int send_attempts,
+                     const char *reason) {
   char buf[1024];
   const char *tag = NULL;
-  const uint8_t *d = p->data;
   jw_t w;
   int i;
 
@@ -317,24 +317,24 @@ void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
                                             : "{\"operation\":\"read\"");
   jw_key(&w, "opcode", 6);
   jw_str(&w, opname, strlen(opname));
-  jw_num(&w, ",\"key_id\":%u,\"id\":%lu", (unsigned)p->meta.key_id,
-         (unsigned long)(p->meta.has_msg_id ? p->meta.msg_id : 0));
+  jw_num(&w, ",\"key_id\":%u,\"id\":%lu", (unsigned)m->key_id,
+         (unsigned long)(m->has_msg_id ? m->msg_id : 0));
   jw_key(&w, "acks", 4);
-  if (p->meta.n_acks == 0) {
+  if (m->n_acks == 0) {
     jw_raw(&w, "null", 4);
   } else {
-    for (i = 0; i < p->meta.n_acks && i < 8; i++)
-      jw_num(&w, "%c%lu", i == 0 ? '[' : ',', (unsigned long)p->meta.acks[i]);
+    for (i = 0; i < m->n_acks && i < 8; i++)
+      jw_num(&w, "%c%lu", i == 0 ? '[' : ',', (unsigned long)m->acks[i]);
     jw_raw(&w, "]", 1);
   }
-  jw_num(&w, ",\"payload_size\":%zu", p->len);
+  jw_num(&w, ",\"payload_size\":%zu", len);
   if (send_attempts < 0)
     jw_cstr(&w, ",\"send_attempts\":null}");
   else
     jw_num(&w, ",\"send_attempts\":%d}", send_attempts);
   /* minivpn's tags: a TLS handshake record (0x16) whose first message is a
    * ClientHello (1) or ServerHello (2). */
-  if (p->len >= 6 && d[0] == 0x16 && strcmp(op, "packet_dropped") != 0)
+  if (d != NULL && len >= 6 && d[0] == 0x16 && strcmp(op, "packet_dropped") != 0)
     tag = d[5] == 1 ? "client_hello" : d[5] == 2 ? "server_hello" : NULL;
   jw_tail_minivpn(&w, tr, tag);
   if (reason != NULL) {

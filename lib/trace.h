@@ -66,15 +66,17 @@ void lvpn__trace_restart_clock(lvpn__tracer_t *tr);
 void lvpn__trace_emit(lvpn__tracer_t *tr, const char *layer, const char *op,
                       const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-/* A minivpn packet event for a control packet whose header is described by
- * p->meta and whose payload is p->data[0..len) (the control header not
- * pushed yet, or already pulled). `op` is "packet_in", "packet_out" or
- * "packet_dropped"; `opname` OpenVPN's opcode name; `send_attempts` < 0
+/* A minivpn packet event for a control packet whose header is `m` and
+ * whose payload is `payload[0..len)` (the control header not pushed yet, or
+ * already pulled; `payload` may be NULL). `op` is "packet_in", "packet_out"
+ * or "packet_dropped"; `opname` OpenVPN's opcode name; `send_attempts` < 0
  * writes null (incoming packets); `reason` (may be NULL) says why a packet
- * was dropped. Tags client_hello / server_hello come from the payload. */
+ * was dropped or sent again. Tags client_hello / server_hello come from the
+ * payload. */
 void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
-                     const char *opname, const lvpn__pbuf_t *p,
-                     int send_attempts, const char *reason);
+                     const char *opname, const lvpn__pmeta_t *m,
+                     const uint8_t *payload, size_t len, int send_attempts,
+                     const char *reason);
 /* A minivpn state event; records `stage` for the packet events after it. */
 void lvpn__trace_state(lvpn__tracer_t *tr, const char *layer,
                        lvpn__stage_t stage);
@@ -92,6 +94,14 @@ void lvpn__trace_redact_options(char *out, size_t cap, const char *msg,
                                 size_t len);
 const char *lvpn__trace_stage_name(int stage);
 
+/* 1 when a wire packet (no TCP length) is a data packet: its first byte
+ * carries P_DATA_V1 (6) or P_DATA_V2 (9). Such packets get per-packet events
+ * only with LVPN_TRACE_DATA_ALL. */
+static inline int lvpn__trace_is_data(const uint8_t *wire, size_t len) {
+  uint8_t op = len > 0 ? (uint8_t)(wire[0] >> 3) : 0;
+  return op == 6 || op == 9;
+}
+
 #define LVPN__TRACE(tr, layer, op, ...)                                     \
   do {                                                                      \
     lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
@@ -108,12 +118,13 @@ const char *lvpn__trace_stage_name(int stage);
       lvpn__trace_emit(lvpn__tr_, (layer), (op), __VA_ARGS__);              \
   } while (0)
 
-#define LVPN__TRACE_CTL(tr, layer, op, opname, p, attempts, reason)         \
+#define LVPN__TRACE_CTL(tr, layer, op, opname, meta, payload, len, attempts, \
+                        reason)                                             \
   do {                                                                      \
     lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
     if (lvpn__tr_->on)                                                      \
-      lvpn__trace_ctl(lvpn__tr_, (layer), (op), (opname), (p), (attempts),  \
-                      (reason));                                            \
+      lvpn__trace_ctl(lvpn__tr_, (layer), (op), (opname), (meta), (payload),\
+                      (len), (attempts), (reason));                         \
   } while (0)
 
 #define LVPN__TRACE_STATE(tr, layer, stage)                                 \
