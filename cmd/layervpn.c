@@ -1,6 +1,7 @@
 /* layervpn: a thin CLI over liblayers.
  *
- *   layervpn connect [--verb N] [--counters] CONFIG.ovpn [--option value ...]
+ *   layervpn connect [--verb N] [--counters] [--trace FILE [--trace-data all]]
+ *                    CONFIG.ovpn [--option value ...]
  *
  * Options after the config file override it, as on OpenVPN's command line.
  * SIGINT/SIGTERM stop the client in order (exit notification, routes and
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "layervpn.h"
+#include "cmd/trace_file.h"
 
 typedef struct {
   uv_loop_t *loop;
@@ -22,18 +24,26 @@ typedef struct {
   int err;
   int show_counters;
   int stopping;
+  const char *trace_path;
+  int trace_level;
+  cli_trace_t trace;
 } cli_t;
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: layervpn connect [--verb N] [--counters] CONFIG.ovpn "
-          "[--option value ...]\n"
+          "usage: layervpn connect [--verb N] [--counters] [--trace FILE "
+          "[--trace-data all]]\n"
+          "                        CONFIG.ovpn [--option value ...]\n"
           "       layervpn --help | --version\n"
           "\n"
           "Connects to an OpenVPN 2.x server with an existing client config.\n"
           "Options after CONFIG override it, as on OpenVPN's command line.\n"
           "  --verb N      log verbosity 0..11 (OpenVPN's; default: config or 3)\n"
           "  --counters    print every layer's counters when the client stops\n"
+          "  --trace FILE  write every layer's events to FILE (JSON lines,\n"
+          "                mode 0600); control events use minivpn's schema\n"
+          "  --trace-data all|summary  data packets in the trace: one event\n"
+          "                each, or a per-second summary (default)\n"
           "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
           "2 usage or configuration error.\n");
 }
@@ -85,6 +95,17 @@ static void on_signal(uv_signal_t *h, int signum) {
   lvpn_client_stop(cli->client);
 }
 
+static int set_trace_data(cli_t *cli, const char *v) {
+  if (strcmp(v, "all") != 0 && strcmp(v, "summary") != 0) {
+    fprintf(stderr, "layervpn: --trace-data takes 'all' or 'summary', not '%s'\n",
+            v);
+    return -1;
+  }
+  cli->trace_level =
+      strcmp(v, "all") == 0 ? LVPN_TRACE_DATA_ALL : LVPN_TRACE_DEFAULT;
+  return 0;
+}
+
 /* Applies "--name a b --other c" words to the config. */
 static int apply_overrides(lvpn_config_t *cfg, int argc, char **argv) {
   int i = 0;
@@ -122,6 +143,11 @@ static int cmd_connect(int argc, char **argv) {
       verb = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--counters") == 0) {
       cli.show_counters = 1;
+    } else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) {
+      cli.trace_path = argv[++i];
+    } else if (strcmp(argv[i], "--trace-data") == 0 && i + 1 < argc) {
+      if (set_trace_data(&cli, argv[++i]) != 0)
+        return 2;
     } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
       path = argv[i++];
       break;
@@ -134,6 +160,28 @@ static int cmd_connect(int argc, char **argv) {
   }
   if (path == NULL) {
     usage(stderr);
+    return 2;
+  }
+  /* --trace and --trace-data may also follow CONFIG: take them out of the
+   * config overrides. */
+  {
+    int j, k = i;
+    for (j = i; j < argc; j++) {
+      if ((strcmp(argv[j], "--trace") == 0 ||
+           strcmp(argv[j], "--trace-data") == 0) && j + 1 < argc) {
+        if (strcmp(argv[j], "--trace") == 0)
+          cli.trace_path = argv[j + 1];
+        else if (set_trace_data(&cli, argv[j + 1]) != 0)
+          return 2;
+        j++;
+        continue;
+      }
+      argv[k++] = argv[j];
+    }
+    argc = k;
+  }
+  if (cli.trace_level != 0 && cli.trace_path == NULL) {
+    fprintf(stderr, "layervpn: --trace-data needs --trace FILE\n");
     return 2;
   }
   if (lvpn_config_load(&cfg, path, err, sizeof(err)) != 0) {
@@ -156,13 +204,27 @@ static int cmd_connect(int argc, char **argv) {
   }
   uv_loop_init(&loop);
   cli.loop = &loop;
+  if (cli.trace_path != NULL &&
+      (rc = cli_trace_open(&cli.trace, &loop, cli.trace_path)) != 0) {
+    fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
+            cli.trace_path, uv_strerror(rc));
+    lvpn_config_free(cfg);
+    uv_loop_close(&loop);
+    return 2;
+  }
   rc = lvpn_client_new(&cli.client, &loop, cfg);
   lvpn_config_free(cfg);
   if (rc != 0) {
     fprintf(stderr, "layervpn: %s\n", lvpn_strerror(rc));
+    if (cli.trace_path != NULL)
+      cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
     return 1;
   }
+  if (cli.trace_path != NULL)
+    lvpn_client_set_trace(cli.client, cli_trace_event, &cli.trace,
+                          cli.trace_level ? cli.trace_level
+                                          : LVPN_TRACE_DEFAULT);
   lvpn_client_set_data(cli.client, &cli);
   lvpn_client_set_log(cli.client, log_cb, &cli, -1);
   lvpn_client_set_event_cb(cli.client, on_event);
@@ -180,6 +242,18 @@ static int cmd_connect(int argc, char **argv) {
     cli_close_all(&cli);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
+  if (cli.trace_path != NULL) {
+    int terr = cli_trace_close(&cli.trace);
+    if (terr != 0)
+      fprintf(stderr, "layervpn: writing trace file '%s': %s\n",
+              cli.trace_path, uv_strerror(terr));
+    if (cli.trace.dropped > 0)
+      fprintf(stderr,
+              "layervpn: trace: %llu of %llu events dropped (the file fell "
+              "behind)\n",
+              (unsigned long long)cli.trace.dropped,
+              (unsigned long long)(cli.trace.dropped + cli.trace.events));
+  }
   if (uv_loop_close(&loop) != 0)
     fprintf(stderr, "layervpn: internal error: handles left open\n");
   if (cli.err == LVPN_ESTOPPED) {

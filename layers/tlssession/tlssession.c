@@ -29,7 +29,7 @@ static void tlss_trace_hs(lvpn__tlssession_t *t) {
   if (st == t->hs_traced)
     return;
   t->hs_traced = st;
-  LVPN__TRACE(t->base.trace, t->base.name, "tls_state", "state=%s key_id=%u",
+  LVPN__TRACE(t->base.trace, t->base.name, "tls_state", "next=%s key_id=%u",
               st >= 0 && st < (int)(sizeof(hs_names) / sizeof(hs_names[0]))
                   ? hs_names[st]
                   : "UNKNOWN",
