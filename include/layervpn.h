@@ -192,7 +192,10 @@ enum {
 typedef void (*lvpn_trace_cb)(void *ud, const char *json, size_t len);
 /** Starts (`cb` set) or stops (`cb` NULL) tracing, at any time; `t` counts
  * from lvpn_client_start(), or from this call when tracing starts later.
- * `ud` is passed to `cb` and never freed by the library. */
+ * `level` is LVPN_TRACE_DEFAULT or LVPN_TRACE_DATA_ALL. `cb` may run until
+ * the close callback of lvpn_client_close() (the last event is the
+ * client's "stopped"); `ud` must stay valid that long and is never freed
+ * by the library. */
 LVPN_EXTERN void lvpn_client_set_trace(lvpn_client_t *c, lvpn_trace_cb cb,
                                        void *ud, int level);
 

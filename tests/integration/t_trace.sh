@@ -8,7 +8,8 @@
 # and holds no key bytes, no password and no auth-token value.
 # Cases: UDP + tls-crypt + username/password + a pushed auth-token (default
 # level: data as a per-second summary), TCP + tls-auth with --trace-data all
-# (one event per data packet: encrypt/decrypt, tun read/write, TCP framing).
+# (one event per data packet: encrypt/decrypt, tun read/write, TCP framing),
+# and two server-initiated renegotiations (reneg-sec 5).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -135,7 +136,36 @@ for need in [("tlssession", "key_method_2_out"), ("tlssession", "key_method_2_in
              ("client", "attempt"), ("client", "connected")]:
     if need not in ops:
         bad("no %s %s event" % need)
-if mode == "summary":
+if mode == "reneg":
+    # two server-initiated renegotiations: soft resets both ways, a new TLS
+    # handshake and key-method 2 per key, new keys installed, one retired,
+    # and the stages running START .. GENERATED_KEYS again
+    if not ctl("packet_in", "P_CONTROL_SOFT_RESET_V1"):
+        bad("no packet_in P_CONTROL_SOFT_RESET_V1")
+    if not ctl("packet_out", "P_CONTROL_SOFT_RESET_V1"):
+        bad("no packet_out P_CONTROL_SOFT_RESET_V1")
+    done = [e.get("key_id") for e in events if e["operation"] == "renegotiation_done"]
+    if done[:2] != [1, 2]:
+        bad("renegotiation_done key_ids %s, want 1, 2" % done)
+    if not any(e["operation"] == "soft_reset_in" and e.get("initiator") == "server"
+               for e in events):
+        bad("no soft_reset_in from the server")
+    kids = [e.get("key_id") for e in events if e["operation"] == "key_install"]
+    if kids[:3] != [0, 1, 2]:
+        bad("key_install key_ids %s, want 0, 1, 2" % kids)
+    # (which key goes depends on whether the server already sent on key 1)
+    if not any(e["operation"] == "key_retire" for e in events):
+        bad("no key slot retired at the second renegotiation")
+    again = stages[stages.index("GENERATED_KEYS") + 1:] if "GENERATED_KEYS" in stages else []
+    it2 = iter(again)
+    if not all(s in it2 for s in ["START", "SENT_KEY", "GOT_KEY", "ACTIVE",
+                                  "GENERATED_KEYS"]):
+        bad("stages after the first GENERATED_KEYS: %s" % again)
+    kid_hello = [e["packet"]["key_id"] for e in ctl("packet_out", "P_CONTROL_V1")
+                 if "client_hello" in e["tags"]]
+    if kid_hello[:3] != [0, 1, 2]:
+        bad("client_hello key_ids %s, want 0, 1, 2" % kid_hello)
+elif mode == "summary":
     if ("datachannel", "summary") not in ops:
         bad("no datachannel summary")
     if ("datachannel", "encrypt") in ops or ("tun", "read") in ops:
@@ -198,7 +228,8 @@ run_case() { # name proto wrap tracedata [switches...]
     trace=$IT_DIR/trace-$name.jsonl
     # a stale file with a wider mode: --trace makes it 0600
     : >"$trace"; chmod 644 "$trace"
-    pid=$(it_lvpn_start "$log" --trace "$trace" --trace-data "$tdata")
+    pid=$(it_lvpn_start "$log" --trace "$trace" \
+        --trace-data "$([[ $tdata == all ]] && echo all || echo summary)")
     if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
         bad "$name: tunnel did not come up"; tail -n 20 "$log"
         it_lvpn_stop "$pid" 5 || true; it_server_stop; return
@@ -206,6 +237,14 @@ run_case() { # name proto wrap tracedata [switches...]
     ip netns exec "$IT_NS_C" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null 2>&1 ||
         bad "$name: ping through the tunnel failed"
     sleep 2 # at least one per-second data summary
+    if [[ $tdata == reneg ]]; then
+        local i
+        for ((i = 0; i < 300; i++)); do
+            (($(grep -c 'renegotiation complete' "$log" || true) >= 2)) && break
+            sleep 0.1
+        done
+        sleep 0.5
+    fi
     it_lvpn_stop "$pid" 10 || bad "$name: client did not exit on SIGTERM"
     grep -q 'layervpn: stopped' "$log" || bad "$name: not an orderly stop"
     if check_trace "$trace" "$tdata" "$proto"; then
@@ -227,6 +266,7 @@ if ! grep -q 'auth-token \[REDACTED\]' "$IT_DIR/trace-udp-userpass.jsonl"; then
     bad "udp-userpass: no redacted auth-token in the trace (did the server push one?)"
 fi
 run_case tcp-all tcp tls-auth all
+run_case udp-reneg udp tls-crypt reneg reneg=5
 
 if ((fail)); then echo "FAIL: t_trace"; exit 1; fi
 echo "PASS: t_trace"
