@@ -95,7 +95,8 @@ int cli_trace_close(cli_trace_t *t) {
 
   /* The loop has run out, so no write is in flight any more. */
   while (t->fd >= 0 && t->err == 0 && off < t->pending_len) {
-    uv_buf_t b = uv_buf_init(t->pending + off, (unsigned)(t->pending_len - off));
+    uv_buf_t b =
+        uv_buf_init(t->pending + off, (unsigned)(t->pending_len - off));
     int n = uv_fs_write(NULL, &req, t->fd, &b, 1, -1, NULL);
     uv_fs_req_cleanup(&req);
     if (n <= 0) {

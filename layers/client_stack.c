@@ -226,7 +226,8 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->start_ms = uv_now(c->loop);
   c->attempts++;
   c->trace.txid = (int64_t)c->attempts;
-  LVPN__TRACE(&c->trace, "client", "attempt", "attempt=%llu remote=%s port=%u proto=%s",
+  LVPN__TRACE(&c->trace, "client", "attempt",
+              "attempt=%llu remote=%s port=%u proto=%s",
               (unsigned long long)c->attempts, no.host, (unsigned)no.port,
               lvpn__net_proto_name(no.proto));
   LVPN__TRACE_STATE(&c->trace, "client", LVPN__STAGE_INITIAL);

@@ -37,10 +37,11 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
                                   &c->session->early_neg_flags) != 0)
       LVPN__LOG(l->log, LVPN_LOG_ERROR, l->name,
                 "ignoring malformed early-negotiation TLVs in server reset");
-    LVPN__TRACE(l->trace, l->name, "reset_in",
-                "opcode=%s early_negotiation_bytes=%zu early_negotiation_flags=%u",
-                lvpn__ctl_opcode_name(p->meta.opcode), p->len,
-                (unsigned)c->session->early_neg_flags);
+    LVPN__TRACE(
+        l->trace, l->name, "reset_in",
+        "opcode=%s early_negotiation_bytes=%zu early_negotiation_flags=%u",
+        lvpn__ctl_opcode_name(p->meta.opcode), p->len,
+        (unsigned)c->session->early_neg_flags);
     LVPN__TRACE_STATE(l->trace, l->name, LVPN__STAGE_START);
     p->len = 0;
     lvpn__layer_send_up(l, p); /* tells the tlssession to start */
@@ -50,7 +51,8 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
      * soft reset for the same key_id; either way the tlssession then runs
      * a new TLS handshake on that key_id. */
     LVPN__TRACE(l->trace, l->name, "soft_reset_in", "key_id=%u initiator=%s",
-                p->meta.key_id, p->meta.key_id != c->key_id ? "server" : "client");
+                p->meta.key_id,
+                p->meta.key_id != c->key_id ? "server" : "client");
     if (p->meta.key_id != c->key_id) {
       lvpn__pbuf_t *r = lvpn__pbuf_alloc(c->pool);
       if (r == NULL) {

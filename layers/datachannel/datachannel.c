@@ -117,8 +117,9 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     }
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "dropped data packet: %s",
               lvpn_strerror(err));
-    LVPN__TRACE_PKT(l->trace, 1, l->name, "drop", "reason=%s key_id=%u bytes=%zu",
-                    lvpn_err_name(err), p->meta.key_id, p->len);
+    LVPN__TRACE_PKT(l->trace, 1, l->name, "drop",
+                    "reason=%s key_id=%u bytes=%zu", lvpn_err_name(err),
+                    p->meta.key_id, p->len);
     lvpn__layer_drop(l, p);
     return;
   }
@@ -164,19 +165,16 @@ static void dc_tick(uv_timer_t *h) {
   uint64_t now = uv_now(d->base.loop);
 
   if (lvpn__datachannel_has_key(d))
-    LVPN__TRACE(d->base.trace, d->base.name, "summary",
-                "rx_packets=%llu rx_bytes=%llu tx_packets=%llu tx_bytes=%llu "
-                "drops=%llu pings_rx=%llu pings_tx=%llu",
-                (unsigned long long)d->rx_packets,
-                (unsigned long long)d->rx_bytes,
-                (unsigned long long)d->tx_packets,
-                (unsigned long long)d->tx_bytes,
-                (unsigned long long)(d->drop_nokey + d->drop_short +
-                                     d->drop_auth + d->drop_replay +
-                                     d->drop_other + d->drop_compressed +
-                                     d->drop_tx),
-                (unsigned long long)d->pings_rx,
-                (unsigned long long)d->pings_tx);
+    LVPN__TRACE(
+        d->base.trace, d->base.name, "summary",
+        "rx_packets=%llu rx_bytes=%llu tx_packets=%llu tx_bytes=%llu "
+        "drops=%llu pings_rx=%llu pings_tx=%llu",
+        (unsigned long long)d->rx_packets, (unsigned long long)d->rx_bytes,
+        (unsigned long long)d->tx_packets, (unsigned long long)d->tx_bytes,
+        (unsigned long long)(d->drop_nokey + d->drop_short + d->drop_auth +
+                             d->drop_replay + d->drop_other +
+                             d->drop_compressed + d->drop_tx),
+        (unsigned long long)d->pings_rx, (unsigned long long)d->pings_tx);
   if (d->tx != d->newest && now >= d->switch_deadline_ms) {
     d->tx = d->newest;
     LVPN__TRACE(d->base.trace, d->base.name, "tx_key", "key_id=%u reason=%s",
@@ -284,8 +282,8 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
   d->newest = slot;
   d->key_installs++;
   LVPN__TRACE(d->base.trace, d->base.name, "key_install",
-              "slot=%d key_id=%u cipher=%s auth=%s format=%s peer_id=%u",
-              slot, key_id, d->params.cipher,
+              "slot=%d key_id=%u cipher=%s auth=%s format=%s peer_id=%u", slot,
+              key_id, d->params.cipher,
               strstr(d->params.cipher, "CBC") ? d->params.auth : "(aead)",
               d->params.peer_id >= 0xFFFFFF ? "P_DATA_V1" : "P_DATA_V2",
               d->params.peer_id >= 0xFFFFFF ? 0 : d->params.peer_id);

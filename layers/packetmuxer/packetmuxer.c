@@ -11,18 +11,23 @@ static const char *const drop_names[LVPN__MUX_DROP_MAX] = {
 
 static const char *wrap_name(const lvpn__session_t *s) {
   switch (s->wrap.mode) {
-  case LVPN__TLSWRAP_AUTH: return "tls-auth";
-  case LVPN__TLSWRAP_CRYPT: return "tls-crypt";
-  case LVPN__TLSWRAP_CRYPT_V2: return "tls-crypt-v2";
-  default: return "none";
+  case LVPN__TLSWRAP_AUTH:
+    return "tls-auth";
+  case LVPN__TLSWRAP_CRYPT:
+    return "tls-crypt";
+  case LVPN__TLSWRAP_CRYPT_V2:
+    return "tls-crypt-v2";
+  default:
+    return "none";
   }
 }
 
 static void mux_drop(lvpn__packetmuxer_t *m, lvpn__pbuf_t *p, int reason,
                      int err) {
   m->drops[reason]++;
-  LVPN__TRACE(m->base.trace, m->base.name, "drop", "reason=%s error=%s bytes=%zu",
-              drop_names[reason] + 5, err != 0 ? lvpn_err_name(err) : NULL, p->len);
+  LVPN__TRACE(m->base.trace, m->base.name, "drop",
+              "reason=%s error=%s bytes=%zu", drop_names[reason] + 5,
+              err != 0 ? lvpn_err_name(err) : NULL, p->len);
   LVPN__LOG(m->base.log, LVPN_LOG_DEBUG, m->base.name,
             "dropped %zu-byte packet: %s (%s)", p->len, drop_names[reason] + 5,
             err != 0 ? lvpn_strerror(err) : "unexpected");
@@ -51,8 +56,9 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   p->meta.key_id = p->data[0] & 7;
   if (op == LVPN__P_DATA_V1 || op == LVPN__P_DATA_V2) {
     m->rx_data++;
-    LVPN__TRACE_PKT(l->trace, 1, l->name, "route", "to=%s opcode=%s key_id=%u bytes=%zu",
-                    "datachannel", lvpn__ctl_opcode_name(op), p->meta.key_id, p->len);
+    LVPN__TRACE_PKT(l->trace, 1, l->name, "route",
+                    "to=%s opcode=%s key_id=%u bytes=%zu", "datachannel",
+                    lvpn__ctl_opcode_name(op), p->meta.key_id, p->len);
     lvpn__layer_send_up_to(l, m->data_up, p);
     return;
   }
@@ -101,10 +107,11 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   p->meta.n_acks = h.n_acks;
   memcpy(p->meta.acks, h.acks, sizeof(uint32_t) * h.n_acks);
   m->rx_control++;
-  LVPN__TRACE(l->trace, l->name, "route",
-              "to=%s opcode=%s key_id=%u id=%u acks=%u payload_size=%zu wrap=%s",
-              "reliabletransport", lvpn__ctl_opcode_name(h.opcode), h.key_id,
-              h.has_msg_id ? h.msg_id : 0, h.n_acks, p->len, wrap_name(s));
+  LVPN__TRACE(
+      l->trace, l->name, "route",
+      "to=%s opcode=%s key_id=%u id=%u acks=%u payload_size=%zu wrap=%s",
+      "reliabletransport", lvpn__ctl_opcode_name(h.opcode), h.key_id,
+      h.has_msg_id ? h.msg_id : 0, h.n_acks, p->len, wrap_name(s));
   LVPN__LOG(l->log, LVPN_LOG_PACKET, l->name,
             "rx %s kid=%u msg=%u acks=%u len=%zu",
             lvpn__ctl_opcode_name(h.opcode), h.key_id,

@@ -87,7 +87,8 @@ static void rt_flush(lvpn__reltrans_t *r) {
     memcpy(p->meta.acks, acks.ids, sizeof(uint32_t) * acks.n);
     LVPN__TRACE_CTL(r->base.trace, r->base.name, "packet_out",
                     lvpn__ctl_opcode_name(p->meta.opcode), &p->meta, p->data,
-                    p->len, p->meta.has_msg_id ? rt_sends(r, p->meta.msg_id) : 1,
+                    p->len,
+                    p->meta.has_msg_id ? rt_sends(r, p->meta.msg_id) : 1,
                     p->meta.has_msg_id ? rt_why(r, p->meta.msg_id,
                                                 r->rel.fast_retransmits != fast)
                                        : NULL);
@@ -155,8 +156,8 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
         p->meta.key_id != lvpn__next_key_id(r->key_id)) {
       r->stale_key_drops++; /* e.g. a late ACK for the previous key */
       LVPN__TRACE_CTL(l->trace, l->name, "packet_dropped",
-                      lvpn__ctl_opcode_name(p->meta.opcode), &p->meta,
-                      NULL, p->len, -1, "stale_key_id");
+                      lvpn__ctl_opcode_name(p->meta.opcode), &p->meta, NULL,
+                      p->len, -1, "stale_key_id");
       lvpn__layer_drop(l, p);
       return;
     }
@@ -166,8 +167,9 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   if (p->meta.n_acks > 0) {
     lvpn__rel_on_acks_at(&r->rel, p->meta.acks, p->meta.n_acks,
                          uv_now(l->loop));
-    LVPN__TRACE(l->trace, l->name, "ack_in", "count=%u srtt_ms=%llu rto_ms=%llu",
-                p->meta.n_acks, (unsigned long long)r->rel.srtt,
+    LVPN__TRACE(l->trace, l->name, "ack_in",
+                "count=%u srtt_ms=%llu rto_ms=%llu", p->meta.n_acks,
+                (unsigned long long)r->rel.srtt,
                 (unsigned long long)r->rel.rto);
   }
   if (p->meta.opcode == LVPN__P_ACK_V1 || !p->meta.has_msg_id) {
@@ -191,11 +193,11 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
               lvpn_strerror(err));
   if (err != 0)
     LVPN__TRACE_CTL(l->trace, l->name, "packet_dropped",
-                    lvpn__ctl_opcode_name(meta.opcode), &meta, NULL,
-                    len, -1, err == LVPN_EDUPLICATE ? "duplicate" : "window");
+                    lvpn__ctl_opcode_name(meta.opcode), &meta, NULL, len, -1,
+                    err == LVPN_EDUPLICATE ? "duplicate" : "window");
   else if (meta.msg_id != expected)
-    LVPN__TRACE(l->trace, l->name, "held", "id=%u expected=%u",
-                meta.msg_id, expected);
+    LVPN__TRACE(l->trace, l->name, "held", "id=%u expected=%u", meta.msg_id,
+                expected);
   while ((q = lvpn__rel_pop_inorder(&r->rel)) != NULL) {
     LVPN__TRACE(l->trace, l->name, "deliver", "id=%u payload_size=%zu",
                 q->meta.msg_id, q->len);

@@ -10,17 +10,25 @@
 #define PUSH_REQUEST_INTERVAL_MS 5000
 
 /* mbedTLS 2.28's handshake states (mbedtls_ssl_states), for the trace. */
-static const char *const hs_names[] = {
-    "HELLO_REQUEST",         "CLIENT_HELLO",
-    "SERVER_HELLO",          "SERVER_CERTIFICATE",
-    "SERVER_KEY_EXCHANGE",   "CERTIFICATE_REQUEST",
-    "SERVER_HELLO_DONE",     "CLIENT_CERTIFICATE",
-    "CLIENT_KEY_EXCHANGE",   "CERTIFICATE_VERIFY",
-    "CLIENT_CHANGE_CIPHER_SPEC", "CLIENT_FINISHED",
-    "SERVER_CHANGE_CIPHER_SPEC", "SERVER_FINISHED",
-    "FLUSH_BUFFERS",         "HANDSHAKE_WRAPUP",
-    "HANDSHAKE_OVER",        "SERVER_NEW_SESSION_TICKET",
-    "SERVER_HELLO_VERIFY_REQUEST_SENT"};
+static const char *const hs_names[] = {"HELLO_REQUEST",
+                                       "CLIENT_HELLO",
+                                       "SERVER_HELLO",
+                                       "SERVER_CERTIFICATE",
+                                       "SERVER_KEY_EXCHANGE",
+                                       "CERTIFICATE_REQUEST",
+                                       "SERVER_HELLO_DONE",
+                                       "CLIENT_CERTIFICATE",
+                                       "CLIENT_KEY_EXCHANGE",
+                                       "CERTIFICATE_VERIFY",
+                                       "CLIENT_CHANGE_CIPHER_SPEC",
+                                       "CLIENT_FINISHED",
+                                       "SERVER_CHANGE_CIPHER_SPEC",
+                                       "SERVER_FINISHED",
+                                       "FLUSH_BUFFERS",
+                                       "HANDSHAKE_WRAPUP",
+                                       "HANDSHAKE_OVER",
+                                       "SERVER_NEW_SESSION_TICKET",
+                                       "SERVER_HELLO_VERIFY_REQUEST_SENT"};
 
 /* Traces the TLS handshake state when it moved (mbedTLS may pass several
  * states in one step: the trace shows where each step stopped). */
@@ -71,7 +79,8 @@ int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg) {
   if (t->state < LVPN__TLSS_ACTIVE || !lvpn__layer_running(&t->base))
     return LVPN_ESTATE;
   t->ctl_msgs_out++;
-  LVPN__TRACE_CTLMSG(t->base.trace, t->base.name, "control_out", msg, strlen(msg));
+  LVPN__TRACE_CTLMSG(t->base.trace, t->base.name, "control_out", msg,
+                     strlen(msg));
   LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name, "SENT CONTROL: '%s'",
             msg);
   /* Control messages go with their terminating NUL (§4.1). */
@@ -208,7 +217,8 @@ static int tlss_send_km2(lvpn__tlssession_t *t) {
   mbedtls_platform_zeroize(buf, sizeof(buf));
   LVPN__TRACE(t->base.trace, t->base.name, "key_method_2_out",
               "key_id=%u bytes=%zu options=%s peer_info=%s username=%s "
-              "password=%s", t->key_id, len, t->km2.options, t->km2.peer_info,
+              "password=%s",
+              t->key_id, len, t->km2.options, t->km2.peer_info,
               t->km2.username ? "present" : "absent",
               t->km2.password ? "present" : "absent");
   LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_SENT_KEY);

@@ -3,8 +3,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "lib/trace.h"
+#include "tests/check_util.h"
 
 static char last[16384];
 static size_t last_len;
@@ -113,13 +113,20 @@ static const char *js_seq(const char *s, char close, int object) {
 static const char *js_value(const char *s) {
   s = js_ws(s);
   switch (*s) {
-  case '{': return js_seq(s, '}', 1);
-  case '[': return js_seq(s, ']', 0);
-  case '"': return js_string(s);
-  case 't': return strncmp(s, "true", 4) == 0 ? s + 4 : NULL;
-  case 'f': return strncmp(s, "false", 5) == 0 ? s + 5 : NULL;
-  case 'n': return strncmp(s, "null", 4) == 0 ? s + 4 : NULL;
-  default: return js_number(s);
+  case '{':
+    return js_seq(s, '}', 1);
+  case '[':
+    return js_seq(s, ']', 0);
+  case '"':
+    return js_string(s);
+  case 't':
+    return strncmp(s, "true", 4) == 0 ? s + 4 : NULL;
+  case 'f':
+    return strncmp(s, "false", 5) == 0 ? s + 5 : NULL;
+  case 'n':
+    return strncmp(s, "null", 4) == 0 ? s + 4 : NULL;
+  default:
+    return js_number(s);
   }
 }
 
@@ -140,7 +147,8 @@ static void tracer_on(lvpn__tracer_t *tr, int level) {
 }
 
 START_TEST(test_trace_json_checker_self_test) {
-  ck_assert(json_object_ok("{\"a\":[1,-2.5e3,null,true,\"x\\u00e9\"],\"b\":{}}"));
+  ck_assert(
+      json_object_ok("{\"a\":[1,-2.5e3,null,true,\"x\\u00e9\"],\"b\":{}}"));
   ck_assert(!json_object_ok("{\"a\":1,}"));
   ck_assert(!json_object_ok("{\"a\":\"\n\"}"));
   ck_assert(!json_object_ok("{\"a\":01}"));
@@ -206,10 +214,10 @@ START_TEST(test_trace_escapes_strings) {
   /* quote, backslash, newline, tab, 0x01, DEL; valid UTF-8 (é, €, U+1F600)
    * kept; invalid bytes: 0xFF, a cut sequence, an overlong form, a UTF-16
    * surrogate, a lone continuation byte. */
-  static const char in[] =
-      "a\"b\\c\nd\te\x01" "f\x7f"
-      "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
-      "\xff|\xe2\x82|\xc0\x80|\xed\xa0\x80|\x80";
+  static const char in[] = "a\"b\\c\nd\te\x01"
+                           "f\x7f"
+                           "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"
+                           "\xff|\xe2\x82|\xc0\x80|\xed\xa0\x80|\x80";
 
   tracer_on(&tr, LVPN_TRACE_DEFAULT);
   LVPN__TRACE(&tr, "tlssession", "x\"y", "s=%s", in);
@@ -275,10 +283,10 @@ START_TEST(test_trace_minivpn_packet_events) {
   LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_out", "P_CONTROL_V1", &m,
                   hello, sizeof(hello), 2, "timeout");
   ck_assert_msg(json_object_ok(last), "%s", last);
-  ck_assert_ptr_nonnull(strstr(
-      last, "\"key_id\":2,\"id\":5,\"acks\":[4,3],\"payload_size\":7,"
-            "\"send_attempts\":2},\"tags\":[\"client_hello\"],"
-            "\"transaction_id\":3,\"reason\":\"timeout\"}"));
+  ck_assert_ptr_nonnull(
+      strstr(last, "\"key_id\":2,\"id\":5,\"acks\":[4,3],\"payload_size\":7,"
+                   "\"send_attempts\":2},\"tags\":[\"client_hello\"],"
+                   "\"transaction_id\":3,\"reason\":\"timeout\"}"));
   LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_in", "P_CONTROL_V1", &m,
                   srv, sizeof(srv), -1, NULL);
   ck_assert_ptr_nonnull(strstr(last, "\"operation\":\"read\""));
@@ -305,16 +313,17 @@ START_TEST(test_trace_redacts_tokens_and_messages) {
       "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_c2VjcmV0,"
       "auth-token-user dXNlcg==,peer-id 0";
   static const char failed[] = "AUTH_FAILED,password was hunter2";
-  static const char pending[] = "AUTH_PENDING,timeout 60,OPEN_URL:https://x/?t=abc";
+  static const char pending[] =
+      "AUTH_PENDING,timeout 60,OPEN_URL:https://x/?t=abc";
   char out[64];
 
   tracer_on(&tr, LVPN_TRACE_DEFAULT);
   LVPN__TRACE_CTLMSG(&tr, "tlssession", "control_in", push, sizeof(push));
   ck_assert_msg(json_object_ok(last), "%s", last);
-  ck_assert_ptr_nonnull(strstr(
-      last, "\"message\":\"PUSH_REPLY\",\"options\":\"route 10.0.0.0 "
-            "255.0.0.0,auth-token [REDACTED],auth-token-user [REDACTED],"
-            "peer-id 0\"}"));
+  ck_assert_ptr_nonnull(
+      strstr(last, "\"message\":\"PUSH_REPLY\",\"options\":\"route 10.0.0.0 "
+                   "255.0.0.0,auth-token [REDACTED],auth-token-user [REDACTED],"
+                   "peer-id 0\"}"));
   ck_assert_ptr_null(strstr(last, "c2VjcmV0"));
   ck_assert_ptr_null(strstr(last, "dXNlcg"));
   LVPN__TRACE_CTLMSG(&tr, "tlssession", "control_in", failed,
