@@ -1,6 +1,7 @@
 /* layervpn: a thin CLI over liblayers.
  *
  *   layervpn connect [--verb N] [--counters] [--trace FILE [--trace-data all]]
+ *                    [--pcap FILE [--pcap-layer wire|inside]]
  *                    CONFIG.ovpn [--option value ...]
  *
  * Options after the config file override it, as on OpenVPN's command line.
@@ -14,8 +15,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "layervpn.h"
+#include "cmd/pcap_file.h"
 #include "cmd/trace_file.h"
+#include "layervpn.h"
 
 typedef struct {
   uv_loop_t *loop;
@@ -27,25 +29,32 @@ typedef struct {
   const char *trace_path;
   int trace_level;
   cli_trace_t trace;
+  const char *pcap_path, *pcap_layer;
+  cli_pcap_t pcap;
 } cli_t;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: layervpn connect [--verb N] [--counters] [--trace FILE "
-          "[--trace-data all]]\n"
-          "                        CONFIG.ovpn [--option value ...]\n"
-          "       layervpn --help | --version\n"
-          "\n"
-          "Connects to an OpenVPN 2.x server with an existing client config.\n"
-          "Options after CONFIG override it, as on OpenVPN's command line.\n"
-          "  --verb N      log verbosity 0..11 (OpenVPN's; default: config or 3)\n"
-          "  --counters    print every layer's counters when the client stops\n"
-          "  --trace FILE  write every layer's events to FILE (JSON lines,\n"
-          "                mode 0600); control events use minivpn's schema\n"
-          "  --trace-data all|summary  data packets in the trace: one event\n"
-          "                each, or a per-second summary (default)\n"
-          "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
-          "2 usage or configuration error.\n");
+  fprintf(
+      f,
+      "usage: layervpn connect [--verb N] [--counters] [--trace FILE "
+      "[--trace-data all]]\n"
+      "                        [--pcap FILE [--pcap-layer wire|inside]]\n"
+      "                        CONFIG.ovpn [--option value ...]\n"
+      "       layervpn --help | --version\n"
+      "\n"
+      "Connects to an OpenVPN 2.x server with an existing client config.\n"
+      "Options after CONFIG override it, as on OpenVPN's command line.\n"
+      "  --verb N      log verbosity 0..11 (OpenVPN's; default: config or 3)\n"
+      "  --counters    print every layer's counters when the client stops\n"
+      "  --trace FILE  write every layer's events to FILE (JSON lines,\n"
+      "                mode 0600); control events use minivpn's schema\n"
+      "  --trace-data all|summary  data packets in the trace: one event\n"
+      "                each, or a per-second summary (default)\n"
+      "  --pcap FILE   capture packets to FILE (pcap, mode 0600): the OpenVPN\n"
+      "                packets with their UDP/TCP ports (--pcap-layer wire,\n"
+      "                the default) or the plaintext IP packets (inside)\n"
+      "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
+      "2 usage or configuration error.\n");
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
@@ -95,10 +104,28 @@ static void on_signal(uv_signal_t *h, int signum) {
   lvpn_client_stop(cli->client);
 }
 
+static int set_trace_data(cli_t *cli, const char *v);
+
+/* Our own options that take a value (before or after CONFIG): returns 1
+ * when `name` was one, 0 when not, -1 on a bad value. */
+static int cli_option(cli_t *cli, const char *name, const char *v) {
+  if (strcmp(name, "--trace") == 0)
+    cli->trace_path = v;
+  else if (strcmp(name, "--trace-data") == 0)
+    return set_trace_data(cli, v) == 0 ? 1 : -1;
+  else if (strcmp(name, "--pcap") == 0)
+    cli->pcap_path = v;
+  else if (strcmp(name, "--pcap-layer") == 0)
+    cli->pcap_layer = v;
+  else
+    return 0;
+  return 1;
+}
+
 static int set_trace_data(cli_t *cli, const char *v) {
   if (strcmp(v, "all") != 0 && strcmp(v, "summary") != 0) {
-    fprintf(stderr, "layervpn: --trace-data takes 'all' or 'summary', not '%s'\n",
-            v);
+    fprintf(stderr,
+            "layervpn: --trace-data takes 'all' or 'summary', not '%s'\n", v);
     return -1;
   }
   cli->trace_level =
@@ -143,11 +170,11 @@ static int cmd_connect(int argc, char **argv) {
       verb = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--counters") == 0) {
       cli.show_counters = 1;
-    } else if (strcmp(argv[i], "--trace") == 0 && i + 1 < argc) {
-      cli.trace_path = argv[++i];
-    } else if (strcmp(argv[i], "--trace-data") == 0 && i + 1 < argc) {
-      if (set_trace_data(&cli, argv[++i]) != 0)
+    } else if (i + 1 < argc &&
+               (rc = cli_option(&cli, argv[i], argv[i + 1])) != 0) {
+      if (rc < 0)
         return 2;
+      i++;
     } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
       path = argv[i++];
       break;
@@ -167,11 +194,8 @@ static int cmd_connect(int argc, char **argv) {
   {
     int j, k = i;
     for (j = i; j < argc; j++) {
-      if ((strcmp(argv[j], "--trace") == 0 ||
-           strcmp(argv[j], "--trace-data") == 0) && j + 1 < argc) {
-        if (strcmp(argv[j], "--trace") == 0)
-          cli.trace_path = argv[j + 1];
-        else if (set_trace_data(&cli, argv[j + 1]) != 0)
+      if (j + 1 < argc && (rc = cli_option(&cli, argv[j], argv[j + 1])) != 0) {
+        if (rc < 0)
           return 2;
         j++;
         continue;
@@ -184,6 +208,11 @@ static int cmd_connect(int argc, char **argv) {
     fprintf(stderr, "layervpn: --trace-data needs --trace FILE\n");
     return 2;
   }
+  if (cli.pcap_layer != NULL && cli.pcap_path == NULL) {
+    fprintf(stderr, "layervpn: --pcap-layer needs --pcap FILE\n");
+    return 2;
+  }
+
   if (lvpn_config_load(&cfg, path, err, sizeof(err)) != 0) {
     fprintf(stderr, "layervpn: %s\n", err);
     return 2;
@@ -212,15 +241,30 @@ static int cmd_connect(int argc, char **argv) {
     uv_loop_close(&loop);
     return 2;
   }
+  if (cli.pcap_path != NULL &&
+      cli_pcap_open(&cli.pcap, cli.pcap_path,
+                    cli.pcap_layer ? cli.pcap_layer : "wire", err,
+                    sizeof(err)) != 0) {
+    fprintf(stderr, "layervpn: %s\n", err);
+    if (cli.trace_path != NULL)
+      cli_trace_close(&cli.trace);
+    lvpn_config_free(cfg);
+    uv_loop_close(&loop);
+    return 2;
+  }
   rc = lvpn_client_new(&cli.client, &loop, cfg);
   lvpn_config_free(cfg);
   if (rc != 0) {
     fprintf(stderr, "layervpn: %s\n", lvpn_strerror(rc));
+    if (cli.pcap_path != NULL)
+      cli_pcap_close(&cli.pcap);
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
     return 1;
   }
+  if (cli.pcap_path != NULL)
+    lvpn_client_set_tap(cli.client, cli.pcap.point, cli_pcap_packet, &cli.pcap);
   if (cli.trace_path != NULL)
     lvpn_client_set_trace(cli.client, cli_trace_event, &cli.trace,
                           cli.trace_level ? cli.trace_level
@@ -242,11 +286,13 @@ static int cmd_connect(int argc, char **argv) {
     cli_close_all(&cli);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
+  if (cli.pcap_path != NULL)
+    cli_pcap_close(&cli.pcap);
   if (cli.trace_path != NULL) {
     int terr = cli_trace_close(&cli.trace);
     if (terr != 0)
-      fprintf(stderr, "layervpn: writing trace file '%s': %s\n",
-              cli.trace_path, uv_strerror(terr));
+      fprintf(stderr, "layervpn: writing trace file '%s': %s\n", cli.trace_path,
+              uv_strerror(terr));
     if (cli.trace.dropped > 0)
       fprintf(stderr,
               "layervpn: trace: %llu of %llu events dropped (the file fell "

@@ -56,6 +56,13 @@ void lvpn_client_set_trace(lvpn_client_t *c, lvpn_trace_cb cb, void *ud,
   lvpn__trace_set(&c->trace, cb, ud, level);
 }
 
+void lvpn_client_set_tap(lvpn_client_t *c, unsigned points, lvpn_tap_cb cb,
+                         void *ud) {
+  c->trace.tap = cb;
+  c->trace.tap_ud = ud;
+  c->trace.taps = cb != NULL ? points : 0;
+}
+
 void lvpn_client_set_event_cb(lvpn_client_t *c, lvpn_event_cb cb) {
   c->event_cb = cb;
 }

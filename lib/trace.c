@@ -42,7 +42,9 @@ static int jw_raw(jw_t *w, const char *s, size_t n) {
   return 0;
 }
 
-static int jw_cstr(jw_t *w, const char *s) { return jw_raw(w, s, strlen(s)); }
+static int jw_cstr(jw_t *w, const char *s) {
+  return jw_raw(w, s, strlen(s));
+}
 
 /* Length of the valid UTF-8 sequence at s[0..n), or 0 when invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n) {
@@ -173,12 +175,14 @@ void lvpn__trace_set(lvpn__tracer_t *tr, lvpn_trace_cb cb, void *ud,
   tr->data_all = tr->on && level >= LVPN_TRACE_DATA_ALL;
 }
 
-void lvpn__trace_restart_clock(lvpn__tracer_t *tr) { tr->t0_ns = uv_hrtime(); }
+void lvpn__trace_restart_clock(lvpn__tracer_t *tr) {
+  tr->t0_ns = uv_hrtime();
+}
 
 const char *lvpn__trace_stage_name(int stage) {
-  static const char *const names[] = {"UNDEF",    "INITIAL",  "PRE_START",
-                                      "START",    "SENT_KEY", "GOT_KEY",
-                                      "ACTIVE",   "GENERATED_KEYS"};
+  static const char *const names[] = {"UNDEF",  "INITIAL",       "PRE_START",
+                                      "START",  "SENT_KEY",      "GOT_KEY",
+                                      "ACTIVE", "GENERATED_KEYS"};
   if (stage == LVPN__STAGE_ERROR)
     return "ERROR";
   if (stage < 0 || stage > LVPN__STAGE_GENERATED_KEYS)
@@ -334,7 +338,8 @@ void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
     jw_num(&w, ",\"send_attempts\":%d}", send_attempts);
   /* minivpn's tags: a TLS handshake record (0x16) whose first message is a
    * ClientHello (1) or ServerHello (2). */
-  if (d != NULL && len >= 6 && d[0] == 0x16 && strcmp(op, "packet_dropped") != 0)
+  if (d != NULL && len >= 6 && d[0] == 0x16 &&
+      strcmp(op, "packet_dropped") != 0)
     tag = d[5] == 1 ? "client_hello" : d[5] == 2 ? "server_hello" : NULL;
   jw_tail_minivpn(&w, tr, tag);
   if (reason != NULL) {
@@ -414,4 +419,20 @@ void lvpn__trace_ctlmsg(lvpn__tracer_t *tr, const char *layer, const char *op,
     return;
   }
   lvpn__trace_emit(tr, layer, op, "message=%.*s bytes=%zu", (int)k, msg, len);
+}
+
+void lvpn__tap(lvpn__tracer_t *tr, int point, int outbound, int tcp,
+               const void *local, const void *remote, const uint8_t *data,
+               size_t len) {
+  lvpn_tap_pkt_t pkt;
+  if (!(tr->taps & (unsigned)point) || tr->tap == NULL)
+    return;
+  pkt.point = point;
+  pkt.outbound = outbound;
+  pkt.tcp = tcp;
+  pkt.local = local;
+  pkt.remote = remote;
+  pkt.data = data;
+  pkt.len = len;
+  tr->tap(tr->tap_ud, &pkt);
 }

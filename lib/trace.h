@@ -48,6 +48,10 @@ typedef struct lvpn__tracer_s {
   int stage;      /* lvpn__stage_t, as last traced */
   int64_t txid;   /* transaction_id: the connection attempt, from 1 */
   uint64_t t0_ns; /* uv_hrtime() at the start of the trace */
+  /* Packet taps (lvpn_client_set_tap): `taps` is 0 when off. */
+  unsigned taps;
+  lvpn_tap_cb tap;
+  void *tap_ud;
 } lvpn__tracer_t;
 
 /* Tracing off: what a layer points at until a client attaches its tracer.
@@ -58,8 +62,7 @@ extern lvpn__tracer_t lvpn__trace_off;
 void lvpn__trace_init(lvpn__tracer_t *tr);
 /* Sets the callback (NULL: off) and the level (LVPN_TRACE_*); `t` counts
  * from now when the tracer was off. */
-void lvpn__trace_set(lvpn__tracer_t *tr, lvpn_trace_cb cb, void *ud,
-                     int level);
+void lvpn__trace_set(lvpn__tracer_t *tr, lvpn_trace_cb cb, void *ud, int level);
 /* Restarts `t` at 0. */
 void lvpn__trace_restart_clock(lvpn__tracer_t *tr);
 
@@ -102,43 +105,56 @@ static inline int lvpn__trace_is_data(const uint8_t *wire, size_t len) {
   return op == 6 || op == 9;
 }
 
-#define LVPN__TRACE(tr, layer, op, ...)                                     \
-  do {                                                                      \
-    lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
-    if (lvpn__tr_->on)                                                      \
-      lvpn__trace_emit(lvpn__tr_, (layer), (op), __VA_ARGS__);              \
+/* A copy of one packet for the host's tap at `point` (LVPN_TAP_*). */
+void lvpn__tap(lvpn__tracer_t *tr, int point, int outbound, int tcp,
+               const void *local, const void *remote, const uint8_t *data,
+               size_t len);
+
+#define LVPN__TAP(tr, point, outbound, tcp, local, remote, data, len)          \
+  do {                                                                         \
+    lvpn__tracer_t *lvpn__tr_ = (tr);                                          \
+    if (lvpn__tr_->taps & (point))                                             \
+      lvpn__tap(lvpn__tr_, (point), (outbound), (tcp), (local), (remote),      \
+                (data), (len));                                                \
+  } while (0)
+
+#define LVPN__TRACE(tr, layer, op, ...)                                        \
+  do {                                                                         \
+    lvpn__tracer_t *lvpn__tr_ = (tr);                                          \
+    if (lvpn__tr_->on)                                                         \
+      lvpn__trace_emit(lvpn__tr_, (layer), (op), __VA_ARGS__);                 \
   } while (0)
 
 /* A per-packet event that is traced only with LVPN_TRACE_DATA_ALL when
  * `is_data` (a data-channel packet): control packets are always traced. */
-#define LVPN__TRACE_PKT(tr, is_data, layer, op, ...)                        \
-  do {                                                                      \
-    lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
-    if (lvpn__tr_->on && (lvpn__tr_->data_all || !(is_data)))               \
-      lvpn__trace_emit(lvpn__tr_, (layer), (op), __VA_ARGS__);              \
+#define LVPN__TRACE_PKT(tr, is_data, layer, op, ...)                           \
+  do {                                                                         \
+    lvpn__tracer_t *lvpn__tr_ = (tr);                                          \
+    if (lvpn__tr_->on && (lvpn__tr_->data_all || !(is_data)))                  \
+      lvpn__trace_emit(lvpn__tr_, (layer), (op), __VA_ARGS__);                 \
   } while (0)
 
-#define LVPN__TRACE_CTL(tr, layer, op, opname, meta, payload, len, attempts, \
-                        reason)                                             \
-  do {                                                                      \
-    lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
-    if (lvpn__tr_->on)                                                      \
-      lvpn__trace_ctl(lvpn__tr_, (layer), (op), (opname), (meta), (payload),\
-                      (len), (attempts), (reason));                         \
+#define LVPN__TRACE_CTL(tr, layer, op, opname, meta, payload, len, attempts,   \
+                        reason)                                                \
+  do {                                                                         \
+    lvpn__tracer_t *lvpn__tr_ = (tr);                                          \
+    if (lvpn__tr_->on)                                                         \
+      lvpn__trace_ctl(lvpn__tr_, (layer), (op), (opname), (meta), (payload),   \
+                      (len), (attempts), (reason));                            \
   } while (0)
 
-#define LVPN__TRACE_STATE(tr, layer, stage)                                 \
-  do {                                                                      \
-    lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
-    if (lvpn__tr_->on)                                                      \
-      lvpn__trace_state(lvpn__tr_, (layer), (stage));                       \
+#define LVPN__TRACE_STATE(tr, layer, stage)                                    \
+  do {                                                                         \
+    lvpn__tracer_t *lvpn__tr_ = (tr);                                          \
+    if (lvpn__tr_->on)                                                         \
+      lvpn__trace_state(lvpn__tr_, (layer), (stage));                          \
   } while (0)
 
-#define LVPN__TRACE_CTLMSG(tr, layer, op, msg, len)                         \
-  do {                                                                      \
-    lvpn__tracer_t *lvpn__tr_ = (tr);                                       \
-    if (lvpn__tr_->on)                                                      \
-      lvpn__trace_ctlmsg(lvpn__tr_, (layer), (op), (msg), (len));           \
+#define LVPN__TRACE_CTLMSG(tr, layer, op, msg, len)                            \
+  do {                                                                         \
+    lvpn__tracer_t *lvpn__tr_ = (tr);                                          \
+    if (lvpn__tr_->on)                                                         \
+      lvpn__trace_ctlmsg(lvpn__tr_, (layer), (op), (msg), (len));              \
   } while (0)
 
 #endif

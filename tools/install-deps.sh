@@ -14,6 +14,7 @@ PACKAGES=(
     openvpn openssl iproute2 nftables iperf3 iputils-ping procps
     python3 python3-cryptography curl valgrind git ca-certificates
     kmod psmisc
+    libpcap-dev tshark
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

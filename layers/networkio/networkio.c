@@ -293,6 +293,8 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   n->stats.rx_bytes += (uint64_t)nread;
   LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
                   LAYER_NAME, "read", "bytes=%zu framing=%s", p->len, "udp");
+  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 0, 0, &n->local, &n->remote, p->data,
+            p->len);
   lvpn__layer_send_up(&n->base, p);
 }
 
@@ -320,6 +322,8 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
 
   LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
                   LAYER_NAME, "write", "bytes=%zu framing=%s", p->len, "udp");
+  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 0, &n->local, &n->remote, p->data,
+            p->len);
   /* Most sends complete at once: no request, no callback. */
   err = uv_udp_try_send(&n->udp, &b, 1, to);
   if (err >= 0) {
@@ -410,6 +414,8 @@ static void tcp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
                   LAYER_NAME, "write", "bytes=%zu framing=%s frame_bytes=%zu",
                   plen, "tcp", plen + 2);
+  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 1, &n->local, &n->remote, p->data,
+            p->len);
   if (plen > 0xffff || (hdr = lvpn__pbuf_push(p, 2)) == NULL) {
     n->stats.tx_errors++;
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
@@ -497,8 +503,11 @@ static int tcp_deframe(lvpn__networkio_t *n) {
     } else {
       memcpy(lvpn__pbuf_put(p, flen), f + 2, flen);
       LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
-                      LAYER_NAME, "read", "bytes=%zu framing=%s frame_bytes=%zu",
-                      flen, "tcp", flen + 2);
+                      LAYER_NAME, "read",
+                      "bytes=%zu framing=%s frame_bytes=%zu", flen, "tcp",
+                      flen + 2);
+      LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 0, 1, &n->local, &n->remote,
+                p->data, p->len);
       n->stats.rx_packets++;
       n->stats.rx_bytes += flen;
       lvpn__layer_send_up(&n->base, p);

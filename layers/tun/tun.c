@@ -40,7 +40,10 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events) {
     p->len = (size_t)n;
     t->rx_packets++;
     t->rx_bytes += (uint64_t)n;
-    LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu", p->len);
+    LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu",
+                    p->len);
+    LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
+              p->len);
     lvpn__layer_send_down(&t->base, p);
   }
 }
@@ -49,6 +52,7 @@ static void tun_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
   LVPN__TRACE_PKT(l->trace, 1, l->name, "write", "bytes=%zu to=%s", p->len,
                   t->host_write != NULL ? "host" : "device");
+  LVPN__TAP(l->trace, LVPN_TAP_INSIDE, 0, 0, NULL, NULL, p->data, p->len);
   if (t->host_write != NULL) {
     t->host_write(t->host_ud, p->data, p->len);
     t->tx_packets++;
@@ -89,6 +93,7 @@ int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
   memcpy(lvpn__pbuf_put(p, len), pkt, len);
   LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu from=%s",
                   len, "host");
+  LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, pkt, len);
   t->rx_packets++;
   t->rx_bytes += len;
   lvpn__layer_send_down(&t->base, p);
@@ -141,8 +146,9 @@ static int run_script(lvpn__tun_layer_t *t, const char *cmd,
   int status = 0, err;
   t->script.info.script_type = type;
   err = lvpn__script_run_updown(cmd, &t->script.info, NULL, &status);
-  LVPN__TRACE(t->base.trace, t->base.name, "script", "type=%s status=%d error=%s",
-              type, status, err != 0 ? lvpn_err_name(err) : NULL);
+  LVPN__TRACE(t->base.trace, t->base.name, "script",
+              "type=%s status=%d error=%s", type, status,
+              err != 0 ? lvpn_err_name(err) : NULL);
   if (err != 0 || status != 0) {
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
               "%s script '%s' failed: %s", type, cmd,
