@@ -1,7 +1,7 @@
 /* layervpn: a thin CLI over liblayers.
  *
  *   layervpn connect [--verb N] [--counters] [--trace FILE [--trace-data all]]
- *                    [--pcap FILE [--pcap-layer wire|inside]]
+ *                    [--pcap FILE [--pcap-layer wire|control|inside]]
  *                    CONFIG.ovpn [--option value ...]
  *
  * Options after the config file override it, as on OpenVPN's command line.
@@ -38,7 +38,8 @@ static void usage(FILE *f) {
       f,
       "usage: layervpn connect [--verb N] [--counters] [--trace FILE "
       "[--trace-data all]]\n"
-      "                        [--pcap FILE [--pcap-layer wire|inside]]\n"
+      "                        [--pcap FILE [--pcap-layer "
+      "wire|control|inside]]\n"
       "                        CONFIG.ovpn [--option value ...]\n"
       "       layervpn --help | --version\n"
       "\n"
@@ -52,7 +53,9 @@ static void usage(FILE *f) {
       "                each, or a per-second summary (default)\n"
       "  --pcap FILE   capture packets to FILE (pcap, mode 0600): the OpenVPN\n"
       "                packets with their UDP/TCP ports (--pcap-layer wire,\n"
-      "                the default) or the plaintext IP packets (inside)\n"
+      "                the default), the same after tls-auth/tls-crypt\n"
+      "                unwrapping (control) or the plaintext IP packets\n"
+      "                (inside)\n"
       "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
       "2 usage or configuration error.\n");
 }
@@ -264,7 +267,7 @@ static int cmd_connect(int argc, char **argv) {
     return 1;
   }
   if (cli.pcap_path != NULL)
-    lvpn_client_set_tap(cli.client, cli.pcap.point, cli_pcap_packet, &cli.pcap);
+    lvpn_client_set_tap(cli.client, cli.pcap.taps, cli_pcap_packet, &cli.pcap);
   if (cli.trace_path != NULL)
     lvpn_client_set_trace(cli.client, cli_trace_event, &cli.trace,
                           cli.trace_level ? cli.trace_level

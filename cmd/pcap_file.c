@@ -20,13 +20,15 @@ int cli_pcap_open(cli_pcap_t *pc, const char *path, const char *layer,
 
   memset(pc, 0, sizeof(*pc));
   if (strcmp(layer, "wire") == 0) {
-    pc->point = LVPN_TAP_WIRE;
+    pc->point = pc->taps = LVPN_TAP_WIRE;
+  } else if (strcmp(layer, "control") == 0) {
+    pc->point = LVPN_TAP_CONTROL;
+    pc->taps = LVPN_TAP_CONTROL | LVPN_TAP_WIRE;
   } else if (strcmp(layer, "inside") == 0) {
-    pc->point = LVPN_TAP_INSIDE;
+    pc->point = pc->taps = LVPN_TAP_INSIDE;
   } else {
     snprintf(err, errlen,
-             "--pcap-layer takes 'wire' or 'inside', not '%s' ('control' "
-             "is not implemented yet)",
+             "--pcap-layer takes 'wire', 'control' or 'inside', not '%s'",
              layer);
     return -1;
   }
@@ -132,27 +134,84 @@ static size_t wire_frame(cli_pcap_t *pc, const lvpn_tap_pkt_t *pkt,
   return total;
 }
 
-void cli_pcap_packet(void *ud, const lvpn_tap_pkt_t *pkt) {
-  cli_pcap_t *pc = ud;
-  static uint8_t frame[FRAME_MAX];
+static void dump(cli_pcap_t *pc, const struct timeval *ts, const uint8_t *data,
+                 size_t len) {
   struct pcap_pkthdr h;
-  const uint8_t *data = pkt->data;
-  size_t len = pkt->len;
-
-  if (pc->dumper == NULL || pkt->point != (int)pc->point)
-    return;
-  if (pkt->point == LVPN_TAP_WIRE) {
-    len = wire_frame(pc, pkt, frame);
-    data = frame;
-    if (len == 0)
-      return;
-  }
-  gettimeofday(&h.ts, NULL);
+  h.ts = *ts;
   h.caplen = h.len = (bpf_u_int32)len;
   if (h.caplen > SNAPLEN)
     h.caplen = SNAPLEN;
   pcap_dump(pc->dumper, &h, data);
   pc->packets++;
+}
+
+/* A control packet, framed with the link's addresses. */
+static void dump_control(cli_pcap_t *pc, const struct timeval *ts, int outbound,
+                         const uint8_t *data, size_t len) {
+  static uint8_t frame[FRAME_MAX];
+  lvpn_tap_pkt_t q;
+  size_t n;
+  memset(&q, 0, sizeof(q));
+  q.point = LVPN_TAP_CONTROL;
+  q.outbound = outbound;
+  q.tcp = pc->tcp;
+  q.local = (const struct sockaddr *)&pc->local;
+  q.remote = (const struct sockaddr *)&pc->remote;
+  q.data = data;
+  q.len = len;
+  if ((n = wire_frame(pc, &q, frame)) > 0)
+    dump(pc, ts, frame, n);
+}
+
+static size_t sa_len(const struct sockaddr *sa) {
+  return sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                   : sizeof(struct sockaddr_in);
+}
+
+void cli_pcap_packet(void *ud, const lvpn_tap_pkt_t *pkt) {
+  cli_pcap_t *pc = ud;
+  static uint8_t frame[FRAME_MAX];
+  struct timeval ts;
+  int i;
+
+  if (pc->dumper == NULL)
+    return;
+  gettimeofday(&ts, NULL);
+  if (pc->point == LVPN_TAP_CONTROL && pkt->point == LVPN_TAP_WIRE) {
+    if (pc->have_link || pkt->local == NULL || pkt->remote == NULL)
+      return;
+    memcpy(&pc->local, pkt->local, sa_len(pkt->local));
+    memcpy(&pc->remote, pkt->remote, sa_len(pkt->remote));
+    pc->tcp = pkt->tcp;
+    pc->have_link = 1;
+    for (i = 0; i < pc->npending; i++)
+      dump_control(pc, &pc->pending[i].ts, pc->pending[i].outbound,
+                   pc->pending[i].data, pc->pending[i].len);
+    pc->npending = 0;
+    return;
+  }
+  if (pkt->point != (int)pc->point)
+    return;
+  if (pkt->point == LVPN_TAP_CONTROL) {
+    if (pc->have_link) {
+      dump_control(pc, &ts, pkt->outbound, pkt->data, pkt->len);
+    } else if (pc->npending < CLI_PCAP_PENDING &&
+               pkt->len <= sizeof(pc->pending[0].data)) {
+      pc->pending[pc->npending].ts = ts;
+      pc->pending[pc->npending].outbound = pkt->outbound;
+      pc->pending[pc->npending].len = pkt->len;
+      memcpy(pc->pending[pc->npending].data, pkt->data, pkt->len);
+      pc->npending++;
+    }
+    return;
+  }
+  if (pkt->point == LVPN_TAP_WIRE) {
+    size_t n = wire_frame(pc, pkt, frame);
+    if (n > 0)
+      dump(pc, &ts, frame, n);
+    return;
+  }
+  dump(pc, &ts, pkt->data, pkt->len);
 }
 
 void cli_pcap_close(cli_pcap_t *pc) {

@@ -202,9 +202,12 @@ LVPN_EXTERN void lvpn_client_set_trace(lvpn_client_t *c, lvpn_trace_cb cb,
 /* Packet taps: a copy of every packet crossing one point of the stack, for
  * capture tools (the CLI's --pcap writes them with libpcap). */
 enum {
-  LVPN_TAP_WIRE = 1,  /* OpenVPN packets as sent and received (networkio;
-                         over TCP one packet without its 2-byte length) */
-  LVPN_TAP_INSIDE = 4 /* plaintext IP packets in and out of the tunnel */
+  LVPN_TAP_WIRE = 1,    /* OpenVPN packets as sent and received (networkio;
+                           over TCP one packet without its 2-byte length) */
+  LVPN_TAP_CONTROL = 2, /* control packets after tls-auth / tls-crypt
+                           unwrapping, before wrapping: plain control
+                           packets (packetmuxer; no addresses) */
+  LVPN_TAP_INSIDE = 4   /* plaintext IP packets in and out of the tunnel */
 };
 typedef struct lvpn_tap_pkt_s {
   int point;    /* LVPN_TAP_* */

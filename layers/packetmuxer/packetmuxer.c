@@ -75,6 +75,8 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
              err);
     return;
   }
+  LVPN__TAP(l->trace, LVPN_TAP_CONTROL, 0, s->is_tcp, NULL, NULL, p->data,
+            p->len);
   err = lvpn__ctl_decode(p, &h);
   if (err != 0) {
     mux_drop(m, p, LVPN__MUX_DROP_DECODE, err);
@@ -150,8 +152,11 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
       (s->early_neg_flags & LVPN__EARLY_NEG_FLAG_RESEND_WKC))
     h.opcode = LVPN__P_CONTROL_WKC_V1;
   err = lvpn__ctl_encode(p, &h);
-  if (err == 0)
+  if (err == 0) {
+    LVPN__TAP(l->trace, LVPN_TAP_CONTROL, 1, s->is_tcp, NULL, NULL, p->data,
+              p->len);
     err = lvpn__tlswrap_wrap(&s->wrap, p, (uint32_t)time(NULL));
+  }
   if (err != 0) {
     LVPN__LOG(l->log, LVPN_LOG_ERROR, l->name, "cannot encode %s: %s",
               lvpn__ctl_opcode_name(h.opcode), lvpn_strerror(err));

@@ -2,7 +2,9 @@
 # --pcap against a real OpenVPN 2.6 server, read back with tshark:
 # --pcap-layer wire over UDP and TCP (no control-channel wrapping): tshark's
 # OpenVPN dissector finds our hard reset and the server's, and the TLS
-# ClientHello / ServerHello inside the control packets; --pcap-layer inside:
+# ClientHello / ServerHello inside the control packets; --pcap-layer control
+# with tls-crypt (UDP) and tls-auth (TCP) on the server: the same, because
+# the packets are written after unwrapping; --pcap-layer inside:
 # the ICMP echo requests and replies of a ping through the tunnel. The files
 # are mode 0600.
 set -euo pipefail
@@ -21,11 +23,11 @@ count() { # file decode-as filter
     tshark -r "$f" ${dec:+-d "$dec"} -Y "$filt" 2>/dev/null | wc -l
 }
 
-run_case() { # name proto layer
-    local name=$1 proto=$2 layer=$3 log pid cap n
-    it_server_conf proto="$proto" wrap=none
+run_case() { # name proto layer [wrap]
+    local name=$1 proto=$2 layer=$3 wrap=${4:-none} log pid cap n
+    it_server_conf proto="$proto" wrap="$wrap"
     it_server_start
-    it_client_conf proto="$proto" wrap=none
+    it_client_conf proto="$proto" wrap="$wrap"
     log=$IT_DIR/lvpn-$name.log
     cap=$IT_DIR/$name.pcap
     pid=$(it_lvpn_start "$log" --pcap "$cap" --pcap-layer "$layer")
@@ -38,7 +40,7 @@ run_case() { # name proto layer
     it_lvpn_stop "$pid" 10 || bad "$name: client did not exit on SIGTERM"
     grep -q 'layervpn: stopped' "$log" || bad "$name: not an orderly stop"
     [[ $(stat -c %a "$cap") == 600 ]] || bad "$name: capture mode $(stat -c %a "$cap")"
-    if [[ $layer == wire ]]; then
+    if [[ $layer == wire || $layer == control ]]; then
         local dec="$proto.port==$IT_SERVER_PORT,openvpn"
         n=$(count "$cap" "$dec" "openvpn.opcode == 7")
         ((n >= 1)) || bad "$name: no P_CONTROL_HARD_RESET_CLIENT_V2 in the capture"
@@ -65,6 +67,8 @@ run_case() { # name proto layer
 run_case udp-wire udp wire
 run_case tcp-wire tcp wire
 run_case udp-inside udp inside
+run_case udp-control-tlscrypt udp control tls-crypt
+run_case tcp-control-tlsauth tcp control tls-auth
 
 if ((fail)); then echo "FAIL: t_pcap"; exit 1; fi
 echo "PASS: t_pcap"
