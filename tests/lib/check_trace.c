@@ -362,6 +362,55 @@ START_TEST(test_trace_data_packets_only_when_asked) {
 }
 END_TEST
 
+static lvpn_tap_pkt_t tapped;
+static uint8_t tapped_data[64];
+static int taps;
+
+static void tap_capture(void *ud, const lvpn_tap_pkt_t *pkt) {
+  ck_assert_ptr_eq(ud, &tapped);
+  taps++;
+  tapped = *pkt;
+  ck_assert_uint_le(pkt->len, sizeof(tapped_data));
+  memcpy(tapped_data, pkt->data, pkt->len); /* lent for the call only */
+}
+
+START_TEST(test_trace_taps_only_their_points) {
+  lvpn__tracer_t tr;
+  static const uint8_t pkt[] = {0x38, 1, 2, 3};
+  struct sockaddr_in local, remote;
+  int evaluated = 0;
+
+  lvpn__trace_init(&tr);
+  taps = 0;
+  memset(&local, 0, sizeof(local));
+  memset(&remote, 0, sizeof(remote));
+  /* off: not called, arguments not evaluated */
+  LVPN__TAP(&tr, LVPN_TAP_WIRE, ++evaluated, 0, &local, &remote, pkt, 4);
+  LVPN__TAP(&lvpn__trace_off, LVPN_TAP_INSIDE, ++evaluated, 0, NULL, NULL, pkt,
+            4);
+  ck_assert_int_eq(evaluated, 0);
+  ck_assert_int_eq(taps, 0);
+  /* the client's setter: only the points asked for */
+  tr.tap = tap_capture;
+  tr.tap_ud = &tapped;
+  tr.taps = LVPN_TAP_WIRE;
+  LVPN__TAP(&tr, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, pkt, 4);
+  LVPN__TAP(&tr, LVPN_TAP_CONTROL, 1, 0, NULL, NULL, pkt, 4);
+  ck_assert_int_eq(taps, 0);
+  LVPN__TAP(&tr, LVPN_TAP_WIRE, 1, 1, &local, &remote, pkt, sizeof(pkt));
+  ck_assert_int_eq(taps, 1);
+  ck_assert_int_eq(tapped.point, LVPN_TAP_WIRE);
+  ck_assert_int_eq(tapped.outbound, 1);
+  ck_assert_int_eq(tapped.tcp, 1);
+  ck_assert_ptr_eq(tapped.local, (const struct sockaddr *)&local);
+  ck_assert_ptr_eq(tapped.remote, (const struct sockaddr *)&remote);
+  ck_assert_uint_eq(tapped.len, sizeof(pkt));
+  ck_assert_int_eq(memcmp(tapped_data, pkt, sizeof(pkt)), 0);
+  /* taps and tracing are independent */
+  ck_assert_int_eq(tr.on, 0);
+}
+END_TEST
+
 static Suite *trace_suite(void) {
   Suite *s = suite_create("trace");
   TCase *tc = tcase_create("core");
@@ -373,6 +422,7 @@ static Suite *trace_suite(void) {
   tcase_add_test(tc, test_trace_minivpn_packet_events);
   tcase_add_test(tc, test_trace_redacts_tokens_and_messages);
   tcase_add_test(tc, test_trace_data_packets_only_when_asked);
+  tcase_add_test(tc, test_trace_taps_only_their_points);
   suite_add_tcase(s, tc);
   return s;
 }
