@@ -90,4 +90,10 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err);
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
 
+/* Credentials for auth-user-pass without a file, given before start by
+ * the management interface (mgmt/mgmt.c) until the public credentials
+ * callback lands. Copied; 0 or LVPN_ENOMEM. */
+int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
+                                 const char *pass);
+
 #endif
