@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# OpenVPN's management interface against a real OpenVPN 2.6 server that
+# checks username/password (auth-user-pass-verify), driven as a GUI would by
+# mgmt_drive.py over the unix socket: greeting, >HOLD, a hostile overlong
+# line, version/pid/help, hold release, the >PASSWORD: request answered,
+# >STATE:...CONNECTED,SUCCESS, bytecount, status, log, then `signal SIGTERM`
+# and a clean exit (status 0). Then a wrong password: >PASSWORD:Verification
+# Failed: 'Auth' and exit status 1.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+it_require_root
+it_lvpn_require_bin
+it_setup mgmt
+it_pki
+fail=0
+DRIVE=$(cd "$(dirname "$0")" && pwd)/mgmt_drive.py
+
+cat >"$IT_DIR/verify.sh" <<'V'
+#!/bin/sh
+# via-file: line 1 the username, line 2 the password
+{ read -r u; read -r p; } <"$1"
+[ "$u" = alice ] && [ "$p" = "s3cret pass" ]
+V
+chmod 755 "$IT_DIR/verify.sh"
+it_server_conf wrap=tls-crypt extra="script-security 2" \
+    extra="auth-user-pass-verify $IT_DIR/verify.sh via-file"
+it_server_start
+it_client_conf wrap=tls-crypt extra="auth-user-pass" \
+    extra="management $IT_DIR/mgmt.sock unix" extra="management-hold" \
+    extra="management-query-passwords"
+
+run() { # name password -> exit status of the driver; client log in name.log
+    local name=$1 pw=$2 pid rc=0
+    rm -f "$IT_DIR/mgmt.sock"
+    pid=$(it_lvpn_start "$IT_DIR/$name.log")
+    timeout -s KILL 90 python3 "$DRIVE" "$IT_DIR/mgmt.sock" alice "$pw" \
+        "$IT_DIR/$name.transcript" >"$IT_DIR/$name.drive" 2>&1 || rc=$?
+    if ! it_lvpn_wait_exit "$pid" 20; then
+        echo "FAIL: $name: client still running"; fail=1
+        it_lvpn_stop "$pid" 5 || true
+    fi
+    return $rc
+}
+
+# 1: the whole session
+if run ok "s3cret pass"; then
+    echo "ok: management session: $(cat "$IT_DIR/ok.drive")"
+else
+    echo "FAIL: management session:"; cat "$IT_DIR/ok.drive" "$IT_DIR/ok.transcript"; fail=1
+fi
+grep -q '^layervpn: stopped$' "$IT_DIR/ok.log" ||
+    { echo "FAIL: client did not stop cleanly (exit status 0)"; cat "$IT_DIR/ok.log"; fail=1; }
+grep -q "Initialization Sequence Completed" "$IT_DIR/ok.log" ||
+    { echo "FAIL: no tunnel"; fail=1; }
+[[ ! -e $IT_DIR/mgmt.sock ]] || { echo "FAIL: socket left behind"; fail=1; }
+grep -q "TLS: Username/Password authentication succeeded for username 'alice'" \
+    "$IT_DIR/server.log" || { echo "FAIL: server did not verify alice"; fail=1; }
+
+# 2: wrong password: the failure reaches the management client, exit 1
+cat >"$IT_DIR/bad.py" <<'PY'
+import socket, sys, time
+path, out = sys.argv[1], open(sys.argv[2], "w")
+for _ in range(200):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(path); break
+    except OSError:
+        time.sleep(0.1)
+s.settimeout(60)
+for cmd in ("state on", "hold release", "username Auth alice", "password Auth wrong"):
+    s.sendall(cmd.encode() + b"\n")
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+out.write(data.decode())
+PY
+rm -f "$IT_DIR/mgmt.sock"
+pid=$(it_lvpn_start "$IT_DIR/bad.log")
+timeout -s KILL 90 python3 "$IT_DIR/bad.py" "$IT_DIR/mgmt.sock" "$IT_DIR/bad.transcript" || true
+it_lvpn_wait_exit "$pid" 20 || { echo "FAIL: bad: client still running"; fail=1; }
+if grep -q ">PASSWORD:Verification Failed: 'Auth'" "$IT_DIR/bad.transcript" &&
+    grep -q ",EXITING,auth-failure," "$IT_DIR/bad.transcript" &&
+    grep -q "exiting: .*AUTH_FAILED" "$IT_DIR/bad.log"; then
+    echo "ok: wrong password: Verification Failed, EXITING auth-failure, exit 1"
+else
+    echo "FAIL: wrong password"; cat "$IT_DIR/bad.transcript" "$IT_DIR/bad.log"; fail=1
+fi
+
+it_server_stop
+if ((fail)); then echo "FAIL: t_mgmt"; exit 1; fi
+echo "PASS: t_mgmt"
