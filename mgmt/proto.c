@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -217,10 +218,8 @@ static bool need(lvpn__mgmt_t *s, char **p, int nw, int n, bool at_least) {
 
 /* OpenVPN's man_history() for one parameter of state/log/echo. */
 static void history(lvpn__mgmt_t *s, const char *parm, const char *type,
-                    const char *prefix_unused, lvpn__mgmt_hist_t *h,
-                    bool *rt) {
+                    lvpn__mgmt_hist_t *h, bool *rt) {
   int n = 0;
-  (void)prefix_unused;
   if (strcmp(parm, "on") == 0) {
     *rt = true;
     out_line(s, "SUCCESS: real-time %s notification set to ON", type);
@@ -396,14 +395,14 @@ int lvpn__mgmt_command(lvpn__mgmt_t *s, char *line) {
     do_status(s, p, nw);
   } else if (strcmp(p[0], "state") == 0) {
     if (nw < 2)
-      history(s, "1", "state", ">STATE:", &s->state, &s->state_rt);
+      history(s, "1", "state", &s->state, &s->state_rt);
     for (int i = 1; i < nw && i < 3; i++)
-      history(s, p[i], "state", ">STATE:", &s->state, &s->state_rt);
+      history(s, p[i], "state", &s->state, &s->state_rt);
   } else if (strcmp(p[0], "log") == 0 || strcmp(p[0], "echo") == 0) {
     bool is_log = p[0][0] == 'l';
     if (need(s, p, nw, 1, true))
       for (int i = 1; i < nw && i < 3; i++)
-        history(s, p[i], p[0], NULL, is_log ? &s->log : &s->echo,
+        history(s, p[i], p[0], is_log ? &s->log : &s->echo,
                 is_log ? &s->log_rt : &s->echo_rt);
   } else if (strcmp(p[0], "bytecount") == 0) {
     if (need(s, p, nw, 1, false)) {
