@@ -181,8 +181,7 @@ struct lvpn_config_s {
   int mgmt_port;       /* TCP port; 0 with mgmt_unix */
   bool mgmt_unix;
   char *mgmt_password; /* first line of the pw-file; zeroed on free */
-  bool mgmt_hold, mgmt_query_passwords, mgmt_up_down, mgmt_signal,
-      mgmt_forget_disconnect;
+  bool mgmt_hold, mgmt_query_passwords;
   int mgmt_log_cache; /* lines, default 1000 */
 };
 

@@ -45,14 +45,24 @@ static int fn_management(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* Accepted so GUI-made configs load, with a warning: nothing acts on them
+ * yet (no >UPDOWN: messages, no signal or forgetting on disconnect). */
+static int fn_not_yet(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                      char *const *p, int n) {
+  (void)p;
+  (void)n;
+  lvpn__opt_warn(a, "'%s' has no effect yet: ignored", o->name);
+  return 0;
+}
+
 static const lvpn__opt_t opts[] = {
     OPT_FN("management", 1, 3, fn_management),
     OPT_FLAG("management-hold", mgmt_hold),
     OPT_FLAG("management-query-passwords", mgmt_query_passwords),
     OPT_INT("management-log-cache", mgmt_log_cache, 1, 100000),
-    OPT_FLAG("management-up-down", mgmt_up_down),
-    OPT_FLAG("management-signal", mgmt_signal),
-    OPT_FLAG("management-forget-disconnect", mgmt_forget_disconnect),
+    OPT_FN("management-up-down", 0, 0, fn_not_yet),
+    OPT_FN("management-signal", 0, 0, fn_not_yet),
+    OPT_FN("management-forget-disconnect", 0, 0, fn_not_yet),
 };
 
 static int init(lvpn_config_t *c) {
@@ -67,10 +77,9 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
 
 static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
   if (c->mgmt_addr == NULL &&
-      (c->mgmt_hold || c->mgmt_query_passwords || c->mgmt_up_down ||
-       c->mgmt_signal || c->mgmt_forget_disconnect))
+      (c->mgmt_hold || c->mgmt_query_passwords))
     return lvpn__opt_fail(a, LVPN_ECONFIG,
-                          "'management-*' options need 'management'");
+                          "'management-hold' and 'management-query-passwords' need 'management'");
   return 0;
 }
 

@@ -2,7 +2,9 @@
  * for byte, through a fake host that records what is sent and asked. */
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "lib/config.h"
 #include "mgmt/proto.h"
 #include "tests/check_util.h"
 
@@ -264,6 +266,56 @@ START_TEST(test_proto_management_password) {
 }
 END_TEST
 
+/* ---- the management options (lib/config_mgmt.c) ---- */
+
+static int set(lvpn_config_t *c, const char *name, const char *a0,
+               const char *a1, const char *a2, char *err, size_t len) {
+  const char *args[4] = {a0, a1, a2, NULL};
+  return lvpn_config_set(c, name, args, err, len);
+}
+
+START_TEST(test_proto_options) {
+  lvpn_config_t *c;
+  char err[256], pw[] = "/tmp/lvpn-mgmt-pw-XXXXXX";
+  int fd = mkstemp(pw);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, "sesame\nsecond line\n", 19), 19);
+  close(fd);
+  ck_assert_int_eq(lvpn_config_new(&c), 0);
+  ck_assert_ptr_null(c->mgmt_addr);
+  ck_assert_int_eq(c->mgmt_log_cache, 1000);
+  ck_assert_int_eq(set(c, "management", "127.0.0.1", "7505", pw, err,
+                       sizeof(err)), 0);
+  ck_assert_str_eq(c->mgmt_addr, "127.0.0.1");
+  ck_assert_int_eq(c->mgmt_port, 7505);
+  ck_assert_str_eq(c->mgmt_password, "sesame");
+  ck_assert(!c->mgmt_unix);
+  ck_assert_int_eq(set(c, "management", "/run/x.sock", "unix", NULL, err,
+                       sizeof(err)), 0);
+  ck_assert(c->mgmt_unix);
+  ck_assert_str_eq(c->mgmt_addr, "/run/x.sock");
+  ck_assert_int_eq(set(c, "management-hold", NULL, NULL, NULL, err,
+                       sizeof(err)), 0);
+  ck_assert(c->mgmt_hold);
+  ck_assert_int_eq(set(c, "management-log-cache", "50", NULL, NULL, err,
+                       sizeof(err)), 0);
+  ck_assert_int_eq(c->mgmt_log_cache, 50);
+  ck_assert_int_eq(set(c, "management-up-down", NULL, NULL, NULL, err,
+                       sizeof(err)), 0);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert(strstr(c->warnings[0], "has no effect yet") != NULL);
+  ck_assert_int_ne(set(c, "management", "127.0.0.1", NULL, NULL, err,
+                       sizeof(err)), 0);
+  ck_assert_int_ne(set(c, "management", "127.0.0.1", "99999", NULL, err,
+                       sizeof(err)), 0);
+  ck_assert_int_eq(set(c, "management-client-auth", NULL, NULL, NULL, err,
+                       sizeof(err)), LVPN_EUNSUPPORTED);
+  ck_assert(strstr(err, "is a server option") != NULL);
+  lvpn_config_free(c);
+  unlink(pw);
+}
+END_TEST
+
 static Suite *proto_suite(void) {
   Suite *su = suite_create("mgmt_proto");
   TCase *tc = tcase_create("core");
@@ -278,6 +330,7 @@ static Suite *proto_suite(void) {
   tcase_add_test(tc, test_proto_pending_requests_repeat_on_connect);
   tcase_add_test(tc, test_proto_signal_bytecount_status_exit);
   tcase_add_test(tc, test_proto_management_password);
+  tcase_add_test(tc, test_proto_options);
   suite_add_tcase(su, tc);
   return su;
 }
