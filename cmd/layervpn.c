@@ -116,6 +116,7 @@ static void cli_signal(cli_t *cli, int signum) {
   if (signum == SIGUSR2) {
     if (cli->client != NULL)
       lvpn_client_counters(cli->client, counter_cb, NULL);
+    fflush(stdout);
     return;
   }
   if (signum == SIGHUP || signum == SIGUSR1) {

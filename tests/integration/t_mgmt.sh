@@ -88,6 +88,37 @@ else
     echo "FAIL: wrong password"; cat "$IT_DIR/bad.transcript" "$IT_DIR/bad.log"; fail=1
 fi
 
+# 3: the CLI's signals, as OpenVPN's (issue 9 item 7): SIGUSR2 prints the
+# counters, SIGUSR1 restarts, SIGHUP re-reads the config (here: a new
+# route, then present in the client's table) and restarts; the tunnel comes
+# back each time.
+it_client_conf wrap=tls-crypt extra="auth-user-pass $IT_DIR/up.txt"
+printf 'alice\ns3cret pass\n' >"$IT_DIR/up.txt"
+pid=$(it_lvpn_start "$IT_DIR/sig.log")
+n_up() { grep -c "Initialization Sequence Completed" "$IT_DIR/sig.log" || true; }
+sig_ok=1
+it_wait_log "$IT_DIR/sig.log" "Initialization Sequence Completed" 30 || sig_ok=0
+kill -USR2 "$pid"
+it_wait_log "$IT_DIR/sig.log" "^counter networkio.rx_bytes [1-9]" 10 || sig_ok=0
+kill -USR1 "$pid"
+it_wait_log "$IT_DIR/sig.log" "SIGUSR1 received, restarting" 10 || sig_ok=0
+for _ in $(seq 300); do (($(n_up) >= 2)) && break; sleep 0.1; done
+(($(n_up) >= 2)) || sig_ok=0
+echo "route 198.19.123.0 255.255.255.0" >>"$IT_DIR/client.ovpn"
+kill -HUP "$pid"
+it_wait_log "$IT_DIR/sig.log" "SIGHUP received, restarting" 10 || sig_ok=0
+for _ in $(seq 300); do (($(n_up) >= 3)) && break; sleep 0.1; done
+(($(n_up) >= 3)) || sig_ok=0
+ip -n "$IT_NS_C" route show 198.19.123.0/24 | grep -q tun0 ||
+    { echo "FAIL: SIGHUP did not re-read the config (no new route)"; sig_ok=0; }
+it_lvpn_stop "$pid" 20 || sig_ok=0
+grep -q '^layervpn: stopped$' "$IT_DIR/sig.log" || sig_ok=0
+if ((sig_ok)); then
+    echo "ok: SIGUSR2 counters, SIGUSR1 and SIGHUP restarts ($(n_up) tunnels), SIGTERM exit 0"
+else
+    echo "FAIL: signals"; cat "$IT_DIR/sig.log"; fail=1
+fi
+
 it_server_stop
 if ((fail)); then echo "FAIL: t_mgmt"; exit 1; fi
 echo "PASS: t_mgmt"
