@@ -119,6 +119,16 @@ static void cli_signal(cli_t *cli, int signum) {
     fflush(stdout);
     return;
   }
+  if (cli->client != NULL &&
+      lvpn_client_state(cli->client) == LVPN_STATE_INITIAL) {
+    /* not started yet (management hold or password query): nothing to
+     * restart; a stop ends at once */
+    if (signum == SIGHUP || signum == SIGUSR1)
+      return;
+    cli->err = LVPN_ESTOPPED;
+    cli_close_all(cli);
+    return;
+  }
   if (signum == SIGHUP || signum == SIGUSR1) {
     if (cli->stopping || cli->restart_sig != 0 || cli->client == NULL)
       return;

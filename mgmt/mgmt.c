@@ -32,6 +32,7 @@ struct lvpn_mgmt_s {
   char *unix_path; /* to unlink on close */
   char *password;  /* management password, zeroed on free */
   bool query_passwords, start_pending, closing;
+  bool in_input; /* inside lvpn__mgmt_input: the replies are not out yet */
   int handles_open;
   union {
     uv_tcp_t tcp;
@@ -171,7 +172,11 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
     conn_drop(m);
     return;
   }
+  m->in_input = true;
   if (n > 0 && lvpn__mgmt_input(&m->proto, m->rbuf, (size_t)n) != 0)
+    conn_finish(m);
+  m->in_input = false;
+  if (m->closing) /* a command closed the interface: its reply is out now */
     conn_finish(m);
   mbedtls_platform_zeroize(m->rbuf, (size_t)n > 0 ? (size_t)n : 0);
 }
@@ -544,7 +549,7 @@ void lvpn_mgmt_close(lvpn_mgmt_t *m, lvpn_mgmt_close_cb cb) {
   m->close_cb = cb;
   m->client = NULL;
   m->handles_open = 3 + (m->conn_open ? 1 : 0);
-  if (m->conn_open)
+  if (m->conn_open && !m->in_input)
     conn_finish(m);
   uv_close((uv_handle_t *)&m->listener, mgmt_handle_closed);
   uv_close((uv_handle_t *)&m->bytecount_timer, mgmt_handle_closed);

@@ -360,8 +360,10 @@ int lvpn__mgmt_command(lvpn__mgmt_t *s, char *line) {
   char err[128];
   int nw;
 
+  if (!s->connected) /* dropped while earlier lines of a read ran */
+    return 1;
   if (!s->authed)
-    return password_check(s, line);
+    return s->host->password != NULL ? password_check(s, line) : 1;
   nw = lvpn__lex_split(line, p, err, sizeof(err));
   if (nw < 0) {
     out_line(s, "ERROR: %s", err);
@@ -430,7 +432,7 @@ int lvpn__mgmt_command(lvpn__mgmt_t *s, char *line) {
 }
 
 int lvpn__mgmt_input(lvpn__mgmt_t *s, const char *data, size_t len) {
-  while (len > 0) {
+  while (len > 0 && s->connected) {
     size_t used = 0;
     int r = lvpn__mgmt_lines_feed(&s->lines, data, len, &used);
     data += used;
@@ -441,7 +443,7 @@ int lvpn__mgmt_input(lvpn__mgmt_t *s, const char *data, size_t len) {
     else if (r > 0 && lvpn__mgmt_command(s, s->lines.buf) != 0)
       return 1;
   }
-  return 0;
+  return s->connected ? 0 : 1;
 }
 
 /* ---- real-time messages ---- */

@@ -4,8 +4,9 @@
 # mgmt_drive.py over the unix socket: greeting, >HOLD, a hostile overlong
 # line, version/pid/help, hold release, the >PASSWORD: request answered,
 # >STATE:...CONNECTED,SUCCESS, bytecount, status, log, then `signal SIGTERM`
-# and a clean exit (status 0). Then a wrong password: >PASSWORD:Verification
-# Failed: 'Auth' and exit status 1.
+# and a clean exit (status 0). Then hostile peers (a second connection, a
+# flood that never reads) and a wrong password: >PASSWORD:Verification
+# Failed: 'Auth' and exit status 1. Then the CLI's signals.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -62,9 +63,31 @@ import socket, sys, time
 path, out = sys.argv[1], open(sys.argv[2], "w")
 for _ in range(200):
     try:
-        s = socket.socket(socket.AF_UNIX); s.connect(path); break
+        h = socket.socket(socket.AF_UNIX); h.connect(path); break
     except OSError:
         time.sleep(0.1)
+# hostile: a second client is turned away; the first floods commands and
+# never reads, so the interface drops it once its output queue is full
+t = socket.socket(socket.AF_UNIX); t.connect(path); t.settimeout(30)
+if t.recv(100) != b"":
+    out.write("FAIL: second client not closed\n")
+h.settimeout(2)
+try:
+    for _ in range(20000):
+        h.sendall(b"help\n" * 10)
+    out.write("FAIL: flood never blocked\n")
+except OSError:
+    pass
+h.settimeout(30)
+try:
+    while h.recv(65536):
+        pass
+    out.write("flood: dropped\n")
+except ConnectionResetError:  # closed with our unread commands queued
+    out.write("flood: dropped\n")
+except OSError as e:
+    out.write("FAIL: flood: %s\n" % e)
+s = socket.socket(socket.AF_UNIX); s.connect(path)
 s.settimeout(60)
 for cmd in ("state on", "hold release", "username Auth alice", "password Auth wrong"):
     s.sendall(cmd.encode() + b"\n")
@@ -80,10 +103,12 @@ rm -f "$IT_DIR/mgmt.sock"
 pid=$(it_lvpn_start "$IT_DIR/bad.log")
 timeout -s KILL 90 python3 "$IT_DIR/bad.py" "$IT_DIR/mgmt.sock" "$IT_DIR/bad.transcript" || true
 it_lvpn_wait_exit "$pid" 20 || { echo "FAIL: bad: client still running"; fail=1; }
-if grep -q ">PASSWORD:Verification Failed: 'Auth'" "$IT_DIR/bad.transcript" &&
+if grep -q "^flood: dropped" "$IT_DIR/bad.transcript" &&
+    ! grep -q "^FAIL" "$IT_DIR/bad.transcript" &&
+    grep -q ">PASSWORD:Verification Failed: 'Auth'" "$IT_DIR/bad.transcript" &&
     grep -q ",EXITING,auth-failure," "$IT_DIR/bad.transcript" &&
     grep -q "exiting: .*AUTH_FAILED" "$IT_DIR/bad.log"; then
-    echo "ok: wrong password: Verification Failed, EXITING auth-failure, exit 1"
+    echo "ok: flood dropped, second client refused; wrong password: Verification Failed, EXITING auth-failure, exit 1"
 else
     echo "FAIL: wrong password"; cat "$IT_DIR/bad.transcript" "$IT_DIR/bad.log"; fail=1
 fi

@@ -8,6 +8,9 @@
 #include "mgmt/proto.h"
 #include "tests/check_util.h"
 
+static lvpn__mgmt_t s;
+static int drop_after_out; /* the host drops the peer after N writes */
+
 typedef struct {
   char out[16384];
   size_t len;
@@ -23,12 +26,14 @@ static void f_out(void *ud, const char *t, size_t n) {
   memcpy(f->out + f->len, t, n);
   f->len += n;
   f->out[f->len] = '\0';
+  if (drop_after_out > 0 && --drop_after_out == 0)
+    lvpn__mgmt_disconnect(&s); /* as mgmt.c when the output bound is hit */
 }
-static int f_signal(void *ud, int s) {
+static int f_signal(void *ud, int sig) {
   fake_t *f = ud;
   if (f->ignore_signals)
     return -1;
-  f->signum = s;
+  f->signum = sig;
   return 0;
 }
 static void f_release(void *ud) { ((fake_t *)ud)->releases++; }
@@ -47,8 +52,9 @@ static int f_stats(void *ud, lvpn__mgmt_stats_t *st) {
   st->auth_read = 5;
   return 0;
 }
-static void f_bytecount(void *ud, unsigned s) { ((fake_t *)ud)->bytecount = s; }
+static void f_bytecount(void *ud, unsigned sec) { ((fake_t *)ud)->bytecount = sec; }
 static void f_close(void *ud) { ((fake_t *)ud)->closes++; }
+
 static uint32_t f_now(void *ud) {
   (void)ud;
   return 1700000000u;
@@ -56,7 +62,6 @@ static uint32_t f_now(void *ud) {
 
 static fake_t fk;
 static lvpn__mgmt_host_t host;
-static lvpn__mgmt_t s;
 
 static void setup_pw(const char *pw) {
   memset(&fk, 0, sizeof(fk));
@@ -316,6 +321,18 @@ START_TEST(test_proto_options) {
 }
 END_TEST
 
+/* The host drops a peer that does not read in the middle of a read full of
+ * commands: the rest of that read is not interpreted. */
+START_TEST(test_proto_dropped_mid_input_stops) {
+  drop_after_out = 2;
+  ck_assert_int_eq(lvpn__mgmt_input(&s, "pid\npid\npid\npid\n", 16), 1);
+  drop_after_out = 0;
+  ck_assert_str_eq(fk.out + strlen(fk.out) - 38,
+                   "SUCCESS: pid=4242\r\nSUCCESS: pid=4242\r\n");
+  ck_assert_int_eq(lvpn__mgmt_input(&s, "pid\n", 4), 1);
+}
+END_TEST
+
 static Suite *proto_suite(void) {
   Suite *su = suite_create("mgmt_proto");
   TCase *tc = tcase_create("core");
@@ -331,6 +348,7 @@ static Suite *proto_suite(void) {
   tcase_add_test(tc, test_proto_signal_bytecount_status_exit);
   tcase_add_test(tc, test_proto_management_password);
   tcase_add_test(tc, test_proto_options);
+  tcase_add_test(tc, test_proto_dropped_mid_input_stops);
   suite_add_tcase(su, tc);
   return su;
 }
