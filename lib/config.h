@@ -183,6 +183,7 @@ struct lvpn_config_s {
   char *mgmt_password; /* first line of the pw-file; zeroed on free */
   bool mgmt_hold, mgmt_query_passwords;
   int mgmt_log_cache; /* lines, default 1000 */
+  long mgmt_client_uid, mgmt_client_gid; /* unix peers allowed; -1: any */
 };
 
 /* Deep copy. Returns 0 or LVPN_ENOMEM. */

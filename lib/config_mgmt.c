@@ -2,13 +2,17 @@
  *   management IP PORT [pw-file] | management /path/socket unix [pw-file]
  *   management-hold, management-query-passwords, management-log-cache N,
  *   management-up-down, management-signal, management-forget-disconnect
+ *   management-client-user U, management-client-group G (unix socket:
+ *   only peers with that uid / gid may connect; names resolved at load)
  * management-client-auth is a server option (refused by lib/config.c).
  *
  * The password file is read at load time, as every other file; only its
  * first line counts, as in OpenVPN. */
 #include "lib/config_opts.h"
 
+#include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +49,25 @@ static int fn_management(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+static int fn_client_id(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                        char *const *p, int n) {
+  (void)n;
+  if (strcmp(o->name, "management-client-user") == 0) {
+    struct passwd *pw = getpwnam(p[0]);
+    if (pw == NULL)
+      return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': no user '%s'", o->name,
+                            p[0]);
+    a->cfg->mgmt_client_uid = (long)pw->pw_uid;
+  } else {
+    struct group *gr = getgrnam(p[0]);
+    if (gr == NULL)
+      return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': no group '%s'", o->name,
+                            p[0]);
+    a->cfg->mgmt_client_gid = (long)gr->gr_gid;
+  }
+  return 0;
+}
+
 /* Accepted so GUI-made configs load, with a warning: nothing acts on them
  * yet (no >UPDOWN: messages, no signal or forgetting on disconnect). */
 static int fn_not_yet(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
@@ -60,6 +83,8 @@ static const lvpn__opt_t opts[] = {
     OPT_FLAG("management-hold", mgmt_hold),
     OPT_FLAG("management-query-passwords", mgmt_query_passwords),
     OPT_INT("management-log-cache", mgmt_log_cache, 1, 100000),
+    OPT_FN("management-client-user", 1, 1, fn_client_id),
+    OPT_FN("management-client-group", 1, 1, fn_client_id),
     OPT_FN("management-up-down", 0, 0, fn_not_yet),
     OPT_FN("management-signal", 0, 0, fn_not_yet),
     OPT_FN("management-forget-disconnect", 0, 0, fn_not_yet),
@@ -67,6 +92,7 @@ static const lvpn__opt_t opts[] = {
 
 static int init(lvpn_config_t *c) {
   c->mgmt_log_cache = 1000;
+  c->mgmt_client_uid = c->mgmt_client_gid = -1;
   return 0;
 }
 

@@ -7,6 +7,7 @@
  * username/password replies. The host forwards its log and events. */
 #include <signal.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +32,7 @@ struct lvpn_mgmt_s {
   char title[128];
   char *unix_path; /* to unlink on close */
   char *password;  /* management password, zeroed on free */
+  long client_uid, client_gid; /* management-client-user/-group, or -1 */
   bool query_passwords, start_pending, closing;
   bool in_input; /* inside lvpn__mgmt_input: the replies are not out yet */
   int handles_open;
@@ -183,6 +185,29 @@ static void read_cb(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
 
 static void reject_closed(uv_handle_t *h) { free(h); }
 
+/* management-client-user/-group: the unix peer's credentials, from the
+ * kernel (SO_PEERCRED), as OpenVPN checks them. */
+static bool peer_allowed(lvpn_mgmt_t *m) {
+  struct ucred cr;
+  socklen_t len = sizeof(cr);
+  uv_os_fd_t fd;
+  if (m->client_uid < 0 && m->client_gid < 0)
+    return true;
+  if (uv_fileno((uv_handle_t *)&m->conn, &fd) != 0 ||
+      getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) != 0)
+    return false;
+  if ((m->client_uid >= 0 && (long)cr.uid != m->client_uid) ||
+      (m->client_gid >= 0 && (long)cr.gid != m->client_gid)) {
+    if (m->client != NULL)
+      LVPN__LOG(&m->client->log, LVPN_LOG_ERROR, "mgmt",
+                "MANAGEMENT: client connection rejected: uid %u gid %u not "
+                "allowed",
+                (unsigned)cr.uid, (unsigned)cr.gid);
+    return false;
+  }
+  return true;
+}
+
 static void listen_cb(uv_stream_t *server, int status) {
   lvpn_mgmt_t *m = server->data;
   uv_stream_t *peer;
@@ -212,6 +237,10 @@ static void listen_cb(uv_stream_t *server, int status) {
   if (uv_accept(server, (uv_stream_t *)&m->conn) != 0 ||
       uv_read_start((uv_stream_t *)&m->conn, alloc_cb, read_cb) != 0) {
     uv_close((uv_handle_t *)&m->conn, conn_closed);
+    return;
+  }
+  if (is_unix && !peer_allowed(m)) {
+    conn_drop(m);
     return;
   }
   lvpn__mgmt_connect(&m->proto);
@@ -445,6 +474,8 @@ int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c) {
   m->loop = c->loop;
   m->client = c;
   m->query_passwords = cfg->mgmt_query_passwords;
+  m->client_uid = cfg->mgmt_client_uid;
+  m->client_gid = cfg->mgmt_client_gid;
   snprintf(m->title, sizeof(m->title), "layervpn %s (liblayers, libuv %s)",
            lvpn_version_string(), uv_version_string());
   m->host = (lvpn__mgmt_host_t){.ud = m,

@@ -100,7 +100,21 @@ while True:
 out.write(data.decode())
 PY
 rm -f "$IT_DIR/mgmt.sock"
+# management-client-user root: a peer with another uid is turned away even
+# when the socket's permissions let it connect
+echo "management-client-user root" >>"$IT_DIR/client.ovpn"
 pid=$(it_lvpn_start "$IT_DIR/bad.log")
+for _ in $(seq 200); do [[ -S $IT_DIR/mgmt.sock ]] && break; sleep 0.1; done
+chmod 777 "$IT_DIR"; chmod 666 "$IT_DIR/mgmt.sock"
+nobody_got=$(setpriv --reuid=65534 --regid=65534 --clear-groups /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(30)
+print(repr(s.recv(100)))' "$IT_DIR/mgmt.sock" 2>&1) || true
+if [[ $nobody_got == "b''" ]] && grep -q "client connection rejected: uid 65534" "$IT_DIR/bad.log"; then
+    echo "ok: management-client-user root: uid 65534 rejected"
+else
+    echo "FAIL: management-client-user: nobody got '$nobody_got'"; fail=1
+fi
 timeout -s KILL 90 python3 "$IT_DIR/bad.py" "$IT_DIR/mgmt.sock" "$IT_DIR/bad.transcript" || true
 it_lvpn_wait_exit "$pid" 20 || { echo "FAIL: bad: client still running"; fail=1; }
 if grep -q "^flood: dropped" "$IT_DIR/bad.transcript" &&

@@ -316,6 +316,15 @@ START_TEST(test_proto_options) {
   ck_assert_int_eq(set(c, "management-client-auth", NULL, NULL, NULL, err,
                        sizeof(err)), LVPN_EUNSUPPORTED);
   ck_assert(strstr(err, "is a server option") != NULL);
+  ck_assert_int_eq(set(c, "management-client-user", "root", NULL, NULL, err,
+                       sizeof(err)), 0);
+  ck_assert_int_eq(c->mgmt_client_uid, 0);
+  ck_assert_int_eq(set(c, "management-client-group", "root", NULL, NULL, err,
+                       sizeof(err)), 0);
+  ck_assert_int_eq(c->mgmt_client_gid, 0);
+  ck_assert_int_eq(set(c, "management-client-user", "no-such-user-lvpn",
+                       NULL, NULL, err, sizeof(err)), LVPN_ECONFIG);
+  ck_assert(strstr(err, "no user 'no-such-user-lvpn'") != NULL);
   lvpn_config_free(c);
   unlink(pw);
 }
