@@ -8,6 +8,9 @@
  * SIGINT/SIGTERM stop the client in order (exit notification, routes and
  * addresses removed); the exit status is 0 after such a stop, 1 when the
  * connection failed (the cause is printed as one line), 2 for usage errors.
+ * As OpenVPN: SIGUSR1 restarts the connection, SIGHUP re-reads the config
+ * and restarts, SIGUSR2 logs the counters. With a `management` option the
+ * management interface (lvpn_mgmt_t) serves the same signals.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -23,10 +26,15 @@
 typedef struct {
   uv_loop_t *loop;
   lvpn_client_t *client;
-  uv_signal_t sigint, sigterm;
+  lvpn_mgmt_t *mgmt;
+  uv_signal_t sigint, sigterm, sighup, sigusr1, sigusr2;
   int err;
   int show_counters;
   int stopping;
+  int restart_sig; /* SIGHUP or SIGUSR1 while the client stops for it */
+  const char *path;
+  int n_over, verb;
+  char **over;
   const char *trace_path;
   int trace_level;
   cli_trace_t trace;
@@ -57,6 +65,9 @@ static void usage(FILE *f) {
       "                the default), the same after tls-auth/tls-crypt\n"
       "                unwrapping (control) or the plaintext IP packets\n"
       "                (inside)\n"
+      "SIGUSR1 restarts, SIGHUP re-reads CONFIG and restarts, SIGUSR2\n"
+      "prints the counters. A 'management' option serves OpenVPN's\n"
+      "management interface.\n"
       "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
       "2 usage or configuration error.\n"
       "\n"
@@ -76,6 +87,8 @@ static void log_cb(void *ud, int level, const char *layer, const char *msg) {
   fprintf(level <= 1 ? stderr : stdout, "%s %s%s\n", ts,
           level == 0 ? "FATAL: " : "", msg);
   fflush(level <= 1 ? stderr : stdout);
+  if (ud != NULL && ((cli_t *)ud)->mgmt != NULL)
+    lvpn_mgmt_log(((cli_t *)ud)->mgmt, level, msg);
 }
 
 static void counter_cb(void *ud, const char *layer, const char *name,
@@ -85,31 +98,84 @@ static void counter_cb(void *ud, const char *layer, const char *name,
 }
 
 static void cli_close_all(cli_t *cli) {
-  if (!uv_is_closing((uv_handle_t *)&cli->sigint))
-    uv_close((uv_handle_t *)&cli->sigint, NULL);
-  if (!uv_is_closing((uv_handle_t *)&cli->sigterm))
-    uv_close((uv_handle_t *)&cli->sigterm, NULL);
-  lvpn_client_close(cli->client, NULL); /* harmless when already closing */
+  uv_signal_t *sigs[] = {&cli->sigint, &cli->sigterm, &cli->sighup,
+                         &cli->sigusr1, &cli->sigusr2};
+  size_t i;
+  for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+    if (!uv_is_closing((uv_handle_t *)sigs[i]))
+      uv_close((uv_handle_t *)sigs[i], NULL);
+  if (cli->mgmt != NULL)
+    lvpn_mgmt_close(cli->mgmt, NULL);
+  cli->mgmt = NULL;
+  if (cli->client != NULL)
+    lvpn_client_close(cli->client, NULL); /* harmless when closing */
 }
+
+static int cli_new_client(cli_t *cli);
 
 static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
   cli_t *cli = lvpn_client_get_data(c);
+  if (cli->mgmt != NULL && ev == LVPN_EVENT_STOPPED && cli->restart_sig != 0)
+    lvpn_mgmt_set_client(cli->mgmt, NULL); /* not exiting: a new one comes */
+  else if (cli->mgmt != NULL)
+    lvpn_mgmt_event(cli->mgmt, ev, err);
   if (ev != LVPN_EVENT_STOPPED)
     return;
   cli->err = err;
   if (cli->show_counters)
     lvpn_client_counters(c, counter_cb, NULL);
+  if (cli->restart_sig != 0 && err == LVPN_ESTOPPED) {
+    /* SIGUSR1/SIGHUP: a new client (SIGHUP: from the re-read config) */
+    lvpn_client_close(c, NULL);
+    cli->client = NULL;
+    if (cli_new_client(cli) == 0)
+      return;
+  }
   cli_close_all(cli);
 }
 
-static void on_signal(uv_signal_t *h, int signum) {
-  cli_t *cli = h->data;
+static void cli_signal(cli_t *cli, int signum) {
+  if (signum == SIGUSR2) {
+    if (cli->client != NULL)
+      lvpn_client_counters(cli->client, counter_cb, NULL);
+    fflush(stdout);
+    return;
+  }
+  if (cli->client != NULL &&
+      lvpn_client_state(cli->client) == LVPN_STATE_INITIAL) {
+    /* not started yet (management hold or password query): nothing to
+     * restart; a stop ends at once */
+    if (signum == SIGHUP || signum == SIGUSR1)
+      return;
+    cli->err = LVPN_ESTOPPED;
+    cli_close_all(cli);
+    return;
+  }
+  if (signum == SIGHUP || signum == SIGUSR1) {
+    if (cli->stopping || cli->restart_sig != 0 || cli->client == NULL)
+      return;
+    printf("layervpn: %s received, restarting\n",
+           signum == SIGHUP ? "SIGHUP" : "SIGUSR1");
+    fflush(stdout);
+    cli->restart_sig = signum;
+    lvpn_client_stop(cli->client);
+    return;
+  }
   if (cli->stopping++) {
     fprintf(stderr, "layervpn: second signal %d, exiting now\n", signum);
     cli_close_all(cli);
     return;
   }
-  lvpn_client_stop(cli->client);
+  cli->restart_sig = 0;
+  if (cli->client != NULL)
+    lvpn_client_stop(cli->client);
+}
+
+static void on_signal(uv_signal_t *h, int signum) { cli_signal(h->data, signum); }
+
+static int on_mgmt_signal(lvpn_mgmt_t *m, int signum) {
+  cli_signal(lvpn_mgmt_get_data(m), signum);
+  return 0;
 }
 
 static int set_trace_data(cli_t *cli, const char *v);
@@ -164,18 +230,90 @@ static int apply_overrides(lvpn_config_t *cfg, int argc, char **argv) {
   return 0;
 }
 
+/* The config file, then the overrides, then --verb. Returns 0 or prints
+ * the problem and returns -1. */
+static int cli_load_config(cli_t *cli, lvpn_config_t **out) {
+  lvpn_config_t *cfg = NULL;
+  char err[512];
+  if (lvpn_config_load(&cfg, cli->path, err, sizeof(err)) != 0) {
+    fprintf(stderr, "layervpn: %s\n", err);
+    return -1;
+  }
+  if (apply_overrides(cfg, cli->n_over, cli->over) != 0) {
+    lvpn_config_free(cfg);
+    return -1;
+  }
+  if (cli->verb >= 0) {
+    char vb[16];
+    const char *a[2] = {vb, NULL};
+    snprintf(vb, sizeof(vb), "%d", cli->verb);
+    if (lvpn_config_set(cfg, "verb", a, err, sizeof(err)) != 0) {
+      fprintf(stderr, "layervpn: %s\n", err);
+      lvpn_config_free(cfg);
+      return -1;
+    }
+  }
+  *out = cfg;
+  return 0;
+}
+
+/* A client from the config (re-read for SIGHUP and the first start),
+ * started directly or through the management interface. */
+static int cli_new_client(cli_t *cli) {
+  lvpn_config_t *cfg;
+  int rc;
+  cli->restart_sig = 0;
+  if (cli_load_config(cli, &cfg) != 0) {
+    cli->err = LVPN_ECONFIG;
+    return LVPN_ECONFIG;
+  }
+  rc = lvpn_client_new(&cli->client, cli->loop, cfg);
+  lvpn_config_free(cfg);
+  if (rc != 0) {
+    fprintf(stderr, "layervpn: %s\n", lvpn_strerror(rc));
+    cli->client = NULL;
+    cli->err = rc;
+    return rc;
+  }
+  if (cli->pcap_path != NULL)
+    lvpn_client_set_tap(cli->client, cli->pcap.taps, cli_pcap_packet,
+                        &cli->pcap);
+  if (cli->trace_path != NULL)
+    lvpn_client_set_trace(cli->client, cli_trace_event, &cli->trace,
+                          cli->trace_level ? cli->trace_level
+                                           : LVPN_TRACE_DEFAULT);
+  lvpn_client_set_data(cli->client, cli);
+  lvpn_client_set_log(cli->client, log_cb, cli, -1);
+  lvpn_client_set_event_cb(cli->client, on_event);
+  if (cli->mgmt == NULL) {
+    rc = lvpn_mgmt_new(&cli->mgmt, cli->client);
+    if (cli->mgmt != NULL) {
+      lvpn_mgmt_set_data(cli->mgmt, cli);
+      lvpn_mgmt_set_signal_cb(cli->mgmt, on_mgmt_signal);
+    }
+  } else {
+    lvpn_mgmt_set_client(cli->mgmt, cli->client);
+  }
+  if (rc == 0)
+    rc = cli->mgmt != NULL ? lvpn_mgmt_start_client(cli->mgmt)
+                           : lvpn_client_start(cli->client);
+  if (rc != 0)
+    cli->err = rc; /* the cause was logged; close what is open */
+  return rc;
+}
+
 static int cmd_connect(int argc, char **argv) {
   uv_loop_t loop;
   cli_t cli;
   lvpn_config_t *cfg = NULL;
   char err[512];
-  const char *path = NULL;
-  int verb = -1, i, rc;
+  int i, rc;
 
   memset(&cli, 0, sizeof(cli));
+  cli.verb = -1;
   for (i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--verb") == 0 && i + 1 < argc) {
-      verb = atoi(argv[++i]);
+      cli.verb = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--counters") == 0) {
       cli.show_counters = 1;
     } else if (i + 1 < argc &&
@@ -184,7 +322,7 @@ static int cmd_connect(int argc, char **argv) {
         return 2;
       i++;
     } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
-      path = argv[i++];
+      cli.path = argv[i++];
       break;
     } else {
       fprintf(stderr, "layervpn: unknown option '%s' before CONFIG\n",
@@ -193,12 +331,12 @@ static int cmd_connect(int argc, char **argv) {
       return 2;
     }
   }
-  if (path == NULL) {
+  if (cli.path == NULL) {
     usage(stderr);
     return 2;
   }
-  /* --trace and --trace-data may also follow CONFIG: take them out of the
-   * config overrides. */
+  /* --trace, --pcap and their companions may also follow CONFIG: take them
+   * out of the config overrides. */
   {
     int j, k = i;
     for (j = i; j < argc; j++) {
@@ -220,32 +358,17 @@ static int cmd_connect(int argc, char **argv) {
     fprintf(stderr, "layervpn: --pcap-layer needs --pcap FILE\n");
     return 2;
   }
-
-  if (lvpn_config_load(&cfg, path, err, sizeof(err)) != 0) {
-    fprintf(stderr, "layervpn: %s\n", err);
+  cli.over = argv + i;
+  cli.n_over = argc - i;
+  if (cli_load_config(&cli, &cfg) != 0) /* usage errors before any I/O */
     return 2;
-  }
-  if (apply_overrides(cfg, argc - i, argv + i) != 0) {
-    lvpn_config_free(cfg);
-    return 2;
-  }
-  if (verb >= 0) {
-    char vb[16];
-    const char *a[2] = {vb, NULL};
-    snprintf(vb, sizeof(vb), "%d", verb);
-    if (lvpn_config_set(cfg, "verb", a, err, sizeof(err)) != 0) {
-      fprintf(stderr, "layervpn: %s\n", err);
-      lvpn_config_free(cfg);
-      return 2;
-    }
-  }
+  lvpn_config_free(cfg);
   uv_loop_init(&loop);
   cli.loop = &loop;
   if (cli.trace_path != NULL &&
       (rc = cli_trace_open(&cli.trace, &loop, cli.trace_path)) != 0) {
     fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
             cli.trace_path, uv_strerror(rc));
-    lvpn_config_free(cfg);
     uv_loop_close(&loop);
     return 2;
   }
@@ -256,43 +379,24 @@ static int cmd_connect(int argc, char **argv) {
     fprintf(stderr, "layervpn: %s\n", err);
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
-    lvpn_config_free(cfg);
     uv_loop_close(&loop);
     return 2;
   }
-  rc = lvpn_client_new(&cli.client, &loop, cfg);
-  lvpn_config_free(cfg);
-  if (rc != 0) {
-    fprintf(stderr, "layervpn: %s\n", lvpn_strerror(rc));
-    if (cli.pcap_path != NULL)
-      cli_pcap_close(&cli.pcap);
-    if (cli.trace_path != NULL)
-      cli_trace_close(&cli.trace);
-    uv_loop_close(&loop);
-    return 1;
+  {
+    uv_signal_t *sigs[] = {&cli.sigint, &cli.sigterm, &cli.sighup,
+                           &cli.sigusr1, &cli.sigusr2};
+    int nums[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+    for (i = 0; i < 5; i++) {
+      uv_signal_init(&loop, sigs[i]);
+      sigs[i]->data = &cli;
+      uv_signal_start(sigs[i], on_signal, nums[i]);
+    }
   }
-  if (cli.pcap_path != NULL)
-    lvpn_client_set_tap(cli.client, cli.pcap.taps, cli_pcap_packet, &cli.pcap);
-  if (cli.trace_path != NULL)
-    lvpn_client_set_trace(cli.client, cli_trace_event, &cli.trace,
-                          cli.trace_level ? cli.trace_level
-                                          : LVPN_TRACE_DEFAULT);
-  lvpn_client_set_data(cli.client, &cli);
-  lvpn_client_set_log(cli.client, log_cb, &cli, -1);
-  lvpn_client_set_event_cb(cli.client, on_event);
-  uv_signal_init(&loop, &cli.sigint);
-  uv_signal_init(&loop, &cli.sigterm);
-  cli.sigint.data = cli.sigterm.data = &cli;
-  uv_signal_start(&cli.sigint, on_signal, SIGINT);
-  uv_signal_start(&cli.sigterm, on_signal, SIGTERM);
   signal(SIGPIPE, SIG_IGN);
 
-  rc = lvpn_client_start(cli.client);
-  if (rc != 0) {
-    /* The cause was logged. The client may still have handles to close. */
-    cli.err = rc;
+  rc = cli_new_client(&cli);
+  if (rc != 0)
     cli_close_all(&cli);
-  }
   uv_run(&loop, UV_RUN_DEFAULT);
   if (cli.pcap_path != NULL)
     cli_pcap_close(&cli.pcap);

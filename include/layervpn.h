@@ -261,6 +261,41 @@ typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,
 LVPN_EXTERN void lvpn_client_counters(const lvpn_client_t *c,
                                       lvpn_counter_cb cb, void *ud);
 
+/* ---- OpenVPN's management interface ----
+ * Serves the `management` option of a client's config (TCP or unix socket,
+ * one management client at a time, OpenVPN 2.6's commands and messages) on
+ * the client's loop. The host forwards its log lines (lvpn_mgmt_log) and
+ * events (lvpn_mgmt_event), and decides what a `signal` command does. */
+typedef struct lvpn_mgmt_s lvpn_mgmt_t;
+/** `signal SIGHUP|SIGTERM|SIGUSR1|SIGUSR2` from the management client.
+ * Return 0 when acted on, -1 to answer that the signal is ignored. Without
+ * a callback SIGTERM stops the client and the others are ignored. */
+typedef int (*lvpn_mgmt_signal_cb)(lvpn_mgmt_t *m, int signum);
+typedef void (*lvpn_mgmt_close_cb)(lvpn_mgmt_t *m);
+
+/** Listens as the config of `c` says. Returns 0 with *out = NULL when it
+ * has no `management` option; an error when the socket cannot listen. */
+LVPN_EXTERN int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c);
+LVPN_EXTERN void lvpn_mgmt_set_signal_cb(lvpn_mgmt_t *m,
+                                         lvpn_mgmt_signal_cb cb);
+LVPN_EXTERN void lvpn_mgmt_set_data(lvpn_mgmt_t *m, void *data);
+LVPN_EXTERN void *lvpn_mgmt_get_data(const lvpn_mgmt_t *m);
+/** Starts the client in place of lvpn_client_start(): at once, or after
+ * `hold release` (management-hold), and, with management-query-passwords
+ * and `auth-user-pass` without a file, after the username/password
+ * replies to `>PASSWORD:Need 'Auth' username/password`. */
+LVPN_EXTERN int lvpn_mgmt_start_client(lvpn_mgmt_t *m);
+/** Serves another client (the host re-created it, e.g. on SIGHUP). */
+LVPN_EXTERN void lvpn_mgmt_set_client(lvpn_mgmt_t *m, lvpn_client_t *c);
+/** A log line, for `log` (kept up to management-log-cache lines). */
+LVPN_EXTERN void lvpn_mgmt_log(lvpn_mgmt_t *m, int level, const char *msg);
+/** A client event. After LVPN_EVENT_STOPPED the interface no longer
+ * touches the client (the host may close it). */
+LVPN_EXTERN void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err);
+/** Closes the sockets (queued replies leave first when the peer reads);
+ * `cb` runs once everything is closed, then the memory is freed. */
+LVPN_EXTERN void lvpn_mgmt_close(lvpn_mgmt_t *m, lvpn_mgmt_close_cb cb);
+
 #ifdef __cplusplus
 }
 #endif

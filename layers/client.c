@@ -73,6 +73,28 @@ void lvpn_client_set_inside_write(lvpn_client_t *c, lvpn_inside_write_cb cb) {
 }
 
 void lvpn_client_set_data(lvpn_client_t *c, void *data) { c->data = data; }
+
+int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
+                                 const char *pass) {
+  lvpn_config_t *cfg = c->cfg;
+  char *u = strdup(user), *p = strdup(pass);
+  if (u == NULL || p == NULL) {
+    free(u);
+    if (p != NULL)
+      mbedtls_platform_zeroize(p, strlen(p));
+    free(p);
+    return LVPN_ENOMEM;
+  }
+  free(cfg->username);
+  if (cfg->password != NULL) {
+    mbedtls_platform_zeroize(cfg->password, strlen(cfg->password));
+    free(cfg->password);
+  }
+  cfg->username = u;
+  cfg->password = p;
+  cfg->auth_user_pass = LVPN__AUP_GIVEN;
+  return 0;
+}
 void *lvpn_client_get_data(const lvpn_client_t *c) { return c->data; }
 
 

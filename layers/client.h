@@ -93,4 +93,10 @@ void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
 /* datachannel callback: the sending key is nearly spent. */
 void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
 
+/* Credentials for auth-user-pass without a file, given before start by
+ * the management interface (mgmt/mgmt.c) until the public credentials
+ * callback lands. Copied; 0 or LVPN_ENOMEM. */
+int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
+                                 const char *pass);
+
 #endif

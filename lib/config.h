@@ -175,6 +175,15 @@ struct lvpn_config_s {
   /* ignore-unknown-option names (also kept for clones) */
   char *ignore_unknown[LVPN__CONFIG_MAX_LIST];
   int n_ignore_unknown;
+
+  /* management interface (lib/config_mgmt.c, mgmt/) */
+  char *mgmt_addr;     /* IP or socket path; NULL: no management */
+  int mgmt_port;       /* TCP port; 0 with mgmt_unix */
+  bool mgmt_unix;
+  char *mgmt_password; /* first line of the pw-file; zeroed on free */
+  bool mgmt_hold, mgmt_query_passwords;
+  int mgmt_log_cache; /* lines, default 1000 */
+  long mgmt_client_uid, mgmt_client_gid; /* unix peers allowed; -1: any */
 };
 
 /* Deep copy. Returns 0 or LVPN_ENOMEM. */

@@ -83,6 +83,7 @@ typedef struct {
 
 extern const lvpn__config_area_t lvpn__config_conn, lvpn__config_tls,
     lvpn__config_data, lvpn__config_route, lvpn__config_proc;
+extern const lvpn__config_area_t lvpn__config_mgmt; /* config_mgmt.c */
 
 /* All areas, in the order options are looked up and checks run; ends with
  * NULL. */
