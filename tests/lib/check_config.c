@@ -494,16 +494,42 @@ START_TEST(test_config_compression) {
   c = ok("compress stub-v2\nallow-compression no\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_STUB_V2);
   lvpn_config_free(c);
-  bad("comp-lzo yes\n", LVPN_ECOMPRESSION, 1,
-      "comp-lzo yes: compression is not supported, use 'comp-lzo no'");
-  bad("comp-lzo adaptive\n", LVPN_ECOMPRESSION, 1,
-      "comp-lzo adaptive: compression is not supported, use 'comp-lzo no'");
-  bad("comp-lzo\n", LVPN_ECOMPRESSION, 1,
-      "comp-lzo: compression is not supported, use 'comp-lzo no'");
-  bad("compress lz4\n", LVPN_ECOMPRESSION, 1,
-      "compress lz4: compression is not supported, use 'compress stub-v2'");
-  bad("compress lz4-v2\n", LVPN_ECOMPRESSION, 1, NULL);
-  bad("compress lzo\n", LVPN_ECOMPRESSION, 1, NULL);
+  /* real compression (OpenVPN 2.6): accepted, receive-only with a warning
+   * unless allow-compression yes; refused after allow-compression no */
+  c = ok("comp-lzo\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  ck_assert(!c->allow_compression_set);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], ":1: compression for receiving"
+                                               " enabled; sent packets are "
+                                               "not compressed unless"));
+  lvpn_config_free(c);
+  c = ok("allow-compression yes\ncomp-lzo yes\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
+  ck_assert_int_eq(c->allow_compression, LVPN__ALLOW_COMP_YES);
+  ck_assert(c->allow_compression_set);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+  c = ok("comp-lzo adaptive\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  lvpn_config_free(c);
+  c = ok("compress lz4\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZ4);
+  lvpn_config_free(c);
+  c = ok("compress lz4-v2\nallow-compression asym\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZ4_V2);
+  lvpn_config_free(c);
+  c = ok("compress lzo\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
+  lvpn_config_free(c);
+  bad("allow-compression no\ncomp-lzo yes\n", LVPN_ECOMPRESSION, 2,
+      "comp-lzo yes: compression is not allowed since allow-compression is "
+      "'no'");
+  bad("allow-compression no\ncomp-lzo\n", LVPN_ECOMPRESSION, 2,
+      "comp-lzo: compression is not allowed since allow-compression is 'no'");
+  bad("compress lz4-v2\nallow-compression no\n", LVPN_ECOMPRESSION, 2,
+      "'allow-compression no' conflicts with enabling compression "
+      "(lz4-v2)");
   bad("compress zstd\n", LVPN_ECONFIG, 1, "compress: unknown algorithm 'zstd'");
   bad("compress migrate\n", LVPN_EUNSUPPORTED, 1,
       "'compress migrate' is a server option");
@@ -699,6 +725,7 @@ START_TEST(test_config_set_overrides) {
   const char *remote[] = {"b.example", "443", NULL};
   const char *verb[] = {"7", NULL};
   const char *bad_ping[] = {"x", NULL};
+  const char *allow_no[] = {"no", NULL};
   const char *noargs[] = {NULL};
   lvpn_config_t *c = ok("client\nremote a.example\nverb 3\n");
 
@@ -722,6 +749,9 @@ START_TEST(test_config_set_overrides) {
   ck_assert_int_eq(lvpn_config_set(c, "frob", NULL, err, sizeof(err)),
                    LVPN_EUNSUPPORTED);
   ck_assert_str_eq(err, "--frob: unsupported option 'frob'");
+  ck_assert_int_eq(lvpn_config_set(c, "allow-compression", allow_no, err,
+                                   sizeof(err)),
+                   0);
   ck_assert_int_eq(lvpn_config_set(c, "comp-lzo", NULL, err, sizeof(err)),
                    LVPN_ECOMPRESSION);
   ck_assert_int_eq(lvpn_config_set(c, "", NULL, err, sizeof(err)), LVPN_EINVAL);
