@@ -44,6 +44,11 @@ run_case() { # name "server extra lines" "client extra lines" expect_tx
         bad "$name: tunnel did not come up"; tail -n 20 "$log"
         it_lvpn_stop "$pid" 5 || true; it_server_stop; return
     fi
+    # peer-info as OpenVPN 2.6 announces it when compression is allowed
+    for line in IV_LZ4=1 IV_LZ4v2=1 IV_LZO=1 IV_COMP_STUB=1 IV_COMP_STUBv2=1; do
+        grep -q "peer info: $line\$" "$IT_DIR/server.log" ||
+            bad "$name: server did not see $line"
+    done
     if [[ -z $http_pid ]] || ! kill -0 "$http_pid" 2>/dev/null; then
         http_pid=$(IT_BG_LOG=$IT_DIR/http.log it_bg_in_server \
             python3 -m http.server 8000 --bind 198.19.0.1 --directory "$IT_DIR/www")
@@ -89,6 +94,35 @@ allow-compression yes" 1
 run_case pushed-lz4-v2-asym "compress lz4-v2
 push \"compress lz4-v2\"
 allow-compression yes" "allow-compression asym" 0
+
+# OpenVPN 2.6's default (no compression option, no allow-compression) is
+# stub-only: stubs announced, pushed real compression refused clearly.
+refused_case() {
+    local log pid
+    it_server_conf wrap=tls-crypt "extra=comp-lzo yes" 'extra=push "comp-lzo yes"' \
+        "extra=allow-compression yes"
+    it_server_start
+    it_client_conf wrap=tls-crypt
+    log=$IT_DIR/lvpn-refused.log
+    pid=$(it_lvpn_start "$log" --verb 4)
+    if it_wait_log "$log" "pushed compression 'lzo', which is not allowed" 20; then
+        echo "  refused: $(grep -o "the server pushed compression.*" "$log" | head -n 1)"
+    else
+        bad "refused: no clear refusal of pushed comp-lzo"; tail -n 20 "$log"
+    fi
+    if grep -q 'Initialization Sequence Completed' "$log"; then
+        bad "refused: the tunnel came up with a refused compression"
+    fi
+    grep -q 'peer info: IV_LZO_STUB=1$' "$IT_DIR/server.log" ||
+        bad "refused: IV_LZO_STUB=1 not announced"
+    if grep -qE 'peer info: IV_(LZO|LZ4)=' "$IT_DIR/server.log"; then
+        bad "refused: real compression announced without being allowed"
+    fi
+    it_lvpn_stop "$pid" 10 || true
+    [[ $fail == 0 ]] && echo "ok: refused"
+    it_server_stop
+}
+refused_case
 
 if ((fail)); then echo "FAIL: t_compress"; exit 1; fi
 echo "PASS: t_compress"
