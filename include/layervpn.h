@@ -77,7 +77,8 @@ extern "C" {
   XX(STOPPED, "stopped by request")                                          \
   XX(SCRIPT, "up/down script failed")                                        \
   XX(SERVER_POLL, "server-poll-timeout: no answer from the server in time")  \
-  XX(RETRY_MAX, "connect-retry-max reached: every attempt failed")
+  XX(RETRY_MAX, "connect-retry-max reached: every attempt failed")           \
+  XX(AUTH_FAIL_TEMP, "server sent AUTH_FAILED,TEMP: retrying after its back-off")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,

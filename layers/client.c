@@ -116,6 +116,7 @@ static void client_free(lvpn_client_t *c) {
   if (c->tls_conf_ready)
     lvpn__tls_conf_free(&c->tls_conf);
   lvpn__tlswrap_free(&c->session.wrap);
+  lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
     mbedtls_entropy_free(&c->entropy);
@@ -158,6 +159,7 @@ static int client_restartable(int err) {
   case LVPN_ERESTART:
   case LVPN_EEXIT_NOTIFY:
   case LVPN_ECONNRESET:
+  case LVPN_EAUTH_FAIL_TEMP:
   case LVPN_EHANDSHAKE_TIMEOUT:
   case LVPN_EPUSH_TIMEOUT:
   case LVPN_ESERVER_POLL:
@@ -253,6 +255,14 @@ static int client_schedule_restart(lvpn_client_t *c, int err) {
 
   client_retry_opts(c, &o);
   rc = lvpn__retry_next(&c->retry, &o, 0, &pause, &c->remote);
+  if (rc == 0 && err == LVPN_EAUTH_FAIL_TEMP) {
+    /* The server's back-off, never shorter than ours, capped like it
+     * (connect-retry's second value, 300 s by default). */
+    unsigned cap = o.connect_retry_cap > 0 ? o.connect_retry_cap : 300;
+    unsigned b = (unsigned)c->tls.auth_temp_backoff_s;
+    if (b > pause)
+      pause = b < cap ? b : cap;
+  }
   if (rc != 0) {
     LVPN__LOG(&c->log, LVPN_LOG_FATAL, "client",
               "All connections have been connect-retry-max (%u) times "
@@ -288,6 +298,15 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
     c->connected = 0;
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
+    /* AUTH_FAILED,TEMP: the same remote unless the server said "advance
+     * remote" (one address per remote here, so "advance addr" retries the
+     * same one). */
+    if (err == LVPN_EAUTH_FAIL_TEMP) {
+      if (c->tls.auth_temp_advance == LVPN__ADVANCE_REMOTE)
+        lvpn__retry_advance(&c->retry);
+      else
+        lvpn__retry_stay(&c->retry);
+    }
     if (client_schedule_restart(c, err) == 0)
       return;
     c->err = err = LVPN_ERETRY_MAX;

@@ -89,5 +89,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
+/* datachannel callback: the sending key is nearly spent. */
+void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
 
 #endif

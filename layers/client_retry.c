@@ -62,3 +62,8 @@ void lvpn__retry_connected(lvpn__retry_t *r) {
 void lvpn__retry_no_pause(lvpn__retry_t *r) { r->no_pause = 1; }
 
 void lvpn__retry_advance(lvpn__retry_t *r) { r->no_advance = 0; }
+
+void lvpn__retry_stay(lvpn__retry_t *r) {
+  if (r->remote >= 0)
+    r->no_advance = 1;
+}

@@ -50,6 +50,10 @@ void lvpn__retry_no_pause(lvpn__retry_t *r);
  * next remote (and counts) even right after a completed connection. */
 void lvpn__retry_advance(lvpn__retry_t *r);
 
+/* The next attempt stays on the remote in use (AUTH_FAILED,TEMP without
+ * "advance remote"). */
+void lvpn__retry_stay(lvpn__retry_t *r);
+
 /* The pause OpenVPN takes before an attempt, given the unsuccessful count so
  * far. Exposed for the tests. */
 unsigned lvpn__retry_pause(const lvpn__retry_opts_t *o, unsigned unsuccessful);

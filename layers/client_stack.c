@@ -10,7 +10,9 @@
 
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
-   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY)
+   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
+   LVPN__IV_PROTO_AUTH_FAIL_TEMP | LVPN__IV_PROTO_DYN_TLS_CRYPT |           \
+   LVPN__IV_PROTO_DATA_EPOCH)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
@@ -154,6 +156,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->workers.data = c;
   /* A new session: new session id, fresh replay state for the wrapping. */
   lvpn__tlswrap_free(&c->session.wrap);
+  lvpn__tlswrap_free(&c->session.dyn);
   memset(&c->session, 0, sizeof(c->session));
   if ((rc = client_session(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
@@ -200,6 +203,8 @@ int lvpn__client_build(lvpn_client_t *c) {
                          cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
                                                : LVPN__PRE_PULL_PING_RESTART,
                          &c->log);
+  c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
+  c->dc.ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);

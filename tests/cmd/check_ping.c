@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/check_util.h"
+#include "tests/fakes.h"
 #include "cmd/ping.h"
 
 static ping_echo_t echo_params(size_t size) {
@@ -307,20 +307,13 @@ START_TEST(test_ping_stats_nothing_received) {
 }
 END_TEST
 
-static Suite *ping_suite(void) {
-  Suite *s = suite_create("ping");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_ping_build_is_valid_ipv4_icmp);
-  tcase_add_test(tc, test_ping_parse_reply);
-  tcase_add_test(tc, test_ping_parse_small_payload_has_no_time);
-  tcase_add_test(tc, test_ping_parse_ignores_what_is_not_ours);
-  tcase_add_test(tc, test_ping_parse_wrong_data_byte);
-  tcase_add_test(tc, test_ping_parse_icmp_error);
-  tcase_add_test(tc, test_ping_format_time_as_ping8);
-  tcase_add_test(tc, test_ping_stats_and_duplicates);
-  tcase_add_test(tc, test_ping_stats_nothing_received);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(ping_suite)
+LVPN_TEST_MAIN("ping", 0, NULL, NULL,
+               test_ping_build_is_valid_ipv4_icmp,
+               test_ping_parse_reply,
+               test_ping_parse_small_payload_has_no_time,
+               test_ping_parse_ignores_what_is_not_ours,
+               test_ping_parse_wrong_data_byte,
+               test_ping_parse_icmp_error,
+               test_ping_format_time_as_ping8,
+               test_ping_stats_and_duplicates,
+               test_ping_stats_nothing_received)

@@ -10,7 +10,7 @@
 #include "layers/datachannel/compress.h"
 #include "layervpn.h"
 #include "lib/config.h"
-#include "tests/check_util.h"
+#include "tests/fakes.h"
 
 static lvpn__pbuf_pool_t pool;
 static lvpn__compress_t cc;
@@ -332,20 +332,9 @@ START_TEST(test_compress_policy) {
 }
 END_TEST
 
-static Suite *compress_suite(void) {
-  Suite *s = suite_create("datachannel_compress");
-  TCase *tc = tcase_create("datachannel_compress");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_compress_roundtrips);
-  tcase_add_test(tc, test_compress_framing_bytes);
-  tcase_add_test(tc, test_compress_decodes_foreign_streams);
-  tcase_add_test(tc, test_compress_corrupt_and_oversized_dropped);
-  tcase_add_test(tc, test_compress_garbage_never_crashes);
-  tcase_add_test(tc, test_compress_lzo_adaptive);
-  tcase_add_test(tc, test_compress_policy);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(compress_suite)
+LVPN_TEST_MAIN("datachannel_compress", 60, setup, teardown,
+               test_compress_roundtrips, test_compress_framing_bytes,
+               test_compress_decodes_foreign_streams,
+               test_compress_corrupt_and_oversized_dropped,
+               test_compress_garbage_never_crashes, test_compress_lzo_adaptive,
+               test_compress_policy)

@@ -4,7 +4,7 @@
 
 #include "layervpn.h"
 #include "layers/client_retry.h"
-#include "tests/check_util.h"
+#include "tests/fakes.h"
 
 static const lvpn__retry_opts_t defaults = {1, 300, 0, 1};
 
@@ -175,19 +175,12 @@ START_TEST(test_client_retry_restart_next_advances) {
 }
 END_TEST
 
-static Suite *client_retry_suite(void) {
-  Suite *s = suite_create("client_retry");
-  TCase *tc = tcase_create("policy");
-  tcase_add_test(tc, test_client_retry_first_attempt_counts_without_pause);
-  tcase_add_test(tc, test_client_retry_backoff_doubles_after_five_and_caps);
-  tcase_add_test(tc, test_client_retry_pause_formula);
-  tcase_add_test(tc, test_client_retry_rotates_remotes);
-  tcase_add_test(tc, test_client_retry_connected_resets_and_stays);
-  tcase_add_test(tc, test_client_retry_max_gives_up);
-  tcase_add_test(tc, test_client_retry_no_pause_once);
-  tcase_add_test(tc, test_client_retry_restart_next_advances);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(client_retry_suite)
+LVPN_TEST_MAIN("client_retry", 0, NULL, NULL,
+               test_client_retry_first_attempt_counts_without_pause,
+               test_client_retry_backoff_doubles_after_five_and_caps,
+               test_client_retry_pause_formula,
+               test_client_retry_rotates_remotes,
+               test_client_retry_connected_resets_and_stays,
+               test_client_retry_max_gives_up,
+               test_client_retry_no_pause_once,
+               test_client_retry_restart_next_advances)

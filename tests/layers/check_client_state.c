@@ -4,7 +4,7 @@
  * by tests/integration/t_state.sh. */
 #include <string.h>
 
-#include "tests/check_util.h"
+#include "tests/fakes.h"
 #include "layervpn.h"
 
 START_TEST(test_client_state_names_are_openvpns) {
@@ -56,13 +56,6 @@ START_TEST(test_client_state_initial_until_started) {
 }
 END_TEST
 
-static Suite *client_state_suite(void) {
-  Suite *s = suite_create("client_state");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_client_state_names_are_openvpns);
-  tcase_add_test(tc, test_client_state_initial_until_started);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(client_state_suite)
+LVPN_TEST_MAIN("client_state", 0, NULL, NULL,
+               test_client_state_names_are_openvpns,
+               test_client_state_initial_until_started)
