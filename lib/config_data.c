@@ -117,6 +117,14 @@ static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+/* OpenVPN 2.6: clears the adaptive flag of a comp-lzo given before it. */
+static int fn_comp_noadapt(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  if (a->cfg->comp == LVPN__COMP_LZO_ADAPTIVE)
+    a->cfg->comp = LVPN__COMP_LZO;
+  return 0;
+}
+
 static int fn_allow_comp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                          char *const *p, int n) {
   static const char *const kw[] = {"no", "asym", "yes", NULL};
@@ -141,6 +149,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("auth", 1, 1, fn_auth),
     OPT_FN("comp-lzo", 0, 1, fn_comp),
     OPT_FN("compress", 0, 1, fn_comp),
+    OPT_FN("comp-noadapt", 0, 0, fn_comp_noadapt),
     OPT_FN("allow-compression", 1, 1, fn_allow_comp),
     OPT_FN("replay-window", 1, 2, fn_replay),
     OPT_FLAG("mute-replay-warnings", mute_replay_warnings),

@@ -531,6 +531,7 @@ START_TEST(test_config_compression) {
        "compress: unknown algorithm 'zstd'"},
       {"compress migrate\n", LVPN_EUNSUPPORTED, 1,
        "'compress migrate' is a server option"},
+      {"comp-noadapt yes\n", LVPN_ECONFIG, 1, NULL},
       {"allow-compression maybe\n", LVPN_ECONFIG, 1,
        "'allow-compression': unknown value 'maybe'"},
   };
@@ -565,6 +566,15 @@ START_TEST(test_config_compression) {
   lvpn_config_free(c);
   c = ok("comp-lzo adaptive\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  lvpn_config_free(c);
+  c = ok("comp-lzo\ncomp-noadapt\n"); /* 2.6: the order matters */
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
+  lvpn_config_free(c);
+  c = ok("comp-noadapt\ncomp-lzo\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  lvpn_config_free(c);
+  c = ok("compress lz4-v2\ncomp-noadapt\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZ4_V2);
   lvpn_config_free(c);
   c = ok("compress lz4\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_LZ4);
