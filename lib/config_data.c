@@ -136,6 +136,12 @@ static int fn_allow_comp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                           "'allow-compression no' conflicts with enabling "
                           "compression (%s)",
                           lvpn__comp_name(a->cfg->comp));
+  if (k != LVPN__ALLOW_COMP_NO && a->cfg->allow_compression_set &&
+      a->cfg->allow_compression == LVPN__ALLOW_COMP_NO)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "cannot set allow-compression to '%s' after "
+                          "setting it to 'no'",
+                          p[0]);
   a->cfg->allow_compression = k;
   a->cfg->allow_compression_set = true;
   return 0;

@@ -532,6 +532,8 @@ START_TEST(test_config_compression) {
       {"compress migrate\n", LVPN_EUNSUPPORTED, 1,
        "'compress migrate' is a server option"},
       {"comp-noadapt yes\n", LVPN_ECONFIG, 1, NULL},
+      {"allow-compression no\nallow-compression yes\n", LVPN_ECONFIG, 2,
+       "cannot set allow-compression to 'yes' after setting it to 'no'"},
       {"allow-compression maybe\n", LVPN_ECONFIG, 1,
        "'allow-compression': unknown value 'maybe'"},
   };
