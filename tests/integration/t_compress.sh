@@ -4,7 +4,7 @@
 # 2 MB compressible file fetched over HTTP through the tunnel, byte-exact
 # (sha256). Our counters prove both directions were really compressed: the
 # server compressed what we decompressed, and answered pings we compressed.
-# A third case: the client has no compress option, only allow-compression
+# The same for compress lz4 (the swapped header byte). Another case: the client has no compress option, only allow-compression
 # asym, and takes the lz4-v2 framing from the server's push (receive-only).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -90,6 +90,9 @@ allow-compression yes" "comp-lzo
 allow-compression yes" 1
 run_case lz4-v2 "compress lz4-v2
 allow-compression yes" "compress lz4-v2
+allow-compression yes" 1
+run_case lz4-swap "compress lz4
+allow-compression yes" "compress lz4
 allow-compression yes" 1
 run_case pushed-lz4-v2-asym "compress lz4-v2
 push \"compress lz4-v2\"
