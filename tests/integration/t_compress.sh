@@ -4,8 +4,10 @@
 # 2 MB compressible file fetched over HTTP through the tunnel, byte-exact
 # (sha256). Our counters prove both directions were really compressed: the
 # server compressed what we decompressed, and answered pings we compressed.
-# The same for compress lz4 (the swapped header byte). Another case: the client has no compress option, only allow-compression
-# asym, and takes the lz4-v2 framing from the server's push (receive-only).
+# The same for compress lz4 (the swapped header byte). Another case: the
+# client has no compress option, only allow-compression asym, and takes the
+# lz4-v2 framing from the server's push (receive-only). Last: 2.6's default
+# (no option) announces stubs only and refuses a pushed comp-lzo.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
