@@ -69,7 +69,7 @@ extern "C" {
   XX(PING_RESTART, "ping-restart: no packet from the server in time")        \
   XX(EXIT_NOTIFY, "server announced exit")                                   \
   XX(NOCIPHER, "no usable data channel cipher")                              \
-  XX(COMPRESSION, "compression is not supported")                            \
+  XX(COMPRESSION, "compression not allowed or invalid")                      \
   XX(TUN, "tun device error")                                                \
   XX(NETLINK, "netlink error")                                               \
   XX(RESOLVE, "cannot resolve remote host")                                  \

@@ -298,9 +298,12 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     return;
   }
   comp = push->has_comp ? push->comp : cfg->comp;
-  if (comp > LVPN__COMP_STUB_V2) {
+  if (lvpn__comp_is_real(comp) &&
+      !lvpn__comp_real_allowed(cfg->comp, cfg->allow_compression,
+                               cfg->allow_compression_set)) {
     snprintf(msg, sizeof(msg),
-             "the server pushed compression '%s', which is not supported",
+             "the server pushed compression '%s', which is not allowed "
+             "(see allow-compression)",
              lvpn__comp_name(comp));
     client_fail(c, LVPN_ECOMPRESSION, msg);
     return;
@@ -320,6 +323,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.key_id = 0;
   dp.peer_id = push->has_peer_id ? push->peer_id : LVPN__PEER_ID_DISABLED;
   dp.comp_mode = comp;
+  dp.comp_tx = cfg->allow_compression == LVPN__ALLOW_COMP_YES;
   dp.epoch = epoch;
   dp.epoch_usage_limit = epoch ? epoch_usage_limit(c) : 0;
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);

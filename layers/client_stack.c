@@ -106,7 +106,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   o.link_mtu = (unsigned)cfg->tun_mtu + 41;
   o.tun_mtu = cfg->tun_mtu;
   o.tcp = tcp;
-  o.comp_lzo = cfg->comp == LVPN__COMP_LZO_NO;
+  o.comp_lzo = cfg->comp != LVPN__COMP_NONE; /* 2.6: any comp context */
   o.auth = cfg->auth;
   o.keysize = 128;
   o.tls_auth = cfg->tls_auth.data != NULL;
@@ -119,6 +119,8 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   pi.ciphers = cfg->data_ciphers;
   pi.proto = c->iv_proto = IV_PROTO_BITS;
   pi.comp_stubs = 1; /* we implement every stub framing */
+  pi.comp_real = lvpn__comp_advertise_real(cfg->comp, cfg->allow_compression,
+                                           cfg->allow_compression_set);
   rc = lvpn__peer_info_build(c->peer_info, sizeof(c->peer_info), &pi);
   if (rc != 0)
     return rc;
@@ -258,12 +260,6 @@ int lvpn_client_start(lvpn_client_t *c) {
   }
   for (i = 0; i < cfg->n_warnings; i++)
     client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
-  if (cfg->comp > LVPN__COMP_STUB_V2) {
-    client_log(c, LVPN_LOG_FATAL, "%s",
-               "compression is not supported: use 'compress stub-v2' or "
-               "'comp-lzo no'");
-    return LVPN_ECOMPRESSION;
-  }
   /* Once per client: RNG, and certificates and keys parsed. */
   if ((rc = client_rng(c)) != 0 || (rc = client_tls(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));

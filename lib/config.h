@@ -121,8 +121,9 @@ struct lvpn_config_s {
   char *data_ciphers;          /* canonical, ':'-separated, never empty */
   char *data_ciphers_fallback; /* NULL unless given */
   char *auth;                  /* "SHA1" (default), "SHA256", ..., "none" */
-  int comp;                    /* lvpn__comp_t: NONE, LZO_NO, STUB, STUB_V2 */
+  int comp;                    /* lvpn__comp_t */
   int allow_compression;       /* lvpn__allow_comp_t, default NO */
+  bool allow_compression_set;  /* given explicitly (2.6: changes defaults) */
   int replay_window, replay_time; /* 64, 15 */
   bool mute_replay_warnings;
 

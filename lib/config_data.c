@@ -81,12 +81,16 @@ static int fn_comp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   k = lvpn__comp_parse(lzo, p, n, msg, sizeof(msg));
   if (k < 0)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
-  if (k >= LVPN__COMP_LZO)
+  if (k >= LVPN__COMP_LZO && a->cfg->allow_compression_set &&
+      a->cfg->allow_compression == LVPN__ALLOW_COMP_NO)
     return lvpn__opt_fail(a, LVPN_ECOMPRESSION,
-                          "%s%s%s: compression is not supported,"
-                          " use '%s'",
-                          o->name, n > 0 ? " " : "", n > 0 ? p[0] : "",
-                          lzo ? "comp-lzo no" : "compress stub-v2");
+                          "%s%s%s: compression is not allowed since "
+                          "allow-compression is 'no'",
+                          o->name, n > 0 ? " " : "", n > 0 ? p[0] : "");
+  if (k >= LVPN__COMP_LZO &&
+      a->cfg->allow_compression != LVPN__ALLOW_COMP_YES)
+    lvpn__opt_warn(a, "compression for receiving enabled; sent packets are "
+                      "not compressed unless 'allow-compression yes' is set");
   a->cfg->comp = k;
   return 0;
 }
@@ -113,7 +117,35 @@ static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
-static const char *const allow_comp_kw[] = {"no", "asym", "yes", NULL};
+/* OpenVPN 2.6: clears the adaptive flag of a comp-lzo given before it. */
+static int fn_comp_noadapt(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  if (a->cfg->comp == LVPN__COMP_LZO_ADAPTIVE)
+    a->cfg->comp = LVPN__COMP_LZO;
+  return 0;
+}
+
+static int fn_allow_comp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                         char *const *p, int n) {
+  static const char *const kw[] = {"no", "asym", "yes", NULL};
+  int k;
+  if (lvpn__opt_keyword(a, o, p[0], kw, &k) != 0)
+    return LVPN_ECONFIG;
+  if (k == LVPN__ALLOW_COMP_NO && a->cfg->comp >= LVPN__COMP_LZO)
+    return lvpn__opt_fail(a, LVPN_ECOMPRESSION,
+                          "'allow-compression no' conflicts with enabling "
+                          "compression (%s)",
+                          lvpn__comp_name(a->cfg->comp));
+  if (k != LVPN__ALLOW_COMP_NO && a->cfg->allow_compression_set &&
+      a->cfg->allow_compression == LVPN__ALLOW_COMP_NO)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "cannot set allow-compression to '%s' after "
+                          "setting it to 'no'",
+                          p[0]);
+  a->cfg->allow_compression = k;
+  a->cfg->allow_compression_set = true;
+  return 0;
+}
 
 static const lvpn__opt_t opts[] = {
     OPT_FN("cipher", 1, 1, fn_cipher),
@@ -123,7 +155,8 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("auth", 1, 1, fn_auth),
     OPT_FN("comp-lzo", 0, 1, fn_comp),
     OPT_FN("compress", 0, 1, fn_comp),
-    OPT_KW("allow-compression", allow_compression, 0, allow_comp_kw),
+    OPT_FN("comp-noadapt", 0, 0, fn_comp_noadapt),
+    OPT_FN("allow-compression", 1, 1, fn_allow_comp),
     OPT_FN("replay-window", 1, 2, fn_replay),
     OPT_FLAG("mute-replay-warnings", mute_replay_warnings),
     OPT_INT("tun-mtu", tun_mtu, 68, 65535),

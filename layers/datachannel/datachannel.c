@@ -54,7 +54,7 @@ static void dc_key_free(lvpn__datachannel_t *d, int slot) {
 
 /* Frames, encrypts and sends `p` down; owns `p`. */
 static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
-  int err = lvpn__comp_frame(d->params.comp_mode, p);
+  int err = lvpn__compress(&d->comp, p, uv_now(d->base.loop) / 1000);
   if (err == 0)
     err = dc_encrypt(d, d->tx, p);
   if (err != 0) {
@@ -142,7 +142,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   if (err == 0)
     err = dc_decrypt(d, slot, p, uv_now(l->loop) / 1000);
   if (err == 0)
-    err = lvpn__comp_unframe(d->params.comp_mode, p);
+    err = lvpn__decompress(&d->comp, p);
   if (err != 0) {
     switch (err) {
     case LVPN_ESHORT: d->drop_short++; break;
@@ -264,6 +264,7 @@ static void dc_close(lvpn__layer_t *l) {
       dc_key_free(d, i);
       d->have[i] = 0;
     }
+  lvpn__compress_free(&d->comp);
   lvpn__layer_close_handle(l, (uv_handle_t *)&d->tick);
 }
 
@@ -283,6 +284,11 @@ static void dc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "drop_replay", d->drop_replay);
   cb(ud, l->name, "drop_compressed", d->drop_compressed);
   cb(ud, l->name, "drop_other", d->drop_other);
+  cb(ud, l->name, "comp_compressed", d->comp.compressed);
+  cb(ud, l->name, "comp_decompressed", d->comp.decompressed);
+  cb(ud, l->name, "comp_drop_header", d->comp.drop_header);
+  cb(ud, l->name, "comp_drop_corrupt", d->comp.drop_corrupt);
+  cb(ud, l->name, "comp_drop_oversize", d->comp.drop_oversize);
   cb(ud, l->name, "drop_tx", d->drop_tx);
   cb(ud, l->name, "pings_rx", d->pings_rx);
   cb(ud, l->name, "pings_tx", d->pings_tx);
@@ -379,6 +385,9 @@ int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
   snprintf(d->auth, sizeof(d->auth), "%s", params->auth ? params->auth : "");
   d->params.cipher = d->cipher;
   d->params.auth = d->auth;
+  err = lvpn__compress_setup(&d->comp, params->comp_mode, params->comp_tx);
+  if (err != 0)
+    return err;
   err = dc_install(d, 0, params->key_id, key2);
   if (err != 0)
     return err;

@@ -8,6 +8,7 @@
 #ifndef LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 #define LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 
+#include "layers/datachannel/compress.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/epoch.h"
 #include "layers/layer.h"
@@ -18,6 +19,7 @@ typedef struct lvpn__dc_params_s {
   uint8_t key_id;
   uint32_t peer_id;   /* >= 0xFFFFFF: P_DATA_V1 */
   int comp_mode;      /* LVPN__COMP_* */
+  int comp_tx;        /* compress outgoing packets (allow-compression yes) */
   unsigned ping_s;    /* 0 = off */
   unsigned ping_restart_s;
   int epoch;                  /* protocol-flags aead-epoch: epoch format */
@@ -54,6 +56,7 @@ typedef struct lvpn__datachannel_s {
   void (*on_wants_rekey)(struct lvpn__datachannel_s *d);
   void *ud;
   int rekey_asked;
+  lvpn__compress_t comp; /* mode and work memory set by set_key */
 } lvpn__datachannel_t;
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,

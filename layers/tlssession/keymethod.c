@@ -252,8 +252,12 @@ int lvpn__peer_info_build(char *out, size_t max,
     addf(&t, "IV_NCP=2\n");
   addf(&t, "IV_CIPHERS=%s\n", ciphers);
   addf(&t, "IV_PROTO=%u\n", o->proto);
+  if (o->comp_stubs && o->comp_real)
+    addf(&t, "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO=1\n");
+  else if (o->comp_stubs)
+    addf(&t, "IV_LZO_STUB=1\n");
   if (o->comp_stubs)
-    addf(&t, "IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+    addf(&t, "IV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
   if (o->gui_version != NULL)
     addf(&t, "IV_GUI_VER=%s\n", o->gui_version);
   if (t.overflow) {

@@ -99,6 +99,8 @@ typedef struct {
   const char *ciphers;     /* IV_CIPHERS, ':'-separated OpenVPN names */
   unsigned proto;          /* IV_PROTO bits, e.g. 2|4|8|128 = 142 */
   int comp_stubs;          /* IV_LZO_STUB, IV_COMP_STUB, IV_COMP_STUBv2 */
+  int comp_real;           /* with comp_stubs: IV_LZ4, IV_LZ4v2, IV_LZO
+                            * instead of IV_LZO_STUB (OpenVPN 2.6 order) */
   const char *gui_version; /* IV_GUI_VER, or NULL */
 } lvpn__peer_info_opts_t;
 

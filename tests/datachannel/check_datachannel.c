@@ -508,6 +508,73 @@ START_TEST(test_datachannel_comp_lzo_no_round_trip) {
 }
 END_TEST
 
+/* Real compression through the layer (lz4-v2, comp-lzo with
+ * allow-compression yes): compressible packets go down compressed, the
+ * server's compressed packets come up whole, a corrupt one is dropped and
+ * counted while the layer carries on. */
+static void comp_real_round_trip(int mode) {
+  env_t *e = &E;
+  static lvpn__compress_t srv; /* the server's side */
+  uint8_t ip[1000];
+  lvpn__pbuf_t *p;
+  size_t i;
+
+  memset(&srv, 0, sizeof(srv));
+  ck_assert_int_eq(lvpn__compress_setup(&srv, mode, true), 0);
+  env_init(e, 0);
+  e->params.comp_mode = mode;
+  e->params.comp_tx = 1;
+  env_key(e);
+  env_run(e);
+  for (i = 0; i < sizeof(ip); i++)
+    ip[i] = (uint8_t)"abcdefgh"[i % 8];
+  ip[0] = 0x45;
+  tun_send(e, ip, sizeof(ip));
+  spin(e);
+  p = srv_read_framed(e);
+  ck_assert_uint_lt(p->len, sizeof(ip) / 2);
+  ck_assert_int_eq(p->data[0], mode == LVPN__COMP_LZ4_V2 ? 0x50 : 0x66);
+  ck_assert_int_eq(lvpn__decompress(&srv, p), 0);
+  ck_assert_uint_eq(p->len, sizeof(ip));
+  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+  lvpn__pbuf_free(p);
+  ck_assert_uint_eq(e->dc.comp.compressed, 1);
+  /* up: compressed by the server */
+  p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, sizeof(ip)), ip, sizeof(ip));
+  ck_assert_int_eq(lvpn__compress(&srv, p, 0), 0);
+  ck_assert_uint_eq(srv.compressed, 1);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  /* a corrupt stream under a valid framing */
+  p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, 6),
+         mode == LVPN__COMP_LZ4_V2 ? "\x50\x01\xf0zzz" : "\x66\xffzzzz", 6);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  spin(e);
+  ck_assert_uint_eq(e->tun.got.count, 1);
+  p = fake_cap_pop(&e->tun);
+  ck_assert_uint_eq(p->len, sizeof(ip));
+  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
+  lvpn__pbuf_free(p);
+  ck_assert_uint_eq(e->dc.comp.decompressed, 1);
+  ck_assert_uint_eq(e->dc.comp.drop_corrupt, 1);
+  ck_assert_uint_eq(e->dc.drop_compressed, 1);
+  lvpn__compress_free(&srv);
+  env_finish(e, LVPN_ESTOPPED);
+}
+
+START_TEST(test_datachannel_comp_lz4_v2_real) {
+  comp_real_round_trip(LVPN__COMP_LZ4_V2);
+}
+END_TEST
+
+START_TEST(test_datachannel_comp_lzo_real) {
+  comp_real_round_trip(LVPN__COMP_LZO);
+}
+END_TEST
+
 START_TEST(test_datachannel_keepalive_ping_after_silence) {
   env_t *e = &E;
   lvpn__pbuf_t *p;
@@ -600,6 +667,8 @@ LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_no_key_drops,
                test_datachannel_comp_stub_v2_round_trip,
                test_datachannel_comp_lzo_no_round_trip,
+               test_datachannel_comp_lz4_v2_real,
+               test_datachannel_comp_lzo_real,
                test_datachannel_keepalive_ping_after_silence,
                test_datachannel_traffic_postpones_ping_and_restart,
                test_datachannel_pre_pull_ping_restart_without_key)

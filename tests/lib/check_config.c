@@ -518,20 +518,22 @@ END_TEST
 
 START_TEST(test_config_compression) {
   static const bad_case_t bads[] = {
-      {"comp-lzo yes\n", LVPN_ECOMPRESSION, 1,
-       "comp-lzo yes: compression is not supported, use 'comp-lzo no'"},
-      {"comp-lzo adaptive\n", LVPN_ECOMPRESSION, 1,
-       "comp-lzo adaptive: compression is not supported, use 'comp-lzo no'"},
-      {"comp-lzo\n", LVPN_ECOMPRESSION, 1,
-       "comp-lzo: compression is not supported, use 'comp-lzo no'"},
-      {"compress lz4\n", LVPN_ECOMPRESSION, 1,
-       "compress lz4: compression is not supported, use 'compress stub-v2'"},
-      {"compress lz4-v2\n", LVPN_ECOMPRESSION, 1, NULL},
-      {"compress lzo\n", LVPN_ECOMPRESSION, 1, NULL},
+      {"allow-compression no\ncomp-lzo yes\n", LVPN_ECOMPRESSION, 2,
+       "comp-lzo yes: compression is not allowed since allow-compression is "
+       "'no'"},
+      {"allow-compression no\ncomp-lzo\n", LVPN_ECOMPRESSION, 2,
+       "comp-lzo: compression is not allowed since allow-compression is "
+       "'no'"},
+      {"compress lz4-v2\nallow-compression no\n", LVPN_ECOMPRESSION, 2,
+       "'allow-compression no' conflicts with enabling compression "
+       "(lz4-v2)"},
       {"compress zstd\n", LVPN_ECONFIG, 1,
        "compress: unknown algorithm 'zstd'"},
       {"compress migrate\n", LVPN_EUNSUPPORTED, 1,
        "'compress migrate' is a server option"},
+      {"comp-noadapt yes\n", LVPN_ECONFIG, 1, NULL},
+      {"allow-compression no\nallow-compression yes\n", LVPN_ECONFIG, 2,
+       "cannot set allow-compression to 'yes' after setting it to 'no'"},
       {"allow-compression maybe\n", LVPN_ECONFIG, 1,
        "'allow-compression': unknown value 'maybe'"},
   };
@@ -547,6 +549,43 @@ START_TEST(test_config_compression) {
   lvpn_config_free(c);
   c = ok("compress stub-v2\nallow-compression no\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_STUB_V2);
+  lvpn_config_free(c);
+  /* real compression (OpenVPN 2.6): accepted, receive-only with a warning
+   * unless allow-compression yes; refused after allow-compression no */
+  c = ok("comp-lzo\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  ck_assert(!c->allow_compression_set);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], ":1: compression for receiving"
+                                               " enabled; sent packets are "
+                                               "not compressed unless"));
+  lvpn_config_free(c);
+  c = ok("allow-compression yes\ncomp-lzo yes\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
+  ck_assert_int_eq(c->allow_compression, LVPN__ALLOW_COMP_YES);
+  ck_assert(c->allow_compression_set);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+  c = ok("comp-lzo adaptive\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  lvpn_config_free(c);
+  c = ok("comp-lzo\ncomp-noadapt\n"); /* 2.6: the order matters */
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
+  lvpn_config_free(c);
+  c = ok("comp-noadapt\ncomp-lzo\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO_ADAPTIVE);
+  lvpn_config_free(c);
+  c = ok("compress lz4-v2\ncomp-noadapt\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZ4_V2);
+  lvpn_config_free(c);
+  c = ok("compress lz4\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZ4);
+  lvpn_config_free(c);
+  c = ok("compress lz4-v2\nallow-compression asym\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZ4_V2);
+  lvpn_config_free(c);
+  c = ok("compress lzo\n");
+  ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
   lvpn_config_free(c);
   bad_all(bads, FAKE_COUNT(bads));
 }
@@ -750,6 +789,7 @@ START_TEST(test_config_set_overrides) {
   const char *remote[] = {"b.example", "443", NULL};
   const char *verb[] = {"7", NULL};
   const char *bad_ping[] = {"x", NULL};
+  const char *allow_no[] = {"no", NULL};
   const char *noargs[] = {NULL};
   lvpn_config_t *c = ok("client\nremote a.example\nverb 3\n");
 
@@ -773,6 +813,9 @@ START_TEST(test_config_set_overrides) {
   ck_assert_int_eq(lvpn_config_set(c, "frob", NULL, err, sizeof(err)),
                    LVPN_EUNSUPPORTED);
   ck_assert_str_eq(err, "--frob: unsupported option 'frob'");
+  ck_assert_int_eq(lvpn_config_set(c, "allow-compression", allow_no, err,
+                                   sizeof(err)),
+                   0);
   ck_assert_int_eq(lvpn_config_set(c, "comp-lzo", NULL, err, sizeof(err)),
                    LVPN_ECOMPRESSION);
   ck_assert_int_eq(lvpn_config_set(c, "", NULL, err, sizeof(err)), LVPN_EINVAL);

@@ -285,6 +285,16 @@ START_TEST(test_keymethod_peer_info) {
                         "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\n"
                         "IV_PROTO=142\n"
                         "IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+  /* real compression announced as OpenVPN 2.6 built with LZ4 and LZO does */
+  o.comp_real = 1;
+  ck_assert_int_eq(lvpn__peer_info_build(out, sizeof(out), &o), 0);
+  ck_assert_str_eq(out, "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\n"
+                        "IV_NCP=2\n"
+                        "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\n"
+                        "IV_PROTO=142\n"
+                        "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO=1\n"
+                        "IV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+  o.comp_real = 0;
   /* no IV_NCP=2 without both GCM ciphers; IV_MTU omitted when 0 */
   o.comp_stubs = 0;
   o.mtu = 0;
