@@ -75,7 +75,10 @@ extern "C" {
   XX(RESOLVE, "cannot resolve remote host")                                  \
   XX(CONNRESET, "connection to the server lost")                             \
   XX(STOPPED, "stopped by request")                                          \
-  XX(SCRIPT, "up/down script failed")
+  XX(SCRIPT, "up/down script failed")                                        \
+  XX(CERT_REVOKED, "certificate rejected: revoked (crl-verify)")             \
+  XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
+  XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layers/packetmuxer/wire.h"
+#include "layers/tlssession/keyload.h"
 
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
@@ -64,6 +65,8 @@ static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
 static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__tls_params_t p;
+  lvpn__pkcs12_pem_t p12 = {0};
+  int groups[LVPN__TLS_MAX_CURVES];
   int rc;
 
   memset(&p, 0, sizeof(p));
@@ -75,7 +78,29 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.key_len = cfg->key.data ? cfg->key.len + 1 : 0;
   p.extra_certs_pem = cfg->extra_certs.data;
   p.extra_certs_len = cfg->extra_certs.data ? cfg->extra_certs.len + 1 : 0;
+  p.crl_pem = cfg->crl.data;
+  p.crl_len = cfg->crl.data ? cfg->crl.len + 1 : 0;
+  p.key_password = cfg->askpass;
   p.remote_cert_tls_server = cfg->remote_cert_tls == LVPN__CERT_TLS_SERVER;
+  p.remote_cert_tls_client = cfg->remote_cert_tls == LVPN__CERT_TLS_CLIENT;
+  p.ns_cert_type = cfg->ns_cert_type;
+  p.ku_required = cfg->ku_required;
+  p.ku = cfg->ku;
+  p.n_ku = cfg->n_ku;
+  p.remote_cert_eku = cfg->remote_cert_eku;
+  p.hashes = (const uint8_t(*)[32])cfg->hashes;
+  p.n_hashes = cfg->n_hashes;
+  p.hash_len = cfg->hash_len;
+  p.hash_depth = cfg->hash_depth;
+  p.cert_profile = cfg->tls_cert_profile;
+  if (cfg->tls_groups != NULL) {
+    rc = lvpn__config_tls_groups(cfg->tls_groups, groups, LVPN__TLS_MAX_CURVES,
+                                 err, errlen);
+    if (rc < 0 || rc > LVPN__TLS_MAX_CURVES)
+      return rc < 0 ? LVPN_ECONFIG : LVPN_EUNSUPPORTED;
+    p.groups = groups;
+    p.n_groups = rc;
+  }
   p.verify_x509_name = cfg->verify_x509_name;
   p.verify_x509_type = cfg->verify_x509_type == LVPN__X509_NAME
                            ? LVPN__X509_NAME_NAME
@@ -87,7 +112,22 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.rng = mbedtls_ctr_drbg_random;
   p.rng_ctx = &c->drbg;
   p.log = &c->log;
+  if (cfg->pkcs12.data != NULL) { /* key, cert (and CA) from the bundle */
+    rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len, cfg->askpass,
+                             &p12, err, errlen);
+    if (rc != 0)
+      return rc;
+    p.cert_pem = p12.cert;
+    p.cert_len = strlen(p12.cert) + 1;
+    p.key_pem = p12.key;
+    p.key_len = strlen(p12.key) + 1;
+    if (p.ca_pem == NULL && p12.ca != NULL) {
+      p.ca_pem = p12.ca;
+      p.ca_len = strlen(p12.ca) + 1;
+    }
+  }
   rc = lvpn__tls_conf_init(&c->tls_conf, &p, err, errlen);
+  lvpn__pkcs12_pem_free(&p12);
   if (rc == 0)
     c->tls_conf_ready = 1;
   return rc;

@@ -476,6 +476,12 @@ static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
     return lvpn__opt_fail(a, LVPN_ECONFIG,
                           "'tls-version-max' is below "
                           "'tls-version-min'");
+  /* the engine speaks TLS 1.2 only: a maximum of 1.2 or 1.3 is met */
+  if (c->tls_version_max >= 0 && c->tls_version_max < 2)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'tls-version-max 1.%d' cannot be met: this client "
+                          "speaks TLS 1.2 only (mbedTLS 2.28)",
+                          c->tls_version_max);
   if (c->tls_version_min > 2 && !c->tls_version_min_or_highest)
     return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
                           "'tls-version-min 1.3' cannot be met:"

@@ -10,7 +10,7 @@ set -euo pipefail
 
 PACKAGES=(
     build-essential autoconf automake libtool pkg-config
-    libuv1-dev libmbedtls-dev check libmnl-dev
+    libuv1-dev libmbedtls-dev check libmnl-dev libssl-dev
     openvpn openssl iproute2 nftables iperf3 iputils-ping procps
     python3 python3-cryptography curl valgrind git ca-certificates
     kmod psmisc
