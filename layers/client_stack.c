@@ -27,6 +27,9 @@ static int client_rng(lvpn_client_t *c) {
   c->rng_ready = 1;
   err = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                               (const unsigned char *)pers, sizeof(pers) - 1);
+  if (err == 0 && c->cfg->prediction_resistance) /* reseed on every call */
+    mbedtls_ctr_drbg_set_prediction_resistance(&c->drbg,
+                                               MBEDTLS_CTR_DRBG_PR_ON);
   return err != 0 ? LVPN_ECRYPTO : 0;
 }
 
@@ -167,6 +170,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   if (cfg->auth_user_pass == LVPN__AUP_GIVEN) {
     km2->username = cfg->username;
     km2->password = cfg->password;
+    km2->forget_password = cfg->auth_nocache ? &cfg->password : NULL;
   }
   return rc;
 }

@@ -386,6 +386,29 @@ START_TEST(test_keymethod_ctlmsg_split) {
 }
 END_TEST
 
+START_TEST(test_keymethod_auth_nocache_forgets_password) {
+  lvpn__km2_client_t m;
+  char *pw = strdup("hunter2");
+  uint8_t out[1024];
+  size_t len = 0;
+
+  memset(&m, 0, sizeof(m));
+  m.options = "V4";
+  m.username = "u";
+  m.password = pw;
+  ck_assert_int_eq(lvpn__km2_forget_password(&m), 0); /* not asked */
+  m.forget_password = &pw;
+  ck_assert_int_eq(lvpn__km2_build(out, sizeof(out), &len, &m), 0);
+  ck_assert_ptr_nonnull(memmem(out, len, "hunter2", 8));
+  ck_assert_int_eq(lvpn__km2_forget_password(&m), 1);
+  ck_assert_ptr_null(pw);
+  ck_assert_ptr_null(m.password);
+  ck_assert_int_eq(lvpn__km2_forget_password(&m), 0);
+  ck_assert_int_eq(lvpn__km2_build(out, sizeof(out), &len, &m), 0);
+  ck_assert_ptr_null(memmem(out, len, "hunter2", 7));
+}
+END_TEST
+
 static Suite *keymethod_suite(void) {
   Suite *s = suite_create("keymethod");
   TCase *tc = tcase_create("core");
@@ -401,6 +424,7 @@ static Suite *keymethod_suite(void) {
   tcase_add_test(tc, test_keymethod_peer_info);
   tcase_add_test(tc, test_keymethod_peer_info_rejects);
   tcase_add_test(tc, test_keymethod_ctlmsg_split);
+  tcase_add_test(tc, test_keymethod_auth_nocache_forgets_password);
   suite_add_tcase(s, tc);
   return s;
 }
