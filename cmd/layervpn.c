@@ -166,6 +166,7 @@ static int cmd_connect(int argc, char **argv) {
   lvpn_client_set_data(cli.client, &cli);
   lvpn_client_set_log(cli.client, log_cb, &cli, -1);
   lvpn_client_set_event_cb(cli.client, on_event);
+  lvpn_client_set_drop_privileges(cli.client, 1); /* user/group/chroot */
   uv_signal_init(&loop, &cli.sigint);
   uv_signal_init(&loop, &cli.sigterm);
   cli.sigint.data = cli.sigterm.data = &cli;

@@ -285,6 +285,10 @@ int lvpn_client_start(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "config: %s", err);
     return rc;
   }
+  if ((rc = lvpn__client_privileges_check(c, err, sizeof(err))) != 0) {
+    client_log(c, LVPN_LOG_FATAL, "%s", err);
+    return rc;
+  }
   for (i = 0; i < cfg->n_warnings; i++)
     client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
   if (cfg->comp > LVPN__COMP_STUB_V2) {
