@@ -5,6 +5,7 @@
 #                     (both valid from 2020 for 20 years)
 #   client-enc.key    client.key encrypted (PKCS#8, AES-256), passphrase in
 #                     client-enc.pass (askpass tests)
+#   ta.key, tc2-client.key  tls-auth/tls-crypt and tls-crypt-v2 keys
 #   client.p12        client.crt + client.key + ca.crt, PKCS#12 with the
 #                     same passphrase (pkcs12 tests)
 # Needs only the openssl CLI.
@@ -35,3 +36,9 @@ openssl pkcs8 -topk8 -in client.key -v2 aes-256-cbc \
   -passout file:client-enc.pass -out client-enc.key
 openssl pkcs12 -export -in client.crt -inkey client.key -certfile ca.crt \
   -passout file:client-enc.pass -out client.p12
+# static keys for tls-auth / tls-crypt and a tls-crypt-v2 client key (the
+# compatibility configs of tests/data/compat use them); needs openvpn
+openvpn --genkey secret ta.key
+openvpn --genkey tls-crypt-v2-server "$tmp/tc2-server.key"
+openvpn --tls-crypt-v2 "$tmp/tc2-server.key" --genkey tls-crypt-v2-client \
+  tc2-client.key
