@@ -236,6 +236,9 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
+  /* pull-filter: applied to every pushed option (push.c keeps them) */
+  c->tls.push.filters = cfg->pull_filters;
+  c->tls.push.n_filters = cfg->n_pull_filters;
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
   lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
@@ -273,6 +276,37 @@ int lvpn__client_build(lvpn_client_t *c) {
   return rc;
 }
 
+/* Options the loader stores that the client does not act on yet: said
+ * once at start, never silently dropped. */
+static void client_warn_unapplied(lvpn_client_t *c) {
+  const lvpn_config_t *cfg = c->cfg;
+  const struct {
+    int set;
+    const char *what;
+  } w[] = {
+      {cfg->remote_random, "'remote-random': remotes are tried in order"},
+      {cfg->reneg_bytes || cfg->reneg_pkts,
+       "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
+       "renegotiations"},
+      {cfg->replay_window != 64 || cfg->replay_time != 15,
+       "'replay-window': the data channel uses its fixed 64-packet window"},
+      {cfg->ping_exit > 0, "'ping-exit': only 'ping-restart' is applied"},
+      {cfg->inactive > 0, "'inactive': the client does not exit when idle"},
+      {cfg->server_poll_timeout > 0,
+       "'server-poll-timeout': 'connect-timeout' is applied instead"},
+      {cfg->redirect_private != 0, "'redirect-private' is not applied"},
+      {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
+      {cfg->n_setenv > 0 && !cfg->forward_compatible,
+       "'setenv': the variables are not passed to scripts"},
+      {cfg->mute > 0, "'mute': repeated messages are not muted"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+    if (w[i].set)
+      client_log(c, LVPN_LOG_ERROR, "WARNING: %s (not applied yet)",
+                 w[i].what);
+}
+
 int lvpn_client_start(lvpn_client_t *c) {
   lvpn_config_t *cfg = c->cfg;
   char err[512] = "";
@@ -291,6 +325,7 @@ int lvpn_client_start(lvpn_client_t *c) {
   }
   for (i = 0; i < cfg->n_warnings; i++)
     client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
+  client_warn_unapplied(c);
   if (cfg->comp > LVPN__COMP_STUB_V2) {
     client_log(c, LVPN_LOG_FATAL, "%s",
                "compression is not supported: use 'compress stub-v2' or "
