@@ -299,6 +299,11 @@ static void client_warn_unapplied(lvpn_client_t *c) {
       {cfg->n_setenv > 0 && !cfg->forward_compatible,
        "'setenv': the variables are not passed to scripts"},
       {cfg->mute > 0, "'mute': repeated messages are not muted"},
+      {cfg->mssfix_given && cfg->mssfix > 0,
+       "'mssfix': TCP MSS clamping is not done"},
+      {cfg->tls_ciphersuites != NULL,
+       "'tls-ciphersuites' (TLS 1.3): this client speaks TLS 1.2 (mbedTLS "
+       "2.28)"},
   };
   size_t i;
   for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)

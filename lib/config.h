@@ -159,6 +159,7 @@ struct lvpn_config_s {
   int tun_mtu; /* default 1500 */
   int mssfix;  /* 1492 default, 0 off */
   bool mssfix_mtu, mssfix_fixed;
+  bool mssfix_given; /* the option was in the config (warned: not applied) */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
   int connect_timeout;                         /* 120 */
   int connect_retry, connect_retry_max_delay;  /* 1, 300 */

@@ -117,6 +117,7 @@ static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   a->cfg->mssfix = (int)v;
   a->cfg->mssfix_mtu = n == 0 || k == 0;
   a->cfg->mssfix_fixed = k == 1;
+  a->cfg->mssfix_given = true;
   return 0;
 }
 
