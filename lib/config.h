@@ -161,6 +161,7 @@ struct lvpn_config_s {
   bool mssfix_mtu, mssfix_fixed;
   bool mssfix_given; /* the option was in the config (warned: not applied) */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
+  int64_t inactive_bytes;                      /* inactive's 2nd value */
   int connect_timeout;                         /* 120 */
   int connect_retry, connect_retry_max_delay;  /* 1, 300 */
   int connect_retry_max;                       /* 0: unlimited */

@@ -6,6 +6,9 @@
  *   nobind                    we never bind a local port
  *   resolv-retry              we retry name resolution on every attempt
  *   ping-timer-rem            a client always has its remote
+ *   disable-occ               we never send OCC requests nor compare the
+ *                             server's options (requests are answered, as
+ *                             OpenVPN does with disable-occ)
  * Accepted with a warning (tuning left to the system, or no meaning for a
  *   tun client): fast-io, sndbuf, rcvbuf, txqueuelen, tcp-queue-limit,
  *   lladdr, disable-dco, http-proxy-retry, socks-proxy-retry,
@@ -133,6 +136,20 @@ static int fn_exit_notify(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* inactive N [BYTES]: the byte threshold is optional (OpenVPN 2.6). */
+static int fn_inactive(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  uint64_t v = 0;
+  if (n > 1 && lvpn__lex_uint(p[1], 0, INT64_MAX, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'inactive': bytes must be a number, not '%s'",
+                          p[1]);
+  if (lvpn__opt_get_int(a, o, p[0], 0, INT_MAX, &a->cfg->inactive) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->inactive_bytes = (int64_t)v;
+  return 0;
+}
+
 static const lvpn__opt_t opts[] = {
     OPT_FN("client", 0, 0, fn_client),
     OPT_FLAG("pull", pull),
@@ -148,7 +165,7 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("ping", ping, 0, INT_MAX),
     OPT_INT("ping-restart", ping_restart, 0, INT_MAX),
     OPT_INT("ping-exit", ping_exit, 0, INT_MAX),
-    OPT_INT("inactive", inactive, 0, INT_MAX),
+    OPT_FN("inactive", 1, 2, fn_inactive),
     OPT_INT("connect-timeout", connect_timeout, 0, INT_MAX),
     OPT_FN("connect-retry", 1, 2, fn_connect_retry),
     OPT_INT("connect-retry-max", connect_retry_max, 0, INT_MAX),
@@ -199,7 +216,7 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("compat-mode"),
     OPT_TODO("max-packet-size"),
     OPT_TODO("passtos"),
-    OPT_TODO("disable-occ"),
+    OPT_NOOP("disable-occ", 0, 0),
 };
 
 static int init(lvpn_config_t *c) {

@@ -5,6 +5,8 @@
  * lvpn_drop_privileges() once connected, as the CLI does) and cd (the base
  * directory of files named after it; the process's directory is kept).
  *
+ * Accepted, our behaviour being what it asks: down-pre (the down script
+ *   always runs before the tun device is closed).
  * Accepted with a warning: tmp-dir (no temporary files are written).
  * Refused: plugins, the management interface, commands of the openvpn
  *   program (genkey, show-*...), and process options not implemented yet
@@ -119,6 +121,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("setenv-safe", 1, 2, fn_setenv_safe),
     OPT_FN("echo", 0, LVPN__LEX_MAX_WORDS, fn_echo),
     OPT_WARN("tmp-dir", "no temporary files are written"),
+    OPT_NOOP("down-pre", 0, 0),
     OPT_REFUSE("config", "(reading another file) is not supported: merge "
                          "it into this one"),
     OPT_REFUSE_HARD("plugin", "is not supported: plugins cannot be loaded"),
@@ -164,7 +167,6 @@ static const lvpn__opt_t opts[] = {
     TODO_PROC("ipchange"),
     TODO_PROC("route-up"),
     TODO_PROC("route-pre-down"),
-    TODO_PROC("down-pre"),
     TODO_PROC("up-delay"),
     TODO_PROC("up-restart"),
     TODO_PROC("remap-usr1"),

@@ -293,6 +293,13 @@ START_TEST(test_options_process_and_files) {
   ck_assert(has_warning(c, ":8: echo hello world"));
   ck_assert_str_eq(c->askpass, "-----BEGIN CERTIFICATE-----");
   lvpn_config_free(c);
+  c = ok("inactive 3600 100000\ndown-pre\ndisable-occ\n");
+  ck_assert_int_eq(c->inactive, 3600);
+  ck_assert_int_eq(c->inactive_bytes, 100000);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+  bad("inactive 60 lots\n", LVPN_ECONFIG, 1,
+      "'inactive': bytes must be a number, not 'lots'");
   bad("askpass\n", LVPN_EUNSUPPORTED, 1,
       "'askpass' without a file (console prompt) is not supported: give "
       "'askpass FILE'");
