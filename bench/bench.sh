@@ -89,6 +89,14 @@ cpu_ticks() {
 # vm_hwm PID — peak resident set size in kB.
 vm_hwm() { awk '$1 == "VmHWM:" { print $2 }' "/proc/$1/status"; }
 
+# rss_split PID — "ANON/FILE": resident anonymous memory (heap, stacks) and
+# file-backed pages (shared libraries' code and data, shared with every other
+# process mapping them), in kB, now (not at the peak).
+rss_split() {
+    awk '$1 == "RssAnon:" { a = $2 } $1 == "RssFile:" { f = $2 }
+        END { print a "/" f }' "/proc/$1/status"
+}
+
 # proc_state PID — one-letter state (R, S, Z, ...), empty once the process is gone.
 proc_state() {
     local s
@@ -216,6 +224,7 @@ bench_client() {
         RES[$name.bytes_$dir]=$bytes
     done
     RES[$name.rss]=$(vm_hwm "$pid")
+    RES[$name.rss_split]=$(rss_split "$pid")
     RES[$name.dco]=no
     if grep -q 'DCO device' "$log"; then
         RES[$name.dco]=yes
@@ -261,6 +270,7 @@ print_table() {
     row "CPU s/GB upload" cpu_up
     row "CPU s/GB download" cpu_down
     row "peak RSS kB" rss
+    printf '%-22s%10s %10s\n' "(RSS kB anon/file)" "${RES[layervpn.rss_split]:--}" "${RES[openvpn.rss_split]:--}"
     printf '%-22s%10s %10s\n' "(CPU s up usr/sys)" "${RES[layervpn.cpus_up]:--}" "${RES[openvpn.cpus_up]:--}"
     printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[layervpn.cpus_down]:--}" "${RES[openvpn.cpus_down]:--}"
     echo "layervpn: ${RES[layervpn.stop]:-?}, orderly stop ${RES[layervpn.stopped]:-?}," \
@@ -293,5 +303,6 @@ echo "layervpn:  $(LD_LIBRARY_PATH=$LVPN_LDPATH "$LVPN_EXEC" --version 2>&1 | he
 echo "           built $(date -r "$LVPN_EXEC" '+%F %T %Z'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "openvpn:   $(openvpn --version 2>&1 | head -n 1 || true)"
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
+echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
 echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"
 echo "host:      $(uname -r), $(nproc) CPU(s), $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cmd/ping.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -35,7 +36,11 @@ static void usage(FILE *f) {
           "  --verb N      log verbosity 0..11 (OpenVPN's; default: config or 3)\n"
           "  --counters    print every layer's counters when the client stops\n"
           "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
-          "2 usage or configuration error.\n");
+          "2 usage or configuration error.\n"
+          "\n"
+          "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
+          "                     CONFIG.ovpn TARGET\n"
+          "ICMP echo through the tunnel as ping(8), without root or TUN device.\n");
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
@@ -205,6 +210,8 @@ int main(int argc, char **argv) {
   }
   if (argc >= 2 && strcmp(argv[1], "connect") == 0)
     return cmd_connect(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "ping") == 0)
+    return cmd_ping(argc - 2, argv + 2);
   usage(stderr);
   return 2;
 }

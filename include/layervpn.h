@@ -76,6 +76,9 @@ extern "C" {
   XX(CONNRESET, "connection to the server lost")                             \
   XX(STOPPED, "stopped by request")                                          \
   XX(SCRIPT, "up/down script failed")                                        \
+  XX(SERVER_POLL, "server-poll-timeout: no answer from the server in time")  \
+  XX(RETRY_MAX, "connect-retry-max reached: every attempt failed")           \
+  XX(AUTH_FAIL_TEMP, "server sent AUTH_FAILED,TEMP: retrying after its back-off")  \
   XX(CERT_REVOKED, "certificate rejected: revoked (crl-verify)")             \
   XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
   XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")
@@ -191,6 +194,32 @@ LVPN_EXTERN int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
  * or LVPN_ESTATE before the tunnel is up or when none was pushed. */
 LVPN_EXTERN int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
                                         uint32_t *netmask_or_peer);
+
+/* Connection state, with OpenVPN's management-interface names and numbers
+ * (its `state` command), derived from the client's and its layers' real
+ * state each time it is asked. */
+typedef enum {
+  LVPN_STATE_INITIAL = 0,      /* created, not started */
+  LVPN_STATE_CONNECTING = 1,   /* starting a connection attempt */
+  LVPN_STATE_ASSIGN_IP = 2,    /* PUSH_REPLY applied, configuring the tunnel */
+  LVPN_STATE_ADD_ROUTES = 3,   /* adding routes (never reported: routes are
+                                  added synchronously within ASSIGN_IP) */
+  LVPN_STATE_CONNECTED = 4,    /* Initialization Sequence Completed */
+  LVPN_STATE_RECONNECTING = 5, /* connection lost, restarting (SIGUSR1) */
+  LVPN_STATE_EXITING = 6,      /* stopping, or stopped */
+  LVPN_STATE_WAIT = 7,         /* our reset sent, waiting for the server */
+  LVPN_STATE_AUTH = 8,         /* TLS handshake and key exchange */
+  LVPN_STATE_GET_CONFIG = 9,   /* PUSH_REQUEST sent, waiting for PUSH_REPLY */
+  LVPN_STATE_RESOLVE = 10,     /* resolving the remote host name */
+  LVPN_STATE_TCP_CONNECT = 11  /* connecting to a TCP server */
+} lvpn_state_t;
+
+/** The client's current state. Cheap: call it whenever (from the loop's
+ * thread), e.g. from an event callback or a uv_prepare_t. */
+LVPN_EXTERN lvpn_state_t lvpn_client_state(const lvpn_client_t *c);
+/** OpenVPN's name for a state ("CONNECTED", "GET_CONFIG", ...); "?" for a
+ * value that is not an lvpn_state_t. */
+LVPN_EXTERN const char *lvpn_state_name(lvpn_state_t state);
 
 /** Counters: calls `cb` once per counter with the layer and counter name. */
 typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,

@@ -37,6 +37,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   lvpn__pbuf_pool_init(&c->pool, 512);
   uv_timer_init(loop, &c->timer);
   uv_timer_init(loop, &c->reneg_timer);
+  uv_timer_init(loop, &c->poll_timer);
   c->state = LVPN__CLIENT_NEW;
   *out = c;
   return 0;
@@ -115,6 +116,7 @@ static void client_free(lvpn_client_t *c) {
   if (c->tls_conf_ready)
     lvpn__tls_conf_free(&c->tls_conf);
   lvpn__tlswrap_free(&c->session.wrap);
+  lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
     mbedtls_entropy_free(&c->entropy);
@@ -125,7 +127,7 @@ static void client_free(lvpn_client_t *c) {
   free(c);
 }
 
-/* Both client timers go through here; the last one frees the client (close
+/* The client's timers all go through here; the last one frees the client (close
  * callbacks do not run in the order of the uv_close calls). */
 static void client_timer_closed(uv_handle_t *h) {
   lvpn_client_t *c = h->data;
@@ -141,8 +143,9 @@ static void client_finish_close(lvpn_client_t *c) {
   if (c->timer_closed)
     return;
   c->timer_closed = 1;
-  c->timers_open = 2;
-  c->timer.data = c->reneg_timer.data = c;
+  c->timers_open = 3;
+  c->timer.data = c->reneg_timer.data = c->poll_timer.data = c;
+  uv_close((uv_handle_t *)&c->poll_timer, client_timer_closed);
   uv_close((uv_handle_t *)&c->reneg_timer, client_timer_closed);
   uv_close((uv_handle_t *)&c->timer, client_timer_closed);
 }
@@ -156,19 +159,32 @@ static int client_restartable(int err) {
   case LVPN_ERESTART:
   case LVPN_EEXIT_NOTIFY:
   case LVPN_ECONNRESET:
+  case LVPN_EAUTH_FAIL_TEMP:
   case LVPN_EHANDSHAKE_TIMEOUT:
   case LVPN_EPUSH_TIMEOUT:
+  case LVPN_ESERVER_POLL:
   case LVPN_ERESOLVE:
   case LVPN_EPROTO:
   case UV_ECONNREFUSED:
   case UV_ETIMEDOUT:
   case UV_ENETUNREACH:
   case UV_EHOSTUNREACH:
+  case UV_ENETDOWN:       /* the interface went down under a TCP connect */
+  case UV_EADDRNOTAVAIL:  /* our address vanished (DHCP, link change) */
+  case UV_ECONNABORTED:
   case UV_ECONNRESET:
     return 1;
   default:
     return 0;
   }
+}
+
+/* Does a running connection that ends with `err` restart? For the state
+ * shown while the stack shuts down; whether connect-retry-max is used up is
+ * decided by the retry policy once the stack is down. */
+static int client_will_restart(const lvpn_client_t *c, int err) {
+  (void)c;
+  return client_restartable(err);
 }
 
 static void client_restart_cb(uv_timer_t *h) {
@@ -182,39 +198,118 @@ static void client_restart_cb(uv_timer_t *h) {
   }
 }
 
+unsigned lvpn__client_poll_timeout(const lvpn_client_t *c) {
+  /* OpenVPN: one setting under two names, the last one given wins. */
+  int s = c->cfg->server_poll_timeout > 0 ? c->cfg->server_poll_timeout
+                                          : c->cfg->connect_timeout;
+  return s > 0 ? (unsigned)s : 0;
+}
+
+/* server-poll-timeout: an attempt that has heard nothing valid from the
+ * server (no authenticated control packet) is abandoned, and the next one
+ * starts without a pause. After the first packet the handshake is bounded
+ * by hand-window instead. */
+static void client_poll_cb(uv_timer_t *h) {
+  lvpn_client_t *c = container_of(h, lvpn_client_t, poll_timer);
+  if (c->state != LVPN__CLIENT_RUNNING ||
+      c->workers.state != LVPN__WORKERS_RUNNING || c->rel.base.stats.up_in > 0)
+    return;
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "Server poll timeout, restarting");
+  lvpn__retry_no_pause(&c->retry);
+  lvpn__workers_shutdown(&c->workers, LVPN_ESERVER_POLL);
+}
+
+void lvpn__client_arm_poll(lvpn_client_t *c) {
+  unsigned s = lvpn__client_poll_timeout(c);
+  if (s > 0)
+    uv_timer_start(&c->poll_timer, client_poll_cb, (uint64_t)s * 1000, 0);
+}
+
+static void client_retry_opts(const lvpn_client_t *c, lvpn__retry_opts_t *o) {
+  const lvpn_config_t *cfg = c->cfg;
+  o->connect_retry = cfg->connect_retry > 0 ? (unsigned)cfg->connect_retry : 0;
+  o->connect_retry_cap =
+      cfg->connect_retry_max_delay > 0 ? (unsigned)cfg->connect_retry_max_delay
+                                       : 0;
+  o->connect_retry_max =
+      cfg->connect_retry_max > 0 ? (unsigned)cfg->connect_retry_max : 0;
+  o->n_remotes = cfg->n_remotes > 0 ? (unsigned)cfg->n_remotes : 1;
+}
+
+/* The first attempt: remote 0, counted, no pause. */
+void lvpn__client_first_attempt(lvpn_client_t *c) {
+  lvpn__retry_opts_t o;
+  unsigned pause;
+  client_retry_opts(c, &o);
+  lvpn__retry_init(&c->retry);
+  lvpn__retry_next(&c->retry, &o, 1, &pause, &c->remote);
+}
+
+/* Plans the next attempt after a restartable error. Returns 0 with the
+ * restart timer armed, or LVPN_ERETRY_MAX. */
+static int client_schedule_restart(lvpn_client_t *c, int err) {
+  lvpn__retry_opts_t o;
+  unsigned pause;
+  int rc;
+
+  client_retry_opts(c, &o);
+  rc = lvpn__retry_next(&c->retry, &o, 0, &pause, &c->remote);
+  if (rc == 0 && err == LVPN_EAUTH_FAIL_TEMP) {
+    /* The server's back-off, never shorter than ours, capped like it
+     * (connect-retry's second value, 300 s by default). */
+    unsigned cap = o.connect_retry_cap > 0 ? o.connect_retry_cap : 300;
+    unsigned b = (unsigned)c->tls.auth_temp_backoff_s;
+    if (b > pause)
+      pause = b < cap ? b : cap;
+  }
+  if (rc != 0) {
+    LVPN__LOG(&c->log, LVPN_LOG_FATAL, "client",
+              "All connections have been connect-retry-max (%u) times "
+              "unsuccessful, exiting",
+              o.connect_retry_max);
+    return rc;
+  }
+  c->state = LVPN__CLIENT_RESTARTING;
+  c->restarts++;
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "SIGUSR1[soft,%s] received, process restarting",
+            lvpn_err_name(err));
+  if (pause > 0)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Restart pause, %u second(s)",
+              pause);
+  lvpn__client_event(c, LVPN_EVENT_RESTARTING, err);
+  /* Even without a pause, rebuild from a timer: we are inside the close
+   * callback of the old stack's last handle. */
+  if (c->state == LVPN__CLIENT_RESTARTING)
+    uv_timer_start(&c->timer, client_restart_cb, (uint64_t)pause * 1000, 0);
+  return 0;
+}
+
 void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   lvpn_client_t *c = w->data;
-  lvpn_config_t *cfg = c->cfg;
   int closing = c->state == LVPN__CLIENT_CLOSING;
 
   c->err = err;
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
-  if (c->state == LVPN__CLIENT_RUNNING && client_restartable(err) &&
-      (cfg->connect_retry_max == 0 || c->failures < cfg->connect_retry_max)) {
-    /* connect-retry: 1 s by default, doubled after 5 failures in a row, up
-     * to connect-retry-max's delay (OpenVPN's backoff). */
-    uint64_t delay = (uint64_t)(cfg->connect_retry > 0 ? cfg->connect_retry : 1);
-    int f = c->connected ? 0 : c->failures;
-    c->failures = c->connected ? 0 : c->failures + 1;
-    if (f > 5)
-      delay <<= (f - 5 < 16 ? f - 5 : 16);
-    if (cfg->connect_retry_max_delay > 0 &&
-        delay > (uint64_t)cfg->connect_retry_max_delay)
-      delay = (uint64_t)cfg->connect_retry_max_delay;
-    if (!c->connected && cfg->n_remotes > 1)
-      c->remote = (c->remote + 1) % cfg->n_remotes; /* try the next remote */
+  uv_timer_stop(&c->poll_timer);
+  if (c->state == LVPN__CLIENT_RUNNING && client_restartable(err)) {
     c->connected = 0;
-    c->state = LVPN__CLIENT_RESTARTING;
-    c->restarts++;
-    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
-              "SIGUSR1[soft,%s] received, process restarting",
-              lvpn_err_name(err));
-    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Restart pause, %llu second(s)",
-              (unsigned long long)delay);
-    lvpn__client_event(c, LVPN_EVENT_RESTARTING, err);
-    uv_timer_start(&c->timer, client_restart_cb, delay * 1000, 0);
-    return;
+    if (err == LVPN_ERESTART && c->tls.restart_next)
+      lvpn__retry_advance(&c->retry);
+    /* AUTH_FAILED,TEMP: the same remote unless the server said "advance
+     * remote" (one address per remote here, so "advance addr" retries the
+     * same one). */
+    if (err == LVPN_EAUTH_FAIL_TEMP) {
+      if (c->tls.auth_temp_advance == LVPN__ADVANCE_REMOTE)
+        lvpn__retry_advance(&c->retry);
+      else
+        lvpn__retry_stay(&c->retry);
+    }
+    if (client_schedule_restart(c, err) == 0)
+      return;
+    c->err = err = LVPN_ERETRY_MAX;
   }
   c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
   lvpn__client_event(c, LVPN_EVENT_STOPPED, err);
@@ -269,4 +364,58 @@ void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
   cb(ud, "client", "pool_allocs", c->pool.allocs);
   cb(ud, "client", "attempts", c->attempts);
   cb(ud, "client", "restarts", c->restarts);
+}
+
+/* ---- state, with OpenVPN's names ---- */
+
+lvpn_state_t lvpn_client_state(const lvpn_client_t *c) {
+  const lvpn__networkio_t *n = &c->net;
+
+  switch (c->state) {
+  case LVPN__CLIENT_NEW:
+    return LVPN_STATE_INITIAL;
+  case LVPN__CLIENT_RESTARTING:
+    return LVPN_STATE_RECONNECTING;
+  case LVPN__CLIENT_RUNNING:
+    break;
+  default: /* exiting, stopping, down, closing */
+    return LVPN_STATE_EXITING;
+  }
+  if (c->workers.state != LVPN__WORKERS_RUNNING) {
+    /* a layer failed or the peer ended it: the stack is shutting down and
+     * the client will either restart or stop */
+    if (c->workers.state == LVPN__WORKERS_IDLE)
+      return LVPN_STATE_CONNECTING;
+    return client_will_restart(c, c->workers.err) ? LVPN_STATE_RECONNECTING
+                                                  : LVPN_STATE_EXITING;
+  }
+  if (c->connected)
+    return LVPN_STATE_CONNECTED;
+  if (!n->ready) {
+    if (n->resolver != NULL)
+      return LVPN_STATE_RESOLVE;
+    return lvpn__net_proto_is_tcp(n->proto) ? LVPN_STATE_TCP_CONNECT
+                                             : LVPN_STATE_CONNECTING;
+  }
+  switch (c->tls.state) {
+  case LVPN__TLSS_WAIT_RESET:
+    return LVPN_STATE_WAIT;
+  case LVPN__TLSS_HANDSHAKE:
+  case LVPN__TLSS_KM2_SENT:
+    return LVPN_STATE_AUTH;
+  case LVPN__TLSS_ACTIVE:
+    return LVPN_STATE_GET_CONFIG;
+  default: /* PUSH_REPLY received, tunnel being configured */
+    return LVPN_STATE_ASSIGN_IP;
+  }
+}
+
+const char *lvpn_state_name(lvpn_state_t state) {
+  static const char *const names[] = {
+      "INITIAL",      "CONNECTING", "ASSIGN_IP", "ADD_ROUTES",
+      "CONNECTED",    "RECONNECTING", "EXITING", "WAIT",
+      "AUTH",         "GET_CONFIG", "RESOLVE",   "TCP_CONNECT"};
+  if ((unsigned)state >= sizeof(names) / sizeof(names[0]))
+    return "?";
+  return names[state];
 }

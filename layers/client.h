@@ -8,6 +8,7 @@
 #include <mbedtls/entropy.h>
 
 #include "lib/config.h"
+#include "layers/client_retry.h"
 #include "layers/controlchannel/controlchannel.h"
 #include "layers/datachannel/datachannel.h"
 #include "layers/layer.h"
@@ -64,9 +65,10 @@ struct lvpn_client_s {
   lvpn__tun_layer_t tun;
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
   uv_timer_t reneg_timer; /* reneg-sec */
+  uv_timer_t poll_timer;  /* server-poll-timeout / connect-timeout */
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
   int remote;       /* index of the remote in use */
-  int failures;     /* connection attempts failed in a row */
+  lvpn__retry_t retry; /* connect-retry policy state */
   uint64_t attempts, restarts;
   uint64_t start_ms, exit_deadline_ms;
   int drop_privileges;    /* the host opted in (client_priv.c) */
@@ -77,6 +79,13 @@ struct lvpn_client_s {
 void lvpn__client_event(lvpn_client_t *c, lvpn_event_t ev, int err);
 /* Builds the seven layers for one connection attempt and starts them. */
 int lvpn__client_build(lvpn_client_t *c);
+/* Seconds without any packet from the server after which an attempt is
+ * abandoned (server-poll-timeout, alias connect-timeout); 0: never. */
+unsigned lvpn__client_poll_timeout(const lvpn_client_t *c);
+/* Picks the first remote (connect-retry state reset). */
+void lvpn__client_first_attempt(lvpn_client_t *c);
+/* Starts the server-poll-timeout timer for the attempt just started. */
+void lvpn__client_arm_poll(lvpn_client_t *c);
 /* The workers manager's shutdown callback: restart or report STOPPED. */
 void lvpn__client_on_down(lvpn__workers_t *w, int err);
 /* user/group/chroot (client_priv.c): at start, LVPN_EPRIVILEGES when the
@@ -87,5 +96,7 @@ int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
+/* datachannel callback: the sending key is nearly spent. */
+void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
 
 #endif

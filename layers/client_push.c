@@ -8,6 +8,7 @@
 
 #include <mbedtls/platform_util.h>
 
+#include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/wire.h"
 
 static int cipher_in_list(const char *list, const char *name) {
@@ -20,6 +21,29 @@ static int cipher_in_list(const char *list, const char *name) {
       return 1;
     p = end ? end + 1 : NULL;
   }
+  return 0;
+}
+
+/* protocol-flags dyn-tls-crypt: from now on every control packet with
+ * key_id != 0 is wrapped with tls-crypt keyed by EKM("EXPORTER-OpenVPN-
+ * dynamic-tls-crypt") XOR the configured wrap key (tls_crypt.c), derived once
+ * from the key_id-0 TLS session, as the server does before PUSH_REPLY. */
+static int dyn_tls_crypt(lvpn_client_t *c, lvpn__tlssession_t *t,
+                         const lvpn__push_t *push) {
+  uint8_t ekm[LVPN__TLSWRAP_KEY2_LEN];
+  int rc;
+  if (!(push->protocol_flags & LVPN__PROTO_F_DYN_TLS_CRYPT) ||
+      !(c->iv_proto & LVPN__IV_PROTO_DYN_TLS_CRYPT) || c->session.have_dyn)
+    return 0;
+  rc = lvpn__tlssession_ekm(t, LVPN__KDF_DYN_TLS_CRYPT_LABEL, ekm, sizeof(ekm));
+  if (rc == 0)
+    rc = lvpn__tlswrap_init_dynamic(&c->session.dyn, ekm, &c->session.wrap);
+  mbedtls_platform_zeroize(ekm, sizeof(ekm));
+  if (rc != 0)
+    return rc;
+  c->session.have_dyn = 1;
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "dynamic tls-crypt: renegotiations use the derived key");
   return 0;
 }
 
@@ -217,6 +241,52 @@ static void client_fail(lvpn_client_t *c, int err, const char *msg) {
   lvpn__workers_shutdown(&c->workers, err);
 }
 
+/* Test hook: LVPN_TEST_EPOCH_USAGE_LIMIT=N moves our epoch-format send key
+ * every N blocks+packets instead of at the AEAD limit, so that integration
+ * tests see epoch updates within seconds. */
+static uint64_t epoch_usage_limit(lvpn_client_t *c) {
+  const char *s = getenv("LVPN_TEST_EPOCH_USAGE_LIMIT");
+  char *end;
+  unsigned long long v;
+  if (s == NULL || *s == '\0')
+    return 0;
+  v = strtoull(s, &end, 10);
+  if (*end != '\0' || v == 0) {
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "LVPN_TEST_EPOCH_USAGE_LIMIT='%s' is not a positive number: "
+              "ignored",
+              s);
+    return 0;
+  }
+  LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+            "test hook: epoch usage limit lowered to %llu", v);
+  return (uint64_t)v;
+}
+
+/* protocol-flags aead-epoch: only with what 2.7 requires of it (ssl.c and
+ * the 2.7.8 release notes): our announcement, a peer-id, an AEAD cipher. */
+static int epoch_check(lvpn_client_t *c, const lvpn__push_t *push,
+                       const char *cipher) {
+  char msg[200];
+  if (!(push->protocol_flags & LVPN__PROTO_F_AEAD_EPOCH))
+    return 0;
+  if (!(c->iv_proto & LVPN__IV_PROTO_DATA_EPOCH))
+    snprintf(msg, sizeof(msg), "the server pushed protocol-flags aead-epoch, "
+                               "which we did not announce");
+  else if (!push->has_peer_id)
+    snprintf(msg, sizeof(msg),
+             "the server pushed protocol-flags aead-epoch without a peer-id");
+  else if (!lvpn__epoch_cipher_ok(cipher))
+    snprintf(msg, sizeof(msg),
+             "the server pushed protocol-flags aead-epoch with cipher '%s', "
+             "which is not an AEAD cipher",
+             cipher);
+  else
+    return 1;
+  client_fail(c, LVPN_EPUSH, msg);
+  return -1;
+}
+
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   lvpn_client_t *c = t->cbs.ud;
   lvpn_config_t *cfg = c->cfg;
@@ -226,7 +296,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   uint8_t key2[256];
   char err[512] = "", msg[600];
   const char *cipher;
-  int rc, ekm, comp;
+  int rc, ekm, comp, epoch;
 
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Control channel up: PUSH_REPLY after %llu ms (%d options)",
@@ -256,6 +326,9 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     client_fail(c, LVPN_ECOMPRESSION, msg);
     return;
   }
+  epoch = epoch_check(c, push, cipher);
+  if (epoch < 0)
+    return;
   ekm = (push->protocol_flags & LVPN__PROTO_F_TLS_EKM) &&
         (c->iv_proto & LVPN__IV_PROTO_TLS_KEY_EXPORT);
   c->cc_exit = (push->protocol_flags & LVPN__PROTO_F_CC_EXIT) != 0;
@@ -268,6 +341,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.key_id = 0;
   dp.peer_id = push->has_peer_id ? push->peer_id : LVPN__PEER_ID_DISABLED;
   dp.comp_mode = comp;
+  dp.epoch = epoch;
+  dp.epoch_usage_limit = epoch ? epoch_usage_limit(c) : 0;
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
   dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
                                                           : cfg->ping_restart);
@@ -275,6 +350,10 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   if (rc == 0)
     rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);
   mbedtls_platform_zeroize(key2, sizeof(key2));
+  if (rc == 0 && (rc = dyn_tls_crypt(c, t, push)) != 0) {
+    client_fail(c, rc, "cannot derive the dynamic tls-crypt key");
+    return;
+  }
   if (rc != 0) {
     snprintf(msg, sizeof(msg), "cannot set up data channel cipher %s: %s",
              cipher, lvpn_strerror(rc));
@@ -282,10 +361,11 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     return;
   }
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
-            "Data Channel: cipher '%s'%s%s, key derivation %s, %s, peer-id %u",
+            "Data Channel: cipher '%s'%s%s, key derivation %s%s, %s, "
+            "peer-id %u",
             cipher, strstr(cipher, "CBC") ? ", auth " : "",
             strstr(cipher, "CBC") ? cfg->auth : "",
-            ekm ? "TLS-EKM" : "OpenVPN PRF",
+            ekm ? "TLS-EKM" : "OpenVPN PRF", epoch ? ", epoch data keys" : "",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? "P_DATA_V1" : "P_DATA_V2",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? 0 : dp.peer_id);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, ping-restart %u",
@@ -308,7 +388,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     return;
   }
   c->connected = 1;
-  c->failures = 0;
+  lvpn__retry_connected(&c->retry);
   c->ekm = ekm;
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
@@ -342,6 +422,18 @@ static void client_reneg_cb(uv_timer_t *h) {
     return;
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "reneg-sec %d elapsed: renegotiating", c->cfg->reneg_sec);
+  rc = lvpn__controlchannel_soft_reset(&c->cc);
+  if (rc != 0)
+    client_fail(c, rc, "cannot start renegotiation");
+}
+
+/* The data channel's sending key is nearly spent (epoch >= 0xF000 or
+ * packet ids near the wrap): renegotiate now, as OpenVPN does. */
+void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d) {
+  lvpn_client_t *c = d->ud;
+  int rc;
+  if (c->state != LVPN__CLIENT_RUNNING || c->tls.state != LVPN__TLSS_PUSHED)
+    return;
   rc = lvpn__controlchannel_soft_reset(&c->cc);
   if (rc != 0)
     client_fail(c, rc, "cannot start renegotiation");

@@ -11,7 +11,9 @@
 
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
-   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY)
+   LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
+   LVPN__IV_PROTO_AUTH_FAIL_TEMP | LVPN__IV_PROTO_DYN_TLS_CRYPT |           \
+   LVPN__IV_PROTO_DATA_EPOCH)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
@@ -196,6 +198,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->workers.data = c;
   /* A new session: new session id, fresh replay state for the wrapping. */
   lvpn__tlswrap_free(&c->session.wrap);
+  lvpn__tlswrap_free(&c->session.dyn);
   memset(&c->session, 0, sizeof(c->session));
   if ((rc = client_session(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
@@ -217,7 +220,7 @@ int lvpn__client_build(lvpn_client_t *c) {
                        : (proto.family == 4   ? LVPN__NET_UDP4
                           : proto.family == 6 ? LVPN__NET_UDP6
                                               : LVPN__NET_UDP);
-  no.connect_timeout = (unsigned)cfg->connect_timeout;
+  no.connect_timeout = lvpn__client_poll_timeout(c);
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
@@ -245,6 +248,8 @@ int lvpn__client_build(lvpn_client_t *c) {
                          cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
                                                : LVPN__PRE_PULL_PING_RESTART,
                          &c->log);
+  c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
+  c->dc.ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
@@ -273,6 +278,8 @@ int lvpn__client_build(lvpn_client_t *c) {
   rc = lvpn__workers_start(&c->workers);
   if (rc != 0)
     client_log(c, LVPN_LOG_FATAL, "start failed: %s", lvpn_strerror(rc));
+  else
+    lvpn__client_arm_poll(c);
   return rc;
 }
 
@@ -292,8 +299,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
        "'replay-window': the data channel uses its fixed 64-packet window"},
       {cfg->ping_exit > 0, "'ping-exit': only 'ping-restart' is applied"},
       {cfg->inactive > 0, "'inactive': the client does not exit when idle"},
-      {cfg->server_poll_timeout > 0,
-       "'server-poll-timeout': 'connect-timeout' is applied instead"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
       {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
       {cfg->n_setenv > 0 && !cfg->forward_compatible,
@@ -342,7 +347,7 @@ int lvpn_client_start(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }
-  c->remote = 0;
+  lvpn__client_first_attempt(c);
   return lvpn__client_build(c);
 }
 

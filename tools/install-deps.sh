@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install every Debian package the layervpn project needs (build, unit tests,
-# integration tests against a stock OpenVPN 2.6 server).
+# integration tests against a stock OpenVPN 2.6 server, and mmdebstrap for the
+# Debian sid chroot holding the OpenVPN 2.7 server).
 #
 # Idempotent: when every package is already installed, apt is not touched at
 # all, so repeated runs take well under a second.
@@ -10,10 +11,12 @@ set -euo pipefail
 
 PACKAGES=(
     build-essential autoconf automake libtool pkg-config
-    libuv1-dev libmbedtls-dev check libmnl-dev libssl-dev
+    libuv1-dev libmbedtls-dev check libmnl-dev libssl-dev libgcrypt20-dev
     openvpn openssl iproute2 nftables iperf3 iputils-ping procps
     python3 python3-cryptography curl valgrind git ca-certificates
     kmod psmisc
+    man-db groff-base
+    mmdebstrap
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -1,15 +1,9 @@
 /* Data-channel crypto core (doc §6; OpenVPN crypto.c, packet_id.c, comp*.c,
  * ping.c, occ.c). In-place encryption/decryption inside a pbuf.
  *
- * In-place notes (mbedTLS 2.28):
- * - GCM/ChaCha-Poly encryption runs with output == input (documented as
- *   supported for GCM; ChaCha20 is a byte-wise XOR).
- * - GCM decryption may not run with output == input per gcm.h; it may when
- *   the output trails the input by >= 8 bytes. We decrypt the ciphertext to
- *   the position 20 bytes earlier (over packet id and tag, saved first).
- * - CBC uses mbedtls_aes_crypt_cbc(), which works in place (it saves each
- *   ciphertext block before decrypting it); mbedtls_cipher_update() documents
- *   input != output, so it is not used here.
+ * The ciphers themselves (OpenSSL libcrypto EVP or libgcrypt, keyed once
+ * per key and direction) sit behind cipher.h; everything runs in place, the
+ * plaintext stays where the ciphertext was.
  */
 #include "lib/bytes.h"
 #include "layers/datachannel/crypto.h"
@@ -21,11 +15,8 @@
 
 #include "layervpn.h"
 
-#define AEAD_IV_LEN 12
-#define CBC_BLOCK 16
-
-
-
+#define AEAD_IV_LEN LVPN__DCC_NONCE_LEN
+#define CBC_BLOCK LVPN__DCC_BLOCK
 
 /* ---------------------------------------------------------------- replay */
 
@@ -118,15 +109,7 @@ static const cipher_info_t ciphers[] = {
     {"AES-256-CBC", LVPN__DC_CBC_HMAC, 32},
 };
 
-static const struct {
-  const char *name;
-  mbedtls_md_type_t md;
-} auths[] = {
-    {"SHA1", MBEDTLS_MD_SHA1},
-    {"SHA256", MBEDTLS_MD_SHA256},
-    {"SHA384", MBEDTLS_MD_SHA384},
-    {"SHA512", MBEDTLS_MD_SHA512},
-};
+static const char *const auths[] = {"SHA1", "SHA256", "SHA384", "SHA512"};
 
 static int all_zero(const uint8_t *b, size_t n) {
   uint8_t acc = 0;
@@ -136,60 +119,28 @@ static int all_zero(const uint8_t *b, size_t n) {
   return acc == 0;
 }
 
-static void dir_init(int kind, lvpn__dc_dir_t *d) {
-  memset(d, 0, sizeof(*d));
-  if (kind == LVPN__DC_AEAD_GCM)
-    mbedtls_gcm_init(&d->c.gcm);
-  else if (kind == LVPN__DC_AEAD_CHACHA)
-    mbedtls_chachapoly_init(&d->c.chacha);
-  else
-    mbedtls_aes_init(&d->c.aes);
-  mbedtls_md_init(&d->hmac);
-}
+/* Key one direction: the cipher, and for CBC the HMAC (its size goes to
+ * k->hmac_len). */
+static int dir_setup(lvpn__dc_key_t *k, lvpn__dc_dir_t *d,
+                     const cipher_info_t *ci, const uint8_t *ckey,
+                     const uint8_t *hkey, int encrypt) {
+  size_t mac_len = 0;
+  int rc;
 
-static void dir_free(int kind, lvpn__dc_dir_t *d) {
-  if (kind == LVPN__DC_AEAD_GCM)
-    mbedtls_gcm_free(&d->c.gcm);
-  else if (kind == LVPN__DC_AEAD_CHACHA)
-    mbedtls_chachapoly_free(&d->c.chacha);
-  else if (kind == LVPN__DC_CBC_HMAC)
-    mbedtls_aes_free(&d->c.aes);
-  mbedtls_md_free(&d->hmac);
-  mbedtls_platform_zeroize(d, sizeof(*d));
-}
-
-static int dir_setup(const lvpn__dc_key_t *k, lvpn__dc_dir_t *d,
-                     const cipher_info_t *ci, const mbedtls_md_info_t *md,
-                     const uint8_t *ckey, const uint8_t *hkey, int encrypt) {
-  int ret;
-
-  switch (ci->kind) {
-  case LVPN__DC_AEAD_GCM:
-    ret = mbedtls_gcm_setkey(&d->c.gcm, MBEDTLS_CIPHER_ID_AES, ckey,
-                             ci->keylen * 8);
-    memcpy(d->implicit_iv, hkey, sizeof(d->implicit_iv));
-    break;
-  case LVPN__DC_AEAD_CHACHA:
-    ret = mbedtls_chachapoly_setkey(&d->c.chacha, ckey);
-    memcpy(d->implicit_iv, hkey, sizeof(d->implicit_iv));
-    break;
-  default:
-    ret = encrypt ? mbedtls_aes_setkey_enc(&d->c.aes, ckey, ci->keylen * 8)
-                  : mbedtls_aes_setkey_dec(&d->c.aes, ckey, ci->keylen * 8);
-    if (ret == 0)
-      ret = mbedtls_md_setup(&d->hmac, md, 1);
-    if (ret == 0)
-      ret = mbedtls_md_hmac_starts(&d->hmac, hkey, k->hmac_len);
-    break;
+  rc = lvpn__dcc_init(&d->c, ci->name, ckey, ci->keylen, encrypt);
+  if (rc == 0 && ci->kind == LVPN__DC_CBC_HMAC) {
+    rc = lvpn__dcc_hmac_init(&d->c, k->auth, hkey, &mac_len);
+    k->hmac_len = mac_len;
   }
-  return ret == 0 ? 0 : LVPN_ECRYPTO;
+  if (rc == 0 && ci->kind != LVPN__DC_CBC_HMAC)
+    memcpy(d->implicit_iv, hkey, sizeof(d->implicit_iv));
+  return rc;
 }
 
 int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
                       const uint8_t key2[256], uint8_t key_id,
                       lvpn__dc_rng_fn rng, void *rng_ctx) {
   const cipher_info_t *ci = NULL;
-  const mbedtls_md_info_t *md = NULL;
   const char *auth_name = NULL;
   size_t i;
   int rc;
@@ -204,11 +155,9 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
     return LVPN_ENOCIPHER;
   if (ci->kind == LVPN__DC_CBC_HMAC) {
     for (i = 0; auth != NULL && i < sizeof(auths) / sizeof(auths[0]); i++)
-      if (strcasecmp(auth, auths[i].name) == 0) {
-        md = mbedtls_md_info_from_type(auths[i].md);
-        auth_name = auths[i].name;
-      }
-    if (md == NULL)
+      if (strcasecmp(auth, auths[i]) == 0)
+        auth_name = auths[i];
+    if (auth_name == NULL)
       return LVPN_EUNSUPPORTED;
     if (rng == NULL)
       return LVPN_EINVAL;
@@ -218,27 +167,22 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
     return LVPN_ECRYPTO;
   k->cipher = ci->name;
   k->auth = auth_name;
-  k->hmac_len = md != NULL ? mbedtls_md_get_size(md) : 0;
   k->key_id = key_id;
   k->rng = rng;
   k->rng_ctx = rng_ctx;
   lvpn__replay_init(&k->replay);
-  dir_init(ci->kind, &k->enc);
-  dir_init(ci->kind, &k->dec);
   k->kind = ci->kind;
-  rc = dir_setup(k, &k->enc, ci, md, key2, key2 + 64, 1);
+  rc = dir_setup(k, &k->enc, ci, key2, key2 + 64, 1);
   if (rc == 0)
-    rc = dir_setup(k, &k->dec, ci, md, key2 + 128, key2 + 192, 0);
+    rc = dir_setup(k, &k->dec, ci, key2 + 128, key2 + 192, 0);
   if (rc != 0)
     lvpn__dc_key_free(k);
   return rc;
 }
 
 void lvpn__dc_key_free(lvpn__dc_key_t *k) {
-  if (k->kind != 0) {
-    dir_free(k->kind, &k->enc);
-    dir_free(k->kind, &k->dec);
-  }
+  lvpn__dcc_free(&k->enc.c);
+  lvpn__dcc_free(&k->dec.c);
   mbedtls_platform_zeroize(k, sizeof(*k));
 }
 
@@ -262,7 +206,6 @@ static int encrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
                         uint32_t peer_id) {
   size_t hdrlen = v2 ? 4 : 1, n = p->len;
   uint8_t nonce[AEAD_IV_LEN], *payload = p->data, *h, *tag;
-  int ret;
 
   if (lvpn__pbuf_headroom(p) < hdrlen + 4 + LVPN__DC_TAG_LEN)
     return LVPN_ETOOBIG;
@@ -276,22 +219,15 @@ static int encrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
   memcpy(nonce, h + hdrlen, 4);
   memcpy(nonce + 4, k->enc.implicit_iv, 8);
   /* AD: V2 authenticates its header too; V1's opcode byte is not covered. */
-  if (k->kind == LVPN__DC_AEAD_GCM)
-    ret = mbedtls_gcm_crypt_and_tag(
-        &k->enc.c.gcm, MBEDTLS_GCM_ENCRYPT, n, nonce, sizeof(nonce),
-        v2 ? h : h + 1, v2 ? 8 : 4, payload, payload, LVPN__DC_TAG_LEN, tag);
-  else
-    ret = mbedtls_chachapoly_encrypt_and_tag(&k->enc.c.chacha, n, nonce,
-                                             v2 ? h : h + 1, v2 ? 8 : 4,
-                                             payload, payload, tag);
-  return ret == 0 ? 0 : LVPN_ECRYPTO;
+  return lvpn__dcc_seal(&k->enc.c, nonce, v2 ? h : h + 1, v2 ? 8 : 4, payload,
+                        n, tag);
 }
 
 static int encrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
                        uint32_t peer_id) {
   size_t hdrlen = v2 ? 4 : 1, hl = k->hmac_len, pad, ctlen;
-  uint8_t iv[CBC_BLOCK], ivw[CBC_BLOCK], *h, *mac;
-  int ret;
+  uint8_t iv[CBC_BLOCK], *h, *mac;
+  int rc;
 
   pad = CBC_BLOCK - (p->len + 4) % CBC_BLOCK; /* PKCS#7: 1..16 */
   if (lvpn__pbuf_headroom(p) < hdrlen + hl + CBC_BLOCK + 4 ||
@@ -305,21 +241,15 @@ static int encrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, int v2,
   lvpn__put_u32(lvpn__pbuf_push(p, 4), k->send_pid);
   memset(lvpn__pbuf_put(p, pad), (int)pad, pad);
   ctlen = p->len;
-  memcpy(ivw, iv, sizeof(iv));
-  ret = mbedtls_aes_crypt_cbc(&k->enc.c.aes, MBEDTLS_AES_ENCRYPT, ctlen, ivw,
-                              p->data, p->data);
+  rc = lvpn__dcc_cbc(&k->enc.c, iv, p->data, ctlen);
   memcpy(lvpn__pbuf_push(p, CBC_BLOCK), iv, sizeof(iv));
   mac = lvpn__pbuf_push(p, hl);
   /* HMAC(IV || ciphertext): the opcode/peer-id header is not covered. */
-  if (ret == 0)
-    ret = mbedtls_md_hmac_reset(&k->enc.hmac);
-  if (ret == 0)
-    ret = mbedtls_md_hmac_update(&k->enc.hmac, mac + hl, CBC_BLOCK + ctlen);
-  if (ret == 0)
-    ret = mbedtls_md_hmac_finish(&k->enc.hmac, mac);
+  if (rc == 0)
+    rc = lvpn__dcc_hmac(&k->enc.c, mac + hl, CBC_BLOCK + ctlen, mac);
   h = lvpn__pbuf_push(p, hdrlen);
   write_header(h, v2, k->key_id, peer_id);
-  return ret == 0 ? 0 : LVPN_ECRYPTO;
+  return rc;
 }
 
 int lvpn__dc_encrypt(lvpn__dc_key_t *k, lvpn__pbuf_t *p, uint32_t peer_id) {
@@ -379,11 +309,11 @@ static int accept_pid(lvpn__dc_key_t *k, uint32_t pid) {
 }
 
 static int decrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
-  uint8_t nonce[AEAD_IV_LEN], ad[8], tag[LVPN__DC_TAG_LEN];
+  uint8_t nonce[AEAD_IV_LEN];
   uint8_t *pidp, *ct;
-  size_t ctlen, adlen;
+  size_t ctlen;
   uint32_t pid;
-  int ret;
+  int rc;
 
   if (p->len < hdrlen + 4 + LVPN__DC_TAG_LEN + 1)
     return LVPN_ESHORT;
@@ -391,35 +321,23 @@ static int decrypt_aead(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
   pid = lvpn__get_u32(pidp);
   memcpy(nonce, pidp, 4);
   memcpy(nonce + 4, k->dec.implicit_iv, 8);
-  adlen = hdrlen == 4 ? 8 : 4;
-  memcpy(ad, hdrlen == 4 ? p->data : pidp, adlen);
-  memcpy(tag, pidp + 4, sizeof(tag));
   ct = pidp + 4 + LVPN__DC_TAG_LEN;
   ctlen = p->len - hdrlen - 4 - LVPN__DC_TAG_LEN;
-  /* Output 20 bytes before the input: see the note at the top. */
-  if (k->kind == LVPN__DC_AEAD_GCM) {
-    ret = mbedtls_gcm_auth_decrypt(&k->dec.c.gcm, ctlen, nonce, sizeof(nonce),
-                                   ad, adlen, tag, sizeof(tag), ct, pidp);
-    if (ret == MBEDTLS_ERR_GCM_AUTH_FAILED)
-      return LVPN_EAUTH;
-  } else {
-    ret = mbedtls_chachapoly_auth_decrypt(&k->dec.c.chacha, ctlen, nonce, ad,
-                                          adlen, tag, ct, pidp);
-    if (ret == MBEDTLS_ERR_CHACHAPOLY_AUTH_FAILED)
-      return LVPN_EAUTH;
-  }
-  if (ret != 0)
-    return LVPN_ECRYPTO;
-  p->data = pidp;
+  /* AD: V2's whole header and packet id, V1's packet id (as in encrypt). */
+  rc = lvpn__dcc_open(&k->dec.c, nonce, hdrlen == 4 ? p->data : pidp,
+                      hdrlen == 4 ? 8 : 4, ct, ctlen, pidp + 4);
+  if (rc != 0)
+    return rc;
+  p->data = ct;
   p->len = ctlen;
   return accept_pid(k, pid);
 }
 
 static int decrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
-  uint8_t local[MBEDTLS_MD_MAX_SIZE], iv[CBC_BLOCK], *mac, *ct;
+  uint8_t local[LVPN__DCC_MAX_MAC], *mac, *ct;
   size_t hl = k->hmac_len, ctlen, ptlen, padv, i;
   uint8_t bad = 0;
-  int ret;
+  int rc;
 
   if (p->len < hdrlen + hl + CBC_BLOCK + CBC_BLOCK)
     return LVPN_ESHORT;
@@ -427,21 +345,15 @@ static int decrypt_cbc(lvpn__dc_key_t *k, lvpn__pbuf_t *p, size_t hdrlen) {
   ct = mac + hl + CBC_BLOCK;
   ctlen = p->len - hdrlen - hl - CBC_BLOCK;
   /* HMAC first (encrypt-then-MAC): nothing is decrypted before it passes. */
-  ret = mbedtls_md_hmac_reset(&k->dec.hmac);
-  if (ret == 0)
-    ret = mbedtls_md_hmac_update(&k->dec.hmac, mac + hl, CBC_BLOCK + ctlen);
-  if (ret == 0)
-    ret = mbedtls_md_hmac_finish(&k->dec.hmac, local);
-  if (ret != 0)
-    return LVPN_ECRYPTO;
+  rc = lvpn__dcc_hmac(&k->dec.c, mac + hl, CBC_BLOCK + ctlen, local);
+  if (rc != 0)
+    return rc;
   if (lvpn__ct_differ(local, mac, hl))
     return LVPN_EAUTH;
   if (ctlen % CBC_BLOCK != 0)
     return LVPN_EAUTH;
-  memcpy(iv, mac + hl, sizeof(iv));
-  if (mbedtls_aes_crypt_cbc(&k->dec.c.aes, MBEDTLS_AES_DECRYPT, ctlen, iv, ct,
-                            ct) != 0)
-    return LVPN_ECRYPTO;
+  if ((rc = lvpn__dcc_cbc(&k->dec.c, mac + hl, ct, ctlen)) != 0)
+    return rc;
   padv = ct[ctlen - 1];
   if (padv == 0 || padv > CBC_BLOCK)
     return LVPN_EAUTH;

@@ -15,11 +15,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <mbedtls/aes.h>
-#include <mbedtls/chachapoly.h>
+/* The packet crypto runs on libcrypto or libgcrypt (cipher.h). mbedTLS's GCM
+ * stays declared here for the unit tests, which cross-check our packets
+ * against that second, independent implementation. */
 #include <mbedtls/gcm.h>
-#include <mbedtls/md.h>
 
+#include "layers/datachannel/cipher.h"
 #include "lib/comp.h"
 #include "lib/pbuf.h"
 
@@ -75,13 +76,8 @@ typedef struct lvpn__dc_stats_s {
 
 /* One direction's cipher state. Contexts are keyed once in init. */
 typedef struct lvpn__dc_dir_s {
-  union {
-    mbedtls_gcm_context gcm;
-    mbedtls_chachapoly_context chacha;
-    mbedtls_aes_context aes;
-  } c;
-  mbedtls_md_context_t hmac; /* CBC only, keyed (hmac_starts) in init */
-  uint8_t implicit_iv[8];    /* AEAD only */
+  lvpn__dc_cipher_t c;    /* cipher, and HMAC for CBC (cipher.h) */
+  uint8_t implicit_iv[8]; /* AEAD only */
 } lvpn__dc_dir_t;
 
 typedef struct lvpn__dc_key_s {
@@ -107,7 +103,7 @@ typedef struct lvpn__dc_key_s {
  * contexts; the caller zeroes its copy.
  * Returns 0, LVPN_ENOCIPHER (unknown cipher), LVPN_EUNSUPPORTED (unknown or
  * "none" auth with CBC), LVPN_EINVAL (bad key_id, no rng for CBC),
- * LVPN_ECRYPTO (a direction's cipher key is all zero, or mbedTLS failed).
+ * LVPN_ECRYPTO (a direction's cipher key is all zero, or the crypto library failed).
  * On failure `k` is left zeroed; lvpn__dc_key_free() on it is harmless. */
 int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
                       const uint8_t key2[256], uint8_t key_id,
@@ -131,7 +127,7 @@ size_t lvpn__dc_key_overhead(const lvpn__dc_key_t *k, int data_v2);
  * otherwise. Needs up to 88 bytes of headroom and, for CBC, 16 of tailroom.
  * Returns 0; LVPN_EINVAL for an empty payload; LVPN_ETOOBIG when room is
  * short (p unchanged); LVPN_ESTATE once packet id 0xFFFFFFFF was used (the
- * key is spent: renegotiate); LVPN_ECRYPTO (rng or mbedTLS failure; p's
+ * key is spent: renegotiate); LVPN_ECRYPTO (rng or crypto library failure; p's
  * contents are then unspecified). */
 int lvpn__dc_encrypt(lvpn__dc_key_t *k, lvpn__pbuf_t *p, uint32_t peer_id);
 

@@ -13,11 +13,50 @@ static void dc_fail(lvpn__datachannel_t *d, int err, const char *what) {
   lvpn__layer_fail(&d->base, err);
 }
 
+/* Classic or epoch format (protocol-flags aead-epoch), per slot. */
+static int dc_encrypt(lvpn__datachannel_t *d, int slot, lvpn__pbuf_t *p) {
+  if (d->params.epoch)
+    return lvpn__epoch_encrypt(&d->ekeys[slot], p, d->params.peer_id);
+  return lvpn__dc_encrypt(&d->keys[slot], p, d->params.peer_id);
+}
+
+static int dc_decrypt(lvpn__datachannel_t *d, int slot, lvpn__pbuf_t *p,
+                      uint64_t now_s) {
+  if (d->params.epoch) {
+    lvpn__epoch_key_t *k = &d->ekeys[slot];
+    uint64_t moves = k->stats.recv_moves;
+    int rc;
+    lvpn__epoch_key_set_now(k, now_s);
+    rc = lvpn__epoch_decrypt(k, p);
+    if (k->stats.recv_moves != moves)
+      LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+                "key_id %u: server moved to epoch %u; sending on epoch %u",
+                k->key_id, k->recv_epoch, k->send.epoch);
+    return rc;
+  }
+  lvpn__dc_key_set_now(&d->keys[slot], now_s);
+  return lvpn__dc_decrypt(&d->keys[slot], p);
+}
+
+static void dc_key_free(lvpn__datachannel_t *d, int slot) {
+  if (d->params.epoch) {
+    d->epoch_moves_tx += d->ekeys[slot].stats.send_moves;
+    d->epoch_moves_rx += d->ekeys[slot].stats.recv_moves;
+    if (slot == d->tx) {
+      d->last_tx_epoch = d->ekeys[slot].send.epoch;
+      d->last_rx_epoch = d->ekeys[slot].recv_epoch;
+    }
+    lvpn__epoch_key_free(&d->ekeys[slot]);
+  } else {
+    lvpn__dc_key_free(&d->keys[slot]);
+  }
+}
+
 /* Frames, encrypts and sends `p` down; owns `p`. */
 static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
   int err = lvpn__comp_frame(d->params.comp_mode, p);
   if (err == 0)
-    err = lvpn__dc_encrypt(&d->keys[d->tx], p, d->params.peer_id);
+    err = dc_encrypt(d, d->tx, p);
   if (err != 0) {
     d->drop_tx++;
     LVPN__LOG(d->base.log, LVPN_LOG_DEBUG, d->base.name,
@@ -97,10 +136,8 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     else
       err = LVPN_ENOKEY;
   }
-  if (err == 0) {
-    lvpn__dc_key_set_now(&d->keys[slot], uv_now(l->loop) / 1000);
-    err = lvpn__dc_decrypt(&d->keys[slot], p);
-  }
+  if (err == 0)
+    err = dc_decrypt(d, slot, p, uv_now(l->loop) / 1000);
   if (err == 0)
     err = lvpn__comp_unframe(d->params.comp_mode, p);
   if (err != 0) {
@@ -155,6 +192,18 @@ static void dc_tick(uv_timer_t *h) {
 
   if (d->tx != d->newest && now >= d->switch_deadline_ms)
     d->tx = d->newest;
+  /* (tx != newest: a renegotiation already brought a newer key) */
+  if (d->have[d->tx] && d->tx == d->newest && !d->rekey_asked &&
+      (d->params.epoch
+           ? lvpn__epoch_key_wants_renegotiation(&d->ekeys[d->tx])
+           : lvpn__dc_key_wants_renegotiation(&d->keys[d->tx]))) {
+    d->rekey_asked = 1;
+    LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+              "key_id %u is nearly spent: asking for a renegotiation",
+              d->key_ids[d->tx]);
+    if (d->on_wants_rekey != NULL)
+      d->on_wants_rekey(d);
+  }
   if (d->params.ping_restart_s > 0 &&
       now - d->last_rx_ms >= (uint64_t)d->params.ping_restart_s * 1000) {
     dc_fail(d, LVPN_EPING_RESTART,
@@ -184,7 +233,7 @@ static void dc_close(lvpn__layer_t *l) {
   int i;
   for (i = 0; i < 2; i++)
     if (d->have[i]) {
-      lvpn__dc_key_free(&d->keys[i]);
+      dc_key_free(d, i);
       d->have[i] = 0;
     }
   lvpn__layer_close_handle(l, (uv_handle_t *)&d->tick);
@@ -212,6 +261,26 @@ static void dc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "occ_rx", d->occ_rx);
   cb(ud, l->name, "key_installs", d->key_installs);
   cb(ud, l->name, "tx_key_id", d->key_ids[d->tx]);
+  if (d->params.epoch) {
+    const lvpn__epoch_key_t *k = &d->ekeys[d->tx];
+    uint64_t tx = d->epoch_moves_tx, rx = d->epoch_moves_rx;
+    int i;
+    for (i = 0; i < 2; i++)
+      if (d->have[i]) {
+        tx += d->ekeys[i].stats.send_moves;
+        rx += d->ekeys[i].stats.recv_moves;
+      }
+    cb(ud, l->name, "tx_epoch", d->have[d->tx] ? k->send.epoch
+                                                : d->last_tx_epoch);
+    cb(ud, l->name, "rx_epoch", d->have[d->tx] ? k->recv_epoch
+                                                : d->last_rx_epoch);
+    cb(ud, l->name, "epoch_moves_tx", tx);
+    cb(ud, l->name, "epoch_moves_rx", rx);
+    cb(ud, l->name, "epoch_unknown",
+       d->have[d->tx] ? k->stats.unknown_epoch : 0);
+    cb(ud, l->name, "epoch_send_deferred",
+       d->have[d->tx] ? k->stats.send_deferred : 0);
+  }
 }
 
 static const lvpn__layer_ops_t dc_ops = {.start = dc_start,
@@ -240,14 +309,19 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
                       const uint8_t key2[256]) {
   int err;
   if (d->have[slot]) {
-    lvpn__dc_key_free(&d->keys[slot]);
+    dc_key_free(d, slot);
     d->have[slot] = 0;
   }
-  err = lvpn__dc_key_init(&d->keys[slot], d->params.cipher, d->params.auth,
-                          key2, key_id, d->rng, d->rng_ctx);
+  if (d->params.epoch)
+    err = lvpn__epoch_key_init(&d->ekeys[slot], d->params.cipher, key2, key_id,
+                               d->params.epoch_usage_limit);
+  else
+    err = lvpn__dc_key_init(&d->keys[slot], d->params.cipher, d->params.auth,
+                            key2, key_id, d->rng, d->rng_ctx);
   if (err != 0)
     return err;
   d->have[slot] = 1;
+  d->rekey_asked = 0;
   d->key_ids[slot] = key_id;
   d->newest = slot;
   d->key_installs++;
@@ -257,7 +331,12 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
 int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
                               const lvpn__dc_params_t *params,
                               const uint8_t key2[256]) {
-  int err;
+  int err, i;
+  for (i = 0; i < 2; i++) /* a key of the other format goes first */
+    if (d->have[i]) {
+      dc_key_free(d, i);
+      d->have[i] = 0;
+    }
   d->params = *params;
   snprintf(d->cipher, sizeof(d->cipher), "%s", params->cipher);
   snprintf(d->auth, sizeof(d->auth), "%s", params->auth ? params->auth : "");

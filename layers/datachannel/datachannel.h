@@ -9,6 +9,7 @@
 #define LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 
 #include "layers/datachannel/crypto.h"
+#include "layers/datachannel/epoch.h"
 #include "layers/layer.h"
 
 typedef struct lvpn__dc_params_s {
@@ -19,6 +20,8 @@ typedef struct lvpn__dc_params_s {
   int comp_mode;      /* LVPN__COMP_* */
   unsigned ping_s;    /* 0 = off */
   unsigned ping_restart_s;
+  int epoch;                  /* protocol-flags aead-epoch: epoch format */
+  uint64_t epoch_usage_limit; /* 0: the cipher's; tests lower it */
 } lvpn__dc_params_t;
 
 typedef struct lvpn__datachannel_s {
@@ -27,6 +30,7 @@ typedef struct lvpn__datachannel_s {
   /* Two key slots: the newest key and, after a renegotiation, the previous
    * one (lame duck) which still decrypts until it is replaced. */
   lvpn__dc_key_t keys[2];
+  lvpn__epoch_key_t ekeys[2]; /* the same slots in epoch mode */
   uint8_t key_ids[2];
   int have[2];
   int tx;       /* slot used for sending */
@@ -42,6 +46,14 @@ typedef struct lvpn__datachannel_s {
   uint64_t drop_nokey, drop_short, drop_auth, drop_replay, drop_other,
       drop_compressed, drop_tx;
   uint64_t pings_rx, pings_tx, occ_rx, key_installs;
+  uint64_t epoch_moves_tx, epoch_moves_rx; /* summed over retired keys */
+  uint16_t last_tx_epoch, last_rx_epoch;   /* of the last freed tx key */
+  /* Called from the tick, once per key, when the sending key asks for a
+   * renegotiation: 32-bit packet ids nearly spent (classic) or send epoch
+   * >= 0xF000 (epoch). May be NULL. */
+  void (*on_wants_rekey)(struct lvpn__datachannel_s *d);
+  void *ud;
+  int rekey_asked;
 } lvpn__datachannel_t;
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,

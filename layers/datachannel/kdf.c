@@ -100,6 +100,27 @@ int lvpn__kdf_ekm(int mbedtls_tls_prf_type, const uint8_t ms[48],
                                                     : LVPN_ECRYPTO;
 }
 
+int lvpn__kdf_ekm_label(int mbedtls_tls_prf_type, const uint8_t ms[48],
+                        const uint8_t client_random[32],
+                        const uint8_t server_random[32], const char *label,
+                        uint8_t *out, size_t out_len) {
+  uint8_t seed[64];
+  int ret;
+
+  if (out_len == 0 || label == NULL)
+    return LVPN_EINVAL;
+  memcpy(seed, client_random, 32);
+  memcpy(seed + 32, server_random, 32);
+  ret = mbedtls_ssl_tls_prf((mbedtls_tls_prf_types)mbedtls_tls_prf_type, ms, 48,
+                            label, seed, sizeof(seed), out, out_len);
+  mbedtls_platform_zeroize(seed, sizeof(seed));
+  if (ret == 0)
+    return 0;
+  mbedtls_platform_zeroize(out, out_len);
+  return ret == MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE ? LVPN_EUNSUPPORTED
+                                                    : LVPN_ECRYPTO;
+}
+
 int lvpn__kdf_openvpn_prf(const uint8_t pre_master[48],
                           const uint8_t c_random1[32],
                           const uint8_t s_random1[32],

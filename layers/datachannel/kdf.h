@@ -29,6 +29,15 @@ int lvpn__kdf_ekm(int mbedtls_tls_prf_type, const uint8_t ms[48],
                   const uint8_t client_random[32],
                   const uint8_t server_random[32], uint8_t key2[256]);
 
+/* The same exporter with another label and length (no context), e.g.
+ * "EXPORTER-OpenVPN-dynamic-tls-crypt", 256 bytes (dynamic tls-crypt,
+ * tls_crypt.c). Returns as lvpn__kdf_ekm, LVPN_EINVAL for out_len 0. */
+#define LVPN__KDF_DYN_TLS_CRYPT_LABEL "EXPORTER-OpenVPN-dynamic-tls-crypt"
+int lvpn__kdf_ekm_label(int mbedtls_tls_prf_type, const uint8_t ms[48],
+                        const uint8_t client_random[32],
+                        const uint8_t server_random[32], const char *label,
+                        uint8_t *out, size_t out_len);
+
 /* OpenVPN's legacy PRF (key-method 2 without tls-ekm), ssl.c
  * generate_key_expansion_openvpn_prf:
  *   master = PRF(pre_master, "OpenVPN master secret", c_random1 || s_random1)

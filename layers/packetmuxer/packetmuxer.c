@@ -47,7 +47,8 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     mux_drop(m, p, LVPN__MUX_DROP_OPCODE, LVPN_EBADOPCODE);
     return;
   }
-  err = lvpn__tlswrap_unwrap(&s->wrap, p, (uint32_t)time(NULL));
+  err = lvpn__tlswrap_unwrap(lvpn__session_wrap(s, p->meta.key_id), p,
+                             (uint32_t)time(NULL));
   if (err != 0) {
     mux_drop(m, p,
              err == LVPN_EREPLAY ? LVPN__MUX_DROP_REPLAY
@@ -125,7 +126,8 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     h.opcode = LVPN__P_CONTROL_WKC_V1;
   err = lvpn__ctl_encode(p, &h);
   if (err == 0)
-    err = lvpn__tlswrap_wrap(&s->wrap, p, (uint32_t)time(NULL));
+    err = lvpn__tlswrap_wrap(lvpn__session_wrap(s, h.key_id), p,
+                             (uint32_t)time(NULL));
   if (err != 0) {
     LVPN__LOG(l->log, LVPN_LOG_ERROR, l->name, "cannot encode %s: %s",
               lvpn__ctl_opcode_name(h.opcode), lvpn_strerror(err));

@@ -15,6 +15,16 @@ typedef struct lvpn__session_s {
   int is_tcp;
   lvpn__tlswrap_t wrap;  /* tls-auth / tls-crypt / tls-crypt-v2 / none */
   uint16_t early_neg_flags; /* from the server's reset TLVs */
+  /* Dynamic tls-crypt (protocol-flags dyn-tls-crypt): derived once with the
+   * key_id-0 data keys; wraps every control packet with key_id != 0. */
+  lvpn__tlswrap_t dyn;
+  int have_dyn;
 } lvpn__session_t;
+
+/* The wrap of a control packet with `key_id`, either direction. */
+static inline lvpn__tlswrap_t *lvpn__session_wrap(lvpn__session_t *s,
+                                                  uint8_t key_id) {
+  return key_id != 0 && s->have_dyn ? &s->dyn : &s->wrap;
+}
 
 #endif

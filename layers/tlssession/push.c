@@ -252,7 +252,7 @@ static int fn_exit_notify(lvpn__push_t *p, const char *name, char *const *a,
 
 static int fn_flags(lvpn__push_t *p, const char *name, char *const *a, int n) {
   static const char *const names[] = {"cc-exit", "tls-ekm", "dyn-tls-crypt",
-                                      NULL};
+                                      "aead-epoch", NULL};
   int i, k, unknown = 0;
   bool kd = strcmp(name, "key-derivation") == 0;
   for (i = 0; i < n; i++) {
@@ -489,6 +489,63 @@ int lvpn__ctlmsg_pending_timeout(const char *rest) {
     rest = rest[l] == ',' ? rest + l + 1 : NULL;
   }
   return -1;
+}
+
+/* One keyword of TEMP[...] (`kw` is `len` bytes, not terminated). */
+static void auth_temp_keyword(const char *kw, size_t len,
+                              lvpn__auth_temp_t *out) {
+  char field[40];
+  long v;
+  while (len > 0 && (*kw == ' ' || *kw == '\t'))
+    kw++, len--;
+  if (len == 0)
+    return;
+  if (len >= sizeof(field)) {
+    out->unknown++;
+    return;
+  }
+  memcpy(field, kw, len);
+  field[len] = '\0';
+  if (strncmp(field, "backoff ", 8) == 0 &&
+      lvpn__lex_int(field + 8, 0, 86400, &v) == 0)
+    out->backoff_s = (unsigned)v;
+  else if (strcmp(field, "advance no") == 0)
+    out->advance = LVPN__ADVANCE_NO;
+  else if (strcmp(field, "advance addr") == 0)
+    out->advance = LVPN__ADVANCE_ADDR;
+  else if (strcmp(field, "advance remote") == 0)
+    out->advance = LVPN__ADVANCE_REMOTE;
+  else
+    out->unknown++;
+}
+
+int lvpn__ctlmsg_auth_temp(const char *rest, lvpn__auth_temp_t *out) {
+  const char *p, *end;
+  size_t l;
+
+  memset(out, 0, sizeof(*out));
+  out->reason = "";
+  if (rest == NULL || strncmp(rest, "TEMP", 4) != 0 ||
+      (rest[4] != '\0' && rest[4] != '[' && rest[4] != ':'))
+    return 0;
+  p = rest + 4;
+  if (*p == '[') {
+    end = strchr(p, ']');
+    if (end == NULL) { /* unterminated: no keywords, no reason */
+      out->unknown++;
+      return 1;
+    }
+    for (p++; p < end; p += l + (p + l < end)) {
+      l = strcspn(p, ",]");
+      if (p + l > end)
+        l = (size_t)(end - p);
+      auth_temp_keyword(p, l, out);
+    }
+    p = end + 1;
+  }
+  if (*p == ':')
+    out->reason = p + 1;
+  return 1;
 }
 
 const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t) {

@@ -33,7 +33,8 @@ typedef enum {
 enum {
   LVPN__PROTO_F_CC_EXIT = 1 << 0,
   LVPN__PROTO_F_TLS_EKM = 1 << 1,
-  LVPN__PROTO_F_DYN_TLS_CRYPT = 1 << 2
+  LVPN__PROTO_F_DYN_TLS_CRYPT = 1 << 2,
+  LVPN__PROTO_F_AEAD_EPOCH = 1 << 3 /* OpenVPN 2.7 epoch data keys */
 };
 
 typedef struct {
@@ -142,6 +143,22 @@ typedef enum {
 lvpn__ctlmsg_t lvpn__ctlmsg_classify(const char *msg, const char **rest);
 /* Seconds from an AUTH_PENDING message's text ("timeout 300"), or -1. */
 int lvpn__ctlmsg_pending_timeout(const char *rest);
+/* AUTH_FAILED,TEMP[k1,k2,...]:reason (OpenVPN 2.7, IV_PROTO bit 8), given
+ * the text after "AUTH_FAILED,". Keywords: "backoff S" (seconds to wait at
+ * least), "advance no|addr|remote". */
+enum {
+  LVPN__ADVANCE_NO = 0, /* retry the same server (the default) */
+  LVPN__ADVANCE_ADDR,   /* the next address of the same remote */
+  LVPN__ADVANCE_REMOTE  /* the next remote */
+};
+typedef struct lvpn__auth_temp_s {
+  unsigned backoff_s; /* 0: none given */
+  int advance;        /* LVPN__ADVANCE_* */
+  int unknown;        /* keywords ignored (unknown or malformed) */
+  const char *reason; /* points into the message; "" when none */
+} lvpn__auth_temp_t;
+/* 1 and *out filled when `rest` is a TEMP failure, 0 when it is not. */
+int lvpn__ctlmsg_auth_temp(const char *rest, lvpn__auth_temp_t *out);
 /* Name for logs ("PUSH_REPLY"). */
 const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t);
 

@@ -124,11 +124,30 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);
     break;
-  case LVPN__CTL_AUTH_FAILED:
+  case LVPN__CTL_AUTH_FAILED: {
+    lvpn__auth_temp_t temp;
+    if (lvpn__ctlmsg_auth_temp(arg, &temp)) {
+      /* Temporary (pool exhausted, backend down): reconnect later. */
+      static const char *const adv[] = {"no", "addr", "remote"};
+      t->auth_temp_backoff_s = temp.backoff_s;
+      t->auth_temp_advance = temp.advance;
+      if (temp.unknown > 0)
+        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                  "AUTH_FAILED,TEMP: %d unknown or malformed keyword(s) "
+                  "ignored",
+                  temp.unknown);
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "AUTH_FAILED,TEMP (backoff %u s, advance %s)%s%s",
+                temp.backoff_s, adv[temp.advance], *temp.reason ? ": " : "",
+                temp.reason);
+      lvpn__layer_fail(&t->base, LVPN_EAUTH_FAIL_TEMP);
+      break;
+    }
     LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "AUTH_FAILED%s%s",
               *arg ? ": " : "", arg);
     lvpn__layer_fail(&t->base, LVPN_EAUTH_FAILED);
     break;
+  }
   case LVPN__CTL_HALT:
     LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "server sent HALT%s%s",
               *arg ? ": " : "", arg);
@@ -137,6 +156,14 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   case LVPN__CTL_RESTART:
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
               "server sent RESTART%s%s", *arg ? ": " : "", arg);
+    /* Flags in brackets (OpenVPN's server_pushed_signal): N = move on to
+     * the next remote; P (keep cached passwords) concerns no state of ours. */
+    if (arg[0] == '[') {
+      const char *f;
+      for (f = arg + 1; *f != '\0' && *f != ']'; f++)
+        if (*f == 'N')
+          t->restart_next = 1;
+    }
     lvpn__layer_fail(&t->base, LVPN_ERESTART);
     break;
   case LVPN__CTL_EXIT:
@@ -431,4 +458,17 @@ int lvpn__tlssession_key2(lvpn__tlssession_t *t, int ekm, uint8_t key2[256]) {
                                t->km2_srv.random1, t->km2.random2,
                                t->km2_srv.random2, t->session->own_sid,
                                t->session->remote_sid, key2);
+}
+
+int lvpn__tlssession_ekm(lvpn__tlssession_t *t, const char *label,
+                         uint8_t *out, size_t out_len) {
+  uint8_t ms[48], cr[32], sr[32];
+  int prf_type, err;
+  if (t->state < LVPN__TLSS_ACTIVE || !t->tls_live)
+    return LVPN_ESTATE;
+  err = lvpn__tls_get_export(&t->tls, ms, cr, sr, &prf_type);
+  if (err == 0)
+    err = lvpn__kdf_ekm_label(prf_type, ms, cr, sr, label, out, out_len);
+  mbedtls_platform_zeroize(ms, sizeof(ms));
+  return err;
 }

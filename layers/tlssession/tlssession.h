@@ -41,6 +41,7 @@ struct lvpn__tlssession_s {
   int tls_live;
   int state;
   int reneg;               /* the running handshake is a renegotiation */
+  int restart_next;        /* RESTART,[N]: the server asks for the next remote */
   uint8_t key_id;          /* key state of the current TLS session */
   int (*rng)(void *, unsigned char *, size_t); /* new randoms per key */
   void *rng_ctx;
@@ -54,6 +55,10 @@ struct lvpn__tlssession_s {
   uint64_t hand_window_ms;
   uint64_t started_ms;
   uint64_t push_requests, ctl_msgs_in, ctl_msgs_out, ctl_msgs_bad;
+  /* AUTH_FAILED,TEMP: the session failed with LVPN_EAUTH_FAIL_TEMP and the
+   * client restarts after this back-off (0: its own) and advance. */
+  unsigned auth_temp_backoff_s;
+  int auth_temp_advance;
   uint64_t handshake_ms;   /* reset sent -> PUSH_REPLY, for observability */
 };
 
@@ -74,5 +79,10 @@ int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg);
 /* The 256-byte key2 for the data channel: TLS-EKM when `ekm`, else the
  * OpenVPN PRF over the key-method-2 randoms and the session ids. */
 int lvpn__tlssession_key2(lvpn__tlssession_t *t, int ekm, uint8_t key2[256]);
+/* RFC 5705 keying material of this TLS session for `label` (no context),
+ * e.g. the dynamic tls-crypt key. Returns 0, LVPN_ESTATE (no session yet),
+ * LVPN_EUNSUPPORTED or LVPN_ECRYPTO. */
+int lvpn__tlssession_ekm(lvpn__tlssession_t *t, const char *label,
+                         uint8_t *out, size_t out_len);
 
 #endif

@@ -5,152 +5,26 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <mbedtls/base64.h>
-
-#include "tests/check_util.h"
 #include "layers/controlchannel/controlchannel.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/layer.h"
 #include "layers/packetmuxer/session.h"
 #include "layers/packetmuxer/tlswrap.h"
-
-/* ---- capture layer ---- */
-
-typedef struct {
-  lvpn__layer_t base;
-  lvpn__queue_t got;
-} cap_t;
-
-static void cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
-  lvpn__pbufq_push(&container_of(l, cap_t, base)->got, p);
-}
-
-static void cap_close(lvpn__layer_t *l) {
-  lvpn__pbufq_clear(&container_of(l, cap_t, base)->got);
-}
-
-static const lvpn__layer_ops_t cap_ops = {
-    .up = cap_recv, .down = cap_recv, .close = cap_close};
-
-static void cap_init(cap_t *c, uv_loop_t *loop, const char *name,
-                     const lvpn__logger_t *log) {
-  lvpn__layer_init(&c->base, loop, name, &cap_ops, log);
-  lvpn__queue_init(&c->got);
-}
-
-/* ---- keys from fixed bytes ---- */
-
-static void static_key_pem(char *out, size_t max) {
-  size_t off, i;
-  off = (size_t)snprintf(out, max, "-----BEGIN OpenVPN Static key V1-----\n");
-  for (i = 0; i < LVPN__TLSWRAP_KEY2_LEN; i++)
-    off += (size_t)snprintf(out + off, max - off, "%02x%s",
-                            (unsigned)(uint8_t)(i * 11 + 1),
-                            i % 16 == 15 ? "\n" : "");
-  snprintf(out + off, max - off, "-----END OpenVPN Static key V1-----\n");
-}
-
-#define WKC_LEN 330
-
-static void v2_client_key_pem(char *out, size_t max) {
-  unsigned char raw[LVPN__TLSWRAP_KEY2_LEN + WKC_LEN], b64[1024];
-  size_t i, olen = 0;
-  for (i = 0; i < sizeof(raw); i++)
-    raw[i] = (unsigned char)(i * 17 + 9);
-  raw[sizeof(raw) - 2] = WKC_LEN >> 8;
-  raw[sizeof(raw) - 1] = WKC_LEN & 0xff;
-  ck_assert_int_eq(mbedtls_base64_encode(b64, sizeof(b64), &olen, raw,
-                                         sizeof(raw)),
-                   0);
-  snprintf(out, max,
-           "-----BEGIN OpenVPN tls-crypt-v2 client key-----\n%s\n"
-           "-----END OpenVPN tls-crypt-v2 client key-----\n",
-           (char *)b64);
-}
+#include "layers/packetmuxer/wire.h"
+#include "tests/fakes.h"
 
 /* ---- environment: rel (capture) | controlchannel | tls (capture) ---- */
 
 typedef struct {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  lvpn__pbuf_pool_t pool;
-  lvpn__logger_t log;
+  fake_env_t fe;
   lvpn__session_t session;
   lvpn__controlchannel_t cc;
-  cap_t rel, tls;
-  int down_calls, down_err;
+  fake_cap_t rel, tls;
 } env_t;
 
 static env_t E;
 
-static void log_sink(void *ud, int level, const char *layer, const char *msg) {
-  (void)ud;
-  (void)level;
-  (void)layer;
-  (void)msg;
-}
-
-static void on_down(lvpn__workers_t *w, int err) {
-  env_t *e = w->data;
-  e->down_calls++;
-  e->down_err = err;
-}
-
-/* mode: a LVPN__TLSWRAP_*; for AUTH the digest is SHA512 (the largest). */
-static void env_start(env_t *e, int mode, size_t tls_mtu) {
-  char pem[4096], err[256] = "";
-
-  memset(e, 0, sizeof(*e));
-  ck_assert_int_eq(uv_loop_init(&e->loop), 0);
-  lvpn__pbuf_pool_init(&e->pool, 0);
-  lvpn__logger_init(&e->log);
-  e->log.cb = log_sink;
-  e->log.verb = LVPN_LOG_TRACE;
-  memset(e->session.own_sid, 0xc1, 8);
-  if (mode == LVPN__TLSWRAP_CRYPT_V2)
-    v2_client_key_pem(pem, sizeof(pem));
-  else
-    static_key_pem(pem, sizeof(pem));
-  ck_assert_msg(lvpn__tlswrap_init(&e->session.wrap, mode, pem, strlen(pem), 1,
-                                   "SHA512", err, sizeof(err)) == 0,
-                "%s", err);
-  lvpn__controlchannel_init(&e->cc, &e->loop, &e->session, &e->pool, tls_mtu,
-                            &e->log);
-  cap_init(&e->rel, &e->loop, "rel", &e->log);
-  cap_init(&e->tls, &e->loop, "tls", &e->log);
-  lvpn__workers_init(&e->w, &e->loop, &e->log, on_down);
-  e->w.data = e;
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->rel.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->cc.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->tls.base), 0);
-  lvpn__layer_link(&e->rel.base, &e->cc.base);
-  lvpn__layer_link(&e->cc.base, &e->tls.base);
-  ck_assert_int_eq(lvpn__workers_start(&e->w), 0);
-}
-
 static void spin(env_t *e) {
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
-}
-
-static void env_finish(env_t *e) {
-  lvpn__workers_shutdown(&e->w, 0);
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->down_calls, 1);
-  ck_assert_int_eq(e->down_err, LVPN_ESTOPPED);
-  lvpn__tlswrap_free(&e->session.wrap);
-  ck_assert_uint_eq(e->pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&e->pool);
-  ck_assert_int_eq(uv_loop_close(&e->loop), 0);
-}
-
-/* From below, as the reliable transport delivers it. */
-static void rel_deliver(env_t *e, uint8_t opcode, const void *payload,
-                        size_t len) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
-  memcpy(lvpn__pbuf_put(p, len), payload, len);
-  p->meta.opcode = opcode;
-  p->meta.has_msg_id = 1;
-  lvpn__layer_send_up(&e->rel.base, p);
+  fake_env_run(&e->fe);
 }
 
 /* The hard reset the layer sent when it started. */
@@ -158,29 +32,76 @@ static void expect_reset(env_t *e, uint8_t opcode) {
   lvpn__pbuf_t *p;
   spin(e);
   ck_assert_uint_eq(e->rel.got.count, 1);
-  p = lvpn__pbufq_pop(&e->rel.got);
+  p = fake_cap_pop(&e->rel);
   ck_assert_uint_eq(p->meta.opcode, opcode);
   ck_assert_uint_eq(p->meta.key_id, 0);
   ck_assert_uint_eq(p->len, 0);
   lvpn__pbuf_free(p);
 }
 
+/* mode: a LVPN__TLSWRAP_*; for AUTH the digest is SHA512 (the largest). */
+static void stack_start(env_t *e, int mode, size_t tls_mtu) {
+  char pem[4096], err[256] = "";
+
+  memset(e, 0, sizeof(*e));
+  fake_env_init(&e->fe);
+  memset(e->session.own_sid, 0xc1, 8);
+  if (mode == LVPN__TLSWRAP_CRYPT_V2)
+    fake_v2_client_key_pem(pem, sizeof(pem), 17, 9, 330);
+  else
+    fake_static_key_pem(pem, sizeof(pem), 11, 1);
+  ck_assert_msg(lvpn__tlswrap_init(&e->session.wrap, mode, pem, strlen(pem), 1,
+                                   "SHA512", err, sizeof(err)) == 0,
+                "%s", err);
+  lvpn__controlchannel_init(&e->cc, &e->fe.loop, &e->session, &e->fe.pool,
+                            tls_mtu, &e->fe.log);
+  fake_env_cap(&e->fe, &e->rel, "rel");
+  fake_env_cap(&e->fe, &e->tls, "tls");
+  fake_env_stack(&e->fe, &e->rel.base, &e->cc.base, &e->tls.base, NULL);
+  fake_env_start(&e->fe);
+}
+
+/* Started, and the hard reset it sent taken (v3 with a tls-crypt-v2 key). */
+static void env_start(env_t *e, int mode, size_t tls_mtu) {
+  stack_start(e, mode, tls_mtu);
+  expect_reset(e, mode == LVPN__TLSWRAP_CRYPT_V2
+                      ? LVPN__P_CONTROL_HARD_RESET_CLIENT_V3
+                      : LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
+}
+
+static void env_finish(env_t *e) {
+  fake_env_finish(&e->fe, LVPN_ESTOPPED);
+  lvpn__tlswrap_free(&e->session.wrap);
+}
+
+/* From below, as the reliable transport delivers it. */
+static void rel_deliver(env_t *e, uint8_t opcode, const void *payload,
+                        size_t len) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, len), payload, len);
+  p->meta.opcode = opcode;
+  p->meta.has_msg_id = 1;
+  lvpn__layer_send_up(&e->rel.base, p);
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_controlchannel_start_sends_hard_reset_v2) {
+  static const int modes[] = {LVPN__TLSWRAP_CRYPT, LVPN__TLSWRAP_NONE};
   env_t *e = &E;
-  env_start(e, LVPN__TLSWRAP_CRYPT, 1250);
-  expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
-  env_finish(e);
-  env_start(e, LVPN__TLSWRAP_NONE, 1250);
-  expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
-  env_finish(e);
+  size_t i;
+
+  for (i = 0; i < FAKE_COUNT(modes); i++) {
+    stack_start(e, modes[i], 1250);
+    expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
+    env_finish(e);
+  }
 }
 END_TEST
 
 START_TEST(test_controlchannel_start_sends_hard_reset_v3_for_v2_key) {
   env_t *e = &E;
-  env_start(e, LVPN__TLSWRAP_CRYPT_V2, 1250);
+  stack_start(e, LVPN__TLSWRAP_CRYPT_V2, 1250);
   expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V3);
   env_finish(e);
 }
@@ -193,13 +114,12 @@ START_TEST(test_controlchannel_server_reset_goes_up_empty) {
   lvpn__pbuf_t *p;
 
   env_start(e, LVPN__TLSWRAP_CRYPT_V2, 1250);
-  expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V3);
   /* its payload is early-negotiation TLVs: read, never handed to TLS */
   rel_deliver(e, LVPN__P_CONTROL_HARD_RESET_SERVER_V2, tlv, sizeof(tlv));
   spin(e);
   ck_assert_uint_eq(e->session.early_neg_flags,
                     LVPN__EARLY_NEG_FLAG_RESEND_WKC);
-  p = lvpn__pbufq_pop(&e->tls.got);
+  p = fake_cap_pop(&e->tls);
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_HARD_RESET_SERVER_V2);
   ck_assert_uint_eq(p->len, 0);
@@ -208,7 +128,7 @@ START_TEST(test_controlchannel_server_reset_goes_up_empty) {
   rel_deliver(e, LVPN__P_CONTROL_HARD_RESET_SERVER_V2, bad_tlv,
               sizeof(bad_tlv));
   spin(e);
-  p = lvpn__pbufq_pop(&e->tls.got);
+  p = fake_cap_pop(&e->tls);
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_eq(p->len, 0);
   lvpn__pbuf_free(p);
@@ -222,13 +142,12 @@ START_TEST(test_controlchannel_tls_bytes_up_other_opcodes_dropped) {
   lvpn__pbuf_t *p;
 
   env_start(e, LVPN__TLSWRAP_CRYPT, 1250);
-  expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
   rel_deliver(e, LVPN__P_CONTROL_V1, "\x16\x03\x03", 3);
   rel_deliver(e, LVPN__P_ACK_V1, "ack", 3);
   rel_deliver(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2, "odd", 3);
   spin(e);
   ck_assert_uint_eq(e->tls.got.count, 1);
-  p = lvpn__pbufq_pop(&e->tls.got);
+  p = fake_cap_pop(&e->tls);
   ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_V1);
   ck_assert_uint_eq(p->len, 3);
   ck_assert_int_eq(memcmp(p->data, "\x16\x03\x03", 3), 0);
@@ -264,15 +183,12 @@ static void cut_and_reassemble(int mode, size_t tls_mtu, size_t total) {
   for (i = 0; i < total; i++)
     tls[i] = (uint8_t)(i * 7 + i / 251);
   env_start(e, mode, tls_mtu);
-  expect_reset(e, mode == LVPN__TLSWRAP_CRYPT_V2
-                      ? LVPN__P_CONTROL_HARD_RESET_CLIENT_V3
-                      : LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
   maxp = e->cc.max_payload;
   ck_assert_uint_gt(maxp, 0);
   /* as the tlssession does: up to a pbuf's tailroom per packet */
   while (off < total) {
     size_t n = total - off;
-    p = lvpn__pbuf_alloc(&e->pool);
+    p = lvpn__pbuf_alloc(&e->fe.pool);
     if (n > lvpn__pbuf_tailroom(p))
       n = lvpn__pbuf_tailroom(p);
     memcpy(lvpn__pbuf_put(p, n), tls + off, n);
@@ -281,7 +197,7 @@ static void cut_and_reassemble(int mode, size_t tls_mtu, size_t total) {
   }
   spin(e);
   off = 0;
-  while ((p = lvpn__pbufq_pop(&e->rel.got)) != NULL) {
+  while ((p = fake_cap_pop(&e->rel)) != NULL) {
     ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_V1);
     ck_assert_uint_eq(p->meta.key_id, 0);
     ck_assert_uint_gt(p->len, 0);
@@ -341,28 +257,20 @@ END_TEST
 START_TEST(test_controlchannel_empty_from_above_sends_nothing) {
   env_t *e = &E;
   env_start(e, LVPN__TLSWRAP_CRYPT, 1250);
-  expect_reset(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
-  lvpn__layer_send_down(&e->tls.base, lvpn__pbuf_alloc(&e->pool));
+  lvpn__layer_send_down(&e->tls.base, lvpn__pbuf_alloc(&e->fe.pool));
   spin(e);
   ck_assert(lvpn__queue_empty(&e->rel.got));
   env_finish(e);
 }
 END_TEST
 
-static Suite *controlchannel_suite(void) {
-  Suite *s = suite_create("controlchannel");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_controlchannel_start_sends_hard_reset_v2);
-  tcase_add_test(tc, test_controlchannel_start_sends_hard_reset_v3_for_v2_key);
-  tcase_add_test(tc, test_controlchannel_server_reset_goes_up_empty);
-  tcase_add_test(tc, test_controlchannel_tls_bytes_up_other_opcodes_dropped);
-  tcase_add_test(tc, test_controlchannel_cuts_tls_into_mtu_sized_chunks);
-  tcase_add_test(tc, test_controlchannel_chunks_fit_with_v2_wkc);
-  tcase_add_test(tc, test_controlchannel_chunks_fit_with_tls_auth_sha512);
-  tcase_add_test(tc, test_controlchannel_chunks_fit_small_and_unwrapped);
-  tcase_add_test(tc, test_controlchannel_empty_from_above_sends_nothing);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(controlchannel_suite)
+LVPN_TEST_MAIN("controlchannel", 0, NULL, NULL,
+               test_controlchannel_start_sends_hard_reset_v2,
+               test_controlchannel_start_sends_hard_reset_v3_for_v2_key,
+               test_controlchannel_server_reset_goes_up_empty,
+               test_controlchannel_tls_bytes_up_other_opcodes_dropped,
+               test_controlchannel_cuts_tls_into_mtu_sized_chunks,
+               test_controlchannel_chunks_fit_with_v2_wkc,
+               test_controlchannel_chunks_fit_with_tls_auth_sha512,
+               test_controlchannel_chunks_fit_small_and_unwrapped,
+               test_controlchannel_empty_from_above_sends_nothing)

@@ -1,15 +1,15 @@
-/* layers/datachannel_crypto: data-channel packets, replay window,
+/* layers/datachannel/crypto: data-channel packets, replay window,
  * compression framing, ping/OCC. Wire-byte known answers come from
  * tests/vectors/gen_datachannel.py (Python `cryptography` + hmac, independent
  * of this code); regenerate with /usr/bin/python3 and paste below. */
 #include <stdio.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/kdf.h"
 #include "layervpn.h"
 #include "lib/pbuf.h"
+#include "tests/fakes.h"
 
 typedef struct dc_vector_s {
   const char *name, *cipher, *auth;
@@ -135,17 +135,6 @@ static const dc_raw_vector_t dc_raw_cbc[] = {
 
 /* ---------------------------------------------------------------- helpers */
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap) {
-  size_t n = strlen(hex) / 2, i;
-  ck_assert_uint_le(n, cap);
-  for (i = 0; i < n; i++) {
-    unsigned v;
-    ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-    out[i] = (uint8_t)v;
-  }
-  return n;
-}
-
 static void make_payload(uint8_t *out, int n, int seed) {
   int i;
   out[0] = 0x45;
@@ -178,7 +167,7 @@ static int test_rng(void *ctx, unsigned char *out, size_t len) {
 static void key_for(lvpn__dc_key_t *k, const char *cipher, const char *auth,
                     uint8_t key_id, int client, fixed_rng_t *rng) {
   uint8_t key2[256], inv[256];
-  unhex(key2_hex, key2, sizeof(key2));
+  fake_unhex(key2_hex, key2, sizeof(key2));
   lvpn__key2_inverse(key2, inv);
   ck_assert_int_eq(lvpn__dc_key_init(k, cipher, auth, client ? key2 : inv,
                                      key_id, test_rng, rng),
@@ -190,15 +179,14 @@ static void vec_key(lvpn__dc_key_t *k, const dc_vector_t *v, int sender,
                     fixed_rng_t *rng) {
   memset(rng, 0, sizeof(*rng));
   if (v->iv_hex != NULL)
-    unhex(v->iv_hex, rng->iv, sizeof(rng->iv));
+    fake_unhex(v->iv_hex, rng->iv, sizeof(rng->iv));
   key_for(k, v->cipher, v->auth, v->key_id, v->c2s == sender, rng);
 }
 
 /* A pbuf holding `n` wire bytes flush with the end of its allocation, so
  * ASan reports any read past the packet. */
-static lvpn__pbuf_t *wire_pbuf(lvpn__pbuf_pool_t *pool, const uint8_t *w,
-                               size_t n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(pool);
+static lvpn__pbuf_t *wire_pbuf(const uint8_t *w, size_t n) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_ptr_nonnull(p);
   p->data = p->buf + LVPN_PBUF_CAP - n;
   p->len = n;
@@ -206,9 +194,16 @@ static lvpn__pbuf_t *wire_pbuf(lvpn__pbuf_pool_t *pool, const uint8_t *w,
   return p;
 }
 
+/* `n` wire bytes decrypt with `k`. */
+static void decrypts(lvpn__dc_key_t *k, const uint8_t *wire, size_t n) {
+  lvpn__pbuf_t *p = wire_pbuf(wire, n);
+  ck_assert_int_eq(lvpn__dc_decrypt(k, p), 0);
+  lvpn__pbuf_free(p);
+}
+
 /* ---------------------------------------------------------------- tests */
 
-START_TEST(test_datachannel_crypto_init_rejects_bad_config) {
+START_TEST(test_crypto_init_rejects_bad_config) {
   static const struct {
     const char *cipher, *auth;
     int with_rng, key_id, rc;
@@ -227,7 +222,7 @@ START_TEST(test_datachannel_crypto_init_rejects_bad_config) {
   uint8_t key2[256];
   size_t i;
 
-  unhex(key2_hex, key2, sizeof(key2));
+  fake_unhex(key2_hex, key2, sizeof(key2));
   for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     ck_assert_int_eq(lvpn__dc_key_init(&k, bad[i].cipher, bad[i].auth, key2,
                                        (uint8_t)bad[i].key_id,
@@ -259,7 +254,7 @@ START_TEST(test_datachannel_crypto_init_rejects_bad_config) {
   ck_assert_int_eq(
       lvpn__dc_key_init(&k, "AES-256-GCM", NULL, key2, 0, NULL, NULL), 0);
   lvpn__dc_key_free(&k);
-  unhex(key2_hex, key2, sizeof(key2));
+  fake_unhex(key2_hex, key2, sizeof(key2));
   memset(key2 + 128, 0, 32);
   ck_assert_int_eq(
       lvpn__dc_key_init(&k, "AES-256-CBC", "SHA1", key2, 0, test_rng, &rng),
@@ -268,24 +263,22 @@ START_TEST(test_datachannel_crypto_init_rejects_bad_config) {
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_encrypt_matches_vectors) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_encrypt_matches_vectors) {
   size_t i;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (i = 0; i < NVEC; i++) {
     const dc_vector_t *v = &dc_vectors[i];
     lvpn__dc_key_t k;
     fixed_rng_t rng;
     uint8_t wire[512], *payload;
-    size_t wlen = unhex(v->wire_hex, wire, sizeof(wire));
+    size_t wlen = fake_unhex(v->wire_hex, wire, sizeof(wire));
     lvpn__pbuf_t *p;
 
     if (v->pid == 0)
       continue; /* our sender never produces packet id 0 */
     vec_key(&k, v, 1, &rng);
     k.send_pid = v->pid - 1;
-    p = lvpn__pbuf_alloc(&pool);
+    p = lvpn__pbuf_alloc(&fake_pool);
     payload = lvpn__pbuf_put(p, (size_t)v->n);
     make_payload(payload, v->n, v->seed);
     ck_assert_msg(lvpn__dc_encrypt(&k, p, v->peer_id) == 0, "%s", v->name);
@@ -301,22 +294,19 @@ START_TEST(test_datachannel_crypto_encrypt_matches_vectors) {
     lvpn__pbuf_free(p);
     lvpn__dc_key_free(&k);
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_decrypt_vectors) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_decrypt_vectors) {
   size_t i;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (i = 0; i < NVEC; i++) {
     const dc_vector_t *v = &dc_vectors[i];
     lvpn__dc_key_t k;
     fixed_rng_t rng;
     uint8_t wire[512], want[512];
-    size_t wlen = unhex(v->wire_hex, wire, sizeof(wire));
-    lvpn__pbuf_t *p = wire_pbuf(&pool, wire, wlen);
+    size_t wlen = fake_unhex(v->wire_hex, wire, sizeof(wire));
+    lvpn__pbuf_t *p = wire_pbuf(wire, wlen);
     int rc;
 
     vec_key(&k, v, 0, &rng);
@@ -336,22 +326,19 @@ START_TEST(test_datachannel_crypto_decrypt_vectors) {
     lvpn__pbuf_free(p);
     lvpn__dc_key_free(&k);
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
 /* Authentic CBC packets whose plaintext is malformed. */
-START_TEST(test_datachannel_crypto_cbc_malformed_plaintext) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_cbc_malformed_plaintext) {
   size_t i;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (i = 0; i < sizeof(dc_raw_cbc) / sizeof(dc_raw_cbc[0]); i++) {
     lvpn__dc_key_t k;
     fixed_rng_t rng = {{0}, 0, 0};
     uint8_t wire[512];
-    size_t wlen = unhex(dc_raw_cbc[i].wire_hex, wire, sizeof(wire));
-    lvpn__pbuf_t *p = wire_pbuf(&pool, wire, wlen);
+    size_t wlen = fake_unhex(dc_raw_cbc[i].wire_hex, wire, sizeof(wire));
+    lvpn__pbuf_t *p = wire_pbuf(wire, wlen);
 
     key_for(&k, "AES-256-CBC", "SHA256", 0, 1, &rng);
     ck_assert_msg(lvpn__dc_decrypt(&k, p) == dc_raw_cbc[i].err, "%s",
@@ -359,28 +346,25 @@ START_TEST(test_datachannel_crypto_cbc_malformed_plaintext) {
     lvpn__pbuf_free(p);
     lvpn__dc_key_free(&k);
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
 /* Doc §6.2 (lab): the first client packet had AD = 48000001 00000001 and
  * IV = 00000001 || 3d78e7ece91fce52 (key2[64..71] of that session). Check our
  * packet against a GCM decryption that uses those literal values. */
-START_TEST(test_datachannel_crypto_lab_nonce_and_ad) {
+START_TEST(test_crypto_lab_nonce_and_ad) {
   static const uint8_t ad[8] = {0x48, 0, 0, 1, 0, 0, 0, 1};
   static const uint8_t iv[12] = {0,    0,    0,    1,    0x3d, 0x78,
                                  0xe7, 0xec, 0xe9, 0x1f, 0xce, 0x52};
-  lvpn__pbuf_pool_t pool;
   lvpn__dc_key_t k;
   fixed_rng_t rng = {{0}, 0, 0};
   mbedtls_gcm_context gcm;
   uint8_t key2[256], want[60], out[60];
   lvpn__pbuf_t *p;
 
-  lvpn__pbuf_pool_init(&pool, 1);
-  unhex(key2_hex, key2, sizeof(key2));
+  fake_unhex(key2_hex, key2, sizeof(key2));
   key_for(&k, "AES-256-GCM", NULL, 0, 1, &rng);
-  p = lvpn__pbuf_alloc(&pool);
+  p = lvpn__pbuf_alloc(&fake_pool);
   make_payload(lvpn__pbuf_put(p, 60), 60, 3);
   make_payload(want, 60, 3);
   ck_assert_int_eq(lvpn__dc_encrypt(&k, p, 1), 0);
@@ -396,23 +380,20 @@ START_TEST(test_datachannel_crypto_lab_nonce_and_ad) {
   mbedtls_gcm_free(&gcm);
   lvpn__pbuf_free(p);
   lvpn__dc_key_free(&k);
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_bit_flips_rejected) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_bit_flips_rejected) {
   size_t i, pos;
   int bit;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (i = 0; i < NVEC; i++) {
     const dc_vector_t *v = &dc_vectors[i];
     int cbc = v->iv_hex != NULL;
     lvpn__dc_key_t k;
     fixed_rng_t rng;
     uint8_t wire[512];
-    size_t wlen = unhex(v->wire_hex, wire, sizeof(wire));
+    size_t wlen = fake_unhex(v->wire_hex, wire, sizeof(wire));
     uint64_t fails = 0;
     lvpn__pbuf_t *p;
 
@@ -426,7 +407,7 @@ START_TEST(test_datachannel_crypto_bit_flips_rejected) {
       for (bit = 0; bit < 8; bit++) {
         int rc;
         wire[pos] ^= (uint8_t)(1u << bit);
-        p = wire_pbuf(&pool, wire, wlen);
+        p = wire_pbuf(wire, wlen);
         rc = lvpn__dc_decrypt(&k, p);
         wire[pos] ^= (uint8_t)(1u << bit);
         if (pos == 0)
@@ -441,35 +422,28 @@ START_TEST(test_datachannel_crypto_bit_flips_rejected) {
     }
     ck_assert_uint_eq(k.stats.auth_failures, fails);
     ck_assert_uint_eq(k.stats.decrypted, 0);
-    p = wire_pbuf(&pool, wire, wlen); /* failures recorded no packet id */
-    ck_assert_int_eq(lvpn__dc_decrypt(&k, p), 0);
-    lvpn__pbuf_free(p);
+    decrypts(&k, wire, wlen); /* failures recorded no packet id */
     lvpn__dc_key_free(&k);
     if (cbc && IS_V2(v)) { /* as in OpenVPN: peer id is not authenticated */
       vec_key(&k, v, 0, &rng);
       wire[2] ^= 0x10;
-      p = wire_pbuf(&pool, wire, wlen);
-      ck_assert_int_eq(lvpn__dc_decrypt(&k, p), 0);
-      lvpn__pbuf_free(p);
+      decrypts(&k, wire, wlen);
       lvpn__dc_key_free(&k);
     }
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_truncation_rejected) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_truncation_rejected) {
   size_t i, len;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (i = 0; i < NVEC; i++) {
     const dc_vector_t *v = &dc_vectors[i];
     size_t hdr = IS_V2(v) ? 4 : 1, min;
     lvpn__dc_key_t k;
     fixed_rng_t rng;
     uint8_t wire[512];
-    size_t wlen = unhex(v->wire_hex, wire, sizeof(wire));
+    size_t wlen = fake_unhex(v->wire_hex, wire, sizeof(wire));
     lvpn__pbuf_t *p;
 
     if (v->pid == 0)
@@ -478,29 +452,24 @@ START_TEST(test_datachannel_crypto_truncation_rejected) {
     min = v->iv_hex != NULL ? hdr + k.hmac_len + 32 : hdr + 4 + 16 + 1;
     for (len = 0; len < wlen; len++) {
       int rc;
-      p = wire_pbuf(&pool, wire, len);
+      p = wire_pbuf(wire, len);
       rc = lvpn__dc_decrypt(&k, p);
       ck_assert_msg(rc == (len < min ? LVPN_ESHORT : LVPN_EAUTH),
                     "%s len %zu: %s", v->name, len, lvpn_err_name(rc));
       lvpn__pbuf_free(p);
     }
-    p = wire_pbuf(&pool, wire, wlen);
-    ck_assert_int_eq(lvpn__dc_decrypt(&k, p), 0);
-    lvpn__pbuf_free(p);
+    decrypts(&k, wire, wlen);
     lvpn__dc_key_free(&k);
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_garbage_never_crashes) {
+START_TEST(test_crypto_garbage_never_crashes) {
   static const char *const ciphers[] = {"AES-128-GCM", "CHACHA20-POLY1305",
                                         "AES-256-CBC"};
-  lvpn__pbuf_pool_t pool;
   uint32_t seed = 12345;
   size_t c, len, i;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (c = 0; c < 3; c++) {
     lvpn__dc_key_t k;
     fixed_rng_t rng = {{0}, 0, 0};
@@ -514,18 +483,17 @@ START_TEST(test_datachannel_crypto_garbage_never_crashes) {
       }
       if (len > 0 && len % 3 != 0) /* mostly a plausible header */
         junk[0] = len % 3 == 1 ? 0x4a : 0x32;
-      p = wire_pbuf(&pool, junk, len);
+      p = wire_pbuf(junk, len);
       ck_assert_int_ne(lvpn__dc_decrypt(&k, p), 0);
       lvpn__pbuf_free(p);
     }
     ck_assert_uint_eq(k.stats.decrypted, 0);
     lvpn__dc_key_free(&k);
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_roundtrip_all_ciphers) {
+START_TEST(test_crypto_roundtrip_all_ciphers) {
   static const struct {
     const char *cipher, *auth;
   } combos[] = {{"AES-128-GCM", NULL},     {"AES-192-GCM", NULL},
@@ -536,10 +504,8 @@ START_TEST(test_datachannel_crypto_roundtrip_all_ciphers) {
                                  17, 31, 32, 100, 1400, 1500};
   static const uint32_t peers[] = {0x000001, 0xFFFFFE, LVPN__DC_NO_PEER_ID,
                                    0xFFFFFFFF};
-  lvpn__pbuf_pool_t pool;
   size_t c, s, d, e;
 
-  lvpn__pbuf_pool_init(&pool, 4);
   for (c = 0; c < sizeof(combos) / sizeof(combos[0]); c++) {
     lvpn__dc_key_t side[2]; /* 0: client, 1: server */
     fixed_rng_t rng = {{0}, 0, 0};
@@ -549,7 +515,7 @@ START_TEST(test_datachannel_crypto_roundtrip_all_ciphers) {
       for (e = 0; e < 4; e++)
         for (d = 0; d < 2; d++) {
           uint8_t want[1500];
-          lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+          lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
           uint8_t op, kid;
           uint32_t peer;
           make_payload(want, (int)sizes[s], (int)(s + 3));
@@ -568,23 +534,20 @@ START_TEST(test_datachannel_crypto_roundtrip_all_ciphers) {
     lvpn__dc_key_free(&side[0]);
     lvpn__dc_key_free(&side[1]);
   }
-  ck_assert_uint_le(pool.allocs, 1); /* one buffer recycled throughout */
-  lvpn__pbuf_pool_destroy(&pool);
+  ck_assert_uint_le(fake_pool.allocs, 1); /* one buffer recycled throughout */
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_room_and_state_errors) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_room_and_state_errors) {
   lvpn__dc_key_t gcm, cbc, none;
   fixed_rng_t rng = {{0}, 0, 0};
   lvpn__pbuf_t *p;
   uint8_t *before;
 
-  lvpn__pbuf_pool_init(&pool, 2);
   key_for(&gcm, "AES-256-GCM", NULL, 0, 1, &rng);
   key_for(&cbc, "AES-256-CBC", "SHA256", 0, 1, &rng);
   memset(&none, 0, sizeof(none));
-  p = lvpn__pbuf_alloc(&pool);
+  p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_int_eq(lvpn__dc_encrypt(&gcm, p, 1), LVPN_EINVAL); /* empty */
   lvpn__pbuf_reset(p, 23); /* V2 AEAD needs 4 + 4 + 16 */
   memset(lvpn__pbuf_put(p, 10), 0x45, 10);
@@ -616,18 +579,15 @@ START_TEST(test_datachannel_crypto_room_and_state_errors) {
   lvpn__pbuf_free(p);
   lvpn__dc_key_free(&gcm);
   lvpn__dc_key_free(&cbc);
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_packet_id_limits) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_packet_id_limits) {
   lvpn__dc_key_t cli, srv;
   fixed_rng_t rng = {{0}, 0, 0};
   lvpn__pbuf_t *p;
   int i;
 
-  lvpn__pbuf_pool_init(&pool, 2);
   key_for(&cli, "AES-128-GCM", NULL, 0, 1, &rng);
   key_for(&srv, "AES-128-GCM", NULL, 0, 0, &rng);
   cli.send_pid = 0xFEFFFFFF;
@@ -635,7 +595,7 @@ START_TEST(test_datachannel_crypto_packet_id_limits) {
     if (i == 2)
       cli.send_pid = 0xFFFFFFFE;
     ck_assert_int_eq(lvpn__dc_key_wants_renegotiation(&cli), i >= 1);
-    p = lvpn__pbuf_alloc(&pool);
+    p = lvpn__pbuf_alloc(&fake_pool);
     memset(lvpn__pbuf_put(p, 20), 0x45, 20);
     ck_assert_int_eq(lvpn__dc_encrypt(&cli, p, 3), i < 3 ? 0 : LVPN_ESTATE);
     if (i < 3) /* the server accepts every id up to 0xFFFFFFFF */
@@ -646,11 +606,10 @@ START_TEST(test_datachannel_crypto_packet_id_limits) {
   ck_assert_uint_eq(srv.replay.highest, 0xFFFFFFFF);
   lvpn__dc_key_free(&cli);
   lvpn__dc_key_free(&srv);
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_replay_window) {
+START_TEST(test_crypto_replay_window) {
   lvpn__replay_t r;
   uint32_t id;
 
@@ -696,7 +655,7 @@ END_TEST
 
 /* --replay-window 64 15: a packet is refused once a newer one arrived more
  * than 15 s ago (packet_id_reap, run at most every 5 s). Fake clock. */
-START_TEST(test_datachannel_crypto_replay_time_backtrack) {
+START_TEST(test_crypto_replay_time_backtrack) {
   lvpn__replay_t r;
   uint32_t id;
 
@@ -720,18 +679,16 @@ START_TEST(test_datachannel_crypto_replay_time_backtrack) {
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_replay_through_decrypt) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_replay_through_decrypt) {
   lvpn__dc_key_t cli, srv;
   fixed_rng_t rng = {{0}, 0, 0};
   lvpn__pbuf_t *pk[4], *dup, *bad;
   int i;
 
-  lvpn__pbuf_pool_init(&pool, 8);
   key_for(&cli, "CHACHA20-POLY1305", NULL, 1, 1, &rng);
   key_for(&srv, "CHACHA20-POLY1305", NULL, 1, 0, &rng);
   for (i = 0; i < 4; i++) {
-    pk[i] = lvpn__pbuf_alloc(&pool);
+    pk[i] = lvpn__pbuf_alloc(&fake_pool);
     memset(lvpn__pbuf_put(pk[i], 30), 0x45 + i, 30);
     ck_assert_int_eq(lvpn__dc_encrypt(&srv, pk[i], 9), 0);
   }
@@ -755,19 +712,18 @@ START_TEST(test_datachannel_crypto_replay_through_decrypt) {
   lvpn__pbuf_free(bad);
   lvpn__dc_key_free(&cli);
   lvpn__dc_key_free(&srv);
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-static lvpn__pbuf_t *bytes_pbuf(lvpn__pbuf_pool_t *pool, const char *hex) {
+static lvpn__pbuf_t *bytes_pbuf(const char *hex) {
   uint8_t b[64];
-  size_t n = unhex(hex, b, sizeof(b));
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(pool);
+  size_t n = fake_unhex(hex, b, sizeof(b));
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   memcpy(lvpn__pbuf_put(p, n), b, n);
   return p;
 }
 
-START_TEST(test_datachannel_crypto_parse_header) {
+START_TEST(test_crypto_parse_header) {
   static const struct {
     const char *hex;
     int rc;
@@ -779,12 +735,10 @@ START_TEST(test_datachannel_crypto_parse_header) {
       {"48000a", LVPN_ESHORT, 0, 0, 0},  {"4a123456", 0, 9, 2, 0x123456},
       {"4fffffff00", 0, 9, 7, 0xFFFFFF}, {"20000000", LVPN_EBADOPCODE, 0, 0, 0},
       {"38", LVPN_EBADOPCODE, 0, 0, 0},  {"ff", LVPN_EBADOPCODE, 0, 0, 0}};
-  lvpn__pbuf_pool_t pool;
   size_t i;
 
-  lvpn__pbuf_pool_init(&pool, 1);
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    lvpn__pbuf_t *p = bytes_pbuf(&pool, cases[i].hex);
+    lvpn__pbuf_t *p = bytes_pbuf(cases[i].hex);
     uint8_t op = 0, kid = 0;
     uint32_t peer = 0;
     ck_assert_int_eq(lvpn__dc_parse_header(p, &op, &kid, &peer), cases[i].rc);
@@ -796,32 +750,29 @@ START_TEST(test_datachannel_crypto_parse_header) {
     }
     lvpn__pbuf_free(p);
   }
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-static void check_frame(lvpn__pbuf_pool_t *pool, int mode, const char *in,
-                        const char *framed) {
-  lvpn__pbuf_t *p = bytes_pbuf(pool, in);
+static void check_frame(int mode, const char *in, const char *framed) {
+  lvpn__pbuf_t *p = bytes_pbuf(in);
   uint8_t want[64];
-  size_t n = unhex(framed, want, sizeof(want));
+  size_t n = fake_unhex(framed, want, sizeof(want));
   ck_assert_int_eq(lvpn__comp_frame(mode, p), 0);
   ck_assert_uint_eq(p->len, n);
   ck_assert_mem_eq(p->data, want, n);
   ck_assert_int_eq(lvpn__comp_unframe(mode, p), 0);
-  n = unhex(in, want, sizeof(want));
+  n = fake_unhex(in, want, sizeof(want));
   ck_assert_uint_eq(p->len, n);
   ck_assert_mem_eq(p->data, want, n);
   lvpn__pbuf_free(p);
 }
 
-static int unframe_hex(lvpn__pbuf_pool_t *pool, int mode, const char *hex,
-                       const char *want_hex) {
-  lvpn__pbuf_t *p = bytes_pbuf(pool, hex);
+static int unframe_hex(int mode, const char *hex, const char *want_hex) {
+  lvpn__pbuf_t *p = bytes_pbuf(hex);
   int rc = lvpn__comp_unframe(mode, p);
   if (rc == 0 && want_hex != NULL) {
     uint8_t want[64];
-    size_t n = unhex(want_hex, want, sizeof(want));
+    size_t n = fake_unhex(want_hex, want, sizeof(want));
     ck_assert_uint_eq(p->len, n);
     ck_assert_mem_eq(p->data, want, n);
   }
@@ -829,24 +780,22 @@ static int unframe_hex(lvpn__pbuf_pool_t *pool, int mode, const char *hex,
   return rc;
 }
 
-START_TEST(test_datachannel_crypto_comp_framing_roundtrips) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_comp_framing_roundtrips) {
   lvpn__pbuf_t *p;
 
-  lvpn__pbuf_pool_init(&pool, 1);
-  check_frame(&pool, LVPN__COMP_NONE, "4500001c", "4500001c");
-  check_frame(&pool, LVPN__COMP_NONE, "", "");
-  check_frame(&pool, LVPN__COMP_LZO_NO, "4500001c", "fa4500001c");
-  check_frame(&pool, LVPN__COMP_LZO_NO, "", "");
-  check_frame(&pool, LVPN__COMP_STUB, "4500001c", "fb00001c45");
-  check_frame(&pool, LVPN__COMP_STUB, "60", "fb60");
-  check_frame(&pool, LVPN__COMP_STUB, "", "");
-  check_frame(&pool, LVPN__COMP_STUB_V2, "4500001c", "4500001c");
-  check_frame(&pool, LVPN__COMP_STUB_V2, "50", "500050");
-  check_frame(&pool, LVPN__COMP_STUB_V2, "50010203", "500050010203");
-  check_frame(&pool, LVPN__COMP_STUB_V2, "", "");
+  check_frame(LVPN__COMP_NONE, "4500001c", "4500001c");
+  check_frame(LVPN__COMP_NONE, "", "");
+  check_frame(LVPN__COMP_LZO_NO, "4500001c", "fa4500001c");
+  check_frame(LVPN__COMP_LZO_NO, "", "");
+  check_frame(LVPN__COMP_STUB, "4500001c", "fb00001c45");
+  check_frame(LVPN__COMP_STUB, "60", "fb60");
+  check_frame(LVPN__COMP_STUB, "", "");
+  check_frame(LVPN__COMP_STUB_V2, "4500001c", "4500001c");
+  check_frame(LVPN__COMP_STUB_V2, "50", "500050");
+  check_frame(LVPN__COMP_STUB_V2, "50010203", "500050010203");
+  check_frame(LVPN__COMP_STUB_V2, "", "");
   /* no room: ETOOBIG, buffer untouched */
-  p = lvpn__pbuf_alloc(&pool);
+  p = lvpn__pbuf_alloc(&fake_pool);
   lvpn__pbuf_reset(p, 0);
   memset(lvpn__pbuf_put(p, LVPN_PBUF_CAP), 0x50, LVPN_PBUF_CAP);
   ck_assert_int_eq(lvpn__comp_frame(LVPN__COMP_LZO_NO, p), LVPN_ETOOBIG);
@@ -857,46 +806,37 @@ START_TEST(test_datachannel_crypto_comp_framing_roundtrips) {
   ck_assert_int_eq(lvpn__comp_frame(7, p), LVPN_EINVAL);
   ck_assert_int_eq(lvpn__comp_unframe(-1, p), LVPN_EINVAL);
   lvpn__pbuf_free(p);
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_comp_rejects_compressed) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_comp_rejects_compressed) {
 
-  lvpn__pbuf_pool_init(&pool, 1);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_LZO_NO, "66aabb", NULL),
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "66aabb", NULL),
                    LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_LZO_NO, "69aabb", NULL),
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "69aabb", NULL),
                    LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_LZO_NO, "45aabb", NULL),
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "45aabb", NULL), LVPN_EPROTO);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_LZO_NO, "fa", ""), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB, "69aabb", NULL),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB, "faaabb", NULL), LVPN_EPROTO);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB, "fb", ""), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "5001aabb", NULL),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "5002aabb", NULL),
+                   LVPN_ECOMPRESSION);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "5007aabb", NULL),
                    LVPN_EPROTO);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_LZO_NO, "fa", ""), 0);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB, "69aabb", NULL),
-                   LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB, "faaabb", NULL),
-                   LVPN_EPROTO);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB, "fb", ""), 0);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB_V2, "5001aabb", NULL),
-                   LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB_V2, "5002aabb", NULL),
-                   LVPN_ECOMPRESSION);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB_V2, "5007aabb", NULL),
-                   LVPN_EPROTO);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB_V2, "50", NULL),
-                   LVPN_ESHORT);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "50", NULL), LVPN_ESHORT);
   /* what OpenVPN's own compv2_escape_data_ifneeded sends (alg 10) */
-  ck_assert_int_eq(
-      unframe_hex(&pool, LVPN__COMP_STUB_V2, "500a50aabb", "50aabb"), 0);
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_STUB_V2, "66aa", "66aa"), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "500a50aabb", "50aabb"), 0);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_STUB_V2, "66aa", "66aa"), 0);
   /* no framing configured: bytes pass untouched */
-  ck_assert_int_eq(unframe_hex(&pool, LVPN__COMP_NONE, "66aa", "66aa"), 0);
-  lvpn__pbuf_pool_destroy(&pool);
+  ck_assert_int_eq(unframe_hex(LVPN__COMP_NONE, "66aa", "66aa"), 0);
 }
 END_TEST
 
-START_TEST(test_datachannel_crypto_ping_and_occ) {
-  lvpn__pbuf_pool_t pool;
+START_TEST(test_crypto_ping_and_occ) {
   lvpn__pbuf_t *p;
   lvpn__dc_key_t cli, srv;
   fixed_rng_t rng = {{0}, 0, 0};
@@ -907,10 +847,9 @@ START_TEST(test_datachannel_crypto_ping_and_occ) {
                                    0xb4, 0xcb, 0x07, 0xed, 0x2d, 0x0a,
                                    0x98, 0x1f, 0xc7, 0x48};
 
-  lvpn__pbuf_pool_init(&pool, 2);
   key_for(&cli, "AES-256-CBC", "SHA1", 0, 1, &rng);
   key_for(&srv, "AES-256-CBC", "SHA1", 0, 0, &rng);
-  p = lvpn__pbuf_alloc(&pool);
+  p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_int_eq(lvpn__dc_build_ping(p), 0);
   ck_assert_mem_eq(p->data, ping, 16);
   ck_assert(lvpn__dc_is_ping(p));
@@ -954,34 +893,19 @@ START_TEST(test_datachannel_crypto_ping_and_occ) {
   lvpn__pbuf_free(p);
   lvpn__dc_key_free(&cli);
   lvpn__dc_key_free(&srv);
-  lvpn__pbuf_pool_destroy(&pool);
 }
 END_TEST
 
-static Suite *datachannel_crypto_suite(void) {
-  Suite *s = suite_create("datachannel_crypto");
-  TCase *tc = tcase_create("datachannel_crypto");
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_datachannel_crypto_init_rejects_bad_config);
-  tcase_add_test(tc, test_datachannel_crypto_encrypt_matches_vectors);
-  tcase_add_test(tc, test_datachannel_crypto_decrypt_vectors);
-  tcase_add_test(tc, test_datachannel_crypto_cbc_malformed_plaintext);
-  tcase_add_test(tc, test_datachannel_crypto_lab_nonce_and_ad);
-  tcase_add_test(tc, test_datachannel_crypto_bit_flips_rejected);
-  tcase_add_test(tc, test_datachannel_crypto_truncation_rejected);
-  tcase_add_test(tc, test_datachannel_crypto_garbage_never_crashes);
-  tcase_add_test(tc, test_datachannel_crypto_roundtrip_all_ciphers);
-  tcase_add_test(tc, test_datachannel_crypto_room_and_state_errors);
-  tcase_add_test(tc, test_datachannel_crypto_packet_id_limits);
-  tcase_add_test(tc, test_datachannel_crypto_replay_window);
-  tcase_add_test(tc, test_datachannel_crypto_replay_time_backtrack);
-  tcase_add_test(tc, test_datachannel_crypto_replay_through_decrypt);
-  tcase_add_test(tc, test_datachannel_crypto_parse_header);
-  tcase_add_test(tc, test_datachannel_crypto_comp_framing_roundtrips);
-  tcase_add_test(tc, test_datachannel_crypto_comp_rejects_compressed);
-  tcase_add_test(tc, test_datachannel_crypto_ping_and_occ);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(datachannel_crypto_suite)
+LVPN_TEST_MAIN("crypto", 60, fake_pool_setup, fake_pool_teardown,
+               test_crypto_init_rejects_bad_config,
+               test_crypto_encrypt_matches_vectors, test_crypto_decrypt_vectors,
+               test_crypto_cbc_malformed_plaintext,
+               test_crypto_lab_nonce_and_ad, test_crypto_bit_flips_rejected,
+               test_crypto_truncation_rejected,
+               test_crypto_garbage_never_crashes,
+               test_crypto_roundtrip_all_ciphers,
+               test_crypto_room_and_state_errors, test_crypto_packet_id_limits,
+               test_crypto_replay_window, test_crypto_replay_time_backtrack,
+               test_crypto_replay_through_decrypt, test_crypto_parse_header,
+               test_crypto_comp_framing_roundtrips,
+               test_crypto_comp_rejects_compressed, test_crypto_ping_and_occ)

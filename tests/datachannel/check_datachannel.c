@@ -4,123 +4,50 @@
  * of the tun. The keepalive tests use the layer's real 1-s tick. */
 #include <string.h>
 
-#include "tests/check_util.h"
-#include "layers/datachannel/datachannel.h"
 #include "layers/datachannel/crypto.h"
+#include "layers/datachannel/datachannel.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/layer.h"
-
-/* ---- capture layer ---- */
-
-#define CAP_MAX 16
-
-typedef struct {
-  lvpn__layer_t base;
-  lvpn__queue_t got;
-  uint64_t at[CAP_MAX]; /* loop time of each arrival */
-  int n;
-} cap_t;
-
-static void cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
-  cap_t *c = container_of(l, cap_t, base);
-  if (c->n < CAP_MAX)
-    c->at[c->n] = uv_now(l->loop);
-  c->n++;
-  lvpn__pbufq_push(&c->got, p);
-}
-
-/* What it captured outlives the stack (a test may look after a failure):
- * env_finish frees it. */
-static const lvpn__layer_ops_t cap_ops = {.up = cap_recv, .down = cap_recv};
-
-static void cap_init(cap_t *c, uv_loop_t *loop, const char *name,
-                     const lvpn__logger_t *log) {
-  memset(c, 0, sizeof(*c));
-  lvpn__layer_init(&c->base, loop, name, &cap_ops, log);
-  lvpn__queue_init(&c->got);
-}
+#include "tests/fakes.h"
 
 /* ---- environment: peer (capture) | datachannel | tun (capture) ---- */
 
 #define PEER_ID 7u
 
 typedef struct {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  lvpn__pbuf_pool_t pool;
-  lvpn__logger_t log;
+  fake_env_t fe;
   lvpn__datachannel_t dc;
-  cap_t peer, tun;
+  fake_cap_t peer, tun;
   lvpn__dc_params_t params;
   lvpn__dc_key_t srv; /* the server's side of the key */
   int have_srv;
-  uint32_t rng_state;
-  uint64_t started;
-  int down_calls, down_err;
-  uint64_t down_at;
+  uint32_t rng_state; /* CBC IVs: deterministic bytes are enough here */
 } env_t;
 
 static env_t E;
 
-static void log_sink(void *ud, int level, const char *layer, const char *msg) {
-  (void)ud;
-  (void)level;
-  (void)layer;
-  (void)msg;
-}
-
-/* Deterministic "random" bytes (CBC IVs): a fake is enough here. */
-static int fake_rng(void *ctx, unsigned char *out, size_t len) {
-  uint32_t *s = ctx;
-  size_t i;
-  for (i = 0; i < len; i++) {
-    *s = *s * 1664525u + 1013904223u;
-    out[i] = (unsigned char)(*s >> 24);
-  }
-  return 0;
-}
-
-static void on_down(lvpn__workers_t *w, int err) {
-  env_t *e = w->data;
-  e->down_calls++;
-  e->down_err = err;
-  e->down_at = uv_now(w->loop);
-}
-
 static void fixed_key2(uint8_t key2[256]) {
-  int i;
-  for (i = 0; i < 256; i++)
-    key2[i] = (uint8_t)(i * 29 + 3);
+  fake_fill(key2, 256, 29, 3);
 }
 
+/* Key id 0, everything else unset. */
 static void params_default(lvpn__dc_params_t *p) {
-  memset(p, 0, sizeof(*p));
-  p->cipher = "AES-256-GCM";
-  p->auth = "SHA1";
-  p->key_id = 0;
-  p->peer_id = PEER_ID;
-  p->comp_mode = LVPN__COMP_NONE;
+  static const lvpn__dc_params_t def = {.cipher = "AES-256-GCM",
+                                        .auth = "SHA1",
+                                        .peer_id = PEER_ID,
+                                        .comp_mode = LVPN__COMP_NONE};
+  *p = def;
 }
 
 static void env_init(env_t *e, unsigned pre_pull_ping_restart_s) {
   memset(e, 0, sizeof(*e));
-  ck_assert_int_eq(uv_loop_init(&e->loop), 0);
-  lvpn__pbuf_pool_init(&e->pool, 0);
-  lvpn__logger_init(&e->log);
-  e->log.cb = log_sink;
-  e->log.verb = LVPN_LOG_TRACE;
+  fake_env_init(&e->fe);
   e->rng_state = 42;
-  lvpn__datachannel_init(&e->dc, &e->loop, &e->pool, fake_rng, &e->rng_state,
-                         pre_pull_ping_restart_s, &e->log);
-  cap_init(&e->peer, &e->loop, "peer", &e->log);
-  cap_init(&e->tun, &e->loop, "tun", &e->log);
-  lvpn__workers_init(&e->w, &e->loop, &e->log, on_down);
-  e->w.data = e;
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->peer.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->dc.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->tun.base), 0);
-  lvpn__layer_link(&e->peer.base, &e->dc.base);
-  lvpn__layer_link(&e->dc.base, &e->tun.base);
+  lvpn__datachannel_init(&e->dc, &e->fe.loop, &e->fe.pool, fake_lcg_rng,
+                         &e->rng_state, pre_pull_ping_restart_s, &e->fe.log);
+  fake_env_cap(&e->fe, &e->peer, "peer");
+  fake_env_cap(&e->fe, &e->tun, "tun");
+  fake_env_stack(&e->fe, &e->peer.base, &e->dc.base, &e->tun.base, NULL);
   params_default(&e->params);
 }
 
@@ -132,37 +59,33 @@ static void env_key(env_t *e) {
   ck_assert_int_eq(lvpn__datachannel_set_key(&e->dc, &e->params, key2), 0);
   if (e->have_srv)
     lvpn__dc_key_free(&e->srv);
-  ck_assert_int_eq(lvpn__dc_key_init(&e->srv, e->params.cipher,
-                                     e->params.auth, inv, e->params.key_id,
-                                     fake_rng, &e->rng_state),
+  ck_assert_int_eq(lvpn__dc_key_init(&e->srv, e->params.cipher, e->params.auth,
+                                     inv, e->params.key_id, fake_lcg_rng,
+                                     &e->rng_state),
                    0);
   e->have_srv = 1;
 }
 
 static void env_run(env_t *e) {
-  ck_assert_int_eq(lvpn__workers_start(&e->w), 0);
-  e->started = uv_now(&e->loop);
+  fake_env_start(&e->fe);
+}
+
+/* Running with the default key and no pre-pull ping-restart. */
+static void env_keyed(env_t *e) {
+  env_init(e, 0);
+  env_key(e);
+  env_run(e);
 }
 
 /* A few loop turns without blocking (the 1-s tick is not due). */
 static void spin(env_t *e) {
-  int i;
-  for (i = 0; i < 8; i++)
-    uv_run(&e->loop, UV_RUN_NOWAIT);
+  fake_env_spin(&e->fe, 8);
 }
 
 static void env_finish(env_t *e, int want_err) {
-  lvpn__workers_shutdown(&e->w, 0);
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->down_calls, 1);
-  ck_assert_int_eq(e->down_err, want_err);
-  lvpn__pbufq_clear(&e->peer.got);
-  lvpn__pbufq_clear(&e->tun.got);
+  fake_env_finish(&e->fe, want_err);
   if (e->have_srv)
     lvpn__dc_key_free(&e->srv);
-  ck_assert_uint_eq(e->pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&e->pool);
-  ck_assert_int_eq(uv_loop_close(&e->loop), 0);
 }
 
 /* ---- the server side ---- */
@@ -170,7 +93,7 @@ static void env_finish(env_t *e, int want_err) {
 /* `len` bytes of `body` framed with the session's compression and
  * encrypted by the server. */
 static lvpn__pbuf_t *srv_wire(env_t *e, const void *body, size_t len) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, len), body, len);
   ck_assert_int_eq(lvpn__comp_frame(e->params.comp_mode, p), 0);
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, e->params.peer_id), 0);
@@ -181,9 +104,17 @@ static void srv_send(env_t *e, lvpn__pbuf_t *p) {
   lvpn__layer_send_up(&e->peer.base, p);
 }
 
+/* A packet `build` makes (ping, OCC), encrypted by the server and sent. */
+static void srv_send_built(env_t *e, int (*build)(lvpn__pbuf_t *p)) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
+  ck_assert_int_eq(build(p), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+}
+
 /* Decrypts what the layer sent down; returns it still framed. */
 static lvpn__pbuf_t *srv_read_framed(env_t *e) {
-  lvpn__pbuf_t *p = lvpn__pbufq_pop(&e->peer.got);
+  lvpn__pbuf_t *p = fake_cap_pop(&e->peer);
   ck_assert_ptr_nonnull(p);
   ck_assert_int_eq(lvpn__dc_decrypt(&e->srv, p), 0);
   return p;
@@ -196,7 +127,7 @@ static lvpn__pbuf_t *srv_read(env_t *e) {
 }
 
 static void tun_send(env_t *e, const void *pkt, size_t len) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, len), pkt, len);
   lvpn__layer_send_down(&e->tun.base, p);
 }
@@ -216,9 +147,7 @@ START_TEST(test_datachannel_encrypts_down) {
   lvpn__pbuf_t *p;
   int i;
 
-  env_init(e, 0);
-  env_key(e);
-  env_run(e);
+  env_keyed(e);
   for (i = 0; i < 3; i++) {
     ip_packet(ip, sizeof(ip), (uint8_t)i);
     tun_send(e, ip, sizeof(ip));
@@ -270,7 +199,7 @@ START_TEST(test_datachannel_v1_and_cbc) {
   p = srv_read(e);
   ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
   lvpn__pbuf_free(p);
-  p = lvpn__pbufq_pop(&e->tun.got);
+  p = fake_cap_pop(&e->tun);
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_eq(p->len, sizeof(ip));
   ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
@@ -296,7 +225,7 @@ START_TEST(test_datachannel_decrypts_up) {
   spin(e);
   ck_assert_uint_eq(e->tun.got.count, 3);
   for (i = 0; i < 3; i++) {
-    p = lvpn__pbufq_pop(&e->tun.got);
+    p = fake_cap_pop(&e->tun);
     ck_assert_uint_eq(p->len, sizeof(ip[i]));
     ck_assert_int_eq(memcmp(p->data, ip[i], sizeof(ip[i])), 0);
     lvpn__pbuf_free(p);
@@ -309,15 +238,9 @@ END_TEST
 
 START_TEST(test_datachannel_ping_consumed_and_counted) {
   env_t *e = &E;
-  lvpn__pbuf_t *p;
 
-  env_init(e, 0);
-  env_key(e);
-  env_run(e);
-  p = lvpn__pbuf_alloc(&e->pool);
-  ck_assert_int_eq(lvpn__dc_build_ping(p), 0);
-  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
-  srv_send(e, p);
+  env_keyed(e);
+  srv_send_built(e, lvpn__dc_build_ping);
   spin(e);
   ck_assert_uint_eq(e->dc.pings_rx, 1);
   ck_assert(lvpn__queue_empty(&e->tun.got));
@@ -328,18 +251,12 @@ END_TEST
 
 START_TEST(test_datachannel_occ_exit_fails_stack) {
   env_t *e = &E;
-  lvpn__pbuf_t *p;
 
-  env_init(e, 0);
-  env_key(e);
-  env_run(e);
-  p = lvpn__pbuf_alloc(&e->pool);
-  ck_assert_int_eq(lvpn__dc_build_occ_exit(p), 0);
-  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
-  srv_send(e, p);
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0); /* goes down */
-  ck_assert_int_eq(e->down_calls, 1);
-  ck_assert_int_eq(e->down_err, LVPN_EEXIT_NOTIFY);
+  env_keyed(e);
+  srv_send_built(e, lvpn__dc_build_occ_exit);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0); /* goes down */
+  ck_assert_int_eq(e->fe.down_calls, 1);
+  ck_assert_int_eq(e->fe.down_err, LVPN_EEXIT_NOTIFY);
   ck_assert_uint_eq(e->dc.occ_rx, 1);
   ck_assert_uint_eq(e->dc.base.state, LVPN__LAYER_CLOSED);
   env_finish(e, LVPN_EEXIT_NOTIFY);
@@ -354,7 +271,7 @@ START_TEST(test_datachannel_occ_request_answered_exit_sent) {
   ck_assert_int_eq(lvpn__datachannel_send_occ_exit(&e->dc), LVPN_ESTATE);
   env_key(e);
   env_run(e);
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   ck_assert_int_eq(lvpn__dc_build_occ(p, LVPN__OCC_REQUEST, NULL, 0), 0);
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
   srv_send(e, p);
@@ -375,7 +292,7 @@ START_TEST(test_datachannel_occ_request_answered_exit_sent) {
   p = srv_read(e);
   ck_assert_int_eq(lvpn__dc_occ_opcode(p), LVPN__OCC_EXIT);
   lvpn__pbuf_free(p);
-  ck_assert_int_eq(e->down_calls, 0);
+  ck_assert_int_eq(e->fe.down_calls, 0);
   env_finish(e, LVPN_ESTOPPED);
 }
 END_TEST
@@ -386,9 +303,7 @@ START_TEST(test_datachannel_bad_packets_dropped) {
   lvpn__pbuf_t *p, *q;
   size_t cut;
 
-  env_init(e, 0);
-  env_key(e);
-  env_run(e);
+  env_keyed(e);
   ip_packet(ip, sizeof(ip), 1);
   /* replay: the same packet twice */
   p = srv_wire(e, ip, sizeof(ip));
@@ -441,7 +356,7 @@ END_TEST
 START_TEST(test_datachannel_garbage_never_crashes) {
   env_t *e = &E;
   uint32_t x = 99;
-  size_t n, j, sent = 0;
+  size_t n, sent = 0;
   lvpn__pbuf_t *p;
 
   env_init(e, 0);
@@ -449,12 +364,8 @@ START_TEST(test_datachannel_garbage_never_crashes) {
   env_key(e);
   env_run(e);
   for (n = 0; n < 300; n += 3) {
-    p = lvpn__pbuf_alloc(&e->pool);
-    lvpn__pbuf_put(p, n);
-    for (j = 0; j < n; j++) {
-      x = x * 1103515245u + 12345u;
-      p->data[j] = (uint8_t)(x >> 16);
-    }
+    p = lvpn__pbuf_alloc(&e->fe.pool);
+    fake_junk(&x, lvpn__pbuf_put(p, n), n);
     if (n > 0)
       p->data[0] = (uint8_t)(n & 1 ? 0x48 : 0x30);
     srv_send(e, p);
@@ -485,7 +396,7 @@ START_TEST(test_datachannel_empty_and_oversized_from_tun) {
     env_key(e);
     env_run(e);
     tun_send(e, "", 0);
-    p = lvpn__pbuf_alloc(&e->pool);
+    p = lvpn__pbuf_alloc(&e->fe.pool);
     n = lvpn__pbuf_tailroom(p);
     memset(lvpn__pbuf_put(p, n), 0x45, n);
     lvpn__layer_send_down(&e->tun.base, p);
@@ -513,7 +424,7 @@ START_TEST(test_datachannel_no_key_drops) {
   env_run(e);
   ip_packet(ip, sizeof(ip), 2);
   tun_send(e, ip, sizeof(ip));
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, sizeof(ip)), ip, sizeof(ip));
   p->data[0] = 0x48;
   srv_send(e, p);
@@ -561,25 +472,24 @@ static void comp_round_trip(int mode, int framed0) {
   srv_send(e, srv_wire(e, ip, sizeof(ip)));
   srv_send(e, srv_wire(e, odd, sizeof(odd)));
   /* a ping is framed too */
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   ck_assert_int_eq(lvpn__dc_build_ping(p), 0);
   ck_assert_int_eq(lvpn__comp_frame(mode, p), 0);
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
   srv_send(e, p);
   /* a really compressed packet (LZO 0x66 / stub-v2 LZO 0x50 0x02) */
-  p = lvpn__pbuf_alloc(&e->pool);
-  memcpy(lvpn__pbuf_put(p, 4), mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz"
-                                                           : "\x66zzz",
-         4);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, 4),
+         mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz" : "\x66zzz", 4);
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
   srv_send(e, p);
   spin(e);
   ck_assert_uint_eq(e->tun.got.count, 2);
-  p = lvpn__pbufq_pop(&e->tun.got);
+  p = fake_cap_pop(&e->tun);
   ck_assert_uint_eq(p->len, sizeof(ip));
   ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
   lvpn__pbuf_free(p);
-  p = lvpn__pbufq_pop(&e->tun.got);
+  p = fake_cap_pop(&e->tun);
   ck_assert_uint_eq(p->len, sizeof(odd));
   ck_assert_int_eq(memcmp(p->data, odd, sizeof(odd)), 0);
   lvpn__pbuf_free(p);
@@ -608,15 +518,15 @@ START_TEST(test_datachannel_keepalive_ping_after_silence) {
   env_key(e);
   env_run(e);
   while (lvpn__queue_empty(&e->peer.got) && guard++ < 20)
-    uv_run(&e->loop, UV_RUN_ONCE);
+    uv_run(&e->fe.loop, UV_RUN_ONCE);
   ck_assert_uint_eq(e->peer.got.count, 1);
-  ck_assert_uint_ge(e->peer.at[0] - e->started, 1000);
-  ck_assert_uint_lt(e->peer.at[0] - e->started, 1900);
+  ck_assert_uint_ge(e->peer.at[0] - e->fe.started, 1000);
+  ck_assert_uint_lt(e->peer.at[0] - e->fe.started, 1900);
   p = srv_read(e);
   ck_assert(lvpn__dc_is_ping(p));
   lvpn__pbuf_free(p);
   ck_assert_uint_eq(e->dc.pings_tx, 1);
-  ck_assert_int_eq(e->down_calls, 0); /* no ping-restart configured */
+  ck_assert_int_eq(e->fe.down_calls, 0); /* no ping-restart configured */
   env_finish(e, LVPN_ESTOPPED);
 }
 END_TEST
@@ -642,20 +552,20 @@ START_TEST(test_datachannel_traffic_postpones_ping_and_restart) {
   e->params.ping_restart_s = 2;
   env_key(e);
   env_run(e);
-  ck_assert_int_eq(uv_timer_init(&e->loop, &traffic), 0);
+  ck_assert_int_eq(uv_timer_init(&e->fe.loop, &traffic), 0);
   traffic.data = e;
   ck_assert_int_eq(uv_timer_start(&traffic, traffic_cb, 500, 0), 0);
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0); /* until down */
-  ck_assert_int_eq(e->down_calls, 1);
-  ck_assert_int_eq(e->down_err, LVPN_EPING_RESTART);
-  ck_assert_uint_ge(e->down_at - e->started, 2900);
-  ck_assert_uint_lt(e->down_at - e->started, 3900);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0); /* until down */
+  ck_assert_int_eq(e->fe.down_calls, 1);
+  ck_assert_int_eq(e->fe.down_err, LVPN_EPING_RESTART);
+  ck_assert_uint_ge(e->fe.down_at - e->fe.started, 2900);
+  ck_assert_uint_lt(e->fe.down_at - e->fe.started, 3900);
   ck_assert_uint_eq(e->tun.n, 1);
   ck_assert_int_eq(e->peer.n, 2); /* our packet, then one ping */
-  ck_assert_uint_ge(e->peer.at[0] - e->started, 500);
-  ck_assert_uint_lt(e->peer.at[0] - e->started, 900);
-  ck_assert_uint_ge(e->peer.at[1] - e->started, 1900);
-  ck_assert_uint_lt(e->peer.at[1] - e->started, 2900);
+  ck_assert_uint_ge(e->peer.at[0] - e->fe.started, 500);
+  ck_assert_uint_lt(e->peer.at[0] - e->fe.started, 900);
+  ck_assert_uint_ge(e->peer.at[1] - e->fe.started, 1900);
+  ck_assert_uint_lt(e->peer.at[1] - e->fe.started, 2900);
   p = srv_read(e);
   ck_assert(!lvpn__dc_is_ping(p));
   lvpn__pbuf_free(p);
@@ -672,34 +582,24 @@ START_TEST(test_datachannel_pre_pull_ping_restart_without_key) {
 
   env_init(e, 1); /* before PUSH_REPLY: no key, the pre-pull value */
   env_run(e);
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->down_err, LVPN_EPING_RESTART);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->fe.down_err, LVPN_EPING_RESTART);
   ck_assert(lvpn__queue_empty(&e->peer.got)); /* no ping without a key */
   env_finish(e, LVPN_EPING_RESTART);
 }
 END_TEST
 
-static Suite *datachannel_suite(void) {
-  Suite *s = suite_create("datachannel");
-  TCase *tc = tcase_create("core");
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, test_datachannel_encrypts_down);
-  tcase_add_test(tc, test_datachannel_v1_and_cbc);
-  tcase_add_test(tc, test_datachannel_decrypts_up);
-  tcase_add_test(tc, test_datachannel_ping_consumed_and_counted);
-  tcase_add_test(tc, test_datachannel_occ_exit_fails_stack);
-  tcase_add_test(tc, test_datachannel_occ_request_answered_exit_sent);
-  tcase_add_test(tc, test_datachannel_bad_packets_dropped);
-  tcase_add_test(tc, test_datachannel_garbage_never_crashes);
-  tcase_add_test(tc, test_datachannel_empty_and_oversized_from_tun);
-  tcase_add_test(tc, test_datachannel_no_key_drops);
-  tcase_add_test(tc, test_datachannel_comp_stub_v2_round_trip);
-  tcase_add_test(tc, test_datachannel_comp_lzo_no_round_trip);
-  tcase_add_test(tc, test_datachannel_keepalive_ping_after_silence);
-  tcase_add_test(tc, test_datachannel_traffic_postpones_ping_and_restart);
-  tcase_add_test(tc, test_datachannel_pre_pull_ping_restart_without_key);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(datachannel_suite)
+LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
+               test_datachannel_v1_and_cbc, test_datachannel_decrypts_up,
+               test_datachannel_ping_consumed_and_counted,
+               test_datachannel_occ_exit_fails_stack,
+               test_datachannel_occ_request_answered_exit_sent,
+               test_datachannel_bad_packets_dropped,
+               test_datachannel_garbage_never_crashes,
+               test_datachannel_empty_and_oversized_from_tun,
+               test_datachannel_no_key_drops,
+               test_datachannel_comp_stub_v2_round_trip,
+               test_datachannel_comp_lzo_no_round_trip,
+               test_datachannel_keepalive_ping_after_silence,
+               test_datachannel_traffic_postpones_ping_and_restart,
+               test_datachannel_pre_pull_ping_restart_without_key)

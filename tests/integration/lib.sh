@@ -58,6 +58,7 @@ IT_PIDS=()          # processes started by the harness (this shell)
 IT_SERVER_PID=""
 IT_SERVER_PROTO=udp
 IT_SERVER_PORT=$IT_PORT
+IT_SERVER_LAUNCH=(openvpn)   # it_server27_start swaps in the OpenVPN 2.7 chroot
 _IT_CLEANED=0
 
 _it_log() { printf '[it] %s\n' "$*" >&2; }
@@ -553,7 +554,7 @@ it_server_start() {
         mv -- "$log" "$log.$i"
     fi
     : >"$log"
-    ip netns exec "$IT_NS_S" openvpn --config "$conf" </dev/null >>"$log" 2>&1 &
+    ip netns exec "$IT_NS_S" "${IT_SERVER_LAUNCH[@]}" --config "$conf" </dev/null >>"$log" 2>&1 &
     IT_SERVER_PID=$!
     _it_register_pid "$IT_SERVER_PID"
     while ((n-- > 0)); do
@@ -799,4 +800,83 @@ it_counter() {
     local v
     v=$(awk -v n="$2" '$1 == "counter" && $2 == n { print $3 }' "$1" | tail -n 1)
     echo "${v:-0}"
+}
+
+# ---------------------------------------------------------------------------------------
+# OpenVPN 2.7 server (doc openvpn-2.7.md §7.1): Debian sid's own openvpn package in a
+# chroot made by mmdebstrap, built once per machine and cached (about 40-80 s, 112 MB).
+# A lock serialises parallel builders; a stamp file (recipe + version) marks a finished
+# build, so an interrupted build is redone. IT_SID_DIR overrides the location.
+IT_SID_DIR=${IT_SID_DIR:-/var/cache/layervpn-tests/sid-openvpn27}
+IT_SID_RECIPE="mmdebstrap --variant=essential --include=openvpn,iproute2 sid"
+IT_SID_VERSION=""
+
+# _it_sid_version DIR — "OpenVPN 2.7.x ..." line of the chroot's binary (empty if none)
+_it_sid_version() {
+    [[ -x $1/usr/sbin/openvpn ]] || return 1
+    chroot "$1" openvpn --version 2>/dev/null | grep -m1 -E '^OpenVPN 2\.7\.' || true
+}
+
+# it_sid_chroot — make sure $IT_SID_DIR holds Debian sid with OpenVPN 2.7.x.
+it_sid_chroot() {
+    local stamp=$IT_SID_DIR/.layervpn-stamp fd t0 ver rc=0
+    mkdir -p -- "$(dirname -- "$IT_SID_DIR")" || return 1
+    exec {fd}>"$IT_SID_DIR.lock" || return 1
+    if ! flock -w 900 "$fd"; then
+        _it_log "sid chroot: lock $IT_SID_DIR.lock held for 15 min; giving up"
+        exec {fd}>&-
+        return 1
+    fi
+    if [[ -f $stamp && $(head -n 1 "$stamp") == "$IT_SID_RECIPE" ]]; then
+        IT_SID_VERSION=$(_it_sid_version "$IT_SID_DIR")
+    fi
+    if [[ -z $IT_SID_VERSION ]]; then
+        if ! command -v mmdebstrap >/dev/null; then
+            _it_log "sid chroot: mmdebstrap not installed (run tools/install-deps.sh)"
+            rc=1
+        else
+            _it_log "sid chroot: building $IT_SID_DIR ($IT_SID_RECIPE)"
+            t0=$SECONDS
+            rm -rf -- "$IT_SID_DIR.new" "$IT_SID_DIR"
+            # Check-Valid-Until off: a machine whose clock lags still accepts sid's Release.
+            if mmdebstrap --variant=essential --aptopt='Acquire::Check-Valid-Until "false"' \
+                --include=openvpn,iproute2 sid "$IT_SID_DIR.new" >"$IT_SID_DIR.build.log" 2>&1 &&
+                ver=$(_it_sid_version "$IT_SID_DIR.new") && [[ -n $ver ]] &&
+                mv -- "$IT_SID_DIR.new" "$IT_SID_DIR"; then
+                printf '%s\n%s\nbuilt %s in %ss\n' "$IT_SID_RECIPE" "$ver" "$(date -u +%FT%TZ)" \
+                    $((SECONDS - t0)) >"$stamp"
+                IT_SID_VERSION=$ver
+                _it_log "sid chroot: built in $((SECONDS - t0)) s: $ver"
+            else
+                _it_log "sid chroot: build failed; tail of $IT_SID_DIR.build.log:"
+                tail -n 15 "$IT_SID_DIR.build.log" >&2
+                rm -rf -- "$IT_SID_DIR.new"
+                rc=1
+            fi
+        fi
+    fi
+    exec {fd}>&-
+    return "$rc"
+}
+
+# it_server27_start — like it_server_start, with OpenVPN 2.7 from the sid chroot. The
+# server runs in a private mount namespace (gone when it exits) where /dev, /proc, a
+# tmpfs /tmp and $IT_DIR (same path, so server.conf is unchanged) are mounted into the
+# chroot; the shared cache directory is never mounted on. Add extra=disable-dco to
+# it_server_conf to keep the userspace data path (epoch keys, PUSH_UPDATE).
+it_server27_start() {
+    local rc=0
+    it_sid_chroot || return 1
+    [[ $IT_DIR == /tmp/* ]] || { _it_log "it_server27_start: IT_DIR must be under /tmp"; return 1; }
+    # shellcheck disable=SC2016
+    IT_SERVER_LAUNCH=(unshare --mount --propagation private sh -c '
+        r=$1 d=$2; shift 2
+        mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" &&
+            mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" && mkdir -p "$r$d" &&
+            mount --bind "$d" "$r$d" && exec chroot "$r" openvpn "$@"' \
+        sh "$IT_SID_DIR" "$IT_DIR")
+    it_server_start || rc=$?
+    IT_SERVER_LAUNCH=(openvpn)
+    ((rc == 0)) && _it_log "server is $IT_SID_VERSION"
+    return "$rc"
 }

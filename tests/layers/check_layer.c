@@ -2,8 +2,8 @@
  * [edge(bottom)] <-> pass-through x N <-> [edge(top)]. */
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/layer.h"
+#include "tests/fakes.h"
 
 #define NPKT 500
 #define NPASS 5
@@ -18,6 +18,10 @@ typedef struct {
   uv_timer_t timer; /* an extra handle, to prove layers' handles close */
 } test_layer_t;
 
+/* Each test's loop, stack and layers; the fixture closes the loop. */
+static uv_loop_t loop;
+static lvpn__workers_t w;
+static test_layer_t layers[NPASS + 2];
 static lvpn__pbuf_pool_t pool;
 static lvpn__logger_t logger;
 static int down_calls;
@@ -100,35 +104,35 @@ static const lvpn__layer_ops_t pass_ops = {.up = pass_up,
                                            .stop = layer_stop_timer,
                                            .close = layer_close_timer};
 
-static void on_down(lvpn__workers_t *w, int err) {
-  (void)w;
+static void on_down(lvpn__workers_t *mgr, int err) {
+  (void)mgr;
   down_calls++;
   down_err = err;
 }
 
-static void build_stack(uv_loop_t *loop, lvpn__workers_t *w,
-                        test_layer_t *layers, int n, int fail_layer,
-                        int fail_after) {
+/* Into the file's loop and workers. */
+static void build_stack(int n, int fail_layer, int fail_after) {
   int i;
-  lvpn__workers_init(w, loop, &logger, on_down);
+  lvpn__workers_init(&w, &loop, &logger, on_down);
   for (i = 0; i < n; i++) {
     test_layer_t *t = &layers[i];
     int edge = (i == 0 || i == n - 1);
     memset(t, 0, sizeof(*t));
-    lvpn__layer_init(&t->base, loop, edge ? "edge" : "pass",
+    lvpn__layer_init(&t->base, &loop, edge ? "edge" : "pass",
                      edge ? &edge_ops : &pass_ops, &logger);
-    uv_timer_init(loop, &t->timer);
+    uv_timer_init(&loop, &t->timer);
     t->is_top = (i == n - 1);
     t->in_order = 1;
     if (i == fail_layer)
       t->fail_after = fail_after;
-    ck_assert_int_eq(lvpn__workers_add(w, &t->base), 0);
+    ck_assert_int_eq(lvpn__workers_add(&w, &t->base), 0);
     if (i > 0)
       lvpn__layer_link(&layers[i - 1].base, &t->base);
   }
 }
 
 static void setup(void) {
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
   lvpn__pbuf_pool_init(&pool, 64);
   lvpn__logger_init(&logger);
   down_calls = 0;
@@ -138,15 +142,11 @@ static void setup(void) {
 static void teardown(void) {
   ck_assert_uint_eq(pool.outstanding, 0); /* no packet leaked */
   lvpn__pbuf_pool_destroy(&pool);
+  fake_loop_close(&loop);
 }
 
 START_TEST(test_layer_passthrough_both_ways_in_order) {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  test_layer_t layers[NPASS + 2];
-
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  build_stack(&loop, &w, layers, NPASS + 2, -1, 0);
+  build_stack(NPASS + 2, -1, 0);
   ck_assert_int_eq(lvpn__workers_start(&w), 0);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(layers[0].received, NPKT);
@@ -157,18 +157,13 @@ START_TEST(test_layer_passthrough_both_ways_in_order) {
   ck_assert_uint_eq(layers[2].base.stats.down_out, NPKT);
   ck_assert_int_eq(down_calls, 1);
   ck_assert_int_eq(down_err, LVPN_ESTOPPED);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
 START_TEST(test_layer_failure_mid_stream_brings_stack_down) {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  test_layer_t layers[NPASS + 2];
   int i;
 
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  build_stack(&loop, &w, layers, NPASS + 2, 3, NPKT / 2);
+  build_stack(NPASS + 2, 3, NPKT / 2);
   ck_assert_int_eq(lvpn__workers_start(&w), 0);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(down_calls, 1);
@@ -176,17 +171,11 @@ START_TEST(test_layer_failure_mid_stream_brings_stack_down) {
   ck_assert_int_lt(layers[NPASS + 1].received, NPKT);
   for (i = 0; i < NPASS + 2; i++)
     ck_assert_int_eq(layers[i].base.state, LVPN__LAYER_CLOSED);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
 START_TEST(test_layer_stop_twice_is_harmless) {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  test_layer_t layers[3];
-
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  build_stack(&loop, &w, layers, 3, -1, 0);
+  build_stack(3, -1, 0);
   ck_assert_int_eq(lvpn__workers_start(&w), 0);
   lvpn__workers_shutdown(&w, 0);
   lvpn__workers_shutdown(&w, LVPN_EPROTO); /* second reason is ignored */
@@ -195,22 +184,15 @@ START_TEST(test_layer_stop_twice_is_harmless) {
   ck_assert_int_eq(down_calls, 1);
   ck_assert_int_eq(down_err, LVPN_ESTOPPED);
   ck_assert_int_eq(lvpn__workers_start(&w), LVPN_ESTATE);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
 START_TEST(test_layer_never_started_closes_clean) {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  test_layer_t layers[4];
-
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  build_stack(&loop, &w, layers, 4, -1, 0);
+  build_stack(4, -1, 0);
   lvpn__workers_shutdown(&w, 0);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(down_calls, 1);
-  ck_assert_int_eq(lvpn_test_handles(&loop), 0);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  ck_assert_int_eq(fake_handles(&loop), 0);
 }
 END_TEST
 
@@ -220,30 +202,20 @@ static int failing_start(lvpn__layer_t *l) {
 }
 
 START_TEST(test_layer_start_failure_returns_error_and_closes) {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  test_layer_t layers[3];
   lvpn__layer_ops_t bad = pass_ops;
 
   bad.start = failing_start;
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  build_stack(&loop, &w, layers, 3, -1, 0);
+  build_stack(3, -1, 0);
   layers[1].base.ops = &bad;
   ck_assert_int_eq(lvpn__workers_start(&w), LVPN_ETUN);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(down_calls, 1);
   ck_assert_int_eq(down_err, LVPN_ETUN);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
 START_TEST(test_layer_bounded_drain_per_turn) {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  test_layer_t layers[3];
-
-  ck_assert_int_eq(uv_loop_init(&loop), 0);
-  build_stack(&loop, &w, layers, 3, -1, 0);
+  build_stack(3, -1, 0);
   layers[1].base.budget = 7;
   ck_assert_int_eq(lvpn__workers_start(&w), 0);
   /* each loop turn drains at most 7 per side */
@@ -254,22 +226,13 @@ START_TEST(test_layer_bounded_drain_per_turn) {
   ck_assert_uint_gt(layers[1].base.up_in.count, 0);
   ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(layers[2].received, NPKT);
-  ck_assert_int_eq(uv_loop_close(&loop), 0);
 }
 END_TEST
 
-static Suite *layer_suite(void) {
-  Suite *s = suite_create("layer");
-  TCase *tc = tcase_create("runtime");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_layer_passthrough_both_ways_in_order);
-  tcase_add_test(tc, test_layer_failure_mid_stream_brings_stack_down);
-  tcase_add_test(tc, test_layer_stop_twice_is_harmless);
-  tcase_add_test(tc, test_layer_never_started_closes_clean);
-  tcase_add_test(tc, test_layer_start_failure_returns_error_and_closes);
-  tcase_add_test(tc, test_layer_bounded_drain_per_turn);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(layer_suite)
+LVPN_TEST_MAIN("layer", 0, setup, teardown,
+               test_layer_passthrough_both_ways_in_order,
+               test_layer_failure_mid_stream_brings_stack_down,
+               test_layer_stop_twice_is_harmless,
+               test_layer_never_started_closes_clean,
+               test_layer_start_failure_returns_error_and_closes,
+               test_layer_bounded_drain_per_turn)

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 static char err[512];
 
@@ -115,14 +115,6 @@ START_TEST(test_privileges_client_refuses_without_host) {
 }
 END_TEST
 
-static Suite *privileges_suite(void) {
-  Suite *s = suite_create("privileges");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_privileges_drop_user_group_chroot);
-  tcase_add_test(tc, test_privileges_errors_name_the_problem);
-  tcase_add_test(tc, test_privileges_client_refuses_without_host);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(privileges_suite)
+LVPN_TEST_MAIN("privileges", 30, NULL, NULL, test_privileges_drop_user_group_chroot,
+               test_privileges_errors_name_the_problem,
+               test_privileges_client_refuses_without_host)

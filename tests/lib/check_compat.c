@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layervpn.h"
 #include "lib/config.h"
+#include "tests/fakes.h"
 
 #define MAX_EXPECT 32
 
@@ -120,12 +120,4 @@ START_TEST(test_compat_every_config_loads_as_documented) {
 }
 END_TEST
 
-static Suite *compat_suite(void) {
-  Suite *s = suite_create("compat");
-  TCase *tc = tcase_create("compat");
-  tcase_add_test(tc, test_compat_every_config_loads_as_documented);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(compat_suite)
+LVPN_TEST_MAIN("compat", 30, NULL, NULL, test_compat_every_config_loads_as_documented)

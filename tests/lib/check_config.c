@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
 #include "layervpn.h"
 #include "lib/config.h"
 #include "lib/config_opts.h"
+#include "tests/fakes.h"
 
 static char dir[256];  /* per-test temporary directory */
 static char err[1024]; /* last error message */
@@ -29,7 +29,9 @@ static void setup(void) {
   err[0] = '\0';
 }
 
-static void teardown(void) { nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS); }
+static void teardown(void) {
+  nftw(dir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
+}
 
 /* Writes `len` bytes (or the string) to dir/name; returns the path in a
  * static rotating buffer. */
@@ -87,6 +89,19 @@ static void bad_n(const char *text, size_t len, int code, int line,
 
 static void bad(const char *text, int code, int line, const char *msg) {
   bad_n(text, strlen(text), code, line, msg);
+}
+
+/* A table of files that must fail, as bad() takes them. */
+typedef struct {
+  const char *text;
+  int code, line;
+  const char *msg;
+} bad_case_t;
+
+static void bad_all(const bad_case_t *cases, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    bad(cases[i].text, cases[i].code, cases[i].line, cases[i].msg);
 }
 
 static const char pem[] = "-----BEGIN CERTIFICATE-----\n"
@@ -172,6 +187,14 @@ START_TEST(test_config_typical_file_with_inline_blocks) {
 END_TEST
 
 START_TEST(test_config_quoting_and_escapes) {
+  static const bad_case_t bads[] = {
+      {"verb 3\nsetenv F a\\qb\n", LVPN_ECONFIG, 2,
+       "bad backslash ('\\') usage: write '\\\\' for a backslash"},
+      {"setenv A \"open\n", LVPN_ECONFIG, 1, "no closing quotation (\")"},
+      {"\n\nsetenv A 'open\n", LVPN_ECONFIG, 3,
+       "no closing single quotation (')"},
+      {"setenv A b\\", LVPN_ECONFIG, 1, "backslash at the end of the line"},
+  };
   lvpn_config_t *c = ok("setenv A \"hello world\"\n"
                         "setenv B 'single \\ quoted'\n"
                         "setenv C a\\ b\n"
@@ -196,12 +219,7 @@ START_TEST(test_config_quoting_and_escapes) {
   ck_assert_str_eq(c->setenv[9].value, "tab\tinside");
   lvpn_config_free(c);
 
-  bad("verb 3\nsetenv F a\\qb\n", LVPN_ECONFIG, 2,
-      "bad backslash ('\\') usage: write '\\\\' for a backslash");
-  bad("setenv A \"open\n", LVPN_ECONFIG, 1, "no closing quotation (\")");
-  bad("\n\nsetenv A 'open\n", LVPN_ECONFIG, 3,
-      "no closing single quotation (')");
-  bad("setenv A b\\", LVPN_ECONFIG, 1, "backslash at the end of the line");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -226,13 +244,16 @@ START_TEST(test_config_comments_blank_lines_bom_crlf) {
 END_TEST
 
 START_TEST(test_config_inline_block_errors) {
-  bad("client\n<ca>\nabc\n", LVPN_ECONFIG, 2, "no closing tag </ca>");
-  bad("</ca>\n", LVPN_ECONFIG, 1, "'</ca>' without an opening tag");
-  bad("<remote>\nx\n</remote>\n", LVPN_ECONFIG, 1,
-      "'remote' cannot be an inline block");
-  bad("<dh>\nx\n</dh>\n", LVPN_EUNSUPPORTED, 1, "'dh' is a server option");
-  bad("<connection>\nremote x\n</connection>\n", LVPN_EUNSUPPORTED, 1,
-      "'connection' blocks are not supported yet");
+  static const bad_case_t bads[] = {
+      {"client\n<ca>\nabc\n", LVPN_ECONFIG, 2, "no closing tag </ca>"},
+      {"</ca>\n", LVPN_ECONFIG, 1, "'</ca>' without an opening tag"},
+      {"<remote>\nx\n</remote>\n", LVPN_ECONFIG, 1,
+       "'remote' cannot be an inline block"},
+      {"<dh>\nx\n</dh>\n", LVPN_EUNSUPPORTED, 1, "'dh' is a server option"},
+      {"<connection>\nremote x\n</connection>\n", LVPN_EUNSUPPORTED, 1,
+       "'connection' blocks are not supported yet"},
+  };
+  bad_all(bads, FAKE_COUNT(bads));
   bad_n("<ca>\nab\0cd\n</ca>\n", 17, LVPN_ECONFIG, 1, "NUL byte in <ca> block");
   /* line numbers continue after a block */
   bad("client\n<ca>\n1\n2\n3\n</ca>\nfrobnicate\n", LVPN_EUNSUPPORTED, 7,
@@ -254,6 +275,12 @@ START_TEST(test_config_inline_tls_auth_and_auth_user_pass) {
 END_TEST
 
 START_TEST(test_config_relative_paths_and_unreadable_files) {
+  static const bad_case_t bads[] = {
+      {"ca\n", LVPN_ECONFIG, 1,
+       "'ca' needs a file name or an inline <ca> block"},
+      {"tls-auth ta.key 2\n", LVPN_ECONFIG, 1,
+       "key direction must be 0 or 1, not '2'"},
+  };
   char text[1024], want[1024], other[600];
   lvpn_config_t *c;
 
@@ -291,10 +318,7 @@ START_TEST(test_config_relative_paths_and_unreadable_files) {
   bad("client\nca missing.crt\n", LVPN_EKEYFILE, 2, want);
   snprintf(want, sizeof(want), "cannot read '%s/keys': Is a directory", dir);
   bad("cert keys\n", LVPN_EKEYFILE, 1, want);
-  bad("ca\n", LVPN_ECONFIG, 1,
-      "'ca' needs a file name or an inline <ca> block");
-  bad("tls-auth ta.key 2\n", LVPN_ECONFIG, 1,
-      "key direction must be 0 or 1, not '2'");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -329,6 +353,20 @@ START_TEST(test_config_auth_user_pass_file) {
 END_TEST
 
 START_TEST(test_config_remote_proto_port) {
+  static const bad_case_t bads[] = {
+      {"remote x 0\n", LVPN_ECONFIG, 1, "bad port '0' (1..65535)"},
+      {"remote x 65536\n", LVPN_ECONFIG, 1, "bad port '65536' (1..65535)"},
+      {"remote x 1194 sctp\n", LVPN_ECONFIG, 1, "unknown protocol 'sctp'"},
+      {"port http\n", LVPN_ECONFIG, 1, "bad port 'http' (1..65535)"},
+      {"proto tcp-server\n", LVPN_EUNSUPPORTED, 1,
+       "'proto tcp-server' is a server option"},
+      {"remote\n", LVPN_ECONFIG, 1, "'remote' needs 1 to 3 arguments"},
+      {"remote a 1 udp extra\n", LVPN_ECONFIG, 1,
+       "'remote' needs 1 to 3 arguments"},
+      {"remote a\nremote b\nremote c\nremote d\nremote e\nremote f\n"
+       "remote g\nremote h\nremote i\n",
+       LVPN_ECONFIG, 9, "too many 'remote' entries (max 8)"},
+  };
   lvpn_config_t *c = ok("port 443\nproto tcp\n"
                         "remote a.example\n"
                         "remote b.example 1195\n"
@@ -354,39 +392,48 @@ START_TEST(test_config_remote_proto_port) {
   ck_assert(c->proto.tcp == 0 && c->proto.family == 4);
   lvpn_config_free(c);
 
-  bad("remote x 0\n", LVPN_ECONFIG, 1, "bad port '0' (1..65535)");
-  bad("remote x 65536\n", LVPN_ECONFIG, 1, "bad port '65536' (1..65535)");
-  bad("remote x 1194 sctp\n", LVPN_ECONFIG, 1, "unknown protocol 'sctp'");
-  bad("port http\n", LVPN_ECONFIG, 1, "bad port 'http' (1..65535)");
-  bad("proto tcp-server\n", LVPN_EUNSUPPORTED, 1,
-      "'proto tcp-server' is a server option");
-  bad("remote\n", LVPN_ECONFIG, 1, "'remote' needs 1 to 3 arguments");
-  bad("remote a 1 udp extra\n", LVPN_ECONFIG, 1,
-      "'remote' needs 1 to 3 arguments");
-  bad("remote a\nremote b\nremote c\nremote d\nremote e\nremote f\n"
-      "remote g\nremote h\nremote i\n",
-      LVPN_ECONFIG, 9, "too many 'remote' entries (max 8)");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_dev) {
+  static const bad_case_t bads[] = {
+      {"dev tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported"},
+      {"dev tap0\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported"},
+      {"dev-type tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported"},
+      {"dev-type null\n", LVPN_ECONFIG, 1,
+       "unknown dev-type 'null' (only 'tun')"},
+      {"dev a/b\n", LVPN_ECONFIG, 1, "bad device name 'a/b'"},
+      {"dev averyveryverylongname\n", LVPN_ECONFIG, 1, NULL},
+  };
   lvpn_config_t *c = ok("dev tun0\ndev-type tun\n");
   ck_assert_str_eq(c->dev, "tun0");
   lvpn_config_free(c);
   c = ok("dev vpnclient\n");
   ck_assert_str_eq(c->dev, "vpnclient");
   lvpn_config_free(c);
-  bad("dev tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported");
-  bad("dev tap0\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported");
-  bad("dev-type tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported");
-  bad("dev-type null\n", LVPN_ECONFIG, 1,
-      "unknown dev-type 'null' (only 'tun')");
-  bad("dev a/b\n", LVPN_ECONFIG, 1, "bad device name 'a/b'");
-  bad("dev averyveryverylongname\n", LVPN_ECONFIG, 1, NULL);
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_tls_options) {
+  static const bad_case_t bads[] = {
+      {"remote-cert-tls peer\n", LVPN_ECONFIG, 1,
+       "'remote-cert-tls': unknown value 'peer'"},
+      {"verify-x509-name a cn\n", LVPN_ECONFIG, 1,
+       "'verify-x509-name': unknown value 'cn'"},
+      {"tls-version-min 1.4\n", LVPN_ECONFIG, 1,
+       "'tls-version-min': unknown TLS version '1.4' (1.0, 1.1, 1.2, 1.3)"},
+      {"tls-version-min 1.2 or-lowest\n", LVPN_ECONFIG, 1,
+       "'tls-version-min': unexpected 'or-lowest'"},
+      {"tls-version-max 1.2 or-highest\n", LVPN_ECONFIG, 1, NULL},
+      {"key-direction 2\n", LVPN_ECONFIG, 1,
+       "'key-direction' must be a number from 0 to 1, not '2'"},
+      {"tls-mtu 100\n", LVPN_ECONFIG, 1, NULL},
+      {"hand-window 0\n", LVPN_ECONFIG, 1, NULL},
+      {"reneg-bytes lots\n", LVPN_ECONFIG, 1,
+       "'reneg-bytes' must be a number, not 'lots'"},
+  };
   lvpn_config_t *c = ok("remote-cert-tls client\n"
                         "verify-x509-name vpn.example.com name\n"
                         "tls-version-min 1.0\ntls-version-max 1.2\n"
@@ -422,25 +469,19 @@ START_TEST(test_config_tls_options) {
                                                "available"));
   lvpn_config_free(c);
 
-  bad("remote-cert-tls peer\n", LVPN_ECONFIG, 1,
-      "'remote-cert-tls': unknown value 'peer'");
-  bad("verify-x509-name a cn\n", LVPN_ECONFIG, 1,
-      "'verify-x509-name': unknown value 'cn'");
-  bad("tls-version-min 1.4\n", LVPN_ECONFIG, 1,
-      "'tls-version-min': unknown TLS version '1.4' (1.0, 1.1, 1.2, 1.3)");
-  bad("tls-version-min 1.2 or-lowest\n", LVPN_ECONFIG, 1,
-      "'tls-version-min': unexpected 'or-lowest'");
-  bad("tls-version-max 1.2 or-highest\n", LVPN_ECONFIG, 1, NULL);
-  bad("key-direction 2\n", LVPN_ECONFIG, 1,
-      "'key-direction' must be a number from 0 to 1, not '2'");
-  bad("tls-mtu 100\n", LVPN_ECONFIG, 1, NULL);
-  bad("hand-window 0\n", LVPN_ECONFIG, 1, NULL);
-  bad("reneg-bytes lots\n", LVPN_ECONFIG, 1,
-      "'reneg-bytes' must be a number, not 'lots'");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_ciphers_and_auth) {
+  static const bad_case_t bads[] = {
+      {"data-ciphers BF-CBC:DES-CBC\n", LVPN_ENOCIPHER, 1,
+       "'data-ciphers': no supported cipher in 'BF-CBC:DES-CBC'"},
+      {"data-ciphers-fallback BF-CBC\n", LVPN_ENOCIPHER, 1,
+       "'data-ciphers-fallback': unsupported cipher 'BF-CBC'"},
+      {"auth MD5\n", LVPN_EUNSUPPORTED, 1,
+       "auth 'MD5' is not supported (SHA1, SHA256, SHA384, SHA512, none)"},
+  };
   lvpn_config_t *c = ok("data-ciphers aes-128-gcm:BF-CBC:AES-256-CBC:"
                         "?FOO-1:AES-128-GCM\n"
                         "data-ciphers-fallback aes-256-cbc\n"
@@ -464,12 +505,7 @@ START_TEST(test_config_ciphers_and_auth) {
   ck_assert_int_eq(c->n_warnings, 0);
   lvpn_config_free(c);
 
-  bad("data-ciphers BF-CBC:DES-CBC\n", LVPN_ENOCIPHER, 1,
-      "'data-ciphers': no supported cipher in 'BF-CBC:DES-CBC'");
-  bad("data-ciphers-fallback BF-CBC\n", LVPN_ENOCIPHER, 1,
-      "'data-ciphers-fallback': unsupported cipher 'BF-CBC'");
-  bad("auth MD5\n", LVPN_EUNSUPPORTED, 1,
-      "auth 'MD5' is not supported (SHA1, SHA256, SHA384, SHA512, none)");
+  bad_all(bads, FAKE_COUNT(bads));
 
   ck_assert_str_eq(lvpn__config_cipher_supported("chacha20-poly1305"),
                    "CHACHA20-POLY1305");
@@ -481,6 +517,24 @@ START_TEST(test_config_ciphers_and_auth) {
 END_TEST
 
 START_TEST(test_config_compression) {
+  static const bad_case_t bads[] = {
+      {"comp-lzo yes\n", LVPN_ECOMPRESSION, 1,
+       "comp-lzo yes: compression is not supported, use 'comp-lzo no'"},
+      {"comp-lzo adaptive\n", LVPN_ECOMPRESSION, 1,
+       "comp-lzo adaptive: compression is not supported, use 'comp-lzo no'"},
+      {"comp-lzo\n", LVPN_ECOMPRESSION, 1,
+       "comp-lzo: compression is not supported, use 'comp-lzo no'"},
+      {"compress lz4\n", LVPN_ECOMPRESSION, 1,
+       "compress lz4: compression is not supported, use 'compress stub-v2'"},
+      {"compress lz4-v2\n", LVPN_ECOMPRESSION, 1, NULL},
+      {"compress lzo\n", LVPN_ECOMPRESSION, 1, NULL},
+      {"compress zstd\n", LVPN_ECONFIG, 1,
+       "compress: unknown algorithm 'zstd'"},
+      {"compress migrate\n", LVPN_EUNSUPPORTED, 1,
+       "'compress migrate' is a server option"},
+      {"allow-compression maybe\n", LVPN_ECONFIG, 1,
+       "'allow-compression': unknown value 'maybe'"},
+  };
   lvpn_config_t *c = ok("comp-lzo no\nallow-compression asym\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_LZO_NO);
   ck_assert_int_eq(c->allow_compression, LVPN__ALLOW_COMP_ASYM);
@@ -494,25 +548,36 @@ START_TEST(test_config_compression) {
   c = ok("compress stub-v2\nallow-compression no\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_STUB_V2);
   lvpn_config_free(c);
-  bad("comp-lzo yes\n", LVPN_ECOMPRESSION, 1,
-      "comp-lzo yes: compression is not supported, use 'comp-lzo no'");
-  bad("comp-lzo adaptive\n", LVPN_ECOMPRESSION, 1,
-      "comp-lzo adaptive: compression is not supported, use 'comp-lzo no'");
-  bad("comp-lzo\n", LVPN_ECOMPRESSION, 1,
-      "comp-lzo: compression is not supported, use 'comp-lzo no'");
-  bad("compress lz4\n", LVPN_ECOMPRESSION, 1,
-      "compress lz4: compression is not supported, use 'compress stub-v2'");
-  bad("compress lz4-v2\n", LVPN_ECOMPRESSION, 1, NULL);
-  bad("compress lzo\n", LVPN_ECOMPRESSION, 1, NULL);
-  bad("compress zstd\n", LVPN_ECONFIG, 1, "compress: unknown algorithm 'zstd'");
-  bad("compress migrate\n", LVPN_EUNSUPPORTED, 1,
-      "'compress migrate' is a server option");
-  bad("allow-compression maybe\n", LVPN_ECONFIG, 1,
-      "'allow-compression': unknown value 'maybe'");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_numbers_and_timers) {
+  static const bad_case_t bads[] = {
+      {"ping x\n", LVPN_ECONFIG, 1,
+       "'ping' must be a number from 0 to 2147483647, not 'x'"},
+      {"ping -1\n", LVPN_ECONFIG, 1, NULL},
+      {"ping 99999999999\n", LVPN_ECONFIG, 1, NULL},
+      {"ping\n", LVPN_ECONFIG, 1, "'ping' needs 1 argument"},
+      {"tun-mtu 67\n", LVPN_ECONFIG, 1,
+       "'tun-mtu' must be a number from 68 to 65535, not '67'"},
+      {"tun-mtu 65536\n", LVPN_ECONFIG, 1, NULL},
+      {"verb 12\n", LVPN_ECONFIG, 1,
+       "'verb' must be a number from 0 to 11, not '12'"},
+      {"keepalive 10 15\n", LVPN_ECONFIG, 1,
+       "keepalive: the second value (ping-restart) must be at least twice "
+       "the first (ping)"},
+      {"keepalive 0 10\n", LVPN_ECONFIG, 1, NULL},
+      {"keepalive 10\n", LVPN_ECONFIG, 1, "'keepalive' needs 2 arguments"},
+      {"mssfix 100\n", LVPN_ECONFIG, 1,
+       "mssfix must be 0 or 154..65535, not '100'"},
+      {"mssfix 1400 loose\n", LVPN_ECONFIG, 1, NULL},
+      {"replay-window 70000\n", LVPN_ECONFIG, 1, NULL},
+      {"replay-window 64 601\n", LVPN_ECONFIG, 1, NULL},
+      {"script-security 4\n", LVPN_ECONFIG, 1, NULL},
+      {"explicit-exit-notify x\n", LVPN_ECONFIG, 1, NULL},
+      {"connect-retry 1 x\n", LVPN_ECONFIG, 1, NULL},
+  };
   lvpn_config_t *c = ok("keepalive 10 60\nping-exit 300\ninactive 3600\n"
                         "tun-mtu 1400\nmssfix 1300\nconnect-timeout 10\n"
                         "connect-retry 2 30\nconnect-retry-max 5\n"
@@ -551,33 +616,28 @@ START_TEST(test_config_numbers_and_timers) {
   ck_assert_int_eq(c->connect_retry_max_delay, 300);
   lvpn_config_free(c);
 
-  bad("ping x\n", LVPN_ECONFIG, 1,
-      "'ping' must be a number from 0 to 2147483647, not 'x'");
-  bad("ping -1\n", LVPN_ECONFIG, 1, NULL);
-  bad("ping 99999999999\n", LVPN_ECONFIG, 1, NULL);
-  bad("ping\n", LVPN_ECONFIG, 1, "'ping' needs 1 argument");
-  bad("tun-mtu 67\n", LVPN_ECONFIG, 1,
-      "'tun-mtu' must be a number from 68 to 65535, not '67'");
-  bad("tun-mtu 65536\n", LVPN_ECONFIG, 1, NULL);
-  bad("verb 12\n", LVPN_ECONFIG, 1,
-      "'verb' must be a number from 0 to 11, not '12'");
-  bad("keepalive 10 15\n", LVPN_ECONFIG, 1,
-      "keepalive: the second value (ping-restart) must be at least twice "
-      "the first (ping)");
-  bad("keepalive 0 10\n", LVPN_ECONFIG, 1, NULL);
-  bad("keepalive 10\n", LVPN_ECONFIG, 1, "'keepalive' needs 2 arguments");
-  bad("mssfix 100\n", LVPN_ECONFIG, 1,
-      "mssfix must be 0 or 154..65535, not '100'");
-  bad("mssfix 1400 loose\n", LVPN_ECONFIG, 1, NULL);
-  bad("replay-window 70000\n", LVPN_ECONFIG, 1, NULL);
-  bad("replay-window 64 601\n", LVPN_ECONFIG, 1, NULL);
-  bad("script-security 4\n", LVPN_ECONFIG, 1, NULL);
-  bad("explicit-exit-notify x\n", LVPN_ECONFIG, 1, NULL);
-  bad("connect-retry 1 x\n", LVPN_ECONFIG, 1, NULL);
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_routes_dns_scripts) {
+  static const bad_case_t bads[] = {
+      {"route 10.0.0.0 255.0.0.256\n", LVPN_ECONFIG, 1,
+       "route: bad netmask '255.0.0.256'"},
+      {"route host.example\n", LVPN_ECONFIG, 1,
+       "route: bad network address 'host.example'"},
+      {"route-ipv6 2001:db8::/200\n", LVPN_ECONFIG, 1,
+       "route-ipv6: bad IPv6 network '2001:db8::/200'"},
+      {"redirect-gateway def1 everything\n", LVPN_ECONFIG, 1,
+       "redirect-gateway: unknown flag 'everything'"},
+      {"dhcp-option DNS not-an-ip\n", LVPN_ECONFIG, 1,
+       "dhcp-option: DNS: bad address 'not-an-ip'"},
+      {"dhcp-option NBT 3\n", LVPN_ECONFIG, 1,
+       "dhcp-option: NBT must be 1, 2, 4 or 8, not '3'"},
+      {"pull-filter drop route\n", LVPN_ECONFIG, 1,
+       "'pull-filter': unknown value 'drop'"},
+      {"up\n", LVPN_ECONFIG, 1, "'up' needs 1 argument"},
+  };
   lvpn_config_t *c = ok("route-nopull\n"
                         "route 10.0.0.0 255.0.0.0\n"
                         "route remote_host 255.255.255.255 net_gateway\n"
@@ -615,21 +675,7 @@ START_TEST(test_config_routes_dns_scripts) {
   ck_assert(c->push_peer_info);
   lvpn_config_free(c);
 
-  bad("route 10.0.0.0 255.0.0.256\n", LVPN_ECONFIG, 1,
-      "route: bad netmask '255.0.0.256'");
-  bad("route host.example\n", LVPN_ECONFIG, 1,
-      "route: bad network address 'host.example'");
-  bad("route-ipv6 2001:db8::/200\n", LVPN_ECONFIG, 1,
-      "route-ipv6: bad IPv6 network '2001:db8::/200'");
-  bad("redirect-gateway def1 everything\n", LVPN_ECONFIG, 1,
-      "redirect-gateway: unknown flag 'everything'");
-  bad("dhcp-option DNS not-an-ip\n", LVPN_ECONFIG, 1,
-      "dhcp-option: DNS: bad address 'not-an-ip'");
-  bad("dhcp-option NBT 3\n", LVPN_ECONFIG, 1,
-      "dhcp-option: NBT must be 1, 2, 4 or 8, not '3'");
-  bad("pull-filter drop route\n", LVPN_ECONFIG, 1,
-      "'pull-filter': unknown value 'drop'");
-  bad("up\n", LVPN_ECONFIG, 1, "'up' needs 1 argument");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -644,6 +690,28 @@ START_TEST(test_config_noops_unsupported_server_options) {
       ":17: 'route-method' ignored: Windows only",
       ":18: 'ip-win32' ignored: Windows only"};
   size_t i;
+  static const bad_case_t bads[] = {
+      {"fragment 1300\n", LVPN_EUNSUPPORTED, 1,
+       "'fragment' is not supported yet"},
+      {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
+      {"bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet"},
+      {"lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet"},
+      {"http-proxy p 8080\n", LVPN_EUNSUPPORTED, 1,
+       "'http-proxy' is not supported yet"},
+      {"server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
+       "'server' is a server option"},
+      {"push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
+       "'push' is a server option"},
+      {"ifconfig-pool 10.8.0.2 10.8.0.200\n", LVPN_EUNSUPPORTED, 1,
+       "'ifconfig-pool' is a server option"},
+      {"client-config-dir ccd\n", LVPN_EUNSUPPORTED, 1,
+       "'client-config-dir' is a server option"},
+      {"persist-key now\n", LVPN_ECONFIG, 1,
+       "'persist-key' takes no arguments"},
+      {"client yes\n", LVPN_ECONFIG, 1, "'client' takes no arguments"},
+      {"user\n", LVPN_ECONFIG, 1, "'user' needs 1 argument"},
+      {"Client\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'Client'"},
+  };
   lvpn_config_t *c = ok("persist-key\npersist-tun\nnobind\n"
                         "resolv-retry infinite\nuser nobody\ngroup nogroup\n"
                         "auth-retry nointeract\nping-timer-rem\nfast-io\n"
@@ -661,25 +729,7 @@ START_TEST(test_config_noops_unsupported_server_options) {
                   c->warnings[i], warned[i]);
   lvpn_config_free(c);
 
-  bad("fragment 1300\n", LVPN_EUNSUPPORTED, 1,
-      "'fragment' is not supported yet");
-  bad("float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet");
-  bad("bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet");
-  bad("lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet");
-  bad("http-proxy p 8080\n", LVPN_EUNSUPPORTED, 1,
-      "'http-proxy' is not supported yet");
-  bad("server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
-      "'server' is a server option");
-  bad("push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
-      "'push' is a server option");
-  bad("ifconfig-pool 10.8.0.2 10.8.0.200\n", LVPN_EUNSUPPORTED, 1,
-      "'ifconfig-pool' is a server option");
-  bad("client-config-dir ccd\n", LVPN_EUNSUPPORTED, 1,
-      "'client-config-dir' is a server option");
-  bad("persist-key now\n", LVPN_ECONFIG, 1, "'persist-key' takes no arguments");
-  bad("client yes\n", LVPN_ECONFIG, 1, "'client' takes no arguments");
-  bad("user\n", LVPN_ECONFIG, 1, "'user' needs 1 argument");
-  bad("Client\n", LVPN_EUNSUPPORTED, 1, "unsupported option 'Client'");
+  bad_all(bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -979,36 +1029,20 @@ START_TEST(test_config_area_tables) {
 }
 END_TEST
 
-static Suite *config_suite(void) {
-  Suite *s = suite_create("config");
-  TCase *tc = tcase_create("config");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 30);
-  tcase_add_test(tc, test_config_defaults);
-  tcase_add_test(tc, test_config_typical_file_with_inline_blocks);
-  tcase_add_test(tc, test_config_quoting_and_escapes);
-  tcase_add_test(tc, test_config_comments_blank_lines_bom_crlf);
-  tcase_add_test(tc, test_config_inline_block_errors);
-  tcase_add_test(tc, test_config_inline_tls_auth_and_auth_user_pass);
-  tcase_add_test(tc, test_config_relative_paths_and_unreadable_files);
-  tcase_add_test(tc, test_config_auth_user_pass_file);
-  tcase_add_test(tc, test_config_remote_proto_port);
-  tcase_add_test(tc, test_config_dev);
-  tcase_add_test(tc, test_config_tls_options);
-  tcase_add_test(tc, test_config_ciphers_and_auth);
-  tcase_add_test(tc, test_config_compression);
-  tcase_add_test(tc, test_config_numbers_and_timers);
-  tcase_add_test(tc, test_config_routes_dns_scripts);
-  tcase_add_test(tc, test_config_noops_unsupported_server_options);
-  tcase_add_test(tc, test_config_setenv_opt_and_ignore_unknown);
-  tcase_add_test(tc, test_config_set_overrides);
-  tcase_add_test(tc, test_config_clone_is_deep);
-  tcase_add_test(tc, test_config_validate_names_missing_setting);
-  tcase_add_test(tc, test_config_bad_files_never_crash);
-  tcase_add_test(tc, test_config_list_limits);
-  tcase_add_test(tc, test_config_area_tables);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(config_suite)
+LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
+               test_config_typical_file_with_inline_blocks,
+               test_config_quoting_and_escapes,
+               test_config_comments_blank_lines_bom_crlf,
+               test_config_inline_block_errors,
+               test_config_inline_tls_auth_and_auth_user_pass,
+               test_config_relative_paths_and_unreadable_files,
+               test_config_auth_user_pass_file, test_config_remote_proto_port,
+               test_config_dev, test_config_tls_options,
+               test_config_ciphers_and_auth, test_config_compression,
+               test_config_numbers_and_timers, test_config_routes_dns_scripts,
+               test_config_noops_unsupported_server_options,
+               test_config_setenv_opt_and_ignore_unknown,
+               test_config_set_overrides, test_config_clone_is_deep,
+               test_config_validate_names_missing_setting,
+               test_config_bad_files_never_crash, test_config_list_limits,
+               test_config_area_tables)

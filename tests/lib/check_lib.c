@@ -1,11 +1,11 @@
 /* lib/: errors, packet buffers, queue, logging. */
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layervpn.h"
 #include "lib/log.h"
 #include "lib/pbuf.h"
 #include "lib/queue.h"
+#include "tests/fakes.h"
 
 START_TEST(test_error_names_and_texts) {
   ck_assert_str_eq(lvpn_err_name(LVPN_ECERT_EKU), "LVPN_ECERT_EKU");
@@ -150,18 +150,8 @@ START_TEST(test_log_levels_filter) {
 }
 END_TEST
 
-static Suite *lib_suite(void) {
-  Suite *s = suite_create("lib");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_error_names_and_texts);
-  tcase_add_test(tc, test_error_every_code_has_text);
-  tcase_add_test(tc, test_pbuf_push_pull_without_copy);
-  tcase_add_test(tc, test_pbuf_pool_reuses_buffers);
-  tcase_add_test(tc, test_pbuf_clone_keeps_headroom_and_meta);
-  tcase_add_test(tc, test_queue_fifo_order);
-  tcase_add_test(tc, test_log_levels_filter);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(lib_suite)
+LVPN_TEST_MAIN("lib", 0, NULL, NULL, test_error_names_and_texts,
+               test_error_every_code_has_text, test_pbuf_push_pull_without_copy,
+               test_pbuf_pool_reuses_buffers,
+               test_pbuf_clone_keeps_headroom_and_meta, test_queue_fifo_order,
+               test_log_levels_filter)

@@ -6,10 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
 #include "layervpn.h"
 #include "lib/config.h"
 #include "lib/config_opts.h"
+#include "tests/fakes.h"
 
 static char err[1024];
 static char path[512];
@@ -309,19 +309,11 @@ START_TEST(test_options_process_and_files) {
 }
 END_TEST
 
-static Suite *options_suite(void) {
-  Suite *s = suite_create("options");
-  TCase *tc = tcase_create("options");
-  tcase_add_test(tc, test_options_every_manual_option_has_a_treatment);
-  tcase_add_test(tc, test_options_unknown_is_still_unknown);
-  tcase_add_test(tc, test_options_removed_in_26);
-  tcase_add_test(tc, test_options_not_yet_refused_with_reason);
-  tcase_add_test(tc, test_options_windows_only_warn);
-  tcase_add_test(tc, test_options_certificate_checks_parse);
-  tcase_add_test(tc, test_options_fingerprints);
-  tcase_add_test(tc, test_options_process_and_files);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(options_suite)
+LVPN_TEST_MAIN("options", 30, NULL, NULL, test_options_every_manual_option_has_a_treatment,
+               test_options_unknown_is_still_unknown,
+               test_options_removed_in_26,
+               test_options_not_yet_refused_with_reason,
+               test_options_windows_only_warn,
+               test_options_certificate_checks_parse,
+               test_options_fingerprints,
+               test_options_process_and_files)

@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
 #include "layers/networkio/networkio.h"
+#include "tests/fakes.h"
 
 #define NSAVE 8
 
@@ -46,23 +46,11 @@ typedef struct {
   size_t srv_rx_len;
   int srv_frames;
   uint16_t port;
-  char log[16384];
-  size_t log_len;
 } ctx_t;
 
 static ctx_t T;
 static lvpn__pbuf_pool_t pool;
-static lvpn__logger_t logger;
-
-static void log_cb(void *ud, int level, const char *layer, const char *msg) {
-  int r;
-  (void)ud;
-  (void)level;
-  r = snprintf(T.log + T.log_len, sizeof(T.log) - T.log_len, "%s: %s\n", layer,
-               msg);
-  if (r > 0 && T.log_len + (size_t)r < sizeof(T.log))
-    T.log_len += (size_t)r;
-}
+static fake_log_t logs;
 
 static size_t len_for(int i) {
   return 5 + (size_t)(i * 37) % 1500;
@@ -296,10 +284,10 @@ static void on_down(lvpn__workers_t *w, int err) {
 static void build(const char *host, lvpn__net_proto_t proto) {
   lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready};
 
-  ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logger),
+  ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
                    0);
-  lvpn__layer_init(&T.cap.base, &T.loop, "capture", &cap_ops, &logger);
-  lvpn__workers_init(&T.w, &T.loop, &logger, on_down);
+  lvpn__layer_init(&T.cap.base, &T.loop, "capture", &cap_ops, &logs.log);
+  lvpn__workers_init(&T.w, &T.loop, &logs.log, on_down);
   ck_assert_int_eq(lvpn__workers_add(&T.w, &T.net.base), 0);
   ck_assert_int_eq(lvpn__workers_add(&T.w, &T.cap.base), 0);
   lvpn__layer_link(&T.net.base, &T.cap.base);
@@ -315,8 +303,8 @@ static int run(void) {
 }
 
 static void finish(void) {
-  ck_assert_int_eq(lvpn_test_handles(&T.loop), 0);
-  ck_assert_int_eq(uv_loop_close(&T.loop), 0);
+  ck_assert_int_eq(fake_handles(&T.loop), 0);
+  fake_loop_close(&T.loop);
 }
 
 static void setup(void) {
@@ -326,9 +314,7 @@ static void setup(void) {
   T.ready_cmds = "E";
   ck_assert_int_eq(uv_loop_init(&T.loop), 0);
   lvpn__pbuf_pool_init(&pool, 64);
-  lvpn__logger_init(&logger);
-  logger.cb = log_cb;
-  logger.verb = LVPN_LOG_DEBUG;
+  fake_log_init(&logs, LVPN_LOG_DEBUG);
 }
 
 static void teardown(void) {
@@ -337,8 +323,14 @@ static void teardown(void) {
 }
 
 static void assert_log(const char *needle) {
-  if (strstr(T.log, needle) == NULL)
-    ck_abort_msg("log lacks \"%s\":\n%s", needle, T.log);
+  fake_log_assert(&logs, needle);
+}
+
+/* The log names the test server's port: `fmt` has one %u for it. */
+static void assert_log_port(const char *fmt) {
+  char msg[96];
+  snprintf(msg, sizeof(msg), fmt, T.port);
+  assert_log(msg);
 }
 
 /* ---- UDP ---- */
@@ -354,7 +346,7 @@ static int round_trip(const char *host, lvpn__net_proto_t proto, int n) {
 
   if (err != 0 && v6) {
     fprintf(stderr, "skipped: ::1 not available\n");
-    servers_close();
+    fake_close_all(&T.loop); /* only our servers exist yet */
     uv_run(&T.loop, UV_RUN_DEFAULT);
     finish();
     return 1;
@@ -384,18 +376,11 @@ static int round_trip(const char *host, lvpn__net_proto_t proto, int n) {
   return 0;
 }
 
-static void count_cb(void *ud, const char *layer, const char *name,
-                     uint64_t v) {
-  ck_assert_str_eq(layer, "networkio");
-  if (strcmp(name, "rx_packets") == 0 || strcmp(name, "tx_packets") == 0)
-    *(uint64_t *)ud += v;
-}
-
 START_TEST(test_networkio_udp_round_trip_100) {
-  uint64_t sum = 0;
   round_trip("127.0.0.1", LVPN__NET_UDP, 100);
-  T.net.base.ops->counters(&T.net.base, count_cb, &sum);
-  ck_assert_uint_eq(sum, 200); /* rx_packets + tx_packets, as named */
+  /* as lvpn_client_counters() names them */
+  ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "rx_packets"), 100);
+  ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "tx_packets"), 100);
 }
 END_TEST
 
@@ -634,27 +619,21 @@ START_TEST(test_networkio_tcp_oversize_length_fails_eproto) {
 END_TEST
 
 START_TEST(test_networkio_tcp_server_close_is_connreset) {
-  char msg[96];
-
   scripted(SRV_CLOSE, -1);
   ck_assert_int_eq(run(), LVPN_ECONNRESET);
   ck_assert_int_eq(T.ready_calls, 1);
-  snprintf(msg, sizeof(msg), "127.0.0.1:%u", T.port);
-  assert_log(msg);
+  assert_log_port("127.0.0.1:%u");
   finish();
 }
 END_TEST
 
 START_TEST(test_networkio_tcp_connect_refused_names_remote) {
-  char msg[96];
-
   ck_assert_int_eq(tcp_server(AF_INET, 0), 0); /* bound, not listening */
   build("127.0.0.1", LVPN__NET_TCP);
   T.ready_burst = 1;
   ck_assert_int_eq(run(), UV_ECONNREFUSED);
   ck_assert_int_eq(T.ready_calls, 0);
-  snprintf(msg, sizeof(msg), "TCP connect to 127.0.0.1:%u failed", T.port);
-  assert_log(msg);
+  assert_log_port("TCP connect to 127.0.0.1:%u failed");
   finish();
 }
 END_TEST
@@ -664,7 +643,6 @@ START_TEST(test_networkio_tcp_connect_timeout_names_remote) {
   struct sockaddr_in sa;
   socklen_t salen = sizeof(sa);
   int lfd, fill[8], nfill = 0, hung = 0;
-  char msg[96];
 
   uv_ip4_addr("127.0.0.1", 0, &sa);
   lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -687,8 +665,7 @@ START_TEST(test_networkio_tcp_connect_timeout_names_remote) {
   build("127.0.0.1", LVPN__NET_TCP);
   T.net.timeout_ms = 100;
   ck_assert_int_eq(run(), UV_ETIMEDOUT);
-  snprintf(msg, sizeof(msg), "TCP connect to 127.0.0.1:%u timed out", T.port);
-  assert_log(msg);
+  assert_log_port("TCP connect to 127.0.0.1:%u timed out");
   while (nfill > 0)
     close(fill[--nfill]);
   close(lfd);
@@ -759,7 +736,7 @@ START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
         LVPN_EINVAL);
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &ok, NULL, NULL),
                    LVPN_EINVAL);
-  ck_assert_int_eq(lvpn_test_handles(&T.loop), 0); /* nothing to close */
+  ck_assert_int_eq(fake_handles(&T.loop), 0); /* nothing to close */
   /* a valid layer that never starts still closes clean */
   T.port = 1194;
   build("127.0.0.1", LVPN__NET_UDP);
@@ -803,37 +780,27 @@ START_TEST(test_networkio_proto_names_and_address_format) {
 }
 END_TEST
 
-static Suite *networkio_suite(void) {
-  Suite *s = suite_create("networkio");
-  TCase *tc = tcase_create("networkio");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_set_timeout(tc, 20);
-  tcase_add_test(tc, test_networkio_udp_round_trip_100);
-  tcase_add_test(tc, test_networkio_udp_held_until_ready_in_order_and_bounded);
-  tcase_add_test(tc, test_networkio_udp_foreign_port_dropped_and_counted);
-  tcase_add_test(tc, test_networkio_udp_truncated_and_empty_dropped);
-  tcase_add_test(tc, test_networkio_udp_busy_socket_uses_requests);
-  tcase_add_test(tc, test_networkio_udp_requests_freed_when_closed_early);
-  tcase_add_test(tc, test_networkio_resolve_timeout_fails_eresolve);
-  tcase_add_test(tc, test_networkio_resolves_localhost);
-  tcase_add_test(tc, test_networkio_unresolvable_name_fails_eresolve);
-  tcase_add_test(tc, test_networkio_stop_while_resolving_frees_held_packets);
-  tcase_add_test(tc, test_networkio_tcp_round_trip_100);
-  tcase_add_test(tc, test_networkio_tcp_several_frames_in_one_write);
-  tcase_add_test(tc, test_networkio_tcp_frame_split_byte_by_byte);
-  tcase_add_test(tc, test_networkio_tcp_zero_length_frame_dropped);
-  tcase_add_test(tc, test_networkio_tcp_oversize_length_fails_eproto);
-  tcase_add_test(tc, test_networkio_tcp_server_close_is_connreset);
-  tcase_add_test(tc, test_networkio_tcp_connect_refused_names_remote);
-  tcase_add_test(tc, test_networkio_tcp_connect_timeout_names_remote);
-  tcase_add_test(tc, test_networkio_tcp_queued_writes_freed_on_close);
-  tcase_add_test(tc, test_networkio_ipv6_udp_round_trip);
-  tcase_add_test(tc, test_networkio_ipv6_tcp_round_trip);
-  tcase_add_test(tc,
-                 test_networkio_init_rejects_bad_options_and_closes_unstarted);
-  tcase_add_test(tc, test_networkio_proto_names_and_address_format);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(networkio_suite)
+LVPN_TEST_MAIN("networkio", 20, setup, teardown,
+               test_networkio_udp_round_trip_100,
+               test_networkio_udp_held_until_ready_in_order_and_bounded,
+               test_networkio_udp_foreign_port_dropped_and_counted,
+               test_networkio_udp_truncated_and_empty_dropped,
+               test_networkio_udp_busy_socket_uses_requests,
+               test_networkio_udp_requests_freed_when_closed_early,
+               test_networkio_resolve_timeout_fails_eresolve,
+               test_networkio_resolves_localhost,
+               test_networkio_unresolvable_name_fails_eresolve,
+               test_networkio_stop_while_resolving_frees_held_packets,
+               test_networkio_tcp_round_trip_100,
+               test_networkio_tcp_several_frames_in_one_write,
+               test_networkio_tcp_frame_split_byte_by_byte,
+               test_networkio_tcp_zero_length_frame_dropped,
+               test_networkio_tcp_oversize_length_fails_eproto,
+               test_networkio_tcp_server_close_is_connreset,
+               test_networkio_tcp_connect_refused_names_remote,
+               test_networkio_tcp_connect_timeout_names_remote,
+               test_networkio_tcp_queued_writes_freed_on_close,
+               test_networkio_ipv6_udp_round_trip,
+               test_networkio_ipv6_tcp_round_trip,
+               test_networkio_init_rejects_bad_options_and_closes_unstarted,
+               test_networkio_proto_names_and_address_format)

@@ -6,69 +6,12 @@
 #include <string.h>
 #include <time.h>
 
-#include <mbedtls/base64.h>
-
-#include "tests/check_util.h"
-#include "layers/packetmuxer/wire.h"
 #include "layers/layer.h"
 #include "layers/packetmuxer/packetmuxer.h"
 #include "layers/packetmuxer/session.h"
 #include "layers/packetmuxer/tlswrap.h"
-
-/* ---- capture layer: keeps what it receives, from either side ---- */
-
-typedef struct {
-  lvpn__layer_t base;
-  lvpn__queue_t got;
-} cap_t;
-
-static void cap_recv(lvpn__layer_t *l, lvpn__pbuf_t *p) {
-  lvpn__pbufq_push(&container_of(l, cap_t, base)->got, p);
-}
-
-static void cap_close(lvpn__layer_t *l) {
-  lvpn__pbufq_clear(&container_of(l, cap_t, base)->got);
-}
-
-static const lvpn__layer_ops_t cap_ops = {
-    .up = cap_recv, .down = cap_recv, .close = cap_close};
-
-static void cap_init(cap_t *c, uv_loop_t *loop, const char *name,
-                     const lvpn__logger_t *log) {
-  lvpn__layer_init(&c->base, loop, name, &cap_ops, log);
-  lvpn__queue_init(&c->got);
-}
-
-/* ---- keys built from fixed bytes ---- */
-
-static void static_key_pem(char *out, size_t max, uint8_t seed) {
-  size_t off, i;
-  off = (size_t)snprintf(out, max, "-----BEGIN OpenVPN Static key V1-----\n");
-  for (i = 0; i < LVPN__TLSWRAP_KEY2_LEN; i++)
-    off += (size_t)snprintf(out + off, max - off, "%02x%s",
-                            (unsigned)(uint8_t)(i * 7 + seed),
-                            i % 16 == 15 ? "\n" : "");
-  snprintf(out + off, max - off, "-----END OpenVPN Static key V1-----\n");
-}
-
-#define WKC_LEN 300 /* any length: only the test server checks it */
-
-/* Kc(256) || WKc, WKc ending with its own length (u16 big-endian). */
-static void v2_client_key_pem(char *out, size_t max) {
-  unsigned char raw[LVPN__TLSWRAP_KEY2_LEN + WKC_LEN], b64[1024];
-  size_t i, olen = 0;
-  for (i = 0; i < sizeof(raw); i++)
-    raw[i] = (unsigned char)(i * 13 + 5);
-  raw[sizeof(raw) - 2] = WKC_LEN >> 8;
-  raw[sizeof(raw) - 1] = WKC_LEN & 0xff;
-  ck_assert_int_eq(mbedtls_base64_encode(b64, sizeof(b64), &olen, raw,
-                                         sizeof(raw)),
-                   0);
-  snprintf(out, max,
-           "-----BEGIN OpenVPN tls-crypt-v2 client key-----\n%s\n"
-           "-----END OpenVPN tls-crypt-v2 client key-----\n",
-           (char *)b64);
-}
+#include "layers/packetmuxer/wire.h"
+#include "tests/fakes.h"
 
 /* ---- environment ---- */
 
@@ -80,109 +23,74 @@ static const uint8_t other_sid[8] = {0x61, 0x62, 0x63, 0x64,
                                      0x65, 0x66, 0x67, 0x68};
 
 typedef struct {
-  uv_loop_t loop;
-  lvpn__workers_t w;
-  lvpn__pbuf_pool_t pool;
-  lvpn__logger_t log;
+  fake_env_t fe;
   lvpn__session_t session;
   lvpn__tlswrap_t srv; /* the server's side of the session's wrap */
   lvpn__packetmuxer_t mux;
-  cap_t net, ctl, data;
-  int down_calls, down_err;
+  fake_cap_t net, ctl, data;
 } env_t;
 
 static env_t E;
 
-static void log_sink(void *ud, int level, const char *layer, const char *msg) {
-  (void)ud;
-  (void)level;
-  (void)layer;
-  (void)msg; /* formatting runs (verb 11), output is discarded */
-}
-
-static void on_down(lvpn__workers_t *w, int err) {
-  env_t *e = w->data;
-  e->down_calls++;
-  e->down_err = err;
-}
+#define WKC_LEN 300 /* any length: only the test server checks it */
 
 static void env_start(env_t *e, int mode) {
   char pem[4096], err[256] = "";
 
   memset(e, 0, sizeof(*e));
-  ck_assert_int_eq(uv_loop_init(&e->loop), 0);
-  lvpn__pbuf_pool_init(&e->pool, 0); /* no cache: ASan sees reuse */
-  lvpn__logger_init(&e->log);
-  e->log.cb = log_sink;
-  e->log.verb = LVPN_LOG_TRACE;
+  fake_env_init(&e->fe);
   memcpy(e->session.own_sid, client_sid, 8);
   if (mode == LVPN__TLSWRAP_CRYPT_V2)
-    v2_client_key_pem(pem, sizeof(pem));
+    fake_v2_client_key_pem(pem, sizeof(pem), 13, 5, WKC_LEN);
   else
-    static_key_pem(pem, sizeof(pem), 3);
-  ck_assert_msg(lvpn__tlswrap_init(&e->session.wrap, mode, pem, strlen(pem),
-                                   -1, NULL, err, sizeof(err)) == 0,
+    fake_static_key_pem(pem, sizeof(pem), 7, 3);
+  ck_assert_msg(lvpn__tlswrap_init(&e->session.wrap, mode, pem, strlen(pem), -1,
+                                   NULL, err, sizeof(err)) == 0,
                 "%s", err);
   ck_assert_msg(lvpn__tlswrap_init_server(&e->srv, mode, pem, strlen(pem), -1,
                                           NULL, err, sizeof(err)) == 0,
                 "%s", err);
-  lvpn__packetmuxer_init(&e->mux, &e->loop, &e->session, &e->log);
-  cap_init(&e->net, &e->loop, "net", &e->log);
-  cap_init(&e->ctl, &e->loop, "ctl", &e->log);
-  cap_init(&e->data, &e->loop, "data", &e->log);
-  lvpn__workers_init(&e->w, &e->loop, &e->log, on_down);
-  e->w.data = e;
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->net.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->mux.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->ctl.base), 0);
-  ck_assert_int_eq(lvpn__workers_add(&e->w, &e->data.base), 0);
-  lvpn__layer_link(&e->net.base, &e->mux.base);
-  lvpn__layer_link(&e->mux.base, &e->ctl.base);
+  lvpn__packetmuxer_init(&e->mux, &e->fe.loop, &e->session, &e->fe.log);
+  fake_env_cap(&e->fe, &e->net, "net");
+  fake_env_cap(&e->fe, &e->ctl, "ctl");
+  fake_env_cap(&e->fe, &e->data, "data");
+  fake_env_stack(&e->fe, &e->net.base, &e->mux.base, &e->ctl.base, NULL);
+  ck_assert_int_eq(lvpn__workers_add(&e->fe.w, &e->data.base), 0);
   e->mux.data_up = &e->data.base;
   e->data.base.below = &e->mux.base;
-  ck_assert_int_eq(lvpn__workers_start(&e->w), 0);
+  fake_env_start(&e->fe);
 }
 
 /* Runs the loop until every layer's queues are drained (idle handles stop:
  * the muxer owns no timer). */
 static void spin(env_t *e) {
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
+  fake_env_run(&e->fe);
 }
 
 static void env_finish(env_t *e) {
-  lvpn__workers_shutdown(&e->w, 0);
-  ck_assert_int_eq(uv_run(&e->loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->down_calls, 1);
-  ck_assert_int_eq(e->down_err, LVPN_ESTOPPED);
+  fake_env_finish(&e->fe, LVPN_ESTOPPED);
   lvpn__tlswrap_free(&e->session.wrap);
   lvpn__tlswrap_free(&e->srv);
-  ck_assert_uint_eq(e->pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&e->pool);
-  ck_assert_int_eq(uv_loop_close(&e->loop), 0);
 }
 
-typedef struct {
-  const char *name;
-  uint64_t value;
-  int found;
-} counter_q_t;
+/* The next packet the control path got, of type `opcode`; the caller
+ * frees it. */
+static lvpn__pbuf_t *ctl_pop(env_t *e, uint8_t opcode) {
+  lvpn__pbuf_t *p = fake_cap_pop(&e->ctl);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->meta.opcode, opcode);
+  return p;
+}
 
-static void counter_cb(void *ud, const char *layer, const char *name,
-                       uint64_t value) {
-  counter_q_t *q = ud;
-  ck_assert_str_eq(layer, "packetmuxer");
-  if (strcmp(name, q->name) == 0) {
-    q->value = value;
-    q->found++;
-  }
+/* Neither the control nor the data path got anything. */
+static void expect_nothing_up(env_t *e) {
+  ck_assert(lvpn__queue_empty(&e->ctl.got));
+  ck_assert(lvpn__queue_empty(&e->data.got));
 }
 
 /* A counter as lvpn_client_counters() would report it. */
 static uint64_t counter(env_t *e, const char *name) {
-  counter_q_t q = {name, 0, 0};
-  e->mux.base.ops->counters(&e->mux.base, counter_cb, &q);
-  ck_assert_msg(q.found == 1, "counter %s", name);
-  return q.value;
+  return fake_counter(&e->mux.base, "packetmuxer", name);
 }
 
 static uint64_t total_drops(env_t *e) {
@@ -206,9 +114,26 @@ typedef struct {
   size_t plen; /* 0: strlen(payload) */
 } srv_pkt_t;
 
+/* A packet from `sid` acknowledging `rsid`'s reset (message 0). */
+static srv_pkt_t acking(uint8_t opcode, const uint8_t *sid,
+                        const uint8_t *rsid) {
+  srv_pkt_t s = {.opcode = opcode, .sid = sid, .rsid = rsid, .n_acks = 1};
+  return s;
+}
+
+/* A P_CONTROL_V1 from `sid`, acknowledging nothing. */
+static srv_pkt_t control(const uint8_t *sid, uint32_t msg_id,
+                         const char *payload) {
+  srv_pkt_t s = {.opcode = LVPN__P_CONTROL_V1,
+                 .sid = sid,
+                 .msg_id = msg_id,
+                 .payload = payload};
+  return s;
+}
+
 /* The server's wire packet for `s`, wrapped with the server's key. */
 static lvpn__pbuf_t *srv_packet(env_t *e, const srv_pkt_t *s) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
   lvpn__ctl_pkt_t h;
   size_t n = s->plen ? s->plen : s->payload ? strlen(s->payload) : 0;
 
@@ -230,7 +155,7 @@ static lvpn__pbuf_t *srv_packet(env_t *e, const srv_pkt_t *s) {
 
 /* Raw unwrapped bytes (possibly malformed) wrapped by the server. */
 static lvpn__pbuf_t *srv_raw(env_t *e, const uint8_t *b, size_t n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, n), b, n);
   ck_assert_int_eq(lvpn__tlswrap_wrap(&e->srv, p, (uint32_t)time(NULL)), 0);
   return p;
@@ -247,20 +172,17 @@ static void inject(env_t *e, lvpn__pbuf_t *p) {
 }
 
 static void server_reset(env_t *e) {
-  srv_pkt_t s = {.opcode = LVPN__P_CONTROL_HARD_RESET_SERVER_V2,
-                 .sid = server_sid,
-                 .rsid = client_sid,
-                 .n_acks = 1,
-                 .acks = {0}};
+  srv_pkt_t s =
+      acking(LVPN__P_CONTROL_HARD_RESET_SERVER_V2, server_sid, client_sid);
   inject(e, srv_packet(e, &s));
   spin(e);
   ck_assert(e->session.have_remote_sid);
-  lvpn__pbufq_clear(&e->ctl.got);
+  fake_cap_clear(&e->ctl);
 }
 
 /* What the server reads from a packet the muxer sent down. */
 static lvpn__pbuf_t *srv_read(env_t *e, lvpn__ctl_pkt_t *h) {
-  lvpn__pbuf_t *p = lvpn__pbufq_pop(&e->net.got);
+  lvpn__pbuf_t *p = fake_cap_pop(&e->net);
   ck_assert_ptr_nonnull(p);
   ck_assert_int_eq(lvpn__tlswrap_unwrap(&e->srv, p, (uint32_t)time(NULL)), 0);
   ck_assert_int_eq(lvpn__ctl_decode(p, h), 0);
@@ -295,9 +217,7 @@ START_TEST(test_packetmuxer_server_reset_opens_session) {
   spin(e);
   ck_assert(e->session.have_remote_sid);
   ck_assert_int_eq(memcmp(e->session.remote_sid, server_sid, 8), 0);
-  p = lvpn__pbufq_pop(&e->ctl.got);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_HARD_RESET_SERVER_V2);
+  p = ctl_pop(e, LVPN__P_CONTROL_HARD_RESET_SERVER_V2);
   ck_assert_uint_eq(p->meta.key_id, 0);
   ck_assert_uint_eq(p->meta.has_msg_id, 1);
   ck_assert_uint_eq(p->meta.msg_id, 0);
@@ -311,9 +231,7 @@ START_TEST(test_packetmuxer_server_reset_opens_session) {
   /* then a control packet of that session: payload and meta up */
   inject(e, srv_packet(e, &c));
   spin(e);
-  p = lvpn__pbufq_pop(&e->ctl.got);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_V1);
+  p = ctl_pop(e, LVPN__P_CONTROL_V1);
   ck_assert_uint_eq(p->meta.msg_id, 1);
   ck_assert_uint_eq(p->meta.n_acks, 2);
   ck_assert_uint_eq(p->meta.acks[0], 1);
@@ -327,9 +245,7 @@ START_TEST(test_packetmuxer_server_reset_opens_session) {
   c.payload = NULL;
   inject(e, srv_packet(e, &c));
   spin(e);
-  p = lvpn__pbufq_pop(&e->ctl.got);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_ACK_V1);
+  p = ctl_pop(e, LVPN__P_ACK_V1);
   ck_assert_uint_eq(p->meta.has_msg_id, 0);
   ck_assert_uint_eq(p->meta.n_acks, 2);
   lvpn__pbuf_free(p);
@@ -343,15 +259,8 @@ END_TEST
 
 START_TEST(test_packetmuxer_control_before_reset_dropped) {
   env_t *e = &E;
-  srv_pkt_t c = {.opcode = LVPN__P_CONTROL_V1,
-                 .sid = server_sid,
-                 .msg_id = 0,
-                 .payload = "early"};
-  srv_pkt_t a = {.opcode = LVPN__P_ACK_V1,
-                 .sid = server_sid,
-                 .rsid = client_sid,
-                 .n_acks = 1,
-                 .acks = {0}};
+  srv_pkt_t c = control(server_sid, 0, "early");
+  srv_pkt_t a = acking(LVPN__P_ACK_V1, server_sid, client_sid);
 
   env_start(e, LVPN__TLSWRAP_CRYPT);
   inject(e, srv_packet(e, &c));
@@ -370,15 +279,9 @@ END_TEST
 
 START_TEST(test_packetmuxer_other_server_session_dropped) {
   env_t *e = &E;
-  srv_pkt_t c = {.opcode = LVPN__P_CONTROL_V1,
-                 .sid = other_sid,
-                 .msg_id = 1,
-                 .payload = "x"};
-  srv_pkt_t r = {.opcode = LVPN__P_CONTROL_HARD_RESET_SERVER_V2,
-                 .sid = other_sid,
-                 .rsid = client_sid,
-                 .n_acks = 1,
-                 .acks = {0}};
+  srv_pkt_t c = control(other_sid, 1, "x");
+  srv_pkt_t r =
+      acking(LVPN__P_CONTROL_HARD_RESET_SERVER_V2, other_sid, client_sid);
 
   env_start(e, LVPN__TLSWRAP_CRYPT);
   server_reset(e);
@@ -401,11 +304,8 @@ END_TEST
 
 START_TEST(test_packetmuxer_acks_for_other_client_dropped) {
   env_t *e = &E;
-  srv_pkt_t r = {.opcode = LVPN__P_CONTROL_HARD_RESET_SERVER_V2,
-                 .sid = server_sid,
-                 .rsid = other_sid, /* acks someone else's reset */
-                 .n_acks = 1,
-                 .acks = {0}};
+  srv_pkt_t r = acking(LVPN__P_CONTROL_HARD_RESET_SERVER_V2, server_sid,
+                       other_sid); /* acks someone else's reset */
   srv_pkt_t a = {.opcode = LVPN__P_ACK_V1,
                  .sid = server_sid,
                  .rsid = other_sid,
@@ -433,10 +333,7 @@ END_TEST
 /* Bit flips anywhere (payload, tag/HMAC, sid, packet id) and a replay. */
 static void bad_auth_and_replay(int mode) {
   env_t *e = &E;
-  srv_pkt_t c = {.opcode = LVPN__P_CONTROL_V1,
-                 .sid = server_sid,
-                 .msg_id = 1,
-                 .payload = "payload bytes"};
+  srv_pkt_t c = control(server_sid, 1, "payload bytes");
   lvpn__pbuf_t *p, *q;
 
   env_start(e, mode);
@@ -479,10 +376,7 @@ END_TEST
 
 START_TEST(test_packetmuxer_truncated_and_undecodable_dropped) {
   env_t *e = &E;
-  srv_pkt_t c = {.opcode = LVPN__P_CONTROL_V1,
-                 .sid = server_sid,
-                 .msg_id = 1,
-                 .payload = "abc"};
+  srv_pkt_t c = control(server_sid, 1, "abc");
   uint8_t raw[64];
   lvpn__pbuf_t *p;
   size_t cut;
@@ -490,7 +384,7 @@ START_TEST(test_packetmuxer_truncated_and_undecodable_dropped) {
   env_start(e, LVPN__TLSWRAP_CRYPT);
   server_reset(e);
   /* empty datagram */
-  inject(e, lvpn__pbuf_alloc(&e->pool));
+  inject(e, lvpn__pbuf_alloc(&e->fe.pool));
   /* cut before the end of the tls-crypt header: every length */
   for (cut = 1; cut < 9 + 40; cut++) {
     p = srv_packet(e, &c);
@@ -512,8 +406,7 @@ START_TEST(test_packetmuxer_truncated_and_undecodable_dropped) {
   inject(e, srv_raw(e, raw, sizeof(raw)));
   spin(e);
   ck_assert_uint_eq(counter(e, "drop_decode"), 3);
-  ck_assert(lvpn__queue_empty(&e->ctl.got));
-  ck_assert(lvpn__queue_empty(&e->data.got));
+  expect_nothing_up(e);
   env_finish(e);
 }
 END_TEST
@@ -534,7 +427,7 @@ START_TEST(test_packetmuxer_unknown_opcode_dropped) {
   env_start(e, LVPN__TLSWRAP_CRYPT);
   server_reset(e);
   for (i = 0; i < sizeof(ops); i++) {
-    p = lvpn__pbuf_alloc(&e->pool);
+    p = lvpn__pbuf_alloc(&e->fe.pool);
     memset(lvpn__pbuf_put(p, 80), 0xab, 80);
     p->data[0] = (uint8_t)(ops[i] << 3 | 1);
     memcpy(p->data + 1, server_sid, 8);
@@ -543,8 +436,7 @@ START_TEST(test_packetmuxer_unknown_opcode_dropped) {
   spin(e);
   ck_assert_uint_eq(counter(e, "drop_opcode"), sizeof(ops));
   ck_assert_uint_eq(total_drops(e), sizeof(ops));
-  ck_assert(lvpn__queue_empty(&e->ctl.got));
-  ck_assert(lvpn__queue_empty(&e->data.got));
+  expect_nothing_up(e);
   env_finish(e);
 }
 END_TEST
@@ -561,22 +453,22 @@ START_TEST(test_packetmuxer_data_packets_pass_untouched) {
   /* up: P_DATA_V2 key 0 (0x48) and P_DATA_V1 key 2 (0x32), before any
    * session too: data is not the muxer's to judge */
   wire[0] = 0x48;
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, sizeof(wire)), wire, sizeof(wire));
   inject(e, p);
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, 1), "\x32", 1);
   inject(e, p);
   spin(e);
   ck_assert_uint_eq(e->data.got.count, 2);
   ck_assert(lvpn__queue_empty(&e->ctl.got));
-  p = lvpn__pbufq_pop(&e->data.got);
+  p = fake_cap_pop(&e->data);
   ck_assert_uint_eq(p->len, sizeof(wire));
   ck_assert_int_eq(memcmp(p->data, wire, sizeof(wire)), 0);
   ck_assert_uint_eq(p->meta.opcode, LVPN__P_DATA_V2);
   ck_assert_uint_eq(p->meta.key_id, 0);
   lvpn__pbuf_free(p);
-  p = lvpn__pbufq_pop(&e->data.got);
+  p = fake_cap_pop(&e->data);
   ck_assert_uint_eq(p->len, 1);
   ck_assert_uint_eq(p->meta.opcode, LVPN__P_DATA_V1);
   ck_assert_uint_eq(p->meta.key_id, 2);
@@ -584,12 +476,12 @@ START_TEST(test_packetmuxer_data_packets_pass_untouched) {
   ck_assert_uint_eq(counter(e, "rx_data"), 2);
 
   /* down: a finished wire packet from the datachannel goes out as is */
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, sizeof(wire)), wire, sizeof(wire));
   p->meta.opcode = LVPN__P_DATA_V2;
   lvpn__layer_send_down(&e->data.base, p);
   spin(e);
-  p = lvpn__pbufq_pop(&e->net.got);
+  p = fake_cap_pop(&e->net);
   ck_assert_ptr_nonnull(p);
   ck_assert_uint_eq(p->len, sizeof(wire));
   ck_assert_int_eq(memcmp(p->data, wire, sizeof(wire)), 0);
@@ -607,7 +499,7 @@ START_TEST(test_packetmuxer_down_encodes_and_wraps) {
 
   env_start(e, LVPN__TLSWRAP_CRYPT);
   /* our reset, before the server's: no acks, so no remote sid */
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   p->meta.opcode = LVPN__P_CONTROL_HARD_RESET_CLIENT_V2;
   p->meta.has_msg_id = 1;
   lvpn__layer_send_down(&e->ctl.base, p);
@@ -622,7 +514,7 @@ START_TEST(test_packetmuxer_down_encodes_and_wraps) {
 
   server_reset(e);
   /* P_CONTROL_V1 with piggybacked acks and a payload */
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   memcpy(lvpn__pbuf_put(p, 5), "hello", 5);
   p->meta.opcode = LVPN__P_CONTROL_V1;
   p->meta.key_id = 0;
@@ -633,7 +525,7 @@ START_TEST(test_packetmuxer_down_encodes_and_wraps) {
   p->meta.acks[1] = 6;
   lvpn__layer_send_down(&e->ctl.base, p);
   /* P_ACK_V1 with 8 ids */
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   p->meta.opcode = LVPN__P_ACK_V1;
   p->meta.n_acks = 8;
   for (int i = 0; i < 8; i++)
@@ -662,7 +554,7 @@ START_TEST(test_packetmuxer_down_encodes_and_wraps) {
   lvpn__pbuf_free(p);
 
   /* metadata that cannot be encoded (key id 9) is dropped, counted */
-  p = lvpn__pbuf_alloc(&e->pool);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
   p->meta.opcode = LVPN__P_CONTROL_V1;
   p->meta.key_id = 9;
   lvpn__layer_send_down(&e->ctl.base, p);
@@ -679,7 +571,7 @@ END_TEST
 static uint8_t send_ctl(env_t *e, uint8_t key_id, uint32_t msg_id,
                         size_t *wire_len) {
   lvpn__ctl_pkt_t h;
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
 
   memcpy(lvpn__pbuf_put(p, 4), "TLS!", 4);
   p->meta.opcode = LVPN__P_CONTROL_V1;
@@ -688,7 +580,7 @@ static uint8_t send_ctl(env_t *e, uint8_t key_id, uint32_t msg_id,
   p->meta.msg_id = msg_id;
   lvpn__layer_send_down(&e->ctl.base, p);
   spin(e);
-  p = lvpn__pbufq_pop(&e->net.got);
+  p = fake_cap_pop(&e->net);
   ck_assert_ptr_nonnull(p);
   *wire_len = p->len;
   lvpn__pbufq_push(&e->net.got, p);
@@ -731,7 +623,7 @@ START_TEST(test_packetmuxer_garbage_never_crashes) {
   env_t *e = &E;
   static const int modes[] = {LVPN__TLSWRAP_CRYPT, LVPN__TLSWRAP_NONE};
   uint32_t x = 12345;
-  size_t m, i, j, n, sent;
+  size_t m, i, n, sent;
   lvpn__pbuf_t *p;
 
   for (m = 0; m < 2; m++) {
@@ -742,12 +634,8 @@ START_TEST(test_packetmuxer_garbage_never_crashes) {
       if (lvpn__wire_is_data((uint8_t)i))
         continue;
       for (n = 0; n < 120; n += 7) {
-        p = lvpn__pbuf_alloc(&e->pool);
-        lvpn__pbuf_put(p, n);
-        for (j = 0; j < n; j++) {
-          x = x * 1103515245u + 12345u;
-          p->data[j] = (uint8_t)(x >> 16);
-        }
+        p = lvpn__pbuf_alloc(&e->fe.pool);
+        fake_junk(&x, lvpn__pbuf_put(p, n), n);
         if (n > 0)
           p->data[0] = (uint8_t)i;
         if (n > 9 && (x & 1))
@@ -767,22 +655,15 @@ START_TEST(test_packetmuxer_garbage_never_crashes) {
 }
 END_TEST
 
-static Suite *packetmuxer_suite(void) {
-  Suite *s = suite_create("packetmuxer");
-  TCase *tc = tcase_create("core");
-  tcase_add_test(tc, test_packetmuxer_server_reset_opens_session);
-  tcase_add_test(tc, test_packetmuxer_control_before_reset_dropped);
-  tcase_add_test(tc, test_packetmuxer_other_server_session_dropped);
-  tcase_add_test(tc, test_packetmuxer_acks_for_other_client_dropped);
-  tcase_add_test(tc, test_packetmuxer_bad_auth_and_replay_dropped);
-  tcase_add_test(tc, test_packetmuxer_truncated_and_undecodable_dropped);
-  tcase_add_test(tc, test_packetmuxer_unknown_opcode_dropped);
-  tcase_add_test(tc, test_packetmuxer_data_packets_pass_untouched);
-  tcase_add_test(tc, test_packetmuxer_down_encodes_and_wraps);
-  tcase_add_test(tc, test_packetmuxer_wkc_on_message_1_only_when_asked);
-  tcase_add_test(tc, test_packetmuxer_garbage_never_crashes);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(packetmuxer_suite)
+LVPN_TEST_MAIN("packetmuxer", 0, NULL, NULL,
+               test_packetmuxer_server_reset_opens_session,
+               test_packetmuxer_control_before_reset_dropped,
+               test_packetmuxer_other_server_session_dropped,
+               test_packetmuxer_acks_for_other_client_dropped,
+               test_packetmuxer_bad_auth_and_replay_dropped,
+               test_packetmuxer_truncated_and_undecodable_dropped,
+               test_packetmuxer_unknown_opcode_dropped,
+               test_packetmuxer_data_packets_pass_untouched,
+               test_packetmuxer_down_encodes_and_wraps,
+               test_packetmuxer_wkc_on_message_1_only_when_asked,
+               test_packetmuxer_garbage_never_crashes)

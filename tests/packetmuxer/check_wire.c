@@ -1,40 +1,29 @@
-/* layers/controlchannel_wire: control packet encode/decode, early-neg TLVs. */
+/* layers/packetmuxer/wire: control packet encode/decode, early-neg TLVs. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/packetmuxer/wire.h"
 #include "lib/pbuf.h"
-
-static lvpn__pbuf_pool_t pool;
-
-static void setup(void) {
-  lvpn__pbuf_pool_init(&pool, 4);
-}
-
-static void teardown(void) {
-  ck_assert_uint_eq(pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&pool);
-}
+#include "tests/fakes.h"
 
 static const uint8_t CS[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 static const uint8_t SS[8] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7, 0xa8};
 
 static lvpn__pbuf_t *pbuf_with(const uint8_t *b, size_t n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_ptr_nonnull(p);
   memcpy(lvpn__pbuf_put(p, n), b, n);
   return p;
 }
 
-START_TEST(test_controlchannel_wire_roundtrip_every_opcode) {
+START_TEST(test_wire_roundtrip_every_opcode) {
   static const uint8_t ops[] = {3, 4, 5, 7, 8, 10, 11};
   size_t i;
   int n;
   for (i = 0; i < sizeof(ops); i++) {
     for (n = 0; n <= LVPN__RELIABLE_ACK_SIZE; n++) {
       lvpn__ctl_pkt_t h, d;
-      lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+      lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
       uint8_t *payload;
       int k;
 
@@ -77,13 +66,13 @@ START_TEST(test_controlchannel_wire_roundtrip_every_opcode) {
 END_TEST
 
 /* Every prefix of a valid packet is rejected as truncated, p unchanged. */
-START_TEST(test_controlchannel_wire_truncated_every_length) {
+START_TEST(test_wire_truncated_every_length) {
   static const uint8_t ops[] = {LVPN__P_CONTROL_V1, LVPN__P_ACK_V1};
   size_t i, cut, full;
   for (i = 0; i < sizeof(ops); i++) {
     lvpn__ctl_pkt_t h, d;
     uint8_t wire[64];
-    lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+    lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
     int k;
 
     memset(&h, 0, sizeof(h));
@@ -115,7 +104,7 @@ START_TEST(test_controlchannel_wire_truncated_every_length) {
 }
 END_TEST
 
-START_TEST(test_controlchannel_wire_nine_acks_rejected) {
+START_TEST(test_wire_nine_acks_rejected) {
   uint8_t wire[80];
   lvpn__ctl_pkt_t h, d;
   lvpn__pbuf_t *p;
@@ -135,14 +124,14 @@ START_TEST(test_controlchannel_wire_nine_acks_rejected) {
   memset(&h, 0, sizeof(h));
   h.opcode = LVPN__P_ACK_V1;
   h.n_acks = 9;
-  p = lvpn__pbuf_alloc(&pool);
+  p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_int_eq(lvpn__ctl_encode(p, &h), LVPN_EINVAL);
   ck_assert_uint_eq(p->len, 0);
   lvpn__pbuf_free(p);
 }
 END_TEST
 
-START_TEST(test_controlchannel_wire_bad_opcodes) {
+START_TEST(test_wire_bad_opcodes) {
   uint8_t wire[32];
   lvpn__ctl_pkt_t h, d;
   lvpn__pbuf_t *p;
@@ -163,7 +152,7 @@ START_TEST(test_controlchannel_wire_bad_opcodes) {
     lvpn__pbuf_free(p);
   }
   memset(&h, 0, sizeof(h));
-  p = lvpn__pbuf_alloc(&pool);
+  p = lvpn__pbuf_alloc(&fake_pool);
   h.opcode = LVPN__P_DATA_V2;
   ck_assert_int_eq(lvpn__ctl_encode(p, &h), LVPN_EINVAL);
   h.opcode = LVPN__P_CONTROL_HARD_RESET_CLIENT_V1;
@@ -176,9 +165,9 @@ START_TEST(test_controlchannel_wire_bad_opcodes) {
 }
 END_TEST
 
-START_TEST(test_controlchannel_wire_headroom_short) {
+START_TEST(test_wire_headroom_short) {
   lvpn__ctl_pkt_t h;
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   memset(&h, 0, sizeof(h));
   h.opcode = LVPN__P_CONTROL_V1;
   h.n_acks = 2;
@@ -195,7 +184,7 @@ END_TEST
 
 static void check_encoded(const lvpn__ctl_pkt_t *h, const uint8_t *payload,
                           size_t plen, const uint8_t *want, size_t wlen) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   if (plen > 0)
     memcpy(lvpn__pbuf_put(p, plen), payload, plen);
   ck_assert_int_eq(lvpn__ctl_encode(p, h), 0);
@@ -205,7 +194,7 @@ static void check_encoded(const lvpn__ctl_pkt_t *h, const uint8_t *payload,
 }
 
 /* The exact packets of doc/openvpn-protocol.md §1.4 (lab captures). */
-START_TEST(test_controlchannel_wire_doc_examples) {
+START_TEST(test_wire_doc_examples) {
   lvpn__ctl_pkt_t h, d;
   lvpn__pbuf_t *p;
   /* 1. client hard reset: 14 bytes */
@@ -268,7 +257,7 @@ START_TEST(test_controlchannel_wire_doc_examples) {
 }
 END_TEST
 
-START_TEST(test_controlchannel_wire_ack_trailing_bytes_ignored) {
+START_TEST(test_wire_ack_trailing_bytes_ignored) {
   static const uint8_t ack[] = {0x28, 1, 2, 3, 4, 5, 6, 7, 8, 0x00, 0xde, 0xad};
   lvpn__ctl_pkt_t d;
   lvpn__pbuf_t *p = pbuf_with(ack, sizeof(ack));
@@ -281,7 +270,7 @@ START_TEST(test_controlchannel_wire_ack_trailing_bytes_ignored) {
 }
 END_TEST
 
-START_TEST(test_controlchannel_wire_early_neg_tlvs) {
+START_TEST(test_wire_early_neg_tlvs) {
   static const uint8_t ok[] = {0x12, 0x34, 0x00, 0x03, 9,    9,
                                9, /* unknown */
                                0x00, 0x01, 0x00, 0x02, 0x00, 0x01};
@@ -305,7 +294,7 @@ START_TEST(test_controlchannel_wire_early_neg_tlvs) {
 }
 END_TEST
 
-START_TEST(test_controlchannel_wire_names_and_data_test) {
+START_TEST(test_wire_names_and_data_test) {
   ck_assert_str_eq(lvpn__ctl_opcode_name(LVPN__P_CONTROL_WKC_V1),
                    "P_CONTROL_WKC_V1");
   ck_assert_str_eq(lvpn__ctl_opcode_name(LVPN__P_ACK_V1), "P_ACK_V1");
@@ -323,7 +312,7 @@ END_TEST
 
 /* Random bytes never crash the decoder, and whatever it accepts re-encodes
  * to the same bytes. */
-START_TEST(test_controlchannel_wire_garbage_roundtrip) {
+START_TEST(test_wire_garbage_roundtrip) {
   uint8_t wire[80];
   unsigned seed = 12345;
   int iter, accepted = 0;
@@ -351,22 +340,10 @@ START_TEST(test_controlchannel_wire_garbage_roundtrip) {
 }
 END_TEST
 
-static Suite *suite(void) {
-  Suite *s = suite_create("controlchannel_wire");
-  TCase *tc = tcase_create("core");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_controlchannel_wire_roundtrip_every_opcode);
-  tcase_add_test(tc, test_controlchannel_wire_truncated_every_length);
-  tcase_add_test(tc, test_controlchannel_wire_nine_acks_rejected);
-  tcase_add_test(tc, test_controlchannel_wire_bad_opcodes);
-  tcase_add_test(tc, test_controlchannel_wire_headroom_short);
-  tcase_add_test(tc, test_controlchannel_wire_doc_examples);
-  tcase_add_test(tc, test_controlchannel_wire_ack_trailing_bytes_ignored);
-  tcase_add_test(tc, test_controlchannel_wire_early_neg_tlvs);
-  tcase_add_test(tc, test_controlchannel_wire_names_and_data_test);
-  tcase_add_test(tc, test_controlchannel_wire_garbage_roundtrip);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(suite)
+LVPN_TEST_MAIN("wire", 0, fake_pool_setup, fake_pool_teardown,
+               test_wire_roundtrip_every_opcode,
+               test_wire_truncated_every_length, test_wire_nine_acks_rejected,
+               test_wire_bad_opcodes, test_wire_headroom_short,
+               test_wire_doc_examples, test_wire_ack_trailing_bytes_ignored,
+               test_wire_early_neg_tlvs, test_wire_names_and_data_test,
+               test_wire_garbage_roundtrip)

@@ -3,24 +3,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/packetmuxer/wire.h"
 #include "layers/reliabletransport/reliable.h"
 #include "lib/pbuf.h"
-
-static lvpn__pbuf_pool_t pool;
-
-static void setup(void) {
-  lvpn__pbuf_pool_init(&pool, 16);
-}
-
-static void teardown(void) {
-  ck_assert_uint_eq(pool.outstanding, 0);
-  lvpn__pbuf_pool_destroy(&pool);
-}
+#include "tests/fakes.h"
 
 static lvpn__pbuf_t *msg(int n) {
-  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&pool);
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&fake_pool);
   ck_assert_ptr_nonnull(p);
   p->len = (size_t)snprintf((char *)p->data, 32, "msg %d", n);
   p->meta.opcode = LVPN__P_CONTROL_V1;
@@ -43,6 +32,13 @@ static lvpn__acks_t expect_packet(lvpn__rel_t *r, uint64_t now, uint32_t id) {
   ck_assert_uint_eq(out->meta.opcode, LVPN__P_CONTROL_V1);
   lvpn__pbuf_free(out);
   return a;
+}
+
+/* expect_packet, then the next deadline is `next`. */
+static void expect_packet_then(lvpn__rel_t *r, uint64_t now, uint32_t id,
+                               uint64_t next) {
+  expect_packet(r, now, id);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(r), next);
 }
 
 static void expect_none(lvpn__rel_t *r, uint64_t now) {
@@ -104,21 +100,17 @@ START_TEST(test_reliable_doubling_timeouts) {
   expect_none(&r, t0);
   ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 2000);
   expect_none(&r, t0 + 1999);
-  expect_packet(&r, t0 + 2000, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 2000 + 4000);
+  expect_packet_then(&r, t0 + 2000, 0, t0 + 2000 + 4000);
   expect_none(&r, t0 + 5999);
-  expect_packet(&r, t0 + 6000, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 6000 + 8000);
-  expect_packet(&r, t0 + 14000, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 14000 + 16000);
+  expect_packet_then(&r, t0 + 6000, 0, t0 + 6000 + 8000);
+  expect_packet_then(&r, t0 + 14000, 0, t0 + 14000 + 16000);
   ck_assert_uint_eq(r.sent, 1);
   ck_assert_uint_eq(r.retransmits, 3);
   ck_assert_uint_eq(r.fast_retransmits, 0);
   /* the peer's reset arrives: everything due now, timeout back to 2 s */
   lvpn__rel_schedule_now(&r);
   ck_assert_uint_eq(lvpn__rel_next_deadline(&r), 0);
-  expect_packet(&r, t0 + 15000, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 17000);
+  expect_packet_then(&r, t0 + 15000, 0, t0 + 17000);
   lvpn__rel_reset(&r);
 }
 END_TEST
@@ -132,17 +124,14 @@ START_TEST(test_reliable_adaptive_timeout) {
   uint32_t id0 = 0, id1 = 1;
   lvpn__rel_init(&r, 2000);
   ck_assert_int_eq(lvpn__rel_send(&r, msg(0), t0), 0);
-  expect_packet(&r, t0, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 2000); /* no sample */
+  expect_packet_then(&r, t0, 0, t0 + 2000); /* no sample */
   lvpn__rel_on_acks_at(&r, &id0, 1, t0 + 30);
   ck_assert_uint_eq(r.srtt, 30);
   ck_assert_uint_eq(r.rto, LVPN__REL_MIN_RTO_MS); /* 30 + 4*15 < floor */
   ck_assert_int_eq(lvpn__rel_send(&r, msg(1), t0 + 40), 0);
-  expect_packet(&r, t0 + 40, 1);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 240);
-  expect_packet(&r, t0 + 240, 1); /* retransmitted: 200 -> 400 */
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 640);
-  lvpn__rel_on_acks_at(&r, &id1, 1, t0 + 5000); /* Karn: no sample */
+  expect_packet_then(&r, t0 + 40, 1, t0 + 240);
+  expect_packet_then(&r, t0 + 240, 1, t0 + 640); /* retransmitted: 200 -> 400 */
+  lvpn__rel_on_acks_at(&r, &id1, 1, t0 + 5000);  /* Karn: no sample */
   ck_assert_uint_eq(r.srtt, 30);
   /* a slow path: samples of 1.5 s cap the timeout at tls-timeout */
   ck_assert_int_eq(lvpn__rel_send(&r, msg(2), t0 + 6000), 0);
@@ -163,12 +152,9 @@ START_TEST(test_reliable_capped_backoff) {
   lvpn__rel_init(&r, 2000);
   lvpn__rel_set_max_timeout(&r, 2000);
   ck_assert_int_eq(lvpn__rel_send(&r, msg(0), t0), 0);
-  expect_packet(&r, t0, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 2000);
-  expect_packet(&r, t0 + 2000, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 4000);
-  expect_packet(&r, t0 + 4000, 0);
-  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), t0 + 6000);
+  expect_packet_then(&r, t0, 0, t0 + 2000);
+  expect_packet_then(&r, t0 + 2000, 0, t0 + 4000);
+  expect_packet_then(&r, t0 + 4000, 0, t0 + 6000);
   lvpn__rel_reset(&r);
 }
 END_TEST
@@ -442,9 +428,9 @@ START_TEST(test_reliable_reset_frees_everything) {
   ck_assert_int_eq(lvpn__rel_send(&r, msg(1), 0), 0);
   ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(3)), 0);
   ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(7)), 0);
-  ck_assert_uint_eq(pool.outstanding, 4);
+  ck_assert_uint_eq(fake_pool.outstanding, 4);
   lvpn__rel_reset(&r);
-  ck_assert_uint_eq(pool.outstanding, 0);
+  ck_assert_uint_eq(fake_pool.outstanding, 0);
   ck_assert_uint_eq(r.initial_timeout, 500);
   ck_assert_uint_eq(r.next_send_id, 0);
   lvpn__rel_reset(&r); /* harmless twice */
@@ -535,7 +521,8 @@ static void endpoint_receive(endpoint_t *e, frame_t *f) {
 START_TEST(test_reliable_lossy_channel_delivers_all_in_order) {
   static channel_t c;
   endpoint_t ep[2];
-  uint64_t now = 0, next;
+  fake_clock_t clk = {0}; /* jumps to the next event */
+  uint64_t next;
   int i, j;
 
   memset(&c, 0, sizeof(c));
@@ -547,8 +534,8 @@ START_TEST(test_reliable_lossy_channel_delivers_all_in_order) {
   ep[0].to_send = 200; /* A -> B */
   ep[1].to_send = 40;  /* B -> A, so ACKs also ride on data */
   for (;;) {
-    endpoint_step(&ep[0], 0, &c, now);
-    endpoint_step(&ep[1], 1, &c, now);
+    endpoint_step(&ep[0], 0, &c, clk.now);
+    endpoint_step(&ep[1], 1, &c, clk.now);
     if (ep[1].delivered == ep[0].to_send && ep[0].delivered == ep[1].to_send &&
         lvpn__rel_all_acked(&ep[0].r) && lvpn__rel_all_acked(&ep[1].r))
       break;
@@ -557,17 +544,17 @@ START_TEST(test_reliable_lossy_channel_delivers_all_in_order) {
       next = c.f[i].at < next ? c.f[i].at : next;
     for (i = 0; i < 2; i++) {
       uint64_t d = lvpn__rel_next_deadline(&ep[i].r);
-      ck_assert_uint_gt(d, now); /* polled until NONE: nothing due now */
+      ck_assert_uint_gt(d, clk.now); /* polled until NONE: nothing due now */
       next = d < next ? d : next;
     }
     ck_assert_uint_ne(next, UINT64_MAX);
-    now = next;
-    ck_assert_uint_lt(now, 24ull * 3600 * 1000); /* no livelock */
+    fake_clock_advance(&clk, next - clk.now);
+    ck_assert_uint_lt(clk.now, 24ull * 3600 * 1000); /* no livelock */
     /* deliver everything that has arrived, in arrival order */
     for (;;) {
       int best = -1;
       for (i = 0; i < c.n; i++) {
-        if (c.f[i].at <= now && (best < 0 || c.f[i].at < c.f[best].at))
+        if (c.f[i].at <= clk.now && (best < 0 || c.f[i].at < c.f[best].at))
           best = i;
       }
       if (best < 0)
@@ -592,26 +579,17 @@ START_TEST(test_reliable_lossy_channel_delivers_all_in_order) {
 }
 END_TEST
 
-static Suite *suite(void) {
-  Suite *s = suite_create("reliable");
-  TCase *tc = tcase_create("core");
-  tcase_add_checked_fixture(tc, setup, teardown);
-  tcase_add_test(tc, test_reliable_window_full_refusal);
-  tcase_add_test(tc, test_reliable_doubling_timeouts);
-  tcase_add_test(tc, test_reliable_adaptive_timeout);
-  tcase_add_test(tc, test_reliable_capped_backoff);
-  tcase_add_test(tc, test_reliable_gap_triggers_duplicate_acks);
-  tcase_add_test(tc, test_reliable_fast_retransmit);
-  tcase_add_test(tc, test_reliable_duplicate_reacked);
-  tcase_add_test(tc, test_reliable_out_of_window_dropped);
-  tcase_add_test(tc, test_reliable_mru_repetition);
-  tcase_add_test(tc, test_reliable_ack_only_poll_up_to_8);
-  tcase_add_test(tc, test_reliable_wraparound);
-  tcase_add_test(tc, test_reliable_reset_frees_everything);
+/* eight seeds of loss and duplication */
+static void seeded_tests(TCase *tc) {
   tcase_add_loop_test(tc, test_reliable_lossy_channel_delivers_all_in_order, 0,
                       8);
-  suite_add_tcase(s, tc);
-  return s;
 }
 
-LVPN_TEST_MAIN(suite)
+LVPN_TEST_MAIN_WITH(
+    "reliable", 0, fake_pool_setup, fake_pool_teardown, seeded_tests,
+    test_reliable_window_full_refusal, test_reliable_doubling_timeouts,
+    test_reliable_adaptive_timeout, test_reliable_capped_backoff,
+    test_reliable_gap_triggers_duplicate_acks, test_reliable_fast_retransmit,
+    test_reliable_duplicate_reacked, test_reliable_out_of_window_dropped,
+    test_reliable_mru_repetition, test_reliable_ack_only_poll_up_to_8,
+    test_reliable_wraparound, test_reliable_reset_frees_everything)

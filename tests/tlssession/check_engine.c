@@ -1,72 +1,18 @@
-/* layers/tls_engine: our client against an in-memory mbedTLS server, with
- * the fixture PKI of tests/data/pki (regenerate with gen.sh). */
+/* layers/tlssession/engine: our client against the in-memory TLS peer of
+ * tests/fakes.h, with the fixture PKI of tests/data/pki (regenerate with
+ * gen.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
-#include <mbedtls/ctr_drbg.h>
-#include <mbedtls/entropy.h>
 
-#include "tests/check_util.h"
 #include "layers/tlssession/engine.h"
 #include "layers/tlssession/keyload.h"
 #include "layervpn.h"
 #include "lib/log.h"
-
-/* ---- fixtures ---- */
-
-static char *load(const char *name, size_t *len) {
-  const char *dir = getenv("LVPN_SRCDIR");
-  char path[1024];
-  FILE *f;
-  long n;
-  char *buf;
-
-  snprintf(path, sizeof(path), "%s/tests/data/pki/%s", dir ? dir : ".", name);
-  f = fopen(path, "rb");
-  ck_assert_msg(f != NULL, "cannot open %s (set LVPN_SRCDIR)", path);
-  fseek(f, 0, SEEK_END);
-  n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  buf = malloc((size_t)n + 1);
-  ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-  fclose(f);
-  buf[n] = '\0';
-  *len = (size_t)n + 1; /* mbedTLS convention: the NUL counts */
-  return buf;
-}
-
-typedef struct {
-  char *pem;
-  size_t len;
-} file_t;
-
-static file_t load_file(const char *name) {
-  file_t f;
-  f.pem = load(name, &f.len);
-  return f;
-}
-
-typedef struct {
-  mbedtls_entropy_context entropy;
-  mbedtls_ctr_drbg_context drbg;
-} rng_t;
-
-static void rng_init(rng_t *r) {
-  mbedtls_entropy_init(&r->entropy);
-  mbedtls_ctr_drbg_init(&r->drbg);
-  ck_assert_int_eq(mbedtls_ctr_drbg_seed(&r->drbg, mbedtls_entropy_func,
-                                         &r->entropy,
-                                         (const unsigned char *)"t", 1),
-                   0);
-}
-
-static void rng_free(rng_t *r) {
-  mbedtls_ctr_drbg_free(&r->drbg);
-  mbedtls_entropy_free(&r->entropy);
-}
+#include "tests/fakes.h"
 
 /* Log capture: the last line at ERROR level, and whether VERIFY OK was seen. */
 typedef struct {
@@ -83,111 +29,12 @@ static void log_cb(void *ud, int level, const char *layer, const char *msg) {
     lc->verify_ok++;
 }
 
-/* ---- the in-memory server ---- */
-
-typedef struct {
-  mbedtls_ssl_config conf;
-  mbedtls_ssl_context ssl;
-  mbedtls_x509_crt ca, cert;
-  mbedtls_pk_context key;
-  rng_t rng;
-  uint8_t in[65536]; /* client → server */
-  size_t in_off, in_len;
-  uint8_t out[65536]; /* server → client */
-  size_t out_off, out_len;
-  int done, hs_ret;
-  int have_export, prf_type;
-  uint8_t ms[48], cr[32], sr[32];
-} server_t;
-
-static int sv_send(void *ctx, const unsigned char *buf, size_t len) {
-  server_t *sv = ctx;
-  ck_assert_uint_le(sv->out_len + len, sizeof(sv->out));
-  memcpy(sv->out + sv->out_len, buf, len);
-  sv->out_len += len;
-  return (int)len;
-}
-
-static int sv_recv(void *ctx, unsigned char *buf, size_t len) {
-  server_t *sv = ctx;
-  size_t n = sv->in_len - sv->in_off;
-  if (n == 0)
-    return MBEDTLS_ERR_SSL_WANT_READ;
-  if (n > len)
-    n = len;
-  memcpy(buf, sv->in + sv->in_off, n);
-  sv->in_off += n;
-  return (int)n;
-}
-
-static int sv_export(void *p, const unsigned char *ms, const unsigned char *kb,
-                     size_t maclen, size_t keylen, size_t ivlen,
-                     const unsigned char cr[32], const unsigned char sr[32],
-                     mbedtls_tls_prf_types prf_type) {
-  server_t *sv = p;
-  memcpy(sv->ms, ms, 48);
-  memcpy(sv->cr, cr, 32);
-  memcpy(sv->sr, sr, 32);
-  sv->prf_type = (int)prf_type;
-  sv->have_export = 1;
-  return 0;
-}
-
-/* A server with `cert`/`key`, verifying client certs against `client_ca`
- * (NULL: no client certificate requested). */
-static void server_init(server_t *sv, const char *cert, const char *key,
-                        const char *client_ca) {
-  file_t f;
-
-  memset(sv, 0, sizeof(*sv));
-  rng_init(&sv->rng);
-  mbedtls_ssl_config_init(&sv->conf);
-  mbedtls_ssl_init(&sv->ssl);
-  mbedtls_x509_crt_init(&sv->ca);
-  mbedtls_x509_crt_init(&sv->cert);
-  mbedtls_pk_init(&sv->key);
-  f = load_file(cert);
-  ck_assert_int_eq(mbedtls_x509_crt_parse(&sv->cert, (void *)f.pem, f.len), 0);
-  free(f.pem);
-  f = load_file(key);
-  ck_assert_int_eq(
-      mbedtls_pk_parse_key(&sv->key, (void *)f.pem, f.len, NULL, 0), 0);
-  free(f.pem);
-  ck_assert_int_eq(mbedtls_ssl_config_defaults(&sv->conf, MBEDTLS_SSL_IS_SERVER,
-                                               MBEDTLS_SSL_TRANSPORT_STREAM,
-                                               MBEDTLS_SSL_PRESET_DEFAULT),
-                   0);
-  mbedtls_ssl_conf_rng(&sv->conf, mbedtls_ctr_drbg_random, &sv->rng.drbg);
-  ck_assert_int_eq(mbedtls_ssl_conf_own_cert(&sv->conf, &sv->cert, &sv->key),
-                   0);
-  if (client_ca != NULL) {
-    f = load_file(client_ca);
-    ck_assert_int_eq(mbedtls_x509_crt_parse(&sv->ca, (void *)f.pem, f.len), 0);
-    free(f.pem);
-    mbedtls_ssl_conf_ca_chain(&sv->conf, &sv->ca, NULL);
-    mbedtls_ssl_conf_authmode(&sv->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-  } else {
-    mbedtls_ssl_conf_authmode(&sv->conf, MBEDTLS_SSL_VERIFY_NONE);
-  }
-  mbedtls_ssl_conf_export_keys_ext_cb(&sv->conf, sv_export, sv);
-  ck_assert_int_eq(mbedtls_ssl_setup(&sv->ssl, &sv->conf), 0);
-  mbedtls_ssl_set_bio(&sv->ssl, sv, sv_send, sv_recv, NULL);
-}
-
-static void server_free(server_t *sv) {
-  mbedtls_ssl_free(&sv->ssl);
-  mbedtls_ssl_config_free(&sv->conf);
-  mbedtls_x509_crt_free(&sv->ca);
-  mbedtls_x509_crt_free(&sv->cert);
-  mbedtls_pk_free(&sv->key);
-  rng_free(&sv->rng);
-}
-
 /* Moves bytes both ways until both handshakes finished or nothing moves.
- * Server → client bytes go in `chunk`-sized pieces, a step after each.
+ * Server -> client bytes go in `chunk`-sized pieces, a step after each.
  * Returns the client's first error, or 0. */
-static int pump(lvpn__tls_session_t *cl, server_t *sv, size_t chunk) {
+static int pump(lvpn__tls_session_t *cl, fake_tls_peer_t *sv, size_t chunk) {
   uint8_t tmp[4096];
+  const uint8_t *d;
   size_t n;
   int rc, round, moved;
 
@@ -197,24 +44,12 @@ static int pump(lvpn__tls_session_t *cl, server_t *sv, size_t chunk) {
     if (rc < 0)
       return rc;
     while ((n = lvpn__tls_take_output(cl, tmp, sizeof(tmp))) > 0) {
-      ck_assert_uint_le(sv->in_len + n, sizeof(sv->in));
-      memcpy(sv->in + sv->in_len, tmp, n);
-      sv->in_len += n;
+      fake_tls_peer_feed(sv, tmp, n);
       moved = 1;
     }
-    if (!sv->done && sv->hs_ret == 0) {
-      rc = mbedtls_ssl_handshake(&sv->ssl);
-      if (rc == 0)
-        sv->done = 1;
-      else if (rc != MBEDTLS_ERR_SSL_WANT_READ)
-        sv->hs_ret = rc;
-    }
-    while (sv->out_off < sv->out_len) {
-      n = sv->out_len - sv->out_off;
-      if (n > chunk)
-        n = chunk;
-      ck_assert_int_eq(lvpn__tls_feed(cl, sv->out + sv->out_off, n), 0);
-      sv->out_off += n;
+    fake_tls_peer_handshake(sv);
+    while ((n = fake_tls_peer_take(sv, &d, chunk)) > 0) {
+      ck_assert_int_eq(lvpn__tls_feed(cl, d, n), 0);
       moved = 1;
       rc = lvpn__tls_step(cl);
       if (rc < 0)
@@ -232,24 +67,24 @@ static int pump(lvpn__tls_session_t *cl, server_t *sv, size_t chunk) {
 /* ---- per-test state ---- */
 
 typedef struct {
-  file_t ca, cert, key;
-  rng_t rng;
+  fake_pem_t ca, cert, key;
+  fake_rng_t rng;
   logcap_t lc;
   lvpn__logger_t log;
   lvpn__tls_params_t p;
   lvpn__tls_conf_t conf;
   lvpn__tls_session_t cl;
-  server_t sv;
+  fake_tls_peer_t sv;
   char err[256];
 } env_t;
 
 static void env_params(env_t *e, const char *cert, const char *key) {
   memset(e, 0, sizeof(*e));
-  rng_init(&e->rng);
-  e->ca = load_file("ca.crt");
+  fake_rng_init(&e->rng);
+  e->ca = fake_pem_load("ca.crt");
   if (cert != NULL) {
-    e->cert = load_file(cert);
-    e->key = load_file(key);
+    e->cert = fake_pem_load(cert);
+    e->key = fake_pem_load(key);
   }
   e->log.cb = log_cb;
   e->log.ud = &e->lc;
@@ -273,15 +108,15 @@ static void env_start(env_t *e, const char *srv_cert, const char *srv_key,
                     0,
                 "%s", e->err);
   ck_assert_int_eq(lvpn__tls_init(&e->cl, &e->conf), 0);
-  server_init(&e->sv, srv_cert, srv_key, client_ca);
+  fake_tls_peer_init(&e->sv, srv_cert, srv_key, client_ca);
 }
 
 static void env_free(env_t *e) {
   lvpn__tls_free(&e->cl);
   lvpn__tls_free(&e->cl); /* harmless twice */
   lvpn__tls_conf_free(&e->conf);
-  server_free(&e->sv);
-  rng_free(&e->rng);
+  fake_tls_peer_free(&e->sv);
+  fake_rng_free(&e->rng);
   free(e->ca.pem);
   free(e->cert.pem);
   free(e->key.pem);
@@ -295,6 +130,13 @@ static int handshake_with(env_t *e, const char *srv) {
   snprintf(key, sizeof(key), "%s.key", srv);
   env_start(e, crt, key, "ca.crt");
   return pump(&e->cl, &e->sv, 4096);
+}
+
+/* The fixture client, with or without remote-cert-tls server. */
+static int handshake_client(env_t *e, int remote_cert_tls, const char *srv) {
+  env_params(e, "client.crt", "client.key");
+  e->p.remote_cert_tls_server = remote_cert_tls;
+  return handshake_with(e, srv);
 }
 
 /* ---- tests ---- */
@@ -319,7 +161,7 @@ static void assert_exports_match(env_t *e) {
             prf == MBEDTLS_SSL_TLS_PRF_SHA384);
 }
 
-START_TEST(test_tls_engine_handshake_ec) {
+START_TEST(test_engine_handshake_ec) {
   env_t e;
   uint8_t ms[48];
 
@@ -347,7 +189,7 @@ START_TEST(test_tls_engine_handshake_ec) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_handshake_rsa_client_key) {
+START_TEST(test_engine_handshake_rsa_client_key) {
   const mbedtls_x509_crt *peer;
   char dn[128];
   env_t e;
@@ -366,7 +208,7 @@ START_TEST(test_tls_engine_handshake_rsa_client_key) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_no_client_cert) {
+START_TEST(test_engine_no_client_cert) {
   env_t e;
 
   env_params(&e, NULL, NULL); /* user/pass only */
@@ -384,10 +226,8 @@ static void client_to_server(env_t *e, const uint8_t *msg, size_t len) {
   int rc;
 
   ck_assert_int_eq(lvpn__tls_write(&e->cl, msg, len), 0);
-  while ((n = lvpn__tls_take_output(&e->cl, tmp, sizeof(tmp))) > 0) {
-    memcpy(e->sv.in + e->sv.in_len, tmp, n);
-    e->sv.in_len += n;
-  }
+  while ((n = lvpn__tls_take_output(&e->cl, tmp, sizeof(tmp))) > 0)
+    fake_tls_peer_feed(&e->sv, tmp, n);
   rc = mbedtls_ssl_read(&e->sv.ssl, got, sizeof(got));
   ck_assert_int_eq(rc, (int)len);
   ck_assert_int_eq(memcmp(got, msg, len), 0);
@@ -399,6 +239,7 @@ static void records_flow(env_t *e, size_t chunk) {
   static const char *expect[2] = {m1, m2};
   static const size_t expect_len[2] = {sizeof(m1), sizeof(m2)};
   uint8_t big[LVPN__TLS_MAX_RECORD + 1], buf[64];
+  const uint8_t *d;
   size_t n;
   int rc, got = 0;
 
@@ -408,16 +249,11 @@ static void records_flow(env_t *e, size_t chunk) {
   ck_assert_int_eq(lvpn__tls_write(&e->cl, big, sizeof(big)), LVPN_ETOOBIG);
 
   /* two records in one flight: read one at a time, then nothing */
-  ck_assert_int_eq(mbedtls_ssl_write(&e->sv.ssl, (const void *)m1, sizeof(m1)),
-                   (int)sizeof(m1));
-  ck_assert_int_eq(mbedtls_ssl_write(&e->sv.ssl, (const void *)m2, sizeof(m2)),
-                   (int)sizeof(m2));
+  fake_tls_peer_write(&e->sv, m1, sizeof(m1));
+  fake_tls_peer_write(&e->sv, m2, sizeof(m2));
   ck_assert_int_eq(lvpn__tls_read(&e->cl, buf, sizeof(buf)), 0);
-  while (e->sv.out_off < e->sv.out_len) {
-    n = e->sv.out_len - e->sv.out_off;
-    n = n > chunk ? chunk : n;
-    ck_assert_int_eq(lvpn__tls_feed(&e->cl, e->sv.out + e->sv.out_off, n), 0);
-    e->sv.out_off += n;
+  while ((n = fake_tls_peer_take(&e->sv, &d, chunk)) > 0) {
+    ck_assert_int_eq(lvpn__tls_feed(&e->cl, d, n), 0);
     while ((rc = lvpn__tls_read(&e->cl, buf, sizeof(buf))) > 0) {
       ck_assert_int_lt(got, 2);
       ck_assert_int_eq(rc, (int)expect_len[got]);
@@ -432,7 +268,7 @@ static void records_flow(env_t *e, size_t chunk) {
   ck_assert_int_eq(lvpn__tls_read(&e->cl, buf, sizeof(buf)), 0);
 }
 
-START_TEST(test_tls_engine_records_flow_both_ways) {
+START_TEST(test_engine_records_flow_both_ways) {
   env_t e;
   uint8_t buf[16];
 
@@ -447,7 +283,7 @@ START_TEST(test_tls_engine_records_flow_both_ways) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_byte_by_byte) {
+START_TEST(test_engine_byte_by_byte) {
   env_t e;
 
   env_params(&e, "client.crt", "client.key");
@@ -461,17 +297,18 @@ START_TEST(test_tls_engine_byte_by_byte) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_peer_close_and_alert) {
+START_TEST(test_engine_peer_close_and_alert) {
   env_t e;
   uint8_t buf[64];
+  const uint8_t *d;
+  size_t n;
 
   env_params(&e, "client.crt", "client.key");
   env_start(&e, "server.crt", "server.key", "ca.crt");
   ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
   ck_assert_int_eq(mbedtls_ssl_close_notify(&e.sv.ssl), 0);
-  ck_assert_int_eq(lvpn__tls_feed(&e.cl, e.sv.out + e.sv.out_off,
-                                  e.sv.out_len - e.sv.out_off),
-                   0);
+  n = fake_tls_peer_take(&e.sv, &d, sizeof(e.sv.out));
+  ck_assert_int_eq(lvpn__tls_feed(&e.cl, d, n), 0);
   ck_assert_int_eq(lvpn__tls_read(&e.cl, buf, sizeof(buf)), LVPN_ETLS);
   ck_assert_str_eq(lvpn__tls_last_error(&e.cl), "peer closed the TLS session");
   /* sticky */
@@ -481,11 +318,11 @@ START_TEST(test_tls_engine_peer_close_and_alert) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_untrusted_ca) {
+START_TEST(test_engine_untrusted_ca) {
   env_t e;
 
-  env_params(&e, "client.crt", "client.key");
-  ck_assert_int_eq(handshake_with(&e, "server-other-ca"), LVPN_ECERT_UNTRUSTED);
+  ck_assert_int_eq(handshake_client(&e, 0, "server-other-ca"),
+                   LVPN_ECERT_UNTRUSTED);
   ck_assert_ptr_nonnull(
       strstr(lvpn__tls_last_error(&e.cl), "O=layervpn test, CN=vpn-server"));
   ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "trusted CA"));
@@ -498,22 +335,20 @@ START_TEST(test_tls_engine_untrusted_ca) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_expired) {
+START_TEST(test_engine_expired) {
   env_t e;
 
-  env_params(&e, "client.crt", "client.key");
-  ck_assert_int_eq(handshake_with(&e, "server-expired"), LVPN_ECERT_EXPIRED);
+  ck_assert_int_eq(handshake_client(&e, 0, "server-expired"),
+                   LVPN_ECERT_EXPIRED);
   ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "expired"));
   env_free(&e);
 }
 END_TEST
 
-START_TEST(test_tls_engine_eku_without_server_auth) {
+START_TEST(test_engine_eku_without_server_auth) {
   env_t e;
 
-  env_params(&e, "client.crt", "client.key");
-  e.p.remote_cert_tls_server = 1;
-  ck_assert_int_eq(handshake_with(&e, "server-anyeku"), LVPN_ECERT_EKU);
+  ck_assert_int_eq(handshake_client(&e, 1, "server-anyeku"), LVPN_ECERT_EKU);
   ck_assert_str_eq(lvpn__tls_last_error(&e.cl),
                    "certificate rejected (O=layervpn test, CN=vpn-server): "
                    "extendedKeyUsage is not serverAuth (has: TLS Web Client "
@@ -521,25 +356,22 @@ START_TEST(test_tls_engine_eku_without_server_auth) {
   ck_assert_str_eq(e.lc.last_error, lvpn__tls_last_error(&e.cl));
   env_free(&e);
   /* without remote-cert-tls, mbedTLS takes anyExtendedKeyUsage */
-  env_params(&e, "client.crt", "client.key");
-  ck_assert_int_eq(handshake_with(&e, "server-anyeku"), 0);
+  ck_assert_int_eq(handshake_client(&e, 0, "server-anyeku"), 0);
   env_free(&e);
 }
 END_TEST
 
 static mbedtls_x509_crt *load_crt(const char *name) {
   static mbedtls_x509_crt crt;
-  file_t f = load_file(name);
 
   mbedtls_x509_crt_init(&crt);
-  ck_assert_int_eq(mbedtls_x509_crt_parse(&crt, (void *)f.pem, f.len), 0);
-  free(f.pem);
+  fake_crt_load(&crt, name);
   return &crt;
 }
 
 /* The leaf checks on certificates an mbedTLS server refuses to present
  * (clientAuth-only EKU), and on the others. */
-START_TEST(test_tls_engine_check_leaf) {
+START_TEST(test_engine_check_leaf) {
   static const struct {
     const char *crt;
     int want;
@@ -595,22 +427,19 @@ START_TEST(test_tls_engine_check_leaf) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_ku_missing) {
+START_TEST(test_engine_ku_missing) {
   env_t e;
 
-  env_params(&e, "client.crt", "client.key");
-  e.p.remote_cert_tls_server = 1;
-  ck_assert_int_eq(handshake_with(&e, "server-noku"), LVPN_ECERT_KU);
+  ck_assert_int_eq(handshake_client(&e, 1, "server-noku"), LVPN_ECERT_KU);
   ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "keyUsage"));
   env_free(&e);
   /* without remote-cert-tls server the same certificate is fine */
-  env_params(&e, "client.crt", "client.key");
-  ck_assert_int_eq(handshake_with(&e, "server-noku"), 0);
+  ck_assert_int_eq(handshake_client(&e, 0, "server-noku"), 0);
   env_free(&e);
 }
 END_TEST
 
-START_TEST(test_tls_engine_verify_x509_name) {
+START_TEST(test_engine_verify_x509_name) {
   static const struct {
     int type;
     const char *name;
@@ -648,7 +477,7 @@ START_TEST(test_tls_engine_verify_x509_name) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_server_rejects_client_cert) {
+START_TEST(test_engine_server_rejects_client_cert) {
   env_t e;
 
   env_params(&e, "client.crt", "client.key");
@@ -667,7 +496,7 @@ static int conf_error(env_t *e, char *err, size_t errlen) {
   return rc;
 }
 
-START_TEST(test_tls_engine_bad_pem) {
+START_TEST(test_engine_bad_pem) {
   static const char bad_crt[] =
       "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n"
       "-----END CERTIFICATE-----\n";
@@ -715,9 +544,9 @@ START_TEST(test_tls_engine_bad_pem) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_key_cert_mismatch) {
+START_TEST(test_engine_key_cert_mismatch) {
   env_t e;
-  file_t other = load_file("server.key");
+  fake_pem_t other = fake_pem_load("server.key");
   char err[256];
 
   env_params(&e, "client.crt", "client.key");
@@ -731,7 +560,7 @@ START_TEST(test_tls_engine_key_cert_mismatch) {
 }
 END_TEST
 
-START_TEST(test_tls_engine_tls_cipher_and_version) {
+START_TEST(test_engine_tls_cipher_and_version) {
   static const struct {
     const char *list;
     const char *negotiated;
@@ -772,17 +601,16 @@ START_TEST(test_tls_engine_tls_cipher_and_version) {
 END_TEST
 
 /* One conf, several sessions (renegotiation = new full handshake). */
-START_TEST(test_tls_engine_conf_shared_by_sessions) {
+START_TEST(test_engine_conf_shared_by_sessions) {
   env_t e;
   lvpn__tls_session_t s2;
-  server_t sv2;
+  fake_tls_peer_t sv2;
   uint8_t ms1[48], ms2[48];
 
-  env_params(&e, "client.crt", "client.key");
-  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert_int_eq(handshake_client(&e, 0, "server"), 0);
   ck_assert_int_eq(lvpn__tls_get_export(&e.cl, ms1, NULL, NULL, NULL), 0);
   ck_assert_int_eq(lvpn__tls_init(&s2, &e.conf), 0);
-  server_init(&sv2, "server.crt", "server.key", "ca.crt");
+  fake_tls_peer_init(&sv2, "server.crt", "server.key", "ca.crt");
   ck_assert_int_eq(pump(&s2, &sv2, 700), 0);
   ck_assert_int_eq(lvpn__tls_get_export(&s2, ms2, NULL, NULL, NULL), 0);
   ck_assert_int_eq(memcmp(ms2, sv2.ms, 48), 0);
@@ -790,12 +618,12 @@ START_TEST(test_tls_engine_conf_shared_by_sessions) {
   /* the first session still works */
   client_to_server(&e, (const uint8_t *)"EXIT", 5);
   lvpn__tls_free(&s2);
-  server_free(&sv2);
+  fake_tls_peer_free(&sv2);
   env_free(&e);
 }
 END_TEST
 
-START_TEST(test_tls_engine_garbage_input) {
+START_TEST(test_engine_garbage_input) {
   env_t e;
   uint8_t junk[512];
   size_t i;
@@ -830,7 +658,7 @@ static void cert_hash(const char *name, int len, uint8_t out[32]) {
 }
 
 START_TEST(test_tls_engine_crl_verify) {
-  file_t crl = load_file("crl-revoked.pem");
+  fake_pem_t crl = fake_pem_load("crl-revoked.pem");
   env_t e;
 
   env_params(&e, "client.crt", "client.key");
@@ -842,7 +670,7 @@ START_TEST(test_tls_engine_crl_verify) {
   env_free(&e);
   free(crl.pem);
 
-  crl = load_file("crl-empty.pem");
+  crl = fake_pem_load("crl-empty.pem");
   env_params(&e, "client.crt", "client.key");
   e.p.crl_pem = crl.pem;
   e.p.crl_len = crl.len;
@@ -1013,7 +841,7 @@ START_TEST(test_tls_engine_cert_profile_and_groups) {
 END_TEST
 
 START_TEST(test_tls_engine_encrypted_key) {
-  file_t pass = load_file("client-enc.pass");
+  fake_pem_t pass = fake_pem_load("client-enc.pass");
   env_t e;
 
   pass.pem[strcspn(pass.pem, "\n")] = '\0';
@@ -1036,7 +864,7 @@ START_TEST(test_tls_engine_encrypted_key) {
 END_TEST
 
 START_TEST(test_tls_engine_pkcs12_bundle) {
-  file_t p12 = load_file("client.p12"), pass = load_file("client-enc.pass");
+  fake_pem_t p12 = fake_pem_load("client.p12"), pass = fake_pem_load("client-enc.pass");
   lvpn__pkcs12_pem_t pem;
   unsigned char b64[8192];
   size_t n = 0;
@@ -1079,38 +907,20 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
 }
 END_TEST
 
-static Suite *tls_engine_suite(void) {
-  Suite *s = suite_create("tls_engine");
-  TCase *tc = tcase_create("core");
-
-  tcase_set_timeout(tc, 60);
-  tcase_add_test(tc, test_tls_engine_handshake_ec);
-  tcase_add_test(tc, test_tls_engine_handshake_rsa_client_key);
-  tcase_add_test(tc, test_tls_engine_no_client_cert);
-  tcase_add_test(tc, test_tls_engine_records_flow_both_ways);
-  tcase_add_test(tc, test_tls_engine_byte_by_byte);
-  tcase_add_test(tc, test_tls_engine_peer_close_and_alert);
-  tcase_add_test(tc, test_tls_engine_untrusted_ca);
-  tcase_add_test(tc, test_tls_engine_expired);
-  tcase_add_test(tc, test_tls_engine_eku_without_server_auth);
-  tcase_add_test(tc, test_tls_engine_check_leaf);
-  tcase_add_test(tc, test_tls_engine_ku_missing);
-  tcase_add_test(tc, test_tls_engine_verify_x509_name);
-  tcase_add_test(tc, test_tls_engine_server_rejects_client_cert);
-  tcase_add_test(tc, test_tls_engine_bad_pem);
-  tcase_add_test(tc, test_tls_engine_key_cert_mismatch);
-  tcase_add_test(tc, test_tls_engine_tls_cipher_and_version);
-  tcase_add_test(tc, test_tls_engine_conf_shared_by_sessions);
-  tcase_add_test(tc, test_tls_engine_garbage_input);
-  tcase_add_test(tc, test_tls_engine_crl_verify);
-  tcase_add_test(tc, test_tls_engine_peer_fingerprint_without_ca);
-  tcase_add_test(tc, test_tls_engine_verify_hash_issuer);
-  tcase_add_test(tc, test_tls_engine_leaf_ns_ku_eku);
-  tcase_add_test(tc, test_tls_engine_cert_profile_and_groups);
-  tcase_add_test(tc, test_tls_engine_encrypted_key);
-  tcase_add_test(tc, test_tls_engine_pkcs12_bundle);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(tls_engine_suite)
+LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
+               test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
+               test_engine_records_flow_both_ways, test_engine_byte_by_byte,
+               test_engine_peer_close_and_alert, test_engine_untrusted_ca,
+               test_engine_expired, test_engine_eku_without_server_auth,
+               test_engine_check_leaf, test_engine_ku_missing,
+               test_engine_verify_x509_name,
+               test_engine_server_rejects_client_cert, test_engine_bad_pem,
+               test_engine_key_cert_mismatch,
+               test_engine_tls_cipher_and_version,
+               test_engine_conf_shared_by_sessions, test_engine_garbage_input,
+               test_tls_engine_crl_verify,
+               test_tls_engine_peer_fingerprint_without_ca,
+               test_tls_engine_verify_hash_issuer,
+               test_tls_engine_leaf_ns_ku_eku,
+               test_tls_engine_cert_profile_and_groups,
+               test_tls_engine_encrypted_key, test_tls_engine_pkcs12_bundle)

@@ -2,9 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/tlssession/keymethod.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 static void fixed_client(lvpn__km2_client_t *m) {
   int i;
@@ -348,41 +348,39 @@ static int split(const char *data, size_t len, msgs_t *m) {
 }
 
 START_TEST(test_keymethod_ctlmsg_split) {
+  static const struct {
+    const char *data;
+    size_t len;
+    int rc, n;               /* rejected messages, delivered messages */
+    const char *msg0, *msg1; /* the first two delivered (NULL: unchecked) */
+  } cases[] = {
+      {"PUSH_REQUEST", 13, 0, 1, "PUSH_REQUEST", NULL},
+      /* two messages in one record, CR/LF stripped, empty ones skipped */
+      {"PUSH_REPLY,ping 10\0\0AUTH_FAILED\r\n\0\r\n", 37, 0, 2,
+       "PUSH_REPLY,ping 10", "AUTH_FAILED"},
+      /* non-printable: rejected, the others still delivered */
+      {"BAD\x01X\0OK\0TAB\there\0DEL\x7f\0", 23, 3, 1, "OK", NULL},
+      /* a newline inside a message is not "trailing" */
+      {"A\nB\0", 4, 1, 0, NULL, NULL},
+      /* UTF-8 passes, as in OpenVPN */
+      {"INFO,caf\xc3\xa9", 11, 0, 1, NULL, NULL},
+      /* unterminated tail */
+      {"HALT\0RESTART", 12, 1, 1, "HALT", NULL},
+      {"", 0, 0, 0, NULL, NULL},
+      {"\0\0\0", 3, 0, 0, NULL, NULL},
+  };
   msgs_t m;
+  size_t i;
 
-  ck_assert_int_eq(split("PUSH_REQUEST", 13, &m), 0);
-  ck_assert_int_eq(m.n, 1);
-  ck_assert_str_eq(m.msgs[0], "PUSH_REQUEST");
-
-  /* two messages in one record, CR/LF stripped, empty ones skipped */
-  ck_assert_int_eq(split("PUSH_REPLY,ping 10\0\0AUTH_FAILED\r\n\0\r\n", 37, &m),
-                   0);
-  ck_assert_int_eq(m.n, 2);
-  ck_assert_str_eq(m.msgs[0], "PUSH_REPLY,ping 10");
-  ck_assert_str_eq(m.msgs[1], "AUTH_FAILED");
-
-  /* non-printable: rejected, the others still delivered */
-  ck_assert_int_eq(split("BAD\x01X\0OK\0TAB\there\0DEL\x7f\0", 23, &m), 3);
-  ck_assert_int_eq(m.n, 1);
-  ck_assert_str_eq(m.msgs[0], "OK");
-
-  /* a newline inside a message is not "trailing" */
-  ck_assert_int_eq(split("A\nB\0", 4, &m), 1);
-  ck_assert_int_eq(m.n, 0);
-
-  /* UTF-8 passes, as in OpenVPN */
-  ck_assert_int_eq(split("INFO,caf\xc3\xa9", 11, &m), 0);
-  ck_assert_int_eq(m.n, 1);
-
-  /* unterminated tail */
-  ck_assert_int_eq(split("HALT\0RESTART", 12, &m), 1);
-  ck_assert_int_eq(m.n, 1);
-  ck_assert_str_eq(m.msgs[0], "HALT");
-
-  ck_assert_int_eq(split("", 0, &m), 0);
-  ck_assert_int_eq(m.n, 0);
-  ck_assert_int_eq(split("\0\0\0", 3, &m), 0);
-  ck_assert_int_eq(m.n, 0);
+  for (i = 0; i < FAKE_COUNT(cases); i++) {
+    ck_assert_msg(split(cases[i].data, cases[i].len, &m) == cases[i].rc,
+                  "case %zu", i);
+    ck_assert_int_eq(m.n, cases[i].n);
+    if (cases[i].msg0 != NULL)
+      ck_assert_str_eq(m.msgs[0], cases[i].msg0);
+    if (cases[i].msg1 != NULL)
+      ck_assert_str_eq(m.msgs[1], cases[i].msg1);
+  }
 }
 END_TEST
 
@@ -409,24 +407,11 @@ START_TEST(test_keymethod_auth_nocache_forgets_password) {
 }
 END_TEST
 
-static Suite *keymethod_suite(void) {
-  Suite *s = suite_create("keymethod");
-  TCase *tc = tcase_create("core");
-
-  tcase_add_test(tc, test_keymethod_build_exact_bytes);
-  tcase_add_test(tc, test_keymethod_build_without_credentials);
-  tcase_add_test(tc, test_keymethod_build_too_big);
-  tcase_add_test(tc, test_keymethod_randomize);
-  tcase_add_test(tc, test_keymethod_parse_server);
-  tcase_add_test(tc, test_keymethod_parse_server_bad);
-  tcase_add_test(tc, test_keymethod_parse_server_truncated_everywhere);
-  tcase_add_test(tc, test_keymethod_options_string);
-  tcase_add_test(tc, test_keymethod_peer_info);
-  tcase_add_test(tc, test_keymethod_peer_info_rejects);
-  tcase_add_test(tc, test_keymethod_ctlmsg_split);
-  tcase_add_test(tc, test_keymethod_auth_nocache_forgets_password);
-  suite_add_tcase(s, tc);
-  return s;
-}
-
-LVPN_TEST_MAIN(keymethod_suite)
+LVPN_TEST_MAIN("keymethod", 0, NULL, NULL, test_keymethod_build_exact_bytes,
+               test_keymethod_build_without_credentials,
+               test_keymethod_build_too_big, test_keymethod_randomize,
+               test_keymethod_parse_server, test_keymethod_parse_server_bad,
+               test_keymethod_parse_server_truncated_everywhere,
+               test_keymethod_options_string, test_keymethod_peer_info,
+               test_keymethod_peer_info_rejects, test_keymethod_ctlmsg_split,
+               test_keymethod_auth_nocache_forgets_password)

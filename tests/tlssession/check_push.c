@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/check_util.h"
 #include "layers/tlssession/push.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 /* Records what the parser warned about. */
 typedef struct {
@@ -21,6 +21,11 @@ static void on_warn(void *ud, const char *opt) {
 
 static int parse(lvpn__push_t *p, warns_t *w, const char *s) {
   return lvpn__push_parse(p, s, strlen(s), on_warn, w);
+}
+
+/* Parses `s` into `p`, expecting success. */
+static void parse_ok(lvpn__push_t *p, warns_t *w, const char *s) {
+  ck_assert_int_eq(parse(p, w, s), 0);
 }
 
 static const char *ip4(struct in_addr a, char *buf) {
@@ -99,11 +104,10 @@ START_TEST(test_push_continuation_accumulates) {
                          "push-continuation 2"),
                    1);
   ck_assert(p.more);
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,route 10.1.0.0 255.255.0.0,"
-                         "ifconfig 10.8.0.6 10.8.0.5,"
-                         "push-continuation 1"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,route 10.1.0.0 255.255.0.0,"
+           "ifconfig 10.8.0.6 10.8.0.5,"
+           "push-continuation 1");
   ck_assert(!p.more);
   ck_assert_int_eq(p.n_routes, 2);
   ck_assert_str_eq(ip4(p.routes[0].net, b), "10.0.0.0");
@@ -111,7 +115,7 @@ START_TEST(test_push_continuation_accumulates) {
   ck_assert_str_eq(ip4(p.ifconfig_remote, b), "10.8.0.5");
   /* a part without push-continuation is the last one too */
   ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,push-continuation 2"), 1);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,ping 5"), 0);
+  parse_ok(&p, &w, "PUSH_REPLY,ping 5");
   ck_assert_int_eq(w.n, 0);
   lvpn__push_free(&p);
 }
@@ -121,9 +125,9 @@ START_TEST(test_push_bare_reply) {
   lvpn__push_t p;
   warns_t w = {0};
   lvpn__push_init(&p);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY"), 0);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,"), 0);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,,  ,"), 0);
+  parse_ok(&p, &w, "PUSH_REPLY");
+  parse_ok(&p, &w, "PUSH_REPLY,");
+  parse_ok(&p, &w, "PUSH_REPLY,,  ,");
   ck_assert_int_eq(p.n_options, 0);
   ck_assert_int_eq(p.topology, LVPN__TOPO_NET30);
   ck_assert_uint_eq(p.peer_id, LVPN__PEER_ID_DISABLED);
@@ -138,15 +142,14 @@ START_TEST(test_push_routes) {
   char b[64];
 
   lvpn__push_init(&p);
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,route 192.168.1.0 255.255.255.0 "
-                         "10.8.0.1 50,route 172.16.0.1,"
-                         "route remote_host 255.255.255.255 net_gateway,"
-                         "route 10.9.0.0 default vpn_gateway default,"
-                         "route-ipv6 2001:db8::/32,"
-                         "route-ipv6 2001:db8:1::/48 2001:db8::1 7,"
-                         "route-gateway dhcp,route-metric 20"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,route 192.168.1.0 255.255.255.0 "
+           "10.8.0.1 50,route 172.16.0.1,"
+           "route remote_host 255.255.255.255 net_gateway,"
+           "route 10.9.0.0 default vpn_gateway default,"
+           "route-ipv6 2001:db8::/32,"
+           "route-ipv6 2001:db8:1::/48 2001:db8::1 7,"
+           "route-gateway dhcp,route-metric 20");
   ck_assert_int_eq(p.n_routes, 4);
   ck_assert_int_eq(p.routes[0].gw_kind, LVPN__GW_ADDR);
   ck_assert_str_eq(ip4(p.routes[0].gateway, b), "10.8.0.1");
@@ -195,21 +198,20 @@ START_TEST(test_push_redirect_dns_dhcp) {
   char b[64];
 
   lvpn__push_init(&p);
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,redirect-gateway def1 bypass-dhcp ipv6,"
-                         "redirect-private local,"
-                         "dhcp-option DOMAIN example.org,"
-                         "dhcp-option DOMAIN-SEARCH corp.example.org,"
-                         "dhcp-option DNS6 2001:db8::53,"
-                         "dhcp-option DNS 2001:db8::54,"
-                         "dhcp-option NTP 10.0.0.1,"
-                         "dhcp-option PROXY_HTTP proxy,"
-                         "dns server 0 address 10.0.0.53 [2001:db8::53]:5353,"
-                         "dns server 0 address 10.0.0.54:53,"
-                         "dns server 1 address 2001:db8::35,"
-                         "dns search-domains a.example b.example,"
-                         "block-ipv6"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,redirect-gateway def1 bypass-dhcp ipv6,"
+           "redirect-private local,"
+           "dhcp-option DOMAIN example.org,"
+           "dhcp-option DOMAIN-SEARCH corp.example.org,"
+           "dhcp-option DNS6 2001:db8::53,"
+           "dhcp-option DNS 2001:db8::54,"
+           "dhcp-option NTP 10.0.0.1,"
+           "dhcp-option PROXY_HTTP proxy,"
+           "dns server 0 address 10.0.0.53 [2001:db8::53]:5353,"
+           "dns server 0 address 10.0.0.54:53,"
+           "dns server 1 address 2001:db8::35,"
+           "dns search-domains a.example b.example,"
+           "block-ipv6");
   ck_assert_int_eq(w.n, 0);
   ck_assert_int_eq(p.redirect_gateway, LVPN__RG_ENABLE | LVPN__RG_DEF1 |
                                            LVPN__RG_BYPASS_DHCP |
@@ -247,13 +249,12 @@ START_TEST(test_push_timers_crypto_comp_tokens) {
   warns_t w = {0};
 
   lvpn__push_init(&p);
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,ping-exit 120,inactive 600 1000,"
-                         "session-timeout 3600,explicit-exit-notify,"
-                         "key-derivation tls-ekm,peer-id 16777215,"
-                         "auth SHA256,comp-lzo no,topology p2p,"
-                         "auth-token SESS_ID_abc,auth-token-user dXNlcg=="),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,ping-exit 120,inactive 600 1000,"
+           "session-timeout 3600,explicit-exit-notify,"
+           "key-derivation tls-ekm,peer-id 16777215,"
+           "auth SHA256,comp-lzo no,topology p2p,"
+           "auth-token SESS_ID_abc,auth-token-user dXNlcg==");
   ck_assert_int_eq(p.ping_exit, 120);
   ck_assert_int_eq(p.inactive, 600);
   ck_assert_int_eq(p.session_timeout, 3600);
@@ -269,16 +270,15 @@ START_TEST(test_push_timers_crypto_comp_tokens) {
   ck_assert_str_eq(p.auth_token_user, "dXNlcg==");
   /* later values replace earlier ones; real compression is stored for the
    * caller to refuse */
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,explicit-exit-notify 3,"
-                         "compress lz4-v2,auth-token NEW"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,explicit-exit-notify 3,"
+           "compress lz4-v2,auth-token NEW");
   ck_assert_int_eq(p.explicit_exit_notify, 3);
   ck_assert_int_eq(p.comp, LVPN__COMP_LZ4_V2);
   ck_assert_str_eq(p.auth_token, "NEW");
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,compress,comp-lzo"), 0);
+  parse_ok(&p, &w, "PUSH_REPLY,compress,comp-lzo");
   ck_assert_int_eq(p.comp, LVPN__COMP_LZO_ADAPTIVE);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,compress stub-v2"), 0);
+  parse_ok(&p, &w, "PUSH_REPLY,compress stub-v2");
   ck_assert_int_eq(p.comp, LVPN__COMP_STUB_V2);
   ck_assert_int_eq(w.n, 0);
   lvpn__push_free(&p);
@@ -292,27 +292,34 @@ START_TEST(test_push_unknown_options_warn) {
   warns_t w = {0};
 
   lvpn__push_init(&p);
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,tun-ipv6,setenv X 1,"
-                         "echo hello world,block-outside-dns,"
-                         "register-dns"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,tun-ipv6,setenv X 1,"
+           "echo hello world,block-outside-dns,"
+           "register-dns");
   ck_assert_int_eq(w.n, 0); /* known and harmless */
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,frobnicate 1 2,ping 7"), 0);
+  parse_ok(&p, &w, "PUSH_REPLY,frobnicate 1 2,ping 7");
   ck_assert_int_eq(w.n, 1);
   ck_assert_str_eq(w.last, "frobnicate 1 2");
   ck_assert_int_eq(p.ping, 7);
   /* known option, flag from a newer server: warned, the rest applied */
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,protocol-flags cc-exit "
-                         "aead-epoch"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,protocol-flags cc-exit "
+           "aead-epoch-v9");
   ck_assert_int_eq(w.n, 2);
-  ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch");
+  ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch-v9");
   ck_assert_uint_eq(p.protocol_flags, LVPN__PROTO_F_CC_EXIT);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,dns server 1 transport DoT"), 0);
+  /* 2.7's words, in any order, are known */
+  parse_ok(&p, &w,
+           "PUSH_REPLY,protocol-flags aead-epoch tls-ekm "
+           "dyn-tls-crypt cc-exit");
+  ck_assert_int_eq(w.n, 2);
+  ck_assert_uint_eq(p.protocol_flags,
+                    LVPN__PROTO_F_CC_EXIT | LVPN__PROTO_F_TLS_EKM |
+                        LVPN__PROTO_F_DYN_TLS_CRYPT |
+                        LVPN__PROTO_F_AEAD_EPOCH);
+  parse_ok(&p, &w, "PUSH_REPLY,dns server 1 transport DoT");
   ck_assert_int_eq(w.n, 3);
-  ck_assert_int_eq(parse(&p, &w, "PUSH_REPLY,key-derivation magic"), 0);
+  parse_ok(&p, &w, "PUSH_REPLY,key-derivation magic");
   ck_assert_int_eq(w.n, 4);
   /* no callback: still skipped */
   ck_assert_int_eq(lvpn__push_parse(&p, "PUSH_REPLY,x", 12, NULL, NULL), 0);
@@ -422,10 +429,9 @@ START_TEST(test_push_pull_filter) {
   lvpn__push_init(&p);
   p.filters = f;
   p.n_filters = 3;
-  ck_assert_int_eq(parse(&p, &w,
-                         "PUSH_REPLY,route 10.1.0.0 255.255.0.0,"
-                         "route 10.2.0.0 255.255.0.0, ping 3"),
-                   0);
+  parse_ok(&p, &w,
+           "PUSH_REPLY,route 10.1.0.0 255.255.0.0,"
+           "route 10.2.0.0 255.255.0.0, ping 3");
   ck_assert_int_eq(p.n_routes, 1);
   ck_assert_int_eq(p.n_filtered, 1);
   ck_assert_int_eq(p.ping, 3);
@@ -481,23 +487,48 @@ START_TEST(test_push_ctlmsg_classify) {
 }
 END_TEST
 
-static Suite *push_suite(void) {
-  Suite *s = suite_create("push");
-  TCase *tc = tcase_create("push");
-  tcase_add_test(tc, test_push_real_vector);
-  tcase_add_test(tc, test_push_continuation_accumulates);
-  tcase_add_test(tc, test_push_bare_reply);
-  tcase_add_test(tc, test_push_routes);
-  tcase_add_test(tc, test_push_route_limit);
-  tcase_add_test(tc, test_push_redirect_dns_dhcp);
-  tcase_add_test(tc, test_push_timers_crypto_comp_tokens);
-  tcase_add_test(tc, test_push_unknown_options_warn);
-  tcase_add_test(tc, test_push_malformed_values);
-  tcase_add_test(tc, test_push_garbage_never_crashes);
-  tcase_add_test(tc, test_push_pull_filter);
-  tcase_add_test(tc, test_push_ctlmsg_classify);
-  suite_add_tcase(s, tc);
-  return s;
+/* AUTH_FAILED,TEMP (OpenVPN 2.7, doc openvpn-2.7.md §6.1; lab form). */
+START_TEST(test_push_auth_fail_temp) {
+  lvpn__auth_temp_t t;
+  const char *rest;
+  ck_assert_int_eq(lvpn__ctlmsg_classify(
+                       "AUTH_FAILED,TEMP[backoff 7,advance no]:pool exhausted",
+                       &rest),
+                   LVPN__CTL_AUTH_FAILED);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp(rest, &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 7);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_NO);
+  ck_assert_int_eq(t.unknown, 0);
+  ck_assert_str_eq(t.reason, "pool exhausted");
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP", &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 0);
+  ck_assert_str_eq(t.reason, "");
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP:try later", &t), 1);
+  ck_assert_str_eq(t.reason, "try later");
+  ck_assert_int_eq(
+      lvpn__ctlmsg_auth_temp("TEMP[advance remote, backoff 30,x 1]", &t), 1);
+  ck_assert_uint_eq(t.backoff_s, 30);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_REMOTE);
+  ck_assert_int_eq(t.unknown, 1);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP[advance addr,backoff -1]", &t),
+                   1);
+  ck_assert_int_eq(t.advance, LVPN__ADVANCE_ADDR);
+  ck_assert_uint_eq(t.backoff_s, 0);
+  ck_assert_int_eq(t.unknown, 1);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMP[backoff 5", &t), 1);
+  ck_assert_int_eq(t.unknown, 1);
+  /* not TEMP: an ordinary (final) AUTH_FAILED */
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("bad password", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp("TEMPORARY", &t), 0);
+  ck_assert_int_eq(lvpn__ctlmsg_auth_temp(NULL, &t), 0);
 }
+END_TEST
 
-LVPN_TEST_MAIN(push_suite)
+LVPN_TEST_MAIN("push", 0, NULL, NULL, test_push_real_vector,
+               test_push_continuation_accumulates, test_push_bare_reply,
+               test_push_routes, test_push_route_limit,
+               test_push_redirect_dns_dhcp, test_push_timers_crypto_comp_tokens,
+               test_push_unknown_options_warn, test_push_malformed_values,
+               test_push_garbage_never_crashes, test_push_pull_filter,
+               test_push_ctlmsg_classify, test_push_auth_fail_temp)

@@ -18,11 +18,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/check_util.h"
+#include "layers/tun/device.h"
 #include "layers/tun/netlink.h"
 #include "layers/tun/script.h"
-#include "layers/tun/device.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 #define IP4(a, b, c, d)                                                        \
   (((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) | ((uint32_t)(c) << 8) |      \
@@ -39,6 +39,17 @@ static void subnet4(lvpn__tun_ipv4_params_t *p) {
   p->ifconfig_local = IP4(198, 19, 0, 2);
   p->ifconfig_remote_netmask = IP4(255, 255, 255, 0);
   p->route_gateway = IP4(198, 19, 0, 1);
+}
+
+/* net30: 198.19.0.6 with the peer 198.19.0.5, and `route`. */
+static void net30(lvpn__tun_ipv4_params_t *p,
+                  const lvpn__tun_route4_param_t *route) {
+  memset(p, 0, sizeof(*p));
+  p->topology = LVPN__TOPOLOGY_NET30;
+  p->ifconfig_local = IP4(198, 19, 0, 6);
+  p->ifconfig_remote_netmask = IP4(198, 19, 0, 5);
+  p->routes = route;
+  p->n_routes = 1;
 }
 
 /* ifconfig-ipv6 2001:2:0:8::1000/64 2001:2:0:8::1, route-ipv6 net/bits. */
@@ -128,12 +139,7 @@ START_TEST(test_tun_plan_net30_gateway_is_remote) {
   lvpn__tun_plan_t plan;
   char err[128] = "";
 
-  memset(&p, 0, sizeof(p));
-  p.topology = LVPN__TOPOLOGY_NET30;
-  p.ifconfig_local = IP4(198, 19, 0, 6);
-  p.ifconfig_remote_netmask = IP4(198, 19, 0, 5);
-  p.routes = &route;
-  p.n_routes = 1;
+  net30(&p, &route);
   lvpn__tun_plan_init(&plan);
   ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p, err, sizeof(err)), 0);
   ck_assert_uint_eq(plan.prefixlen4, 32);
@@ -683,12 +689,7 @@ START_TEST(test_tun_configure_net30_peer) {
 
   ck_assert_int_eq(lvpn__tun_open("lvpntest0", name, &fd), 0);
   ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
-  memset(&p4, 0, sizeof(p4));
-  p4.topology = LVPN__TOPOLOGY_NET30;
-  p4.ifconfig_local = IP4(198, 19, 0, 6);
-  p4.ifconfig_remote_netmask = IP4(198, 19, 0, 5);
-  p4.routes = &route;
-  p4.n_routes = 1;
+  net30(&p4, &route);
   lvpn__tun_plan_init(&plan);
   ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
   ck_assert_msg(lvpn__tun_apply_plan(&nl, name, &plan) == 0, "%s",
@@ -902,14 +903,8 @@ static const char *root_skip_reason(char *buf, size_t len) {
 int main(void) {
   char buf[128];
   const char *why = root_skip_reason(buf, sizeof(buf));
-  SRunner *sr;
-  int failed;
 
   if (why != NULL)
     printf("SKIP root-only tun cases: %s\n", why);
-  sr = srunner_create(tun_suite(why == NULL));
-  srunner_run_all(sr, CK_NORMAL);
-  failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  return fake_run(tun_suite(why == NULL));
 }

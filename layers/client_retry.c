@@ -1,0 +1,69 @@
+/* OpenVPN 2.6's reconnection policy as a pure function of the attempt
+ * count: see client_retry.h. */
+#include "layers/client_retry.h"
+
+#include "layervpn.h"
+
+#define MAX_DOUBLINGS 15 /* 65535 << 15 still fits in 32 bits */
+
+void lvpn__retry_init(lvpn__retry_t *r) {
+  r->unsuccessful = 0;
+  r->remote = -1;
+  r->no_advance = 0;
+  r->no_pause = 0;
+}
+
+unsigned lvpn__retry_pause(const lvpn__retry_opts_t *o,
+                           unsigned unsuccessful) {
+  unsigned n = o->n_remotes > 0 ? o->n_remotes : 1;
+  unsigned sec = o->connect_retry;
+  unsigned cap = o->connect_retry_cap;
+  int backoff = (int)(unsuccessful / n) - 4;
+
+  if (cap < o->connect_retry)
+    cap = o->connect_retry;
+  if (backoff > 0)
+    sec = (sec > 0 ? sec : 1) << (backoff < MAX_DOUBLINGS ? backoff
+                                                          : MAX_DOUBLINGS);
+  return sec > cap ? cap : sec;
+}
+
+int lvpn__retry_next(lvpn__retry_t *r, const lvpn__retry_opts_t *o,
+                     int first, unsigned *pause_s, int *remote) {
+  unsigned n = o->n_remotes > 0 ? o->n_remotes : 1;
+  unsigned pause = first || r->no_pause ? 0 : lvpn__retry_pause(o, r->unsuccessful);
+  unsigned count = r->unsuccessful;
+  int next = r->remote;
+
+  if (r->no_advance && r->remote >= 0) {
+    /* right after a completed connection: same remote, not counted */
+  } else {
+    count++;
+    next = (int)(((unsigned)(r->remote + 1)) % n);
+  }
+  if (o->connect_retry_max > 0 &&
+      (unsigned long long)count >
+          (unsigned long long)n * o->connect_retry_max)
+    return LVPN_ERETRY_MAX;
+  r->unsuccessful = count;
+  r->remote = next;
+  r->no_advance = 0;
+  r->no_pause = 0;
+  *pause_s = pause;
+  *remote = next;
+  return 0;
+}
+
+void lvpn__retry_connected(lvpn__retry_t *r) {
+  r->unsuccessful = 0;
+  r->no_advance = 1;
+}
+
+void lvpn__retry_no_pause(lvpn__retry_t *r) { r->no_pause = 1; }
+
+void lvpn__retry_advance(lvpn__retry_t *r) { r->no_advance = 0; }
+
+void lvpn__retry_stay(lvpn__retry_t *r) {
+  if (r->remote >= 0)
+    r->no_advance = 1;
+}

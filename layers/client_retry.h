@@ -1,0 +1,61 @@
+/* The reconnection policy, loop-free: which remote the next attempt uses,
+ * how long to pause before it, and when to give up. It follows OpenVPN
+ * 2.6's socket_restart_pause() and next_connection_entry():
+ *
+ * - Every attempt that moves on to a remote (the first one included) counts
+ *   as unsuccessful until a connection completes, which resets the count.
+ *   The first attempt after a completed connection stays on the same remote
+ *   and is not counted.
+ * - The pause before an attempt is connect-retry (default 1 s), doubled for
+ *   every attempt beyond 5 per remote (counted / n_remotes - 4 doublings, at
+ *   most 15), and never above connect-retry's second value (default 300 s,
+ *   at least the first value).
+ * - A restart after server-poll-timeout does not pause.
+ * - With connect-retry-max N, more than N attempts per remote without a
+ *   completed connection end the client.
+ */
+#ifndef LVPN_LAYERS_CLIENT_RETRY_H
+#define LVPN_LAYERS_CLIENT_RETRY_H
+
+typedef struct lvpn__retry_opts_s {
+  unsigned connect_retry;     /* s, the base pause */
+  unsigned connect_retry_cap; /* s, the longest pause (raised to the base) */
+  unsigned connect_retry_max; /* attempts per remote; 0: no limit */
+  unsigned n_remotes;         /* >= 1 */
+} lvpn__retry_opts_t;
+
+typedef struct lvpn__retry_s {
+  unsigned unsuccessful; /* OpenVPN's unsuccessful_attempts */
+  int remote;            /* index of the remote in use; -1 before the first */
+  int no_advance;        /* the next attempt stays on this remote, uncounted */
+  int no_pause;          /* the next attempt starts at once */
+} lvpn__retry_t;
+
+void lvpn__retry_init(lvpn__retry_t *r);
+
+/* Plans the next attempt: `*pause_s` (0 for the first) and `*remote`.
+ * `first` is set for the very first attempt (no pause). Returns 0, or
+ * LVPN_ERETRY_MAX when connect-retry-max is used up (then nothing is
+ * planned: OpenVPN would pause first and then exit; we exit at once). */
+int lvpn__retry_next(lvpn__retry_t *r, const lvpn__retry_opts_t *o,
+                     int first, unsigned *pause_s, int *remote);
+
+/* A connection completed (Initialization Sequence Completed). */
+void lvpn__retry_connected(lvpn__retry_t *r);
+
+/* The attempt ended on server-poll-timeout: restart without a pause. */
+void lvpn__retry_no_pause(lvpn__retry_t *r);
+
+/* The server's RESTART carried the N flag: the next attempt moves on to the
+ * next remote (and counts) even right after a completed connection. */
+void lvpn__retry_advance(lvpn__retry_t *r);
+
+/* The next attempt stays on the remote in use (AUTH_FAILED,TEMP without
+ * "advance remote"). */
+void lvpn__retry_stay(lvpn__retry_t *r);
+
+/* The pause OpenVPN takes before an attempt, given the unsuccessful count so
+ * far. Exposed for the tests. */
+unsigned lvpn__retry_pause(const lvpn__retry_opts_t *o, unsigned unsuccessful);
+
+#endif

@@ -1,0 +1,86 @@
+/* Data-channel cipher primitives: seal/open one packet in place with a key
+ * set up once (AEAD, or AES-CBC plus HMAC). crypto.c builds the OpenVPN
+ * packet around them (header, packet id, nonce, padding, replay window).
+ *
+ * Backends (configure --with-dc-crypto=evp|gcrypt), both keyed once per key
+ * and direction, only the IV set per packet:
+ * - evp (default): OpenSSL 3 libcrypto EVP (cipher_evp.c), one
+ *   EVP_CIPHER_CTX per key and direction. Nothing is allocated per packet
+ *   except inside OpenSSL 3.0's HMAC re-initialisation (CBC only).
+ * - gcrypt: libgcrypt (cipher_gcrypt.c), one cipher handle (and, for CBC,
+ *   one HMAC handle) per key and direction; nothing allocated per packet.
+ *
+ * All buffers are processed in place (input == output). Key bytes passed in
+ * are copied into the contexts; the caller zeroes its own copy.
+ */
+#ifndef LVPN_LAYERS_DATACHANNEL_CIPHER_H
+#define LVPN_LAYERS_DATACHANNEL_CIPHER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef LVPN_DC_CRYPTO_GCRYPT
+#include <gcrypt.h>
+#else
+#include <openssl/types.h>
+#endif
+
+#define LVPN__DCC_NONCE_LEN 12
+#define LVPN__DCC_TAG_LEN 16
+#define LVPN__DCC_BLOCK 16
+#define LVPN__DCC_MAX_MAC 64
+
+/* One direction: a keyed cipher context and, for CBC, a keyed HMAC. Both
+ * NULL when not set up; lvpn__dcc_free() on a zeroed struct is harmless. */
+typedef struct lvpn__dc_cipher_s {
+#ifdef LVPN_DC_CRYPTO_GCRYPT
+  gcry_cipher_hd_t ctx;
+  gcry_md_hd_t mac;
+  size_t mac_len;
+  int encrypt; /* CBC: the direction keyed */
+#else
+  EVP_CIPHER_CTX *ctx;
+  EVP_MAC_CTX *mac;
+#endif
+} lvpn__dc_cipher_t;
+
+/* The backend's name and version, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
+const char *lvpn__dcc_backend(void);
+
+/* Key `c` for `cipher` (an OpenSSL/OpenVPN name: AES-128-GCM,
+ * CHACHA20-POLY1305, AES-256-CBC, ...), whose key length must be key_len.
+ * encrypt: 1 to seal, 0 to open. CBC runs without padding (the caller pads).
+ * Returns 0, LVPN_ENOCIPHER (the library lacks it or key_len differs) or
+ * LVPN_ECRYPTO. On failure `c` holds nothing (free is still harmless). */
+int lvpn__dcc_init(lvpn__dc_cipher_t *c, const char *cipher,
+                   const uint8_t *key, size_t key_len, int encrypt);
+/* Key an HMAC with `digest` (SHA1, SHA256, SHA384, SHA512) and a key as long
+ * as the digest; *mac_len gets the digest size. Returns 0,
+ * LVPN_EUNSUPPORTED (no such digest) or LVPN_ECRYPTO. */
+int lvpn__dcc_hmac_init(lvpn__dc_cipher_t *c, const char *digest,
+                        const uint8_t *key, size_t *mac_len);
+/* Free both contexts (the library wipes their key schedules), zero `c`. */
+void lvpn__dcc_free(lvpn__dc_cipher_t *c);
+
+/* AEAD: encrypt buf[0..n) in place and write the 16-byte tag. ad may be
+ * anywhere (also inside buf's headroom). Returns 0 or LVPN_ECRYPTO. */
+int lvpn__dcc_seal(lvpn__dc_cipher_t *c,
+                   const uint8_t nonce[LVPN__DCC_NONCE_LEN], const uint8_t *ad,
+                   size_t ad_len, uint8_t *buf, size_t n,
+                   uint8_t tag[LVPN__DCC_TAG_LEN]);
+/* AEAD: decrypt buf[0..n) in place and check the tag. Returns 0, LVPN_EAUTH
+ * (bad tag: buf then holds unauthenticated bytes, drop them) or
+ * LVPN_ECRYPTO. */
+int lvpn__dcc_open(lvpn__dc_cipher_t *c,
+                   const uint8_t nonce[LVPN__DCC_NONCE_LEN], const uint8_t *ad,
+                   size_t ad_len, uint8_t *buf, size_t n,
+                   const uint8_t tag[LVPN__DCC_TAG_LEN]);
+/* CBC: encrypt or decrypt (as keyed) buf[0..n) in place; n is a multiple of
+ * 16. Returns 0, LVPN_EINVAL (n not a multiple of 16) or LVPN_ECRYPTO. */
+int lvpn__dcc_cbc(lvpn__dc_cipher_t *c, const uint8_t iv[LVPN__DCC_BLOCK],
+                  uint8_t *buf, size_t n);
+/* HMAC of in[0..n) into out (mac_len bytes). Returns 0 or LVPN_ECRYPTO. */
+int lvpn__dcc_hmac(lvpn__dc_cipher_t *c, const uint8_t *in, size_t n,
+                   uint8_t *out);
+
+#endif

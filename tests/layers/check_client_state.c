@@ -1,0 +1,61 @@
+/* lvpn_client_state() / lvpn_state_name(): OpenVPN's names and numbers (its
+ * management interface's `state`), and the state of a client that never
+ * started. The states of a real connection are checked against OpenVPN 2.6
+ * by tests/integration/t_state.sh. */
+#include <string.h>
+
+#include "tests/fakes.h"
+#include "layervpn.h"
+
+START_TEST(test_client_state_names_are_openvpns) {
+  /* OpenVPN's manage.h numbers, manage.c names */
+  static const struct {
+    lvpn_state_t s;
+    int openvpn;
+    const char *name;
+  } want[] = {{LVPN_STATE_INITIAL, 0, "INITIAL"},
+              {LVPN_STATE_CONNECTING, 1, "CONNECTING"},
+              {LVPN_STATE_ASSIGN_IP, 2, "ASSIGN_IP"},
+              {LVPN_STATE_ADD_ROUTES, 3, "ADD_ROUTES"},
+              {LVPN_STATE_CONNECTED, 4, "CONNECTED"},
+              {LVPN_STATE_RECONNECTING, 5, "RECONNECTING"},
+              {LVPN_STATE_EXITING, 6, "EXITING"},
+              {LVPN_STATE_WAIT, 7, "WAIT"},
+              {LVPN_STATE_AUTH, 8, "AUTH"},
+              {LVPN_STATE_GET_CONFIG, 9, "GET_CONFIG"},
+              {LVPN_STATE_RESOLVE, 10, "RESOLVE"},
+              {LVPN_STATE_TCP_CONNECT, 11, "TCP_CONNECT"}};
+  size_t i;
+  for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+    ck_assert_int_eq((int)want[i].s, want[i].openvpn);
+    ck_assert_str_eq(lvpn_state_name(want[i].s), want[i].name);
+  }
+  ck_assert_str_eq(lvpn_state_name((lvpn_state_t)12), "?");
+  ck_assert_str_eq(lvpn_state_name((lvpn_state_t)-1), "?");
+}
+END_TEST
+
+START_TEST(test_client_state_initial_until_started) {
+  uv_loop_t loop;
+  lvpn_config_t *cfg;
+  lvpn_client_t *c;
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  ck_assert_int_eq(lvpn_client_new(&c, &loop, cfg), 0);
+  lvpn_config_free(cfg);
+  ck_assert_int_eq(lvpn_client_state(c), LVPN_STATE_INITIAL);
+  lvpn_client_stop(c); /* harmless when idle */
+  ck_assert_int_eq(lvpn_client_state(c), LVPN_STATE_INITIAL);
+  /* a config that cannot work is refused before anything starts */
+  ck_assert_int_ne(lvpn_client_start(c), 0);
+  ck_assert_int_eq(lvpn_client_state(c), LVPN_STATE_INITIAL);
+  ck_assert_int_eq(lvpn_client_close(c, NULL), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
+LVPN_TEST_MAIN("client_state", 0, NULL, NULL,
+               test_client_state_names_are_openvpns,
+               test_client_state_initial_until_started)
