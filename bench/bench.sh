@@ -15,6 +15,7 @@
 #   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
 #   BENCH_VIA_WRAPPER=1  start an uninstalled layervpn through its libtool
 #                      wrapper script (adds bash's startup to time-to-tunnel)
+#   BENCH_LVPN_ARGS="--trace /tmp/t.jsonl"  extra words for layervpn connect
 #   IT_KEEP=1          keep the work dir (logs, iperf3 JSON) afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -165,7 +166,11 @@ bench_client() {
     log=$IT_DIR/$name-$run.log
     pidfile=$IT_DIR/$name-$run.pid
     case $name in
-    layervpn) cmd=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn") ;;
+    layervpn)
+        cmd=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn")
+        # shellcheck disable=SC2206 # words on purpose: "--trace FILE"
+        [[ -n ${BENCH_LVPN_ARGS:-} ]] && cmd+=($BENCH_LVPN_ARGS)
+        ;;
     openvpn) cmd=(openvpn --config "$IT_DIR/client.ovpn") ;;
     *) die "unknown client $name" ;;
     esac

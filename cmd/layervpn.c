@@ -1,6 +1,8 @@
 /* layervpn: a thin CLI over liblayers.
  *
- *   layervpn connect [--verb N] [--counters] CONFIG.ovpn [--option value ...]
+ *   layervpn connect [--verb N] [--counters] [--trace FILE [--trace-data all]]
+ *                    [--pcap FILE [--pcap-layer wire|control|inside]]
+ *                    CONFIG.ovpn [--option value ...]
  *
  * Options after the config file override it, as on OpenVPN's command line.
  * SIGINT/SIGTERM stop the client in order (exit notification, routes and
@@ -14,6 +16,8 @@
 #include <time.h>
 
 #include "cmd/ping.h"
+#include "cmd/pcap_file.h"
+#include "cmd/trace_file.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -23,24 +27,42 @@ typedef struct {
   int err;
   int show_counters;
   int stopping;
+  const char *trace_path;
+  int trace_level;
+  cli_trace_t trace;
+  const char *pcap_path, *pcap_layer;
+  cli_pcap_t pcap;
 } cli_t;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: layervpn connect [--verb N] [--counters] CONFIG.ovpn "
-          "[--option value ...]\n"
-          "       layervpn --help | --version\n"
-          "\n"
-          "Connects to an OpenVPN 2.x server with an existing client config.\n"
-          "Options after CONFIG override it, as on OpenVPN's command line.\n"
-          "  --verb N      log verbosity 0..11 (OpenVPN's; default: config or 3)\n"
-          "  --counters    print every layer's counters when the client stops\n"
-          "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
-          "2 usage or configuration error.\n"
-          "\n"
-          "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
-          "                     CONFIG.ovpn TARGET\n"
-          "ICMP echo through the tunnel as ping(8), without root or TUN device.\n");
+  fprintf(
+      f,
+      "usage: layervpn connect [--verb N] [--counters] [--trace FILE "
+      "[--trace-data all]]\n"
+      "                        [--pcap FILE [--pcap-layer "
+      "wire|control|inside]]\n"
+      "                        CONFIG.ovpn [--option value ...]\n"
+      "       layervpn --help | --version\n"
+      "\n"
+      "Connects to an OpenVPN 2.x server with an existing client config.\n"
+      "Options after CONFIG override it, as on OpenVPN's command line.\n"
+      "  --verb N      log verbosity 0..11 (OpenVPN's; default: config or 3)\n"
+      "  --counters    print every layer's counters when the client stops\n"
+      "  --trace FILE  write every layer's events to FILE (JSON lines,\n"
+      "                mode 0600); control events use minivpn's schema\n"
+      "  --trace-data all|summary  data packets in the trace: one event\n"
+      "                each, or a per-second summary (default)\n"
+      "  --pcap FILE   capture packets to FILE (pcap, mode 0600): the OpenVPN\n"
+      "                packets with their UDP/TCP ports (--pcap-layer wire,\n"
+      "                the default), the same after tls-auth/tls-crypt\n"
+      "                unwrapping (control) or the plaintext IP packets\n"
+      "                (inside)\n"
+      "Exit status: 0 stopped by SIGINT/SIGTERM, 1 connection failed,\n"
+      "2 usage or configuration error.\n"
+      "\n"
+      "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
+      "                     CONFIG.ovpn TARGET\n"
+      "ICMP echo through the tunnel as ping(8), without root or TUN device.\n");
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
@@ -90,6 +112,35 @@ static void on_signal(uv_signal_t *h, int signum) {
   lvpn_client_stop(cli->client);
 }
 
+static int set_trace_data(cli_t *cli, const char *v);
+
+/* Our own options that take a value (before or after CONFIG): returns 1
+ * when `name` was one, 0 when not, -1 on a bad value. */
+static int cli_option(cli_t *cli, const char *name, const char *v) {
+  if (strcmp(name, "--trace") == 0)
+    cli->trace_path = v;
+  else if (strcmp(name, "--trace-data") == 0)
+    return set_trace_data(cli, v) == 0 ? 1 : -1;
+  else if (strcmp(name, "--pcap") == 0)
+    cli->pcap_path = v;
+  else if (strcmp(name, "--pcap-layer") == 0)
+    cli->pcap_layer = v;
+  else
+    return 0;
+  return 1;
+}
+
+static int set_trace_data(cli_t *cli, const char *v) {
+  if (strcmp(v, "all") != 0 && strcmp(v, "summary") != 0) {
+    fprintf(stderr,
+            "layervpn: --trace-data takes 'all' or 'summary', not '%s'\n", v);
+    return -1;
+  }
+  cli->trace_level =
+      strcmp(v, "all") == 0 ? LVPN_TRACE_DATA_ALL : LVPN_TRACE_DEFAULT;
+  return 0;
+}
+
 /* Applies "--name a b --other c" words to the config. */
 static int apply_overrides(lvpn_config_t *cfg, int argc, char **argv) {
   int i = 0;
@@ -127,6 +178,11 @@ static int cmd_connect(int argc, char **argv) {
       verb = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--counters") == 0) {
       cli.show_counters = 1;
+    } else if (i + 1 < argc &&
+               (rc = cli_option(&cli, argv[i], argv[i + 1])) != 0) {
+      if (rc < 0)
+        return 2;
+      i++;
     } else if (argv[i][0] != '-' || strcmp(argv[i], "-") == 0) {
       path = argv[i++];
       break;
@@ -141,6 +197,30 @@ static int cmd_connect(int argc, char **argv) {
     usage(stderr);
     return 2;
   }
+  /* --trace and --trace-data may also follow CONFIG: take them out of the
+   * config overrides. */
+  {
+    int j, k = i;
+    for (j = i; j < argc; j++) {
+      if (j + 1 < argc && (rc = cli_option(&cli, argv[j], argv[j + 1])) != 0) {
+        if (rc < 0)
+          return 2;
+        j++;
+        continue;
+      }
+      argv[k++] = argv[j];
+    }
+    argc = k;
+  }
+  if (cli.trace_level != 0 && cli.trace_path == NULL) {
+    fprintf(stderr, "layervpn: --trace-data needs --trace FILE\n");
+    return 2;
+  }
+  if (cli.pcap_layer != NULL && cli.pcap_path == NULL) {
+    fprintf(stderr, "layervpn: --pcap-layer needs --pcap FILE\n");
+    return 2;
+  }
+
   if (lvpn_config_load(&cfg, path, err, sizeof(err)) != 0) {
     fprintf(stderr, "layervpn: %s\n", err);
     return 2;
@@ -161,13 +241,42 @@ static int cmd_connect(int argc, char **argv) {
   }
   uv_loop_init(&loop);
   cli.loop = &loop;
+  if (cli.trace_path != NULL &&
+      (rc = cli_trace_open(&cli.trace, &loop, cli.trace_path)) != 0) {
+    fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
+            cli.trace_path, uv_strerror(rc));
+    lvpn_config_free(cfg);
+    uv_loop_close(&loop);
+    return 2;
+  }
+  if (cli.pcap_path != NULL &&
+      cli_pcap_open(&cli.pcap, cli.pcap_path,
+                    cli.pcap_layer ? cli.pcap_layer : "wire", err,
+                    sizeof(err)) != 0) {
+    fprintf(stderr, "layervpn: %s\n", err);
+    if (cli.trace_path != NULL)
+      cli_trace_close(&cli.trace);
+    lvpn_config_free(cfg);
+    uv_loop_close(&loop);
+    return 2;
+  }
   rc = lvpn_client_new(&cli.client, &loop, cfg);
   lvpn_config_free(cfg);
   if (rc != 0) {
     fprintf(stderr, "layervpn: %s\n", lvpn_strerror(rc));
+    if (cli.pcap_path != NULL)
+      cli_pcap_close(&cli.pcap);
+    if (cli.trace_path != NULL)
+      cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
     return 1;
   }
+  if (cli.pcap_path != NULL)
+    lvpn_client_set_tap(cli.client, cli.pcap.taps, cli_pcap_packet, &cli.pcap);
+  if (cli.trace_path != NULL)
+    lvpn_client_set_trace(cli.client, cli_trace_event, &cli.trace,
+                          cli.trace_level ? cli.trace_level
+                                          : LVPN_TRACE_DEFAULT);
   lvpn_client_set_data(cli.client, &cli);
   lvpn_client_set_log(cli.client, log_cb, &cli, -1);
   lvpn_client_set_event_cb(cli.client, on_event);
@@ -186,6 +295,20 @@ static int cmd_connect(int argc, char **argv) {
     cli_close_all(&cli);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
+  if (cli.pcap_path != NULL)
+    cli_pcap_close(&cli.pcap);
+  if (cli.trace_path != NULL) {
+    int terr = cli_trace_close(&cli.trace);
+    if (terr != 0)
+      fprintf(stderr, "layervpn: writing trace file '%s': %s\n", cli.trace_path,
+              uv_strerror(terr));
+    if (cli.trace.dropped > 0)
+      fprintf(stderr,
+              "layervpn: trace: %llu of %llu events dropped (the file fell "
+              "behind)\n",
+              (unsigned long long)cli.trace.dropped,
+              (unsigned long long)(cli.trace.dropped + cli.trace.events));
+  }
   if (uv_loop_close(&loop) != 0)
     fprintf(stderr, "layervpn: internal error: handles left open\n");
   if (cli.err == LVPN_ESTOPPED) {

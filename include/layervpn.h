@@ -221,6 +221,57 @@ LVPN_EXTERN lvpn_state_t lvpn_client_state(const lvpn_client_t *c);
  * value that is not an lvpn_state_t. */
 LVPN_EXTERN const char *lvpn_state_name(lvpn_state_t state);
 
+/* Tracing: one JSON object per event from every layer (README "Tracing").
+ * Every event has "t" (seconds since tracing started, float), "layer" (one
+ * of the seven layer names, or "client") and "operation"; control packets
+ * and negotiation states use minivpn's tracex fields. Traces never contain
+ * key material, passwords or auth tokens. */
+enum {
+  LVPN_TRACE_DEFAULT = 1, /* every layer's events; the data path as a
+                             per-second summary */
+  LVPN_TRACE_DATA_ALL = 2 /* also one event per data packet in each layer */
+};
+/** Trace sink: one event, `json` (`len` bytes, NUL-ended, no newline),
+ * lent for the call only. Runs on the loop's thread inside the layers: it
+ * must not block (buffer and write asynchronously, dropping when behind)
+ * and must not call into the client. */
+typedef void (*lvpn_trace_cb)(void *ud, const char *json, size_t len);
+/** Starts (`cb` set) or stops (`cb` NULL) tracing, at any time; `t` counts
+ * from lvpn_client_start(), or from this call when tracing starts later.
+ * `level` is LVPN_TRACE_DEFAULT or LVPN_TRACE_DATA_ALL. `cb` may run until
+ * the close callback of lvpn_client_close() (normally the last event is the
+ * client's "stopped"); `ud` must stay valid that long and is never freed
+ * by the library. */
+LVPN_EXTERN void lvpn_client_set_trace(lvpn_client_t *c, lvpn_trace_cb cb,
+                                       void *ud, int level);
+
+/* Packet taps: a copy of every packet crossing one point of the stack, for
+ * capture tools (the CLI's --pcap writes them with libpcap). */
+enum {
+  LVPN_TAP_WIRE = 1,    /* OpenVPN packets as sent and received (networkio;
+                           over TCP one packet without its 2-byte length) */
+  LVPN_TAP_CONTROL = 2, /* control packets after tls-auth / tls-crypt
+                           unwrapping, before wrapping: plain control
+                           packets (packetmuxer; no addresses) */
+  LVPN_TAP_INSIDE = 4   /* plaintext IP packets in and out of the tunnel */
+};
+typedef struct lvpn_tap_pkt_s {
+  int point;    /* LVPN_TAP_* */
+  int outbound; /* 1: towards the server (wire) / into the tunnel (inside) */
+  int tcp;      /* wire: the link is TCP */
+  /* wire: the link's local and remote address; lent for the call */
+  const struct sockaddr *local, *remote;
+  const uint8_t *data; /* the packet, lent for the call only */
+  size_t len;
+} lvpn_tap_pkt_t;
+typedef void (*lvpn_tap_cb)(void *ud, const lvpn_tap_pkt_t *pkt);
+/** Calls `cb` for every packet at the `points` (LVPN_TAP_* ORed; 0 or a NULL
+ * `cb` turns taps off). Same rules as the trace callback: it runs on the
+ * loop's thread inside the layers, must not call into the client, and may
+ * run until the close callback of lvpn_client_close(). */
+LVPN_EXTERN void lvpn_client_set_tap(lvpn_client_t *c, unsigned points,
+                                     lvpn_tap_cb cb, void *ud);
+
 /** Counters: calls `cb` once per counter with the layer and counter name. */
 typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,
                                 uint64_t value);

@@ -34,6 +34,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->loop = loop;
   lvpn__logger_init(&c->log);
   c->log.verb = c->cfg->verb;
+  lvpn__trace_init(&c->trace);
   lvpn__pbuf_pool_init(&c->pool, 512);
   uv_timer_init(loop, &c->timer);
   uv_timer_init(loop, &c->reneg_timer);
@@ -49,6 +50,18 @@ void lvpn_client_set_log(lvpn_client_t *c, lvpn_log_cb cb, void *ud,
   c->log.ud = ud;
   if (verb >= 0)
     c->log.verb = verb;
+}
+
+void lvpn_client_set_trace(lvpn_client_t *c, lvpn_trace_cb cb, void *ud,
+                           int level) {
+  lvpn__trace_set(&c->trace, cb, ud, level);
+}
+
+void lvpn_client_set_tap(lvpn_client_t *c, unsigned points, lvpn_tap_cb cb,
+                         void *ud) {
+  c->trace.tap = cb;
+  c->trace.tap_ud = ud;
+  c->trace.taps = cb != NULL ? points : 0;
 }
 
 void lvpn_client_set_event_cb(lvpn_client_t *c, lvpn_event_cb cb) {
@@ -86,6 +99,8 @@ void lvpn_client_stop(lvpn_client_t *c) {
     uv_timer_stop(&c->timer);
     c->state = LVPN__CLIENT_DOWN;
     c->err = LVPN_ESTOPPED;
+    LVPN__TRACE(&c->trace, "client", "stopped", "error=%s",
+                lvpn_err_name(LVPN_ESTOPPED));
     lvpn__client_event(c, LVPN_EVENT_STOPPED, LVPN_ESTOPPED);
     return;
   }
@@ -279,6 +294,8 @@ static int client_schedule_restart(lvpn_client_t *c, int err) {
     LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Restart pause, %u second(s)",
               pause);
   lvpn__client_event(c, LVPN_EVENT_RESTARTING, err);
+  LVPN__TRACE(&c->trace, "client", "restarting", "error=%s delay_s=%u",
+              lvpn_err_name(err), pause);
   /* Even without a pause, rebuild from a timer: we are inside the close
    * callback of the old stack's last handle. */
   if (c->state == LVPN__CLIENT_RESTARTING)
@@ -312,6 +329,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
     c->err = err = LVPN_ERETRY_MAX;
   }
   c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
+  LVPN__TRACE(&c->trace, "client", "stopped", "error=%s", lvpn_err_name(err));
   lvpn__client_event(c, LVPN_EVENT_STOPPED, err);
   if (closing)
     client_finish_close(c);

@@ -36,6 +36,7 @@ struct lvpn_client_s {
   int connected;
   int err; /* why it stopped */
   lvpn__logger_t log;
+  lvpn__tracer_t trace;
   lvpn_event_cb event_cb;
   lvpn_inside_write_cb inside_write;
   lvpn_close_cb close_cb;

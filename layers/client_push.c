@@ -393,6 +393,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Initialization Sequence Completed");
+  LVPN__TRACE(&c->trace, "client", "connected", "after_ms=%llu",
+              (unsigned long long)(uv_now(c->loop) - c->start_ms));
   lvpn__client_event(c, LVPN_EVENT_CONNECTED, 0);
 }
 

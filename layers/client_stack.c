@@ -192,7 +192,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_cbs_t cbs;
   lvpn__proto_t proto;
   char err[512] = "";
-  int rc, r = c->remote;
+  int rc, i, r = c->remote;
 
   lvpn__workers_init(&c->workers, c->loop, &c->log, lvpn__client_on_down);
   c->workers.data = c;
@@ -270,11 +270,19 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->mux.data_up = &c->dc.base;
   c->dc.base.below = &c->mux.base;
   lvpn__layer_link(&c->dc.base, &c->tun.base);
+  for (i = 0; i < c->workers.n; i++)
+    c->workers.layers[i]->trace = &c->trace;
 
   c->state = LVPN__CLIENT_RUNNING;
   c->connected = 0;
   c->start_ms = uv_now(c->loop);
   c->attempts++;
+  c->trace.txid = (int64_t)c->attempts;
+  LVPN__TRACE(&c->trace, "client", "attempt",
+              "attempt=%llu remote=%s port=%u proto=%s",
+              (unsigned long long)c->attempts, no.host, (unsigned)no.port,
+              lvpn__net_proto_name(no.proto));
+  LVPN__TRACE_STATE(&c->trace, "client", LVPN__STAGE_INITIAL);
   rc = lvpn__workers_start(&c->workers);
   if (rc != 0)
     client_log(c, LVPN_LOG_FATAL, "start failed: %s", lvpn_strerror(rc));
@@ -348,6 +356,7 @@ int lvpn_client_start(lvpn_client_t *c) {
     return rc;
   }
   lvpn__client_first_attempt(c);
+  lvpn__trace_restart_clock(&c->trace);
   return lvpn__client_build(c);
 }
 

@@ -12,6 +12,7 @@ void lvpn__layer_init(lvpn__layer_t *l, uv_loop_t *loop, const char *name,
   l->loop = loop;
   l->mgr = NULL;
   l->log = log;
+  l->trace = &lvpn__trace_off;
   l->above = l->below = NULL;
   lvpn__queue_init(&l->up_in);
   lvpn__queue_init(&l->down_in);

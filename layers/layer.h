@@ -23,6 +23,7 @@
 
 #include "lib/log.h"
 #include "lib/pbuf.h"
+#include "lib/trace.h"
 
 typedef struct lvpn__layer_s lvpn__layer_t;
 typedef struct lvpn__workers_s lvpn__workers_t;
@@ -65,16 +66,13 @@ typedef struct lvpn__layer_stats_s {
   uint64_t dropped;   /* packets freed without being passed on */
 } lvpn__layer_stats_t;
 
-/* Trace hook: cheap when off (one branch). `dir` is "up" or "down". */
-typedef void (*lvpn__trace_cb)(void *ud, const char *layer, const char *event,
-                               const lvpn__pbuf_t *p);
-
 struct lvpn__layer_s {
   const char *name;
   const lvpn__layer_ops_t *ops;
   uv_loop_t *loop;
   lvpn__workers_t *mgr;
   const lvpn__logger_t *log;
+  lvpn__tracer_t *trace; /* the client's tracer, or lvpn__trace_off */
   lvpn__layer_t *above;
   lvpn__layer_t *below;
   lvpn__queue_t up_in;

@@ -17,6 +17,7 @@ PACKAGES=(
     kmod psmisc
     man-db groff-base
     mmdebstrap
+    libpcap-dev tshark
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -18,6 +18,9 @@ static int cc_start(lvpn__layer_t *l) {
                        : LVPN__P_CONTROL_HARD_RESET_CLIENT_V2;
   p->meta.key_id = 0;
   c->packets_out++;
+  LVPN__TRACE_STATE(l->trace, l->name, LVPN__STAGE_PRE_START);
+  LVPN__TRACE(l->trace, l->name, "reset_out", "opcode=%s key_id=%u",
+              lvpn__ctl_opcode_name(p->meta.opcode), 0u);
   lvpn__layer_send_down(l, p);
   return 0;
 }
@@ -34,6 +37,12 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
                                   &c->session->early_neg_flags) != 0)
       LVPN__LOG(l->log, LVPN_LOG_ERROR, l->name,
                 "ignoring malformed early-negotiation TLVs in server reset");
+    LVPN__TRACE(
+        l->trace, l->name, "reset_in",
+        "opcode=%s early_negotiation_bytes=%zu early_negotiation_flags=%u",
+        lvpn__ctl_opcode_name(p->meta.opcode), p->len,
+        (unsigned)c->session->early_neg_flags);
+    LVPN__TRACE_STATE(l->trace, l->name, LVPN__STAGE_START);
     p->len = 0;
     lvpn__layer_send_up(l, p); /* tells the tlssession to start */
     break;
@@ -41,6 +50,9 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     /* Renegotiation (§8). If the server started it, answer with our own
      * soft reset for the same key_id; either way the tlssession then runs
      * a new TLS handshake on that key_id. */
+    LVPN__TRACE(l->trace, l->name, "soft_reset_in", "key_id=%u initiator=%s",
+                p->meta.key_id,
+                p->meta.key_id != c->key_id ? "server" : "client");
     if (p->meta.key_id != c->key_id) {
       lvpn__pbuf_t *r = lvpn__pbuf_alloc(c->pool);
       if (r == NULL) {
@@ -55,11 +67,13 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
       lvpn__layer_send_down(l, r);
     }
     c->soft_resets++;
+    LVPN__TRACE_STATE(l->trace, l->name, LVPN__STAGE_START);
     p->len = 0;
     lvpn__layer_send_up(l, p);
     break;
   case LVPN__P_CONTROL_V1:
     c->tls_bytes_in += p->len;
+    LVPN__TRACE(l->trace, l->name, "tls_in", "bytes=%zu", p->len);
     lvpn__layer_send_up(l, p);
     break;
   default:
@@ -81,6 +95,9 @@ static void cc_send_chunk(lvpn__controlchannel_t *c, lvpn__pbuf_t *p) {
 static void cc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__controlchannel_t *c = container_of(l, lvpn__controlchannel_t, base);
 
+  LVPN__TRACE(l->trace, l->name, "fragment",
+              "tls_bytes=%zu packets=%zu max_payload=%zu", p->len,
+              (p->len + c->max_payload - 1) / c->max_payload, c->max_payload);
   while (p->len > c->max_payload) {
     lvpn__pbuf_t *q = lvpn__pbuf_alloc(c->pool);
     if (q == NULL) {
@@ -109,6 +126,8 @@ int lvpn__controlchannel_soft_reset(lvpn__controlchannel_t *c) {
   p->meta.opcode = LVPN__P_CONTROL_SOFT_RESET_V1;
   p->meta.key_id = c->key_id;
   c->packets_out++;
+  LVPN__TRACE(c->base.trace, c->base.name, "soft_reset_out", "key_id=%u",
+              c->key_id);
   lvpn__layer_send_down(&c->base, p);
   return 0;
 }

@@ -67,6 +67,8 @@ static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
   p->meta.opcode =
       d->params.peer_id >= 0xFFFFFF ? LVPN__P_DATA_V1 : LVPN__P_DATA_V2;
   p->meta.key_id = d->key_ids[d->tx];
+  LVPN__TRACE_PKT(d->base.trace, 1, d->base.name, "encrypt",
+                  "key_id=%u wire_bytes=%zu", p->meta.key_id, p->len);
   d->tx_packets++;
   d->tx_bytes += p->len;
   d->last_tx_ms = uv_now(d->base.loop);
@@ -101,6 +103,7 @@ int lvpn__datachannel_send_occ_exit(lvpn__datachannel_t *d) {
 
 static void dc_handle_occ(lvpn__datachannel_t *d, int op) {
   d->occ_rx++;
+  LVPN__TRACE(d->base.trace, d->base.name, "occ_in", "op=%d", op);
   switch (op) {
   case LVPN__OCC_REQUEST:
     dc_send_special(d, LVPN__OCC_REPLY); /* like OpenVPN: our options */
@@ -151,19 +154,27 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     }
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "dropped data packet: %s",
               lvpn_strerror(err));
+    LVPN__TRACE_PKT(l->trace, 1, l->name, "drop",
+                    "reason=%s key_id=%u bytes=%zu", lvpn_err_name(err),
+                    p->meta.key_id, p->len);
     lvpn__layer_drop(l, p);
     return;
   }
   d->last_rx_ms = uv_now(l->loop);
   if (slot == d->newest && d->tx != d->newest) {
     d->tx = d->newest; /* the server sends on the new key: so do we */
+    LVPN__TRACE(l->trace, l->name, "tx_key", "key_id=%u reason=%s",
+                d->key_ids[d->tx], "server_uses_it");
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "sending on key_id %u",
               d->key_ids[d->tx]);
   }
   d->rx_packets++;
   d->rx_bytes += p->len;
+  LVPN__TRACE_PKT(l->trace, 1, l->name, "decrypt", "key_id=%u plain_bytes=%zu",
+                  key_id, p->len);
   if (lvpn__dc_is_ping(p)) {
     d->pings_rx++;
+    LVPN__TRACE(l->trace, l->name, "ping_in", "key_id=%u", key_id);
     lvpn__pbuf_free(p);
     return;
   }
@@ -190,8 +201,22 @@ static void dc_tick(uv_timer_t *h) {
   lvpn__datachannel_t *d = container_of(h, lvpn__datachannel_t, tick);
   uint64_t now = uv_now(d->base.loop);
 
-  if (d->tx != d->newest && now >= d->switch_deadline_ms)
+  if (lvpn__datachannel_has_key(d))
+    LVPN__TRACE(
+        d->base.trace, d->base.name, "summary",
+        "rx_packets=%llu rx_bytes=%llu tx_packets=%llu tx_bytes=%llu "
+        "drops=%llu pings_rx=%llu pings_tx=%llu",
+        (unsigned long long)d->rx_packets, (unsigned long long)d->rx_bytes,
+        (unsigned long long)d->tx_packets, (unsigned long long)d->tx_bytes,
+        (unsigned long long)(d->drop_nokey + d->drop_short + d->drop_auth +
+                             d->drop_replay + d->drop_other +
+                             d->drop_compressed + d->drop_tx),
+        (unsigned long long)d->pings_rx, (unsigned long long)d->pings_tx);
+  if (d->tx != d->newest && now >= d->switch_deadline_ms) {
     d->tx = d->newest;
+    LVPN__TRACE(d->base.trace, d->base.name, "tx_key", "key_id=%u reason=%s",
+                d->key_ids[d->tx], "switch_deadline");
+  }
   /* (tx != newest: a renegotiation already brought a newer key) */
   if (d->have[d->tx] && d->tx == d->newest && !d->rekey_asked &&
       (d->params.epoch
@@ -212,8 +237,11 @@ static void dc_tick(uv_timer_t *h) {
   }
   if (lvpn__datachannel_has_key(d) && d->params.ping_s > 0 &&
       now - d->last_tx_ms >= (uint64_t)d->params.ping_s * 1000) {
-    if (dc_send_special(d, -1) == 0)
+    if (dc_send_special(d, -1) == 0) {
       d->pings_tx++;
+      LVPN__TRACE(d->base.trace, d->base.name, "ping_out", "key_id=%u",
+                  d->key_ids[d->tx]);
+    }
   }
 }
 
@@ -309,6 +337,8 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
                       const uint8_t key2[256]) {
   int err;
   if (d->have[slot]) {
+    LVPN__TRACE(d->base.trace, d->base.name, "key_retire", "slot=%d key_id=%u",
+                slot, d->key_ids[slot]);
     dc_key_free(d, slot);
     d->have[slot] = 0;
   }
@@ -325,6 +355,13 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
   d->key_ids[slot] = key_id;
   d->newest = slot;
   d->key_installs++;
+  LVPN__TRACE(d->base.trace, d->base.name, "key_install",
+              "slot=%d key_id=%u cipher=%s auth=%s format=%s peer_id=%u", slot,
+              key_id, d->params.cipher,
+              strstr(d->params.cipher, "CBC") ? d->params.auth : "(aead)",
+              d->params.peer_id >= 0xFFFFFF ? "P_DATA_V1" : "P_DATA_V2",
+              d->params.peer_id >= 0xFFFFFF ? 0 : d->params.peer_id);
+  LVPN__TRACE_STATE(d->base.trace, d->base.name, LVPN__STAGE_GENERATED_KEYS);
   return 0;
 }
 

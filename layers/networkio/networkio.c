@@ -188,6 +188,8 @@ static void become_ready(lvpn__networkio_t *n) {
   lvpn__networkio_addr_str(&n->remote, remote, sizeof(remote));
   LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
             "%s link local: %s, remote: %s", link_name(n), local, remote);
+  LVPN__TRACE(n->base.trace, LAYER_NAME, "ready", "link=%s local=%s remote=%s",
+              link_name(n), local, remote);
   /* Held packets go first, in the order they came. */
   while (lvpn__layer_running(&n->base) &&
          (p = lvpn__pbufq_pop(&n->pending)) != NULL)
@@ -256,6 +258,7 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   }
   if (flags & UV_UDP_PARTIAL) {
     n->stats.partial++;
+    LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s", "too_big");
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
               "dropping datagram larger than %zu bytes",
               (size_t)LVPN__NETWORKIO_MAX_PACKET);
@@ -264,6 +267,8 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   }
   if (!same_addr(addr, &n->remote)) {
     n->stats.foreign++;
+    LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s bytes=%zd",
+                "foreign_address", nread);
     if (n->base.log != NULL && n->base.log->verb >= LVPN_LOG_DEBUG) {
       struct sockaddr_storage from;
       char s[64];
@@ -286,6 +291,10 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   p->len = (size_t)nread;
   n->stats.rx_packets++;
   n->stats.rx_bytes += (uint64_t)nread;
+  LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
+                  LAYER_NAME, "read", "bytes=%zu framing=%s", p->len, "udp");
+  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 0, 0, &n->local, &n->remote, p->data,
+            p->len);
   lvpn__layer_send_up(&n->base, p);
 }
 
@@ -311,6 +320,10 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   lvpn__networkio_req_t *r;
   int err;
 
+  LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
+                  LAYER_NAME, "write", "bytes=%zu framing=%s", p->len, "udp");
+  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 0, &n->local, &n->remote, p->data,
+            p->len);
   /* Most sends complete at once: no request, no callback. */
   err = uv_udp_try_send(&n->udp, &b, 1, to);
   if (err >= 0) {
@@ -398,6 +411,11 @@ static void tcp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   uv_buf_t b;
   int err;
 
+  LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
+                  LAYER_NAME, "write", "bytes=%zu framing=%s frame_bytes=%zu",
+                  plen, "tcp", plen + 2);
+  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 1, &n->local, &n->remote, p->data,
+            p->len);
   if (plen > 0xffff || (hdr = lvpn__pbuf_push(p, 2)) == NULL) {
     n->stats.tx_errors++;
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
@@ -484,6 +502,12 @@ static int tcp_deframe(lvpn__networkio_t *n) {
       n->base.stats.dropped++;
     } else {
       memcpy(lvpn__pbuf_put(p, flen), f + 2, flen);
+      LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
+                      LAYER_NAME, "read",
+                      "bytes=%zu framing=%s frame_bytes=%zu", flen, "tcp",
+                      flen + 2);
+      LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 0, 1, &n->local, &n->remote,
+                p->data, p->len);
       n->stats.rx_packets++;
       n->stats.rx_bytes += flen;
       lvpn__layer_send_up(&n->base, p);
@@ -507,6 +531,8 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   n->rx_len += (size_t)nread;
+  LVPN__TRACE_PKT(n->base.trace, 1, LAYER_NAME, "stream_read",
+                  "bytes=%zd buffered=%zu", nread, n->rx_len);
   tcp_deframe(n);
 }
 
@@ -635,6 +661,8 @@ static int networkio_start(lvpn__layer_t *l) {
     return LVPN_ERESOLVE;
   }
   n->resolver = r;
+  LVPN__TRACE(l->trace, LAYER_NAME, "resolve", "host=%s port=%u proto=%s",
+              n->host, (unsigned)n->port, lvpn__net_proto_name(n->proto));
   /* Bound the lookup: with an unreachable DNS server getaddrinfo can take
    * a long time, and it cannot be interrupted once running. The loop's
    * cached time may be stale if the host blocked before starting us. */
@@ -663,6 +691,8 @@ static void networkio_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     lvpn__layer_drop(l, p);
     return;
   }
+  LVPN__TRACE(l->trace, LAYER_NAME, "hold", "reason=%s bytes=%zu",
+              "link_not_ready", p->len);
   lvpn__pbufq_push(&n->pending, p);
 }
 

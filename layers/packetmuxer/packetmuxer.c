@@ -9,9 +9,25 @@ static const char *const drop_names[LVPN__MUX_DROP_MAX] = {
     "drop_short",  "drop_opcode",  "drop_auth",       "drop_replay",
     "drop_decode", "drop_session", "drop_no_session", "drop_encode"};
 
+static const char *wrap_name(const lvpn__session_t *s) {
+  switch (s->wrap.mode) {
+  case LVPN__TLSWRAP_AUTH:
+    return "tls-auth";
+  case LVPN__TLSWRAP_CRYPT:
+    return "tls-crypt";
+  case LVPN__TLSWRAP_CRYPT_V2:
+    return "tls-crypt-v2";
+  default:
+    return "none";
+  }
+}
+
 static void mux_drop(lvpn__packetmuxer_t *m, lvpn__pbuf_t *p, int reason,
                      int err) {
   m->drops[reason]++;
+  LVPN__TRACE(m->base.trace, m->base.name, "drop",
+              "reason=%s error=%s bytes=%zu", drop_names[reason] + 5,
+              err != 0 ? lvpn_err_name(err) : NULL, p->len);
   LVPN__LOG(m->base.log, LVPN_LOG_DEBUG, m->base.name,
             "dropped %zu-byte packet: %s (%s)", p->len, drop_names[reason] + 5,
             err != 0 ? lvpn_strerror(err) : "unexpected");
@@ -40,6 +56,9 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   p->meta.key_id = p->data[0] & 7;
   if (op == LVPN__P_DATA_V1 || op == LVPN__P_DATA_V2) {
     m->rx_data++;
+    LVPN__TRACE_PKT(l->trace, 1, l->name, "route",
+                    "to=%s opcode=%s key_id=%u bytes=%zu", "datachannel",
+                    lvpn__ctl_opcode_name(op), p->meta.key_id, p->len);
     lvpn__layer_send_up_to(l, m->data_up, p);
     return;
   }
@@ -57,6 +76,8 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
              err);
     return;
   }
+  LVPN__TAP(l->trace, LVPN_TAP_CONTROL, 0, s->is_tcp, NULL, NULL, p->data,
+            p->len);
   err = lvpn__ctl_decode(p, &h);
   if (err != 0) {
     mux_drop(m, p, LVPN__MUX_DROP_DECODE, err);
@@ -89,6 +110,11 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   p->meta.n_acks = h.n_acks;
   memcpy(p->meta.acks, h.acks, sizeof(uint32_t) * h.n_acks);
   m->rx_control++;
+  LVPN__TRACE(
+      l->trace, l->name, "route",
+      "to=%s opcode=%s key_id=%u id=%u acks=%u payload_size=%zu wrap=%s",
+      "reliabletransport", lvpn__ctl_opcode_name(h.opcode), h.key_id,
+      h.has_msg_id ? h.msg_id : 0, h.n_acks, p->len, wrap_name(s));
   LVPN__LOG(l->log, LVPN_LOG_PACKET, l->name,
             "rx %s kid=%u msg=%u acks=%u len=%zu",
             lvpn__ctl_opcode_name(h.opcode), h.key_id,
@@ -104,6 +130,8 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
 
   if (p->meta.opcode == LVPN__P_DATA_V1 || p->meta.opcode == LVPN__P_DATA_V2) {
     m->tx_data++;
+    LVPN__TRACE_PKT(l->trace, 1, l->name, "route", "to=%s opcode=%s bytes=%zu",
+                    "networkio", lvpn__ctl_opcode_name(p->meta.opcode), p->len);
     lvpn__layer_send_down(l, p); /* already a complete wire packet */
     return;
   }
@@ -125,9 +153,12 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
       (s->early_neg_flags & LVPN__EARLY_NEG_FLAG_RESEND_WKC))
     h.opcode = LVPN__P_CONTROL_WKC_V1;
   err = lvpn__ctl_encode(p, &h);
-  if (err == 0)
+  if (err == 0) {
+    LVPN__TAP(l->trace, LVPN_TAP_CONTROL, 1, s->is_tcp, NULL, NULL, p->data,
+              p->len);
     err = lvpn__tlswrap_wrap(lvpn__session_wrap(s, h.key_id), p,
                              (uint32_t)time(NULL));
+  }
   if (err != 0) {
     LVPN__LOG(l->log, LVPN_LOG_ERROR, l->name, "cannot encode %s: %s",
               lvpn__ctl_opcode_name(h.opcode), lvpn_strerror(err));
@@ -135,6 +166,10 @@ static void mux_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   m->tx_control++;
+  LVPN__TRACE(l->trace, l->name, "encode",
+              "opcode=%s key_id=%u id=%u acks=%u wire_bytes=%zu wrap=%s",
+              lvpn__ctl_opcode_name(h.opcode), h.key_id,
+              h.has_msg_id ? h.msg_id : 0, h.n_acks, p->len, wrap_name(s));
   LVPN__LOG(l->log, LVPN_LOG_PACKET, l->name,
             "tx %s kid=%u msg=%u acks=%u wire=%zu",
             lvpn__ctl_opcode_name(h.opcode), h.key_id,

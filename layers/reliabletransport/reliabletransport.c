@@ -6,6 +6,22 @@
 
 static void rt_timer_cb(uv_timer_t *t);
 
+/* Transmissions so far of the stored message `id` (for the trace). */
+static int rt_sends(const lvpn__reltrans_t *r, uint32_t id) {
+  int i;
+  for (i = 0; i < LVPN__REL_SEND_WINDOW; i++)
+    if (r->rel.send[i].p != NULL && r->rel.send[i].id == id)
+      return (int)r->rel.send[i].sends;
+  return 1;
+}
+
+/* Why a message goes out again (for the trace); NULL the first time. */
+static const char *rt_why(const lvpn__reltrans_t *r, uint32_t id, int fast) {
+  if (rt_sends(r, id) <= 1)
+    return NULL;
+  return fast ? "fast_retransmit" : r->burst_now ? "burst" : "timeout";
+}
+
 /* A soft reset starts a new key state with a fresh reliability state
  * (message ids from 0 again, §8). What the old one still held is dropped:
  * its TLS session is finished. */
@@ -25,6 +41,7 @@ static void rt_new_key_state(lvpn__reltrans_t *r, uint8_t key_id) {
   r->key_id = key_id;
   r->burst_done = 0;
   r->key_changes++;
+  LVPN__TRACE(r->base.trace, r->base.name, "key_state", "key_id=%u", key_id);
   LVPN__LOG(r->base.log, LVPN_LOG_DEBUG, r->base.name,
             "new key state: key_id %u", key_id);
 }
@@ -48,6 +65,7 @@ static void rt_flush(lvpn__reltrans_t *r) {
     }
   }
   for (;;) {
+    uint64_t fast = r->rel.fast_retransmits;
     p = NULL;
     memset(&acks, 0, sizeof(acks));
     kind = lvpn__rel_poll(&r->rel, now, &p, &acks);
@@ -67,8 +85,16 @@ static void rt_flush(lvpn__reltrans_t *r) {
     }
     p->meta.n_acks = acks.n;
     memcpy(p->meta.acks, acks.ids, sizeof(uint32_t) * acks.n);
+    LVPN__TRACE_CTL(r->base.trace, r->base.name, "packet_out",
+                    lvpn__ctl_opcode_name(p->meta.opcode), &p->meta, p->data,
+                    p->len,
+                    p->meta.has_msg_id ? rt_sends(r, p->meta.msg_id) : 1,
+                    p->meta.has_msg_id ? rt_why(r, p->meta.msg_id,
+                                                r->rel.fast_retransmits != fast)
+                                       : NULL);
     lvpn__layer_send_down(&r->base, p);
   }
+  r->burst_now = 0;
   deadline = lvpn__rel_next_deadline(&r->rel);
   if (deadline != UINT64_MAX && lvpn__layer_running(&r->base))
     uv_timer_start(&r->timer, rt_timer_cb, deadline > now ? deadline - now : 0,
@@ -100,6 +126,8 @@ static void rt_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   if (p->meta.key_id != r->key_id) {
     if (p->meta.opcode != LVPN__P_CONTROL_SOFT_RESET_V1) {
       r->stale_key_drops++; /* output of a key state that is gone */
+      LVPN__TRACE(l->trace, l->name, "drop", "reason=%s key_id=%u",
+                  "stale_key_id", p->meta.key_id);
       lvpn__layer_drop(l, p);
       return;
     }
@@ -114,22 +142,36 @@ static void rt_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
 
 static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
+  lvpn__pmeta_t meta;
   lvpn__pbuf_t *q;
+  uint32_t expected;
+  size_t len;
   int err;
 
+  LVPN__TRACE_CTL(l->trace, l->name, "packet_in",
+                  lvpn__ctl_opcode_name(p->meta.opcode), &p->meta, p->data,
+                  p->len, -1, NULL);
   if (p->meta.key_id != r->key_id) {
     if (p->meta.opcode != LVPN__P_CONTROL_SOFT_RESET_V1 ||
         p->meta.key_id != lvpn__next_key_id(r->key_id)) {
       r->stale_key_drops++; /* e.g. a late ACK for the previous key */
+      LVPN__TRACE_CTL(l->trace, l->name, "packet_dropped",
+                      lvpn__ctl_opcode_name(p->meta.opcode), &p->meta, NULL,
+                      p->len, -1, "stale_key_id");
       lvpn__layer_drop(l, p);
       return;
     }
     lvpn__pbufq_clear(&r->backlog);
     rt_new_key_state(r, p->meta.key_id); /* the server renegotiates */
   }
-  if (p->meta.n_acks > 0)
+  if (p->meta.n_acks > 0) {
     lvpn__rel_on_acks_at(&r->rel, p->meta.acks, p->meta.n_acks,
                          uv_now(l->loop));
+    LVPN__TRACE(l->trace, l->name, "ack_in",
+                "count=%u srtt_ms=%llu rto_ms=%llu", p->meta.n_acks,
+                (unsigned long long)r->rel.srtt,
+                (unsigned long long)r->rel.rto);
+  }
   if (p->meta.opcode == LVPN__P_ACK_V1 || !p->meta.has_msg_id) {
     lvpn__pbuf_free(p); /* never acknowledge an ACK */
     rt_flush(r);        /* the window may have opened */
@@ -139,14 +181,28 @@ static void rt_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
        p->meta.opcode == LVPN__P_CONTROL_SOFT_RESET_V1) &&
       p->meta.msg_id == 0 && !r->burst_done) {
     r->burst_done = 1; /* once per session, as OpenVPN */
+    r->burst_now = 1;
     lvpn__rel_schedule_now(&r->rel); /* peer's reset: burst what's pending */
   }
+  meta = p->meta; /* for the trace: p may be freed */
+  len = p->len;
+  expected = r->rel.expected;
   err = lvpn__rel_on_receive(&r->rel, p);
   if (err != 0 && err != LVPN_EDUPLICATE)
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name, "not stored: %s",
               lvpn_strerror(err));
-  while ((q = lvpn__rel_pop_inorder(&r->rel)) != NULL)
+  if (err != 0)
+    LVPN__TRACE_CTL(l->trace, l->name, "packet_dropped",
+                    lvpn__ctl_opcode_name(meta.opcode), &meta, NULL, len, -1,
+                    err == LVPN_EDUPLICATE ? "duplicate" : "window");
+  else if (meta.msg_id != expected)
+    LVPN__TRACE(l->trace, l->name, "held", "id=%u expected=%u", meta.msg_id,
+                expected);
+  while ((q = lvpn__rel_pop_inorder(&r->rel)) != NULL) {
+    LVPN__TRACE(l->trace, l->name, "deliver", "id=%u payload_size=%zu",
+                q->meta.msg_id, q->len);
     lvpn__layer_send_up(l, q);
+  }
   rt_schedule_flush(r);
 }
 

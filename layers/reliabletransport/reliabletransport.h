@@ -17,6 +17,7 @@ typedef struct lvpn__reltrans_s {
   uv_timer_t timer;      /* next retransmission, or the ACK flush */
   int flush_pending;
   int burst_done;
+  int burst_now; /* the peer's reset made everything due (trace) */
   uint32_t tls_timeout_ms;
   uint8_t key_id;        /* key state the reliability state belongs to */
   uint64_t acks_only_sent, backlog_peak, stale_key_drops, key_changes;

@@ -9,7 +9,44 @@
 
 #define PUSH_REQUEST_INTERVAL_MS 5000
 
+/* mbedTLS 2.28's handshake states (mbedtls_ssl_states), for the trace. */
+static const char *const hs_names[] = {"HELLO_REQUEST",
+                                       "CLIENT_HELLO",
+                                       "SERVER_HELLO",
+                                       "SERVER_CERTIFICATE",
+                                       "SERVER_KEY_EXCHANGE",
+                                       "CERTIFICATE_REQUEST",
+                                       "SERVER_HELLO_DONE",
+                                       "CLIENT_CERTIFICATE",
+                                       "CLIENT_KEY_EXCHANGE",
+                                       "CERTIFICATE_VERIFY",
+                                       "CLIENT_CHANGE_CIPHER_SPEC",
+                                       "CLIENT_FINISHED",
+                                       "SERVER_CHANGE_CIPHER_SPEC",
+                                       "SERVER_FINISHED",
+                                       "FLUSH_BUFFERS",
+                                       "HANDSHAKE_WRAPUP",
+                                       "HANDSHAKE_OVER",
+                                       "SERVER_NEW_SESSION_TICKET",
+                                       "SERVER_HELLO_VERIFY_REQUEST_SENT"};
+
+/* Traces the TLS handshake state when it moved (mbedTLS may pass several
+ * states in one step: the trace shows where each step stopped). */
+static void tlss_trace_hs(lvpn__tlssession_t *t) {
+  int st = t->tls.ssl.state;
+  if (st == t->hs_traced)
+    return;
+  t->hs_traced = st;
+  LVPN__TRACE(t->base.trace, t->base.name, "tls_state", "next=%s key_id=%u",
+              st >= 0 && st < (int)(sizeof(hs_names) / sizeof(hs_names[0]))
+                  ? hs_names[st]
+                  : "UNKNOWN",
+              t->key_id);
+}
+
 static void tlss_fail(lvpn__tlssession_t *t, int err, const char *what) {
+  LVPN__TRACE(t->base.trace, t->base.name, "error", "what=%s error=%s", what,
+              lvpn_err_name(err));
   LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "%s: %s", what,
             lvpn_strerror(err));
   lvpn__layer_fail(&t->base, err);
@@ -42,6 +79,8 @@ int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg) {
   if (t->state < LVPN__TLSS_ACTIVE || !lvpn__layer_running(&t->base))
     return LVPN_ESTATE;
   t->ctl_msgs_out++;
+  LVPN__TRACE_CTLMSG(t->base.trace, t->base.name, "control_out", msg,
+                     strlen(msg));
   LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name, "SENT CONTROL: '%s'",
             msg);
   /* Control messages go with their terminating NUL (§4.1). */
@@ -95,12 +134,19 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
     tlss_fail(t, rc, "bad PUSH_REPLY");
     return;
   }
-  if (rc > 0)
+  if (rc > 0) {
+    LVPN__TRACE(t->base.trace, t->base.name, "push_continuation", "options=%d",
+                t->push.n_options);
     return; /* push-continuation 2: more to come */
+  }
   t->state = LVPN__TLSS_PUSHED;
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
   t->handshake_ms = uv_now(t->base.loop) - t->started_ms;
+  LVPN__TRACE(t->base.trace, t->base.name, "push_reply",
+              "options=%d after_ms=%llu", t->push.n_options,
+              (unsigned long long)t->handshake_ms);
+  LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_ACTIVE);
   if (t->cbs.on_push != NULL)
     t->cbs.on_push(t, &t->push);
 }
@@ -113,6 +159,7 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   if (!lvpn__layer_running(&t->base))
     return;
   t->ctl_msgs_in++;
+  LVPN__TRACE_CTLMSG(t->base.trace, t->base.name, "control_in", msg, len);
   kind = lvpn__ctlmsg_classify(msg, &arg);
   /* Pushed options are shown at the default verbosity, like OpenVPN's
    * "PUSH: Received control message". */
@@ -201,6 +248,13 @@ static int tlss_send_km2(lvpn__tlssession_t *t) {
   if (err == 0)
     err = tlss_write_record(t, buf, len);
   mbedtls_platform_zeroize(buf, sizeof(buf));
+  LVPN__TRACE(t->base.trace, t->base.name, "key_method_2_out",
+              "key_id=%u bytes=%zu options=%s peer_info=%s username=%s "
+              "password=%s",
+              t->key_id, len, t->km2.options, t->km2.peer_info,
+              t->km2.username ? "present" : "absent",
+              t->km2.password ? "present" : "absent");
+  LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_SENT_KEY);
   if (err == 0 && lvpn__km2_forget_password(&t->km2))
     LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
               "auth-nocache: password sent and forgotten");
@@ -221,6 +275,10 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
         tlss_fail(t, err, "bad key-method-2 reply from the server");
         return;
       }
+      LVPN__TRACE(t->base.trace, t->base.name, "key_method_2_in",
+                  "key_id=%u bytes=%d options=%s", t->key_id, n,
+                  t->km2_srv.options);
+      LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_GOT_KEY);
       if (t->reneg) {
         /* Renegotiated: no PUSH_REQUEST, same options, new keys. */
         t->state = LVPN__TLSS_PUSHED;
@@ -228,6 +286,9 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
         uv_timer_stop(&t->hand_timer);
         LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
                   "renegotiation complete: key_id %u", t->key_id);
+        LVPN__TRACE(t->base.trace, t->base.name, "renegotiation_done",
+                    "key_id=%u", t->key_id);
+        LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_ACTIVE);
         if (t->cbs.on_rekey != NULL)
           t->cbs.on_rekey(t, t->key_id);
         continue;
@@ -259,6 +320,8 @@ static void tlss_pump(lvpn__tlssession_t *t) {
 
   if (t->state == LVPN__TLSS_HANDSHAKE) {
     err = lvpn__tls_step(&t->tls);
+    if (t->base.trace->on)
+      tlss_trace_hs(t);
     if (err == 0)
       err = tlss_flush_output(t);
     if (err != 0) {
@@ -266,11 +329,18 @@ static void tlss_pump(lvpn__tlssession_t *t) {
       LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name,
                 "TLS handshake failed: %s%s%s", lvpn_strerror(err),
                 detail && *detail ? ": " : "", detail ? detail : "");
+      LVPN__TRACE(t->base.trace, t->base.name, "error",
+                  "what=%s error=%s detail=%s", "TLS handshake",
+                  lvpn_err_name(err), detail);
       lvpn__layer_fail(&t->base, err);
       return;
     }
     if (!lvpn__tls_handshake_done(&t->tls))
       return;
+    LVPN__TRACE(t->base.trace, t->base.name, "tls_done",
+                "key_id=%u version=%s ciphersuite=%s peer_cn=%s", t->key_id,
+                lvpn__tls_version(&t->tls), lvpn__tls_ciphersuite(&t->tls),
+                lvpn__tls_peer_cn(&t->tls));
     t->state = LVPN__TLSS_KM2_SENT;
     err = tlss_send_km2(t);
     if (err != 0) {
@@ -295,6 +365,7 @@ static int tlss_new_session(lvpn__tlssession_t *t) {
     return err;
   t->tls_live = 1;
   t->state = LVPN__TLSS_HANDSHAKE;
+  t->hs_traced = -1;
   return 0;
 }
 
@@ -321,6 +392,7 @@ static void tlss_renegotiate(lvpn__tlssession_t *t, uint8_t key_id) {
   }
   t->reneg = 1;
   t->key_id = key_id;
+  LVPN__TRACE(t->base.trace, t->base.name, "renegotiate", "key_id=%u", key_id);
   uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
   tlss_pump(t);
 }
@@ -340,6 +412,7 @@ static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     }
     LVPN__LOG(l->log, LVPN_LOG_DEBUG, l->name,
               "server reset received, starting TLS");
+    LVPN__TRACE(l->trace, l->name, "tls_start", "key_id=%u", t->key_id);
     tlss_pump(t);
     return;
   }

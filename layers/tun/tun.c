@@ -1,5 +1,6 @@
 #include "layers/tun/tun.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,12 +40,19 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events) {
     p->len = (size_t)n;
     t->rx_packets++;
     t->rx_bytes += (uint64_t)n;
+    LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu",
+                    p->len);
+    LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
+              p->len);
     lvpn__layer_send_down(&t->base, p);
   }
 }
 
 static void tun_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
+  LVPN__TRACE_PKT(l->trace, 1, l->name, "write", "bytes=%zu to=%s", p->len,
+                  t->host_write != NULL ? "host" : "device");
+  LVPN__TAP(l->trace, LVPN_TAP_INSIDE, 0, 0, NULL, NULL, p->data, p->len);
   if (t->host_write != NULL) {
     t->host_write(t->host_ud, p->data, p->len);
     t->tx_packets++;
@@ -83,6 +91,9 @@ int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
     return LVPN_ETOOBIG;
   }
   memcpy(lvpn__pbuf_put(p, len), pkt, len);
+  LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu from=%s",
+                  len, "host");
+  LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, pkt, len);
   t->rx_packets++;
   t->rx_bytes += len;
   lvpn__layer_send_down(&t->base, p);
@@ -135,6 +146,9 @@ static int run_script(lvpn__tun_layer_t *t, const char *cmd,
   int status = 0, err;
   t->script.info.script_type = type;
   err = lvpn__script_run_updown(cmd, &t->script.info, NULL, &status);
+  LVPN__TRACE(t->base.trace, t->base.name, "script",
+              "type=%s status=%d error=%s", type, status,
+              err != 0 ? lvpn_err_name(err) : NULL);
   if (err != 0 || status != 0) {
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
               "%s script '%s' failed: %s", type, cmd,
@@ -142,6 +156,36 @@ static int run_script(lvpn__tun_layer_t *t, const char *cmd,
     return LVPN_ESCRIPT;
   }
   return 0;
+}
+
+/* The device and routes as configured, one event each (trace on). */
+static void tun_trace_plan(lvpn__tun_layer_t *t, const lvpn__tun_plan_t *pl) {
+  char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+  size_t i;
+
+  lvpn__ip4_str(pl->addr4, a);
+  lvpn__ip4_str(pl->peer4, b);
+  LVPN__TRACE(t->base.trace, t->base.name, "device",
+              "name=%s mtu=%u ipv4=%s prefixlen=%u peer=%s routes=%zu",
+              t->ifname, pl->mtu, pl->has_addr4 ? a : NULL, pl->prefixlen4,
+              pl->peer4 ? b : NULL, pl->n_routes4 + pl->n_routes6);
+  if (pl->has_addr6 && inet_ntop(AF_INET6, pl->addr6, a, sizeof(a)) != NULL)
+    LVPN__TRACE(t->base.trace, t->base.name, "address", "ipv6=%s prefixlen=%u",
+                a, pl->prefixlen6);
+  for (i = 0; i < pl->n_routes4; i++) {
+    lvpn__ip4_str(pl->routes4[i].dst, a);
+    lvpn__ip4_str(pl->routes4[i].gateway, b);
+    LVPN__TRACE(t->base.trace, t->base.name, "route",
+                "dst=%s prefixlen=%u gateway=%s via=%s metric=%u", a,
+                pl->routes4[i].prefixlen, pl->routes4[i].gateway ? b : NULL,
+                pl->routes4[i].via_tun ? "tun" : "previous_gateway",
+                pl->routes4[i].metric);
+  }
+  for (i = 0; i < pl->n_routes6; i++)
+    if (inet_ntop(AF_INET6, pl->routes6[i].dst, a, sizeof(a)) != NULL)
+      LVPN__TRACE(t->base.trace, t->base.name, "route",
+                  "dst=%s prefixlen=%u via=%s metric=%u", a,
+                  pl->routes6[i].prefixlen, "tun", pl->routes6[i].metric);
 }
 
 int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
@@ -171,6 +215,8 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                lvpn__nl_last_error(&t->nl));
       return LVPN_ENETLINK;
     }
+    if (t->base.trace->on)
+      tun_trace_plan(t, plan);
     if (script != NULL) {
       script_copy(&t->script, script, t->ifname);
       if (t->script.up != NULL) {
@@ -195,6 +241,8 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     }
     LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "TUN/TAP device %s opened",
               t->ifname);
+  } else {
+    LVPN__TRACE(t->base.trace, t->base.name, "inside", "mode=%s", "host");
   }
   return 0;
 }

@@ -120,6 +120,20 @@ START_TEST(test_ping_parse_small_payload_has_no_time) {
 }
 END_TEST
 
+/* A copy of the reply `pkt` with byte `at` changed (XORed with `x`, or set to
+ * `x` when `set`), checksums recomputed when `fix`: ping_parse ignores it. */
+static void expect_ignored(const ping_echo_t *e, const uint8_t *pkt, size_t n,
+                           size_t at, uint8_t x, int set, int fix) {
+  uint8_t copy[128];
+  ping_reply_t r;
+  memcpy(copy, pkt, n);
+  copy[at] = set ? x : (uint8_t)(copy[at] ^ x);
+  if (fix)
+    fix_sums(copy, n);
+  ping_parse(e, copy, n, &r);
+  ck_assert_int_eq(r.kind, PING_IGNORE);
+}
+
 START_TEST(test_ping_parse_ignores_what_is_not_ours) {
   ping_echo_t e = echo_params(56);
   uint8_t pkt[128], copy[128];
@@ -127,49 +141,22 @@ START_TEST(test_ping_parse_ignores_what_is_not_ours) {
   ping_reply_t r;
 
   make_reply(pkt, n, 64);
-  memcpy(copy, pkt, n);
   /* our own request (type 8) is not a reply */
   ping_build(&e, 1, 5, copy, sizeof(copy));
   ping_parse(&e, copy, n, &r);
   ck_assert_int_eq(r.kind, PING_IGNORE);
-  /* another id (another ping) */
-  memcpy(copy, pkt, n);
-  copy[25] ^= 1;
-  fix_sums(copy, n);
-  ping_parse(&e, copy, n, &r);
-  ck_assert_int_eq(r.kind, PING_IGNORE);
-  /* bad ICMP checksum, bad IP checksum */
-  memcpy(copy, pkt, n);
-  copy[50] ^= 0xff;
-  ping_parse(&e, copy, n, &r);
-  ck_assert_int_eq(r.kind, PING_IGNORE);
-  memcpy(copy, pkt, n);
-  copy[11] ^= 1;
-  ping_parse(&e, copy, n, &r);
-  ck_assert_int_eq(r.kind, PING_IGNORE);
-  /* not addressed to us */
-  memcpy(copy, pkt, n);
-  copy[19] ^= 1;
-  fix_sums(copy, n);
-  ping_parse(&e, copy, n, &r);
-  ck_assert_int_eq(r.kind, PING_IGNORE);
-  /* a fragment */
-  memcpy(copy, pkt, n);
-  copy[6] = 0x20;
-  fix_sums(copy, n);
-  ping_parse(&e, copy, n, &r);
-  ck_assert_int_eq(r.kind, PING_IGNORE);
+  expect_ignored(&e, pkt, n, 25, 1, 0, 1);    /* another id (another ping) */
+  expect_ignored(&e, pkt, n, 50, 0xff, 0, 0); /* bad ICMP checksum */
+  expect_ignored(&e, pkt, n, 11, 1, 0, 0);    /* bad IP checksum */
+  expect_ignored(&e, pkt, n, 19, 1, 0, 1);    /* not addressed to us */
+  expect_ignored(&e, pkt, n, 6, 0x20, 1, 1);  /* a fragment */
+  expect_ignored(&e, pkt, n, 0, 0x60, 1, 0);  /* not IPv4 */
   /* truncated: shorter than its total length, or than the headers */
   ping_parse(&e, pkt, n - 1, &r);
   ck_assert_int_eq(r.kind, PING_IGNORE);
   ping_parse(&e, pkt, 27, &r);
   ck_assert_int_eq(r.kind, PING_IGNORE);
   ping_parse(&e, pkt, 0, &r);
-  ck_assert_int_eq(r.kind, PING_IGNORE);
-  /* not IPv4 */
-  memcpy(copy, pkt, n);
-  copy[0] = 0x60;
-  ping_parse(&e, copy, n, &r);
   ck_assert_int_eq(r.kind, PING_IGNORE);
 }
 END_TEST

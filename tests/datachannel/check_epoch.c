@@ -56,17 +56,6 @@ static const char chacha_pkt_s2c[] =
 
 /* ---------------------------------------------------------------- helpers */
 
-static size_t unhex(const char *hex, uint8_t *out, size_t cap) {
-  size_t n = strlen(hex) / 2, i;
-  ck_assert_uint_le(n, cap);
-  for (i = 0; i < n; i++) {
-    unsigned v;
-    ck_assert_int_eq(sscanf(hex + 2 * i, "%2x", &v), 1);
-    out[i] = (uint8_t)v;
-  }
-  return n;
-}
-
 static const uint8_t ping[16] = {0x2a, 0x18, 0x7b, 0xf3, 0x64, 0x1e,
                                  0xb4, 0xcb, 0x07, 0xed, 0x2d, 0x0a,
                                  0x98, 0x1f, 0xc7, 0x48};
@@ -155,19 +144,19 @@ START_TEST(test_epoch_expand_label_upstream_vectors) {
       "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5";
   uint8_t secret[32], out[32], want[32], e17[32] = {0x13, 0x0c};
 
-  unhex(secret_hex, secret, sizeof(secret));
+  fake_unhex(secret_hex, secret, sizeof(secret));
   ck_assert_int_eq(lvpn__epoch_expand_label(secret, "unit test", out, 16), 0);
-  unhex("185eaa1c7f228ab8eb29773214d92046", want, sizeof(want));
+  fake_unhex("185eaa1c7f228ab8eb29773214d92046", want, sizeof(want));
   ck_assert_mem_eq(out, want, 16);
   ck_assert_int_eq(lvpn__epoch_expand_label(secret, "unit test", out, 27), 0);
-  unhex("875a8eec18556380b8d933ed323c2df8e8eccf4972e683f06a83ac", want,
+  fake_unhex("875a8eec18556380b8d933ed323c2df8e8eccf4972e683f06a83ac", want,
         sizeof(want));
   ck_assert_mem_eq(out, want, 27);
   ck_assert_int_eq(lvpn__epoch_expand_label(e17, "data_key", out, 24), 0);
-  unhex("ed8533db1c28ace418e9006ab29c17417d60ebe6cd90bf0a", want, sizeof(want));
+  fake_unhex("ed8533db1c28ace418e9006ab29c17417d60ebe6cd90bf0a", want, sizeof(want));
   ck_assert_mem_eq(out, want, 24);
   ck_assert_int_eq(lvpn__epoch_expand_label(e17, "data_iv", out, 12), 0);
-  unhex("86890aabf032cb59f4cfa34e", want, sizeof(want));
+  fake_unhex("86890aabf032cb59f4cfa34e", want, sizeof(want));
   ck_assert_mem_eq(out, want, 12);
 
   ck_assert_int_eq(lvpn__epoch_expand_label(secret, "", out, 16), LVPN_EINVAL);
@@ -204,13 +193,13 @@ START_TEST(test_epoch_session_vectors) {
   /* the key schedule itself */
   key2_counting(key2);
   ck_assert_int_eq(lvpn__epoch_expand_label(key2, "datakey upd", e2, 32), 0);
-  unhex(v->e2, want, sizeof(want));
+  fake_unhex(v->e2, want, sizeof(want));
   ck_assert_mem_eq(e2, want, 32);
-  n = unhex(v->k1, want, sizeof(want));
+  n = fake_unhex(v->k1, want, sizeof(want));
   ck_assert_int_eq(lvpn__epoch_expand_label(key2, "data_key", k1, n), 0);
   ck_assert_mem_eq(k1, want, n);
   ck_assert_int_eq(lvpn__epoch_expand_label(key2, "data_iv", iv1, 12), 0);
-  unhex(v->iv1, want, sizeof(want));
+  fake_unhex(v->iv1, want, sizeof(want));
   ck_assert_mem_eq(iv1, want, 12);
 
   lvpn__pbuf_pool_init(&pool, 4);
@@ -222,7 +211,7 @@ START_TEST(test_epoch_session_vectors) {
   p = lvpn__pbuf_alloc(&pool);
   d = lvpn__pbuf_put(p, sizeof(ping));
   memcpy(d, ping, sizeof(ping));
-  n = unhex(v->pkt1, want, sizeof(want));
+  n = fake_unhex(v->pkt1, want, sizeof(want));
   ck_assert_int_eq(
       lvpn__epoch_encrypt(cli, p, want[1] << 16 | want[2] << 8 | want[3]), 0);
   ck_assert_uint_eq(p->len, n);
@@ -232,7 +221,7 @@ START_TEST(test_epoch_session_vectors) {
   lvpn__pbuf_free(p);
 
   /* the server's first packet decrypts on the client */
-  n = unhex(v->pkt_s2c, want, sizeof(want));
+  n = fake_unhex(v->pkt_s2c, want, sizeof(want));
   p = wire_pbuf(&pool, want, n);
   ck_assert_int_eq(lvpn__epoch_decrypt(cli, p), 0);
   ck_assert_mem_eq(p->data, ping, sizeof(ping));
@@ -240,7 +229,7 @@ START_TEST(test_epoch_session_vectors) {
 
   /* a packet from a later epoch with a counter above 2^32 moves the
    * server's receive epoch, and its send epoch follows */
-  n = unhex(v->pkt_up, want, sizeof(want));
+  n = fake_unhex(v->pkt_up, want, sizeof(want));
   p = wire_pbuf(&pool, want, n);
   ck_assert_int_eq(lvpn__epoch_decrypt(srv, p), 0);
   ck_assert_uint_eq(p->len, 13);
