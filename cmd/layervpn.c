@@ -285,6 +285,7 @@ static int cli_new_client(cli_t *cli) {
   lvpn_client_set_data(cli->client, cli);
   lvpn_client_set_log(cli->client, log_cb, cli, -1);
   lvpn_client_set_event_cb(cli->client, on_event);
+  lvpn_client_set_drop_privileges(cli->client, 1); /* user/group/chroot */
   if (cli->mgmt == NULL) {
     rc = lvpn_mgmt_new(&cli->mgmt, cli->client);
     if (cli->mgmt != NULL) {

@@ -78,7 +78,10 @@ extern "C" {
   XX(SCRIPT, "up/down script failed")                                        \
   XX(SERVER_POLL, "server-poll-timeout: no answer from the server in time")  \
   XX(RETRY_MAX, "connect-retry-max reached: every attempt failed")           \
-  XX(AUTH_FAIL_TEMP, "server sent AUTH_FAILED,TEMP: retrying after its back-off")
+  XX(AUTH_FAIL_TEMP, "server sent AUTH_FAILED,TEMP: retrying after its back-off")  \
+  XX(CERT_REVOKED, "certificate rejected: revoked (crl-verify)")             \
+  XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
+  XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,
@@ -162,6 +165,20 @@ LVPN_EXTERN void lvpn_client_set_inside_write(lvpn_client_t *c,
 LVPN_EXTERN void lvpn_client_set_data(lvpn_client_t *c, void *data);
 LVPN_EXTERN void *lvpn_client_get_data(const lvpn_client_t *c);
 /** Start connecting. Returns an error for a config that cannot work. */
+/** Opt in to the config's user/group/chroot (OpenVPN's privilege drop):
+ * the client then chroots, sets the group and the user once, right after
+ * the first PUSH_REPLY set up the tun device and routes and before
+ * LVPN_EVENT_CONNECTED. The library never changes the process's identity
+ * unless asked: a config with user/group/chroot on a client without this
+ * fails to start with LVPN_EPRIVILEGES. */
+LVPN_EXTERN void lvpn_client_set_drop_privileges(lvpn_client_t *c, int enable);
+/** The drop itself, for hosts that schedule it: names resolved first, then
+ * chroot(chroot_dir) and chdir("/"), setgroups/setgid (the group, or the
+ * user's primary group), setuid; each may be NULL. Checks root cannot be
+ * regained. Returns 0 or LVPN_EPRIVILEGES with the reason in `err`. */
+LVPN_EXTERN int lvpn_drop_privileges(const char *user, const char *group,
+                                     const char *chroot_dir, char *err,
+                                     size_t errlen);
 LVPN_EXTERN int lvpn_client_start(lvpn_client_t *c);
 /** Request an orderly shutdown; harmless when already stopping or stopped. */
 LVPN_EXTERN void lvpn_client_stop(lvpn_client_t *c);

@@ -72,6 +72,8 @@ struct lvpn_client_s {
   lvpn__retry_t retry; /* connect-retry policy state */
   uint64_t attempts, restarts;
   uint64_t start_ms, exit_deadline_ms;
+  int drop_privileges;    /* the host opted in (client_priv.c) */
+  int privileges_dropped; /* done once, after the first PUSH_REPLY */
 };
 
 /* Shared by client.c, client_stack.c and client_push.c. */
@@ -87,6 +89,11 @@ void lvpn__client_first_attempt(lvpn_client_t *c);
 void lvpn__client_arm_poll(lvpn_client_t *c);
 /* The workers manager's shutdown callback: restart or report STOPPED. */
 void lvpn__client_on_down(lvpn__workers_t *w, int err);
+/* user/group/chroot (client_priv.c): at start, LVPN_EPRIVILEGES when the
+ * config asks for a drop the host did not opt into; once connected, the
+ * drop itself (0 when nothing to do or already done). */
+int lvpn__client_privileges_check(lvpn_client_t *c, char *err, size_t errlen);
+int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);

@@ -55,7 +55,8 @@ static void fmt4(char *buf, size_t len, struct in_addr a) {
  * for forms we cannot install yet: a keyword network (vpn_gateway,
  * net_gateway, remote_host) or a route via net_gateway / remote_host. */
 static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
-                         const char *origin, lvpn__tun_route4_param_t *out) {
+                         const char *origin, uint32_t metric,
+                         lvpn__tun_route4_param_t *out) {
   if (r->net_kind != LVPN__GW_ADDR ||
       (r->gw_kind != LVPN__GW_ADDR && r->gw_kind != LVPN__GW_VPN &&
        r->gw_kind != LVPN__GW_DEFAULT)) {
@@ -71,7 +72,7 @@ static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
   out->net = ntohl(r->net.s_addr);
   out->mask = ntohl(r->mask.s_addr);
   out->gateway = r->gw_kind == LVPN__GW_ADDR ? ntohl(r->gateway.s_addr) : 0;
-  out->metric = r->has_metric ? r->metric : 0;
+  out->metric = r->has_metric ? r->metric : metric;
   return 1;
 }
 
@@ -87,6 +88,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__tun_ipv6_params_t p6;
   const struct sockaddr_storage *ss = lvpn__networkio_remote(&c->net);
   int i, n4 = 0, n6 = 0, rg, rc = 0;
+  uint32_t metric;
 
   routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
                    sizeof(*routes4));
@@ -107,10 +109,15 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   if (push->has_route_gateway && !push->route_gateway_dhcp)
     p4.route_gateway = ntohl(push->route_gateway.s_addr);
   /* Pushed routes (unless route-nopull), then the config's own. */
+  /* route-metric: the default of routes without one (pushed wins) */
+  metric = push->route_metric >= 0 ? (uint32_t)push->route_metric
+           : cfg->route_metric >= 0 ? (uint32_t)cfg->route_metric
+                                    : 0;
   for (i = 0; !cfg->route_nopull && i < push->n_routes; i++)
-    n4 += client_route4(c, &push->routes[i], "pushed", &routes4[n4]);
+    n4 += client_route4(c, &push->routes[i], "pushed", metric, &routes4[n4]);
   for (i = 0; i < cfg->n_routes; i++)
-    n4 += client_route4(c, &cfg->routes[i], "configured", &routes4[n4]);
+    n4 += client_route4(c, &cfg->routes[i], "configured", metric,
+                        &routes4[n4]);
   p4.routes = routes4;
   p4.n_routes = (size_t)n4;
   rg = cfg->route_nopull ? cfg->redirect_gateway
@@ -141,7 +148,16 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
       routes6[n6].prefixlen = r->bits;
       routes6[n6].has_gateway = r->has_gateway;
       memcpy(routes6[n6].gateway, &r->gateway, 16);
-      routes6[n6].metric = r->has_metric ? r->metric : 0;
+      routes6[n6].metric = r->has_metric ? r->metric : metric;
+      n6++;
+    }
+    for (i = 0; i < cfg->n_routes6; i++) { /* the config's route-ipv6 */
+      const lvpn__route6_t *r = &cfg->routes6[i];
+      memcpy(routes6[n6].net, &r->net, 16);
+      routes6[n6].prefixlen = r->bits;
+      routes6[n6].has_gateway = r->has_gateway;
+      memcpy(routes6[n6].gateway, &r->gateway, 16);
+      routes6[n6].metric = r->has_metric ? r->metric : metric;
       n6++;
     }
     p6.routes = routes6;
@@ -149,6 +165,11 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     rc = lvpn__tun_plan_ipv6(plan, &p6, err, errlen);
     if (rc != 0)
       goto out;
+  } else if (cfg->n_routes6 > 0) {
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: %d route-ipv6 not installed: the server pushed no "
+              "IPv6 address",
+              cfg->n_routes6);
   }
   plan->mtu = (unsigned)(push->tun_mtu > 0 ? push->tun_mtu : cfg->tun_mtu);
 
@@ -364,6 +385,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
               sc.remote_netmask, plan.mtu);
   client_script_free(&sc);
   lvpn__tun_plan_free(&plan);
+  if (rc == 0) /* tun and routes are up: user/group/chroot now */
+    rc = lvpn__client_privileges_drop(c, err, sizeof(err));
   if (rc != 0) {
     client_fail(c, rc, err[0] ? err : lvpn_strerror(rc));
     return;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "layers/packetmuxer/wire.h"
+#include "layers/tlssession/keyload.h"
 
 #define IV_PROTO_BITS                                                       \
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
@@ -28,6 +29,9 @@ static int client_rng(lvpn_client_t *c) {
   c->rng_ready = 1;
   err = mbedtls_ctr_drbg_seed(&c->drbg, mbedtls_entropy_func, &c->entropy,
                               (const unsigned char *)pers, sizeof(pers) - 1);
+  if (err == 0 && c->cfg->prediction_resistance) /* reseed on every call */
+    mbedtls_ctr_drbg_set_prediction_resistance(&c->drbg,
+                                               MBEDTLS_CTR_DRBG_PR_ON);
   return err != 0 ? LVPN_ECRYPTO : 0;
 }
 
@@ -66,6 +70,8 @@ static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
 static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__tls_params_t p;
+  lvpn__pkcs12_pem_t p12 = {0};
+  int groups[LVPN__TLS_MAX_CURVES];
   int rc;
 
   memset(&p, 0, sizeof(p));
@@ -77,7 +83,29 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.key_len = cfg->key.data ? cfg->key.len + 1 : 0;
   p.extra_certs_pem = cfg->extra_certs.data;
   p.extra_certs_len = cfg->extra_certs.data ? cfg->extra_certs.len + 1 : 0;
+  p.crl_pem = cfg->crl.data;
+  p.crl_len = cfg->crl.data ? cfg->crl.len + 1 : 0;
+  p.key_password = cfg->askpass;
   p.remote_cert_tls_server = cfg->remote_cert_tls == LVPN__CERT_TLS_SERVER;
+  p.remote_cert_tls_client = cfg->remote_cert_tls == LVPN__CERT_TLS_CLIENT;
+  p.ns_cert_type = cfg->ns_cert_type;
+  p.ku_required = cfg->ku_required;
+  p.ku = cfg->ku;
+  p.n_ku = cfg->n_ku;
+  p.remote_cert_eku = cfg->remote_cert_eku;
+  p.hashes = (const uint8_t(*)[32])cfg->hashes;
+  p.n_hashes = cfg->n_hashes;
+  p.hash_len = cfg->hash_len;
+  p.hash_depth = cfg->hash_depth;
+  p.cert_profile = cfg->tls_cert_profile;
+  if (cfg->tls_groups != NULL) {
+    rc = lvpn__config_tls_groups(cfg->tls_groups, groups, LVPN__TLS_MAX_CURVES,
+                                 err, errlen);
+    if (rc < 0 || rc > LVPN__TLS_MAX_CURVES)
+      return rc < 0 ? LVPN_ECONFIG : LVPN_EUNSUPPORTED;
+    p.groups = groups;
+    p.n_groups = rc;
+  }
   p.verify_x509_name = cfg->verify_x509_name;
   p.verify_x509_type = cfg->verify_x509_type == LVPN__X509_NAME
                            ? LVPN__X509_NAME_NAME
@@ -89,7 +117,22 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.rng = mbedtls_ctr_drbg_random;
   p.rng_ctx = &c->drbg;
   p.log = &c->log;
+  if (cfg->pkcs12.data != NULL) { /* key, cert (and CA) from the bundle */
+    rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len, cfg->askpass,
+                             &p12, err, errlen);
+    if (rc != 0)
+      return rc;
+    p.cert_pem = p12.cert;
+    p.cert_len = strlen(p12.cert) + 1;
+    p.key_pem = p12.key;
+    p.key_len = strlen(p12.key) + 1;
+    if (p.ca_pem == NULL && p12.ca != NULL) {
+      p.ca_pem = p12.ca;
+      p.ca_len = strlen(p12.ca) + 1;
+    }
+  }
   rc = lvpn__tls_conf_init(&c->tls_conf, &p, err, errlen);
+  lvpn__pkcs12_pem_free(&p12);
   if (rc == 0)
     c->tls_conf_ready = 1;
   return rc;
@@ -131,6 +174,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   if (cfg->auth_user_pass == LVPN__AUP_GIVEN) {
     km2->username = cfg->username;
     km2->password = cfg->password;
+    km2->forget_password = cfg->auth_nocache ? &cfg->password : NULL;
   }
   return rc;
 }
@@ -197,6 +241,9 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
+  /* pull-filter: applied to every pushed option (push.c keeps them) */
+  c->tls.push.filters = cfg->pull_filters;
+  c->tls.push.n_filters = cfg->n_pull_filters;
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
   lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
@@ -246,6 +293,40 @@ int lvpn__client_build(lvpn_client_t *c) {
   return rc;
 }
 
+/* Options the loader stores that the client does not act on yet: said
+ * once at start, never silently dropped. */
+static void client_warn_unapplied(lvpn_client_t *c) {
+  const lvpn_config_t *cfg = c->cfg;
+  const struct {
+    int set;
+    const char *what;
+  } w[] = {
+      {cfg->remote_random, "'remote-random': remotes are tried in order"},
+      {cfg->reneg_bytes || cfg->reneg_pkts,
+       "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
+       "renegotiations"},
+      {cfg->replay_window != 64 || cfg->replay_time != 15,
+       "'replay-window': the data channel uses its fixed 64-packet window"},
+      {cfg->ping_exit > 0, "'ping-exit': only 'ping-restart' is applied"},
+      {cfg->inactive > 0, "'inactive': the client does not exit when idle"},
+      {cfg->redirect_private != 0, "'redirect-private' is not applied"},
+      {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
+      {cfg->n_setenv > 0 && !cfg->forward_compatible,
+       "'setenv': the variables are not passed to scripts"},
+      {cfg->mute > 0, "'mute': repeated messages are not muted"},
+      {cfg->mssfix_given && cfg->mssfix > 0,
+       "'mssfix': TCP MSS clamping is not done"},
+      {cfg->tls_ciphersuites != NULL,
+       "'tls-ciphersuites' (TLS 1.3): this client speaks TLS 1.2 (mbedTLS "
+       "2.28)"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+    if (w[i].set)
+      client_log(c, LVPN_LOG_ERROR, "WARNING: %s (not applied yet)",
+                 w[i].what);
+}
+
 int lvpn_client_start(lvpn_client_t *c) {
   lvpn_config_t *cfg = c->cfg;
   char err[512] = "";
@@ -258,8 +339,13 @@ int lvpn_client_start(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "config: %s", err);
     return rc;
   }
+  if ((rc = lvpn__client_privileges_check(c, err, sizeof(err))) != 0) {
+    client_log(c, LVPN_LOG_FATAL, "%s", err);
+    return rc;
+  }
   for (i = 0; i < cfg->n_warnings; i++)
     client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
+  client_warn_unapplied(c);
   /* Once per client: RNG, and certificates and keys parsed. */
   if ((rc = client_rng(c)) != 0 || (rc = client_tls(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));

@@ -9,8 +9,12 @@
  * single-word line "<tag>" starts an inline block that ends at "</tag>";
  * its content is kept verbatim and applied as if it were a file.
  *
- * Anything in no table: "unsupported option 'X'", or "'X' is a server
- * option" for the names in `server_opts`.
+ * Every client option of OpenVPN 2.6's manual (and 2.7's) is in one table:
+ * implemented, accepted because our behaviour is what it asks (NOOP),
+ * accepted with one warning saying why it means nothing here (WARN), or
+ * refused with the reason (REFUSE); tests/lib/check_options.c walks the
+ * manual's list to keep it so. Anything in no table: "unsupported option
+ * 'X'", or "'X' is a server option" for the names in `server_opts`.
  */
 #include "lib/config_opts.h"
 
@@ -40,6 +44,8 @@ static const char *const server_opts[] = {
     "stale-routes-check", "hash-size", "bcast-buffers", "tls-crypt-v2-verify",
     "opt-verify", "management-client-auth", "vlan-tagging", "vlan-accept",
     "vlan-pvid", "override-username", "auth-user-pass-optional", "disable",
+    "connect-freq-initial", "multihome", "tls-crypt-v2-max-age",
+    "x509-username-field", "ifconfig-pool-linear", "single-session",
     NULL};
 /* clang-format on */
 
@@ -51,7 +57,11 @@ static bool is_ignored(const lvpn_config_t *c, const char *name) {
   return false;
 }
 
-static const lvpn__opt_t *lookup(const char *name) {
+bool lvpn__config_is_server_option(const char *name) {
+  return lvpn__lex_keyword(name, server_opts) >= 0;
+}
+
+const lvpn__opt_t *lvpn__config_lookup(const char *name) {
   const lvpn__config_area_t *const *ar;
   size_t i;
   for (ar = lvpn__config_areas; *ar != NULL; ar++)
@@ -68,7 +78,7 @@ int lvpn__opt_apply(lvpn__opt_ctx_t *a, char *const *w, int n) {
   uint64_t v;
   int nargs = n - 1, k = 0;
 
-  if ((o = lookup(name)) == NULL) {
+  if ((o = lvpn__config_lookup(name)) == NULL) {
     if (a->soft || a->cfg->forward_compatible || is_ignored(a->cfg, name)) {
       lvpn__opt_warn(a, "ignoring unsupported option '%s'", name);
       return 0;
@@ -78,6 +88,15 @@ int lvpn__opt_apply(lvpn__opt_ctx_t *a, char *const *w, int n) {
                             name);
     return lvpn__opt_fail(a, LVPN_EUNSUPPORTED, "unsupported option '%s'",
                           name);
+  }
+  if (o->kind == LVPN__OPT_REFUSE) {
+    if (o->lo == 0 &&
+        (a->soft || a->cfg->forward_compatible || is_ignored(a->cfg, name))) {
+      lvpn__opt_warn(a, "ignoring unsupported option '%s': it %s", name,
+                     o->why);
+      return 0;
+    }
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED, "'%s' %s", name, o->why);
   }
   if (a->inl != NULL && !o->inline_ok)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s' cannot be an inline block",
@@ -114,6 +133,9 @@ int lvpn__opt_apply(lvpn__opt_ctx_t *a, char *const *w, int n) {
     *(int *)(base + o->off) = k + (int)o->lo;
     return 0;
   case LVPN__OPT_NOOP:
+    return 0;
+  case LVPN__OPT_WARN:
+    lvpn__opt_warn(a, "'%s' ignored: %s", name, o->why);
     return 0;
   default:
     return o->fn(a, o, w + 1, nargs);

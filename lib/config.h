@@ -22,6 +22,8 @@
 #define LVPN__CONFIG_MAX_ROUTES 256
 #define LVPN__CONFIG_MAX_LIST 64         /* setenv, pull-filter, warnings */
 #define LVPN__CONFIG_MAX_FILE (4u << 20) /* config or referenced file */
+#define LVPN__CONFIG_MAX_HASHES 16        /* peer-fingerprint, verify-hash */
+#define LVPN__CONFIG_MAX_KU 8            /* remote-cert-ku values */
 #define LVPN__DEFAULT_PORT 1194
 #define LVPN__PRE_PULL_PING_RESTART 120 /* before PUSH_REPLY (doc §6.6) */
 #define LVPN__DEFAULT_DATA_CIPHERS "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305"
@@ -59,6 +61,11 @@ typedef enum {
   LVPN__X509_NAME,
   LVPN__X509_NAME_PREFIX
 } lvpn__x509_name_t;
+typedef enum {
+  LVPN__CERT_PROFILE_LEGACY = 0, /* OpenVPN's default (also "insecure") */
+  LVPN__CERT_PROFILE_PREFERRED,
+  LVPN__CERT_PROFILE_SUITEB
+} lvpn__cert_profile_t;
 typedef enum {
   LVPN__AUP_NONE = 0, /* no auth-user-pass */
   LVPN__AUP_PROMPT,   /* auth-user-pass without a file */
@@ -110,6 +117,22 @@ struct lvpn_config_s {
   int tls_version_max;              /* -1: library maximum */
   char *tls_cipher;                 /* NULL: library defaults */
   char *tls_ciphersuites;           /* TLS 1.3 list, stored only */
+  char *tls_groups;                 /* NULL: default curves */
+  int tls_cert_profile;             /* lvpn__cert_profile_t */
+  lvpn__blob_t crl;                 /* crl-verify: PEM or DER CRL(s) */
+  int ns_cert_type;                 /* lvpn__cert_tls_t: nsCertType wanted */
+  bool ku_required;                 /* remote-cert-ku: KU must be present */
+  uint16_t ku[LVPN__CONFIG_MAX_KU]; /* ... and have all bits of one of these */
+  int n_ku;
+  char *remote_cert_eku;            /* OID ("1.3.6...") or mbedTLS name */
+  /* peer-fingerprint (depth 0, SHA256) or verify-hash (depth 1) */
+  uint8_t hashes[LVPN__CONFIG_MAX_HASHES][32];
+  int n_hashes;
+  int hash_len;   /* 20 (SHA1) or 32 (SHA256) */
+  int hash_depth; /* 0 peer-fingerprint, 1 verify-hash; -1 none */
+  lvpn__blob_t pkcs12;          /* PKCS#12 file/inline (base64 inline) */
+  char *askpass;                /* private key / PKCS#12 passphrase */
+  bool prediction_resistance;   /* use-prediction-resistance */
   int tls_mtu;                      /* default 1250 */
   int hand_window;                  /* s, default 60 */
   int tls_timeout;                  /* s, default 2 */
@@ -137,7 +160,9 @@ struct lvpn_config_s {
   int tun_mtu; /* default 1500 */
   int mssfix;  /* 1492 default, 0 off */
   bool mssfix_mtu, mssfix_fixed;
+  bool mssfix_given; /* the option was in the config (warned: not applied) */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
+  int64_t inactive_bytes;                      /* inactive's 2nd value */
   int connect_timeout;                         /* 120 */
   int connect_retry, connect_retry_max_delay;  /* 1, 300 */
   int connect_retry_max;                       /* 0: unlimited */
@@ -162,6 +187,9 @@ struct lvpn_config_s {
 
   /* scripts and environment */
   char *up, *down;
+  char *user, *group, *chroot_dir; /* privilege drop after CONNECTED (the
+                                      host does it: lvpn_drop_privileges) */
+  char *cd;                        /* base directory for later files */
   int script_security; /* 0..3, default 1 */
   lvpn__setenv_t setenv[LVPN__CONFIG_MAX_LIST];
   int n_setenv;
@@ -200,6 +228,10 @@ const char *lvpn__config_cipher_supported(const char *name);
 /* Port and protocol a remote entry uses, after defaults. */
 uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i);
 lvpn__proto_t lvpn__config_remote_proto(const lvpn_config_t *cfg, int i);
+/* tls-groups "X25519:secp256r1:...": the mbedTLS group ids (up to `max`
+ * into `ids` when not NULL); returns how many, or -1 with `msg` set. */
+int lvpn__config_tls_groups(const char *list, int *ids, int max, char *msg,
+                            size_t msglen);
 /* Effective tls-auth key direction: 0, 1, or -1 (bidirectional). */
 int lvpn__config_tls_auth_direction(const lvpn_config_t *cfg);
 

@@ -1,11 +1,21 @@
 /* Config options of the connection: mode, device, remotes and protocol,
  * keepalive and retry timers.
  *
- * Accepted and ignored on purpose:
+ * Accepted, our behaviour being what they ask:
  *   persist-key, persist-tun  we never drop keys or the tun across restarts
  *   nobind                    we never bind a local port
  *   resolv-retry              we retry name resolution on every attempt
- *   ping-timer-rem, fast-io, sndbuf, rcvbuf, txqueuelen: tuning only
+ *   ping-timer-rem            a client always has its remote
+ *   disable-occ               we never send OCC requests nor compare the
+ *                             server's options (requests are answered, as
+ *                             OpenVPN does with disable-occ)
+ * Accepted with a warning (tuning left to the system, or no meaning for a
+ *   tun client): fast-io, sndbuf, rcvbuf, txqueuelen, tcp-queue-limit,
+ *   lladdr, disable-dco, http-proxy-retry, socks-proxy-retry,
+ *   http-proxy-timeout.
+ * Refused until implemented: local addresses and ports (bind, lport, local,
+ *   float, persist-*-ip), proxies, <connection> blocks and the other
+ *   remotes options (see the table).
  */
 #include "lib/config_opts.h"
 
@@ -126,6 +136,20 @@ static int fn_exit_notify(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* inactive N [BYTES]: the byte threshold is optional (OpenVPN 2.6). */
+static int fn_inactive(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  uint64_t v = 0;
+  if (n > 1 && lvpn__lex_uint(p[1], 0, INT64_MAX, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'inactive': bytes must be a number, not '%s'",
+                          p[1]);
+  if (lvpn__opt_get_int(a, o, p[0], 0, INT_MAX, &a->cfg->inactive) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->inactive_bytes = (int64_t)v;
+  return 0;
+}
+
 static const lvpn__opt_t opts[] = {
     OPT_FN("client", 0, 0, fn_client),
     OPT_FLAG("pull", pull),
@@ -141,7 +165,7 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("ping", ping, 0, INT_MAX),
     OPT_INT("ping-restart", ping_restart, 0, INT_MAX),
     OPT_INT("ping-exit", ping_exit, 0, INT_MAX),
-    OPT_INT("inactive", inactive, 0, INT_MAX),
+    OPT_FN("inactive", 1, 2, fn_inactive),
     OPT_INT("connect-timeout", connect_timeout, 0, INT_MAX),
     OPT_FN("connect-retry", 1, 2, fn_connect_retry),
     OPT_INT("connect-retry-max", connect_retry_max, 0, INT_MAX),
@@ -152,10 +176,47 @@ static const lvpn__opt_t opts[] = {
     OPT_NOOP("nobind", 0, 0),
     OPT_NOOP("resolv-retry", 1, 1),
     OPT_NOOP("ping-timer-rem", 0, 0),
-    OPT_NOOP("fast-io", 0, 0),
-    OPT_NOOP("sndbuf", 1, 1),
-    OPT_NOOP("rcvbuf", 1, 1),
-    OPT_NOOP("txqueuelen", 1, 1),
+    OPT_WARN("fast-io", "a performance hint; the event loop is libuv's"),
+    OPT_WARN("sndbuf", "socket buffer sizes are left to the system"),
+    OPT_WARN("rcvbuf", "socket buffer sizes are left to the system"),
+    OPT_WARN("txqueuelen", "the tun queue length is left to the system"),
+    OPT_WARN("tcp-queue-limit", "the TCP send queue is bounded by the "
+                                "layers' own limits"),
+    OPT_WARN("lladdr", "only applies to tap devices; this client uses tun"),
+    OPT_WARN("disable-dco", "this client has no data channel offload"),
+    OPT_WARN("http-proxy-retry", "removed in OpenVPN 2.4: proxy retries "
+                                 "follow 'connect-retry-max'"),
+    OPT_WARN("socks-proxy-retry", "removed in OpenVPN 2.4: proxy retries "
+                                  "follow 'connect-retry-max'"),
+    OPT_WARN("http-proxy-timeout", "removed in OpenVPN 2.4: use "
+                                   "'connect-timeout'"),
+    OPT_REFUSE("connection", "blocks are not supported yet"),
+    OPT_TODO("remote-random-hostname"),
+    OPT_TODO("bind"),
+    OPT_TODO("lport"),
+    OPT_TODO("local"),
+    OPT_TODO("float"),
+    OPT_TODO("persist-remote-ip"),
+    OPT_TODO("persist-local-ip"),
+    OPT_TODO("preresolve"),
+    OPT_TODO("proto-force"),
+    OPT_TODO("http-proxy"),
+    OPT_TODO("http-proxy-option"),
+    OPT_TODO("http-proxy-user-pass"),
+    OPT_TODO("socks-proxy"),
+    OPT_TODO("bind-dev"),
+    OPT_TODO("mark"),
+    OPT_TODO("socket-flags"),
+    OPT_TODO("tcp-nodelay"),
+    OPT_TODO("mtu-disc"),
+    OPT_TODO("mtu-test"),
+    OPT_TODO("dev-node"),
+    OPT_TODO("session-timeout"),
+    OPT_TODO("single-session"),
+    OPT_TODO("compat-mode"),
+    OPT_TODO("max-packet-size"),
+    OPT_TODO("passtos"),
+    OPT_NOOP("disable-occ", 0, 0),
 };
 
 static int init(lvpn_config_t *c) {

@@ -1,5 +1,12 @@
 /* Config options of the data channel: ciphers, HMAC digest, compression,
- * replay protection, tun MTU and mssfix. */
+ * replay protection, tun MTU and mssfix.
+ *
+ * Accepted with a warning: comp-noadapt (we never compress), link-mtu and
+ *   tun-mtu-extra (the packet size follows tun-mtu), prng (as OpenVPN 2.6:
+ *   the TLS library's generator is used).
+ * Refused: no-replay, no-iv (would weaken the tunnel), and fragment,
+ *   tun-mtu-max, replay-persist, shaper until implemented.
+ */
 #include "lib/config_opts.h"
 
 #include <stdio.h>
@@ -114,6 +121,7 @@ static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   a->cfg->mssfix = (int)v;
   a->cfg->mssfix_mtu = n == 0 || k == 0;
   a->cfg->mssfix_fixed = k == 1;
+  a->cfg->mssfix_given = true;
   return 0;
 }
 
@@ -161,6 +169,20 @@ static const lvpn__opt_t opts[] = {
     OPT_FLAG("mute-replay-warnings", mute_replay_warnings),
     OPT_INT("tun-mtu", tun_mtu, 68, 65535),
     OPT_FN("mssfix", 0, 2, fn_mssfix),
+    OPT_WARN("link-mtu", "the packet size follows 'tun-mtu' (OpenVPN 2.6 "
+                         "deprecates 'link-mtu')"),
+    OPT_WARN("tun-mtu-extra", "only applies to tap devices; this client "
+                              "uses tun"),
+    OPT_WARN("prng", "removed in OpenVPN 2.6: the TLS library's random "
+                     "generator is used"),
+    OPT_REFUSE_HARD("no-replay", "is not supported: replay protection cannot "
+                                 "be turned off (removed in OpenVPN 2.7)"),
+    OPT_REFUSE_HARD("no-iv", "was removed in OpenVPN 2.5: it weakened the "
+                             "tunnel"),
+    OPT_TODO("fragment"),
+    OPT_TODO("tun-mtu-max"),
+    OPT_TODO("replay-persist"),
+    OPT_TODO("shaper"),
 };
 
 static int init(lvpn_config_t *c) {

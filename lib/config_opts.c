@@ -60,10 +60,11 @@ void lvpn__opt_blob_walk(lvpn__blob_t *b, lvpn__config_ptr_fn fn, void *ud) {
 
 /* Resolves `path` against a->dir into a heap string. */
 static char *resolve(const lvpn__opt_ctx_t *a, const char *path) {
+  const char *dir = a->cfg->cd != NULL ? a->cfg->cd : a->dir; /* cd DIR */
   char *s;
-  if (a->dir == NULL || path[0] == '/')
+  if (dir == NULL || path[0] == '/')
     return strdup(path);
-  if (asprintf(&s, "%s/%s", a->dir, path) < 0)
+  if (asprintf(&s, "%s/%s", dir, path) < 0)
     return NULL;
   return s;
 }

@@ -50,7 +50,11 @@ typedef enum {
   LVPN__OPT_STR,  /* char * at `off` */
   LVPN__OPT_BLOB, /* lvpn__blob_t at `off`: a file or an inline block */
   LVPN__OPT_KW,   /* int at `off` = lo + index of the value in `kw` */
-  LVPN__OPT_NOOP, /* accepted and ignored on purpose */
+  LVPN__OPT_NOOP, /* accepted and ignored on purpose: our behaviour already
+                     is what the option asks for */
+  LVPN__OPT_WARN, /* accepted, has no meaning here: one warning says `why` */
+  LVPN__OPT_REFUSE, /* refused: "'<name>' <why>" (lo = 1: even where
+                       unknown options are only warned about) */
   LVPN__OPT_FN    /* handled by `fn` */
 } lvpn__opt_kind_t;
 
@@ -63,6 +67,7 @@ struct lvpn__opt_s {
   int64_t lo, hi;
   lvpn__opt_fn fn;
   const char *const *kw; /* LVPN__OPT_KW: values; the index is stored */
+  const char *why;       /* LVPN__OPT_WARN / LVPN__OPT_REFUSE: the reason */
 };
 
 /* Called with every heap pointer the config owns and its size in bytes
@@ -106,6 +111,21 @@ extern const lvpn__config_area_t *const lvpn__config_areas[];
   { OPT_E(n, LVPN__OPT_KW, 1, 1), .off = OPT_OFF(f), .lo = l, .kw = k }
 #define OPT_NOOP(n, mn, mx)                                                    \
   { OPT_E(n, LVPN__OPT_NOOP, mn, mx) }
+/* Accepted with the warning "'<n>' ignored: <why>", any arguments. */
+#define OPT_WARN(n, w)                                                         \
+  { OPT_E(n, LVPN__OPT_WARN, 0, LVPN__LEX_MAX_WORDS), .inline_ok = true,       \
+    .why = w }
+/* Refused with "'<n>' <why>"; setenv opt / ignore-unknown-option /
+ * FORWARD_COMPATIBLE turn it into a warning (as for an unknown option). */
+#define OPT_REFUSE(n, w)                                                       \
+  { OPT_E(n, LVPN__OPT_REFUSE, 0, LVPN__LEX_MAX_WORDS), .inline_ok = true,     \
+    .why = w }
+/* Refused always: ignoring it would weaken security. */
+#define OPT_REFUSE_HARD(n, w)                                                  \
+  { OPT_E(n, LVPN__OPT_REFUSE, 0, LVPN__LEX_MAX_WORDS), .inline_ok = true,     \
+    .lo = 1, .why = w }
+/* A feature planned but not there yet. */
+#define OPT_TODO(n) OPT_REFUSE(n, "is not supported yet")
 #define OPT_FN(n, mn, mx, f)                                                   \
   { OPT_E(n, LVPN__OPT_FN, mn, mx), .fn = f }
 #define OPT_COUNT(t) (sizeof(t) / sizeof((t)[0]))
@@ -142,6 +162,11 @@ int lvpn__opt_get_int_pair(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                            int64_t hi_b, int *first, int *second);
 /* 0 while `count` < `max`, else "too many '<what>' entries (max N)". */
 int lvpn__opt_room(lvpn__opt_ctx_t *a, int count, int max, const char *what);
+
+/* The table entry for option `name` in any area, or NULL (lib/config.c). */
+const lvpn__opt_t *lvpn__config_lookup(const char *name);
+/* Whether `name` is one of OpenVPN's server-only options. */
+bool lvpn__config_is_server_option(const char *name);
 
 /* Applies one option line: w[0] is the name, w[1..n-1] its arguments
  * (lib/config.c; setenv opt re-enters it). */

@@ -1,13 +1,21 @@
 /* Config options of the process around the tunnel: up/down scripts and
- * script-security, setenv (and setenv opt), peer info, logging, and
- * ignore-unknown-option.
+ * script-security, setenv (and setenv opt), peer info, logging,
+ * ignore-unknown-option, the privilege drop (user, group, chroot: the
+ * library never changes the process's identity itself; the host calls
+ * lvpn_drop_privileges() once connected, as the CLI does) and cd (the base
+ * directory of files named after it; the process's directory is kept).
  *
- * Accepted and ignored on purpose:
- *   user, group               the library never changes its credentials
+ * Accepted, our behaviour being what it asks: down-pre (the down script
+ *   always runs before the tun device is closed).
+ * Accepted with a warning: tmp-dir (no temporary files are written).
+ * Refused: plugins, the management interface, commands of the openvpn
+ *   program (genkey, show-*...), and process options not implemented yet
+ *   (daemon, log, status...; see the table).
  */
 #include "lib/config_opts.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +66,104 @@ static int fn_ignore_unknown(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+static int fn_cd(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                 int n) {
+  lvpn_config_t *c = a->cfg;
+  char *d;
+  if (p[0][0] == '/' || (c->cd == NULL && a->dir == NULL))
+    d = strdup(p[0]);
+  else if (asprintf(&d, "%s/%s", c->cd != NULL ? c->cd : a->dir, p[0]) < 0)
+    d = NULL;
+  if (d == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  free(c->cd);
+  c->cd = d;
+  return 0;
+}
+
+/* setenv-safe NAME VALUE: setenv OPENVPN_NAME VALUE (so a config cannot set
+ * PATH and the like for scripts). */
+static int fn_setenv_safe(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                          char *const *p, int n) {
+  char name[256];
+  char *w[3];
+  if (strlen(p[0]) > 200)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "'setenv-safe': name too long");
+  snprintf(name, sizeof(name), "OPENVPN_%s", p[0]);
+  w[0] = name;
+  w[1] = n > 1 ? p[1] : (char *)"";
+  w[2] = NULL;
+  return fn_setenv(a, o, w, 2);
+}
+
+/* echo: OpenVPN writes the line to its log (for a management client). */
+static int fn_echo(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  char line[256] = "";
+  size_t used = 0;
+  int i;
+  for (i = 0; i < n && used < sizeof(line); i++)
+    used += (size_t)snprintf(line + used, sizeof(line) - used, "%s%s",
+                             i ? " " : "", p[i]);
+  lvpn__opt_warn(a, "echo %s", line);
+  return 0;
+}
+
+#define MGMT "is not supported by this client's management interface"
+#define CMD "is a command of the openvpn program, not a connection option"
+#define TODO_PROC(n) OPT_TODO(n)
+
 static const lvpn__opt_t opts[] = {
+    OPT_STR("user", user),
+    OPT_STR("group", group),
+    OPT_STR("chroot", chroot_dir),
+    OPT_FN("cd", 1, 1, fn_cd),
+    OPT_FN("setenv-safe", 1, 2, fn_setenv_safe),
+    OPT_FN("echo", 0, LVPN__LEX_MAX_WORDS, fn_echo),
+    OPT_WARN("tmp-dir", "no temporary files are written"),
+    OPT_NOOP("down-pre", 0, 0),
+    OPT_REFUSE("config", "(reading another file) is not supported: merge "
+                         "it into this one"),
+    OPT_REFUSE_HARD("plugin", "is not supported: plugins cannot be loaded"),
+    OPT_REFUSE("management-client", MGMT),
+    OPT_REFUSE_HARD("management-external-cert", MGMT),
+    OPT_REFUSE_HARD("management-external-key", MGMT),
+    OPT_REFUSE("management-query-proxy", MGMT),
+    OPT_REFUSE("management-query-remote", MGMT),
+    OPT_REFUSE("management-client-pf", "was removed in OpenVPN 2.6"),
+    OPT_REFUSE("genkey", CMD),
+    OPT_REFUSE("help", CMD),
+    OPT_REFUSE("version", CMD),
+    OPT_REFUSE("mktun", CMD),
+    OPT_REFUSE("rmtun", CMD),
+    OPT_REFUSE("test-crypto", CMD),
+    OPT_REFUSE("show-ciphers", CMD),
+    OPT_REFUSE("show-digests", CMD),
+    OPT_REFUSE("show-engines", CMD),
+    OPT_REFUSE("show-gateway", CMD),
+    OPT_REFUSE("show-groups", CMD),
+    OPT_REFUSE("show-tls", CMD),
+    OPT_REFUSE("show-pkcs11-ids", CMD),
+    OPT_REFUSE("show-curves", CMD),
+    TODO_PROC("daemon"),
+    TODO_PROC("log"),
+    TODO_PROC("log-append"),
+    TODO_PROC("status"),
+    TODO_PROC("status-version"),
+    TODO_PROC("suppress-timestamps"),
+    TODO_PROC("syslog"),
+    TODO_PROC("writepid"),
+    TODO_PROC("machine-readable-output"),
+    TODO_PROC("errors-to-stderr"),
+    TODO_PROC("ipchange"),
+    TODO_PROC("route-up"),
+    TODO_PROC("route-pre-down"),
+    TODO_PROC("up-delay"),
+    TODO_PROC("up-restart"),
+    TODO_PROC("remap-usr1"),
+    TODO_PROC("nice"),
+    TODO_PROC("mlock"),
+    TODO_PROC("setcon"),
     OPT_STR("up", up),
     OPT_STR("down", down),
     OPT_INT("script-security", script_security, 0, 3),
@@ -67,8 +172,6 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("verb", verb, 0, 11),
     OPT_INT("mute", mute, 0, INT_MAX),
     OPT_FN("ignore-unknown-option", 1, LVPN__LEX_MAX_WORDS, fn_ignore_unknown),
-    OPT_NOOP("user", 1, 1),
-    OPT_NOOP("group", 1, 1),
 };
 
 static int init(lvpn_config_t *c) {
@@ -81,6 +184,10 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   fn(&c->up, 0, ud);
   fn(&c->down, 0, ud);
+  fn(&c->user, 0, ud);
+  fn(&c->group, 0, ud);
+  fn(&c->chroot_dir, 0, ud);
+  fn(&c->cd, 0, ud);
   for (k = 0; k < c->n_setenv; k++) {
     fn(&c->setenv[k].name, 0, ud);
     fn(&c->setenv[k].value, 0, ud);

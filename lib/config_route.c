@@ -2,10 +2,14 @@
  * in lvpn__push_t): route, route-ipv6, redirect-gateway/-private,
  * dhcp-option, pull-filter.
  *
- * Accepted and ignored on purpose:
+ * Accepted, our behaviour being what they ask:
  *   topology, tun-ipv6        a pulling client takes them from the server
- *   block-outside-dns, route-method, ip-win32: Windows only
  *   route-delay               routes are set as soon as the tun is up
+ * Accepted with a warning: the Windows-only options, iproute (routes are
+ *   set through netlink), ifconfig-nowarn (no option comparison), max-routes
+ *   (as OpenVPN 2.6: no limit to raise).
+ * Refused until implemented: ifconfig, ifconfig-ipv6, route-gateway, dns,
+ *   and the others in the table.
  */
 #include "lib/config_opts.h"
 
@@ -87,10 +91,42 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("pull-filter", 2, 2, fn_pull_filter),
     OPT_NOOP("topology", 1, 1),
     OPT_NOOP("tun-ipv6", 0, 0),
-    OPT_NOOP("block-outside-dns", 0, 0),
-    OPT_NOOP("route-method", 1, 1),
-    OPT_NOOP("ip-win32", 1, 3),
     OPT_NOOP("route-delay", 0, 2),
+    OPT_WARN("block-outside-dns", "Windows only"),
+    OPT_WARN("route-method", "Windows only"),
+    OPT_WARN("ip-win32", "Windows only"),
+    OPT_WARN("allow-nonadmin", "Windows only"),
+    OPT_WARN("dhcp-release", "Windows only"),
+    OPT_WARN("dhcp-renew", "Windows only"),
+    OPT_WARN("register-dns", "Windows only"),
+    OPT_WARN("tap-sleep", "Windows only"),
+    OPT_WARN("win-sys", "Windows only"),
+    OPT_WARN("windows-driver", "Windows only (removed in OpenVPN 2.7)"),
+    OPT_WARN("pause-exit", "Windows only"),
+    OPT_WARN("service", "Windows only"),
+    OPT_WARN("show-net-up", "Windows only"),
+    OPT_WARN("show-adapters", "Windows only"),
+    OPT_WARN("show-net", "Windows only"),
+    OPT_WARN("show-valid-subnets", "Windows only"),
+    OPT_WARN("iproute", "routes and addresses are set through netlink; no "
+                        "command is run"),
+    OPT_WARN("ifconfig-nowarn", "options are not compared with the "
+                                "server's"),
+    OPT_WARN("max-routes", "deprecated in OpenVPN 2.4: the number of routes "
+                           "is not limited by this option"),
+    OPT_TODO("ifconfig"),
+    OPT_TODO("ifconfig-ipv6"),
+    OPT_TODO("ifconfig-noexec"),
+    OPT_TODO("route-noexec"),
+    OPT_TODO("route-gateway"),
+    OPT_TODO("route-ipv6-gateway"),
+    OPT_TODO("route-table"),
+    OPT_TODO("allow-pull-fqdn"),
+    OPT_TODO("allow-recursive-routing"),
+    OPT_TODO("block-ipv6"),
+    OPT_TODO("client-nat"),
+    OPT_TODO("dns"),
+    OPT_TODO("dns-updown"),
 };
 
 static int init(lvpn_config_t *c) {

@@ -1,18 +1,29 @@
 /* Config options of the control channel: CA, certificate and key,
- * tls-auth / tls-crypt, TLS versions and ciphers, timeouts and
- * renegotiation, auth-user-pass.
+ * tls-auth / tls-crypt, TLS versions and ciphers, the peer certificate
+ * checks (crl-verify, ns-cert-type, remote-cert-ku/-eku, verify-hash,
+ * peer-fingerprint, tls-cert-profile), timeouts and renegotiation,
+ * auth-user-pass.
  *
- * Accepted and ignored on purpose:
- *   auth-retry                the host decides whether to ask again
- *   key-method                2 is the only method (OpenVPN 2.5+)
+ * Accepted, our behaviour being what they ask:
+ *   key-method 2              the only method (OpenVPN 2.5+)
+ *   auth-retry none           AUTH_FAILED stops the client (other values
+ *                             warn: the host decides whether to ask again)
+ * Accepted with a warning: ecdh-curve (as OpenVPN's mbedTLS build does),
+ *   engine, providers (OpenSSL only), keysize (removed in 2.6).
+ * Refused: tls-remote, secret and static-key mode (removed or insecure),
+ *   tls-verify (a script), capath, PKCS#11, cryptoapicert, and the ones not
+ *   implemented yet (see the table).
  */
 #include "lib/config_opts.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/ecp.h>
 #include <mbedtls/platform_util.h>
+#include <strings.h>
 
 static int fn_tls_auth(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                        int n) {
@@ -113,6 +124,213 @@ out:
 
 static const char *const cert_tls_kw[] = {"server", "client", NULL};
 
+static int fn_remote_cert_tls(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                              char *const *p, int n) {
+  int k = 0;
+  if (lvpn__opt_keyword(a, o, p[0], cert_tls_kw, &k) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->remote_cert_tls = LVPN__CERT_TLS_SERVER + k;
+  return 0;
+}
+
+static int fn_ns_cert_type(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  int k = 0;
+  if (lvpn__opt_keyword(a, o, p[0], cert_tls_kw, &k) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->ns_cert_type = LVPN__CERT_TLS_SERVER + k;
+  return 0;
+}
+
+/* remote-cert-ku [hex ...]: without values the extension must be there. */
+static int fn_remote_cert_ku(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                             char *const *p, int n) {
+  uint16_t ku[LVPN__CONFIG_MAX_KU];
+  unsigned long v;
+  char *end;
+  int i;
+  if (n > LVPN__CONFIG_MAX_KU)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': at most %d values", o->name,
+                          LVPN__CONFIG_MAX_KU);
+  for (i = 0; i < n; i++) {
+    v = strtoul(p[i], &end, 16);
+    if (p[i][0] == '\0' || *end != '\0' || v == 0 || v > 0xffff)
+      return lvpn__opt_fail(a, LVPN_ECONFIG,
+                            "'%s': '%s' is not a key usage in hex (1..ffff)",
+                            o->name, p[i]);
+    ku[i] = (uint16_t)v;
+  }
+  memcpy(a->cfg->ku, ku, sizeof(ku[0]) * (size_t)n);
+  a->cfg->n_ku = n;
+  a->cfg->ku_required = true;
+  return 0;
+}
+
+/* "AA:BB:..." hashes, one per line (or one argument), of `len` bytes. */
+static int parse_hashes(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                        const char *text, int len) {
+  lvpn_config_t *c = a->cfg;
+  const char *s = text;
+  unsigned v;
+  int i, k;
+  while (*s != '\0') {
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+      s++;
+    if (*s == '\0')
+      break;
+    if (c->n_hashes >= LVPN__CONFIG_MAX_HASHES)
+      return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': too many hashes (max %d)",
+                            o->name, LVPN__CONFIG_MAX_HASHES);
+    for (i = 0; i < len; i++) {
+      if (sscanf(s, "%2x%n", &v, &k) != 1 || k != 2 ||
+          (i + 1 < len && s[2] != ':'))
+        return lvpn__opt_fail(a, LVPN_ECONFIG,
+                              "'%s': a hash must be %d hex bytes separated by "
+                              "':'",
+                              o->name, len);
+      c->hashes[c->n_hashes][i] = (uint8_t)v;
+      s += i + 1 < len ? 3 : 2;
+    }
+    if (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\r' && *s != '\n')
+      return lvpn__opt_fail(a, LVPN_ECONFIG,
+                            "'%s': a hash must be %d hex bytes separated by "
+                            "':'",
+                            o->name, len);
+    c->n_hashes++;
+  }
+  return 0;
+}
+
+/* peer-fingerprint (SHA256 of the peer's certificate; then 'ca' is
+ * optional) and verify-hash (SHA1 or SHA256 of the certificate that signed
+ * it), as OpenVPN 2.6's options.c: mutually exclusive, lists add up. */
+static int fn_hash(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  lvpn_config_t *c = a->cfg;
+  bool fp = strcmp(o->name, "peer-fingerprint") == 0;
+  int depth = fp ? 0 : 1, len = 32;
+  if (!fp) {
+    if (a->inl == NULL && (n < 2 || strcmp(p[1], "SHA1") == 0))
+      len = 20;
+    else if (a->inl == NULL && strcmp(p[1], "SHA256") != 0)
+      return lvpn__opt_fail(a, LVPN_ECONFIG,
+                            "'verify-hash': unsupported algorithm '%s' (SHA1 "
+                            "or SHA256)",
+                            p[1]);
+    lvpn__opt_warn(a, "'verify-hash' is deprecated (OpenVPN 2.6): use "
+                      "'peer-fingerprint' or the signing certificate as 'ca'");
+  } else if (a->inl == NULL && n > 1) {
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "'peer-fingerprint' needs 1 "
+                                           "argument");
+  }
+  if (c->n_hashes > 0 && c->hash_depth != depth)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'verify-hash' and 'peer-fingerprint' cannot be "
+                          "used together");
+  if (c->n_hashes > 0 && c->hash_len != len)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'%s': SHA1 and SHA256 hashes cannot be mixed",
+                          o->name);
+  c->hash_depth = depth;
+  c->hash_len = len;
+  if (a->inl != NULL) { /* not NUL-terminated: copy it */
+    lvpn__blob_t b = {0};
+    int e = lvpn__opt_load_blob(a, o, p, n, &b);
+    if (e == 0)
+      e = parse_hashes(a, o, b.data, len);
+    lvpn__opt_blob_clear(&b);
+    return e;
+  }
+  return parse_hashes(a, o, p[0], len);
+}
+
+static int fn_crl(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                  int n) {
+  if (a->inl == NULL && n > 1) {
+    if (strcmp(p[1], "dir") != 0)
+      return lvpn__opt_fail(a, LVPN_ECONFIG, "'crl-verify': unexpected '%s'",
+                            p[1]);
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'crl-verify DIR dir' is not supported: give the "
+                          "CA's CRL file ('crl-verify FILE')");
+  }
+  return lvpn__opt_load_blob(a, o, p, n, &a->cfg->crl);
+}
+
+static int fn_cert_profile(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  static const char *const names[] = {"legacy", "insecure", "preferred",
+                                      "suiteb", NULL};
+  static const int val[] = {LVPN__CERT_PROFILE_LEGACY,
+                            LVPN__CERT_PROFILE_LEGACY,
+                            LVPN__CERT_PROFILE_PREFERRED,
+                            LVPN__CERT_PROFILE_SUITEB};
+  int k = 0;
+  if (lvpn__opt_keyword(a, o, p[0], names, &k) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->tls_cert_profile = val[k];
+  return 0;
+}
+
+static int fn_tls_groups(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                         char *const *p, int n) {
+  char msg[128];
+  if (lvpn__config_tls_groups(p[0], NULL, 0, msg, sizeof(msg)) < 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "'tls-groups': %s", msg);
+  return lvpn__opt_set_str(&a->cfg->tls_groups, p[0]);
+}
+
+static int fn_auth_retry(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                         char *const *p, int n) {
+  static const char *const names[] = {"none", "nointeract", "interact", NULL};
+  int k = 0;
+  if (lvpn__opt_keyword(a, o, p[0], names, &k) != 0)
+    return LVPN_ECONFIG;
+  if (k > 0)
+    lvpn__opt_warn(a,
+                   "'auth-retry %s' ignored: AUTH_FAILED stops the client; "
+                   "the host decides whether to ask again and restart",
+                   p[0]);
+  return 0;
+}
+
+/* askpass FILE: the first line is the private key's passphrase. Without a
+ * file OpenVPN prompts on the console, which a library cannot do. */
+static int fn_askpass(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                      int n) {
+  lvpn__blob_t b = {0};
+  int e;
+  if (a->inl == NULL && n == 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'askpass' without a file (console prompt) is not "
+                          "supported: give 'askpass FILE'");
+  if ((e = lvpn__opt_load_blob(a, o, p, n, &b)) != 0)
+    return e;
+  b.data[strcspn(b.data, "\r\n")] = '\0';
+  if (a->cfg->askpass != NULL) {
+    mbedtls_platform_zeroize(a->cfg->askpass, strlen(a->cfg->askpass));
+    free(a->cfg->askpass);
+    a->cfg->askpass = NULL;
+  }
+  e = lvpn__opt_set_str(&a->cfg->askpass, b.data);
+  lvpn__opt_blob_clear(&b);
+  return e;
+}
+
+static int fn_keysize(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                      int n) {
+  lvpn__opt_warn(a, "'keysize' ignored: removed in OpenVPN 2.6; the data "
+                    "cipher's own key size is used");
+  return 0;
+}
+
+static int fn_ncp_disable(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                          char *const *p, int n) {
+  lvpn__opt_warn(a, "'ncp-disable' ignored: removed in OpenVPN 2.6; the data "
+                    "cipher is negotiated from 'data-ciphers'");
+  return 0;
+}
+
 static const lvpn__opt_t opts[] = {
     OPT_BLOB("ca", ca),
     OPT_BLOB("cert", cert),
@@ -123,8 +341,22 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("key-direction", key_direction, 0, 1),
     OPT_BLOB("tls-crypt", tls_crypt),
     OPT_BLOB("tls-crypt-v2", tls_crypt_v2),
-    OPT_KW("remote-cert-tls", remote_cert_tls, LVPN__CERT_TLS_SERVER,
-           cert_tls_kw),
+    OPT_FN("remote-cert-tls", 1, 1, fn_remote_cert_tls),
+    OPT_FN("ns-cert-type", 1, 1, fn_ns_cert_type),
+    OPT_FN("remote-cert-ku", 0, LVPN__CONFIG_MAX_KU, fn_remote_cert_ku),
+    OPT_STR("remote-cert-eku", remote_cert_eku),
+    {OPT_E("crl-verify", LVPN__OPT_FN, 0, 2), .inline_ok = true,
+     .fn = fn_crl},
+    {OPT_E("peer-fingerprint", LVPN__OPT_FN, 1, 1), .inline_ok = true,
+     .fn = fn_hash},
+    {OPT_E("verify-hash", LVPN__OPT_FN, 1, 2), .inline_ok = true,
+     .fn = fn_hash},
+    OPT_FN("tls-cert-profile", 1, 1, fn_cert_profile),
+    OPT_FN("tls-groups", 1, 1, fn_tls_groups),
+    OPT_BLOB("pkcs12", pkcs12),
+    {OPT_E("askpass", LVPN__OPT_FN, 0, 1), .inline_ok = true,
+     .fn = fn_askpass},
+    OPT_FLAG("use-prediction-resistance", prediction_resistance),
     OPT_FN("verify-x509-name", 1, 2, fn_verify_x509),
     OPT_FN("tls-version-min", 1, 2, fn_tls_version),
     OPT_FN("tls-version-max", 1, 1, fn_tls_version),
@@ -140,14 +372,61 @@ static const lvpn__opt_t opts[] = {
     {OPT_E("auth-user-pass", LVPN__OPT_FN, 0, 1), .inline_ok = true,
      .fn = fn_auth_user_pass},
     OPT_FLAG("auth-nocache", auth_nocache),
-    OPT_NOOP("auth-retry", 1, 1),
+    OPT_FN("auth-retry", 1, 1, fn_auth_retry),
     OPT_NOOP("key-method", 1, 1),
+    OPT_FN("keysize", 1, 1, fn_keysize),
+    OPT_FN("ncp-disable", 0, 0, fn_ncp_disable),
+    OPT_WARN("ecdh-curve", "mbedTLS picks the curve from 'tls-groups' (as "
+                           "OpenVPN built with mbedTLS does)"),
+    OPT_WARN("engine", "OpenSSL engines do not apply: TLS is mbedTLS"),
+    OPT_WARN("providers", "OpenSSL providers do not apply: TLS is mbedTLS"),
+    OPT_REFUSE_HARD("tls-remote", "was removed in OpenVPN 2.4: use "
+                                  "'verify-x509-name NAME name'"),
+    OPT_REFUSE_HARD("secret", "(static-key mode) is not supported: it has no "
+                              "forward secrecy and OpenVPN 2.7 removes it; "
+                              "use TLS ('client' with 'ca'/'cert'/'key')"),
+    OPT_REFUSE_HARD("allow-deprecated-insecure-static-crypto",
+                    "is not supported: static-key mode is not implemented"),
+    OPT_REFUSE_HARD("tls-verify", "is not supported: certificate-checking "
+                                  "scripts are not run; use "
+                                  "verify-x509-name, remote-cert-* or "
+                                  "peer-fingerprint"),
+    OPT_REFUSE_HARD("capath", "is not supported: concatenate the CA "
+                              "certificates into one 'ca' file"),
+    OPT_REFUSE_HARD("cryptoapicert", "is Windows only (certificate store): "
+                                     "use 'cert' and 'key' or 'pkcs12'"),
+    OPT_REFUSE_HARD("pkcs11-providers", "is not supported: PKCS#11 tokens "
+                                        "cannot be used yet"),
+    OPT_REFUSE_HARD("pkcs11-id", "is not supported: PKCS#11 tokens cannot "
+                                 "be used yet"),
+    OPT_REFUSE("pkcs11-id-management", "is not supported: PKCS#11 tokens "
+                                       "cannot be used yet"),
+    OPT_REFUSE("pkcs11-cert-private", "is not supported: PKCS#11 tokens "
+                                      "cannot be used yet"),
+    OPT_REFUSE("pkcs11-pin-cache", "is not supported: PKCS#11 tokens cannot "
+                                   "be used yet"),
+    OPT_REFUSE("pkcs11-private-mode", "is not supported: PKCS#11 tokens "
+                                      "cannot be used yet"),
+    OPT_REFUSE("pkcs11-protected-authentication",
+               "is not supported: PKCS#11 tokens cannot be used yet"),
+    OPT_REFUSE_HARD("force-tls-key-material-export",
+                    "is not supported yet"),
+    OPT_TODO("tls-export-cert"),
+    OPT_TODO("x509-track"),
+    OPT_TODO("keying-material-exporter"),
+    OPT_TODO("static-challenge"),
+    OPT_TODO("client-crresponse"),
+    OPT_TODO("auth-token"),
+    OPT_TODO("auth-token-user"),
+    OPT_TODO("tran-window"),
+    OPT_TODO("tls-exit"),
 };
 
 static int init(lvpn_config_t *c) {
   c->tls_auth_dir = c->key_direction = -1;
   c->tls_version_min = 2;
   c->tls_version_max = -1;
+  c->hash_depth = -1;
   c->tls_mtu = 1250;
   c->hand_window = 60;
   c->tls_timeout = 2;
@@ -156,11 +435,13 @@ static int init(lvpn_config_t *c) {
 }
 
 static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
-  char **strs[] = {&c->verify_x509_name, &c->tls_cipher, &c->tls_ciphersuites,
-                   &c->username, &c->password};
-  lvpn__blob_t *blobs[] = {&c->ca,          &c->cert,     &c->key,
-                           &c->extra_certs, &c->tls_auth, &c->tls_crypt,
-                           &c->tls_crypt_v2};
+  char **strs[] = {&c->verify_x509_name, &c->tls_cipher,
+                   &c->tls_ciphersuites, &c->username,
+                   &c->password,         &c->tls_groups,
+                   &c->remote_cert_eku,  &c->askpass};
+  lvpn__blob_t *blobs[] = {&c->ca,           &c->cert,      &c->key,
+                           &c->extra_certs,  &c->tls_auth,  &c->tls_crypt,
+                           &c->tls_crypt_v2, &c->crl,       &c->pkcs12};
   size_t i;
 
   for (i = 0; i < OPT_COUNT(strs); i++)
@@ -170,13 +451,18 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
 }
 
 static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
-  if (c->ca.data == NULL)
-    return lvpn__opt_fail(a, LVPN_ECONFIG, "no 'ca' given");
+  if (c->ca.data == NULL && c->pkcs12.data == NULL && c->hash_depth != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "no 'ca' given (nor 'pkcs12' or 'peer-fingerprint')");
+  if (c->pkcs12.data != NULL && (c->cert.data != NULL || c->key.data != NULL))
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'pkcs12' and 'cert'/'key' cannot be used together");
   if (c->cert.data != NULL && c->key.data == NULL)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "'cert' given without 'key'");
   if (c->key.data != NULL && c->cert.data == NULL)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "'key' given without 'cert'");
-  if (c->cert.data == NULL && c->auth_user_pass == LVPN__AUP_NONE)
+  if (c->cert.data == NULL && c->pkcs12.data == NULL &&
+      c->auth_user_pass == LVPN__AUP_NONE)
     return lvpn__opt_fail(a, LVPN_ECONFIG,
                           "no 'cert'/'key' and no 'auth-user-pass' "
                           "given: the client cannot authenticate");
@@ -190,6 +476,12 @@ static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
     return lvpn__opt_fail(a, LVPN_ECONFIG,
                           "'tls-version-max' is below "
                           "'tls-version-min'");
+  /* the engine speaks TLS 1.2 only: a maximum of 1.2 or 1.3 is met */
+  if (c->tls_version_max >= 0 && c->tls_version_max < 2)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'tls-version-max 1.%d' cannot be met: this client "
+                          "speaks TLS 1.2 only (mbedTLS 2.28)",
+                          c->tls_version_max);
   if (c->tls_version_min > 2 && !c->tls_version_min_or_highest)
     return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
                           "'tls-version-min 1.3' cannot be met:"
@@ -203,4 +495,46 @@ const lvpn__config_area_t lvpn__config_tls = {opts, OPT_COUNT(opts), init, walk,
 
 int lvpn__config_tls_auth_direction(const lvpn_config_t *cfg) {
   return cfg->tls_auth_dir >= 0 ? cfg->tls_auth_dir : cfg->key_direction;
+}
+
+int lvpn__config_tls_groups(const char *list, int *ids, int max, char *msg,
+                            size_t msglen) {
+  static const struct {
+    const char *alias, *name;
+  } aliases[] = {{"prime256v1", "secp256r1"}, {"P-256", "secp256r1"},
+                 {"P-384", "secp384r1"},      {"P-521", "secp521r1"},
+                 {"X25519", "x25519"},        {"X448", "x448"}};
+  const mbedtls_ecp_curve_info *ci;
+  char copy[256], *tok, *save = NULL;
+  const char *name;
+  size_t i;
+  int n = 0;
+
+  if (strlen(list) >= sizeof(copy)) {
+    snprintf(msg, msglen, "list too long");
+    return -1;
+  }
+  snprintf(copy, sizeof(copy), "%s", list);
+  for (tok = strtok_r(copy, ":", &save); tok != NULL;
+       tok = strtok_r(NULL, ":", &save)) {
+    name = tok;
+    for (i = 0; i < OPT_COUNT(aliases); i++)
+      if (strcasecmp(tok, aliases[i].alias) == 0)
+        name = aliases[i].name;
+    for (ci = mbedtls_ecp_curve_list(); ci->grp_id != MBEDTLS_ECP_DP_NONE; ci++)
+      if (strcasecmp(ci->name, name) == 0)
+        break;
+    if (ci->grp_id == MBEDTLS_ECP_DP_NONE) {
+      snprintf(msg, msglen, "unknown or unsupported group '%.60s'", tok);
+      return -1;
+    }
+    if (ids != NULL && n < max)
+      ids[n] = ci->grp_id;
+    n++;
+  }
+  if (n == 0) {
+    snprintf(msg, msglen, "empty list");
+    return -1;
+  }
+  return n;
 }

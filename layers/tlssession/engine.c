@@ -17,6 +17,7 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl_ciphersuites.h>
 
+#include "layers/tlssession/keyload.h"
 #include "layervpn.h"
 
 #define LAYER "tlssession"
@@ -130,24 +131,39 @@ static int parse_crt(mbedtls_x509_crt *chain, const char *what, const char *pem,
 }
 
 static int parse_key(mbedtls_pk_context *key, const char *pem, size_t len,
-                     char *err, size_t errlen) {
+                     const char *pwd, char *err, size_t errlen) {
   const unsigned char *buf;
   unsigned char *tmp;
   size_t blen;
-  char text[160];
+  char text[160], *plain;
   int ret = pem_buffer(pem, len, &buf, &blen, &tmp);
 
   if (ret != 0)
     return fail(err, errlen, ret, "cannot parse 'key': out of memory");
   ret = blen == 0 ? MBEDTLS_ERR_PK_KEY_INVALID_FORMAT
-                  : mbedtls_pk_parse_key(key, buf, blen, NULL, 0);
+                  : mbedtls_pk_parse_key(key, buf, blen,
+                                         (const unsigned char *)pwd,
+                                         pwd != NULL ? strlen(pwd) : 0);
   if (tmp != NULL) {
     mbedtls_platform_zeroize(tmp, blen);
     free(tmp);
   }
+  if (ret == MBEDTLS_ERR_PK_PASSWORD_REQUIRED && pwd == NULL)
+    return fail(err, errlen, LVPN_EKEYFILE, "cannot parse 'key': it is "
+                "encrypted: give its passphrase with 'askpass FILE'");
+  /* PBES2 with AES/SHA-256 (OpenSSL 3's default): libcrypto decrypts */
+  if (ret != 0 && pwd != NULL && memmem(pem, len, "ENCRYPTED PRIVATE", 17)) {
+    if ((ret = lvpn__key_decrypt_pem(pem, len, pwd, &plain, err, errlen)) == 0)
+      ret = parse_key(key, plain, strlen(plain) + 1, NULL, err, errlen);
+    lvpn__keyload_free(plain);
+    return ret;
+  }
   if (ret != 0) {
     mbed_text(ret, text, sizeof(text));
-    return fail(err, errlen, LVPN_EKEYFILE, "cannot parse 'key': %s", text);
+    return fail(err, errlen, LVPN_EKEYFILE, "cannot parse 'key': %s",
+                ret == MBEDTLS_ERR_PK_PASSWORD_MISMATCH ? "wrong passphrase "
+                                                          "('askpass')"
+                                                        : text);
   }
   return 0;
 }
@@ -249,6 +265,75 @@ static int export_keys_cb(void *p, const unsigned char *ms,
   return 0;
 }
 
+static int parse_crl(mbedtls_x509_crl *crl, const char *pem, size_t len,
+                     char *err, size_t errlen) {
+  const unsigned char *buf;
+  unsigned char *tmp;
+  size_t blen;
+  char text[160];
+  int ret = pem_buffer(pem, len, &buf, &blen, &tmp);
+
+  if (ret != 0)
+    return fail(err, errlen, ret, "cannot parse 'crl-verify': out of memory");
+  ret = blen == 0 ? MBEDTLS_ERR_X509_INVALID_FORMAT
+                  : mbedtls_x509_crl_parse(crl, buf, blen);
+  free(tmp);
+  if (ret != 0) {
+    mbed_text(ret, text, sizeof(text));
+    return fail(err, errlen, LVPN_EKEYFILE, "cannot parse 'crl-verify': %s",
+                text);
+  }
+  return 0;
+}
+
+/* The peer checks, profile and curves of a conf (parameters checked). */
+static void set_policy(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p) {
+  int i;
+
+  c->remote_cert_tls = p->remote_cert_tls_server   ? 1
+                       : p->remote_cert_tls_client ? 2
+                                                   : 0;
+  /* remote-cert-tls is OpenVPN's shorthand: keyUsage present plus the EKU */
+  c->ku_required = c->remote_cert_tls != 0 || p->ku_required;
+  if (c->remote_cert_tls != 0)
+    strcpy(c->eku, c->remote_cert_tls == 1 ? "1.3.6.1.5.5.7.3.1"
+                                           : "1.3.6.1.5.5.7.3.2");
+  if (p->remote_cert_eku != NULL) {
+    strcpy(c->eku, p->remote_cert_eku);
+    c->remote_cert_tls = 0;
+  }
+  c->n_ku = p->n_ku;
+  for (i = 0; i < p->n_ku; i++)
+    c->ku[i] = p->ku[i];
+  c->ns_cert_type = p->ns_cert_type;
+  c->n_hashes = p->n_hashes;
+  c->hash_len = p->hash_len;
+  c->hash_depth = p->hash_depth;
+  if (p->n_hashes > 0)
+    memcpy(c->hashes, p->hashes, sizeof(c->hashes[0]) * (size_t)p->n_hashes);
+  c->no_ca = p->ca_pem == NULL;
+  if (p->verify_x509_name != NULL) {
+    strcpy(c->verify_x509_name, p->verify_x509_name);
+    c->verify_x509_type = p->verify_x509_type == LVPN__X509_NAME_NONE
+                              ? LVPN__X509_NAME_SUBJECT
+                              : p->verify_x509_type;
+  }
+  lvpn__tls_cert_profile(p->cert_profile, &c->profile);
+  if (p->n_groups > 0) {
+    for (i = 0; i < p->n_groups; i++)
+      c->curves[i] = (mbedtls_ecp_group_id)p->groups[i];
+    c->curves[i] = MBEDTLS_ECP_DP_NONE;
+    return;
+  }
+  /* The curve list also limits the server certificate's EC key curve:
+   * P-521 is accepted for that, and offered last. */
+  c->curves[0] = MBEDTLS_ECP_DP_CURVE25519;
+  c->curves[1] = MBEDTLS_ECP_DP_SECP256R1;
+  c->curves[2] = MBEDTLS_ECP_DP_SECP384R1;
+  c->curves[3] = MBEDTLS_ECP_DP_SECP521R1;
+  c->curves[4] = MBEDTLS_ECP_DP_NONE;
+}
+
 int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
                         char *err, size_t errlen) {
   char text[160];
@@ -261,14 +346,23 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   memset(c, 0, sizeof(*c));
   mbedtls_ssl_config_init(&c->ssl);
   mbedtls_x509_crt_init(&c->ca);
+  mbedtls_x509_crl_init(&c->crl);
   mbedtls_x509_crt_init(&c->cert);
   mbedtls_pk_init(&c->key);
   c->log = p->log;
 
   if (p->rng == NULL)
     ret = fail(err, errlen, LVPN_EINVAL, "no random generator");
-  else if (p->ca_pem == NULL)
-    ret = fail(err, errlen, LVPN_ECONFIG, "'ca' is required");
+  else if (p->ca_pem == NULL && !(p->n_hashes > 0 && p->hash_depth == 0))
+    ret = fail(err, errlen, LVPN_ECONFIG,
+               "'ca' is required (or 'peer-fingerprint')");
+  else if (p->n_hashes > LVPN__TLS_MAX_HASHES || p->n_ku > LVPN__TLS_MAX_KU ||
+           p->n_groups > LVPN__TLS_MAX_CURVES ||
+           (p->n_hashes > 0 && p->hash_len != 20 && p->hash_len != 32))
+    ret = fail(err, errlen, LVPN_EINVAL, "bad certificate check lists");
+  else if (p->remote_cert_eku != NULL &&
+           strlen(p->remote_cert_eku) >= sizeof(c->eku))
+    ret = fail(err, errlen, LVPN_ECONFIG, "remote-cert-eku too long");
   else if ((p->cert_pem == NULL) != (p->key_pem == NULL))
     ret = fail(err, errlen, LVPN_ECONFIG, "'cert' and 'key' go together");
   else if (p->tls_version_min > LVPN__TLS_VERSION_1_2)
@@ -277,12 +371,17 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   else if (p->verify_x509_name != NULL &&
            strlen(p->verify_x509_name) >= sizeof(c->verify_x509_name))
     ret = fail(err, errlen, LVPN_ECONFIG, "verify-x509-name too long");
-  else
+  else if (p->ca_pem != NULL)
     ret = parse_crt(&c->ca, "ca", p->ca_pem, p->ca_len, err, errlen);
+  else
+    ret = 0;
+  if (ret == 0 && p->crl_pem != NULL)
+    ret = parse_crl(&c->crl, p->crl_pem, p->crl_len, err, errlen);
   if (ret == 0 && p->cert_pem != NULL) {
     ret = parse_crt(&c->cert, "cert", p->cert_pem, p->cert_len, err, errlen);
     if (ret == 0)
-      ret = parse_key(&c->key, p->key_pem, p->key_len, err, errlen);
+      ret = parse_key(&c->key, p->key_pem, p->key_len, p->key_password, err,
+                      errlen);
     if (ret == 0 && (ret = mbedtls_pk_check_pair(&c->cert.pk, &c->key)) != 0) {
       mbed_text(ret, text, sizeof(text));
       ret = fail(err, errlen, LVPN_EKEYFILE, "'key' does not match 'cert': %s",
@@ -300,31 +399,7 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
     return ret;
   }
 
-  c->remote_cert_tls_server = p->remote_cert_tls_server;
-  if (p->verify_x509_name != NULL) {
-    strcpy(c->verify_x509_name, p->verify_x509_name);
-    c->verify_x509_type = p->verify_x509_type == LVPN__X509_NAME_NONE
-                              ? LVPN__X509_NAME_SUBJECT
-                              : p->verify_x509_type;
-  }
-  /* OpenVPN's default tls-cert-profile "legacy": SHA-1 and RSA ≥ 1024 ok. */
-  c->profile.allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1) |
-                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_RIPEMD160) |
-                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA224) |
-                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
-                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
-                           MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA512);
-  c->profile.allowed_pks = 0xFFFFFFF;
-  c->profile.allowed_curves = 0xFFFFFFF;
-  c->profile.rsa_min_bitlen = 1024;
-  /* The curve list also limits the server certificate's EC key curve:
-   * P-521 is accepted for that, and offered last. */
-  c->curves[0] = MBEDTLS_ECP_DP_CURVE25519;
-  c->curves[1] = MBEDTLS_ECP_DP_SECP256R1;
-  c->curves[2] = MBEDTLS_ECP_DP_SECP384R1;
-  c->curves[3] = MBEDTLS_ECP_DP_SECP521R1;
-  c->curves[4] = MBEDTLS_ECP_DP_NONE;
-
+  set_policy(c, p);
   ret = mbedtls_ssl_config_defaults(&c->ssl, MBEDTLS_SSL_IS_CLIENT,
                                     MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT);
@@ -338,7 +413,8 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   mbedtls_ssl_conf_max_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
                                MBEDTLS_SSL_MINOR_VERSION_3);
   mbedtls_ssl_conf_authmode(&c->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
-  mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca, NULL);
+  mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca,
+                            p->crl_pem != NULL ? &c->crl : NULL);
   mbedtls_ssl_conf_cert_profile(&c->ssl, &c->profile);
   mbedtls_ssl_conf_rng(&c->ssl, p->rng, p->rng_ctx);
   mbedtls_ssl_conf_ciphersuites(&c->ssl, c->suites);
@@ -360,6 +436,7 @@ void lvpn__tls_conf_free(lvpn__tls_conf_t *c) {
     return;
   mbedtls_ssl_config_free(&c->ssl);
   mbedtls_x509_crt_free(&c->ca);
+  mbedtls_x509_crl_free(&c->crl);
   mbedtls_x509_crt_free(&c->cert);
   mbedtls_pk_free(&c->key);
   mbedtls_platform_zeroize(c, sizeof(*c));
@@ -439,101 +516,6 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
 
 /* ---- certificate checks ---- */
 
-static void first_cn(const mbedtls_x509_crt *crt, char *out, size_t max) {
-  const mbedtls_x509_name *n;
-  size_t len;
-
-  out[0] = '\0';
-  for (n = &crt->subject; n != NULL; n = n->next) {
-    if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
-      len = n->val.len < max - 1 ? n->val.len : max - 1;
-      memcpy(out, n->val.p, len);
-      out[len] = '\0';
-      return;
-    }
-  }
-}
-
-static int has_server_auth(const mbedtls_x509_crt *crt, char *seen,
-                           size_t seenlen) {
-  const mbedtls_x509_sequence *seq;
-  const char *desc;
-  char num[64];
-  size_t used = 0;
-
-  seen[0] = '\0';
-  for (seq = &crt->ext_key_usage; seq != NULL && seq->buf.p != NULL;
-       seq = seq->next) {
-    if (MBEDTLS_OID_CMP(MBEDTLS_OID_SERVER_AUTH, &seq->buf) == 0)
-      return 1;
-    if (mbedtls_oid_get_extended_key_usage(&seq->buf, &desc) != 0) {
-      if (mbedtls_oid_get_numeric_string(num, sizeof(num), &seq->buf) < 0)
-        strcpy(num, "?");
-      desc = num;
-    }
-    if (used < seenlen)
-      used += (size_t)snprintf(seen + used, seenlen - used, "%s%s",
-                               used ? ", " : "", desc);
-  }
-  return 0;
-}
-
-/* remote-cert-tls server and verify-x509-name on the leaf, as OpenVPN's
- * verify_peer_cert orders them (KU, EKU, name). */
-int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
-                         char *msg, size_t msglen) {
-  const char *want = c->verify_x509_name, *kind, *got;
-  char subject[256], cn[128], seen[128];
-  int ok;
-
-  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
-    strcpy(subject, "?");
-  first_cn(crt, cn, sizeof(cn));
-  if (c->remote_cert_tls_server) {
-    if (!(crt->ext_types & MBEDTLS_X509_EXT_KEY_USAGE))
-      return fail(msg, msglen, LVPN_ECERT_KU,
-                  "certificate rejected (%s): remote-cert-tls server "
-                  "requires a keyUsage extension; the certificate has none",
-                  subject);
-    if (!(crt->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
-      return fail(msg, msglen, LVPN_ECERT_EKU,
-                  "certificate rejected (%s): remote-cert-tls server "
-                  "requires extendedKeyUsage serverAuth; the certificate "
-                  "has no extendedKeyUsage",
-                  subject);
-    if (!has_server_auth(crt, seen, sizeof(seen)))
-      return fail(msg, msglen, LVPN_ECERT_EKU,
-                  "certificate rejected (%s): extendedKeyUsage is not "
-                  "serverAuth (has: %s)",
-                  subject, seen);
-  }
-  if (want[0] == '\0')
-    return 0;
-  switch (c->verify_x509_type) {
-  case LVPN__X509_NAME_NAME:
-    ok = strcmp(want, cn) == 0;
-    kind = "CN";
-    got = cn;
-    break;
-  case LVPN__X509_NAME_NAME_PREFIX:
-    ok = strncmp(want, cn, strlen(want)) == 0;
-    kind = "CN prefix";
-    got = cn;
-    break;
-  default:
-    ok = strcmp(want, subject) == 0;
-    kind = "subject";
-    got = subject;
-    break;
-  }
-  if (!ok)
-    return fail(msg, msglen, LVPN_ECERT_NAME,
-                "certificate rejected: verify-x509-name expected %s '%s', "
-                "got '%s'",
-                kind, want, got);
-  return 0;
-}
-
 /* Called by mbedTLS for each certificate of the chain, root first. */
 static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
                      uint32_t *flags) {
@@ -541,12 +523,19 @@ static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
   char subject[256];
   int rc;
 
+  /* peer-fingerprint without 'ca': the hash is the trust anchor, so an
+   * untrusted or out-of-date certificate is fine (as OpenVPN); anything
+   * else wrong with it still fails. */
+  if (s->conf->no_ca)
+    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_NOT_TRUSTED |
+                          MBEDTLS_X509_BADCERT_EXPIRED |
+                          MBEDTLS_X509_BADCERT_FUTURE);
   s->chain_flags |= *flags;
   if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
     strcpy(subject, "?");
   if (depth == 0) {
     strcpy(s->subject, subject);
-    first_cn(crt, s->cn, sizeof(s->cn));
+    lvpn__tls_first_cn(crt, s->cn, sizeof(s->cn));
   }
   if (*flags != 0) {
     LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER,
@@ -554,15 +543,16 @@ static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
               (unsigned)*flags);
     return 0;
   }
-  if (depth == 0 && s->chain_flags == 0) {
+  rc = lvpn__tls_check_hash(s->conf, crt, depth, s->errmsg, sizeof(s->errmsg));
+  if (rc == 0 && depth == 0 && s->chain_flags == 0)
     rc = lvpn__tls_check_leaf(s->conf, crt, s->errmsg, sizeof(s->errmsg));
-    if (rc != 0) {
-      s->leaf_err = rc;
-      *flags |= MBEDTLS_X509_BADCERT_OTHER;
-      LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
-                s->errmsg);
-      return 0;
-    }
+  if (rc != 0) {
+    s->leaf_err = rc;
+    *flags |= MBEDTLS_X509_BADCERT_OTHER;
+    s->chain_flags |= MBEDTLS_X509_BADCERT_OTHER;
+    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
+              s->errmsg);
+    return 0;
   }
   LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
             depth, subject);
@@ -590,6 +580,8 @@ static int cert_error(lvpn__tls_session_t *s) {
     code = LVPN_ECERT_UNTRUSTED;
   else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
     code = LVPN_ECERT_EXPIRED;
+  else if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+    code = LVPN_ECERT_REVOKED;
   else if (s->leaf_err != 0)
     return s->leaf_err; /* errmsg already says why */
   else if (flags & MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)

@@ -27,6 +27,16 @@ enum {
   LVPN__X509_NAME_NAME_PREFIX = 3 /* CN starts with */
 };
 
+/* tls-cert-profile (OpenVPN's names; legacy is the default). */
+enum {
+  LVPN__TLS_PROFILE_LEGACY = 0,
+  LVPN__TLS_PROFILE_PREFERRED = 1,
+  LVPN__TLS_PROFILE_SUITEB = 2
+};
+#define LVPN__TLS_MAX_HASHES 16
+#define LVPN__TLS_MAX_KU 8
+#define LVPN__TLS_MAX_CURVES 12
+
 /* tls_version_min values. mbedTLS 2.28 speaks TLS 1.2 only: anything below
  * is raised to 1.2 (a 2.6 server refuses less anyway); 1.3 is unsupported. */
 enum { LVPN__TLS_VERSION_1_2 = 2, LVPN__TLS_VERSION_1_3 = 3 };
@@ -40,8 +50,12 @@ enum { LVPN__TLS_VERSION_1_2 = 2, LVPN__TLS_VERSION_1_3 = 3 };
 
 typedef struct {
   const char *ca_pem; /* PEM text; len includes the NUL (mbedTLS convention;
-                         a missing NUL is tolerated) */
+                         a missing NUL is tolerated). NULL only with a
+                         peer-fingerprint list (hash_depth 0) */
   size_t ca_len;
+  const char *crl_pem; /* crl-verify: PEM or DER CRL(s) of the CA, or NULL */
+  size_t crl_len;
+  const char *key_password; /* encrypted private key's passphrase, or NULL */
   const char *cert_pem; /* may be NULL (user/pass only) */
   size_t cert_len;
   const char *key_pem; /* required iff cert_pem is set */
@@ -49,6 +63,20 @@ typedef struct {
   const char *extra_certs_pem; /* optional intermediates sent after cert */
   size_t extra_certs_len;
   int remote_cert_tls_server;   /* leaf must have keyUsage + EKU serverAuth */
+  int remote_cert_tls_client;   /* ... + EKU clientAuth */
+  int ns_cert_type;             /* 0 none, 1 server, 2 client */
+  int ku_required;              /* remote-cert-ku: keyUsage present and, */
+  const uint16_t *ku;           /* when n_ku > 0, with all bits of one of */
+  int n_ku;                     /* these values */
+  const char *remote_cert_eku;  /* OID or mbedTLS name; NULL: none */
+  const uint8_t (*hashes)[32];  /* peer-fingerprint / verify-hash list */
+  int n_hashes;
+  int hash_len;   /* 20 (SHA1) or 32 (SHA256) */
+  int hash_depth; /* 0: peer's certificate (then 'ca' is optional), 1: its
+                     issuer */
+  int cert_profile;     /* LVPN__TLS_PROFILE_* */
+  const int *groups;    /* mbedtls_ecp_group_id list for tls-groups */
+  int n_groups;         /* 0: the default curves */
   const char *verify_x509_name; /* NULL: no name check */
   int verify_x509_type;         /* LVPN__X509_NAME_* (NONE means SUBJECT) */
   int tls_version_min;          /* LVPN__TLS_VERSION_*; 0 = 1.2 */
@@ -65,13 +93,22 @@ struct lvpn__tls_session_s;
 typedef struct lvpn__tls_conf_s {
   mbedtls_ssl_config ssl;
   mbedtls_x509_crt ca;
+  mbedtls_x509_crl crl;  /* empty unless crl-verify */
   mbedtls_x509_crt cert; /* own cert followed by extra certs */
   mbedtls_pk_context key;
   mbedtls_x509_crt_profile profile;
   int have_cert;
   int suites[LVPN__TLS_MAX_SUITES + 1];
-  mbedtls_ecp_group_id curves[5];
-  int remote_cert_tls_server;
+  mbedtls_ecp_group_id curves[LVPN__TLS_MAX_CURVES + 1];
+  int remote_cert_tls; /* 0, 1 server, 2 client (names the check in errors) */
+  int ns_cert_type;
+  int ku_required;
+  uint16_t ku[LVPN__TLS_MAX_KU];
+  int n_ku;
+  char eku[128]; /* "" none */
+  uint8_t hashes[LVPN__TLS_MAX_HASHES][32];
+  int n_hashes, hash_len, hash_depth;
+  int no_ca; /* peer-fingerprint without 'ca': trust comes from the hash */
   int verify_x509_type;
   char verify_x509_name[256];
   const lvpn__logger_t *log;
@@ -157,12 +194,22 @@ int lvpn__tls_get_export(const lvpn__tls_session_t *s, uint8_t ms[48],
                          uint8_t client_random[32], uint8_t server_random[32],
                          int *prf_type);
 
-/** The checks run on the peer's leaf once its chain verified:
- * remote-cert-tls server (keyUsage present, EKU has the serverAuth OID
- * itself) then verify-x509-name. Returns 0 or LVPN_ECERT_KU/_EKU/_NAME with
- * the reason in `msg`. */
+/* ---- certificate policy (layers/tlssession/verify.c) ---- */
+
+/** The checks run on the peer's leaf once its chain verified, in OpenVPN's
+ * order: ns-cert-type, keyUsage (remote-cert-ku / remote-cert-tls), EKU
+ * (remote-cert-eku / remote-cert-tls), verify-x509-name. Returns 0 or
+ * LVPN_ECERT/_KU/_EKU/_NAME with the reason in `msg`. */
 int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
                          char *msg, size_t msglen);
+/** verify-hash / peer-fingerprint: 0 unless `depth` is the checked one and
+ * the certificate's hash is in none of the list (LVPN_ECERT_FINGERPRINT). */
+int lvpn__tls_check_hash(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
+                         int depth, char *msg, size_t msglen);
+/** First CN of the subject into `out` ("" if none). */
+void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max);
+/** The mbedTLS profile of a LVPN__TLS_PROFILE_* value. */
+void lvpn__tls_cert_profile(int profile, mbedtls_x509_crt_profile *out);
 
 /** Details of the last error, or "" (never NULL). */
 const char *lvpn__tls_last_error(const lvpn__tls_session_t *s);

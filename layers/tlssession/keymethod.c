@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -306,4 +307,16 @@ int lvpn__ctlmsg_split(uint8_t *buf, size_t len, lvpn__ctlmsg_cb cb, void *ud) {
     start = end + 1;
   }
   return rejected;
+}
+
+int lvpn__km2_forget_password(lvpn__km2_client_t *m) {
+  char *pw;
+  if (m == NULL || m->forget_password == NULL ||
+      (pw = *m->forget_password) == NULL)
+    return 0;
+  mbedtls_platform_zeroize(pw, strlen(pw));
+  free(pw);
+  *m->forget_password = NULL;
+  m->password = NULL;
+  return 1;
 }

@@ -41,6 +41,9 @@ typedef struct {
   const char *username;  /* NULL: sent as 00 00 ("" is sent as 00 01 00) */
   const char *password;  /* NULL: sent as 00 00; may be an auth-token */
   const char *peer_info; /* NULL: sent as 00 00 */
+  /* auth-nocache: the owner's heap copy of the password (the one
+   * `password` points to), forgotten once sent; NULL: kept. */
+  char **forget_password;
 } lvpn__km2_client_t;
 
 /* What the server's key-method-2 message carries for the client. */
@@ -57,6 +60,11 @@ int lvpn__km2_client_randomize(lvpn__km2_client_t *m,
                                void *rng_ctx);
 /** Zero the secrets (pre_master, randoms); forget the string pointers. */
 void lvpn__km2_client_wipe(lvpn__km2_client_t *m);
+
+/** auth-nocache, after the message went out: zeroes and frees
+ * *forget_password, sets it and `password` to NULL. Returns 1 when a
+ * password was forgotten, 0 otherwise. */
+int lvpn__km2_forget_password(lvpn__km2_client_t *m);
 
 /** Write the client's key-method-2 message into out[0..max). Returns 0 and
  * *len, LVPN_ETOOBIG when it exceeds `max` or LVPN__KM2_MAX_LEN (or the

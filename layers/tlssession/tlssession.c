@@ -238,7 +238,13 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
 static int tlss_send_km2(lvpn__tlssession_t *t) {
   uint8_t buf[2048];
   size_t len = 0;
-  int err = lvpn__km2_build(buf, sizeof(buf), &len, &t->km2);
+  int err;
+  if (t->km2.forget_password != NULL && *t->km2.forget_password == NULL &&
+      t->km2.username != NULL)
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "auth-nocache: the password was forgotten after its first use; "
+              "sending none (the server must accept the session without it)");
+  err = lvpn__km2_build(buf, sizeof(buf), &len, &t->km2);
   if (err == 0)
     err = tlss_write_record(t, buf, len);
   mbedtls_platform_zeroize(buf, sizeof(buf));
@@ -249,6 +255,9 @@ static int tlss_send_km2(lvpn__tlssession_t *t) {
               t->km2.username ? "present" : "absent",
               t->km2.password ? "present" : "absent");
   LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_SENT_KEY);
+  if (err == 0 && lvpn__km2_forget_password(&t->km2))
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "auth-nocache: password sent and forgotten");
   return err;
 }
 

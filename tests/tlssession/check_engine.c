@@ -5,7 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/base64.h>
+#include <mbedtls/md.h>
+
 #include "layers/tlssession/engine.h"
+#include "layers/tlssession/keyload.h"
 #include "layervpn.h"
 #include "lib/log.h"
 #include "tests/fakes.h"
@@ -639,6 +643,270 @@ START_TEST(test_engine_garbage_input) {
 }
 END_TEST
 
+/* ---- crl-verify, fingerprints, ns-cert-type, remote-cert-ku/-eku,
+ * tls-cert-profile, encrypted keys (layers/tlssession/verify.c) ---- */
+
+/* SHA1/SHA256 of a fixture certificate's DER. */
+static void cert_hash(const char *name, int len, uint8_t out[32]) {
+  mbedtls_x509_crt *crt = load_crt(name);
+  ck_assert_int_eq(mbedtls_md(mbedtls_md_info_from_type(
+                                  len == 20 ? MBEDTLS_MD_SHA1
+                                            : MBEDTLS_MD_SHA256),
+                              crt->raw.p, crt->raw.len, out),
+                   0);
+  mbedtls_x509_crt_free(crt);
+}
+
+START_TEST(test_tls_engine_crl_verify) {
+  fake_pem_t crl = fake_pem_load("crl-revoked.pem");
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.crl_pem = crl.pem;
+  e.p.crl_len = crl.len;
+  ck_assert_int_eq(handshake_with(&e, "server"), LVPN_ECERT_REVOKED);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "revoked"));
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "vpn-server"));
+  env_free(&e);
+  free(crl.pem);
+
+  crl = fake_pem_load("crl-empty.pem");
+  env_params(&e, "client.crt", "client.key");
+  e.p.crl_pem = crl.pem;
+  e.p.crl_len = crl.len;
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert(lvpn__tls_handshake_done(&e.cl));
+  env_free(&e);
+  free(crl.pem);
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.crl_pem = "not a crl";
+  e.p.crl_len = 10;
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)),
+                   LVPN_EKEYFILE);
+  ck_assert_ptr_nonnull(strstr(e.err, "cannot parse 'crl-verify'"));
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_peer_fingerprint_without_ca) {
+  uint8_t h[2][32];
+  env_t e;
+
+  memset(h[0], 0x5a, 32);
+  cert_hash("server-other-ca.crt", 32, h[1]);
+  /* no 'ca': the listed fingerprint is the trust anchor, even for a
+   * certificate from a CA we do not know */
+  env_params(&e, "client.crt", "client.key");
+  e.p.ca_pem = NULL;
+  e.p.ca_len = 0;
+  e.p.hashes = (const uint8_t(*)[32])h;
+  e.p.n_hashes = 2;
+  e.p.hash_len = 32;
+  e.p.hash_depth = 0;
+  ck_assert_int_eq(handshake_with(&e, "server-other-ca"), 0);
+  ck_assert(lvpn__tls_handshake_done(&e.cl));
+  env_free(&e);
+
+  /* another certificate: refused, with its fingerprint in the message */
+  env_params(&e, "client.crt", "client.key");
+  e.p.ca_pem = NULL;
+  e.p.hashes = (const uint8_t(*)[32])h;
+  e.p.n_hashes = 2;
+  e.p.hash_len = 32;
+  ck_assert_int_eq(handshake_with(&e, "server"), LVPN_ECERT_FINGERPRINT);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl),
+                               "the server certificate's fingerprint"));
+  env_free(&e);
+
+  /* no 'ca' and no fingerprint: refused before any I/O */
+  env_params(&e, "client.crt", "client.key");
+  e.p.ca_pem = NULL;
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)),
+                   LVPN_ECONFIG);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_verify_hash_issuer) {
+  uint8_t h[1][32];
+  env_t e;
+
+  cert_hash("ca.crt", 20, h[0]);
+  env_params(&e, "client.crt", "client.key");
+  e.p.hashes = (const uint8_t(*)[32])h;
+  e.p.n_hashes = 1;
+  e.p.hash_len = 20;
+  e.p.hash_depth = 1;
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  env_free(&e);
+
+  h[0][0] ^= 1;
+  env_params(&e, "client.crt", "client.key");
+  e.p.hashes = (const uint8_t(*)[32])h;
+  e.p.n_hashes = 1;
+  e.p.hash_len = 20;
+  e.p.hash_depth = 1;
+  ck_assert_int_eq(handshake_with(&e, "server"), LVPN_ECERT_FINGERPRINT);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "verify-hash"));
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_leaf_ns_ku_eku) {
+  static const uint16_t ku_ok[] = {0x20, 0x80}, ku_bad[] = {0x20, 0x04};
+  mbedtls_x509_crt *crt;
+  char msg[512];
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.ns_cert_type = 1;
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  crt = load_crt("server.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
+                   LVPN_ECERT);
+  ck_assert_ptr_nonnull(strstr(msg, "ns-cert-type server requires"));
+  mbedtls_x509_crt_free(crt);
+  lvpn__tls_conf_free(&e.conf);
+
+  e.p.ns_cert_type = 0;
+  e.p.ku_required = 1;
+  e.p.ku = ku_ok; /* digitalSignature is set on server.crt */
+  e.p.n_ku = 2;
+  e.p.remote_cert_eku = "TLS Web Server Authentication";
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  crt = load_crt("server.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)), 0);
+  mbedtls_x509_crt_free(crt);
+  crt = load_crt("server-noku.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
+                   LVPN_ECERT_KU);
+  ck_assert_ptr_nonnull(strstr(msg, "remote-cert-ku requires a keyUsage"));
+  mbedtls_x509_crt_free(crt);
+  lvpn__tls_conf_free(&e.conf);
+
+  e.p.ku = ku_bad;
+  e.p.remote_cert_eku = "1.3.6.1.5.5.7.3.1";
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  crt = load_crt("server.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
+                   LVPN_ECERT_KU);
+  ck_assert_ptr_nonnull(strstr(msg, "is none of remote-cert-ku 0020, 0004"));
+  mbedtls_x509_crt_free(crt);
+  lvpn__tls_conf_free(&e.conf);
+
+  e.p.ku_required = 0;
+  e.p.remote_cert_eku = "1.3.6.1.5.5.7.3.2"; /* clientAuth, by OID */
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  crt = load_crt("server.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
+                   LVPN_ECERT_EKU);
+  ck_assert_str_eq(msg, "certificate rejected (O=layervpn test, "
+                        "CN=vpn-server): extendedKeyUsage is not "
+                        "1.3.6.1.5.5.7.3.2 (has: TLS Web Server "
+                        "Authentication)");
+  mbedtls_x509_crt_free(crt);
+  crt = load_crt("server-clientauth.crt");
+  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)), 0);
+  mbedtls_x509_crt_free(crt);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_cert_profile_and_groups) {
+  mbedtls_x509_crt_profile pr;
+  static const int groups[] = {MBEDTLS_ECP_DP_SECP384R1,
+                               MBEDTLS_ECP_DP_SECP256R1};
+  env_t e;
+
+  lvpn__tls_cert_profile(LVPN__TLS_PROFILE_PREFERRED, &pr);
+  ck_assert_uint_eq(pr.rsa_min_bitlen, 2048);
+  ck_assert_uint_eq(pr.allowed_mds & MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1), 0);
+  lvpn__tls_cert_profile(LVPN__TLS_PROFILE_LEGACY, &pr);
+  ck_assert_uint_eq(pr.rsa_min_bitlen, 1024);
+  ck_assert_uint_ne(pr.allowed_mds & MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1), 0);
+  lvpn__tls_cert_profile(LVPN__TLS_PROFILE_SUITEB, &pr);
+  ck_assert_uint_eq(pr.allowed_pks, mbedtls_x509_crt_profile_suiteb.allowed_pks);
+
+  /* Suite B: the P-256/SHA-256 fixture chain passes */
+  env_params(&e, "client.crt", "client.key");
+  e.p.cert_profile = LVPN__TLS_PROFILE_SUITEB;
+  e.p.groups = groups;
+  e.p.n_groups = 2;
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert_int_eq(e.conf.curves[0], MBEDTLS_ECP_DP_SECP384R1);
+  ck_assert_int_eq(e.conf.curves[2], MBEDTLS_ECP_DP_NONE);
+  env_free(&e);
+}
+END_TEST
+
+START_TEST(test_tls_engine_encrypted_key) {
+  fake_pem_t pass = fake_pem_load("client-enc.pass");
+  env_t e;
+
+  pass.pem[strcspn(pass.pem, "\n")] = '\0';
+  env_params(&e, "client.crt", "client-enc.key");
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)),
+                   LVPN_EKEYFILE);
+  ck_assert_str_eq(e.err, "cannot parse 'key': it is encrypted: give its "
+                          "passphrase with 'askpass FILE'");
+  e.p.key_password = "wrong";
+  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)),
+                   LVPN_EKEYFILE);
+  ck_assert_ptr_nonnull(strstr(e.err, "cannot parse 'key': wrong passphrase "
+                                      "('askpass') or an unsupported "
+                                      "encryption"));
+  e.p.key_password = pass.pem;
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  env_free(&e);
+  free(pass.pem);
+}
+END_TEST
+
+START_TEST(test_tls_engine_pkcs12_bundle) {
+  fake_pem_t p12 = fake_pem_load("client.p12"), pass = fake_pem_load("client-enc.pass");
+  lvpn__pkcs12_pem_t pem;
+  unsigned char b64[8192];
+  size_t n = 0;
+  env_t e;
+
+  pass.pem[strcspn(pass.pem, "\n")] = '\0';
+  ck_assert_int_eq(lvpn__pkcs12_to_pem(p12.pem, p12.len, "nope", &pem, e.err,
+                                       sizeof(e.err)),
+                   LVPN_EKEYFILE);
+  ck_assert_ptr_nonnull(strstr(e.err, "cannot open 'pkcs12'"));
+  ck_assert_ptr_null(pem.key);
+  /* inline blocks hold base64 */
+  ck_assert_int_eq(mbedtls_base64_encode(b64, sizeof(b64), &n,
+                                         (const unsigned char *)p12.pem,
+                                         p12.len),
+                   0);
+  ck_assert_int_eq(lvpn__pkcs12_to_pem((const char *)b64, n, pass.pem, &pem,
+                                       e.err, sizeof(e.err)),
+                   0);
+  lvpn__pkcs12_pem_free(&pem);
+  ck_assert_int_eq(lvpn__pkcs12_to_pem(p12.pem, p12.len, pass.pem, &pem, e.err,
+                                       sizeof(e.err)),
+                   0);
+  ck_assert_ptr_nonnull(strstr(pem.cert, "BEGIN CERTIFICATE"));
+  ck_assert_ptr_nonnull(strstr(pem.key, "BEGIN PRIVATE KEY"));
+  ck_assert_ptr_nonnull(pem.ca);
+  /* what the client does with it: key, cert and CA from the bundle */
+  env_params(&e, NULL, NULL);
+  e.p.cert_pem = pem.cert;
+  e.p.cert_len = strlen(pem.cert) + 1;
+  e.p.key_pem = pem.key;
+  e.p.key_len = strlen(pem.key) + 1;
+  e.p.ca_pem = pem.ca;
+  e.p.ca_len = strlen(pem.ca) + 1;
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  env_free(&e);
+  lvpn__pkcs12_pem_free(&pem);
+  free(p12.pem);
+  free(pass.pem);
+}
+END_TEST
+
 LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
                test_engine_records_flow_both_ways, test_engine_byte_by_byte,
@@ -649,4 +917,10 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_server_rejects_client_cert, test_engine_bad_pem,
                test_engine_key_cert_mismatch,
                test_engine_tls_cipher_and_version,
-               test_engine_conf_shared_by_sessions, test_engine_garbage_input)
+               test_engine_conf_shared_by_sessions, test_engine_garbage_input,
+               test_tls_engine_crl_verify,
+               test_tls_engine_peer_fingerprint_without_ca,
+               test_tls_engine_verify_hash_issuer,
+               test_tls_engine_leaf_ns_ku_eku,
+               test_tls_engine_cert_profile_and_groups,
+               test_tls_engine_encrypted_key, test_tls_engine_pkcs12_bundle)

@@ -394,10 +394,34 @@ START_TEST(test_keymethod_ctlmsg_split) {
 }
 END_TEST
 
+START_TEST(test_keymethod_auth_nocache_forgets_password) {
+  lvpn__km2_client_t m;
+  char *pw = strdup("hunter2");
+  uint8_t out[1024];
+  size_t len = 0;
+
+  memset(&m, 0, sizeof(m));
+  m.options = "V4";
+  m.username = "u";
+  m.password = pw;
+  ck_assert_int_eq(lvpn__km2_forget_password(&m), 0); /* not asked */
+  m.forget_password = &pw;
+  ck_assert_int_eq(lvpn__km2_build(out, sizeof(out), &len, &m), 0);
+  ck_assert_ptr_nonnull(memmem(out, len, "hunter2", 8));
+  ck_assert_int_eq(lvpn__km2_forget_password(&m), 1);
+  ck_assert_ptr_null(pw);
+  ck_assert_ptr_null(m.password);
+  ck_assert_int_eq(lvpn__km2_forget_password(&m), 0);
+  ck_assert_int_eq(lvpn__km2_build(out, sizeof(out), &len, &m), 0);
+  ck_assert_ptr_null(memmem(out, len, "hunter2", 7));
+}
+END_TEST
+
 LVPN_TEST_MAIN("keymethod", 0, NULL, NULL, test_keymethod_build_exact_bytes,
                test_keymethod_build_without_credentials,
                test_keymethod_build_too_big, test_keymethod_randomize,
                test_keymethod_parse_server, test_keymethod_parse_server_bad,
                test_keymethod_parse_server_truncated_everywhere,
                test_keymethod_options_string, test_keymethod_peer_info,
-               test_keymethod_peer_info_rejects, test_keymethod_ctlmsg_split)
+               test_keymethod_peer_info_rejects, test_keymethod_ctlmsg_split,
+               test_keymethod_auth_nocache_forgets_password)

@@ -1,0 +1,183 @@
+/* PKCS#12 bundles and PBES2-encrypted keys through libcrypto, turned into
+ * PEM for mbedTLS. See keyload.h.
+ *
+ * PKCS#12 files from older exports (pfSense, OpenVPN Access Server) use
+ * RC2-40 or 3DES, which OpenSSL 3 only has in its "legacy" provider: when
+ * the default provider cannot open a bundle, the legacy provider is loaded
+ * (once, process-wide) and the bundle retried. */
+#include "layers/tlssession/keyload.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/base64.h>
+#include <mbedtls/platform_util.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs12.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+
+#include "layervpn.h"
+
+static int fail(char *err, size_t errlen, int code, const char *what) {
+  unsigned long e = ERR_peek_last_error();
+  char text[160] = "";
+  if (e != 0)
+    ERR_error_string_n(e, text, sizeof(text));
+  ERR_clear_error();
+  if (err != NULL && errlen > 0)
+    snprintf(err, errlen, "%s%s%s", what, text[0] ? ": " : "", text);
+  return code;
+}
+
+void lvpn__keyload_free(char *s) {
+  if (s == NULL)
+    return;
+  mbedtls_platform_zeroize(s, strlen(s));
+  free(s);
+}
+
+/* The content of a memory BIO as a NUL-terminated heap string; the BIO is
+ * a secure-memory one, so freeing it clears it. */
+static char *bio_string(BIO *b) {
+  char *data, *s;
+  long n = BIO_get_mem_data(b, &data);
+  if (n < 0 || (s = malloc((size_t)n + 1)) == NULL)
+    return NULL;
+  memcpy(s, data, (size_t)n);
+  s[n] = '\0';
+  return s;
+}
+
+static char *key_pem(EVP_PKEY *k) {
+  BIO *b = BIO_new(BIO_s_secmem());
+  char *s = NULL;
+  if (b != NULL &&
+      PEM_write_bio_PKCS8PrivateKey(b, k, NULL, NULL, 0, NULL, NULL) == 1)
+    s = bio_string(b);
+  BIO_free(b);
+  return s;
+}
+
+static char *certs_pem(X509 *one, STACK_OF(X509) * more) {
+  BIO *b = BIO_new(BIO_s_mem());
+  char *s = NULL;
+  int i, ok = b != NULL;
+  if (ok && one != NULL)
+    ok = PEM_write_bio_X509(b, one) == 1;
+  for (i = 0; ok && more != NULL && i < sk_X509_num(more); i++)
+    ok = PEM_write_bio_X509(b, sk_X509_value(more, i)) == 1;
+  if (ok)
+    s = bio_string(b);
+  BIO_free(b);
+  return s;
+}
+
+/* DER, or base64 of it (whitespace allowed), into a heap buffer. */
+static unsigned char *der_of(const char *data, size_t len, size_t *outlen) {
+  unsigned char *der;
+  size_t n = 0;
+  if (len > 0 && (unsigned char)data[0] == 0x30) {
+    if ((der = malloc(len)) != NULL)
+      memcpy(der, data, len);
+    *outlen = len;
+    return der;
+  }
+  if (mbedtls_base64_decode(NULL, 0, &n, (const unsigned char *)data, len) !=
+          MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL ||
+      (der = malloc(n)) == NULL)
+    return NULL;
+  if (mbedtls_base64_decode(der, n, outlen, (const unsigned char *)data,
+                            len) != 0) {
+    free(der);
+    return NULL;
+  }
+  return der;
+}
+
+static int parse(const unsigned char *der, size_t n, const char *pass,
+                 EVP_PKEY **k, X509 **c, STACK_OF(X509) * *ca) {
+  const unsigned char *p = der;
+  PKCS12 *p12 = d2i_PKCS12(NULL, &p, (long)n);
+  int ok = p12 != NULL && PKCS12_parse(p12, pass, k, c, ca) == 1;
+  PKCS12_free(p12);
+  return ok;
+}
+
+int lvpn__pkcs12_to_pem(const char *data, size_t len, const char *pass,
+                        lvpn__pkcs12_pem_t *out, char *err, size_t errlen) {
+  static OSSL_PROVIDER *legacy;
+  unsigned char *der;
+  EVP_PKEY *k = NULL;
+  X509 *c = NULL;
+  STACK_OF(X509) *ca = NULL;
+  size_t n = 0;
+  int e = 0;
+
+  memset(out, 0, sizeof(*out));
+  if (len > 0 && data[len - 1] == '\0' && (unsigned char)data[0] != 0x30)
+    len--; /* base64 text given with its NUL */
+  if ((der = der_of(data, len, &n)) == NULL)
+    return fail(err, errlen, LVPN_EKEYFILE,
+                "cannot parse 'pkcs12': neither DER nor base64");
+  if (!parse(der, n, pass, &k, &c, &ca)) {
+    ERR_clear_error();
+    if (legacy == NULL)
+      legacy = OSSL_PROVIDER_try_load(NULL, "legacy", 1);
+    if (legacy == NULL || !parse(der, n, pass, &k, &c, &ca))
+      e = fail(err, errlen, LVPN_EKEYFILE,
+               "cannot open 'pkcs12' (wrong passphrase ('askpass') or a "
+               "damaged file)");
+  }
+  mbedtls_platform_zeroize(der, n);
+  free(der);
+  if (e == 0 && (k == NULL || c == NULL))
+    e = fail(err, errlen, LVPN_EKEYFILE,
+             "'pkcs12' holds no private key and certificate");
+  if (e == 0) {
+    out->key = key_pem(k);
+    out->cert = certs_pem(c, NULL);
+    if (ca != NULL && sk_X509_num(ca) > 0)
+      out->ca = certs_pem(NULL, ca);
+    if (out->key == NULL || out->cert == NULL ||
+        (ca != NULL && sk_X509_num(ca) > 0 && out->ca == NULL)) {
+      lvpn__pkcs12_pem_free(out);
+      e = fail(err, errlen, LVPN_ENOMEM, "out of memory");
+    }
+  }
+  EVP_PKEY_free(k);
+  X509_free(c);
+  sk_X509_pop_free(ca, X509_free);
+  return e;
+}
+
+void lvpn__pkcs12_pem_free(lvpn__pkcs12_pem_t *p) {
+  lvpn__keyload_free(p->key);
+  lvpn__keyload_free(p->cert);
+  lvpn__keyload_free(p->ca);
+  memset(p, 0, sizeof(*p));
+}
+
+int lvpn__key_decrypt_pem(const char *pem, size_t len, const char *pass,
+                          char **out, char *err, size_t errlen) {
+  BIO *in = BIO_new_mem_buf(pem, (int)len);
+  EVP_PKEY *k = NULL;
+  int e = 0;
+
+  *out = NULL;
+  if (in == NULL)
+    return fail(err, errlen, LVPN_ENOMEM, "out of memory");
+  k = PEM_read_bio_PrivateKey(in, NULL, NULL, (void *)(pass ? pass : ""));
+  BIO_free(in);
+  if (k == NULL)
+    return fail(err, errlen, LVPN_EKEYFILE,
+                "cannot parse 'key': wrong passphrase ('askpass') or an "
+                "unsupported encryption");
+  if ((*out = key_pem(k)) == NULL)
+    e = fail(err, errlen, LVPN_ENOMEM, "out of memory");
+  EVP_PKEY_free(k);
+  return e;
+}

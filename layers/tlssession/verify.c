@@ -1,0 +1,225 @@
+/* Peer certificate policy of the TLS engine, as OpenVPN 2.6 applies it
+ * (ssl_verify.c verify_cert / verify_peer_cert, ssl_verify_mbedtls.c):
+ * mbedTLS validates the chain (and the CRL given with crl-verify); these
+ * checks add, at depth 0, ns-cert-type, remote-cert-ku, remote-cert-eku
+ * (remote-cert-tls sets the last two) and verify-x509-name, and at the
+ * configured depth the verify-hash / peer-fingerprint list. Loop-free,
+ * called from the engine's verify callback. */
+#include "layers/tlssession/engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/md.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/platform_util.h>
+
+#include "layervpn.h"
+#include "lib/bytes.h"
+
+static int fail(char *msg, size_t msglen, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int fail(char *msg, size_t msglen, int code, const char *fmt, ...) {
+  va_list ap;
+  if (msg != NULL && msglen > 0) {
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+  }
+  return code;
+}
+
+void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max) {
+  const mbedtls_x509_name *n;
+  size_t len;
+
+  out[0] = '\0';
+  for (n = &crt->subject; n != NULL; n = n->next) {
+    if (n->oid.p != NULL && MBEDTLS_OID_CMP(MBEDTLS_OID_AT_CN, &n->oid) == 0) {
+      len = n->val.len < max - 1 ? n->val.len : max - 1;
+      memcpy(out, n->val.p, len);
+      out[len] = '\0';
+      return;
+    }
+  }
+}
+
+/* The option that asked for a check, for messages. */
+static const char *who(const lvpn__tls_conf_t *c, const char *other) {
+  return c->remote_cert_tls == 1   ? "remote-cert-tls server"
+         : c->remote_cert_tls == 2 ? "remote-cert-tls client"
+                                   : other;
+}
+
+/* Whether the EKU list has `want`, given as an OID ("1.3.6.1.5.5.7.3.1")
+ * or as mbedTLS's description ("TLS Web Server Authentication"), as
+ * OpenVPN's x509_verify_cert_eku compares. `seen` lists what it has. */
+static int has_eku(const mbedtls_x509_crt *crt, const char *want, char *seen,
+                   size_t seenlen) {
+  const mbedtls_x509_sequence *seq;
+  const char *desc;
+  char num[128];
+  size_t used = 0;
+
+  seen[0] = '\0';
+  for (seq = &crt->ext_key_usage; seq != NULL && seq->buf.p != NULL;
+       seq = seq->next) {
+    if (mbedtls_oid_get_numeric_string(num, sizeof(num), &seq->buf) < 0)
+      strcpy(num, "?");
+    if (strcmp(num, want) == 0)
+      return 1;
+    if (mbedtls_oid_get_extended_key_usage(&seq->buf, &desc) == 0) {
+      if (strcmp(desc, want) == 0)
+        return 1;
+    } else {
+      desc = num;
+    }
+    if (used < seenlen)
+      used += (size_t)snprintf(seen + used, seenlen - used, "%s%s",
+                               used ? ", " : "", desc);
+  }
+  return 0;
+}
+
+static int check_ku(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
+                    const char *subject, char *msg, size_t msglen) {
+  char want[80] = "";
+  size_t used = 0;
+  int i;
+
+  if (!(crt->ext_types & MBEDTLS_X509_EXT_KEY_USAGE))
+    return fail(msg, msglen, LVPN_ECERT_KU,
+                "certificate rejected (%s): %s requires a keyUsage "
+                "extension; the certificate has none",
+                subject, who(c, "remote-cert-ku"));
+  if (c->n_ku == 0)
+    return 0; /* present is enough; its value fits the suite (mbedTLS) */
+  for (i = 0; i < c->n_ku; i++) {
+    if (mbedtls_x509_crt_check_key_usage(crt, c->ku[i]) == 0)
+      return 0;
+    used += (size_t)snprintf(want + used, sizeof(want) - used, "%s%04x",
+                             i ? ", " : "", c->ku[i]);
+  }
+  return fail(msg, msglen, LVPN_ECERT_KU,
+              "certificate rejected (%s): keyUsage %04x is none of "
+              "remote-cert-ku %s",
+              subject, crt->key_usage, want);
+}
+
+int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
+                         char *msg, size_t msglen) {
+  const char *want = c->verify_x509_name, *kind, *got;
+  char subject[256], cn[128], seen[128];
+  unsigned bit;
+  int ok, rc;
+
+  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
+    strcpy(subject, "?");
+  lvpn__tls_first_cn(crt, cn, sizeof(cn));
+  if (c->ns_cert_type != 0) {
+    bit = c->ns_cert_type == 1 ? MBEDTLS_X509_NS_CERT_TYPE_SSL_SERVER
+                               : MBEDTLS_X509_NS_CERT_TYPE_SSL_CLIENT;
+    if (!(crt->ext_types & MBEDTLS_X509_EXT_NS_CERT_TYPE) ||
+        !(crt->ns_cert_type & bit))
+      return fail(msg, msglen, LVPN_ECERT,
+                  "certificate rejected (%s): ns-cert-type %s requires the "
+                  "Netscape certificate type '%s' (use remote-cert-tls "
+                  "with certificates made after 2010)",
+                  subject, c->ns_cert_type == 1 ? "server" : "client",
+                  c->ns_cert_type == 1 ? "SSL server" : "SSL client");
+  }
+  if (c->ku_required && (rc = check_ku(c, crt, subject, msg, msglen)) != 0)
+    return rc;
+  if (c->eku[0] != '\0') {
+    if (!(crt->ext_types & MBEDTLS_X509_EXT_EXTENDED_KEY_USAGE))
+      return fail(msg, msglen, LVPN_ECERT_EKU,
+                  "certificate rejected (%s): %s requires extendedKeyUsage "
+                  "%s; the certificate has no extendedKeyUsage",
+                  subject, who(c, "remote-cert-eku"),
+                  c->remote_cert_tls == 1   ? "serverAuth"
+                  : c->remote_cert_tls == 2 ? "clientAuth"
+                                            : c->eku);
+    if (!has_eku(crt, c->eku, seen, sizeof(seen)))
+      return fail(msg, msglen, LVPN_ECERT_EKU,
+                  "certificate rejected (%s): extendedKeyUsage is not %s "
+                  "(has: %s)",
+                  subject,
+                  c->remote_cert_tls == 1 ? "serverAuth"
+                  : c->remote_cert_tls == 2 ? "clientAuth"
+                                            : c->eku,
+                  seen);
+  }
+  if (want[0] == '\0')
+    return 0;
+  switch (c->verify_x509_type) {
+  case LVPN__X509_NAME_NAME:
+    ok = strcmp(want, cn) == 0;
+    kind = "CN";
+    got = cn;
+    break;
+  case LVPN__X509_NAME_NAME_PREFIX:
+    ok = strncmp(want, cn, strlen(want)) == 0;
+    kind = "CN prefix";
+    got = cn;
+    break;
+  default:
+    ok = strcmp(want, subject) == 0;
+    kind = "subject";
+    got = subject;
+    break;
+  }
+  if (!ok)
+    return fail(msg, msglen, LVPN_ECERT_NAME,
+                "certificate rejected: verify-x509-name expected %s '%s', "
+                "got '%s'",
+                kind, want, got);
+  return 0;
+}
+
+int lvpn__tls_check_hash(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
+                         int depth, char *msg, size_t msglen) {
+  const mbedtls_md_info_t *md;
+  uint8_t fp[32];
+  char hex[100];
+  size_t i, used = 0;
+  int k;
+
+  if (c->n_hashes == 0 || depth != c->hash_depth)
+    return 0;
+  md = mbedtls_md_info_from_type(c->hash_len == 20 ? MBEDTLS_MD_SHA1
+                                                   : MBEDTLS_MD_SHA256);
+  if (md == NULL || mbedtls_md(md, crt->raw.p, crt->raw.len, fp) != 0)
+    return fail(msg, msglen, LVPN_ECRYPTO, "cannot hash the certificate");
+  for (k = 0; k < c->n_hashes; k++)
+    if (!lvpn__ct_differ(fp, c->hashes[k], (size_t)c->hash_len))
+      return 0;
+  for (i = 0; i < (size_t)c->hash_len; i++)
+    used += (size_t)snprintf(hex + used, sizeof(hex) - used, "%s%02X",
+                             i ? ":" : "", fp[i]);
+  return fail(msg, msglen, LVPN_ECERT_FINGERPRINT,
+              "certificate rejected: %s fingerprint %s is not in '%s'",
+              depth == 0 ? "the server certificate's" : "its issuer's", hex,
+              depth == 0 ? "peer-fingerprint" : "verify-hash");
+}
+
+/* tls-cert-profile as OpenVPN's ssl_mbedtls.c maps it. */
+void lvpn__tls_cert_profile(int profile, mbedtls_x509_crt_profile *out) {
+  if (profile == LVPN__TLS_PROFILE_SUITEB) {
+    *out = mbedtls_x509_crt_profile_suiteb;
+    return;
+  }
+  out->allowed_mds = MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA224) |
+                     MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA256) |
+                     MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA384) |
+                     MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA512);
+  out->allowed_pks = 0xFFFFFFF;
+  out->allowed_curves = 0xFFFFFFF;
+  out->rsa_min_bitlen = 2048;
+  if (profile == LVPN__TLS_PROFILE_PREFERRED)
+    return;
+  out->allowed_mds |= MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1) |
+                      MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_RIPEMD160);
+  out->rsa_min_bitlen = 1024;
+}
