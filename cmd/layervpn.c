@@ -6,14 +6,17 @@
  * SIGINT/SIGTERM stop the client in order (exit notification, routes and
  * addresses removed); the exit status is 0 after such a stop, 1 when the
  * connection failed (the cause is printed as one line), 2 for usage errors.
+ * auth-user-pass without a file asks on the controlling terminal.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cmd/ping.h"
+#include "cmd/prompt.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -88,6 +91,50 @@ static void on_signal(uv_signal_t *h, int signum) {
     return;
   }
   lvpn_client_stop(cli->client);
+}
+
+/* Credentials on the controlling terminal, as OpenVPN's "Enter Auth
+ * Username:"; without a terminal the client is told nobody can answer and
+ * stops with a clear error. Blocking the loop while the user types is fine:
+ * no connection is open yet. */
+static void on_credentials(lvpn_client_t *c, const lvpn_cred_request_t *req,
+                           void *ud) {
+  char user[256] = "", pass[256] = "", resp[256] = "", q[600];
+  int ok = 0;
+  (void)ud;
+  if (req->kind == LVPN_CRED_CHALLENGE) {
+    snprintf(q, sizeof(q), "CHALLENGE: %s", req->challenge);
+    ok = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp)) == 0;
+    if (ok)
+      lvpn_client_answer_credentials(c, NULL, NULL, resp);
+  } else {
+    ok = (req->username != NULL ||
+          lvpn_cli_prompt("Enter Auth Username:", 1, user, sizeof(user)) ==
+              0) &&
+         lvpn_cli_prompt("Enter Auth Password:", 0, pass, sizeof(pass)) == 0;
+    if (ok && req->challenge != NULL) {
+      snprintf(q, sizeof(q), "CHALLENGE: %s", req->challenge);
+      ok = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp)) == 0;
+    }
+    if (ok && req->username == NULL && user[0] == '\0') {
+      fprintf(stderr, "layervpn: the username is empty\n");
+      ok = 0;
+    }
+    if (ok)
+      ok = lvpn_client_answer_credentials(
+               c, req->username == NULL ? user : NULL, pass,
+               req->challenge != NULL ? resp : NULL) == 0;
+  }
+  explicit_bzero(pass, sizeof(pass));
+  explicit_bzero(resp, sizeof(resp));
+  if (!ok) {
+    fprintf(stderr, "layervpn: %s is needed and no terminal can be asked "
+                    "(no /dev/tty, or end of input); give the credentials in "
+                    "a file: auth-user-pass FILE\n",
+            req->kind == LVPN_CRED_CHALLENGE ? "a challenge response"
+                                             : "a username and password");
+    lvpn_client_answer_credentials(c, NULL, NULL, NULL);
+  }
 }
 
 /* Applies "--name a b --other c" words to the config. */
@@ -171,6 +218,7 @@ static int cmd_connect(int argc, char **argv) {
   lvpn_client_set_data(cli.client, &cli);
   lvpn_client_set_log(cli.client, log_cb, &cli, -1);
   lvpn_client_set_event_cb(cli.client, on_event);
+  lvpn_client_set_credentials_cb(cli.client, on_credentials, &cli);
   uv_signal_init(&loop, &cli.sigint);
   uv_signal_init(&loop, &cli.sigterm);
   cli.sigint.data = cli.sigterm.data = &cli;

@@ -124,10 +124,8 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   rc = lvpn__km2_client_randomize(km2, mbedtls_ctr_drbg_random, &c->drbg);
   km2->options = c->km2_options;
   km2->peer_info = c->peer_info;
-  if (cfg->auth_user_pass == LVPN__AUP_GIVEN) {
-    km2->username = cfg->username;
-    km2->password = cfg->password;
-  }
+  if (rc == 0)
+    rc = lvpn__client_auth_prepare(c, &km2->username, &km2->password);
   return rc;
 }
 
@@ -157,9 +155,19 @@ int lvpn__client_build(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }
-  if ((rc = client_km2(c, &km2)) != 0) {
-    client_log(c, LVPN_LOG_FATAL, "key-method-2 set-up: %s",
-               lvpn_strerror(rc));
+  rc = client_km2(c, &km2);
+  if (rc == 1) {
+    /* waiting for the host's credentials: lvpn__client_resume() rebuilds */
+    lvpn__km2_client_wipe(&km2);
+    c->state = LVPN__CLIENT_RESTARTING;
+    return 0;
+  }
+  if (rc != 0) {
+    lvpn__km2_client_wipe(&km2);
+    c->err = rc;
+    if (rc != LVPN_ECREDENTIALS)
+      client_log(c, LVPN_LOG_FATAL, "key-method-2 set-up: %s",
+                 lvpn_strerror(rc));
     return rc;
   }
 

@@ -1,9 +1,8 @@
 /* Config options of the control channel: CA, certificate and key,
  * tls-auth / tls-crypt, TLS versions and ciphers, timeouts and
- * renegotiation, auth-user-pass.
+ * renegotiation, auth-user-pass, auth-retry, static-challenge.
  *
  * Accepted and ignored on purpose:
- *   auth-retry                the host decides whether to ask again
  *   key-method                2 is the only method (OpenVPN 2.5+)
  */
 #include "lib/config_opts.h"
@@ -111,6 +110,28 @@ out:
   return e;
 }
 
+/* ---- credentials: static-challenge, auth-retry (layers/client_auth.c) ---- */
+
+/* static-challenge TEXT ECHO [scrv1]: ECHO is 1 when the response may be
+ * shown while typed. OpenVPN 2.7's "concat" format is refused, not ignored. */
+static int fn_static_challenge(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                               char *const *p, int n) {
+  (void)o;
+  if (strcmp(p[1], "0") != 0 && strcmp(p[1], "1") != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "static-challenge: ECHO must be 0 or 1, not '%s'",
+                          p[1]);
+  if (n > 2 && strcmp(p[2], "scrv1") != 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "static-challenge: format '%s' is not supported "
+                          "(only scrv1)", p[2]);
+  a->cfg->static_challenge_echo = p[1][0] == '1';
+  return lvpn__opt_set_str(&a->cfg->static_challenge, p[0]);
+}
+
+static const char *const auth_retry_kw[] = {"none", "nointeract", "interact",
+                                            NULL};
+
 static const char *const cert_tls_kw[] = {"server", "client", NULL};
 
 static const lvpn__opt_t opts[] = {
@@ -140,7 +161,8 @@ static const lvpn__opt_t opts[] = {
     {OPT_E("auth-user-pass", LVPN__OPT_FN, 0, 1), .inline_ok = true,
      .fn = fn_auth_user_pass},
     OPT_FLAG("auth-nocache", auth_nocache),
-    OPT_NOOP("auth-retry", 1, 1),
+    OPT_KW("auth-retry", auth_retry, LVPN__AUTH_RETRY_NONE, auth_retry_kw),
+    OPT_FN("static-challenge", 2, 3, fn_static_challenge),
     OPT_NOOP("key-method", 1, 1),
 };
 
@@ -157,7 +179,7 @@ static int init(lvpn_config_t *c) {
 
 static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   char **strs[] = {&c->verify_x509_name, &c->tls_cipher, &c->tls_ciphersuites,
-                   &c->username, &c->password};
+                   &c->username, &c->password, &c->static_challenge};
   lvpn__blob_t *blobs[] = {&c->ca,          &c->cert,     &c->key,
                            &c->extra_certs, &c->tls_auth, &c->tls_crypt,
                            &c->tls_crypt_v2};

@@ -1,5 +1,6 @@
 #include "layers/tlssession/tlssession.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
@@ -116,10 +117,16 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   kind = lvpn__ctlmsg_classify(msg, &arg);
   /* Pushed options are shown at the default verbosity, like OpenVPN's
    * "PUSH: Received control message". */
-  LVPN__LOG(t->base.log,
-            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
-            t->base.name, "PUSH: Received control message: '%.*s'", (int)len,
-            msg);
+  if (kind == LVPN__CTL_PUSH_REPLY) {
+    /* never log the auth-token */
+    char red[2048];
+    lvpn__push_redact(red, sizeof(red), msg, len);
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "PUSH: Received control message: '%s'", red);
+  } else {
+    LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
+              "PUSH: Received control message: '%.*s'", (int)len, msg);
+  }
   switch (kind) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);
@@ -127,6 +134,7 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   case LVPN__CTL_AUTH_FAILED:
     LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "AUTH_FAILED%s%s",
               *arg ? ": " : "", arg);
+    snprintf(t->auth_failed, sizeof(t->auth_failed), "%s", arg);
     lvpn__layer_fail(&t->base, LVPN_EAUTH_FAILED);
     break;
   case LVPN__CTL_HALT:

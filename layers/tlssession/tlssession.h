@@ -42,6 +42,7 @@ struct lvpn__tlssession_s {
   int state;
   int reneg;               /* the running handshake is a renegotiation */
   int restart_next;        /* RESTART,[N]: the server asks for the next remote */
+  char auth_failed[512];   /* AUTH_FAILED's reason (after "AUTH_FAILED,") */
   uint8_t key_id;          /* key state of the current TLS session */
   int (*rng)(void *, unsigned char *, size_t); /* new randoms per key */
   void *rng_ctx;
