@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# auth-user-pass without a file, against OpenVPN 2.6 with an
+# auth-user-pass-verify script: the user types username and password at the
+# terminal prompt (a pty); the password is not echoed; the right password
+# connects; a wrong one exits 1 with the server's AUTH_FAILED; auth-retry
+# interact asks again; with no terminal the client fails at once, clearly.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/auth_lib.sh"
+it_require_root
+it_lvpn_require_bin
+command -v python3 >/dev/null || { echo "SKIP: python3 needed for the pty"; exit 77; }
+command -v setsid >/dev/null || { echo "SKIP: setsid needed"; exit 77; }
+it_setup auth_prompt
+it_pki
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+auth_server_conf
+it_server_start
+
+# 1. right username and password, typed at the prompt
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass"
+log=$IT_DIR/ok.log
+pid=$(auth_client_start "$log" "Username:" alice "Password:" secret)
+if it_wait_log "$log" 'Initialization Sequence Completed' 30; then
+    echo "ok: connected with the credentials typed at the prompt"
+    ip netns exec "$IT_NS_C" ping -c 1 -W 5 198.19.0.1 >/dev/null || bad "no ping through the tunnel"
+else
+    bad "no tunnel after typing the credentials"; tail -n 20 "$log"
+fi
+if grep -q 'user=alice pass=secret' "$IT_DIR/verify.log"; then
+    echo "ok: the verify script got alice's password"
+else
+    bad "the verify script did not see alice/secret"
+fi
+if grep -q 'secret' "$log"; then bad "the password was echoed or logged"; else echo "ok: the password was not echoed"; fi
+it_lvpn_stop "$pid" 10 || bad "client did not stop"
+rc=$(auth_runner_status)
+[[ $rc == 0 ]] || bad "exit status $rc after SIGTERM"
+
+# 2. wrong password, auth-retry none (the default): exit 1 with AUTH_FAILED
+log=$IT_DIR/wrong.log
+pid=$(auth_client_start "$log" "Username:" alice "Password:" nope)
+it_lvpn_wait_exit "$pid" 40 || bad "client still running after a wrong password"
+rc=$(auth_runner_status)
+if [[ $rc == 1 ]]; then echo "ok: wrong password: exit status 1"; else bad "wrong password: exit status $rc"; fi
+if grep -q 'AUTH_FAILED' "$log"; then
+    echo "ok: the server's message is shown: $(grep -m1 'AUTH_FAILED' "$log" | tr -d '\r')"
+else
+    bad "no AUTH_FAILED shown"; tail -n 10 "$log"
+fi
+
+# 3. auth-retry interact: a wrong password, asked again, then the right one
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass" extra="auth-retry interact"
+log=$IT_DIR/interact.log
+pid=$(auth_client_start "$log" "Username:" alice "Password:" nope "Username:" alice "Password:" secret)
+if it_wait_log "$log" 'Initialization Sequence Completed' 60; then
+    n=$(grep -c 'Enter Auth Password:' "$log" || true)
+    if ((n == 2)); then echo "ok: auth-retry interact asked again and connected"; else bad "asked $n times"; fi
+else
+    bad "auth-retry interact: no tunnel"; tail -n 20 "$log"
+fi
+it_lvpn_stop "$pid" 10 || bad "client did not stop"
+auth_runner_status >/dev/null
+
+# 4. no terminal: a clear error, exit 1, no hang
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass"
+rc=0
+timeout 20 setsid -w ip netns exec "$IT_NS_C" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" \
+    </dev/null >"$IT_DIR/notty.log" 2>&1 || rc=$?
+if [[ $rc == 1 ]]; then echo "ok: no terminal: exit status 1"; else bad "no terminal: exit status $rc"; fi
+if grep -q 'no terminal can be asked' "$IT_DIR/notty.log"; then
+    echo "ok: no terminal: $(grep -m1 'no terminal' "$IT_DIR/notty.log")"
+else
+    bad "no clear error without a terminal"; cat "$IT_DIR/notty.log"
+fi
+
+it_server_stop
+if ((fail)); then echo "FAIL: t_auth_prompt"; exit 1; fi
+echo "PASS: t_auth_prompt"
