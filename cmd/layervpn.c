@@ -100,41 +100,44 @@ static void on_signal(uv_signal_t *h, int signum) {
 static void on_credentials(lvpn_client_t *c, const lvpn_cred_request_t *req,
                            void *ud) {
   char user[256] = "", pass[256] = "", resp[256] = "", q[600];
-  int ok = 0;
+  int r = 0;
   (void)ud;
-  if (req->kind == LVPN_CRED_CHALLENGE) {
+  if (req->challenge != NULL)
     snprintf(q, sizeof(q), "CHALLENGE: %s", req->challenge);
-    ok = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp)) == 0;
-    if (ok)
-      lvpn_client_answer_credentials(c, NULL, NULL, resp);
+  if (req->kind == LVPN_CRED_CHALLENGE) {
+    r = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp));
+    if (r == 0)
+      r = lvpn_client_answer_credentials(c, NULL, NULL, resp);
   } else {
-    ok = (req->username != NULL ||
-          lvpn_cli_prompt("Enter Auth Username:", 1, user, sizeof(user)) ==
-              0) &&
-         lvpn_cli_prompt("Enter Auth Password:", 0, pass, sizeof(pass)) == 0;
-    if (ok && req->challenge != NULL) {
-      snprintf(q, sizeof(q), "CHALLENGE: %s", req->challenge);
-      ok = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp)) == 0;
-    }
-    if (ok && req->username == NULL && user[0] == '\0') {
+    if (req->username == NULL)
+      r = lvpn_cli_prompt("Enter Auth Username:", 1, user, sizeof(user));
+    if (r == 0)
+      r = lvpn_cli_prompt("Enter Auth Password:", 0, pass, sizeof(pass));
+    if (r == 0 && req->challenge != NULL)
+      r = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp));
+    if (r == 0 && req->username == NULL && user[0] == '\0') {
       fprintf(stderr, "layervpn: the username is empty\n");
-      ok = 0;
+      r = -3;
     }
-    if (ok)
-      ok = lvpn_client_answer_credentials(
-               c, req->username == NULL ? user : NULL, pass,
-               req->challenge != NULL ? resp : NULL) == 0;
+    if (r == 0)
+      r = lvpn_client_answer_credentials(
+          c, req->username == NULL ? user : NULL, pass,
+          req->challenge != NULL ? resp : NULL);
   }
   explicit_bzero(pass, sizeof(pass));
   explicit_bzero(resp, sizeof(resp));
-  if (!ok) {
-    fprintf(stderr, "layervpn: %s is needed and no terminal can be asked "
-                    "(no /dev/tty, or end of input); give the credentials in "
-                    "a file: auth-user-pass FILE\n",
+  if (r == 0)
+    return;
+  if (r == -1)
+    fprintf(stderr,
+            "layervpn: %s is needed and no terminal can be asked (no "
+            "/dev/tty, or end of input); give the credentials in a file: "
+            "auth-user-pass FILE\n",
             req->kind == LVPN_CRED_CHALLENGE ? "a challenge response"
                                              : "a username and password");
-    lvpn_client_answer_credentials(c, NULL, NULL, NULL);
-  }
+  else if (r == -2)
+    fprintf(stderr, "layervpn: interrupted while asking for credentials\n");
+  lvpn_client_answer_credentials(c, NULL, NULL, NULL);
 }
 
 /* Applies "--name a b --other c" words to the config. */

@@ -3,7 +3,8 @@
 # auth-user-pass-verify script: the user types username and password at the
 # terminal prompt (a pty); the password is not echoed; the right password
 # connects; a wrong one exits 1 with the server's AUTH_FAILED; auth-retry
-# interact asks again; with no terminal the client fails at once, clearly.
+# interact asks again; with no terminal the client fails at once, clearly;
+# static-challenge's response reaches the server's script.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
@@ -74,6 +75,39 @@ if grep -q 'no terminal can be asked' "$IT_DIR/notty.log"; then
     echo "ok: no terminal: $(grep -m1 'no terminal' "$IT_DIR/notty.log")"
 else
     bad "no clear error without a terminal"; cat "$IT_DIR/notty.log"
+fi
+
+# 5. static-challenge: the response typed at "CHALLENGE:" reaches the server's
+#    script as SCRV1:base64(password):base64(response)
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass" extra='static-challenge "Enter PIN" 1'
+log=$IT_DIR/scrv1.log
+pid=$(auth_client_start "$log" "Username:" alice "Password:" secret "CHALLENGE: Enter PIN" 4242)
+if it_wait_log "$log" 'Initialization Sequence Completed' 30; then
+    echo "ok: static-challenge: connected"
+else
+    bad "static-challenge: no tunnel"; tail -n 20 "$log"
+fi
+if grep -q 'scrv1 password=secret response=4242' "$IT_DIR/verify.log"; then
+    echo "ok: static-challenge: the server's script got: $(grep -m1 'pass=SCRV1' "$IT_DIR/verify.log")"
+else
+    bad "static-challenge: the response did not reach the script"; cat "$IT_DIR/verify.log"
+fi
+grep -q '4242' "$log" && echo "ok: static-challenge with ECHO 1: the response was shown" ||
+    bad "static-challenge ECHO 1: the response was not echoed"
+it_lvpn_stop "$pid" 10 || bad "client did not stop"
+auth_runner_status >/dev/null
+
+# 6. SIGTERM while the password prompt waits: the client exits at once
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass"
+log=$IT_DIR/sigterm.log
+pid=$(auth_client_start "$log" "Username:" alice)
+it_wait_log "$log" 'Enter Auth Password:' 20 || bad "no password prompt"
+kill -TERM "$pid"
+rc=$(auth_runner_status)
+if [[ $rc == 1 ]] && grep -q 'interrupted while asking' "$log"; then
+    echo "ok: SIGTERM at the prompt: exit status 1, $(grep -m1 'interrupted' "$log" | tr -d '\r')"
+else
+    bad "SIGTERM at the prompt: exit status $rc"; tail -n 5 "$log"
 fi
 
 it_server_stop
