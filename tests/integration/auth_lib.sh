@@ -63,3 +63,13 @@ auth_runner_status() {
     done
     [[ -s $IT_DIR/pty-rc ]] && cat "$IT_DIR/pty-rc" || echo timeout
 }
+
+# auth_wait_count FILE PATTERN N SECONDS — until PATTERN occurs N times in FILE
+auth_wait_count() {
+    local i
+    for ((i = 0; i < $4 * 10; i++)); do
+        (($(grep -cE -- "$2" "$1" 2>/dev/null || true) >= $3)) && return 0
+        sleep 0.1
+    done
+    return 1
+}
