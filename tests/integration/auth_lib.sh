@@ -4,7 +4,8 @@
 # Source after lib.sh.
 
 # auth_server_conf [extra server lines...] — the verify script accepts
-# alice/secret, and the static-challenge answer SCRV1 of secret + 4242. It
+# alice/secret, the static-challenge answer SCRV1 of secret + 4242, and
+# carol/secret after the dynamic challenge (CRV1, state sid42, answer 777). It
 # logs what it received to $IT_DIR/verify.log (test data, not real secrets).
 auth_server_conf() {
     local extra=() l
@@ -19,7 +20,13 @@ SCRV1:*)
     echo "scrv1 password=\$pw response=\$r" >>"$IT_DIR/verify.log"
     [ "\$u" = alice ] && [ "\$pw" = secret ] && [ "\$r" = 4242 ] && exit 0 ;;
 secret)
-    [ "\$u" = alice ] && exit 0 ;;
+    [ "\$u" = alice ] && exit 0
+    # carol has a second factor: a dynamic challenge in AUTH_FAILED
+    if [ "\$u" = carol ] && [ -n "\$auth_failed_reason_file" ]; then
+        printf 'CRV1:R,E:sid42:%s:Your OTP?' "\$(printf carol | base64)" >"\$auth_failed_reason_file"
+    fi ;;
+CRV1::sid42::777)
+    [ "\$u" = carol ] && exit 0 ;;
 esac
 exit 1
 EOF

@@ -97,6 +97,25 @@ grep -q '4242' "$log" && echo "ok: static-challenge with ECHO 1: the response wa
 it_lvpn_stop "$pid" 10 || bad "client did not stop"
 auth_runner_status >/dev/null
 
+# 7. dynamic challenge: the server answers carol's password with
+#    AUTH_FAILED,CRV1:...; auth-retry interact shows the challenge, and the
+#    reconnection sends CRV1::sid42::777
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass" extra="auth-retry interact"
+log=$IT_DIR/crv1.log
+pid=$(auth_client_start "$log" "Username:" carol "Password:" secret "CHALLENGE: Your OTP?" 777)
+if it_wait_log "$log" 'Initialization Sequence Completed' 60; then
+    echo "ok: dynamic challenge: connected"
+else
+    bad "dynamic challenge: no tunnel"; tail -n 20 "$log"
+fi
+if grep -q 'user=carol pass=CRV1::sid42::777' "$IT_DIR/verify.log"; then
+    echo "ok: dynamic challenge: the server's script got: $(grep -m1 'pass=CRV1' "$IT_DIR/verify.log")"
+else
+    bad "dynamic challenge: no CRV1 answer at the script"; cat "$IT_DIR/verify.log"
+fi
+it_lvpn_stop "$pid" 10 || bad "client did not stop"
+auth_runner_status >/dev/null
+
 # 6. SIGTERM while the password prompt waits: the client exits at once
 it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass"
 log=$IT_DIR/sigterm.log
