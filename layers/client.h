@@ -110,6 +110,8 @@ int lvpn__client_auth_prepare(lvpn_client_t *c, const char **user,
 /* A PUSH_REPLY's auth-token / auth-token-user: kept, and used by the
  * running session's renegotiations. */
 void lvpn__client_auth_on_push(lvpn_client_t *c, const lvpn__push_t *push);
+/* tlssession callback: the token renewed by a later PUSH_REPLY. */
+void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push);
 /* AUTH_FAILED ended the connection (`reason`: text after "AUTH_FAILED,",
  * may be empty). Returns 1 when the client reconnects (token dropped,
  * auth-retry nointeract/interact), 0 when it stops. */

@@ -211,9 +211,13 @@ void lvpn__client_auth_on_push(lvpn_client_t *c, const lvpn__push_t *push) {
   }
 }
 
+void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push) {
+  lvpn__client_auth_on_push(t->cbs.ud, push);
+}
+
 int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason) {
-  if (c->cfg->auth_user_pass == LVPN__AUP_NONE)
-    return 0;
+  /* as OpenVPN, auth-retry applies whatever failed (a certificate-only
+   * client too) */
   if (strncmp(reason, "TEMP", 4) == 0)
     return 1; /* the server asks to try again later */
   if (c->tok != NULL) {

@@ -196,6 +196,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   memset(&cbs, 0, sizeof(cbs));
   cbs.on_push = lvpn__client_on_push;
   cbs.on_rekey = lvpn__client_on_rekey;
+  cbs.on_token = lvpn__client_on_token;
   cbs.ud = c;
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);

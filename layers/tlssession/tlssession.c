@@ -86,8 +86,18 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
   int rc;
 
   if (t->state == LVPN__TLSS_PUSHED) {
-    LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
-              "ignoring repeated PUSH_REPLY");
+    /* After a renegotiation the server renews the auth-token in a PUSH_REPLY
+     * of its own; everything else in a repeated PUSH_REPLY is ignored. */
+    lvpn__push_t upd;
+    lvpn__push_init(&upd);
+    if (lvpn__push_parse(&upd, msg, len, NULL, NULL) == 0 &&
+        upd.auth_token != NULL && t->cbs.on_token != NULL) {
+      t->cbs.on_token(t, &upd);
+    } else {
+      LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
+                "ignoring repeated PUSH_REPLY");
+    }
+    lvpn__push_free(&upd);
     return;
   }
   rc = lvpn__push_parse(&t->push, msg, len, tlss_push_warn, t);

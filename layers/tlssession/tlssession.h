@@ -21,6 +21,9 @@ typedef struct lvpn__tlssession_cbs_s {
   /* A renegotiation (soft reset) finished: data keys for `key_id` can be
    * derived with lvpn__tlssession_key2(). May be NULL. */
   void (*on_rekey)(lvpn__tlssession_t *t, uint8_t key_id);
+  /* A later PUSH_REPLY renewed the auth-token (`push` lent for the call,
+   * only its auth-token fields matter). May be NULL. */
+  void (*on_token)(lvpn__tlssession_t *t, const lvpn__push_t *push);
   void *ud;
 } lvpn__tlssession_cbs_t;
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # auth-gen-token on an OpenVPN 2.6 server: the client keeps the pushed
-# auth-token (never logging it), and after a forced reconnect (the server
+# auth-token (never logging it), sends it in renegotiations, and after a forced reconnect (the server
 # restarts with SIGUSR1 and sends RESTART) authenticates with the token instead of the password:
 # the server accepts the token without running the verify script again. A rejected token is dropped and the password used again.
 set -euo pipefail
@@ -18,7 +18,7 @@ openvpn --genkey auth-token "$IT_DIR/token.key" >/dev/null
 auth_server_conf "auth-gen-token" "auth-gen-token-secret $IT_DIR/token.key"
 it_server_start
 printf 'alice\nsecret\n' >"$IT_DIR/up.txt"
-it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass $IT_DIR/up.txt" extra="verb 4"
+it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass $IT_DIR/up.txt" extra="verb 5" extra="reneg-sec 10"
 log=$IT_DIR/lvpn.log
 pid=$(it_lvpn_start "$log")
 it_wait_log "$log" 'Initialization Sequence Completed' 30 || { bad "no tunnel"; tail -n 20 "$log"; exit 1; }
@@ -27,6 +27,25 @@ n1=$(grep -c 'pass=secret' "$IT_DIR/verify.log" || true)
 grep -q 'auth-token \[REDACTED\]' "$log" && echo "ok: the pushed auth-token is redacted in the log" ||
     bad "no redacted auth-token in the client log"
 grep -q 'SESS_ID' "$log" && bad "the auth-token was logged"
+
+# A renegotiation (reneg-sec 10) authenticates with the token too.
+if it_wait_log "$log" 'renegotiation complete' 40; then
+    n=$(grep -c 'pass=' "$IT_DIR/verify.log" || true)
+    t=$(grep -c 'auth-token authentication succeeded' "$IT_DIR/server.log" || true)
+    if ((n == 1 && t >= 1)); then
+        echo "ok: renegotiation: the server accepted the token, the verify script did not run"
+    else
+        bad "renegotiation: verify script ran $n times, token accepted $t times"
+    fi
+    # the server renews the token in a PUSH_REPLY after the renegotiation
+    if auth_wait_count "$log" 'auth-token received' 2 15; then
+        echo "ok: the token renewed after the renegotiation was taken"
+    else
+        bad "the renewed token was not taken"
+    fi
+else
+    bad "no renegotiation"; tail -n 5 "$log"
+fi
 
 # Forced reconnect: the server restarts (SIGUSR1) and, with
 # explicit-exit-notify, tells the client to RESTART.
