@@ -39,7 +39,7 @@ if it_wait_log "$log" 'renegotiation complete' 40; then
     fi
     # The server renews the token in a PUSH_REPLY of its own, on its own
     # timer: when it did, the client must have taken it.
-    if auth_wait_count "$IT_DIR/server.log" "SENT CONTROL.*'PUSH_REPLY,auth-token" 1 20; then
+    if auth_wait_count "$log" "'PUSH_REPLY,auth-token \[REDACTED\]'" 1 20; then
         if auth_wait_count "$log" 'auth-token received' 2 10; then
             echo "ok: the token the server renewed after the renegotiation was taken"
         else
