@@ -11,15 +11,18 @@
  * As OpenVPN: SIGUSR1 restarts the connection, SIGHUP re-reads the config
  * and restarts, SIGUSR2 logs the counters. With a `management` option the
  * management interface (lvpn_mgmt_t) serves the same signals.
+ * auth-user-pass without a file asks on the controlling terminal.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cmd/ping.h"
 #include "cmd/pcap_file.h"
+#include "cmd/prompt.h"
 #include "cmd/trace_file.h"
 #include "layervpn.h"
 
@@ -207,6 +210,53 @@ static int set_trace_data(cli_t *cli, const char *v) {
   return 0;
 }
 
+/* Credentials on the controlling terminal, as OpenVPN's "Enter Auth
+ * Username:"; without a terminal the client is told nobody can answer and
+ * stops with a clear error. Blocking the loop while the user types is fine:
+ * no connection is open yet. */
+static void on_credentials(lvpn_client_t *c, const lvpn_cred_request_t *req,
+                           void *ud) {
+  char user[256] = "", pass[256] = "", resp[256] = "", q[600];
+  int r = 0;
+  (void)ud;
+  if (req->challenge != NULL)
+    snprintf(q, sizeof(q), "CHALLENGE: %s", req->challenge);
+  if (req->kind == LVPN_CRED_CHALLENGE) {
+    r = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp));
+    if (r == 0)
+      r = lvpn_client_answer_credentials(c, NULL, NULL, resp);
+  } else {
+    if (req->username == NULL)
+      r = lvpn_cli_prompt("Enter Auth Username:", 1, user, sizeof(user));
+    if (r == 0)
+      r = lvpn_cli_prompt("Enter Auth Password:", 0, pass, sizeof(pass));
+    if (r == 0 && req->challenge != NULL)
+      r = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp));
+    if (r == 0 && req->username == NULL && user[0] == '\0') {
+      fprintf(stderr, "layervpn: the username is empty\n");
+      r = -3;
+    }
+    if (r == 0)
+      r = lvpn_client_answer_credentials(
+          c, req->username == NULL ? user : NULL, pass,
+          req->challenge != NULL ? resp : NULL);
+  }
+  explicit_bzero(pass, sizeof(pass));
+  explicit_bzero(resp, sizeof(resp));
+  if (r == 0)
+    return;
+  if (r == -1)
+    fprintf(stderr,
+            "layervpn: %s is needed and no terminal can be asked (no "
+            "/dev/tty, or end of input); give the credentials in a file: "
+            "auth-user-pass FILE\n",
+            req->kind == LVPN_CRED_CHALLENGE ? "a challenge response"
+                                             : "a username and password");
+  else if (r == -2)
+    fprintf(stderr, "layervpn: interrupted while asking for credentials\n");
+  lvpn_client_answer_credentials(c, NULL, NULL, NULL);
+}
+
 /* Applies "--name a b --other c" words to the config. */
 static int apply_overrides(lvpn_config_t *cfg, int argc, char **argv) {
   int i = 0;
@@ -286,6 +336,7 @@ static int cli_new_client(cli_t *cli) {
   lvpn_client_set_log(cli->client, log_cb, cli, -1);
   lvpn_client_set_event_cb(cli->client, on_event);
   lvpn_client_set_drop_privileges(cli->client, 1); /* user/group/chroot */
+  lvpn_client_set_credentials_cb(cli->client, on_credentials, cli);
   if (cli->mgmt == NULL) {
     rc = lvpn_mgmt_new(&cli->mgmt, cli->client);
     if (cli->mgmt != NULL) {

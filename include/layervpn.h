@@ -81,7 +81,8 @@ extern "C" {
   XX(AUTH_FAIL_TEMP, "server sent AUTH_FAILED,TEMP: retrying after its back-off")  \
   XX(CERT_REVOKED, "certificate rejected: revoked (crl-verify)")             \
   XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
-  XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")
+  XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")               \
+  XX(CREDENTIALS, "no username/password: nobody answered the request")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,
@@ -312,6 +313,49 @@ LVPN_EXTERN void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err);
 /** Closes the sockets (queued replies leave first when the peer reads);
  * `cb` runs once everything is closed, then the memory is freed. */
 LVPN_EXTERN void lvpn_mgmt_close(lvpn_mgmt_t *m, lvpn_mgmt_close_cb cb);
+
+/* ---- Credentials ----
+ * auth-user-pass without a file, static-challenge, and a server's dynamic
+ * challenge (CRV1 in AUTH_FAILED, with auth-retry interact) need answers only
+ * the host can give; the library never touches a terminal. It asks through
+ * the credentials callback before a connection attempt, and the attempt waits
+ * (state RECONNECTING, or CONNECTING for the first) until the host calls
+ * lvpn_client_answer_credentials(), from inside the callback or later from
+ * the loop's thread. Without a callback the client stops with
+ * LVPN_ECREDENTIALS instead of waiting. Answers are kept (zeroed on free) and
+ * reused on reconnects, except after AUTH_FAILED with auth-retry interact.
+ * A server-pushed auth-token replaces the password on every later
+ * authentication until AUTH_FAILED drops it. */
+typedef enum {
+  /* username and password (username given when known from the config);
+   * with static-challenge, `challenge` is set: answer `response` too */
+  LVPN_CRED_USER_PASS = 1,
+  /* the server's dynamic challenge: answer `response` only */
+  LVPN_CRED_CHALLENGE = 2
+} lvpn_cred_kind_t;
+
+typedef struct lvpn_cred_request_s {
+  lvpn_cred_kind_t kind;
+  const char *username;  /* known username, or NULL: ask for it */
+  const char *challenge; /* challenge text to show, or NULL */
+  int echo;              /* the response may be shown while typed */
+} lvpn_cred_request_t;
+
+/** Called when credentials are needed; `req` is lent for the call. */
+typedef void (*lvpn_credentials_cb)(lvpn_client_t *client,
+                                    const lvpn_cred_request_t *req, void *ud);
+LVPN_EXTERN void lvpn_client_set_credentials_cb(lvpn_client_t *c,
+                                                lvpn_credentials_cb cb,
+                                                void *ud);
+/** Answers the pending request; the strings are copied. `username` may be
+ * NULL when the request gave one; `password` is needed for USER_PASS,
+ * `response` for a challenge. All NULL: the host cannot answer, the client
+ * stops with LVPN_ECREDENTIALS. Returns LVPN_ESTATE when nothing is pending,
+ * LVPN_EINVAL when a needed field is missing. */
+LVPN_EXTERN int lvpn_client_answer_credentials(lvpn_client_t *c,
+                                               const char *username,
+                                               const char *password,
+                                               const char *response);
 
 #ifdef __cplusplus
 }

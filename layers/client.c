@@ -119,6 +119,7 @@ void lvpn_client_stop(lvpn_client_t *c) {
   if (c->state == LVPN__CLIENT_RESTARTING) {
     /* between two connections: nothing is open but the timer */
     uv_timer_stop(&c->timer);
+    c->cred_wait = 0;
     c->state = LVPN__CLIENT_DOWN;
     c->err = LVPN_ESTOPPED;
     LVPN__TRACE(&c->trace, "client", "stopped", "error=%s",
@@ -159,6 +160,7 @@ static void client_free(lvpn_client_t *c) {
     mbedtls_entropy_free(&c->entropy);
   }
   lvpn__pbuf_pool_destroy(&c->pool);
+  lvpn__client_auth_free(c);
   lvpn_config_free(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);
@@ -233,6 +235,11 @@ static void client_restart_cb(uv_timer_t *h) {
     c->state = LVPN__CLIENT_DOWN;
     lvpn__client_event(c, LVPN_EVENT_STOPPED, c->err);
   }
+}
+
+void lvpn__client_resume(lvpn_client_t *c) {
+  if (c->state == LVPN__CLIENT_RESTARTING)
+    uv_timer_start(&c->timer, client_restart_cb, 0, 0);
 }
 
 unsigned lvpn__client_poll_timeout(const lvpn_client_t *c) {
@@ -333,7 +340,10 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
   uv_timer_stop(&c->poll_timer);
-  if (c->state == LVPN__CLIENT_RUNNING && client_restartable(err)) {
+  if (c->state == LVPN__CLIENT_RUNNING &&
+      (client_restartable(err) ||
+       (err == LVPN_EAUTH_FAILED &&
+        lvpn__client_auth_failed(c, c->tls.auth_failed)))) {
     c->connected = 0;
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
@@ -415,7 +425,9 @@ lvpn_state_t lvpn_client_state(const lvpn_client_t *c) {
   case LVPN__CLIENT_NEW:
     return LVPN_STATE_INITIAL;
   case LVPN__CLIENT_RESTARTING:
-    return LVPN_STATE_RECONNECTING;
+    /* waiting for credentials before the first attempt: still connecting */
+    return c->cred_wait && c->attempts == 0 ? LVPN_STATE_CONNECTING
+                                            : LVPN_STATE_RECONNECTING;
   case LVPN__CLIENT_RUNNING:
     break;
   default: /* exiting, stopping, down, closing */

@@ -74,6 +74,17 @@ struct lvpn_client_s {
   uint64_t start_ms, exit_deadline_ms;
   int drop_privileges;    /* the host opted in (client_priv.c) */
   int privileges_dropped; /* done once, after the first PUSH_REPLY */
+
+  /* credentials (client_auth.c); heap strings, zeroed on free */
+  lvpn_credentials_cb cred_cb;
+  void *cred_ud;
+  int cred_wait;      /* a request is pending: lvpn__CRED_* kind, 0: none */
+  int cred_refused;   /* the host answered with nothing */
+  int cred_in_cb;     /* inside the callback: the answer needs no timer */
+  char *au_user, *au_pass, *au_resp; /* the host's answers */
+  char *au_wire;      /* the password field as sent (SCRV1/CRV1 packed) */
+  char *tok, *tok_user; /* pushed auth-token, auth-token-user (decoded) */
+  char *crv1;         /* dynamic challenge from AUTH_FAILED, to answer */
 };
 
 /* Shared by client.c, client_stack.c and client_push.c. */
@@ -105,5 +116,25 @@ void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
  * callback lands. Copied; 0 or LVPN_ENOMEM. */
 int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
                                  const char *pass);
+
+/* client_auth.c. The username and password field for the next key-method-2:
+ * 0 with user and pass set (both NULL without auth-user-pass; they stay valid
+ * until the next lvpn__client_auth_ call), 1 when the host was asked and the
+ * attempt must wait, or LVPN_ECREDENTIALS. */
+int lvpn__client_auth_prepare(lvpn_client_t *c, const char **user,
+                              const char **pass);
+/* A PUSH_REPLY's auth-token / auth-token-user: kept, and used by the
+ * running session's renegotiations. */
+void lvpn__client_auth_on_push(lvpn_client_t *c, const lvpn__push_t *push);
+/* tlssession callback: the token renewed by a later PUSH_REPLY. */
+void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push);
+/* AUTH_FAILED ended the connection (`reason`: text after "AUTH_FAILED,",
+ * may be empty). Returns 1 when the client reconnects (token dropped,
+ * auth-retry nointeract/interact), 0 when it stops. */
+int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason);
+/* Continues a connection attempt that waited for credentials (client.c). */
+void lvpn__client_resume(lvpn_client_t *c);
+/* Frees every credential held. */
+void lvpn__client_auth_free(lvpn_client_t *c);
 
 #endif

@@ -303,6 +303,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
             (unsigned long long)(uv_now(c->loop) - c->start_ms),
             push->n_options);
   lvpn__client_event(c, LVPN_EVENT_PUSH_REPLY, 0);
+  lvpn__client_auth_on_push(c, push);
   /* Cipher: the pushed one (NCP), else data-ciphers-fallback. */
   cipher = push->cipher[0] ? push->cipher : cfg->data_ciphers_fallback;
   if (cipher == NULL) {

@@ -2,6 +2,7 @@
  * session, the key-method-2 message, and the seven layers of one connection
  * attempt, wired and started. */
 #include "layers/client.h"
+#include "layers/challenge.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -171,10 +172,15 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   rc = lvpn__km2_client_randomize(km2, mbedtls_ctr_drbg_random, &c->drbg);
   km2->options = c->km2_options;
   km2->peer_info = c->peer_info;
-  if (cfg->auth_user_pass == LVPN__AUP_GIVEN) {
-    km2->username = cfg->username;
-    km2->password = cfg->password;
-    km2->forget_password = cfg->auth_nocache ? &cfg->password : NULL;
+  if (rc == 0)
+    rc = lvpn__client_auth_prepare(c, &km2->username, &km2->password);
+  if (rc == 0 && cfg->auth_nocache && c->tok == NULL &&
+      km2->password != NULL && km2->password == c->au_wire) {
+    /* auth-nocache: keep only the copy that goes out, and forget it once
+     * key-method 2 has carried it (a later attempt asks the host again) */
+    lvpn__secret_free(&c->au_pass);
+    lvpn__secret_free(&cfg->password);
+    km2->forget_password = &c->au_wire;
   }
   return rc;
 }
@@ -206,9 +212,19 @@ int lvpn__client_build(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }
-  if ((rc = client_km2(c, &km2)) != 0) {
-    client_log(c, LVPN_LOG_FATAL, "key-method-2 set-up: %s",
-               lvpn_strerror(rc));
+  rc = client_km2(c, &km2);
+  if (rc == 1) {
+    /* waiting for the host's credentials: lvpn__client_resume() rebuilds */
+    lvpn__km2_client_wipe(&km2);
+    c->state = LVPN__CLIENT_RESTARTING;
+    return 0;
+  }
+  if (rc != 0) {
+    lvpn__km2_client_wipe(&km2);
+    c->err = rc;
+    if (rc != LVPN_ECREDENTIALS)
+      client_log(c, LVPN_LOG_FATAL, "key-method-2 set-up: %s",
+                 lvpn_strerror(rc));
     return rc;
   }
 
@@ -237,6 +253,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   memset(&cbs, 0, sizeof(cbs));
   cbs.on_push = lvpn__client_on_push;
   cbs.on_rekey = lvpn__client_on_rekey;
+  cbs.on_token = lvpn__client_on_token;
   cbs.ud = c;
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);

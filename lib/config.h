@@ -71,6 +71,14 @@ typedef enum {
   LVPN__AUP_PROMPT,   /* auth-user-pass without a file */
   LVPN__AUP_GIVEN     /* from a file or <auth-user-pass> */
 } lvpn__aup_t;
+
+/* auth-retry, as OpenVPN: after AUTH_FAILED exit (none), reconnect with the
+ * same credentials (nointeract) or ask for them again (interact). */
+typedef enum {
+  LVPN__AUTH_RETRY_NONE = 0,
+  LVPN__AUTH_RETRY_NOINTERACT,
+  LVPN__AUTH_RETRY_INTERACT
+} lvpn__auth_retry_t;
 typedef enum {
   LVPN__ALLOW_COMP_NO = 0,
   LVPN__ALLOW_COMP_ASYM,
@@ -155,6 +163,10 @@ struct lvpn_config_s {
   char *username;     /* set with LVPN__AUP_GIVEN */
   char *password;     /* NULL: the host must prompt; zeroed on free */
   bool auth_nocache;
+  /* credentials: auth-retry, static-challenge (layers/client_auth.c) */
+  int auth_retry;          /* lvpn__auth_retry_t, default NONE */
+  char *static_challenge;  /* challenge text, NULL: none */
+  bool static_challenge_echo;
 
   /* tun, timers */
   int tun_mtu; /* default 1500 */

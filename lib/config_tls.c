@@ -2,12 +2,10 @@
  * tls-auth / tls-crypt, TLS versions and ciphers, the peer certificate
  * checks (crl-verify, ns-cert-type, remote-cert-ku/-eku, verify-hash,
  * peer-fingerprint, tls-cert-profile), timeouts and renegotiation,
- * auth-user-pass.
+ * auth-user-pass, auth-retry, static-challenge.
  *
  * Accepted, our behaviour being what they ask:
  *   key-method 2              the only method (OpenVPN 2.5+)
- *   auth-retry none           AUTH_FAILED stops the client (other values
- *                             warn: the host decides whether to ask again)
  * Accepted with a warning: ecdh-curve (as OpenVPN's mbedTLS build does),
  *   engine, providers (OpenSSL only), keysize (removed in 2.6).
  * Refused: tls-remote, secret and static-key mode (removed or insecure),
@@ -121,6 +119,28 @@ out:
   lvpn__opt_blob_clear(&b);
   return e;
 }
+
+/* ---- credentials: static-challenge, auth-retry (layers/client_auth.c) ---- */
+
+/* static-challenge TEXT ECHO [scrv1]: ECHO is 1 when the response may be
+ * shown while typed. OpenVPN 2.7's "concat" format is refused, not ignored. */
+static int fn_static_challenge(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                               char *const *p, int n) {
+  (void)o;
+  if (strcmp(p[1], "0") != 0 && strcmp(p[1], "1") != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "static-challenge: ECHO must be 0 or 1, not '%s'",
+                          p[1]);
+  if (n > 2 && strcmp(p[2], "scrv1") != 0)
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "static-challenge: format '%s' is not supported "
+                          "(only scrv1)", p[2]);
+  a->cfg->static_challenge_echo = p[1][0] == '1';
+  return lvpn__opt_set_str(&a->cfg->static_challenge, p[0]);
+}
+
+static const char *const auth_retry_kw[] = {"none", "nointeract", "interact",
+                                            NULL};
 
 static const char *const cert_tls_kw[] = {"server", "client", NULL};
 
@@ -280,20 +300,6 @@ static int fn_tls_groups(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return lvpn__opt_set_str(&a->cfg->tls_groups, p[0]);
 }
 
-static int fn_auth_retry(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
-                         char *const *p, int n) {
-  static const char *const names[] = {"none", "nointeract", "interact", NULL};
-  int k = 0;
-  if (lvpn__opt_keyword(a, o, p[0], names, &k) != 0)
-    return LVPN_ECONFIG;
-  if (k > 0)
-    lvpn__opt_warn(a,
-                   "'auth-retry %s' ignored: AUTH_FAILED stops the client; "
-                   "the host decides whether to ask again and restart",
-                   p[0]);
-  return 0;
-}
-
 /* askpass FILE: the first line is the private key's passphrase. Without a
  * file OpenVPN prompts on the console, which a library cannot do. */
 static int fn_askpass(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
@@ -372,7 +378,8 @@ static const lvpn__opt_t opts[] = {
     {OPT_E("auth-user-pass", LVPN__OPT_FN, 0, 1), .inline_ok = true,
      .fn = fn_auth_user_pass},
     OPT_FLAG("auth-nocache", auth_nocache),
-    OPT_FN("auth-retry", 1, 1, fn_auth_retry),
+    OPT_KW("auth-retry", auth_retry, LVPN__AUTH_RETRY_NONE, auth_retry_kw),
+    OPT_FN("static-challenge", 2, 3, fn_static_challenge),
     OPT_NOOP("key-method", 1, 1),
     OPT_FN("keysize", 1, 1, fn_keysize),
     OPT_FN("ncp-disable", 0, 0, fn_ncp_disable),
@@ -414,7 +421,6 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("tls-export-cert"),
     OPT_TODO("x509-track"),
     OPT_TODO("keying-material-exporter"),
-    OPT_TODO("static-challenge"),
     OPT_TODO("client-crresponse"),
     OPT_TODO("auth-token"),
     OPT_TODO("auth-token-user"),
@@ -438,7 +444,8 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   char **strs[] = {&c->verify_x509_name, &c->tls_cipher,
                    &c->tls_ciphersuites, &c->username,
                    &c->password,         &c->tls_groups,
-                   &c->remote_cert_eku,  &c->askpass};
+                   &c->remote_cert_eku,  &c->askpass,
+                   &c->static_challenge};
   lvpn__blob_t *blobs[] = {&c->ca,           &c->cert,      &c->key,
                            &c->extra_certs,  &c->tls_auth,  &c->tls_crypt,
                            &c->tls_crypt_v2, &c->crl,       &c->pkcs12};

@@ -554,3 +554,31 @@ const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t) {
     return "UNKNOWN";
   return ctl_names[t];
 }
+
+void lvpn__push_redact(char *out, size_t max, const char *msg, size_t len) {
+  static const char tok[] = "auth-token ", red[] = "auth-token [REDACTED]";
+  size_t i = 0, o = 0, l;
+
+  if (max == 0)
+    return;
+  while (i < len && o + 1 < max) {
+    l = 0;
+    while (i + l < len && msg[i + l] != ',')
+      l++;
+    if (l >= sizeof(tok) - 1 && memcmp(msg + i, tok, sizeof(tok) - 1) == 0) {
+      size_t n = sizeof(red) - 1 < max - 1 - o ? sizeof(red) - 1 : max - 1 - o;
+      memcpy(out + o, red, n);
+      o += n;
+    } else {
+      size_t n = l < max - 1 - o ? l : max - 1 - o;
+      memcpy(out + o, msg + i, n);
+      o += n;
+    }
+    i += l;
+    if (i < len && o + 1 < max) {
+      out[o++] = ',';
+      i++;
+    }
+  }
+  out[o] = '\0';
+}

@@ -162,4 +162,9 @@ int lvpn__ctlmsg_auth_temp(const char *rest, lvpn__auth_temp_t *out);
 /* Name for logs ("PUSH_REPLY"). */
 const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t);
 
+/* Copies the control message `msg` (len bytes, not NUL-terminated) into
+ * `out` for logging, with every auth-token value replaced by [REDACTED];
+ * truncated to max-1 bytes, always NUL-terminated. */
+void lvpn__push_redact(char *out, size_t max, const char *msg, size_t len);
+
 #endif

@@ -1,5 +1,6 @@
 #include "layers/tlssession/tlssession.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
@@ -124,8 +125,18 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
   int rc;
 
   if (t->state == LVPN__TLSS_PUSHED) {
-    LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
-              "ignoring repeated PUSH_REPLY");
+    /* After a renegotiation the server renews the auth-token in a PUSH_REPLY
+     * of its own; everything else in a repeated PUSH_REPLY is ignored. */
+    lvpn__push_t upd;
+    lvpn__push_init(&upd);
+    if (lvpn__push_parse(&upd, msg, len, NULL, NULL) == 0 &&
+        upd.auth_token != NULL && t->cbs.on_token != NULL) {
+      t->cbs.on_token(t, &upd);
+    } else {
+      LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
+                "ignoring repeated PUSH_REPLY");
+    }
+    lvpn__push_free(&upd);
     return;
   }
   rc = lvpn__push_parse(&t->push, msg, len, tlss_push_warn, t);
@@ -163,10 +174,16 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   kind = lvpn__ctlmsg_classify(msg, &arg);
   /* Pushed options are shown at the default verbosity, like OpenVPN's
    * "PUSH: Received control message". */
-  LVPN__LOG(t->base.log,
-            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
-            t->base.name, "PUSH: Received control message: '%.*s'", (int)len,
-            msg);
+  if (kind == LVPN__CTL_PUSH_REPLY) {
+    /* never log the auth-token */
+    char red[2048];
+    lvpn__push_redact(red, sizeof(red), msg, len);
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "PUSH: Received control message: '%s'", red);
+  } else {
+    LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
+              "PUSH: Received control message: '%.*s'", (int)len, msg);
+  }
   switch (kind) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);
@@ -192,6 +209,7 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
     }
     LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "AUTH_FAILED%s%s",
               *arg ? ": " : "", arg);
+    snprintf(t->auth_failed, sizeof(t->auth_failed), "%s", arg);
     lvpn__layer_fail(&t->base, LVPN_EAUTH_FAILED);
     break;
   }

@@ -21,6 +21,9 @@ typedef struct lvpn__tlssession_cbs_s {
   /* A renegotiation (soft reset) finished: data keys for `key_id` can be
    * derived with lvpn__tlssession_key2(). May be NULL. */
   void (*on_rekey)(lvpn__tlssession_t *t, uint8_t key_id);
+  /* A later PUSH_REPLY renewed the auth-token (`push` lent for the call,
+   * only its auth-token fields matter). May be NULL. */
+  void (*on_token)(lvpn__tlssession_t *t, const lvpn__push_t *push);
   void *ud;
 } lvpn__tlssession_cbs_t;
 
@@ -43,6 +46,7 @@ struct lvpn__tlssession_s {
   int reneg;               /* the running handshake is a renegotiation */
   int restart_next;        /* RESTART,[N]: the server asks for the next remote */
   int hs_traced;           /* TLS handshake state last traced */
+  char auth_failed[512];   /* AUTH_FAILED's reason (after "AUTH_FAILED,") */
   uint8_t key_id;          /* key state of the current TLS session */
   int (*rng)(void *, unsigned char *, size_t); /* new randoms per key */
   void *rng_ctx;

@@ -720,7 +720,6 @@ END_TEST
 
 START_TEST(test_config_noops_unsupported_server_options) {
   static const char *const warned[] = {
-      ":7: 'auth-retry nointeract' ignored: AUTH_FAILED stops the client",
       ":9: 'fast-io' ignored:",
       ":10: 'sndbuf' ignored: socket buffer sizes are left to the system",
       ":11: 'rcvbuf' ignored:",

@@ -1,0 +1,83 @@
+#include "cmd/prompt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+static int tty_write(int fd, const char *s) {
+  size_t n = strlen(s);
+  while (n > 0) {
+    ssize_t w = write(fd, s, n);
+    if (w < 0)
+      return -1;
+    s += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+static volatile sig_atomic_t prompt_signal;
+
+static void prompt_on_signal(int sig) { prompt_signal = sig; }
+
+int lvpn_cli_prompt(const char *prompt, int echo, char *out, size_t max) {
+  struct termios old, quiet;
+  struct sigaction sa, old_int, old_term;
+  int fd, restore = 0, rc = -1;
+  size_t n = 0;
+  char ch;
+
+  if (max == 0)
+    return -1;
+  fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  /* Ctrl-C or SIGTERM while waiting for the user interrupts the read (the
+   * event loop's handlers restart it): no SA_RESTART here. */
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = prompt_on_signal;
+  sigemptyset(&sa.sa_mask);
+  prompt_signal = 0;
+  sigaction(SIGINT, &sa, &old_int);
+  sigaction(SIGTERM, &sa, &old_term);
+  /* Echo off before the prompt appears, so that nothing typed after it is
+   * shown; TCSANOW keeps what was typed ahead. */
+  if (!echo && tcgetattr(fd, &old) == 0) {
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    if (tcsetattr(fd, TCSANOW, &quiet) == 0)
+      restore = 1;
+  }
+  if (tty_write(fd, prompt) != 0 || tty_write(fd, " ") != 0)
+    goto out;
+  for (;;) {
+    ssize_t r = read(fd, &ch, 1);
+    if (r < 0 && errno == EINTR && prompt_signal == 0)
+      continue;
+    if (r <= 0) {
+      rc = prompt_signal != 0 ? -2 : -1;
+      break; /* end of file, error or signal: no answer */
+    }
+    if (ch == '\n' || ch == '\r') {
+      rc = 0;
+      break;
+    }
+    if (n + 1 < max)
+      out[n++] = ch;
+  }
+  out[n] = '\0';
+out:
+  if (restore) {
+    tcsetattr(fd, TCSANOW, &old);
+    tty_write(fd, "\n"); /* the newline the user typed was not echoed */
+  }
+  sigaction(SIGINT, &old_int, NULL);
+  sigaction(SIGTERM, &old_term, NULL);
+  ch = 0;
+  close(fd);
+  return rc;
+}
