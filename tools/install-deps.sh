@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install every Debian package the layervpn project needs (build, unit tests,
-# integration tests against a stock OpenVPN 2.6 server).
+# integration tests against a stock OpenVPN 2.6 server, libFuzzer targets).
 #
 # Idempotent: when every package is already installed, apt is not touched at
 # all, so repeated runs take well under a second.
@@ -14,6 +14,7 @@ PACKAGES=(
     openvpn openssl iproute2 nftables iperf3 iputils-ping procps
     python3 python3-cryptography curl valgrind git ca-certificates
     kmod psmisc
+    clang libclang-rt-14-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
