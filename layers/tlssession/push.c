@@ -497,3 +497,28 @@ const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t) {
     return "UNKNOWN";
   return ctl_names[t];
 }
+
+/* Is the option starting at s named `name`, followed by a blank? */
+static int option_is(const char *s, size_t n, const char *name) {
+  size_t l = strlen(name);
+  return n > l && strncmp(s, name, l) == 0 && (s[l] == ' ' || s[l] == '\t');
+}
+
+void lvpn__ctlmsg_redact(char *msg, size_t len) {
+  size_t i = 0, start, end;
+  while (i < len) {
+    start = i;
+    while (start < len && (msg[start] == ' ' || msg[start] == '\t'))
+      start++;
+    end = start;
+    while (end < len && msg[end] != ',')
+      end++;
+    if (option_is(msg + start, end - start, "auth-token") ||
+        option_is(msg + start, end - start, "auth-token-user")) {
+      start += msg[start + 10] == '-' ? 16 : 11; /* past the name + blank */
+      for (; start < end; start++)
+        msg[start] = '*';
+    }
+    i = end + 1;
+  }
+}

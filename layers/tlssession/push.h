@@ -142,6 +142,11 @@ typedef enum {
 lvpn__ctlmsg_t lvpn__ctlmsg_classify(const char *msg, const char **rest);
 /* Seconds from an AUTH_PENDING message's text ("timeout 300"), or -1. */
 int lvpn__ctlmsg_pending_timeout(const char *rest);
+/* Overwrites, in place, the values of the auth-token and auth-token-user
+ * options among the comma-separated fields of a control message with '*'
+ * (same length), so the message can be logged; OpenVPN's
+ * sanitize_control_message. `msg` need not be NUL-terminated. */
+void lvpn__ctlmsg_redact(char *msg, size_t len);
 /* Name for logs ("PUSH_REPLY"). */
 const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t);
 

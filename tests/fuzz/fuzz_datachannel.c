@@ -20,11 +20,11 @@
 #include <mbedtls/gcm.h>
 #include <mbedtls/md.h>
 
-#include "tests/fuzz/fuzz.h"
-#include "lib/bytes.h"
-#include "lib/comp.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/kdf.h"
+#include "lib/bytes.h"
+#include "lib/comp.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,8 +55,12 @@ static int rng(void *ctx, unsigned char *out, size_t len) {
   return 0;
 }
 
-static int is_cbc(const suite_t *s) { return s->md != MBEDTLS_MD_NONE; }
-static int is_chacha(const suite_t *s) { return s->cipher[0] == 'C'; }
+static int is_cbc(const suite_t *s) {
+  return s->md != MBEDTLS_MD_NONE;
+}
+static int is_chacha(const suite_t *s) {
+  return s->cipher[0] == 'C';
+}
 
 /* A packet the client's receive direction accepts as authentic: key2's
  * second half (cipher key at 128, HMAC key / implicit IV at 192), OpenVPN's
@@ -122,9 +126,9 @@ static int forge(const suite_t *s, int v2, uint8_t key_id, const uint8_t *b,
       ret = mbedtls_gcm_setkey(&gcm, MBEDTLS_CIPHER_ID_AES, ckey,
                                (unsigned)s->keylen * 8);
       if (ret == 0)
-        ret = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, n - 4,
-                                        nonce, sizeof(nonce), ad, adlen, b + 4,
-                                        ct, LVPN__DC_TAG_LEN, tag);
+        ret = mbedtls_gcm_crypt_and_tag(&gcm, MBEDTLS_GCM_ENCRYPT, n - 4, nonce,
+                                        sizeof(nonce), ad, adlen, b + 4, ct,
+                                        LVPN__DC_TAG_LEN, tag);
       mbedtls_gcm_free(&gcm);
     }
   }

@@ -1,8 +1,8 @@
 /* The server's key-method-2 message (layers/tlssession/keymethod.c): the
  * first TLS plaintext the server sends, parsed by lvpn__km2_parse_server.
  * Input: the message as it comes out of the TLS session. */
-#include "tests/fuzz/fuzz.h"
 #include "layers/tlssession/keymethod.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,13 +1,13 @@
 /* Control messages after the handshake (layers/tlssession/push.c and the
  * splitter in keymethod.c): one TLS record's plaintext is split into
  * NUL-separated messages, each is classified, AUTH_PENDING's timeout is
- * read, and every PUSH_REPLY part goes to lvpn__push_parse on the same
- * state (push-continuation), with two pull-filter rules set as a user
- * would.
+ * read, the log's redaction runs, and every PUSH_REPLY part goes to
+ * lvpn__push_parse on the same state (push-continuation), with two
+ * pull-filter rules set as a user would.
  * Input: the record's plaintext, e.g. "PUSH_REPLY,route 10.0.0.0 ...\0". */
-#include "tests/fuzz/fuzz.h"
 #include "layers/tlssession/keymethod.h"
 #include "layers/tlssession/push.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,6 +30,16 @@ static void on_msg(void *ud, const char *msg, size_t len) {
 
   if (strlen(msg) != len)
     abort();
+  {
+    char *shown = malloc(len + 1);
+    if (shown == NULL)
+      abort();
+    memcpy(shown, msg, len + 1);
+    lvpn__ctlmsg_redact(shown, len); /* what the log line shows */
+    if (shown[len] != '\0' || strlen(shown) != len)
+      abort();
+    free(shown);
+  }
   t = lvpn__ctlmsg_classify(msg, &rest);
   (void)lvpn__ctlmsg_name(t);
   if (t != LVPN__CTL_UNKNOWN && rest == NULL)
@@ -55,8 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static lvpn__push_t push;
   static char ignore_text[] = "dhcp-option DOMAIN-SEARCH",
               accept_text[] = "route";
-  static lvpn__pull_filter_t filters[2] = {
-      {LVPN__PULL_IGNORE, ignore_text}, {LVPN__PULL_ACCEPT, accept_text}};
+  static lvpn__pull_filter_t filters[2] = {{LVPN__PULL_IGNORE, ignore_text},
+                                           {LVPN__PULL_ACCEPT, accept_text}};
   state_t st = {&push, 0};
   uint8_t *buf = malloc(size > 0 ? size : 1);
 

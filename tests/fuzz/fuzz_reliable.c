@@ -18,9 +18,9 @@
  *   8                reset
  * Checked: poll results are well formed, and once poll says nothing is due
  * the next deadline is in the future (else the layer's timer would spin). */
-#include "tests/fuzz/fuzz.h"
 #include "layers/packetmuxer/wire.h"
 #include "layers/reliabletransport/reliable.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -16,9 +16,9 @@
 #ifndef LVPN_TESTS_FUZZ_FUZZ_TLSWRAP_H
 #define LVPN_TESTS_FUZZ_FUZZ_TLSWRAP_H
 
-#include "tests/fuzz/fuzz.h"
 #include "layers/packetmuxer/tlswrap.h"
 #include "layers/packetmuxer/wire.h"
+#include "tests/fuzz/fuzz.h"
 
 #define FUZZ_TW_KEEP 8
 #define FUZZ_TW_T0 0x65000000u
@@ -48,8 +48,8 @@ static int fuzz_tlswrap_run(int mode, const char *digest, int kd,
                             const uint8_t *data, size_t size) {
   static fuzz_tw_pkt_t keep[FUZZ_TW_KEEP];
   static lvpn__tlswrap_t client, server, test_server;
-  const char *pem = mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem
-                                                   : fuzz_static_pem;
+  const char *pem =
+      mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem : fuzz_static_pem;
   fuzz_in_t in = {data, size};
   unsigned n_keep = 0;
   uint32_t now = FUZZ_TW_T0;
@@ -113,8 +113,8 @@ static int fuzz_tlswrap_run(int mode, const char *digest, int kd,
       if (lvpn__tlswrap_wrap(&server, p, now) == 0) {
         if (op == 3 && p->len > 0)
           p->data[(len / 8) % p->len] ^= (uint8_t)(1u << (len % 8));
-        fuzz_tw_pkt_t *k = &keep[n_keep < FUZZ_TW_KEEP ? n_keep++
-                                                       : len % FUZZ_TW_KEEP];
+        fuzz_tw_pkt_t *k =
+            &keep[n_keep < FUZZ_TW_KEEP ? n_keep++ : len % FUZZ_TW_KEEP];
         k->n = p->len;
         memcpy(k->b, p->data, p->len);
         fuzz_tw_deliver(&client, k->b, k->n, now);

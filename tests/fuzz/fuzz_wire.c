@@ -2,8 +2,8 @@
  * exactly as it reaches lvpn__ctl_decode, plus the early-negotiation TLVs
  * of a reset's payload. A decoded header must re-encode to the same bytes.
  * Input: one unwrapped control packet. */
-#include "tests/fuzz/fuzz.h"
 #include "layers/packetmuxer/wire.h"
+#include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,18 +11,17 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
-#include "tests/fuzz/fuzz.h"
-#include "lib/bytes.h"
-#include "lib/comp.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/tlswrap.h"
 #include "layers/packetmuxer/wire.h"
+#include "lib/bytes.h"
+#include "lib/comp.h"
+#include "tests/fuzz/fuzz.h"
 
 static const char *root;
 
-static void put(const char *target, const char *name, const void *b,
-                size_t n) {
+static void put(const char *target, const char *name, const void *b, size_t n) {
   char path[512];
   FILE *f;
 
@@ -86,8 +85,8 @@ static void gen_ctl(void) {
   static const uint8_t wkc_tail[] = {0xaa, 0xbb, 0xcc, 0x00, 0x05};
   int i;
 
-  add_ctl("hard_reset_server_v2", LVPN__P_CONTROL_HARD_RESET_SERVER_V2, 0, 1,
-          0, 0, NULL, 0);
+  add_ctl("hard_reset_server_v2", LVPN__P_CONTROL_HARD_RESET_SERVER_V2, 0, 1, 0,
+          0, NULL, 0);
   add_ctl("hard_reset_server_early_neg", LVPN__P_CONTROL_HARD_RESET_SERVER_V2,
           0, 1, 0, 0, tlv, sizeof(tlv));
   add_ctl("control_v1_tls", LVPN__P_CONTROL_V1, 0, 2, 1, 1, tls, sizeof(tls));
@@ -114,8 +113,8 @@ static size_t rec(uint8_t *out, uint8_t c, const uint8_t *b, size_t n) {
 
 static void gen_tlswrap(const char *target, int mode, const char *digest,
                         int kd) {
-  const char *pem = mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem
-                                                   : fuzz_static_pem;
+  const char *pem =
+      mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem : fuzz_static_pem;
   lvpn__tlswrap_t server;
   uint8_t out[2048];
   char err[256], name[96];
@@ -238,7 +237,8 @@ static void gen_keymethod(void) {
 
 /* ---- control messages and PUSH_REPLY (NUL-separated, one record) ---- */
 
-#define MSG(s) {s, sizeof(s)}
+#define MSG(s)                                                                 \
+  { s, sizeof(s) }
 static void gen_push(void) {
   static const struct {
     const char *b;
@@ -339,10 +339,10 @@ static void gen_config(const char *pki) {
 
 static void gen_datachannel(void) {
   /* An ICMP echo request 198.19.0.2 -> 198.19.0.1, framed as 2.6 sends it. */
-  static const uint8_t icmp[] = {
-      0x45, 0x00, 0x00, 0x1c, 0x12, 0x34, 0x40, 0x00, 0x40, 0x01,
-      0x00, 0x00, 0xc6, 0x13, 0x00, 0x02, 0xc6, 0x13, 0x00, 0x01,
-      0x08, 0x00, 0xf7, 0xff, 0x00, 0x00, 0x00, 0x00};
+  static const uint8_t icmp[] = {0x45, 0x00, 0x00, 0x1c, 0x12, 0x34, 0x40,
+                                 0x00, 0x40, 0x01, 0x00, 0x00, 0xc6, 0x13,
+                                 0x00, 0x02, 0xc6, 0x13, 0x00, 0x01, 0x08,
+                                 0x00, 0xf7, 0xff, 0x00, 0x00, 0x00, 0x00};
   uint8_t out[1024], pl[64];
   char name[32];
   size_t m;

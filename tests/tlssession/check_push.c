@@ -438,6 +438,26 @@ START_TEST(test_push_pull_filter) {
 }
 END_TEST
 
+/* Regression: the client logged every PUSH_REPLY verbatim at verb 3, so a
+ * server's auth-token (a reusable credential) ended up in logs. The log
+ * line now goes through lvpn__ctlmsg_redact. */
+START_TEST(test_push_ctlmsg_redact_auth_token) {
+  char m[] = "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_abc+/="
+             ", auth-token-user dXNlcg==,auth-tokenX keep,auth-token";
+  const char *want =
+      "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token *****************"
+      ", auth-token-user ********,auth-tokenX keep,auth-token";
+  char cut[] = "PUSH_REPLY,auth-token SECRET,ping 5";
+
+  lvpn__ctlmsg_redact(m, strlen(m));
+  ck_assert_str_eq(m, want);
+  /* only `len` bytes are looked at (the rest is not a message) */
+  lvpn__ctlmsg_redact(cut, 25);
+  ck_assert_str_eq(cut, "PUSH_REPLY,auth-token ***RET,ping 5");
+  lvpn__ctlmsg_redact(cut, 0);
+}
+END_TEST
+
 START_TEST(test_push_ctlmsg_classify) {
   const char *rest;
 
@@ -496,6 +516,7 @@ static Suite *push_suite(void) {
   tcase_add_test(tc, test_push_garbage_never_crashes);
   tcase_add_test(tc, test_push_pull_filter);
   tcase_add_test(tc, test_push_ctlmsg_classify);
+  tcase_add_test(tc, test_push_ctlmsg_redact_auth_token);
   suite_add_tcase(s, tc);
   return s;
 }
