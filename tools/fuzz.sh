@@ -9,7 +9,8 @@
 # Environment: LVPN_FUZZ_BUILD  build tree (default /tmp/layervpn-fuzz-build),
 #              LVPN_FUZZ_WORK   new inputs and crash files (default
 #                               $LVPN_FUZZ_BUILD/work; the seeds stay as they are)
-#              LVPN_FUZZ_ARGS   extra libFuzzer flags (e.g. "-jobs=2 -workers=2")
+#              LVPN_FUZZ_ARGS   extra libFuzzer flags (e.g. "-max_len=1024")
+#              LVPN_FUZZ_PARALLEL  targets run at once (default: nproc)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${LVPN_FUZZ_BUILD:-/tmp/layervpn-fuzz-build}
@@ -43,7 +44,7 @@ build_all() {
     cd "$build"
     if [[ ! -f Makefile || configure.ac -nt Makefile || Makefile.am -nt Makefile ]]; then
         log "configuring $build (--enable-fuzzing)"
-        ./autogen.sh >/dev/null
+        ./autogen.sh >"$build/autogen.log" 2>&1 || { cat "$build/autogen.log"; exit 1; }
         ./configure --quiet --enable-fuzzing --disable-integration --disable-shared \
             >/dev/null
     fi
@@ -66,14 +67,36 @@ build_all
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# One target: libFuzzer's status in $work/<target>.rc, its output in .log.
+run_one() {
+    local t=$1 rc=0
+    mkdir -p "$work/corpus/$t" "$work/artifacts"
+    # shellcheck disable=SC2086 # LVPN_FUZZ_ARGS is a list of flags
+    "$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+        -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" ${LVPN_FUZZ_ARGS:-} \
+        "$work/corpus/$t" "$src/tests/fuzz/corpus/$t" </dev/null >"$work/$t.log" 2>&1 || rc=$?
+    echo "$rc" >"$work/$t.rc"
+}
+
+# LVPN_FUZZ_PARALLEL targets at a time (default: one per CPU); each still
+# gets SECONDS of its own.
+par=${LVPN_FUZZ_PARALLEL:-$(nproc)}
+mkdir -p "$work"
+running=0
+for t in "${TARGETS[@]}"; do
+    rm -f "$work/$t.rc"
+    if ((running >= par)); then
+        wait -n || true
+        running=$((running - 1))
+    fi
+    run_one "$t" &
+    running=$((running + 1))
+done
+wait || true
 failed=()
 for t in "${TARGETS[@]}"; do
-    mkdir -p "$work/corpus/$t" "$work/artifacts"
     out=$work/$t.log
-    # shellcheck disable=SC2086 # LVPN_FUZZ_ARGS is a list of flags
-    if "$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" ${LVPN_FUZZ_ARGS:-} \
-        "$work/corpus/$t" "$src/tests/fuzz/corpus/$t" </dev/null >"$out" 2>&1; then
+    if [[ $(cat "$work/$t.rc" 2>/dev/null) == 0 ]]; then
         execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out" | tail -n 1)
         cov=$(grep -Eo 'cov: [0-9]+ ft: [0-9]+' "$out" | tail -n 1)
         log "$t: OK, ${execs:-?} executions, ${cov:-no stats}"
