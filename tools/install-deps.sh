@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install every Debian package the layervpn project needs (build, unit tests,
-# integration tests against a stock OpenVPN 2.6 server, and mmdebstrap for the
-# Debian sid chroot holding the OpenVPN 2.7 server).
+# integration tests against a stock OpenVPN 2.6 server, mmdebstrap for the
+# Debian sid chroot holding the OpenVPN 2.7 server, libFuzzer targets).
 #
 # Idempotent: when every package is already installed, apt is not touched at
 # all, so repeated runs take well under a second.
@@ -19,6 +19,7 @@ PACKAGES=(
     man-db groff-base
     mmdebstrap
     libpcap-dev tshark
+    clang libclang-rt-14-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -555,30 +555,27 @@ const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t) {
   return ctl_names[t];
 }
 
-void lvpn__push_redact(char *out, size_t max, const char *msg, size_t len) {
-  static const char tok[] = "auth-token ", red[] = "auth-token [REDACTED]";
-  size_t i = 0, o = 0, l;
+/* Is the option starting at s named `name`, followed by a blank? */
+static int option_is(const char *s, size_t n, const char *name) {
+  size_t l = strlen(name);
+  return n > l && strncmp(s, name, l) == 0 && (s[l] == ' ' || s[l] == '\t');
+}
 
-  if (max == 0)
-    return;
-  while (i < len && o + 1 < max) {
-    l = 0;
-    while (i + l < len && msg[i + l] != ',')
-      l++;
-    if (l >= sizeof(tok) - 1 && memcmp(msg + i, tok, sizeof(tok) - 1) == 0) {
-      size_t n = sizeof(red) - 1 < max - 1 - o ? sizeof(red) - 1 : max - 1 - o;
-      memcpy(out + o, red, n);
-      o += n;
-    } else {
-      size_t n = l < max - 1 - o ? l : max - 1 - o;
-      memcpy(out + o, msg + i, n);
-      o += n;
+void lvpn__ctlmsg_redact(char *msg, size_t len) {
+  size_t i = 0, start, end;
+  while (i < len) {
+    start = i;
+    while (start < len && (msg[start] == ' ' || msg[start] == '\t'))
+      start++;
+    end = start;
+    while (end < len && msg[end] != ',')
+      end++;
+    if (option_is(msg + start, end - start, "auth-token") ||
+        option_is(msg + start, end - start, "auth-token-user")) {
+      start += msg[start + 10] == '-' ? 16 : 11; /* past the name + blank */
+      for (; start < end; start++)
+        msg[start] = '*';
     }
-    i += l;
-    if (i < len && o + 1 < max) {
-      out[o++] = ',';
-      i++;
-    }
+    i = end + 1;
   }
-  out[o] = '\0';
 }

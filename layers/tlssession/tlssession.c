@@ -1,6 +1,7 @@
 #include "layers/tlssession/tlssession.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
@@ -165,6 +166,7 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
 static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   lvpn__tlssession_t *t = ud;
   const char *arg = "";
+  char *shown;
   lvpn__ctlmsg_t kind;
 
   if (!lvpn__layer_running(&t->base))
@@ -173,17 +175,17 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   LVPN__TRACE_CTLMSG(t->base.trace, t->base.name, "control_in", msg, len);
   kind = lvpn__ctlmsg_classify(msg, &arg);
   /* Pushed options are shown at the default verbosity, like OpenVPN's
-   * "PUSH: Received control message". */
-  if (kind == LVPN__CTL_PUSH_REPLY) {
-    /* never log the auth-token */
-    char red[2048];
-    lvpn__push_redact(red, sizeof(red), msg, len);
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
-              "PUSH: Received control message: '%s'", red);
-  } else {
-    LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name,
-              "PUSH: Received control message: '%.*s'", (int)len, msg);
+   * "PUSH: Received control message", auth-tokens masked. */
+  shown = malloc(len + 1);
+  if (shown != NULL) {
+    memcpy(shown, msg, len + 1);
+    lvpn__ctlmsg_redact(shown, len);
   }
+  LVPN__LOG(t->base.log,
+            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
+            t->base.name, "PUSH: Received control message: '%.*s'",
+            shown != NULL ? (int)len : 0, shown != NULL ? shown : "");
+  free(shown);
   switch (kind) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);

@@ -444,6 +444,26 @@ START_TEST(test_push_pull_filter) {
 }
 END_TEST
 
+/* Regression: the client logged every PUSH_REPLY verbatim at verb 3, so a
+ * server's auth-token (a reusable credential) ended up in logs. The log
+ * line now goes through lvpn__ctlmsg_redact. */
+START_TEST(test_push_ctlmsg_redact_auth_token) {
+  char m[] = "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_abc+/="
+             ", auth-token-user dXNlcg==,auth-tokenX keep,auth-token";
+  const char *want =
+      "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token *****************"
+      ", auth-token-user ********,auth-tokenX keep,auth-token";
+  char cut[] = "PUSH_REPLY,auth-token SECRET,ping 5";
+
+  lvpn__ctlmsg_redact(m, strlen(m));
+  ck_assert_str_eq(m, want);
+  /* only `len` bytes are looked at (the rest is not a message) */
+  lvpn__ctlmsg_redact(cut, 25);
+  ck_assert_str_eq(cut, "PUSH_REPLY,auth-token ***RET,ping 5");
+  lvpn__ctlmsg_redact(cut, 0);
+}
+END_TEST
+
 START_TEST(test_push_ctlmsg_classify) {
   const char *rest;
 
@@ -531,4 +551,5 @@ LVPN_TEST_MAIN("push", 0, NULL, NULL, test_push_real_vector,
                test_push_redirect_dns_dhcp, test_push_timers_crypto_comp_tokens,
                test_push_unknown_options_warn, test_push_malformed_values,
                test_push_garbage_never_crashes, test_push_pull_filter,
-               test_push_ctlmsg_classify, test_push_auth_fail_temp)
+               test_push_ctlmsg_classify, test_push_auth_fail_temp,
+               test_push_ctlmsg_redact_auth_token)

@@ -1,0 +1,394 @@
+/* Writes the seed corpora of tests/fuzz/corpus/<target>/ from real packet
+ * formats: control packets as the 2.6 server sends them (encoded by
+ * wire.c), wrapped by the library's own tls-auth/tls-crypt/tls-crypt-v2
+ * code with the fixed test keys, data packets of every cipher family, the
+ * key-method-2 message, PUSH_REPLY and the client config seen from
+ * Debian's OpenVPN 2.6.14 server in tests/integration (with inline blocks
+ * holding the test PKI).
+ *
+ * Usage: gen_corpus CORPUS_DIR PKI_DIR   (tools/fuzz.sh --seeds) */
+#include <errno.h>
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "layers/datachannel/crypto.h"
+#include "layers/datachannel/kdf.h"
+#include "layers/packetmuxer/tlswrap.h"
+#include "layers/packetmuxer/wire.h"
+#include "lib/bytes.h"
+#include "lib/comp.h"
+#include "tests/fuzz/fuzz.h"
+
+static const char *root;
+
+static void put(const char *target, const char *name, const void *b, size_t n) {
+  char path[512];
+  FILE *f;
+
+  snprintf(path, sizeof(path), "%s/%s", root, target);
+  if (mkdir(path, 0755) != 0 && errno != EEXIST)
+    abort();
+  snprintf(path, sizeof(path), "%s/%s/%s", root, target, name);
+  f = fopen(path, "wb");
+  if (f == NULL || fwrite(b, 1, n, f) != n || fclose(f) != 0) {
+    perror(path);
+    exit(1);
+  }
+}
+
+/* ---- control packets ---- */
+
+typedef struct {
+  const char *name;
+  uint8_t b[300];
+  size_t n;
+} pkt_t;
+
+static pkt_t ctl[8];
+static int n_ctl;
+
+static const uint8_t server_sid[8] = {0x5a, 0x11, 0x22, 0x33,
+                                      0x44, 0x55, 0x66, 0x77};
+static const uint8_t client_sid[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+
+static void add_ctl(const char *name, uint8_t op, uint8_t key_id, int n_acks,
+                    uint32_t first_ack, uint32_t msg_id, const uint8_t *pl,
+                    size_t pl_len) {
+  lvpn__ctl_pkt_t h = {0};
+  lvpn__pbuf_t *p = fuzz_pbuf(pl, pl_len);
+  int i;
+
+  h.opcode = op;
+  h.key_id = key_id;
+  memcpy(h.own_sid, server_sid, 8);
+  h.n_acks = (uint8_t)n_acks;
+  for (i = 0; i < n_acks; i++)
+    h.acks[i] = first_ack + (uint32_t)i;
+  memcpy(h.remote_sid, client_sid, 8);
+  h.msg_id = msg_id;
+  if (lvpn__ctl_encode(p, &h) != 0 || p->len > sizeof(ctl[0].b))
+    abort();
+  ctl[n_ctl].name = name;
+  memcpy(ctl[n_ctl].b, p->data, p->len);
+  ctl[n_ctl].n = p->len;
+  n_ctl++;
+  lvpn__pbuf_free(p);
+}
+
+static void gen_ctl(void) {
+  /* A TLS 1.3 ServerHello record's start, as P_CONTROL_V1 carries it. */
+  static const uint8_t tls[] = {0x16, 0x03, 0x03, 0x00, 0x7a, 0x02, 0x00,
+                                0x00, 0x76, 0x03, 0x03, 0xde, 0xad, 0xbe,
+                                0xef, 0x00, 0x01, 0x02, 0x03, 0x04};
+  /* Early negotiation: EARLY_NEG_FLAGS = RESEND_WKC. */
+  static const uint8_t tlv[] = {0x00, 0x01, 0x00, 0x02, 0x00, 0x01};
+  static const uint8_t wkc_tail[] = {0xaa, 0xbb, 0xcc, 0x00, 0x05};
+  int i;
+
+  add_ctl("hard_reset_server_v2", LVPN__P_CONTROL_HARD_RESET_SERVER_V2, 0, 1, 0,
+          0, NULL, 0);
+  add_ctl("hard_reset_server_early_neg", LVPN__P_CONTROL_HARD_RESET_SERVER_V2,
+          0, 1, 0, 0, tlv, sizeof(tlv));
+  add_ctl("control_v1_tls", LVPN__P_CONTROL_V1, 0, 2, 1, 1, tls, sizeof(tls));
+  add_ctl("ack_v1_one", LVPN__P_ACK_V1, 0, 1, 3, 0, NULL, 0);
+  add_ctl("ack_v1_eight", LVPN__P_ACK_V1, 0, 8, 0, 0, NULL, 0);
+  add_ctl("soft_reset_key1", LVPN__P_CONTROL_SOFT_RESET_V1, 1, 0, 0, 0, NULL,
+          0);
+  add_ctl("control_wkc_v1", LVPN__P_CONTROL_WKC_V1, 0, 1, 0, 1, wkc_tail,
+          sizeof(wkc_tail));
+  add_ctl("control_v1_noack", LVPN__P_CONTROL_V1, 2, 0, 0, 7, tls, 5);
+  for (i = 0; i < n_ctl; i++)
+    put("fuzz_wire", ctl[i].name, ctl[i].b, ctl[i].n);
+}
+
+/* ---- tls-auth / tls-crypt / tls-crypt-v2 (format: fuzz_tlswrap.h) ---- */
+
+static size_t rec(uint8_t *out, uint8_t c, const uint8_t *b, size_t n) {
+  out[0] = c;
+  lvpn__put_u16(out + 1, (uint16_t)n);
+  if (n > 0)
+    memcpy(out + 3, b, n);
+  return 3 + n;
+}
+
+static void gen_tlswrap(const char *target, int mode, const char *digest,
+                        int kd) {
+  const char *pem =
+      mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem : fuzz_static_pem;
+  lvpn__tlswrap_t server;
+  uint8_t out[2048];
+  char err[256], name[96];
+  size_t n;
+  int i;
+
+  if (lvpn__tlswrap_init_server(&server, mode, pem, strlen(pem),
+                                kd < 0 ? -1 : 1 - kd, digest, err,
+                                sizeof(err)) != 0)
+    abort();
+  for (i = 0; i < n_ctl; i++) {
+    /* the server wraps it inside the target */
+    n = rec(out, 1 | 1 << 2, ctl[i].b, ctl[i].n);
+    snprintf(name, sizeof(name), "wrap_%s", ctl[i].name);
+    put(target, name, out, n);
+  }
+  /* a session: reset, then TLS, then an ACK, then a replay and a forgery */
+  {
+    lvpn__pbuf_t *p = fuzz_pbuf(ctl[0].b, ctl[0].n);
+    size_t m = 0;
+    /* the same wire bytes, as an attacker would resend them raw */
+    if (lvpn__tlswrap_wrap(&server, p, 0x65000000u) != 0)
+      abort();
+    m += rec(out + m, 0, p->data, p->len);
+    lvpn__pbuf_free(p);
+    m += rec(out + m, 1 | 2 << 2, ctl[2].b, ctl[2].n);
+    m += rec(out + m, 1, ctl[3].b, ctl[3].n);
+    m += rec(out + m, 2, NULL, 0);
+    m += rec(out + m, 3, ctl[2].b, ctl[2].n);
+    put(target, "session", out, m);
+  }
+  lvpn__tlswrap_free(&server);
+}
+
+/* ---- reliable (format: fuzz_reliable.c) ---- */
+
+static void gen_reliable(void) {
+  uint8_t out[1024];
+  size_t m = 0;
+  int i;
+
+  /* our reset and two messages go out, the server's reset acks msg 0 */
+  for (i = 0; i < 3; i++) {
+    out[m++] = 1;
+    out[m++] = 4;
+    memcpy(out + m, "\x16\x03\x01\x00", 4);
+    m += 4;
+  }
+  out[m++] = 2;
+  out[m++] = 0;
+  out[m++] = (uint8_t)ctl[0].n;
+  memcpy(out + m, ctl[0].b, ctl[0].n);
+  m += ctl[0].n;
+  out[m++] = 2;
+  /* TLS from the server, acking 1 and 2 */
+  out[m++] = 0;
+  out[m++] = (uint8_t)ctl[2].n;
+  memcpy(out + m, ctl[2].b, ctl[2].n);
+  m += ctl[2].n;
+  out[m++] = 2;
+  put("fuzz_reliable", "handshake", out, m);
+
+  /* out of order arrivals, a gap, a duplicate, timeouts and a bare ACK */
+  m = 0;
+  for (i = 0; i < 2; i++) {
+    out[m++] = 1;
+    out[m++] = 2;
+    out[m++] = 0x16;
+    out[m++] = (uint8_t)i;
+  }
+  out[m++] = 2;
+  out[m++] = 5, out[m++] = 6, out[m++] = 1, out[m++] = 'b';
+  out[m++] = 5, out[m++] = 4, out[m++] = 1, out[m++] = 'a';
+  out[m++] = 5, out[m++] = 6, out[m++] = 1, out[m++] = 'b';
+  out[m++] = 2;
+  out[m++] = 3, out[m++] = 0x01, out[m++] = 0x00;
+  out[m++] = 2;
+  out[m++] = 4, out[m++] = 2, out[m++] = 6, out[m++] = 7;
+  out[m++] = 0;
+  out[m++] = (uint8_t)ctl[3].n;
+  memcpy(out + m, ctl[3].b, ctl[3].n);
+  m += ctl[3].n;
+  out[m++] = 2;
+  put("fuzz_reliable", "reorder", out, m);
+}
+
+/* ---- key-method 2 (as Debian's 2.6.14 server sends it) ---- */
+
+static void gen_keymethod(void) {
+  static const char *opts[] = {
+      "V4,dev-type tun,link-mtu 1559,tun-mtu 1500,proto UDPv4,cipher "
+      "AES-256-CBC,auth SHA1,keysize 256,key-method 2,tls-server",
+      "V4,dev-type tun,link-mtu 1541,tun-mtu 1500,proto UDPv4,auth SHA1,"
+      "keysize 128,key-method 2,tls-server",
+      "V4,dev-type tun,link-mtu 1543,tun-mtu 1500,proto TCPv4_SERVER,"
+      "keydir 0,auth SHA256,keysize 128,tls-auth,key-method 2,tls-server"};
+  uint8_t out[600];
+  char name[32];
+  size_t n, ol;
+  int i, k;
+
+  for (k = 0; k < 3; k++) {
+    memset(out, 0, 5);
+    out[4] = 2;
+    n = 5;
+    for (i = 0; i < 64; i++)
+      out[n++] = (uint8_t)(0x10 + i * 7);
+    ol = strlen(opts[k]) + 1;
+    lvpn__put_u16(out + n, (uint16_t)ol);
+    memcpy(out + n + 2, opts[k], ol);
+    n += 2 + ol;
+    if (k != 1) { /* username, password and peer-info, all empty */
+      memset(out + n, 0, 6);
+      n += 6;
+    }
+    snprintf(name, sizeof(name), "server_km2_%d", k);
+    put("fuzz_keymethod", name, out, n);
+  }
+}
+
+/* ---- control messages and PUSH_REPLY (NUL-separated, one record) ---- */
+
+#define MSG(s)                                                                 \
+  { s, sizeof(s) }
+static void gen_push(void) {
+  static const struct {
+    const char *b;
+    size_t n;
+  } recs[] = {
+      /* Debian's OpenVPN 2.6.14 server (tests/integration) */
+      MSG("PUSH_REPLY,dhcp-option DNS 198.19.0.1,route 198.19.100.0 "
+          "255.255.255.0,tun-ipv6,route-gateway 198.19.0.1,topology subnet,"
+          "ping 10,ping-restart 60,ifconfig-ipv6 2001:2:0:8::1000/64 "
+          "2001:2:0:8::1,ifconfig 198.19.0.2 255.255.255.0,peer-id 0,cipher "
+          "AES-256-GCM,protocol-flags cc-exit tls-ekm dyn-tls-crypt,tun-mtu "
+          "1500"),
+      MSG("PUSH_REPLY,route 10.0.0.0 255.0.0.0,push-continuation 2\0"
+          "PUSH_REPLY,route-ipv6 2001:2:0:100::/64,redirect-gateway def1 "
+          "bypass-dhcp,dhcp-option DOMAIN-SEARCH example.org,dns server 1 "
+          "address 198.19.0.1 [2001:2::53]:5353,dns search-domains a.example "
+          "b.example,block-ipv6,auth-token SESS_ID_AT_abc,auth-token-user "
+          "dXNlcg==,compress stub-v2,push-continuation 1"),
+      MSG("AUTH_PENDING,timeout 300\0INFO_PRE,WEB_AUTH::https://198.19.0.1/"
+          "\0PUSH_REPLY,ifconfig 198.19.0.6 198.19.0.5,topology net30,route "
+          "198.19.1.0 255.255.255.0 198.19.0.5 10,route-metric 5,inactive "
+          "600,explicit-exit-notify 2,peer-id 16777215,key-derivation "
+          "tls-ekm\r\n"),
+      MSG("AUTH_FAILED,SESSION: token expired\0RESTART,server restart\0HALT"
+          "\0EXIT\0INFO,hello\0CR_RESPONSE,abc"),
+  };
+  char name[32];
+  size_t i;
+
+  for (i = 0; i < sizeof(recs) / sizeof(recs[0]); i++) {
+    snprintf(name, sizeof(name), "record_%zu", i);
+    put("fuzz_push", name, recs[i].b, recs[i].n);
+  }
+}
+
+/* ---- config (the integration client config, with inline blocks) ---- */
+
+static char *slurp(const char *dir, const char *file) {
+  char path[512];
+  static char buf[4][4096];
+  static int k;
+  FILE *f;
+  size_t n;
+  char *b = buf[k++ % 4];
+
+  snprintf(path, sizeof(path), "%s/%s", dir, file);
+  f = fopen(path, "rb");
+  if (f == NULL) {
+    perror(path);
+    exit(1);
+  }
+  n = fread(b, 1, sizeof(buf[0]) - 1, f);
+  fclose(f);
+  b[n] = '\0';
+  return b;
+}
+
+static void gen_config(const char *pki) {
+  char out[8192];
+  int n;
+
+  n = snprintf(out, sizeof(out),
+               "# as tests/integration/lib.sh it_client_conf writes it\n"
+               "client\ndev tun\nproto udp\nremote 198.18.0.1 1194\nnobind\n"
+               "remote-cert-tls server\nverify-x509-name vpn-server name\n"
+               "data-ciphers AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\n"
+               "verb 3\n<ca>\n%s</ca>\n<cert>\n%s</cert>\n<key>\n%s</key>\n"
+               "<tls-crypt>\n%s</tls-crypt>\n",
+               slurp(pki, "ca.crt"), slurp(pki, "client.crt"),
+               slurp(pki, "client.key"), fuzz_static_pem);
+  put("fuzz_config", "inline_tls_crypt", out, (size_t)n);
+  n = snprintf(out, sizeof(out),
+               "client\ndev tun\nproto tcp-client\nremote 198.18.0.1 443\n"
+               "remote 2001:2::1 1194 udp6\nremote-random\nresolv-retry "
+               "infinite\nnobind\npersist-key\npersist-tun\n"
+               "auth-user-pass\ncipher AES-256-CBC\nauth SHA256\n"
+               "key-direction 1\ntls-version-min 1.2\ncomp-lzo no\n"
+               "keepalive 10 60\nexplicit-exit-notify 2\n"
+               "route 198.19.50.0 255.255.255.0 net_gateway\n"
+               "redirect-gateway def1 bypass-dhcp\n"
+               "dhcp-option DNS 198.19.0.1\npull-filter ignore \"route\"\n"
+               "setenv opt block-outside-dns\nignore-unknown-option foo\n"
+               "replay-window 128 30\nmssfix 1400\nscript-security 2\n"
+               "<ca>\n%s</ca>\n<tls-auth>\n%s</tls-auth>\n"
+               "<auth-user-pass>\nuser\npass\n</auth-user-pass>\n",
+               slurp(pki, "ca.crt"), fuzz_static_pem);
+  put("fuzz_config", "tcp_tls_auth_userpass", out, (size_t)n);
+  n = snprintf(out, sizeof(out),
+               "client\ndev tun\nremote 198.18.0.1\n<ca>\n%s</ca>\n"
+               "<cert>\n%s</cert>\n<key>\n%s</key>\n<tls-crypt-v2>\n%s"
+               "</tls-crypt-v2>\n",
+               slurp(pki, "ca.crt"), slurp(pki, "client.crt"),
+               slurp(pki, "client.key"), fuzz_v2_pem);
+  put("fuzz_config", "inline_tls_crypt_v2", out, (size_t)n);
+}
+
+/* ---- data channel (format: fuzz_datachannel.c) ---- */
+
+static void gen_datachannel(void) {
+  /* An ICMP echo request 198.19.0.2 -> 198.19.0.1, framed as 2.6 sends it. */
+  static const uint8_t icmp[] = {0x45, 0x00, 0x00, 0x1c, 0x12, 0x34, 0x40,
+                                 0x00, 0x40, 0x01, 0x00, 0x00, 0xc6, 0x13,
+                                 0x00, 0x02, 0xc6, 0x13, 0x00, 0x01, 0x08,
+                                 0x00, 0xf7, 0xff, 0x00, 0x00, 0x00, 0x00};
+  uint8_t out[1024], pl[64];
+  char name[32];
+  size_t m;
+  int s, comp;
+
+  for (s = 0; s < 8; s++) {
+    comp = s % 4 == 3 ? LVPN__COMP_STUB_V2 : LVPN__COMP_NONE;
+    m = 0;
+    out[m++] = (uint8_t)s;
+    out[m++] = (uint8_t)(comp << 3); /* key_id 0 */
+    /* server-encrypted: P_DATA_V2 ICMP, a ping, OCC EXIT */
+    m += rec(out + m, 1 | 4, icmp, sizeof(icmp));
+    m += rec(out + m, 1 | 4 | 1 << 4, lvpn__dc_ping_string, 16);
+    memcpy(pl, lvpn__dc_occ_magic, 16);
+    pl[16] = LVPN__OCC_EXIT;
+    m += rec(out + m, 1, pl, 17);
+    /* replay of the first, and a forged packet with id 0x10 */
+    m += rec(out + m, 2, NULL, 0);
+    lvpn__put_u32(pl, 0x10);
+    memcpy(pl + 4, icmp, 28);
+    memset(pl + 32, 4, 4); /* CBC: pid 4 + 28 + 4 bytes of padding */
+    m += rec(out + m, 3 | 4, pl, 36);
+    snprintf(name, sizeof(name), "suite_%d", s);
+    put("fuzz_datachannel", name, out, m);
+  }
+}
+
+int main(int argc, char **argv) {
+  if (argc != 3) {
+    fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
+    return 2;
+  }
+  root = argv[1];
+  if (mkdir(root, 0755) != 0 && errno != EEXIST) {
+    perror(root);
+    return 1;
+  }
+  gen_ctl();
+  gen_tlswrap("fuzz_tls_auth", LVPN__TLSWRAP_AUTH, "SHA1", 1);
+  gen_tlswrap("fuzz_tls_crypt", LVPN__TLSWRAP_CRYPT, NULL, -1);
+  gen_tlswrap("fuzz_tls_crypt_v2", LVPN__TLSWRAP_CRYPT_V2, NULL, -1);
+  gen_reliable();
+  gen_keymethod();
+  gen_push();
+  gen_config(argv[2]);
+  gen_datachannel();
+  fuzz_pool_check();
+  return 0;
+}
