@@ -76,6 +76,17 @@ static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
   return 1;
 }
 
+/* Converts one `route-ipv6` (pushed or configured) for the tun planner;
+ * `metric` applies when the route has none of its own. */
+static void client_route6(const lvpn__route6_t *r, uint32_t metric,
+                          lvpn__tun_route6_param_t *out) {
+  memcpy(out->net, &r->net, 16);
+  out->prefixlen = r->bits;
+  out->has_gateway = r->has_gateway;
+  memcpy(out->gateway, &r->gateway, 16);
+  out->metric = r->has_metric ? r->metric : metric;
+}
+
 /* Builds the tun plan and script description from the pushed options and
  * the local config. */
 static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
@@ -142,24 +153,10 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     p6.prefixlen = push->ifconfig6_bits;
     p6.has_remote = push->has_ifconfig6_remote;
     memcpy(p6.remote, &push->ifconfig6_remote, 16);
-    for (i = 0; !cfg->route_nopull && i < push->n_routes6; i++) {
-      const lvpn__route6_t *r = &push->routes6[i];
-      memcpy(routes6[n6].net, &r->net, 16);
-      routes6[n6].prefixlen = r->bits;
-      routes6[n6].has_gateway = r->has_gateway;
-      memcpy(routes6[n6].gateway, &r->gateway, 16);
-      routes6[n6].metric = r->has_metric ? r->metric : metric;
-      n6++;
-    }
-    for (i = 0; i < cfg->n_routes6; i++) { /* the config's route-ipv6 */
-      const lvpn__route6_t *r = &cfg->routes6[i];
-      memcpy(routes6[n6].net, &r->net, 16);
-      routes6[n6].prefixlen = r->bits;
-      routes6[n6].has_gateway = r->has_gateway;
-      memcpy(routes6[n6].gateway, &r->gateway, 16);
-      routes6[n6].metric = r->has_metric ? r->metric : metric;
-      n6++;
-    }
+    for (i = 0; !cfg->route_nopull && i < push->n_routes6; i++)
+      client_route6(&push->routes6[i], metric, &routes6[n6++]);
+    for (i = 0; i < cfg->n_routes6; i++) /* the config's route-ipv6 */
+      client_route6(&cfg->routes6[i], metric, &routes6[n6++]);
     p6.routes = routes6;
     p6.n_routes = (size_t)n6;
     rc = lvpn__tun_plan_ipv6(plan, &p6, err, errlen);

@@ -228,21 +228,17 @@ START_TEST(test_ping_parse_icmp_error) {
 END_TEST
 
 START_TEST(test_ping_format_time_as_ping8) {
+  static const struct {
+    unsigned us;
+    const char *want;
+  } cases[] = {{0, "0.000"},   {45, "0.045"},   {999, "0.999"}, {1234, "1.23"},
+               {12345, "12.3"}, {123456, "123"}, {99999, "100"}};
   char b[32];
-  ping_format_time(b, sizeof(b), 0);
-  ck_assert_str_eq(b, "0.000");
-  ping_format_time(b, sizeof(b), 45);
-  ck_assert_str_eq(b, "0.045");
-  ping_format_time(b, sizeof(b), 999);
-  ck_assert_str_eq(b, "0.999");
-  ping_format_time(b, sizeof(b), 1234);
-  ck_assert_str_eq(b, "1.23");
-  ping_format_time(b, sizeof(b), 12345);
-  ck_assert_str_eq(b, "12.3");
-  ping_format_time(b, sizeof(b), 123456);
-  ck_assert_str_eq(b, "123");
-  ping_format_time(b, sizeof(b), 99999);
-  ck_assert_str_eq(b, "100");
+  size_t i;
+  for (i = 0; i < FAKE_COUNT(cases); i++) {
+    ping_format_time(b, sizeof(b), cases[i].us);
+    ck_assert_str_eq(b, cases[i].want);
+  }
 }
 END_TEST
 
