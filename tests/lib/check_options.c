@@ -59,19 +59,6 @@ static void bad(const char *text, int code, int line, const char *msg) {
   ck_assert_str_eq(err, want);
 }
 
-/* A table of bad() cases. */
-typedef struct {
-  const char *text;
-  int code, line;
-  const char *msg;
-} bad_case_t;
-
-static void bad_each(const bad_case_t *v, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    bad(v[i].text, v[i].code, v[i].line, v[i].msg);
-}
-
 static bool has_warning(const lvpn_config_t *c, const char *s) {
   int i;
   for (i = 0; i < c->n_warnings; i++)
@@ -149,7 +136,7 @@ START_TEST(test_options_removed_in_26) {
   ck_assert(has_warning(c, ":2: 'ncp-disable' ignored: removed in OpenVPN "
                            "2.6"));
   lvpn_config_free(c);
-  static const bad_case_t cases1[] = {
+  static const fake_bad_case_t cases1[] = {
       {"client\ntls-remote server\n", LVPN_EUNSUPPORTED, 2,
        "'tls-remote' was removed in OpenVPN 2.4: use "
        "'verify-x509-name NAME name'"},
@@ -162,7 +149,7 @@ START_TEST(test_options_removed_in_26) {
        "secrecy and OpenVPN 2.7 removes it; use TLS ('client' with "
        "'ca'/'cert'/'key')"},
   };
-  bad_each(cases1, FAKE_COUNT(cases1));
+  fake_bad_each(bad, cases1, FAKE_COUNT(cases1));
   /* security refusals are not turned into warnings by setenv opt */
   bad("setenv opt tls-verify /bin/true\n", LVPN_EUNSUPPORTED, 1,
       "'tls-verify' is not supported: certificate-checking scripts are not "
@@ -175,7 +162,7 @@ END_TEST
 
 START_TEST(test_options_not_yet_refused_with_reason) {
   lvpn_config_t *c;
-  static const bad_case_t cases2[] = {
+  static const fake_bad_case_t cases2[] = {
       {"daemon\n", LVPN_EUNSUPPORTED, 1, "'daemon' is not supported yet"},
       {"socks-proxy 127.0.0.1 1080\n", LVPN_EUNSUPPORTED, 1,
        "'socks-proxy' is not supported yet"},
@@ -190,7 +177,7 @@ START_TEST(test_options_not_yet_refused_with_reason) {
        "'genkey' is a command of the openvpn program, not a connection "
        "option"},
   };
-  bad_each(cases2, FAKE_COUNT(cases2));
+  fake_bad_each(bad, cases2, FAKE_COUNT(cases2));
   /* a not-yet option is only a warning under ignore-unknown-option */
   c = ok("ignore-unknown-option fragment\nfragment 1300\n");
   ck_assert(has_warning(c, ":2: ignoring unsupported option 'fragment': it "
@@ -238,7 +225,7 @@ START_TEST(test_options_certificate_checks_parse) {
   ck_assert_ptr_nonnull(strstr(c->crl.data, "BEGIN X509 CRL"));
   lvpn_config_free(c);
 
-  static const bad_case_t cases3[] = {
+  static const fake_bad_case_t cases3[] = {
       {"ns-cert-type peer\n", LVPN_ECONFIG, 1,
        "'ns-cert-type': unknown value 'peer'"},
       {"remote-cert-ku zz\n", LVPN_ECONFIG, 1,
@@ -253,7 +240,7 @@ START_TEST(test_options_certificate_checks_parse) {
       {"crl-verify /nonexistent/crl.pem\n", LVPN_EKEYFILE, 1,
        "cannot read '/nonexistent/crl.pem': No such file or directory"},
   };
-  bad_each(cases3, FAKE_COUNT(cases3));
+  fake_bad_each(bad, cases3, FAKE_COUNT(cases3));
 }
 END_TEST
 
@@ -287,7 +274,7 @@ START_TEST(test_options_fingerprints) {
   ck_assert(has_warning(c, "'verify-hash' is deprecated"));
   lvpn_config_free(c);
 
-  static const bad_case_t cases4[] = {
+  static const fake_bad_case_t cases4[] = {
       {"peer-fingerprint " FP20 "\n", LVPN_ECONFIG, 1,
        "'peer-fingerprint': a hash must be 32 hex bytes separated by ':'"},
       {"verify-hash " FP20 " MD5\n", LVPN_ECONFIG, 1,
@@ -297,7 +284,7 @@ START_TEST(test_options_fingerprints) {
       {"verify-hash " FP20 "\nverify-hash " FP32 " SHA256\n", LVPN_ECONFIG, 2,
        "'verify-hash': SHA1 and SHA256 hashes cannot be mixed"},
   };
-  bad_each(cases4, FAKE_COUNT(cases4));
+  fake_bad_each(bad, cases4, FAKE_COUNT(cases4));
 }
 END_TEST
 
@@ -320,7 +307,7 @@ START_TEST(test_options_process_and_files) {
   ck_assert_int_eq(c->inactive_bytes, 100000);
   ck_assert_int_eq(c->n_warnings, 0);
   lvpn_config_free(c);
-  static const bad_case_t cases5[] = {
+  static const fake_bad_case_t cases5[] = {
       {"inactive 60 lots\n", LVPN_ECONFIG, 1,
        "'inactive': bytes must be a number, not 'lots'"},
       {"askpass\n", LVPN_EUNSUPPORTED, 1,
@@ -330,7 +317,7 @@ START_TEST(test_options_process_and_files) {
        "'config' (reading another file) is not supported: merge it into this "
        "one"},
   };
-  bad_each(cases5, FAKE_COUNT(cases5));
+  fake_bad_each(bad, cases5, FAKE_COUNT(cases5));
 }
 END_TEST
 
