@@ -256,6 +256,14 @@ void fake_fill(uint8_t *out, size_t n, unsigned mul, unsigned add) {
     out[i] = (uint8_t)(i * mul + add);
 }
 
+void fake_bad_each(void (*bad)(const char *text, int code, int line,
+                               const char *msg),
+                   const fake_bad_case_t *cases, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++)
+    bad(cases[i].text, cases[i].code, cases[i].line, cases[i].msg);
+}
+
 size_t fake_unhex(const char *hex, uint8_t *out, size_t cap) {
   size_t n = strlen(hex) / 2, i;
   ck_assert_uint_le(n, cap);

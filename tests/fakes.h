@@ -52,6 +52,17 @@ int fake_run(Suite *s);
 /* Elements of a static array. */
 #define FAKE_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
+/* A table of configs that must fail: `bad` (the suite's own checker) is
+ * called with each case's text, error code, line and message. */
+typedef struct {
+  const char *text;
+  int code, line;
+  const char *msg;
+} fake_bad_case_t;
+void fake_bad_each(void (*bad)(const char *text, int code, int line,
+                               const char *msg),
+                   const fake_bad_case_t *cases, size_t n);
+
 /* ---- a packet pool per test ---- */
 
 /* The checked fixture of the loop-free suites: a fresh `fake_pool` (a small

@@ -113,6 +113,22 @@ static void srv_send_built(env_t *e, int (*build)(lvpn__pbuf_t *p)) {
 }
 
 /* Decrypts what the layer sent down; returns it still framed. */
+/* `body` as it stands (no compression framing), encrypted by the server
+ * and sent. */
+static void srv_send_raw(env_t *e, const void *body, size_t len) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, len), body, len);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+}
+
+/* p holds exactly `want`; frees it. */
+static void expect_data(lvpn__pbuf_t *p, const void *want, size_t len) {
+  ck_assert_uint_eq(p->len, len);
+  ck_assert_int_eq(memcmp(p->data, want, len), 0);
+  lvpn__pbuf_free(p);
+}
+
 static lvpn__pbuf_t *srv_read_framed(env_t *e) {
   lvpn__pbuf_t *p = fake_cap_pop(&e->peer);
   ck_assert_ptr_nonnull(p);
@@ -166,9 +182,7 @@ START_TEST(test_datachannel_encrypts_down) {
     ip_packet(ip, sizeof(ip), (uint8_t)i);
     ck_assert_ptr_null(memmem(p->data, p->len, ip + 1, 16));
     p = srv_read(e);
-    ck_assert_uint_eq(p->len, sizeof(ip));
-    ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
-    lvpn__pbuf_free(p);
+    expect_data(p, ip, sizeof(ip));
   }
   ck_assert_uint_eq(e->dc.tx_packets, 3);
   ck_assert_uint_eq(e->dc.base.stats.dropped, 0);
@@ -201,9 +215,7 @@ START_TEST(test_datachannel_v1_and_cbc) {
   lvpn__pbuf_free(p);
   p = fake_cap_pop(&e->tun);
   ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->len, sizeof(ip));
-  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, ip, sizeof(ip));
   env_finish(e, LVPN_ESTOPPED);
 }
 END_TEST
@@ -226,9 +238,7 @@ START_TEST(test_datachannel_decrypts_up) {
   ck_assert_uint_eq(e->tun.got.count, 3);
   for (i = 0; i < 3; i++) {
     p = fake_cap_pop(&e->tun);
-    ck_assert_uint_eq(p->len, sizeof(ip[i]));
-    ck_assert_int_eq(memcmp(p->data, ip[i], sizeof(ip[i])), 0);
-    lvpn__pbuf_free(p);
+    expect_data(p, ip[i], sizeof(ip[i]));
   }
   ck_assert_uint_eq(e->dc.rx_packets, 3);
   ck_assert_uint_eq(e->dc.rx_bytes, 3 * sizeof(ip[0]));
@@ -461,13 +471,9 @@ static void comp_round_trip(int mode, int framed0) {
   p = srv_read_framed(e);
   ck_assert_int_eq(p->data[0], framed0);
   ck_assert_int_eq(lvpn__comp_unframe(mode, p), 0);
-  ck_assert_uint_eq(p->len, sizeof(ip));
-  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, ip, sizeof(ip));
   p = srv_read(e);
-  ck_assert_uint_eq(p->len, sizeof(odd));
-  ck_assert_int_eq(memcmp(p->data, odd, sizeof(odd)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, odd, sizeof(odd));
   /* up: framed by the server, unframed for the tun */
   srv_send(e, srv_wire(e, ip, sizeof(ip)));
   srv_send(e, srv_wire(e, odd, sizeof(odd)));
@@ -478,21 +484,13 @@ static void comp_round_trip(int mode, int framed0) {
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
   srv_send(e, p);
   /* a really compressed packet (LZO 0x66 / stub-v2 LZO 0x50 0x02) */
-  p = lvpn__pbuf_alloc(&e->fe.pool);
-  memcpy(lvpn__pbuf_put(p, 4),
-         mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz" : "\x66zzz", 4);
-  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
-  srv_send(e, p);
+  srv_send_raw(e, mode == LVPN__COMP_STUB_V2 ? "\x50\x02zz" : "\x66zzz", 4);
   spin(e);
   ck_assert_uint_eq(e->tun.got.count, 2);
   p = fake_cap_pop(&e->tun);
-  ck_assert_uint_eq(p->len, sizeof(ip));
-  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, ip, sizeof(ip));
   p = fake_cap_pop(&e->tun);
-  ck_assert_uint_eq(p->len, sizeof(odd));
-  ck_assert_int_eq(memcmp(p->data, odd, sizeof(odd)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, odd, sizeof(odd));
   ck_assert_uint_eq(e->dc.pings_rx, 1);
   ck_assert_uint_eq(e->dc.drop_compressed, 1);
   env_finish(e, LVPN_ESTOPPED);
@@ -527,7 +525,7 @@ static void comp_real_round_trip(int mode) {
   env_key(e);
   env_run(e);
   for (i = 0; i < sizeof(ip); i++)
-    ip[i] = (uint8_t)"abcdefgh"[i % 8];
+    ip[i] = (uint8_t) "abcdefgh"[i % 8];
   ip[0] = 0x45;
   tun_send(e, ip, sizeof(ip));
   spin(e);
@@ -535,9 +533,7 @@ static void comp_real_round_trip(int mode) {
   ck_assert_uint_lt(p->len, sizeof(ip) / 2);
   ck_assert_int_eq(p->data[0], mode == LVPN__COMP_LZ4_V2 ? 0x50 : 0x66);
   ck_assert_int_eq(lvpn__decompress(&srv, p), 0);
-  ck_assert_uint_eq(p->len, sizeof(ip));
-  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, ip, sizeof(ip));
   ck_assert_uint_eq(e->dc.comp.compressed, 1);
   /* up: compressed by the server */
   p = lvpn__pbuf_alloc(&e->fe.pool);
@@ -547,17 +543,12 @@ static void comp_real_round_trip(int mode) {
   ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
   srv_send(e, p);
   /* a corrupt stream under a valid framing */
-  p = lvpn__pbuf_alloc(&e->fe.pool);
-  memcpy(lvpn__pbuf_put(p, 6),
-         mode == LVPN__COMP_LZ4_V2 ? "\x50\x01\xf0zzz" : "\x66\xffzzzz", 6);
-  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
-  srv_send(e, p);
+  srv_send_raw(
+      e, mode == LVPN__COMP_LZ4_V2 ? "\x50\x01\xf0zzz" : "\x66\xffzzzz", 6);
   spin(e);
   ck_assert_uint_eq(e->tun.got.count, 1);
   p = fake_cap_pop(&e->tun);
-  ck_assert_uint_eq(p->len, sizeof(ip));
-  ck_assert_int_eq(memcmp(p->data, ip, sizeof(ip)), 0);
-  lvpn__pbuf_free(p);
+  expect_data(p, ip, sizeof(ip));
   ck_assert_uint_eq(e->dc.comp.decompressed, 1);
   ck_assert_uint_eq(e->dc.comp.drop_corrupt, 1);
   ck_assert_uint_eq(e->dc.drop_compressed, 1);

@@ -67,7 +67,7 @@ static int is_chacha(const suite_t *s) {
  * key layout. */
 static int forge(const suite_t *s, int v2, uint8_t key_id, const uint8_t *b,
                  size_t n, lvpn__pbuf_t *p) {
-  const uint8_t *ckey = fuzz_key2 + 128, *hkey = fuzz_key2 + 192;
+  const uint8_t *ckey = test_key2 + 128, *hkey = test_key2 + 192;
   size_t hdrlen = v2 ? 4 : 1;
   uint8_t hdr[4], *w;
   int ret;
@@ -166,8 +166,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned n_keep = 0;
   uint64_t now = 1000;
 
-  lvpn__key2_inverse(fuzz_key2, inv);
-  if (lvpn__dc_key_init(&client, s->cipher, s->auth, fuzz_key2, key_id, rng,
+  lvpn__key2_inverse(test_key2, inv);
+  if (lvpn__dc_key_init(&client, s->cipher, s->auth, test_key2, key_id, rng,
                         &ctr) != 0 ||
       lvpn__dc_key_init(&server, s->cipher, s->auth, inv, key_id, rng, &ctr) !=
           0)

@@ -49,7 +49,7 @@ static int fuzz_tlswrap_run(int mode, const char *digest, int kd,
   static fuzz_tw_pkt_t keep[FUZZ_TW_KEEP];
   static lvpn__tlswrap_t client, server, test_server;
   const char *pem =
-      mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem : fuzz_static_pem;
+      mode == LVPN__TLSWRAP_CRYPT_V2 ? test_v2_pem : test_static_pem;
   fuzz_in_t in = {data, size};
   unsigned n_keep = 0;
   uint32_t now = FUZZ_TW_T0;

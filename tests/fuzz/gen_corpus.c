@@ -114,7 +114,7 @@ static size_t rec(uint8_t *out, uint8_t c, const uint8_t *b, size_t n) {
 static void gen_tlswrap(const char *target, int mode, const char *digest,
                         int kd) {
   const char *pem =
-      mode == LVPN__TLSWRAP_CRYPT_V2 ? fuzz_v2_pem : fuzz_static_pem;
+      mode == LVPN__TLSWRAP_CRYPT_V2 ? test_v2_pem : test_static_pem;
   lvpn__tlswrap_t server;
   uint8_t out[2048];
   char err[256], name[96];
@@ -308,7 +308,7 @@ static void gen_config(const char *pki) {
                "verb 3\n<ca>\n%s</ca>\n<cert>\n%s</cert>\n<key>\n%s</key>\n"
                "<tls-crypt>\n%s</tls-crypt>\n",
                slurp(pki, "ca.crt"), slurp(pki, "client.crt"),
-               slurp(pki, "client.key"), fuzz_static_pem);
+               slurp(pki, "client.key"), test_static_pem);
   put("fuzz_config", "inline_tls_crypt", out, (size_t)n);
   n = snprintf(out, sizeof(out),
                "client\ndev tun\nproto tcp-client\nremote 198.18.0.1 443\n"
@@ -324,14 +324,14 @@ static void gen_config(const char *pki) {
                "replay-window 128 30\nmssfix 1400\nscript-security 2\n"
                "<ca>\n%s</ca>\n<tls-auth>\n%s</tls-auth>\n"
                "<auth-user-pass>\nuser\npass\n</auth-user-pass>\n",
-               slurp(pki, "ca.crt"), fuzz_static_pem);
+               slurp(pki, "ca.crt"), test_static_pem);
   put("fuzz_config", "tcp_tls_auth_userpass", out, (size_t)n);
   n = snprintf(out, sizeof(out),
                "client\ndev tun\nremote 198.18.0.1\n<ca>\n%s</ca>\n"
                "<cert>\n%s</cert>\n<key>\n%s</key>\n<tls-crypt-v2>\n%s"
                "</tls-crypt-v2>\n",
                slurp(pki, "ca.crt"), slurp(pki, "client.crt"),
-               slurp(pki, "client.key"), fuzz_v2_pem);
+               slurp(pki, "client.key"), test_v2_pem);
   put("fuzz_config", "inline_tls_crypt_v2", out, (size_t)n);
 }
 

@@ -4,9 +4,9 @@
  * server's side is tests/integration/t_auth_*.sh. */
 #include <string.h>
 
-#include "tests/fakes.h"
 #include "layers/client.h"
 #include "layervpn.h"
+#include "tests/fakes.h"
 
 typedef struct {
   int calls;
@@ -32,19 +32,18 @@ static void on_cred(lvpn_client_t *c, const lvpn_cred_request_t *r, void *ud) {
   snprintf(a->challenge, sizeof(a->challenge), "%s",
            r->challenge ? r->challenge : "");
   if (a->mode == 1)
-    ck_assert_int_eq(lvpn_client_answer_credentials(c, a->user, a->pass,
-                                                    a->resp),
-                     0);
+    ck_assert_int_eq(
+        lvpn_client_answer_credentials(c, a->user, a->pass, a->resp), 0);
   else if (a->mode == 2)
-    ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, NULL, a->resp),
-                     0);
+    ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, NULL, a->resp), 0);
   else if (a->mode == 3)
     ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, NULL, NULL), 0);
 }
 
 static uv_loop_t loop;
 
-/* A client whose config has auth-user-pass (no file) and `opt` (may be NULL). */
+/* A client whose config has auth-user-pass (no file) and `opt` (may be NULL).
+ */
 static lvpn_client_t *client_with(const char *opt, const char *a1,
                                   const char *a2) {
   lvpn_config_t *cfg;
@@ -53,15 +52,30 @@ static lvpn_client_t *client_with(const char *opt, const char *a1,
   char err[256];
   ck_assert_int_eq(uv_loop_init(&loop), 0);
   ck_assert_int_eq(lvpn_config_new(&cfg), 0);
-  ck_assert_int_eq(lvpn_config_set(cfg, "auth-user-pass", none, err,
-                                   sizeof(err)),
-                   0);
+  ck_assert_int_eq(
+      lvpn_config_set(cfg, "auth-user-pass", none, err, sizeof(err)), 0);
   if (opt != NULL)
-    ck_assert_msg(lvpn_config_set(cfg, opt, args, err, sizeof(err)) == 0,
-                  "%s", err);
+    ck_assert_msg(lvpn_config_set(cfg, opt, args, err, sizeof(err)) == 0, "%s",
+                  err);
   ck_assert_int_eq(lvpn_client_new(&c, &loop, cfg), 0);
   lvpn_config_free(cfg);
   return c;
+}
+
+/* client_with() whose credentials callback answers from *a. */
+static lvpn_client_t *client_asked(asked_t *a, const char *opt, const char *a1,
+                                   const char *a2) {
+  lvpn_client_t *c = client_with(opt, a1, a2);
+  lvpn_client_set_credentials_cb(c, on_cred, a);
+  return c;
+}
+
+/* The next attempt is ready now, with these credentials. */
+static void expect_creds(lvpn_client_t *c, const char *user, const char *pass) {
+  const char *u, *p;
+  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
+  ck_assert_str_eq(u, user);
+  ck_assert_str_eq(p, pass);
 }
 
 static void client_done(lvpn_client_t *c) {
@@ -81,10 +95,9 @@ START_TEST(test_client_auth_no_callback_fails_clearly) {
 END_TEST
 
 START_TEST(test_client_auth_answer_in_callback) {
-  lvpn_client_t *c = client_with(NULL, NULL, NULL);
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret"};
+  lvpn_client_t *c = client_asked(&a, NULL, NULL, NULL);
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
   ck_assert_int_eq(a.calls, 1);
   ck_assert_int_eq(a.kind, LVPN_CRED_USER_PASS);
@@ -100,10 +113,9 @@ START_TEST(test_client_auth_answer_in_callback) {
 END_TEST
 
 START_TEST(test_client_auth_answer_later) {
-  lvpn_client_t *c = client_with(NULL, NULL, NULL);
   asked_t a = {.mode = 0};
+  lvpn_client_t *c = client_asked(&a, NULL, NULL, NULL);
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 1);
   ck_assert_ptr_null(p);
   /* a missing password is refused, the request stays pending */
@@ -112,29 +124,25 @@ START_TEST(test_client_auth_answer_later) {
   ck_assert_int_eq(lvpn_client_answer_credentials(c, "bob", "pw", NULL), 0);
   ck_assert_int_eq(lvpn_client_answer_credentials(c, "bob", "pw", NULL),
                    LVPN_ESTATE);
-  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
-  ck_assert_str_eq(u, "bob");
-  ck_assert_str_eq(p, "pw");
+  expect_creds(c, "bob", "pw");
   ck_assert_int_eq(a.calls, 1);
   client_done(c);
 }
 END_TEST
 
 START_TEST(test_client_auth_refused) {
-  lvpn_client_t *c = client_with(NULL, NULL, NULL);
   asked_t a = {.mode = 3};
+  lvpn_client_t *c = client_asked(&a, NULL, NULL, NULL);
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), LVPN_ECREDENTIALS);
   client_done(c);
 }
 END_TEST
 
 START_TEST(test_client_auth_static_challenge) {
-  lvpn_client_t *c = client_with("static-challenge", "Enter PIN", "1");
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret", .resp = "1234"};
+  lvpn_client_t *c = client_asked(&a, "static-challenge", "Enter PIN", "1");
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
   ck_assert_str_eq(a.challenge, "Enter PIN");
   ck_assert_int_eq(a.echo, 1);
@@ -146,48 +154,41 @@ END_TEST
 
 START_TEST(test_client_auth_static_challenge_bad_echo) {
   lvpn_config_t *cfg;
-  const char *args[] = {"PIN", "yes", NULL}, *fmt[] = {"PIN", "0", "concat",
-                                                        NULL};
+  const char *args[] = {"PIN", "yes", NULL},
+             *fmt[] = {"PIN", "0", "concat", NULL};
   char err[256];
   ck_assert_int_eq(lvpn_config_new(&cfg), 0);
-  ck_assert_int_eq(lvpn_config_set(cfg, "static-challenge", args, err,
-                                   sizeof(err)),
-                   LVPN_ECONFIG);
+  ck_assert_int_eq(
+      lvpn_config_set(cfg, "static-challenge", args, err, sizeof(err)),
+      LVPN_ECONFIG);
   ck_assert_ptr_nonnull(strstr(err, "ECHO must be 0 or 1"));
-  ck_assert_int_eq(lvpn_config_set(cfg, "static-challenge", fmt, err,
-                                   sizeof(err)),
-                   LVPN_EUNSUPPORTED);
+  ck_assert_int_eq(
+      lvpn_config_set(cfg, "static-challenge", fmt, err, sizeof(err)),
+      LVPN_EUNSUPPORTED);
   lvpn_config_free(cfg);
 }
 END_TEST
 
 START_TEST(test_client_auth_token_replaces_password) {
-  lvpn_client_t *c = client_with("auth-retry", "none", NULL);
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret"};
+  lvpn_client_t *c = client_asked(&a, "auth-retry", "none", NULL);
   lvpn__push_t push;
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
   lvpn__push_init(&push);
   push.auth_token = strdup("SESS_ID_TOKEN");
   lvpn__client_auth_on_push(c, &push);
   /* the running session's renegotiations use it */
   ck_assert_str_eq(c->tls.km2.password, "SESS_ID_TOKEN");
-  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
-  ck_assert_str_eq(u, "alice");
-  ck_assert_str_eq(p, "SESS_ID_TOKEN");
+  expect_creds(c, "alice", "SESS_ID_TOKEN");
   /* auth-token-user (base64) replaces the username */
   push.auth_token_user = strdup("dG9rdXNlcg==");
   lvpn__client_auth_on_push(c, &push);
   lvpn__push_free(&push);
-  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
-  ck_assert_str_eq(u, "tokuser");
-  ck_assert_str_eq(p, "SESS_ID_TOKEN");
+  expect_creds(c, "tokuser", "SESS_ID_TOKEN");
   /* AUTH_FAILED drops the token and reconnects even with auth-retry none */
   ck_assert_int_eq(lvpn__client_auth_failed(c, ""), 1);
-  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
-  ck_assert_str_eq(u, "alice");
-  ck_assert_str_eq(p, "secret");
+  expect_creds(c, "alice", "secret");
   /* without a token, auth-retry none stops */
   ck_assert_int_eq(lvpn__client_auth_failed(c, ""), 0);
   ck_assert_int_eq(a.calls, 1);
@@ -196,10 +197,9 @@ START_TEST(test_client_auth_token_replaces_password) {
 END_TEST
 
 START_TEST(test_client_auth_retry_nointeract_keeps) {
-  lvpn_client_t *c = client_with("auth-retry", "nointeract", NULL);
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret"};
+  lvpn_client_t *c = client_asked(&a, "auth-retry", "nointeract", NULL);
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
   ck_assert_int_eq(lvpn__client_auth_failed(c, ""), 1);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
@@ -210,10 +210,9 @@ START_TEST(test_client_auth_retry_nointeract_keeps) {
 END_TEST
 
 START_TEST(test_client_auth_retry_interact_asks_again) {
-  lvpn_client_t *c = client_with("auth-retry", "interact", NULL);
   asked_t a = {.mode = 1, .user = "alice", .pass = "wrong"};
+  lvpn_client_t *c = client_asked(&a, "auth-retry", "interact", NULL);
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
   ck_assert_int_eq(lvpn__client_auth_failed(c, "bad password"), 1);
   a.pass = "right";
@@ -225,13 +224,12 @@ START_TEST(test_client_auth_retry_interact_asks_again) {
 END_TEST
 
 START_TEST(test_client_auth_dynamic_challenge) {
-  lvpn_client_t *c = client_with("auth-retry", "interact", NULL);
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret"};
+  lvpn_client_t *c = client_asked(&a, "auth-retry", "interact", NULL);
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
-  ck_assert_int_eq(
-      lvpn__client_auth_failed(c, "CRV1:R,E:sid77:Ym9i:Your OTP?"), 1);
+  ck_assert_int_eq(lvpn__client_auth_failed(c, "CRV1:R,E:sid77:Ym9i:Your OTP?"),
+                   1);
   a.mode = 2;
   a.resp = "424242";
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
@@ -247,10 +245,9 @@ START_TEST(test_client_auth_dynamic_challenge) {
 END_TEST
 
 START_TEST(test_client_auth_dynamic_challenge_needs_interact) {
-  lvpn_client_t *c = client_with(NULL, NULL, NULL); /* auth-retry none */
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret"};
+  lvpn_client_t *c = client_asked(&a, NULL, NULL, NULL); /* auth-retry none */
   const char *u, *p;
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 0);
   ck_assert_int_eq(lvpn__client_auth_failed(c, "CRV1:R:sid:Ym9i:OTP?"), 0);
   ck_assert_int_eq(lvpn__client_auth_failed(c, "TEMP"), 1);
@@ -261,8 +258,7 @@ END_TEST
 LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
                test_client_auth_no_callback_fails_clearly,
                test_client_auth_answer_in_callback,
-               test_client_auth_answer_later,
-               test_client_auth_refused,
+               test_client_auth_answer_later, test_client_auth_refused,
                test_client_auth_static_challenge,
                test_client_auth_static_challenge_bad_echo,
                test_client_auth_token_replaces_password,

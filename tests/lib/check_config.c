@@ -91,19 +91,6 @@ static void bad(const char *text, int code, int line, const char *msg) {
   bad_n(text, strlen(text), code, line, msg);
 }
 
-/* A table of files that must fail, as bad() takes them. */
-typedef struct {
-  const char *text;
-  int code, line;
-  const char *msg;
-} bad_case_t;
-
-static void bad_all(const bad_case_t *cases, size_t n) {
-  size_t i;
-  for (i = 0; i < n; i++)
-    bad(cases[i].text, cases[i].code, cases[i].line, cases[i].msg);
-}
-
 static const char pem[] = "-----BEGIN CERTIFICATE-----\n"
                           "MIIBfake\n"
                           "-----END CERTIFICATE-----\n";
@@ -187,7 +174,7 @@ START_TEST(test_config_typical_file_with_inline_blocks) {
 END_TEST
 
 START_TEST(test_config_quoting_and_escapes) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"verb 3\nsetenv F a\\qb\n", LVPN_ECONFIG, 2,
        "bad backslash ('\\') usage: write '\\\\' for a backslash"},
       {"setenv A \"open\n", LVPN_ECONFIG, 1, "no closing quotation (\")"},
@@ -219,7 +206,7 @@ START_TEST(test_config_quoting_and_escapes) {
   ck_assert_str_eq(c->setenv[9].value, "tab\tinside");
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -244,7 +231,7 @@ START_TEST(test_config_comments_blank_lines_bom_crlf) {
 END_TEST
 
 START_TEST(test_config_inline_block_errors) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"client\n<ca>\nabc\n", LVPN_ECONFIG, 2, "no closing tag </ca>"},
       {"</ca>\n", LVPN_ECONFIG, 1, "'</ca>' without an opening tag"},
       {"<remote>\nx\n</remote>\n", LVPN_ECONFIG, 1,
@@ -253,7 +240,7 @@ START_TEST(test_config_inline_block_errors) {
       {"<connection>\nremote x\n</connection>\n", LVPN_EUNSUPPORTED, 1,
        "'connection' blocks are not supported yet"},
   };
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
   bad_n("<ca>\nab\0cd\n</ca>\n", 17, LVPN_ECONFIG, 1, "NUL byte in <ca> block");
   /* line numbers continue after a block */
   bad("client\n<ca>\n1\n2\n3\n</ca>\nfrobnicate\n", LVPN_EUNSUPPORTED, 7,
@@ -275,7 +262,7 @@ START_TEST(test_config_inline_tls_auth_and_auth_user_pass) {
 END_TEST
 
 START_TEST(test_config_relative_paths_and_unreadable_files) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"ca\n", LVPN_ECONFIG, 1,
        "'ca' needs a file name or an inline <ca> block"},
       {"tls-auth ta.key 2\n", LVPN_ECONFIG, 1,
@@ -318,7 +305,7 @@ START_TEST(test_config_relative_paths_and_unreadable_files) {
   bad("client\nca missing.crt\n", LVPN_EKEYFILE, 2, want);
   snprintf(want, sizeof(want), "cannot read '%s/keys': Is a directory", dir);
   bad("cert keys\n", LVPN_EKEYFILE, 1, want);
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -353,7 +340,7 @@ START_TEST(test_config_auth_user_pass_file) {
 END_TEST
 
 START_TEST(test_config_remote_proto_port) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"remote x 0\n", LVPN_ECONFIG, 1, "bad port '0' (1..65535)"},
       {"remote x 65536\n", LVPN_ECONFIG, 1, "bad port '65536' (1..65535)"},
       {"remote x 1194 sctp\n", LVPN_ECONFIG, 1, "unknown protocol 'sctp'"},
@@ -392,12 +379,12 @@ START_TEST(test_config_remote_proto_port) {
   ck_assert(c->proto.tcp == 0 && c->proto.family == 4);
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_dev) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"dev tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported"},
       {"dev tap0\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported"},
       {"dev-type tap\n", LVPN_EUNSUPPORTED, 1, "dev-type tap is not supported"},
@@ -412,12 +399,12 @@ START_TEST(test_config_dev) {
   c = ok("dev vpnclient\n");
   ck_assert_str_eq(c->dev, "vpnclient");
   lvpn_config_free(c);
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_tls_options) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"remote-cert-tls peer\n", LVPN_ECONFIG, 1,
        "'remote-cert-tls': unknown value 'peer'"},
       {"verify-x509-name a cn\n", LVPN_ECONFIG, 1,
@@ -469,12 +456,12 @@ START_TEST(test_config_tls_options) {
                                                "available"));
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_ciphers_and_auth) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"data-ciphers BF-CBC:DES-CBC\n", LVPN_ENOCIPHER, 1,
        "'data-ciphers': no supported cipher in 'BF-CBC:DES-CBC'"},
       {"data-ciphers-fallback BF-CBC\n", LVPN_ENOCIPHER, 1,
@@ -505,7 +492,7 @@ START_TEST(test_config_ciphers_and_auth) {
   ck_assert_int_eq(c->n_warnings, 0);
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 
   ck_assert_str_eq(lvpn__config_cipher_supported("chacha20-poly1305"),
                    "CHACHA20-POLY1305");
@@ -517,7 +504,7 @@ START_TEST(test_config_ciphers_and_auth) {
 END_TEST
 
 START_TEST(test_config_compression) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"allow-compression no\ncomp-lzo yes\n", LVPN_ECOMPRESSION, 2,
        "comp-lzo yes: compression is not allowed since allow-compression is "
        "'no'"},
@@ -587,12 +574,12 @@ START_TEST(test_config_compression) {
   c = ok("compress lzo\n");
   ck_assert_int_eq(c->comp, LVPN__COMP_LZO);
   lvpn_config_free(c);
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_numbers_and_timers) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"ping x\n", LVPN_ECONFIG, 1,
        "'ping' must be a number from 0 to 2147483647, not 'x'"},
       {"ping -1\n", LVPN_ECONFIG, 1, NULL},
@@ -655,12 +642,12 @@ START_TEST(test_config_numbers_and_timers) {
   ck_assert_int_eq(c->connect_retry_max_delay, 300);
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
 START_TEST(test_config_routes_dns_scripts) {
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"route 10.0.0.0 255.0.0.256\n", LVPN_ECONFIG, 1,
        "route: bad netmask '255.0.0.256'"},
       {"route host.example\n", LVPN_ECONFIG, 1,
@@ -714,7 +701,7 @@ START_TEST(test_config_routes_dns_scripts) {
   ck_assert(c->push_peer_info);
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -728,7 +715,7 @@ START_TEST(test_config_noops_unsupported_server_options) {
       ":17: 'route-method' ignored: Windows only",
       ":18: 'ip-win32' ignored: Windows only"};
   size_t i;
-  static const bad_case_t bads[] = {
+  static const fake_bad_case_t bads[] = {
       {"fragment 1300\n", LVPN_EUNSUPPORTED, 1,
        "'fragment' is not supported yet"},
       {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
@@ -767,7 +754,7 @@ START_TEST(test_config_noops_unsupported_server_options) {
                   c->warnings[i], warned[i]);
   lvpn_config_free(c);
 
-  bad_all(bads, FAKE_COUNT(bads));
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
 }
 END_TEST
 
@@ -827,9 +814,8 @@ START_TEST(test_config_set_overrides) {
   ck_assert_int_eq(lvpn_config_set(c, "frob", NULL, err, sizeof(err)),
                    LVPN_EUNSUPPORTED);
   ck_assert_str_eq(err, "--frob: unsupported option 'frob'");
-  ck_assert_int_eq(lvpn_config_set(c, "allow-compression", allow_no, err,
-                                   sizeof(err)),
-                   0);
+  ck_assert_int_eq(
+      lvpn_config_set(c, "allow-compression", allow_no, err, sizeof(err)), 0);
   ck_assert_int_eq(lvpn_config_set(c, "comp-lzo", NULL, err, sizeof(err)),
                    LVPN_ECOMPRESSION);
   ck_assert_int_eq(lvpn_config_set(c, "", NULL, err, sizeof(err)), LVPN_EINVAL);
@@ -910,7 +896,8 @@ START_TEST(test_config_validate_names_missing_setting) {
                  "'tls-client' without 'pull' is not supported: use "
                  "'client'");
   set1(c, "client", NULL);
-  expect_invalid(c, LVPN_ECONFIG, "no 'ca' given (nor 'pkcs12' or 'peer-fingerprint')");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "no 'ca' given (nor 'pkcs12' or 'peer-fingerprint')");
   set1(c, "ca", "ca.crt");
   expect_invalid(c, LVPN_ECONFIG,
                  "no 'cert'/'key' and no 'auth-user-pass' "

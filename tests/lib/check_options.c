@@ -88,8 +88,7 @@ START_TEST(test_options_every_manual_option_has_a_treatment) {
     if (strcmp(section, "server-options") == 0) {
       ck_assert_msg(o == NULL && lvpn__config_is_server_option(name),
                     "server option '%s' is not answered as one", name);
-      snprintf(want, sizeof(want), "--%s: '%s' is a server option", name,
-               name);
+      snprintf(want, sizeof(want), "--%s: '%s' is a server option", name, name);
       ck_assert_str_eq(err, want);
       server++;
     } else {
@@ -137,17 +136,20 @@ START_TEST(test_options_removed_in_26) {
   ck_assert(has_warning(c, ":2: 'ncp-disable' ignored: removed in OpenVPN "
                            "2.6"));
   lvpn_config_free(c);
-  bad("client\ntls-remote server\n", LVPN_EUNSUPPORTED, 2,
-      "'tls-remote' was removed in OpenVPN 2.4: use "
-      "'verify-x509-name NAME name'");
-  bad("secret static.key 1\n", LVPN_EUNSUPPORTED, 1,
-      "'secret' (static-key mode) is not supported: it has no forward "
-      "secrecy and OpenVPN 2.7 removes it; use TLS ('client' with "
-      "'ca'/'cert'/'key')");
-  bad("<secret>\nabc\n</secret>\n", LVPN_EUNSUPPORTED, 1,
-      "'secret' (static-key mode) is not supported: it has no forward "
-      "secrecy and OpenVPN 2.7 removes it; use TLS ('client' with "
-      "'ca'/'cert'/'key')");
+  static const fake_bad_case_t cases1[] = {
+      {"client\ntls-remote server\n", LVPN_EUNSUPPORTED, 2,
+       "'tls-remote' was removed in OpenVPN 2.4: use "
+       "'verify-x509-name NAME name'"},
+      {"secret static.key 1\n", LVPN_EUNSUPPORTED, 1,
+       "'secret' (static-key mode) is not supported: it has no forward "
+       "secrecy and OpenVPN 2.7 removes it; use TLS ('client' with "
+       "'ca'/'cert'/'key')"},
+      {"<secret>\nabc\n</secret>\n", LVPN_EUNSUPPORTED, 1,
+       "'secret' (static-key mode) is not supported: it has no forward "
+       "secrecy and OpenVPN 2.7 removes it; use TLS ('client' with "
+       "'ca'/'cert'/'key')"},
+  };
+  fake_bad_each(bad, cases1, FAKE_COUNT(cases1));
   /* security refusals are not turned into warnings by setenv opt */
   bad("setenv opt tls-verify /bin/true\n", LVPN_EUNSUPPORTED, 1,
       "'tls-verify' is not supported: certificate-checking scripts are not "
@@ -160,19 +162,22 @@ END_TEST
 
 START_TEST(test_options_not_yet_refused_with_reason) {
   lvpn_config_t *c;
-  bad("daemon\n", LVPN_EUNSUPPORTED, 1, "'daemon' is not supported yet");
-  bad("socks-proxy 127.0.0.1 1080\n", LVPN_EUNSUPPORTED, 1,
-      "'socks-proxy' is not supported yet");
-  bad("remote-random-hostname\n", LVPN_EUNSUPPORTED, 1,
-      "'remote-random-hostname' is not supported yet");
-  bad("plugin /usr/lib/x.so\n", LVPN_EUNSUPPORTED, 1,
-      "'plugin' is not supported: plugins cannot be loaded");
-  bad("management-external-key\n", LVPN_EUNSUPPORTED, 1,
-      "'management-external-key' is not supported by this client's "
-      "management interface");
-  bad("genkey secret x\n", LVPN_EUNSUPPORTED, 1,
-      "'genkey' is a command of the openvpn program, not a connection "
-      "option");
+  static const fake_bad_case_t cases2[] = {
+      {"daemon\n", LVPN_EUNSUPPORTED, 1, "'daemon' is not supported yet"},
+      {"socks-proxy 127.0.0.1 1080\n", LVPN_EUNSUPPORTED, 1,
+       "'socks-proxy' is not supported yet"},
+      {"remote-random-hostname\n", LVPN_EUNSUPPORTED, 1,
+       "'remote-random-hostname' is not supported yet"},
+      {"plugin /usr/lib/x.so\n", LVPN_EUNSUPPORTED, 1,
+       "'plugin' is not supported: plugins cannot be loaded"},
+      {"management-external-key\n", LVPN_EUNSUPPORTED, 1,
+       "'management-external-key' is not supported by this client's "
+       "management interface"},
+      {"genkey secret x\n", LVPN_EUNSUPPORTED, 1,
+       "'genkey' is a command of the openvpn program, not a connection "
+       "option"},
+  };
+  fake_bad_each(bad, cases2, FAKE_COUNT(cases2));
   /* a not-yet option is only a warning under ignore-unknown-option */
   c = ok("ignore-unknown-option fragment\nfragment 1300\n");
   ck_assert(has_warning(c, ":2: ignoring unsupported option 'fragment': it "
@@ -220,19 +225,22 @@ START_TEST(test_options_certificate_checks_parse) {
   ck_assert_ptr_nonnull(strstr(c->crl.data, "BEGIN X509 CRL"));
   lvpn_config_free(c);
 
-  bad("ns-cert-type peer\n", LVPN_ECONFIG, 1,
-      "'ns-cert-type': unknown value 'peer'");
-  bad("remote-cert-ku zz\n", LVPN_ECONFIG, 1,
-      "'remote-cert-ku': 'zz' is not a key usage in hex (1..ffff)");
-  bad("tls-cert-profile strict\n", LVPN_ECONFIG, 1,
-      "'tls-cert-profile': unknown value 'strict'");
-  bad("tls-groups X25519:nope\n", LVPN_ECONFIG, 1,
-      "'tls-groups': unknown or unsupported group 'nope'");
-  bad("crl-verify /etc/crl dir\n", LVPN_EUNSUPPORTED, 1,
-      "'crl-verify DIR dir' is not supported: give the CA's CRL file "
-      "('crl-verify FILE')");
-  bad("crl-verify /nonexistent/crl.pem\n", LVPN_EKEYFILE, 1,
-      "cannot read '/nonexistent/crl.pem': No such file or directory");
+  static const fake_bad_case_t cases3[] = {
+      {"ns-cert-type peer\n", LVPN_ECONFIG, 1,
+       "'ns-cert-type': unknown value 'peer'"},
+      {"remote-cert-ku zz\n", LVPN_ECONFIG, 1,
+       "'remote-cert-ku': 'zz' is not a key usage in hex (1..ffff)"},
+      {"tls-cert-profile strict\n", LVPN_ECONFIG, 1,
+       "'tls-cert-profile': unknown value 'strict'"},
+      {"tls-groups X25519:nope\n", LVPN_ECONFIG, 1,
+       "'tls-groups': unknown or unsupported group 'nope'"},
+      {"crl-verify /etc/crl dir\n", LVPN_EUNSUPPORTED, 1,
+       "'crl-verify DIR dir' is not supported: give the CA's CRL file "
+       "('crl-verify FILE')"},
+      {"crl-verify /nonexistent/crl.pem\n", LVPN_EKEYFILE, 1,
+       "cannot read '/nonexistent/crl.pem': No such file or directory"},
+  };
+  fake_bad_each(bad, cases3, FAKE_COUNT(cases3));
 }
 END_TEST
 
@@ -266,14 +274,17 @@ START_TEST(test_options_fingerprints) {
   ck_assert(has_warning(c, "'verify-hash' is deprecated"));
   lvpn_config_free(c);
 
-  bad("peer-fingerprint " FP20 "\n", LVPN_ECONFIG, 1,
-      "'peer-fingerprint': a hash must be 32 hex bytes separated by ':'");
-  bad("verify-hash " FP20 " MD5\n", LVPN_ECONFIG, 1,
-      "'verify-hash': unsupported algorithm 'MD5' (SHA1 or SHA256)");
-  bad("verify-hash " FP20 "\npeer-fingerprint " FP32 "\n", LVPN_ECONFIG, 2,
-      "'verify-hash' and 'peer-fingerprint' cannot be used together");
-  bad("verify-hash " FP20 "\nverify-hash " FP32 " SHA256\n", LVPN_ECONFIG, 2,
-      "'verify-hash': SHA1 and SHA256 hashes cannot be mixed");
+  static const fake_bad_case_t cases4[] = {
+      {"peer-fingerprint " FP20 "\n", LVPN_ECONFIG, 1,
+       "'peer-fingerprint': a hash must be 32 hex bytes separated by ':'"},
+      {"verify-hash " FP20 " MD5\n", LVPN_ECONFIG, 1,
+       "'verify-hash': unsupported algorithm 'MD5' (SHA1 or SHA256)"},
+      {"verify-hash " FP20 "\npeer-fingerprint " FP32 "\n", LVPN_ECONFIG, 2,
+       "'verify-hash' and 'peer-fingerprint' cannot be used together"},
+      {"verify-hash " FP20 "\nverify-hash " FP32 " SHA256\n", LVPN_ECONFIG, 2,
+       "'verify-hash': SHA1 and SHA256 hashes cannot be mixed"},
+  };
+  fake_bad_each(bad, cases4, FAKE_COUNT(cases4));
 }
 END_TEST
 
@@ -296,22 +307,25 @@ START_TEST(test_options_process_and_files) {
   ck_assert_int_eq(c->inactive_bytes, 100000);
   ck_assert_int_eq(c->n_warnings, 0);
   lvpn_config_free(c);
-  bad("inactive 60 lots\n", LVPN_ECONFIG, 1,
-      "'inactive': bytes must be a number, not 'lots'");
-  bad("askpass\n", LVPN_EUNSUPPORTED, 1,
-      "'askpass' without a file (console prompt) is not supported: give "
-      "'askpass FILE'");
-  bad("config other.ovpn\n", LVPN_EUNSUPPORTED, 1,
-      "'config' (reading another file) is not supported: merge it into this "
-      "one");
+  static const fake_bad_case_t cases5[] = {
+      {"inactive 60 lots\n", LVPN_ECONFIG, 1,
+       "'inactive': bytes must be a number, not 'lots'"},
+      {"askpass\n", LVPN_EUNSUPPORTED, 1,
+       "'askpass' without a file (console prompt) is not supported: give "
+       "'askpass FILE'"},
+      {"config other.ovpn\n", LVPN_EUNSUPPORTED, 1,
+       "'config' (reading another file) is not supported: merge it into this "
+       "one"},
+  };
+  fake_bad_each(bad, cases5, FAKE_COUNT(cases5));
 }
 END_TEST
 
-LVPN_TEST_MAIN("options", 30, NULL, NULL, test_options_every_manual_option_has_a_treatment,
+LVPN_TEST_MAIN("options", 30, NULL, NULL,
+               test_options_every_manual_option_has_a_treatment,
                test_options_unknown_is_still_unknown,
                test_options_removed_in_26,
                test_options_not_yet_refused_with_reason,
                test_options_windows_only_warn,
-               test_options_certificate_checks_parse,
-               test_options_fingerprints,
+               test_options_certificate_checks_parse, test_options_fingerprints,
                test_options_process_and_files)

@@ -7,6 +7,7 @@
 #include "layers/packetmuxer/tlswrap.h"
 #include "layers/packetmuxer/wire.h"
 #include "lib/pbuf.h"
+#include "tests/data/test_keys.h"
 #include "tests/fakes.h"
 
 #include <mbedtls/base64.h>
@@ -22,59 +23,7 @@
 #define V_BYTES
 #endif
 #define V_TIME 0x65000000u
-static const char v_static_pem[] = "#\n"
-                                   "# 2048 bit OpenVPN static key\n"
-                                   "#\n"
-                                   "-----BEGIN OpenVPN Static key V1-----\n"
-                                   "e438a3c1c035819c1562b82cb31cb19e\n"
-                                   "ee4740fc9780e933c31bf76b80a5a041\n"
-                                   "204d1ac81621f773a600a195b52a1761\n"
-                                   "9f135ff56d8242c5a1b822c2489a5b51\n"
-                                   "29dcf710977e220fd296a16aff95a183\n"
-                                   "946d2d8e0b5e866bdf8c8d4bd9d1e61d\n"
-                                   "005953032219af681e3df8f75e80438b\n"
-                                   "5b9689daca69417489a5f8006c09eb56\n"
-                                   "3bf07781be0c5f061e94f23a2fd62851\n"
-                                   "3f613de73cff015521c4437d8f08bf68\n"
-                                   "32bef832d232f5e68c6847641d47e553\n"
-                                   "ea55bd2387d5387163b7830cce077006\n"
-                                   "8c23853ea8a4a0c328592e80788c5207\n"
-                                   "746238cd43b31450c89f3ddac22b1c4b\n"
-                                   "807052cab1786fa92321109f53d4a692\n"
-                                   "135d1053a43fddba0deed35228168e90\n"
-                                   "-----END OpenVPN Static key V1-----\n";
-static const char v_v2_pem[] =
-    "-----BEGIN OpenVPN tls-crypt-v2 client key-----\n"
-    "5DijwcA1gZwVYrgssxyxnu5HQPyXgOkzwxv3a4CloEEgTRrIFiH3c6YAoZW1Khdh\n"
-    "nxNf9W2CQsWhuCLCSJpbUSnc9xCXfiIP0pahav+VoYOUbS2OC16Ga9+MjUvZ0eYd\n"
-    "AFlTAyIZr2gePfj3XoBDi1uWidrKaUF0iaX4AGwJ61Y78HeBvgxfBh6U8jov1ihR\n"
-    "P2E95zz/AVUhxEN9jwi/aDK++DLSMvXmjGhHZB1H5VPqVb0jh9U4cWO3gwzOB3AG\n"
-    "jCOFPqikoMMoWS6AeIxSB3RiOM1DsxRQyJ892sIrHEuAcFLKsXhvqSMhEJ9T1KaS\n"
-    "E10QU6Q/3boN7tNSKBaOkElUzA94Geh1RgPlZCzxH1v6mnCaqBke0UbqaN0M8gvy\n"
-    "7YKREC4YspqYpKsYt8UMzLKspr3jN/V7ZHzMGXmklUxGMImp/sybbW/3JyIX7hS8\n"
-    "9lIxiQOzjQL0c7TfIoL4Ks22cma9BlEINbqE12sAPG3hLNvXXkr5m5FWtW5ecENA\n"
-    "BkbpirLap4YpNWjxUVXcv9X6+GWyKkhUNOoCBt9jEg341OnQl7KfZV/KcJ6MTb9u\n"
-    "qFBVNd+dOgXzmC7F5nw+PmnQqUzVus1eR2QLXqWD3tnbKhrL4r7XNZ3p9uxeg0Jn\n"
-    "+8jUDLp3f0yqF8xS6kQ9NvNZW6Oug8guuKfYHhRZ2ehJd5CnQhGRUfqpJXTPJHQY\n"
-    "4NfyXejCt7BEwJLKiSZiZXwDFQ1M/JTN3xSAuYCfATA=\n"
-    "-----END OpenVPN tls-crypt-v2 client key-----\n";
-static const uint8_t v_key2[256] V_BYTES =
-    "\xe4\x38\xa3\xc1\xc0\x35\x81\x9c\x15\x62\xb8\x2c\xb3\x1c\xb1\x9e"
-    "\xee\x47\x40\xfc\x97\x80\xe9\x33\xc3\x1b\xf7\x6b\x80\xa5\xa0\x41"
-    "\x20\x4d\x1a\xc8\x16\x21\xf7\x73\xa6\x00\xa1\x95\xb5\x2a\x17\x61"
-    "\x9f\x13\x5f\xf5\x6d\x82\x42\xc5\xa1\xb8\x22\xc2\x48\x9a\x5b\x51"
-    "\x29\xdc\xf7\x10\x97\x7e\x22\x0f\xd2\x96\xa1\x6a\xff\x95\xa1\x83"
-    "\x94\x6d\x2d\x8e\x0b\x5e\x86\x6b\xdf\x8c\x8d\x4b\xd9\xd1\xe6\x1d"
-    "\x00\x59\x53\x03\x22\x19\xaf\x68\x1e\x3d\xf8\xf7\x5e\x80\x43\x8b"
-    "\x5b\x96\x89\xda\xca\x69\x41\x74\x89\xa5\xf8\x00\x6c\x09\xeb\x56"
-    "\x3b\xf0\x77\x81\xbe\x0c\x5f\x06\x1e\x94\xf2\x3a\x2f\xd6\x28\x51"
-    "\x3f\x61\x3d\xe7\x3c\xff\x01\x55\x21\xc4\x43\x7d\x8f\x08\xbf\x68"
-    "\x32\xbe\xf8\x32\xd2\x32\xf5\xe6\x8c\x68\x47\x64\x1d\x47\xe5\x53"
-    "\xea\x55\xbd\x23\x87\xd5\x38\x71\x63\xb7\x83\x0c\xce\x07\x70\x06"
-    "\x8c\x23\x85\x3e\xa8\xa4\xa0\xc3\x28\x59\x2e\x80\x78\x8c\x52\x07"
-    "\x74\x62\x38\xcd\x43\xb3\x14\x50\xc8\x9f\x3d\xda\xc2\x2b\x1c\x4b"
-    "\x80\x70\x52\xca\xb1\x78\x6f\xa9\x23\x21\x10\x9f\x53\xd4\xa6\x92"
-    "\x13\x5d\x10\x53\xa4\x3f\xdd\xba\x0d\xee\xd3\x52\x28\x16\x8e\x90";
+/* test_static_pem, test_v2_pem, test_key2: tests/data/test_keys.h */
 static const uint8_t v_reset_client[14] V_BYTES =
     "\x38\x01\x02\x03\x04\x05\x06\x07\x08\x00\x00\x00\x00\x00";
 static const uint8_t v_ctl_client[41] V_BYTES =
@@ -182,7 +131,7 @@ static lvpn__pbuf_t *mk(const uint8_t *b, size_t n) {
 }
 
 static const char *pem_for(int mode) {
-  return mode == LVPN__TLSWRAP_CRYPT_V2 ? v_v2_pem : v_static_pem;
+  return mode == LVPN__TLSWRAP_CRYPT_V2 ? test_v2_pem : test_static_pem;
 }
 
 /* client and "server" contexts; kd is the client's tls-auth direction */
@@ -225,12 +174,12 @@ START_TEST(test_tlswrap_auth_vectors) {
                                       5,    6, 7, 8, 0, 0, 0, 0};
   lvpn__pbuf_t *p;
 
-  ck_assert_int_eq(lvpn__tlswrap_init(&w1, LVPN__TLSWRAP_AUTH, v_static_pem,
-                                      strlen(v_static_pem), 1, NULL, err,
+  ck_assert_int_eq(lvpn__tlswrap_init(&w1, LVPN__TLSWRAP_AUTH, test_static_pem,
+                                      strlen(test_static_pem), 1, NULL, err,
                                       sizeof(err)),
                    0);
   ck_assert_uint_eq(lvpn__tlswrap_overhead(&w1), 28);
-  ck_assert_mem_eq(w1.key2, v_key2, 256);
+  ck_assert_mem_eq(w1.key2, test_key2, 256);
   wrap_expect(&w1, v_reset_client, sizeof(v_reset_client), V_TIME,
               v_auth_sha1_reset_client, sizeof(v_auth_sha1_reset_client));
   ck_assert_uint_eq(sizeof(v_auth_sha1_reset_client), 42); /* doc §1.4 */
@@ -243,8 +192,8 @@ START_TEST(test_tlswrap_auth_vectors) {
   ck_assert_mem_eq(v_reset_server + 9, doc_reset, sizeof(doc_reset));
   lvpn__tlswrap_free(&w1);
 
-  ck_assert_int_eq(lvpn__tlswrap_init(&w256, LVPN__TLSWRAP_AUTH, v_static_pem,
-                                      strlen(v_static_pem), 1, "sha256", err,
+  ck_assert_int_eq(lvpn__tlswrap_init(&w256, LVPN__TLSWRAP_AUTH, test_static_pem,
+                                      strlen(test_static_pem), 1, "sha256", err,
                                       sizeof(err)),
                    0);
   p = mk(v_reset_client, sizeof(v_reset_client)); /* pid 1, discarded */
@@ -254,8 +203,8 @@ START_TEST(test_tlswrap_auth_vectors) {
               v_auth_sha256_ctl_client, sizeof(v_auth_sha256_ctl_client));
   lvpn__tlswrap_free(&w256);
 
-  ck_assert_int_eq(lvpn__tlswrap_init(&w512, LVPN__TLSWRAP_AUTH, v_static_pem,
-                                      strlen(v_static_pem), -1, "SHA512", err,
+  ck_assert_int_eq(lvpn__tlswrap_init(&w512, LVPN__TLSWRAP_AUTH, test_static_pem,
+                                      strlen(test_static_pem), -1, "SHA512", err,
                                       sizeof(err)),
                    0);
   wrap_expect(&w512, v_ack_client, sizeof(v_ack_client), V_TIME,
@@ -270,8 +219,8 @@ END_TEST
 /* tls-crypt client encrypts with 128../192.. and decrypts with 0../64.. */
 START_TEST(test_tlswrap_crypt_vectors) {
   lvpn__tlswrap_t w;
-  ck_assert_int_eq(lvpn__tlswrap_init(&w, LVPN__TLSWRAP_CRYPT, v_static_pem,
-                                      strlen(v_static_pem), 0, "ignored", err,
+  ck_assert_int_eq(lvpn__tlswrap_init(&w, LVPN__TLSWRAP_CRYPT, test_static_pem,
+                                      strlen(test_static_pem), 0, "ignored", err,
                                       sizeof(err)),
                    0);
   ck_assert_uint_eq(lvpn__tlswrap_overhead(&w), 40);
@@ -289,11 +238,11 @@ END_TEST
 START_TEST(test_tlswrap_crypt_v2_vectors) {
   lvpn__tlswrap_t w;
   lvpn__pbuf_t *p;
-  ck_assert_int_eq(lvpn__tlswrap_init(&w, LVPN__TLSWRAP_CRYPT_V2, v_v2_pem,
-                                      strlen(v_v2_pem), 0, NULL, err,
+  ck_assert_int_eq(lvpn__tlswrap_init(&w, LVPN__TLSWRAP_CRYPT_V2, test_v2_pem,
+                                      strlen(test_v2_pem), 0, NULL, err,
                                       sizeof(err)),
                    0);
-  ck_assert_mem_eq(w.key2, v_key2, 256);
+  ck_assert_mem_eq(w.key2, test_key2, 256);
   ck_assert_uint_eq(lvpn__tlswrap_wkc_len(&w), sizeof(v_wkc));
   ck_assert_mem_eq(w.wkc, v_wkc, sizeof(v_wkc));
   lvpn__tlswrap_set_early_neg(&w);
@@ -389,6 +338,16 @@ START_TEST(test_tlswrap_roundtrip_each_mode) {
 }
 END_TEST
 
+/* The untouched packet `p` still unwraps at `s`; then it and the pair are
+ * freed. */
+static void unwrap_and_free(lvpn__tlswrap_t *c, lvpn__tlswrap_t *s,
+                            lvpn__pbuf_t *p) {
+  ck_assert_int_eq(lvpn__tlswrap_unwrap(s, p, V_TIME), 0);
+  lvpn__pbuf_free(p);
+  lvpn__tlswrap_free(c);
+  lvpn__tlswrap_free(s);
+}
+
 /* Any single bit flipped anywhere is rejected, and leaves the receiver able
  * to accept the genuine packet afterwards. */
 START_TEST(test_tlswrap_bit_flips_rejected) {
@@ -420,10 +379,7 @@ START_TEST(test_tlswrap_bit_flips_rejected) {
     }
   }
   ck_assert_uint_eq(s.auth_failures, len * 8);
-  ck_assert_int_eq(lvpn__tlswrap_unwrap(&s, p, V_TIME), 0);
-  lvpn__pbuf_free(p);
-  lvpn__tlswrap_free(&c);
-  lvpn__tlswrap_free(&s);
+  unwrap_and_free(&c, &s, p);
 }
 END_TEST
 
@@ -453,10 +409,7 @@ START_TEST(test_tlswrap_truncated_every_length) {
                     ret);
     lvpn__pbuf_free(q);
   }
-  ck_assert_int_eq(lvpn__tlswrap_unwrap(&s, p, V_TIME), 0);
-  lvpn__pbuf_free(p);
-  lvpn__tlswrap_free(&c);
-  lvpn__tlswrap_free(&s);
+  unwrap_and_free(&c, &s, p);
 }
 END_TEST
 
@@ -579,39 +532,39 @@ START_TEST(test_tlswrap_bad_key_files) {
   const char *line2 = "ee4740fc9780e933c31bf76b80a5a041\n";
   char buf[4096];
 
-  ck_assert_int_eq(init_err(C, v_v2_pem, 0, NULL, "tls-crypt-v2 client key"),
+  ck_assert_int_eq(init_err(C, test_v2_pem, 0, NULL, "tls-crypt-v2 client key"),
                    LVPN_EKEYFILE);
   ck_assert_int_eq(init_err(A, "garbage", 1, NULL, "no '-----BEGIN OpenVPN"),
                    LVPN_EKEYFILE);
   ck_assert_int_eq(init_err(A, NULL, 1, NULL, "no '-----BEGIN"), LVPN_EKEYFILE);
-  ck_assert_int_eq(init_err(C, edited(v_static_pem, line2, ""), 0, NULL,
+  ck_assert_int_eq(init_err(C, edited(test_static_pem, line2, ""), 0, NULL,
                             "insufficient key material (240 of 256"),
                    LVPN_EKEYFILE);
-  snprintf(buf, sizeof(buf), "%s", edited(v_static_pem, line2, "ee47zz\n"));
+  snprintf(buf, sizeof(buf), "%s", edited(test_static_pem, line2, "ee47zz\n"));
   ck_assert_int_eq(init_err(C, buf, 0, NULL, "invalid character"),
                    LVPN_EKEYFILE);
   ck_assert_int_eq(init_err(C,
-                            edited(v_static_pem, line2,
+                            edited(test_static_pem, line2,
                                    "ee4740fc9780e933"
                                    "c31bf76b80a5a04\n"),
                             0, NULL, "odd number"),
                    LVPN_EKEYFILE);
   ck_assert_int_eq(init_err(A,
-                            edited(v_static_pem, line2,
+                            edited(test_static_pem, line2,
                                    "00\nee4740fc9780e9"
                                    "33c31bf76b80a5a041\n"),
                             1, NULL, "too much key material"),
                    LVPN_EKEYFILE);
-  ck_assert_int_eq(init_err(A, edited(v_static_pem, "-----END", "-----FIN"), 1,
+  ck_assert_int_eq(init_err(A, edited(test_static_pem, "-----END", "-----FIN"), 1,
                             NULL, "-----END OpenVPN Static key V1-----"),
                    LVPN_EKEYFILE);
-  ck_assert_int_eq(init_err(A, v_static_pem, 1, "MD4", "unsupported digest"),
+  ck_assert_int_eq(init_err(A, test_static_pem, 1, "MD4", "unsupported digest"),
                    LVPN_EUNSUPPORTED);
-  ck_assert_int_eq(init_err(A, v_static_pem, 2, NULL, "key direction"),
+  ck_assert_int_eq(init_err(A, test_static_pem, 2, NULL, "key direction"),
                    LVPN_EINVAL);
-  ck_assert_int_eq(init_err(7, v_static_pem, 2, NULL, "mode"), LVPN_EINVAL);
+  ck_assert_int_eq(init_err(7, test_static_pem, 2, NULL, "mode"), LVPN_EINVAL);
 
-  ck_assert_int_eq(init_err(V, v_static_pem, 0, NULL, "not a tls-crypt-v2"),
+  ck_assert_int_eq(init_err(V, test_static_pem, 0, NULL, "not a tls-crypt-v2"),
                    LVPN_EKEYFILE);
   ck_assert_int_eq(init_err(V,
                             "-----BEGIN OpenVPN tls-crypt-v2 server key---"
@@ -619,10 +572,10 @@ START_TEST(test_tlswrap_bad_key_files) {
                             "r key-----\n",
                             0, NULL, "server key"),
                    LVPN_EKEYFILE);
-  ck_assert_int_eq(init_err(V, edited(v_v2_pem, "-----END", "-----FIN"), 0,
+  ck_assert_int_eq(init_err(V, edited(test_v2_pem, "-----END", "-----FIN"), 0,
                             NULL, "no '-----END OpenVPN tls-crypt-v2"),
                    LVPN_EKEYFILE);
-  ck_assert_int_eq(init_err(V, edited(v_v2_pem, "5DijwcA1", "5Dij*cA1"), 0,
+  ck_assert_int_eq(init_err(V, edited(test_v2_pem, "5DijwcA1", "5Dij*cA1"), 0,
                             NULL, "invalid base64"),
                    LVPN_EKEYFILE);
   ck_assert_int_eq(init_err(V,
@@ -698,10 +651,7 @@ START_TEST(test_tlswrap_v2_server_checks_wkc) {
   lvpn__pbuf_trim(q, 1);
   ck_assert_int_eq(lvpn__tlswrap_unwrap(&s, q, V_TIME), LVPN_EAUTH);
   lvpn__pbuf_free(q);
-  ck_assert_int_eq(lvpn__tlswrap_unwrap(&s, p, V_TIME), 0);
-  lvpn__pbuf_free(p);
-  lvpn__tlswrap_free(&c);
-  lvpn__tlswrap_free(&s);
+  unwrap_and_free(&c, &s, p);
 }
 END_TEST
 
@@ -720,8 +670,8 @@ START_TEST(test_tlswrap_none_and_free) {
       lvpn__tlswrap_init(&w, LVPN__TLSWRAP_NONE, NULL, 0, -1, NULL, NULL, 0),
       0);
   lvpn__tlswrap_free(&w);
-  ck_assert_int_eq(lvpn__tlswrap_init(&w, LVPN__TLSWRAP_CRYPT, v_static_pem,
-                                      strlen(v_static_pem), -1, NULL, NULL, 0),
+  ck_assert_int_eq(lvpn__tlswrap_init(&w, LVPN__TLSWRAP_CRYPT, test_static_pem,
+                                      strlen(test_static_pem), -1, NULL, NULL, 0),
                    0);
   lvpn__tlswrap_free(&w);
   {
@@ -743,7 +693,7 @@ START_TEST(test_tlswrap_dynamic) {
   pair(&c0, &s0, LVPN__TLSWRAP_AUTH, 1, NULL);
   ck_assert_int_eq(lvpn__tlswrap_init_dynamic(&c, ekm, &c0), 0);
   ck_assert_int_eq(lvpn__tlswrap_init_dynamic(&s, ekm, &s0), 0);
-  ck_assert_uint_eq(c.key2[0], ekm[0] ^ v_key2[0]);
+  ck_assert_uint_eq(c.key2[0], ekm[0] ^ test_key2[0]);
   p = wrapped(&c, V_TIME);
   ck_assert_mem_eq(p->data + 9, "\x00\x00\x00\x01", 4); /* fresh counter */
   ck_assert_int_eq(deliver(&s, p, V_TIME), 0);

@@ -107,6 +107,14 @@ static lvpn__pbuf_t *peer_pop(env_t *e, uint8_t opcode) {
   return p;
 }
 
+/* The next packet to the peer: `opcode`, acking exactly `id`. */
+static lvpn__pbuf_t *pop_acking(env_t *e, uint8_t opcode, uint32_t id) {
+  lvpn__pbuf_t *p = peer_pop(e, opcode);
+  ck_assert_uint_eq(p->meta.n_acks, 1);
+  ck_assert_uint_eq(p->meta.acks[0], id);
+  return p;
+}
+
 static int has_payload(const lvpn__pbuf_t *p, const char *s) {
   return p->len == strlen(s) && memcmp(p->data, s, p->len) == 0;
 }
@@ -147,10 +155,8 @@ START_TEST(test_reliabletransport_ack_only_after_receiving) {
   lvpn__pbuf_free(p);
   /* nothing to send: the ACK goes out alone, as P_ACK_V1 */
   ck_assert_uint_eq(e->peer.got.count, 1);
-  p = peer_pop(e, LVPN__P_ACK_V1);
+  p = pop_acking(e, LVPN__P_ACK_V1, 0);
   ck_assert_uint_eq(p->meta.has_msg_id, 0);
-  ck_assert_uint_eq(p->meta.n_acks, 1);
-  ck_assert_uint_eq(p->meta.acks[0], 0);
   ck_assert_uint_eq(p->len, 0);
   lvpn__pbuf_free(p);
   ck_assert_uint_eq(counter(e, "acks_only_sent"), 1);
@@ -178,11 +184,9 @@ START_TEST(test_reliabletransport_acks_piggyback_on_outgoing) {
   spin(e);
   ck_assert_uint_eq(e->app.got.count, 1);
   ck_assert_uint_eq(e->peer.got.count, 1);
-  p = peer_pop(e, LVPN__P_CONTROL_V1);
+  p = pop_acking(e, LVPN__P_CONTROL_V1, 0);
   ck_assert_uint_eq(p->meta.has_msg_id, 1);
   ck_assert_uint_eq(p->meta.msg_id, 0);
-  ck_assert_uint_eq(p->meta.n_acks, 1);
-  ck_assert_uint_eq(p->meta.acks[0], 0);
   ck_assert(has_payload(p, "reply"));
   lvpn__pbuf_free(p);
   ck_assert_uint_eq(counter(e, "acks_only_sent"), 0);
@@ -237,9 +241,7 @@ START_TEST(test_reliabletransport_ack_prompt_and_repeated_on_reply) {
   peer_msg(e, 0, "client hello, please");
   spin(e);
   ck_assert_uint_eq(e->app.got.count, 1);
-  p = peer_pop(e, LVPN__P_ACK_V1);
-  ck_assert_uint_eq(p->meta.n_acks, 1);
-  ck_assert_uint_eq(p->meta.acks[0], 0);
+  p = pop_acking(e, LVPN__P_ACK_V1, 0);
   lvpn__pbuf_free(p);
   p = peer_pop(e, LVPN__P_CONTROL_V1);
   ck_assert_uint_ge(p->meta.n_acks, 1);
@@ -471,10 +473,8 @@ START_TEST(test_reliabletransport_server_reset_bursts_once) {
   spin(e);
   ck_assert_uint_eq(e->app.got.count, 1);
   ck_assert_uint_eq(e->peer.got.count, 1);
-  p = peer_pop(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2);
+  p = pop_acking(e, LVPN__P_CONTROL_HARD_RESET_CLIENT_V2, 0);
   ck_assert_uint_eq(p->meta.msg_id, 0);
-  ck_assert_uint_eq(p->meta.n_acks, 1);
-  ck_assert_uint_eq(p->meta.acks[0], 0);
   lvpn__pbuf_free(p);
   /* once per session: a repeated server reset is only re-acked */
   peer_send(e, LVPN__P_CONTROL_HARD_RESET_SERVER_V2, 0, NULL, 0, NULL);

@@ -101,6 +101,13 @@ static void env_params(env_t *e, const char *cert, const char *key) {
   e->p.log = &e->log;
 }
 
+/* lvpn__tls_conf_init() on e->p succeeds. */
+static void conf_ok(env_t *e) {
+  ck_assert_msg(lvpn__tls_conf_init(&e->conf, &e->p, e->err, sizeof(e->err)) ==
+                    0,
+                "%s", e->err);
+}
+
 /* conf + session + server, ready to pump */
 static void env_start(env_t *e, const char *srv_cert, const char *srv_key,
                       const char *client_ca) {
@@ -369,6 +376,17 @@ static mbedtls_x509_crt *load_crt(const char *name) {
   return &crt;
 }
 
+/* lvpn__tls_check_leaf() on fixture `name` gives `want`; its message is
+ * left in msg. */
+static void leaf_is(env_t *e, const char *name, int want, char *msg,
+                    size_t len) {
+  mbedtls_x509_crt *crt = load_crt(name);
+  msg[0] = '\0';
+  ck_assert_msg(lvpn__tls_check_leaf(&e->conf, crt, msg, len) == want, "%s: %s",
+                name, msg);
+  mbedtls_x509_crt_free(crt);
+}
+
 /* The leaf checks on certificates an mbedTLS server refuses to present
  * (clientAuth-only EKU), and on the others. */
 START_TEST(test_engine_check_leaf) {
@@ -392,37 +410,26 @@ START_TEST(test_engine_check_leaf) {
        "requires extendedKeyUsage serverAuth; the certificate has no "
        "extendedKeyUsage"},
   };
-  mbedtls_x509_crt *crt;
   char msg[512];
   size_t i;
   env_t e;
 
   env_params(&e, "client.crt", "client.key");
   e.p.remote_cert_tls_server = 1;
-  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
+  conf_ok(&e);
   for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-    crt = load_crt(cases[i].crt);
-    msg[0] = '\0';
-    ck_assert_msg(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)) ==
-                      cases[i].want,
-                  "%s: %s", cases[i].crt, msg);
+    leaf_is(&e, cases[i].crt, cases[i].want, msg, sizeof(msg));
     if (cases[i].msg != NULL)
       ck_assert_str_eq(msg, cases[i].msg);
-    mbedtls_x509_crt_free(crt);
   }
   /* name checks need no remote-cert-tls */
   lvpn__tls_conf_free(&e.conf);
   e.p.remote_cert_tls_server = 0;
   e.p.verify_x509_name = "client";
   e.p.verify_x509_type = LVPN__X509_NAME_NAME_PREFIX;
-  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
-  crt = load_crt("client.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)), 0);
-  mbedtls_x509_crt_free(crt);
-  crt = load_crt("server-clientauth.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
-                   LVPN_ECERT_NAME);
-  mbedtls_x509_crt_free(crt);
+  conf_ok(&e);
+  leaf_is(&e, "client.crt", 0, msg, sizeof(msg));
+  leaf_is(&e, "server-clientauth.crt", LVPN_ECERT_NAME, msg, sizeof(msg));
   env_free(&e);
 }
 END_TEST
@@ -649,11 +656,11 @@ END_TEST
 /* SHA1/SHA256 of a fixture certificate's DER. */
 static void cert_hash(const char *name, int len, uint8_t out[32]) {
   mbedtls_x509_crt *crt = load_crt(name);
-  ck_assert_int_eq(mbedtls_md(mbedtls_md_info_from_type(
-                                  len == 20 ? MBEDTLS_MD_SHA1
-                                            : MBEDTLS_MD_SHA256),
-                              crt->raw.p, crt->raw.len, out),
-                   0);
+  ck_assert_int_eq(
+      mbedtls_md(mbedtls_md_info_from_type(len == 20 ? MBEDTLS_MD_SHA1
+                                                     : MBEDTLS_MD_SHA256),
+                 crt->raw.p, crt->raw.len, out),
+      0);
   mbedtls_x509_crt_free(crt);
 }
 
@@ -755,18 +762,14 @@ END_TEST
 
 START_TEST(test_tls_engine_leaf_ns_ku_eku) {
   static const uint16_t ku_ok[] = {0x20, 0x80}, ku_bad[] = {0x20, 0x04};
-  mbedtls_x509_crt *crt;
   char msg[512];
   env_t e;
 
   env_params(&e, "client.crt", "client.key");
   e.p.ns_cert_type = 1;
-  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
-  crt = load_crt("server.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
-                   LVPN_ECERT);
+  conf_ok(&e);
+  leaf_is(&e, "server.crt", LVPN_ECERT, msg, sizeof(msg));
   ck_assert_ptr_nonnull(strstr(msg, "ns-cert-type server requires"));
-  mbedtls_x509_crt_free(crt);
   lvpn__tls_conf_free(&e.conf);
 
   e.p.ns_cert_type = 0;
@@ -774,41 +777,28 @@ START_TEST(test_tls_engine_leaf_ns_ku_eku) {
   e.p.ku = ku_ok; /* digitalSignature is set on server.crt */
   e.p.n_ku = 2;
   e.p.remote_cert_eku = "TLS Web Server Authentication";
-  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
-  crt = load_crt("server.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)), 0);
-  mbedtls_x509_crt_free(crt);
-  crt = load_crt("server-noku.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
-                   LVPN_ECERT_KU);
+  conf_ok(&e);
+  leaf_is(&e, "server.crt", 0, msg, sizeof(msg));
+  leaf_is(&e, "server-noku.crt", LVPN_ECERT_KU, msg, sizeof(msg));
   ck_assert_ptr_nonnull(strstr(msg, "remote-cert-ku requires a keyUsage"));
-  mbedtls_x509_crt_free(crt);
   lvpn__tls_conf_free(&e.conf);
 
   e.p.ku = ku_bad;
   e.p.remote_cert_eku = "1.3.6.1.5.5.7.3.1";
-  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
-  crt = load_crt("server.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
-                   LVPN_ECERT_KU);
+  conf_ok(&e);
+  leaf_is(&e, "server.crt", LVPN_ECERT_KU, msg, sizeof(msg));
   ck_assert_ptr_nonnull(strstr(msg, "is none of remote-cert-ku 0020, 0004"));
-  mbedtls_x509_crt_free(crt);
   lvpn__tls_conf_free(&e.conf);
 
   e.p.ku_required = 0;
   e.p.remote_cert_eku = "1.3.6.1.5.5.7.3.2"; /* clientAuth, by OID */
-  ck_assert_int_eq(lvpn__tls_conf_init(&e.conf, &e.p, e.err, sizeof(e.err)), 0);
-  crt = load_crt("server.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)),
-                   LVPN_ECERT_EKU);
+  conf_ok(&e);
+  leaf_is(&e, "server.crt", LVPN_ECERT_EKU, msg, sizeof(msg));
   ck_assert_str_eq(msg, "certificate rejected (O=layervpn test, "
                         "CN=vpn-server): extendedKeyUsage is not "
                         "1.3.6.1.5.5.7.3.2 (has: TLS Web Server "
                         "Authentication)");
-  mbedtls_x509_crt_free(crt);
-  crt = load_crt("server-clientauth.crt");
-  ck_assert_int_eq(lvpn__tls_check_leaf(&e.conf, crt, msg, sizeof(msg)), 0);
-  mbedtls_x509_crt_free(crt);
+  leaf_is(&e, "server-clientauth.crt", 0, msg, sizeof(msg));
   env_free(&e);
 }
 END_TEST
@@ -826,7 +816,8 @@ START_TEST(test_tls_engine_cert_profile_and_groups) {
   ck_assert_uint_eq(pr.rsa_min_bitlen, 1024);
   ck_assert_uint_ne(pr.allowed_mds & MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1), 0);
   lvpn__tls_cert_profile(LVPN__TLS_PROFILE_SUITEB, &pr);
-  ck_assert_uint_eq(pr.allowed_pks, mbedtls_x509_crt_profile_suiteb.allowed_pks);
+  ck_assert_uint_eq(pr.allowed_pks,
+                    mbedtls_x509_crt_profile_suiteb.allowed_pks);
 
   /* Suite B: the P-256/SHA-256 fixture chain passes */
   env_params(&e, "client.crt", "client.key");
@@ -864,16 +855,17 @@ START_TEST(test_tls_engine_encrypted_key) {
 END_TEST
 
 START_TEST(test_tls_engine_pkcs12_bundle) {
-  fake_pem_t p12 = fake_pem_load("client.p12"), pass = fake_pem_load("client-enc.pass");
+  fake_pem_t p12 = fake_pem_load("client.p12"),
+             pass = fake_pem_load("client-enc.pass");
   lvpn__pkcs12_pem_t pem;
   unsigned char b64[8192];
   size_t n = 0;
   env_t e;
 
   pass.pem[strcspn(pass.pem, "\n")] = '\0';
-  ck_assert_int_eq(lvpn__pkcs12_to_pem(p12.pem, p12.len, "nope", &pem, e.err,
-                                       sizeof(e.err)),
-                   LVPN_EKEYFILE);
+  ck_assert_int_eq(
+      lvpn__pkcs12_to_pem(p12.pem, p12.len, "nope", &pem, e.err, sizeof(e.err)),
+      LVPN_EKEYFILE);
   ck_assert_ptr_nonnull(strstr(e.err, "cannot open 'pkcs12'"));
   ck_assert_ptr_null(pem.key);
   /* inline blocks hold base64 */

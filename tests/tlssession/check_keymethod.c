@@ -262,9 +262,20 @@ START_TEST(test_keymethod_options_string) {
 }
 END_TEST
 
+/* The peer-info lines every full case starts with. */
+#define PI_BASE                                                                \
+  "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\nIV_NCP=2\n"           \
+  "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\nIV_PROTO=142\n"
+
+/* lvpn__peer_info_build() on *o gives exactly `want`. */
+static void peer_info_is(const lvpn__peer_info_opts_t *o, const char *want) {
+  char out[1024];
+  ck_assert_int_eq(lvpn__peer_info_build(out, sizeof(out), o), 0);
+  ck_assert_str_eq(out, want);
+}
+
 START_TEST(test_keymethod_peer_info) {
   lvpn__peer_info_opts_t o;
-  char out[1024];
 
   memset(&o, 0, sizeof(o));
   o.version = "0.1.0";
@@ -273,37 +284,22 @@ START_TEST(test_keymethod_peer_info) {
   o.proto = LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |
             LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY;
   ck_assert_uint_eq(o.proto, 142);
-  ck_assert_int_eq(lvpn__peer_info_build(out, sizeof(out), &o), 0);
-  ck_assert_str_eq(out, "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\n"
-                        "IV_NCP=2\n"
-                        "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\n"
-                        "IV_PROTO=142\n");
+  peer_info_is(&o, PI_BASE);
   o.comp_stubs = 1;
-  ck_assert_int_eq(lvpn__peer_info_build(out, sizeof(out), &o), 0);
-  ck_assert_str_eq(out, "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\n"
-                        "IV_NCP=2\n"
-                        "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\n"
-                        "IV_PROTO=142\n"
-                        "IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+  peer_info_is(&o, PI_BASE "IV_LZO_STUB=1\nIV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
   /* real compression announced as OpenVPN 2.6 built with LZ4 and LZO does */
   o.comp_real = 1;
-  ck_assert_int_eq(lvpn__peer_info_build(out, sizeof(out), &o), 0);
-  ck_assert_str_eq(out, "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\nIV_MTU=1600\n"
-                        "IV_NCP=2\n"
-                        "IV_CIPHERS=AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305\n"
-                        "IV_PROTO=142\n"
-                        "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO=1\n"
-                        "IV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
+  peer_info_is(&o, PI_BASE "IV_LZ4=1\nIV_LZ4v2=1\nIV_LZO=1\n"
+                           "IV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
   o.comp_real = 0;
   /* no IV_NCP=2 without both GCM ciphers; IV_MTU omitted when 0 */
   o.comp_stubs = 0;
   o.mtu = 0;
   o.ciphers = "AES-256-GCM:CHACHA20-POLY1305";
   o.proto = 990;
-  ck_assert_int_eq(lvpn__peer_info_build(out, sizeof(out), &o), 0);
-  ck_assert_str_eq(out, "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\n"
-                        "IV_CIPHERS=AES-256-GCM:CHACHA20-POLY1305\n"
-                        "IV_PROTO=990\n");
+  peer_info_is(&o, "IV_VER=0.1.0\nIV_PLAT=linux\nIV_TCPNL=1\n"
+                   "IV_CIPHERS=AES-256-GCM:CHACHA20-POLY1305\n"
+                   "IV_PROTO=990\n");
 }
 END_TEST
 
