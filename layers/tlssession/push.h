@@ -17,6 +17,9 @@
 #include "lib/ovpn_lex.h"
 
 #define LVPN__PUSH_MAX_ROUTES 256
+/* PUSH_REPLY parts (push-continuation) accepted for one reply: a 2.6 server
+ * cuts at about 1,024 bytes, so this allows 64 KiB of options. */
+#define LVPN__PUSH_MAX_PARTS 64
 #define LVPN__PUSH_MAX_DNS_SERVERS 8
 #define LVPN__PUSH_MAX_DNS_ADDRS 8
 #define LVPN__PUSH_MAX_DOMAINS 16
