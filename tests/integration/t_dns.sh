@@ -2,7 +2,8 @@
 # DNS against OpenVPN 2.6: the pushed 'dhcp-option DNS' and 'DOMAIN' are applied
 # to the client namespace's /etc/resolv.conf (the /etc/netns/<ns>/resolv.conf
 # bind mount 'ip netns exec' sets up, where rename() fails: rewritten in place)
-# while connected, and the original is back after SIGTERM. After a SIGKILL the
+# while connected, removed and applied again across a reconnect (SIGUSR1), and
+# the original is back after SIGTERM. After a SIGKILL the
 # file still holds our settings; the next start restores the original, then
 # applies again. --dns-mode none and 'pull-filter ignore dhcp-option' leave the
 # file alone. The host's own /etc/resolv.conf is never touched.
@@ -55,10 +56,17 @@ grep -qx 'nameserver 198.18.53.53' <<<"$CONF" || bad "pushed nameserver missing"
 grep -qx 'search example.test' <<<"$CONF" || bad "pushed domain missing"
 grep -q '198.18.255.53' <<<"$CONF" && bad "the original nameserver is still listed (queries could leak)"
 grep -qx 'options edns0' <<<"$CONF" || bad "the original 'options' line was dropped"
+# a reconnect (SIGUSR1): removed with the device, applied again once back
+kill -USR1 "$PID"
+n=0
+while (($(grep -c 'DNS: applied' "$LOG") < 2 && n++ < 200)); do sleep 0.1; done
+grep -q 'DNS: resolv.conf settings of tun0 removed' "$LOG" || bad "reconnect: not removed with the device"
+(($(grep -c 'DNS: applied' "$LOG") == 2)) || bad "reconnect: not applied again"
+wait_conf '^nameserver 198.18.53.53$' 5 || bad "reconnect: pushed nameserver missing"
 it_lvpn_stop "$PID" 10 || bad "client did not exit on SIGTERM"
 is_orig || bad "original not restored after SIGTERM: $(ns_conf)"
-grep -q 'DNS: resolv.conf settings of tun0 removed' "$LOG" || bad "no removal logged"
-[[ $fail == 0 ]] && echo "ok: applied during the session, restored after SIGTERM"
+(($(grep -c 'DNS: resolv.conf settings of tun0 removed' "$LOG") == 2)) || bad "no removal logged at the stop"
+[[ $fail == 0 ]] && echo "ok: applied during the session, removed and applied again across a reconnect, restored after SIGTERM"
 
 # 2. SIGKILL leaves it applied; the next start restores, then applies
 LOG=$IT_DIR/lvpn-2.log
