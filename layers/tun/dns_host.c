@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -222,17 +223,21 @@ static void file_revert(lvpn__dns_host_t *h) {
   backup_drop(h);
 }
 
-/* resolvconf -a|-d IF.layervpn, `input` (may be NULL) on its stdin. */
+/* resolvconf -a|-d IF.layervpn, `input` (may be NULL) on its stdin: a
+ * socket, so that a resolvconf that exits without reading cannot kill us
+ * with SIGPIPE (send with MSG_NOSIGNAL). */
 static int resolvconf_run(const char *prog, const char *op, const char *name,
                           const char *input) {
-  int pfd[2], status = 0;
+  int sv[2], status = 0;
+  size_t pos = 0, len = input != NULL ? strlen(input) : 0;
+  ssize_t n;
   pid_t pid;
-  if (pipe2(pfd, O_CLOEXEC) != 0)
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
     return -errno;
   pid = fork();
   if (pid < 0) {
-    close(pfd[0]);
-    close(pfd[1]);
+    close(sv[0]);
+    close(sv[1]);
     return -errno;
   }
   if (pid == 0) {
@@ -240,21 +245,29 @@ static int resolvconf_run(const char *prog, const char *op, const char *name,
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
-    dup2(pfd[0], 0);
+    dup2(sv[1], 0);
     execl(prog, prog, op, name, (char *)NULL);
     _exit(127);
   }
-  close(pfd[0]);
-  if (input != NULL && write(pfd[1], input, strlen(input)) < 0)
-    status = -errno;
-  close(pfd[1]);
+  close(sv[1]);
+  while (pos < len) {
+    n = send(sv[0], input + pos, len - pos, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break; /* it stopped reading: its exit status tells */
+    pos += (size_t)n;
+  }
+  close(sv[0]);
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
     ;
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
-static const char *resolvconf_prog(void) {
+static const char *resolvconf_prog(const lvpn__dns_host_t *h) {
   int i;
+  if (h->resolvconf[0] != '\0')
+    return access(h->resolvconf, X_OK) == 0 ? h->resolvconf : NULL;
   for (i = 0; resolvconf_paths[i] != NULL; i++)
     if (access(resolvconf_paths[i], X_OK) == 0)
       return resolvconf_paths[i];
@@ -328,7 +341,7 @@ int lvpn__dns_host_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
       LVPN__LOG(h->log, LVPN_LOG_ERROR, "tun",
                 "DNS: systemd-resolved: %s; trying the next way", err);
     }
-    prog = mounted ? NULL : resolvconf_prog();
+    prog = mounted ? NULL : resolvconf_prog(h);
     backend = prog != NULL ? LVPN__DNS_BACKEND_RESOLVCONF
                            : LVPN__DNS_BACKEND_FILE;
   }
@@ -340,7 +353,7 @@ int lvpn__dns_host_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
     return LVPN_EDNS;
   } else if (backend == LVPN__DNS_BACKEND_RESOLVCONF) {
     char name[LVPN__IFNAMSIZ + 16];
-    if (prog == NULL && (prog = resolvconf_prog()) == NULL) {
+    if (prog == NULL && (prog = resolvconf_prog(h)) == NULL) {
       snprintf(err, errlen, "resolvconf is not installed");
       return LVPN_EDNS;
     }
@@ -375,7 +388,7 @@ void lvpn__dns_host_revert(lvpn__dns_host_t *h) {
     break;
   case LVPN__DNS_BACKEND_RESOLVCONF:
     snprintf(name, sizeof(name), "%s.layervpn", h->ifname);
-    prog = resolvconf_prog();
+    prog = resolvconf_prog(h);
     if (prog == NULL || resolvconf_run(prog, "-d", name, NULL) != 0)
       LVPN__LOG(h->log, LVPN_LOG_ERROR, "tun", "DNS: resolvconf -d %s failed",
                 name);

@@ -38,6 +38,7 @@ typedef struct lvpn__dns_host_s {
   const lvpn__logger_t *log;
   char resolv_path[256]; /* "/etc/resolv.conf" */
   char state_dir[256];   /* "/run/layervpn" */
+  char resolvconf[256];  /* "": /sbin or /usr/sbin/resolvconf (tests: a fake) */
   char backup_path[600];
   int backend; /* the one applied now: lvpn__dns_backend_t */
   int recovered;

@@ -535,6 +535,51 @@ START_TEST(test_dns_host_errors) {
 }
 END_TEST
 
+/* resolvconf: `-a IF.layervpn` with the servers and search domains on
+ * stdin, `-d IF.layervpn` when undone; a failing resolvconf is an error. */
+START_TEST(test_dns_host_resolvconf) {
+  lvpn__logger_t log;
+  lvpn__dns_host_t h;
+  lvpn_dns_t d;
+  char err[256] = "", prog[160], calls[160], body[400];
+
+  lvpn__logger_init(&log);
+  pushed(&d);
+  snprintf(prog, sizeof(prog), "%s/resolvconf", dir);
+  snprintf(calls, sizeof(calls), "%s/calls", dir);
+  snprintf(body, sizeof(body),
+           "#!/bin/sh\necho \"$*\" >>%s\n[ \"$1\" = -d ] || cat >>%s\n"
+           "[ \"$2\" != fail.layervpn ]\n",
+           calls, calls);
+  write_file(prog, body);
+  ck_assert_int_eq(chmod(prog, 0755), 0);
+  lvpn__dns_host_init(&h, &log, conf, state);
+  snprintf(h.resolvconf, sizeof(h.resolvconf), "%s", prog);
+  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
+                                        LVPN__DNS_BACKEND_RESOLVCONF, err,
+                                        sizeof(err)),
+                   0);
+  ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_RESOLVCONF);
+  ck_assert_str_eq(read_file(calls),
+                   "-a tun7.layervpn\n" LVPN__DNS_MARKER
+                   " for tun7: the original is restored when the tunnel "
+                   "closes\nnameserver 198.18.0.53\nsearch example.test\n");
+  lvpn__dns_host_revert(&h);
+  ck_assert_ptr_nonnull(strstr(read_file(calls), "closes\nnameserver "
+                                                  "198.18.0.53\nsearch "
+                                                  "example.test\n-d "
+                                                  "tun7.layervpn\n"));
+  ck_assert_str_eq(read_file(conf), orig_text); /* never written */
+  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "fail", false,
+                                        LVPN__DNS_BACKEND_RESOLVCONF, err,
+                                        sizeof(err)),
+                   LVPN_EDNS);
+  ck_assert_ptr_nonnull(strstr(err, "-a fail.layervpn failed"));
+  ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_NONE);
+  lvpn__dns_host_close(&h);
+}
+END_TEST
+
 LVPN_TEST_MAIN("dns", 10, files_setup, files_teardown,
                     test_dns_opt_every_form,
                     test_dns_opt_errors_name_the_problem,
@@ -544,4 +589,4 @@ LVPN_TEST_MAIN("dns", 10, files_setup, files_teardown,
                     test_dns_host_file_apply_revert_in_place,
                     test_dns_host_crash_recovery,
                     test_dns_host_stale_backup_and_foreign_change,
-                    test_dns_host_errors)
+                    test_dns_host_errors, test_dns_host_resolvconf)
