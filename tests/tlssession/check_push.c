@@ -466,6 +466,21 @@ START_TEST(test_push_pull_filter) {
                           "rejected by pull-filter");
   lvpn__push_free(&p);
   ck_assert_ptr_eq(p.filters, f); /* kept across free */
+  /* pull-filter ignore dns / dhcp-option: no DNS reaches the client */
+  {
+    lvpn__pull_filter_t g[2] = {{LVPN__PULL_IGNORE, "dns"},
+                                {LVPN__PULL_IGNORE, "dhcp-option"}};
+    p.filters = g;
+    p.n_filters = 2;
+    parse_ok(&p, &w,
+             "PUSH_REPLY,dns server 0 address 198.18.0.1,dns search-domains "
+             "a.test,dhcp-option DNS 198.18.0.2,dhcp-option DOMAIN a.test");
+    ck_assert_int_eq(p.dns.n_servers, 0);
+    ck_assert_int_eq(p.dns.n_search_domains, 0);
+    ck_assert_int_eq(p.n_dhcp, 0);
+    ck_assert_int_eq(p.n_filtered, 4);
+    lvpn__push_free(&p);
+  }
 }
 END_TEST
 
