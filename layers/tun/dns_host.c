@@ -93,7 +93,10 @@ static bool is_ours(const char *text) {
  * namespaces sharing /run do not mix their backups. */
 static int backup_name(lvpn__dns_host_t *h) {
   struct stat st;
-  if (stat(h->resolv_path, &st) != 0)
+  /* the open descriptor when there is one: after a chroot the path may
+   * name nothing */
+  if ((h->resolv_fd >= 0 ? fstat(h->resolv_fd, &st)
+                         : stat(h->resolv_path, &st)) != 0)
     return -errno;
   snprintf(h->backup_path, sizeof(h->backup_path),
            "%s/resolv.conf.%llx-%llx.backup", h->state_dir,

@@ -443,6 +443,35 @@ START_TEST(test_dns_host_file_apply_revert_in_place) {
 }
 END_TEST
 
+/* After user/chroot the path may name nothing: the descriptors kept from
+ * the first apply still restore and re-apply (a reconnect). */
+START_TEST(test_dns_host_reapply_without_the_path) {
+  lvpn__logger_t log;
+  lvpn__dns_host_t h;
+  lvpn_dns_t d;
+  char err[256] = "", moved[160];
+
+  lvpn__logger_init(&log);
+  pushed(&d);
+  lvpn__dns_host_init(&h, &log, conf, state);
+  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
+                                        LVPN__DNS_BACKEND_FILE, err,
+                                        sizeof(err)),
+                   0);
+  lvpn__dns_host_revert(&h);
+  snprintf(moved, sizeof(moved), "%s/moved", dir);
+  ck_assert_int_eq(rename(conf, moved), 0);
+  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
+                                        LVPN__DNS_BACKEND_FILE, err,
+                                        sizeof(err)),
+                   0);
+  ck_assert_ptr_nonnull(strstr(read_file(moved), "nameserver 198.18.0.53"));
+  ck_assert(backups());
+  lvpn__dns_host_close(&h);
+  ck_assert_str_eq(read_file(moved), orig_text);
+}
+END_TEST
+
 /* A run killed while applied: the next start puts the original back. */
 START_TEST(test_dns_host_crash_recovery) {
   lvpn__logger_t log;
@@ -587,6 +616,7 @@ LVPN_TEST_MAIN("dns", 10, files_setup, files_teardown,
                     test_dns_pick_and_resolv_conf, test_dns_resolved_plan,
                     test_dns_resolved_messages,
                     test_dns_host_file_apply_revert_in_place,
+                    test_dns_host_reapply_without_the_path,
                     test_dns_host_crash_recovery,
                     test_dns_host_stale_backup_and_foreign_change,
                     test_dns_host_errors, test_dns_host_resolvconf)
