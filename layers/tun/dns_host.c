@@ -293,8 +293,14 @@ static bool resolv_is_mount(const lvpn__dns_host_t *h) {
   return found;
 }
 
+/* resolved runs in the host's network namespace: in another one our link
+ * index would name one of the host's links. */
 static bool resolved_running(void) {
-  struct stat st;
+  struct stat st, self, init;
+  if (stat("/proc/self/ns/net", &self) == 0 &&
+      stat("/proc/1/ns/net", &init) == 0 &&
+      (self.st_ino != init.st_ino || self.st_dev != init.st_dev))
+    return false;
   return stat("/run/systemd/resolve/io.systemd.Resolve", &st) == 0 ||
          stat("/run/systemd/resolve/resolv.conf", &st) == 0;
 }

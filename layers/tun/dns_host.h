@@ -1,8 +1,8 @@
 /* Applying the connection's DNS to the host's resolver, and undoing it.
  *
  * Backends, in order (OpenVPN 2.7's dns-updown scripts do the same):
- *  1. systemd-resolved over sd-bus, when it runs and /etc/resolv.conf is not
- *     a mount point: per-link servers and domains on the tun device
+ *  1. systemd-resolved over sd-bus, when it runs, we are in its network
+ *     namespace and /etc/resolv.conf is not a mount point: per-link servers and domains on the tun device
  *     (SetLinkDNSEx, SetLinkDomains, SetLinkDefaultRoute, SetLinkDNSSEC,
  *     SetLinkDNSOverTLS); RevertLink when undone.
  *  2. resolvconf (Debian's or openresolv), when installed and
