@@ -266,6 +266,16 @@ static void gen_push(void) {
           "tls-ekm\r\n"),
       MSG("AUTH_FAILED,SESSION: token expired\0RESTART,server restart\0HALT"
           "\0EXIT\0INFO,hello\0CR_RESPONSE,abc"),
+      /* OpenVPN 2.7.8 with pushed dns options (t_27_dns.sh), every form */
+      MSG("PUSH_REPLY,route 198.19.100.0 255.255.255.0,dhcp-option DNS "
+          "198.19.0.1,dns server 0 address 198.18.53.54,dns search-domains "
+          "example.test,dns server 1 address 198.18.0.1:5353 "
+          "[2001:2::53]:853 2001:2::54,dns server 1 resolve-domains a.test "
+          "b.test,dns server 1 dnssec optional,dns server 1 transport DoT,"
+          "dns server 1 sni dns.a.test,route-gateway 198.19.0.1,topology "
+          "subnet,ping 10,ping-restart 60,ifconfig 198.19.0.2 255.255.255.0,"
+          "peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm "
+          "dyn-tls-crypt aead-epoch,tun-mtu 1500"),
   };
   char name[32];
   size_t i;
