@@ -241,12 +241,11 @@ int lvpn__dns_resolved_plan(const lvpn_dns_t *d, int ifindex,
   plan->default_route = sv->n_resolve_domains == 0;
   if (plan->default_route && redirect_gateway)
     plan->domains[plan->n_domains++] = (lvpn__dns_link_domain_t){".", true};
-  if (sv->dnssec != LVPN_DNSSEC_UNSET)
-    plan->dnssec = sv->dnssec == LVPN_DNSSEC_YES        ? "yes"
-                   : sv->dnssec == LVPN_DNSSEC_OPTIONAL ? "allow-downgrade"
-                                                        : "no";
-  if (sv->transport != LVPN_DNS_TRANSPORT_UNSET)
-    plan->dns_over_tls = sv->transport == LVPN_DNS_TRANSPORT_DOT ? "yes" : "no";
+  /* as the script: both always set, "no" unless asked for */
+  plan->dnssec = sv->dnssec == LVPN_DNSSEC_YES        ? "yes"
+                 : sv->dnssec == LVPN_DNSSEC_OPTIONAL ? "allow-downgrade"
+                                                      : "no";
+  plan->dns_over_tls = sv->transport == LVPN_DNS_TRANSPORT_DOT ? "yes" : "no";
   return 0;
 }
 

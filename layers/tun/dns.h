@@ -54,8 +54,8 @@ int lvpn__dns_resolv_conf(const lvpn_dns_t *d, const lvpn_dns_server_t *sv,
                           size_t outlen);
 
 /* What systemd-resolved is told about the tun link (sd-bus calls in
- * dns_host.c): SetLinkDNSEx, SetLinkDomains, SetLinkDefaultRoute and,
- * when the server sets them, SetLinkDNSSEC / SetLinkDNSOverTLS. */
+ * dns_host.c): SetLinkDNSEx, SetLinkDomains, SetLinkDefaultRoute,
+ * SetLinkDNSSEC, SetLinkDNSOverTLS. */
 typedef struct lvpn__dns_link_domain_s {
   const char *name; /* "." for the catch-all routing domain */
   bool routing_only; /* "~name": route queries, do not search */
@@ -67,8 +67,8 @@ typedef struct lvpn__dns_resolved_plan_s {
   lvpn__dns_link_domain_t domains[2 * LVPN_DNS_MAX_DOMAINS + 1];
   int n_domains;
   bool default_route;
-  const char *dnssec;        /* "yes" "no" "allow-downgrade"; NULL: leave */
-  const char *dns_over_tls;  /* "yes" "no"; NULL: leave */
+  const char *dnssec;        /* "yes" "no" "allow-downgrade" */
+  const char *dns_over_tls;  /* "yes" (DoT) or "no" */
 } lvpn__dns_resolved_plan_t;
 
 /* As 2.7's systemd-dns-updown.sh, for the first non-DoH server: search

@@ -236,8 +236,8 @@ START_TEST(test_dns_resolved_plan) {
   ck_assert_int_eq(p.n_domains, 1);
   ck_assert_str_eq(p.domains[0].name, "corp.test");
   ck_assert(!p.domains[0].routing_only);
-  ck_assert_ptr_null(p.dnssec);
-  ck_assert_ptr_null(p.dns_over_tls);
+  ck_assert_str_eq(p.dnssec, "no"); /* set, as 2.7's script does */
+  ck_assert_str_eq(p.dns_over_tls, "no");
   /* redirect-gateway: every query through the tunnel ("~.") */
   ck_assert_int_eq(lvpn__dns_resolved_plan(&d, 7, true, &p), 0);
   ck_assert_int_eq(p.n_domains, 2);
@@ -284,7 +284,7 @@ START_TEST(test_dns_resolved_messages) {
   ck_assert_int_ge(sd_bus_set_fd(bus, sv[0], sv[0]), 0);
   ck_assert_int_ge(sd_bus_start(bus), 0);
   n = lvpn__dns_resolved_messages(bus, &p, msgs, 5);
-  ck_assert_int_eq(n, 4); /* DNSEx, Domains, DefaultRoute, DNSOverTLS */
+  ck_assert_int_eq(n, 5); /* DNSEx, Domains, DefaultRoute, DNSSEC, DoT */
   for (i = 0; i < n; i++) {
     m = msgs[i];
     ck_assert_str_eq(sd_bus_message_get_destination(m),
@@ -335,6 +335,10 @@ START_TEST(test_dns_resolved_messages) {
   ck_assert_int_eq(sd_bus_message_read(m, "ib", &i, &b), 1);
   ck_assert_int_eq(b, 1);
   m = msgs[3];
+  ck_assert_str_eq(sd_bus_message_get_member(m), "SetLinkDNSSEC");
+  ck_assert_int_eq(sd_bus_message_read(m, "is", &i, &s), 1);
+  ck_assert_str_eq(s, "no");
+  m = msgs[4];
   ck_assert_str_eq(sd_bus_message_get_member(m), "SetLinkDNSOverTLS");
   ck_assert_int_eq(sd_bus_message_read(m, "is", &i, &s), 1);
   ck_assert_str_eq(s, "yes");
