@@ -141,8 +141,10 @@ typedef enum {
   LVPN_EVENT_PUSH_REPLY = 1, /* control channel complete, options pushed */
   LVPN_EVENT_CONNECTED = 2,  /* data channel up: traffic can flow */
   LVPN_EVENT_STOPPED = 3,    /* all layers shut down; `err` says why */
-  LVPN_EVENT_RESTARTING = 4  /* connection lost (`err`); reconnecting after
+  LVPN_EVENT_RESTARTING = 4, /* connection lost (`err`); reconnecting after
                                 connect-retry, as OpenVPN's SIGUSR1 */
+  LVPN_EVENT_PUSH_UPDATE = 5 /* the server updated pushed options (routes,
+                                DNS) while connected; applied */
 } lvpn_event_t;
 
 typedef void (*lvpn_event_cb)(lvpn_client_t *client, lvpn_event_t ev,

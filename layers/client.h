@@ -108,6 +108,8 @@ int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
+void lvpn__client_on_push_update(lvpn__tlssession_t *t,
+                                 const lvpn__push_t *push, unsigned changed);
 /* datachannel callback: the sending key is nearly spent. */
 void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
 

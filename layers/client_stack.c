@@ -14,7 +14,7 @@
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
    LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
    LVPN__IV_PROTO_AUTH_FAIL_TEMP | LVPN__IV_PROTO_DYN_TLS_CRYPT |           \
-   LVPN__IV_PROTO_DATA_EPOCH)
+   LVPN__IV_PROTO_DATA_EPOCH | LVPN__IV_PROTO_PUSH_UPDATE)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
@@ -254,6 +254,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   cbs.on_push = lvpn__client_on_push;
   cbs.on_rekey = lvpn__client_on_rekey;
   cbs.on_token = lvpn__client_on_token;
+  cbs.on_push_update = lvpn__client_on_push_update;
   cbs.ud = c;
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);

@@ -163,6 +163,57 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
     t->cbs.on_push(t, &t->push);
 }
 
+/* PUSH_UPDATE (2.7): only once connected, as 2.7 sends it; applied to a
+ * copy of the pushed options that replaces them when the sequence ends. */
+static void tlss_on_push_update(lvpn__tlssession_t *t, const char *msg,
+                                size_t len) {
+  lvpn__push_update_t *u = &t->push_update;
+  int rc;
+
+  if (t->state != LVPN__TLSS_PUSHED || t->cbs.on_push_update == NULL) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "ignoring PUSH_UPDATE before the session is up");
+    return;
+  }
+  rc = lvpn__push_update_parse(u, &t->push, msg, len, tlss_push_warn, t);
+  if (rc < 0) {
+    t->ctl_msgs_bad++;
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "%s", u->err);
+    LVPN__TRACE(t->base.trace, t->base.name, "push_update_error",
+                "not_updatable=%d", u->not_updatable);
+    if (u->not_updatable) /* 2.7: "Offending option received from server" */
+      tlss_fail(t, LVPN_EPROTO,
+                "the server pushed an option that cannot be updated: "
+                "reconnecting, as OpenVPN 2.7 does");
+    else
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "PUSH_UPDATE not applied; the session keeps its options");
+    return;
+  }
+  if (rc > 0) {
+    LVPN__TRACE(t->base.trace, t->base.name, "push_update_continuation",
+                "set=%d removed=%d", u->n_set, u->n_removed);
+    return;
+  }
+  {
+    unsigned changed = u->changed;
+    int n_set = u->n_set, n_removed = u->n_removed, n_skipped = u->n_skipped;
+    lvpn__push_update_commit(u, &t->push);
+    t->push_updates++;
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "PUSH_UPDATE: %d option(s) set, %d removed, %d skipped",
+              n_set, n_removed, n_skipped);
+    LVPN__TRACE(t->base.trace, t->base.name, "push_update",
+                "set=%d removed=%d skipped=%d changed=%u", n_set, n_removed,
+                n_skipped, changed);
+    if (changed == 0)
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "No updatable options found in incoming PUSH_UPDATE message");
+    else
+      t->cbs.on_push_update(t, &t->push, changed);
+  }
+}
+
 static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   lvpn__tlssession_t *t = ud;
   const char *arg = "";
@@ -182,13 +233,18 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
     lvpn__ctlmsg_redact(shown, len);
   }
   LVPN__LOG(t->base.log,
-            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
+            kind == LVPN__CTL_PUSH_REPLY || kind == LVPN__CTL_PUSH_UPDATE
+                ? LVPN_LOG_INFO
+                : LVPN_LOG_VERBOSE,
             t->base.name, "PUSH: Received control message: '%.*s'",
             shown != NULL ? (int)len : 0, shown != NULL ? shown : "");
   free(shown);
   switch (kind) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);
+    break;
+  case LVPN__CTL_PUSH_UPDATE:
+    tlss_on_push_update(t, msg, len);
     break;
   case LVPN__CTL_AUTH_FAILED: {
     lvpn__auth_temp_t temp;
@@ -479,6 +535,7 @@ static void tlss_close(lvpn__layer_t *l) {
     t->tls_live = 0;
   }
   lvpn__push_free(&t->push);
+  lvpn__push_update_free(&t->push_update);
   mbedtls_platform_zeroize(&t->km2, sizeof(t->km2));
   mbedtls_platform_zeroize(&t->km2_srv, sizeof(t->km2_srv));
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->push_timer);
@@ -493,6 +550,7 @@ static void tlss_counters(const lvpn__layer_t *l,
       container_of(l, const lvpn__tlssession_t, base);
   cb(ud, l->name, "state", (uint64_t)t->state);
   cb(ud, l->name, "push_requests", t->push_requests);
+  cb(ud, l->name, "push_updates", t->push_updates);
   cb(ud, l->name, "ctl_msgs_in", t->ctl_msgs_in);
   cb(ud, l->name, "ctl_msgs_out", t->ctl_msgs_out);
   cb(ud, l->name, "ctl_msgs_bad", t->ctl_msgs_bad);
@@ -524,6 +582,7 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   t->cbs = *cbs;
   t->hand_window_ms = (uint64_t)(hand_window_s ? hand_window_s : 60) * 1000;
   lvpn__push_init(&t->push);
+  lvpn__push_update_init(&t->push_update);
   return 0;
 }
 
