@@ -85,6 +85,10 @@ struct lvpn_client_s {
   char *au_wire;      /* the password field as sent (SCRV1/CRV1 packed) */
   char *tok, *tok_user; /* pushed auth-token, auth-token-user (decoded) */
   char *crv1;         /* dynamic challenge from AUTH_FAILED, to answer */
+  /* AUTH_PENDING / INFO / INFO_PRE from the server (client_auth.c) */
+  char info[512];        /* the last INFO or INFO_PRE text */
+  char pending_kw[256];  /* the last AUTH_PENDING's keywords */
+  unsigned pending_timeout_s; /* its wait, 0: none pending */
 };
 
 /* Shared by client.c, client_stack.c and client_push.c. */
@@ -136,6 +140,9 @@ void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push);
 int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason);
 /* Continues a connection attempt that waited for credentials (client.c). */
 void lvpn__client_resume(lvpn_client_t *c);
+/* tlssession callback: AUTH_PENDING, INFO, INFO_PRE for the host. */
+void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
+                          const char *text, unsigned timeout_s);
 /* Frees every credential held. */
 void lvpn__client_auth_free(lvpn_client_t *c);
 

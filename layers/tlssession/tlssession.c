@@ -104,7 +104,11 @@ static void tlss_hand_timer_cb(uv_timer_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, hand_timer);
   if (t->state >= LVPN__TLSS_PUSHED)
     return;
-  if (t->state == LVPN__TLSS_ACTIVE)
+  if (t->state == LVPN__TLSS_ACTIVE && t->auth_pending)
+    tlss_fail(t, LVPN_EPUSH_TIMEOUT,
+              "authentication still pending when the AUTH_PENDING timeout "
+              "ran out");
+  else if (t->state == LVPN__TLSS_ACTIVE)
     tlss_fail(t, LVPN_EPUSH_TIMEOUT, "no PUSH_REPLY within hand-window");
   else if (t->reneg)
     tlss_fail(t, LVPN_EHANDSHAKE_TIMEOUT,
@@ -152,6 +156,7 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
     return; /* push-continuation 2: more to come */
   }
   t->state = LVPN__TLSS_PUSHED;
+  t->auth_pending = 0;
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
   t->handshake_ms = uv_now(t->base.loop) - t->started_ms;
@@ -294,16 +299,44 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
               "server sent EXIT (it is shutting down)");
     lvpn__layer_fail(&t->base, LVPN_EEXIT_NOTIFY);
     break;
-  case LVPN__CTL_AUTH_PENDING:
-    /* Extend the wait for PUSH_REPLY (default: a further hand-window). */
-    uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "AUTH_PENDING%s%s",
-              *arg ? ": " : "", arg);
+  case LVPN__CTL_AUTH_PENDING: {
+    /* The server's authentication takes longer (SSO, 2FA): wait for
+     * PUSH_REPLY as long as it asks ("timeout N", IV_PROTO bit 4), else a
+     * further hand-window; capped as 2.7 does. */
+    int to = lvpn__ctlmsg_pending_timeout(arg);
+    uint64_t cap = t->pending_max_ms > t->hand_window_ms ? t->pending_max_ms
+                                                          : t->hand_window_ms;
+    uint64_t ms = to >= 0 ? (uint64_t)to * 1000 : t->hand_window_ms;
+    uint64_t now = uv_now(t->base.loop), left;
+    if (ms > cap)
+      ms = cap;
+    if (t->state == LVPN__TLSS_ACTIVE) {
+      /* Counted from the first AUTH_PENDING (2.7: from the key exchange),
+       * so that repeated ones cannot stretch the wait without end. */
+      if (!t->auth_pending)
+        t->pending_since_ms = now;
+      t->auth_pending = 1;
+      left = t->pending_since_ms + ms > now ? t->pending_since_ms + ms - now
+                                            : 0;
+      uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, left, 0);
+    }
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "AUTH_PENDING: authentication pending, waiting up to %llu s "
+              "for the server%s%s%s",
+              (unsigned long long)(ms / 1000), *arg ? " (" : "", arg,
+              *arg ? ")" : "");
+    LVPN__TRACE(t->base.trace, t->base.name, "auth_pending", "timeout_s=%llu",
+                (unsigned long long)(ms / 1000));
+    if (t->cbs.on_info != NULL)
+      t->cbs.on_info(t, kind, arg, (unsigned)(ms / 1000));
     break;
+  }
   case LVPN__CTL_INFO:
   case LVPN__CTL_INFO_PRE:
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "INFO: %s",
-              arg);
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "%s: %s",
+              kind == LVPN__CTL_INFO ? "INFO" : "INFO_PRE", arg);
+    if (t->cbs.on_info != NULL)
+      t->cbs.on_info(t, kind, arg, 0);
     break;
   default:
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,

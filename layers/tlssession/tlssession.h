@@ -31,6 +31,10 @@ typedef struct lvpn__tlssession_cbs_s {
    * restarts). May be NULL: updates are then ignored. */
   void (*on_push_update)(lvpn__tlssession_t *t, const lvpn__push_t *push,
                          unsigned changed);
+  /* AUTH_PENDING (`timeout_s`: the wait now allowed), INFO or INFO_PRE;
+   * `text` (lent) is what follows the keyword's comma. May be NULL. */
+  void (*on_info)(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind, const char *text,
+                  unsigned timeout_s);
   void *ud;
 } lvpn__tlssession_cbs_t;
 
@@ -67,6 +71,11 @@ struct lvpn__tlssession_s {
   uv_timer_t push_timer;   /* PUSH_REQUEST resend */
   uv_timer_t hand_timer;   /* hand-window */
   uint64_t hand_window_ms;
+  /* AUTH_PENDING: the longest wait a server may ask for (2.7: the larger
+   * of hand-window and reneg-sec / 2); 0: hand-window. */
+  uint64_t pending_max_ms;
+  int auth_pending; /* AUTH_PENDING received; waiting for PUSH_REPLY */
+  uint64_t pending_since_ms; /* the first AUTH_PENDING: the wait's start */
   uint64_t started_ms;
   uint64_t push_requests, ctl_msgs_in, ctl_msgs_out, ctl_msgs_bad;
   /* AUTH_FAILED,TEMP: the session failed with LVPN_EAUTH_FAIL_TEMP and the
