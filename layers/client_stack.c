@@ -163,6 +163,16 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   pi.mtu = IV_MTU;
   pi.ciphers = cfg->data_ciphers;
   pi.proto = c->iv_proto = IV_PROTO_BITS;
+  /* Bench/test hook: LVPN_TEST_NO_EPOCH=1 leaves epoch data keys out of
+   * IV_PROTO, so that bench/bench.sh can run the classic format against
+   * the same 2.7 server (which always offers epoch to those announcing it). */
+  if (getenv("LVPN_TEST_NO_EPOCH") != NULL &&
+      strcmp(getenv("LVPN_TEST_NO_EPOCH"), "1") == 0) {
+    pi.proto = c->iv_proto = IV_PROTO_BITS & ~LVPN__IV_PROTO_DATA_EPOCH;
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "test hook: epoch data keys not announced "
+              "(LVPN_TEST_NO_EPOCH=1)");
+  }
   pi.comp_stubs = 1; /* we implement every stub framing */
   pi.comp_real = lvpn__comp_advertise_real(cfg->comp, cfg->allow_compression,
                                            cfg->allow_compression_set);
