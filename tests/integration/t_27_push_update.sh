@@ -5,7 +5,9 @@
 #     update replaces the pushed list (2.7), so B goes, C comes, A stays, and R6
 #     is added; the client's routing table follows, with 0% ping loss;
 #  2. push-update-cid CID "-route-ipv6, ?cipher AES-128-GCM": the IPv6 route goes,
-#     the optional non-updatable cipher is skipped, the session stays up.
+#     the optional non-updatable cipher is skipped, the session stays up;
+#  3. "redirect-gateway def1" then "-redirect-gateway": 0.0.0.0/1 and
+#     128.0.0.0/1 via the tunnel come and go, the pushed routes stay.
 # The server's log shows each PUSH_UPDATE sent; ours each one applied.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -65,23 +67,31 @@ else
     echo "  mgmt: $(grep -E 'SUCCESS|ERROR' <<<"$out")"
     wait_route $R6 absent -6 || bad "removed route $R6 still in the client's table"
     has_route $C && has_route $A || bad "IPv4 routes changed by an IPv6-only update"
+
+    out=$(mgmt 'push-update-broad "redirect-gateway def1"') || bad "redirect-gateway update failed: $out"
+    wait_route 0.0.0.0/1 present && has_route 128.0.0.0/1 ||
+        bad "redirect-gateway def1: 0.0.0.0/1 and 128.0.0.0/1 not installed"
+    out=$(mgmt 'push-update-broad "-redirect-gateway"') || bad "-redirect-gateway update failed: $out"
+    wait_route 0.0.0.0/1 absent && ! has_route 128.0.0.0/1 ||
+        bad "-redirect-gateway: the def1 routes are still there"
+    has_route $C && has_route $A || bad "pushed routes changed by the redirect-gateway updates"
     sleep 0.5 # a few more pings after the last change
     kill -INT "$ping_pid" 2>/dev/null || true
     it_wait_log "$ping_log" 'packet loss' 5 || true
     loss=$(grep 'packet loss' "$ping_log" || echo "no summary")
-    echo "  ping across both updates: $loss"
+    echo "  ping across the four updates: $loss"
     grep -q ' 0% packet loss' <<<"$loss" || bad "ping lost packets during the updates: $loss"
 
     n=$(grep -c "SENT CONTROL \[client1\]: 'PUSH_UPDATE," "$IT_DIR/server.log" || true)
-    ((n == 2)) || bad "the server log shows $n PUSH_UPDATE messages, expected 2"
+    ((n == 4)) || bad "the server log shows $n PUSH_UPDATE messages, expected 4"
     grep "SENT CONTROL \[client1\]: 'PUSH_UPDATE," "$IT_DIR/server.log" | sed 's/^.*SENT CONTROL/  server: SENT CONTROL/'
     n=$(grep -c 'PUSH_UPDATE applied' "$log" || true)
-    ((n == 2)) || bad "layervpn applied $n updates, expected 2"
-    grep 'PUSH_UPDATE' "$log" | sed 's/^/  lvpn: /' | head -n 8
+    ((n == 4)) || bad "layervpn applied $n updates, expected 4"
+    grep 'PUSH_UPDATE' "$log" | sed 's/^/  lvpn: /' | head -n 12
     grep -q 'SIGUSR1' "$log" && bad "the session restarted"
 fi
 it_lvpn_stop "$pid" 10 || bad "client did not exit on SIGTERM"
-[[ $(it_counter "$log" tun.updates) == 2 ]] || bad "tun.updates = $(it_counter "$log" tun.updates), expected 2"
+[[ $(it_counter "$log" tun.updates) == 4 ]] || bad "tun.updates = $(it_counter "$log" tun.updates), expected 4"
 grep -q 'layervpn: stopped' "$log" || bad "not an orderly stop"
 for p in $A $C; do has_route "$p" && bad "route $p left behind after the stop"; done
 it_server_stop
