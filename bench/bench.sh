@@ -259,7 +259,7 @@ bench_client() {
 
     if [[ $exe == layervpn ]]; then
         RES[$name.format]=classic
-        grep -q 'epoch data keys' "$log" && RES[$name.format]=epoch
+        grep -q 'Data Channel: .*epoch data keys' "$log" && RES[$name.format]=epoch
     fi
     stop_client "$pid" "$name"
     RES[$name.stop]="stop ${STOP_MS} ms, exit $STOP_RC"
