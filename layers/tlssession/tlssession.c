@@ -168,14 +168,16 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
     t->cbs.on_push(t, &t->push);
 }
 
-/* PUSH_UPDATE (2.7): only once connected, as 2.7 sends it; applied to a
- * copy of the pushed options that replaces them when the sequence ends. */
+/* PUSH_UPDATE (2.7): only once connected (also while a renegotiation
+ * runs), as 2.7 sends it; applied to a copy of the pushed options that
+ * replaces them when the sequence ends. */
 static void tlss_on_push_update(lvpn__tlssession_t *t, const char *msg,
                                 size_t len) {
   lvpn__push_update_t *u = &t->push_update;
   int rc;
 
-  if (t->state != LVPN__TLSS_PUSHED || t->cbs.on_push_update == NULL) {
+  if ((t->state != LVPN__TLSS_PUSHED && !t->reneg) ||
+      t->cbs.on_push_update == NULL) {
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
               "ignoring PUSH_UPDATE before the session is up");
     return;
