@@ -327,6 +327,8 @@ static int del4(lvpn__nl_t *nl, const lvpn__tun_route4_t *rt, int ifindex) {
 
 int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
                           const lvpn__tun_plan_t *cur, lvpn__tun_plan_t *next) {
+  static const lvpn__tun_plan_t none; /* no routes */
+  const lvpn__tun_plan_t *old4 = cur; /* the IPv4 routes still in place */
   size_t i, j;
   int ifindex, r;
 
@@ -346,19 +348,22 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
   if (next->mtu != 0 && next->mtu != cur->mtu &&
       (r = lvpn__nl_set_mtu(nl, ifname, next->mtu)) < 0)
     return r;
-  /* New addresses before the old ones go: no moment without one. */
-  if (next->has_addr4 &&
-      (!cur->has_addr4 || cur->addr4 != next->addr4 ||
+  /* A new IPv4 address: the old one goes first (deleting a primary address
+   * takes its secondaries with it), and with it every IPv4 route through
+   * its subnet, so all of `next`'s routes are added again below. */
+  if (cur->has_addr4 &&
+      (!next->has_addr4 || cur->addr4 != next->addr4 ||
        cur->prefixlen4 != next->prefixlen4 || cur->peer4 != next->peer4)) {
+    lvpn__nl_addr_del4(nl, ifindex, cur->addr4, cur->prefixlen4, cur->peer4);
+    old4 = &none;
+  }
+  if (next->has_addr4 && old4 == &none) {
     r = ok_or_exists(lvpn__nl_addr_add4(nl, ifindex, next->addr4,
                                         next->prefixlen4, next->peer4));
     if (r < 0)
       return r;
-    if (cur->has_addr4)
-      lvpn__nl_addr_del4(nl, ifindex, cur->addr4, cur->prefixlen4, cur->peer4);
-  } else if (!next->has_addr4 && cur->has_addr4) {
-    lvpn__nl_addr_del4(nl, ifindex, cur->addr4, cur->prefixlen4, cur->peer4);
   }
+  /* IPv6: the new address before the old one goes (routes are on-link). */
   if (next->has_addr6 &&
       (!cur->has_addr6 || memcmp(cur->addr6, next->addr6, 16) != 0 ||
        cur->prefixlen6 != next->prefixlen6)) {
@@ -380,17 +385,17 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
       return r;
   }
   /* Old IPv4 routes whose kernel key a changed route takes. */
-  for (i = 0; i < cur->n_routes4; i++) {
-    if (has_route4(next, &cur->routes4[i]))
+  for (i = 0; i < old4->n_routes4; i++) {
+    if (has_route4(next, &old4->routes4[i]))
       continue;
     for (j = 0; j < next->n_routes4; j++)
-      if (same_key4(&cur->routes4[i], &next->routes4[j]) &&
-          (r = del4(nl, &cur->routes4[i], ifindex)) < 0)
+      if (same_key4(&old4->routes4[i], &next->routes4[j]) &&
+          (r = del4(nl, &old4->routes4[i], ifindex)) < 0)
         return r;
   }
   for (i = 0; i < next->n_routes4; i++) {
     const lvpn__tun_route4_t *rt = &next->routes4[i];
-    if (has_route4(cur, rt))
+    if (has_route4(old4, rt))
       continue;
     r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
                                          rt->gateway, rt->via_tun ? ifindex : 0,
@@ -408,9 +413,9 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
       return r;
   }
   /* Then what the update took away. */
-  for (i = 0; i < cur->n_routes4; i++)
-    if (!has_route4(next, &cur->routes4[i]) &&
-        (r = del4(nl, &cur->routes4[i], ifindex)) < 0)
+  for (i = 0; i < old4->n_routes4; i++)
+    if (!has_route4(next, &old4->routes4[i]) &&
+        (r = del4(nl, &old4->routes4[i], ifindex)) < 0)
       return r;
   for (i = 0; i < cur->n_routes6; i++) {
     const lvpn__tun_route6_t *rt = &cur->routes6[i];
