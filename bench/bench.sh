@@ -10,12 +10,20 @@
 # run only, so startup and handshake are not in it) and its peak RSS (VmHWM).
 # Prints numbers; asserts nothing beyond "the tunnel came up".
 #
+#   BENCH_MODE=epoch bash bench/bench.sh
+#
+# instead runs layervpn twice against one OpenVPN 2.7 server (the sid chroot of
+# tests/integration/lib.sh, DCO off): in the epoch data format (aead-epoch) and
+# in the classic one (LVPN_TEST_NO_EPOCH=1 leaves epoch out of IV_PROTO), and
+# compares their CPU per GB side by side (issue 10: epoch must cost no more).
+#
 # Environment:
 #   BENCH_SECONDS=10   iperf3 duration per direction
 #   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
 #   BENCH_VIA_WRAPPER=1  start an uninstalled layervpn through its libtool
 #                      wrapper script (adds bash's startup to time-to-tunnel)
 #   BENCH_LVPN_ARGS="--trace /tmp/t.jsonl"  extra words for layervpn connect
+#   BENCH_MODE=epoch   epoch vs classic data format against OpenVPN 2.7 (above)
 #   IT_KEEP=1          keep the work dir (logs, iperf3 JSON) afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +33,15 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+MODE=${BENCH_MODE:-openvpn}
+case $MODE in
+openvpn) CL_A=layervpn CL_B=openvpn ;;
+epoch) CL_A=epoch CL_B=classic ;;
+*)
+    echo "bench: BENCH_MODE=$MODE: want 'openvpn' (default) or 'epoch'" >&2
+    exit 1
+    ;;
+esac
 RUNS=${BENCH_RUNS:-1}
 if ! [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]]; then
     echo "bench: BENCH_SECONDS=$SECONDS_PER_RUN: want a positive integer" >&2
@@ -158,15 +175,19 @@ print(int(r["bytes"]), float(r["bits_per_second"]))
 EOF
 }
 
-# bench_client NAME RUN — start NAME (layervpn|openvpn) in the client namespace,
+# bench_client NAME RUN — start NAME (layervpn|openvpn, or epoch|classic: layervpn
+# with and without epoch data keys) in the client namespace,
 # measure, stop it; results land in RES[NAME.*].
 bench_client() {
     local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
     local -a cmd
+    local exe=$name no_epoch=""
     log=$IT_DIR/$name-$run.log
     pidfile=$IT_DIR/$name-$run.pid
     case $name in
-    layervpn)
+    layervpn | epoch | classic)
+        exe=layervpn
+        [[ $name == classic ]] && no_epoch=1
         cmd=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn")
         # shellcheck disable=SC2206 # words on purpose: "--trace FILE"
         [[ -n ${BENCH_LVPN_ARGS:-} ]] && cmd+=($BENCH_LVPN_ARGS)
@@ -178,8 +199,9 @@ bench_client() {
     # Started from this shell (not in a $(...) subshell), so the client is our
     # child and its exit status can be collected with wait.
     t0=$(date +%s.%N)
-    if [[ $name == layervpn ]]; then
-        LD_LIBRARY_PATH=$LVPN_LDPATH IT_BG_LOG=$log it_bg_in_client "${cmd[@]}" >"$pidfile"
+    if [[ $exe == layervpn ]]; then
+        LVPN_TEST_NO_EPOCH=$no_epoch LD_LIBRARY_PATH=$LVPN_LDPATH IT_BG_LOG=$log \
+            it_bg_in_client "${cmd[@]}" >"$pidfile"
     else
         IT_BG_LOG=$log it_bg_in_client "${cmd[@]}" >"$pidfile"
     fi
@@ -211,7 +233,7 @@ bench_client() {
     # ip netns exec (and the libtool wrapper of an uninstalled layervpn) exec into
     # the client, so the PID we hold is the client process itself.
     comm=$(<"/proc/$pid/comm")
-    if [[ $comm != "$name" && $comm != "lt-$name" ]]; then
+    if [[ $comm != "$exe" && $comm != "lt-$exe" ]]; then
         die "$name: pid $pid is '$comm', not the client; CPU/RSS would be wrong"
     fi
 
@@ -235,9 +257,13 @@ bench_client() {
         RES[$name.dco]=yes
     fi
 
+    if [[ $exe == layervpn ]]; then
+        RES[$name.format]=classic
+        grep -q 'Data Channel: .*epoch data keys' "$log" && RES[$name.format]=epoch
+    fi
     stop_client "$pid" "$name"
     RES[$name.stop]="stop ${STOP_MS} ms, exit $STOP_RC"
-    if [[ $name == layervpn ]]; then
+    if [[ $exe == layervpn ]]; then
         # --counters output: anything dropped, retransmitted or failed is worth a look
         RES[$name.stopped]=no
         if grep -q 'layervpn: stopped' "$log"; then
@@ -260,7 +286,7 @@ ratio() {
 }
 
 row() { # label key
-    local l=${RES[layervpn.$2]:-} o=${RES[openvpn.$2]:-}
+    local l=${RES[$CL_A.$2]:-} o=${RES[$CL_B.$2]:-}
     printf '%-22s%10s %10s %13s\n' "$1" "${l:--}" "${o:--}" "$(ratio "$l" "$o")"
 }
 
@@ -268,35 +294,43 @@ print_table() {
     local run=$1
     echo
     echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction)"
-    printf '%-22s%10s %10s %13s\n' "" layervpn openvpn "ratio(l/o)"
+    printf '%-22s%10s %10s %13s\n' "" "$CL_A" "$CL_B" "ratio($CL_A/$CL_B)"
     row "time-to-tunnel ms" ttt
     row "upload Mbit/s" mbps_up
     row "download Mbit/s" mbps_down
     row "CPU s/GB upload" cpu_up
     row "CPU s/GB download" cpu_down
     row "peak RSS kB" rss
-    printf '%-22s%10s %10s\n' "(RSS kB anon/file)" "${RES[layervpn.rss_split]:--}" "${RES[openvpn.rss_split]:--}"
-    printf '%-22s%10s %10s\n' "(CPU s up usr/sys)" "${RES[layervpn.cpus_up]:--}" "${RES[openvpn.cpus_up]:--}"
-    printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[layervpn.cpus_down]:--}" "${RES[openvpn.cpus_down]:--}"
-    echo "layervpn: ${RES[layervpn.stop]:-?}, orderly stop ${RES[layervpn.stopped]:-?}," \
-        "nonzero drop/retransmit/error counters: ${RES[layervpn.anomalies]:-none}"
-    echo "openvpn:  ${RES[openvpn.stop]:-?}"
-    if [[ ${RES[openvpn.dco]:-no} == yes ]]; then
+    printf '%-22s%10s %10s\n' "(RSS kB anon/file)" "${RES[$CL_A.rss_split]:--}" "${RES[$CL_B.rss_split]:--}"
+    printf '%-22s%10s %10s\n' "(CPU s up usr/sys)" "${RES[$CL_A.cpus_up]:--}" "${RES[$CL_B.cpus_up]:--}"
+    printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[$CL_A.cpus_down]:--}" "${RES[$CL_B.cpus_down]:--}"
+    echo "$CL_A: ${RES[$CL_A.stop]:-?}, orderly stop ${RES[$CL_A.stopped]:-?}," \
+        "nonzero drop/retransmit/error counters: ${RES[$CL_A.anomalies]:-none}"
+    echo "$CL_B: ${RES[$CL_B.stop]:-?}${RES[$CL_B.anomalies]:+, nonzero drop/retransmit/error counters: ${RES[$CL_B.anomalies]}}"
+    if [[ $MODE == epoch ]]; then
+        echo "data format used: $CL_A ${RES[$CL_A.format]:-?}, $CL_B ${RES[$CL_B.format]:-?}"
+    fi
+    if [[ ${RES[$CL_B.dco]:-no} == yes ]]; then
         echo "note: stock openvpn used DCO (kernel data channel): its CPU is mostly not in its process"
     fi
 }
 
 it_setup bench
 it_pki
-it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
-it_server_start
+if [[ $MODE == epoch ]]; then
+    it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM extra=disable-dco
+    it_server27_start
+else
+    it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
+    it_server_start
+fi
 it_client_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
 IT_BG_LOG=$IT_DIR/iperf-server.log it_bg_in_server iperf3 -s >/dev/null
 sleep 0.3
 
 for ((run = 1; run <= RUNS; run++)); do
     RES=()
-    for client in layervpn openvpn; do
+    for client in "$CL_A" "$CL_B"; do
         say "run $run/$RUNS: $client"
         bench_client "$client" "$run" || die "$client: tunnel did not come up"
     done
@@ -306,7 +340,11 @@ done
 echo
 echo "layervpn:  $(LD_LIBRARY_PATH=$LVPN_LDPATH "$LVPN_EXEC" --version 2>&1 | head -n 1 || true) ($LVPN_EXEC)"
 echo "           built $(date -r "$LVPN_EXEC" '+%F %T %Z'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
-echo "openvpn:   $(openvpn --version 2>&1 | head -n 1 || true)"
+if [[ $MODE == epoch ]]; then
+    echo "server:    $IT_SID_VERSION (sid chroot, disable-dco)"
+else
+    echo "openvpn:   $(openvpn --version 2>&1 | head -n 1 || true)"
+fi
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
 echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
 echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"

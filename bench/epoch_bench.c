@@ -8,8 +8,9 @@
  * Prints, does not assert. Build from the top directory with:
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -include config.h -I include -I . \
  *     -o bench/epoch_bench bench/epoch_bench.c layers/datachannel/epoch.c \
- *     layers/datachannel/crypto.c layers/datachannel/kdf.c lib/pbuf.c \
- *     lib/error.c -lmbedtls -lmbedx509 -lmbedcrypto -luv
+ *     layers/datachannel/crypto.c layers/datachannel/kdf.c \
+ *     layers/datachannel/cipher_evp.c lib/pbuf.c lib/error.c \
+ *     -lmbedtls -lmbedx509 -lmbedcrypto -luv -lcrypto
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -75,6 +75,13 @@ static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
     printf("connection failed: %s (%s), retrying\n", lvpn_strerror(err),
            lvpn_err_name(err));
     break;
+  case LVPN_EVENT_PUSH_UPDATE:
+    show_state(a, " (PUSH_UPDATE applied)");
+    break;
+  case LVPN_EVENT_AUTH_PENDING:
+  case LVPN_EVENT_INFO:
+    printf("server: %s\n", lvpn_client_info(c, NULL));
+    break;
   case LVPN_EVENT_STOPPED:
     show_state(a, "");
     printf("stopped: %s\n", lvpn_strerror(err));

@@ -142,8 +142,15 @@ typedef enum {
   LVPN_EVENT_PUSH_REPLY = 1, /* control channel complete, options pushed */
   LVPN_EVENT_CONNECTED = 2,  /* data channel up: traffic can flow */
   LVPN_EVENT_STOPPED = 3,    /* all layers shut down; `err` says why */
-  LVPN_EVENT_RESTARTING = 4  /* connection lost (`err`); reconnecting after
+  LVPN_EVENT_RESTARTING = 4, /* connection lost (`err`); reconnecting after
                                 connect-retry, as OpenVPN's SIGUSR1 */
+  LVPN_EVENT_PUSH_UPDATE = 5, /* the server updated pushed options (routes,
+                                DNS) while connected; applied */
+  LVPN_EVENT_AUTH_PENDING = 6, /* the server's authentication needs more time
+                                  (SSO, 2FA); the client waits for it as long
+                                  as lvpn_client_info() says */
+  LVPN_EVENT_INFO = 7 /* INFO / INFO_PRE from the server (e.g.
+                         "OPEN_URL:https://..."): see lvpn_client_info() */
 } lvpn_event_t;
 
 typedef void (*lvpn_event_cb)(lvpn_client_t *client, lvpn_event_t ev,
@@ -190,6 +197,13 @@ LVPN_EXTERN int lvpn_client_close(lvpn_client_t *c, lvpn_close_cb cb);
 /** Inject one inside (plaintext IP) packet; copied before return. */
 LVPN_EXTERN int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
                                          size_t len);
+
+/** The text of the server's last INFO or INFO_PRE message ("" if none;
+ * valid until the next event). `pending_timeout_s` (may be NULL) gets the
+ * seconds the client waits after the last AUTH_PENDING, 0 when no
+ * authentication is pending. */
+LVPN_EXTERN const char *lvpn_client_info(const lvpn_client_t *c,
+                                         unsigned *pending_timeout_s);
 
 /** The tunnel's IPv4 address and netmask (subnet topology) or peer address
  * (net30/p2p) as pushed by the server, in network byte order. Returns 0,

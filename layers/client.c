@@ -390,6 +390,13 @@ int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
   return lvpn__tun_layer_inject(&c->tun, pkt, len);
 }
 
+const char *lvpn_client_info(const lvpn_client_t *c,
+                             unsigned *pending_timeout_s) {
+  if (pending_timeout_s != NULL)
+    *pending_timeout_s = c->connected ? 0 : c->pending_timeout_s;
+  return c->info;
+}
+
 int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
                             uint32_t *netmask_or_peer) {
   const lvpn__push_t *p = &c->tls.push;

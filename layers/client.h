@@ -92,6 +92,10 @@ struct lvpn_client_s {
   int has_dns;          /* `dns` holds a PUSH_REPLY's result */
   lvpn_dns_t dns;       /* the connection's DNS, config + pushed */
   lvpn__dns_host_t dns_host; /* what is applied to the host's resolver */
+  /* AUTH_PENDING / INFO / INFO_PRE from the server (client_auth.c) */
+  char info[512];        /* the last INFO or INFO_PRE text */
+  char pending_kw[256];  /* the last AUTH_PENDING's keywords */
+  unsigned pending_timeout_s; /* its wait, 0: none pending */
 };
 
 /* Shared by client.c, client_stack.c and client_push.c. */
@@ -123,6 +127,8 @@ void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
+void lvpn__client_on_push_update(lvpn__tlssession_t *t,
+                                 const lvpn__push_t *push, unsigned changed);
 /* datachannel callback: the sending key is nearly spent. */
 void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
 
@@ -149,6 +155,9 @@ void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push);
 int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason);
 /* Continues a connection attempt that waited for credentials (client.c). */
 void lvpn__client_resume(lvpn_client_t *c);
+/* tlssession callback: AUTH_PENDING, INFO, INFO_PRE for the host. */
+void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
+                          const char *text, unsigned timeout_s);
 /* Frees every credential held. */
 void lvpn__client_auth_free(lvpn_client_t *c);
 

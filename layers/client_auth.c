@@ -6,6 +6,7 @@
  * interact forgets them and asks again). Secrets are never logged. */
 #include "layers/client.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -242,4 +243,20 @@ int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason) {
                "'auth-retry interact'");
     return 0;
   }
+}
+
+/* AUTH_PENDING (the server needs more time: SSO, 2FA) and INFO / INFO_PRE
+ * (OPEN_URL:..., CR_TEXT:...): kept for lvpn_client_info() and the
+ * management interface, and told to the host as events. */
+void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
+                          const char *text, unsigned timeout_s) {
+  lvpn_client_t *c = t->cbs.ud;
+  if (kind == LVPN__CTL_AUTH_PENDING) {
+    snprintf(c->pending_kw, sizeof(c->pending_kw), "%s", text);
+    c->pending_timeout_s = timeout_s;
+    lvpn__client_event(c, LVPN_EVENT_AUTH_PENDING, 0);
+    return;
+  }
+  snprintf(c->info, sizeof(c->info), "%s", text);
+  lvpn__client_event(c, LVPN_EVENT_INFO, 0);
 }

@@ -402,6 +402,54 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   lvpn__client_event(c, LVPN_EVENT_CONNECTED, 0);
 }
 
+/* PUSH_UPDATE (2.7) complete: `push` is the session's options as updated.
+ * 2.7 itself closes and reopens its tun; we move the device from the old
+ * plan to the new one (routes in both untouched), so traffic keeps flowing.
+ * Timers pushed by keepalive are recorded but not applied to the running
+ * session (they apply at the next connection). */
+void lvpn__client_on_push_update(lvpn__tlssession_t *t,
+                                 const lvpn__push_t *push, unsigned changed) {
+  lvpn_client_t *c = t->cbs.ud;
+  lvpn__tun_plan_t plan;
+  lvpn__tun_script_t sc;
+  char err[512] = "";
+  int rc;
+
+  if (!c->connected)
+    return;
+  if (changed & LVPN__PU_KEEPALIVE)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: PUSH_UPDATE keepalive (ping %d, ping-restart %d) "
+              "applies from the next connection, not to this one",
+              push->ping, push->ping_restart);
+  if (changed & LVPN__PU_OTHER)
+    LVPN__LOG(&c->log, LVPN_LOG_VERBOSE, "client",
+              "PUSH_UPDATE: block-outside-dns is Windows-only: ignored");
+  lvpn__tun_plan_init(&plan);
+  rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
+  client_script_free(&sc);
+  if (rc == 0)
+    rc = lvpn__tun_layer_update(&c->tun, &plan, err, sizeof(err));
+  lvpn__tun_plan_free(&plan);
+  if (rc != 0) {
+    /* The device is between two plans: reconnect to get a coherent one. */
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client", "PUSH_UPDATE: %s",
+              err[0] ? err : lvpn_strerror(rc));
+    lvpn__workers_shutdown(&c->workers, LVPN_EPROTO);
+    return;
+  }
+  if (changed & (LVPN__PU_DNS | LVPN__PU_DHCP))
+    lvpn__client_dns_on_push(c, push); /* re-applied (or reverted) */
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+            "PUSH_UPDATE applied: %d route(s), %d IPv6 route(s)%s",
+            push->n_routes, push->n_routes6,
+            push->redirect_gateway ? ", redirect-gateway" : "");
+  LVPN__TRACE(&c->trace, "client", "push_update_applied",
+              "routes=%d routes6=%d changed=%u", push->n_routes,
+              push->n_routes6, changed);
+  lvpn__client_event(c, LVPN_EVENT_PUSH_UPDATE, 0);
+}
+
 /* A renegotiation finished: new data keys on the same cipher. */
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id) {
   lvpn_client_t *c = t->cbs.ud;

@@ -14,7 +14,8 @@
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
    LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
    LVPN__IV_PROTO_AUTH_FAIL_TEMP | LVPN__IV_PROTO_DYN_TLS_CRYPT |           \
-   LVPN__IV_PROTO_DATA_EPOCH | LVPN__IV_PROTO_DNS_OPTION_V2)
+   LVPN__IV_PROTO_DATA_EPOCH | LVPN__IV_PROTO_PUSH_UPDATE |                 \
+   LVPN__IV_PROTO_AUTH_PENDING_KW | LVPN__IV_PROTO_DNS_OPTION_V2)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
@@ -162,6 +163,16 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   pi.mtu = IV_MTU;
   pi.ciphers = cfg->data_ciphers;
   pi.proto = c->iv_proto = IV_PROTO_BITS;
+  /* Bench/test hook: LVPN_TEST_NO_EPOCH=1 leaves epoch data keys out of
+   * IV_PROTO, so that bench/bench.sh can run the classic format against
+   * the same 2.7 server (which always offers epoch to those announcing it). */
+  if (getenv("LVPN_TEST_NO_EPOCH") != NULL &&
+      strcmp(getenv("LVPN_TEST_NO_EPOCH"), "1") == 0) {
+    pi.proto = c->iv_proto = IV_PROTO_BITS & ~LVPN__IV_PROTO_DATA_EPOCH;
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "test hook: epoch data keys not announced "
+              "(LVPN_TEST_NO_EPOCH=1)");
+  }
   pi.comp_stubs = 1; /* we implement every stub framing */
   pi.comp_real = lvpn__comp_advertise_real(cfg->comp, cfg->allow_compression,
                                            cfg->allow_compression_set);
@@ -254,10 +265,16 @@ int lvpn__client_build(lvpn_client_t *c) {
   cbs.on_push = lvpn__client_on_push;
   cbs.on_rekey = lvpn__client_on_rekey;
   cbs.on_token = lvpn__client_on_token;
+  cbs.on_push_update = lvpn__client_on_push_update;
+  cbs.on_info = lvpn__client_on_info;
   cbs.ud = c;
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
+  /* AUTH_PENDING may extend the wait up to max(hand-window, reneg-sec/2) */
+  c->tls.pending_max_ms = (uint64_t)(cfg->reneg_sec > 0 ? cfg->reneg_sec : 0) *
+                          500;
+  c->pending_timeout_s = 0;
   /* pull-filter: applied to every pushed option (push.c keeps them) */
   c->tls.push.filters = cfg->pull_filters;
   c->tls.push.n_filters = cfg->n_pull_filters;

@@ -559,6 +559,14 @@ void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err) {
     return;
   if (ev == LVPN_EVENT_RESTARTING)
     m->last_err = err;
+  if (ev == LVPN_EVENT_INFO) { /* as 2.7: >INFOMSG (not >INFO) */
+    char line[600];
+    snprintf(line, sizeof(line), ">INFOMSG:%s", m->client->info);
+    lvpn__mgmt_notify(&m->proto, line);
+  } else if (ev == LVPN_EVENT_AUTH_PENDING) {
+    lvpn__mgmt_state(&m->proto, "AUTH_PENDING", m->client->pending_kw, NULL,
+                     NULL, NULL, NULL, NULL, NULL);
+  }
   if (ev != LVPN_EVENT_STOPPED)
     return;
   m->last_err = err;

@@ -504,3 +504,7 @@ void lvpn__mgmt_query_userpass(lvpn__mgmt_t *s) {
 void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s) {
   out_line(s, ">PASSWORD:Verification Failed: 'Auth'");
 }
+
+void lvpn__mgmt_notify(lvpn__mgmt_t *s, const char *line) {
+  out_line(s, "%s", line);
+}

@@ -121,6 +121,8 @@ void lvpn__mgmt_bytecount(lvpn__mgmt_t *s, uint64_t in, uint64_t out);
 void lvpn__mgmt_hold(lvpn__mgmt_t *s, unsigned wait_s);
 /* Asks for the auth-user-pass credentials. */
 void lvpn__mgmt_query_userpass(lvpn__mgmt_t *s);
+/* A real-time notification line as given (">INFOMSG:..."). */
+void lvpn__mgmt_notify(lvpn__mgmt_t *s, const char *line);
 /* >PASSWORD:Verification Failed: 'Auth' */
 void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s);
 

@@ -91,22 +91,38 @@ static void cc_send_chunk(lvpn__controlchannel_t *c, lvpn__pbuf_t *p) {
   lvpn__layer_send_down(&c->base, p);
 }
 
+/* TLS bytes per P_CONTROL_V1 on the current key_id. The wrap is the one in
+ * use for it, not the configured one: with dynamic tls-crypt, key_id != 0
+ * goes out under tls-crypt (40 bytes) even when the config has no wrap or
+ * a smaller tls-auth. tls-crypt-v2 appends WKc to some key_id-0 packets. */
+size_t lvpn__controlchannel_max_payload(const lvpn__controlchannel_t *c) {
+  const lvpn__tlswrap_t *w = lvpn__session_wrap(c->session, c->key_id);
+  size_t overhead = CC_MAX_HEADER + lvpn__tlswrap_overhead(w) +
+                    (w == &c->session->wrap ? lvpn__tlswrap_wkc_len(w) : 0);
+  size_t mtu = c->tls_mtu;
+  if (mtu < overhead + 64)
+    mtu = overhead + 64;
+  return mtu - overhead;
+}
+
 /* TLS ciphertext from above: one P_CONTROL_V1 per max_payload bytes. */
 static void cc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__controlchannel_t *c = container_of(l, lvpn__controlchannel_t, base);
+  size_t max_payload = lvpn__controlchannel_max_payload(c);
 
   LVPN__TRACE(l->trace, l->name, "fragment",
-              "tls_bytes=%zu packets=%zu max_payload=%zu", p->len,
-              (p->len + c->max_payload - 1) / c->max_payload, c->max_payload);
-  while (p->len > c->max_payload) {
+              "tls_bytes=%zu packets=%zu max_payload=%zu key_id=%u", p->len,
+              (p->len + max_payload - 1) / max_payload, max_payload,
+              c->key_id);
+  while (p->len > max_payload) {
     lvpn__pbuf_t *q = lvpn__pbuf_alloc(c->pool);
     if (q == NULL) {
       lvpn__layer_drop(l, p);
       lvpn__layer_fail(l, LVPN_ENOMEM);
       return;
     }
-    memcpy(lvpn__pbuf_put(q, c->max_payload), p->data, c->max_payload);
-    lvpn__pbuf_pull(p, c->max_payload);
+    memcpy(lvpn__pbuf_put(q, max_payload), p->data, max_payload);
+    lvpn__pbuf_pull(p, max_payload);
     cc_send_chunk(c, q);
   }
   if (p->len > 0)
@@ -153,15 +169,9 @@ void lvpn__controlchannel_init(lvpn__controlchannel_t *c, uv_loop_t *loop,
                                lvpn__session_t *session,
                                lvpn__pbuf_pool_t *pool, size_t tls_mtu,
                                const lvpn__logger_t *log) {
-  size_t overhead;
   memset(c, 0, sizeof(*c));
   lvpn__layer_init(&c->base, loop, "controlchannel", &cc_ops, log);
   c->session = session;
   c->pool = pool;
-  /* tls-crypt-v2 appends the wrapped client key to some packets. */
-  overhead = CC_MAX_HEADER + lvpn__tlswrap_overhead(&session->wrap) +
-             lvpn__tlswrap_wkc_len(&session->wrap);
-  if (tls_mtu < overhead + 64)
-    tls_mtu = overhead + 64;
-  c->max_payload = tls_mtu - overhead;
+  c->tls_mtu = tls_mtu;
 }

@@ -14,7 +14,7 @@ typedef struct lvpn__controlchannel_s {
   lvpn__layer_t base;
   lvpn__session_t *session;
   lvpn__pbuf_pool_t *pool;
-  size_t max_payload; /* TLS bytes per P_CONTROL_V1 */
+  size_t tls_mtu; /* limit for a whole control packet on the wire */
   uint8_t key_id;
   uint64_t tls_bytes_out, tls_bytes_in, packets_out, packets_in, soft_resets;
 } lvpn__controlchannel_t;
@@ -24,6 +24,11 @@ void lvpn__controlchannel_init(lvpn__controlchannel_t *c, uv_loop_t *loop,
                                lvpn__session_t *session,
                                lvpn__pbuf_pool_t *pool, size_t tls_mtu,
                                const lvpn__logger_t *log);
+
+/* TLS bytes per P_CONTROL_V1 now: tls-mtu less the worst-case header and
+ * the wrap in use for the current key_id (dynamic tls-crypt after the first
+ * renegotiation). */
+size_t lvpn__controlchannel_max_payload(const lvpn__controlchannel_t *c);
 
 /* Starts a renegotiation from our side: a P_CONTROL_SOFT_RESET_V1 with the
  * next key_id. The server answers with its own, which starts the new TLS

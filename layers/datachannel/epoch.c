@@ -56,19 +56,16 @@ static int secret_iterate(uint8_t secret[LVPN__EPOCH_SECRET_LEN]) {
 }
 
 static void aead_free(const lvpn__epoch_key_t *k, lvpn__epoch_aead_t *a) {
-  if (a->epoch != 0) {
-    if (k->kind == EPOCH_GCM)
-      mbedtls_gcm_free(&a->c.gcm);
-    else
-      mbedtls_chachapoly_free(&a->c.chacha);
-  }
+  (void)k;
+  lvpn__dcc_free(&a->c); /* harmless on a zeroed slot */
   mbedtls_platform_zeroize(a, sizeof(*a));
 }
 
-/* Keys `a` for `epoch` from that epoch's secret. */
+/* Keys `a` for `epoch` from that epoch's secret, to seal (encrypt 1) or to
+ * open. */
 static int aead_setup(const lvpn__epoch_key_t *k, lvpn__epoch_aead_t *a,
                       const uint8_t secret[LVPN__EPOCH_SECRET_LEN],
-                      uint16_t epoch) {
+                      uint16_t epoch, int encrypt) {
   uint8_t key[32];
   int rc;
 
@@ -77,15 +74,8 @@ static int aead_setup(const lvpn__epoch_key_t *k, lvpn__epoch_aead_t *a,
   if (rc == 0)
     rc = lvpn__epoch_expand_label(secret, "data_iv", a->iv, sizeof(a->iv));
   if (rc == 0) {
-    if (k->kind == EPOCH_GCM) {
-      mbedtls_gcm_init(&a->c.gcm);
-      rc = mbedtls_gcm_setkey(&a->c.gcm, MBEDTLS_CIPHER_ID_AES, key,
-                              (unsigned)(k->keylen * 8));
-    } else {
-      mbedtls_chachapoly_init(&a->c.chacha);
-      rc = mbedtls_chachapoly_setkey(&a->c.chacha, key);
-    }
-    a->epoch = epoch; /* so that aead_free frees the context */
+    rc = lvpn__dcc_init(&a->c, k->cipher, key, k->keylen, encrypt);
+    a->epoch = epoch;
     rc = rc != 0 ? LVPN_ECRYPTO : 0;
   }
   mbedtls_platform_zeroize(key, sizeof(key));
@@ -167,7 +157,7 @@ static int refill_future(lvpn__epoch_key_t *k) {
     if (rc != 0)
       return rc;
     k->recv_secret_epoch++;
-    rc = aead_setup(k, free_slot, k->recv_secret, k->recv_secret_epoch);
+    rc = aead_setup(k, free_slot, k->recv_secret, k->recv_secret_epoch, 0);
     if (rc != 0)
       return rc;
   }
@@ -191,7 +181,7 @@ static lvpn__epoch_aead_t *lookup(lvpn__epoch_key_t *k, uint16_t epoch) {
 static int send_setup(lvpn__epoch_key_t *k, uint16_t epoch) {
   k->send_counter = 0;
   k->send_blocks = 0;
-  return aead_setup(k, &k->send, k->send_secret, epoch);
+  return aead_setup(k, &k->send, k->send_secret, epoch, 1);
 }
 
 /* A packet of future epoch `epoch` authenticated: it becomes current. */
@@ -275,7 +265,7 @@ int lvpn__epoch_key_init(lvpn__epoch_key_t *k, const char *cipher,
   memcpy(k->recv_secret, lvpn__key2_dec_cipher(key2), LVPN__EPOCH_SECRET_LEN);
   rc = send_setup(k, 1);
   if (rc == 0)
-    rc = aead_setup(k, &k->slots[0], k->recv_secret, 1);
+    rc = aead_setup(k, &k->slots[0], k->recv_secret, 1, 0);
   if (rc == 0) {
     k->recv_epoch = 1;
     k->recv_secret_epoch = 1;
@@ -351,15 +341,8 @@ int lvpn__epoch_encrypt(lvpn__epoch_key_t *k, lvpn__pbuf_t *p,
   lvpn__put_u16(h + 6, (uint16_t)(k->send_counter >> 32));
   lvpn__put_u32(h + 8, (uint32_t)k->send_counter);
   make_nonce(&k->send, h + 4, nonce);
-  if (k->kind == EPOCH_GCM)
-    rc = mbedtls_gcm_crypt_and_tag(
-        &k->send.c.gcm, MBEDTLS_GCM_ENCRYPT, n, nonce, sizeof(nonce), h,
-        LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN,
-        LVPN__EPOCH_TAG_LEN, tag);
-  else
-    rc = mbedtls_chachapoly_encrypt_and_tag(
-        &k->send.c.chacha, n, nonce, h, LVPN__EPOCH_HDR_LEN,
-        h + LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN, tag);
+  rc = lvpn__dcc_seal(&k->send.c, nonce, h, LVPN__EPOCH_HDR_LEN,
+                      h + LVPN__EPOCH_HDR_LEN, n, tag);
   if (rc != 0)
     return LVPN_ECRYPTO;
   k->stats.encrypted++;
@@ -393,16 +376,8 @@ int lvpn__epoch_decrypt(lvpn__epoch_key_t *k, lvpn__pbuf_t *p) {
     return LVPN_ENOKEY;
   }
   make_nonce(a, h + 4, nonce);
-  if (k->kind == EPOCH_GCM)
-    rc = mbedtls_gcm_auth_decrypt(
-        &a->c.gcm, n, nonce, sizeof(nonce), h, LVPN__EPOCH_HDR_LEN,
-        h + LVPN__EPOCH_HDR_LEN + n, LVPN__EPOCH_TAG_LEN,
-        h + LVPN__EPOCH_HDR_LEN, h + LVPN__EPOCH_HDR_LEN);
-  else
-    rc = mbedtls_chachapoly_auth_decrypt(
-        &a->c.chacha, n, nonce, h, LVPN__EPOCH_HDR_LEN,
-        h + LVPN__EPOCH_HDR_LEN + n, h + LVPN__EPOCH_HDR_LEN,
-        h + LVPN__EPOCH_HDR_LEN);
+  rc = lvpn__dcc_open(&a->c, nonce, h, LVPN__EPOCH_HDR_LEN,
+                      h + LVPN__EPOCH_HDR_LEN, n, h + LVPN__EPOCH_HDR_LEN + n);
   if (rc != 0) {
     a->auth_failures++;
     k->stats.auth_failures++;

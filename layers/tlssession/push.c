@@ -381,7 +381,8 @@ void lvpn__push_free(lvpn__push_t *p) {
 
 static const char *const ctl_names[] = {
     "",     "PUSH_REPLY", "AUTH_FAILED", "AUTH_PENDING", "RESTART",
-    "HALT", "INFO",       "INFO_PRE",    "EXIT",         "CR_RESPONSE"};
+    "HALT", "INFO",       "INFO_PRE",    "EXIT",         "CR_RESPONSE",
+    "PUSH_UPDATE"};
 
 lvpn__ctlmsg_t lvpn__ctlmsg_classify(const char *msg, const char **rest) {
   size_t i, l;

@@ -118,7 +118,8 @@ typedef enum {
   LVPN__CTL_INFO,
   LVPN__CTL_INFO_PRE,
   LVPN__CTL_EXIT,
-  LVPN__CTL_CR_RESPONSE
+  LVPN__CTL_CR_RESPONSE,
+  LVPN__CTL_PUSH_UPDATE /* 2.7: layers/tlssession/push_update.h */
 } lvpn__ctlmsg_t;
 
 /* Classifies a NUL-terminated control message by its keyword, which must be

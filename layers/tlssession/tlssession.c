@@ -104,7 +104,11 @@ static void tlss_hand_timer_cb(uv_timer_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, hand_timer);
   if (t->state >= LVPN__TLSS_PUSHED)
     return;
-  if (t->state == LVPN__TLSS_ACTIVE)
+  if (t->state == LVPN__TLSS_ACTIVE && t->auth_pending)
+    tlss_fail(t, LVPN_EPUSH_TIMEOUT,
+              "authentication still pending when the AUTH_PENDING timeout "
+              "ran out");
+  else if (t->state == LVPN__TLSS_ACTIVE)
     tlss_fail(t, LVPN_EPUSH_TIMEOUT, "no PUSH_REPLY within hand-window");
   else if (t->reneg)
     tlss_fail(t, LVPN_EHANDSHAKE_TIMEOUT,
@@ -160,6 +164,7 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
     return; /* push-continuation 2: more to come */
   }
   t->state = LVPN__TLSS_PUSHED;
+  t->auth_pending = 0;
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
   t->handshake_ms = uv_now(t->base.loop) - t->started_ms;
@@ -169,6 +174,59 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
   LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_ACTIVE);
   if (t->cbs.on_push != NULL)
     t->cbs.on_push(t, &t->push);
+}
+
+/* PUSH_UPDATE (2.7): only once connected (also while a renegotiation
+ * runs), as 2.7 sends it; applied to a copy of the pushed options that
+ * replaces them when the sequence ends. */
+static void tlss_on_push_update(lvpn__tlssession_t *t, const char *msg,
+                                size_t len) {
+  lvpn__push_update_t *u = &t->push_update;
+  int rc;
+
+  if ((t->state != LVPN__TLSS_PUSHED && !t->reneg) ||
+      t->cbs.on_push_update == NULL) {
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "ignoring PUSH_UPDATE before the session is up");
+    return;
+  }
+  rc = lvpn__push_update_parse(u, &t->push, msg, len, tlss_push_warn, t);
+  if (rc < 0) {
+    t->ctl_msgs_bad++;
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "%s", u->err);
+    LVPN__TRACE(t->base.trace, t->base.name, "push_update_error",
+                "not_updatable=%d", u->not_updatable);
+    if (u->not_updatable) /* 2.7: "Offending option received from server" */
+      tlss_fail(t, LVPN_EPROTO,
+                "the server pushed an option that cannot be updated: "
+                "reconnecting, as OpenVPN 2.7 does");
+    else
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "PUSH_UPDATE not applied; the session keeps its options");
+    return;
+  }
+  if (rc > 0) {
+    LVPN__TRACE(t->base.trace, t->base.name, "push_update_continuation",
+                "set=%d removed=%d", u->n_set, u->n_removed);
+    return;
+  }
+  {
+    unsigned changed = u->changed;
+    int n_set = u->n_set, n_removed = u->n_removed, n_skipped = u->n_skipped;
+    lvpn__push_update_commit(u, &t->push);
+    t->push_updates++;
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "PUSH_UPDATE: %d option(s) set, %d removed, %d skipped",
+              n_set, n_removed, n_skipped);
+    LVPN__TRACE(t->base.trace, t->base.name, "push_update",
+                "set=%d removed=%d skipped=%d changed=%u", n_set, n_removed,
+                n_skipped, changed);
+    if (changed == 0)
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "No updatable options found in incoming PUSH_UPDATE message");
+    else
+      t->cbs.on_push_update(t, &t->push, changed);
+  }
 }
 
 static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
@@ -190,13 +248,18 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
     lvpn__ctlmsg_redact(shown, len);
   }
   LVPN__LOG(t->base.log,
-            kind == LVPN__CTL_PUSH_REPLY ? LVPN_LOG_INFO : LVPN_LOG_VERBOSE,
+            kind == LVPN__CTL_PUSH_REPLY || kind == LVPN__CTL_PUSH_UPDATE
+                ? LVPN_LOG_INFO
+                : LVPN_LOG_VERBOSE,
             t->base.name, "PUSH: Received control message: '%.*s'",
             shown != NULL ? (int)len : 0, shown != NULL ? shown : "");
   free(shown);
   switch (kind) {
   case LVPN__CTL_PUSH_REPLY:
     tlss_on_push_reply(t, msg, len);
+    break;
+  case LVPN__CTL_PUSH_UPDATE:
+    tlss_on_push_update(t, msg, len);
     break;
   case LVPN__CTL_AUTH_FAILED: {
     lvpn__auth_temp_t temp;
@@ -246,16 +309,44 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
               "server sent EXIT (it is shutting down)");
     lvpn__layer_fail(&t->base, LVPN_EEXIT_NOTIFY);
     break;
-  case LVPN__CTL_AUTH_PENDING:
-    /* Extend the wait for PUSH_REPLY (default: a further hand-window). */
-    uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms, 0);
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "AUTH_PENDING%s%s",
-              *arg ? ": " : "", arg);
+  case LVPN__CTL_AUTH_PENDING: {
+    /* The server's authentication takes longer (SSO, 2FA): wait for
+     * PUSH_REPLY as long as it asks ("timeout N", IV_PROTO bit 4), else a
+     * further hand-window; capped as 2.7 does. */
+    int to = lvpn__ctlmsg_pending_timeout(arg);
+    uint64_t cap = t->pending_max_ms > t->hand_window_ms ? t->pending_max_ms
+                                                          : t->hand_window_ms;
+    uint64_t ms = to >= 0 ? (uint64_t)to * 1000 : t->hand_window_ms;
+    uint64_t now = uv_now(t->base.loop), left;
+    if (ms > cap)
+      ms = cap;
+    if (t->state == LVPN__TLSS_ACTIVE) {
+      /* Counted from the first AUTH_PENDING (2.7: from the key exchange),
+       * so that repeated ones cannot stretch the wait without end. */
+      if (!t->auth_pending)
+        t->pending_since_ms = now;
+      t->auth_pending = 1;
+      left = t->pending_since_ms + ms > now ? t->pending_since_ms + ms - now
+                                            : 0;
+      uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, left, 0);
+    }
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "AUTH_PENDING: authentication pending, waiting up to %llu s "
+              "for the server%s%s%s",
+              (unsigned long long)(ms / 1000), *arg ? " (" : "", arg,
+              *arg ? ")" : "");
+    LVPN__TRACE(t->base.trace, t->base.name, "auth_pending", "timeout_s=%llu",
+                (unsigned long long)(ms / 1000));
+    if (t->cbs.on_info != NULL)
+      t->cbs.on_info(t, kind, arg, (unsigned)(ms / 1000));
     break;
+  }
   case LVPN__CTL_INFO:
   case LVPN__CTL_INFO_PRE:
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "INFO: %s",
-              arg);
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "%s: %s",
+              kind == LVPN__CTL_INFO ? "INFO" : "INFO_PRE", arg);
+    if (t->cbs.on_info != NULL)
+      t->cbs.on_info(t, kind, arg, 0);
     break;
   default:
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
@@ -528,6 +619,7 @@ static void tlss_close(lvpn__layer_t *l) {
     t->tls_live = 0;
   }
   lvpn__push_free(&t->push);
+  lvpn__push_update_free(&t->push_update);
   mbedtls_platform_zeroize(&t->km2, sizeof(t->km2));
   mbedtls_platform_zeroize(&t->km2_srv, sizeof(t->km2_srv));
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->push_timer);
@@ -542,6 +634,7 @@ static void tlss_counters(const lvpn__layer_t *l,
       container_of(l, const lvpn__tlssession_t, base);
   cb(ud, l->name, "state", (uint64_t)t->state);
   cb(ud, l->name, "push_requests", t->push_requests);
+  cb(ud, l->name, "push_updates", t->push_updates);
   cb(ud, l->name, "ctl_msgs_in", t->ctl_msgs_in);
   cb(ud, l->name, "ctl_msgs_out", t->ctl_msgs_out);
   cb(ud, l->name, "ctl_msgs_bad", t->ctl_msgs_bad);
@@ -576,6 +669,7 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   t->cbs = *cbs;
   t->hand_window_ms = (uint64_t)(hand_window_s ? hand_window_s : 60) * 1000;
   lvpn__push_init(&t->push);
+  lvpn__push_update_init(&t->push_update);
   return 0;
 }
 

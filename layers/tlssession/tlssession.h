@@ -10,6 +10,7 @@
 #include "layers/tlssession/keymethod.h"
 #include "layers/layer.h"
 #include "layers/tlssession/push.h"
+#include "layers/tlssession/push_update.h"
 #include "layers/packetmuxer/session.h"
 #include "layers/tlssession/engine.h"
 
@@ -24,6 +25,16 @@ typedef struct lvpn__tlssession_cbs_s {
   /* A later PUSH_REPLY renewed the auth-token (`push` lent for the call,
    * only its auth-token fields matter). May be NULL. */
   void (*on_token)(lvpn__tlssession_t *t, const lvpn__push_t *push);
+  /* A PUSH_UPDATE sequence is complete: `push` (lent) is the session's
+   * options as updated, `changed` the LVPN__PU_* kinds it touched. A
+   * non-updatable option fails the layer with LVPN_EPROTO instead (2.7
+   * restarts). May be NULL: updates are then ignored. */
+  void (*on_push_update)(lvpn__tlssession_t *t, const lvpn__push_t *push,
+                         unsigned changed);
+  /* AUTH_PENDING (`timeout_s`: the wait now allowed), INFO or INFO_PRE;
+   * `text` (lent) is what follows the keyword's comma. May be NULL. */
+  void (*on_info)(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind, const char *text,
+                  unsigned timeout_s);
   void *ud;
 } lvpn__tlssession_cbs_t;
 
@@ -54,10 +65,17 @@ struct lvpn__tlssession_s {
   lvpn__km2_client_t km2;    /* our randoms and strings */
   lvpn__km2_server_t km2_srv;
   lvpn__push_t push;
+  lvpn__push_update_t push_update; /* a PUSH_UPDATE sequence in progress */
+  uint64_t push_updates;           /* complete PUSH_UPDATE sequences */
   lvpn__tlssession_cbs_t cbs;
   uv_timer_t push_timer;   /* PUSH_REQUEST resend */
   uv_timer_t hand_timer;   /* hand-window */
   uint64_t hand_window_ms;
+  /* AUTH_PENDING: the longest wait a server may ask for (2.7: the larger
+   * of hand-window and reneg-sec / 2); 0: hand-window. */
+  uint64_t pending_max_ms;
+  int auth_pending; /* AUTH_PENDING received; waiting for PUSH_REPLY */
+  uint64_t pending_since_ms; /* the first AUTH_PENDING: the wait's start */
   uint64_t started_ms;
   uint64_t push_requests, ctl_msgs_in, ctl_msgs_out, ctl_msgs_bad;
   uint64_t ctl_msgs_oversize; /* longer than one 2048-byte read: dropped */

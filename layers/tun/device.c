@@ -283,3 +283,155 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
   }
   return 0;
 }
+
+static int route4_eq(const lvpn__tun_route4_t *a, const lvpn__tun_route4_t *b) {
+  return a->dst == b->dst && a->prefixlen == b->prefixlen &&
+         a->gateway == b->gateway && a->metric == b->metric &&
+         a->via_tun == b->via_tun;
+}
+
+static int route6_eq(const lvpn__tun_route6_t *a, const lvpn__tun_route6_t *b) {
+  return memcmp(a->dst, b->dst, 16) == 0 && a->prefixlen == b->prefixlen &&
+         a->metric == b->metric;
+}
+
+static int has_route4(const lvpn__tun_plan_t *p, const lvpn__tun_route4_t *r) {
+  size_t i;
+  for (i = 0; i < p->n_routes4; i++)
+    if (route4_eq(&p->routes4[i], r))
+      return 1;
+  return 0;
+}
+
+static int has_route6(const lvpn__tun_plan_t *p, const lvpn__tun_route6_t *r) {
+  size_t i;
+  for (i = 0; i < p->n_routes6; i++)
+    if (route6_eq(&p->routes6[i], r))
+      return 1;
+  return 0;
+}
+
+/* The kernel keys an IPv4 route by destination, prefix and metric: an old
+ * route with the key of a new, different one must go before the new one
+ * can be added. */
+static int same_key4(const lvpn__tun_route4_t *a, const lvpn__tun_route4_t *b) {
+  return a->dst == b->dst && a->prefixlen == b->prefixlen &&
+         a->metric == b->metric;
+}
+
+static int del4(lvpn__nl_t *nl, const lvpn__tun_route4_t *rt, int ifindex) {
+  int r = lvpn__nl_route_del4(nl, rt->dst, rt->prefixlen, rt->gateway,
+                              rt->via_tun ? ifindex : 0, rt->metric);
+  return r == UV_ESRCH || r == UV_ENOENT ? 0 : r; /* already gone */
+}
+
+int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
+                          const lvpn__tun_plan_t *cur, lvpn__tun_plan_t *next) {
+  static const lvpn__tun_plan_t none; /* no routes */
+  const lvpn__tun_plan_t *old4 = cur; /* the IPv4 routes still in place */
+  size_t i, j;
+  int ifindex, r;
+
+  ifindex = lvpn__nl_ifindex(nl, ifname);
+  if (ifindex < 0)
+    return ifindex;
+  if (cur->has_server_route && next->has_server_route &&
+      cur->server == next->server) {
+    next->net_gateway = cur->net_gateway;
+    next->net_ifindex = cur->net_ifindex;
+  } else if (next->has_server_route &&
+             lvpn__nl_route_get4(nl, next->server, &next->net_gateway,
+                                 &next->net_ifindex) < 0) {
+    next->net_gateway = 0;
+    next->net_ifindex = 0;
+  }
+  if (next->mtu != 0 && next->mtu != cur->mtu &&
+      (r = lvpn__nl_set_mtu(nl, ifname, next->mtu)) < 0)
+    return r;
+  /* A new IPv4 address: the old one goes first (deleting a primary address
+   * takes its secondaries with it), and with it every IPv4 route through
+   * its subnet, so all of `next`'s routes are added again below. */
+  if (cur->has_addr4 &&
+      (!next->has_addr4 || cur->addr4 != next->addr4 ||
+       cur->prefixlen4 != next->prefixlen4 || cur->peer4 != next->peer4)) {
+    lvpn__nl_addr_del4(nl, ifindex, cur->addr4, cur->prefixlen4, cur->peer4);
+    old4 = &none;
+  }
+  if (next->has_addr4 && old4 == &none) {
+    r = ok_or_exists(lvpn__nl_addr_add4(nl, ifindex, next->addr4,
+                                        next->prefixlen4, next->peer4));
+    if (r < 0)
+      return r;
+  }
+  /* IPv6: the new address before the old one goes (routes are on-link). */
+  if (next->has_addr6 &&
+      (!cur->has_addr6 || memcmp(cur->addr6, next->addr6, 16) != 0 ||
+       cur->prefixlen6 != next->prefixlen6)) {
+    r = ok_or_exists(
+        lvpn__nl_addr_add6(nl, ifindex, next->addr6, next->prefixlen6));
+    if (r < 0)
+      return r;
+    if (cur->has_addr6)
+      lvpn__nl_addr_del6(nl, ifindex, cur->addr6, cur->prefixlen6);
+  } else if (!next->has_addr6 && cur->has_addr6) {
+    lvpn__nl_addr_del6(nl, ifindex, cur->addr6, cur->prefixlen6);
+  }
+  if (next->has_server_route && !cur->has_server_route &&
+      next->net_gateway != 0 && next->net_ifindex != ifindex) {
+    r = ok_or_exists(lvpn__nl_route_add4(nl, next->server, 32,
+                                         next->net_gateway, next->net_ifindex,
+                                         0));
+    if (r < 0)
+      return r;
+  }
+  /* Old IPv4 routes whose kernel key a changed route takes. */
+  for (i = 0; i < old4->n_routes4; i++) {
+    if (has_route4(next, &old4->routes4[i]))
+      continue;
+    for (j = 0; j < next->n_routes4; j++)
+      if (same_key4(&old4->routes4[i], &next->routes4[j]) &&
+          (r = del4(nl, &old4->routes4[i], ifindex)) < 0)
+        return r;
+  }
+  for (i = 0; i < next->n_routes4; i++) {
+    const lvpn__tun_route4_t *rt = &next->routes4[i];
+    if (has_route4(old4, rt))
+      continue;
+    r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
+                                         rt->gateway, rt->via_tun ? ifindex : 0,
+                                         rt->metric));
+    if (r < 0)
+      return r;
+  }
+  for (i = 0; i < next->n_routes6; i++) {
+    const lvpn__tun_route6_t *rt = &next->routes6[i];
+    if (has_route6(cur, rt))
+      continue;
+    r = ok_or_exists(lvpn__nl_route_add6(nl, rt->dst, rt->prefixlen, NULL,
+                                         ifindex, rt->metric));
+    if (r < 0)
+      return r;
+  }
+  /* Then what the update took away. */
+  for (i = 0; i < old4->n_routes4; i++)
+    if (!has_route4(next, &old4->routes4[i]) &&
+        (r = del4(nl, &old4->routes4[i], ifindex)) < 0)
+      return r;
+  for (i = 0; i < cur->n_routes6; i++) {
+    const lvpn__tun_route6_t *rt = &cur->routes6[i];
+    if (has_route6(next, rt))
+      continue;
+    r = lvpn__nl_route_del6(nl, rt->dst, rt->prefixlen, NULL, ifindex,
+                            rt->metric);
+    if (r < 0 && r != UV_ESRCH && r != UV_ENOENT)
+      return r;
+  }
+  if (cur->has_server_route && !next->has_server_route &&
+      cur->net_gateway != 0 && cur->net_ifindex != ifindex) {
+    r = lvpn__nl_route_del4(nl, cur->server, 32, cur->net_gateway,
+                            cur->net_ifindex, 0);
+    if (r < 0 && r != UV_ESRCH && r != UV_ENOENT)
+      return r;
+  }
+  return 0;
+}

@@ -154,4 +154,16 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
 int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                          lvpn__tun_plan_t *plan);
 
+/** Moves a configured device from plan `cur` to plan `next` (PUSH_UPDATE)
+ * without taking it down: the MTU if it changed, addresses, new routes
+ * added (an old route holding a new one's kernel key first removed), then
+ * old routes not in `next` deleted; the server host route follows
+ * redirect-gateway. Routes in both stay untouched, so their traffic never
+ * stops, unless the IPv4 address changes: the old one goes first (the
+ * kernel would take a new secondary address with it) and the IPv4 routes
+ * are added again. `next->net_gateway` is taken from `cur` or looked
+ * up. Stops at the first error; lvpn__nl_last_error() says what failed. */
+int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
+                          const lvpn__tun_plan_t *cur, lvpn__tun_plan_t *next);
+
 #endif

@@ -218,6 +218,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     }
     if (t->base.trace->on)
       tun_trace_plan(t, plan);
+    lvpn__tun_plan_free(&t->plan);
+    t->plan = *plan; /* kept for PUSH_UPDATE; the caller's is emptied */
+    lvpn__tun_plan_init(plan);
     if (script != NULL) {
       script_copy(&t->script, script, t->ifname);
       if (t->script.up != NULL) {
@@ -245,6 +248,30 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
   } else {
     LVPN__TRACE(t->base.trace, t->base.name, "inside", "mode=%s", "host");
   }
+  return 0;
+}
+
+int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
+                           char *errbuf, size_t errlen) {
+  int err;
+  if (!lvpn__layer_running(&t->base))
+    return LVPN_ESTATE;
+  if (t->host_write == NULL) {
+    if (!t->nl_open)
+      return LVPN_ESTATE;
+    err = lvpn__tun_update_plan(&t->nl, t->ifname, &t->plan, plan);
+    if (err != 0) {
+      snprintf(errbuf, errlen, "updating %s: %s", t->ifname,
+               lvpn__nl_last_error(&t->nl));
+      return LVPN_ENETLINK;
+    }
+    if (t->base.trace->on)
+      tun_trace_plan(t, plan);
+  }
+  lvpn__tun_plan_free(&t->plan);
+  t->plan = *plan;
+  lvpn__tun_plan_init(plan);
+  t->updates++;
   return 0;
 }
 
@@ -280,6 +307,7 @@ static void tun_close(lvpn__layer_t *l) {
   if (t->up_ran && t->script.down != NULL)
     run_script(t, t->script.down, "down");
   script_free(&t->script);
+  lvpn__tun_plan_free(&t->plan);
   if (t->poll_init) {
     /* The fd must outlive the poll handle's registration: close it after
      * uv_close has been requested (libuv stops watching it at once). */
@@ -299,6 +327,7 @@ static void tun_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "tx_bytes", t->tx_bytes);
   cb(ud, l->name, "tx_errors", t->tx_errors);
   cb(ud, l->name, "rx_no_buffer", t->rx_no_buffer);
+  cb(ud, l->name, "updates", t->updates);
 }
 
 static const lvpn__layer_ops_t tun_ops = {.up = tun_up,

@@ -40,6 +40,8 @@ typedef struct lvpn__tun_layer_s {
   lvpn__tun_script_t script;
   struct lvpn__dns_host_s *dns; /* DNS applied for this device (owned by
                                    the client); reverted on close */
+  lvpn__tun_plan_t plan; /* as applied: PUSH_UPDATE moves from it */
+  uint64_t updates;      /* plans applied by lvpn__tun_layer_update */
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
@@ -58,6 +60,11 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
 int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                               const lvpn__tun_script_t *script, char *errbuf,
                               size_t errlen);
+/* PUSH_UPDATE: moves the device to `plan` (taken over; the caller's is left
+ * empty) without closing it. Host mode: only recorded. `errbuf` names what
+ * failed. */
+int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
+                           char *errbuf, size_t errlen);
 /* Host mode: one inside packet from the host (copied). */
 int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
                            size_t len);

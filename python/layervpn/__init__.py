@@ -83,7 +83,8 @@ _uv_async_init = _proto(_uv, "uv_async_init", ctypes.c_int, _vp, _vp, _ASYNC_CB)
 _uv_async_send = _proto(_uv, "uv_async_send", ctypes.c_int, _vp)
 _uv_close = _proto(_uv, "uv_close", None, _vp, _vp)
 
-_EVENT_NAMES = {1: "PUSH_REPLY", 2: "CONNECTED", 3: "STOPPED", 4: "RESTARTING"}
+_EVENT_NAMES = {1: "PUSH_REPLY", 2: "CONNECTED", 3: "STOPPED", 4: "RESTARTING",
+                5: "PUSH_UPDATE", 6: "AUTH_PENDING", 7: "INFO"}
 _ESTOPPED = None  # looked up below
 
 

@@ -161,29 +161,53 @@ END_TEST
 /* What the packetmuxer would put on the wire for this chunk: the largest
  * header the reliable layer can ask for (4 piggybacked ACKs), the wrapping,
  * and (tls-crypt-v2) WKc, which message 1 carries when the server asks. */
-static size_t wire_size(const lvpn__session_t *s, size_t payload) {
+static size_t wire_size(lvpn__session_t *s, uint8_t key_id, size_t payload) {
   lvpn__ctl_pkt_t h;
+  const lvpn__tlswrap_t *w = lvpn__session_wrap(s, key_id);
   memset(&h, 0, sizeof(h));
   h.opcode = LVPN__P_CONTROL_V1;
   h.n_acks = LVPN__CONTROL_SEND_ACK_MAX;
-  return lvpn__ctl_header_len(&h) + lvpn__tlswrap_overhead(&s->wrap) +
-         lvpn__tlswrap_wkc_len(&s->wrap) + payload;
+  return lvpn__ctl_header_len(&h) + lvpn__tlswrap_overhead(w) +
+         (w == &s->wrap ? lvpn__tlswrap_wkc_len(w) : 0) + payload;
+}
+
+/* Dynamic tls-crypt from an arbitrary EKM, then our soft reset: what the
+ * client does at its first renegotiation. Returns the new key_id. */
+static uint8_t go_dynamic(env_t *e) {
+  uint8_t ekm[LVPN__TLSWRAP_KEY2_LEN];
+  lvpn__pbuf_t *p;
+  memset(ekm, 0x5a, sizeof(ekm));
+  ck_assert_int_eq(
+      lvpn__tlswrap_init_dynamic(&e->session.dyn, ekm, &e->session.wrap), 0);
+  e->session.have_dyn = 1;
+  ck_assert_int_eq(lvpn__controlchannel_soft_reset(&e->cc), 0);
+  spin(e);
+  p = fake_cap_pop(&e->rel);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_SOFT_RESET_V1);
+  ck_assert_uint_eq(p->meta.key_id, 1);
+  lvpn__pbuf_free(p);
+  return 1;
 }
 
 /* 5000 bytes of TLS ciphertext from above: P_CONTROL_V1 chunks, each
  * fitting tls-mtu once encoded and wrapped, in order, lossless. */
-static void cut_and_reassemble(int mode, size_t tls_mtu, size_t total) {
+static void cut_and_reassemble_on(int mode, size_t tls_mtu, size_t total,
+                                  int dyn) {
   env_t *e = &E;
   static uint8_t tls[5000], back[5000];
   lvpn__pbuf_t *p, *w;
   lvpn__ctl_pkt_t h;
   size_t i, off = 0, chunks = 0, maxp;
+  uint8_t key_id = 0;
 
   ck_assert_uint_le(total, sizeof(tls));
   for (i = 0; i < total; i++)
     tls[i] = (uint8_t)(i * 7 + i / 251);
   env_start(e, mode, tls_mtu);
-  maxp = e->cc.max_payload;
+  if (dyn)
+    key_id = go_dynamic(e);
+  maxp = lvpn__controlchannel_max_payload(&e->cc);
   ck_assert_uint_gt(maxp, 0);
   /* as the tlssession does: up to a pbuf's tailroom per packet */
   while (off < total) {
@@ -199,24 +223,27 @@ static void cut_and_reassemble(int mode, size_t tls_mtu, size_t total) {
   off = 0;
   while ((p = fake_cap_pop(&e->rel)) != NULL) {
     ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_V1);
-    ck_assert_uint_eq(p->meta.key_id, 0);
+    ck_assert_uint_eq(p->meta.key_id, key_id);
     ck_assert_uint_gt(p->len, 0);
     ck_assert_uint_le(p->len, maxp);
-    ck_assert_msg(wire_size(&e->session, p->len) <= tls_mtu,
+    ck_assert_msg(wire_size(&e->session, key_id, p->len) <= tls_mtu,
                   "chunk %zu: %zu bytes on the wire", chunks,
-                  wire_size(&e->session, p->len));
+                  wire_size(&e->session, key_id, p->len));
     /* and for real: encode + wrap a copy with 4 ACKs. The first chunk is
      * message 1 (0 was the reset): with v2 it may become P_CONTROL_WKC_V1
      * and carry WKc, so its buffer needs that tailroom too. */
     w = lvpn__pbuf_clone(p);
     memset(&h, 0, sizeof(h));
-    h.opcode = mode == LVPN__TLSWRAP_CRYPT_V2 && chunks == 0
+    h.opcode = mode == LVPN__TLSWRAP_CRYPT_V2 && chunks == 0 && !dyn
                    ? LVPN__P_CONTROL_WKC_V1
                    : LVPN__P_CONTROL_V1;
+    h.key_id = key_id;
     h.n_acks = LVPN__CONTROL_SEND_ACK_MAX;
     h.msg_id = (uint32_t)chunks + 1;
     ck_assert_int_eq(lvpn__ctl_encode(w, &h), 0);
-    ck_assert_int_eq(lvpn__tlswrap_wrap(&e->session.wrap, w, 1700000000u), 0);
+    ck_assert_int_eq(lvpn__tlswrap_wrap(lvpn__session_wrap(&e->session, key_id),
+                                        w, 1700000000u),
+                     0);
     ck_assert_uint_le(w->len, tls_mtu);
     lvpn__pbuf_free(w);
     ck_assert_uint_le(off + p->len, total);
@@ -229,7 +256,13 @@ static void cut_and_reassemble(int mode, size_t tls_mtu, size_t total) {
   ck_assert_int_eq(memcmp(back, tls, total), 0);
   ck_assert_uint_ge(chunks, (total + maxp - 1) / maxp);
   ck_assert_uint_eq(e->cc.tls_bytes_out, total);
+  if (dyn)
+    lvpn__tlswrap_free(&e->session.dyn);
   env_finish(e);
+}
+
+static void cut_and_reassemble(int mode, size_t tls_mtu, size_t total) {
+  cut_and_reassemble_on(mode, tls_mtu, total, 0);
 }
 
 START_TEST(test_controlchannel_cuts_tls_into_mtu_sized_chunks) {
@@ -254,6 +287,20 @@ START_TEST(test_controlchannel_chunks_fit_small_and_unwrapped) {
 }
 END_TEST
 
+/* Renegotiation under dynamic tls-crypt: chunks are sized for the dynamic
+ * wrap (tls-crypt, 40 bytes), not the configured one, which may be none or
+ * a smaller tls-auth (these overflowed tls-mtu by up to 40 bytes). */
+START_TEST(test_controlchannel_chunks_fit_dynamic_tls_crypt) {
+  static const int modes[] = {LVPN__TLSWRAP_NONE, LVPN__TLSWRAP_CRYPT,
+                              LVPN__TLSWRAP_CRYPT_V2, LVPN__TLSWRAP_AUTH};
+  size_t i;
+  for (i = 0; i < FAKE_COUNT(modes); i++) {
+    cut_and_reassemble_on(modes[i], 1250, 5000, 1);
+    cut_and_reassemble_on(modes[i], 600, 3000, 1);
+  }
+}
+END_TEST
+
 START_TEST(test_controlchannel_empty_from_above_sends_nothing) {
   env_t *e = &E;
   env_start(e, LVPN__TLSWRAP_CRYPT, 1250);
@@ -273,4 +320,5 @@ LVPN_TEST_MAIN("controlchannel", 0, NULL, NULL,
                test_controlchannel_chunks_fit_with_v2_wkc,
                test_controlchannel_chunks_fit_with_tls_auth_sha512,
                test_controlchannel_chunks_fit_small_and_unwrapped,
+               test_controlchannel_chunks_fit_dynamic_tls_crypt,
                test_controlchannel_empty_from_above_sends_nothing)

@@ -276,6 +276,14 @@ static void gen_push(void) {
           "subnet,ping 10,ping-restart 60,ifconfig 198.19.0.2 255.255.255.0,"
           "peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm "
           "dyn-tls-crypt aead-epoch,tun-mtu 1500"),
+      /* OpenVPN 2.7.8's push-update-broad / -cid (t_27_push_update.sh) */
+      MSG("PUSH_REPLY,route 198.19.101.0 255.255.255.0,ifconfig 198.19.0.2 "
+          "255.255.255.0,topology subnet,peer-id 0,cipher AES-256-GCM\0"
+          "PUSH_UPDATE,route 198.19.100.0 255.255.255.0, route 198.19.102.0 "
+          "255.255.255.0, route-ipv6 2001:2:0:99::/64,push-continuation 2\0"
+          "PUSH_UPDATE,-route-ipv6, ?cipher AES-128-GCM, -?block-ipv6, "
+          "keepalive 5 25, dns server 0 address 198.19.7.9, -redirect-gateway"
+          ",push-continuation 1\0PUSH_UPDATE\0PUSH_UPDATE,cipher x"),
   };
   char name[32];
   size_t i;

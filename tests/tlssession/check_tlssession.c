@@ -89,6 +89,10 @@ typedef struct {
   const char *ctlmsg;
   int pushes;
   lvpn__push_t push; /* a copy of what on_push saw (scalars only) */
+  int infos;         /* on_info calls */
+  lvpn__ctlmsg_t info_kind;
+  char info_text[128];
+  unsigned info_timeout_s;
 } env_t;
 
 static env_t E;
@@ -100,6 +104,15 @@ static void on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   e->push.auth_token = e->push.auth_token_user = NULL; /* not ours */
 }
 
+static void on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
+                    const char *text, unsigned timeout_s) {
+  env_t *e = t->cbs.ud;
+  e->infos++;
+  e->info_kind = kind;
+  snprintf(e->info_text, sizeof(e->info_text), "%s", text);
+  e->info_timeout_s = timeout_s;
+}
+
 static void env_start(env_t *e, script_t script, unsigned hand_window_s,
                       const char *server_name) {
   static const char options[] = "V4,dev-type tun,link-mtu 1559,tun-mtu "
@@ -107,7 +120,7 @@ static void env_start(env_t *e, script_t script, unsigned hand_window_s,
                                 "key-method 2,tls-client";
   lvpn__tls_params_t p;
   lvpn__km2_client_t km2;
-  lvpn__tlssession_cbs_t cbs = {.on_push = on_push};
+  lvpn__tlssession_cbs_t cbs = {.on_push = on_push, .on_info = on_info};
   char err[256] = "";
 
   memset(e, 0, sizeof(*e));
@@ -421,7 +434,38 @@ START_TEST(test_tlssession_push_timeout) {
 }
 END_TEST
 
+/* AUTH_PENDING,timeout 2 (repeated on every PUSH_REQUEST): the owner hears
+ * of it, and the session fails 2 s after the first one, well inside the
+ * 10 s hand-window; INFO_PRE reaches the owner too. */
+START_TEST(test_tlssession_auth_pending_timeout) {
+  env_t *e = &E;
+  uint64_t t0;
+  env_start(e, SCRIPT_CTLMSG, 10, "server");
+  e->ctlmsg = "AUTH_PENDING,timeout 2";
+  send_reset(e);
+  pump(e);
+  ck_assert_int_eq(e->tls.state, LVPN__TLSS_ACTIVE);
+  ck_assert_int_eq(e->fe.down_calls, 0);
+  ck_assert_int_ge(e->infos, 1);
+  ck_assert_int_eq(e->info_kind, LVPN__CTL_AUTH_PENDING);
+  ck_assert_str_eq(e->info_text, "timeout 2");
+  ck_assert_uint_eq(e->info_timeout_s, 2);
+  ck_assert(e->tls.auth_pending);
+  t0 = e->tls.pending_since_ms;
+  server_write_msg(&e->sv, "INFO_PRE,OPEN_URL:https://sso.example.test/");
+  pump(e);
+  ck_assert_int_eq(e->info_kind, LVPN__CTL_INFO_PRE);
+  ck_assert_str_eq(e->info_text, "OPEN_URL:https://sso.example.test/");
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->fe.down_calls, 1);
+  ck_assert_uint_ge(e->fe.down_at, t0 + 2000);
+  ck_assert_uint_lt(e->fe.down_at, t0 + 9000);
+  env_finish(e, LVPN_EPUSH_TIMEOUT);
+}
+END_TEST
+
 LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
+               test_tlssession_auth_pending_timeout,
                test_tlssession_push_reply_reaches_owner,
                test_tlssession_push_continuation_collected,
                test_tlssession_push_reply_in_km2_flight,

@@ -678,6 +678,73 @@ START_TEST(test_tun_configure_subnet) {
 }
 END_TEST
 
+/* PUSH_UPDATE: from plan A (routes 100 and 101, an IPv6 route, MTU 1400)
+ * to plan B (100 via another gateway, 102, no IPv6 route, MTU 1300, a new
+ * address) on the live device. */
+START_TEST(test_tun_update_plan_by_difference) {
+  lvpn__tun_route4_param_t ra[2] = {
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
+      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0}};
+  lvpn__tun_route4_param_t rb[2] = {
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), IP4(198, 19, 0, 3), 0},
+      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0}};
+  lvpn__tun_route6_param_t route6;
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_ipv6_params_t p6;
+  lvpn__tun_plan_t a, b;
+  lvpn__nl_t nl;
+  struct ifreq ifr;
+  char name[LVPN__IFNAMSIZ], err[128];
+  int fd;
+
+  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
+  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  subnet4(&p4);
+  p4.routes = ra;
+  p4.n_routes = 2;
+  lab6(&p6, &route6, "2001:2:0:100::", 56);
+  lvpn__tun_plan_init(&a);
+  a.mtu = 1400;
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&a, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__tun_plan_ipv6(&a, &p6, err, sizeof(err)), 0);
+  ck_assert_msg(lvpn__tun_apply_plan(&nl, name, &a) == 0, "%s",
+                lvpn__nl_last_error(&nl));
+  ck_assert(proc_route4(name, IP4(198, 19, 101, 0), 24, IP4(198, 19, 0, 1)));
+
+  p4.ifconfig_local = IP4(198, 19, 0, 9);
+  p4.routes = rb;
+  p6.n_routes = 0;
+  lvpn__tun_plan_init(&b);
+  b.mtu = 1300;
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&b, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__tun_plan_ipv6(&b, &p6, err, sizeof(err)), 0);
+  ck_assert_msg(lvpn__tun_update_plan(&nl, name, &a, &b) == 0, "%s",
+                lvpn__nl_last_error(&nl));
+  ck_assert(proc_route4(name, IP4(198, 19, 100, 0), 24, IP4(198, 19, 0, 3)));
+  ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert(!proc_route4(name, IP4(198, 19, 101, 0), 24, 0));
+  ck_assert(proc_route4(name, IP4(198, 19, 102, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert_int_eq(proc_lines("/proc/net/ipv6_route",
+                              "20010002000001000000000000000000 38 ", name),
+                   0);
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), IP4(198, 19, 0, 9));
+  ck_assert_int_eq(if_ioctl(name, SIOCGIFMTU, &ifr), 0);
+  ck_assert_int_eq(ifr.ifr_mtu, 1300);
+  /* the same update again changes nothing and fails on nothing */
+  ck_assert_int_eq(lvpn__tun_update_plan(&nl, name, &b, &b), 0);
+  ck_assert(proc_route4(name, IP4(198, 19, 102, 0), 24, 0));
+  /* teardown removes what either plan added */
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+  ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, 0));
+  ck_assert(!proc_route4(name, IP4(198, 19, 102, 0), 24, 0));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
+  lvpn__tun_plan_free(&a);
+  lvpn__tun_plan_free(&b);
+  lvpn__nl_close(&nl);
+  lvpn__tun_close(fd);
+}
+END_TEST
+
 START_TEST(test_tun_configure_net30_peer) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
                                     0, 0};
@@ -875,6 +942,7 @@ static Suite *tun_suite(int with_root) {
     tcase_add_checked_fixture(tr, netns_setup, NULL);
     tcase_add_test(tr, test_tun_open_names);
     tcase_add_test(tr, test_tun_configure_subnet);
+    tcase_add_test(tr, test_tun_update_plan_by_difference);
     tcase_add_test(tr, test_tun_configure_net30_peer);
     tcase_add_test(tr, test_tun_def1_keeps_server_on_previous_gateway);
     tcase_add_test(tr, test_tun_netlink_errors_are_readable);
