@@ -24,6 +24,7 @@
 #include "cmd/pcap_file.h"
 #include "cmd/prompt.h"
 #include "cmd/trace_file.h"
+#include "cmd/keylog_file.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -43,6 +44,8 @@ typedef struct {
   cli_trace_t trace;
   const char *pcap_path, *pcap_layer;
   cli_pcap_t pcap;
+  const char *keylog_path; /* --keylog, or $SSLKEYLOGFILE */
+  cli_keylog_t keylog;
 } cli_t;
 
 static void usage(FILE *f) {
@@ -52,7 +55,7 @@ static void usage(FILE *f) {
       "[--trace-data all]]\n"
       "                        [--pcap FILE [--pcap-layer "
       "wire|control|inside]]\n"
-      "                        CONFIG.ovpn [--option value ...]\n"
+      "                        [--keylog FILE] CONFIG.ovpn [--option value ...]\n"
       "       layervpn --help | --version\n"
       "\n"
       "Connects to an OpenVPN 2.x server with an existing client config.\n"
@@ -68,6 +71,9 @@ static void usage(FILE *f) {
       "                the default), the same after tls-auth/tls-crypt\n"
       "                unwrapping (control) or the plaintext IP packets\n"
       "                (inside)\n"
+      "  --keylog FILE TLS keys in NSS key log format, appended (mode 0600;\n"
+      "                also $SSLKEYLOGFILE): tshark -o tls.keylog_file:FILE\n"
+      "                decrypts the control channel of a --pcap capture\n"
       "SIGUSR1 restarts, SIGHUP re-reads CONFIG and restarts, SIGUSR2\n"
       "prints the counters. A 'management' option serves OpenVPN's\n"
       "management interface.\n"
@@ -194,6 +200,8 @@ static int cli_option(cli_t *cli, const char *name, const char *v) {
     cli->pcap_path = v;
   else if (strcmp(name, "--pcap-layer") == 0)
     cli->pcap_layer = v;
+  else if (strcmp(name, "--keylog") == 0)
+    cli->keylog_path = v;
   else
     return 0;
   return 1;
@@ -207,6 +215,30 @@ static int set_trace_data(cli_t *cli, const char *v) {
   }
   cli->trace_level =
       strcmp(v, "all") == 0 ? LVPN_TRACE_DATA_ALL : LVPN_TRACE_DEFAULT;
+  return 0;
+}
+
+/* --keylog FILE, or SSLKEYLOGFILE from the environment (as browsers and
+ * curl): opened before any I/O, with a warning, as the file decrypts the
+ * control channel. Returns 0 (also when there is no key log) or -1. */
+static int cli_keylog_start(cli_t *cli) {
+  const char *env = getenv("SSLKEYLOGFILE");
+  char err[512];
+  if (cli->keylog_path == NULL && env != NULL && env[0] != '\0')
+    cli->keylog_path = env;
+  if (cli->keylog_path == NULL)
+    return 0;
+  if (cli_keylog_open(&cli->keylog, cli->keylog_path, err, sizeof(err)) !=
+      0) {
+    fprintf(stderr, "layervpn: %s\n", err);
+    return -1;
+  }
+  fprintf(stderr,
+          "layervpn: WARNING: writing TLS keys to '%s'%s: anyone who reads "
+          "it can decrypt the control channel (and the tunnel keys sent in "
+          "it) of a capture of this session\n",
+          cli->keylog_path,
+          cli->keylog_path == env ? " (SSLKEYLOGFILE)" : "");
   return 0;
 }
 
@@ -332,6 +364,8 @@ static int cli_new_client(cli_t *cli) {
     lvpn_client_set_trace(cli->client, cli_trace_event, &cli->trace,
                           cli->trace_level ? cli->trace_level
                                            : LVPN_TRACE_DEFAULT);
+  if (cli->keylog_path != NULL)
+    lvpn_client_set_keylog(cli->client, cli_keylog_line, &cli->keylog);
   lvpn_client_set_data(cli->client, cli);
   lvpn_client_set_log(cli->client, log_cb, cli, -1);
   lvpn_client_set_event_cb(cli->client, on_event);
@@ -434,6 +468,14 @@ static int cmd_connect(int argc, char **argv) {
     uv_loop_close(&loop);
     return 2;
   }
+  if (cli_keylog_start(&cli) != 0) {
+    if (cli.pcap_path != NULL)
+      cli_pcap_close(&cli.pcap);
+    if (cli.trace_path != NULL)
+      cli_trace_close(&cli.trace);
+    uv_loop_close(&loop);
+    return 2;
+  }
   {
     uv_signal_t *sigs[] = {&cli.sigint, &cli.sigterm, &cli.sighup,
                            &cli.sigusr1, &cli.sigusr2};
@@ -452,6 +494,9 @@ static int cmd_connect(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   if (cli.pcap_path != NULL)
     cli_pcap_close(&cli.pcap);
+  if (cli.keylog_path != NULL && cli_keylog_close(&cli.keylog) != 0)
+    fprintf(stderr, "layervpn: writing key log '%s': %s\n", cli.keylog_path,
+            uv_strerror(cli.keylog.err));
   if (cli.trace_path != NULL) {
     int terr = cli_trace_close(&cli.trace);
     if (terr != 0)
