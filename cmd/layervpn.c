@@ -25,6 +25,7 @@
 #include "cmd/prompt.h"
 #include "cmd/trace_file.h"
 #include "cmd/keylog_file.h"
+#include "cmd/ladder.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -535,6 +536,8 @@ int main(int argc, char **argv) {
     return cmd_connect(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "ping") == 0)
     return cmd_ping(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "trace") == 0)
+    return cmd_trace(argc - 2, argv + 2);
   usage(stderr);
   return 2;
 }

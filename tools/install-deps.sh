@@ -19,6 +19,7 @@ PACKAGES=(
     man-db groff-base
     mmdebstrap
     libpcap-dev tshark
+    libjansson-dev chromium
     clang libclang-rt-14-dev
 )
 
