@@ -26,6 +26,7 @@
 #include "cmd/trace_file.h"
 #include "cmd/keylog_file.h"
 #include "cmd/ladder.h"
+#include "cmd/probe.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -538,6 +539,8 @@ int main(int argc, char **argv) {
     return cmd_ping(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "trace") == 0)
     return cmd_trace(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "probe") == 0)
+    return cmd_probe(argc - 2, argv + 2);
   usage(stderr);
   return 2;
 }
