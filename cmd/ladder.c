@@ -239,6 +239,8 @@ void ladder_print_text(const ladder_t *l, FILE *out, const char *title) {
     const ladder_row_t *r = &l->rows[i];
     char arrow[TEXT_WIDTH + 1], lab[TEXT_WIDTH];
     size_t len, k, start;
+    const char *more;
+    int msg;
     int right = r->kind == LADDER_OUT || r->kind == LADDER_MSG_OUT;
     char dash = r->kind == LADDER_MSG_OUT || r->kind == LADDER_MSG_IN ? '='
                 : r->ack_only                                         ? '.'
@@ -248,7 +250,16 @@ void ladder_print_text(const ladder_t *l, FILE *out, const char *title) {
       fprintf(out, "| %s\n", r->label);
       continue;
     }
-    snprintf(lab, sizeof(lab), " %.*s ", TEXT_WIDTH - 4, r->label);
+    msg = r->detail[0] &&
+          (r->kind == LADDER_MSG_IN || r->kind == LADDER_MSG_OUT);
+    /* a message's options and a label too long for the arrow go on the
+     * lines below it */
+    if (msg)
+      snprintf(lab, sizeof(lab), " %.*s ", (int)strcspn(r->label, " "),
+               r->label);
+    else
+      snprintf(lab, sizeof(lab), " %.*s%s ", TEXT_WIDTH - 10, r->label,
+               strlen(r->label) > TEXT_WIDTH - 10 ? "+" : "");
     len = strlen(lab);
     memset(arrow, dash, TEXT_WIDTH);
     arrow[TEXT_WIDTH] = '\0';
@@ -260,9 +271,12 @@ void ladder_print_text(const ladder_t *l, FILE *out, const char *title) {
     else
       arrow[0] = r->kind == LADDER_DROP ? 'X' : '<';
     fprintf(out, "|%s|\n", arrow);
-    if (r->detail[0] && (r->kind == LADDER_MSG_IN || r->kind == LADDER_MSG_OUT))
-      for (k = 0; k < strlen(r->detail); k += TEXT_WIDTH - 4)
-        fprintf(out, "            |  %.*s\n", TEXT_WIDTH - 4, r->detail + k);
+    more = msg ? r->detail
+           : strlen(r->label) > TEXT_WIDTH - 10 ? r->label + TEXT_WIDTH - 10
+                                                : "";
+    for (k = 0; k < strlen(more); k += TEXT_WIDTH - 4)
+      fprintf(out, "            |  %s%.*s\n", msg ? "" : "+",
+              TEXT_WIDTH - 4, more + k);
   }
   fprintf(out, "\n-> client to server, <- server to client, X dropped by "
                "the client; === control messages inside TLS, ... ACKs\n");

@@ -84,7 +84,13 @@ static void usage(FILE *f) {
       "\n"
       "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
       "                     CONFIG.ovpn TARGET\n"
-      "ICMP echo through the tunnel as ping(8), without root or TUN device.\n");
+      "ICMP echo through the tunnel as ping(8), without root or TUN device.\n"
+      "       layervpn trace TRACEFILE [--format text|html|svg] [-o OUT]\n"
+      "Draws a --trace file as a ladder diagram (HTML: self-contained).\n"
+      "       layervpn probe [--json] [--parallel N] [-c N] [-i S] "
+      "[--target IP]\n"
+      "                      [--timeout S] CONFIG.ovpn...\n"
+      "Times each connection stage and pings through the tunnel, rootless.\n");
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
