@@ -384,12 +384,12 @@ void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
       strcmp(op, "packet_dropped") != 0)
     tag = d[5] == 1 ? "client_hello" : d[5] == 2 ? "server_hello" : NULL;
   jw_tail_minivpn(&w, tr, tag);
-  if (d != NULL && strcmp(op, "packet_dropped") != 0)
-    jw_tls_records(&w, d, len);
   if (reason != NULL) {
     jw_key(&w, "reason", 6);
     jw_str(&w, reason, strlen(reason));
   }
+  if (d != NULL && strcmp(op, "packet_dropped") != 0)
+    jw_tls_records(&w, d, len);
   jw_finish(tr, &w);
 }
 
