@@ -27,6 +27,7 @@
 #include "cmd/keylog_file.h"
 #include "cmd/ladder.h"
 #include "cmd/probe.h"
+#include "cmd/stats_table.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -48,6 +49,9 @@ typedef struct {
   cli_pcap_t pcap;
   const char *keylog_path; /* --keylog, or $SSLKEYLOGFILE */
   cli_keylog_t keylog;
+  double stats_interval; /* --stats-interval seconds, 0: off */
+  uv_timer_t stats_timer;
+  uint64_t start_ns;
 } cli_t;
 
 static void usage(FILE *f) {
@@ -73,6 +77,7 @@ static void usage(FILE *f) {
       "                the default), the same after tls-auth/tls-crypt\n"
       "                unwrapping (control) or the plaintext IP packets\n"
       "                (inside)\n"
+      "  --stats-interval N  print a per-layer counter table every N s\n"
       "  --keylog FILE TLS keys in NSS key log format, appended (mode 0600;\n"
       "                also $SSLKEYLOGFILE): tshark -o tls.keylog_file:FILE\n"
       "                decrypts the control channel of a --pcap capture\n"
@@ -121,6 +126,9 @@ static void cli_close_all(cli_t *cli) {
   for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
     if (!uv_is_closing((uv_handle_t *)sigs[i]))
       uv_close((uv_handle_t *)sigs[i], NULL);
+  if (cli->stats_interval > 0 &&
+      !uv_is_closing((uv_handle_t *)&cli->stats_timer))
+    uv_close((uv_handle_t *)&cli->stats_timer, NULL);
   if (cli->mgmt != NULL)
     lvpn_mgmt_close(cli->mgmt, NULL);
   cli->mgmt = NULL;
@@ -197,6 +205,27 @@ static int on_mgmt_signal(lvpn_mgmt_t *m, int signum) {
 
 static int set_trace_data(cli_t *cli, const char *v);
 
+static int set_stats_interval(cli_t *cli, const char *v) {
+  char *end;
+  double s = strtod(v, &end);
+  if (end == v || *end != '\0' || !(s >= 1 && s <= 86400)) {
+    fprintf(stderr,
+            "layervpn: --stats-interval takes seconds from 1 to 86400, not "
+            "'%s'\n",
+            v);
+    return -1;
+  }
+  cli->stats_interval = s;
+  return 0;
+}
+
+static void on_stats_timer(uv_timer_t *t) {
+  cli_t *cli = t->data;
+  if (cli->client != NULL)
+    cli_stats_print(cli->client, stdout,
+                    (double)(uv_hrtime() - cli->start_ns) / 1e9);
+}
+
 /* Our own options that take a value (before or after CONFIG): returns 1
  * when `name` was one, 0 when not, -1 on a bad value. */
 static int cli_option(cli_t *cli, const char *name, const char *v) {
@@ -210,6 +239,8 @@ static int cli_option(cli_t *cli, const char *name, const char *v) {
     cli->pcap_layer = v;
   else if (strcmp(name, "--keylog") == 0)
     cli->keylog_path = v;
+  else if (strcmp(name, "--stats-interval") == 0)
+    return set_stats_interval(cli, v) == 0 ? 1 : -1;
   else
     return 0;
   return 1;
@@ -495,6 +526,13 @@ static int cmd_connect(int argc, char **argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  cli.start_ns = uv_hrtime();
+  if (cli.stats_interval > 0) {
+    uint64_t ms = (uint64_t)(cli.stats_interval * 1000.0);
+    uv_timer_init(&loop, &cli.stats_timer);
+    cli.stats_timer.data = &cli;
+    uv_timer_start(&cli.stats_timer, on_stats_timer, ms, ms);
+  }
 
   rc = cli_new_client(&cli);
   if (rc != 0)

@@ -5,7 +5,8 @@
 # PUSH_REPLY (with its options) and the state changes; --format svg is
 # well-formed XML; the --html page is self-contained (no script, no link,
 # no URL but the SVG namespace) and renders in headless Chromium to a
-# screenshot that is not blank (PNG decoded with Python's zlib).
+# screenshot that is not blank (PNG decoded with Python's zlib). The same
+# session prints --stats-interval 1 tables.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -21,10 +22,15 @@ it_server_conf proto=udp wrap=tls-crypt
 it_server_start
 it_client_conf proto=udp wrap=tls-crypt
 log=$IT_DIR/lvpn.log trace=$IT_DIR/session.jsonl
-pid=$(it_lvpn_start "$log" --trace "$trace")
+pid=$(it_lvpn_start "$log" --trace "$trace" --stats-interval 1)
 if it_wait_log "$log" 'Initialization Sequence Completed' 20; then
     ip netns exec "$IT_NS_C" ping -c 2 -i 0.2 -W 2 198.19.0.1 >/dev/null 2>&1 ||
         bad "ping through the tunnel failed"
+    # --stats-interval: a per-layer table once the tunnel carried traffic
+    it_wait_log "$log" '^  datachannel .* rx_packets=[1-9]' 10 ||
+        bad "no --stats-interval table with datachannel packets"
+    grep -q '^layervpn stats at [0-9]* s (CONNECTED):' "$log" ||
+        bad "no --stats-interval heading"
 else
     bad "tunnel did not come up"; tail -n 20 "$log"
 fi
