@@ -6,7 +6,8 @@
 # pushed gateway with RTTs, and minivpn-schema network events; the one with
 # the wrong CA fails at tls_handshake with LVPN_ECERT_UNTRUSTED by name.
 # Exit status 1 (one failed); the good config alone exits 0, and the text
-# report names the stage and error.
+# report (with --parallel 1: one endpoint after the other) names the stage
+# and error.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -93,10 +94,11 @@ timeout -s KILL 60 "${NOBODY[@]}" "$LVPN_BIN" probe -c 2 -i 0.2 "$U/good.ovpn" \
 ((rc == 0)) || bad "the good config alone: exit $rc"
 grep -qE '^  ping +2/2 replies from ' "$IT_DIR/good.txt" || bad "text report: $(cat "$IT_DIR/good.txt")"
 rc=0
-timeout -s KILL 60 "${NOBODY[@]}" "$LVPN_BIN" probe "$U/wrong-ca.ovpn" \
-    >"$IT_DIR/bad.txt" 2>&1 </dev/null || rc=$?
-((rc == 1)) || bad "the wrong-CA config alone: exit $rc"
-grep -q 'FAILED at tls_handshake: LVPN_ECERT_UNTRUSTED' "$IT_DIR/bad.txt" || bad "text report: $(cat "$IT_DIR/bad.txt")"
+timeout -s KILL 60 "${NOBODY[@]}" "$LVPN_BIN" probe --parallel 1 -c 1 "$U/wrong-ca.ovpn" \
+    "$U/good.ovpn" >"$IT_DIR/bad.txt" 2>&1 </dev/null || rc=$?
+((rc == 1)) || bad "wrong CA then good, one at a time: exit $rc"
+grep -q 'wrong-ca.ovpn: FAILED at tls_handshake: LVPN_ECERT_UNTRUSTED' "$IT_DIR/bad.txt" &&
+    grep -q 'good.ovpn: ok' "$IT_DIR/bad.txt" || bad "text report: $(cat "$IT_DIR/bad.txt")"
 if ip -n "$IT_NS_C" link show | grep -q tun; then bad "a tun device was created"; fi
 ((fail)) && { cat "$IT_DIR/good.txt" "$IT_DIR/bad.txt"; }
 if ((fail)); then echo "FAIL: t_probe"; exit 1; fi
