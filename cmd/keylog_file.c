@@ -13,8 +13,9 @@ int cli_keylog_open(cli_keylog_t *k, const char *path, char *err,
   memset(k, 0, sizeof(*k));
   /* O_NONBLOCK: a FIFO without a reader fails instead of blocking here
    * (and is refused below); writes to a regular file ignore the flag */
-  k->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
-               0600);
+  k->fd = open(
+      path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK,
+      0600);
   if (k->fd < 0) {
     snprintf(err, errlen, "cannot open key log '%s': %s%s", path,
              strerror(errno),

@@ -12,7 +12,7 @@
 #include <string.h>
 
 const char *const ladder_layer_names[LADDER_LAYERS] = {
-    "client",         "tun",          "datachannel",       "tlssession",
+    "client",         "tun",         "datachannel",       "tlssession",
     "controlchannel", "packetmuxer", "reliabletransport", "networkio"};
 
 static int layer_index(const char *name) {
@@ -114,8 +114,8 @@ static void packet_row(ladder_t *l, double t, const char *op, json_t *ev) {
   attempts = json_integer_value(json_object_get(pkt, "send_attempts"));
   if (kind == LADDER_OUT && attempts > 1) {
     r->retransmit = 1;
-    cat(r->label, sizeof(r->label), " RETRANSMIT %lld%s%s",
-        (long long)attempts, *reason ? " " : "", reason);
+    cat(r->label, sizeof(r->label), " RETRANSMIT %lld%s%s", (long long)attempts,
+        *reason ? " " : "", reason);
   }
   if (kind == LADDER_DROP)
     cat(r->label, sizeof(r->label), " DROPPED%s%s", *reason ? ": " : "",
@@ -127,8 +127,8 @@ static void packet_row(ladder_t *l, double t, const char *op, json_t *ev) {
 }
 
 /* Control messages inside TLS, key-method 2 and notes. */
-static void other_row(ladder_t *l, double t, const char *layer,
-                      const char *op, json_t *ev) {
+static void other_row(ladder_t *l, double t, const char *layer, const char *op,
+                      json_t *ev) {
   ladder_row_t *r;
   if (strcmp(op, "control_out") == 0 || strcmp(op, "control_in") == 0) {
     const char *opts = str(ev, "options");
@@ -139,8 +139,7 @@ static void other_row(ladder_t *l, double t, const char *layer,
     if (*opts) {
       cat(r->label, sizeof(r->label), " %.60s%s", opts,
           strlen(opts) > 60 ? "..." : "");
-      snprintf(r->detail, sizeof(r->detail), "%s,%s", str(ev, "message"),
-               opts);
+      snprintf(r->detail, sizeof(r->detail), "%s,%s", str(ev, "message"), opts);
     }
   } else if (strcmp(op, "key_method_2_out") == 0 ||
              strcmp(op, "key_method_2_in") == 0) {
@@ -250,8 +249,8 @@ void ladder_print_text(const ladder_t *l, FILE *out, const char *title) {
       fprintf(out, "| %s\n", r->label);
       continue;
     }
-    msg = r->detail[0] &&
-          (r->kind == LADDER_MSG_IN || r->kind == LADDER_MSG_OUT);
+    msg =
+        r->detail[0] && (r->kind == LADDER_MSG_IN || r->kind == LADDER_MSG_OUT);
     /* a message's options and a label too long for the arrow go on the
      * lines below it */
     if (msg)
@@ -271,12 +270,12 @@ void ladder_print_text(const ladder_t *l, FILE *out, const char *title) {
     else
       arrow[0] = r->kind == LADDER_DROP ? 'X' : '<';
     fprintf(out, "|%s|\n", arrow);
-    more = msg ? r->detail
+    more = msg                                  ? r->detail
            : strlen(r->label) > TEXT_WIDTH - 10 ? r->label + TEXT_WIDTH - 10
                                                 : "";
     for (k = 0; k < strlen(more); k += TEXT_WIDTH - 4)
-      fprintf(out, "            |  %s%.*s\n", msg ? "" : "+",
-              TEXT_WIDTH - 4, more + k);
+      fprintf(out, "            |  %s%.*s\n", msg ? "" : "+", TEXT_WIDTH - 4,
+              more + k);
   }
   fprintf(out, "\n-> client to server, <- server to client, X dropped by "
                "the client; === control messages inside TLS, ... ACKs\n");
@@ -316,12 +315,14 @@ int cmd_trace(int argc, char **argv) {
       return 2;
     }
   }
-  if (path == NULL || (strcmp(format, "text") != 0 &&
-                       strcmp(format, "html") != 0 &&
-                       strcmp(format, "svg") != 0)) {
+  if (path == NULL ||
+      (strcmp(format, "text") != 0 && strcmp(format, "html") != 0 &&
+       strcmp(format, "svg") != 0)) {
     if (path != NULL)
-      fprintf(stderr, "layervpn trace: --format takes text, html or svg, "
-                      "not '%s'\n", format);
+      fprintf(stderr,
+              "layervpn trace: --format takes text, html or svg, "
+              "not '%s'\n",
+              format);
     usage(stderr);
     return 2;
   }

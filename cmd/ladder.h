@@ -13,12 +13,12 @@
 #include <stdio.h>
 
 enum {
-  LADDER_OUT = 1,  /* client → server */
-  LADDER_IN,       /* server → client */
-  LADDER_DROP,     /* server → client, dropped by us */
-  LADDER_MSG_OUT,  /* a control message inside TLS, client → server */
-  LADDER_MSG_IN,   /* ... server → client */
-  LADDER_NOTE      /* a state change or event on the client's side */
+  LADDER_OUT = 1, /* client → server */
+  LADDER_IN,      /* server → client */
+  LADDER_DROP,    /* server → client, dropped by us */
+  LADDER_MSG_OUT, /* a control message inside TLS, client → server */
+  LADDER_MSG_IN,  /* ... server → client */
+  LADDER_NOTE     /* a state change or event on the client's side */
 };
 
 typedef struct {

@@ -16,10 +16,18 @@ static void xml(FILE *out, const char *s, size_t max) {
   size_t n = 0;
   for (; *s && n < max; s++, n++) {
     switch (*s) {
-    case '<': fputs("&lt;", out); break;
-    case '>': fputs("&gt;", out); break;
-    case '&': fputs("&amp;", out); break;
-    case '"': fputs("&quot;", out); break;
+    case '<':
+      fputs("&lt;", out);
+      break;
+    case '>':
+      fputs("&gt;", out);
+      break;
+    case '&':
+      fputs("&amp;", out);
+      break;
+    case '"':
+      fputs("&quot;", out);
+      break;
     default:
       if ((unsigned char)*s >= 0x20)
         fputc(*s, out);
@@ -47,7 +55,8 @@ void ladder_print_svg(const ladder_t *l, FILE *out) {
           "width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
           "font-family=\"monospace\" font-size=\"11\">\n"
           "<defs><marker id=\"ah\" viewBox=\"0 0 10 10\" refX=\"10\" "
-          "refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" markerUnits=\"userSpaceOnUse\" "
+          "refY=\"5\" markerWidth=\"9\" markerHeight=\"9\" "
+          "markerUnits=\"userSpaceOnUse\" "
           "orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" "
           "fill=\"context-stroke\"/></marker></defs>\n"
           "<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n"
@@ -73,9 +82,8 @@ void ladder_print_svg(const ladder_t *l, FILE *out) {
                         : strcmp(cls, "msg") == 0 ? "#7d3c98"
                         : strcmp(cls, "ack") == 0 ? "#7f8c8d"
                                                   : "#1f5fbf";
-    fprintf(out, "<g class=\"row %s\"><title>", r->kind == LADDER_NOTE
-                                                    ? "note"
-                                                    : cls);
+    fprintf(out, "<g class=\"row %s\"><title>",
+            r->kind == LADDER_NOTE ? "note" : cls);
     xml(out, r->detail[0] ? r->detail : r->label, sizeof(r->detail));
     fprintf(out, "</title>\n<text x=\"8\" y=\"%d\" fill=\"#555\">%.1f</text>\n",
             y + 4, r->t * 1000.0);

@@ -61,7 +61,8 @@ static void usage(FILE *f) {
       "[--trace-data all]]\n"
       "                        [--pcap FILE [--pcap-layer "
       "wire|control|inside]]\n"
-      "                        [--keylog FILE] CONFIG.ovpn [--option value ...]\n"
+      "                        [--keylog FILE] CONFIG.ovpn [--option value "
+      "...]\n"
       "       layervpn --help | --version\n"
       "\n"
       "Connects to an OpenVPN 2.x server with an existing client config.\n"
@@ -267,8 +268,7 @@ static int cli_keylog_start(cli_t *cli) {
     cli->keylog_path = env;
   if (cli->keylog_path == NULL)
     return 0;
-  if (cli_keylog_open(&cli->keylog, cli->keylog_path, err, sizeof(err)) !=
-      0) {
+  if (cli_keylog_open(&cli->keylog, cli->keylog_path, err, sizeof(err)) != 0) {
     fprintf(stderr, "layervpn: %s\n", err);
     return -1;
   }
@@ -276,8 +276,7 @@ static int cli_keylog_start(cli_t *cli) {
           "layervpn: WARNING: writing TLS keys to '%s'%s: anyone who reads "
           "it can decrypt the control channel (and the tunnel keys sent in "
           "it) of a capture of this session\n",
-          cli->keylog_path,
-          cli->keylog_path == env ? " (SSLKEYLOGFILE)" : "");
+          cli->keylog_path, cli->keylog_path == env ? " (SSLKEYLOGFILE)" : "");
   return 0;
 }
 

@@ -19,14 +19,14 @@
 #include "layervpn.h"
 
 /* The stages, in the order a connection passes them. */
-#define STAGES(XX)                                                            \
-  XX(RESOLVE, "resolve")           /* address resolved, socket ready */       \
-  XX(FIRST_PACKET, "first_packet") /* our hard reset on the wire */           \
-  XX(SERVER_RESET, "server_reset") /* the server's hard reset */              \
-  XX(TLS, "tls_handshake")         /* TLS handshake done */                   \
-  XX(KEY_EXCHANGE, "key_exchange") /* key-method 2 from the server */         \
-  XX(PUSH_REPLY, "push_reply")     /* PUSH_REPLY applied */                   \
-  XX(DATA_CHANNEL, "data_channel") /* data channel keys up */                 \
+#define STAGES(XX)                                                             \
+  XX(RESOLVE, "resolve")           /* address resolved, socket ready */        \
+  XX(FIRST_PACKET, "first_packet") /* our hard reset on the wire */            \
+  XX(SERVER_RESET, "server_reset") /* the server's hard reset */               \
+  XX(TLS, "tls_handshake")         /* TLS handshake done */                    \
+  XX(KEY_EXCHANGE, "key_exchange") /* key-method 2 from the server */          \
+  XX(PUSH_REPLY, "push_reply")     /* PUSH_REPLY applied */                    \
+  XX(DATA_CHANNEL, "data_channel") /* data channel keys up */                  \
   XX(PING, "ping")                 /* at least one echo reply */
 enum {
 #define XX(e, s) STAGE_##e,
@@ -54,8 +54,8 @@ typedef struct {
   json_t *info;              /* stage details: TLS version, options, ... */
   json_t *events;            /* minivpn-schema trace events */
   uint64_t events_dropped;
-  char detail[512];          /* the library's last error message */
-  int err;                   /* 0, or why the probe failed */
+  char detail[512]; /* the library's last error message */
+  int err;          /* 0, or why the probe failed */
   int started, finished, closing, handles_closed;
   /* pings */
   ping_echo_t echo;
@@ -119,9 +119,9 @@ static void probe_finish(probe_t *p, int err) {
 /* The key options of a PUSH_REPLY (the trace has auth-token redacted). */
 static void push_options(probe_t *p, const char *opts) {
   static const char *const keys[] = {
-      "cipher",      "peer-id",    "protocol-flags", "topology",
-      "ifconfig",    "route-gateway", "ping",        "ping-restart",
-      "tun-mtu",     "compress",   "comp-lzo",       "key-derivation"};
+      "cipher",   "peer-id",       "protocol-flags", "topology",
+      "ifconfig", "route-gateway", "ping",           "ping-restart",
+      "tun-mtu",  "compress",      "comp-lzo",       "key-derivation"};
   json_t *o = json_object();
   const char *s = opts;
   size_t i;
@@ -211,8 +211,8 @@ static void tick_cb(uv_timer_t *t) {
   size_t n;
   if (p->sent >= all->count) {
     /* the last reply's wait: up to 2 s, or every reply is in */
-    if (p->stats.received >= all->count || ++p->lingers * all->interval_ms >=
-                                               2000 + all->interval_ms)
+    if (p->stats.received >= all->count ||
+        ++p->lingers * all->interval_ms >= 2000 + all->interval_ms)
       probe_finish(p, p->stats.received > 0 ? 0 : UV_ETIMEDOUT);
     return;
   }
@@ -373,10 +373,11 @@ static json_t *report_json(const probe_t *p) {
                       fs == -2   ? json_null()
                       : fs == -1 ? json_string("config")
                                  : json_string(stage_names[fs]));
-  json_object_set_new(o, "error",
-                      p->err ? json_string(lvpn_err_name(p->err)) : json_null());
-  json_object_set_new(o, "error_text", p->err ? json_string(lvpn_strerror(p->err))
-                                              : json_null());
+  json_object_set_new(
+      o, "error", p->err ? json_string(lvpn_err_name(p->err)) : json_null());
+  json_object_set_new(o, "error_text",
+                      p->err ? json_string(lvpn_strerror(p->err))
+                             : json_null());
   json_object_set_new(o, "detail",
                       p->err && p->detail[0] ? json_string(p->detail)
                                              : json_null());
@@ -387,21 +388,25 @@ static json_t *report_json(const probe_t *p) {
   json_object_set_new(o, "stages_ms", st);
   json_object_update(o, p->info);
   ping = json_object();
-  json_object_set_new(ping, "target", p->target[0] ? json_string(p->target)
-                                                   : json_null());
-  json_object_set_new(ping, "sent", json_integer((json_int_t)p->stats.transmitted));
-  json_object_set_new(ping, "received", json_integer((json_int_t)p->stats.received));
-  json_object_set_new(ping, "loss_percent",
-                      json_real(p->stats.transmitted
-                                    ? 100.0 * (double)(p->stats.transmitted -
-                                                       p->stats.received) /
-                                          (double)p->stats.transmitted
-                                    : 0.0));
+  json_object_set_new(ping, "target",
+                      p->target[0] ? json_string(p->target) : json_null());
+  json_object_set_new(ping, "sent",
+                      json_integer((json_int_t)p->stats.transmitted));
+  json_object_set_new(ping, "received",
+                      json_integer((json_int_t)p->stats.received));
+  json_object_set_new(
+      ping, "loss_percent",
+      json_real(p->stats.transmitted
+                    ? 100.0 *
+                          (double)(p->stats.transmitted - p->stats.received) /
+                          (double)p->stats.transmitted
+                    : 0.0));
   if (p->stats.timed > 0) {
     json_t *rtt = json_object();
     json_object_set_new(rtt, "min", json_real((double)p->stats.tmin / 1000.0));
-    json_object_set_new(rtt, "avg", json_real((double)p->stats.tsum /
-                                              (double)p->stats.timed / 1000.0));
+    json_object_set_new(
+        rtt, "avg",
+        json_real((double)p->stats.tsum / (double)p->stats.timed / 1000.0));
     json_object_set_new(rtt, "max", json_real((double)p->stats.tmax / 1000.0));
     json_object_set_new(ping, "rtt_ms", rtt);
   }

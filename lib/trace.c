@@ -306,12 +306,15 @@ static void jw_tail_minivpn(jw_t *w, const lvpn__tracer_t *tr,
  * the payload starts on a record boundary (a record split over several
  * packets is listed once, in its first); omitted when nothing parses. */
 static void jw_tls_records(jw_t *w, const uint8_t *d, size_t len) {
-  static const char *const hs[] = {
-      [1] = "client_hello",         [2] = "server_hello",
-      [11] = "certificate",         [12] = "server_key_exchange",
-      [13] = "certificate_request", [14] = "server_hello_done",
-      [15] = "certificate_verify",  [16] = "client_key_exchange",
-      [20] = "finished"};
+  static const char *const hs[] = {[1] = "client_hello",
+                                   [2] = "server_hello",
+                                   [11] = "certificate",
+                                   [12] = "server_key_exchange",
+                                   [13] = "certificate_request",
+                                   [14] = "server_hello_done",
+                                   [15] = "certificate_verify",
+                                   [16] = "client_key_exchange",
+                                   [20] = "finished"};
   char out[400];
   size_t off = 0, o = 0;
   int n = 0;
@@ -327,8 +330,7 @@ static void jw_tls_records(jw_t *w, const uint8_t *d, size_t len) {
      * length whose top byte is 0 for our sizes); once encrypted the type
      * byte is noise and usually fails these checks */
     if (d[off] == 22 && off + 9 <= len && rlen >= 4 && d[off + 5] < 21 &&
-        d[off + 6] == 0 &&
-        (((size_t)d[off + 7] << 8) | d[off + 8]) + 4 <= rlen)
+        d[off + 6] == 0 && (((size_t)d[off + 7] << 8) | d[off + 8]) + 4 <= rlen)
       msg = hs[d[off + 5]];
     o += (size_t)snprintf(out + o, sizeof(out) - o, "%s\"%s%s%s\"",
                           n == 0 ? ",\"tls_records\":[" : ",", kind,

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/fakes.h"
 #include "cmd/keylog_file.h"
+#include "tests/fakes.h"
 
 static char dir[64];
 

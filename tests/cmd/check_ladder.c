@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/fakes.h"
 #include "cmd/ladder.h"
+#include "tests/fakes.h"
 
 static const char trace[] =
     "{\"t\":0.001,\"layer\":\"client\",\"operation\":\"attempt\","

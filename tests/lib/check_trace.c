@@ -313,10 +313,12 @@ START_TEST(test_trace_tls_record_kinds) {
   lvpn__pmeta_t m;
   /* ServerHello (4-byte body) and a ServerHelloDone in one record each,
    * then a record cut by the packet end */
+  /* clang-format off */
   static const uint8_t flight[] = {
       0x16, 0x03, 0x03, 0x00, 0x08, 0x02, 0x00, 0x00, 0x04, 1, 2, 3, 4,
       0x16, 0x03, 0x03, 0x00, 0x04, 0x0e, 0x00, 0x00, 0x00,
       0x16, 0x03, 0x03, 0x01, 0x00, 0x0b, 0x00, 0x00, 0x10};
+  /* clang-format on */
   /* ChangeCipherSpec, then the encrypted Finished (explicit nonce 0) */
   static const uint8_t ccs[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01,
                                 0x16, 0x03, 0x03, 0x00, 0x28, 0x00,
@@ -336,8 +338,8 @@ START_TEST(test_trace_tls_record_kinds) {
             "\"handshake:server_hello_done\",\"handshake:certificate\"]}"));
   LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_out", "P_CONTROL_V1", &m,
                   ccs, sizeof(ccs), 1, NULL);
-  ck_assert_ptr_nonnull(strstr(
-      last, "\"tls_records\":[\"change_cipher_spec\",\"handshake\"]}"));
+  ck_assert_ptr_nonnull(
+      strstr(last, "\"tls_records\":[\"change_cipher_spec\",\"handshake\"]}"));
   LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_out", "P_CONTROL_V1", &m,
                   app, sizeof(app), 1, "timeout");
   ck_assert_ptr_nonnull(strstr(
@@ -457,14 +459,11 @@ START_TEST(test_trace_taps_only_their_points) {
 }
 END_TEST
 
-LVPN_TEST_MAIN("trace", 0, NULL, NULL,
-               test_trace_json_checker_self_test,
-               test_trace_off_calls_nothing,
-               test_trace_fields_and_types,
+LVPN_TEST_MAIN("trace", 0, NULL, NULL, test_trace_json_checker_self_test,
+               test_trace_off_calls_nothing, test_trace_fields_and_types,
                test_trace_escapes_strings,
                test_trace_long_event_is_cut_but_valid,
-               test_trace_minivpn_packet_events,
-               test_trace_tls_record_kinds,
+               test_trace_minivpn_packet_events, test_trace_tls_record_kinds,
                test_trace_redacts_tokens_and_messages,
                test_trace_data_packets_only_when_asked,
                test_trace_taps_only_their_points)
