@@ -24,6 +24,10 @@
 #include "cmd/pcap_file.h"
 #include "cmd/prompt.h"
 #include "cmd/trace_file.h"
+#include "cmd/keylog_file.h"
+#include "cmd/ladder.h"
+#include "cmd/probe.h"
+#include "cmd/stats_table.h"
 #include "layervpn.h"
 
 typedef struct {
@@ -43,6 +47,11 @@ typedef struct {
   cli_trace_t trace;
   const char *pcap_path, *pcap_layer;
   cli_pcap_t pcap;
+  const char *keylog_path; /* --keylog, or $SSLKEYLOGFILE */
+  cli_keylog_t keylog;
+  double stats_interval; /* --stats-interval seconds, 0: off */
+  uv_timer_t stats_timer;
+  uint64_t start_ns;
 } cli_t;
 
 static void usage(FILE *f) {
@@ -52,7 +61,8 @@ static void usage(FILE *f) {
       "[--trace-data all]]\n"
       "                        [--pcap FILE [--pcap-layer "
       "wire|control|inside]]\n"
-      "                        CONFIG.ovpn [--option value ...]\n"
+      "                        [--keylog FILE] CONFIG.ovpn [--option value "
+      "...]\n"
       "       layervpn --help | --version\n"
       "\n"
       "Connects to an OpenVPN 2.x server with an existing client config.\n"
@@ -68,6 +78,10 @@ static void usage(FILE *f) {
       "                the default), the same after tls-auth/tls-crypt\n"
       "                unwrapping (control) or the plaintext IP packets\n"
       "                (inside)\n"
+      "  --stats-interval N  print a per-layer counter table every N s\n"
+      "  --keylog FILE TLS keys in NSS key log format, appended (mode 0600;\n"
+      "                also $SSLKEYLOGFILE): tshark -o tls.keylog_file:FILE\n"
+      "                decrypts the control channel of a --pcap capture\n"
       "The pushed DNS is applied to the system resolver while connected\n"
       "(--dns-mode none: left alone; see README \"DNS\").\n"
       "SIGUSR1 restarts, SIGHUP re-reads CONFIG and restarts, SIGUSR2\n"
@@ -78,7 +92,13 @@ static void usage(FILE *f) {
       "\n"
       "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
       "                     CONFIG.ovpn TARGET\n"
-      "ICMP echo through the tunnel as ping(8), without root or TUN device.\n");
+      "ICMP echo through the tunnel as ping(8), without root or TUN device.\n"
+      "       layervpn trace TRACEFILE [--format text|html|svg] [-o OUT]\n"
+      "Draws a --trace file as a ladder diagram (HTML: self-contained).\n"
+      "       layervpn probe [--json] [--parallel N] [-c N] [-i S] "
+      "[--target IP]\n"
+      "                      [--timeout S] CONFIG.ovpn...\n"
+      "Times each connection stage and pings through the tunnel, rootless.\n");
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
@@ -109,6 +129,9 @@ static void cli_close_all(cli_t *cli) {
   for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
     if (!uv_is_closing((uv_handle_t *)sigs[i]))
       uv_close((uv_handle_t *)sigs[i], NULL);
+  if (cli->stats_interval > 0 &&
+      !uv_is_closing((uv_handle_t *)&cli->stats_timer))
+    uv_close((uv_handle_t *)&cli->stats_timer, NULL);
   if (cli->mgmt != NULL)
     lvpn_mgmt_close(cli->mgmt, NULL);
   cli->mgmt = NULL;
@@ -185,6 +208,27 @@ static int on_mgmt_signal(lvpn_mgmt_t *m, int signum) {
 
 static int set_trace_data(cli_t *cli, const char *v);
 
+static int set_stats_interval(cli_t *cli, const char *v) {
+  char *end;
+  double s = strtod(v, &end);
+  if (end == v || *end != '\0' || !(s >= 1 && s <= 86400)) {
+    fprintf(stderr,
+            "layervpn: --stats-interval takes seconds from 1 to 86400, not "
+            "'%s'\n",
+            v);
+    return -1;
+  }
+  cli->stats_interval = s;
+  return 0;
+}
+
+static void on_stats_timer(uv_timer_t *t) {
+  cli_t *cli = t->data;
+  if (cli->client != NULL)
+    cli_stats_print(cli->client, stdout,
+                    (double)(uv_hrtime() - cli->start_ns) / 1e9);
+}
+
 /* Our own options that take a value (before or after CONFIG): returns 1
  * when `name` was one, 0 when not, -1 on a bad value. */
 static int cli_option(cli_t *cli, const char *name, const char *v) {
@@ -196,6 +240,10 @@ static int cli_option(cli_t *cli, const char *name, const char *v) {
     cli->pcap_path = v;
   else if (strcmp(name, "--pcap-layer") == 0)
     cli->pcap_layer = v;
+  else if (strcmp(name, "--keylog") == 0)
+    cli->keylog_path = v;
+  else if (strcmp(name, "--stats-interval") == 0)
+    return set_stats_interval(cli, v) == 0 ? 1 : -1;
   else
     return 0;
   return 1;
@@ -209,6 +257,28 @@ static int set_trace_data(cli_t *cli, const char *v) {
   }
   cli->trace_level =
       strcmp(v, "all") == 0 ? LVPN_TRACE_DATA_ALL : LVPN_TRACE_DEFAULT;
+  return 0;
+}
+
+/* --keylog FILE, or SSLKEYLOGFILE from the environment (as browsers and
+ * curl): opened before any I/O, with a warning, as the file decrypts the
+ * control channel. Returns 0 (also when there is no key log) or -1. */
+static int cli_keylog_start(cli_t *cli) {
+  const char *env = getenv("SSLKEYLOGFILE");
+  char err[512];
+  if (cli->keylog_path == NULL && env != NULL && env[0] != '\0')
+    cli->keylog_path = env;
+  if (cli->keylog_path == NULL)
+    return 0;
+  if (cli_keylog_open(&cli->keylog, cli->keylog_path, err, sizeof(err)) != 0) {
+    fprintf(stderr, "layervpn: %s\n", err);
+    return -1;
+  }
+  fprintf(stderr,
+          "layervpn: WARNING: writing TLS keys to '%s'%s: anyone who reads "
+          "it can decrypt the control channel (and the tunnel keys sent in "
+          "it) of a capture of this session\n",
+          cli->keylog_path, cli->keylog_path == env ? " (SSLKEYLOGFILE)" : "");
   return 0;
 }
 
@@ -334,6 +404,8 @@ static int cli_new_client(cli_t *cli) {
     lvpn_client_set_trace(cli->client, cli_trace_event, &cli->trace,
                           cli->trace_level ? cli->trace_level
                                            : LVPN_TRACE_DEFAULT);
+  if (cli->keylog_path != NULL)
+    lvpn_client_set_keylog(cli->client, cli_keylog_line, &cli->keylog);
   lvpn_client_set_data(cli->client, cli);
   lvpn_client_set_log(cli->client, log_cb, cli, -1);
   lvpn_client_set_event_cb(cli->client, on_event);
@@ -437,6 +509,14 @@ static int cmd_connect(int argc, char **argv) {
     uv_loop_close(&loop);
     return 2;
   }
+  if (cli_keylog_start(&cli) != 0) {
+    if (cli.pcap_path != NULL)
+      cli_pcap_close(&cli.pcap);
+    if (cli.trace_path != NULL)
+      cli_trace_close(&cli.trace);
+    uv_loop_close(&loop);
+    return 2;
+  }
   {
     uv_signal_t *sigs[] = {&cli.sigint, &cli.sigterm, &cli.sighup,
                            &cli.sigusr1, &cli.sigusr2};
@@ -448,6 +528,13 @@ static int cmd_connect(int argc, char **argv) {
     }
   }
   signal(SIGPIPE, SIG_IGN);
+  cli.start_ns = uv_hrtime();
+  if (cli.stats_interval > 0) {
+    uint64_t ms = (uint64_t)(cli.stats_interval * 1000.0);
+    uv_timer_init(&loop, &cli.stats_timer);
+    cli.stats_timer.data = &cli;
+    uv_timer_start(&cli.stats_timer, on_stats_timer, ms, ms);
+  }
 
   rc = cli_new_client(&cli);
   if (rc != 0)
@@ -455,6 +542,9 @@ static int cmd_connect(int argc, char **argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   if (cli.pcap_path != NULL)
     cli_pcap_close(&cli.pcap);
+  if (cli.keylog_path != NULL && cli_keylog_close(&cli.keylog) != 0)
+    fprintf(stderr, "layervpn: writing key log '%s': %s\n", cli.keylog_path,
+            uv_strerror(cli.keylog.err));
   if (cli.trace_path != NULL) {
     int terr = cli_trace_close(&cli.trace);
     if (terr != 0)
@@ -493,6 +583,10 @@ int main(int argc, char **argv) {
     return cmd_connect(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "ping") == 0)
     return cmd_ping(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "trace") == 0)
+    return cmd_trace(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "probe") == 0)
+    return cmd_probe(argc - 2, argv + 2);
   usage(stderr);
   return 2;
 }

@@ -350,6 +350,20 @@ typedef void (*lvpn_tap_cb)(void *ud, const lvpn_tap_pkt_t *pkt);
 LVPN_EXTERN void lvpn_client_set_tap(lvpn_client_t *c, unsigned points,
                                      lvpn_tap_cb cb, void *ud);
 
+/* TLS key log, for Wireshark: after every TLS handshake (the first and
+ * each renegotiation) one line of the NSS key log format,
+ * "CLIENT_RANDOM <client random, 64 hex> <master secret, 96 hex>" (NUL-ended,
+ * no newline). The line decrypts that session's control channel (and, as
+ * the data channel keys derive from it, the tunnel): it is lent for the
+ * call only and zeroed afterwards, never logged and never traced. mbedTLS
+ * 2.28 speaks TLS 1.2 only, so CLIENT_RANDOM is the only label. */
+typedef void (*lvpn_keylog_cb)(void *ud, const char *line);
+/** Sets (`cb` NULL: removes) the key log callback. Same rules as the trace
+ * callback: it runs on the loop's thread inside the layers and must not
+ * call into the client. */
+LVPN_EXTERN void lvpn_client_set_keylog(lvpn_client_t *c, lvpn_keylog_cb cb,
+                                        void *ud);
+
 /** Counters: calls `cb` once per counter with the layer and counter name. */
 typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,
                                 uint64_t value);

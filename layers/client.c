@@ -65,6 +65,11 @@ void lvpn_client_set_tap(lvpn_client_t *c, unsigned points, lvpn_tap_cb cb,
   c->trace.taps = cb != NULL ? points : 0;
 }
 
+void lvpn_client_set_keylog(lvpn_client_t *c, lvpn_keylog_cb cb, void *ud) {
+  c->trace.keylog = cb;
+  c->trace.keylog_ud = cb != NULL ? ud : NULL;
+}
+
 void lvpn_client_set_event_cb(lvpn_client_t *c, lvpn_event_cb cb) {
   c->event_cb = cb;
 }

@@ -300,6 +300,50 @@ static void jw_tail_minivpn(jw_t *w, const lvpn__tracer_t *tr,
   jw_num(w, "%lld", (long long)tr->txid);
 }
 
+/* "tls_records": the kinds of the TLS records that start in this payload,
+ * for ladder diagrams ("handshake:client_hello", "change_cipher_spec",
+ * "handshake" once encrypted, "application_data", "alert"). Read only while
+ * the payload starts on a record boundary (a record split over several
+ * packets is listed once, in its first); omitted when nothing parses. */
+static void jw_tls_records(jw_t *w, const uint8_t *d, size_t len) {
+  static const char *const hs[] = {[1] = "client_hello",
+                                   [2] = "server_hello",
+                                   [11] = "certificate",
+                                   [12] = "server_key_exchange",
+                                   [13] = "certificate_request",
+                                   [14] = "server_hello_done",
+                                   [15] = "certificate_verify",
+                                   [16] = "client_key_exchange",
+                                   [20] = "finished"};
+  char out[400];
+  size_t off = 0, o = 0;
+  int n = 0;
+  while (off + 5 <= len && n < 8 && d[off] >= 20 && d[off] <= 23 &&
+         d[off + 1] == 3) {
+    size_t rlen = ((size_t)d[off + 3] << 8) | d[off + 4];
+    const char *kind = d[off] == 20   ? "change_cipher_spec"
+                       : d[off] == 21 ? "alert"
+                       : d[off] == 22 ? "handshake"
+                                      : "application_data";
+    const char *msg = NULL;
+    /* a plaintext handshake message names itself (type, then a 24-bit
+     * length whose top byte is 0 for our sizes); once encrypted the type
+     * byte is noise and usually fails these checks */
+    if (d[off] == 22 && off + 9 <= len && rlen >= 4 && d[off + 5] < 21 &&
+        d[off + 6] == 0 && (((size_t)d[off + 7] << 8) | d[off + 8]) + 4 <= rlen)
+      msg = hs[d[off + 5]];
+    o += (size_t)snprintf(out + o, sizeof(out) - o, "%s\"%s%s%s\"",
+                          n == 0 ? ",\"tls_records\":[" : ",", kind,
+                          msg ? ":" : "", msg ? msg : "");
+    n++;
+    off += 5 + rlen;
+  }
+  if (n > 0 && o + 1 < sizeof(out)) {
+    out[o++] = ']';
+    jw_raw(w, out, o);
+  }
+}
+
 void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
                      const char *opname, const lvpn__pmeta_t *m,
                      const uint8_t *d, size_t len, int send_attempts,
@@ -346,6 +390,8 @@ void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
     jw_key(&w, "reason", 6);
     jw_str(&w, reason, strlen(reason));
   }
+  if (d != NULL && strcmp(op, "packet_dropped") != 0)
+    jw_tls_records(&w, d, len);
   jw_finish(tr, &w);
 }
 

@@ -52,6 +52,11 @@ typedef struct lvpn__tracer_s {
   unsigned taps;
   lvpn_tap_cb tap;
   void *tap_ud;
+  /* TLS key log (lvpn_client_set_keylog): NULL when off. Kept beside the
+   * taps because every layer already holds the tracer; the key lines never
+   * go through the trace callback. */
+  lvpn_keylog_cb keylog;
+  void *keylog_ud;
 } lvpn__tracer_t;
 
 /* Tracing off: what a layer points at until a client attaches its tracer.

@@ -20,6 +20,7 @@ PACKAGES=(
     mmdebstrap
     libpcap-dev tshark
     libsystemd-dev
+    libjansson-dev chromium
     clang libclang-rt-14-dev
 )
 

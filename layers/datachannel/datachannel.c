@@ -15,8 +15,16 @@ static void dc_fail(lvpn__datachannel_t *d, int err, const char *what) {
 
 /* Classic or epoch format (protocol-flags aead-epoch), per slot. */
 static int dc_encrypt(lvpn__datachannel_t *d, int slot, lvpn__pbuf_t *p) {
-  if (d->params.epoch)
-    return lvpn__epoch_encrypt(&d->ekeys[slot], p, d->params.peer_id);
+  if (d->params.epoch) {
+    lvpn__epoch_key_t *k = &d->ekeys[slot];
+    uint64_t moves = k->stats.send_moves;
+    int rc = lvpn__epoch_encrypt(k, p, d->params.peer_id);
+    if (k->stats.send_moves != moves)
+      LVPN__TRACE(d->base.trace, d->base.name, "epoch_move",
+                  "key_id=%u direction=%s send_epoch=%u recv_epoch=%u",
+                  k->key_id, "tx", k->send.epoch, k->recv_epoch);
+    return rc;
+  }
   return lvpn__dc_encrypt(&d->keys[slot], p, d->params.peer_id);
 }
 
@@ -28,10 +36,14 @@ static int dc_decrypt(lvpn__datachannel_t *d, int slot, lvpn__pbuf_t *p,
     int rc;
     lvpn__epoch_key_set_now(k, now_s);
     rc = lvpn__epoch_decrypt(k, p);
-    if (k->stats.recv_moves != moves)
+    if (k->stats.recv_moves != moves) {
       LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
                 "key_id %u: server moved to epoch %u; sending on epoch %u",
                 k->key_id, k->recv_epoch, k->send.epoch);
+      LVPN__TRACE(d->base.trace, d->base.name, "epoch_move",
+                  "key_id=%u direction=%s send_epoch=%u recv_epoch=%u",
+                  k->key_id, "rx", k->send.epoch, k->recv_epoch);
+    }
     return rc;
   }
   lvpn__dc_key_set_now(&d->keys[slot], now_s);

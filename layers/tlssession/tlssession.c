@@ -467,6 +467,33 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
     tlss_fail(t, n, "TLS read error");
 }
 
+/* One NSS key log line for the host (lvpn_client_set_keylog), built on the
+ * stack and zeroed after the call: the master secret never reaches the log
+ * or the trace. */
+static void tlss_keylog(lvpn__tlssession_t *t) {
+  static const char hex[] = "0123456789abcdef";
+  char line[sizeof("CLIENT_RANDOM ") + 64 + 1 + 96];
+  uint8_t ms[48], cr[32], sr[32];
+  int prf_type;
+  size_t i, n;
+  if (lvpn__tls_get_export(&t->tls, ms, cr, sr, &prf_type) != 0)
+    return;
+  n = (size_t)snprintf(line, sizeof(line), "CLIENT_RANDOM ");
+  for (i = 0; i < sizeof(cr); i++) {
+    line[n++] = hex[cr[i] >> 4];
+    line[n++] = hex[cr[i] & 15];
+  }
+  line[n++] = ' ';
+  for (i = 0; i < sizeof(ms); i++) {
+    line[n++] = hex[ms[i] >> 4];
+    line[n++] = hex[ms[i] & 15];
+  }
+  line[n] = '\0';
+  t->base.trace->keylog(t->base.trace->keylog_ud, line);
+  mbedtls_platform_zeroize(line, sizeof(line));
+  mbedtls_platform_zeroize(ms, sizeof(ms));
+}
+
 /* Drives the engine after new input. */
 static void tlss_pump(lvpn__tlssession_t *t) {
   int err;
@@ -494,6 +521,8 @@ static void tlss_pump(lvpn__tlssession_t *t) {
                 "key_id=%u version=%s ciphersuite=%s peer_cn=%s", t->key_id,
                 lvpn__tls_version(&t->tls), lvpn__tls_ciphersuite(&t->tls),
                 lvpn__tls_peer_cn(&t->tls));
+    if (t->base.trace->keylog != NULL)
+      tlss_keylog(t);
     t->state = LVPN__TLSS_KM2_SENT;
     err = tlss_send_km2(t);
     if (err != 0) {

@@ -37,7 +37,7 @@ up() {
     it_server27_start
     it_client_conf proto="$proto" wrap="$wrap" ciphers="$cipher"
     LOG=$IT_DIR/lvpn-$name.log
-    PID=$(it_lvpn_start "$LOG")
+    PID=$(it_lvpn_start "$LOG" ${TRACE:+--trace "$TRACE"})
     if ! it_wait_log "$LOG" 'Initialization Sequence Completed' 20; then
         bad "$name: tunnel did not come up"; tail -n 20 "$LOG"; tail -n 20 "$IT_DIR/server.log"
         it_lvpn_stop "$PID" 5 || true; it_server_stop; return 1
@@ -146,8 +146,9 @@ echo "matrix: $combos of 12 combinations passed"
 # (about 220 full-size packets); the server follows and moves its own send key.
 name=epoch-updates
 export LVPN_TEST_EPOCH_USAGE_LIMIT=20000
+TRACE=$IT_DIR/epoch.trace
 if up $name udp AES-256-GCM; then
-    unset LVPN_TEST_EPOCH_USAGE_LIMIT
+    unset LVPN_TEST_EPOCH_USAGE_LIMIT TRACE
     start_iperf
     iperf $name up
     iperf $name down
@@ -161,6 +162,11 @@ if up $name udp AES-256-GCM; then
     ((tx >= 5)) || bad "$name: only $tx epoch updates of our send key"
     ((srv >= 5)) || bad "$name: the server followed only $srv epoch updates"
     ((rx >= 5)) || bad "$name: the server's send key moved only $rx times"
+    # every move is in the trace as a datachannel epoch_move event
+    n=$(grep -c '"operation":"epoch_move".*"direction":"tx"' "$IT_DIR/epoch.trace" || true)
+    ((n == tx)) || bad "$name: $n tx epoch_move trace events for $tx moves"
+    n=$(grep -c '"operation":"epoch_move".*"direction":"rx"' "$IT_DIR/epoch.trace" || true)
+    ((n == rx)) || bad "$name: $n rx epoch_move trace events for $rx moves"
     if ((fail == 0)); then echo "ok: $name"; fi
 fi
 unset LVPN_TEST_EPOCH_USAGE_LIMIT

@@ -286,7 +286,8 @@ START_TEST(test_trace_minivpn_packet_events) {
   ck_assert_ptr_nonnull(
       strstr(last, "\"key_id\":2,\"id\":5,\"acks\":[4,3],\"payload_size\":7,"
                    "\"send_attempts\":2},\"tags\":[\"client_hello\"],"
-                   "\"transaction_id\":3,\"reason\":\"timeout\"}"));
+                   "\"transaction_id\":3,\"reason\":\"timeout\","
+                   "\"tls_records\":[\"handshake\"]}"));
   LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_in", "P_CONTROL_V1", &m,
                   srv, sizeof(srv), -1, NULL);
   ck_assert_ptr_nonnull(strstr(last, "\"operation\":\"read\""));
@@ -304,6 +305,53 @@ START_TEST(test_trace_minivpn_packet_events) {
                    "GENERATED_KEYS");
   ck_assert_str_eq(lvpn__trace_stage_name(LVPN__STAGE_ERROR), "ERROR");
   ck_assert_int_eq(calls, 6);
+}
+END_TEST
+
+START_TEST(test_trace_tls_record_kinds) {
+  lvpn__tracer_t tr;
+  lvpn__pmeta_t m;
+  /* ServerHello (4-byte body) and a ServerHelloDone in one record each,
+   * then a record cut by the packet end */
+  /* clang-format off */
+  static const uint8_t flight[] = {
+      0x16, 0x03, 0x03, 0x00, 0x08, 0x02, 0x00, 0x00, 0x04, 1, 2, 3, 4,
+      0x16, 0x03, 0x03, 0x00, 0x04, 0x0e, 0x00, 0x00, 0x00,
+      0x16, 0x03, 0x03, 0x01, 0x00, 0x0b, 0x00, 0x00, 0x10};
+  /* clang-format on */
+  /* ChangeCipherSpec, then the encrypted Finished (explicit nonce 0) */
+  static const uint8_t ccs[] = {0x14, 0x03, 0x03, 0x00, 0x01, 0x01,
+                                0x16, 0x03, 0x03, 0x00, 0x28, 0x00,
+                                0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  static const uint8_t app[] = {0x17, 0x03, 0x03, 0x00, 0x02, 0xaa, 0xbb};
+  static const uint8_t junk[] = {0x99, 0x03, 0x03, 0x00, 0x02, 0xaa, 0xbb};
+
+  tracer_on(&tr, LVPN_TRACE_DEFAULT);
+  memset(&m, 0, sizeof(m));
+  m.opcode = 4;
+  m.has_msg_id = 1;
+  LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_in", "P_CONTROL_V1", &m,
+                  flight, sizeof(flight), -1, NULL);
+  ck_assert_msg(json_object_ok(last), "%s", last);
+  ck_assert_ptr_nonnull(strstr(
+      last, "\"tls_records\":[\"handshake:server_hello\","
+            "\"handshake:server_hello_done\",\"handshake:certificate\"]}"));
+  LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_out", "P_CONTROL_V1", &m,
+                  ccs, sizeof(ccs), 1, NULL);
+  ck_assert_ptr_nonnull(
+      strstr(last, "\"tls_records\":[\"change_cipher_spec\",\"handshake\"]}"));
+  LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_out", "P_CONTROL_V1", &m,
+                  app, sizeof(app), 1, "timeout");
+  ck_assert_ptr_nonnull(strstr(
+      last, "\"reason\":\"timeout\",\"tls_records\":[\"application_data\"]}"));
+  /* not a record boundary (a record continued from the previous packet):
+   * no field; dropped packets are not parsed */
+  LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_in", "P_CONTROL_V1", &m,
+                  junk, sizeof(junk), -1, NULL);
+  ck_assert_ptr_null(strstr(last, "tls_records"));
+  LVPN__TRACE_CTL(&tr, "reliabletransport", "packet_dropped", "P_CONTROL_V1",
+                  &m, app, sizeof(app), -1, "duplicate");
+  ck_assert_ptr_null(strstr(last, "tls_records"));
 }
 END_TEST
 
@@ -411,13 +459,11 @@ START_TEST(test_trace_taps_only_their_points) {
 }
 END_TEST
 
-LVPN_TEST_MAIN("trace", 0, NULL, NULL,
-               test_trace_json_checker_self_test,
-               test_trace_off_calls_nothing,
-               test_trace_fields_and_types,
+LVPN_TEST_MAIN("trace", 0, NULL, NULL, test_trace_json_checker_self_test,
+               test_trace_off_calls_nothing, test_trace_fields_and_types,
                test_trace_escapes_strings,
                test_trace_long_event_is_cut_but_valid,
-               test_trace_minivpn_packet_events,
+               test_trace_minivpn_packet_events, test_trace_tls_record_kinds,
                test_trace_redacts_tokens_and_messages,
                test_trace_data_packets_only_when_asked,
                test_trace_taps_only_their_points)
