@@ -82,7 +82,9 @@ extern "C" {
   XX(CERT_REVOKED, "certificate rejected: revoked (crl-verify)")             \
   XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
   XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")               \
-  XX(CREDENTIALS, "no username/password: nobody answered the request")
+  XX(CREDENTIALS, "no username/password: nobody answered the request")  \
+  XX(PROXY, "the proxy failed or refused the connection to the server")   \
+  XX(PROXY_AUTH, "the proxy refused our credentials or wants others")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,
