@@ -68,6 +68,8 @@ typedef struct {
   char *headers[LVPN__PROXY_MAX_HEADERS]; /* "Name: value" lines */
   int n_headers;
   bool options_given; /* http-proxy-option / -user-pass seen */
+  char *creds_error;  /* why the http-proxy auth file could not be read
+                         (reported unless <http-proxy-user-pass> follows) */
 } lvpn__proxy_t;
 
 typedef struct {

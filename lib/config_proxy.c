@@ -22,6 +22,7 @@
  */
 #include "lib/config_opts.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,10 +147,16 @@ static int fn_http_proxy(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if ((e = set_server(a, px, LVPN__PROXY_HTTP, p[0], p[1])) != 0)
     return e;
   px->basic = strcmp(method, "basic") == 0;
+  free(px->creds_error);
+  px->creds_error = NULL;
   /* The file is read when basic needs it and no inline block replaced it
-   * (OpenVPN prefers <http-proxy-user-pass>). */
-  if (px->basic && n > 2 && !px->creds_inline)
-    return load_creds(a, o, p + 2, 1, "http-proxy", 0, px);
+   * (OpenVPN prefers <http-proxy-user-pass>, even one given later: then
+   * the file is never read, so its error waits for validate). */
+  if (px->basic && n > 2 && !px->creds_inline &&
+      load_creds(a, o, p + 2, 1, "http-proxy", 0, px) != 0 &&
+      (px->creds_error = strdup(a->errbuf != NULL ? a->errbuf : "")) ==
+          NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
   return 0;
 }
 
@@ -160,6 +167,8 @@ static int fn_http_proxy_user_pass(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if (e == 0) {
     px->creds_inline = true;
     px->options_given = true;
+    free(px->creds_error);
+    px->creds_error = NULL;
   }
   return e;
 }
@@ -248,6 +257,7 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   fn(&px->password, 0, ud);
   fn(&px->http_version, 0, ud);
   fn(&px->user_agent, 0, ud);
+  fn(&px->creds_error, 0, ud);
   for (k = 0; k < px->n_headers; k++)
     fn(&px->headers[k], 0, ud);
 }
@@ -268,6 +278,11 @@ int lvpn__config_proxy_check(const lvpn__proxy_t *px,
                             "(i.e. 'proto tcp-client'): remote '%s' uses "
                             "UDP",
                             c->remotes[k].host);
+  if (px->basic && px->username == NULL && px->creds_error != NULL) {
+    if (a->errbuf != NULL && a->errlen > 0)
+      snprintf(a->errbuf, a->errlen, "%s", px->creds_error);
+    return LVPN_ECONFIG;
+  }
   if (px->basic && px->username == NULL)
     return lvpn__opt_fail(a, LVPN_ECONFIG,
                           "'http-proxy ... basic' needs the username and "

@@ -174,7 +174,9 @@ static int http_status_line(lvpn__proxy_hs_t *hs, const char *l, size_t len) {
   if (code >= 200 && code < 300)
     return 0;
   printable(shown, 80, l + i, len - i);
-  if (code == 407)
+  /* 407, or 401 as some proxies (tinyproxy) answer CONNECT: retrying with
+   * the same credentials cannot help. */
+  if (code == 407 || code == 401)
     return fail(hs, LVPN_EPROXY_AUTH, "%s (%s)", shown,
                 hs->conf->basic ? "the proxy refused the username or password"
                                 : "no credentials given: add an auth file "
