@@ -322,8 +322,11 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
                   LAYER_NAME, "write", "bytes=%zu framing=%s", p->len, "udp");
   LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 0, &n->local, &n->remote, p->data,
             p->len);
-  if (n->proxy != NULL && lvpn__networkio_proxy_udp_out(n, p) != 0)
-    return;
+  if (n->proxy != NULL) {
+    if (lvpn__networkio_proxy_udp_out(n, p) != 0)
+      return;
+    b = uv_buf_init((char *)p->data, (unsigned)p->len);
+  }
   /* Most sends complete at once: no request, no callback. */
   err = uv_udp_try_send(&n->udp, &b, 1, to);
   if (err >= 0) {
