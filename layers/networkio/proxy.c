@@ -416,8 +416,8 @@ static int socks_feed(lvpn__proxy_hs_t *hs, const uint8_t *in, size_t len,
     }
     if (hs->have < socks_need(hs))
       continue;
-    if ((e = socks_step(hs)) != 0) {
-      *used = i;
+    if ((e = socks_step(hs)) != 0 || hs->out_len > 0) {
+      *used = i; /* a new request first: the caller sends it */
       return e;
     }
   }

@@ -72,9 +72,9 @@ int lvpn__proxy_hs_init(lvpn__proxy_hs_t *hs, const lvpn__proxy_t *conf,
                         const char *host, uint16_t port, bool udp);
 /* Fills `out` with the first request. 0 or LVPN_EPROXY (err set). */
 int lvpn__proxy_hs_start(lvpn__proxy_hs_t *hs);
-/* Feeds `len` received bytes; *used says how many belonged to the proxy:
- * after the handshake is done the rest are the server's. Returns 0 (wait
- * for more; `out` may hold the next request), 1 (done) or LVPN_EPROXY /
+/* Feeds `len` received bytes; *used says how many it took. Returns 0
+ * (`out` may hold the next request: send it, then feed the rest, if any),
+ * 1 (done: the bytes after *used are the server's) or LVPN_EPROXY /
  * LVPN_EPROXY_AUTH with `err` set. */
 int lvpn__proxy_hs_feed(lvpn__proxy_hs_t *hs, const uint8_t *in, size_t len,
                         size_t *used);

@@ -270,7 +270,7 @@ static void px_done(lvpn__networkio_t *n, size_t used, size_t nread) {
 }
 
 int lvpn__networkio_proxy_read(lvpn__networkio_t *n, ssize_t nread) {
-  size_t used = 0;
+  size_t used = 0, off = 0;
   int rc;
 
   if (n->hs == NULL) {
@@ -296,17 +296,21 @@ int lvpn__networkio_proxy_read(lvpn__networkio_t *n, ssize_t nread) {
     px_fail(n, LVPN_EPROXY);
     return 1;
   }
-  rc = lvpn__proxy_hs_feed(n->hs, n->rxbuf + n->rx_len, (size_t)nread, &used);
-  if (rc < 0) {
-    px_fail(n, rc);
-    return 1;
-  }
-  if (rc == 1) {
-    px_done(n, used, (size_t)nread);
-    return 1;
-  }
-  if ((rc = px_send(n)) != 0)
-    px_fail(n, rc);
+  do {
+    rc = lvpn__proxy_hs_feed(n->hs, n->rxbuf + n->rx_len + off,
+                             (size_t)nread - off, &used);
+    off += used;
+    if (rc == 1) {
+      px_done(n, off, (size_t)nread);
+      return 1;
+    }
+    if (rc == 0)
+      rc = px_send(n);
+    if (rc != 0) {
+      px_fail(n, rc);
+      return 1;
+    }
+  } while (off < (size_t)nread);
   return 1;
 }
 
