@@ -89,9 +89,9 @@ static int load_creds(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
     goto out;
   }
   user = b.data;
-  if ((nl = strchr(user, '\n')) != NULL) {
+  if ((nl = strchr(user, '\n')) != NULL && nl[1] != '\0') {
     *nl = '\0';
-    pass = nl + 1;
+    pass = nl + 1; /* may be an empty line: an empty password */
     pass[strcspn(pass, "\r\n")] = '\0';
   }
   user[strcspn(user, "\r")] = '\0';
