@@ -30,7 +30,9 @@
 
 #define SOCKS_CRED_MAX 255 /* RFC 1929: one length byte */
 
-static lvpn__proxy_t *proxy_of(lvpn__opt_ctx_t *a) { return &a->cfg->proxy; }
+static lvpn__proxy_t *proxy_of(lvpn__opt_ctx_t *a) {
+  return &a->cfg->proxy;
+}
 
 static const char *kind_name(int kind) {
   return kind == LVPN__PROXY_HTTP ? "http-proxy" : "socks-proxy";
@@ -67,9 +69,8 @@ static int set_server(lvpn__opt_ctx_t *a, lvpn__proxy_t *px, int kind,
 
 /* "user\npass" from a file (p[0]) or the inline block into the proxy's
  * credentials. Both lines are required; `max` bounds each (0: none). */
-static int load_creds(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
-                      char *const *p, int n, const char *what, size_t max,
-                      lvpn__proxy_t *px) {
+static int load_creds(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                      int n, const char *what, size_t max, lvpn__proxy_t *px) {
   lvpn__blob_t b = {0};
   char *user, *pass = NULL, *nl;
   int e;
@@ -96,13 +97,17 @@ static int load_creds(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   }
   user[strcspn(user, "\r")] = '\0';
   if (user[0] == '\0' || pass == NULL) {
-    lvpn__opt_fail(a, e, "'%s': '%s' needs the username and the password "
-                         "on two lines", what, b.origin);
+    lvpn__opt_fail(a, e,
+                   "'%s': '%s' needs the username and the password "
+                   "on two lines",
+                   what, b.origin);
     goto out;
   }
   if (max != 0 && (strlen(user) > max || strlen(pass) > max)) {
-    lvpn__opt_fail(a, e, "'%s': username and password are limited to %zu "
-                         "bytes each", what, max);
+    lvpn__opt_fail(a, e,
+                   "'%s': username and password are limited to %zu "
+                   "bytes each",
+                   what, max);
     goto out;
   }
   free_str(&px->username);
@@ -126,8 +131,9 @@ static int fn_http_proxy(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   int e;
 
   if (n < 2)
-    return lvpn__opt_fail(a, LVPN_ECONFIG, "http-proxy port number not "
-                                           "defined");
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "http-proxy port number not "
+                          "defined");
   if (n > 2 && (strcmp(p[2], "auto") == 0 || strcmp(p[2], "auto-nct") == 0))
     return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
                           "'http-proxy ... %s' (finding out the proxy's auth "
@@ -154,8 +160,7 @@ static int fn_http_proxy(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
    * the file is never read, so its error waits for validate). */
   if (px->basic && n > 2 && !px->creds_inline &&
       load_creds(a, o, p + 2, 1, "http-proxy", 0, px) != 0 &&
-      (px->creds_error = strdup(a->errbuf != NULL ? a->errbuf : "")) ==
-          NULL)
+      (px->creds_error = strdup(a->errbuf != NULL ? a->errbuf : "")) == NULL)
     return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
   return 0;
 }
@@ -262,8 +267,8 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
     fn(&px->headers[k], 0, ud);
 }
 
-int lvpn__config_proxy_check(const lvpn__proxy_t *px,
-                             const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
+int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
+                             lvpn__opt_ctx_t *a) {
   int k;
   if (px->kind != LVPN__PROXY_HTTP && px->options_given)
     return lvpn__opt_fail(a, LVPN_ECONFIG,

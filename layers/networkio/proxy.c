@@ -5,8 +5,8 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <strings.h>
 #include <string.h>
+#include <strings.h>
 
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
@@ -33,8 +33,7 @@ static int fail(lvpn__proxy_hs_t *hs, int code, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
-  snprintf(hs->err, sizeof(hs->err), "%s: %s", lvpn__proxy_name(hs->conf),
-           msg);
+  snprintf(hs->err, sizeof(hs->err), "%s: %s", lvpn__proxy_name(hs->conf), msg);
   hs->state = LVPN__PXS_FAILED;
   return code;
 }
@@ -378,8 +377,7 @@ static int socks_step(lvpn__proxy_hs_t *hs) {
   case LVPN__PXS_SOCKS_AUTH:
     if (r[1] != 0)
       return fail(hs, LVPN_EPROXY_AUTH,
-                  "username/password rejected by the proxy (status %u)",
-                  r[1]);
+                  "username/password rejected by the proxy (status %u)", r[1]);
     socks_request(hs);
     return 0;
   default:
@@ -408,11 +406,10 @@ static int socks_feed(lvpn__proxy_hs_t *hs, const uint8_t *in, size_t len,
         return fail(hs, LVPN_EPROXY, "not a SOCKS5 reply (version %u)", r[0]);
       if (r[1] != 0)
         return fail(hs, LVPN_EPROXY, "%s failed: %s (reply %u)",
-                    hs->udp ? "UDP ASSOCIATE" : "CONNECT",
-                    socks_rep_text(r[1]), r[1]);
+                    hs->udp ? "UDP ASSOCIATE" : "CONNECT", socks_rep_text(r[1]),
+                    r[1]);
       if (r[3] != ATYP_V4 && r[3] != ATYP_V6 && r[3] != ATYP_NAME)
-        return fail(hs, LVPN_EPROXY, "bad address type %u in the reply",
-                    r[3]);
+        return fail(hs, LVPN_EPROXY, "bad address type %u in the reply", r[3]);
     }
     if (hs->have < socks_need(hs))
       continue;
@@ -458,8 +455,7 @@ int lvpn__proxy_hs_feed(lvpn__proxy_hs_t *hs, const uint8_t *in, size_t len,
 }
 
 int lvpn__proxy_hs_eof(lvpn__proxy_hs_t *hs) {
-  if (hs->state == LVPN__PXS_HTTP_STATUS ||
-      hs->state == LVPN__PXS_HTTP_HEADERS)
+  if (hs->state == LVPN__PXS_HTTP_STATUS || hs->state == LVPN__PXS_HTTP_HEADERS)
     return fail(hs, LVPN_EPROXY,
                 "the proxy closed the connection before its reply ended");
   return fail(hs, LVPN_EPROXY,

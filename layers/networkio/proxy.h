@@ -29,10 +29,10 @@
 
 #include "lib/config.h"
 
-#define LVPN__PROXY_OUT_MAX 8192      /* one request */
-#define LVPN__PROXY_REPLY_LINE 1024   /* one line of an HTTP reply */
-#define LVPN__PROXY_REPLY_HEAD 16384  /* the whole head of an HTTP reply */
-#define LVPN__SOCKS_UDP_HDR_V4 10     /* RSV(2) FRAG ATYP IPv4 PORT */
+#define LVPN__PROXY_OUT_MAX 8192     /* one request */
+#define LVPN__PROXY_REPLY_LINE 1024  /* one line of an HTTP reply */
+#define LVPN__PROXY_REPLY_HEAD 16384 /* the whole head of an HTTP reply */
+#define LVPN__SOCKS_UDP_HDR_V4 10    /* RSV(2) FRAG ATYP IPv4 PORT */
 
 typedef enum {
   LVPN__PXS_IDLE = 0,
@@ -55,7 +55,7 @@ typedef struct lvpn__proxy_hs_s {
   int status;                /* HTTP: the final status code */
   size_t line_len, head_len; /* HTTP: current line, whole head so far */
   char line[LVPN__PROXY_REPLY_LINE];
-  size_t have;               /* SOCKS: bytes of the current reply */
+  size_t have; /* SOCKS: bytes of the current reply */
   uint8_t rbuf[4 + 1 + 255 + 2];
   uint8_t method;                /* SOCKS: the one method offered */
   struct sockaddr_storage bound; /* SOCKS reply's BND (the UDP relay);

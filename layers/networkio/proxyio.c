@@ -76,8 +76,7 @@ static void px_write_cb(uv_write_t *req, int status) {
 
   mbedtls_platform_zeroize(w->data, w->len);
   free(w);
-  if (status < 0 && status != UV_ECANCELED &&
-      lvpn__layer_running(&n->base)) {
+  if (status < 0 && status != UV_ECANCELED && lvpn__layer_running(&n->base)) {
     LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
               "%s: cannot send to the proxy: %s", lvpn__proxy_name(n->proxy),
               uv_strerror(status));
@@ -131,8 +130,7 @@ void lvpn__networkio_proxy_begin(lvpn__networkio_t *n) {
     lvpn__layer_fail(&n->base, LVPN_ENOMEM);
     return;
   }
-  err = lvpn__proxy_hs_init(n->hs, n->proxy, n->target, n->target_port,
-                            udp);
+  err = lvpn__proxy_hs_init(n->hs, n->proxy, n->target, n->target_port, udp);
   if (err == 0)
     err = lvpn__proxy_hs_start(n->hs);
   if (err == 0)
@@ -185,14 +183,13 @@ static void px_resolved_cb(uv_getaddrinfo_t *req, int status,
   if (ai == NULL) {
     LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
               "cannot resolve host '%s' to IPv4 (SOCKS over UDP): %s",
-              n->target,
-              status < 0 ? uv_strerror(status) : "no IPv4 address");
+              n->target, status < 0 ? uv_strerror(status) : "no IPv4 address");
     uv_freeaddrinfo(res);
     lvpn__layer_fail(&n->base, LVPN_ERESOLVE);
     return;
   }
-  memcpy(&n->px_server.sin_addr,
-         &((struct sockaddr_in *)ai->ai_addr)->sin_addr, 4);
+  memcpy(&n->px_server.sin_addr, &((struct sockaddr_in *)ai->ai_addr)->sin_addr,
+         4);
   uv_freeaddrinfo(res);
   px_udp_up(n);
 }
@@ -254,8 +251,8 @@ static void px_done(lvpn__networkio_t *n, size_t used, size_t nread) {
 
   uv_timer_stop(&n->timer);
   LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
-            "%s: the proxy opened the way to %s:%u",
-            lvpn__proxy_name(n->proxy), n->target, (unsigned)n->target_port);
+            "%s: the proxy opened the way to %s:%u", lvpn__proxy_name(n->proxy),
+            n->target, (unsigned)n->target_port);
   px_free_hs(n);
   if (udp) {
     px_udp_associated(n, &bound);

@@ -121,8 +121,7 @@ START_TEST(test_proxy_http_reply_split_everywhere) {
 }
 END_TEST
 
-static void http_bad(const char *reply, size_t len, int code,
-                     const char *msg) {
+static void http_bad(const char *reply, size_t len, int code, const char *msg) {
   lvpn__proxy_t c = http_conf(true);
   lvpn__proxy_hs_t hs;
   size_t used;
@@ -133,8 +132,7 @@ static void http_bad(const char *reply, size_t len, int code,
   ck_assert_msg(strstr(hs.err, msg) != NULL, "'%s' lacks '%s'", hs.err, msg);
   ck_assert_ptr_null(strstr(hs.err, "secret"));
   /* failed stays failed */
-  ck_assert_int_lt(lvpn__proxy_hs_feed(&hs, (const uint8_t *)"x", 1, &used),
-                   0);
+  ck_assert_int_lt(lvpn__proxy_hs_feed(&hs, (const uint8_t *)"x", 1, &used), 0);
 }
 
 START_TEST(test_proxy_http_reply_errors) {
@@ -195,13 +193,13 @@ END_TEST
 /* SOCKS5 with username/password, CONNECT to a name, every split. */
 START_TEST(test_proxy_socks_connect_auth_split) {
   static const uint8_t greet[] = {5, 1, 2};
-  static const uint8_t auth[] = {1, 3, 'b', 'o', 'b', 7, 'h', 'u', 'n',
-                                 't', 'e', 'r', '2'};
-  static const uint8_t req[] = {5, 1, 0, 3, 8, 'v', 'p', 'n', '.',
-                                't', 'e', 's', 't', 0x04, 0xaa};
+  static const uint8_t auth[] = {1,   3,   'b', 'o', 'b', 7,  'h',
+                                 'u', 'n', 't', 'e', 'r', '2'};
+  static const uint8_t req[] = {5,   1,   0,   3,   8,   'v',  'p', 'n',
+                                '.', 't', 'e', 's', 't', 0x04, 0xaa};
   /* method, auth ok, reply with a domain BND, then 3 server bytes */
-  static const uint8_t reply[] = {5, 2, 1, 0, 5, 0, 0, 3, 4, 'a', 'b',
-                                  'c', 'd', 0, 80, 0xde, 0xad, 0xbe};
+  static const uint8_t reply[] = {5,   2,   1,   0,   5, 0,  0,    3,    4,
+                                  'a', 'b', 'c', 'd', 0, 80, 0xde, 0xad, 0xbe};
   lvpn__proxy_t c = socks_conf(true);
   size_t step;
 
@@ -300,14 +298,14 @@ START_TEST(test_proxy_socks_errors) {
             "chose authentication method 2");
   socks_bad(true, (const uint8_t *)"\x05\x02\x01\x01", 4, LVPN_EPROXY_AUTH,
             "socks-proxy: username/password rejected by the proxy (status 1)");
-  socks_bad(false, (const uint8_t *)"\x05\x00\x05\x05\x00\x01", 6,
-            LVPN_EPROXY, "CONNECT failed: connection refused (reply 5)");
-  socks_bad(false, (const uint8_t *)"\x05\x00\x05\x63\x00\x01", 6,
-            LVPN_EPROXY, "unknown error (reply 99)");
-  socks_bad(false, (const uint8_t *)"\x05\x00\x05\x00\x00\x07", 6,
-            LVPN_EPROXY, "bad address type 7");
-  socks_bad(false, (const uint8_t *)"\x05\x00\x04\x00\x00\x01", 6,
-            LVPN_EPROXY, "not a SOCKS5 reply (version 4)");
+  socks_bad(false, (const uint8_t *)"\x05\x00\x05\x05\x00\x01", 6, LVPN_EPROXY,
+            "CONNECT failed: connection refused (reply 5)");
+  socks_bad(false, (const uint8_t *)"\x05\x00\x05\x63\x00\x01", 6, LVPN_EPROXY,
+            "unknown error (reply 99)");
+  socks_bad(false, (const uint8_t *)"\x05\x00\x05\x00\x00\x07", 6, LVPN_EPROXY,
+            "bad address type 7");
+  socks_bad(false, (const uint8_t *)"\x05\x00\x04\x00\x00\x01", 6, LVPN_EPROXY,
+            "not a SOCKS5 reply (version 4)");
 }
 END_TEST
 
@@ -322,9 +320,8 @@ START_TEST(test_proxy_socks_udp_header) {
   lvpn__socks_udp_header(h, &to);
   ck_assert_mem_eq(h, "\x00\x00\x00\x01\xc6\x12\x00\x01\x04\xaa", 10);
   ck_assert_int_eq(lvpn__socks_udp_parse(h, 10, &from), 10);
-  ck_assert_int_eq(memcmp(&((struct sockaddr_in *)&from)->sin_addr,
-                          &to.sin_addr, 4),
-                   0);
+  ck_assert_int_eq(
+      memcmp(&((struct sockaddr_in *)&from)->sin_addr, &to.sin_addr, 4), 0);
   ck_assert_int_eq(lvpn__socks_udp_parse(h, 9, &from), -1);
   h[2] = 1; /* a fragment */
   ck_assert_int_eq(lvpn__socks_udp_parse(h, 10, &from), -1);
@@ -344,6 +341,5 @@ LVPN_TEST_MAIN("proxy", 0, NULL, NULL, test_proxy_http_request_basic,
                test_proxy_http_reply_errors,
                test_proxy_http_407_without_credentials, test_proxy_http_eof,
                test_proxy_socks_connect_auth_split,
-               test_proxy_socks_udp_associate,
-               test_proxy_socks_literal_targets, test_proxy_socks_errors,
-               test_proxy_socks_udp_header)
+               test_proxy_socks_udp_associate, test_proxy_socks_literal_targets,
+               test_proxy_socks_errors, test_proxy_socks_udp_header)
