@@ -119,8 +119,8 @@ struct lvpn__networkio_s {
 
   /* Through a proxy (proxyio.c): host/port above are the proxy's; over UDP
    * `tcp` is the SOCKS control connection and `remote` the relay. */
-  const lvpn__proxy_t *proxy;                     /* NULL: direct */
-  char target[LVPN__NETWORKIO_HOST_MAX + 1];      /* the OpenVPN server */
+  const lvpn__proxy_t *proxy;                /* NULL: direct */
+  char target[LVPN__NETWORKIO_HOST_MAX + 1]; /* the OpenVPN server */
   uint16_t target_port;
   lvpn__proxy_hs_t *hs;                           /* heap, while handshaking */
   struct lvpn__networkio_resolver_s *px_resolver; /* SOCKS UDP: the server */
