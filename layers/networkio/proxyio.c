@@ -115,6 +115,13 @@ static int px_send(lvpn__networkio_t *n) {
 
 static void px_timer_cb(uv_timer_t *h) {
   lvpn__networkio_t *n = container_of(h, lvpn__networkio_t, timer);
+  if (n->px_resolver != NULL) { /* SOCKS UDP: the server's address */
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "cannot resolve host '%s': no answer within %llu ms", n->target,
+              (unsigned long long)n->timeout_ms);
+    lvpn__layer_fail(&n->base, LVPN_ERESOLVE);
+    return;
+  }
   LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
             "%s: no complete answer from the proxy within %llu ms",
             lvpn__proxy_name(n->proxy), (unsigned long long)n->timeout_ms);
@@ -156,6 +163,7 @@ static void px_udp_up(lvpn__networkio_t *n) {
   char relay[64];
   int err;
 
+  uv_timer_stop(&n->timer);
   lvpn__networkio_addr_str(&n->remote, relay, sizeof(relay));
   LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
             "SOCKS proxy wants us to send UDP to %s", relay);
@@ -249,7 +257,8 @@ static void px_done(lvpn__networkio_t *n, size_t used, size_t nread) {
   struct sockaddr_storage bound = n->hs->bound;
   int udp = !lvpn__net_proto_is_tcp(n->proto);
 
-  uv_timer_stop(&n->timer);
+  if (!udp) /* UDP: the timer still bounds the server's lookup */
+    uv_timer_stop(&n->timer);
   LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
             "%s: the proxy opened the way to %s:%u", lvpn__proxy_name(n->proxy),
             n->target, (unsigned)n->target_port);
