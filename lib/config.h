@@ -59,7 +59,9 @@ typedef struct {
   uint8_t kind;   /* lvpn__proxy_kind_t */
   char *host;     /* the proxy */
   uint16_t port;  /* http: given; socks: default 1080 */
-  bool basic;     /* http: Proxy-Authorization: Basic */
+  bool basic;     /* http: Proxy-Authorization: Basic (with auto: set
+                     once the proxy asked for it) */
+  uint8_t auto_auth; /* http: 1 'auto', 2 'auto-nct' (no Basic) */
   char *username; /* http (basic) and socks (RFC 1929); NULL: none */
   char *password; /* set with username; zeroed on free */
   bool creds_inline; /* from <http-proxy-user-pass> (wins over the file) */
@@ -269,9 +271,10 @@ const char *lvpn__config_cipher_supported(const char *name);
 /* Port and protocol a remote entry uses, after defaults. */
 uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i);
 lvpn__proto_t lvpn__config_remote_proto(const lvpn_config_t *cfg, int i);
-/* The proxy a remote entry connects through (kind NONE: direct). */
-const lvpn__proxy_t *lvpn__config_remote_proxy(const lvpn_config_t *cfg,
-                                               int i);
+/* The proxy a remote entry connects through (kind NONE: direct). Not
+ * const: networkio records there the auth method 'auto' learned, kept for
+ * later attempts as OpenVPN does. */
+lvpn__proxy_t *lvpn__config_remote_proxy(lvpn_config_t *cfg, int i);
 /* tls-groups "X25519:secp256r1:...": the mbedTLS group ids (up to `max`
  * into `ids` when not NULL); returns how many, or -1 with `msg` set. */
 int lvpn__config_tls_groups(const char *list, int *ids, int max, char *msg,

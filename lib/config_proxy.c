@@ -11,9 +11,11 @@
  *       SOCKS5; PORT defaults to 1080; AUTHFILE as for http-proxy turns on
  *       RFC 1929 username/password authentication.
  *
- * Refused with the reason: the auth methods ntlm/ntlm2 (OpenVPN 2.7
- * removed NTLM) and digest, the 'auto'/'auto-nct' discovery, and 'stdin'
- * as the auth file (prompting for proxy credentials). http-proxy-retry,
+ * 'auto' / 'auto-nct' connect without auth and learn Basic from the
+ * proxy's answer (auto-nct refuses it), with the credentials of
+ * <http-proxy-user-pass>. Refused with the reason: the auth methods
+ * ntlm/ntlm2 (OpenVPN 2.7 removed NTLM) and digest, and 'stdin' as the
+ * auth file (prompting for proxy credentials). http-proxy-retry,
  * socks-proxy-retry and http-proxy-timeout are warned about in
  * lib/config_conn.c, as OpenVPN 2.6 ignores them.
  *
@@ -134,12 +136,18 @@ static int fn_http_proxy(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
     return lvpn__opt_fail(a, LVPN_ECONFIG,
                           "http-proxy port number not "
                           "defined");
-  if (n > 2 && (strcmp(p[2], "auto") == 0 || strcmp(p[2], "auto-nct") == 0))
-    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
-                          "'http-proxy ... %s' (finding out the proxy's auth "
-                          "method) is not supported: give an auth file and "
-                          "'basic', or no auth file",
-                          p[2]);
+  if (n > 2 && (strcmp(p[2], "auto") == 0 || strcmp(p[2], "auto-nct") == 0)) {
+    /* No auth first; the proxy's 407 names the method (basic only here,
+     * never with auto-nct); the credentials come from
+     * <http-proxy-user-pass>. A 4th argument is ignored, as OpenVPN. */
+    if ((e = set_server(a, px, LVPN__PROXY_HTTP, p[0], p[1])) != 0)
+      return e;
+    px->basic = false;
+    px->auto_auth = strcmp(p[2], "auto") == 0 ? 1 : 2;
+    free(px->creds_error);
+    px->creds_error = NULL;
+    return 0;
+  }
   if (strcmp(method, "ntlm") == 0 || strcmp(method, "ntlm2") == 0)
     return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
                           "'http-proxy': NTLM proxy authentication is not "
@@ -153,6 +161,7 @@ static int fn_http_proxy(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if ((e = set_server(a, px, LVPN__PROXY_HTTP, p[0], p[1])) != 0)
     return e;
   px->basic = strcmp(method, "basic") == 0;
+  px->auto_auth = 0;
   free(px->creds_error);
   px->creds_error = NULL;
   /* The file is read when basic needs it and no inline block replaced it
@@ -303,8 +312,7 @@ static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
 const lvpn__config_area_t lvpn__config_proxy = {opts, OPT_COUNT(opts), NULL,
                                                 walk, validate};
 
-const lvpn__proxy_t *lvpn__config_remote_proxy(const lvpn_config_t *cfg,
-                                               int i) {
+lvpn__proxy_t *lvpn__config_remote_proxy(lvpn_config_t *cfg, int i) {
   (void)i;
   return &cfg->proxy;
 }

@@ -56,8 +56,9 @@ typedef struct lvpn__networkio_opts_s {
    * the held packets were handed to the socket). May be NULL. */
   void (*on_ready)(lvpn__networkio_t *n);
   /* http-proxy / socks-proxy to go through (layers/networkio/proxyio.c),
-   * NULL or kind NONE: direct. Lent: must outlive the layer. */
-  const lvpn__proxy_t *proxy;
+   * NULL or kind NONE: direct. Lent: must outlive the layer; with
+   * 'auto' the method the proxy asked for is recorded there. */
+  lvpn__proxy_t *proxy;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -119,7 +120,7 @@ struct lvpn__networkio_s {
 
   /* Through a proxy (proxyio.c): host/port above are the proxy's; over UDP
    * `tcp` is the SOCKS control connection and `remote` the relay. */
-  const lvpn__proxy_t *proxy;                /* NULL: direct */
+  lvpn__proxy_t *proxy;                      /* NULL: direct */
   char target[LVPN__NETWORKIO_HOST_MAX + 1]; /* the OpenVPN server */
   uint16_t target_port;
   lvpn__proxy_hs_t *hs;                           /* heap, while handshaking */

@@ -174,13 +174,69 @@ static int http_status_line(lvpn__proxy_hs_t *hs, const char *l, size_t len) {
     return 0;
   printable(shown, 80, l + i, len - i);
   /* 407, or 401 as some proxies (tinyproxy) answer CONNECT: retrying with
-   * the same credentials cannot help. */
+   * the same credentials cannot help. With 'auto' and no auth sent yet,
+   * its headers say which method the proxy wants. */
+  if ((code == 407 || code == 401) && hs->conf->auto_auth && !hs->conf->basic) {
+    hs->auth_probe = true;
+    return 0;
+  }
   if (code == 407 || code == 401)
     return fail(hs, LVPN_EPROXY_AUTH, "%s (%s)", shown,
                 hs->conf->basic ? "the proxy refused the username or password"
                                 : "no credentials given: add an auth file "
                                   "and 'basic'");
   return fail(hs, LVPN_EPROXY, "%s", shown);
+}
+
+/* 'auto': a "Proxy-Authenticate:" (or, after a 401, "WWW-Authenticate:")
+ * header's scheme. */
+static void http_auth_header(lvpn__proxy_hs_t *hs, const char *l, size_t len) {
+  static const char *const names[] = {"Proxy-Authenticate:",
+                                      "WWW-Authenticate:"};
+  size_t k, i, j;
+  for (k = 0; k < 2; k++) {
+    size_t nl = strlen(names[k]);
+    if (len < nl || strncasecmp(l, names[k], nl) != 0)
+      continue;
+    for (i = nl; i < len && (l[i] == ' ' || l[i] == '\t'); i++)
+      ;
+    for (j = i; j < len && l[j] != ' ' && l[j] != ',' && l[j] != '\t'; j++)
+      ;
+    if (j - i == 5 && strncasecmp(l + i, "Basic", 5) == 0)
+      hs->offers_basic = true;
+    else if (hs->scheme[0] == '\0' && j > i)
+      printable(hs->scheme, sizeof(hs->scheme), l + i, j - i);
+  }
+}
+
+/* 'auto': the 401/407 ended; Basic is the one method we can do. */
+static int http_auth_decide(lvpn__proxy_hs_t *hs) {
+  const lvpn__proxy_t *c = hs->conf;
+  if (hs->offers_basic && c->auto_auth == 2)
+    return fail(hs, LVPN_EPROXY_AUTH,
+                "%d: the proxy asks for Basic authentication, which "
+                "'auto-nct' does not allow",
+                hs->status);
+  if (hs->offers_basic && c->username == NULL)
+    return fail(hs, LVPN_EPROXY_AUTH,
+                "%d: the proxy asks for Basic authentication: give the "
+                "username and password in <http-proxy-user-pass>",
+                hs->status);
+  if (hs->offers_basic) {
+    hs->want_basic = true;
+    return fail(hs, LVPN_EPROXY,
+                "%d: the proxy asks for Basic authentication: connecting "
+                "again with it",
+                hs->status);
+  }
+  if (hs->scheme[0] != '\0')
+    return fail(hs, LVPN_EPROXY_AUTH,
+                "%d: the proxy asks for '%s' authentication; only Basic is "
+                "supported",
+                hs->status, hs->scheme);
+  return fail(hs, LVPN_EPROXY_AUTH,
+              "%d: the proxy wants authentication but names no method",
+              hs->status);
 }
 
 /* One complete reply line (CR/LF stripped). */
@@ -191,8 +247,12 @@ static int http_line(lvpn__proxy_hs_t *hs, const char *l, size_t len) {
       hs->state = LVPN__PXS_HTTP_HEADERS;
     return e;
   }
+  if (len > 0 && hs->auth_probe)
+    http_auth_header(hs, l, len);
   if (len > 0)
-    return 0; /* a header: nothing in them matters for CONNECT */
+    return 0; /* a header: nothing else in them matters for CONNECT */
+  if (hs->auth_probe)
+    return http_auth_decide(hs);
   if (hs->interim) {
     hs->interim = false;
     hs->state = LVPN__PXS_HTTP_STATUS;
@@ -455,6 +515,8 @@ int lvpn__proxy_hs_feed(lvpn__proxy_hs_t *hs, const uint8_t *in, size_t len,
 }
 
 int lvpn__proxy_hs_eof(lvpn__proxy_hs_t *hs) {
+  if (hs->auth_probe && hs->state == LVPN__PXS_HTTP_HEADERS)
+    return http_auth_decide(hs);
   if (hs->state == LVPN__PXS_HTTP_STATUS || hs->state == LVPN__PXS_HTTP_HEADERS)
     return fail(hs, LVPN_EPROXY,
                 "the proxy closed the connection before its reply ended");

@@ -14,7 +14,9 @@
  * A handshake is driven by its owner: lvpn__proxy_hs_start() fills `out`
  * with the first request; every received chunk goes to
  * lvpn__proxy_hs_feed(), which may fill `out` with the next request. The
- * owner sends `out` and clears out_len. Replies are parsed incrementally,
+ * owner sends `out` and clears out_len. With 'http-proxy ... auto' a
+ * 401/407 to the request without auth fails with `want_basic` set when
+ * the proxy offers Basic: the owner records it and connects again. Replies are parsed incrementally,
  * split across any number of reads, and bounded: a reply that is too long
  * or malformed fails with one message in `err` naming the problem.
  * `out` may hold the password: lvpn__proxy_hs_wipe() zeroes everything.
@@ -50,6 +52,10 @@ typedef struct lvpn__proxy_hs_s {
   uint8_t state;             /* lvpn__proxy_state_t */
   bool udp;                  /* SOCKS: UDP ASSOCIATE instead of CONNECT */
   bool interim;              /* HTTP: skipping a 1xx reply's headers */
+  bool auth_probe;           /* HTTP 'auto': reading a 401/407's headers */
+  bool offers_basic;         /* ... one of them offers Basic */
+  bool want_basic;           /* failed so that the next attempt sends it */
+  char scheme[32];           /* ... the first other scheme offered */
   char host[256];            /* the OpenVPN server, as the proxy reaches it */
   uint16_t port;
   int status;                /* HTTP: the final status code */
@@ -79,7 +85,8 @@ int lvpn__proxy_hs_start(lvpn__proxy_hs_t *hs);
 int lvpn__proxy_hs_feed(lvpn__proxy_hs_t *hs, const uint8_t *in, size_t len,
                         size_t *used);
 /* The proxy closed the connection before the handshake ended: sets `err`
- * and returns LVPN_EPROXY. */
+ * and returns LVPN_EPROXY (or, for an 'auto' 401/407 whose headers were
+ * read, what they say, as at their end). */
 int lvpn__proxy_hs_eof(lvpn__proxy_hs_t *hs);
 /* Zeroes the whole state, requests included. */
 void lvpn__proxy_hs_wipe(lvpn__proxy_hs_t *hs);

@@ -30,7 +30,7 @@ typedef struct {
 
 int lvpn__networkio_proxy_init(lvpn__networkio_t *n,
                                const lvpn__networkio_opts_t *o) {
-  const lvpn__proxy_t *px = o->proxy;
+  lvpn__proxy_t *px = o->proxy;
   size_t len;
 
   n->proxy = NULL;
@@ -64,8 +64,13 @@ static void px_free_hs(lvpn__networkio_t *n) {
 }
 
 static void px_fail(lvpn__networkio_t *n, int err) {
-  if (n->hs != NULL && n->hs->err[0] != '\0')
+  if (n->hs != NULL && n->hs->want_basic) {
+    /* 'auto': the next attempt (the restart) sends Basic, as OpenVPN */
+    n->proxy->basic = true;
+    LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME, "%s", n->hs->err);
+  } else if (n->hs != NULL && n->hs->err[0] != '\0') {
     LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME, "%s", n->hs->err);
+  }
   px_free_hs(n);
   lvpn__layer_fail(&n->base, err);
 }
@@ -293,13 +298,14 @@ int lvpn__networkio_proxy_read(lvpn__networkio_t *n, ssize_t nread) {
     return 1;
   }
   if (nread < 0) {
+    rc = LVPN_EPROXY;
     if (nread == UV_EOF)
-      lvpn__proxy_hs_eof(n->hs);
+      rc = lvpn__proxy_hs_eof(n->hs);
     else
       LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
                 "%s: connection to the proxy lost: %s",
                 lvpn__proxy_name(n->proxy), uv_strerror((int)nread));
-    px_fail(n, LVPN_EPROXY);
+    px_fail(n, rc);
     return 1;
   }
   do {

@@ -2,7 +2,8 @@
  * handshake fed the proxy's bytes in chunks, as networkio does, then the
  * SOCKS UDP header parser on the same bytes.
  * Input: [mode][chunk] then the proxy's reply stream. mode bit 0: SOCKS
- * (else HTTP), bit 1: with credentials, bit 2: UDP ASSOCIATE (SOCKS).
+ * (else HTTP), bit 1: with credentials, bit 2: UDP ASSOCIATE (SOCKS),
+ * bit 3: HTTP 'auto' (bit 4: auto-nct) without Basic yet.
  * chunk: bytes per read (0 means 1). */
 #include <stdio.h>
 
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c.kind = (mode & 1) ? LVPN__PROXY_SOCKS : LVPN__PROXY_HTTP;
   c.host = host;
   c.port = 1080;
-  c.basic = (mode & 2) != 0;
+  c.basic = (mode & 2) != 0 && !(mode & 8);
+  c.auto_auth = (mode & 8) ? ((mode & 16) ? 2 : 1) : 0;
   c.username = (mode & 2) ? user : NULL;
   c.password = (mode & 2) ? pass : NULL;
   c.headers[0] = hdr;
@@ -55,7 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                  strlen(hs.err) >= sizeof(hs.err) ||
                  (rc != LVPN_EPROXY && rc != LVPN_EPROXY_AUTH)))
     abort();
-  if (rc == 0 && lvpn__proxy_hs_eof(&hs) != LVPN_EPROXY)
+  if (rc == 0 && (rc = lvpn__proxy_hs_eof(&hs)) != LVPN_EPROXY &&
+      rc != LVPN_EPROXY_AUTH)
+    abort();
+  if (hs.want_basic && (rc != LVPN_EPROXY || c.auto_auth != 1))
     abort();
   hl = lvpn__socks_udp_parse(data, size, &from);
   if (hl > (int)size)

@@ -388,6 +388,13 @@ static void gen_proxy(void) {
                  "Proxy-Authenticate: Basic realm=\"x\"\r\n\r\n"),
       PROXY_SEED("http_401", "\x02\x40HTTP/1.0 401 Unauthorized\r\n"
                              "Server: tinyproxy\r\n\r\n"),
+      PROXY_SEED("http_auto_407",
+                 "\x0a\x09HTTP/1.1 407 Proxy Authentication Required\r\n"
+                 "Proxy-Authenticate: NTLM\r\n"
+                 "Proxy-Authenticate: Basic realm=\"corp\"\r\n\r\n"),
+      PROXY_SEED("http_auto_nct_401",
+                 "\x1a\x20HTTP/1.0 401 Unauthorized\r\n"
+                 "WWW-Authenticate: Basic realm=\"tinyproxy\"\r\n"),
       PROXY_SEED("socks_noauth_connect",
                  "\x01\x03\x05\x00\x05\x00\x00\x01\xc6\x12\x00\x03\x04\x38"),
       PROXY_SEED("socks_auth_connect_name",

@@ -7,7 +7,10 @@
 #    instead of the "stdin" prompt, a custom header and
 #    User-Agent): the tunnel comes up and pings; tinyproxy logged the
 #    CONNECT and its connection to the server;
-# 2. a wrong password (auth file): one error line naming the proxy's
+# 2. 'http-proxy HOST PORT auto' with inline credentials: the first attempt
+#    goes without auth, the proxy's 401/407 asks for Basic, the next one
+#    sends it and the tunnel comes up;
+# 3. a wrong password (auth file): one error line naming the proxy's
 #    answer ("401 Unauthorized" from tinyproxy), and the client exits by itself
 #    with status 1 (LVPN_EPROXY_AUTH), without retrying.
 set -euo pipefail
@@ -89,7 +92,30 @@ grep -q 'Established connection to host "'"$IT_SERVER_IP"'"' "$IT_DIR/tinyproxy.
 grep -q 's3cret-proxy-pw' "$log" && bad "the proxy password is in the client log"
 it_lvpn_stop "$pid" 10 || bad "client did not exit on SIGTERM"
 
-# 2. wrong password, from an auth file: a final error
+# 2. 'auto': no auth first; the proxy's answer asks for Basic, and the
+#    next attempt sends it (as OpenVPN)
+it_client_conf proto=tcp wrap=tls-crypt extra="http-proxy $PROXY_IP 8080 auto"
+cat >>"$IT_DIR/client.ovpn" <<'EOF'
+<http-proxy-user-pass>
+lvpnuser
+s3cret-proxy-pw
+</http-proxy-user-pass>
+EOF
+log3=$IT_DIR/lvpn-auto.log
+pid=$(it_lvpn_start "$log3")
+if it_wait_log "$log3" 'Initialization Sequence Completed' 30; then
+    echo "ok: auto: tunnel up after: $(grep -m1 'asks for Basic' "$log3" | cut -d' ' -f3-)"
+    grep -q 'asks for Basic authentication: connecting again with it' "$log3" ||
+        bad "auto: no line about learning Basic"
+    ip netns exec "$IT_NS_C" ping -c 2 -i 0.3 -W 2 "$IT_TUN_SERVER_IP" >/dev/null ||
+        bad "auto: no ping through the tunnel"
+else
+    bad "auto: no tunnel"
+    tail -n 20 "$log3"
+fi
+it_lvpn_stop "$pid" 10 || bad "auto: client did not exit on SIGTERM"
+
+# 3. wrong password, from an auth file: a final error
 printf 'lvpnuser\nwrong-password\n' >"$IT_DIR/proxy-auth.txt"
 it_client_conf proto=tcp wrap=tls-crypt extra="http-proxy $PROXY_IP 8080 $IT_DIR/proxy-auth.txt basic"
 log2=$IT_DIR/lvpn-badpw.log

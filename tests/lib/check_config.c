@@ -721,9 +721,9 @@ START_TEST(test_config_noops_unsupported_server_options) {
       {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
       {"bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet"},
       {"lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet"},
-      {"http-proxy p 8080 auto\n", LVPN_EUNSUPPORTED, 1,
-       "'http-proxy ... auto' (finding out the proxy's auth method) is not "
-       "supported: give an auth file and 'basic', or no auth file"},
+      {"http-proxy p 8080 f ntlm\n", LVPN_EUNSUPPORTED, 1,
+       "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
+       "2.7 removed it too): use 'basic' or 'none'"},
       {"server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
        "'server' is a server option"},
       {"push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
@@ -1131,6 +1131,19 @@ START_TEST(test_config_http_proxy) {
   ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
   lvpn_config_free(c);
 
+  /* auto / auto-nct: no auth until the proxy asks */
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 auto\n"
+         "<http-proxy-user-pass>\nbob\nsecret\n</http-proxy-user-pass>\n");
+  ck_assert_int_eq(c->proxy.auto_auth, 1);
+  ck_assert(!c->proxy.basic);
+  ck_assert_str_eq(c->proxy.username, "bob");
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 auto-nct\n");
+  ck_assert_int_eq(c->proxy.auto_auth, 2);
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+
   /* ... but without it, the file's error at validate, with its line */
   c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 missing.txt\n");
   check_invalid(c, LVPN_ECONFIG, "client.ovpn:4: cannot read");
@@ -1164,9 +1177,6 @@ START_TEST(test_config_http_proxy_errors) {
       {"http-proxy p 80 f digest\n", LVPN_ECONFIG, 1,
        "'http-proxy': unknown HTTP authentication method 'digest' (none or "
        "basic)"},
-      {"http-proxy p 80 auto-nct\n", LVPN_EUNSUPPORTED, 1,
-       "'http-proxy ... auto-nct' (finding out the proxy's auth method) is "
-       "not supported: give an auth file and 'basic', or no auth file"},
       {"http-proxy p 80 a b c\n", LVPN_ECONFIG, 1, NULL},
       {"http-proxy-option FOO x\n", LVPN_ECONFIG, 1,
        "Bad http-proxy-option or missing or extra parameter: 'FOO' "

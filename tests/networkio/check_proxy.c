@@ -335,7 +335,60 @@ START_TEST(test_proxy_socks_udp_header) {
 }
 END_TEST
 
-LVPN_TEST_MAIN("proxy", 0, NULL, NULL, test_proxy_http_request_basic,
+/* 'auto': a 401/407's headers say whether Basic may follow. */
+static int auto_reply(int auto_auth, bool creds, const char *reply, bool eof,
+                      lvpn__proxy_hs_t *hs) {
+  lvpn__proxy_t c = http_conf(creds);
+  size_t used;
+  int rc;
+  c.basic = false;
+  c.auto_auth = (uint8_t)auto_auth;
+  lvpn__proxy_hs_init(hs, &c, "vpn.test", 1194, false);
+  lvpn__proxy_hs_start(hs);
+  ck_assert_ptr_null(strstr((const char *)hs->out, "Authorization"));
+  rc = feed_steps(hs, (const uint8_t *)reply, strlen(reply), 3, &used);
+  if (rc == 0 && eof)
+    rc = lvpn__proxy_hs_eof(hs);
+  return rc;
+}
+
+START_TEST(test_proxy_http_auto) {
+  lvpn__proxy_hs_t hs;
+  const char *basic = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                      "Proxy-Authenticate: NTLM\r\n"
+                      "proxy-authenticate:  basic realm=\"corp\"\r\n\r\n";
+  const char *ntlm = "HTTP/1.1 407 Proxy Authentication Required\r\n"
+                     "Proxy-Authenticate: NTLM\r\n"
+                     "Proxy-Authenticate: Digest realm=\"x\"\r\n\r\n";
+  /* tinyproxy: a 401 and WWW-Authenticate, then it closes */
+  const char *tiny = "HTTP/1.0 401 Unauthorized\r\n"
+                     "WWW-Authenticate: Basic realm=\"tinyproxy\"\r\n";
+
+  ck_assert_int_eq(auto_reply(1, true, basic, false, &hs), LVPN_EPROXY);
+  ck_assert(hs.want_basic);
+  ck_assert_str_eq(hs.err, "http-proxy: 407: the proxy asks for Basic "
+                           "authentication: connecting again with it");
+  ck_assert_int_eq(auto_reply(1, true, tiny, true, &hs), LVPN_EPROXY);
+  ck_assert(hs.want_basic);
+  ck_assert_int_eq(auto_reply(2, true, basic, false, &hs), LVPN_EPROXY_AUTH);
+  ck_assert(!hs.want_basic);
+  ck_assert_ptr_nonnull(strstr(hs.err, "which 'auto-nct' does not allow"));
+  ck_assert_int_eq(auto_reply(1, false, basic, false, &hs), LVPN_EPROXY_AUTH);
+  ck_assert_ptr_nonnull(strstr(hs.err, "<http-proxy-user-pass>"));
+  ck_assert_int_eq(auto_reply(1, true, ntlm, false, &hs), LVPN_EPROXY_AUTH);
+  ck_assert_str_eq(hs.err, "http-proxy: 407: the proxy asks for 'NTLM' "
+                           "authentication; only Basic is supported");
+  ck_assert_int_eq(auto_reply(1, true, "HTTP/1.1 407 x\r\n\r\n", false, &hs),
+                   LVPN_EPROXY_AUTH);
+  ck_assert_ptr_nonnull(strstr(hs.err, "names no method"));
+  /* a 200 needs no auth at all */
+  ck_assert_int_eq(auto_reply(1, true, "HTTP/1.1 200 OK\r\n\r\n", false, &hs),
+                   1);
+}
+END_TEST
+
+LVPN_TEST_MAIN("proxy", 0, NULL, NULL, test_proxy_http_auto,
+               test_proxy_http_request_basic,
                test_proxy_http_request_ipv6_version_host_header,
                test_proxy_http_reply_split_everywhere,
                test_proxy_http_reply_errors,
