@@ -95,6 +95,9 @@ extern const lvpn__config_area_t lvpn__config_proxy; /* config_proxy.c */
  * 0 or the message via lvpn__opt_fail (lib/config_proxy.c). */
 int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
                              lvpn__opt_ctx_t *a);
+/* Visits one proxy entry's heap pointers (free, clone). */
+void lvpn__config_proxy_walk(lvpn__proxy_t *px, lvpn__config_ptr_fn fn,
+                             void *ud);
 
 /* All areas, in the order options are looked up and checks run; ends with
  * NULL. */

@@ -263,8 +263,8 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("socks-proxy", 1, 3, fn_socks_proxy),
 };
 
-static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
-  lvpn__proxy_t *px = &c->proxy;
+void lvpn__config_proxy_walk(lvpn__proxy_t *px, lvpn__config_ptr_fn fn,
+                             void *ud) {
   int k;
   fn(&px->host, 0, ud);
   fn(&px->username, 0, ud);
@@ -274,6 +274,10 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   fn(&px->creds_error, 0, ud);
   for (k = 0; k < px->n_headers; k++)
     fn(&px->headers[k], 0, ud);
+}
+
+static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
+  lvpn__config_proxy_walk(&c->proxy, fn, ud);
 }
 
 int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
