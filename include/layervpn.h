@@ -83,7 +83,9 @@ extern "C" {
   XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
   XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")               \
   XX(CREDENTIALS, "no username/password: nobody answered the request")      \
-  XX(DNS, "cannot apply DNS to the system resolver")
+  XX(DNS, "cannot apply DNS to the system resolver") \
+  XX(PROXY, "the proxy failed or refused the connection to the server")   \
+  XX(PROXY_AUTH, "the proxy refused our credentials or wants others")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,

@@ -211,6 +211,7 @@ static int client_restartable(int err) {
   case LVPN_ESERVER_POLL:
   case LVPN_ERESOLVE:
   case LVPN_EPROTO:
+  case LVPN_EPROXY: /* OpenVPN: SIGUSR1 "proxy-error" */
   case UV_ECONNREFUSED:
   case UV_ETIMEDOUT:
   case UV_ENETUNREACH:

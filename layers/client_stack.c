@@ -250,6 +250,7 @@ int lvpn__client_build(lvpn_client_t *c) {
                           : proto.family == 6 ? LVPN__NET_UDP6
                                               : LVPN__NET_UDP);
   no.connect_timeout = lvpn__client_poll_timeout(c);
+  no.proxy = lvpn__config_remote_proxy(cfg, r);
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);

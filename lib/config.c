@@ -28,7 +28,7 @@
 const lvpn__config_area_t *const lvpn__config_areas[] = {
     &lvpn__config_conn,  &lvpn__config_tls,  &lvpn__config_data,
     &lvpn__config_route, &lvpn__config_proc,
-    &lvpn__config_mgmt, NULL};
+    &lvpn__config_mgmt, &lvpn__config_proxy, NULL};
 
 /* clang-format off */
 static const char *const server_opts[] = {

@@ -44,6 +44,36 @@ typedef struct {
   uint8_t family; /* 0 any, 4 IPv4 only, 6 IPv6 only */
 } lvpn__proto_t;
 
+/* http-proxy / socks-proxy, as OpenVPN keeps them per connection entry:
+ * lib/config_proxy.c parses into one of these (cfg->proxy today; a
+ * <connection> block can hold its own), layers/networkio/proxy.c speaks the
+ * protocols. Strings are owned; `password` is zeroed on free. */
+#define LVPN__PROXY_MAX_HEADERS 10 /* http-proxy-option CUSTOM-HEADER */
+#define LVPN__PROXY_MAX_LINE 512   /* one header line, as OpenVPN's buffer */
+typedef enum {
+  LVPN__PROXY_NONE = 0,
+  LVPN__PROXY_HTTP, /* HTTP CONNECT, TCP only */
+  LVPN__PROXY_SOCKS /* SOCKS5: CONNECT over TCP, UDP ASSOCIATE over UDP */
+} lvpn__proxy_kind_t;
+typedef struct {
+  uint8_t kind;   /* lvpn__proxy_kind_t */
+  char *host;     /* the proxy */
+  uint16_t port;  /* http: given; socks: default 1080 */
+  bool basic;     /* http: Proxy-Authorization: Basic (with auto: set
+                     once the proxy asked for it) */
+  uint8_t auto_auth; /* http: 1 'auto', 2 'auto-nct' (no Basic) */
+  char *username; /* http (basic) and socks (RFC 1929); NULL: none */
+  char *password; /* set with username; zeroed on free */
+  bool creds_inline; /* from <http-proxy-user-pass> (wins over the file) */
+  char *http_version;  /* http-proxy-option VERSION; NULL: "1.0" */
+  char *user_agent;    /* http-proxy-option AGENT; NULL: none sent */
+  char *headers[LVPN__PROXY_MAX_HEADERS]; /* "Name: value" lines */
+  int n_headers;
+  bool options_given; /* http-proxy-option / -user-pass seen */
+  char *creds_error;  /* why the http-proxy auth file could not be read
+                         (reported unless <http-proxy-user-pass> follows) */
+} lvpn__proxy_t;
+
 typedef struct {
   char *host;
   uint16_t port;  /* 0: use cfg->port (see lvpn__config_remote_port) */
@@ -113,6 +143,7 @@ struct lvpn_config_s {
   lvpn__remote_t remotes[LVPN__CONFIG_MAX_REMOTES];
   int n_remotes;
   bool remote_random;
+  lvpn__proxy_t proxy; /* http-proxy / socks-proxy (lib/config_proxy.c) */
 
   /* TLS and control channel */
   lvpn__blob_t ca, cert, key, extra_certs;
@@ -246,6 +277,10 @@ const char *lvpn__config_cipher_supported(const char *name);
 /* Port and protocol a remote entry uses, after defaults. */
 uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i);
 lvpn__proto_t lvpn__config_remote_proto(const lvpn_config_t *cfg, int i);
+/* The proxy a remote entry connects through (kind NONE: direct). Not
+ * const: networkio records there the auth method 'auto' learned, kept for
+ * later attempts as OpenVPN does. */
+lvpn__proxy_t *lvpn__config_remote_proxy(lvpn_config_t *cfg, int i);
 /* tls-groups "X25519:secp256r1:...": the mbedTLS group ids (up to `max`
  * into `ids` when not NULL); returns how many, or -1 with `msg` set. */
 int lvpn__config_tls_groups(const char *list, int *ids, int max, char *msg,

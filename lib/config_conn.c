@@ -14,8 +14,8 @@
  *   lladdr, disable-dco, http-proxy-retry, socks-proxy-retry,
  *   http-proxy-timeout.
  * Refused until implemented: local addresses and ports (bind, lport, local,
- *   float, persist-*-ip), proxies, <connection> blocks and the other
- *   remotes options (see the table).
+ *   float, persist-*-ip), <connection> blocks and the other remotes
+ *   options (see the table). Proxies: lib/config_proxy.c.
  */
 #include "lib/config_opts.h"
 
@@ -200,10 +200,6 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("persist-local-ip"),
     OPT_TODO("preresolve"),
     OPT_TODO("proto-force"),
-    OPT_TODO("http-proxy"),
-    OPT_TODO("http-proxy-option"),
-    OPT_TODO("http-proxy-user-pass"),
-    OPT_TODO("socks-proxy"),
     OPT_TODO("bind-dev"),
     OPT_TODO("mark"),
     OPT_TODO("socket-flags"),

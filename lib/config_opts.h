@@ -14,6 +14,7 @@
  *   lib/config_data.c   data ciphers, HMAC, compression, replay, MTU/mssfix
  *   lib/config_route.c  routes, redirect-gateway, DNS, pull-filter
  *   lib/config_proc.c   scripts, setenv, logging, ignore-unknown-option
+ *   lib/config_proxy.c  http-proxy, socks-proxy
  */
 #ifndef LVPN_LIB_CONFIG_OPTS_H
 #define LVPN_LIB_CONFIG_OPTS_H
@@ -89,6 +90,14 @@ typedef struct {
 extern const lvpn__config_area_t lvpn__config_conn, lvpn__config_tls,
     lvpn__config_data, lvpn__config_route, lvpn__config_proc;
 extern const lvpn__config_area_t lvpn__config_mgmt; /* config_mgmt.c */
+extern const lvpn__config_area_t lvpn__config_proxy; /* config_proxy.c */
+/* The checks of one proxy entry against the config (its remotes' protos);
+ * 0 or the message via lvpn__opt_fail (lib/config_proxy.c). */
+int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
+                             lvpn__opt_ctx_t *a);
+/* Visits one proxy entry's heap pointers (free, clone). */
+void lvpn__config_proxy_walk(lvpn__proxy_t *px, lvpn__config_ptr_fn fn,
+                             void *ud);
 
 /* All areas, in the order options are looked up and checks run; ends with
  * NULL. */

@@ -22,6 +22,7 @@ PACKAGES=(
     libsystemd-dev
     libjansson-dev chromium
     clang libclang-rt-14-dev
+    tinyproxy dante-server
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }
@@ -60,9 +61,25 @@ fi
 log "running: apt-get update"
 "${SUDO[@]}" apt-get update
 
+# Packages with a daemon (tinyproxy, dante-server, openvpn) must not start a
+# system service: the tests run their own instances in namespaces. Without a
+# policy-rc.d of the machine's own, one that refuses every start is in place
+# for the install only.
+POLICY=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e $POLICY ]]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+    "${SUDO[@]}" chmod 755 "$POLICY"
+    own_policy=1
+fi
 log "running: apt-get install -y --no-install-recommends ${missing[*]}"
+rc=0
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}"
+    apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
+if ((own_policy)); then
+    "${SUDO[@]}" rm -f "$POLICY"
+fi
+((rc == 0)) || exit "$rc"
 
 still=()
 for p in "${missing[@]}"; do

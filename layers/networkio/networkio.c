@@ -1,4 +1,5 @@
 #include "layers/networkio/networkio.h"
+#include "layers/networkio/proxyio.h"
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -7,13 +8,6 @@
 #include <string.h>
 
 #define LAYER_NAME "networkio"
-
-/* Outlives the layer when the lookup is still running in the thread pool at
- * stop: the layer then detaches itself (n = NULL) and the callback frees. */
-struct lvpn__networkio_resolver_s {
-  uv_getaddrinfo_t req;
-  lvpn__networkio_t *n;
-};
 
 static const lvpn__layer_ops_t networkio_ops;
 
@@ -159,6 +153,8 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
       1000 * (uint64_t)(o->connect_timeout ? o->connect_timeout
                                            : LVPN__NETWORKIO_CONNECT_TIMEOUT);
   n->on_ready = o->on_ready;
+  if (lvpn__networkio_proxy_init(n, o) != 0)
+    return LVPN_EINVAL;
   n->remote.ss_family = AF_UNSPEC;
   n->local.ss_family = AF_UNSPEC;
   lvpn__queue_init(&n->pending);
@@ -169,9 +165,9 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
     lvpn__queue_push(&n->free_reqs, &n->reqs[i].node);
   }
   /* Neither init creates a socket: that happens at bind/connect. */
-  if (lvpn__net_proto_is_tcp(n->proto))
+  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     uv_tcp_init(loop, &n->tcp);
-  else
+  if (!lvpn__net_proto_is_tcp(n->proto))
     uv_udp_init(loop, &n->udp);
   uv_timer_init(loop, &n->timer);
   return 0;
@@ -179,7 +175,7 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
 
 /* ---- becoming ready ---- */
 
-static void become_ready(lvpn__networkio_t *n) {
+void lvpn__networkio_become_ready(lvpn__networkio_t *n) {
   char local[64], remote[64];
   lvpn__pbuf_t *p;
 
@@ -289,8 +285,10 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     return;
   }
   p->len = (size_t)nread;
+  if (n->proxy != NULL && lvpn__networkio_proxy_udp_in(n, p) != 0)
+    return;
   n->stats.rx_packets++;
-  n->stats.rx_bytes += (uint64_t)nread;
+  n->stats.rx_bytes += p->len;
   LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
                   LAYER_NAME, "read", "bytes=%zu framing=%s", p->len, "udp");
   LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 0, 0, &n->local, &n->remote, p->data,
@@ -324,6 +322,11 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
                   LAYER_NAME, "write", "bytes=%zu framing=%s", p->len, "udp");
   LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 0, &n->local, &n->remote, p->data,
             p->len);
+  if (n->proxy != NULL) {
+    if (lvpn__networkio_proxy_udp_out(n, p) != 0)
+      return;
+    b = uv_buf_init((char *)p->data, (unsigned)p->len);
+  }
   /* Most sends complete at once: no request, no callback. */
   err = uv_udp_try_send(&n->udp, &b, 1, to);
   if (err >= 0) {
@@ -352,7 +355,7 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   lvpn__layer_drop(&n->base, p);
 }
 
-static int udp_open(lvpn__networkio_t *n) {
+int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
   struct sockaddr_storage any;
   int len = sizeof(n->local);
   int err;
@@ -372,7 +375,7 @@ static int udp_open(lvpn__networkio_t *n) {
               "cannot open UDP socket: %s", uv_strerror(err));
     return err;
   }
-  become_ready(n);
+  lvpn__networkio_become_ready(n);
   return 0;
 }
 
@@ -471,7 +474,7 @@ static void tcp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 }
 
 /* Splits rxbuf into frames; returns 0 or LVPN_EPROTO (already failed). */
-static int tcp_deframe(lvpn__networkio_t *n) {
+int lvpn__networkio_tcp_deframe(lvpn__networkio_t *n) {
   size_t off = 0;
 
   while (n->rx_len - off >= 2) {
@@ -526,6 +529,8 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   (void)buf;
   if (!lvpn__layer_running(&n->base))
     return;
+  if (n->proxy != NULL && lvpn__networkio_proxy_read(n, nread))
+    return;
   if (nread < 0) {
     tcp_fail(n, "read", (int)nread);
     return;
@@ -533,7 +538,7 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   n->rx_len += (size_t)nread;
   LVPN__TRACE_PKT(n->base.trace, 1, LAYER_NAME, "stream_read",
                   "bytes=%zd buffered=%zu", nread, n->rx_len);
-  tcp_deframe(n);
+  lvpn__networkio_tcp_deframe(n);
 }
 
 static void tcp_connect_cb(uv_connect_t *req, int status) {
@@ -560,7 +565,10 @@ static void tcp_connect_cb(uv_connect_t *req, int status) {
     tcp_fail(n, "start", err);
     return;
   }
-  become_ready(n);
+  if (n->proxy != NULL)
+    lvpn__networkio_proxy_begin(n); /* ready once the proxy is through */
+  else
+    lvpn__networkio_become_ready(n);
 }
 
 static int tcp_open(lvpn__networkio_t *n) {
@@ -619,7 +627,9 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status,
   else
     ((struct sockaddr_in6 *)&n->remote)->sin6_port = htons(n->port);
 
-  err = lvpn__net_proto_is_tcp(n->proto) ? tcp_open(n) : udp_open(n);
+  err = lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL
+            ? tcp_open(n)
+            : lvpn__networkio_udp_open(n);
   if (err != 0)
     lvpn__layer_fail(&n->base, err);
 }
@@ -711,10 +721,11 @@ static void networkio_stop(lvpn__layer_t *l) {
     n->resolver = NULL;
   }
   uv_timer_stop(&n->timer);
-  if (lvpn__net_proto_is_tcp(n->proto))
+  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     uv_read_stop((uv_stream_t *)&n->tcp);
-  else if (n->ready)
+  if (!lvpn__net_proto_is_tcp(n->proto) && n->ready)
     uv_udp_recv_stop(&n->udp);
+  lvpn__networkio_proxy_stop(n);
 }
 
 /* In-flight sends/writes complete with UV_ECANCELED before the handle's
@@ -723,9 +734,10 @@ static void networkio_close(lvpn__layer_t *l) {
   lvpn__networkio_t *n = container_of(l, lvpn__networkio_t, base);
 
   lvpn__pbufq_clear(&n->pending);
-  if (lvpn__net_proto_is_tcp(n->proto))
+  lvpn__networkio_proxy_stop(n); /* frees the handshake */
+  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     lvpn__layer_close_handle(l, (uv_handle_t *)&n->tcp);
-  else
+  if (!lvpn__net_proto_is_tcp(n->proto))
     lvpn__layer_close_handle(l, (uv_handle_t *)&n->udp);
   lvpn__layer_close_handle(l, (uv_handle_t *)&n->timer);
 }

@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "layers/layer.h"
+#include "layers/networkio/proxy.h"
 
 /* Transport, as OpenVPN's --proto: the 4/6 variants restrict the address
  * family, the plain ones take the first address the resolver returns. */
@@ -54,6 +55,10 @@ typedef struct lvpn__networkio_opts_s {
   /* Called once, when the UDP socket is bound or TCP is connected (after
    * the held packets were handed to the socket). May be NULL. */
   void (*on_ready)(lvpn__networkio_t *n);
+  /* http-proxy / socks-proxy to go through (layers/networkio/proxyio.c),
+   * NULL or kind NONE: direct. Lent: must outlive the layer; with
+   * 'auto' the method the proxy asked for is recorded there. */
+  lvpn__proxy_t *proxy;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -112,6 +117,15 @@ struct lvpn__networkio_s {
   uint8_t rxbuf[LVPN__NETWORKIO_RXBUF];
 
   lvpn__networkio_stats_t stats;
+
+  /* Through a proxy (proxyio.c): host/port above are the proxy's; over UDP
+   * `tcp` is the SOCKS control connection and `remote` the relay. */
+  lvpn__proxy_t *proxy;                      /* NULL: direct */
+  char target[LVPN__NETWORKIO_HOST_MAX + 1]; /* the OpenVPN server */
+  uint16_t target_port;
+  lvpn__proxy_hs_t *hs;                           /* heap, while handshaking */
+  struct lvpn__networkio_resolver_s *px_resolver; /* SOCKS UDP: the server */
+  struct sockaddr_in px_server; /* SOCKS UDP: in every datagram's header */
 };
 
 /* Prepares the layer and its handles; no I/O. Returns LVPN_EINVAL for a

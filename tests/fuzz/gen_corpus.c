@@ -503,6 +503,48 @@ static void gen_challenge(void) {
   }
 }
 
+/* ---- proxy replies: [mode][chunk] + what the proxy sends ---- */
+
+#define PROXY_SEED(name, lit) {name, lit, sizeof(lit) - 1}
+static void gen_proxy(void) {
+  static const struct {
+    const char *name;
+    const char *b;
+    size_t n;
+  } s[] = {
+      PROXY_SEED("http_200", "\x00\x05HTTP/1.0 200 Connection established\r\n"
+                             "Proxy-agent: tinyproxy/1.11.1\r\n\r\n\x00\x2a"),
+      PROXY_SEED("http_100_200", "\x02\x01HTTP/1.1 100 Continue\r\n\r\n"
+                                 "HTTP/1.1 200 OK\r\n\r\n"),
+      PROXY_SEED("http_407",
+                 "\x02\x10HTTP/1.1 407 Proxy Authentication Required\r\n"
+                 "Proxy-Authenticate: Basic realm=\"x\"\r\n\r\n"),
+      PROXY_SEED("http_401", "\x02\x40HTTP/1.0 401 Unauthorized\r\n"
+                             "Server: tinyproxy\r\n\r\n"),
+      PROXY_SEED("http_auto_407",
+                 "\x0a\x09HTTP/1.1 407 Proxy Authentication Required\r\n"
+                 "Proxy-Authenticate: NTLM\r\n"
+                 "Proxy-Authenticate: Basic realm=\"corp\"\r\n\r\n"),
+      PROXY_SEED("http_auto_nct_401",
+                 "\x1a\x20HTTP/1.0 401 Unauthorized\r\n"
+                 "WWW-Authenticate: Basic realm=\"tinyproxy\"\r\n"),
+      PROXY_SEED("socks_noauth_connect",
+                 "\x01\x03\x05\x00\x05\x00\x00\x01\xc6\x12\x00\x03\x04\x38"),
+      PROXY_SEED("socks_auth_connect_name",
+                 "\x03\x02\x05\x02\x01\x00\x05\x00\x00\x03\x04"
+                 "abcd\x00\x50\xde\xad"),
+      PROXY_SEED("socks_udp_assoc",
+                 "\x05\x01\x05\x00\x05\x00\x00\x01\xc6\x12\x00\x03\xe7\x7e"),
+      PROXY_SEED("socks_refused",
+                 "\x01\x04\x05\x00\x05\x05\x00\x01\x00\x00\x00\x00\x00\x00"),
+      PROXY_SEED("socks_udp_header",
+                 "\x05\x0a\x00\x00\x00\x01\xc6\x12\x00\x01\x04\xaa\x48"),
+  };
+  size_t i;
+  for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+    put("fuzz_proxy", s[i].name, s[i].b, s[i].n);
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -526,6 +568,7 @@ int main(int argc, char **argv) {
   gen_epoch();
   gen_mgmt();
   gen_challenge();
+  gen_proxy();
   fuzz_pool_check();
   return 0;
 }

@@ -721,8 +721,9 @@ START_TEST(test_config_noops_unsupported_server_options) {
       {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
       {"bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet"},
       {"lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet"},
-      {"http-proxy p 8080\n", LVPN_EUNSUPPORTED, 1,
-       "'http-proxy' is not supported yet"},
+      {"http-proxy p 8080 f ntlm\n", LVPN_EUNSUPPORTED, 1,
+       "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
+       "2.7 removed it too): use 'basic' or 'none'"},
       {"server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
        "'server' is a server option"},
       {"push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
@@ -1098,6 +1099,196 @@ START_TEST(test_config_area_tables) {
 }
 END_TEST
 
+
+/* The proxy area's checks (validate's, without the other areas'). */
+static int proxy_check(lvpn_config_t *c, char *m, size_t mlen) {
+  lvpn__opt_ctx_t a = {0};
+  a.cfg = c;
+  a.errbuf = m;
+  a.errlen = mlen;
+  return lvpn__config_proxy_check(&c->proxy, c, &a);
+}
+
+/* Validate's message (no file:line) for a loaded config. */
+static void check_invalid(lvpn_config_t *c, int code, const char *msg) {
+  char m[512];
+  ck_assert_int_eq(proxy_check(c, m, sizeof(m)), code);
+  ck_assert_msg(strstr(m, msg) != NULL, "'%s' lacks '%s'", m, msg);
+  lvpn_config_free(c);
+}
+
+START_TEST(test_config_http_proxy) {
+  char text[1024];
+  const char *auth = put("pauth.txt", "alice\r\npw:1\r\n");
+  lvpn_config_t *c;
+
+  snprintf(text, sizeof(text),
+           "client\nproto tcp-client\nremote vpn.example 443\n"
+           "http-proxy proxy.example 3128 %s\n"
+           "http-proxy-option VERSION 1.1\n"
+           "http-proxy-option AGENT \"Mozilla/5.0 (X11)\"\n"
+           "http-proxy-option CUSTOM-HEADER X-Forwarded-For 1.2.3.4\n"
+           "http-proxy-option EXT1 \"Via: a\"\n",
+           auth);
+  c = ok(text);
+  ck_assert_int_eq(c->proxy.kind, LVPN__PROXY_HTTP);
+  ck_assert_str_eq(c->proxy.host, "proxy.example");
+  ck_assert_uint_eq(c->proxy.port, 3128);
+  ck_assert(c->proxy.basic); /* an auth file means basic */
+  ck_assert_str_eq(c->proxy.username, "alice");
+  ck_assert_str_eq(c->proxy.password, "pw:1");
+  ck_assert_str_eq(c->proxy.http_version, "1.1");
+  ck_assert_str_eq(c->proxy.user_agent, "Mozilla/5.0 (X11)");
+  ck_assert_int_eq(c->proxy.n_headers, 2);
+  ck_assert_str_eq(c->proxy.headers[0], "X-Forwarded-For: 1.2.3.4");
+  ck_assert_str_eq(c->proxy.headers[1], "Via: a");
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  ck_assert_ptr_eq(lvpn__config_remote_proxy(c, 0), &c->proxy);
+  lvpn_config_free(c);
+
+  /* no auth; 'none' with a file: no credentials sent */
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080\n");
+  ck_assert(!c->proxy.basic);
+  ck_assert_ptr_null(c->proxy.username);
+  lvpn_config_free(c);
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 nofile none\n");
+  ck_assert(!c->proxy.basic);
+  lvpn_config_free(c);
+
+  /* the inline block wins over a file that does not exist, before or
+   * after the http-proxy line; 'stdin' too */
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 missing.txt basic\n"
+         "<http-proxy-user-pass>\nbob\nsecret\n</http-proxy-user-pass>\n");
+  ck_assert_str_eq(c->proxy.username, "bob");
+  ck_assert_str_eq(c->proxy.password, "secret");
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+  c = ok("client\nproto tcp\nremote v\n"
+         "<http-proxy-user-pass>\nbob\nsecret\n</http-proxy-user-pass>\n"
+         "http-proxy p 8080 stdin\n");
+  ck_assert(c->proxy.basic);
+  ck_assert_str_eq(c->proxy.username, "bob");
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+
+  /* auto / auto-nct: no auth until the proxy asks */
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 auto\n"
+         "<http-proxy-user-pass>\nbob\nsecret\n</http-proxy-user-pass>\n");
+  ck_assert_int_eq(c->proxy.auto_auth, 1);
+  ck_assert(!c->proxy.basic);
+  ck_assert_str_eq(c->proxy.username, "bob");
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 auto-nct\n");
+  ck_assert_int_eq(c->proxy.auto_auth, 2);
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+
+  /* ... but without it, the file's error at validate, with its line */
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 missing.txt\n");
+  check_invalid(c, LVPN_ECONFIG, "client.ovpn:4: cannot read");
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy p 8080 stdin basic\n");
+  check_invalid(c, LVPN_ECONFIG, "prompting for the proxy's username and "
+                                 "password ('stdin') is not supported");
+  /* HTTP over UDP, or a UDP remote */
+  c = ok("client\nremote v\nhttp-proxy p 8080\n");
+  check_invalid(c, LVPN_ECONFIG, "'http-proxy' MUST be used in TCP Client "
+                                 "mode (i.e. 'proto tcp-client'): remote 'v' "
+                                 "uses UDP");
+  c = ok("client\nproto tcp\nremote v\nremote w 1194 udp\nhttp-proxy p 80\n");
+  check_invalid(c, LVPN_ECONFIG, "remote 'w' uses UDP");
+  c = ok("client\nproto tcp\nremote v\nhttp-proxy-option AGENT x\n");
+  check_invalid(c, LVPN_ECONFIG, "given without 'http-proxy'");
+}
+END_TEST
+
+START_TEST(test_config_http_proxy_errors) {
+  static const fake_bad_case_t cases[] = {
+      {"http-proxy p\n", LVPN_ECONFIG, 1, "http-proxy port number not "
+                                          "defined"},
+      {"http-proxy p 0\n", LVPN_ECONFIG, 1,
+       "'http-proxy': bad port '0' (1..65535)"},
+      {"http-proxy p 80 f ntlm\n", LVPN_EUNSUPPORTED, 1,
+       "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
+       "2.7 removed it too): use 'basic' or 'none'"},
+      {"http-proxy p 80 f ntlm2\n", LVPN_EUNSUPPORTED, 1,
+       "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
+       "2.7 removed it too): use 'basic' or 'none'"},
+      {"http-proxy p 80 f digest\n", LVPN_ECONFIG, 1,
+       "'http-proxy': unknown HTTP authentication method 'digest' (none or "
+       "basic)"},
+      {"http-proxy p 80 a b c\n", LVPN_ECONFIG, 1, NULL},
+      {"http-proxy-option FOO x\n", LVPN_ECONFIG, 1,
+       "Bad http-proxy-option or missing or extra parameter: 'FOO' "
+       "(VERSION, AGENT or CUSTOM-HEADER)"},
+      {"http-proxy-option VERSION 2\n", LVPN_ECONFIG, 1,
+       "'http-proxy-option VERSION': '2' is not an HTTP version (1.0 or "
+       "1.1)"},
+      {"http-proxy-option AGENT a b\n", LVPN_ECONFIG, 1, NULL},
+      {"http-proxy-option CUSTOM-HEADER \"X: a\x01Evil: 1\"\n",
+       LVPN_ECONFIG, 1,
+       "'http-proxy-option CUSTOM-HEADER': control character or value too "
+       "long"},
+      {"<http-proxy-user-pass>\nonlyuser\n</http-proxy-user-pass>\n",
+       LVPN_ECONFIG, 1, NULL},
+      {"http-proxy p 80\nsocks-proxy s\n", LVPN_ECONFIG, 2,
+       "'http-proxy' and 'socks-proxy' cannot be used together"},
+      {"socks-proxy s\nhttp-proxy p 80\n", LVPN_ECONFIG, 2,
+       "'http-proxy' and 'socks-proxy' cannot be used together"},
+  };
+  char many[2048] = "";
+  int k;
+  fake_bad_each(bad, cases, FAKE_COUNT(cases));
+  for (k = 0; k <= LVPN__PROXY_MAX_HEADERS; k++)
+    strcat(many, "http-proxy-option CUSTOM-HEADER X-A b\n");
+  bad(many, LVPN_ECONFIG, LVPN__PROXY_MAX_HEADERS + 1,
+      "Cannot use more than 10 http-proxy-option CUSTOM-HEADER");
+}
+END_TEST
+
+START_TEST(test_config_socks_proxy) {
+  char text[1024], longname[300];
+  const char *auth = put("sauth.txt", "carol\nsocks-pw\n");
+  lvpn_config_t *c, *d;
+
+  c = ok("client\nremote v\nsocks-proxy 198.18.0.3\n");
+  ck_assert_int_eq(c->proxy.kind, LVPN__PROXY_SOCKS);
+  ck_assert_uint_eq(c->proxy.port, 1080);
+  ck_assert_ptr_null(c->proxy.username);
+  ck_assert_int_eq(proxy_check(c, err, sizeof(err)), 0);
+  lvpn_config_free(c);
+
+  snprintf(text, sizeof(text),
+           "client\nproto tcp\nremote v\nsocks-proxy s.example 9050 %s\n",
+           auth);
+  c = ok(text);
+  ck_assert_uint_eq(c->proxy.port, 9050);
+  ck_assert_str_eq(c->proxy.username, "carol");
+  ck_assert_str_eq(c->proxy.password, "socks-pw");
+  ck_assert_int_eq(lvpn__config_clone(c, &d), 0);
+  lvpn_config_free(c);
+  ck_assert_str_eq(d->proxy.password, "socks-pw"); /* a deep copy */
+  ck_assert_str_eq(d->proxy.host, "s.example");
+  lvpn_config_free(d);
+
+  memset(longname, 'u', 256);
+  memcpy(longname + 256, "\npw\n", 5);
+  put("long.txt", longname);
+  bad("socks-proxy s 1080 long.txt\n", LVPN_ECONFIG, 1,
+      "'socks-proxy': username and password are limited to 255 bytes each");
+  bad("socks-proxy s 1080 stdin\n", LVPN_EUNSUPPORTED, 1,
+      "'socks-proxy': prompting for the proxy's username and password "
+      "('stdin') is not supported: put them in a file or an inline "
+      "<http-proxy-user-pass> block");
+  put("one.txt", "onlyuser\n");
+  bad("socks-proxy s 1080 one.txt\n", LVPN_ECONFIG, 1, NULL);
+  bad("socks-proxy s 1080 nope.txt\n", LVPN_ECONFIG, 1, NULL);
+  bad("socks-proxy s x\n", LVPN_ECONFIG, 1,
+      "'socks-proxy': bad port 'x' (1..65535)");
+  bad("socks-proxy\n", LVPN_ECONFIG, 1, NULL);
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
@@ -1114,4 +1305,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_set_overrides, test_config_clone_is_deep,
                test_config_validate_names_missing_setting,
                test_config_bad_files_never_crash, test_config_list_limits,
-               test_config_area_tables)
+               test_config_area_tables, test_config_http_proxy,
+               test_config_http_proxy_errors, test_config_socks_proxy)

@@ -164,8 +164,8 @@ START_TEST(test_options_not_yet_refused_with_reason) {
   lvpn_config_t *c;
   static const fake_bad_case_t cases2[] = {
       {"daemon\n", LVPN_EUNSUPPORTED, 1, "'daemon' is not supported yet"},
-      {"socks-proxy 127.0.0.1 1080\n", LVPN_EUNSUPPORTED, 1,
-       "'socks-proxy' is not supported yet"},
+      {"mtu-test\n", LVPN_EUNSUPPORTED, 1,
+       "'mtu-test' is not supported yet"},
       {"remote-random-hostname\n", LVPN_EUNSUPPORTED, 1,
        "'remote-random-hostname' is not supported yet"},
       {"plugin /usr/lib/x.so\n", LVPN_EUNSUPPORTED, 1,
