@@ -107,6 +107,8 @@ int lvpn__client_privileges_check(lvpn_client_t *c, char *err, size_t errlen);
 int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
+/* The tun MTU the config asks for: tun-mtu, or derived from link-mtu. */
+int lvpn__client_config_tun_mtu(const lvpn_config_t *cfg);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
 /* datachannel callback: the sending key is nearly spent. */
 void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
