@@ -331,7 +331,7 @@ static void dc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "comp_drop_corrupt", d->comp.drop_corrupt);
   cb(ud, l->name, "comp_drop_oversize", d->comp.drop_oversize);
   cb(ud, l->name, "drop_tx", d->drop_tx);
-  if (lvpn__fragment_on(&d->frag)) {
+  if (d->params.fragment_size > 0) { /* (also after close freed it) */
     const lvpn__fragment_t *f = &d->frag;
     cb(ud, l->name, "frag_tx_split", f->tx_split);
     cb(ud, l->name, "frag_tx_pieces", f->tx_pieces);

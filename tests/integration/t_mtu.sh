@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# fragment and mssfix against OpenVPN 2.6.
+# 1. fragment 1000 on both ends (UDP): 10 pings of 3000 bytes (IP-fragmented
+#    into 1500-byte tun packets, each cut into data-channel pieces) with 0%
+#    loss; an nftables counter on the client's veth sees no data-channel
+#    datagram with more than 1000 bytes of UDP payload either way (control
+#    packets follow tls-mtu, as in OpenVPN 2.6), and the client's counters
+#    show pieces sent and packets reassembled.
+# 2. mssfix: the server has 'mssfix 0', the client the default (2.6: 'mssfix
+#    1492 mtu'). A TCP connection to an HTTP server in the tunnel, over IPv4
+#    and IPv6: the SYN seen on the server's tun (our outbound clamp) and the
+#    SYN-ACK seen on the client's tun (our inbound clamp) carry MSS 1400
+#    (IPv6: 1380) = 1492 - 28 (outer IPv4+UDP) - 24 (P_DATA_V2 + packet id +
+#    GCM tag) - 40 (inner IP + TCP headers).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+it_require_root
+it_lvpn_require_bin
+for t in nft tshark curl; do
+    command -v $t >/dev/null || { echo "SKIP: $t not installed (tools/install-deps.sh)"; exit 77; }
+done
+it_setup mtu
+it_pki
+
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# Client-side nftables: data-channel datagrams (opcode P_DATA_V2, the top 5
+# bits of the first payload byte) to/from the server, all and oversized.
+# (fragment governs data packets only; as in OpenVPN 2.6, control packets
+# follow tls-mtu / max-packet-size.)
+nft_setup() {
+    ip netns exec "$IT_NS_C" nft -f - <<EOF
+table inet lvpnmtu {
+    chain out {
+        type filter hook output priority 0;
+        udp dport $IT_PORT @th,64,5 9 counter
+        udp dport $IT_PORT @th,64,5 9 udp length > 1008 counter
+    }
+    chain in {
+        type filter hook input priority 0;
+        udp sport $IT_PORT @th,64,5 9 counter
+        udp sport $IT_PORT @th,64,5 9 udp length > 1008 counter
+    }
+}
+EOF
+}
+# nft_counts — "out_all out_big in_all in_big" packet counts
+nft_counts() {
+    ip netns exec "$IT_NS_C" nft list table inet lvpnmtu |
+        awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") printf "%s ", $(i + 1) }'
+}
+
+up() { # log -> pid, or fails
+    local log=$1 pid
+    pid=$(it_lvpn_start "$log")
+    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
+        bad "$log: tunnel did not come up"; tail -n 20 "$log"
+        it_lvpn_stop "$pid" 5 || true
+        return 1
+    fi
+    echo "$pid"
+}
+
+# ---- 1. fragment 1000 ------------------------------------------------------------
+it_server_conf ciphers=AES-256-GCM extra="fragment 1000"
+it_server_start
+it_client_conf ciphers=AES-256-GCM extra="fragment 1000"
+nft_setup
+log=$IT_DIR/lvpn-fragment.log
+if pid=$(up "$log"); then
+    out=$(ip netns exec "$IT_NS_C" ping -c 10 -i 0.2 -W 3 -s 3000 198.19.0.1 2>&1 || true)
+    grep -q ' 0% packet loss' <<<"$out" || bad "fragment: ping -s 3000: $(grep 'packet loss' <<<"$out")"
+    read -r out_all out_big in_all in_big <<<"$(nft_counts)"
+    echo "  fragment: P_DATA_V2 datagrams out $out_all (over 1000 B payload: $out_big), in $in_all (over: $in_big)"
+    [[ ${out_big:-x} == 0 && ${in_big:-x} == 0 ]] || bad "fragment: datagrams over 1000 bytes of payload"
+    ((${out_all:-0} >= 30 && ${in_all:-0} >= 30)) || bad "fragment: too few datagrams counted"
+    it_lvpn_stop "$pid" 10 || bad "fragment: client did not exit on SIGTERM"
+    split=$(it_counter "$log" datachannel.frag_tx_split)
+    reasm=$(it_counter "$log" datachannel.frag_rx_reassembled)
+    bad_rx=$(($(it_counter "$log" datachannel.frag_drop_malformed) + $(it_counter "$log" datachannel.frag_drop_oversize)))
+    echo "  fragment: client split $split packets, reassembled $reasm, malformed $bad_rx"
+    ((split >= 10 && reasm >= 10)) || bad "fragment: pieces not used (split $split, reassembled $reasm)"
+    ((bad_rx == 0)) || bad "fragment: $bad_rx malformed pieces"
+    grep -q 'MTU: fragment 1000 (largest piece 972 bytes)' "$log" ||
+        bad "fragment: no 'largest piece 972' (1000 - 24 - 4) in the log"
+    if grep -E 'FRAG_IN error|FRAG TTL expired' "$IT_DIR/server.log"; then
+        bad "fragment: the server rejected pieces"
+    fi
+    [[ $fail == 0 ]] && echo "ok: fragment 1000, ping -s 3000"
+fi
+it_server_stop
+ip netns exec "$IT_NS_C" nft delete table inet lvpnmtu
+
+# ---- 2. mssfix --------------------------------------------------------------------
+it_server_conf ciphers=AES-256-GCM ipv6=1 extra="mssfix 0"
+it_server_start
+it_client_conf ciphers=AES-256-GCM
+log=$IT_DIR/lvpn-mssfix.log
+if pid=$(up "$log"); then
+    echo hello >"$IT_DIR/index.html"
+    IT_BG_LOG=$IT_DIR/http4.log it_bg_in_server python3 -m http.server -d "$IT_DIR" \
+        -b 198.19.0.1 8080 >/dev/null
+    IT_BG_LOG=$IT_DIR/http6.log it_bg_in_server python3 -m http.server -d "$IT_DIR" \
+        -b 2001:2:0:8::1 8080 >/dev/null
+    IT_BG_LOG=$IT_DIR/cap-s.log it_bg_in_server tshark -n -l -i tun0 -f 'tcp port 8080' \
+        -Y 'tcp.flags.syn == 1' -T fields -e ip.version -e ipv6.version \
+        -e tcp.flags.ack -e tcp.options.mss_val >/dev/null
+    IT_BG_LOG=$IT_DIR/cap-c.log it_bg_in_client tshark -n -l -i tun0 -f 'tcp port 8080' \
+        -Y 'tcp.flags.syn == 1' -T fields -e ip.version -e ipv6.version \
+        -e tcp.flags.ack -e tcp.options.mss_val >/dev/null
+    it_wait_log "$IT_DIR/cap-s.log" 'Capturing on' 20 || bad "mssfix: tshark (server) did not start"
+    it_wait_log "$IT_DIR/cap-c.log" 'Capturing on' 20 || bad "mssfix: tshark (client) did not start"
+    # the HTTP servers and the server's IPv6 address may take a moment
+    for url in http://198.19.0.1:8080/ 'http://[2001:2:0:8::1]:8080/'; do
+        ok=0
+        for _ in 1 2 3 4 5 6 7 8 9 10; do
+            if [[ $(ip netns exec "$IT_NS_C" curl -gsS -m 5 "$url" 2>/dev/null) == hello ]]; then
+                ok=1; break
+            fi
+            sleep 0.5
+        done
+        ((ok)) || bad "mssfix: curl $url failed"
+    done
+    # tshark prints as it goes (-l); give it a moment to flush
+    it_wait_log "$IT_DIR/cap-c.log" $'^\t6\t1\t' 10 || true
+    # fields: ip.version ipv6.version ack mss
+    syn4=$(awk -F'\t' '$1 == 4 && $3 == 0 { print $4 }' "$IT_DIR/cap-s.log" | sort -u | tr '\n' ' ')
+    syn6=$(awk -F'\t' '$2 == 6 && $3 == 0 { print $4 }' "$IT_DIR/cap-s.log" | sort -u | tr '\n' ' ')
+    ack4=$(awk -F'\t' '$1 == 4 && $3 == 1 { print $4 }' "$IT_DIR/cap-c.log" | sort -u | tr '\n' ' ')
+    ack6=$(awk -F'\t' '$2 == 6 && $3 == 1 { print $4 }' "$IT_DIR/cap-c.log" | sort -u | tr '\n' ' ')
+    echo "  mssfix: SYN at the server: IPv4 MSS ${syn4:-none}, IPv6 ${syn6:-none}; SYN-ACK at the client: IPv4 ${ack4:-none}, IPv6 ${ack6:-none}"
+    [[ $syn4 == "1400 " ]] || bad "mssfix: IPv4 SYN MSS '${syn4}' at the server, want 1400"
+    [[ $syn6 == "1380 " ]] || bad "mssfix: IPv6 SYN MSS '${syn6}' at the server, want 1380"
+    [[ $ack4 == "1400 " ]] || bad "mssfix: IPv4 SYN-ACK MSS '${ack4}' at the client, want 1400"
+    [[ $ack6 == "1380 " ]] || bad "mssfix: IPv6 SYN-ACK MSS '${ack6}' at the client, want 1380"
+    it_lvpn_stop "$pid" 10 || bad "mssfix: client did not exit on SIGTERM"
+    clamped=$(it_counter "$log" datachannel.mss_clamped)
+    ((clamped >= 4)) || bad "mssfix: mss_clamped counter $clamped, want >= 4"
+    [[ $fail == 0 ]] && echo "ok: mssfix default clamps SYN and SYN-ACK (IPv4 1400, IPv6 1380)"
+fi
+it_server_stop
+
+exit $fail
