@@ -122,13 +122,21 @@ if pid=$(up "$log"); then
         done
         ((ok)) || bad "mssfix: curl $url failed"
     done
-    # tshark prints as it goes (-l); give it a moment to flush
-    it_wait_log "$IT_DIR/cap-c.log" $'^\t6\t1\t' 10 || true
-    # fields: ip.version ipv6.version ack mss
-    syn4=$(awk -F'\t' '$1 == 4 && $3 == 0 { print $4 }' "$IT_DIR/cap-s.log" | sort -u | tr '\n' ' ')
-    syn6=$(awk -F'\t' '$2 == 6 && $3 == 0 { print $4 }' "$IT_DIR/cap-s.log" | sort -u | tr '\n' ' ')
-    ack4=$(awk -F'\t' '$1 == 4 && $3 == 1 { print $4 }' "$IT_DIR/cap-c.log" | sort -u | tr '\n' ' ')
-    ack6=$(awk -F'\t' '$2 == 6 && $3 == 1 { print $4 }' "$IT_DIR/cap-c.log" | sort -u | tr '\n' ' ')
+    # fields: ip.version ipv6.version ack mss; tshark prints as it goes (-l)
+    mss_seen() { # file v4|v6 ack
+        local col=1 v=4
+        [[ $2 == v6 ]] && col=2 v=6
+        awk -F'\t' -v c="$col" -v v="$v" -v a="$3" '$c == v && $3 == a { print $4 }' "$1" |
+            sort -u | tr '\n' ' '
+    }
+    for _ in $(seq 100); do
+        [[ -n $(mss_seen "$IT_DIR/cap-c.log" v6 1) && -n $(mss_seen "$IT_DIR/cap-s.log" v6 0) ]] && break
+        sleep 0.1
+    done
+    syn4=$(mss_seen "$IT_DIR/cap-s.log" v4 0)
+    syn6=$(mss_seen "$IT_DIR/cap-s.log" v6 0)
+    ack4=$(mss_seen "$IT_DIR/cap-c.log" v4 1)
+    ack6=$(mss_seen "$IT_DIR/cap-c.log" v6 1)
     echo "  mssfix: SYN at the server: IPv4 MSS ${syn4:-none}, IPv6 ${syn6:-none}; SYN-ACK at the client: IPv4 ${ack4:-none}, IPv6 ${ack6:-none}"
     [[ $syn4 == "1400 " ]] || bad "mssfix: IPv4 SYN MSS '${syn4}' at the server, want 1400"
     [[ $syn6 == "1380 " ]] || bad "mssfix: IPv6 SYN MSS '${syn6}' at the server, want 1380"
