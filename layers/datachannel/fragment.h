@@ -1,5 +1,5 @@
-/* Data-channel fragmentation (`fragment N`, OpenVPN 2.6 fragment.c; doc
- * §6.6). Loop-free.
+/* Data-channel fragmentation (`fragment N`, OpenVPN 2.6 fragment.c; the
+ * protocol doc has no section on it). Loop-free.
  *
  * With `fragment` on, every data-channel plaintext (after compression
  * framing, before encryption) starts with a 4-byte big-endian header:

@@ -1,5 +1,5 @@
 /* TCP MSS clamping (`mssfix`) and the packet-size arithmetic of OpenVPN 2.6
- * (mss.c, mtu.c): the largest fragment for `fragment N [mtu]`, the MSS for
+ * (mss.c, mtu.c; doc §6.7): the largest fragment for `fragment N [mtu]`, the MSS for
  * `mssfix N [mtu|fixed]`, and the tun MTU a `link-mtu N` stands for.
  * Loop-free, no allocation. */
 #ifndef LVPN_LAYERS_DATACHANNEL_MSS_H

@@ -118,7 +118,7 @@ START_TEST(test_mss_leaves_others_alone) {
   static const uint8_t small[4] = {2, 4, 0x02, 0x18}; /* MSS 536 */
   static const uint8_t bad_len[8] = {2, 5, 0x05, 0xB4, 0, 0, 0, 0};
   static const uint8_t zero_len[4] = {8, 0, 0, 0};
-  uint8_t pkt[200], copy[200];
+  uint8_t pkt[200] = {0}, copy[200];
   size_t n;
 #define SAME(expr)                                                             \
   do {                                                                         \
