@@ -77,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   now_s = 1000;
   if (lvpn__fragment_setup(&rx, 972, 0) != 0 ||
       lvpn__fragment_setup(&clean, 972, 0) != 0 ||
-      lvpn__fragment_setup(&tx, max % LVPN__FRAG_MAX_PKT + 4, 7) != 0)
+      lvpn__fragment_setup(&tx, max % (LVPN__FRAG_MAX_PKT - 3) + 4, 7) != 0)
     abort();
   while (in.n > 0) {
     switch (fuzz_u8(&in) % 4) {
