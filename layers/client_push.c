@@ -336,11 +336,14 @@ static void client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__config_mssfix(cfg, &mssfix, &mtu, &fixed);
   if (mssfix > 0)
     dp->mss = lvpn__frame_mss(fr, (unsigned)mssfix, mtu, fixed);
-  if (cfg->fragment > 0 || mssfix > 0)
+  if (dp->fragment_size > 0)
     LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
-              "MTU: fragment %u (largest piece %u bytes), mssfix %d%s -> "
-              "TCP MSS %u (IPv6 %u)",
-              (unsigned)cfg->fragment, dp->fragment_size, mssfix,
+              "MTU: fragment %d%s: data pieces of at most %u bytes",
+              cfg->fragment, cfg->fragment_mtu ? " mtu" : "",
+              dp->fragment_size);
+  if (dp->mss > 0)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "MTU: mssfix %d%s: TCP MSS clamped to %u (IPv6 %u)", mssfix,
               fixed ? " fixed" : mtu ? " mtu" : "", dp->mss,
               dp->mss > 20 ? dp->mss - 20 : 0);
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fragment and mssfix against OpenVPN 2.6.
-# 1. fragment 1000 on both ends (UDP): 10 pings of 3000 bytes (IP-fragmented
+# 1. fragment 1000 on both ends (UDP; AES-256-GCM, then AES-256-CBC with
+#    HMAC-SHA256, whose piece size differs): 10 pings of 3000 bytes (IP-fragmented
 #    into 1500-byte tun packets, each cut into data-channel pieces) with 0%
 #    loss; an nftables counter on the client's veth sees no data-channel
 #    datagram with more than 1000 bytes of UDP payload either way (control
@@ -63,34 +64,43 @@ up() { # log -> pid, or fails
 }
 
 # ---- 1. fragment 1000 ------------------------------------------------------------
-it_server_conf ciphers=AES-256-GCM extra="fragment 1000"
-it_server_start
-it_client_conf ciphers=AES-256-GCM extra="fragment 1000"
-nft_setup
-log=$IT_DIR/lvpn-fragment.log
-if pid=$(up "$log"); then
-    out=$(ip netns exec "$IT_NS_C" ping -c 10 -i 0.2 -W 3 -s 3000 198.19.0.1 2>&1 || true)
-    grep -q ' 0% packet loss' <<<"$out" || bad "fragment: ping -s 3000: $(grep 'packet loss' <<<"$out")"
-    read -r out_all out_big in_all in_big <<<"$(nft_counts)"
-    echo "  fragment: P_DATA_V2 datagrams out $out_all (over 1000 B payload: $out_big), in $in_all (over: $in_big)"
-    [[ ${out_big:-x} == 0 && ${in_big:-x} == 0 ]] || bad "fragment: datagrams over 1000 bytes of payload"
-    ((${out_all:-0} >= 30 && ${in_all:-0} >= 30)) || bad "fragment: too few datagrams counted"
-    it_lvpn_stop "$pid" 10 || bad "fragment: client did not exit on SIGTERM"
-    split=$(it_counter "$log" datachannel.frag_tx_split)
-    reasm=$(it_counter "$log" datachannel.frag_rx_reassembled)
-    bad_rx=$(($(it_counter "$log" datachannel.frag_drop_malformed) + $(it_counter "$log" datachannel.frag_drop_oversize)))
-    echo "  fragment: client split $split packets, reassembled $reasm, malformed $bad_rx"
-    ((split >= 10 && reasm >= 10)) || bad "fragment: pieces not used (split $split, reassembled $reasm)"
-    ((bad_rx == 0)) || bad "fragment: $bad_rx malformed pieces"
-    grep -q 'MTU: fragment 1000 (largest piece 972 bytes)' "$log" ||
-        bad "fragment: no 'largest piece 972' (1000 - 24 - 4) in the log"
-    if grep -E 'FRAG_IN error|FRAG TTL expired' "$IT_DIR/server.log"; then
-        bad "fragment: the server rejected pieces"
+frag_case() { # name piece cipher [switch...]: piece = the largest data piece expected
+    local name=$1 piece=$2 cipher=$3 log pid out out_all out_big in_all in_big split reasm bad_rx
+    shift 3
+    it_server_conf ciphers="$cipher" extra="fragment 1000" "$@"
+    it_server_start
+    it_client_conf ciphers="$cipher" extra="fragment 1000" "$@"
+    nft_setup
+    log=$IT_DIR/lvpn-$name.log
+    if pid=$(up "$log"); then
+        out=$(ip netns exec "$IT_NS_C" ping -c 10 -i 0.2 -W 3 -s 3000 198.19.0.1 2>&1 || true)
+        grep -q ' 0% packet loss' <<<"$out" || bad "$name: ping -s 3000: $(grep 'packet loss' <<<"$out")"
+        read -r out_all out_big in_all in_big <<<"$(nft_counts)"
+        echo "  $name: P_DATA_V2 datagrams out $out_all (over 1000 B payload: $out_big), in $in_all (over: $in_big)"
+        [[ ${out_big:-x} == 0 && ${in_big:-x} == 0 ]] || bad "$name: datagrams over 1000 bytes of payload"
+        ((${out_all:-0} >= 30 && ${in_all:-0} >= 30)) || bad "$name: too few datagrams counted"
+        it_lvpn_stop "$pid" 10 || bad "$name: client did not exit on SIGTERM"
+        split=$(it_counter "$log" datachannel.frag_tx_split)
+        reasm=$(it_counter "$log" datachannel.frag_rx_reassembled)
+        bad_rx=$(($(it_counter "$log" datachannel.frag_drop_malformed) + $(it_counter "$log" datachannel.frag_drop_oversize)))
+        echo "  $name: client split $split packets, reassembled $reasm, malformed $bad_rx"
+        ((split >= 10 && reasm >= 10)) || bad "$name: pieces not used (split $split, reassembled $reasm)"
+        ((bad_rx == 0)) || bad "$name: $bad_rx malformed pieces"
+        grep -q "MTU: fragment 1000: data pieces of at most $piece bytes" "$log" ||
+            bad "$name: no 'pieces of at most $piece' in the log"
+        if grep -E 'FRAG_IN error|FRAG TTL expired' "$IT_DIR/server.log"; then
+            bad "$name: the server rejected pieces"
+        fi
+        [[ $fail == 0 ]] && echo "ok: $name: fragment 1000, ping -s 3000"
     fi
-    [[ $fail == 0 ]] && echo "ok: fragment 1000, ping -s 3000"
-fi
-it_server_stop
-ip netns exec "$IT_NS_C" nft delete table inet lvpnmtu
+    it_server_stop
+    ip netns exec "$IT_NS_C" nft delete table inet lvpnmtu
+}
+# AES-GCM: 1000 - 24 (opcode/peer-id 4, packet id 4, tag 16) - 4 (fragment header)
+frag_case fragment-gcm 972 AES-256-GCM
+# AES-CBC/SHA256: 1000 - 52 (4 + IV 16 + HMAC 32) = 948, to whole blocks 944,
+# - 1 (padding) - 4 (fragment header) - 4 (packet id, encrypted)
+frag_case fragment-cbc 935 AES-256-CBC auth=SHA256
 
 # ---- 2. mssfix --------------------------------------------------------------------
 it_server_conf ciphers=AES-256-GCM ipv6=1 extra="mssfix 0"
