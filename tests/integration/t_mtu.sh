@@ -88,6 +88,16 @@ frag_case() { # name piece cipher [switch...]: piece = the largest data piece ex
         ((bad_rx == 0)) || bad "$name: $bad_rx malformed pieces"
         grep -q "MTU: fragment 1000: data pieces of at most $piece bytes" "$log" ||
             bad "$name: no 'pieces of at most $piece' in the log"
+        # the server computes the same MSS for this client (its frame dump
+        # at verb 4 says mss_fix:N); ours is in the MTU log line
+        local ours theirs
+        ours=$(sed -n 's/.*TCP MSS clamped to \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+        theirs=$(grep -o 'mss_fix:[0-9]*' "$IT_DIR/server.log" | tail -n 1 | cut -d: -f2)
+        echo "  $name: TCP MSS ours ${ours:-none}, the server's ${theirs:-none}"
+        [[ -n $ours && $ours == "$theirs" ]] || bad "$name: MSS differs from the server's"
+        theirs=$(grep -o 'max_frag:[0-9]*' "$IT_DIR/server.log" | tail -n 1 | cut -d: -f2)
+        echo "  $name: largest piece ours $piece, the server's ${theirs:-none}"
+        [[ $piece == "$theirs" ]] || bad "$name: fragment size differs from the server's"
         if grep -E 'FRAG_IN error|FRAG TTL expired' "$IT_DIR/server.log"; then
             bad "$name: the server rejected pieces"
         fi
