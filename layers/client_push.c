@@ -336,6 +336,12 @@ static void client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__config_mssfix(cfg, &mssfix, &mtu, &fixed);
   if (mssfix > 0)
     dp->mss = lvpn__frame_mss(fr, (unsigned)mssfix, mtu, fixed);
+  if (cfg->link_mtu > 0 && !cfg->tun_mtu_given)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "MTU: link-mtu %d stands for tun-mtu %d%s", cfg->link_mtu,
+              lvpn__client_config_tun_mtu(cfg),
+              push->tun_mtu > 0 ? " (the server's pushed tun-mtu applies)"
+                                : "");
   if (dp->fragment_size > 0)
     LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
               "MTU: fragment %d%s: data pieces of at most %u bytes",

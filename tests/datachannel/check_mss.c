@@ -195,7 +195,10 @@ START_TEST(test_mss_frame_arithmetic) {
   ck_assert_uint_eq(lvpn__frame_fragment_size(&cbc, 1000, false), 951);
   ck_assert_uint_eq(lvpn__frame_fragment_size(&gcm, 30, false), 0);
   /* link-mtu: 2.6 counts the OCC extras (IV and block of AEAD; block of
-   * CBC); no cipher option means "none": packet id and HMAC only */
+   * CBC); no cipher option means "none": packet id and HMAC only. The
+   * stock OpenVPN 2.6.14 client's frame dump (verb 4) with `link-mtu 1500`
+   * says tun_mtu:1475, and with `cipher AES-256-CBC` tun_mtu:1447, both
+   * with mss_fix:0 (before the server's pushed tun-mtu replaces them). */
   gcm = frame("AES-256-GCM", 0, 0);
   ck_assert_int_eq(lvpn__frame_link_to_tun_mtu(&gcm, 1500), 1500 - 34);
   cbc = frame("AES-128-CBC", 0, 0);
