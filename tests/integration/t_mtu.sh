@@ -13,6 +13,8 @@
 #    SYN-ACK seen on the client's tun (our inbound clamp) carry MSS 1400
 #    (IPv6: 1380) = 1492 - 28 (outer IPv4+UDP) - 24 (P_DATA_V2 + packet id +
 #    GCM tag) - 40 (inner IP + TCP headers).
+# 3. link-mtu 1500, tun-mtu-extra 32, mssfix 1400: the tun MTU link-mtu stands
+#    for and the MSS equal those of the stock OpenVPN 2.6 client.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -166,6 +168,32 @@ if pid=$(up "$log"); then
     clamped=$(it_counter "$log" datachannel.mss_clamped)
     ((clamped >= 4)) || bad "mssfix: mss_clamped counter $clamped, want >= 4"
     [[ $fail == 0 ]] && echo "ok: mssfix default clamps SYN and SYN-ACK (IPv4 1400, IPv6 1380)"
+fi
+
+# ---- 3. link-mtu, tun-mtu-extra, mssfix N: ours against the stock 2.6 client ------
+# The stock client's frame dump (verb 4): tun_mtu before the push (what
+# link-mtu stands for), and mss_fix after it.
+it_client_conf ciphers=AES-256-GCM extra="link-mtu 1500" extra="tun-mtu-extra 32" \
+    extra="mssfix 1400"
+spid=$(IT_BG_LOG=$IT_DIR/stock.log it_bg_in_client openvpn --config "$IT_DIR/client.ovpn" --verb 4)
+if it_wait_log "$IT_DIR/stock.log" 'Initialization Sequence Completed' 20; then
+    s_tun=$(grep 'Data Channel MTU parms' "$IT_DIR/stock.log" | head -n 1 |
+        grep -o 'tun_mtu:[0-9]*' | cut -d: -f2)
+    s_mss=$(grep 'Data Channel MTU parms' "$IT_DIR/stock.log" | tail -n 1 |
+        grep -o 'mss_fix:[0-9]*' | cut -d: -f2)
+else
+    bad "options: the stock client did not come up"; tail -n 5 "$IT_DIR/stock.log"
+fi
+it_lvpn_stop "$spid" 10 || true
+log=$IT_DIR/lvpn-options.log
+if pid=$(up "$log"); then
+    o_tun=$(sed -n 's/.*link-mtu 1500 stands for tun-mtu \([0-9]*\).*/\1/p' "$log")
+    o_mss=$(sed -n 's/.*TCP MSS clamped to \([0-9]*\).*/\1/p' "$log")
+    echo "  options: link-mtu 1500 -> tun-mtu ours ${o_tun:-none}, stock ${s_tun:-none}; mssfix 1400 + tun-mtu-extra 32 -> MSS ours ${o_mss:-none}, stock ${s_mss:-none}"
+    [[ -n $o_tun && $o_tun == "${s_tun:-}" ]] || bad "options: link-mtu differs from the stock client"
+    [[ -n $o_mss && $o_mss == "${s_mss:-}" ]] || bad "options: MSS differs from the stock client"
+    it_lvpn_stop "$pid" 10 || bad "options: client did not exit on SIGTERM"
+    [[ $fail == 0 ]] && echo "ok: link-mtu, tun-mtu-extra and mssfix N as the stock 2.6 client"
 fi
 it_server_stop
 
