@@ -323,16 +323,26 @@ int lvpn__client_config_tun_mtu(const lvpn_config_t *cfg) {
   return lvpn__frame_link_to_tun_mtu(&fr, (unsigned)cfg->link_mtu);
 }
 
-/* fragment and mssfix sizes into the data channel parameters. */
-static void client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
-                       const lvpn__frame_t *fr, lvpn__dc_params_t *dp) {
+/* fragment and mssfix sizes into the data channel parameters; -1 (the
+ * client failed) when `fragment` leaves no room for data. */
+static int client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
+                      const lvpn__frame_t *fr, lvpn__dc_params_t *dp) {
   const lvpn_config_t *cfg = c->cfg;
   int mssfix;
   bool mtu, fixed;
-  if (cfg->fragment > 0 && !c->session.is_tcp)
+  char msg[160];
+  if (cfg->fragment > 0 && !c->session.is_tcp) {
     dp->fragment_size =
         lvpn__frame_fragment_size(fr, (unsigned)cfg->fragment,
                                   cfg->fragment_mtu);
+    if (dp->fragment_size == 0) {
+      snprintf(msg, sizeof(msg),
+               "'fragment %d%s' leaves no room for data with cipher %s",
+               cfg->fragment, cfg->fragment_mtu ? " mtu" : "", dp->cipher);
+      client_fail(c, LVPN_ECONFIG, msg);
+      return -1;
+    }
+  }
   lvpn__config_mssfix(cfg, &mssfix, &mtu, &fixed);
   if (mssfix > 0)
     dp->mss = lvpn__frame_mss(fr, (unsigned)mssfix, mtu, fixed);
@@ -352,6 +362,7 @@ static void client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
               "MTU: mssfix %d%s: TCP MSS clamped to %u (IPv6 %u)", mssfix,
               fixed ? " fixed" : mtu ? " mtu" : "", dp->mss,
               dp->mss > 20 ? dp->mss - 20 : 0);
+  return 0;
 }
 
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
@@ -420,7 +431,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
                                                           : cfg->ping_restart);
   client_frame(c, push, cipher, epoch, comp, &frame);
-  client_mtu(c, push, &frame, &dp);
+  if (client_mtu(c, push, &frame, &dp) != 0)
+    return;
   rc = lvpn__tlssession_key2(t, ekm, key2);
   if (rc == 0)
     rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);
