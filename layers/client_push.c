@@ -346,6 +346,16 @@ static int client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__config_mssfix(cfg, &mssfix, &mtu, &fixed);
   if (mssfix > 0)
     dp->mss = lvpn__frame_mss(fr, (unsigned)mssfix, mtu, fixed);
+  /* OpenVPN 2.6's MTU advisories (init.c), word for word */
+  if (cfg->fragment > 0 && mssfix > cfg->fragment)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: if you use --mssfix and --fragment, you should set "
+              "--fragment (%d) larger or equal than --mssfix (%d)",
+              cfg->fragment, mssfix);
+  if (cfg->fragment > 0 && mssfix > 0 && cfg->fragment_mtu != mtu)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: if you use --mssfix and --fragment, you should use "
+              "the \"mtu\" flag for both or none of of them.");
   if (cfg->link_mtu > 0 && !cfg->tun_mtu_given)
     LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
               "MTU: link-mtu %d stands for tun-mtu %d%s", cfg->link_mtu,
