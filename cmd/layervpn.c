@@ -68,6 +68,8 @@ static void usage(FILE *f) {
       "                the default), the same after tls-auth/tls-crypt\n"
       "                unwrapping (control) or the plaintext IP packets\n"
       "                (inside)\n"
+      "The pushed DNS is applied to the system resolver while connected\n"
+      "(--dns-mode none: left alone; see README \"DNS\").\n"
       "SIGUSR1 restarts, SIGHUP re-reads CONFIG and restarts, SIGUSR2\n"
       "prints the counters. A 'management' option serves OpenVPN's\n"
       "management interface.\n"
@@ -336,6 +338,7 @@ static int cli_new_client(cli_t *cli) {
   lvpn_client_set_log(cli->client, log_cb, cli, -1);
   lvpn_client_set_event_cb(cli->client, on_event);
   lvpn_client_set_drop_privileges(cli->client, 1); /* user/group/chroot */
+  lvpn_client_set_apply_dns(cli->client, 1); /* unless dns-mode none */
   lvpn_client_set_credentials_cb(cli->client, on_credentials, cli);
   if (cli->mgmt == NULL) {
     rc = lvpn_mgmt_new(&cli->mgmt, cli->client);

@@ -82,7 +82,8 @@ extern "C" {
   XX(CERT_REVOKED, "certificate rejected: revoked (crl-verify)")             \
   XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
   XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")               \
-  XX(CREDENTIALS, "no username/password: nobody answered the request")
+  XX(CREDENTIALS, "no username/password: nobody answered the request")      \
+  XX(DNS, "cannot apply DNS to the system resolver")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,
@@ -195,6 +196,68 @@ LVPN_EXTERN int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
  * or LVPN_ESTATE before the tunnel is up or when none was pushed. */
 LVPN_EXTERN int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
                                         uint32_t *netmask_or_peer);
+
+/* ---- DNS ----
+ * The resolver settings of the connection, as OpenVPN 2.7 builds them: the
+ * `dns` options (the config's, then the pushed ones, a pushed server
+ * replacing the config's server of the same priority) or, when no `dns
+ * server` is given anywhere, the `dhcp-option DNS/DNS6/DOMAIN/DOMAIN-SEARCH/
+ * ADAPTER_DOMAIN_SUFFIX` ones as one server of priority 0. */
+#define LVPN_DNS_MAX_SERVERS 8
+#define LVPN_DNS_MAX_ADDRS 8   /* per server, as OpenVPN */
+#define LVPN_DNS_MAX_DOMAINS 16
+#define LVPN_DNS_DOMAIN_LEN 256 /* bytes with the NUL */
+
+typedef enum {
+  LVPN_DNSSEC_UNSET = 0,
+  LVPN_DNSSEC_NO,
+  LVPN_DNSSEC_YES,
+  LVPN_DNSSEC_OPTIONAL
+} lvpn_dnssec_t;
+
+typedef enum {
+  LVPN_DNS_TRANSPORT_UNSET = 0,
+  LVPN_DNS_TRANSPORT_PLAIN,
+  LVPN_DNS_TRANSPORT_DOH, /* DNS over HTTPS */
+  LVPN_DNS_TRANSPORT_DOT  /* DNS over TLS */
+} lvpn_dns_transport_t;
+
+typedef struct lvpn_dns_addr_s {
+  int family;       /* AF_INET or AF_INET6 */
+  uint8_t addr[16]; /* network byte order; IPv4 in the first 4 bytes */
+  uint16_t port;    /* 0: the default (53) */
+} lvpn_dns_addr_t;
+
+typedef struct lvpn_dns_server_s {
+  int priority; /* lower first; pushed ones are 0..127 */
+  lvpn_dns_addr_t addrs[LVPN_DNS_MAX_ADDRS];
+  int n_addrs;
+  /* resolve-domains: only these names go to this server (split DNS) */
+  char resolve_domains[LVPN_DNS_MAX_DOMAINS][LVPN_DNS_DOMAIN_LEN];
+  int n_resolve_domains;
+  lvpn_dnssec_t dnssec;
+  lvpn_dns_transport_t transport;
+  char sni[LVPN_DNS_DOMAIN_LEN]; /* "" when not given */
+} lvpn_dns_server_t;
+
+typedef struct lvpn_dns_s {
+  lvpn_dns_server_t servers[LVPN_DNS_MAX_SERVERS]; /* by priority */
+  int n_servers;
+  char search_domains[LVPN_DNS_MAX_DOMAINS][LVPN_DNS_DOMAIN_LEN];
+  int n_search_domains;
+  int from_dhcp; /* built from dhcp-option (no `dns server` anywhere) */
+} lvpn_dns_t;
+
+/** Whether the client applies the connection's DNS to the host's resolver
+ * (systemd-resolved, else resolvconf, else /etc/resolv.conf rewritten in
+ * place and restored on every exit path). Off by default: the library
+ * changes the host's resolver only when the host asks, like the privilege
+ * drop. The config's `dns-mode none` wins over this. Set before start. */
+LVPN_EXTERN void lvpn_client_set_apply_dns(lvpn_client_t *c, int enable);
+/** The connection's DNS settings (copied into `out`), applied or not.
+ * Returns 0, or LVPN_ESTATE before a PUSH_REPLY was applied; `out` has
+ * n_servers 0 when neither the config nor the server gave any. */
+LVPN_EXTERN int lvpn_client_dns(const lvpn_client_t *c, lvpn_dns_t *out);
 
 /* Connection state, with OpenVPN's management-interface names and numbers
  * (its `state` command), derived from the client's and its layers' real

@@ -39,6 +39,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   uv_timer_init(loop, &c->timer);
   uv_timer_init(loop, &c->reneg_timer);
   uv_timer_init(loop, &c->poll_timer);
+  lvpn__dns_host_init(&c->dns_host, &c->log, NULL, NULL);
   c->state = LVPN__CLIENT_NEW;
   *out = c;
   return 0;
@@ -161,6 +162,7 @@ static void client_free(lvpn_client_t *c) {
   }
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
+  lvpn__dns_host_close(&c->dns_host);
   lvpn_config_free(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);

@@ -17,6 +17,7 @@
 #include "layers/reliabletransport/reliabletransport.h"
 #include "layers/tlssession/tlssession.h"
 #include "layers/tun/tun.h"
+#include "layers/tun/dns_host.h"
 
 enum {
   LVPN__CLIENT_NEW = 0,
@@ -85,6 +86,12 @@ struct lvpn_client_s {
   char *au_wire;      /* the password field as sent (SCRV1/CRV1 packed) */
   char *tok, *tok_user; /* pushed auth-token, auth-token-user (decoded) */
   char *crv1;         /* dynamic challenge from AUTH_FAILED, to answer */
+
+  /* DNS (client_dns.c) */
+  int apply_dns;        /* the host opted in (lvpn_client_set_apply_dns) */
+  int has_dns;          /* `dns` holds a PUSH_REPLY's result */
+  lvpn_dns_t dns;       /* the connection's DNS, config + pushed */
+  lvpn__dns_host_t dns_host; /* what is applied to the host's resolver */
 };
 
 /* Shared by client.c, client_stack.c and client_push.c. */
@@ -105,6 +112,14 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err);
  * drop itself (0 when nothing to do or already done). */
 int lvpn__client_privileges_check(lvpn_client_t *c, char *err, size_t errlen);
 int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
+/* client_dns.c. Points the new stack's tun layer at the DNS state (its
+ * close undoes it) and restores what a crashed run left. */
+void lvpn__client_dns_stack(lvpn_client_t *c);
+/* A PUSH_REPLY's (or PUSH_UPDATE's) DNS with the config's: kept for
+ * lvpn_client_dns() and applied when the host asked. Never fails the
+ * connection: a resolver that cannot be changed is warned about, as OpenVPN
+ * does for its dns-updown script. */
+void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 /* The tun MTU the config asks for: tun-mtu, or derived from link-mtu. */

@@ -478,7 +478,9 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
               sc.remote_netmask, plan.mtu);
   client_script_free(&sc);
   lvpn__tun_plan_free(&plan);
-  if (rc == 0) /* tun and routes are up: user/group/chroot now */
+  if (rc == 0)
+    lvpn__client_dns_on_push(c, push);
+  if (rc == 0) /* tun, routes, DNS are up: user/group/chroot now */
     rc = lvpn__client_privileges_drop(c, err, sizeof(err));
   if (rc != 0) {
     client_fail(c, rc, err[0] ? err : lvpn_strerror(rc));

@@ -14,7 +14,7 @@
   (LVPN__IV_PROTO_DATA_V2 | LVPN__IV_PROTO_REQUEST_PUSH |                   \
    LVPN__IV_PROTO_TLS_KEY_EXPORT | LVPN__IV_PROTO_CC_EXIT_NOTIFY |          \
    LVPN__IV_PROTO_AUTH_FAIL_TEMP | LVPN__IV_PROTO_DYN_TLS_CRYPT |           \
-   LVPN__IV_PROTO_DATA_EPOCH)
+   LVPN__IV_PROTO_DATA_EPOCH | LVPN__IV_PROTO_DNS_OPTION_V2)
 #define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
@@ -273,6 +273,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
+  lvpn__client_dns_stack(c);
 
   lvpn__workers_add(&c->workers, &c->net.base);
   lvpn__workers_add(&c->workers, &c->mux.base);

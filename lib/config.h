@@ -84,6 +84,10 @@ typedef enum {
   LVPN__ALLOW_COMP_ASYM,
   LVPN__ALLOW_COMP_YES
 } lvpn__allow_comp_t;
+/* dns-mode (ours): whether the DNS of the connection is applied to the
+ * host's resolver, when the host opted in (lvpn_client_set_apply_dns). */
+enum { LVPN__DNS_MODE_AUTO = 0, LVPN__DNS_MODE_NONE };
+
 typedef enum {
   LVPN__PULL_ACCEPT = 0,
   LVPN__PULL_IGNORE,
@@ -201,6 +205,8 @@ struct lvpn_config_s {
   int redirect_private;
   lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
   int n_dhcp;
+  lvpn_dns_t dns; /* the config's `dns` options (lib/dns_opt.h) */
+  int dns_mode;   /* LVPN__DNS_MODE_*: dns-mode, dns-updown disable */
   lvpn__pull_filter_t pull_filters[LVPN__CONFIG_MAX_LIST];
   int n_pull_filters;
 

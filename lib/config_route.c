@@ -1,6 +1,8 @@
 /* Config options of routes and DNS on the client side (pushed ones live
  * in lvpn__push_t): route, route-ipv6, redirect-gateway/-private,
- * dhcp-option, pull-filter.
+ * dhcp-option, pull-filter, dns (2.7), dns-updown disable, and our dns-mode
+ * auto|none (whether a host that opted in applies DNS; not an OpenVPN
+ * option).
  *
  * Accepted, our behaviour being what they ask:
  *   topology, tun-ipv6        a pulling client takes them from the server
@@ -8,13 +10,15 @@
  * Accepted with a warning: the Windows-only options, iproute (routes are
  *   set through netlink), ifconfig-nowarn (no option comparison), max-routes
  *   (as OpenVPN 2.6: no limit to raise).
- * Refused until implemented: ifconfig, ifconfig-ipv6, route-gateway, dns,
- *   and the others in the table.
+ * Refused until implemented: ifconfig, ifconfig-ipv6, route-gateway, and
+ *   the others in the table; dns-updown with a script or `force`.
  */
 #include "lib/config_opts.h"
 
 #include <stdint.h>
 #include <string.h>
+
+#include "lib/dns_opt.h"
 
 static int fn_route(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                     int n) {
@@ -61,6 +65,30 @@ static int fn_dhcp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+static int fn_dns(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                  int n) {
+  char msg[200];
+  if (lvpn__dns_opt_parse(&a->cfg->dns, p, n, false, msg, sizeof(msg)) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s", msg);
+  return 0;
+}
+
+/* 2.7's dns-updown: `disable` keeps the resolver as it is (our dns-mode
+ * none); we apply DNS ourselves, so a script or `force` cannot be honoured.
+ */
+static int fn_dns_updown(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                         char *const *p, int n) {
+  if (strcmp(p[0], "disable") == 0) {
+    a->cfg->dns_mode = LVPN__DNS_MODE_NONE;
+    return 0;
+  }
+  return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                        "'dns-updown %.100s' is not supported: layervpn "
+                        "applies DNS itself (see dns-mode); only "
+                        "'dns-updown disable' is accepted",
+                        p[0]);
+}
+
 static int fn_pull_filter(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                           char *const *p, int n) {
   static const char *const names[] = {"accept", "ignore", "reject", NULL};
@@ -80,6 +108,8 @@ static int fn_pull_filter(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+static const char *const dns_mode_kw[] = {"auto", "none", NULL};
+
 static const lvpn__opt_t opts[] = {
     OPT_FLAG("route-nopull", route_nopull),
     OPT_FN("route", 1, 4, fn_route),
@@ -89,6 +119,9 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("redirect-private", 0, 8, fn_redirect),
     OPT_FN("dhcp-option", 1, 2, fn_dhcp),
     OPT_FN("pull-filter", 2, 2, fn_pull_filter),
+    OPT_FN("dns", 2, LVPN__LEX_MAX_WORDS, fn_dns),
+    OPT_FN("dns-updown", 1, 1, fn_dns_updown),
+    OPT_KW("dns-mode", dns_mode, LVPN__DNS_MODE_AUTO, dns_mode_kw),
     OPT_NOOP("topology", 1, 1),
     OPT_NOOP("tun-ipv6", 0, 0),
     OPT_NOOP("route-delay", 0, 2),
@@ -125,12 +158,17 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("allow-recursive-routing"),
     OPT_TODO("block-ipv6"),
     OPT_TODO("client-nat"),
-    OPT_TODO("dns"),
-    OPT_TODO("dns-updown"),
 };
 
 static int init(lvpn_config_t *c) {
   c->route_metric = -1;
+  return 0;
+}
+
+static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
+  char msg[200];
+  if (lvpn__dns_opt_verify(&c->dns, msg, sizeof(msg)) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s", msg);
   return 0;
 }
 
@@ -141,4 +179,4 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
 }
 
 const lvpn__config_area_t lvpn__config_route = {opts, OPT_COUNT(opts), init,
-                                                walk, NULL};
+                                                walk, validate};

@@ -19,6 +19,7 @@ PACKAGES=(
     man-db groff-base
     mmdebstrap
     libpcap-dev tshark
+    libsystemd-dev
     clang libclang-rt-14-dev
 )
 

@@ -23,7 +23,8 @@ make -j"$(nproc)" check VERBOSE=1 'TESTS=$(UNIT_TESTS)'
 if [ "${1:-}" = --unit-only ]; then
     exit 0
 fi
-# One at a time, like tools/test.sh: the tests share namespace names.
+# Two at a time, like tools/test.sh (each test owns its namespaces); the
+# timing-sensitive ones of tools/serial-tests.txt alone afterwards.
 # Left out under the sanitizers, to keep CI within its time budget: tests
 # that only repeat a code path another sanitized test already drives, with
 # long waits (the 20 s link-down rounds repeat t_reconnect_kill's restart
@@ -32,7 +33,11 @@ fi
 ASAN_SKIP="tests/integration/t_reconnect_linkdown.sh tests/integration/t_control_impair.sh \
 tests/integration/t_27_epoch_wrap.sh tests/integration/t_valgrind_session.sh"
 start=$(date +%s)
-make -j1 check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP" \
+serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
+make -j"${LVPN_TEST_JOBS:-2}" check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP $serial" \
     'TESTS=$(filter-out $(ASAN_SKIP),$(INTEGRATION_TESTS))' \
+    SH_LOG_COMPILER="bash $build/tools/sanitizer-test-driver.sh"
+make -j1 check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP" "LVPN_SERIAL=$serial" \
+    'TESTS=$(filter-out $(ASAN_SKIP),$(filter $(LVPN_SERIAL),$(INTEGRATION_TESTS)))' \
     SH_LOG_COMPILER="bash $build/tools/sanitizer-test-driver.sh"
 echo "test-sanitizers: integration suite under ASan+UBSan took $(($(date +%s) - start)) s"

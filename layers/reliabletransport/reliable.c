@@ -239,6 +239,12 @@ void lvpn__rel_on_acks_at(lvpn__rel_t *r, const uint32_t *ids, int n,
 void lvpn__rel_on_acks(lvpn__rel_t *r, const uint32_t *ids, int n) {
   int i, j;
   for (i = 0; i < n; i++) {
+    if (!id_lt(ids[i], r->next_send_id)) {
+      /* never sent: ignored (OpenVPN would let it count as a later ACK
+       * on every outstanding message and so force fast retransmits) */
+      r->bogus_acks++;
+      continue;
+    }
     for (j = 0; j < LVPN__REL_SEND_WINDOW; j++) {
       lvpn__rel_entry_t *e = &r->send[j];
       if (e->p == NULL)

@@ -78,6 +78,7 @@ typedef struct lvpn__rel_s {
   uint64_t delivered;        /* payloads popped in order */
   uint64_t dup_received;     /* duplicates (re-acked, dropped) */
   uint64_t window_drops;     /* outside the window or window full */
+  uint64_t bogus_acks;       /* ACKs for ids never sent (ignored) */
   uint64_t acks_sent;        /* ACK ids written, repetitions included */
   uint64_t ack_packets;      /* P_ACK_V1 polls */
 } lvpn__rel_t;

@@ -25,12 +25,18 @@ static const char *rt_why(const lvpn__reltrans_t *r, uint32_t id, int fast) {
 /* A soft reset starts a new key state with a fresh reliability state
  * (message ids from 0 again, §8). What the old one still held is dropped:
  * its TLS session is finished. */
-static void rt_new_key_state(lvpn__reltrans_t *r, uint8_t key_id) {
-  uint64_t srtt = r->rel.srtt, rttvar = r->rel.rttvar, rto = r->rel.rto;
+/* Keeps the counters of r->rel (which lvpn__rel_reset clears) in prev_*. */
+static void rt_fold_counters(lvpn__reltrans_t *r) {
   r->prev_retransmits += r->rel.retransmits;
   r->prev_fast_retransmits += r->rel.fast_retransmits;
   r->prev_dup_received += r->rel.dup_received;
   r->prev_window_drops += r->rel.window_drops;
+  r->prev_bogus_acks += r->rel.bogus_acks;
+}
+
+static void rt_new_key_state(lvpn__reltrans_t *r, uint8_t key_id) {
+  uint64_t srtt = r->rel.srtt, rttvar = r->rel.rttvar, rto = r->rel.rto;
+  rt_fold_counters(r);
   lvpn__rel_reset(&r->rel);
   lvpn__rel_init(&r->rel, r->tls_timeout_ms);
   /* the path is the same: keep what we learned about its round trip */
@@ -215,6 +221,7 @@ static void rt_stop(lvpn__layer_t *l) {
 static void rt_close(lvpn__layer_t *l) {
   lvpn__reltrans_t *r = container_of(l, lvpn__reltrans_t, base);
   lvpn__pbufq_clear(&r->backlog);
+  rt_fold_counters(r); /* the counters outlive the close (--counters) */
   lvpn__rel_reset(&r->rel);
   lvpn__layer_close_handle(l, (uv_handle_t *)&r->timer);
 
@@ -230,6 +237,7 @@ static void rt_counters(const lvpn__layer_t *l,
      r->prev_fast_retransmits + r->rel.fast_retransmits);
   cb(ud, l->name, "dup_received", r->prev_dup_received + r->rel.dup_received);
   cb(ud, l->name, "window_drops", r->prev_window_drops + r->rel.window_drops);
+  cb(ud, l->name, "bogus_acks", r->prev_bogus_acks + r->rel.bogus_acks);
   cb(ud, l->name, "stale_key_drops", r->stale_key_drops);
   cb(ud, l->name, "key_changes", r->key_changes);
   cb(ud, l->name, "gap_acks", r->rel.gap_acks);

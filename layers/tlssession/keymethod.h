@@ -28,6 +28,7 @@
 #define LVPN__IV_PROTO_AUTH_FAIL_TEMP 256u
 #define LVPN__IV_PROTO_DYN_TLS_CRYPT 512u
 #define LVPN__IV_PROTO_DATA_EPOCH 1024u /* 2.7: epoch data keys */
+#define LVPN__IV_PROTO_DNS_OPTION_V2 2048u /* 2.7: every `dns` form */
 
 /* The client's key-method-2 state. The secrets stay needed after the
  * message went out (legacy PRF key derivation after PUSH_REPLY); wipe them

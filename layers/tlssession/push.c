@@ -124,87 +124,11 @@ static int fn_dhcp(lvpn__push_t *p, const char *name, char *const *a, int n) {
   return 0;
 }
 
-/* "1.2.3.4", "1.2.3.4:53", "2001:db8::1", "[2001:db8::1]:53" */
-static int dns_addr(const char *s, lvpn__push_addr_t *out) {
-  char tmp[INET6_ADDRSTRLEN + 8];
-  const char *colon = strchr(s, ':'), *port = NULL;
-  uint64_t v;
-  size_t alen;
-
-  memset(out, 0, sizeof(*out));
-  if (s[0] == '[') {
-    const char *close = strchr(s, ']');
-    if (close == NULL || (close[1] != '\0' && close[1] != ':'))
-      return -1;
-    alen = (size_t)(close - s - 1);
-    s++;
-    port = close[1] == ':' ? close + 2 : NULL;
-  } else if (colon != NULL && strchr(colon + 1, ':') == NULL) {
-    alen = (size_t)(colon - s); /* one colon: IPv4 with port */
-    port = colon + 1;
-  } else {
-    alen = strlen(s);
-  }
-  if (alen == 0 || alen >= sizeof(tmp))
-    return -1;
-  memcpy(tmp, s, alen);
-  tmp[alen] = '\0';
-  if (port != NULL) {
-    if (lvpn__lex_uint(port, 1, 65535, &v) != 0)
-      return -1;
-    out->port = (uint16_t)v;
-  }
-  if (inet_pton(AF_INET, tmp, &out->v4) == 1)
-    out->family = AF_INET;
-  else if (inet_pton(AF_INET6, tmp, &out->v6) == 1)
-    out->family = AF_INET6;
-  else
-    return -1;
-  return 0;
-}
-
-/* dns search-domains D... | dns server N address A... | dns server N
- * <other> ... (resolve-domains, dnssec, transport, sni: noted, skipped) */
+/* The 2.7 `dns` option, every form (lib/dns_opt.c). */
 static int fn_dns(lvpn__push_t *p, const char *name, char *const *a, int n) {
-  lvpn__push_dns_server_t *sv = NULL;
-  int i, prio = 0;
-
-  if (strcmp(a[0], "search-domains") == 0 && n > 1) {
-    for (i = 1; i < n; i++) {
-      if (p->n_dns_domains >= LVPN__PUSH_MAX_DOMAINS)
-        return perr(p, "dns search-domains: too many (max %d)",
-                    LVPN__PUSH_MAX_DOMAINS);
-      if (strlen(a[i]) >= LVPN__DHCP_VALUE_MAX)
-        return perr(p, "dns search-domains: domain too long");
-      strcpy(p->dns_domains[p->n_dns_domains++], a[i]);
-    }
-    return 0;
-  }
-  if (strcmp(a[0], "server") != 0 || n < 4)
-    return perr(p, "dns: unknown form '%s'", a[0]);
-  if (num(p, "dns server", a[1], -128, 127, &prio) != 0)
-    return LVPN_EPUSH;
-  if (strcmp(a[2], "address") != 0)
-    return 1; /* a server detail we do not use: caller warns */
-  for (i = 0; i < p->n_dns_servers; i++)
-    if (p->dns_servers[i].priority == prio)
-      sv = &p->dns_servers[i];
-  if (sv == NULL) {
-    if (p->n_dns_servers >= LVPN__PUSH_MAX_DNS_SERVERS)
-      return perr(p, "dns: too many servers (max %d)",
-                  LVPN__PUSH_MAX_DNS_SERVERS);
-    sv = &p->dns_servers[p->n_dns_servers++];
-    memset(sv, 0, sizeof(*sv));
-    sv->priority = prio;
-  }
-  for (i = 3; i < n; i++) {
-    if (sv->n_addrs >= LVPN__PUSH_MAX_DNS_ADDRS)
-      return perr(p, "dns server %d: too many addresses (max %d)", prio,
-                  LVPN__PUSH_MAX_DNS_ADDRS);
-    if (dns_addr(a[i], &sv->addrs[sv->n_addrs]) != 0)
-      return perr(p, "dns server %d: bad address '%s'", prio, a[i]);
-    sv->n_addrs++;
-  }
+  char msg[200];
+  if (lvpn__dns_opt_parse(&p->dns, a, n, true, msg, sizeof(msg)) != 0)
+    return perr(p, "%s", msg);
   return 0;
 }
 
@@ -425,6 +349,8 @@ int lvpn__push_parse(lvpn__push_t *p, const char *msg, size_t len,
     if ((e = apply_one(p, text, warn, ud)) != 0)
       return e;
   }
+  if (!p->more && lvpn__dns_opt_verify(&p->dns, text, sizeof(text)) != 0)
+    return perr(p, "%.200s", text);
   return p->more ? 1 : 0;
 }
 

@@ -14,12 +14,13 @@
 #include <stdint.h>
 
 #include "lib/config.h"
+#include "lib/dns_opt.h"
 #include "lib/ovpn_lex.h"
 
 #define LVPN__PUSH_MAX_ROUTES 256
-#define LVPN__PUSH_MAX_DNS_SERVERS 8
-#define LVPN__PUSH_MAX_DNS_ADDRS 8
-#define LVPN__PUSH_MAX_DOMAINS 16
+/* PUSH_REPLY parts (push-continuation) accepted for one reply: a 2.6 server
+ * cuts at about 1,024 bytes, so this allows 64 KiB of options. */
+#define LVPN__PUSH_MAX_PARTS 64
 #define LVPN__PUSH_MAX_OPTION 2048       /* bytes in one pushed option */
 #define LVPN__PEER_ID_DISABLED 0xFFFFFFu /* MAX_PEER_ID */
 
@@ -36,20 +37,6 @@ enum {
   LVPN__PROTO_F_DYN_TLS_CRYPT = 1 << 2,
   LVPN__PROTO_F_AEAD_EPOCH = 1 << 3 /* OpenVPN 2.7 epoch data keys */
 };
-
-typedef struct {
-  int family; /* AF_INET or AF_INET6 */
-  struct in_addr v4;
-  struct in6_addr v6;
-  uint16_t port; /* 0: default (53) */
-} lvpn__push_addr_t;
-
-/* One `dns server N ...` entry (2.6 --dns). */
-typedef struct {
-  int priority; /* N, -128..127 */
-  lvpn__push_addr_t addrs[LVPN__PUSH_MAX_DNS_ADDRS];
-  int n_addrs;
-} lvpn__push_dns_server_t;
 
 typedef struct lvpn__push_s {
   /* ifconfig A B: B is the netmask (subnet) or the peer (net30/p2p) */
@@ -75,10 +62,7 @@ typedef struct lvpn__push_s {
 
   lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
   int n_dhcp;
-  lvpn__push_dns_server_t dns_servers[LVPN__PUSH_MAX_DNS_SERVERS];
-  int n_dns_servers;
-  char dns_domains[LVPN__PUSH_MAX_DOMAINS][LVPN__DHCP_VALUE_MAX];
-  int n_dns_domains;
+  lvpn_dns_t dns; /* the `dns` options (lib/dns_opt.h), verified */
 
   bool has_peer_id;
   uint32_t peer_id;        /* LVPN__PEER_ID_DISABLED: use P_DATA_V1 */

@@ -140,6 +140,14 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
     lvpn__push_free(&upd);
     return;
   }
+  if (++t->push_parts > LVPN__PUSH_MAX_PARTS) {
+    /* a server that never ends its push-continuation */
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "PUSH_REPLY: more than %d push-continuation parts",
+              LVPN__PUSH_MAX_PARTS);
+    tlss_fail(t, LVPN_EPUSH, "bad PUSH_REPLY");
+    return;
+  }
   rc = lvpn__push_parse(&t->push, msg, len, tlss_push_warn, t);
   if (rc < 0) {
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "%s", t->push.err);
@@ -281,6 +289,45 @@ static int tlss_send_km2(lvpn__tlssession_t *t) {
   return err;
 }
 
+/* Hands the control messages of one read to tlss_on_ctlmsg. A message
+ * that fills the whole read without its NUL is longer than OpenVPN's
+ * TLS_CHANNEL_BUF_SIZE (2048 with the NUL): it is dropped whole, its rest
+ * up to the NUL in the next reads included, and counted. */
+static void tlss_split_ctlmsgs(lvpn__tlssession_t *t, uint8_t *buf, size_t n,
+                               size_t cap) {
+  /* the read filled the buffer and ends inside a message: it goes on */
+  int full = n == cap && buf[n - 1] != 0;
+  uint8_t *p = buf;
+  int bad;
+
+  if (t->ctl_skip) {
+    uint8_t *nul = memchr(p, 0, n);
+    if (nul == NULL)
+      return; /* still inside the oversized message */
+    n -= (size_t)(nul + 1 - p);
+    p = nul + 1;
+    t->ctl_skip = 0;
+  }
+  if (full) {
+    uint8_t *last = n > 0 ? memrchr(p, 0, n) : NULL;
+    t->ctl_msgs_oversize++;
+    t->ctl_skip = 1;
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "dropped a control message longer than %zu bytes", cap - 1);
+    n = last != NULL ? (size_t)(last + 1 - p) : 0;
+  }
+  if (n == 0)
+    return;
+  bad = lvpn__ctlmsg_split(p, n, tlss_on_ctlmsg, t);
+  if (bad > 0) {
+    t->ctl_msgs_bad += (uint64_t)bad;
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "dropped %d control message(s): unterminated or with "
+              "non-printable characters",
+              bad);
+  }
+}
+
 /* Reads every complete TLS record available. */
 static void tlss_read_records(lvpn__tlssession_t *t) {
   uint8_t buf[2048 + 1];
@@ -323,12 +370,7 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
     }
     if (t->state < LVPN__TLSS_ACTIVE)
       continue;
-    int bad = lvpn__ctlmsg_split(buf, (size_t)n, tlss_on_ctlmsg, t);
-    if (bad > 0) {
-      t->ctl_msgs_bad += (uint64_t)bad;
-      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
-                "dropped a control message with non-printable characters");
-    }
+    tlss_split_ctlmsgs(t, buf, (size_t)n, sizeof(buf) - 1);
   }
   if (n < 0 && lvpn__layer_running(&t->base))
     tlss_fail(t, n, "TLS read error");
@@ -395,8 +437,15 @@ static void tlss_renegotiate(lvpn__tlssession_t *t, uint8_t key_id) {
   int err;
 
   if (t->state < LVPN__TLSS_PUSHED) {
-    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
-              "soft reset before the session was up: ignored");
+    /* logged once per key state, counted always: a server (or a spoofer,
+     * without tls-auth) can send these at line rate */
+    if (t->soft_resets_ignored++ == 0 || t->reneg_logged_key != t->key_id)
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "soft reset for key_id %u while key_id %u is %s: ignored "
+                "(further ones counted in tlssession.soft_resets_ignored)",
+                key_id, t->key_id,
+                t->reneg ? "still renegotiating" : "not up yet");
+    t->reneg_logged_key = t->key_id;
     return;
   }
   LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
@@ -496,6 +545,9 @@ static void tlss_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "ctl_msgs_in", t->ctl_msgs_in);
   cb(ud, l->name, "ctl_msgs_out", t->ctl_msgs_out);
   cb(ud, l->name, "ctl_msgs_bad", t->ctl_msgs_bad);
+  cb(ud, l->name, "ctl_msgs_oversize", t->ctl_msgs_oversize);
+  cb(ud, l->name, "push_parts", t->push_parts);
+  cb(ud, l->name, "soft_resets_ignored", t->soft_resets_ignored);
   cb(ud, l->name, "handshake_ms", t->handshake_ms);
   cb(ud, l->name, "renegotiations", t->renegotiations);
 }

@@ -60,6 +60,11 @@ struct lvpn__tlssession_s {
   uint64_t hand_window_ms;
   uint64_t started_ms;
   uint64_t push_requests, ctl_msgs_in, ctl_msgs_out, ctl_msgs_bad;
+  uint64_t ctl_msgs_oversize; /* longer than one 2048-byte read: dropped */
+  int ctl_skip;               /* dropping the rest of an oversized message */
+  unsigned push_parts;        /* PUSH_REPLY parts received (continuations) */
+  uint64_t soft_resets_ignored; /* soft resets while not up: counted */
+  uint8_t reneg_logged_key;     /* key_id the last such log line was for */
   /* AUTH_FAILED,TEMP: the session failed with LVPN_EAUTH_FAIL_TEMP and the
    * client restarts after this back-off (0: its own) and advance. */
   unsigned auth_temp_backoff_s;

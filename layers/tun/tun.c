@@ -1,4 +1,5 @@
 #include "layers/tun/tun.h"
+#include "layers/tun/dns_host.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -264,8 +265,10 @@ static void tun_close(lvpn__layer_t *l) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
   int err;
 
-  /* Routes and addresses first (while the device still exists), then the
-   * down script, then the device itself. */
+  /* DNS, routes and addresses first (while the device still exists), then
+   * the down script, then the device itself. */
+  if (t->dns != NULL)
+    lvpn__dns_host_revert(t->dns);
   if (t->nl_open) {
     err = lvpn__nl_undo_all(&t->nl);
     if (err != 0)

@@ -38,6 +38,8 @@ typedef struct lvpn__tun_layer_s {
   int nl_open;
   int up_ran;
   lvpn__tun_script_t script;
+  struct lvpn__dns_host_s *dns; /* DNS applied for this device (owned by
+                                   the client); reverted on close */
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,

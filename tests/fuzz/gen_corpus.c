@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "layers/datachannel/compress.h"
 #include "layers/datachannel/crypto.h"
+#include "layers/datachannel/epoch.h"
 #include "layers/datachannel/fragment.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/tlswrap.h"
@@ -265,6 +267,16 @@ static void gen_push(void) {
           "tls-ekm\r\n"),
       MSG("AUTH_FAILED,SESSION: token expired\0RESTART,server restart\0HALT"
           "\0EXIT\0INFO,hello\0CR_RESPONSE,abc"),
+      /* OpenVPN 2.7.8 with pushed dns options (t_27_dns.sh), every form */
+      MSG("PUSH_REPLY,route 198.19.100.0 255.255.255.0,dhcp-option DNS "
+          "198.19.0.1,dns server 0 address 198.18.53.54,dns search-domains "
+          "example.test,dns server 1 address 198.18.0.1:5353 "
+          "[2001:2::53]:853 2001:2::54,dns server 1 resolve-domains a.test "
+          "b.test,dns server 1 dnssec optional,dns server 1 transport DoT,"
+          "dns server 1 sni dns.a.test,route-gateway 198.19.0.1,topology "
+          "subnet,ping 10,ping-restart 60,ifconfig 198.19.0.2 255.255.255.0,"
+          "peer-id 0,cipher AES-256-GCM,protocol-flags cc-exit tls-ekm "
+          "dyn-tls-crypt aead-epoch,tun-mtu 1500"),
   };
   char name[32];
   size_t i;
@@ -413,6 +425,119 @@ static void gen_fragment(void) {
   put("fuzz_fragment", "pieces_whole_test_ttl", out, m);
 }
 
+/* ---- compression (format: fuzz_compress.c) ---- */
+
+static void gen_compress(void) {
+  static lvpn__compress_t c;
+  uint8_t pkt[600], out[2048];
+  char name[32];
+  size_t m, i;
+  int mode;
+
+  /* a compressible IPv4/UDP-looking packet */
+  for (i = 0; i < sizeof(pkt); i++)
+    pkt[i] = (uint8_t)(i < 28 ? 0x45 + i : "layervpn "[i % 9]);
+  for (mode = LVPN__COMP_NONE; mode <= LVPN__COMP_LZ4_V2; mode++) {
+    lvpn__pbuf_t *p = fuzz_pbuf(pkt, sizeof(pkt));
+    if (lvpn__compress_setup(&c, mode, true) != 0 ||
+        lvpn__compress(&c, p, 1000) != 0)
+      abort();
+    m = 0;
+    out[m++] = (uint8_t)mode;
+    /* the sender's real output (raw), then two round trips */
+    m += rec(out + m, 0, p->data, p->len);
+    m += rec(out + m, 1, pkt, sizeof(pkt));
+    m += rec(out + m, 1 | 2 << 1, pkt, 40);
+    lvpn__pbuf_free(p);
+    lvpn__compress_free(&c);
+    snprintf(name, sizeof(name), "mode_%d", mode);
+    put("fuzz_compress", name, out, m);
+  }
+}
+
+/* ---- epoch data channel (format: fuzz_epoch.c) ---- */
+
+static void gen_epoch(void) {
+  static const uint8_t icmp[] = {0x45, 0x00, 0x00, 0x1c, 0x12, 0x34, 0x40,
+                                 0x00, 0x40, 0x01, 0x00, 0x00, 0xc6, 0x13,
+                                 0x00, 0x02, 0xc6, 0x13, 0x00, 0x01, 0x08,
+                                 0x00, 0xf7, 0xff, 0x00, 0x00, 0x00, 0x00};
+  static lvpn__epoch_key_t server;
+  uint8_t out[1024], inv[256];
+  char name[32];
+  size_t m;
+  int s;
+
+  lvpn__key2_inverse(test_key2, inv);
+  for (s = 0; s < 4; s++) {
+    static const char *const suites[4] = {"AES-128-GCM", "AES-256-GCM",
+                                          "CHACHA20-POLY1305", "AES-192-GCM"};
+    lvpn__pbuf_t *p = fuzz_pbuf(icmp, sizeof(icmp));
+    int r;
+    if (lvpn__epoch_key_init(&server, suites[s], inv, 0, 0) != 0 ||
+        lvpn__epoch_encrypt(&server, p, 7) != 0)
+      abort();
+    m = 0;
+    out[m++] = (uint8_t)s;
+    out[m++] = (uint8_t)(s == 0 ? 0 : 3); /* usage limit: epoch moves */
+    m += rec(out + m, 0, p->data, p->len); /* a real sealed packet */
+    for (r = 0; r < 6; r++) /* sealed both ways, a replay, a flipped bit */
+      m += rec(out + m, (uint8_t)(r % 2 ? 3 : 1), icmp, sizeof(icmp));
+    m += rec(out + m, 2, NULL, 0);
+    m += rec(out + m, 1 | 4, icmp, sizeof(icmp));
+    lvpn__pbuf_free(p);
+    lvpn__epoch_key_free(&server);
+    snprintf(name, sizeof(name), "suite_%d", s);
+    put("fuzz_epoch", name, out, m);
+  }
+}
+
+/* ---- management commands (format: fuzz_mgmt.c) ---- */
+
+static void gen_mgmt(void) {
+  static const char *const scripts[] = {
+      "state on\r\nstate all\r\nbytecount 1\r\nlog on all\r\n"
+      "hold release\r\nversion\r\npid\r\nhelp\r\nstatus 2\r\n",
+      "username \"Auth\" alice\r\npassword \"Auth\" \"se\\\"cret\"\r\n"
+      "forget-passwords\r\necho on all\r\nsignal SIGUSR1\r\nquit\r\n",
+      "pw\r\nstate 3\nlog 2\necho all\nsignal SIGTERM\nexit\n",
+  };
+  uint8_t out[1024];
+  char name[32];
+  size_t m, i;
+
+  for (i = 0; i < sizeof(scripts) / sizeof(scripts[0]); i++) {
+    m = 0;
+    out[m++] = (uint8_t)i; /* bit 0: password, bit 1: hold */
+    m += rec(out + m, 6, (const uint8_t *)"h", 1); /* len % 3 == 1: hold */
+    m += rec(out + m, 0, (const uint8_t *)scripts[i], strlen(scripts[i]));
+    m += rec(out + m, 4, (const uint8_t *)"SUCCESS", 7); /* state */
+    m += rec(out + m, 5, (const uint8_t *)"Initialization Sequence Completed",
+             33);
+    m += rec(out + m, 6, (const uint8_t *)"qq", 2); /* password query */
+    snprintf(name, sizeof(name), "session_%zu", i);
+    put("fuzz_mgmt", name, out, m);
+  }
+}
+
+/* ---- challenge/response (format: fuzz_challenge.c) ---- */
+
+static void gen_challenge(void) {
+  static const char *const seeds[] = {
+      "\0CRV1:R,E:Om01u7Fh4LrGBS7uh0SWmzwabUiGiW6l:Y3Ix:Enter your PIN",
+      "\0CRV1:R:abc:YWxpY2U=:Please enter token",
+      "\1U2VjcmV0IQ==",
+      "\2hunter2123456",
+  };
+  char name[32];
+  size_t i;
+
+  for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+    snprintf(name, sizeof(name), "seed_%zu", i);
+    put("fuzz_challenge", name, seeds[i], 1 + strlen(seeds[i] + 1));
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -433,6 +558,10 @@ int main(int argc, char **argv) {
   gen_config(argv[2]);
   gen_datachannel();
   gen_fragment();
+  gen_compress();
+  gen_epoch();
+  gen_mgmt();
+  gen_challenge();
   fuzz_pool_check();
   return 0;
 }

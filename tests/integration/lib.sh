@@ -111,6 +111,11 @@ _it_sweep_stale() {
             ip netns del "$ns" 2>/dev/null || true
         fi
     done < <(ip netns list 2>/dev/null || true)
+    for d in /etc/netns/lv[sc]*; do # resolv.conf dirs of dead runs
+        [[ -d $d && ${d##*/} =~ ^lv[sc]([0-9]+)$ ]] || continue
+        pid=${BASH_REMATCH[1]}
+        ((pid == $$)) || kill -0 "$pid" 2>/dev/null || _it_netns_etc_del "${d##*/}"
+    done
     # work dirs of dead runs (kept dirs, IT_KEEP=1, have no .owner file)
     local d
     for d in /tmp/lvpn-it-*; do
@@ -123,6 +128,17 @@ _it_sweep_stale() {
             rm -rf -- "$d"
         fi
     done
+}
+
+# _it_netns_etc_del NS — remove /etc/netns/NS and the DNS backup our client may
+# have left for its resolv.conf (after a SIGKILL).
+_it_netns_etc_del() {
+    local f=/etc/netns/$1/resolv.conf id
+    if [[ -f $f ]]; then
+        id=$(printf '%x-%x' $(stat -c '%d %i' "$f")) &&
+            rm -f -- "/run/layervpn/resolv.conf.$id.backup"
+    fi
+    rm -rf -- "/etc/netns/$1"
 }
 
 # EXIT cleans up; INT/TERM clean up and exit 130/143.
@@ -174,6 +190,13 @@ it_setup() {
     ip -n "$IT_NS_C" link set lo up || return 1
     ip -n "$IT_NS_S" link set vs0 up || return 1
     ip -n "$IT_NS_C" link set vc0 up || return 1
+    # The client namespace gets its own /etc/resolv.conf: `ip netns exec`
+    # bind-mounts /etc/netns/<ns>/resolv.conf over /etc/resolv.conf, so the
+    # pushed DNS our client applies (and restores) never reaches the host's.
+    # Its nameserver is in the test range and unreachable.
+    mkdir -p "/etc/netns/$IT_NS_C" || return 1
+    printf '# lvpn-it client namespace %s\nnameserver 198.18.255.53\noptions edns0\n' \
+        "$IT_NS_C" >"/etc/netns/$IT_NS_C/resolv.conf" || return 1
     _it_log "setup: dir=$IT_DIR ns=$IT_NS_S/$IT_NS_C"
 }
 
@@ -730,6 +753,7 @@ it_cleanup() {
         [[ -n $ns ]] || continue
         _it_kill_ns_procs "$ns"   # anything that slipped in meanwhile
         ip netns del "$ns" 2>/dev/null
+        _it_netns_etc_del "$ns"
     done
     if [[ -n ${IT_DIR:-} && -d $IT_DIR ]]; then
         if [[ ${IT_KEEP:-0} == 1 ]]; then

@@ -43,8 +43,8 @@ up() {
     fi
     push=$(grep -o "SENT CONTROL \[client1\]: 'PUSH_REPLY,[^']*'" "$IT_DIR/server.log" | tail -n 1)
     echo "  $name: server pushed: ${push#*: }"
-    grep -q 'peer info: IV_PROTO=1934$' "$IT_DIR/server.log" ||
-        bad "$name: server did not see IV_PROTO=1934 (2+4+8+128+256+512+1024)"
+    grep -q 'peer info: IV_PROTO=3982$' "$IT_DIR/server.log" ||
+        bad "$name: server did not see IV_PROTO=3982 (2+4+8+128+256+512+1024+2048)"
     grep -q 'protocol-flags cc-exit tls-ekm dyn-tls-crypt aead-epoch,' <<<"$push" ||
         bad "$name: expected 'protocol-flags cc-exit tls-ekm dyn-tls-crypt aead-epoch' in the PUSH_REPLY"
     it_wait_log "$IT_DIR/server.log" "Outgoing dynamic tls-crypt: Cipher 'AES-256-CTR'" 5 ||

@@ -883,6 +883,46 @@ static void set1(lvpn_config_t *c, const char *name, const char *arg) {
                 err);
 }
 
+/* OpenVPN 2.7's `dns` (config priorities may be negative), our dns-mode and
+ * 2.7's dns-updown disable. */
+START_TEST(test_config_dns) {
+  static const fake_bad_case_t bads[] = {
+      {"dns server 0 address dns.example\n", LVPN_ECONFIG, 1,
+       "dns server 0: malformed address 'dns.example'"},
+      {"dns server -129 address 198.18.0.1\n", LVPN_ECONFIG, 1,
+       "dns server: priority '-129' is not a number from -128 to 127"},
+      {"dns search-domains\n", LVPN_ECONFIG, 1, "'dns' needs 2 to 256 "
+                                                "arguments"},
+      {"dns-mode always\n", LVPN_ECONFIG, 1,
+       "'dns-mode': unknown value 'always'"},
+      {"dns-updown /etc/openvpn/dns.sh\n", LVPN_EUNSUPPORTED, 1,
+       "'dns-updown /etc/openvpn/dns.sh' is not supported: layervpn applies "
+       "DNS itself (see dns-mode); only 'dns-updown disable' is accepted"},
+  };
+  lvpn__opt_ctx_t a = {.errbuf = err, .errlen = sizeof(err)};
+  lvpn_config_t *c = ok("dns server -1 address 198.18.0.1 [2001:2::1]:53\n"
+                        "dns server -1 resolve-domains corp.test\n"
+                        "dns search-domains a.test\n");
+  ck_assert_int_eq(c->dns.n_servers, 1);
+  ck_assert_int_eq(c->dns.servers[0].priority, -1);
+  ck_assert_int_eq(c->dns.servers[0].n_addrs, 2);
+  ck_assert_int_eq(c->dns.n_search_domains, 1);
+  ck_assert_int_eq(c->dns_mode, LVPN__DNS_MODE_AUTO);
+  a.cfg = c;
+  ck_assert_int_eq(lvpn__config_route.validate(c, &a), 0);
+  set1(c, "dns-mode", "none");
+  ck_assert_int_eq(c->dns_mode, LVPN__DNS_MODE_NONE);
+  lvpn_config_free(c);
+  c = ok("dns-updown disable\ndns server 3 transport DoT\n");
+  ck_assert_int_eq(c->dns_mode, LVPN__DNS_MODE_NONE);
+  a.cfg = c;
+  ck_assert_int_eq(lvpn__config_route.validate(c, &a), LVPN_ECONFIG);
+  ck_assert_str_eq(err, "dns server 3 does not have an address assigned");
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
 START_TEST(test_config_validate_names_missing_setting) {
   lvpn_config_t *c;
   put("ca.crt", pem);
@@ -1148,7 +1188,7 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_auth_user_pass_file, test_config_remote_proto_port,
                test_config_dev, test_config_tls_options,
                test_config_ciphers_and_auth, test_config_compression,
-               test_config_numbers_and_timers, test_config_routes_dns_scripts,
+               test_config_numbers_and_timers, test_config_routes_dns_scripts, test_config_dns,
                test_config_noops_unsupported_server_options,
                test_config_setenv_opt_and_ignore_unknown,
                test_config_set_overrides, test_config_clone_is_deep,

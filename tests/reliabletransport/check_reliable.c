@@ -215,11 +215,53 @@ START_TEST(test_reliable_fast_retransmit) {
   }
   expect_none(&r, 30);
   {
-    uint32_t rec[1] = {9}; /* an unknown higher id counts too: 3 */
+    uint32_t rec[1] = {5}; /* a repeated ACK of a higher id counts too: 3 */
     lvpn__rel_on_acks(&r, rec, 1);
   }
   expect_packet(&r, 30, 4);
   ck_assert_uint_eq(r.fast_retransmits, 2);
+  lvpn__rel_reset(&r);
+}
+END_TEST
+
+/* ACKs for ids never sent (a hostile or broken peer) are counted and
+ * ignored: they neither free anything nor push outstanding messages
+ * towards a fast retransmit, including across the 2^32 wrap. */
+START_TEST(test_reliable_bogus_acks_ignored) {
+  lvpn__rel_t r;
+  uint32_t bogus[8] = {3, 4, 9, 1000, 0x7fffffffu, 3, 4, 5};
+  int i;
+  lvpn__rel_init(&r, 2000);
+  for (i = 0; i < 3; i++) /* ids 0, 1, 2 */
+    ck_assert_int_eq(lvpn__rel_send(&r, msg(i), 0), 0);
+  for (i = 0; i < 3; i++)
+    expect_packet(&r, 0, (uint32_t)i);
+  for (i = 0; i < 4; i++)
+    lvpn__rel_on_acks(&r, bogus, 8);
+  ck_assert_uint_eq(r.bogus_acks, 32);
+  expect_none(&r, 10); /* no fast retransmit */
+  ck_assert_uint_eq(r.fast_retransmits, 0);
+  ck_assert_int_eq(lvpn__rel_all_acked(&r), 0);
+  {
+    uint32_t real[3] = {0, 1, 2};
+    lvpn__rel_on_acks(&r, real, 3);
+  }
+  ck_assert_int_eq(lvpn__rel_all_acked(&r), 1);
+  ck_assert_uint_eq(r.bogus_acks, 32);
+  lvpn__rel_reset(&r);
+  /* near the wrap: sent ids 0xfffffffe, 0xffffffff; 0 and 1 never sent */
+  lvpn__rel_init(&r, 2000);
+  ck_assert_int_eq(lvpn__rel_skip_to(&r, 0xfffffffeu, 0), 0);
+  ck_assert_int_eq(lvpn__rel_send(&r, msg(1), 0), 0);
+  ck_assert_int_eq(lvpn__rel_send(&r, msg(2), 0), 0);
+  expect_packet(&r, 0, 0xfffffffeu);
+  expect_packet(&r, 0, 0xffffffffu);
+  {
+    uint32_t rec[3] = {0, 1, 0xffffffffu};
+    lvpn__rel_on_acks(&r, rec, 3);
+  }
+  ck_assert_uint_eq(r.bogus_acks, 2);
+  ck_assert_int_eq(lvpn__rel_all_acked(&r), 0); /* 0xfffffffe still out */
   lvpn__rel_reset(&r);
 }
 END_TEST
@@ -590,6 +632,7 @@ LVPN_TEST_MAIN_WITH(
     test_reliable_window_full_refusal, test_reliable_doubling_timeouts,
     test_reliable_adaptive_timeout, test_reliable_capped_backoff,
     test_reliable_gap_triggers_duplicate_acks, test_reliable_fast_retransmit,
+    test_reliable_bogus_acks_ignored,
     test_reliable_duplicate_reacked, test_reliable_out_of_window_dropped,
     test_reliable_mru_repetition, test_reliable_ack_only_poll_up_to_8,
     test_reliable_wraparound, test_reliable_reset_frees_everything)

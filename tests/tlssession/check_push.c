@@ -226,19 +226,21 @@ START_TEST(test_push_redirect_dns_dhcp) {
   ck_assert_int_eq(p.dhcp[4].type, LVPN__DHCP_NTP);
   ck_assert_int_eq(p.dhcp[5].type, LVPN__DHCP_OTHER);
   ck_assert_str_eq(p.dhcp[5].name, "PROXY_HTTP");
-  ck_assert_int_eq(p.n_dns_servers, 2);
-  ck_assert_int_eq(p.dns_servers[0].priority, 0);
-  ck_assert_int_eq(p.dns_servers[0].n_addrs, 3);
-  ck_assert_int_eq(p.dns_servers[0].addrs[0].family, AF_INET);
-  ck_assert_str_eq(ip4(p.dns_servers[0].addrs[0].v4, b), "10.0.0.53");
-  ck_assert_uint_eq(p.dns_servers[0].addrs[0].port, 0);
-  ck_assert_int_eq(p.dns_servers[0].addrs[1].family, AF_INET6);
-  ck_assert_uint_eq(p.dns_servers[0].addrs[1].port, 5353);
-  ck_assert_uint_eq(p.dns_servers[0].addrs[2].port, 53);
-  ck_assert_int_eq(p.dns_servers[1].priority, 1);
-  ck_assert_int_eq(p.dns_servers[1].addrs[0].family, AF_INET6);
-  ck_assert_int_eq(p.n_dns_domains, 2);
-  ck_assert_str_eq(p.dns_domains[1], "b.example");
+  ck_assert_int_eq(p.dns.n_servers, 2);
+  ck_assert_int_eq(p.dns.servers[0].priority, 0);
+  ck_assert_int_eq(p.dns.servers[0].n_addrs, 3);
+  ck_assert_int_eq(p.dns.servers[0].addrs[0].family, AF_INET);
+  ck_assert_str_eq(inet_ntop(AF_INET, p.dns.servers[0].addrs[0].addr, b,
+                             sizeof(b)),
+                   "10.0.0.53");
+  ck_assert_uint_eq(p.dns.servers[0].addrs[0].port, 0);
+  ck_assert_int_eq(p.dns.servers[0].addrs[1].family, AF_INET6);
+  ck_assert_uint_eq(p.dns.servers[0].addrs[1].port, 5353);
+  ck_assert_uint_eq(p.dns.servers[0].addrs[2].port, 53);
+  ck_assert_int_eq(p.dns.servers[1].priority, 1);
+  ck_assert_int_eq(p.dns.servers[1].addrs[0].family, AF_INET6);
+  ck_assert_int_eq(p.dns.n_search_domains, 2);
+  ck_assert_str_eq(p.dns.search_domains[1], "b.example");
   ck_assert(p.block_ipv6);
   lvpn__push_free(&p);
 }
@@ -317,10 +319,18 @@ START_TEST(test_push_unknown_options_warn) {
                     LVPN__PROTO_F_CC_EXIT | LVPN__PROTO_F_TLS_EKM |
                         LVPN__PROTO_F_DYN_TLS_CRYPT |
                         LVPN__PROTO_F_AEAD_EPOCH);
-  parse_ok(&p, &w, "PUSH_REPLY,dns server 1 transport DoT");
-  ck_assert_int_eq(w.n, 3);
+  /* 2.7's dns server settings are all known */
+  parse_ok(&p, &w, "PUSH_REPLY,dns server 1 address 10.0.0.1,"
+                   "dns server 1 transport DoT,dns server 1 sni dns.example,"
+                   "dns server 1 dnssec optional,"
+                   "dns server 1 resolve-domains corp.example x.example");
+  ck_assert_int_eq(w.n, 2);
+  ck_assert_int_eq(p.dns.servers[0].transport, LVPN_DNS_TRANSPORT_DOT);
+  ck_assert_int_eq(p.dns.servers[0].dnssec, LVPN_DNSSEC_OPTIONAL);
+  ck_assert_str_eq(p.dns.servers[0].sni, "dns.example");
+  ck_assert_int_eq(p.dns.servers[0].n_resolve_domains, 2);
   parse_ok(&p, &w, "PUSH_REPLY,key-derivation magic");
-  ck_assert_int_eq(w.n, 4);
+  ck_assert_int_eq(w.n, 3);
   /* no callback: still skipped */
   ck_assert_int_eq(lvpn__push_parse(&p, "PUSH_REPLY,x", 12, NULL, NULL), 0);
   lvpn__push_free(&p);
@@ -366,6 +376,21 @@ START_TEST(test_push_malformed_values) {
   expect_bad("PUSH_REPLY,dns server 1 address 1.1.1.1:0", NULL);
   expect_bad("PUSH_REPLY,dns server 1 address [::1", NULL);
   expect_bad("PUSH_REPLY,dns bogus", NULL);
+  expect_bad("PUSH_REPLY,dns server -1 address 1.1.1.1",
+             "dns server: priority '-1' is not a number from 0 to 127");
+  expect_bad("PUSH_REPLY,dns server 2 transport DoT",
+             "dns server 2 does not have an address assigned");
+  expect_bad("PUSH_REPLY,dns server 2 dnssec maybe",
+             "dns server 2: dnssec 'maybe' is not yes, no or optional");
+  expect_bad("PUSH_REPLY,dns server 2 transport DoQ",
+             "dns server 2: transport 'DoQ' is not plain, DoH or DoT");
+  expect_bad("PUSH_REPLY,dns server 2 sni a;b",
+             "dns server 2: sni 'a;b' is not a valid name");
+  expect_bad("PUSH_REPLY,dns server 2 port 53",
+             "dns server 2: unknown setting 'port' (expected address, "
+             "resolve-domains, dnssec, transport or sni)");
+  expect_bad("PUSH_REPLY,dns search-domains a$b",
+             "dns search-domains: 'a$b' is not a valid domain name");
   expect_bad("PUSH_REPLY,compress zstd", NULL);
   expect_bad("PUSH_REPLY,push-continuation 3", NULL);
   expect_bad("PUSH_REPLY,ping 1 2",
@@ -441,6 +466,21 @@ START_TEST(test_push_pull_filter) {
                           "rejected by pull-filter");
   lvpn__push_free(&p);
   ck_assert_ptr_eq(p.filters, f); /* kept across free */
+  /* pull-filter ignore dns / dhcp-option: no DNS reaches the client */
+  {
+    lvpn__pull_filter_t g[2] = {{LVPN__PULL_IGNORE, "dns"},
+                                {LVPN__PULL_IGNORE, "dhcp-option"}};
+    p.filters = g;
+    p.n_filters = 2;
+    parse_ok(&p, &w,
+             "PUSH_REPLY,dns server 0 address 198.18.0.1,dns search-domains "
+             "a.test,dhcp-option DNS 198.18.0.2,dhcp-option DOMAIN a.test");
+    ck_assert_int_eq(p.dns.n_servers, 0);
+    ck_assert_int_eq(p.dns.n_search_domains, 0);
+    ck_assert_int_eq(p.n_dhcp, 0);
+    ck_assert_int_eq(p.n_filtered, 4);
+    lvpn__push_free(&p);
+  }
 }
 END_TEST
 
