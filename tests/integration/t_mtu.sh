@@ -134,16 +134,6 @@ if pid=$(up "$log"); then
     it_wait_log "$IT_DIR/cap-s.log" 'Capturing on' 20 || bad "mssfix: tshark (server) did not start"
     it_wait_log "$IT_DIR/cap-c.log" 'Capturing on' 20 || bad "mssfix: tshark (client) did not start"
     # the HTTP servers and the server's IPv6 address may take a moment
-    for url in http://198.19.0.1:8080/ 'http://[2001:2:0:8::1]:8080/'; do
-        ok=0
-        for _ in 1 2 3 4 5 6 7 8 9 10; do
-            if [[ $(ip netns exec "$IT_NS_C" curl -gsS -m 5 "$url" 2>/dev/null) == hello ]]; then
-                ok=1; break
-            fi
-            sleep 0.5
-        done
-        ((ok)) || bad "mssfix: curl $url failed"
-    done
     # fields: ip.version ipv6.version ack mss; tshark prints as it goes (-l)
     mss_seen() { # file v4|v6 ack
         local col=1 v=4
@@ -151,9 +141,28 @@ if pid=$(up "$log"); then
         awk -F'\t' -v c="$col" -v v="$v" -v a="$3" '$c == v && $3 == a { print $4 }' "$1" |
             sort -u | tr '\n' ' '
     }
-    for _ in $(seq 100); do
-        [[ -n $(mss_seen "$IT_DIR/cap-c.log" v6 1) && -n $(mss_seen "$IT_DIR/cap-s.log" v6 0) ]] && break
-        sleep 0.1
+    all_seen() {
+        [[ -n $(mss_seen "$IT_DIR/cap-s.log" v4 0) && -n $(mss_seen "$IT_DIR/cap-s.log" v6 0) &&
+            -n $(mss_seen "$IT_DIR/cap-c.log" v4 1) && -n $(mss_seen "$IT_DIR/cap-c.log" v6 1) ]]
+    }
+    # A capture just started can miss the first handshake on a loaded
+    # machine: up to three rounds of connections until both tsharks saw all.
+    for round in 1 2 3; do
+        for url in http://198.19.0.1:8080/ 'http://[2001:2:0:8::1]:8080/'; do
+            ok=0
+            for _ in 1 2 3 4 5 6 7 8 9 10; do
+                if [[ $(ip netns exec "$IT_NS_C" curl -gsS -m 5 "$url" 2>/dev/null) == hello ]]; then
+                    ok=1; break
+                fi
+                sleep 0.5
+            done
+            ((ok)) || bad "mssfix: curl $url failed"
+        done
+        for _ in $(seq 50); do
+            all_seen && break
+            sleep 0.1
+        done
+        all_seen && break
     done
     syn4=$(mss_seen "$IT_DIR/cap-s.log" v4 0)
     syn6=$(mss_seen "$IT_DIR/cap-s.log" v6 0)
@@ -166,7 +175,7 @@ if pid=$(up "$log"); then
     [[ $ack6 == "1380 " ]] || bad "mssfix: IPv6 SYN-ACK MSS '${ack6}' at the client, want 1380"
     it_lvpn_stop "$pid" 10 || bad "mssfix: client did not exit on SIGTERM"
     clamped=$(it_counter "$log" datachannel.mss_clamped)
-    ((clamped >= 4)) || bad "mssfix: mss_clamped counter $clamped, want >= 4"
+    ((clamped >= 4 * round)) || bad "mssfix: mss_clamped counter $clamped, want >= $((4 * round))"
     [[ $fail == 0 ]] && echo "ok: mssfix default clamps SYN and SYN-ACK (IPv4 1400, IPv6 1380)"
 fi
 
