@@ -126,6 +126,8 @@ void lvpn__client_dns_stack(lvpn_client_t *c);
 void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
+/* The tun MTU the config asks for: tun-mtu, or derived from link-mtu. */
+int lvpn__client_config_tun_mtu(const lvpn_config_t *cfg);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);
 void lvpn__client_on_push_update(lvpn__tlssession_t *t,
                                  const lvpn__push_t *push, unsigned changed);

@@ -168,7 +168,8 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
               "IPv6 address",
               cfg->n_routes6);
   }
-  plan->mtu = (unsigned)(push->tun_mtu > 0 ? push->tun_mtu : cfg->tun_mtu);
+  plan->mtu = (unsigned)(push->tun_mtu > 0 ? push->tun_mtu
+                                           : lvpn__client_config_tun_mtu(cfg));
 
   /* What up/down scripts see (OpenVPN's environment). */
   memset(sc, 0, sizeof(*sc));
@@ -284,10 +285,101 @@ static int epoch_check(lvpn_client_t *c, const lvpn__push_t *push,
   return -1;
 }
 
+/* The data packet's wire cost for this connection (OpenVPN 2.6 mtu.c,
+ * mss.c): `cipher` negotiated, peer id and compression as pushed, the
+ * transport and address family of the remote in use. */
+static void client_frame(lvpn_client_t *c, const lvpn__push_t *push,
+                         const char *cipher, int epoch, int comp,
+                         lvpn__frame_t *fr) {
+  const lvpn_config_t *cfg = c->cfg;
+  const struct sockaddr_storage *ss = lvpn__networkio_remote(&c->net);
+  memset(fr, 0, sizeof(*fr));
+  lvpn__frame_set_cipher(fr, cipher, cfg->auth, epoch);
+  fr->op_len = push->has_peer_id ? 4 : 1;
+  fr->tcp = c->session.is_tcp;
+  fr->comp_hdr = comp == LVPN__COMP_LZO_NO || comp == LVPN__COMP_STUB ||
+                         comp == LVPN__COMP_LZO ||
+                         comp == LVPN__COMP_LZO_ADAPTIVE ||
+                         comp == LVPN__COMP_LZ4
+                     ? 1
+                     : 0;
+  fr->fragment = cfg->fragment > 0;
+  fr->extra_tun = (unsigned)cfg->tun_mtu_extra;
+  fr->encap = lvpn__frame_encap(ss != NULL && ss->ss_family == AF_INET6,
+                                c->session.is_tcp);
+}
+
+/* The tun MTU of the config: tun-mtu, or what link-mtu stands for in
+ * OpenVPN 2.6 (computed with the `cipher` option, or none, and the
+ * P_DATA_V1 header, as 2.6 does before the server answers). */
+int lvpn__client_config_tun_mtu(const lvpn_config_t *cfg) {
+  lvpn__frame_t fr;
+  const char *cipher = lvpn__config_cipher_supported(cfg->cipher);
+  if (cfg->link_mtu <= 0 || cfg->tun_mtu_given)
+    return cfg->tun_mtu;
+  memset(&fr, 0, sizeof(fr));
+  lvpn__frame_set_cipher(&fr, cipher, cfg->auth, false);
+  fr.op_len = 1;
+  return lvpn__frame_link_to_tun_mtu(&fr, (unsigned)cfg->link_mtu);
+}
+
+/* fragment and mssfix sizes into the data channel parameters; -1 (the
+ * client failed) when `fragment` leaves no room for data. */
+static int client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
+                      const lvpn__frame_t *fr, lvpn__dc_params_t *dp) {
+  const lvpn_config_t *cfg = c->cfg;
+  int mssfix;
+  bool mtu, fixed;
+  char msg[160];
+  if (cfg->fragment > 0 && !c->session.is_tcp) {
+    dp->fragment_size =
+        lvpn__frame_fragment_size(fr, (unsigned)cfg->fragment,
+                                  cfg->fragment_mtu);
+    if (dp->fragment_size == 0) {
+      snprintf(msg, sizeof(msg),
+               "'fragment %d%s' leaves no room for data with cipher %s",
+               cfg->fragment, cfg->fragment_mtu ? " mtu" : "", dp->cipher);
+      client_fail(c, LVPN_ECONFIG, msg);
+      return -1;
+    }
+  }
+  lvpn__config_mssfix(cfg, &mssfix, &mtu, &fixed);
+  if (mssfix > 0)
+    dp->mss = lvpn__frame_mss(fr, (unsigned)mssfix, mtu, fixed);
+  /* OpenVPN 2.6's MTU advisories (init.c), word for word */
+  if (cfg->fragment > 0 && mssfix > cfg->fragment)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: if you use --mssfix and --fragment, you should set "
+              "--fragment (%d) larger or equal than --mssfix (%d)",
+              cfg->fragment, mssfix);
+  if (cfg->fragment > 0 && mssfix > 0 && cfg->fragment_mtu != mtu)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: if you use --mssfix and --fragment, you should use "
+              "the \"mtu\" flag for both or none of of them.");
+  if (cfg->link_mtu > 0 && !cfg->tun_mtu_given)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "MTU: link-mtu %d stands for tun-mtu %d%s", cfg->link_mtu,
+              lvpn__client_config_tun_mtu(cfg),
+              push->tun_mtu > 0 ? " (the server's pushed tun-mtu applies)"
+                                : "");
+  if (dp->fragment_size > 0)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "MTU: fragment %d%s: data pieces of at most %u bytes",
+              cfg->fragment, cfg->fragment_mtu ? " mtu" : "",
+              dp->fragment_size);
+  if (dp->mss > 0)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "MTU: mssfix %d%s: TCP MSS clamped to %u (IPv6 %u)", mssfix,
+              fixed ? " fixed" : mtu ? " mtu" : "", dp->mss,
+              dp->mss > 20 ? dp->mss - 20 : 0);
+  return 0;
+}
+
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   lvpn_client_t *c = t->cbs.ud;
   lvpn_config_t *cfg = c->cfg;
   lvpn__dc_params_t dp;
+  lvpn__frame_t frame;
   lvpn__tun_plan_t plan;
   lvpn__tun_script_t sc;
   uint8_t key2[256];
@@ -348,6 +440,9 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
   dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
                                                           : cfg->ping_restart);
+  client_frame(c, push, cipher, epoch, comp, &frame);
+  if (client_mtu(c, push, &frame, &dp) != 0)
+    return;
   rc = lvpn__tlssession_key2(t, ekm, key2);
   if (rc == 0)
     rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);

@@ -148,8 +148,9 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   int rc;
 
   memset(&o, 0, sizeof(o));
-  o.link_mtu = (unsigned)cfg->tun_mtu + 41;
-  o.tun_mtu = cfg->tun_mtu;
+  o.tun_mtu = lvpn__client_config_tun_mtu(cfg);
+  o.link_mtu = (unsigned)o.tun_mtu + 41;
+  o.fragment = cfg->fragment > 0;
   o.tcp = tcp;
   o.comp_lzo = cfg->comp != LVPN__COMP_NONE; /* 2.6: any comp context */
   o.auth = cfg->auth;
@@ -350,8 +351,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
       {cfg->n_setenv > 0 && !cfg->forward_compatible,
        "'setenv': the variables are not passed to scripts"},
       {cfg->mute > 0, "'mute': repeated messages are not muted"},
-      {cfg->mssfix_given && cfg->mssfix > 0,
-       "'mssfix': TCP MSS clamping is not done"},
       {cfg->tls_ciphersuites != NULL,
        "'tls-ciphersuites' (TLS 1.3): this client speaks TLS 1.2 (mbedTLS "
        "2.28)"},

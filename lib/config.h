@@ -205,9 +205,16 @@ struct lvpn_config_s {
 
   /* tun, timers */
   int tun_mtu; /* default 1500 */
+  bool tun_mtu_given;
+  int tun_mtu_extra; /* tun-mtu-extra (0): lowers the computed MSS */
+  int link_mtu;      /* link-mtu (deprecated), 0: not given */
+  int fragment;      /* fragment N, 0: off (UDP only) */
+  bool fragment_mtu; /* fragment N mtu: N counts the outer IP+UDP headers */
+  /* mssfix as written (OpenVPN 2.6's ce.mssfix*); what applies comes from
+   * lvpn__config_mssfix(). */
   int mssfix;  /* 1492 default, 0 off */
   bool mssfix_mtu, mssfix_fixed;
-  bool mssfix_given; /* the option was in the config (warned: not applied) */
+  bool mssfix_default; /* not given, or given without a value */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
   int64_t inactive_bytes;                      /* inactive's 2nd value */
   int connect_timeout;                         /* 120 */
@@ -285,6 +292,12 @@ lvpn__proxy_t *lvpn__config_remote_proxy(lvpn_config_t *cfg, int i);
  * into `ids` when not NULL); returns how many, or -1 with `msg` set. */
 int lvpn__config_tls_groups(const char *list, int *ids, int max, char *msg,
                             size_t msglen);
+/* The mssfix that applies (OpenVPN 2.6 options_postprocess_mutate_ce):
+ * with no value given, the fragment size if fragment is on, else 1492 'mtu'
+ * when tun-mtu is 1500, else the tun MTU 'fixed', and off with link-mtu.
+ * *value 0: off. */
+void lvpn__config_mssfix(const lvpn_config_t *cfg, int *value, bool *mtu,
+                         bool *fixed);
 /* Effective tls-auth key direction: 0, 1, or -1 (bidirectional). */
 int lvpn__config_tls_auth_direction(const lvpn_config_t *cfg);
 

@@ -1,11 +1,14 @@
 /* Config options of the data channel: ciphers, HMAC digest, compression,
  * replay protection, tun MTU and mssfix.
  *
- * Accepted with a warning: comp-noadapt (we never compress), link-mtu and
- *   tun-mtu-extra (the packet size follows tun-mtu), prng (as OpenVPN 2.6:
- *   the TLS library's generator is used).
- * Refused: no-replay, no-iv (would weaken the tunnel), and fragment,
- *   tun-mtu-max, replay-persist, shaper until implemented.
+ * MTU options have OpenVPN 2.6's meaning: fragment N [mtu] (UDP only),
+ * mssfix [N [mtu|fixed]], tun-mtu-extra N (lowers the computed MSS; our
+ * buffers are fixed-size), link-mtu N (deprecated: warns; the tun MTU is
+ * derived from it, and it excludes tun-mtu).
+ * Accepted with a warning: prng (as OpenVPN 2.6: the TLS library's
+ *   generator is used).
+ * Refused: no-replay, no-iv (would weaken the tunnel), and tun-mtu-max,
+ *   replay-persist, shaper until implemented.
  */
 #include "lib/config_opts.h"
 
@@ -118,10 +121,44 @@ static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                           "mssfix must be 0 or 154..65535, not '%s'", p[0]);
   if (n > 1 && lvpn__opt_keyword(a, o, p[1], names, &k) != 0)
     return LVPN_ECONFIG;
+  /* 2.6: a value alone excludes the encapsulation; bare: the defaults */
   a->cfg->mssfix = (int)v;
   a->cfg->mssfix_mtu = n == 0 || k == 0;
   a->cfg->mssfix_fixed = k == 1;
-  a->cfg->mssfix_given = true;
+  a->cfg->mssfix_default = n == 0;
+  return 0;
+}
+
+static int fn_fragment(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  static const char *const names[] = {"mtu", NULL};
+  int v, k;
+  if (lvpn__opt_get_int(a, o, p[0], 68, 65535, &v) != 0)
+    return LVPN_ECONFIG; /* 2.6: "--fragment needs to be at least 68" */
+  if (n > 1 && lvpn__opt_keyword(a, o, p[1], names, &k) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->fragment = v;
+  a->cfg->fragment_mtu = n > 1;
+  return 0;
+}
+
+static int fn_tun_mtu(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                      char *const *p, int n) {
+  if (lvpn__opt_get_int(a, o, p[0], 68, 65535, &a->cfg->tun_mtu) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->tun_mtu_given = true;
+  return 0;
+}
+
+static int fn_link_mtu(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  int v;
+  if (lvpn__opt_get_int(a, o, p[0], 100, 65535, &v) != 0)
+    return LVPN_ECONFIG;
+  lvpn__opt_warn(a, "'%s' is deprecated (OpenVPN 2.6): the tun MTU is "
+                    "derived from it as OpenVPN does; set 'tun-mtu' instead",
+                 o->name);
+  a->cfg->link_mtu = v;
   return 0;
 }
 
@@ -167,19 +204,18 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("allow-compression", 1, 1, fn_allow_comp),
     OPT_FN("replay-window", 1, 2, fn_replay),
     OPT_FLAG("mute-replay-warnings", mute_replay_warnings),
-    OPT_INT("tun-mtu", tun_mtu, 68, 65535),
+    OPT_FN("tun-mtu", 1, 1, fn_tun_mtu),
     OPT_FN("mssfix", 0, 2, fn_mssfix),
-    OPT_WARN("link-mtu", "the packet size follows 'tun-mtu' (OpenVPN 2.6 "
-                         "deprecates 'link-mtu')"),
-    OPT_WARN("tun-mtu-extra", "only applies to tap devices; this client "
-                              "uses tun"),
+    OPT_FN("fragment", 1, 2, fn_fragment),
+    OPT_FN("link-mtu", 1, 1, fn_link_mtu),
+    OPT_FN("udp-mtu", 1, 1, fn_link_mtu),
+    OPT_INT("tun-mtu-extra", tun_mtu_extra, 0, 65535),
     OPT_WARN("prng", "removed in OpenVPN 2.6: the TLS library's random "
                      "generator is used"),
     OPT_REFUSE_HARD("no-replay", "is not supported: replay protection cannot "
                                  "be turned off (removed in OpenVPN 2.7)"),
     OPT_REFUSE_HARD("no-iv", "was removed in OpenVPN 2.5: it weakened the "
                              "tunnel"),
-    OPT_TODO("fragment"),
     OPT_TODO("tun-mtu-max"),
     OPT_TODO("replay-persist"),
     OPT_TODO("shaper"),
@@ -191,6 +227,7 @@ static int init(lvpn_config_t *c) {
   c->tun_mtu = 1500;
   c->mssfix = 1492;
   c->mssfix_mtu = true;
+  c->mssfix_default = true;
   if (lvpn__opt_set_str(&c->data_ciphers, LVPN__DEFAULT_DATA_CIPHERS) != 0)
     return LVPN_ENOMEM;
   return lvpn__opt_set_str(&c->auth, "SHA1");
@@ -203,8 +240,43 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   fn(&c->auth, 0, ud);
 }
 
+static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
+  int i;
+  if (c->tun_mtu_given && c->link_mtu > 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "only one of 'tun-mtu' or 'link-mtu' may be given");
+  for (i = 0; c->fragment > 0 && i < c->n_remotes; i++)
+    if (lvpn__config_remote_proto(c, i).tcp)
+      return lvpn__opt_fail(a, LVPN_ECONFIG,
+                            "'fragment' can only be used with 'proto udp' "
+                            "(remote %d is TCP)",
+                            i + 1);
+  return 0;
+}
+
 const lvpn__config_area_t lvpn__config_data = {opts, OPT_COUNT(opts), init,
-                                               walk, NULL};
+                                               walk, validate};
+
+void lvpn__config_mssfix(const lvpn_config_t *cfg, int *value, bool *mtu,
+                         bool *fixed) {
+  *value = cfg->mssfix;
+  *mtu = cfg->mssfix_mtu;
+  *fixed = cfg->mssfix_fixed;
+  if (!cfg->mssfix_default)
+    return;
+  *fixed = false;
+  *mtu = true;
+  if (cfg->fragment > 0) {
+    *value = cfg->fragment;
+  } else if (cfg->link_mtu > 0 && !cfg->tun_mtu_given) {
+    *value = 0; /* 2.6: no tun-mtu "defined", no default mssfix */
+  } else if (cfg->tun_mtu == 1500) {
+    *value = 1492;
+  } else { /* only follow the tun size */
+    *value = cfg->tun_mtu;
+    *fixed = true;
+  }
+}
 
 const char *lvpn__config_cipher_supported(const char *name) {
   static const char *const names[] = {

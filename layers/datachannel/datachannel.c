@@ -64,11 +64,9 @@ static void dc_key_free(lvpn__datachannel_t *d, int slot) {
   }
 }
 
-/* Frames, encrypts and sends `p` down; owns `p`. */
-static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
-  int err = lvpn__compress(&d->comp, p, uv_now(d->base.loop) / 1000);
-  if (err == 0)
-    err = dc_encrypt(d, d->tx, p);
+/* Encrypts one framed packet and sends it down; owns `p`. */
+static int dc_seal(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
+  int err = dc_encrypt(d, d->tx, p);
   if (err != 0) {
     d->drop_tx++;
     LVPN__LOG(d->base.log, LVPN_LOG_DEBUG, d->base.name,
@@ -86,6 +84,29 @@ static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
   d->last_tx_ms = uv_now(d->base.loop);
   lvpn__layer_send_down(&d->base, p);
   return 0;
+}
+
+/* Compression-frames, fragments (`fragment`: OpenVPN compresses, then
+ * fragments, then encrypts each piece), encrypts and sends `p` down; owns
+ * `p`. */
+static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
+  lvpn__pbuf_t *piece[LVPN__FRAG_MAX_FRAGS];
+  size_t n = 1, i;
+  int err = lvpn__compress(&d->comp, p, uv_now(d->base.loop) / 1000), rc;
+  piece[0] = p;
+  if (err == 0 && lvpn__fragment_on(&d->frag))
+    err = lvpn__fragment_split(&d->frag, p, d->pool, piece, &n);
+  if (err != 0) {
+    d->drop_tx++;
+    LVPN__LOG(d->base.log, LVPN_LOG_DEBUG, d->base.name,
+              "cannot send %zu-byte packet: %s", p->len, lvpn_strerror(err));
+    lvpn__layer_drop(&d->base, p);
+    return err;
+  }
+  for (i = 0; i < n; i++)
+    if ((rc = dc_seal(d, piece[i])) != 0 && err == 0)
+      err = rc;
+  return err;
 }
 
 /* Builds a special payload (ping, OCC) in a fresh buffer and sends it. */
@@ -135,7 +156,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
   uint8_t opcode, key_id;
   uint32_t peer_id;
-  int err, occ, slot = -1;
+  int err, occ, slot = -1, frag_err = 0;
 
   if (!lvpn__datachannel_has_key(d)) {
     d->drop_nokey++;
@@ -153,10 +174,23 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   }
   if (err == 0)
     err = dc_decrypt(d, slot, p, uv_now(l->loop) / 1000);
+  if (err == 0 && lvpn__fragment_on(&d->frag)) {
+    err = lvpn__fragment_incoming(&d->frag, p, uv_now(l->loop) / 1000);
+    if (err == LVPN__FRAG_PENDING) { /* an authentic piece: kept */
+      d->last_rx_ms = uv_now(l->loop);
+      lvpn__pbuf_free(p);
+      return;
+    }
+    if (err != 0) {
+      d->drop_fragment++;
+      frag_err = 1;
+    }
+  }
   if (err == 0)
     err = lvpn__decompress(&d->comp, p);
   if (err != 0) {
-    switch (err) {
+    switch (frag_err ? 0 : err) {
+    case 0: break;
     case LVPN_ESHORT: d->drop_short++; break;
     case LVPN_EAUTH: d->drop_auth++; break;
     case LVPN_EREPLAY: d->drop_replay++; break;
@@ -196,6 +230,8 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     dc_handle_occ(d, occ);
     return;
   }
+  if (d->params.mss > 0)
+    d->mss_clamped += (uint64_t)lvpn__mss_clamp(p->data, p->len, d->params.mss);
   lvpn__layer_send_up(l, p);
 }
 
@@ -206,6 +242,8 @@ static void dc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     lvpn__layer_drop(l, p);
     return;
   }
+  if (d->params.mss > 0) /* mssfix: both directions, as OpenVPN */
+    d->mss_clamped += (uint64_t)lvpn__mss_clamp(p->data, p->len, d->params.mss);
   dc_send(d, p);
 }
 
@@ -222,8 +260,10 @@ static void dc_tick(uv_timer_t *h) {
         (unsigned long long)d->tx_packets, (unsigned long long)d->tx_bytes,
         (unsigned long long)(d->drop_nokey + d->drop_short + d->drop_auth +
                              d->drop_replay + d->drop_other +
-                             d->drop_compressed + d->drop_tx),
+                             d->drop_compressed + d->drop_fragment +
+                             d->drop_tx),
         (unsigned long long)d->pings_rx, (unsigned long long)d->pings_tx);
+  lvpn__fragment_reap(&d->frag, now / 1000);
   if (d->tx != d->newest && now >= d->switch_deadline_ms) {
     d->tx = d->newest;
     LVPN__TRACE(d->base.trace, d->base.name, "tx_key", "key_id=%u reason=%s",
@@ -277,6 +317,7 @@ static void dc_close(lvpn__layer_t *l) {
       d->have[i] = 0;
     }
   lvpn__compress_free(&d->comp);
+  lvpn__fragment_free(&d->frag);
   lvpn__layer_close_handle(l, (uv_handle_t *)&d->tick);
 }
 
@@ -302,6 +343,19 @@ static void dc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "comp_drop_corrupt", d->comp.drop_corrupt);
   cb(ud, l->name, "comp_drop_oversize", d->comp.drop_oversize);
   cb(ud, l->name, "drop_tx", d->drop_tx);
+  if (d->params.fragment_size > 0) { /* (also after close freed it) */
+    const lvpn__fragment_t *f = &d->frag;
+    cb(ud, l->name, "frag_tx_split", f->tx_split);
+    cb(ud, l->name, "frag_tx_pieces", f->tx_pieces);
+    cb(ud, l->name, "frag_rx_pieces", f->rx_pieces);
+    cb(ud, l->name, "frag_rx_reassembled", f->rx_reassembled);
+    cb(ud, l->name, "frag_drop_malformed", f->drop_malformed);
+    cb(ud, l->name, "frag_drop_oversize", f->drop_oversize);
+    cb(ud, l->name, "frag_drop_expired", f->drop_expired);
+    cb(ud, l->name, "frag_drop_too_big", f->drop_too_big);
+  }
+  cb(ud, l->name, "drop_fragment", d->drop_fragment);
+  cb(ud, l->name, "mss_clamped", d->mss_clamped);
   cb(ud, l->name, "pings_rx", d->pings_rx);
   cb(ud, l->name, "pings_tx", d->pings_tx);
   cb(ud, l->name, "occ_rx", d->occ_rx);
@@ -398,6 +452,14 @@ int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
   d->params.cipher = d->cipher;
   d->params.auth = d->auth;
   err = lvpn__compress_setup(&d->comp, params->comp_mode, params->comp_tx);
+  if (err == 0 && params->fragment_size > 0) {
+    uint8_t seed = 0; /* random start, as OpenVPN: fewer clashes on restart */
+    if (d->rng != NULL)
+      d->rng(d->rng_ctx, &seed, 1);
+    err = lvpn__fragment_setup(&d->frag, params->fragment_size, seed);
+  } else if (err == 0) {
+    lvpn__fragment_free(&d->frag);
+  }
   if (err != 0)
     return err;
   err = dc_install(d, 0, params->key_id, key2);

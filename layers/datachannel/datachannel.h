@@ -1,8 +1,10 @@
 /* datachannel: between the packetmuxer (below) and the inside (tun, above).
- * Down: plaintext IP packets are compression-framed and encrypted in place
+ * Down: plaintext IP packets get their TCP MSS clamped (mssfix), are
+ * compression-framed, cut into pieces (fragment) and encrypted in place
  * (headers pushed into the headroom) into P_DATA_V2 (or V1) wire packets.
  * Up: wire data packets are authenticated, replay-checked, decrypted in
- * place and unframed; keepalive pings and OCC messages are consumed here.
+ * place, reassembled (fragment), unframed and MSS-clamped; keepalive
+ * pings and OCC messages are consumed here.
  * A 1-s tick sends pings after `ping` s without sending and fails with
  * LVPN_EPING_RESTART after `ping-restart` s without receiving. */
 #ifndef LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
@@ -11,6 +13,8 @@
 #include "layers/datachannel/compress.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/epoch.h"
+#include "layers/datachannel/fragment.h"
+#include "layers/datachannel/mss.h"
 #include "layers/layer.h"
 
 typedef struct lvpn__dc_params_s {
@@ -24,6 +28,8 @@ typedef struct lvpn__dc_params_s {
   unsigned ping_restart_s;
   int epoch;                  /* protocol-flags aead-epoch: epoch format */
   uint64_t epoch_usage_limit; /* 0: the cipher's; tests lower it */
+  unsigned fragment_size; /* `fragment`: largest plaintext sent whole; 0 off */
+  unsigned mss;           /* `mssfix`: clamp TCP MSS (IPv4 value); 0 off */
 } lvpn__dc_params_t;
 
 typedef struct lvpn__datachannel_s {
@@ -57,6 +63,8 @@ typedef struct lvpn__datachannel_s {
   void *ud;
   int rekey_asked;
   lvpn__compress_t comp; /* mode and work memory set by set_key */
+  lvpn__fragment_t frag; /* on when params.fragment_size > 0 */
+  uint64_t drop_fragment, mss_clamped;
 } lvpn__datachannel_t;
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,

@@ -186,6 +186,8 @@ int lvpn__km2_options_string(char *out, size_t max, const lvpn__km2_opts_t *o) {
   addf(&t, ",proto %s", o->tcp ? "TCPv4_CLIENT" : "UDPv4");
   if (o->comp_lzo)
     addf(&t, ",comp-lzo");
+  if (o->fragment)
+    addf(&t, ",mtu-dynamic");
   if (o->has_key_direction)
     addf(&t, ",keydir %d", o->key_direction ? 1 : 0);
   if (o->cipher != NULL)

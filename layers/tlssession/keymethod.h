@@ -89,6 +89,7 @@ typedef struct {
   int tun_mtu;           /* e.g. 1500 */
   int tcp;               /* "proto TCPv4_CLIENT" instead of "proto UDPv4" */
   int comp_lzo;          /* ",comp-lzo": a compression framing runs */
+  int fragment;          /* ",mtu-dynamic": fragment is on (2.6) */
   int has_key_direction; /* tls-auth with key-direction: ",keydir N" */
   int key_direction;     /* 0 or 1 */
   const char *cipher;    /* NULL: no ",cipher X" (the 2.6 default) */

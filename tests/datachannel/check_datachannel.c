@@ -8,6 +8,7 @@
 #include "layers/datachannel/datachannel.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/layer.h"
+#include "lib/bytes.h"
 #include "tests/fakes.h"
 
 /* ---- environment: peer (capture) | datachannel | tun (capture) ---- */
@@ -647,6 +648,98 @@ START_TEST(test_datachannel_pre_pull_ping_restart_without_key) {
 }
 END_TEST
 
+/* fragment and mssfix through the layer: compression framing, then the
+ * fragment header, then encryption, each piece its own packet (OpenVPN's
+ * order); the server's pieces, in any order, reassembled for the tun; a
+ * SYN's MSS clamped both ways. */
+START_TEST(test_datachannel_fragment_and_mss) {
+  env_t *e = &E;
+  uint8_t ip[600], syn[44] = {0x45, 0, 0, 44, 0, 0, 0x40, 0, 64, 6};
+  lvpn__fragment_t srv = {0};
+  lvpn__pbuf_t *p, *out[LVPN__FRAG_MAX_FRAGS];
+  size_t n, i;
+  int rc = -1;
+
+  env_init(e, 0);
+  e->params.comp_mode = LVPN__COMP_LZO_NO;
+  e->params.fragment_size = 200;
+  e->params.mss = 1400;
+  env_key(e);
+  env_run(e);
+  ck_assert_int_eq(lvpn__fragment_setup(&srv, 100, 0), 0);
+  ip_packet(ip, sizeof(ip), 9);
+  tun_send(e, ip, sizeof(ip));
+  spin(e);
+  /* 601 framed bytes in four even pieces of 152 (optimal_fragment_size) */
+  ck_assert_uint_eq(e->peer.got.count, 4);
+  for (i = 0; i < 4; i++) {
+    p = srv_read_framed(e);
+    ck_assert_uint_eq(lvpn__get_u32(p->data),
+                      lvpn__fragment_header(i < 3 ? LVPN__FRAG_NOTLAST
+                                                  : LVPN__FRAG_LAST,
+                                            e->dc.frag.out_seq, (unsigned)i,
+                                            152));
+    rc = lvpn__fragment_incoming(&srv, p, 1);
+    if (i < 3) {
+      ck_assert_int_eq(rc, LVPN__FRAG_PENDING);
+      lvpn__pbuf_free(p);
+    }
+  }
+  ck_assert_int_eq(rc, 0);
+  ck_assert_int_eq(lvpn__comp_unframe(LVPN__COMP_LZO_NO, p), 0);
+  expect_data(p, ip, sizeof(ip));
+  /* up: the server's pieces of 100 bytes, last first; a whole ping */
+  p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, sizeof(ip)), ip, sizeof(ip));
+  ck_assert_int_eq(lvpn__comp_frame(LVPN__COMP_LZO_NO, p), 0);
+  ck_assert_int_eq(lvpn__fragment_split(&srv, p, &e->fe.pool, out, &n), 0);
+  ck_assert_uint_eq(n, 7);
+  for (i = n; i-- > 0;) {
+    ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, out[i], PEER_ID), 0);
+    srv_send(e, out[i]);
+  }
+  p = lvpn__pbuf_alloc(&e->fe.pool);
+  ck_assert_int_eq(lvpn__dc_build_ping(p), 0);
+  ck_assert_int_eq(lvpn__comp_frame(LVPN__COMP_LZO_NO, p), 0);
+  ck_assert_int_eq(lvpn__fragment_split(&srv, p, &e->fe.pool, out, &n), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  /* a piece without its fragment header is malformed: dropped */
+  srv_send(e, srv_wire(e, "\x03", 1));
+  spin(e);
+  ck_assert_uint_eq(e->tun.got.count, 1);
+  expect_data(fake_cap_pop(&e->tun), ip, sizeof(ip));
+  ck_assert_uint_eq(e->dc.pings_rx, 1);
+  ck_assert_uint_eq(e->dc.frag.rx_reassembled, 1);
+  ck_assert_uint_eq(e->dc.drop_fragment, 1);
+  /* mssfix: a SYN with MSS 1460, down and up */
+  syn[20 + 12] = 6 << 4; /* data offset 24 */
+  syn[20 + 13] = 0x02;
+  memcpy(syn + 40, "\x02\x04\x05\xb4", 4);
+  tun_send(e, syn, sizeof(syn));
+  spin(e);
+  p = srv_read_framed(e);
+  ck_assert_int_eq(lvpn__fragment_incoming(&srv, p, 1), 0);
+  ck_assert_int_eq(lvpn__comp_unframe(LVPN__COMP_LZO_NO, p), 0);
+  ck_assert_uint_eq(lvpn__get_u16(p->data + 42), 1400);
+  lvpn__pbuf_free(p);
+  p = lvpn__pbuf_alloc(&e->fe.pool);
+  memcpy(lvpn__pbuf_put(p, sizeof(syn)), syn, sizeof(syn));
+  ck_assert_int_eq(lvpn__comp_frame(LVPN__COMP_LZO_NO, p), 0);
+  ck_assert_int_eq(lvpn__fragment_split(&srv, p, &e->fe.pool, out, &n), 0);
+  ck_assert_int_eq(lvpn__dc_encrypt(&e->srv, p, PEER_ID), 0);
+  srv_send(e, p);
+  spin(e);
+  p = fake_cap_pop(&e->tun);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(lvpn__get_u16(p->data + 42), 1400);
+  lvpn__pbuf_free(p);
+  ck_assert_uint_eq(e->dc.mss_clamped, 2);
+  lvpn__fragment_free(&srv);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_v1_and_cbc, test_datachannel_decrypts_up,
                test_datachannel_ping_consumed_and_counted,
@@ -662,4 +755,5 @@ LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_comp_lzo_real,
                test_datachannel_keepalive_ping_after_silence,
                test_datachannel_traffic_postpones_ping_and_restart,
-               test_datachannel_pre_pull_ping_restart_without_key)
+               test_datachannel_pre_pull_ping_restart_without_key,
+               test_datachannel_fragment_and_mss)

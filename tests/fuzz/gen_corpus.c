@@ -14,6 +14,7 @@
 #include "layers/datachannel/compress.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/epoch.h"
+#include "layers/datachannel/fragment.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/tlswrap.h"
 #include "layers/packetmuxer/wire.h"
@@ -390,6 +391,48 @@ static void gen_datachannel(void) {
   }
 }
 
+/* ---- fragment reassembly (format: fuzz_fragment.c) ---- */
+
+static void gen_fragment(void) {
+  uint8_t out[4096];
+  size_t m = 0, i;
+  uint32_t h;
+  /* max 972; OpenVPN 2.6's pieces of a 1500-byte packet (two of 752),
+   * last first; then a WHOLE packet, a round trip of 1888 bytes reversed,
+   * FRAG_TEST, and an incomplete packet left to expire */
+  out[m++] = 972 >> 8;
+  out[m++] = 972 & 0xFF;
+  for (i = 2; i-- > 0;) {
+    h = lvpn__fragment_header(i ? LVPN__FRAG_LAST : LVPN__FRAG_NOTLAST, 9,
+                              (unsigned)i, 752);
+    out[m++] = 1;
+    out[m++] = (uint8_t)(h & 3);
+    out[m++] = 9;
+    out[m++] = (uint8_t)i;
+    out[m++] = 752 >> 8;
+    out[m++] = 752 & 0xFF;
+    out[m++] = (uint8_t)((i ? 748 : 752) >> 8);
+    out[m++] = (uint8_t)((i ? 748 : 752) & 0xFF);
+  }
+  out[m++] = 0; /* raw WHOLE: header 0 + 20 bytes */
+  out[m++] = 0;
+  out[m++] = 24;
+  memset(out + m, 0, 24);
+  out[m + 4] = 0x45;
+  m += 24;
+  out[m++] = 2;
+  out[m++] = 1888 >> 8;
+  out[m++] = 1888 & 0xFF;
+  out[m++] = 3;
+  memcpy(out + m, (const uint8_t[]){1, 3, 7, 2, 0, 4, 0, 16}, 8);
+  m += 8;
+  memcpy(out + m, (const uint8_t[]){1, 1, 20, 0, 0, 0, 0, 100}, 8);
+  m += 8;
+  out[m++] = 3;
+  out[m++] = 11;
+  put("fuzz_fragment", "pieces_whole_test_ttl", out, m);
+}
+
 /* ---- compression (format: fuzz_compress.c) ---- */
 
 static void gen_compress(void) {
@@ -564,6 +607,7 @@ int main(int argc, char **argv) {
   gen_push();
   gen_config(argv[2]);
   gen_datachannel();
+  gen_fragment();
   gen_compress();
   gen_epoch();
   gen_mgmt();

@@ -716,8 +716,12 @@ START_TEST(test_config_noops_unsupported_server_options) {
       ":18: 'ip-win32' ignored: Windows only"};
   size_t i;
   static const fake_bad_case_t bads[] = {
-      {"fragment 1300\n", LVPN_EUNSUPPORTED, 1,
-       "'fragment' is not supported yet"},
+      {"fragment 60\n", LVPN_ECONFIG, 1,
+       "'fragment' must be a number from 68 to 65535, not '60'"},
+      {"fragment 1300 loose\n", LVPN_ECONFIG, 1,
+       "'fragment': unknown value 'loose'"},
+      {"tun-mtu-max 1600\n", LVPN_EUNSUPPORTED, 1,
+       "'tun-mtu-max' is not supported yet"},
       {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
       {"bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet"},
       {"lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet"},
@@ -762,8 +766,8 @@ END_TEST
 START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_t *c = ok("setenv opt frobnicate 1\n"
                         "setenv opt verb 5\n"
-                        "ignore-unknown-option fragment mtu-disc\n"
-                        "fragment 1300\n"
+                        "ignore-unknown-option tun-mtu-max mtu-disc\n"
+                        "tun-mtu-max 1600\n"
                         "mtu-disc yes\n");
   ck_assert_int_eq(c->verb, 5); /* known options still apply */
   ck_assert_int_eq(c->n_setenv, 0);
@@ -772,7 +776,7 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
                                                "unsupported option "
                                                "'frobnicate'"));
   ck_assert_ptr_nonnull(strstr(c->warnings[1], ":4: ignoring unsupported "
-                                               "option 'fragment'"));
+                                               "option 'tun-mtu-max'"));
   ck_assert_int_eq(c->n_ignore_unknown, 2);
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
@@ -1289,6 +1293,82 @@ START_TEST(test_config_socks_proxy) {
 }
 END_TEST
 
+/* fragment, mssfix, tun-mtu-extra, link-mtu: OpenVPN 2.6's meaning, the
+ * mssfix default (options_postprocess_mutate_ce) and the conflicts. */
+START_TEST(test_config_mtu_options) {
+  static const fake_bad_case_t bads[] = {
+      {"tun-mtu-extra x\n", LVPN_ECONFIG, 1,
+       "'tun-mtu-extra' must be a number from 0 to 65535, not 'x'"},
+      {"link-mtu 50\n", LVPN_ECONFIG, 1,
+       "'link-mtu' must be a number from 100 to 65535, not '50'"},
+      {"fragment\n", LVPN_ECONFIG, 1, NULL},
+  };
+  lvpn_config_t *c;
+  int v;
+  bool mtu, fixed;
+
+  c = ok("dev tun\n"); /* the default: 1492 mtu */
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1492 && mtu && !fixed);
+  lvpn_config_free(c);
+  c = ok("fragment 1000\n"); /* mssfix follows fragment */
+  ck_assert_int_eq(c->fragment, 1000);
+  ck_assert(!c->fragment_mtu);
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1000 && mtu && !fixed);
+  lvpn_config_free(c);
+  c = ok("fragment 1400 mtu\nmssfix 1300\n"); /* a value wins */
+  ck_assert(c->fragment_mtu);
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1300 && !mtu && !fixed);
+  lvpn_config_free(c);
+  c = ok("tun-mtu 1400\n"); /* another tun size: follow it, fixed */
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1400 && fixed);
+  lvpn_config_free(c);
+  c = ok("mssfix 1400 mtu\nmssfix\n"); /* bare: the default again */
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1492 && mtu && !fixed);
+  lvpn_config_free(c);
+  c = ok("mssfix 0\n");
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert_int_eq(v, 0);
+  lvpn_config_free(c);
+  c = ok("link-mtu 1500\ntun-mtu-extra 32\n");
+  ck_assert_int_eq(c->link_mtu, 1500);
+  ck_assert_int_eq(c->tun_mtu_extra, 32);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "'link-mtu' is deprecated"));
+  lvpn__config_mssfix(c, &v, &mtu, &fixed); /* 2.6: no tun-mtu, no mssfix */
+  ck_assert_int_eq(v, 0);
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+
+  put("ca.crt", pem);
+  put("c.crt", "C");
+  put("c.key", "K");
+  ck_assert_int_eq(chdir(dir), 0);
+  ck_assert_int_eq(lvpn_config_new(&c), 0);
+  set1(c, "client", NULL);
+  set1(c, "remote", "vpn.example");
+  set1(c, "ca", "ca.crt");
+  set1(c, "cert", "c.crt");
+  set1(c, "key", "c.key");
+  set1(c, "tun-mtu", "1400");
+  set1(c, "link-mtu", "1500");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "only one of 'tun-mtu' or 'link-mtu' may be given");
+  c->link_mtu = 0;
+  set1(c, "fragment", "1300");
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), 0);
+  set1(c, "proto", "tcp");
+  expect_invalid(c, LVPN_ECONFIG,
+                 "'fragment' can only be used with 'proto udp' (remote 1 "
+                 "is TCP)");
+  lvpn_config_free(c);
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
@@ -1306,4 +1386,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_validate_names_missing_setting,
                test_config_bad_files_never_crash, test_config_list_limits,
                test_config_area_tables, test_config_http_proxy,
-               test_config_http_proxy_errors, test_config_socks_proxy)
+               test_config_http_proxy_errors, test_config_socks_proxy,
+               test_config_mtu_options)

@@ -259,6 +259,14 @@ START_TEST(test_keymethod_options_string) {
                         "2,tls-client");
   ck_assert_int_eq(lvpn__km2_options_string(out, 40, &o), LVPN_ETOOBIG);
   ck_assert_str_eq(out, "");
+  /* fragment: OpenVPN 2.6 still says "mtu-dynamic" after comp-lzo */
+  o.fragment = 1;
+  o.tcp = 0;
+  ck_assert_int_eq(lvpn__km2_options_string(out, sizeof(out), &o), 0);
+  ck_assert_str_eq(out, "V4,dev-type tun,link-mtu 1559,tun-mtu 1500,proto "
+                        "UDPv4,comp-lzo,mtu-dynamic,keydir 1,cipher "
+                        "AES-256-GCM,auth [null-digest],keysize 256,tls-auth,"
+                        "key-method 2,tls-client");
 }
 END_TEST
 
