@@ -45,7 +45,7 @@ static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
     if (mbedtls_ctr_drbg_random(&c->drbg, c->session.own_sid, 8) != 0)
       return LVPN_ECRYPTO;
   } while (memcmp(c->session.own_sid, "\0\0\0\0\0\0\0\0", 8) == 0);
-  c->session.is_tcp = lvpn__config_remote_proto(cfg, 0).tcp;
+  c->session.is_tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
   if (cfg->tls_crypt_v2.data != NULL) {
     mode = LVPN__TLSWRAP_CRYPT_V2;
     b = &cfg->tls_crypt_v2;
@@ -143,7 +143,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__km2_opts_t o;
   lvpn__peer_info_opts_t pi;
-  int tcp = lvpn__config_remote_proto(cfg, 0).tcp;
+  int tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
   int rc;
 
   memset(&o, 0, sizeof(o));
@@ -190,6 +190,42 @@ static void client_inside_write(void *ud, const uint8_t *pkt, size_t len) {
   c->inside_write(c, pkt, len);
 }
 
+/* The name to resolve: with remote-random-hostname, a random 12-hex-digit
+ * label in front of a host name (not of an IP address), as OpenVPN's
+ * hostname_randomize(), against DNS caching. */
+static const char *client_host(lvpn_client_t *c, const char *host) {
+  struct sockaddr_in6 a6;
+  struct sockaddr_in a4;
+  uint8_t rnd[6];
+
+  if (!c->cfg->remote_random_hostname || uv_ip4_addr(host, 0, &a4) == 0 ||
+      uv_ip6_addr(host, 0, &a6) == 0 || strlen(host) + 13 >= sizeof(c->host) ||
+      mbedtls_ctr_drbg_random(&c->drbg, rnd, sizeof(rnd)) != 0)
+    return host;
+  snprintf(c->host, sizeof(c->host), "%02x%02x%02x%02x%02x%02x.%s", rnd[0],
+           rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], host);
+  return c->host;
+}
+
+/* remote-random: the list is shuffled once at start (OpenVPN's
+ * init_connection_list(), the same swaps). */
+static void client_shuffle_remotes(lvpn_client_t *c) {
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__remote_t tmp;
+  uint32_t v;
+  int i, j;
+
+  for (i = 0; cfg->remote_random && i < cfg->n_remotes; i++) {
+    if (mbedtls_ctr_drbg_random(&c->drbg, (unsigned char *)&v, sizeof(v)) !=
+        0)
+      return;
+    j = (int)(v % (uint32_t)cfg->n_remotes);
+    tmp = cfg->remotes[i];
+    cfg->remotes[i] = cfg->remotes[j];
+    cfg->remotes[j] = tmp;
+  }
+}
+
 /* Builds the seven layers for one connection attempt to remote `c->remote`
  * and starts them. Called at start and again for every reconnection, once
  * the previous stack has fully closed. */
@@ -202,6 +238,8 @@ int lvpn__client_build(lvpn_client_t *c) {
   char err[512] = "";
   int rc, i, r = c->remote;
 
+  lvpn__config_use_remote(cfg, r); /* a <connection> block's settings */
+  c->net.n_addrs = 0; /* what this attempt resolves, for on_down */
   lvpn__workers_init(&c->workers, c->loop, &c->log, lvpn__client_on_down);
   c->workers.data = c;
   /* A new session: new session id, fresh replay state for the wrapping. */
@@ -230,8 +268,13 @@ int lvpn__client_build(lvpn_client_t *c) {
 
   proto = lvpn__config_remote_proto(cfg, r);
   memset(&no, 0, sizeof(no));
-  no.host = cfg->remotes[r].host;
+  no.host = client_host(c, cfg->remotes[r].host);
   no.port = lvpn__config_remote_port(cfg, r);
+  if (c->retry.n_addrs > 0)
+    no.addr = &c->addrs[c->retry.addr];
+  no.bind_local = lvpn__config_bind_local(cfg);
+  no.local = cfg->local;
+  no.lport = cfg->lport;
   no.proto = proto.tcp ? (proto.family == 4   ? LVPN__NET_TCP4
                           : proto.family == 6 ? LVPN__NET_TCP6
                                               : LVPN__NET_TCP)
@@ -318,7 +361,11 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     int set;
     const char *what;
   } w[] = {
-      {cfg->remote_random, "'remote-random': remotes are tried in order"},
+      {cfg->floating, "'float': datagrams from another address than the "
+                      "server's are dropped and counted"},
+      {cfg->persist_remote_ip && cfg->n_remotes > 1,
+       "'persist-remote-ip' with several remotes: each is resolved again "
+       "when it comes round"},
       {cfg->reneg_bytes || cfg->reneg_pkts,
        "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
        "renegotiations"},
@@ -368,6 +415,7 @@ int lvpn_client_start(lvpn_client_t *c) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }
+  client_shuffle_remotes(c);
   lvpn__client_first_attempt(c);
   lvpn__trace_restart_clock(&c->trace);
   return lvpn__client_build(c);

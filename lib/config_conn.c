@@ -25,6 +25,7 @@
  */
 #include "lib/config_opts.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,8 +112,12 @@ static int fn_port(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
 static int fn_local(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                     int n) {
   size_t len = strlen(p[0]);
-  if (len == 0 || len > LVPN__CONFIG_LOCAL_MAX)
-    return lvpn__opt_fail(a, LVPN_ECONFIG, "'local': bad address '%s'", p[0]);
+  unsigned char ip[16];
+  if (len == 0 || len > LVPN__CONFIG_LOCAL_MAX ||
+      (inet_pton(AF_INET, p[0], ip) != 1 && inet_pton(AF_INET6, p[0], ip) != 1))
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'local %s': only an IP address is supported here",
+                          p[0]);
   memcpy(a->cfg->local, p[0], len + 1);
   return 0;
 }

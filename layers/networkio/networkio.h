@@ -17,6 +17,7 @@
 #define LVPN_LAYERS_NETWORKIO_NETWORKIO_H
 
 #include <stdint.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -38,6 +39,7 @@ typedef enum {
 #define LVPN__NETWORKIO_NREQ 64             /* send/write requests in flight */
 #define LVPN__NETWORKIO_RXBUF 16384         /* TCP reassembly buffer */
 #define LVPN__NETWORKIO_CONNECT_TIMEOUT 120 /* s, OpenVPN's default */
+#define LVPN__NETWORKIO_MAX_ADDRS 16        /* resolved addresses kept */
 /* Largest packet (without the TCP length) that fits a pbuf after the
  * headroom every received buffer keeps. */
 #define LVPN__NETWORKIO_MAX_PACKET (LVPN_PBUF_CAP - LVPN_PBUF_HEADROOM)
@@ -54,6 +56,14 @@ typedef struct lvpn__networkio_opts_s {
   /* Called once, when the UDP socket is bound or TCP is connected (after
    * the held packets were handed to the socket). May be NULL. */
   void (*on_ready)(lvpn__networkio_t *n);
+  /* An address an earlier attempt resolved (port included): used without
+   * resolving `host` again. NULL: resolve. */
+  const struct sockaddr_storage *addr;
+  /* Local socket (local/lport/bind): bind to `local` (an IP address, NULL
+   * or "": any) and `lport` (0: any) before sending or connecting. */
+  int bind_local;
+  const char *local;
+  uint16_t lport;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -96,6 +106,12 @@ struct lvpn__networkio_s {
 
   int ready;                                   /* socket bound / connected */
   struct sockaddr_storage remote;              /* AF_UNSPEC until resolved */
+  /* every usable address `host` resolved to, in the resolver's order, for
+   * the owner to try one by one (0 when given opts.addr) */
+  struct sockaddr_storage addrs[LVPN__NETWORKIO_MAX_ADDRS];
+  int n_addrs;
+  int bind_local;
+  struct sockaddr_storage bind_addr; /* with bind_local; port = lport */
   struct sockaddr_storage local;               /* AF_UNSPEC until ready */
   struct lvpn__networkio_resolver_s *resolver; /* while resolving */
 
@@ -144,6 +160,19 @@ const char *lvpn__net_proto_name(lvpn__net_proto_t proto);
 static inline int lvpn__net_proto_is_tcp(lvpn__net_proto_t proto) {
   return proto >= LVPN__NET_TCP;
 }
+
+/* Whether two addresses (family, address, port) are the same. */
+int lvpn__net_same_addr(const struct sockaddr *a,
+                        const struct sockaddr_storage *b);
+/* Copies the usable addresses of `res` (AF_INET/AF_INET6 of the right
+ * size) into out[0..max-1] with `port` set; returns how many. */
+int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
+                            struct sockaddr_storage *out, int max);
+/* The local address to bind: `local` (IP literal; NULL or "": any address
+ * of `family`) with `port`. Returns 0 or LVPN_EINVAL (not an IP address,
+ * or not of `family`). */
+int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
+                        struct sockaddr_storage *out);
 
 /* Calls `cb` once per counter with the layer name "networkio". */
 void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
