@@ -1054,6 +1054,73 @@ START_TEST(test_config_area_tables) {
 }
 END_TEST
 
+/* <connection> blocks: global settings before a block are its defaults,
+ * its own options stay its own, remote lines are ignored once blocks are
+ * given, options not allowed inside are refused with file:line. */
+START_TEST(test_config_connection_blocks) {
+  static const fake_bad_case_t bads[] = {
+      {"client\n<connection>\nremote a\nca x.pem\n</connection>\n",
+       LVPN_ECONFIG, 4,
+       "'ca' is not allowed inside <connection> (only per-connection options "
+       "are)"},
+      {"<connection>\nremote a\ntls-auth t.key 1\n</connection>\n",
+       LVPN_EUNSUPPORTED, 3,
+       "'tls-auth' inside <connection> is not supported: give it once, "
+       "outside the blocks"},
+      {"<connection>\nremote a\nnobind\nlport 5000\n</connection>\n",
+       LVPN_ECONFIG, 1, "'lport' and 'nobind' cannot be used together"},
+      {"local example.com\n", LVPN_EUNSUPPORTED, 1,
+       "'local example.com': only an IP address is supported here"},
+  };
+  lvpn_config_t *c = ok("client\nremote old.example\nconnect-timeout 7\n"
+                        "port 1000\n"
+                        "<connection>\nremote a.example\nproto tcp\n"
+                        "connect-timeout 3\nlport 0\nfloat\n"
+                        "</connection>\n"
+                        "<connection>\nremote b.example 2000 udp6\n"
+                        "</connection>\n"
+                        "remote late.example\nconnect-timeout 9\n");
+  ck_assert(c->conn_blocks);
+  ck_assert_int_eq(c->n_remotes, 2);
+  ck_assert_str_eq(c->remotes[0].host, "a.example");
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 0), 1000);
+  ck_assert(lvpn__config_remote_proto(c, 0).tcp);
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 2000);
+  ck_assert(lvpn__config_remote_proto(c, 1).family == 6);
+  /* global settings after the blocks: the config's own (warned) */
+  ck_assert_int_eq(c->connect_timeout, 9);
+  ck_assert(!c->floating && !lvpn__config_bind_local(c));
+  ck_assert_int_eq(c->n_warnings, 3);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], ":5: 1 'remote' line(s) "
+                                               "ignored"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[1], ":15: 'remote' outside"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[2], ":16: option "
+                                               "'connect-timeout' is ignored "
+                                               "by previous <connection>"));
+  lvpn__config_use_remote(c, 0);
+  ck_assert_int_eq(c->connect_timeout, 3);
+  ck_assert(c->floating && lvpn__config_bind_local(c) && c->lport == 0);
+  ck_assert(c->proto.tcp);
+  lvpn__config_use_remote(c, 1);
+  ck_assert_int_eq(c->connect_timeout, 7); /* the global one at the block */
+  ck_assert(!c->floating && !lvpn__config_bind_local(c));
+  ck_assert_uint_eq(c->port, 1000);
+  lvpn_config_free(c);
+
+  c = ok("remote a\nlport 5000\nlocal 198.18.0.2\nbind ipv6only\n"
+         "remote-random-hostname\npersist-remote-ip\n");
+  ck_assert(lvpn__config_bind_local(c) && c->lport == 5000);
+  ck_assert_str_eq(c->local, "198.18.0.2");
+  ck_assert(c->remote_random_hostname && c->persist_remote_ip);
+  lvpn_config_free(c);
+  c = ok("client\nremote a\nbind\nnobind\n");
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), LVPN_ECONFIG);
+  ck_assert_str_eq(err, "'bind' and 'nobind' cannot be used together");
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
@@ -1070,4 +1137,4 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_set_overrides, test_config_clone_is_deep,
                test_config_validate_names_missing_setting,
                test_config_bad_files_never_crash, test_config_list_limits,
-               test_config_area_tables)
+               test_config_area_tables, test_config_connection_blocks)
