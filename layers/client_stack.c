@@ -226,6 +226,12 @@ static void client_shuffle_remotes(lvpn_client_t *c) {
   }
 }
 
+/* float: a packet from a new server address authenticated. */
+static void client_floated(void *ud, uint8_t float_gen) {
+  lvpn_client_t *c = ud;
+  lvpn__networkio_float(&c->net, float_gen);
+}
+
 /* Builds the seven layers for one connection attempt to remote `c->remote`
  * and starts them. Called at start and again for every reconnection, once
  * the previous stack has fully closed. */
@@ -275,6 +281,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   no.bind_local = lvpn__config_bind_local(cfg);
   no.local = cfg->local;
   no.lport = cfg->lport;
+  no.floating = cfg->floating;
   no.proto = proto.tcp ? (proto.family == 4   ? LVPN__NET_TCP4
                           : proto.family == 6 ? LVPN__NET_TCP6
                                               : LVPN__NET_TCP)
@@ -312,6 +319,8 @@ int lvpn__client_build(lvpn_client_t *c) {
                          &c->log);
   c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
   c->dc.ud = c;
+  c->dc.on_authentic = c->mux.on_authentic = client_floated;
+  c->mux.auth_ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
@@ -361,8 +370,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     int set;
     const char *what;
   } w[] = {
-      {cfg->floating, "'float': datagrams from another address than the "
-                      "server's are dropped and counted"},
       {cfg->persist_remote_ip && cfg->n_remotes > 1,
        "'persist-remote-ip' with several remotes: each is resolved again "
        "when it comes round"},

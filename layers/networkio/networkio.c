@@ -90,6 +90,7 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   n->remote.ss_family = AF_UNSPEC;
   if (o->addr != NULL)
     n->remote = *o->addr;
+  n->floating = o->floating && !lvpn__net_proto_is_tcp(o->proto);
   n->bind_local = o->bind_local;
   if (o->bind_local) /* checked above; memset cleared it */
     if (lvpn__net_bind_addr(o->local, o->lport, AF_INET, &n->bind_addr) != 0)
@@ -199,7 +200,18 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     lvpn__layer_drop(&n->base, p);
     return;
   }
-  if (!lvpn__net_same_addr(addr, &n->remote)) {
+  if (!lvpn__net_same_addr(addr, &n->remote) && n->floating && nread > 0) {
+    /* float: up for authentication, marked with the candidate address */
+    if (n->cand_gen == 0 || !lvpn__net_same_addr(addr, &n->candidate)) {
+      memset(&n->candidate, 0, sizeof(n->candidate));
+      memcpy(&n->candidate, addr,
+             addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in));
+      n->cand_gen = (uint8_t)(n->cand_gen % 255 + 1);
+    }
+    p->meta.float_gen = n->cand_gen;
+    n->stats.float_rx++;
+  } else if (!lvpn__net_same_addr(addr, &n->remote)) {
     n->stats.foreign++;
     LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s bytes=%zd",
                 "foreign_address", nread);
@@ -703,6 +715,22 @@ static void networkio_close(lvpn__layer_t *l) {
   lvpn__layer_close_handle(l, (uv_handle_t *)&n->timer);
 }
 
+void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen) {
+  char from[64], to[64];
+
+  if (float_gen == 0 || float_gen != n->cand_gen ||
+      lvpn__net_same_addr((const struct sockaddr *)&n->candidate, &n->remote))
+    return;
+  lvpn__networkio_addr_str(&n->remote, from, sizeof(from));
+  lvpn__networkio_addr_str(&n->candidate, to, sizeof(to));
+  n->remote = n->candidate;
+  n->cand_gen = 0;
+  n->stats.floated++;
+  LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+            "peer floated from %s to %s", from, to);
+  LVPN__TRACE(n->base.trace, LAYER_NAME, "float", "from=%s to=%s", from, to);
+}
+
 /* ---- counters ---- */
 
 void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
@@ -713,6 +741,8 @@ void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
   cb(ud, LAYER_NAME, "tx_packets", s->tx_packets);
   cb(ud, LAYER_NAME, "tx_bytes", s->tx_bytes);
   cb(ud, LAYER_NAME, "drop_foreign", s->foreign);
+  cb(ud, LAYER_NAME, "float_rx", s->float_rx);
+  cb(ud, LAYER_NAME, "floated", s->floated);
   cb(ud, LAYER_NAME, "drop_partial", s->partial);
   cb(ud, LAYER_NAME, "drop_oversize", s->oversize);
   cb(ud, LAYER_NAME, "drop_zero_len", s->zero_len);

@@ -64,6 +64,10 @@ typedef struct lvpn__networkio_opts_s {
   int bind_local;
   const char *local;
   uint16_t lport;
+  /* float (UDP): datagrams from another address are passed up marked
+   * (meta.float_gen) instead of dropped; lvpn__networkio_float() switches
+   * to that address once a layer above has authenticated one. */
+  int floating;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -71,6 +75,8 @@ typedef struct lvpn__networkio_stats_s {
   uint64_t rx_packets, rx_bytes; /* passed up */
   uint64_t tx_packets, tx_bytes; /* handed to the socket */
   uint64_t foreign;    /* UDP datagrams not from the server: dropped */
+  uint64_t float_rx;   /* float: ... passed up for authentication */
+  uint64_t floated;    /* float: moves to a new server address */
   uint64_t partial;    /* UDP datagrams truncated (too big): dropped */
   uint64_t oversize;   /* TCP frames longer than a pbuf (fatal) */
   uint64_t zero_len;   /* empty datagrams / 0-length frames: dropped */
@@ -112,6 +118,9 @@ struct lvpn__networkio_s {
   int n_addrs;
   int bind_local;
   struct sockaddr_storage bind_addr; /* with bind_local; port = lport */
+  int floating;
+  struct sockaddr_storage candidate; /* float: the last new address seen */
+  uint8_t cand_gen;                  /* its generation, 1..255; 0: none */
   struct sockaddr_storage local;               /* AF_UNSPEC until ready */
   struct lvpn__networkio_resolver_s *resolver; /* while resolving */
 
@@ -160,6 +169,10 @@ const char *lvpn__net_proto_name(lvpn__net_proto_t proto);
 static inline int lvpn__net_proto_is_tcp(lvpn__net_proto_t proto) {
   return proto >= LVPN__NET_TCP;
 }
+
+/* float: a packet marked `float_gen` authenticated above: if that is still
+ * the current candidate address, the server is there now. */
+void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen);
 
 /* Whether two addresses (family, address, port) are the same. */
 int lvpn__net_same_addr(const struct sockaddr *a,
