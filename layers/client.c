@@ -351,6 +351,10 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
       memcpy(c->addrs, c->net.addrs, sizeof(c->addrs));
       lvpn__retry_set_addrs(&c->retry, c->net.n_addrs);
     }
+    /* persist-remote-ip keeps the address the server floated to */
+    if (c->cfg->persist_remote_ip && c->net.stats.floated > 0 &&
+        c->retry.n_addrs > 0)
+      c->addrs[c->retry.addr] = c->net.remote;
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
     /* AUTH_FAILED,TEMP: the same remote unless the server said "advance
