@@ -1097,6 +1097,14 @@ START_TEST(test_config_connection_blocks) {
   ck_assert_ptr_nonnull(strstr(c->warnings[2], ":16: option "
                                                "'connect-timeout' is ignored "
                                                "by previous <connection>"));
+  { /* a clone owns its own copies of the blocks' settings */
+    lvpn_config_t *k;
+    ck_assert_int_eq(lvpn__config_clone(c, &k), 0);
+    ck_assert_ptr_ne(k->remotes[0].fields, c->remotes[0].fields);
+    lvpn__config_use_remote(k, 0);
+    ck_assert_int_eq(k->connect_timeout, 3);
+    lvpn_config_free(k);
+  }
   lvpn__config_use_remote(c, 0);
   ck_assert_int_eq(c->connect_timeout, 3);
   ck_assert(c->floating && lvpn__config_bind_local(c) && c->lport == 0);
