@@ -8,7 +8,9 @@
 #    the second TCP to B: connects over TCP and pings B;
 # 3. a host name resolving (/etc/netns/<ns>/hosts) to a dead address and
 #    then A's, with lport: the client tries the dead address, then A's (no
-#    new lookup), from local port 40001, and pings.
+#    new lookup), from local port 40001, and pings;
+# 4. remote-random-hostname: a random label before the name, none before
+#    an IP address.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -94,6 +96,18 @@ grep -q "remote: 198.18.0.3:1194" "$log" || bad "name: the first (dead) address 
 grep -q "link local: 0.0.0.0:40001, remote: $S:1194" "$log" || bad "name: not connected to A's address from port 40001"
 tries=$(grep -c 'link local' "$log" || true)
 ((tries == 2)) || bad "name: expected 2 attempts (one per address), saw $tries"
+
+# 4. remote-random-hostname: the name is looked up with a random 12-hex-digit
+# label in front (no such name: the lookup fails at once, the resolver
+# being 127.0.0.1 in the namespace); an IP address is used as it is.
+printf 'nameserver 127.0.0.1\noptions attempts:1 timeout:1\n' >"/etc/netns/$IT_NS_C/resolv.conf"
+it_client_conf proto=udp wrap=tls-crypt extra="remote-random-hostname"
+sed -i "s/^remote .*/remote vpn.remotes.test 1194 udp4\nremote $S 1194 udp/" "$IT_DIR/client.ovpn"
+log=$IT_DIR/lvpn-random.log
+pid=$(it_lvpn_start "$log")
+connected "remote-random-hostname" "$log" "$pid" 198.19.0.1
+grep -qE "cannot resolve host '[0-9a-f]{12}\.vpn\.remotes\.test'" "$log" ||
+    bad "random hostname: no lookup of a randomized name"
 
 _it_stop_pids 30 "$b_pid"
 if ((fail)); then echo "FAIL: t_remotes"; exit 1; fi
