@@ -7,8 +7,8 @@
 # 2. two <connection> blocks, the first dead (its own server-poll-timeout),
 #    the second TCP to B: connects over TCP and pings B;
 # 3. a host name resolving (/etc/netns/<ns>/hosts) to a dead address and
-#    then A's, with lport: the client tries the dead address, then A's (no
-#    new lookup), from local port 40001, and pings;
+#    then A's, with lport: the client tries the dead address, then A's,
+#    from local port 40001, and pings;
 # 4. remote-random-hostname: a random label before the name, none before
 #    an IP address.
 set -euo pipefail
