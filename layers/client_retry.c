@@ -81,6 +81,25 @@ void lvpn__retry_stay(lvpn__retry_t *r) {
     r->no_advance = 1;
 }
 
+void lvpn__retry_shuffle(void *base, size_t size, int n, const uint32_t *rnd) {
+  unsigned char *a, *b, t;
+  size_t k;
+  int i, j;
+
+  for (i = 0; i < n; i++) {
+    j = (int)(rnd[i] % (uint32_t)n);
+    if (i == j)
+      continue;
+    a = (unsigned char *)base + (size_t)i * size;
+    b = (unsigned char *)base + (size_t)j * size;
+    for (k = 0; k < size; k++) {
+      t = a[k];
+      a[k] = b[k];
+      b[k] = t;
+    }
+  }
+}
+
 void lvpn__retry_set_addrs(lvpn__retry_t *r, int n) {
   r->n_addrs = n;
   if (r->addr >= n)

@@ -23,6 +23,9 @@
 #ifndef LVPN_LAYERS_CLIENT_RETRY_H
 #define LVPN_LAYERS_CLIENT_RETRY_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 typedef struct lvpn__retry_opts_s {
   unsigned connect_retry;     /* s, the base pause */
   unsigned connect_retry_cap; /* s, the longest pause (raised to the base) */
@@ -71,6 +74,11 @@ void lvpn__retry_advance(lvpn__retry_t *r);
 /* The next attempt stays on the remote in use (AUTH_FAILED,TEMP without
  * "advance remote"). */
 void lvpn__retry_stay(lvpn__retry_t *r);
+
+/* remote-random: shuffles `n` items of `size` bytes at `base` as OpenVPN's
+ * init_connection_list() does, swapping item i with item rnd[i] % n, for i
+ * from 0 to n - 1 (`rnd` holds n random values). */
+void lvpn__retry_shuffle(void *base, size_t size, int n, const uint32_t *rnd);
 
 /* The pause OpenVPN takes before an attempt, given the unsuccessful count so
  * far. Exposed for the tests. */

@@ -207,23 +207,16 @@ static const char *client_host(lvpn_client_t *c, const char *host) {
   return c->host;
 }
 
-/* remote-random: the list is shuffled once at start (OpenVPN's
- * init_connection_list(), the same swaps). */
+/* remote-random: the list is shuffled once at start. */
 static void client_shuffle_remotes(lvpn_client_t *c) {
   lvpn_config_t *cfg = c->cfg;
-  lvpn__remote_t tmp;
-  uint32_t v;
-  int i, j;
+  uint32_t rnd[LVPN__CONFIG_MAX_REMOTES];
 
-  for (i = 0; cfg->remote_random && i < cfg->n_remotes; i++) {
-    if (mbedtls_ctr_drbg_random(&c->drbg, (unsigned char *)&v, sizeof(v)) !=
-        0)
-      return;
-    j = (int)(v % (uint32_t)cfg->n_remotes);
-    tmp = cfg->remotes[i];
-    cfg->remotes[i] = cfg->remotes[j];
-    cfg->remotes[j] = tmp;
-  }
+  if (cfg->remote_random &&
+      mbedtls_ctr_drbg_random(&c->drbg, (unsigned char *)rnd,
+                              sizeof(rnd[0]) * (size_t)cfg->n_remotes) == 0)
+    lvpn__retry_shuffle(cfg->remotes, sizeof(cfg->remotes[0]),
+                        cfg->n_remotes, rnd);
 }
 
 /* float: a packet from a new server address authenticated. */

@@ -227,7 +227,29 @@ START_TEST(test_client_retry_persist_remote_ip_keeps_addresses) {
 }
 END_TEST
 
+/* remote-random: OpenVPN's swaps, and always a permutation. */
+START_TEST(test_client_retry_shuffle_as_openvpn) {
+  static const uint32_t twos[4] = {2, 2, 6, 10}; /* all % 4 == 2 */
+  uint32_t rnd[64];
+  int v[64], seen[64] = {0}, i;
+  for (i = 0; i < 4; i++)
+    v[i] = i;
+  lvpn__retry_shuffle(v, sizeof(v[0]), 4, twos);
+  ck_assert(v[0] == 2 && v[1] == 0 && v[2] == 3 && v[3] == 1);
+  for (i = 0; i < 64; i++) {
+    v[i] = i;
+    rnd[i] = (uint32_t)i * 2654435761u;
+  }
+  lvpn__retry_shuffle(v, sizeof(v[0]), 64, rnd);
+  for (i = 0; i < 64; i++)
+    seen[v[i]]++;
+  for (i = 0; i < 64; i++)
+    ck_assert_int_eq(seen[i], 1);
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_retry", 0, NULL, NULL,
+               test_client_retry_shuffle_as_openvpn,
                test_client_retry_walks_addresses_then_next_remote,
                test_client_retry_persist_remote_ip_keeps_addresses,
                test_client_retry_first_attempt_counts_without_pause,
