@@ -161,6 +161,7 @@ static void client_free(lvpn_client_t *c) {
   }
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
+  free(c->persist);
   lvpn_config_free(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);
@@ -351,10 +352,14 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
       memcpy(c->addrs, c->net.addrs, sizeof(c->addrs));
       lvpn__retry_set_addrs(&c->retry, c->net.n_addrs);
     }
-    /* persist-remote-ip keeps the address the server floated to */
-    if (c->cfg->persist_remote_ip && c->net.stats.floated > 0 &&
-        c->retry.n_addrs > 0)
-      c->addrs[c->retry.addr] = c->net.remote;
+    /* persist-remote-ip keeps the remote's addresses, and the one the
+     * server floated to */
+    if (c->persist != NULL && c->retry.n_addrs > 0) {
+      if (c->net.stats.floated > 0)
+        c->addrs[c->retry.addr] = c->net.remote;
+      c->persist[c->remote].n = c->retry.n_addrs;
+      memcpy(c->persist[c->remote].a, c->addrs, sizeof(c->addrs));
+    }
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
     /* AUTH_FAILED,TEMP: the same remote unless the server said "advance

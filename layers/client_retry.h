@@ -17,8 +17,9 @@
  *   before moving on to the next remote (next_connection_entry()); moving
  *   to the next address is not counted. "advance remote" skips the rest.
  * - persist-remote-ip: a remote's addresses are kept when the list comes
- *   round to it again (OpenVPN 2.6 keeps the one list it has; with one
- *   remote that is the same thing).
+ *   round to it again (here for one remote; the client keeps every
+ *   remote's, see client.h `persist`. OpenVPN 2.6 keeps the one list it
+ *   has, whichever remote comes next: a FIXME in its init.c).
  */
 #ifndef LVPN_LAYERS_CLIENT_RETRY_H
 #define LVPN_LAYERS_CLIENT_RETRY_H

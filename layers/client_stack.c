@@ -269,6 +269,10 @@ int lvpn__client_build(lvpn_client_t *c) {
   memset(&no, 0, sizeof(no));
   no.host = client_host(c, cfg->remotes[r].host);
   no.port = lvpn__config_remote_port(cfg, r);
+  if (c->retry.n_addrs == 0 && c->persist != NULL && c->persist[r].n > 0) {
+    memcpy(c->addrs, c->persist[r].a, sizeof(c->addrs)); /* not again */
+    lvpn__retry_set_addrs(&c->retry, c->persist[r].n);
+  }
   if (c->retry.n_addrs > 0)
     no.addr = &c->addrs[c->retry.addr];
   no.bind_local = lvpn__config_bind_local(cfg);
@@ -363,9 +367,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     int set;
     const char *what;
   } w[] = {
-      {cfg->persist_remote_ip && cfg->n_remotes > 1,
-       "'persist-remote-ip' with several remotes: each is resolved again "
-       "when it comes round"},
       {cfg->reneg_bytes || cfg->reneg_pkts,
        "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
        "renegotiations"},
@@ -416,6 +417,10 @@ int lvpn_client_start(lvpn_client_t *c) {
     return rc;
   }
   client_shuffle_remotes(c);
+  if (cfg->persist_remote_ip &&
+      (c->persist = calloc((size_t)cfg->n_remotes, sizeof(*c->persist))) ==
+          NULL)
+    return LVPN_ENOMEM;
   lvpn__client_first_attempt(c);
   lvpn__trace_restart_clock(&c->trace);
   return lvpn__client_build(c);

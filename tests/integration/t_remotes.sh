@@ -10,7 +10,9 @@
 #    then A's, with lport: the client tries the dead address, then A's,
 #    from local port 40001, and pings;
 # 4. remote-random-hostname: a random label before the name, none before
-#    an IP address.
+#    an IP address;
+# 5. persist-remote-ip: a name resolved once is not resolved again when the
+#    list comes round to it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -108,6 +110,30 @@ pid=$(it_lvpn_start "$log")
 connected "remote-random-hostname" "$log" "$pid" 198.19.0.1
 grep -qE "cannot resolve host '[0-9a-f]{12}\.vpn\.remotes\.test'" "$log" ||
     bad "random hostname: no lookup of a randomized name"
+
+# 5. persist-remote-ip: the name is resolved once. While A drops the
+# client's packets, attempt 1 resolves the name to A's address and times
+# out, attempt 2 (a silent address) runs; then the name is moved to a dead
+# address and A answers again: attempt 3 uses the kept address and connects.
+printf '%s vpn.remotes.test\n' "$S" >"/etc/netns/$IT_NS_C/hosts"
+ip netns exec "$IT_NS_S" nft -f - <<EOF
+table ip it_block {
+    chain in {
+        type filter hook input priority 0; policy accept;
+        ip saddr $IT_CLIENT_IP udp dport $IT_PORT drop
+    }
+}
+EOF
+it_client_conf proto=udp wrap=tls-crypt extra="server-poll-timeout 2" extra="persist-remote-ip"
+sed -i "s/^remote .*/remote vpn.remotes.test 1194 udp4\nremote 198.18.0.77 1194 udp/" "$IT_DIR/client.ovpn"
+log=$IT_DIR/lvpn-persist.log
+pid=$(it_lvpn_start "$log")
+it_wait_log "$log" "remote: 198.18.0.77:1194" 20 || bad "persist: the second remote was not tried"
+printf '198.18.0.3 vpn.remotes.test\n' >"/etc/netns/$IT_NS_C/hosts"
+ip netns exec "$IT_NS_S" nft delete table ip it_block
+connected "persist-remote-ip" "$log" "$pid" 198.19.0.1
+grep -q "remote: 198.18.0.3:1194" "$log" && bad "persist: the name was resolved again"
+(($(grep -c "remote: $S:1194" "$log" || true) == 2)) || bad "persist: expected two attempts on $S"
 
 _it_stop_pids 30 "$b_pid"
 if ((fail)); then echo "FAIL: t_remotes"; exit 1; fi
