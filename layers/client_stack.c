@@ -419,8 +419,10 @@ int lvpn_client_start(lvpn_client_t *c) {
   client_shuffle_remotes(c);
   if (cfg->persist_remote_ip &&
       (c->persist = calloc((size_t)cfg->n_remotes, sizeof(*c->persist))) ==
-          NULL)
+          NULL) {
+    client_log(c, LVPN_LOG_FATAL, "%s", lvpn_strerror(LVPN_ENOMEM));
     return LVPN_ENOMEM;
+  }
   lvpn__client_first_attempt(c);
   lvpn__trace_restart_clock(&c->trace);
   return lvpn__client_build(c);
