@@ -168,6 +168,7 @@ static void client_free(lvpn_client_t *c) {
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
+  free(c->persist);
   lvpn_config_free(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);
@@ -287,6 +288,7 @@ static void client_retry_opts(const lvpn_client_t *c, lvpn__retry_opts_t *o) {
   o->connect_retry_max =
       cfg->connect_retry_max > 0 ? (unsigned)cfg->connect_retry_max : 0;
   o->n_remotes = cfg->n_remotes > 0 ? (unsigned)cfg->n_remotes : 1;
+  o->persist_remote_ip = cfg->persist_remote_ip;
 }
 
 /* The first attempt: remote 0, counted, no pause. */
@@ -353,13 +355,27 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
        (err == LVPN_EAUTH_FAILED &&
         lvpn__client_auth_failed(c, c->tls.auth_failed)))) {
     c->connected = 0;
+    /* the addresses this attempt resolved: the next ones try the others */
+    if (c->retry.n_addrs == 0 && c->net.n_addrs > 0) {
+      memcpy(c->addrs, c->net.addrs, sizeof(c->addrs));
+      lvpn__retry_set_addrs(&c->retry, c->net.n_addrs);
+    }
+    /* persist-remote-ip keeps the remote's addresses, and the one the
+     * server floated to */
+    if (c->persist != NULL && c->retry.n_addrs > 0) {
+      if (c->net.stats.floated > 0)
+        c->addrs[c->retry.addr] = c->net.remote;
+      c->persist[c->remote].n = c->retry.n_addrs;
+      memcpy(c->persist[c->remote].a, c->addrs, sizeof(c->addrs));
+    }
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
     /* AUTH_FAILED,TEMP: the same remote unless the server said "advance
-     * remote" (one address per remote here, so "advance addr" retries the
-     * same one). */
+     * remote" (the next remote) or "advance addr" (its next address). */
     if (err == LVPN_EAUTH_FAIL_TEMP) {
       if (c->tls.auth_temp_advance == LVPN__ADVANCE_REMOTE)
+        lvpn__retry_advance_remote(&c->retry);
+      else if (c->tls.auth_temp_advance == LVPN__ADVANCE_ADDR)
         lvpn__retry_advance(&c->retry);
       else
         lvpn__retry_stay(&c->retry);

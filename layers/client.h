@@ -70,6 +70,15 @@ struct lvpn_client_s {
   uv_timer_t poll_timer;  /* server-poll-timeout / connect-timeout */
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
   int remote;       /* index of the remote in use */
+  /* the remote's resolved addresses (c->retry says which is in use) */
+  struct sockaddr_storage addrs[LVPN__NETWORKIO_MAX_ADDRS];
+  char host[LVPN__NETWORKIO_HOST_MAX + 1]; /* remote-random-hostname */
+  /* persist-remote-ip: each remote's addresses once resolved (n_remotes
+   * entries, allocated at start; NULL without the option) */
+  struct lvpn__client_addrs_s {
+    int n;
+    struct sockaddr_storage a[LVPN__NETWORKIO_MAX_ADDRS];
+  } *persist;
   lvpn__retry_t retry; /* connect-retry policy state */
   uint64_t attempts, restarts;
   uint64_t start_ms, exit_deadline_ms;

@@ -18,7 +18,10 @@
 #include "layervpn.h"
 #include "lib/ovpn_lex.h"
 
-#define LVPN__CONFIG_MAX_REMOTES 8
+/* remote lines or <connection> blocks. OpenVPN 2.6 has no fixed limit (its
+ * list grows by CONNECTION_LIST_SIZE = 64 entries); we keep a bound. */
+#define LVPN__CONFIG_MAX_REMOTES 256
+#define LVPN__CONFIG_LOCAL_MAX 255 /* 'local' host name or address */
 #define LVPN__CONFIG_MAX_ROUTES 256
 #define LVPN__CONFIG_MAX_LIST 64         /* setenv, pull-filter, warnings */
 #define LVPN__CONFIG_MAX_FILE (4u << 20) /* config or referenced file */
@@ -74,11 +77,16 @@ typedef struct {
                          (reported unless <http-proxy-user-pass> follows) */
 } lvpn__proxy_t;
 
+/* One connection entry: a `remote` line, or a <connection> block. */
 typedef struct {
   char *host;
   uint16_t port;  /* 0: use cfg->port (see lvpn__config_remote_port) */
   bool has_proto; /* false: use cfg->proto */
   lvpn__proto_t proto;
+  /* <connection>: the block's per-connection settings (the config fields
+   * lib/config_conn.c lists), put in place by lvpn__config_use_remote();
+   * NULL for a remote line (it uses the global settings). */
+  uint8_t *fields;
 } lvpn__remote_t;
 
 typedef enum {
@@ -142,8 +150,16 @@ struct lvpn_config_s {
   uint16_t port;       /* default remote port: 1194, port/rport */
   lvpn__remote_t remotes[LVPN__CONFIG_MAX_REMOTES];
   int n_remotes;
-  bool remote_random;
+  bool conn_blocks; /* remotes are <connection> blocks (remote lines are
+                       then ignored, as OpenVPN does) */
+  bool remote_random, remote_random_hostname, persist_remote_ip;
   lvpn__proxy_t proxy; /* http-proxy / socks-proxy (lib/config_proxy.c) */
+  /* local socket, per connection: bound only with local/lport/bind, as an
+   * OpenVPN client (pull) does */
+  char local[LVPN__CONFIG_LOCAL_MAX + 1]; /* "" : any address */
+  uint16_t lport;                         /* port/lport, default 1194 */
+  bool lport_given, bind_given, nobind;
+  bool floating; /* float: follow the server to a new address */
 
   /* TLS and control channel */
   lvpn__blob_t ca, cert, key, extra_certs;
@@ -281,6 +297,11 @@ int lvpn__config_validate(const lvpn_config_t *cfg, char *errbuf,
 /* Canonical OpenVPN name of a data cipher we implement ("AES-256-GCM"),
  * matched case-insensitively, or NULL. */
 const char *lvpn__config_cipher_supported(const char *name);
+/* Puts remote `i`'s per-connection settings (a <connection> block's) in
+ * the config's fields; nothing for a remote line. */
+void lvpn__config_use_remote(lvpn_config_t *cfg, int i);
+/* Whether the local socket is bound (local, lport or bind given). */
+bool lvpn__config_bind_local(const lvpn_config_t *cfg);
 /* Port and protocol a remote entry uses, after defaults. */
 uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i);
 lvpn__proto_t lvpn__config_remote_proto(const lvpn_config_t *cfg, int i);

@@ -207,6 +207,8 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   d->last_rx_ms = uv_now(l->loop);
+  if (p->meta.float_gen != 0 && d->on_authentic != NULL)
+    d->on_authentic(d->ud, p->meta.float_gen); /* the server moved */
   if (slot == d->newest && d->tx != d->newest) {
     d->tx = d->newest; /* the server sends on the new key: so do we */
     LVPN__TRACE(l->trace, l->name, "tx_key", "key_id=%u reason=%s",

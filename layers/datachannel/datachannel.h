@@ -61,6 +61,9 @@ typedef struct lvpn__datachannel_s {
    * >= 0xF000 (epoch). May be NULL. */
   void (*on_wants_rekey)(struct lvpn__datachannel_s *d);
   void *ud;
+  /* float: a packet from a new server address decrypted (meta.float_gen
+   * != 0). May be NULL. */
+  void (*on_authentic)(void *ud, uint8_t float_gen);
   int rekey_asked;
   lvpn__compress_t comp; /* mode and work memory set by set_key */
   lvpn__fragment_t frag; /* on when params.fragment_size > 0 */

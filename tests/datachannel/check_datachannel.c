@@ -247,6 +247,43 @@ START_TEST(test_datachannel_decrypts_up) {
 }
 END_TEST
 
+static int dc_floats, dc_float_gen;
+static void dc_on_authentic(void *ud, uint8_t gen) {
+  (void)ud;
+  dc_floats++;
+  dc_float_gen = gen;
+}
+
+/* float: a data packet from a new address (meta.float_gen) is reported
+ * once it decrypted; forged or replayed ones are not. */
+START_TEST(test_datachannel_float_only_when_decrypted) {
+  env_t *e = &E;
+  uint8_t ip[64];
+  lvpn__pbuf_t *p, *q;
+
+  dc_floats = dc_float_gen = 0;
+  env_keyed(e);
+  e->dc.on_authentic = dc_on_authentic;
+  ip_packet(ip, sizeof(ip), 9);
+  p = srv_wire(e, ip, sizeof(ip));
+  q = lvpn__pbuf_clone(p);
+  p->data[p->len - 1] ^= 1; /* forged */
+  p->meta.float_gen = 4;
+  srv_send(e, p);
+  spin(e);
+  ck_assert_int_eq(dc_floats, 0);
+  q->meta.float_gen = 4;
+  srv_send(e, q);
+  srv_send(e, srv_wire(e, ip, sizeof(ip))); /* from the server: nothing */
+  spin(e);
+  ck_assert_int_eq(dc_floats, 1);
+  ck_assert_int_eq(dc_float_gen, 4);
+  ck_assert_uint_eq(e->tun.got.count, 2);
+  fake_cap_clear(&e->tun);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 START_TEST(test_datachannel_ping_consumed_and_counted) {
   env_t *e = &E;
 
@@ -741,6 +778,7 @@ START_TEST(test_datachannel_fragment_and_mss) {
 END_TEST
 
 LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
+               test_datachannel_float_only_when_decrypted,
                test_datachannel_v1_and_cbc, test_datachannel_decrypts_up,
                test_datachannel_ping_consumed_and_counted,
                test_datachannel_occ_exit_fails_stack,

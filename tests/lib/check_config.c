@@ -237,8 +237,8 @@ START_TEST(test_config_inline_block_errors) {
       {"<remote>\nx\n</remote>\n", LVPN_ECONFIG, 1,
        "'remote' cannot be an inline block"},
       {"<dh>\nx\n</dh>\n", LVPN_EUNSUPPORTED, 1, "'dh' is a server option"},
-      {"<connection>\nremote x\n</connection>\n", LVPN_EUNSUPPORTED, 1,
-       "'connection' blocks are not supported yet"},
+      {"<connection>\nproto tcp\n</connection>\n", LVPN_ECONFIG, 1,
+       "each 'connection' block must contain a 'remote'"},
   };
   fake_bad_each(bad, bads, FAKE_COUNT(bads));
   bad_n("<ca>\nab\0cd\n</ca>\n", 17, LVPN_ECONFIG, 1, "NUL byte in <ca> block");
@@ -350,9 +350,6 @@ START_TEST(test_config_remote_proto_port) {
       {"remote\n", LVPN_ECONFIG, 1, "'remote' needs 1 to 3 arguments"},
       {"remote a 1 udp extra\n", LVPN_ECONFIG, 1,
        "'remote' needs 1 to 3 arguments"},
-      {"remote a\nremote b\nremote c\nremote d\nremote e\nremote f\n"
-       "remote g\nremote h\nremote i\n",
-       LVPN_ECONFIG, 9, "too many 'remote' entries (max 8)"},
   };
   lvpn_config_t *c = ok("port 443\nproto tcp\n"
                         "remote a.example\n"
@@ -722,12 +719,11 @@ START_TEST(test_config_noops_unsupported_server_options) {
        "'fragment': unknown value 'loose'"},
       {"tun-mtu-max 1600\n", LVPN_EUNSUPPORTED, 1,
        "'tun-mtu-max' is not supported yet"},
-      {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
-      {"bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet"},
-      {"lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet"},
       {"http-proxy p 8080 f ntlm\n", LVPN_EUNSUPPORTED, 1,
        "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
        "2.7 removed it too): use 'basic' or 'none'"},
+      {"bind ipv4only\n", LVPN_ECONFIG, 1,
+       "'bind': unknown value 'ipv4only' (only 'ipv6only')"},
       {"server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
        "'server' is a server option"},
       {"push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
@@ -1369,6 +1365,81 @@ START_TEST(test_config_mtu_options) {
 }
 END_TEST
 
+/* <connection> blocks: global settings before a block are its defaults,
+ * its own options stay its own, remote lines are ignored once blocks are
+ * given, options not allowed inside are refused with file:line. */
+START_TEST(test_config_connection_blocks) {
+  static const fake_bad_case_t bads[] = {
+      {"client\n<connection>\nremote a\nca x.pem\n</connection>\n",
+       LVPN_ECONFIG, 4,
+       "'ca' is not allowed inside <connection> (only per-connection options "
+       "are)"},
+      {"<connection>\nremote a\ntls-auth t.key 1\n</connection>\n",
+       LVPN_EUNSUPPORTED, 3,
+       "'tls-auth' inside <connection> is not supported: give it once, "
+       "outside the blocks"},
+      {"<connection>\nremote a\nnobind\nlport 5000\n</connection>\n",
+       LVPN_ECONFIG, 1, "'lport' and 'nobind' cannot be used together"},
+      {"local example.com\n", LVPN_EUNSUPPORTED, 1,
+       "'local example.com': only an IP address is supported here"},
+  };
+  lvpn_config_t *c = ok("client\nremote old.example\nconnect-timeout 7\n"
+                        "port 1000\n"
+                        "<connection>\nremote a.example\nproto tcp\n"
+                        "connect-timeout 3\nlport 0\nfloat\n"
+                        "</connection>\n"
+                        "<connection>\nremote b.example 2000 udp6\n"
+                        "</connection>\n"
+                        "remote late.example\nconnect-timeout 9\n");
+  ck_assert(c->conn_blocks);
+  ck_assert_int_eq(c->n_remotes, 2);
+  ck_assert_str_eq(c->remotes[0].host, "a.example");
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 0), 1000);
+  ck_assert(lvpn__config_remote_proto(c, 0).tcp);
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 2000);
+  ck_assert(lvpn__config_remote_proto(c, 1).family == 6);
+  /* global settings after the blocks: the config's own (warned) */
+  ck_assert_int_eq(c->connect_timeout, 9);
+  ck_assert(!c->floating && !lvpn__config_bind_local(c));
+  ck_assert_int_eq(c->n_warnings, 3);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], ":5: 1 'remote' line(s) "
+                                               "ignored"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[1], ":15: 'remote' outside"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[2], ":16: option "
+                                               "'connect-timeout' is ignored "
+                                               "by previous <connection>"));
+  { /* a clone owns its own copies of the blocks' settings */
+    lvpn_config_t *k;
+    ck_assert_int_eq(lvpn__config_clone(c, &k), 0);
+    ck_assert_ptr_ne(k->remotes[0].fields, c->remotes[0].fields);
+    lvpn__config_use_remote(k, 0);
+    ck_assert_int_eq(k->connect_timeout, 3);
+    lvpn_config_free(k);
+  }
+  lvpn__config_use_remote(c, 0);
+  ck_assert_int_eq(c->connect_timeout, 3);
+  ck_assert(c->floating && lvpn__config_bind_local(c) && c->lport == 0);
+  ck_assert(c->proto.tcp);
+  lvpn__config_use_remote(c, 1);
+  ck_assert_int_eq(c->connect_timeout, 7); /* the global one at the block */
+  ck_assert(!c->floating && !lvpn__config_bind_local(c));
+  ck_assert_uint_eq(c->port, 1000);
+  lvpn_config_free(c);
+
+  c = ok("remote a\nlport 5000\nlocal 198.18.0.2\nbind ipv6only\n"
+         "remote-random-hostname\npersist-remote-ip\n");
+  ck_assert(lvpn__config_bind_local(c) && c->lport == 5000);
+  ck_assert_str_eq(c->local, "198.18.0.2");
+  ck_assert(c->remote_random_hostname && c->persist_remote_ip);
+  lvpn_config_free(c);
+  c = ok("client\nremote a\nbind\nnobind\n");
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), LVPN_ECONFIG);
+  ck_assert_str_eq(err, "'bind' and 'nobind' cannot be used together");
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
@@ -1387,4 +1458,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_bad_files_never_crash, test_config_list_limits,
                test_config_area_tables, test_config_http_proxy,
                test_config_http_proxy_errors, test_config_socks_proxy,
-               test_config_mtu_options)
+               test_config_mtu_options,
+               test_config_connection_blocks)
