@@ -162,11 +162,13 @@ int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen) {
     if (kept)
       LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
                 "Capabilities retained: CAP_NET_ADMIN");
-    else
+    else if (cfg->user != NULL || cfg->group != NULL)
       LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
                 "WARNING: CAP_NET_ADMIN could not be kept: routes and "
-                "addresses go away only with the tun device, and a "
-                "reconnection cannot set the tun up again");
+                "addresses go away only with the tun device");
+    /* /dev/net/tun is root's: reconnections keep this device, as
+     * persist-tun does (OpenVPN without persist-tun fails to reopen it) */
+    lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);
   }
   return rc;
 }

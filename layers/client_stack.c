@@ -270,6 +270,10 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
   c->dc.ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
+  /* persist-tun, and after a privilege drop (/dev/net/tun is root's) */
+  if (cfg->persist_tun || c->privileges_dropped)
+    lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);
+  c->tun.block_ipv6 = cfg->block_ipv6;
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
 

@@ -544,6 +544,8 @@ int lvpn__nl_route_del6(lvpn__nl_t *nl, const uint8_t dst[16],
 
 typedef struct {
   uint32_t gateway; /* network order */
+  uint8_t gateway6[16];
+  int has_gateway6;
   int ifindex;
   int found;
 } route_get_t;
@@ -554,6 +556,10 @@ static int route_get_attr(const struct nlattr *attr, void *data) {
   case RTA_GATEWAY:
     if (mnl_attr_get_payload_len(attr) == 4)
       memcpy(&rg->gateway, mnl_attr_get_payload(attr), 4);
+    if (mnl_attr_get_payload_len(attr) == 16) {
+      memcpy(rg->gateway6, mnl_attr_get_payload(attr), 16);
+      rg->has_gateway6 = 1;
+    }
     break;
   case RTA_OIF:
     if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
@@ -599,6 +605,36 @@ int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
     return UV_ENETUNREACH;
   }
   *gateway = ntohl(rg.gateway);
+  *ifindex = rg.ifindex;
+  return 0;
+}
+
+int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
+                        uint8_t gateway[16], int *has_gateway, int *ifindex) {
+  struct nlmsghdr *nlh;
+  struct rtmsg *rtm;
+  route_get_t rg;
+  char d[INET6_ADDRSTRLEN], desc[80];
+  int r;
+
+  nlh = nl_begin(nl, RTM_GETROUTE, 0);
+  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+  rtm->rtm_family = AF_INET6;
+  rtm->rtm_dst_len = 128;
+  mnl_attr_put(nlh, RTA_DST, 16, dst);
+  if (inet_ntop(AF_INET6, dst, d, sizeof(d)) == NULL)
+    snprintf(d, sizeof(d), "?");
+  snprintf(desc, sizeof(desc), "RTM_GETROUTE %s", d);
+  memset(&rg, 0, sizeof(rg));
+  r = nl_talk(nl, desc, route_get_cb, &rg);
+  if (r < 0)
+    return r;
+  if (!rg.found) {
+    set_err(nl, "%s: no answer", desc);
+    return UV_ENETUNREACH;
+  }
+  memcpy(gateway, rg.gateway6, 16);
+  *has_gateway = rg.has_gateway6;
   *ifindex = rg.ifindex;
   return 0;
 }

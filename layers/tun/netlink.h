@@ -105,6 +105,10 @@ int lvpn__nl_route_del6(lvpn__nl_t *nl, const uint8_t dst[16],
 int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
                         int *ifindex);
 
+/** The same for IPv6: `*has_gateway` 0 when on-link. */
+int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
+                        uint8_t gateway[16], int *has_gateway, int *ifindex);
+
 /** Delete everything this context added, newest first. Returns 0, or the
  * first error that was not "already gone" (the rest are still tried). */
 int lvpn__nl_undo_all(lvpn__nl_t *nl);

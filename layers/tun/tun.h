@@ -26,6 +26,19 @@ typedef struct lvpn__tun_script_s {
   lvpn__script_info_t info;
 } lvpn__tun_script_t;
 
+/* A tun device kept between two stacks (persist-tun), owned by the client:
+ * the open fd, its netlink context with the undo journal (its addresses and
+ * routes), the script description and the plan applied. Zeroed = empty. */
+typedef struct lvpn__tun_keep_s {
+  int have;
+  int fd;
+  char ifname[LVPN__IFNAMSIZ];
+  lvpn__nl_t nl;
+  int up_ran;
+  lvpn__tun_script_t script;
+  lvpn__tun_plan_t plan;
+} lvpn__tun_keep_t;
+
 typedef struct lvpn__tun_layer_s {
   lvpn__layer_t base;
   lvpn__pbuf_pool_t *pool;
@@ -38,6 +51,9 @@ typedef struct lvpn__tun_layer_s {
   int nl_open;
   int up_ran;
   lvpn__tun_script_t script;
+  lvpn__tun_plan_t applied;   /* what the device is set up with */
+  lvpn__tun_keep_t *keep;     /* non-NULL: hand the device over at close */
+  int block_ipv6;             /* answer IPv6 with ICMPv6 no-route */
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
@@ -56,6 +72,15 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
 int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                               const lvpn__tun_script_t *script, char *errbuf,
                               size_t errlen);
+/* persist-tun: set before start. At close the device, its addresses and
+ * routes go to `keep` instead of being removed; the next stack's
+ * lvpn__tun_layer_configure() takes them back (same ifindex) and only
+ * changes what the new plan changes. */
+void lvpn__tun_layer_set_keep(lvpn__tun_layer_t *t, lvpn__tun_keep_t *keep);
+/* Removes a kept device for good: routes and addresses, the down script,
+ * the device. Harmless when nothing is kept. */
+void lvpn__tun_keep_release(lvpn__tun_keep_t *keep, const lvpn__logger_t *log,
+                            lvpn__tracer_t *trace);
 /* Host mode: one inside packet from the host (copied). */
 int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
                            size_t len);
