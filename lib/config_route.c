@@ -89,6 +89,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("redirect-private", 0, 8, fn_redirect),
     OPT_FN("dhcp-option", 1, 2, fn_dhcp),
     OPT_FN("pull-filter", 2, 2, fn_pull_filter),
+    OPT_FLAG("block-ipv6", block_ipv6), /* layers/tun: ICMPv6 answers */
     OPT_NOOP("topology", 1, 1),
     OPT_NOOP("tun-ipv6", 0, 0),
     OPT_NOOP("route-delay", 0, 2),
@@ -123,7 +124,6 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("route-table"),
     OPT_TODO("allow-pull-fqdn"),
     OPT_TODO("allow-recursive-routing"),
-    OPT_TODO("block-ipv6"),
     OPT_TODO("client-nat"),
     OPT_TODO("dns"),
     OPT_TODO("dns-updown"),

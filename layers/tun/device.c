@@ -293,6 +293,46 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
   return 0;
 }
 
+/* ---- block-ipv6 ---- */
+
+#define ICMP6_MAX 1280 /* RFC 4443 2.4: an error fits the minimum MTU */
+
+size_t lvpn__icmp6_unreachable(const uint8_t *pkt, size_t len,
+                               const uint8_t src[16], uint8_t *out,
+                               size_t cap) {
+  size_t quote, icmp_len, i;
+  uint32_t sum = 0;
+
+  if (len < 40 || (pkt[0] >> 4) != 6 || cap < ICMP6_MAX)
+    return 0;
+  quote = len < ICMP6_MAX - 48 ? len : ICMP6_MAX - 48;
+  icmp_len = 8 + quote;
+  memcpy(out, pkt, 4);               /* version, traffic class, flow label */
+  out[4] = (uint8_t)(icmp_len >> 8); /* payload length */
+  out[5] = (uint8_t)icmp_len;
+  out[6] = 58;                       /* ICMPv6 */
+  out[7] = pkt[7];                   /* hop limit, as OpenVPN */
+  memcpy(out + 8, src, 16);
+  memcpy(out + 24, pkt + 8, 16);     /* back to the sender */
+  out[40] = 1;                       /* destination unreachable */
+  out[41] = 0;                       /* no route to destination */
+  memset(out + 42, 0, 6);            /* checksum, unused */
+  memcpy(out + 48, pkt, quote);
+  /* checksum over the pseudo-header (addresses, length, next header) */
+  for (i = 8; i < 40; i += 2)
+    sum += (uint32_t)(out[i] << 8 | out[i + 1]);
+  sum += (uint32_t)icmp_len + 58;
+  for (i = 0; i < icmp_len; i += 2)
+    sum += (uint32_t)(out[40 + i] << 8 |
+                      (i + 1 < icmp_len ? out[40 + i + 1] : 0));
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  sum = ~sum & 0xffff;
+  out[42] = (uint8_t)(sum >> 8);
+  out[43] = (uint8_t)sum;
+  return 40 + icmp_len;
+}
+
 /* ---- apply ---- */
 
 static int ok_or_exists(int r) {

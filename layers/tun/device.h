@@ -163,6 +163,17 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
                         const lvpn__tun_ipv6_params_t *p, char *errbuf,
                         size_t errlen);
 
+/** block-ipv6 (OpenVPN forward.c ipv6_send_icmp_unreachable): for an IPv6
+ * packet read from the tun, writes into `out` the ICMPv6 "destination
+ * unreachable, no route" answer to put back on the tun: from `src` (the
+ * ifconfig-ipv6 remote, or fe80::7) to the packet's source, the packet's
+ * version/class/flow and hop limit, quoting as much of it as fits in 1280
+ * bytes. Returns its length, or 0 when `pkt` is not a whole IPv6 header
+ * (nothing to answer) or `cap` is below 1280. */
+size_t lvpn__icmp6_unreachable(const uint8_t *pkt, size_t len,
+                               const uint8_t src[16], uint8_t *out,
+                               size_t cap);
+
 /** Apply the plan to `ifname`: resolve the previous gateway if needed, set
  * the MTU, bring the link up, add the addresses, the server host route,
  * then the routes. IPv4 routes go via their gateway on the tun; IPv6

@@ -6,6 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* block-ipv6: the packet never leaves; the answer goes back on the tun. */
+static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
+  uint8_t out[1280];
+  size_t n = lvpn__icmp6_unreachable(p->data, p->len, t->block_src6, out,
+                                     sizeof(out));
+  t->blocked6++;
+  if (n > 0 && write(t->fd, out, n) != (ssize_t)n)
+    t->tx_errors++;
+}
+
 static void tun_poll_cb(uv_poll_t *h, int status, int events) {
   lvpn__tun_layer_t *t = container_of(h, lvpn__tun_layer_t, poll);
   unsigned i;
@@ -40,6 +50,11 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events) {
     p->len = (size_t)n;
     t->rx_packets++;
     t->rx_bytes += (uint64_t)n;
+    if (t->block_ipv6 && (p->data[0] >> 4) == 6) {
+      tun_block6(t, p);
+      lvpn__pbuf_free(p);
+      continue;
+    }
     LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu",
                     p->len);
     LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
@@ -310,6 +325,10 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     }
     if (t->base.trace->on)
       tun_trace_plan(t, plan);
+    /* block-ipv6 answers come from the IPv6 remote, else fe80::7 */
+    if (script == NULL || script->remote6[0] == '\0' ||
+        inet_pton(AF_INET6, script->remote6, t->block_src6) != 1)
+      inet_pton(AF_INET6, "fe80::7", t->block_src6);
     if (script != NULL) {
       /* the latest environment for the down script; up runs once per
        * device (persist-tun: not again on restarts, as OpenVPN) */
@@ -398,6 +417,7 @@ static void tun_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "tx_bytes", t->tx_bytes);
   cb(ud, l->name, "tx_errors", t->tx_errors);
   cb(ud, l->name, "rx_no_buffer", t->rx_no_buffer);
+  cb(ud, l->name, "blocked_ipv6", t->blocked6);
 }
 
 static const lvpn__layer_ops_t tun_ops = {.up = tun_up,

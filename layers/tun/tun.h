@@ -54,6 +54,8 @@ typedef struct lvpn__tun_layer_s {
   lvpn__tun_plan_t applied;   /* what the device is set up with */
   lvpn__tun_keep_t *keep;     /* non-NULL: hand the device over at close */
   int block_ipv6;             /* answer IPv6 with ICMPv6 no-route */
+  uint8_t block_src6[16];     /* their source: the ifconfig-ipv6 remote */
+  uint64_t blocked6;
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
