@@ -350,16 +350,27 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     return ifindex;
 
   /* Before any change: afterwards the default path may be the tunnel. */
+  /* As OpenVPN on Linux (route.c get_default_gateway): the host route to
+   * the server goes via the default route's gateway; with autolocal, a
+   * server the kernel reaches on-link is local and gets none. */
   if (plan->has_server_route && plan->net_gateway == 0 &&
       plan->net_ifindex == 0) {
-    r = lvpn__nl_route_get4(nl, plan->server, &plan->net_gateway,
-                            &plan->net_ifindex);
+    uint32_t sgw = 0;
+    int sidx = 0;
+    r = lvpn__nl_route_default4(nl, &plan->net_gateway, &plan->net_ifindex);
     if (r < 0) {
       LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
-                "no route to the server %s (%s): no host route for it",
-                lvpn__ip4_str(plan->server, a), lvpn__nl_last_error(nl));
+                "no default route (%s): no host route to the server %s",
+                lvpn__nl_last_error(nl), lvpn__ip4_str(plan->server, a));
       plan->net_gateway = 0;
       plan->net_ifindex = 0;
+    } else if (plan->server_autolocal &&
+               lvpn__nl_route_get4(nl, plan->server, &sgw, &sidx) == 0 &&
+               sgw == 0) {
+      LVPN__LOG(nl->log, LVPN_LOG_VERBOSE, TUN_LAYER,
+                "redirect-gateway autolocal: the server %s is local",
+                lvpn__ip4_str(plan->server, a));
+      plan->has_server_route = 0;
     }
   }
 
@@ -389,12 +400,11 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     if (r < 0)
       return r;
   }
-  /* The server keeps its old path, through its gateway or on-link on its
-   * interface, as OpenVPN does (route.c redirect_default_route_to_vpn);
-   * with autolocal an on-link server is local and needs none. */
+  /* The server keeps its old path, through the default gateway or on-link
+   * on its interface, as OpenVPN does (route.c
+   * redirect_default_route_to_vpn). */
   if (plan->has_server_route && plan->net_ifindex != 0 &&
-      plan->net_ifindex != ifindex &&
-      !(plan->server_autolocal && plan->net_gateway == 0)) {
+      plan->net_ifindex != ifindex) {
     LVPN__LOG(nl->log, LVPN_LOG_VERBOSE, TUN_LAYER,
               "host route to the server %s via %s",
               lvpn__ip4_str(plan->server, a),

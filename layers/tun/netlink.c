@@ -609,6 +609,74 @@ int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
   return 0;
 }
 
+typedef struct {
+  uint32_t gateway; /* network order */
+  int ifindex;
+  uint32_t metric;
+  int found;
+} route_default_t;
+
+static int route_default_attr(const struct nlattr *attr, void *data) {
+  route_default_t *d = data;
+  switch (mnl_attr_get_type(attr)) {
+  case RTA_GATEWAY:
+    if (mnl_attr_get_payload_len(attr) == 4)
+      memcpy(&d->gateway, mnl_attr_get_payload(attr), 4);
+    break;
+  case RTA_OIF:
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+      d->ifindex = (int)mnl_attr_get_u32(attr);
+    break;
+  case RTA_PRIORITY:
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+      d->metric = mnl_attr_get_u32(attr);
+    break;
+  default:
+    break;
+  }
+  return MNL_CB_OK;
+}
+
+/* Keeps the main table's default route with the lowest metric. */
+static int route_default_cb(const struct nlmsghdr *nlh, void *data) {
+  route_default_t *best = data, d;
+  const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+  if (nlh->nlmsg_type != RTM_NEWROUTE ||
+      mnl_nlmsg_get_payload_len(nlh) < sizeof(struct rtmsg) ||
+      rtm->rtm_dst_len != 0 || rtm->rtm_table != RT_TABLE_MAIN ||
+      rtm->rtm_type != RTN_UNICAST)
+    return 0;
+  memset(&d, 0, sizeof(d));
+  mnl_attr_parse(nlh, sizeof(struct rtmsg), route_default_attr, &d);
+  if (d.ifindex != 0 && (!best->found || d.metric < best->metric)) {
+    *best = d;
+    best->found = 1;
+  }
+  return 0;
+}
+
+int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex) {
+  struct nlmsghdr *nlh;
+  struct rtmsg *rtm;
+  route_default_t best;
+  int r;
+
+  nlh = nl_begin(nl, RTM_GETROUTE, NLM_F_DUMP);
+  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+  rtm->rtm_family = AF_INET;
+  memset(&best, 0, sizeof(best));
+  r = nl_talk(nl, "RTM_GETROUTE default", route_default_cb, &best);
+  if (r < 0)
+    return r;
+  if (!best.found) {
+    set_err(nl, "no IPv4 default route");
+    return UV_ENETUNREACH;
+  }
+  *gateway = ntohl(best.gateway);
+  *ifindex = best.ifindex;
+  return 0;
+}
+
 int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
                         uint8_t gateway[16], int *has_gateway, int *ifindex) {
   struct nlmsghdr *nlh;

@@ -105,6 +105,9 @@ int lvpn__nl_route_del6(lvpn__nl_t *nl, const uint8_t dst[16],
 int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
                         int *ifindex);
 
+/** The main table's IPv4 default route with the lowest metric: gateway
+ * (0 when on-link) and interface. UV_ENETUNREACH when there is none. */
+int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex);
 /** The same for IPv6: `*has_gateway` 0 when on-link. */
 int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
                         uint8_t gateway[16], int *has_gateway, int *ifindex);

@@ -24,7 +24,7 @@ ids() { awk '/^Uid:|^Gid:/ { printf "%s %s %s %s ", $2, $3, $4, $5 }' "/proc/$1/
 # Every route of the client namespace but the veth's own (kernel) ones.
 vpn_routes() {
     { ip -n "$IT_NS_C" route show; ip -n "$IT_NS_C" -6 route show; } |
-        grep -v -e 'proto kernel' || true
+        grep -v -e 'proto kernel' -e '^default' || true
 }
 
 # An unknown user: one clear error, before any connection.
@@ -33,6 +33,9 @@ out=$(ip netns exec "$IT_NS_C" timeout 20 "$LVPN_BIN" connect "$IT_DIR/client.ov
 grep -q "user 'no-such-user-lvpn': no such name" <<<"$out" || bad "unknown user: '$out'"
 [[ $fail == 0 ]] && echo "ok: unknown user refused: $(grep -o "user 'no-such-user-lvpn'.*" <<<"$out" | head -n 1)"
 
+# a default route (through the server's address, which forwards nothing:
+# only the tunnel is pinged), for the server's host route
+ip -n "$IT_NS_C" route add default via "$IT_SERVER_IP" dev vc0
 it_server_conf wrap=tls-crypt ipv6=1 extra="keepalive 2 10"
 it_server_start
 # redirect-gateway def1: the host route to the server sits on the veth and
@@ -73,7 +76,7 @@ grep -E 'cleanup|RTM_|Operation not permitted' "$log" && bad "netlink errors in 
 
 routes=$(vpn_routes)
 grep -q '198.19.100.0/24 .*dev tun0' <<<"$routes" || bad "pushed route missing after the reconnect: $routes"
-grep -q '^198.18.0.1 dev vc0' <<<"$routes" || bad "no host route to the server: $routes"
+grep -q '^198.18.0.1 via 198.18.0.1 dev vc0' <<<"$routes" || bad "no host route to the server: $routes"
 it_lvpn_stop "$pid" 15 || bad "no exit on SIGTERM"
 if ip -n "$IT_NS_C" link show tun0 >/dev/null 2>&1; then bad "tun0 still there after SIGTERM"; fi
 left=$(vpn_routes)
