@@ -319,6 +319,7 @@ START_TEST(test_config_auth_user_pass_file) {
   ck_assert_str_eq(c->username, "bob");
   ck_assert_str_eq(c->password, "pa ss");
   ck_assert(c->auth_nocache);
+  ck_assert(c->persist_tun);
   lvpn_config_free(c);
   c = ok("auth-user-pass user-only.txt\n");
   ck_assert_str_eq(c->username, "carol");
@@ -744,8 +745,9 @@ START_TEST(test_config_noops_unsupported_server_options) {
                         "topology subnet\ntun-ipv6\nkey-method 2\n"
                         "block-outside-dns\nroute-method exe\n"
                         "ip-win32 dynamic 0 3600\nroute-delay 2 10\n"
-                        "route-delay\npull\ntls-client\n");
+                        "route-delay\npull\ntls-client\nblock-ipv6\n");
   ck_assert(c->pull && c->tls_client && !c->client);
+  ck_assert(c->persist_tun && c->block_ipv6); /* layers/tun */
   ck_assert_str_eq(c->user, "nobody"); /* done by lvpn_drop_privileges */
   ck_assert_str_eq(c->group, "nogroup");
   ck_assert_int_eq(c->n_warnings, (int)(sizeof(warned) / sizeof(warned[0])));
