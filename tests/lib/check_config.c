@@ -319,7 +319,6 @@ START_TEST(test_config_auth_user_pass_file) {
   ck_assert_str_eq(c->username, "bob");
   ck_assert_str_eq(c->password, "pa ss");
   ck_assert(c->auth_nocache);
-  ck_assert(c->persist_tun);
   lvpn_config_free(c);
   c = ok("auth-user-pass user-only.txt\n");
   ck_assert_str_eq(c->username, "carol");
@@ -808,6 +807,7 @@ START_TEST(test_config_set_overrides) {
   ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 443);
   ck_assert_int_eq(c->verb, 7);
   ck_assert(c->auth_nocache);
+  ck_assert(c->persist_tun);
 
   ck_assert_int_eq(lvpn_config_set(c, "ping", bad_ping, err, sizeof(err)),
                    LVPN_ECONFIG);
