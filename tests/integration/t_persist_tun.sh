@@ -4,7 +4,8 @@
 # routes stay (same ifindex), and no packet for the tunnel's networks leaves
 # the veth, though the client namespace has a default route through it.
 # Counted by nftables on the veth's output while pinging through the outage.
-# Then the same without persist-tun leaks, which shows the counter works.
+# A second restart with another route pushed reconfigures the same device.
+# Then the same ping without the tunnel leaks, which shows the counter works.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -74,7 +75,26 @@ l=$(leaked) t=$(via_tun)
 ((l == 0)) || bad "$l packets for the tunnel's networks left the veth while reconnecting"
 ((t > 10)) || bad "only $t packets went to tun0 (outage included)"
 [[ $fail == 0 ]] && echo "ok: persist-tun: ifindex $idx0 kept, $t packets into tun0 in all, $l on the veth while reconnecting"
+
+# The server comes back with another route pushed (stopped with SIGTERM: it
+# sends RESTART): the same device is reconfigured, the new route is there.
+it_server_stop
+it_server_conf wrap=tls-crypt extra="keepalive 2 10" push="route 198.19.101.0 255.255.255.0"
+it_server_start
+for ((i = 0; i < 60; i++)); do
+    (($(grep -c 'Initialization Sequence Completed' "$log") >= 3)) && break
+    sleep 0.5
+done
+grep -q 'pulled options changed on restart: reconfiguring tun0' "$log" || bad "no reconfiguration on changed options"
+r=$(ip -n "$IT_NS_C" route show 198.19.101.0/24)
+grep -q 'dev tun0' <<<"$r" || bad "new pushed route missing: '$r'"
+idx2=$(ifindex)
+[[ $idx2 == "$idx0" ]] || bad "ifindex changed on reconfiguration: $idx0 -> $idx2"
+ping_ok || bad "no ping after the reconfiguration"
+[[ $fail == 0 ]] && echo "ok: changed PUSH_REPLY: tun0 (ifindex $idx2) reconfigured, new route '$r'"
+
 it_lvpn_stop "$pid" 15 || bad "no exit on SIGTERM"
+[[ -z $(ip -n "$IT_NS_C" route show 198.19.101.0/24) ]] || bad "new route left after SIGTERM"
 if ip -n "$IT_NS_C" link show tun0 >/dev/null 2>&1; then bad "tun0 still there after SIGTERM"; fi
 [[ -z $(ip -n "$IT_NS_C" route show 198.19.100.0/24) ]] || bad "route left after SIGTERM"
 
