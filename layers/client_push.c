@@ -147,6 +147,10 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
       p4.server = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
     p4.autolocal = (rg & LVPN__RG_AUTOLOCAL) != 0;
   }
+  /* block-ipv6, configured or pushed (a route option: route-nopull drops
+   * it, as OpenVPN's OPT_P_ROUTE) */
+  c->tun.block_ipv6 =
+      cfg->block_ipv6 || (!cfg->route_nopull && push->block_ipv6);
   if (rg & LVPN__RG_BLOCK_LOCAL)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
               "WARNING: redirect-gateway block-local: the local LAN is not "

@@ -273,7 +273,6 @@ int lvpn__client_build(lvpn_client_t *c) {
   /* persist-tun, and after a privilege drop (/dev/net/tun is root's) */
   if (cfg->persist_tun || c->privileges_dropped)
     lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);
-  c->tun.block_ipv6 = cfg->block_ipv6;
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
 

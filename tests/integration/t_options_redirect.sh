@@ -2,10 +2,11 @@
 # redirect-gateway flags and block-ipv6 against a real OpenVPN 2.6 server
 # (IPv6 pushed): for each set of flags the stock OpenVPN client runs first
 # and layervpn must leave the same routes (proto, metric and preference
-# aside): def1 ipv6, bypass-dhcp bypass-dns, local, autolocal, !ipv4, and
+# aside): def1 ipv6 bypass-dhcp bypass-dns, local, autolocal, !ipv4, and
 # def1 ipv6 to a server reached over IPv6 (its /128 host route). With
 # block-ipv6, an IPv6 ping into the redirected space is answered by the
-# client itself with ICMPv6 "no route" from the server's tunnel address.
+# client itself with ICMPv6 "no route" from the server's tunnel address;
+# the same when the server pushes redirect-gateway ipv6 and block-ipv6.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -74,12 +75,22 @@ it_server_conf wrap=tls-crypt ipv6=1
 sed -i 's/^local .*/local ::/; s/^proto udp$/proto udp6/' "$IT_DIR/server.conf"
 it_server_start
 
-compare def1 ipv6
-compare def1 bypass-dhcp bypass-dns
+compare def1 ipv6 bypass-dhcp bypass-dns
 compare def1 local
 compare def1 autolocal
 compare ipv6 '!ipv4'
 compare def1 ipv6 v6
+
+# Pushed by the server instead: redirect-gateway ipv6 and block-ipv6.
+it_server_stop
+it_server_conf wrap=tls-crypt ipv6=1 push="redirect-gateway ipv6" push="block-ipv6"
+sed -i 's/^local .*/local ::/; s/^proto udp$/proto udp6/' "$IT_DIR/server.conf"
+it_server_start
+it_client_conf wrap=tls-crypt
+if run lvpn-pushed_ipv6 "$LVPN_BIN" connect "$IT_DIR/client.ovpn"; then
+    grep -q '^2000::/4 dev tun0' "$IT_DIR/lvpn-pushed_ipv6.routes" || bad "pushed redirect-gateway ipv6: no 2000::/4"
+    [[ $fail == 0 ]] && echo "ok: pushed redirect-gateway ipv6 and block-ipv6 applied"
+fi
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_options_redirect"; exit 1; fi
