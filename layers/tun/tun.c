@@ -292,9 +292,14 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
       if (same) { /* the previous gateway as found the first time */
         plan->net_gateway = t->applied.net_gateway;
         plan->net_ifindex = t->applied.net_ifindex;
-      } else if (lvpn__nl_undo_all(&t->nl) != 0) {
-        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
-                  lvpn__nl_last_error(&t->nl));
+      } else {
+        if (lvpn__nl_undo_all(&t->nl) != 0)
+          LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
+                    lvpn__nl_last_error(&t->nl));
+        /* nothing applied until the new plan is: a failure below must not
+         * look like the old plan to the next stack */
+        lvpn__tun_plan_free(&t->applied);
+        lvpn__tun_plan_init(&t->applied);
       }
     } else {
       err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
