@@ -240,6 +240,11 @@ void lvpn__nl_close(lvpn__nl_t *nl) {
   free(nl->undo);
   nl->undo = NULL;
   nl->n_undo = nl->cap_undo = 0;
+  free(nl->prev);
+  free(nl->prev_kept);
+  nl->prev = NULL;
+  nl->prev_kept = NULL;
+  nl->n_prev = 0;
 }
 
 const char *lvpn__nl_last_error(const lvpn__nl_t *nl) {
@@ -343,6 +348,18 @@ static int undo_req(lvpn__nl_t *nl, const lvpn__nl_undo_t *u, int add) {
 static int journaled_change(lvpn__nl_t *nl, const lvpn__nl_undo_t *u,
                             int add) {
   int r = undo_req(nl, u, add);
+  size_t i;
+  if (r == UV_EEXIST && add) {
+    /* replacing: an object of the previous set is still wanted */
+    for (i = 0; i < nl->n_prev; i++)
+      if (!nl->prev_kept[i] && memcmp(&nl->prev[i], u, sizeof(*u)) == 0) {
+        if (journal_add(nl, u) != 0)
+          return LVPN_ENOMEM;
+        nl->prev_kept[i] = 1;
+        break;
+      }
+    return r;
+  }
   if (r != 0)
     return r;
   if (!add) {
@@ -712,6 +729,42 @@ int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
 static int gone(int err) {
   return err == -ENOENT || err == -ESRCH || err == -ENODEV ||
          err == -EADDRNOTAVAIL;
+}
+
+int lvpn__nl_replace_begin(lvpn__nl_t *nl) {
+  lvpn__nl_replace_end(nl); /* an unfinished replacement */
+  nl->prev_kept = calloc(nl->n_undo > 0 ? nl->n_undo : 1, 1);
+  if (nl->prev_kept == NULL)
+    return LVPN_ENOMEM;
+  nl->prev = nl->undo;
+  nl->n_prev = nl->n_undo;
+  nl->undo = NULL;
+  nl->n_undo = nl->cap_undo = 0;
+  return 0;
+}
+
+int lvpn__nl_replace_end(lvpn__nl_t *nl) {
+  int first = 0;
+  char saved[LVPN__NL_ERRLEN] = "";
+
+  while (nl->n_prev > 0) {
+    size_t i = --nl->n_prev;
+    int r;
+    if (nl->prev_kept[i])
+      continue;
+    r = undo_req(nl, &nl->prev[i], 0);
+    if (r < 0 && !gone(r) && first == 0) {
+      first = r;
+      memcpy(saved, nl->err, sizeof(saved));
+    }
+  }
+  free(nl->prev);
+  free(nl->prev_kept);
+  nl->prev = NULL;
+  nl->prev_kept = NULL;
+  if (first != 0)
+    memcpy(nl->err, saved, sizeof(saved));
+  return first;
 }
 
 int lvpn__nl_undo_all(lvpn__nl_t *nl) {

@@ -212,6 +212,14 @@ static void tun_trace_plan(lvpn__tun_layer_t *t, const lvpn__tun_plan_t *pl) {
                   pl->routes6[i].prefixlen, "tun", pl->routes6[i].metric);
 }
 
+static int same_addresses(const lvpn__tun_plan_t *a,
+                          const lvpn__tun_plan_t *b) {
+  return a->has_addr4 == b->has_addr4 && a->addr4 == b->addr4 &&
+         a->prefixlen4 == b->prefixlen4 && a->peer4 == b->peer4 &&
+         a->has_addr6 == b->has_addr6 &&
+         memcmp(a->addr6, b->addr6, 16) == 0 && a->prefixlen6 == b->prefixlen6;
+}
+
 /* persist-tun: the device, its netlink journal, script and plan move
  * between the layer and the client's keep; the script's info is pointed
  * at its new home. */
@@ -280,7 +288,7 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
   if (!lvpn__layer_running(&t->base))
     return LVPN_ESTATE;
   if (t->host_write == NULL) {
-    int kept = t->keep != NULL && t->keep->have, same = 0;
+    int kept = t->keep != NULL && t->keep->have, same = 0, replace = 0;
     if (kept) {
       tun_adopt(t);
       same = lvpn__tun_plan_same(&t->applied, plan);
@@ -293,7 +301,13 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         plan->net_gateway = t->applied.net_gateway;
         plan->net_ifindex = t->applied.net_ifindex;
       } else {
-        if (lvpn__nl_undo_all(&t->nl) != 0)
+        /* Same addresses: the new routes go in before the old ones that
+         * are no longer wanted go out, so the tunnel's traffic is never
+         * without a route. Changed addresses: undone first (deleting a
+         * primary address would take a new one in its subnet along). */
+        replace = same_addresses(&t->applied, plan) &&
+                  lvpn__nl_replace_begin(&t->nl) == 0;
+        if (!replace && lvpn__nl_undo_all(&t->nl) != 0)
           LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
                     lvpn__nl_last_error(&t->nl));
         /* nothing applied until the new plan is: a failure below must not
@@ -318,6 +332,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     }
     if (!same) {
       err = lvpn__tun_apply_plan(&t->nl, t->ifname, plan);
+      if (replace && lvpn__nl_replace_end(&t->nl) != 0)
+        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
+                  lvpn__nl_last_error(&t->nl));
       if (err != 0) {
         snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
                  lvpn__nl_last_error(&t->nl));

@@ -78,6 +78,8 @@ l=$(leaked) t=$(via_tun)
 
 # The server comes back with another route pushed (stopped with SIGTERM: it
 # sends RESTART): the same device is reconfigured, the new route is there.
+ip netns exec "$IT_NS_C" ping -i 0.2 -W 1 -w 40 198.19.100.1 >"$IT_DIR/ping2.out" 2>&1 &
+pinger=$!
 it_server_stop
 it_server_conf wrap=tls-crypt extra="keepalive 2 10" push="route 198.19.101.0 255.255.255.0"
 it_server_start
@@ -85,7 +87,11 @@ for ((i = 0; i < 60; i++)); do
     (($(grep -c 'Initialization Sequence Completed' "$log") >= 3)) && break
     sleep 0.5
 done
+kill "$pinger" 2>/dev/null || true
+wait "$pinger" 2>/dev/null || true
 grep -q 'pulled options changed on restart: reconfiguring tun0' "$log" || bad "no reconfiguration on changed options"
+l=$(leaked)
+((l == 0)) || bad "$l packets left the veth around the reconfiguration"
 r=$(ip -n "$IT_NS_C" route show 198.19.101.0/24)
 grep -q 'dev tun0' <<<"$r" || bad "new pushed route missing: '$r'"
 idx2=$(ifindex)

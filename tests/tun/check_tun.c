@@ -811,6 +811,56 @@ START_TEST(test_tun_configure_subnet) {
 }
 END_TEST
 
+/* persist-tun with other routes pushed: the new set goes in, the routes
+ * still wanted stay (never removed), the others go, the journal holds the
+ * new set only. */
+START_TEST(test_tun_replace_routes_without_gap) {
+  lvpn__tun_route4_param_t a[2] = {
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
+      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0}};
+  lvpn__tun_route4_param_t b[2] = {
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
+      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0}};
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t plan;
+  lvpn__nl_t nl;
+  char name[LVPN__IFNAMSIZ], err[128];
+  int fd;
+
+  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
+  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  subnet4(&p4);
+  p4.routes = a;
+  p4.n_routes = 2;
+  lvpn__tun_plan_init(&plan);
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__tun_apply_plan(&nl, name, &plan), 0);
+  ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 3);
+
+  p4.routes = b;
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__nl_replace_begin(&nl), 0);
+  ck_assert_int_eq(lvpn__tun_apply_plan(&nl, name, &plan), 0);
+  /* before the end: old and new side by side */
+  ck_assert(proc_route4(name, IP4(198, 19, 101, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert(proc_route4(name, IP4(198, 19, 102, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert_int_eq(lvpn__nl_replace_end(&nl), 0);
+  ck_assert(proc_route4(name, IP4(198, 19, 100, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert(!proc_route4(name, IP4(198, 19, 101, 0), 24, 0));
+  ck_assert(proc_route4(name, IP4(198, 19, 102, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), IP4(198, 19, 0, 2));
+  ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 3);
+
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+  ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, 0));
+  ck_assert(!proc_route4(name, IP4(198, 19, 102, 0), 24, 0));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
+  lvpn__tun_plan_free(&plan);
+  lvpn__nl_close(&nl);
+  lvpn__tun_close(fd);
+}
+END_TEST
+
 START_TEST(test_tun_configure_net30_peer) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
                                     0, 0};
@@ -1012,6 +1062,7 @@ static Suite *tun_suite(int with_root) {
     tcase_add_test(tr, test_tun_open_names);
     tcase_add_test(tr, test_tun_configure_subnet);
     tcase_add_test(tr, test_tun_configure_net30_peer);
+    tcase_add_test(tr, test_tun_replace_routes_without_gap);
     tcase_add_test(tr, test_tun_def1_keeps_server_on_previous_gateway);
     tcase_add_test(tr, test_tun_netlink_errors_are_readable);
     tcase_add_test(tr, test_tun_undo_after_device_is_gone);
