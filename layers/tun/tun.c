@@ -332,14 +332,14 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     }
     if (!same) {
       err = lvpn__tun_apply_plan(&t->nl, t->ifname, plan);
+      if (err != 0) /* before replace_end's requests reset the text */
+        snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
+                 lvpn__nl_last_error(&t->nl));
       if (replace && lvpn__nl_replace_end(&t->nl) != 0)
         LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
                   lvpn__nl_last_error(&t->nl));
-      if (err != 0) {
-        snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
-                 lvpn__nl_last_error(&t->nl));
+      if (err != 0)
         return LVPN_ENETLINK;
-      }
       if (lvpn__tun_plan_copy(&t->applied, plan) != 0) {
         snprintf(errbuf, errlen, "configuring %s: out of memory", t->ifname);
         return LVPN_ENOMEM;
