@@ -126,6 +126,7 @@ void lvpn_client_stop(lvpn_client_t *c) {
     /* between two connections: nothing is open but the timer */
     uv_timer_stop(&c->timer);
     c->cred_wait = 0;
+    lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
     c->state = LVPN__CLIENT_DOWN;
     c->err = LVPN_ESTOPPED;
     LVPN__TRACE(&c->trace, "client", "stopped", "error=%s",
@@ -189,6 +190,7 @@ static void client_timer_closed(uv_handle_t *h) {
 static void client_finish_close(lvpn_client_t *c) {
   if (c->timer_closed)
     return;
+  lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
   c->timer_closed = 1;
   c->timers_open = 3;
   c->timer.data = c->reneg_timer.data = c->poll_timer.data = c;
@@ -241,6 +243,7 @@ static void client_restart_cb(uv_timer_t *h) {
     return;
   if (lvpn__client_build(c) != 0 && c->workers.state == LVPN__WORKERS_IDLE) {
     /* failed before anything started: nothing will call on_down */
+    lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
     c->state = LVPN__CLIENT_DOWN;
     lvpn__client_event(c, LVPN_EVENT_STOPPED, c->err);
   }
@@ -384,6 +387,8 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
       return;
     c->err = err = LVPN_ERETRY_MAX;
   }
+  /* not restarting: a kept tun (persist-tun) goes now */
+  lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
   c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
   LVPN__TRACE(&c->trace, "client", "stopped", "error=%s", lvpn_err_name(err));
   lvpn__client_event(c, LVPN_EVENT_STOPPED, err);

@@ -65,6 +65,7 @@ struct lvpn_client_s {
   lvpn__tlssession_t tls;
   lvpn__datachannel_t dc;
   lvpn__tun_layer_t tun;
+  lvpn__tun_keep_t tun_keep; /* persist-tun: the device between stacks */
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
   uv_timer_t reneg_timer; /* reneg-sec */
   uv_timer_t poll_timer;  /* server-poll-timeout / connect-timeout */

@@ -139,9 +139,26 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
                 "redirect-gateway: using def1 routes (0.0.0.0/1 and "
                 "128.0.0.0/1) instead of replacing the default route");
     p4.redirect_def1 = 1;
+    /* local: no host route to the server; autolocal: none if it is on a
+     * local subnet (route.c redirect_default_route_to_vpn). bypass-dhcp
+     * and bypass-dns add no route on Linux, as in OpenVPN (route.c
+     * get_bypass_addresses is Windows-only). */
     if (ss->ss_family == AF_INET && !(rg & LVPN__RG_LOCAL))
       p4.server = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    p4.autolocal = (rg & LVPN__RG_AUTOLOCAL) != 0;
   }
+  /* block-ipv6, configured or pushed (a route option: route-nopull drops
+   * it, as OpenVPN's OPT_P_ROUTE) */
+  c->tun.block_ipv6 =
+      cfg->block_ipv6 || (!cfg->route_nopull && push->block_ipv6);
+  if (rg & LVPN__RG_BLOCK_LOCAL)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: redirect-gateway block-local: the local LAN is not "
+              "routed into the tunnel (not applied yet)");
+  if ((rg & LVPN__RG_IPV6) && !push->has_ifconfig6)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: redirect-gateway ipv6: the server pushed no IPv6 "
+              "address, IPv6 is not redirected");
   if (push->has_ifconfig || n4 > 0 || p4.redirect_def1) {
     rc = lvpn__tun_plan_ipv4(plan, &p4, err, errlen);
     if (rc != 0)
@@ -159,6 +176,11 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
       client_route6(&cfg->routes6[i], metric, &routes6[n6++]);
     p6.routes = routes6;
     p6.n_routes = (size_t)n6;
+    p6.redirect = (rg & LVPN__RG_IPV6) != 0;
+    if (ss->ss_family == AF_INET6) {
+      p6.has_server = 1;
+      memcpy(p6.server, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    }
     rc = lvpn__tun_plan_ipv6(plan, &p6, err, errlen);
     if (rc != 0)
       goto out;

@@ -338,6 +338,9 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->dc.on_authentic = c->mux.on_authentic = client_floated;
   c->mux.auth_ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
+  /* persist-tun, and after a privilege drop (/dev/net/tun is root's) */
+  if (cfg->persist_tun || c->privileges_dropped)
+    lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
   lvpn__client_dns_stack(c);

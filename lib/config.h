@@ -250,6 +250,8 @@ struct lvpn_config_s {
   int route_metric;     /* -1: not given */
   int redirect_gateway; /* LVPN__RG_* flags, 0: not given */
   int redirect_private;
+  bool persist_tun;     /* keep the tun and its routes across restarts */
+  bool block_ipv6;      /* answer IPv6 from the tun with ICMPv6 no-route */
   lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
   int n_dhcp;
   lvpn_dns_t dns; /* the config's `dns` options (lib/dns_opt.h) */

@@ -2,7 +2,7 @@
  * keepalive and retry timers.
  *
  * Accepted, our behaviour being what they ask:
- *   persist-key, persist-tun  we never drop keys or the tun across restarts
+ *   persist-key               we never drop keys across restarts
  *   resolv-retry              we retry name resolution on every attempt
  *   ping-timer-rem            a client always has its remote
  *   disable-occ               we never send OCC requests nor compare the
@@ -245,7 +245,7 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("server-poll-timeout", server_poll_timeout, 0, INT_MAX),
     OPT_FN("explicit-exit-notify", 0, 1, fn_exit_notify),
     OPT_NOOP("persist-key", 0, 0),
-    OPT_NOOP("persist-tun", 0, 0),
+    OPT_FLAG("persist-tun", persist_tun), /* tun/tun.c: lvpn__tun_keep_t */
     OPT_NOOP("resolv-retry", 1, 1),
     OPT_NOOP("ping-timer-rem", 0, 0),
     OPT_WARN("fast-io", "a performance hint; the event loop is libuv's"),

@@ -61,6 +61,7 @@ static int fn_ifconfig6(lvpn__push_t *p, const char *name, char *const *a,
     return perr(p, "ifconfig-ipv6: /%u is not from /64 to /124", bits);
   p->ifconfig6_bits = (uint8_t)bits;
   p->has_ifconfig6 = true;
+  p->has_ifconfig6_remote = true;
   return 0;
 }
 

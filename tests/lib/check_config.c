@@ -745,8 +745,9 @@ START_TEST(test_config_noops_unsupported_server_options) {
                         "topology subnet\ntun-ipv6\nkey-method 2\n"
                         "block-outside-dns\nroute-method exe\n"
                         "ip-win32 dynamic 0 3600\nroute-delay 2 10\n"
-                        "route-delay\npull\ntls-client\n");
+                        "route-delay\npull\ntls-client\nblock-ipv6\n");
   ck_assert(c->pull && c->tls_client && !c->client);
+  ck_assert(c->persist_tun && c->block_ipv6); /* layers/tun */
   ck_assert_str_eq(c->user, "nobody"); /* done by lvpn_drop_privileges */
   ck_assert_str_eq(c->group, "nogroup");
   ck_assert_int_eq(c->n_warnings, (int)(sizeof(warned) / sizeof(warned[0])));
@@ -807,6 +808,7 @@ START_TEST(test_config_set_overrides) {
   ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 443);
   ck_assert_int_eq(c->verb, 7);
   ck_assert(c->auth_nocache);
+  ck_assert(c->persist_tun);
 
   ck_assert_int_eq(lvpn_config_set(c, "ping", bad_ping, err, sizeof(err)),
                    LVPN_ECONFIG);
