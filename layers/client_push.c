@@ -346,8 +346,17 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.epoch = epoch;
   dp.epoch_usage_limit = epoch ? epoch_usage_limit(c) : 0;
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
-  dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
-                                                          : cfg->ping_restart);
+  /* ping-exit or ping-restart: pushed ones win over ours */
+  if (push->ping_exit >= 0 || (push->ping_restart < 0 && cfg->ping_exit > 0)) {
+    dp.ping_exit = 1;
+    dp.ping_restart_s =
+        (unsigned)(push->ping_exit >= 0 ? push->ping_exit : cfg->ping_exit);
+  } else {
+    dp.ping_restart_s = (unsigned)(
+        push->ping_restart >= 0 ? push->ping_restart : cfg->ping_restart);
+  }
+  dp.reneg_bytes = cfg->reneg_bytes;
+  dp.reneg_pkts = cfg->reneg_pkts;
   rc = lvpn__tlssession_key2(t, ekm, key2);
   if (rc == 0)
     rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);
@@ -370,8 +379,12 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
             ekm ? "TLS-EKM" : "OpenVPN PRF", epoch ? ", epoch data keys" : "",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? "P_DATA_V1" : "P_DATA_V2",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? 0 : dp.peer_id);
-  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, ping-restart %u",
-            dp.ping_s, dp.ping_restart_s);
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, %s %u",
+            dp.ping_s, dp.ping_exit ? "ping-exit" : "ping-restart",
+            dp.ping_restart_s);
+  if (push->inactive >= 0)
+    lvpn__datachannel_set_inactive(&c->dc, (unsigned)push->inactive,
+                                   (uint64_t)push->inactive_bytes);
 
   lvpn__tun_plan_init(&plan);
   rc = client_plan(c, push, &plan, &sc, err, sizeof(err));

@@ -264,10 +264,16 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
   lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
-                         cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
-                                               : LVPN__PRE_PULL_PING_RESTART,
+                         cfg->ping_exit > 0      ? (unsigned)cfg->ping_exit
+                         : cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
+                                                 : LVPN__PRE_PULL_PING_RESTART,
                          &c->log);
   c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
+  if (cfg->ping_exit > 0) /* before PUSH_REPLY too, as OpenVPN */
+    lvpn__datachannel_set_ping_exit(&c->dc, 1);
+  if (cfg->inactive > 0)
+    lvpn__datachannel_set_inactive(&c->dc, (unsigned)cfg->inactive,
+                                   (uint64_t)cfg->inactive_bytes);
   c->dc.ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
@@ -319,13 +325,8 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     const char *what;
   } w[] = {
       {cfg->remote_random, "'remote-random': remotes are tried in order"},
-      {cfg->reneg_bytes || cfg->reneg_pkts,
-       "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
-       "renegotiations"},
       {cfg->replay_window != 64 || cfg->replay_time != 15,
        "'replay-window': the data channel uses its fixed 64-packet window"},
-      {cfg->ping_exit > 0, "'ping-exit': only 'ping-restart' is applied"},
-      {cfg->inactive > 0, "'inactive': the client does not exit when idle"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
       {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
       {cfg->n_setenv > 0 && !cfg->forward_compatible,

@@ -145,6 +145,7 @@ struct lvpn_config_s {
   int hand_window;                  /* s, default 60 */
   int tls_timeout;                  /* s, default 2 */
   int reneg_sec;                    /* s, default 3600; 0 disables */
+  bool tls_exit;                    /* TLS failures exit, not restart */
   uint64_t reneg_bytes, reneg_pkts; /* 0: off */
 
   /* data channel */
@@ -206,6 +207,10 @@ struct lvpn_config_s {
   lvpn__setenv_t setenv[LVPN__CONFIG_MAX_LIST];
   int n_setenv;
   bool push_peer_info;
+  /* process options: the host acts on them (lvpn_config_proc_opts) */
+  bool daemon, syslog, log_append, suppress_timestamps;
+  char *syslog_name, *log_file, *writepid, *status_file;
+  int status_interval, status_version; /* 60, 1 */
   bool forward_compatible; /* setenv FORWARD_COMPATIBLE 1: unknown options
                               only warn */
 

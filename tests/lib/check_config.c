@@ -611,7 +611,8 @@ START_TEST(test_config_numbers_and_timers) {
                         "verb 11\nmute 20\nreplay-window 128 30\n"
                         "mute-replay-warnings\nscript-security 2\n");
   ck_assert_int_eq(c->ping, 10);
-  ck_assert_int_eq(c->ping_restart, 60);
+  /* one receive timeout: ping-exit, given last, replaces ping-restart */
+  ck_assert_int_eq(c->ping_restart, 0);
   ck_assert_int_eq(c->ping_exit, 300);
   ck_assert_int_eq(c->inactive, 3600);
   ck_assert_int_eq(c->tun_mtu, 1400);
