@@ -109,6 +109,57 @@ static int fn_echo(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+/* A file the process writes (log, writepid, status): below `cd` when
+ * relative and cd was given, else as given (the host's directory). */
+static int set_path(lvpn__opt_ctx_t *a, char **dst, const char *path) {
+  const char *cd = a->cfg->cd;
+  char *d;
+  if (cd == NULL || path[0] == '/')
+    d = strdup(path);
+  else if (asprintf(&d, "%s/%s", cd, path) < 0)
+    d = NULL;
+  if (d == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  free(*dst);
+  *dst = d;
+  return 0;
+}
+
+/* daemon [name], syslog [name]: name is the program name for syslog. */
+static int fn_daemon(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  lvpn_config_t *c = a->cfg;
+  if (strcmp(o->name, "daemon") == 0)
+    c->daemon = true;
+  else
+    c->syslog = true;
+  if (n > 0 && lvpn__opt_set_str(&c->syslog_name, p[0]) != 0)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* log FILE (truncated at start) / log-append FILE. */
+static int fn_log(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                  int n) {
+  a->cfg->log_append = strcmp(o->name, "log-append") == 0;
+  return set_path(a, &a->cfg->log_file, p[0]);
+}
+
+static int fn_writepid(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  return set_path(a, &a->cfg->writepid, p[0]);
+}
+
+/* status FILE [N]: the statistics file, rewritten every N s (60). */
+static int fn_status(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  int v = 60;
+  if (n > 1 && lvpn__opt_get_int(a, o, p[1], 1, INT_MAX, &v) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->status_interval = v;
+  return set_path(a, &a->cfg->status_file, p[0]);
+}
+
 #define MGMT "is not supported by this client's management interface"
 #define CMD "is a command of the openvpn program, not a connection option"
 #define TODO_PROC(n) OPT_TODO(n)
@@ -145,14 +196,14 @@ static const lvpn__opt_t opts[] = {
     OPT_REFUSE("show-tls", CMD),
     OPT_REFUSE("show-pkcs11-ids", CMD),
     OPT_REFUSE("show-curves", CMD),
-    TODO_PROC("daemon"),
-    TODO_PROC("log"),
-    TODO_PROC("log-append"),
-    TODO_PROC("status"),
-    TODO_PROC("status-version"),
-    TODO_PROC("suppress-timestamps"),
-    TODO_PROC("syslog"),
-    TODO_PROC("writepid"),
+    OPT_FN("daemon", 0, 1, fn_daemon),
+    OPT_FN("syslog", 0, 1, fn_daemon),
+    OPT_FN("log", 1, 1, fn_log),
+    OPT_FN("log-append", 1, 1, fn_log),
+    OPT_FN("writepid", 1, 1, fn_writepid),
+    OPT_FN("status", 1, 2, fn_status),
+    OPT_INT("status-version", status_version, 1, 3),
+    OPT_FLAG("suppress-timestamps", suppress_timestamps),
     TODO_PROC("machine-readable-output"),
     TODO_PROC("errors-to-stderr"),
     TODO_PROC("ipchange"),
@@ -177,6 +228,8 @@ static const lvpn__opt_t opts[] = {
 static int init(lvpn_config_t *c) {
   c->script_security = 1;
   c->verb = 3;
+  c->status_interval = 60;
+  c->status_version = 1;
   return 0;
 }
 
@@ -188,6 +241,10 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   fn(&c->group, 0, ud);
   fn(&c->chroot_dir, 0, ud);
   fn(&c->cd, 0, ud);
+  fn(&c->syslog_name, 0, ud);
+  fn(&c->log_file, 0, ud);
+  fn(&c->writepid, 0, ud);
+  fn(&c->status_file, 0, ud);
   for (k = 0; k < c->n_setenv; k++) {
     fn(&c->setenv[k].name, 0, ud);
     fn(&c->setenv[k].value, 0, ud);
@@ -198,3 +255,17 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
 
 const lvpn__config_area_t lvpn__config_proc = {opts, OPT_COUNT(opts), init,
                                                walk, NULL};
+
+void lvpn_config_proc_opts(const lvpn_config_t *c, lvpn_proc_opts_t *out) {
+  memset(out, 0, sizeof(*out));
+  out->daemon = c->daemon;
+  out->use_syslog = (c->syslog || c->daemon) && c->log_file == NULL;
+  out->syslog_name = c->syslog_name;
+  out->log_file = c->log_file;
+  out->log_append = c->log_append;
+  out->writepid = c->writepid;
+  out->status_file = c->status_file;
+  out->status_interval = c->status_interval;
+  out->status_version = c->status_version;
+  out->suppress_timestamps = c->suppress_timestamps;
+}
