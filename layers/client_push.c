@@ -172,14 +172,26 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
 
   /* What up/down scripts see (OpenVPN's environment). */
   memset(sc, 0, sizeof(*sc));
+  lvpn__script_env_init(&sc->env);
   if (cfg->script_security >= 2) {
     sc->up = cfg->up;
     sc->down = cfg->down;
-  } else if (cfg->up != NULL || cfg->down != NULL) {
+    sc->route_up = cfg->route_up;
+    sc->route_pre_down = cfg->route_pre_down;
+    sc->ipchange = cfg->ipchange;
+  } else if (cfg->up != NULL || cfg->down != NULL || cfg->route_up != NULL ||
+             cfg->route_pre_down != NULL || cfg->ipchange != NULL) {
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "WARNING: up/down scripts are not run unless "
-              "'script-security 2' or higher is set");
+              "WARNING: scripts (up, down, route-up, route-pre-down, "
+              "ipchange) are not run unless 'script-security 2' or higher "
+              "is set");
   }
+  for (i = 0; i < cfg->n_setenv; i++) /* setenv: for every script */
+    if (lvpn__script_env_add(&sc->env, cfg->setenv[i].name,
+                             cfg->setenv[i].value) == LVPN_ENOMEM) {
+      rc = LVPN_ENOMEM;
+      goto out;
+    }
   if (push->has_ifconfig) {
     fmt4(sc->local, sizeof(sc->local), push->ifconfig_local);
     fmt4(sc->remote_netmask, sizeof(sc->remote_netmask),
@@ -229,6 +241,7 @@ static void client_script_free(lvpn__tun_script_t *sc) {
   for (i = 0; i < sc->n_dhcp; i++)
     free(sc->dhcp[i]);
   sc->n_dhcp = 0;
+  lvpn__script_env_free(&sc->env);
 }
 
 static void client_arm_reneg(lvpn_client_t *c);
@@ -387,6 +400,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
                                    (uint64_t)push->inactive_bytes);
 
   lvpn__tun_plan_init(&plan);
+  memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */
   rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
   if (rc == 0)
     rc = lvpn__tun_layer_configure(&c->tun, &plan, &sc, err, sizeof(err));

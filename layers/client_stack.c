@@ -239,6 +239,7 @@ int lvpn__client_build(lvpn_client_t *c) {
                           : proto.family == 6 ? LVPN__NET_UDP6
                                               : LVPN__NET_UDP);
   no.connect_timeout = lvpn__client_poll_timeout(c);
+  no.passtos = cfg->passtos;
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
@@ -329,8 +330,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
        "'replay-window': the data channel uses its fixed 64-packet window"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
       {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
-      {cfg->n_setenv > 0 && !cfg->forward_compatible,
-       "'setenv': the variables are not passed to scripts"},
       {cfg->mute > 0, "'mute': repeated messages are not muted"},
       {cfg->mssfix_given && cfg->mssfix > 0,
        "'mssfix': TCP MSS clamping is not done"},

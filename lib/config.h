@@ -174,6 +174,7 @@ struct lvpn_config_s {
   int mssfix;  /* 1492 default, 0 off */
   bool mssfix_mtu, mssfix_fixed;
   bool mssfix_given; /* the option was in the config (warned: not applied) */
+  bool passtos;      /* copy the inner IPv4 TOS to the outer packets */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
   int64_t inactive_bytes;                      /* inactive's 2nd value */
   int connect_timeout;                         /* 120 */
@@ -200,6 +201,7 @@ struct lvpn_config_s {
 
   /* scripts and environment */
   char *up, *down;
+  char *route_up, *route_pre_down, *ipchange; /* scripts, as up/down */
   char *user, *group, *chroot_dir; /* privilege drop after CONNECTED (the
                                       host does it: lvpn_drop_privileges) */
   char *cd;                        /* base directory for later files */

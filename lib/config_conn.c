@@ -228,7 +228,7 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("single-session"),
     OPT_TODO("compat-mode"),
     OPT_TODO("max-packet-size"),
-    OPT_TODO("passtos"),
+    OPT_FLAG("passtos", passtos),
     OPT_NOOP("disable-occ", 0, 0),
 };
 

@@ -206,9 +206,9 @@ static const lvpn__opt_t opts[] = {
     OPT_FLAG("suppress-timestamps", suppress_timestamps),
     TODO_PROC("machine-readable-output"),
     TODO_PROC("errors-to-stderr"),
-    TODO_PROC("ipchange"),
-    TODO_PROC("route-up"),
-    TODO_PROC("route-pre-down"),
+    OPT_STR("ipchange", ipchange),
+    OPT_STR("route-up", route_up),
+    OPT_STR("route-pre-down", route_pre_down),
     TODO_PROC("up-delay"),
     TODO_PROC("up-restart"),
     TODO_PROC("remap-usr1"),
@@ -237,6 +237,9 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   fn(&c->up, 0, ud);
   fn(&c->down, 0, ud);
+  fn(&c->route_up, 0, ud);
+  fn(&c->route_pre_down, 0, ud);
+  fn(&c->ipchange, 0, ud);
   fn(&c->user, 0, ud);
   fn(&c->group, 0, ud);
   fn(&c->chroot_dir, 0, ud);

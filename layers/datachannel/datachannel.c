@@ -221,6 +221,10 @@ static void dc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     lvpn__layer_drop(l, p);
     return;
   }
+  if (p->len >= 20 && (p->data[0] >> 4) == 4) { /* for passtos */
+    p->meta.has_tos = 1;
+    p->meta.tos = p->data[1];
+  }
   dc_send(d, p, 0);
 }
 

@@ -159,6 +159,8 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
       1000 * (uint64_t)(o->connect_timeout ? o->connect_timeout
                                            : LVPN__NETWORKIO_CONNECT_TIMEOUT);
   n->on_ready = o->on_ready;
+  n->passtos = o->passtos;
+  n->tos = -1;
   n->remote.ss_family = AF_UNSPEC;
   n->local.ss_family = AF_UNSPEC;
   lvpn__queue_init(&n->pending);
@@ -671,7 +673,27 @@ static int networkio_start(lvpn__layer_t *l) {
   return 0;
 }
 
+/* passtos: the outer TOS follows the inner packet's (OpenVPN's
+ * link_socket_set_tos); control packets go out with the last one set. */
+static void networkio_pass_tos(lvpn__networkio_t *n, const lvpn__pbuf_t *p) {
+  uv_os_fd_t fd;
+  int tos = p->meta.tos;
+  const uv_handle_t *h = lvpn__net_proto_is_tcp(n->proto)
+                             ? (const uv_handle_t *)&n->tcp
+                             : (const uv_handle_t *)&n->udp;
+  if (!p->meta.has_tos || tos == n->tos || n->remote.ss_family != AF_INET ||
+      uv_fileno(h, &fd) != 0)
+    return;
+  if (setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) == 0)
+    n->tos = tos;
+  else
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "passtos: cannot set IP_TOS %d", tos);
+}
+
 static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  if (n->passtos)
+    networkio_pass_tos(n, p);
   if (lvpn__net_proto_is_tcp(n->proto))
     tcp_send(n, p);
   else

@@ -54,6 +54,9 @@ typedef struct lvpn__networkio_opts_s {
   /* Called once, when the UDP socket is bound or TCP is connected (after
    * the held packets were handed to the socket). May be NULL. */
   void (*on_ready)(lvpn__networkio_t *n);
+  /* passtos: outgoing packets carry their inner IPv4 TOS (IP_TOS, set on
+   * the socket when it changes; IPv4 servers only, as OpenVPN). */
+  int passtos;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -93,6 +96,8 @@ struct lvpn__networkio_s {
   lvpn__net_proto_t proto;
   uint64_t timeout_ms; /* from connect_timeout; tests may lower it */
   void (*on_ready)(lvpn__networkio_t *n);
+  int passtos;
+  int tos; /* IP_TOS set on the socket; -1: the system's */
 
   int ready;                                   /* socket bound / connected */
   struct sockaddr_storage remote;              /* AF_UNSPEC until resolved */

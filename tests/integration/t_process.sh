@@ -4,7 +4,9 @@
 #     returns at once, the pid file holds the running daemon, the log file
 #     shows the tunnel up, pings work, the status file's byte counts grow,
 #     the traffic triggers a renegotiation the server sees, SIGTERM to the
-#     pid ends it (tun0 gone, pid file removed, status file final).
+#     pid ends it (tun0 gone, pid file removed, status file final); with
+#     passtos (an inner TOS on the outer packets), ipchange, up, route-up,
+#     route-pre-down, down scripts and setenv/setenv-safe variables.
 #  2. inactive 6: exits by itself, status 0, OpenVPN's message.
 #  3. ping-exit 4: exits (not restarts) once the server is gone.
 set -euo pipefail
@@ -34,9 +36,26 @@ it_server_conf proto=udp
 it_server_start
 
 # ---- 1. daemon ----
+# scripts: each appends its type, arguments and two variables to scripts.out
+printf '%s\n' '#!/bin/sh' \
+    'echo "$script_type args=$# [$*] MYVAR=$MYVAR OPENVPN_SAFE=$OPENVPN_SAFE" >>"$OUT_FILE"' \
+    >"$IT_DIR/script.sh"
+chmod +x "$IT_DIR/script.sh"
 it_client_conf proto=udp \
     "extra=daemon" "extra=writepid $IT_DIR/lvpn.pid" "extra=log $IT_DIR/lvpn-daemon.log" \
-    "extra=status $IT_DIR/lvpn.status 1" "extra=reneg-bytes 200000"
+    "extra=status $IT_DIR/lvpn.status 1" "extra=reneg-bytes 200000" "extra=passtos" \
+    "extra=script-security 2" "extra=setenv OUT_FILE $IT_DIR/scripts.out" \
+    "extra=setenv MYVAR hello" "extra=setenv-safe SAFE yes" \
+    "extra=up $IT_DIR/script.sh" "extra=route-up $IT_DIR/script.sh" \
+    "extra=ipchange $IT_DIR/script.sh" "extra=route-pre-down $IT_DIR/script.sh" \
+    "extra=down $IT_DIR/script.sh"
+# passtos: count tunnel packets that reach the server with DSCP cs4 (TOS 0x80)
+printf 'table inet lvpn_tos {\n chain input {\n  type filter hook input priority 0;\n  udp dport %s ip dscp cs4 counter\n }\n}\n' \
+    "$IT_SERVER_PORT" | ip netns exec "$IT_NS_S" nft -f -
+tos_count() {
+    ip netns exec "$IT_NS_S" nft list table inet lvpn_tos |
+        awk '/counter packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
 t0=$(date +%s)
 rc=0
 ip netns exec "$IT_NS_C" timeout 20 "$LVPN_BIN" connect --counters "$IT_DIR/client.ovpn" \
@@ -57,6 +76,12 @@ fi
 it_wait_log "$IT_DIR/lvpn-daemon.log" 'Initialization Sequence Completed' 20 ||
     bad "daemon: no 'Initialization Sequence Completed' in the log file"
 ip netns exec "$IT_NS_C" ping -c 3 -i 0.2 -W 2 198.19.0.1 >/dev/null || bad "daemon: no ping"
+t0=$(tos_count)
+ip netns exec "$IT_NS_C" ping -c 5 -i 0.2 -W 2 -Q 0x80 198.19.0.1 >/dev/null || bad "passtos: no ping"
+t1=$(tos_count)
+echo "  passtos: $((t1 - t0)) outer packets with TOS 0x80 for 5 inner ones (before: $t0)"
+((t1 - t0 >= 5)) || bad "passtos: the inner TOS did not reach the outer packets"
+((t0 == 0)) || bad "passtos: TOS 0x80 on packets whose inner TOS was 0"
 s1=$(awk -F, '$1 == "TCP/UDP read bytes" { print $2 }' "$IT_DIR/lvpn.status" 2>/dev/null || echo 0)
 # ~ 600 kB both ways: past reneg-bytes 200000, and visible in the status file
 ip netns exec "$IT_NS_C" ping -q -c 200 -i 0.01 -s 1400 -W 2 198.19.0.1 >/dev/null || true
@@ -82,6 +107,17 @@ it_wait_log "$IT_DIR/lvpn-daemon.log" 'layervpn: stopped' 5 || bad "daemon: no c
 if ip -n "$IT_NS_C" link show tun0 >/dev/null 2>&1; then bad "daemon: tun0 still exists"; fi
 [[ ! -e $IT_DIR/lvpn.pid ]] || bad "daemon: pid file left behind"
 grep -qx 'END' "$IT_DIR/lvpn.status" || bad "status: not written at exit"
+# scripts: order, OpenVPN's arguments, setenv and setenv-safe variables
+sed 's/^/    /' "$IT_DIR/scripts.out" 2>/dev/null || true
+want="ipchange up route-up route-pre-down down"
+got=$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 }' "$IT_DIR/scripts.out" 2>/dev/null || true)
+[[ $got == "$want" ]] || bad "scripts: ran '$got', want '$want'"
+grep -q "^ipchange args=1 \\[$IT_SERVER_IP $IT_SERVER_PORT\\]" "$IT_DIR/scripts.out" ||
+    bad "ipchange: want one argument 'ADDRESS PORT'"
+grep -q '^route-up args=0 ' "$IT_DIR/scripts.out" || bad "route-up: want no arguments"
+grep -q '^route-pre-down args=6 ' "$IT_DIR/scripts.out" || bad "route-pre-down: want down's 6 arguments"
+n=$(grep -c 'MYVAR=hello OPENVPN_SAFE=yes$' "$IT_DIR/scripts.out" || true)
+((n == 5)) || bad "setenv: $n of 5 scripts saw MYVAR and OPENVPN_SAFE"
 
 # ---- 2. inactive ----
 it_client_conf proto=udp "extra=inactive 6"
