@@ -34,6 +34,8 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->loop = loop;
   lvpn__logger_init(&c->log);
   c->log.verb = c->cfg->verb;
+  c->mute.cutoff = c->cfg->mute; /* mute N */
+  c->log.mute = &c->mute;
   lvpn__trace_init(&c->trace);
   lvpn__pbuf_pool_init(&c->pool, 512);
   uv_timer_init(loop, &c->timer);

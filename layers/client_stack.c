@@ -143,6 +143,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__km2_opts_t o;
   lvpn__peer_info_opts_t pi;
+  lvpn__client_peer_extra_t *px;
   int tcp = lvpn__config_remote_proto(cfg, 0).tcp;
   int rc;
 
@@ -165,7 +166,11 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   pi.comp_stubs = 1; /* we implement every stub framing */
   pi.comp_real = lvpn__comp_advertise_real(cfg->comp, cfg->allow_compression,
                                            cfg->allow_compression_set);
+  if ((px = malloc(sizeof(*px))) == NULL) /* 16 kB: not on the stack */
+    return LVPN_ENOMEM;
+  lvpn__client_peer_info_extra(c, &pi, px);
   rc = lvpn__peer_info_build(c->peer_info, sizeof(c->peer_info), &pi);
+  free(px);
   if (rc != 0)
     return rc;
   memset(km2, 0, sizeof(*km2));
@@ -329,8 +334,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
       {cfg->replay_window != 64 || cfg->replay_time != 15,
        "'replay-window': the data channel uses its fixed 64-packet window"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
-      {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
-      {cfg->mute > 0, "'mute': repeated messages are not muted"},
       {cfg->mssfix_given && cfg->mssfix > 0,
        "'mssfix': TCP MSS clamping is not done"},
       {cfg->tls_ciphersuites != NULL,
