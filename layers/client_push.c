@@ -370,6 +370,14 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   }
   dp.reneg_bytes = cfg->reneg_bytes;
   dp.reneg_pkts = cfg->reneg_pkts;
+  dp.replay_given = cfg->replay_window != 64 || cfg->replay_time != 15;
+  dp.replay_window = (unsigned)cfg->replay_window;
+  dp.replay_time = (unsigned)cfg->replay_time;
+  if (epoch && (cfg->replay_window != 64 || cfg->replay_time != 15))
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: 'replay-window %d %d' not applied: epoch data keys "
+              "keep a 64-packet, 15-s window",
+              cfg->replay_window, cfg->replay_time);
   rc = lvpn__tlssession_key2(t, ekm, key2);
   if (rc == 0)
     rc = lvpn__datachannel_set_key(&c->dc, &dp, key2);

@@ -331,8 +331,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     const char *what;
   } w[] = {
       {cfg->remote_random, "'remote-random': remotes are tried in order"},
-      {cfg->replay_window != 64 || cfg->replay_time != 15,
-       "'replay-window': the data channel uses its fixed 64-packet window"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
       {cfg->mssfix_given && cfg->mssfix > 0,
        "'mssfix': TCP MSS clamping is not done"},

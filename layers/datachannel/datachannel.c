@@ -409,6 +409,10 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
   else
     err = lvpn__dc_key_init(&d->keys[slot], d->params.cipher, d->params.auth,
                             key2, key_id, d->rng, d->rng_ctx);
+  if (err == 0 && !d->params.epoch && d->params.replay_given &&
+      (err = lvpn__dc_key_set_replay(&d->keys[slot], d->params.replay_window,
+                                     d->params.replay_time)) != 0)
+    lvpn__dc_key_free(&d->keys[slot]);
   if (err != 0)
     return err;
   d->have[slot] = 1;

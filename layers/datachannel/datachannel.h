@@ -26,6 +26,8 @@ typedef struct lvpn__dc_params_s {
   unsigned ping_restart_s;
   int ping_exit;      /* ping_restart_s ends the client (ping-exit) */
   uint64_t reneg_bytes, reneg_pkts; /* per key, both directions; 0: off */
+  int replay_given; /* else OpenVPN's 64 ids, 15 s */
+  unsigned replay_window, replay_time;
   int epoch;                  /* protocol-flags aead-epoch: epoch format */
   uint64_t epoch_usage_limit; /* 0: the cipher's; tests lower it */
 } lvpn__dc_params_t;
