@@ -5,7 +5,10 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +36,9 @@ int cli_proc_prepare(cli_proc_t *p, const lvpn_config_t *cfg,
   p->daemon = o.daemon;
   p->use_syslog = o.use_syslog;
   p->suppress_timestamps = o.suppress_timestamps;
+  p->machine_readable = o.machine_readable;
+  p->nice = o.nice;
+  p->mlock = o.mlock;
   p->log_append = o.log_append;
   p->status_interval = o.status_interval > 0 ? o.status_interval : 60;
   if ((o.syslog_name != NULL &&
@@ -120,6 +126,15 @@ int cli_proc_start(cli_proc_t *p, char *err, size_t errlen) {
       return -1;
     }
   }
+  /* nice, mlock: as OpenVPN, once the process that runs is there; a
+   * failure is said, not fatal */
+  errno = 0;
+  if (p->nice != 0 && setpriority(PRIO_PROCESS, 0,
+                                  getpriority(PRIO_PROCESS, 0) + p->nice) != 0)
+    fprintf(stderr, "layervpn: WARNING: nice %d: %s\n", p->nice,
+            strerror(errno));
+  if (p->mlock && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
+    fprintf(stderr, "layervpn: WARNING: mlock: %s\n", strerror(errno));
   if (p->use_syslog)
     openlog(p->syslog_name != NULL ? p->syslog_name : "openvpn", LOG_PID,
             LOG_DAEMON);
@@ -145,7 +160,18 @@ void cli_proc_log(const cli_proc_t *p, int level, const char *msg) {
            "%s%s", level == LVPN_LOG_FATAL ? "FATAL: " : "", msg);
     return;
   }
-  if (p != NULL && p->suppress_timestamps) {
+  if (p != NULL && p->machine_readable) {
+    /* OpenVPN's form: seconds.microseconds, its message flags (M_FATAL,
+     * M_WARN, M_INFO or the debug level), the message */
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    fprintf(f, "%lld.%06ld %x %s\n", (long long)tv.tv_sec, (long)tv.tv_usec,
+            level == LVPN_LOG_FATAL   ? 0x10u
+            : level == LVPN_LOG_ERROR ? 0x40u
+            : level <= LVPN_LOG_INFO  ? 0u
+                                      : (unsigned)(level - 1),
+            msg);
+  } else if (p != NULL && p->suppress_timestamps) {
     fprintf(f, "%s%s\n", level == LVPN_LOG_FATAL ? "FATAL: " : "", msg);
   } else {
     now = time(NULL);

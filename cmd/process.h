@@ -13,7 +13,8 @@
 #include "layervpn.h"
 
 typedef struct {
-  int daemon, use_syslog, suppress_timestamps;
+  int daemon, use_syslog, suppress_timestamps, machine_readable;
+  int nice, mlock;
   char *syslog_name;
   char *log_file, *writepid, *status_file; /* absolute paths */
   int log_append, status_interval;

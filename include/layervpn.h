@@ -152,6 +152,9 @@ typedef struct lvpn_proc_opts_s {
   int status_interval;      /* N s, default 60 */
   int status_version;       /* 1..3 (the client's file is the same) */
   int suppress_timestamps;  /* no time on log lines */
+  int machine_readable;     /* "SECONDS.USEC FLAGS message" log lines */
+  int nice;                 /* nice N: added to the priority; 0: none */
+  int mlock;                /* lock the process's memory (mlockall) */
 } lvpn_proc_opts_t;
 LVPN_EXTERN void lvpn_config_proc_opts(const lvpn_config_t *cfg,
                                        lvpn_proc_opts_t *out);

@@ -213,6 +213,8 @@ struct lvpn_config_s {
   bool daemon, syslog, log_append, suppress_timestamps;
   char *syslog_name, *log_file, *writepid, *status_file;
   int status_interval, status_version; /* 60, 1 */
+  bool machine_readable, mlock;
+  int nice;
   bool forward_compatible; /* setenv FORWARD_COMPATIBLE 1: unknown options
                               only warn */
 

@@ -5,12 +5,19 @@
  * lvpn_drop_privileges() once connected, as the CLI does) and cd (the base
  * directory of files named after it; the process's directory is kept).
  *
+ * Process options (daemon, log, log-append, syslog, writepid, status,
+ * status-version, suppress-timestamps, machine-readable-output, nice,
+ * mlock) are stored for the host: lvpn_config_proc_opts(); the CLI acts on
+ * them (cmd/process.c).
+ *
  * Accepted, our behaviour being what it asks: down-pre (the down script
- *   always runs before the tun device is closed).
+ *   always runs before the tun device is closed), errors-to-stderr (the
+ *   CLI writes errors to stderr unless a log file takes the output),
+ *   up-delay (the tun device is opened once the connection is up).
  * Accepted with a warning: tmp-dir (no temporary files are written).
  * Refused: plugins, the management interface, commands of the openvpn
- *   program (genkey, show-*...), and process options not implemented yet
- *   (daemon, log, status...; see the table).
+ *   program (genkey, show-*...), and what is not implemented yet
+ *   (up-restart, remap-usr1, setcon).
  */
 #include "lib/config_opts.h"
 
@@ -160,6 +167,18 @@ static int fn_status(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return set_path(a, &a->cfg->status_file, p[0]);
 }
 
+/* nice N: -20..19 (negative needs the privilege to raise priority). */
+static int fn_nice(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  long v;
+  if (lvpn__lex_int(p[0], -20, 19, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'nice' must be a number from -20 to 19, not '%s'",
+                          p[0]);
+  a->cfg->nice = (int)v;
+  return 0;
+}
+
 #define MGMT "is not supported by this client's management interface"
 #define CMD "is a command of the openvpn program, not a connection option"
 #define TODO_PROC(n) OPT_TODO(n)
@@ -204,16 +223,16 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("status", 1, 2, fn_status),
     OPT_INT("status-version", status_version, 1, 3),
     OPT_FLAG("suppress-timestamps", suppress_timestamps),
-    TODO_PROC("machine-readable-output"),
-    TODO_PROC("errors-to-stderr"),
+    OPT_FLAG("machine-readable-output", machine_readable),
+    OPT_NOOP("errors-to-stderr", 0, 0),
     OPT_STR("ipchange", ipchange),
     OPT_STR("route-up", route_up),
     OPT_STR("route-pre-down", route_pre_down),
-    TODO_PROC("up-delay"),
+    OPT_NOOP("up-delay", 0, 0),
     TODO_PROC("up-restart"),
     TODO_PROC("remap-usr1"),
-    TODO_PROC("nice"),
-    TODO_PROC("mlock"),
+    OPT_FN("nice", 1, 1, fn_nice),
+    OPT_FLAG("mlock", mlock),
     TODO_PROC("setcon"),
     OPT_STR("up", up),
     OPT_STR("down", down),
@@ -271,4 +290,7 @@ void lvpn_config_proc_opts(const lvpn_config_t *c, lvpn_proc_opts_t *out) {
   out->status_interval = c->status_interval;
   out->status_version = c->status_version;
   out->suppress_timestamps = c->suppress_timestamps;
+  out->machine_readable = c->machine_readable;
+  out->nice = c->nice;
+  out->mlock = c->mlock;
 }

@@ -75,6 +75,9 @@ START_TEST(test_process_options_from_config) {
                                "status",      "/tmp/x.st",    "5",
                                "status-version", "2",         NULL,
                                "suppress-timestamps", NULL,   NULL,
+                               "machine-readable-output", NULL, NULL,
+                               "nice",        "5",            NULL,
+                               "mlock",       NULL,           NULL,
                                NULL};
   lvpn_config_t *cfg = config(lines);
   lvpn_proc_opts_t o;
@@ -89,6 +92,9 @@ START_TEST(test_process_options_from_config) {
   ck_assert_int_eq(o.status_interval, 5);
   ck_assert_int_eq(o.status_version, 2);
   ck_assert_int_eq(o.suppress_timestamps, 1);
+  ck_assert_int_eq(o.machine_readable, 1);
+  ck_assert_int_eq(o.nice, 5);
+  ck_assert_int_eq(o.mlock, 1);
   lvpn_config_free(cfg);
 }
 END_TEST
