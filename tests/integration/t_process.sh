@@ -7,7 +7,8 @@
 #     pid ends it (tun0 gone, pid file removed, status file final); with
 #     passtos (an inner TOS on the outer packets), ipchange, up, route-up,
 #     route-pre-down, down scripts and setenv/setenv-safe variables.
-#  2. inactive 6: exits by itself, status 0, OpenVPN's message.
+#  2. inactive 6: exits by itself, status 0, OpenVPN's message (and
+#     push-peer-info: the server logs the extended peer info).
 #  3. ping-exit 4: exits (not restarts) once the server is gone.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -120,10 +121,14 @@ n=$(grep -c 'MYVAR=hello OPENVPN_SAFE=yes$' "$IT_DIR/scripts.out" || true)
 ((n == 5)) || bad "setenv: $n of 5 scripts saw MYVAR and OPENVPN_SAFE"
 
 # ---- 2. inactive ----
-it_client_conf proto=udp "extra=inactive 6"
+# (with push-peer-info: the server sees the extended peer info)
+it_client_conf proto=udp "extra=inactive 6" "extra=push-peer-info" "extra=setenv UV_LAB one"
 log=$IT_DIR/lvpn-inactive.log
 run_client "$log"
 it_wait_log "$log" 'Initialization Sequence Completed' 15 || bad "inactive: no tunnel"
+for v in IV_SSL=mbed IV_PLAT_VER= UV_LAB=one; do
+    grep -q "peer info: $v" "$IT_DIR/server.log" || bad "push-peer-info: the server did not get $v"
+done
 rc=$(wait_rc "$log" 20)
 echo "  inactive: exit status $rc"
 [[ $rc == 0 ]] || bad "inactive: exit status $rc, want 0"
