@@ -39,6 +39,7 @@ int cli_proc_prepare(cli_proc_t *p, const lvpn_config_t *cfg,
   p->machine_readable = o.machine_readable;
   p->nice = o.nice;
   p->mlock = o.mlock;
+  p->remap_usr1 = o.remap_usr1;
   p->log_append = o.log_append;
   p->status_interval = o.status_interval > 0 ? o.status_interval : 60;
   if ((o.syslog_name != NULL &&

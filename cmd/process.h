@@ -15,6 +15,7 @@
 typedef struct {
   int daemon, use_syslog, suppress_timestamps, machine_readable;
   int nice, mlock;
+  int remap_usr1; /* SIGUSR1 becomes this signal (remap-usr1); 0: none */
   char *syslog_name;
   char *log_file, *writepid, *status_file; /* absolute paths */
   int log_append, status_interval;

@@ -155,6 +155,7 @@ typedef struct lvpn_proc_opts_s {
   int machine_readable;     /* "SECONDS.USEC FLAGS message" log lines */
   int nice;                 /* nice N: added to the priority; 0: none */
   int mlock;                /* lock the process's memory (mlockall) */
+  int remap_usr1;           /* remap-usr1: SIGHUP or SIGTERM; 0: none */
 } lvpn_proc_opts_t;
 LVPN_EXTERN void lvpn_config_proc_opts(const lvpn_config_t *cfg,
                                        lvpn_proc_opts_t *out);

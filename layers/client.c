@@ -229,6 +229,9 @@ static int client_will_restart(const lvpn_client_t *c, int err) {
   if (c->cfg->tls_exit &&
       (err == LVPN_EHANDSHAKE_TIMEOUT || err == LVPN_EPROTO))
     return 0;
+  /* remap-usr1 SIGTERM: every restart (OpenVPN's SIGUSR1) is an exit */
+  if (c->cfg->remap_usr1 == 2)
+    return 0;
   return client_restartable(err);
 }
 

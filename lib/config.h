@@ -214,6 +214,7 @@ struct lvpn_config_s {
   char *syslog_name, *log_file, *writepid, *status_file;
   int status_interval, status_version; /* 60, 1 */
   bool machine_readable, mlock;
+  int remap_usr1; /* 0, 1 SIGHUP, 2 SIGTERM */
   int nice;
   bool forward_compatible; /* setenv FORWARD_COMPATIBLE 1: unknown options
                               only warn */

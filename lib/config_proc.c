@@ -17,11 +17,12 @@
  * Accepted with a warning: tmp-dir (no temporary files are written).
  * Refused: plugins, the management interface, commands of the openvpn
  *   program (genkey, show-*...), and what is not implemented yet
- *   (up-restart, remap-usr1, setcon).
+ *   (up-restart, setcon).
  */
 #include "lib/config_opts.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +180,8 @@ static int fn_nice(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+static const char *const remap_names[] = {"SIGHUP", "SIGTERM", NULL};
+
 #define MGMT "is not supported by this client's management interface"
 #define CMD "is a command of the openvpn program, not a connection option"
 #define TODO_PROC(n) OPT_TODO(n)
@@ -230,7 +233,7 @@ static const lvpn__opt_t opts[] = {
     OPT_STR("route-pre-down", route_pre_down),
     OPT_NOOP("up-delay", 0, 0),
     TODO_PROC("up-restart"),
-    TODO_PROC("remap-usr1"),
+    OPT_KW("remap-usr1", remap_usr1, 1, remap_names),
     OPT_FN("nice", 1, 1, fn_nice),
     OPT_FLAG("mlock", mlock),
     TODO_PROC("setcon"),
@@ -293,4 +296,7 @@ void lvpn_config_proc_opts(const lvpn_config_t *c, lvpn_proc_opts_t *out) {
   out->machine_readable = c->machine_readable;
   out->nice = c->nice;
   out->mlock = c->mlock;
+  out->remap_usr1 = c->remap_usr1 == 1   ? SIGHUP
+                    : c->remap_usr1 == 2 ? SIGTERM
+                                         : 0;
 }

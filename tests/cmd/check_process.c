@@ -1,6 +1,7 @@
 /* cmd/process.c: OpenVPN's client status file, the counters it takes, and
  * the process options as the config gives them (lvpn_config_proc_opts). */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ START_TEST(test_process_options_from_config) {
                                "machine-readable-output", NULL, NULL,
                                "nice",        "5",            NULL,
                                "mlock",       NULL,           NULL,
+                               "remap-usr1",  "SIGTERM",      NULL,
                                NULL};
   lvpn_config_t *cfg = config(lines);
   lvpn_proc_opts_t o;
@@ -95,6 +97,7 @@ START_TEST(test_process_options_from_config) {
   ck_assert_int_eq(o.machine_readable, 1);
   ck_assert_int_eq(o.nice, 5);
   ck_assert_int_eq(o.mlock, 1);
+  ck_assert_int_eq(o.remap_usr1, SIGTERM);
   lvpn_config_free(cfg);
 }
 END_TEST

@@ -9,6 +9,7 @@
 #     route-pre-down, down scripts and setenv/setenv-safe variables.
 #  2. inactive 6: exits by itself, status 0, OpenVPN's message (and
 #     push-peer-info: the server logs the extended peer info).
+#  remap-usr1 SIGTERM: SIGUSR1 ends the client.
 #  3. ping-exit 4: exits (not restarts) once the server is gone.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -133,6 +134,19 @@ rc=$(wait_rc "$log" 20)
 echo "  inactive: exit status $rc"
 [[ $rc == 0 ]] || bad "inactive: exit status $rc, want 0"
 grep -q 'Inactivity timeout (--inactive), exiting' "$log" || bad "inactive: no message"
+
+# ---- remap-usr1 SIGTERM: SIGUSR1 ends the client instead of restarting ----
+it_client_conf proto=udp "extra=remap-usr1 SIGTERM"
+log=$IT_DIR/lvpn-remap.log
+run_client "$log"
+it_wait_log "$log" 'Initialization Sequence Completed' 15 || bad "remap-usr1: no tunnel"
+for p in $(ip netns pids "$IT_NS_C"); do
+    [[ $(ps -o comm= -p "$p" 2>/dev/null) == *layervpn* ]] && kill -USR1 "$p"
+done
+rc=$(wait_rc "$log" 15)
+echo "  remap-usr1 SIGTERM: exit status $rc after SIGUSR1"
+[[ $rc == 0 ]] || bad "remap-usr1: exit status $rc, want 0"
+if grep -q 'restarting' "$log"; then bad "remap-usr1: restarted"; fi
 
 # ---- 3. ping-exit ----
 # the server's pushed ping-restart would replace our ping-exit (as in
