@@ -438,13 +438,13 @@ static int cmd_connect(int argc, char **argv) {
   if (cli.proc.config_path != NULL)
     cli.path = cli.proc.config_path; /* SIGHUP re-reads it after chdir / */
   uv_loop_init(&loop);
-  cli_proc_status_start(&cli.proc, &loop, &cli.client);
   cli.loop = &loop;
   if (cli.trace_path != NULL &&
       (rc = cli_trace_open(&cli.trace, &loop, cli.trace_path)) != 0) {
     fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
             cli.trace_path, uv_strerror(rc));
     uv_loop_close(&loop);
+    cli_proc_finish(&cli.proc);
     return 2;
   }
   if (cli.pcap_path != NULL &&
@@ -455,6 +455,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    cli_proc_finish(&cli.proc);
     return 2;
   }
   {
@@ -469,6 +470,7 @@ static int cmd_connect(int argc, char **argv) {
   }
   signal(SIGPIPE, SIG_IGN);
 
+  cli_proc_status_start(&cli.proc, &loop, &cli.client);
   rc = cli_new_client(&cli);
   if (rc != 0)
     cli_close_all(&cli);
