@@ -223,7 +223,8 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
                                           : "");
   for (i = 0; i < push->n_dhcp && sc->n_dhcp < LVPN__TUN_MAX_DHCP; i++) {
     char buf[LVPN__DHCP_VALUE_MAX + 64];
-    snprintf(buf, sizeof(buf), "dhcp-option %s%s%s", push->dhcp[i].name,
+    /* without the keyword: script.c writes "dhcp-option " before it */
+    snprintf(buf, sizeof(buf), "%s%s%s", push->dhcp[i].name,
              push->dhcp[i].value[0] ? " " : "", push->dhcp[i].value);
     sc->dhcp[sc->n_dhcp++] = buf[0] ? strdup(buf) : NULL;
   }

@@ -41,6 +41,7 @@ it_server_start
 # scripts: each appends its type, arguments and two variables to scripts.out
 printf '%s\n' '#!/bin/sh' \
     'echo "$script_type args=$# [$*] MYVAR=$MYVAR OPENVPN_SAFE=$OPENVPN_SAFE" >>"$OUT_FILE"' \
+    'echo "    foreign_option_1=$foreign_option_1" >>"$OUT_FILE"' \
     >"$IT_DIR/script.sh"
 chmod +x "$IT_DIR/script.sh"
 it_client_conf proto=udp \
@@ -112,7 +113,9 @@ grep -qx 'END' "$IT_DIR/lvpn.status" || bad "status: not written at exit"
 # scripts: order, OpenVPN's arguments, setenv and setenv-safe variables
 sed 's/^/    /' "$IT_DIR/scripts.out" 2>/dev/null || true
 want="ipchange up route-up route-pre-down down"
-got=$(awk '{ printf "%s%s", (NR > 1 ? " " : ""), $1 }' "$IT_DIR/scripts.out" 2>/dev/null || true)
+got=$(awk '$1 !~ /^foreign/ { printf "%s%s", (n++ ? " " : ""), $1 }' "$IT_DIR/scripts.out" 2>/dev/null || true)
+grep -qx '    foreign_option_1=dhcp-option DNS 198.19.0.1' "$IT_DIR/scripts.out" ||
+    bad "scripts: foreign_option_1 is not 'dhcp-option DNS 198.19.0.1'"
 [[ $got == "$want" ]] || bad "scripts: ran '$got', want '$want'"
 grep -q "^ipchange args=1 \\[$IT_SERVER_IP $IT_SERVER_PORT\\]" "$IT_DIR/scripts.out" ||
     bad "ipchange: want one argument 'ADDRESS PORT'"
