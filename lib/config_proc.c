@@ -236,7 +236,8 @@ static const lvpn__opt_t opts[] = {
     OPT_KW("remap-usr1", remap_usr1, 1, remap_names),
     OPT_FN("nice", 1, 1, fn_nice),
     OPT_FLAG("mlock", mlock),
-    TODO_PROC("setcon"),
+    OPT_REFUSE("setcon", "is not supported: this client does not change "
+                         "its SELinux context"),
     OPT_STR("up", up),
     OPT_STR("down", down),
     OPT_INT("script-security", script_security, 0, 3),
