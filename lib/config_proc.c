@@ -17,7 +17,8 @@
  * Accepted with a warning: tmp-dir (no temporary files are written).
  * Refused: plugins, the management interface, commands of the openvpn
  *   program (genkey, show-*...), and what is not implemented yet
- *   (up-restart, setcon).
+ *   (setcon).
+ * Accepted with a warning: up-restart (see the table).
  */
 #include "lib/config_opts.h"
 
@@ -184,7 +185,6 @@ static const char *const remap_names[] = {"SIGHUP", "SIGTERM", NULL};
 
 #define MGMT "is not supported by this client's management interface"
 #define CMD "is a command of the openvpn program, not a connection option"
-#define TODO_PROC(n) OPT_TODO(n)
 
 static const lvpn__opt_t opts[] = {
     OPT_STR("user", user),
@@ -232,7 +232,9 @@ static const lvpn__opt_t opts[] = {
     OPT_STR("route-up", route_up),
     OPT_STR("route-pre-down", route_pre_down),
     OPT_NOOP("up-delay", 0, 0),
-    TODO_PROC("up-restart"),
+    OPT_WARN("up-restart", "the tun device is opened anew on every "
+                           "connection, so up/down always run (context "
+                           "'init'), as OpenVPN without a kept device"),
     OPT_KW("remap-usr1", remap_usr1, 1, remap_names),
     OPT_FN("nice", 1, 1, fn_nice),
     OPT_FLAG("mlock", mlock),

@@ -163,8 +163,6 @@ END_TEST
 START_TEST(test_options_not_yet_refused_with_reason) {
   lvpn_config_t *c;
   static const fake_bad_case_t cases2[] = {
-      {"up-restart\n", LVPN_EUNSUPPORTED, 1,
-       "'up-restart' is not supported yet"},
       {"setcon system_u:system_r:openvpn_t\n", LVPN_EUNSUPPORTED, 1,
        "'setcon' is not supported: this client does not change its SELinux "
        "context"},
