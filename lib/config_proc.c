@@ -14,11 +14,10 @@
  *   always runs before the tun device is closed), errors-to-stderr (the
  *   CLI writes errors to stderr unless a log file takes the output),
  *   up-delay (the tun device is opened once the connection is up).
- * Accepted with a warning: tmp-dir (no temporary files are written).
+ * Accepted with a warning: tmp-dir (no temporary files are written),
+ *   up-restart (the device is opened anew on every connection).
  * Refused: plugins, the management interface, commands of the openvpn
- *   program (genkey, show-*...), and what is not implemented yet
- *   (setcon).
- * Accepted with a warning: up-restart (see the table).
+ *   program (genkey, show-*...), setcon (no SELinux context change).
  */
 #include "lib/config_opts.h"
 
