@@ -67,8 +67,8 @@ int cli_proc_prepare(cli_proc_t *p, const lvpn_config_t *cfg,
     p->status_fd =
         open(p->status_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (p->status_fd < 0) {
-      snprintf(err, errlen, "cannot open status file '%s': %s",
-               p->status_file, strerror(errno));
+      snprintf(err, errlen, "cannot open status file '%s': %s", p->status_file,
+               strerror(errno));
       return -1;
     }
   }
@@ -130,8 +130,8 @@ int cli_proc_start(cli_proc_t *p, char *err, size_t errlen) {
   /* nice, mlock: as OpenVPN, once the process that runs is there; a
    * failure is said, not fatal */
   errno = 0;
-  if (p->nice != 0 && setpriority(PRIO_PROCESS, 0,
-                                  getpriority(PRIO_PROCESS, 0) + p->nice) != 0)
+  if (p->nice != 0 &&
+      setpriority(PRIO_PROCESS, 0, getpriority(PRIO_PROCESS, 0) + p->nice) != 0)
     fprintf(stderr, "layervpn: WARNING: nice %d: %s\n", p->nice,
             strerror(errno));
   if (p->mlock && mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
@@ -178,8 +178,7 @@ void cli_proc_log(const cli_proc_t *p, int level, const char *msg) {
     now = time(NULL);
     localtime_r(&now, &tm);
     strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-    fprintf(f, "%s %s%s\n", ts, level == LVPN_LOG_FATAL ? "FATAL: " : "",
-            msg);
+    fprintf(f, "%s %s%s\n", ts, level == LVPN_LOG_FATAL ? "FATAL: " : "", msg);
   }
   fflush(f);
 }
@@ -205,20 +204,19 @@ int cli_proc_status_format(const cli_proc_stats_t *st, time_t when, char *buf,
   int n;
   localtime_r(&when, &tm);
   strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-  n = snprintf(buf, len,
-               "OpenVPN STATISTICS\n"
-               "Updated,%s\n"
-               "TUN/TAP read bytes,%llu\n"
-               "TUN/TAP write bytes,%llu\n"
-               "TCP/UDP read bytes,%llu\n"
-               "TCP/UDP write bytes,%llu\n"
-               "Auth read bytes,%llu\n"
-               "END\n",
-               ts, (unsigned long long)st->tun_read,
-               (unsigned long long)st->tun_write,
-               (unsigned long long)st->link_read,
-               (unsigned long long)st->link_write,
-               (unsigned long long)st->auth_read);
+  n = snprintf(
+      buf, len,
+      "OpenVPN STATISTICS\n"
+      "Updated,%s\n"
+      "TUN/TAP read bytes,%llu\n"
+      "TUN/TAP write bytes,%llu\n"
+      "TCP/UDP read bytes,%llu\n"
+      "TCP/UDP write bytes,%llu\n"
+      "Auth read bytes,%llu\n"
+      "END\n",
+      ts, (unsigned long long)st->tun_read, (unsigned long long)st->tun_write,
+      (unsigned long long)st->link_read, (unsigned long long)st->link_write,
+      (unsigned long long)st->auth_read);
   return n < 0 || (size_t)n >= len ? -1 : n;
 }
 

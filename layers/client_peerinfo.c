@@ -21,8 +21,8 @@ static void default_route_hwaddr(char *out, size_t len) {
   if (f == NULL)
     return;
   while (fgets(line, sizeof(line), f) != NULL)
-    if (sscanf(line, "%63s %lx %*x %*x %*d %*d %*d %lx", ifname, &dst,
-               &mask) == 3 &&
+    if (sscanf(line, "%63s %lx %*x %*x %*d %*d %*d %lx", ifname, &dst, &mask) ==
+            3 &&
         dst == 0 && mask == 0)
       break;
     else
@@ -52,7 +52,8 @@ void lvpn__client_peer_info_extra(lvpn_client_t *c, lvpn__peer_info_opts_t *pi,
     const char *name = cfg->setenv[i].name;
     int ext = strncmp(name, "UV_", 3) == 0 || strcmp(name, "IV_PLAT_VER") == 0;
     if ((ext && !cfg->push_peer_info) ||
-        (!ext && strcmp(name, "IV_GUI_VER") != 0 && strcmp(name, "IV_SSO") != 0))
+        (!ext && strcmp(name, "IV_GUI_VER") != 0 &&
+         strcmp(name, "IV_SSO") != 0))
       continue;
     if (snprintf(x->store[x->n_env], sizeof(x->store[0]), "%s=%s", name,
                  cfg->setenv[i].value) >= (int)sizeof(x->store[0]))

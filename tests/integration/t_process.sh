@@ -39,6 +39,7 @@ it_server_start
 
 # ---- 1. daemon ----
 # scripts: each appends its type, arguments and two variables to scripts.out
+# shellcheck disable=SC2016 # the script expands its own variables
 printf '%s\n' '#!/bin/sh' \
     'echo "$script_type args=$# [$*] MYVAR=$MYVAR OPENVPN_SAFE=$OPENVPN_SAFE" >>"$OUT_FILE"' \
     'echo "    foreign_option_1=$foreign_option_1" >>"$OUT_FILE"' \
