@@ -34,6 +34,8 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->loop = loop;
   lvpn__logger_init(&c->log);
   c->log.verb = c->cfg->verb;
+  c->mute.cutoff = c->cfg->mute; /* mute N */
+  c->log.mute = &c->mute;
   lvpn__trace_init(&c->trace);
   lvpn__pbuf_pool_init(&c->pool, 512);
   uv_timer_init(loop, &c->timer);
@@ -233,7 +235,14 @@ static int client_restartable(int err) {
  * shown while the stack shuts down; whether connect-retry-max is used up is
  * decided by the retry policy once the stack is down. */
 static int client_will_restart(const lvpn_client_t *c, int err) {
-  (void)c;
+  /* tls-exit: a failed TLS negotiation ends the client (OpenVPN's
+   * tls_exit_signal SIGTERM in place of SIGUSR1) */
+  if (c->cfg->tls_exit &&
+      (err == LVPN_EHANDSHAKE_TIMEOUT || err == LVPN_EPROTO))
+    return 0;
+  /* remap-usr1 SIGTERM: every restart (OpenVPN's SIGUSR1) is an exit */
+  if (c->cfg->remap_usr1 == 2)
+    return 0;
   return client_restartable(err);
 }
 
@@ -354,7 +363,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   uv_timer_stop(&c->reneg_timer);
   uv_timer_stop(&c->poll_timer);
   if (c->state == LVPN__CLIENT_RUNNING &&
-      (client_restartable(err) ||
+      (client_will_restart(c, err) ||
        (err == LVPN_EAUTH_FAILED &&
         lvpn__client_auth_failed(c, c->tls.auth_failed)))) {
     c->connected = 0;

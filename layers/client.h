@@ -37,6 +37,7 @@ struct lvpn_client_s {
   int connected;
   int err; /* why it stopped */
   lvpn__logger_t log;
+  lvpn__mute_t mute;
   lvpn__tracer_t trace;
   lvpn_event_cb event_cb;
   lvpn_inside_write_cb inside_write;
@@ -52,7 +53,7 @@ struct lvpn_client_s {
   lvpn__tls_conf_t tls_conf;
   int tls_conf_ready;
   char km2_options[512];
-  char peer_info[512];
+  char peer_info[1536]; /* OpenVPN's bound (512 * 3) */
   unsigned iv_proto;
   int cc_exit;        /* negotiated: EXIT as a control message */
   int exit_notify;    /* seconds (config or pushed) */
@@ -172,5 +173,16 @@ void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
                           const char *text, unsigned timeout_s);
 /* Frees every credential held. */
 void lvpn__client_auth_free(lvpn_client_t *c);
+
+/* push-peer-info and the setenv IV_GUI_VER / IV_SSO / UV_* lines
+ * (client_peerinfo.c): fills `pi`'s extra fields, pointing into `x`. */
+typedef struct {
+  char hwaddr[24], ssl[32], plat[72];
+  char store[LVPN__CONFIG_MAX_LIST][256];
+  const char *env[LVPN__CONFIG_MAX_LIST];
+  size_t n_env;
+} lvpn__client_peer_extra_t;
+void lvpn__client_peer_info_extra(lvpn_client_t *c, lvpn__peer_info_opts_t *pi,
+                                  lvpn__client_peer_extra_t *x);
 
 #endif

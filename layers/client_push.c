@@ -195,14 +195,26 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
 
   /* What up/down scripts see (OpenVPN's environment). */
   memset(sc, 0, sizeof(*sc));
+  lvpn__script_env_init(&sc->env);
   if (cfg->script_security >= 2) {
     sc->up = cfg->up;
     sc->down = cfg->down;
-  } else if (cfg->up != NULL || cfg->down != NULL) {
+    sc->route_up = cfg->route_up;
+    sc->route_pre_down = cfg->route_pre_down;
+    sc->ipchange = cfg->ipchange;
+  } else if (cfg->up != NULL || cfg->down != NULL || cfg->route_up != NULL ||
+             cfg->route_pre_down != NULL || cfg->ipchange != NULL) {
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "WARNING: up/down scripts are not run unless "
-              "'script-security 2' or higher is set");
+              "WARNING: scripts (up, down, route-up, route-pre-down, "
+              "ipchange) are not run unless 'script-security 2' or higher "
+              "is set");
   }
+  for (i = 0; i < cfg->n_setenv; i++) /* setenv: for every script */
+    if (lvpn__script_env_add(&sc->env, cfg->setenv[i].name,
+                             cfg->setenv[i].value) == LVPN_ENOMEM) {
+      rc = LVPN_ENOMEM;
+      goto out;
+    }
   if (push->has_ifconfig) {
     fmt4(sc->local, sizeof(sc->local), push->ifconfig_local);
     fmt4(sc->remote_netmask, sizeof(sc->remote_netmask),
@@ -234,7 +246,8 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
                                           : "");
   for (i = 0; i < push->n_dhcp && sc->n_dhcp < LVPN__TUN_MAX_DHCP; i++) {
     char buf[LVPN__DHCP_VALUE_MAX + 64];
-    snprintf(buf, sizeof(buf), "dhcp-option %s%s%s", push->dhcp[i].name,
+    /* without the keyword: script.c writes "dhcp-option " before it */
+    snprintf(buf, sizeof(buf), "%s%s%s", push->dhcp[i].name,
              push->dhcp[i].value[0] ? " " : "", push->dhcp[i].value);
     sc->dhcp[sc->n_dhcp++] = buf[0] ? strdup(buf) : NULL;
   }
@@ -252,6 +265,7 @@ static void client_script_free(lvpn__tun_script_t *sc) {
   for (i = 0; i < sc->n_dhcp; i++)
     free(sc->dhcp[i]);
   sc->n_dhcp = 0;
+  lvpn__script_env_free(&sc->env);
 }
 
 static void client_arm_reneg(lvpn_client_t *c);
@@ -460,8 +474,25 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.epoch = epoch;
   dp.epoch_usage_limit = epoch ? epoch_usage_limit(c) : 0;
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
-  dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
-                                                          : cfg->ping_restart);
+  /* ping-exit or ping-restart: pushed ones win over ours */
+  if (push->ping_exit >= 0 || (push->ping_restart < 0 && cfg->ping_exit > 0)) {
+    dp.ping_exit = 1;
+    dp.ping_restart_s =
+        (unsigned)(push->ping_exit >= 0 ? push->ping_exit : cfg->ping_exit);
+  } else {
+    dp.ping_restart_s = (unsigned)(
+        push->ping_restart >= 0 ? push->ping_restart : cfg->ping_restart);
+  }
+  dp.reneg_bytes = cfg->reneg_bytes;
+  dp.reneg_pkts = cfg->reneg_pkts;
+  dp.replay_given = cfg->replay_window != 64 || cfg->replay_time != 15;
+  dp.replay_window = (unsigned)cfg->replay_window;
+  dp.replay_time = (unsigned)cfg->replay_time;
+  if (epoch && (cfg->replay_window != 64 || cfg->replay_time != 15))
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: 'replay-window %d %d' not applied: epoch data keys "
+              "keep a 64-packet, 15-s window",
+              cfg->replay_window, cfg->replay_time);
   client_frame(c, push, cipher, epoch, comp, &frame);
   if (client_mtu(c, push, &frame, &dp) != 0)
     return;
@@ -487,10 +518,15 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
             ekm ? "TLS-EKM" : "OpenVPN PRF", epoch ? ", epoch data keys" : "",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? "P_DATA_V1" : "P_DATA_V2",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? 0 : dp.peer_id);
-  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, ping-restart %u",
-            dp.ping_s, dp.ping_restart_s);
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, %s %u",
+            dp.ping_s, dp.ping_exit ? "ping-exit" : "ping-restart",
+            dp.ping_restart_s);
+  if (push->inactive >= 0)
+    lvpn__datachannel_set_inactive(&c->dc, (unsigned)push->inactive,
+                                   (uint64_t)push->inactive_bytes);
 
   lvpn__tun_plan_init(&plan);
+  memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */
   rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
   if (rc == 0)
     rc = lvpn__tun_layer_configure(&c->tun, &plan, &sc, err, sizeof(err));

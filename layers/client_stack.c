@@ -144,6 +144,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__km2_opts_t o;
   lvpn__peer_info_opts_t pi;
+  lvpn__client_peer_extra_t *px;
   int tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
   int rc;
 
@@ -177,7 +178,11 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   pi.comp_stubs = 1; /* we implement every stub framing */
   pi.comp_real = lvpn__comp_advertise_real(cfg->comp, cfg->allow_compression,
                                            cfg->allow_compression_set);
+  if ((px = malloc(sizeof(*px))) == NULL) /* 16 kB: not on the stack */
+    return LVPN_ENOMEM;
+  lvpn__client_peer_info_extra(c, &pi, px);
   rc = lvpn__peer_info_build(c->peer_info, sizeof(c->peer_info), &pi);
+  free(px);
   if (rc != 0)
     return rc;
   memset(km2, 0, sizeof(*km2));
@@ -299,6 +304,7 @@ int lvpn__client_build(lvpn_client_t *c) {
                                               : LVPN__NET_UDP);
   no.connect_timeout = lvpn__client_poll_timeout(c);
   no.proxy = lvpn__config_remote_proxy(cfg, r);
+  no.passtos = cfg->passtos;
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
@@ -330,10 +336,16 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
   lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
-                         cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
-                                               : LVPN__PRE_PULL_PING_RESTART,
+                         cfg->ping_exit > 0      ? (unsigned)cfg->ping_exit
+                         : cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
+                                                 : LVPN__PRE_PULL_PING_RESTART,
                          &c->log);
   c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
+  if (cfg->ping_exit > 0) /* before PUSH_REPLY too, as OpenVPN */
+    lvpn__datachannel_set_ping_exit(&c->dc, 1);
+  if (cfg->inactive > 0)
+    lvpn__datachannel_set_inactive(&c->dc, (unsigned)cfg->inactive,
+                                   (uint64_t)cfg->inactive_bytes);
   c->dc.ud = c;
   c->dc.on_authentic = c->mux.on_authentic = client_floated;
   c->mux.auth_ud = c;
@@ -390,18 +402,7 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     int set;
     const char *what;
   } w[] = {
-      {cfg->reneg_bytes || cfg->reneg_pkts,
-       "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
-       "renegotiations"},
-      {cfg->replay_window != 64 || cfg->replay_time != 15,
-       "'replay-window': the data channel uses its fixed 64-packet window"},
-      {cfg->ping_exit > 0, "'ping-exit': only 'ping-restart' is applied"},
-      {cfg->inactive > 0, "'inactive': the client does not exit when idle"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
-      {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
-      {cfg->n_setenv > 0 && !cfg->forward_compatible,
-       "'setenv': the variables are not passed to scripts"},
-      {cfg->mute > 0, "'mute': repeated messages are not muted"},
       {cfg->tls_ciphersuites != NULL,
        "'tls-ciphersuites' (TLS 1.3): this client speaks TLS 1.2 (mbedTLS "
        "2.28)"},

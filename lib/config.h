@@ -196,6 +196,7 @@ struct lvpn_config_s {
   int hand_window;                  /* s, default 60 */
   int tls_timeout;                  /* s, default 2 */
   int reneg_sec;                    /* s, default 3600; 0 disables */
+  bool tls_exit;                    /* TLS failures exit, not restart */
   uint64_t reneg_bytes, reneg_pkts; /* 0: off */
 
   /* data channel */
@@ -231,6 +232,7 @@ struct lvpn_config_s {
   int mssfix;  /* 1492 default, 0 off */
   bool mssfix_mtu, mssfix_fixed;
   bool mssfix_default; /* not given, or given without a value */
+  bool passtos;      /* copy the inner IPv4 TOS to the outer packets */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
   int64_t inactive_bytes;                      /* inactive's 2nd value */
   int connect_timeout;                         /* 120 */
@@ -261,6 +263,7 @@ struct lvpn_config_s {
 
   /* scripts and environment */
   char *up, *down;
+  char *route_up, *route_pre_down, *ipchange; /* scripts, as up/down */
   char *user, *group, *chroot_dir; /* privilege drop after CONNECTED (the
                                       host does it: lvpn_drop_privileges) */
   char *cd;                        /* base directory for later files */
@@ -268,6 +271,13 @@ struct lvpn_config_s {
   lvpn__setenv_t setenv[LVPN__CONFIG_MAX_LIST];
   int n_setenv;
   bool push_peer_info;
+  /* process options: the host acts on them (lvpn_config_proc_opts) */
+  bool daemon, syslog, log_append, suppress_timestamps;
+  char *syslog_name, *log_file, *writepid, *status_file;
+  int status_interval, status_version; /* 60, 1 */
+  bool machine_readable, mlock;
+  int remap_usr1; /* 0, 1 SIGHUP, 2 SIGTERM */
+  int nice;
   bool forward_compatible; /* setenv FORWARD_COMPATIBLE 1: unknown options
                               only warn */
 

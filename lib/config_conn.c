@@ -200,6 +200,19 @@ static int fn_exit_notify(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* ping-restart N / ping-exit N: one timeout, the last one given says
+ * what it does (OpenVPN's ping_rec_timeout_action). */
+static int fn_ping_rec(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  bool exit = strcmp(o->name, "ping-exit") == 0;
+  int v;
+  if (lvpn__opt_get_int(a, o, p[0], 0, INT_MAX, &v) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->ping_exit = exit ? v : 0;
+  a->cfg->ping_restart = exit ? 0 : v;
+  return 0;
+}
+
 /* inactive N [BYTES]: the byte threshold is optional (OpenVPN 2.6). */
 static int fn_inactive(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                        char *const *p, int n) {
@@ -236,8 +249,8 @@ static const lvpn__opt_t opts[] = {
      .fn = lvpn__config_fn_connection},
     OPT_FN("keepalive", 2, 2, fn_keepalive),
     OPT_INT("ping", ping, 0, INT_MAX),
-    OPT_INT("ping-restart", ping_restart, 0, INT_MAX),
-    OPT_INT("ping-exit", ping_exit, 0, INT_MAX),
+    OPT_FN("ping-restart", 1, 1, fn_ping_rec),
+    OPT_FN("ping-exit", 1, 1, fn_ping_rec),
     OPT_FN("inactive", 1, 2, fn_inactive),
     OPT_INT("connect-timeout", connect_timeout, 0, INT_MAX),
     OPT_FN("connect-retry", 1, 2, fn_connect_retry),
@@ -276,7 +289,7 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("single-session"),
     OPT_TODO("compat-mode"),
     OPT_TODO("max-packet-size"),
-    OPT_TODO("passtos"),
+    OPT_FLAG("passtos", passtos),
     OPT_NOOP("disable-occ", 0, 0),
 };
 

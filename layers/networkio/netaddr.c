@@ -121,3 +121,10 @@ int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
     return LVPN_EINVAL;
   return 0;
 }
+
+int lvpn__net_set_tos(const uv_handle_t *h, int tos) {
+  uv_os_fd_t fd;
+  if (uv_fileno(h, &fd) != 0)
+    return -1;
+  return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) == 0 ? 0 : -1;
+}

@@ -84,6 +84,8 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   n->on_ready = o->on_ready;
   if (lvpn__networkio_proxy_init(n, o) != 0)
     return LVPN_EINVAL;
+  n->passtos = o->passtos;
+  n->tos = -1;
   n->remote.ss_family = AF_UNSPEC;
   if (o->addr != NULL && n->proxy == NULL) /* a proxy: connect to it */
     n->remote = *o->addr;
@@ -667,7 +669,24 @@ static int networkio_start(lvpn__layer_t *l) {
   return 0;
 }
 
+/* passtos (link_socket_set_tos): the outer TOS follows the inner one's. */
+static void networkio_pass_tos(lvpn__networkio_t *n, const lvpn__pbuf_t *p) {
+  if (!p->meta.has_tos || p->meta.tos == n->tos ||
+      n->remote.ss_family != AF_INET)
+    return;
+  if (lvpn__net_set_tos(lvpn__net_proto_is_tcp(n->proto)
+                            ? (const uv_handle_t *)&n->tcp
+                            : (const uv_handle_t *)&n->udp,
+                        p->meta.tos) == 0)
+    n->tos = p->meta.tos;
+  else
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "passtos: cannot set IP_TOS %d", p->meta.tos);
+}
+
 static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  if (n->passtos)
+    networkio_pass_tos(n, p);
   if (lvpn__net_proto_is_tcp(n->proto))
     tcp_send(n, p);
   else

@@ -73,6 +73,9 @@ typedef struct lvpn__networkio_opts_s {
    * NULL or kind NONE: direct. Lent: must outlive the layer; with
    * 'auto' the method the proxy asked for is recorded there. */
   lvpn__proxy_t *proxy;
+  /* passtos: outgoing packets carry their inner IPv4 TOS (IP_TOS, set on
+   * the socket when it changes; IPv4 servers only, as OpenVPN). */
+  int passtos;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -114,6 +117,8 @@ struct lvpn__networkio_s {
   lvpn__net_proto_t proto;
   uint64_t timeout_ms; /* from connect_timeout; tests may lower it */
   void (*on_ready)(lvpn__networkio_t *n);
+  int passtos;
+  int tos; /* IP_TOS set on the socket; -1: the system's */
 
   int ready;                                   /* socket bound / connected */
   struct sockaddr_storage remote;              /* AF_UNSPEC until resolved */
@@ -195,6 +200,8 @@ int lvpn__net_same_addr(const struct sockaddr *a,
  * size) into out[0..max-1] with `port` set; returns how many. */
 int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
                             struct sockaddr_storage *out, int max);
+/* IP_TOS on an IPv4 socket (passtos). 0, or -1 with errno. */
+int lvpn__net_set_tos(const uv_handle_t *h, int tos);
 /* The local address to bind: `local` (IP literal; NULL or "": any address
  * of `family`) with `port`. Returns 0 or LVPN_EINVAL (not an IP address,
  * or not of `family`). */

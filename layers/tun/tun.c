@@ -120,6 +120,10 @@ static void script_free(lvpn__tun_script_t *s) {
   size_t i;
   free(s->up);
   free(s->down);
+  free(s->route_up);
+  free(s->route_pre_down);
+  free(s->ipchange);
+  lvpn__script_env_free(&s->env);
   for (i = 0; i < s->n_dhcp; i++)
     free(s->dhcp[i]);
   memset(s, 0, sizeof(*s));
@@ -156,6 +160,21 @@ static void script_copy(lvpn__tun_script_t *dst, const lvpn__tun_script_t *src,
   *dst = *src;
   dst->up = src->up ? strdup(src->up) : NULL;
   dst->down = src->down ? strdup(src->down) : NULL;
+  dst->route_up = src->route_up ? strdup(src->route_up) : NULL;
+  dst->route_pre_down = src->route_pre_down ? strdup(src->route_pre_down)
+                                            : NULL;
+  dst->ipchange = src->ipchange ? strdup(src->ipchange) : NULL;
+  lvpn__script_env_init(&dst->env);
+  for (i = 0; i < src->env.n; i++) {
+    const char *eq = strchr(src->env.vars[i], '=');
+    char name[128];
+    size_t len = eq ? (size_t)(eq - src->env.vars[i]) : 0;
+    if (len == 0 || len >= sizeof(name))
+      continue;
+    memcpy(name, src->env.vars[i], len);
+    name[len] = '\0';
+    lvpn__script_env_add(&dst->env, name, eq + 1);
+  }
   for (i = 0; i < src->n_dhcp; i++)
     dst->dhcp[i] = strdup(src->dhcp[i]);
   script_point(dst, ifname);
@@ -166,7 +185,11 @@ static int script_run(const lvpn__logger_t *log, lvpn__tracer_t *trace,
                       const char *type) {
   int status = 0, err;
   sc->info.script_type = type;
-  err = lvpn__script_run_updown(cmd, &sc->info, NULL, &status);
+  sc->info.args_kind =
+      strcmp(type, "ipchange") == 0 ? LVPN__SCRIPT_ARGS_IPCHANGE
+      : strcmp(type, "route-up") == 0 ? LVPN__SCRIPT_ARGS_NONE
+                                        : LVPN__SCRIPT_ARGS_UPDOWN;
+  err = lvpn__script_run_updown(cmd, &sc->info, &sc->env, &status);
   LVPN__TRACE(trace, "tun", "script", "type=%s status=%d error=%s", type,
               status, err != 0 ? lvpn_err_name(err) : NULL);
   if (err != 0 || status != 0) {
@@ -357,6 +380,10 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
        * device (persist-tun: not again on restarts, as OpenVPN) */
       script_free(&t->script);
       script_copy(&t->script, script, t->ifname);
+      /* ipchange: the server's address is authenticated (a failure is only
+       * logged, as OpenVPN) */
+      if (t->script.ipchange != NULL)
+        run_script(t, t->script.ipchange, "ipchange");
       if (t->script.up != NULL && !t->up_ran) {
         err = run_script(t, t->script.up, "up");
         if (err != 0) {
@@ -365,6 +392,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         }
       }
       t->up_ran = 1;
+      /* route-up: after the routes (added with the addresses, above) */
+      if (t->script.route_up != NULL)
+        run_script(t, t->script.route_up, "route-up");
     }
     err = uv_poll_init(t->base.loop, &t->poll, t->fd);
     if (err != 0) {
@@ -431,8 +461,10 @@ static void tun_close(lvpn__layer_t *l) {
     tun_hand_over(t); /* persist-tun: DNS stays too, nothing leaks */
     return;
   }
-  /* DNS, routes and addresses first (while the device still exists), then
-   * the down script, then the device itself. */
+  /* route-pre-down, then DNS, routes and addresses (while the device still
+   * exists), then the down script, then the device itself. */
+  if (t->up_ran && t->script.route_pre_down != NULL)
+    run_script(t, t->script.route_pre_down, "route-pre-down");
   if (t->dns != NULL)
     lvpn__dns_host_revert(t->dns);
   if (t->nl_open) {

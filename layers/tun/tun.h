@@ -18,6 +18,8 @@ typedef void (*lvpn__inside_write_fn)(void *ud, const uint8_t *pkt,
 /* Strings for the up/down scripts, owned by the layer. */
 typedef struct lvpn__tun_script_s {
   char *up, *down;
+  char *route_up, *route_pre_down, *ipchange; /* script-security >= 2 */
+  lvpn__script_env_t env; /* setenv NAME VALUE: for every script */
   char local[48], remote_netmask[48], local6[64], remote6[64];
   char vpn_gw[48], net_gw[48], remote[256], proto[16], common_name[256];
   int netbits6, remote_port, verb;

@@ -608,7 +608,8 @@ START_TEST(test_config_numbers_and_timers) {
                         "verb 11\nmute 20\nreplay-window 128 30\n"
                         "mute-replay-warnings\nscript-security 2\n");
   ck_assert_int_eq(c->ping, 10);
-  ck_assert_int_eq(c->ping_restart, 60);
+  /* one receive timeout: ping-exit, given last, replaces ping-restart */
+  ck_assert_int_eq(c->ping_restart, 0);
   ck_assert_int_eq(c->ping_exit, 300);
   ck_assert_int_eq(c->inactive, 3600);
   ck_assert_int_eq(c->tun_mtu, 1400);
@@ -1101,7 +1102,6 @@ START_TEST(test_config_area_tables) {
 }
 END_TEST
 
-
 /* The proxy area's checks (validate's, without the other areas'). */
 static int proxy_check(lvpn_config_t *c, char *m, size_t mlen) {
   lvpn__opt_ctx_t a = {0};
@@ -1442,7 +1442,40 @@ START_TEST(test_config_connection_blocks) {
 }
 END_TEST
 
+/* Session and script options of the process issue: stored as OpenVPN
+ * means them; ping-exit and ping-restart are one timeout, the last wins. */
+START_TEST(test_config_session_and_script_options) {
+  lvpn_config_t *c = ok("remote 198.18.0.1\nclient\nping-exit 30\n"
+                        "ping-restart 40\npasstos\ntls-exit\n"
+                        "inactive 600 100000\nreneg-bytes 5000000\n"
+                        "reneg-pkts 9000\nroute-up \"/bin/true up\"\n"
+                        "route-pre-down /bin/true\nipchange /bin/true\n"
+                        "remap-usr1 SIGHUP\ncd /etc\nlog rel.log\n"
+                        "status /run/s.st\n");
+  ck_assert_int_eq(c->ping_restart, 40);
+  ck_assert_int_eq(c->ping_exit, 0);
+  ck_assert(c->passtos);
+  ck_assert(c->tls_exit);
+  ck_assert_int_eq(c->inactive, 600);
+  ck_assert_int_eq(c->inactive_bytes, 100000);
+  ck_assert_uint_eq(c->reneg_bytes, 5000000);
+  ck_assert_uint_eq(c->reneg_pkts, 9000);
+  ck_assert_str_eq(c->route_up, "/bin/true up");
+  ck_assert_str_eq(c->route_pre_down, "/bin/true");
+  ck_assert_str_eq(c->ipchange, "/bin/true");
+  ck_assert_int_eq(c->remap_usr1, 1);
+  ck_assert_str_eq(c->log_file, "/etc/rel.log"); /* below cd */
+  ck_assert_str_eq(c->status_file, "/run/s.st");
+  ck_assert_int_eq(c->status_interval, 60);
+  lvpn_config_free(c);
+  bad("remap-usr1 SIGINT\n", LVPN_ECONFIG, 1,
+      "'remap-usr1': unknown value 'SIGINT'");
+  bad("status\n", LVPN_ECONFIG, 1, "'status' needs 1 to 2 arguments");
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
+               test_config_session_and_script_options,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
                test_config_comments_blank_lines_bom_crlf,

@@ -303,7 +303,7 @@ static void on_down(lvpn__workers_t *w, int err) {
 
 static void build(const char *host, lvpn__net_proto_t proto) {
   lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready,
-                              NULL, 0,    NULL,   0, T.floating, NULL};
+                              NULL, 0,    NULL,   0, T.floating, NULL, 0};
 
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
                    0);
@@ -765,7 +765,7 @@ END_TEST
 START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
   static char longhost[LVPN__NETWORKIO_HOST_MAX + 2];
   const lvpn__networkio_opts_t ok = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
-                                     NULL, NULL, 0, NULL, 0, 0, NULL};
+                                     NULL, NULL, 0, NULL, 0, 0, NULL, 0};
   lvpn__networkio_opts_t bad[5];
   int i;
 
