@@ -87,6 +87,11 @@ typedef struct {
    * lib/config_conn.c lists), put in place by lvpn__config_use_remote();
    * NULL for a remote line (it uses the global settings). */
   uint8_t *fields;
+  /* <connection>: the block's own http-proxy/socks-proxy (it starts as a
+   * copy of the global one in force where the block appears); strings
+   * owned. A remote line uses cfg->proxy (lvpn__config_remote_proxy). */
+  bool own_proxy;
+  lvpn__proxy_t proxy;
 } lvpn__remote_t;
 
 typedef enum {

@@ -35,10 +35,7 @@ static const char *const conn_names[] = {
     "tls-crypt-v2", NULL};
 /* ... of which these are global only here */
 static const char *const global_only[] = {
-    "key-direction", "tls-auth", "tls-crypt", "tls-crypt-v2",
-    /* the proxy settings own heap strings, which a block's byte copy of
-     * its fields (below) cannot hold */
-    "http-proxy", "http-proxy-option", "socks-proxy", NULL};
+    "key-direction", "tls-auth", "tls-crypt", "tls-crypt-v2", NULL};
 /* clang-format on */
 
 #define CF(f) {OPT_OFF(f), sizeof(((lvpn_config_t *)0)->f)}
@@ -179,7 +176,14 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   memcpy(buf, a->inl, a->inl_len);
   buf[a->inl_len] = '\0';
   fields_save(c, saved);
-  e = block_apply(a, buf, a->inl_len, &r);
+  /* the proxy owns strings: the block gets a deep copy of the global one
+   * (lib/config_proxy.c writes to it while the block is applied) */
+  e = lvpn__config_proxy_dup(&r.proxy, &c->proxy);
+  if (e != 0)
+    e = lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  r.own_proxy = true;
+  if (e == 0)
+    e = block_apply(a, buf, a->inl_len, &r);
   if (e == 0 && r.host == NULL)
     e = lvpn__opt_fail(a, LVPN_ECONFIG,
                        "each 'connection' block must contain a 'remote'");
@@ -204,6 +208,7 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if (e != 0) {
     free(r.host);
     free(r.fields);
+    lvpn__config_proxy_clear(&r.proxy);
     return e;
   }
   if (!c->conn_blocks)

@@ -131,12 +131,6 @@ static int fn_bind(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
-static void remote_clear(lvpn__remote_t *r) {
-  free(r->host);
-  free(r->fields);
-  memset(r, 0, sizeof(*r));
-}
-
 static int fn_remote(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                      int n) {
   lvpn__remote_t r = {0};
@@ -160,8 +154,12 @@ static int fn_remote(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   if ((r.host = strdup(p[0])) == NULL)
     return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
   if (a->block_remote != NULL) { /* in a block: the last one counts */
-    remote_clear(a->block_remote);
-    *a->block_remote = r;
+    lvpn__remote_t *b = a->block_remote;
+    free(b->host); /* the block's proxy and fields stay */
+    b->host = r.host;
+    b->port = r.port;
+    b->proto = r.proto;
+    b->has_proto = r.has_proto;
   } else {
     a->cfg->remotes[a->cfg->n_remotes++] = r;
   }
@@ -310,6 +308,8 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
     fn((char **)&c->remotes[k].fields,
        c->remotes[k].fields != NULL ? lvpn__config_conn_fields_size() : 0,
        ud);
+    if (c->remotes[k].own_proxy) /* by value: the clone's copies its own */
+      lvpn__config_proxy_walk(&c->remotes[k].proxy, fn, ud);
   }
 }
 

@@ -98,6 +98,10 @@ extern const lvpn__config_area_t lvpn__config_proxy; /* config_proxy.c */
 int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
                              lvpn__opt_ctx_t *a);
 /* Visits one proxy entry's heap pointers (free, clone). */
+/* A <connection> block's proxy: a deep copy (LVPN_ENOMEM), and its
+ * strings zeroed and freed (the struct left empty). */
+int lvpn__config_proxy_dup(lvpn__proxy_t *dst, const lvpn__proxy_t *src);
+void lvpn__config_proxy_clear(lvpn__proxy_t *px);
 void lvpn__config_proxy_walk(lvpn__proxy_t *px, lvpn__config_ptr_fn fn,
                              void *ud);
 

@@ -1367,6 +1367,60 @@ START_TEST(test_config_mtu_options) {
 }
 END_TEST
 
+/* The proxy area's whole validation: the global proxy and every block's. */
+static int proxies_validate(lvpn_config_t *c, char *m, size_t mlen) {
+  lvpn__opt_ctx_t a = {0};
+  a.cfg = c;
+  a.errbuf = m;
+  a.errlen = mlen;
+  return lvpn__config_proxy.validate(c, &a);
+}
+
+/* Proxies per <connection> block, as OpenVPN keeps them per connection
+ * entry: a block starts from the global proxy in force where it appears
+ * and may set its own; a clone copies each block's strings. */
+START_TEST(test_config_connection_block_proxies) {
+  char m[512];
+  lvpn_config_t *c = ok(
+      "client\nhttp-proxy 198.18.0.3 8080\n"
+      "<connection>\nremote a.example 443 tcp\n</connection>\n"
+      "<connection>\nremote b.example 443 tcp\nhttp-proxy 198.18.0.4 3128\n"
+      "http-proxy-option AGENT blockagent\n</connection>\n");
+  lvpn_config_t *d;
+  lvpn__proxy_t *p0, *p1;
+
+  p0 = lvpn__config_remote_proxy(c, 0);
+  p1 = lvpn__config_remote_proxy(c, 1);
+  ck_assert_int_eq(p0->kind, LVPN__PROXY_HTTP); /* inherited */
+  ck_assert_str_eq(p0->host, "198.18.0.3");
+  ck_assert_int_eq(p1->kind, LVPN__PROXY_HTTP); /* the block's own */
+  ck_assert_str_eq(p1->host, "198.18.0.4");
+  ck_assert_str_eq(p1->user_agent, "blockagent");
+  ck_assert_ptr_ne(p0->host, c->proxy.host); /* deep copies */
+  ck_assert_int_eq(proxy_check(c, m, sizeof(m)), 0);
+  ck_assert_int_eq(lvpn__config_clone(c, &d), 0);
+  lvpn_config_free(c);
+  ck_assert_str_eq(lvpn__config_remote_proxy(d, 1)->user_agent, "blockagent");
+  ck_assert_str_eq(lvpn__config_remote_proxy(d, 0)->host, "198.18.0.3");
+  lvpn_config_free(d);
+
+  /* SOCKS in a UDP block is fine; an HTTP proxy in a UDP block is
+   * refused, naming the block's remote */
+  c = ok("client\n<connection>\nremote s.example 1194 udp\n"
+         "socks-proxy 198.18.0.3\n</connection>\n");
+  ck_assert_int_eq(proxies_validate(c, m, sizeof(m)), 0);
+  ck_assert_int_eq(lvpn__config_remote_proxy(c, 0)->kind, LVPN__PROXY_SOCKS);
+  ck_assert_int_eq(c->proxy.kind, LVPN__PROXY_NONE);
+  lvpn_config_free(c);
+  c = ok("client\n<connection>\nremote u.example 1194 udp\n"
+         "http-proxy 198.18.0.4 3128\n</connection>\n"
+         "<connection>\nremote t.example 443 tcp\n</connection>\n");
+  ck_assert_int_eq(proxies_validate(c, m, sizeof(m)), LVPN_ECONFIG);
+  ck_assert_msg(strstr(m, "remote 'u.example' uses UDP") != NULL, "%s", m);
+  lvpn_config_free(c);
+}
+END_TEST
+
 /* <connection> blocks: global settings before a block are its defaults,
  * its own options stay its own, remote lines are ignored once blocks are
  * given, options not allowed inside are refused with file:line. */
@@ -1494,4 +1548,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_area_tables, test_config_http_proxy,
                test_config_http_proxy_errors, test_config_socks_proxy,
                test_config_mtu_options,
-               test_config_connection_blocks)
+               test_config_connection_blocks,
+               test_config_connection_block_proxies)
