@@ -333,6 +333,8 @@ static void client_frame(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__frame_set_cipher(fr, cipher, cfg->auth, epoch);
   fr->op_len = push->has_peer_id ? 4 : 1;
   fr->tcp = c->session.is_tcp;
+  fr->socks_udp = !c->session.is_tcp && c->net.proxy != NULL &&
+                  c->net.proxy->kind == LVPN__PROXY_SOCKS;
   fr->comp_hdr = comp == LVPN__COMP_LZO_NO || comp == LVPN__COMP_STUB ||
                          comp == LVPN__COMP_LZO ||
                          comp == LVPN__COMP_LZO_ADAPTIVE ||
