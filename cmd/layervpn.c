@@ -160,9 +160,12 @@ static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
 static void cli_signal(cli_t *cli, int signum) {
   if (signum == SIGUSR1 && cli->proc.remap_usr1 != 0)
     signum = cli->proc.remap_usr1; /* remap-usr1 SIGHUP|SIGTERM */
-  if (signum == SIGUSR2) {
-    if (cli->client != NULL)
+  if (signum == SIGUSR2) { /* the per-layer table, then every counter */
+    if (cli->client != NULL) {
+      cli_stats_print(cli->client, stdout,
+                      (double)(uv_hrtime() - cli->start_ns) / 1e9);
       lvpn_client_counters(cli->client, counter_cb, NULL);
+    }
     fflush(stdout);
     return;
   }
