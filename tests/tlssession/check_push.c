@@ -487,7 +487,7 @@ END_TEST
 
 /* Regression: the client logged every PUSH_REPLY verbatim at verb 3, so a
  * server's auth-token (a reusable credential) ended up in logs. The log
- * line now goes through lvpn__ctlmsg_redact. */
+ * line now goes through lvpn__redact_mask (lib/redact.c). */
 START_TEST(test_push_redact_mask_auth_token) {
   char m[] = "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_abc+/="
              ", auth-token-user dXNlcg==,auth-tokenX keep,auth-token";
