@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +34,7 @@ typedef struct {
   int down_calls, down_err, ready_calls;
   const char *ready_cmds; /* server command of packet i: [i % strlen] */
   int ready_burst;        /* packets the capture layer sends once ready */
+  size_t fixed_len;       /* nonzero: every packet this long (GSO runs) */
   /* servers */
   uv_udp_t udp, udp2;
   uv_tcp_t listener, conn;
@@ -56,6 +58,8 @@ static lvpn__pbuf_pool_t pool;
 static fake_log_t logs;
 
 static size_t len_for(int i) {
+  if (T.fixed_len != 0)
+    return T.fixed_len;
   return 5 + (size_t)(i * 37) % 1500;
 }
 
@@ -405,6 +409,31 @@ START_TEST(test_networkio_udp_round_trip_100) {
 }
 END_TEST
 
+/* The same through libuv's uv_udp_t path (proxies, LVPN_NO_UDP_OFFLOAD=1). */
+START_TEST(test_networkio_udp_round_trip_100_without_offload) {
+  setenv("LVPN_NO_UDP_OFFLOAD", "1", 1);
+  round_trip("127.0.0.1", LVPN__NET_UDP, 100);
+  unsetenv("LVPN_NO_UDP_OFFLOAD");
+  ck_assert(!T.net.batch.on);
+}
+END_TEST
+
+/* udpbatch.c: 100 equal packets from one loop turn leave in GSO sends (64
+ * at once when the ring holds a full run, the rest at the end of the turn)
+ * and come back one by one, in order. */
+START_TEST(test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends) {
+  T.fixed_len = 1200;
+  round_trip("127.0.0.1", LVPN__NET_UDP, 100);
+  ck_assert(T.net.batch.on);
+  if (T.net.batch.gso) /* else the kernel refused and we logged it */
+    ck_assert_uint_ge(T.net.batch.gso_sends, 2);
+  else
+    assert_log("UDP GSO refused");
+  ck_assert_uint_eq(T.net.stats.tx_bytes, 100 * 1200);
+  ck_assert_uint_eq(T.net.base.stats.dropped, 0);
+}
+END_TEST
+
 START_TEST(test_networkio_udp_held_until_ready_in_order_and_bounded) {
   int i;
 
@@ -521,7 +550,10 @@ static void udp_busy_burst(int n) {
   int i;
 
   ck_assert_int_eq(udp_server(AF_INET), 0);
+  /* libuv's request path: the offload path has no uv_udp_send requests */
+  setenv("LVPN_NO_UDP_OFFLOAD", "1", 1);
   build("127.0.0.1", LVPN__NET_UDP);
+  unsetenv("LVPN_NO_UDP_OFFLOAD");
   ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
   while (!T.net.ready)
     ck_assert_int_ne(uv_run(&T.loop, UV_RUN_ONCE), 0);
@@ -829,6 +861,8 @@ END_TEST
 
 LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100,
+               test_networkio_udp_round_trip_100_without_offload,
+               test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
                test_networkio_udp_held_until_ready_in_order_and_bounded,
                test_networkio_udp_foreign_port_dropped_and_counted,
                test_networkio_udp_float_moves_after_confirmation,
