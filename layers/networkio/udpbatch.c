@@ -82,7 +82,9 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg) {
 
 int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
   const char *e = getenv("LVPN_NO_UDP_OFFLOAD");
-  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
+  /* passtos sets IP_TOS on the socket per packet: a batch would send
+   * earlier packets with a later packet's TOS. */
+  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL || n->passtos)
     return 0;
   return e == NULL || strcmp(e, "1") != 0;
 }
@@ -339,6 +341,10 @@ void lvpn__udpbatch_stop(lvpn__networkio_t *n) {
 
   if (!b->on)
     return;
+  /* What the layers above sent in this turn still goes out (an exit
+   * notification just before stopping, say); a blocked socket keeps it. */
+  if (b->poll_inited && !b->want_write)
+    flush(n);
   if (b->poll_inited)
     uv_poll_stop(&b->poll);
   uv_prepare_stop(&b->flush);

@@ -1,7 +1,8 @@
 /* udpbatch: batched UDP I/O for networkio (Linux UDP GSO and GRO).
  *
  * Used for a direct UDP link (no proxy; a SOCKS relay prefixes each
- * datagram with its own header, so nothing is coalesced there) unless
+ * datagram with its own header, so nothing is coalesced there) without
+ * passtos (its per-packet IP_TOS would apply to a whole batch), unless
  * LVPN_NO_UDP_OFFLOAD=1 is set in the environment.
  *
  * One reader and one writer per socket: the socket is still created, bound
@@ -80,8 +81,8 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg);
 
 /* ---- the loop part: used by networkio.c ---- */
 
-/* Whether networkio should use this path: a direct UDP link and no
- * LVPN_NO_UDP_OFFLOAD=1 in the environment. */
+/* Whether networkio should use this path: a direct UDP link, no passtos
+ * and no LVPN_NO_UDP_OFFLOAD=1 in the environment. */
 int lvpn__udpbatch_wanted(const lvpn__networkio_t *n);
 /* Once at init (no I/O). */
 void lvpn__udpbatch_init(lvpn__networkio_t *n);
