@@ -4,6 +4,7 @@
 #include "layers/networkio/networkio.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -100,6 +101,7 @@ void lvpn__udpbatch_init(lvpn__networkio_t *n) {
   if (!b->on)
     return;
   b->gso = 1;
+  b->gso_seg_max = SIZE_MAX;
   uv_prepare_init(n->base.loop, &b->flush);
 }
 
@@ -173,9 +175,10 @@ static void flush(lvpn__networkio_t *n) {
     k = b->count < LVPN__UDPBATCH_MAX_SEGS ? b->count : LVPN__UDPBATCH_MAX_SEGS;
     for (i = 0; i < k; i++)
       lens[i] = ring_at(b, (unsigned)i)->len;
-    nseg = b->gso ? lvpn__udpbatch_run(lens, k, LVPN__UDPBATCH_MAX_SEGS,
-                                       LVPN__UDPBATCH_MAX_BYTES)
-                  : 1;
+    nseg = b->gso && lens[0] <= b->gso_seg_max
+               ? lvpn__udpbatch_run(lens, k, LVPN__UDPBATCH_MAX_SEGS,
+                                    LVPN__UDPBATCH_MAX_BYTES)
+               : 1;
     for (i = 0; i < nseg; i++) { /* iovec over the pbufs: no copy */
       iov[i].iov_base = ring_at(b, (unsigned)i)->data;
       iov[i].iov_len = lens[i];
@@ -211,12 +214,21 @@ static void flush(lvpn__networkio_t *n) {
       break;
     }
     if (nseg > 1 && (errno == EIO || errno == EINVAL)) {
-      /* The kernel or the device refuses segmentation offload: send singly
-       * from now on (this run included). */
-      b->gso = 0;
-      LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
-                "UDP GSO refused (%s): sending datagrams one by one",
-                strerror(errno));
+      /* Refused: EINVAL also comes for segments longer than the path MTU
+       * allows (those need IP fragmentation), so that size and larger go
+       * singly; EIO (no checksum offload) turns GSO off. This run is sent
+       * again, singly. */
+      if (errno == EINVAL && lens[0] > 1)
+        b->gso_seg_max = lens[0] - 1;
+      else
+        b->gso = 0;
+      if (!b->gso_logged)
+        LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+                  "UDP GSO refused for %zu-byte datagrams (%s): sending %s "
+                  "one by one",
+                  lens[0], strerror(errno),
+                  b->gso ? "those and larger ones" : "all");
+      b->gso_logged = 1;
       continue;
     }
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP send: %s",

@@ -19,8 +19,10 @@
  *    never waits for the next event) the ring is flushed: runs of equal-size
  *    datagrams (the last may be shorter) go out in one sendmsg with a
  *    UDP_SEGMENT control message, the iovec pointing into the pbufs (no
- *    copy). EAGAIN keeps the ring and waits for UV_WRITABLE. EIO or EINVAL
- *    on a GSO send turns GSO off (logged once) and the run is sent singly.
+ *    copy). EAGAIN keeps the ring and waits for UV_WRITABLE. EIO on a GSO
+ *    send turns GSO off; EINVAL (also: segments over the path MTU) stops
+ *    GSO for that segment size and larger; logged once, and the run is
+ *    sent singly.
  *
  * The loop-free parts (segment splitting, run selection, the cmsg) are
  * exported for the unit tests.
@@ -46,7 +48,9 @@ typedef struct lvpn__networkio_s lvpn__networkio_t;
 /* Embedded in lvpn__networkio_t. */
 typedef struct lvpn__udpbatch_s {
   int on;          /* this path carries the link's datagrams */
-  int gso;         /* UDP_SEGMENT sends (off after the kernel refused) */
+  int gso;         /* UDP_SEGMENT sends (off after EIO) */
+  size_t gso_seg_max; /* longest segment GSO takes (lowered by EINVAL) */
+  int gso_logged;  /* the first refusal was logged */
   int gro;         /* UDP_GRO was accepted by the socket */
   int poll_inited; /* `poll` exists (from open on) */
   int want_write;  /* EAGAIN: waiting for UV_WRITABLE */
