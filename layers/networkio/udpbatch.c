@@ -4,9 +4,9 @@
 #include "layers/networkio/networkio.h"
 
 #include <errno.h>
-#include <stdint.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -192,8 +192,8 @@ static void flush(lvpn__networkio_t *n) {
     m.msg_iovlen = nseg;
     if (nseg > 1) {
       m.msg_control = ctrl.buf;
-      m.msg_controllen =
-          lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf), (uint16_t)lens[0]);
+      m.msg_controllen = lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf),
+                                                 (uint16_t)lens[0]);
     }
     r = sendmsg(fd, &m, 0);
     if (r >= 0) {
@@ -205,8 +205,8 @@ static void flush(lvpn__networkio_t *n) {
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!b->want_write && uv_poll_start(&b->poll, UV_READABLE | UV_WRITABLE,
-                                          poll_cb) == 0)
+      if (!b->want_write &&
+          uv_poll_start(&b->poll, UV_READABLE | UV_WRITABLE, poll_cb) == 0)
         b->want_write = 1;
       if (b->want_write)
         break;
@@ -269,8 +269,7 @@ static void read_burst(lvpn__networkio_t *n) {
   lvpn__udpbatch_t *b = &n->batch;
   int fd = fd_of(n), i;
 
-  for (i = 0; i < LVPN__UDPBATCH_READS && lvpn__layer_running(&n->base);
-       i++) {
+  for (i = 0; i < LVPN__UDPBATCH_READS && lvpn__layer_running(&n->base); i++) {
     struct sockaddr_storage from;
     union {
       struct cmsghdr align;

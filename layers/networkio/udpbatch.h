@@ -37,7 +37,7 @@
 
 #include "lib/pbuf.h"
 
-#define LVPN__UDPBATCH_MAX_SEGS 64     /* kernels before 6.x: UDP_MAX_SEGMENTS */
+#define LVPN__UDPBATCH_MAX_SEGS 64 /* kernels before 6.x: UDP_MAX_SEGMENTS */
 #define LVPN__UDPBATCH_MAX_BYTES 65000 /* one GSO send, under 64 KiB IP */
 #define LVPN__UDPBATCH_RING 256        /* pbufs waiting to be sent */
 #define LVPN__UDPBATCH_RXBUF 65536     /* one GRO receive */
@@ -47,19 +47,19 @@ typedef struct lvpn__networkio_s lvpn__networkio_t;
 
 /* Embedded in lvpn__networkio_t. */
 typedef struct lvpn__udpbatch_s {
-  int on;          /* this path carries the link's datagrams */
-  int gso;         /* UDP_SEGMENT sends (off after EIO) */
+  int on;             /* this path carries the link's datagrams */
+  int gso;            /* UDP_SEGMENT sends (off after EIO) */
   size_t gso_seg_max; /* longest segment GSO takes (lowered by EINVAL) */
-  int gso_logged;  /* the first refusal was logged */
-  int gro;         /* UDP_GRO was accepted by the socket */
-  int poll_inited; /* `poll` exists (from open on) */
-  int want_write;  /* EAGAIN: waiting for UV_WRITABLE */
+  int gso_logged;     /* the first refusal was logged */
+  int gro;            /* UDP_GRO was accepted by the socket */
+  int poll_inited;    /* `poll` exists (from open on) */
+  int want_write;     /* EAGAIN: waiting for UV_WRITABLE */
   uv_poll_t poll;
   uv_prepare_t flush;
   uint8_t *rxbuf; /* heap, LVPN__UDPBATCH_RXBUF bytes, from open on */
   lvpn__pbuf_t *ring[LVPN__UDPBATCH_RING];
   unsigned head, count;
-  uint64_t gso_sends;    /* sendmsg calls carrying more than one datagram */
+  uint64_t gso_sends;     /* sendmsg calls carrying more than one datagram */
   uint64_t gro_datagrams; /* datagrams that came coalesced */
 } lvpn__udpbatch_t;
 
