@@ -453,7 +453,8 @@ typedef enum {
   LVPN_CRED_CHALLENGE = 2,
   /* the passphrase of an encrypted private key ('key' without an 'askpass'
    * file), asked once before the first attempt: answer `password`. A wrong
-   * one stops the client with LVPN_EKEYFILE, as OpenVPN exits. */
+   * one stops the client with LVPN_ECREDENTIALS ("private key: wrong
+   * passphrase" logged), as OpenVPN exits. */
   LVPN_CRED_KEY_PASSPHRASE = 3
 } lvpn_cred_kind_t;
 

@@ -142,7 +142,8 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
 
 /* Certificates and keys, parsed once per client; an encrypted key without
  * 'askpass FILE' waits for the host's passphrase (returns 1). The
- * passphrase is zeroed once used; a wrong one stops the client. */
+ * passphrase is zeroed once used; a wrong one stops the client
+ * (LVPN_ECREDENTIALS; a wrong 'askpass FILE' stays LVPN_EKEYFILE). */
 static int client_tls_once(lvpn_client_t *c) {
   char err[512] = "";
   int rc, asked = c->key_pass != NULL;
@@ -157,11 +158,14 @@ static int client_tls_once(lvpn_client_t *c) {
   lvpn__secret_free(&c->key_pass);
   if (rc == 0)
     return 0;
-  c->err = rc;
-  if (asked && rc == LVPN_EKEYFILE && strstr(err, "wrong passphrase") != NULL)
+  if (asked && rc == LVPN_EKEYFILE && strstr(err, "wrong passphrase") != NULL) {
+    /* the host's answer was wrong, not the config: a credentials error */
     client_log(c, LVPN_LOG_FATAL, "%s", "private key: wrong passphrase");
-  else if (rc != LVPN_ECREDENTIALS)
+    rc = LVPN_ECREDENTIALS;
+  } else if (rc != LVPN_ECREDENTIALS) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
+  }
+  c->err = rc;
   return rc;
 }
 

@@ -353,7 +353,7 @@ START_TEST(test_client_auth_key_pass_wrong) {
   asked_t a = {.mode = 1, .pass = "not-the-passphrase"};
   lvpn_client_t *c = client_key("client-enc.key", NULL);
   lvpn_client_set_credentials_cb(c, on_cred, &a);
-  ck_assert_int_eq(lvpn_client_start(c), LVPN_EKEYFILE);
+  ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
   ck_assert_int_eq(a.calls, 1);
   ck_assert_ptr_null(c->key_pass);
   client_done(c);
