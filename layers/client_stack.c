@@ -291,6 +291,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
+  lvpn__tun_layer_set_hooks(&c->tun, &c->hooks);
   lvpn__client_dns_stack(c);
 
   lvpn__workers_add(&c->workers, &c->net.base);

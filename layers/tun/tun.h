@@ -9,6 +9,7 @@
 #include "layers/tun/netlink.h"
 #include "layers/tun/script.h"
 #include "layers/tun/device.h"
+#include "hooks/chain.h"
 
 #define LVPN__TUN_MAX_DHCP 64
 
@@ -44,6 +45,7 @@ typedef struct lvpn__tun_layer_s {
   uint64_t updates;      /* plans applied by lvpn__tun_layer_update */
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
+  lvpn__hooks_t *hooks; /* the client's inside hooks, run when active */
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
       rx_no_buffer;
 } lvpn__tun_layer_t;
@@ -65,6 +67,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
  * failed. */
 int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                            char *errbuf, size_t errlen);
+/* Runs `hooks` (owned by the client) on the inside path while this layer
+ * lives; packets that pass, and injected ones, are delivered here. */
+void lvpn__tun_layer_set_hooks(lvpn__tun_layer_t *t, lvpn__hooks_t *hooks);
 /* Host mode: one inside packet from the host (copied). */
 int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
                            size_t len);
