@@ -293,3 +293,14 @@ int lvpn_client_add_inside_filter(lvpn_client_t *c, const char *const *rules,
     free(f);
   return rc;
 }
+
+int lvpn_inside_filter_check(const char *rule, char *err, size_t errlen) {
+  lvpn__filter_t f;
+  char dummy[1];
+  lvpn__filter_init(&f);
+  if (err == NULL) {
+    err = dummy;
+    errlen = sizeof(dummy);
+  }
+  return lvpn__filter_add(&f, rule, err, errlen);
+}

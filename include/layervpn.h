@@ -455,6 +455,9 @@ LVPN_EXTERN int lvpn_client_add_inside_filter(lvpn_client_t *c,
                                               size_t n, unsigned dirs,
                                               char *err, size_t errlen,
                                               lvpn_hook_id_t *out);
+/** Checks one filter rule without a client: 0, or LVPN_EINVAL with `err`. */
+LVPN_EXTERN int lvpn_inside_filter_check(const char *rule, char *err,
+                                         size_t errlen);
 /** Built-in hook: appends every inside packet it sees (both directions) to
  * a pcap file (LINKTYPE_RAW, mode 0600), at its place in the chain: first
  * added, it sees outbound packets as read and inbound packets as written.
