@@ -453,6 +453,7 @@ START_TEST(test_inside_hooks_client_builtins) {
   char err[256], path[] = "/tmp/check_inside_hooks_XXXXXX";
   uint8_t p[64], file[256];
   uint64_t seen = 9, dropped = 9;
+  uint32_t word;
   size_t n;
   FILE *f;
   int fd;
@@ -504,8 +505,10 @@ START_TEST(test_inside_hooks_client_builtins) {
   n = fread(file, 1, sizeof(file), f);
   fclose(f);
   ck_assert_uint_eq(n, 24 + 2 * (16 + 40));
-  ck_assert_uint_eq(*(uint32_t *)file, 0xa1b2c3d4u);
-  ck_assert_uint_eq(*(uint32_t *)(file + 20), 101);
+  memcpy(&word, file, 4);
+  ck_assert_uint_eq(word, 0xa1b2c3d4u);
+  memcpy(&word, file + 20, 4);
+  ck_assert_uint_eq(word, 101);
   ck_assert_uint_eq(file[24 + 16 + 9], 1); /* the ICMP one first */
   ck_assert_uint_eq(file[24 + 56 + 16 + 9], 6);
   ck_assert_int_eq(lvpn_client_close(c, NULL), 0);
