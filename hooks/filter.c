@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "layers/client.h"
 
 #define PROTO_ANY (-1)
 #define PROTO_ICMP_ANY (-2)
@@ -288,7 +287,7 @@ int lvpn_client_add_inside_filter(lvpn_client_t *c, const char *const *rules,
       free(f);
       return rc;
     }
-  rc = lvpn__hooks_add(&c->hooks, &ops, f, out);
+  rc = lvpn_client_add_inside_hook(c, &ops, f, out);
   if (rc != 0)
     free(f);
   return rc;

@@ -11,7 +11,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "layers/client.h"
 
 #define PCAP_MAGIC 0xa1b2c3d4u
 #define LINKTYPE_RAW 101
@@ -89,7 +88,7 @@ int lvpn_client_add_inside_pcap(lvpn_client_t *c, const char *path, char *err,
     pcap_removed(ph);
     return LVPN_EINVAL;
   }
-  rc = lvpn__hooks_add(&c->hooks, &ops, ph, out);
+  rc = lvpn_client_add_inside_hook(c, &ops, ph, out);
   if (rc != 0)
     pcap_removed(ph);
   return rc;
