@@ -461,7 +461,9 @@ LVPN_EXTERN int lvpn_inside_filter_check(const char *rule, char *err,
 /** Built-in hook: appends every inside packet it sees (both directions) to
  * a pcap file (LINKTYPE_RAW, mode 0600), at its place in the chain: first
  * added, it sees outbound packets as read and inbound packets as written.
- * The file is closed when the hook is removed or the client closed. */
+ * The file is closed when the hook is removed or the client closed. It is
+ * written (and flushed per packet) on the loop's thread: for heavy traffic
+ * on a slow disk, prefer a tap (lvpn_client_set_tap) and write elsewhere. */
 LVPN_EXTERN int lvpn_client_add_inside_pcap(lvpn_client_t *c,
                                             const char *path, char *err,
                                             size_t errlen,
