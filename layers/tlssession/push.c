@@ -61,6 +61,7 @@ static int fn_ifconfig6(lvpn__push_t *p, const char *name, char *const *a,
     return perr(p, "ifconfig-ipv6: /%u is not from /64 to /124", bits);
   p->ifconfig6_bits = (uint8_t)bits;
   p->has_ifconfig6 = true;
+  p->has_ifconfig6_remote = true;
   return 0;
 }
 
@@ -165,6 +166,10 @@ static int fn_timer(lvpn__push_t *p, const char *name, char *const *a, int n) {
                 &p->tun_mtu};
   int k = lvpn__lex_keyword(name, names);
   bool mtu = k == 6;
+  int e;
+  if (k == 3 && n > 1 &&
+      (e = num(p, name, a[1], 0, INT_MAX, &p->inactive_bytes)) != 0)
+    return e;
   return num(p, name, a[0], mtu ? 68 : 0, mtu ? 65535 : INT_MAX, dst[k]);
 }
 

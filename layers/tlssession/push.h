@@ -75,6 +75,7 @@ typedef struct lvpn__push_s {
 
   /* timers in seconds; -1: not pushed */
   int ping, ping_restart, ping_exit, inactive, session_timeout;
+  int inactive_bytes; /* inactive's second value, 0 when not given */
   int tun_mtu;              /* -1: not pushed */
   int explicit_exit_notify; /* -1: not pushed */
 

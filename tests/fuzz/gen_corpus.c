@@ -354,6 +354,15 @@ static void gen_config(const char *pki) {
                slurp(pki, "ca.crt"), slurp(pki, "client.crt"),
                slurp(pki, "client.key"), test_v2_pem);
   put("fuzz_config", "inline_tls_crypt_v2", out, (size_t)n);
+  n = snprintf(out, sizeof(out), "%s",
+               "client\ndev tun\nconnect-timeout 5\n"
+               "<connection>\nremote 198.18.0.1 1194 udp\n"
+               "server-poll-timeout 2\nfloat\n</connection>\n"
+               "<connection>\nremote vpn.example 443\nproto tcp\n"
+               "lport 0\nbind ipv6only\n</connection>\n"
+               "remote-random-hostname\npersist-remote-ip\n"
+               "remote ignored.example\n");
+  put("fuzz_config", "connection_blocks", out, (size_t)n);
 }
 
 /* ---- data channel (format: fuzz_datachannel.c) ---- */
