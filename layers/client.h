@@ -70,6 +70,10 @@ struct lvpn_client_s {
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
   uv_timer_t reneg_timer; /* reneg-sec */
   uv_timer_t poll_timer;  /* server-poll-timeout / connect-timeout */
+  /* management-hold (mgmt/mgmt.c): asked before each restart pause; 1 holds
+   * the restart (no pause) until lvpn__client_resume(), 0 pauses as usual */
+  int (*restart_hold)(void *ud, unsigned pause_s);
+  void *restart_hold_ud;
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
   int remote;       /* index of the remote in use */
   /* the remote's resolved addresses (c->retry says which is in use) */

@@ -34,6 +34,7 @@ struct lvpn_mgmt_s {
   char *password;  /* management password, zeroed on free */
   long client_uid, client_gid; /* management-client-user/-group, or -1 */
   bool query_passwords, start_pending, closing;
+  bool restart_held; /* the client's restart waits for hold release */
   bool in_input; /* inside lvpn__mgmt_input: the replies are not out yet */
   int handles_open;
   union {
@@ -329,8 +330,34 @@ static void mgmt_proceed(lvpn_mgmt_t *m) {
 
 static void host_hold_release(void *ud) {
   lvpn_mgmt_t *m = ud;
-  if (m->start_pending)
+  if (m->start_pending) {
     mgmt_proceed(m);
+  } else if (m->restart_held) {
+    m->restart_held = false;
+    if (m->client != NULL)
+      lvpn__client_resume(m->client);
+  }
+}
+
+/* The client is about to pause before a restart (ping-restart, server
+ * gone, ...): with the hold flag set, hold instead, as OpenVPN's do_hold
+ * in socket_restart_pause (N is the pause that hold release skips). */
+static int mgmt_restart_hold(void *ud, unsigned pause_s) {
+  lvpn_mgmt_t *m = ud;
+  if (!m->proto.hold || m->closing)
+    return 0;
+  m->restart_held = true;
+  lvpn__mgmt_hold(&m->proto, pause_s);
+  return 1;
+}
+
+static void mgmt_attach(lvpn_mgmt_t *m, lvpn_client_t *c) {
+  m->restart_held = false;
+  m->proto.holding = false;
+  if (c == NULL)
+    return;
+  c->restart_hold = mgmt_restart_hold;
+  c->restart_hold_ud = m;
 }
 
 static void host_credentials(void *ud, const char *user, const char *pass) {
@@ -477,6 +504,7 @@ int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c) {
     return LVPN_ENOMEM;
   m->loop = c->loop;
   m->client = c;
+  mgmt_attach(m, c);
   m->query_passwords = cfg->mgmt_query_passwords;
   m->client_uid = cfg->mgmt_client_uid;
   m->client_gid = cfg->mgmt_client_gid;
@@ -537,7 +565,10 @@ void lvpn_mgmt_set_data(lvpn_mgmt_t *m, void *data) { m->data = data; }
 void *lvpn_mgmt_get_data(const lvpn_mgmt_t *m) { return m->data; }
 
 void lvpn_mgmt_set_client(lvpn_mgmt_t *m, lvpn_client_t *c) {
+  if (m->client != NULL && m->client != c)
+    m->client->restart_hold = NULL;
   m->client = c;
+  mgmt_attach(m, c);
   m->last_state = LVPN_STATE_INITIAL;
   m->last_err = 0;
 }
@@ -581,7 +612,9 @@ void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err) {
     m->last_state = LVPN_STATE_EXITING;
     report_state(m, LVPN_STATE_EXITING, err);
   }
+  m->client->restart_hold = NULL;
   m->client = NULL; /* the host closes it now */
+  m->restart_held = false;
   uv_timer_stop(&m->bytecount_timer);
 }
 
@@ -590,6 +623,10 @@ void lvpn_mgmt_close(lvpn_mgmt_t *m, lvpn_mgmt_close_cb cb) {
     return;
   m->closing = true;
   m->close_cb = cb;
+  if (m->client != NULL && m->restart_held) /* not held forever */
+    lvpn__client_resume(m->client);
+  if (m->client != NULL)
+    m->client->restart_hold = NULL;
   m->client = NULL;
   m->handles_open = 3 + (m->conn_open ? 1 : 0);
   if (m->conn_open && !m->in_input)

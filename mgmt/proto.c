@@ -133,7 +133,7 @@ void lvpn__mgmt_free(lvpn__mgmt_t *s) {
  * special_state_msg). */
 static void pending(lvpn__mgmt_t *s) {
   if (s->holding)
-    out_line(s, ">HOLD:Waiting for hold release:0");
+    out_line(s, ">HOLD:Waiting for hold release:%u", s->hold_wait_s);
   if (s->query_up)
     out_line(s, ">PASSWORD:Need 'Auth' username/password");
 }
@@ -491,6 +491,7 @@ void lvpn__mgmt_bytecount(lvpn__mgmt_t *s, uint64_t in, uint64_t out) {
 
 void lvpn__mgmt_hold(lvpn__mgmt_t *s, unsigned wait_s) {
   s->holding = true;
+  s->hold_wait_s = wait_s;
   out_line(s, ">HOLD:Waiting for hold release:%u", wait_s);
 }
 

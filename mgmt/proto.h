@@ -80,6 +80,7 @@ typedef struct {
   lvpn__mgmt_hist_t state, log, echo;
   bool hold;       /* hold flag: future (re)starts hold */
   bool holding;    /* waiting for hold release */
+  unsigned hold_wait_s; /* the N of the pending >HOLD:...:N */
   bool query_up;   /* >PASSWORD:Need 'Auth' username/password pending */
   char username[LVPN__MGMT_CRED_MAX + 1];
   char password[LVPN__MGMT_CRED_MAX + 1];

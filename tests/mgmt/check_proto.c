@@ -222,6 +222,24 @@ START_TEST(test_proto_pending_requests_repeat_on_connect) {
 }
 END_TEST
 
+/* A restart's hold carries the connect-retry pause it replaces, and a
+ * management client connecting later sees the same N. */
+START_TEST(test_proto_restart_hold_carries_wait) {
+  fk.len = 0;
+  lvpn__mgmt_hold(&s, 5);
+  ck_assert_str_eq(fk.out, ">HOLD:Waiting for hold release:5\r\n");
+  lvpn__mgmt_disconnect(&s);
+  fk.len = 0;
+  lvpn__mgmt_connect(&s);
+  ck_assert_str_eq(fk.out, ">INFO:OpenVPN Management Interface Version 5 -- "
+                           "type 'help' for more info\r\n"
+                           ">HOLD:Waiting for hold release:5\r\n");
+  ck_assert_str_eq(cmd("hold release\n"),
+                   "SUCCESS: hold release succeeded\r\n");
+  ck_assert_int_eq(fk.releases, 1);
+}
+END_TEST
+
 START_TEST(test_proto_signal_bytecount_status_exit) {
   ck_assert_str_eq(cmd("signal SIGUSR1\n"), "SUCCESS: signal SIGUSR1 thrown\r\n");
   ck_assert_int_eq(fk.signum, SIGUSR1);
@@ -351,6 +369,7 @@ LVPN_TEST_MAIN("mgmt_proto", 0, setup, teardown,
                test_proto_hold_and_release,
                test_proto_username_password_exchange,
                test_proto_pending_requests_repeat_on_connect,
+               test_proto_restart_hold_carries_wait,
                test_proto_signal_bytecount_status_exit,
                test_proto_management_password,
                test_proto_options,
