@@ -541,8 +541,8 @@ int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c) {
     return LVPN_ENOMEM;
   m->loop = c->loop;
   m->client = c;
-  mgmt_attach(m, c);
   m->query_passwords = cfg->mgmt_query_passwords;
+  mgmt_attach(m, c);
   m->client_uid = cfg->mgmt_client_uid;
   m->client_gid = cfg->mgmt_client_gid;
   snprintf(m->title, sizeof(m->title), "layervpn %s (liblayers, libuv %s)",
