@@ -343,12 +343,17 @@ static int client_schedule_restart(lvpn_client_t *c, int err) {
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "SIGUSR1[soft,%s] received, process restarting",
             lvpn_err_name(err));
-  if (pause > 0)
-    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Restart pause, %u second(s)",
-              pause);
   lvpn__client_event(c, LVPN_EVENT_RESTARTING, err);
   LVPN__TRACE(&c->trace, "client", "restarting", "error=%s delay_s=%u",
               lvpn_err_name(err), pause);
+  /* management-hold: OpenVPN's do_hold at each restart replaces the pause;
+   * hold release calls lvpn__client_resume(). */
+  if (c->state == LVPN__CLIENT_RESTARTING && c->restart_hold != NULL &&
+      c->restart_hold(c->restart_hold_ud, pause) == 1)
+    return 0;
+  if (pause > 0 && c->state == LVPN__CLIENT_RESTARTING)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Restart pause, %u second(s)",
+              pause);
   /* Even without a pause, rebuild from a timer: we are inside the close
    * callback of the old stack's last handle. */
   if (c->state == LVPN__CLIENT_RESTARTING)

@@ -71,6 +71,10 @@ struct lvpn_client_s {
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
   uv_timer_t reneg_timer; /* reneg-sec */
   uv_timer_t poll_timer;  /* server-poll-timeout / connect-timeout */
+  /* management-hold (mgmt/mgmt.c): asked before each restart pause; 1 holds
+   * the restart (no pause) until lvpn__client_resume(), 0 pauses as usual */
+  int (*restart_hold)(void *ud, unsigned pause_s);
+  void *restart_hold_ud;
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
   int remote;       /* index of the remote in use */
   /* the remote's resolved addresses (c->retry says which is in use) */
@@ -99,6 +103,7 @@ struct lvpn_client_s {
   char *au_wire;      /* the password field as sent (SCRV1/CRV1 packed) */
   char *tok, *tok_user; /* pushed auth-token, auth-token-user (decoded) */
   char *crv1;         /* dynamic challenge from AUTH_FAILED, to answer */
+  int cred_packed;    /* au_wire came packed by the host (management) */
 
   /* DNS (client_dns.c) */
   int apply_dns;        /* the host opted in (lvpn_client_set_apply_dns) */
@@ -153,6 +158,12 @@ void lvpn__client_dc_wants_rekey(lvpn__datachannel_t *d);
  * callback lands. Copied; 0 or LVPN_ENOMEM. */
 int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
                                  const char *pass);
+/* Answers the pending credentials request with the password field as sent
+ * (client_auth.c): a management client packs challenge responses itself
+ * (SCRV1:..., CRV1::...), as OpenVPN's management-notes.txt says. Copied;
+ * LVPN_ESTATE when nothing is pending. */
+int lvpn__client_answer_packed(lvpn_client_t *c, const char *user,
+                               const char *wire);
 
 /* client_auth.c. The username and password field for the next key-method-2:
  * 0 with user and pass set (both NULL without auth-user-pass; they stay valid

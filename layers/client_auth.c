@@ -29,6 +29,7 @@ static void auth_forget_answers(lvpn_client_t *c) {
   lvpn__secret_free(&c->au_pass);
   lvpn__secret_free(&c->au_resp);
   lvpn__secret_free(&c->au_wire);
+  c->cred_packed = 0;
 }
 
 static void auth_drop_token(lvpn_client_t *c) {
@@ -118,6 +119,11 @@ int lvpn__client_auth_prepare(lvpn_client_t *c, const char **user,
   if (c->tok != NULL) {
     *user = c->tok_user != NULL ? c->tok_user : auth_username(c);
     *pass = c->tok;
+    return 0;
+  }
+  if (c->cred_packed && c->au_wire != NULL) { /* the host packed it */
+    *user = c->au_user != NULL ? c->au_user : auth_username(c);
+    *pass = c->au_wire;
     return 0;
   }
   memset(&req, 0, sizeof(req));
@@ -210,6 +216,29 @@ int lvpn_client_answer_credentials(lvpn_client_t *c, const char *username,
   }
   if (rc != 0)
     return rc;
+  c->cred_wait = 0;
+  if (!c->cred_in_cb)
+    lvpn__client_resume(c);
+  return 0;
+}
+
+int lvpn__client_answer_packed(lvpn_client_t *c, const char *user,
+                               const char *wire) {
+  char *u = NULL, *w = NULL;
+  int rc;
+
+  if (c->cred_wait == 0)
+    return LVPN_ESTATE;
+  if ((rc = lvpn__secret_dup(&u, user)) != 0 ||
+      (rc = lvpn__secret_dup(&w, wire)) != 0) {
+    lvpn__secret_free(&u);
+    return rc;
+  }
+  auth_forget_answers(c);
+  lvpn__secret_free(&c->crv1); /* answered inside the packed password */
+  c->au_user = u;
+  c->au_wire = w;
+  c->cred_packed = 1;
   c->cred_wait = 0;
   if (!c->cred_in_cb)
     lvpn__client_resume(c);

@@ -34,6 +34,8 @@ struct lvpn_mgmt_s {
   char *password;  /* management password, zeroed on free */
   long client_uid, client_gid; /* management-client-user/-group, or -1 */
   bool query_passwords, start_pending, closing;
+  bool restart_held; /* the client's restart waits for hold release */
+  bool cred_asked;   /* the client's credentials request is queried */
   bool in_input; /* inside lvpn__mgmt_input: the replies are not out yet */
   int handles_open;
   union {
@@ -318,9 +320,12 @@ static void mgmt_start_now(lvpn_mgmt_t *m) {
 /* After hold release: ask for credentials when the config leaves them to
  * the user (auth-user-pass without a file), else start. */
 static void mgmt_proceed(lvpn_mgmt_t *m) {
+  /* with static-challenge the client asks itself (mgmt_cred_cb), with the
+   * challenge text in the query */
   if (m->client != NULL && m->query_passwords &&
       m->client->cfg->auth_user_pass == LVPN__AUP_PROMPT &&
-      m->client->cfg->username == NULL) {
+      m->client->cfg->username == NULL &&
+      m->client->cfg->static_challenge == NULL) {
     lvpn__mgmt_query_userpass(&m->proto);
     return;
   }
@@ -329,14 +334,73 @@ static void mgmt_proceed(lvpn_mgmt_t *m) {
 
 static void host_hold_release(void *ud) {
   lvpn_mgmt_t *m = ud;
-  if (m->start_pending)
+  if (m->start_pending) {
     mgmt_proceed(m);
+  } else if (m->restart_held) {
+    m->restart_held = false;
+    if (m->client != NULL)
+      lvpn__client_resume(m->client);
+  }
+}
+
+/* The client is about to pause before a restart (ping-restart, server
+ * gone, ...): with the hold flag set, hold instead, as OpenVPN's do_hold
+ * in socket_restart_pause (N is the pause that hold release skips). */
+static int mgmt_restart_hold(void *ud, unsigned pause_s) {
+  lvpn_mgmt_t *m = ud;
+  if (!m->proto.hold || m->closing)
+    return 0;
+  m->restart_held = true;
+  lvpn__mgmt_hold(&m->proto, pause_s);
+  return 1;
+}
+
+/* management-query-passwords: the client's credentials requests (static
+ * challenge, a dynamic challenge after AUTH_FAILED) go to the management
+ * client, which answers with the password field packed as OpenVPN's
+ * management-notes.txt says (SCRV1:..., CRV1::state::response). */
+static void mgmt_cred_cb(lvpn_client_t *c, const lvpn_cred_request_t *req,
+                         void *ud) {
+  lvpn_mgmt_t *m = ud;
+  (void)c;
+  m->cred_asked = true;
+  if (req->kind == LVPN_CRED_USER_PASS && req->challenge != NULL)
+    lvpn__mgmt_query_userpass_sc(&m->proto, req->challenge, req->echo != 0);
+  else
+    lvpn__mgmt_query_userpass(&m->proto);
+}
+
+/* The client lets go of this interface (it may outlive it). */
+static void mgmt_detach(lvpn_mgmt_t *m, lvpn_client_t *c) {
+  if (c == NULL)
+    return;
+  c->restart_hold = NULL;
+  if (c->cred_cb == mgmt_cred_cb && c->cred_ud == m)
+    lvpn_client_set_credentials_cb(c, NULL, NULL);
+}
+
+static void mgmt_attach(lvpn_mgmt_t *m, lvpn_client_t *c) {
+  m->restart_held = false;
+  m->cred_asked = false;
+  m->proto.holding = false;
+  if (c == NULL)
+    return;
+  c->restart_hold = mgmt_restart_hold;
+  c->restart_hold_ud = m;
+  if (m->query_passwords)
+    lvpn_client_set_credentials_cb(c, mgmt_cred_cb, m);
 }
 
 static void host_credentials(void *ud, const char *user, const char *pass) {
   lvpn_mgmt_t *m = ud;
   if (m->client == NULL)
     return;
+  if (m->cred_asked) { /* the password field as the GUI packed it */
+    m->cred_asked = false;
+    if (lvpn__client_answer_packed(m->client, user, pass) != 0)
+      lvpn_client_stop(m->client);
+    return;
+  }
   if (lvpn__client_set_credentials(m->client, user, pass) != 0) {
     lvpn_client_stop(m->client);
     return;
@@ -478,6 +542,7 @@ int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c) {
   m->loop = c->loop;
   m->client = c;
   m->query_passwords = cfg->mgmt_query_passwords;
+  mgmt_attach(m, c);
   m->client_uid = cfg->mgmt_client_uid;
   m->client_gid = cfg->mgmt_client_gid;
   snprintf(m->title, sizeof(m->title), "layervpn %s (liblayers, libuv %s)",
@@ -537,7 +602,10 @@ void lvpn_mgmt_set_data(lvpn_mgmt_t *m, void *data) { m->data = data; }
 void *lvpn_mgmt_get_data(const lvpn_mgmt_t *m) { return m->data; }
 
 void lvpn_mgmt_set_client(lvpn_mgmt_t *m, lvpn_client_t *c) {
+  if (m->client != c)
+    mgmt_detach(m, m->client);
   m->client = c;
+  mgmt_attach(m, c);
   m->last_state = LVPN_STATE_INITIAL;
   m->last_err = 0;
 }
@@ -563,6 +631,13 @@ void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err) {
     return;
   if (ev == LVPN_EVENT_RESTARTING)
     m->last_err = err;
+  if (ev == LVPN_EVENT_RESTARTING && err == LVPN_EAUTH_FAILED) {
+    /* auth-retry: the failure, with the server's dynamic challenge */
+    if (m->client->crv1 != NULL)
+      lvpn__mgmt_auth_failed_crv1(&m->proto, m->client->crv1);
+    else
+      lvpn__mgmt_auth_failed(&m->proto);
+  }
   if (ev == LVPN_EVENT_INFO) { /* as 2.7: >INFOMSG (not >INFO) */
     char line[600];
     snprintf(line, sizeof(line), ">INFOMSG:%s", m->client->info);
@@ -581,7 +656,9 @@ void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err) {
     m->last_state = LVPN_STATE_EXITING;
     report_state(m, LVPN_STATE_EXITING, err);
   }
+  mgmt_detach(m, m->client);
   m->client = NULL; /* the host closes it now */
+  m->restart_held = false;
   uv_timer_stop(&m->bytecount_timer);
 }
 
@@ -590,6 +667,9 @@ void lvpn_mgmt_close(lvpn_mgmt_t *m, lvpn_mgmt_close_cb cb) {
     return;
   m->closing = true;
   m->close_cb = cb;
+  if (m->client != NULL && m->restart_held) /* not held forever */
+    lvpn__client_resume(m->client);
+  mgmt_detach(m, m->client);
   m->client = NULL;
   m->handles_open = 3 + (m->conn_open ? 1 : 0);
   if (m->conn_open && !m->in_input)

@@ -133,9 +133,9 @@ void lvpn__mgmt_free(lvpn__mgmt_t *s) {
  * special_state_msg). */
 static void pending(lvpn__mgmt_t *s) {
   if (s->holding)
-    out_line(s, ">HOLD:Waiting for hold release:0");
+    out_line(s, ">HOLD:Waiting for hold release:%u", s->hold_wait_s);
   if (s->query_up)
-    out_line(s, ">PASSWORD:Need 'Auth' username/password");
+    out_line(s, ">PASSWORD:Need 'Auth' username/password%s", s->query_sc);
 }
 
 static void welcome(lvpn__mgmt_t *s) {
@@ -491,14 +491,31 @@ void lvpn__mgmt_bytecount(lvpn__mgmt_t *s, uint64_t in, uint64_t out) {
 
 void lvpn__mgmt_hold(lvpn__mgmt_t *s, unsigned wait_s) {
   s->holding = true;
+  s->hold_wait_s = wait_s;
   out_line(s, ">HOLD:Waiting for hold release:%u", wait_s);
 }
 
-void lvpn__mgmt_query_userpass(lvpn__mgmt_t *s) {
+static void query_userpass(lvpn__mgmt_t *s, const char *text, int flag) {
   s->query_up = true;
   mbedtls_platform_zeroize(s->username, sizeof(s->username));
   mbedtls_platform_zeroize(s->password, sizeof(s->password));
-  out_line(s, ">PASSWORD:Need 'Auth' username/password");
+  s->query_sc[0] = '\0';
+  if (text != NULL)
+    snprintf(s->query_sc, sizeof(s->query_sc), " SC:%d,%s", flag, text);
+  out_line(s, ">PASSWORD:Need 'Auth' username/password%s", s->query_sc);
+}
+
+void lvpn__mgmt_query_userpass(lvpn__mgmt_t *s) {
+  query_userpass(s, NULL, 0);
+}
+
+void lvpn__mgmt_query_userpass_sc(lvpn__mgmt_t *s, const char *text,
+                                  bool echo) {
+  query_userpass(s, text, echo ? 1 : 0); /* FORMAT bit 0: SCRV1 packing */
+}
+
+void lvpn__mgmt_auth_failed_crv1(lvpn__mgmt_t *s, const char *crv1) {
+  out_line(s, ">PASSWORD:Verification Failed: 'Auth' ['%s']", crv1);
 }
 
 void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s) {

@@ -80,7 +80,9 @@ typedef struct {
   lvpn__mgmt_hist_t state, log, echo;
   bool hold;       /* hold flag: future (re)starts hold */
   bool holding;    /* waiting for hold release */
+  unsigned hold_wait_s; /* the N of the pending >HOLD:...:N */
   bool query_up;   /* >PASSWORD:Need 'Auth' username/password pending */
+  char query_sc[320]; /* its " SC:flag,TEXT" (static challenge), or "" */
   char username[LVPN__MGMT_CRED_MAX + 1];
   char password[LVPN__MGMT_CRED_MAX + 1];
   /* per connection, as man->connection */
@@ -125,5 +127,13 @@ void lvpn__mgmt_query_userpass(lvpn__mgmt_t *s);
 void lvpn__mgmt_notify(lvpn__mgmt_t *s, const char *line);
 /* >PASSWORD:Verification Failed: 'Auth' */
 void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s);
+/* Static challenge: >PASSWORD:Need 'Auth' username/password SC:flag,TEXT
+ * (flag bit 0: echo; the reply's password is SCRV1:b64(pass):b64(resp)). */
+void lvpn__mgmt_query_userpass_sc(lvpn__mgmt_t *s, const char *text,
+                                  bool echo);
+/* Dynamic challenge in AUTH_FAILED: >PASSWORD:Verification Failed: 'Auth'
+ * ['CRV1:flags:state:user64:text']; the next query's password reply is
+ * CRV1::state::response. */
+void lvpn__mgmt_auth_failed_crv1(lvpn__mgmt_t *s, const char *crv1);
 
 #endif

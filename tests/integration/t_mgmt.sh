@@ -6,7 +6,8 @@
 # >STATE:...CONNECTED,SUCCESS, bytecount, status, log, then `signal SIGTERM`
 # and a clean exit (status 0). Then hostile peers (a second connection, a
 # flood that never reads) and a wrong password: >PASSWORD:Verification
-# Failed: 'Auth' and exit status 1. Then the CLI's signals.
+# Failed: 'Auth' and exit status 1. Then the CLI's signals. Then
+# management-hold across a server killed and restarted (mgmt_hold.py).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -156,6 +157,38 @@ if ((sig_ok)); then
     echo "ok: SIGUSR2 counters, SIGUSR1 and SIGHUP restarts ($(n_up) tunnels), SIGTERM exit 0"
 else
     echo "FAIL: signals"; cat "$IT_DIR/sig.log"; fail=1
+fi
+
+# 4: management-hold holds the client's own restarts too (OpenVPN's do_hold
+# in socket_restart_pause): the server is killed (SIGKILL, no goodbye) and
+# started again; the pushed ping-restart brings >HOLD:...:N again and the
+# client waits for `hold release` before it reconnects.
+it_server_stop
+it_server_conf wrap=tls-crypt extra="keepalive 2 10"
+it_server_start
+it_client_conf wrap=tls-crypt extra="management $IT_DIR/mgmt.sock unix" \
+    extra="management-hold"
+rm -f "$IT_DIR/mgmt.sock" "$IT_DIR/hold.connected"
+pid=$(it_lvpn_start "$IT_DIR/hold.log")
+timeout -s KILL 150 python3 "$(dirname "$DRIVE")/mgmt_hold.py" "$IT_DIR/mgmt.sock" \
+    "$IT_DIR/hold.connected" "$IT_DIR/hold.transcript" >"$IT_DIR/hold.drive" 2>&1 &
+drv=$!
+for _ in $(seq 600); do [[ -e $IT_DIR/hold.connected ]] && break; sleep 0.1; done
+if [[ -e $IT_DIR/hold.connected ]]; then
+    kill -KILL "$IT_SERVER_PID"
+    wait "$IT_SERVER_PID" 2>/dev/null || true
+    IT_SERVER_PID=""
+    it_server_start
+fi
+hold_rc=0
+wait "$drv" || hold_rc=$?
+it_lvpn_wait_exit "$pid" 20 || { echo "FAIL: hold: client still running"; it_lvpn_stop "$pid" 5 || true; fail=1; }
+if ((hold_rc == 0)) && (($(grep -c "Initialization Sequence Completed" "$IT_DIR/hold.log") >= 2)) &&
+    ! grep -q "Restart pause" "$IT_DIR/hold.log"; then
+    echo "ok: management-hold on ping-restart: $(cat "$IT_DIR/hold.drive")"
+else
+    echo "FAIL: management-hold on restart"; cat "$IT_DIR/hold.drive" "$IT_DIR/hold.transcript"
+    tail -n 30 "$IT_DIR/hold.log"; fail=1
 fi
 
 it_server_stop

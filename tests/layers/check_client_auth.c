@@ -360,7 +360,41 @@ START_TEST(test_client_auth_key_pass_wrong) {
 }
 END_TEST
 
+/* The management interface answers with the password field packed by the
+ * GUI (SCRV1:..., CRV1::...): sent as given, the pending challenge done;
+ * a later AUTH_FAILED with auth-retry interact forgets it. */
+START_TEST(test_client_auth_packed_answer) {
+  asked_t a = {.mode = 0};
+  lvpn_client_t *c = client_asked(&a, "static-challenge", "Enter PIN", "1");
+  const char *u, *p;
+  ck_assert_int_eq(lvpn__client_answer_packed(c, "x", "y"), LVPN_ESTATE);
+  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 1);
+  ck_assert_int_eq(
+      lvpn__client_answer_packed(c, "alice", "SCRV1:c2VjcmV0:MTIzNA=="), 0);
+  expect_creds(c, "alice", "SCRV1:c2VjcmV0:MTIzNA==");
+  expect_creds(c, "alice", "SCRV1:c2VjcmV0:MTIzNA=="); /* reused */
+  ck_assert_int_eq(a.calls, 1);
+  client_done(c);
+
+  c = client_asked(&a, "auth-retry", "interact", NULL);
+  a.calls = 0;
+  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 1);
+  ck_assert_int_eq(lvpn__client_answer_packed(c, "carol", "secret"), 0);
+  expect_creds(c, "carol", "secret");
+  ck_assert_int_eq(lvpn__client_auth_failed(c, "CRV1:R,E:sid42:Y2Fyb2w=:OTP?"),
+                   1);
+  ck_assert_int_eq(lvpn__client_auth_prepare(c, &u, &p), 1);
+  ck_assert_int_eq(a.kind, LVPN_CRED_CHALLENGE);
+  ck_assert_int_eq(lvpn__client_answer_packed(c, "carol", "CRV1::sid42::777"),
+                   0);
+  expect_creds(c, "carol", "CRV1::sid42::777");
+  ck_assert_int_eq(a.calls, 2);
+  client_done(c);
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
+               test_client_auth_packed_answer,
                test_client_auth_no_callback_fails_clearly,
                test_client_auth_answer_in_callback,
                test_client_auth_answer_later, test_client_auth_refused,

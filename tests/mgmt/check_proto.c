@@ -222,6 +222,64 @@ START_TEST(test_proto_pending_requests_repeat_on_connect) {
 }
 END_TEST
 
+/* A restart's hold carries the connect-retry pause it replaces, and a
+ * management client connecting later sees the same N. */
+START_TEST(test_proto_restart_hold_carries_wait) {
+  fk.len = 0;
+  lvpn__mgmt_hold(&s, 5);
+  ck_assert_str_eq(fk.out, ">HOLD:Waiting for hold release:5\r\n");
+  lvpn__mgmt_disconnect(&s);
+  fk.len = 0;
+  lvpn__mgmt_connect(&s);
+  ck_assert_str_eq(fk.out, ">INFO:OpenVPN Management Interface Version 5 -- "
+                           "type 'help' for more info\r\n"
+                           ">HOLD:Waiting for hold release:5\r\n");
+  ck_assert_str_eq(cmd("hold release\n"),
+                   "SUCCESS: hold release succeeded\r\n");
+  ck_assert_int_eq(fk.releases, 1);
+}
+END_TEST
+
+/* Challenges, as OpenVPN 2.6's management-notes.txt: the static one in the
+ * query (repeated to a client connecting later), the dynamic one in the
+ * failure; the password reply is passed on as packed by the GUI. */
+START_TEST(test_proto_challenges) {
+  fk.len = 0;
+  lvpn__mgmt_query_userpass_sc(&s, "Enter PIN, please", true);
+  ck_assert_str_eq(fk.out, ">PASSWORD:Need 'Auth' username/password "
+                           "SC:1,Enter PIN, please\r\n");
+  fk.len = 0;
+  lvpn__mgmt_disconnect(&s);
+  lvpn__mgmt_connect(&s);
+  ck_assert_str_eq(fk.out, ">INFO:OpenVPN Management Interface Version 5 -- "
+                           "type 'help' for more info\r\n"
+                           ">PASSWORD:Need 'Auth' username/password "
+                           "SC:1,Enter PIN, please\r\n");
+  cmd("username Auth bob\n");
+  ck_assert_str_eq(cmd("password Auth SCRV1:cGFzcw==:MTIzNA==\n"),
+                   "SUCCESS: 'Auth' password entered, but not yet verified\r\n");
+  ck_assert_int_eq(fk.creds, 1);
+  ck_assert_str_eq(fk.pass, "SCRV1:cGFzcw==:MTIzNA==");
+  fk.len = 0;
+  lvpn__mgmt_query_userpass_sc(&s, "PIN", false);
+  ck_assert_str_eq(fk.out,
+                   ">PASSWORD:Need 'Auth' username/password SC:0,PIN\r\n");
+  cmd("username Auth bob\npassword Auth x\n");
+  fk.len = 0;
+  lvpn__mgmt_auth_failed_crv1(&s, "CRV1:R,E:Om01u7Fh:Y3Ix:Please enter PIN");
+  ck_assert_str_eq(fk.out, ">PASSWORD:Verification Failed: 'Auth' "
+                           "['CRV1:R,E:Om01u7Fh:Y3Ix:Please enter PIN']\r\n");
+  fk.len = 0;
+  lvpn__mgmt_query_userpass(&s); /* the next query: plain again */
+  ck_assert_str_eq(fk.out, ">PASSWORD:Need 'Auth' username/password\r\n");
+  cmd("username Auth cr1\n");
+  cmd("password Auth CRV1::Om01u7Fh::8675309\n");
+  ck_assert_int_eq(fk.creds, 3);
+  ck_assert_str_eq(fk.user, "cr1");
+  ck_assert_str_eq(fk.pass, "CRV1::Om01u7Fh::8675309");
+}
+END_TEST
+
 START_TEST(test_proto_signal_bytecount_status_exit) {
   ck_assert_str_eq(cmd("signal SIGUSR1\n"), "SUCCESS: signal SIGUSR1 thrown\r\n");
   ck_assert_int_eq(fk.signum, SIGUSR1);
@@ -351,6 +409,8 @@ LVPN_TEST_MAIN("mgmt_proto", 0, setup, teardown,
                test_proto_hold_and_release,
                test_proto_username_password_exchange,
                test_proto_pending_requests_repeat_on_connect,
+               test_proto_restart_hold_carries_wait,
+               test_proto_challenges,
                test_proto_signal_bytecount_status_exit,
                test_proto_management_password,
                test_proto_options,
