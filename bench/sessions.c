@@ -7,8 +7,9 @@
  *
  *   bench_sessions CONFIG.ovpn TARGET_IPV4 N [WINDOW] [DEADLINE_S]
  *
- * peak_rss_per_session_kib is (VmHWM at the end - VmRSS before the first
- * client was made) / N: the whole cost of a session, shared parts spread.
+ * peak_rss_per_session_kib is (VmHWM once every session has passed traffic
+ * - VmRSS before the first client was made) / N: the whole cost of a
+ * session, handshakes included, with the parts clients share spread.
  * Exit 0 when all N sessions passed traffic and the loop closed clean. */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -32,6 +33,7 @@ struct bench_s {
   uint32_t dst;
   sess_t *s;
   int n, window, started, inflight, connected, replied, closing, failed;
+  long hwm_live; /* VmHWM when the last session passed traffic */
   uint64_t t0, t_all_connected, t_all_replied;
 };
 
@@ -93,6 +95,7 @@ static void finish(bench_t *b) {
   if (b->closing)
     return;
   b->closing = 1;
+  b->hwm_live = proc_status_kib("VmHWM");
   uv_timer_stop(&b->deadline);
   uv_timer_stop(&b->pinger);
   for (i = 0; i < b->n; i++)
@@ -228,7 +231,7 @@ int main(int argc, char **argv) {
   b.t0 = uv_hrtime();
   start_more(&b);
   uv_run(&loop, UV_RUN_DEFAULT);
-  hwm = proc_status_kib("VmHWM");
+  hwm = b.hwm_live;
   uv_close((uv_handle_t *)&b.deadline, NULL);
   uv_close((uv_handle_t *)&b.pinger, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
@@ -237,10 +240,11 @@ int main(int argc, char **argv) {
   t_reply = b.t_all_replied ? (double)(b.t_all_replied - b.t0) / 1e9 : -1;
   printf("sessions=%d connected=%d passed_traffic=%d connect_all_s=%.2f "
          "traffic_all_s=%.2f handshakes_per_s=%.1f rss_before_kib=%ld "
-         "peak_rss_kib=%ld peak_rss_per_session_kib=%.1f loop_close=%d\n",
+         "peak_rss_kib=%ld peak_rss_per_session_kib=%.1f "
+         "teardown_peak_rss_kib=%ld loop_close=%d\n",
          b.n, b.connected, b.replied, t_conn, t_reply,
          t_conn > 0 ? b.connected / t_conn : 0.0, rss0, hwm,
-         (double)(hwm - rss0) / b.n, rc);
+         (double)(hwm - rss0) / b.n, proc_status_kib("VmHWM"), rc);
   free(b.s);
   return (b.failed || b.replied != b.n || rc != 0) ? 1 : 0;
 }

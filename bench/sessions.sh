@@ -26,6 +26,7 @@
 #   SESSIONS_OVPN_N=50    openvpn client processes (0 skips OpenVPN)
 #   SESSIONS_WINDOW=32    layervpn handshakes in flight at a time
 #   SESSIONS_RUNS=1       repeat the whole measurement
+#   SESSIONS_WRAP="valgrind --tool=massif"  run bench_sessions under a profiler
 #   IT_KEEP=1             keep the work dir afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -74,9 +75,11 @@ printf 'ifconfig-noexec\nroute-noexec\nverb 1\n' >>"$IT_DIR/ovpn-client.ovpn"
 run_layervpn() {
     local out rc=0
     say "layervpn: $N sessions in one process (window $WINDOW)"
-    out=$(ip netns exec "$IT_NS_C" "$BENCH_BIN" "$IT_DIR/client.ovpn" \
+    # shellcheck disable=SC2086 # SESSIONS_WRAP is words (e.g. a profiler)
+    out=$(ip netns exec "$IT_NS_C" ${SESSIONS_WRAP:-} "$BENCH_BIN" "$IT_DIR/client.ovpn" \
         "$IT_TUN_SERVER_IP" "$N" "$WINDOW" 600 2>"$IT_DIR/bench_sessions.log") || rc=$?
     echo "$out" >>"$IT_DIR/bench_sessions.out"
+    say "layervpn: $out"
     if ((rc != 0)); then
         tail -n 20 "$IT_DIR/bench_sessions.log" >&2
         say "layervpn: FAILED (exit $rc): $out"
