@@ -173,7 +173,6 @@ static void client_free(lvpn_client_t *c) {
   lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
-    mbedtls_entropy_free(&c->entropy);
   }
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);

@@ -45,7 +45,6 @@ struct lvpn_client_s {
   int timers_open;
 
   lvpn__pbuf_pool_t pool;
-  mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
   int rng_ready;
   lvpn__session_t session;
