@@ -34,7 +34,7 @@ void lvpn__client_dns_stack(lvpn_client_t *c) {
 void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push) {
   const lvpn_config_t *cfg = c->cfg;
   lvpn__dns_src_t cs = {&cfg->dns, cfg->dhcp, cfg->n_dhcp};
-  lvpn__dns_src_t ps = {&push->dns, push->dhcp, push->n_dhcp};
+  lvpn__dns_src_t ps = {push->dns, push->dhcp, push->n_dhcp};
   char desc[512], err[300] = "";
   int dropped, rg;
 
