@@ -177,6 +177,7 @@ static void client_free(lvpn_client_t *c) {
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
+  lvpn__client_dns_free(c);
   lvpn__config_unshare(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);
