@@ -174,6 +174,7 @@ static void client_free(lvpn_client_t *c) {
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
   }
+  lvpn__networkio_release(&c->net);
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
@@ -355,6 +356,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   int closing = c->state == LVPN__CLIENT_CLOSING;
 
   c->err = err;
+  lvpn__networkio_release(&c->net); /* all layers are closed */
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
   uv_timer_stop(&c->poll_timer);

@@ -118,7 +118,23 @@ static const char *link_name(const lvpn__networkio_t *n) {
 
 static lvpn__networkio_req_t *req_get(lvpn__networkio_t *n) {
   lvpn__qnode_t *q = lvpn__queue_pop(&n->free_reqs);
-  return q == NULL ? NULL : container_of(q, lvpn__networkio_req_t, node);
+  lvpn__networkio_req_t *r;
+  if (q != NULL)
+    return container_of(q, lvpn__networkio_req_t, node);
+  if (n->n_reqs >= LVPN__NETWORKIO_NREQ || (r = malloc(sizeof(*r))) == NULL)
+    return NULL;
+  n->n_reqs++;
+  r->n = n;
+  r->p = NULL;
+  return r;
+}
+
+void lvpn__networkio_release(lvpn__networkio_t *n) {
+  lvpn__qnode_t *q;
+  while ((q = lvpn__queue_pop(&n->free_reqs)) != NULL) {
+    free(container_of(q, lvpn__networkio_req_t, node));
+    n->n_reqs--;
+  }
 }
 
 /* Frees the request's packet and returns the request to the free list. */
@@ -134,7 +150,6 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
                          const lvpn__networkio_opts_t *o,
                          lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log) {
   size_t hlen;
-  int i;
 
   if (o == NULL || o->host == NULL || pool == NULL || o->port == 0 ||
       (unsigned)o->proto > LVPN__NET_TCP6)
@@ -159,11 +174,6 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   n->local.ss_family = AF_UNSPEC;
   lvpn__queue_init(&n->pending);
   lvpn__queue_init(&n->free_reqs);
-  for (i = 0; i < LVPN__NETWORKIO_NREQ; i++) {
-    n->reqs[i].n = n;
-    n->reqs[i].p = NULL;
-    lvpn__queue_push(&n->free_reqs, &n->reqs[i].node);
-  }
   /* Neither init creates a socket: that happens at bind/connect. */
   if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     uv_tcp_init(loop, &n->tcp);

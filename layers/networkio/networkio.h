@@ -110,8 +110,9 @@ struct lvpn__networkio_s {
   uv_timer_t timer; /* resolve, then connect timeout */
 
   lvpn__queue_t pending; /* pbufs from above before ready */
-  lvpn__queue_t free_reqs;
-  lvpn__networkio_req_t reqs[LVPN__NETWORKIO_NREQ];
+  lvpn__queue_t free_reqs; /* idle requests, kept for the next send */
+  int n_reqs; /* allocated on first need, at most LVPN__NETWORKIO_NREQ:
+                 most sessions have one or two in flight */
 
   size_t rx_len; /* TCP: bytes held in rxbuf (an incomplete frame) */
   uint8_t rxbuf[LVPN__NETWORKIO_RXBUF];
@@ -135,6 +136,10 @@ struct lvpn__networkio_s {
 int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
                          const lvpn__networkio_opts_t *o,
                          lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log);
+/* Frees the idle send requests of a layer whose close has completed (all
+ * requests are back on the free list then). Harmless on a zeroed layer or
+ * twice; call it before the next lvpn__networkio_init() on the same one. */
+void lvpn__networkio_release(lvpn__networkio_t *n);
 
 /* Server address: AF_UNSPEC until resolved. */
 const struct sockaddr_storage *
