@@ -12,6 +12,7 @@
  * session, handshakes included, with the parts clients share spread.
  * Exit 0 when all N sessions passed traffic and the loop closed clean. */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ struct bench_s {
   sess_t *s;
   int n, window, started, inflight, connected, replied, closing, failed;
   long hwm_live; /* VmHWM when the last session passed traffic */
+  size_t heap_live; /* malloc'd bytes in use then (glibc) */
   uint64_t t0, t_all_connected, t_all_replied;
 };
 
@@ -96,6 +98,7 @@ static void finish(bench_t *b) {
     return;
   b->closing = 1;
   b->hwm_live = proc_status_kib("VmHWM");
+  b->heap_live = mallinfo2().uordblks;
   uv_timer_stop(&b->deadline);
   uv_timer_stop(&b->pinger);
   for (i = 0; i < b->n; i++)
@@ -241,10 +244,12 @@ int main(int argc, char **argv) {
   printf("sessions=%d connected=%d passed_traffic=%d connect_all_s=%.2f "
          "traffic_all_s=%.2f handshakes_per_s=%.1f rss_before_kib=%ld "
          "peak_rss_kib=%ld peak_rss_per_session_kib=%.1f "
-         "teardown_peak_rss_kib=%ld loop_close=%d\n",
+         "heap_in_use_per_session_kib=%.1f teardown_peak_rss_kib=%ld "
+         "loop_close=%d\n",
          b.n, b.connected, b.replied, t_conn, t_reply,
          t_conn > 0 ? b.connected / t_conn : 0.0, rss0, hwm,
-         (double)(hwm - rss0) / b.n, proc_status_kib("VmHWM"), rc);
+         (double)(hwm - rss0) / b.n, (double)b.heap_live / 1024 / b.n,
+         proc_status_kib("VmHWM"), rc);
   free(b.s);
   return (b.failed || b.replied != b.n || rc != 0) ? 1 : 0;
 }

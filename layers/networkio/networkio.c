@@ -135,6 +135,8 @@ void lvpn__networkio_release(lvpn__networkio_t *n) {
     free(container_of(q, lvpn__networkio_req_t, node));
     n->n_reqs--;
   }
+  free(n->rxbuf);
+  n->rxbuf = NULL;
 }
 
 /* Frees the request's packet and returns the request to the free list. */
@@ -170,6 +172,9 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   n->on_ready = o->on_ready;
   if (lvpn__networkio_proxy_init(n, o) != 0)
     return LVPN_EINVAL;
+  if ((lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL) &&
+      n->rxbuf == NULL && (n->rxbuf = malloc(LVPN__NETWORKIO_RXBUF)) == NULL)
+    return LVPN_ENOMEM;
   n->remote.ss_family = AF_UNSPEC;
   n->local.ss_family = AF_UNSPEC;
   lvpn__queue_init(&n->pending);
@@ -480,7 +485,7 @@ static void tcp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   /* Never full: between reads it holds at most one incomplete frame of
    * 2 + MAX_PACKET bytes (a longer length fails at once). */
   *buf = uv_buf_init((char *)n->rxbuf + n->rx_len,
-                     (unsigned)(sizeof(n->rxbuf) - n->rx_len));
+                     (unsigned)(LVPN__NETWORKIO_RXBUF - n->rx_len));
 }
 
 /* Splits rxbuf into frames; returns 0 or LVPN_EPROTO (already failed). */

@@ -115,7 +115,9 @@ struct lvpn__networkio_s {
                  most sessions have one or two in flight */
 
   size_t rx_len; /* TCP: bytes held in rxbuf (an incomplete frame) */
-  uint8_t rxbuf[LVPN__NETWORKIO_RXBUF];
+  /* TCP (and proxies): LVPN__NETWORKIO_RXBUF bytes from the heap, kept from
+   * one init to the next until lvpn__networkio_release(); NULL over UDP */
+  uint8_t *rxbuf;
 
   lvpn__networkio_stats_t stats;
 
@@ -136,8 +138,8 @@ struct lvpn__networkio_s {
 int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
                          const lvpn__networkio_opts_t *o,
                          lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log);
-/* Frees the idle send requests of a layer whose close has completed (all
- * requests are back on the free list then). Harmless on a zeroed layer or
+/* Frees the idle send requests and the TCP receive buffer of a layer whose
+ * close has completed (all requests are back on the free list then). Harmless on a zeroed layer or
  * twice; call it before the next lvpn__networkio_init() on the same one. */
 void lvpn__networkio_release(lvpn__networkio_t *n);
 
