@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <stddef.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -340,11 +339,7 @@ static const lvpn__layer_ops_t tun_ops = {.up = tun_up,
 void lvpn__tun_layer_init(lvpn__tun_layer_t *t, uv_loop_t *loop,
                           lvpn__pbuf_pool_t *pool, const char *dev,
                           const lvpn__logger_t *log) {
-  const size_t b = offsetof(lvpn__tun_layer_t, nl.buf), bl = sizeof(t->nl.buf);
-  /* nl.buf is netlink scratch, written before every read: left alone, a
-   * session with host inside I/O never pages its 8 KiB in */
-  memset(t, 0, b);
-  memset((char *)t + b + bl, 0, sizeof(*t) - b - bl);
+  memset(t, 0, sizeof(*t));
   lvpn__layer_init(&t->base, loop, "tun", &tun_ops, log);
   t->pool = pool;
   t->fd = -1;
