@@ -211,7 +211,7 @@ int lvpn__nl_open(lvpn__nl_t *nl, const lvpn__logger_t *log) {
 
   memset(nl, 0, sizeof(*nl));
   nl->log = log;
-  if ((nl->buf = malloc(LVPN__NL_BUFSIZE)) == NULL) {
+  if ((nl->buf = calloc(1, LVPN__NL_BUFSIZE)) == NULL) {
     set_err(nl, "netlink: out of memory");
     return -ENOMEM;
   }
