@@ -191,7 +191,11 @@ typedef void (*lvpn_inside_write_cb)(lvpn_client_t *client,
                                      const uint8_t *pkt, size_t len);
 
 /** Create a client on the caller's loop. `cfg` is copied; the caller may free
- * it afterwards. No I/O happens until lvpn_client_start(). */
+ * it afterwards. No I/O happens until lvpn_client_start(). Clients made from
+ * the same `cfg` share one read-only copy of it (made by the first call,
+ * reference-counted, safe across threads), so a thousand sessions from one
+ * config hold one parsed config; lvpn_config_set() on `cfg` afterwards
+ * affects only clients made later. */
 LVPN_EXTERN int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
                                 const lvpn_config_t *cfg);
 LVPN_EXTERN void lvpn_client_set_log(lvpn_client_t *c, lvpn_log_cb cb,

@@ -26,7 +26,16 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c = calloc(1, sizeof(*c));
   if (c == NULL)
     return LVPN_ENOMEM;
-  err = lvpn__config_clone(cfg, &c->cfg);
+  /* Clients made from one config share one read-only copy of it; one that
+   * writes to its config (auth-nocache forgets the password, an 'auto'
+   * HTTP proxy remembers Basic) gets its own. */
+  if (cfg->auth_nocache || cfg->proxy.kind != LVPN__PROXY_NONE) {
+    err = lvpn__config_clone(cfg, &c->cfg);
+    if (err == 0)
+      c->cfg->snap_refs = 1;
+  } else {
+    err = lvpn__config_share(cfg, &c->cfg);
+  }
   if (err != 0) {
     free(c);
     return err;
@@ -85,15 +94,16 @@ void lvpn_client_set_data(lvpn_client_t *c, void *data) { c->data = data; }
 
 int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
                                  const char *pass) {
-  lvpn_config_t *cfg = c->cfg;
+  lvpn_config_t *cfg;
   char *u = strdup(user), *p = strdup(pass);
-  if (u == NULL || p == NULL) {
+  if (u == NULL || p == NULL || lvpn__config_own(&c->cfg) != 0) {
     free(u);
     if (p != NULL)
       mbedtls_platform_zeroize(p, strlen(p));
     free(p);
     return LVPN_ENOMEM;
   }
+  cfg = c->cfg;
   free(cfg->username);
   if (cfg->password != NULL) {
     mbedtls_platform_zeroize(cfg->password, strlen(cfg->password));
@@ -167,13 +177,14 @@ static void client_free(lvpn_client_t *c) {
   lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
-    mbedtls_entropy_free(&c->entropy);
   }
+  lvpn__networkio_release(&c->net);
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
   free(c->persist);
-  lvpn_config_free(c->cfg);
+  lvpn__client_dns_free(c);
+  lvpn__config_unshare(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);
 }
@@ -366,6 +377,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   int closing = c->state == LVPN__CLIENT_CLOSING;
 
   c->err = err;
+  lvpn__networkio_release(&c->net); /* all layers are closed */
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
   uv_timer_stop(&c->poll_timer);

@@ -47,7 +47,6 @@ struct lvpn_client_s {
   int timers_open;
 
   lvpn__pbuf_pool_t pool;
-  mbedtls_entropy_context entropy;
   mbedtls_ctr_drbg_context drbg;
   int rng_ready;
   lvpn__session_t session;
@@ -108,7 +107,12 @@ struct lvpn_client_s {
   /* DNS (client_dns.c) */
   int apply_dns;        /* the host opted in (lvpn_client_set_apply_dns) */
   int has_dns;          /* `dns` holds a PUSH_REPLY's result */
-  lvpn_dns_t dns;       /* the connection's DNS, config + pushed */
+  /* the PUSH_REPLY's DNS options, copied: the connection's DNS (config +
+   * pushed) is built from them when needed, as a built lvpn_dns_t is
+   * 40 KiB that most sessions never read */
+  lvpn_dns_t *push_dns;        /* heap; NULL: no `dns` option pushed */
+  lvpn__dhcp_opt_t *push_dhcp; /* heap; push_n_dhcp of them */
+  int push_n_dhcp;
   lvpn__dns_host_t dns_host; /* what is applied to the host's resolver */
   /* AUTH_PENDING / INFO / INFO_PRE from the server (client_auth.c) */
   char info[512];        /* the last INFO or INFO_PRE text */
@@ -143,6 +147,8 @@ void lvpn__client_dns_stack(lvpn_client_t *c);
  * connection: a resolver that cannot be changed is warned about, as OpenVPN
  * does for its dns-updown script. */
 void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
+/* Frees the copied DNS options (lvpn_client_new's undo). */
+void lvpn__client_dns_free(lvpn_client_t *c);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
 /* The tun MTU the config asks for: tun-mtu, or derived from link-mtu. */

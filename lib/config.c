@@ -19,11 +19,15 @@
 #include "lib/config_opts.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
+
+/* Guards snapshot/snap_refs: clients on different threads may share one. */
+static pthread_mutex_t share_lock = PTHREAD_MUTEX_INITIALIZER;
 
 const lvpn__config_area_t *const lvpn__config_areas[] = {
     &lvpn__config_conn,  &lvpn__config_tls,  &lvpn__config_data,
@@ -167,10 +171,17 @@ int lvpn_config_set(lvpn_config_t *cfg, const char *name,
   char *w[LVPN__LEX_MAX_WORDS + 1];
   char prefix[80];
   lvpn__opt_ctx_t a = {0};
+  lvpn_config_t *snap;
   int n = 1;
 
   if (cfg == NULL || name == NULL)
     return LVPN_EINVAL;
+  /* clients made before keep their copy; later ones get a new one */
+  pthread_mutex_lock(&share_lock);
+  snap = cfg->snapshot;
+  cfg->snapshot = NULL;
+  pthread_mutex_unlock(&share_lock);
+  lvpn__config_unshare(snap);
   if (strncmp(name, "--", 2) == 0)
     name += 2;
   snprintf(prefix, sizeof(prefix), "--%.60s", name);
@@ -285,6 +296,7 @@ static void dup_ptr(char **pp, size_t size, void *ud) {
 void lvpn_config_free(lvpn_config_t *cfg) {
   if (cfg == NULL)
     return;
+  lvpn__config_unshare(cfg->snapshot);
   walk(cfg, free_ptr, NULL);
   mbedtls_platform_zeroize(cfg, sizeof(*cfg));
   free(cfg);
@@ -296,12 +308,59 @@ int lvpn__config_clone(const lvpn_config_t *cfg, lvpn_config_t **out) {
   if (c == NULL)
     return LVPN_ENOMEM;
   memcpy(c, cfg, sizeof(*c));
+  c->snapshot = NULL;
+  c->snap_refs = 0;
   walk(c, dup_ptr, &failed);
   if (failed) {
     lvpn_config_free(c);
     return LVPN_ENOMEM;
   }
   *out = c;
+  return 0;
+}
+
+int lvpn__config_share(const lvpn_config_t *cfg, lvpn_config_t **out) {
+  /* The snapshot is a cache beside the config, not part of its value. */
+  lvpn_config_t *c = (lvpn_config_t *)cfg, *snap;
+  int err = 0;
+  pthread_mutex_lock(&share_lock);
+  if (c->snapshot == NULL && (err = lvpn__config_clone(c, &snap)) == 0) {
+    snap->snap_refs = 1; /* the config's own reference */
+    c->snapshot = snap;
+  }
+  if (err == 0) {
+    c->snapshot->snap_refs++;
+    *out = c->snapshot;
+  }
+  pthread_mutex_unlock(&share_lock);
+  return err;
+}
+
+void lvpn__config_unshare(lvpn_config_t *snap) {
+  unsigned left;
+  if (snap == NULL)
+    return;
+  pthread_mutex_lock(&share_lock);
+  left = --snap->snap_refs;
+  pthread_mutex_unlock(&share_lock);
+  if (left == 0)
+    lvpn_config_free(snap);
+}
+
+int lvpn__config_own(lvpn_config_t **cfg) {
+  lvpn_config_t *mine;
+  unsigned refs;
+  int err;
+  pthread_mutex_lock(&share_lock);
+  refs = (*cfg)->snap_refs;
+  pthread_mutex_unlock(&share_lock);
+  if (refs <= 1)
+    return 0; /* not shared (any more): ours alone */
+  if ((err = lvpn__config_clone(*cfg, &mine)) != 0)
+    return err;
+  mine->snap_refs = 1;
+  lvpn__config_unshare(*cfg);
+  *cfg = mine;
   return 0;
 }
 

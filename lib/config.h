@@ -302,10 +302,26 @@ struct lvpn_config_s {
   bool mgmt_hold, mgmt_query_passwords;
   int mgmt_log_cache; /* lines, default 1000 */
   long mgmt_client_uid, mgmt_client_gid; /* unix peers allowed; -1: any */
+
+  /* Clients made from this config share one read-only copy of it
+   * (lvpn__config_share); never copied by a clone. */
+  lvpn_config_t *snapshot; /* this config's shared copy, NULL: none yet */
+  unsigned snap_refs;      /* in a shared copy: its holders */
 };
 
 /* Deep copy. Returns 0 or LVPN_ENOMEM. */
 int lvpn__config_clone(const lvpn_config_t *cfg, lvpn_config_t **out);
+/* A read-only copy of `cfg` shared by every client made from it (the
+ * parsed config costs a session nothing): the first call makes the copy,
+ * later ones take a reference to it, until `cfg` is changed
+ * (lvpn_config_set) or freed. Release with lvpn__config_unshare(). Returns 0
+ * or LVPN_ENOMEM. Thread-safe (a lock around the reference counts). */
+int lvpn__config_share(const lvpn_config_t *cfg, lvpn_config_t **out);
+void lvpn__config_unshare(lvpn_config_t *snap);
+/* Makes *cfg (from lvpn__config_share) the caller's own before it writes to
+ * it: a private clone when others still hold the shared copy. Returns 0 or
+ * LVPN_ENOMEM (then *cfg is unchanged). */
+int lvpn__config_own(lvpn_config_t **cfg);
 /* Checks that the config can work; names the first missing setting in
  * `errbuf` ("no 'remote' given", "'cert' given without 'key'").
  * Returns 0 or LVPN_ECONFIG (or LVPN_EUNSUPPORTED). */

@@ -35,6 +35,10 @@ int lvpn__compress_setup(lvpn__compress_t *c, int mode, bool tx) {
   c->ac_off = false;
   c->ac_next_s = 0;
   c->ac_total = c->ac_comp = 0;
+  /* work memory only for a real algorithm: most sessions have none */
+  if (lvpn__comp_is_real(mode) && c->work == NULL &&
+      (c->work = malloc(LVPN__COMP_WORK_LEN)) == NULL)
+    return LVPN_ENOMEM;
   if (c->tx && (mode == LVPN__COMP_LZO || mode == LVPN__COMP_LZO_ADAPTIVE)) {
     if (lzo_init() != LZO_E_OK)
       return LVPN_EINVAL;
@@ -48,6 +52,8 @@ int lvpn__compress_setup(lvpn__compress_t *c, int mode, bool tx) {
 void lvpn__compress_free(lvpn__compress_t *c) {
   free(c->lzo_wmem);
   c->lzo_wmem = NULL;
+  free(c->work);
+  c->work = NULL;
 }
 
 /* OpenVPN's lzo_adaptive_compress_test(): true when we should try. */
@@ -79,7 +85,7 @@ static size_t try_compress(lvpn__compress_t *c, const lvpn__pbuf_t *p,
     return 0;
   if (c->mode == LVPN__COMP_LZ4 || c->mode == LVPN__COMP_LZ4_V2) {
     int z = LZ4_compress_default((const char *)p->data, (char *)c->work,
-                                 (int)p->len, (int)sizeof(c->work));
+                                 (int)p->len, (int)LVPN__COMP_WORK_LEN);
     return z > 0 ? (size_t)z : 0;
   }
   lzo_uint zlen = 0;
@@ -145,14 +151,14 @@ static int inflate(lvpn__compress_t *c, lvpn__pbuf_t *p, bool lz4) {
     /* The work buffer is larger than the limit so that an oversized result
      * can be told from a corrupt stream. */
     int r = LZ4_decompress_safe((const char *)p->data, (char *)c->work,
-                                (int)p->len, (int)sizeof(c->work));
+                                (int)p->len, (int)LVPN__COMP_WORK_LEN);
     if (r < 0) {
       c->drop_corrupt++;
       return LVPN_ECOMPRESSION;
     }
     out = (size_t)r;
   } else {
-    lzo_uint n = sizeof(c->work);
+    lzo_uint n = LVPN__COMP_WORK_LEN;
     int r = lzo1x_decompress_safe(p->data, p->len, c->work, &n, NULL);
     if (r == LZO_E_OUTPUT_OVERRUN) {
       c->drop_oversize++;

@@ -27,6 +27,10 @@
 /* Packets shorter than this are never compressed (OpenVPN's threshold). */
 #define LVPN__COMP_THRESHOLD 100
 
+/* (De)compression work buffer: larger than the limit so that an oversized
+ * result can be told from a corrupt stream. */
+#define LVPN__COMP_WORK_LEN (2 * LVPN_PBUF_CAP)
+
 typedef struct lvpn__compress_s {
   int mode;     /* lvpn__comp_t */
   bool tx;      /* compress outgoing packets (allow-compression yes) */
@@ -42,7 +46,7 @@ typedef struct lvpn__compress_s {
   uint64_t drop_corrupt; /* the decompressor rejected the stream */
   uint64_t drop_oversize; /* decompresses to more than LVPN__COMP_MAX_OUT */
   uint64_t drop_refused; /* compressed payload in a stub mode */
-  uint8_t work[2 * LVPN_PBUF_CAP];
+  uint8_t *work; /* LVPN__COMP_WORK_LEN bytes, only in a real mode */
 } lvpn__compress_t;
 
 /* Sets the mode (any lvpn__comp_t) and whether to compress outgoing packets;

@@ -145,3 +145,32 @@ void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen) {
             "peer floated from %s to %s", from, to);
   LVPN__TRACE(n->base.trace, "networkio", "float", "from=%s to=%s", from, to);
 }
+
+/* The address to bind: local/lport (bind_local, of the server's family)
+ * or any address with a port the system picks. */
+int lvpn__networkio_local_addr(lvpn__networkio_t *n,
+                               struct sockaddr_storage *a) {
+  char ip[64];
+  uint16_t port = 0;
+  const char *local = NULL;
+
+  if (n->bind_local) {
+    port = ntohs(((struct sockaddr_in *)&n->bind_addr)->sin_port);
+    if (n->bind_addr.ss_family == AF_INET6 &&
+        !IN6_IS_ADDR_UNSPECIFIED(
+            &((struct sockaddr_in6 *)&n->bind_addr)->sin6_addr))
+      local = uv_ip6_name((struct sockaddr_in6 *)&n->bind_addr, ip,
+                          sizeof(ip)) == 0 ? ip : NULL;
+    else if (n->bind_addr.ss_family == AF_INET &&
+             ((struct sockaddr_in *)&n->bind_addr)->sin_addr.s_addr != 0)
+      local = uv_ip4_name((struct sockaddr_in *)&n->bind_addr, ip,
+                          sizeof(ip)) == 0 ? ip : NULL;
+  }
+  if (lvpn__net_bind_addr(local, port, n->remote.ss_family, a) != 0) {
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, "networkio",
+              "cannot bind to local address %s: not of the server's "
+              "address family", local);
+    return UV_EAFNOSUPPORT;
+  }
+  return 0;
+}

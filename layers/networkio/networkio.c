@@ -42,7 +42,25 @@ static const char *link_name(const lvpn__networkio_t *n) {
 
 static lvpn__networkio_req_t *req_get(lvpn__networkio_t *n) {
   lvpn__qnode_t *q = lvpn__queue_pop(&n->free_reqs);
-  return q == NULL ? NULL : container_of(q, lvpn__networkio_req_t, node);
+  lvpn__networkio_req_t *r;
+  if (q != NULL)
+    return container_of(q, lvpn__networkio_req_t, node);
+  if (n->n_reqs >= LVPN__NETWORKIO_NREQ || (r = malloc(sizeof(*r))) == NULL)
+    return NULL;
+  n->n_reqs++;
+  r->n = n;
+  r->p = NULL;
+  return r;
+}
+
+void lvpn__networkio_release(lvpn__networkio_t *n) {
+  lvpn__qnode_t *q;
+  while ((q = lvpn__queue_pop(&n->free_reqs)) != NULL) {
+    free(container_of(q, lvpn__networkio_req_t, node));
+    n->n_reqs--;
+  }
+  free(n->rxbuf);
+  n->rxbuf = NULL;
 }
 
 /* Frees the request's packet and returns the request to the free list. */
@@ -58,7 +76,6 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
                          const lvpn__networkio_opts_t *o,
                          lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log) {
   size_t hlen;
-  int i;
 
   if (o == NULL || o->host == NULL || pool == NULL || o->port == 0 ||
       (unsigned)o->proto > LVPN__NET_TCP6)
@@ -85,6 +102,9 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
     return LVPN_EINVAL;
   n->passtos = o->passtos;
   n->tos = -1;
+  if ((lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL) &&
+      n->rxbuf == NULL && (n->rxbuf = malloc(LVPN__NETWORKIO_RXBUF)) == NULL)
+    return LVPN_ENOMEM;
   n->remote.ss_family = AF_UNSPEC;
   if (o->addr != NULL && n->proxy == NULL) /* a proxy: connect to it */
     n->remote = *o->addr;
@@ -96,11 +116,6 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   n->local.ss_family = AF_UNSPEC;
   lvpn__queue_init(&n->pending);
   lvpn__queue_init(&n->free_reqs);
-  for (i = 0; i < LVPN__NETWORKIO_NREQ; i++) {
-    n->reqs[i].n = n;
-    n->reqs[i].p = NULL;
-    lvpn__queue_push(&n->free_reqs, &n->reqs[i].node);
-  }
   /* Neither init creates a socket: that happens at bind/connect. */
   if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     uv_tcp_init(loop, &n->tcp);
@@ -314,40 +329,12 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   lvpn__layer_drop(&n->base, p);
 }
 
-/* The address to bind: local/lport (bind_local, of the server's family)
- * or any address with a port the system picks. */
-static int local_addr(lvpn__networkio_t *n, struct sockaddr_storage *a) {
-  char ip[64];
-  uint16_t port = 0;
-  const char *local = NULL;
-
-  if (n->bind_local) {
-    port = ntohs(((struct sockaddr_in *)&n->bind_addr)->sin_port);
-    if (n->bind_addr.ss_family == AF_INET6 &&
-        !IN6_IS_ADDR_UNSPECIFIED(
-            &((struct sockaddr_in6 *)&n->bind_addr)->sin6_addr))
-      local = uv_ip6_name((struct sockaddr_in6 *)&n->bind_addr, ip,
-                          sizeof(ip)) == 0 ? ip : NULL;
-    else if (n->bind_addr.ss_family == AF_INET &&
-             ((struct sockaddr_in *)&n->bind_addr)->sin_addr.s_addr != 0)
-      local = uv_ip4_name((struct sockaddr_in *)&n->bind_addr, ip,
-                          sizeof(ip)) == 0 ? ip : NULL;
-  }
-  if (lvpn__net_bind_addr(local, port, n->remote.ss_family, a) != 0) {
-    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
-              "cannot bind to local address %s: not of the server's "
-              "address family", local);
-    return UV_EAFNOSUPPORT;
-  }
-  return 0;
-}
-
 int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
   struct sockaddr_storage any;
   int len = sizeof(n->local);
   int err;
 
-  if ((err = local_addr(n, &any)) != 0)
+  if ((err = lvpn__networkio_local_addr(n, &any)) != 0)
     return err;
   err = uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0);
   if (err == 0)
@@ -455,7 +442,7 @@ static void tcp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   /* Never full: between reads it holds at most one incomplete frame of
    * 2 + MAX_PACKET bytes (a longer length fails at once). */
   *buf = uv_buf_init((char *)n->rxbuf + n->rx_len,
-                     (unsigned)(sizeof(n->rxbuf) - n->rx_len));
+                     (unsigned)(LVPN__NETWORKIO_RXBUF - n->rx_len));
 }
 
 /* Splits rxbuf into frames; returns 0 or LVPN_EPROTO (already failed). */
@@ -562,7 +549,7 @@ static int tcp_open(lvpn__networkio_t *n) {
   int err;
 
   if (n->bind_local) { /* local/lport/bind: else the system picks at connect */
-    if ((err = local_addr(n, &local)) != 0)
+    if ((err = lvpn__networkio_local_addr(n, &local)) != 0)
       return err;
     if ((err = uv_tcp_bind(&n->tcp, (const struct sockaddr *)&local, 0)) !=
         0) {

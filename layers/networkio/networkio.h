@@ -141,11 +141,14 @@ struct lvpn__networkio_s {
   uv_timer_t timer; /* resolve, then connect timeout */
 
   lvpn__queue_t pending; /* pbufs from above before ready */
-  lvpn__queue_t free_reqs;
-  lvpn__networkio_req_t reqs[LVPN__NETWORKIO_NREQ];
+  lvpn__queue_t free_reqs; /* idle requests, kept for the next send */
+  int n_reqs; /* allocated on first need, at most LVPN__NETWORKIO_NREQ:
+                 most sessions have one or two in flight */
 
   size_t rx_len; /* TCP: bytes held in rxbuf (an incomplete frame) */
-  uint8_t rxbuf[LVPN__NETWORKIO_RXBUF];
+  /* TCP (and proxies): LVPN__NETWORKIO_RXBUF bytes from the heap, kept from
+   * one init to the next until lvpn__networkio_release(); NULL over UDP */
+  uint8_t *rxbuf;
 
   lvpn__networkio_stats_t stats;
   lvpn__udpbatch_t batch; /* udpbatch.c: GSO/GRO on a direct UDP link */
@@ -167,6 +170,10 @@ struct lvpn__networkio_s {
 int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
                          const lvpn__networkio_opts_t *o,
                          lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log);
+/* Frees the idle send requests and the TCP receive buffer of a layer whose
+ * close has completed (all requests are back on the free list then). Harmless on a zeroed layer or
+ * twice; call it before the next lvpn__networkio_init() on the same one. */
+void lvpn__networkio_release(lvpn__networkio_t *n);
 
 /* Server address: AF_UNSPEC until resolved. */
 const struct sockaddr_storage *
@@ -202,6 +209,10 @@ int lvpn__net_same_addr(const struct sockaddr *a,
  * size) into out[0..max-1] with `port` set; returns how many. */
 int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
                             struct sockaddr_storage *out, int max);
+/* The address to bind: local/lport (bind_local, of the server's family)
+ * or any address with a port the system picks. 0 or UV_EAFNOSUPPORT. */
+int lvpn__networkio_local_addr(lvpn__networkio_t *n,
+                               struct sockaddr_storage *a);
 /* IP_TOS on an IPv4 socket (passtos). 0, or -1 with errno. */
 int lvpn__net_set_tos(const uv_handle_t *h, int tos);
 /* The local address to bind: `local` (IP literal; NULL or "": any address

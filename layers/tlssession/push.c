@@ -77,12 +77,33 @@ static int fn_topology(lvpn__push_t *p, const char *name, char *const *a,
   return 0;
 }
 
+/* Room for one more element in a list of `max` at most. */
+static int grow(void **arr, int *cap, int n, int max, size_t elem) {
+  void *a;
+  int c;
+  if (n < *cap)
+    return 0;
+  c = *cap == 0 ? 4 : *cap * 2;
+  c = c > max ? max : c;
+  if ((a = realloc(*arr, (size_t)c * elem)) == NULL)
+    return LVPN_ENOMEM;
+  *arr = a;
+  *cap = c;
+  return 0;
+}
+
 static int fn_route(lvpn__push_t *p, const char *name, char *const *a, int n) {
   char msg[128];
   bool v6 = strcmp(name, "route-ipv6") == 0;
   int cnt = v6 ? p->n_routes6 : p->n_routes, e;
   if (cnt >= LVPN__PUSH_MAX_ROUTES)
     return perr(p, "%s: too many routes (max %d)", name, LVPN__PUSH_MAX_ROUTES);
+  e = v6 ? grow((void **)&p->routes6, &p->cap_routes6, cnt,
+                LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes6))
+         : grow((void **)&p->routes, &p->cap_routes, cnt,
+                LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes));
+  if (e != 0)
+    return perr(p, "%s: out of memory", name);
   e = v6 ? lvpn__route6_parse(a, n, &p->routes6[cnt], msg, sizeof(msg))
          : lvpn__route4_parse(a, n, &p->routes[cnt], msg, sizeof(msg));
   if (e != 0)
@@ -120,6 +141,9 @@ static int fn_dhcp(lvpn__push_t *p, const char *name, char *const *a, int n) {
   char msg[128];
   if (p->n_dhcp >= LVPN__DHCP_MAX)
     return perr(p, "dhcp-option: too many (max %d)", LVPN__DHCP_MAX);
+  if (grow((void **)&p->dhcp, &p->cap_dhcp, p->n_dhcp, LVPN__DHCP_MAX,
+           sizeof(*p->dhcp)) != 0)
+    return perr(p, "dhcp-option: out of memory");
   if (lvpn__dhcp_parse(a, n, &p->dhcp[p->n_dhcp], msg, sizeof(msg)) != 0)
     return perr(p, "dhcp-option: %s", msg);
   p->n_dhcp++;
@@ -129,7 +153,9 @@ static int fn_dhcp(lvpn__push_t *p, const char *name, char *const *a, int n) {
 /* The 2.7 `dns` option, every form (lib/dns_opt.c). */
 static int fn_dns(lvpn__push_t *p, const char *name, char *const *a, int n) {
   char msg[200];
-  if (lvpn__dns_opt_parse(&p->dns, a, n, true, msg, sizeof(msg)) != 0)
+  if (p->dns == NULL && (p->dns = calloc(1, sizeof(*p->dns))) == NULL)
+    return perr(p, "dns: out of memory");
+  if (lvpn__dns_opt_parse(p->dns, a, n, true, msg, sizeof(msg)) != 0)
     return perr(p, "%s", msg);
   return 0;
 }
@@ -371,7 +397,8 @@ int lvpn__push_parse(lvpn__push_t *p, const char *msg, size_t len,
     if (e != 0)
       return e;
   }
-  if (!p->more && lvpn__dns_opt_verify(&p->dns, text, sizeof(text)) != 0)
+  if (!p->more && p->dns != NULL &&
+      lvpn__dns_opt_verify(p->dns, text, sizeof(text)) != 0)
     return perr(p, "%.200s", text);
   return p->more ? 1 : 0;
 }
@@ -385,9 +412,58 @@ void lvpn__push_init(lvpn__push_t *p) {
   p->explicit_exit_notify = -1;
 }
 
+static int dup_list(void **arr, int n, int *cap, size_t elem) {
+  void *a = NULL;
+  if (*arr != NULL && n > 0) {
+    if ((a = malloc((size_t)n * elem)) == NULL) {
+      *arr = NULL;
+      *cap = 0;
+      return LVPN_ENOMEM;
+    }
+    memcpy(a, *arr, (size_t)n * elem);
+  }
+  *arr = a;
+  *cap = a != NULL ? n : 0;
+  return 0;
+}
+
+int lvpn__push_dup_lists(lvpn__push_t *dst) {
+  lvpn_dns_t *d = dst->dns;
+  int e = 0;
+  e |= dup_list((void **)&dst->routes, dst->n_routes, &dst->cap_routes,
+                sizeof(*dst->routes));
+  e |= dup_list((void **)&dst->routes6, dst->n_routes6, &dst->cap_routes6,
+                sizeof(*dst->routes6));
+  e |= dup_list((void **)&dst->dhcp, dst->n_dhcp, &dst->cap_dhcp,
+                sizeof(*dst->dhcp));
+  if (d != NULL && (dst->dns = malloc(sizeof(*d))) != NULL)
+    memcpy(dst->dns, d, sizeof(*d));
+  else if (d != NULL)
+    e = 1;
+  if (e != 0) {
+    lvpn__push_free_lists(dst);
+    return LVPN_ENOMEM;
+  }
+  return 0;
+}
+
+void lvpn__push_free_lists(lvpn__push_t *p) {
+  free(p->routes);
+  free(p->routes6);
+  free(p->dhcp);
+  free(p->dns);
+  p->routes = NULL;
+  p->routes6 = NULL;
+  p->dhcp = NULL;
+  p->dns = NULL;
+  p->n_routes = p->cap_routes = p->n_routes6 = p->cap_routes6 = 0;
+  p->n_dhcp = p->cap_dhcp = 0;
+}
+
 void lvpn__push_free(lvpn__push_t *p) {
   const lvpn__pull_filter_t *f = p->filters;
   int nf = p->n_filters;
+  lvpn__push_free_lists(p);
   if (p->auth_token != NULL) {
     mbedtls_platform_zeroize(p->auth_token, strlen(p->auth_token));
     free(p->auth_token);

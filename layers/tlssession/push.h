@@ -49,10 +49,13 @@ typedef struct lvpn__push_s {
   int topology; /* lvpn__topology_t */
   bool has_topology;
 
-  lvpn__route4_t routes[LVPN__PUSH_MAX_ROUTES];
-  int n_routes;
-  lvpn__route6_t routes6[LVPN__PUSH_MAX_ROUTES];
-  int n_routes6;
+  /* The lists are heap arrays grown as options arrive (up to
+   * LVPN__PUSH_MAX_ROUTES / LVPN__DHCP_MAX), so a session pays for what its
+   * server pushes, not for the largest push possible. */
+  lvpn__route4_t *routes;
+  int n_routes, cap_routes;
+  lvpn__route6_t *routes6;
+  int n_routes6, cap_routes6;
   bool has_route_gateway, route_gateway_dhcp;
   struct in_addr route_gateway;
   int route_metric;     /* -1: not pushed */
@@ -60,9 +63,10 @@ typedef struct lvpn__push_s {
   int redirect_private;
   bool block_ipv6;
 
-  lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
-  int n_dhcp;
-  lvpn_dns_t dns; /* the `dns` options (lib/dns_opt.h), verified */
+  lvpn__dhcp_opt_t *dhcp;
+  int n_dhcp, cap_dhcp;
+  lvpn_dns_t *dns; /* the `dns` options (lib/dns_opt.h), verified; heap
+                      from the first one, NULL: none pushed */
 
   bool has_peer_id;
   uint32_t peer_id;        /* LVPN__PEER_ID_DISABLED: use P_DATA_V1 */
@@ -97,8 +101,14 @@ typedef struct lvpn__push_s {
 typedef void (*lvpn__push_warn_cb)(void *ud, const char *option);
 
 void lvpn__push_init(lvpn__push_t *p);
-/* Frees the heap parts (auth-token) and resets to lvpn__push_init(). The
- * filters set by the caller are kept. */
+/* After a struct copy (*dst = *src): gives `dst` its own copies of the
+ * lists (routes, routes6, dhcp, dns). Returns 0, or LVPN_ENOMEM with dst's
+ * lists empty. The auth-token strings are not touched. */
+int lvpn__push_dup_lists(lvpn__push_t *dst);
+/* Frees the lists and empties them. */
+void lvpn__push_free_lists(lvpn__push_t *p);
+/* Frees the heap parts (lists, auth-token) and resets to lvpn__push_init().
+ * The filters set by the caller are kept. */
 void lvpn__push_free(lvpn__push_t *p);
 
 /* Parses one "PUSH_REPLY[,opt,...]" message (a trailing NUL is allowed).

@@ -70,6 +70,11 @@ static int begin(lvpn__push_update_t *u, const lvpn__push_t *cur) {
   memcpy(u->next, cur, sizeof(*u->next));
   /* the heap strings stay with `cur` (auth-token is not updatable) */
   u->next->auth_token = u->next->auth_token_user = NULL;
+  if (lvpn__push_dup_lists(u->next) != 0) {
+    free(u->next);
+    u->next = NULL;
+    return LVPN_ENOMEM;
+  }
   u->next->more = false;
   u->next->err[0] = '\0';
   u->reset = u->changed = 0;
@@ -92,7 +97,8 @@ static void clear_kind(lvpn__push_t *p, const char *name, unsigned kind) {
     p->redirect_gateway = p->redirect_private = 0;
     break;
   case LVPN__PU_DNS: /* the `dns` option's fields, as push.c stores them */
-    memset(&p->dns, 0, sizeof(p->dns));
+    free(p->dns);
+    p->dns = NULL;
     break;
   case LVPN__PU_DHCP:
     p->n_dhcp = 0;
@@ -281,6 +287,7 @@ void lvpn__push_update_commit(lvpn__push_update_t *u, lvpn__push_t *cur) {
     return;
   tok = cur->auth_token;
   tok_user = cur->auth_token_user;
+  lvpn__push_free_lists(cur); /* the next one's move over */
   memcpy(cur, u->next, sizeof(*cur));
   cur->auth_token = tok;
   cur->auth_token_user = tok_user;

@@ -161,7 +161,7 @@ static int nl_talk(lvpn__nl_t *nl, const char *what, nl_data_cb cb,
     const struct nlmsghdr *nlh;
     int left;
 
-    n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof(nl->buf));
+    n = mnl_socket_recvfrom(nl->sock, nl->buf, LVPN__NL_BUFSIZE);
     if (n < 0) {
       int e = errno;
       if (e == EINTR)
@@ -211,19 +211,23 @@ int lvpn__nl_open(lvpn__nl_t *nl, const lvpn__logger_t *log) {
 
   memset(nl, 0, sizeof(*nl));
   nl->log = log;
+  if ((nl->buf = calloc(1, LVPN__NL_BUFSIZE)) == NULL) {
+    set_err(nl, "netlink: out of memory");
+    return -ENOMEM;
+  }
   nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
   if (nl->sock == NULL) {
     int e = errno;
     char ebuf[128];
     set_err(nl, "netlink socket: %s", strerror_r(e, ebuf, sizeof(ebuf)));
+    lvpn__nl_close(nl);
     return -e;
   }
   if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
     int e = errno;
     char ebuf[128];
     set_err(nl, "netlink bind: %s", strerror_r(e, ebuf, sizeof(ebuf)));
-    mnl_socket_close(nl->sock);
-    nl->sock = NULL;
+    lvpn__nl_close(nl);
     return -e;
   }
   /* Best effort: readable kernel messages, and errors without the echo. */
@@ -245,6 +249,8 @@ void lvpn__nl_close(lvpn__nl_t *nl) {
   nl->prev = NULL;
   nl->prev_kept = NULL;
   nl->n_prev = 0;
+  free(nl->buf);
+  nl->buf = NULL;
 }
 
 const char *lvpn__nl_last_error(const lvpn__nl_t *nl) {

@@ -60,10 +60,11 @@ typedef struct lvpn__nl_s {
   uint8_t *prev_kept;
   size_t n_prev;
   char err[LVPN__NL_ERRLEN];
-  char buf[LVPN__NL_BUFSIZE];
+  char *buf; /* LVPN__NL_BUFSIZE bytes of scratch, from open to close */
 } lvpn__nl_t;
 
-/** Open the rtnetlink socket (close-on-exec). `log` may be NULL; it must
+/** Open the rtnetlink socket (close-on-exec) and its scratch buffer: the
+ * other calls are for an open context only. `log` may be NULL; it must
  * outlive the context. Returns 0 or a negative errno. */
 int lvpn__nl_open(lvpn__nl_t *nl, const lvpn__logger_t *log);
 /** Close the socket and free the journal (without undoing anything). */

@@ -68,8 +68,9 @@ static void on_msg(void *ud, const char *msg, size_t len) {
     st->done = 1; /* complete or failed: the client stops here */
   if (st->push->n_routes > LVPN__PUSH_MAX_ROUTES ||
       st->push->n_routes6 > LVPN__PUSH_MAX_ROUTES ||
-      st->push->dns.n_servers > LVPN_DNS_MAX_SERVERS ||
-      st->push->dns.n_search_domains > LVPN_DNS_MAX_DOMAINS ||
+      (st->push->dns != NULL &&
+       (st->push->dns->n_servers > LVPN_DNS_MAX_SERVERS ||
+        st->push->dns->n_search_domains > LVPN_DNS_MAX_DOMAINS)) ||
       st->push->n_dhcp > LVPN__DHCP_MAX)
     abort();
 }

@@ -1528,6 +1528,38 @@ START_TEST(test_config_session_and_script_options) {
 }
 END_TEST
 
+/* Clients made from one config share one copy of it; a change to the
+ * config gives later clients a new one; a holder that writes gets its own. */
+START_TEST(test_config_share_copy_on_write) {
+  lvpn_config_t *c = ok("client\nremote a.example 1194\nverb 4\n");
+  lvpn_config_t *s1, *s2, *s3, *mine;
+  const char *args[] = {"5", NULL};
+  ck_assert_int_eq(lvpn__config_share(c, &s1), 0);
+  ck_assert_int_eq(lvpn__config_share(c, &s2), 0);
+  ck_assert_ptr_eq(s1, s2);
+  ck_assert_ptr_ne(s1, c);
+  ck_assert_int_eq(s1->verb, 4);
+  ck_assert_uint_eq(s1->snap_refs, 3); /* c, s1, s2 */
+  ck_assert_int_eq(lvpn_config_set(c, "verb", args, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__config_share(c, &s3), 0);
+  ck_assert_ptr_ne(s3, s1); /* later clients see the change */
+  ck_assert_int_eq(s3->verb, 5);
+  ck_assert_int_eq(s1->verb, 4); /* earlier ones keep theirs */
+  ck_assert_uint_eq(s1->snap_refs, 2);
+  mine = s2;
+  ck_assert_int_eq(lvpn__config_own(&mine), 0);
+  ck_assert_ptr_ne(mine, s1);
+  ck_assert_str_eq(mine->remotes[0].host, "a.example");
+  ck_assert_uint_eq(s1->snap_refs, 1);
+  ck_assert_int_eq(lvpn__config_own(&s1), 0); /* alone: kept */
+  lvpn_config_free(c); /* holders outlive the config */
+  ck_assert_str_eq(s3->remotes[0].host, "a.example");
+  lvpn__config_unshare(s1);
+  lvpn__config_unshare(s3);
+  lvpn__config_unshare(mine);
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_session_and_script_options,
                test_config_typical_file_with_inline_blocks,
@@ -1549,4 +1581,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_http_proxy_errors, test_config_socks_proxy,
                test_config_mtu_options,
                test_config_connection_blocks,
-               test_config_connection_block_proxies)
+               test_config_connection_block_proxies,
+               test_config_share_copy_on_write)

@@ -386,6 +386,7 @@ static void setup(void) {
 
 static void teardown(void) {
   ck_assert_uint_eq(pool.outstanding, 0); /* no packet leaked */
+  lvpn__networkio_release(&T.net);
   lvpn__pbuf_pool_destroy(&pool);
 }
 

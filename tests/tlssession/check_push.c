@@ -227,21 +227,21 @@ START_TEST(test_push_redirect_dns_dhcp) {
   ck_assert_int_eq(p.dhcp[4].type, LVPN__DHCP_NTP);
   ck_assert_int_eq(p.dhcp[5].type, LVPN__DHCP_OTHER);
   ck_assert_str_eq(p.dhcp[5].name, "PROXY_HTTP");
-  ck_assert_int_eq(p.dns.n_servers, 2);
-  ck_assert_int_eq(p.dns.servers[0].priority, 0);
-  ck_assert_int_eq(p.dns.servers[0].n_addrs, 3);
-  ck_assert_int_eq(p.dns.servers[0].addrs[0].family, AF_INET);
-  ck_assert_str_eq(inet_ntop(AF_INET, p.dns.servers[0].addrs[0].addr, b,
+  ck_assert_int_eq(p.dns->n_servers, 2);
+  ck_assert_int_eq(p.dns->servers[0].priority, 0);
+  ck_assert_int_eq(p.dns->servers[0].n_addrs, 3);
+  ck_assert_int_eq(p.dns->servers[0].addrs[0].family, AF_INET);
+  ck_assert_str_eq(inet_ntop(AF_INET, p.dns->servers[0].addrs[0].addr, b,
                              sizeof(b)),
                    "10.0.0.53");
-  ck_assert_uint_eq(p.dns.servers[0].addrs[0].port, 0);
-  ck_assert_int_eq(p.dns.servers[0].addrs[1].family, AF_INET6);
-  ck_assert_uint_eq(p.dns.servers[0].addrs[1].port, 5353);
-  ck_assert_uint_eq(p.dns.servers[0].addrs[2].port, 53);
-  ck_assert_int_eq(p.dns.servers[1].priority, 1);
-  ck_assert_int_eq(p.dns.servers[1].addrs[0].family, AF_INET6);
-  ck_assert_int_eq(p.dns.n_search_domains, 2);
-  ck_assert_str_eq(p.dns.search_domains[1], "b.example");
+  ck_assert_uint_eq(p.dns->servers[0].addrs[0].port, 0);
+  ck_assert_int_eq(p.dns->servers[0].addrs[1].family, AF_INET6);
+  ck_assert_uint_eq(p.dns->servers[0].addrs[1].port, 5353);
+  ck_assert_uint_eq(p.dns->servers[0].addrs[2].port, 53);
+  ck_assert_int_eq(p.dns->servers[1].priority, 1);
+  ck_assert_int_eq(p.dns->servers[1].addrs[0].family, AF_INET6);
+  ck_assert_int_eq(p.dns->n_search_domains, 2);
+  ck_assert_str_eq(p.dns->search_domains[1], "b.example");
   ck_assert(p.block_ipv6);
   lvpn__push_free(&p);
 }
@@ -326,10 +326,10 @@ START_TEST(test_push_unknown_options_warn) {
                    "dns server 1 dnssec optional,"
                    "dns server 1 resolve-domains corp.example x.example");
   ck_assert_int_eq(w.n, 2);
-  ck_assert_int_eq(p.dns.servers[0].transport, LVPN_DNS_TRANSPORT_DOT);
-  ck_assert_int_eq(p.dns.servers[0].dnssec, LVPN_DNSSEC_OPTIONAL);
-  ck_assert_str_eq(p.dns.servers[0].sni, "dns.example");
-  ck_assert_int_eq(p.dns.servers[0].n_resolve_domains, 2);
+  ck_assert_int_eq(p.dns->servers[0].transport, LVPN_DNS_TRANSPORT_DOT);
+  ck_assert_int_eq(p.dns->servers[0].dnssec, LVPN_DNSSEC_OPTIONAL);
+  ck_assert_str_eq(p.dns->servers[0].sni, "dns.example");
+  ck_assert_int_eq(p.dns->servers[0].n_resolve_domains, 2);
   parse_ok(&p, &w, "PUSH_REPLY,key-derivation magic");
   ck_assert_int_eq(w.n, 3);
   /* no callback: still skipped */
@@ -476,8 +476,7 @@ START_TEST(test_push_pull_filter) {
     parse_ok(&p, &w,
              "PUSH_REPLY,dns server 0 address 198.18.0.1,dns search-domains "
              "a.test,dhcp-option DNS 198.18.0.2,dhcp-option DOMAIN a.test");
-    ck_assert_int_eq(p.dns.n_servers, 0);
-    ck_assert_int_eq(p.dns.n_search_domains, 0);
+    ck_assert_ptr_null(p.dns); /* no `dns` option kept */
     ck_assert_int_eq(p.n_dhcp, 0);
     ck_assert_int_eq(p.n_filtered, 4);
     lvpn__push_free(&p);

@@ -63,7 +63,7 @@ START_TEST(test_push_update_remove_forms) {
   update_commit("PUSH_UPDATE,-route,-route-ipv6,-dns,-dhcp-option");
   ck_assert_int_eq(cur.n_routes, 0);
   ck_assert_int_eq(cur.n_routes6, 0);
-  ck_assert_int_eq(cur.dns.n_servers, 0);
+  ck_assert_ptr_null(cur.dns);
   ck_assert_int_eq(cur.n_dhcp, 0);
   ck_assert(cur.has_ifconfig);
   /* removal by bare name only: with arguments it is skipped */
@@ -169,7 +169,7 @@ START_TEST(test_push_update_other_kinds) {
   ck_assert_int_eq(cur.tun_mtu, 1400);
   ck_assert(cur.block_ipv6);
   ck_assert_uint_eq(ntohl(cur.ifconfig_local.s_addr), 0xC6120009u);
-  ck_assert_int_eq(cur.dns.n_servers, 1);
+  ck_assert_int_eq(cur.dns->n_servers, 1);
   ck_assert_int_eq(cur.n_dhcp, 1); /* the old DNS dhcp-option replaced */
   ck_assert_str_eq(cur.dhcp[0].name, "DOMAIN");
   ck_assert_int_eq(cur.n_routes, 2); /* untouched */

@@ -102,6 +102,10 @@ static void on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   e->pushes++;
   memcpy(&e->push, push, sizeof(*push));
   e->push.auth_token = e->push.auth_token_user = NULL; /* not ours */
+  e->push.routes = NULL; /* nor are the lists */
+  e->push.routes6 = NULL;
+  e->push.dhcp = NULL;
+  e->push.dns = NULL;
 }
 
 static void on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
