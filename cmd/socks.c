@@ -125,6 +125,11 @@ void socks_stream_fail(stream_t *s, uint8_t rep, const char *why) {
 
 /* ---- lwIP TCP: the tunnel side of a stream ---- */
 
+/* The pcb whose lwIP callback is running, and whether we aborted it: the
+ * callback must then return ERR_ABRT (lwIP's rule). */
+static struct tcp_pcb *cb_pcb;
+static int cb_aborted;
+
 static void pcb_drop(stream_t *s, int abort) {
   struct tcp_pcb *pcb = s->pcb;
   if (pcb == NULL)
@@ -134,8 +139,21 @@ static void pcb_drop(stream_t *s, int abort) {
   tcp_recv(pcb, NULL);
   tcp_sent(pcb, NULL);
   tcp_err(pcb, NULL);
-  if (abort || tcp_close(pcb) != ERR_OK)
+  if (abort || tcp_close(pcb) != ERR_OK) {
     tcp_abort(pcb);
+    if (pcb == cb_pcb)
+      cb_aborted = 1;
+  }
+}
+
+static void cb_enter(struct tcp_pcb *pcb) {
+  cb_pcb = pcb;
+  cb_aborted = 0;
+}
+
+static err_t cb_leave(void) {
+  cb_pcb = NULL;
+  return cb_aborted ? ERR_ABRT : ERR_OK;
 }
 
 static void read_start(stream_t *s);
@@ -170,11 +188,12 @@ static void push_to_tunnel(stream_t *s) {
 
 static err_t on_tcp_sent(void *arg, struct tcp_pcb *pcb, u16_t len) {
   stream_t *s = arg;
-  (void)pcb;
   (void)len;
-  if (s != NULL)
-    push_to_tunnel(s);
-  return ERR_OK;
+  if (s == NULL)
+    return ERR_OK;
+  cb_enter(pcb);
+  push_to_tunnel(s);
+  return cb_leave();
 }
 
 static void shutdown_cb(uv_shutdown_t *req, int status) {
@@ -197,26 +216,34 @@ static err_t on_tcp_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p,
     }
     return ERR_OK;
   }
+  if (p == NULL && s->remote_eof) {
+    /* both sides closed: lwIP frees the pcb when we return */
+    s->pcb = NULL;
+    if (s->local_eof && s->writes == 0)
+      socks_stream_close(s);
+    return ERR_OK;
+  }
+  cb_enter(pcb);
   if (p == NULL) { /* the destination closed its side */
     uv_shutdown_t *req;
     s->remote_eof = 1;
     req = malloc(sizeof(*req));
     if (req == NULL) {
       socks_stream_close(s);
-      return ERR_OK;
+      return cb_leave();
     }
     req->data = s;
     if (uv_shutdown(req, (uv_stream_t *)&s->sock, shutdown_cb) != 0) {
       free(req);
       socks_stream_close(s);
     }
-    return ERR_OK;
+    return cb_leave();
   }
   for (q = p; q != NULL; q = q->next)
     if (q->len > 0 && local_send(s, q->payload, q->len, 1) != 0)
       break;
   pbuf_free(p);
-  return ERR_OK;
+  return cb_leave();
 }
 
 /* lwIP freed the pcb (reset, abort, timeout). */
@@ -242,16 +269,17 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   (void)err;
   if (s == NULL)
     return ERR_OK;
+  cb_enter(pcb);
   sys_untimeout(connect_timeout, s);
   s->state = ST_RELAY;
   if (s->http) {
     if (local_send(s, ok, sizeof(ok) - 1, 0) != 0)
-      return ERR_OK;
+      return cb_leave();
   } else {
     sp_socks5_reply(rep, SP_REP_OK, ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)),
                     pcb->local_port);
     if (local_send(s, rep, sizeof(rep), 0) != 0)
-      return ERR_OK;
+      return cb_leave();
   }
   /* bytes the client sent after its request go first */
   if (s->hused < s->hlen) {
@@ -260,7 +288,7 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
     s->pend_off = 0;
   }
   push_to_tunnel(s);
-  return ERR_OK;
+  return cb_leave();
 }
 
 static void connect_timeout(void *arg) {
