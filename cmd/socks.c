@@ -79,6 +79,10 @@ static int local_send(stream_t *s, const void *data, size_t len,
   return 0;
 }
 
+int local_send_reply(stream_t *s, const void *data, size_t len) {
+  return local_send(s, data, len, 0);
+}
+
 /* One error reply (SOCKS5 code or HTTP status) and a log line; closes. */
 void socks_stream_fail(stream_t *s, uint8_t rep, const char *why) {
   char out[128];
@@ -156,7 +160,6 @@ static err_t cb_leave(void) {
   return cb_aborted ? ERR_ABRT : ERR_OK;
 }
 
-static void read_start(stream_t *s);
 
 /* Moves what the local socket sent into lwIP's send buffer. */
 static void push_to_tunnel(stream_t *s) {
@@ -182,7 +185,7 @@ static void push_to_tunnel(stream_t *s) {
     if (s->remote_eof && s->writes == 0)
       socks_stream_close(s);
   } else if (!s->local_eof) {
-    read_start(s);
+    socks_read_start(s);
   }
 }
 
@@ -341,12 +344,12 @@ static void stream_request(stream_t *s) {
     uv_read_stop((uv_stream_t *)&s->sock);
     s->reading = 0;
   }
-  if (s->req.cmd == SP_CMD_UDP_ASSOCIATE) {
-    socks_stream_fail(s, SP_REP_CMD_UNSUPPORTED, "UDP ASSOCIATE is not supported");
-    return;
-  }
   if (!srv->up) {
     socks_stream_fail(s, SP_REP_NET_UNREACH, "the tunnel is not up");
+    return;
+  }
+  if (s->req.cmd == SP_CMD_UDP_ASSOCIATE) {
+    socks_udp_associate(s);
     return;
   }
   if (s->req.atyp == SP_ATYP_IPV6) {
@@ -481,7 +484,7 @@ static void stream_parse(stream_t *s) {
 static void alloc_cb(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   stream_t *s = h->data;
   (void)hint;
-  if (s->state == ST_RELAY)
+  if (s->state == ST_RELAY || s->state == ST_UDP)
     *buf = uv_buf_init((char *)s->rbuf, RBUF_SIZE);
   else
     *buf = uv_buf_init((char *)s->hdr + s->hlen,
@@ -493,6 +496,11 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
   (void)buf;
   if (nread == 0)
     return;
+  if (s->state == ST_UDP) { /* the association lives as long as this */
+    if (nread < 0)
+      socks_stream_close(s);
+    return;
+  }
   if (nread < 0) {
     if (nread != UV_EOF || s->state != ST_RELAY) {
       socks_stream_close(s);
@@ -518,15 +526,17 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
     socks_stream_fail(s, SP_REP_FAILURE, sp_strerror(SP_ETOOLONG));
 }
 
-static void read_start(stream_t *s) {
+void socks_read_start(stream_t *s) {
   if (!s->reading && s->state != ST_DONE &&
       uv_read_start((uv_stream_t *)&s->sock, alloc_cb, read_cb) == 0)
     s->reading = 1;
 }
 
-static void stream_closed(uv_handle_t *h) {
+void socks_stream_closed(uv_handle_t *h) {
   stream_t *s = h->data;
   socks_srv_t *srv = s->srv;
+  if (--s->handles > 0)
+    return;
   if (s->prev)
     s->prev->next = s->next;
   else
@@ -542,8 +552,9 @@ void socks_stream_close(stream_t *s) {
   pcb_drop(s, 0);
   socks_dns_drop(s);
   sys_untimeout(connect_timeout, s);
+  socks_udp_close(s);
   if (!uv_is_closing((uv_handle_t *)&s->sock))
-    uv_close((uv_handle_t *)&s->sock, stream_closed);
+    uv_close((uv_handle_t *)&s->sock, socks_stream_closed);
 }
 
 void socks_on_connection(uv_stream_t *server, int status) {
@@ -558,6 +569,7 @@ void socks_on_connection(uv_stream_t *server, int status) {
   s->id = ++srv->next_id;
   uv_tcp_init(srv->loop, &s->sock);
   s->sock.data = s;
+  s->handles = 1;
   s->next = srv->streams;
   if (srv->streams)
     srv->streams->prev = s;
@@ -571,5 +583,5 @@ void socks_on_connection(uv_stream_t *server, int status) {
     return;
   }
   uv_tcp_nodelay(&s->sock, 1);
-  read_start(s);
+  socks_read_start(s);
 }

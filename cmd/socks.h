@@ -33,6 +33,7 @@ typedef enum {
   ST_RESOLVE,   /* DNS query in the tunnel */
   ST_CONNECT,   /* lwIP connecting */
   ST_RELAY,
+  ST_UDP,       /* UDP ASSOCIATE: the TCP connection only holds it open */
   ST_DONE       /* reply sent or closing */
 } stream_state_t;
 
@@ -57,6 +58,11 @@ typedef struct stream_s {
   size_t pend, pend_off;
   int reading, local_eof, remote_eof, shut_tx;
   int writes;            /* uv_write requests in flight */
+  int handles;           /* open libuv handles (sock, udp): free at 0 */
+  uv_udp_t udp;          /* UDP ASSOCIATE: the relay's local socket */
+  struct udp_pcb *upcb;  /* ... and its lwIP side */
+  struct sockaddr_in udp_client; /* where datagrams go back (port 0: none) */
+  int udp_open, udp_warned;
   int close_after_write; /* ST_DONE: close when the reply is written */
 } stream_t;
 
@@ -87,6 +93,8 @@ struct socks_srv_s {
   int n_streams;
   unsigned long next_id;
   uint8_t obuf[65536]; /* a chained pbuf flattened for the tunnel */
+  uint8_t urecv[65536]; /* UDP ASSOCIATE: one datagram from a client */
+  uint8_t usend[65536 + 10]; /* ... and one towards a client */
 };
 
 
@@ -99,6 +107,15 @@ void socks_stream_connect(stream_t *s); /* s->dst set */
 /* One error reply (SOCKS5 code or HTTP status) and a log line; closes. */
 void socks_stream_fail(stream_t *s, uint8_t rep, const char *why);
 void socks_stream_close(stream_t *s);
+/* Queues a reply for the local client; 0, or -1 when the stream is closing. */
+int local_send_reply(stream_t *s, const void *data, size_t len);
+void socks_read_start(stream_t *s);
+
+void socks_stream_closed(uv_handle_t *h); /* close callback of s's handles */
+
+/* cmd/socks_udp.c: UDP ASSOCIATE for stream s (its request is parsed). */
+void socks_udp_associate(stream_t *s);
+void socks_udp_close(stream_t *s);
 
 /* cmd/socks_netif.c */
 void socks_inside_write(lvpn_client_t *c, const uint8_t *pkt, size_t len);

@@ -161,6 +161,28 @@ size_t sp_socks5_reply(uint8_t out[10], uint8_t rep, uint32_t addr,
   return 10;
 }
 
+int sp_socks5_udp_header(const uint8_t *b, size_t n, sp_request_t *r) {
+  uint8_t req[4 + 1 + SP_NAME_MAX + 2];
+  size_t len = n < sizeof(req) ? n : sizeof(req);
+  int rc;
+  if (n < 4 || b[0] != 0 || b[1] != 0 || b[2] != 0)
+    return SP_EMALFORMED;
+  /* the same address block as a CONNECT request */
+  memcpy(req, b, len);
+  req[0] = 5;
+  req[1] = SP_CMD_CONNECT;
+  req[2] = 0;
+  rc = sp_socks5_request(req, len, r);
+  r->cmd = SP_CMD_UDP_ASSOCIATE;
+  return rc == SP_MORE ? SP_EMALFORMED : rc;
+}
+
+size_t sp_socks5_udp_build(uint8_t out[10], uint32_t addr, uint16_t port) {
+  sp_socks5_reply(out, 0, addr, port);
+  out[0] = 0;
+  return 10;
+}
+
 uint8_t sp_socks5_rep_for(int err) {
   switch (err) {
   case SP_ECMD:

@@ -69,6 +69,13 @@ int sp_socks5_request(const uint8_t *b, size_t n, sp_request_t *r);
  * order) into out (10 bytes); returns 10. */
 size_t sp_socks5_reply(uint8_t out[10], uint8_t rep, uint32_t addr,
                        uint16_t port);
+/* A UDP ASSOCIATE datagram's header (RSV RSV FRAG ATYP DST.ADDR DST.PORT):
+ * its length, or SP_EMALFORMED (short, reserved bytes set, or a fragment:
+ * FRAG != 0, which we drop as RFC 1928 allows), SP_EATYP, SP_EHOST, SP_EPORT. */
+int sp_socks5_udp_header(const uint8_t *b, size_t n, sp_request_t *r);
+/* The header for a datagram from IPv4 addr (network order) / port (host
+ * order) into out (10 bytes); returns 10. */
+size_t sp_socks5_udp_build(uint8_t out[10], uint32_t addr, uint16_t port);
 /* The SOCKS5 reply code for a parser error. */
 uint8_t sp_socks5_rep_for(int err);
 

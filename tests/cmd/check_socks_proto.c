@@ -108,6 +108,42 @@ START_TEST(test_socks_proto_reply) {
 }
 END_TEST
 
+START_TEST(test_socks_proto_udp_header) {
+  sp_request_t r;
+  uint8_t out[10];
+  uint32_t a;
+  ck_assert_int_eq(sp_socks5_udp_header(B("\x00\x00\x00\x01\xc6\x13\x00\x01"
+                                          "\x00\x35" "payload"),
+                                        &r),
+                   10);
+  ck_assert_uint_eq(r.cmd, SP_CMD_UDP_ASSOCIATE);
+  ck_assert_uint_eq(r.port, 53);
+  ck_assert_mem_eq(r.addr, "\xc6\x13\x00\x01", 4);
+  ck_assert_int_eq(sp_socks5_udp_header(B("\x00\x00\x00\x03\x01" "a\x00\x35"),
+                                        &r),
+                   8);
+  ck_assert_str_eq(r.host, "a");
+  /* a fragment, reserved bytes, short, bad type */
+  ck_assert_int_eq(sp_socks5_udp_header(B("\x00\x00\x01\x01\xc6\x13\x00\x01"
+                                          "\x00\x35"),
+                                        &r),
+                   SP_EMALFORMED);
+  ck_assert_int_eq(sp_socks5_udp_header(B("\x01\x00\x00\x01\xc6\x13\x00\x01"
+                                          "\x00\x35"),
+                                        &r),
+                   SP_EMALFORMED);
+  ck_assert_int_eq(sp_socks5_udp_header(B("\x00\x00\x00\x01\xc6"), &r),
+                   SP_EMALFORMED);
+  ck_assert_int_eq(sp_socks5_udp_header(B("\x00\x00\x00\x09\xc6\x13\x00\x01"
+                                          "\x00\x35"),
+                                        &r),
+                   SP_EATYP);
+  inet_pton(AF_INET, "198.19.0.1", &a);
+  ck_assert_uint_eq(sp_socks5_udp_build(out, a, 53), 10);
+  ck_assert_mem_eq(out, "\x00\x00\x00\x01\xc6\x13\x00\x01\x00\x35", 10);
+}
+END_TEST
+
 START_TEST(test_socks_proto_http_connect) {
   sp_request_t r;
   static const char req[] = "CONNECT 198.19.0.1:443 HTTP/1.1\r\n"
@@ -214,5 +250,6 @@ END_TEST
 
 LVPN_TEST_MAIN("socks_proto", 0, NULL, NULL, test_socks_proto_greeting,
                test_socks_proto_userpass, test_socks_proto_request,
-               test_socks_proto_reply, test_socks_proto_http_connect,
+               test_socks_proto_reply, test_socks_proto_udp_header,
+               test_socks_proto_http_connect,
                test_socks_proto_auth_file, test_socks_proto_dns)

@@ -1,7 +1,7 @@
 /* `layervpn socks`'s request and DNS codecs (cmd/socks_proto.c) on untrusted
  * bytes. Input: [mode] then the bytes. mode % 6 picks the parser (SOCKS5
- * greeting, username/password, request, HTTP CONNECT, DNS answer, --auth
- * file); each is also fed every prefix of the input, as the proxy does
+ * greeting, username/password, request, HTTP CONNECT, DNS answer and UDP
+ * ASSOCIATE header, --auth file); each is also fed every prefix of the input, as the proxy does
  * while bytes arrive, and must answer "more" or the same verdict. */
 #include <stdio.h>
 
@@ -25,6 +25,7 @@ static int parse(int mode, const uint8_t *b, size_t n) {
   case 3:
     return sp_http_connect(b, n, &r);
   default:
+    (void)sp_socks5_udp_header(b, n, &r);
     return sp_dns_answer(b, n, (uint16_t)(n > 1 ? (b[0] << 8 | b[1]) : 0), &a);
   }
 }

@@ -5,7 +5,8 @@
 # tiny DNS responder (the pushed `dhcp-option DNS 198.19.0.1`) knows one name.
 # Through the proxy, curl fetches the file byte-exact with --socks5, with
 # --socks5-hostname (resolved through the tunnel), with HTTP CONNECT, and in
-# twenty parallel transfers; a destination outside the pushed routes is
+# twenty parallel transfers, and a DNS query through UDP ASSOCIATE; a
+# destination outside the pushed routes is
 # refused with SOCKS reply 2; --auth requires the right password.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -113,6 +114,14 @@ if ((rc == 0)) || ! grep -q "(2)" "$IT_DIR/out.err" ||
     echo "FAIL: outside destination (curl exit $rc)"; cat "$IT_DIR/out.err"; fail=1
 else
     echo "ok: destination outside the routes refused (reply 2)"
+fi
+# UDP ASSOCIATE: a DNS query to the server's tunnel address through the relay
+got=$(ip netns exec "$IT_NS_C" timeout 30 python3 "$HERE/socks_udp.py" $PORT "$IT_TUN_SERVER_IP" \
+    files.socks.test 2>&1) || true
+if [[ $got != "$IT_TUN_SERVER_IP" ]]; then
+    echo "FAIL: UDP ASSOCIATE: $got"; fail=1
+else
+    echo "ok: UDP ASSOCIATE: DNS answer through the relay"
 fi
 # an unknown name: host unreachable, after an NXDOMAIN through the tunnel
 rc=0
