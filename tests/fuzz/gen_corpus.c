@@ -617,6 +617,9 @@ static void gen_socks(void) {
                  "\x05" "files\x05" "socks\x04" "test\x00\x00\x01\x00\x01"
                  "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
                  "\xc6\x13\x00\x01"),
+      SOCKS_SEED("udp_header", "\x04\x00\x00\x00\x01\xc6\x13\x00\x01\x00\x35"
+                               "\x42\x42\x01\x00\x00\x01\x00\x00\x00\x00"
+                               "\x00\x00\x01" "a\x00\x00\x01\x00\x01"),
       SOCKS_SEED("auth_file", "\x05# users\nalice:s3cret\nbob:pa:ss\n"),
   };
   size_t i;
