@@ -90,6 +90,11 @@ fetch "--socks5" "$IT_DIR/o1" --socks5 127.0.0.1:$PORT "$URL"
 fetch "--socks5-hostname" "$IT_DIR/o2" --socks5-hostname 127.0.0.1:$PORT \
     http://files.socks.test:8080/big.bin
 fetch "HTTP CONNECT" "$IT_DIR/o3" -p -x http://127.0.0.1:$PORT "$URL"
+if ! "${CURL[@]}" -o /dev/null -p -x http://127.0.0.1:$PORT http://files.socks.test:8080/ 2>"$IT_DIR/o4.err"; then
+    echo "FAIL: HTTP CONNECT to a name: $(cat "$IT_DIR/o4.err")"; fail=1
+else
+    echo "ok: HTTP CONNECT to a name resolved through the tunnel"
+fi
 
 # twenty parallel transfers
 pids=()
