@@ -96,6 +96,8 @@ void socks_stream_fail(stream_t *s, uint8_t rep, const char *why) {
       status = "403 Forbidden";
     else if (rep == SP_REP_TTL)
       status = "504 Gateway Timeout";
+    else if (rep == SP_REP_CMD_UNSUPPORTED)
+      status = "405 Method Not Allowed";
     else if (rep == SP_REP_FAILURE && s->state == ST_HTTP)
       status = "400 Bad Request";
     len = (size_t)snprintf(out, sizeof(out),
@@ -110,8 +112,10 @@ void socks_stream_fail(stream_t *s, uint8_t rep, const char *why) {
     out[0] = 1;
     out[1] = 1;
     len = 2;
-  } else if (s->state == ST_SNIFF) {
-    len = 0;
+  } else if (s->state == ST_SNIFF) { /* SOCKS4: "request rejected" */
+    memset(out, 0, 8);
+    out[1] = 0x5b;
+    len = 8;
   } else {
     len = sp_socks5_reply((uint8_t *)out, rep, 0, 0);
   }
@@ -121,9 +125,11 @@ void socks_stream_fail(stream_t *s, uint8_t rep, const char *why) {
     uv_read_stop((uv_stream_t *)&s->sock);
     s->reading = 0;
   }
-  if (len == 0 || local_send(s, out, len, 0) != 0)
+  if (len == 0) {
+    socks_stream_close(s);
     return;
-  if (s->writes == 0)
+  }
+  if (local_send(s, out, len, 0) == 0 && s->writes == 0)
     socks_stream_close(s);
 }
 
@@ -389,13 +395,12 @@ static void stream_parse(stream_t *s) {
         return;
       if (b[0] == 5) {
         s->state = ST_GREETING;
-      } else if (b[0] == 'C') {
+      } else if (b[0] == 4) {
+        socks_stream_fail(s, 0, "SOCKS4 is not supported (use SOCKS5)");
+        return;
+      } else { /* HTTP: anything but CONNECT gets 405 */
         s->state = ST_HTTP;
         s->http = 1;
-      } else {
-        socks_stream_fail(s, 0, b[0] == 4 ? "SOCKS4 is not supported (use SOCKS5)"
-                                    : "not SOCKS5 nor HTTP CONNECT");
-        return;
       }
       continue;
     case ST_GREETING:
@@ -449,7 +454,10 @@ static void stream_parse(stream_t *s) {
       if (rc == SP_MORE)
         return;
       if (rc < 0) {
-        socks_stream_fail(s, SP_REP_FAILURE, sp_strerror(rc));
+        socks_stream_fail(s,
+                          rc == SP_EVERSION ? SP_REP_CMD_UNSUPPORTED
+                                            : SP_REP_FAILURE,
+                          sp_strerror(rc));
         return;
       }
       s->hused += (size_t)rc;

@@ -137,13 +137,31 @@ if ((rc == 0)) || ! grep -q "cannot resolve nope.socks.test" "$SOCKS_LOG"; then
 else
     echo "ok: unknown name refused after NXDOMAIN"
 fi
-# garbage: one clear log line, the proxy keeps serving
-printf 'GET / HTTP/1.0\r\n\r\n' | ip netns exec "$IT_NS_C" timeout 5 \
-    python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",'$PORT')); s.sendall(sys.stdin.buffer.read()); s.recv(100)' || true
-if ! grep -q "not SOCKS5 nor HTTP CONNECT" "$SOCKS_LOG"; then
-    echo "FAIL: garbage request not logged"; fail=1
+# bad requests: one clear reply and one log line each, the proxy keeps serving
+bad() { # BYTES -> the first reply bytes, hex
+    ip netns exec "$IT_NS_C" timeout 10 python3 -c '
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s.sendall(bytes.fromhex(sys.argv[2]))
+d = b""
+while len(d) < 16:
+    c = s.recv(16)
+    if not c:
+        break
+    d += c
+print(d[:16].hex())' "$PORT" "$1" 2>&1 || true
+}
+r1=$(bad "$(printf 'GET / HTTP/1.0\r\n\r\n' | od -An -tx1 | tr -d ' \n')")
+r2=$(bad 04010050c613000100)
+r3=$(bad 05010005020001010203040050) # CMD 2 (BIND)
+if [[ $r1 != "$(printf 'HTTP/1.1 405 Met' | od -An -tx1 | tr -d ' \n')" ]] ||
+    [[ $r2 != 005b000000000000 ]] || [[ $r3 != 0500050700010000000000* ]] ||
+    ! grep -q "refused: not a SOCKS5 or HTTP CONNECT request" "$SOCKS_LOG" ||
+    ! grep -q "refused: SOCKS4 is not supported" "$SOCKS_LOG" ||
+    ! grep -q "refused: unsupported command" "$SOCKS_LOG"; then
+    echo "FAIL: bad requests: replies '$r1' '$r2' '$r3'"; fail=1
 else
-    echo "ok: garbage request: one log line"
+    echo "ok: bad requests (GET, SOCKS4, BIND): one reply and one log line each"
 fi
 
 # SIGTERM: the proxy stops the client and closes every handle
