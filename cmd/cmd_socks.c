@@ -286,6 +286,9 @@ run:
   uv_run(&loop, UV_RUN_DEFAULT);
   if (srv->nif_added)
     netif_remove(&srv->nif);
+  if (srv->verbose || srv->tx_dropped)
+    fprintf(stderr, "layervpn socks: %lu packets not taken by the tunnel\n",
+            srv->tx_dropped);
   if (uv_loop_close(&loop) != 0) {
     fprintf(stderr, "layervpn socks: internal error: handles left open\n");
     status = 2;

@@ -88,6 +88,7 @@ struct socks_srv_s {
   uint16_t dns_port[MAX_DNS];
   int n_dns;
   int mtu;
+  unsigned long tx_dropped; /* packets the tunnel did not take */
   char *auth; /* --auth FILE contents, or NULL */
   stream_t *streams;
   int n_streams;

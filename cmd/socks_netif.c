@@ -34,8 +34,11 @@ static err_t nif_output(struct netif *nif, struct pbuf *p,
     pbuf_copy_partial(p, srv->obuf, p->tot_len, 0);
     pkt = srv->obuf;
   }
-  return lvpn_client_inside_input(srv->client, pkt, p->tot_len) == 0 ? ERR_OK
-                                                                     : ERR_IF;
+  if (lvpn_client_inside_input(srv->client, pkt, p->tot_len) != 0) {
+    srv->tx_dropped++; /* lwIP retransmits */
+    return ERR_IF;
+  }
+  return ERR_OK;
 }
 
 static err_t nif_init(struct netif *nif) {
