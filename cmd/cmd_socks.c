@@ -30,6 +30,15 @@ static void usage(FILE *f) {
           "  -v           log the library and every stream\n");
 }
 
+/* The --auth file holds passwords: wiped before it is freed. */
+static void auth_free(socks_srv_t *srv) {
+  if (srv->auth != NULL) {
+    explicit_bzero(srv->auth, strlen(srv->auth));
+    free(srv->auth);
+    srv->auth = NULL;
+  }
+}
+
 static void close_all(socks_srv_t *srv) {
   stream_t *s, *next;
   srv->stopping = 1;
@@ -150,6 +159,7 @@ static char *read_auth(const char *path) {
     fprintf(stderr,
             "layervpn socks: --auth %s: line %d is not 'user:password'\n",
             path, bad ? -bad : 0);
+    explicit_bzero(buf, n);
     free(buf);
     return NULL;
   }
@@ -180,7 +190,7 @@ static int parse_args(socks_srv_t *srv, int argc, char **argv,
       }
       break;
     case 'a':
-      free(srv->auth);
+      auth_free(srv);
       if ((srv->auth = read_auth(optarg)) == NULL)
         return -1;
       break;
@@ -224,13 +234,13 @@ int cmd_socks(int argc, char **argv) {
     return 2;
   uv_ip4_addr("127.0.0.1", 1080, (struct sockaddr_in *)&listen);
   if (parse_args(srv, argc + 1, argv - 1, &listen, &config) != 0) {
-    free(srv->auth);
+    auth_free(srv);
     free(srv);
     return 2;
   }
   if (lvpn_config_load(&cfg, config, err, sizeof(err)) != 0) {
     fprintf(stderr, "layervpn socks: %s\n", err);
-    free(srv->auth);
+    auth_free(srv);
     free(srv);
     return 2;
   }
@@ -242,7 +252,7 @@ int cmd_socks(int argc, char **argv) {
   lvpn_config_free(cfg);
   if (rc != 0) {
     fprintf(stderr, "layervpn socks: %s\n", lvpn_strerror(rc));
-    free(srv->auth);
+    auth_free(srv);
     free(srv);
     uv_loop_close(&loop);
     return 2;
@@ -295,7 +305,7 @@ run:
   }
   if (status == 0 && srv->conn_err != 0)
     status = 1;
-  free(srv->auth);
+  auth_free(srv);
   free(srv);
   return status;
 }
