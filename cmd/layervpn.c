@@ -23,6 +23,7 @@
 #include "cmd/ping.h"
 #include "cmd/socks.h"
 #include "cmd/pcap_file.h"
+#include "cmd/process.h"
 #include "cmd/prompt.h"
 #include "cmd/trace_file.h"
 #include "cmd/keylog_file.h"
@@ -53,6 +54,7 @@ typedef struct {
   double stats_interval; /* --stats-interval seconds, 0: off */
   uv_timer_t stats_timer;
   uint64_t start_ns;
+  cli_proc_t proc; /* daemon, log, writepid, status (cmd/process.c) */
 } cli_t;
 
 static void usage(FILE *f) {
@@ -105,16 +107,8 @@ static void usage(FILE *f) {
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
-  char ts[32];
-  time_t now = time(NULL);
-  struct tm tm;
-  (void)ud;
   (void)layer;
-  localtime_r(&now, &tm);
-  strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", &tm);
-  fprintf(level <= 1 ? stderr : stdout, "%s %s%s\n", ts,
-          level == 0 ? "FATAL: " : "", msg);
-  fflush(level <= 1 ? stderr : stdout);
+  cli_proc_log(ud != NULL ? &((cli_t *)ud)->proc : NULL, level, msg);
   if (ud != NULL && ((cli_t *)ud)->mgmt != NULL)
     lvpn_mgmt_log(((cli_t *)ud)->mgmt, level, msg);
 }
@@ -129,6 +123,7 @@ static void cli_close_all(cli_t *cli) {
   uv_signal_t *sigs[] = {&cli->sigint, &cli->sigterm, &cli->sighup,
                          &cli->sigusr1, &cli->sigusr2};
   size_t i;
+  cli_proc_status_stop(&cli->proc); /* the last status, while counters last */
   for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
     if (!uv_is_closing((uv_handle_t *)sigs[i]))
       uv_close((uv_handle_t *)sigs[i], NULL);
@@ -166,9 +161,14 @@ static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
 }
 
 static void cli_signal(cli_t *cli, int signum) {
-  if (signum == SIGUSR2) {
-    if (cli->client != NULL)
+  if (signum == SIGUSR1 && cli->proc.remap_usr1 != 0)
+    signum = cli->proc.remap_usr1; /* remap-usr1 SIGHUP|SIGTERM */
+  if (signum == SIGUSR2) { /* the per-layer table, then every counter */
+    if (cli->client != NULL) {
+      cli_stats_print(cli->client, stdout,
+                      (double)(uv_hrtime() - cli->start_ns) / 1e9);
       lvpn_client_counters(cli->client, counter_cb, NULL);
+    }
     fflush(stdout);
     return;
   }
@@ -432,6 +432,22 @@ static int cli_new_client(cli_t *cli) {
   return rc;
 }
 
+/* Prints why the client ended; the exit status. inactive and ping-exit
+ * end the client as asked (OpenVPN exits 0 after them too). */
+static int cli_exit_status(int err) {
+  if (err == LVPN_ESTOPPED) {
+    printf("layervpn: stopped\n");
+    return 0;
+  }
+  if (err == LVPN_EINACTIVE || err == LVPN_EPING_EXIT) {
+    printf("layervpn: exiting: %s\n", lvpn_strerror(err));
+    return 0;
+  }
+  fprintf(stderr, "layervpn: exiting: %s (%s)\n", lvpn_strerror(err),
+          lvpn_err_name(err));
+  return err == LVPN_ECONFIG || err == LVPN_EKEYFILE ? 2 : 1;
+}
+
 static int cmd_connect(int argc, char **argv) {
   uv_loop_t loop;
   cli_t cli;
@@ -492,7 +508,16 @@ static int cmd_connect(int argc, char **argv) {
   cli.n_over = argc - i;
   if (cli_load_config(&cli, &cfg) != 0) /* usage errors before any I/O */
     return 2;
+  /* daemon: forks here, after the config checks, before connecting */
+  rc = cli_proc_prepare(&cli.proc, cfg, cli.path, err, sizeof(err));
   lvpn_config_free(cfg);
+  if (rc != 0 || cli_proc_start(&cli.proc, err, sizeof(err)) != 0) {
+    fprintf(stderr, "layervpn: %s\n", err);
+    cli_proc_finish(&cli.proc);
+    return 2;
+  }
+  if (cli.proc.config_path != NULL)
+    cli.path = cli.proc.config_path; /* SIGHUP re-reads it after chdir / */
   uv_loop_init(&loop);
   cli.loop = &loop;
   if (cli.trace_path != NULL &&
@@ -500,6 +525,7 @@ static int cmd_connect(int argc, char **argv) {
     fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
             cli.trace_path, uv_strerror(rc));
     uv_loop_close(&loop);
+    cli_proc_finish(&cli.proc);
     return 2;
   }
   if (cli.pcap_path != NULL &&
@@ -510,6 +536,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    cli_proc_finish(&cli.proc);
     return 2;
   }
   if (cli_keylog_start(&cli) != 0) {
@@ -539,6 +566,7 @@ static int cmd_connect(int argc, char **argv) {
     uv_timer_start(&cli.stats_timer, on_stats_timer, ms, ms);
   }
 
+  cli_proc_status_start(&cli.proc, &loop, &cli.client);
   rc = cli_new_client(&cli);
   if (rc != 0)
     cli_close_all(&cli);
@@ -562,13 +590,9 @@ static int cmd_connect(int argc, char **argv) {
   }
   if (uv_loop_close(&loop) != 0)
     fprintf(stderr, "layervpn: internal error: handles left open\n");
-  if (cli.err == LVPN_ESTOPPED) {
-    printf("layervpn: stopped\n");
-    return 0;
-  }
-  fprintf(stderr, "layervpn: exiting: %s (%s)\n", lvpn_strerror(cli.err),
-          lvpn_err_name(cli.err));
-  return cli.err == LVPN_ECONFIG || cli.err == LVPN_EKEYFILE ? 2 : 1;
+  rc = cli_exit_status(cli.err);
+  cli_proc_finish(&cli.proc);
+  return rc;
 }
 
 int main(int argc, char **argv) {

@@ -83,9 +83,11 @@ extern "C" {
   XX(CERT_FINGERPRINT, "certificate rejected: fingerprint not listed")       \
   XX(PRIVILEGES, "cannot drop privileges (user/group/chroot)")               \
   XX(CREDENTIALS, "no username/password: nobody answered the request")      \
-  XX(DNS, "cannot apply DNS to the system resolver") \
-  XX(PROXY, "the proxy failed or refused the connection to the server")   \
-  XX(PROXY_AUTH, "the proxy refused our credentials or wants others")
+  XX(DNS, "cannot apply DNS to the system resolver")                        \
+  XX(PROXY, "the proxy failed or refused the connection to the server")     \
+  XX(PROXY_AUTH, "the proxy refused our credentials or wants others")       \
+  XX(PING_EXIT, "ping-exit: no packet from the server in time")             \
+  XX(INACTIVE, "inactive: too little tunnel traffic in time")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,
@@ -137,6 +139,30 @@ LVPN_EXTERN int lvpn_config_set(lvpn_config_t *cfg, const char *name,
 LVPN_EXTERN void lvpn_config_free(lvpn_config_t *cfg);
 
 /* Client lifecycle, libuv style: new (no I/O) → start → stop → close(cb). */
+/** Process options of a config: daemon, log, log-append, writepid, status,
+ * syslog, suppress-timestamps. The library never forks, writes these files
+ * or changes the process: the host acts on them (the CLI does, as OpenVPN).
+ * Paths are as given, or below the config's `cd`; strings are owned by the
+ * config. */
+typedef struct lvpn_proc_opts_s {
+  int daemon;               /* daemon [name] */
+  int use_syslog;           /* daemon without log, or syslog [name] */
+  const char *syslog_name;  /* program name for syslog; NULL: "openvpn" */
+  const char *log_file;     /* log / log-append FILE; NULL: none */
+  int log_append;           /* log-append: keep what the file held */
+  const char *writepid;     /* FILE; NULL: none */
+  const char *status_file;  /* status FILE [N]; NULL: none */
+  int status_interval;      /* N s, default 60 */
+  int status_version;       /* 1..3 (the client's file is the same) */
+  int suppress_timestamps;  /* no time on log lines */
+  int machine_readable;     /* "SECONDS.USEC FLAGS message" log lines */
+  int nice;                 /* nice N: added to the priority; 0: none */
+  int mlock;                /* lock the process's memory (mlockall) */
+  int remap_usr1;           /* remap-usr1: SIGHUP or SIGTERM; 0: none */
+} lvpn_proc_opts_t;
+LVPN_EXTERN void lvpn_config_proc_opts(const lvpn_config_t *cfg,
+                                       lvpn_proc_opts_t *out);
+
 typedef void (*lvpn_close_cb)(lvpn_client_t *client);
 
 /** Client events, reported through lvpn_event_cb. */

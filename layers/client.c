@@ -34,6 +34,8 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->loop = loop;
   lvpn__logger_init(&c->log);
   c->log.verb = c->cfg->verb;
+  c->mute.cutoff = c->cfg->mute; /* mute N */
+  c->log.mute = &c->mute;
   lvpn__trace_init(&c->trace);
   lvpn__pbuf_pool_init(&c->pool, 512);
   uv_timer_init(loop, &c->timer);
@@ -126,6 +128,7 @@ void lvpn_client_stop(lvpn_client_t *c) {
     /* between two connections: nothing is open but the timer */
     uv_timer_stop(&c->timer);
     c->cred_wait = 0;
+    lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
     c->state = LVPN__CLIENT_DOWN;
     c->err = LVPN_ESTOPPED;
     LVPN__TRACE(&c->trace, "client", "stopped", "error=%s",
@@ -168,6 +171,7 @@ static void client_free(lvpn_client_t *c) {
   lvpn__pbuf_pool_destroy(&c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
+  free(c->persist);
   lvpn_config_free(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));
   free(c);
@@ -188,6 +192,7 @@ static void client_timer_closed(uv_handle_t *h) {
 static void client_finish_close(lvpn_client_t *c) {
   if (c->timer_closed)
     return;
+  lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
   c->timer_closed = 1;
   c->timers_open = 3;
   c->timer.data = c->reneg_timer.data = c->poll_timer.data = c;
@@ -230,7 +235,14 @@ static int client_restartable(int err) {
  * shown while the stack shuts down; whether connect-retry-max is used up is
  * decided by the retry policy once the stack is down. */
 static int client_will_restart(const lvpn_client_t *c, int err) {
-  (void)c;
+  /* tls-exit: a failed TLS negotiation ends the client (OpenVPN's
+   * tls_exit_signal SIGTERM in place of SIGUSR1) */
+  if (c->cfg->tls_exit &&
+      (err == LVPN_EHANDSHAKE_TIMEOUT || err == LVPN_EPROTO))
+    return 0;
+  /* remap-usr1 SIGTERM: every restart (OpenVPN's SIGUSR1) is an exit */
+  if (c->cfg->remap_usr1 == 2)
+    return 0;
   return client_restartable(err);
 }
 
@@ -240,6 +252,7 @@ static void client_restart_cb(uv_timer_t *h) {
     return;
   if (lvpn__client_build(c) != 0 && c->workers.state == LVPN__WORKERS_IDLE) {
     /* failed before anything started: nothing will call on_down */
+    lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
     c->state = LVPN__CLIENT_DOWN;
     lvpn__client_event(c, LVPN_EVENT_STOPPED, c->err);
   }
@@ -287,6 +300,7 @@ static void client_retry_opts(const lvpn_client_t *c, lvpn__retry_opts_t *o) {
   o->connect_retry_max =
       cfg->connect_retry_max > 0 ? (unsigned)cfg->connect_retry_max : 0;
   o->n_remotes = cfg->n_remotes > 0 ? (unsigned)cfg->n_remotes : 1;
+  o->persist_remote_ip = cfg->persist_remote_ip;
 }
 
 /* The first attempt: remote 0, counted, no pause. */
@@ -349,17 +363,31 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
   uv_timer_stop(&c->reneg_timer);
   uv_timer_stop(&c->poll_timer);
   if (c->state == LVPN__CLIENT_RUNNING &&
-      (client_restartable(err) ||
+      (client_will_restart(c, err) ||
        (err == LVPN_EAUTH_FAILED &&
         lvpn__client_auth_failed(c, c->tls.auth_failed)))) {
     c->connected = 0;
+    /* the addresses this attempt resolved: the next ones try the others */
+    if (c->retry.n_addrs == 0 && c->net.n_addrs > 0) {
+      memcpy(c->addrs, c->net.addrs, sizeof(c->addrs));
+      lvpn__retry_set_addrs(&c->retry, c->net.n_addrs);
+    }
+    /* persist-remote-ip keeps the remote's addresses, and the one the
+     * server floated to */
+    if (c->persist != NULL && c->retry.n_addrs > 0) {
+      if (c->net.stats.floated > 0)
+        c->addrs[c->retry.addr] = c->net.remote;
+      c->persist[c->remote].n = c->retry.n_addrs;
+      memcpy(c->persist[c->remote].a, c->addrs, sizeof(c->addrs));
+    }
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
     /* AUTH_FAILED,TEMP: the same remote unless the server said "advance
-     * remote" (one address per remote here, so "advance addr" retries the
-     * same one). */
+     * remote" (the next remote) or "advance addr" (its next address). */
     if (err == LVPN_EAUTH_FAIL_TEMP) {
       if (c->tls.auth_temp_advance == LVPN__ADVANCE_REMOTE)
+        lvpn__retry_advance_remote(&c->retry);
+      else if (c->tls.auth_temp_advance == LVPN__ADVANCE_ADDR)
         lvpn__retry_advance(&c->retry);
       else
         lvpn__retry_stay(&c->retry);
@@ -368,6 +396,8 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
       return;
     c->err = err = LVPN_ERETRY_MAX;
   }
+  /* not restarting: a kept tun (persist-tun) goes now */
+  lvpn__tun_keep_release(&c->tun_keep, &c->log, &c->trace);
   c->state = closing ? LVPN__CLIENT_CLOSING : LVPN__CLIENT_DOWN;
   LVPN__TRACE(&c->trace, "client", "stopped", "error=%s", lvpn_err_name(err));
   lvpn__client_event(c, LVPN_EVENT_STOPPED, err);

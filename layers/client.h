@@ -37,6 +37,7 @@ struct lvpn_client_s {
   int connected;
   int err; /* why it stopped */
   lvpn__logger_t log;
+  lvpn__mute_t mute;
   lvpn__tracer_t trace;
   lvpn_event_cb event_cb;
   lvpn_inside_write_cb inside_write;
@@ -52,7 +53,7 @@ struct lvpn_client_s {
   lvpn__tls_conf_t tls_conf;
   int tls_conf_ready;
   char km2_options[512];
-  char peer_info[512];
+  char peer_info[1536]; /* OpenVPN's bound (512 * 3) */
   unsigned iv_proto;
   int cc_exit;        /* negotiated: EXIT as a control message */
   int exit_notify;    /* seconds (config or pushed) */
@@ -65,11 +66,21 @@ struct lvpn_client_s {
   lvpn__tlssession_t tls;
   lvpn__datachannel_t dc;
   lvpn__tun_layer_t tun;
+  lvpn__tun_keep_t tun_keep; /* persist-tun: the device between stacks */
   uv_timer_t timer; /* exit-notify wait; also defers the close callback */
   uv_timer_t reneg_timer; /* reneg-sec */
   uv_timer_t poll_timer;  /* server-poll-timeout / connect-timeout */
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
   int remote;       /* index of the remote in use */
+  /* the remote's resolved addresses (c->retry says which is in use) */
+  struct sockaddr_storage addrs[LVPN__NETWORKIO_MAX_ADDRS];
+  char host[LVPN__NETWORKIO_HOST_MAX + 1]; /* remote-random-hostname */
+  /* persist-remote-ip: each remote's addresses once resolved (n_remotes
+   * entries, allocated at start; NULL without the option) */
+  struct lvpn__client_addrs_s {
+    int n;
+    struct sockaddr_storage a[LVPN__NETWORKIO_MAX_ADDRS];
+  } *persist;
   lvpn__retry_t retry; /* connect-retry policy state */
   uint64_t attempts, restarts;
   uint64_t start_ms, exit_deadline_ms;
@@ -162,5 +173,16 @@ void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
                           const char *text, unsigned timeout_s);
 /* Frees every credential held. */
 void lvpn__client_auth_free(lvpn_client_t *c);
+
+/* push-peer-info and the setenv IV_GUI_VER / IV_SSO / UV_* lines
+ * (client_peerinfo.c): fills `pi`'s extra fields, pointing into `x`. */
+typedef struct {
+  char hwaddr[24], ssl[32], plat[72];
+  char store[LVPN__CONFIG_MAX_LIST][256];
+  const char *env[LVPN__CONFIG_MAX_LIST];
+  size_t n_env;
+} lvpn__client_peer_extra_t;
+void lvpn__client_peer_info_extra(lvpn_client_t *c, lvpn__peer_info_opts_t *pi,
+                                  lvpn__client_peer_extra_t *x);
 
 #endif

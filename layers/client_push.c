@@ -139,9 +139,26 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
                 "redirect-gateway: using def1 routes (0.0.0.0/1 and "
                 "128.0.0.0/1) instead of replacing the default route");
     p4.redirect_def1 = 1;
+    /* local: no host route to the server; autolocal: none if it is on a
+     * local subnet (route.c redirect_default_route_to_vpn). bypass-dhcp
+     * and bypass-dns add no route on Linux, as in OpenVPN (route.c
+     * get_bypass_addresses is Windows-only). */
     if (ss->ss_family == AF_INET && !(rg & LVPN__RG_LOCAL))
       p4.server = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    p4.autolocal = (rg & LVPN__RG_AUTOLOCAL) != 0;
   }
+  /* block-ipv6, configured or pushed (a route option: route-nopull drops
+   * it, as OpenVPN's OPT_P_ROUTE) */
+  c->tun.block_ipv6 =
+      cfg->block_ipv6 || (!cfg->route_nopull && push->block_ipv6);
+  if (rg & LVPN__RG_BLOCK_LOCAL)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: redirect-gateway block-local: the local LAN is not "
+              "routed into the tunnel (not applied yet)");
+  if ((rg & LVPN__RG_IPV6) && !push->has_ifconfig6)
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: redirect-gateway ipv6: the server pushed no IPv6 "
+              "address, IPv6 is not redirected");
   if (push->has_ifconfig || n4 > 0 || p4.redirect_def1) {
     rc = lvpn__tun_plan_ipv4(plan, &p4, err, errlen);
     if (rc != 0)
@@ -159,6 +176,11 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
       client_route6(&cfg->routes6[i], metric, &routes6[n6++]);
     p6.routes = routes6;
     p6.n_routes = (size_t)n6;
+    p6.redirect = (rg & LVPN__RG_IPV6) != 0;
+    if (ss->ss_family == AF_INET6) {
+      p6.has_server = 1;
+      memcpy(p6.server, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    }
     rc = lvpn__tun_plan_ipv6(plan, &p6, err, errlen);
     if (rc != 0)
       goto out;
@@ -173,14 +195,26 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
 
   /* What up/down scripts see (OpenVPN's environment). */
   memset(sc, 0, sizeof(*sc));
+  lvpn__script_env_init(&sc->env);
   if (cfg->script_security >= 2) {
     sc->up = cfg->up;
     sc->down = cfg->down;
-  } else if (cfg->up != NULL || cfg->down != NULL) {
+    sc->route_up = cfg->route_up;
+    sc->route_pre_down = cfg->route_pre_down;
+    sc->ipchange = cfg->ipchange;
+  } else if (cfg->up != NULL || cfg->down != NULL || cfg->route_up != NULL ||
+             cfg->route_pre_down != NULL || cfg->ipchange != NULL) {
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "WARNING: up/down scripts are not run unless "
-              "'script-security 2' or higher is set");
+              "WARNING: scripts (up, down, route-up, route-pre-down, "
+              "ipchange) are not run unless 'script-security 2' or higher "
+              "is set");
   }
+  for (i = 0; i < cfg->n_setenv; i++) /* setenv: for every script */
+    if (lvpn__script_env_add(&sc->env, cfg->setenv[i].name,
+                             cfg->setenv[i].value) == LVPN_ENOMEM) {
+      rc = LVPN_ENOMEM;
+      goto out;
+    }
   if (push->has_ifconfig) {
     fmt4(sc->local, sizeof(sc->local), push->ifconfig_local);
     fmt4(sc->remote_netmask, sizeof(sc->remote_netmask),
@@ -212,7 +246,8 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
                                           : "");
   for (i = 0; i < push->n_dhcp && sc->n_dhcp < LVPN__TUN_MAX_DHCP; i++) {
     char buf[LVPN__DHCP_VALUE_MAX + 64];
-    snprintf(buf, sizeof(buf), "dhcp-option %s%s%s", push->dhcp[i].name,
+    /* without the keyword: script.c writes "dhcp-option " before it */
+    snprintf(buf, sizeof(buf), "%s%s%s", push->dhcp[i].name,
              push->dhcp[i].value[0] ? " " : "", push->dhcp[i].value);
     sc->dhcp[sc->n_dhcp++] = buf[0] ? strdup(buf) : NULL;
   }
@@ -230,6 +265,7 @@ static void client_script_free(lvpn__tun_script_t *sc) {
   for (i = 0; i < sc->n_dhcp; i++)
     free(sc->dhcp[i]);
   sc->n_dhcp = 0;
+  lvpn__script_env_free(&sc->env);
 }
 
 static void client_arm_reneg(lvpn_client_t *c);
@@ -297,6 +333,8 @@ static void client_frame(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__frame_set_cipher(fr, cipher, cfg->auth, epoch);
   fr->op_len = push->has_peer_id ? 4 : 1;
   fr->tcp = c->session.is_tcp;
+  fr->socks_udp = !c->session.is_tcp && c->net.proxy != NULL &&
+                  c->net.proxy->kind == LVPN__PROXY_SOCKS;
   fr->comp_hdr = comp == LVPN__COMP_LZO_NO || comp == LVPN__COMP_STUB ||
                          comp == LVPN__COMP_LZO ||
                          comp == LVPN__COMP_LZO_ADAPTIVE ||
@@ -438,8 +476,25 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   dp.epoch = epoch;
   dp.epoch_usage_limit = epoch ? epoch_usage_limit(c) : 0;
   dp.ping_s = (unsigned)(push->ping >= 0 ? push->ping : cfg->ping);
-  dp.ping_restart_s = (unsigned)(push->ping_restart >= 0 ? push->ping_restart
-                                                          : cfg->ping_restart);
+  /* ping-exit or ping-restart: pushed ones win over ours */
+  if (push->ping_exit >= 0 || (push->ping_restart < 0 && cfg->ping_exit > 0)) {
+    dp.ping_exit = 1;
+    dp.ping_restart_s =
+        (unsigned)(push->ping_exit >= 0 ? push->ping_exit : cfg->ping_exit);
+  } else {
+    dp.ping_restart_s = (unsigned)(
+        push->ping_restart >= 0 ? push->ping_restart : cfg->ping_restart);
+  }
+  dp.reneg_bytes = cfg->reneg_bytes;
+  dp.reneg_pkts = cfg->reneg_pkts;
+  dp.replay_given = cfg->replay_window != 64 || cfg->replay_time != 15;
+  dp.replay_window = (unsigned)cfg->replay_window;
+  dp.replay_time = (unsigned)cfg->replay_time;
+  if (epoch && (cfg->replay_window != 64 || cfg->replay_time != 15))
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: 'replay-window %d %d' not applied: epoch data keys "
+              "keep a 64-packet, 15-s window",
+              cfg->replay_window, cfg->replay_time);
   client_frame(c, push, cipher, epoch, comp, &frame);
   if (client_mtu(c, push, &frame, &dp) != 0)
     return;
@@ -465,10 +520,15 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
             ekm ? "TLS-EKM" : "OpenVPN PRF", epoch ? ", epoch data keys" : "",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? "P_DATA_V1" : "P_DATA_V2",
             dp.peer_id == LVPN__PEER_ID_DISABLED ? 0 : dp.peer_id);
-  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, ping-restart %u",
-            dp.ping_s, dp.ping_restart_s);
+  LVPN__LOG(&c->log, LVPN_LOG_INFO, "client", "Timers: ping %u, %s %u",
+            dp.ping_s, dp.ping_exit ? "ping-exit" : "ping-restart",
+            dp.ping_restart_s);
+  if (push->inactive >= 0)
+    lvpn__datachannel_set_inactive(&c->dc, (unsigned)push->inactive,
+                                   (uint64_t)push->inactive_bytes);
 
   lvpn__tun_plan_init(&plan);
+  memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */
   rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
   if (rc == 0)
     rc = lvpn__tun_layer_configure(&c->tun, &plan, &sc, err, sizeof(err));

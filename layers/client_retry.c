@@ -11,6 +11,9 @@ void lvpn__retry_init(lvpn__retry_t *r) {
   r->remote = -1;
   r->no_advance = 0;
   r->no_pause = 0;
+  r->addr = 0;
+  r->n_addrs = 0;
+  r->advance_remote = 0;
 }
 
 unsigned lvpn__retry_pause(const lvpn__retry_opts_t *o,
@@ -35,11 +38,18 @@ int lvpn__retry_next(lvpn__retry_t *r, const lvpn__retry_opts_t *o,
   unsigned count = r->unsuccessful;
   int next = r->remote;
 
+  int addr = r->addr, n_addrs = r->n_addrs;
+
   if (r->no_advance && r->remote >= 0) {
     /* right after a completed connection: same remote, not counted */
+  } else if (r->remote >= 0 && addr + 1 < n_addrs && !r->advance_remote) {
+    addr++; /* the remote's next address, not counted */
   } else {
     count++;
     next = (int)(((unsigned)(r->remote + 1)) % n);
+    addr = 0;
+    if (!(o->persist_remote_ip && n == 1))
+      n_addrs = 0; /* resolve again */
   }
   if (o->connect_retry_max > 0 &&
       (unsigned long long)count >
@@ -49,6 +59,9 @@ int lvpn__retry_next(lvpn__retry_t *r, const lvpn__retry_opts_t *o,
   r->remote = next;
   r->no_advance = 0;
   r->no_pause = 0;
+  r->advance_remote = 0;
+  r->addr = addr;
+  r->n_addrs = n_addrs;
   *pause_s = pause;
   *remote = next;
   return 0;
@@ -66,4 +79,34 @@ void lvpn__retry_advance(lvpn__retry_t *r) { r->no_advance = 0; }
 void lvpn__retry_stay(lvpn__retry_t *r) {
   if (r->remote >= 0)
     r->no_advance = 1;
+}
+
+void lvpn__retry_shuffle(void *base, size_t size, int n, const uint32_t *rnd) {
+  unsigned char *a, *b, t;
+  size_t k;
+  int i, j;
+
+  for (i = 0; i < n; i++) {
+    j = (int)(rnd[i] % (uint32_t)n);
+    if (i == j)
+      continue;
+    a = (unsigned char *)base + (size_t)i * size;
+    b = (unsigned char *)base + (size_t)j * size;
+    for (k = 0; k < size; k++) {
+      t = a[k];
+      a[k] = b[k];
+      b[k] = t;
+    }
+  }
+}
+
+void lvpn__retry_set_addrs(lvpn__retry_t *r, int n) {
+  r->n_addrs = n;
+  if (r->addr >= n)
+    r->addr = 0;
+}
+
+void lvpn__retry_advance_remote(lvpn__retry_t *r) {
+  r->no_advance = 0;
+  r->advance_remote = 1;
 }

@@ -13,15 +13,26 @@
  * - A restart after server-poll-timeout does not pause.
  * - With connect-retry-max N, more than N attempts per remote without a
  *   completed connection end the client.
+ * - A host name resolving to several addresses: each address is tried
+ *   before moving on to the next remote (next_connection_entry()); moving
+ *   to the next address is not counted. "advance remote" skips the rest.
+ * - persist-remote-ip: a remote's addresses are kept when the list comes
+ *   round to it again (here for one remote; the client keeps every
+ *   remote's, see client.h `persist`. OpenVPN 2.6 keeps the one list it
+ *   has, whichever remote comes next: a FIXME in its init.c).
  */
 #ifndef LVPN_LAYERS_CLIENT_RETRY_H
 #define LVPN_LAYERS_CLIENT_RETRY_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 typedef struct lvpn__retry_opts_s {
   unsigned connect_retry;     /* s, the base pause */
   unsigned connect_retry_cap; /* s, the longest pause (raised to the base) */
   unsigned connect_retry_max; /* attempts per remote; 0: no limit */
   unsigned n_remotes;         /* >= 1 */
+  int persist_remote_ip;      /* one remote: keep its addresses */
 } lvpn__retry_opts_t;
 
 typedef struct lvpn__retry_s {
@@ -29,6 +40,9 @@ typedef struct lvpn__retry_s {
   int remote;            /* index of the remote in use; -1 before the first */
   int no_advance;        /* the next attempt stays on this remote, uncounted */
   int no_pause;          /* the next attempt starts at once */
+  int addr;              /* index of the address in use */
+  int n_addrs;           /* addresses known for this remote; 0: resolve */
+  int advance_remote;    /* skip the remote's other addresses */
 } lvpn__retry_t;
 
 void lvpn__retry_init(lvpn__retry_t *r);
@@ -39,6 +53,14 @@ void lvpn__retry_init(lvpn__retry_t *r);
  * planned: OpenVPN would pause first and then exit; we exit at once). */
 int lvpn__retry_next(lvpn__retry_t *r, const lvpn__retry_opts_t *o,
                      int first, unsigned *pause_s, int *remote);
+
+/* The attempt in progress resolved its remote to `n` addresses (and uses
+ * the first): later attempts walk through them. */
+void lvpn__retry_set_addrs(lvpn__retry_t *r, int n);
+
+/* The next attempt moves on to the next remote, whatever addresses are
+ * left (AUTH_FAILED,TEMP with "advance remote"). */
+void lvpn__retry_advance_remote(lvpn__retry_t *r);
 
 /* A connection completed (Initialization Sequence Completed). */
 void lvpn__retry_connected(lvpn__retry_t *r);
@@ -53,6 +75,11 @@ void lvpn__retry_advance(lvpn__retry_t *r);
 /* The next attempt stays on the remote in use (AUTH_FAILED,TEMP without
  * "advance remote"). */
 void lvpn__retry_stay(lvpn__retry_t *r);
+
+/* remote-random: shuffles `n` items of `size` bytes at `base` as OpenVPN's
+ * init_connection_list() does, swapping item i with item rnd[i] % n, for i
+ * from 0 to n - 1 (`rnd` holds n random values). */
+void lvpn__retry_shuffle(void *base, size_t size, int n, const uint32_t *rnd);
 
 /* The pause OpenVPN takes before an attempt, given the unsuccessful count so
  * far. Exposed for the tests. */

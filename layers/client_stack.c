@@ -46,7 +46,7 @@ static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
     if (mbedtls_ctr_drbg_random(&c->drbg, c->session.own_sid, 8) != 0)
       return LVPN_ECRYPTO;
   } while (memcmp(c->session.own_sid, "\0\0\0\0\0\0\0\0", 8) == 0);
-  c->session.is_tcp = lvpn__config_remote_proto(cfg, 0).tcp;
+  c->session.is_tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
   if (cfg->tls_crypt_v2.data != NULL) {
     mode = LVPN__TLSWRAP_CRYPT_V2;
     b = &cfg->tls_crypt_v2;
@@ -144,7 +144,8 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__km2_opts_t o;
   lvpn__peer_info_opts_t pi;
-  int tcp = lvpn__config_remote_proto(cfg, 0).tcp;
+  lvpn__client_peer_extra_t *px;
+  int tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
   int rc;
 
   memset(&o, 0, sizeof(o));
@@ -177,7 +178,11 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   pi.comp_stubs = 1; /* we implement every stub framing */
   pi.comp_real = lvpn__comp_advertise_real(cfg->comp, cfg->allow_compression,
                                            cfg->allow_compression_set);
+  if ((px = malloc(sizeof(*px))) == NULL) /* 16 kB: not on the stack */
+    return LVPN_ENOMEM;
+  lvpn__client_peer_info_extra(c, &pi, px);
   rc = lvpn__peer_info_build(c->peer_info, sizeof(c->peer_info), &pi);
+  free(px);
   if (rc != 0)
     return rc;
   memset(km2, 0, sizeof(*km2));
@@ -202,6 +207,41 @@ static void client_inside_write(void *ud, const uint8_t *pkt, size_t len) {
   c->inside_write(c, pkt, len);
 }
 
+/* The name to resolve: with remote-random-hostname, a random 12-hex-digit
+ * label in front of a host name (not of an IP address), as OpenVPN's
+ * hostname_randomize(), against DNS caching. */
+static const char *client_host(lvpn_client_t *c, const char *host) {
+  struct sockaddr_in6 a6;
+  struct sockaddr_in a4;
+  uint8_t rnd[6];
+
+  if (!c->cfg->remote_random_hostname || uv_ip4_addr(host, 0, &a4) == 0 ||
+      uv_ip6_addr(host, 0, &a6) == 0 || strlen(host) + 13 >= sizeof(c->host) ||
+      mbedtls_ctr_drbg_random(&c->drbg, rnd, sizeof(rnd)) != 0)
+    return host;
+  snprintf(c->host, sizeof(c->host), "%02x%02x%02x%02x%02x%02x.%s", rnd[0],
+           rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], host);
+  return c->host;
+}
+
+/* remote-random: the list is shuffled once at start. */
+static void client_shuffle_remotes(lvpn_client_t *c) {
+  lvpn_config_t *cfg = c->cfg;
+  uint32_t rnd[LVPN__CONFIG_MAX_REMOTES];
+
+  if (cfg->remote_random &&
+      mbedtls_ctr_drbg_random(&c->drbg, (unsigned char *)rnd,
+                              sizeof(rnd[0]) * (size_t)cfg->n_remotes) == 0)
+    lvpn__retry_shuffle(cfg->remotes, sizeof(cfg->remotes[0]),
+                        cfg->n_remotes, rnd);
+}
+
+/* float: a packet from a new server address authenticated. */
+static void client_floated(void *ud, uint8_t float_gen) {
+  lvpn_client_t *c = ud;
+  lvpn__networkio_float(&c->net, float_gen);
+}
+
 /* Builds the seven layers for one connection attempt to remote `c->remote`
  * and starts them. Called at start and again for every reconnection, once
  * the previous stack has fully closed. */
@@ -214,6 +254,8 @@ int lvpn__client_build(lvpn_client_t *c) {
   char err[512] = "";
   int rc, i, r = c->remote;
 
+  lvpn__config_use_remote(cfg, r); /* a <connection> block's settings */
+  c->net.n_addrs = 0; /* what this attempt resolves, for on_down */
   lvpn__workers_init(&c->workers, c->loop, &c->log, lvpn__client_on_down);
   c->workers.data = c;
   /* A new session: new session id, fresh replay state for the wrapping. */
@@ -242,8 +284,18 @@ int lvpn__client_build(lvpn_client_t *c) {
 
   proto = lvpn__config_remote_proto(cfg, r);
   memset(&no, 0, sizeof(no));
-  no.host = cfg->remotes[r].host;
+  no.host = client_host(c, cfg->remotes[r].host);
   no.port = lvpn__config_remote_port(cfg, r);
+  if (c->retry.n_addrs == 0 && c->persist != NULL && c->persist[r].n > 0) {
+    memcpy(c->addrs, c->persist[r].a, sizeof(c->addrs)); /* not again */
+    lvpn__retry_set_addrs(&c->retry, c->persist[r].n);
+  }
+  if (c->retry.n_addrs > 0)
+    no.addr = &c->addrs[c->retry.addr];
+  no.bind_local = lvpn__config_bind_local(cfg);
+  no.local = cfg->local;
+  no.lport = cfg->lport;
+  no.floating = cfg->floating;
   no.proto = proto.tcp ? (proto.family == 4   ? LVPN__NET_TCP4
                           : proto.family == 6 ? LVPN__NET_TCP6
                                               : LVPN__NET_TCP)
@@ -252,6 +304,7 @@ int lvpn__client_build(lvpn_client_t *c) {
                                               : LVPN__NET_UDP);
   no.connect_timeout = lvpn__client_poll_timeout(c);
   no.proxy = lvpn__config_remote_proxy(cfg, r);
+  no.passtos = cfg->passtos;
   rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
@@ -283,12 +336,23 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
   lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
-                         cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
-                                               : LVPN__PRE_PULL_PING_RESTART,
+                         cfg->ping_exit > 0      ? (unsigned)cfg->ping_exit
+                         : cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
+                                                 : LVPN__PRE_PULL_PING_RESTART,
                          &c->log);
   c->dc.on_wants_rekey = lvpn__client_dc_wants_rekey;
+  if (cfg->ping_exit > 0) /* before PUSH_REPLY too, as OpenVPN */
+    lvpn__datachannel_set_ping_exit(&c->dc, 1);
+  if (cfg->inactive > 0)
+    lvpn__datachannel_set_inactive(&c->dc, (unsigned)cfg->inactive,
+                                   (uint64_t)cfg->inactive_bytes);
   c->dc.ud = c;
+  c->dc.on_authentic = c->mux.on_authentic = client_floated;
+  c->mux.auth_ud = c;
   lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
+  /* persist-tun, and after a privilege drop (/dev/net/tun is root's) */
+  if (cfg->persist_tun || c->privileges_dropped)
+    lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);
   if (c->inside_write != NULL)
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
   lvpn__client_dns_stack(c);
@@ -338,19 +402,7 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     int set;
     const char *what;
   } w[] = {
-      {cfg->remote_random, "'remote-random': remotes are tried in order"},
-      {cfg->reneg_bytes || cfg->reneg_pkts,
-       "'reneg-bytes'/'reneg-pkts': only 'reneg-sec' and the server start "
-       "renegotiations"},
-      {cfg->replay_window != 64 || cfg->replay_time != 15,
-       "'replay-window': the data channel uses its fixed 64-packet window"},
-      {cfg->ping_exit > 0, "'ping-exit': only 'ping-restart' is applied"},
-      {cfg->inactive > 0, "'inactive': the client does not exit when idle"},
       {cfg->redirect_private != 0, "'redirect-private' is not applied"},
-      {cfg->push_peer_info, "'push-peer-info': the basic peer info is sent"},
-      {cfg->n_setenv > 0 && !cfg->forward_compatible,
-       "'setenv': the variables are not passed to scripts"},
-      {cfg->mute > 0, "'mute': repeated messages are not muted"},
       {cfg->tls_ciphersuites != NULL,
        "'tls-ciphersuites' (TLS 1.3): this client speaks TLS 1.2 (mbedTLS "
        "2.28)"},
@@ -385,6 +437,13 @@ int lvpn_client_start(lvpn_client_t *c) {
   if ((rc = client_rng(c)) != 0 || (rc = client_tls(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
+  }
+  client_shuffle_remotes(c);
+  if (cfg->persist_remote_ip &&
+      (c->persist = calloc((size_t)cfg->n_remotes, sizeof(*c->persist))) ==
+          NULL) {
+    client_log(c, LVPN_LOG_FATAL, "%s", lvpn_strerror(LVPN_ENOMEM));
+    return LVPN_ENOMEM;
   }
   lvpn__client_first_attempt(c);
   lvpn__trace_restart_clock(&c->trace);

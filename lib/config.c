@@ -89,6 +89,10 @@ int lvpn__opt_apply(lvpn__opt_ctx_t *a, char *const *w, int n) {
     return lvpn__opt_fail(a, LVPN_EUNSUPPORTED, "unsupported option '%s'",
                           name);
   }
+  if (a->cfg->conn_blocks && a->block_remote == NULL &&
+      strcmp(name, "remote") != 0 && lvpn__config_is_conn_option(name))
+    lvpn__opt_warn(a, "option '%s' is ignored by previous <connection> "
+                   "blocks", name); /* OpenVPN's warning; later blocks see it */
   if (o->kind == LVPN__OPT_REFUSE) {
     if (o->lo == 0 &&
         (a->soft || a->cfg->forward_compatible || is_ignored(a->cfg, name))) {

@@ -18,7 +18,10 @@
 #include "layervpn.h"
 #include "lib/ovpn_lex.h"
 
-#define LVPN__CONFIG_MAX_REMOTES 8
+/* remote lines or <connection> blocks. OpenVPN 2.6 has no fixed limit (its
+ * list grows by CONNECTION_LIST_SIZE = 64 entries); we keep a bound. */
+#define LVPN__CONFIG_MAX_REMOTES 256
+#define LVPN__CONFIG_LOCAL_MAX 255 /* 'local' host name or address */
 #define LVPN__CONFIG_MAX_ROUTES 256
 #define LVPN__CONFIG_MAX_LIST 64         /* setenv, pull-filter, warnings */
 #define LVPN__CONFIG_MAX_FILE (4u << 20) /* config or referenced file */
@@ -74,11 +77,21 @@ typedef struct {
                          (reported unless <http-proxy-user-pass> follows) */
 } lvpn__proxy_t;
 
+/* One connection entry: a `remote` line, or a <connection> block. */
 typedef struct {
   char *host;
   uint16_t port;  /* 0: use cfg->port (see lvpn__config_remote_port) */
   bool has_proto; /* false: use cfg->proto */
   lvpn__proto_t proto;
+  /* <connection>: the block's per-connection settings (the config fields
+   * lib/config_conn.c lists), put in place by lvpn__config_use_remote();
+   * NULL for a remote line (it uses the global settings). */
+  uint8_t *fields;
+  /* <connection>: the block's own http-proxy/socks-proxy (it starts as a
+   * copy of the global one in force where the block appears); strings
+   * owned. A remote line uses cfg->proxy (lvpn__config_remote_proxy). */
+  bool own_proxy;
+  lvpn__proxy_t proxy;
 } lvpn__remote_t;
 
 typedef enum {
@@ -142,8 +155,16 @@ struct lvpn_config_s {
   uint16_t port;       /* default remote port: 1194, port/rport */
   lvpn__remote_t remotes[LVPN__CONFIG_MAX_REMOTES];
   int n_remotes;
-  bool remote_random;
+  bool conn_blocks; /* remotes are <connection> blocks (remote lines are
+                       then ignored, as OpenVPN does) */
+  bool remote_random, remote_random_hostname, persist_remote_ip;
   lvpn__proxy_t proxy; /* http-proxy / socks-proxy (lib/config_proxy.c) */
+  /* local socket, per connection: bound only with local/lport/bind, as an
+   * OpenVPN client (pull) does */
+  char local[LVPN__CONFIG_LOCAL_MAX + 1]; /* "" : any address */
+  uint16_t lport;                         /* port/lport, default 1194 */
+  bool lport_given, bind_given, nobind;
+  bool floating; /* float: follow the server to a new address */
 
   /* TLS and control channel */
   lvpn__blob_t ca, cert, key, extra_certs;
@@ -180,6 +201,7 @@ struct lvpn_config_s {
   int hand_window;                  /* s, default 60 */
   int tls_timeout;                  /* s, default 2 */
   int reneg_sec;                    /* s, default 3600; 0 disables */
+  bool tls_exit;                    /* TLS failures exit, not restart */
   uint64_t reneg_bytes, reneg_pkts; /* 0: off */
 
   /* data channel */
@@ -215,6 +237,7 @@ struct lvpn_config_s {
   int mssfix;  /* 1492 default, 0 off */
   bool mssfix_mtu, mssfix_fixed;
   bool mssfix_default; /* not given, or given without a value */
+  bool passtos;      /* copy the inner IPv4 TOS to the outer packets */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
   int64_t inactive_bytes;                      /* inactive's 2nd value */
   int connect_timeout;                         /* 120 */
@@ -234,6 +257,8 @@ struct lvpn_config_s {
   int route_metric;     /* -1: not given */
   int redirect_gateway; /* LVPN__RG_* flags, 0: not given */
   int redirect_private;
+  bool persist_tun;     /* keep the tun and its routes across restarts */
+  bool block_ipv6;      /* answer IPv6 from the tun with ICMPv6 no-route */
   lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
   int n_dhcp;
   lvpn_dns_t dns; /* the config's `dns` options (lib/dns_opt.h) */
@@ -243,6 +268,7 @@ struct lvpn_config_s {
 
   /* scripts and environment */
   char *up, *down;
+  char *route_up, *route_pre_down, *ipchange; /* scripts, as up/down */
   char *user, *group, *chroot_dir; /* privilege drop after CONNECTED (the
                                       host does it: lvpn_drop_privileges) */
   char *cd;                        /* base directory for later files */
@@ -250,6 +276,13 @@ struct lvpn_config_s {
   lvpn__setenv_t setenv[LVPN__CONFIG_MAX_LIST];
   int n_setenv;
   bool push_peer_info;
+  /* process options: the host acts on them (lvpn_config_proc_opts) */
+  bool daemon, syslog, log_append, suppress_timestamps;
+  char *syslog_name, *log_file, *writepid, *status_file;
+  int status_interval, status_version; /* 60, 1 */
+  bool machine_readable, mlock;
+  int remap_usr1; /* 0, 1 SIGHUP, 2 SIGTERM */
+  int nice;
   bool forward_compatible; /* setenv FORWARD_COMPATIBLE 1: unknown options
                               only warn */
 
@@ -281,6 +314,11 @@ int lvpn__config_validate(const lvpn_config_t *cfg, char *errbuf,
 /* Canonical OpenVPN name of a data cipher we implement ("AES-256-GCM"),
  * matched case-insensitively, or NULL. */
 const char *lvpn__config_cipher_supported(const char *name);
+/* Puts remote `i`'s per-connection settings (a <connection> block's) in
+ * the config's fields; nothing for a remote line. */
+void lvpn__config_use_remote(lvpn_config_t *cfg, int i);
+/* Whether the local socket is bound (local, lport or bind given). */
+bool lvpn__config_bind_local(const lvpn_config_t *cfg);
 /* Port and protocol a remote entry uses, after defaults. */
 uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i);
 lvpn__proto_t lvpn__config_remote_proto(const lvpn_config_t *cfg, int i);

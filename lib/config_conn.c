@@ -2,8 +2,7 @@
  * keepalive and retry timers.
  *
  * Accepted, our behaviour being what they ask:
- *   persist-key, persist-tun  we never drop keys or the tun across restarts
- *   nobind                    we never bind a local port
+ *   persist-key               we never drop keys across restarts
  *   resolv-retry              we retry name resolution on every attempt
  *   ping-timer-rem            a client always has its remote
  *   disable-occ               we never send OCC requests nor compare the
@@ -13,12 +12,20 @@
  *   tun client): fast-io, sndbuf, rcvbuf, txqueuelen, tcp-queue-limit,
  *   lladdr, disable-dco, http-proxy-retry, socks-proxy-retry,
  *   http-proxy-timeout.
- * Refused until implemented: local addresses and ports (bind, lport, local,
- *   float, persist-*-ip), <connection> blocks and the other remotes
- *   options (see the table). Proxies: lib/config_proxy.c.
+ * Remotes: any number (up to LVPN__CONFIG_MAX_REMOTES) of `remote` lines or
+ *   <connection> blocks. A block starts from the global settings in force
+ *   where it appears and takes only per-connection options (conn_names);
+ *   its settings are saved in the entry (conn_fields) and put back in place
+ *   by lvpn__config_use_remote() when the client moves to it. As in
+ *   OpenVPN, remote lines are ignored once blocks are given, and global
+ *   per-connection options after a block are warned about.
+ * Local socket: local, lport, bind, nobind with OpenVPN's client rules.
+ * Refused until implemented: persist-local-ip and the other options
+ *   marked in the table. Proxies: lib/config_proxy.c.
  */
 #include "lib/config_opts.h"
 
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,24 +78,70 @@ static int fn_proto(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return parse_proto(a, p[0], &a->cfg->proto);
 }
 
-static int parse_port(lvpn__opt_ctx_t *a, const char *s, uint16_t *out) {
+/* lport may be 0: bind to a port the system picks (as getaddrinfo "0"). */
+static int parse_port_lo(lvpn__opt_ctx_t *a, const char *s, uint64_t lo,
+                         uint16_t *out) {
   uint64_t v;
-  if (lvpn__lex_uint(s, 1, 65535, &v) != 0)
-    return lvpn__opt_fail(a, LVPN_ECONFIG, "bad port '%s' (1..65535)", s);
+  if (lvpn__lex_uint(s, lo, 65535, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "bad port '%s' (%u..65535)", s,
+                          (unsigned)lo);
   *out = (uint16_t)v;
   return 0;
 }
 
+static int parse_port(lvpn__opt_ctx_t *a, const char *s, uint16_t *out) {
+  return parse_port_lo(a, s, 1, out);
+}
+
+/* port: remote and local port; rport: remote; lport: local (bound). */
 static int fn_port(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                    int n) {
-  return parse_port(a, p[0], &a->cfg->port);
+  lvpn_config_t *c = a->cfg;
+  uint16_t v = 0;
+  if (parse_port_lo(a, p[0], o->name[0] == 'l' ? 0 : 1, &v) != 0)
+    return LVPN_ECONFIG;
+  if (o->name[0] != 'l')
+    c->port = v;
+  if (o->name[0] != 'r')
+    c->lport = v;
+  if (o->name[0] == 'l')
+    c->lport_given = true;
+  return 0;
+}
+
+static int fn_local(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                    int n) {
+  size_t len = strlen(p[0]);
+  unsigned char ip[16];
+  if (len == 0 || len > LVPN__CONFIG_LOCAL_MAX ||
+      (inet_pton(AF_INET, p[0], ip) != 1 && inet_pton(AF_INET6, p[0], ip) != 1))
+    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
+                          "'local %s': only an IP address is supported here",
+                          p[0]);
+  memcpy(a->cfg->local, p[0], len + 1);
+  return 0;
+}
+
+static int fn_bind(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  if (n > 0 && strcmp(p[0], "ipv6only") != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'bind': unknown value '%s' (only 'ipv6only')", p[0]);
+  a->cfg->bind_given = true; /* ipv6only: a client binds one family anyway */
+  return 0;
 }
 
 static int fn_remote(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                      int n) {
   lvpn__remote_t r = {0};
   int e;
-  if ((e = lvpn__opt_room(a, a->cfg->n_remotes, LVPN__CONFIG_MAX_REMOTES,
+  if (a->block_remote == NULL && a->cfg->conn_blocks) {
+    lvpn__opt_warn(a, "'remote' outside the <connection> blocks is ignored "
+                      "(as OpenVPN does when blocks are given)");
+    return 0;
+  }
+  if (a->block_remote == NULL &&
+      (e = lvpn__opt_room(a, a->cfg->n_remotes, LVPN__CONFIG_MAX_REMOTES,
                           "remote")) != 0)
     return e;
   if (p[0][0] == '\0' || strlen(p[0]) > 255)
@@ -100,7 +153,16 @@ static int fn_remote(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   r.has_proto = n > 2;
   if ((r.host = strdup(p[0])) == NULL)
     return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
-  a->cfg->remotes[a->cfg->n_remotes++] = r;
+  if (a->block_remote != NULL) { /* in a block: the last one counts */
+    lvpn__remote_t *b = a->block_remote;
+    free(b->host); /* the block's proxy and fields stay */
+    b->host = r.host;
+    b->port = r.port;
+    b->proto = r.proto;
+    b->has_proto = r.has_proto;
+  } else {
+    a->cfg->remotes[a->cfg->n_remotes++] = r;
+  }
   return 0;
 }
 
@@ -136,6 +198,19 @@ static int fn_exit_notify(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* ping-restart N / ping-exit N: one timeout, the last one given says
+ * what it does (OpenVPN's ping_rec_timeout_action). */
+static int fn_ping_rec(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  bool exit = strcmp(o->name, "ping-exit") == 0;
+  int v;
+  if (lvpn__opt_get_int(a, o, p[0], 0, INT_MAX, &v) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->ping_exit = exit ? v : 0;
+  a->cfg->ping_restart = exit ? 0 : v;
+  return 0;
+}
+
 /* inactive N [BYTES]: the byte threshold is optional (OpenVPN 2.6). */
 static int fn_inactive(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                        char *const *p, int n) {
@@ -161,10 +236,19 @@ static const lvpn__opt_t opts[] = {
     OPT_FLAG("remote-random", remote_random),
     OPT_FN("port", 1, 1, fn_port),
     OPT_FN("rport", 1, 1, fn_port),
+    OPT_FN("lport", 1, 1, fn_port),
+    OPT_FN("local", 1, 1, fn_local),
+    OPT_FN("bind", 0, 1, fn_bind),
+    OPT_FLAG("nobind", nobind),
+    OPT_FLAG("float", floating),
+    OPT_FLAG("remote-random-hostname", remote_random_hostname),
+    OPT_FLAG("persist-remote-ip", persist_remote_ip),
+    {OPT_E("connection", LVPN__OPT_FN, 0, 0), .inline_ok = true,
+     .fn = lvpn__config_fn_connection},
     OPT_FN("keepalive", 2, 2, fn_keepalive),
     OPT_INT("ping", ping, 0, INT_MAX),
-    OPT_INT("ping-restart", ping_restart, 0, INT_MAX),
-    OPT_INT("ping-exit", ping_exit, 0, INT_MAX),
+    OPT_FN("ping-restart", 1, 1, fn_ping_rec),
+    OPT_FN("ping-exit", 1, 1, fn_ping_rec),
     OPT_FN("inactive", 1, 2, fn_inactive),
     OPT_INT("connect-timeout", connect_timeout, 0, INT_MAX),
     OPT_FN("connect-retry", 1, 2, fn_connect_retry),
@@ -172,8 +256,7 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("server-poll-timeout", server_poll_timeout, 0, INT_MAX),
     OPT_FN("explicit-exit-notify", 0, 1, fn_exit_notify),
     OPT_NOOP("persist-key", 0, 0),
-    OPT_NOOP("persist-tun", 0, 0),
-    OPT_NOOP("nobind", 0, 0),
+    OPT_FLAG("persist-tun", persist_tun), /* tun/tun.c: lvpn__tun_keep_t */
     OPT_NOOP("resolv-retry", 1, 1),
     OPT_NOOP("ping-timer-rem", 0, 0),
     OPT_WARN("fast-io", "a performance hint; the event loop is libuv's"),
@@ -190,13 +273,6 @@ static const lvpn__opt_t opts[] = {
                                   "follow 'connect-retry-max'"),
     OPT_WARN("http-proxy-timeout", "removed in OpenVPN 2.4: use "
                                    "'connect-timeout'"),
-    OPT_REFUSE("connection", "blocks are not supported yet"),
-    OPT_TODO("remote-random-hostname"),
-    OPT_TODO("bind"),
-    OPT_TODO("lport"),
-    OPT_TODO("local"),
-    OPT_TODO("float"),
-    OPT_TODO("persist-remote-ip"),
     OPT_TODO("persist-local-ip"),
     OPT_TODO("preresolve"),
     OPT_TODO("proto-force"),
@@ -211,7 +287,7 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("single-session"),
     OPT_TODO("compat-mode"),
     OPT_TODO("max-packet-size"),
-    OPT_TODO("passtos"),
+    OPT_FLAG("passtos", passtos),
     OPT_NOOP("disable-occ", 0, 0),
 };
 
@@ -220,19 +296,29 @@ static int init(lvpn_config_t *c) {
   c->connect_timeout = 120;
   c->connect_retry = 1;
   c->connect_retry_max_delay = 300;
+  c->lport = LVPN__DEFAULT_PORT;
   return lvpn__opt_set_str(&c->dev, "tun");
 }
 
 static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   fn(&c->dev, 0, ud);
-  for (k = 0; k < c->n_remotes; k++)
+  for (k = 0; k < c->n_remotes; k++) {
     fn(&c->remotes[k].host, 0, ud);
+    fn((char **)&c->remotes[k].fields,
+       c->remotes[k].fields != NULL ? lvpn__config_conn_fields_size() : 0,
+       ud);
+    if (c->remotes[k].own_proxy) /* by value: the clone's copies its own */
+      lvpn__config_proxy_walk(&c->remotes[k].proxy, fn, ud);
+  }
 }
 
 static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
+  int e;
   if (c->n_remotes == 0)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "no 'remote' given");
+  if (!c->conn_blocks && (e = lvpn__config_check_bind(c, a)) != 0)
+    return e; /* a block's own settings were checked at its end */
   if (!c->tls_client)
     return lvpn__opt_fail(a, LVPN_ECONFIG,
                           "no 'client' given (or 'tls-client' "
@@ -246,6 +332,22 @@ static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
 
 const lvpn__config_area_t lvpn__config_conn = {opts, OPT_COUNT(opts), init,
                                                walk, validate};
+
+bool lvpn__config_bind_local(const lvpn_config_t *cfg) {
+  return !cfg->nobind &&
+         (cfg->local[0] != '\0' || cfg->lport_given || cfg->bind_given);
+}
+
+int lvpn__config_check_bind(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
+  const char *what = c->bind_given ? "'bind'"
+                     : c->local[0] != '\0' ? "'local'"
+                     : c->lport_given       ? "'lport'"
+                                            : NULL;
+  if (c->nobind && what != NULL)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "%s and 'nobind' cannot be used together", what);
+  return 0;
+}
 
 uint16_t lvpn__config_remote_port(const lvpn_config_t *cfg, int i) {
   return cfg->remotes[i].port != 0 ? cfg->remotes[i].port : cfg->port;

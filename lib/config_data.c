@@ -7,6 +7,9 @@
  * derived from it, and it excludes tun-mtu).
  * Accepted with a warning: prng (as OpenVPN 2.6: the TLS library's
  *   generator is used).
+ * Accepted, our behaviour being what it asks: mute-replay-warnings (replay
+ *   drops are counted and logged only at verb 7, where OpenVPN warns at
+ *   verb 1).
  * Refused: no-replay, no-iv (would weaken the tunnel), and tun-mtu-max,
  *   replay-persist, shaper until implemented.
  */

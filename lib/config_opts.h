@@ -33,6 +33,8 @@ typedef struct {
   const char *inl;    /* inline block content, or NULL */
   size_t inl_len;
   bool soft; /* setenv opt: unknown options only warn */
+  /* inside a <connection> block: its remote (lib/config_conn.c) */
+  lvpn__remote_t *block_remote;
   char *errbuf;
   size_t errlen;
 } lvpn__opt_ctx_t;
@@ -96,6 +98,10 @@ extern const lvpn__config_area_t lvpn__config_proxy; /* config_proxy.c */
 int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
                              lvpn__opt_ctx_t *a);
 /* Visits one proxy entry's heap pointers (free, clone). */
+/* A <connection> block's proxy: a deep copy (LVPN_ENOMEM), and its
+ * strings zeroed and freed (the struct left empty). */
+int lvpn__config_proxy_dup(lvpn__proxy_t *dst, const lvpn__proxy_t *src);
+void lvpn__config_proxy_clear(lvpn__proxy_t *px);
 void lvpn__config_proxy_walk(lvpn__proxy_t *px, lvpn__config_ptr_fn fn,
                              void *ud);
 
@@ -174,6 +180,17 @@ int lvpn__opt_room(lvpn__opt_ctx_t *a, int count, int max, const char *what);
 
 /* The table entry for option `name` in any area, or NULL (lib/config.c). */
 const lvpn__opt_t *lvpn__config_lookup(const char *name);
+/* ---- per-connection settings (lib/config_block.c) ---- */
+
+/* Whether `name` is a per-connection option (allowed in <connection>). */
+bool lvpn__config_is_conn_option(const char *name);
+/* Bytes of a <connection> block's saved settings (lvpn__remote_t.fields). */
+size_t lvpn__config_conn_fields_size(void);
+/* The <connection> option: parses the block's lines into a new entry. */
+int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                               char *const *p, int n);
+/* OpenVPN's checks of local/lport/bind against nobind (lib/config_conn.c). */
+int lvpn__config_check_bind(const lvpn_config_t *c, lvpn__opt_ctx_t *a);
 /* Whether `name` is one of OpenVPN's server-only options. */
 bool lvpn__config_is_server_option(const char *name);
 

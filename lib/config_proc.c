@@ -5,16 +5,24 @@
  * lvpn_drop_privileges() once connected, as the CLI does) and cd (the base
  * directory of files named after it; the process's directory is kept).
  *
+ * Process options (daemon, log, log-append, syslog, writepid, status,
+ * status-version, suppress-timestamps, machine-readable-output, nice,
+ * mlock) are stored for the host: lvpn_config_proc_opts(); the CLI acts on
+ * them (cmd/process.c).
+ *
  * Accepted, our behaviour being what it asks: down-pre (the down script
- *   always runs before the tun device is closed).
- * Accepted with a warning: tmp-dir (no temporary files are written).
+ *   always runs before the tun device is closed), errors-to-stderr (the
+ *   CLI writes errors to stderr unless a log file takes the output),
+ *   up-delay (the tun device is opened once the connection is up).
+ * Accepted with a warning: tmp-dir (no temporary files are written),
+ *   up-restart (the device is opened anew on every connection).
  * Refused: plugins, the management interface, commands of the openvpn
- *   program (genkey, show-*...), and process options not implemented yet
- *   (daemon, log, status...; see the table).
+ *   program (genkey, show-*...), setcon (no SELinux context change).
  */
 #include "lib/config_opts.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,9 +117,73 @@ static int fn_echo(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+/* A file the process writes (log, writepid, status): below `cd` when
+ * relative and cd was given, else as given (the host's directory). */
+static int set_path(lvpn__opt_ctx_t *a, char **dst, const char *path) {
+  const char *cd = a->cfg->cd;
+  char *d;
+  if (cd == NULL || path[0] == '/')
+    d = strdup(path);
+  else if (asprintf(&d, "%s/%s", cd, path) < 0)
+    d = NULL;
+  if (d == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  free(*dst);
+  *dst = d;
+  return 0;
+}
+
+/* daemon [name], syslog [name]: name is the program name for syslog. */
+static int fn_daemon(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  lvpn_config_t *c = a->cfg;
+  if (strcmp(o->name, "daemon") == 0)
+    c->daemon = true;
+  else
+    c->syslog = true;
+  if (n > 0 && lvpn__opt_set_str(&c->syslog_name, p[0]) != 0)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  return 0;
+}
+
+/* log FILE (truncated at start) / log-append FILE. */
+static int fn_log(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                  int n) {
+  a->cfg->log_append = strcmp(o->name, "log-append") == 0;
+  return set_path(a, &a->cfg->log_file, p[0]);
+}
+
+static int fn_writepid(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  return set_path(a, &a->cfg->writepid, p[0]);
+}
+
+/* status FILE [N]: the statistics file, rewritten every N s (60). */
+static int fn_status(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                     int n) {
+  int v = 60;
+  if (n > 1 && lvpn__opt_get_int(a, o, p[1], 1, INT_MAX, &v) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->status_interval = v;
+  return set_path(a, &a->cfg->status_file, p[0]);
+}
+
+/* nice N: -20..19 (negative needs the privilege to raise priority). */
+static int fn_nice(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  long v;
+  if (lvpn__lex_int(p[0], -20, 19, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'nice' must be a number from -20 to 19, not '%s'",
+                          p[0]);
+  a->cfg->nice = (int)v;
+  return 0;
+}
+
+static const char *const remap_names[] = {"SIGHUP", "SIGTERM", NULL};
+
 #define MGMT "is not supported by this client's management interface"
 #define CMD "is a command of the openvpn program, not a connection option"
-#define TODO_PROC(n) OPT_TODO(n)
 
 static const lvpn__opt_t opts[] = {
     OPT_STR("user", user),
@@ -145,25 +217,28 @@ static const lvpn__opt_t opts[] = {
     OPT_REFUSE("show-tls", CMD),
     OPT_REFUSE("show-pkcs11-ids", CMD),
     OPT_REFUSE("show-curves", CMD),
-    TODO_PROC("daemon"),
-    TODO_PROC("log"),
-    TODO_PROC("log-append"),
-    TODO_PROC("status"),
-    TODO_PROC("status-version"),
-    TODO_PROC("suppress-timestamps"),
-    TODO_PROC("syslog"),
-    TODO_PROC("writepid"),
-    TODO_PROC("machine-readable-output"),
-    TODO_PROC("errors-to-stderr"),
-    TODO_PROC("ipchange"),
-    TODO_PROC("route-up"),
-    TODO_PROC("route-pre-down"),
-    TODO_PROC("up-delay"),
-    TODO_PROC("up-restart"),
-    TODO_PROC("remap-usr1"),
-    TODO_PROC("nice"),
-    TODO_PROC("mlock"),
-    TODO_PROC("setcon"),
+    OPT_FN("daemon", 0, 1, fn_daemon),
+    OPT_FN("syslog", 0, 1, fn_daemon),
+    OPT_FN("log", 1, 1, fn_log),
+    OPT_FN("log-append", 1, 1, fn_log),
+    OPT_FN("writepid", 1, 1, fn_writepid),
+    OPT_FN("status", 1, 2, fn_status),
+    OPT_INT("status-version", status_version, 1, 3),
+    OPT_FLAG("suppress-timestamps", suppress_timestamps),
+    OPT_FLAG("machine-readable-output", machine_readable),
+    OPT_NOOP("errors-to-stderr", 0, 0),
+    OPT_STR("ipchange", ipchange),
+    OPT_STR("route-up", route_up),
+    OPT_STR("route-pre-down", route_pre_down),
+    OPT_NOOP("up-delay", 0, 0),
+    OPT_WARN("up-restart", "the tun device is opened anew on every "
+                           "connection, so up/down always run (context "
+                           "'init'), as OpenVPN without a kept device"),
+    OPT_KW("remap-usr1", remap_usr1, 1, remap_names),
+    OPT_FN("nice", 1, 1, fn_nice),
+    OPT_FLAG("mlock", mlock),
+    OPT_REFUSE("setcon", "is not supported: this client does not change "
+                         "its SELinux context"),
     OPT_STR("up", up),
     OPT_STR("down", down),
     OPT_INT("script-security", script_security, 0, 3),
@@ -177,6 +252,8 @@ static const lvpn__opt_t opts[] = {
 static int init(lvpn_config_t *c) {
   c->script_security = 1;
   c->verb = 3;
+  c->status_interval = 60;
+  c->status_version = 1;
   return 0;
 }
 
@@ -184,10 +261,17 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   fn(&c->up, 0, ud);
   fn(&c->down, 0, ud);
+  fn(&c->route_up, 0, ud);
+  fn(&c->route_pre_down, 0, ud);
+  fn(&c->ipchange, 0, ud);
   fn(&c->user, 0, ud);
   fn(&c->group, 0, ud);
   fn(&c->chroot_dir, 0, ud);
   fn(&c->cd, 0, ud);
+  fn(&c->syslog_name, 0, ud);
+  fn(&c->log_file, 0, ud);
+  fn(&c->writepid, 0, ud);
+  fn(&c->status_file, 0, ud);
   for (k = 0; k < c->n_setenv; k++) {
     fn(&c->setenv[k].name, 0, ud);
     fn(&c->setenv[k].value, 0, ud);
@@ -198,3 +282,23 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
 
 const lvpn__config_area_t lvpn__config_proc = {opts, OPT_COUNT(opts), init,
                                                walk, NULL};
+
+void lvpn_config_proc_opts(const lvpn_config_t *c, lvpn_proc_opts_t *out) {
+  memset(out, 0, sizeof(*out));
+  out->daemon = c->daemon;
+  out->use_syslog = (c->syslog || c->daemon) && c->log_file == NULL;
+  out->syslog_name = c->syslog_name;
+  out->log_file = c->log_file;
+  out->log_append = c->log_append;
+  out->writepid = c->writepid;
+  out->status_file = c->status_file;
+  out->status_interval = c->status_interval;
+  out->status_version = c->status_version;
+  out->suppress_timestamps = c->suppress_timestamps;
+  out->machine_readable = c->machine_readable;
+  out->nice = c->nice;
+  out->mlock = c->mlock;
+  out->remap_usr1 = c->remap_usr1 == 1   ? SIGHUP
+                    : c->remap_usr1 == 2 ? SIGTERM
+                                         : 0;
+}

@@ -33,7 +33,43 @@
 #define SOCKS_CRED_MAX 255 /* RFC 1929: one length byte */
 
 static lvpn__proxy_t *proxy_of(lvpn__opt_ctx_t *a) {
+  if (a->block_remote != NULL && a->block_remote->own_proxy)
+    return &a->block_remote->proxy; /* inside a <connection> block */
   return &a->cfg->proxy;
+}
+
+static void clear_ptr(char **pp, size_t size, void *ud) {
+  (void)ud;
+  if (*pp == NULL)
+    return;
+  mbedtls_platform_zeroize(*pp, size != 0 ? size : strlen(*pp));
+  free(*pp);
+  *pp = NULL;
+}
+
+static void dup_str(char **pp, size_t size, void *ud) {
+  bool *failed = ud;
+  (void)size;
+  if (*pp != NULL && !*failed && (*pp = strdup(*pp)) == NULL)
+    *failed = true;
+  else if (*failed)
+    *pp = NULL; /* after a failure: NULL, so the copy frees only its own */
+}
+
+void lvpn__config_proxy_clear(lvpn__proxy_t *px) {
+  lvpn__config_proxy_walk(px, clear_ptr, NULL);
+  memset(px, 0, sizeof(*px));
+}
+
+int lvpn__config_proxy_dup(lvpn__proxy_t *dst, const lvpn__proxy_t *src) {
+  bool failed = false;
+  *dst = *src;
+  lvpn__config_proxy_walk(dst, dup_str, &failed);
+  if (failed) {
+    lvpn__config_proxy_clear(dst);
+    return LVPN_ENOMEM;
+  }
+  return 0;
 }
 
 static const char *kind_name(int kind) {
@@ -290,7 +326,8 @@ int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
   if (px->kind != LVPN__PROXY_HTTP)
     return 0;
   for (k = 0; k < c->n_remotes; k++)
-    if (!lvpn__config_remote_proto(c, k).tcp)
+    if ((c->remotes[k].own_proxy ? &c->remotes[k].proxy : &c->proxy) == px &&
+        !lvpn__config_remote_proto(c, k).tcp)
       return lvpn__opt_fail(a, LVPN_ECONFIG,
                             "'http-proxy' MUST be used in TCP Client mode "
                             "(i.e. 'proto tcp-client'): remote '%s' uses "
@@ -310,13 +347,18 @@ int lvpn__config_proxy_check(const lvpn__proxy_t *px, const lvpn_config_t *c,
 }
 
 static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
-  return lvpn__config_proxy_check(&c->proxy, c, a);
+  int k, e = lvpn__config_proxy_check(&c->proxy, c, a);
+  for (k = 0; e == 0 && k < c->n_remotes; k++)
+    if (c->remotes[k].own_proxy)
+      e = lvpn__config_proxy_check(&c->remotes[k].proxy, c, a);
+  return e;
 }
 
 const lvpn__config_area_t lvpn__config_proxy = {opts, OPT_COUNT(opts), NULL,
                                                 walk, validate};
 
 lvpn__proxy_t *lvpn__config_remote_proxy(lvpn_config_t *cfg, int i) {
-  (void)i;
+  if (i >= 0 && i < cfg->n_remotes && cfg->remotes[i].own_proxy)
+    return &cfg->remotes[i].proxy;
   return &cfg->proxy;
 }

@@ -425,7 +425,7 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("auth-token"),
     OPT_TODO("auth-token-user"),
     OPT_TODO("tran-window"),
-    OPT_TODO("tls-exit"),
+    OPT_FLAG("tls-exit", tls_exit),
 };
 
 static int init(lvpn_config_t *c) {

@@ -6,10 +6,21 @@
 
 #include "layervpn.h"
 
+/* mute N (OpenVPN's dont_mute): after N + 1 messages in a row of one
+ * category (here: the same level from the same layer), the rest of the
+ * run is dropped; the next other message first says how many were. */
+typedef struct lvpn__mute_s {
+  int cutoff; /* 0: off */
+  int count;
+  int level;
+  const char *layer;
+} lvpn__mute_t;
+
 typedef struct lvpn__logger_s {
   lvpn_log_cb cb;
   void *ud;
-  int verb; /* 0..11, OpenVPN --verb; default 3 */
+  int verb;            /* 0..11, OpenVPN --verb; default 3 */
+  lvpn__mute_t *mute;  /* NULL: nothing muted */
 } lvpn__logger_t;
 
 #define LVPN__VERB_DEFAULT 3

@@ -35,6 +35,10 @@ typedef struct lvpn__pmeta_s {
   uint8_t n_acks;     /* ACK record: 0..8 ids */
   uint32_t msg_id;    /* control message packet id */
   uint32_t acks[8];
+  uint8_t float_gen; /* networkio, float: from a new server address (the
+                        candidate of this generation); 0: from the server */
+  uint8_t has_tos; /* data: the inner packet is IPv4 with TOS `tos` */
+  uint8_t tos;     /* (passtos copies it to the outer socket) */
 } lvpn__pmeta_t;
 
 typedef struct lvpn__pbuf_pool_s lvpn__pbuf_pool_t;

@@ -2,6 +2,8 @@
  * and hands it to the host's callback. See trace.h. */
 #include "lib/trace.h"
 
+#include "lib/redact.h"
+
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -413,56 +415,24 @@ void lvpn__trace_state(lvpn__tracer_t *tr, const char *layer,
   jw_finish(tr, &w);
 }
 
-static int word_is(const char *s, size_t n, const char *word) {
-  return strlen(word) == n && memcmp(s, word, n) == 0;
-}
-
-void lvpn__trace_redact_options(char *out, size_t cap, const char *msg,
-                                size_t len) {
-  size_t o = 0, i = 0;
-
-  if (cap == 0)
-    return;
-  while (i < len && msg[i] != '\0') {
-    size_t start = i, w;
-    while (i < len && msg[i] != '\0' && msg[i] != ',')
-      i++;
-    for (w = start; w < i && msg[w] != ' '; w++)
-      ;
-    if (word_is(msg + start, w - start, "auth-token") ||
-        word_is(msg + start, w - start, "auth-token-user"))
-      o += (size_t)snprintf(out + o, cap - o, "%.*s [REDACTED]",
-                            (int)(w - start), msg + start);
-    else
-      o += (size_t)snprintf(out + o, cap - o, "%.*s", (int)(i - start),
-                            msg + start);
-    if (o >= cap - 1) {
-      o = cap - 1;
-      break;
-    }
-    if (i < len && msg[i] == ',') {
-      out[o++] = ',';
-      i++;
-    }
-  }
-  out[o < cap ? o : cap - 1] = '\0';
-}
-
 void lvpn__trace_ctlmsg(lvpn__tracer_t *tr, const char *layer, const char *op,
                         const char *msg, size_t len) {
-  static const char push[] = "PUSH_REPLY";
+  static const char *const with_options[] = {"PUSH_REPLY", "PUSH_UPDATE"};
   char opts[TRACE_LINE_MAX / 2];
-  size_t k = 0;
+  size_t k = 0, i;
 
   if (!tr->on)
     return;
   while (k < len && ((msg[k] >= 'A' && msg[k] <= 'Z') || msg[k] == '_'))
     k++;
-  if (k == sizeof(push) - 1 && memcmp(msg, push, k) == 0) {
-    size_t skip = k < len && msg[k] == ',' ? k + 1 : k;
-    lvpn__trace_redact_options(opts, sizeof(opts), msg + skip, len - skip);
-    lvpn__trace_emit(tr, layer, op, "message=%s options=%s", push, opts);
-    return;
+  for (i = 0; i < sizeof(with_options) / sizeof(with_options[0]); i++) {
+    if (k == strlen(with_options[i]) && memcmp(msg, with_options[i], k) == 0) {
+      size_t skip = k < len && msg[k] == ',' ? k + 1 : k;
+      lvpn__redact_copy(opts, sizeof(opts), msg + skip, len - skip);
+      lvpn__trace_emit(tr, layer, op, "message=%s options=%s", with_options[i],
+                       opts);
+      return;
+    }
   }
   lvpn__trace_emit(tr, layer, op, "message=%.*s bytes=%zu", (int)k, msg, len);
 }

@@ -17,7 +17,8 @@
  *
  * Never pass key material, passwords or tokens to a trace point; control
  * messages go through lvpn__trace_ctlmsg(), which redacts auth-token values
- * and keeps only the keyword of every other message. */
+ * (lib/redact.h, as the log does) and keeps only the keyword of every other
+ * message. */
 #ifndef LVPN_LIB_TRACE_H
 #define LVPN_LIB_TRACE_H
 
@@ -89,17 +90,13 @@ void lvpn__trace_ctl(lvpn__tracer_t *tr, const char *layer, const char *op,
 void lvpn__trace_state(lvpn__tracer_t *tr, const char *layer,
                        lvpn__stage_t stage);
 /* A control message (`msg`, `len` bytes, not NUL-ended) in or out:
- * PUSH_REPLY with its options (auth-token values redacted), any other
+ * PUSH_REPLY and PUSH_UPDATE with their options (auth-token values
+ * replaced by "[REDACTED]", lib/redact.h), any other
  * message by its keyword only (AUTH_FAILED's reason, INFO and AUTH_PENDING
  * texts can carry URLs with session tokens). */
 void lvpn__trace_ctlmsg(lvpn__tracer_t *tr, const char *layer, const char *op,
                         const char *msg, size_t len);
 
-/* Copies a PUSH_REPLY-style comma list into `out` (always NUL-ended),
- * replacing the value of auth-token and auth-token-user with "[REDACTED]".
- * Exposed for tests. */
-void lvpn__trace_redact_options(char *out, size_t cap, const char *msg,
-                                size_t len);
 const char *lvpn__trace_stage_name(int stage);
 
 /* 1 when a wire packet (no TCP length) is a data packet: its first byte

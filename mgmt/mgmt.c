@@ -357,6 +357,10 @@ static const char *state_reason(int err) {
   switch (err) {
   case LVPN_EPING_RESTART:
     return "ping-restart";
+  case LVPN_EPING_EXIT:
+    return "ping-exit";
+  case LVPN_EINACTIVE:
+    return "inactive";
   case LVPN_ERESTART:
     return "server-pushed-connection-reset";
   case LVPN_EHALT:

@@ -8,6 +8,7 @@
 #include "lib/bytes.h"
 #include "layers/datachannel/crypto.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -26,11 +27,35 @@
 
 void lvpn__replay_init(lvpn__replay_t *r) {
   memset(r, 0, sizeof(*r));
+  r->window = LVPN__REPLAY_WINDOW;
   r->time_backtrack = LVPN__REPLAY_TIME_BACKTRACK;
 }
 
+int lvpn__replay_setup(lvpn__replay_t *r, unsigned window, unsigned time_s) {
+  uint64_t *big = NULL;
+  if (window > LVPN__REPLAY_WINDOW_MAX)
+    return LVPN_EINVAL;
+  if (window > LVPN__REPLAY_WINDOW &&
+      (big = calloc(window, sizeof(*big))) == NULL)
+    return LVPN_ENOMEM;
+  lvpn__replay_free(r);
+  r->big = big;
+  r->window = window;
+  r->time_backtrack = time_s;
+  return 0;
+}
+
+void lvpn__replay_free(lvpn__replay_t *r) {
+  free(r->big);
+  memset(r, 0, sizeof(*r));
+  r->window = LVPN__REPLAY_WINDOW;
+  r->time_backtrack = LVPN__REPLAY_TIME_BACKTRACK;
+}
+
+/* (Only called with window > 0: size stays 0 otherwise.) */
 static uint64_t *replay_slot(lvpn__replay_t *r, unsigned diff) {
-  return &r->seen[(r->head + diff) % LVPN__REPLAY_WINDOW];
+  uint64_t *seen = r->big != NULL ? r->big : r->seen;
+  return &seen[(r->head + diff) % r->window];
 }
 
 /* packet_id_reap: walking from the newest id back, the first slot seen
@@ -72,17 +97,21 @@ int lvpn__replay_check(lvpn__replay_t *r, uint32_t id, uint64_t now_s) {
 void lvpn__replay_commit(lvpn__replay_t *r, uint32_t id, uint64_t now_s) {
   uint32_t diff;
 
+  if (r->window == 0) { /* replay-window 0: strictly increasing ids */
+    if (id > r->highest)
+      r->highest = id;
+    return;
+  }
   /* A jump beyond the window restarts it just below `id`. */
-  if (r->size == 0 ||
-      (id >= LVPN__REPLAY_WINDOW && id - LVPN__REPLAY_WINDOW > r->highest)) {
-    r->highest = id > LVPN__REPLAY_WINDOW ? id - LVPN__REPLAY_WINDOW : 0;
+  if (r->size == 0 || (id >= r->window && id - r->window > r->highest)) {
+    r->highest = id > r->window ? id - r->window : 0;
     r->size = 0;
     r->head = 0;
   }
-  while (r->highest < id) { /* at most LVPN__REPLAY_WINDOW steps */
-    r->head = (r->head + LVPN__REPLAY_WINDOW - 1) % LVPN__REPLAY_WINDOW;
-    r->seen[r->head] = SEQ_UNSEEN;
-    if (r->size < LVPN__REPLAY_WINDOW)
+  while (r->highest < id) { /* at most `window` steps */
+    r->head = (r->head + r->window - 1) % r->window;
+    *replay_slot(r, 0) = SEQ_UNSEEN;
+    if (r->size < r->window)
       r->size++;
     r->highest++;
   }
@@ -181,6 +210,7 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
 }
 
 void lvpn__dc_key_free(lvpn__dc_key_t *k) {
+  lvpn__replay_free(&k->replay);
   lvpn__dcc_free(&k->enc.c);
   lvpn__dcc_free(&k->dec.c);
   mbedtls_platform_zeroize(k, sizeof(*k));

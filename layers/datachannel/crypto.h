@@ -33,6 +33,7 @@
 /* ---- replay window (OpenVPN packet_id.c, short-form ids) ---- */
 
 #define LVPN__REPLAY_WINDOW 64         /* --replay-window n (default) */
+#define LVPN__REPLAY_WINDOW_MAX 65536  /* MAX_SEQ_BACKTRACK */
 #define LVPN__REPLAY_TIME_BACKTRACK 15 /* --replay-window n t (default, s) */
 #define LVPN__REPLAY_REAP_INTERVAL 5   /* SEQ_REAP_INTERVAL (s) */
 
@@ -40,14 +41,21 @@
  * accepted (+2), 0 when unseen, 1 when expired by the time backtrack. */
 typedef struct lvpn__replay_s {
   uint32_t highest; /* highest id accepted (0: none yet) */
-  unsigned size;    /* slots in use, <= LVPN__REPLAY_WINDOW */
+  unsigned size;    /* slots in use, <= window */
   unsigned head;    /* slot of `highest` */
+  unsigned window;  /* replay-window n: ids kept below the highest */
   unsigned time_backtrack;
   uint64_t last_reap;
+  uint64_t *big;    /* heap slots when window > LVPN__REPLAY_WINDOW */
   uint64_t seen[LVPN__REPLAY_WINDOW];
 } lvpn__replay_t;
 
+/* OpenVPN's default window: 64 ids, 15 s. */
 void lvpn__replay_init(lvpn__replay_t *r);
+/* replay-window N T: N (0..65536) ids, T (0..600) s; 0 or LVPN_ENOMEM.
+ * Resets what was seen. */
+int lvpn__replay_setup(lvpn__replay_t *r, unsigned window, unsigned time_s);
+void lvpn__replay_free(lvpn__replay_t *r);
 /* Would packet id `id`, received at `now_s` (any monotonic seconds), be
  * accepted? 0 if yes, LVPN_EPROTO for id 0 (never valid), LVPN_EREPLAY for a
  * duplicate or an id outside the window. May expire old slots (time-driven
@@ -110,6 +118,11 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
                       lvpn__dc_rng_fn rng, void *rng_ctx);
 /* Free the contexts and zero everything. Harmless on a zeroed struct. */
 void lvpn__dc_key_free(lvpn__dc_key_t *k);
+/* replay-window N T for the packets this key receives (after init). */
+static inline int lvpn__dc_key_set_replay(lvpn__dc_key_t *k, unsigned window,
+                                          unsigned time_s) {
+  return lvpn__replay_setup(&k->replay, window, time_s);
+}
 
 static inline void lvpn__dc_key_set_now(lvpn__dc_key_t *k, uint64_t now_s) {
   k->now_s = now_s;

@@ -64,8 +64,28 @@ static void dc_key_free(lvpn__datachannel_t *d, int slot) {
   }
 }
 
-/* Encrypts one framed packet and sends it down; owns `p`. */
-static int dc_seal(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
+/* Tunnel traffic for inactive N BYTES (OpenVPN's register_activity). */
+static void dc_activity(lvpn__datachannel_t *d, size_t len) {
+  if (d->inactive_s == 0)
+    return;
+  d->inactive_acc += len;
+  if (d->inactive_acc >= d->inactive_min_bytes) {
+    d->inactive_acc = 0;
+    d->last_active_ms = uv_now(d->base.loop);
+  }
+}
+
+void lvpn__datachannel_set_inactive(lvpn__datachannel_t *d, unsigned s,
+                                    uint64_t min_bytes) {
+  d->inactive_s = s;
+  d->inactive_min_bytes = min_bytes;
+  d->inactive_acc = 0;
+  d->last_active_ms = uv_now(d->base.loop);
+}
+
+/* Encrypts one framed packet and sends it down; owns `p`. `special`: a
+ * ping or OCC message, which is no tunnel activity. */
+static int dc_seal(lvpn__datachannel_t *d, lvpn__pbuf_t *p, int special) {
   int err = dc_encrypt(d, d->tx, p);
   if (err != 0) {
     d->drop_tx++;
@@ -81,6 +101,10 @@ static int dc_seal(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
                   "key_id=%u wire_bytes=%zu", p->meta.key_id, p->len);
   d->tx_packets++;
   d->tx_bytes += p->len;
+  d->key_bytes[d->tx] += p->len;
+  d->key_pkts[d->tx]++;
+  if (!special)
+    dc_activity(d, p->len);
   d->last_tx_ms = uv_now(d->base.loop);
   lvpn__layer_send_down(&d->base, p);
   return 0;
@@ -89,7 +113,7 @@ static int dc_seal(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
 /* Compression-frames, fragments (`fragment`: OpenVPN compresses, then
  * fragments, then encrypts each piece), encrypts and sends `p` down; owns
  * `p`. */
-static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
+static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p, int special) {
   lvpn__pbuf_t *piece[LVPN__FRAG_MAX_FRAGS];
   size_t n = 1, i;
   int err = lvpn__compress(&d->comp, p, uv_now(d->base.loop) / 1000), rc;
@@ -104,7 +128,7 @@ static int dc_send(lvpn__datachannel_t *d, lvpn__pbuf_t *p) {
     return err;
   }
   for (i = 0; i < n; i++)
-    if ((rc = dc_seal(d, piece[i])) != 0 && err == 0)
+    if ((rc = dc_seal(d, piece[i], special)) != 0 && err == 0)
       err = rc;
   return err;
 }
@@ -125,7 +149,7 @@ static int dc_send_special(lvpn__datachannel_t *d, int occ_op) {
     lvpn__pbuf_free(p);
     return err;
   }
-  return dc_send(d, p);
+  return dc_send(d, p, 1);
 }
 
 int lvpn__datachannel_send_occ_exit(lvpn__datachannel_t *d) {
@@ -207,6 +231,8 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   d->last_rx_ms = uv_now(l->loop);
+  if (p->meta.float_gen != 0 && d->on_authentic != NULL)
+    d->on_authentic(d->ud, p->meta.float_gen); /* the server moved */
   if (slot == d->newest && d->tx != d->newest) {
     d->tx = d->newest; /* the server sends on the new key: so do we */
     LVPN__TRACE(l->trace, l->name, "tx_key", "key_id=%u reason=%s",
@@ -216,6 +242,8 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   }
   d->rx_packets++;
   d->rx_bytes += p->len;
+  d->key_bytes[slot] += p->len;
+  d->key_pkts[slot]++;
   LVPN__TRACE_PKT(l->trace, 1, l->name, "decrypt", "key_id=%u plain_bytes=%zu",
                   key_id, p->len);
   if (lvpn__dc_is_ping(p)) {
@@ -232,6 +260,7 @@ static void dc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   }
   if (d->params.mss > 0)
     d->mss_clamped += (uint64_t)lvpn__mss_clamp(p->data, p->len, d->params.mss);
+  dc_activity(d, p->len);
   lvpn__layer_send_up(l, p);
 }
 
@@ -244,7 +273,19 @@ static void dc_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   }
   if (d->params.mss > 0) /* mssfix: both directions, as OpenVPN */
     d->mss_clamped += (uint64_t)lvpn__mss_clamp(p->data, p->len, d->params.mss);
-  dc_send(d, p);
+  if (p->len >= 20 && (p->data[0] >> 4) == 4) { /* for passtos */
+    p->meta.has_tos = 1;
+    p->meta.tos = p->data[1];
+  }
+  dc_send(d, p, 0);
+}
+
+/* reneg-bytes / reneg-pkts reached on the sending key. */
+static int dc_reneg_due(const lvpn__datachannel_t *d) {
+  return (d->params.reneg_bytes > 0 &&
+          d->key_bytes[d->tx] >= d->params.reneg_bytes) ||
+         (d->params.reneg_pkts > 0 &&
+          d->key_pkts[d->tx] >= d->params.reneg_pkts);
 }
 
 static void dc_tick(uv_timer_t *h) {
@@ -271,20 +312,36 @@ static void dc_tick(uv_timer_t *h) {
   }
   /* (tx != newest: a renegotiation already brought a newer key) */
   if (d->have[d->tx] && d->tx == d->newest && !d->rekey_asked &&
-      (d->params.epoch
-           ? lvpn__epoch_key_wants_renegotiation(&d->ekeys[d->tx])
-           : lvpn__dc_key_wants_renegotiation(&d->keys[d->tx]))) {
+      (dc_reneg_due(d) ||
+       (d->params.epoch
+            ? lvpn__epoch_key_wants_renegotiation(&d->ekeys[d->tx])
+            : lvpn__dc_key_wants_renegotiation(&d->keys[d->tx])))) {
     d->rekey_asked = 1;
-    LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
-              "key_id %u is nearly spent: asking for a renegotiation",
-              d->key_ids[d->tx]);
+    if (dc_reneg_due(d))
+      LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+                "key_id %u: %llu bytes, %llu packets (reneg-bytes/reneg-pkts "
+                "reached): renegotiating",
+                d->key_ids[d->tx], (unsigned long long)d->key_bytes[d->tx],
+                (unsigned long long)d->key_pkts[d->tx]);
+    else
+      LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+                "key_id %u is nearly spent: asking for a renegotiation",
+                d->key_ids[d->tx]);
     if (d->on_wants_rekey != NULL)
       d->on_wants_rekey(d);
   }
   if (d->params.ping_restart_s > 0 &&
       now - d->last_rx_ms >= (uint64_t)d->params.ping_restart_s * 1000) {
-    dc_fail(d, LVPN_EPING_RESTART,
-            "Inactivity timeout (--ping-restart), restarting");
+    if (d->params.ping_exit)
+      dc_fail(d, LVPN_EPING_EXIT, "Inactivity timeout (--ping-exit), exiting");
+    else
+      dc_fail(d, LVPN_EPING_RESTART,
+              "Inactivity timeout (--ping-restart), restarting");
+    return;
+  }
+  if (d->inactive_s > 0 &&
+      now - d->last_active_ms >= (uint64_t)d->inactive_s * 1000) {
+    dc_fail(d, LVPN_EINACTIVE, "Inactivity timeout (--inactive), exiting");
     return;
   }
   if (lvpn__datachannel_has_key(d) && d->params.ping_s > 0 &&
@@ -299,7 +356,7 @@ static void dc_tick(uv_timer_t *h) {
 
 static int dc_start(lvpn__layer_t *l) {
   lvpn__datachannel_t *d = container_of(l, lvpn__datachannel_t, base);
-  d->last_rx_ms = d->last_tx_ms = uv_now(l->loop);
+  d->last_rx_ms = d->last_tx_ms = d->last_active_ms = uv_now(l->loop);
   return uv_timer_start(&d->tick, dc_tick, DC_TICK_MS, DC_TICK_MS);
 }
 
@@ -420,10 +477,15 @@ static int dc_install(lvpn__datachannel_t *d, int slot, uint8_t key_id,
   else
     err = lvpn__dc_key_init(&d->keys[slot], d->params.cipher, d->params.auth,
                             key2, key_id, d->rng, d->rng_ctx);
+  if (err == 0 && !d->params.epoch && d->params.replay_given &&
+      (err = lvpn__dc_key_set_replay(&d->keys[slot], d->params.replay_window,
+                                     d->params.replay_time)) != 0)
+    lvpn__dc_key_free(&d->keys[slot]);
   if (err != 0)
     return err;
   d->have[slot] = 1;
   d->rekey_asked = 0;
+  d->key_bytes[slot] = d->key_pkts[slot] = 0;
   d->key_ids[slot] = key_id;
   d->newest = slot;
   d->key_installs++;

@@ -6,7 +6,9 @@
  * place, reassembled (fragment), unframed and MSS-clamped; keepalive
  * pings and OCC messages are consumed here.
  * A 1-s tick sends pings after `ping` s without sending and fails with
- * LVPN_EPING_RESTART after `ping-restart` s without receiving. */
+ * LVPN_EPING_RESTART after `ping-restart` s without receiving (with
+ * LVPN_EPING_EXIT under ping-exit), with LVPN_EINACTIVE after `inactive`,
+ * and asks for a renegotiation after reneg-bytes/reneg-pkts. */
 #ifndef LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 #define LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 
@@ -26,6 +28,10 @@ typedef struct lvpn__dc_params_s {
   int comp_tx;        /* compress outgoing packets (allow-compression yes) */
   unsigned ping_s;    /* 0 = off */
   unsigned ping_restart_s;
+  int ping_exit;      /* ping_restart_s ends the client (ping-exit) */
+  uint64_t reneg_bytes, reneg_pkts; /* per key, both directions; 0: off */
+  int replay_given; /* else OpenVPN's 64 ids, 15 s */
+  unsigned replay_window, replay_time;
   int epoch;                  /* protocol-flags aead-epoch: epoch format */
   uint64_t epoch_usage_limit; /* 0: the cipher's; tests lower it */
   unsigned fragment_size; /* `fragment`: largest plaintext sent whole; 0 off */
@@ -61,7 +67,16 @@ typedef struct lvpn__datachannel_s {
    * >= 0xF000 (epoch). May be NULL. */
   void (*on_wants_rekey)(struct lvpn__datachannel_s *d);
   void *ud;
+  /* float: a packet from a new server address decrypted (meta.float_gen
+   * != 0). May be NULL. */
+  void (*on_authentic)(void *ud, uint8_t float_gen);
   int rekey_asked;
+  uint64_t key_bytes[2], key_pkts[2]; /* wire traffic per slot (reneg-*) */
+  /* inactive N [BYTES]: fails with LVPN_EINACTIVE after N s in which fewer
+   * than BYTES (0: any) of tunnel traffic went out or came in; pings and
+   * OCC do not count. Runs from start, across key changes. */
+  unsigned inactive_s;
+  uint64_t inactive_min_bytes, inactive_acc, last_active_ms;
   lvpn__compress_t comp; /* mode and work memory set by set_key */
   lvpn__fragment_t frag; /* on when params.fragment_size > 0 */
   uint64_t drop_fragment, mss_clamped;
@@ -72,6 +87,14 @@ void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
                             int (*rng)(void *, unsigned char *, size_t),
                             void *rng_ctx, unsigned pre_pull_ping_restart_s,
                             const lvpn__logger_t *log);
+/* Before the keys: the pre-pull timeout ends the client (ping-exit). */
+static inline void lvpn__datachannel_set_ping_exit(lvpn__datachannel_t *d,
+                                                   int on) {
+  d->params.ping_exit = on;
+}
+/* inactive N [BYTES] (config or pushed; 0 s: off). The period restarts. */
+void lvpn__datachannel_set_inactive(lvpn__datachannel_t *d, unsigned s,
+                                    uint64_t min_bytes);
 /* Any data key is installed. */
 static inline int lvpn__datachannel_has_key(const lvpn__datachannel_t *d) {
   return d->have[0] || d->have[1];

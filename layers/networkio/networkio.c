@@ -9,68 +9,12 @@
 
 #define LAYER_NAME "networkio"
 
-static const lvpn__layer_ops_t networkio_ops;
 
-static const char *const proto_names[] = {"udp", "udp4", "udp6",
-                                          "tcp", "tcp4", "tcp6"};
+static const lvpn__layer_ops_t networkio_ops;
 
 static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p);
 
-/* ---- names and addresses ---- */
-
-int lvpn__net_proto_parse(const char *s, lvpn__net_proto_t *out) {
-  static const struct {
-    const char *name;
-    lvpn__net_proto_t proto;
-  } alias[] = {{"tcp-client", LVPN__NET_TCP},
-               {"tcp4-client", LVPN__NET_TCP4},
-               {"tcp6-client", LVPN__NET_TCP6}};
-  size_t i;
-
-  if (s == NULL)
-    return LVPN_EINVAL;
-  for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
-    if (strcmp(s, proto_names[i]) == 0) {
-      *out = (lvpn__net_proto_t)i;
-      return 0;
-    }
-  }
-  for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
-    if (strcmp(s, alias[i].name) == 0) {
-      *out = alias[i].proto;
-      return 0;
-    }
-  }
-  return LVPN_EINVAL;
-}
-
-const char *lvpn__net_proto_name(lvpn__net_proto_t proto) {
-  if ((unsigned)proto >= sizeof(proto_names) / sizeof(proto_names[0]))
-    return "?";
-  return proto_names[proto];
-}
-
-int lvpn__networkio_addr_str(const struct sockaddr_storage *ss, char *buf,
-                             size_t len) {
-  char ip[INET6_ADDRSTRLEN];
-  int r;
-
-  if (len == 0)
-    return UV_ENOSPC;
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
-    uv_ip4_name(a, ip, sizeof(ip));
-    r = snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
-    uv_ip6_name(a, ip, sizeof(ip));
-    r = snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
-  } else {
-    snprintf(buf, len, "?");
-    return LVPN_EINVAL;
-  }
-  return (r < 0 || (size_t)r >= len) ? UV_ENOSPC : 0;
-}
+/* ---- addresses ---- */
 
 int lvpn__networkio_remote_str(const lvpn__networkio_t *n, char *buf,
                                size_t len) {
@@ -85,25 +29,6 @@ lvpn__networkio_remote(const lvpn__networkio_t *n) {
 const struct sockaddr_storage *
 lvpn__networkio_local(const lvpn__networkio_t *n) {
   return &n->local;
-}
-
-static int same_addr(const struct sockaddr *a,
-                     const struct sockaddr_storage *b) {
-  if (a->sa_family != b->ss_family)
-    return 0;
-  if (a->sa_family == AF_INET) {
-    const struct sockaddr_in *x = (const struct sockaddr_in *)a;
-    const struct sockaddr_in *y = (const struct sockaddr_in *)b;
-    return x->sin_port == y->sin_port &&
-           x->sin_addr.s_addr == y->sin_addr.s_addr;
-  }
-  if (a->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
-    return x->sin6_port == y->sin6_port &&
-           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
-  }
-  return 0;
 }
 
 /* "UDPv4" / "TCPv6" as OpenVPN logs it, from the resolved family. */
@@ -142,6 +67,10 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   hlen = strlen(o->host);
   if (hlen == 0 || hlen > LVPN__NETWORKIO_HOST_MAX)
     return LVPN_EINVAL;
+  if (o->bind_local &&
+      lvpn__net_bind_addr(o->local, o->lport, AF_INET, &n->bind_addr) != 0 &&
+      lvpn__net_bind_addr(o->local, o->lport, AF_INET6, &n->bind_addr) != 0)
+    return LVPN_EINVAL; /* 'local' is not an IP address */
 
   memset(n, 0, offsetof(lvpn__networkio_t, rxbuf));
   lvpn__layer_init(&n->base, loop, LAYER_NAME, &networkio_ops, log);
@@ -155,7 +84,16 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   n->on_ready = o->on_ready;
   if (lvpn__networkio_proxy_init(n, o) != 0)
     return LVPN_EINVAL;
+  n->passtos = o->passtos;
+  n->tos = -1;
   n->remote.ss_family = AF_UNSPEC;
+  if (o->addr != NULL && n->proxy == NULL) /* a proxy: connect to it */
+    n->remote = *o->addr;
+  n->floating = o->floating && !lvpn__net_proto_is_tcp(o->proto);
+  n->bind_local = o->bind_local;
+  if (o->bind_local) /* checked above; memset cleared it */
+    if (lvpn__net_bind_addr(o->local, o->lport, AF_INET, &n->bind_addr) != 0)
+      lvpn__net_bind_addr(o->local, o->lport, AF_INET6, &n->bind_addr);
   n->local.ss_family = AF_UNSPEC;
   lvpn__queue_init(&n->pending);
   lvpn__queue_init(&n->free_reqs);
@@ -261,7 +199,18 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     lvpn__layer_drop(&n->base, p);
     return;
   }
-  if (!same_addr(addr, &n->remote)) {
+  if (!lvpn__net_same_addr(addr, &n->remote) && n->floating && nread > 0) {
+    /* float: up for authentication, marked with the candidate address */
+    if (n->cand_gen == 0 || !lvpn__net_same_addr(addr, &n->candidate)) {
+      memset(&n->candidate, 0, sizeof(n->candidate));
+      memcpy(&n->candidate, addr,
+             addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                         : sizeof(struct sockaddr_in));
+      n->cand_gen = (uint8_t)(n->cand_gen % 255 + 1);
+    }
+    p->meta.float_gen = n->cand_gen;
+    n->stats.float_rx++;
+  } else if (!lvpn__net_same_addr(addr, &n->remote)) {
     n->stats.foreign++;
     LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s bytes=%zd",
                 "foreign_address", nread);
@@ -355,16 +304,41 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   lvpn__layer_drop(&n->base, p);
 }
 
+/* The address to bind: local/lport (bind_local, of the server's family)
+ * or any address with a port the system picks. */
+static int local_addr(lvpn__networkio_t *n, struct sockaddr_storage *a) {
+  char ip[64];
+  uint16_t port = 0;
+  const char *local = NULL;
+
+  if (n->bind_local) {
+    port = ntohs(((struct sockaddr_in *)&n->bind_addr)->sin_port);
+    if (n->bind_addr.ss_family == AF_INET6 &&
+        !IN6_IS_ADDR_UNSPECIFIED(
+            &((struct sockaddr_in6 *)&n->bind_addr)->sin6_addr))
+      local = uv_ip6_name((struct sockaddr_in6 *)&n->bind_addr, ip,
+                          sizeof(ip)) == 0 ? ip : NULL;
+    else if (n->bind_addr.ss_family == AF_INET &&
+             ((struct sockaddr_in *)&n->bind_addr)->sin_addr.s_addr != 0)
+      local = uv_ip4_name((struct sockaddr_in *)&n->bind_addr, ip,
+                          sizeof(ip)) == 0 ? ip : NULL;
+  }
+  if (lvpn__net_bind_addr(local, port, n->remote.ss_family, a) != 0) {
+    LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+              "cannot bind to local address %s: not of the server's "
+              "address family", local);
+    return UV_EAFNOSUPPORT;
+  }
+  return 0;
+}
+
 int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
   struct sockaddr_storage any;
   int len = sizeof(n->local);
   int err;
 
-  memset(&any, 0, sizeof(any));
-  if (n->remote.ss_family == AF_INET6)
-    uv_ip6_addr("::", 0, (struct sockaddr_in6 *)&any);
-  else
-    uv_ip4_addr("0.0.0.0", 0, (struct sockaddr_in *)&any);
+  if ((err = local_addr(n, &any)) != 0)
+    return err;
   err = uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0);
   if (err == 0)
     err = uv_udp_recv_start(&n->udp, udp_alloc_cb, udp_recv_cb);
@@ -572,9 +546,20 @@ static void tcp_connect_cb(uv_connect_t *req, int status) {
 }
 
 static int tcp_open(lvpn__networkio_t *n) {
+  struct sockaddr_storage local;
   char remote[64];
   int err;
 
+  if (n->bind_local) { /* local/lport/bind: else the system picks at connect */
+    if ((err = local_addr(n, &local)) != 0)
+      return err;
+    if ((err = uv_tcp_bind(&n->tcp, (const struct sockaddr *)&local, 0)) !=
+        0) {
+      LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+                "cannot bind the TCP socket: %s", uv_strerror(err));
+      return err;
+    }
+  }
   err = uv_tcp_connect(&n->connect_req, &n->tcp,
                        (const struct sockaddr *)&n->remote, tcp_connect_cb);
   if (err == 0)
@@ -589,13 +574,19 @@ static int tcp_open(lvpn__networkio_t *n) {
 
 /* ---- resolving ---- */
 
+static void open_socket(lvpn__networkio_t *n) {
+  int err = lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL
+                ? tcp_open(n)
+                : lvpn__networkio_udp_open(n);
+  if (err != 0)
+    lvpn__layer_fail(&n->base, err);
+}
+
 static void resolved_cb(uv_getaddrinfo_t *req, int status,
                         struct addrinfo *res) {
   struct lvpn__networkio_resolver_s *r =
       container_of(req, struct lvpn__networkio_resolver_s, req);
   lvpn__networkio_t *n = r->n;
-  struct addrinfo *ai;
-  int err;
 
   free(r);
   if (n == NULL) { /* the layer stopped meanwhile */
@@ -604,35 +595,28 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status,
   }
   n->resolver = NULL;
   uv_timer_stop(&n->timer);
-  for (ai = status == 0 ? res : NULL; ai != NULL; ai = ai->ai_next)
-    if ((ai->ai_family == AF_INET &&
-         ai->ai_addrlen >= sizeof(struct sockaddr_in)) ||
-        (ai->ai_family == AF_INET6 &&
-         ai->ai_addrlen >= sizeof(struct sockaddr_in6)))
-      break;
-  if (ai == NULL) {
+  n->n_addrs = status == 0 ? lvpn__net_collect_addrs(res, n->port, n->addrs,
+                                                     LVPN__NETWORKIO_MAX_ADDRS)
+                           : 0;
+  uv_freeaddrinfo(res);
+  if (n->n_addrs == 0) {
     LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
               "cannot resolve host '%s' (%s): %s", n->host,
               lvpn__net_proto_name(n->proto),
               status < 0 ? uv_strerror(status) : "no usable address");
-    uv_freeaddrinfo(res);
     lvpn__layer_fail(&n->base, LVPN_ERESOLVE);
     return;
   }
-  memset(&n->remote, 0, sizeof(n->remote));
-  memcpy(&n->remote, ai->ai_addr, ai->ai_addrlen);
-  uv_freeaddrinfo(res);
-  if (n->remote.ss_family == AF_INET)
-    ((struct sockaddr_in *)&n->remote)->sin_port = htons(n->port);
-  else
-    ((struct sockaddr_in6 *)&n->remote)->sin6_port = htons(n->port);
-
-  err = lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL
-            ? tcp_open(n)
-            : lvpn__networkio_udp_open(n);
-  if (err != 0)
-    lvpn__layer_fail(&n->base, err);
+  n->remote = n->addrs[0];
+  open_socket(n);
 }
+
+/* An address from an earlier attempt: open at once (from the timer, so the
+ * layers above have started). */
+static void preset_cb(uv_timer_t *h) {
+  open_socket(container_of(h, lvpn__networkio_t, timer));
+}
+
 
 /* ---- layer ops ---- */
 
@@ -644,6 +628,10 @@ static int networkio_start(lvpn__layer_t *l) {
 
   if (n->resolver != NULL || n->ready)
     return LVPN_ESTATE;
+  if (n->remote.ss_family != AF_UNSPEC) {
+    LVPN__TRACE(l->trace, LAYER_NAME, "resolve", "host=%s cached=1", n->host);
+    return uv_timer_start(&n->timer, preset_cb, 0, 0);
+  }
   memset(&hints, 0, sizeof(hints));
   switch (n->proto) {
   case LVPN__NET_UDP4:
@@ -681,7 +669,24 @@ static int networkio_start(lvpn__layer_t *l) {
   return 0;
 }
 
+/* passtos (link_socket_set_tos): the outer TOS follows the inner one's. */
+static void networkio_pass_tos(lvpn__networkio_t *n, const lvpn__pbuf_t *p) {
+  if (!p->meta.has_tos || p->meta.tos == n->tos ||
+      n->remote.ss_family != AF_INET)
+    return;
+  if (lvpn__net_set_tos(lvpn__net_proto_is_tcp(n->proto)
+                            ? (const uv_handle_t *)&n->tcp
+                            : (const uv_handle_t *)&n->udp,
+                        p->meta.tos) == 0)
+    n->tos = p->meta.tos;
+  else
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "passtos: cannot set IP_TOS %d", p->meta.tos);
+}
+
 static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  if (n->passtos)
+    networkio_pass_tos(n, p);
   if (lvpn__net_proto_is_tcp(n->proto))
     tcp_send(n, p);
   else
@@ -742,6 +747,22 @@ static void networkio_close(lvpn__layer_t *l) {
   lvpn__layer_close_handle(l, (uv_handle_t *)&n->timer);
 }
 
+void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen) {
+  char from[64], to[64];
+
+  if (float_gen == 0 || float_gen != n->cand_gen ||
+      lvpn__net_same_addr((const struct sockaddr *)&n->candidate, &n->remote))
+    return;
+  lvpn__networkio_addr_str(&n->remote, from, sizeof(from));
+  lvpn__networkio_addr_str(&n->candidate, to, sizeof(to));
+  n->remote = n->candidate;
+  n->cand_gen = 0;
+  n->stats.floated++;
+  LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+            "peer floated from %s to %s", from, to);
+  LVPN__TRACE(n->base.trace, LAYER_NAME, "float", "from=%s to=%s", from, to);
+}
+
 /* ---- counters ---- */
 
 void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
@@ -752,6 +773,8 @@ void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
   cb(ud, LAYER_NAME, "tx_packets", s->tx_packets);
   cb(ud, LAYER_NAME, "tx_bytes", s->tx_bytes);
   cb(ud, LAYER_NAME, "drop_foreign", s->foreign);
+  cb(ud, LAYER_NAME, "float_rx", s->float_rx);
+  cb(ud, LAYER_NAME, "floated", s->floated);
   cb(ud, LAYER_NAME, "drop_partial", s->partial);
   cb(ud, LAYER_NAME, "drop_oversize", s->oversize);
   cb(ud, LAYER_NAME, "drop_zero_len", s->zero_len);

@@ -17,6 +17,7 @@
 #define LVPN_LAYERS_NETWORKIO_NETWORKIO_H
 
 #include <stdint.h>
+#include <netdb.h>
 #include <sys/socket.h>
 #include <uv.h>
 
@@ -39,6 +40,7 @@ typedef enum {
 #define LVPN__NETWORKIO_NREQ 64             /* send/write requests in flight */
 #define LVPN__NETWORKIO_RXBUF 16384         /* TCP reassembly buffer */
 #define LVPN__NETWORKIO_CONNECT_TIMEOUT 120 /* s, OpenVPN's default */
+#define LVPN__NETWORKIO_MAX_ADDRS 16        /* resolved addresses kept */
 /* Largest packet (without the TCP length) that fits a pbuf after the
  * headroom every received buffer keeps. */
 #define LVPN__NETWORKIO_MAX_PACKET (LVPN_PBUF_CAP - LVPN_PBUF_HEADROOM)
@@ -55,10 +57,25 @@ typedef struct lvpn__networkio_opts_s {
   /* Called once, when the UDP socket is bound or TCP is connected (after
    * the held packets were handed to the socket). May be NULL. */
   void (*on_ready)(lvpn__networkio_t *n);
+  /* An address an earlier attempt resolved (port included): used without
+   * resolving `host` again. NULL: resolve. */
+  const struct sockaddr_storage *addr;
+  /* Local socket (local/lport/bind): bind to `local` (an IP address, NULL
+   * or "": any) and `lport` (0: any) before sending or connecting. */
+  int bind_local;
+  const char *local;
+  uint16_t lport;
+  /* float (UDP): datagrams from another address are passed up marked
+   * (meta.float_gen) instead of dropped; lvpn__networkio_float() switches
+   * to that address once a layer above has authenticated one. */
+  int floating;
   /* http-proxy / socks-proxy to go through (layers/networkio/proxyio.c),
    * NULL or kind NONE: direct. Lent: must outlive the layer; with
    * 'auto' the method the proxy asked for is recorded there. */
   lvpn__proxy_t *proxy;
+  /* passtos: outgoing packets carry their inner IPv4 TOS (IP_TOS, set on
+   * the socket when it changes; IPv4 servers only, as OpenVPN). */
+  int passtos;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -66,6 +83,8 @@ typedef struct lvpn__networkio_stats_s {
   uint64_t rx_packets, rx_bytes; /* passed up */
   uint64_t tx_packets, tx_bytes; /* handed to the socket */
   uint64_t foreign;    /* UDP datagrams not from the server: dropped */
+  uint64_t float_rx;   /* float: ... passed up for authentication */
+  uint64_t floated;    /* float: moves to a new server address */
   uint64_t partial;    /* UDP datagrams truncated (too big): dropped */
   uint64_t oversize;   /* TCP frames longer than a pbuf (fatal) */
   uint64_t zero_len;   /* empty datagrams / 0-length frames: dropped */
@@ -98,9 +117,20 @@ struct lvpn__networkio_s {
   lvpn__net_proto_t proto;
   uint64_t timeout_ms; /* from connect_timeout; tests may lower it */
   void (*on_ready)(lvpn__networkio_t *n);
+  int passtos;
+  int tos; /* IP_TOS set on the socket; -1: the system's */
 
   int ready;                                   /* socket bound / connected */
   struct sockaddr_storage remote;              /* AF_UNSPEC until resolved */
+  /* every usable address `host` resolved to, in the resolver's order, for
+   * the owner to try one by one (0 when given opts.addr) */
+  struct sockaddr_storage addrs[LVPN__NETWORKIO_MAX_ADDRS];
+  int n_addrs;
+  int bind_local;
+  struct sockaddr_storage bind_addr; /* with bind_local; port = lport */
+  int floating;
+  struct sockaddr_storage candidate; /* float: the last new address seen */
+  uint8_t cand_gen;                  /* its generation, 1..255; 0: none */
   struct sockaddr_storage local;               /* AF_UNSPEC until ready */
   struct lvpn__networkio_resolver_s *resolver; /* while resolving */
 
@@ -158,6 +188,25 @@ const char *lvpn__net_proto_name(lvpn__net_proto_t proto);
 static inline int lvpn__net_proto_is_tcp(lvpn__net_proto_t proto) {
   return proto >= LVPN__NET_TCP;
 }
+
+/* float: a packet marked `float_gen` authenticated above: if that is still
+ * the current candidate address, the server is there now. */
+void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen);
+
+/* Whether two addresses (family, address, port) are the same. */
+int lvpn__net_same_addr(const struct sockaddr *a,
+                        const struct sockaddr_storage *b);
+/* Copies the usable addresses of `res` (AF_INET/AF_INET6 of the right
+ * size) into out[0..max-1] with `port` set; returns how many. */
+int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
+                            struct sockaddr_storage *out, int max);
+/* IP_TOS on an IPv4 socket (passtos). 0, or -1 with errno. */
+int lvpn__net_set_tos(const uv_handle_t *h, int tos);
+/* The local address to bind: `local` (IP literal; NULL or "": any address
+ * of `family`) with `port`. Returns 0 or LVPN_EINVAL (not an IP address,
+ * or not of `family`). */
+int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
+                        struct sockaddr_storage *out);
 
 /* Calls `cb` once per counter with the layer name "networkio". */
 void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,

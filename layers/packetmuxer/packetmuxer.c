@@ -102,6 +102,11 @@ static void mux_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   if (!s->have_remote_sid) {
     memcpy(s->remote_sid, h.own_sid, 8);
     s->have_remote_sid = 1;
+  } else if (p->meta.float_gen != 0 && m->on_authentic != NULL &&
+             lvpn__session_wrap(s, p->meta.key_id)->mode !=
+                 LVPN__TLSWRAP_NONE) {
+    /* authenticated (HMAC or AEAD) and our session: the server moved */
+    m->on_authentic(m->auth_ud, p->meta.float_gen);
   }
   p->meta.opcode = h.opcode;
   p->meta.key_id = h.key_id;

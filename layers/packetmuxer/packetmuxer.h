@@ -28,6 +28,11 @@ typedef struct lvpn__packetmuxer_s {
   lvpn__layer_t *data_up; /* the datachannel */
   uint64_t rx_control, rx_data, tx_control, tx_data;
   uint64_t drops[LVPN__MUX_DROP_MAX];
+  /* float: a control packet from a new server address passed tls-auth /
+   * tls-crypt and belongs to our session (meta.float_gen != 0). May be
+   * NULL. */
+  void (*on_authentic)(void *ud, uint8_t float_gen);
+  void *auth_ud;
 } lvpn__packetmuxer_t;
 
 void lvpn__packetmuxer_init(lvpn__packetmuxer_t *m, uv_loop_t *loop,

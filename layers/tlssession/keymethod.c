@@ -229,6 +229,7 @@ int lvpn__peer_info_build(char *out, size_t max,
                           const lvpn__peer_info_opts_t *o) {
   const char *ciphers;
   text_t t;
+  size_t i;
 
   if (out == NULL || o == NULL || max == 0 || o->version == NULL)
     return LVPN_EINVAL;
@@ -263,6 +264,17 @@ int lvpn__peer_info_build(char *out, size_t max,
     addf(&t, "IV_COMP_STUB=1\nIV_COMP_STUBv2=1\n");
   if (o->gui_version != NULL)
     addf(&t, "IV_GUI_VER=%s\n", o->gui_version);
+  if (o->extended) {
+    if (o->hwaddr != NULL && !has_newline(o->hwaddr))
+      addf(&t, "IV_HWADDR=%s\n", o->hwaddr);
+    if (o->ssl_version != NULL && !has_newline(o->ssl_version))
+      addf(&t, "IV_SSL=%s\n", o->ssl_version);
+    if (o->plat_version != NULL && !has_newline(o->plat_version))
+      addf(&t, "IV_PLAT_VER=%s\n", o->plat_version);
+  }
+  for (i = 0; i < o->n_env; i++)
+    if (!has_newline(o->env[i]))
+      addf(&t, "%s\n", o->env[i]);
   if (t.overflow) {
     out[0] = '\0';
     return LVPN_ETOOBIG;

@@ -113,11 +113,20 @@ typedef struct {
   int comp_real;           /* with comp_stubs: IV_LZ4, IV_LZ4v2, IV_LZO
                             * instead of IV_LZO_STUB (OpenVPN 2.6 order) */
   const char *gui_version; /* IV_GUI_VER, or NULL */
+  /* push-peer-info (OpenVPN's detail level 3): IV_HWADDR (NULL: omitted),
+   * IV_SSL, IV_PLAT_VER */
+  int extended;
+  const char *hwaddr, *ssl_version, *plat_version;
+  /* "NAME=value" lines from setenv, sent as they are, last: UV_* and
+   * IV_PLAT_VER (push-peer-info only), IV_GUI_VER, IV_SSO */
+  const char *const *env;
+  size_t n_env;
 } lvpn__peer_info_opts_t;
 
 /** Peer-info text, in OpenVPN's order: IV_VER, IV_PLAT, IV_TCPNL, IV_MTU,
  * IV_NCP=2 (only when ciphers has both AES-128-GCM and AES-256-GCM),
- * IV_CIPHERS, IV_PROTO, the stubs, IV_GUI_VER. Returns 0, LVPN_ETOOBIG
+ * IV_CIPHERS, IV_PROTO, the stubs, IV_GUI_VER, the extended fields and
+ * the setenv lines. Returns 0, LVPN_ETOOBIG
  * (beyond `max`), LVPN_ECONFIG (IV_CIPHERS over 127 characters) or
  * LVPN_EINVAL (a value with a newline, or proto bits without DATA_V2 or
  * with bit 0). */

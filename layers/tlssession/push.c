@@ -5,6 +5,7 @@
  * words with the config syntax. pull-filter rules see each piece first.
  */
 #include "layers/tlssession/push.h"
+#include "lib/redact.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -61,6 +62,7 @@ static int fn_ifconfig6(lvpn__push_t *p, const char *name, char *const *a,
     return perr(p, "ifconfig-ipv6: /%u is not from /64 to /124", bits);
   p->ifconfig6_bits = (uint8_t)bits;
   p->has_ifconfig6 = true;
+  p->has_ifconfig6_remote = true;
   return 0;
 }
 
@@ -165,6 +167,10 @@ static int fn_timer(lvpn__push_t *p, const char *name, char *const *a, int n) {
                 &p->tun_mtu};
   int k = lvpn__lex_keyword(name, names);
   bool mtu = k == 6;
+  int e;
+  if (k == 3 && n > 1 &&
+      (e = num(p, name, a[1], 0, INT_MAX, &p->inactive_bytes)) != 0)
+    return e;
   return num(p, name, a[0], mtu ? 68 : 0, mtu ? 65535 : INT_MAX, dst[k]);
 }
 
@@ -271,20 +277,24 @@ static const struct {
     {"route-delay", 0, 2, NULL},
 };
 
-/* Applies one pushed option; `text` is its raw form (trimmed). */
-static int apply_one(lvpn__push_t *p, const char *text, lvpn__push_warn_cb warn,
-                     void *ud) {
-  char buf[LVPN__PUSH_MAX_OPTION];
+/* Applies one pushed option; `text` is its raw form (trimmed), `buf` and
+ * `shown` scratch space of LVPN__PUSH_MAX_OPTION bytes: `shown` is the text
+ * for error messages, auth-token values masked (lib/redact.h). */
+static int apply_one_in(lvpn__push_t *p, const char *text, char *buf,
+                        char *shown, lvpn__push_warn_cb warn, void *ud) {
   char *w[LVPN__LEX_MAX_WORDS + 1], msg[128];
   size_t i, tl;
   int n, e, k;
+
+  strcpy(shown, text); /* length checked by the caller */
+  lvpn__redact_mask(shown, strlen(shown));
 
   for (k = 0; k < p->n_filters; k++) {
     tl = strlen(p->filters[k].text);
     if (strncmp(text, p->filters[k].text, tl) != 0)
       continue;
     if (p->filters[k].action == LVPN__PULL_REJECT)
-      return perr(p, "pushed option '%.200s' rejected by pull-filter", text);
+      return perr(p, "pushed option '%.200s' rejected by pull-filter", shown);
     if (p->filters[k].action == LVPN__PULL_IGNORE) {
       p->n_filtered++;
       return 0;
@@ -294,25 +304,35 @@ static int apply_one(lvpn__push_t *p, const char *text, lvpn__push_warn_cb warn,
   strcpy(buf, text); /* length checked by the caller */
   n = lvpn__lex_split(buf, w, msg, sizeof(msg));
   if (n < 0)
-    return perr(p, "'%.200s': %s", text, msg);
+    return perr(p, "'%.200s': %s", shown, msg);
   if (n == 0)
     return 0;
   for (i = 0; i < sizeof(popts) / sizeof(popts[0]); i++) {
     if (strcmp(popts[i].name, w[0]) != 0)
       continue;
     if (n - 1 < popts[i].min || n - 1 > popts[i].max)
-      return perr(p, "%s: wrong number of arguments in '%.200s'", w[0], text);
+      return perr(p, "%s: wrong number of arguments in '%.200s'", w[0], shown);
     e = popts[i].fn != NULL ? popts[i].fn(p, w[0], w + 1, n - 1) : 0;
     if (e < 0)
       return e;
     p->n_options++;
     if (e > 0 && warn != NULL) /* known option, unknown detail */
-      warn(ud, text);
+      warn(ud, shown);
     return 0;
   }
   if (warn != NULL)
-    warn(ud, text);
+    warn(ud, shown);
   return 0;
+}
+
+/* The option's copies may hold an auth-token: wiped after use. */
+static int apply_one(lvpn__push_t *p, const char *text, lvpn__push_warn_cb warn,
+                     void *ud) {
+  char buf[LVPN__PUSH_MAX_OPTION], shown[LVPN__PUSH_MAX_OPTION];
+  int e = apply_one_in(p, text, buf, shown, warn, ud);
+  mbedtls_platform_zeroize(buf, sizeof(buf));
+  mbedtls_platform_zeroize(shown, sizeof(shown));
+  return e;
 }
 
 int lvpn__push_parse(lvpn__push_t *p, const char *msg, size_t len,
@@ -346,7 +366,9 @@ int lvpn__push_parse(lvpn__push_t *p, const char *msg, size_t len,
                   LVPN__PUSH_MAX_OPTION - 1);
     memcpy(text, s, (size_t)(msg + olen - s));
     text[msg + olen - s] = '\0';
-    if ((e = apply_one(p, text, warn, ud)) != 0)
+    e = apply_one(p, text, warn, ud);
+    mbedtls_platform_zeroize(text, sizeof(text));
+    if (e != 0)
       return e;
   }
   if (!p->more && lvpn__dns_opt_verify(&p->dns, text, sizeof(text)) != 0)
@@ -480,29 +502,4 @@ const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t) {
       t == LVPN__CTL_UNKNOWN)
     return "UNKNOWN";
   return ctl_names[t];
-}
-
-/* Is the option starting at s named `name`, followed by a blank? */
-static int option_is(const char *s, size_t n, const char *name) {
-  size_t l = strlen(name);
-  return n > l && strncmp(s, name, l) == 0 && (s[l] == ' ' || s[l] == '\t');
-}
-
-void lvpn__ctlmsg_redact(char *msg, size_t len) {
-  size_t i = 0, start, end;
-  while (i < len) {
-    start = i;
-    while (start < len && (msg[start] == ' ' || msg[start] == '\t'))
-      start++;
-    end = start;
-    while (end < len && msg[end] != ',')
-      end++;
-    if (option_is(msg + start, end - start, "auth-token") ||
-        option_is(msg + start, end - start, "auth-token-user")) {
-      start += msg[start + 10] == '-' ? 16 : 11; /* past the name + blank */
-      for (; start < end; start++)
-        msg[start] = '*';
-    }
-    i = end + 1;
-  }
 }

@@ -75,6 +75,7 @@ typedef struct lvpn__push_s {
 
   /* timers in seconds; -1: not pushed */
   int ping, ping_restart, ping_exit, inactive, session_timeout;
+  int inactive_bytes; /* inactive's second value, 0 when not given */
   int tun_mtu;              /* -1: not pushed */
   int explicit_exit_notify; /* -1: not pushed */
 
@@ -144,11 +145,6 @@ typedef struct lvpn__auth_temp_s {
 } lvpn__auth_temp_t;
 /* 1 and *out filled when `rest` is a TEMP failure, 0 when it is not. */
 int lvpn__ctlmsg_auth_temp(const char *rest, lvpn__auth_temp_t *out);
-/* Overwrites, in place, the values of the auth-token and auth-token-user
- * options among the comma-separated fields of a control message with '*'
- * (same length), so the message can be logged; OpenVPN's
- * sanitize_control_message. `msg` need not be NUL-terminated. */
-void lvpn__ctlmsg_redact(char *msg, size_t len);
 /* Name for logs ("PUSH_REPLY"). */
 const char *lvpn__ctlmsg_name(lvpn__ctlmsg_t t);
 

@@ -9,6 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
+#include "lib/redact.h"
 
 #define PUSH_UPDATE "PUSH_UPDATE"
 #define PUSH_REPLY_PREFIX "PUSH_REPLY,"
@@ -141,10 +144,20 @@ static int keepalive(lvpn__push_update_t *u, const char *args) {
   return 0;
 }
 
+/* `text` for an error message: copied into shown[LVPN__PUSH_MAX_OPTION]
+ * with an auth-token's value masked (lib/redact.h), after any '-'/'?'. */
+static const char *shown_of(char *shown, const char *text) {
+  size_t skip = strspn(text, "-?");
+  snprintf(shown, LVPN__PUSH_MAX_OPTION, "%s", text);
+  lvpn__redact_mask(shown + skip, strlen(shown + skip));
+  return shown;
+}
+
 /* One option of the update; `text` is trimmed of leading spaces. */
 static int update_one(lvpn__push_update_t *u, const char *text,
                       lvpn__push_warn_cb warn, void *ud) {
   char buf[sizeof(PUSH_REPLY_PREFIX) + LVPN__PUSH_MAX_OPTION];
+  char shown[LVPN__PUSH_MAX_OPTION];
   const char *name = text, *args;
   int remove = 0, optional = 0, e;
   size_t i, nl;
@@ -157,7 +170,8 @@ static int update_one(lvpn__push_update_t *u, const char *text,
   }
   if (*name == '?') {
     if (name[1] == '\0' || name[1] == '-')
-      return uerr(u, "PUSH_UPDATE: malformed option '%.200s'", text);
+      return uerr(u, "PUSH_UPDATE: malformed option '%.200s'",
+                  shown_of(shown, text));
     optional = 1;
     name++;
   }
@@ -175,7 +189,7 @@ static int update_one(lvpn__push_update_t *u, const char *text,
       return 0;
     }
     e = uerr(u, "PUSH_UPDATE: pushed option is not updatable: '%.200s'",
-             text);
+             shown_of(shown, text));
     u->not_updatable = 1;
     return e;
   }
@@ -251,10 +265,12 @@ int lvpn__push_update_parse(lvpn__push_update_t *u, const lvpn__push_t *cur,
     memcpy(text, s, (size_t)(msg + olen - s));
     text[msg + olen - s] = '\0';
     e = update_one(u, text, warn, ud);
+    if (e >= 0 && strncmp(text, "push-continuation", 17) == 0)
+      more = e;
+    /* a rejected option may be an auth-token (not updatable) */
+    mbedtls_platform_zeroize(text, sizeof(text));
     if (e < 0)
       return e;
-    if (strncmp(text, "push-continuation", 17) == 0)
-      more = e;
   }
   return more;
 }

@@ -8,6 +8,7 @@
 
 #include "layers/packetmuxer/wire.h"
 #include "layers/datachannel/kdf.h"
+#include "lib/redact.h"
 
 #define PUSH_REQUEST_INTERVAL_MS 5000
 
@@ -245,7 +246,7 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   shown = malloc(len + 1);
   if (shown != NULL) {
     memcpy(shown, msg, len + 1);
-    lvpn__ctlmsg_redact(shown, len);
+    lvpn__redact_mask(shown, len);
   }
   LVPN__LOG(t->base.log,
             kind == LVPN__CTL_PUSH_REPLY || kind == LVPN__CTL_PUSH_UPDATE

@@ -75,6 +75,53 @@ void lvpn__tun_plan_free(lvpn__tun_plan_t *plan) {
   plan->n_routes4 = plan->n_routes6 = 0;
 }
 
+int lvpn__tun_plan_copy(lvpn__tun_plan_t *dst, const lvpn__tun_plan_t *src) {
+  lvpn__tun_plan_free(dst);
+  *dst = *src;
+  dst->routes4 = NULL;
+  dst->routes6 = NULL;
+  if (src->n_routes4 > 0 &&
+      (dst->routes4 = malloc(src->n_routes4 * sizeof(*src->routes4))) != NULL)
+    memcpy(dst->routes4, src->routes4, src->n_routes4 * sizeof(*src->routes4));
+  if (src->n_routes6 > 0 &&
+      (dst->routes6 = malloc(src->n_routes6 * sizeof(*src->routes6))) != NULL)
+    memcpy(dst->routes6, src->routes6, src->n_routes6 * sizeof(*src->routes6));
+  if ((src->n_routes4 > 0 && dst->routes4 == NULL) ||
+      (src->n_routes6 > 0 && dst->routes6 == NULL)) {
+    lvpn__tun_plan_free(dst);
+    return LVPN_ENOMEM;
+  }
+  return 0;
+}
+
+int lvpn__tun_plan_same(const lvpn__tun_plan_t *a, const lvpn__tun_plan_t *b) {
+  size_t i;
+  if (a->mtu != b->mtu || a->has_addr4 != b->has_addr4 ||
+      a->addr4 != b->addr4 || a->prefixlen4 != b->prefixlen4 ||
+      a->peer4 != b->peer4 || a->vpn_gateway != b->vpn_gateway ||
+      a->has_server_route != b->has_server_route || a->server != b->server ||
+      a->has_server6_route != b->has_server6_route ||
+      memcmp(a->server6, b->server6, 16) != 0 ||
+      a->n_routes4 != b->n_routes4 || a->has_addr6 != b->has_addr6 ||
+      memcmp(a->addr6, b->addr6, 16) != 0 || a->prefixlen6 != b->prefixlen6 ||
+      a->n_routes6 != b->n_routes6)
+    return 0;
+  for (i = 0; i < a->n_routes4; i++) {
+    const lvpn__tun_route4_t *x = &a->routes4[i], *y = &b->routes4[i];
+    if (x->dst != y->dst || x->prefixlen != y->prefixlen ||
+        x->gateway != y->gateway || x->metric != y->metric ||
+        x->via_tun != y->via_tun)
+      return 0;
+  }
+  for (i = 0; i < a->n_routes6; i++) {
+    const lvpn__tun_route6_t *x = &a->routes6[i], *y = &b->routes6[i];
+    if (memcmp(x->dst, y->dst, 16) != 0 || x->prefixlen != y->prefixlen ||
+        x->metric != y->metric)
+      return 0;
+  }
+  return 1;
+}
+
 static void reset_ipv4(lvpn__tun_plan_t *plan) {
   free(plan->routes4);
   plan->routes4 = NULL;
@@ -85,6 +132,7 @@ static void reset_ipv4(lvpn__tun_plan_t *plan) {
   plan->has_server_route = 0;
   plan->server = plan->net_gateway = 0;
   plan->net_ifindex = 0;
+  plan->server_autolocal = 0;
 }
 
 int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
@@ -136,6 +184,7 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
       plan->server = p->server;
       plan->net_gateway = p->net_gateway;
       plan->net_ifindex = p->net_ifindex;
+      plan->server_autolocal = p->autolocal;
     }
     for (i = 0; i < 2; i++) {
       r = &plan->routes4[plan->n_routes4++];
@@ -165,15 +214,33 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
   return 0;
 }
 
+/* Does prefix `net`/`bits` contain `host`? */
+static int net6_contains(const uint8_t net[16], unsigned int bits,
+                         const uint8_t host[16]) {
+  unsigned int i;
+  for (i = 0; i < 16 && bits > 0; i++, bits = bits >= 8 ? bits - 8 : 0) {
+    uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+    if ((net[i] & mask) != (host[i] & mask))
+      return 0;
+  }
+  return 1;
+}
+
 int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
                         const lvpn__tun_ipv6_params_t *p, char *errbuf,
                         size_t errlen) {
-  size_t i;
+  /* OpenVPN's redirect-gateway ipv6 (init.c do_init_route_ipv6_list) */
+  static const struct {
+    uint8_t first;
+    unsigned int bits;
+  } redirect[] = {{0x00, 3}, {0x20, 4}, {0x30, 4}, {0xfc, 7}};
+  size_t i, n;
 
   free(plan->routes6);
   plan->routes6 = NULL;
   plan->n_routes6 = 0;
   plan->has_addr6 = 0;
+  plan->has_server6_route = 0;
   if (p->has_ifconfig) {
     if (p->prefixlen > 128)
       return plan_err(errbuf, errlen, "ifconfig-ipv6: prefix /%u too long",
@@ -182,11 +249,21 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
     memcpy(plan->addr6, p->local, 16);
     plan->prefixlen6 = p->prefixlen;
   }
-  if (p->n_routes == 0)
+  n = p->n_routes + (p->redirect && p->has_ifconfig ? 4 : 0);
+  if (n == 0)
     return 0;
-  plan->routes6 = calloc(p->n_routes, sizeof(*plan->routes6));
+  plan->routes6 = calloc(n, sizeof(*plan->routes6));
   if (plan->routes6 == NULL)
     return LVPN_ENOMEM;
+  for (i = 0; p->redirect && p->has_ifconfig && i < 4; i++) {
+    lvpn__tun_route6_t *r = &plan->routes6[plan->n_routes6++];
+    r->dst[0] = redirect[i].first;
+    r->prefixlen = redirect[i].bits;
+    if (p->has_remote) {
+      r->has_gateway = 1;
+      memcpy(r->gateway, p->remote, 16);
+    }
+  }
   for (i = 0; i < p->n_routes; i++) {
     const lvpn__tun_route6_param_t *in = &p->routes[i];
     lvpn__tun_route6_t *r = &plan->routes6[plan->n_routes6++];
@@ -204,7 +281,56 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
       memcpy(r->gateway, p->remote, 16);
     }
   }
+  /* a tun route covering the server: keep its old path (route.c
+   * init_route_ipv6_list, need_remote_ipv6_route) */
+  for (i = 0; p->has_server && i < plan->n_routes6; i++)
+    if (net6_contains(plan->routes6[i].dst, plan->routes6[i].prefixlen,
+                      p->server)) {
+      plan->has_server6_route = 1;
+      memcpy(plan->server6, p->server, 16);
+      break;
+    }
   return 0;
+}
+
+/* ---- block-ipv6 ---- */
+
+#define ICMP6_MAX 1280 /* RFC 4443 2.4: an error fits the minimum MTU */
+
+size_t lvpn__icmp6_unreachable(const uint8_t *pkt, size_t len,
+                               const uint8_t src[16], uint8_t *out,
+                               size_t cap) {
+  size_t quote, icmp_len, i;
+  uint32_t sum = 0;
+
+  if (len < 40 || (pkt[0] >> 4) != 6 || cap < ICMP6_MAX)
+    return 0;
+  quote = len < ICMP6_MAX - 48 ? len : ICMP6_MAX - 48;
+  icmp_len = 8 + quote;
+  memcpy(out, pkt, 4);               /* version, traffic class, flow label */
+  out[4] = (uint8_t)(icmp_len >> 8); /* payload length */
+  out[5] = (uint8_t)icmp_len;
+  out[6] = 58;                       /* ICMPv6 */
+  out[7] = pkt[7];                   /* hop limit, as OpenVPN */
+  memcpy(out + 8, src, 16);
+  memcpy(out + 24, pkt + 8, 16);     /* back to the sender */
+  out[40] = 1;                       /* destination unreachable */
+  out[41] = 0;                       /* no route to destination */
+  memset(out + 42, 0, 6);            /* checksum, unused */
+  memcpy(out + 48, pkt, quote);
+  /* checksum over the pseudo-header (addresses, length, next header) */
+  for (i = 8; i < 40; i += 2)
+    sum += (uint32_t)(out[i] << 8 | out[i + 1]);
+  sum += (uint32_t)icmp_len + 58;
+  for (i = 0; i < icmp_len; i += 2)
+    sum += (uint32_t)(out[40 + i] << 8 |
+                      (i + 1 < icmp_len ? out[40 + i + 1] : 0));
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  sum = ~sum & 0xffff;
+  out[42] = (uint8_t)(sum >> 8);
+  out[43] = (uint8_t)sum;
+  return 40 + icmp_len;
 }
 
 /* ---- apply ---- */
@@ -224,17 +350,38 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     return ifindex;
 
   /* Before any change: afterwards the default path may be the tunnel. */
+  /* As OpenVPN on Linux (route.c get_default_gateway): the host route to
+   * the server goes via the default route's gateway; with autolocal, a
+   * server the kernel reaches on-link is local and gets none. */
   if (plan->has_server_route && plan->net_gateway == 0 &&
       plan->net_ifindex == 0) {
-    r = lvpn__nl_route_get4(nl, plan->server, &plan->net_gateway,
-                            &plan->net_ifindex);
+    uint32_t sgw = 0;
+    int sidx = 0;
+    r = lvpn__nl_route_default4(nl, &plan->net_gateway, &plan->net_ifindex);
     if (r < 0) {
       LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
-                "no route to the server %s (%s): no host route for it",
-                lvpn__ip4_str(plan->server, a), lvpn__nl_last_error(nl));
+                "no default route (%s): no host route to the server %s",
+                lvpn__nl_last_error(nl), lvpn__ip4_str(plan->server, a));
       plan->net_gateway = 0;
       plan->net_ifindex = 0;
+    } else if (plan->server_autolocal &&
+               lvpn__nl_route_get4(nl, plan->server, &sgw, &sidx) == 0 &&
+               sgw == 0) {
+      LVPN__LOG(nl->log, LVPN_LOG_VERBOSE, TUN_LAYER,
+                "redirect-gateway autolocal: the server %s is local",
+                lvpn__ip4_str(plan->server, a));
+      plan->has_server_route = 0;
     }
+  }
+
+  if (plan->has_server6_route && !plan->net6_looked_up) {
+    r = lvpn__nl_route_get6(nl, plan->server6, plan->net6_gateway,
+                            &plan->net6_has_gateway, &plan->net6_ifindex);
+    plan->net6_looked_up = r == 0;
+    if (r < 0)
+      LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
+                "no IPv6 route to the server (%s): no host route for it",
+                lvpn__nl_last_error(nl));
   }
 
   if (plan->mtu != 0 && (r = lvpn__nl_set_mtu(nl, ifname, plan->mtu)) < 0)
@@ -253,14 +400,16 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     if (r < 0)
       return r;
   }
-  /* The server keeps its old path; only via a gateway that is not us (an
-   * on-link or local server needs no host route, as in OpenVPN). */
-  if (plan->has_server_route && plan->net_gateway != 0 &&
+  /* The server keeps its old path, through the default gateway or on-link
+   * on its interface, as OpenVPN does (route.c
+   * redirect_default_route_to_vpn). */
+  if (plan->has_server_route && plan->net_ifindex != 0 &&
       plan->net_ifindex != ifindex) {
     LVPN__LOG(nl->log, LVPN_LOG_VERBOSE, TUN_LAYER,
               "host route to the server %s via %s",
               lvpn__ip4_str(plan->server, a),
-              lvpn__ip4_str(plan->net_gateway, g));
+              plan->net_gateway ? lvpn__ip4_str(plan->net_gateway, g)
+                                : "its link");
     r = ok_or_exists(lvpn__nl_route_add4(
         nl, plan->server, 32, plan->net_gateway, plan->net_ifindex, 0));
     if (r < 0)
@@ -271,6 +420,16 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
                                          rt->gateway, rt->via_tun ? ifindex : 0,
                                          rt->metric));
+    if (r < 0)
+      return r;
+  }
+  if (plan->has_server6_route && plan->net6_looked_up &&
+      plan->net6_ifindex != ifindex && plan->net6_ifindex != 0) {
+    /* metric 1, as OpenVPN */
+    r = ok_or_exists(lvpn__nl_route_add6(
+        nl, plan->server6, 128,
+        plan->net6_has_gateway ? plan->net6_gateway : NULL,
+        plan->net6_ifindex, 1));
     if (r < 0)
       return r;
   }

@@ -56,7 +56,10 @@ typedef struct lvpn__tun_ipv4_params_s {
   const lvpn__tun_route4_param_t *routes;
   size_t n_routes;
   int redirect_def1; /* redirect-gateway def1 */
-  uint32_t server;   /* IPv4 address of the VPN server; 0: unknown */
+  uint32_t server;   /* IPv4 address of the VPN server; 0: unknown, or no
+                        host route wanted (redirect-gateway local) */
+  int autolocal;     /* redirect-gateway autolocal: no host route when the
+                        server is on a local subnet (reached on-link) */
   /* Previous default path to the server (route_net_gateway). 0 and 0:
    * lvpn__tun_apply_plan asks the kernel (lvpn__nl_route_get4) before it
    * changes anything. */
@@ -81,6 +84,13 @@ typedef struct lvpn__tun_ipv6_params_s {
   uint8_t remote[16];
   const lvpn__tun_route6_param_t *routes;
   size_t n_routes;
+  /* redirect-gateway ipv6: OpenVPN's ::/3, 2000::/4, 3000::/4 and fc00::/7
+   * via the tun (only with an IPv6 address, as OpenVPN) */
+  int redirect;
+  /* The server's IPv6 address (the remote is IPv6): a /128 to it via its
+   * previous path when a tun route covers it. */
+  int has_server;
+  uint8_t server[16];
 } lvpn__tun_ipv6_params_t;
 
 /* ---- the plan ---- */
@@ -114,6 +124,7 @@ typedef struct lvpn__tun_plan_s {
   uint32_t server;
   uint32_t net_gateway; /* 0 with net_ifindex 0: look up when applying */
   int net_ifindex;
+  int server_autolocal; /* skip the host route if the server is on-link */
   lvpn__tun_route4_t *routes4;
   size_t n_routes4;
   /* IPv6 */
@@ -122,10 +133,20 @@ typedef struct lvpn__tun_plan_s {
   unsigned int prefixlen6;
   lvpn__tun_route6_t *routes6;
   size_t n_routes6;
+  /* the IPv6 server's host route, previous path found when applying */
+  int has_server6_route;
+  uint8_t server6[16];
+  int net6_looked_up, net6_has_gateway, net6_ifindex;
+  uint8_t net6_gateway[16];
 } lvpn__tun_plan_t;
 
 void lvpn__tun_plan_init(lvpn__tun_plan_t *plan);
 void lvpn__tun_plan_free(lvpn__tun_plan_t *plan);
+/** Deep copy of `src` into `dst` (initialised or freed). 0 or LVPN_ENOMEM. */
+int lvpn__tun_plan_copy(lvpn__tun_plan_t *dst, const lvpn__tun_plan_t *src);
+/** Do two plans ask for the same device set-up? The previous gateway
+ * found when applying (net_gateway, net_ifindex) is not compared. */
+int lvpn__tun_plan_same(const lvpn__tun_plan_t *a, const lvpn__tun_plan_t *b);
 
 /** Plan the IPv4 side (replaces an earlier IPv4 plan). Route gateways
  * default to route-gateway, then (net30/p2p) to the ifconfig remote. With
@@ -141,6 +162,17 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
 int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
                         const lvpn__tun_ipv6_params_t *p, char *errbuf,
                         size_t errlen);
+
+/** block-ipv6 (OpenVPN forward.c ipv6_send_icmp_unreachable): for an IPv6
+ * packet read from the tun, writes into `out` the ICMPv6 "destination
+ * unreachable, no route" answer to put back on the tun: from `src` (the
+ * ifconfig-ipv6 remote, or fe80::7) to the packet's source, the packet's
+ * version/class/flow and hop limit, quoting as much of it as fits in 1280
+ * bytes. Returns its length, or 0 when `pkt` is not a whole IPv6 header
+ * (nothing to answer) or `cap` is below 1280. */
+size_t lvpn__icmp6_unreachable(const uint8_t *pkt, size_t len,
+                               const uint8_t src[16], uint8_t *out,
+                               size_t cap);
 
 /** Apply the plan to `ifname`: resolve the previous gateway if needed, set
  * the MTU, bring the link up, add the addresses, the server host route,

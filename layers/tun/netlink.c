@@ -240,6 +240,11 @@ void lvpn__nl_close(lvpn__nl_t *nl) {
   free(nl->undo);
   nl->undo = NULL;
   nl->n_undo = nl->cap_undo = 0;
+  free(nl->prev);
+  free(nl->prev_kept);
+  nl->prev = NULL;
+  nl->prev_kept = NULL;
+  nl->n_prev = 0;
 }
 
 const char *lvpn__nl_last_error(const lvpn__nl_t *nl) {
@@ -343,6 +348,18 @@ static int undo_req(lvpn__nl_t *nl, const lvpn__nl_undo_t *u, int add) {
 static int journaled_change(lvpn__nl_t *nl, const lvpn__nl_undo_t *u,
                             int add) {
   int r = undo_req(nl, u, add);
+  size_t i;
+  if (r == UV_EEXIST && add) {
+    /* replacing: an object of the previous set is still wanted */
+    for (i = 0; i < nl->n_prev; i++)
+      if (!nl->prev_kept[i] && memcmp(&nl->prev[i], u, sizeof(*u)) == 0) {
+        if (journal_add(nl, u) != 0)
+          return LVPN_ENOMEM;
+        nl->prev_kept[i] = 1;
+        break;
+      }
+    return r;
+  }
   if (r != 0)
     return r;
   if (!add) {
@@ -544,6 +561,8 @@ int lvpn__nl_route_del6(lvpn__nl_t *nl, const uint8_t dst[16],
 
 typedef struct {
   uint32_t gateway; /* network order */
+  uint8_t gateway6[16];
+  int has_gateway6;
   int ifindex;
   int found;
 } route_get_t;
@@ -554,6 +573,10 @@ static int route_get_attr(const struct nlattr *attr, void *data) {
   case RTA_GATEWAY:
     if (mnl_attr_get_payload_len(attr) == 4)
       memcpy(&rg->gateway, mnl_attr_get_payload(attr), 4);
+    if (mnl_attr_get_payload_len(attr) == 16) {
+      memcpy(rg->gateway6, mnl_attr_get_payload(attr), 16);
+      rg->has_gateway6 = 1;
+    }
     break;
   case RTA_OIF:
     if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
@@ -603,11 +626,145 @@ int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
   return 0;
 }
 
+typedef struct {
+  uint32_t gateway; /* network order */
+  int ifindex;
+  uint32_t metric;
+  int found;
+} route_default_t;
+
+static int route_default_attr(const struct nlattr *attr, void *data) {
+  route_default_t *d = data;
+  switch (mnl_attr_get_type(attr)) {
+  case RTA_GATEWAY:
+    if (mnl_attr_get_payload_len(attr) == 4)
+      memcpy(&d->gateway, mnl_attr_get_payload(attr), 4);
+    break;
+  case RTA_OIF:
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+      d->ifindex = (int)mnl_attr_get_u32(attr);
+    break;
+  case RTA_PRIORITY:
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+      d->metric = mnl_attr_get_u32(attr);
+    break;
+  default:
+    break;
+  }
+  return MNL_CB_OK;
+}
+
+/* Keeps the main table's default route with the lowest metric. */
+static int route_default_cb(const struct nlmsghdr *nlh, void *data) {
+  route_default_t *best = data, d;
+  const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+  if (nlh->nlmsg_type != RTM_NEWROUTE ||
+      mnl_nlmsg_get_payload_len(nlh) < sizeof(struct rtmsg) ||
+      rtm->rtm_dst_len != 0 || rtm->rtm_table != RT_TABLE_MAIN ||
+      rtm->rtm_type != RTN_UNICAST)
+    return 0;
+  memset(&d, 0, sizeof(d));
+  mnl_attr_parse(nlh, sizeof(struct rtmsg), route_default_attr, &d);
+  if (d.ifindex != 0 && (!best->found || d.metric < best->metric)) {
+    *best = d;
+    best->found = 1;
+  }
+  return 0;
+}
+
+int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex) {
+  struct nlmsghdr *nlh;
+  struct rtmsg *rtm;
+  route_default_t best;
+  int r;
+
+  nlh = nl_begin(nl, RTM_GETROUTE, NLM_F_DUMP);
+  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+  rtm->rtm_family = AF_INET;
+  memset(&best, 0, sizeof(best));
+  r = nl_talk(nl, "RTM_GETROUTE default", route_default_cb, &best);
+  if (r < 0)
+    return r;
+  if (!best.found) {
+    set_err(nl, "no IPv4 default route");
+    return UV_ENETUNREACH;
+  }
+  *gateway = ntohl(best.gateway);
+  *ifindex = best.ifindex;
+  return 0;
+}
+
+int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
+                        uint8_t gateway[16], int *has_gateway, int *ifindex) {
+  struct nlmsghdr *nlh;
+  struct rtmsg *rtm;
+  route_get_t rg;
+  char d[INET6_ADDRSTRLEN], desc[80];
+  int r;
+
+  nlh = nl_begin(nl, RTM_GETROUTE, 0);
+  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+  rtm->rtm_family = AF_INET6;
+  rtm->rtm_dst_len = 128;
+  mnl_attr_put(nlh, RTA_DST, 16, dst);
+  if (inet_ntop(AF_INET6, dst, d, sizeof(d)) == NULL)
+    snprintf(d, sizeof(d), "?");
+  snprintf(desc, sizeof(desc), "RTM_GETROUTE %s", d);
+  memset(&rg, 0, sizeof(rg));
+  r = nl_talk(nl, desc, route_get_cb, &rg);
+  if (r < 0)
+    return r;
+  if (!rg.found) {
+    set_err(nl, "%s: no answer", desc);
+    return UV_ENETUNREACH;
+  }
+  memcpy(gateway, rg.gateway6, 16);
+  *has_gateway = rg.has_gateway6;
+  *ifindex = rg.ifindex;
+  return 0;
+}
+
 /* ---- undo ---- */
 
 static int gone(int err) {
   return err == -ENOENT || err == -ESRCH || err == -ENODEV ||
          err == -EADDRNOTAVAIL;
+}
+
+int lvpn__nl_replace_begin(lvpn__nl_t *nl) {
+  lvpn__nl_replace_end(nl); /* an unfinished replacement */
+  nl->prev_kept = calloc(nl->n_undo > 0 ? nl->n_undo : 1, 1);
+  if (nl->prev_kept == NULL)
+    return LVPN_ENOMEM;
+  nl->prev = nl->undo;
+  nl->n_prev = nl->n_undo;
+  nl->undo = NULL;
+  nl->n_undo = nl->cap_undo = 0;
+  return 0;
+}
+
+int lvpn__nl_replace_end(lvpn__nl_t *nl) {
+  int first = 0;
+  char saved[LVPN__NL_ERRLEN] = "";
+
+  while (nl->n_prev > 0) {
+    size_t i = --nl->n_prev;
+    int r;
+    if (nl->prev_kept[i])
+      continue;
+    r = undo_req(nl, &nl->prev[i], 0);
+    if (r < 0 && !gone(r) && first == 0) {
+      first = r;
+      memcpy(saved, nl->err, sizeof(saved));
+    }
+  }
+  free(nl->prev);
+  free(nl->prev_kept);
+  nl->prev = NULL;
+  nl->prev_kept = NULL;
+  if (first != 0)
+    memcpy(nl->err, saved, sizeof(saved));
+  return first;
 }
 
 int lvpn__nl_undo_all(lvpn__nl_t *nl) {

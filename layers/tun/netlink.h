@@ -56,6 +56,9 @@ typedef struct lvpn__nl_s {
   const lvpn__logger_t *log; /* may be NULL */
   lvpn__nl_undo_t *undo;
   size_t n_undo, cap_undo;
+  lvpn__nl_undo_t *prev; /* between replace_begin and replace_end */
+  uint8_t *prev_kept;
+  size_t n_prev;
   char err[LVPN__NL_ERRLEN];
   char buf[LVPN__NL_BUFSIZE];
 } lvpn__nl_t;
@@ -105,9 +108,24 @@ int lvpn__nl_route_del6(lvpn__nl_t *nl, const uint8_t dst[16],
 int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
                         int *ifindex);
 
+/** The main table's IPv4 default route with the lowest metric: gateway
+ * (0 when on-link) and interface. UV_ENETUNREACH when there is none. */
+int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex);
+/** The same for IPv6: `*has_gateway` 0 when on-link. */
+int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
+                        uint8_t gateway[16], int *has_gateway, int *ifindex);
+
 /** Delete everything this context added, newest first. Returns 0, or the
  * first error that was not "already gone" (the rest are still tried). */
 int lvpn__nl_undo_all(lvpn__nl_t *nl);
+/** Replacing a set-up without a gap (persist-tun with changed routes):
+ * after lvpn__nl_replace_begin() the journal so far becomes the previous
+ * set, and an add answered EEXIST for an object of that set keeps it (it
+ * is journaled again); lvpn__nl_replace_end() then deletes what of the
+ * previous set was not added again. Returns 0 or LVPN_ENOMEM / the first
+ * error that was not "already gone". */
+int lvpn__nl_replace_begin(lvpn__nl_t *nl);
+int lvpn__nl_replace_end(lvpn__nl_t *nl);
 /** Number of journaled changes. */
 size_t lvpn__nl_undo_count(const lvpn__nl_t *nl);
 

@@ -340,7 +340,7 @@ out:
 int lvpn__script_run_updown(const char *cmd, const lvpn__script_info_t *info,
                             const lvpn__script_env_t *extra, int *exit_status) {
   lvpn__script_env_t env;
-  char mtu[16], link_mtu[16];
+  char mtu[16], link_mtu[16], host[300];
   const char *args[7];
   size_t i;
   int r;
@@ -370,6 +370,15 @@ int lvpn__script_run_updown(const char *cmd, const lvpn__script_info_t *info,
         info->ifconfig_remote_netmask ? info->ifconfig_remote_netmask : "";
     args[5] = info->script_context ? info->script_context : "init";
     args[6] = NULL;
+    if (info->args_kind == LVPN__SCRIPT_ARGS_NONE) {
+      args[0] = NULL;
+    } else if (info->args_kind == LVPN__SCRIPT_ARGS_IPCHANGE) {
+      /* one argument "ADDRESS PORT", as OpenVPN 2.5+ builds it */
+      snprintf(host, sizeof(host), "%s %d",
+               info->trusted_ip ? info->trusted_ip : "", info->trusted_port);
+      args[0] = host;
+      args[1] = NULL;
+    }
     r = lvpn__script_run(cmd, args, lvpn__script_env_list(&env), exit_status);
   }
   lvpn__script_env_free(&env);

@@ -74,7 +74,16 @@ typedef struct lvpn__script_info_s {
   const char *proto_1;
   int verb;
   const char *config;
+  /* route-up: no positional arguments; ipchange: the
+   * server's address and port only (OpenVPN's conventions) */
+  int args_kind; /* lvpn__script_args_t */
 } lvpn__script_info_t;
+
+typedef enum {
+  LVPN__SCRIPT_ARGS_UPDOWN = 0,
+  LVPN__SCRIPT_ARGS_NONE,
+  LVPN__SCRIPT_ARGS_IPCHANGE
+} lvpn__script_args_t;
 
 /** Add OpenVPN's standard variables for `info` to `env`: dev, dev_type,
  * tun_mtu, link_mtu, script_type, script_context, ifconfig_local,

@@ -7,6 +7,16 @@
 #include <string.h>
 #include <unistd.h>
 
+/* block-ipv6: the packet never leaves; the answer goes back on the tun. */
+static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
+  uint8_t out[1280];
+  size_t n = lvpn__icmp6_unreachable(p->data, p->len, t->block_src6, out,
+                                     sizeof(out));
+  t->blocked6++;
+  if (n > 0 && write(t->fd, out, n) != (ssize_t)n)
+    t->tx_errors++;
+}
+
 static void tun_poll_cb(uv_poll_t *h, int status, int events) {
   lvpn__tun_layer_t *t = container_of(h, lvpn__tun_layer_t, poll);
   unsigned i;
@@ -41,6 +51,11 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events) {
     p->len = (size_t)n;
     t->rx_packets++;
     t->rx_bytes += (uint64_t)n;
+    if (t->block_ipv6 && (p->data[0] >> 4) == 6) {
+      tun_block6(t, p);
+      lvpn__pbuf_free(p);
+      continue;
+    }
     LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu",
                     p->len);
     LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
@@ -105,20 +120,17 @@ static void script_free(lvpn__tun_script_t *s) {
   size_t i;
   free(s->up);
   free(s->down);
+  free(s->route_up);
+  free(s->route_pre_down);
+  free(s->ipchange);
+  lvpn__script_env_free(&s->env);
   for (i = 0; i < s->n_dhcp; i++)
     free(s->dhcp[i]);
   memset(s, 0, sizeof(*s));
 }
 
-/* Deep-copies the script description and points its info at our copies. */
-static int script_copy(lvpn__tun_script_t *dst, const lvpn__tun_script_t *src,
-                       const char *ifname) {
-  size_t i;
-  *dst = *src;
-  dst->up = src->up ? strdup(src->up) : NULL;
-  dst->down = src->down ? strdup(src->down) : NULL;
-  for (i = 0; i < src->n_dhcp; i++)
-    dst->dhcp[i] = strdup(src->dhcp[i]);
+/* Points the script's info at its own strings (after a copy or a move). */
+static void script_point(lvpn__tun_script_t *dst, const char *ifname) {
   dst->info.dev = ifname;
   dst->info.ifconfig_local = dst->local[0] ? dst->local : NULL;
   dst->info.ifconfig_remote_netmask =
@@ -139,24 +151,59 @@ static int script_copy(lvpn__tun_script_t *dst, const lvpn__tun_script_t *src,
   dst->info.dhcp_options = (const char *const *)dst->dhcp;
   dst->info.n_dhcp_options = dst->n_dhcp;
   dst->info.verb = dst->verb;
-  return 0;
 }
 
-static int run_script(lvpn__tun_layer_t *t, const char *cmd,
+/* Deep-copies the script description and points its info at our copies. */
+static void script_copy(lvpn__tun_script_t *dst, const lvpn__tun_script_t *src,
+                        const char *ifname) {
+  size_t i;
+  *dst = *src;
+  dst->up = src->up ? strdup(src->up) : NULL;
+  dst->down = src->down ? strdup(src->down) : NULL;
+  dst->route_up = src->route_up ? strdup(src->route_up) : NULL;
+  dst->route_pre_down = src->route_pre_down ? strdup(src->route_pre_down)
+                                            : NULL;
+  dst->ipchange = src->ipchange ? strdup(src->ipchange) : NULL;
+  lvpn__script_env_init(&dst->env);
+  for (i = 0; i < src->env.n; i++) {
+    const char *eq = strchr(src->env.vars[i], '=');
+    char name[128];
+    size_t len = eq ? (size_t)(eq - src->env.vars[i]) : 0;
+    if (len == 0 || len >= sizeof(name))
+      continue;
+    memcpy(name, src->env.vars[i], len);
+    name[len] = '\0';
+    lvpn__script_env_add(&dst->env, name, eq + 1);
+  }
+  for (i = 0; i < src->n_dhcp; i++)
+    dst->dhcp[i] = strdup(src->dhcp[i]);
+  script_point(dst, ifname);
+}
+
+static int script_run(const lvpn__logger_t *log, lvpn__tracer_t *trace,
+                      lvpn__tun_script_t *sc, const char *cmd,
                       const char *type) {
   int status = 0, err;
-  t->script.info.script_type = type;
-  err = lvpn__script_run_updown(cmd, &t->script.info, NULL, &status);
-  LVPN__TRACE(t->base.trace, t->base.name, "script",
-              "type=%s status=%d error=%s", type, status,
-              err != 0 ? lvpn_err_name(err) : NULL);
+  sc->info.script_type = type;
+  sc->info.args_kind =
+      strcmp(type, "ipchange") == 0 ? LVPN__SCRIPT_ARGS_IPCHANGE
+      : strcmp(type, "route-up") == 0 ? LVPN__SCRIPT_ARGS_NONE
+                                        : LVPN__SCRIPT_ARGS_UPDOWN;
+  err = lvpn__script_run_updown(cmd, &sc->info, &sc->env, &status);
+  LVPN__TRACE(trace, "tun", "script", "type=%s status=%d error=%s", type,
+              status, err != 0 ? lvpn_err_name(err) : NULL);
   if (err != 0 || status != 0) {
-    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+    LVPN__LOG(log, LVPN_LOG_ERROR, "tun",
               "%s script '%s' failed: %s", type, cmd,
               err != 0 ? lvpn_strerror(err) : "non-zero exit status");
     return LVPN_ESCRIPT;
   }
   return 0;
+}
+
+static int run_script(lvpn__tun_layer_t *t, const char *cmd,
+                      const char *type) {
+  return script_run(t->base.log, t->base.trace, &t->script, cmd, type);
 }
 
 /* The device and routes as configured, one event each (trace on). */
@@ -189,6 +236,74 @@ static void tun_trace_plan(lvpn__tun_layer_t *t, const lvpn__tun_plan_t *pl) {
                   pl->routes6[i].prefixlen, "tun", pl->routes6[i].metric);
 }
 
+static int same_addresses(const lvpn__tun_plan_t *a,
+                          const lvpn__tun_plan_t *b) {
+  return a->has_addr4 == b->has_addr4 && a->addr4 == b->addr4 &&
+         a->prefixlen4 == b->prefixlen4 && a->peer4 == b->peer4 &&
+         a->has_addr6 == b->has_addr6 &&
+         memcmp(a->addr6, b->addr6, 16) == 0 && a->prefixlen6 == b->prefixlen6;
+}
+
+/* persist-tun: the device, its netlink journal, script and plan move
+ * between the layer and the client's keep; the script's info is pointed
+ * at its new home. */
+static void tun_adopt(lvpn__tun_layer_t *t) {
+  lvpn__tun_keep_t *k = t->keep;
+  t->fd = k->fd;
+  memcpy(t->ifname, k->ifname, sizeof(t->ifname));
+  t->nl = k->nl;
+  t->nl.log = t->base.log;
+  t->nl_open = 1;
+  t->up_ran = k->up_ran;
+  t->script = k->script;
+  script_point(&t->script, t->ifname);
+  t->applied = k->plan;
+  memset(k, 0, sizeof(*k));
+}
+
+static void tun_hand_over(lvpn__tun_layer_t *t) {
+  lvpn__tun_keep_t *k = t->keep;
+  k->fd = t->fd;
+  memcpy(k->ifname, t->ifname, sizeof(k->ifname));
+  k->nl = t->nl;
+  k->up_ran = t->up_ran;
+  k->script = t->script;
+  script_point(&k->script, k->ifname);
+  k->plan = t->applied;
+  k->have = 1;
+  memset(&t->applied, 0, sizeof(t->applied));
+  memset(&t->script, 0, sizeof(t->script));
+  t->nl_open = 0;
+  t->up_ran = 0;
+  t->fd = -1;
+  /* the fd stays open: only the poll handle goes */
+  if (t->poll_init)
+    lvpn__layer_close_handle(&t->base, (uv_handle_t *)&t->poll);
+  LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+            "persist-tun: keeping %s and its routes", k->ifname);
+}
+
+void lvpn__tun_keep_release(lvpn__tun_keep_t *k, const lvpn__logger_t *log,
+                            lvpn__tracer_t *trace) {
+  if (!k->have)
+    return;
+  k->nl.log = log;
+  if (lvpn__nl_undo_all(&k->nl) != 0)
+    LVPN__LOG(log, LVPN_LOG_ERROR, "tun", "cleanup: %s",
+              lvpn__nl_last_error(&k->nl));
+  lvpn__nl_close(&k->nl);
+  if (k->up_ran && k->script.down != NULL)
+    script_run(log, trace, &k->script, k->script.down, "down");
+  script_free(&k->script);
+  lvpn__tun_plan_free(&k->plan);
+  lvpn__tun_close(k->fd);
+  memset(k, 0, sizeof(*k));
+}
+
+void lvpn__tun_layer_set_keep(lvpn__tun_layer_t *t, lvpn__tun_keep_t *keep) {
+  t->keep = keep;
+}
+
 int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                               const lvpn__tun_script_t *script, char *errbuf,
                               size_t errlen) {
@@ -197,33 +312,79 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
   if (!lvpn__layer_running(&t->base))
     return LVPN_ESTATE;
   if (t->host_write == NULL) {
-    err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
-    if (err != 0) {
-      snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
-               lvpn_strerror(err));
-      return LVPN_ETUN;
+    int kept = t->keep != NULL && t->keep->have, same = 0, replace = 0;
+    if (kept) {
+      tun_adopt(t);
+      same = lvpn__tun_plan_same(&t->applied, plan);
+      LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+                same ? "Preserving previous TUN/TAP instance: %s"
+                     : "NOTE: pulled options changed on restart: "
+                       "reconfiguring %s (same device)",
+                t->ifname);
+      if (same) { /* the previous gateway as found the first time */
+        plan->net_gateway = t->applied.net_gateway;
+        plan->net_ifindex = t->applied.net_ifindex;
+      } else {
+        /* Same addresses: the new routes go in before the old ones that
+         * are no longer wanted go out, so the tunnel's traffic is never
+         * without a route. Changed addresses: undone first (deleting a
+         * primary address would take a new one in its subnet along). */
+        replace = same_addresses(&t->applied, plan) &&
+                  lvpn__nl_replace_begin(&t->nl) == 0;
+        if (!replace && lvpn__nl_undo_all(&t->nl) != 0)
+          LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
+                    lvpn__nl_last_error(&t->nl));
+        /* nothing applied until the new plan is: a failure below must not
+         * look like the old plan to the next stack */
+        lvpn__tun_plan_free(&t->applied);
+        lvpn__tun_plan_init(&t->applied);
+      }
+    } else {
+      err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
+      if (err != 0) {
+        snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
+                 lvpn_strerror(err));
+        return LVPN_ETUN;
+      }
+      err = lvpn__nl_open(&t->nl, t->base.log);
+      if (err != 0) {
+        snprintf(errbuf, errlen, "cannot open netlink socket: %s",
+                 lvpn_strerror(err));
+        return LVPN_ENETLINK;
+      }
+      t->nl_open = 1;
     }
-    err = lvpn__nl_open(&t->nl, t->base.log);
-    if (err != 0) {
-      snprintf(errbuf, errlen, "cannot open netlink socket: %s",
-               lvpn_strerror(err));
-      return LVPN_ENETLINK;
-    }
-    t->nl_open = 1;
-    err = lvpn__tun_apply_plan(&t->nl, t->ifname, plan);
-    if (err != 0) {
-      snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
-               lvpn__nl_last_error(&t->nl));
-      return LVPN_ENETLINK;
+    if (!same) {
+      err = lvpn__tun_apply_plan(&t->nl, t->ifname, plan);
+      if (err != 0) /* before replace_end's requests reset the text */
+        snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
+                 lvpn__nl_last_error(&t->nl));
+      if (replace && lvpn__nl_replace_end(&t->nl) != 0)
+        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "cleanup: %s",
+                  lvpn__nl_last_error(&t->nl));
+      if (err != 0)
+        return LVPN_ENETLINK;
+      if (lvpn__tun_plan_copy(&t->applied, plan) != 0) {
+        snprintf(errbuf, errlen, "configuring %s: out of memory", t->ifname);
+        return LVPN_ENOMEM;
+      }
     }
     if (t->base.trace->on)
       tun_trace_plan(t, plan);
-    lvpn__tun_plan_free(&t->plan);
-    t->plan = *plan; /* kept for PUSH_UPDATE; the caller's is emptied */
-    lvpn__tun_plan_init(plan);
+    /* block-ipv6 answers come from the IPv6 remote, else fe80::7 */
+    if (script == NULL || script->remote6[0] == '\0' ||
+        inet_pton(AF_INET6, script->remote6, t->block_src6) != 1)
+      inet_pton(AF_INET6, "fe80::7", t->block_src6);
     if (script != NULL) {
+      /* the latest environment for the down script; up runs once per
+       * device (persist-tun: not again on restarts, as OpenVPN) */
+      script_free(&t->script);
       script_copy(&t->script, script, t->ifname);
-      if (t->script.up != NULL) {
+      /* ipchange: the server's address is authenticated (a failure is only
+       * logged, as OpenVPN) */
+      if (t->script.ipchange != NULL)
+        run_script(t, t->script.ipchange, "ipchange");
+      if (t->script.up != NULL && !t->up_ran) {
         err = run_script(t, t->script.up, "up");
         if (err != 0) {
           snprintf(errbuf, errlen, "up script '%s' failed", t->script.up);
@@ -231,6 +392,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         }
       }
       t->up_ran = 1;
+      /* route-up: after the routes (added with the addresses, above) */
+      if (t->script.route_up != NULL)
+        run_script(t, t->script.route_up, "route-up");
     }
     err = uv_poll_init(t->base.loop, &t->poll, t->fd);
     if (err != 0) {
@@ -243,8 +407,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
       snprintf(errbuf, errlen, "poll %s: %s", t->ifname, uv_strerror(err));
       return LVPN_ETUN;
     }
-    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name, "TUN/TAP device %s opened",
-              t->ifname);
+    if (!kept)
+      LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+                "TUN/TAP device %s opened", t->ifname);
   } else {
     LVPN__TRACE(t->base.trace, t->base.name, "inside", "mode=%s", "host");
   }
@@ -259,7 +424,7 @@ int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
   if (t->host_write == NULL) {
     if (!t->nl_open)
       return LVPN_ESTATE;
-    err = lvpn__tun_update_plan(&t->nl, t->ifname, &t->plan, plan);
+    err = lvpn__tun_update_plan(&t->nl, t->ifname, &t->applied, plan);
     if (err != 0) {
       snprintf(errbuf, errlen, "updating %s: %s", t->ifname,
                lvpn__nl_last_error(&t->nl));
@@ -268,8 +433,8 @@ int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     if (t->base.trace->on)
       tun_trace_plan(t, plan);
   }
-  lvpn__tun_plan_free(&t->plan);
-  t->plan = *plan;
+  lvpn__tun_plan_free(&t->applied);
+  t->applied = *plan; /* taken over: the caller's is left empty */
   lvpn__tun_plan_init(plan);
   t->updates++;
   return 0;
@@ -292,8 +457,14 @@ static void tun_close(lvpn__layer_t *l) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
   int err;
 
-  /* DNS, routes and addresses first (while the device still exists), then
-   * the down script, then the device itself. */
+  if (t->keep != NULL && t->fd >= 0 && t->nl_open) {
+    tun_hand_over(t); /* persist-tun: DNS stays too, nothing leaks */
+    return;
+  }
+  /* route-pre-down, then DNS, routes and addresses (while the device still
+   * exists), then the down script, then the device itself. */
+  if (t->up_ran && t->script.route_pre_down != NULL)
+    run_script(t, t->script.route_pre_down, "route-pre-down");
   if (t->dns != NULL)
     lvpn__dns_host_revert(t->dns);
   if (t->nl_open) {
@@ -307,7 +478,7 @@ static void tun_close(lvpn__layer_t *l) {
   if (t->up_ran && t->script.down != NULL)
     run_script(t, t->script.down, "down");
   script_free(&t->script);
-  lvpn__tun_plan_free(&t->plan);
+  lvpn__tun_plan_free(&t->applied);
   if (t->poll_init) {
     /* The fd must outlive the poll handle's registration: close it after
      * uv_close has been requested (libuv stops watching it at once). */
@@ -328,6 +499,7 @@ static void tun_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "tx_errors", t->tx_errors);
   cb(ud, l->name, "rx_no_buffer", t->rx_no_buffer);
   cb(ud, l->name, "updates", t->updates);
+  cb(ud, l->name, "blocked_ipv6", t->blocked6);
 }
 
 static const lvpn__layer_ops_t tun_ops = {.up = tun_up,

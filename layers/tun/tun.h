@@ -18,6 +18,8 @@ typedef void (*lvpn__inside_write_fn)(void *ud, const uint8_t *pkt,
 /* Strings for the up/down scripts, owned by the layer. */
 typedef struct lvpn__tun_script_s {
   char *up, *down;
+  char *route_up, *route_pre_down, *ipchange; /* script-security >= 2 */
+  lvpn__script_env_t env; /* setenv NAME VALUE: for every script */
   char local[48], remote_netmask[48], local6[64], remote6[64];
   char vpn_gw[48], net_gw[48], remote[256], proto[16], common_name[256];
   int netbits6, remote_port, verb;
@@ -25,6 +27,19 @@ typedef struct lvpn__tun_script_s {
   size_t n_dhcp;
   lvpn__script_info_t info;
 } lvpn__tun_script_t;
+
+/* A tun device kept between two stacks (persist-tun), owned by the client:
+ * the open fd, its netlink context with the undo journal (its addresses and
+ * routes), the script description and the plan applied. Zeroed = empty. */
+typedef struct lvpn__tun_keep_s {
+  int have;
+  int fd;
+  char ifname[LVPN__IFNAMSIZ];
+  lvpn__nl_t nl;
+  int up_ran;
+  lvpn__tun_script_t script;
+  lvpn__tun_plan_t plan;
+} lvpn__tun_keep_t;
 
 typedef struct lvpn__tun_layer_s {
   lvpn__layer_t base;
@@ -40,8 +55,14 @@ typedef struct lvpn__tun_layer_s {
   lvpn__tun_script_t script;
   struct lvpn__dns_host_s *dns; /* DNS applied for this device (owned by
                                    the client); reverted on close */
-  lvpn__tun_plan_t plan; /* as applied: PUSH_UPDATE moves from it */
   uint64_t updates;      /* plans applied by lvpn__tun_layer_update */
+  lvpn__tun_plan_t applied;   /* what the device is set up with
+                                 (PUSH_UPDATE and persist-tun move
+                                 from it) */
+  lvpn__tun_keep_t *keep;     /* non-NULL: hand the device over at close */
+  int block_ipv6;             /* answer IPv6 with ICMPv6 no-route */
+  uint8_t block_src6[16];     /* their source: the ifconfig-ipv6 remote */
+  uint64_t blocked6;
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
@@ -65,6 +86,15 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
  * failed. */
 int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                            char *errbuf, size_t errlen);
+/* persist-tun: set before start. At close the device, its addresses and
+ * routes go to `keep` instead of being removed; the next stack's
+ * lvpn__tun_layer_configure() takes them back (same ifindex) and only
+ * changes what the new plan changes. */
+void lvpn__tun_layer_set_keep(lvpn__tun_layer_t *t, lvpn__tun_keep_t *keep);
+/* Removes a kept device for good: routes and addresses, the down script,
+ * the device. Harmless when nothing is kept. */
+void lvpn__tun_keep_release(lvpn__tun_keep_t *keep, const lvpn__logger_t *log,
+                            lvpn__tracer_t *trace);
 /* Host mode: one inside packet from the host (copied). */
 int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
                            size_t len);

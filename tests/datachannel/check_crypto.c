@@ -609,6 +609,41 @@ START_TEST(test_crypto_packet_id_limits) {
 }
 END_TEST
 
+/* replay-window N T: a larger window (heap slots), a smaller one, 0 (ids
+ * must only grow), and the time backtrack. */
+START_TEST(test_crypto_replay_window_sizes) {
+  lvpn__replay_t r;
+  uint32_t id;
+
+  lvpn__replay_init(&r);
+  ck_assert_int_eq(lvpn__replay_setup(&r, 1000, 30), 0);
+  for (id = 1; id <= 5000; id += 2) /* odd ids only */
+    lvpn__replay_commit(&r, id, 0);
+  ck_assert_int_eq(lvpn__replay_check(&r, 4000, 0), 0);            /* 999 back */
+  ck_assert_int_eq(lvpn__replay_check(&r, 3998, 0), LVPN_EREPLAY); /* 1001 */
+  ck_assert_int_eq(lvpn__replay_check(&r, 4001, 0), LVPN_EREPLAY); /* seen */
+  /* time backtrack 30 s: after 40 s, older ids expire */
+  ck_assert_int_eq(lvpn__replay_check(&r, 4998, 40), LVPN_EREPLAY);
+  ck_assert_int_eq(lvpn__replay_check(&r, 5001, 40), 0);
+  ck_assert_int_eq(lvpn__replay_setup(&r, 16, 15), 0); /* back to inline */
+  ck_assert_ptr_null(r.big);
+  for (id = 100; id <= 200; id++)
+    lvpn__replay_commit(&r, id, 0);
+  ck_assert_int_eq(lvpn__replay_check(&r, 185, 0), LVPN_EREPLAY);
+  ck_assert_int_eq(lvpn__replay_setup(&r, 0, 0), 0);
+  lvpn__replay_commit(&r, 10, 0);
+  ck_assert_int_eq(lvpn__replay_check(&r, 9, 0), LVPN_EREPLAY);
+  ck_assert_int_eq(lvpn__replay_check(&r, 10, 0), LVPN_EREPLAY);
+  ck_assert_int_eq(lvpn__replay_check(&r, 11, 0), 0);
+  ck_assert_int_eq(lvpn__replay_setup(&r, 65537, 0), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn__replay_setup(&r, 65536, 600), 0);
+  lvpn__replay_commit(&r, 70000, 0);
+  ck_assert_int_eq(lvpn__replay_check(&r, 70000 - 65535, 0), 0);
+  ck_assert_int_eq(lvpn__replay_check(&r, 70000 - 65536, 0), LVPN_EREPLAY);
+  lvpn__replay_free(&r);
+}
+END_TEST
+
 START_TEST(test_crypto_replay_window) {
   lvpn__replay_t r;
   uint32_t id;
@@ -898,6 +933,7 @@ END_TEST
 
 LVPN_TEST_MAIN("crypto", 60, fake_pool_setup, fake_pool_teardown,
                test_crypto_init_rejects_bad_config,
+               test_crypto_replay_window_sizes,
                test_crypto_encrypt_matches_vectors, test_crypto_decrypt_vectors,
                test_crypto_cbc_malformed_plaintext,
                test_crypto_lab_nonce_and_ad, test_crypto_bit_flips_rejected,

@@ -247,6 +247,43 @@ START_TEST(test_datachannel_decrypts_up) {
 }
 END_TEST
 
+static int dc_floats, dc_float_gen;
+static void dc_on_authentic(void *ud, uint8_t gen) {
+  (void)ud;
+  dc_floats++;
+  dc_float_gen = gen;
+}
+
+/* float: a data packet from a new address (meta.float_gen) is reported
+ * once it decrypted; forged or replayed ones are not. */
+START_TEST(test_datachannel_float_only_when_decrypted) {
+  env_t *e = &E;
+  uint8_t ip[64];
+  lvpn__pbuf_t *p, *q;
+
+  dc_floats = dc_float_gen = 0;
+  env_keyed(e);
+  e->dc.on_authentic = dc_on_authentic;
+  ip_packet(ip, sizeof(ip), 9);
+  p = srv_wire(e, ip, sizeof(ip));
+  q = lvpn__pbuf_clone(p);
+  p->data[p->len - 1] ^= 1; /* forged */
+  p->meta.float_gen = 4;
+  srv_send(e, p);
+  spin(e);
+  ck_assert_int_eq(dc_floats, 0);
+  q->meta.float_gen = 4;
+  srv_send(e, q);
+  srv_send(e, srv_wire(e, ip, sizeof(ip))); /* from the server: nothing */
+  spin(e);
+  ck_assert_int_eq(dc_floats, 1);
+  ck_assert_int_eq(dc_float_gen, 4);
+  ck_assert_uint_eq(e->tun.got.count, 2);
+  fake_cap_clear(&e->tun);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 START_TEST(test_datachannel_ping_consumed_and_counted) {
   env_t *e = &E;
 
@@ -740,7 +777,115 @@ START_TEST(test_datachannel_fragment_and_mss) {
 }
 END_TEST
 
+static void one_packet_cb(uv_timer_t *t) {
+  env_t *e = t->data;
+  uint8_t ip[48];
+  ip_packet(ip, sizeof(ip), 9);
+  tun_send(e, ip, sizeof(ip));
+}
+
+/* inactive 2 (any traffic): a packet every 0.5 s keeps the client up. */
+static void steady_cb(uv_timer_t *t) {
+  env_t *e = t->data;
+  uint8_t ip[48];
+  ip_packet(ip, sizeof(ip), 10);
+  srv_send(e, srv_wire(e, ip, sizeof(ip)));
+  if (e->tun.n >= 8) /* 4 s: more than twice the timeout */
+    lvpn__layer_fail(&e->dc.base, LVPN_ESTOPPED);
+}
+
+static int rekey_asks;
+static void count_rekey(lvpn__datachannel_t *d) {
+  (void)d;
+  rekey_asks++;
+}
+
+static int rekey_asks;
+
+START_TEST(test_datachannel_pre_pull_ping_exit) {
+  env_t *e = &E;
+
+  env_init(e, 1);
+  lvpn__datachannel_set_ping_exit(&e->dc, 1); /* ping-exit 1 */
+  env_run(e);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->fe.down_err, LVPN_EPING_EXIT);
+  env_finish(e, LVPN_EPING_EXIT);
+}
+END_TEST
+
+/* inactive 2 1000: one small packet at 0.5 s is not enough traffic: the
+ * layer fails with LVPN_EINACTIVE 2 s after the start. */
+START_TEST(test_datachannel_inactive_needs_bytes) {
+  env_t *e = &E;
+  uv_timer_t traffic;
+
+  env_init(e, 0);
+  lvpn__datachannel_set_inactive(&e->dc, 2, 1000);
+  env_key(e);
+  env_run(e);
+  ck_assert_int_eq(uv_timer_init(&e->fe.loop, &traffic), 0);
+  traffic.data = e;
+  ck_assert_int_eq(uv_timer_start(&traffic, one_packet_cb, 500, 0), 0);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->fe.down_err, LVPN_EINACTIVE);
+  ck_assert_uint_ge(e->fe.down_at - e->fe.started, 1900);
+  ck_assert_uint_lt(e->fe.down_at - e->fe.started, 3900);
+  ck_assert_int_eq(e->peer.n, 1); /* the packet went out */
+  uv_close((uv_handle_t *)&traffic, NULL);
+  env_finish(e, LVPN_EINACTIVE);
+}
+END_TEST
+
+START_TEST(test_datachannel_inactive_reset_by_traffic) {
+  env_t *e = &E;
+  uv_timer_t traffic;
+
+  env_init(e, 0);
+  lvpn__datachannel_set_inactive(&e->dc, 2, 0);
+  env_key(e);
+  env_run(e);
+  ck_assert_int_eq(uv_timer_init(&e->fe.loop, &traffic), 0);
+  traffic.data = e;
+  ck_assert_int_eq(uv_timer_start(&traffic, steady_cb, 500, 500), 0);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_ONCE) >= 0, 1);
+  while (e->fe.down_calls == 0)
+    uv_run(&e->fe.loop, UV_RUN_ONCE);
+  ck_assert_int_eq(e->fe.down_err, LVPN_ESTOPPED);
+  uv_close((uv_handle_t *)&traffic, NULL);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+/* reneg-pkts 3: the tick after the third packet asks once. */
+START_TEST(test_datachannel_reneg_pkts_asks_once) {
+  env_t *e = &E;
+  uint8_t ip[48];
+  int i, guard = 0;
+
+  env_init(e, 0);
+  e->params.reneg_pkts = 3;
+  e->dc.on_wants_rekey = count_rekey;
+  rekey_asks = 0;
+  env_key(e);
+  env_run(e);
+  ip_packet(ip, sizeof(ip), 11);
+  for (i = 0; i < 5; i++)
+    tun_send(e, ip, sizeof(ip));
+  spin(e);
+  ck_assert_uint_eq(e->dc.key_pkts[e->dc.tx], 5);
+  while (rekey_asks == 0 && guard++ < 30)
+    uv_run(&e->fe.loop, UV_RUN_ONCE);
+  ck_assert_int_eq(rekey_asks, 1);
+  ck_assert_int_eq(e->fe.down_calls, 0);
+  for (i = 0; i < 5; i++)
+    lvpn__pbuf_free(fake_cap_pop(&e->peer));
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
+               test_datachannel_float_only_when_decrypted,
                test_datachannel_v1_and_cbc, test_datachannel_decrypts_up,
                test_datachannel_ping_consumed_and_counted,
                test_datachannel_occ_exit_fails_stack,
@@ -756,4 +901,8 @@ LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_keepalive_ping_after_silence,
                test_datachannel_traffic_postpones_ping_and_restart,
                test_datachannel_pre_pull_ping_restart_without_key,
-               test_datachannel_fragment_and_mss)
+               test_datachannel_fragment_and_mss,
+               test_datachannel_pre_pull_ping_exit,
+               test_datachannel_inactive_needs_bytes,
+               test_datachannel_inactive_reset_by_traffic,
+               test_datachannel_reneg_pkts_asks_once)

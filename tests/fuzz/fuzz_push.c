@@ -10,6 +10,7 @@
 #include "layers/tlssession/keymethod.h"
 #include "layers/tlssession/push.h"
 #include "layers/tlssession/push_update.h"
+#include "lib/redact.h"
 #include "tests/fuzz/fuzz.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,7 +40,7 @@ static void on_msg(void *ud, const char *msg, size_t len) {
     if (shown == NULL)
       abort();
     memcpy(shown, msg, len + 1);
-    lvpn__ctlmsg_redact(shown, len); /* what the log line shows */
+    lvpn__redact_mask(shown, len); /* what the log line shows */
     if (shown[len] != '\0' || strlen(shown) != len)
       abort();
     free(shown);

@@ -354,6 +354,15 @@ static void gen_config(const char *pki) {
                slurp(pki, "ca.crt"), slurp(pki, "client.crt"),
                slurp(pki, "client.key"), test_v2_pem);
   put("fuzz_config", "inline_tls_crypt_v2", out, (size_t)n);
+  n = snprintf(out, sizeof(out), "%s",
+               "client\ndev tun\nconnect-timeout 5\n"
+               "<connection>\nremote 198.18.0.1 1194 udp\n"
+               "server-poll-timeout 2\nfloat\n</connection>\n"
+               "<connection>\nremote vpn.example 443\nproto tcp\n"
+               "lport 0\nbind ipv6only\n</connection>\n"
+               "remote-random-hostname\npersist-remote-ip\n"
+               "remote ignored.example\n");
+  put("fuzz_config", "connection_blocks", out, (size_t)n);
 }
 
 /* ---- data channel (format: fuzz_datachannel.c) ---- */
@@ -628,6 +637,64 @@ static void gen_socks(void) {
 #undef SOCKS_SEED
 }
 
+/* ---- the tracer (tls_records, control messages): flag byte + payload ---- */
+
+/* A TLS record of type `ct` holding one handshake message `hs` (0: opaque
+ * bytes, as once encrypted) of `n` body bytes. */
+static size_t tls_rec(uint8_t *out, uint8_t ct, uint8_t hs, size_t n) {
+  size_t body = hs != 0 ? n + 4 : n, i;
+  out[0] = ct;
+  out[1] = 3;
+  out[2] = 3;
+  out[3] = (uint8_t)(body >> 8);
+  out[4] = (uint8_t)body;
+  i = 5;
+  if (hs != 0) {
+    out[i++] = hs;
+    out[i++] = 0;
+    out[i++] = (uint8_t)(n >> 8);
+    out[i++] = (uint8_t)n;
+  }
+  memset(out + i, 0xa5, n);
+  return i + n;
+}
+
+static void gen_trace(void) {
+  static const char *const msgs[] = {
+      "\x01PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_x=,"
+      " auth-token-user dXNlcg==,peer-id 0",
+      "\x04PUSH_UPDATE,-route,auth-token\tSESS_ID_AT_y,push-continuation 1",
+      "\002AUTH_FAILED,TEMP[backoff 5]:auth-token x",
+  };
+  uint8_t b[400];
+  size_t n, i;
+
+  b[0] = 0x00; /* in: ClientHello, ServerHello + Certificate + Done */
+  n = 1 + tls_rec(b + 1, 22, 1, 60);
+  put("fuzz_trace", "client_hello", b, n);
+  n = 1 + tls_rec(b + 1, 22, 2, 40);
+  n += tls_rec(b + n, 22, 11, 80);
+  n += tls_rec(b + n, 22, 14, 0);
+  put("fuzz_trace", "server_flight", b, n);
+  b[0] = 0x01; /* out: key exchange, CCS, encrypted Finished */
+  n = 1 + tls_rec(b + 1, 22, 16, 33);
+  n += tls_rec(b + n, 20, 0, 1);
+  n += tls_rec(b + n, 22, 0, 40);
+  put("fuzz_trace", "client_finish", b, n);
+  b[0] = 0xe0; /* in, 7 acks: application data and an alert */
+  n = 1 + tls_rec(b + 1, 23, 0, 100);
+  n += tls_rec(b + n, 21, 0, 2);
+  put("fuzz_trace", "app_alert", b, n);
+  b[0] = 0x02; /* dropped: a record cut short */
+  n = 1 + tls_rec(b + 1, 22, 1, 60) - 30;
+  put("fuzz_trace", "cut_record", b, n);
+  for (i = 0; i < sizeof(msgs) / sizeof(msgs[0]); i++) {
+    char name[16];
+    snprintf(name, sizeof(name), "ctlmsg_%zu", i);
+    put("fuzz_trace", name, msgs[i], strlen(msgs[i]));
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -654,6 +721,7 @@ int main(int argc, char **argv) {
   gen_challenge();
   gen_proxy();
   gen_socks();
+  gen_trace();
   fuzz_pool_check();
   return 0;
 }

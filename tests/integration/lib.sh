@@ -787,6 +787,22 @@ it_lvpn_require_bin() {
     fi
 }
 
+# it_iperf3 NS TIMEOUT_S ARGS... — `iperf3 ARGS` in namespace NS (killed
+# after TIMEOUT_S), output on stdout. The
+# iperf3 server still finishing the previous test on a loaded machine answers
+# "the server is busy running a test": that is retried (5 times, 1 s apart),
+# never counted as the tunnel's failure.
+it_iperf3() {
+    local ns=$1 t=$2 out i
+    shift 2
+    for ((i = 0; i < 5; i++)); do
+        out=$(ip netns exec "$ns" timeout "$t" iperf3 "$@" 2>&1 || true)
+        grep -q 'server is busy' <<<"$out" || break
+        sleep 1
+    done
+    printf '%s\n' "$out"
+}
+
 # it_lvpn_start LOG [ARGS...] — run `layervpn connect --counters $IT_DIR/client.ovpn
 # ARGS...` in the client namespace, output to LOG; echoes its PID.
 it_lvpn_start() {

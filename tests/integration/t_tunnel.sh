@@ -39,7 +39,7 @@ run_case() { # name proto cipher [server/client switches...]
     for dir in up down; do
         local flag=""
         [[ $dir == down ]] && flag=-R
-        out=$(ip netns exec "$IT_NS_C" timeout $((IPERF_S + 15)) iperf3 -c 198.19.0.1 \
+        out=$(it_iperf3 "$IT_NS_C" $((IPERF_S + 15)) -c 198.19.0.1 \
             -t "$IPERF_S" $flag -f m 2>&1 || true)
         mbps=$(awk '/receiver/ {print $(NF-2)}' <<<"$out" | tail -n 1)
         if [[ -z $mbps ]] || ! awk -v m="$mbps" 'BEGIN {exit !(m > 1)}'; then

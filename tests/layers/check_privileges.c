@@ -1,5 +1,6 @@
-/* layers/client_priv.c: user / group / chroot. The drop runs in a forked
- * child (it cannot be undone); needs root, skipped otherwise. */
+/* layers/client_priv.c: user / group / chroot, CAP_NET_ADMIN kept. The drop
+ * runs in a forked child (it cannot be undone); needs root, skipped
+ * otherwise. */
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -8,6 +9,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cap-ng.h>
 
 #include "layervpn.h"
 #include "tests/fakes.h"
@@ -37,6 +40,13 @@ static int drop_in_child(const char *user, const char *group,
       _exit(14);
     if (setuid(0) == 0)
       _exit(15);
+    /* CAP_NET_ADMIN kept (routes removed at exit), nothing else */
+    capng_get_caps_process();
+    if (!capng_have_capability(CAPNG_EFFECTIVE, CAP_NET_ADMIN))
+      _exit(17);
+    if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETUID) ||
+        capng_have_capability(CAPNG_PERMITTED, CAP_SYS_ADMIN))
+      _exit(18);
     if (dir != NULL && access("/etc/passwd", F_OK) == 0)
       _exit(16); /* the chroot is empty */
     _exit(0);

@@ -237,8 +237,8 @@ START_TEST(test_config_inline_block_errors) {
       {"<remote>\nx\n</remote>\n", LVPN_ECONFIG, 1,
        "'remote' cannot be an inline block"},
       {"<dh>\nx\n</dh>\n", LVPN_EUNSUPPORTED, 1, "'dh' is a server option"},
-      {"<connection>\nremote x\n</connection>\n", LVPN_EUNSUPPORTED, 1,
-       "'connection' blocks are not supported yet"},
+      {"<connection>\nproto tcp\n</connection>\n", LVPN_ECONFIG, 1,
+       "each 'connection' block must contain a 'remote'"},
   };
   fake_bad_each(bad, bads, FAKE_COUNT(bads));
   bad_n("<ca>\nab\0cd\n</ca>\n", 17, LVPN_ECONFIG, 1, "NUL byte in <ca> block");
@@ -350,9 +350,6 @@ START_TEST(test_config_remote_proto_port) {
       {"remote\n", LVPN_ECONFIG, 1, "'remote' needs 1 to 3 arguments"},
       {"remote a 1 udp extra\n", LVPN_ECONFIG, 1,
        "'remote' needs 1 to 3 arguments"},
-      {"remote a\nremote b\nremote c\nremote d\nremote e\nremote f\n"
-       "remote g\nremote h\nremote i\n",
-       LVPN_ECONFIG, 9, "too many 'remote' entries (max 8)"},
   };
   lvpn_config_t *c = ok("port 443\nproto tcp\n"
                         "remote a.example\n"
@@ -611,7 +608,8 @@ START_TEST(test_config_numbers_and_timers) {
                         "verb 11\nmute 20\nreplay-window 128 30\n"
                         "mute-replay-warnings\nscript-security 2\n");
   ck_assert_int_eq(c->ping, 10);
-  ck_assert_int_eq(c->ping_restart, 60);
+  /* one receive timeout: ping-exit, given last, replaces ping-restart */
+  ck_assert_int_eq(c->ping_restart, 0);
   ck_assert_int_eq(c->ping_exit, 300);
   ck_assert_int_eq(c->inactive, 3600);
   ck_assert_int_eq(c->tun_mtu, 1400);
@@ -722,12 +720,11 @@ START_TEST(test_config_noops_unsupported_server_options) {
        "'fragment': unknown value 'loose'"},
       {"tun-mtu-max 1600\n", LVPN_EUNSUPPORTED, 1,
        "'tun-mtu-max' is not supported yet"},
-      {"float\n", LVPN_EUNSUPPORTED, 1, "'float' is not supported yet"},
-      {"bind\n", LVPN_EUNSUPPORTED, 1, "'bind' is not supported yet"},
-      {"lport 1194\n", LVPN_EUNSUPPORTED, 1, "'lport' is not supported yet"},
       {"http-proxy p 8080 f ntlm\n", LVPN_EUNSUPPORTED, 1,
        "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
        "2.7 removed it too): use 'basic' or 'none'"},
+      {"bind ipv4only\n", LVPN_ECONFIG, 1,
+       "'bind': unknown value 'ipv4only' (only 'ipv6only')"},
       {"server 10.8.0.0 255.255.255.0\n", LVPN_EUNSUPPORTED, 1,
        "'server' is a server option"},
       {"push \"route 10.0.0.0 255.0.0.0\"\n", LVPN_EUNSUPPORTED, 1,
@@ -749,8 +746,9 @@ START_TEST(test_config_noops_unsupported_server_options) {
                         "topology subnet\ntun-ipv6\nkey-method 2\n"
                         "block-outside-dns\nroute-method exe\n"
                         "ip-win32 dynamic 0 3600\nroute-delay 2 10\n"
-                        "route-delay\npull\ntls-client\n");
+                        "route-delay\npull\ntls-client\nblock-ipv6\n");
   ck_assert(c->pull && c->tls_client && !c->client);
+  ck_assert(c->persist_tun && c->block_ipv6); /* layers/tun */
   ck_assert_str_eq(c->user, "nobody"); /* done by lvpn_drop_privileges */
   ck_assert_str_eq(c->group, "nogroup");
   ck_assert_int_eq(c->n_warnings, (int)(sizeof(warned) / sizeof(warned[0])));
@@ -811,6 +809,7 @@ START_TEST(test_config_set_overrides) {
   ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 443);
   ck_assert_int_eq(c->verb, 7);
   ck_assert(c->auth_nocache);
+  ck_assert(c->persist_tun);
 
   ck_assert_int_eq(lvpn_config_set(c, "ping", bad_ping, err, sizeof(err)),
                    LVPN_ECONFIG);
@@ -1103,7 +1102,6 @@ START_TEST(test_config_area_tables) {
 }
 END_TEST
 
-
 /* The proxy area's checks (validate's, without the other areas'). */
 static int proxy_check(lvpn_config_t *c, char *m, size_t mlen) {
   lvpn__opt_ctx_t a = {0};
@@ -1369,7 +1367,169 @@ START_TEST(test_config_mtu_options) {
 }
 END_TEST
 
+/* The proxy area's whole validation: the global proxy and every block's. */
+static int proxies_validate(lvpn_config_t *c, char *m, size_t mlen) {
+  lvpn__opt_ctx_t a = {0};
+  a.cfg = c;
+  a.errbuf = m;
+  a.errlen = mlen;
+  return lvpn__config_proxy.validate(c, &a);
+}
+
+/* Proxies per <connection> block, as OpenVPN keeps them per connection
+ * entry: a block starts from the global proxy in force where it appears
+ * and may set its own; a clone copies each block's strings. */
+START_TEST(test_config_connection_block_proxies) {
+  char m[512];
+  lvpn_config_t *c = ok(
+      "client\nhttp-proxy 198.18.0.3 8080\n"
+      "<connection>\nremote a.example 443 tcp\n</connection>\n"
+      "<connection>\nremote b.example 443 tcp\nhttp-proxy 198.18.0.4 3128\n"
+      "http-proxy-option AGENT blockagent\n</connection>\n");
+  lvpn_config_t *d;
+  lvpn__proxy_t *p0, *p1;
+
+  p0 = lvpn__config_remote_proxy(c, 0);
+  p1 = lvpn__config_remote_proxy(c, 1);
+  ck_assert_int_eq(p0->kind, LVPN__PROXY_HTTP); /* inherited */
+  ck_assert_str_eq(p0->host, "198.18.0.3");
+  ck_assert_int_eq(p1->kind, LVPN__PROXY_HTTP); /* the block's own */
+  ck_assert_str_eq(p1->host, "198.18.0.4");
+  ck_assert_str_eq(p1->user_agent, "blockagent");
+  ck_assert_ptr_ne(p0->host, c->proxy.host); /* deep copies */
+  ck_assert_int_eq(proxy_check(c, m, sizeof(m)), 0);
+  ck_assert_int_eq(lvpn__config_clone(c, &d), 0);
+  lvpn_config_free(c);
+  ck_assert_str_eq(lvpn__config_remote_proxy(d, 1)->user_agent, "blockagent");
+  ck_assert_str_eq(lvpn__config_remote_proxy(d, 0)->host, "198.18.0.3");
+  lvpn_config_free(d);
+
+  /* SOCKS in a UDP block is fine; an HTTP proxy in a UDP block is
+   * refused, naming the block's remote */
+  c = ok("client\n<connection>\nremote s.example 1194 udp\n"
+         "socks-proxy 198.18.0.3\n</connection>\n");
+  ck_assert_int_eq(proxies_validate(c, m, sizeof(m)), 0);
+  ck_assert_int_eq(lvpn__config_remote_proxy(c, 0)->kind, LVPN__PROXY_SOCKS);
+  ck_assert_int_eq(c->proxy.kind, LVPN__PROXY_NONE);
+  lvpn_config_free(c);
+  c = ok("client\n<connection>\nremote u.example 1194 udp\n"
+         "http-proxy 198.18.0.4 3128\n</connection>\n"
+         "<connection>\nremote t.example 443 tcp\n</connection>\n");
+  ck_assert_int_eq(proxies_validate(c, m, sizeof(m)), LVPN_ECONFIG);
+  ck_assert_msg(strstr(m, "remote 'u.example' uses UDP") != NULL, "%s", m);
+  lvpn_config_free(c);
+}
+END_TEST
+
+/* <connection> blocks: global settings before a block are its defaults,
+ * its own options stay its own, remote lines are ignored once blocks are
+ * given, options not allowed inside are refused with file:line. */
+START_TEST(test_config_connection_blocks) {
+  static const fake_bad_case_t bads[] = {
+      {"client\n<connection>\nremote a\nca x.pem\n</connection>\n",
+       LVPN_ECONFIG, 4,
+       "'ca' is not allowed inside <connection> (only per-connection options "
+       "are)"},
+      {"<connection>\nremote a\ntls-auth t.key 1\n</connection>\n",
+       LVPN_EUNSUPPORTED, 3,
+       "'tls-auth' inside <connection> is not supported: give it once, "
+       "outside the blocks"},
+      {"<connection>\nremote a\nnobind\nlport 5000\n</connection>\n",
+       LVPN_ECONFIG, 1, "'lport' and 'nobind' cannot be used together"},
+      {"local example.com\n", LVPN_EUNSUPPORTED, 1,
+       "'local example.com': only an IP address is supported here"},
+  };
+  lvpn_config_t *c = ok("client\nremote old.example\nconnect-timeout 7\n"
+                        "port 1000\n"
+                        "<connection>\nremote a.example\nproto tcp\n"
+                        "connect-timeout 3\nlport 0\nfloat\n"
+                        "</connection>\n"
+                        "<connection>\nremote b.example 2000 udp6\n"
+                        "</connection>\n"
+                        "remote late.example\nconnect-timeout 9\n");
+  ck_assert(c->conn_blocks);
+  ck_assert_int_eq(c->n_remotes, 2);
+  ck_assert_str_eq(c->remotes[0].host, "a.example");
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 0), 1000);
+  ck_assert(lvpn__config_remote_proto(c, 0).tcp);
+  ck_assert_uint_eq(lvpn__config_remote_port(c, 1), 2000);
+  ck_assert(lvpn__config_remote_proto(c, 1).family == 6);
+  /* global settings after the blocks: the config's own (warned) */
+  ck_assert_int_eq(c->connect_timeout, 9);
+  ck_assert(!c->floating && !lvpn__config_bind_local(c));
+  ck_assert_int_eq(c->n_warnings, 3);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], ":5: 1 'remote' line(s) "
+                                               "ignored"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[1], ":15: 'remote' outside"));
+  ck_assert_ptr_nonnull(strstr(c->warnings[2], ":16: option "
+                                               "'connect-timeout' is ignored "
+                                               "by previous <connection>"));
+  { /* a clone owns its own copies of the blocks' settings */
+    lvpn_config_t *k;
+    ck_assert_int_eq(lvpn__config_clone(c, &k), 0);
+    ck_assert_ptr_ne(k->remotes[0].fields, c->remotes[0].fields);
+    lvpn__config_use_remote(k, 0);
+    ck_assert_int_eq(k->connect_timeout, 3);
+    lvpn_config_free(k);
+  }
+  lvpn__config_use_remote(c, 0);
+  ck_assert_int_eq(c->connect_timeout, 3);
+  ck_assert(c->floating && lvpn__config_bind_local(c) && c->lport == 0);
+  ck_assert(c->proto.tcp);
+  lvpn__config_use_remote(c, 1);
+  ck_assert_int_eq(c->connect_timeout, 7); /* the global one at the block */
+  ck_assert(!c->floating && !lvpn__config_bind_local(c));
+  ck_assert_uint_eq(c->port, 1000);
+  lvpn_config_free(c);
+
+  c = ok("remote a\nlport 5000\nlocal 198.18.0.2\nbind ipv6only\n"
+         "remote-random-hostname\npersist-remote-ip\n");
+  ck_assert(lvpn__config_bind_local(c) && c->lport == 5000);
+  ck_assert_str_eq(c->local, "198.18.0.2");
+  ck_assert(c->remote_random_hostname && c->persist_remote_ip);
+  lvpn_config_free(c);
+  c = ok("client\nremote a\nbind\nnobind\n");
+  ck_assert_int_eq(lvpn__config_validate(c, err, sizeof(err)), LVPN_ECONFIG);
+  ck_assert_str_eq(err, "'bind' and 'nobind' cannot be used together");
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
+/* Session and script options of the process issue: stored as OpenVPN
+ * means them; ping-exit and ping-restart are one timeout, the last wins. */
+START_TEST(test_config_session_and_script_options) {
+  lvpn_config_t *c = ok("remote 198.18.0.1\nclient\nping-exit 30\n"
+                        "ping-restart 40\npasstos\ntls-exit\n"
+                        "inactive 600 100000\nreneg-bytes 5000000\n"
+                        "reneg-pkts 9000\nroute-up \"/bin/true up\"\n"
+                        "route-pre-down /bin/true\nipchange /bin/true\n"
+                        "remap-usr1 SIGHUP\ncd /etc\nlog rel.log\n"
+                        "status /run/s.st\n");
+  ck_assert_int_eq(c->ping_restart, 40);
+  ck_assert_int_eq(c->ping_exit, 0);
+  ck_assert(c->passtos);
+  ck_assert(c->tls_exit);
+  ck_assert_int_eq(c->inactive, 600);
+  ck_assert_int_eq(c->inactive_bytes, 100000);
+  ck_assert_uint_eq(c->reneg_bytes, 5000000);
+  ck_assert_uint_eq(c->reneg_pkts, 9000);
+  ck_assert_str_eq(c->route_up, "/bin/true up");
+  ck_assert_str_eq(c->route_pre_down, "/bin/true");
+  ck_assert_str_eq(c->ipchange, "/bin/true");
+  ck_assert_int_eq(c->remap_usr1, 1);
+  ck_assert_str_eq(c->log_file, "/etc/rel.log"); /* below cd */
+  ck_assert_str_eq(c->status_file, "/run/s.st");
+  ck_assert_int_eq(c->status_interval, 60);
+  lvpn_config_free(c);
+  bad("remap-usr1 SIGINT\n", LVPN_ECONFIG, 1,
+      "'remap-usr1': unknown value 'SIGINT'");
+  bad("status\n", LVPN_ECONFIG, 1, "'status' needs 1 to 2 arguments");
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
+               test_config_session_and_script_options,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,
                test_config_comments_blank_lines_bom_crlf,
@@ -1387,4 +1547,6 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_bad_files_never_crash, test_config_list_limits,
                test_config_area_tables, test_config_http_proxy,
                test_config_http_proxy_errors, test_config_socks_proxy,
-               test_config_mtu_options)
+               test_config_mtu_options,
+               test_config_connection_blocks,
+               test_config_connection_block_proxies)

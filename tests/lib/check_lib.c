@@ -150,8 +150,64 @@ START_TEST(test_log_levels_filter) {
 }
 END_TEST
 
+/* mute 2: a run of one category shows 3 messages and a NOTE, the next
+ * other message is preceded by the count of dropped ones. */
+START_TEST(test_log_mute_runs) {
+  lvpn__logger_t lg;
+  lvpn__mute_t m = {2, 0, 0, NULL};
+  int i;
+  lvpn__logger_init(&lg);
+  lg.cb = log_capture;
+  lg.mute = &m;
+  log_calls = 0;
+  for (i = 0; i < 6; i++)
+    LVPN__LOG(&lg, LVPN_LOG_INFO, "tun", "same %d", i);
+  ck_assert_int_eq(log_calls, 4); /* 3 shown + the NOTE */
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "tls", "other");
+  ck_assert_int_eq(log_calls, 6);
+  ck_assert_str_eq(log_last, "3 tls other");
+  LVPN__LOG(&lg, LVPN_LOG_ERROR, "tls", "new category");
+  ck_assert_int_eq(log_calls, 7);
+  m.cutoff = 0; /* off */
+  for (i = 0; i < 6; i++)
+    LVPN__LOG(&lg, LVPN_LOG_INFO, "tun", "same %d", i);
+  ck_assert_int_eq(log_calls, 13);
+}
+END_TEST
+
+static char log_all[2048];
+static void log_append(void *ud, int level, const char *layer,
+                       const char *msg) {
+  (void)ud;
+  (void)layer;
+  snprintf(log_all + strlen(log_all), sizeof(log_all) - strlen(log_all),
+           "%d %s\n", level, msg);
+}
+
+START_TEST(test_log_mute_messages) {
+  lvpn__logger_t lg;
+  lvpn__mute_t m = {1, 0, 0, NULL};
+  lvpn__logger_init(&lg);
+  lg.cb = log_append;
+  lg.mute = &m;
+  log_all[0] = '\0';
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "dc", "a");
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "dc", "b");
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "dc", "c");
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "dc", "d");
+  LVPN__LOG(&lg, LVPN_LOG_FATAL, "dc", "fatal is never muted");
+  LVPN__LOG(&lg, LVPN_LOG_INFO, "tls", "e");
+  ck_assert_str_eq(log_all, "3 a\n3 b\n3 NOTE: --mute triggered...\n"
+                            "0 fatal is never muted\n"
+                            "3 2 variation(s) on previous 1 message(s) "
+                            "suppressed by --mute\n"
+                            "3 e\n");
+}
+END_TEST
+
 LVPN_TEST_MAIN("lib", 0, NULL, NULL, test_error_names_and_texts,
                test_error_every_code_has_text, test_pbuf_push_pull_without_copy,
                test_pbuf_pool_reuses_buffers,
                test_pbuf_clone_keeps_headroom_and_meta, test_queue_fifo_order,
-               test_log_levels_filter)
+               test_log_levels_filter, test_log_mute_runs,
+               test_log_mute_messages)

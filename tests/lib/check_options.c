@@ -163,11 +163,13 @@ END_TEST
 START_TEST(test_options_not_yet_refused_with_reason) {
   lvpn_config_t *c;
   static const fake_bad_case_t cases2[] = {
-      {"daemon\n", LVPN_EUNSUPPORTED, 1, "'daemon' is not supported yet"},
       {"mtu-test\n", LVPN_EUNSUPPORTED, 1,
        "'mtu-test' is not supported yet"},
-      {"remote-random-hostname\n", LVPN_EUNSUPPORTED, 1,
-       "'remote-random-hostname' is not supported yet"},
+      {"persist-local-ip\n", LVPN_EUNSUPPORTED, 1,
+       "'persist-local-ip' is not supported yet"},
+      {"setcon system_u:system_r:openvpn_t\n", LVPN_EUNSUPPORTED, 1,
+       "'setcon' is not supported: this client does not change its SELinux "
+       "context"},
       {"plugin /usr/lib/x.so\n", LVPN_EUNSUPPORTED, 1,
        "'plugin' is not supported: plugins cannot be loaded"},
       {"management-external-key\n", LVPN_EUNSUPPORTED, 1,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/redact.h"
 #include "lib/trace.h"
 #include "tests/fakes.h"
 
@@ -363,6 +364,7 @@ START_TEST(test_trace_redacts_tokens_and_messages) {
   static const char failed[] = "AUTH_FAILED,password was hunter2";
   static const char pending[] =
       "AUTH_PENDING,timeout 60,OPEN_URL:https://x/?t=abc";
+  static const char update[] = "PUSH_UPDATE,-route,auth-token SESS_ID_c2VjcmV0";
   char out[64];
 
   tracer_on(&tr, LVPN_TRACE_DEFAULT);
@@ -382,10 +384,33 @@ START_TEST(test_trace_redacts_tokens_and_messages) {
                      sizeof(pending) - 1);
   ck_assert_ptr_null(strstr(last, "abc"));
   ck_assert(json_object_ok(last));
-  /* the redactor never overflows its output */
-  lvpn__trace_redact_options(out, sizeof(out), push + 11, sizeof(push) - 12);
+  /* a PUSH_UPDATE's options are redacted the same way */
+  LVPN__TRACE_CTLMSG(&tr, "tlssession", "control_in", update,
+                     sizeof(update) - 1);
+  ck_assert_msg(json_object_ok(last), "%s", last);
+  ck_assert_ptr_nonnull(
+      strstr(last, "\"message\":\"PUSH_UPDATE\",\"options\":\"-route,"
+                   "auth-token [REDACTED]\"}"));
+  ck_assert_ptr_null(strstr(last, "c2VjcmV0"));
+  /* the redactor never overflows its output, and stops at a NUL */
+  ck_assert_uint_lt(
+      lvpn__redact_copy(out, sizeof(out), push + 11, sizeof(push) - 12),
+      sizeof(out));
   ck_assert_uint_lt(strlen(out), sizeof(out));
   ck_assert_ptr_null(strstr(out, "c2VjcmV0"));
+  ck_assert_uint_eq(lvpn__redact_copy(out, 1, push, sizeof(push)), 0);
+  ck_assert_str_eq(out, "");
+  ck_assert_uint_eq(lvpn__redact_copy(out, sizeof(out), "a\0auth-token x", 15),
+                    1);
+  /* one implementation: the log's mask hides the same fields */
+  {
+    char masked[sizeof(push)];
+    memcpy(masked, push, sizeof(push));
+    lvpn__redact_mask(masked, sizeof(masked) - 1);
+    ck_assert_str_eq(masked, "PUSH_REPLY,route 10.0.0.0 255.0.0.0,"
+                             "auth-token *******************,"
+                             "auth-token-user ********,peer-id 0");
+  }
 }
 END_TEST
 

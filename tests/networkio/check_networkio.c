@@ -46,6 +46,9 @@ typedef struct {
   size_t srv_rx_len;
   int srv_frames;
   uint16_t port;
+  int floating;   /* build() with float */
+  int float_test; /* cap_up confirms the first packet (authenticated) */
+  uint8_t float_gens[4];
 } ctx_t;
 
 static ctx_t T;
@@ -55,6 +58,8 @@ static fake_log_t logs;
 static size_t len_for(int i) {
   return 5 + (size_t)(i * 37) % 1500;
 }
+
+static uint16_t port_of(const struct sockaddr_storage *ss);
 
 /* ---- capture layer (top) ---- */
 
@@ -88,6 +93,16 @@ static void cap_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     for (k = 5; k < p->len; k++)
       if (p->data[k] != (uint8_t)(idx + k))
         c->in_order = 0;
+  }
+  if (T.float_test && i < 4)
+    T.float_gens[i] = p->meta.float_gen;
+  if (T.float_test && i == 0) {
+    uint16_t before = port_of(&T.net.remote);
+    lvpn__networkio_float(&T.net, (uint8_t)(p->meta.float_gen + 1));
+    ck_assert_uint_eq(port_of(&T.net.remote), before); /* not that one */
+    lvpn__networkio_float(&T.net, p->meta.float_gen);  /* authenticated */
+    ck_assert_uint_ne(port_of(&T.net.remote), before);
+    lvpn__layer_send_down(&T.cap.base, mk_pkt('E', 1, len_for(1)));
   }
   c->received++;
   lvpn__pbuf_free(p);
@@ -152,6 +167,10 @@ static void srv_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   (void)flags;
   if (nread <= 0 || addr == NULL)
     return;
+  if (buf->base[0] == 'G') { /* the server moved: only from the other port */
+    srv_udp_send(&T.udp2, buf->base, (size_t)nread, addr);
+    return;
+  }
   if (buf->base[0] == 'F')
     srv_udp_send(&T.udp2, buf->base, (size_t)nread, addr);
   else if (buf->base[0] == 'B')
@@ -174,6 +193,7 @@ static int udp_server(int family) {
       uv_udp_bind(&T.udp2, (struct sockaddr *)&ss, 0) != 0)
     return -1;
   ck_assert_int_eq(uv_udp_recv_start(&T.udp, srv_alloc, srv_udp_recv), 0);
+  ck_assert_int_eq(uv_udp_recv_start(&T.udp2, srv_alloc, srv_udp_recv), 0);
   ck_assert_int_eq(uv_udp_getsockname(&T.udp, (struct sockaddr *)&ss, &len), 0);
   T.port = port_of(&ss);
   return 0;
@@ -282,7 +302,8 @@ static void on_down(lvpn__workers_t *w, int err) {
 }
 
 static void build(const char *host, lvpn__net_proto_t proto) {
-  lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready, NULL};
+  lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready,
+                              NULL, 0,    NULL,   0, T.floating, NULL, 0};
 
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
                    0);
@@ -422,6 +443,31 @@ START_TEST(test_networkio_udp_foreign_port_dropped_and_counted) {
   ck_assert_uint_eq(T.net.stats.foreign, 2);
   ck_assert_uint_eq(T.net.stats.rx_packets, 2);
   assert_log("unknown address 127.0.0.1:");
+}
+END_TEST
+
+/* float: the server answers from another port; the datagram goes up
+ * marked, and only once the layer above confirms that generation does the
+ * remote move; later packets go to, and come from, the new address. */
+START_TEST(test_networkio_udp_float_moves_after_confirmation) {
+  char want[64];
+  ck_assert_int_eq(udp_server(AF_INET), 0);
+  T.floating = T.float_test = 1;
+  build("127.0.0.1", LVPN__NET_UDP);
+  T.ready_cmds = "G";
+  T.ready_burst = 1;
+  T.cap.expect = 2;
+  ck_assert_int_eq(run(), LVPN_ESTOPPED);
+  ck_assert_int_eq(T.cap.received, 2);
+  ck_assert_uint_ne(T.float_gens[0], 0); /* from the candidate */
+  ck_assert_uint_eq(T.float_gens[1], 0); /* from the server, moved */
+  ck_assert_uint_eq(T.net.stats.float_rx, 1);
+  ck_assert_uint_eq(T.net.stats.floated, 1);
+  ck_assert_uint_eq(T.net.stats.foreign, 0);
+  snprintf(want, sizeof(want), "peer floated from 127.0.0.1:%u to 127.0.0.1:",
+           T.port);
+  assert_log(want);
+  finish();
 }
 END_TEST
 
@@ -718,8 +764,8 @@ END_TEST
 
 START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
   static char longhost[LVPN__NETWORKIO_HOST_MAX + 2];
-  const lvpn__networkio_opts_t ok = {"127.0.0.1", 1194, LVPN__NET_UDP, 0, NULL,
-                                     NULL};
+  const lvpn__networkio_opts_t ok = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
+                                     NULL, NULL, 0, NULL, 0, 0, NULL, 0};
   lvpn__networkio_opts_t bad[5];
   int i;
 
@@ -785,6 +831,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100,
                test_networkio_udp_held_until_ready_in_order_and_bounded,
                test_networkio_udp_foreign_port_dropped_and_counted,
+               test_networkio_udp_float_moves_after_confirmation,
                test_networkio_udp_truncated_and_empty_dropped,
                test_networkio_udp_busy_socket_uses_requests,
                test_networkio_udp_requests_freed_when_closed_early,

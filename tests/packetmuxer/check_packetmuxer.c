@@ -368,6 +368,56 @@ static void bad_auth_and_replay(int mode) {
   env_finish(e);
 }
 
+static int floats, float_gen;
+static void on_authentic(void *ud, uint8_t gen) {
+  ck_assert_ptr_eq(ud, &E);
+  floats++;
+  float_gen = gen;
+}
+
+/* float: a control packet from a new address (meta.float_gen) is reported
+ * only once tls-crypt/tls-auth authenticated it and it is of our session;
+ * with no wrap (nothing authenticates it) never. */
+static void float_case(int mode, int want) {
+  env_t *e = &E;
+  srv_pkt_t c = control(server_sid, 1, "x"), o = control(other_sid, 2, "y");
+  lvpn__pbuf_t *p;
+
+  floats = float_gen = 0;
+  env_start(e, mode);
+  e->mux.on_authentic = on_authentic;
+  e->mux.auth_ud = e;
+  server_reset(e);
+  p = srv_packet(e, &c);
+  p->meta.float_gen = 7;
+  if (mode != LVPN__TLSWRAP_NONE) { /* forged: not authenticated */
+    p->data[p->len - 1] ^= 1;
+    inject(e, p);
+    p = srv_packet(e, &o); /* authenticated, another session */
+    p->meta.float_gen = 7;
+    inject(e, p);
+    spin(e);
+    ck_assert_int_eq(floats, 0);
+    p = srv_packet(e, &c);
+    p->meta.float_gen = 7;
+  }
+  inject(e, p);
+  c.msg_id = 2;
+  inject(e, srv_packet(e, &c)); /* from the server's address: nothing */
+  spin(e);
+  ck_assert_int_eq(floats, want);
+  ck_assert_int_eq(float_gen, want ? 7 : 0);
+  ck_assert_uint_eq(e->ctl.got.count, 2);
+  env_finish(e);
+}
+
+START_TEST(test_packetmuxer_float_only_when_authenticated) {
+  float_case(LVPN__TLSWRAP_CRYPT, 1);
+  float_case(LVPN__TLSWRAP_AUTH, 1);
+  float_case(LVPN__TLSWRAP_NONE, 0);
+}
+END_TEST
+
 START_TEST(test_packetmuxer_bad_auth_and_replay_dropped) {
   bad_auth_and_replay(LVPN__TLSWRAP_CRYPT);
   bad_auth_and_replay(LVPN__TLSWRAP_AUTH); /* HMAC-SHA1, no key direction */
@@ -661,6 +711,7 @@ LVPN_TEST_MAIN("packetmuxer", 0, NULL, NULL,
                test_packetmuxer_other_server_session_dropped,
                test_packetmuxer_acks_for_other_client_dropped,
                test_packetmuxer_bad_auth_and_replay_dropped,
+               test_packetmuxer_float_only_when_authenticated,
                test_packetmuxer_truncated_and_undecodable_dropped,
                test_packetmuxer_unknown_opcode_dropped,
                test_packetmuxer_data_packets_pass_untouched,

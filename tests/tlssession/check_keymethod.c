@@ -311,6 +311,33 @@ START_TEST(test_keymethod_peer_info) {
 }
 END_TEST
 
+/* push-peer-info: OpenVPN's extended fields after the standard ones, then
+ * the setenv lines the client picked; a line with a newline is not sent. */
+START_TEST(test_keymethod_peer_info_extended) {
+  lvpn__peer_info_opts_t o;
+  const char *env[] = {"UV_SITE=lab", "IV_GUI_VER=gui 1.0", "UV_BAD=a\nb"};
+
+  memset(&o, 0, sizeof(o));
+  o.version = "0.1.0";
+  o.mtu = 1600;
+  o.ciphers = "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305";
+  o.proto = 142;
+  o.env = env;
+  o.n_env = 3;
+  peer_info_is(&o, PI_BASE "UV_SITE=lab\nIV_GUI_VER=gui 1.0\n");
+  o.extended = 1;
+  o.hwaddr = "02:00:00:00:00:01";
+  o.ssl_version = "mbed TLS 2.28.3";
+  o.plat_version = "6.1.0";
+  peer_info_is(&o, PI_BASE "IV_HWADDR=02:00:00:00:00:01\n"
+                           "IV_SSL=mbed TLS 2.28.3\nIV_PLAT_VER=6.1.0\n"
+                           "UV_SITE=lab\nIV_GUI_VER=gui 1.0\n");
+  o.hwaddr = NULL; /* no default route: no IV_HWADDR */
+  o.n_env = 0;
+  peer_info_is(&o, PI_BASE "IV_SSL=mbed TLS 2.28.3\nIV_PLAT_VER=6.1.0\n");
+}
+END_TEST
+
 START_TEST(test_keymethod_peer_info_rejects) {
   lvpn__peer_info_opts_t o;
   char out[1024], ciphers[200];
@@ -426,6 +453,6 @@ LVPN_TEST_MAIN("keymethod", 0, NULL, NULL, test_keymethod_build_exact_bytes,
                test_keymethod_build_too_big, test_keymethod_randomize,
                test_keymethod_parse_server, test_keymethod_parse_server_bad,
                test_keymethod_parse_server_truncated_everywhere,
-               test_keymethod_options_string, test_keymethod_peer_info,
+               test_keymethod_options_string, test_keymethod_peer_info, test_keymethod_peer_info_extended,
                test_keymethod_peer_info_rejects, test_keymethod_ctlmsg_split,
                test_keymethod_auth_nocache_forgets_password)

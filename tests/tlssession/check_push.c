@@ -5,6 +5,7 @@
 
 #include "layers/tlssession/push.h"
 #include "layervpn.h"
+#include "lib/redact.h"
 #include "tests/fakes.h"
 
 /* Records what the parser warned about. */
@@ -486,8 +487,8 @@ END_TEST
 
 /* Regression: the client logged every PUSH_REPLY verbatim at verb 3, so a
  * server's auth-token (a reusable credential) ended up in logs. The log
- * line now goes through lvpn__ctlmsg_redact. */
-START_TEST(test_push_ctlmsg_redact_auth_token) {
+ * line now goes through lvpn__redact_mask (lib/redact.c). */
+START_TEST(test_push_redact_mask_auth_token) {
   char m[] = "PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_abc+/="
              ", auth-token-user dXNlcg==,auth-tokenX keep,auth-token";
   const char *want =
@@ -495,12 +496,42 @@ START_TEST(test_push_ctlmsg_redact_auth_token) {
       ", auth-token-user ********,auth-tokenX keep,auth-token";
   char cut[] = "PUSH_REPLY,auth-token SECRET,ping 5";
 
-  lvpn__ctlmsg_redact(m, strlen(m));
+  lvpn__redact_mask(m, strlen(m));
   ck_assert_str_eq(m, want);
   /* only `len` bytes are looked at (the rest is not a message) */
-  lvpn__ctlmsg_redact(cut, 25);
+  lvpn__redact_mask(cut, 25);
   ck_assert_str_eq(cut, "PUSH_REPLY,auth-token ***RET,ping 5");
-  lvpn__ctlmsg_redact(cut, 0);
+  lvpn__redact_mask(cut, 0);
+}
+END_TEST
+
+/* Regression: a malformed or filtered auth-token was quoted whole in the
+ * parse error, which the client logs. */
+START_TEST(test_push_errors_hide_auth_token) {
+  static const char *const bad[] = {
+      "PUSH_REPLY,auth-token SESS_ID_SECRETVALUE extra",
+      "PUSH_REPLY,auth-token-user 'SESS_ID_SECRETVALUE",
+      "PUSH_REPLY,auth-token SESS_ID_SECRETVALUE"}; /* rejected by filter */
+  lvpn__pull_filter_t f[1] = {{LVPN__PULL_REJECT, "auth-token "}};
+  lvpn__push_t p;
+  warns_t w = {0};
+  size_t i;
+
+  for (i = 0; i < FAKE_COUNT(bad); i++) {
+    lvpn__push_init(&p);
+    if (i == 2) {
+      p.filters = f;
+      p.n_filters = 1;
+    }
+    ck_assert_msg(parse(&p, &w, bad[i]) == LVPN_EPUSH, "accepted: %s", bad[i]);
+    ck_assert_msg(strstr(p.err, "SECRETVALUE") == NULL, "%s", p.err);
+    ck_assert_msg(strstr(p.err, "auth-token") != NULL, "%s", p.err);
+    ck_assert_msg(strstr(p.err, "****") != NULL, "%s", p.err);
+    if (i == 2)
+      p.n_filters = 0;
+    lvpn__push_free(&p);
+  }
+  ck_assert_int_eq(w.n, 0);
 }
 END_TEST
 
@@ -592,4 +623,5 @@ LVPN_TEST_MAIN("push", 0, NULL, NULL, test_push_real_vector,
                test_push_unknown_options_warn, test_push_malformed_values,
                test_push_garbage_never_crashes, test_push_pull_filter,
                test_push_ctlmsg_classify, test_push_auth_fail_temp,
-               test_push_ctlmsg_redact_auth_token)
+               test_push_redact_mask_auth_token,
+               test_push_errors_hide_auth_token)

@@ -139,6 +139,24 @@ START_TEST(test_push_update_malformed) {
 }
 END_TEST
 
+/* Regression: an auth-token in a PUSH_UPDATE (not updatable) was quoted
+ * whole in the error, which the client logs. */
+START_TEST(test_push_update_errors_hide_auth_token) {
+  static const char *const bad[] = {"PUSH_UPDATE,auth-token SESS_ID_SECRET1",
+                                    "PUSH_UPDATE,-auth-token SESS_ID_SECRET1",
+                                    "PUSH_UPDATE,?-auth-token SESS_ID_SECRET1",
+                                    "PUSH_UPDATE,auth-token-user SECRET1=="};
+  size_t i;
+  for (i = 0; i < FAKE_COUNT(bad); i++) {
+    ck_assert_msg(update(bad[i]) == LVPN_EPUSH, "accepted: %s", bad[i]);
+    ck_assert_msg(strstr(upd.err, "SECRET1") == NULL, "%s", upd.err);
+    ck_assert_msg(strstr(upd.err, "auth-token") != NULL, "%s", upd.err);
+  }
+  /* the token of the PUSH_REPLY stays */
+  ck_assert_str_eq(cur.auth_token, "SESS_ID_abc");
+}
+END_TEST
+
 START_TEST(test_push_update_other_kinds) {
   update_commit("PUSH_UPDATE,keepalive 5 25,redirect-gateway def1,"
                 "route-metric 7,tun-mtu 1400,block-ipv6,"
@@ -182,4 +200,5 @@ LVPN_TEST_MAIN("push_update", 0, setup, teardown,
                test_push_update_remove_forms,
                test_push_update_continuation_resets_once,
                test_push_update_not_updatable, test_push_update_malformed,
-               test_push_update_other_kinds, test_push_update_classified)
+               test_push_update_other_kinds, test_push_update_classified,
+               test_push_update_errors_hide_auth_token)

@@ -262,6 +262,139 @@ START_TEST(test_tun_plan_ipv6_gateway_default) {
 }
 END_TEST
 
+/* redirect-gateway ipv6: OpenVPN's four routes via the tun, and a /128
+ * to an IPv6 server they cover. */
+START_TEST(test_tun_plan_ipv6_redirect_and_server) {
+  lvpn__tun_route6_param_t r;
+  lvpn__tun_ipv6_params_t p;
+  lvpn__tun_plan_t plan;
+  const char *want[] = {"::", "2000::", "3000::", "fc00::"};
+  const unsigned bits[] = {3, 4, 4, 7};
+  uint8_t a[16];
+  char err[128];
+  size_t i;
+
+  lab6(&p, &r, "2001:2:0:100::", 56);
+  p.redirect = 1;
+  p.has_server = 1;
+  ip6("2001:2:0:1::1", p.server);
+  lvpn__tun_plan_init(&plan);
+  ck_assert_int_eq(lvpn__tun_plan_ipv6(&plan, &p, err, sizeof(err)), 0);
+  ck_assert_uint_eq(plan.n_routes6, 5);
+  for (i = 0; i < 4; i++) {
+    ip6(want[i], a);
+    ck_assert_mem_eq(plan.routes6[i].dst, a, 16);
+    ck_assert_uint_eq(plan.routes6[i].prefixlen, bits[i]);
+  }
+  ck_assert(plan.has_server6_route); /* 2000::/4 covers it */
+  ck_assert_mem_eq(plan.server6, p.server, 16);
+
+  /* a server outside every tun route needs none; no redirect without an
+   * IPv6 address, as OpenVPN */
+  p.redirect = 0;
+  ip6("2001:2:0:1::1", p.server);
+  ck_assert_int_eq(lvpn__tun_plan_ipv6(&plan, &p, err, sizeof(err)), 0);
+  ck_assert(!plan.has_server6_route);
+  p.redirect = 1;
+  p.has_ifconfig = 0;
+  ck_assert_int_eq(lvpn__tun_plan_ipv6(&plan, &p, err, sizeof(err)), 0);
+  ck_assert_uint_eq(plan.n_routes6, 1);
+  lvpn__tun_plan_free(&plan);
+}
+END_TEST
+
+/* persist-tun: a copied plan is the same; any route or address change is
+ * not; the previous gateway found when applying does not count. */
+START_TEST(test_tun_plan_copy_and_same) {
+  lvpn__tun_route4_param_t r4 = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
+                                 0, 0};
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t a, b;
+  char err[128];
+
+  subnet4(&p4);
+  p4.routes = &r4;
+  p4.n_routes = 1;
+  p4.redirect_def1 = 1;
+  p4.server = IP4(198, 18, 0, 1);
+  lvpn__tun_plan_init(&a);
+  lvpn__tun_plan_init(&b);
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&a, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__tun_plan_copy(&b, &a), 0);
+  ck_assert_ptr_ne(b.routes4, a.routes4);
+  ck_assert(lvpn__tun_plan_same(&a, &b));
+  b.net_gateway = IP4(198, 18, 0, 254);
+  b.net_ifindex = 7;
+  ck_assert(lvpn__tun_plan_same(&a, &b));
+  b.routes4[2].metric = 5;
+  ck_assert(!lvpn__tun_plan_same(&a, &b));
+  r4.net = IP4(198, 19, 101, 0);
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&b, &p4, err, sizeof(err)), 0);
+  ck_assert(!lvpn__tun_plan_same(&a, &b));
+  ck_assert_int_eq(lvpn__tun_plan_copy(&b, &a), 0);
+  b.addr4 = IP4(198, 19, 0, 3);
+  ck_assert(!lvpn__tun_plan_same(&a, &b));
+  lvpn__tun_plan_free(&a);
+  lvpn__tun_plan_free(&b);
+}
+END_TEST
+
+/* Sum of 16-bit words, folded (RFC 1071). */
+static uint32_t sum16(const uint8_t *p, size_t n, uint32_t sum) {
+  size_t i;
+  for (i = 0; i + 1 < n; i += 2)
+    sum += (uint32_t)(p[i] << 8 | p[i + 1]);
+  if (n & 1)
+    sum += (uint32_t)(p[n - 1] << 8);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return sum;
+}
+
+/* block-ipv6: the ICMPv6 no-route answer, its checksum, the quote cut at
+ * 1280 bytes; nothing for what is not IPv6. */
+START_TEST(test_tun_icmp6_unreachable) {
+  static uint8_t pkt[1500], out[1280];
+  uint8_t src[16], pseudo[40];
+  size_t n, len;
+
+  memset(pkt, 0xab, sizeof(pkt));
+  pkt[0] = 0x60;
+  pkt[1] = 0x01; /* traffic class / flow */
+  pkt[6] = 17;
+  pkt[7] = 63;
+  ip6("2001:2:0:8::1000", pkt + 8);
+  ip6("2001:2:ffff::1", pkt + 24);
+  ip6("2001:2:0:8::1", src);
+  for (len = 60; len <= sizeof(pkt); len += sizeof(pkt) - 60) {
+    n = lvpn__icmp6_unreachable(pkt, len, src, out, sizeof(out));
+    ck_assert_uint_eq(n, len + 48 <= 1280 ? len + 48 : 1280);
+    ck_assert_mem_eq(out, pkt, 4);
+    ck_assert_uint_eq((size_t)(out[4] << 8 | out[5]), n - 40);
+    ck_assert_uint_eq(out[6], 58);
+    ck_assert_uint_eq(out[7], 63);
+    ck_assert_mem_eq(out + 8, src, 16);
+    ck_assert_mem_eq(out + 24, pkt + 8, 16);
+    ck_assert_uint_eq(out[40], 1); /* destination unreachable */
+    ck_assert_uint_eq(out[41], 0); /* no route */
+    ck_assert_mem_eq(out + 48, pkt, n - 48);
+    /* the checksum verifies: pseudo-header plus message sum to 0xffff */
+    memcpy(pseudo, out + 8, 32);
+    memset(pseudo + 32, 0, 8);
+    pseudo[34] = (uint8_t)((n - 40) >> 8);
+    pseudo[35] = (uint8_t)(n - 40);
+    pseudo[39] = 58;
+    ck_assert_uint_eq(sum16(out + 40, n - 40, sum16(pseudo, 40, 0)), 0xffff);
+  }
+  pkt[0] = 0x45;
+  ck_assert_uint_eq(lvpn__icmp6_unreachable(pkt, 60, src, out, sizeof(out)),
+                    0);
+  pkt[0] = 0x60;
+  ck_assert_uint_eq(lvpn__icmp6_unreachable(pkt, 39, src, out, sizeof(out)),
+                    0);
+}
+END_TEST
+
 /* ================= pure: scripts ================= */
 
 static char tmpdir[64];
@@ -745,6 +878,56 @@ START_TEST(test_tun_update_plan_by_difference) {
 }
 END_TEST
 
+/* persist-tun with other routes pushed: the new set goes in, the routes
+ * still wanted stay (never removed), the others go, the journal holds the
+ * new set only. */
+START_TEST(test_tun_replace_routes_without_gap) {
+  lvpn__tun_route4_param_t a[2] = {
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
+      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0}};
+  lvpn__tun_route4_param_t b[2] = {
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
+      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0}};
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t plan;
+  lvpn__nl_t nl;
+  char name[LVPN__IFNAMSIZ], err[128];
+  int fd;
+
+  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
+  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  subnet4(&p4);
+  p4.routes = a;
+  p4.n_routes = 2;
+  lvpn__tun_plan_init(&plan);
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__tun_apply_plan(&nl, name, &plan), 0);
+  ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 3);
+
+  p4.routes = b;
+  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__nl_replace_begin(&nl), 0);
+  ck_assert_int_eq(lvpn__tun_apply_plan(&nl, name, &plan), 0);
+  /* before the end: old and new side by side */
+  ck_assert(proc_route4(name, IP4(198, 19, 101, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert(proc_route4(name, IP4(198, 19, 102, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert_int_eq(lvpn__nl_replace_end(&nl), 0);
+  ck_assert(proc_route4(name, IP4(198, 19, 100, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert(!proc_route4(name, IP4(198, 19, 101, 0), 24, 0));
+  ck_assert(proc_route4(name, IP4(198, 19, 102, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), IP4(198, 19, 0, 2));
+  ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 3);
+
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+  ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, 0));
+  ck_assert(!proc_route4(name, IP4(198, 19, 102, 0), 24, 0));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
+  lvpn__tun_plan_free(&plan);
+  lvpn__nl_close(&nl);
+  lvpn__tun_close(fd);
+}
+END_TEST
+
 START_TEST(test_tun_configure_net30_peer) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
                                     0, 0};
@@ -926,6 +1109,9 @@ static Suite *tun_suite(int with_root) {
   tcase_add_test(tc, test_tun_plan_rejects_bad_input);
   tcase_add_test(tc, test_tun_plan_def1);
   tcase_add_test(tc, test_tun_plan_ipv6_gateway_default);
+  tcase_add_test(tc, test_tun_plan_ipv6_redirect_and_server);
+  tcase_add_test(tc, test_tun_plan_copy_and_same);
+  tcase_add_test(tc, test_tun_icmp6_unreachable);
   suite_add_tcase(s, tc);
 
   tcase_add_checked_fixture(ts, script_setup, script_teardown);
@@ -944,6 +1130,7 @@ static Suite *tun_suite(int with_root) {
     tcase_add_test(tr, test_tun_configure_subnet);
     tcase_add_test(tr, test_tun_update_plan_by_difference);
     tcase_add_test(tr, test_tun_configure_net30_peer);
+    tcase_add_test(tr, test_tun_replace_routes_without_gap);
     tcase_add_test(tr, test_tun_def1_keeps_server_on_previous_gateway);
     tcase_add_test(tr, test_tun_netlink_errors_are_readable);
     tcase_add_test(tr, test_tun_undo_after_device_is_gone);

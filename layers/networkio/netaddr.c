@@ -1,0 +1,130 @@
+/* networkio's address helpers, loop-free: OpenVPN's protocol names, address
+ * formatting and comparison, and the choice of resolved addresses. */
+#include "layers/networkio/networkio.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *const proto_names[] = {"udp", "udp4", "udp6",
+                                          "tcp", "tcp4", "tcp6"};
+
+/* ---- names and addresses ---- */
+
+int lvpn__net_proto_parse(const char *s, lvpn__net_proto_t *out) {
+  static const struct {
+    const char *name;
+    lvpn__net_proto_t proto;
+  } alias[] = {{"tcp-client", LVPN__NET_TCP},
+               {"tcp4-client", LVPN__NET_TCP4},
+               {"tcp6-client", LVPN__NET_TCP6}};
+  size_t i;
+
+  if (s == NULL)
+    return LVPN_EINVAL;
+  for (i = 0; i < sizeof(proto_names) / sizeof(proto_names[0]); i++) {
+    if (strcmp(s, proto_names[i]) == 0) {
+      *out = (lvpn__net_proto_t)i;
+      return 0;
+    }
+  }
+  for (i = 0; i < sizeof(alias) / sizeof(alias[0]); i++) {
+    if (strcmp(s, alias[i].name) == 0) {
+      *out = alias[i].proto;
+      return 0;
+    }
+  }
+  return LVPN_EINVAL;
+}
+
+const char *lvpn__net_proto_name(lvpn__net_proto_t proto) {
+  if ((unsigned)proto >= sizeof(proto_names) / sizeof(proto_names[0]))
+    return "?";
+  return proto_names[proto];
+}
+
+int lvpn__networkio_addr_str(const struct sockaddr_storage *ss, char *buf,
+                             size_t len) {
+  char ip[INET6_ADDRSTRLEN];
+  int r;
+
+  if (len == 0)
+    return UV_ENOSPC;
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+    uv_ip4_name(a, ip, sizeof(ip));
+    r = snprintf(buf, len, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+    uv_ip6_name(a, ip, sizeof(ip));
+    r = snprintf(buf, len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+  } else {
+    snprintf(buf, len, "?");
+    return LVPN_EINVAL;
+  }
+  return (r < 0 || (size_t)r >= len) ? UV_ENOSPC : 0;
+}
+
+int lvpn__net_same_addr(const struct sockaddr *a,
+                     const struct sockaddr_storage *b) {
+  if (a->sa_family != b->ss_family)
+    return 0;
+  if (a->sa_family == AF_INET) {
+    const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+    const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+    return x->sin_port == y->sin_port &&
+           x->sin_addr.s_addr == y->sin_addr.s_addr;
+  }
+  if (a->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+  }
+  return 0;
+}
+
+
+int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
+                            struct sockaddr_storage *out, int max) {
+  const struct addrinfo *ai;
+  int n = 0;
+  for (ai = res; ai != NULL && n < max; ai = ai->ai_next) {
+    if ((ai->ai_family != AF_INET ||
+         ai->ai_addrlen < sizeof(struct sockaddr_in)) &&
+        (ai->ai_family != AF_INET6 ||
+         ai->ai_addrlen < sizeof(struct sockaddr_in6)))
+      continue;
+    memset(&out[n], 0, sizeof(out[n]));
+    memcpy(&out[n], ai->ai_addr,
+           ai->ai_family == AF_INET ? sizeof(struct sockaddr_in)
+                                    : sizeof(struct sockaddr_in6));
+    if (ai->ai_family == AF_INET)
+      ((struct sockaddr_in *)&out[n])->sin_port = htons(port);
+    else
+      ((struct sockaddr_in6 *)&out[n])->sin6_port = htons(port);
+    n++;
+  }
+  return n;
+}
+
+int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
+                        struct sockaddr_storage *out) {
+  int v6 = family == AF_INET6;
+  const char *ip = local != NULL && local[0] != '\0' ? local
+                   : v6                              ? "::"
+                                                     : "0.0.0.0";
+  memset(out, 0, sizeof(*out));
+  if (v6 ? uv_ip6_addr(ip, port, (struct sockaddr_in6 *)out) != 0
+         : uv_ip4_addr(ip, port, (struct sockaddr_in *)out) != 0)
+    return LVPN_EINVAL;
+  return 0;
+}
+
+int lvpn__net_set_tos(const uv_handle_t *h, int tos) {
+  uv_os_fd_t fd;
+  if (uv_fileno(h, &fd) != 0)
+    return -1;
+  return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) == 0 ? 0 : -1;
+}

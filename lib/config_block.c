@@ -1,0 +1,219 @@
+/* <connection> blocks and the per-connection settings.
+ *
+ * OpenVPN 2.6 parses a block into a copy of the global connection entry as
+ * it stands where the block appears (options.c, "connection"), accepting
+ * only options marked OPT_P_CONNECTION. We do the same on the config
+ * itself: the per-connection fields (conn_fields) are saved, the block's
+ * lines applied, the result copied into the entry's `fields`, and the
+ * global fields put back. lvpn__config_use_remote() copies an entry's
+ * fields into the config when the client moves to that remote, so the rest
+ * of the code keeps reading the plain fields.
+ *
+ * Options OpenVPN allows in a block that this client cannot keep per
+ * connection (tls-auth, tls-crypt, tls-crypt-v2, key-direction) are refused
+ * there with the reason; everything else not in conn_names is refused as
+ * OpenVPN refuses it.
+ */
+#include "lib/config_opts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+/* clang-format off */
+/* OpenVPN 2.6's OPT_P_CONNECTION options. */
+static const char *const conn_names[] = {
+    "remote", "proto", "port", "lport", "rport", "bind", "nobind", "local",
+    "float", "connect-retry", "connect-retry-max", "connect-timeout",
+    "server-poll-timeout", "explicit-exit-notify", "link-mtu", "udp-mtu",
+    "tun-mtu", "tun-mtu-max", "tun-mtu-extra", "max-packet-size", "mtu-disc",
+    "fragment", "mssfix", "http-proxy", "http-proxy-option",
+    "http-proxy-retry", "http-proxy-timeout", "socks-proxy",
+    "socks-proxy-retry", "key-direction", "tls-auth", "tls-crypt",
+    "tls-crypt-v2", NULL};
+/* ... of which these are global only here */
+static const char *const global_only[] = {
+    "key-direction", "tls-auth", "tls-crypt", "tls-crypt-v2", NULL};
+/* clang-format on */
+
+#define CF(f) {OPT_OFF(f), sizeof(((lvpn_config_t *)0)->f)}
+/* The config fields a <connection> block may set. Options of other areas
+ * that OpenVPN keeps per connection add their fields here. */
+static const struct {
+  size_t off, size;
+} conn_fields[] = {
+    CF(port),           CF(proto),
+    CF(local),          CF(lport),
+    CF(lport_given),    CF(bind_given),
+    CF(nobind),         CF(floating),
+    CF(connect_retry),  CF(connect_retry_max_delay),
+    CF(connect_retry_max), CF(connect_timeout),
+    CF(server_poll_timeout), CF(explicit_exit_notify),
+    CF(tun_mtu),        CF(mssfix),
+    CF(mssfix_mtu),     CF(mssfix_fixed),
+    CF(mssfix_default), CF(tun_mtu_extra),
+    CF(link_mtu),       CF(fragment),
+    CF(fragment_mtu),
+};
+#define N_FIELDS (sizeof(conn_fields) / sizeof(conn_fields[0]))
+
+bool lvpn__config_is_conn_option(const char *name) {
+  return lvpn__lex_keyword(name, conn_names) >= 0;
+}
+
+size_t lvpn__config_conn_fields_size(void) {
+  size_t i, n = 0;
+  for (i = 0; i < N_FIELDS; i++)
+    n += conn_fields[i].size;
+  return n;
+}
+
+static void fields_save(const lvpn_config_t *c, uint8_t *out) {
+  size_t i;
+  for (i = 0; i < N_FIELDS; i++) {
+    memcpy(out, (const char *)c + conn_fields[i].off, conn_fields[i].size);
+    out += conn_fields[i].size;
+  }
+}
+
+static void fields_load(lvpn_config_t *c, const uint8_t *in) {
+  size_t i;
+  for (i = 0; i < N_FIELDS; i++) {
+    memcpy((char *)c + conn_fields[i].off, in, conn_fields[i].size);
+    in += conn_fields[i].size;
+  }
+}
+
+void lvpn__config_use_remote(lvpn_config_t *cfg, int i) {
+  if (i >= 0 && i < cfg->n_remotes && cfg->remotes[i].fields != NULL)
+    fields_load(cfg, cfg->remotes[i].fields);
+}
+
+/* Applies the block's lines with the prefix "file:line" of each. */
+static int block_apply(lvpn__opt_ctx_t *a, char *buf, size_t len,
+                       lvpn__remote_t *r) {
+  char *w[LVPN__LEX_MAX_WORDS + 1];
+  char prefix[600], msg[256];
+  const char *colon = strrchr(a->prefix, ':');
+  int line0 = colon != NULL ? atoi(colon + 1) : 0;
+  int plen = colon != NULL ? (int)(colon - a->prefix) : (int)strlen(a->prefix);
+  lvpn__lex_reader_t rd;
+  lvpn__opt_ctx_t b = *a;
+  int n, e;
+
+  b.prefix = prefix;
+  b.block_remote = r;
+  lvpn__lex_reader_init(&rd, buf, len);
+  for (;;) {
+    n = lvpn__lex_next(&rd, w, &b.inl, &b.inl_len, msg, sizeof(msg));
+    snprintf(prefix, sizeof(prefix), "%.*s:%d", plen > 500 ? 500 : plen,
+             a->prefix, line0 + rd.line);
+    if (n == 0)
+      return 0;
+    if (n < 0)
+      return lvpn__opt_fail(&b, LVPN_ECONFIG, "%s", msg);
+    if (strncmp(w[0], "--", 2) == 0)
+      w[0] += 2;
+    if (!lvpn__config_is_conn_option(w[0]))
+      return lvpn__opt_fail(&b, LVPN_ECONFIG,
+                            "'%s' is not allowed inside <connection> (only "
+                            "per-connection options are)",
+                            w[0]);
+    if (lvpn__lex_keyword(w[0], global_only) >= 0)
+      return lvpn__opt_fail(&b, LVPN_EUNSUPPORTED,
+                            "'%s' inside <connection> is not supported: give "
+                            "it once, outside the blocks",
+                            w[0]);
+    if ((e = lvpn__opt_apply(&b, w, n)) != 0)
+      return e;
+  }
+}
+
+/* Entries from remote lines, when the first block comes: OpenVPN ignores
+ * them once there is a block. */
+static void drop_remote_lines(lvpn__opt_ctx_t *a) {
+  lvpn_config_t *c = a->cfg;
+  int k;
+  if (c->n_remotes > 0)
+    lvpn__opt_warn(a, "%d 'remote' line(s) ignored: <connection> blocks are "
+                      "given (as OpenVPN does)",
+                   c->n_remotes);
+  for (k = 0; k < c->n_remotes; k++)
+    free(c->remotes[k].host);
+  memset(c->remotes, 0, sizeof(c->remotes));
+  c->n_remotes = 0;
+}
+
+int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                               char *const *p, int n) {
+  lvpn_config_t *c = a->cfg;
+  size_t fsize = lvpn__config_conn_fields_size();
+  lvpn__remote_t r = {0};
+  uint8_t *saved;
+  char *buf;
+  int e;
+
+  if (a->inl == NULL)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'connection' must be an inline <connection> "
+                          "block");
+  if (a->block_remote != NULL)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "<connection> blocks cannot be nested");
+  if (c->conn_blocks &&
+      (e = lvpn__opt_room(a, c->n_remotes, LVPN__CONFIG_MAX_REMOTES,
+                          "connection")) != 0)
+    return e;
+  saved = malloc(fsize);
+  buf = malloc(a->inl_len + 1);
+  if (saved == NULL || buf == NULL) {
+    free(saved);
+    free(buf);
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  }
+  memcpy(buf, a->inl, a->inl_len);
+  buf[a->inl_len] = '\0';
+  fields_save(c, saved);
+  /* the proxy owns strings: the block gets a deep copy of the global one
+   * (lib/config_proxy.c writes to it while the block is applied) */
+  e = lvpn__config_proxy_dup(&r.proxy, &c->proxy);
+  if (e != 0)
+    e = lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  r.own_proxy = true;
+  if (e == 0)
+    e = block_apply(a, buf, a->inl_len, &r);
+  if (e == 0 && r.host == NULL)
+    e = lvpn__opt_fail(a, LVPN_ECONFIG,
+                       "each 'connection' block must contain a 'remote'");
+  if (e == 0)
+    e = lvpn__config_check_bind(c, a);
+  if (e == 0 && (r.fields = malloc(fsize)) == NULL)
+    e = lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  if (e == 0) {
+    /* the block's port and protocol, unless its remote line gives them */
+    if (r.port == 0)
+      r.port = c->port;
+    if (!r.has_proto) {
+      r.proto = c->proto;
+      r.has_proto = true;
+    }
+    fields_save(c, r.fields);
+  }
+  fields_load(c, saved); /* the global settings again */
+  free(saved);
+  mbedtls_platform_zeroize(buf, a->inl_len);
+  free(buf);
+  if (e != 0) {
+    free(r.host);
+    free(r.fields);
+    lvpn__config_proxy_clear(&r.proxy);
+    return e;
+  }
+  if (!c->conn_blocks)
+    drop_remote_lines(a);
+  c->conn_blocks = true;
+  c->remotes[c->n_remotes++] = r;
+  return 0;
+}

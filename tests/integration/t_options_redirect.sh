@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# redirect-gateway flags and block-ipv6 against a real OpenVPN 2.6 server
+# (IPv6 pushed): for each set of flags the stock OpenVPN client runs first
+# and layervpn must leave the same routes (proto, metric and preference
+# aside): def1 ipv6 bypass-dhcp bypass-dns, local, autolocal, !ipv4, and
+# def1 ipv6 to a server reached over IPv6 (its /128 host route). With
+# block-ipv6, an IPv6 ping into the redirected space is answered by the
+# client itself with ICMPv6 "no route" from the server's tunnel address;
+# the same when the server pushes redirect-gateway ipv6 and block-ipv6.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+it_require_root
+it_lvpn_require_bin
+command -v openvpn >/dev/null || { echo "SKIP: no openvpn"; exit 77; }
+it_setup options_redirect
+it_pki
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# A default gateway on the client side (IPv4 and IPv6) that is not the
+# server, as on a real machine.
+ip -n "$IT_NS_S" addr add 2001:2:0:1::1/64 dev vs0 nodad
+ip -n "$IT_NS_C" addr add 2001:2:0:1::2/64 dev vc0 nodad
+ip -n "$IT_NS_C" route add default via 198.18.0.254 dev vc0
+ip -n "$IT_NS_C" -6 route add default via 2001:2:0:1::fe dev vc0
+
+routes() { # the client namespace's routes but the kernel's, normalised
+    { ip -n "$IT_NS_C" route show; ip -n "$IT_NS_C" -6 route show; } |
+        grep -v -e 'proto kernel' -e '^default' |
+        sed -E 's/ (proto|metric|pref) [^ ]+//g; s/ +$//' | sort
+}
+
+run() { # NAME CMD... -> the routes while CMD's tunnel is up, in $IT_DIR/NAME.routes
+    local name=$1 log=$IT_DIR/$1.log pid
+    shift
+    pid=$(IT_BG_LOG=$log it_bg_in_client "$@")
+    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
+        bad "$name: no tunnel"
+        grep -v '^counter' "$log" | tail -n 15
+        it_lvpn_stop "$pid" 10 || true
+        return 1
+    fi
+    routes >"$IT_DIR/$name.routes"
+    if [[ $name == lvpn-* && $name == *ipv6* ]]; then block6_check; fi
+    it_lvpn_stop "$pid" 15 || bad "$name: no exit on SIGTERM"
+    [[ -z $(routes) ]] || bad "$name: routes left: $(routes | tr '\n' ';')"
+}
+
+block6_check() { # block-ipv6: answered locally, nothing reaches the server
+    local out
+    out=$(ip netns exec "$IT_NS_C" ping -6 -c 1 -W 2 2001:2:ffff::1 2>&1 || true)
+    grep -q 'From 2001:2:0:8::1 .*Destination unreachable: No route' <<<"$out" ||
+        bad "block-ipv6: ping answer: $(head -n 2 <<<"$out" | tr '\n' ' ')"
+}
+
+compare() { # FLAGS... (the last may be "v6" for an IPv6 remote)
+    local tag=${*// /_} v6=0 rg=$*
+    if [[ ${!#} == v6 ]]; then v6=1; rg=${rg% v6}; fi
+    tag=${tag//!/not}
+    it_client_conf wrap=tls-crypt extra="redirect-gateway $rg" extra="block-ipv6"
+    if ((v6)); then
+        sed -i "s/^remote .*/remote 2001:2:0:1::1 $IT_PORT/; s/^proto udp$/proto udp6/" "$IT_DIR/client.ovpn"
+    fi
+    run "stock-$tag" openvpn --config "$IT_DIR/client.ovpn" || return 0
+    run "lvpn-$tag" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" || return 0
+    if diff -u "$IT_DIR/stock-$tag.routes" "$IT_DIR/lvpn-$tag.routes" >"$IT_DIR/$tag.diff"; then
+        echo "ok: redirect-gateway $*: $(wc -l <"$IT_DIR/lvpn-$tag.routes") routes as OpenVPN's: $(tr '\n' ';' <"$IT_DIR/lvpn-$tag.routes")"
+    else
+        bad "redirect-gateway $*: routes differ from OpenVPN's"
+        cat "$IT_DIR/$tag.diff"
+    fi
+}
+
+it_server_conf wrap=tls-crypt ipv6=1
+sed -i 's/^local .*/local ::/; s/^proto udp$/proto udp6/' "$IT_DIR/server.conf"
+it_server_start
+
+compare def1 ipv6 bypass-dhcp bypass-dns
+compare def1 local
+compare def1 autolocal
+compare ipv6 '!ipv4'
+compare def1 ipv6 v6
+
+# Pushed by the server instead: redirect-gateway ipv6 and block-ipv6.
+it_server_stop
+it_server_conf wrap=tls-crypt ipv6=1 push="redirect-gateway ipv6" push="block-ipv6"
+sed -i 's/^local .*/local ::/; s/^proto udp$/proto udp6/' "$IT_DIR/server.conf"
+it_server_start
+it_client_conf wrap=tls-crypt
+if run lvpn-pushed_ipv6 "$LVPN_BIN" connect "$IT_DIR/client.ovpn"; then
+    grep -q '^2000::/4 dev tun0' "$IT_DIR/lvpn-pushed_ipv6.routes" || bad "pushed redirect-gateway ipv6: no 2000::/4"
+    [[ $fail == 0 ]] && echo "ok: pushed redirect-gateway ipv6 and block-ipv6 applied"
+fi
+
+it_server_stop
+if ((fail)); then echo "FAIL: t_options_redirect"; exit 1; fi
+echo "PASS: t_options_redirect"
