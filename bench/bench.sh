@@ -17,6 +17,14 @@
 # in the classic one (LVPN_TEST_NO_EPOCH=1 leaves epoch out of IV_PROTO), and
 # compares their CPU per GB side by side (issue 10: epoch must cost no more).
 #
+#   BENCH_MODE=offload bash bench/bench.sh
+#
+# instead runs layervpn twice against the OpenVPN 2.6 server: with UDP GSO/GRO
+# (layers/networkio/udpbatch.c, the default) and without (LVPN_NO_UDP_OFFLOAD=1:
+# libuv's one-datagram-per-syscall path). The default mode passes
+# LVPN_NO_UDP_OFFLOAD through too, so `LVPN_NO_UDP_OFFLOAD=1 bash bench/bench.sh`
+# compares the offload-free layervpn with OpenVPN.
+#
 # Environment:
 #   BENCH_SECONDS=10   iperf3 duration per direction
 #   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
@@ -24,6 +32,7 @@
 #                      wrapper script (adds bash's startup to time-to-tunnel)
 #   BENCH_LVPN_ARGS="--trace /tmp/t.jsonl"  extra words for layervpn connect
 #   BENCH_MODE=epoch   epoch vs classic data format against OpenVPN 2.7 (above)
+#   BENCH_MODE=offload layervpn with and without UDP GSO/GRO (above)
 #   IT_KEEP=1          keep the work dir (logs, iperf3 JSON) afterwards
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,8 +46,9 @@ MODE=${BENCH_MODE:-openvpn}
 case $MODE in
 openvpn) CL_A=layervpn CL_B=openvpn ;;
 epoch) CL_A=epoch CL_B=classic ;;
+offload) CL_A=offload CL_B=no-offload ;;
 *)
-    echo "bench: BENCH_MODE=$MODE: want 'openvpn' (default) or 'epoch'" >&2
+    echo "bench: BENCH_MODE=$MODE: want 'openvpn' (default), 'epoch' or 'offload'" >&2
     exit 1
     ;;
 esac
@@ -181,13 +191,15 @@ EOF
 bench_client() {
     local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
     local -a cmd
-    local exe=$name no_epoch=""
+    local exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-}
     log=$IT_DIR/$name-$run.log
     pidfile=$IT_DIR/$name-$run.pid
     case $name in
-    layervpn | epoch | classic)
+    layervpn | epoch | classic | offload | no-offload)
         exe=layervpn
         [[ $name == classic ]] && no_epoch=1
+        [[ $name == offload ]] && no_offload=""
+        [[ $name == no-offload ]] && no_offload=1
         cmd=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn")
         # shellcheck disable=SC2206 # words on purpose: "--trace FILE"
         [[ -n ${BENCH_LVPN_ARGS:-} ]] && cmd+=($BENCH_LVPN_ARGS)
@@ -200,7 +212,8 @@ bench_client() {
     # child and its exit status can be collected with wait.
     t0=$(date +%s.%N)
     if [[ $exe == layervpn ]]; then
-        LVPN_TEST_NO_EPOCH=$no_epoch LD_LIBRARY_PATH=$LVPN_LDPATH IT_BG_LOG=$log \
+        LVPN_TEST_NO_EPOCH=$no_epoch LVPN_NO_UDP_OFFLOAD=$no_offload \
+            LD_LIBRARY_PATH=$LVPN_LDPATH IT_BG_LOG=$log \
             it_bg_in_client "${cmd[@]}" >"$pidfile"
     else
         IT_BG_LOG=$log it_bg_in_client "${cmd[@]}" >"$pidfile"
@@ -269,6 +282,8 @@ bench_client() {
         if grep -q 'layervpn: stopped' "$log"; then
             RES[$name.stopped]=yes
         fi
+        RES[$name.gso]=$(awk '$1 == "counter" && $2 == "networkio.udp_gso_sends" { print $3 }' "$log")
+        RES[$name.gro]=$(awk '$1 == "counter" && $2 == "networkio.udp_gro_datagrams" { print $3 }' "$log")
         RES[$name.anomalies]=$(awk '$1 == "counter" && $2 ~ /drop|retrans|error|fail/ &&
             $3 != 0 { printf "%s%s=%s", sep, $2, $3; sep = " " }' "$log")
         if [[ ${RES[$name.stopped]} != yes ]]; then
@@ -306,6 +321,12 @@ print_table() {
     printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[$CL_A.cpus_down]:--}" "${RES[$CL_B.cpus_down]:--}"
     echo "$CL_A: ${RES[$CL_A.stop]:-?}, orderly stop ${RES[$CL_A.stopped]:-?}," \
         "nonzero drop/retransmit/error counters: ${RES[$CL_A.anomalies]:-none}"
+    if [[ -n ${RES[$CL_A.gso]:-} ]]; then
+        echo "$CL_A: UDP GSO sends ${RES[$CL_A.gso]}, datagrams received coalesced (GRO) ${RES[$CL_A.gro]:-?}"
+    fi
+    if [[ -n ${RES[$CL_B.gso]:-} && $MODE != openvpn ]]; then
+        echo "$CL_B: UDP GSO sends ${RES[$CL_B.gso]}, datagrams received coalesced (GRO) ${RES[$CL_B.gro]:-?}"
+    fi
     echo "$CL_B: ${RES[$CL_B.stop]:-?}${RES[$CL_B.anomalies]:+, nonzero drop/retransmit/error counters: ${RES[$CL_B.anomalies]}}"
     if [[ $MODE == epoch ]]; then
         echo "data format used: $CL_A ${RES[$CL_A.format]:-?}, $CL_B ${RES[$CL_B.format]:-?}"

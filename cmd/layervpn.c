@@ -296,7 +296,11 @@ static void on_credentials(lvpn_client_t *c, const lvpn_cred_request_t *req,
   (void)ud;
   if (req->challenge != NULL)
     snprintf(q, sizeof(q), "CHALLENGE: %s", req->challenge);
-  if (req->kind == LVPN_CRED_CHALLENGE) {
+  if (req->kind == LVPN_CRED_KEY_PASSPHRASE) {
+    r = lvpn_cli_prompt("Enter Private Key Password:", 0, pass, sizeof(pass));
+    if (r == 0)
+      r = lvpn_client_answer_credentials(c, NULL, pass, NULL);
+  } else if (req->kind == LVPN_CRED_CHALLENGE) {
     r = lvpn_cli_prompt(q, req->echo, resp, sizeof(resp));
     if (r == 0)
       r = lvpn_client_answer_credentials(c, NULL, NULL, resp);
@@ -320,7 +324,11 @@ static void on_credentials(lvpn_client_t *c, const lvpn_cred_request_t *req,
   explicit_bzero(resp, sizeof(resp));
   if (r == 0)
     return;
-  if (r == -1)
+  if (r == -1 && req->kind == LVPN_CRED_KEY_PASSPHRASE)
+    fprintf(stderr, "layervpn: the private key is encrypted and no terminal "
+                    "can be asked for its passphrase (no /dev/tty, or end of "
+                    "input); give it in a file: askpass FILE\n");
+  else if (r == -1)
     fprintf(stderr,
             "layervpn: %s is needed and no terminal can be asked (no "
             "/dev/tty, or end of input); give the credentials in a file: "

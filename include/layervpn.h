@@ -464,7 +464,12 @@ typedef enum {
    * with static-challenge, `challenge` is set: answer `response` too */
   LVPN_CRED_USER_PASS = 1,
   /* the server's dynamic challenge: answer `response` only */
-  LVPN_CRED_CHALLENGE = 2
+  LVPN_CRED_CHALLENGE = 2,
+  /* the passphrase of an encrypted private key ('key' without an 'askpass'
+   * file), asked once before the first attempt: answer `password`. A wrong
+   * one stops the client with LVPN_ECREDENTIALS ("private key: wrong
+   * passphrase" logged), as OpenVPN exits. */
+  LVPN_CRED_KEY_PASSPHRASE = 3
 } lvpn_cred_kind_t;
 
 typedef struct lvpn_cred_request_s {
@@ -481,8 +486,8 @@ LVPN_EXTERN void lvpn_client_set_credentials_cb(lvpn_client_t *c,
                                                 lvpn_credentials_cb cb,
                                                 void *ud);
 /** Answers the pending request; the strings are copied. `username` may be
- * NULL when the request gave one; `password` is needed for USER_PASS,
- * `response` for a challenge. All NULL: the host cannot answer, the client
+ * NULL when the request gave one; `password` is needed for USER_PASS and
+ * KEY_PASSPHRASE, `response` for a challenge. All NULL: the host cannot answer, the client
  * stops with LVPN_ECREDENTIALS. Returns LVPN_ESTATE when nothing is pending,
  * LVPN_EINVAL when a needed field is missing. */
 LVPN_EXTERN int lvpn_client_answer_credentials(lvpn_client_t *c,

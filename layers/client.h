@@ -94,6 +94,7 @@ struct lvpn_client_s {
   int cred_refused;   /* the host answered with nothing */
   int cred_in_cb;     /* inside the callback: the answer needs no timer */
   char *au_user, *au_pass, *au_resp; /* the host's answers */
+  char *key_pass; /* private key passphrase from the host, until used */
   char *au_wire;      /* the password field as sent (SCRV1/CRV1 packed) */
   char *tok, *tok_user; /* pushed auth-token, auth-token-user (decoded) */
   char *crv1;         /* dynamic challenge from AUTH_FAILED, to answer */
@@ -167,6 +168,10 @@ void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push);
  * auth-retry nointeract/interact), 0 when it stops. */
 int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason);
 /* Continues a connection attempt that waited for credentials (client.c). */
+/* An encrypted 'key' without 'askpass FILE': asks the host for its
+ * passphrase (c->key_pass). Returns 0 when there is one (or none is
+ * needed), 1 when the answer will come later, or LVPN_ECREDENTIALS. */
+int lvpn__client_key_pass(lvpn_client_t *c);
 void lvpn__client_resume(lvpn_client_t *c);
 /* tlssession callback: AUTH_PENDING, INFO, INFO_PRE for the host. */
 void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,

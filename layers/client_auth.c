@@ -3,7 +3,8 @@
  * the server's auth-token, and auth-retry after AUTH_FAILED (as OpenVPN's
  * receive_auth_failed: a token in use is dropped and the client reconnects;
  * otherwise none stops, nointeract reconnects with the same credentials,
- * interact forgets them and asks again). Secrets are never logged. */
+ * interact forgets them and asks again), and the passphrase of an encrypted
+ * private key. Secrets are never logged. */
 #include "layers/client.h"
 
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "layers/challenge.h"
+#include "layers/tlssession/keyload.h"
 
 static void auth_log(lvpn_client_t *c, int level, const char *msg) {
   LVPN__LOG(&c->log, level, "client", "%s", msg);
@@ -38,6 +40,7 @@ void lvpn__client_auth_free(lvpn_client_t *c) {
   auth_forget_answers(c);
   auth_drop_token(c);
   lvpn__secret_free(&c->crv1);
+  lvpn__secret_free(&c->key_pass);
 }
 
 static const char *auth_username(const lvpn_client_t *c) {
@@ -60,6 +63,10 @@ static int auth_ask(lvpn_client_t *c, const lvpn_cred_request_t *req) {
              req->kind == LVPN_CRED_CHALLENGE
                  ? "the server sent a challenge and no credentials callback "
                    "is set to answer it"
+             : req->kind == LVPN_CRED_KEY_PASSPHRASE
+                 ? "private key: it is encrypted, and there is no 'askpass "
+                   "FILE' and no credentials callback to ask for its "
+                   "passphrase"
                  : "auth-user-pass has no file with the username and "
                    "password, and no credentials callback is set to ask "
                    "for them");
@@ -71,10 +78,30 @@ static int auth_ask(lvpn_client_t *c, const lvpn_cred_request_t *req) {
   c->cred_cb(c, req, c->cred_ud);
   c->cred_in_cb = 0;
   if (c->cred_refused) {
-    auth_log(c, LVPN_LOG_FATAL, "no username/password given");
+    auth_log(c, LVPN_LOG_FATAL,
+             req->kind == LVPN_CRED_KEY_PASSPHRASE
+                 ? "private key: it is encrypted and no passphrase was given"
+             : req->kind == LVPN_CRED_CHALLENGE
+                 ? "no challenge response given"
+                 : "no username/password given");
     return LVPN_ECREDENTIALS;
   }
   return c->cred_wait != 0 ? 1 : 0;
+}
+
+int lvpn__client_key_pass(lvpn_client_t *c) {
+  const lvpn_config_t *cfg = c->cfg;
+  lvpn_cred_request_t req;
+
+  if (c->key_pass != NULL || cfg->askpass != NULL ||
+      cfg->pkcs12.data != NULL ||
+      !lvpn__key_pem_encrypted(cfg->key.data, cfg->key.len))
+    return 0;
+  if (c->cred_refused)
+    return LVPN_ECREDENTIALS;
+  memset(&req, 0, sizeof(req));
+  req.kind = LVPN_CRED_KEY_PASSPHRASE;
+  return auth_ask(c, &req);
 }
 
 int lvpn__client_auth_prepare(lvpn_client_t *c, const char **user,
@@ -159,6 +186,11 @@ int lvpn_client_answer_credentials(lvpn_client_t *c, const char *username,
     return LVPN_ESTATE;
   if (username == NULL && password == NULL && response == NULL) {
     c->cred_refused = 1;
+  } else if (kind == LVPN_CRED_KEY_PASSPHRASE) {
+    if (password == NULL)
+      return LVPN_EINVAL;
+    lvpn__secret_free(&c->key_pass);
+    rc = lvpn__secret_dup(&c->key_pass, password);
   } else if (kind == LVPN_CRED_CHALLENGE) {
     if (response == NULL)
       return LVPN_EINVAL;

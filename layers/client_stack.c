@@ -87,7 +87,7 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.extra_certs_len = cfg->extra_certs.data ? cfg->extra_certs.len + 1 : 0;
   p.crl_pem = cfg->crl.data;
   p.crl_len = cfg->crl.data ? cfg->crl.len + 1 : 0;
-  p.key_password = cfg->askpass;
+  p.key_password = cfg->askpass != NULL ? cfg->askpass : c->key_pass;
   p.remote_cert_tls_server = cfg->remote_cert_tls == LVPN__CERT_TLS_SERVER;
   p.remote_cert_tls_client = cfg->remote_cert_tls == LVPN__CERT_TLS_CLIENT;
   p.ns_cert_type = cfg->ns_cert_type;
@@ -137,6 +137,35 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   lvpn__pkcs12_pem_free(&p12);
   if (rc == 0)
     c->tls_conf_ready = 1;
+  return rc;
+}
+
+/* Certificates and keys, parsed once per client; an encrypted key without
+ * 'askpass FILE' waits for the host's passphrase (returns 1). The
+ * passphrase is zeroed once used; a wrong one stops the client
+ * (LVPN_ECREDENTIALS; a wrong 'askpass FILE' stays LVPN_EKEYFILE). */
+static int client_tls_once(lvpn_client_t *c) {
+  char err[512] = "";
+  int rc, asked = c->key_pass != NULL;
+
+  if (c->tls_conf_ready)
+    return 0;
+  if ((rc = lvpn__client_key_pass(c)) == 1)
+    return 1;
+  asked = asked || c->key_pass != NULL;
+  if (rc == 0)
+    rc = client_tls(c, err, sizeof(err));
+  lvpn__secret_free(&c->key_pass);
+  if (rc == 0)
+    return 0;
+  if (asked && rc == LVPN_EKEYFILE && strstr(err, "wrong passphrase") != NULL) {
+    /* the host's answer was wrong, not the config: a credentials error */
+    client_log(c, LVPN_LOG_FATAL, "%s", "private key: wrong passphrase");
+    rc = LVPN_ECREDENTIALS;
+  } else if (rc != LVPN_ECREDENTIALS) {
+    client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
+  }
+  c->err = rc;
   return rc;
 }
 
@@ -254,6 +283,11 @@ int lvpn__client_build(lvpn_client_t *c) {
   char err[512] = "";
   int rc, i, r = c->remote;
 
+  if ((rc = client_tls_once(c)) != 0) {
+    if (rc == 1) /* waiting for the host: lvpn__client_resume() rebuilds */
+      c->state = LVPN__CLIENT_RESTARTING;
+    return rc == 1 ? 0 : rc;
+  }
   lvpn__config_use_remote(cfg, r); /* a <connection> block's settings */
   c->net.n_addrs = 0; /* what this attempt resolves, for on_down */
   lvpn__workers_init(&c->workers, c->loop, &c->log, lvpn__client_on_down);
@@ -433,8 +467,8 @@ int lvpn_client_start(lvpn_client_t *c) {
   for (i = 0; i < cfg->n_warnings; i++)
     client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
   client_warn_unapplied(c);
-  /* Once per client: RNG, and certificates and keys parsed. */
-  if ((rc = client_rng(c)) != 0 || (rc = client_tls(c, err, sizeof(err))) != 0) {
+  /* Once per client: RNG (certificates and keys: client_tls_once()). */
+  if ((rc = client_rng(c)) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));
     return rc;
   }

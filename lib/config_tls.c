@@ -301,15 +301,21 @@ static int fn_tls_groups(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
 }
 
 /* askpass FILE: the first line is the private key's passphrase. Without a
- * file OpenVPN prompts on the console, which a library cannot do. */
+ * file, as OpenVPN's console prompt, the client asks the host through the
+ * credentials callback (LVPN_CRED_KEY_PASSPHRASE) when the key is
+ * encrypted; an earlier askpass FILE is forgotten. */
 static int fn_askpass(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                       int n) {
   lvpn__blob_t b = {0};
   int e;
-  if (a->inl == NULL && n == 0)
-    return lvpn__opt_fail(a, LVPN_EUNSUPPORTED,
-                          "'askpass' without a file (console prompt) is not "
-                          "supported: give 'askpass FILE'");
+  if (a->inl == NULL && n == 0) {
+    if (a->cfg->askpass != NULL) {
+      mbedtls_platform_zeroize(a->cfg->askpass, strlen(a->cfg->askpass));
+      free(a->cfg->askpass);
+      a->cfg->askpass = NULL;
+    }
+    return 0;
+  }
   if ((e = lvpn__opt_load_blob(a, o, p, n, &b)) != 0)
     return e;
   b.data[strcspn(b.data, "\r\n")] = '\0';

@@ -128,3 +128,20 @@ int lvpn__net_set_tos(const uv_handle_t *h, int tos) {
     return -1;
   return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) == 0 ? 0 : -1;
 }
+
+/* ---- float: switching to an authenticated candidate address ---- */
+void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen) {
+  char from[64], to[64];
+
+  if (float_gen == 0 || float_gen != n->cand_gen ||
+      lvpn__net_same_addr((const struct sockaddr *)&n->candidate, &n->remote))
+    return;
+  lvpn__networkio_addr_str(&n->remote, from, sizeof(from));
+  lvpn__networkio_addr_str(&n->candidate, to, sizeof(to));
+  n->remote = n->candidate;
+  n->cand_gen = 0;
+  n->stats.floated++;
+  LVPN__LOG(n->base.log, LVPN_LOG_INFO, "networkio",
+            "peer floated from %s to %s", from, to);
+  LVPN__TRACE(n->base.trace, "networkio", "float", "from=%s to=%s", from, to);
+}

@@ -9,7 +9,6 @@
 
 #define LAYER_NAME "networkio"
 
-
 static const lvpn__layer_ops_t networkio_ops;
 
 static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p);
@@ -108,6 +107,7 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   if (!lvpn__net_proto_is_tcp(n->proto))
     uv_udp_init(loop, &n->udp);
   uv_timer_init(loop, &n->timer);
+  lvpn__udpbatch_init(n);
   return 0;
 }
 
@@ -199,6 +199,14 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     lvpn__layer_drop(&n->base, p);
     return;
   }
+  p->len = (size_t)nread;
+  lvpn__networkio_udp_deliver(n, p, addr);
+}
+
+void lvpn__networkio_udp_deliver(lvpn__networkio_t *n, lvpn__pbuf_t *p,
+                                 const struct sockaddr *addr) {
+  size_t nread = p->len;
+
   if (!lvpn__net_same_addr(addr, &n->remote) && n->floating && nread > 0) {
     /* float: up for authentication, marked with the candidate address */
     if (n->cand_gen == 0 || !lvpn__net_same_addr(addr, &n->candidate)) {
@@ -212,7 +220,7 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     n->stats.float_rx++;
   } else if (!lvpn__net_same_addr(addr, &n->remote)) {
     n->stats.foreign++;
-    LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s bytes=%zd",
+    LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s bytes=%zu",
                 "foreign_address", nread);
     if (n->base.log != NULL && n->base.log->verb >= LVPN_LOG_DEBUG) {
       struct sockaddr_storage from;
@@ -233,7 +241,6 @@ static void udp_recv_cb(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     lvpn__layer_drop(&n->base, p);
     return;
   }
-  p->len = (size_t)nread;
   if (n->proxy != NULL && lvpn__networkio_proxy_udp_in(n, p) != 0)
     return;
   n->stats.rx_packets++;
@@ -275,6 +282,9 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
     if (lvpn__networkio_proxy_udp_out(n, p) != 0)
       return;
     b = uv_buf_init((char *)p->data, (unsigned)p->len);
+  } else if (n->batch.on) {
+    lvpn__udpbatch_send(n, p);
+    return;
   }
   /* Most sends complete at once: no request, no callback. */
   err = uv_udp_try_send(&n->udp, &b, 1, to);
@@ -341,7 +351,8 @@ int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
     return err;
   err = uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0);
   if (err == 0)
-    err = uv_udp_recv_start(&n->udp, udp_alloc_cb, udp_recv_cb);
+    err = n->batch.on ? lvpn__udpbatch_open(n)
+                      : uv_udp_recv_start(&n->udp, udp_alloc_cb, udp_recv_cb);
   if (err == 0)
     err = uv_udp_getsockname(&n->udp, (struct sockaddr *)&n->local, &len);
   if (err != 0) {
@@ -730,6 +741,7 @@ static void networkio_stop(lvpn__layer_t *l) {
     uv_read_stop((uv_stream_t *)&n->tcp);
   if (!lvpn__net_proto_is_tcp(n->proto) && n->ready)
     uv_udp_recv_stop(&n->udp);
+  lvpn__udpbatch_stop(n);
   lvpn__networkio_proxy_stop(n);
 }
 
@@ -742,25 +754,10 @@ static void networkio_close(lvpn__layer_t *l) {
   lvpn__networkio_proxy_stop(n); /* frees the handshake */
   if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     lvpn__layer_close_handle(l, (uv_handle_t *)&n->tcp);
+  lvpn__udpbatch_close(n); /* before the uv_udp_t closes the fd */
   if (!lvpn__net_proto_is_tcp(n->proto))
     lvpn__layer_close_handle(l, (uv_handle_t *)&n->udp);
   lvpn__layer_close_handle(l, (uv_handle_t *)&n->timer);
-}
-
-void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen) {
-  char from[64], to[64];
-
-  if (float_gen == 0 || float_gen != n->cand_gen ||
-      lvpn__net_same_addr((const struct sockaddr *)&n->candidate, &n->remote))
-    return;
-  lvpn__networkio_addr_str(&n->remote, from, sizeof(from));
-  lvpn__networkio_addr_str(&n->candidate, to, sizeof(to));
-  n->remote = n->candidate;
-  n->cand_gen = 0;
-  n->stats.floated++;
-  LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
-            "peer floated from %s to %s", from, to);
-  LVPN__TRACE(n->base.trace, LAYER_NAME, "float", "from=%s to=%s", from, to);
 }
 
 /* ---- counters ---- */
@@ -782,6 +779,8 @@ void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
   cb(ud, LAYER_NAME, "drop_no_buffer", s->no_buffer);
   cb(ud, LAYER_NAME, "rx_errors", s->rx_errors);
   cb(ud, LAYER_NAME, "tx_errors", s->tx_errors);
+  cb(ud, LAYER_NAME, "udp_gso_sends", n->batch.gso_sends);
+  cb(ud, LAYER_NAME, "udp_gro_datagrams", n->batch.gro_datagrams);
 }
 
 static void networkio_counters_op(const lvpn__layer_t *l, lvpn_counter_cb cb,

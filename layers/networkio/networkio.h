@@ -23,6 +23,7 @@
 
 #include "layers/layer.h"
 #include "layers/networkio/proxy.h"
+#include "layers/networkio/udpbatch.h"
 
 /* Transport, as OpenVPN's --proto: the 4/6 variants restrict the address
  * family, the plain ones take the first address the resolver returns. */
@@ -147,6 +148,7 @@ struct lvpn__networkio_s {
   uint8_t rxbuf[LVPN__NETWORKIO_RXBUF];
 
   lvpn__networkio_stats_t stats;
+  lvpn__udpbatch_t batch; /* udpbatch.c: GSO/GRO on a direct UDP link */
 
   /* Through a proxy (proxyio.c): host/port above are the proxy's; over UDP
    * `tcp` is the SOCKS control connection and `remote` the relay. */
@@ -207,6 +209,11 @@ int lvpn__net_set_tos(const uv_handle_t *h, int tos);
  * or not of `family`). */
 int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
                         struct sockaddr_storage *out);
+
+/* A datagram of p->len bytes from `addr` (UDP): the foreign-address, float
+ * and empty checks, then up. Owns p. */
+void lvpn__networkio_udp_deliver(lvpn__networkio_t *n, lvpn__pbuf_t *p,
+                                 const struct sockaddr *addr);
 
 /* Calls `cb` once per counter with the layer name "networkio". */
 void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,

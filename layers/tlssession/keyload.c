@@ -181,3 +181,12 @@ int lvpn__key_decrypt_pem(const char *pem, size_t len, const char *pass,
   EVP_PKEY_free(k);
   return e;
 }
+
+int lvpn__key_pem_encrypted(const char *pem, size_t len) {
+  static const char pk8[] = "-----BEGIN ENCRYPTED PRIVATE KEY-----";
+  static const char legacy[] = "Proc-Type: 4,ENCRYPTED";
+  if (pem == NULL)
+    return 0;
+  return memmem(pem, len, pk8, sizeof(pk8) - 1) != NULL ||
+         memmem(pem, len, legacy, sizeof(legacy) - 1) != NULL;
+}

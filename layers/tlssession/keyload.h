@@ -27,6 +27,10 @@ void lvpn__pkcs12_pem_free(lvpn__pkcs12_pem_t *p);
 int lvpn__key_decrypt_pem(const char *pem, size_t len, const char *pass,
                           char **out, char *err, size_t errlen);
 
+/** 1 when the PEM holds an encrypted private key (PKCS#8 "ENCRYPTED
+ * PRIVATE KEY" or a legacy "Proc-Type: 4,ENCRYPTED" header), else 0. */
+int lvpn__key_pem_encrypted(const char *pem, size_t len);
+
 /** Zeroes and frees a NUL-terminated buffer from this module. */
 void lvpn__keyload_free(char *s);
 

@@ -2,6 +2,7 @@
  * or later), static and dynamic challenge packing, the auth-token taking the
  * password's place, and auth-retry after AUTH_FAILED as OpenVPN. The real
  * server's side is tests/integration/t_auth_*.sh. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "layers/client.h"
@@ -255,6 +256,110 @@ START_TEST(test_client_auth_dynamic_challenge_needs_interact) {
 }
 END_TEST
 
+/* ---- the passphrase of an encrypted private key ---- */
+
+static const char *pki(const char *name) {
+  static char path[4][512];
+  static int i;
+  const char *src = getenv("LVPN_SRCDIR");
+  i = (i + 1) % 4;
+  snprintf(path[i], sizeof(path[i]), "%s/tests/data/pki/%s", src ? src : ".",
+           name);
+  return path[i];
+}
+
+static void set1(lvpn_config_t *cfg, const char *name, const char *arg) {
+  const char *args[] = {arg, NULL};
+  char err[256];
+  ck_assert_msg(lvpn_config_set(cfg, name, arg ? args : args + 1, err,
+                                sizeof(err)) == 0,
+                "%s", err);
+}
+
+/* A certificate client with `key` and, when given, `askpass` FILE. */
+static lvpn_client_t *client_key(const char *key, const char *askpass) {
+  lvpn_config_t *cfg;
+  lvpn_client_t *c;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  set1(cfg, "client", NULL);
+  set1(cfg, "remote", "198.18.0.1");
+  set1(cfg, "ca", pki("ca.crt"));
+  set1(cfg, "cert", pki("client.crt"));
+  set1(cfg, "key", pki(key));
+  if (askpass != NULL)
+    set1(cfg, "askpass", pki(askpass));
+  ck_assert_int_eq(lvpn_client_new(&c, &loop, cfg), 0);
+  lvpn_config_free(cfg);
+  return c;
+}
+
+START_TEST(test_client_auth_key_pass_not_needed) {
+  asked_t a = {.mode = 0};
+  lvpn_client_t *c = client_key("client.key", NULL);
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn__client_key_pass(c), 0); /* not encrypted */
+  client_done(c);
+  c = client_key("client-enc.key", "client-enc.pass");
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn__client_key_pass(c), 0); /* askpass FILE */
+  ck_assert_int_eq(a.calls, 0);
+  ck_assert_ptr_null(c->key_pass);
+  client_done(c);
+}
+END_TEST
+
+START_TEST(test_client_auth_key_pass_no_callback) {
+  lvpn_client_t *c = client_key("client-enc.key", NULL);
+  ck_assert_int_eq(lvpn__client_key_pass(c), LVPN_ECREDENTIALS);
+  ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
+  client_done(c);
+}
+END_TEST
+
+START_TEST(test_client_auth_key_pass_later) {
+  asked_t a = {.mode = 0};
+  lvpn_client_t *c = client_key("client-enc.key", NULL);
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn__client_key_pass(c), 1);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(a.kind, LVPN_CRED_KEY_PASSPHRASE);
+  ck_assert_int_eq(a.had_username, 0);
+  ck_assert_int_eq(a.echo, 0);
+  /* the passphrase goes in `password` */
+  ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, NULL, "x"),
+                   LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, "pp", NULL), 0);
+  ck_assert_str_eq(c->key_pass, "pp");
+  ck_assert_int_eq(lvpn__client_key_pass(c), 0);
+  ck_assert_int_eq(a.calls, 1);
+  client_done(c);
+}
+END_TEST
+
+START_TEST(test_client_auth_key_pass_refused) {
+  asked_t a = {.mode = 3};
+  lvpn_client_t *c = client_key("client-enc.key", NULL);
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
+  ck_assert_int_eq(a.kind, LVPN_CRED_KEY_PASSPHRASE);
+  client_done(c);
+}
+END_TEST
+
+/* A wrong passphrase answered at start stops the client, as OpenVPN exits;
+ * the passphrase is not kept. */
+START_TEST(test_client_auth_key_pass_wrong) {
+  asked_t a = {.mode = 1, .pass = "not-the-passphrase"};
+  lvpn_client_t *c = client_key("client-enc.key", NULL);
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_ptr_null(c->key_pass);
+  client_done(c);
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
                test_client_auth_no_callback_fails_clearly,
                test_client_auth_answer_in_callback,
@@ -265,4 +370,9 @@ LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
                test_client_auth_retry_nointeract_keeps,
                test_client_auth_retry_interact_asks_again,
                test_client_auth_dynamic_challenge,
-               test_client_auth_dynamic_challenge_needs_interact)
+               test_client_auth_dynamic_challenge_needs_interact,
+               test_client_auth_key_pass_not_needed,
+               test_client_auth_key_pass_no_callback,
+               test_client_auth_key_pass_later,
+               test_client_auth_key_pass_refused,
+               test_client_auth_key_pass_wrong)

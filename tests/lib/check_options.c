@@ -304,6 +304,11 @@ START_TEST(test_options_process_and_files) {
   ck_assert(has_warning(c, ":8: echo hello world"));
   ck_assert_str_eq(c->askpass, "-----BEGIN CERTIFICATE-----");
   lvpn_config_free(c);
+  /* bare askpass: the host is asked (credentials callback); a file given
+   * before is forgotten */
+  c = ok("askpass %1$s/tests/data/pki/ca.crt\naskpass\n");
+  ck_assert_ptr_null(c->askpass);
+  lvpn_config_free(c);
   c = ok("inactive 3600 100000\ndown-pre\ndisable-occ\n");
   ck_assert_int_eq(c->inactive, 3600);
   ck_assert_int_eq(c->inactive_bytes, 100000);
@@ -312,9 +317,6 @@ START_TEST(test_options_process_and_files) {
   static const fake_bad_case_t cases5[] = {
       {"inactive 60 lots\n", LVPN_ECONFIG, 1,
        "'inactive': bytes must be a number, not 'lots'"},
-      {"askpass\n", LVPN_EUNSUPPORTED, 1,
-       "'askpass' without a file (console prompt) is not supported: give "
-       "'askpass FILE'"},
       {"config other.ovpn\n", LVPN_EUNSUPPORTED, 1,
        "'config' (reading another file) is not supported: merge it into this "
        "one"},

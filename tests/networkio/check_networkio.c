@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,6 +34,11 @@ typedef struct {
   int down_calls, down_err, ready_calls;
   const char *ready_cmds; /* server command of packet i: [i % strlen] */
   int ready_burst;        /* packets the capture layer sends once ready */
+  size_t fixed_len;       /* nonzero: every packet this long (GSO runs) */
+  int srv_gso_n;          /* UDP echo: hold this many, echo in one GSO send */
+  int srv_gso_have;
+  int srv_gso_sent;       /* 1: that send went out as one GSO send */
+  uint8_t srv_gso_buf[16 * 1500];
   /* servers */
   uv_udp_t udp, udp2;
   uv_tcp_t listener, conn;
@@ -56,6 +62,8 @@ static lvpn__pbuf_pool_t pool;
 static fake_log_t logs;
 
 static size_t len_for(int i) {
+  if (T.fixed_len != 0)
+    return T.fixed_len;
   return 5 + (size_t)(i * 37) % 1500;
 }
 
@@ -159,6 +167,40 @@ static void srv_udp_send(uv_udp_t *h, const void *d, size_t len,
   ck_assert_int_eq(uv_udp_try_send(h, &b, 1, to), (int)len);
 }
 
+/* srv_gso_n echoes of fixed_len bytes in one UDP_SEGMENT send, so that the
+ * client's UDP_GRO socket reads them coalesced (singly if GSO is refused). */
+static void srv_udp_gso_echo(uv_udp_t *h, const uv_buf_t *buf, size_t len,
+                             const struct sockaddr *to) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+  } ctrl;
+  struct iovec iov = {T.srv_gso_buf, len * (size_t)T.srv_gso_n};
+  struct msghdr m;
+  uv_os_fd_t fd;
+  int i;
+
+  ck_assert_uint_le(len * (size_t)(T.srv_gso_have + 1), sizeof(T.srv_gso_buf));
+  memcpy(T.srv_gso_buf + len * (size_t)T.srv_gso_have++, buf->base, len);
+  if (T.srv_gso_have < T.srv_gso_n)
+    return;
+  ck_assert_int_eq(uv_fileno((uv_handle_t *)h, &fd), 0);
+  memset(&m, 0, sizeof(m));
+  m.msg_name = (void *)to;
+  m.msg_namelen = sizeof(struct sockaddr_in);
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = ctrl.buf;
+  m.msg_controllen =
+      lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf), (uint16_t)len);
+  if (sendmsg(fd, &m, 0) == (ssize_t)iov.iov_len) {
+    T.srv_gso_sent = 1;
+    return;
+  }
+  for (i = 0; i < T.srv_gso_n; i++)
+    srv_udp_send(h, T.srv_gso_buf + len * (size_t)i, len, to);
+}
+
 /* 'E' echo; 'F' first a datagram from another port; 'B' first one too big;
  * 'Z' first an empty one. */
 static void srv_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
@@ -167,6 +209,10 @@ static void srv_udp_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
   (void)flags;
   if (nread <= 0 || addr == NULL)
     return;
+  if (T.srv_gso_n > 0) {
+    srv_udp_gso_echo(h, buf, (size_t)nread, addr);
+    return;
+  }
   if (buf->base[0] == 'G') { /* the server moved: only from the other port */
     srv_udp_send(&T.udp2, buf->base, (size_t)nread, addr);
     return;
@@ -405,6 +451,44 @@ START_TEST(test_networkio_udp_round_trip_100) {
 }
 END_TEST
 
+/* The same through libuv's uv_udp_t path (proxies, LVPN_NO_UDP_OFFLOAD=1). */
+START_TEST(test_networkio_udp_round_trip_100_without_offload) {
+  setenv("LVPN_NO_UDP_OFFLOAD", "1", 1);
+  round_trip("127.0.0.1", LVPN__NET_UDP, 100);
+  unsetenv("LVPN_NO_UDP_OFFLOAD");
+  ck_assert(!T.net.batch.on);
+}
+END_TEST
+
+/* udpbatch.c: 100 equal packets from one loop turn leave in GSO sends (64
+ * at once when the ring holds a full run, the rest at the end of the turn)
+ * and come back one by one, in order. */
+START_TEST(test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends) {
+  T.fixed_len = 1200;
+  round_trip("127.0.0.1", LVPN__NET_UDP, 100);
+  ck_assert(T.net.batch.on);
+  if (T.net.batch.gso) /* else the kernel refused and we logged it */
+    ck_assert_uint_ge(T.net.batch.gso_sends, 2);
+  else
+    assert_log("UDP GSO refused");
+  ck_assert_uint_eq(T.net.stats.tx_bytes, 100 * 1200);
+  ck_assert_uint_eq(T.net.base.stats.dropped, 0);
+}
+END_TEST
+
+/* udpbatch.c's receive side: ten datagrams the server sends in one GSO
+ * send arrive in one coalesced read, are split by the UDP_GRO segment size
+ * and go up one by one, in order. */
+START_TEST(test_networkio_udp_offload_gro_read_split_in_order) {
+  T.fixed_len = 1200;
+  T.srv_gso_n = 10;
+  round_trip("127.0.0.1", LVPN__NET_UDP, 10);
+  if (T.srv_gso_sent && T.net.batch.gro) /* else nothing was coalesced */
+    ck_assert_uint_eq(T.net.batch.gro_datagrams, 10);
+  ck_assert_uint_eq(T.net.stats.rx_bytes, 10 * 1200);
+}
+END_TEST
+
 START_TEST(test_networkio_udp_held_until_ready_in_order_and_bounded) {
   int i;
 
@@ -521,7 +605,10 @@ static void udp_busy_burst(int n) {
   int i;
 
   ck_assert_int_eq(udp_server(AF_INET), 0);
+  /* libuv's request path: the offload path has no uv_udp_send requests */
+  setenv("LVPN_NO_UDP_OFFLOAD", "1", 1);
   build("127.0.0.1", LVPN__NET_UDP);
+  unsetenv("LVPN_NO_UDP_OFFLOAD");
   ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
   while (!T.net.ready)
     ck_assert_int_ne(uv_run(&T.loop, UV_RUN_ONCE), 0);
@@ -829,6 +916,9 @@ END_TEST
 
 LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100,
+               test_networkio_udp_round_trip_100_without_offload,
+               test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
+               test_networkio_udp_offload_gro_read_split_in_order,
                test_networkio_udp_held_until_ready_in_order_and_bounded,
                test_networkio_udp_foreign_port_dropped_and_counted,
                test_networkio_udp_float_moves_after_confirmation,

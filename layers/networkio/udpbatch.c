@@ -1,0 +1,379 @@
+/* Batched UDP I/O for networkio: GSO sends, GRO receives (see udpbatch.h
+ * for the design: one uv_poll_t is the socket's only reader and writer). */
+#include "layers/networkio/udpbatch.h"
+#include "layers/networkio/networkio.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+
+#define LAYER_NAME "networkio"
+
+/* ---- loop-free parts ---- */
+
+size_t lvpn__udpbatch_split(size_t len, size_t seg, size_t off) {
+  if (off >= len)
+    return 0;
+  if (seg == 0 || len - off < seg)
+    return len - off;
+  return seg;
+}
+
+size_t lvpn__udpbatch_run(const size_t *lens, size_t n, size_t max_segs,
+                          size_t max_bytes) {
+  size_t i, total;
+
+  if (n == 0)
+    return 0;
+  total = lens[0];
+  for (i = 1; i < n && i < max_segs; i++) {
+    if (lens[i] > lens[0] || total + lens[i] > max_bytes)
+      break;
+    total += lens[i];
+    if (lens[i] < lens[0]) /* a shorter one ends the run */
+      return i + 1;
+  }
+  return i;
+}
+
+size_t lvpn__udpbatch_gso_cmsg(void *ctrl, size_t cap, uint16_t seg) {
+  struct msghdr m;
+  struct cmsghdr *c;
+
+  if (cap < CMSG_SPACE(sizeof(uint16_t)))
+    return 0;
+  memset(ctrl, 0, CMSG_SPACE(sizeof(uint16_t)));
+  memset(&m, 0, sizeof(m));
+  m.msg_control = ctrl;
+  m.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+  c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_SEGMENT;
+  c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+  memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+  return CMSG_SPACE(sizeof(uint16_t));
+}
+
+size_t lvpn__udpbatch_gro_size(const struct msghdr *msg) {
+  struct cmsghdr *c;
+
+  for (c = CMSG_FIRSTHDR(msg); c != NULL;
+       c = CMSG_NXTHDR((struct msghdr *)msg, c)) {
+    if (c->cmsg_level != SOL_UDP || c->cmsg_type != UDP_GRO)
+      continue;
+    if (c->cmsg_len >= CMSG_LEN(sizeof(int))) { /* the kernel sends an int */
+      int v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      return v > 0 ? (size_t)v : 0;
+    }
+    if (c->cmsg_len >= CMSG_LEN(sizeof(uint16_t))) {
+      uint16_t v;
+      memcpy(&v, CMSG_DATA(c), sizeof(v));
+      return v;
+    }
+  }
+  return 0;
+}
+
+/* ---- the loop part ---- */
+
+int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
+  const char *e = getenv("LVPN_NO_UDP_OFFLOAD");
+  /* passtos sets IP_TOS on the socket per packet: a batch would send
+   * earlier packets with a later packet's TOS. */
+  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL || n->passtos)
+    return 0;
+  return e == NULL || strcmp(e, "1") != 0;
+}
+
+static void prepare_cb(uv_prepare_t *h);
+static void poll_cb(uv_poll_t *h, int status, int events);
+
+void lvpn__udpbatch_init(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+
+  memset(b, 0, sizeof(*b));
+  b->on = lvpn__udpbatch_wanted(n);
+  if (!b->on)
+    return;
+  b->gso = 1;
+  b->gso_seg_max = SIZE_MAX;
+  uv_prepare_init(n->base.loop, &b->flush);
+}
+
+static int fd_of(lvpn__networkio_t *n) {
+  uv_os_fd_t fd;
+  return uv_fileno((const uv_handle_t *)&n->udp, &fd) == 0 ? fd : -1;
+}
+
+int lvpn__udpbatch_open(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+  int fd = fd_of(n), one = 1, err;
+
+  if (fd < 0)
+    return UV_EBADF;
+  b->rxbuf = malloc(LVPN__UDPBATCH_RXBUF);
+  if (b->rxbuf == NULL)
+    return UV_ENOMEM;
+  b->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  if (!b->gro)
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "UDP GRO not available: %s", strerror(errno));
+  err = uv_poll_init(n->base.loop, &b->poll, fd);
+  if (err != 0)
+    return err;
+  b->poll_inited = 1;
+  err = uv_poll_start(&b->poll, UV_READABLE, poll_cb);
+  if (err == 0)
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "UDP offload: GSO send (until refused), GRO receive %s",
+              b->gro ? "on" : "off");
+  return err;
+}
+
+static lvpn__pbuf_t *ring_at(lvpn__udpbatch_t *b, unsigned i) {
+  return b->ring[(b->head + i) % LVPN__UDPBATCH_RING];
+}
+
+static void ring_drop(lvpn__networkio_t *n, size_t k, int sent) {
+  lvpn__udpbatch_t *b = &n->batch;
+
+  while (k-- > 0) {
+    lvpn__pbuf_t *p = ring_at(b, 0);
+    b->head = (b->head + 1) % LVPN__UDPBATCH_RING;
+    b->count--;
+    if (sent) {
+      n->stats.tx_packets++;
+      n->stats.tx_bytes += p->len;
+      lvpn__pbuf_free(p);
+    } else {
+      n->stats.tx_errors++;
+      lvpn__layer_drop(&n->base, p);
+    }
+  }
+}
+
+/* Sends what the ring holds; on EAGAIN waits for UV_WRITABLE. */
+static void flush(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+  int fd = fd_of(n);
+
+  while (b->count > 0 && fd >= 0) {
+    size_t lens[LVPN__UDPBATCH_MAX_SEGS], k, i, nseg;
+    struct iovec iov[LVPN__UDPBATCH_MAX_SEGS];
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(uint16_t))];
+    } ctrl;
+    struct msghdr m;
+    ssize_t r;
+
+    k = b->count < LVPN__UDPBATCH_MAX_SEGS ? b->count : LVPN__UDPBATCH_MAX_SEGS;
+    for (i = 0; i < k; i++)
+      lens[i] = ring_at(b, (unsigned)i)->len;
+    nseg = b->gso && lens[0] <= b->gso_seg_max
+               ? lvpn__udpbatch_run(lens, k, LVPN__UDPBATCH_MAX_SEGS,
+                                    LVPN__UDPBATCH_MAX_BYTES)
+               : 1;
+    for (i = 0; i < nseg; i++) { /* iovec over the pbufs: no copy */
+      iov[i].iov_base = ring_at(b, (unsigned)i)->data;
+      iov[i].iov_len = lens[i];
+    }
+    memset(&m, 0, sizeof(m));
+    m.msg_name = &n->remote;
+    m.msg_namelen = n->remote.ss_family == AF_INET6
+                        ? sizeof(struct sockaddr_in6)
+                        : sizeof(struct sockaddr_in);
+    m.msg_iov = iov;
+    m.msg_iovlen = nseg;
+    if (nseg > 1) {
+      m.msg_control = ctrl.buf;
+      m.msg_controllen = lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf),
+                                                 (uint16_t)lens[0]);
+    }
+    r = sendmsg(fd, &m, 0);
+    if (r >= 0) {
+      if (nseg > 1)
+        b->gso_sends++;
+      ring_drop(n, nseg, 1);
+      continue;
+    }
+    if (errno == EINTR)
+      continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (!b->want_write &&
+          uv_poll_start(&b->poll, UV_READABLE | UV_WRITABLE, poll_cb) == 0)
+        b->want_write = 1;
+      if (b->want_write)
+        break;
+      ring_drop(n, b->count, 0); /* cannot wait: nothing else to do */
+      break;
+    }
+    if (nseg > 1 && (errno == EIO || errno == EINVAL)) {
+      /* Refused: EINVAL also comes for segments longer than the path MTU
+       * allows (those need IP fragmentation), so that size and larger go
+       * singly; EIO (no checksum offload) turns GSO off. This run is sent
+       * again, singly. */
+      if (errno == EINVAL && lens[0] > 1)
+        b->gso_seg_max = lens[0] - 1;
+      else
+        b->gso = 0;
+      if (!b->gso_logged)
+        LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+                  "UDP GSO refused for %zu-byte datagrams (%s): sending %s "
+                  "one by one",
+                  lens[0], strerror(errno),
+                  b->gso ? "those and larger ones" : "all");
+      b->gso_logged = 1;
+      continue;
+    }
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP send: %s",
+              strerror(errno));
+    ring_drop(n, nseg, 0);
+  }
+  if (b->count == 0)
+    uv_prepare_stop(&b->flush);
+}
+
+static void prepare_cb(uv_prepare_t *h) {
+  lvpn__networkio_t *n = container_of(h, lvpn__networkio_t, batch.flush);
+  if (!n->batch.want_write)
+    flush(n);
+}
+
+void lvpn__udpbatch_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
+  lvpn__udpbatch_t *b = &n->batch;
+
+  if (b->count == LVPN__UDPBATCH_RING) {
+    n->stats.queue_full++;
+    lvpn__layer_drop(&n->base, p);
+    return;
+  }
+  b->ring[(b->head + b->count) % LVPN__UDPBATCH_RING] = p;
+  b->count++;
+  if (b->want_write)
+    return;
+  if (b->count >= LVPN__UDPBATCH_MAX_SEGS) /* a full GSO send: now */
+    flush(n);
+  else
+    uv_prepare_start(&b->flush, prepare_cb); /* at the end of this turn */
+}
+
+/* One wake-up's receives: every datagram of every (coalesced) read is
+ * copied into a pbuf and delivered like libuv's path would. */
+static void read_burst(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+  int fd = fd_of(n), i;
+
+  for (i = 0; i < LVPN__UDPBATCH_READS && lvpn__layer_running(&n->base); i++) {
+    struct sockaddr_storage from;
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int)) * 2];
+    } ctrl;
+    struct iovec iov = {b->rxbuf, LVPN__UDPBATCH_RXBUF};
+    struct msghdr m;
+    size_t seg, off, len;
+    ssize_t r;
+
+    memset(&m, 0, sizeof(m));
+    m.msg_name = &from;
+    m.msg_namelen = sizeof(from);
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    m.msg_control = ctrl.buf;
+    m.msg_controllen = sizeof(ctrl.buf);
+    r = recvmsg(fd, &m, 0);
+    if (r < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+        n->stats.rx_errors++;
+        LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP receive: %s",
+                  strerror(errno));
+      }
+      return;
+    }
+    if (m.msg_flags & MSG_TRUNC) { /* larger than 64 KiB: not ours */
+      n->stats.partial++;
+      n->base.stats.dropped++;
+      continue;
+    }
+    seg = lvpn__udpbatch_gro_size(&m);
+    off = 0;
+    do {
+      lvpn__pbuf_t *p;
+      len = lvpn__udpbatch_split((size_t)r, seg, off);
+      off += len;
+      if (len > LVPN__NETWORKIO_MAX_PACKET) {
+        n->stats.partial++;
+        LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s", "too_big");
+        n->base.stats.dropped++;
+        continue;
+      }
+      if ((p = lvpn__pbuf_alloc(n->pool)) == NULL) {
+        n->stats.no_buffer++;
+        n->base.stats.dropped++;
+        continue;
+      }
+      memcpy(lvpn__pbuf_put(p, len), b->rxbuf + off - len, len);
+      if (seg != 0 && (size_t)r > seg)
+        b->gro_datagrams++;
+      lvpn__networkio_udp_deliver(n, p, (const struct sockaddr *)&from);
+    } while (off < (size_t)r && lvpn__layer_running(&n->base));
+  }
+}
+
+static void poll_cb(uv_poll_t *h, int status, int events) {
+  lvpn__networkio_t *n = container_of(h, lvpn__networkio_t, batch.poll);
+  lvpn__udpbatch_t *b = &n->batch;
+
+  if (status < 0) {
+    n->stats.rx_errors++;
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP poll: %s",
+              uv_strerror(status));
+    return;
+  }
+  if ((events & UV_WRITABLE) && b->want_write) {
+    b->want_write = 0;
+    uv_poll_start(&b->poll, UV_READABLE, poll_cb);
+    flush(n);
+  }
+  if (events & UV_READABLE)
+    read_burst(n);
+}
+
+void lvpn__udpbatch_stop(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+
+  if (!b->on)
+    return;
+  /* What the layers above sent in this turn still goes out (an exit
+   * notification just before stopping, say); a blocked socket keeps it. */
+  if (b->poll_inited && !b->want_write)
+    flush(n);
+  if (b->poll_inited)
+    uv_poll_stop(&b->poll);
+  uv_prepare_stop(&b->flush);
+}
+
+void lvpn__udpbatch_close(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+
+  if (!b->on)
+    return;
+  while (b->count > 0) {
+    lvpn__pbuf_free(ring_at(b, 0));
+    b->head = (b->head + 1) % LVPN__UDPBATCH_RING;
+    b->count--;
+  }
+  free(b->rxbuf);
+  b->rxbuf = NULL;
+  if (b->poll_inited)
+    lvpn__layer_close_handle(&n->base, (uv_handle_t *)&b->poll);
+  lvpn__layer_close_handle(&n->base, (uv_handle_t *)&b->flush);
+}

@@ -1,0 +1,103 @@
+/* udpbatch: batched UDP I/O for networkio (Linux UDP GSO and GRO).
+ *
+ * Used for a direct UDP link (no proxy; a SOCKS relay prefixes each
+ * datagram with its own header, so nothing is coalesced there) without
+ * passtos (its per-packet IP_TOS would apply to a whole batch), unless
+ * LVPN_NO_UDP_OFFLOAD=1 is set in the environment.
+ *
+ * One reader and one writer per socket: the socket is still created, bound
+ * and closed through networkio's uv_udp_t, but that handle never starts
+ * receiving or queues a send (either would register libuv's own watcher on
+ * the fd). All I/O goes through one uv_poll_t on the same fd:
+ *  - receive: UDP_GRO is enabled; every recvmsg can return several
+ *    datagrams of one sender coalesced, split by the segment size of the
+ *    UDP_GRO control message. Each datagram is copied into its own pbuf
+ *    (one copy, as libuv's path has none: the price of the large buffer)
+ *    and goes through networkio's usual checks (foreign address, float).
+ *  - send: pbufs from above wait in a small ring; at the end of the loop
+ *    turn (a uv_prepare_t, which runs before the loop blocks, so a packet
+ *    never waits for the next event) the ring is flushed: runs of equal-size
+ *    datagrams (the last may be shorter) go out in one sendmsg with a
+ *    UDP_SEGMENT control message, the iovec pointing into the pbufs (no
+ *    copy). EAGAIN keeps the ring and waits for UV_WRITABLE. EIO on a GSO
+ *    send turns GSO off; EINVAL (also: segments over the path MTU) stops
+ *    GSO for that segment size and larger; logged once, and the run is
+ *    sent singly.
+ *
+ * The loop-free parts (segment splitting, run selection, the cmsg) are
+ * exported for the unit tests.
+ */
+#ifndef LVPN_LAYERS_NETWORKIO_UDPBATCH_H
+#define LVPN_LAYERS_NETWORKIO_UDPBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include "lib/pbuf.h"
+
+#define LVPN__UDPBATCH_MAX_SEGS 64 /* kernels before 6.x: UDP_MAX_SEGMENTS */
+#define LVPN__UDPBATCH_MAX_BYTES 65000 /* one GSO send, under 64 KiB IP */
+#define LVPN__UDPBATCH_RING 256        /* pbufs waiting to be sent */
+#define LVPN__UDPBATCH_RXBUF 65536     /* one GRO receive */
+#define LVPN__UDPBATCH_READS 32        /* recvmsg calls per wake-up */
+
+typedef struct lvpn__networkio_s lvpn__networkio_t;
+
+/* Embedded in lvpn__networkio_t. */
+typedef struct lvpn__udpbatch_s {
+  int on;             /* this path carries the link's datagrams */
+  int gso;            /* UDP_SEGMENT sends (off after EIO) */
+  size_t gso_seg_max; /* longest segment GSO takes (lowered by EINVAL) */
+  int gso_logged;     /* the first refusal was logged */
+  int gro;            /* UDP_GRO was accepted by the socket */
+  int poll_inited;    /* `poll` exists (from open on) */
+  int want_write;     /* EAGAIN: waiting for UV_WRITABLE */
+  uv_poll_t poll;
+  uv_prepare_t flush;
+  uint8_t *rxbuf; /* heap, LVPN__UDPBATCH_RXBUF bytes, from open on */
+  lvpn__pbuf_t *ring[LVPN__UDPBATCH_RING];
+  unsigned head, count;
+  uint64_t gso_sends;     /* sendmsg calls carrying more than one datagram */
+  uint64_t gro_datagrams; /* datagrams that came coalesced */
+} lvpn__udpbatch_t;
+
+/* The length of the datagram at offset `off` of a received buffer of `len`
+ * bytes cut into `seg`-byte datagrams (the last may be shorter; seg 0: the
+ * whole buffer is one). 0 once off reaches len. */
+size_t lvpn__udpbatch_split(size_t len, size_t seg, size_t off);
+
+/* How many of the datagrams lens[0..n-1] go out in one GSO send: all of
+ * the size of the first but the last, which may be shorter; at most
+ * `max_segs` and `max_bytes` in total. Returns at least 1 when n > 0. */
+size_t lvpn__udpbatch_run(const size_t *lens, size_t n, size_t max_segs,
+                          size_t max_bytes);
+
+/* Writes a SOL_UDP/UDP_SEGMENT control message for `seg`-byte segments
+ * into `ctrl` (aligned, at least CMSG_SPACE(sizeof(uint16_t)) bytes) and
+ * returns its length, or 0 when `cap` is too small. */
+size_t lvpn__udpbatch_gso_cmsg(void *ctrl, size_t cap, uint16_t seg);
+
+/* The segment size from a received message's UDP_GRO control message, or
+ * 0 when there is none (one datagram). */
+size_t lvpn__udpbatch_gro_size(const struct msghdr *msg);
+
+/* ---- the loop part: used by networkio.c ---- */
+
+/* Whether networkio should use this path: a direct UDP link, no passtos
+ * and no LVPN_NO_UDP_OFFLOAD=1 in the environment. */
+int lvpn__udpbatch_wanted(const lvpn__networkio_t *n);
+/* Once at init (no I/O). */
+void lvpn__udpbatch_init(lvpn__networkio_t *n);
+/* After the uv_udp_t is bound: enables GRO and starts the poll handle.
+ * Returns 0 or a libuv error. */
+int lvpn__udpbatch_open(lvpn__networkio_t *n);
+/* Takes ownership of p (already traced): queued for the end of the turn. */
+void lvpn__udpbatch_send(lvpn__networkio_t *n, lvpn__pbuf_t *p);
+void lvpn__udpbatch_stop(lvpn__networkio_t *n);
+/* Closes the poll and prepare handles (before the uv_udp_t closes the fd)
+ * and frees what is queued. */
+void lvpn__udpbatch_close(lvpn__networkio_t *n);
+
+#endif

@@ -1,0 +1,197 @@
+/* udpbatch's loop-free parts: GRO splitting, GSO run selection and the
+ * UDP_SEGMENT control message (also checked against the kernel on
+ * 127.0.0.1: a GSO send read back through a UDP_GRO socket). */
+#include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "layers/networkio/udpbatch.h"
+#include "tests/fakes.h"
+
+START_TEST(test_udpbatch_split_by_segment_size) {
+  size_t off = 0, len, n = 0, lens[8];
+
+  while ((len = lvpn__udpbatch_split(3000, 1400, off)) != 0) {
+    ck_assert_uint_lt(n, 8);
+    lens[n++] = len;
+    off += len;
+  }
+  ck_assert_uint_eq(n, 3);
+  ck_assert_uint_eq(lens[0], 1400);
+  ck_assert_uint_eq(lens[1], 1400);
+  ck_assert_uint_eq(lens[2], 200);
+  /* exact multiple: no empty tail */
+  ck_assert_uint_eq(lvpn__udpbatch_split(2800, 1400, 1400), 1400);
+  ck_assert_uint_eq(lvpn__udpbatch_split(2800, 1400, 2800), 0);
+  /* no GRO control message: the whole buffer is one datagram */
+  ck_assert_uint_eq(lvpn__udpbatch_split(3000, 0, 0), 3000);
+  ck_assert_uint_eq(lvpn__udpbatch_split(3000, 0, 3000), 0);
+  /* a segment size larger than the buffer: one datagram */
+  ck_assert_uint_eq(lvpn__udpbatch_split(100, 1400, 0), 100);
+}
+END_TEST
+
+START_TEST(test_udpbatch_run_equal_sizes_last_shorter) {
+  const size_t same[] = {1400, 1400, 1400, 1400};
+  const size_t tail[] = {1400, 1400, 600, 1400};
+  const size_t grow[] = {600, 1400, 1400};
+  const size_t one[] = {1400};
+
+  ck_assert_uint_eq(lvpn__udpbatch_run(same, 4, 64, 65000), 4);
+  ck_assert_uint_eq(lvpn__udpbatch_run(tail, 4, 64, 65000), 3);
+  ck_assert_uint_eq(lvpn__udpbatch_run(grow, 3, 64, 65000), 1);
+  ck_assert_uint_eq(lvpn__udpbatch_run(one, 1, 64, 65000), 1);
+  ck_assert_uint_eq(lvpn__udpbatch_run(one, 0, 64, 65000), 0);
+  /* bounded by count and by bytes */
+  ck_assert_uint_eq(lvpn__udpbatch_run(same, 4, 2, 65000), 2);
+  ck_assert_uint_eq(lvpn__udpbatch_run(same, 4, 64, 4199), 2);
+  ck_assert_uint_eq(lvpn__udpbatch_run(same, 4, 64, 4200), 3);
+  /* the first alone may exceed max_bytes: it is sent singly */
+  ck_assert_uint_eq(lvpn__udpbatch_run(same, 4, 64, 100), 1);
+}
+END_TEST
+
+START_TEST(test_udpbatch_gso_cmsg_layout) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+  } ctrl;
+  struct msghdr m;
+  struct cmsghdr *c;
+  uint16_t v;
+
+  ck_assert_uint_eq(lvpn__udpbatch_gso_cmsg(ctrl.buf, 4, 1400), 0);
+  ck_assert_uint_eq(lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf), 1400),
+                    CMSG_SPACE(sizeof(uint16_t)));
+  memset(&m, 0, sizeof(m));
+  m.msg_control = ctrl.buf;
+  m.msg_controllen = sizeof(ctrl.buf);
+  c = CMSG_FIRSTHDR(&m);
+  ck_assert_ptr_nonnull(c);
+  ck_assert_int_eq(c->cmsg_level, SOL_UDP);
+  ck_assert_int_eq(c->cmsg_type, UDP_SEGMENT);
+  ck_assert_uint_eq(c->cmsg_len, CMSG_LEN(sizeof(uint16_t)));
+  memcpy(&v, CMSG_DATA(c), sizeof(v));
+  ck_assert_uint_eq(v, 1400);
+}
+END_TEST
+
+START_TEST(test_udpbatch_gro_size_from_cmsg) {
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int)) * 2];
+  } ctrl;
+  struct msghdr m;
+  struct cmsghdr *c;
+  int seg = 1337, tos = 4;
+
+  memset(&ctrl, 0, sizeof(ctrl));
+  memset(&m, 0, sizeof(m));
+  m.msg_control = ctrl.buf;
+  m.msg_controllen = sizeof(ctrl.buf);
+  /* another message first, then UDP_GRO as the kernel writes it (an int) */
+  c = CMSG_FIRSTHDR(&m);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_TOS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &tos, sizeof(tos));
+  c = CMSG_NXTHDR(&m, c);
+  ck_assert_ptr_nonnull(c);
+  c->cmsg_level = SOL_UDP;
+  c->cmsg_type = UDP_GRO;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+  ck_assert_uint_eq(lvpn__udpbatch_gro_size(&m), 1337);
+  /* none: 0 */
+  m.msg_controllen = CMSG_SPACE(sizeof(int));
+  ck_assert_uint_eq(lvpn__udpbatch_gro_size(&m), 0);
+  m.msg_controllen = 0;
+  m.msg_control = NULL;
+  ck_assert_uint_eq(lvpn__udpbatch_gro_size(&m), 0);
+}
+END_TEST
+
+/* The kernel's view: 3 datagrams (1000, 1000, 300 bytes) in one GSO send to
+ * a UDP_GRO socket come back as one read that splits into the same three,
+ * or as three reads on a kernel that does not coalesce. */
+START_TEST(test_udpbatch_gso_to_gro_on_loopback) {
+  struct sockaddr_in a = {.sin_family = AF_INET};
+  socklen_t alen = sizeof(a);
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(int)) * 2];
+  } ctrl;
+  static uint8_t out[2300], in[65536];
+  struct iovec iov[2];
+  struct msghdr m;
+  size_t got[8], ngot = 0, i;
+  int tx, rx, one = 1;
+  ssize_t r;
+
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  rx = socket(AF_INET, SOCK_DGRAM, 0);
+  tx = socket(AF_INET, SOCK_DGRAM, 0);
+  ck_assert_int_ge(rx, 0);
+  ck_assert_int_ge(tx, 0);
+  ck_assert_int_eq(bind(rx, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(getsockname(rx, (struct sockaddr *)&a, &alen), 0);
+  if (setsockopt(rx, SOL_UDP, UDP_GRO, &one, sizeof(one)) != 0) {
+    close(rx);
+    close(tx);
+    return; /* kernel without UDP_GRO: the loop path falls back */
+  }
+  for (i = 0; i < sizeof(out); i++)
+    out[i] = (uint8_t)(i * 7);
+  /* two iovecs, split inside the second segment: GSO cuts the whole */
+  iov[0].iov_base = out;
+  iov[0].iov_len = 1500;
+  iov[1].iov_base = out + 1500;
+  iov[1].iov_len = 800;
+  memset(&m, 0, sizeof(m));
+  m.msg_name = &a;
+  m.msg_namelen = sizeof(a);
+  m.msg_iov = iov;
+  m.msg_iovlen = 2;
+  m.msg_control = ctrl.buf;
+  m.msg_controllen = lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf), 1000);
+  r = sendmsg(tx, &m, 0);
+  if (r < 0 && (errno == EIO || errno == EINVAL)) {
+    close(rx);
+    close(tx);
+    return; /* no GSO here: networkio turns it off the same way */
+  }
+  ck_assert_int_eq(r, 2300);
+  while (ngot < 3) {
+    struct iovec v = {in, sizeof(in)};
+    size_t seg, off = 0, len;
+    memset(&m, 0, sizeof(m));
+    m.msg_iov = &v;
+    m.msg_iovlen = 1;
+    m.msg_control = ctrl.buf;
+    m.msg_controllen = sizeof(ctrl.buf);
+    r = recvmsg(rx, &m, 0);
+    ck_assert_int_gt(r, 0);
+    seg = lvpn__udpbatch_gro_size(&m);
+    while ((len = lvpn__udpbatch_split((size_t)r, seg, off)) != 0) {
+      ck_assert_uint_lt(ngot, 3);
+      ck_assert_mem_eq(in + off, out + 1000 * ngot, len);
+      got[ngot++] = len;
+      off += len;
+    }
+  }
+  ck_assert_uint_eq(got[0], 1000);
+  ck_assert_uint_eq(got[1], 1000);
+  ck_assert_uint_eq(got[2], 300);
+  close(rx);
+  close(tx);
+}
+END_TEST
+
+LVPN_TEST_MAIN("udpbatch", 0, NULL, NULL, test_udpbatch_split_by_segment_size,
+               test_udpbatch_run_equal_sizes_last_shorter,
+               test_udpbatch_gso_cmsg_layout, test_udpbatch_gro_size_from_cmsg,
+               test_udpbatch_gso_to_gro_on_loopback)
