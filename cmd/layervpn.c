@@ -49,6 +49,8 @@ typedef struct {
   cli_trace_t trace;
   const char *pcap_path, *pcap_layer;
   cli_pcap_t pcap;
+  const char *inside_filter[64]; /* --inside-filter RULE, in order */
+  int n_inside_filter;
   const char *keylog_path; /* --keylog, or $SSLKEYLOGFILE */
   cli_keylog_t keylog;
   double stats_interval; /* --stats-interval seconds, 0: off */
@@ -64,8 +66,8 @@ static void usage(FILE *f) {
       "[--trace-data all]]\n"
       "                        [--pcap FILE [--pcap-layer "
       "wire|control|inside]]\n"
-      "                        [--keylog FILE] CONFIG.ovpn [--option value "
-      "...]\n"
+      "                        [--keylog FILE] [--inside-filter RULE]...\n"
+      "                        CONFIG.ovpn [--option value ...]\n"
       "       layervpn --help | --version\n"
       "\n"
       "Connects to an OpenVPN 2.x server with an existing client config.\n"
@@ -82,6 +84,9 @@ static void usage(FILE *f) {
       "                unwrapping (control) or the plaintext IP packets\n"
       "                (inside)\n"
       "  --stats-interval N  print a per-layer counter table every N s\n"
+      "  --inside-filter RULE  filter inside packets (repeatable, first match\n"
+      "                wins): allow|deny [icmp|icmp4|icmp6|tcp|udp|proto N]\n"
+      "                [port P[-Q]] [net ADDR/BITS], or default allow|deny\n"
       "  --keylog FILE TLS keys in NSS key log format, appended (mode 0600;\n"
       "                also $SSLKEYLOGFILE): tshark -o tls.keylog_file:FILE\n"
       "                decrypts the control channel of a --pcap capture\n"
@@ -245,6 +250,16 @@ static int cli_option(cli_t *cli, const char *name, const char *v) {
     cli->pcap_layer = v;
   else if (strcmp(name, "--keylog") == 0)
     cli->keylog_path = v;
+  else if (strcmp(name, "--inside-filter") == 0) {
+    char err[300];
+    if (cli->n_inside_filter == 64 ||
+        lvpn_inside_filter_check(v, err, sizeof(err)) != 0) {
+      fprintf(stderr, "layervpn: --inside-filter: %s\n",
+              cli->n_inside_filter == 64 ? "at most 64 rules" : err);
+      return -1;
+    }
+    cli->inside_filter[cli->n_inside_filter++] = v;
+  }
   else if (strcmp(name, "--stats-interval") == 0)
     return set_stats_interval(cli, v) == 0 ? 1 : -1;
   else
@@ -411,6 +426,16 @@ static int cli_new_client(cli_t *cli) {
   if (cli->pcap_path != NULL)
     lvpn_client_set_tap(cli->client, cli->pcap.taps, cli_pcap_packet,
                         &cli->pcap);
+  if (cli->n_inside_filter > 0 &&
+      (rc = lvpn_client_add_inside_filter(
+           cli->client, cli->inside_filter, (size_t)cli->n_inside_filter, 0,
+           NULL, 0, NULL)) != 0) {
+    fprintf(stderr, "layervpn: --inside-filter: %s\n", lvpn_strerror(rc));
+    lvpn_client_close(cli->client, NULL);
+    cli->client = NULL;
+    cli->err = rc;
+    return rc;
+  }
   if (cli->trace_path != NULL)
     lvpn_client_set_trace(cli->client, cli_trace_event, &cli->trace,
                           cli->trace_level ? cli->trace_level

@@ -412,6 +412,103 @@ typedef void (*lvpn_counter_cb)(void *ud, const char *layer, const char *name,
 LVPN_EXTERN void lvpn_client_counters(const lvpn_client_t *c,
                                       lvpn_counter_cb cb, void *ud);
 
+/* ---- Inside-packet hooks ----
+ * A chain of host hooks on the inside path, at the tun layer (the inside
+ * edge, whether a TUN device or the host's inside I/O):
+ *  - OUTBOUND: a packet read from the TUN device or given to
+ *    lvpn_client_inside_input(), before compression and encryption; hooks run
+ *    in registration order.
+ *  - INBOUND: a packet after decryption and decompression (pings and OCC
+ *    already taken out), before it is written to the TUN device or handed to
+ *    inside_write; hooks run in reverse registration order, so a pair of
+ *    codec hooks nests as an onion: the hook that encodes last decodes first.
+ * Each hook returns LVPN_HOOK_PASS (on to the next hook) or LVPN_HOOK_DROP
+ * (the packet goes no further: the library frees it). The packet is lent
+ * for the call only: a hook that wants to keep it copies it (and may send
+ * it later with lvpn_client_inject_inside()). A hook may modify the bytes in
+ * place and change `len` up to `cap`; `data` itself must not move.
+ * Injection: lvpn_client_inject_inside() copies the packet; injected packets
+ * skip the whole chain (they are already processed). From inside a hook they
+ * are queued and delivered after the current packet (in injection order);
+ * hooks never recurse. Adding or removing hooks (also a hook removing itself
+ * from its own callback) is allowed at any time: removal is deferred to the
+ * end of the packet being processed, after which `removed` is called once;
+ * a hook added from a callback sees the next packet. Hooks outlive
+ * reconnections; lvpn_client_close() removes the remaining ones (calling
+ * `removed`). Everything runs on the loop's thread; every call here must be
+ * made from it. With no hook installed the data path costs one branch. */
+typedef enum {
+  LVPN_INSIDE_OUTBOUND = 1, /* towards the server */
+  LVPN_INSIDE_INBOUND = 2   /* from the server, towards the tun / host */
+} lvpn_inside_dir_t;
+enum { LVPN_HOOK_PASS = 0, LVPN_HOOK_DROP = 1 };
+typedef uint32_t lvpn_hook_id_t;
+typedef struct lvpn_inside_pkt_s {
+  uint8_t *data; /* the IP packet, writable; must not be moved */
+  size_t len;    /* may be changed, at most `cap` */
+  size_t cap;    /* room from `data` to the end of the buffer */
+} lvpn_inside_pkt_t;
+typedef struct lvpn_inside_hook_s {
+  const char *name; /* counters: hooks.<name>_seen / _dropped (copied) */
+  unsigned dirs;    /* LVPN_INSIDE_* ORed: the directions it sees */
+  /* One packet; returns LVPN_HOOK_PASS or LVPN_HOOK_DROP. */
+  int (*packet)(void *ud, lvpn_client_t *c, lvpn_inside_dir_t dir,
+                lvpn_inside_pkt_t *pkt);
+  /* Optional: called once when the library will never call `packet` again
+   * (after removal or at close): the hook may free `ud` there. */
+  void (*removed)(void *ud);
+} lvpn_inside_hook_t;
+/** Appends a hook (`ops` copied; `ud` passed back, never freed by the
+ * library). `out` (may be NULL) gets its id. */
+LVPN_EXTERN int lvpn_client_add_inside_hook(lvpn_client_t *c,
+                                            const lvpn_inside_hook_t *ops,
+                                            void *ud, lvpn_hook_id_t *out);
+/** Removes a hook (deferred when called while the chain runs). Returns
+ * LVPN_EINVAL for an unknown id. */
+LVPN_EXTERN int lvpn_client_remove_inside_hook(lvpn_client_t *c,
+                                               lvpn_hook_id_t id);
+/** Sends one inside packet in `dir`, past every hook: OUTBOUND to the
+ * server, INBOUND to the TUN device / inside_write. Copied before return.
+ * LVPN_ESTATE when no connection is running. */
+LVPN_EXTERN int lvpn_client_inject_inside(lvpn_client_t *c,
+                                          lvpn_inside_dir_t dir,
+                                          const uint8_t *pkt, size_t len);
+/** Packets a hook saw and dropped so far; LVPN_EINVAL for an unknown id. */
+LVPN_EXTERN int lvpn_client_inside_hook_stats(const lvpn_client_t *c,
+                                              lvpn_hook_id_t id,
+                                              uint64_t *seen,
+                                              uint64_t *dropped);
+
+/* Built-in hook: a filter. Rules, first match wins, else the default:
+ *   ACTION [PROTO] [port P[-Q]] [net ADDR/BITS]     ACTION: allow | deny
+ *   default allow|deny                              (default: allow)
+ * PROTO: icmp (IPv4 ICMP and ICMPv6), icmp4, icmp6, tcp, udp, proto N, all.
+ * `port` matches a TCP/UDP source or destination port, `net` an IPv4 or
+ * IPv6 source or destination address (both sides: the same rule works in
+ * both directions). Every term given must match. Example: "deny icmp",
+ * "allow tcp port 80-443 net 198.18.0.0/15", "default deny". Dropped packets
+ * count in the hook's stats and in hooks.<name>_dropped. */
+/** Adds a filter hook with `n` rules for `dirs` (LVPN_INSIDE_* ORed; 0: both).
+ * A bad rule fails with LVPN_EINVAL and a message in `err` naming it. */
+LVPN_EXTERN int lvpn_client_add_inside_filter(lvpn_client_t *c,
+                                              const char *const *rules,
+                                              size_t n, unsigned dirs,
+                                              char *err, size_t errlen,
+                                              lvpn_hook_id_t *out);
+/** Checks one filter rule without a client: 0, or LVPN_EINVAL with `err`. */
+LVPN_EXTERN int lvpn_inside_filter_check(const char *rule, char *err,
+                                         size_t errlen);
+/** Built-in hook: appends every inside packet it sees (both directions) to
+ * a pcap file (LINKTYPE_RAW, mode 0600), at its place in the chain: first
+ * added, it sees outbound packets as read and inbound packets as written.
+ * The file is closed when the hook is removed or the client closed. It is
+ * written (and flushed per packet) on the loop's thread: for heavy traffic
+ * on a slow disk, prefer a tap (lvpn_client_set_tap) and write elsewhere. */
+LVPN_EXTERN int lvpn_client_add_inside_pcap(lvpn_client_t *c,
+                                            const char *path, char *err,
+                                            size_t errlen,
+                                            lvpn_hook_id_t *out);
+
 /* ---- OpenVPN's management interface ----
  * Serves the `management` option of a client's config (TCP or unix socket,
  * one management client at a time, OpenVPN 2.6's commands and messages) on

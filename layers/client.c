@@ -38,6 +38,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->log.mute = &c->mute;
   lvpn__trace_init(&c->trace);
   lvpn__pbuf_pool_init(&c->pool, 512);
+  lvpn__hooks_init(&c->hooks, &c->pool, c);
   uv_timer_init(loop, &c->timer);
   uv_timer_init(loop, &c->reneg_timer);
   uv_timer_init(loop, &c->poll_timer);
@@ -184,6 +185,7 @@ static void client_timer_closed(uv_handle_t *h) {
   lvpn_close_cb cb = c->close_cb;
   if (--c->timers_open > 0)
     return;
+  lvpn__hooks_free(&c->hooks); /* `removed` before the close callback */
   if (cb != NULL)
     cb(c);
   client_free(c);
@@ -426,6 +428,37 @@ int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
   return lvpn__tun_layer_inject(&c->tun, pkt, len);
 }
 
+int lvpn_client_add_inside_hook(lvpn_client_t *c,
+                                const lvpn_inside_hook_t *ops, void *ud,
+                                lvpn_hook_id_t *out) {
+  if (c == NULL || c->state == LVPN__CLIENT_CLOSING)
+    return c == NULL ? LVPN_EINVAL : LVPN_ESTATE;
+  return lvpn__hooks_add(&c->hooks, ops, ud, out);
+}
+
+int lvpn_client_remove_inside_hook(lvpn_client_t *c, lvpn_hook_id_t id) {
+  return lvpn__hooks_remove(&c->hooks, id);
+}
+
+int lvpn_client_inject_inside(lvpn_client_t *c, lvpn_inside_dir_t dir,
+                              const uint8_t *pkt, size_t len) {
+  if (c->state != LVPN__CLIENT_RUNNING)
+    return LVPN_ESTATE;
+  return lvpn__hooks_inject(&c->hooks, dir, pkt, len);
+}
+
+int lvpn_client_inside_hook_stats(const lvpn_client_t *c, lvpn_hook_id_t id,
+                                  uint64_t *seen, uint64_t *dropped) {
+  const lvpn__hook_t *h = lvpn__hooks_find(&c->hooks, id);
+  if (h == NULL)
+    return LVPN_EINVAL;
+  if (seen != NULL)
+    *seen = h->seen;
+  if (dropped != NULL)
+    *dropped = h->dropped;
+  return 0;
+}
+
 const char *lvpn_client_info(const lvpn_client_t *c,
                              unsigned *pending_timeout_s) {
   if (pending_timeout_s != NULL)
@@ -456,6 +489,7 @@ void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
     if (l->ops->counters != NULL)
       l->ops->counters(l, cb, ud);
   }
+  lvpn__hooks_counters(&c->hooks, cb, ud);
   cb(ud, "client", "pool_allocs", c->pool.allocs);
   cb(ud, "client", "attempts", c->attempts);
   cb(ud, "client", "restarts", c->restarts);

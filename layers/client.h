@@ -18,6 +18,7 @@
 #include "layers/tlssession/tlssession.h"
 #include "layers/tun/tun.h"
 #include "layers/tun/dns_host.h"
+#include "hooks/chain.h"
 
 enum {
   LVPN__CLIENT_NEW = 0,
@@ -108,6 +109,7 @@ struct lvpn_client_s {
   char info[512];        /* the last INFO or INFO_PRE text */
   char pending_kw[256];  /* the last AUTH_PENDING's keywords */
   unsigned pending_timeout_s; /* its wait, 0: none pending */
+  lvpn__hooks_t hooks; /* inside-packet hooks (hooks/chain.c) */
 };
 
 /* Shared by client.c, client_stack.c and client_push.c. */

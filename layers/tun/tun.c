@@ -7,6 +7,28 @@
 #include <string.h>
 #include <unistd.h>
 
+/* Outbound: towards the datachannel. Owns `p`. */
+static void tun_send(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
+  if (t->hooks != NULL && t->hooks->active != 0)
+    lvpn__hooks_process(t->hooks, LVPN_INSIDE_OUTBOUND, p);
+  else
+    lvpn__layer_send_down(&t->base, p);
+}
+
+static void tun_write(lvpn__tun_layer_t *t, lvpn__pbuf_t *p);
+
+/* What passed the hooks (or was injected), in either direction. */
+static void tun_hooks_deliver(void *ud, lvpn_inside_dir_t dir,
+                              lvpn__pbuf_t *p) {
+  lvpn__tun_layer_t *t = ud;
+  if (!lvpn__layer_running(&t->base))
+    lvpn__layer_drop(&t->base, p);
+  else if (dir == LVPN_INSIDE_OUTBOUND)
+    lvpn__layer_send_down(&t->base, p);
+  else
+    tun_write(t, p);
+}
+
 /* block-ipv6: the packet never leaves; the answer goes back on the tun. */
 static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
   uint8_t out[1280];
@@ -60,12 +82,21 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events) {
                     p->len);
     LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
               p->len);
-    lvpn__layer_send_down(&t->base, p);
+    tun_send(t, p);
   }
 }
 
 static void tun_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
+  if (t->hooks != NULL && t->hooks->active != 0)
+    lvpn__hooks_process(t->hooks, LVPN_INSIDE_INBOUND, p);
+  else
+    tun_write(t, p);
+}
+
+/* Inbound: to the device or the host. Owns `p`. */
+static void tun_write(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
+  lvpn__layer_t *l = &t->base;
   LVPN__TRACE_PKT(l->trace, 1, l->name, "write", "bytes=%zu to=%s", p->len,
                   t->host_write != NULL ? "host" : "device");
   LVPN__TAP(l->trace, LVPN_TAP_INSIDE, 0, 0, NULL, NULL, p->data, p->len);
@@ -112,7 +143,7 @@ int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
   LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, pkt, len);
   t->rx_packets++;
   t->rx_bytes += len;
-  lvpn__layer_send_down(&t->base, p);
+  tun_send(t, p);
   return 0;
 }
 
@@ -457,6 +488,11 @@ static void tun_close(lvpn__layer_t *l) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
   int err;
 
+  if (t->hooks != NULL && t->hooks->deliver_ud == t) {
+    t->hooks->deliver = NULL; /* injections fail until the next stack */
+    t->hooks->deliver_ud = NULL;
+  }
+
   if (t->keep != NULL && t->fd >= 0 && t->nl_open) {
     tun_hand_over(t); /* persist-tun: DNS stays too, nothing leaks */
     return;
@@ -522,4 +558,10 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
                               void *ud) {
   t->host_write = fn;
   t->host_ud = ud;
+}
+
+void lvpn__tun_layer_set_hooks(lvpn__tun_layer_t *t, lvpn__hooks_t *hooks) {
+  t->hooks = hooks;
+  hooks->deliver = tun_hooks_deliver;
+  hooks->deliver_ud = t;
 }

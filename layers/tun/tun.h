@@ -9,6 +9,7 @@
 #include "layers/tun/netlink.h"
 #include "layers/tun/script.h"
 #include "layers/tun/device.h"
+#include "hooks/chain.h"
 
 #define LVPN__TUN_MAX_DHCP 64
 
@@ -65,6 +66,7 @@ typedef struct lvpn__tun_layer_s {
   uint64_t blocked6;
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
   void *host_ud;
+  lvpn__hooks_t *hooks; /* the client's inside hooks, run when active */
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
       rx_no_buffer;
 } lvpn__tun_layer_t;
@@ -86,6 +88,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
  * failed. */
 int lvpn__tun_layer_update(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                            char *errbuf, size_t errlen);
+/* Runs `hooks` (owned by the client) on the inside path while this layer
+ * lives; packets that pass, and injected ones, are delivered here. */
+void lvpn__tun_layer_set_hooks(lvpn__tun_layer_t *t, lvpn__hooks_t *hooks);
 /* persist-tun: set before start. At close the device, its addresses and
  * routes go to `keep` instead of being removed; the next stack's
  * lvpn__tun_layer_configure() takes them back (same ifindex) and only

@@ -70,6 +70,14 @@ _tunnel_ipv4 = _proto(_lib, "lvpn_client_tunnel_ipv4", ctypes.c_int, _vp,
 _client_state = _proto(_lib, "lvpn_client_state", ctypes.c_int, _vp)
 _state_name = _proto(_lib, "lvpn_state_name", ctypes.c_char_p, ctypes.c_int)
 _client_counters = _proto(_lib, "lvpn_client_counters", None, _vp, _COUNTER_CB, _vp)
+_add_filter = _proto(_lib, "lvpn_client_add_inside_filter", ctypes.c_int, _vp,
+                     ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, ctypes.c_uint,
+                     ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(ctypes.c_uint32))
+_remove_hook = _proto(_lib, "lvpn_client_remove_inside_hook", ctypes.c_int, _vp,
+                      ctypes.c_uint32)
+_hook_stats = _proto(_lib, "lvpn_client_inside_hook_stats", ctypes.c_int, _vp,
+                     ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint64),
+                     ctypes.POINTER(ctypes.c_uint64))
 _strerror = _proto(_lib, "lvpn_strerror", ctypes.c_char_p, ctypes.c_int)
 _err_name = _proto(_lib, "lvpn_err_name", ctypes.c_char_p, ctypes.c_int)
 _version = _proto(_lib, "lvpn_version_string", ctypes.c_char_p)
@@ -247,6 +255,46 @@ class Client:
             return self._packets.get(timeout=timeout)
         except queue.Empty:
             return None
+
+    # ---- inside-packet hooks ----
+
+    def add_inside_filter(self, rules, inbound=True, outbound=True):
+        """Add the built-in filter hook (rules as `layervpn --inside-filter`:
+        "deny icmp", "allow tcp port 80 net 198.18.0.0/15", "default deny");
+        returns its id. Raises layervpn.Error naming a bad rule."""
+        raw = [r.encode() for r in rules]
+        dirs = (1 if outbound else 0) | (2 if inbound else 0)
+        if not dirs:
+            raise ValueError("a filter needs a direction")
+
+        def add():
+            arr = (ctypes.c_char_p * max(len(raw), 1))(*raw)
+            err = ctypes.create_string_buffer(300)
+            hid = ctypes.c_uint32()
+            rc = _add_filter(self._client, arr, len(raw), dirs, err, len(err),
+                             ctypes.byref(hid))
+            return (rc, err.value.decode(errors="replace"), hid.value)
+        rc, msg, hid = self._call(add, (_ESTOPPED, "", 0))
+        if rc != 0:
+            raise Error(rc, msg or None)
+        return hid
+
+    def remove_inside_hook(self, hook_id):
+        """Remove a hook added by add_inside_filter()."""
+        rc = self._call(lambda: _remove_hook(self._client, hook_id), _ESTOPPED)
+        if rc != 0:
+            raise Error(rc)
+
+    def inside_hook_stats(self, hook_id):
+        """(seen, dropped) packets of a hook."""
+        def get():
+            s, d = ctypes.c_uint64(), ctypes.c_uint64()
+            rc = _hook_stats(self._client, hook_id, ctypes.byref(s), ctypes.byref(d))
+            return (rc, s.value, d.value)
+        rc, seen, dropped = self._call(get, (_ESTOPPED, 0, 0))
+        if rc != 0:
+            raise Error(rc)
+        return seen, dropped
 
     # ---- observation ----
 

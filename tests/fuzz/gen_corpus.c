@@ -693,6 +693,32 @@ static void gen_trace(void) {
     snprintf(name, sizeof(name), "ctlmsg_%zu", i);
     put("fuzz_trace", name, msgs[i], strlen(msgs[i]));
   }
+/* ---- the inside filter: rules | NUL | packet ---- */
+
+static void gen_filter(void) {
+  static const char rules[] =
+      "deny icmp\nallow tcp port 80-443 net 198.18.0.0/15\n"
+      "deny udp net 2001:2::/48\ndeny proto 47\ndefault deny";
+  /* IPv4 TCP 198.19.0.2:40000 -> 198.19.0.1:443 */
+  static const uint8_t v4[] = {0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0,
+                               198, 19, 0, 2, 198, 19, 0, 1, 0x9c, 0x40,
+                               0x01, 0xbb, 0, 0, 0, 0, 0, 0, 0, 0, 0x50, 0,
+                               0, 0, 0, 0, 0, 0};
+  /* IPv6 fragment header, then UDP 5353 -> 53 */
+  uint8_t v6[56] = {0x60, 0, 0, 0, 0, 16, 44, 64, 0x20, 0x01, 0, 2};
+  uint8_t buf[sizeof(rules) + sizeof(v6)];
+  v6[23] = 2;
+  v6[24] = 0x20, v6[25] = 0x01, v6[27] = 2, v6[39] = 1;
+  v6[40] = 17; /* fragment header: next header UDP, offset 0 */
+  v6[48] = 0x14, v6[49] = 0xe9, v6[51] = 53;
+  memcpy(buf, rules, sizeof(rules)); /* with its NUL */
+  memcpy(buf + sizeof(rules), v4, sizeof(v4));
+  put("fuzz_filter", "v4_tcp", buf, sizeof(rules) + sizeof(v4));
+  memcpy(buf + sizeof(rules), v6, sizeof(v6));
+  put("fuzz_filter", "v6_frag_udp", buf, sizeof(rules) + sizeof(v6));
+  static const char bad[] =
+      "deny tcp port 90-80\npermit all\ndeny net ::/129\0\x45";
+  put("fuzz_filter", "bad_rules", bad, sizeof(bad) - 1);
 }
 
 int main(int argc, char **argv) {
@@ -722,6 +748,7 @@ int main(int argc, char **argv) {
   gen_proxy();
   gen_socks();
   gen_trace();
+  gen_filter();
   fuzz_pool_check();
   return 0;
 }

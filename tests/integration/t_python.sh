@@ -3,7 +3,8 @@
 # layervpn package (ctypes over liblayers, loaded by its soname) runs as uid
 # 65534 without capabilities and without TUN against a real OpenVPN 2.6
 # server: it pings the server through the tunnel three times, reads the
-# counters, iterates over events, routes the log to `logging`, and reports
+# counters, drops the echo with the filter hook and restores it (add/remove),
+# iterates over events, routes the log to `logging`, and reports
 # a wrong CA as layervpn.Error naming the cause (tests/integration/test_layervpn.py).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"

@@ -10,6 +10,7 @@ binding and liblayers from `make install DESTDIR=...`:
 
 import logging
 import os
+import time
 import struct
 import tempfile
 import unittest
@@ -118,6 +119,37 @@ class Online(unittest.TestCase):
         self.assertEqual(layervpn.Error(events[-1].err).name, "LVPN_ESTOPPED")
         print("ping: 3/3 replies through the tunnel from %s; datachannel rx %d tx %d"
               % (src, counters["datachannel.rx_packets"], counters["datachannel.tx_packets"]))
+
+    def test_inside_filter_hook(self):
+        with layervpn.Client(CONFIG) as c:
+            c.start()
+            c.wait_connected(timeout=30)
+            src = c.tunnel_ipv4
+            ident = (os.getpid() + 1) & 0xFFFF
+
+            def ping(seq, timeout):
+                c.send(echo_request(src, TARGET, ident, seq))
+                end = time.monotonic() + timeout
+                while time.monotonic() < end:
+                    pkt = c.recv(timeout=max(0.05, end - time.monotonic()))
+                    if pkt is not None and echo_reply_seq(pkt, ident, TARGET) == seq:
+                        return True
+                return False
+            self.assertTrue(ping(1, 10))
+            with self.assertRaises(layervpn.Error) as e:
+                c.add_inside_filter(["deny icmp port 7"])
+            self.assertIn("'port' needs tcp or udp", str(e.exception))
+            hid = c.add_inside_filter(["deny icmp"])
+            self.assertFalse(ping(2, 2))
+            seen, dropped = c.inside_hook_stats(hid)
+            self.assertGreaterEqual(dropped, 1)
+            self.assertEqual(c.counters()["hooks.filter_dropped"], dropped)
+            c.remove_inside_hook(hid)
+            self.assertTrue(ping(3, 10))
+            with self.assertRaises(layervpn.Error):
+                c.inside_hook_stats(hid)
+            print("filter hook: echo dropped (%d of %d seen), restored after removal"
+                  % (dropped, seen))
 
     def test_events_iterator(self):
         c = layervpn.Client(CONFIG)
