@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "cmd/ping.h"
+#include "cmd/socks.h"
 #include "cmd/pcap_file.h"
 #include "cmd/process.h"
 #include "cmd/prompt.h"
@@ -100,6 +101,8 @@ static void usage(FILE *f) {
       "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
       "                     CONFIG.ovpn TARGET\n"
       "ICMP echo through the tunnel as ping(8), without root or TUN device.\n"
+      "       layervpn socks [--listen ADDR:PORT] [--auth FILE] CONFIG.ovpn\n"
+      "SOCKS5 and HTTP CONNECT proxy into the tunnel, without root or TUN.\n"
       "       layervpn trace TRACEFILE [--format text|html|svg] [-o OUT]\n"
       "Draws a --trace file as a ladder diagram (HTML: self-contained).\n"
       "       layervpn probe [--json] [--parallel N] [-c N] [-i S] "
@@ -638,6 +641,8 @@ int main(int argc, char **argv) {
   }
   if (argc >= 2 && strcmp(argv[1], "connect") == 0)
     return cmd_connect(argc - 2, argv + 2);
+  if (argc >= 2 && strcmp(argv[1], "socks") == 0)
+    return cmd_socks(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "ping") == 0)
     return cmd_ping(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "trace") == 0)

@@ -242,6 +242,20 @@ LVPN_EXTERN const char *lvpn_client_info(const lvpn_client_t *c,
  * or LVPN_ESTATE before the tunnel is up or when none was pushed. */
 LVPN_EXTERN int lvpn_client_tunnel_ipv4(const lvpn_client_t *c, uint32_t *addr,
                                         uint32_t *netmask_or_peer);
+/** One IPv4 destination the tunnel carries (network byte order). */
+typedef struct lvpn_route4_s {
+  uint32_t net, netmask;
+} lvpn_route4_t;
+/** The IPv4 destinations the tunnel carries, as a TUN device would route
+ * them: the tunnel's subnet (or peer), the pushed routes (unless
+ * route-nopull), the config's routes, and 0.0.0.0/0 under redirect-gateway.
+ * Fills at most `max` entries and returns how many there are, or
+ * LVPN_ESTATE before the tunnel is up. */
+LVPN_EXTERN int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out,
+                                    int max);
+/** The tunnel MTU (pushed tun-mtu, else the config's), or LVPN_ESTATE
+ * before the tunnel is up. */
+LVPN_EXTERN int lvpn_client_tunnel_mtu(const lvpn_client_t *c);
 
 /* ---- DNS ----
  * The resolver settings of the connection, as OpenVPN 2.7 builds them: the

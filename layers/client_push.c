@@ -655,3 +655,50 @@ static void client_arm_reneg(lvpn_client_t *c) {
 }
 
 /* ---- stop, close ---- */
+
+/* ---- what the tunnel carries, for hosts without a TUN device ---- */
+
+static void route4_add(lvpn_route4_t *out, int max, int *n, uint32_t net,
+                       uint32_t mask) {
+  if (*n < max) {
+    out[*n].net = net & mask;
+    out[*n].netmask = mask;
+  }
+  (*n)++;
+}
+
+int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out, int max) {
+  const lvpn__push_t *p = &c->tls.push;
+  const lvpn_config_t *cfg = c->cfg;
+  int i, n = 0, rg;
+
+  if (!c->connected)
+    return LVPN_ESTATE;
+  if (p->has_ifconfig) {
+    if (p->has_topology && p->topology == LVPN__TOPOLOGY_SUBNET)
+      route4_add(out, max, &n, p->ifconfig_local.s_addr,
+                 p->ifconfig_remote.s_addr);
+    else /* net30 / p2p: the peer address */
+      route4_add(out, max, &n, p->ifconfig_remote.s_addr, 0xffffffffu);
+  }
+  for (i = 0; !cfg->route_nopull && i < p->n_routes; i++)
+    if (p->routes[i].net_kind == LVPN__GW_ADDR)
+      route4_add(out, max, &n, p->routes[i].net.s_addr,
+                 p->routes[i].mask.s_addr);
+  for (i = 0; i < cfg->n_routes; i++)
+    if (cfg->routes[i].net_kind == LVPN__GW_ADDR)
+      route4_add(out, max, &n, cfg->routes[i].net.s_addr,
+                 cfg->routes[i].mask.s_addr);
+  rg = cfg->route_nopull ? cfg->redirect_gateway
+                         : (cfg->redirect_gateway | p->redirect_gateway);
+  if ((rg & LVPN__RG_ENABLE) && !(rg & LVPN__RG_NO_IPV4))
+    route4_add(out, max, &n, 0, 0);
+  return n;
+}
+
+int lvpn_client_tunnel_mtu(const lvpn_client_t *c) {
+  if (!c->connected)
+    return LVPN_ESTATE;
+  return c->tls.push.tun_mtu > 0 ? c->tls.push.tun_mtu
+                                 : lvpn__client_config_tun_mtu(c->cfg);
+}

@@ -23,6 +23,7 @@ PACKAGES=(
     libjansson-dev chromium
     clang libclang-rt-14-dev
     tinyproxy dante-server
+    liblwip-dev
 )
 
 log() { printf 'install-deps: %s\n' "$*"; }

@@ -597,6 +597,46 @@ static void gen_proxy(void) {
     put("fuzz_proxy", s[i].name, s[i].b, s[i].n);
 }
 
+/* fuzz_socks: [mode] then a SOCKS5 / HTTP CONNECT / DNS message. */
+static void gen_socks(void) {
+#define SOCKS_SEED(name, lit) {name, (const uint8_t *)(lit), sizeof(lit) - 1}
+  static const struct {
+    const char *name;
+    const uint8_t *b;
+    size_t n;
+  } s[] = {
+      SOCKS_SEED("greeting", "\x00\x05\x02\x00\x02"),
+      SOCKS_SEED("userpass", "\x01\x01\x05" "alice\x06" "s3cret"),
+      SOCKS_SEED("connect_ipv4", "\x02\x05\x01\x00\x01\xc6\x13\x00\x01\x1f\x90"),
+      SOCKS_SEED("connect_name",
+                 "\x02\x05\x01\x00\x03\x10" "files.socks.test\x00\x50"),
+      SOCKS_SEED("connect_ipv6", "\x02\x05\x01\x00\x04\x20\x01\x00\x02\x00\x00"
+                                 "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"
+                                 "\x01\xbb"),
+      SOCKS_SEED("udp_associate",
+                 "\x02\x05\x03\x00\x01\x00\x00\x00\x00\x00\x00"),
+      SOCKS_SEED("http_connect", "\x03" "CONNECT 198.19.0.1:8080 HTTP/1.1\r\n"
+                                 "Host: 198.19.0.1:8080\r\n"
+                                 "Proxy-Authorization: Basic "
+                                 "YWxpY2U6czNjcmV0\r\n\r\n"),
+      SOCKS_SEED("http_connect_v6",
+                 "\x03" "CONNECT [2001:2::1]:443 HTTP/1.0\r\n\r\n"),
+      SOCKS_SEED("dns_answer",
+                 "\x04\x12\x34\x81\x80\x00\x01\x00\x01\x00\x00\x00\x00"
+                 "\x05" "files\x05" "socks\x04" "test\x00\x00\x01\x00\x01"
+                 "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                 "\xc6\x13\x00\x01"),
+      SOCKS_SEED("udp_header", "\x04\x00\x00\x00\x01\xc6\x13\x00\x01\x00\x35"
+                               "\x42\x42\x01\x00\x00\x01\x00\x00\x00\x00"
+                               "\x00\x00\x01" "a\x00\x00\x01\x00\x01"),
+      SOCKS_SEED("auth_file", "\x05# users\nalice:s3cret\nbob:pa:ss\n"),
+  };
+  size_t i;
+  for (i = 0; i < sizeof(s) / sizeof(s[0]); i++)
+    put("fuzz_socks", s[i].name, s[i].b, s[i].n);
+#undef SOCKS_SEED
+}
+
 /* ---- the tracer (tls_records, control messages): flag byte + payload ---- */
 
 /* A TLS record of type `ct` holding one handshake message `hs` (0: opaque
@@ -706,6 +746,7 @@ int main(int argc, char **argv) {
   gen_mgmt();
   gen_challenge();
   gen_proxy();
+  gen_socks();
   gen_trace();
   gen_filter();
   fuzz_pool_check();

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""A tiny DNS responder for the integration tests: answers A queries for the
+names given as NAME=IPV4 arguments, NXDOMAIN for everything else.
+
+usage: dns_responder.py LISTEN_IP PORT NAME=IPV4...
+"""
+import socket
+import struct
+import sys
+
+
+def main():
+    ip, port = sys.argv[1], int(sys.argv[2])
+    names = {}
+    for a in sys.argv[3:]:
+        n, v = a.split("=", 1)
+        names[n.lower().rstrip(".")] = socket.inet_aton(v)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, port))
+    print("dns_responder: listening", flush=True)
+    while True:
+        q, peer = s.recvfrom(1500)
+        if len(q) < 12:
+            continue
+        qid, _flags, qd = struct.unpack("!HHH", q[:6])
+        if qd != 1:
+            continue
+        off, labels = 12, []
+        while off < len(q) and q[off] != 0:
+            ln = q[off]
+            labels.append(q[off + 1:off + 1 + ln].decode("ascii", "replace"))
+            off += 1 + ln
+        off += 1
+        question = q[12:off + 4]
+        qtype = struct.unpack("!H", q[off:off + 2])[0] if off + 2 <= len(q) else 0
+        name = ".".join(labels).lower()
+        addr = names.get(name)
+        if addr is not None and qtype == 1:
+            hdr = struct.pack("!HHHHHH", qid, 0x8180, 1, 1, 0, 0)
+            ans = b"\xc0\x0c" + struct.pack("!HHIH", 1, 1, 60, 4) + addr
+            s.sendto(hdr + question + ans, peer)
+        else:
+            rcode = 0 if addr is not None else 3
+            hdr = struct.pack("!HHHHHH", qid, 0x8180 | rcode, 1, 0, 0, 0)
+            s.sendto(hdr + question, peer)
+        print("dns_responder: %s -> %s" % (name, "found" if addr else "nxdomain"),
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
