@@ -372,31 +372,38 @@ START_TEST(test_reliabletransport_window_and_backlog) {
   }
   spin(e);
   /* six in flight, four waiting */
-  ck_assert_uint_eq(e->peer.got.count, 6);
+  ck_assert_uint_eq(e->peer.got.count - counter(e, "retransmits"), 6);
   ck_assert_uint_eq(e->rt.backlog.count, 4);
   ck_assert_uint_eq(counter(e, "backlog_peak"), 4);
   ck_assert(!lvpn__reltrans_all_acked(&e->rt));
   /* an ACK for a later id does not slide the window */
   peer_ack(e, 5);
   spin(e);
-  ck_assert_uint_eq(e->peer.got.count, 6);
+  ck_assert_uint_eq(e->peer.got.count - counter(e, "retransmits"), 6);
   peer_ack(e, 0);
   peer_ack(e, 1);
   spin(e);
-  ck_assert_uint_eq(e->peer.got.count, 8);
+  /* (a loop turn slower than the RTO on a loaded machine retransmits:
+   * those copies are not new messages) */
+  ck_assert_uint_eq(e->peer.got.count - counter(e, "retransmits"), 8);
   for (id = 2; id <= 7; id++)
     peer_ack(e, id);
   spin(e);
-  ck_assert_uint_eq(e->peer.got.count, 10);
+  ck_assert_uint_eq(e->peer.got.count - counter(e, "retransmits"), 10);
   ck_assert_uint_eq(e->rt.backlog.count, 0);
   /* all in order, numbered 0..9, payloads in the order they came */
   while ((p = fake_cap_pop(&e->peer)) != NULL) {
+    if (p->meta.msg_id < next) { /* a retransmission (see above) */
+      lvpn__pbuf_free(p);
+      continue;
+    }
     ck_assert_uint_eq(p->meta.msg_id, next);
     ck_assert_uint_eq(p->len, 2);
     ck_assert_int_eq(p->data[1], '0' + (int)next);
     next++;
     lvpn__pbuf_free(p);
   }
+  ck_assert_uint_eq(next, 10);
   ck_assert(!lvpn__reltrans_all_acked(&e->rt));
   peer_ack(e, 8);
   spin(e);
@@ -404,7 +411,11 @@ START_TEST(test_reliabletransport_window_and_backlog) {
   peer_ack(e, 9);
   spin(e);
   ck_assert(lvpn__reltrans_all_acked(&e->rt));
-  ck_assert(lvpn__queue_empty(&e->peer.got)); /* no ACK for ACKs */
+  while ((p = fake_cap_pop(&e->peer)) != NULL) { /* no ACK for ACKs */
+    ck_assert_uint_lt(p->meta.msg_id, 10); /* only retransmissions */
+    ck_assert_uint_ne(p->meta.opcode, LVPN__P_ACK_V1);
+    lvpn__pbuf_free(p);
+  }
   env_finish(e);
 }
 END_TEST
