@@ -197,6 +197,10 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
       r.has_proto = true;
     }
     fields_save(c, r.fields);
+    if (c->fragment > 0 && r.proto.tcp) /* the block's own fragment */
+      e = lvpn__opt_fail(a, LVPN_ECONFIG,
+                         "'fragment' can only be used with 'proto udp' "
+                         "(this <connection> is TCP)");
   }
   fields_load(c, saved); /* the global settings again */
   free(saved);

@@ -1457,6 +1457,11 @@ START_TEST(test_config_connection_tun_mtu_given) {
   ck_assert(!c->tun_mtu_given);
   ck_assert_int_eq(c->link_mtu, 1450);
   lvpn_config_free(c);
+  /* a block's fragment over TCP is refused as a global one is */
+  bad("<connection>\nremote a\nproto tcp\nfragment 1300\n</connection>\n",
+      LVPN_ECONFIG, 1,
+      "'fragment' can only be used with 'proto udp' (this <connection> is "
+      "TCP)");
 }
 END_TEST
 
