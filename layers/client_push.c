@@ -581,6 +581,7 @@ void lvpn__client_on_push_update(lvpn__tlssession_t *t,
     LVPN__LOG(&c->log, LVPN_LOG_VERBOSE, "client",
               "PUSH_UPDATE: block-outside-dns is Windows-only: ignored");
   lvpn__tun_plan_init(&plan);
+  memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */
   rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
   client_script_free(&sc);
   if (rc == 0)

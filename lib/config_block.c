@@ -51,7 +51,8 @@ static const struct {
     CF(connect_retry),  CF(connect_retry_max_delay),
     CF(connect_retry_max), CF(connect_timeout),
     CF(server_poll_timeout), CF(explicit_exit_notify),
-    CF(tun_mtu),        CF(mssfix),
+    CF(tun_mtu),        CF(tun_mtu_given),
+    CF(mssfix),
     CF(mssfix_mtu),     CF(mssfix_fixed),
     CF(mssfix_default), CF(tun_mtu_extra),
     CF(link_mtu),       CF(fragment),
@@ -200,6 +201,10 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
       r.has_proto = true;
     }
     fields_save(c, r.fields);
+    if (c->fragment > 0 && r.proto.tcp) /* the block's own fragment */
+      e = lvpn__opt_fail(a, LVPN_ECONFIG,
+                         "'fragment' can only be used with 'proto udp' "
+                         "(this <connection> is TCP)");
   }
   fields_load(c, saved); /* the global settings again */
   free(saved);

@@ -301,6 +301,7 @@ static void tun_hand_over(lvpn__tun_layer_t *t) {
   k->script = t->script;
   script_point(&k->script, k->ifname);
   k->plan = t->applied;
+  k->dns = t->dns;
   k->have = 1;
   memset(&t->applied, 0, sizeof(t->applied));
   memset(&t->script, 0, sizeof(t->script));
@@ -318,6 +319,12 @@ void lvpn__tun_keep_release(lvpn__tun_keep_t *k, const lvpn__logger_t *log,
                             lvpn__tracer_t *trace) {
   if (!k->have)
     return;
+  /* as tun_close: route-pre-down, then DNS, routes and addresses */
+  if (k->up_ran && k->script.route_pre_down != NULL)
+    script_run(log, trace, &k->script, k->script.route_pre_down,
+               "route-pre-down");
+  if (k->dns != NULL)
+    lvpn__dns_host_revert(k->dns);
   k->nl.log = log;
   if (lvpn__nl_undo_all(&k->nl) != 0)
     LVPN__LOG(log, LVPN_LOG_ERROR, "tun", "cleanup: %s",

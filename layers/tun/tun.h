@@ -40,6 +40,7 @@ typedef struct lvpn__tun_keep_s {
   int up_ran;
   lvpn__tun_script_t script;
   lvpn__tun_plan_t plan;
+  struct lvpn__dns_host_s *dns; /* the DNS it kept (owned by the client) */
 } lvpn__tun_keep_t;
 
 typedef struct lvpn__tun_layer_s {
@@ -96,8 +97,9 @@ void lvpn__tun_layer_set_hooks(lvpn__tun_layer_t *t, lvpn__hooks_t *hooks);
  * lvpn__tun_layer_configure() takes them back (same ifindex) and only
  * changes what the new plan changes. */
 void lvpn__tun_layer_set_keep(lvpn__tun_layer_t *t, lvpn__tun_keep_t *keep);
-/* Removes a kept device for good: routes and addresses, the down script,
- * the device. Harmless when nothing is kept. */
+/* Removes a kept device for good, in tun_close's order: route-pre-down,
+ * its DNS, routes and addresses, the down script, the device. Harmless
+ * when nothing is kept. */
 void lvpn__tun_keep_release(lvpn__tun_keep_t *keep, const lvpn__logger_t *log,
                             lvpn__tracer_t *trace);
 /* Host mode: one inside packet from the host (copied). */

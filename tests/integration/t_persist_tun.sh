@@ -39,7 +39,14 @@ EOF
 ip -n "$IT_NS_S" addr add 198.19.100.1/32 dev lo
 it_server_conf wrap=tls-crypt extra="keepalive 2 10"
 it_server_start
-it_client_conf wrap=tls-crypt extra="persist-tun"
+# scripts: up once, route-pre-down and down only when the device goes for
+# good (as OpenVPN's do_close_tun), not on the restarts
+# shellcheck disable=SC2016 # the script expands its own variable
+printf '%s\n' '#!/bin/sh' 'echo "$script_type" >>"$0.out"' >"$IT_DIR/script.sh"
+chmod +x "$IT_DIR/script.sh"
+it_client_conf wrap=tls-crypt "extra=persist-tun" "extra=script-security 2" \
+    "extra=up $IT_DIR/script.sh" "extra=route-pre-down $IT_DIR/script.sh" \
+    "extra=down $IT_DIR/script.sh"
 log=$IT_DIR/lvpn.log
 pid=$(it_lvpn_start "$log")
 it_wait_log "$log" 'Initialization Sequence Completed' 20 || { bad "no tunnel"; grep -v '^counter' "$log" | tail -n 20; exit 1; }
@@ -103,6 +110,9 @@ it_lvpn_stop "$pid" 15 || bad "no exit on SIGTERM"
 [[ -z $(ip -n "$IT_NS_C" route show 198.19.101.0/24) ]] || bad "new route left after SIGTERM"
 if ip -n "$IT_NS_C" link show tun0 >/dev/null 2>&1; then bad "tun0 still there after SIGTERM"; fi
 [[ -z $(ip -n "$IT_NS_C" route show 198.19.100.0/24) ]] || bad "route left after SIGTERM"
+scripts=$(tr '\n' ' ' <"$IT_DIR/script.sh.out" 2>/dev/null || true)
+[[ $scripts == "up route-pre-down down " ]] ||
+    bad "scripts ran as '$scripts', want 'up route-pre-down down ' (once each, the last two at SIGTERM)"
 
 # Control: without the tunnel the same ping leaves through the veth.
 ip netns exec "$IT_NS_C" ping -c 2 -i 0.2 -W 1 198.19.100.1 >/dev/null 2>&1 || true

@@ -1496,6 +1496,29 @@ START_TEST(test_config_connection_blocks) {
 }
 END_TEST
 
+/* A block's tun-mtu is its own, 'given' included: another block's link-mtu
+ * still stands for the tun MTU there, and the defaults see no tun-mtu. */
+START_TEST(test_config_connection_tun_mtu_given) {
+  lvpn_config_t *c = ok("client\n<connection>\nremote a\ntun-mtu 1400\n"
+                        "</connection>\n<connection>\nremote b\n"
+                        "link-mtu 1450\n</connection>\n");
+  ck_assert(!c->tun_mtu_given);
+  lvpn__config_use_remote(c, 0);
+  ck_assert(c->tun_mtu_given);
+  ck_assert_int_eq(c->tun_mtu, 1400);
+  ck_assert_int_eq(c->link_mtu, 0);
+  lvpn__config_use_remote(c, 1);
+  ck_assert(!c->tun_mtu_given);
+  ck_assert_int_eq(c->link_mtu, 1450);
+  lvpn_config_free(c);
+  /* a block's fragment over TCP is refused as a global one is */
+  bad("<connection>\nremote a\nproto tcp\nfragment 1300\n</connection>\n",
+      LVPN_ECONFIG, 1,
+      "'fragment' can only be used with 'proto udp' (this <connection> is "
+      "TCP)");
+}
+END_TEST
+
 /* Session and script options of the process issue: stored as OpenVPN
  * means them; ping-exit and ping-restart are one timeout, the last wins. */
 START_TEST(test_config_session_and_script_options) {
@@ -1582,4 +1605,5 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_mtu_options,
                test_config_connection_blocks,
                test_config_connection_block_proxies,
-               test_config_share_copy_on_write)
+               test_config_share_copy_on_write,
+               test_config_connection_tun_mtu_given)
