@@ -787,6 +787,52 @@ it_lvpn_require_bin() {
     fi
 }
 
+# it_proxy_net IP — a proxy address IP/24 on the server's veth, and an
+# nftables rule in the server namespace that drops what the client sends to
+# the server directly, so that only the way through a proxy can work.
+it_proxy_net() {
+    ip -n "$IT_NS_S" addr add "$1/24" dev vs0 || return 1
+    ip netns exec "$IT_NS_S" nft -f - <<EOF
+table inet it_direct {
+    chain input {
+        type filter hook input priority 0; policy accept;
+        ip saddr $IT_CLIENT_IP ip daddr $IT_SERVER_IP drop
+    }
+}
+EOF
+}
+
+# it_tinyproxy_start IP USER PASSWORD — tinyproxy (HTTP CONNECT to the
+# server's port only, BasicAuth USER PASSWORD) on IP:8080 in the server
+# namespace, log in $IT_DIR/tinyproxy.log; returns 1 if it does not listen
+# within 10 s.
+it_tinyproxy_start() {
+    local ip=$1 i
+    cat >"$IT_DIR/tinyproxy.conf" <<EOF
+User nobody
+Group nogroup
+Port 8080
+Listen $ip
+Timeout 60
+MaxClients 16
+LogLevel Info
+LogFile "$IT_DIR/tinyproxy.log"
+PidFile "$IT_DIR/tinyproxy.pid"
+Allow 198.18.0.0/15
+BasicAuth $2 $3
+ConnectPort $IT_PORT
+DisableViaHeader Yes
+EOF
+    : >"$IT_DIR/tinyproxy.log"
+    chmod 666 "$IT_DIR/tinyproxy.log"
+    it_bg_in_server tinyproxy -d -c "$IT_DIR/tinyproxy.conf" >/dev/null
+    for ((i = 0; i < 100; i++)); do
+        ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q "$ip:8080" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 # it_iperf3 NS TIMEOUT_S ARGS... — `iperf3 ARGS` in namespace NS (killed
 # after TIMEOUT_S), output on stdout. The
 # iperf3 server still finishing the previous test on a loaded machine answers

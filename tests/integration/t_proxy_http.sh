@@ -25,39 +25,10 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
 PROXY_IP=198.18.0.3
-ip -n "$IT_NS_S" addr add "$PROXY_IP/24" dev vs0
-ip netns exec "$IT_NS_S" nft -f - <<EOF
-table inet it_direct {
-    chain input {
-        type filter hook input priority 0; policy accept;
-        ip saddr $IT_CLIENT_IP ip daddr $IT_SERVER_IP drop
-    }
-}
-EOF
+it_proxy_net "$PROXY_IP"
 
-cat >"$IT_DIR/tinyproxy.conf" <<EOF
-User nobody
-Group nogroup
-Port 8080
-Listen $PROXY_IP
-Timeout 60
-MaxClients 16
-LogLevel Info
-LogFile "$IT_DIR/tinyproxy.log"
-PidFile "$IT_DIR/tinyproxy.pid"
-Allow 198.18.0.0/15
-BasicAuth lvpnuser s3cret-proxy-pw
-ConnectPort $IT_PORT
-DisableViaHeader Yes
-EOF
-: >"$IT_DIR/tinyproxy.log"
-chmod 666 "$IT_DIR/tinyproxy.log"
-it_bg_in_server tinyproxy -d -c "$IT_DIR/tinyproxy.conf" >/dev/null
-for ((i = 0; i < 100; i++)); do
-    ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q "$PROXY_IP:8080" && break
-    sleep 0.1
-done
-ip netns exec "$IT_NS_S" ss -H -ltn | grep -q "$PROXY_IP:8080" || { echo "FAIL: tinyproxy did not listen"; cat "$IT_DIR"/bg-*.log; exit 1; }
+it_tinyproxy_start "$PROXY_IP" lvpnuser s3cret-proxy-pw ||
+    { echo "FAIL: tinyproxy did not listen"; cat "$IT_DIR"/bg-*.log; exit 1; }
 
 it_server_conf proto=tcp wrap=tls-crypt
 it_server_start

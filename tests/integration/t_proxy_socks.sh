@@ -25,15 +25,7 @@ fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 
 PROXY_IP=198.18.0.3
-ip -n "$IT_NS_S" addr add "$PROXY_IP/24" dev vs0
-ip netns exec "$IT_NS_S" nft -f - <<EOF
-table inet it_direct {
-    chain input {
-        type filter hook input priority 0; policy accept;
-        ip saddr $IT_CLIENT_IP ip daddr $IT_SERVER_IP drop
-    }
-}
-EOF
+it_proxy_net "$PROXY_IP"
 
 # The test user, in copies of passwd/shadow that only dante sees.
 pw=s0cks-pw-$$

@@ -150,37 +150,8 @@ it_server_stop
 # 2. TCP through tinyproxy with Basic credentials (the server's namespace
 #    drops what the client sends to the server directly)
 if command -v tinyproxy >/dev/null && command -v nft >/dev/null; then
-    ip -n "$IT_NS_S" addr add "$PROXY_IP/24" dev vs0
-    ip netns exec "$IT_NS_S" nft -f - <<EOF
-table inet it_direct {
-    chain input {
-        type filter hook input priority 0; policy accept;
-        ip saddr $IT_CLIENT_IP ip daddr $IT_SERVER_IP drop
-    }
-}
-EOF
-    cat >"$IT_DIR/tinyproxy.conf" <<EOF
-User nobody
-Group nogroup
-Port 8080
-Listen $PROXY_IP
-Timeout 60
-MaxClients 16
-LogLevel Info
-LogFile "$IT_DIR/tinyproxy.log"
-PidFile "$IT_DIR/tinyproxy.pid"
-Allow 198.18.0.0/15
-BasicAuth $PROXY_USER $PROXY_PW
-ConnectPort $IT_PORT
-DisableViaHeader Yes
-EOF
-    : >"$IT_DIR/tinyproxy.log"
-    chmod 666 "$IT_DIR/tinyproxy.log"
-    it_bg_in_server tinyproxy -d -c "$IT_DIR/tinyproxy.conf" >/dev/null
-    for ((i = 0; i < 100; i++)); do
-        ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q "$PROXY_IP:8080" && break
-        sleep 0.1
-    done
+    it_proxy_net "$PROXY_IP"
+    it_tinyproxy_start "$PROXY_IP" "$PROXY_USER" "$PROXY_PW" || bad "proxy: tinyproxy did not listen"
     it_server_conf proto=tcp wrap=tls-crypt
     it_server_start
     it_client_conf proto=tcp wrap=tls-crypt extra="http-proxy $PROXY_IP 8080 stdin basic"
