@@ -21,7 +21,7 @@ jobs=${LVPN_TEST_JOBS:-2}
 serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
 start=$(date +%s)
 if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial" \
-        'TESTS=$(filter-out $(LVPN_SERIAL),$(TESTS))'; then
+        'TESTS=$(filter-out $(LVPN_SERIAL),$(UNIT_TESTS) $(INTEGRATION_TESTS) $(DEVKIT_TESTS))'; then
   echo "test.sh: make check failed" >&2
   exit 1
 fi
