@@ -578,6 +578,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    cli_proc_finish(&cli.proc);
     return 2;
   }
   {
