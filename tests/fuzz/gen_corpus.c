@@ -661,8 +661,8 @@ static size_t tls_rec(uint8_t *out, uint8_t ct, uint8_t hs, size_t n) {
 
 static void gen_trace(void) {
   static const char *const msgs[] = {
-      "\x01PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_x=,"
-      " auth-token-user dXNlcg==,peer-id 0",
+      ("\x01PUSH_REPLY,route 10.0.0.0 255.0.0.0,auth-token SESS_ID_AT_x=,"
+       " auth-token-user dXNlcg==,peer-id 0"),
       "\x04PUSH_UPDATE,-route,auth-token\tSESS_ID_AT_y,push-continuation 1",
       "\002AUTH_FAILED,TEMP[backoff 5]:auth-token x",
   };
@@ -693,6 +693,8 @@ static void gen_trace(void) {
     snprintf(name, sizeof(name), "ctlmsg_%zu", i);
     put("fuzz_trace", name, msgs[i], strlen(msgs[i]));
   }
+}
+
 /* ---- the inside filter: rules | NUL | packet ---- */
 
 static void gen_filter(void) {
