@@ -9,8 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/auth_lib.sh"
 it_require_root
 it_lvpn_require_bin
-command -v python3 >/dev/null || { echo "SKIP: python3 needed for the pty"; exit 77; }
-command -v setsid >/dev/null || { echo "SKIP: setsid needed"; exit 77; }
+it_require_pty
 command -v openssl >/dev/null || { echo "SKIP: openssl needed to encrypt the key"; exit 77; }
 it_setup key_passphrase
 it_pki
@@ -62,16 +61,7 @@ n=$(grep -c 'Enter Private Key Password:' "$log" || true)
 
 # 3. no terminal, no askpass: a clear error, exit 1, no hang
 enc_conf
-rc=0
-start=$SECONDS
-timeout 20 setsid -w ip netns exec "$IT_NS_C" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" \
-    </dev/null >"$IT_DIR/notty.log" 2>&1 || rc=$?
-if [[ $rc == 1 ]]; then echo "ok: no terminal: exit status 1 after $((SECONDS - start)) s"; else bad "no terminal: exit status $rc"; fi
-if grep -q 'no terminal can be asked for its passphrase' "$IT_DIR/notty.log"; then
-    echo "ok: no terminal: $(grep -m1 'no terminal' "$IT_DIR/notty.log")"
-else
-    bad "no clear error without a terminal"; cat "$IT_DIR/notty.log"
-fi
+auth_notty_check 'no terminal can be asked for its passphrase'
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_key_passphrase"; exit 1; fi
