@@ -136,6 +136,8 @@ static void pending(lvpn__mgmt_t *s) {
     out_line(s, ">HOLD:Waiting for hold release:%u", s->hold_wait_s);
   if (s->query_up)
     out_line(s, ">PASSWORD:Need 'Auth' username/password%s", s->query_sc);
+  if (s->query_key)
+    out_line(s, ">PASSWORD:Need 'Private Key' password");
 }
 
 static void welcome(lvpn__mgmt_t *s) {
@@ -284,11 +286,39 @@ static void do_hold(lvpn__mgmt_t *s, char **p, int nw) {
   }
 }
 
+/* The private key's passphrase, the answer to >PASSWORD:Need 'Private Key'
+ * password (OpenVPN's UP_QUERY_PASS: a username is not needed). */
+static void do_key_passphrase(lvpn__mgmt_t *s, const char *type,
+                              const char *value, bool is_user) {
+  const char *what = is_user ? "username" : "password";
+  if (is_user) {
+    out_line(s, "ERROR: no username is currently needed at this time");
+    return;
+  }
+  if (strcmp(type, "Private Key") != 0) {
+    out_line(s, "ERROR: %s of type '%s' entered, but we need one of type "
+                "'Private Key'",
+             what, type);
+    return;
+  }
+  if (strlen(value) > LVPN__MGMT_CRED_MAX) {
+    out_line(s, "ERROR: %s too long", what);
+    return;
+  }
+  s->query_key = false;
+  out_line(s, "SUCCESS: 'Private Key' password entered, but not yet verified");
+  s->host->key_passphrase(s->host->ud, value);
+}
+
 /* username/password replies to >PASSWORD:Need 'Auth' username/password */
 static void do_userpass(lvpn__mgmt_t *s, const char *type, const char *value,
                         bool is_user) {
   const char *what = is_user ? "username" : "password";
   char *dest = is_user ? s->username : s->password;
+  if (s->query_key) {
+    do_key_passphrase(s, type, value, is_user);
+    return;
+  }
   if (!s->query_up) {
     out_line(s, "ERROR: no %s is currently needed at this time", what);
     return;
@@ -516,6 +546,15 @@ void lvpn__mgmt_query_userpass_sc(lvpn__mgmt_t *s, const char *text,
 
 void lvpn__mgmt_auth_failed_crv1(lvpn__mgmt_t *s, const char *crv1) {
   out_line(s, ">PASSWORD:Verification Failed: 'Auth' ['%s']", crv1);
+}
+
+void lvpn__mgmt_query_key(lvpn__mgmt_t *s) {
+  s->query_key = true;
+  out_line(s, ">PASSWORD:Need 'Private Key' password");
+}
+
+void lvpn__mgmt_key_failed(lvpn__mgmt_t *s) {
+  out_line(s, ">PASSWORD:Verification Failed: 'Private Key'");
 }
 
 void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s) {

@@ -3,7 +3,11 @@
 # 2.6: the CLI asks "Enter Private Key Password:" on the terminal (a pty),
 # without echo; the right passphrase connects and pings; a wrong one exits 1
 # with "private key: wrong passphrase"; with no terminal the client fails at
-# once with a clear error. One server start for the three checks.
+# once with a clear error. With management-query-passwords the management
+# client is asked instead (>PASSWORD:Need 'Private Key' password, answered by
+# `password "Private Key" ...`): the right passphrase connects, a wrong one
+# gives >PASSWORD:Verification Failed: 'Private Key' and exit. One server
+# start for the five checks.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
@@ -62,6 +66,31 @@ n=$(grep -c 'Enter Private Key Password:' "$log" || true)
 # 3. no terminal, no askpass: a clear error, exit 1, no hang
 enc_conf
 auth_notty_check 'no terminal can be asked for its passphrase'
+
+# 4./5. management-query-passwords: the management client is asked
+keypass_mgmt() { # ok|wrong PASSPHRASE
+    local mode=$1 pid rc=0
+    enc_conf extra="management $IT_DIR/mgmt.sock unix" extra="management-query-passwords"
+    rm -f "$IT_DIR/mgmt.sock"
+    pid=$(it_lvpn_start "$IT_DIR/mgmt-$mode.log")
+    timeout -s KILL 90 python3 "$(dirname "$0")/mgmt_keypass.py" "$IT_DIR/mgmt.sock" "$2" \
+        "$IT_DIR/mgmt-$mode.transcript" "$mode" >"$IT_DIR/mgmt-$mode.out" 2>&1 || rc=$?
+    if ((rc == 0)); then
+        echo "ok: $(cat "$IT_DIR/mgmt-$mode.out")"
+    else
+        bad "management ($mode):"; cat "$IT_DIR/mgmt-$mode.out" "$IT_DIR/mgmt-$mode.transcript"
+    fi
+    if ! it_lvpn_wait_exit "$pid" 20; then
+        bad "management ($mode): client still running"
+        it_lvpn_stop "$pid" 5 || true
+    fi
+    if grep -q -- "$2" "$IT_DIR/mgmt-$mode.log"; then bad "management ($mode): the passphrase was logged"; fi
+}
+keypass_mgmt ok "$pass"
+grep -q 'Initialization Sequence Completed' "$IT_DIR/mgmt-ok.log" || bad "management: no tunnel"
+keypass_mgmt wrong not-it
+grep -q 'private key: wrong passphrase' "$IT_DIR/mgmt-wrong.log" ||
+    { bad "management: no clear error for a wrong passphrase"; tail -n 10 "$IT_DIR/mgmt-wrong.log"; }
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_key_passphrase"; exit 1; fi
