@@ -141,8 +141,8 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.rng_ctx = &c->drbg;
   p.log = &c->log;
   if (cfg->pkcs12.data != NULL) { /* key, cert (and CA) from the bundle */
-    rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len, cfg->askpass,
-                             &p12, err, errlen);
+    rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len,
+                             p.key_password, &p12, err, errlen);
     if (rc != 0)
       return rc;
     p.cert_pem = p12.cert;

@@ -6,8 +6,9 @@
 # once with a clear error. With management-query-passwords the management
 # client is asked instead (>PASSWORD:Need 'Private Key' password, answered by
 # `password "Private Key" ...`): the right passphrase connects, a wrong one
-# gives >PASSWORD:Verification Failed: 'Private Key' and exit. One server
-# start for the five checks.
+# gives >PASSWORD:Verification Failed: 'Private Key' and exit. An encrypted
+# pkcs12 bundle without askpass is asked for at the same prompt. One server
+# start for the six checks.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
@@ -91,6 +92,24 @@ grep -q 'Initialization Sequence Completed' "$IT_DIR/mgmt-ok.log" || bad "manage
 keypass_mgmt wrong not-it
 grep -q 'private key: wrong passphrase' "$IT_DIR/mgmt-wrong.log" ||
     { bad "management: no clear error for a wrong passphrase"; tail -n 10 "$IT_DIR/mgmt-wrong.log"; }
+
+# 6. an encrypted pkcs12 bundle (key, certificate, CA), no askpass: the same
+#    prompt, and the tunnel
+openssl pkcs12 -export -in "$IT_DIR/pki/client.crt" -inkey "$IT_DIR/pki/client.key" \
+    -certfile "$IT_DIR/pki/ca.crt" -passout "pass:$pass" -out "$IT_DIR/client-enc.p12"
+it_client_conf proto=udp wrap=tls-crypt extra="pkcs12 $IT_DIR/client-enc.p12"
+sed -i '/^ca \|^cert \|^key /d' "$IT_DIR/client.ovpn"
+log=$IT_DIR/p12.log
+pid=$(auth_client_start "$log" "Enter Private Key Password:" "$pass")
+if it_wait_log "$log" 'Initialization Sequence Completed' 30; then
+    echo "ok: pkcs12: connected with the passphrase typed at the prompt"
+else
+    bad "pkcs12: no tunnel after typing the passphrase"; tail -n 20 "$log"
+fi
+grep -q "$pass" "$log" && bad "pkcs12: the passphrase was echoed or logged"
+it_lvpn_stop "$pid" 10 || bad "pkcs12: client did not stop"
+rc=$(auth_runner_status)
+[[ $rc == 0 ]] || bad "pkcs12: exit status $rc after SIGTERM"
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_key_passphrase"; exit 1; fi
