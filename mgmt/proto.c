@@ -286,51 +286,44 @@ static void do_hold(lvpn__mgmt_t *s, char **p, int nw) {
   }
 }
 
-/* The private key's passphrase, the answer to >PASSWORD:Need 'Private Key'
- * password (OpenVPN's UP_QUERY_PASS: a username is not needed). */
-static void do_key_passphrase(lvpn__mgmt_t *s, const char *type,
-                              const char *value, bool is_user) {
-  const char *what = is_user ? "username" : "password";
-  if (is_user) {
-    out_line(s, "ERROR: no username is currently needed at this time");
-    return;
+/* OpenVPN's man_query_user_pass checks on a username/password reply: is
+ * the field asked for, of the queried type, and does it fit? Replies the
+ * ERROR when not. */
+static bool reply_fits(lvpn__mgmt_t *s, bool needed, const char *want,
+                       const char *type, const char *value, const char *what) {
+  if (!needed) {
+    out_line(s, "ERROR: no %s is currently needed at this time", what);
+    return false;
   }
-  if (strcmp(type, "Private Key") != 0) {
+  if (strcmp(type, want) != 0) {
     out_line(s, "ERROR: %s of type '%s' entered, but we need one of type "
-                "'Private Key'",
-             what, type);
-    return;
+                "'%s'",
+             what, type, want);
+    return false;
   }
   if (strlen(value) > LVPN__MGMT_CRED_MAX) {
     out_line(s, "ERROR: %s too long", what);
-    return;
+    return false;
   }
-  s->query_key = false;
-  out_line(s, "SUCCESS: 'Private Key' password entered, but not yet verified");
-  s->host->key_passphrase(s->host->ud, value);
+  return true;
 }
 
-/* username/password replies to >PASSWORD:Need 'Auth' username/password */
+/* username/password replies to >PASSWORD:Need 'Auth' username/password,
+ * and the password reply to >PASSWORD:Need 'Private Key' password (OpenVPN's
+ * UP_QUERY_PASS: no username is needed there). */
 static void do_userpass(lvpn__mgmt_t *s, const char *type, const char *value,
                         bool is_user) {
   const char *what = is_user ? "username" : "password";
+  const char *want = s->query_key ? "Private Key" : "Auth";
+  bool needed = s->query_key ? !is_user : s->query_up;
   char *dest = is_user ? s->username : s->password;
+  if (!reply_fits(s, needed, want, type, value, what))
+    return;
   if (s->query_key) {
-    do_key_passphrase(s, type, value, is_user);
-    return;
-  }
-  if (!s->query_up) {
-    out_line(s, "ERROR: no %s is currently needed at this time", what);
-    return;
-  }
-  if (strcmp(type, "Auth") != 0) {
-    out_line(s, "ERROR: %s of type '%s' entered, but we need one of type "
-                "'Auth'",
-             what, type);
-    return;
-  }
-  if (strlen(value) > LVPN__MGMT_CRED_MAX) {
-    out_line(s, "ERROR: %s too long", what);
+    s->query_key = false;
+    out_line(s, "SUCCESS: 'Private Key' password entered, but not yet "
+                "verified");
+    s->host->key_passphrase(s->host->ud, value);
     return;
   }
   strcpy(dest, value);

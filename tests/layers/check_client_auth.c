@@ -354,14 +354,18 @@ END_TEST
 
 /* A wrong passphrase answered at start stops the client, as OpenVPN exits;
  * the passphrase is not kept. */
-START_TEST(test_client_auth_key_pass_wrong) {
+static void wrong_pass_stops(const char *key) {
   asked_t a = {.mode = 1, .pass = "not-the-passphrase"};
-  lvpn_client_t *c = client_key("client-enc.key", NULL);
+  lvpn_client_t *c = client_key(key, NULL);
   lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
   ck_assert_int_eq(a.calls, 1);
   ck_assert_ptr_null(c->key_pass);
   client_done(c);
+}
+
+START_TEST(test_client_auth_key_pass_wrong) {
+  wrong_pass_stops("client-enc.key");
 }
 END_TEST
 
@@ -383,13 +387,7 @@ START_TEST(test_client_auth_key_pass_pkcs12) {
   ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, "pp", NULL), 0);
   ck_assert_int_eq(lvpn__client_key_pass(c), 0);
   client_done(c);
-  a = (asked_t){.mode = 1, .pass = "not-the-passphrase"};
-  c = client_key("client.p12", NULL);
-  lvpn_client_set_credentials_cb(c, on_cred, &a);
-  ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
-  ck_assert_int_eq(a.calls, 1);
-  ck_assert_ptr_null(c->key_pass);
-  client_done(c);
+  wrong_pass_stops("client.p12");
 }
 END_TEST
 
