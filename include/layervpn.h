@@ -566,8 +566,9 @@ typedef enum {
   LVPN_CRED_USER_PASS = 1,
   /* the server's dynamic challenge: answer `response` only */
   LVPN_CRED_CHALLENGE = 2,
-  /* the passphrase of an encrypted private key ('key' without an 'askpass'
-   * file), asked once before the first attempt: answer `password`. A wrong
+  /* the passphrase of an encrypted private key ('key', or a 'pkcs12' bundle
+   * that needs a password, without an 'askpass' file), asked once before the
+   * first attempt: answer `password`. A wrong
    * one stops the client with LVPN_ECREDENTIALS ("private key: wrong
    * passphrase" logged), as OpenVPN exits. */
   LVPN_CRED_KEY_PASSPHRASE = 3

@@ -187,8 +187,8 @@ void lvpn__client_on_token(lvpn__tlssession_t *t, const lvpn__push_t *push);
  * auth-retry nointeract/interact), 0 when it stops. */
 int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason);
 /* Continues a connection attempt that waited for credentials (client.c). */
-/* An encrypted 'key' without 'askpass FILE': asks the host for its
- * passphrase (c->key_pass). Returns 0 when there is one (or none is
+/* An encrypted 'key', or a pkcs12 bundle that needs a password, without
+ * 'askpass FILE': asks the host for its passphrase (c->key_pass). Returns 0 when there is one (or none is
  * needed), 1 when the answer will come later, or LVPN_ECREDENTIALS. */
 int lvpn__client_key_pass(lvpn_client_t *c);
 void lvpn__client_resume(lvpn_client_t *c);

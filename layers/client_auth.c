@@ -94,9 +94,11 @@ int lvpn__client_key_pass(lvpn_client_t *c) {
   const lvpn_config_t *cfg = c->cfg;
   lvpn_cred_request_t req;
 
-  if (c->key_pass != NULL || cfg->askpass != NULL ||
-      cfg->pkcs12.data != NULL ||
-      !lvpn__key_pem_encrypted(cfg->key.data, cfg->key.len))
+  if (c->key_pass != NULL || cfg->askpass != NULL)
+    return 0;
+  if (cfg->pkcs12.data != NULL
+          ? !lvpn__pkcs12_needs_pass(cfg->pkcs12.data, cfg->pkcs12.len)
+          : !lvpn__key_pem_encrypted(cfg->key.data, cfg->key.len))
     return 0;
   if (c->cred_refused)
     return LVPN_ECREDENTIALS;

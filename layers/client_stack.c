@@ -68,19 +68,20 @@ static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
       return LVPN_ECRYPTO;
   } while (memcmp(c->session.own_sid, "\0\0\0\0\0\0\0\0", 8) == 0);
   c->session.is_tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
-  if (cfg->tls_crypt_v2.data != NULL) {
+  /* the remote's own key (a <connection> block's), else the global one */
+  switch (lvpn__config_remote_wrap(cfg, c->remote, &b, &dir)) {
+  case LVPN__WRAP_CRYPT_V2:
     mode = LVPN__TLSWRAP_CRYPT_V2;
-    b = &cfg->tls_crypt_v2;
-  } else if (cfg->tls_crypt.data != NULL) {
+    break;
+  case LVPN__WRAP_CRYPT:
     mode = LVPN__TLSWRAP_CRYPT;
-    b = &cfg->tls_crypt;
-  } else if (cfg->tls_auth.data != NULL) {
+    break;
+  case LVPN__WRAP_AUTH:
     mode = LVPN__TLSWRAP_AUTH;
-    b = &cfg->tls_auth;
-    dir = lvpn__config_tls_auth_direction(cfg);
-  }
-  if (b == NULL)
+    break;
+  default:
     return 0;
+  }
   rc = lvpn__tlswrap_init(&c->session.wrap, mode, b->data, b->len, dir,
                           cfg->auth, err, errlen);
   if (rc != 0)
@@ -141,8 +142,8 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   p.rng_ctx = &c->drbg;
   p.log = &c->log;
   if (cfg->pkcs12.data != NULL) { /* key, cert (and CA) from the bundle */
-    rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len, cfg->askpass,
-                             &p12, err, errlen);
+    rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len,
+                             p.key_password, &p12, err, errlen);
     if (rc != 0)
       return rc;
     p.cert_pem = p12.cert;
@@ -195,8 +196,9 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   lvpn__km2_opts_t o;
   lvpn__peer_info_opts_t pi;
   lvpn__client_peer_extra_t *px;
+  const lvpn__blob_t *wrap_key;
   int tcp = lvpn__config_remote_proto(cfg, c->remote).tcp;
-  int rc;
+  int rc, wrap_dir;
 
   memset(&o, 0, sizeof(o));
   o.tun_mtu = lvpn__client_config_tun_mtu(cfg);
@@ -206,7 +208,8 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
   o.comp_lzo = cfg->comp != LVPN__COMP_NONE; /* 2.6: any comp context */
   o.auth = cfg->auth;
   o.keysize = 128;
-  o.tls_auth = cfg->tls_auth.data != NULL;
+  o.tls_auth = lvpn__config_remote_wrap(cfg, c->remote, &wrap_key, &wrap_dir) ==
+               LVPN__WRAP_AUTH;
   rc = lvpn__km2_options_string(c->km2_options, sizeof(c->km2_options), &o);
   if (rc != 0)
     return rc;

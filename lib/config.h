@@ -92,7 +92,23 @@ typedef struct {
    * owned. A remote line uses cfg->proxy (lvpn__config_remote_proxy). */
   bool own_proxy;
   lvpn__proxy_t proxy;
+  /* <connection>: the block's own tls-auth/tls-crypt/tls-crypt-v2 key
+   * (lvpn__wrap_kind_t; owned) and tls-auth direction, when it gives one;
+   * otherwise the global key applies (lvpn__config_remote_wrap), as
+   * OpenVPN's options_postprocess_mutate_ce. */
+  bool own_wrap;
+  uint8_t wrap_kind;
+  int8_t wrap_dir;
+  lvpn__blob_t wrap_key;
 } lvpn__remote_t;
+
+/* Which control-channel wrapping a connection uses. */
+typedef enum {
+  LVPN__WRAP_NONE = 0,
+  LVPN__WRAP_AUTH,    /* tls-auth */
+  LVPN__WRAP_CRYPT,   /* tls-crypt */
+  LVPN__WRAP_CRYPT_V2 /* tls-crypt-v2 */
+} lvpn__wrap_kind_t;
 
 typedef enum {
   LVPN__CERT_TLS_NONE = 0,
@@ -354,5 +370,11 @@ void lvpn__config_mssfix(const lvpn_config_t *cfg, int *value, bool *mtu,
                          bool *fixed);
 /* Effective tls-auth key direction: 0, 1, or -1 (bidirectional). */
 int lvpn__config_tls_auth_direction(const lvpn_config_t *cfg);
+/* The wrap key remote entry `i` uses: its <connection> block's own, else
+ * the global one. Returns the kind; *key (lent) and *dir (tls-auth: 0, 1 or
+ * -1) are set unless the kind is LVPN__WRAP_NONE. */
+lvpn__wrap_kind_t lvpn__config_remote_wrap(const lvpn_config_t *cfg, int i,
+                                           const lvpn__blob_t **key,
+                                           int *dir);
 
 #endif

@@ -9,10 +9,11 @@
  * fields into the config when the client moves to that remote, so the rest
  * of the code keeps reading the plain fields.
  *
- * Options OpenVPN allows in a block that this client cannot keep per
- * connection (tls-auth, tls-crypt, tls-crypt-v2, key-direction) are refused
- * there with the reason; everything else not in conn_names is refused as
- * OpenVPN refuses it.
+ * tls-auth, tls-crypt, tls-crypt-v2 and key-direction in a block give the
+ * entry its own wrap key (lvpn__remote_t.wrap_key): the block starts with
+ * none, and an entry without one uses the global key at connect time
+ * (lvpn__config_remote_wrap), as OpenVPN's options_postprocess_mutate_ce.
+ * Everything else not in conn_names is refused as OpenVPN refuses it.
  */
 #include "lib/config_opts.h"
 
@@ -33,9 +34,6 @@ static const char *const conn_names[] = {
     "http-proxy-retry", "http-proxy-timeout", "socks-proxy",
     "socks-proxy-retry", "key-direction", "tls-auth", "tls-crypt",
     "tls-crypt-v2", NULL};
-/* ... of which these are global only here */
-static const char *const global_only[] = {
-    "key-direction", "tls-auth", "tls-crypt", "tls-crypt-v2", NULL};
 /* clang-format on */
 
 #define CF(f) {OPT_OFF(f), sizeof(((lvpn_config_t *)0)->f)}
@@ -122,14 +120,67 @@ static int block_apply(lvpn__opt_ctx_t *a, char *buf, size_t len,
                             "'%s' is not allowed inside <connection> (only "
                             "per-connection options are)",
                             w[0]);
-    if (lvpn__lex_keyword(w[0], global_only) >= 0)
-      return lvpn__opt_fail(&b, LVPN_EUNSUPPORTED,
-                            "'%s' inside <connection> is not supported: give "
-                            "it once, outside the blocks",
-                            w[0]);
     if ((e = lvpn__opt_apply(&b, w, n)) != 0)
       return e;
   }
+}
+
+/* The global wrap keys, set aside while a block is applied. */
+typedef struct {
+  lvpn__blob_t tls_auth, tls_crypt, tls_crypt_v2;
+  int tls_auth_dir, key_direction;
+} wrap_saved_t;
+
+static void wrap_set_aside(lvpn_config_t *c, wrap_saved_t *g) {
+  g->tls_auth = c->tls_auth;
+  g->tls_crypt = c->tls_crypt;
+  g->tls_crypt_v2 = c->tls_crypt_v2;
+  g->tls_auth_dir = c->tls_auth_dir;
+  g->key_direction = c->key_direction;
+  memset(&c->tls_auth, 0, sizeof(c->tls_auth));
+  memset(&c->tls_crypt, 0, sizeof(c->tls_crypt));
+  memset(&c->tls_crypt_v2, 0, sizeof(c->tls_crypt_v2));
+  c->tls_auth_dir = c->key_direction = -1;
+}
+
+/* Moves the key the block gave (if any) into its entry, then puts the
+ * global keys back. Returns 0, or LVPN_ECONFIG when the block gave more
+ * than one kind (nothing moved then). */
+static int wrap_take(lvpn__opt_ctx_t *a, const wrap_saved_t *g,
+                     lvpn__remote_t *r) {
+  lvpn_config_t *c = a->cfg;
+  lvpn__blob_t *keys[] = {&c->tls_auth, &c->tls_crypt, &c->tls_crypt_v2};
+  int i, n = 0, e = 0;
+
+  for (i = 0; i < 3; i++)
+    if (keys[i]->data != NULL) {
+      n++;
+      r->wrap_kind = (uint8_t)(LVPN__WRAP_AUTH + i);
+      r->wrap_key = *keys[i];
+    }
+  if (n > 1) {
+    memset(&r->wrap_key, 0, sizeof(r->wrap_key));
+    for (i = 0; i < 3; i++)
+      lvpn__opt_blob_clear(keys[i]);
+    e = lvpn__opt_fail(a, LVPN_ECONFIG,
+                       "only one of 'tls-auth', 'tls-crypt' and "
+                       "'tls-crypt-v2' may be given in a <connection>");
+  } else if (n == 1) {
+    r->own_wrap = true;
+    r->wrap_dir = (int8_t)(r->wrap_kind == LVPN__WRAP_AUTH
+                               ? lvpn__config_tls_auth_direction(c)
+                               : -1);
+  } else if (c->key_direction >= 0) {
+    lvpn__opt_warn(a, "'key-direction' inside <connection> without a "
+                      "'tls-auth' there is ignored: the global key and "
+                      "direction apply (as OpenVPN)");
+  }
+  c->tls_auth = g->tls_auth;
+  c->tls_crypt = g->tls_crypt;
+  c->tls_crypt_v2 = g->tls_crypt_v2;
+  c->tls_auth_dir = g->tls_auth_dir;
+  c->key_direction = g->key_direction;
+  return e;
 }
 
 /* Entries from remote lines, when the first block comes: OpenVPN ignores
@@ -152,6 +203,7 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   lvpn_config_t *c = a->cfg;
   size_t fsize = lvpn__config_conn_fields_size();
   lvpn__remote_t r = {0};
+  wrap_saved_t wrap;
   uint8_t *saved;
   char *buf;
   int e;
@@ -183,8 +235,16 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if (e != 0)
     e = lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
   r.own_proxy = true;
+  wrap_set_aside(c, &wrap);
   if (e == 0)
     e = block_apply(a, buf, a->inl_len, &r);
+  if (e != 0) { /* what the block loaded before the error */
+    lvpn__opt_blob_clear(&c->tls_auth);
+    lvpn__opt_blob_clear(&c->tls_crypt);
+    lvpn__opt_blob_clear(&c->tls_crypt_v2);
+  }
+  if (wrap_take(a, &wrap, &r) != 0 && e == 0)
+    e = LVPN_ECONFIG;
   if (e == 0 && r.host == NULL)
     e = lvpn__opt_fail(a, LVPN_ECONFIG,
                        "each 'connection' block must contain a 'remote'");
@@ -214,6 +274,7 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
     free(r.host);
     free(r.fields);
     lvpn__config_proxy_clear(&r.proxy);
+    lvpn__opt_blob_clear(&r.wrap_key);
     return e;
   }
   if (!c->conn_blocks)

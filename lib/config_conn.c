@@ -310,6 +310,8 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
        ud);
     if (c->remotes[k].own_proxy) /* by value: the clone's copies its own */
       lvpn__config_proxy_walk(&c->remotes[k].proxy, fn, ud);
+    if (c->remotes[k].own_wrap)
+      lvpn__opt_blob_walk(&c->remotes[k].wrap_key, fn, ud);
   }
 }
 

@@ -551,3 +551,29 @@ int lvpn__config_tls_groups(const char *list, int *ids, int max, char *msg,
   }
   return n;
 }
+
+lvpn__wrap_kind_t lvpn__config_remote_wrap(const lvpn_config_t *cfg, int i,
+                                           const lvpn__blob_t **key,
+                                           int *dir) {
+  *key = NULL;
+  *dir = -1;
+  if (i >= 0 && i < cfg->n_remotes && cfg->remotes[i].own_wrap) {
+    *key = &cfg->remotes[i].wrap_key;
+    *dir = cfg->remotes[i].wrap_dir;
+    return (lvpn__wrap_kind_t)cfg->remotes[i].wrap_kind;
+  }
+  if (cfg->tls_crypt_v2.data != NULL) {
+    *key = &cfg->tls_crypt_v2;
+    return LVPN__WRAP_CRYPT_V2;
+  }
+  if (cfg->tls_crypt.data != NULL) {
+    *key = &cfg->tls_crypt;
+    return LVPN__WRAP_CRYPT;
+  }
+  if (cfg->tls_auth.data != NULL) {
+    *key = &cfg->tls_auth;
+    *dir = lvpn__config_tls_auth_direction(cfg);
+    return LVPN__WRAP_AUTH;
+  }
+  return LVPN__WRAP_NONE;
+}

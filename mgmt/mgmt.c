@@ -36,6 +36,7 @@ struct lvpn_mgmt_s {
   bool query_passwords, start_pending, closing;
   bool restart_held; /* the client's restart waits for hold release */
   bool cred_asked;   /* the client's credentials request is queried */
+  bool key_answered; /* the private key passphrase came from here */
   bool in_input; /* inside lvpn__mgmt_input: the replies are not out yet */
   int handles_open;
   union {
@@ -363,6 +364,10 @@ static void mgmt_cred_cb(lvpn_client_t *c, const lvpn_cred_request_t *req,
                          void *ud) {
   lvpn_mgmt_t *m = ud;
   (void)c;
+  if (req->kind == LVPN_CRED_KEY_PASSPHRASE) { /* as OpenVPN's key load */
+    lvpn__mgmt_query_key(&m->proto);
+    return;
+  }
   m->cred_asked = true;
   if (req->kind == LVPN_CRED_USER_PASS && req->challenge != NULL)
     lvpn__mgmt_query_userpass_sc(&m->proto, req->challenge, req->echo != 0);
@@ -381,8 +386,9 @@ static void mgmt_detach(lvpn_mgmt_t *m, lvpn_client_t *c) {
 
 static void mgmt_attach(lvpn_mgmt_t *m, lvpn_client_t *c) {
   m->restart_held = false;
-  m->cred_asked = false;
+  m->cred_asked = m->key_answered = false;
   m->proto.holding = false;
+  m->proto.query_key = false;
   if (c == NULL)
     return;
   c->restart_hold = mgmt_restart_hold;
@@ -407,6 +413,15 @@ static void host_credentials(void *ud, const char *user, const char *pass) {
   }
   if (m->start_pending)
     mgmt_start_now(m);
+}
+
+static void host_key_passphrase(void *ud, const char *pass) {
+  lvpn_mgmt_t *m = ud;
+  if (m->client == NULL)
+    return;
+  m->key_answered = true;
+  if (lvpn_client_answer_credentials(m->client, NULL, pass, NULL) != 0)
+    lvpn_client_stop(m->client);
 }
 
 static void host_close(void *ud) { conn_finish(ud); }
@@ -552,6 +567,7 @@ int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c) {
                                 .signal = host_signal,
                                 .hold_release = host_hold_release,
                                 .credentials = host_credentials,
+                                .key_passphrase = host_key_passphrase,
                                 .stats = host_stats,
                                 .bytecount = host_bytecount,
                                 .close = host_close,
@@ -651,6 +667,9 @@ void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err) {
   m->last_err = err;
   if (err == LVPN_EAUTH_FAILED)
     lvpn__mgmt_auth_failed(&m->proto);
+  else if (err == LVPN_ECREDENTIALS && m->key_answered &&
+           !m->client->tls_conf_ready) /* the passphrase did not decrypt */
+    lvpn__mgmt_key_failed(&m->proto);
   watch_cb(&m->watch); /* a state not seen yet, then EXITING once */
   if (m->last_state != LVPN_STATE_EXITING) {
     m->last_state = LVPN_STATE_EXITING;

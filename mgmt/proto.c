@@ -136,6 +136,8 @@ static void pending(lvpn__mgmt_t *s) {
     out_line(s, ">HOLD:Waiting for hold release:%u", s->hold_wait_s);
   if (s->query_up)
     out_line(s, ">PASSWORD:Need 'Auth' username/password%s", s->query_sc);
+  if (s->query_key)
+    out_line(s, ">PASSWORD:Need 'Private Key' password");
 }
 
 static void welcome(lvpn__mgmt_t *s) {
@@ -284,23 +286,44 @@ static void do_hold(lvpn__mgmt_t *s, char **p, int nw) {
   }
 }
 
-/* username/password replies to >PASSWORD:Need 'Auth' username/password */
-static void do_userpass(lvpn__mgmt_t *s, const char *type, const char *value,
-                        bool is_user) {
-  const char *what = is_user ? "username" : "password";
-  char *dest = is_user ? s->username : s->password;
-  if (!s->query_up) {
+/* OpenVPN's man_query_user_pass checks on a username/password reply: is
+ * the field asked for, of the queried type, and does it fit? Replies the
+ * ERROR when not. */
+static bool reply_fits(lvpn__mgmt_t *s, bool needed, const char *want,
+                       const char *type, const char *value, const char *what) {
+  if (!needed) {
     out_line(s, "ERROR: no %s is currently needed at this time", what);
-    return;
+    return false;
   }
-  if (strcmp(type, "Auth") != 0) {
+  if (strcmp(type, want) != 0) {
     out_line(s, "ERROR: %s of type '%s' entered, but we need one of type "
-                "'Auth'",
-             what, type);
-    return;
+                "'%s'",
+             what, type, want);
+    return false;
   }
   if (strlen(value) > LVPN__MGMT_CRED_MAX) {
     out_line(s, "ERROR: %s too long", what);
+    return false;
+  }
+  return true;
+}
+
+/* username/password replies to >PASSWORD:Need 'Auth' username/password,
+ * and the password reply to >PASSWORD:Need 'Private Key' password (OpenVPN's
+ * UP_QUERY_PASS: no username is needed there). */
+static void do_userpass(lvpn__mgmt_t *s, const char *type, const char *value,
+                        bool is_user) {
+  const char *what = is_user ? "username" : "password";
+  const char *want = s->query_key ? "Private Key" : "Auth";
+  bool needed = s->query_key ? !is_user : s->query_up;
+  char *dest = is_user ? s->username : s->password;
+  if (!reply_fits(s, needed, want, type, value, what))
+    return;
+  if (s->query_key) {
+    s->query_key = false;
+    out_line(s, "SUCCESS: 'Private Key' password entered, but not yet "
+                "verified");
+    s->host->key_passphrase(s->host->ud, value);
     return;
   }
   strcpy(dest, value);
@@ -516,6 +539,15 @@ void lvpn__mgmt_query_userpass_sc(lvpn__mgmt_t *s, const char *text,
 
 void lvpn__mgmt_auth_failed_crv1(lvpn__mgmt_t *s, const char *crv1) {
   out_line(s, ">PASSWORD:Verification Failed: 'Auth' ['%s']", crv1);
+}
+
+void lvpn__mgmt_query_key(lvpn__mgmt_t *s) {
+  s->query_key = true;
+  out_line(s, ">PASSWORD:Need 'Private Key' password");
+}
+
+void lvpn__mgmt_key_failed(lvpn__mgmt_t *s) {
+  out_line(s, ">PASSWORD:Verification Failed: 'Private Key'");
 }
 
 void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s) {

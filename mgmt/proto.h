@@ -62,6 +62,8 @@ typedef struct {
   void (*hold_release)(void *ud);
   /* the queried username and password, lent for the call (zeroed after) */
   void (*credentials)(void *ud, const char *user, const char *pass);
+  /* the queried private key passphrase, lent for the call (zeroed after) */
+  void (*key_passphrase)(void *ud, const char *pass);
   /* numbers for status; returns 0, or -1 when there is no connection */
   int (*stats)(void *ud, lvpn__mgmt_stats_t *st);
   /* bytecount interval changed (0: off) */
@@ -82,6 +84,7 @@ typedef struct {
   bool holding;    /* waiting for hold release */
   unsigned hold_wait_s; /* the N of the pending >HOLD:...:N */
   bool query_up;   /* >PASSWORD:Need 'Auth' username/password pending */
+  bool query_key;  /* >PASSWORD:Need 'Private Key' password pending */
   char query_sc[320]; /* its " SC:flag,TEXT" (static challenge), or "" */
   char username[LVPN__MGMT_CRED_MAX + 1];
   char password[LVPN__MGMT_CRED_MAX + 1];
@@ -123,6 +126,12 @@ void lvpn__mgmt_bytecount(lvpn__mgmt_t *s, uint64_t in, uint64_t out);
 void lvpn__mgmt_hold(lvpn__mgmt_t *s, unsigned wait_s);
 /* Asks for the auth-user-pass credentials. */
 void lvpn__mgmt_query_userpass(lvpn__mgmt_t *s);
+/* Asks for the passphrase of an encrypted private key:
+ * >PASSWORD:Need 'Private Key' password; `password "Private Key" p` answers
+ * it (host->key_passphrase). */
+void lvpn__mgmt_query_key(lvpn__mgmt_t *s);
+/* >PASSWORD:Verification Failed: 'Private Key' (a wrong passphrase). */
+void lvpn__mgmt_key_failed(lvpn__mgmt_t *s);
 /* A real-time notification line as given (">INFOMSG:..."). */
 void lvpn__mgmt_notify(lvpn__mgmt_t *s, const char *line);
 /* >PASSWORD:Verification Failed: 'Auth' */

@@ -98,6 +98,34 @@ static unsigned char *der_of(const char *data, size_t len, size_t *outlen) {
   return der;
 }
 
+/* The bundle's DER: a file's bytes, or an inline block's base64. */
+static unsigned char *p12_der(const char *data, size_t len, size_t *n) {
+  if (len > 0 && data[len - 1] == '\0' && (unsigned char)data[0] != 0x30)
+    len--; /* base64 text given with its NUL */
+  return der_of(data, len, n);
+}
+
+int lvpn__pkcs12_needs_pass(const char *data, size_t len) {
+  unsigned char *der;
+  const unsigned char *p;
+  PKCS12 *p12;
+  size_t n = 0;
+  int needs = 0;
+
+  if (data == NULL || (der = p12_der(data, len, &n)) == NULL)
+    return 0;
+  p = der;
+  p12 = d2i_PKCS12(NULL, &p, (long)n);
+  /* as PKCS12_parse() with no password: the MAC checks with none or "" */
+  if (p12 != NULL && PKCS12_mac_present(p12) &&
+      PKCS12_verify_mac(p12, NULL, 0) != 1 && PKCS12_verify_mac(p12, "", 0) != 1)
+    needs = 1;
+  PKCS12_free(p12);
+  ERR_clear_error();
+  free(der);
+  return needs;
+}
+
 static int parse(const unsigned char *der, size_t n, const char *pass,
                  EVP_PKEY **k, X509 **c, STACK_OF(X509) * *ca) {
   const unsigned char *p = der;
@@ -118,9 +146,7 @@ int lvpn__pkcs12_to_pem(const char *data, size_t len, const char *pass,
   int e = 0;
 
   memset(out, 0, sizeof(*out));
-  if (len > 0 && data[len - 1] == '\0' && (unsigned char)data[0] != 0x30)
-    len--; /* base64 text given with its NUL */
-  if ((der = der_of(data, len, &n)) == NULL)
+  if ((der = p12_der(data, len, &n)) == NULL)
     return fail(err, errlen, LVPN_EKEYFILE,
                 "cannot parse 'pkcs12': neither DER nor base64");
   if (!parse(der, n, pass, &k, &c, &ca)) {

@@ -22,6 +22,11 @@ int lvpn__pkcs12_to_pem(const char *data, size_t len, const char *pass,
                         lvpn__pkcs12_pem_t *out, char *err, size_t errlen);
 void lvpn__pkcs12_pem_free(lvpn__pkcs12_pem_t *p);
 
+/** 1 when the bundle (as for lvpn__pkcs12_to_pem) opens only with a
+ * password (its MAC checks with neither none nor ""), else 0 (also when it
+ * cannot be read at all: opening it then names the problem). */
+int lvpn__pkcs12_needs_pass(const char *data, size_t len);
+
 /** Decrypts an "ENCRYPTED PRIVATE KEY" PEM into an unencrypted one in
  * *out (NUL-terminated). Returns 0 or LVPN_EKEYFILE / LVPN_ENOMEM. */
 int lvpn__key_decrypt_pem(const char *pem, size_t len, const char *pass,

@@ -565,28 +565,34 @@ int lvpn__nl_route_del6(lvpn__nl_t *nl, const uint8_t dst[16],
   return route_do(nl, 0, AF_INET6, dst, prefixlen, gateway, ifindex, metric);
 }
 
+/* What one RTM_NEWROUTE answer says; filled by route_attr. */
 typedef struct {
   uint32_t gateway; /* network order */
   uint8_t gateway6[16];
   int has_gateway6;
   int ifindex;
+  uint32_t metric;
   int found;
-} route_get_t;
+} route_info_t;
 
-static int route_get_attr(const struct nlattr *attr, void *data) {
-  route_get_t *rg = data;
+static int route_attr(const struct nlattr *attr, void *data) {
+  route_info_t *ri = data;
   switch (mnl_attr_get_type(attr)) {
   case RTA_GATEWAY:
     if (mnl_attr_get_payload_len(attr) == 4)
-      memcpy(&rg->gateway, mnl_attr_get_payload(attr), 4);
+      memcpy(&ri->gateway, mnl_attr_get_payload(attr), 4);
     if (mnl_attr_get_payload_len(attr) == 16) {
-      memcpy(rg->gateway6, mnl_attr_get_payload(attr), 16);
-      rg->has_gateway6 = 1;
+      memcpy(ri->gateway6, mnl_attr_get_payload(attr), 16);
+      ri->has_gateway6 = 1;
     }
     break;
   case RTA_OIF:
     if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-      rg->ifindex = (int)mnl_attr_get_u32(attr);
+      ri->ifindex = (int)mnl_attr_get_u32(attr);
+    break;
+  case RTA_PRIORITY:
+    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
+      ri->metric = mnl_attr_get_u32(attr);
     break;
   default:
     break;
@@ -595,84 +601,67 @@ static int route_get_attr(const struct nlattr *attr, void *data) {
 }
 
 static int route_get_cb(const struct nlmsghdr *nlh, void *data) {
-  route_get_t *rg = data;
+  route_info_t *ri = data;
   if (nlh->nlmsg_type != RTM_NEWROUTE ||
       mnl_nlmsg_get_payload_len(nlh) < sizeof(struct rtmsg))
     return 0;
-  rg->found = 1;
-  mnl_attr_parse(nlh, sizeof(struct rtmsg), route_get_attr, rg);
+  ri->found = 1;
+  mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr, ri);
+  return 0;
+}
+
+/* Asks the kernel which route it would use for one host address. */
+static int route_get(lvpn__nl_t *nl, int family, const void *dst,
+                     const char *dst_str, route_info_t *ri) {
+  struct nlmsghdr *nlh;
+  struct rtmsg *rtm;
+  size_t alen = family == AF_INET ? 4 : 16;
+  char desc[80];
+  int r;
+
+  nlh = nl_begin(nl, RTM_GETROUTE, 0);
+  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+  rtm->rtm_family = (unsigned char)family;
+  rtm->rtm_dst_len = (unsigned char)(alen * 8);
+  mnl_attr_put(nlh, RTA_DST, alen, dst);
+  snprintf(desc, sizeof(desc), "RTM_GETROUTE %s", dst_str);
+  memset(ri, 0, sizeof(*ri));
+  r = nl_talk(nl, desc, route_get_cb, ri);
+  if (r < 0)
+    return r;
+  if (!ri->found) {
+    set_err(nl, "%s: no answer", desc);
+    return UV_ENETUNREACH;
+  }
   return 0;
 }
 
 int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
                         int *ifindex) {
-  struct nlmsghdr *nlh;
-  struct rtmsg *rtm;
-  route_get_t rg;
+  route_info_t ri;
   uint32_t be = htonl(dst);
-  char d[16], desc[48];
-  int r;
-
-  nlh = nl_begin(nl, RTM_GETROUTE, 0);
-  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-  rtm->rtm_family = AF_INET;
-  rtm->rtm_dst_len = 32;
-  mnl_attr_put(nlh, RTA_DST, 4, &be);
-  snprintf(desc, sizeof(desc), "RTM_GETROUTE %s", lvpn__ip4_str(dst, d));
-  memset(&rg, 0, sizeof(rg));
-  r = nl_talk(nl, desc, route_get_cb, &rg);
+  char d[16];
+  int r = route_get(nl, AF_INET, &be, lvpn__ip4_str(dst, d), &ri);
   if (r < 0)
     return r;
-  if (!rg.found) {
-    set_err(nl, "%s: no answer", desc);
-    return UV_ENETUNREACH;
-  }
-  *gateway = ntohl(rg.gateway);
-  *ifindex = rg.ifindex;
+  *gateway = ntohl(ri.gateway);
+  *ifindex = ri.ifindex;
   return 0;
-}
-
-typedef struct {
-  uint32_t gateway; /* network order */
-  int ifindex;
-  uint32_t metric;
-  int found;
-} route_default_t;
-
-static int route_default_attr(const struct nlattr *attr, void *data) {
-  route_default_t *d = data;
-  switch (mnl_attr_get_type(attr)) {
-  case RTA_GATEWAY:
-    if (mnl_attr_get_payload_len(attr) == 4)
-      memcpy(&d->gateway, mnl_attr_get_payload(attr), 4);
-    break;
-  case RTA_OIF:
-    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-      d->ifindex = (int)mnl_attr_get_u32(attr);
-    break;
-  case RTA_PRIORITY:
-    if (mnl_attr_validate(attr, MNL_TYPE_U32) >= 0)
-      d->metric = mnl_attr_get_u32(attr);
-    break;
-  default:
-    break;
-  }
-  return MNL_CB_OK;
 }
 
 /* Keeps the main table's default route with the lowest metric. */
 static int route_default_cb(const struct nlmsghdr *nlh, void *data) {
-  route_default_t *best = data, d;
+  route_info_t *best = data, ri;
   const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
   if (nlh->nlmsg_type != RTM_NEWROUTE ||
       mnl_nlmsg_get_payload_len(nlh) < sizeof(struct rtmsg) ||
       rtm->rtm_dst_len != 0 || rtm->rtm_table != RT_TABLE_MAIN ||
       rtm->rtm_type != RTN_UNICAST)
     return 0;
-  memset(&d, 0, sizeof(d));
-  mnl_attr_parse(nlh, sizeof(struct rtmsg), route_default_attr, &d);
-  if (d.ifindex != 0 && (!best->found || d.metric < best->metric)) {
-    *best = d;
+  memset(&ri, 0, sizeof(ri));
+  mnl_attr_parse(nlh, sizeof(struct rtmsg), route_attr, &ri);
+  if (ri.ifindex != 0 && (!best->found || ri.metric < best->metric)) {
+    *best = ri;
     best->found = 1;
   }
   return 0;
@@ -681,7 +670,7 @@ static int route_default_cb(const struct nlmsghdr *nlh, void *data) {
 int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex) {
   struct nlmsghdr *nlh;
   struct rtmsg *rtm;
-  route_default_t best;
+  route_info_t best;
   int r;
 
   nlh = nl_begin(nl, RTM_GETROUTE, NLM_F_DUMP);
@@ -702,31 +691,18 @@ int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex) {
 
 int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
                         uint8_t gateway[16], int *has_gateway, int *ifindex) {
-  struct nlmsghdr *nlh;
-  struct rtmsg *rtm;
-  route_get_t rg;
-  char d[INET6_ADDRSTRLEN], desc[80];
+  route_info_t ri;
+  char d[INET6_ADDRSTRLEN];
   int r;
 
-  nlh = nl_begin(nl, RTM_GETROUTE, 0);
-  rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-  rtm->rtm_family = AF_INET6;
-  rtm->rtm_dst_len = 128;
-  mnl_attr_put(nlh, RTA_DST, 16, dst);
   if (inet_ntop(AF_INET6, dst, d, sizeof(d)) == NULL)
     snprintf(d, sizeof(d), "?");
-  snprintf(desc, sizeof(desc), "RTM_GETROUTE %s", d);
-  memset(&rg, 0, sizeof(rg));
-  r = nl_talk(nl, desc, route_get_cb, &rg);
+  r = route_get(nl, AF_INET6, dst, d, &ri);
   if (r < 0)
     return r;
-  if (!rg.found) {
-    set_err(nl, "%s: no answer", desc);
-    return UV_ENETUNREACH;
-  }
-  memcpy(gateway, rg.gateway6, 16);
-  *has_gateway = rg.has_gateway6;
-  *ifindex = rg.ifindex;
+  memcpy(gateway, ri.gateway6, 16);
+  *has_gateway = ri.has_gateway6;
+  *ifindex = ri.ifindex;
   return 0;
 }
 

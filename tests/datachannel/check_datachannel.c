@@ -604,6 +604,22 @@ START_TEST(test_datachannel_comp_lzo_real) {
 }
 END_TEST
 
+/* Calls cb on e's loop after `after` ms, then every `repeat` ms (0: once);
+ * the test closes t. */
+static void traffic_start(env_t *e, uv_timer_t *t, uv_timer_cb cb,
+                          uint64_t after, uint64_t repeat) {
+  ck_assert_int_eq(uv_timer_init(&e->fe.loop, t), 0);
+  t->data = e;
+  ck_assert_int_eq(uv_timer_start(t, cb, after, repeat), 0);
+}
+
+/* Runs the loop until the layer has gone down, once, with `want`. */
+static void run_until_down(env_t *e, int want) {
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->fe.down_calls, 1);
+  ck_assert_int_eq(e->fe.down_err, want);
+}
+
 START_TEST(test_datachannel_keepalive_ping_after_silence) {
   env_t *e = &E;
   lvpn__pbuf_t *p;
@@ -648,12 +664,8 @@ START_TEST(test_datachannel_traffic_postpones_ping_and_restart) {
   e->params.ping_restart_s = 2;
   env_key(e);
   env_run(e);
-  ck_assert_int_eq(uv_timer_init(&e->fe.loop, &traffic), 0);
-  traffic.data = e;
-  ck_assert_int_eq(uv_timer_start(&traffic, traffic_cb, 500, 0), 0);
-  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0); /* until down */
-  ck_assert_int_eq(e->fe.down_calls, 1);
-  ck_assert_int_eq(e->fe.down_err, LVPN_EPING_RESTART);
+  traffic_start(e, &traffic, traffic_cb, 500, 0);
+  run_until_down(e, LVPN_EPING_RESTART);
   ck_assert_uint_ge(e->fe.down_at - e->fe.started, 2900);
   ck_assert_uint_lt(e->fe.down_at - e->fe.started, 3900);
   ck_assert_uint_eq(e->tun.n, 1);
@@ -678,8 +690,7 @@ START_TEST(test_datachannel_pre_pull_ping_restart_without_key) {
 
   env_init(e, 1); /* before PUSH_REPLY: no key, the pre-pull value */
   env_run(e);
-  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->fe.down_err, LVPN_EPING_RESTART);
+  run_until_down(e, LVPN_EPING_RESTART);
   ck_assert(lvpn__queue_empty(&e->peer.got)); /* no ping without a key */
   env_finish(e, LVPN_EPING_RESTART);
 }
@@ -800,16 +811,13 @@ static void count_rekey(lvpn__datachannel_t *d) {
   rekey_asks++;
 }
 
-static int rekey_asks;
-
 START_TEST(test_datachannel_pre_pull_ping_exit) {
   env_t *e = &E;
 
   env_init(e, 1);
   lvpn__datachannel_set_ping_exit(&e->dc, 1); /* ping-exit 1 */
   env_run(e);
-  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->fe.down_err, LVPN_EPING_EXIT);
+  run_until_down(e, LVPN_EPING_EXIT);
   env_finish(e, LVPN_EPING_EXIT);
 }
 END_TEST
@@ -824,11 +832,8 @@ START_TEST(test_datachannel_inactive_needs_bytes) {
   lvpn__datachannel_set_inactive(&e->dc, 2, 1000);
   env_key(e);
   env_run(e);
-  ck_assert_int_eq(uv_timer_init(&e->fe.loop, &traffic), 0);
-  traffic.data = e;
-  ck_assert_int_eq(uv_timer_start(&traffic, one_packet_cb, 500, 0), 0);
-  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
-  ck_assert_int_eq(e->fe.down_err, LVPN_EINACTIVE);
+  traffic_start(e, &traffic, one_packet_cb, 500, 0);
+  run_until_down(e, LVPN_EINACTIVE);
   ck_assert_uint_ge(e->fe.down_at - e->fe.started, 1900);
   ck_assert_uint_lt(e->fe.down_at - e->fe.started, 3900);
   ck_assert_int_eq(e->peer.n, 1); /* the packet went out */
@@ -845,9 +850,7 @@ START_TEST(test_datachannel_inactive_reset_by_traffic) {
   lvpn__datachannel_set_inactive(&e->dc, 2, 0);
   env_key(e);
   env_run(e);
-  ck_assert_int_eq(uv_timer_init(&e->fe.loop, &traffic), 0);
-  traffic.data = e;
-  ck_assert_int_eq(uv_timer_start(&traffic, steady_cb, 500, 500), 0);
+  traffic_start(e, &traffic, steady_cb, 500, 500);
   ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_ONCE) >= 0, 1);
   while (e->fe.down_calls == 0)
     uv_run(&e->fe.loop, UV_RUN_ONCE);

@@ -363,6 +363,13 @@ static void gen_config(const char *pki) {
                "remote-random-hostname\npersist-remote-ip\n"
                "remote ignored.example\n");
   put("fuzz_config", "connection_blocks", out, (size_t)n);
+  n = snprintf(out, sizeof(out),
+               "client\ndev tun\n<connection>\nremote 198.18.0.1 1194 udp\n"
+               "key-direction 1\n<tls-auth>\n%s</tls-auth>\n</connection>\n"
+               "<connection>\nremote 198.18.0.2 1194 udp\nkey-direction 0\n"
+               "</connection>\n<tls-crypt>\n%s</tls-crypt>\n",
+               slurp(pki, "ta.key"), slurp(pki, "ta.key"));
+  put("fuzz_config", "connection_wrap_keys", out, (size_t)n);
 }
 
 /* ---- data channel (format: fuzz_datachannel.c) ---- */

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # Shared by the t_auth_*.sh tests: a server that checks username/password
 # with an auth-user-pass-verify script (via-file), and a pty-driven client.
-# Source after lib.sh.
+# Source after lib.sh; the tests define bad() (report a failure).
 
 # auth_server_conf [extra server lines...] — the verify script accepts
 # alice/secret, the static-challenge answer SCRV1 of secret + 4242, and
@@ -79,4 +79,23 @@ auth_wait_count() {
         sleep 0.1
     done
     return 1
+}
+
+# auth_notty_check PATTERN — `layervpn connect` of client.ovpn with no
+# terminal (setsid, stdin /dev/null) exits 1 within 20 s, and its output has
+# PATTERN (the clear error); reports ok/bad.
+auth_notty_check() {
+    local rc=0 start=$SECONDS
+    timeout 20 setsid -w ip netns exec "$IT_NS_C" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" \
+        </dev/null >"$IT_DIR/notty.log" 2>&1 || rc=$?
+    if [[ $rc == 1 ]]; then
+        echo "ok: no terminal: exit status 1 after $((SECONDS - start)) s"
+    else
+        bad "no terminal: exit status $rc"
+    fi
+    if grep -q -- "$1" "$IT_DIR/notty.log"; then
+        echo "ok: no terminal: $(grep -m1 -- "$1" "$IT_DIR/notty.log")"
+    else
+        bad "no clear error without a terminal"; cat "$IT_DIR/notty.log"
+    fi
 }

@@ -787,6 +787,36 @@ it_lvpn_require_bin() {
     fi
 }
 
+# it_require_pty — skip (77) without what the pty-driven tests need: python3
+# (tests/integration/pty_run.py) and setsid (the no-terminal case).
+it_require_pty() {
+    command -v python3 >/dev/null || { echo "SKIP: python3 needed for the pty"; exit 77; }
+    command -v setsid >/dev/null || { echo "SKIP: setsid needed"; exit 77; }
+}
+
+# it_nobody_setup — after it_client_conf: a copy for uid 65534 in $U
+# ($IT_DIR/nobody): the PKI files the client uses, client.ovpn pointing at
+# them and wrong-ca.ovpn (the same with a CA that did not sign the server).
+# Sets NOBODY, the setpriv prefix that runs a command as uid 65534 with no
+# capabilities (callers add `ip netns exec` themselves). Skips (77) without
+# setpriv.
+it_nobody_setup() {
+    local f
+    command -v setpriv >/dev/null || { echo "SKIP: setpriv (util-linux) not installed"; exit 77; }
+    U=$IT_DIR/nobody
+    mkdir -m 0755 "$U"
+    chmod o+x "$IT_DIR"
+    for f in ca.crt other-ca.crt client.crt client.key tc.key; do
+        install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
+    done
+    sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/client.ovpn"
+    sed "s#^ca .*#ca $U/other-ca.crt#" "$U/client.ovpn" >"$U/wrong-ca.ovpn"
+    chmod 0644 "$U"/*.ovpn
+    "$LVPN_BIN" --version >/dev/null # let libtool's wrapper finish its set-up as root
+    NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups
+        --inh-caps=-all --bounding-set=-all --no-new-privs)
+}
+
 # it_proxy_net IP — a proxy address IP/24 on the server's veth, and an
 # nftables rule in the server namespace that drops what the client sends to
 # the server directly, so that only the way through a proxy can work.

@@ -8,82 +8,25 @@ informational commands, releases the hold, answers the password request,
 waits for CONNECTED, reads bytecount and status, then sends SIGTERM and
 waits for EXITING and the end of the connection. Exit status 0 on success;
 every line sent and received is written to TRANSCRIPT."""
-import re
-import socket
 import sys
-import time
+
+from mgmt_session import Session
 
 sock_path, user, password, transcript = sys.argv[1:5]
-log = open(transcript, "w")
-deadline = time.time() + 20
-while True:
-    try:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(sock_path)
-        break
-    except OSError:
-        s.close()
-        if time.time() > deadline:
-            sys.exit("no management socket at " + sock_path)
-        time.sleep(0.1)
-s.settimeout(60)
-f = s.makefile("rb")
-
-
-def fail(msg):
-    log.write("FAIL: " + msg + "\n")
-    log.flush()
-    sys.exit("FAIL: " + msg)
-
-
-def recv():
-    raw = f.readline()
-    if not raw:
-        return None
-    if not raw.endswith(b"\r\n"):
-        fail("line not ended by CRLF: %r" % raw)
-    line = raw[:-2].decode()
-    log.write("< " + line + "\n")
-    log.flush()
-    return line
-
-
-def send(line):
-    log.write("> " + line + "\n")
-    log.flush()
-    s.sendall(line.encode() + b"\n")
+m = Session(sock_path, transcript)
+send, until_end, fail = m.send, m.until_end, m.fail
 
 
 def expect(pattern, timeout=60):
-    """Next line matching `pattern`; real-time lines before it are kept."""
-    end = time.time() + timeout
-    while time.time() < end:
-        line = recv()
-        if line is None:
-            fail("connection closed while waiting for " + pattern)
-        if re.fullmatch(pattern, line):
-            return line
-        if not line.startswith(">"):
-            fail("unexpected reply %r while waiting for %s" % (line, pattern))
-    fail("timeout waiting for " + pattern)
-
-
-def until_end():
-    lines = []
-    while True:
-        line = recv()
-        if line is None:
-            fail("closed before END")
-        if line == "END":
-            return lines
-        lines.append(line)
+    """Next line matching `pattern`; only real-time lines may come before it."""
+    return m.expect(pattern, timeout, strict=True)
 
 
 expect(r">INFO:OpenVPN Management Interface Version 5 -- type 'help' for more info")
 expect(r">HOLD:Waiting for hold release:0")
 
 # a hostile line: far too long, then the session still answers
-s.sendall(b"x" * 5000 + b"\n")
+m.send_raw(b"x" * 5000 + b"\n")
 expect(r"ERROR: command line too long \(max 1024 bytes\)")
 send("no-such-command")
 expect(r"ERROR: unknown command, enter 'help' for more options")
@@ -121,7 +64,7 @@ if len(cur) != 1 or ",CONNECTED,SUCCESS," not in cur[0]:
     fail("state: %r" % cur)
 send("state all")
 hist = [l.split(",")[1] for l in until_end()]
-log.write("states: %s\n" % " ".join(hist))
+m.note("states: %s" % " ".join(hist))
 for name in ("WAIT", "AUTH", "CONNECTED"):
     if name not in hist:
         fail("state all lacks " + name)
@@ -145,9 +88,6 @@ expect(r"ERROR: signal 'SIGBOGUS' is not a known signal type")
 send("signal SIGTERM")
 expect(r"SUCCESS: signal SIGTERM thrown")
 expect(r">STATE:\d+,EXITING,SIGTERM,.*")
-while True:  # the client closes the connection as it exits
-    line = recv()
-    if line is None:
-        break
-log.write("PASS rx=%d tx=%d\n" % (rx, tx))
+m.until_closed()  # the client closes the connection as it exits
+m.note("PASS rx=%d tx=%d" % (rx, tx))
 print("bytecount rx=%d tx=%d" % (rx, tx))

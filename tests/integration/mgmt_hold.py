@@ -9,73 +9,14 @@ ping-restart must bring >HOLD:Waiting for hold release:N again, and no
 reconnection until `hold release` (checked for 4 s); after the release,
 CONNECTED,SUCCESS again, then `signal SIGTERM`. Exit status 0 on success."""
 import re
-import socket
 import sys
 import time
 
+from mgmt_session import Session
+
 sock_path, connected_file, transcript = sys.argv[1:4]
-log = open(transcript, "w")
-deadline = time.time() + 20
-while True:
-    try:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(sock_path)
-        break
-    except OSError:
-        s.close()
-        if time.time() > deadline:
-            sys.exit("no management socket at " + sock_path)
-        time.sleep(0.1)
-buf = b""
-
-
-def fail(msg):
-    log.write("FAIL: " + msg + "\n")
-    log.flush()
-    sys.exit("FAIL: " + msg)
-
-
-def recv(timeout):
-    """The next line; "" after `timeout` seconds without one, None at EOF."""
-    global buf
-    end = time.time() + timeout
-    while b"\n" not in buf:
-        left = end - time.time()
-        if left <= 0:
-            return ""
-        s.settimeout(left)
-        try:
-            d = s.recv(4096)
-        except socket.timeout:
-            return ""
-        if not d:
-            return None
-        buf += d
-    raw, buf = buf.split(b"\n", 1)
-    line = raw.decode().rstrip("\r")
-    log.write("< " + line + "\n")
-    log.flush()
-    return line
-
-
-def send(line):
-    log.write("> " + line + "\n")
-    log.flush()
-    s.sendall(line.encode() + b"\n")
-
-
-def expect(pattern, timeout=60, seen=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        line = recv(max(0.1, end - time.time()))
-        if line is None:
-            fail("connection closed while waiting for " + pattern)
-        if seen is not None and line:
-            seen.append(line)
-        if re.fullmatch(pattern, line):
-            return line
-    fail("timeout waiting for " + pattern)
-
+m = Session(sock_path, transcript)
+send, expect, recv, fail = m.send, m.expect, m.recv, m.fail
 
 expect(r">HOLD:Waiting for hold release:0")
 send("state on")
@@ -107,7 +48,6 @@ took = time.time() - t0
 send("signal SIGTERM")
 expect(r"SUCCESS: signal SIGTERM thrown")
 expect(r">STATE:\d+,EXITING,SIGTERM,.*")
-while recv(30):  # until the client closes the connection as it exits
-    pass
-log.write("PASS\n")
+m.until_closed()  # the client closes the connection as it exits
+m.note("PASS")
 print("%s; held 4 s while the server was up; CONNECTED %.1f s after release" % (hold, took))

@@ -10,8 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/auth_lib.sh"
 it_require_root
 it_lvpn_require_bin
-command -v python3 >/dev/null || { echo "SKIP: python3 needed for the pty"; exit 77; }
-command -v setsid >/dev/null || { echo "SKIP: setsid needed"; exit 77; }
+it_require_pty
 it_setup auth_prompt
 it_pki
 fail=0
@@ -67,15 +66,7 @@ auth_runner_status >/dev/null
 
 # 4. no terminal: a clear error, exit 1, no hang
 it_client_conf proto=udp wrap=tls-crypt extra="auth-user-pass"
-rc=0
-timeout 20 setsid -w ip netns exec "$IT_NS_C" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" \
-    </dev/null >"$IT_DIR/notty.log" 2>&1 || rc=$?
-if [[ $rc == 1 ]]; then echo "ok: no terminal: exit status 1"; else bad "no terminal: exit status $rc"; fi
-if grep -q 'no terminal can be asked' "$IT_DIR/notty.log"; then
-    echo "ok: no terminal: $(grep -m1 'no terminal' "$IT_DIR/notty.log")"
-else
-    bad "no clear error without a terminal"; cat "$IT_DIR/notty.log"
-fi
+auth_notty_check 'no terminal can be asked'
 
 # 5. static-challenge: the response typed at "CHALLENGE:" reaches the server's
 #    script as SCRV1:base64(password):base64(response)

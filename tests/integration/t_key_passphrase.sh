@@ -3,14 +3,18 @@
 # 2.6: the CLI asks "Enter Private Key Password:" on the terminal (a pty),
 # without echo; the right passphrase connects and pings; a wrong one exits 1
 # with "private key: wrong passphrase"; with no terminal the client fails at
-# once with a clear error. One server start for the three checks.
+# once with a clear error. With management-query-passwords the management
+# client is asked instead (>PASSWORD:Need 'Private Key' password, answered by
+# `password "Private Key" ...`): the right passphrase connects, a wrong one
+# gives >PASSWORD:Verification Failed: 'Private Key' and exit. An encrypted
+# pkcs12 bundle without askpass is asked for at the same prompt. One server
+# start for the six checks.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
 it_require_root
 it_lvpn_require_bin
-command -v python3 >/dev/null || { echo "SKIP: python3 needed for the pty"; exit 77; }
-command -v setsid >/dev/null || { echo "SKIP: setsid needed"; exit 77; }
+it_require_pty
 command -v openssl >/dev/null || { echo "SKIP: openssl needed to encrypt the key"; exit 77; }
 it_setup key_passphrase
 it_pki
@@ -62,16 +66,50 @@ n=$(grep -c 'Enter Private Key Password:' "$log" || true)
 
 # 3. no terminal, no askpass: a clear error, exit 1, no hang
 enc_conf
-rc=0
-start=$SECONDS
-timeout 20 setsid -w ip netns exec "$IT_NS_C" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" \
-    </dev/null >"$IT_DIR/notty.log" 2>&1 || rc=$?
-if [[ $rc == 1 ]]; then echo "ok: no terminal: exit status 1 after $((SECONDS - start)) s"; else bad "no terminal: exit status $rc"; fi
-if grep -q 'no terminal can be asked for its passphrase' "$IT_DIR/notty.log"; then
-    echo "ok: no terminal: $(grep -m1 'no terminal' "$IT_DIR/notty.log")"
+auth_notty_check 'no terminal can be asked for its passphrase'
+
+# 4./5. management-query-passwords: the management client is asked
+keypass_mgmt() { # ok|wrong PASSPHRASE
+    local mode=$1 pid rc=0
+    enc_conf extra="management $IT_DIR/mgmt.sock unix" extra="management-query-passwords"
+    rm -f "$IT_DIR/mgmt.sock"
+    pid=$(it_lvpn_start "$IT_DIR/mgmt-$mode.log")
+    timeout -s KILL 90 python3 "$(dirname "$0")/mgmt_keypass.py" "$IT_DIR/mgmt.sock" "$2" \
+        "$IT_DIR/mgmt-$mode.transcript" "$mode" >"$IT_DIR/mgmt-$mode.out" 2>&1 || rc=$?
+    if ((rc == 0)); then
+        echo "ok: $(cat "$IT_DIR/mgmt-$mode.out")"
+    else
+        bad "management ($mode):"; cat "$IT_DIR/mgmt-$mode.out" "$IT_DIR/mgmt-$mode.transcript"
+    fi
+    if ! it_lvpn_wait_exit "$pid" 20; then
+        bad "management ($mode): client still running"
+        it_lvpn_stop "$pid" 5 || true
+    fi
+    if grep -q -- "$2" "$IT_DIR/mgmt-$mode.log"; then bad "management ($mode): the passphrase was logged"; fi
+}
+keypass_mgmt ok "$pass"
+grep -q 'Initialization Sequence Completed' "$IT_DIR/mgmt-ok.log" || bad "management: no tunnel"
+keypass_mgmt wrong not-it
+grep -q 'private key: wrong passphrase' "$IT_DIR/mgmt-wrong.log" ||
+    { bad "management: no clear error for a wrong passphrase"; tail -n 10 "$IT_DIR/mgmt-wrong.log"; }
+
+# 6. an encrypted pkcs12 bundle (key, certificate, CA), no askpass: the same
+#    prompt, and the tunnel
+openssl pkcs12 -export -in "$IT_DIR/pki/client.crt" -inkey "$IT_DIR/pki/client.key" \
+    -certfile "$IT_DIR/pki/ca.crt" -passout "pass:$pass" -out "$IT_DIR/client-enc.p12"
+it_client_conf proto=udp wrap=tls-crypt extra="pkcs12 $IT_DIR/client-enc.p12"
+sed -i '/^ca \|^cert \|^key /d' "$IT_DIR/client.ovpn"
+log=$IT_DIR/p12.log
+pid=$(auth_client_start "$log" "Enter Private Key Password:" "$pass")
+if it_wait_log "$log" 'Initialization Sequence Completed' 30; then
+    echo "ok: pkcs12: connected with the passphrase typed at the prompt"
 else
-    bad "no clear error without a terminal"; cat "$IT_DIR/notty.log"
+    bad "pkcs12: no tunnel after typing the passphrase"; tail -n 20 "$log"
 fi
+grep -q "$pass" "$log" && bad "pkcs12: the passphrase was echoed or logged"
+it_lvpn_stop "$pid" 10 || bad "pkcs12: client did not stop"
+rc=$(auth_runner_status)
+[[ $rc == 0 ]] || bad "pkcs12: exit status $rc after SIGTERM"
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_key_passphrase"; exit 1; fi

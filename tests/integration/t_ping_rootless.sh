@@ -7,27 +7,14 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
 it_lvpn_require_bin
-command -v setpriv >/dev/null || { echo "SKIP: setpriv (util-linux) not installed"; exit 77; }
 it_setup ping
 it_pki
 it_server_conf proto=udp wrap=tls-crypt
 it_server_start
 it_client_conf proto=udp wrap=tls-crypt
-
 # The unprivileged user reads its own copy of the config and the PKI files.
-U=$IT_DIR/nobody
-mkdir -m 0755 "$U"
-chmod o+x "$IT_DIR"
-for f in ca.crt other-ca.crt client.crt client.key tc.key; do
-    install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
-done
-sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/client.ovpn"
-sed "s#^ca .*#ca $U/other-ca.crt#" "$U/client.ovpn" >"$U/wrong-ca.ovpn"
-chmod 0644 "$U"/*.ovpn
-"$LVPN_BIN" --version >/dev/null # let libtool's wrapper finish its set-up as root
-
-NOBODY=(ip netns exec "$IT_NS_C" setpriv --reuid=65534 --regid=65534 --clear-groups
-    --inh-caps=-all --bounding-set=-all --no-new-privs)
+it_nobody_setup
+NOBODY=(ip netns exec "$IT_NS_C" "${NOBODY[@]}")
 
 fail=0
 # The unprivileged process really has no capabilities.

@@ -12,27 +12,15 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
 it_lvpn_require_bin
-command -v setpriv >/dev/null || { echo "SKIP: setpriv (util-linux) not installed"; exit 77; }
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
 it_setup probe
 it_pki
 it_server_conf proto=udp wrap=tls-crypt
 it_server_start
 it_client_conf proto=udp wrap=tls-crypt
-
-U=$IT_DIR/nobody
-mkdir -m 0755 "$U"
-chmod o+x "$IT_DIR"
-for f in ca.crt other-ca.crt client.crt client.key tc.key; do
-    install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
-done
-sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/good.ovpn"
-sed "s#^ca .*#ca $U/other-ca.crt#" "$U/good.ovpn" >"$U/wrong-ca.ovpn"
-chmod 0644 "$U"/*.ovpn
-"$LVPN_BIN" --version >/dev/null # let libtool's wrapper finish its set-up as root
-
-NOBODY=(ip netns exec "$IT_NS_C" setpriv --reuid=65534 --regid=65534 --clear-groups
-    --inh-caps=-all --bounding-set=-all --no-new-privs)
+it_nobody_setup
+mv "$U/client.ovpn" "$U/good.ovpn" # the reports name the file
+NOBODY=(ip netns exec "$IT_NS_C" "${NOBODY[@]}")
 fail=0
 bad() { echo "FAIL: $*"; fail=1; }
 

@@ -11,7 +11,6 @@ set -euo pipefail
 it_require_root
 it_lvpn_require_bin
 command -v python3 >/dev/null || { echo "SKIP: python3 not installed"; exit 77; }
-command -v setpriv >/dev/null || { echo "SKIP: setpriv (util-linux) not installed"; exit 77; }
 B=$(cd "$(dirname "$LVPN_BIN")/.." && pwd)
 if grep -q '^PYTHON = :$' "$B/Makefile"; then echo "SKIP: configured without Python"; exit 77; fi
 if [[ $(grep -m1 '^build_libtool_libs=' "$B/libtool") == *=no ]]; then
@@ -34,19 +33,11 @@ echo "ok: installed ${init#"$D"} and ${so#"$D"}"
 it_server_conf proto=udp wrap=tls-crypt
 it_server_start
 it_client_conf proto=udp wrap=tls-crypt
-U=$IT_DIR/nobody
-mkdir -m 0755 "$U"
-for f in ca.crt other-ca.crt client.crt client.key tc.key; do
-    install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
-done
-sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/client.ovpn"
-sed "s#^ca .*#ca $U/other-ca.crt#" "$U/client.ovpn" >"$U/wrong-ca.ovpn"
+it_nobody_setup
 install -m 0644 "$(dirname "$0")/test_layervpn.py" "$U/test_layervpn.py"
-chmod 0644 "$U"/*.ovpn
 
 rc=0
-timeout -s KILL 180 ip netns exec "$IT_NS_C" setpriv --reuid=65534 --regid=65534 --clear-groups \
-    --inh-caps=-all --bounding-set=-all --no-new-privs \
+timeout -s KILL 180 ip netns exec "$IT_NS_C" "${NOBODY[@]}" \
     env -i -C "$U" PATH=/usr/bin:/bin HOME=/nonexistent PYTHONDONTWRITEBYTECODE=1 \
     PYTHONPATH="$site" LD_LIBRARY_PATH="$(dirname "$so")" LVPN_PY_PREFIX="$site" \
     LVPN_PY_CONFIG="$U/client.ovpn" LVPN_PY_WRONG_CA="$U/wrong-ca.ovpn" \

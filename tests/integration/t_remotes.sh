@@ -6,6 +6,8 @@
 #    2: the client connects to the fourth (A) and pings through the tunnel;
 # 2. two <connection> blocks, the first dead (its own server-poll-timeout),
 #    the second TCP to B: connects over TCP and pings B;
+# 6. (run after 2) two <connection> blocks to A with their own tls-crypt
+#    keys, only the second's A's: the first times out, the second connects;
 # 3. a host name resolving (/etc/netns/<ns>/hosts) to a dead address and
 #    then A's, with lport: the client tries the dead address, then A's,
 #    from local port 40001, and pings;
@@ -81,6 +83,28 @@ pid=$(it_lvpn_start "$log")
 connected "connection blocks" "$log" "$pid" 198.19.1.1
 grep -q "UDPv4 link local: .*, remote: $S:1302" "$log" || bad "blocks: the first block was not tried"
 grep -q "TCPv4 link local: .*, remote: $S:1195" "$log" || bad "blocks: the second block was not TCP to B"
+
+# 6. per-connection tls-crypt: two blocks to A, no global key; the first
+# block's key (ta.key) is not the server's, so A drops its packets and the
+# poll timeout moves on; the second block's (tc.key) connects.
+it_client_conf proto=udp wrap=none
+sed -i '/^remote /d' "$IT_DIR/client.ovpn"
+{
+    printf '<connection>\nremote %s 1194 udp\nserver-poll-timeout 3\n<tls-crypt>\n' "$S"
+    cat "$IT_DIR/pki/ta.key"
+    printf '</tls-crypt>\n</connection>\n'
+    printf '<connection>\nremote %s 1194 udp\ntls-crypt %s\n</connection>\n' "$S" "$IT_DIR/pki/tc.key"
+} >>"$IT_DIR/client.ovpn"
+grep -q '^tls-crypt\|^tls-auth' <(sed '/^<connection>/,/^<\/connection>/d' "$IT_DIR/client.ovpn") &&
+    bad "per-connection tls-crypt: a global key in the config"
+unwrap0=$(grep -c 'tls-crypt unwrapping failed' "$IT_DIR/server.log" || true)
+log=$IT_DIR/lvpn-blockkeys.log
+pid=$(it_lvpn_start "$log")
+connected "per-connection tls-crypt (second block's key)" "$log" "$pid" 198.19.0.1
+(($(grep -c "remote: $S:1194" "$log" || true) == 2)) ||
+    bad "per-connection tls-crypt: expected two attempts on $S:1194"
+(($(grep -c 'tls-crypt unwrapping failed' "$IT_DIR/server.log" || true) > unwrap0)) ||
+    bad "per-connection tls-crypt: the server saw no packet with the first block's key"
 
 # 3. one name, a dead address then A's; bound to local port 40001. The dead
 # address (.3) shares a longer prefix with ours (.2) than A's (.1): glibc

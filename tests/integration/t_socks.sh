@@ -12,7 +12,6 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
 it_lvpn_require_bin
-command -v setpriv >/dev/null || { echo "SKIP: setpriv (util-linux) not installed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl not installed"; exit 77; }
 it_setup socks
 it_pki
@@ -36,19 +35,9 @@ until ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q ":8080\b"; do
     sleep 0.1
 done
 
-U=$IT_DIR/nobody
-mkdir -m 0755 "$U"
-chmod o+x "$IT_DIR"
-for f in ca.crt client.crt client.key tc.key; do
-    install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
-done
-sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/client.ovpn"
+it_nobody_setup
 printf '# local users\nalice:s3cret\n' >"$U/users"
-chmod 0644 "$U"/*
-"$LVPN_BIN" --version >/dev/null # let libtool's wrapper finish its set-up as root
-
-NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups
-    --inh-caps=-all --bounding-set=-all --no-new-privs)
+chmod 0644 "$U/users"
 fail=0
 
 rc=0

@@ -276,7 +276,8 @@ static void set1(lvpn_config_t *cfg, const char *name, const char *arg) {
                 "%s", err);
 }
 
-/* A certificate client with `key` and, when given, `askpass` FILE. */
+/* A certificate client with `key` (a name ending in .p12: `pkcs12`, the
+ * certificate from it too) and, when given, `askpass` FILE. */
 static lvpn_client_t *client_key(const char *key, const char *askpass) {
   lvpn_config_t *cfg;
   lvpn_client_t *c;
@@ -285,8 +286,12 @@ static lvpn_client_t *client_key(const char *key, const char *askpass) {
   set1(cfg, "client", NULL);
   set1(cfg, "remote", "198.18.0.1");
   set1(cfg, "ca", pki("ca.crt"));
-  set1(cfg, "cert", pki("client.crt"));
-  set1(cfg, "key", pki(key));
+  if (strstr(key, ".p12") != NULL) {
+    set1(cfg, "pkcs12", pki(key));
+  } else {
+    set1(cfg, "cert", pki("client.crt"));
+    set1(cfg, "key", pki(key));
+  }
   if (askpass != NULL)
     set1(cfg, "askpass", pki(askpass));
   ck_assert_int_eq(lvpn_client_new(&c, &loop, cfg), 0);
@@ -349,14 +354,40 @@ END_TEST
 
 /* A wrong passphrase answered at start stops the client, as OpenVPN exits;
  * the passphrase is not kept. */
-START_TEST(test_client_auth_key_pass_wrong) {
+static void wrong_pass_stops(const char *key) {
   asked_t a = {.mode = 1, .pass = "not-the-passphrase"};
-  lvpn_client_t *c = client_key("client-enc.key", NULL);
+  lvpn_client_t *c = client_key(key, NULL);
   lvpn_client_set_credentials_cb(c, on_cred, &a);
   ck_assert_int_eq(lvpn_client_start(c), LVPN_ECREDENTIALS);
   ck_assert_int_eq(a.calls, 1);
   ck_assert_ptr_null(c->key_pass);
   client_done(c);
+}
+
+START_TEST(test_client_auth_key_pass_wrong) {
+  wrong_pass_stops("client-enc.key");
+}
+END_TEST
+
+/* An encrypted pkcs12 bundle without askpass is asked for like a key
+ * (the CLI prompts "Enter Private Key Password:"); with askpass FILE it is
+ * not; a wrong answer stops the client as for a key. */
+START_TEST(test_client_auth_key_pass_pkcs12) {
+  asked_t a = {.mode = 0};
+  lvpn_client_t *c = client_key("client.p12", "client-enc.pass");
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn__client_key_pass(c), 0);
+  ck_assert_int_eq(a.calls, 0);
+  client_done(c);
+  c = client_key("client.p12", NULL);
+  lvpn_client_set_credentials_cb(c, on_cred, &a);
+  ck_assert_int_eq(lvpn__client_key_pass(c), 1);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(a.kind, LVPN_CRED_KEY_PASSPHRASE);
+  ck_assert_int_eq(lvpn_client_answer_credentials(c, NULL, "pp", NULL), 0);
+  ck_assert_int_eq(lvpn__client_key_pass(c), 0);
+  client_done(c);
+  wrong_pass_stops("client.p12");
 }
 END_TEST
 
@@ -409,4 +440,5 @@ LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
                test_client_auth_key_pass_no_callback,
                test_client_auth_key_pass_later,
                test_client_auth_key_pass_refused,
-               test_client_auth_key_pass_wrong)
+               test_client_auth_key_pass_wrong,
+               test_client_auth_key_pass_pkcs12)

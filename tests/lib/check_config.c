@@ -1421,6 +1421,91 @@ START_TEST(test_config_connection_block_proxies) {
 }
 END_TEST
 
+/* tls-auth / tls-crypt / tls-crypt-v2 / key-direction in a block: the
+ * entry's own key (and direction), deep-copied by a clone; an entry
+ * without one uses the global key wherever it is given (OpenVPN's
+ * options_postprocess_mutate_ce); two kinds in one block are refused. */
+START_TEST(test_config_connection_block_wrap_keys) {
+  static const fake_bad_case_t bads[] = {
+      {"client\n<connection>\nremote a\ntls-auth ta.key 1\ntls-crypt tc.key\n"
+       "</connection>\n",
+       LVPN_ECONFIG, 2,
+       "only one of 'tls-auth', 'tls-crypt' and 'tls-crypt-v2' may be given "
+       "in a <connection>"},
+      {"client\n<connection>\nremote a\ntls-crypt nosuch.key\n</connection>\n",
+       LVPN_EKEYFILE, 4, NULL},
+  };
+  const lvpn__blob_t *key;
+  lvpn_config_t *c, *k;
+  int kdir;
+
+  put("ta.key", "TA\n");
+  put("tb.key", "TB\n");
+  put("tc.key", "TC\n");
+  c = ok("client\ntls-auth ta.key 1\n"
+         "<connection>\nremote a.example\n</connection>\n"
+         "<connection>\nremote b.example\n<tls-crypt>\nBLOCK\n</tls-crypt>\n"
+         "</connection>\n"
+         "<connection>\nremote c.example\ntls-auth tb.key 0\n</connection>\n"
+         "<connection>\nremote d.example\nkey-direction 1\ntls-auth tb.key\n"
+         "</connection>\n"
+         "<connection>\nremote e.example\nkey-direction 0\n</connection>\n");
+  ck_assert_int_eq(c->n_remotes, 5);
+  /* a: none of its own: the global tls-auth and direction */
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 0, &key, &kdir), LVPN__WRAP_AUTH);
+  ck_assert_ptr_eq(key, &c->tls_auth);
+  ck_assert_int_eq(kdir, 1);
+  /* b: its inline tls-crypt only */
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 1, &key, &kdir),
+                   LVPN__WRAP_CRYPT);
+  ck_assert_str_eq(key->data, "BLOCK\n");
+  ck_assert_int_eq(kdir, -1);
+  /* c, d: their own tls-auth, with the block's direction */
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 2, &key, &kdir), LVPN__WRAP_AUTH);
+  ck_assert_str_eq(key->data, "TB\n");
+  ck_assert_int_eq(kdir, 0);
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 3, &key, &kdir), LVPN__WRAP_AUTH);
+  ck_assert_int_eq(kdir, 1);
+  /* e: key-direction alone is ignored there (warned): the global applies */
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 4, &key, &kdir), LVPN__WRAP_AUTH);
+  ck_assert_ptr_eq(key, &c->tls_auth);
+  ck_assert_int_eq(kdir, 1);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "'key-direction' inside "
+                                               "<connection> without a "
+                                               "'tls-auth' there is ignored"));
+  /* the global settings are untouched by the blocks */
+  ck_assert_str_eq(c->tls_auth.data, "TA\n");
+  ck_assert_int_eq(lvpn__config_tls_auth_direction(c), 1);
+  ck_assert_ptr_null(c->tls_crypt.data);
+  /* a clone owns copies of the blocks' keys */
+  ck_assert_int_eq(lvpn__config_clone(c, &k), 0);
+  ck_assert_ptr_ne(k->remotes[1].wrap_key.data, c->remotes[1].wrap_key.data);
+  lvpn_config_free(c);
+  ck_assert_int_eq(lvpn__config_remote_wrap(k, 1, &key, &kdir),
+                   LVPN__WRAP_CRYPT);
+  ck_assert_str_eq(key->data, "BLOCK\n");
+  lvpn_config_free(k);
+
+  /* a global key given after the blocks still applies to those without */
+  c = ok("client\n<connection>\nremote a.example\n</connection>\n"
+         "<connection>\nremote b.example\ntls-auth tb.key 1\n</connection>\n"
+         "tls-crypt tc.key\n");
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 0, &key, &kdir),
+                   LVPN__WRAP_CRYPT);
+  ck_assert_str_eq(key->data, "TC\n");
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 1, &key, &kdir), LVPN__WRAP_AUTH);
+  ck_assert_int_eq(kdir, 1);
+  lvpn_config_free(c);
+  /* no key anywhere */
+  c = ok("client\nremote a.example\n");
+  ck_assert_int_eq(lvpn__config_remote_wrap(c, 0, &key, &kdir), LVPN__WRAP_NONE);
+  ck_assert_ptr_null(key);
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
 /* <connection> blocks: global settings before a block are its defaults,
  * its own options stay its own, remote lines are ignored once blocks are
  * given, options not allowed inside are refused with file:line. */
@@ -1430,10 +1515,6 @@ START_TEST(test_config_connection_blocks) {
        LVPN_ECONFIG, 4,
        "'ca' is not allowed inside <connection> (only per-connection options "
        "are)"},
-      {"<connection>\nremote a\ntls-auth t.key 1\n</connection>\n",
-       LVPN_EUNSUPPORTED, 3,
-       "'tls-auth' inside <connection> is not supported: give it once, "
-       "outside the blocks"},
       {"<connection>\nremote a\nnobind\nlport 5000\n</connection>\n",
        LVPN_ECONFIG, 1, "'lport' and 'nobind' cannot be used together"},
       {"local example.com\n", LVPN_EUNSUPPORTED, 1,
@@ -1604,6 +1685,7 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_http_proxy_errors, test_config_socks_proxy,
                test_config_mtu_options,
                test_config_connection_blocks,
+               test_config_connection_block_wrap_keys,
                test_config_connection_block_proxies,
                test_config_share_copy_on_write,
                test_config_connection_tun_mtu_given)

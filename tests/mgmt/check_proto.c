@@ -14,9 +14,9 @@ static int drop_after_out; /* the host drops the peer after N writes */
 typedef struct {
   char out[16384];
   size_t len;
-  int signum, releases, creds, closes;
+  int signum, releases, creds, keys, closes;
   unsigned bytecount;
-  char user[64], pass[64];
+  char user[64], pass[64], key_pass[64];
   int ignore_signals;
 } fake_t;
 
@@ -43,6 +43,11 @@ static void f_creds(void *ud, const char *u, const char *p) {
   snprintf(f->user, sizeof(f->user), "%s", u);
   snprintf(f->pass, sizeof(f->pass), "%s", p);
 }
+static void f_key(void *ud, const char *p) {
+  fake_t *f = ud;
+  f->keys++;
+  snprintf(f->key_pass, sizeof(f->key_pass), "%s", p);
+}
 static int f_stats(void *ud, lvpn__mgmt_stats_t *st) {
   (void)ud;
   st->tun_read = 1;
@@ -67,6 +72,7 @@ static void setup_pw(const char *pw) {
   memset(&fk, 0, sizeof(fk));
   host = (lvpn__mgmt_host_t){.ud = &fk, .out = f_out, .signal = f_signal,
                              .hold_release = f_release, .credentials = f_creds,
+                             .key_passphrase = f_key,
                              .stats = f_stats, .bytecount = f_bytecount,
                              .close = f_close, .now = f_now, .pid = 4242,
                              .title = "layervpn test", .password = pw};
@@ -206,6 +212,56 @@ START_TEST(test_proto_username_password_exchange) {
   fk.len = 0;
   lvpn__mgmt_auth_failed(&s);
   ck_assert_str_eq(fk.out, ">PASSWORD:Verification Failed: 'Auth'\r\n");
+}
+END_TEST
+
+/* An encrypted private key: >PASSWORD:Need 'Private Key' password,
+ * answered by `password "Private Key" p` only (no username, no other type);
+ * repeated to a client connecting later; a wrong one is reported. */
+START_TEST(test_proto_private_key_passphrase) {
+  ck_assert_str_eq(cmd("password \"Private Key\" x\n"),
+                   "ERROR: no password is currently needed at this time\r\n");
+  fk.len = 0;
+  lvpn__mgmt_query_key(&s);
+  ck_assert_str_eq(fk.out, ">PASSWORD:Need 'Private Key' password\r\n");
+  ck_assert_str_eq(cmd("username \"Private Key\" x\n"),
+                   "ERROR: no username is currently needed at this time\r\n");
+  ck_assert_str_eq(cmd("password Auth x\n"),
+                   "ERROR: password of type 'Auth' entered, but we need one "
+                   "of type 'Private Key'\r\n");
+  ck_assert_int_eq(fk.keys, 0);
+  lvpn__mgmt_disconnect(&s);
+  fk.len = 0;
+  lvpn__mgmt_connect(&s);
+  ck_assert_str_eq(fk.out, ">INFO:OpenVPN Management Interface Version 5 -- "
+                           "type 'help' for more info\r\n"
+                           ">PASSWORD:Need 'Private Key' password\r\n");
+  ck_assert_str_eq(cmd("password \"Private Key\" \"kp \\\"4711\"\n"),
+                   "SUCCESS: 'Private Key' password entered, but not yet "
+                   "verified\r\n");
+  ck_assert_int_eq(fk.keys, 1);
+  ck_assert_int_eq(fk.creds, 0);
+  ck_assert_str_eq(fk.key_pass, "kp \"4711");
+  /* answered: no longer pending, nor repeated */
+  ck_assert_str_eq(cmd("password \"Private Key\" again\n"),
+                   "ERROR: no password is currently needed at this time\r\n");
+  lvpn__mgmt_disconnect(&s);
+  fk.len = 0;
+  lvpn__mgmt_connect(&s);
+  ck_assert_ptr_null(strstr(fk.out, "Private Key"));
+  fk.len = 0;
+  lvpn__mgmt_key_failed(&s);
+  ck_assert_str_eq(fk.out,
+                   ">PASSWORD:Verification Failed: 'Private Key'\r\n");
+  /* the Auth query afterwards works as before */
+  fk.len = 0;
+  lvpn__mgmt_query_userpass(&s);
+  ck_assert_str_eq(cmd("username Auth bob\n"),
+                   "SUCCESS: 'Auth' username entered, but not yet verified\r\n");
+  ck_assert_str_eq(cmd("password Auth pw\n"),
+                   "SUCCESS: 'Auth' password entered, but not yet verified\r\n");
+  ck_assert_int_eq(fk.creds, 1);
+  ck_assert_int_eq(fk.keys, 1);
 }
 END_TEST
 
@@ -408,6 +464,7 @@ LVPN_TEST_MAIN("mgmt_proto", 0, setup, teardown,
                test_proto_log_cache_is_bounded,
                test_proto_hold_and_release,
                test_proto_username_password_exchange,
+               test_proto_private_key_passphrase,
                test_proto_pending_requests_repeat_on_connect,
                test_proto_restart_hold_carries_wait,
                test_proto_challenges,

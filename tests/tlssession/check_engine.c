@@ -863,6 +863,10 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
   env_t e;
 
   pass.pem[strcspn(pass.pem, "\n")] = '\0';
+  /* encrypted: the client asks for the passphrase (no askpass) */
+  ck_assert_int_eq(lvpn__pkcs12_needs_pass(p12.pem, p12.len), 1);
+  ck_assert_int_eq(lvpn__pkcs12_needs_pass("not a bundle", 12), 0);
+  ck_assert_int_eq(lvpn__pkcs12_needs_pass(NULL, 0), 0);
   ck_assert_int_eq(
       lvpn__pkcs12_to_pem(p12.pem, p12.len, "nope", &pem, e.err, sizeof(e.err)),
       LVPN_EKEYFILE);
@@ -873,6 +877,7 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
                                          (const unsigned char *)p12.pem,
                                          p12.len),
                    0);
+  ck_assert_int_eq(lvpn__pkcs12_needs_pass((const char *)b64, n), 1);
   ck_assert_int_eq(lvpn__pkcs12_to_pem((const char *)b64, n, pass.pem, &pem,
                                        e.err, sizeof(e.err)),
                    0);

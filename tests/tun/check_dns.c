@@ -17,6 +17,8 @@
 #include "lib/dns_opt.h"
 #include "tests/fakes.h"
 
+#define ERRLEN 256 /* every err buffer of this suite */
+
 /* Parses "a b c" as one `dns` option's words. */
 static int dns_line(lvpn_dns_t *d, const char *line, bool pulled, char *err,
                     size_t errlen) {
@@ -31,14 +33,14 @@ static int dns_line(lvpn_dns_t *d, const char *line, bool pulled, char *err,
 }
 
 static void dns_ok(lvpn_dns_t *d, const char *line, bool pulled) {
-  char err[256] = "";
+  char err[ERRLEN] = "";
   int e = dns_line(d, line, pulled, err, sizeof(err));
   ck_assert_msg(e == 0, "'%s': %s", line, err);
 }
 
 static void dns_bad(const char *line, bool pulled, const char *want) {
   lvpn_dns_t d;
-  char err[256] = "";
+  char err[ERRLEN] = "";
   memset(&d, 0, sizeof(d));
   ck_assert_int_eq(dns_line(&d, line, pulled, err, sizeof(err)), LVPN_ECONFIG);
   ck_assert_str_eq(err, want);
@@ -408,20 +410,43 @@ static int backups(void) { /* non-empty backups in the state dir */
   return system(cmd) == 0;
 }
 
+/* Applies d to interface ifname with backend (no redirect-gateway); err
+ * holds ERRLEN bytes. */
+static int apply_as(lvpn__dns_host_t *h, const lvpn_dns_t *d,
+                    const char *ifname, lvpn__dns_backend_t backend,
+                    char *err) {
+  return lvpn__dns_host_apply(h, d, ifname, false, backend, err, ERRLEN);
+}
+
+static int apply_file(lvpn__dns_host_t *h, const lvpn_dns_t *d, char *err) {
+  return apply_as(h, d, "tun7", LVPN__DNS_BACKEND_FILE, err);
+}
+
+/* The pushed servers applied to conf through the file backend. */
+static void applied_file(lvpn__logger_t *log, lvpn__dns_host_t *h,
+                         lvpn_dns_t *d, char *err) {
+  lvpn__logger_init(log);
+  pushed(d);
+  lvpn__dns_host_init(h, log, conf, state);
+  ck_assert_int_eq(apply_file(h, d, err), 0);
+}
+
+/* A run killed while applied ("SIGKILL"): descriptors gone, nothing
+ * restored. */
+static void killed(lvpn__dns_host_t *h) {
+  close(h->resolv_fd);
+  close(h->backup_fd);
+  free(h->original);
+}
+
 START_TEST(test_dns_host_file_apply_revert_in_place) {
   lvpn__logger_t log;
   lvpn__dns_host_t h;
   lvpn_dns_t d;
-  char err[256] = "";
+  char err[ERRLEN] = "";
   ino_t ino = inode(conf);
 
-  lvpn__logger_init(&log);
-  pushed(&d);
-  lvpn__dns_host_init(&h, &log, conf, state);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
+  applied_file(&log, &h, &d, err);
   ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_FILE);
   ck_assert_str_eq(read_file(conf),
                    LVPN__DNS_MARKER " for tun7: the original is restored "
@@ -435,10 +460,7 @@ START_TEST(test_dns_host_file_apply_revert_in_place) {
   lvpn__dns_host_revert(&h);
   ck_assert_str_eq(read_file(conf), orig_text);
   ck_assert(!backups());
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
+  ck_assert_int_eq(apply_file(&h, &d, err), 0);
   ck_assert(strstr(read_file(conf), "nameserver 198.18.0.53") != NULL);
   lvpn__dns_host_close(&h);
   ck_assert_str_eq(read_file(conf), orig_text);
@@ -453,22 +475,13 @@ START_TEST(test_dns_host_reapply_without_the_path) {
   lvpn__logger_t log;
   lvpn__dns_host_t h;
   lvpn_dns_t d;
-  char err[256] = "", moved[160];
+  char err[ERRLEN] = "", moved[160];
 
-  lvpn__logger_init(&log);
-  pushed(&d);
-  lvpn__dns_host_init(&h, &log, conf, state);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
+  applied_file(&log, &h, &d, err);
   lvpn__dns_host_revert(&h);
   snprintf(moved, sizeof(moved), "%s/moved", dir);
   ck_assert_int_eq(rename(conf, moved), 0);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
+  ck_assert_int_eq(apply_file(&h, &d, err), 0);
   ck_assert_ptr_nonnull(strstr(read_file(moved), "nameserver 198.18.0.53"));
   ck_assert(backups());
   lvpn__dns_host_close(&h);
@@ -481,19 +494,10 @@ START_TEST(test_dns_host_crash_recovery) {
   lvpn__logger_t log;
   lvpn__dns_host_t h, next;
   lvpn_dns_t d;
-  char err[256];
+  char err[ERRLEN];
 
-  lvpn__logger_init(&log);
-  pushed(&d);
-  lvpn__dns_host_init(&h, &log, conf, state);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
-  /* "SIGKILL": descriptors gone, nothing restored */
-  close(h.resolv_fd);
-  close(h.backup_fd);
-  free(h.original);
+  applied_file(&log, &h, &d, err);
+  killed(&h);
   ck_assert(strstr(read_file(conf), "198.18.0.53") != NULL);
   lvpn__dns_host_init(&next, &log, conf, state);
   lvpn__dns_host_recover(&next);
@@ -509,28 +513,17 @@ START_TEST(test_dns_host_stale_backup_and_foreign_change) {
   lvpn__logger_t log;
   lvpn__dns_host_t h, next;
   lvpn_dns_t d;
-  char err[256];
+  char err[ERRLEN];
 
-  lvpn__logger_init(&log);
-  pushed(&d);
-  lvpn__dns_host_init(&h, &log, conf, state);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
-  close(h.resolv_fd);
-  close(h.backup_fd);
-  free(h.original);
+  applied_file(&log, &h, &d, err);
+  killed(&h);
   write_file(conf, "nameserver 192.0.2.99\n");
   lvpn__dns_host_init(&next, &log, conf, state);
   lvpn__dns_host_recover(&next);
   ck_assert_str_eq(read_file(conf), "nameserver 192.0.2.99\n");
   ck_assert(!backups());
   /* changed while applied: not overwritten on revert either */
-  ck_assert_int_eq(lvpn__dns_host_apply(&next, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   0);
+  ck_assert_int_eq(apply_file(&next, &d, err), 0);
   write_file(conf, "nameserver 192.0.2.100\n");
   lvpn__dns_host_close(&next);
   ck_assert_str_eq(read_file(conf), "nameserver 192.0.2.100\n");
@@ -541,16 +534,13 @@ START_TEST(test_dns_host_errors) {
   lvpn__logger_t log;
   lvpn__dns_host_t h;
   lvpn_dns_t d;
-  char err[256] = "", missing[160];
+  char err[ERRLEN] = "", missing[160];
 
   lvpn__logger_init(&log);
   memset(&d, 0, sizeof(d));
   dns_ok(&d, "server 0 address 198.18.0.53:5353", true);
   lvpn__dns_host_init(&h, &log, conf, state);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   LVPN_EDNS);
+  ck_assert_int_eq(apply_file(&h, &d, err), LVPN_EDNS);
   ck_assert_str_eq(err, "no DNS server usable in resolv.conf (each needs "
                         "DNSSEC, DoH/DoT or a port other than 53)");
   ck_assert_str_eq(read_file(conf), orig_text);
@@ -558,10 +548,7 @@ START_TEST(test_dns_host_errors) {
   snprintf(missing, sizeof(missing), "%s/none", dir);
   pushed(&d);
   lvpn__dns_host_init(&h, &log, missing, state);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_FILE, err,
-                                        sizeof(err)),
-                   LVPN_EDNS);
+  ck_assert_int_eq(apply_file(&h, &d, err), LVPN_EDNS);
   ck_assert_ptr_nonnull(strstr(err, "No such file or directory"));
   ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_NONE);
   lvpn__dns_host_close(&h);
@@ -574,7 +561,7 @@ START_TEST(test_dns_host_resolvconf) {
   lvpn__logger_t log;
   lvpn__dns_host_t h;
   lvpn_dns_t d;
-  char err[256] = "", prog[160], calls[160], body[400];
+  char err[ERRLEN] = "", prog[160], calls[160], body[400];
 
   lvpn__logger_init(&log);
   pushed(&d);
@@ -588,10 +575,9 @@ START_TEST(test_dns_host_resolvconf) {
   ck_assert_int_eq(chmod(prog, 0755), 0);
   lvpn__dns_host_init(&h, &log, conf, state);
   snprintf(h.resolvconf, sizeof(h.resolvconf), "%s", prog);
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "tun7", false,
-                                        LVPN__DNS_BACKEND_RESOLVCONF, err,
-                                        sizeof(err)),
-                   0);
+  ck_assert_int_eq(
+      apply_as(&h, &d, "tun7", LVPN__DNS_BACKEND_RESOLVCONF, err),
+      0);
   ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_RESOLVCONF);
   ck_assert_str_eq(read_file(calls),
                    "-a tun7.layervpn\n" LVPN__DNS_MARKER
@@ -603,10 +589,9 @@ START_TEST(test_dns_host_resolvconf) {
                                                   "example.test\n-d "
                                                   "tun7.layervpn\n"));
   ck_assert_str_eq(read_file(conf), orig_text); /* never written */
-  ck_assert_int_eq(lvpn__dns_host_apply(&h, &d, "fail", false,
-                                        LVPN__DNS_BACKEND_RESOLVCONF, err,
-                                        sizeof(err)),
-                   LVPN_EDNS);
+  ck_assert_int_eq(
+      apply_as(&h, &d, "fail", LVPN__DNS_BACKEND_RESOLVCONF, err),
+      LVPN_EDNS);
   ck_assert_ptr_nonnull(strstr(err, "-a fail.layervpn failed"));
   ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_NONE);
   lvpn__dns_host_close(&h);

@@ -69,6 +69,20 @@ static void lab6(lvpn__tun_ipv6_params_t *p, lvpn__tun_route6_param_t *r,
 
 /* ================= pure: masks and the planner ================= */
 
+/* A fresh plan from p4 and p6 (NULL: none), with MTU mtu (0: none). */
+static void plan_from(lvpn__tun_plan_t *plan, int mtu,
+                      const lvpn__tun_ipv4_params_t *p4,
+                      const lvpn__tun_ipv6_params_t *p6) {
+  char err[128] = "";
+  lvpn__tun_plan_init(plan);
+  plan->mtu = mtu;
+  ck_assert_msg(lvpn__tun_plan_ipv4(plan, p4, err, sizeof(err)) == 0, "%s",
+                err);
+  if (p6 != NULL)
+    ck_assert_msg(lvpn__tun_plan_ipv6(plan, p6, err, sizeof(err)) == 0, "%s",
+                  err);
+}
+
 START_TEST(test_tun_netmask_to_prefix) {
   unsigned int i;
   ck_assert_int_eq(lvpn__netmask_to_prefix(IP4(255, 255, 255, 0)), 24);
@@ -106,13 +120,11 @@ START_TEST(test_tun_plan_subnet_gateway_defaults) {
       {IP4(198, 19, 102, 1), 0xffffffffu, 0, 0}};
   lvpn__tun_ipv4_params_t p;
   lvpn__tun_plan_t plan;
-  char err[128] = "";
 
   subnet4(&p);
   p.routes = routes;
   p.n_routes = 3;
-  lvpn__tun_plan_init(&plan);
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p, err, sizeof(err)), 0);
+  plan_from(&plan, 0, &p, NULL);
   ck_assert(plan.has_addr4);
   ck_assert_uint_eq(plan.addr4, IP4(198, 19, 0, 2));
   ck_assert_uint_eq(plan.prefixlen4, 24);
@@ -140,8 +152,7 @@ START_TEST(test_tun_plan_net30_gateway_is_remote) {
   char err[128] = "";
 
   net30(&p, &route);
-  lvpn__tun_plan_init(&plan);
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p, err, sizeof(err)), 0);
+  plan_from(&plan, 0, &p, NULL);
   ck_assert_uint_eq(plan.prefixlen4, 32);
   ck_assert_uint_eq(plan.peer4, IP4(198, 19, 0, 5));
   ck_assert_uint_eq(plan.vpn_gateway, IP4(198, 19, 0, 5));
@@ -207,13 +218,11 @@ END_TEST
 START_TEST(test_tun_plan_def1) {
   lvpn__tun_ipv4_params_t p;
   lvpn__tun_plan_t plan;
-  char err[128];
 
   subnet4(&p);
   p.redirect_def1 = 1;
   p.server = IP4(198, 18, 50, 1);
-  lvpn__tun_plan_init(&plan);
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p, err, sizeof(err)), 0);
+  plan_from(&plan, 0, &p, NULL);
   ck_assert_uint_eq(plan.n_routes4, 2);
   ck_assert_uint_eq(plan.routes4[0].dst, 0);
   ck_assert_uint_eq(plan.routes4[0].prefixlen, 1);
@@ -720,6 +729,28 @@ static int proc_lines(const char *file, const char *a, const char *b) {
   return n;
 }
 
+/* The root tests' start: TUN device `want` (its name in name) and a
+ * netlink context. */
+static void dev_open(const char *want, char *name, int *fd, lvpn__nl_t *nl) {
+  ck_assert_int_eq(lvpn__tun_open(want, name, fd), 0);
+  ck_assert_int_eq(lvpn__nl_open(nl, NULL), 0);
+}
+
+/* The root tests' end; plan may be NULL. */
+static void dev_close(int fd, lvpn__nl_t *nl, lvpn__tun_plan_t *plan) {
+  if (plan != NULL)
+    lvpn__tun_plan_free(plan);
+  lvpn__nl_close(nl);
+  lvpn__tun_close(fd);
+}
+
+/* Applies plan to device name; a failure names netlink's error. */
+static void apply_ok(lvpn__nl_t *nl, const char *name,
+                     lvpn__tun_plan_t *plan) {
+  ck_assert_msg(lvpn__tun_apply_plan(nl, name, plan) == 0, "%s",
+                lvpn__nl_last_error(nl));
+}
+
 START_TEST(test_tun_open_names) {
   char name[LVPN__IFNAMSIZ], name2[LVPN__IFNAMSIZ];
   int fd = -1, fd2 = -1, fl;
@@ -757,12 +788,11 @@ START_TEST(test_tun_configure_subnet) {
   lvpn__tun_plan_t plan;
   lvpn__nl_t nl;
   struct ifreq ifr;
-  char name[LVPN__IFNAMSIZ], err[128];
+  char name[LVPN__IFNAMSIZ];
   uint32_t gw = 0;
   int fd, idx = 0, tun_idx;
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("tun", name, &fd, &nl);
   tun_idx = lvpn__nl_ifindex(&nl, name);
   ck_assert_int_gt(tun_idx, 0);
 
@@ -770,12 +800,8 @@ START_TEST(test_tun_configure_subnet) {
   p4.routes = &route;
   p4.n_routes = 1;
   lab6(&p6, &route6, "2001:2:0:100::", 56);
-  lvpn__tun_plan_init(&plan);
-  plan.mtu = 1400;
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
-  ck_assert_int_eq(lvpn__tun_plan_ipv6(&plan, &p6, err, sizeof(err)), 0);
-  ck_assert_msg(lvpn__tun_apply_plan(&nl, name, &plan) == 0, "%s",
-                lvpn__nl_last_error(&nl));
+  plan_from(&plan, 1400, &p4, &p6);
+  apply_ok(&nl, name, &plan);
   ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 4);
 
   ck_assert_int_eq(if_ioctl(name, SIOCGIFMTU, &ifr), 0);
@@ -805,9 +831,7 @@ START_TEST(test_tun_configure_subnet) {
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
   ck_assert_int_eq(proc_lines("/proc/net/if_inet6", "2001000200", NULL), 0);
   ck_assert_int_eq(proc_lines("/proc/net/ipv6_route", "2001000200", NULL), 0);
-  lvpn__tun_plan_free(&plan);
-  lvpn__nl_close(&nl);
-  lvpn__tun_close(fd);
+  dev_close(fd, &nl, &plan);
 }
 END_TEST
 
@@ -827,30 +851,22 @@ START_TEST(test_tun_update_plan_by_difference) {
   lvpn__tun_plan_t a, b;
   lvpn__nl_t nl;
   struct ifreq ifr;
-  char name[LVPN__IFNAMSIZ], err[128];
+  char name[LVPN__IFNAMSIZ];
   int fd;
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("tun", name, &fd, &nl);
   subnet4(&p4);
   p4.routes = ra;
   p4.n_routes = 2;
   lab6(&p6, &route6, "2001:2:0:100::", 56);
-  lvpn__tun_plan_init(&a);
-  a.mtu = 1400;
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&a, &p4, err, sizeof(err)), 0);
-  ck_assert_int_eq(lvpn__tun_plan_ipv6(&a, &p6, err, sizeof(err)), 0);
-  ck_assert_msg(lvpn__tun_apply_plan(&nl, name, &a) == 0, "%s",
-                lvpn__nl_last_error(&nl));
+  plan_from(&a, 1400, &p4, &p6);
+  apply_ok(&nl, name, &a);
   ck_assert(proc_route4(name, IP4(198, 19, 101, 0), 24, IP4(198, 19, 0, 1)));
 
   p4.ifconfig_local = IP4(198, 19, 0, 9);
   p4.routes = rb;
   p6.n_routes = 0;
-  lvpn__tun_plan_init(&b);
-  b.mtu = 1300;
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&b, &p4, err, sizeof(err)), 0);
-  ck_assert_int_eq(lvpn__tun_plan_ipv6(&b, &p6, err, sizeof(err)), 0);
+  plan_from(&b, 1300, &p4, &p6);
   ck_assert_msg(lvpn__tun_update_plan(&nl, name, &a, &b) == 0, "%s",
                 lvpn__nl_last_error(&nl));
   ck_assert(proc_route4(name, IP4(198, 19, 100, 0), 24, IP4(198, 19, 0, 3)));
@@ -871,10 +887,8 @@ START_TEST(test_tun_update_plan_by_difference) {
   ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, 0));
   ck_assert(!proc_route4(name, IP4(198, 19, 102, 0), 24, 0));
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
-  lvpn__tun_plan_free(&a);
   lvpn__tun_plan_free(&b);
-  lvpn__nl_close(&nl);
-  lvpn__tun_close(fd);
+  dev_close(fd, &nl, &a);
 }
 END_TEST
 
@@ -894,13 +908,11 @@ START_TEST(test_tun_replace_routes_without_gap) {
   char name[LVPN__IFNAMSIZ], err[128];
   int fd;
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("tun", name, &fd, &nl);
   subnet4(&p4);
   p4.routes = a;
   p4.n_routes = 2;
-  lvpn__tun_plan_init(&plan);
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
+  plan_from(&plan, 0, &p4, NULL);
   ck_assert_int_eq(lvpn__tun_apply_plan(&nl, name, &plan), 0);
   ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 3);
 
@@ -922,9 +934,7 @@ START_TEST(test_tun_replace_routes_without_gap) {
   ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, 0));
   ck_assert(!proc_route4(name, IP4(198, 19, 102, 0), 24, 0));
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
-  lvpn__tun_plan_free(&plan);
-  lvpn__nl_close(&nl);
-  lvpn__tun_close(fd);
+  dev_close(fd, &nl, &plan);
 }
 END_TEST
 
@@ -934,16 +944,13 @@ START_TEST(test_tun_configure_net30_peer) {
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t plan;
   lvpn__nl_t nl;
-  char name[LVPN__IFNAMSIZ], err[128];
+  char name[LVPN__IFNAMSIZ];
   int fd;
 
-  ck_assert_int_eq(lvpn__tun_open("lvpntest0", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("lvpntest0", name, &fd, &nl);
   net30(&p4, &route);
-  lvpn__tun_plan_init(&plan);
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
-  ck_assert_msg(lvpn__tun_apply_plan(&nl, name, &plan) == 0, "%s",
-                lvpn__nl_last_error(&nl));
+  plan_from(&plan, 0, &p4, NULL);
+  apply_ok(&nl, name, &plan);
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), IP4(198, 19, 0, 6));
   ck_assert_uint_eq(if_addr4(name, SIOCGIFDSTADDR), IP4(198, 19, 0, 5));
   ck_assert(proc_route4(name, IP4(198, 19, 0, 5), 32, 0)); /* peer route */
@@ -951,9 +958,7 @@ START_TEST(test_tun_configure_net30_peer) {
   ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
   ck_assert(!proc_route4(name, IP4(198, 19, 100, 0), 24, 0));
-  lvpn__tun_plan_free(&plan);
-  lvpn__nl_close(&nl);
-  lvpn__tun_close(fd);
+  dev_close(fd, &nl, &plan);
 }
 END_TEST
 
@@ -961,7 +966,7 @@ START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t plan;
   lvpn__nl_t wan_nl, nl;
-  char wan[LVPN__IFNAMSIZ], name[LVPN__IFNAMSIZ], err[128];
+  char wan[LVPN__IFNAMSIZ], name[LVPN__IFNAMSIZ];
   uint32_t gw = 0;
   int wan_fd, fd, wan_idx, tun_idx, idx = 0;
 
@@ -980,16 +985,13 @@ START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
   ck_assert_uint_eq(gw, IP4(198, 18, 0, 1));
   ck_assert_int_eq(idx, wan_idx);
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("tun", name, &fd, &nl);
   tun_idx = lvpn__nl_ifindex(&nl, name);
   subnet4(&p4);
   p4.redirect_def1 = 1;
   p4.server = IP4(198, 18, 50, 1);
-  lvpn__tun_plan_init(&plan);
-  ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)), 0);
-  ck_assert_msg(lvpn__tun_apply_plan(&nl, name, &plan) == 0, "%s",
-                lvpn__nl_last_error(&nl));
+  plan_from(&plan, 0, &p4, NULL);
+  apply_ok(&nl, name, &plan);
   ck_assert_uint_eq(plan.net_gateway, IP4(198, 18, 0, 1));
   ck_assert_int_eq(plan.net_ifindex, wan_idx);
 
@@ -1012,9 +1014,7 @@ START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
   ck_assert(proc_route4(wan, 0, 0, IP4(198, 18, 0, 1))); /* not ours: kept */
 
-  lvpn__tun_plan_free(&plan);
-  lvpn__nl_close(&nl);
-  lvpn__tun_close(fd);
+  dev_close(fd, &nl, &plan);
   ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
   ck_assert(!proc_route4(wan, 0, 0, 0));
   lvpn__nl_close(&wan_nl);
@@ -1028,8 +1028,7 @@ START_TEST(test_tun_netlink_errors_are_readable) {
   uint32_t gw;
   int fd, idx, r;
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("tun", name, &fd, &nl);
   ck_assert_str_eq(lvpn__nl_last_error(&nl), "");
   idx = lvpn__nl_ifindex(&nl, name);
   ck_assert_int_eq(lvpn__nl_link_up(&nl, name), 0);
@@ -1065,8 +1064,7 @@ START_TEST(test_tun_netlink_errors_are_readable) {
   ck_assert_uint_eq(lvpn__nl_undo_count(&nl), 0);
   ck_assert_int_eq(lvpn__nl_addr_del4(&nl, idx, IP4(198, 19, 0, 2), 24, 0),
                    UV_EADDRNOTAVAIL);
-  lvpn__nl_close(&nl);
-  lvpn__tun_close(fd);
+  dev_close(fd, &nl, NULL);
 }
 END_TEST
 
@@ -1076,8 +1074,7 @@ START_TEST(test_tun_undo_after_device_is_gone) {
   uint8_t a6[16], n6[16];
   int fd, idx;
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&nl, NULL), 0);
+  dev_open("tun", name, &fd, &nl);
   idx = lvpn__nl_ifindex(&nl, name);
   ip6("2001:2:0:8::1000", a6);
   ip6("2001:2:0:300::", n6);
