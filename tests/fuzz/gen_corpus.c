@@ -460,7 +460,7 @@ static void gen_compress(void) {
 
   /* a compressible IPv4/UDP-looking packet */
   for (i = 0; i < sizeof(pkt); i++)
-    pkt[i] = (uint8_t)(i < 28 ? 0x45 + i : "layervpn "[i % 9]);
+    pkt[i] = (uint8_t)(i < 28 ? 0x45 + (int)i : "layervpn "[i % 9]);
   for (mode = LVPN__COMP_NONE; mode <= LVPN__COMP_LZ4_V2; mode++) {
     lvpn__pbuf_t *p = fuzz_pbuf(pkt, sizeof(pkt));
     if (lvpn__compress_setup(&c, mode, true) != 0 ||
