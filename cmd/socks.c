@@ -39,6 +39,8 @@ static void write_cb(uv_write_t *req, int status) {
     socks_stream_close(s);
   else if (status != 0 && s->state != ST_DONE)
     socks_stream_close(s);
+  else if (s->direct && s->writes == 0)
+    socks_direct_resume(s);
 }
 
 /* Queues len bytes for the local socket; `recved` of them are acknowledged
@@ -312,10 +314,15 @@ void socks_stream_connect(stream_t *s) {
   char buf[INET_ADDRSTRLEN], port[8];
   inet_ntop(AF_INET, &s->dst, buf, sizeof(buf));
   snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
+  if (!socks_dst_allowed(srv, s->dst) && srv->direct_outside) {
+    socks_direct_connect(s);
+    return;
+  }
   if (!socks_dst_allowed(srv, s->dst)) {
-    char why[96];
-    snprintf(why, sizeof(why), "%s:%s is outside the tunnel's routes", buf,
-             port);
+    char why[128];
+    snprintf(why, sizeof(why),
+             "%s:%s is outside the tunnel's routes (see --direct-outside)",
+             buf, port);
     socks_stream_fail(s, SP_REP_NOT_ALLOWED, why);
     return;
   }
@@ -514,10 +521,18 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       socks_stream_close(s);
       return;
     }
+    if (s->direct) {
+      socks_direct_local_read(s, nread);
+      return;
+    }
     s->local_eof = 1;
     uv_read_stop(st);
     s->reading = 0;
     push_to_tunnel(s); /* sends our FIN once the buffer is drained */
+    return;
+  }
+  if (s->state == ST_RELAY && s->direct) {
+    socks_direct_local_read(s, nread);
     return;
   }
   if (s->state == ST_RELAY) {
@@ -552,6 +567,7 @@ void socks_stream_closed(uv_handle_t *h) {
   if (s->next)
     s->next->prev = s->prev;
   srv->n_streams--;
+  free(s->dbuf);
   free(s);
 }
 
@@ -561,6 +577,7 @@ void socks_stream_close(stream_t *s) {
   socks_dns_drop(s);
   sys_untimeout(connect_timeout, s);
   socks_udp_close(s);
+  socks_direct_close(s);
   if (!uv_is_closing((uv_handle_t *)&s->sock))
     uv_close((uv_handle_t *)&s->sock, socks_stream_closed);
 }

@@ -64,6 +64,15 @@ typedef struct stream_s {
   struct sockaddr_in udp_client; /* where datagrams go back (port 0: none) */
   int udp_open, udp_warned;
   int close_after_write; /* ST_DONE: close when the reply is written */
+  /* --direct-outside: a destination outside the tunnel's routes, reached
+   * from the host with a plain socket instead of lwIP */
+  int direct;            /* this stream's CONNECT goes direct */
+  uv_tcp_t out;          /* ... its socket */
+  uv_connect_t creq;
+  int out_open, out_reading, out_eof, out_writing;
+  uint8_t *dbuf;         /* destination -> local reads (RBUF_SIZE) */
+  uv_udp_t dudp;         /* UDP ASSOCIATE: datagrams sent direct */
+  int dudp_open;
 } stream_t;
 
 typedef struct {
@@ -81,6 +90,7 @@ struct socks_srv_s {
   uv_signal_t sigint, sigterm;
   struct netif nif;
   int nif_added, up, stopping, connected_once, verbose;
+  int direct_outside; /* --direct-outside */
   int conn_err;
   lvpn_route4_t routes[MAX_ROUTES];
   int n_routes;
@@ -113,6 +123,20 @@ int local_send_reply(stream_t *s, const void *data, size_t len);
 void socks_read_start(stream_t *s);
 
 void socks_stream_closed(uv_handle_t *h); /* close callback of s's handles */
+
+/* cmd/socks_direct.c: --direct-outside. Connects s (s->dst, s->req.port)
+ * from the host, then relays between the two libuv sockets. */
+void socks_direct_connect(stream_t *s);
+/* The local socket read nread bytes into s->rbuf (or ended) in ST_RELAY. */
+void socks_direct_local_read(stream_t *s, ssize_t nread);
+/* Every local write finished: read from the destination again. */
+void socks_direct_resume(stream_t *s);
+void socks_direct_close(stream_t *s);
+/* UDP ASSOCIATE: one datagram (payload) to dst/port from the host. */
+void socks_direct_udp_send(stream_t *s, uint32_t dst, uint16_t port,
+                           const uint8_t *data, size_t len);
+/* The SOCKS5 reply code for a libuv connect error. */
+uint8_t socks_direct_rep_for(int uverr);
 
 /* cmd/socks_udp.c: UDP ASSOCIATE for stream s (its request is parsed). */
 void socks_udp_associate(stream_t *s);

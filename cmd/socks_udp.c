@@ -73,11 +73,17 @@ static void local_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     return;
   }
   memcpy(&a, r.addr, 4);
-  if (!socks_dst_allowed(s->srv, a)) {
-    udp_warn(s, "destination outside the tunnel's routes");
+  if (!socks_dst_allowed(s->srv, a) && !s->srv->direct_outside) {
+    udp_warn(s, "destination outside the tunnel's routes (see "
+                "--direct-outside)");
     return;
   }
   s->udp_client.sin_port = in->sin_port;
+  if (!socks_dst_allowed(s->srv, a)) {
+    socks_direct_udp_send(s, a, r.port, (const uint8_t *)buf->base + hl,
+                          (size_t)(nread - hl));
+    return;
+  }
   p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)(nread - hl), PBUF_RAM);
   if (p == NULL)
     return;

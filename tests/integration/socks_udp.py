@@ -3,7 +3,8 @@
 for an association, sends one DNS A query for NAME to DNS_IP:53 through it
 and prints the address in the answer (exit 0), or exits 1 saying why.
 
-usage: socks_udp.py PROXY_PORT DNS_IP NAME
+usage: socks_udp.py PROXY_PORT DNS_IP NAME [TRIES]
+(TRIES queries, 3 s apart, default 5)
 """
 import socket
 import struct
@@ -12,6 +13,7 @@ import sys
 
 def main():
     port, dns_ip, name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+    tries = int(sys.argv[4]) if len(sys.argv) > 4 else 5
     t = socket.create_connection(("127.0.0.1", port), timeout=10)
     t.sendall(b"\x05\x01\x00")
     if t.recv(2) != b"\x05\x00":
@@ -28,7 +30,7 @@ def main():
         q += bytes([len(label)]) + label.encode()
     q += b"\x00\x00\x01\x00\x01"
     hdr = b"\x00\x00\x00\x01" + socket.inet_aton(dns_ip) + struct.pack("!H", 53)
-    for _ in range(5):
+    for _ in range(tries):
         u.sendto(hdr + q, relay)
         try:
             d, _ = u.recvfrom(2048)
