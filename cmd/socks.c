@@ -267,7 +267,8 @@ static void on_tcp_err(void *arg, err_t err) {
     sys_untimeout(connect_timeout, s);
     socks_stream_fail(s, err == ERR_RST ? SP_REP_REFUSED : SP_REP_HOST_UNREACH,
                 err == ERR_RST ? "connection refused by the destination"
-                               : "destination unreachable");
+                               : "destination unreachable (no answer to "
+                                 "the SYN and its retries)");
     return;
   }
   socks_stream_close(s);
@@ -283,6 +284,8 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   cb_enter(pcb);
   sys_untimeout(connect_timeout, s);
   s->state = ST_RELAY;
+  /* the SYN's backoff must not carry over to the data (no RTT sample yet) */
+  pcb->rto = (s16_t)((pcb->sa >> 3) + pcb->sv);
   if (s->http) {
     if (local_send(s, ok, sizeof(ok) - 1, 0) != 0)
       return cb_leave();
@@ -300,6 +303,48 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   }
   push_to_tunnel(s);
   return cb_leave();
+}
+
+void socks_syn_backoff(socks_srv_t *srv) {
+  stream_t *s;
+  for (s = srv->streams; s != NULL; s = s->next) {
+    struct tcp_pcb *pcb = s->pcb;
+    int t;
+    if (s->state != ST_CONNECT || pcb == NULL || pcb->state != SYN_SENT)
+      continue;
+    t = RTO_INIT_TICKS << (pcb->nrtx < 4 ? pcb->nrtx : 4);
+    pcb->rto = (s16_t)(t < SYN_RTO_MAX_TICKS ? t : SYN_RTO_MAX_TICKS);
+  }
+}
+
+void socks_icmp_unreach(socks_srv_t *srv, const sp_unreach_t *u,
+                        uint8_t rep) {
+  stream_t *s;
+  char why[160], a[INET6_ADDRSTRLEN];
+  for (s = srv->streams; s != NULL; s = s->next) {
+    struct tcp_pcb *pcb = s->pcb;
+    if (s->state != ST_CONNECT || pcb == NULL || pcb->state != SYN_SENT ||
+        pcb->local_port != u->sport || pcb->remote_port != u->dport)
+      continue;
+    if (u->family == 4 ? !IP_IS_V4(&pcb->remote_ip) ||
+                             memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, u->dst,
+                                    4) != 0
+                       : !IP_IS_V6(&pcb->remote_ip) ||
+                             memcmp(ip_2_ip6(&pcb->remote_ip)->addr, u->dst,
+                                    16) != 0)
+      continue;
+    inet_ntop(u->family == 4 ? AF_INET : AF_INET6, u->dst, a, sizeof(a));
+    snprintf(why, sizeof(why), "%s:%u: %s (ICMP through the tunnel)", a,
+             (unsigned)u->dport,
+             rep == SP_REP_NET_UNREACH    ? "network unreachable"
+             : rep == SP_REP_REFUSED      ? "port unreachable"
+             : rep == SP_REP_NOT_ALLOWED ? "administratively prohibited"
+                                          : "host unreachable");
+    sys_untimeout(connect_timeout, s);
+    pcb_drop(s, 1);
+    socks_stream_fail(s, rep, why);
+    return;
+  }
 }
 
 static void connect_timeout(void *arg) {
@@ -336,6 +381,8 @@ void socks_stream_connect(stream_t *s) {
   tcp_sent(s->pcb, on_tcp_sent);
   tcp_err(s->pcb, on_tcp_err);
   tcp_nagle_disable(s->pcb);
+  s->pcb->sv = RTO_INIT_TICKS; /* lwIP's 3 s is too slow (socks.h) */
+  s->pcb->rto = RTO_INIT_TICKS;
   ip_addr_set_ip4_u32_val(dst, s->dst);
   s->state = ST_CONNECT;
   if (tcp_connect(s->pcb, &dst, s->req.port, on_tcp_connected) != ERR_OK) {

@@ -22,6 +22,14 @@
 #define DNS_TIMEOUT_MS 1500
 #define DNS_TRIES 4
 #define CONNECT_TIMEOUT_MS 30000
+/* lwIP 2.1 retransmits a SYN every 3 s without backoff and starts every
+ * connection's RTO at 3 s until the first RTT sample: a server whose listen
+ * queue overflows (it drops SYNs and handshake ACKs) kept streams waiting
+ * tens of seconds. We start at 1 s (RFC 6298) and back the SYN off 1, 2,
+ * 4, 4... s, in ticks of lwIP's slow timer (500 ms). */
+#define RTO_INIT_TICKS 2
+#define SYN_RTO_MAX_TICKS 8
+#define RTO_FIX_EVERY 25 /* lwIP timer calls (10 ms): every 250 ms */
 #define AUTH_FILE_MAX (1 << 20)
 
 typedef enum {
@@ -91,6 +99,7 @@ struct socks_srv_s {
   struct netif nif;
   int nif_added, up, stopping, connected_once, verbose;
   int direct_outside; /* --direct-outside */
+  unsigned timer_calls;
   int conn_err;
   lvpn_route4_t routes[MAX_ROUTES];
   int n_routes;
@@ -118,6 +127,11 @@ void socks_stream_connect(stream_t *s); /* s->dst set */
 /* One error reply (SOCKS5 code or HTTP status) and a log line; closes. */
 void socks_stream_fail(stream_t *s, uint8_t rep, const char *why);
 void socks_stream_close(stream_t *s);
+/* An ICMP unreachable about a connecting stream's SYN: fails it now. */
+void socks_icmp_unreach(socks_srv_t *srv, const sp_unreach_t *u,
+                        uint8_t rep);
+/* SYN backoff for every connecting stream (lwIP has none). */
+void socks_syn_backoff(socks_srv_t *srv);
 /* Queues a reply for the local client; 0, or -1 when the stream is closing. */
 int local_send_reply(stream_t *s, const void *data, size_t len);
 void socks_read_start(stream_t *s);

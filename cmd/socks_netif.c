@@ -55,8 +55,12 @@ static err_t nif_init(struct netif *nif) {
 void socks_inside_write(lvpn_client_t *c, const uint8_t *pkt, size_t len) {
   socks_srv_t *srv = lvpn_client_get_data(c);
   struct pbuf *p;
+  sp_unreach_t u;
+  uint8_t rep;
   if (!srv->nif_added || len == 0 || len > 0xffff || (pkt[0] >> 4) != 4)
     return;
+  if ((rep = sp_icmp_unreach(pkt, len, &u)) != 0)
+    socks_icmp_unreach(srv, &u, rep); /* lwIP ignores these */
   p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
   if (p == NULL)
     return;
@@ -66,7 +70,9 @@ void socks_inside_write(lvpn_client_t *c, const uint8_t *pkt, size_t len) {
 }
 
 void socks_lwip_timer_cb(uv_timer_t *t) {
-  (void)t;
+  socks_srv_t *srv = t->data;
+  if (++srv->timer_calls % RTO_FIX_EVERY == 0)
+    socks_syn_backoff(srv);
   sys_check_timeouts();
 }
 

@@ -500,3 +500,83 @@ int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
   }
   return 0;
 }
+
+/* ---- ICMP destination unreachable about a TCP segment ---- */
+
+static uint8_t unreach4_rep(uint8_t code) {
+  switch (code) {
+  case 0:  /* net unreachable */
+  case 6:  /* destination network unknown */
+  case 11: /* network unreachable for TOS */
+    return SP_REP_NET_UNREACH;
+  case 2: /* protocol unreachable */
+  case 3: /* port unreachable */
+    return SP_REP_REFUSED;
+  case 9:  /* network administratively prohibited */
+  case 10: /* host administratively prohibited */
+  case 13: /* communication administratively prohibited */
+    return SP_REP_NOT_ALLOWED;
+  default:
+    return SP_REP_HOST_UNREACH;
+  }
+}
+
+static uint8_t unreach6_rep(uint8_t code) {
+  switch (code) {
+  case 0: /* no route to destination */
+    return SP_REP_NET_UNREACH;
+  case 1: /* administratively prohibited */
+  case 5: /* source address failed ingress/egress policy */
+  case 6: /* reject route to destination */
+    return SP_REP_NOT_ALLOWED;
+  case 4: /* port unreachable */
+    return SP_REP_REFUSED;
+  default:
+    return SP_REP_HOST_UNREACH;
+  }
+}
+
+uint8_t sp_icmp_unreach(const uint8_t *pkt, size_t len, sp_unreach_t *u) {
+  const uint8_t *q;
+  size_t hl, qhl, qlen;
+  uint8_t rep;
+  memset(u, 0, sizeof(*u));
+  if (len < 1)
+    return 0;
+  if ((pkt[0] >> 4) == 4) {
+    hl = (size_t)(pkt[0] & 0x0f) * 4;
+    /* ICMP (1), not a fragment, room for type, code and the quote */
+    if (hl < 20 || len < hl + 8 || pkt[9] != 1 || (pkt[6] & 0x3f) != 0 ||
+        pkt[7] != 0 || pkt[hl] != 3)
+      return 0;
+    rep = unreach4_rep(pkt[hl + 1]);
+    q = pkt + hl + 8;
+    qlen = len - hl - 8;
+    if (qlen < 20 || (q[0] >> 4) != 4 || q[9] != 6)
+      return 0;
+    qhl = (size_t)(q[0] & 0x0f) * 4;
+    if (qhl < 20 || qlen < qhl + 4)
+      return 0;
+    u->family = 4;
+    memcpy(u->src, q + 12, 4);
+    memcpy(u->dst, q + 16, 4);
+  } else if ((pkt[0] >> 4) == 6) {
+    /* ICMPv6 (58) right after the fixed header: no extension headers */
+    if (len < 40 + 8 || pkt[6] != 58 || pkt[40] != 1)
+      return 0;
+    rep = unreach6_rep(pkt[41]);
+    q = pkt + 48;
+    qlen = len - 48;
+    if (qlen < 40 + 4 || (q[0] >> 4) != 6 || q[6] != 6)
+      return 0;
+    qhl = 40;
+    u->family = 6;
+    memcpy(u->src, q + 8, 16);
+    memcpy(u->dst, q + 24, 16);
+  } else {
+    return 0;
+  }
+  u->sport = (uint16_t)((q[qhl] << 8) | q[qhl + 1]);
+  u->dport = (uint16_t)((q[qhl + 2] << 8) | q[qhl + 3]);
+  return rep;
+}

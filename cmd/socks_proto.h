@@ -98,4 +98,18 @@ int sp_dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name);
  * bytes are not an answer to id. */
 int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr);
 
+/* An ICMP "destination unreachable" (IPv4 type 3, or ICMPv6 type 1) about
+ * one of our TCP segments, from an IP packet out of the tunnel: lwIP ignores
+ * these, so a connect would wait for its SYN retries. */
+typedef struct {
+  int family;          /* 4 or 6: the quoted packet's */
+  uint8_t src[16], dst[16]; /* the quoted packet's addresses (4 or 16 bytes) */
+  uint16_t sport, dport;    /* its TCP ports, host byte order */
+} sp_unreach_t;
+/* Returns the SOCKS5 reply code that fits (SP_REP_NET_UNREACH,
+ * _HOST_UNREACH, _REFUSED for a closed port, _NOT_ALLOWED when
+ * administratively prohibited) and fills *u, or 0 when the packet is not an
+ * unreachable about a TCP segment (or is truncated). */
+uint8_t sp_icmp_unreach(const uint8_t *pkt, size_t len, sp_unreach_t *u);
+
 #endif
