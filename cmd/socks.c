@@ -276,7 +276,7 @@ static void on_tcp_err(void *arg, err_t err) {
 
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   stream_t *s = arg;
-  uint8_t rep[10];
+  uint8_t rep[22];
   static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
   (void)err;
   if (s == NULL)
@@ -290,9 +290,15 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
     if (local_send(s, ok, sizeof(ok) - 1, 0) != 0)
       return cb_leave();
   } else {
-    sp_socks5_reply(rep, SP_REP_OK, ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)),
-                    pcb->local_port);
-    if (local_send(s, rep, sizeof(rep), 0) != 0)
+    size_t n =
+        IP_IS_V6(&pcb->local_ip)
+            ? sp_socks5_reply6(rep, SP_REP_OK,
+                               (const uint8_t *)ip_2_ip6(&pcb->local_ip)->addr,
+                               pcb->local_port)
+            : sp_socks5_reply(rep, SP_REP_OK,
+                              ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)),
+                              pcb->local_port);
+    if (local_send(s, rep, n, 0) != 0)
       return cb_leave();
   }
   /* bytes the client sent after its request go first */
@@ -356,22 +362,32 @@ static void connect_timeout(void *arg) {
 void socks_stream_connect(stream_t *s) {
   socks_srv_t *srv = s->srv;
   ip_addr_t dst;
-  char buf[INET_ADDRSTRLEN], port[8];
-  inet_ntop(AF_INET, &s->dst, buf, sizeof(buf));
+  char buf[INET6_ADDRSTRLEN + 2], port[8];
+  int allowed = s->v6 ? socks_dst6_allowed(srv, s->dst6)
+                      : socks_dst_allowed(srv, s->dst);
+  if (s->v6) {
+    buf[0] = '[';
+    inet_ntop(AF_INET6, s->dst6, buf + 1, INET6_ADDRSTRLEN);
+    strcat(buf, "]");
+  } else {
+    inet_ntop(AF_INET, &s->dst, buf, sizeof(buf));
+  }
   snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
-  if (!socks_dst_allowed(srv, s->dst) && srv->direct_outside) {
+  if (!allowed && srv->direct_outside) {
     socks_direct_connect(s);
     return;
   }
-  if (!socks_dst_allowed(srv, s->dst)) {
-    char why[128];
-    snprintf(why, sizeof(why),
-             "%s:%s is outside the tunnel's routes (see --direct-outside)",
-             buf, port);
+  if (!allowed) {
+    char why[160];
+    snprintf(why, sizeof(why), "%s:%s is outside the tunnel's routes%s", buf,
+             port,
+             s->v6 && !srv->has6
+                 ? " (the server pushed no IPv6 address: see --direct-outside)"
+                 : " (see --direct-outside)");
     socks_stream_fail(s, SP_REP_NOT_ALLOWED, why);
     return;
   }
-  s->pcb = tcp_new();
+  s->pcb = tcp_new_ip_type(s->v6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
   if (s->pcb == NULL) {
     socks_stream_fail(s, SP_REP_FAILURE, "out of memory");
     return;
@@ -383,7 +399,13 @@ void socks_stream_connect(stream_t *s) {
   tcp_nagle_disable(s->pcb);
   s->pcb->sv = RTO_INIT_TICKS; /* lwIP's 3 s is too slow (socks.h) */
   s->pcb->rto = RTO_INIT_TICKS;
-  ip_addr_set_ip4_u32_val(dst, s->dst);
+  if (s->v6) {
+    memcpy(ip_2_ip6(&dst)->addr, s->dst6, 16);
+    ip6_addr_clear_zone(ip_2_ip6(&dst));
+    IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
+  } else {
+    ip_addr_set_ip4_u32_val(dst, s->dst);
+  }
   s->state = ST_CONNECT;
   if (tcp_connect(s->pcb, &dst, s->req.port, on_tcp_connected) != ERR_OK) {
     pcb_drop(s, 1);
@@ -413,8 +435,9 @@ static void stream_request(stream_t *s) {
     return;
   }
   if (s->req.atyp == SP_ATYP_IPV6) {
-    socks_stream_fail(s, SP_REP_ATYP_UNSUPPORTED,
-                "IPv6 destinations are not supported");
+    memcpy(s->dst6, s->req.addr, 16);
+    s->v6 = 1;
+    socks_stream_connect(s);
     return;
   }
   if (s->req.atyp == SP_ATYP_NAME) {

@@ -60,6 +60,9 @@ typedef struct stream_s {
   int dns_try;
   sp_request_t req;
   uint32_t dst; /* network byte order */
+  uint8_t dst6[16]; /* ... or an IPv6 destination (v6 set) */
+  int v6;
+  unsigned dns_qtype; /* SP_DNS_A, then SP_DNS_AAAA when the tunnel has IPv6 */
   uint8_t hdr[HDR_MAX];
   size_t hlen, hused;
   uint8_t rbuf[RBUF_SIZE]; /* local -> tunnel, not yet taken by lwIP */
@@ -103,6 +106,9 @@ struct socks_srv_s {
   int conn_err;
   lvpn_route4_t routes[MAX_ROUTES];
   int n_routes;
+  int has6; /* the tunnel has an IPv6 address (ifconfig-ipv6) */
+  lvpn_route6_t routes6[MAX_ROUTES];
+  int n_routes6;
   uint32_t dns[MAX_DNS]; /* IPv4, network byte order */
   uint16_t dns_port[MAX_DNS];
   int n_dns;
@@ -114,7 +120,7 @@ struct socks_srv_s {
   unsigned long next_id;
   uint8_t obuf[65536]; /* a chained pbuf flattened for the tunnel */
   uint8_t urecv[65536]; /* UDP ASSOCIATE: one datagram from a client */
-  uint8_t usend[65536 + 10]; /* ... and one towards a client */
+  uint8_t usend[65536 + 22]; /* ... and one towards a client */
 };
 
 
@@ -162,6 +168,7 @@ void socks_lwip_timer_cb(uv_timer_t *t);
 /* The tunnel came up (or reconnected): address, MTU, routes, DNS. */
 void socks_tunnel_up(socks_srv_t *srv);
 int socks_dst_allowed(const socks_srv_t *srv, uint32_t dst);
+int socks_dst6_allowed(const socks_srv_t *srv, const uint8_t dst[16]);
 /* Resolves s->req.host, then socks_stream_connect() or fails the stream. */
 void socks_resolve(stream_t *s);
 void socks_dns_drop(stream_t *s);

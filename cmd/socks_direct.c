@@ -213,12 +213,14 @@ static void connected(uv_connect_t *req, int status) {
   stream_t *s = req->data;
   struct sockaddr_storage ss;
   int len = sizeof(ss);
-  uint8_t rep[10];
+  uint8_t rep[22];
+  size_t rlen;
   uint32_t a = 0;
   uint16_t port = 0;
   static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
   if (status == UV_ECANCELED || s->state != ST_CONNECT)
     return; /* closing */
+  memset(&ss, 0, sizeof(ss));
   sys_untimeout(direct_timeout, s);
   if (status != 0) {
     char why[128];
@@ -244,8 +246,14 @@ static void connected(uv_connect_t *req, int status) {
       a = in->sin_addr.s_addr;
       port = ntohs(in->sin_port);
     }
-    sp_socks5_reply(rep, SP_REP_OK, a, port);
-    if (local_send_reply(s, rep, sizeof(rep)) != 0)
+    if (ss.ss_family == AF_INET6) {
+      const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+      rlen = sp_socks5_reply6(rep, SP_REP_OK, in6->sin6_addr.s6_addr,
+                              ntohs(in6->sin6_port));
+    } else {
+      rlen = sp_socks5_reply(rep, SP_REP_OK, a, port);
+    }
+    if (local_send_reply(s, rep, rlen) != 0)
       return;
   }
   out_read_start(s);
@@ -261,15 +269,25 @@ static void connected(uv_connect_t *req, int status) {
 }
 
 void socks_direct_connect(stream_t *s) {
-  struct sockaddr_in to;
-  char buf[INET_ADDRSTRLEN + 8], detail[64];
+  struct sockaddr_storage ss;
+  struct sockaddr_in *to = (struct sockaddr_in *)&ss;
+  struct sockaddr_in6 *to6 = (struct sockaddr_in6 *)&ss;
+  char buf[INET6_ADDRSTRLEN], detail[80];
   int rc;
-  memset(&to, 0, sizeof(to));
-  to.sin_family = AF_INET;
-  to.sin_addr.s_addr = s->dst;
-  to.sin_port = htons(s->req.port);
-  inet_ntop(AF_INET, &s->dst, buf, INET_ADDRSTRLEN);
-  snprintf(detail, sizeof(detail), "%s:%u", buf, (unsigned)s->req.port);
+  memset(&ss, 0, sizeof(ss));
+  if (s->v6) {
+    to6->sin6_family = AF_INET6;
+    memcpy(&to6->sin6_addr, s->dst6, 16);
+    to6->sin6_port = htons(s->req.port);
+    inet_ntop(AF_INET6, s->dst6, buf, sizeof(buf));
+    snprintf(detail, sizeof(detail), "[%s]:%u", buf, (unsigned)s->req.port);
+  } else {
+    to->sin_family = AF_INET;
+    to->sin_addr.s_addr = s->dst;
+    to->sin_port = htons(s->req.port);
+    inet_ntop(AF_INET, &s->dst, buf, sizeof(buf));
+    snprintf(detail, sizeof(detail), "%s:%u", buf, (unsigned)s->req.port);
+  }
   uv_tcp_init(s->srv->loop, &s->out);
   s->out.data = s;
   s->handles++;
@@ -277,7 +295,7 @@ void socks_direct_connect(stream_t *s) {
   s->direct = 1;
   s->creq.data = s;
   s->state = ST_CONNECT;
-  rc = uv_tcp_connect(&s->creq, &s->out, (const struct sockaddr *)&to,
+  rc = uv_tcp_connect(&s->creq, &s->out, (const struct sockaddr *)&ss,
                       connected);
   if (rc != 0) {
     char why[128];

@@ -177,6 +177,25 @@ int sp_socks5_udp_header(const uint8_t *b, size_t n, sp_request_t *r) {
   return rc == SP_MORE ? SP_EMALFORMED : rc;
 }
 
+size_t sp_socks5_reply6(uint8_t out[22], uint8_t rep, const uint8_t addr[16],
+                        uint16_t port) {
+  out[0] = 5;
+  out[1] = rep;
+  out[2] = 0;
+  out[3] = SP_ATYP_IPV6;
+  memcpy(out + 4, addr, 16);
+  out[20] = (uint8_t)(port >> 8);
+  out[21] = (uint8_t)port;
+  return 22;
+}
+
+size_t sp_socks5_udp_build6(uint8_t out[22], const uint8_t addr[16],
+                            uint16_t port) {
+  sp_socks5_reply6(out, 0, addr, port);
+  out[0] = 0;
+  return 22;
+}
+
 size_t sp_socks5_udp_build(uint8_t out[10], uint32_t addr, uint16_t port) {
   sp_socks5_reply(out, 0, addr, port);
   out[0] = 0;
@@ -418,6 +437,11 @@ int sp_auth_validate(const char *file_text) {
 /* ---- DNS (RFC 1035), just enough for one A lookup ---- */
 
 int sp_dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name) {
+  return sp_dns_query_type(out, cap, id, name, SP_DNS_A);
+}
+
+int sp_dns_query_type(uint8_t *out, size_t cap, uint16_t id, const char *name,
+                      unsigned qtype) {
   size_t nlen = strlen(name), o = 12;
   const char *label = name;
   if (!valid_hostname(name, nlen) || cap < 12 + nlen + 2 + 4)
@@ -436,8 +460,8 @@ int sp_dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name) {
     label += l + (dot ? 1 : 0);
   }
   out[o++] = 0;
-  out[o++] = 0; /* QTYPE A */
-  out[o++] = 1;
+  out[o++] = (uint8_t)(qtype >> 8); /* QTYPE */
+  out[o++] = (uint8_t)qtype;
   out[o++] = 0; /* QCLASS IN */
   out[o++] = 1;
   return (int)o;
@@ -468,7 +492,9 @@ static int skip_name(const uint8_t *b, size_t n, size_t *off) {
   return -1;
 }
 
-int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
+/* The first record of `type` (with `rdlen` bytes) in an answer to id. */
+static int dns_answer_rr(const uint8_t *b, size_t n, uint16_t id,
+                         unsigned want, unsigned want_len, uint8_t *addr) {
   size_t off = 12;
   unsigned qd, an, i;
   if (n < 12 || ((b[0] << 8) | b[1]) != id || !(b[2] & 0x80))
@@ -492,13 +518,21 @@ int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
     off += 10;
     if (off + rdlen > n)
       return -1;
-    if (type == 1 && cls == 1 && rdlen == 4) {
-      memcpy(addr, b + off, 4);
+    if (type == want && cls == 1 && rdlen == want_len) {
+      memcpy(addr, b + off, want_len);
       return 1;
     }
     off += rdlen;
   }
   return 0;
+}
+
+int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
+  return dns_answer_rr(b, n, id, SP_DNS_A, 4, (uint8_t *)addr);
+}
+
+int sp_dns_answer6(const uint8_t *b, size_t n, uint16_t id, uint8_t addr[16]) {
+  return dns_answer_rr(b, n, id, SP_DNS_AAAA, 16, addr);
 }
 
 /* ---- ICMP destination unreachable about a TCP segment ---- */

@@ -329,9 +329,43 @@ START_TEST(test_socks_proto_icmp_unreach) {
 }
 END_TEST
 
+START_TEST(test_socks_proto_ipv6) {
+  static const uint8_t v6[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 8,
+                                 0,    0,    0,    0,    0, 0, 0, 1};
+  uint8_t out[22], q[512], a[600], got[16];
+  int n;
+  ck_assert_uint_eq(sp_socks5_reply6(out, SP_REP_OK, v6, 8080), 22);
+  ck_assert_mem_eq(out, "\x05\x00\x00\x04", 4);
+  ck_assert_mem_eq(out + 4, v6, 16);
+  ck_assert_mem_eq(out + 20, "\x1f\x90", 2);
+  ck_assert_uint_eq(sp_socks5_udp_build6(out, v6, 53), 22);
+  ck_assert_mem_eq(out, "\x00\x00\x00\x04", 4);
+  ck_assert_mem_eq(out + 20, "\x00\x35", 2);
+  /* an AAAA query, answered with a CNAME-less AAAA after an A record */
+  n = sp_dns_query_type(q, sizeof(q), 0x4321, "v6.socks.test", SP_DNS_AAAA);
+  ck_assert_int_eq(n, 12 + 15 + 4);
+  ck_assert_mem_eq(q + n - 4, "\x00\x1c\x00\x01", 4);
+  memcpy(a, q, (size_t)n);
+  a[2] = 0x81;
+  a[3] = 0x80;
+  a[7] = 2;
+  memcpy(a + n, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                "\xc6\x13\x00\x01", 16);
+  memcpy(a + n + 16, "\xc0\x0c\x00\x1c\x00\x01\x00\x00\x00\x3c\x00\x10",
+         12);
+  memcpy(a + n + 28, v6, 16);
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 44, 0x4321, got), 1);
+  ck_assert_mem_eq(got, v6, 16);
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 43, 0x4321, got), -1);
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 44, 0x4322, got), -1);
+  a[7] = 1; /* only the A record: no AAAA */
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 16, 0x4321, got), 0);
+}
+END_TEST
+
 LVPN_TEST_MAIN("socks_proto", 0, NULL, NULL, test_socks_proto_greeting,
                test_socks_proto_userpass, test_socks_proto_request,
                test_socks_proto_reply, test_socks_proto_udp_header,
                test_socks_proto_http_connect,
                test_socks_proto_auth_file, test_socks_proto_dns,
-               test_socks_proto_icmp_unreach)
+               test_socks_proto_icmp_unreach, test_socks_proto_ipv6)

@@ -29,16 +29,20 @@ def main():
     for label in name.split("."):
         q += bytes([len(label)]) + label.encode()
     q += b"\x00\x00\x01\x00\x01"
-    hdr = b"\x00\x00\x00\x01" + socket.inet_aton(dns_ip) + struct.pack("!H", 53)
+    if ":" in dns_ip:
+        hdr = b"\x00\x00\x00\x04" + socket.inet_pton(socket.AF_INET6, dns_ip)
+    else:
+        hdr = b"\x00\x00\x00\x01" + socket.inet_aton(dns_ip)
+    hdr += struct.pack("!H", 53)
     for _ in range(tries):
         u.sendto(hdr + q, relay)
         try:
             d, _ = u.recvfrom(2048)
         except socket.timeout:
             continue
-        if d[:4] != b"\x00\x00\x00\x01" or d[4:8] != socket.inet_aton(dns_ip):
-            sys.exit("bad SOCKS UDP header %r" % d[:10])
-        ans = d[10:]
+        if not d.startswith(hdr[:-2]):
+            sys.exit("bad SOCKS UDP header %r" % d[:22])
+        ans = d[len(hdr):]
         if ans[:2] != b"\x42\x42" or len(ans) < 4:
             sys.exit("not our DNS answer")
         print(socket.inet_ntoa(ans[-4:]))
