@@ -3,8 +3,8 @@
 # answers for connections that fail, against a real OpenVPN 2.6 server:
 #  - 50 concurrent fetches through the proxy from an HTTP server whose listen
 #    queue holds 5 (the server's kernel drops handshakes while it is full;
-#    lwIP's fixed 3 s SYN and first-data retransmission timers left many
-#    streams waiting half a minute or more): all 50 complete;
+#    with lwIP's fixed 3 s SYN and first-data retransmission timers the
+#    slowest took about 20 s, 6 to 9 s now): all 50 complete;
 #  - a closed port on the server's tunnel address: reply 5 at once;
 #  - a server that drops our SYNs sees them at 0, 1, 3 s (lwIP: 0, 3, 6 s);
 #  - an address inside the pushed routes that the server cannot reach: the
