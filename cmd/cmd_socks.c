@@ -19,14 +19,18 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: layervpn socks [--listen ADDR:PORT] [--auth FILE] [-v]\n"
-          "                      CONFIG.ovpn\n"
+          "usage: layervpn socks [--listen ADDR:PORT] [--auth FILE]\n"
+          "                      [--direct-outside] [-v] CONFIG.ovpn\n"
           "Serves SOCKS5 (CONNECT) and HTTP CONNECT on ADDR:PORT (default\n"
           "127.0.0.1:1080) and carries the streams into the tunnel over a\n"
           "userspace TCP/IP stack, without root and without a TUN device.\n"
-          "Destinations outside the tunnel's routes are refused.\n"
+          "Destinations outside the tunnel's routes are refused (or, with\n"
+          "--direct-outside, reached directly).\n"
           "  --auth FILE  require a username and password: FILE has\n"
           "               'user:password' lines\n"
+          "  --direct-outside\n"
+          "               connect to destinations outside the tunnel's\n"
+          "               routes (TCP and UDP) from this host, not refuse them\n"
           "  -v           log the library and every stream\n");
 }
 
@@ -195,10 +199,8 @@ static int parse_args(socks_srv_t *srv, int argc, char **argv,
         return -1;
       break;
     case 'd':
-      fprintf(stderr, "layervpn socks: --direct-outside is not supported: "
-                      "destinations outside the tunnel's routes are always "
-                      "refused\n");
-      return -1;
+      srv->direct_outside = 1;
+      break;
     case 'v':
       srv->verbose = 1;
       break;

@@ -101,7 +101,8 @@ static void usage(FILE *f) {
       "       layervpn ping [-c N] [-i S] [-s SIZE] [-W S] [-w S] [-q] [-v]\n"
       "                     CONFIG.ovpn TARGET\n"
       "ICMP echo through the tunnel as ping(8), without root or TUN device.\n"
-      "       layervpn socks [--listen ADDR:PORT] [--auth FILE] CONFIG.ovpn\n"
+      "       layervpn socks [--listen ADDR:PORT] [--auth FILE]\n"
+      "                      [--direct-outside] [-v] CONFIG.ovpn\n"
       "SOCKS5 and HTTP CONNECT proxy into the tunnel, without root or TUN.\n"
       "       layervpn trace TRACEFILE [--format text|html|svg] [-o OUT]\n"
       "Draws a --trace file as a ladder diagram (HTML: self-contained).\n"
@@ -423,9 +424,25 @@ static int cli_new_client(cli_t *cli) {
     cli->err = rc;
     return rc;
   }
-  if (cli->pcap_path != NULL)
+  if (cli->pcap_path != NULL && cli->pcap.point == LVPN_TAP_INSIDE) {
+    static const lvpn_inside_hook_t pcap_hook = {
+        .name = "pcap",
+        .dirs = LVPN_INSIDE_OUTBOUND | LVPN_INSIDE_INBOUND,
+        .packet = cli_pcap_hook_packet};
+    /* first in the chain: outbound as read, inbound as written */
+    rc = lvpn_client_add_inside_hook(cli->client, &pcap_hook, &cli->pcap,
+                                     NULL);
+    if (rc != 0) {
+      fprintf(stderr, "layervpn: --pcap: %s\n", lvpn_strerror(rc));
+      lvpn_client_close(cli->client, NULL);
+      cli->client = NULL;
+      cli->err = rc;
+      return rc;
+    }
+  } else if (cli->pcap_path != NULL) {
     lvpn_client_set_tap(cli->client, cli->pcap.taps, cli_pcap_packet,
                         &cli->pcap);
+  }
   if (cli->n_inside_filter > 0 &&
       (rc = lvpn_client_add_inside_filter(
            cli->client, cli->inside_filter, (size_t)cli->n_inside_filter, 0,

@@ -214,6 +214,19 @@ void cli_pcap_packet(void *ud, const lvpn_tap_pkt_t *pkt) {
   dump(pc, &ts, pkt->data, pkt->len);
 }
 
+int cli_pcap_hook_packet(void *ud, lvpn_client_t *c, lvpn_inside_dir_t dir,
+                         lvpn_inside_pkt_t *pkt) {
+  cli_pcap_t *pc = ud;
+  struct timeval ts;
+  (void)c;
+  (void)dir;
+  if (pc->dumper != NULL) {
+    gettimeofday(&ts, NULL);
+    dump(pc, &ts, pkt->data, pkt->len);
+  }
+  return LVPN_HOOK_PASS;
+}
+
 void cli_pcap_close(cli_pcap_t *pc) {
   if (pc->dumper != NULL)
     pcap_dump_close(pc->dumper);

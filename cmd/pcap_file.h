@@ -2,7 +2,7 @@
  * stack (--pcap-layer). `wire` packets get synthetic IPv4/IPv6 + UDP or TCP
  * headers with the link's real addresses and ports, so Wireshark's OpenVPN
  * dissector picks them up; `inside` packets are the plaintext IP packets
- * (DLT_RAW). */
+ * (DLT_RAW), taken from the inside-packet hook chain. */
 #ifndef LVPN_CMD_PCAP_FILE_H
 #define LVPN_CMD_PCAP_FILE_H
 
@@ -42,6 +42,12 @@ int cli_pcap_open(cli_pcap_t *pc, const char *path, const char *layer,
                   char *err, size_t errlen);
 /* An lvpn_tap_cb: `ud` is the cli_pcap_t. */
 void cli_pcap_packet(void *ud, const lvpn_tap_pkt_t *pkt);
+/* --pcap-layer inside: an inside-packet hook (`ud` is the cli_pcap_t) added
+ * first in the chain, so it sees outbound packets as read and inbound ones as
+ * written, as the tap did; the file stays open across the clients a SIGHUP
+ * re-creates. Always passes the packet. */
+int cli_pcap_hook_packet(void *ud, lvpn_client_t *c, lvpn_inside_dir_t dir,
+                         lvpn_inside_pkt_t *pkt);
 void cli_pcap_close(cli_pcap_t *pc);
 
 #endif

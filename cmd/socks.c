@@ -39,6 +39,8 @@ static void write_cb(uv_write_t *req, int status) {
     socks_stream_close(s);
   else if (status != 0 && s->state != ST_DONE)
     socks_stream_close(s);
+  else if (s->direct && s->writes == 0)
+    socks_direct_resume(s);
 }
 
 /* Queues len bytes for the local socket; `recved` of them are acknowledged
@@ -265,7 +267,8 @@ static void on_tcp_err(void *arg, err_t err) {
     sys_untimeout(connect_timeout, s);
     socks_stream_fail(s, err == ERR_RST ? SP_REP_REFUSED : SP_REP_HOST_UNREACH,
                 err == ERR_RST ? "connection refused by the destination"
-                               : "destination unreachable");
+                               : "destination unreachable (no answer to "
+                                 "the SYN and its retries)");
     return;
   }
   socks_stream_close(s);
@@ -273,7 +276,7 @@ static void on_tcp_err(void *arg, err_t err) {
 
 static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   stream_t *s = arg;
-  uint8_t rep[10];
+  uint8_t rep[22];
   static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
   (void)err;
   if (s == NULL)
@@ -281,13 +284,21 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   cb_enter(pcb);
   sys_untimeout(connect_timeout, s);
   s->state = ST_RELAY;
+  /* the SYN's backoff must not carry over to the data (no RTT sample yet) */
+  pcb->rto = (s16_t)((pcb->sa >> 3) + pcb->sv);
   if (s->http) {
     if (local_send(s, ok, sizeof(ok) - 1, 0) != 0)
       return cb_leave();
   } else {
-    sp_socks5_reply(rep, SP_REP_OK, ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)),
-                    pcb->local_port);
-    if (local_send(s, rep, sizeof(rep), 0) != 0)
+    size_t n =
+        IP_IS_V6(&pcb->local_ip)
+            ? sp_socks5_reply6(rep, SP_REP_OK,
+                               (const uint8_t *)ip_2_ip6(&pcb->local_ip)->addr,
+                               pcb->local_port)
+            : sp_socks5_reply(rep, SP_REP_OK,
+                              ip4_addr_get_u32(ip_2_ip4(&pcb->local_ip)),
+                              pcb->local_port);
+    if (local_send(s, rep, n, 0) != 0)
       return cb_leave();
   }
   /* bytes the client sent after its request go first */
@@ -300,6 +311,48 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   return cb_leave();
 }
 
+void socks_syn_backoff(socks_srv_t *srv) {
+  stream_t *s;
+  for (s = srv->streams; s != NULL; s = s->next) {
+    struct tcp_pcb *pcb = s->pcb;
+    int t;
+    if (s->state != ST_CONNECT || pcb == NULL || pcb->state != SYN_SENT)
+      continue;
+    t = RTO_INIT_TICKS << (pcb->nrtx < 4 ? pcb->nrtx : 4);
+    pcb->rto = (s16_t)(t < SYN_RTO_MAX_TICKS ? t : SYN_RTO_MAX_TICKS);
+  }
+}
+
+void socks_icmp_unreach(socks_srv_t *srv, const sp_unreach_t *u,
+                        uint8_t rep) {
+  stream_t *s;
+  char why[160], a[INET6_ADDRSTRLEN];
+  for (s = srv->streams; s != NULL; s = s->next) {
+    struct tcp_pcb *pcb = s->pcb;
+    if (s->state != ST_CONNECT || pcb == NULL || pcb->state != SYN_SENT ||
+        pcb->local_port != u->sport || pcb->remote_port != u->dport)
+      continue;
+    if (u->family == 4 ? !IP_IS_V4(&pcb->remote_ip) ||
+                             memcmp(&ip_2_ip4(&pcb->remote_ip)->addr, u->dst,
+                                    4) != 0
+                       : !IP_IS_V6(&pcb->remote_ip) ||
+                             memcmp(ip_2_ip6(&pcb->remote_ip)->addr, u->dst,
+                                    16) != 0)
+      continue;
+    inet_ntop(u->family == 4 ? AF_INET : AF_INET6, u->dst, a, sizeof(a));
+    snprintf(why, sizeof(why), "%s:%u: %s (ICMP through the tunnel)", a,
+             (unsigned)u->dport,
+             rep == SP_REP_NET_UNREACH    ? "network unreachable"
+             : rep == SP_REP_REFUSED      ? "port unreachable"
+             : rep == SP_REP_NOT_ALLOWED ? "administratively prohibited"
+                                          : "host unreachable");
+    sys_untimeout(connect_timeout, s);
+    pcb_drop(s, 1);
+    socks_stream_fail(s, rep, why);
+    return;
+  }
+}
+
 static void connect_timeout(void *arg) {
   stream_t *s = arg;
   pcb_drop(s, 1);
@@ -309,17 +362,32 @@ static void connect_timeout(void *arg) {
 void socks_stream_connect(stream_t *s) {
   socks_srv_t *srv = s->srv;
   ip_addr_t dst;
-  char buf[INET_ADDRSTRLEN], port[8];
-  inet_ntop(AF_INET, &s->dst, buf, sizeof(buf));
+  char buf[INET6_ADDRSTRLEN + 2], port[8];
+  int allowed = s->v6 ? socks_dst6_allowed(srv, s->dst6)
+                      : socks_dst_allowed(srv, s->dst);
+  if (s->v6) {
+    buf[0] = '[';
+    inet_ntop(AF_INET6, s->dst6, buf + 1, INET6_ADDRSTRLEN);
+    strcat(buf, "]");
+  } else {
+    inet_ntop(AF_INET, &s->dst, buf, sizeof(buf));
+  }
   snprintf(port, sizeof(port), "%u", (unsigned)s->req.port);
-  if (!socks_dst_allowed(srv, s->dst)) {
-    char why[96];
-    snprintf(why, sizeof(why), "%s:%s is outside the tunnel's routes", buf,
-             port);
+  if (!allowed && srv->direct_outside) {
+    socks_direct_connect(s);
+    return;
+  }
+  if (!allowed) {
+    char why[160];
+    snprintf(why, sizeof(why), "%s:%s is outside the tunnel's routes%s", buf,
+             port,
+             s->v6 && !srv->has6
+                 ? " (the server pushed no IPv6 address: see --direct-outside)"
+                 : " (see --direct-outside)");
     socks_stream_fail(s, SP_REP_NOT_ALLOWED, why);
     return;
   }
-  s->pcb = tcp_new();
+  s->pcb = tcp_new_ip_type(s->v6 ? IPADDR_TYPE_V6 : IPADDR_TYPE_V4);
   if (s->pcb == NULL) {
     socks_stream_fail(s, SP_REP_FAILURE, "out of memory");
     return;
@@ -329,7 +397,15 @@ void socks_stream_connect(stream_t *s) {
   tcp_sent(s->pcb, on_tcp_sent);
   tcp_err(s->pcb, on_tcp_err);
   tcp_nagle_disable(s->pcb);
-  ip_addr_set_ip4_u32_val(dst, s->dst);
+  s->pcb->sv = RTO_INIT_TICKS; /* lwIP's 3 s is too slow (socks.h) */
+  s->pcb->rto = RTO_INIT_TICKS;
+  if (s->v6) {
+    memcpy(ip_2_ip6(&dst)->addr, s->dst6, 16);
+    ip6_addr_clear_zone(ip_2_ip6(&dst));
+    IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
+  } else {
+    ip_addr_set_ip4_u32_val(dst, s->dst);
+  }
   s->state = ST_CONNECT;
   if (tcp_connect(s->pcb, &dst, s->req.port, on_tcp_connected) != ERR_OK) {
     pcb_drop(s, 1);
@@ -359,8 +435,9 @@ static void stream_request(stream_t *s) {
     return;
   }
   if (s->req.atyp == SP_ATYP_IPV6) {
-    socks_stream_fail(s, SP_REP_ATYP_UNSUPPORTED,
-                "IPv6 destinations are not supported");
+    memcpy(s->dst6, s->req.addr, 16);
+    s->v6 = 1;
+    socks_stream_connect(s);
     return;
   }
   if (s->req.atyp == SP_ATYP_NAME) {
@@ -514,10 +591,18 @@ static void read_cb(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       socks_stream_close(s);
       return;
     }
+    if (s->direct) {
+      socks_direct_local_read(s, nread);
+      return;
+    }
     s->local_eof = 1;
     uv_read_stop(st);
     s->reading = 0;
     push_to_tunnel(s); /* sends our FIN once the buffer is drained */
+    return;
+  }
+  if (s->state == ST_RELAY && s->direct) {
+    socks_direct_local_read(s, nread);
     return;
   }
   if (s->state == ST_RELAY) {
@@ -552,6 +637,7 @@ void socks_stream_closed(uv_handle_t *h) {
   if (s->next)
     s->next->prev = s->prev;
   srv->n_streams--;
+  free(s->dbuf);
   free(s);
 }
 
@@ -561,6 +647,7 @@ void socks_stream_close(stream_t *s) {
   socks_dns_drop(s);
   sys_untimeout(connect_timeout, s);
   socks_udp_close(s);
+  socks_direct_close(s);
   if (!uv_is_closing((uv_handle_t *)&s->sock))
     uv_close((uv_handle_t *)&s->sock, socks_stream_closed);
 }

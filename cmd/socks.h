@@ -22,6 +22,14 @@
 #define DNS_TIMEOUT_MS 1500
 #define DNS_TRIES 4
 #define CONNECT_TIMEOUT_MS 30000
+/* lwIP 2.1 retransmits a SYN every 3 s without backoff and starts every
+ * connection's RTO at 3 s until the first RTT sample: a server whose listen
+ * queue overflows (it drops SYNs and handshake ACKs) kept streams waiting
+ * tens of seconds. We start at 1 s (RFC 6298) and back the SYN off 1, 2,
+ * 4, 4... s, in ticks of lwIP's slow timer (500 ms). */
+#define RTO_INIT_TICKS 2
+#define SYN_RTO_MAX_TICKS 8
+#define RTO_FIX_EVERY 25 /* lwIP timer calls (10 ms): every 250 ms */
 #define AUTH_FILE_MAX (1 << 20)
 
 typedef enum {
@@ -52,6 +60,9 @@ typedef struct stream_s {
   int dns_try;
   sp_request_t req;
   uint32_t dst; /* network byte order */
+  uint8_t dst6[16]; /* ... or an IPv6 destination (v6 set) */
+  int v6;
+  unsigned dns_qtype; /* SP_DNS_A, then SP_DNS_AAAA when the tunnel has IPv6 */
   uint8_t hdr[HDR_MAX];
   size_t hlen, hused;
   uint8_t rbuf[RBUF_SIZE]; /* local -> tunnel, not yet taken by lwIP */
@@ -64,6 +75,15 @@ typedef struct stream_s {
   struct sockaddr_in udp_client; /* where datagrams go back (port 0: none) */
   int udp_open, udp_warned;
   int close_after_write; /* ST_DONE: close when the reply is written */
+  /* --direct-outside: a destination outside the tunnel's routes, reached
+   * from the host with a plain socket instead of lwIP */
+  int direct;            /* this stream's CONNECT goes direct */
+  uv_tcp_t out;          /* ... its socket */
+  uv_connect_t creq;
+  int out_open, out_reading, out_eof, out_writing;
+  uint8_t *dbuf;         /* destination -> local reads (RBUF_SIZE) */
+  uv_udp_t dudp;         /* UDP ASSOCIATE: datagrams sent direct */
+  int dudp_open;
 } stream_t;
 
 typedef struct {
@@ -81,9 +101,14 @@ struct socks_srv_s {
   uv_signal_t sigint, sigterm;
   struct netif nif;
   int nif_added, up, stopping, connected_once, verbose;
+  int direct_outside; /* --direct-outside */
+  unsigned timer_calls;
   int conn_err;
   lvpn_route4_t routes[MAX_ROUTES];
   int n_routes;
+  int has6; /* the tunnel has an IPv6 address (ifconfig-ipv6) */
+  lvpn_route6_t routes6[MAX_ROUTES];
+  int n_routes6;
   uint32_t dns[MAX_DNS]; /* IPv4, network byte order */
   uint16_t dns_port[MAX_DNS];
   int n_dns;
@@ -95,7 +120,7 @@ struct socks_srv_s {
   unsigned long next_id;
   uint8_t obuf[65536]; /* a chained pbuf flattened for the tunnel */
   uint8_t urecv[65536]; /* UDP ASSOCIATE: one datagram from a client */
-  uint8_t usend[65536 + 10]; /* ... and one towards a client */
+  uint8_t usend[65536 + 22]; /* ... and one towards a client */
 };
 
 
@@ -108,11 +133,30 @@ void socks_stream_connect(stream_t *s); /* s->dst set */
 /* One error reply (SOCKS5 code or HTTP status) and a log line; closes. */
 void socks_stream_fail(stream_t *s, uint8_t rep, const char *why);
 void socks_stream_close(stream_t *s);
+/* An ICMP unreachable about a connecting stream's SYN: fails it now. */
+void socks_icmp_unreach(socks_srv_t *srv, const sp_unreach_t *u,
+                        uint8_t rep);
+/* SYN backoff for every connecting stream (lwIP has none). */
+void socks_syn_backoff(socks_srv_t *srv);
 /* Queues a reply for the local client; 0, or -1 when the stream is closing. */
 int local_send_reply(stream_t *s, const void *data, size_t len);
 void socks_read_start(stream_t *s);
 
 void socks_stream_closed(uv_handle_t *h); /* close callback of s's handles */
+
+/* cmd/socks_direct.c: --direct-outside. Connects s (s->dst, s->req.port)
+ * from the host, then relays between the two libuv sockets. */
+void socks_direct_connect(stream_t *s);
+/* The local socket read nread bytes into s->rbuf (or ended) in ST_RELAY. */
+void socks_direct_local_read(stream_t *s, ssize_t nread);
+/* Every local write finished: read from the destination again. */
+void socks_direct_resume(stream_t *s);
+void socks_direct_close(stream_t *s);
+/* UDP ASSOCIATE: one datagram (payload) to dst/port from the host. */
+void socks_direct_udp_send(stream_t *s, uint32_t dst, uint16_t port,
+                           const uint8_t *data, size_t len);
+/* The SOCKS5 reply code for a libuv connect error. */
+uint8_t socks_direct_rep_for(int uverr);
 
 /* cmd/socks_udp.c: UDP ASSOCIATE for stream s (its request is parsed). */
 void socks_udp_associate(stream_t *s);
@@ -124,6 +168,7 @@ void socks_lwip_timer_cb(uv_timer_t *t);
 /* The tunnel came up (or reconnected): address, MTU, routes, DNS. */
 void socks_tunnel_up(socks_srv_t *srv);
 int socks_dst_allowed(const socks_srv_t *srv, uint32_t dst);
+int socks_dst6_allowed(const socks_srv_t *srv, const uint8_t dst[16]);
 /* Resolves s->req.host, then socks_stream_connect() or fails the stream. */
 void socks_resolve(stream_t *s);
 void socks_dns_drop(stream_t *s);

@@ -23,11 +23,9 @@ static void dns_timeout(void *arg);
 
 /* ---- lwIP netif over the host inside I/O ---- */
 
-static err_t nif_output(struct netif *nif, struct pbuf *p,
-                        const ip4_addr_t *next_hop) {
+static err_t nif_send(struct netif *nif, struct pbuf *p) {
   socks_srv_t *srv = nif->state;
   const uint8_t *pkt = p->payload;
-  (void)next_hop;
   if (!srv->up)
     return ERR_IF;
   if (p->len != p->tot_len) {
@@ -41,11 +39,25 @@ static err_t nif_output(struct netif *nif, struct pbuf *p,
   return ERR_OK;
 }
 
+static err_t nif_output(struct netif *nif, struct pbuf *p,
+                        const ip4_addr_t *next_hop) {
+  (void)next_hop;
+  return nif_send(nif, p);
+}
+
+static err_t nif_output6(struct netif *nif, struct pbuf *p,
+                         const ip6_addr_t *next_hop) {
+  (void)next_hop;
+  return nif_send(nif, p);
+}
+
 static err_t nif_init(struct netif *nif) {
   socks_srv_t *srv = nif->state;
   nif->name[0] = 't';
   nif->name[1] = 'n';
   nif->output = nif_output;
+  nif->output_ip6 = nif_output6;
+  nif->mtu6 = (u16_t)srv->mtu;
   nif->mtu = (u16_t)srv->mtu;
   nif->flags = NETIF_FLAG_LINK_UP;
   return ERR_OK;
@@ -55,8 +67,13 @@ static err_t nif_init(struct netif *nif) {
 void socks_inside_write(lvpn_client_t *c, const uint8_t *pkt, size_t len) {
   socks_srv_t *srv = lvpn_client_get_data(c);
   struct pbuf *p;
-  if (!srv->nif_added || len == 0 || len > 0xffff || (pkt[0] >> 4) != 4)
+  sp_unreach_t u;
+  uint8_t rep;
+  if (!srv->nif_added || len == 0 || len > 0xffff ||
+      ((pkt[0] >> 4) != 4 && (pkt[0] >> 4) != 6))
     return;
+  if ((rep = sp_icmp_unreach(pkt, len, &u)) != 0)
+    socks_icmp_unreach(srv, &u, rep); /* lwIP ignores these */
   p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
   if (p == NULL)
     return;
@@ -66,7 +83,9 @@ void socks_inside_write(lvpn_client_t *c, const uint8_t *pkt, size_t len) {
 }
 
 void socks_lwip_timer_cb(uv_timer_t *t) {
-  (void)t;
+  socks_srv_t *srv = t->data;
+  if (++srv->timer_calls % RTO_FIX_EVERY == 0)
+    socks_syn_backoff(srv);
   sys_check_timeouts();
 }
 
@@ -75,8 +94,10 @@ void socks_tunnel_up(socks_srv_t *srv) {
   uint32_t addr, mask;
   ip4_addr_t ip, nm, gw;
   lvpn_dns_t dns;
-  int i, j, mtu;
-  char buf[INET_ADDRSTRLEN];
+  int i, j, mtu, bits;
+  uint8_t a6[16];
+  ip6_addr_t ip6;
+  char buf[INET_ADDRSTRLEN], buf6[INET6_ADDRSTRLEN];
 
   if (lvpn_client_tunnel_ipv4(srv->client, &addr, &mask) != 0) {
     fprintf(stderr, "layervpn socks: the server pushed no IPv4 address: "
@@ -112,14 +133,35 @@ void socks_tunnel_up(socks_srv_t *srv) {
     netif_set_addr(&srv->nif, &ip, &nm, &gw);
     srv->nif.mtu = (u16_t)srv->mtu;
   }
+  srv->nif.mtu6 = (u16_t)srv->mtu;
+  srv->has6 = lvpn_client_tunnel_ipv6(srv->client, a6, &bits) == 0;
+  srv->n_routes6 = 0;
+  if (srv->has6) {
+    memcpy(ip6.addr, a6, 16);
+    ip6_addr_clear_zone(&ip6);
+    netif_ip6_addr_set(&srv->nif, 0, &ip6);
+    netif_ip6_addr_set_state(&srv->nif, 0, IP6_ADDR_PREFERRED);
+    srv->n_routes6 =
+        lvpn_client_routes6(srv->client, srv->routes6, MAX_ROUTES);
+    if (srv->n_routes6 > MAX_ROUTES)
+      srv->n_routes6 = MAX_ROUTES;
+    if (srv->n_routes6 < 0)
+      srv->n_routes6 = 0;
+  } else {
+    netif_ip6_addr_set_state(&srv->nif, 0, IP6_ADDR_INVALID);
+  }
   netif_set_up(&srv->nif);
   netif_set_link_up(&srv->nif);
+  srv->nif.rs_count = 0; /* no router solicitations into the tunnel */
   srv->up = 1;
   inet_ntop(AF_INET, &addr, buf, sizeof(buf));
+  if (srv->has6)
+    inet_ntop(AF_INET6, a6, buf6, sizeof(buf6));
   fprintf(stderr,
-          "layervpn socks: tunnel up, address %s, MTU %d, %d IPv4 routes, "
-          "%d DNS servers\n",
-          buf, srv->mtu, srv->n_routes, srv->n_dns);
+          "layervpn socks: tunnel up, address %s%s%s, MTU %d, %d IPv4 "
+          "routes, %d IPv6 routes, %d DNS servers\n",
+          buf, srv->has6 ? " and " : "", srv->has6 ? buf6 : "", srv->mtu,
+          srv->n_routes, srv->n_routes6, srv->n_dns);
 }
 
 int socks_dst_allowed(const socks_srv_t *srv, uint32_t dst) {
@@ -127,6 +169,19 @@ int socks_dst_allowed(const socks_srv_t *srv, uint32_t dst) {
   for (i = 0; i < srv->n_routes; i++)
     if ((dst & srv->routes[i].netmask) == srv->routes[i].net)
       return 1;
+  return 0;
+}
+
+int socks_dst6_allowed(const socks_srv_t *srv, const uint8_t dst[16]) {
+  int i, b;
+  for (i = 0; i < srv->n_routes6; i++) {
+    const lvpn_route6_t *r = &srv->routes6[i];
+    for (b = 0; b < r->bits; b++)
+      if ((dst[b / 8] ^ r->net[b / 8]) & (0x80u >> (b % 8)))
+        break;
+    if (b >= r->bits)
+      return 1;
+  }
   return 0;
 }
 
@@ -143,7 +198,8 @@ void socks_dns_drop(stream_t *s) {
 static void dns_send(stream_t *s) {
   socks_srv_t *srv = s->srv;
   uint8_t q[512];
-  int len = sp_dns_query(q, sizeof(q), s->dns_id, s->req.host);
+  int len = sp_dns_query_type(q, sizeof(q), s->dns_id, s->req.host,
+                              s->dns_qtype);
   int i = s->dns_try % srv->n_dns;
   struct pbuf *p;
   ip_addr_t to;
@@ -181,9 +237,21 @@ static void dns_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
   (void)port;
   n = pbuf_copy_partial(p, buf, sizeof(buf), 0);
   pbuf_free(p);
-  rc = sp_dns_answer(buf, n, s->dns_id, &a);
+  if (s->dns_qtype == SP_DNS_AAAA)
+    rc = sp_dns_answer6(buf, n, s->dns_id, s->dst6);
+  else
+    rc = sp_dns_answer(buf, n, s->dns_id, &a);
   if (rc < 0)
     return; /* not our answer */
+  sys_untimeout(dns_timeout, s);
+  if (rc == 0 && s->dns_qtype == SP_DNS_A && s->srv->has6) {
+    /* no IPv4 address: an IPv6 one, as the tunnel carries IPv6 */
+    s->dns_qtype = SP_DNS_AAAA;
+    s->dns_id = (uint16_t)rand();
+    s->dns_try = 0;
+    dns_send(s);
+    return;
+  }
   socks_dns_drop(s);
   if (rc == 0) {
     char why[SP_NAME_MAX + 32];
@@ -191,7 +259,10 @@ static void dns_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
     socks_stream_fail(s, SP_REP_HOST_UNREACH, why);
     return;
   }
-  s->dst = a;
+  if (s->dns_qtype == SP_DNS_AAAA)
+    s->v6 = 1;
+  else
+    s->dst = a;
   socks_stream_connect(s);
 }
 
@@ -208,6 +279,7 @@ void socks_resolve(stream_t *s) {
     return;
   }
   udp_recv(s->dns, dns_recv, s);
+  s->dns_qtype = SP_DNS_A;
   s->dns_id = (uint16_t)rand();
   s->dns_try = 0;
   s->state = ST_RESOLVE;

@@ -177,6 +177,25 @@ int sp_socks5_udp_header(const uint8_t *b, size_t n, sp_request_t *r) {
   return rc == SP_MORE ? SP_EMALFORMED : rc;
 }
 
+size_t sp_socks5_reply6(uint8_t out[22], uint8_t rep, const uint8_t addr[16],
+                        uint16_t port) {
+  out[0] = 5;
+  out[1] = rep;
+  out[2] = 0;
+  out[3] = SP_ATYP_IPV6;
+  memcpy(out + 4, addr, 16);
+  out[20] = (uint8_t)(port >> 8);
+  out[21] = (uint8_t)port;
+  return 22;
+}
+
+size_t sp_socks5_udp_build6(uint8_t out[22], const uint8_t addr[16],
+                            uint16_t port) {
+  sp_socks5_reply6(out, 0, addr, port);
+  out[0] = 0;
+  return 22;
+}
+
 size_t sp_socks5_udp_build(uint8_t out[10], uint32_t addr, uint16_t port) {
   sp_socks5_reply(out, 0, addr, port);
   out[0] = 0;
@@ -418,6 +437,11 @@ int sp_auth_validate(const char *file_text) {
 /* ---- DNS (RFC 1035), just enough for one A lookup ---- */
 
 int sp_dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name) {
+  return sp_dns_query_type(out, cap, id, name, SP_DNS_A);
+}
+
+int sp_dns_query_type(uint8_t *out, size_t cap, uint16_t id, const char *name,
+                      unsigned qtype) {
   size_t nlen = strlen(name), o = 12;
   const char *label = name;
   if (!valid_hostname(name, nlen) || cap < 12 + nlen + 2 + 4)
@@ -436,8 +460,8 @@ int sp_dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name) {
     label += l + (dot ? 1 : 0);
   }
   out[o++] = 0;
-  out[o++] = 0; /* QTYPE A */
-  out[o++] = 1;
+  out[o++] = (uint8_t)(qtype >> 8); /* QTYPE */
+  out[o++] = (uint8_t)qtype;
   out[o++] = 0; /* QCLASS IN */
   out[o++] = 1;
   return (int)o;
@@ -468,7 +492,9 @@ static int skip_name(const uint8_t *b, size_t n, size_t *off) {
   return -1;
 }
 
-int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
+/* The first record of `type` (with `rdlen` bytes) in an answer to id. */
+static int dns_answer_rr(const uint8_t *b, size_t n, uint16_t id,
+                         unsigned want, unsigned want_len, uint8_t *addr) {
   size_t off = 12;
   unsigned qd, an, i;
   if (n < 12 || ((b[0] << 8) | b[1]) != id || !(b[2] & 0x80))
@@ -492,11 +518,99 @@ int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
     off += 10;
     if (off + rdlen > n)
       return -1;
-    if (type == 1 && cls == 1 && rdlen == 4) {
-      memcpy(addr, b + off, 4);
+    if (type == want && cls == 1 && rdlen == want_len) {
+      memcpy(addr, b + off, want_len);
       return 1;
     }
     off += rdlen;
   }
   return 0;
+}
+
+int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr) {
+  return dns_answer_rr(b, n, id, SP_DNS_A, 4, (uint8_t *)addr);
+}
+
+int sp_dns_answer6(const uint8_t *b, size_t n, uint16_t id, uint8_t addr[16]) {
+  return dns_answer_rr(b, n, id, SP_DNS_AAAA, 16, addr);
+}
+
+/* ---- ICMP destination unreachable about a TCP segment ---- */
+
+static uint8_t unreach4_rep(uint8_t code) {
+  switch (code) {
+  case 0:  /* net unreachable */
+  case 6:  /* destination network unknown */
+  case 11: /* network unreachable for TOS */
+    return SP_REP_NET_UNREACH;
+  case 2: /* protocol unreachable */
+  case 3: /* port unreachable */
+    return SP_REP_REFUSED;
+  case 9:  /* network administratively prohibited */
+  case 10: /* host administratively prohibited */
+  case 13: /* communication administratively prohibited */
+    return SP_REP_NOT_ALLOWED;
+  default:
+    return SP_REP_HOST_UNREACH;
+  }
+}
+
+static uint8_t unreach6_rep(uint8_t code) {
+  switch (code) {
+  case 0: /* no route to destination */
+    return SP_REP_NET_UNREACH;
+  case 1: /* administratively prohibited */
+  case 5: /* source address failed ingress/egress policy */
+  case 6: /* reject route to destination */
+    return SP_REP_NOT_ALLOWED;
+  case 4: /* port unreachable */
+    return SP_REP_REFUSED;
+  default:
+    return SP_REP_HOST_UNREACH;
+  }
+}
+
+uint8_t sp_icmp_unreach(const uint8_t *pkt, size_t len, sp_unreach_t *u) {
+  const uint8_t *q;
+  size_t hl, qhl, qlen;
+  uint8_t rep;
+  memset(u, 0, sizeof(*u));
+  if (len < 1)
+    return 0;
+  if ((pkt[0] >> 4) == 4) {
+    hl = (size_t)(pkt[0] & 0x0f) * 4;
+    /* ICMP (1), not a fragment, room for type, code and the quote */
+    if (hl < 20 || len < hl + 8 || pkt[9] != 1 || (pkt[6] & 0x3f) != 0 ||
+        pkt[7] != 0 || pkt[hl] != 3)
+      return 0;
+    rep = unreach4_rep(pkt[hl + 1]);
+    q = pkt + hl + 8;
+    qlen = len - hl - 8;
+    if (qlen < 20 || (q[0] >> 4) != 4 || q[9] != 6)
+      return 0;
+    qhl = (size_t)(q[0] & 0x0f) * 4;
+    if (qhl < 20 || qlen < qhl + 4)
+      return 0;
+    u->family = 4;
+    memcpy(u->src, q + 12, 4);
+    memcpy(u->dst, q + 16, 4);
+  } else if ((pkt[0] >> 4) == 6) {
+    /* ICMPv6 (58) right after the fixed header: no extension headers */
+    if (len < 40 + 8 || pkt[6] != 58 || pkt[40] != 1)
+      return 0;
+    rep = unreach6_rep(pkt[41]);
+    q = pkt + 48;
+    qlen = len - 48;
+    if (qlen < 40 + 4 || (q[0] >> 4) != 6 || q[6] != 6)
+      return 0;
+    qhl = 40;
+    u->family = 6;
+    memcpy(u->src, q + 8, 16);
+    memcpy(u->dst, q + 24, 16);
+  } else {
+    return 0;
+  }
+  u->sport = (uint16_t)((q[qhl] << 8) | q[qhl + 1]);
+  u->dport = (uint16_t)((q[qhl + 2] << 8) | q[qhl + 3]);
+  return rep;
 }

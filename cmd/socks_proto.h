@@ -69,6 +69,9 @@ int sp_socks5_request(const uint8_t *b, size_t n, sp_request_t *r);
  * order) into out (10 bytes); returns 10. */
 size_t sp_socks5_reply(uint8_t out[10], uint8_t rep, uint32_t addr,
                        uint16_t port);
+/* The same with an IPv6 BND.ADDR (16 bytes) into out (22 bytes); returns 22. */
+size_t sp_socks5_reply6(uint8_t out[22], uint8_t rep, const uint8_t addr[16],
+                        uint16_t port);
 /* A UDP ASSOCIATE datagram's header (RSV RSV FRAG ATYP DST.ADDR DST.PORT):
  * its length, or SP_EMALFORMED (short, reserved bytes set, or a fragment:
  * FRAG != 0, which we drop as RFC 1928 allows), SP_EATYP, SP_EHOST, SP_EPORT. */
@@ -76,6 +79,9 @@ int sp_socks5_udp_header(const uint8_t *b, size_t n, sp_request_t *r);
 /* The header for a datagram from IPv4 addr (network order) / port (host
  * order) into out (10 bytes); returns 10. */
 size_t sp_socks5_udp_build(uint8_t out[10], uint32_t addr, uint16_t port);
+/* The same for an IPv6 source (22 bytes); returns 22. */
+size_t sp_socks5_udp_build6(uint8_t out[22], const uint8_t addr[16],
+                            uint16_t port);
 /* The SOCKS5 reply code for a parser error. */
 uint8_t sp_socks5_rep_for(int err);
 
@@ -97,5 +103,26 @@ int sp_dns_query(uint8_t *out, size_t cap, uint16_t id, const char *name);
  * record, 0 for a valid answer without one (NXDOMAIN, ...), -1 when the
  * bytes are not an answer to id. */
 int sp_dns_answer(const uint8_t *b, size_t n, uint16_t id, uint32_t *addr);
+/* The same for an AAAA query (SP_DNS_AAAA): a recursive AAAA query, and the
+ * answer's first AAAA record into addr (16 bytes). */
+#define SP_DNS_A 1
+#define SP_DNS_AAAA 28
+int sp_dns_query_type(uint8_t *out, size_t cap, uint16_t id, const char *name,
+                      unsigned qtype);
+int sp_dns_answer6(const uint8_t *b, size_t n, uint16_t id, uint8_t addr[16]);
+
+/* An ICMP "destination unreachable" (IPv4 type 3, or ICMPv6 type 1) about
+ * one of our TCP segments, from an IP packet out of the tunnel: lwIP ignores
+ * these, so a connect would wait for its SYN retries. */
+typedef struct {
+  int family;          /* 4 or 6: the quoted packet's */
+  uint8_t src[16], dst[16]; /* the quoted packet's addresses (4 or 16 bytes) */
+  uint16_t sport, dport;    /* its TCP ports, host byte order */
+} sp_unreach_t;
+/* Returns the SOCKS5 reply code that fits (SP_REP_NET_UNREACH,
+ * _HOST_UNREACH, _REFUSED for a closed port, _NOT_ALLOWED when
+ * administratively prohibited) and fills *u, or 0 when the packet is not an
+ * unreachable about a TCP segment (or is truncated). */
+uint8_t sp_icmp_unreach(const uint8_t *pkt, size_t len, sp_unreach_t *u);
 
 #endif

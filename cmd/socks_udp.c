@@ -3,8 +3,9 @@
  * lwIP UDP pcb in the tunnel. Datagrams are accepted only from the IP
  * address of the TCP connection that asked (and its port, once the first
  * datagram named it); the association ends with that TCP connection.
- * Destinations must be IPv4 addresses inside the tunnel's routes (names and
- * fragments are dropped, with one log line per association); a datagram that
+ * Destinations must be IPv4 or IPv6 addresses inside the tunnel's routes
+ * (names and fragments are dropped, with one log line per association;
+ * IPv4 ones outside go direct under --direct-outside); a datagram that
  * cannot be sent now is dropped, as UDP may. */
 #include "cmd/socks.h"
 
@@ -28,14 +29,20 @@ static void tunnel_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
   stream_t *s = arg;
   socks_srv_t *srv = s->srv;
   uv_buf_t b;
+  size_t hl;
   (void)pcb;
-  if (s->udp_client.sin_port == 0 || !IP_IS_V4(addr)) {
+  if (s->udp_client.sin_port == 0) {
     pbuf_free(p);
     return;
   }
-  sp_socks5_udp_build(srv->usend, ip4_addr_get_u32(ip_2_ip4(addr)), port);
-  pbuf_copy_partial(p, srv->usend + 10, p->tot_len, 0);
-  b = uv_buf_init((char *)srv->usend, (unsigned)p->tot_len + 10);
+  if (IP_IS_V6(addr))
+    hl = sp_socks5_udp_build6(srv->usend,
+                              (const uint8_t *)ip_2_ip6(addr)->addr, port);
+  else
+    hl = sp_socks5_udp_build(srv->usend, ip4_addr_get_u32(ip_2_ip4(addr)),
+                             port);
+  pbuf_copy_partial(p, srv->usend + hl, p->tot_len, 0);
+  b = uv_buf_init((char *)srv->usend, (unsigned)(p->tot_len + hl));
   pbuf_free(p);
   (void)uv_udp_try_send(&s->udp, &b, 1,
                         (const struct sockaddr *)&s->udp_client);
@@ -68,21 +75,39 @@ static void local_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf,
     udp_warn(s, sp_strerror(hl));
     return;
   }
+  if (r.atyp == SP_ATYP_IPV6) {
+    if (!socks_dst6_allowed(s->srv, r.addr)) {
+      udp_warn(s, "IPv6 destination outside the tunnel's routes");
+      return;
+    }
+    s->udp_client.sin_port = in->sin_port;
+    memcpy(ip_2_ip6(&dst)->addr, r.addr, 16);
+    ip6_addr_clear_zone(ip_2_ip6(&dst));
+    IP_SET_TYPE_VAL(dst, IPADDR_TYPE_V6);
+    goto send;
+  }
   if (r.atyp != SP_ATYP_IPV4) {
-    udp_warn(s, "only IPv4 destination addresses are supported");
+    udp_warn(s, "host names are not supported (send an address)");
     return;
   }
   memcpy(&a, r.addr, 4);
-  if (!socks_dst_allowed(s->srv, a)) {
-    udp_warn(s, "destination outside the tunnel's routes");
+  if (!socks_dst_allowed(s->srv, a) && !s->srv->direct_outside) {
+    udp_warn(s, "destination outside the tunnel's routes (see "
+                "--direct-outside)");
     return;
   }
   s->udp_client.sin_port = in->sin_port;
+  if (!socks_dst_allowed(s->srv, a)) {
+    socks_direct_udp_send(s, a, r.port, (const uint8_t *)buf->base + hl,
+                          (size_t)(nread - hl));
+    return;
+  }
+  ip_addr_set_ip4_u32_val(dst, a);
+send:
   p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)(nread - hl), PBUF_RAM);
   if (p == NULL)
     return;
   pbuf_take(p, buf->base + hl, (u16_t)(nread - hl));
-  ip_addr_set_ip4_u32_val(dst, a);
   udp_sendto(s->upcb, p, &dst, r.port);
   pbuf_free(p);
 }
@@ -109,8 +134,8 @@ void socks_udp_associate(stream_t *s) {
   s->udp_client.sin_family = AF_INET;
   s->udp_client.sin_addr = peer.sin_addr;
   ((struct sockaddr_in *)&local)->sin_port = 0;
-  s->upcb = udp_new();
-  if (s->upcb == NULL || udp_bind(s->upcb, IP4_ADDR_ANY, 0) != ERR_OK) {
+  s->upcb = udp_new_ip_type(IPADDR_TYPE_ANY); /* IPv4 and IPv6 */
+  if (s->upcb == NULL || udp_bind(s->upcb, IP_ANY_TYPE, 0) != ERR_OK) {
     socks_stream_fail(s, SP_REP_FAILURE, "out of memory");
     return;
   }

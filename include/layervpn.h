@@ -253,6 +253,22 @@ typedef struct lvpn_route4_s {
  * LVPN_ESTATE before the tunnel is up. */
 LVPN_EXTERN int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out,
                                     int max);
+/** The tunnel's IPv6 address (16 bytes) and prefix length, as pushed with
+ * ifconfig-ipv6. Returns 0, or LVPN_ESTATE before the tunnel is up or when
+ * none was pushed. */
+LVPN_EXTERN int lvpn_client_tunnel_ipv6(const lvpn_client_t *c,
+                                        uint8_t addr[16], int *bits);
+/** One IPv6 destination the tunnel carries. */
+typedef struct lvpn_route6_s {
+  uint8_t net[16]; /* host bits zero */
+  int bits;
+} lvpn_route6_t;
+/** The IPv6 destinations the tunnel carries, as lvpn_client_routes4(): the
+ * ifconfig-ipv6 prefix, the pushed route-ipv6 (unless route-nopull), the
+ * config's, and ::/0 under redirect-gateway ipv6. Fills at most `max`
+ * entries and returns how many there are, or LVPN_ESTATE. */
+LVPN_EXTERN int lvpn_client_routes6(const lvpn_client_t *c, lvpn_route6_t *out,
+                                    int max);
 /** The tunnel MTU (pushed tun-mtu, else the config's), or LVPN_ESTATE
  * before the tunnel is up. */
 LVPN_EXTERN int lvpn_client_tunnel_mtu(const lvpn_client_t *c);

@@ -697,6 +697,50 @@ int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out, int max) {
   return n;
 }
 
+static void route6_add(lvpn_route6_t *out, int max, int *n,
+                       const struct in6_addr *net, int bits) {
+  int i;
+  if (*n < max) {
+    memcpy(out[*n].net, net, 16);
+    for (i = bits < 0 ? 0 : bits; i < 128; i++)
+      out[*n].net[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+    out[*n].bits = bits;
+  }
+  (*n)++;
+}
+
+int lvpn_client_tunnel_ipv6(const lvpn_client_t *c, uint8_t addr[16],
+                            int *bits) {
+  const lvpn__push_t *p = &c->tls.push;
+  if (!c->connected || !p->has_ifconfig6)
+    return LVPN_ESTATE;
+  memcpy(addr, &p->ifconfig6_local, 16);
+  *bits = p->ifconfig6_bits;
+  return 0;
+}
+
+int lvpn_client_routes6(const lvpn_client_t *c, lvpn_route6_t *out, int max) {
+  const lvpn__push_t *p = &c->tls.push;
+  const lvpn_config_t *cfg = c->cfg;
+  static const struct in6_addr any;
+  int i, n = 0, rg;
+
+  if (!c->connected)
+    return LVPN_ESTATE;
+  if (!p->has_ifconfig6)
+    return 0; /* no IPv6 in the tunnel: nothing to route there */
+  route6_add(out, max, &n, &p->ifconfig6_local, p->ifconfig6_bits);
+  for (i = 0; !cfg->route_nopull && i < p->n_routes6; i++)
+    route6_add(out, max, &n, &p->routes6[i].net, p->routes6[i].bits);
+  for (i = 0; i < cfg->n_routes6; i++)
+    route6_add(out, max, &n, &cfg->routes6[i].net, cfg->routes6[i].bits);
+  rg = cfg->route_nopull ? cfg->redirect_gateway
+                         : (cfg->redirect_gateway | p->redirect_gateway);
+  if ((rg & LVPN__RG_ENABLE) && (rg & LVPN__RG_IPV6))
+    route6_add(out, max, &n, &any, 0);
+  return n;
+}
+
 int lvpn_client_tunnel_mtu(const lvpn_client_t *c) {
   if (!c->connected)
     return LVPN_ESTATE;

@@ -248,8 +248,124 @@ START_TEST(test_socks_proto_dns) {
 }
 END_TEST
 
+/* An ICMP unreachable from 198.19.0.1 quoting our SYN 198.19.0.2:40000 ->
+ * 198.19.100.7:8080 (IPv4), and an ICMPv6 one quoting 2001:2:0:8::1000:40000
+ * -> 2001:2:0:9::7:443. */
+START_TEST(test_socks_proto_icmp_unreach) {
+  uint8_t p[20 + 8 + 20 + 8];
+  uint8_t v6[40 + 8 + 40 + 8];
+  sp_unreach_t u;
+  memset(p, 0, sizeof(p));
+  p[0] = 0x45;
+  p[9] = 1;
+  memcpy(p + 12, "\xc6\x13\x00\x01", 4);
+  memcpy(p + 16, "\xc6\x13\x00\x02", 4);
+  p[20] = 3; /* destination unreachable */
+  p[21] = 1; /* host */
+  p[28] = 0x45;
+  p[28 + 9] = 6;
+  memcpy(p + 28 + 12, "\xc6\x13\x00\x02", 4);
+  memcpy(p + 28 + 16, "\xc6\x13\x64\x07", 4);
+  p[48] = 0x9c; /* 40000 */
+  p[49] = 0x40;
+  p[50] = 0x1f; /* 8080 */
+  p[51] = 0x90;
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), SP_REP_HOST_UNREACH);
+  ck_assert_int_eq(u.family, 4);
+  ck_assert_mem_eq(u.src, "\xc6\x13\x00\x02", 4);
+  ck_assert_mem_eq(u.dst, "\xc6\x13\x64\x07", 4);
+  ck_assert_uint_eq(u.sport, 40000);
+  ck_assert_uint_eq(u.dport, 8080);
+  p[21] = 0;
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), SP_REP_NET_UNREACH);
+  p[21] = 3;
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), SP_REP_REFUSED);
+  p[21] = 13;
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), SP_REP_NOT_ALLOWED);
+  /* the quote needs the ports: truncated, it is ignored */
+  ck_assert_uint_eq(sp_icmp_unreach(p, 20 + 8 + 20 + 3, &u), 0);
+  ck_assert_uint_eq(sp_icmp_unreach(p, 20 + 8 + 20 + 4, &u), SP_REP_NOT_ALLOWED);
+  p[28 + 9] = 17; /* about UDP */
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), 0);
+  p[28 + 9] = 6;
+  p[20] = 11; /* time exceeded */
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), 0);
+  p[20] = 3;
+  p[9] = 6; /* not ICMP */
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), 0);
+  p[9] = 1;
+  p[6] = 0x20; /* a fragment */
+  ck_assert_uint_eq(sp_icmp_unreach(p, sizeof(p), &u), 0);
+  ck_assert_uint_eq(sp_icmp_unreach(p, 0, &u), 0);
+
+  memset(v6, 0, sizeof(v6));
+  v6[0] = 0x60;
+  v6[6] = 58;
+  v6[40] = 1; /* destination unreachable */
+  v6[41] = 4; /* port */
+  v6[48] = 0x60;
+  v6[48 + 6] = 6;
+  memcpy(v6 + 48 + 8, "\x20\x01\x00\x02\x00\x00\x00\x08"
+                      "\x00\x00\x00\x00\x00\x00\x10\x00", 16);
+  memcpy(v6 + 48 + 24, "\x20\x01\x00\x02\x00\x00\x00\x09"
+                       "\x00\x00\x00\x00\x00\x00\x00\x07", 16);
+  v6[88] = 0x9c;
+  v6[89] = 0x40;
+  v6[90] = 0x01;
+  v6[91] = 0xbb;
+  ck_assert_uint_eq(sp_icmp_unreach(v6, sizeof(v6), &u), SP_REP_REFUSED);
+  ck_assert_int_eq(u.family, 6);
+  ck_assert_uint_eq(u.dst[15], 7);
+  ck_assert_uint_eq(u.sport, 40000);
+  ck_assert_uint_eq(u.dport, 443);
+  v6[41] = 3; /* address unreachable */
+  ck_assert_uint_eq(sp_icmp_unreach(v6, sizeof(v6), &u), SP_REP_HOST_UNREACH);
+  v6[41] = 1;
+  ck_assert_uint_eq(sp_icmp_unreach(v6, sizeof(v6), &u), SP_REP_NOT_ALLOWED);
+  ck_assert_uint_eq(sp_icmp_unreach(v6, sizeof(v6) - 1, &u), SP_REP_NOT_ALLOWED);
+  ck_assert_uint_eq(sp_icmp_unreach(v6, 40 + 8 + 40 + 3, &u), 0);
+  v6[40] = 128; /* echo request */
+  ck_assert_uint_eq(sp_icmp_unreach(v6, sizeof(v6), &u), 0);
+}
+END_TEST
+
+START_TEST(test_socks_proto_ipv6) {
+  static const uint8_t v6[16] = {0x20, 0x01, 0x00, 0x02, 0, 0, 0, 8,
+                                 0,    0,    0,    0,    0, 0, 0, 1};
+  uint8_t out[22], q[512], a[600], got[16];
+  int n;
+  ck_assert_uint_eq(sp_socks5_reply6(out, SP_REP_OK, v6, 8080), 22);
+  ck_assert_mem_eq(out, "\x05\x00\x00\x04", 4);
+  ck_assert_mem_eq(out + 4, v6, 16);
+  ck_assert_mem_eq(out + 20, "\x1f\x90", 2);
+  ck_assert_uint_eq(sp_socks5_udp_build6(out, v6, 53), 22);
+  ck_assert_mem_eq(out, "\x00\x00\x00\x04", 4);
+  ck_assert_mem_eq(out + 20, "\x00\x35", 2);
+  /* an AAAA query, answered with a CNAME-less AAAA after an A record */
+  n = sp_dns_query_type(q, sizeof(q), 0x4321, "v6.socks.test", SP_DNS_AAAA);
+  ck_assert_int_eq(n, 12 + 15 + 4);
+  ck_assert_mem_eq(q + n - 4, "\x00\x1c\x00\x01", 4);
+  memcpy(a, q, (size_t)n);
+  a[2] = 0x81;
+  a[3] = 0x80;
+  a[7] = 2;
+  memcpy(a + n, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04"
+                "\xc6\x13\x00\x01", 16);
+  memcpy(a + n + 16, "\xc0\x0c\x00\x1c\x00\x01\x00\x00\x00\x3c\x00\x10",
+         12);
+  memcpy(a + n + 28, v6, 16);
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 44, 0x4321, got), 1);
+  ck_assert_mem_eq(got, v6, 16);
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 43, 0x4321, got), -1);
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 44, 0x4322, got), -1);
+  a[7] = 1; /* only the A record: no AAAA */
+  ck_assert_int_eq(sp_dns_answer6(a, (size_t)n + 16, 0x4321, got), 0);
+}
+END_TEST
+
 LVPN_TEST_MAIN("socks_proto", 0, NULL, NULL, test_socks_proto_greeting,
                test_socks_proto_userpass, test_socks_proto_request,
                test_socks_proto_reply, test_socks_proto_udp_header,
                test_socks_proto_http_connect,
-               test_socks_proto_auth_file, test_socks_proto_dns)
+               test_socks_proto_auth_file, test_socks_proto_dns,
+               test_socks_proto_icmp_unreach, test_socks_proto_ipv6)

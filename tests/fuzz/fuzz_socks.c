@@ -1,7 +1,7 @@
 /* `layervpn socks`'s request and DNS codecs (cmd/socks_proto.c) on untrusted
  * bytes. Input: [mode] then the bytes. mode % 6 picks the parser (SOCKS5
- * greeting, username/password, request, HTTP CONNECT, DNS answer and UDP
- * ASSOCIATE header, --auth file); each is also fed every prefix of the input, as the proxy does
+ * greeting, username/password, request, HTTP CONNECT, DNS A/AAAA answer,
+ * UDP ASSOCIATE header and ICMP unreachable, --auth file); each is also fed every prefix of the input, as the proxy does
  * while bytes arrive, and must answer "more" or the same verdict. */
 #include <stdio.h>
 
@@ -24,9 +24,17 @@ static int parse(int mode, const uint8_t *b, size_t n) {
     return sp_socks5_request(b, n, &r);
   case 3:
     return sp_http_connect(b, n, &r);
-  default:
+  default: {
+    uint8_t a6[16];
+    sp_unreach_t un;
+    uint16_t id = (uint16_t)(n > 1 ? (b[0] << 8 | b[1]) : 0);
     (void)sp_socks5_udp_header(b, n, &r);
-    return sp_dns_answer(b, n, (uint16_t)(n > 1 ? (b[0] << 8 | b[1]) : 0), &a);
+    (void)sp_dns_answer6(b, n, id, a6);
+    /* packets out of the tunnel: the ICMP unreachable reader */
+    if (sp_icmp_unreach(b, n, &un) != 0 && un.family != 4 && un.family != 6)
+      abort();
+    return sp_dns_answer(b, n, id, &a);
+  }
   }
 }
 

@@ -5,7 +5,8 @@
 # ClientHello / ServerHello inside the control packets; --pcap-layer control
 # with tls-crypt (UDP) and tls-auth (TCP) on the server: the same, because
 # the packets are written after unwrapping; --pcap-layer inside:
-# the ICMP echo requests and replies of a ping through the tunnel. The files
+# the ICMP echo requests and replies of a ping through the tunnel, written by
+# an inside-packet hook (hooks.pcap_seen counts them). The files
 # are mode 0600.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -55,6 +56,9 @@ run_case() { # name proto layer [wrap]
         ((n >= 3)) || bad "$name: $n ICMP echo requests captured, want 3"
         n=$(count "$cap" "" "icmp.type == 0 && ip.src == 198.19.0.1")
         ((n >= 3)) || bad "$name: $n ICMP echo replies captured, want 3"
+        # written by an inside-packet hook (the public hook chain), not a tap
+        n=$(it_counter "$log" hooks.pcap_seen)
+        ((n >= 6)) || bad "$name: hooks.pcap_seen $n, want >= 6"
     fi
     if ((fail == 0)); then
         echo "ok: $name ($(tshark -r "$cap" 2>/dev/null | wc -l) packets)"

@@ -6,8 +6,12 @@
 # Through the proxy, curl fetches the file byte-exact with --socks5, with
 # --socks5-hostname (resolved through the tunnel), with HTTP CONNECT, and in
 # twenty parallel transfers, and a DNS query through UDP ASSOCIATE; a
-# destination outside the pushed routes is
-# refused with SOCKS reply 2; --auth requires the right password.
+# destination outside the pushed routes (an HTTP server and a DNS responder
+# on the server's link address 198.18.0.1, reachable from the client
+# namespace without the tunnel) is refused with SOCKS reply 2 / HTTP 403 and
+# its UDP datagrams dropped, and with --direct-outside reached directly from
+# the host (the HTTP server sees the client's link address, not its tunnel
+# address), TCP and UDP; --auth requires the right password.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -29,8 +33,15 @@ IT_BG_LOG=$IT_DIR/http.log it_bg_in_server python3 -m http.server 8080 \
 IT_BG_LOG=$IT_DIR/dns.log it_bg_in_server python3 "$HERE/dns_responder.py" \
     "$IT_TUN_SERVER_IP" 53 "files.socks.test=$IT_TUN_SERVER_IP" >/dev/null
 
-n=100 # the HTTP server listening on the tunnel address
-until ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q ":8080\b"; do
+# outside the tunnel's routes, reachable directly over the link
+IT_BG_LOG=$IT_DIR/http-out.log it_bg_in_server python3 -m http.server 8081 \
+    --bind "$IT_SERVER_IP" --directory "$WWW" >/dev/null
+IT_BG_LOG=$IT_DIR/dns-out.log it_bg_in_server python3 "$HERE/dns_responder.py" \
+    "$IT_SERVER_IP" 53 "outside.socks.test=$IT_SERVER_IP" >/dev/null
+
+n=100 # the HTTP servers listening on the tunnel and link addresses
+until ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q ":8080\b" &&
+    ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q ":8081\b"; do
     ((n-- > 0)) || { echo "FAIL: http.server did not start"; cat "$IT_DIR/http.log"; exit 1; }
     sleep 0.1
 done
@@ -39,15 +50,6 @@ it_nobody_setup
 printf '# local users\nalice:s3cret\n' >"$U/users"
 chmod 0644 "$U/users"
 fail=0
-
-rc=0
-ip netns exec "$IT_NS_C" "${NOBODY[@]}" "$LVPN_BIN" socks --direct-outside "$U/client.ovpn" \
-    >"$IT_DIR/direct.out" 2>&1 || rc=$?
-if ((rc != 2)) || ! grep -q "direct-outside is not supported" "$IT_DIR/direct.out"; then
-    echo "FAIL: --direct-outside: exit $rc (want 2 with a reason)"; cat "$IT_DIR/direct.out"; fail=1
-else
-    echo "ok: --direct-outside refused clearly"
-fi
 
 PORT=1080
 SOCKS_LOG=$IT_DIR/socks.log
@@ -100,14 +102,26 @@ rm -f "$IT_DIR"/p[0-9]*
 if ((bad)); then echo "FAIL: $bad of 20 parallel transfers failed"; fail=1; else
     echo "ok: 20 parallel transfers, all byte-exact"; fi
 
-# outside the pushed routes: SOCKS reply 2 (curl: "connection not allowed by ruleset")
+# outside the pushed routes (reachable directly, but not through the tunnel):
+# SOCKS reply 2 (curl: "connection not allowed by ruleset"), HTTP 403, and
+# UDP datagrams dropped
+OUT_URL=http://$IT_SERVER_IP:8081/big.bin
 rc=0
-"${CURL[@]}" -o /dev/null --socks5 127.0.0.1:$PORT http://198.18.0.1:8080/ 2>"$IT_DIR/out.err" || rc=$?
-if ((rc == 0)) || ! grep -q "(2)" "$IT_DIR/out.err" ||
-    ! grep -q "outside the tunnel's routes" "$SOCKS_LOG"; then
-    echo "FAIL: outside destination (curl exit $rc)"; cat "$IT_DIR/out.err"; fail=1
+"${CURL[@]}" -o /dev/null --socks5 127.0.0.1:$PORT "$OUT_URL" 2>"$IT_DIR/out.err" || rc=$?
+code=$("${CURL[@]}" -o /dev/null -w '%{http_connect}' -p -x http://127.0.0.1:$PORT "$OUT_URL" \
+    2>/dev/null || true)
+if ((rc == 0)) || ! grep -q "(2)" "$IT_DIR/out.err" || [[ $code != 403 ]] ||
+    ! grep -q "$IT_SERVER_IP:8081 is outside the tunnel's routes" "$SOCKS_LOG"; then
+    echo "FAIL: outside destination (curl exit $rc, HTTP $code)"; cat "$IT_DIR/out.err"; fail=1
 else
-    echo "ok: destination outside the routes refused (reply 2)"
+    echo "ok: destination outside the routes refused (reply 2, HTTP 403)"
+fi
+got=$(ip netns exec "$IT_NS_C" timeout 30 python3 "$HERE/socks_udp.py" $PORT "$IT_SERVER_IP" \
+    outside.socks.test 1 2>&1) || true
+if [[ $got == "$IT_SERVER_IP" ]] || ! grep -q "UDP datagram dropped: destination outside" "$SOCKS_LOG"; then
+    echo "FAIL: UDP ASSOCIATE to an outside address was not dropped: $got"; fail=1
+else
+    echo "ok: UDP ASSOCIATE to an outside address dropped"
 fi
 # UDP ASSOCIATE: a DNS query to the server's tunnel address through the relay
 got=$(ip netns exec "$IT_NS_C" timeout 30 python3 "$HERE/socks_udp.py" $PORT "$IT_TUN_SERVER_IP" \
@@ -179,6 +193,45 @@ else
         echo "FAIL: --auth"; cat "$IT_DIR/socks-auth.log"; fail=1
     else
         echo "ok: --auth: SOCKS5 and HTTP CONNECT need the right password"
+    fi
+fi
+
+# --direct-outside: the same outside destinations, reached from the host
+DLOG=$IT_DIR/socks-direct.log
+IT_BG_LOG=$DLOG it_bg_in_client "${NOBODY[@]}" "$LVPN_BIN" socks \
+    --listen 127.0.0.1:1082 --direct-outside "$U/client.ovpn" >/dev/null
+if ! it_wait_log "$DLOG" "tunnel up" 30; then
+    echo "FAIL: --direct-outside proxy: no tunnel"; cat "$DLOG"; fail=1
+else
+    fetch "--direct-outside, SOCKS5" "$IT_DIR/d1" --socks5 127.0.0.1:1082 "$OUT_URL"
+    fetch "--direct-outside, HTTP CONNECT" "$IT_DIR/d2" -p -x http://127.0.0.1:1082 "$OUT_URL"
+    fetch "--direct-outside, inside the routes still through the tunnel" "$IT_DIR/d3" \
+        --socks5 127.0.0.1:1082 "$URL"
+    # the outside server saw the client's link address; the inside one its tunnel address
+    if ! grep -q "^$IT_CLIENT_IP .*GET /big.bin" "$IT_DIR/http-out.log" ||
+        grep -q "^198\.19\." "$IT_DIR/http-out.log" ||
+        [[ $(grep -c "^198\.19\..*GET /big.bin" "$IT_DIR/http.log") -lt 24 ]] ||
+        ! grep -q "connecting directly to $IT_SERVER_IP:8081" "$DLOG"; then
+        echo "FAIL: --direct-outside: wrong paths"; tail -n 5 "$IT_DIR/http-out.log" "$DLOG"; fail=1
+    else
+        echo "ok: --direct-outside: outside from $IT_CLIENT_IP directly, inside through the tunnel"
+    fi
+    got=$(ip netns exec "$IT_NS_C" timeout 30 python3 "$HERE/socks_udp.py" 1082 "$IT_SERVER_IP" \
+        outside.socks.test 2>&1) || true
+    if [[ $got != "$IT_SERVER_IP" ]]; then
+        echo "FAIL: --direct-outside: UDP ASSOCIATE: $got"; fail=1
+    else
+        echo "ok: --direct-outside: UDP ASSOCIATE answered directly"
+    fi
+    # a refused direct connect gets reply 5 at once (nothing listens on 8082)
+    rc=0
+    "${CURL[@]}" -o /dev/null --socks5 127.0.0.1:1082 http://$IT_SERVER_IP:8082/ \
+        2>"$IT_DIR/d4.err" || rc=$?
+    if ((rc == 0)) || ! grep -q "(5)" "$IT_DIR/d4.err" ||
+        ! grep -q "direct connection failed: connection refused" "$DLOG"; then
+        echo "FAIL: --direct-outside: refused connect (curl exit $rc)"; cat "$IT_DIR/d4.err"; fail=1
+    else
+        echo "ok: --direct-outside: a refused connection gets reply 5"
     fi
 fi
 if grep -q "s3cret" "$SOCKS_LOG" "$IT_DIR/socks-auth.log"; then echo "FAIL: password logged"; fail=1; fi
