@@ -100,8 +100,8 @@ uint16_t lvpn__csum_fold(uint32_t sum) {
   return (uint16_t)sum;
 }
 
-uint32_t lvpn__csum_pseudo(const uint8_t *src, const uint8_t *dst,
-                           size_t alen, uint8_t proto, uint32_t l4len) {
+uint32_t lvpn__csum_pseudo(const uint8_t *src, const uint8_t *dst, size_t alen,
+                           uint8_t proto, uint32_t l4len) {
   uint32_t sum = lvpn__csum_add(0, src, alen);
   sum = lvpn__csum_add(sum, dst, alen);
   sum += proto;
@@ -154,8 +154,8 @@ int lvpn__gso_init(lvpn__gso_t *g, const uint8_t *pkt, size_t len,
   if (g->v6) {
     /* extension headers are copied as they are; only plain ones when the
      * next header is not the transport itself would need parsing */
-    if (g->iphlen < 40 || (g->iphlen == 40 && pkt[6] != (g->tcp ? PROTO_TCP
-                                                                 : PROTO_UDP)))
+    if (g->iphlen < 40 ||
+        (g->iphlen == 40 && pkt[6] != (g->tcp ? PROTO_TCP : PROTO_UDP)))
       return -1;
   } else {
     if (g->iphlen != (size_t)(pkt[0] & 0x0f) * 4 || g->iphlen < 20 ||
@@ -217,15 +217,15 @@ int lvpn__gso_next(lvpn__gso_t *g, uint8_t *out, size_t cap, size_t *outlen) {
     wr16(out + 2, (uint16_t)total);
     wr16(out + 4, (uint16_t)(g->id0 + g->idx));
     wr16(out + 10, 0);
-    wr16(out + 10, (uint16_t)~lvpn__csum_fold(
-                       lvpn__csum_add(0, out, g->iphlen)));
+    wr16(out + 10,
+         (uint16_t)~lvpn__csum_fold(lvpn__csum_add(0, out, g->iphlen)));
   }
   l4 = out + g->iphlen;
   l4len = total - g->iphlen;
   if (g->tcp) {
     wr32(l4 + 4, g->seq0 + (uint32_t)(g->off - g->hdrlen));
     if (!last)
-      l4[13] &= (uint8_t)~(TCP_FIN | TCP_PSH);
+      l4[13] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
     if (g->idx > 0)
       l4[13] &= (uint8_t)~TCP_CWR;
     wr16(l4 + 16, 0);
@@ -255,7 +255,7 @@ void lvpn__gro_reset(lvpn__gro_t *g) {
 
 /* What lvpn__gro_add learns of one packet. */
 typedef struct tcp_info_s {
-  int v6;       /* 0: IPv4 */
+  int v6; /* 0: IPv4 */
   size_t iphlen, tcphlen, payload;
   uint8_t flags;
   int candidate; /* may join or start a super-packet */
@@ -289,8 +289,8 @@ static int tcp_parse(const uint8_t *p, size_t len, tcp_info_t *ti) {
     return 0;
   ti->payload = len - ti->iphlen - ti->tcphlen;
   ti->flags = p[ti->iphlen + 13];
-  ti->candidate = ti->payload > 0 && (ti->flags == TCP_ACK ||
-                                      ti->flags == (TCP_ACK | TCP_PSH));
+  ti->candidate = ti->payload > 0 &&
+                  (ti->flags == TCP_ACK || ti->flags == (TCP_ACK | TCP_PSH));
   return 1;
 }
 
@@ -320,8 +320,7 @@ static int can_append(lvpn__gro_t *g, lvpn__gro_item_t *it, const uint8_t *p,
       it->tcp != (ti->v6 ? 6 : 4) || it->tcphlen != ti->tcphlen ||
       it->n >= LVPN__GRO_MAX)
     return 0;
-  if (ti->payload > it->gso_size ||
-      it->total + ti->payload > LVPN__GRO_MAX_LEN)
+  if (ti->payload > it->gso_size || it->total + ti->payload > LVPN__GRO_MAX_LEN)
     return 0;
   if (ti->v6) { /* version, traffic class, flow label; hop limit */
     if (memcmp(p, h, 4) != 0 || p[7] != h[7])
@@ -331,7 +330,7 @@ static int can_append(lvpn__gro_t *g, lvpn__gro_item_t *it, const uint8_t *p,
       return 0;
   }
   if (rd32(p + th + 4) != it->next_seq ||
-      memcmp(p + th + 8, h + th + 8, 4) != 0 || /* ack */
+      memcmp(p + th + 8, h + th + 8, 4) != 0 ||                /* ack */
       memcmp(p + th + 20, h + th + 20, ti->tcphlen - 20) != 0) /* options */
     return 0;
   if (!it->verified) {

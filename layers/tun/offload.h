@@ -47,8 +47,8 @@ void lvpn__vnet_hdr_encode(uint8_t b[LVPN__VNET_HDR_LEN],
 uint32_t lvpn__csum_add(uint32_t sum, const uint8_t *p, size_t n);
 uint16_t lvpn__csum_fold(uint32_t sum);
 /* The TCP/UDP pseudo header: addresses of `alen` (4 or 16) bytes each. */
-uint32_t lvpn__csum_pseudo(const uint8_t *src, const uint8_t *dst,
-                           size_t alen, uint8_t proto, uint32_t l4len);
+uint32_t lvpn__csum_pseudo(const uint8_t *src, const uint8_t *dst, size_t alen,
+                           uint8_t proto, uint32_t l4len);
 
 /** VIRTIO_NET_HDR_F_NEEDS_CSUM on a packet that is not GSO: the field at
  * csum_start + csum_offset holds the pseudo-header sum; fold in the bytes
@@ -91,7 +91,7 @@ size_t lvpn__gso_count(const lvpn__gso_t *g);
 
 /* ---- coalescing (the write side: GRO before one tun write) ---- */
 
-#define LVPN__GRO_MAX 64      /* packets per batch */
+#define LVPN__GRO_MAX 64        /* packets per batch */
 #define LVPN__GRO_MAX_LEN 65535 /* bytes of one super-packet */
 
 typedef struct lvpn__gro_pkt_s {
@@ -101,10 +101,10 @@ typedef struct lvpn__gro_pkt_s {
 } lvpn__gro_pkt_t;
 
 typedef struct lvpn__gro_item_s {
-  int first, last;   /* packet indexes */
-  unsigned n;        /* packets in the item */
-  uint8_t tcp;       /* 4 or 6: a TCP segment that may take more; 0: not */
-  uint8_t flow;      /* has a TCP 5-tuple (even when it takes no more) */
+  int first, last; /* packet indexes */
+  unsigned n;      /* packets in the item */
+  uint8_t tcp;     /* 4 or 6: a TCP segment that may take more; 0: not */
+  uint8_t flow;    /* has a TCP 5-tuple (even when it takes no more) */
   uint8_t iphlen, tcphlen;
   uint8_t psh;       /* the last segment has PSH: nothing may follow */
   uint8_t short_;    /* the last segment is shorter than gso_size */

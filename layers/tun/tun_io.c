@@ -60,8 +60,7 @@ void lvpn__tun_send(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
 
 /* One write of a whole packet, behind a zero virtio-net header when the
  * device wants one. */
-static int tun_write_one(lvpn__tun_layer_t *t, const uint8_t *pkt,
-                         size_t len) {
+static int tun_write_one(lvpn__tun_layer_t *t, const uint8_t *pkt, size_t len) {
   uint8_t vh[LVPN__VNET_HDR_LEN];
   struct iovec iov[2];
   ssize_t n;
@@ -79,8 +78,8 @@ static int tun_write_one(lvpn__tun_layer_t *t, const uint8_t *pkt,
 /* block-ipv6: the packet never leaves; the answer goes back on the tun. */
 static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
   uint8_t out[1280];
-  size_t n = lvpn__icmp6_unreachable(p->data, p->len, t->block_src6, out,
-                                     sizeof(out));
+  size_t n =
+      lvpn__icmp6_unreachable(p->data, p->len, t->block_src6, out, sizeof(out));
   t->blocked6++;
   if (n > 0 && tun_write_one(t, out, n) != 0)
     t->tx_errors++;
@@ -95,10 +94,8 @@ static void tun_got(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
     lvpn__pbuf_free(p);
     return;
   }
-  LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu",
-                  p->len);
-  LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
-            p->len);
+  LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu", p->len);
+  LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data, p->len);
   lvpn__tun_send(t, p);
 }
 
@@ -248,8 +245,8 @@ void lvpn__tun_io_flush(lvpn__tun_layer_t *t) {
       t->gro_segments += it->n;
     }
     t->tx_packets += it->n;
-    t->tx_bytes += want - sizeof(vh) + (size_t)(it->n - 1) *
-                                            ((size_t)it->iphlen + it->tcphlen);
+    t->tx_bytes += want - sizeof(vh) +
+                   (size_t)(it->n - 1) * ((size_t)it->iphlen + it->tcphlen);
   }
   for (i = 0; i < io->gro.n_pkts; i++)
     lvpn__pbuf_free(io->pending[i]);

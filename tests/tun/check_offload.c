@@ -30,7 +30,9 @@ static uint16_t fold_not(uint32_t s) {
   return (uint16_t)~s;
 }
 
-static int v6_of(const uint8_t *p) { return (p[0] >> 4) == 6; }
+static int v6_of(const uint8_t *p) {
+  return (p[0] >> 4) == 6;
+}
 static size_t iphl(const uint8_t *p) {
   return v6_of(p) ? 40 : (size_t)(p[0] & 15) * 4;
 }
@@ -62,7 +64,7 @@ static int packet_ok(const uint8_t *p, size_t len) {
 
 typedef struct {
   int v6;
-  uint8_t proto;  /* 6 or 17 */
+  uint8_t proto; /* 6 or 17 */
   uint16_t sport, dport;
   uint32_t seq, ack;
   uint8_t flags;
@@ -73,14 +75,22 @@ typedef struct {
 } spec_t;
 
 static spec_t tcp_spec(int v6) {
-  spec_t s = {.v6 = v6, .proto = 6, .sport = 40000, .dport = 80,
-              .seq = 1000000, .ack = 777, .flags = 0x10, .id = 100,
+  spec_t s = {.v6 = v6,
+              .proto = 6,
+              .sport = 40000,
+              .dport = 80,
+              .seq = 1000000,
+              .ack = 777,
+              .flags = 0x10,
+              .id = 100,
               .ttl = 64};
   return s;
 }
 
 /* Payload byte i of a stream: distinct enough to catch misplaced bytes. */
-static uint8_t pay(size_t i) { return (uint8_t)(i * 7 + (i >> 8)); }
+static uint8_t pay(size_t i) {
+  return (uint8_t)(i * 7 + (i >> 8));
+}
 
 /* Builds one packet whose payload is stream bytes [from, from+n); with
  * `csum` the transport checksum is right, else left 0. */
@@ -96,8 +106,16 @@ static size_t build(uint8_t *b, const spec_t *s, size_t from, size_t n,
     lvpn__put_u16(b + 4, (uint16_t)(len - 40));
     b[6] = s->proto;
     b[7] = s->ttl;
-    b[8] = 0x20; b[9] = 0x01; b[10] = 0x00; b[11] = 0x02; b[23] = 1;
-    b[24] = 0x20; b[25] = 0x01; b[26] = 0x00; b[27] = 0x02; b[39] = 2;
+    b[8] = 0x20;
+    b[9] = 0x01;
+    b[10] = 0x00;
+    b[11] = 0x02;
+    b[23] = 1;
+    b[24] = 0x20;
+    b[25] = 0x01;
+    b[26] = 0x00;
+    b[27] = 0x02;
+    b[39] = 2;
   } else {
     b[0] = 0x45;
     b[1] = s->tos;
@@ -106,8 +124,14 @@ static size_t build(uint8_t *b, const spec_t *s, size_t from, size_t n,
     b[6] = 0x40; /* DF */
     b[8] = s->ttl;
     b[9] = s->proto;
-    b[12] = 198; b[13] = 19; b[14] = 0; b[15] = 1;
-    b[16] = 198; b[17] = 19; b[18] = 0; b[19] = 2;
+    b[12] = 198;
+    b[13] = 19;
+    b[14] = 0;
+    b[15] = 1;
+    b[16] = 198;
+    b[17] = 19;
+    b[18] = 0;
+    b[19] = 2;
     lvpn__put_u16(b + 10, fold_not(sum16(b, 20, 0)));
   }
   lvpn__put_u16(l4, s->sport);
@@ -157,8 +181,8 @@ static size_t segment_all(size_t len, const lvpn__vnet_hdr_t *vh,
       uint8_t f = l4[13];
       ck_assert_uint_eq(lvpn__get_u32(l4 + 4), s->seq + (uint32_t)off);
       ck_assert_uint_eq(lvpn__get_u32(l4 + 8), s->ack);
-      ck_assert_int_eq((f & 0x01) != 0, last && (s->flags & 0x01)); /* FIN */
-      ck_assert_int_eq((f & 0x08) != 0, last && (s->flags & 0x08)); /* PSH */
+      ck_assert_int_eq((f & 0x01) != 0, last && (s->flags & 0x01));   /* FIN */
+      ck_assert_int_eq((f & 0x08) != 0, last && (s->flags & 0x08));   /* PSH */
       ck_assert_int_eq((f & 0x80) != 0, n == 0 && (s->flags & 0x80)); /* CWR */
       ck_assert_uint_eq(f & 0x10, 0x10);
       if (s->optlen > 0)
@@ -179,8 +203,7 @@ static lvpn__vnet_hdr_t gso_hdr(uint8_t type, size_t iph, size_t hdrlen,
                          .hdr_len = (uint16_t)hdrlen,
                          .gso_size = (uint16_t)gso_size,
                          .csum_start = (uint16_t)iph,
-                         .csum_offset = type == LVPN__VNET_GSO_UDP_L4 ? 6
-                                                                      : 16};
+                         .csum_offset = type == LVPN__VNET_GSO_UDP_L4 ? 6 : 16};
   return vh;
 }
 
@@ -482,25 +505,31 @@ START_TEST(test_offload_gro_must_not_merge) {
   lvpn__gro_reset(&gro);
   lvpn__gro_add(&gro, pk[0], seg_pkt(0, &s, 1000, 1000));
   lvpn__gro_add(&gro, pk[1], seg_pkt(1, &s, 1000, 500));
-  lvpn__gro_add(&gro, pk[2], build(pk[2], &(spec_t){.v6 = 0, .proto = 6,
-                                                    .sport = 40000,
-                                                    .dport = 80,
-                                                    .seq = s.seq + 1500,
-                                                    .ack = s.ack,
-                                                    .flags = 0x10,
-                                                    .ttl = 64},
-                                   1500, 500, 1));
+  lvpn__gro_add(&gro, pk[2],
+                build(pk[2],
+                      &(spec_t){.v6 = 0,
+                                .proto = 6,
+                                .sport = 40000,
+                                .dport = 80,
+                                .seq = s.seq + 1500,
+                                .ack = s.ack,
+                                .flags = 0x10,
+                                .ttl = 64},
+                      1500, 500, 1));
   expect_items(m2, 2);
   lvpn__gro_reset(&gro);
   lvpn__gro_add(&gro, pk[0], seg_pkt(0, &s, 1000, 500));
-  lvpn__gro_add(&gro, pk[1], build(pk[1], &(spec_t){.v6 = 0, .proto = 6,
-                                                    .sport = 40000,
-                                                    .dport = 80,
-                                                    .seq = s.seq + 500,
-                                                    .ack = s.ack,
-                                                    .flags = 0x10,
-                                                    .ttl = 64},
-                                   500, 1000, 1));
+  lvpn__gro_add(&gro, pk[1],
+                build(pk[1],
+                      &(spec_t){.v6 = 0,
+                                .proto = 6,
+                                .sport = 40000,
+                                .dport = 80,
+                                .seq = s.seq + 500,
+                                .ack = s.ack,
+                                .flags = 0x10,
+                                .ttl = 64},
+                      500, 1000, 1));
   expect_items(two, 2);
   /* FIN, SYN, RST, URG, CWR, and pure ACKs start their own items */
   {
@@ -579,8 +608,7 @@ START_TEST(test_offload_gro_flows_and_limits) {
   /* a super-packet stops below 64 KiB: 1448-byte segments, 45 fit */
   lvpn__gro_reset(&gro);
   for (i = 0; i < 47; i++)
-    ck_assert_int_eq(lvpn__gro_add(&gro, pk[i], seg_pkt(i, &a, 1448, 1448)),
-                     i);
+    ck_assert_int_eq(lvpn__gro_add(&gro, pk[i], seg_pkt(i, &a, 1448, 1448)), i);
   ck_assert_uint_eq(gro.n_items, 2);
   ck_assert_uint_eq(gro.items[0].n, 45);
   ck_assert_uint_le(gro.items[0].total, 65535);
