@@ -9,7 +9,9 @@ PUT /up     reads the body (Content-Length) and answers with its sha256
 """
 import hashlib
 import http.server
+import socket
 import sys
+import time
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -48,7 +50,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 def main():
     addr, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    srv = http.server.ThreadingHTTPServer((addr, port), Handler)
+    cls = http.server.ThreadingHTTPServer
+    if ":" in addr:
+        cls = type("Server6", (cls,), {"address_family": socket.AF_INET6})
+    for _ in range(100):  # an IPv6 address may still be tentative (DAD)
+        try:
+            srv = cls((addr, port), Handler)
+            break
+        except OSError:
+            time.sleep(0.1)
+    else:
+        srv = cls((addr, port), Handler)
     srv.path = path
     print("listening", flush=True)
     srv.serve_forever()
