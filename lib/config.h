@@ -245,6 +245,7 @@ struct lvpn_config_s {
   int tun_mtu; /* default 1500 */
   bool tun_mtu_given;
   int tun_mtu_extra; /* tun-mtu-extra (0): lowers the computed MSS */
+  bool disable_offload; /* no TUN offloads (layers/tun/tun_io.c) */
   int link_mtu;      /* link-mtu (deprecated), 0: not given */
   int fragment;      /* fragment N, 0: off (UDP only) */
   bool fragment_mtu; /* fragment N mtu: N counts the outer IP+UDP headers */

@@ -208,6 +208,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("replay-window", 1, 2, fn_replay),
     OPT_FLAG("mute-replay-warnings", mute_replay_warnings),
     OPT_FN("tun-mtu", 1, 1, fn_tun_mtu),
+    OPT_FLAG("disable-offload", disable_offload), /* layers/tun/tun_io.c */
     OPT_FN("mssfix", 0, 2, fn_mssfix),
     OPT_FN("fragment", 1, 2, fn_fragment),
     OPT_FN("link-mtu", 1, 1, fn_link_mtu),

@@ -18,7 +18,8 @@
 
 /* ---- device ---- */
 
-int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
+static int tun_open_flags(const char *dev, short flags, char *ifname_out,
+                          int *fd_out) {
   struct ifreq ifr;
   const char *name = dev;
   int fd;
@@ -31,7 +32,7 @@ int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
   if (fd < 0)
     return -errno;
   memset(&ifr, 0, sizeof(ifr));
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = flags;
   memcpy(ifr.ifr_name, name, strlen(name));
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
@@ -42,6 +43,48 @@ int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
   ifname_out[IFNAMSIZ - 1] = '\0';
   *fd_out = fd;
   return 0;
+}
+
+int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
+  return tun_open_flags(dev, IFF_TUN | IFF_NO_PI, ifname_out, fd_out);
+}
+
+/* TUN_F_USO4/6 arrived in Linux 6.2; older headers lack them */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+int lvpn__tun_open_offload(const char *dev, char *ifname_out, int *fd_out,
+                           unsigned *offload, char *why, size_t whylen) {
+  const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+  int fd, err, hdrsz = 10, e = 0;
+
+  *offload = 0;
+  err = tun_open_flags(dev, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifname_out,
+                       &fd);
+  if (err != 0) /* IFF_VNET_HDR is as old as 2.6.27: not the reason */
+    return err;
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
+    e = errno;
+    snprintf(why, whylen, "TUNSETVNETHDRSZ: %s", strerror(e));
+  } else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(tcp | TUN_F_USO4 |
+                                                     TUN_F_USO6)) == 0) {
+    *offload = tcp | TUN_F_USO4 | TUN_F_USO6;
+  } else if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)tcp) == 0) {
+    *offload = tcp;
+  } else {
+    e = errno;
+    snprintf(why, whylen, "TUNSETOFFLOAD: %s", strerror(e));
+  }
+  if (*offload != 0) {
+    *fd_out = fd;
+    return 0;
+  }
+  /* a vnet header without offloads only costs: a plain device instead
+   * (non-persistent: the name is free again once this fd is closed) */
+  close(fd);
+  return lvpn__tun_open(dev, ifname_out, fd_out);
 }
 
 void lvpn__tun_close(int fd) {

@@ -7,14 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Outbound: towards the datachannel. Owns `p`. */
-static void tun_send(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
-  if (t->hooks != NULL && t->hooks->active != 0)
-    lvpn__hooks_process(t->hooks, LVPN_INSIDE_OUTBOUND, p);
-  else
-    lvpn__layer_send_down(&t->base, p);
-}
-
 static void tun_write(lvpn__tun_layer_t *t, lvpn__pbuf_t *p);
 
 /* What passed the hooks (or was injected), in either direction. */
@@ -29,19 +21,8 @@ static void tun_hooks_deliver(void *ud, lvpn_inside_dir_t dir,
     tun_write(t, p);
 }
 
-/* block-ipv6: the packet never leaves; the answer goes back on the tun. */
-static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
-  uint8_t out[1280];
-  size_t n = lvpn__icmp6_unreachable(p->data, p->len, t->block_src6, out,
-                                     sizeof(out));
-  t->blocked6++;
-  if (n > 0 && write(t->fd, out, n) != (ssize_t)n)
-    t->tx_errors++;
-}
-
 static void tun_poll_cb(uv_poll_t *h, int status, int events) {
   lvpn__tun_layer_t *t = container_of(h, lvpn__tun_layer_t, poll);
-  unsigned i;
 
   if (status < 0) {
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "poll %s: %s",
@@ -49,41 +30,8 @@ static void tun_poll_cb(uv_poll_t *h, int status, int events) {
     lvpn__layer_fail(&t->base, LVPN_ETUN);
     return;
   }
-  if (!(events & UV_READABLE))
-    return;
-  /* Bounded per wake-up, like the queues, so reading cannot starve. */
-  for (i = 0; i < t->base.budget && lvpn__layer_running(&t->base); i++) {
-    lvpn__pbuf_t *p = lvpn__pbuf_alloc(t->pool);
-    ssize_t n;
-    if (p == NULL) {
-      t->rx_no_buffer++;
-      return;
-    }
-    n = read(t->fd, p->data, lvpn__pbuf_tailroom(p));
-    if (n <= 0) {
-      int e = errno;
-      lvpn__pbuf_free(p);
-      if (n < 0 && e != EAGAIN && e != EINTR) {
-        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name, "read %s: %s",
-                  t->ifname, strerror(e));
-        lvpn__layer_fail(&t->base, LVPN_ETUN);
-      }
-      return;
-    }
-    p->len = (size_t)n;
-    t->rx_packets++;
-    t->rx_bytes += (uint64_t)n;
-    if (t->block_ipv6 && (p->data[0] >> 4) == 6) {
-      tun_block6(t, p);
-      lvpn__pbuf_free(p);
-      continue;
-    }
-    LVPN__TRACE_PKT(t->base.trace, 1, t->base.name, "read", "bytes=%zu",
-                    p->len);
-    LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, p->data,
-              p->len);
-    tun_send(t, p);
-  }
+  if (events & UV_READABLE)
+    lvpn__tun_io_read(t);
 }
 
 static void tun_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
@@ -111,14 +59,7 @@ static void tun_write(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
     lvpn__layer_drop(l, p);
     return;
   }
-  if (write(t->fd, p->data, p->len) != (ssize_t)p->len) {
-    t->tx_errors++;
-    lvpn__layer_drop(l, p);
-    return;
-  }
-  t->tx_packets++;
-  t->tx_bytes += p->len;
-  lvpn__pbuf_free(p);
+  lvpn__tun_io_write(t, p);
 }
 
 static void tun_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
@@ -143,7 +84,7 @@ int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
   LVPN__TAP(t->base.trace, LVPN_TAP_INSIDE, 1, 0, NULL, NULL, pkt, len);
   t->rx_packets++;
   t->rx_bytes += len;
-  tun_send(t, p);
+  lvpn__tun_send(t, p);
   return 0;
 }
 
@@ -281,6 +222,7 @@ static int same_addresses(const lvpn__tun_plan_t *a,
 static void tun_adopt(lvpn__tun_layer_t *t) {
   lvpn__tun_keep_t *k = t->keep;
   t->fd = k->fd;
+  t->offload = k->offload;
   memcpy(t->ifname, k->ifname, sizeof(t->ifname));
   t->nl = k->nl;
   t->nl.log = t->base.log;
@@ -295,6 +237,7 @@ static void tun_adopt(lvpn__tun_layer_t *t) {
 static void tun_hand_over(lvpn__tun_layer_t *t) {
   lvpn__tun_keep_t *k = t->keep;
   k->fd = t->fd;
+  k->offload = t->offload;
   memcpy(k->ifname, t->ifname, sizeof(k->ifname));
   k->nl = t->nl;
   k->up_ran = t->up_ran;
@@ -378,7 +321,16 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         lvpn__tun_plan_init(&t->applied);
       }
     } else {
-      err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
+      char why[128] = "";
+      if (t->offload_off)
+        err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
+      else
+        err = lvpn__tun_open_offload(t->dev, t->ifname, &t->fd, &t->offload,
+                                     why, sizeof(why));
+      if (err == 0 && why[0] != '\0')
+        LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+                  "TUN offloads unavailable (%s): plain reads and writes",
+                  why);
       if (err != 0) {
         snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
                  lvpn_strerror(err));
@@ -434,6 +386,10 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
       if (t->script.route_up != NULL)
         run_script(t, t->script.route_up, "route-up");
     }
+    if (lvpn__tun_io_init(t) != 0) {
+      snprintf(errbuf, errlen, "%s: out of memory", t->ifname);
+      return LVPN_ENOMEM;
+    }
     err = uv_poll_init(t->base.loop, &t->poll, t->fd);
     if (err != 0) {
       snprintf(errbuf, errlen, "poll %s: %s", t->ifname, uv_strerror(err));
@@ -448,6 +404,8 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     if (!kept)
       LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
                 "TUN/TAP device %s opened", t->ifname);
+    LVPN__TRACE(t->base.trace, t->base.name, "offload", "flags=%u",
+                t->offload);
   } else {
     LVPN__TRACE(t->base.trace, t->base.name, "inside", "mode=%s", "host");
   }
@@ -482,6 +440,8 @@ static void tun_stop(lvpn__layer_t *l) {
   lvpn__tun_layer_t *t = container_of(l, lvpn__tun_layer_t, base);
   if (t->poll_init)
     uv_poll_stop(&t->poll);
+  if (t->fd >= 0)
+    lvpn__tun_io_flush(t); /* what this wake had batched */
 }
 
 static void tun_poll_closed(lvpn__tun_layer_t *t) {
@@ -500,6 +460,7 @@ static void tun_close(lvpn__layer_t *l) {
     t->hooks->deliver_ud = NULL;
   }
 
+  lvpn__tun_io_free(t);
   if (t->keep != NULL && t->fd >= 0 && t->nl_open) {
     tun_hand_over(t); /* persist-tun: DNS stays too, nothing leaks */
     return;
@@ -543,6 +504,13 @@ static void tun_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "rx_no_buffer", t->rx_no_buffer);
   cb(ud, l->name, "updates", t->updates);
   cb(ud, l->name, "blocked_ipv6", t->blocked6);
+  cb(ud, l->name, "offload_flags", t->offload);
+  cb(ud, l->name, "tso_superpackets", t->tso_superpackets);
+  cb(ud, l->name, "tso_segments", t->tso_segments);
+  cb(ud, l->name, "csum_completed", t->csum_completed);
+  cb(ud, l->name, "gro_writes", t->gro_writes);
+  cb(ud, l->name, "gro_segments", t->gro_segments);
+  cb(ud, l->name, "offload_errors", t->offload_errors);
 }
 
 static const lvpn__layer_ops_t tun_ops = {.up = tun_up,
@@ -565,6 +533,10 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
                               void *ud) {
   t->host_write = fn;
   t->host_ud = ud;
+}
+
+void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on) {
+  t->offload_off = !on;
 }
 
 void lvpn__tun_layer_set_hooks(lvpn__tun_layer_t *t, lvpn__hooks_t *hooks) {

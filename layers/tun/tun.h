@@ -9,6 +9,7 @@
 #include "layers/tun/netlink.h"
 #include "layers/tun/script.h"
 #include "layers/tun/device.h"
+#include "layers/tun/offload.h"
 #include "hooks/chain.h"
 
 #define LVPN__TUN_MAX_DHCP 64
@@ -35,6 +36,7 @@ typedef struct lvpn__tun_script_s {
 typedef struct lvpn__tun_keep_s {
   int have;
   int fd;
+  unsigned offload; /* the TUN_F_* flags the fd was opened with */
   char ifname[LVPN__IFNAMSIZ];
   lvpn__nl_t nl;
   int up_ran;
@@ -42,6 +44,9 @@ typedef struct lvpn__tun_keep_s {
   lvpn__tun_plan_t plan;
   struct lvpn__dns_host_s *dns; /* the DNS it kept (owned by the client) */
 } lvpn__tun_keep_t;
+
+/* Offload buffers (tun_io.c): the spill buffer and the coalescing batch. */
+typedef struct lvpn__tun_io_s lvpn__tun_io_t;
 
 typedef struct lvpn__tun_layer_s {
   lvpn__layer_t base;
@@ -70,11 +75,20 @@ typedef struct lvpn__tun_layer_s {
   lvpn__hooks_t *hooks; /* the client's inside hooks, run when active */
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes, tx_errors,
       rx_no_buffer;
+  /* TUN offloads (tun_io.c, offload.c) */
+  int offload_off;     /* --disable-offload: open a plain device */
+  unsigned offload;    /* TUN_F_* in use; 0: plain reads and writes */
+  int gro_off;         /* the device refused a coalesced write */
+  lvpn__tun_io_t *io;  /* non-NULL with offload */
+  uint64_t tso_superpackets, tso_segments, csum_completed, gro_writes,
+      gro_segments, offload_errors;
 } lvpn__tun_layer_t;
 
 void lvpn__tun_layer_init(lvpn__tun_layer_t *t, uv_loop_t *loop,
                           lvpn__pbuf_pool_t *pool, const char *dev,
                           const lvpn__logger_t *log);
+/* --disable-offload (before configure): a device without IFF_VNET_HDR. */
+void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on);
 /* Host inside I/O instead of a device (before start). */
 void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
                               void *ud);
@@ -105,5 +119,21 @@ void lvpn__tun_keep_release(lvpn__tun_keep_t *keep, const lvpn__logger_t *log,
 /* Host mode: one inside packet from the host (copied). */
 int lvpn__tun_layer_inject(lvpn__tun_layer_t *t, const uint8_t *pkt,
                            size_t len);
+
+/* tun_io.c: the device's reads and writes (offload buffers from
+ * lvpn__tun_io_init once `offload` is known; freed, with any packet still
+ * batched, by lvpn__tun_io_free). */
+int lvpn__tun_io_init(lvpn__tun_layer_t *t);
+void lvpn__tun_io_free(lvpn__tun_layer_t *t);
+/* Reads up to a budget of packets (segmenting super-packets) and sends
+ * them down. */
+void lvpn__tun_io_read(lvpn__tun_layer_t *t);
+/* Writes `p` (owned) to the device; with offloads it joins the batch that
+ * is written, coalesced, once this layer's input queue is empty. */
+void lvpn__tun_io_write(lvpn__tun_layer_t *t, lvpn__pbuf_t *p);
+void lvpn__tun_io_flush(lvpn__tun_layer_t *t);
+/* Outbound: a packet read from the inside, to the hooks or the
+ * datachannel. Owns `p`. */
+void lvpn__tun_send(lvpn__tun_layer_t *t, lvpn__pbuf_t *p);
 
 #endif

@@ -17,6 +17,7 @@
 #include "layers/datachannel/fragment.h"
 #include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/tlswrap.h"
+#include "layers/tun/offload.h"
 #include "layers/packetmuxer/wire.h"
 #include "lib/bytes.h"
 #include "lib/comp.h"
@@ -736,6 +737,95 @@ static void gen_filter(void) {
   put("fuzz_filter", "bad_rules", bad, sizeof(bad) - 1);
 }
 
+
+/* ---- TUN offloads: seglen(2) cap(2) vnet+packet, then len(2)+packet ---- */
+
+/* An IPv4 (or IPv6) TCP/UDP packet 198.19.0.1 -> .2 (2001:2::1 -> ::2)
+ * with `n` payload bytes at stream offset `seq`; checksums right. */
+static size_t off_pkt(uint8_t *b, int v6, int tcp, uint32_t seq, size_t n,
+                      uint8_t flags) {
+  size_t h = v6 ? 40 : 20, l4h = tcp ? 20 : 8, len = h + l4h + n, i, alen;
+  uint8_t *l4 = b + h;
+  uint32_t sum;
+  memset(b, 0, len);
+  if (v6) {
+    b[0] = 0x60;
+    lvpn__put_u16(b + 4, (uint16_t)(len - 40));
+    b[6] = tcp ? 6 : 17;
+    b[7] = 64;
+    b[8] = 0x20, b[9] = 0x01, b[11] = 2, b[23] = 1;
+    b[24] = 0x20, b[25] = 0x01, b[27] = 2, b[39] = 2;
+  } else {
+    b[0] = 0x45;
+    lvpn__put_u16(b + 2, (uint16_t)len);
+    b[6] = 0x40;
+    b[8] = 64;
+    b[9] = tcp ? 6 : 17;
+    b[12] = 198, b[13] = 19, b[15] = 1;
+    b[16] = 198, b[17] = 19, b[19] = 2;
+    lvpn__put_u16(b + 10, (uint16_t)~lvpn__csum_fold(lvpn__csum_add(0, b, 20)));
+  }
+  lvpn__put_u16(l4, 40000);
+  lvpn__put_u16(l4 + 2, 80);
+  if (tcp) {
+    lvpn__put_u32(l4 + 4, 1000 + seq);
+    lvpn__put_u32(l4 + 8, 5);
+    l4[12] = 0x50;
+    l4[13] = flags;
+    lvpn__put_u16(l4 + 14, 500);
+  } else {
+    lvpn__put_u16(l4 + 4, (uint16_t)(8 + n));
+  }
+  for (i = 0; i < n; i++)
+    b[h + l4h + i] = (uint8_t)(seq + i);
+  alen = v6 ? 16 : 4;
+  sum = lvpn__csum_pseudo(b + (v6 ? 8 : 12), b + (v6 ? 8 : 12) + alen, alen,
+                          tcp ? 6 : 17, (uint32_t)(len - h));
+  lvpn__put_u16(l4 + (tcp ? 16 : 6),
+                (uint16_t)~lvpn__csum_fold(lvpn__csum_add(sum, l4, len - h)));
+  return len;
+}
+
+static void gen_offload(void) {
+  static uint8_t buf[8192];
+  static const struct {
+    const char *name;
+    int v6, tcp;
+    uint8_t gso, flags;
+    size_t payload, mss;
+  } cases[] = {
+      {"tso4_gro4", 0, 1, LVPN__VNET_GSO_TCPV4, 0x19, 2500, 1000},
+      {"tso6_gro6", 1, 1, LVPN__VNET_GSO_TCPV6, 0x18, 2100, 700},
+      {"uso6", 1, 0, LVPN__VNET_GSO_UDP_L4, 0, 3000, 1200},
+      {"csum4", 0, 1, LVPN__VNET_GSO_NONE, 0x18, 300, 0},
+  };
+  size_t c;
+  for (c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+    lvpn__vnet_hdr_t vh = {LVPN__VNET_F_NEEDS_CSUM, cases[c].gso, 0,
+                           (uint16_t)cases[c].mss,
+                           (uint16_t)(cases[c].v6 ? 40 : 20),
+                           (uint16_t)(cases[c].tcp ? 16 : 6)};
+    size_t len, n = 4, i;
+    len = off_pkt(buf + 4 + LVPN__VNET_HDR_LEN, cases[c].v6, cases[c].tcp, 0,
+                  cases[c].payload, cases[c].flags);
+    vh.hdr_len = (uint16_t)(len - cases[c].payload);
+    lvpn__vnet_hdr_encode(buf + 4, &vh);
+    lvpn__put_u16(buf, (uint16_t)(len + LVPN__VNET_HDR_LEN));
+    lvpn__put_u16(buf + 2, 1500);
+    n += len + LVPN__VNET_HDR_LEN;
+    /* then the same stream in MSS-sized packets to coalesce */
+    for (i = 0; cases[c].mss > 0 && i < cases[c].payload; i += cases[c].mss) {
+      size_t k = cases[c].payload - i < cases[c].mss ? cases[c].payload - i
+                                                     : cases[c].mss;
+      len = off_pkt(buf + n + 2, cases[c].v6, cases[c].tcp, (uint32_t)i, k,
+                    i + k == cases[c].payload ? cases[c].flags : 0x10);
+      lvpn__put_u16(buf + n, (uint16_t)len);
+      n += 2 + len;
+    }
+    put("fuzz_offload", cases[c].name, buf, n);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -764,6 +854,7 @@ int main(int argc, char **argv) {
   gen_socks();
   gen_trace();
   gen_filter();
+  gen_offload();
   fuzz_pool_check();
   return 0;
 }
