@@ -645,6 +645,12 @@ static int networkio_start(lvpn__layer_t *l) {
   }
   hints.ai_socktype =
       lvpn__net_proto_is_tcp(n->proto) ? SOCK_STREAM : SOCK_DGRAM;
+  if (lvpn__net_numeric_addr(n->host, n->port, hints.ai_family, &n->addrs[0])) {
+    n->n_addrs = 1;
+    n->remote = n->addrs[0];
+    LVPN__TRACE(l->trace, LAYER_NAME, "resolve", "host=%s numeric=1", n->host);
+    return uv_timer_start(&n->timer, preset_cb, 0, 0);
+  }
   r = malloc(sizeof(*r));
   if (r == NULL)
     return LVPN_ENOMEM;

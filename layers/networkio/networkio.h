@@ -209,6 +209,11 @@ int lvpn__net_same_addr(const struct sockaddr *a,
  * size) into out[0..max-1] with `port` set; returns how many. */
 int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
                             struct sockaddr_storage *out, int max);
+/* `host` as an IP literal of `family` (AF_UNSPEC: either) with `port` into
+ * *out: 1 when it is one, 0 when it needs the resolver. A literal needs no
+ * getaddrinfo, so no libuv thread pool (four threads) is started for it. */
+int lvpn__net_numeric_addr(const char *host, uint16_t port, int family,
+                           struct sockaddr_storage *out);
 /* The address to bind: local/lport (bind_local, of the server's family)
  * or any address with a port the system picks. 0 or UV_EAFNOSUPPORT. */
 int lvpn__networkio_local_addr(lvpn__networkio_t *n,

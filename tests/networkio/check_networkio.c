@@ -611,8 +611,10 @@ static void udp_busy_burst(int n) {
   build("127.0.0.1", LVPN__NET_UDP);
   unsetenv("LVPN_NO_UDP_OFFLOAD");
   ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  /* NOWAIT: a numeric remote opens from a 0 ms timer at the top of the
+   * turn, after which UV_RUN_ONCE would block in poll with nothing due. */
   while (!T.net.ready)
-    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_ONCE), 0);
+    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
   ck_assert_int_eq(uv_udp_send(&req, &T.net.udp, &b, 1,
                                (struct sockaddr *)&T.net.remote, NULL),
                    0);
@@ -814,8 +816,10 @@ START_TEST(test_networkio_tcp_queued_writes_freed_on_close) {
   ck_assert_int_eq(tcp_server(AF_INET, 1), 0);
   build("127.0.0.1", LVPN__NET_TCP);
   ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  /* NOWAIT: a numeric remote opens from a 0 ms timer at the top of the
+   * turn, after which UV_RUN_ONCE would block in poll with nothing due. */
   while (!T.net.ready)
-    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_ONCE), 0);
+    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
   uv_send_buffer_size((uv_handle_t *)&T.net.tcp, &(int){4096});
   /* The server never reads: the socket buffers fill, writes queue in
    * libuv, then requests run out. */
@@ -882,6 +886,28 @@ START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
 }
 END_TEST
 
+/* An IP literal skips getaddrinfo (and with it libuv's thread pool). */
+START_TEST(test_networkio_numeric_host_skips_resolver) {
+  struct sockaddr_storage ss;
+  char buf[64];
+
+  ck_assert_int_eq(lvpn__net_numeric_addr("198.18.0.1", 1194, AF_UNSPEC, &ss),
+                   1);
+  lvpn__networkio_addr_str(&ss, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "198.18.0.1:1194");
+  ck_assert_int_eq(lvpn__net_numeric_addr("2001:2::1", 443, AF_UNSPEC, &ss), 1);
+  lvpn__networkio_addr_str(&ss, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "[2001:2::1]:443");
+  /* the wrong family, names and short forms go to the resolver */
+  ck_assert_int_eq(lvpn__net_numeric_addr("2001:2::1", 1, AF_INET, &ss), 0);
+  ck_assert_int_eq(ss.ss_family, AF_UNSPEC);
+  ck_assert_int_eq(lvpn__net_numeric_addr("198.18.0.1", 1, AF_INET6, &ss), 0);
+  ck_assert_int_eq(lvpn__net_numeric_addr("localhost", 1, AF_UNSPEC, &ss), 0);
+  ck_assert_int_eq(lvpn__net_numeric_addr("127.1", 1, AF_UNSPEC, &ss), 0);
+  ck_assert_int_eq(lvpn__net_numeric_addr(NULL, 1, AF_UNSPEC, &ss), 0);
+}
+END_TEST
+
 START_TEST(test_networkio_proto_names_and_address_format) {
   lvpn__net_proto_t p;
   struct sockaddr_storage ss;
@@ -942,4 +968,5 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_ipv6_udp_round_trip,
                test_networkio_ipv6_tcp_round_trip,
                test_networkio_init_rejects_bad_options_and_closes_unstarted,
+               test_networkio_numeric_host_skips_resolver,
                test_networkio_proto_names_and_address_format)
