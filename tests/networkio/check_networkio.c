@@ -688,6 +688,17 @@ START_TEST(test_networkio_tcp_round_trip_100) {
 }
 END_TEST
 
+/* A burst from one loop turn leaves in a few writevs (at most
+ * LVPN__TCPBATCH_MAX frames each), framed right across their boundaries. */
+START_TEST(test_networkio_tcp_burst_goes_out_in_batches) {
+  round_trip("127.0.0.1", LVPN__NET_TCP, 300);
+  ck_assert_int_eq(T.srv_frames, 300);
+  ck_assert_uint_ge(T.net.tcpb.writevs, 300 / LVPN__TCPBATCH_MAX);
+  ck_assert_uint_lt(T.net.tcpb.writevs, 300 / 2);
+  ck_assert_uint_eq(T.net.tcpb.inflight, 0);
+}
+END_TEST
+
 /* The i-th packet passed up was `len` bytes starting with `s`. */
 static void assert_pkt(int i, const char *s, size_t len) {
   ck_assert_uint_eq(T.cap.lens[i], len);
@@ -832,10 +843,16 @@ START_TEST(test_networkio_tcp_queued_writes_freed_on_close) {
   ck_assert_uint_gt(T.net.stats.queue_full, 0);
   ck_assert_uint_gt(T.net.tcp.write_queue_size, 0);
   ck_assert_uint_gt(pool.outstanding, 0);
+  /* libuv's queue holds at most NREQ frames, whatever the batching */
+  ck_assert_uint_gt(T.net.tcpb.inflight, 0);
+  ck_assert_uint_le(T.net.tcpb.inflight, LVPN__NETWORKIO_NREQ);
   lvpn__workers_shutdown(&T.w, 0);
   ck_assert_int_eq(uv_run(&T.loop, UV_RUN_DEFAULT), 0);
   ck_assert_uint_eq(pool.outstanding, 0); /* cancelled writes freed theirs */
-  ck_assert_uint_eq(T.net.free_reqs.count, LVPN__NETWORKIO_NREQ);
+  ck_assert_uint_eq(T.net.tcpb.inflight, 0);
+  /* every request made (one per batched write now) is back */
+  ck_assert_int_gt(T.net.n_reqs, 0);
+  ck_assert_uint_eq(T.net.free_reqs.count, (unsigned)T.net.n_reqs);
   finish();
 }
 END_TEST
@@ -905,6 +922,7 @@ START_TEST(test_networkio_numeric_host_skips_resolver) {
   ck_assert_int_eq(lvpn__net_numeric_addr("localhost", 1, AF_UNSPEC, &ss), 0);
   ck_assert_int_eq(lvpn__net_numeric_addr("127.1", 1, AF_UNSPEC, &ss), 0);
   ck_assert_int_eq(lvpn__net_numeric_addr(NULL, 1, AF_UNSPEC, &ss), 0);
+  finish();
 }
 END_TEST
 
@@ -957,6 +975,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_unresolvable_name_fails_eresolve,
                test_networkio_stop_while_resolving_frees_held_packets,
                test_networkio_tcp_round_trip_100,
+               test_networkio_tcp_burst_goes_out_in_batches,
                test_networkio_tcp_several_frames_in_one_write,
                test_networkio_tcp_frame_split_byte_by_byte,
                test_networkio_tcp_zero_length_frame_dropped,
