@@ -124,8 +124,8 @@ void lvpn__tcpbatch_flush(lvpn__networkio_t *n) {
     count_tx(n, ps[i]);
     lvpn__pbuf_pull(ps[i], done);
     lvpn__pbufq_push(&r->chain, ps[i]);
-    bufs[r->chain.count - 1] = uv_buf_init((char *)ps[i]->data,
-                                           (unsigned)ps[i]->len);
+    bufs[r->chain.count - 1] =
+        uv_buf_init((char *)ps[i]->data, (unsigned)ps[i]->len);
     i++;
   }
   /* The rest waits in libuv's queue, at most NREQ frames in all. */
@@ -141,8 +141,8 @@ void lvpn__tcpbatch_flush(lvpn__networkio_t *n) {
     room--;
     count_tx(n, ps[i]);
     lvpn__pbufq_push(&r->chain, ps[i]);
-    bufs[r->chain.count - 1] = uv_buf_init((char *)ps[i]->data,
-                                           (unsigned)ps[i]->len);
+    bufs[r->chain.count - 1] =
+        uv_buf_init((char *)ps[i]->data, (unsigned)ps[i]->len);
   }
   if (r->chain.count == 0) {
     lvpn__networkio_req_put(r);

@@ -35,7 +35,7 @@ typedef struct lvpn__tcpbatch_s {
   size_t bytes;        /* their total length, frames included */
   size_t inflight;     /* pbufs owned by write requests in libuv's queue */
   uv_prepare_t flush;
-  uint64_t writevs;    /* flushes that carried more than one frame */
+  uint64_t writevs; /* flushes that carried more than one frame */
 } lvpn__tcpbatch_t;
 
 /* Once at init, for a TCP link (no I/O). */

@@ -7,7 +7,7 @@
 
 lvpn__sdbus_api_t lvpn__sdbus;
 
-static int state;             /* 0: not tried, 1: loaded, -1: failed */
+static int state; /* 0: not tried, 1: loaded, -1: failed */
 static char reason[160];
 
 /* dlsym returns void *; POSIX guarantees it converts to a function pointer,
@@ -22,7 +22,7 @@ static int sym(void *lib, const char *name, void *fp, size_t size) {
   return 0;
 }
 
-#define SYM(field, name)                                                    \
+#define SYM(field, name)                                                       \
   (sym(lib, name, &lvpn__sdbus.field, sizeof(lvpn__sdbus.field)) == 0)
 
 int lvpn__sdbus_load(char *err, size_t errlen) {
@@ -40,15 +40,13 @@ int lvpn__sdbus_load(char *err, size_t errlen) {
                SYM(call, "sd_bus_call") &&
                SYM(call_method, "sd_bus_call_method") &&
                SYM(error_free, "sd_bus_error_free") &&
-               SYM(message_new_method_call,
-                   "sd_bus_message_new_method_call") &&
+               SYM(message_new_method_call, "sd_bus_message_new_method_call") &&
                SYM(message_unref, "sd_bus_message_unref") &&
                SYM(message_get_member, "sd_bus_message_get_member") &&
                SYM(message_append, "sd_bus_message_append") &&
                SYM(message_append_array, "sd_bus_message_append_array") &&
                SYM(message_open_container, "sd_bus_message_open_container") &&
-               SYM(message_close_container,
-                   "sd_bus_message_close_container")) {
+               SYM(message_close_container, "sd_bus_message_close_container")) {
       state = 1; /* stays loaded: the table points into it */
     } else {
       memset(&lvpn__sdbus, 0, sizeof(lvpn__sdbus));
