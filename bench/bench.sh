@@ -7,7 +7,14 @@
 # For each client: time from process start to "Initialization Sequence
 # Completed", iperf3 TCP upload and download through the tunnel, the client's
 # CPU time per GB moved (utime+stime of the client process over each iperf3
-# run only, so startup and handshake are not in it) and its peak RSS (VmHWM).
+# run only, so startup and handshake are not in it), the ping RTT (p50 and
+# p99, one ping every 0.2 s to the server's tunnel address) during each
+# iperf3 run, and its peak RSS: VmHWM of /proc/PID/status read after both
+# iperf3 runs, PID being the client process itself for both clients (ip netns
+# exec and the libtool wrapper exec into it; checked through /proc/PID/comm).
+# VmHWM counts every resident page mapped, shared library pages included; Pss
+# and Private (smaps_rollup, read at the same moment) show how much of it is
+# the client's own.
 # Prints numbers; asserts nothing beyond "the tunnel came up".
 #
 #   BENCH_MODE=epoch bash bench/bench.sh
@@ -125,6 +132,14 @@ rss_split() {
         END { print a "/" f }' "/proc/$1/status"
 }
 
+# pss_priv PID — "PSS PRIVATE" in kB from /proc/PID/smaps_rollup, now: the
+# proportional share (shared library pages divided among the processes that
+# map them) and the pages no other process maps (heap, stacks, written data).
+pss_priv() {
+    awk '$1 == "Pss:" { p = $2 } $1 == "Private_Clean:" || $1 == "Private_Dirty:" { v += $2 }
+        END { print p, v }' "/proc/$1/smaps_rollup"
+}
+
 # proc_state PID — one-letter state (R, S, Z, ...), empty once the process is gone.
 proc_state() {
     local s
@@ -163,6 +178,28 @@ stop_client() {
     fi
 }
 
+# ping_start OUT — ping the server's tunnel address from the client namespace
+# every 0.2 s (in the background, for the length of one iperf3 run); sets PING_PID.
+PING_PID=""
+ping_start() {
+    ip netns exec "$IT_NS_C" ping -n -i 0.2 -w $((SECONDS_PER_RUN + 2)) \
+        "$IT_TUN_SERVER_IP" >"$1" 2>&1 &
+    PING_PID=$!
+}
+
+# ping_stats OUT — "P50/P99" RTT in ms of the replies in OUT (nearest rank),
+# "-" without replies.
+ping_stats() {
+    kill "$PING_PID" 2>/dev/null || true
+    wait "$PING_PID" 2>/dev/null || true
+    sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$1" | sort -n | awk '
+        { v[NR] = $1 }
+        END {
+            if (NR == 0) { print "-"; exit }
+            i = int(NR * 0.5 + 0.999999); j = int(NR * 0.99 + 0.999999)
+            printf "%.2f/%.2f", v[i], v[j] }'
+}
+
 # iperf_run DIR JSON — iperf3 through the tunnel from the client namespace;
 # prints "BYTES BITS_PER_SECOND" (receiver side).
 iperf_run() {
@@ -191,7 +228,7 @@ EOF
 bench_client() {
     local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
     local -a cmd
-    local exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-}
+    local pstat exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-}
     log=$IT_DIR/$name-$run.log
     pidfile=$IT_DIR/$name-$run.pid
     case $name in
@@ -251,10 +288,14 @@ bench_client() {
     fi
 
     for dir in up down; do
+        ping_start "$IT_DIR/ping-$name-$dir-$run.txt"
         read -r u0 s0 < <(cpu_ticks "$pid") || die "$name exited before iperf3 $dir"
         out=$(iperf_run "$dir" "$IT_DIR/iperf-$name-$dir-$run.json") ||
             die "$name: iperf3 $dir failed (see $IT_DIR/iperf-$name-$dir-$run.json)"
         read -r u1 s1 < <(cpu_ticks "$pid") || die "$name exited during iperf3 $dir"
+        pstat=$(ping_stats "$IT_DIR/ping-$name-$dir-$run.txt")
+        RES[$name.ping50_$dir]=${pstat%/*}
+        RES[$name.ping99_$dir]=${pstat#*/}
         read -r bytes bps <<<"$out"
         RES[$name.mbps_$dir]=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
         RES[$name.cpu_$dir]=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v n="$bytes" \
@@ -265,6 +306,7 @@ bench_client() {
     done
     RES[$name.rss]=$(vm_hwm "$pid")
     RES[$name.rss_split]=$(rss_split "$pid")
+    read -r RES[$name.pss] RES[$name.priv] < <(pss_priv "$pid")
     RES[$name.dco]=no
     if grep -q 'DCO device' "$log"; then
         RES[$name.dco]=yes
@@ -315,7 +357,13 @@ print_table() {
     row "download Mbit/s" mbps_down
     row "CPU s/GB upload" cpu_up
     row "CPU s/GB download" cpu_down
+    row "ping p50 ms, up load" ping50_up
+    row "ping p99 ms, up load" ping99_up
+    row "ping p50 ms, dn load" ping50_down
+    row "ping p99 ms, dn load" ping99_down
     row "peak RSS kB" rss
+    row "(Pss kB at the end)" pss
+    row "(Private kB at end)" priv
     printf '%-22s%10s %10s\n' "(RSS kB anon/file)" "${RES[$CL_A.rss_split]:--}" "${RES[$CL_B.rss_split]:--}"
     printf '%-22s%10s %10s\n' "(CPU s up usr/sys)" "${RES[$CL_A.cpus_up]:--}" "${RES[$CL_B.cpus_up]:--}"
     printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[$CL_A.cpus_down]:--}" "${RES[$CL_B.cpus_down]:--}"

@@ -1,13 +1,72 @@
 #include "cmd/pcap_file.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pcap/pcap.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
+
+/* libpcap is loaded when --pcap is used, not linked: through libdbus it
+ * brings libsystemd and five more shared objects into every run
+ * (doc/performance.md). The types and constants still come from
+ * <pcap/pcap.h>. */
+static struct {
+  pcap_t *(*open_dead)(int linktype, int snaplen);
+  pcap_dumper_t *(*dump_fopen)(pcap_t *p, FILE *fp);
+  char *(*geterr)(pcap_t *p);
+  void (*dump)(u_char *user, const struct pcap_pkthdr *h, const u_char *sp);
+  void (*dump_close)(pcap_dumper_t *p);
+  void (*close)(pcap_t *p);
+} pl;
+
+/* dlsym gives void *; POSIX lets it convert to a function pointer. */
+static int pl_sym(void *lib, const char *name, void *fp, size_t size) {
+  void *p = dlsym(lib, name);
+  if (p != NULL)
+    memcpy(fp, &p, size);
+  return p != NULL;
+}
+
+#define PL_SYM(field, name) pl_sym(lib, name, &pl.field, sizeof(pl.field))
+
+/* Loads libpcap once; 0, or -1 with the reason in err. */
+static int pl_load(char *err, size_t errlen) {
+  static const char *const names[] = {"libpcap.so.0.8", "libpcap.so.1"};
+  static int state; /* 0: not tried, 1: loaded, -1: failed */
+  static char why[160];
+  void *lib = NULL;
+  size_t i;
+
+  if (state == 0) {
+    for (i = 0; lib == NULL && i < sizeof(names) / sizeof(names[0]); i++)
+      lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+      const char *e = dlerror();
+      snprintf(why, sizeof(why), "--pcap needs libpcap: %s",
+               e != NULL ? e : "not found");
+      state = -1;
+    } else if (PL_SYM(open_dead, "pcap_open_dead") &&
+               PL_SYM(dump_fopen, "pcap_dump_fopen") &&
+               PL_SYM(geterr, "pcap_geterr") && PL_SYM(dump, "pcap_dump") &&
+               PL_SYM(dump_close, "pcap_dump_close") &&
+               PL_SYM(close, "pcap_close")) {
+      state = 1; /* stays loaded: the table points into it */
+    } else {
+      snprintf(why, sizeof(why), "--pcap: the loaded libpcap lacks a symbol");
+      memset(&pl, 0, sizeof(pl));
+      dlclose(lib);
+      state = -1;
+    }
+  }
+  if (state < 0)
+    snprintf(err, errlen, "%s", why);
+  return state > 0 ? 0 : -1;
+}
 
 #define SNAPLEN 65535
 /* IPv6 header + TCP header + 2-byte length + the largest packet */
@@ -33,7 +92,9 @@ int cli_pcap_open(cli_pcap_t *pc, const char *path, const char *layer,
     return -1;
   }
   pc->seq[0] = pc->seq[1] = 1;
-  pc->pcap = pcap_open_dead(DLT_RAW, SNAPLEN);
+  if (pl_load(err, errlen) != 0)
+    return -1;
+  pc->pcap = pl.open_dead(DLT_RAW, SNAPLEN);
   if (pc->pcap == NULL) {
     snprintf(err, errlen, "pcap_open_dead failed");
     return -1;
@@ -46,9 +107,9 @@ int cli_pcap_open(cli_pcap_t *pc, const char *path, const char *layer,
     cli_pcap_close(pc);
     return -1;
   }
-  pc->dumper = pcap_dump_fopen(pc->pcap, f);
+  pc->dumper = pl.dump_fopen(pc->pcap, f);
   if (pc->dumper == NULL) {
-    snprintf(err, errlen, "%s: %s", path, pcap_geterr(pc->pcap));
+    snprintf(err, errlen, "%s: %s", path, pl.geterr(pc->pcap));
     fclose(f);
     cli_pcap_close(pc);
     return -1;
@@ -141,7 +202,7 @@ static void dump(cli_pcap_t *pc, const struct timeval *ts, const uint8_t *data,
   h.caplen = h.len = (bpf_u_int32)len;
   if (h.caplen > SNAPLEN)
     h.caplen = SNAPLEN;
-  pcap_dump(pc->dumper, &h, data);
+  pl.dump((u_char *)pc->dumper, &h, data);
   pc->packets++;
 }
 
@@ -229,8 +290,8 @@ int cli_pcap_hook_packet(void *ud, lvpn_client_t *c, lvpn_inside_dir_t dir,
 
 void cli_pcap_close(cli_pcap_t *pc) {
   if (pc->dumper != NULL)
-    pcap_dump_close(pc->dumper);
+    pl.dump_close(pc->dumper);
   if (pc->pcap != NULL)
-    pcap_close(pc->pcap);
+    pl.close(pc->pcap);
   pc->dumper = pc->pcap = NULL;
 }

@@ -42,7 +42,7 @@ void lvpn__pbuf_free(lvpn__pbuf_t *p) {
   assert(pool->outstanding > 0);
   pool->outstanding--;
   if (pool->free.count < pool->max_cached)
-    lvpn__pbufq_push(&pool->free, p);
+    lvpn__queue_push_front(&pool->free, &p->node); /* LIFO: reuse a hot one */
   else
     free(p);
 }

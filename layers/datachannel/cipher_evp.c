@@ -11,6 +11,7 @@
 #include "layers/datachannel/cipher.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -29,11 +30,26 @@ const char *lvpn__dcc_backend(void) {
   return OpenSSL_version(OPENSSL_VERSION);
 }
 
+/* The data channel needs only the default provider's ciphers and HMAC.
+ * Reading the system's openssl.cnf (and whatever it loads) costs start-up
+ * time and heap for nothing, so it is skipped unless the user points
+ * OPENSSL_CONF at a configuration on purpose. The first libcrypto call
+ * decides; later calls are no-ops. */
+static void evp_init_once(void) {
+  static int done;
+  if (done)
+    return;
+  done = 1;
+  if (getenv("OPENSSL_CONF") == NULL)
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+}
+
 int lvpn__dcc_init(lvpn__dc_cipher_t *c, const char *cipher,
                    const uint8_t *key, size_t key_len, int encrypt) {
   EVP_CIPHER *ev;
   int ok;
 
+  evp_init_once();
   memset(c, 0, sizeof(*c));
   ev = EVP_CIPHER_fetch(NULL, cipher, NULL);
   if (ev == NULL)
@@ -65,6 +81,7 @@ int lvpn__dcc_hmac_init(lvpn__dc_cipher_t *c, const char *digest,
   EVP_MD *md;
   int size;
 
+  evp_init_once();
   md = EVP_MD_fetch(NULL, digest, NULL);
   if (md == NULL)
     return fail(LVPN_EUNSUPPORTED);

@@ -109,6 +109,21 @@ int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
   return n;
 }
 
+int lvpn__net_numeric_addr(const char *host, uint16_t port, int family,
+                           struct sockaddr_storage *out) {
+  memset(out, 0, sizeof(*out));
+  if (host == NULL)
+    return 0;
+  if (family != AF_INET6 &&
+      uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0)
+    return 1;
+  if (family != AF_INET && strchr(host, ':') != NULL &&
+      uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
+    return 1;
+  memset(out, 0, sizeof(*out));
+  return 0;
+}
+
 int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
                         struct sockaddr_storage *out) {
   int v6 = family == AF_INET6;

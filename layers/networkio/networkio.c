@@ -40,7 +40,7 @@ static const char *link_name(const lvpn__networkio_t *n) {
 
 /* ---- send/write requests: a fixed free list, no allocation per packet ---- */
 
-static lvpn__networkio_req_t *req_get(lvpn__networkio_t *n) {
+lvpn__networkio_req_t *lvpn__networkio_req_get(lvpn__networkio_t *n) {
   lvpn__qnode_t *q = lvpn__queue_pop(&n->free_reqs);
   lvpn__networkio_req_t *r;
   if (q != NULL)
@@ -50,6 +50,7 @@ static lvpn__networkio_req_t *req_get(lvpn__networkio_t *n) {
   n->n_reqs++;
   r->n = n;
   r->p = NULL;
+  lvpn__queue_init(&r->chain);
   return r;
 }
 
@@ -64,9 +65,10 @@ void lvpn__networkio_release(lvpn__networkio_t *n) {
 }
 
 /* Frees the request's packet and returns the request to the free list. */
-static void req_put(lvpn__networkio_req_t *r) {
+void lvpn__networkio_req_put(lvpn__networkio_req_t *r) {
   lvpn__pbuf_free(r->p);
   r->p = NULL;
+  lvpn__pbufq_clear(&r->chain);
   lvpn__queue_push(&r->n->free_reqs, &r->node);
 }
 
@@ -123,6 +125,8 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
     uv_udp_init(loop, &n->udp);
   uv_timer_init(loop, &n->timer);
   lvpn__udpbatch_init(n);
+  if (lvpn__net_proto_is_tcp(n->proto))
+    lvpn__tcpbatch_init(n);
   return 0;
 }
 
@@ -279,7 +283,7 @@ static void udp_send_cb(uv_udp_send_t *req, int status) {
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP send: %s",
               uv_strerror(status));
   }
-  req_put(r);
+  lvpn__networkio_req_put(r);
 }
 
 /* Takes ownership of p. */
@@ -310,7 +314,7 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
     return;
   }
   if (err == UV_EAGAIN) {
-    r = req_get(n);
+    r = lvpn__networkio_req_get(n);
     if (r == NULL) {
       n->stats.queue_full++;
       lvpn__layer_drop(&n->base, p);
@@ -353,7 +357,8 @@ int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
 
 /* ---- TCP ---- */
 
-static void tcp_fail(lvpn__networkio_t *n, const char *what, int err) {
+void lvpn__networkio_tcp_fail(lvpn__networkio_t *n, const char *what,
+                              int err) {
   char remote[64];
   lvpn__networkio_remote_str(n, remote, sizeof(remote));
   if (err == UV_EOF)
@@ -363,77 +368,6 @@ static void tcp_fail(lvpn__networkio_t *n, const char *what, int err) {
     LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
               "connection to %s lost (%s): %s", remote, what, uv_strerror(err));
   lvpn__layer_fail(&n->base, LVPN_ECONNRESET);
-}
-
-static void tcp_write_cb(uv_write_t *req, int status) {
-  lvpn__networkio_req_t *r = container_of(req, lvpn__networkio_req_t, u.write);
-  lvpn__networkio_t *n = r->n;
-
-  req_put(r);
-  if (status < 0 && status != UV_ECANCELED) {
-    n->stats.tx_errors++;
-    if (lvpn__layer_running(&n->base))
-      tcp_fail(n, "write", status);
-  }
-}
-
-/* Takes ownership of p. */
-static void tcp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
-  uv_stream_t *s = (uv_stream_t *)&n->tcp;
-  size_t plen = p->len;
-  lvpn__networkio_req_t *r;
-  uint8_t *hdr;
-  uv_buf_t b;
-  int err;
-
-  LVPN__TRACE_PKT(n->base.trace, lvpn__trace_is_data(p->data, p->len),
-                  LAYER_NAME, "write", "bytes=%zu framing=%s frame_bytes=%zu",
-                  plen, "tcp", plen + 2);
-  LVPN__TAP(n->base.trace, LVPN_TAP_WIRE, 1, 1, &n->local, &n->remote, p->data,
-            p->len);
-  if (plen > 0xffff || (hdr = lvpn__pbuf_push(p, 2)) == NULL) {
-    n->stats.tx_errors++;
-    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
-              "cannot frame a %zu-byte packet", plen);
-    lvpn__layer_drop(&n->base, p);
-    return;
-  }
-  hdr[0] = (uint8_t)(plen >> 8);
-  hdr[1] = (uint8_t)plen;
-  /* Take a request first: a partial try_write must be completed. */
-  r = req_get(n);
-  if (r == NULL) {
-    n->stats.queue_full++;
-    lvpn__layer_drop(&n->base, p);
-    return;
-  }
-  b = uv_buf_init((char *)p->data, (unsigned)p->len);
-  err = uv_try_write(s, &b, 1);
-  if (err == (int)p->len) {
-    n->stats.tx_packets++;
-    n->stats.tx_bytes += plen;
-    r->p = p;
-    req_put(r);
-    return;
-  }
-  if (err >= 0 || err == UV_EAGAIN) {
-    if (err > 0)
-      lvpn__pbuf_pull(p, (size_t)err);
-    b = uv_buf_init((char *)p->data, (unsigned)p->len);
-    r->p = p;
-    err = uv_write(&r->u.write, s, &b, 1, tcp_write_cb);
-    if (err == 0) {
-      n->stats.tx_packets++;
-      n->stats.tx_bytes += plen;
-      return;
-    }
-  } else {
-    r->p = p;
-  }
-  n->stats.tx_errors++;
-  n->base.stats.dropped++;
-  req_put(r);
-  tcp_fail(n, "write", err);
 }
 
 static void tcp_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -504,7 +438,7 @@ static void tcp_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (n->proxy != NULL && lvpn__networkio_proxy_read(n, nread))
     return;
   if (nread < 0) {
-    tcp_fail(n, "read", (int)nread);
+    lvpn__networkio_tcp_fail(n, "read", (int)nread);
     return;
   }
   n->rx_len += (size_t)nread;
@@ -534,7 +468,7 @@ static void tcp_connect_cb(uv_connect_t *req, int status) {
   if (err == 0)
     err = uv_tcp_getsockname(&n->tcp, (struct sockaddr *)&n->local, &len);
   if (err != 0) {
-    tcp_fail(n, "start", err);
+    lvpn__networkio_tcp_fail(n, "start", err);
     return;
   }
   if (n->proxy != NULL)
@@ -645,6 +579,12 @@ static int networkio_start(lvpn__layer_t *l) {
   }
   hints.ai_socktype =
       lvpn__net_proto_is_tcp(n->proto) ? SOCK_STREAM : SOCK_DGRAM;
+  if (lvpn__net_numeric_addr(n->host, n->port, hints.ai_family, &n->addrs[0])) {
+    n->n_addrs = 1;
+    n->remote = n->addrs[0];
+    LVPN__TRACE(l->trace, LAYER_NAME, "resolve", "host=%s numeric=1", n->host);
+    return uv_timer_start(&n->timer, preset_cb, 0, 0);
+  }
   r = malloc(sizeof(*r));
   if (r == NULL)
     return LVPN_ENOMEM;
@@ -686,7 +626,7 @@ static void networkio_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   if (n->passtos)
     networkio_pass_tos(n, p);
   if (lvpn__net_proto_is_tcp(n->proto))
-    tcp_send(n, p);
+    lvpn__tcpbatch_send(n, p);
   else
     udp_send(n, p);
 }
@@ -729,6 +669,9 @@ static void networkio_stop(lvpn__layer_t *l) {
   if (!lvpn__net_proto_is_tcp(n->proto) && n->ready)
     uv_udp_recv_stop(&n->udp);
   lvpn__udpbatch_stop(n);
+  if (n->ready && n->tcpb.inited)
+    lvpn__tcpbatch_flush(n); /* what this turn queued still goes out */
+  lvpn__tcpbatch_stop(n);
   lvpn__networkio_proxy_stop(n);
 }
 
@@ -742,6 +685,7 @@ static void networkio_close(lvpn__layer_t *l) {
   if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL)
     lvpn__layer_close_handle(l, (uv_handle_t *)&n->tcp);
   lvpn__udpbatch_close(n); /* before the uv_udp_t closes the fd */
+  lvpn__tcpbatch_close(n);
   if (!lvpn__net_proto_is_tcp(n->proto))
     lvpn__layer_close_handle(l, (uv_handle_t *)&n->udp);
   lvpn__layer_close_handle(l, (uv_handle_t *)&n->timer);
@@ -768,6 +712,7 @@ void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
   cb(ud, LAYER_NAME, "tx_errors", s->tx_errors);
   cb(ud, LAYER_NAME, "udp_gso_sends", n->batch.gso_sends);
   cb(ud, LAYER_NAME, "udp_gro_datagrams", n->batch.gro_datagrams);
+  cb(ud, LAYER_NAME, "tcp_writevs", n->tcpb.writevs);
 }
 
 static void networkio_counters_op(const lvpn__layer_t *l, lvpn_counter_cb cb,

@@ -4,7 +4,8 @@
  * Up: every datagram (UDP) or every length-framed packet (TCP) from the
  * server becomes one pbuf passed to the layer above. Down: every pbuf from
  * above is one wire packet; over TCP its 2-byte big-endian length is pushed
- * into the headroom and the frame goes out as one buffer.
+ * into the headroom and the frames of one loop turn go out in one writev
+ * (tcpbatch.h).
  *
  * start resolves the host (uv_getaddrinfo), then binds (UDP) or connects
  * (TCP). Packets arriving from above before that are held in order (at most
@@ -23,6 +24,7 @@
 
 #include "layers/layer.h"
 #include "layers/networkio/proxy.h"
+#include "layers/networkio/tcpbatch.h"
 #include "layers/networkio/udpbatch.h"
 
 /* Transport, as OpenVPN's --proto: the 4/6 variants restrict the address
@@ -105,6 +107,7 @@ typedef struct lvpn__networkio_req_s {
   lvpn__qnode_t node; /* on the free list while idle */
   lvpn__networkio_t *n;
   lvpn__pbuf_t *p;
+  lvpn__queue_t chain; /* TCP: the frames of one batched write */
 } lvpn__networkio_req_t;
 
 struct lvpn__networkio_resolver_s; /* heap; outlives the layer if needed */
@@ -152,6 +155,7 @@ struct lvpn__networkio_s {
 
   lvpn__networkio_stats_t stats;
   lvpn__udpbatch_t batch; /* udpbatch.c: GSO/GRO on a direct UDP link */
+  lvpn__tcpbatch_t tcpb;  /* tcpbatch.c: writev of a turn's frames (TCP) */
 
   /* Through a proxy (proxyio.c): host/port above are the proxy's; over UDP
    * `tcp` is the SOCKS control connection and `remote` the relay. */
@@ -209,6 +213,11 @@ int lvpn__net_same_addr(const struct sockaddr *a,
  * size) into out[0..max-1] with `port` set; returns how many. */
 int lvpn__net_collect_addrs(const struct addrinfo *res, uint16_t port,
                             struct sockaddr_storage *out, int max);
+/* `host` as an IP literal of `family` (AF_UNSPEC: either) with `port` into
+ * *out: 1 when it is one, 0 when it needs the resolver. A literal needs no
+ * getaddrinfo, so no libuv thread pool (four threads) is started for it. */
+int lvpn__net_numeric_addr(const char *host, uint16_t port, int family,
+                           struct sockaddr_storage *out);
 /* The address to bind: local/lport (bind_local, of the server's family)
  * or any address with a port the system picks. 0 or UV_EAFNOSUPPORT. */
 int lvpn__networkio_local_addr(lvpn__networkio_t *n,
@@ -225,6 +234,15 @@ int lvpn__net_bind_addr(const char *local, uint16_t port, int family,
  * and empty checks, then up. Owns p. */
 void lvpn__networkio_udp_deliver(lvpn__networkio_t *n, lvpn__pbuf_t *p,
                                  const struct sockaddr *addr);
+
+/* A free write request (allocated on first need, at most
+ * LVPN__NETWORKIO_NREQ), or NULL. */
+lvpn__networkio_req_t *lvpn__networkio_req_get(lvpn__networkio_t *n);
+/* Frees the request's packets and puts it back on the free list. */
+void lvpn__networkio_req_put(lvpn__networkio_req_t *r);
+/* The TCP connection failed in `what` with libuv error `err`: logged, and
+ * the stack shuts down with LVPN_ECONNRESET. */
+void lvpn__networkio_tcp_fail(lvpn__networkio_t *n, const char *what, int err);
 
 /* Calls `cb` once per counter with the layer name "networkio". */
 void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,

@@ -265,6 +265,22 @@ void lvpn__udpbatch_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
 
 /* One wake-up's receives: every datagram of every (coalesced) read is
  * copied into a pbuf and delivered like libuv's path would. */
+void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
+                     const uint8_t *rest, size_t off, size_t len) {
+  if (off < hlen) {
+    size_t k = hlen - off < len ? hlen - off : len;
+    memcpy(dst, head + off, k);
+    dst += k;
+    off += k;
+    len -= k;
+  }
+  if (len > 0)
+    memcpy(dst, rest + (off - hlen), len);
+}
+
+/* Each recvmsg scatters into a fresh pbuf (one packet's worth) and then the
+ * large buffer: the first (often only) datagram is received in place, with
+ * no copy; the further datagrams of a GRO message are copied out. */
 static void read_burst(lvpn__networkio_t *n) {
   lvpn__udpbatch_t *b = &n->batch;
   int fd = fd_of(n), i;
@@ -275,20 +291,24 @@ static void read_burst(lvpn__networkio_t *n) {
       struct cmsghdr align;
       char buf[CMSG_SPACE(sizeof(int)) * 2];
     } ctrl;
-    struct iovec iov = {b->rxbuf, LVPN__UDPBATCH_RXBUF};
+    lvpn__pbuf_t *first = lvpn__pbuf_alloc(n->pool);
+    uint8_t *head = first != NULL ? first->data : NULL;
+    size_t hlen = first != NULL ? LVPN__NETWORKIO_MAX_PACKET : 0;
+    struct iovec iov[2] = {{head, hlen}, {b->rxbuf, LVPN__UDPBATCH_RXBUF}};
     struct msghdr m;
-    size_t seg, off, len;
+    size_t seg, off, len, start;
     ssize_t r;
 
     memset(&m, 0, sizeof(m));
     m.msg_name = &from;
     m.msg_namelen = sizeof(from);
-    m.msg_iov = &iov;
-    m.msg_iovlen = 1;
+    m.msg_iov = first != NULL ? iov : iov + 1;
+    m.msg_iovlen = first != NULL ? 2 : 1;
     m.msg_control = ctrl.buf;
     m.msg_controllen = sizeof(ctrl.buf);
     r = recvmsg(fd, &m, 0);
     if (r < 0) {
+      lvpn__pbuf_free(first);
       if (errno == EINTR)
         continue;
       if (errno != EAGAIN && errno != EWOULDBLOCK) {
@@ -298,7 +318,8 @@ static void read_burst(lvpn__networkio_t *n) {
       }
       return;
     }
-    if (m.msg_flags & MSG_TRUNC) { /* larger than 64 KiB: not ours */
+    if (m.msg_flags & MSG_TRUNC) { /* larger than the buffers: not ours */
+      lvpn__pbuf_free(first);
       n->stats.partial++;
       n->base.stats.dropped++;
       continue;
@@ -307,6 +328,7 @@ static void read_burst(lvpn__networkio_t *n) {
     off = 0;
     do {
       lvpn__pbuf_t *p;
+      start = off;
       len = lvpn__udpbatch_split((size_t)r, seg, off);
       off += len;
       if (len > LVPN__NETWORKIO_MAX_PACKET) {
@@ -315,16 +337,22 @@ static void read_burst(lvpn__networkio_t *n) {
         n->base.stats.dropped++;
         continue;
       }
-      if ((p = lvpn__pbuf_alloc(n->pool)) == NULL) {
+      if (start == 0 && first != NULL) { /* already in place */
+        p = first;
+        first = NULL;
+        lvpn__pbuf_put(p, len);
+      } else if ((p = lvpn__pbuf_alloc(n->pool)) != NULL) {
+        lvpn__udpbatch_copy_out(lvpn__pbuf_put(p, len), head, hlen, b->rxbuf, start, len);
+      } else {
         n->stats.no_buffer++;
         n->base.stats.dropped++;
         continue;
       }
-      memcpy(lvpn__pbuf_put(p, len), b->rxbuf + off - len, len);
       if (seg != 0 && (size_t)r > seg)
         b->gro_datagrams++;
       lvpn__networkio_udp_deliver(n, p, (const struct sockaddr *)&from);
     } while (off < (size_t)r && lvpn__layer_running(&n->base));
+    lvpn__pbuf_free(first); /* datagram 0 was dropped: unused */
   }
 }
 

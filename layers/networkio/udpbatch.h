@@ -11,9 +11,11 @@
  * the fd). All I/O goes through one uv_poll_t on the same fd:
  *  - receive: UDP_GRO is enabled; every recvmsg can return several
  *    datagrams of one sender coalesced, split by the segment size of the
- *    UDP_GRO control message. Each datagram is copied into its own pbuf
- *    (one copy, as libuv's path has none: the price of the large buffer)
- *    and goes through networkio's usual checks (foreign address, float).
+ *    UDP_GRO control message. The recvmsg scatters into a fresh pbuf
+ *    first, then the large buffer: the first (usually the only) datagram
+ *    lands in its pbuf with no copy; further coalesced ones are copied into
+ *    their own pbufs. Each goes through networkio's usual checks (foreign
+ *    address, float).
  *  - send: pbufs from above wait in a small ring; at the end of the loop
  *    turn (a uv_prepare_t, which runs before the loop blocks, so a packet
  *    never waits for the next event) the ring is flushed: runs of equal-size
@@ -82,6 +84,11 @@ size_t lvpn__udpbatch_gso_cmsg(void *ctrl, size_t cap, uint16_t seg);
 /* The segment size from a received message's UDP_GRO control message, or
  * 0 when there is none (one datagram). */
 size_t lvpn__udpbatch_gro_size(const struct msghdr *msg);
+
+/* Copies `len` bytes from offset `off` of a message received in two parts
+ * (head[0..hlen), then rest) to dst. */
+void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
+                             const uint8_t *rest, size_t off, size_t len);
 
 /* ---- the loop part: used by networkio.c ---- */
 

@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <systemd/sd-bus.h>
+#include "layers/tun/sdbus.h"
 
 #define MAX_RESOLV (64 * 1024) /* a resolv.conf is a few hundred bytes */
 
@@ -313,7 +313,9 @@ static int resolved_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
     snprintf(err, errlen, "no DNS server systemd-resolved can use (all DoH)");
     return LVPN_EDNS;
   }
-  if (h->bus == NULL && (r = sd_bus_open_system((sd_bus **)&h->bus)) < 0) {
+  if (h->bus == NULL && lvpn__sdbus_load(err, errlen) != 0)
+    return LVPN_EDNS; /* err says why */
+  if (h->bus == NULL && (r = lvpn__sdbus.open_system((sd_bus **)&h->bus)) < 0) {
     snprintf(err, errlen, "cannot connect to the system bus: %s",
              strerror(-r));
     return LVPN_EDNS;
@@ -423,7 +425,7 @@ void lvpn__dns_host_close(lvpn__dns_host_t *h) {
   }
   h->resolv_fd = h->backup_fd = -1;
   if (h->bus != NULL)
-    sd_bus_flush_close_unref(h->bus);
+    lvpn__sdbus.flush_close_unref(h->bus);
   h->bus = NULL;
   free(h->original);
   h->original = NULL;

@@ -611,8 +611,10 @@ static void udp_busy_burst(int n) {
   build("127.0.0.1", LVPN__NET_UDP);
   unsetenv("LVPN_NO_UDP_OFFLOAD");
   ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  /* NOWAIT: a numeric remote opens from a 0 ms timer at the top of the
+   * turn, after which UV_RUN_ONCE would block in poll with nothing due. */
   while (!T.net.ready)
-    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_ONCE), 0);
+    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
   ck_assert_int_eq(uv_udp_send(&req, &T.net.udp, &b, 1,
                                (struct sockaddr *)&T.net.remote, NULL),
                    0);
@@ -683,6 +685,17 @@ static void scripted(int mode, int expect) {
 START_TEST(test_networkio_tcp_round_trip_100) {
   round_trip("127.0.0.1", LVPN__NET_TCP, 100);
   ck_assert_int_eq(T.srv_frames, 100); /* framed right on the way out */
+}
+END_TEST
+
+/* A burst from one loop turn leaves in a few writevs (at most
+ * LVPN__TCPBATCH_MAX frames each), framed right across their boundaries. */
+START_TEST(test_networkio_tcp_burst_goes_out_in_batches) {
+  round_trip("127.0.0.1", LVPN__NET_TCP, 300);
+  ck_assert_int_eq(T.srv_frames, 300);
+  ck_assert_uint_ge(T.net.tcpb.writevs, 300 / LVPN__TCPBATCH_MAX);
+  ck_assert_uint_lt(T.net.tcpb.writevs, 300 / 2);
+  ck_assert_uint_eq(T.net.tcpb.inflight, 0);
 }
 END_TEST
 
@@ -814,8 +827,10 @@ START_TEST(test_networkio_tcp_queued_writes_freed_on_close) {
   ck_assert_int_eq(tcp_server(AF_INET, 1), 0);
   build("127.0.0.1", LVPN__NET_TCP);
   ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  /* NOWAIT: a numeric remote opens from a 0 ms timer at the top of the
+   * turn, after which UV_RUN_ONCE would block in poll with nothing due. */
   while (!T.net.ready)
-    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_ONCE), 0);
+    ck_assert_int_ne(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
   uv_send_buffer_size((uv_handle_t *)&T.net.tcp, &(int){4096});
   /* The server never reads: the socket buffers fill, writes queue in
    * libuv, then requests run out. */
@@ -828,10 +843,16 @@ START_TEST(test_networkio_tcp_queued_writes_freed_on_close) {
   ck_assert_uint_gt(T.net.stats.queue_full, 0);
   ck_assert_uint_gt(T.net.tcp.write_queue_size, 0);
   ck_assert_uint_gt(pool.outstanding, 0);
+  /* libuv's queue holds at most NREQ frames, whatever the batching */
+  ck_assert_uint_gt(T.net.tcpb.inflight, 0);
+  ck_assert_uint_le(T.net.tcpb.inflight, LVPN__NETWORKIO_NREQ);
   lvpn__workers_shutdown(&T.w, 0);
   ck_assert_int_eq(uv_run(&T.loop, UV_RUN_DEFAULT), 0);
   ck_assert_uint_eq(pool.outstanding, 0); /* cancelled writes freed theirs */
-  ck_assert_uint_eq(T.net.free_reqs.count, LVPN__NETWORKIO_NREQ);
+  ck_assert_uint_eq(T.net.tcpb.inflight, 0);
+  /* every request made (one per batched write now) is back */
+  ck_assert_int_gt(T.net.n_reqs, 0);
+  ck_assert_uint_eq(T.net.free_reqs.count, (unsigned)T.net.n_reqs);
   finish();
 }
 END_TEST
@@ -878,6 +899,29 @@ START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
   lvpn__workers_shutdown(&T.w, 0);
   ck_assert_int_eq(uv_run(&T.loop, UV_RUN_DEFAULT), 0);
   ck_assert_int_eq(T.down_calls, 1);
+  finish();
+}
+END_TEST
+
+/* An IP literal skips getaddrinfo (and with it libuv's thread pool). */
+START_TEST(test_networkio_numeric_host_skips_resolver) {
+  struct sockaddr_storage ss;
+  char buf[64];
+
+  ck_assert_int_eq(lvpn__net_numeric_addr("198.18.0.1", 1194, AF_UNSPEC, &ss),
+                   1);
+  lvpn__networkio_addr_str(&ss, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "198.18.0.1:1194");
+  ck_assert_int_eq(lvpn__net_numeric_addr("2001:2::1", 443, AF_UNSPEC, &ss), 1);
+  lvpn__networkio_addr_str(&ss, buf, sizeof(buf));
+  ck_assert_str_eq(buf, "[2001:2::1]:443");
+  /* the wrong family, names and short forms go to the resolver */
+  ck_assert_int_eq(lvpn__net_numeric_addr("2001:2::1", 1, AF_INET, &ss), 0);
+  ck_assert_int_eq(ss.ss_family, AF_UNSPEC);
+  ck_assert_int_eq(lvpn__net_numeric_addr("198.18.0.1", 1, AF_INET6, &ss), 0);
+  ck_assert_int_eq(lvpn__net_numeric_addr("localhost", 1, AF_UNSPEC, &ss), 0);
+  ck_assert_int_eq(lvpn__net_numeric_addr("127.1", 1, AF_UNSPEC, &ss), 0);
+  ck_assert_int_eq(lvpn__net_numeric_addr(NULL, 1, AF_UNSPEC, &ss), 0);
   finish();
 }
 END_TEST
@@ -931,6 +975,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_unresolvable_name_fails_eresolve,
                test_networkio_stop_while_resolving_frees_held_packets,
                test_networkio_tcp_round_trip_100,
+               test_networkio_tcp_burst_goes_out_in_batches,
                test_networkio_tcp_several_frames_in_one_write,
                test_networkio_tcp_frame_split_byte_by_byte,
                test_networkio_tcp_zero_length_frame_dropped,
@@ -942,4 +987,5 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_ipv6_udp_round_trip,
                test_networkio_ipv6_tcp_round_trip,
                test_networkio_init_rejects_bad_options_and_closes_unstarted,
+               test_networkio_numeric_host_skips_resolver,
                test_networkio_proto_names_and_address_format)

@@ -115,6 +115,27 @@ START_TEST(test_udpbatch_gro_size_from_cmsg) {
 }
 END_TEST
 
+/* A GRO message scattered over a pbuf and the large buffer: datagrams
+ * before, across and after the boundary come out whole. */
+START_TEST(test_udpbatch_copy_out_across_the_two_parts) {
+  static uint8_t msg[3000], head[1736], rest[4096], out[1000];
+  size_t i, off;
+
+  for (i = 0; i < sizeof(msg); i++)
+    msg[i] = (uint8_t)(i * 13 + 1);
+  memcpy(head, msg, sizeof(head));
+  memcpy(rest, msg + sizeof(head), sizeof(msg) - sizeof(head));
+  for (off = 0; off < sizeof(msg); off += 1000) {
+    memset(out, 0, sizeof(out));
+    lvpn__udpbatch_copy_out(out, head, sizeof(head), rest, off, 1000);
+    ck_assert_mem_eq(out, msg + off, 1000);
+  }
+  /* no head (no pbuf for it): all from the rest */
+  lvpn__udpbatch_copy_out(out, NULL, 0, msg, 1500, 1000);
+  ck_assert_mem_eq(out, msg + 1500, 1000);
+}
+END_TEST
+
 /* The kernel's view: 3 datagrams (1000, 1000, 300 bytes) in one GSO send to
  * a UDP_GRO socket come back as one read that splits into the same three,
  * or as three reads on a kernel that does not coalesce. */
@@ -194,4 +215,5 @@ END_TEST
 LVPN_TEST_MAIN("udpbatch", 0, NULL, NULL, test_udpbatch_split_by_segment_size,
                test_udpbatch_run_equal_sizes_last_shorter,
                test_udpbatch_gso_cmsg_layout, test_udpbatch_gro_size_from_cmsg,
+               test_udpbatch_copy_out_across_the_two_parts,
                test_udpbatch_gso_to_gro_on_loopback)

@@ -1,0 +1,60 @@
+/* libsystemd's sd-bus calls, loaded on first use (see sdbus.h). */
+#include "layers/tun/sdbus.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+lvpn__sdbus_api_t lvpn__sdbus;
+
+static int state; /* 0: not tried, 1: loaded, -1: failed */
+static char reason[160];
+
+/* dlsym returns void *; POSIX guarantees it converts to a function pointer,
+ * ISO C does not, hence the copy. */
+static int sym(void *lib, const char *name, void *fp, size_t size) {
+  void *p = dlsym(lib, name);
+  if (p == NULL) {
+    snprintf(reason, sizeof(reason), "libsystemd.so.0 has no %s", name);
+    return -1;
+  }
+  memcpy(fp, &p, size);
+  return 0;
+}
+
+#define SYM(field, name)                                                       \
+  (sym(lib, name, &lvpn__sdbus.field, sizeof(lvpn__sdbus.field)) == 0)
+
+int lvpn__sdbus_load(char *err, size_t errlen) {
+  void *lib;
+
+  if (state == 0) {
+    lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+      const char *e = dlerror();
+      snprintf(reason, sizeof(reason), "cannot load libsystemd.so.0: %s",
+               e != NULL ? e : "unknown error");
+      state = -1;
+    } else if (SYM(open_system, "sd_bus_open_system") &&
+               SYM(flush_close_unref, "sd_bus_flush_close_unref") &&
+               SYM(call, "sd_bus_call") &&
+               SYM(call_method, "sd_bus_call_method") &&
+               SYM(error_free, "sd_bus_error_free") &&
+               SYM(message_new_method_call, "sd_bus_message_new_method_call") &&
+               SYM(message_unref, "sd_bus_message_unref") &&
+               SYM(message_get_member, "sd_bus_message_get_member") &&
+               SYM(message_append, "sd_bus_message_append") &&
+               SYM(message_append_array, "sd_bus_message_append_array") &&
+               SYM(message_open_container, "sd_bus_message_open_container") &&
+               SYM(message_close_container, "sd_bus_message_close_container")) {
+      state = 1; /* stays loaded: the table points into it */
+    } else {
+      memset(&lvpn__sdbus, 0, sizeof(lvpn__sdbus));
+      dlclose(lib);
+      state = -1;
+    }
+  }
+  if (state < 0 && err != NULL && errlen > 0)
+    snprintf(err, errlen, "%s", reason);
+  return state > 0 ? 0 : -1;
+}
