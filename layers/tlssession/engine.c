@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/ssl_internal.h> /* MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN */
 
 #include "layers/tlssession/keyload.h"
 #include "layervpn.h"
@@ -514,87 +517,6 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
   return n == 0 ? MBEDTLS_ERR_SSL_WANT_READ : (int)n;
 }
 
-/* ---- certificate checks ---- */
-
-/* Called by mbedTLS for each certificate of the chain, root first. */
-static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
-                     uint32_t *flags) {
-  lvpn__tls_session_t *s = ud;
-  char subject[256];
-  int rc;
-
-  /* peer-fingerprint without 'ca': the hash is the trust anchor, so an
-   * untrusted or out-of-date certificate is fine (as OpenVPN); anything
-   * else wrong with it still fails. */
-  if (s->conf->no_ca)
-    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_NOT_TRUSTED |
-                          MBEDTLS_X509_BADCERT_EXPIRED |
-                          MBEDTLS_X509_BADCERT_FUTURE);
-  s->chain_flags |= *flags;
-  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
-    strcpy(subject, "?");
-  if (depth == 0) {
-    strcpy(s->subject, subject);
-    lvpn__tls_first_cn(crt, s->cn, sizeof(s->cn));
-  }
-  if (*flags != 0) {
-    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER,
-              "VERIFY ERROR: depth=%d, %s (flags 0x%x)", depth, subject,
-              (unsigned)*flags);
-    return 0;
-  }
-  rc = lvpn__tls_check_hash(s->conf, crt, depth, s->errmsg, sizeof(s->errmsg));
-  if (rc == 0 && depth == 0 && s->chain_flags == 0)
-    rc = lvpn__tls_check_leaf(s->conf, crt, s->errmsg, sizeof(s->errmsg));
-  if (rc != 0) {
-    s->leaf_err = rc;
-    *flags |= MBEDTLS_X509_BADCERT_OTHER;
-    s->chain_flags |= MBEDTLS_X509_BADCERT_OTHER;
-    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
-              s->errmsg);
-    return 0;
-  }
-  LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
-            depth, subject);
-  return 0;
-}
-
-static void verify_text(uint32_t flags, char *out, size_t max) {
-  char *p;
-
-  if (mbedtls_x509_crt_verify_info(out, max, "", flags) < 0)
-    snprintf(out, max, "verify flags 0x%x", (unsigned)flags);
-  for (p = out; *p != '\0'; p++)
-    if (*p == '\n')
-      *p = p[1] != '\0' ? ';' : '\0';
-}
-
-static int cert_error(lvpn__tls_session_t *s) {
-  uint32_t flags = s->chain_flags | mbedtls_ssl_get_verify_result(&s->ssl);
-  char text[200];
-  int code;
-
-  if (flags == (uint32_t)-1)
-    flags = s->chain_flags;
-  if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING))
-    code = LVPN_ECERT_UNTRUSTED;
-  else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
-    code = LVPN_ECERT_EXPIRED;
-  else if (flags & MBEDTLS_X509_BADCERT_REVOKED)
-    code = LVPN_ECERT_REVOKED;
-  else if (s->leaf_err != 0)
-    return s->leaf_err; /* errmsg already says why */
-  else if (flags & MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)
-    code = LVPN_ECERT_EKU;
-  else
-    code = LVPN_ECERT;
-  verify_text(flags & ~(uint32_t)MBEDTLS_X509_BADCERT_OTHER, text,
-              sizeof(text));
-  snprintf(s->errmsg, sizeof(s->errmsg), "certificate rejected (%s): %s",
-           s->subject[0] ? s->subject : "no certificate", text);
-  return code;
-}
-
 static int tls_error(lvpn__tls_session_t *s, const char *what, int ret) {
   char text[160];
 
@@ -606,6 +528,43 @@ static int tls_error(lvpn__tls_session_t *s, const char *what, int ret) {
   snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s (-0x%04x)", what, text,
            (unsigned)-ret);
   return LVPN_ETLS;
+}
+
+/* ---- record buffers ---- */
+
+/* Gives the kernel back the whole pages inside [p, p + len). */
+static void release_pages(unsigned char *p, size_t len) {
+  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+  uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+
+  if (pg > 1 && hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* mbedTLS 2.28 keeps its two record buffers (MBEDTLS_SSL_IN/OUT_BUFFER_LEN,
+ * 16 KiB + 333 bytes each in Debian's build, allocated and zeroed by
+ * mbedtls_ssl_setup) for the whole session, and OpenVPN keeps using the
+ * session after the handshake, for a few small control messages. Between
+ * records their content is stale: a record is read into in_buf from its
+ * header on (in_left counts what arrived of it) and written into out_buf
+ * from its header on (out_left counts what was not sent yet). The only
+ * state kept there between records is TLS's incoming sequence number, the
+ * 8 bytes at in_buf (ssl->in_ctr; the outgoing one is cur_out_ctr, copied
+ * to out_buf per record). So once nothing is pending, the whole pages after
+ * those 8 bytes go back to the kernel (MADV_DONTNEED on private anonymous
+ * memory: they read as zeros and cost nothing until the next record
+ * touches them, usually one page). This leaves the first 8 bytes alone, and
+ * the buffers keep their size: a 16 KiB record still fits. */
+static void tls_trim_buffers(lvpn__tls_session_t *s) {
+  mbedtls_ssl_context *ssl = &s->ssl;
+
+  if (!s->done || ssl->in_buf == NULL || ssl->out_buf == NULL ||
+      ssl->in_left != 0 || ssl->out_left != 0 || ssl->in_offt != NULL ||
+      mbedtls_ssl_check_pending(ssl) != 0)
+    return;
+  release_pages(ssl->in_buf + 8, MBEDTLS_SSL_IN_BUFFER_LEN - 8);
+  release_pages(ssl->out_buf + 8, MBEDTLS_SSL_OUT_BUFFER_LEN - 8);
 }
 
 /* ---- session ---- */
@@ -625,7 +584,7 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LVPN_ENOMEM : LVPN_ETLS;
   }
   mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
-  mbedtls_ssl_set_verify(&s->ssl, verify_cb, s);
+  mbedtls_ssl_set_verify(&s->ssl, lvpn__tls_verify_cb, s);
   return 0;
 }
 
@@ -666,6 +625,7 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
               "Control Channel: %s, cipher %s, peer certificate: %s",
               mbedtls_ssl_get_version(&s->ssl),
               mbedtls_ssl_get_ciphersuite(&s->ssl), s->subject);
+    tls_trim_buffers(s);
     return 0;
   }
   /* mbedTLS reports a leaf whose (extended) keyUsage does not fit the
@@ -674,7 +634,7 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
   if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
       (ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE && vr != 0 &&
        vr != (uint32_t)-1))
-    s->err = cert_error(s);
+    s->err = lvpn__tls_cert_error(s);
   else
     s->err = tls_error(s, "TLS handshake failed", ret);
   LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
@@ -709,8 +669,10 @@ int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
   if (len == 0)
     return 0;
   ret = mbedtls_ssl_write(&s->ssl, plain, len);
-  if (ret == (int)len)
+  if (ret == (int)len) {
+    tls_trim_buffers(s);
     return 0;
+  }
   s->err = ret < 0 ? tls_error(s, "TLS write failed", ret) : LVPN_ETLS;
   if (ret >= 0)
     snprintf(s->errmsg, sizeof(s->errmsg), "TLS write split a record");
@@ -731,8 +693,10 @@ int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
   ret = mbedtls_ssl_read(&s->ssl, buf, max);
   if (ret > 0)
     return ret;
-  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    tls_trim_buffers(s); /* all read: until the next record */
     return 0;
+  }
   if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
     snprintf(s->errmsg, sizeof(s->errmsg), "peer closed the TLS session");
     s->err = LVPN_ETLS;

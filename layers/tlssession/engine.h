@@ -206,6 +206,14 @@ int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
  * the certificate's hash is in none of the list (LVPN_ECERT_FINGERPRINT). */
 int lvpn__tls_check_hash(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
                          int depth, char *msg, size_t msglen);
+/** mbedTLS's verify callback of a session (`ud`), called for each
+ * certificate of the chain, root first: records the flags and the leaf's
+ * names, and runs the two checks above. */
+int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
+                        uint32_t *flags);
+/** The LVPN_ECERT_* code of a failed verification, with the reason in the
+ * session's error message. */
+int lvpn__tls_cert_error(lvpn__tls_session_t *s);
 /** First CN of the subject into `out` ("" if none). */
 void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max);
 /** The mbedTLS profile of a LVPN__TLS_PROFILE_* value. */
