@@ -447,6 +447,14 @@ void lvpn__tls_conf_free(lvpn__tls_conf_t *c) {
 
 /* ---- byte queues and the BIO ---- */
 
+static void bytes_free(lvpn__tls_bytes_t *b) {
+  if (b->data != NULL) {
+    mbedtls_platform_zeroize(b->data, b->cap);
+    free(b->data);
+  }
+  memset(b, 0, sizeof(*b));
+}
+
 static int bytes_append(lvpn__tls_bytes_t *b, const uint8_t *p, size_t n) {
   uint8_t *nd;
   size_t cap;
@@ -488,17 +496,9 @@ static size_t bytes_take(lvpn__tls_bytes_t *b, uint8_t *p, size_t max) {
   memcpy(p, b->data + b->off, n);
   b->off += n;
   b->len -= n;
-  if (b->len == 0)
-    b->off = 0;
+  if (b->len == 0) /* idle most of a session's life: no buffer then */
+    bytes_free(b);
   return n;
-}
-
-static void bytes_free(lvpn__tls_bytes_t *b) {
-  if (b->data != NULL) {
-    mbedtls_platform_zeroize(b->data, b->cap);
-    free(b->data);
-  }
-  memset(b, 0, sizeof(*b));
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
