@@ -171,8 +171,7 @@ void lvpn_client_stop(lvpn_client_t *c) {
 }
 
 static void client_free(lvpn_client_t *c) {
-  if (c->tls_conf_ready)
-    lvpn__tls_conf_free(&c->tls_conf);
+  lvpn__config_attach_put(c->tls_ref); /* the last user frees it */
   lvpn__tlswrap_free(&c->session.wrap);
   lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {

@@ -204,8 +204,8 @@ static int is_openssl_keyword(const char *tok) {
          (strchr(tok, '-') == NULL && strchr(tok, '_') == NULL);
 }
 
-static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
-                        size_t errlen) {
+static int build_suites(lvpn__tls_conf_t *c, const char *list,
+                        const lvpn__logger_t *log, char *err, size_t errlen) {
   char copy[1024], *tok, *save = NULL;
   int n = 0, keywords = 0, id;
 
@@ -224,7 +224,7 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
     }
     id = suite_by_name(tok);
     if (id == 0 || !suite_usable(id)) {
-      LVPN__LOG(c->log, LVPN_LOG_ERROR, LAYER,
+      LVPN__LOG(log, LVPN_LOG_ERROR, LAYER,
                 "tls-cipher: ignoring '%s' (unknown to mbedTLS or not TLS 1.2)",
                 tok);
       continue;
@@ -234,7 +234,7 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
   }
   c->suites[n] = 0;
   if (n == 0 && keywords > 0) {
-    LVPN__LOG(c->log, LVPN_LOG_INFO, LAYER,
+    LVPN__LOG(log, LVPN_LOG_INFO, LAYER,
               "tls-cipher '%s' names no suite; using the default list", list);
     memcpy(c->suites, default_suites, sizeof(default_suites));
     return 0;
@@ -246,14 +246,31 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
   return 0;
 }
 
+/* The session whose call into mbedTLS runs on this thread. mbedTLS 2.28's
+ * random-generator and export-keys callbacks only carry the config's
+ * pointer, and one config may serve the sessions of many clients (of one
+ * loop, so of one thread). Set around each call into mbedTLS that can use
+ * them (handshake, read, write); the previous value is restored after, so
+ * that a host callback reached from inside may drive another session. */
+static _Thread_local lvpn__tls_session_t *tls_active;
+
+static int session_rng(void *unused, unsigned char *out, size_t len) {
+  lvpn__tls_session_t *s = tls_active;
+
+  (void)unused;
+  if (s == NULL || s->rng == NULL)
+    return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+  return s->rng(s->rng_ctx, out, len);
+}
+
 static int export_keys_cb(void *p, const unsigned char *ms,
                           const unsigned char *kb, size_t maclen, size_t keylen,
                           size_t ivlen, const unsigned char client_random[32],
                           const unsigned char server_random[32],
                           mbedtls_tls_prf_types prf_type) {
-  lvpn__tls_conf_t *c = p;
-  lvpn__tls_session_t *s = c->active;
+  lvpn__tls_session_t *s = tls_active;
 
+  (void)p;
   (void)kb;
   (void)maclen;
   (void)keylen;
@@ -352,9 +369,13 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   mbedtls_x509_crl_init(&c->crl);
   mbedtls_x509_crt_init(&c->cert);
   mbedtls_pk_init(&c->key);
-  c->log = p->log;
+  if (!p->shared) { /* defaults of its sessions */
+    c->log = p->log;
+    c->rng = p->rng;
+    c->rng_ctx = p->rng_ctx;
+  }
 
-  if (p->rng == NULL)
+  if (p->rng == NULL && !p->shared)
     ret = fail(err, errlen, LVPN_EINVAL, "no random generator");
   else if (p->ca_pem == NULL && !(p->n_hashes > 0 && p->hash_depth == 0))
     ret = fail(err, errlen, LVPN_ECONFIG,
@@ -396,7 +417,7 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
     c->have_cert = ret == 0;
   }
   if (ret == 0)
-    ret = build_suites(c, p->tls_cipher, err, errlen);
+    ret = build_suites(c, p->tls_cipher, p->log, err, errlen);
   if (ret != 0) {
     lvpn__tls_conf_free(c);
     return ret;
@@ -419,13 +440,13 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca,
                             p->crl_pem != NULL ? &c->crl : NULL);
   mbedtls_ssl_conf_cert_profile(&c->ssl, &c->profile);
-  mbedtls_ssl_conf_rng(&c->ssl, p->rng, p->rng_ctx);
+  mbedtls_ssl_conf_rng(&c->ssl, session_rng, NULL);
   mbedtls_ssl_conf_ciphersuites(&c->ssl, c->suites);
   mbedtls_ssl_conf_curves(&c->ssl, c->curves);
   mbedtls_ssl_conf_session_tickets(&c->ssl,
                                    MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
   mbedtls_ssl_conf_renegotiation(&c->ssl, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-  mbedtls_ssl_conf_export_keys_ext_cb(&c->ssl, export_keys_cb, c);
+  mbedtls_ssl_conf_export_keys_ext_cb(&c->ssl, export_keys_cb, NULL);
   if (c->have_cert &&
       (ret = mbedtls_ssl_conf_own_cert(&c->ssl, &c->cert, &c->key)) != 0) {
     lvpn__tls_conf_free(c);
@@ -583,6 +604,9 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
     memset(s, 0, sizeof(*s));
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LVPN_ENOMEM : LVPN_ETLS;
   }
+  s->rng = conf->rng;
+  s->rng_ctx = conf->rng_ctx;
+  s->log = conf->log;
   mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
   mbedtls_ssl_set_verify(&s->ssl, lvpn__tls_verify_cb, s);
   return 0;
@@ -591,12 +615,20 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
 void lvpn__tls_free(lvpn__tls_session_t *s) {
   if (s == NULL)
     return;
-  if (s->conf != NULL && s->conf->active == s)
-    s->conf->active = NULL;
+  if (tls_active == s)
+    tls_active = NULL;
   mbedtls_ssl_free(&s->ssl);
   bytes_free(&s->in);
   bytes_free(&s->out);
   mbedtls_platform_zeroize(s, sizeof(*s));
+}
+
+void lvpn__tls_use(lvpn__tls_session_t *s,
+                   int (*rng)(void *, unsigned char *, size_t), void *rng_ctx,
+                   const lvpn__logger_t *log) {
+  s->rng = rng;
+  s->rng_ctx = rng_ctx;
+  s->log = log;
 }
 
 int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
@@ -607,6 +639,7 @@ int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
 }
 
 int lvpn__tls_step(lvpn__tls_session_t *s) {
+  lvpn__tls_session_t *prev;
   uint32_t vr;
   int ret;
 
@@ -614,14 +647,19 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
     return LVPN_EINVAL;
   if (s->err != 0 || s->done)
     return s->err;
-  s->conf->active = s;
+  if (s->rng == NULL) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "no random generator");
+    return s->err = LVPN_EINVAL;
+  }
+  prev = tls_active;
+  tls_active = s;
   ret = mbedtls_ssl_handshake(&s->ssl);
-  s->conf->active = NULL;
+  tls_active = prev;
   if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
     return 0;
   if (ret == 0) {
     s->done = 1;
-    LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER,
+    LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER,
               "Control Channel: %s, cipher %s, peer certificate: %s",
               mbedtls_ssl_get_version(&s->ssl),
               mbedtls_ssl_get_ciphersuite(&s->ssl), s->subject);
@@ -637,7 +675,7 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
     s->err = lvpn__tls_cert_error(s);
   else
     s->err = tls_error(s, "TLS handshake failed", ret);
-  LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
   return s->err;
 }
 
@@ -656,6 +694,7 @@ size_t lvpn__tls_take_output(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
 }
 
 int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
+  lvpn__tls_session_t *prev;
   int ret;
 
   if (s == NULL || (plain == NULL && len > 0))
@@ -668,7 +707,10 @@ int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
     return LVPN_ETOOBIG;
   if (len == 0)
     return 0;
+  prev = tls_active;
+  tls_active = s;
   ret = mbedtls_ssl_write(&s->ssl, plain, len);
+  tls_active = prev;
   if (ret == (int)len) {
     tls_trim_buffers(s);
     return 0;
@@ -680,6 +722,7 @@ int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
 }
 
 int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
+  lvpn__tls_session_t *prev;
   int ret;
 
   if (s == NULL || buf == NULL || max == 0)
@@ -690,7 +733,10 @@ int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
     return LVPN_ESTATE;
   if (max > 0x7fffffff)
     max = 0x7fffffff;
+  prev = tls_active;
+  tls_active = s;
   ret = mbedtls_ssl_read(&s->ssl, buf, max);
+  tls_active = prev;
   if (ret > 0)
     return ret;
   if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
@@ -703,7 +749,7 @@ int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
   } else {
     s->err = tls_error(s, "TLS read failed", ret);
   }
-  LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
   return s->err;
 }
 

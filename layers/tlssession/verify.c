@@ -249,7 +249,7 @@ int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
     lvpn__tls_first_cn(crt, s->cn, sizeof(s->cn));
   }
   if (*flags != 0) {
-    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER,
+    LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER,
               "VERIFY ERROR: depth=%d, %s (flags 0x%x)", depth, subject,
               (unsigned)*flags);
     return 0;
@@ -261,11 +261,11 @@ int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
     s->leaf_err = rc;
     *flags |= MBEDTLS_X509_BADCERT_OTHER;
     s->chain_flags |= MBEDTLS_X509_BADCERT_OTHER;
-    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
+    LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
               s->errmsg);
     return 0;
   }
-  LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
+  LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
             depth, subject);
   return 0;
 }
