@@ -36,6 +36,11 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   } else {
     err = lvpn__config_share(cfg, &c->cfg);
   }
+  /* one packet pool per loop: an idle session keeps no buffers */
+  if (err == 0 && (c->pool = lvpn__pbuf_pool_share(loop, 512)) == NULL) {
+    lvpn__config_unshare(c->cfg);
+    err = LVPN_ENOMEM;
+  }
   if (err != 0) {
     free(c);
     return err;
@@ -46,8 +51,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->mute.cutoff = c->cfg->mute; /* mute N */
   c->log.mute = &c->mute;
   lvpn__trace_init(&c->trace);
-  lvpn__pbuf_pool_init(&c->pool, 512);
-  lvpn__hooks_init(&c->hooks, &c->pool, c);
+  lvpn__hooks_init(&c->hooks, c->pool, c);
   uv_timer_init(loop, &c->timer);
   uv_timer_init(loop, &c->reneg_timer);
   uv_timer_init(loop, &c->poll_timer);
@@ -178,7 +182,7 @@ static void client_free(lvpn_client_t *c) {
     mbedtls_ctr_drbg_free(&c->drbg);
   }
   lvpn__networkio_release(&c->net);
-  lvpn__pbuf_pool_destroy(&c->pool);
+  lvpn__pbuf_pool_unshare(c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
   free(c->persist);
@@ -506,7 +510,7 @@ void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
       l->ops->counters(l, cb, ud);
   }
   lvpn__hooks_counters(&c->hooks, cb, ud);
-  cb(ud, "client", "pool_allocs", c->pool.allocs);
+  cb(ud, "client", "pool_allocs", c->pool->allocs);
   cb(ud, "client", "attempts", c->attempts);
   cb(ud, "client", "restarts", c->restarts);
 }

@@ -46,7 +46,7 @@ struct lvpn_client_s {
   int timer_closed;
   int timers_open;
 
-  lvpn__pbuf_pool_t pool;
+  lvpn__pbuf_pool_t *pool; /* shared by the clients of the loop */
   mbedtls_ctr_drbg_context drbg;
   int rng_ready;
   lvpn__session_t session;

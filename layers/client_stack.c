@@ -397,16 +397,16 @@ int lvpn__client_build(lvpn_client_t *c) {
   no.connect_timeout = lvpn__client_poll_timeout(c);
   no.proxy = lvpn__config_remote_proxy(cfg, r);
   no.passtos = cfg->passtos;
-  rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
+  rc = lvpn__networkio_init(&c->net, c->loop, &no, c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
     client_log(c, LVPN_LOG_FATAL, "remote: %s", lvpn_strerror(rc));
     return rc;
   }
   lvpn__packetmuxer_init(&c->mux, c->loop, &c->session, &c->log);
-  lvpn__reltrans_init(&c->rel, c->loop, &c->pool,
+  lvpn__reltrans_init(&c->rel, c->loop, c->pool,
                       (uint32_t)cfg->tls_timeout * 1000, &c->log);
-  lvpn__controlchannel_init(&c->cc, c->loop, &c->session, &c->pool,
+  lvpn__controlchannel_init(&c->cc, c->loop, &c->session, c->pool,
                             (size_t)cfg->tls_mtu, &c->log);
   memset(&cbs, 0, sizeof(cbs));
   cbs.on_push = lvpn__client_on_push;
@@ -415,7 +415,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   cbs.on_push_update = lvpn__client_on_push_update;
   cbs.on_info = lvpn__client_on_info;
   cbs.ud = c;
-  lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, c->tls_conf,
+  lvpn__tlssession_init(&c->tls, c->loop, &c->session, c->pool, c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
   /* AUTH_PENDING may extend the wait up to max(hand-window, reneg-sec/2) */
@@ -426,7 +426,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->tls.push.filters = cfg->pull_filters;
   c->tls.push.n_filters = cfg->n_pull_filters;
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
-  lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
+  lvpn__datachannel_init(&c->dc, c->loop, c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
                          cfg->ping_exit > 0      ? (unsigned)cfg->ping_exit
                          : cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
@@ -441,7 +441,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->dc.ud = c;
   c->dc.on_authentic = c->mux.on_authentic = client_floated;
   c->mux.auth_ud = c;
-  lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
+  lvpn__tun_layer_init(&c->tun, c->loop, c->pool, cfg->dev, &c->log);
   /* persist-tun, and after a privilege drop (/dev/net/tun is root's) */
   if (cfg->persist_tun || c->privileges_dropped)
     lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);
