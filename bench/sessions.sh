@@ -19,6 +19,8 @@
 #   (shared pages split between the processes that map them). M is smaller
 #   (default 50): per-session numbers do not depend on M, and are
 #   extrapolated to N in the last line.
+#   Where a session's memory goes: bench/heapsites.c (heap by call site,
+#   resident bytes counted with mincore at the same measurement point).
 # Prints numbers; fails only when a session does not come up.
 #
 # Environment:
