@@ -246,12 +246,10 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list,
   return 0;
 }
 
-/* The session whose call into mbedTLS runs on this thread. mbedTLS 2.28's
- * random-generator and export-keys callbacks only carry the config's
- * pointer, and one config may serve the sessions of many clients (of one
- * loop, so of one thread). Set around each call into mbedTLS that can use
- * them (handshake, read, write); the previous value is restored after, so
- * that a host callback reached from inside may drive another session. */
+/* The session whose call into mbedTLS (handshake, read, write) runs on this
+ * thread: mbedTLS 2.28's random and export-keys callbacks only carry the
+ * config, which may serve many clients' sessions (of one loop). Restored
+ * after each call: a host callback from inside may drive another session. */
 static _Thread_local lvpn__tls_session_t *tls_active;
 
 static int session_rng(void *unused, unsigned char *out, size_t len) {
@@ -574,9 +572,13 @@ static void release_pages(unsigned char *p, size_t len) {
  * 8 bytes at in_buf (ssl->in_ctr; the outgoing one is cur_out_ctr, copied
  * to out_buf per record). So once nothing is pending, the whole pages after
  * those 8 bytes go back to the kernel (MADV_DONTNEED on private anonymous
- * memory: they read as zeros and cost nothing until the next record
- * touches them, usually one page). This leaves the first 8 bytes alone, and
- * the buffers keep their size: a 16 KiB record still fits. */
+ * memory: they read as zeros and cost nothing until a record touches them,
+ * usually one page); a 16 KiB record still fits. Also done at set-up. */
+static void release_record_buffers(mbedtls_ssl_context *ssl) {
+  release_pages(ssl->in_buf + 8, MBEDTLS_SSL_IN_BUFFER_LEN - 8);
+  release_pages(ssl->out_buf + 8, MBEDTLS_SSL_OUT_BUFFER_LEN - 8);
+}
+
 static void tls_trim_buffers(lvpn__tls_session_t *s) {
   mbedtls_ssl_context *ssl = &s->ssl;
 
@@ -584,8 +586,7 @@ static void tls_trim_buffers(lvpn__tls_session_t *s) {
       ssl->in_left != 0 || ssl->out_left != 0 || ssl->in_offt != NULL ||
       mbedtls_ssl_check_pending(ssl) != 0)
     return;
-  release_pages(ssl->in_buf + 8, MBEDTLS_SSL_IN_BUFFER_LEN - 8);
-  release_pages(ssl->out_buf + 8, MBEDTLS_SSL_OUT_BUFFER_LEN - 8);
+  release_record_buffers(ssl);
 }
 
 /* ---- session ---- */
@@ -607,6 +608,7 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
   s->rng = conf->rng;
   s->rng_ctx = conf->rng_ctx;
   s->log = conf->log;
+  release_record_buffers(&s->ssl); /* zeros yet: the handshake's pages only */
   mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
   mbedtls_ssl_set_verify(&s->ssl, lvpn__tls_verify_cb, s);
   return 0;
