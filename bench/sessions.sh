@@ -19,6 +19,8 @@
 #   (shared pages split between the processes that map them). M is smaller
 #   (default 50): per-session numbers do not depend on M, and are
 #   extrapolated to N in the last line.
+#   Where a session's memory goes: bench/heapsites.c (heap by call site,
+#   resident bytes counted with mincore at the same measurement point).
 # Prints numbers; fails only when a session does not come up.
 #
 # Environment:
@@ -56,12 +58,14 @@ now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
 # One session per client: a pool big enough for N (a /20), no per-source
-# rate limit on new sessions, the same certificate for all of them.
+# rate limit on new sessions, the same certificate for all of them. The
+# server holds a run's sessions until they time out, so max-clients counts
+# every run's.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 it_setup sessions
 it_pki
 it_server_conf proto=udp wrap=tls-crypt \
-    extra="max-clients $((N + M + 16))" extra="duplicate-cn" \
+    extra="max-clients $((RUNS * (N + M) + 16))" extra="duplicate-cn" \
     extra="connect-freq 100000 1" extra="connect-freq-initial 100000 1" \
     extra="verb 3"
 sed -i 's/^server 198\.19\.0\.0 255\.255\.255\.0$/server 198.19.0.0 255.255.240.0/' \

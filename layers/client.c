@@ -36,6 +36,11 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   } else {
     err = lvpn__config_share(cfg, &c->cfg);
   }
+  /* one packet pool per loop: an idle session keeps no buffers */
+  if (err == 0 && (c->pool = lvpn__pbuf_pool_share(loop, 512)) == NULL) {
+    lvpn__config_unshare(c->cfg);
+    err = LVPN_ENOMEM;
+  }
   if (err != 0) {
     free(c);
     return err;
@@ -46,8 +51,7 @@ int lvpn_client_new(lvpn_client_t **out, uv_loop_t *loop,
   c->mute.cutoff = c->cfg->mute; /* mute N */
   c->log.mute = &c->mute;
   lvpn__trace_init(&c->trace);
-  lvpn__pbuf_pool_init(&c->pool, 512);
-  lvpn__hooks_init(&c->hooks, &c->pool, c);
+  lvpn__hooks_init(&c->hooks, c->pool, c);
   uv_timer_init(loop, &c->timer);
   uv_timer_init(loop, &c->reneg_timer);
   uv_timer_init(loop, &c->poll_timer);
@@ -171,15 +175,14 @@ void lvpn_client_stop(lvpn_client_t *c) {
 }
 
 static void client_free(lvpn_client_t *c) {
-  if (c->tls_conf_ready)
-    lvpn__tls_conf_free(&c->tls_conf);
+  lvpn__config_attach_put(c->tls_ref); /* the last user frees it */
   lvpn__tlswrap_free(&c->session.wrap);
   lvpn__tlswrap_free(&c->session.dyn);
   if (c->rng_ready) {
     mbedtls_ctr_drbg_free(&c->drbg);
   }
   lvpn__networkio_release(&c->net);
-  lvpn__pbuf_pool_destroy(&c->pool);
+  lvpn__pbuf_pool_unshare(c->pool);
   lvpn__client_auth_free(c);
   lvpn__dns_host_close(&c->dns_host);
   free(c->persist);
@@ -507,7 +510,7 @@ void lvpn_client_counters(const lvpn_client_t *c, lvpn_counter_cb cb,
       l->ops->counters(l, cb, ud);
   }
   lvpn__hooks_counters(&c->hooks, cb, ud);
-  cb(ud, "client", "pool_allocs", c->pool.allocs);
+  cb(ud, "client", "pool_allocs", c->pool->allocs);
   cb(ud, "client", "attempts", c->attempts);
   cb(ud, "client", "restarts", c->restarts);
 }

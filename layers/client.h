@@ -46,12 +46,15 @@ struct lvpn_client_s {
   int timer_closed;
   int timers_open;
 
-  lvpn__pbuf_pool_t pool;
+  lvpn__pbuf_pool_t *pool; /* shared by the clients of the loop */
   mbedtls_ctr_drbg_context drbg;
   int rng_ready;
   lvpn__session_t session;
-  lvpn__tls_conf_t tls_conf;
-  int tls_conf_ready;
+  /* parsed certificates, key and mbedTLS config (client_stack.c), shared
+   * with the clients made from the same config on the same loop; NULL
+   * until the first attempt parses them */
+  lvpn__tls_conf_t *tls_conf;
+  lvpn__config_attach_t *tls_ref; /* the reference held on it */
   char km2_options[512];
   char peer_info[1536]; /* OpenVPN's bound (512 * 3) */
   unsigned iv_proto;
@@ -125,6 +128,11 @@ struct lvpn_client_s {
 void lvpn__client_event(lvpn_client_t *c, lvpn_event_t ev, int err);
 /* Builds the seven layers for one connection attempt and starts them. */
 int lvpn__client_build(lvpn_client_t *c);
+/* The client's TLS credentials and config (c->tls_conf), parsed at its first
+ * attempt, or taken from the clients made from the same config on the same
+ * loop. Returns 0, 1 while waiting for the host's key passphrase, or an
+ * error (logged; also in c->err). */
+int lvpn__client_tls_once(lvpn_client_t *c);
 /* Seconds without any packet from the server after which an attempt is
  * abandoned (server-poll-timeout, alias connect-timeout); 0: never. */
 unsigned lvpn__client_poll_timeout(const lvpn_client_t *c);

@@ -10,6 +10,7 @@
 #include <sys/random.h>
 
 #include <mbedtls/entropy.h>
+#include <mbedtls/platform_util.h>
 
 #include "layers/packetmuxer/wire.h"
 #include "layers/tlssession/keyload.h"
@@ -91,9 +92,26 @@ static int client_session(lvpn_client_t *c, char *err, size_t errlen) {
   return 0;
 }
 
+/* The TLS credentials and mbedTLS config made from one config: immutable
+ * once built, so the clients made from that config on one loop share them
+ * (lvpn__config_attach_*); each TLS session brings its client's DRBG and
+ * logger (lvpn__tls_use). Freed, key material zeroed, with the last user. */
+typedef struct {
+  lvpn__config_attach_t a; /* first */
+  lvpn__tls_conf_t conf;
+} client_tls_t;
+
+static void client_tls_release(lvpn__config_attach_t *a) {
+  client_tls_t *t = (client_tls_t *)a;
+  lvpn__tls_conf_free(&t->conf);
+  mbedtls_platform_zeroize(t, sizeof(*t));
+  free(t);
+}
+
 static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__tls_params_t p;
+  client_tls_t *t;
   lvpn__pkcs12_pem_t p12 = {0};
   int groups[LVPN__TLS_MAX_CURVES];
   int rc;
@@ -138,9 +156,8 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
                            : LVPN__X509_NAME_SUBJECT;
   p.tls_version_min = cfg->tls_version_min;
   p.tls_cipher = cfg->tls_cipher;
-  p.rng = mbedtls_ctr_drbg_random;
-  p.rng_ctx = &c->drbg;
-  p.log = &c->log;
+  p.shared = 1;
+  p.log = &c->log; /* while it is built */
   if (cfg->pkcs12.data != NULL) { /* key, cert (and CA) from the bundle */
     rc = lvpn__pkcs12_to_pem(cfg->pkcs12.data, cfg->pkcs12.len,
                              p.key_password, &p12, err, errlen);
@@ -155,26 +172,46 @@ static int client_tls(lvpn_client_t *c, char *err, size_t errlen) {
       p.ca_len = strlen(p12.ca) + 1;
     }
   }
-  rc = lvpn__tls_conf_init(&c->tls_conf, &p, err, errlen);
+  if ((t = calloc(1, sizeof(*t))) == NULL) {
+    lvpn__pkcs12_pem_free(&p12);
+    return LVPN_ENOMEM;
+  }
+  rc = lvpn__tls_conf_init(&t->conf, &p, err, errlen);
   lvpn__pkcs12_pem_free(&p12);
-  if (rc == 0)
-    c->tls_conf_ready = 1;
-  return rc;
+  if (rc != 0) {
+    free(t);
+    return rc;
+  }
+  t->a.refs = 1;
+  t->a.owner = c->loop;
+  t->a.free = client_tls_release;
+  c->tls_ref = &t->a;
+  c->tls_conf = &t->conf;
+  /* a passphrase the host gave this client stays this client's */
+  if (c->key_pass == NULL)
+    lvpn__config_attach_set(cfg, &t->a);
+  return 0;
 }
 
-/* Certificates and keys, parsed once per client; an encrypted key without
+/* Certificates and keys, parsed once per config and loop (or per client,
+ * with a passphrase from the host); an encrypted key without
  * 'askpass FILE' waits for the host's passphrase (returns 1). The
  * passphrase is zeroed once used; a wrong one stops the client
  * (LVPN_ECREDENTIALS; a wrong 'askpass FILE' stays LVPN_EKEYFILE). */
-static int client_tls_once(lvpn_client_t *c) {
+int lvpn__client_tls_once(lvpn_client_t *c) {
   char err[512] = "";
   int rc, asked = c->key_pass != NULL;
 
-  if (c->tls_conf_ready)
+  if (c->tls_conf != NULL)
     return 0;
   if ((rc = lvpn__client_key_pass(c)) == 1)
     return 1;
   asked = asked || c->key_pass != NULL;
+  if (rc == 0 && c->key_pass == NULL &&
+      (c->tls_ref = lvpn__config_attach_get(c->cfg, c->loop)) != NULL) {
+    c->tls_conf = &((client_tls_t *)c->tls_ref)->conf;
+    return 0;
+  }
   if (rc == 0)
     rc = client_tls(c, err, sizeof(err));
   lvpn__secret_free(&c->key_pass);
@@ -307,7 +344,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   char err[512] = "";
   int rc, i, r = c->remote;
 
-  if ((rc = client_tls_once(c)) != 0) {
+  if ((rc = lvpn__client_tls_once(c)) != 0) {
     if (rc == 1) /* waiting for the host: lvpn__client_resume() rebuilds */
       c->state = LVPN__CLIENT_RESTARTING;
     return rc == 1 ? 0 : rc;
@@ -363,16 +400,16 @@ int lvpn__client_build(lvpn_client_t *c) {
   no.connect_timeout = lvpn__client_poll_timeout(c);
   no.proxy = lvpn__config_remote_proxy(cfg, r);
   no.passtos = cfg->passtos;
-  rc = lvpn__networkio_init(&c->net, c->loop, &no, &c->pool, &c->log);
+  rc = lvpn__networkio_init(&c->net, c->loop, &no, c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);
     client_log(c, LVPN_LOG_FATAL, "remote: %s", lvpn_strerror(rc));
     return rc;
   }
   lvpn__packetmuxer_init(&c->mux, c->loop, &c->session, &c->log);
-  lvpn__reltrans_init(&c->rel, c->loop, &c->pool,
+  lvpn__reltrans_init(&c->rel, c->loop, c->pool,
                       (uint32_t)cfg->tls_timeout * 1000, &c->log);
-  lvpn__controlchannel_init(&c->cc, c->loop, &c->session, &c->pool,
+  lvpn__controlchannel_init(&c->cc, c->loop, &c->session, c->pool,
                             (size_t)cfg->tls_mtu, &c->log);
   memset(&cbs, 0, sizeof(cbs));
   cbs.on_push = lvpn__client_on_push;
@@ -381,7 +418,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   cbs.on_push_update = lvpn__client_on_push_update;
   cbs.on_info = lvpn__client_on_info;
   cbs.ud = c;
-  lvpn__tlssession_init(&c->tls, c->loop, &c->session, &c->pool, &c->tls_conf,
+  lvpn__tlssession_init(&c->tls, c->loop, &c->session, c->pool, c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
   /* AUTH_PENDING may extend the wait up to max(hand-window, reneg-sec/2) */
@@ -392,7 +429,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->tls.push.filters = cfg->pull_filters;
   c->tls.push.n_filters = cfg->n_pull_filters;
   lvpn__tlssession_set_rng(&c->tls, mbedtls_ctr_drbg_random, &c->drbg);
-  lvpn__datachannel_init(&c->dc, c->loop, &c->pool, mbedtls_ctr_drbg_random,
+  lvpn__datachannel_init(&c->dc, c->loop, c->pool, mbedtls_ctr_drbg_random,
                          &c->drbg,
                          cfg->ping_exit > 0      ? (unsigned)cfg->ping_exit
                          : cfg->ping_restart > 0 ? (unsigned)cfg->ping_restart
@@ -407,7 +444,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   c->dc.ud = c;
   c->dc.on_authentic = c->mux.on_authentic = client_floated;
   c->mux.auth_ud = c;
-  lvpn__tun_layer_init(&c->tun, c->loop, &c->pool, cfg->dev, &c->log);
+  lvpn__tun_layer_init(&c->tun, c->loop, c->pool, cfg->dev, &c->log);
   /* persist-tun, and after a privilege drop (/dev/net/tun is root's) */
   if (cfg->persist_tun || c->privileges_dropped)
     lvpn__tun_layer_set_keep(&c->tun, &c->tun_keep);

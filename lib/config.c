@@ -297,6 +297,7 @@ void lvpn_config_free(lvpn_config_t *cfg) {
   if (cfg == NULL)
     return;
   lvpn__config_unshare(cfg->snapshot);
+  lvpn__config_attach_put(cfg->attach);
   walk(cfg, free_ptr, NULL);
   mbedtls_platform_zeroize(cfg, sizeof(*cfg));
   free(cfg);
@@ -310,6 +311,7 @@ int lvpn__config_clone(const lvpn_config_t *cfg, lvpn_config_t **out) {
   memcpy(c, cfg, sizeof(*c));
   c->snapshot = NULL;
   c->snap_refs = 0;
+  c->attach = NULL;
   walk(c, dup_ptr, &failed);
   if (failed) {
     lvpn_config_free(c);
@@ -345,6 +347,39 @@ void lvpn__config_unshare(lvpn_config_t *snap) {
   pthread_mutex_unlock(&share_lock);
   if (left == 0)
     lvpn_config_free(snap);
+}
+
+lvpn__config_attach_t *lvpn__config_attach_get(lvpn_config_t *cfg,
+                                               const void *owner) {
+  lvpn__config_attach_t *a;
+  pthread_mutex_lock(&share_lock);
+  a = cfg->attach;
+  if (a != NULL && a->owner == owner)
+    a->refs++;
+  else
+    a = NULL;
+  pthread_mutex_unlock(&share_lock);
+  return a;
+}
+
+void lvpn__config_attach_set(lvpn_config_t *cfg, lvpn__config_attach_t *a) {
+  pthread_mutex_lock(&share_lock);
+  if (cfg->attach == NULL) {
+    cfg->attach = a;
+    a->refs++;
+  }
+  pthread_mutex_unlock(&share_lock);
+}
+
+void lvpn__config_attach_put(lvpn__config_attach_t *a) {
+  unsigned left;
+  if (a == NULL)
+    return;
+  pthread_mutex_lock(&share_lock);
+  left = --a->refs;
+  pthread_mutex_unlock(&share_lock);
+  if (left == 0)
+    a->free(a);
 }
 
 int lvpn__config_own(lvpn_config_t **cfg) {

@@ -324,7 +324,31 @@ struct lvpn_config_s {
    * (lvpn__config_share); never copied by a clone. */
   lvpn_config_t *snapshot; /* this config's shared copy, NULL: none yet */
   unsigned snap_refs;      /* in a shared copy: its holders */
+  /* what its clients derive from it and share (lvpn__config_attach_*);
+   * holds one reference; never copied by a clone */
+  struct lvpn__config_attach_s *attach;
 };
+
+/* Something derived from a config (the client's parsed TLS credentials)
+ * and shared by the clients made from it, kept beside the config's shared
+ * copy. Reference counted: the copy holds one reference, each user one; the
+ * last put calls `free`. `owner` says who may use it (the loop of the
+ * clients sharing it: not thread-safe). Embed it as the first member. */
+typedef struct lvpn__config_attach_s {
+  unsigned refs;
+  const void *owner;
+  void (*free)(struct lvpn__config_attach_s *a);
+} lvpn__config_attach_t;
+
+/* The attachment of `cfg` (a copy from lvpn__config_share) for `owner`,
+ * with a reference taken, or NULL. Thread-safe, as the next two. */
+lvpn__config_attach_t *lvpn__config_attach_get(lvpn_config_t *cfg,
+                                               const void *owner);
+/* Attaches `a` (refs 1: the caller's) to `cfg`, which takes a reference,
+ * unless it has one already (then `a` stays the caller's alone). */
+void lvpn__config_attach_set(lvpn_config_t *cfg, lvpn__config_attach_t *a);
+/* Drops a reference (NULL accepted). */
+void lvpn__config_attach_put(lvpn__config_attach_t *a);
 
 /* Deep copy. Returns 0 or LVPN_ENOMEM. */
 int lvpn__config_clone(const lvpn_config_t *cfg, lvpn_config_t **out);

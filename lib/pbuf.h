@@ -57,11 +57,22 @@ struct lvpn__pbuf_pool_s {
   size_t max_cached;    /* beyond this, freed buffers go back to the heap */
   size_t outstanding;   /* buffers handed out and not yet freed */
   uint64_t allocs;      /* heap allocations made (for benchmarks/tests) */
+  /* lvpn__pbuf_pool_share(): its key, holders, and the next shared pool */
+  const void *share_key;
+  unsigned share_users;
+  struct lvpn__pbuf_pool_s *share_next;
 };
 
 void lvpn__pbuf_pool_init(lvpn__pbuf_pool_t *pool, size_t max_cached);
 /* Frees cached buffers. Every buffer must have been returned (asserted). */
 void lvpn__pbuf_pool_destroy(lvpn__pbuf_pool_t *pool);
+/* The pool shared by the holders of `key` (the clients of one loop: a pool
+ * is not thread-safe, a loop runs on one thread), made by the first
+ * (max_cached buffers cached) and destroyed with the last
+ * lvpn__pbuf_pool_unshare(): idle sessions then keep no buffers of their
+ * own. NULL when out of memory. Thread-safe (a lock around the list). */
+lvpn__pbuf_pool_t *lvpn__pbuf_pool_share(const void *key, size_t max_cached);
+void lvpn__pbuf_pool_unshare(lvpn__pbuf_pool_t *pool);
 
 /* Returns an empty buffer (len 0, LVPN_PBUF_HEADROOM bytes of headroom) or
  * NULL when out of memory. The caller owns it. */

@@ -93,6 +93,30 @@ int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
 static void prepare_cb(uv_prepare_t *h);
 static void poll_cb(uv_poll_t *h, int status, int events);
 
+/* One GRO receive buffer per thread, shared by every socket of the loop(s)
+ * the thread runs (a loop and its handles belong to one thread): a wake-up
+ * copies each datagram into a pbuf before it returns, so the buffer holds
+ * nothing between two of them, and 64 KiB per socket would be what a
+ * thousand sessions in one process spend on it. Taken at open, freed with
+ * its last user's close. */
+static _Thread_local uint8_t *rx_scratch;
+static _Thread_local unsigned rx_users;
+
+static uint8_t *rx_scratch_take(void) {
+  if (rx_scratch == NULL &&
+      (rx_scratch = malloc(LVPN__UDPBATCH_RXBUF)) == NULL)
+    return NULL;
+  rx_users++;
+  return rx_scratch;
+}
+
+static void rx_scratch_put(void) {
+  if (rx_users > 0 && --rx_users == 0) {
+    free(rx_scratch);
+    rx_scratch = NULL;
+  }
+}
+
 void lvpn__udpbatch_init(lvpn__networkio_t *n) {
   lvpn__udpbatch_t *b = &n->batch;
 
@@ -116,7 +140,7 @@ int lvpn__udpbatch_open(lvpn__networkio_t *n) {
 
   if (fd < 0)
     return UV_EBADF;
-  b->rxbuf = malloc(LVPN__UDPBATCH_RXBUF);
+  b->rxbuf = rx_scratch_take();
   if (b->rxbuf == NULL)
     return UV_ENOMEM;
   b->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
@@ -399,7 +423,8 @@ void lvpn__udpbatch_close(lvpn__networkio_t *n) {
     b->head = (b->head + 1) % LVPN__UDPBATCH_RING;
     b->count--;
   }
-  free(b->rxbuf);
+  if (b->rxbuf != NULL)
+    rx_scratch_put();
   b->rxbuf = NULL;
   if (b->poll_inited)
     lvpn__layer_close_handle(&n->base, (uv_handle_t *)&b->poll);

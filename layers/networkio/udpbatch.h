@@ -58,7 +58,8 @@ typedef struct lvpn__udpbatch_s {
   int want_write;     /* EAGAIN: waiting for UV_WRITABLE */
   uv_poll_t poll;
   uv_prepare_t flush;
-  uint8_t *rxbuf; /* heap, LVPN__UDPBATCH_RXBUF bytes, from open on */
+  uint8_t *rxbuf; /* LVPN__UDPBATCH_RXBUF bytes from open on, shared by
+                     the thread's sockets (udpbatch.c) */
   lvpn__pbuf_t *ring[LVPN__UDPBATCH_RING];
   unsigned head, count;
   uint64_t gso_sends;     /* sendmsg calls carrying more than one datagram */

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <mbedtls/error.h>
 #include <mbedtls/oid.h>
 #include <mbedtls/platform_util.h>
 #include <mbedtls/ssl_ciphersuites.h>
+#include <mbedtls/ssl_internal.h> /* MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN */
 
 #include "layers/tlssession/keyload.h"
 #include "layervpn.h"
@@ -201,8 +204,8 @@ static int is_openssl_keyword(const char *tok) {
          (strchr(tok, '-') == NULL && strchr(tok, '_') == NULL);
 }
 
-static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
-                        size_t errlen) {
+static int build_suites(lvpn__tls_conf_t *c, const char *list,
+                        const lvpn__logger_t *log, char *err, size_t errlen) {
   char copy[1024], *tok, *save = NULL;
   int n = 0, keywords = 0, id;
 
@@ -221,7 +224,7 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
     }
     id = suite_by_name(tok);
     if (id == 0 || !suite_usable(id)) {
-      LVPN__LOG(c->log, LVPN_LOG_ERROR, LAYER,
+      LVPN__LOG(log, LVPN_LOG_ERROR, LAYER,
                 "tls-cipher: ignoring '%s' (unknown to mbedTLS or not TLS 1.2)",
                 tok);
       continue;
@@ -231,7 +234,7 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
   }
   c->suites[n] = 0;
   if (n == 0 && keywords > 0) {
-    LVPN__LOG(c->log, LVPN_LOG_INFO, LAYER,
+    LVPN__LOG(log, LVPN_LOG_INFO, LAYER,
               "tls-cipher '%s' names no suite; using the default list", list);
     memcpy(c->suites, default_suites, sizeof(default_suites));
     return 0;
@@ -243,14 +246,29 @@ static int build_suites(lvpn__tls_conf_t *c, const char *list, char *err,
   return 0;
 }
 
+/* The session whose call into mbedTLS (handshake, read, write) runs on this
+ * thread: mbedTLS 2.28's random and export-keys callbacks only carry the
+ * config, which may serve many clients' sessions (of one loop). Restored
+ * after each call: a host callback from inside may drive another session. */
+static _Thread_local lvpn__tls_session_t *tls_active;
+
+static int session_rng(void *unused, unsigned char *out, size_t len) {
+  lvpn__tls_session_t *s = tls_active;
+
+  (void)unused;
+  if (s == NULL || s->rng == NULL)
+    return MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+  return s->rng(s->rng_ctx, out, len);
+}
+
 static int export_keys_cb(void *p, const unsigned char *ms,
                           const unsigned char *kb, size_t maclen, size_t keylen,
                           size_t ivlen, const unsigned char client_random[32],
                           const unsigned char server_random[32],
                           mbedtls_tls_prf_types prf_type) {
-  lvpn__tls_conf_t *c = p;
-  lvpn__tls_session_t *s = c->active;
+  lvpn__tls_session_t *s = tls_active;
 
+  (void)p;
   (void)kb;
   (void)maclen;
   (void)keylen;
@@ -349,9 +367,13 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   mbedtls_x509_crl_init(&c->crl);
   mbedtls_x509_crt_init(&c->cert);
   mbedtls_pk_init(&c->key);
-  c->log = p->log;
+  if (!p->shared) { /* defaults of its sessions */
+    c->log = p->log;
+    c->rng = p->rng;
+    c->rng_ctx = p->rng_ctx;
+  }
 
-  if (p->rng == NULL)
+  if (p->rng == NULL && !p->shared)
     ret = fail(err, errlen, LVPN_EINVAL, "no random generator");
   else if (p->ca_pem == NULL && !(p->n_hashes > 0 && p->hash_depth == 0))
     ret = fail(err, errlen, LVPN_ECONFIG,
@@ -393,7 +415,7 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
     c->have_cert = ret == 0;
   }
   if (ret == 0)
-    ret = build_suites(c, p->tls_cipher, err, errlen);
+    ret = build_suites(c, p->tls_cipher, p->log, err, errlen);
   if (ret != 0) {
     lvpn__tls_conf_free(c);
     return ret;
@@ -416,13 +438,13 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca,
                             p->crl_pem != NULL ? &c->crl : NULL);
   mbedtls_ssl_conf_cert_profile(&c->ssl, &c->profile);
-  mbedtls_ssl_conf_rng(&c->ssl, p->rng, p->rng_ctx);
+  mbedtls_ssl_conf_rng(&c->ssl, session_rng, NULL);
   mbedtls_ssl_conf_ciphersuites(&c->ssl, c->suites);
   mbedtls_ssl_conf_curves(&c->ssl, c->curves);
   mbedtls_ssl_conf_session_tickets(&c->ssl,
                                    MBEDTLS_SSL_SESSION_TICKETS_DISABLED);
   mbedtls_ssl_conf_renegotiation(&c->ssl, MBEDTLS_SSL_RENEGOTIATION_DISABLED);
-  mbedtls_ssl_conf_export_keys_ext_cb(&c->ssl, export_keys_cb, c);
+  mbedtls_ssl_conf_export_keys_ext_cb(&c->ssl, export_keys_cb, NULL);
   if (c->have_cert &&
       (ret = mbedtls_ssl_conf_own_cert(&c->ssl, &c->cert, &c->key)) != 0) {
     lvpn__tls_conf_free(c);
@@ -443,6 +465,14 @@ void lvpn__tls_conf_free(lvpn__tls_conf_t *c) {
 }
 
 /* ---- byte queues and the BIO ---- */
+
+static void bytes_free(lvpn__tls_bytes_t *b) {
+  if (b->data != NULL) {
+    mbedtls_platform_zeroize(b->data, b->cap);
+    free(b->data);
+  }
+  memset(b, 0, sizeof(*b));
+}
 
 static int bytes_append(lvpn__tls_bytes_t *b, const uint8_t *p, size_t n) {
   uint8_t *nd;
@@ -485,17 +515,9 @@ static size_t bytes_take(lvpn__tls_bytes_t *b, uint8_t *p, size_t max) {
   memcpy(p, b->data + b->off, n);
   b->off += n;
   b->len -= n;
-  if (b->len == 0)
-    b->off = 0;
+  if (b->len == 0) /* idle most of a session's life: no buffer then */
+    bytes_free(b);
   return n;
-}
-
-static void bytes_free(lvpn__tls_bytes_t *b) {
-  if (b->data != NULL) {
-    mbedtls_platform_zeroize(b->data, b->cap);
-    free(b->data);
-  }
-  memset(b, 0, sizeof(*b));
 }
 
 static int bio_send(void *ctx, const unsigned char *buf, size_t len) {
@@ -514,87 +536,6 @@ static int bio_recv(void *ctx, unsigned char *buf, size_t len) {
   return n == 0 ? MBEDTLS_ERR_SSL_WANT_READ : (int)n;
 }
 
-/* ---- certificate checks ---- */
-
-/* Called by mbedTLS for each certificate of the chain, root first. */
-static int verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
-                     uint32_t *flags) {
-  lvpn__tls_session_t *s = ud;
-  char subject[256];
-  int rc;
-
-  /* peer-fingerprint without 'ca': the hash is the trust anchor, so an
-   * untrusted or out-of-date certificate is fine (as OpenVPN); anything
-   * else wrong with it still fails. */
-  if (s->conf->no_ca)
-    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_NOT_TRUSTED |
-                          MBEDTLS_X509_BADCERT_EXPIRED |
-                          MBEDTLS_X509_BADCERT_FUTURE);
-  s->chain_flags |= *flags;
-  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
-    strcpy(subject, "?");
-  if (depth == 0) {
-    strcpy(s->subject, subject);
-    lvpn__tls_first_cn(crt, s->cn, sizeof(s->cn));
-  }
-  if (*flags != 0) {
-    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER,
-              "VERIFY ERROR: depth=%d, %s (flags 0x%x)", depth, subject,
-              (unsigned)*flags);
-    return 0;
-  }
-  rc = lvpn__tls_check_hash(s->conf, crt, depth, s->errmsg, sizeof(s->errmsg));
-  if (rc == 0 && depth == 0 && s->chain_flags == 0)
-    rc = lvpn__tls_check_leaf(s->conf, crt, s->errmsg, sizeof(s->errmsg));
-  if (rc != 0) {
-    s->leaf_err = rc;
-    *flags |= MBEDTLS_X509_BADCERT_OTHER;
-    s->chain_flags |= MBEDTLS_X509_BADCERT_OTHER;
-    LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
-              s->errmsg);
-    return 0;
-  }
-  LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
-            depth, subject);
-  return 0;
-}
-
-static void verify_text(uint32_t flags, char *out, size_t max) {
-  char *p;
-
-  if (mbedtls_x509_crt_verify_info(out, max, "", flags) < 0)
-    snprintf(out, max, "verify flags 0x%x", (unsigned)flags);
-  for (p = out; *p != '\0'; p++)
-    if (*p == '\n')
-      *p = p[1] != '\0' ? ';' : '\0';
-}
-
-static int cert_error(lvpn__tls_session_t *s) {
-  uint32_t flags = s->chain_flags | mbedtls_ssl_get_verify_result(&s->ssl);
-  char text[200];
-  int code;
-
-  if (flags == (uint32_t)-1)
-    flags = s->chain_flags;
-  if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING))
-    code = LVPN_ECERT_UNTRUSTED;
-  else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
-    code = LVPN_ECERT_EXPIRED;
-  else if (flags & MBEDTLS_X509_BADCERT_REVOKED)
-    code = LVPN_ECERT_REVOKED;
-  else if (s->leaf_err != 0)
-    return s->leaf_err; /* errmsg already says why */
-  else if (flags & MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)
-    code = LVPN_ECERT_EKU;
-  else
-    code = LVPN_ECERT;
-  verify_text(flags & ~(uint32_t)MBEDTLS_X509_BADCERT_OTHER, text,
-              sizeof(text));
-  snprintf(s->errmsg, sizeof(s->errmsg), "certificate rejected (%s): %s",
-           s->subject[0] ? s->subject : "no certificate", text);
-  return code;
-}
-
 static int tls_error(lvpn__tls_session_t *s, const char *what, int ret) {
   char text[160];
 
@@ -606,6 +547,46 @@ static int tls_error(lvpn__tls_session_t *s, const char *what, int ret) {
   snprintf(s->errmsg, sizeof(s->errmsg), "%s: %s (-0x%04x)", what, text,
            (unsigned)-ret);
   return LVPN_ETLS;
+}
+
+/* ---- record buffers ---- */
+
+/* Gives the kernel back the whole pages inside [p, p + len). */
+static void release_pages(unsigned char *p, size_t len) {
+  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+  uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+
+  if (pg > 1 && hi > lo)
+    (void)madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
+/* mbedTLS 2.28 keeps its two record buffers (MBEDTLS_SSL_IN/OUT_BUFFER_LEN,
+ * 16 KiB + 333 bytes each in Debian's build, allocated and zeroed by
+ * mbedtls_ssl_setup) for the whole session, and OpenVPN keeps using the
+ * session after the handshake, for a few small control messages. Between
+ * records their content is stale: a record is read into in_buf from its
+ * header on (in_left counts what arrived of it) and written into out_buf
+ * from its header on (out_left counts what was not sent yet). The only
+ * state kept there between records is TLS's incoming sequence number, the
+ * 8 bytes at in_buf (ssl->in_ctr; the outgoing one is cur_out_ctr, copied
+ * to out_buf per record). So once nothing is pending, the whole pages after
+ * those 8 bytes go back to the kernel (MADV_DONTNEED on private anonymous
+ * memory: they read as zeros and cost nothing until a record touches them,
+ * usually one page); a 16 KiB record still fits. Also done at set-up. */
+static void release_record_buffers(mbedtls_ssl_context *ssl) {
+  release_pages(ssl->in_buf + 8, MBEDTLS_SSL_IN_BUFFER_LEN - 8);
+  release_pages(ssl->out_buf + 8, MBEDTLS_SSL_OUT_BUFFER_LEN - 8);
+}
+
+static void tls_trim_buffers(lvpn__tls_session_t *s) {
+  mbedtls_ssl_context *ssl = &s->ssl;
+
+  if (!s->done || ssl->in_buf == NULL || ssl->out_buf == NULL ||
+      ssl->in_left != 0 || ssl->out_left != 0 || ssl->in_offt != NULL ||
+      mbedtls_ssl_check_pending(ssl) != 0)
+    return;
+  release_record_buffers(ssl);
 }
 
 /* ---- session ---- */
@@ -624,20 +605,32 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
     memset(s, 0, sizeof(*s));
     return ret == MBEDTLS_ERR_SSL_ALLOC_FAILED ? LVPN_ENOMEM : LVPN_ETLS;
   }
+  s->rng = conf->rng;
+  s->rng_ctx = conf->rng_ctx;
+  s->log = conf->log;
+  release_record_buffers(&s->ssl); /* zeros yet: the handshake's pages only */
   mbedtls_ssl_set_bio(&s->ssl, s, bio_send, bio_recv, NULL);
-  mbedtls_ssl_set_verify(&s->ssl, verify_cb, s);
+  mbedtls_ssl_set_verify(&s->ssl, lvpn__tls_verify_cb, s);
   return 0;
 }
 
 void lvpn__tls_free(lvpn__tls_session_t *s) {
   if (s == NULL)
     return;
-  if (s->conf != NULL && s->conf->active == s)
-    s->conf->active = NULL;
+  if (tls_active == s)
+    tls_active = NULL;
   mbedtls_ssl_free(&s->ssl);
   bytes_free(&s->in);
   bytes_free(&s->out);
   mbedtls_platform_zeroize(s, sizeof(*s));
+}
+
+void lvpn__tls_use(lvpn__tls_session_t *s,
+                   int (*rng)(void *, unsigned char *, size_t), void *rng_ctx,
+                   const lvpn__logger_t *log) {
+  s->rng = rng;
+  s->rng_ctx = rng_ctx;
+  s->log = log;
 }
 
 int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
@@ -648,6 +641,7 @@ int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
 }
 
 int lvpn__tls_step(lvpn__tls_session_t *s) {
+  lvpn__tls_session_t *prev;
   uint32_t vr;
   int ret;
 
@@ -655,17 +649,23 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
     return LVPN_EINVAL;
   if (s->err != 0 || s->done)
     return s->err;
-  s->conf->active = s;
+  if (s->rng == NULL) {
+    snprintf(s->errmsg, sizeof(s->errmsg), "no random generator");
+    return s->err = LVPN_EINVAL;
+  }
+  prev = tls_active;
+  tls_active = s;
   ret = mbedtls_ssl_handshake(&s->ssl);
-  s->conf->active = NULL;
+  tls_active = prev;
   if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
     return 0;
   if (ret == 0) {
     s->done = 1;
-    LVPN__LOG(s->conf->log, LVPN_LOG_INFO, LAYER,
+    LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER,
               "Control Channel: %s, cipher %s, peer certificate: %s",
               mbedtls_ssl_get_version(&s->ssl),
               mbedtls_ssl_get_ciphersuite(&s->ssl), s->subject);
+    tls_trim_buffers(s);
     return 0;
   }
   /* mbedTLS reports a leaf whose (extended) keyUsage does not fit the
@@ -674,10 +674,10 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
   if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
       (ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE && vr != 0 &&
        vr != (uint32_t)-1))
-    s->err = cert_error(s);
+    s->err = lvpn__tls_cert_error(s);
   else
     s->err = tls_error(s, "TLS handshake failed", ret);
-  LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
   return s->err;
 }
 
@@ -696,6 +696,7 @@ size_t lvpn__tls_take_output(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
 }
 
 int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
+  lvpn__tls_session_t *prev;
   int ret;
 
   if (s == NULL || (plain == NULL && len > 0))
@@ -708,9 +709,14 @@ int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
     return LVPN_ETOOBIG;
   if (len == 0)
     return 0;
+  prev = tls_active;
+  tls_active = s;
   ret = mbedtls_ssl_write(&s->ssl, plain, len);
-  if (ret == (int)len)
+  tls_active = prev;
+  if (ret == (int)len) {
+    tls_trim_buffers(s);
     return 0;
+  }
   s->err = ret < 0 ? tls_error(s, "TLS write failed", ret) : LVPN_ETLS;
   if (ret >= 0)
     snprintf(s->errmsg, sizeof(s->errmsg), "TLS write split a record");
@@ -718,6 +724,7 @@ int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
 }
 
 int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
+  lvpn__tls_session_t *prev;
   int ret;
 
   if (s == NULL || buf == NULL || max == 0)
@@ -728,18 +735,23 @@ int lvpn__tls_read(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
     return LVPN_ESTATE;
   if (max > 0x7fffffff)
     max = 0x7fffffff;
+  prev = tls_active;
+  tls_active = s;
   ret = mbedtls_ssl_read(&s->ssl, buf, max);
+  tls_active = prev;
   if (ret > 0)
     return ret;
-  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+  if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE) {
+    tls_trim_buffers(s); /* all read: until the next record */
     return 0;
+  }
   if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
     snprintf(s->errmsg, sizeof(s->errmsg), "peer closed the TLS session");
     s->err = LVPN_ETLS;
   } else {
     s->err = tls_error(s, "TLS read failed", ret);
   }
-  LVPN__LOG(s->conf->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
   return s->err;
 }
 

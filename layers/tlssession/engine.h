@@ -2,11 +2,14 @@
  * in-memory byte streams. No socket, no loop, no timers: the caller feeds
  * ciphertext received in order from the reliability layer, calls
  * lvpn__tls_step(), and takes the ciphertext to send. One lvpn__tls_conf_t
- * per client (parsed PKI + mbedtls_ssl_config), shared by the
+ * (parsed PKI + mbedtls_ssl_config, immutable once built) serves the
  * lvpn__tls_session_t of every key_id (each renegotiation is a new, full
- * handshake in a new session).
+ * handshake in a new session), and may serve the sessions of many clients:
+ * what differs per client (random generator, logger) is the session's.
  *
- * Not thread-safe: a conf and its sessions belong to one loop thread. */
+ * Not thread-safe: a conf and its sessions belong to one loop thread (the
+ * RSA blinding values and the EC base-point table of a key are written on
+ * use). */
 #ifndef LVPN_LAYERS_TLSSESSION_ENGINE_H
 #define LVPN_LAYERS_TLSSESSION_ENGINE_H
 
@@ -82,10 +85,15 @@ typedef struct {
   int tls_version_min;          /* LVPN__TLS_VERSION_*; 0 = 1.2 */
   const char *tls_cipher;       /* OpenSSL/IANA/mbedTLS names, ':'-separated, or
                                    NULL for the ECDHE AEAD default */
+  /* The default random generator and logger of the sessions (lvpn__tls_use
+   * replaces them per session); the logger also hears about the conf's
+   * making. With `shared`, the conf keeps neither: it serves several
+   * owners, and each session brings its own (lvpn__tls_use). */
   int (*rng)(void *, unsigned char *,
-             size_t); /* e.g. mbedtls_ctr_drbg_random */
+             size_t); /* e.g. mbedtls_ctr_drbg_random; required unless shared */
   void *rng_ctx;
   const lvpn__logger_t *log; /* may be NULL */
+  int shared;
 } lvpn__tls_params_t;
 
 struct lvpn__tls_session_s;
@@ -111,11 +119,10 @@ typedef struct lvpn__tls_conf_s {
   int no_ca; /* peer-fingerprint without 'ca': trust comes from the hash */
   int verify_x509_type;
   char verify_x509_name[256];
+  /* defaults of the sessions (NULL in a shared conf) */
   const lvpn__logger_t *log;
-  /* The session whose handshake is running: mbedTLS 2.28's export-keys
-   * callback only carries the config's pointer. Set around each call into
-   * mbedTLS by the engine; NULL otherwise. */
-  struct lvpn__tls_session_s *active;
+  int (*rng)(void *, unsigned char *, size_t);
+  void *rng_ctx;
 } lvpn__tls_conf_t;
 
 /* A growable byte queue (control-channel sized). */
@@ -127,6 +134,9 @@ typedef struct {
 typedef struct lvpn__tls_session_s {
   mbedtls_ssl_context ssl;
   lvpn__tls_conf_t *conf;
+  int (*rng)(void *, unsigned char *, size_t); /* this session's */
+  void *rng_ctx;
+  const lvpn__logger_t *log; /* may be NULL */
   lvpn__tls_bytes_t in;  /* ciphertext received, not yet read by mbedTLS */
   lvpn__tls_bytes_t out; /* ciphertext produced, not yet taken */
   int done;              /* handshake finished */
@@ -153,9 +163,16 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
 /** Free a conf. Every session made from it must be freed first. */
 void lvpn__tls_conf_free(lvpn__tls_conf_t *c);
 
-/** Prepare one TLS session (one key_id) on a conf. No output yet: the
- * ClientHello is produced by the first lvpn__tls_step(). */
+/** Prepare one TLS session (one key_id) on a conf, with the conf's default
+ * random generator and logger. No output yet: the ClientHello is produced
+ * by the first lvpn__tls_step(), which fails (LVPN_EINVAL) while the
+ * session has no random generator. */
 int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf);
+/** The session's own random generator and logger (before the first step;
+ * they must outlive the session). */
+void lvpn__tls_use(lvpn__tls_session_t *s,
+                   int (*rng)(void *, unsigned char *, size_t), void *rng_ctx,
+                   const lvpn__logger_t *log);
 /** Free a session; zeroes secrets and buffers. Harmless twice. */
 void lvpn__tls_free(lvpn__tls_session_t *s);
 
@@ -206,6 +223,14 @@ int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
  * the certificate's hash is in none of the list (LVPN_ECERT_FINGERPRINT). */
 int lvpn__tls_check_hash(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
                          int depth, char *msg, size_t msglen);
+/** mbedTLS's verify callback of a session (`ud`), called for each
+ * certificate of the chain, root first: records the flags and the leaf's
+ * names, and runs the two checks above. */
+int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
+                        uint32_t *flags);
+/** The LVPN_ECERT_* code of a failed verification, with the reason in the
+ * session's error message. */
+int lvpn__tls_cert_error(lvpn__tls_session_t *s);
 /** First CN of the subject into `out` ("" if none). */
 void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max);
 /** The mbedTLS profile of a LVPN__TLS_PROFILE_* value. */

@@ -546,6 +546,8 @@ static int tlss_new_session(lvpn__tlssession_t *t) {
   err = lvpn__tls_init(&t->tls, t->conf);
   if (err != 0)
     return err;
+  if (t->rng != NULL) /* the conf may be shared with other clients */
+    lvpn__tls_use(&t->tls, t->rng, t->rng_ctx, t->base.log);
   t->tls_live = 1;
   t->state = LVPN__TLSS_HANDSHAKE;
   t->hs_traced = -1;

@@ -18,6 +18,8 @@
 #include "layervpn.h"
 #include "lib/bytes.h"
 
+#define LAYER "tlssession"
+
 static int fail(char *msg, size_t msglen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
@@ -222,4 +224,84 @@ void lvpn__tls_cert_profile(int profile, mbedtls_x509_crt_profile *out) {
   out->allowed_mds |= MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_SHA1) |
                       MBEDTLS_X509_ID_FLAG(MBEDTLS_MD_RIPEMD160);
   out->rsa_min_bitlen = 1024;
+}
+
+/* ---- the engine's verify callback and its verdict ---- */
+
+int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
+                        uint32_t *flags) {
+  lvpn__tls_session_t *s = ud;
+  char subject[256];
+  int rc;
+
+  /* peer-fingerprint without 'ca': the hash is the trust anchor, so an
+   * untrusted or out-of-date certificate is fine (as OpenVPN); anything
+   * else wrong with it still fails. */
+  if (s->conf->no_ca)
+    *flags &= ~(uint32_t)(MBEDTLS_X509_BADCERT_NOT_TRUSTED |
+                          MBEDTLS_X509_BADCERT_EXPIRED |
+                          MBEDTLS_X509_BADCERT_FUTURE);
+  s->chain_flags |= *flags;
+  if (mbedtls_x509_dn_gets(subject, sizeof(subject), &crt->subject) < 0)
+    strcpy(subject, "?");
+  if (depth == 0) {
+    strcpy(s->subject, subject);
+    lvpn__tls_first_cn(crt, s->cn, sizeof(s->cn));
+  }
+  if (*flags != 0) {
+    LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER,
+              "VERIFY ERROR: depth=%d, %s (flags 0x%x)", depth, subject,
+              (unsigned)*flags);
+    return 0;
+  }
+  rc = lvpn__tls_check_hash(s->conf, crt, depth, s->errmsg, sizeof(s->errmsg));
+  if (rc == 0 && depth == 0 && s->chain_flags == 0)
+    rc = lvpn__tls_check_leaf(s->conf, crt, s->errmsg, sizeof(s->errmsg));
+  if (rc != 0) {
+    s->leaf_err = rc;
+    *flags |= MBEDTLS_X509_BADCERT_OTHER;
+    s->chain_flags |= MBEDTLS_X509_BADCERT_OTHER;
+    LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "VERIFY ERROR: %s",
+              s->errmsg);
+    return 0;
+  }
+  LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
+            depth, subject);
+  return 0;
+}
+
+static void verify_text(uint32_t flags, char *out, size_t max) {
+  char *p;
+
+  if (mbedtls_x509_crt_verify_info(out, max, "", flags) < 0)
+    snprintf(out, max, "verify flags 0x%x", (unsigned)flags);
+  for (p = out; *p != '\0'; p++)
+    if (*p == '\n')
+      *p = p[1] != '\0' ? ';' : '\0';
+}
+
+int lvpn__tls_cert_error(lvpn__tls_session_t *s) {
+  uint32_t flags = s->chain_flags | mbedtls_ssl_get_verify_result(&s->ssl);
+  char text[200];
+  int code;
+
+  if (flags == (uint32_t)-1)
+    flags = s->chain_flags;
+  if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING))
+    code = LVPN_ECERT_UNTRUSTED;
+  else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))
+    code = LVPN_ECERT_EXPIRED;
+  else if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+    code = LVPN_ECERT_REVOKED;
+  else if (s->leaf_err != 0)
+    return s->leaf_err; /* errmsg already says why */
+  else if (flags & MBEDTLS_X509_BADCERT_EXT_KEY_USAGE)
+    code = LVPN_ECERT_EKU;
+  else
+    code = LVPN_ECERT;
+  verify_text(flags & ~(uint32_t)MBEDTLS_X509_BADCERT_OTHER, text,
+              sizeof(text));
+  snprintf(s->errmsg, sizeof(s->errmsg), "certificate rejected (%s): %s",
+           s->subject[0] ? s->subject : "no certificate", text);
+  return code;
 }

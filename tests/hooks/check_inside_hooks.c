@@ -481,10 +481,10 @@ START_TEST(test_inside_hooks_client_builtins) {
   c->hooks.deliver = fake_deliver; /* stand in for the tun layer */
   n = ip4(p, 1, "198.19.0.2", "198.19.0.1", 0x0800, 0);
   {
-    lvpn__pbuf_t *b = lvpn__pbuf_alloc(&c->pool);
+    lvpn__pbuf_t *b = lvpn__pbuf_alloc(c->pool);
     memcpy(lvpn__pbuf_put(b, n), p, n);
     lvpn__hooks_process(&c->hooks, LVPN_INSIDE_OUTBOUND, b);
-    b = lvpn__pbuf_alloc(&c->pool);
+    b = lvpn__pbuf_alloc(c->pool);
     n = ip4(p, 6, "198.19.0.1", "198.19.0.2", 80, 4000);
     memcpy(lvpn__pbuf_put(b, n), p, n);
     lvpn__hooks_process(&c->hooks, LVPN_INSIDE_INBOUND, b);

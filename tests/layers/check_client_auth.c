@@ -424,7 +424,92 @@ START_TEST(test_client_auth_packed_answer) {
 }
 END_TEST
 
+/* ---- TLS credentials shared between clients ---- */
+
+static void client_close_one(lvpn_client_t *c) {
+  ck_assert_int_eq(lvpn_client_close(c, NULL), 0);
+}
+
+/* Clients made from one config on one loop share one parsed CA, cert, key
+ * and mbedTLS config, which lives until the last of them is freed (valgrind
+ * and LeakSanitizer check that); a client on another loop has its own. */
+START_TEST(test_client_auth_tls_shared_per_config_and_loop) {
+  lvpn_config_t *cfg;
+  lvpn_client_t *c1, *c2, *c3;
+  uv_loop_t other;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(uv_loop_init(&other), 0);
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  set1(cfg, "client", NULL);
+  set1(cfg, "remote", "198.18.0.1");
+  set1(cfg, "ca", pki("ca.crt"));
+  set1(cfg, "cert", pki("client.crt"));
+  set1(cfg, "key", pki("client.key"));
+  ck_assert_int_eq(lvpn_client_new(&c1, &loop, cfg), 0);
+  ck_assert_int_eq(lvpn_client_new(&c2, &loop, cfg), 0);
+  ck_assert_int_eq(lvpn_client_new(&c3, &other, cfg), 0);
+  lvpn_config_free(cfg);
+  ck_assert_int_eq(lvpn__client_tls_once(c1), 0);
+  ck_assert_ptr_nonnull(c1->tls_conf);
+  ck_assert_int_eq(lvpn__client_tls_once(c2), 0);
+  ck_assert_ptr_eq(c2->tls_conf, c1->tls_conf);
+  ck_assert_int_eq(lvpn__client_tls_once(c3), 0);
+  ck_assert_ptr_nonnull(c3->tls_conf);
+  ck_assert_ptr_ne(c3->tls_conf, c1->tls_conf);
+  ck_assert_uint_eq(c1->tls_ref->refs, 3); /* c1, c2 and the config copy */
+  client_close_one(c1); /* the other still uses it */
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(c2->tls_conf->have_cert, 1);
+  client_close_one(c2);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+  client_close_one(c3);
+  ck_assert_int_eq(uv_run(&other, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&other), 0);
+}
+END_TEST
+
+/* A key whose passphrase the host answered stays that client's: a second
+ * client from the same config is asked too. */
+START_TEST(test_client_auth_key_pass_from_host_not_shared) {
+  asked_t a = {.mode = 1, .pass = NULL};
+  lvpn_config_t *cfg;
+  lvpn_client_t *c1, *c2;
+  const char *pass_file = pki("client-enc.pass");
+  char pass[128] = "";
+  FILE *f = fopen(pass_file, "r");
+  ck_assert_ptr_nonnull(f);
+  ck_assert_ptr_nonnull(fgets(pass, sizeof(pass), f));
+  fclose(f);
+  pass[strcspn(pass, "\r\n")] = '\0';
+  a.pass = pass;
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  set1(cfg, "client", NULL);
+  set1(cfg, "remote", "198.18.0.1");
+  set1(cfg, "ca", pki("ca.crt"));
+  set1(cfg, "cert", pki("client.crt"));
+  set1(cfg, "key", pki("client-enc.key"));
+  ck_assert_int_eq(lvpn_client_new(&c1, &loop, cfg), 0);
+  ck_assert_int_eq(lvpn_client_new(&c2, &loop, cfg), 0);
+  lvpn_config_free(cfg);
+  lvpn_client_set_credentials_cb(c1, on_cred, &a);
+  lvpn_client_set_credentials_cb(c2, on_cred, &a);
+  ck_assert_int_eq(lvpn__client_tls_once(c1), 0);
+  ck_assert_int_eq(a.calls, 1);
+  ck_assert_int_eq(lvpn__client_tls_once(c2), 0);
+  ck_assert_int_eq(a.calls, 2);
+  ck_assert_ptr_nonnull(c1->tls_conf);
+  ck_assert_ptr_ne(c2->tls_conf, c1->tls_conf);
+  ck_assert_uint_eq(c1->tls_ref->refs, 1);
+  client_close_one(c1);
+  client_done(c2);
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
+               test_client_auth_tls_shared_per_config_and_loop,
+               test_client_auth_key_pass_from_host_not_shared,
                test_client_auth_packed_answer,
                test_client_auth_no_callback_fails_clearly,
                test_client_auth_answer_in_callback,

@@ -76,6 +76,34 @@ START_TEST(test_pbuf_pool_reuses_buffers) {
 }
 END_TEST
 
+/* One pool per key (the clients of one loop), until its last holder. */
+START_TEST(test_pbuf_pool_shared_per_key) {
+  static const int k1 = 1, k2 = 2;
+  lvpn__pbuf_pool_t *a = lvpn__pbuf_pool_share(&k1, 4);
+  lvpn__pbuf_pool_t *b = lvpn__pbuf_pool_share(&k1, 4);
+  lvpn__pbuf_pool_t *c = lvpn__pbuf_pool_share(&k2, 4);
+  lvpn__pbuf_t *p;
+
+  ck_assert_ptr_nonnull(a);
+  ck_assert_ptr_eq(a, b);
+  ck_assert_ptr_ne(a, c);
+  ck_assert_uint_eq(a->share_users, 2);
+  p = lvpn__pbuf_alloc(a);
+  lvpn__pbuf_free(p);
+  lvpn__pbuf_pool_unshare(a); /* b still holds it, and its cached buffer */
+  p = lvpn__pbuf_alloc(b);
+  ck_assert_uint_eq(b->allocs, 1);
+  lvpn__pbuf_free(p);
+  lvpn__pbuf_pool_unshare(b); /* destroyed */
+  a = lvpn__pbuf_pool_share(&k1, 4);
+  ck_assert_uint_eq(a->allocs, 0); /* a new one */
+  ck_assert_uint_eq(a->share_users, 1);
+  lvpn__pbuf_pool_unshare(a);
+  lvpn__pbuf_pool_unshare(c);
+  lvpn__pbuf_pool_unshare(NULL);
+}
+END_TEST
+
 START_TEST(test_pbuf_clone_keeps_headroom_and_meta) {
   lvpn__pbuf_pool_t pool;
   lvpn__pbuf_t *a, *b;
@@ -207,7 +235,7 @@ END_TEST
 
 LVPN_TEST_MAIN("lib", 0, NULL, NULL, test_error_names_and_texts,
                test_error_every_code_has_text, test_pbuf_push_pull_without_copy,
-               test_pbuf_pool_reuses_buffers,
+               test_pbuf_pool_reuses_buffers, test_pbuf_pool_shared_per_key,
                test_pbuf_clone_keeps_headroom_and_meta, test_queue_fifo_order,
                test_log_levels_filter, test_log_mute_runs,
                test_log_mute_messages)

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <mbedtls/base64.h>
 #include <mbedtls/md.h>
+#include <mbedtls/ssl_internal.h>
 
 #include "layers/tlssession/engine.h"
 #include "layers/tlssession/keyload.h"
@@ -630,6 +634,101 @@ START_TEST(test_engine_conf_shared_by_sessions) {
 }
 END_TEST
 
+/* A conf built for several owners (`shared`) keeps no random generator or
+ * logger: each session brings its own, and uses only its own. */
+START_TEST(test_engine_conf_shared_between_owners) {
+  env_t e;
+  lvpn__tls_session_t s2;
+  fake_tls_peer_t sv2;
+  fake_rng_t rng2;
+  logcap_t lc2;
+  lvpn__logger_t log2;
+
+  env_params(&e, "client.crt", "client.key");
+  e.p.rng = NULL;
+  e.p.rng_ctx = NULL;
+  e.p.shared = 1;
+  e.p.log = NULL;
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_step(&e.cl), LVPN_EINVAL); /* no generator */
+  ck_assert_str_eq(lvpn__tls_last_error(&e.cl), "no random generator");
+  lvpn__tls_free(&e.cl);
+  ck_assert_int_eq(lvpn__tls_init(&e.cl, &e.conf), 0);
+  lvpn__tls_use(&e.cl, mbedtls_ctr_drbg_random, &e.rng.drbg, &e.log);
+
+  fake_rng_init(&rng2);
+  memset(&lc2, 0, sizeof(lc2));
+  memset(&log2, 0, sizeof(log2));
+  log2.cb = log_cb;
+  log2.ud = &lc2;
+  log2.verb = LVPN_LOG_TRACE;
+  ck_assert_int_eq(lvpn__tls_init(&s2, &e.conf), 0);
+  lvpn__tls_use(&s2, mbedtls_ctr_drbg_random, &rng2.drbg, &log2);
+  fake_tls_peer_init(&sv2, "server.crt", "server.key", "ca.crt");
+  /* the second handshake runs between two steps of the first */
+  ck_assert_int_eq(lvpn__tls_step(&e.cl), 0);
+  ck_assert_int_eq(pump(&s2, &sv2, 700), 0);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  assert_exports_match(&e);
+  ck_assert_int_eq(e.lc.verify_ok, 2);
+  ck_assert_int_eq(lc2.verify_ok, 2);
+  records_flow(&e, 4096);
+  lvpn__tls_free(&s2);
+  fake_tls_peer_free(&sv2);
+  fake_rng_free(&rng2);
+  env_free(&e);
+}
+END_TEST
+
+/* Whole pages of mbedTLS's record buffers resident in [p, p + len). */
+static size_t resident_pages(const unsigned char *p, size_t len) {
+  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a;
+  uintptr_t lo = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+  uintptr_t hi = ((uintptr_t)p + len) & ~(pg - 1);
+  unsigned char v;
+  size_t n = 0;
+
+  for (a = lo; a < hi; a += pg)
+    if (mincore((void *)a, (size_t)pg, &v) == 0 && (v & 1))
+      n++;
+  return n;
+}
+
+/* Once the handshake is done and no record is pending, the idle pages of
+ * the two 16 KiB record buffers go back to the kernel; a full-size record
+ * still fits afterwards, and the sequence numbers carry on. */
+START_TEST(test_engine_idle_record_buffers_released) {
+  static uint8_t big[16000], got[16000];
+  env_t e;
+  const uint8_t *d;
+  size_t n, have = 0;
+  int rc;
+
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  ck_assert_uint_eq(resident_pages(e.cl.ssl.in_buf + 8,
+                                   MBEDTLS_SSL_IN_BUFFER_LEN - 8), 0);
+  ck_assert_uint_eq(resident_pages(e.cl.ssl.out_buf + 8,
+                                   MBEDTLS_SSL_OUT_BUFFER_LEN - 8), 0);
+  memset(big, 'b', sizeof(big));
+  fake_tls_peer_write(&e.sv, big, sizeof(big));
+  while ((n = fake_tls_peer_take(&e.sv, &d, 1000)) > 0) {
+    ck_assert_int_eq(lvpn__tls_feed(&e.cl, d, n), 0);
+    while ((rc = lvpn__tls_read(&e.cl, got + have, 1024)) > 0)
+      have += (size_t)rc;
+    ck_assert_int_eq(rc, 0);
+  }
+  ck_assert_uint_eq(have, sizeof(big));
+  ck_assert_int_eq(memcmp(got, big, sizeof(big)), 0);
+  ck_assert_uint_eq(resident_pages(e.cl.ssl.in_buf + 8,
+                                   MBEDTLS_SSL_IN_BUFFER_LEN - 8), 0);
+  records_flow(&e, 100);
+  records_flow(&e, 4096);
+  env_free(&e);
+}
+END_TEST
+
 START_TEST(test_engine_garbage_input) {
   env_t e;
   uint8_t junk[512];
@@ -914,7 +1013,10 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_server_rejects_client_cert, test_engine_bad_pem,
                test_engine_key_cert_mismatch,
                test_engine_tls_cipher_and_version,
-               test_engine_conf_shared_by_sessions, test_engine_garbage_input,
+               test_engine_conf_shared_by_sessions,
+               test_engine_conf_shared_between_owners,
+               test_engine_idle_record_buffers_released,
+               test_engine_garbage_input,
                test_tls_engine_crl_verify,
                test_tls_engine_peer_fingerprint_without_ca,
                test_tls_engine_verify_hash_issuer,
