@@ -668,7 +668,7 @@ void lvpn_mgmt_event(lvpn_mgmt_t *m, lvpn_event_t ev, int err) {
   if (err == LVPN_EAUTH_FAILED)
     lvpn__mgmt_auth_failed(&m->proto);
   else if (err == LVPN_ECREDENTIALS && m->key_answered &&
-           !m->client->tls_conf_ready) /* the passphrase did not decrypt */
+           m->client->tls_conf == NULL) /* the passphrase did not decrypt */
     lvpn__mgmt_key_failed(&m->proto);
   watch_cb(&m->watch); /* a state not seen yet, then EXITING once */
   if (m->last_state != LVPN_STATE_EXITING) {
