@@ -62,7 +62,8 @@ static void out_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)s->dbuf, RBUF_SIZE);
 }
 
-static void local_shutdown_cb(uv_shutdown_t *req, int status) {
+/* Either side's write half closed (or failed: the stream goes). */
+static void shutdown_cb(uv_shutdown_t *req, int status) {
   stream_t *s = req->data;
   free(req);
   if (status != 0 && status != UV_ECANCELED) {
@@ -93,7 +94,7 @@ static void out_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf) {
       return;
     }
     req->data = s;
-    if (uv_shutdown(req, (uv_stream_t *)&s->sock, local_shutdown_cb) != 0) {
+    if (uv_shutdown(req, (uv_stream_t *)&s->sock, shutdown_cb) != 0) {
       free(req);
       socks_stream_close(s);
     }
@@ -117,17 +118,6 @@ void socks_direct_resume(stream_t *s) { out_read_start(s); }
 
 /* ---- local -> destination ---- */
 
-static void out_shutdown_cb(uv_shutdown_t *req, int status) {
-  stream_t *s = req->data;
-  free(req);
-  if (status != 0 && status != UV_ECANCELED) {
-    socks_stream_close(s);
-    return;
-  }
-  if (status == 0)
-    maybe_done(s);
-}
-
 static void out_shutdown(stream_t *s) {
   uv_shutdown_t *req = malloc(sizeof(*req));
   if (req == NULL) {
@@ -135,7 +125,7 @@ static void out_shutdown(stream_t *s) {
     return;
   }
   req->data = s;
-  if (uv_shutdown(req, (uv_stream_t *)&s->out, out_shutdown_cb) != 0) {
+  if (uv_shutdown(req, (uv_stream_t *)&s->out, shutdown_cb) != 0) {
     free(req);
     socks_stream_close(s);
   }

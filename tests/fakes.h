@@ -277,4 +277,22 @@ void fake_tls_peer_write(fake_tls_peer_t *p, const void *buf, size_t len);
  * empties once everything was taken. */
 size_t fake_tls_peer_take(fake_tls_peer_t *p, const uint8_t **data, size_t max);
 
+/* An independent Internet checksum for the packet tests (RFC 1071, one
+ * 16-bit word at a time): fake_sum16 adds the bytes to s, fake_csum_fold
+ * folds and inverts the total. */
+static inline uint32_t fake_sum16(const uint8_t *b, size_t n, uint32_t s) {
+  size_t i;
+  for (i = 0; i + 1 < n; i += 2)
+    s += (uint32_t)b[i] << 8 | b[i + 1];
+  if (n % 2)
+    s += (uint32_t)b[n - 1] << 8;
+  return s;
+}
+
+static inline uint16_t fake_csum_fold(uint32_t s) {
+  while (s >> 16)
+    s = (s & 0xFFFF) + (s >> 16);
+  return (uint16_t)~s;
+}
+
 #endif

@@ -15,21 +15,6 @@ static void teardown(void) {}
 static const uint8_t linux_opts[20] = {2, 4, 0x05, 0xB4, 4, 2, 8, 10, 0, 1,
                                        2, 3, 0,    0,    0, 0, 1, 3, 3, 7};
 
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s) {
-  size_t i;
-  for (i = 0; i + 1 < n; i += 2)
-    s += lvpn__get_u16(b + i);
-  if (n % 2)
-    s += (uint32_t)b[n - 1] << 8;
-  return s;
-}
-
-static uint16_t fold(uint32_t s) {
-  while (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16);
-  return (uint16_t)~s;
-}
-
 /* The TCP checksum of the segment at pkt+off, computed from scratch. */
 static uint16_t tcp_csum(const uint8_t *pkt, size_t len, int v6) {
   uint8_t tmp[1600];
@@ -38,11 +23,11 @@ static uint16_t tcp_csum(const uint8_t *pkt, size_t len, int v6) {
   memcpy(tmp, pkt + off, tl);
   tmp[16] = tmp[17] = 0;
   if (v6)
-    s = sum16(pkt + 8, 32, 0);
+    s = fake_sum16(pkt + 8, 32, 0);
   else
-    s = sum16(pkt + 12, 8, 0);
+    s = fake_sum16(pkt + 12, 8, 0);
   s += 6 + (uint32_t)tl;
-  return fold(sum16(tmp, tl, s));
+  return fake_csum_fold(fake_sum16(tmp, tl, s));
 }
 
 /* An IPv4 (or IPv6) TCP segment with flags and options `opts`, and a few

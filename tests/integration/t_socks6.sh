@@ -42,17 +42,7 @@ until ip netns exec "$IT_NS_S" ss -H -ltn 2>/dev/null | grep -q ":8080\b"; do
     sleep 0.1
 done
 
-U=$IT_DIR/nobody
-mkdir -m 0755 "$U"
-chmod o+x "$IT_DIR"
-for f in ca.crt client.crt client.key; do
-    install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
-done
-sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/client.ovpn"
-chmod 0644 "$U"/*
-"$LVPN_BIN" --version >/dev/null
-NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups
-    --inh-caps=-all --bounding-set=-all --no-new-privs)
+it_nobody_setup
 LOG=$IT_DIR/socks.log
 IT_BG_LOG=$LOG it_bg_in_client "${NOBODY[@]}" "$LVPN_BIN" socks \
     --listen 127.0.0.1:1080 "$U/client.ovpn" >/dev/null

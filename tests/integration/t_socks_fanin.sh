@@ -31,17 +31,7 @@ IT_BG_LOG=$IT_DIR/http.log it_bg_in_server python3 "$HERE/backlog_http.py" \
     "$IT_TUN_SERVER_IP" 8080 5 "$WWW" >/dev/null
 it_wait_log "$IT_DIR/http.log" "listening" 20 || { echo "FAIL: http server"; cat "$IT_DIR/http.log"; exit 1; }
 
-U=$IT_DIR/nobody
-mkdir -m 0755 "$U"
-chmod o+x "$IT_DIR"
-for f in ca.crt client.crt client.key; do
-    install -m 0644 "$IT_DIR/pki/$f" "$U/$f"
-done
-sed "s#$IT_DIR/pki/#$U/#" "$IT_DIR/client.ovpn" >"$U/client.ovpn"
-chmod 0644 "$U"/*
-"$LVPN_BIN" --version >/dev/null
-NOBODY=(setpriv --reuid=65534 --regid=65534 --clear-groups
-    --inh-caps=-all --bounding-set=-all --no-new-privs)
+it_nobody_setup
 LOG=$IT_DIR/socks.log
 IT_BG_LOG=$LOG it_bg_in_client "${NOBODY[@]}" "$LVPN_BIN" socks \
     --listen 127.0.0.1:1080 "$U/client.ovpn" >/dev/null

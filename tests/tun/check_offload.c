@@ -13,22 +13,7 @@
 static void setup(void) {}
 static void teardown(void) {}
 
-/* ---- independent checksum: 16-bit words, one at a time ---- */
-
-static uint32_t sum16(const uint8_t *b, size_t n, uint32_t s) {
-  size_t i;
-  for (i = 0; i + 1 < n; i += 2)
-    s += lvpn__get_u16(b + i);
-  if (n % 2)
-    s += (uint32_t)b[n - 1] << 8;
-  return s;
-}
-
-static uint16_t fold_not(uint32_t s) {
-  while (s >> 16)
-    s = (s & 0xFFFF) + (s >> 16);
-  return (uint16_t)~s;
-}
+/* ---- packet fields (the checksum is fakes.h's independent one) ---- */
 
 static int v6_of(const uint8_t *p) {
   return (p[0] >> 4) == 6;
@@ -39,7 +24,7 @@ static size_t iphl(const uint8_t *p) {
 
 static uint32_t pseudo(const uint8_t *p, uint8_t proto, size_t l4len) {
   size_t alen = v6_of(p) ? 16 : 4, at = v6_of(p) ? 8 : 12;
-  uint32_t s = sum16(p + at, 2 * alen, 0);
+  uint32_t s = fake_sum16(p + at, 2 * alen, 0);
   return s + proto + (uint32_t)(l4len >> 16) + (uint32_t)(l4len & 0xFFFF);
 }
 
@@ -52,12 +37,12 @@ static int packet_ok(const uint8_t *p, size_t len) {
     if (lvpn__get_u16(p + 4) != len - 40)
       return 0;
   } else {
-    if (lvpn__get_u16(p + 2) != len || fold_not(sum16(p, h, 0)) != 0)
+    if (lvpn__get_u16(p + 2) != len || fake_csum_fold(fake_sum16(p, h, 0)) != 0)
       return 0;
   }
   if (proto == 17 && lvpn__get_u16(p + h + 4) != len - h)
     return 0;
-  return fold_not(sum16(p + h, len - h, pseudo(p, proto, len - h))) == 0;
+  return fake_csum_fold(fake_sum16(p + h, len - h, pseudo(p, proto, len - h))) == 0;
 }
 
 /* ---- packet builders ---- */
@@ -132,7 +117,7 @@ static size_t build(uint8_t *b, const spec_t *s, size_t from, size_t n,
     b[17] = 19;
     b[18] = 0;
     b[19] = 2;
-    lvpn__put_u16(b + 10, fold_not(sum16(b, 20, 0)));
+    lvpn__put_u16(b + 10, fake_csum_fold(fake_sum16(b, 20, 0)));
   }
   lvpn__put_u16(l4, s->sport);
   lvpn__put_u16(l4 + 2, s->dport);
@@ -150,7 +135,7 @@ static size_t build(uint8_t *b, const spec_t *s, size_t from, size_t n,
   for (i = 0; i < n; i++)
     b[h + l4h + i] = pay(from + i);
   if (csum) {
-    uint16_t c = fold_not(sum16(l4, len - h, pseudo(b, s->proto, len - h)));
+    uint16_t c = fake_csum_fold(fake_sum16(l4, len - h, pseudo(b, s->proto, len - h)));
     lvpn__put_u16(l4 + (s->proto == 6 ? 16 : 6), c);
   }
   return len;
@@ -415,11 +400,11 @@ START_TEST(test_offload_gro_merges_and_resegments) {
       ck_assert_uint_eq(lvpn__get_u16(super_ + 4), len - 40);
     } else {
       ck_assert_uint_eq(lvpn__get_u16(super_ + 2), len);
-      ck_assert_uint_eq(fold_not(sum16(super_, 20, 0)), 0);
+      ck_assert_uint_eq(fake_csum_fold(fake_sum16(super_, 20, 0)), 0);
     }
     ck_assert_uint_eq(super_[vh.csum_start + 13], 0x18);
     ck_assert_uint_eq(
-        (uint16_t)~fold_not(pseudo(super_, 6, len - vh.csum_start)),
+        (uint16_t)~fake_csum_fold(pseudo(super_, 6, len - vh.csum_start)),
         lvpn__get_u16(super_ + vh.csum_start + 16));
     /* what the kernel would cut it into is what went in */
     ck_assert_int_eq(lvpn__gso_init(&g, super_, len, &vh), 0);
