@@ -3,7 +3,8 @@
 # loop turn by examples/state_watch (host inside I/O, no TUN): OpenVPN's state
 # names in OpenVPN's order over UDP and over TCP, ASSIGN_IP while the
 # PUSH_REPLY is applied, EXITING when stopped, RECONNECTING while the server
-# refuses the connection.
+# refuses the connection. RESOLVE only for a host name: as OpenVPN's
+# openvpn_getaddrinfo, an IP address is parsed without a RESOLVE state.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -52,9 +53,9 @@ for proto in udp tcp; do
     run_watch "$proto" "$IT_DIR/client.ovpn" 1 || rc=$?
     if ((rc != 0)); then echo "FAIL: $proto: exit $rc"; cat "$IT_DIR/$proto.log"; fail=1; fi
     if [[ $proto == udp ]]; then
-        check_order "$IT_DIR/$proto.log" INITIAL RESOLVE WAIT AUTH GET_CONFIG? ASSIGN_IP CONNECTED EXITING
+        check_order "$IT_DIR/$proto.log" INITIAL WAIT AUTH GET_CONFIG? ASSIGN_IP CONNECTED EXITING
     else
-        check_order "$IT_DIR/$proto.log" INITIAL RESOLVE TCP_CONNECT WAIT AUTH GET_CONFIG? ASSIGN_IP \
+        check_order "$IT_DIR/$proto.log" INITIAL TCP_CONNECT WAIT AUTH GET_CONFIG? ASSIGN_IP \
             CONNECTED EXITING
     fi
     grep -q '^state: ASSIGN_IP (PUSH_REPLY received)$' "$IT_DIR/$proto.log" ||
@@ -64,8 +65,12 @@ done
 
 # No server listening (TCP): refused, RECONNECTING between attempts, then
 # EXITING once connect-retry-max's attempts (2 per remote, as OpenVPN counts
-# them) failed.
+# them) failed. The remote is a host name (the client namespace's own
+# /etc/hosts, which `ip netns exec` mounts), so each attempt resolves it.
+printf '127.0.0.1 localhost\n%s vpn-server.test\n' "$IT_SERVER_IP" >"/etc/netns/$IT_NS_C/hosts"
 it_client_conf proto=tcp wrap=tls-crypt extra="connect-retry-max 2" extra="connect-retry 1"
+sed -i "s/^remote $IT_SERVER_IP /remote vpn-server.test /" "$IT_DIR/client.ovpn"
+grep -q '^remote vpn-server.test ' "$IT_DIR/client.ovpn" || { echo "FAIL: no remote line to rename"; exit 1; }
 rc=0
 run_watch refused "$IT_DIR/client.ovpn" 1 || rc=$?
 if ((rc != 1)); then echo "FAIL: refused: exit $rc (want 1)"; cat "$IT_DIR/refused.log"; fail=1; fi
