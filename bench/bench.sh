@@ -15,6 +15,11 @@
 # VmHWM counts every resident page mapped, shared library pages included; Pss
 # and Private (smaps_rollup, read at the same moment) show how much of it is
 # the client's own.
+# A third column, openvpn27, is the stock OpenVPN 2.7 client from the cached
+# Debian sid chroot of tests/integration/lib.sh (skipped when the chroot is not
+# there; BENCH_NO_27=1 skips it too). It runs with disable-dco: with the
+# kernel's ovpn module its data channel would run in the kernel, outside the
+# CPU time this bench counts.
 # Prints numbers; asserts nothing beyond "the tunnel came up".
 #
 #   BENCH_MODE=epoch bash bench/bench.sh
@@ -242,6 +247,19 @@ bench_client() {
         [[ -n ${BENCH_LVPN_ARGS:-} ]] && cmd+=($BENCH_LVPN_ARGS)
         ;;
     openvpn) cmd=(openvpn --config "$IT_DIR/client.ovpn") ;;
+    openvpn27)
+        # as it_server27_start: a private mount namespace with /dev, /proc,
+        # /tmp and $IT_DIR mounted into the chroot; unshare, sh and chroot
+        # exec into openvpn, so the PID stays the client's
+        exe=openvpn
+        # shellcheck disable=SC2016
+        cmd=(unshare --mount --propagation private sh -c '
+            r=$1 d=$2; shift 2
+            mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" &&
+                mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" && mkdir -p "$r$d" &&
+                mount --bind "$d" "$r$d" && exec chroot "$r" openvpn "$@"' \
+            sh "$IT_SID_DIR" "$IT_DIR" --config "$IT_DIR/client.ovpn" --disable-dco)
+        ;;
     *) die "unknown client $name" ;;
     esac
 
@@ -343,15 +361,28 @@ ratio() {
 }
 
 row() { # label key
-    local l=${RES[$CL_A.$2]:-} o=${RES[$CL_B.$2]:-}
-    printf '%-22s%10s %10s %13s\n' "$1" "${l:--}" "${o:--}" "$(ratio "$l" "$o")"
+    local l=${RES[$CL_A.$2]:-} o=${RES[$CL_B.$2]:-} c
+    printf '%-22s%10s %10s %13s' "$1" "${l:--}" "${o:--}" "$(ratio "$l" "$o")"
+    if [[ -n $CL_C ]]; then
+        c=${RES[$CL_C.$2]:-}
+        printf ' %10s %13s' "${c:--}" "$(ratio "$l" "$c")"
+    fi
+    printf '\n'
+}
+
+row_plain() { # label key: values only, no ratio
+    printf '%-22s%10s %10s' "$1" "${RES[$CL_A.$2]:--}" "${RES[$CL_B.$2]:--}"
+    [[ -n $CL_C ]] && printf ' %24s' "${RES[$CL_C.$2]:--}"
+    printf '\n'
 }
 
 print_table() {
     local run=$1
     echo
     echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction)"
-    printf '%-22s%10s %10s %13s\n' "" "$CL_A" "$CL_B" "ratio($CL_A/$CL_B)"
+    printf '%-22s%10s %10s %13s' "" "$CL_A" "$CL_B" "ratio($CL_A/$CL_B)"
+    [[ -n $CL_C ]] && printf ' %10s %13s' "$CL_C" "ratio(/$CL_C)"
+    printf '\n'
     row "time-to-tunnel ms" ttt
     row "upload Mbit/s" mbps_up
     row "download Mbit/s" mbps_down
@@ -364,9 +395,9 @@ print_table() {
     row "peak RSS kB" rss
     row "(Pss kB at the end)" pss
     row "(Private kB at end)" priv
-    printf '%-22s%10s %10s\n' "(RSS kB anon/file)" "${RES[$CL_A.rss_split]:--}" "${RES[$CL_B.rss_split]:--}"
-    printf '%-22s%10s %10s\n' "(CPU s up usr/sys)" "${RES[$CL_A.cpus_up]:--}" "${RES[$CL_B.cpus_up]:--}"
-    printf '%-22s%10s %10s\n' "(CPU s down usr/sys)" "${RES[$CL_A.cpus_down]:--}" "${RES[$CL_B.cpus_down]:--}"
+    row_plain "(RSS kB anon/file)" rss_split
+    row_plain "(CPU s up usr/sys)" cpus_up
+    row_plain "(CPU s down usr/sys)" cpus_down
     echo "$CL_A: ${RES[$CL_A.stop]:-?}, orderly stop ${RES[$CL_A.stopped]:-?}," \
         "nonzero drop/retransmit/error counters: ${RES[$CL_A.anomalies]:-none}"
     if [[ -n ${RES[$CL_A.gso]:-} ]]; then
@@ -376,6 +407,7 @@ print_table() {
         echo "$CL_B: UDP GSO sends ${RES[$CL_B.gso]}, datagrams received coalesced (GRO) ${RES[$CL_B.gro]:-?}"
     fi
     echo "$CL_B: ${RES[$CL_B.stop]:-?}${RES[$CL_B.anomalies]:+, nonzero drop/retransmit/error counters: ${RES[$CL_B.anomalies]}}"
+    [[ -n $CL_C ]] && echo "$CL_C: ${RES[$CL_C.stop]:-?}, DCO ${RES[$CL_C.dco]:-?}"
     if [[ $MODE == epoch ]]; then
         echo "data format used: $CL_A ${RES[$CL_A.format]:-?}, $CL_B ${RES[$CL_B.format]:-?}"
     fi
@@ -386,6 +418,15 @@ print_table() {
 
 it_setup bench
 it_pki
+CL_C=""
+if [[ $MODE == openvpn && -z ${BENCH_NO_27:-} ]]; then
+    IT_SID_VERSION=$(_it_sid_version "$IT_SID_DIR")
+    if [[ -n $IT_SID_VERSION ]]; then
+        CL_C=openvpn27
+    else
+        say "no OpenVPN 2.7 sid chroot in $IT_SID_DIR: no openvpn27 column (the 2.7 tests build it)"
+    fi
+fi
 if [[ $MODE == epoch ]]; then
     it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM extra=disable-dco
     it_server27_start
@@ -399,7 +440,7 @@ sleep 0.3
 
 for ((run = 1; run <= RUNS; run++)); do
     RES=()
-    for client in "$CL_A" "$CL_B"; do
+    for client in "$CL_A" "$CL_B" $CL_C; do
         say "run $run/$RUNS: $client"
         bench_client "$client" "$run" || die "$client: tunnel did not come up"
     done
@@ -413,6 +454,7 @@ if [[ $MODE == epoch ]]; then
     echo "server:    $IT_SID_VERSION (sid chroot, disable-dco)"
 else
     echo "openvpn:   $(openvpn --version 2>&1 | head -n 1 || true)"
+    [[ -n $CL_C ]] && echo "openvpn27: $IT_SID_VERSION (sid chroot, disable-dco)"
 fi
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
 echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
