@@ -903,10 +903,10 @@ START_TEST(test_config_dns) {
   lvpn_config_t *c = ok("dns server -1 address 198.18.0.1 [2001:2::1]:53\n"
                         "dns server -1 resolve-domains corp.test\n"
                         "dns search-domains a.test\n");
-  ck_assert_int_eq(c->dns.n_servers, 1);
-  ck_assert_int_eq(c->dns.servers[0].priority, -1);
-  ck_assert_int_eq(c->dns.servers[0].n_addrs, 2);
-  ck_assert_int_eq(c->dns.n_search_domains, 1);
+  ck_assert_int_eq(c->dns->n_servers, 1);
+  ck_assert_int_eq(c->dns->servers[0].priority, -1);
+  ck_assert_int_eq(c->dns->servers[0].n_addrs, 2);
+  ck_assert_int_eq(c->dns->n_search_domains, 1);
   ck_assert_int_eq(c->dns_mode, LVPN__DNS_MODE_AUTO);
   a.cfg = c;
   ck_assert_int_eq(lvpn__config_route.validate(c, &a), 0);
