@@ -281,15 +281,16 @@ typedef struct {
   size_t elem;
 } list_t;
 
-#define LIST(c, f) {(void **)&(c)->f, &(c)->n_##f, &(c)->cap_##f, sizeof(*(c)->f)}
+#define LIST(c, f)                                                             \
+  { (void **)&(c)->f, &(c)->n_##f, &(c)->cap_##f, sizeof(*(c)->f) }
 enum { N_LISTS = 10 };
 
 static void lists(lvpn_config_t *c, list_t *l) {
-  const list_t all[N_LISTS] = {
-      LIST(c, remotes),      LIST(c, hashes),  LIST(c, routes),
-      LIST(c, routes6),      LIST(c, dhcp),    LIST(c, pull_filters),
-      LIST(c, setenv),       LIST(c, warnings), LIST(c, ignore_unknown),
-      {NULL, NULL, NULL, 0}};
+  const list_t all[N_LISTS] = {LIST(c, remotes),        LIST(c, hashes),
+                               LIST(c, routes),         LIST(c, routes6),
+                               LIST(c, dhcp),           LIST(c, pull_filters),
+                               LIST(c, setenv),         LIST(c, warnings),
+                               LIST(c, ignore_unknown), {NULL, NULL, NULL, 0}};
   memcpy(l, all, sizeof(all));
 }
 
@@ -316,8 +317,7 @@ static void lists_dup(lvpn_config_t *c, bool *failed) {
   lists(c, l);
   for (x = l; x->arr != NULL; x++) {
     d = NULL;
-    if (*x->n > 0 && !*failed &&
-        (d = malloc(x->elem * (size_t)*x->n)) != NULL)
+    if (*x->n > 0 && !*failed && (d = malloc(x->elem * (size_t)*x->n)) != NULL)
       memcpy(d, *x->arr, x->elem * (size_t)*x->n);
     if (*x->n > 0 && d == NULL)
       *failed = true;

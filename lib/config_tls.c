@@ -201,9 +201,8 @@ static int parse_hashes(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
     if (c->n_hashes >= LVPN__CONFIG_MAX_HASHES)
       return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': too many hashes (max %d)",
                             o->name, LVPN__CONFIG_MAX_HASHES);
-    if ((e = lvpn__opt_grow(a, (void **)&c->hashes, &c->cap_hashes,
-                            c->n_hashes, LVPN__CONFIG_MAX_HASHES,
-                            sizeof(*c->hashes))) != 0)
+    if ((e = lvpn__opt_grow(a, (void **)&c->hashes, &c->cap_hashes, c->n_hashes,
+                            LVPN__CONFIG_MAX_HASHES, sizeof(*c->hashes))) != 0)
       return e;
     for (i = 0; i < len; i++) {
       if (sscanf(s, "%2x%n", &v, &k) != 1 || k != 2 ||

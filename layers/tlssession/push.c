@@ -85,9 +85,9 @@ static int fn_route(lvpn__push_t *p, const char *name, char *const *a, int n) {
   if (cnt >= LVPN__PUSH_MAX_ROUTES)
     return perr(p, "%s: too many routes (max %d)", name, LVPN__PUSH_MAX_ROUTES);
   e = v6 ? lvpn__grow((void **)&p->routes6, &p->cap_routes6, cnt,
-                        LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes6))
+                      LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes6))
          : lvpn__grow((void **)&p->routes, &p->cap_routes, cnt,
-                        LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes));
+                      LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes));
   if (e != 0)
     return perr(p, "%s: out of memory", name);
   e = v6 ? lvpn__route6_parse(a, n, &p->routes6[cnt], msg, sizeof(msg))
