@@ -17,7 +17,7 @@ void lvpn_client_set_apply_dns(lvpn_client_t *c, int enable) {
  * returns the entries left out over OpenVPN's limits. */
 static int client_dns_build(const lvpn_client_t *c, lvpn_dns_t *out) {
   const lvpn_config_t *cfg = c->cfg;
-  lvpn__dns_src_t cs = {&cfg->dns, cfg->dhcp, cfg->n_dhcp};
+  lvpn__dns_src_t cs = {cfg->dns, cfg->dhcp, cfg->n_dhcp};
   lvpn__dns_src_t ps = {c->push_dns, c->push_dhcp, c->push_n_dhcp};
   return lvpn__dns_build(out, &cs, &ps);
 }

@@ -273,6 +273,59 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
     fn(&c->warnings[k], 0, ud);
 }
 
+/* The config's heap lists (lib/grow.h): the arrays themselves, whose
+ * elements' own pointers walk() visits. */
+typedef struct {
+  void **arr;
+  int *n, *cap;
+  size_t elem;
+} list_t;
+
+#define LIST(c, f)                                                             \
+  { (void **)&(c)->f, &(c)->n_##f, &(c)->cap_##f, sizeof(*(c)->f) }
+enum { N_LISTS = 10 };
+
+static void lists(lvpn_config_t *c, list_t *l) {
+  const list_t all[N_LISTS] = {LIST(c, remotes),        LIST(c, hashes),
+                               LIST(c, routes),         LIST(c, routes6),
+                               LIST(c, dhcp),           LIST(c, pull_filters),
+                               LIST(c, setenv),         LIST(c, warnings),
+                               LIST(c, ignore_unknown), {NULL, NULL, NULL, 0}};
+  memcpy(l, all, sizeof(all));
+}
+
+/* Frees the lists (after walk() freed what their elements own), zeroing
+ * them: they may hold key hashes and environment values. */
+static void lists_free(lvpn_config_t *c) {
+  list_t l[N_LISTS], *x;
+  lists(c, l);
+  for (x = l; x->arr != NULL; x++) {
+    if (*x->arr != NULL)
+      mbedtls_platform_zeroize(*x->arr, x->elem * (size_t)*x->cap);
+    free(*x->arr);
+    *x->arr = NULL;
+    *x->n = *x->cap = 0;
+  }
+}
+
+/* Gives clone `c` its own copy of each list (exactly n elements), before
+ * walk() copies what the elements own. A list that cannot be copied is
+ * left empty (NULL, 0) and *failed set. */
+static void lists_dup(lvpn_config_t *c, bool *failed) {
+  list_t l[N_LISTS], *x;
+  void *d;
+  lists(c, l);
+  for (x = l; x->arr != NULL; x++) {
+    d = NULL;
+    if (*x->n > 0 && !*failed && (d = malloc(x->elem * (size_t)*x->n)) != NULL)
+      memcpy(d, *x->arr, x->elem * (size_t)*x->n);
+    if (*x->n > 0 && d == NULL)
+      *failed = true;
+    *x->arr = d;
+    *x->cap = *x->n = d != NULL ? *x->n : 0;
+  }
+}
+
 static void free_ptr(char **pp, size_t size, void *ud) {
   if (*pp == NULL)
     return;
@@ -299,6 +352,7 @@ void lvpn_config_free(lvpn_config_t *cfg) {
   lvpn__config_unshare(cfg->snapshot);
   lvpn__config_attach_put(cfg->attach);
   walk(cfg, free_ptr, NULL);
+  lists_free(cfg);
   mbedtls_platform_zeroize(cfg, sizeof(*cfg));
   free(cfg);
 }
@@ -312,7 +366,8 @@ int lvpn__config_clone(const lvpn_config_t *cfg, lvpn_config_t **out) {
   c->snapshot = NULL;
   c->snap_refs = 0;
   c->attach = NULL;
-  walk(c, dup_ptr, &failed);
+  lists_dup(c, &failed);
+  walk(c, dup_ptr, &failed); /* after a failure: NULLs what is not ours */
   if (failed) {
     lvpn_config_free(c);
     return LVPN_ENOMEM;

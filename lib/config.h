@@ -169,8 +169,11 @@ struct lvpn_config_s {
   char *dev;           /* "tun" (or tunN / any name); never NULL */
   lvpn__proto_t proto; /* default udp */
   uint16_t port;       /* default remote port: 1194, port/rport */
-  lvpn__remote_t remotes[LVPN__CONFIG_MAX_REMOTES];
-  int n_remotes;
+  /* The lists below are heap arrays grown as options add to them
+   * (lib/grow.h), up to their LVPN__CONFIG_MAX_* limit: NULL while empty.
+   * cap_* is the allocated count. */
+  lvpn__remote_t *remotes; /* up to LVPN__CONFIG_MAX_REMOTES */
+  int n_remotes, cap_remotes;
   bool conn_blocks; /* remotes are <connection> blocks (remote lines are
                        then ignored, as OpenVPN does) */
   bool remote_random, remote_random_hostname, persist_remote_ip;
@@ -206,8 +209,8 @@ struct lvpn_config_s {
   int n_ku;
   char *remote_cert_eku;            /* OID ("1.3.6...") or mbedTLS name */
   /* peer-fingerprint (depth 0, SHA256) or verify-hash (depth 1) */
-  uint8_t hashes[LVPN__CONFIG_MAX_HASHES][32];
-  int n_hashes;
+  uint8_t (*hashes)[32]; /* up to LVPN__CONFIG_MAX_HASHES */
+  int n_hashes, cap_hashes;
   int hash_len;   /* 20 (SHA1) or 32 (SHA256) */
   int hash_depth; /* 0 peer-fingerprint, 1 verify-hash; -1 none */
   lvpn__blob_t pkcs12;          /* PKCS#12 file/inline (base64 inline) */
@@ -267,21 +270,22 @@ struct lvpn_config_s {
 
   /* routes and DNS (client-side; pushed ones live in lvpn__push_t) */
   bool route_nopull;
-  lvpn__route4_t routes[LVPN__CONFIG_MAX_ROUTES];
-  int n_routes;
-  lvpn__route6_t routes6[LVPN__CONFIG_MAX_ROUTES];
-  int n_routes6;
+  lvpn__route4_t *routes; /* up to LVPN__CONFIG_MAX_ROUTES */
+  int n_routes, cap_routes;
+  lvpn__route6_t *routes6; /* up to LVPN__CONFIG_MAX_ROUTES */
+  int n_routes6, cap_routes6;
   int route_metric;     /* -1: not given */
   int redirect_gateway; /* LVPN__RG_* flags, 0: not given */
   int redirect_private;
   bool persist_tun;     /* keep the tun and its routes across restarts */
   bool block_ipv6;      /* answer IPv6 from the tun with ICMPv6 no-route */
-  lvpn__dhcp_opt_t dhcp[LVPN__DHCP_MAX];
-  int n_dhcp;
-  lvpn_dns_t dns; /* the config's `dns` options (lib/dns_opt.h) */
+  lvpn__dhcp_opt_t *dhcp; /* up to LVPN__DHCP_MAX */
+  int n_dhcp, cap_dhcp;
+  lvpn_dns_t *dns; /* the config's `dns` options (lib/dns_opt.h); heap,
+                      NULL: no `dns` option */
   int dns_mode;   /* LVPN__DNS_MODE_*: dns-mode, dns-updown disable */
-  lvpn__pull_filter_t pull_filters[LVPN__CONFIG_MAX_LIST];
-  int n_pull_filters;
+  lvpn__pull_filter_t *pull_filters; /* up to LVPN__CONFIG_MAX_LIST */
+  int n_pull_filters, cap_pull_filters;
 
   /* scripts and environment */
   char *up, *down;
@@ -290,8 +294,8 @@ struct lvpn_config_s {
                                       host does it: lvpn_drop_privileges) */
   char *cd;                        /* base directory for later files */
   int script_security; /* 0..3, default 1 */
-  lvpn__setenv_t setenv[LVPN__CONFIG_MAX_LIST];
-  int n_setenv;
+  lvpn__setenv_t *setenv; /* up to LVPN__CONFIG_MAX_LIST */
+  int n_setenv, cap_setenv;
   bool push_peer_info;
   /* process options: the host acts on them (lvpn_config_proc_opts) */
   bool daemon, syslog, log_append, suppress_timestamps;
@@ -305,11 +309,11 @@ struct lvpn_config_s {
 
   /* Non-fatal notes for the client to log at start (e.g. a skipped
    * data-ciphers entry). */
-  char *warnings[LVPN__CONFIG_MAX_LIST];
-  int n_warnings;
+  char **warnings; /* up to LVPN__CONFIG_MAX_LIST */
+  int n_warnings, cap_warnings;
   /* ignore-unknown-option names (also kept for clones) */
-  char *ignore_unknown[LVPN__CONFIG_MAX_LIST];
-  int n_ignore_unknown;
+  char **ignore_unknown; /* up to LVPN__CONFIG_MAX_LIST */
+  int n_ignore_unknown, cap_ignore_unknown;
 
   /* management interface (lib/config_mgmt.c, mgmt/) */
   char *mgmt_addr;     /* IP or socket path; NULL: no management */

@@ -194,7 +194,8 @@ static void drop_remote_lines(lvpn__opt_ctx_t *a) {
                    c->n_remotes);
   for (k = 0; k < c->n_remotes; k++)
     free(c->remotes[k].host);
-  memset(c->remotes, 0, sizeof(c->remotes));
+  if (c->n_remotes > 0)
+    memset(c->remotes, 0, sizeof(*c->remotes) * (size_t)c->n_remotes);
   c->n_remotes = 0;
 }
 
@@ -218,6 +219,11 @@ int lvpn__config_fn_connection(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if (c->conn_blocks &&
       (e = lvpn__opt_room(a, c->n_remotes, LVPN__CONFIG_MAX_REMOTES,
                           "connection")) != 0)
+    return e;
+  /* room for the entry (remote lines before the first block are dropped) */
+  if ((e = lvpn__opt_grow(a, (void **)&c->remotes, &c->cap_remotes,
+                          c->conn_blocks ? c->n_remotes : 0,
+                          LVPN__CONFIG_MAX_REMOTES, sizeof(*c->remotes))) != 0)
     return e;
   saved = malloc(fsize);
   buf = malloc(a->inl_len + 1);

@@ -144,6 +144,11 @@ static int fn_remote(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
       (e = lvpn__opt_room(a, a->cfg->n_remotes, LVPN__CONFIG_MAX_REMOTES,
                           "remote")) != 0)
     return e;
+  if (a->block_remote == NULL &&
+      (e = lvpn__opt_grow(a, (void **)&a->cfg->remotes, &a->cfg->cap_remotes,
+                          a->cfg->n_remotes, LVPN__CONFIG_MAX_REMOTES,
+                          sizeof(*a->cfg->remotes))) != 0)
+    return e;
   if (p[0][0] == '\0' || strlen(p[0]) > 255)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "bad host name");
   if (n > 1 && (e = parse_port(a, p[1], &r.port)) != 0)

@@ -1,6 +1,7 @@
 /* Helpers shared by the config loader's option handlers: messages,
  * strings, files and inline blocks, numbers. See lib/config_opts.h. */
 #include "lib/config_opts.h"
+#include "lib/grow.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -31,6 +32,9 @@ void lvpn__opt_warn(lvpn__opt_ctx_t *a, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof(msg), fmt, ap);
   va_end(ap);
+  if (lvpn__grow((void **)&c->warnings, &c->cap_warnings, c->n_warnings,
+                 LVPN__CONFIG_MAX_LIST, sizeof(*c->warnings)) != 0)
+    return; /* dropped, as when full */
   if (asprintf(&s, "%s: %s", a->prefix, msg) >= 0)
     c->warnings[c->n_warnings++] = s;
 }
@@ -148,4 +152,11 @@ int lvpn__opt_room(lvpn__opt_ctx_t *a, int count, int max, const char *what) {
     return 0;
   return lvpn__opt_fail(a, LVPN_ECONFIG, "too many '%s' entries (max %d)", what,
                         max);
+}
+
+int lvpn__opt_grow(lvpn__opt_ctx_t *a, void **arr, int *cap, int n, int max,
+                   size_t elem) {
+  if (lvpn__grow(arr, cap, n, max, elem) != 0)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  return 0;
 }

@@ -177,6 +177,11 @@ int lvpn__opt_get_int_pair(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                            int64_t hi_b, int *first, int *second);
 /* 0 while `count` < `max`, else "too many '<what>' entries (max N)". */
 int lvpn__opt_room(lvpn__opt_ctx_t *a, int count, int max, const char *what);
+/* Room for element `n` (< max, checked by the caller) in one of the
+ * config's heap lists (lib/grow.h); 0, or LVPN_ENOMEM with "out of memory".
+ */
+int lvpn__opt_grow(lvpn__opt_ctx_t *a, void **arr, int *cap, int n, int max,
+                   size_t elem);
 
 /* The table entry for option `name` in any area, or NULL (lib/config.c). */
 const lvpn__opt_t *lvpn__config_lookup(const char *name);

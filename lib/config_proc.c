@@ -45,6 +45,9 @@ static int fn_setenv(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
     c->forward_compatible = n > 1 && strcmp(p[1], "1") == 0;
   if ((e = lvpn__opt_room(a, c->n_setenv, LVPN__CONFIG_MAX_LIST, o->name)) != 0)
     return e;
+  if ((e = lvpn__opt_grow(a, (void **)&c->setenv, &c->cap_setenv, c->n_setenv,
+                          LVPN__CONFIG_MAX_LIST, sizeof(*c->setenv))) != 0)
+    return e;
   s = &c->setenv[c->n_setenv];
   s->name = strdup(p[0]);
   s->value = strdup(n > 1 ? p[1] : "");
@@ -61,12 +64,17 @@ static int fn_setenv(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
 static int fn_ignore_unknown(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                              char *const *p, int n) {
   lvpn_config_t *c = a->cfg;
-  int i;
+  int i, e;
   for (i = 0; i < n; i++) {
     if (c->n_ignore_unknown >= LVPN__CONFIG_MAX_LIST)
       return lvpn__opt_fail(a, LVPN_ECONFIG,
                             "too many ignored options (max %d)",
                             LVPN__CONFIG_MAX_LIST);
+    if ((e = lvpn__opt_grow(a, (void **)&c->ignore_unknown,
+                            &c->cap_ignore_unknown, c->n_ignore_unknown,
+                            LVPN__CONFIG_MAX_LIST,
+                            sizeof(*c->ignore_unknown))) != 0)
+      return e;
     if ((c->ignore_unknown[c->n_ignore_unknown] = strdup(p[i])) == NULL)
       return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
     c->n_ignore_unknown++;

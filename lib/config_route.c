@@ -16,6 +16,7 @@
 #include "lib/config_opts.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/dns_opt.h"
@@ -27,6 +28,12 @@ static int fn_route(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   bool v6 = strcmp(o->name, "route-ipv6") == 0;
   int cnt = v6 ? c->n_routes6 : c->n_routes, e;
   if ((e = lvpn__opt_room(a, cnt, LVPN__CONFIG_MAX_ROUTES, o->name)) != 0)
+    return e;
+  e = v6 ? lvpn__opt_grow(a, (void **)&c->routes6, &c->cap_routes6, cnt,
+                          LVPN__CONFIG_MAX_ROUTES, sizeof(*c->routes6))
+         : lvpn__opt_grow(a, (void **)&c->routes, &c->cap_routes, cnt,
+                          LVPN__CONFIG_MAX_ROUTES, sizeof(*c->routes));
+  if (e != 0)
     return e;
   e = v6 ? lvpn__route6_parse(p, n, &c->routes6[cnt], msg, sizeof(msg))
          : lvpn__route4_parse(p, n, &c->routes[cnt], msg, sizeof(msg));
@@ -59,6 +66,9 @@ static int fn_dhcp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   int e;
   if ((e = lvpn__opt_room(a, c->n_dhcp, LVPN__DHCP_MAX, o->name)) != 0)
     return e;
+  if ((e = lvpn__opt_grow(a, (void **)&c->dhcp, &c->cap_dhcp, c->n_dhcp,
+                          LVPN__DHCP_MAX, sizeof(*c->dhcp))) != 0)
+    return e;
   if (lvpn__dhcp_parse(p, n, &c->dhcp[c->n_dhcp], msg, sizeof(msg)) != 0)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
   c->n_dhcp++;
@@ -68,7 +78,10 @@ static int fn_dhcp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
 static int fn_dns(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                   int n) {
   char msg[200];
-  if (lvpn__dns_opt_parse(&a->cfg->dns, p, n, false, msg, sizeof(msg)) != 0)
+  if (a->cfg->dns == NULL &&
+      (a->cfg->dns = calloc(1, sizeof(*a->cfg->dns))) == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  if (lvpn__dns_opt_parse(a->cfg->dns, p, n, false, msg, sizeof(msg)) != 0)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "%s", msg);
   return 0;
 }
@@ -98,7 +111,10 @@ static int fn_pull_filter(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   if (lvpn__opt_keyword(a, o, p[0], names, &k) != 0)
     return LVPN_ECONFIG;
   if ((e = lvpn__opt_room(a, c->n_pull_filters, LVPN__CONFIG_MAX_LIST,
-                          o->name)) != 0)
+                          o->name)) != 0 ||
+      (e = lvpn__opt_grow(a, (void **)&c->pull_filters, &c->cap_pull_filters,
+                          c->n_pull_filters, LVPN__CONFIG_MAX_LIST,
+                          sizeof(*c->pull_filters))) != 0)
     return e;
   f = &c->pull_filters[c->n_pull_filters];
   if ((f->text = strdup(p[1])) == NULL)
@@ -167,7 +183,7 @@ static int init(lvpn_config_t *c) {
 
 static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {
   char msg[200];
-  if (lvpn__dns_opt_verify(&c->dns, msg, sizeof(msg)) != 0)
+  if (c->dns != NULL && lvpn__dns_opt_verify(c->dns, msg, sizeof(msg)) != 0)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "%s", msg);
   return 0;
 }
@@ -176,6 +192,7 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   for (k = 0; k < c->n_pull_filters; k++)
     fn(&c->pull_filters[k].text, 0, ud);
+  fn((char **)&c->dns, sizeof(*c->dns), ud);
 }
 
 const lvpn__config_area_t lvpn__config_route = {opts, OPT_COUNT(opts), init,

@@ -192,7 +192,7 @@ static int parse_hashes(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   lvpn_config_t *c = a->cfg;
   const char *s = text;
   unsigned v;
-  int i, k;
+  int i, k, e;
   while (*s != '\0') {
     while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
       s++;
@@ -201,6 +201,9 @@ static int parse_hashes(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
     if (c->n_hashes >= LVPN__CONFIG_MAX_HASHES)
       return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s': too many hashes (max %d)",
                             o->name, LVPN__CONFIG_MAX_HASHES);
+    if ((e = lvpn__opt_grow(a, (void **)&c->hashes, &c->cap_hashes, c->n_hashes,
+                            LVPN__CONFIG_MAX_HASHES, sizeof(*c->hashes))) != 0)
+      return e;
     for (i = 0; i < len; i++) {
       if (sscanf(s, "%2x%n", &v, &k) != 1 || k != 2 ||
           (i + 1 < len && s[2] != ':'))

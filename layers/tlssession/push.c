@@ -5,6 +5,7 @@
  * words with the config syntax. pull-filter rules see each piece first.
  */
 #include "layers/tlssession/push.h"
+#include "lib/grow.h"
 #include "lib/redact.h"
 
 #include <arpa/inet.h>
@@ -77,31 +78,16 @@ static int fn_topology(lvpn__push_t *p, const char *name, char *const *a,
   return 0;
 }
 
-/* Room for one more element in a list of `max` at most. */
-static int grow(void **arr, int *cap, int n, int max, size_t elem) {
-  void *a;
-  int c;
-  if (n < *cap)
-    return 0;
-  c = *cap == 0 ? 4 : *cap * 2;
-  c = c > max ? max : c;
-  if ((a = realloc(*arr, (size_t)c * elem)) == NULL)
-    return LVPN_ENOMEM;
-  *arr = a;
-  *cap = c;
-  return 0;
-}
-
 static int fn_route(lvpn__push_t *p, const char *name, char *const *a, int n) {
   char msg[128];
   bool v6 = strcmp(name, "route-ipv6") == 0;
   int cnt = v6 ? p->n_routes6 : p->n_routes, e;
   if (cnt >= LVPN__PUSH_MAX_ROUTES)
     return perr(p, "%s: too many routes (max %d)", name, LVPN__PUSH_MAX_ROUTES);
-  e = v6 ? grow((void **)&p->routes6, &p->cap_routes6, cnt,
-                LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes6))
-         : grow((void **)&p->routes, &p->cap_routes, cnt,
-                LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes));
+  e = v6 ? lvpn__grow((void **)&p->routes6, &p->cap_routes6, cnt,
+                      LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes6))
+         : lvpn__grow((void **)&p->routes, &p->cap_routes, cnt,
+                      LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes));
   if (e != 0)
     return perr(p, "%s: out of memory", name);
   e = v6 ? lvpn__route6_parse(a, n, &p->routes6[cnt], msg, sizeof(msg))
@@ -141,8 +127,8 @@ static int fn_dhcp(lvpn__push_t *p, const char *name, char *const *a, int n) {
   char msg[128];
   if (p->n_dhcp >= LVPN__DHCP_MAX)
     return perr(p, "dhcp-option: too many (max %d)", LVPN__DHCP_MAX);
-  if (grow((void **)&p->dhcp, &p->cap_dhcp, p->n_dhcp, LVPN__DHCP_MAX,
-           sizeof(*p->dhcp)) != 0)
+  if (lvpn__grow((void **)&p->dhcp, &p->cap_dhcp, p->n_dhcp, LVPN__DHCP_MAX,
+                 sizeof(*p->dhcp)) != 0)
     return perr(p, "dhcp-option: out of memory");
   if (lvpn__dhcp_parse(a, n, &p->dhcp[p->n_dhcp], msg, sizeof(msg)) != 0)
     return perr(p, "dhcp-option: %s", msg);

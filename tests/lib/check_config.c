@@ -1,6 +1,8 @@
 /* lib/config: .ovpn loader, command-line overrides, clone, validate. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <ftw.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -903,10 +905,10 @@ START_TEST(test_config_dns) {
   lvpn_config_t *c = ok("dns server -1 address 198.18.0.1 [2001:2::1]:53\n"
                         "dns server -1 resolve-domains corp.test\n"
                         "dns search-domains a.test\n");
-  ck_assert_int_eq(c->dns.n_servers, 1);
-  ck_assert_int_eq(c->dns.servers[0].priority, -1);
-  ck_assert_int_eq(c->dns.servers[0].n_addrs, 2);
-  ck_assert_int_eq(c->dns.n_search_domains, 1);
+  ck_assert_int_eq(c->dns->n_servers, 1);
+  ck_assert_int_eq(c->dns->servers[0].priority, -1);
+  ck_assert_int_eq(c->dns->servers[0].n_addrs, 2);
+  ck_assert_int_eq(c->dns->n_search_domains, 1);
   ck_assert_int_eq(c->dns_mode, LVPN__DNS_MODE_AUTO);
   a.cfg = c;
   ck_assert_int_eq(lvpn__config_route.validate(c, &a), 0);
@@ -1073,6 +1075,168 @@ START_TEST(test_config_list_limits) {
   fill_list("pull-filter", filter, LVPN__CONFIG_MAX_LIST);
   fill_list("setenv", env, LVPN__CONFIG_MAX_LIST);
   fill_list("remote", remote, LVPN__CONFIG_MAX_REMOTES);
+}
+END_TEST
+
+/* A growing text buffer for the big configs below. */
+typedef struct {
+  char *s;
+  size_t len, cap;
+} text_t;
+
+static void addf(text_t *t, const char *fmt, ...) {
+  va_list ap;
+  int n;
+  va_start(ap, fmt);
+  n = vsnprintf(NULL, 0, fmt, ap);
+  va_end(ap);
+  if (t->len + (size_t)n + 1 > t->cap) {
+    t->cap = (t->len + (size_t)n + 1) * 2;
+    t->s = realloc(t->s, t->cap);
+    ck_assert_ptr_nonnull(t->s);
+  }
+  va_start(ap, fmt);
+  vsnprintf(t->s + t->len, t->cap - t->len, fmt, ap);
+  va_end(ap);
+  t->len += (size_t)n;
+}
+
+/* Every list of a loaded config filled to its limit (and one entry more
+ * refused with the usual message); the clone stays whole once the original
+ * is freed, and shares none of its arrays. */
+static void full_lists(text_t *t, int extra) {
+  int i, k;
+  t->len = 0;
+  addf(t, "client\n");
+  for (i = 0; i < LVPN__CONFIG_MAX_REMOTES + (extra == 0); i++)
+    addf(t, "remote r%d.example %d\n", i, 1000 + i);
+  for (i = 0; i < LVPN__CONFIG_MAX_ROUTES + (extra == 1); i++)
+    addf(t, "route 198.18.%d.0 255.255.255.0\n", i % 256);
+  for (i = 0; i < LVPN__CONFIG_MAX_ROUTES + (extra == 2); i++)
+    addf(t, "route-ipv6 2001:2:0:%x::/64\n", i);
+  for (i = 0; i < LVPN__DHCP_MAX + (extra == 3); i++)
+    addf(t, "dhcp-option DNS 198.18.1.%d\n", i % 256);
+  for (i = 0; i < LVPN__CONFIG_MAX_LIST + (extra == 4); i++)
+    addf(t, "pull-filter ignore \"route 198.18.%d.\"\n", i);
+  for (i = 0; i < LVPN__CONFIG_MAX_LIST + (extra == 5); i++)
+    addf(t, "setenv NAME%d value%d\n", i, i);
+  for (i = 0; i < LVPN__CONFIG_MAX_LIST + (extra == 6); i++)
+    addf(t, "ignore-unknown-option unknown-%d\n", i);
+  addf(t, "<peer-fingerprint>\n");
+  for (i = 0; i < LVPN__CONFIG_MAX_HASHES + (extra == 7); i++) {
+    for (k = 0; k < 32; k++)
+      addf(t, "%02X%s", (i + k) & 0xff, k < 31 ? ":" : "\n");
+  }
+  addf(t, "</peer-fingerprint>\n");
+  addf(t, "dns server 1 address 198.18.0.53\ndns search-domains a.test\n");
+}
+
+START_TEST(test_config_full_lists_clone) {
+  static const char *const too_many[] = {
+      "too many 'remote' entries (max 256)",
+      "too many 'route' entries (max 256)",
+      "too many 'route-ipv6' entries (max 256)",
+      "too many 'dhcp-option' entries (max 64)",
+      "too many 'pull-filter' entries (max 64)",
+      "too many 'setenv' entries (max 64)",
+      "too many ignored options (max 64)",
+      "'peer-fingerprint': too many hashes (max 16)"};
+  text_t t = {0};
+  lvpn_config_t *c, *k;
+  char want[128];
+  int i, x;
+
+  for (x = 0; x < 8; x++) { /* one entry past one limit: refused */
+    full_lists(&t, x);
+    ck_assert_int_eq(load(t.s, &c), LVPN_ECONFIG);
+    ck_assert_ptr_null(c);
+    ck_assert_msg(strstr(err, too_many[x]) != NULL, "%s: want %s", err,
+                  too_many[x]);
+  }
+  full_lists(&t, -1);
+  c = ok(t.s);
+  ck_assert_int_eq(c->n_remotes, LVPN__CONFIG_MAX_REMOTES);
+  ck_assert_int_eq(c->n_routes, LVPN__CONFIG_MAX_ROUTES);
+  ck_assert_int_eq(c->n_routes6, LVPN__CONFIG_MAX_ROUTES);
+  ck_assert_int_eq(c->n_dhcp, LVPN__DHCP_MAX);
+  ck_assert_int_eq(c->n_pull_filters, LVPN__CONFIG_MAX_LIST);
+  ck_assert_int_eq(c->n_setenv, LVPN__CONFIG_MAX_LIST);
+  ck_assert_int_eq(c->n_ignore_unknown, LVPN__CONFIG_MAX_LIST);
+  ck_assert_int_eq(c->n_hashes, LVPN__CONFIG_MAX_HASHES);
+  ck_assert_int_eq(lvpn__config_clone(c, &k), 0);
+  ck_assert_ptr_ne(k->remotes, c->remotes);
+  ck_assert_ptr_ne(k->routes, c->routes);
+  ck_assert_ptr_ne(k->routes6, c->routes6);
+  ck_assert_ptr_ne(k->dhcp, c->dhcp);
+  ck_assert_ptr_ne(k->pull_filters, c->pull_filters);
+  ck_assert_ptr_ne(k->setenv, c->setenv);
+  ck_assert_ptr_ne(k->ignore_unknown, c->ignore_unknown);
+  ck_assert_ptr_ne(k->hashes, c->hashes);
+  ck_assert_ptr_ne(k->dns, c->dns);
+  ck_assert_ptr_ne(k->remotes[0].host, c->remotes[0].host);
+  ck_assert_ptr_ne(k->setenv[0].name, c->setenv[0].name);
+  ck_assert_ptr_ne(k->pull_filters[0].text, c->pull_filters[0].text);
+  ck_assert_ptr_ne(k->ignore_unknown[0], c->ignore_unknown[0]);
+  lvpn_config_free(c); /* the clone owns all it uses */
+
+  ck_assert_int_eq(k->n_remotes, LVPN__CONFIG_MAX_REMOTES);
+  for (i = 0; i < k->n_remotes; i++) {
+    snprintf(want, sizeof(want), "r%d.example", i);
+    ck_assert_str_eq(k->remotes[i].host, want);
+    ck_assert_uint_eq(lvpn__config_remote_port(k, i), 1000 + i);
+  }
+  ck_assert_int_eq(k->n_routes, LVPN__CONFIG_MAX_ROUTES);
+  ck_assert_int_eq(k->n_routes6, LVPN__CONFIG_MAX_ROUTES);
+  for (i = 0; i < LVPN__CONFIG_MAX_ROUTES; i++) {
+    ck_assert_uint_eq(ntohl(k->routes[i].net.s_addr),
+                      0xc6120000u | (unsigned)(i % 256) << 8);
+    ck_assert_uint_eq(ntohl(k->routes[i].mask.s_addr), 0xffffff00u);
+    ck_assert_uint_eq(k->routes6[i].bits, 64);
+    ck_assert_uint_eq(k->routes6[i].net.s6_addr[6], (unsigned)i >> 8);
+    ck_assert_uint_eq(k->routes6[i].net.s6_addr[7], (unsigned)i & 0xff);
+  }
+  ck_assert_int_eq(k->n_dhcp, LVPN__DHCP_MAX);
+  for (i = 0; i < LVPN__DHCP_MAX; i++) {
+    snprintf(want, sizeof(want), "198.18.1.%d", i);
+    ck_assert_str_eq(k->dhcp[i].value, want);
+  }
+  ck_assert_int_eq(k->n_pull_filters, LVPN__CONFIG_MAX_LIST);
+  ck_assert_int_eq(k->n_setenv, LVPN__CONFIG_MAX_LIST);
+  ck_assert_int_eq(k->n_ignore_unknown, LVPN__CONFIG_MAX_LIST);
+  for (i = 0; i < LVPN__CONFIG_MAX_LIST; i++) {
+    snprintf(want, sizeof(want), "route 198.18.%d.", i);
+    ck_assert_str_eq(k->pull_filters[i].text, want);
+    ck_assert_int_eq(k->pull_filters[i].action, LVPN__PULL_IGNORE);
+    snprintf(want, sizeof(want), "NAME%d", i);
+    ck_assert_str_eq(k->setenv[i].name, want);
+    snprintf(want, sizeof(want), "value%d", i);
+    ck_assert_str_eq(k->setenv[i].value, want);
+    snprintf(want, sizeof(want), "unknown-%d", i);
+    ck_assert_str_eq(k->ignore_unknown[i], want);
+  }
+  ck_assert_int_eq(k->n_hashes, LVPN__CONFIG_MAX_HASHES);
+  for (i = 0; i < LVPN__CONFIG_MAX_HASHES; i++) {
+    ck_assert_uint_eq(k->hashes[i][0], (unsigned)i);
+    ck_assert_uint_eq(k->hashes[i][31], (unsigned)(i + 31));
+  }
+  ck_assert_ptr_nonnull(k->dns);
+  ck_assert_int_eq(k->dns->n_servers, 1);
+  ck_assert_int_eq(k->dns->n_search_domains, 1);
+  lvpn_config_free(k);
+
+  /* nothing given: no lists at all, and a clone of that */
+  c = ok("client\n");
+  ck_assert_ptr_null(c->remotes);
+  ck_assert_ptr_null(c->routes);
+  ck_assert_ptr_null(c->dhcp);
+  ck_assert_ptr_null(c->dns);
+  ck_assert_int_eq(lvpn__config_clone(c, &k), 0);
+  ck_assert_ptr_null(k->remotes);
+  ck_assert_ptr_null(k->dns);
+  ck_assert_int_eq(k->n_remotes, 0);
+  lvpn_config_free(c);
+  lvpn_config_free(k);
+  free(t.s);
 }
 END_TEST
 
@@ -1681,6 +1845,7 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_set_overrides, test_config_clone_is_deep,
                test_config_validate_names_missing_setting,
                test_config_bad_files_never_crash, test_config_list_limits,
+               test_config_full_lists_clone,
                test_config_area_tables, test_config_http_proxy,
                test_config_http_proxy_errors, test_config_socks_proxy,
                test_config_mtu_options,
