@@ -59,6 +59,7 @@ typedef struct {
   uv_timer_t stats_timer;
   uint64_t start_ns;
   cli_proc_t proc; /* daemon, log, writepid, status (cmd/process.c) */
+  lvpn_config_t *first_cfg; /* cmd_connect's read, for the first start */
 } cli_t;
 
 static void usage(FILE *f) {
@@ -414,7 +415,10 @@ static int cli_new_client(cli_t *cli) {
   lvpn_config_t *cfg;
   int rc;
   cli->restart_sig = 0;
-  if (cli_load_config(cli, &cfg) != 0) {
+  if (cli->first_cfg != NULL) { /* the files were read a moment ago */
+    cfg = cli->first_cfg;
+    cli->first_cfg = NULL;
+  } else if (cli_load_config(cli, &cfg) != 0) {
     cli->err = LVPN_ECONFIG;
     return LVPN_ECONFIG;
   }
@@ -562,9 +566,15 @@ static int cmd_connect(int argc, char **argv) {
     return 2;
   /* daemon: forks here, after the config checks, before connecting */
   rc = cli_proc_prepare(&cli.proc, cfg, cli.path, err, sizeof(err));
-  lvpn_config_free(cfg);
+  /* The first start takes this read (config, certificates, keys) rather
+   * than reading all again; a daemon re-reads after its chdir, as before. */
+  if (rc == 0 && !cli.proc.daemon)
+    cli.first_cfg = cfg;
+  else
+    lvpn_config_free(cfg);
   if (rc != 0 || cli_proc_start(&cli.proc, err, sizeof(err)) != 0) {
     fprintf(stderr, "layervpn: %s\n", err);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -577,6 +587,7 @@ static int cmd_connect(int argc, char **argv) {
     fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
             cli.trace_path, uv_strerror(rc));
     uv_loop_close(&loop);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -588,6 +599,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -597,6 +609,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
