@@ -316,7 +316,7 @@ int lvpn__tls_cert_error(lvpn__tls_session_t *s) {
  * then copies the key's group again (an ECKEY context is turned into an
  * ECDSA one for every signature) and builds the same table once more.
  * An ECDSA context signs with its own group: so the check is made in that
- * group with our RNG, and the table it builds serves every signature of the
+ * group, and the table it builds serves every signature of the
  * configuration (0.6 ms each instead of 1.5). Still the whole check (d·G is
  * the certificate's Q), not only the comparison of the public points that
  * OpenSSL's X509_check_private_key makes. */
@@ -329,7 +329,7 @@ int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
   mbedtls_ecp_point t;
   int ret;
 
-  if (rng == NULL || mbedtls_pk_get_type(pub) != MBEDTLS_PK_ECKEY ||
+  if (mbedtls_pk_get_type(pub) != MBEDTLS_PK_ECKEY ||
       mbedtls_pk_get_type(key) != MBEDTLS_PK_ECKEY)
     return mbedtls_pk_check_pair(pub, key);
   if (mbedtls_pk_ec(*pub)->grp.id == MBEDTLS_ECP_DP_NONE ||
@@ -343,6 +343,8 @@ int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
     ret = mbedtls_ecdsa_from_keypair(k, mbedtls_pk_ec(*key));
   if (ret == 0)
     ret = mbedtls_ecp_check_privkey(&k->grp, &k->d);
+  /* no `rng` (a shared conf has none): mbedTLS's internal blinding RNG,
+   * as mbedtls_pk_check_pair() uses */
   if (ret == 0)
     ret = mbedtls_ecp_mul(&k->grp, &t, &k->d, &k->grp.G, rng, rng_ctx);
   if (ret == 0 && mbedtls_ecp_point_cmp(&t, &mbedtls_pk_ec(*pub)->Q) != 0)
