@@ -20,6 +20,8 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "cmd/ping.h"
 #include "cmd/socks.h"
 #include "cmd/pcap_file.h"
@@ -57,6 +59,7 @@ typedef struct {
   uv_timer_t stats_timer;
   uint64_t start_ns;
   cli_proc_t proc; /* daemon, log, writepid, status (cmd/process.c) */
+  lvpn_config_t *first_cfg; /* cmd_connect's read, for the first start */
 } cli_t;
 
 static void usage(FILE *f) {
@@ -412,7 +415,10 @@ static int cli_new_client(cli_t *cli) {
   lvpn_config_t *cfg;
   int rc;
   cli->restart_sig = 0;
-  if (cli_load_config(cli, &cfg) != 0) {
+  if (cli->first_cfg != NULL) { /* the files were read a moment ago */
+    cfg = cli->first_cfg;
+    cli->first_cfg = NULL;
+  } else if (cli_load_config(cli, &cfg) != 0) {
     cli->err = LVPN_ECONFIG;
     return LVPN_ECONFIG;
   }
@@ -560,9 +566,15 @@ static int cmd_connect(int argc, char **argv) {
     return 2;
   /* daemon: forks here, after the config checks, before connecting */
   rc = cli_proc_prepare(&cli.proc, cfg, cli.path, err, sizeof(err));
-  lvpn_config_free(cfg);
+  /* The first start takes this read (config, certificates, keys) rather
+   * than reading all again; a daemon re-reads after its chdir, as before. */
+  if (rc == 0 && !cli.proc.daemon)
+    cli.first_cfg = cfg;
+  else
+    lvpn_config_free(cfg);
   if (rc != 0 || cli_proc_start(&cli.proc, err, sizeof(err)) != 0) {
     fprintf(stderr, "layervpn: %s\n", err);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -575,6 +587,7 @@ static int cmd_connect(int argc, char **argv) {
     fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
             cli.trace_path, uv_strerror(rc));
     uv_loop_close(&loop);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -586,6 +599,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -595,6 +609,7 @@ static int cmd_connect(int argc, char **argv) {
     if (cli.trace_path != NULL)
       cli_trace_close(&cli.trace);
     uv_loop_close(&loop);
+    lvpn_config_free(cli.first_cfg);
     cli_proc_finish(&cli.proc);
     return 2;
   }
@@ -646,6 +661,23 @@ static int cmd_connect(int argc, char **argv) {
   return rc;
 }
 
+/* The CLI owns its process's libcrypto (the data channel's ciphers and
+ * HMAC, PKCS#12 and PBES2 keys), and fetches every algorithm by a name the
+ * default provider carries (EVP_CIPHER_fetch, EVP_MD_fetch). Without these
+ * flags the first fetch also copies all of libcrypto's legacy cipher and
+ * digest names into the provider name map: 0.9 ms of the 2.1 ms that first
+ * fetch costs (bench/startup.sh, doc/performance.md "Start-up"). The library
+ * cannot set them for an embedding program, whose own code may look
+ * algorithms up by legacy name (EVP_get_cipherbyname). With OPENSSL_CONF
+ * set, the configuration decides, as in the library. */
+static void cli_crypto_init(void) {
+  if (getenv("OPENSSL_CONF") == NULL)
+    OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
+                            OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+                            OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                        NULL);
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
     printf("layervpn %s (liblayers, libuv %s)\n", lvpn_version_string(),
@@ -657,6 +689,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  cli_crypto_init();
   if (argc >= 2 && strcmp(argv[1], "connect") == 0)
     return cmd_connect(argc - 2, argv + 2);
   if (argc >= 2 && strcmp(argv[1], "socks") == 0)

@@ -404,7 +404,8 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
     if (ret == 0)
       ret = parse_key(&c->key, p->key_pem, p->key_len, p->key_password, err,
                       errlen);
-    if (ret == 0 && (ret = mbedtls_pk_check_pair(&c->cert.pk, &c->key)) != 0) {
+    if (ret == 0 && (ret = lvpn__tls_own_key_prepare(&c->key, &c->cert.pk,
+                                                     p->rng, p->rng_ctx)) != 0) {
       mbed_text(ret, text, sizeof(text));
       ret = fail(err, errlen, LVPN_EKEYFILE, "'key' does not match 'cert': %s",
                  text);

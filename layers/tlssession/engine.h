@@ -233,6 +233,16 @@ int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
 int lvpn__tls_cert_error(lvpn__tls_session_t *s);
 /** First CN of the subject into `out` ("" if none). */
 void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max);
+/** 0 when `key` is the private key of `pub` (a certificate's public key),
+ * else an mbedTLS error. An EC key is checked (d·G == Q; blinded with `rng`,
+ * or mbedTLS's internal RNG when it is NULL) and replaced by an ECDSA
+ * context of the same key that keeps the table of G the check built, for
+ * the handshakes' signatures; other keys: mbedtls_pk_check_pair(), `key`
+ * unchanged. */
+int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
+                              const mbedtls_pk_context *pub,
+                              int (*rng)(void *, unsigned char *, size_t),
+                              void *rng_ctx);
 /** The mbedTLS profile of a LVPN__TLS_PROFILE_* value. */
 void lvpn__tls_cert_profile(int profile, mbedtls_x509_crt_profile *out);
 

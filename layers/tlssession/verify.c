@@ -11,8 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <mbedtls/ecdsa.h>
+#include <mbedtls/ecp.h>
 #include <mbedtls/md.h>
 #include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
 #include <mbedtls/platform_util.h>
 
 #include "layervpn.h"
@@ -304,4 +307,54 @@ int lvpn__tls_cert_error(lvpn__tls_session_t *s) {
   snprintf(s->errmsg, sizeof(s->errmsg), "certificate rejected (%s): %s",
            s->subject[0] ? s->subject : "no certificate", text);
   return code;
+}
+
+/* mbedtls_pk_check_pair() of mbedTLS 2.28 recomputes an EC public key as
+ * d·G with an internal HMAC-DRBG for the blinding and in a fresh copy of the
+ * group, so with the comb table of G built anew (Debian's build has no
+ * static tables): 1.5 ms on P-256 here. The handshake's ECDSA signature
+ * then copies the key's group again (an ECKEY context is turned into an
+ * ECDSA one for every signature) and builds the same table once more.
+ * An ECDSA context signs with its own group: so the check is made in that
+ * group, and the table it builds serves every signature of the
+ * configuration (0.6 ms each instead of 1.5). Still the whole check (d·G is
+ * the certificate's Q), not only the comparison of the public points that
+ * OpenSSL's X509_check_private_key makes. */
+int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
+                              const mbedtls_pk_context *pub,
+                              int (*rng)(void *, unsigned char *, size_t),
+                              void *rng_ctx) {
+  mbedtls_pk_context e;
+  mbedtls_ecp_keypair *k;
+  mbedtls_ecp_point t;
+  int ret;
+
+  if (mbedtls_pk_get_type(pub) != MBEDTLS_PK_ECKEY ||
+      mbedtls_pk_get_type(key) != MBEDTLS_PK_ECKEY)
+    return mbedtls_pk_check_pair(pub, key);
+  if (mbedtls_pk_ec(*pub)->grp.id == MBEDTLS_ECP_DP_NONE ||
+      mbedtls_pk_ec(*pub)->grp.id != mbedtls_pk_ec(*key)->grp.id)
+    return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
+  mbedtls_pk_init(&e);
+  mbedtls_ecp_point_init(&t);
+  ret = mbedtls_pk_setup(&e, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
+  k = ret == 0 ? mbedtls_pk_ec(e) : NULL;
+  if (ret == 0)
+    ret = mbedtls_ecdsa_from_keypair(k, mbedtls_pk_ec(*key));
+  if (ret == 0)
+    ret = mbedtls_ecp_check_privkey(&k->grp, &k->d);
+  /* no `rng` (a shared conf has none): mbedTLS's internal blinding RNG,
+   * as mbedtls_pk_check_pair() uses */
+  if (ret == 0)
+    ret = mbedtls_ecp_mul(&k->grp, &t, &k->d, &k->grp.G, rng, rng_ctx);
+  if (ret == 0 && mbedtls_ecp_point_cmp(&t, &mbedtls_pk_ec(*pub)->Q) != 0)
+    ret = MBEDTLS_ERR_PK_BAD_INPUT_DATA;
+  mbedtls_ecp_point_free(&t);
+  if (ret != 0) {
+    mbedtls_pk_free(&e); /* zeroes d */
+    return ret;
+  }
+  mbedtls_pk_free(key);
+  *key = e;
+  return 0;
 }

@@ -571,6 +571,32 @@ START_TEST(test_engine_key_cert_mismatch) {
 }
 END_TEST
 
+/* An EC client key becomes an ECDSA context whose group keeps the table of
+ * G that the key check built, so that the handshake's signature does not
+ * build it again (doc/performance.md "Start-up"); with the conf's RNG and
+ * without one (a shared conf, as the client builds). */
+START_TEST(test_engine_ec_key_signs_in_its_group) {
+  env_t e;
+  lvpn__tls_conf_t conf;
+  char err[256];
+  int shared;
+
+  for (shared = 0; shared <= 1; shared++) {
+    env_params(&e, "client.crt", "client.key");
+    if (shared) {
+      e.p.shared = 1;
+      e.p.rng = NULL;
+      e.p.rng_ctx = NULL;
+    }
+    ck_assert_int_eq(lvpn__tls_conf_init(&conf, &e.p, err, sizeof(err)), 0);
+    ck_assert_int_eq(mbedtls_pk_get_type(&conf.key), MBEDTLS_PK_ECDSA);
+    ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.key)->grp.T);
+    lvpn__tls_conf_free(&conf);
+    env_free(&e);
+  }
+}
+END_TEST
+
 START_TEST(test_engine_tls_cipher_and_version) {
   static const struct {
     const char *list;
@@ -1012,6 +1038,7 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_verify_x509_name,
                test_engine_server_rejects_client_cert, test_engine_bad_pem,
                test_engine_key_cert_mismatch,
+               test_engine_ec_key_signs_in_its_group,
                test_engine_tls_cipher_and_version,
                test_engine_conf_shared_by_sessions,
                test_engine_conf_shared_between_owners,
