@@ -168,11 +168,15 @@ static long thread_count(void) {
 #define MEMTRIM_UFFD_WP_ASYNC (1ull << 15) /* UFFD_FEATURE_WP_ASYNC */
 
 static int uffd_open(void) {
-  static int fd = -1, tried;
+  static int fd = -1;
+  static pid_t owner; /* a forked child (daemon) needs its own */
   struct uffdio_api api;
-  if (tried)
+  if (owner == getpid())
     return fd;
-  tried = 1;
+  if (fd >= 0)
+    close(fd); /* the parent's: it registers the parent's mappings */
+  fd = -1;
+  owner = getpid();
   fd = (int)syscall(SYS_userfaultfd,
                     O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
   if (fd < 0)
