@@ -67,19 +67,39 @@ static long field_kb(const char *line, const char *name) {
   return strncmp(end, "kB", 2) == 0 ? v : -1;
 }
 
-/* a mapping's first line: "START-END PERMS OFFSET MAJ:MIN INODE [PATH]" */
-static int parse_header(const char *line, block_t *b) {
-  char perms[8];
-  unsigned long off, inode;
-  unsigned maj, min;
-  int pos = 0;
-  memset(b, 0, sizeof(*b));
-  if (sscanf(line, "%lx-%lx %7s %lx %x:%x %lu %n", &b->start, &b->end, perms,
-             &off, &maj, &min, &inode, &pos) != 7 ||
-      pos == 0 || b->end <= b->start || strlen(perms) != 4)
+/* the number at *p in `base`, then the separator `sep` (skipped);
+ * -1 when either is missing */
+static int num(const char **p, int base, char sep, unsigned long *v) {
+  char *end;
+  *v = strtoul(*p, &end, base);
+  if (end == *p || *end != sep)
     return -1;
+  *p = end + 1;
+  return 0;
+}
+
+/* a mapping's first line: "START-END PERMS OFFSET MAJ:MIN INODE [PATH]"
+ * (parsed by hand: sscanf would page in a large part of libc just for
+ * this, before the trimming) */
+static int parse_header(const char *line, block_t *b) {
+  const char *p = line, *perms;
+  unsigned long off, maj, min, inode;
+  memset(b, 0, sizeof(*b));
+  if (num(&p, 16, '-', &b->start) != 0 || num(&p, 16, ' ', &b->end) != 0 ||
+      b->end <= b->start)
+    return -1;
+  perms = p;
+  if (strlen(perms) < 5 || perms[4] != ' ')
+    return -1;
+  p += 5;
+  if (num(&p, 16, ' ', &off) != 0 || num(&p, 16, ':', &maj) != 0 ||
+      num(&p, 16, ' ', &min) != 0 ||
+      (num(&p, 10, ' ', &inode) != 0 && num(&p, 10, '\n', &inode) != 0))
+    return -1; /* (no name: the kernel ends the line after the inode) */
+  while (*p == ' ')
+    p++;
   b->ok = perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' &&
-          inode != 0 && line[pos] == '/';
+          inode != 0 && *p == '/';
   return 0;
 }
 

@@ -48,6 +48,9 @@ static const char smaps[] =
     /* 8: nothing resident: nothing to do */
     BLOCK("7f0000050000-7f0000060000 r--p 00000000 fe:00 79      /usr/lib/libw",
           "0", "0", "0", "0", "rd mr mw me")
+    /* 9a: anonymous, the line ending right after the inode: kept */
+    BLOCK("7f0000060000-7f0000061000 rw-p 00000000 00:00 0", "4", "4", "4",
+          "0", "rd wr mr mw me ac")
     /* 9: the vDSO: kept */
     BLOCK("7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0          [vdso]",
           "4", "0", "0", "0", "rd ex mr mw me de")
