@@ -17,10 +17,10 @@
  * single-threaded). */
 #include "cmd/memtrim.h"
 
-#include <stdlib.h>
-#include <string.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -37,7 +37,7 @@ typedef struct {
 } block_t;
 
 static int block_eligible(const block_t *b) {
-  return b->ok && b->have_anon && b->have_swap && b->rss > 0 &&
+  return b->ok && b->have_anon && b->have_swap &&
          b->anon == 0 && b->swap == 0 && b->priv_dirty == 0 && !b->locked;
 }
 
