@@ -2,6 +2,7 @@
 #define LVPN_CMD_MEMTRIM_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 /* Unmaps the resident pages of this process's clean, read-only, private
  * file mappings (shared libraries' and the executable's code and
@@ -13,7 +14,12 @@
  * locked mappings are left alone. The CLI's business only: a library must
  * not madvise its host's mappings.
  *
- * Does nothing when LVPN_NO_MEMTRIM is set (non-empty) or under valgrind.
+ * Each mapping picked is also registered with a userfaultfd (write-protect
+ * mode, Linux >= 6.7, where available) so that later faults on it map one
+ * page, not a 64-kB window (see memtrim.c).
+ *
+ * Does nothing when LVPN_NO_MEMTRIM is set (non-empty), under valgrind, or
+ * while the process has more than one thread.
  * Returns the kB unmapped, 0 when skipped, -1 when /proc/self/smaps could
  * not be read or parsed (nothing is unmapped then). */
 long cli_memtrim(void);
@@ -22,7 +28,6 @@ long cli_memtrim(void);
  * stores up to `max` eligible [start, end) ranges in `ranges` (2 per
  * range). Returns the number of ranges, or -1 on text it cannot parse or
  * more than `max` eligible ranges. `*kb` gets their resident kB. */
-#include <stdio.h>
 int cli_memtrim_scan(FILE *f, unsigned long *ranges, size_t max, long *kb);
 
 #endif
