@@ -246,6 +246,13 @@ int cmd_socks(int argc, char **argv) {
     free(srv);
     return 2;
   }
+  if (cli_lwip_load(err, sizeof(err)) != 0) {
+    fprintf(stderr, "layervpn socks: %s\n", err);
+    lvpn_config_free(cfg);
+    auth_free(srv);
+    free(srv);
+    return 1;
+  }
   uv_loop_init(&loop);
   srv->loop = &loop;
   srand((unsigned)time(NULL) ^ (unsigned)getpid());

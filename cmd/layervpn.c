@@ -30,6 +30,7 @@
 #include "cmd/trace_file.h"
 #include "cmd/keylog_file.h"
 #include "cmd/ladder.h"
+#include "cmd/memtrim.h"
 #include "cmd/probe.h"
 #include "cmd/stats_table.h"
 #include "layervpn.h"
@@ -154,6 +155,8 @@ static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
     lvpn_mgmt_set_client(cli->mgmt, NULL); /* not exiting: a new one comes */
   else if (cli->mgmt != NULL)
     lvpn_mgmt_event(cli->mgmt, ev, err);
+  if (ev == LVPN_EVENT_CONNECTED)
+    cli_memtrim(); /* the start-up and handshake code: not needed now */
   if (ev != LVPN_EVENT_STOPPED)
     return;
   cli->err = err;
@@ -689,6 +692,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
+  cli_memtrim(); /* what the dynamic linker touched (cmd/memtrim.h) */
   cli_crypto_init();
   if (argc >= 2 && strcmp(argv[1], "connect") == 0)
     return cmd_connect(argc - 2, argv + 2);

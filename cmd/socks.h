@@ -7,9 +7,7 @@
 #ifndef LVPN_CMD_SOCKS_H
 #define LVPN_CMD_SOCKS_H
 
-#include <lwip/netif.h>
-#include <lwip/tcp.h>
-#include <lwip/udp.h>
+#include "cmd/lwip_dl.h" /* lwIP's headers, calls through the loaded table */
 
 #include "cmd/socks_proto.h"
 #include "layervpn.h"

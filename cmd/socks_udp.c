@@ -15,6 +15,10 @@
 
 #include <lwip/pbuf.h>
 
+/* lwIP's IP_ANY_TYPE is its variable ip_addr_any_type: liblwip is loaded
+ * with dlopen (cmd/lwip_dl.h), so the address is our own */
+static const ip_addr_t any_type = IPADDR_ANY_TYPE_INIT;
+
 static void udp_warn(stream_t *s, const char *why) {
   if (s->udp_warned)
     return;
@@ -135,7 +139,7 @@ void socks_udp_associate(stream_t *s) {
   s->udp_client.sin_addr = peer.sin_addr;
   ((struct sockaddr_in *)&local)->sin_port = 0;
   s->upcb = udp_new_ip_type(IPADDR_TYPE_ANY); /* IPv4 and IPv6 */
-  if (s->upcb == NULL || udp_bind(s->upcb, IP_ANY_TYPE, 0) != ERR_OK) {
+  if (s->upcb == NULL || udp_bind(s->upcb, &any_type, 0) != ERR_OK) {
     socks_stream_fail(s, SP_REP_FAILURE, "out of memory");
     return;
   }

@@ -1,7 +1,9 @@
 #include "layers/datachannel/compress.h"
 
+#include <dlfcn.h>
 #include <lz4.h>
 #include <lzo/lzo1x.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,65 @@
 #define AC_SAVE_PCT 5
 #define AC_OFF_SEC 60
 
+/* liblzo2 and liblz4 are loaded on first use, not linked: most sessions
+ * compress nothing (OpenVPN 2.6 pushes no compression or only its framing),
+ * and a linked library costs every process its start-up pages (both
+ * together about 150 kB resident before main, cmd/memtrim.h). */
+static struct {
+  __typeof__(&__lzo_init_v2) lzo_init_v2;
+  __typeof__(&lzo1x_1_15_compress) lzo_compress;
+  __typeof__(&lzo1x_decompress_safe) lzo_decompress;
+  __typeof__(&LZ4_compress_default) lz4_compress;
+  __typeof__(&LZ4_decompress_safe) lz4_decompress;
+} api;
+static int lzo_state, lz4_state; /* 0: not tried, 1: loaded, -1: failed */
+static char load_error[200];
+
+/* lzo_init() is a macro passing the header's type sizes to __lzo_init_v2:
+ * call it through the table, sizes unchanged. */
+#define __lzo_init_v2 (*api.lzo_init_v2)
+
+/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
+ * say, hence the copy. */
+static int sym(void *lib, const char *soname, const char *name, void *fp,
+               size_t size) {
+  void *p = dlsym(lib, name);
+  if (p == NULL) {
+    snprintf(load_error, sizeof(load_error), "%s has no %s", soname, name);
+    return -1;
+  }
+  memcpy(fp, &p, size);
+  return 0;
+}
+
+#define SYM(lib, soname, field, name)                                          \
+  (sym(lib, soname, name, &api.field, sizeof(api.field)) == 0)
+
+static int load(int *state, const char *soname, bool lz4) {
+  void *lib;
+  if (*state != 0)
+    return *state > 0 ? 0 : -1;
+  *state = -1;
+  if ((lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    const char *e = dlerror();
+    snprintf(load_error, sizeof(load_error), "cannot load %s: %s", soname,
+             e != NULL ? e : "unknown error");
+    return -1;
+  }
+  if (lz4 ? SYM(lib, soname, lz4_compress, "LZ4_compress_default") &&
+                SYM(lib, soname, lz4_decompress, "LZ4_decompress_safe")
+          : SYM(lib, soname, lzo_init_v2, "__lzo_init_v2") &&
+                SYM(lib, soname, lzo_compress, "lzo1x_1_15_compress") &&
+                SYM(lib, soname, lzo_decompress, "lzo1x_decompress_safe")) {
+    *state = 1; /* stays loaded: the table points into it */
+    return 0;
+  }
+  dlclose(lib);
+  return -1;
+}
+
+const char *lvpn__compress_load_error(void) { return load_error; }
+
 int lvpn__compress_setup(lvpn__compress_t *c, int mode, bool tx) {
   if (mode < LVPN__COMP_NONE || mode > LVPN__COMP_LZ4_V2)
     return LVPN_EINVAL;
@@ -35,6 +96,14 @@ int lvpn__compress_setup(lvpn__compress_t *c, int mode, bool tx) {
   c->ac_off = false;
   c->ac_next_s = 0;
   c->ac_total = c->ac_comp = 0;
+  if (lvpn__comp_is_real(mode) &&
+      (mode == LVPN__COMP_LZ4 || mode == LVPN__COMP_LZ4_V2
+           ? load(&lz4_state, "liblz4.so.1", true)
+           : load(&lzo_state, "liblzo2.so.2", false)) != 0) {
+    c->mode = LVPN__COMP_NONE;
+    c->tx = false;
+    return LVPN_EUNSUPPORTED;
+  }
   /* work memory only for a real algorithm: most sessions have none */
   if (lvpn__comp_is_real(mode) && c->work == NULL &&
       (c->work = malloc(LVPN__COMP_WORK_LEN)) == NULL)
@@ -84,7 +153,7 @@ static size_t try_compress(lvpn__compress_t *c, const lvpn__pbuf_t *p,
   if (!c->tx || p->len < LVPN__COMP_THRESHOLD || p->len > LVPN_PBUF_CAP)
     return 0;
   if (c->mode == LVPN__COMP_LZ4 || c->mode == LVPN__COMP_LZ4_V2) {
-    int z = LZ4_compress_default((const char *)p->data, (char *)c->work,
+    int z = api.lz4_compress((const char *)p->data, (char *)c->work,
                                  (int)p->len, (int)LVPN__COMP_WORK_LEN);
     return z > 0 ? (size_t)z : 0;
   }
@@ -92,7 +161,7 @@ static size_t try_compress(lvpn__compress_t *c, const lvpn__pbuf_t *p,
   if (c->adaptive && !adaptive_try(c, now_s))
     return 0;
   if (c->lzo_wmem == NULL ||
-      lzo1x_1_15_compress(p->data, p->len, c->work, &zlen, c->lzo_wmem) !=
+      api.lzo_compress(p->data, p->len, c->work, &zlen, c->lzo_wmem) !=
           LZO_E_OK)
     return 0;
   if (c->adaptive) {
@@ -150,7 +219,7 @@ static int inflate(lvpn__compress_t *c, lvpn__pbuf_t *p, bool lz4) {
   if (lz4) {
     /* The work buffer is larger than the limit so that an oversized result
      * can be told from a corrupt stream. */
-    int r = LZ4_decompress_safe((const char *)p->data, (char *)c->work,
+    int r = api.lz4_decompress((const char *)p->data, (char *)c->work,
                                 (int)p->len, (int)LVPN__COMP_WORK_LEN);
     if (r < 0) {
       c->drop_corrupt++;
@@ -159,7 +228,7 @@ static int inflate(lvpn__compress_t *c, lvpn__pbuf_t *p, bool lz4) {
     out = (size_t)r;
   } else {
     lzo_uint n = LVPN__COMP_WORK_LEN;
-    int r = lzo1x_decompress_safe(p->data, p->len, c->work, &n, NULL);
+    int r = api.lzo_decompress(p->data, p->len, c->work, &n, NULL);
     if (r == LZO_E_OUTPUT_OVERRUN) {
       c->drop_oversize++;
       return LVPN_ECOMPRESSION;

@@ -50,8 +50,12 @@ typedef struct lvpn__compress_s {
 } lvpn__compress_t;
 
 /* Sets the mode (any lvpn__comp_t) and whether to compress outgoing packets;
- * keeps the counters. Returns 0, LVPN_EINVAL or LVPN_ENOMEM. */
+ * keeps the counters. Returns 0, LVPN_EINVAL, LVPN_ENOMEM, or
+ * LVPN_EUNSUPPORTED when the algorithm's library cannot be loaded. */
 int lvpn__compress_setup(lvpn__compress_t *c, int mode, bool tx);
+/* Why the last lvpn__compress_setup returned LVPN_EUNSUPPORTED: the
+ * compression library could not be loaded (a message naming it). */
+const char *lvpn__compress_load_error(void);
 /* Frees the work memory (the struct may be set up again). */
 void lvpn__compress_free(lvpn__compress_t *c);
 

@@ -514,6 +514,9 @@ int lvpn__datachannel_set_key(lvpn__datachannel_t *d,
   d->params.cipher = d->cipher;
   d->params.auth = d->auth;
   err = lvpn__compress_setup(&d->comp, params->comp_mode, params->comp_tx);
+  if (err == LVPN_EUNSUPPORTED)
+    LVPN__LOG(d->base.log, LVPN_LOG_ERROR, d->base.name, "compression: %s",
+              lvpn__compress_load_error());
   if (err == 0 && params->fragment_size > 0) {
     uint8_t seed = 0; /* random start, as OpenVPN: fewer clashes on restart */
     if (d->rng != NULL)
