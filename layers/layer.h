@@ -78,6 +78,8 @@ struct lvpn__layer_s {
   lvpn__queue_t up_in;
   lvpn__queue_t down_in;
   uv_idle_t wake;
+  lvpn__layer_t *run_next; /* in this thread's run list (layer.c) */
+  int run_queued;
   unsigned budget;      /* packets per direction per wake */
   int state;
   int pending_closes;   /* handles whose close callback has not run */

@@ -229,7 +229,25 @@ START_TEST(test_layer_bounded_drain_per_turn) {
 }
 END_TEST
 
+/* Layers woken while a wake callback runs are drained in the same loop
+ * turn: a packet crosses all NPASS pass-through layers in one turn (one
+ * epoll_wait), not one turn per hop. */
+START_TEST(test_layer_one_turn_crosses_the_stack) {
+  build_stack(NPASS + 2, -1, 0);
+  ck_assert_int_eq(lvpn__workers_start(&w), 0);
+  uv_run(&loop, UV_RUN_NOWAIT); /* the edges' timers emit; then the drain */
+  ck_assert_int_ge(layers[NPASS + 1].received, LVPN__LAYER_BUDGET_DEFAULT);
+  ck_assert_int_ge(layers[0].received, LVPN__LAYER_BUDGET_DEFAULT);
+  ck_assert(layers[0].in_order);
+  ck_assert(layers[NPASS + 1].in_order);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(layers[NPASS + 1].received, NPKT);
+  ck_assert_int_eq(layers[0].received, NPKT);
+}
+END_TEST
+
 LVPN_TEST_MAIN("layer", 0, setup, teardown,
+               test_layer_one_turn_crosses_the_stack,
                test_layer_passthrough_both_ways_in_order,
                test_layer_failure_mid_stream_brings_stack_down,
                test_layer_stop_twice_is_harmless,
