@@ -20,6 +20,7 @@ void lvpn__layer_init(lvpn__layer_t *l, uv_loop_t *loop, const char *name,
   l->wake.data = l;
   l->run_next = NULL;
   l->run_queued = 0;
+  l->up_next_turn = 0;
   l->budget = LVPN__LAYER_BUDGET_DEFAULT;
   l->state = LVPN__LAYER_INIT;
   l->pending_closes = 0;
@@ -41,10 +42,10 @@ static _Thread_local struct {
   int draining;
 } run_list;
 
-static void layer_wake(lvpn__layer_t *l) {
+static void layer_wake(lvpn__layer_t *l, int next_turn) {
   if (!uv_is_active((uv_handle_t *)&l->wake))
     uv_idle_start(&l->wake, layer_wake_cb);
-  if (run_list.draining && !l->run_queued) {
+  if (run_list.draining && !l->run_queued && !next_turn) {
     l->run_queued = 1;
     l->run_next = NULL;
     if (run_list.tail != NULL)
@@ -73,7 +74,7 @@ void lvpn__layer_send_up_to(lvpn__layer_t *l, lvpn__layer_t *n,
   }
   l->stats.up_out++;
   lvpn__pbufq_push(&n->up_in, p);
-  layer_wake(n);
+  layer_wake(n, l->up_next_turn);
 }
 
 void lvpn__layer_send_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
@@ -84,7 +85,7 @@ void lvpn__layer_send_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   }
   l->stats.down_out++;
   lvpn__pbufq_push(&n->down_in, p);
-  layer_wake(n);
+  layer_wake(n, 0);
 }
 
 static void layer_drain(lvpn__layer_t *l) {

@@ -220,30 +220,11 @@ END_TEST
 
 /* A layer above that answers every message at once, as the TLS session
  * answers a handshake flight (here directly above, so even sooner). */
-/* The app answers on a later loop turn (a timer), as when the reply takes
- * a while (a handshake computing a signature): packets cross the stack in
- * one turn (layer.c's run list), so an immediate reply would carry the ACK
- * itself before the bare one is due. */
-static uv_timer_t echo_timer;
-static lvpn__layer_t *echo_layer;
-static lvpn__pbuf_t *echo_reply;
-
-static void echo_timer_cb(uv_timer_t *t) {
-  lvpn__pbuf_t *p = echo_reply;
-  (void)t;
-  echo_reply = NULL;
-  if (p != NULL)
-    lvpn__layer_send_down(echo_layer, p);
-}
-
 static void echo_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   fake_cap_recv(l, lvpn__pbuf_clone(p));
   memset(&p->meta, 0, sizeof(p->meta));
   p->meta.opcode = LVPN__P_CONTROL_V1;
-  lvpn__pbuf_free(echo_reply);
-  echo_layer = l;
-  echo_reply = p;
-  uv_timer_start(&echo_timer, echo_timer_cb, 0, 0);
+  lvpn__layer_send_down(l, p);
 }
 
 /* Prompt ACK: the received packet is acknowledged on the next loop turn
@@ -257,7 +238,6 @@ START_TEST(test_reliabletransport_ack_prompt_and_repeated_on_reply) {
 
   env_start(e, 10000);
   e->app.base.ops = &echo_ops;
-  uv_timer_init(&e->fe.loop, &echo_timer);
   peer_msg(e, 0, "client hello, please");
   spin(e);
   ck_assert_uint_eq(e->app.got.count, 1);
@@ -269,7 +249,6 @@ START_TEST(test_reliabletransport_ack_prompt_and_repeated_on_reply) {
   lvpn__pbuf_free(p);
   ck_assert(lvpn__queue_empty(&e->peer.got));
   ck_assert_uint_eq(counter(e, "acks_only_sent"), 1);
-  uv_close((uv_handle_t *)&echo_timer, NULL);
   env_finish(e);
 }
 END_TEST
