@@ -45,7 +45,32 @@
 #   BENCH_LVPN_ARGS="--trace /tmp/t.jsonl"  extra words for layervpn connect
 #   BENCH_MODE=epoch   epoch vs classic data format against OpenVPN 2.7 (above)
 #   BENCH_MODE=offload layervpn with and without UDP GSO/GRO (above)
+#   BENCH_VETH_GRO=0   leave GRO off on the client namespace's veth (below)
+#   BENCH_PERF=DIR     perf record -g each layervpn iperf3 run into
+#                      DIR/perf-NAME-DIR-RUN.data (summarise with perf report)
 #   IT_KEEP=1          keep the work dir (logs, iperf3 JSON) afterwards
+#
+# GRO on the client's veth: a veth has GRO off by default (unlike a physical
+# NIC, where it is on), and without it the kernel never coalesces UDP
+# datagrams for a socket that asked for them with UDP_GRO. bench.sh sets up
+# the client namespace's veth vc0 like a NIC, once, for every client alike:
+#   ethtool -K vc0 gro on             GRO (since Linux 5.13 this also gives
+#                                     the veth the NAPI GRO needs);
+#   ethtool -K vc0 rx-udp-gro-forwarding on
+#                                     a veth hands a packet from a TSO-capable
+#                                     peer to NAPI only with this (or
+#                                     rx-gro-list) on; it coalesces only
+#                                     datagrams that no local socket receives,
+#                                     i.e. none here;
+#   echo 1 > /sys/class/net/vc0/threaded
+#                                     NAPI in its own kernel thread, so that
+#                                     datagrams queue up between two polls as
+#                                     on a NIC between two interrupts (else
+#                                     each poll runs right after each send and
+#                                     finds one datagram: nothing to coalesce).
+# Only a socket with UDP_GRO set gets coalesced datagrams: layervpn sets it,
+# OpenVPN 2.6 and 2.7 do not, so the kernel delivers their datagrams one by
+# one as before. The output's footer says which setting was used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -74,7 +99,7 @@ if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
     exit 1
 fi
 
-if ! command -v iperf3 >/dev/null || ! command -v openvpn >/dev/null; then
+if ! command -v iperf3 >/dev/null || ! command -v openvpn >/dev/null || ! command -v ethtool >/dev/null; then
     bash tools/install-deps.sh
 fi
 if [ ! -x cmd/layervpn ]; then
@@ -233,7 +258,7 @@ EOF
 bench_client() {
     local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
     local -a cmd
-    local pstat exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-}
+    local pstat exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-} perf_pid
     log=$IT_DIR/$name-$run.log
     pidfile=$IT_DIR/$name-$run.pid
     case $name in
@@ -307,10 +332,21 @@ bench_client() {
 
     for dir in up down; do
         ping_start "$IT_DIR/ping-$name-$dir-$run.txt"
+        perf_pid=""
+        if [[ -n ${BENCH_PERF:-} && $exe == layervpn ]]; then
+            mkdir -p "$BENCH_PERF"
+            perf record -q -g -p "$pid" -o "$BENCH_PERF/perf-$name-$dir-$run.data" \
+                >/dev/null 2>&1 &
+            perf_pid=$!
+        fi
         read -r u0 s0 < <(cpu_ticks "$pid") || die "$name exited before iperf3 $dir"
         out=$(iperf_run "$dir" "$IT_DIR/iperf-$name-$dir-$run.json") ||
             die "$name: iperf3 $dir failed (see $IT_DIR/iperf-$name-$dir-$run.json)"
         read -r u1 s1 < <(cpu_ticks "$pid") || die "$name exited during iperf3 $dir"
+        if [[ -n $perf_pid ]]; then
+            kill -INT "$perf_pid" 2>/dev/null || true
+            wait "$perf_pid" 2>/dev/null || true
+        fi
         pstat=$(ping_stats "$IT_DIR/ping-$name-$dir-$run.txt")
         RES[$name.ping50_$dir]=${pstat%/*}
         RES[$name.ping99_$dir]=${pstat#*/}
@@ -344,6 +380,10 @@ bench_client() {
         fi
         RES[$name.gso]=$(awk '$1 == "counter" && $2 == "networkio.udp_gso_sends" { print $3 }' "$log")
         RES[$name.gro]=$(awk '$1 == "counter" && $2 == "networkio.udp_gro_datagrams" { print $3 }' "$log")
+        RES[$name.tunw]=$(awk '$1 == "counter" { c[$2] = $3 } END {
+            w = c["tun.gro_writes"] + 0; s = c["tun.gro_segments"] + 0; t = c["tun.tx_packets"] + 0
+            printf "%d packets in %d writes: %d coalesced in %d writes (%.1f per write), %d single",
+                t, t - s + w, s, w, (w ? s / w : 0), t - s }' "$log")
         RES[$name.anomalies]=$(awk '$1 == "counter" && $2 ~ /drop|retrans|error|fail/ &&
             $3 != 0 { printf "%s%s=%s", sep, $2, $3; sep = " " }' "$log")
         if [[ ${RES[$name.stopped]} != yes ]]; then
@@ -402,6 +442,7 @@ print_table() {
         "nonzero drop/retransmit/error counters: ${RES[$CL_A.anomalies]:-none}"
     if [[ -n ${RES[$CL_A.gso]:-} ]]; then
         echo "$CL_A: UDP GSO sends ${RES[$CL_A.gso]}, datagrams received coalesced (GRO) ${RES[$CL_A.gro]:-?}"
+        echo "$CL_A: tun writes (both directions): ${RES[$CL_A.tunw]:-?}"
     fi
     if [[ -n ${RES[$CL_B.gso]:-} && $MODE != openvpn ]]; then
         echo "$CL_B: UDP GSO sends ${RES[$CL_B.gso]}, datagrams received coalesced (GRO) ${RES[$CL_B.gro]:-?}"
@@ -418,6 +459,17 @@ print_table() {
 
 it_setup bench
 it_pki
+VETH_GRO="off (veth default)"
+if [[ ${BENCH_VETH_GRO:-1} != 0 ]]; then
+    ip netns exec "$IT_NS_C" ethtool -K vc0 gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
+        die "ethtool -K vc0 gro on rx-udp-gro-forwarding on failed in the client namespace"
+    ip netns exec "$IT_NS_C" sh -c 'echo 1 >/sys/class/net/vc0/threaded' ||
+        die "threaded NAPI for vc0 failed in the client namespace"
+fi
+if ip netns exec "$IT_NS_C" ethtool -k vc0 2>/dev/null | grep -q '^generic-receive-offload: on'; then
+    VETH_GRO="on, threaded NAPI (as a physical NIC; only UDP_GRO sockets get coalesced datagrams: layervpn yes, openvpn no)"
+fi
+say "client veth vc0 GRO: $VETH_GRO"
 CL_C=""
 if [[ $MODE == openvpn && -z ${BENCH_NO_27:-} ]]; then
     IT_SID_VERSION=$(_it_sid_version "$IT_SID_DIR")
@@ -458,5 +510,6 @@ else
 fi
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
 echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
+echo "veth GRO:  client side vc0 $VETH_GRO"
 echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"
 echo "host:      $(uname -r), $(nproc) CPU(s), $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"

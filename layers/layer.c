@@ -18,15 +18,42 @@ void lvpn__layer_init(lvpn__layer_t *l, uv_loop_t *loop, const char *name,
   lvpn__queue_init(&l->down_in);
   uv_idle_init(loop, &l->wake);
   l->wake.data = l;
+  l->run_next = NULL;
+  l->run_queued = 0;
+  l->up_next_turn = 0;
   l->budget = LVPN__LAYER_BUDGET_DEFAULT;
   l->state = LVPN__LAYER_INIT;
   l->pending_closes = 0;
   l->stats = (lvpn__layer_stats_t){0};
 }
 
-static void layer_wake(lvpn__layer_t *l) {
+/* The run list: layers woken while a wake callback runs are drained by
+ * that same callback, in the order they were woken, so a packet crosses the
+ * whole stack in one loop turn. Without it each hop would wait for the next
+ * turn (an idle handle started from an idle callback runs in the next turn),
+ * and every one of those turns costs an epoll_wait(..., 0). Each layer keeps
+ * its own idle handle started too: whatever the list does not reach (the
+ * bound below, a layer woken from an I/O callback) runs next turn as before.
+ * A loop and its handles belong to one thread, hence one list per thread. */
+#define LAYER_RUNS_PER_WAKE 16
+
+static _Thread_local struct {
+  lvpn__layer_t *head, *tail;
+  int draining;
+} run_list;
+
+static void layer_wake(lvpn__layer_t *l, int next_turn) {
   if (!uv_is_active((uv_handle_t *)&l->wake))
     uv_idle_start(&l->wake, layer_wake_cb);
+  if (run_list.draining && !l->run_queued && !next_turn) {
+    l->run_queued = 1;
+    l->run_next = NULL;
+    if (run_list.tail != NULL)
+      run_list.tail->run_next = l;
+    else
+      run_list.head = l;
+    run_list.tail = l;
+  }
 }
 
 void lvpn__layer_drop(lvpn__layer_t *l, lvpn__pbuf_t *p) {
@@ -47,7 +74,7 @@ void lvpn__layer_send_up_to(lvpn__layer_t *l, lvpn__layer_t *n,
   }
   l->stats.up_out++;
   lvpn__pbufq_push(&n->up_in, p);
-  layer_wake(n);
+  layer_wake(n, l->up_next_turn);
 }
 
 void lvpn__layer_send_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
@@ -58,11 +85,10 @@ void lvpn__layer_send_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
   }
   l->stats.down_out++;
   lvpn__pbufq_push(&n->down_in, p);
-  layer_wake(n);
+  layer_wake(n, 0);
 }
 
-static void layer_wake_cb(uv_idle_t *h) {
-  lvpn__layer_t *l = h->data;
+static void layer_drain(lvpn__layer_t *l) {
   unsigned i;
   lvpn__pbuf_t *p;
 
@@ -86,6 +112,29 @@ static void layer_wake_cb(uv_idle_t *h) {
   if (!lvpn__layer_running(l) ||
       (lvpn__queue_empty(&l->up_in) && lvpn__queue_empty(&l->down_in)))
     uv_idle_stop(&l->wake);
+}
+
+static void layer_wake_cb(uv_idle_t *h) {
+  unsigned runs = 0;
+
+  if (run_list.draining) { /* not expected: idle callbacks do not nest */
+    layer_drain(h->data);
+    return;
+  }
+  run_list.draining = 1;
+  layer_drain(h->data);
+  /* Handles are closed only in the loop's closing phase, so a layer on the
+   * list is still there; one stopped meanwhile has its idle handle stopped. */
+  while (run_list.head != NULL) {
+    lvpn__layer_t *n = run_list.head;
+    run_list.head = n->run_next;
+    if (run_list.head == NULL)
+      run_list.tail = NULL;
+    n->run_queued = 0;
+    if (runs++ < LAYER_RUNS_PER_WAKE && uv_is_active((uv_handle_t *)&n->wake))
+      layer_drain(n);
+  }
+  run_list.draining = 0;
 }
 
 void lvpn__layer_fail(lvpn__layer_t *l, int err) {

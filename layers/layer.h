@@ -78,6 +78,13 @@ struct lvpn__layer_s {
   lvpn__queue_t up_in;
   lvpn__queue_t down_in;
   uv_idle_t wake;
+  lvpn__layer_t *run_next; /* in this thread's run list (layer.c) */
+  int run_queued;
+  /* Packets this layer sends up wake the layer above in the next loop
+   * turn, not through the run list in this one: set by reliabletransport,
+   * whose prompt ACK (a timer due next turn) must leave before the layers
+   * above spend time computing their reply. */
+  int up_next_turn;
   unsigned budget;      /* packets per direction per wake */
   int state;
   int pending_closes;   /* handles whose close callback has not run */

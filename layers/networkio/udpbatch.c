@@ -365,6 +365,7 @@ static void read_burst(lvpn__networkio_t *n) {
         p = first;
         first = NULL;
         lvpn__pbuf_put(p, len);
+        b->rx_in_place++;
       } else if ((p = lvpn__pbuf_alloc(n->pool)) != NULL) {
         lvpn__udpbatch_copy_out(lvpn__pbuf_put(p, len), head, hlen, b->rxbuf, start, len);
       } else {

@@ -64,6 +64,7 @@ typedef struct lvpn__udpbatch_s {
   unsigned head, count;
   uint64_t gso_sends;     /* sendmsg calls carrying more than one datagram */
   uint64_t gro_datagrams; /* datagrams that came coalesced */
+  uint64_t rx_in_place;   /* datagrams received straight into their pbuf */
 } lvpn__udpbatch_t;
 
 /* The length of the datagram at offset `off` of a received buffer of `len`

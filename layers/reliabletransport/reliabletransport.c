@@ -258,6 +258,8 @@ void lvpn__reltrans_init(lvpn__reltrans_t *r, uv_loop_t *loop,
                          const lvpn__logger_t *log) {
   memset(r, 0, sizeof(*r));
   lvpn__layer_init(&r->base, loop, "reliabletransport", &rt_ops, log);
+  /* prompt ACKs: see rt_schedule_flush */
+  r->base.up_next_turn = 1;
   lvpn__rel_init(&r->rel, tls_timeout_ms);
   /* Retries never wait longer than tls-timeout: with OpenVPN's uncapped
    * doubling (2, 4, 8, 16 s) one handshake in ten at 20% loss each way

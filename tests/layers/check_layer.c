@@ -229,7 +229,43 @@ START_TEST(test_layer_bounded_drain_per_turn) {
 }
 END_TEST
 
+/* Layers woken while a wake callback runs are drained in the same loop
+ * turn: a packet crosses all NPASS pass-through layers in one turn (one
+ * epoll_wait), not one turn per hop. */
+START_TEST(test_layer_one_turn_crosses_the_stack) {
+  build_stack(NPASS + 2, -1, 0);
+  ck_assert_int_eq(lvpn__workers_start(&w), 0);
+  uv_run(&loop, UV_RUN_NOWAIT); /* the edges' timers emit; then the drain */
+  ck_assert_int_ge(layers[NPASS + 1].received, LVPN__LAYER_BUDGET_DEFAULT);
+  ck_assert_int_ge(layers[0].received, LVPN__LAYER_BUDGET_DEFAULT);
+  ck_assert(layers[0].in_order);
+  ck_assert(layers[NPASS + 1].in_order);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(layers[NPASS + 1].received, NPKT);
+  ck_assert_int_eq(layers[0].received, NPKT);
+}
+END_TEST
+
+/* up_next_turn (reliabletransport): what that layer passes up waits for
+ * the next turn; the other direction still crosses in one. */
+START_TEST(test_layer_up_next_turn_defers_the_layer_above) {
+  build_stack(NPASS + 2, -1, 0);
+  layers[2].base.up_next_turn = 1;
+  ck_assert_int_eq(lvpn__workers_start(&w), 0);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  ck_assert_uint_gt(layers[2].base.stats.up_out, 0);
+  ck_assert_uint_eq(layers[3].base.stats.up_in, 0);
+  ck_assert_int_eq(layers[NPASS + 1].received, 0);
+  ck_assert_int_ge(layers[0].received, LVPN__LAYER_BUDGET_DEFAULT);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(layers[NPASS + 1].received, NPKT);
+  ck_assert(layers[NPASS + 1].in_order);
+}
+END_TEST
+
 LVPN_TEST_MAIN("layer", 0, setup, teardown,
+               test_layer_up_next_turn_defers_the_layer_above,
+               test_layer_one_turn_crosses_the_stack,
                test_layer_passthrough_both_ways_in_order,
                test_layer_failure_mid_stream_brings_stack_down,
                test_layer_stop_twice_is_harmless,

@@ -37,7 +37,10 @@ typedef struct {
   size_t fixed_len;       /* nonzero: every packet this long (GSO runs) */
   int srv_gso_n;          /* UDP echo: hold this many, echo in one GSO send */
   int srv_gso_have;
-  int srv_gso_sent;       /* 1: that send went out as one GSO send */
+  int srv_gso_sent;       /* GSO sends that went out as one send */
+  size_t srv_gso_off, srv_gso_lens[16];
+  int gro_mixed;          /* groups of srv_gso_n: two of 1200 bytes, two of
+                             300, ...; each group's last one 77 bytes */
   uint8_t srv_gso_buf[16 * 1500];
   /* servers */
   uv_udp_t udp, udp2;
@@ -62,6 +65,10 @@ static lvpn__pbuf_pool_t pool;
 static fake_log_t logs;
 
 static size_t len_for(int i) {
+  if (T.gro_mixed)
+    return i % T.srv_gso_n == T.srv_gso_n - 1 ? 77
+           : (i / T.srv_gso_n / 2) % 2 == 0   ? 1200
+                                              : 300;
   if (T.fixed_len != 0)
     return T.fixed_len;
   return 5 + (size_t)(i * 37) % 1500;
@@ -167,23 +174,30 @@ static void srv_udp_send(uv_udp_t *h, const void *d, size_t len,
   ck_assert_int_eq(uv_udp_try_send(h, &b, 1, to), (int)len);
 }
 
-/* srv_gso_n echoes of fixed_len bytes in one UDP_SEGMENT send, so that the
- * client's UDP_GRO socket reads them coalesced (singly if GSO is refused). */
+/* srv_gso_n echoes in one UDP_SEGMENT send of the first one's size (the
+ * last may be shorter), so that the client's UDP_GRO socket reads them
+ * coalesced (singly if GSO is refused). */
 static void srv_udp_gso_echo(uv_udp_t *h, const uv_buf_t *buf, size_t len,
                              const struct sockaddr *to) {
   union {
     struct cmsghdr align;
     char buf[CMSG_SPACE(sizeof(uint16_t))];
   } ctrl;
-  struct iovec iov = {T.srv_gso_buf, len * (size_t)T.srv_gso_n};
+  struct iovec iov = {T.srv_gso_buf, 0};
   struct msghdr m;
   uv_os_fd_t fd;
-  int i;
+  size_t off = 0;
+  int i, n = T.srv_gso_have;
 
-  ck_assert_uint_le(len * (size_t)(T.srv_gso_have + 1), sizeof(T.srv_gso_buf));
-  memcpy(T.srv_gso_buf + len * (size_t)T.srv_gso_have++, buf->base, len);
+  ck_assert_uint_le(T.srv_gso_off + len, sizeof(T.srv_gso_buf));
+  memcpy(T.srv_gso_buf + T.srv_gso_off, buf->base, len);
+  T.srv_gso_off += len;
+  T.srv_gso_lens[T.srv_gso_have++] = len;
   if (T.srv_gso_have < T.srv_gso_n)
     return;
+  T.srv_gso_have = 0;
+  iov.iov_len = T.srv_gso_off;
+  T.srv_gso_off = 0;
   ck_assert_int_eq(uv_fileno((uv_handle_t *)h, &fd), 0);
   memset(&m, 0, sizeof(m));
   m.msg_name = (void *)to;
@@ -191,14 +205,16 @@ static void srv_udp_gso_echo(uv_udp_t *h, const uv_buf_t *buf, size_t len,
   m.msg_iov = &iov;
   m.msg_iovlen = 1;
   m.msg_control = ctrl.buf;
-  m.msg_controllen =
-      lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf), (uint16_t)len);
+  m.msg_controllen = lvpn__udpbatch_gso_cmsg(ctrl.buf, sizeof(ctrl.buf),
+                                             (uint16_t)T.srv_gso_lens[0]);
   if (sendmsg(fd, &m, 0) == (ssize_t)iov.iov_len) {
-    T.srv_gso_sent = 1;
+    T.srv_gso_sent++;
     return;
   }
-  for (i = 0; i < T.srv_gso_n; i++)
-    srv_udp_send(h, T.srv_gso_buf + len * (size_t)i, len, to);
+  for (i = 0; i < n; i++) {
+    srv_udp_send(h, T.srv_gso_buf + off, T.srv_gso_lens[i], to);
+    off += T.srv_gso_lens[i];
+  }
 }
 
 /* 'E' echo; 'F' first a datagram from another port; 'B' first one too big;
@@ -487,6 +503,24 @@ START_TEST(test_networkio_udp_offload_gro_read_split_in_order) {
   if (T.srv_gso_sent && T.net.batch.gro) /* else nothing was coalesced */
     ck_assert_uint_eq(T.net.batch.gro_datagrams, 10);
   ck_assert_uint_eq(T.net.stats.rx_bytes, 10 * 1200);
+}
+END_TEST
+
+/* Coalesced reads of changing shape: two groups of 1200-byte datagrams,
+ * two of 300-byte ones, two of 1200, each group ending with a 77-byte one
+ * (the short last segment of a GRO read). Every datagram goes up whole, in
+ * order, with its bytes (cap_up checks them); the first of each read lands
+ * in its pbuf in place, the others are copied out of the large buffer. */
+START_TEST(test_networkio_udp_offload_gro_mixed_sizes_short_last) {
+  T.gro_mixed = 1;
+  T.srv_gso_n = 8;
+  round_trip("127.0.0.1", LVPN__NET_UDP, 8 * 6);
+  ck_assert_uint_eq(T.net.stats.rx_bytes, 7 * (4 * 1200 + 2 * 300) + 6 * 77);
+  ck_assert_uint_eq(T.net.base.stats.dropped, 0);
+  if (T.srv_gso_sent == 6 && T.net.batch.gro) {
+    ck_assert_uint_eq(T.net.batch.gro_datagrams, 8 * 6);
+    ck_assert_uint_eq(T.net.batch.rx_in_place, 6);
+  }
 }
 END_TEST
 
@@ -964,6 +998,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100_without_offload,
                test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
                test_networkio_udp_offload_gro_read_split_in_order,
+               test_networkio_udp_offload_gro_mixed_sizes_short_last,
                test_networkio_udp_held_until_ready_in_order_and_bounded,
                test_networkio_udp_foreign_port_dropped_and_counted,
                test_networkio_udp_float_moves_after_confirmation,
