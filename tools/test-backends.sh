@@ -15,11 +15,10 @@ backends=("$@")
 ((${#backends[@]} > 0)) || backends=(gcrypt mbedtls)
 # The suites whose tests seal/open packets (crypto.c, epoch.c, the layer,
 # and the TLS-session suites that key the data channel from a handshake).
-suites="tests/datachannel/check_crypto tests/datachannel/check_epoch
-tests/datachannel/check_datachannel tests/datachannel/check_mss
-tests/tlssession/check_keymethod tests/tlssession/check_tlssession
-tests/tlssession/check_push tests/tlssession/check_push_update"
-suites=$(echo $suites)
+suites=(tests/datachannel/check_crypto tests/datachannel/check_epoch
+    tests/datachannel/check_datachannel tests/datachannel/check_mss
+    tests/tlssession/check_keymethod tests/tlssession/check_tlssession
+    tests/tlssession/check_push tests/tlssession/check_push_update)
 
 log() { echo "test-backends: $*"; }
 
@@ -55,12 +54,12 @@ for b in "${backends[@]}"; do
     fi
     grep -q "with-dc-crypto=$b" config.status ||
         { log "$b: $build is not configured --with-dc-crypto=$b" >&2; exit 1; }
-    if ! make -j2 $suites >build.log 2>&1; then
+    if ! make -j2 "${suites[@]}" >build.log 2>&1; then
         tail -n 40 build.log
         log "$b: build failed" >&2
         exit 1
     fi
-    if ! make -j2 check VERBOSE=1 "TESTS=$suites" >check.log 2>&1; then
+    if ! make -j2 check VERBOSE=1 "TESTS=${suites[*]}" >check.log 2>&1; then
         cat check.log
         log "$b: make check failed" >&2
         exit 1
