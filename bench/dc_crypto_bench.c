@@ -14,7 +14,8 @@
  *     layers/datachannel/crypto.c layers/datachannel/cipher_evp.c \
  *     layers/datachannel/kdf.c lib/pbuf.c lib/error.c \
  *     -lcrypto -lmbedtls -lmbedx509 -lmbedcrypto -luv
- * (in a tree configured --with-dc-crypto=gcrypt: cipher_gcrypt.c, -lgcrypt)
+ * (in a tree configured --with-dc-crypto=gcrypt: cipher_gcrypt.c, -lgcrypt;
+ * --with-dc-crypto=mbedtls: cipher_mbedtls.c, nothing more to link)
  */
 #include <stdio.h>
 #include <stdlib.h>

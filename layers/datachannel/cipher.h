@@ -2,13 +2,16 @@
  * set up once (AEAD, or AES-CBC plus HMAC). crypto.c builds the OpenVPN
  * packet around them (header, packet id, nonce, padding, replay window).
  *
- * Backends (configure --with-dc-crypto=evp|gcrypt), both keyed once per key
- * and direction, only the IV set per packet:
+ * Backends (configure --with-dc-crypto=evp|gcrypt|mbedtls), all keyed once
+ * per key and direction, only the IV set per packet:
  * - evp (default): OpenSSL 3 libcrypto EVP (cipher_evp.c), one
  *   EVP_CIPHER_CTX per key and direction. Nothing is allocated per packet
  *   except inside OpenSSL 3.0's HMAC re-initialisation (CBC only).
  * - gcrypt: libgcrypt (cipher_gcrypt.c), one cipher handle (and, for CBC,
  *   one HMAC handle) per key and direction; nothing allocated per packet.
+ * - mbedtls: mbedTLS 2.28 (cipher_mbedtls.c), one GCM, ChaCha20-Poly1305 or
+ *   AES-CBC context (and, for CBC, one HMAC context) per key and direction;
+ *   nothing allocated per packet.
  *
  * All buffers are processed in place (input == output). Key bytes passed in
  * are copied into the contexts; the caller zeroes its own copy.
@@ -19,8 +22,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef LVPN_DC_CRYPTO_GCRYPT
+#if defined(LVPN_DC_CRYPTO_GCRYPT)
 #include <gcrypt.h>
+#elif defined(LVPN_DC_CRYPTO_MBEDTLS)
+#include <mbedtls/chachapoly.h>
+#include <mbedtls/cipher.h>
+#include <mbedtls/gcm.h>
+#include <mbedtls/md.h>
 #else
 #include <openssl/types.h>
 #endif
@@ -31,13 +39,25 @@
 #define LVPN__DCC_MAX_MAC 64
 
 /* One direction: a keyed cipher context and, for CBC, a keyed HMAC. Both
- * NULL when not set up; lvpn__dcc_free() on a zeroed struct is harmless. */
+ * NULL (mbedtls: kind and has_mac 0) when not set up; lvpn__dcc_free() on a
+ * zeroed struct is harmless. */
 typedef struct lvpn__dc_cipher_s {
 #ifdef LVPN_DC_CRYPTO_GCRYPT
   gcry_cipher_hd_t ctx;
   gcry_md_hd_t mac;
   size_t mac_len;
   int encrypt; /* CBC: the direction keyed */
+#elif defined(LVPN_DC_CRYPTO_MBEDTLS)
+  int kind;    /* 0: nothing keyed, else the cipher family (cipher_mbedtls.c) */
+  int encrypt; /* the direction keyed */
+  union {
+    mbedtls_gcm_context gcm;
+    mbedtls_chachapoly_context chachapoly;
+    mbedtls_cipher_context_t cbc;
+  } u;
+  int has_mac;
+  size_t mac_len;
+  mbedtls_md_context_t mac;
 #else
   EVP_CIPHER_CTX *ctx;
   EVP_MAC_CTX *mac;

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The data-channel crypto backends other than the default (configure
+# --with-dc-crypto=gcrypt, --with-dc-crypto=mbedtls): tools/test.sh and the
+# sanitizer, valgrind and fuzz runs only ever build the default (OpenSSL 3
+# EVP), so without this a backend could stop building or fail the
+# known-answer tests unnoticed. For each one: a separate build in
+# /tmp/lvpn-backend-<name> (a copy of the tree: the source directory is
+# already configured in place by tools/test.sh, which rules out a VPATH
+# build), then only the unit suites that run packets through
+# layers/datachannel/cipher.h, built and run with `make check TESTS=...`.
+#   bash tools/test-backends.sh [backend...]     (default: gcrypt mbedtls)
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+backends=("$@")
+((${#backends[@]} > 0)) || backends=(gcrypt mbedtls)
+# The suites whose tests seal/open packets (crypto.c, epoch.c, the layer,
+# and the TLS-session suites that key the data channel from a handshake).
+suites=(tests/datachannel/check_crypto tests/datachannel/check_epoch
+    tests/datachannel/check_datachannel tests/datachannel/check_mss
+    tests/tlssession/check_keymethod tests/tlssession/check_tlssession
+    tests/tlssession/check_push tests/tlssession/check_push_update)
+
+log() { echo "test-backends: $*"; }
+
+# Copy the tracked and untracked-but-not-ignored files (not the in-tree
+# build's objects); only files newer than the copy are copied again.
+sync_sources() {
+    local build=$1
+    mkdir -p "$build"
+    if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        (cd "$src" && git ls-files -z --cached --others --exclude-standard |
+            while IFS= read -r -d '' f; do
+                [[ -f $f ]] || continue
+                if [[ ! -e $build/$f || $f -nt $build/$f ]]; then
+                    mkdir -p "$build/$(dirname "$f")"
+                    cp -p "$f" "$build/$f"
+                fi
+            done)
+    else
+        cp -a "$src/." "$build/"
+        (cd "$build" && { make distclean >/dev/null 2>&1 || true; })
+    fi
+}
+
+for b in "${backends[@]}"; do
+    build=/tmp/lvpn-backend-$b
+    start=$(date +%s)
+    sync_sources "$build"
+    cd "$build"
+    if [[ ! -f Makefile || configure.ac -nt Makefile || Makefile.am -nt Makefile ]]; then
+        log "$b: configuring $build"
+        ./autogen.sh >autogen.log 2>&1 || { cat autogen.log; exit 1; }
+        ./configure --quiet --disable-integration --with-dc-crypto="$b" >/dev/null
+    fi
+    grep -q "with-dc-crypto=$b" config.status ||
+        { log "$b: $build is not configured --with-dc-crypto=$b" >&2; exit 1; }
+    if ! make -j2 "${suites[@]}" >build.log 2>&1; then
+        tail -n 40 build.log
+        log "$b: build failed" >&2
+        exit 1
+    fi
+    if ! make -j2 check VERBOSE=1 "TESTS=${suites[*]}" >check.log 2>&1; then
+        cat check.log
+        log "$b: make check failed" >&2
+        exit 1
+    fi
+    grep -E '^# (TOTAL|PASS|FAIL|ERROR):' check.log | tr '\n' ' ' | sed "s/^/test-backends: $b: /"
+    echo "($(($(date +%s) - start)) s)"
+done
+log "OK (${backends[*]})"
