@@ -1,9 +1,9 @@
 /* Data-channel crypto core (doc §6; OpenVPN crypto.c, packet_id.c, comp*.c,
  * ping.c, occ.c). In-place encryption/decryption inside a pbuf.
  *
- * The ciphers themselves (OpenSSL libcrypto EVP or libgcrypt, keyed once
- * per key and direction) sit behind cipher.h; everything runs in place, the
- * plaintext stays where the ciphertext was.
+ * The ciphers themselves (OpenSSL libcrypto EVP, libgcrypt or mbedTLS, keyed
+ * once per key and direction) sit behind cipher.h; everything runs in place,
+ * the plaintext stays where the ciphertext was.
  */
 #include "lib/bytes.h"
 #include "layers/datachannel/crypto.h"
