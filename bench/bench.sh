@@ -99,35 +99,8 @@ if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
     exit 1
 fi
 
-if ! command -v iperf3 >/dev/null || ! command -v openvpn >/dev/null || ! command -v ethtool >/dev/null; then
-    bash tools/install-deps.sh
-fi
-if [ ! -x cmd/layervpn ]; then
-    ./autogen.sh >/dev/null
-    ./configure --quiet
-    make -j"$(nproc)" >/dev/null
-fi
-
-. tests/integration/lib.sh
-it_require_root
-it_lvpn_require_bin
-
-# An uninstalled build's cmd/layervpn is a libtool wrapper script: bash that sets
-# LD_LIBRARY_PATH and execs cmd/.libs/layervpn. Starting bash costs ~15-20 ms,
-# which would be charged to layervpn's time-to-tunnel; an installed layervpn has
-# no wrapper, so run the real binary with the wrapper's library path instead.
-LVPN_EXEC=$LVPN_BIN
-LVPN_LDPATH=${LD_LIBRARY_PATH:-}
-if [[ ${BENCH_VIA_WRAPPER:-0} != 1 ]] && grep -qs 'libtool wrapper' "$LVPN_BIN"; then
-    real=$(dirname -- "$LVPN_BIN")/.libs/$(basename -- "$LVPN_BIN")
-    # shellcheck disable=SC2016 # the $ is literal: it is the wrapper's own text
-    ldp=$(sed -n 's/^ *LD_LIBRARY_PATH="\([^"$]*\):\$LD_LIBRARY_PATH"$/\1/p' "$LVPN_BIN" | head -n 1)
-    if [[ -x $real && -n $ldp ]] &&
-        LD_LIBRARY_PATH=$ldp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$real" --version >/dev/null 2>&1; then
-        LVPN_EXEC=$real
-        LVPN_LDPATH=$ldp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    fi
-fi
+. bench/common.sh
+bench_prepare iperf3 openvpn ethtool
 
 CLK_TCK=$(getconf CLK_TCK)
 INIT_PATTERN='Initialization Sequence Completed'

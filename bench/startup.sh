@@ -36,32 +36,8 @@ if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
     echo "startup: STARTUP_RUNS=$RUNS: want a positive integer" >&2
     exit 1
 fi
-if ! command -v openvpn >/dev/null; then
-    bash tools/install-deps.sh
-fi
-if [ ! -x cmd/layervpn ]; then
-    ./autogen.sh >/dev/null
-    ./configure --quiet
-    make -j"$(nproc)" >/dev/null
-fi
-
-. tests/integration/lib.sh
-it_require_root
-it_lvpn_require_bin
-
-# The real binary, not the libtool wrapper (bash's start-up is not ours): as
-# bench.sh.
-LVPN_EXEC=$LVPN_BIN
-LVPN_LDPATH=${LD_LIBRARY_PATH:-}
-if grep -qs 'libtool wrapper' "$LVPN_BIN"; then
-    real=$(dirname -- "$LVPN_BIN")/.libs/$(basename -- "$LVPN_BIN")
-    # shellcheck disable=SC2016 # the $ is literal: it is the wrapper's own text
-    ldp=$(sed -n 's/^ *LD_LIBRARY_PATH="\([^"$]*\):\$LD_LIBRARY_PATH"$/\1/p' "$LVPN_BIN" | head -n 1)
-    if [[ -x $real && -n $ldp ]]; then
-        LVPN_EXEC=$(realpath -- "$real")
-        LVPN_LDPATH=$(realpath -- "$ldp")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    fi
-fi
+. bench/common.sh
+bench_prepare openvpn
 
 it_setup startup
 it_pki

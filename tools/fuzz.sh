@@ -22,27 +22,11 @@ TARGETS=(fuzz_wire fuzz_tls_auth fuzz_tls_crypt fuzz_tls_crypt_v2 fuzz_reliable
 
 log() { printf 'fuzz: %s\n' "$*"; }
 
-# Copy the sources (tracked and new files, not build products) into the
-# build tree; -p keeps times so make rebuilds only what changed.
-sync_sources() {
-    mkdir -p "$build"
-    if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        (cd "$src" && git ls-files -z --cached --others --exclude-standard |
-            while IFS= read -r -d '' f; do
-                [[ -f $f ]] || continue
-                if [[ ! -e $build/$f || $f -nt $build/$f ]]; then
-                    mkdir -p "$build/$(dirname "$f")"
-                    cp -p "$f" "$build/$f"
-                fi
-            done)
-    else
-        cp -a "$src/." "$build/"
-        (cd "$build" && { make distclean >/dev/null 2>&1 || true; })
-    fi
-}
+# shellcheck source=tools/sync-tree.sh
+. "$src/tools/sync-tree.sh"
 
 build_all() {
-    sync_sources
+    sync_tree "$src" "$build"
     cd "$build"
     if [[ ! -f Makefile || configure.ac -nt Makefile || Makefile.am -nt Makefile ]]; then
         log "configuring $build (--enable-fuzzing)"

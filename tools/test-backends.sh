@@ -22,30 +22,13 @@ suites=(tests/datachannel/check_crypto tests/datachannel/check_epoch
 
 log() { echo "test-backends: $*"; }
 
-# Copy the tracked and untracked-but-not-ignored files (not the in-tree
-# build's objects); only files newer than the copy are copied again.
-sync_sources() {
-    local build=$1
-    mkdir -p "$build"
-    if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        (cd "$src" && git ls-files -z --cached --others --exclude-standard |
-            while IFS= read -r -d '' f; do
-                [[ -f $f ]] || continue
-                if [[ ! -e $build/$f || $f -nt $build/$f ]]; then
-                    mkdir -p "$build/$(dirname "$f")"
-                    cp -p "$f" "$build/$f"
-                fi
-            done)
-    else
-        cp -a "$src/." "$build/"
-        (cd "$build" && { make distclean >/dev/null 2>&1 || true; })
-    fi
-}
+# shellcheck source=tools/sync-tree.sh
+. "$src/tools/sync-tree.sh"
 
 for b in "${backends[@]}"; do
     build=/tmp/lvpn-backend-$b
     start=$(date +%s)
-    sync_sources "$build"
+    sync_tree "$src" "$build"
     cd "$build"
     if [[ ! -f Makefile || configure.ac -nt Makefile || Makefile.am -nt Makefile ]]; then
         log "$b: configuring $build"
