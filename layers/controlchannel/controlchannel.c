@@ -53,7 +53,11 @@ static void cc_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     LVPN__TRACE(l->trace, l->name, "soft_reset_in", "key_id=%u initiator=%s",
                 p->meta.key_id,
                 p->meta.key_id != c->key_id ? "server" : "client");
-    if (p->meta.key_id != c->key_id) {
+    if (p->meta.key_id != c->key_id && c->session->tls_busy) {
+      /* the tlssession will ignore it (and count it): no answer, and the
+       * key_id of the handshake in progress stays */
+      c->soft_resets_unanswered++;
+    } else if (p->meta.key_id != c->key_id) {
       lvpn__pbuf_t *r = lvpn__pbuf_alloc(c->pool);
       if (r == NULL) {
         lvpn__layer_drop(l, p);
@@ -159,6 +163,7 @@ static void cc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "packets_out", c->packets_out);
   cb(ud, l->name, "packets_in", c->packets_in);
   cb(ud, l->name, "soft_resets", c->soft_resets);
+  cb(ud, l->name, "soft_resets_unanswered", c->soft_resets_unanswered);
   cb(ud, l->name, "key_id", c->key_id);
 }
 

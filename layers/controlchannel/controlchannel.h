@@ -17,6 +17,7 @@ typedef struct lvpn__controlchannel_s {
   size_t tls_mtu; /* limit for a whole control packet on the wire */
   uint8_t key_id;
   uint64_t tls_bytes_out, tls_bytes_in, packets_out, packets_in, soft_resets;
+  uint64_t soft_resets_unanswered; /* the tlssession was busy (session.h) */
 } lvpn__controlchannel_t;
 
 /* `tls_mtu` is the limit for a whole control packet (default 1250). */

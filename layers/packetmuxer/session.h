@@ -19,6 +19,13 @@ typedef struct lvpn__session_s {
    * key_id-0 data keys; wraps every control packet with key_id != 0. */
   lvpn__tlswrap_t dyn;
   int have_dyn;
+  /* Set by the tlssession while it takes no soft reset (its key state is
+   * not up yet, or a renegotiation is running: tlssession.c
+   * tlss_renegotiate): the controlchannel then neither answers a server's
+   * soft reset nor moves its key_id, so a flood of them (a hostile server,
+   * or a spoofer without tls-auth) gets no answer and cannot move the
+   * running handshake to another key_id. */
+  int tls_busy;
 } lvpn__session_t;
 
 /* The wrap of a control packet with `key_id`, either direction. */

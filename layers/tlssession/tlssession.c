@@ -12,7 +12,15 @@
 
 #define PUSH_REQUEST_INTERVAL_MS 5000
 
+/* Every state change goes through here: the controlchannel reads whether
+ * a soft reset would be taken (session.h, tls_busy). */
+static void tlss_set_state(lvpn__tlssession_t *t, int state) {
+  t->state = state;
+  t->session->tls_busy = state < LVPN__TLSS_PUSHED;
+}
+
 /* mbedTLS 2.28's handshake states (mbedtls_ssl_states), for the trace. */
+
 static const char *const hs_names[] = {"HELLO_REQUEST",
                                        "CLIENT_HELLO",
                                        "SERVER_HELLO",
@@ -164,7 +172,7 @@ static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,
                 t->push.n_options);
     return; /* push-continuation 2: more to come */
   }
-  t->state = LVPN__TLSS_PUSHED;
+  tlss_set_state(t, LVPN__TLSS_PUSHED);
   t->auth_pending = 0;
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
@@ -440,7 +448,7 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
       LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_GOT_KEY);
       if (t->reneg) {
         /* Renegotiated: no PUSH_REQUEST, same options, new keys. */
-        t->state = LVPN__TLSS_PUSHED;
+        tlss_set_state(t, LVPN__TLSS_PUSHED);
         t->renegotiations++;
         uv_timer_stop(&t->hand_timer);
         LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
@@ -452,7 +460,7 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
           t->cbs.on_rekey(t, t->key_id);
         continue;
       }
-      t->state = LVPN__TLSS_ACTIVE;
+      tlss_set_state(t, LVPN__TLSS_ACTIVE);
       LVPN__LOG(t->base.log, LVPN_LOG_DEBUG, t->base.name,
                 "key method 2 exchange complete, sending PUSH_REQUEST");
       tlss_push_timer_cb(&t->push_timer);
@@ -524,7 +532,7 @@ static void tlss_pump(lvpn__tlssession_t *t) {
                 lvpn__tls_peer_cn(&t->tls));
     if (t->base.trace->keylog != NULL)
       tlss_keylog(t);
-    t->state = LVPN__TLSS_KM2_SENT;
+    tlss_set_state(t, LVPN__TLSS_KM2_SENT);
     err = tlss_send_km2(t);
     if (err != 0) {
       tlss_fail(t, err, "cannot send key-method-2 message");
@@ -549,7 +557,7 @@ static int tlss_new_session(lvpn__tlssession_t *t) {
   if (t->rng != NULL) /* the conf may be shared with other clients */
     lvpn__tls_use(&t->tls, t->rng, t->rng_ctx, t->base.log);
   t->tls_live = 1;
-  t->state = LVPN__TLSS_HANDSHAKE;
+  tlss_set_state(t, LVPN__TLSS_HANDSHAKE);
   t->hs_traced = -1;
   return 0;
 }
@@ -695,6 +703,7 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   uv_timer_init(loop, &t->push_timer);
   uv_timer_init(loop, &t->hand_timer);
   t->session = session;
+  session->tls_busy = 1; /* WAIT_RESET */
   t->pool = pool;
   t->conf = conf;
   t->km2 = *km2;

@@ -84,6 +84,15 @@ static void rel_deliver(env_t *e, uint8_t opcode, const void *payload,
   lvpn__layer_send_up(&e->rel.base, p);
 }
 
+/* The server's P_CONTROL_SOFT_RESET_V1 for key_id, from below. */
+static void soft_reset_in(env_t *e, uint8_t key_id) {
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
+  p->meta.opcode = LVPN__P_CONTROL_SOFT_RESET_V1;
+  p->meta.key_id = key_id;
+  p->meta.has_msg_id = 1;
+  lvpn__layer_send_up(&e->rel.base, p);
+}
+
 /* ---- tests ---- */
 
 START_TEST(test_controlchannel_start_sends_hard_reset_v2) {
@@ -133,6 +142,49 @@ START_TEST(test_controlchannel_server_reset_goes_up_empty) {
   ck_assert_uint_eq(p->len, 0);
   lvpn__pbuf_free(p);
   ck_assert(lvpn__queue_empty(&e->rel.got));
+  env_finish(e);
+}
+END_TEST
+
+/* A server's soft reset for another key_id is answered with ours and moves
+ * the key_id, unless the tlssession is busy (not up yet, or renegotiating:
+ * session.tls_busy), when it goes up unanswered (the tlssession counts it)
+ * and the key_id of the handshake in progress stays: a flood of them gets
+ * no packet back. */
+START_TEST(test_controlchannel_soft_reset_answered_only_when_taken) {
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+  int i;
+
+  env_start(e, LVPN__TLSWRAP_CRYPT, 1250);
+  e->session.tls_busy = 1;
+  for (i = 0; i < 50; i++) {
+    soft_reset_in(e, (uint8_t)(1 + i % 7));
+  }
+  spin(e);
+  ck_assert(lvpn__queue_empty(&e->rel.got));
+  ck_assert_uint_eq(e->cc.key_id, 0);
+  ck_assert_uint_eq(e->cc.soft_resets_unanswered, 50);
+  for (i = 0; i < 50; i++) {
+    p = fake_cap_pop(&e->tls);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_SOFT_RESET_V1);
+    lvpn__pbuf_free(p);
+  }
+  /* up and running: the next one is answered on its key_id */
+  e->session.tls_busy = 0;
+  soft_reset_in(e, 3);
+  spin(e);
+  p = fake_cap_pop(&e->rel);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_SOFT_RESET_V1);
+  ck_assert_uint_eq(p->meta.key_id, 3);
+  lvpn__pbuf_free(p);
+  ck_assert(lvpn__queue_empty(&e->rel.got));
+  ck_assert_uint_eq(e->cc.key_id, 3);
+  p = fake_cap_pop(&e->tls);
+  ck_assert_ptr_nonnull(p);
+  lvpn__pbuf_free(p);
   env_finish(e);
 }
 END_TEST
@@ -316,6 +368,7 @@ LVPN_TEST_MAIN("controlchannel", 0, NULL, NULL,
                test_controlchannel_start_sends_hard_reset_v3_for_v2_key,
                test_controlchannel_server_reset_goes_up_empty,
                test_controlchannel_tls_bytes_up_other_opcodes_dropped,
+               test_controlchannel_soft_reset_answered_only_when_taken,
                test_controlchannel_cuts_tls_into_mtu_sized_chunks,
                test_controlchannel_chunks_fit_with_v2_wkc,
                test_controlchannel_chunks_fit_with_tls_auth_sha512,
