@@ -757,6 +757,11 @@ it_cleanup() {
         ip netns del "$ns" 2>/dev/null
         _it_netns_etc_del "$ns"
     done
+    # a failed test shows the server's side too (CI keeps only the output)
+    if ((rc != 0 && rc != 77)) && [[ -n ${IT_DIR:-} && -s $IT_DIR/server.log ]]; then
+        _it_log "the test failed (exit $rc): the server log's last lines"
+        tail -n 40 -- "$IT_DIR/server.log" | sed 's/^/  server: /'
+    fi
     if [[ -n ${IT_DIR:-} && -d $IT_DIR ]]; then
         if [[ ${IT_KEEP:-0} == 1 ]]; then
             rm -f -- "$IT_DIR/.owner" "$IT_DIR/.pids"

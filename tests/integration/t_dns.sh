@@ -41,7 +41,11 @@ up() { # LOG [ARGS...] -> PID in $PID, after Initialization Sequence Completed
     shift
     PID=$(it_lvpn_start "$log" "$@")
     it_wait_log "$log" 'Initialization Sequence Completed' 20 || {
-        bad "tunnel did not come up ($*)"; tail -n 20 "$log"; return 1; }
+        bad "tunnel did not come up ($*)"
+        it_lvpn_stop "$PID" 10 # --counters: where it stood
+        grep -v '^counter .* 0$' "$log" | tail -n 60
+        return 1
+    }
 }
 
 # 1. applied while connected, restored by SIGTERM
