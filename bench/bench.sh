@@ -46,6 +46,7 @@
 #   BENCH_MODE=epoch   epoch vs classic data format against OpenVPN 2.7 (above)
 #   BENCH_MODE=offload layervpn with and without UDP GSO/GRO (above)
 #   BENCH_VETH_GRO=0   leave GRO off on the client namespace's veth (below)
+#   BENCH_SERVER_NAPI=0  leave the server namespace's veth as veth has it (below)
 #   BENCH_PERF=DIR     perf record -g each layervpn iperf3 run into
 #                      DIR/perf-NAME-DIR-RUN.data (summarise with perf report)
 #   IT_KEEP=1          keep the work dir (logs, iperf3 JSON) afterwards
@@ -71,6 +72,15 @@
 # Only a socket with UDP_GRO set gets coalesced datagrams: layervpn sets it,
 # OpenVPN 2.6 and 2.7 do not, so the kernel delivers their datagrams one by
 # one as before. The output's footer says which setting was used.
+#
+# The server's veth vs0 gets the same three settings. Without NAPI a veth
+# receives inside the sender's send call: the whole of the server side's IP
+# and UDP receive of each datagram ran in the client's sendmsg and was
+# charged to the client's CPU, which a client on a real NIC never pays. It
+# was charged to OpenVPN's client more than to ours (one sendmsg per datagram
+# against our GSO batches): about 19 against 14 CPU-s/GB upload for
+# OpenVPN 2.6 in the same run, ours about 6.0 either way
+# (doc/performance.md, "The server's veth").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -439,6 +449,15 @@ if [[ ${BENCH_VETH_GRO:-1} != 0 ]]; then
     ip netns exec "$IT_NS_C" sh -c 'echo 1 >/sys/class/net/vc0/threaded' ||
         die "threaded NAPI for vc0 failed in the client namespace"
 fi
+SERVER_NAPI="off (veth default: the server's receive runs in the sender's context)"
+if [[ ${BENCH_SERVER_NAPI:-1} != 0 ]]; then
+    ip netns exec "$IT_NS_S" ethtool -K vs0 gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
+        die "ethtool -K vs0 gro on rx-udp-gro-forwarding on failed in the server namespace"
+    ip netns exec "$IT_NS_S" sh -c 'echo 1 >/sys/class/net/vs0/threaded' ||
+        die "threaded NAPI for vs0 failed in the server namespace"
+    SERVER_NAPI="on, threaded NAPI (as the server's NIC: its receive is not charged to the client)"
+fi
+say "server veth vs0 NAPI: $SERVER_NAPI"
 if ip netns exec "$IT_NS_C" ethtool -k vc0 2>/dev/null | grep -q '^generic-receive-offload: on'; then
     VETH_GRO="on, threaded NAPI (as a physical NIC; only UDP_GRO sockets get coalesced datagrams: layervpn yes, openvpn no)"
 fi
@@ -484,5 +503,6 @@ fi
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
 echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
 echo "veth GRO:  client side vc0 $VETH_GRO"
+echo "           server side vs0 $SERVER_NAPI"
 echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"
 echo "host:      $(uname -r), $(nproc) CPU(s), $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
