@@ -589,33 +589,17 @@ static int cmd_connect(int argc, char **argv) {
       (rc = cli_trace_open(&cli.trace, &loop, cli.trace_path)) != 0) {
     fprintf(stderr, "layervpn: cannot open trace file '%s': %s\n",
             cli.trace_path, uv_strerror(rc));
-    uv_loop_close(&loop);
-    lvpn_config_free(cli.first_cfg);
-    cli_proc_finish(&cli.proc);
-    return 2;
+    goto fail_loop;
   }
   if (cli.pcap_path != NULL &&
       cli_pcap_open(&cli.pcap, cli.pcap_path,
                     cli.pcap_layer ? cli.pcap_layer : "wire", err,
                     sizeof(err)) != 0) {
     fprintf(stderr, "layervpn: %s\n", err);
-    if (cli.trace_path != NULL)
-      cli_trace_close(&cli.trace);
-    uv_loop_close(&loop);
-    lvpn_config_free(cli.first_cfg);
-    cli_proc_finish(&cli.proc);
-    return 2;
+    goto fail_trace;
   }
-  if (cli_keylog_start(&cli) != 0) {
-    if (cli.pcap_path != NULL)
-      cli_pcap_close(&cli.pcap);
-    if (cli.trace_path != NULL)
-      cli_trace_close(&cli.trace);
-    uv_loop_close(&loop);
-    lvpn_config_free(cli.first_cfg);
-    cli_proc_finish(&cli.proc);
-    return 2;
-  }
+  if (cli_keylog_start(&cli) != 0)
+    goto fail_pcap;
   {
     uv_signal_t *sigs[] = {&cli.sigint, &cli.sigterm, &cli.sighup,
                            &cli.sigusr1, &cli.sigusr2};
@@ -662,6 +646,19 @@ static int cmd_connect(int argc, char **argv) {
   rc = cli_exit_status(cli.err);
   cli_proc_finish(&cli.proc);
   return rc;
+
+  /* set-up failed before the loop ran: undo what was opened, last first */
+fail_pcap:
+  if (cli.pcap_path != NULL)
+    cli_pcap_close(&cli.pcap);
+fail_trace:
+  if (cli.trace_path != NULL)
+    cli_trace_close(&cli.trace);
+fail_loop:
+  uv_loop_close(&loop);
+  lvpn_config_free(cli.first_cfg);
+  cli_proc_finish(&cli.proc);
+  return 2;
 }
 
 /* The CLI owns its process's libcrypto (the data channel's ciphers and
