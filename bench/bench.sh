@@ -442,19 +442,18 @@ print_table() {
 
 it_setup bench
 it_pki
+# veth_like_nic NS DEV WHERE: GRO, rx-udp-gro-forwarding and threaded NAPI
+veth_like_nic() {
+    ip netns exec "$1" ethtool -K "$2" gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
+        die "ethtool -K $2 gro on rx-udp-gro-forwarding on failed in the $3 namespace"
+    ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" ||
+        die "threaded NAPI for $2 failed in the $3 namespace"
+}
 VETH_GRO="off (veth default)"
-if [[ ${BENCH_VETH_GRO:-1} != 0 ]]; then
-    ip netns exec "$IT_NS_C" ethtool -K vc0 gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
-        die "ethtool -K vc0 gro on rx-udp-gro-forwarding on failed in the client namespace"
-    ip netns exec "$IT_NS_C" sh -c 'echo 1 >/sys/class/net/vc0/threaded' ||
-        die "threaded NAPI for vc0 failed in the client namespace"
-fi
+[[ ${BENCH_VETH_GRO:-1} == 0 ]] || veth_like_nic "$IT_NS_C" vc0 client
 SERVER_NAPI="off (veth default: the server's receive runs in the sender's context)"
 if [[ ${BENCH_SERVER_NAPI:-1} != 0 ]]; then
-    ip netns exec "$IT_NS_S" ethtool -K vs0 gro on rx-udp-gro-forwarding on >/dev/null 2>&1 ||
-        die "ethtool -K vs0 gro on rx-udp-gro-forwarding on failed in the server namespace"
-    ip netns exec "$IT_NS_S" sh -c 'echo 1 >/sys/class/net/vs0/threaded' ||
-        die "threaded NAPI for vs0 failed in the server namespace"
+    veth_like_nic "$IT_NS_S" vs0 server
     SERVER_NAPI="on, threaded NAPI (as the server's NIC: its receive is not charged to the client)"
 fi
 say "server veth vs0 NAPI: $SERVER_NAPI"
