@@ -9,9 +9,10 @@
 # CPU time per GB moved (utime+stime of the client process over each iperf3
 # run only, so startup and handshake are not in it), the ping RTT (p50 and
 # p99, one ping every 0.2 s to the server's tunnel address) during each
-# iperf3 run, and its peak RSS: VmHWM of /proc/PID/status read after both
-# iperf3 runs, PID being the client process itself for both clients (ip netns
-# exec and the libtool wrapper exec into it; checked through /proc/PID/comm).
+# iperf3 run, and its peak RSS: VmHWM of /proc/PID/status read once the
+# tunnel is up (idle, "peak RSS kB, idle") and after both iperf3 runs, PID
+# being the client process itself for both clients (ip netns exec and the
+# libtool wrapper exec into it; checked through /proc/PID/comm).
 # VmHWM counts every resident page mapped, shared library pages included; Pss
 # and Private (smaps_rollup, read at the same moment) show how much of it is
 # the client's own.
@@ -302,6 +303,8 @@ bench_client() {
     if [[ $comm != "$exe" && $comm != "lt-$exe" ]]; then
         die "$name: pid $pid is '$comm', not the client; CPU/RSS would be wrong"
     fi
+    # the connected, idle client's peak, before any transfer
+    RES[$name.rss_idle]=$(vm_hwm "$pid")
 
     for dir in up down; do
         ping_start "$IT_DIR/ping-$name-$dir-$run.txt"
@@ -405,6 +408,7 @@ print_table() {
     row "ping p99 ms, up load" ping99_up
     row "ping p50 ms, dn load" ping50_down
     row "ping p99 ms, dn load" ping99_down
+    row "peak RSS kB, idle" rss_idle
     row "peak RSS kB" rss
     row "(Pss kB at the end)" pss
     row "(Private kB at end)" priv
