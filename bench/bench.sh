@@ -488,7 +488,8 @@ fi
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
 echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
 echo "libgcrypt: $(dpkg-query -W libgcrypt20 2>/dev/null || echo 'libgcrypt20 not installed')"
-echo "dc crypto: $(sed -n 's/^#define LVPN_DC_CRYPTO_\([A-Z]*\) 1$/\1/p' config.h 2>/dev/null | tr '[:upper:]' '[:lower:]') (configure --with-dc-crypto)"
+# the backend the measured binary was built with: its tree's config.h
+echo "dc crypto: $(sed -n 's/^#define LVPN_DC_CRYPTO_\([A-Z]*\) 1$/\1/p' "$(dirname -- "$LVPN_BIN")/../config.h" 2>/dev/null | tr '[:upper:]' '[:lower:]') (configure --with-dc-crypto)"
 echo "veth GRO:  client side vc0 $VETH_GRO"
 echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"
 echo "host:      $(uname -r), $(nproc) CPU(s), $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $(cut -d' ' -f1-3 /proc/loadavg)"
