@@ -9,9 +9,10 @@
 # CPU time per GB moved (utime+stime of the client process over each iperf3
 # run only, so startup and handshake are not in it), the ping RTT (p50 and
 # p99, one ping every 0.2 s to the server's tunnel address) during each
-# iperf3 run, and its peak RSS: VmHWM of /proc/PID/status read after both
-# iperf3 runs, PID being the client process itself for both clients (ip netns
-# exec and the libtool wrapper exec into it; checked through /proc/PID/comm).
+# iperf3 run, and its peak RSS: VmHWM of /proc/PID/status read once the
+# tunnel is up (idle, "peak RSS kB, idle") and after both iperf3 runs, PID
+# being the client process itself for both clients (ip netns exec and the
+# libtool wrapper exec into it; checked through /proc/PID/comm).
 # VmHWM counts every resident page mapped, shared library pages included; Pss
 # and Private (smaps_rollup, read at the same moment) show how much of it is
 # the client's own.
@@ -312,6 +313,8 @@ bench_client() {
     if [[ $comm != "$exe" && $comm != "lt-$exe" ]]; then
         die "$name: pid $pid is '$comm', not the client; CPU/RSS would be wrong"
     fi
+    # the connected, idle client's peak, before any transfer
+    RES[$name.rss_idle]=$(vm_hwm "$pid")
 
     for dir in up down; do
         ping_start "$IT_DIR/ping-$name-$dir-$run.txt"
@@ -415,6 +418,7 @@ print_table() {
     row "ping p99 ms, up load" ping99_up
     row "ping p50 ms, dn load" ping50_down
     row "ping p99 ms, dn load" ping99_down
+    row "peak RSS kB, idle" rss_idle
     row "peak RSS kB" rss
     row "(Pss kB at the end)" pss
     row "(Private kB at end)" priv
@@ -501,6 +505,9 @@ else
 fi
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo 'libmbedtls-dev not installed')"
 echo "libcrypto: $(dpkg-query -W libssl3 2>/dev/null || echo 'libssl3 not installed')"
+echo "libgcrypt: $(dpkg-query -W libgcrypt20 2>/dev/null || echo 'libgcrypt20 not installed')"
+# the backend the measured binary was built with: its tree's config.h
+echo "dc crypto: $(sed -n 's/^#define LVPN_DC_CRYPTO_\([A-Z]*\) 1$/\1/p' "$(dirname -- "$LVPN_BIN")/../config.h" 2>/dev/null | tr '[:upper:]' '[:lower:]') (configure --with-dc-crypto)"
 echo "veth GRO:  client side vc0 $VETH_GRO"
 echo "           server side vs0 $SERVER_NAPI"
 echo "iperf3:    $(iperf3 --version 2>&1 | head -n 1 || true)"

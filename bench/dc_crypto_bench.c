@@ -11,10 +11,10 @@
  * Prints, does not assert. Build from the top directory with:
  *   gcc -std=c11 -D_GNU_SOURCE -O2 -include config.h -I include -I . \
  *     -o bench/dc_crypto_bench bench/dc_crypto_bench.c \
- *     layers/datachannel/crypto.c layers/datachannel/cipher_evp.c \
+ *     layers/datachannel/crypto.c layers/datachannel/cipher_gcrypt.c \
  *     layers/datachannel/kdf.c lib/pbuf.c lib/error.c \
- *     -lcrypto -lmbedtls -lmbedx509 -lmbedcrypto -luv
- * (in a tree configured --with-dc-crypto=gcrypt: cipher_gcrypt.c, -lgcrypt;
+ *     -lgcrypt -lmbedtls -lmbedx509 -lmbedcrypto -luv
+ * (in a tree configured --with-dc-crypto=evp: cipher_evp.c, -lcrypto;
  * --with-dc-crypto=mbedtls: cipher_mbedtls.c, nothing more to link)
  */
 #include <stdio.h>

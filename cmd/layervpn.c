@@ -20,7 +20,9 @@
 #include <strings.h>
 #include <time.h>
 
+#ifdef LVPN_DC_CRYPTO_EVP
 #include <openssl/crypto.h>
+#endif
 
 #include "cmd/ping.h"
 #include "cmd/socks.h"
@@ -661,15 +663,18 @@ fail_loop:
   return 2;
 }
 
-/* The CLI owns its process's libcrypto (the data channel's ciphers and
- * HMAC, PKCS#12 and PBES2 keys), and fetches every algorithm by a name the
- * default provider carries (EVP_CIPHER_fetch, EVP_MD_fetch). Without these
- * flags the first fetch also copies all of libcrypto's legacy cipher and
- * digest names into the provider name map: 0.9 ms of the 2.1 ms that first
- * fetch costs (bench/startup.sh, doc/performance.md "Start-up"). The library
- * cannot set them for an embedding program, whose own code may look
- * algorithms up by legacy name (EVP_get_cipherbyname). With OPENSSL_CONF
- * set, the configuration decides, as in the library. */
+#ifdef LVPN_DC_CRYPTO_EVP
+/* The EVP build's CLI owns its process's libcrypto (the data channel's
+ * ciphers and HMAC, PKCS#12 and PBES2 keys), and fetches every algorithm by
+ * a name the default provider carries (EVP_CIPHER_fetch, EVP_MD_fetch).
+ * Without these flags the first fetch also copies all of libcrypto's
+ * legacy cipher and digest names into the provider name map: 0.9 ms of the
+ * 2.1 ms that first fetch costs (bench/startup.sh, doc/performance.md
+ * "Start-up"). The library cannot set them for an embedding program, whose
+ * own code may look algorithms up by legacy name (EVP_get_cipherbyname).
+ * With OPENSSL_CONF set, the configuration decides, as in the library. The
+ * other backends do not link libcrypto: keyload.c loads it only for PKCS#12
+ * and encrypted keys, and skips openssl.cnf there itself. */
 static void cli_crypto_init(void) {
   if (getenv("OPENSSL_CONF") == NULL)
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG |
@@ -677,6 +682,9 @@ static void cli_crypto_init(void) {
                             OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
                         NULL);
 }
+#else
+static void cli_crypto_init(void) {}
+#endif
 
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "--version") == 0) {

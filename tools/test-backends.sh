@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The data-channel crypto backends other than the default (configure
-# --with-dc-crypto=gcrypt, --with-dc-crypto=mbedtls): tools/test.sh and the
-# sanitizer, valgrind and fuzz runs only ever build the default (OpenSSL 3
-# EVP), so without this a backend could stop building or fail the
-# known-answer tests unnoticed. For each one: a separate build in
-# /tmp/lvpn-backend-<name> (a copy of the tree: the source directory is
-# already configured in place by tools/test.sh, which rules out a VPATH
-# build), then only the unit suites that run packets through
+# --with-dc-crypto=evp, --with-dc-crypto=mbedtls): tools/test.sh and the
+# sanitizer, valgrind and fuzz runs only ever build the default (libgcrypt,
+# which tools/install-deps.sh installs), so without this a backend could
+# stop building or fail the known-answer tests unnoticed. For each one: a
+# separate build in /tmp/lvpn-backend-<name> (a copy of the tree: the source
+# directory is already configured in place by tools/test.sh, which rules out
+# a VPATH build), then only the unit suites that run packets through
 # layers/datachannel/cipher.h, built and run with `make check TESTS=...`.
-#   bash tools/test-backends.sh [backend...]     (default: gcrypt mbedtls)
+#   bash tools/test-backends.sh [backend...]     (default: evp mbedtls)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 backends=("$@")
-((${#backends[@]} > 0)) || backends=(gcrypt mbedtls)
+((${#backends[@]} > 0)) || backends=(evp mbedtls)
 # The suites whose tests seal/open packets (crypto.c, epoch.c, the layer,
 # and the TLS-session suites that key the data channel from a handshake).
 suites=(tests/datachannel/check_crypto tests/datachannel/check_epoch

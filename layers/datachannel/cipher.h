@@ -4,11 +4,14 @@
  *
  * Backends (configure --with-dc-crypto=evp|gcrypt|mbedtls), all keyed once
  * per key and direction, only the IV set per packet:
- * - evp (default): OpenSSL 3 libcrypto EVP (cipher_evp.c), one
- *   EVP_CIPHER_CTX per key and direction. Nothing is allocated per packet
- *   except inside OpenSSL 3.0's HMAC re-initialisation (CBC only).
- * - gcrypt: libgcrypt (cipher_gcrypt.c), one cipher handle (and, for CBC,
- *   one HMAC handle) per key and direction; nothing allocated per packet.
+ * - gcrypt (default when configure finds libgcrypt >= 1.10): libgcrypt
+ *   (cipher_gcrypt.c), one cipher handle (and, for CBC, one HMAC handle)
+ *   per key and direction; nothing allocated per packet. Faster here than
+ *   EVP, and lighter to map (doc/performance.md).
+ * - evp (default without libgcrypt): OpenSSL 3 libcrypto EVP
+ *   (cipher_evp.c), one EVP_CIPHER_CTX per key and direction. Nothing is
+ *   allocated per packet except inside OpenSSL 3.0's HMAC
+ *   re-initialisation (CBC only).
  * - mbedtls: mbedTLS 2.28 (cipher_mbedtls.c), one GCM, ChaCha20-Poly1305 or
  *   AES-CBC context (and, for CBC, one HMAC context) per key and direction;
  *   nothing allocated per packet.

@@ -1,12 +1,21 @@
 /* PKCS#12 bundles and PBES2-encrypted keys through libcrypto, turned into
  * PEM for mbedTLS. See keyload.h.
  *
+ * libcrypto is loaded on first use (dlopen), not linked: only PKCS#12 and
+ * encrypted keys need it, and a linked libcrypto costs every process about
+ * 1.6 MB resident before main (doc/performance.md). The OpenSSL headers
+ * still give the types and macros; every function called goes through the
+ * table `lc` (the #defines below), so the code reads as plain OpenSSL. In
+ * the EVP data-channel build dlopen just returns the linked library.
+ *
  * PKCS#12 files from older exports (pfSense, OpenVPN Access Server) use
  * RC2-40 or 3DES, which OpenSSL 3 only has in its "legacy" provider: when
  * the default provider cannot open a bundle, the legacy provider is loaded
  * (once, process-wide) and the bundle retried. */
 #include "layers/tlssession/keyload.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +23,7 @@
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -21,6 +31,120 @@
 #include <openssl/x509.h>
 
 #include "layervpn.h"
+
+#define LC_SONAME "libcrypto.so.3"
+
+/* Every libcrypto function this file calls, macros' targets included
+ * (sk_X509_* are OPENSSL_sk_*, BIO_get_mem_data is BIO_ctrl). */
+#define LC_FUNCS(X)                                                            \
+  X(OPENSSL_init_crypto)                                                       \
+  X(ERR_peek_last_error)                                                       \
+  X(ERR_error_string_n)                                                        \
+  X(ERR_clear_error)                                                           \
+  X(BIO_new)                                                                   \
+  X(BIO_new_mem_buf)                                                           \
+  X(BIO_s_mem)                                                                 \
+  X(BIO_s_secmem)                                                              \
+  X(BIO_ctrl)                                                                  \
+  X(BIO_free)                                                                  \
+  X(PEM_write_bio_PKCS8PrivateKey)                                             \
+  X(PEM_write_bio_X509)                                                        \
+  X(PEM_read_bio_PrivateKey)                                                   \
+  X(OPENSSL_sk_num)                                                            \
+  X(OPENSSL_sk_value)                                                          \
+  X(OPENSSL_sk_pop_free)                                                       \
+  X(d2i_PKCS12)                                                                \
+  X(PKCS12_mac_present)                                                        \
+  X(PKCS12_verify_mac)                                                         \
+  X(PKCS12_parse)                                                              \
+  X(PKCS12_free)                                                               \
+  X(EVP_PKEY_free)                                                             \
+  X(X509_free)                                                                 \
+  X(OSSL_PROVIDER_try_load)
+
+#define LC_FIELD(f) __typeof__(&f) f;
+static struct { LC_FUNCS(LC_FIELD) } lc;
+static int lc_state; /* 1: loaded, -1: failed (set once, lc_load) */
+static char lc_error[200];
+
+/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
+ * say, hence the copy. */
+static int lc_sym(void *lib, const char *name, void *fp, size_t size) {
+  void *p = dlsym(lib, name);
+  if (p == NULL) {
+    snprintf(lc_error, sizeof(lc_error),
+             "cannot load " LC_SONAME ": it has no %s", name);
+    return -1;
+  }
+  memcpy(fp, &p, size);
+  return 0;
+}
+
+#define LC_SYM(f) lc_sym(lib, #f, &lc.f, sizeof(lc.f)) == 0 &&
+
+/* Loads libcrypto, once (pthread_once: clients of an embedding program
+ * may load keys on loops in several threads). On failure lc_state is -1,
+ * lc_error says why and the table stays all NULL. */
+static void lc_load_once(void) {
+  void *lib;
+  lc_state = -1;
+  if ((lib = dlopen(LC_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    const char *e = dlerror();
+    snprintf(lc_error, sizeof(lc_error), "cannot load " LC_SONAME ": %s",
+             e != NULL ? e : "unknown error");
+    return;
+  }
+  if (!(LC_FUNCS(LC_SYM) 1)) {
+    memset(&lc, 0, sizeof(lc));
+    dlclose(lib);
+    return;
+  }
+  /* As the EVP data channel (cipher_evp.c): the system's openssl.cnf is
+   * read only when the user points OPENSSL_CONF at one; the first
+   * libcrypto call in the process decides. */
+  if (getenv("OPENSSL_CONF") == NULL)
+    lc.OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
+  lc_state = 1; /* stays loaded: the table points into it */
+}
+
+/* 0 once libcrypto is loaded, else -1 (the reason in lc_error). */
+static int lc_load(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, lc_load_once);
+  return lc_state > 0 ? 0 : -1;
+}
+
+/* From here on each libcrypto call goes through the table. */
+#define ERR_peek_last_error (*lc.ERR_peek_last_error)
+#define ERR_error_string_n (*lc.ERR_error_string_n)
+#define ERR_clear_error (*lc.ERR_clear_error)
+#define BIO_new (*lc.BIO_new)
+#define BIO_new_mem_buf (*lc.BIO_new_mem_buf)
+#define BIO_s_mem (*lc.BIO_s_mem)
+#define BIO_s_secmem (*lc.BIO_s_secmem)
+#define BIO_ctrl (*lc.BIO_ctrl)
+#define BIO_free (*lc.BIO_free)
+#define PEM_write_bio_PKCS8PrivateKey (*lc.PEM_write_bio_PKCS8PrivateKey)
+#define PEM_write_bio_X509 (*lc.PEM_write_bio_X509)
+#define PEM_read_bio_PrivateKey (*lc.PEM_read_bio_PrivateKey)
+#define OPENSSL_sk_num (*lc.OPENSSL_sk_num)
+#define OPENSSL_sk_value (*lc.OPENSSL_sk_value)
+#define OPENSSL_sk_pop_free (*lc.OPENSSL_sk_pop_free)
+#define d2i_PKCS12 (*lc.d2i_PKCS12)
+#define PKCS12_mac_present (*lc.PKCS12_mac_present)
+#define PKCS12_verify_mac (*lc.PKCS12_verify_mac)
+#define PKCS12_parse (*lc.PKCS12_parse)
+#define PKCS12_free (*lc.PKCS12_free)
+#define EVP_PKEY_free (*lc.EVP_PKEY_free)
+#define X509_free (*lc.X509_free)
+#define OSSL_PROVIDER_try_load (*lc.OSSL_PROVIDER_try_load)
+
+/* The load failure as the caller's error: `what` names the option. */
+static int lc_fail(char *err, size_t errlen, const char *what) {
+  if (err != NULL && errlen > 0)
+    snprintf(err, errlen, "%s: %s", what, lc_error);
+  return LVPN_EKEYFILE;
+}
 
 static int fail(char *err, size_t errlen, int code, const char *what) {
   unsigned long e = ERR_peek_last_error();
@@ -112,8 +236,8 @@ int lvpn__pkcs12_needs_pass(const char *data, size_t len) {
   size_t n = 0;
   int needs = 0;
 
-  if (data == NULL || (der = p12_der(data, len, &n)) == NULL)
-    return 0;
+  if (data == NULL || lc_load() != 0 || (der = p12_der(data, len, &n)) == NULL)
+    return 0; /* opening it names the problem */
   p = der;
   p12 = d2i_PKCS12(NULL, &p, (long)n);
   /* as PKCS12_parse() with no password: the MAC checks with none or "" */
@@ -146,6 +270,8 @@ int lvpn__pkcs12_to_pem(const char *data, size_t len, const char *pass,
   int e = 0;
 
   memset(out, 0, sizeof(*out));
+  if (lc_load() != 0)
+    return lc_fail(err, errlen, "cannot open 'pkcs12'");
   if ((der = p12_der(data, len, &n)) == NULL)
     return fail(err, errlen, LVPN_EKEYFILE,
                 "cannot parse 'pkcs12': neither DER nor base64");
@@ -189,12 +315,14 @@ void lvpn__pkcs12_pem_free(lvpn__pkcs12_pem_t *p) {
 
 int lvpn__key_decrypt_pem(const char *pem, size_t len, const char *pass,
                           char **out, char *err, size_t errlen) {
-  BIO *in = BIO_new_mem_buf(pem, (int)len);
+  BIO *in;
   EVP_PKEY *k = NULL;
   int e = 0;
 
   *out = NULL;
-  if (in == NULL)
+  if (lc_load() != 0)
+    return lc_fail(err, errlen, "cannot parse 'key'");
+  if ((in = BIO_new_mem_buf(pem, (int)len)) == NULL)
     return fail(err, errlen, LVPN_ENOMEM, "out of memory");
   k = PEM_read_bio_PrivateKey(in, NULL, NULL, (void *)(pass ? pass : ""));
   BIO_free(in);

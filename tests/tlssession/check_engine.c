@@ -981,6 +981,7 @@ END_TEST
 
 START_TEST(test_tls_engine_pkcs12_bundle) {
   fake_pem_t p12 = fake_pem_load("client.p12"),
+             legacy = fake_pem_load("client-legacy.p12"),
              pass = fake_pem_load("client-enc.pass");
   lvpn__pkcs12_pem_t pem;
   unsigned char b64[8192];
@@ -1013,6 +1014,13 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
   ck_assert_ptr_nonnull(strstr(pem.cert, "BEGIN CERTIFICATE"));
   ck_assert_ptr_nonnull(strstr(pem.key, "BEGIN PRIVATE KEY"));
   ck_assert_ptr_nonnull(pem.ca);
+  /* RC2-40 and 3DES (older exports): opened through the legacy provider */
+  lvpn__pkcs12_pem_free(&pem);
+  ck_assert_int_eq(lvpn__pkcs12_to_pem(legacy.pem, legacy.len, pass.pem, &pem,
+                                       e.err, sizeof(e.err)),
+                   0);
+  ck_assert_ptr_nonnull(strstr(pem.key, "BEGIN PRIVATE KEY"));
+  ck_assert_ptr_nonnull(pem.ca);
   /* what the client does with it: key, cert and CA from the bundle */
   env_params(&e, NULL, NULL);
   e.p.cert_pem = pem.cert;
@@ -1025,6 +1033,7 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
   env_free(&e);
   lvpn__pkcs12_pem_free(&pem);
   free(p12.pem);
+  free(legacy.pem);
   free(pass.pem);
 }
 END_TEST

@@ -8,6 +8,8 @@
 #   ta.key, tc2-client.key  tls-auth/tls-crypt and tls-crypt-v2 keys
 #   client.p12        client.crt + client.key + ca.crt, PKCS#12 with the
 #                     same passphrase (pkcs12 tests)
+#   client-legacy.p12 the same with RC2-40 and 3DES, as older exports
+#                     (OpenSSL 3 opens it only with its legacy provider)
 # Needs only the openssl CLI.
 set -eu
 cd "$(dirname "$0")"
@@ -36,6 +38,8 @@ openssl pkcs8 -topk8 -in client.key -v2 aes-256-cbc \
   -passout file:client-enc.pass -out client-enc.key
 openssl pkcs12 -export -in client.crt -inkey client.key -certfile ca.crt \
   -passout file:client-enc.pass -out client.p12
+openssl pkcs12 -export -legacy -in client.crt -inkey client.key \
+  -certfile ca.crt -passout file:client-enc.pass -out client-legacy.p12
 # static keys for tls-auth / tls-crypt and a tls-crypt-v2 client key (the
 # compatibility configs of tests/data/compat use them); needs openvpn
 openvpn --genkey secret ta.key
