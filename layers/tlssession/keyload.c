@@ -259,9 +259,23 @@ static int parse(const unsigned char *der, size_t n, const char *pass,
   return ok;
 }
 
+/* OpenSSL 3's "legacy" provider (RC2, 3DES bundles), loaded once per
+ * process and kept: like lc_load, behind a pthread_once, since clients of
+ * an embedding program may load keys on loops in several threads. */
+static OSSL_PROVIDER *legacy_provider;
+
+static void legacy_load_once(void) {
+  legacy_provider = OSSL_PROVIDER_try_load(NULL, "legacy", 1);
+}
+
+static int legacy_load(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, legacy_load_once);
+  return legacy_provider != NULL;
+}
+
 int lvpn__pkcs12_to_pem(const char *data, size_t len, const char *pass,
                         lvpn__pkcs12_pem_t *out, char *err, size_t errlen) {
-  static OSSL_PROVIDER *legacy;
   unsigned char *der;
   EVP_PKEY *k = NULL;
   X509 *c = NULL;
@@ -277,9 +291,7 @@ int lvpn__pkcs12_to_pem(const char *data, size_t len, const char *pass,
                 "cannot parse 'pkcs12': neither DER nor base64");
   if (!parse(der, n, pass, &k, &c, &ca)) {
     ERR_clear_error();
-    if (legacy == NULL)
-      legacy = OSSL_PROVIDER_try_load(NULL, "legacy", 1);
-    if (legacy == NULL || !parse(der, n, pass, &k, &c, &ca))
+    if (!legacy_load() || !parse(der, n, pass, &k, &c, &ca))
       e = fail(err, errlen, LVPN_EKEYFILE,
                "cannot open 'pkcs12' (wrong passphrase ('askpass') or a "
                "damaged file)");
