@@ -77,11 +77,11 @@
 # The server's veth vs0 gets the same three settings. Without NAPI a veth
 # receives inside the sender's send call: the whole of the server side's IP
 # and UDP receive of each datagram ran in the client's sendmsg and was
-# charged to the client's CPU, which a client on a real NIC never pays. It
-# was charged to OpenVPN's client more than to ours (one sendmsg per datagram
-# against our GSO batches): about 19 against 14 CPU-s/GB upload for
-# OpenVPN 2.6 in the same run, ours about 6.0 either way
-# (doc/performance.md, "The server's veth").
+# charged to the client's CPU, which a client on a real NIC never pays.
+# Which client that favoured is not settled: one A/B pair under load moved
+# OpenVPN 2.6's upload from 19.4 to 13.7 CPU-s/GB and ours not at all, two
+# pairs on a quiet machine moved OpenVPN's from 16.7-17.7 to 18.3-19.3 and
+# ours from 4.6-4.9 to 4.3 (doc/performance.md, "The server's veth").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
