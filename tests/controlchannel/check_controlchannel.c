@@ -39,6 +39,15 @@ static void expect_reset(env_t *e, uint8_t opcode) {
   lvpn__pbuf_free(p);
 }
 
+/* The soft reset the layer sent down for key_id. */
+static void expect_soft_reset_out(env_t *e, uint8_t key_id) {
+  lvpn__pbuf_t *p = fake_cap_pop(&e->rel);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_SOFT_RESET_V1);
+  ck_assert_uint_eq(p->meta.key_id, key_id);
+  lvpn__pbuf_free(p);
+}
+
 /* mode: a LVPN__TLSWRAP_*; for AUTH the digest is SHA512 (the largest). */
 static void stack_start(env_t *e, int mode, size_t tls_mtu) {
   char pem[4096], err[256] = "";
@@ -175,11 +184,7 @@ START_TEST(test_controlchannel_soft_reset_answered_only_when_taken) {
   e->session.tls_busy = 0;
   soft_reset_in(e, 3);
   spin(e);
-  p = fake_cap_pop(&e->rel);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_SOFT_RESET_V1);
-  ck_assert_uint_eq(p->meta.key_id, 3);
-  lvpn__pbuf_free(p);
+  expect_soft_reset_out(e, 3);
   ck_assert(lvpn__queue_empty(&e->rel.got));
   ck_assert_uint_eq(e->cc.key_id, 3);
   p = fake_cap_pop(&e->tls);
@@ -227,18 +232,13 @@ static size_t wire_size(lvpn__session_t *s, uint8_t key_id, size_t payload) {
  * client does at its first renegotiation. Returns the new key_id. */
 static uint8_t go_dynamic(env_t *e) {
   uint8_t ekm[LVPN__TLSWRAP_KEY2_LEN];
-  lvpn__pbuf_t *p;
   memset(ekm, 0x5a, sizeof(ekm));
   ck_assert_int_eq(
       lvpn__tlswrap_init_dynamic(&e->session.dyn, ekm, &e->session.wrap), 0);
   e->session.have_dyn = 1;
   ck_assert_int_eq(lvpn__controlchannel_soft_reset(&e->cc), 0);
   spin(e);
-  p = fake_cap_pop(&e->rel);
-  ck_assert_ptr_nonnull(p);
-  ck_assert_uint_eq(p->meta.opcode, LVPN__P_CONTROL_SOFT_RESET_V1);
-  ck_assert_uint_eq(p->meta.key_id, 1);
-  lvpn__pbuf_free(p);
+  expect_soft_reset_out(e, 1);
   return 1;
 }
 
