@@ -89,6 +89,12 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
       lvpn__net_bind_addr(o->local, o->lport, AF_INET, &n->bind_addr) != 0 &&
       lvpn__net_bind_addr(o->local, o->lport, AF_INET6, &n->bind_addr) != 0)
     return LVPN_EINVAL; /* 'local' is not an IP address */
+  if (lvpn__udpbatch_hold_us(getenv("LVPN_UDP_RX_HOLD_US")) < 0) {
+    LVPN__LOG(log, LVPN_LOG_ERROR, LAYER_NAME,
+              "LVPN_UDP_RX_HOLD_US='%s': want 0 to %d microseconds",
+              getenv("LVPN_UDP_RX_HOLD_US"), LVPN__UDPBATCH_HOLD_MAX_US);
+    return LVPN_EINVAL;
+  }
 
   memset(n, 0, offsetof(lvpn__networkio_t, rxbuf));
   lvpn__layer_init(&n->base, loop, LAYER_NAME, &networkio_ops, log);
@@ -713,6 +719,7 @@ void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
   cb(ud, LAYER_NAME, "udp_gso_sends", n->batch.gso_sends);
   cb(ud, LAYER_NAME, "udp_gro_datagrams", n->batch.gro_datagrams);
   cb(ud, LAYER_NAME, "udp_rx_in_place", n->batch.rx_in_place);
+  cb(ud, LAYER_NAME, "udp_rx_holds", n->batch.rx_holds);
   cb(ud, LAYER_NAME, "tcp_writevs", n->tcpb.writevs);
 }
 

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #define LAYER_NAME "networkio"
 
@@ -79,6 +81,25 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg) {
   return 0;
 }
 
+int lvpn__udpbatch_should_hold(unsigned got, int drained, uint64_t gap_ns,
+                               unsigned hold_us) {
+  return hold_us > 0 && got > 0 && got < LVPN__UDPBATCH_HOLD_BATCH &&
+         drained && gap_ns < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000;
+}
+
+long lvpn__udpbatch_hold_us(const char *env) {
+  char *end;
+  long v;
+
+  if (env == NULL || *env == '\0')
+    return LVPN__UDPBATCH_HOLD_US;
+  errno = 0;
+  v = strtol(env, &end, 10);
+  if (errno != 0 || *end != '\0' || v < 0 || v > LVPN__UDPBATCH_HOLD_MAX_US)
+    return -1;
+  return v;
+}
+
 /* ---- the loop part ---- */
 
 int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
@@ -92,6 +113,13 @@ int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
 
 static void prepare_cb(uv_prepare_t *h);
 static void poll_cb(uv_poll_t *h, int status, int events);
+static void hold_cb(uv_poll_t *h, int status, int events);
+
+/* The socket's poll: readable unless held, writable while a send waits. */
+static int poll_update(lvpn__udpbatch_t *b) {
+  int ev = (b->holding ? 0 : UV_READABLE) | (b->want_write ? UV_WRITABLE : 0);
+  return ev == 0 ? uv_poll_stop(&b->poll) : uv_poll_start(&b->poll, ev, poll_cb);
+}
 
 /* One GRO receive buffer per thread, shared by every socket of the loop(s)
  * the thread runs (a loop and its handles belong to one thread): a wake-up
@@ -126,6 +154,11 @@ void lvpn__udpbatch_init(lvpn__networkio_t *n) {
     return;
   b->gso = 1;
   b->gso_seg_max = SIZE_MAX;
+  b->hold_fd = -1;
+  { /* networkio's init validated the variable (lvpn__udpbatch_hold_us) */
+    long us = lvpn__udpbatch_hold_us(getenv("LVPN_UDP_RX_HOLD_US"));
+    b->hold_us = us > 0 ? (unsigned)us : 0;
+  }
   uv_prepare_init(n->base.loop, &b->flush);
 }
 
@@ -151,11 +184,26 @@ int lvpn__udpbatch_open(lvpn__networkio_t *n) {
   if (err != 0)
     return err;
   b->poll_inited = 1;
+  if (b->hold_us > 0) {
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (tfd < 0 || uv_poll_init(n->base.loop, &b->hold, tfd) != 0) {
+      LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+                "UDP receive hold not available: %s", strerror(errno));
+      if (tfd >= 0)
+        close(tfd);
+      b->hold_us = 0;
+    } else {
+      b->hold_fd = tfd; /* from here on, close() closes the handle */
+      if (uv_poll_start(&b->hold, UV_READABLE, hold_cb) != 0)
+        b->hold_us = 0;
+    }
+  }
   err = uv_poll_start(&b->poll, UV_READABLE, poll_cb);
   if (err == 0)
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
-              "UDP offload: GSO send (until refused), GRO receive %s",
-              b->gro ? "on" : "off");
+              "UDP offload: GSO send (until refused), GRO receive %s, "
+              "receive hold %u us",
+              b->gro ? "on" : "off", b->hold_us);
   return err;
 }
 
@@ -229,9 +277,11 @@ static void flush(lvpn__networkio_t *n) {
     if (errno == EINTR)
       continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (!b->want_write &&
-          uv_poll_start(&b->poll, UV_READABLE | UV_WRITABLE, poll_cb) == 0)
+      if (!b->want_write) {
         b->want_write = 1;
+        if (poll_update(b) != 0)
+          b->want_write = 0;
+      }
       if (b->want_write)
         break;
       ring_drop(n, b->count, 0); /* cannot wait: nothing else to do */
@@ -305,10 +355,12 @@ void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
 /* Each recvmsg scatters into a fresh pbuf (one packet's worth) and then the
  * large buffer: the first (often only) datagram is received in place, with
  * no copy; the further datagrams of a GRO message are copied out. */
-static void read_burst(lvpn__networkio_t *n) {
+static unsigned read_burst(lvpn__networkio_t *n, int *drained) {
   lvpn__udpbatch_t *b = &n->batch;
   int fd = fd_of(n), i;
+  unsigned got = 0;
 
+  *drained = 0;
   for (i = 0; i < LVPN__UDPBATCH_READS && lvpn__layer_running(&n->base); i++) {
     struct sockaddr_storage from;
     union {
@@ -339,8 +391,10 @@ static void read_burst(lvpn__networkio_t *n) {
         n->stats.rx_errors++;
         LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP receive: %s",
                   strerror(errno));
+      } else {
+        *drained = 1;
       }
-      return;
+      return got;
     }
     if (m.msg_flags & MSG_TRUNC) { /* larger than the buffers: not ours */
       lvpn__pbuf_free(first);
@@ -375,10 +429,63 @@ static void read_burst(lvpn__networkio_t *n) {
       }
       if (seg != 0 && (size_t)r > seg)
         b->gro_datagrams++;
+      got++;
       lvpn__networkio_udp_deliver(n, p, (const struct sockaddr *)&from);
     } while (off < (size_t)r && lvpn__layer_running(&n->base));
     lvpn__pbuf_free(first); /* datagram 0 was dropped: unused */
   }
+  return got;
+}
+
+/* Reads what waits, then decides whether to hold the next read back. */
+static void read_and_pace(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+  int drained;
+  unsigned got = read_burst(n, &drained);
+  uint64_t now, gap;
+
+  if (got == 0 || !lvpn__layer_running(&n->base))
+    return;
+  now = uv_hrtime();
+  gap = now - b->last_rx_ns;
+  b->last_rx_ns = now;
+  if (b->hold_fd >= 0 &&
+      lvpn__udpbatch_should_hold(got, drained, gap, b->hold_us)) {
+    struct itimerspec its;
+    memset(&its, 0, sizeof(its));
+    its.it_value.tv_nsec = (long)b->hold_us * 1000;
+    if (timerfd_settime(b->hold_fd, 0, &its, NULL) != 0)
+      return;
+    b->holding = 1;
+    b->rx_holds++;
+    if (poll_update(b) != 0) {
+      b->holding = 0;
+      poll_update(b);
+    }
+  }
+}
+
+/* The hold is over: read again (the socket is polled again too). */
+static void hold_cb(uv_poll_t *h, int status, int events) {
+  lvpn__networkio_t *n = container_of(h, lvpn__networkio_t, batch.hold);
+  lvpn__udpbatch_t *b = &n->batch;
+  uint64_t ticks;
+
+  (void)events;
+  if (status < 0) { /* the timer cannot be trusted: no more holds */
+    LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+              "UDP receive hold off: timer poll failed: %s",
+              uv_strerror(status));
+    uv_poll_stop(&b->hold);
+    b->hold_us = 0;
+  } else if (read(b->hold_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN) {
+    n->stats.rx_errors++;
+  }
+  if (!b->holding)
+    return;
+  b->holding = 0;
+  poll_update(b);
+  read_and_pace(n);
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events) {
@@ -393,11 +500,11 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
   }
   if ((events & UV_WRITABLE) && b->want_write) {
     b->want_write = 0;
-    uv_poll_start(&b->poll, UV_READABLE, poll_cb);
+    poll_update(b);
     flush(n);
   }
-  if (events & UV_READABLE)
-    read_burst(n);
+  if ((events & UV_READABLE) && !b->holding)
+    read_and_pace(n);
 }
 
 void lvpn__udpbatch_stop(lvpn__networkio_t *n) {
@@ -411,6 +518,9 @@ void lvpn__udpbatch_stop(lvpn__networkio_t *n) {
     flush(n);
   if (b->poll_inited)
     uv_poll_stop(&b->poll);
+  if (b->hold_fd >= 0)
+    uv_poll_stop(&b->hold);
+  b->holding = 0;
   uv_prepare_stop(&b->flush);
 }
 
@@ -429,5 +539,10 @@ void lvpn__udpbatch_close(lvpn__networkio_t *n) {
   b->rxbuf = NULL;
   if (b->poll_inited)
     lvpn__layer_close_handle(&n->base, (uv_handle_t *)&b->poll);
+  if (b->hold_fd >= 0) { /* uv_close stops the poll at once: fd unused */
+    lvpn__layer_close_handle(&n->base, (uv_handle_t *)&b->hold);
+    close(b->hold_fd);
+    b->hold_fd = -1;
+  }
   lvpn__layer_close_handle(&n->base, (uv_handle_t *)&b->flush);
 }

@@ -25,9 +25,19 @@
  *    send turns GSO off; EINVAL (also: segments over the path MTU) stops
  *    GSO for that segment size and larger; logged once, and the run is
  *    sent singly.
+ *  - receive hold (interrupt moderation, as a NIC's rx-usecs): a wake-up
+ *    that found a few datagrams of a stream (the previous read was under
+ *    LVPN__UDPBATCH_STREAM_GAP_US ago) stops reading the socket for
+ *    `hold_us` (a timerfd: libuv's timers have 1 ms resolution), so that
+ *    the next wake-up finds a larger batch: fewer wake-ups, fuller GRO
+ *    reads and fuller coalesced TUN writes, each one a TCP receive and an
+ *    ACK less for the kernel. The delay is bounded by `hold_us` (count and
+ *    time bound the batch); isolated packets (a ping, an interactive
+ *    session) are never held. LVPN_UDP_RX_HOLD_US in the environment sets
+ *    `hold_us` (0: off).
  *
- * The loop-free parts (segment splitting, run selection, the cmsg) are
- * exported for the unit tests.
+ * The loop-free parts (segment splitting, run selection, the cmsg, the hold
+ * decision) are exported for the unit tests.
  */
 #ifndef LVPN_LAYERS_NETWORKIO_UDPBATCH_H
 #define LVPN_LAYERS_NETWORKIO_UDPBATCH_H
@@ -44,6 +54,10 @@
 #define LVPN__UDPBATCH_RING 256        /* pbufs waiting to be sent */
 #define LVPN__UDPBATCH_RXBUF 65536     /* one GRO receive */
 #define LVPN__UDPBATCH_READS 32        /* recvmsg calls per wake-up */
+#define LVPN__UDPBATCH_HOLD_US 200     /* default receive hold */
+#define LVPN__UDPBATCH_HOLD_MAX_US 5000
+#define LVPN__UDPBATCH_HOLD_BATCH 32   /* a wake-up with this many: no hold */
+#define LVPN__UDPBATCH_STREAM_GAP_US 1000 /* reads closer than this: a stream */
 
 typedef struct lvpn__networkio_s lvpn__networkio_t;
 
@@ -58,6 +72,11 @@ typedef struct lvpn__udpbatch_s {
   int want_write;     /* EAGAIN: waiting for UV_WRITABLE */
   uv_poll_t poll;
   uv_prepare_t flush;
+  int holding;           /* the socket is not read until `hold` fires */
+  int hold_fd;           /* timerfd, or -1: no receive hold */
+  unsigned hold_us;      /* 0: no receive hold */
+  uint64_t last_rx_ns;   /* uv_hrtime() of the last read that found data */
+  uv_poll_t hold;        /* on hold_fd (from open on, when hold_fd >= 0) */
   uint8_t *rxbuf; /* LVPN__UDPBATCH_RXBUF bytes from open on, shared by
                      the thread's sockets (udpbatch.c) */
   lvpn__pbuf_t *ring[LVPN__UDPBATCH_RING];
@@ -65,6 +84,7 @@ typedef struct lvpn__udpbatch_s {
   uint64_t gso_sends;     /* sendmsg calls carrying more than one datagram */
   uint64_t gro_datagrams; /* datagrams that came coalesced */
   uint64_t rx_in_place;   /* datagrams received straight into their pbuf */
+  uint64_t rx_holds;      /* receive holds started */
 } lvpn__udpbatch_t;
 
 /* The length of the datagram at offset `off` of a received buffer of `len`
@@ -91,6 +111,17 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg);
  * (head[0..hlen), then rest) to dst. */
 void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
                              const uint8_t *rest, size_t off, size_t len);
+
+/* Whether a wake-up that read `got` datagrams (`drained`: until EAGAIN)
+ * `gap_ns` after the previous read that found any should stop reading for
+ * `hold_us`: only in a stream (gap under LVPN__UDPBATCH_STREAM_GAP_US),
+ * only when the batch was small and the socket is empty. */
+int lvpn__udpbatch_should_hold(unsigned got, int drained, uint64_t gap_ns,
+                               unsigned hold_us);
+
+/* LVPN_UDP_RX_HOLD_US's value (`env`, may be NULL) as microseconds: the
+ * default when unset, 0..LVPN__UDPBATCH_HOLD_MAX_US, or -1 when invalid. */
+long lvpn__udpbatch_hold_us(const char *env);
 
 /* ---- the loop part: used by networkio.c ---- */
 

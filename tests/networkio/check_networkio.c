@@ -524,6 +524,109 @@ START_TEST(test_networkio_udp_offload_gro_mixed_sizes_short_last) {
 }
 END_TEST
 
+/* The server sends test packet i to the client (not an echo). */
+static void srv_send_pkt(int i) {
+  struct sockaddr_storage to;
+  lvpn__pbuf_t *p = mk_pkt('E', i, len_for(i));
+
+  loopback(AF_INET, port_of(lvpn__networkio_local(&T.net)), &to);
+  srv_udp_send(&T.udp, p->data, p->len, (const struct sockaddr *)&to);
+  lvpn__pbuf_free(p);
+}
+
+/* UV_RUN_NOWAIT turns: a layer's idle handle may do the work of a turn
+ * after which UV_RUN_ONCE would block with nothing left to wake it. */
+static void run_until_received(int n) {
+  while (T.cap.received < n)
+    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+}
+
+/* The receive hold (udpbatch.c): a lone datagram is read at once; in a
+ * stream (reads under 1 ms apart), a small batch stops the reading for
+ * hold_us, and what arrives meanwhile stays in the socket, to come up in
+ * order, whole, when the hold ends. Nothing is lost or reordered. */
+START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
+  int i = 0, before;
+  uint64_t holds;
+
+  setenv("LVPN_UDP_RX_HOLD_US", "5000", 1);
+  ck_assert_int_eq(udp_server(AF_INET), 0);
+  build("127.0.0.1", LVPN__NET_UDP4);
+  unsetenv("LVPN_UDP_RX_HOLD_US");
+  ck_assert_uint_eq(T.net.batch.hold_us, 5000);
+  ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  while (T.ready_calls == 0)
+    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+  if (T.net.batch.hold_fd < 0) { /* no timerfd: logged, nothing to test */
+    assert_log("UDP receive hold not available");
+  } else {
+    /* the first datagram: no stream yet, no hold */
+    srv_send_pkt(i++);
+    run_until_received(i);
+    ck_assert_uint_eq(T.net.batch.rx_holds, 0);
+    ck_assert(!T.net.batch.holding);
+    /* one at a time, each right after the last was read: a stream (a slow
+     * machine may need several tries to read two within 1 ms) */
+    while (!T.net.batch.holding && i < 200) {
+      srv_send_pkt(i++);
+      run_until_received(i);
+    }
+    ck_assert(T.net.batch.holding);
+    ck_assert_uint_eq(T.net.batch.rx_holds, 1);
+    /* three more arrive during the hold: the socket is not read */
+    before = T.cap.received;
+    srv_send_pkt(i++);
+    srv_send_pkt(i++);
+    srv_send_pkt(i++);
+    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+    if (T.net.batch.holding) /* (5 ms may have passed on a slow machine) */
+      ck_assert_int_eq(T.cap.received, before);
+    run_until_received(i); /* the hold ends: all three, in order */
+    ck_assert(T.cap.in_order);
+    /* a datagram after a pause is read at once and starts no hold */
+    while (T.net.batch.holding)
+      ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+    usleep(3000);
+    holds = T.net.batch.rx_holds;
+    srv_send_pkt(i++);
+    run_until_received(i);
+    ck_assert_uint_eq(T.net.batch.rx_holds, holds);
+    ck_assert(!T.net.batch.holding);
+    ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "udp_rx_holds"),
+                      holds);
+  }
+  ck_assert(T.cap.in_order);
+  ck_assert_uint_eq(T.net.stats.rx_packets, (uint64_t)i);
+  ck_assert_uint_eq(T.net.base.stats.dropped, 0);
+  lvpn__workers_shutdown(&T.w, 0);
+  ck_assert_int_eq(uv_run(&T.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(T.down_calls, 1);
+  finish();
+}
+END_TEST
+
+/* A bad LVPN_UDP_RX_HOLD_US fails the layer's init, naming the variable;
+ * 0 turns the hold off. */
+START_TEST(test_networkio_udp_hold_setting_checked_at_init) {
+  const lvpn__networkio_opts_t o = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
+                                    NULL, NULL, 0, NULL, 0, 0, NULL, 0};
+
+  setenv("LVPN_UDP_RX_HOLD_US", "lots", 1);
+  ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
+                   LVPN_EINVAL);
+  assert_log("LVPN_UDP_RX_HOLD_US='lots': want 0 to 5000 microseconds");
+  ck_assert_int_eq(fake_handles(&T.loop), 0);
+  setenv("LVPN_UDP_RX_HOLD_US", "0", 1);
+  T.port = 1194;
+  build("127.0.0.1", LVPN__NET_UDP);
+  unsetenv("LVPN_UDP_RX_HOLD_US");
+  ck_assert_uint_eq(T.net.batch.hold_us, 0);
+  lvpn__workers_shutdown(&T.w, 0);
+  ck_assert_int_eq(uv_run(&T.loop, UV_RUN_DEFAULT), 0);
+  finish();
+}
+END_TEST
+
 START_TEST(test_networkio_udp_held_until_ready_in_order_and_bounded) {
   int i;
 
@@ -999,6 +1102,8 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
                test_networkio_udp_offload_gro_read_split_in_order,
                test_networkio_udp_offload_gro_mixed_sizes_short_last,
+               test_networkio_udp_hold_batches_a_stream_and_loses_nothing,
+               test_networkio_udp_hold_setting_checked_at_init,
                test_networkio_udp_held_until_ready_in_order_and_bounded,
                test_networkio_udp_foreign_port_dropped_and_counted,
                test_networkio_udp_float_moves_after_confirmation,

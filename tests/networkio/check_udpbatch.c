@@ -1,5 +1,5 @@
-/* udpbatch's loop-free parts: GRO splitting, GSO run selection and the
- * UDP_SEGMENT control message (also checked against the kernel on
+/* udpbatch's loop-free parts: GRO splitting, GSO run selection, the
+ * UDP_SEGMENT control message and the receive hold's decision (also checked against the kernel on
  * 127.0.0.1: a GSO send read back through a UDP_GRO socket). */
 #include <check.h>
 #include <errno.h>
@@ -212,8 +212,33 @@ START_TEST(test_udpbatch_gso_to_gro_on_loopback) {
 }
 END_TEST
 
+/* The hold decision and its setting, without a loop. */
+START_TEST(test_udpbatch_hold_decision_and_setting) {
+  const uint64_t ms = 1000000;
+
+  ck_assert(lvpn__udpbatch_should_hold(1, 1, ms / 10, 200));
+  ck_assert(lvpn__udpbatch_should_hold(LVPN__UDPBATCH_HOLD_BATCH - 1, 1,
+                                       ms - 1, 200));
+  ck_assert(!lvpn__udpbatch_should_hold(0, 1, ms / 10, 200)); /* nothing */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 0, ms / 10, 200)); /* more wait */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 1, ms, 200));      /* no stream */
+  ck_assert(!lvpn__udpbatch_should_hold(LVPN__UDPBATCH_HOLD_BATCH, 1, ms / 10,
+                                        200)); /* batch large enough */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 1, ms / 10, 0)); /* off */
+  ck_assert_int_eq(lvpn__udpbatch_hold_us(NULL), LVPN__UDPBATCH_HOLD_US);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us(""), LVPN__UDPBATCH_HOLD_US);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us("0"), 0);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us("5000"), 5000);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us("5001"), -1);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us("-1"), -1);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us("200us"), -1);
+  ck_assert_int_eq(lvpn__udpbatch_hold_us("99999999999999999999"), -1);
+}
+END_TEST
+
 LVPN_TEST_MAIN("udpbatch", 0, NULL, NULL, test_udpbatch_split_by_segment_size,
                test_udpbatch_run_equal_sizes_last_shorter,
                test_udpbatch_gso_cmsg_layout, test_udpbatch_gro_size_from_cmsg,
                test_udpbatch_copy_out_across_the_two_parts,
-               test_udpbatch_gso_to_gro_on_loopback)
+               test_udpbatch_gso_to_gro_on_loopback,
+               test_udpbatch_hold_decision_and_setting)
