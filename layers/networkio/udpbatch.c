@@ -81,10 +81,11 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg) {
   return 0;
 }
 
-int lvpn__udpbatch_should_hold(unsigned got, int drained, uint64_t gap_ns,
-                               unsigned hold_us) {
+int lvpn__udpbatch_should_hold(unsigned got, size_t bytes, int drained,
+                               uint64_t gap_ns, unsigned hold_us) {
   return hold_us > 0 && got > 0 && got < LVPN__UDPBATCH_HOLD_BATCH &&
-         drained && gap_ns < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000;
+         bytes >= (size_t)got * LVPN__UDPBATCH_HOLD_MIN_LEN && drained &&
+         gap_ns < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000;
 }
 
 long lvpn__udpbatch_hold_us(const char *env) {
@@ -355,12 +356,14 @@ void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
 /* Each recvmsg scatters into a fresh pbuf (one packet's worth) and then the
  * large buffer: the first (often only) datagram is received in place, with
  * no copy; the further datagrams of a GRO message are copied out. */
-static unsigned read_burst(lvpn__networkio_t *n, int *drained) {
+static unsigned read_burst(lvpn__networkio_t *n, size_t *bytes,
+                           int *drained) {
   lvpn__udpbatch_t *b = &n->batch;
   int fd = fd_of(n), i;
   unsigned got = 0;
 
   *drained = 0;
+  *bytes = 0;
   for (i = 0; i < LVPN__UDPBATCH_READS && lvpn__layer_running(&n->base); i++) {
     struct sockaddr_storage from;
     union {
@@ -430,6 +433,7 @@ static unsigned read_burst(lvpn__networkio_t *n, int *drained) {
       if (seg != 0 && (size_t)r > seg)
         b->gro_datagrams++;
       got++;
+      *bytes += len;
       lvpn__networkio_udp_deliver(n, p, (const struct sockaddr *)&from);
     } while (off < (size_t)r && lvpn__layer_running(&n->base));
     lvpn__pbuf_free(first); /* datagram 0 was dropped: unused */
@@ -441,7 +445,8 @@ static unsigned read_burst(lvpn__networkio_t *n, int *drained) {
 static void read_and_pace(lvpn__networkio_t *n) {
   lvpn__udpbatch_t *b = &n->batch;
   int drained;
-  unsigned got = read_burst(n, &drained);
+  size_t bytes;
+  unsigned got = read_burst(n, &bytes, &drained);
   uint64_t now, gap;
 
   if (got == 0 || !lvpn__layer_running(&n->base))
@@ -450,7 +455,7 @@ static void read_and_pace(lvpn__networkio_t *n) {
   gap = now - b->last_rx_ns;
   b->last_rx_ns = now;
   if (b->hold_fd >= 0 &&
-      lvpn__udpbatch_should_hold(got, drained, gap, b->hold_us)) {
+      lvpn__udpbatch_should_hold(got, bytes, drained, gap, b->hold_us)) {
     struct itimerspec its;
     memset(&its, 0, sizeof(its));
     its.it_value.tv_nsec = (long)b->hold_us * 1000;

@@ -33,7 +33,8 @@
  *    reads and fuller coalesced TUN writes, each one a TCP receive and an
  *    ACK less for the kernel. The delay is bounded by `hold_us` (count and
  *    time bound the batch); isolated packets (a ping, an interactive
- *    session) are never held. LVPN_UDP_RX_HOLD_US in the environment sets
+ *    session) and streams of small datagrams (the ACKs of an upload) are
+ *    never held. LVPN_UDP_RX_HOLD_US in the environment sets
  *    `hold_us` (0: off).
  *
  * The loop-free parts (segment splitting, run selection, the cmsg, the hold
@@ -54,10 +55,11 @@
 #define LVPN__UDPBATCH_RING 256        /* pbufs waiting to be sent */
 #define LVPN__UDPBATCH_RXBUF 65536     /* one GRO receive */
 #define LVPN__UDPBATCH_READS 32        /* recvmsg calls per wake-up */
-#define LVPN__UDPBATCH_HOLD_US 200     /* default receive hold */
+#define LVPN__UDPBATCH_HOLD_US 400     /* default receive hold */
 #define LVPN__UDPBATCH_HOLD_MAX_US 5000
 #define LVPN__UDPBATCH_HOLD_BATCH 32   /* a wake-up with this many: no hold */
 #define LVPN__UDPBATCH_STREAM_GAP_US 1000 /* reads closer than this: a stream */
+#define LVPN__UDPBATCH_HOLD_MIN_LEN 512 /* mean datagram: bulk data, not ACKs */
 
 typedef struct lvpn__networkio_s lvpn__networkio_t;
 
@@ -112,12 +114,15 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg);
 void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
                              const uint8_t *rest, size_t off, size_t len);
 
-/* Whether a wake-up that read `got` datagrams (`drained`: until EAGAIN)
- * `gap_ns` after the previous read that found any should stop reading for
- * `hold_us`: only in a stream (gap under LVPN__UDPBATCH_STREAM_GAP_US),
- * only when the batch was small and the socket is empty. */
-int lvpn__udpbatch_should_hold(unsigned got, int drained, uint64_t gap_ns,
-                               unsigned hold_us);
+/* Whether a wake-up that read `got` datagrams of `bytes` in all
+ * (`drained`: until EAGAIN) `gap_ns` after the previous read that found
+ * any should stop reading for `hold_us`: only in a stream (gap under
+ * LVPN__UDPBATCH_STREAM_GAP_US) of bulk data (a mean datagram of at least
+ * LVPN__UDPBATCH_HOLD_MIN_LEN: the TCP ACKs coming back during an upload
+ * are not held, batching them would make the sender burst), only when the
+ * batch was small and the socket is empty. */
+int lvpn__udpbatch_should_hold(unsigned got, size_t bytes, int drained,
+                               uint64_t gap_ns, unsigned hold_us);
 
 /* LVPN_UDP_RX_HOLD_US's value (`env`, may be NULL) as microseconds: the
  * default when unset, 0..LVPN__UDPBATCH_HOLD_MAX_US, or -1 when invalid. */

@@ -542,13 +542,15 @@ static void run_until_received(int n) {
 }
 
 /* The receive hold (udpbatch.c): a lone datagram is read at once; in a
- * stream (reads under 1 ms apart), a small batch stops the reading for
- * hold_us, and what arrives meanwhile stays in the socket, to come up in
- * order, whole, when the hold ends. Nothing is lost or reordered. */
+ * stream of bulk-sized datagrams (reads under 1 ms apart), a small batch
+ * stops the reading for hold_us, and what arrives meanwhile stays in the
+ * socket, to come up in order, whole, when the hold ends. Nothing is lost
+ * or reordered. A stream of small datagrams (ACKs) is never held. */
 START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
-  int i = 0, before;
+  int i = 0, before, k;
   uint64_t holds;
 
+  T.fixed_len = 1200;
   setenv("LVPN_UDP_RX_HOLD_US", "5000", 1);
   ck_assert_int_eq(udp_server(AF_INET), 0);
   build("127.0.0.1", LVPN__NET_UDP4);
@@ -592,6 +594,14 @@ START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
     run_until_received(i);
     ck_assert_uint_eq(T.net.batch.rx_holds, holds);
     ck_assert(!T.net.batch.holding);
+    /* a stream of small datagrams, one right after the other: no hold */
+    T.fixed_len = LVPN__UDPBATCH_HOLD_MIN_LEN - 1;
+    for (k = 0; k < 20; k++) {
+      srv_send_pkt(i++);
+      run_until_received(i);
+      ck_assert(!T.net.batch.holding);
+    }
+    ck_assert_uint_eq(T.net.batch.rx_holds, holds);
     ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "udp_rx_holds"),
                       holds);
   }

@@ -215,16 +215,21 @@ END_TEST
 /* The hold decision and its setting, without a loop. */
 START_TEST(test_udpbatch_hold_decision_and_setting) {
   const uint64_t ms = 1000000;
+  const size_t big = 1400, small = LVPN__UDPBATCH_HOLD_MIN_LEN - 1;
+  const unsigned few = LVPN__UDPBATCH_HOLD_BATCH - 1;
 
-  ck_assert(lvpn__udpbatch_should_hold(1, 1, ms / 10, 200));
-  ck_assert(lvpn__udpbatch_should_hold(LVPN__UDPBATCH_HOLD_BATCH - 1, 1,
-                                       ms - 1, 200));
-  ck_assert(!lvpn__udpbatch_should_hold(0, 1, ms / 10, 200)); /* nothing */
-  ck_assert(!lvpn__udpbatch_should_hold(4, 0, ms / 10, 200)); /* more wait */
-  ck_assert(!lvpn__udpbatch_should_hold(4, 1, ms, 200));      /* no stream */
-  ck_assert(!lvpn__udpbatch_should_hold(LVPN__UDPBATCH_HOLD_BATCH, 1, ms / 10,
+  ck_assert(lvpn__udpbatch_should_hold(1, big, 1, ms / 10, 200));
+  ck_assert(lvpn__udpbatch_should_hold(few, few * big, 1, ms - 1, 200));
+  ck_assert(lvpn__udpbatch_should_hold(2, LVPN__UDPBATCH_HOLD_MIN_LEN * 2, 1,
+                                       ms / 10, 200));
+  ck_assert(!lvpn__udpbatch_should_hold(0, 0, 1, ms / 10, 200)); /* nothing */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 4 * big, 0, ms / 10, 200)); /* more */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 4 * big, 1, ms, 200)); /* no stream */
+  ck_assert(!lvpn__udpbatch_should_hold(few + 1, (few + 1) * big, 1, ms / 10,
                                         200)); /* batch large enough */
-  ck_assert(!lvpn__udpbatch_should_hold(4, 1, ms / 10, 0)); /* off */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 4 * small, 1, ms / 10,
+                                        200)); /* ACK-sized: not bulk */
+  ck_assert(!lvpn__udpbatch_should_hold(4, 4 * big, 1, ms / 10, 0)); /* off */
   ck_assert_int_eq(lvpn__udpbatch_hold_us(NULL), LVPN__UDPBATCH_HOLD_US);
   ck_assert_int_eq(lvpn__udpbatch_hold_us(""), LVPN__UDPBATCH_HOLD_US);
   ck_assert_int_eq(lvpn__udpbatch_hold_us("0"), 0);
