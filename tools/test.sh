@@ -15,9 +15,10 @@ make -j"$(nproc)" >/dev/null
 # Unit tests and integration tests; print every test log on failure.
 # Integration tests mostly wait on real servers and timers, and each one
 # owns its namespaces (named after its PID) and work directory, so they run
-# two at a time. The ones whose assertions depend on throughput or on
-# timing under load (tools/serial-tests.txt) run alone afterwards.
-jobs=${LVPN_TEST_JOBS:-2}
+# three at a time (on CI's 2 cores; LVPN_TEST_JOBS changes it). The ones
+# whose assertions depend on throughput or on timing under load
+# (tools/serial-tests.txt) run alone afterwards.
+jobs=${LVPN_TEST_JOBS:-3}
 serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
 start=$(date +%s)
 if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial" \
