@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # layervpn against Debian's stock openvpn 2.6 client, one OpenVPN 2.6 server,
-# same client.ovpn (UDP, tls-crypt, AES-256-GCM). As root:
+# same client.ovpn (UDP, tls-crypt, AES-256-GCM or BENCH_CIPHER). As root:
 #
 #   bash bench/bench.sh
 #
@@ -41,6 +41,9 @@
 # Environment:
 #   BENCH_SECONDS=10   iperf3 duration per direction
 #   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
+#   BENCH_CIPHER=AES-256-GCM  the data-channel cipher the server offers and
+#                      the clients use: AES-128-GCM, AES-256-GCM or
+#                      CHACHA20-POLY1305 (issue 13 shows all three)
 #   BENCH_VIA_WRAPPER=1  start an uninstalled layervpn through its libtool
 #                      wrapper script (adds bash's startup to time-to-tunnel)
 #   BENCH_LVPN_ARGS="--trace /tmp/t.jsonl"  extra words for layervpn connect
@@ -101,6 +104,14 @@ offload) CL_A=offload CL_B=no-offload ;;
     ;;
 esac
 RUNS=${BENCH_RUNS:-1}
+CIPHER=${BENCH_CIPHER:-AES-256-GCM}
+case $CIPHER in
+AES-128-GCM | AES-256-GCM | CHACHA20-POLY1305) ;;
+*)
+    echo "bench: BENCH_CIPHER=$CIPHER: want AES-128-GCM, AES-256-GCM or CHACHA20-POLY1305" >&2
+    exit 1
+    ;;
+esac
 if ! [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]]; then
     echo "bench: BENCH_SECONDS=$SECONDS_PER_RUN: want a positive integer" >&2
     exit 1
@@ -405,7 +416,7 @@ row_plain() { # label key: values only, no ratio
 print_table() {
     local run=$1
     echo
-    echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction)"
+    echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction, $CIPHER)"
     printf '%-22s%10s %10s %13s' "" "$CL_A" "$CL_B" "ratio($CL_A/$CL_B)"
     [[ -n $CL_C ]] && printf ' %10s %13s' "$CL_C" "ratio(/$CL_C)"
     printf '\n'
@@ -475,13 +486,13 @@ if [[ $MODE == openvpn && -z ${BENCH_NO_27:-} ]]; then
     fi
 fi
 if [[ $MODE == epoch ]]; then
-    it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM extra=disable-dco
+    it_server_conf proto=udp wrap=tls-crypt ciphers="$CIPHER" extra=disable-dco
     it_server27_start
 else
-    it_server_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
+    it_server_conf proto=udp wrap=tls-crypt ciphers="$CIPHER"
     it_server_start
 fi
-it_client_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
+it_client_conf proto=udp wrap=tls-crypt ciphers="$CIPHER"
 IT_BG_LOG=$IT_DIR/iperf-server.log it_bg_in_server iperf3 -s >/dev/null
 sleep 0.3
 
