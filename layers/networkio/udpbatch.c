@@ -185,20 +185,6 @@ int lvpn__udpbatch_open(lvpn__networkio_t *n) {
   if (err != 0)
     return err;
   b->poll_inited = 1;
-  if (b->hold_us > 0) {
-    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (tfd < 0 || uv_poll_init(n->base.loop, &b->hold, tfd) != 0) {
-      LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
-                "UDP receive hold not available: %s", strerror(errno));
-      if (tfd >= 0)
-        close(tfd);
-      b->hold_us = 0;
-    } else {
-      b->hold_fd = tfd; /* from here on, close() closes the handle */
-      if (uv_poll_start(&b->hold, UV_READABLE, hold_cb) != 0)
-        b->hold_us = 0;
-    }
-  }
   err = uv_poll_start(&b->poll, UV_READABLE, poll_cb);
   if (err == 0)
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
@@ -441,6 +427,38 @@ static unsigned read_burst(lvpn__networkio_t *n, size_t *bytes,
   return got;
 }
 
+/* Arms the hold's timer for hold_us; the timerfd and its poll handle are
+ * made on the first hold, so that a session that never carries a stream
+ * (a thousand idle ones in one process, say) spends no descriptor on it.
+ * If they cannot be made, the hold is off for this socket, logged. */
+static int hold_arm(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+  struct itimerspec its;
+
+  if (b->hold_fd < 0) {
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    int err = tfd < 0 ? uv_translate_sys_error(errno)
+                      : uv_poll_init(n->base.loop, &b->hold, tfd);
+    if (err == 0) {
+      b->hold_fd = tfd; /* from here on, close() closes the handle */
+      err = uv_poll_start(&b->hold, UV_READABLE, hold_cb);
+    } else if (tfd >= 0) {
+      close(tfd);
+    }
+    if (err != 0) {
+      LVPN__LOG(n->base.log, LVPN_LOG_INFO, LAYER_NAME,
+                "UDP receive hold off: its timer: %s", uv_strerror(err));
+      b->hold_us = 0;
+      return err;
+    }
+  }
+  memset(&its, 0, sizeof(its));
+  its.it_value.tv_nsec = (long)b->hold_us * 1000;
+  return timerfd_settime(b->hold_fd, 0, &its, NULL) == 0
+             ? 0
+             : uv_translate_sys_error(errno);
+}
+
 /* Reads what waits, then decides whether to hold the next read back. */
 static void read_and_pace(lvpn__networkio_t *n) {
   lvpn__udpbatch_t *b = &n->batch;
@@ -454,13 +472,8 @@ static void read_and_pace(lvpn__networkio_t *n) {
   now = uv_hrtime();
   gap = now - b->last_rx_ns;
   b->last_rx_ns = now;
-  if (b->hold_fd >= 0 &&
-      lvpn__udpbatch_should_hold(got, bytes, drained, gap, b->hold_us)) {
-    struct itimerspec its;
-    memset(&its, 0, sizeof(its));
-    its.it_value.tv_nsec = (long)b->hold_us * 1000;
-    if (timerfd_settime(b->hold_fd, 0, &its, NULL) != 0)
-      return;
+  if (lvpn__udpbatch_should_hold(got, bytes, drained, gap, b->hold_us) &&
+      hold_arm(n) == 0) {
     b->holding = 1;
     b->rx_holds++;
     if (poll_update(b) != 0) {

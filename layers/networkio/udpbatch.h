@@ -28,7 +28,8 @@
  *  - receive hold (interrupt moderation, as a NIC's rx-usecs): a wake-up
  *    that found a few datagrams of a stream (the previous read was under
  *    LVPN__UDPBATCH_STREAM_GAP_US ago) stops reading the socket for
- *    `hold_us` (a timerfd: libuv's timers have 1 ms resolution), so that
+ *    `hold_us` (a timerfd, made on the first hold: libuv's timers have
+ *    1 ms resolution), so that
  *    the next wake-up finds a larger batch: fewer wake-ups, fuller GRO
  *    reads and fuller coalesced TUN writes, each one a TCP receive and an
  *    ACK less for the kernel. The delay is bounded by `hold_us` (count and
@@ -75,10 +76,10 @@ typedef struct lvpn__udpbatch_s {
   uv_poll_t poll;
   uv_prepare_t flush;
   int holding;           /* the socket is not read until `hold` fires */
-  int hold_fd;           /* timerfd, or -1: no receive hold */
+  int hold_fd;           /* timerfd, made on the first hold; or -1 */
   unsigned hold_us;      /* 0: no receive hold */
   uint64_t last_rx_ns;   /* uv_hrtime() of the last read that found data */
-  uv_poll_t hold;        /* on hold_fd (from open on, when hold_fd >= 0) */
+  uv_poll_t hold;        /* on hold_fd (exists when hold_fd >= 0) */
   uint8_t *rxbuf; /* LVPN__UDPBATCH_RXBUF bytes from open on, shared by
                      the thread's sockets (udpbatch.c) */
   lvpn__pbuf_t *ring[LVPN__UDPBATCH_RING];
