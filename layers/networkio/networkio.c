@@ -77,6 +77,8 @@ void lvpn__networkio_req_put(lvpn__networkio_req_t *r) {
 int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
                          const lvpn__networkio_opts_t *o,
                          lvpn__pbuf_pool_t *pool, const lvpn__logger_t *log) {
+  const char *hold_env = getenv("LVPN_UDP_RX_HOLD_US");
+  long hold_us = lvpn__udpbatch_hold_us(hold_env);
   size_t hlen;
 
   if (o == NULL || o->host == NULL || pool == NULL || o->port == 0 ||
@@ -89,10 +91,10 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
       lvpn__net_bind_addr(o->local, o->lport, AF_INET, &n->bind_addr) != 0 &&
       lvpn__net_bind_addr(o->local, o->lport, AF_INET6, &n->bind_addr) != 0)
     return LVPN_EINVAL; /* 'local' is not an IP address */
-  if (lvpn__udpbatch_hold_us(getenv("LVPN_UDP_RX_HOLD_US")) < 0) {
+  if (hold_us < 0) {
     LVPN__LOG(log, LVPN_LOG_ERROR, LAYER_NAME,
-              "LVPN_UDP_RX_HOLD_US='%s': want 0 to %d microseconds",
-              getenv("LVPN_UDP_RX_HOLD_US"), LVPN__UDPBATCH_HOLD_MAX_US);
+              "LVPN_UDP_RX_HOLD_US='%s': want 0 to %d microseconds", hold_env,
+              LVPN__UDPBATCH_HOLD_MAX_US);
     return LVPN_EINVAL;
   }
 
@@ -130,7 +132,7 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   if (!lvpn__net_proto_is_tcp(n->proto))
     uv_udp_init(loop, &n->udp);
   uv_timer_init(loop, &n->timer);
-  lvpn__udpbatch_init(n);
+  lvpn__udpbatch_init(n, (unsigned)hold_us);
   if (lvpn__net_proto_is_tcp(n->proto))
     lvpn__tcpbatch_init(n);
   return 0;

@@ -146,7 +146,7 @@ static void rx_scratch_put(void) {
   }
 }
 
-void lvpn__udpbatch_init(lvpn__networkio_t *n) {
+void lvpn__udpbatch_init(lvpn__networkio_t *n, unsigned hold_us) {
   lvpn__udpbatch_t *b = &n->batch;
 
   memset(b, 0, sizeof(*b));
@@ -156,10 +156,7 @@ void lvpn__udpbatch_init(lvpn__networkio_t *n) {
   b->gso = 1;
   b->gso_seg_max = SIZE_MAX;
   b->hold_fd = -1;
-  { /* networkio's init validated the variable (lvpn__udpbatch_hold_us) */
-    long us = lvpn__udpbatch_hold_us(getenv("LVPN_UDP_RX_HOLD_US"));
-    b->hold_us = us > 0 ? (unsigned)us : 0;
-  }
+  b->hold_us = hold_us;
   uv_prepare_init(n->base.loop, &b->flush);
 }
 

@@ -29,14 +29,13 @@
  *    that found a few datagrams of a stream (the previous read was under
  *    LVPN__UDPBATCH_STREAM_GAP_US ago) stops reading the socket for
  *    `hold_us` (a timerfd, made on the first hold: libuv's timers have
- *    1 ms resolution), so that
- *    the next wake-up finds a larger batch: fewer wake-ups, fuller GRO
- *    reads and fuller coalesced TUN writes, each one a TCP receive and an
- *    ACK less for the kernel. The delay is bounded by `hold_us` (count and
- *    time bound the batch); isolated packets (a ping, an interactive
- *    session) and streams of small datagrams (the ACKs of an upload) are
- *    never held. LVPN_UDP_RX_HOLD_US in the environment sets
- *    `hold_us` (0: off).
+ *    1 ms resolution), so that the next wake-up finds a larger batch:
+ *    fewer wake-ups, fuller GRO reads and fuller coalesced TUN writes,
+ *    each one a TCP receive and an ACK less for the kernel. The delay is
+ *    bounded by `hold_us` (count and time bound the batch); isolated
+ *    packets (a ping, an interactive session) and streams of small
+ *    datagrams (the ACKs of an upload) are never held.
+ *    LVPN_UDP_RX_HOLD_US in the environment sets `hold_us` (0: off).
  *
  * The loop-free parts (segment splitting, run selection, the cmsg, the hold
  * decision) are exported for the unit tests.
@@ -134,8 +133,8 @@ long lvpn__udpbatch_hold_us(const char *env);
 /* Whether networkio should use this path: a direct UDP link, no passtos
  * and no LVPN_NO_UDP_OFFLOAD=1 in the environment. */
 int lvpn__udpbatch_wanted(const lvpn__networkio_t *n);
-/* Once at init (no I/O). */
-void lvpn__udpbatch_init(lvpn__networkio_t *n);
+/* Once at init (no I/O); hold_us from lvpn__udpbatch_hold_us (0: off). */
+void lvpn__udpbatch_init(lvpn__networkio_t *n, unsigned hold_us);
 /* After the uv_udp_t is bound: enables GRO and starts the poll handle.
  * Returns 0 or a libuv error. */
 int lvpn__udpbatch_open(lvpn__networkio_t *n);
