@@ -886,6 +886,24 @@ it_iperf3() {
     printf '%s\n' "$out"
 }
 
+# it_iperf_check NAME up|down SECONDS — iperf3 from the client namespace to
+# the server's tunnel address 198.19.0.1 for SECONDS (down: -R). Prints
+# "  NAME: iperf3 DIR N Mbit/s"; when no result or not over 1 Mbit/s, prints
+# "FAIL: NAME: iperf3 DIR: ..." and iperf3's last lines and returns 1.
+it_iperf_check() {
+    local name=$1 dir=$2 secs=$3 flag="" out mbps
+    [[ $dir == down ]] && flag=-R
+    out=$(it_iperf3 "$IT_NS_C" $((secs + 15)) -c 198.19.0.1 \
+        -t "$secs" $flag -f m 2>&1 || true)
+    mbps=$(awk '/receiver/ {print $(NF-2)}' <<<"$out" | tail -n 1)
+    if [[ -z $mbps ]] || ! awk -v m="$mbps" 'BEGIN {exit !(m > 1)}'; then
+        echo "FAIL: $name: iperf3 $dir: ${mbps:-no result}"
+        tail -n 5 <<<"$out"
+        return 1
+    fi
+    echo "  $name: iperf3 $dir ${mbps} Mbit/s"
+}
+
 # it_lvpn_start LOG [ARGS...] — run `layervpn connect --counters $IT_DIR/client.ovpn
 # ARGS...` in the client namespace, output to LOG; echoes its PID.
 it_lvpn_start() {

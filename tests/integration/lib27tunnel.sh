@@ -72,16 +72,7 @@ pings() { # NAME COUNT INTERVAL MAXLOST
 }
 
 iperf() { # NAME up|down
-    local flag="" out mbps
-    [[ $2 == down ]] && flag=-R
-    out=$(it_iperf3 "$IT_NS_C" $((IPERF_S + 15)) -c 198.19.0.1 \
-        -t "$IPERF_S" $flag -f m 2>&1 || true)
-    mbps=$(awk '/receiver/ {print $(NF-2)}' <<<"$out" | tail -n 1)
-    if [[ -z $mbps ]] || ! awk -v m="$mbps" 'BEGIN {exit !(m > 1)}'; then
-        bad "$1: iperf3 $2: ${mbps:-no result}"; tail -n 5 <<<"$out"
-    else
-        echo "  $1: iperf3 $2 ${mbps} Mbit/s"
-    fi
+    it_iperf_check "$1" "$2" "$IPERF_S" || fail=1
 }
 
 start_iperf() {

@@ -19,7 +19,7 @@ iperf_pid=""
 bad() { echo "FAIL: $*"; fail=1; }
 
 run_case() { # name proto cipher [server/client switches...]
-    local name=$1 proto=$2 cipher=$3 log pid out mbps
+    local name=$1 proto=$2 cipher=$3 log pid out
     shift 3
     it_server_conf proto="$proto" wrap=tls-crypt ciphers="$cipher" "$@"
     it_server_start
@@ -37,16 +37,7 @@ run_case() { # name proto cipher [server/client switches...]
     fi
     # iperf3 both ways
     for dir in up down; do
-        local flag=""
-        [[ $dir == down ]] && flag=-R
-        out=$(it_iperf3 "$IT_NS_C" $((IPERF_S + 15)) -c 198.19.0.1 \
-            -t "$IPERF_S" $flag -f m 2>&1 || true)
-        mbps=$(awk '/receiver/ {print $(NF-2)}' <<<"$out" | tail -n 1)
-        if [[ -z $mbps ]] || ! awk -v m="$mbps" 'BEGIN {exit !(m > 1)}'; then
-            bad "$name: iperf3 $dir: ${mbps:-no result}"; tail -n 5 <<<"$out"
-        else
-            echo "  $name: iperf3 $dir ${mbps} Mbit/s"
-        fi
+        it_iperf_check "$name" "$dir" "$IPERF_S" || fail=1
     done
     # orderly stop removes the device and our routes
     it_lvpn_stop "$pid" 10 || bad "$name: client did not exit on SIGTERM"
