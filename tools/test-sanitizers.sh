@@ -45,8 +45,9 @@ tests/integration/t_27_tunnel.sh tests/integration/t_27_reneg.sh \
 tests/integration/t_tun_offload.sh"
 start=$(date +%s)
 serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
-make -j"${LVPN_TEST_JOBS:-2}" check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP $serial" \
-    'TESTS=$(filter-out $(ASAN_SKIP),$(INTEGRATION_TESTS))' \
+long=$(grep -v '^#' tools/long-tests.txt | tr '\n' ' ')
+make -j"${LVPN_TEST_JOBS:-2}" check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP $serial" "LVPN_LONG=$long" \
+    'TESTS=$(filter-out $(ASAN_SKIP),$(LVPN_LONG)) $(filter-out $(ASAN_SKIP) $(LVPN_LONG),$(INTEGRATION_TESTS))' \
     SH_LOG_COMPILER="bash $build/tools/sanitizer-test-driver.sh"
 make -j1 check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP" "LVPN_SERIAL=$serial" \
     'TESTS=$(filter-out $(ASAN_SKIP),$(filter $(LVPN_SERIAL),$(INTEGRATION_TESTS)))' \

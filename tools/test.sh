@@ -17,12 +17,14 @@ make -j"$(nproc)" >/dev/null
 # owns its namespaces (named after its PID) and work directory, so they run
 # three at a time (on CI's 2 cores; LVPN_TEST_JOBS changes it). The ones
 # whose assertions depend on throughput or on timing under load
-# (tools/serial-tests.txt) run alone afterwards.
+# (tools/serial-tests.txt) run alone afterwards. The longest of the others
+# (tools/long-tests.txt) start first.
 jobs=${LVPN_TEST_JOBS:-3}
 serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
+long=$(grep -v '^#' tools/long-tests.txt | tr '\n' ' ')
 start=$(date +%s)
-if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial" \
-        'TESTS=$(filter-out $(LVPN_SERIAL),$(UNIT_TESTS) $(INTEGRATION_TESTS) $(DEVKIT_TESTS))'; then
+if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial" "LVPN_LONG=$long" \
+        'TESTS=$(LVPN_LONG) $(filter-out $(LVPN_SERIAL) $(LVPN_LONG),$(UNIT_TESTS) $(INTEGRATION_TESTS) $(DEVKIT_TESTS))'; then
   echo "test.sh: make check failed" >&2
   exit 1
 fi
