@@ -24,7 +24,8 @@ if [ "${1:-}" = --unit-only ]; then
     exit 0
 fi
 # Two at a time, like tools/test.sh (each test owns its namespaces); the
-# timing-sensitive ones of tools/serial-tests.txt alone afterwards.
+# timing-sensitive ones of tools/serial-tests.txt and the iperf3-heavy ones
+# of tools/pair-tests.txt alone afterwards.
 # Left out under the sanitizers, to keep CI within its time budget: tests
 # that only repeat a code path another sanitized test already drives, with
 # long waits (the 20 s link-down rounds repeat t_reconnect_kill's restart
@@ -44,7 +45,7 @@ tests/integration/t_27_epoch_wrap.sh tests/integration/t_valgrind_session.sh \
 tests/integration/t_27_tunnel.sh tests/integration/t_27_reneg.sh \
 tests/integration/t_tun_offload.sh"
 start=$(date +%s)
-serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
+serial=$(grep -hv '^#' tools/serial-tests.txt tools/pair-tests.txt | tr '\n' ' ')
 long=$(grep -v '^#' tools/long-tests.txt | tr '\n' ' ')
 make -j"${LVPN_TEST_JOBS:-2}" check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP $serial" "LVPN_LONG=$long" \
     'TESTS=$(filter-out $(ASAN_SKIP),$(LVPN_LONG)) $(filter-out $(ASAN_SKIP) $(LVPN_LONG),$(INTEGRATION_TESTS))' \

@@ -17,19 +17,25 @@ make -j"$(nproc)" >/dev/null
 # owns its namespaces (named after its PID) and work directory, so they run
 # three at a time (on CI's 2 cores; LVPN_TEST_JOBS changes it). The ones
 # whose assertions depend on throughput or on timing under load
-# (tools/serial-tests.txt) run alone afterwards. The longest of the others
-# (tools/long-tests.txt) start first.
+# (tools/serial-tests.txt) run alone afterwards; then the two iperf3-heavy
+# tests of tools/pair-tests.txt, beside each other. The longest of the
+# others (tools/long-tests.txt) start first.
 jobs=${LVPN_TEST_JOBS:-3}
 serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
+pair=$(grep -v '^#' tools/pair-tests.txt | tr '\n' ' ')
 long=$(grep -v '^#' tools/long-tests.txt | tr '\n' ' ')
 start=$(date +%s)
-if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial" "LVPN_LONG=$long" \
+if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial $pair" "LVPN_LONG=$long" \
         'TESTS=$(LVPN_LONG) $(filter-out $(LVPN_SERIAL) $(LVPN_LONG),$(UNIT_TESTS) $(INTEGRATION_TESTS) $(DEVKIT_TESTS))'; then
   echo "test.sh: make check failed" >&2
   exit 1
 fi
 if ! make -j1 check VERBOSE=1 "TESTS=$serial"; then
   echo "test.sh: make check (serial tests) failed" >&2
+  exit 1
+fi
+if ! make -j2 check VERBOSE=1 "TESTS=$pair"; then
+  echo "test.sh: make check (paired tests) failed" >&2
   exit 1
 fi
 echo "test.sh: make check took $(($(date +%s) - start)) s"

@@ -11,7 +11,8 @@
 # Then, with our usage limit lowered (LVPN_TEST_EPOCH_USAGE_LIMIT), iperf3 both
 # ways forces many epoch key updates, which the server follows.
 # Renegotiation against 2.7 is t_27_reneg.sh (mostly waiting: it runs beside
-# other tests, while this one, with its iperf3 runs, runs alone).
+# other tests, while this one, with its iperf3 runs, runs beside t_tunnel only:
+# tools/pair-tests.txt).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
