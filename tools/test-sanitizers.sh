@@ -45,8 +45,10 @@ tests/integration/t_27_epoch_wrap.sh tests/integration/t_valgrind_session.sh \
 tests/integration/t_27_tunnel.sh tests/integration/t_27_reneg.sh \
 tests/integration/t_tun_offload.sh"
 start=$(date +%s)
-serial=$(grep -hv '^#' tools/serial-tests.txt tools/pair-tests.txt | tr '\n' ' ')
-long=$(grep -v '^#' tools/long-tests.txt | tr '\n' ' ')
+# test_list FILE...: the tests those files name, on one line
+test_list() { grep -hv '^#' "$@" | tr '\n' ' '; }
+serial=$(test_list tools/serial-tests.txt tools/pair-tests.txt)
+long=$(test_list tools/long-tests.txt)
 make -j"${LVPN_TEST_JOBS:-2}" check VERBOSE=1 "ASAN_SKIP=$ASAN_SKIP $serial" "LVPN_LONG=$long" \
     'TESTS=$(filter-out $(ASAN_SKIP),$(LVPN_LONG)) $(filter-out $(ASAN_SKIP) $(LVPN_LONG),$(INTEGRATION_TESTS))' \
     SH_LOG_COMPILER="bash $build/tools/sanitizer-test-driver.sh"

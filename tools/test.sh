@@ -21,9 +21,11 @@ make -j"$(nproc)" >/dev/null
 # tests of tools/pair-tests.txt, beside each other. The longest of the
 # others (tools/long-tests.txt) start first.
 jobs=${LVPN_TEST_JOBS:-3}
-serial=$(grep -v '^#' tools/serial-tests.txt | tr '\n' ' ')
-pair=$(grep -v '^#' tools/pair-tests.txt | tr '\n' ' ')
-long=$(grep -v '^#' tools/long-tests.txt | tr '\n' ' ')
+# test_list FILE...: the tests those files name, on one line
+test_list() { grep -hv '^#' "$@" | tr '\n' ' '; }
+serial=$(test_list tools/serial-tests.txt)
+pair=$(test_list tools/pair-tests.txt)
+long=$(test_list tools/long-tests.txt)
 start=$(date +%s)
 if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial $pair" "LVPN_LONG=$long" \
         'TESTS=$(LVPN_LONG) $(filter-out $(LVPN_SERIAL) $(LVPN_LONG),$(UNIT_TESTS) $(INTEGRATION_TESTS) $(DEVKIT_TESTS))'; then
