@@ -44,6 +44,9 @@
 #   BENCH_CIPHER=AES-256-GCM  the data-channel cipher the server offers and
 #                      the clients use: AES-128-GCM, AES-256-GCM or
 #                      CHACHA20-POLY1305 (issue 13 shows all three)
+#   BENCH_BITRATE=200M iperf3 -b: cap both directions at this rate for every
+#                      client alike (default: no cap, each tunnel saturated),
+#                      to compare ping under the same load
 #   BENCH_VIA_WRAPPER=1  start an uninstalled layervpn through its libtool
 #                      wrapper script (adds bash's startup to time-to-tunnel)
 #   BENCH_LVPN_ARGS="--trace /tmp/t.jsonl"  extra words for layervpn connect
@@ -114,6 +117,11 @@ AES-128-GCM | AES-256-GCM | CHACHA20-POLY1305) ;;
 esac
 if ! [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]]; then
     echo "bench: BENCH_SECONDS=$SECONDS_PER_RUN: want a positive integer" >&2
+    exit 1
+fi
+BITRATE=${BENCH_BITRATE:-}
+if [[ -n $BITRATE ]] && ! [[ $BITRATE =~ ^[1-9][0-9]*[KMG]?$ ]]; then
+    echo "bench: BENCH_BITRATE=$BITRATE: want a rate as iperf3 -b takes it (200M, 1G)" >&2
     exit 1
 fi
 if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
@@ -230,6 +238,7 @@ ping_stats() {
 iperf_run() {
     local dir=$1 json=$2 flags=()
     [[ $dir == down ]] && flags=(-R)
+    [[ -n $BITRATE ]] && flags+=(-b "$BITRATE")
     ip netns exec "$IT_NS_C" timeout $((SECONDS_PER_RUN + 30)) \
         iperf3 -c "$IT_TUN_SERVER_IP" -t "$SECONDS_PER_RUN" -J "${flags[@]}" \
         >"$json" 2>&1 || true
@@ -416,7 +425,7 @@ row_plain() { # label key: values only, no ratio
 print_table() {
     local run=$1
     echo
-    echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction, $CIPHER)"
+    echo "== run $run/$RUNS (iperf3 TCP, ${SECONDS_PER_RUN} s per direction${BITRATE:+ at most $BITRATE bit/s}, $CIPHER)"
     printf '%-22s%10s %10s %13s' "" "$CL_A" "$CL_B" "ratio($CL_A/$CL_B)"
     [[ -n $CL_C ]] && printf ' %10s %13s' "$CL_C" "ratio(/$CL_C)"
     printf '\n'
