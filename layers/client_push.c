@@ -146,15 +146,22 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     if (ss->ss_family == AF_INET && !(rg & LVPN__RG_LOCAL))
       p4.server = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
     p4.autolocal = (rg & LVPN__RG_AUTOLOCAL) != 0;
+    /* block-local: the LAN through the tunnel unless the server is on it
+     * (found when the tun layer applies the plan) */
+    p4.block_local = (rg & LVPN__RG_BLOCK_LOCAL) != 0;
+    if (ss->ss_family == AF_INET)
+      p4.remote4 =
+          ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
   }
   /* block-ipv6, configured or pushed (a route option: route-nopull drops
    * it, as OpenVPN's OPT_P_ROUTE) */
   c->tun.block_ipv6 =
       cfg->block_ipv6 || (!cfg->route_nopull && push->block_ipv6);
-  if (rg & LVPN__RG_BLOCK_LOCAL)
+  if ((rg & LVPN__RG_BLOCK_LOCAL) &&
+      (!(rg & LVPN__RG_ENABLE) || (rg & LVPN__RG_NO_IPV4)))
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "WARNING: redirect-gateway block-local: the local LAN is not "
-              "routed into the tunnel (not applied yet)");
+              "WARNING: redirect-gateway block-local: IPv4 is not "
+              "redirected (!ipv4), so the local LAN is not blocked");
   if ((rg & LVPN__RG_IPV6) && !push->has_ifconfig6)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
               "WARNING: redirect-gateway ipv6: the server pushed no IPv6 "

@@ -143,6 +143,7 @@ int lvpn__tun_plan_same(const lvpn__tun_plan_t *a, const lvpn__tun_plan_t *b) {
       a->addr4 != b->addr4 || a->prefixlen4 != b->prefixlen4 ||
       a->peer4 != b->peer4 || a->vpn_gateway != b->vpn_gateway ||
       a->has_server_route != b->has_server_route || a->server != b->server ||
+      a->block_local != b->block_local || a->block_remote != b->block_remote ||
       a->has_server6_route != b->has_server6_route ||
       memcmp(a->server6, b->server6, 16) != 0 ||
       a->n_routes4 != b->n_routes4 || a->has_addr6 != b->has_addr6 ||
@@ -176,6 +177,10 @@ static void reset_ipv4(lvpn__tun_plan_t *plan) {
   plan->server = plan->net_gateway = 0;
   plan->net_ifindex = 0;
   plan->server_autolocal = 0;
+  plan->block_local = plan->lan_done = 0;
+  plan->block_remote = plan->lan_gw = plan->lan_net = 0;
+  plan->lan_prefix = 0;
+  plan->lan_ifindex = 0;
 }
 
 int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
@@ -229,6 +234,8 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
       plan->net_ifindex = p->net_ifindex;
       plan->server_autolocal = p->autolocal;
     }
+    plan->block_local = p->block_local;
+    plan->block_remote = p->block_local ? p->remote4 : 0;
     for (i = 0; i < 2; i++) {
       r = &plan->routes4[plan->n_routes4++];
       r->dst = i == 0 ? 0 : 0x80000000u;
@@ -382,6 +389,124 @@ static int ok_or_exists(int r) {
   return r == UV_EEXIST ? 0 : r;
 }
 
+/* block-local: finds the default gateway's local network (OpenVPN on
+ * Linux: the default route's gateway, and the subnet of the interface
+ * address that holds it) into plan->lan_*. 1 when there is something to
+ * block, 0 when not (logged once: no default gateway, an on-link default
+ * route, a /32, or the server on that network, as OpenVPN's
+ * add_block_local), or a negative error. */
+static int lan_find(lvpn__nl_t *nl, lvpn__tun_plan_t *plan) {
+  char a[16], b[16];
+  uint32_t gw = 0, mask;
+  int idx = 0, r;
+
+  r = lvpn__nl_route_default4(nl, &gw, &idx);
+  if (r == UV_ENETUNREACH || (r == 0 && gw == 0)) {
+    LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
+              "WARNING: redirect-gateway block-local: %s: no local network "
+              "to block",
+              r < 0 ? "no IPv4 default route" : "the default route has no "
+                                                 "gateway");
+    return 0;
+  }
+  if (r < 0)
+    return r;
+  r = lvpn__nl_addr_subnet4(nl, idx, gw, &plan->lan_prefix);
+  if (r == UV_ENOENT || (r == 0 && plan->lan_prefix >= 32)) {
+    LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
+              "WARNING: redirect-gateway block-local: no local subnet holds "
+              "the default gateway %s: nothing to block",
+              lvpn__ip4_str(gw, a));
+    return 0;
+  }
+  if (r < 0)
+    return r;
+  mask = plan->lan_prefix == 0 ? 0 : ~0u << (32 - plan->lan_prefix);
+  plan->lan_gw = gw;
+  plan->lan_ifindex = idx;
+  plan->lan_net = gw & mask;
+  if (plan->block_remote != 0 && ((plan->block_remote ^ gw) & mask) == 0) {
+    LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
+              "WARNING: redirect-gateway block-local: the server %s is on "
+              "the local network %s/%u: it is not blocked",
+              lvpn__ip4_str(plan->block_remote, a),
+              lvpn__ip4_str(plan->lan_net, b), plan->lan_prefix);
+    return 0;
+  }
+  return 1;
+}
+
+/* The host route that keeps the LAN's gateway on the LAN (LAN_BYPASS) and
+ * the two halves of the local network through the tunnel (LAN_HALVES):
+ * added, or deleted when !add ("already gone" is no error then). */
+enum { LAN_BYPASS = 1, LAN_HALVES = 2 };
+
+static int lan_routes(lvpn__nl_t *nl, const lvpn__tun_plan_t *plan,
+                      int ifindex, int add, int what) {
+  uint32_t half = 1u << (31 - plan->lan_prefix);
+  int i, r;
+
+  if (what & LAN_BYPASS) {
+    r = add ? ok_or_exists(lvpn__nl_route_add4(nl, plan->lan_gw, 32,
+                                               plan->lan_gw,
+                                               plan->lan_ifindex, 0))
+            : lvpn__nl_route_del4(nl, plan->lan_gw, 32, plan->lan_gw,
+                                  plan->lan_ifindex, 0);
+    if (r < 0 && (add || (r != UV_ESRCH && r != UV_ENOENT)))
+      return r;
+  }
+  for (i = 0; (what & LAN_HALVES) && i < 2; i++) {
+    uint32_t dst = plan->lan_net + (i ? half : 0);
+    r = add ? ok_or_exists(lvpn__nl_route_add4(nl, dst, plan->lan_prefix + 1,
+                                               plan->vpn_gateway, ifindex, 0))
+            : lvpn__nl_route_del4(nl, dst, plan->lan_prefix + 1,
+                                  plan->vpn_gateway, ifindex, 0);
+    if (r < 0 && (add || (r != UV_ESRCH && r != UV_ENOENT)))
+      return r;
+  }
+  return 0;
+}
+
+static int lan_block(lvpn__nl_t *nl, lvpn__tun_plan_t *plan, int ifindex) {
+  char a[16], b[16];
+  int r = lan_find(nl, plan);
+  if (r <= 0)
+    return r;
+  if ((r = lan_routes(nl, plan, ifindex, 1, LAN_BYPASS | LAN_HALVES)) < 0)
+    return r;
+  plan->lan_done = 1;
+  LVPN__LOG(nl->log, LVPN_LOG_INFO, TUN_LAYER,
+            "redirect-gateway block-local: %s/%u through the tunnel, but "
+            "its gateway %s",
+            lvpn__ip4_str(plan->lan_net, a), plan->lan_prefix,
+            lvpn__ip4_str(plan->lan_gw, b));
+  return 0;
+}
+
+/* PUSH_UPDATE: the network found the first time stays while block-local
+ * does (its halves follow a new VPN gateway: same kernel key, so the old
+ * ones go first); block-local dropped: its routes go; new: looked up. */
+static int lan_update(lvpn__nl_t *nl, const lvpn__tun_plan_t *cur,
+                      lvpn__tun_plan_t *next, int ifindex) {
+  int r;
+  if (cur->lan_done && next->block_local &&
+      cur->block_remote == next->block_remote) {
+    next->lan_gw = cur->lan_gw;
+    next->lan_net = cur->lan_net;
+    next->lan_prefix = cur->lan_prefix;
+    next->lan_ifindex = cur->lan_ifindex;
+    next->lan_done = 1;
+    if (cur->vpn_gateway != next->vpn_gateway &&
+        (r = lan_routes(nl, cur, ifindex, 0, LAN_HALVES)) < 0)
+      return r;
+    return lan_routes(nl, next, ifindex, 1, LAN_BYPASS | LAN_HALVES);
+  }
+  if (cur->lan_done &&
+      (r = lan_routes(nl, cur, ifindex, 0, LAN_BYPASS | LAN_HALVES)) < 0)
+    return r;
+  return next->block_local ? lan_block(nl, next, ifindex) : 0;
+}
+
 int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                          lvpn__tun_plan_t *plan) {
   char a[16], g[16];
@@ -463,6 +588,14 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
                                          rt->gateway, rt->via_tun ? ifindex : 0,
                                          rt->metric));
+    if (r < 0)
+      return r;
+  }
+  if (plan->block_local) {
+    /* lan_done: the network found the first time (persist-tun) */
+    r = plan->lan_done
+            ? lan_routes(nl, plan, ifindex, 1, LAN_BYPASS | LAN_HALVES)
+            : lan_block(nl, plan, ifindex);
     if (r < 0)
       return r;
   }
@@ -605,6 +738,8 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
     if (r < 0)
       return r;
   }
+  if ((r = lan_update(nl, cur, next, ifindex)) < 0)
+    return r;
   for (i = 0; i < next->n_routes6; i++) {
     const lvpn__tun_route6_t *rt = &next->routes6[i];
     if (has_route6(cur, rt))

@@ -72,6 +72,13 @@ typedef struct lvpn__tun_ipv4_params_s {
    * changes anything. */
   uint32_t net_gateway;
   int net_ifindex;
+  /* redirect-gateway block-local (with def1): the default gateway's local
+   * subnet goes through the tunnel, but for a host route to the gateway
+   * itself; nothing is blocked when `remote4` (the server's IPv4 address,
+   * 0 for an IPv6 server) is on that subnet (OpenVPN route.c
+   * add_block_local). */
+  int block_local;
+  uint32_t remote4;
 } lvpn__tun_ipv4_params_t;
 
 /** One `route-ipv6 network/bits [gateway [metric]]`. */
@@ -132,6 +139,14 @@ typedef struct lvpn__tun_plan_s {
   uint32_t net_gateway; /* 0 with net_ifindex 0: look up when applying */
   int net_ifindex;
   int server_autolocal; /* skip the host route if the server is on-link */
+  /* block-local: asked for, and the server address it spares; the local
+   * network found when applying (lan_done: its three routes are in) */
+  int block_local;
+  uint32_t block_remote;
+  int lan_done;
+  uint32_t lan_gw, lan_net;
+  unsigned int lan_prefix;
+  int lan_ifindex;
   lvpn__tun_route4_t *routes4;
   size_t n_routes4;
   /* IPv6 */

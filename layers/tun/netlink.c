@@ -689,6 +689,61 @@ int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex) {
   return 0;
 }
 
+typedef struct {
+  int ifindex;
+  uint32_t addr; /* host order: the address the subnet must hold */
+  int prefixlen; /* -1 until found */
+} subnet_find_t;
+
+static int subnet_attr(const struct nlattr *attr, void *data) {
+  uint32_t *local = data;
+  if (mnl_attr_get_type(attr) == IFA_LOCAL &&
+      mnl_attr_get_payload_len(attr) == 4)
+    memcpy(local, mnl_attr_get_payload(attr), 4);
+  return MNL_CB_OK;
+}
+
+/* The first IPv4 address of the interface whose subnet holds sf->addr. */
+static int subnet_cb(const struct nlmsghdr *nlh, void *data) {
+  subnet_find_t *sf = data;
+  const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+  uint32_t local = 0, mask;
+  if (sf->prefixlen >= 0 || nlh->nlmsg_type != RTM_NEWADDR ||
+      mnl_nlmsg_get_payload_len(nlh) < sizeof(*ifa) ||
+      ifa->ifa_family != AF_INET || (int)ifa->ifa_index != sf->ifindex ||
+      ifa->ifa_prefixlen > 32)
+    return 0;
+  mnl_attr_parse(nlh, sizeof(*ifa), subnet_attr, &local);
+  local = ntohl(local);
+  mask = ifa->ifa_prefixlen == 0 ? 0 : ~0u << (32 - ifa->ifa_prefixlen);
+  if (local != 0 && ((local ^ sf->addr) & mask) == 0)
+    sf->prefixlen = ifa->ifa_prefixlen;
+  return 0;
+}
+
+int lvpn__nl_addr_subnet4(lvpn__nl_t *nl, int ifindex, uint32_t addr,
+                          unsigned int *prefixlen) {
+  struct nlmsghdr *nlh;
+  struct ifaddrmsg *ifa;
+  subnet_find_t sf = {ifindex, addr, -1};
+  char a[16], d[IF_NAMESIZE + 8];
+  int r;
+
+  nlh = nl_begin(nl, RTM_GETADDR, NLM_F_DUMP);
+  ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+  ifa->ifa_family = AF_INET;
+  r = nl_talk(nl, "RTM_GETADDR", subnet_cb, &sf);
+  if (r < 0)
+    return r;
+  if (sf.prefixlen < 0) {
+    set_err(nl, "no IPv4 address of %s holds %s", dev_str(ifindex, d),
+            lvpn__ip4_str(addr, a));
+    return UV_ENOENT;
+  }
+  *prefixlen = (unsigned int)sf.prefixlen;
+  return 0;
+}
+
 int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
                         uint8_t gateway[16], int *has_gateway, int *ifindex) {
   route_info_t ri;

@@ -112,6 +112,10 @@ int lvpn__nl_route_get4(lvpn__nl_t *nl, uint32_t dst, uint32_t *gateway,
 /** The main table's IPv4 default route with the lowest metric: gateway
  * (0 when on-link) and interface. UV_ENETUNREACH when there is none. */
 int lvpn__nl_route_default4(lvpn__nl_t *nl, uint32_t *gateway, int *ifindex);
+/** The prefix length of the first IPv4 address on `ifindex` whose subnet
+ * holds `addr` (the local network of a gateway). UV_ENOENT when none. */
+int lvpn__nl_addr_subnet4(lvpn__nl_t *nl, int ifindex, uint32_t addr,
+                          unsigned int *prefixlen);
 /** The same for IPv6: `*has_gateway` 0 when on-link. */
 int lvpn__nl_route_get6(lvpn__nl_t *nl, const uint8_t dst[16],
                         uint8_t gateway[16], int *has_gateway, int *ifindex);

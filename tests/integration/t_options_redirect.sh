@@ -2,8 +2,11 @@
 # redirect-gateway flags and block-ipv6 against a real OpenVPN 2.6 server
 # (IPv6 pushed): for each set of flags the stock OpenVPN client runs first
 # and layervpn must leave the same routes (proto, metric and preference
-# aside): def1 ipv6 bypass-dhcp bypass-dns, local, autolocal, !ipv4, and
-# def1 ipv6 to a server reached over IPv6 (its /128 host route). With
+# aside): def1 ipv6 bypass-dhcp bypass-dns, local, autolocal, !ipv4,
+# def1 ipv6 to a server reached over IPv6 (its /128 host route), and def1
+# block-local with the default gateway on a LAN of its own (the LAN's two
+# halves into the tunnel, the gateway kept on the LAN: checked with `ip
+# route get` and a ping to the gateway). With
 # block-ipv6, an IPv6 ping into the redirected space is answered by the
 # client itself with ICMPv6 "no route" from the server's tunnel address;
 # the same when the server pushes redirect-gateway ipv6 and block-ipv6.
@@ -42,6 +45,7 @@ run() { # NAME CMD... -> the routes while CMD's tunnel is up, in $IT_DIR/NAME.ro
     fi
     routes >"$IT_DIR/$name.routes"
     if [[ $name == lvpn-* && $name == *ipv6* ]]; then block6_check; fi
+    if [[ $name == lvpn-*block-local ]]; then lan_check; fi
     it_lvpn_stop "$pid" 15 || bad "$name: no exit on SIGTERM"
     [[ -z $(routes) ]] || bad "$name: routes left: $(routes | tr '\n' ';')"
 }
@@ -80,6 +84,28 @@ compare def1 local
 compare def1 autolocal
 compare ipv6 '!ipv4'
 compare def1 ipv6 v6
+
+# block-local: the default gateway on its own LAN (198.19.77.0/24, which
+# the server does not sit on, else OpenVPN blocks nothing). The server's
+# namespace answers for the gateway, so the host route to the server via
+# it works. While the tunnel is up the LAN goes into the tunnel, but for
+# the gateway itself.
+ip -n "$IT_NS_S" addr add 198.19.77.254/24 dev vs0
+ip -n "$IT_NS_C" addr add 198.19.77.2/24 dev vc0
+ip -n "$IT_NS_C" route replace default via 198.19.77.254 dev vc0
+lan_check() { # while lvpn-def1_block-local is up
+    local via
+    via=$(ip -n "$IT_NS_C" route get 198.19.77.3 2>&1 || true)
+    [[ $via == *"dev tun0"* ]] || bad "block-local: a LAN host is not routed into the tunnel: $via"
+    via=$(ip -n "$IT_NS_C" route get 198.19.77.254 2>&1 || true)
+    [[ $via == *"dev vc0"* ]] || bad "block-local: the LAN gateway is not on the LAN: $via"
+    ip netns exec "$IT_NS_C" ping -c 1 -W 2 198.19.77.254 >/dev/null ||
+        bad "block-local: the LAN gateway does not answer"
+}
+compare def1 block-local
+ip -n "$IT_NS_C" route replace default via 198.18.0.254 dev vc0
+ip -n "$IT_NS_C" addr del 198.19.77.2/24 dev vc0
+ip -n "$IT_NS_S" addr del 198.19.77.254/24 dev vs0
 
 # Pushed by the server instead: redirect-gateway ipv6 and block-ipv6.
 it_server_stop

@@ -343,6 +343,9 @@ START_TEST(test_tun_plan_copy_and_same) {
   ck_assert_int_eq(lvpn__tun_plan_copy(&b, &a), 0);
   b.addr4 = IP4(198, 19, 0, 3);
   ck_assert(!lvpn__tun_plan_same(&a, &b));
+  ck_assert_int_eq(lvpn__tun_plan_copy(&b, &a), 0);
+  b.block_local = 1; /* redirect-gateway block-local added */
+  ck_assert(!lvpn__tun_plan_same(&a, &b));
   lvpn__tun_plan_free(&a);
   lvpn__tun_plan_free(&b);
 }
@@ -1022,6 +1025,96 @@ START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
 }
 END_TEST
 
+/* redirect-gateway block-local: the default gateway's LAN through the
+ * tunnel in two halves, a host route keeping the gateway on the LAN; all
+ * undone. Nothing is blocked when the server is on that LAN. A PUSH_UPDATE
+ * dropping block-local takes its routes away. */
+START_TEST(test_tun_block_local) {
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t plan, next;
+  lvpn__nl_t wan_nl, nl;
+  char wan[LVPN__IFNAMSIZ], name[LVPN__IFNAMSIZ];
+  uint32_t gw = 0;
+  unsigned int prefix = 0;
+  int wan_fd, fd, wan_idx, tun_idx, idx = 0;
+
+  ck_assert_int_eq(lvpn__tun_open("lvpnlan0", wan, &wan_fd), 0);
+  ck_assert_int_eq(lvpn__nl_open(&wan_nl, NULL), 0);
+  wan_idx = lvpn__nl_ifindex(&wan_nl, wan);
+  ck_assert_int_eq(lvpn__nl_link_up(&wan_nl, wan), 0);
+  ck_assert_int_eq(
+      lvpn__nl_addr_add4(&wan_nl, wan_idx, IP4(198, 18, 0, 2), 24, 0), 0);
+  ck_assert_int_eq(
+      lvpn__nl_route_add4(&wan_nl, 0, 0, IP4(198, 18, 0, 1), wan_idx, 0), 0);
+  ck_assert_int_eq(
+      lvpn__nl_addr_subnet4(&wan_nl, wan_idx, IP4(198, 18, 0, 1), &prefix), 0);
+  ck_assert_uint_eq(prefix, 24);
+  ck_assert_int_eq(
+      lvpn__nl_addr_subnet4(&wan_nl, wan_idx, IP4(198, 18, 1, 1), &prefix),
+      UV_ENOENT);
+
+  dev_open("tun", name, &fd, &nl);
+  tun_idx = lvpn__nl_ifindex(&nl, name);
+  subnet4(&p4);
+  p4.redirect_def1 = 1;
+  p4.server = p4.remote4 = IP4(198, 18, 50, 1);
+  p4.block_local = 1;
+  plan_from(&plan, 0, &p4, NULL);
+  ck_assert(plan.block_local);
+  ck_assert(!plan.lan_done); /* found when applied */
+  apply_ok(&nl, name, &plan);
+  ck_assert(plan.lan_done);
+  ck_assert_uint_eq(plan.lan_net, IP4(198, 18, 0, 0));
+  ck_assert_uint_eq(plan.lan_prefix, 24);
+  ck_assert(proc_route4(name, IP4(198, 18, 0, 0), 25, IP4(198, 19, 0, 1)));
+  ck_assert(proc_route4(name, IP4(198, 18, 0, 128), 25, IP4(198, 19, 0, 1)));
+  ck_assert(proc_route4(wan, IP4(198, 18, 0, 1), 32, IP4(198, 18, 0, 1)));
+  ck_assert_int_eq(lvpn__nl_route_get4(&nl, IP4(198, 18, 0, 77), &gw, &idx),
+                   0);
+  ck_assert_int_eq(idx, tun_idx);
+  ck_assert_int_eq(lvpn__nl_route_get4(&nl, IP4(198, 18, 0, 200), &gw, &idx),
+                   0);
+  ck_assert_int_eq(idx, tun_idx);
+  ck_assert_int_eq(lvpn__nl_route_get4(&nl, IP4(198, 18, 0, 1), &gw, &idx), 0);
+  ck_assert_int_eq(idx, wan_idx);
+  ck_assert_int_eq(lvpn__nl_route_get4(&nl, IP4(198, 18, 50, 1), &gw, &idx),
+                   0);
+  ck_assert_uint_eq(gw, IP4(198, 18, 0, 1));
+  ck_assert_int_eq(idx, wan_idx);
+
+  /* PUSH_UPDATE without block-local: the LAN is the LAN again */
+  p4.block_local = 0;
+  plan_from(&next, 0, &p4, NULL);
+  ck_assert(!lvpn__tun_plan_same(&plan, &next));
+  ck_assert_msg(lvpn__tun_update_plan(&nl, name, &plan, &next) == 0, "%s",
+                lvpn__nl_last_error(&nl));
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 0, 0), 25, 0));
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 0, 128), 25, 0));
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 0, 1), 32, 0));
+  lvpn__tun_plan_free(&next);
+
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 50, 1), 32, 0));
+  ck_assert(!proc_route4(NULL, 0, 1, 0));
+  lvpn__tun_plan_free(&plan);
+
+  /* the server on the LAN: nothing blocked (as OpenVPN) */
+  p4.block_local = 1;
+  p4.server = p4.remote4 = IP4(198, 18, 0, 9);
+  plan_from(&plan, 0, &p4, NULL);
+  apply_ok(&nl, name, &plan);
+  ck_assert(!plan.lan_done);
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 0, 0), 25, 0));
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 0, 1), 32, 0));
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+
+  dev_close(fd, &nl, &plan);
+  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
+  lvpn__nl_close(&wan_nl);
+  lvpn__tun_close(wan_fd);
+}
+END_TEST
+
 START_TEST(test_tun_netlink_errors_are_readable) {
   lvpn__nl_t nl;
   char name[LVPN__IFNAMSIZ];
@@ -1129,6 +1222,7 @@ static Suite *tun_suite(int with_root) {
     tcase_add_test(tr, test_tun_configure_net30_peer);
     tcase_add_test(tr, test_tun_replace_routes_without_gap);
     tcase_add_test(tr, test_tun_def1_keeps_server_on_previous_gateway);
+    tcase_add_test(tr, test_tun_block_local);
     tcase_add_test(tr, test_tun_netlink_errors_are_readable);
     tcase_add_test(tr, test_tun_undo_after_device_is_gone);
     suite_add_tcase(s, tr);
