@@ -237,6 +237,18 @@ LVPN_EXTERN int lvpn_client_inside_input(lvpn_client_t *c, const uint8_t *pkt,
 LVPN_EXTERN const char *lvpn_client_info(const lvpn_client_t *c,
                                          unsigned *pending_timeout_s);
 
+/** Answer the server's text challenge: an INFO / INFO_PRE whose text (see
+ * lvpn_client_info()) is "CR_TEXT:<flags>:<challenge>", flags E (echo what
+ * the user types) and R (an answer is required), sent while the server's
+ * authentication is pending. `response` (at most 768 bytes) goes back
+ * base64-encoded in a CR_RESPONSE message, as OpenVPN's cr-response; the
+ * library keeps no copy and never logs it. Servers only ask clients that
+ * announce IV_SSO=crtext (config: `setenv IV_SSO crtext`). Returns 0,
+ * LVPN_EINVAL (NULL, empty or too long) or LVPN_ESTATE (no TLS session to
+ * carry it). */
+LVPN_EXTERN int lvpn_client_cr_response(lvpn_client_t *c,
+                                        const char *response);
+
 /** The tunnel's IPv4 address and netmask (subnet topology) or peer address
  * (net30/p2p) as pushed by the server, in network byte order. Returns 0,
  * or LVPN_ESTATE before the tunnel is up or when none was pushed. */

@@ -179,6 +179,12 @@ int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
 int lvpn__client_answer_packed(lvpn_client_t *c, const char *user,
                                const char *wire);
 
+/* A CR_TEXT challenge's answer, already base64 (the management interface's
+ * cr-response): sent as CR_RESPONSE,<b64> on the control channel. 0,
+ * LVPN_EINVAL (empty, too long, not base64) or LVPN_ESTATE (no TLS session
+ * to carry it). */
+int lvpn__client_cr_response_b64(lvpn_client_t *c, const char *b64);
+
 /* client_auth.c. The username and password field for the next key-method-2:
  * 0 with user and pass set (both NULL without auth-user-pass; they stay valid
  * until the next lvpn__client_auth_ call), 1 when the host was asked and the

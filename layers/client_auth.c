@@ -7,6 +7,8 @@
  * private key. Secrets are never logged. */
 #include "layers/client.h"
 
+#include <mbedtls/base64.h>
+#include <mbedtls/platform_util.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +308,49 @@ int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason) {
                "'auth-retry interact'");
     return 0;
   }
+}
+
+/* CR_TEXT (management-notes.txt "crtext"): the answer goes back as
+ * CR_RESPONSE,<base64> while the server waits (AUTH_PENDING), as OpenVPN's
+ * cr-response. Its bytes are zeroed once sent. */
+#define CR_RESPONSE_MAX 768 /* answer bytes; base64 of it fits a message */
+
+int lvpn__client_cr_response_b64(lvpn_client_t *c, const char *b64) {
+  char msg[sizeof("CR_RESPONSE,") + 4 * ((CR_RESPONSE_MAX + 2) / 3)];
+  size_t n, olen = 0;
+  int rc;
+
+  if (c == NULL || b64 == NULL)
+    return LVPN_EINVAL;
+  n = strlen(b64);
+  /* valid base64 of at least one byte: the decoder only measures here */
+  if (n == 0 || n > sizeof(msg) - sizeof("CR_RESPONSE,") ||
+      mbedtls_base64_decode(NULL, 0, &olen, (const unsigned char *)b64, n) !=
+          MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL ||
+      olen == 0)
+    return LVPN_EINVAL;
+  snprintf(msg, sizeof(msg), "CR_RESPONSE,%s", b64);
+  rc = lvpn__tlssession_send_ctlmsg(&c->tls, msg);
+  mbedtls_platform_zeroize(msg, sizeof(msg));
+  if (rc == 0)
+    auth_log(c, LVPN_LOG_INFO, "challenge response sent (CR_RESPONSE)");
+  return rc;
+}
+
+int lvpn_client_cr_response(lvpn_client_t *c, const char *response) {
+  unsigned char b64[4 * ((CR_RESPONSE_MAX + 2) / 3) + 1];
+  size_t n, olen = 0;
+  int rc;
+
+  if (c == NULL || response == NULL || (n = strlen(response)) == 0 ||
+      n > CR_RESPONSE_MAX)
+    return LVPN_EINVAL;
+  if (mbedtls_base64_encode(b64, sizeof(b64), &olen,
+                            (const unsigned char *)response, n) != 0)
+    return LVPN_EINVAL;
+  rc = lvpn__client_cr_response_b64(c, (const char *)b64);
+  mbedtls_platform_zeroize(b64, sizeof(b64));
+  return rc;
 }
 
 /* AUTH_PENDING (the server needs more time: SSO, 2FA) and INFO / INFO_PRE

@@ -424,6 +424,12 @@ static void host_key_passphrase(void *ud, const char *pass) {
     lvpn_client_stop(m->client);
 }
 
+static int host_cr_response(void *ud, const char *b64) {
+  lvpn_mgmt_t *m = ud;
+  return m->client == NULL ? LVPN_ESTATE
+                           : lvpn__client_cr_response_b64(m->client, b64);
+}
+
 static void host_close(void *ud) { conn_finish(ud); }
 
 static uint32_t host_now(void *ud) {
@@ -568,6 +574,7 @@ int lvpn_mgmt_new(lvpn_mgmt_t **out, lvpn_client_t *c) {
                                 .hold_release = host_hold_release,
                                 .credentials = host_credentials,
                                 .key_passphrase = host_key_passphrase,
+                                .cr_response = host_cr_response,
                                 .stats = host_stats,
                                 .bytecount = host_bytecount,
                                 .close = host_close,

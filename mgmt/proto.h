@@ -64,6 +64,9 @@ typedef struct {
   void (*credentials)(void *ud, const char *user, const char *pass);
   /* the queried private key passphrase, lent for the call (zeroed after) */
   void (*key_passphrase)(void *ud, const char *pass);
+  /* cr-response: the base64 answer to a CR_TEXT challenge (checked to be
+   * base64), lent for the call; returns 0 or an LVPN_E* code */
+  int (*cr_response)(void *ud, const char *b64);
   /* numbers for status; returns 0, or -1 when there is no connection */
   int (*stats)(void *ud, lvpn__mgmt_stats_t *st);
   /* bytecount interval changed (0: off) */

@@ -92,8 +92,10 @@ int lvpn__tlssession_send_ctlmsg(lvpn__tlssession_t *t, const char *msg) {
   t->ctl_msgs_out++;
   LVPN__TRACE_CTLMSG(t->base.trace, t->base.name, "control_out", msg,
                      strlen(msg));
+  /* a challenge answer (a one-time code, say) is a secret: never logged */
   LVPN__LOG(t->base.log, LVPN_LOG_VERBOSE, t->base.name, "SENT CONTROL: '%s'",
-            msg);
+            strncmp(msg, "CR_RESPONSE,", 12) == 0 ? "CR_RESPONSE,[not logged]"
+                                                  : msg);
   /* Control messages go with their terminating NUL (§4.1). */
   return tlss_write_record(t, (const uint8_t *)msg, strlen(msg) + 1);
 }

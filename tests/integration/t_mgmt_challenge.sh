@@ -5,7 +5,10 @@
 # username/password SC:1,TEXT" and the GUI's SCRV1 reply reaches the
 # server's script; a dynamic challenge (AUTH_FAILED,CRV1 with auth-retry
 # interact) shows ">PASSWORD:Verification Failed: 'Auth' ['CRV1:...']", and
-# the next query's "CRV1::state::response" reply connects. One server start.
+# the next query's "CRV1::state::response" reply connects. Then a server
+# whose management interface asks a CR_TEXT challenge (2FA): the GUI's
+# cr-response answer is sent as CR_RESPONSE and admits us; a wrong one is
+# refused by the server.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
@@ -91,6 +94,59 @@ else
     bad "dynamic challenge through the management interface"
 fi
 
+it_server_stop
+
+# 3. CR_TEXT (management-notes.txt "crtext"): the server's management
+# interface answers our connection with client-pending-auth ... "CR_TEXT:..."
+# (AUTH_PENDING and INFO_PRE,CR_TEXT:...). The GUI sees >INFOMSG:CR_TEXT:...,
+# a response that is not base64 is refused, then the cr-response answer
+# reaches the server as CR_RESPONSE and admits us; the answer is never in
+# our log. A wrong answer: the server denies the client (AUTH_FAILED).
+here=$(cd "$(dirname "$0")" && pwd)
+it_server_conf proto=udp wrap=tls-crypt extra=disable-dco \
+    extra="management 127.0.0.1 7505" extra=management-hold \
+    extra=management-client-auth extra=auth-user-pass-optional
+mlog=$IT_DIR/mgmt-crtext.log
+IT_BG_LOG=$mlog it_bg_in_server python3 "$here/mgmt_crtext.py" 7505 \
+    "CR_TEXT:R,E:Enter the code from your token" 30 424242 >/dev/null
+it_server_start
+it_client_conf proto=udp wrap=tls-crypt extra="setenv IV_SSO crtext" \
+    extra="management $IT_DIR/mgmt.sock unix" extra=management-hold
+cr_steps() { # ANSWER -> CR: the GUI's side up to the accepted cr-response
+    CR=("<>HOLD:Waiting for hold release:0" ">state on" ">hold release"
+        "<>INFOMSG:CR_TEXT:R,E:Enter the code from your token"
+        ">cr-response $1!" "<ERROR: cr-response: the response is not base64 .*"
+        ">cr-response $(printf %s "$1" | base64)" "<SUCCESS: command succeeded")
+}
+cr_steps 424242
+if session crtext "${CR[@]}" "<>STATE:\d+,CONNECTED,SUCCESS,.*" "${END[@]}" &&
+    grep -qx 'iv_sso crtext' "$mlog" && grep -qx 'response 424242' "$mlog" &&
+    grep -qx 'allow' "$mlog" &&
+    grep -qF "SENT CONTROL [client1]: 'INFO_PRE,CR_TEXT:R,E:Enter the code" "$IT_DIR/server.log"; then
+    echo "ok: CR_TEXT: >INFOMSG:CR_TEXT shown, bad base64 refused, the cr-response answer admitted us"
+else
+    bad "CR_TEXT challenge through the management interface"
+    cat "$mlog"
+fi
+if grep -q -e 424242 -e "$(printf 424242 | base64)" "$IT_DIR/crtext.log"; then
+    bad "CR_TEXT: the answer is in our log"
+fi
+cr_steps 999999
+rm -f "$IT_DIR/mgmt.sock"
+pid=$(it_lvpn_start "$IT_DIR/crtext_wrong.log")
+rc=0
+timeout -s KILL 90 python3 "$IT_DIR/drive.py" "$IT_DIR/mgmt.sock" \
+    "$IT_DIR/crtext_wrong.transcript" "${CR[@]}" \
+    "<>STATE:\d+,EXITING,auth-failure,.*" >"$IT_DIR/crtext_wrong.drive" 2>&1 || rc=$?
+it_lvpn_wait_exit "$pid" 20 || { it_lvpn_stop "$pid" 5 || true; rc=1; }
+if ((rc == 0)) && grep -q 'exiting: .*(LVPN_EAUTH_FAILED)' "$IT_DIR/crtext_wrong.log" &&
+    grep -qx 'response 999999' "$mlog" && grep -qx 'deny' "$mlog"; then
+    echo "ok: CR_TEXT: a wrong answer reached the server, which refused it (auth-failure)"
+else
+    bad "CR_TEXT with a wrong answer"
+    cat "$mlog" "$IT_DIR/crtext_wrong.drive" "$IT_DIR/crtext_wrong.transcript"
+    tail -n 20 "$IT_DIR/crtext_wrong.log"
+fi
 it_server_stop
 if ((fail)); then echo "FAIL: t_mgmt_challenge"; exit 1; fi
 echo "PASS: t_mgmt_challenge"

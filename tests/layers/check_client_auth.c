@@ -95,6 +95,27 @@ START_TEST(test_client_auth_no_callback_fails_clearly) {
 }
 END_TEST
 
+/* A CR_TEXT answer is checked before anything is sent, and needs a TLS
+ * session to carry it (none before start). */
+START_TEST(test_client_auth_cr_response_checks) {
+  lvpn_client_t *c = client_with(NULL, NULL, NULL);
+  char big[770];
+  memset(big, 'x', sizeof(big) - 1);
+  big[sizeof(big) - 1] = '\0';
+  ck_assert_int_eq(lvpn_client_cr_response(NULL, "1"), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_client_cr_response(c, NULL), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_client_cr_response(c, ""), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_client_cr_response(c, big), LVPN_EINVAL);
+  big[768] = '\0'; /* the longest answer */
+  ck_assert_int_eq(lvpn_client_cr_response(c, big), LVPN_ESTATE);
+  ck_assert_int_eq(lvpn_client_cr_response(c, "424242"), LVPN_ESTATE);
+  ck_assert_int_eq(lvpn__client_cr_response_b64(c, "not*b64"), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn__client_cr_response_b64(c, ""), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn__client_cr_response_b64(c, "NDI0MjQy"), LVPN_ESTATE);
+  client_done(c);
+}
+END_TEST
+
 START_TEST(test_client_auth_answer_in_callback) {
   asked_t a = {.mode = 1, .user = "alice", .pass = "secret"};
   lvpn_client_t *c = client_asked(&a, NULL, NULL, NULL);
@@ -512,6 +533,7 @@ LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
                test_client_auth_key_pass_from_host_not_shared,
                test_client_auth_packed_answer,
                test_client_auth_no_callback_fails_clearly,
+               test_client_auth_cr_response_checks,
                test_client_auth_answer_in_callback,
                test_client_auth_answer_later, test_client_auth_refused,
                test_client_auth_static_challenge,

@@ -14,7 +14,8 @@ static int drop_after_out; /* the host drops the peer after N writes */
 typedef struct {
   char out[16384];
   size_t len;
-  int signum, releases, creds, keys, closes;
+  int signum, releases, creds, keys, closes, crs, cr_rc;
+  char cr[128];
   unsigned bytecount;
   char user[64], pass[64], key_pass[64];
   int ignore_signals;
@@ -48,6 +49,12 @@ static void f_key(void *ud, const char *p) {
   f->keys++;
   snprintf(f->key_pass, sizeof(f->key_pass), "%s", p);
 }
+static int f_cr(void *ud, const char *b64) {
+  fake_t *f = ud;
+  f->crs++;
+  snprintf(f->cr, sizeof(f->cr), "%s", b64);
+  return f->cr_rc;
+}
 static int f_stats(void *ud, lvpn__mgmt_stats_t *st) {
   (void)ud;
   st->tun_read = 1;
@@ -72,7 +79,7 @@ static void setup_pw(const char *pw) {
   memset(&fk, 0, sizeof(fk));
   host = (lvpn__mgmt_host_t){.ud = &fk, .out = f_out, .signal = f_signal,
                              .hold_release = f_release, .credentials = f_creds,
-                             .key_passphrase = f_key,
+                             .key_passphrase = f_key, .cr_response = f_cr,
                              .stats = f_stats, .bytecount = f_bytecount,
                              .close = f_close, .now = f_now, .pid = 4242,
                              .title = "layervpn test", .password = pw};
@@ -262,6 +269,30 @@ START_TEST(test_proto_private_key_passphrase) {
                    "SUCCESS: 'Auth' password entered, but not yet verified\r\n");
   ck_assert_int_eq(fk.creds, 1);
   ck_assert_int_eq(fk.keys, 1);
+}
+END_TEST
+
+/* cr-response: base64 passed on as given; anything else refused with a
+ * reason, and the host's refusal (no connection) said plainly. */
+START_TEST(test_proto_cr_response) {
+  ck_assert_str_eq(cmd("cr-response\n"),
+                   "ERROR: the 'cr-response' command requires 1 parameter\r\n");
+  ck_assert_str_eq(cmd("cr-response not*base64\n"),
+                   "ERROR: cr-response: the response is not base64 "
+                   "(cr-response SGVsbG8=)\r\n");
+  ck_assert_str_eq(cmd("cr-response =\n"),
+                   "ERROR: cr-response: the response is not base64 "
+                   "(cr-response SGVsbG8=)\r\n");
+  ck_assert_int_eq(fk.crs, 0);
+  ck_assert_str_eq(cmd("cr-response NDI0MjQy\n"),
+                   "SUCCESS: command succeeded\r\n");
+  ck_assert_int_eq(fk.crs, 1);
+  ck_assert_str_eq(fk.cr, "NDI0MjQy");
+  fk.cr_rc = LVPN_ESTATE;
+  ck_assert_str_eq(cmd("cr-response NDI0MjQy\n"),
+                   "ERROR: cr-response: no connection to the server to send "
+                   "it on\r\n");
+  ck_assert_int_eq(fk.crs, 2);
 }
 END_TEST
 
@@ -465,6 +496,7 @@ LVPN_TEST_MAIN("mgmt_proto", 0, setup, teardown,
                test_proto_hold_and_release,
                test_proto_username_password_exchange,
                test_proto_private_key_passphrase,
+               test_proto_cr_response,
                test_proto_pending_requests_repeat_on_connect,
                test_proto_restart_hold_carries_wait,
                test_proto_challenges,
