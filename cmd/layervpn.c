@@ -63,6 +63,7 @@ typedef struct {
   uint64_t start_ns;
   cli_proc_t proc; /* daemon, log, writepid, status (cmd/process.c) */
   lvpn_config_t *first_cfg; /* cmd_connect's read, for the first start */
+  lvpn_cli_aprompt_t crtext; /* a server's CR_TEXT challenge on the tty */
 } cli_t;
 
 static void usage(FILE *f) {
@@ -142,6 +143,7 @@ static void cli_close_all(cli_t *cli) {
   if (cli->stats_interval > 0 &&
       !uv_is_closing((uv_handle_t *)&cli->stats_timer))
     uv_close((uv_handle_t *)&cli->stats_timer, NULL);
+  lvpn_cli_aprompt_cancel(&cli->crtext);
   if (cli->mgmt != NULL)
     lvpn_mgmt_close(cli->mgmt, NULL);
   cli->mgmt = NULL;
@@ -151,8 +153,66 @@ static void cli_close_all(cli_t *cli) {
 
 static int cli_new_client(cli_t *cli);
 
+static void crtext_answered(lvpn_cli_aprompt_t *p, const char *answer) {
+  cli_t *cli = p->data;
+  int rc;
+  if (cli->client == NULL)
+    return;
+  if (answer == NULL) {
+    fprintf(stderr, "layervpn: no answer to the server's challenge (end of "
+                    "input)\n");
+    return;
+  }
+  rc = lvpn_client_cr_response(cli->client, answer);
+  if (rc != 0)
+    fprintf(stderr, "layervpn: cannot send the challenge answer: %s\n",
+            lvpn_strerror(rc));
+}
+
+/* A server's CR_TEXT:flags:text challenge (2FA) while its authentication
+ * is pending: with R (an answer is required) it is asked on the terminal
+ * without blocking the loop (the connection is open), echoed with E, and
+ * the answer goes back as CR_RESPONSE. No terminal: one line says how to
+ * answer instead. A management interface answers it itself. */
+static void cli_crtext(cli_t *cli, lvpn_client_t *c) {
+  const char *t = lvpn_client_info(c, NULL), *text;
+  char flags[32], q[600];
+  size_t fl;
+
+  if (strncmp(t, "CR_TEXT:", 8) != 0)
+    return;
+  t += 8;
+  text = strchr(t, ':');
+  if (text == NULL) {
+    fprintf(stderr, "layervpn: the server's challenge has no text after its "
+                    "flags (CR_TEXT:flags:text): not asked\n");
+    return;
+  }
+  fl = (size_t)(text - t) < sizeof(flags) ? (size_t)(text - t)
+                                          : sizeof(flags) - 1;
+  memcpy(flags, t, fl);
+  flags[fl] = '\0';
+  text++;
+  if (strchr(flags, 'R') == NULL)
+    return; /* no answer wanted: the log shows the text */
+  snprintf(q, sizeof(q), "CHALLENGE: %s", text);
+  cli->crtext.data = cli;
+  if (lvpn_cli_aprompt_start(&cli->crtext, cli->loop, q,
+                             strchr(flags, 'E') != NULL, crtext_answered) != 0)
+    fprintf(stderr,
+            "layervpn: the server asks '%s' and no terminal can answer it "
+            "(no /dev/tty): answer it with a management interface's "
+            "cr-response\n",
+            text);
+}
+
 static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
   cli_t *cli = lvpn_client_get_data(c);
+  if (ev == LVPN_EVENT_INFO && cli->mgmt == NULL)
+    cli_crtext(cli, c);
+  else if (ev == LVPN_EVENT_CONNECTED || ev == LVPN_EVENT_RESTARTING ||
+           ev == LVPN_EVENT_STOPPED)
+    lvpn_cli_aprompt_cancel(&cli->crtext); /* the question is moot */
   if (cli->mgmt != NULL && ev == LVPN_EVENT_STOPPED && cli->restart_sig != 0)
     lvpn_mgmt_set_client(cli->mgmt, NULL); /* not exiting: a new one comes */
   else if (cli->mgmt != NULL)

@@ -81,3 +81,107 @@ out:
   close(fd);
   return rc;
 }
+
+/* ---- on the loop ---- */
+
+static void aprompt_closed(uv_handle_t *h) {
+  lvpn_cli_aprompt_t *p = h->data;
+  if (p->restore) {
+    tcsetattr(p->fd, TCSANOW, &p->saved);
+    tty_write(p->fd, "\n"); /* the newline the user typed was not echoed */
+    p->restore = 0;
+  }
+  close(p->fd);
+  p->fd = -1;
+  p->busy = 0;
+}
+
+static void aprompt_end(lvpn_cli_aprompt_t *p) {
+  uv_poll_stop(&p->poll);
+  uv_close((uv_handle_t *)&p->poll, aprompt_closed);
+}
+
+static void aprompt_readable(uv_poll_t *h, int status, int events) {
+  lvpn_cli_aprompt_t *p = h->data;
+  char buf[256];
+  ssize_t r;
+  size_t i;
+
+  (void)events;
+  if (status < 0) {
+    aprompt_end(p);
+    p->done(p, NULL);
+    return;
+  }
+  r = read(p->fd, buf, sizeof(buf));
+  if (r < 0 && (errno == EAGAIN || errno == EINTR))
+    return;
+  for (i = 0; r > 0 && i < (size_t)r; i++) {
+    if (buf[i] == '\n' || buf[i] == '\r') {
+      p->line[p->n] = '\0';
+      explicit_bzero(buf, sizeof(buf));
+      aprompt_end(p);
+      p->done(p, p->line);
+      explicit_bzero(p->line, sizeof(p->line));
+      p->n = 0;
+      return;
+    }
+    if (p->n + 1 < sizeof(p->line))
+      p->line[p->n++] = buf[i];
+  }
+  explicit_bzero(buf, sizeof(buf));
+  if (r <= 0) { /* end of input (Ctrl-D on an empty line) or an error */
+    explicit_bzero(p->line, sizeof(p->line));
+    p->n = 0;
+    aprompt_end(p);
+    p->done(p, NULL);
+  }
+}
+
+int lvpn_cli_aprompt_start(lvpn_cli_aprompt_t *p, uv_loop_t *loop,
+                           const char *prompt, int echo,
+                           lvpn_cli_aprompt_cb done) {
+  struct termios quiet;
+  int fd;
+
+  if (p->busy)
+    return -1;
+  fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return -1;
+  p->fd = fd;
+  p->busy = 1;
+  p->n = 0;
+  p->restore = 0;
+  p->done = done;
+  if (!echo && tcgetattr(fd, &p->saved) == 0) {
+    quiet = p->saved;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    if (tcsetattr(fd, TCSANOW, &quiet) == 0)
+      p->restore = 1;
+  }
+  if (uv_poll_init(loop, &p->poll, fd) != 0) {
+    if (p->restore)
+      tcsetattr(fd, TCSANOW, &p->saved);
+    close(fd);
+    p->fd = -1;
+    p->busy = 0;
+    return -1;
+  }
+  p->poll.data = p;
+  if (tty_write(fd, prompt) != 0 || tty_write(fd, " ") != 0 ||
+      uv_poll_start(&p->poll, UV_READABLE, aprompt_readable) != 0) {
+    uv_close((uv_handle_t *)&p->poll, aprompt_closed);
+    return -1;
+  }
+  return 0;
+}
+
+void lvpn_cli_aprompt_cancel(lvpn_cli_aprompt_t *p) {
+  if (!p->busy || uv_is_closing((uv_handle_t *)&p->poll))
+    return;
+  explicit_bzero(p->line, sizeof(p->line));
+  p->n = 0;
+  aprompt_end(p);
+}

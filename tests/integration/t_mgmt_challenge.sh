@@ -8,7 +8,8 @@
 # the next query's "CRV1::state::response" reply connects. Then a server
 # whose management interface asks a CR_TEXT challenge (2FA): the GUI's
 # cr-response answer is sent as CR_RESPONSE and admits us; a wrong one is
-# refused by the server.
+# refused by the server; without a management interface, layervpn asks it
+# on its terminal.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/auth_lib.sh"
@@ -147,6 +148,22 @@ else
     cat "$mlog" "$IT_DIR/crtext_wrong.drive" "$IT_DIR/crtext_wrong.transcript"
     tail -n 20 "$IT_DIR/crtext_wrong.log"
 fi
+
+# 4. The same challenge without a management interface: layervpn connect
+# asks it on its terminal (a pty here) while the loop runs, and the typed
+# answer admits us.
+it_client_conf proto=udp wrap=tls-crypt extra="setenv IV_SSO crtext"
+log=$IT_DIR/crtext_tty.log
+pid=$(auth_client_start "$log" "CHALLENGE: Enter the code from your token" 424242)
+if it_wait_log "$log" 'Initialization Sequence Completed' 30 &&
+    (($(grep -cx 'response 424242' "$mlog") == 2)); then
+    echo "ok: CR_TEXT: asked on the terminal, the typed answer admitted us"
+else
+    bad "CR_TEXT on the terminal"
+    cat "$mlog"; tail -n 20 "$log"
+fi
+it_lvpn_stop "$pid" 10 || bad "CR_TEXT on the terminal: no exit on SIGTERM"
+[[ $(auth_runner_status) == 0 ]] || bad "CR_TEXT on the terminal: exit status $(auth_runner_status)"
 it_server_stop
 if ((fail)); then echo "FAIL: t_mgmt_challenge"; exit 1; fi
 echo "PASS: t_mgmt_challenge"
