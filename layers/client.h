@@ -179,6 +179,10 @@ int lvpn__client_set_credentials(lvpn_client_t *c, const char *user,
 int lvpn__client_answer_packed(lvpn_client_t *c, const char *user,
                                const char *wire);
 
+/* The largest tun MTU the client takes from the server (IV_MTU): 1600,
+ * or more with tun-mtu / tun-mtu-max, as OpenVPN 2.6's tun_max_mtu. */
+int lvpn__client_tun_mtu_max(const lvpn_config_t *cfg);
+
 /* A CR_TEXT challenge's answer, already base64 (the management interface's
  * cr-response): sent as CR_RESPONSE,<b64> on the control channel. 0,
  * LVPN_EINVAL (empty, too long, not base64) or LVPN_ESTATE (no TLS session

@@ -368,6 +368,28 @@ int lvpn__client_config_tun_mtu(const lvpn_config_t *cfg) {
   return lvpn__frame_link_to_tun_mtu(&fr, (unsigned)cfg->link_mtu);
 }
 
+int lvpn__client_tun_mtu_max(const lvpn_config_t *cfg) {
+  int m = 1600, t = lvpn__client_config_tun_mtu(cfg);
+  if (t > m)
+    m = t;
+  if (cfg->tun_mtu_max > m)
+    m = cfg->tun_mtu_max;
+  return m < LVPN_TUN_MTU_LIMIT ? m : LVPN_TUN_MTU_LIMIT;
+}
+
+/* A pushed tun-mtu above what we announced (IV_MTU) is cut to it, with
+ * OpenVPN 2.6's error line (init.c do_deferred_options). */
+static void clamp_pushed_mtu(lvpn_client_t *c) {
+  int max = lvpn__client_tun_mtu_max(c->cfg);
+  if (c->tls.push.tun_mtu <= max)
+    return;
+  LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+            "Server-pushed tun-mtu is too large, please add tun-mtu-max %d "
+            "in the client configuration (tun-mtu %d used)",
+            c->tls.push.tun_mtu, max);
+  c->tls.push.tun_mtu = max;
+}
+
 /* fragment and mssfix sizes into the data channel parameters; -1 (the
  * client failed) when `fragment` leaves no room for data. */
 static int client_mtu(lvpn_client_t *c, const lvpn__push_t *push,
@@ -432,6 +454,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   const char *cipher;
   int rc, ekm, comp, epoch;
 
+  clamp_pushed_mtu(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Control channel up: PUSH_REPLY after %llu ms (%d options)",
             (unsigned long long)(uv_now(c->loop) - c->start_ms),
@@ -579,6 +602,7 @@ void lvpn__client_on_push_update(lvpn__tlssession_t *t,
 
   if (!c->connected)
     return;
+  clamp_pushed_mtu(c);
   if (changed & LVPN__PU_KEEPALIVE)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
               "WARNING: PUSH_UPDATE keepalive (ping %d, ping-restart %d) "

@@ -21,7 +21,6 @@
    LVPN__IV_PROTO_AUTH_FAIL_TEMP | LVPN__IV_PROTO_DYN_TLS_CRYPT |           \
    LVPN__IV_PROTO_DATA_EPOCH | LVPN__IV_PROTO_PUSH_UPDATE |                 \
    LVPN__IV_PROTO_AUTH_PENDING_KW | LVPN__IV_PROTO_DNS_OPTION_V2)
-#define IV_MTU 1600
 
 static void client_log(lvpn_client_t *c, int level, const char *fmt,
                        const char *arg) {
@@ -252,7 +251,7 @@ static int client_km2(lvpn_client_t *c, lvpn__km2_client_t *km2) {
     return rc;
   memset(&pi, 0, sizeof(pi));
   pi.version = PACKAGE_VERSION;
-  pi.mtu = IV_MTU;
+  pi.mtu = lvpn__client_tun_mtu_max(cfg);
   pi.ciphers = cfg->data_ciphers;
   pi.proto = c->iv_proto = IV_PROTO_BITS;
   /* Bench/test hook: LVPN_TEST_NO_EPOCH=1 leaves epoch data keys out of

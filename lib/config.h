@@ -247,6 +247,8 @@ struct lvpn_config_s {
   /* tun, timers */
   int tun_mtu; /* default 1500 */
   bool tun_mtu_given;
+  int tun_mtu_max; /* tun-mtu-max: the largest pushed tun-mtu taken (0:
+                      not given; the least is 1600, as OpenVPN 2.6) */
   int tun_mtu_extra; /* tun-mtu-extra (0): lowers the computed MSS */
   bool disable_offload; /* no TUN offloads (layers/tun/tun_io.c) */
   int link_mtu;      /* link-mtu (deprecated), 0: not given */

@@ -50,6 +50,7 @@ static const struct {
     CF(connect_retry_max), CF(connect_timeout),
     CF(server_poll_timeout), CF(explicit_exit_notify),
     CF(tun_mtu),        CF(tun_mtu_given),
+    CF(tun_mtu_max),
     CF(mssfix),
     CF(mssfix_mtu),     CF(mssfix_fixed),
     CF(mssfix_default), CF(tun_mtu_extra),

@@ -4,19 +4,24 @@
  * MTU options have OpenVPN 2.6's meaning: fragment N [mtu] (UDP only),
  * mssfix [N [mtu|fixed]], tun-mtu-extra N (lowers the computed MSS; our
  * buffers are fixed-size), link-mtu N (deprecated: warns; the tun MTU is
- * derived from it, and it excludes tun-mtu).
+ * derived from it, and it excludes tun-mtu), tun-mtu-max N (the largest
+ * pushed tun-mtu taken, sent as IV_MTU). Our packet buffers are fixed:
+ * tun-mtu and tun-mtu-max above LVPN_TUN_MTU_LIMIT, link-mtu above
+ * LVPN_LINK_MTU_LIMIT are refused with that limit.
  * Accepted with a warning: prng (as OpenVPN 2.6: the TLS library's
  *   generator is used).
  * Accepted, our behaviour being what it asks: mute-replay-warnings (replay
  *   drops are counted and logged only at verb 7, where OpenVPN warns at
  *   verb 1).
- * Refused: no-replay, no-iv (would weaken the tunnel), and tun-mtu-max,
- *   replay-persist, shaper until implemented.
+ * Refused: no-replay, no-iv (would weaken the tunnel), and replay-persist,
+ *   shaper until implemented.
  */
 #include "lib/config_opts.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "lib/pbuf.h"
 
 static int fn_cipher(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                      int n) {
@@ -145,18 +150,43 @@ static int fn_fragment(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* An MTU OpenVPN takes (68..hi) but our packet buffers do not hold: one
+ * error that says the largest that works. */
+static int get_mtu(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, const char *s,
+                   int lo, int hi, int limit, int *out) {
+  int v = 0;
+  if (lvpn__opt_get_int(a, o, s, lo, hi, &v) != 0)
+    return LVPN_ECONFIG;
+  if (v > limit)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'%s %d' is more than layervpn's packet buffers "
+                          "hold: at most %d",
+                          o->name, v, limit);
+  *out = v;
+  return 0;
+}
+
 static int fn_tun_mtu(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                       char *const *p, int n) {
-  if (lvpn__opt_get_int(a, o, p[0], 68, 65535, &a->cfg->tun_mtu) != 0)
+  if (get_mtu(a, o, p[0], 68, 65535, LVPN_TUN_MTU_LIMIT, &a->cfg->tun_mtu) !=
+      0)
     return LVPN_ECONFIG;
   a->cfg->tun_mtu_given = true;
   return 0;
 }
 
+/* tun-mtu-max N (OpenVPN 2.6): the largest tun-mtu a server may push, sent
+ * as IV_MTU; below 1600 it changes nothing (1600 is always taken). */
+static int fn_tun_mtu_max(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                          char *const *p, int n) {
+  return get_mtu(a, o, p[0], 68, 65536, LVPN_TUN_MTU_LIMIT,
+                 &a->cfg->tun_mtu_max);
+}
+
 static int fn_link_mtu(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                        char *const *p, int n) {
-  int v;
-  if (lvpn__opt_get_int(a, o, p[0], 100, 65535, &v) != 0)
+  int v = 0;
+  if (get_mtu(a, o, p[0], 100, 65535, LVPN_LINK_MTU_LIMIT, &v) != 0)
     return LVPN_ECONFIG;
   lvpn__opt_warn(a, "'%s' is deprecated (OpenVPN 2.6): the tun MTU is "
                     "derived from it as OpenVPN does; set 'tun-mtu' instead",
@@ -220,7 +250,7 @@ static const lvpn__opt_t opts[] = {
                                  "be turned off (removed in OpenVPN 2.7)"),
     OPT_REFUSE_HARD("no-iv", "was removed in OpenVPN 2.5: it weakened the "
                              "tunnel"),
-    OPT_TODO("tun-mtu-max"),
+    OPT_FN("tun-mtu-max", 1, 1, fn_tun_mtu_max),
     OPT_TODO("replay-persist"),
     OPT_TODO("shaper"),
 };

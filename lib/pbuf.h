@@ -24,6 +24,13 @@
  * P_DATA_V2 header (4) + packet id (4) + tag/HMAC (64) + IV (16), or any
  * control header including tls-crypt (1+8+8+32+1+32+8+4 = 94). */
 #define LVPN_PBUF_HEADROOM 160
+/* The largest wire packet a buffer holds after its headroom, and so the
+ * largest link-mtu; and the largest tun MTU whose packets still fit once
+ * the costliest data-channel wrapping is added (P_DATA_V2 4, HMAC-SHA512 64,
+ * CBC IV 16, packet id 4, CBC padding 16, compression header 2, fragment
+ * header 4: 110). tun-mtu, tun-mtu-max and a pushed tun-mtu stay within it. */
+#define LVPN_LINK_MTU_LIMIT (LVPN_PBUF_CAP - LVPN_PBUF_HEADROOM)
+#define LVPN_TUN_MTU_LIMIT (LVPN_LINK_MTU_LIMIT - 110)
 
 /* Per-packet metadata carried between layers, so a header is parsed once:
  * the packetmuxer decodes a control header into it on the way up, the

@@ -15,6 +15,9 @@
 #    GCM tag) - 40 (inner IP + TCP headers).
 # 3. link-mtu 1500, tun-mtu-extra 32, mssfix 1400: the tun MTU link-mtu stands
 #    for and the MSS equal those of the stock OpenVPN 2.6 client.
+# 4. tun-mtu-max: a server that pushes tun-mtu 1700 gets IV_MTU=1600 and a
+#    tun0 of 1600 by default (OpenVPN 2.6's error line), IV_MTU=1700 and
+#    working 1700-byte packets with tun-mtu-max 1700.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -210,6 +213,38 @@ if pid=$(up "$log"); then
     [[ -n $o_mss && $o_mss == "${s_mss:-}" ]] || bad "options: MSS differs from the stock client"
     it_lvpn_stop "$pid" 10 || bad "options: client did not exit on SIGTERM"
     [[ $fail == 0 ]] && echo "ok: link-mtu, tun-mtu-extra and mssfix N as the stock 2.6 client"
+fi
+it_server_stop
+
+# ---- 4. tun-mtu-max ---------------------------------------------------------------
+# The server runs tun-mtu 1700 and pushes it. By default we announce IV_MTU=1600
+# and cut the pushed value to that, with OpenVPN 2.6's error line; with
+# tun-mtu-max 1700 we announce 1700, take it, and 1700-byte packets (DF set)
+# cross the tunnel both ways.
+it_server_conf ciphers=AES-256-GCM extra="tun-mtu 1700" push="tun-mtu 1700"
+it_server_start
+it_client_conf ciphers=AES-256-GCM
+log=$IT_DIR/lvpn-mtumax-default.log
+if pid=$(up "$log"); then
+    grep -q 'Server-pushed tun-mtu is too large, please add tun-mtu-max 1700' "$log" ||
+        bad "tun-mtu-max: no error line for the pushed 1700"
+    mtu=$(ip -n "$IT_NS_C" -o link show tun0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+    [[ $mtu == 1600 ]] || bad "tun-mtu-max: default tun0 mtu $mtu, want 1600"
+    grep -q 'IV_MTU=1600' "$IT_DIR/server.log" || bad "tun-mtu-max: the server saw no IV_MTU=1600"
+    it_lvpn_stop "$pid" 10 || bad "tun-mtu-max: client did not exit on SIGTERM"
+fi
+it_client_conf ciphers=AES-256-GCM extra="tun-mtu-max 1700"
+log=$IT_DIR/lvpn-mtumax-1700.log
+if pid=$(up "$log"); then
+    mtu=$(ip -n "$IT_NS_C" -o link show tun0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')
+    [[ $mtu == 1700 ]] || bad "tun-mtu-max 1700: tun0 mtu $mtu, want 1700"
+    grep -q 'IV_MTU=1700' "$IT_DIR/server.log" || bad "tun-mtu-max 1700: the server saw no IV_MTU=1700"
+    out=$(ip netns exec "$IT_NS_C" ping -c 5 -i 0.2 -W 2 -M do -s 1672 198.19.0.1 2>&1 || true)
+    grep -q ' 0% packet loss' <<<"$out" ||
+        bad "tun-mtu-max 1700: 1700-byte pings: $(grep -E 'loss|too long' <<<"$out" | head -n 2)"
+    grep -q 'Server-pushed tun-mtu is too large' "$log" && bad "tun-mtu-max 1700: pushed 1700 refused"
+    it_lvpn_stop "$pid" 10 || bad "tun-mtu-max 1700: client did not exit on SIGTERM"
+    [[ $fail == 0 ]] && echo "ok: tun-mtu-max: pushed 1700 cut to IV_MTU 1600 by default, taken with tun-mtu-max 1700 (1700-byte pings cross)"
 fi
 it_server_stop
 

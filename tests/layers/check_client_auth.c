@@ -95,6 +95,32 @@ START_TEST(test_client_auth_no_callback_fails_clearly) {
 }
 END_TEST
 
+/* IV_MTU: 1600 at least, else the config's tun-mtu or tun-mtu-max, as
+ * OpenVPN 2.6's tun_max_mtu. */
+START_TEST(test_client_tun_mtu_max) {
+  lvpn_config_t *cfg;
+  const char *v[2] = {NULL, NULL};
+  char err[256];
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  ck_assert_int_eq(lvpn__client_tun_mtu_max(cfg), 1600);
+  v[0] = "1400";
+  ck_assert_int_eq(lvpn_config_set(cfg, "tun-mtu", v, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__client_tun_mtu_max(cfg), 1600);
+  v[0] = "1700";
+  ck_assert_int_eq(lvpn_config_set(cfg, "tun-mtu", v, err, sizeof(err)), 0);
+  ck_assert_int_eq(lvpn__client_tun_mtu_max(cfg), 1700);
+  v[0] = "1750";
+  ck_assert_int_eq(lvpn_config_set(cfg, "tun-mtu-max", v, err, sizeof(err)),
+                   0);
+  ck_assert_int_eq(lvpn__client_tun_mtu_max(cfg), 1750);
+  v[0] = "1000"; /* below 1600: changes nothing, as OpenVPN */
+  ck_assert_int_eq(lvpn_config_set(cfg, "tun-mtu-max", v, err, sizeof(err)),
+                   0);
+  ck_assert_int_eq(lvpn__client_tun_mtu_max(cfg), 1700);
+  lvpn_config_free(cfg);
+}
+END_TEST
+
 /* A CR_TEXT answer is checked before anything is sent, and needs a TLS
  * session to carry it (none before start). */
 START_TEST(test_client_auth_cr_response_checks) {
@@ -533,7 +559,7 @@ LVPN_TEST_MAIN("client_auth", 0, NULL, NULL,
                test_client_auth_key_pass_from_host_not_shared,
                test_client_auth_packed_answer,
                test_client_auth_no_callback_fails_clearly,
-               test_client_auth_cr_response_checks,
+               test_client_auth_cr_response_checks, test_client_tun_mtu_max,
                test_client_auth_answer_in_callback,
                test_client_auth_answer_later, test_client_auth_refused,
                test_client_auth_static_challenge,

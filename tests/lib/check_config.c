@@ -720,8 +720,8 @@ START_TEST(test_config_noops_unsupported_server_options) {
        "'fragment' must be a number from 68 to 65535, not '60'"},
       {"fragment 1300 loose\n", LVPN_ECONFIG, 1,
        "'fragment': unknown value 'loose'"},
-      {"tun-mtu-max 1600\n", LVPN_EUNSUPPORTED, 1,
-       "'tun-mtu-max' is not supported yet"},
+      {"persist-local-ip\n", LVPN_EUNSUPPORTED, 1,
+       "'persist-local-ip' is not supported yet"},
       {"http-proxy p 8080 f ntlm\n", LVPN_EUNSUPPORTED, 1,
        "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
        "2.7 removed it too): use 'basic' or 'none'"},
@@ -766,8 +766,8 @@ END_TEST
 START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_t *c = ok("setenv opt frobnicate 1\n"
                         "setenv opt verb 5\n"
-                        "ignore-unknown-option tun-mtu-max mtu-disc\n"
-                        "tun-mtu-max 1600\n"
+                        "ignore-unknown-option persist-local-ip mtu-disc\n"
+                        "persist-local-ip\n"
                         "mtu-disc yes\n");
   ck_assert_int_eq(c->verb, 5); /* known options still apply */
   ck_assert_int_eq(c->n_setenv, 0);
@@ -776,7 +776,8 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
                                                "unsupported option "
                                                "'frobnicate'"));
   ck_assert_ptr_nonnull(strstr(c->warnings[1], ":4: ignoring unsupported "
-                                               "option 'tun-mtu-max'"));
+                                               "option "
+                                               "'persist-local-ip'"));
   ck_assert_int_eq(c->n_ignore_unknown, 2);
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
@@ -1464,6 +1465,18 @@ START_TEST(test_config_mtu_options) {
       {"link-mtu 50\n", LVPN_ECONFIG, 1,
        "'link-mtu' must be a number from 100 to 65535, not '50'"},
       {"fragment\n", LVPN_ECONFIG, 1, NULL},
+      /* OpenVPN takes them; our fixed packet buffers do not */
+      {"tun-mtu 9000\n", LVPN_ECONFIG, 1,
+       "'tun-mtu 9000' is more than layervpn's packet buffers hold: at most "
+       "1778"},
+      {"link-mtu 1889\n", LVPN_ECONFIG, 1,
+       "'link-mtu 1889' is more than layervpn's packet buffers hold: at most "
+       "1888"},
+      {"tun-mtu-max 1779\n", LVPN_ECONFIG, 1,
+       "'tun-mtu-max 1779' is more than layervpn's packet buffers hold: at "
+       "most 1778"},
+      {"tun-mtu-max 67\n", LVPN_ECONFIG, 1,
+       "'tun-mtu-max' must be a number from 68 to 65536, not '67'"},
   };
   lvpn_config_t *c;
   int v;
