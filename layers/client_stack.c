@@ -399,6 +399,10 @@ int lvpn__client_build(lvpn_client_t *c) {
   no.connect_timeout = lvpn__client_poll_timeout(c);
   no.proxy = lvpn__config_remote_proxy(cfg, r);
   no.passtos = cfg->passtos;
+  no.mark = cfg->mark;
+  no.bind_dev = cfg->bind_dev;
+  no.mtu_disc_set = cfg->mtu_disc >= 0;
+  no.mtu_disc = cfg->mtu_disc;
   rc = lvpn__networkio_init(&c->net, c->loop, &no, c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);

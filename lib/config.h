@@ -184,6 +184,13 @@ struct lvpn_config_s {
   uint16_t lport;                         /* port/lport, default 1194 */
   bool lport_given, bind_given, nobind;
   bool floating; /* float: follow the server to a new address */
+  /* the outside socket's options (layers/networkio): mark N (SO_MARK, 0:
+   * none), bind-dev DEV (SO_BINDTODEVICE, "": none), mtu-disc
+   * no|maybe|yes (IP(V6)_MTU_DISCOVER: IP_PMTUDISC_DONT/WANT/DO; -1: the
+   * system's; per connection, as OpenVPN) */
+  uint32_t mark;
+  char bind_dev[16];
+  int mtu_disc;
 
   /* TLS and control channel */
   lvpn__blob_t ca, cert, key, extra_certs;

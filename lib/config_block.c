@@ -55,7 +55,7 @@ static const struct {
     CF(mssfix_mtu),     CF(mssfix_fixed),
     CF(mssfix_default), CF(tun_mtu_extra),
     CF(link_mtu),       CF(fragment),
-    CF(fragment_mtu),
+    CF(fragment_mtu),   CF(mtu_disc),
 };
 #define N_FIELDS (sizeof(conn_fields) / sizeof(conn_fields[0]))
 

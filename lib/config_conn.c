@@ -19,9 +19,13 @@
  *   by lvpn__config_use_remote() when the client moves to it. As in
  *   OpenVPN, remote lines are ignored once blocks are given, and global
  *   per-connection options after a block are warned about.
- * Local socket: local, lport, bind, nobind with OpenVPN's client rules.
- * Refused until implemented: persist-local-ip and the other options
- *   marked in the table. Proxies: lib/config_proxy.c.
+ * Local socket: local, lport, bind, nobind with OpenVPN's client rules;
+ *   mark, bind-dev and mtu-disc set on the outside socket (networkio);
+ *   tcp-nodelay / socket-flags TCP_NODELAY and persist-local-ip accepted,
+ *   our behaviour being what they ask (TCP_NODELAY always set; 'local' is
+ *   an IP address, never resolved again).
+ * Refused until implemented: the options marked in the table. Proxies:
+ *   lib/config_proxy.c.
  */
 #include "lib/config_opts.h"
 
@@ -119,6 +123,58 @@ static int fn_local(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                           "'local %s': only an IP address is supported here",
                           p[0]);
   memcpy(a->cfg->local, p[0], len + 1);
+  return 0;
+}
+
+/* mark N: OpenVPN 2.6 reads it with atoi; a fwmark is 32 bits. */
+static int fn_mark(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
+                   int n) {
+  uint64_t v;
+  if (lvpn__lex_uint(p[0], 0, UINT32_MAX, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'mark' must be a number from 0 to 4294967295, not "
+                          "'%s'",
+                          p[0]);
+  a->cfg->mark = (uint32_t)v;
+  return 0;
+}
+
+static int fn_bind_dev(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  size_t len = strlen(p[0]);
+  if (len == 0 || len >= sizeof(a->cfg->bind_dev) || strchr(p[0], '/'))
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'bind-dev %s': not a network device name (1 to "
+                          "15 characters, no '/')",
+                          p[0]);
+  memcpy(a->cfg->bind_dev, p[0], len + 1);
+  return 0;
+}
+
+/* mtu-disc no|maybe|yes: the kernel's IP_PMTUDISC_DONT, _WANT, _DO. */
+static int fn_mtu_disc(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  static const char *const names[] = {"no", "maybe", "yes", NULL};
+  int k = lvpn__lex_keyword(p[0], names);
+  if (k < 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'mtu-disc': unknown value '%s' (no, maybe or yes)",
+                          p[0]);
+  a->cfg->mtu_disc = k; /* IP_PMTUDISC_DONT 0, _WANT 1, _DO 2 */
+  return 0;
+}
+
+/* socket-flags: OpenVPN knows TCP_NODELAY only, which this client's TCP
+ * socket always has (networkio.c); tcp-nodelay is its short form. */
+static int fn_socket_flags(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  int i;
+  for (i = 0; i < n; i++)
+    if (strcmp(p[i], "TCP_NODELAY") != 0)
+      return lvpn__opt_fail(a, LVPN_ECONFIG,
+                            "'socket-flags': unknown flag '%s' (only "
+                            "TCP_NODELAY)",
+                            p[i]);
   return 0;
 }
 
@@ -278,14 +334,15 @@ static const lvpn__opt_t opts[] = {
                                   "follow 'connect-retry-max'"),
     OPT_WARN("http-proxy-timeout", "removed in OpenVPN 2.4: use "
                                    "'connect-timeout'"),
-    OPT_TODO("persist-local-ip"),
+    /* 'local' is an IP address here: never resolved again anyway */
+    OPT_NOOP("persist-local-ip", 0, 0),
     OPT_TODO("preresolve"),
     OPT_TODO("proto-force"),
-    OPT_TODO("bind-dev"),
-    OPT_TODO("mark"),
-    OPT_TODO("socket-flags"),
-    OPT_TODO("tcp-nodelay"),
-    OPT_TODO("mtu-disc"),
+    OPT_FN("bind-dev", 1, 1, fn_bind_dev),
+    OPT_FN("mark", 1, 1, fn_mark),
+    OPT_FN("socket-flags", 1, LVPN__LEX_MAX_WORDS - 1, fn_socket_flags),
+    OPT_NOOP("tcp-nodelay", 0, 0), /* TCP_NODELAY is always set */
+    OPT_FN("mtu-disc", 1, 1, fn_mtu_disc),
     OPT_TODO("mtu-test"),
     OPT_TODO("dev-node"),
     OPT_TODO("session-timeout"),
@@ -302,6 +359,7 @@ static int init(lvpn_config_t *c) {
   c->connect_retry = 1;
   c->connect_retry_max_delay = 300;
   c->lport = LVPN__DEFAULT_PORT;
+  c->mtu_disc = -1;
   return lvpn__opt_set_str(&c->dev, "tun");
 }
 

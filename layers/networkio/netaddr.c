@@ -3,9 +3,12 @@
 #include "layers/networkio/networkio.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const char *const proto_names[] = {"udp", "udp4", "udp6",
                                           "tcp", "tcp4", "tcp6"};
@@ -142,6 +145,39 @@ int lvpn__net_set_tos(const uv_handle_t *h, int tos) {
   if (uv_fileno(h, &fd) != 0)
     return -1;
   return setsockopt(fd, IPPROTO_IP, IP_TOS, &tos, sizeof(tos)) == 0 ? 0 : -1;
+}
+
+int lvpn__net_sockopts(lvpn__networkio_t *n, int fd, int family) {
+  int v6 = family == AF_INET6, e = 0;
+  const char *what = NULL;
+  char why[160];
+
+  if (n->mark != 0 &&
+      setsockopt(fd, SOL_SOCKET, SO_MARK, &n->mark, sizeof(n->mark)) != 0) {
+    e = errno;
+    what = "mark";
+  } else if (n->bind_dev[0] != '\0' &&
+             setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, n->bind_dev,
+                        (socklen_t)strlen(n->bind_dev)) != 0) {
+    e = errno;
+    what = "bind-dev";
+  } else if (n->mtu_disc >= 0 &&
+             setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP,
+                        v6 ? IPV6_MTU_DISCOVER : IP_MTU_DISCOVER, &n->mtu_disc,
+                        sizeof(n->mtu_disc)) != 0) {
+    e = errno;
+    what = "mtu-disc";
+  }
+  if (what == NULL)
+    return 0;
+  if (strcmp(what, "bind-dev") == 0 && e == ENODEV)
+    snprintf(why, sizeof(why), "no network device '%s'", n->bind_dev);
+  else if (e == EPERM)
+    snprintf(why, sizeof(why), "%s (it needs CAP_NET_ADMIN)", strerror(e));
+  else
+    snprintf(why, sizeof(why), "%s", strerror(e));
+  LVPN__LOG(n->base.log, LVPN_LOG_FATAL, "networkio", "%s: %s", what, why);
+  return -e;
 }
 
 /* ---- float: switching to an authenticated candidate address ---- */

@@ -2,10 +2,13 @@
 #include "layers/networkio/proxyio.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define LAYER_NAME "networkio"
 
@@ -111,6 +114,10 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   if (lvpn__networkio_proxy_init(n, o) != 0)
     return LVPN_EINVAL;
   n->passtos = o->passtos;
+  n->mark = o->mark;
+  n->mtu_disc = o->mtu_disc_set ? o->mtu_disc : -1;
+  if (o->bind_dev != NULL)
+    snprintf(n->bind_dev, sizeof(n->bind_dev), "%s", o->bind_dev);
   n->tos = -1;
   if ((lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL) &&
       n->rxbuf == NULL && (n->rxbuf = malloc(LVPN__NETWORKIO_RXBUF)) == NULL)
@@ -349,6 +356,12 @@ int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
   if ((err = lvpn__networkio_local_addr(n, &any)) != 0)
     return err;
   err = uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0);
+  if (err == 0 && (n->mark != 0 || n->bind_dev[0] != '\0' || n->mtu_disc >= 0)) {
+    uv_os_fd_t fd;
+    err = uv_fileno((const uv_handle_t *)&n->udp, &fd);
+    if (err == 0 && (err = lvpn__net_sockopts(n, fd, any.ss_family)) != 0)
+      return err; /* logged */
+  }
   if (err == 0)
     err = n->batch.on ? lvpn__udpbatch_open(n)
                       : uv_udp_recv_start(&n->udp, udp_alloc_cb, udp_recv_cb);
@@ -490,6 +503,22 @@ static int tcp_open(lvpn__networkio_t *n) {
   char remote[64];
   int err;
 
+  /* mark / bind-dev / mtu-disc go on before the SYN: our own socket */
+  if (n->mark != 0 || n->bind_dev[0] != '\0' || n->mtu_disc >= 0) {
+    int family = n->remote.ss_family;
+    int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+      err = -errno;
+      LVPN__LOG(n->base.log, LVPN_LOG_ERROR, LAYER_NAME,
+                "cannot open the TCP socket: %s", uv_strerror(err));
+      return err;
+    }
+    if ((err = lvpn__net_sockopts(n, fd, family)) != 0 ||
+        (err = uv_tcp_open(&n->tcp, fd)) != 0) {
+      close(fd);
+      return err;
+    }
+  }
   if (n->bind_local) { /* local/lport/bind: else the system picks at connect */
     if ((err = lvpn__networkio_local_addr(n, &local)) != 0)
       return err;

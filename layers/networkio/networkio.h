@@ -79,6 +79,13 @@ typedef struct lvpn__networkio_opts_s {
   /* passtos: outgoing packets carry their inner IPv4 TOS (IP_TOS, set on
    * the socket when it changes; IPv4 servers only, as OpenVPN). */
   int passtos;
+  /* mark, bind-dev, mtu-disc: SO_MARK (0: none), SO_BINDTODEVICE (NULL or
+   * "": none), IP(V6)_MTU_DISCOVER (with mtu_disc_set: IP_PMTUDISC_DONT,
+   * WANT or DO), set on the socket before it connects or sends; a socket
+   * that refuses one fails the attempt. */
+  uint32_t mark;
+  const char *bind_dev;
+  int mtu_disc_set, mtu_disc;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -122,6 +129,9 @@ struct lvpn__networkio_s {
   uint64_t timeout_ms; /* from connect_timeout; tests may lower it */
   void (*on_ready)(lvpn__networkio_t *n);
   int passtos;
+  uint32_t mark;
+  char bind_dev[16];
+  int mtu_disc;
   int tos; /* IP_TOS set on the socket; -1: the system's */
 
   int ready;                                   /* socket bound / connected */
@@ -224,6 +234,9 @@ int lvpn__networkio_local_addr(lvpn__networkio_t *n,
                                struct sockaddr_storage *a);
 /* IP_TOS on an IPv4 socket (passtos). 0, or -1 with errno. */
 int lvpn__net_set_tos(const uv_handle_t *h, int tos);
+/* mark / bind-dev / mtu-disc on socket `fd` of `family` (netaddr.c); the
+ * first refusal is logged, naming the option, and returned (-errno). */
+int lvpn__net_sockopts(lvpn__networkio_t *n, int fd, int family);
 /* The local address to bind: `local` (IP literal; NULL or "": any address
  * of `family`) with `port`. Returns 0 or LVPN_EINVAL (not an IP address,
  * or not of `family`). */

@@ -720,8 +720,7 @@ START_TEST(test_config_noops_unsupported_server_options) {
        "'fragment' must be a number from 68 to 65535, not '60'"},
       {"fragment 1300 loose\n", LVPN_ECONFIG, 1,
        "'fragment': unknown value 'loose'"},
-      {"persist-local-ip\n", LVPN_EUNSUPPORTED, 1,
-       "'persist-local-ip' is not supported yet"},
+      {"mtu-test\n", LVPN_EUNSUPPORTED, 1, "'mtu-test' is not supported yet"},
       {"http-proxy p 8080 f ntlm\n", LVPN_EUNSUPPORTED, 1,
        "'http-proxy': NTLM proxy authentication is not supported (OpenVPN "
        "2.7 removed it too): use 'basic' or 'none'"},
@@ -766,9 +765,9 @@ END_TEST
 START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_t *c = ok("setenv opt frobnicate 1\n"
                         "setenv opt verb 5\n"
-                        "ignore-unknown-option persist-local-ip mtu-disc\n"
-                        "persist-local-ip\n"
-                        "mtu-disc yes\n");
+                        "ignore-unknown-option mtu-test dev-node\n"
+                        "mtu-test\n"
+                        "dev-node /dev/x\n");
   ck_assert_int_eq(c->verb, 5); /* known options still apply */
   ck_assert_int_eq(c->n_setenv, 0);
   ck_assert_int_eq(c->n_warnings, 3);
@@ -776,8 +775,7 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
                                                "unsupported option "
                                                "'frobnicate'"));
   ck_assert_ptr_nonnull(strstr(c->warnings[1], ":4: ignoring unsupported "
-                                               "option "
-                                               "'persist-local-ip'"));
+                                               "option 'mtu-test'"));
   ck_assert_int_eq(c->n_ignore_unknown, 2);
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
@@ -1841,7 +1839,47 @@ START_TEST(test_config_share_copy_on_write) {
 }
 END_TEST
 
+/* The outside socket's options: mark, bind-dev, mtu-disc (per connection,
+ * as OpenVPN), socket-flags / tcp-nodelay (TCP_NODELAY, always on here),
+ * persist-local-ip (local is an IP address: never resolved again). */
+START_TEST(test_config_socket_options) {
+  static const fake_bad_case_t bads[] = {
+      {"mark x\n", LVPN_ECONFIG, 1,
+       "'mark' must be a number from 0 to 4294967295, not 'x'"},
+      {"mark 4294967296\n", LVPN_ECONFIG, 1, NULL},
+      {"bind-dev 0123456789abcdef\n", LVPN_ECONFIG, 1,
+       "'bind-dev 0123456789abcdef': not a network device name (1 to 15 "
+       "characters, no '/')"},
+      {"bind-dev a/b\n", LVPN_ECONFIG, 1, NULL},
+      {"mtu-disc always\n", LVPN_ECONFIG, 1,
+       "'mtu-disc': unknown value 'always' (no, maybe or yes)"},
+      {"socket-flags TCP_NODELAY SO_REUSEPORT\n", LVPN_ECONFIG, 1,
+       "'socket-flags': unknown flag 'SO_REUSEPORT' (only TCP_NODELAY)"},
+  };
+  lvpn_config_t *c = ok("client\nremote a\n");
+  ck_assert_uint_eq(c->mark, 0);
+  ck_assert_str_eq(c->bind_dev, "");
+  ck_assert_int_eq(c->mtu_disc, -1);
+  lvpn_config_free(c);
+  c = ok("mark 42\nbind-dev vrf-blue\nmtu-disc maybe\nsocket-flags "
+         "TCP_NODELAY\ntcp-nodelay\npersist-local-ip\n");
+  ck_assert_uint_eq(c->mark, 42);
+  ck_assert_str_eq(c->bind_dev, "vrf-blue");
+  ck_assert_int_eq(c->mtu_disc, 1);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+  c = ok("mtu-disc no\n");
+  ck_assert_int_eq(c->mtu_disc, 0);
+  lvpn_config_free(c);
+  c = ok("mtu-disc yes\n");
+  ck_assert_int_eq(c->mtu_disc, 2);
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
 LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
+               test_config_socket_options,
                test_config_session_and_script_options,
                test_config_typical_file_with_inline_blocks,
                test_config_quoting_and_escapes,

@@ -165,8 +165,6 @@ START_TEST(test_options_not_yet_refused_with_reason) {
   static const fake_bad_case_t cases2[] = {
       {"mtu-test\n", LVPN_EUNSUPPORTED, 1,
        "'mtu-test' is not supported yet"},
-      {"persist-local-ip\n", LVPN_EUNSUPPORTED, 1,
-       "'persist-local-ip' is not supported yet"},
       {"setcon system_u:system_r:openvpn_t\n", LVPN_EUNSUPPORTED, 1,
        "'setcon' is not supported: this client does not change its SELinux "
        "context"},

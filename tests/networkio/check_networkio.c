@@ -3,6 +3,7 @@
  * [cmd][index: u32 BE][pattern: (index + offset) & 0xff ...]; the UDP
  * server obeys `cmd`, the TCP server is scripted per test. */
 #include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +59,13 @@ typedef struct {
   int floating;   /* build() with float */
   int float_test; /* cap_up confirms the first packet (authenticated) */
   uint8_t float_gens[4];
+  /* build() with mark / bind-dev / mtu-disc; on_ready reads them back */
+  uint32_t mark;
+  const char *bind_dev;
+  int disc_set, disc;
+  uint32_t got_mark;
+  int got_disc;
+  char got_dev[16];
 } ctx_t;
 
 static ctx_t T;
@@ -346,10 +354,30 @@ static int tcp_server(int family, int listen) {
 
 /* ---- the stack ---- */
 
+/* What the socket carries, read back with getsockopt. */
+static void read_sockopts(void) {
+  const uv_handle_t *h = lvpn__net_proto_is_tcp(T.net.proto)
+                             ? (const uv_handle_t *)&T.net.tcp
+                             : (const uv_handle_t *)&T.net.udp;
+  uv_os_fd_t fd;
+  socklen_t l;
+  ck_assert_int_eq(uv_fileno(h, &fd), 0);
+  l = sizeof(T.got_mark);
+  ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_MARK, &T.got_mark, &l), 0);
+  l = sizeof(T.got_disc);
+  ck_assert_int_eq(
+      getsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &T.got_disc, &l), 0);
+  l = sizeof(T.got_dev);
+  ck_assert_int_eq(getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, T.got_dev, &l),
+                   0);
+}
+
 static void on_ready(lvpn__networkio_t *n) {
   int i;
   ck_assert_ptr_eq(n, &T.net);
   T.ready_calls++;
+  if (T.mark != 0 || T.bind_dev != NULL || T.disc_set)
+    read_sockopts();
   for (i = 0; i < T.ready_burst; i++)
     lvpn__layer_send_down(
         &T.cap.base,
@@ -365,7 +393,12 @@ static void on_down(lvpn__workers_t *w, int err) {
 
 static void build(const char *host, lvpn__net_proto_t proto) {
   lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready,
-                              NULL, 0,    NULL,   0, T.floating, NULL, 0};
+                              NULL, 0,    NULL,   0, T.floating, NULL, 0,
+                              0,    NULL, 0,      0};
+  o.mark = T.mark;
+  o.bind_dev = T.bind_dev;
+  o.mtu_disc_set = T.disc_set;
+  o.mtu_disc = T.disc;
 
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
                    0);
@@ -459,6 +492,43 @@ static int round_trip(const char *host, lvpn__net_proto_t proto, int n) {
   finish();
   return 0;
 }
+
+/* mark, bind-dev and mtu-disc are on the socket before its first packet
+ * (UDP: after bind; TCP: before connect), and packets flow; a missing
+ * device fails the layer with a line naming it. Root only (SO_MARK). */
+static int sockopts_case(lvpn__net_proto_t proto) {
+  if (geteuid() != 0) {
+    fprintf(stderr, "skipped: SO_MARK needs root\n");
+    finish();
+    return 1;
+  }
+  T.mark = 42;
+  T.bind_dev = "lo";
+  T.disc_set = 1;
+  T.disc = IP_PMTUDISC_DO;
+  round_trip("127.0.0.1", proto, 10);
+  ck_assert_uint_eq(T.got_mark, 42);
+  ck_assert_int_eq(T.got_disc, IP_PMTUDISC_DO);
+  ck_assert_str_eq(T.got_dev, "lo");
+  return 0;
+}
+
+START_TEST(test_networkio_udp_sockopts) { sockopts_case(LVPN__NET_UDP); }
+END_TEST
+
+START_TEST(test_networkio_tcp_sockopts) { sockopts_case(LVPN__NET_TCP); }
+END_TEST
+
+START_TEST(test_networkio_bind_dev_missing_fails_named) {
+  ck_assert_int_eq(udp_server(AF_INET), 0);
+  T.bind_dev = "nosuchdev0";
+  build("127.0.0.1", LVPN__NET_UDP);
+  ck_assert_int_eq(run(), UV_ENODEV);
+  assert_log("bind-dev: no network device 'nosuchdev0'");
+  ck_assert_int_eq(T.ready_calls, 0);
+  finish();
+}
+END_TEST
 
 START_TEST(test_networkio_udp_round_trip_100) {
   round_trip("127.0.0.1", LVPN__NET_UDP, 100);
@@ -622,7 +692,8 @@ END_TEST
  * 0 turns the hold off. */
 START_TEST(test_networkio_udp_hold_setting_checked_at_init) {
   const lvpn__networkio_opts_t o = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
-                                    NULL, NULL, 0, NULL, 0, 0, NULL, 0};
+                                    NULL, NULL, 0, NULL, 0, 0, NULL, 0,
+                                    0, NULL, 0, 0};
 
   setenv("LVPN_UDP_RX_HOLD_US", "lots", 1);
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
@@ -1024,7 +1095,8 @@ END_TEST
 START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
   static char longhost[LVPN__NETWORKIO_HOST_MAX + 2];
   const lvpn__networkio_opts_t ok = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
-                                     NULL, NULL, 0, NULL, 0, 0, NULL, 0};
+                                     NULL, NULL, 0, NULL, 0, 0, NULL, 0,
+                                     0, NULL, 0, 0};
   lvpn__networkio_opts_t bad[5];
   int i;
 
@@ -1111,6 +1183,8 @@ END_TEST
 
 LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100,
+               test_networkio_udp_sockopts, test_networkio_tcp_sockopts,
+               test_networkio_bind_dev_missing_fails_named,
                test_networkio_udp_round_trip_100_without_offload,
                test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
                test_networkio_udp_offload_gro_read_split_in_order,
