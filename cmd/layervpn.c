@@ -553,14 +553,16 @@ static int cli_new_client(cli_t *cli) {
   return rc;
 }
 
-/* Prints why the client ended; the exit status. inactive and ping-exit
- * end the client as asked (OpenVPN exits 0 after them too). */
+/* Prints why the client ended; the exit status. inactive, ping-exit and
+ * session-timeout end the client as asked (OpenVPN exits 0 after them
+ * too). */
 static int cli_exit_status(int err) {
   if (err == LVPN_ESTOPPED) {
     printf("layervpn: stopped\n");
     return 0;
   }
-  if (err == LVPN_EINACTIVE || err == LVPN_EPING_EXIT) {
+  if (err == LVPN_EINACTIVE || err == LVPN_EPING_EXIT ||
+      err == LVPN_ESESSION_TIMEOUT) {
     printf("layervpn: exiting: %s\n", lvpn_strerror(err));
     return 0;
   }

@@ -556,6 +556,16 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   if (push->inactive >= 0)
     lvpn__datachannel_set_inactive(&c->dc, (unsigned)push->inactive,
                                    (uint64_t)push->inactive_bytes);
+  /* session-timeout, pushed or configured: counted from now, the tunnel
+   * coming up (OpenVPN's do_init_timers after the push) */
+  if (push->session_timeout > 0 ||
+      (push->session_timeout < 0 && cfg->session_timeout > 0)) {
+    int st = push->session_timeout > 0 ? push->session_timeout
+                                       : cfg->session_timeout;
+    lvpn__datachannel_set_session_timeout(&c->dc, (unsigned)st);
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "session-timeout %d: the session ends in %d s", st, st);
+  }
 
   lvpn__tun_plan_init(&plan);
   memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */

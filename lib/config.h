@@ -269,6 +269,7 @@ struct lvpn_config_s {
   bool passtos;      /* copy the inner IPv4 TOS to the outer packets */
   int ping, ping_restart, ping_exit, inactive; /* s, 0: not set */
   int64_t inactive_bytes;                      /* inactive's 2nd value */
+  int session_timeout; /* session-timeout N: s from tunnel up, 0: none */
   int connect_timeout;                         /* 120 */
   int connect_retry, connect_retry_max_delay;  /* 1, 300 */
   int connect_retry_max;                       /* 0: unlimited */

@@ -345,7 +345,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("mtu-disc", 1, 1, fn_mtu_disc),
     OPT_TODO("mtu-test"),
     OPT_TODO("dev-node"),
-    OPT_TODO("session-timeout"),
+    OPT_INT("session-timeout", session_timeout, 0, INT_MAX),
     OPT_TODO("single-session"),
     OPT_TODO("compat-mode"),
     OPT_TODO("max-packet-size"),

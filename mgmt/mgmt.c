@@ -446,6 +446,8 @@ static const char *state_reason(int err) {
     return "ping-exit";
   case LVPN_EINACTIVE:
     return "inactive";
+  case LVPN_ESESSION_TIMEOUT:
+    return "session-timeout";
   case LVPN_ERESTART:
     return "server-pushed-connection-reset";
   case LVPN_EHALT:

@@ -83,6 +83,12 @@ void lvpn__datachannel_set_inactive(lvpn__datachannel_t *d, unsigned s,
   d->last_active_ms = uv_now(d->base.loop);
 }
 
+void lvpn__datachannel_set_session_timeout(lvpn__datachannel_t *d,
+                                           unsigned s) {
+  d->session_s = s;
+  d->session_start_ms = uv_now(d->base.loop);
+}
+
 /* Encrypts one framed packet and sends it down; owns `p`. `special`: a
  * ping or OCC message, which is no tunnel activity. */
 static int dc_seal(lvpn__datachannel_t *d, lvpn__pbuf_t *p, int special) {
@@ -342,6 +348,11 @@ static void dc_tick(uv_timer_t *h) {
   if (d->inactive_s > 0 &&
       now - d->last_active_ms >= (uint64_t)d->inactive_s * 1000) {
     dc_fail(d, LVPN_EINACTIVE, "Inactivity timeout (--inactive), exiting");
+    return;
+  }
+  if (d->session_s > 0 &&
+      now - d->session_start_ms >= (uint64_t)d->session_s * 1000) {
+    dc_fail(d, LVPN_ESESSION_TIMEOUT, "Session timeout, exiting");
     return;
   }
   if (lvpn__datachannel_has_key(d) && d->params.ping_s > 0 &&

@@ -8,6 +8,7 @@
  * A 1-s tick sends pings after `ping` s without sending and fails with
  * LVPN_EPING_RESTART after `ping-restart` s without receiving (with
  * LVPN_EPING_EXIT under ping-exit), with LVPN_EINACTIVE after `inactive`,
+ * with LVPN_ESESSION_TIMEOUT after `session-timeout`,
  * and asks for a renegotiation after reneg-bytes/reneg-pkts. */
 #ifndef LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 #define LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
@@ -77,6 +78,10 @@ typedef struct lvpn__datachannel_s {
    * OCC do not count. Runs from start, across key changes. */
   unsigned inactive_s;
   uint64_t inactive_min_bytes, inactive_acc, last_active_ms;
+  /* session-timeout N: fails with LVPN_ESESSION_TIMEOUT N s after it was
+   * set (when the tunnel came up), whatever the traffic. */
+  unsigned session_s;
+  uint64_t session_start_ms;
   lvpn__compress_t comp; /* mode and work memory set by set_key */
   lvpn__fragment_t frag; /* on when params.fragment_size > 0 */
   uint64_t drop_fragment, mss_clamped;
@@ -95,6 +100,9 @@ static inline void lvpn__datachannel_set_ping_exit(lvpn__datachannel_t *d,
 /* inactive N [BYTES] (config or pushed; 0 s: off). The period restarts. */
 void lvpn__datachannel_set_inactive(lvpn__datachannel_t *d, unsigned s,
                                     uint64_t min_bytes);
+/* session-timeout N (config or pushed; 0: off): counted from now. */
+void lvpn__datachannel_set_session_timeout(lvpn__datachannel_t *d,
+                                           unsigned s);
 /* Any data key is installed. */
 static inline int lvpn__datachannel_has_key(const lvpn__datachannel_t *d) {
   return d->have[0] || d->have[1];

@@ -842,6 +842,28 @@ START_TEST(test_datachannel_inactive_needs_bytes) {
 }
 END_TEST
 
+/* session-timeout 2: steady traffic does not keep the session alive; the
+ * layer fails with LVPN_ESESSION_TIMEOUT 2 s after it was set. */
+START_TEST(test_datachannel_session_timeout_despite_traffic) {
+  env_t *e = &E;
+  uv_timer_t traffic;
+
+  env_init(e, 0);
+  env_key(e);
+  env_run(e);
+  lvpn__datachannel_set_session_timeout(&e->dc, 2);
+  traffic_start(e, &traffic, steady_cb, 500, 500); /* ESTOPPED at 4 s */
+  while (e->fe.down_calls == 0)
+    uv_run(&e->fe.loop, UV_RUN_ONCE);
+  ck_assert_int_eq(e->fe.down_err, LVPN_ESESSION_TIMEOUT);
+  ck_assert_int_ge(e->tun.n, 2); /* the traffic got through meanwhile */
+  ck_assert_uint_ge(e->fe.down_at - e->fe.started, 1900);
+  ck_assert_uint_lt(e->fe.down_at - e->fe.started, 3900);
+  uv_close((uv_handle_t *)&traffic, NULL);
+  env_finish(e, LVPN_ESESSION_TIMEOUT);
+}
+END_TEST
+
 START_TEST(test_datachannel_inactive_reset_by_traffic) {
   env_t *e = &E;
   uv_timer_t traffic;
@@ -907,5 +929,6 @@ LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_fragment_and_mss,
                test_datachannel_pre_pull_ping_exit,
                test_datachannel_inactive_needs_bytes,
+               test_datachannel_session_timeout_despite_traffic,
                test_datachannel_inactive_reset_by_traffic,
                test_datachannel_reneg_pkts_asks_once)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Process options against a real OpenVPN 2.6 server, one server start:
+# Process options against a real OpenVPN 2.6 server:
 #  1. daemon + writepid + log + status FILE 1 + reneg-bytes: the command
 #     returns at once, the pid file holds the running daemon, the log file
 #     shows the tunnel up, pings work, the status file's byte counts grow,
@@ -11,6 +11,9 @@
 #     push-peer-info: the server logs the extended peer info).
 #  remap-usr1 SIGTERM: SIGUSR1 ends the client.
 #  3. ping-exit 4: exits (not restarts) once the server is gone.
+#  4. session-timeout, configured and pushed (two more server starts): ends
+#     the client that long after the tunnel came up, busy or not, status 0,
+#     OpenVPN's message.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -170,6 +173,36 @@ echo "  ping-exit: exit status $rc"
 [[ $rc == 0 ]] || bad "ping-exit: exit status $rc, want 0"
 grep -q 'Inactivity timeout (--ping-exit), exiting' "$log" || bad "ping-exit: no message"
 if grep -q 'restarting' "$log"; then bad "ping-exit: restarted"; fi
+
+# ---- 4. session-timeout ----
+# configured (4 s), then pushed by the server (3 s): the client ends that
+# long after the tunnel came up although pings keep it busy, status 0,
+# OpenVPN's message, no restart
+session_case() { # name seconds
+    local log=$IT_DIR/lvpn-$1.log rc t0 t1
+    run_client "$log"
+    it_wait_log "$log" 'Initialization Sequence Completed' 15 || bad "$1: no tunnel"
+    t0=$(date +%s.%N)
+    it_bg_in_client ping -i 0.3 198.19.0.1 >/dev/null
+    rc=$(wait_rc "$log" 20)
+    t1=$(date +%s.%N)
+    echo "  $1: exit status $rc after $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s"
+    [[ $rc == 0 ]] || bad "$1: exit status $rc, want 0"
+    grep -q 'Session timeout, exiting' "$log" || bad "$1: no message"
+    awk -v a="$t0" -v b="$t1" -v s="$2" 'BEGIN {exit !(b - a >= s - 0.5)}' ||
+        bad "$1: ended before $2 s"
+    if grep -q 'restarting' "$log"; then bad "$1: restarted"; fi
+}
+it_server_conf proto=udp
+it_server_start
+it_client_conf proto=udp "extra=session-timeout 4"
+session_case session-timeout 4
+it_server_stop
+it_server_conf proto=udp 'push=session-timeout 3'
+it_server_start
+it_client_conf proto=udp
+session_case session-timeout-pushed 3
+it_server_stop
 
 if ((fail)); then echo "FAIL: t_process"; exit 1; fi
 echo "PASS: t_process"

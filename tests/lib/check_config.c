@@ -587,6 +587,8 @@ START_TEST(test_config_numbers_and_timers) {
       {"tun-mtu 67\n", LVPN_ECONFIG, 1,
        "'tun-mtu' must be a number from 68 to 65535, not '67'"},
       {"tun-mtu 65536\n", LVPN_ECONFIG, 1, NULL},
+      {"session-timeout -5\n", LVPN_ECONFIG, 1,
+       "'session-timeout' must be a number from 0 to 2147483647, not '-5'"},
       {"verb 12\n", LVPN_ECONFIG, 1,
        "'verb' must be a number from 0 to 11, not '12'"},
       {"keepalive 10 15\n", LVPN_ECONFIG, 1,
@@ -1860,6 +1862,10 @@ START_TEST(test_config_socket_options) {
   ck_assert_uint_eq(c->mark, 0);
   ck_assert_str_eq(c->bind_dev, "");
   ck_assert_int_eq(c->mtu_disc, -1);
+  ck_assert_int_eq(c->session_timeout, 0);
+  lvpn_config_free(c);
+  c = ok("session-timeout 3600\n");
+  ck_assert_int_eq(c->session_timeout, 3600);
   lvpn_config_free(c);
   c = ok("mark 42\nbind-dev vrf-blue\nmtu-disc maybe\nsocket-flags "
          "TCP_NODELAY\ntcp-nodelay\npersist-local-ip\n");
