@@ -98,7 +98,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_ipv6_params_t p6;
   const struct sockaddr_storage *ss = lvpn__networkio_remote(&c->net);
-  int i, n4 = 0, n6 = 0, rg, rc = 0;
+  int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0;
   uint32_t metric;
 
   routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
@@ -133,22 +133,31 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   p4.n_routes = (size_t)n4;
   rg = cfg->route_nopull ? cfg->redirect_gateway
                          : (cfg->redirect_gateway | push->redirect_gateway);
-  if ((rg & LVPN__RG_ENABLE) && !(rg & LVPN__RG_NO_IPV4)) {
-    if (!(rg & LVPN__RG_DEF1))
+  /* redirect-private: redirect-gateway without the default route (the
+   * server's host route, block-local), unless redirect-gateway is on */
+  rp = cfg->route_nopull ? cfg->redirect_private
+                         : (cfg->redirect_private | push->redirect_private);
+  redir = (rg & LVPN__RG_ENABLE) && !(rg & LVPN__RG_NO_IPV4) ? rg
+          : (rp & LVPN__RG_ENABLE) && !(rp & LVPN__RG_NO_IPV4) ? rp
+                                                              : 0;
+  if (redir != 0) {
+    if (redir == rg && !(rg & LVPN__RG_DEF1))
       LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
                 "redirect-gateway: using def1 routes (0.0.0.0/1 and "
                 "128.0.0.0/1) instead of replacing the default route");
-    p4.redirect_def1 = 1;
+    p4.redirect_def1 = redir == rg;
+    p4.redirect_private = redir != rg;
+    rg |= redir & LVPN__RG_BLOCK_LOCAL; /* for the warning below */
     /* local: no host route to the server; autolocal: none if it is on a
      * local subnet (route.c redirect_default_route_to_vpn). bypass-dhcp
      * and bypass-dns add no route on Linux, as in OpenVPN (route.c
      * get_bypass_addresses is Windows-only). */
-    if (ss->ss_family == AF_INET && !(rg & LVPN__RG_LOCAL))
+    if (ss->ss_family == AF_INET && !(redir & LVPN__RG_LOCAL))
       p4.server = ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
-    p4.autolocal = (rg & LVPN__RG_AUTOLOCAL) != 0;
+    p4.autolocal = (redir & LVPN__RG_AUTOLOCAL) != 0;
     /* block-local: the LAN through the tunnel unless the server is on it
      * (found when the tun layer applies the plan) */
-    p4.block_local = (rg & LVPN__RG_BLOCK_LOCAL) != 0;
+    p4.block_local = (redir & LVPN__RG_BLOCK_LOCAL) != 0;
     if (ss->ss_family == AF_INET)
       p4.remote4 =
           ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
@@ -157,8 +166,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
    * it, as OpenVPN's OPT_P_ROUTE) */
   c->tun.block_ipv6 =
       cfg->block_ipv6 || (!cfg->route_nopull && push->block_ipv6);
-  if ((rg & LVPN__RG_BLOCK_LOCAL) &&
-      (!(rg & LVPN__RG_ENABLE) || (rg & LVPN__RG_NO_IPV4)))
+  if ((rg & LVPN__RG_BLOCK_LOCAL) && redir == 0)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
               "WARNING: redirect-gateway block-local: IPv4 is not "
               "redirected (!ipv4), so the local LAN is not blocked");
@@ -166,7 +174,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
               "WARNING: redirect-gateway ipv6: the server pushed no IPv6 "
               "address, IPv6 is not redirected");
-  if (push->has_ifconfig || n4 > 0 || p4.redirect_def1) {
+  if (push->has_ifconfig || n4 > 0 || redir != 0) {
     rc = lvpn__tun_plan_ipv4(plan, &p4, err, errlen);
     if (rc != 0)
       goto out;

@@ -502,7 +502,6 @@ static void client_warn_unapplied(lvpn_client_t *c) {
     int set;
     const char *what;
   } w[] = {
-      {cfg->redirect_private != 0, "'redirect-private' is not applied"},
       {cfg->tls_ciphersuites != NULL,
        "'tls-ciphersuites' (TLS 1.3): this client speaks TLS 1.2 (mbedTLS "
        "2.28)"},

@@ -222,11 +222,12 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
     if (plan->routes4 == NULL)
       return LVPN_ENOMEM;
   }
-  if (p->redirect_def1) {
-    if (gw == 0)
+  if (p->redirect_def1 || p->redirect_private) {
+    if (gw == 0 && (p->redirect_def1 || p->block_local))
       return plan_err(errbuf, errlen,
-                      "redirect-gateway def1: no VPN gateway (route-gateway "
-                      "not set)");
+                      "%s: no VPN gateway (route-gateway not set)",
+                      p->redirect_def1 ? "redirect-gateway def1"
+                                       : "redirect-private block-local");
     if (p->server != 0) {
       plan->has_server_route = 1;
       plan->server = p->server;
@@ -236,7 +237,7 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
     }
     plan->block_local = p->block_local;
     plan->block_remote = p->block_local ? p->remote4 : 0;
-    for (i = 0; i < 2; i++) {
+    for (i = 0; p->redirect_def1 && i < 2; i++) {
       r = &plan->routes4[plan->n_routes4++];
       r->dst = i == 0 ? 0 : 0x80000000u;
       r->prefixlen = 1;

@@ -63,6 +63,9 @@ typedef struct lvpn__tun_ipv4_params_s {
   const lvpn__tun_route4_param_t *routes;
   size_t n_routes;
   int redirect_def1; /* redirect-gateway def1 */
+  /* redirect-private: what redirect-gateway does but the 0.0.0.0/1 and
+   * 128.0.0.0/1 routes (the server's host route, block-local) */
+  int redirect_private;
   uint32_t server;   /* IPv4 address of the VPN server; 0: unknown, or no
                         host route wanted (redirect-gateway local) */
   int autolocal;     /* redirect-gateway autolocal: no host route when the

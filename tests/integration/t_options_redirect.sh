@@ -6,7 +6,8 @@
 # def1 ipv6 to a server reached over IPv6 (its /128 host route), and def1
 # block-local with the default gateway on a LAN of its own (the LAN's two
 # halves into the tunnel, the gateway kept on the LAN: checked with `ip
-# route get` and a ping to the gateway). With
+# route get` and a ping to the gateway), and redirect-private block-local
+# there (the same routes but the default ones). With
 # block-ipv6, an IPv6 ping into the redirected space is answered by the
 # client itself with ICMPv6 "no route" from the server's tunnel address;
 # the same when the server pushes redirect-gateway ipv6 and block-ipv6.
@@ -61,16 +62,16 @@ compare() { # FLAGS... (the last may be "v6" for an IPv6 remote)
     local tag=${*// /_} v6=0 rg=$*
     if [[ ${!#} == v6 ]]; then v6=1; rg=${rg% v6}; fi
     tag=${tag//!/not}
-    it_client_conf wrap=tls-crypt extra="redirect-gateway $rg" extra="block-ipv6"
+    it_client_conf wrap=tls-crypt extra="${RG_OPT:-redirect-gateway} $rg" extra="block-ipv6"
     if ((v6)); then
         sed -i "s/^remote .*/remote 2001:2:0:1::1 $IT_PORT/; s/^proto udp$/proto udp6/" "$IT_DIR/client.ovpn"
     fi
     run "stock-$tag" openvpn --config "$IT_DIR/client.ovpn" || return 0
     run "lvpn-$tag" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" || return 0
     if diff -u "$IT_DIR/stock-$tag.routes" "$IT_DIR/lvpn-$tag.routes" >"$IT_DIR/$tag.diff"; then
-        echo "ok: redirect-gateway $*: $(wc -l <"$IT_DIR/lvpn-$tag.routes") routes as OpenVPN's: $(tr '\n' ';' <"$IT_DIR/lvpn-$tag.routes")"
+        echo "ok: ${RG_OPT:-redirect-gateway} $*: $(wc -l <"$IT_DIR/lvpn-$tag.routes") routes as OpenVPN's: $(tr '\n' ';' <"$IT_DIR/lvpn-$tag.routes")"
     else
-        bad "redirect-gateway $*: routes differ from OpenVPN's"
+        bad "${RG_OPT:-redirect-gateway} $*: routes differ from OpenVPN's"
         cat "$IT_DIR/$tag.diff"
     fi
 }
@@ -103,6 +104,9 @@ lan_check() { # while lvpn-def1_block-local is up
         bad "block-local: the LAN gateway does not answer"
 }
 compare def1 block-local
+# redirect-private: the same but the default route (the server's host
+# route and the LAN's halves stay)
+RG_OPT=redirect-private compare block-local
 ip -n "$IT_NS_C" route replace default via 198.18.0.254 dev vc0
 ip -n "$IT_NS_C" addr del 198.19.77.2/24 dev vc0
 ip -n "$IT_NS_S" addr del 198.19.77.254/24 dev vs0

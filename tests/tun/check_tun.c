@@ -237,6 +237,30 @@ START_TEST(test_tun_plan_def1) {
 }
 END_TEST
 
+/* redirect-private: the server's host route (and block-local) without
+ * the two default halves; no VPN gateway needed for that alone. */
+START_TEST(test_tun_plan_redirect_private) {
+  lvpn__tun_ipv4_params_t p;
+  lvpn__tun_plan_t plan;
+
+  subnet4(&p);
+  p.redirect_private = 1;
+  p.server = IP4(198, 18, 50, 1);
+  plan_from(&plan, 0, &p, NULL);
+  ck_assert_uint_eq(plan.n_routes4, 0);
+  ck_assert(plan.has_server_route);
+  ck_assert_uint_eq(plan.server, IP4(198, 18, 50, 1));
+  ck_assert(!plan.block_local);
+  lvpn__tun_plan_free(&plan);
+  p.block_local = 1;
+  p.remote4 = p.server;
+  plan_from(&plan, 0, &p, NULL);
+  ck_assert(plan.block_local);
+  ck_assert_uint_eq(plan.n_routes4, 0);
+  lvpn__tun_plan_free(&plan);
+}
+END_TEST
+
 START_TEST(test_tun_plan_ipv6_gateway_default) {
   lvpn__tun_route6_param_t routes[2];
   lvpn__tun_ipv6_params_t p;
@@ -1201,6 +1225,7 @@ static Suite *tun_suite(int with_root) {
   tcase_add_test(tc, test_tun_plan_ipv6_gateway_default);
   tcase_add_test(tc, test_tun_plan_ipv6_redirect_and_server);
   tcase_add_test(tc, test_tun_plan_copy_and_same);
+  tcase_add_test(tc, test_tun_plan_redirect_private);
   tcase_add_test(tc, test_tun_icmp6_unreachable);
   suite_add_tcase(s, tc);
 
