@@ -11,26 +11,17 @@ missed. Each decision is printed with a monotonic timestamp:
   <t> deny|allow CID KID
 """
 import re
-import socket
 import sys
 import time
+
+import server_mgmt
 
 
 def main():
     port, deny, reason = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-    for _ in range(100):
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=5)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        print("cannot connect to the management port", flush=True)
+    f = server_mgmt.connect(port, release_hold=True)
+    if f is None:
         return 1
-    s.settimeout(None)
-    f = s.makefile("rw", encoding="utf-8", newline="\n")
-    f.write("hold release\n")
-    f.flush()
     n = 0
     for line in f:
         m = re.match(r">CLIENT:CONNECT,(\d+),(\d+)", line)

@@ -7,23 +7,16 @@ prints its answer: the lines up to 'SUCCESS:', 'ERROR:' or 'END'. Real-time
 notifications ('>...') are printed too. Exit status 1 when a command got
 'ERROR:'.
 """
-import socket
 import sys
-import time
+
+import server_mgmt
 
 
 def main():
     port, cmds = int(sys.argv[1]), sys.argv[2:]
-    for _ in range(100):
-        try:
-            s = socket.create_connection(("127.0.0.1", port), timeout=10)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        print("cannot connect to the management port", flush=True)
+    f = server_mgmt.connect(port, timeout=10)
+    if f is None:
         return 1
-    f = s.makefile("rw", encoding="utf-8", newline="\n")
     rc = 0
     for cmd in cmds:
         f.write(cmd + "\n")

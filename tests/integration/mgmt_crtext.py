@@ -15,26 +15,16 @@ step: iv_sso VALUE | pending CID KID | response TEXT | allow | deny
 import base64
 import binascii
 import re
-import socket
 import sys
-import time
+
+import server_mgmt
 
 
 def main():
     port, extra, timeout, answer = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-    for _ in range(100):
-        try:
-            s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        print("cannot connect to the management port", flush=True)
+    f = server_mgmt.connect(port, release_hold=True)
+    if f is None:
         return 1
-    s.settimeout(None)
-    f = s.makefile("rw", encoding="utf-8", newline="\n")
-    f.write("hold release\n")
-    f.flush()
     try:
         serve(f, extra, timeout, answer)
     except OSError:

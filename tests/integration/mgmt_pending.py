@@ -10,26 +10,17 @@ seconds later, client-auth-nt CID KID. Each step is printed with a monotonic
 timestamp: <t> pending|allow CID KID
 """
 import re
-import socket
 import sys
 import time
+
+import server_mgmt
 
 
 def main():
     port, extra, timeout, delay = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    for _ in range(100):
-        try:
-            s = socket.create_connection(("127.0.0.1", int(port)), timeout=5)
-            break
-        except OSError:
-            time.sleep(0.1)
-    else:
-        print("cannot connect to the management port", flush=True)
+    f = server_mgmt.connect(port, release_hold=True)
+    if f is None:
         return 1
-    s.settimeout(None)
-    f = s.makefile("rw", encoding="utf-8", newline="\n")
-    f.write("hold release\n")
-    f.flush()
     for line in f:
         m = re.match(r">CLIENT:CONNECT,(\d+),(\d+)", line)
         if m:
