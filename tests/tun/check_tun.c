@@ -989,6 +989,21 @@ START_TEST(test_tun_configure_net30_peer) {
 }
 END_TEST
 
+/* The "previous" network: tun `want` with 198.18.0.2/24 and the default
+ * route via 198.18.0.1, set up by a separate netlink context so the tested
+ * one's undo cannot touch it. Returns its ifindex. */
+static int wan_open(const char *want, char *name, int *fd, lvpn__nl_t *nl) {
+  int idx;
+  ck_assert_int_eq(lvpn__tun_open(want, name, fd), 0);
+  ck_assert_int_eq(lvpn__nl_open(nl, NULL), 0);
+  idx = lvpn__nl_ifindex(nl, name);
+  ck_assert_int_eq(lvpn__nl_link_up(nl, name), 0);
+  ck_assert_int_eq(lvpn__nl_addr_add4(nl, idx, IP4(198, 18, 0, 2), 24, 0), 0);
+  ck_assert_int_eq(lvpn__nl_route_add4(nl, 0, 0, IP4(198, 18, 0, 1), idx, 0),
+                   0);
+  return idx;
+}
+
 START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t plan;
@@ -997,16 +1012,7 @@ START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
   uint32_t gw = 0;
   int wan_fd, fd, wan_idx, tun_idx, idx = 0;
 
-  /* The "previous" network: another tun with a default route, set up by a
-   * separate context so our undo cannot touch it. */
-  ck_assert_int_eq(lvpn__tun_open("lvpnwan0", wan, &wan_fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&wan_nl, NULL), 0);
-  wan_idx = lvpn__nl_ifindex(&wan_nl, wan);
-  ck_assert_int_eq(lvpn__nl_link_up(&wan_nl, wan), 0);
-  ck_assert_int_eq(
-      lvpn__nl_addr_add4(&wan_nl, wan_idx, IP4(198, 18, 0, 2), 24, 0), 0);
-  ck_assert_int_eq(
-      lvpn__nl_route_add4(&wan_nl, 0, 0, IP4(198, 18, 0, 1), wan_idx, 0), 0);
+  wan_idx = wan_open("lvpnwan0", wan, &wan_fd, &wan_nl);
   ck_assert_int_eq(lvpn__nl_route_get4(&wan_nl, IP4(198, 18, 50, 1), &gw, &idx),
                    0);
   ck_assert_uint_eq(gw, IP4(198, 18, 0, 1));
@@ -1062,14 +1068,7 @@ START_TEST(test_tun_block_local) {
   unsigned int prefix = 0;
   int wan_fd, fd, wan_idx, tun_idx, idx = 0;
 
-  ck_assert_int_eq(lvpn__tun_open("lvpnlan0", wan, &wan_fd), 0);
-  ck_assert_int_eq(lvpn__nl_open(&wan_nl, NULL), 0);
-  wan_idx = lvpn__nl_ifindex(&wan_nl, wan);
-  ck_assert_int_eq(lvpn__nl_link_up(&wan_nl, wan), 0);
-  ck_assert_int_eq(
-      lvpn__nl_addr_add4(&wan_nl, wan_idx, IP4(198, 18, 0, 2), 24, 0), 0);
-  ck_assert_int_eq(
-      lvpn__nl_route_add4(&wan_nl, 0, 0, IP4(198, 18, 0, 1), wan_idx, 0), 0);
+  wan_idx = wan_open("lvpnlan0", wan, &wan_fd, &wan_nl);
   ck_assert_int_eq(
       lvpn__nl_addr_subnet4(&wan_nl, wan_idx, IP4(198, 18, 0, 1), &prefix), 0);
   ck_assert_uint_eq(prefix, 24);
