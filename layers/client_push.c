@@ -147,7 +147,6 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
                 "128.0.0.0/1) instead of replacing the default route");
     p4.redirect_def1 = redir == rg;
     p4.redirect_private = redir != rg;
-    rg |= redir & LVPN__RG_BLOCK_LOCAL; /* for the warning below */
     /* local: no host route to the server; autolocal: none if it is on a
      * local subnet (route.c redirect_default_route_to_vpn). bypass-dhcp
      * and bypass-dns add no route on Linux, as in OpenVPN (route.c
@@ -166,10 +165,12 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
    * it, as OpenVPN's OPT_P_ROUTE) */
   c->tun.block_ipv6 =
       cfg->block_ipv6 || (!cfg->route_nopull && push->block_ipv6);
-  if ((rg & LVPN__RG_BLOCK_LOCAL) && redir == 0)
+  if (((rg | rp) & LVPN__RG_BLOCK_LOCAL) && redir == 0)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "WARNING: redirect-gateway block-local: IPv4 is not "
-              "redirected (!ipv4), so the local LAN is not blocked");
+              "WARNING: %s block-local: IPv4 is not redirected (!ipv4), so "
+              "the local LAN is not blocked",
+              (rg & LVPN__RG_BLOCK_LOCAL) ? "redirect-gateway"
+                                          : "redirect-private");
   if ((rg & LVPN__RG_IPV6) && !push->has_ifconfig6)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
               "WARNING: redirect-gateway ipv6: the server pushed no IPv6 "

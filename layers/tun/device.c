@@ -413,7 +413,8 @@ static int lan_find(lvpn__nl_t *nl, lvpn__tun_plan_t *plan) {
   if (r < 0)
     return r;
   r = lvpn__nl_addr_subnet4(nl, idx, gw, &plan->lan_prefix);
-  if (r == UV_ENOENT || (r == 0 && plan->lan_prefix >= 32)) {
+  if (r == UV_ENOENT ||
+      (r == 0 && (plan->lan_prefix == 0 || plan->lan_prefix >= 32))) {
     LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
               "WARNING: redirect-gateway block-local: no local subnet holds "
               "the default gateway %s: nothing to block",
@@ -422,7 +423,7 @@ static int lan_find(lvpn__nl_t *nl, lvpn__tun_plan_t *plan) {
   }
   if (r < 0)
     return r;
-  mask = plan->lan_prefix == 0 ? 0 : ~0u << (32 - plan->lan_prefix);
+  mask = ~0u << (32 - plan->lan_prefix);
   plan->lan_gw = gw;
   plan->lan_ifindex = idx;
   plan->lan_net = gw & mask;
