@@ -19,12 +19,31 @@ static int tty_write(int fd, const char *s) {
   return 0;
 }
 
+/* Echo off (canonical input kept) before the prompt appears, so that
+ * nothing typed after it is shown; TCSANOW keeps what was typed ahead.
+ * 1 with the old settings in *saved, 0 when the terminal kept its own. */
+static int echo_off(int fd, struct termios *saved) {
+  struct termios quiet;
+  if (tcgetattr(fd, saved) != 0)
+    return 0;
+  quiet = *saved;
+  quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+  quiet.c_lflag |= ICANON;
+  return tcsetattr(fd, TCSANOW, &quiet) == 0;
+}
+
+/* echo_off() undone, with the newline the user typed (not echoed). */
+static void echo_restore(int fd, const struct termios *saved) {
+  tcsetattr(fd, TCSANOW, saved);
+  tty_write(fd, "\n");
+}
+
 static volatile sig_atomic_t prompt_signal;
 
 static void prompt_on_signal(int sig) { prompt_signal = sig; }
 
 int lvpn_cli_prompt(const char *prompt, int echo, char *out, size_t max) {
-  struct termios old, quiet;
+  struct termios old;
   struct sigaction sa, old_int, old_term;
   int fd, restore = 0, rc = -1;
   size_t n = 0;
@@ -43,15 +62,8 @@ int lvpn_cli_prompt(const char *prompt, int echo, char *out, size_t max) {
   prompt_signal = 0;
   sigaction(SIGINT, &sa, &old_int);
   sigaction(SIGTERM, &sa, &old_term);
-  /* Echo off before the prompt appears, so that nothing typed after it is
-   * shown; TCSANOW keeps what was typed ahead. */
-  if (!echo && tcgetattr(fd, &old) == 0) {
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-    if (tcsetattr(fd, TCSANOW, &quiet) == 0)
-      restore = 1;
-  }
+  if (!echo)
+    restore = echo_off(fd, &old);
   if (tty_write(fd, prompt) != 0 || tty_write(fd, " ") != 0)
     goto out;
   for (;;) {
@@ -71,10 +83,8 @@ int lvpn_cli_prompt(const char *prompt, int echo, char *out, size_t max) {
   }
   out[n] = '\0';
 out:
-  if (restore) {
-    tcsetattr(fd, TCSANOW, &old);
-    tty_write(fd, "\n"); /* the newline the user typed was not echoed */
-  }
+  if (restore)
+    echo_restore(fd, &old);
   sigaction(SIGINT, &old_int, NULL);
   sigaction(SIGTERM, &old_term, NULL);
   ch = 0;
@@ -86,11 +96,9 @@ out:
 
 static void aprompt_closed(uv_handle_t *h) {
   lvpn_cli_aprompt_t *p = h->data;
-  if (p->restore) {
-    tcsetattr(p->fd, TCSANOW, &p->saved);
-    tty_write(p->fd, "\n"); /* the newline the user typed was not echoed */
-    p->restore = 0;
-  }
+  if (p->restore)
+    echo_restore(p->fd, &p->saved);
+  p->restore = 0;
   close(p->fd);
   p->fd = -1;
   p->busy = 0;
@@ -141,7 +149,6 @@ static void aprompt_readable(uv_poll_t *h, int status, int events) {
 int lvpn_cli_aprompt_start(lvpn_cli_aprompt_t *p, uv_loop_t *loop,
                            const char *prompt, int echo,
                            lvpn_cli_aprompt_cb done) {
-  struct termios quiet;
   int fd;
 
   if (p->busy)
@@ -152,15 +159,8 @@ int lvpn_cli_aprompt_start(lvpn_cli_aprompt_t *p, uv_loop_t *loop,
   p->fd = fd;
   p->busy = 1;
   p->n = 0;
-  p->restore = 0;
   p->done = done;
-  if (!echo && tcgetattr(fd, &p->saved) == 0) {
-    quiet = p->saved;
-    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-    quiet.c_lflag |= ICANON;
-    if (tcsetattr(fd, TCSANOW, &quiet) == 0)
-      p->restore = 1;
-  }
+  p->restore = !echo && echo_off(fd, &p->saved);
   if (uv_poll_init(loop, &p->poll, fd) != 0) {
     if (p->restore)
       tcsetattr(fd, TCSANOW, &p->saved);

@@ -461,7 +461,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   uint8_t key2[256];
   char err[512] = "", msg[600];
   const char *cipher;
-  int rc, ekm, comp, epoch;
+  int rc, ekm, comp, epoch, st;
 
   clamp_pushed_mtu(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
@@ -567,10 +567,9 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
                                    (uint64_t)push->inactive_bytes);
   /* session-timeout, pushed or configured: counted from now, the tunnel
    * coming up (OpenVPN's do_init_timers after the push) */
-  if (push->session_timeout > 0 ||
-      (push->session_timeout < 0 && cfg->session_timeout > 0)) {
-    int st = push->session_timeout > 0 ? push->session_timeout
-                                       : cfg->session_timeout;
+  st = push->session_timeout >= 0 ? push->session_timeout
+                                  : cfg->session_timeout;
+  if (st > 0) {
     lvpn__datachannel_set_session_timeout(&c->dc, (unsigned)st);
     LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
               "session-timeout %d: the session ends in %d s", st, st);

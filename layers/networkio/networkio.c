@@ -356,7 +356,7 @@ int lvpn__networkio_udp_open(lvpn__networkio_t *n) {
   if ((err = lvpn__networkio_local_addr(n, &any)) != 0)
     return err;
   err = uv_udp_bind(&n->udp, (const struct sockaddr *)&any, 0);
-  if (err == 0 && (n->mark != 0 || n->bind_dev[0] != '\0' || n->mtu_disc >= 0)) {
+  if (err == 0 && lvpn__net_has_sockopts(n)) {
     uv_os_fd_t fd;
     err = uv_fileno((const uv_handle_t *)&n->udp, &fd);
     if (err == 0 && (err = lvpn__net_sockopts(n, fd, any.ss_family)) != 0)
@@ -504,7 +504,7 @@ static int tcp_open(lvpn__networkio_t *n) {
   int err;
 
   /* mark / bind-dev / mtu-disc go on before the SYN: our own socket */
-  if (n->mark != 0 || n->bind_dev[0] != '\0' || n->mtu_disc >= 0) {
+  if (lvpn__net_has_sockopts(n)) {
     int family = n->remote.ss_family;
     int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {

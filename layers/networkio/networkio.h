@@ -234,6 +234,10 @@ int lvpn__networkio_local_addr(lvpn__networkio_t *n,
                                struct sockaddr_storage *a);
 /* IP_TOS on an IPv4 socket (passtos). 0, or -1 with errno. */
 int lvpn__net_set_tos(const uv_handle_t *h, int tos);
+/* Any of mark / bind-dev / mtu-disc asked for. */
+static inline int lvpn__net_has_sockopts(const lvpn__networkio_t *n) {
+  return n->mark != 0 || n->bind_dev[0] != '\0' || n->mtu_disc >= 0;
+}
 /* mark / bind-dev / mtu-disc on socket `fd` of `family` (netaddr.c); the
  * first refusal is logged, naming the option, and returned (-errno). */
 int lvpn__net_sockopts(lvpn__networkio_t *n, int fd, int family);
