@@ -48,6 +48,14 @@ static void bytecount(void *ud, unsigned s) {
   (void)ud;
   (void)s;
 }
+/* cr-response: what reaches the host was checked to be base64 of at
+ * least one byte and fits one command line */
+static int cr_response(void *ud, const char *b64) {
+  (void)ud;
+  if (b64[0] == '\0' || strlen(b64) > LVPN__MGMT_LINE_MAX)
+    abort();
+  return 0;
+}
 static void close_cb(void *ud) { (void)ud; }
 static uint32_t now_cb(void *ud) {
   (void)ud;
@@ -59,7 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   uint8_t flags = fuzz_u8(&in);
   lvpn__mgmt_host_t host = {
       .out = out, .signal = sig, .hold_release = release,
-      .credentials = creds, .stats = stats, .bytecount = bytecount,
+      .credentials = creds, .cr_response = cr_response, .stats = stats,
+      .bytecount = bytecount,
       .close = close_cb, .now = now_cb, .pid = 4242,
       .title = "layervpn fuzz", .password = (flags & 1) ? "pw" : NULL};
   lvpn__mgmt_t s;

@@ -371,6 +371,15 @@ static void gen_config(const char *pki) {
                "</connection>\n<tls-crypt>\n%s</tls-crypt>\n",
                slurp(pki, "ta.key"), slurp(pki, "ta.key"));
   put("fuzz_config", "connection_wrap_keys", out, (size_t)n);
+  n = snprintf(out, sizeof(out), "%s",
+               "client\ndev tun\nremote 198.18.0.1 1194 udp\n"
+               "mark 42\nbind-dev vrf-blue\nmtu-disc maybe\n"
+               "socket-flags TCP_NODELAY\ntcp-nodelay\npersist-local-ip\n"
+               "tun-mtu 1500\ntun-mtu-max 1700\nsession-timeout 3600\n"
+               "redirect-private block-local\n"
+               "<connection>\nremote 198.18.0.2 443 tcp\nmtu-disc no\n"
+               "</connection>\n");
+  put("fuzz_config", "socket_and_session_options", out, (size_t)n);
 }
 
 /* ---- data channel (format: fuzz_datachannel.c) ---- */
@@ -526,6 +535,8 @@ static void gen_mgmt(void) {
       "username \"Auth\" alice\r\npassword \"Auth\" \"se\\\"cret\"\r\n"
       "forget-passwords\r\necho on all\r\nsignal SIGUSR1\r\nquit\r\n",
       "pw\r\nstate 3\nlog 2\necho all\nsignal SIGTERM\nexit\n",
+      "cr-response NDI0MjQy\r\ncr-response not*base64\r\ncr-response =\r\n"
+      "cr-response \"\"\r\ncr-response\r\nquit\r\n",
   };
   uint8_t out[1024];
   char name[32];
