@@ -52,26 +52,49 @@ static void fmt4(char *buf, size_t len, struct in_addr a) {
 }
 
 /* Converts one `route` for the tun planner; returns 1, or 0 (and says why)
- * for forms we cannot install yet: a keyword network (vpn_gateway,
- * net_gateway, remote_host) or a route via net_gateway / remote_host. */
+ * when it cannot be installed: a remote_host network or gateway while the
+ * server is not an IPv4 address (`remote4` 0). The vpn_gateway and
+ * net_gateway keywords are resolved by the planner. */
 static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
-                         const char *origin, uint32_t metric,
+                         const char *origin, uint32_t metric, uint32_t remote4,
                          lvpn__tun_route4_param_t *out) {
-  if (r->net_kind != LVPN__GW_ADDR ||
-      (r->gw_kind != LVPN__GW_ADDR && r->gw_kind != LVPN__GW_VPN &&
-       r->gw_kind != LVPN__GW_DEFAULT)) {
-    char net[INET_ADDRSTRLEN] = "(keyword)";
-    if (r->net_kind == LVPN__GW_ADDR)
-      inet_ntop(AF_INET, &r->net, net, sizeof(net));
+  memset(out, 0, sizeof(*out));
+  if ((r->net_kind == LVPN__GW_REMOTE || r->gw_kind == LVPN__GW_REMOTE) &&
+      remote4 == 0) {
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "WARNING: ignoring %s route %s: net_gateway/remote_host "
-              "keywords are not supported yet",
-              origin, net);
+              "WARNING: ignoring %s route: remote_host is undefined (the "
+              "server is not an IPv4 address)",
+              origin);
     return 0;
   }
-  out->net = ntohl(r->net.s_addr);
+  switch (r->net_kind) {
+  case LVPN__GW_REMOTE:
+    out->net = remote4;
+    break;
+  case LVPN__GW_NET:
+    out->kw |= LVPN__TUN_RT_NET_DST;
+    break;
+  case LVPN__GW_VPN:
+    out->kw |= LVPN__TUN_RT_VPN_DST;
+    break;
+  default:
+    out->net = ntohl(r->net.s_addr);
+  }
   out->mask = ntohl(r->mask.s_addr);
-  out->gateway = r->gw_kind == LVPN__GW_ADDR ? ntohl(r->gateway.s_addr) : 0;
+  switch (r->gw_kind) {
+  case LVPN__GW_ADDR:
+    out->gateway = ntohl(r->gateway.s_addr);
+    break;
+  case LVPN__GW_NET:
+    out->kw |= LVPN__TUN_RT_NET_GW;
+    break;
+  case LVPN__GW_REMOTE:
+    out->gateway = remote4;
+    out->kw |= LVPN__TUN_RT_OUTSIDE_GW;
+    break;
+  default: /* vpn_gateway or none: the VPN gateway */
+    break;
+  }
   out->metric = r->has_metric ? r->metric : metric;
   return 1;
 }
@@ -99,7 +122,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__tun_ipv6_params_t p6;
   const struct sockaddr_storage *ss = lvpn__networkio_remote(&c->net);
   int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0;
-  uint32_t metric;
+  uint32_t metric, remote4;
 
   routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
                    sizeof(*routes4));
@@ -124,10 +147,14 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   metric = push->route_metric >= 0 ? (uint32_t)push->route_metric
            : cfg->route_metric >= 0 ? (uint32_t)cfg->route_metric
                                     : 0;
+  remote4 = ss->ss_family == AF_INET
+                ? ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr)
+                : 0;
   for (i = 0; !cfg->route_nopull && i < push->n_routes; i++)
-    n4 += client_route4(c, &push->routes[i], "pushed", metric, &routes4[n4]);
+    n4 += client_route4(c, &push->routes[i], "pushed", metric, remote4,
+                        &routes4[n4]);
   for (i = 0; i < cfg->n_routes; i++)
-    n4 += client_route4(c, &cfg->routes[i], "configured", metric,
+    n4 += client_route4(c, &cfg->routes[i], "configured", metric, remote4,
                         &routes4[n4]);
   p4.routes = routes4;
   p4.n_routes = (size_t)n4;
@@ -157,9 +184,7 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     /* block-local: the LAN through the tunnel unless the server is on it
      * (found when the tun layer applies the plan) */
     p4.block_local = (redir & LVPN__RG_BLOCK_LOCAL) != 0;
-    if (ss->ss_family == AF_INET)
-      p4.remote4 =
-          ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr);
+    p4.remote4 = remote4;
   }
   /* block-ipv6, configured or pushed (a route option: route-nopull drops
    * it, as OpenVPN's OPT_P_ROUTE) */
@@ -717,6 +742,13 @@ static void route4_add(lvpn_route4_t *out, int max, int *n, uint32_t net,
   (*n)++;
 }
 
+/* A route to a literal network that goes into the tunnel (not via
+ * net_gateway or remote_host). */
+static int route_in_tunnel(const lvpn__route4_t *r) {
+  return r->net_kind == LVPN__GW_ADDR && r->gw_kind != LVPN__GW_NET &&
+         r->gw_kind != LVPN__GW_REMOTE;
+}
+
 int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out, int max) {
   const lvpn__push_t *p = &c->tls.push;
   const lvpn_config_t *cfg = c->cfg;
@@ -732,11 +764,11 @@ int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out, int max) {
       route4_add(out, max, &n, p->ifconfig_remote.s_addr, 0xffffffffu);
   }
   for (i = 0; !cfg->route_nopull && i < p->n_routes; i++)
-    if (p->routes[i].net_kind == LVPN__GW_ADDR)
+    if (route_in_tunnel(&p->routes[i]))
       route4_add(out, max, &n, p->routes[i].net.s_addr,
                  p->routes[i].mask.s_addr);
   for (i = 0; i < cfg->n_routes; i++)
-    if (cfg->routes[i].net_kind == LVPN__GW_ADDR)
+    if (route_in_tunnel(&cfg->routes[i]))
       route4_add(out, max, &n, cfg->routes[i].net.s_addr,
                  cfg->routes[i].mask.s_addr);
   rg = cfg->route_nopull ? cfg->redirect_gateway

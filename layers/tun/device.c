@@ -152,9 +152,11 @@ int lvpn__tun_plan_same(const lvpn__tun_plan_t *a, const lvpn__tun_plan_t *b) {
     return 0;
   for (i = 0; i < a->n_routes4; i++) {
     const lvpn__tun_route4_t *x = &a->routes4[i], *y = &b->routes4[i];
-    if (x->dst != y->dst || x->prefixlen != y->prefixlen ||
-        x->gateway != y->gateway || x->metric != y->metric ||
-        x->via_tun != y->via_tun)
+    /* a net_gateway's address is what applying found, not what was asked */
+    if (x->net_kw != y->net_kw || x->prefixlen != y->prefixlen ||
+        (!(x->net_kw & LVPN__TUN_RT_NET_DST) && x->dst != y->dst) ||
+        (!(x->net_kw & LVPN__TUN_RT_NET_GW) && x->gateway != y->gateway) ||
+        x->metric != y->metric || x->via_tun != y->via_tun)
       return 0;
   }
   for (i = 0; i < a->n_routes6; i++) {
@@ -181,6 +183,9 @@ static void reset_ipv4(lvpn__tun_plan_t *plan) {
   plan->block_remote = plan->lan_gw = plan->lan_net = 0;
   plan->lan_prefix = 0;
   plan->lan_ifindex = 0;
+  plan->netgw_state = 0;
+  plan->netgw = 0;
+  plan->netgw_ifindex = 0;
 }
 
 int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
@@ -252,10 +257,25 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
       return plan_err(errbuf, errlen, "route %s %s: bad netmask",
                       lvpn__ip4_str(in->net, a), lvpn__ip4_str(in->mask, b));
     r = &plan->routes4[plan->n_routes4++];
-    r->dst = in->net & in->mask;
     r->prefixlen = (unsigned int)prefix;
-    r->gateway = in->gateway != 0 ? in->gateway : gw;
     r->metric = in->metric;
+    r->net_kw = in->kw & (LVPN__TUN_RT_NET_DST | LVPN__TUN_RT_NET_GW);
+    if (in->kw & LVPN__TUN_RT_VPN_DST) {
+      if (gw == 0)
+        return plan_err(errbuf, errlen,
+                        "route vpn_gateway: no VPN gateway (route-gateway "
+                        "not set)");
+      r->dst = gw & in->mask;
+    } else {
+      r->dst = in->net & in->mask;
+    }
+    if (in->kw & LVPN__TUN_RT_NET_GW)
+      continue; /* outside the tunnel, via the gateway found when applying */
+    if (in->kw & LVPN__TUN_RT_OUTSIDE_GW) {
+      r->gateway = in->gateway; /* the kernel picks the interface */
+      continue;
+    }
+    r->gateway = in->gateway != 0 ? in->gateway : gw;
     r->via_tun = 1;
     if (r->gateway == 0)
       return plan_err(errbuf, errlen,
@@ -509,6 +529,65 @@ static int lan_update(lvpn__nl_t *nl, const lvpn__tun_plan_t *cur,
   return next->block_local ? lan_block(nl, next, ifindex) : 0;
 }
 
+/* The routes with net_gateway keywords get the default gateway from before
+ * the tunnel (OpenVPN route.c get_default_gateway: the default route's
+ * gateway and interface), looked up once per plan or taken from `prev`'s
+ * lookup. Without one (no default route, or one without a gateway) those
+ * routes are not installed, after one warning, as OpenVPN's "net_gateway
+ * undefined". */
+static void netgw_resolve(lvpn__nl_t *nl, lvpn__tun_plan_t *plan,
+                          const lvpn__tun_plan_t *prev) {
+  char a[16];
+  size_t i;
+  int need = 0;
+
+  for (i = 0; i < plan->n_routes4; i++)
+    need |= plan->routes4[i].net_kw != 0;
+  if (!need)
+    return;
+  if (plan->netgw_state == 0 && prev != NULL && prev->netgw_state != 0) {
+    plan->netgw_state = prev->netgw_state;
+    plan->netgw = prev->netgw;
+    plan->netgw_ifindex = prev->netgw_ifindex;
+  }
+  if (plan->netgw_state == 0) {
+    int r = lvpn__nl_route_default4(nl, &plan->netgw, &plan->netgw_ifindex);
+    plan->netgw_state = r == 0 && plan->netgw != 0 ? 1 : -1;
+    if (plan->netgw_state > 0)
+      LVPN__LOG(nl->log, LVPN_LOG_VERBOSE, TUN_LAYER, "net_gateway: %s",
+                lvpn__ip4_str(plan->netgw, a));
+    else
+      LVPN__LOG(nl->log, LVPN_LOG_ERROR, TUN_LAYER,
+                "WARNING: net_gateway undefined (%s): routes via it are not "
+                "installed",
+                r < 0 ? lvpn__nl_last_error(nl)
+                      : "the default route has no gateway");
+  }
+  for (i = 0; i < plan->n_routes4; i++) {
+    lvpn__tun_route4_t *rt = &plan->routes4[i];
+    if (rt->net_kw == 0)
+      continue;
+    if (plan->netgw_state < 0) {
+      rt->skip = 1;
+      continue;
+    }
+    rt->skip = 0;
+    if (rt->net_kw & LVPN__TUN_RT_NET_DST)
+      rt->dst = rt->prefixlen == 0
+                    ? 0
+                    : plan->netgw & (0xffffffffu << (32 - rt->prefixlen));
+    if (rt->net_kw & LVPN__TUN_RT_NET_GW) {
+      rt->gateway = plan->netgw;
+      rt->oif = plan->netgw_ifindex;
+    }
+  }
+}
+
+/* The interface a route goes out of. */
+static int route4_oif(const lvpn__tun_route4_t *rt, int ifindex) {
+  return rt->via_tun ? ifindex : rt->oif;
+}
+
 int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                          lvpn__tun_plan_t *plan) {
   char a[16], g[16];
@@ -554,6 +633,8 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                 lvpn__nl_last_error(nl));
   }
 
+  netgw_resolve(nl, plan, NULL);
+
   if (plan->mtu != 0 && (r = lvpn__nl_set_mtu(nl, ifname, plan->mtu)) < 0)
     return r;
   if ((r = lvpn__nl_link_up(nl, ifname)) < 0)
@@ -587,8 +668,10 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
   }
   for (i = 0; i < plan->n_routes4; i++) {
     const lvpn__tun_route4_t *rt = &plan->routes4[i];
+    if (rt->skip)
+      continue;
     r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
-                                         rt->gateway, rt->via_tun ? ifindex : 0,
+                                         rt->gateway, route4_oif(rt, ifindex),
                                          rt->metric));
     if (r < 0)
       return r;
@@ -624,7 +707,7 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
 static int route4_eq(const lvpn__tun_route4_t *a, const lvpn__tun_route4_t *b) {
   return a->dst == b->dst && a->prefixlen == b->prefixlen &&
          a->gateway == b->gateway && a->metric == b->metric &&
-         a->via_tun == b->via_tun;
+         a->via_tun == b->via_tun && a->oif == b->oif && a->skip == b->skip;
 }
 
 static int route6_eq(const lvpn__tun_route6_t *a, const lvpn__tun_route6_t *b) {
@@ -657,8 +740,11 @@ static int same_key4(const lvpn__tun_route4_t *a, const lvpn__tun_route4_t *b) {
 }
 
 static int del4(lvpn__nl_t *nl, const lvpn__tun_route4_t *rt, int ifindex) {
-  int r = lvpn__nl_route_del4(nl, rt->dst, rt->prefixlen, rt->gateway,
-                              rt->via_tun ? ifindex : 0, rt->metric);
+  int r;
+  if (rt->skip)
+    return 0; /* never installed */
+  r = lvpn__nl_route_del4(nl, rt->dst, rt->prefixlen, rt->gateway,
+                          route4_oif(rt, ifindex), rt->metric);
   return r == UV_ESRCH || r == UV_ENOENT ? 0 : r; /* already gone */
 }
 
@@ -682,6 +768,7 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
     next->net_gateway = 0;
     next->net_ifindex = 0;
   }
+  netgw_resolve(nl, next, cur);
   if (next->mtu != 0 && next->mtu != cur->mtu &&
       (r = lvpn__nl_set_mtu(nl, ifname, next->mtu)) < 0)
     return r;
@@ -732,10 +819,10 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
   }
   for (i = 0; i < next->n_routes4; i++) {
     const lvpn__tun_route4_t *rt = &next->routes4[i];
-    if (has_route4(old4, rt))
+    if (rt->skip || has_route4(old4, rt))
       continue;
     r = ok_or_exists(lvpn__nl_route_add4(nl, rt->dst, rt->prefixlen,
-                                         rt->gateway, rt->via_tun ? ifindex : 0,
+                                         rt->gateway, route4_oif(rt, ifindex),
                                          rt->metric));
     if (r < 0)
       return r;

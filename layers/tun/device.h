@@ -47,12 +47,29 @@ typedef enum {
   LVPN__TOPOLOGY_SUBNET = 2
 } lvpn__tun_topology_t;
 
+/* A route's keywords (OpenVPN route.c get_special_addr): what is only known
+ * when the plan is made or applied. */
+enum {
+  /* the network is the default gateway from before the tunnel
+   * ("net_gateway"), found when applying */
+  LVPN__TUN_RT_NET_DST = 1,
+  /* the network is the VPN gateway ("vpn_gateway") */
+  LVPN__TUN_RT_VPN_DST = 2,
+  /* through the default gateway from before the tunnel ("net_gateway"), on
+   * its interface, found when applying */
+  LVPN__TUN_RT_NET_GW = 4,
+  /* `gateway` lies outside the tunnel ("remote_host"): the kernel picks the
+   * interface, as OpenVPN's route without one */
+  LVPN__TUN_RT_OUTSIDE_GW = 8
+};
+
 /** One `route network [netmask [gateway [metric]]]`. */
 typedef struct lvpn__tun_route4_param_s {
   uint32_t net;
   uint32_t mask;    /* OpenVPN's default is 255.255.255.255 */
   uint32_t gateway; /* 0: route-gateway, or the net30/p2p remote */
   uint32_t metric;  /* 0: kernel default */
+  unsigned int kw;  /* LVPN__TUN_RT_* */
 } lvpn__tun_route4_param_t;
 
 typedef struct lvpn__tun_ipv4_params_s {
@@ -117,7 +134,14 @@ typedef struct lvpn__tun_route4_s {
   unsigned int prefixlen;
   uint32_t gateway; /* 0: on-link */
   uint32_t metric;
-  int via_tun; /* 1: through the tun; 0: through the previous gateway */
+  int via_tun; /* 1: through the tun; 0: outside it (`oif`, or the kernel's
+                  choice when 0) */
+  /* LVPN__TUN_RT_NET_DST / LVPN__TUN_RT_NET_GW: `dst` / `gateway` and `oif`
+   * are filled in when the plan is applied, or `skip` is set (no default
+   * gateway: the route is not installed, as OpenVPN) */
+  unsigned int net_kw;
+  int oif;
+  int skip;
 } lvpn__tun_route4_t;
 
 typedef struct lvpn__tun_route6_s {
@@ -150,6 +174,11 @@ typedef struct lvpn__tun_plan_s {
   uint32_t lan_gw, lan_net;
   unsigned int lan_prefix;
   int lan_ifindex;
+  /* the default gateway from before the tunnel, for net_gateway routes:
+   * 0 not looked up yet, 1 found (netgw, netgw_ifindex), -1 none */
+  int netgw_state;
+  uint32_t netgw;
+  int netgw_ifindex;
   lvpn__tun_route4_t *routes4;
   size_t n_routes4;
   /* IPv6 */

@@ -198,7 +198,9 @@ static void tun_trace_plan(lvpn__tun_layer_t *t, const lvpn__tun_plan_t *pl) {
     LVPN__TRACE(t->base.trace, t->base.name, "route",
                 "dst=%s prefixlen=%u gateway=%s via=%s metric=%u", a,
                 pl->routes4[i].prefixlen, pl->routes4[i].gateway ? b : NULL,
-                pl->routes4[i].via_tun ? "tun" : "previous_gateway",
+                pl->routes4[i].via_tun                          ? "tun"
+                : pl->routes4[i].net_kw & LVPN__TUN_RT_NET_GW ? "net_gateway"
+                                                              : "outside",
                 pl->routes4[i].metric);
   }
   for (i = 0; i < pl->n_routes6; i++)

@@ -7,7 +7,8 @@
 # block-local with the default gateway on a LAN of its own (the LAN's two
 # halves into the tunnel, the gateway kept on the LAN: checked with `ip
 # route get` and a ping to the gateway), and redirect-private block-local
-# there (the same routes but the default ones). With
+# there (the same routes but the default ones); routes around the tunnel
+# (net_gateway, pushed and configured, and remote_host). With
 # block-ipv6, an IPv6 ping into the redirected space is answered by the
 # client itself with ICMPv6 "no route" from the server's tunnel address;
 # the same when the server pushes redirect-gateway ipv6 and block-ipv6.
@@ -47,6 +48,7 @@ run() { # NAME CMD... -> the routes while CMD's tunnel is up, in $IT_DIR/NAME.ro
     routes >"$IT_DIR/$name.routes"
     if [[ $name == lvpn-* && $name == *ipv6* ]]; then block6_check; fi
     if [[ $name == lvpn-*block-local ]]; then lan_check; fi
+    if [[ $name == lvpn-* && -n ${RUN_CHECK:-} ]]; then $RUN_CHECK; fi
     it_lvpn_stop "$pid" 15 || bad "$name: no exit on SIGTERM"
     [[ -z $(routes) ]] || bad "$name: routes left: $(routes | tr '\n' ';')"
 }
@@ -63,6 +65,7 @@ compare() { # FLAGS... (the last may be "v6" for an IPv6 remote)
     if [[ ${!#} == v6 ]]; then v6=1; rg=${rg% v6}; fi
     tag=${tag//!/not}
     it_client_conf wrap=tls-crypt extra="${RG_OPT:-redirect-gateway} $rg" extra="block-ipv6"
+    [[ -z ${CMP_EXTRA:-} ]] || printf '%s\n' "$CMP_EXTRA" >>"$IT_DIR/client.ovpn"
     if ((v6)); then
         sed -i "s/^remote .*/remote 2001:2:0:1::1 $IT_PORT/; s/^proto udp$/proto udp6/" "$IT_DIR/client.ovpn"
     fi
@@ -110,6 +113,26 @@ RG_OPT=redirect-private compare block-local
 ip -n "$IT_NS_C" route replace default via 198.18.0.254 dev vc0
 ip -n "$IT_NS_C" addr del 198.19.77.2/24 dev vc0
 ip -n "$IT_NS_S" addr del 198.19.77.254/24 dev vs0
+
+# Routes around the tunnel: one pushed via net_gateway, and configured
+# ones via net_gateway (with a metric) and to remote_host (the server's
+# host route again, which def1 adds too): the same routes as OpenVPN's,
+# and the kernel sends those networks to the default gateway on vc0.
+it_server_stop
+it_server_conf wrap=tls-crypt ipv6=1 push="route 198.19.88.0 255.255.255.0 net_gateway"
+sed -i 's/^local .*/local ::/; s/^proto udp$/proto udp6/' "$IT_DIR/server.conf"
+it_server_start
+netgw_check() {
+    local via n
+    for n in 198.19.88.1 198.19.89.1 "$IT_SERVER_IP"; do
+        via=$(ip -n "$IT_NS_C" route get "$n" 2>&1 || true)
+        [[ $via == *"via 198.18.0.254 dev vc0"* ]] || bad "net_gateway: $n is not routed to the default gateway: $via"
+    done
+    via=$(ip -n "$IT_NS_C" route get 198.19.90.1 2>&1 || true)
+    [[ $via == *"dev tun0"* ]] || bad "net_gateway: the rest does not go into the tunnel: $via"
+}
+RUN_CHECK=netgw_check CMP_EXTRA=$'route remote_host 255.255.255.255 net_gateway\nroute 198.19.89.0 255.255.255.0 net_gateway 5' \
+    compare def1
 
 # Pushed by the server instead: redirect-gateway ipv6 and block-ipv6.
 it_server_stop

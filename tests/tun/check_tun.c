@@ -115,9 +115,9 @@ END_TEST
 
 START_TEST(test_tun_plan_subnet_gateway_defaults) {
   lvpn__tun_route4_param_t routes[] = {
-      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
-      {IP4(198, 19, 101, 7), IP4(255, 255, 255, 0), IP4(198, 19, 0, 9), 50},
-      {IP4(198, 19, 102, 1), 0xffffffffu, 0, 0}};
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0, 0},
+      {IP4(198, 19, 101, 7), IP4(255, 255, 255, 0), IP4(198, 19, 0, 9), 50, 0},
+      {IP4(198, 19, 102, 1), 0xffffffffu, 0, 0, 0}};
   lvpn__tun_ipv4_params_t p;
   lvpn__tun_plan_t plan;
 
@@ -146,7 +146,7 @@ END_TEST
 
 START_TEST(test_tun_plan_net30_gateway_is_remote) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
-                                    0, 0};
+                                    0, 0, 0};
   lvpn__tun_ipv4_params_t p;
   lvpn__tun_plan_t plan;
   char err[128] = "";
@@ -171,7 +171,7 @@ END_TEST
 
 START_TEST(test_tun_plan_rejects_bad_input) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 0, 255, 0),
-                                    0, 0};
+                                    0, 0, 0};
   lvpn__tun_ipv4_params_t p;
   lvpn__tun_plan_t plan;
   char err[128];
@@ -261,6 +261,75 @@ START_TEST(test_tun_plan_redirect_private) {
 }
 END_TEST
 
+/* Route keywords: vpn_gateway as the network is the VPN gateway now; a
+ * net_gateway network or gateway waits for the apply (outside the tunnel);
+ * a remote_host gateway is outside the tunnel for the kernel to place. The
+ * address a net_gateway finds does not make two plans differ. */
+START_TEST(test_tun_plan_route_keywords) {
+  lvpn__tun_route4_param_t r[4];
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t plan, other;
+
+  memset(r, 0, sizeof(r));
+  r[0].net = IP4(198, 19, 88, 0);
+  r[0].mask = IP4(255, 255, 255, 0);
+  r[0].kw = LVPN__TUN_RT_NET_GW;
+  r[1].mask = 0xffffffffu;
+  r[1].kw = LVPN__TUN_RT_VPN_DST;
+  r[2].mask = 0xffffffffu;
+  r[2].kw = LVPN__TUN_RT_NET_DST;
+  r[3].net = IP4(198, 19, 99, 0);
+  r[3].mask = IP4(255, 255, 255, 0);
+  r[3].gateway = IP4(198, 18, 0, 1);
+  r[3].kw = LVPN__TUN_RT_OUTSIDE_GW;
+  subnet4(&p4);
+  p4.routes = r;
+  p4.n_routes = 4;
+  plan_from(&plan, 0, &p4, NULL);
+  ck_assert_uint_eq(plan.n_routes4, 4);
+  ck_assert_uint_eq(plan.routes4[0].dst, IP4(198, 19, 88, 0));
+  ck_assert_uint_eq(plan.routes4[0].net_kw, LVPN__TUN_RT_NET_GW);
+  ck_assert_int_eq(plan.routes4[0].via_tun, 0);
+  ck_assert_uint_eq(plan.routes4[0].gateway, 0); /* found when applied */
+  ck_assert_uint_eq(plan.routes4[1].dst, IP4(198, 19, 0, 1));
+  ck_assert_uint_eq(plan.routes4[1].prefixlen, 32);
+  ck_assert_int_eq(plan.routes4[1].via_tun, 1);
+  ck_assert_uint_eq(plan.routes4[2].net_kw, LVPN__TUN_RT_NET_DST);
+  ck_assert_int_eq(plan.routes4[2].via_tun, 1);
+  ck_assert_uint_eq(plan.routes4[2].gateway, IP4(198, 19, 0, 1));
+  ck_assert_uint_eq(plan.routes4[3].gateway, IP4(198, 18, 0, 1));
+  ck_assert_int_eq(plan.routes4[3].via_tun, 0);
+  ck_assert_int_eq(plan.routes4[3].oif, 0);
+
+  /* what an apply fills in is not a difference */
+  plan_from(&other, 0, &p4, NULL);
+  plan.routes4[0].gateway = IP4(198, 18, 0, 1);
+  plan.routes4[0].oif = 7;
+  plan.routes4[2].dst = IP4(198, 18, 0, 1);
+  ck_assert(lvpn__tun_plan_same(&plan, &other));
+  lvpn__tun_plan_free(&other);
+  r[0].kw = 0; /* through the tunnel instead */
+  plan_from(&other, 0, &p4, NULL);
+  ck_assert(!lvpn__tun_plan_same(&plan, &other));
+  lvpn__tun_plan_free(&other);
+  lvpn__tun_plan_free(&plan);
+
+  /* vpn_gateway without one */
+  {
+    char err[128] = "";
+    lvpn__tun_plan_init(&plan);
+    p4.route_gateway = 0;
+    p4.ifconfig_local = 0;
+    p4.n_routes = 2;
+    r[0].kw = LVPN__TUN_RT_NET_GW;
+    ck_assert_int_eq(lvpn__tun_plan_ipv4(&plan, &p4, err, sizeof(err)),
+                     LVPN_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(err, "vpn_gateway"));
+    lvpn__tun_plan_free(&plan);
+  }
+}
+END_TEST
+
 START_TEST(test_tun_plan_ipv6_gateway_default) {
   lvpn__tun_route6_param_t routes[2];
   lvpn__tun_ipv6_params_t p;
@@ -340,7 +409,7 @@ END_TEST
  * not; the previous gateway found when applying does not count. */
 START_TEST(test_tun_plan_copy_and_same) {
   lvpn__tun_route4_param_t r4 = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
-                                 0, 0};
+                                 0, 0, 0};
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t a, b;
   char err[128];
@@ -808,7 +877,7 @@ END_TEST
 
 START_TEST(test_tun_configure_subnet) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
-                                    0, 0};
+                                    0, 0, 0};
   lvpn__tun_route6_param_t route6;
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_ipv6_params_t p6;
@@ -867,11 +936,11 @@ END_TEST
  * address) on the live device. */
 START_TEST(test_tun_update_plan_by_difference) {
   lvpn__tun_route4_param_t ra[2] = {
-      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
-      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0}};
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0, 0},
+      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0, 0}};
   lvpn__tun_route4_param_t rb[2] = {
-      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), IP4(198, 19, 0, 3), 0},
-      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0}};
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), IP4(198, 19, 0, 3), 0, 0},
+      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0, 0}};
   lvpn__tun_route6_param_t route6;
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_ipv6_params_t p6;
@@ -924,11 +993,11 @@ END_TEST
  * new set only. */
 START_TEST(test_tun_replace_routes_without_gap) {
   lvpn__tun_route4_param_t a[2] = {
-      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
-      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0}};
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0, 0},
+      {IP4(198, 19, 101, 0), IP4(255, 255, 255, 0), 0, 0, 0}};
   lvpn__tun_route4_param_t b[2] = {
-      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0},
-      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0}};
+      {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0, 0},
+      {IP4(198, 19, 102, 0), IP4(255, 255, 255, 0), 0, 0, 0}};
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t plan;
   lvpn__nl_t nl;
@@ -967,7 +1036,7 @@ END_TEST
 
 START_TEST(test_tun_configure_net30_peer) {
   lvpn__tun_route4_param_t route = {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0),
-                                    0, 0};
+                                    0, 0, 0};
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t plan;
   lvpn__nl_t nl;
@@ -1138,6 +1207,94 @@ START_TEST(test_tun_block_local) {
 }
 END_TEST
 
+/* net_gateway routes: through the default gateway from before the tunnel,
+ * on its interface (a net_gateway network is that gateway's address); a
+ * remote_host gateway where the kernel puts it; a PUSH_UPDATE with the same
+ * routes changes nothing, one without a route takes it away; all undone.
+ * Without a default route the net_gateway routes are left out and the rest
+ * is applied. */
+START_TEST(test_tun_net_gateway_routes) {
+  lvpn__tun_route4_param_t r[3];
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t plan, next;
+  lvpn__nl_t wan_nl, nl;
+  char wan[LVPN__IFNAMSIZ], name[LVPN__IFNAMSIZ];
+  uint32_t gw = 0;
+  int wan_fd, fd, wan_idx, tun_idx, idx = 0;
+
+  wan_idx = wan_open("lvpnwan1", wan, &wan_fd, &wan_nl);
+  dev_open("tun", name, &fd, &nl);
+  tun_idx = lvpn__nl_ifindex(&nl, name);
+  memset(r, 0, sizeof(r));
+  r[0].net = IP4(198, 19, 88, 0); /* route 198.19.88.0 255.255.255.0 net_gateway */
+  r[0].mask = IP4(255, 255, 255, 0);
+  r[0].kw = LVPN__TUN_RT_NET_GW;
+  r[1].net = IP4(198, 19, 99, 0); /* route 198.19.99.0 ... remote_host */
+  r[1].mask = IP4(255, 255, 255, 0);
+  r[1].gateway = IP4(198, 18, 0, 1);
+  r[1].kw = LVPN__TUN_RT_OUTSIDE_GW;
+  r[2].mask = 0xffffffffu; /* route net_gateway (into the tunnel) */
+  r[2].kw = LVPN__TUN_RT_NET_DST;
+  subnet4(&p4);
+  p4.routes = r;
+  p4.n_routes = 3;
+  plan_from(&plan, 0, &p4, NULL);
+  apply_ok(&nl, name, &plan);
+  ck_assert_int_eq(plan.netgw_state, 1);
+  ck_assert_uint_eq(plan.netgw, IP4(198, 18, 0, 1));
+  ck_assert(proc_route4(wan, IP4(198, 19, 88, 0), 24, IP4(198, 18, 0, 1)));
+  ck_assert(proc_route4(name, IP4(198, 18, 0, 1), 32, IP4(198, 19, 0, 1)));
+  ck_assert(proc_route4(wan, IP4(198, 19, 99, 0), 24, IP4(198, 18, 0, 1)));
+  ck_assert_int_eq(lvpn__nl_route_get4(&nl, IP4(198, 19, 88, 9), &gw, &idx),
+                   0);
+  ck_assert_uint_eq(gw, IP4(198, 18, 0, 1));
+  ck_assert_int_eq(idx, wan_idx);
+  ck_assert_int_eq(lvpn__nl_route_get4(&nl, IP4(198, 18, 0, 1), &gw, &idx), 0);
+  ck_assert_int_eq(idx, tun_idx);
+
+  /* the same routes pushed again: the same plan, nothing to do */
+  plan_from(&next, 0, &p4, NULL);
+  ck_assert(lvpn__tun_plan_same(&plan, &next));
+  lvpn__tun_plan_free(&next);
+  /* without the net_gateway network route */
+  p4.n_routes = 2;
+  plan_from(&next, 0, &p4, NULL);
+  ck_assert(!lvpn__tun_plan_same(&plan, &next));
+  ck_assert_msg(lvpn__tun_update_plan(&nl, name, &plan, &next) == 0, "%s",
+                lvpn__nl_last_error(&nl));
+  ck_assert(proc_route4(wan, IP4(198, 19, 88, 0), 24, IP4(198, 18, 0, 1)));
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 0, 1), 32, 0));
+  ck_assert(proc_route4(wan, IP4(198, 19, 99, 0), 24, IP4(198, 18, 0, 1)));
+  lvpn__tun_plan_free(&next);
+
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+  ck_assert(!proc_route4(NULL, IP4(198, 19, 88, 0), 24, 0));
+  ck_assert(!proc_route4(NULL, IP4(198, 19, 99, 0), 24, 0));
+  lvpn__tun_plan_free(&plan);
+
+  /* no default route: the net_gateway route is left out, the rest goes in */
+  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
+  ck_assert_int_eq(lvpn__nl_addr_add4(&wan_nl, wan_idx, IP4(198, 18, 0, 2), 24,
+                                      0),
+                   0);
+  r[1].net = IP4(198, 19, 77, 0); /* through the tunnel */
+  r[1].gateway = 0;
+  r[1].kw = 0;
+  plan_from(&plan, 0, &p4, NULL);
+  apply_ok(&nl, name, &plan);
+  ck_assert_int_eq(plan.netgw_state, -1);
+  ck_assert(plan.routes4[0].skip);
+  ck_assert(!proc_route4(NULL, IP4(198, 19, 88, 0), 24, 0));
+  ck_assert(proc_route4(name, IP4(198, 19, 77, 0), 24, IP4(198, 19, 0, 1)));
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+
+  dev_close(fd, &nl, &plan);
+  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
+  lvpn__nl_close(&wan_nl);
+  lvpn__tun_close(wan_fd);
+}
+END_TEST
+
 START_TEST(test_tun_netlink_errors_are_readable) {
   lvpn__nl_t nl;
   char name[LVPN__IFNAMSIZ];
@@ -1225,6 +1382,7 @@ static Suite *tun_suite(int with_root) {
   tcase_add_test(tc, test_tun_plan_ipv6_redirect_and_server);
   tcase_add_test(tc, test_tun_plan_copy_and_same);
   tcase_add_test(tc, test_tun_plan_redirect_private);
+  tcase_add_test(tc, test_tun_plan_route_keywords);
   tcase_add_test(tc, test_tun_icmp6_unreachable);
   suite_add_tcase(s, tc);
 
@@ -1247,6 +1405,7 @@ static Suite *tun_suite(int with_root) {
     tcase_add_test(tr, test_tun_replace_routes_without_gap);
     tcase_add_test(tr, test_tun_def1_keeps_server_on_previous_gateway);
     tcase_add_test(tr, test_tun_block_local);
+    tcase_add_test(tr, test_tun_net_gateway_routes);
     tcase_add_test(tr, test_tun_netlink_errors_are_readable);
     tcase_add_test(tr, test_tun_undo_after_device_is_gone);
     suite_add_tcase(s, tr);
