@@ -6,6 +6,7 @@
 #
 # Usage: tools/fuzz.sh [SECONDS] [TARGET...]
 #        tools/fuzz.sh --seeds      regenerate tests/fuzz/corpus/ (gen_corpus)
+#        tools/fuzz.sh --build      build the targets, run nothing
 # Environment: LVPN_FUZZ_BUILD  build tree (default /tmp/layervpn-fuzz-build),
 #              LVPN_FUZZ_WORK   new inputs and crash files (default
 #                               $LVPN_FUZZ_BUILD/work; the seeds stay as they are)
@@ -43,6 +44,11 @@ if [[ ${1:-} == --seeds ]]; then
     rm -rf "$src/tests/fuzz/corpus"
     "$build/tests/fuzz/gen_corpus" "$src/tests/fuzz/corpus" "$src/tests/data/pki"
     log "seeds written: $(find "$src/tests/fuzz/corpus" -type f | wc -l) files"
+    exit 0
+fi
+
+if [[ ${1:-} == --build ]]; then
+    build_all
     exit 0
 fi
 

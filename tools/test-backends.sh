@@ -8,9 +8,16 @@
 # directory is already configured in place by tools/test.sh, which rules out
 # a VPATH build), then only the unit suites that run packets through
 # layers/datachannel/cipher.h, built and run with `make check TESTS=...`.
-#   bash tools/test-backends.sh [backend...]     (default: evp mbedtls)
+#   bash tools/test-backends.sh [--build-only] [backend...]   (default: evp mbedtls)
+# --build-only: configure and build, run nothing (.ci/run builds these trees
+# in the background while the integration tests wait on their servers).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
+build_only=0
+if [[ ${1:-} == --build-only ]]; then
+    build_only=1
+    shift
+fi
 backends=("$@")
 ((${#backends[@]} > 0)) || backends=(evp mbedtls)
 # The suites whose tests seal/open packets (crypto.c, epoch.c, the layer,
@@ -41,6 +48,10 @@ for b in "${backends[@]}"; do
         tail -n 40 build.log
         log "$b: build failed" >&2
         exit 1
+    fi
+    if ((build_only)); then
+        log "$b: built ($(($(date +%s) - start)) s)"
+        continue
     fi
     if ! make -j2 check VERBOSE=1 "TESTS=${suites[*]}" >check.log 2>&1; then
         cat check.log

@@ -5,17 +5,28 @@
 # sanitized process of an integration test writes its reports to a
 # directory the test's driver checks (tools/sanitizer-test-driver.sh): any
 # ASan, LeakSanitizer or UBSan report fails that test.
-#   bash tools/test-sanitizers.sh [--unit-only]
+# The tree is a copy in LVPN_ASAN_BUILD (default /tmp/layervpn-asan-build),
+# kept between runs like tools/fuzz.sh's: only what changed is rebuilt.
+#   bash tools/test-sanitizers.sh [--unit-only | --build-only]
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$(mktemp -d /tmp/layervpn-asan.XXXXXX)
-trap 'rm -rf "$build"' EXIT
-cp -a "$src/." "$build/"
+build=${LVPN_ASAN_BUILD:-/tmp/layervpn-asan-build}
+# shellcheck source=tools/sync-tree.sh
+. "$src/tools/sync-tree.sh"
+sync_tree "$src" "$build"
 cd "$build"
-if [ -f Makefile ]; then make distclean >/dev/null 2>&1 || true; fi
-./autogen.sh >/dev/null 2>&1
-./configure --quiet --enable-sanitizers --disable-shared
+if [[ ! -f Makefile || configure.ac -nt Makefile || Makefile.am -nt Makefile ]]; then
+    ./autogen.sh >/dev/null 2>&1
+    ./configure --quiet --enable-sanitizers --disable-shared
+fi
+grep -q -- "--enable-sanitizers" config.status ||
+    { echo "test-sanitizers: $build is not configured --enable-sanitizers" >&2; exit 1; }
 make -j"$(nproc)" >/dev/null
+# the unit test programs too, so that --build-only leaves nothing to build
+make -j"$(nproc)" check TESTS= >/dev/null
+if [ "${1:-}" = --build-only ]; then
+    exit 0
+fi
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export CK_FORK=no
