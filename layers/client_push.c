@@ -56,7 +56,7 @@ static void fmt4(char *buf, size_t len, struct in_addr a) {
  * server is not an IPv4 address (`remote4` 0). The vpn_gateway and
  * net_gateway keywords are resolved by the planner. */
 static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
-                         const char *origin, uint32_t metric, uint32_t remote4,
+                         const char *origin, int metric, uint32_t remote4,
                          lvpn__tun_route4_param_t *out) {
   memset(out, 0, sizeof(*out));
   if ((r->net_kind == LVPN__GW_REMOTE || r->gw_kind == LVPN__GW_REMOTE) &&
@@ -95,19 +95,23 @@ static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
   default: /* vpn_gateway or none: the VPN gateway */
     break;
   }
-  out->metric = r->has_metric ? r->metric : metric;
+  out->metric = r->has_metric ? r->metric : metric >= 0 ? (uint32_t)metric : 0;
+  if (r->has_metric || metric >= 0)
+    out->kw |= LVPN__TUN_RT_METRIC;
   return 1;
 }
 
 /* Converts one `route-ipv6` (pushed or configured) for the tun planner;
- * `metric` applies when the route has none of its own. */
-static void client_route6(const lvpn__route6_t *r, uint32_t metric,
+ * `metric` (-1: none) applies when the route has none of its own. */
+static void client_route6(const lvpn__route6_t *r, int metric,
                           lvpn__tun_route6_param_t *out) {
+  memset(out, 0, sizeof(*out));
   memcpy(out->net, &r->net, 16);
   out->prefixlen = r->bits;
   out->has_gateway = r->has_gateway;
   memcpy(out->gateway, &r->gateway, 16);
-  out->metric = r->has_metric ? r->metric : metric;
+  out->metric = r->has_metric ? r->metric : metric >= 0 ? (uint32_t)metric : 0;
+  out->metric_set = r->has_metric || metric >= 0;
 }
 
 /* Builds the tun plan and script description from the pushed options and
@@ -121,8 +125,8 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_ipv6_params_t p6;
   const struct sockaddr_storage *ss = lvpn__networkio_remote(&c->net);
-  int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0;
-  uint32_t metric, remote4;
+  int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0, metric;
+  uint32_t remote4;
 
   routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
                    sizeof(*routes4));
@@ -142,19 +146,21 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   }
   if (push->has_route_gateway && !push->route_gateway_dhcp)
     p4.route_gateway = ntohl(push->route_gateway.s_addr);
-  /* Pushed routes (unless route-nopull), then the config's own. */
+  else if (cfg->has_route_gateway)
+    p4.route_gateway = ntohl(cfg->route_gateway.s_addr);
+  /* The config's routes, then the pushed ones (unless route-nopull), the
+   * order OpenVPN installs them in and numbers them for scripts (its
+   * option list and route list are each built by prepending). */
   /* route-metric: the default of routes without one (pushed wins) */
-  metric = push->route_metric >= 0 ? (uint32_t)push->route_metric
-           : cfg->route_metric >= 0 ? (uint32_t)cfg->route_metric
-                                    : 0;
+  metric = push->route_metric >= 0 ? push->route_metric : cfg->route_metric;
   remote4 = ss->ss_family == AF_INET
                 ? ntohl(((const struct sockaddr_in *)ss)->sin_addr.s_addr)
                 : 0;
-  for (i = 0; !cfg->route_nopull && i < push->n_routes; i++)
-    n4 += client_route4(c, &push->routes[i], "pushed", metric, remote4,
-                        &routes4[n4]);
   for (i = 0; i < cfg->n_routes; i++)
     n4 += client_route4(c, &cfg->routes[i], "configured", metric, remote4,
+                        &routes4[n4]);
+  for (i = 0; !cfg->route_nopull && i < push->n_routes; i++)
+    n4 += client_route4(c, &push->routes[i], "pushed", metric, remote4,
                         &routes4[n4]);
   p4.routes = routes4;
   p4.n_routes = (size_t)n4;
@@ -211,10 +217,10 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     p6.prefixlen = push->ifconfig6_bits;
     p6.has_remote = push->has_ifconfig6_remote;
     memcpy(p6.remote, &push->ifconfig6_remote, 16);
-    for (i = 0; !cfg->route_nopull && i < push->n_routes6; i++)
-      client_route6(&push->routes6[i], metric, &routes6[n6++]);
     for (i = 0; i < cfg->n_routes6; i++) /* the config's route-ipv6 */
       client_route6(&cfg->routes6[i], metric, &routes6[n6++]);
+    for (i = 0; !cfg->route_nopull && i < push->n_routes6; i++)
+      client_route6(&push->routes6[i], metric, &routes6[n6++]);
     p6.routes = routes6;
     p6.n_routes = (size_t)n6;
     p6.redirect = (rg & LVPN__RG_IPV6) != 0;
@@ -233,6 +239,18 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   }
   plan->mtu = (unsigned)(push->tun_mtu > 0 ? push->tun_mtu
                                            : lvpn__client_config_tun_mtu(cfg));
+  /* route-noexec / ifconfig-noexec: the scripts' job (their environment
+   * has the addresses and routes) */
+  plan->no_routes = cfg->route_noexec;
+  plan->no_ifconfig = cfg->ifconfig_noexec;
+  if ((cfg->route_noexec || cfg->ifconfig_noexec) &&
+      (cfg->script_security < 2 || (cfg->up == NULL && cfg->route_up == NULL)))
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: %s%s%s: no up or route-up script runs to do what "
+              "is left out",
+              cfg->ifconfig_noexec ? "ifconfig-noexec" : "",
+              cfg->ifconfig_noexec && cfg->route_noexec ? ", " : "",
+              cfg->route_noexec ? "route-noexec" : "");
 
   /* What up/down scripts see (OpenVPN's environment). */
   memset(sc, 0, sizeof(*sc));

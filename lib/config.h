@@ -280,6 +280,10 @@ struct lvpn_config_s {
 
   /* routes and DNS (client-side; pushed ones live in lvpn__push_t) */
   bool route_nopull;
+  bool route_noexec;    /* no route added: scripts get them (route_*_N) */
+  bool ifconfig_noexec; /* no MTU, link or address set on the device */
+  bool has_route_gateway; /* route-gateway ADDR: when none is pushed */
+  struct in_addr route_gateway;
   lvpn__route4_t *routes; /* up to LVPN__CONFIG_MAX_ROUTES */
   int n_routes, cap_routes;
   lvpn__route6_t *routes6; /* up to LVPN__CONFIG_MAX_ROUTES */

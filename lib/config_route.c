@@ -124,10 +124,33 @@ static int fn_pull_filter(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* route-gateway ADDR|dhcp: the gateway of routes without one, unless the
+ * server pushes its own (pushed options come later and win, as in
+ * OpenVPN). `dhcp` (the gateway from the TAP device's DHCP) has no meaning
+ * on a tun device: said, and left out. */
+static int fn_route_gateway(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                            char *const *p, int n) {
+  (void)n;
+  if (strcmp(p[0], "dhcp") == 0) {
+    lvpn__opt_warn(a, "%s dhcp: TAP devices only; ignored on a tun device",
+                   o->name);
+    a->cfg->has_route_gateway = false;
+    return 0;
+  }
+  if (lvpn__lex_ipv4(p[0], &a->cfg->route_gateway) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: bad address '%.64s'",
+                          o->name, p[0]);
+  a->cfg->has_route_gateway = true;
+  return 0;
+}
+
 static const char *const dns_mode_kw[] = {"auto", "none", NULL};
 
 static const lvpn__opt_t opts[] = {
     OPT_FLAG("route-nopull", route_nopull),
+    OPT_FLAG("route-noexec", route_noexec),
+    OPT_FLAG("ifconfig-noexec", ifconfig_noexec),
+    OPT_FN("route-gateway", 1, 1, fn_route_gateway),
     OPT_FN("route", 1, 4, fn_route),
     OPT_FN("route-ipv6", 1, 3, fn_route),
     OPT_INT("route-metric", route_metric, 0, INT32_MAX),
@@ -166,9 +189,6 @@ static const lvpn__opt_t opts[] = {
                            "is not limited by this option"),
     OPT_TODO("ifconfig"),
     OPT_TODO("ifconfig-ipv6"),
-    OPT_TODO("ifconfig-noexec"),
-    OPT_TODO("route-noexec"),
-    OPT_TODO("route-gateway"),
     OPT_TODO("route-ipv6-gateway"),
     OPT_TODO("route-table"),
     OPT_TODO("allow-pull-fqdn"),

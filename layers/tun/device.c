@@ -139,7 +139,8 @@ int lvpn__tun_plan_copy(lvpn__tun_plan_t *dst, const lvpn__tun_plan_t *src) {
 
 int lvpn__tun_plan_same(const lvpn__tun_plan_t *a, const lvpn__tun_plan_t *b) {
   size_t i;
-  if (a->mtu != b->mtu || a->has_addr4 != b->has_addr4 ||
+  if (a->mtu != b->mtu || a->no_ifconfig != b->no_ifconfig ||
+      a->no_routes != b->no_routes || a->has_addr4 != b->has_addr4 ||
       a->addr4 != b->addr4 || a->prefixlen4 != b->prefixlen4 ||
       a->peer4 != b->peer4 || a->vpn_gateway != b->vpn_gateway ||
       a->has_server_route != b->has_server_route || a->server != b->server ||
@@ -259,6 +260,8 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
     r = &plan->routes4[plan->n_routes4++];
     r->prefixlen = (unsigned int)prefix;
     r->metric = in->metric;
+    r->env = 1;
+    r->metric_set = (in->kw & LVPN__TUN_RT_METRIC) != 0;
     r->net_kw = in->kw & (LVPN__TUN_RT_NET_DST | LVPN__TUN_RT_NET_GW);
     if (in->kw & LVPN__TUN_RT_VPN_DST) {
       if (gw == 0)
@@ -344,6 +347,8 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
     memcpy(r->dst, in->net, 16);
     r->prefixlen = in->prefixlen;
     r->metric = in->metric;
+    r->env = 1;
+    r->metric_set = in->metric_set;
     if (in->has_gateway) {
       r->has_gateway = 1;
       memcpy(r->gateway, in->gateway, 16);
@@ -590,8 +595,13 @@ static int route4_oif(const lvpn__tun_route4_t *rt, int ifindex) {
 
 int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                          lvpn__tun_plan_t *plan) {
-  char a[16], g[16];
-  size_t i;
+  int r = lvpn__tun_apply_ifconfig(nl, ifname, plan);
+  return r != 0 ? r : lvpn__tun_apply_routes(nl, ifname, plan);
+}
+
+int lvpn__tun_apply_ifconfig(lvpn__nl_t *nl, const char *ifname,
+                             lvpn__tun_plan_t *plan) {
+  char a[16];
   int ifindex, r;
 
   ifindex = lvpn__nl_ifindex(nl, ifname);
@@ -633,8 +643,10 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                 lvpn__nl_last_error(nl));
   }
 
-  netgw_resolve(nl, plan, NULL);
+  netgw_resolve(nl, plan, NULL); /* route-noexec too: for the scripts */
 
+  if (plan->no_ifconfig)
+    return 0;
   if (plan->mtu != 0 && (r = lvpn__nl_set_mtu(nl, ifname, plan->mtu)) < 0)
     return r;
   if ((r = lvpn__nl_link_up(nl, ifname)) < 0)
@@ -651,6 +663,20 @@ int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
     if (r < 0)
       return r;
   }
+  return 0;
+}
+
+int lvpn__tun_apply_routes(lvpn__nl_t *nl, const char *ifname,
+                           lvpn__tun_plan_t *plan) {
+  char a[16], g[16];
+  size_t i;
+  int ifindex, r;
+
+  if (plan->no_routes)
+    return 0;
+  ifindex = lvpn__nl_ifindex(nl, ifname);
+  if (ifindex < 0)
+    return ifindex;
   /* The server keeps its old path, through the default gateway or on-link
    * on its interface, as OpenVPN does (route.c
    * redirect_default_route_to_vpn). */
@@ -769,6 +795,8 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
     next->net_ifindex = 0;
   }
   netgw_resolve(nl, next, cur);
+  if (next->no_ifconfig)
+    goto routes;
   if (next->mtu != 0 && next->mtu != cur->mtu &&
       (r = lvpn__nl_set_mtu(nl, ifname, next->mtu)) < 0)
     return r;
@@ -800,6 +828,9 @@ int lvpn__tun_update_plan(lvpn__nl_t *nl, const char *ifname,
   } else if (!next->has_addr6 && cur->has_addr6) {
     lvpn__nl_addr_del6(nl, ifindex, cur->addr6, cur->prefixlen6);
   }
+routes:
+  if (next->no_routes)
+    return 0;
   if (next->has_server_route && !cur->has_server_route &&
       next->net_gateway != 0 && next->net_ifindex != ifindex) {
     r = ok_or_exists(lvpn__nl_route_add4(nl, next->server, 32,

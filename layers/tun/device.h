@@ -60,7 +60,9 @@ enum {
   LVPN__TUN_RT_NET_GW = 4,
   /* `gateway` lies outside the tunnel ("remote_host"): the kernel picks the
    * interface, as OpenVPN's route without one */
-  LVPN__TUN_RT_OUTSIDE_GW = 8
+  LVPN__TUN_RT_OUTSIDE_GW = 8,
+  /* the metric was given (by the route or route-metric): scripts see it */
+  LVPN__TUN_RT_METRIC = 16
 };
 
 /** One `route network [netmask [gateway [metric]]]`. */
@@ -108,6 +110,7 @@ typedef struct lvpn__tun_route6_param_s {
   int has_gateway;
   uint8_t gateway[16]; /* default: the ifconfig-ipv6 remote */
   uint32_t metric;
+  int metric_set; /* given (by the route or route-metric): scripts see it */
 } lvpn__tun_route6_param_t;
 
 typedef struct lvpn__tun_ipv6_params_s {
@@ -142,6 +145,9 @@ typedef struct lvpn__tun_route4_s {
   unsigned int net_kw;
   int oif;
   int skip;
+  /* from a `route` option: scripts see it as route_*_N (N counts these in
+   * plan order), with route_metric_N when `metric_set` */
+  int env, metric_set;
 } lvpn__tun_route4_t;
 
 typedef struct lvpn__tun_route6_s {
@@ -150,10 +156,14 @@ typedef struct lvpn__tun_route6_s {
   int has_gateway;
   uint8_t gateway[16]; /* resolved, for scripts and logs */
   uint32_t metric;
+  int env, metric_set; /* from a `route-ipv6` option: as route4's */
 } lvpn__tun_route6_t;
 
 typedef struct lvpn__tun_plan_s {
   unsigned int mtu; /* 0: leave the device's MTU alone */
+  /* ifconfig-noexec: no MTU, link state or address is set; route-noexec: no
+   * route is added (scripts get them in their environment instead) */
+  int no_ifconfig, no_routes;
   /* IPv4 address */
   int has_addr4;
   uint32_t addr4;
@@ -239,6 +249,14 @@ size_t lvpn__icmp6_unreachable(const uint8_t *pkt, size_t len,
  * `net_ifindex` hold what was used (route_net_gateway). */
 int lvpn__tun_apply_plan(lvpn__nl_t *nl, const char *ifname,
                          lvpn__tun_plan_t *plan);
+/** lvpn__tun_apply_plan in its two steps, as OpenVPN runs its up script
+ * between them: the lookups of the previous gateway, MTU, link and
+ * addresses (none with `no_ifconfig`); then the routes (none with
+ * `no_routes`). */
+int lvpn__tun_apply_ifconfig(lvpn__nl_t *nl, const char *ifname,
+                             lvpn__tun_plan_t *plan);
+int lvpn__tun_apply_routes(lvpn__nl_t *nl, const char *ifname,
+                           lvpn__tun_plan_t *plan);
 
 /** Moves a configured device from plan `cur` to plan `next` (PUSH_UPDATE)
  * without taking it down: the MTU if it changed, addresses, new routes

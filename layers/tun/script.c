@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <arpa/inet.h>
 #include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "layervpn.h"
+#include "layers/tun/netlink.h"
 
 #define SCRIPT_MAX_WORDS 64
 #define SCRIPT_DEFAULT_PATH                                                    \
@@ -190,6 +192,58 @@ int lvpn__script_env_standard(lvpn__script_env_t *env,
   TRY(add_opt(env, "proto_1", in->proto_1));
   TRY(lvpn__script_env_add_fmt(env, "verb", "%d", in->verb));
   TRY(add_opt(env, "config", in->config));
+#undef TRY
+  return 0;
+}
+
+int lvpn__script_env_routes(lvpn__script_env_t *env,
+                            const lvpn__tun_plan_t *plan) {
+  char name[48], a[INET6_ADDRSTRLEN];
+  size_t i;
+  int n = 0, r = 0;
+
+#define TRY(x)                                                                 \
+  do {                                                                         \
+    if ((r = (x)) < 0)                                                         \
+      return r;                                                                \
+  } while (0)
+  for (i = 0; i < plan->n_routes4; i++) {
+    const lvpn__tun_route4_t *rt = &plan->routes4[i];
+    if (!rt->env)
+      continue;
+    n++; /* an undefined route keeps its number, as OpenVPN */
+    if (rt->skip)
+      continue;
+    snprintf(name, sizeof(name), "route_network_%d", n);
+    TRY(lvpn__script_env_add(env, name, lvpn__ip4_str(rt->dst, a)));
+    snprintf(name, sizeof(name), "route_netmask_%d", n);
+    TRY(lvpn__script_env_add(
+        env, name, lvpn__ip4_str(lvpn__prefix_to_netmask(rt->prefixlen), a)));
+    snprintf(name, sizeof(name), "route_gateway_%d", n);
+    TRY(lvpn__script_env_add(env, name, lvpn__ip4_str(rt->gateway, a)));
+    if (rt->metric_set) {
+      snprintf(name, sizeof(name), "route_metric_%d", n);
+      TRY(lvpn__script_env_add_fmt(env, name, "%u", rt->metric));
+    }
+  }
+  n = 0;
+  for (i = 0; i < plan->n_routes6; i++) {
+    const lvpn__tun_route6_t *rt = &plan->routes6[i];
+    static const uint8_t any[16];
+    if (!rt->env)
+      continue;
+    n++;
+    snprintf(name, sizeof(name), "route_ipv6_network_%d", n);
+    inet_ntop(AF_INET6, rt->dst, a, sizeof(a));
+    TRY(lvpn__script_env_add_fmt(env, name, "%s/%u", a, rt->prefixlen));
+    snprintf(name, sizeof(name), "route_ipv6_gateway_%d", n);
+    inet_ntop(AF_INET6, rt->has_gateway ? rt->gateway : any, a, sizeof(a));
+    TRY(lvpn__script_env_add(env, name, a));
+    if (rt->metric_set) {
+      snprintf(name, sizeof(name), "route_ipv6_metric_%d", n);
+      TRY(lvpn__script_env_add_fmt(env, name, "%u", rt->metric));
+    }
+  }
 #undef TRY
   return 0;
 }

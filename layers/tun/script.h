@@ -93,6 +93,15 @@ typedef enum {
 int lvpn__script_env_standard(lvpn__script_env_t *env,
                               const lvpn__script_info_t *info);
 
+/** Add OpenVPN's variables for the plan's `route` and `route-ipv6`
+ * options (route.c setenv_routes): route_network_N, route_netmask_N,
+ * route_gateway_N, route_metric_N (when given), route_ipv6_network_N
+ * ("addr/bits"), route_ipv6_gateway_N, route_ipv6_metric_N; N from 1 in
+ * the plan's order. A net_gateway route that found no gateway keeps its
+ * number but gets no variables. 0 or LVPN_ENOMEM. */
+int lvpn__script_env_routes(lvpn__script_env_t *env,
+                            const lvpn__tun_plan_t *plan);
+
 /** Split `cmd` into words as described above, into a NULL-terminated
  * array of at most `max - 1` words stored in `store` (`storelen` bytes).
  * Returns the word count, or LVPN_EINVAL (empty, unbalanced quote, too

@@ -287,6 +287,26 @@ void lvpn__tun_layer_set_keep(lvpn__tun_layer_t *t, lvpn__tun_keep_t *keep) {
   t->keep = keep;
 }
 
+/* What the scripts learn of the routes (OpenVPN route.c setenv_routes and
+ * route_net_gateway), from `plan` once its gateways are looked up. */
+static int script_routes_env(lvpn__tun_layer_t *t,
+                             const lvpn__tun_plan_t *plan) {
+  uint32_t gw = 0;
+  int idx = 0;
+  if (plan->netgw_state > 0)
+    gw = plan->netgw;
+  else if (plan->net_gateway != 0)
+    gw = plan->net_gateway;
+  else if (plan->netgw_state == 0 &&
+           lvpn__nl_route_default4(&t->nl, &gw, &idx) != 0)
+    gw = 0;
+  if (gw != 0) {
+    lvpn__ip4_str(gw, t->script.net_gw);
+    t->script.info.route_net_gateway = t->script.net_gw;
+  }
+  return lvpn__script_env_routes(&t->script.env, plan) == 0 ? 0 : LVPN_ENOMEM;
+}
+
 int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                               const lvpn__tun_script_t *script, char *errbuf,
                               size_t errlen) {
@@ -346,8 +366,36 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
       }
       t->nl_open = 1;
     }
+    if (script != NULL) {
+      /* the latest environment for the scripts (the down script too) */
+      script_free(&t->script);
+      script_copy(&t->script, script, t->ifname);
+    }
+    /* OpenVPN's order (init.c do_open_tun, do_route): the device's MTU and
+     * addresses, the up script, the routes, the route-up script. Up runs
+     * once per device (persist-tun: not again on restarts, as OpenVPN). */
+    err = same ? 0 : lvpn__tun_apply_ifconfig(&t->nl, t->ifname, plan);
+    if (err == 0 && script != NULL &&
+        script_routes_env(t, same ? &t->applied : plan) != 0)
+      LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+                "out of memory: the scripts get no route_* variables");
+    if (err == 0 && script != NULL) {
+      /* ipchange: the server's address is authenticated (a failure is only
+       * logged, as OpenVPN) */
+      if (t->script.ipchange != NULL)
+        run_script(t, t->script.ipchange, "ipchange");
+      if (t->script.up != NULL && !t->up_ran) {
+        int se = run_script(t, t->script.up, "up");
+        if (se != 0) {
+          snprintf(errbuf, errlen, "up script '%s' failed", t->script.up);
+          return se;
+        }
+      }
+      t->up_ran = 1;
+    }
+    if (err == 0 && !same)
+      err = lvpn__tun_apply_routes(&t->nl, t->ifname, plan);
     if (!same) {
-      err = lvpn__tun_apply_plan(&t->nl, t->ifname, plan);
       if (err != 0) /* before replace_end's requests reset the text */
         snprintf(errbuf, errlen, "configuring %s: %s", t->ifname,
                  lvpn__nl_last_error(&t->nl));
@@ -367,27 +415,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     if (script == NULL || script->remote6[0] == '\0' ||
         inet_pton(AF_INET6, script->remote6, t->block_src6) != 1)
       inet_pton(AF_INET6, "fe80::7", t->block_src6);
-    if (script != NULL) {
-      /* the latest environment for the down script; up runs once per
-       * device (persist-tun: not again on restarts, as OpenVPN) */
-      script_free(&t->script);
-      script_copy(&t->script, script, t->ifname);
-      /* ipchange: the server's address is authenticated (a failure is only
-       * logged, as OpenVPN) */
-      if (t->script.ipchange != NULL)
-        run_script(t, t->script.ipchange, "ipchange");
-      if (t->script.up != NULL && !t->up_ran) {
-        err = run_script(t, t->script.up, "up");
-        if (err != 0) {
-          snprintf(errbuf, errlen, "up script '%s' failed", t->script.up);
-          return err;
-        }
-      }
-      t->up_ran = 1;
-      /* route-up: after the routes (added with the addresses, above) */
-      if (t->script.route_up != NULL)
-        run_script(t, t->script.route_up, "route-up");
-    }
+    /* route-up: after the routes */
+    if (script != NULL && t->script.route_up != NULL)
+      run_script(t, t->script.route_up, "route-up");
     if (lvpn__tun_io_init(t) != 0) {
       snprintf(errbuf, errlen, "%s: out of memory", t->ifname);
       return LVPN_ENOMEM;

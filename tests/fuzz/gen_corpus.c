@@ -380,6 +380,14 @@ static void gen_config(const char *pki) {
                "<connection>\nremote 198.18.0.2 443 tcp\nmtu-disc no\n"
                "</connection>\n");
   put("fuzz_config", "socket_and_session_options", out, (size_t)n);
+  n = snprintf(out, sizeof(out), "%s",
+               "client\ndev tun\nremote 198.18.0.1 1194 udp\n"
+               "script-security 2\nup /bin/true\nroute-up /bin/true\n"
+               "route-noexec\nifconfig-noexec\nroute-gateway 198.19.0.1\n"
+               "route-gateway dhcp\nroute remote_host 255.255.255.255 "
+               "net_gateway\nroute vpn_gateway\nroute net_gateway "
+               "255.255.255.255 remote_host 7\n");
+  put("fuzz_config", "script_route_options", out, (size_t)n);
 }
 
 /* ---- data channel (format: fuzz_datachannel.c) ---- */

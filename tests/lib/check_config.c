@@ -665,6 +665,10 @@ START_TEST(test_config_routes_dns_scripts) {
       {"pull-filter drop route\n", LVPN_ECONFIG, 1,
        "'pull-filter': unknown value 'drop'"},
       {"up\n", LVPN_ECONFIG, 1, "'up' needs 1 argument"},
+      {"route-gateway 10.0.0\n", LVPN_ECONFIG, 1,
+       "route-gateway: bad address '10.0.0'"},
+      {"route-noexec yes\n", LVPN_ECONFIG, 1,
+       "'route-noexec' takes no arguments"},
   };
   lvpn_config_t *c = ok("route-nopull\n"
                         "route 10.0.0.0 255.0.0.0\n"
@@ -701,6 +705,19 @@ START_TEST(test_config_routes_dns_scripts) {
   ck_assert_str_eq(c->up, "/etc/openvpn/up.sh arg");
   ck_assert_str_eq(c->down, "/bin/down");
   ck_assert(c->push_peer_info);
+  ck_assert(!c->route_noexec && !c->ifconfig_noexec && !c->has_route_gateway);
+  lvpn_config_free(c);
+
+  /* the scripts' options; route-gateway dhcp is TAP's: said, left out */
+  c = ok("route-noexec\nifconfig-noexec\nroute-gateway 10.8.0.1\n");
+  ck_assert(c->route_noexec && c->ifconfig_noexec && c->has_route_gateway);
+  ck_assert_uint_eq(ntohl(c->route_gateway.s_addr), 0x0a080001u);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+  c = ok("route-gateway 10.8.0.1\nroute-gateway dhcp\n");
+  ck_assert(!c->has_route_gateway);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "route-gateway dhcp: TAP"));
   lvpn_config_free(c);
 
   fake_bad_each(bad, bads, FAKE_COUNT(bads));

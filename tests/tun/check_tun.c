@@ -598,6 +598,63 @@ END_TEST
 
 static const char *const dhcp_opts[] = {"DNS 198.19.0.1", "DOMAIN vpn.example"};
 
+/* The scripts' route variables: `route` options numbered in plan order
+ * (def1's routes are not options), the metric only when given, a
+ * net_gateway route that found nothing keeps its number; route-ipv6 with
+ * its gateway (the ifconfig-ipv6 remote by default). */
+START_TEST(test_script_env_routes) {
+  lvpn__tun_route4_param_t r[3];
+  lvpn__tun_route6_param_t r6;
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_ipv6_params_t p6;
+  lvpn__tun_plan_t plan;
+  lvpn__script_env_t env;
+
+  memset(r, 0, sizeof(r));
+  r[0].net = IP4(198, 19, 77, 0);
+  r[0].mask = IP4(255, 255, 255, 0);
+  r[0].metric = 5;
+  r[0].kw = LVPN__TUN_RT_METRIC;
+  r[1].net = IP4(198, 19, 88, 0);
+  r[1].mask = IP4(255, 255, 255, 0);
+  r[1].kw = LVPN__TUN_RT_NET_GW;
+  r[2].net = IP4(198, 19, 100, 7);
+  r[2].mask = IP4(255, 255, 255, 0);
+  subnet4(&p4);
+  p4.routes = r;
+  p4.n_routes = 3;
+  p4.redirect_def1 = 1;
+  lab6(&p6, &r6, "2001:2:ff02::", 48);
+  r6.metric = 9;
+  r6.metric_set = 1;
+  plan_from(&plan, 0, &p4, &p6);
+  plan.routes4[3].skip = 1; /* no net_gateway found */
+
+  lvpn__script_env_init(&env);
+  ck_assert_int_eq(lvpn__script_env_routes(&env, &plan), 0);
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_network_1"),
+                   "198.19.77.0");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_netmask_1"),
+                   "255.255.255.0");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_gateway_1"),
+                   "198.19.0.1");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_metric_1"), "5");
+  ck_assert_ptr_null(lvpn__script_env_get(&env, "route_network_2"));
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_network_3"),
+                   "198.19.100.0");
+  ck_assert_ptr_null(lvpn__script_env_get(&env, "route_metric_3"));
+  ck_assert_ptr_null(lvpn__script_env_get(&env, "route_network_4"));
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_network_1"),
+                   "2001:2:ff02::/48");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_gateway_1"),
+                   "2001:2:0:8::1");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_metric_1"), "9");
+  ck_assert_uint_eq(env.n, 10);
+  lvpn__script_env_free(&env);
+  lvpn__tun_plan_free(&plan);
+}
+END_TEST
+
 static void fill_info(lvpn__script_info_t *in) {
   memset(in, 0, sizeof(*in));
   in->script_type = "up";
@@ -1295,6 +1352,59 @@ START_TEST(test_tun_net_gateway_routes) {
 }
 END_TEST
 
+/* ifconfig-noexec and route-noexec: the device as opened (no MTU, link,
+ * address or route), the previous gateway still looked up; the two steps
+ * of the apply one after the other do what the whole apply does. */
+START_TEST(test_tun_noexec_and_steps) {
+  lvpn__tun_ipv4_params_t p4;
+  lvpn__tun_plan_t plan;
+  lvpn__nl_t wan_nl, nl;
+  char wan[LVPN__IFNAMSIZ], name[LVPN__IFNAMSIZ];
+  struct ifreq ifr;
+  int wan_fd, fd;
+
+  wan_open("lvpnwan2", wan, &wan_fd, &wan_nl);
+  dev_open("tun", name, &fd, &nl);
+  subnet4(&p4);
+  p4.redirect_def1 = 1;
+  p4.server = IP4(198, 18, 50, 1);
+  plan_from(&plan, 1400, &p4, NULL);
+  plan.no_ifconfig = plan.no_routes = 1;
+  apply_ok(&nl, name, &plan);
+  ck_assert_uint_eq(plan.net_gateway, IP4(198, 18, 0, 1)); /* for scripts */
+  ck_assert_int_eq(if_ioctl(name, SIOCGIFFLAGS, &ifr), 0);
+  ck_assert(!(ifr.ifr_flags & IFF_UP));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), 0);
+  ck_assert_int_eq(if_ioctl(name, SIOCGIFMTU, &ifr), 0);
+  ck_assert_int_ne(ifr.ifr_mtu, 1400);
+  ck_assert(!proc_route4(NULL, 0, 1, 0));
+  ck_assert(!proc_route4(NULL, IP4(198, 18, 50, 1), 32, 0));
+  lvpn__tun_plan_free(&plan);
+
+  /* routes only: the script has set the address (here: by hand) */
+  plan_from(&plan, 0, &p4, NULL);
+  plan.no_ifconfig = 1;
+  ck_assert_int_eq(lvpn__nl_link_up(&wan_nl, name), 0);
+  ck_assert_int_eq(lvpn__nl_addr_add4(&wan_nl, lvpn__nl_ifindex(&wan_nl, name),
+                                      IP4(198, 19, 0, 2), 24, 0),
+                   0);
+  ck_assert_int_eq(lvpn__tun_apply_ifconfig(&nl, name, &plan), 0);
+  ck_assert(!proc_route4(NULL, 0, 1, 0)); /* not yet */
+  ck_assert_msg(lvpn__tun_apply_routes(&nl, name, &plan) == 0, "%s",
+                lvpn__nl_last_error(&nl));
+  ck_assert(proc_route4(name, 0, 1, IP4(198, 19, 0, 1)));
+  ck_assert(proc_route4(wan, IP4(198, 18, 50, 1), 32, IP4(198, 18, 0, 1)));
+  ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
+  ck_assert(!proc_route4(NULL, 0, 1, 0));
+  ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), IP4(198, 19, 0, 2)); /* not ours */
+
+  dev_close(fd, &nl, &plan);
+  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
+  lvpn__nl_close(&wan_nl);
+  lvpn__tun_close(wan_fd);
+}
+END_TEST
+
 START_TEST(test_tun_netlink_errors_are_readable) {
   lvpn__nl_t nl;
   char name[LVPN__IFNAMSIZ];
@@ -1390,6 +1500,7 @@ static Suite *tun_suite(int with_root) {
   tcase_add_test(ts, test_script_split_quoting);
   tcase_add_test(ts, test_script_env_builder);
   tcase_add_test(ts, test_script_env_standard);
+  tcase_add_test(ts, test_script_env_routes);
   tcase_add_test(ts, test_script_updown_env_and_args);
   tcase_add_test(ts, test_script_empty_values_stay_arguments);
   tcase_add_test(ts, test_script_exit_status_and_failures);
@@ -1406,6 +1517,7 @@ static Suite *tun_suite(int with_root) {
     tcase_add_test(tr, test_tun_def1_keeps_server_on_previous_gateway);
     tcase_add_test(tr, test_tun_block_local);
     tcase_add_test(tr, test_tun_net_gateway_routes);
+    tcase_add_test(tr, test_tun_noexec_and_steps);
     tcase_add_test(tr, test_tun_netlink_errors_are_readable);
     tcase_add_test(tr, test_tun_undo_after_device_is_gone);
     suite_add_tcase(s, tr);

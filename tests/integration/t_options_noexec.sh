@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# What up and route-up scripts see and find, against a real OpenVPN 2.6
+# server, compared with the stock OpenVPN client on the same config:
+#  1. with scripts only: the routes' variables (route_network_N, _netmask_,
+#     _gateway_, _metric_, route_ipv6_*; the config's routes first, then
+#     the pushed ones, a pushed net_gateway route and a configured metric
+#     among them), route_vpn_gateway and route_net_gateway, the ifconfig_*
+#     variables; the device has its address but no route yet when `up`
+#     runs, and its routes when `route-up` runs;
+#  2. with route-noexec and ifconfig-noexec as well: the same variables,
+#     and the device stays as opened (no address, no route, link down)
+#     while the tunnel is up; traffic flows once a script sets it up;
+#  3. route-gateway in the config: the gateway of a route without one when
+#     the server pushes none (push-remove route-gateway in its ccd file).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+it_require_root
+it_lvpn_require_bin
+command -v openvpn >/dev/null || { echo "SKIP: no openvpn"; exit 77; }
+it_setup options_noexec
+it_pki
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+
+# a default gateway on the client side, as on a real machine
+ip -n "$IT_NS_C" route add default via 198.18.0.254 dev vc0
+ip -n "$IT_NS_S" addr add 2001:2:0:1::1/64 dev vs0 nodad
+
+# The script: what it is told and what it finds, one block per run.
+cat >"$IT_DIR/script.sh" <<'EOF'
+#!/bin/sh
+{
+    echo "== $script_type"
+    env | grep -E '^(route_|ifconfig_|dev=)' | sort
+    echo "-- routes"
+    ip route show dev "$dev" | sed -E 's/ (proto|metric|scope|src|linkdown) [^ ]+//g; s/ linkdown//; s/ +$//' | sort
+    echo "-- address"
+    ip -4 -o addr show dev "$dev" | awk '{print $4}'
+} >>"$OUT_FILE"
+EOF
+chmod +x "$IT_DIR/script.sh"
+
+run() { # NAME CMD... -> $IT_DIR/NAME.out, the scripts' report
+    local name=$1 log=$IT_DIR/$1.log pid
+    shift
+    rm -f "$IT_DIR/$name.out"
+    sed -i "s|^setenv OUT_FILE .*|setenv OUT_FILE $IT_DIR/$name.out|" "$IT_DIR/client.ovpn"
+    pid=$(IT_BG_LOG=$log it_bg_in_client "$@")
+    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
+        bad "$name: no tunnel"
+        grep -v '^counter' "$log" | tail -n 15
+        it_lvpn_stop "$pid" 10 || true
+        return 1
+    fi
+    if [[ -n ${RUN_CHECK:-} ]]; then $RUN_CHECK "$name"; fi
+    it_lvpn_stop "$pid" 15 || bad "$name: no exit on SIGTERM"
+}
+
+compare() { # TAG: stock-TAG.out and lvpn-TAG.out must be the same
+    if diff -u "$IT_DIR/stock-$1.out" "$IT_DIR/lvpn-$1.out" >"$IT_DIR/$1.diff"; then
+        echo "ok: $1: the scripts saw what OpenVPN's saw ($(grep -c '^route_' "$IT_DIR/lvpn-$1.out") route variables)"
+    else
+        bad "$1: the scripts saw something else than OpenVPN's"
+        cat "$IT_DIR/$1.diff"
+    fi
+}
+
+it_server_conf wrap=tls-crypt ipv6=1 push="route 198.19.88.0 255.255.255.0 net_gateway" \
+    push="route 198.19.101.0 255.255.255.0 198.19.0.9 20" push="route-ipv6 2001:2:ff01::/48"
+sed -i 's/^local .*/local ::/; s/^proto udp$/proto udp6/' "$IT_DIR/server.conf"
+it_server_start
+
+conf() { # EXTRA-LINE...: the client config with scripts and these lines
+    local extra=() l
+    for l in "$@"; do extra+=("extra=$l"); done
+    it_client_conf wrap=tls-crypt "extra=script-security 2" "extra=setenv OUT_FILE x" \
+        "extra=up $IT_DIR/script.sh" "extra=route-up $IT_DIR/script.sh" \
+        "extra=route 198.19.77.0 255.255.255.0 vpn_gateway 5" \
+        "extra=route-ipv6 2001:2:ff02::/48" "${extra[@]}"
+}
+
+# 1. scripts only
+conf
+run stock-scripts openvpn --config "$IT_DIR/client.ovpn" &&
+    run lvpn-scripts "$LVPN_BIN" connect "$IT_DIR/client.ovpn" && compare scripts
+# the order itself: no route of ours at `up`, all of them at `route-up`
+if [[ -f $IT_DIR/lvpn-scripts.out ]]; then
+    up=$(sed -n '/^== up/,/^== route-up/p' "$IT_DIR/lvpn-scripts.out")
+    rup=$(sed -n '/^== route-up/,$p' "$IT_DIR/lvpn-scripts.out")
+    grep -q '^198.19.100.0/24' <<<"$up" && bad "scripts: the routes were in before up ran"
+    grep -q '^198.19.100.0/24 via 198.19.0.1' <<<"$rup" || bad "scripts: no routes when route-up ran"
+    grep -qx 'route_net_gateway=198.18.0.254' <<<"$up" || bad "scripts: no route_net_gateway"
+fi
+
+# 2. route-noexec and ifconfig-noexec: nothing set up but by the scripts
+bare_check() { # NAME: the device as opened, no address, no route
+    local link
+    link=$(ip -n "$IT_NS_C" link show tun0)
+    [[ $link == *",UP"* || $link == *"<UP"* ]] && bad "$1: tun0 was brought up: $link"
+    [[ -z $(ip -n "$IT_NS_C" -4 addr show dev tun0 | grep inet) ]] || bad "$1: tun0 has an address"
+    [[ -z $(ip -n "$IT_NS_C" route show dev tun0) ]] || bad "$1: tun0 has routes"
+    [[ -z $(ip -n "$IT_NS_C" route show 198.19.88.0/24) ]] || bad "$1: the net_gateway route was added"
+}
+conf route-noexec ifconfig-noexec
+RUN_CHECK=bare_check run stock-noexec openvpn --config "$IT_DIR/client.ovpn" &&
+    RUN_CHECK=bare_check run lvpn-noexec "$LVPN_BIN" connect "$IT_DIR/client.ovpn" && compare noexec
+# the scripts' job done by hand (as a NetworkManager-style helper would):
+# then traffic flows
+traffic_check() { # NAME: with the address the up script was given
+    local local
+    local=$(sed -n 's/^ifconfig_local=//p' "$IT_DIR/$1.out" | head -n 1)
+    ip -n "$IT_NS_C" link set tun0 up
+    ip -n "$IT_NS_C" addr add "${local:-198.19.0.2}/24" dev tun0
+    ip netns exec "$IT_NS_C" ping -c 2 -W 2 198.19.0.1 >/dev/null ||
+        bad "noexec: no ping through the tunnel once set up by hand"
+}
+conf route-noexec ifconfig-noexec
+RUN_CHECK=traffic_check run lvpn-noexec-by-hand "$LVPN_BIN" connect "$IT_DIR/client.ovpn" &&
+    [[ $fail == 0 ]] && echo "ok: noexec: traffic flows once the device is set up by hand"
+
+# 3. route-gateway from the config: the server pushes none (push-remove,
+# which only a client-config-dir file may hold)
+it_server_stop
+mkdir -p "$IT_DIR/ccd"
+echo "push-remove route-gateway" >"$IT_DIR/ccd/client1"
+it_server_conf wrap=tls-crypt push="route 198.19.101.0 255.255.255.0" extra="client-config-dir $IT_DIR/ccd"
+it_server_start
+gw_check() {
+    local via
+    via=$(ip -n "$IT_NS_C" route show 198.19.101.0/24)
+    [[ $via == *"via 198.19.0.1 "* ]] && return 0
+    bad "route-gateway: pushed route not via the configured gateway: $via"
+}
+it_client_conf wrap=tls-crypt "extra=route-gateway 198.19.0.1"
+RUN_CHECK=gw_check run lvpn-route-gateway "$LVPN_BIN" connect "$IT_DIR/client.ovpn" &&
+    [[ $fail == 0 ]] && echo "ok: route-gateway: the configured gateway is used"
+it_server_stop
+
+if ((fail)); then echo "FAIL: t_options_noexec"; exit 1; fi
+echo "PASS: t_options_noexec"
