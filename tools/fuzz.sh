@@ -12,6 +12,9 @@
 #                               $LVPN_FUZZ_BUILD/work; the seeds stay as they are)
 #              LVPN_FUZZ_ARGS   extra libFuzzer flags (e.g. "-max_len=1024")
 #              LVPN_FUZZ_PARALLEL  targets run at once (default: nproc)
+#              LVPN_FUZZ_TIMEOUT   s one input may take before it counts as a
+#                               hang (default 10; .ci/run, which fuzzes while
+#                               other tests have the CPU first, sets 120)
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build=${LVPN_FUZZ_BUILD:-/tmp/layervpn-fuzz-build}
@@ -64,7 +67,7 @@ run_one() {
     local t=$1 rc=0
     mkdir -p "$work/corpus/$t" "$work/artifacts"
     # shellcheck disable=SC2086 # LVPN_FUZZ_ARGS is a list of flags
-    "$build/tests/fuzz/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+    "$build/tests/fuzz/$t" -max_total_time="$secs" -timeout="${LVPN_FUZZ_TIMEOUT:-10}" -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$work/artifacts/$t-" ${LVPN_FUZZ_ARGS:-} \
         "$work/corpus/$t" "$src/tests/fuzz/corpus/$t" </dev/null >"$work/$t.log" 2>&1 || rc=$?
     echo "$rc" >"$work/$t.rc"

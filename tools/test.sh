@@ -12,6 +12,13 @@ fi
 ./autogen.sh >/dev/null
 ./configure --quiet
 make -j"$(nproc)" >/dev/null
+# LVPN_TEST_PAUSE_PGID: a process group (.ci/run's background builds, which
+# it starts stopped) that is continued once this build is done, stopped
+# while the timing-sensitive tests run, and continued after them.
+pause() {
+  [[ -z ${LVPN_TEST_PAUSE_PGID:-} ]] || kill "-$1" -- "-$LVPN_TEST_PAUSE_PGID" 2>/dev/null || true
+}
+pause CONT
 # Unit tests and integration tests; print every test log on failure.
 # Integration tests mostly wait on real servers and timers, and each one
 # owns its namespaces (named after its PID) and work directory, so they run
@@ -32,11 +39,6 @@ if ! make -j"$jobs" check VERBOSE=1 "LVPN_SERIAL=$serial $pair" "LVPN_LONG=$long
   echo "test.sh: make check failed" >&2
   exit 1
 fi
-# LVPN_TEST_PAUSE_PGID: a process group (.ci/run's background builds) that
-# is stopped while the timing-sensitive tests run, and continued after.
-pause() {
-  [[ -z ${LVPN_TEST_PAUSE_PGID:-} ]] || kill "-$1" -- "-$LVPN_TEST_PAUSE_PGID" 2>/dev/null || true
-}
 pause STOP
 if ! make -j1 check VERBOSE=1 "TESTS=$serial"; then
   pause CONT
