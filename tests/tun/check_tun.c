@@ -1130,6 +1130,13 @@ static int wan_open(const char *want, char *name, int *fd, lvpn__nl_t *nl) {
   return idx;
 }
 
+/* wan_open's end: its address and default route undone, closed. */
+static void wan_close(int fd, lvpn__nl_t *nl) {
+  ck_assert_int_eq(lvpn__nl_undo_all(nl), 0);
+  lvpn__nl_close(nl);
+  lvpn__tun_close(fd);
+}
+
 START_TEST(test_tun_def1_keeps_server_on_previous_gateway) {
   lvpn__tun_ipv4_params_t p4;
   lvpn__tun_plan_t plan;
@@ -1258,9 +1265,7 @@ START_TEST(test_tun_block_local) {
   ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
 
   dev_close(fd, &nl, &plan);
-  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
-  lvpn__nl_close(&wan_nl);
-  lvpn__tun_close(wan_fd);
+  wan_close(wan_fd, &wan_nl);
 }
 END_TEST
 
@@ -1346,9 +1351,7 @@ START_TEST(test_tun_net_gateway_routes) {
   ck_assert_int_eq(lvpn__nl_undo_all(&nl), 0);
 
   dev_close(fd, &nl, &plan);
-  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
-  lvpn__nl_close(&wan_nl);
-  lvpn__tun_close(wan_fd);
+  wan_close(wan_fd, &wan_nl);
 }
 END_TEST
 
@@ -1399,9 +1402,7 @@ START_TEST(test_tun_noexec_and_steps) {
   ck_assert_uint_eq(if_addr4(name, SIOCGIFADDR), IP4(198, 19, 0, 2)); /* not ours */
 
   dev_close(fd, &nl, &plan);
-  ck_assert_int_eq(lvpn__nl_undo_all(&wan_nl), 0);
-  lvpn__nl_close(&wan_nl);
-  lvpn__tun_close(wan_fd);
+  wan_close(wan_fd, &wan_nl);
 }
 END_TEST
 
