@@ -913,6 +913,22 @@ it_lvpn_start() {
         "$IT_DIR/client.ovpn" "$@"
 }
 
+# it_bg_tunnel LOG CMD... — run CMD (a client: ours or the stock one) in the
+# client namespace, output to LOG, and wait up to 20 s for its tunnel
+# ("Initialization Sequence Completed"). Echoes its PID; without a tunnel,
+# shows the log's tail on stderr, stops it and returns 1.
+it_bg_tunnel() {
+    local log=${1:?it_bg_tunnel LOG CMD...} pid
+    shift
+    pid=$(IT_BG_LOG=$log it_bg_in_client "$@")
+    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
+        grep -v '^counter' "$log" | tail -n 15 >&2
+        it_lvpn_stop "$pid" 10 || true
+        return 1
+    fi
+    echo "$pid"
+}
+
 # it_lvpn_stop PID [TIMEOUT_S] — SIGTERM, then wait until it has exited (SIGKILL and
 # return 1 after TIMEOUT_S, default 10).
 it_lvpn_stop() {

@@ -45,13 +45,7 @@ run() { # NAME CMD... -> $IT_DIR/NAME.out, the scripts' report
     shift
     rm -f "$IT_DIR/$name.out"
     sed -i "s|^setenv OUT_FILE .*|setenv OUT_FILE $IT_DIR/$name.out|" "$IT_DIR/client.ovpn"
-    pid=$(IT_BG_LOG=$log it_bg_in_client "$@")
-    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
-        bad "$name: no tunnel"
-        grep -v '^counter' "$log" | tail -n 15
-        it_lvpn_stop "$pid" 10 || true
-        return 1
-    fi
+    pid=$(it_bg_tunnel "$log" "$@") || { bad "$name: no tunnel"; return 1; }
     if [[ -n ${RUN_CHECK:-} ]]; then $RUN_CHECK "$name"; fi
     it_lvpn_stop "$pid" 15 || bad "$name: no exit on SIGTERM"
 }

@@ -38,13 +38,7 @@ routes() { # the client namespace's routes but the kernel's, normalised
 run() { # NAME CMD... -> the routes while CMD's tunnel is up, in $IT_DIR/NAME.routes
     local name=$1 log=$IT_DIR/$1.log pid
     shift
-    pid=$(IT_BG_LOG=$log it_bg_in_client "$@")
-    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
-        bad "$name: no tunnel"
-        grep -v '^counter' "$log" | tail -n 15
-        it_lvpn_stop "$pid" 10 || true
-        return 1
-    fi
+    pid=$(it_bg_tunnel "$log" "$@") || { bad "$name: no tunnel"; return 1; }
     routes >"$IT_DIR/$name.routes"
     if [[ $name == lvpn-* && $name == *ipv6* ]]; then block6_check; fi
     if [[ $name == lvpn-*block-local ]]; then lan_check; fi
