@@ -56,6 +56,7 @@ static const struct {
     CF(mssfix_default), CF(tun_mtu_extra),
     CF(link_mtu),       CF(fragment),
     CF(fragment_mtu),   CF(mtu_disc),
+    CF(tls_mtu), /* max-packet-size (OpenVPN's ce.tls_mtu) */
 };
 #define N_FIELDS (sizeof(conn_fields) / sizeof(conn_fields[0]))
 

@@ -348,7 +348,6 @@ static const lvpn__opt_t opts[] = {
     OPT_INT("session-timeout", session_timeout, 0, INT_MAX),
     OPT_TODO("single-session"),
     OPT_TODO("compat-mode"),
-    OPT_TODO("max-packet-size"),
     OPT_FLAG("passtos", passtos),
     OPT_NOOP("disable-occ", 0, 0),
 };

@@ -137,6 +137,30 @@ static int fn_mssfix(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+/* max-packet-size N (2.6): the largest packet on the wire, for both
+ * channels: control packets up to N (kept within 154..2048, with OpenVPN's
+ * note when cut) and 'mssfix N mtu'. Below 154 no packet of either channel
+ * fits, so it is refused where OpenVPN only notes it. */
+static int fn_max_packet_size(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                              char *const *p, int n) {
+  uint64_t v;
+  (void)o;
+  (void)n;
+  if (lvpn__lex_uint(p[0], 154, 65535, &v) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "max-packet-size must be 154..65535, not '%s'", p[0]);
+  a->cfg->tls_mtu = v > 2048 ? 2048 : (int)v;
+  if (v > 2048)
+    lvpn__opt_warn(a, "max-packet-size %u is above the largest control "
+                      "channel packet (2048): control packets use 2048",
+                   (unsigned)v);
+  a->cfg->mssfix = (int)v;
+  a->cfg->mssfix_mtu = true;
+  a->cfg->mssfix_fixed = false;
+  a->cfg->mssfix_default = false;
+  return 0;
+}
+
 static int fn_fragment(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                        char *const *p, int n) {
   static const char *const names[] = {"mtu", NULL};
@@ -240,6 +264,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("tun-mtu", 1, 1, fn_tun_mtu),
     OPT_FLAG("disable-offload", disable_offload), /* layers/tun/tun_io.c */
     OPT_FN("mssfix", 0, 2, fn_mssfix),
+    OPT_FN("max-packet-size", 1, 1, fn_max_packet_size),
     OPT_FN("fragment", 1, 2, fn_fragment),
     OPT_FN("link-mtu", 1, 1, fn_link_mtu),
     OPT_FN("udp-mtu", 1, 1, fn_link_mtu),

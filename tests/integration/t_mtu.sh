@@ -18,6 +18,10 @@
 # 4. tun-mtu-max: a server that pushes tun-mtu 1700 gets IV_MTU=1600 and a
 #    tun0 of 1600 by default (OpenVPN 2.6's error line), IV_MTU=1700 and
 #    working 1700-byte packets with tun-mtu-max 1700.
+# 5. max-packet-size 400: none of our control packets has more than 400
+#    bytes of UDP payload (the TLS flights are cut to fit), the MSS equals the
+#    stock 2.6 client's with the same option ('mssfix 400 mtu'), and pings
+#    cross.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -246,6 +250,47 @@ if pid=$(up "$log"); then
     it_lvpn_stop "$pid" 10 || bad "tun-mtu-max 1700: client did not exit on SIGTERM"
     [[ $fail == 0 ]] && echo "ok: tun-mtu-max: pushed 1700 cut to IV_MTU 1600 by default, taken with tun-mtu-max 1700 (1700-byte pings cross)"
 fi
+it_server_stop
+
+# ---- 5. max-packet-size --------------------------------------------------------------
+it_server_conf ciphers=AES-256-GCM
+it_server_start
+it_client_conf ciphers=AES-256-GCM extra="max-packet-size 400"
+spid=$(IT_BG_LOG=$IT_DIR/stock-mps.log it_bg_in_client openvpn --config "$IT_DIR/client.ovpn" --verb 4)
+s_mss=
+if it_wait_log "$IT_DIR/stock-mps.log" 'Initialization Sequence Completed' 20; then
+    s_mss=$(grep 'Data Channel MTU parms' "$IT_DIR/stock-mps.log" | tail -n 1 |
+        grep -o 'mss_fix:[0-9]*' | cut -d: -f2)
+else
+    bad "max-packet-size: the stock client did not come up"; tail -n 5 "$IT_DIR/stock-mps.log"
+fi
+it_lvpn_stop "$spid" 10 || true
+# our control packets (any opcode but P_DATA_V2), all and over 400 B of payload
+ip netns exec "$IT_NS_C" nft -f - <<EOF
+table inet lvpnmps {
+    chain out {
+        type filter hook output priority 0;
+        udp dport $IT_PORT @th,64,5 != 9 counter
+        udp dport $IT_PORT @th,64,5 != 9 udp length > 408 counter
+    }
+}
+EOF
+log=$IT_DIR/lvpn-mps.log
+# one datagram per send, as in case 1: a GSO send is one skb at these hooks
+if pid=$(LVPN_NO_UDP_OFFLOAD=1 up "$log"); then
+    read -r c_all c_big <<<"$(ip netns exec "$IT_NS_C" nft list table inet lvpnmps |
+        awk '/counter packets/ { for (i = 1; i <= NF; i++) if ($i == "packets") printf "%s ", $(i + 1) }')"
+    o_mss=$(sed -n 's/.*TCP MSS clamped to \([0-9]*\).*/\1/p' "$log" | tail -n 1)
+    echo "  max-packet-size 400: control packets sent $c_all, over 400 B: $c_big; MSS ours ${o_mss:-none}, stock ${s_mss:-none}"
+    [[ ${c_big:-x} == 0 ]] || bad "max-packet-size: $c_big control packets over 400 bytes"
+    ((${c_all:-0} >= 6)) || bad "max-packet-size: only ${c_all:-0} control packets counted"
+    [[ -n $o_mss && $o_mss == "$s_mss" ]] || bad "max-packet-size: MSS differs from the stock client"
+    out=$(ip netns exec "$IT_NS_C" ping -c 3 -i 0.2 -W 2 198.19.0.1 2>&1 || true)
+    grep -q ' 0% packet loss' <<<"$out" || bad "max-packet-size: ping: $(grep 'packet loss' <<<"$out")"
+    it_lvpn_stop "$pid" 10 || bad "max-packet-size: client did not exit on SIGTERM"
+    [[ $fail == 0 ]] && echo "ok: max-packet-size 400: control packets within 400 bytes, MSS as the stock client"
+fi
+ip netns exec "$IT_NS_C" nft delete table inet lvpnmps
 it_server_stop
 
 exit $fail

@@ -1494,6 +1494,10 @@ START_TEST(test_config_mtu_options) {
        "most 1778"},
       {"tun-mtu-max 67\n", LVPN_ECONFIG, 1,
        "'tun-mtu-max' must be a number from 68 to 65536, not '67'"},
+      {"max-packet-size 100\n", LVPN_ECONFIG, 1,
+       "max-packet-size must be 154..65535, not '100'"},
+      {"max-packet-size\n", LVPN_ECONFIG, 1,
+       "'max-packet-size' needs 1 argument"},
   };
   lvpn_config_t *c;
   int v;
@@ -1525,6 +1529,32 @@ START_TEST(test_config_mtu_options) {
   c = ok("mssfix 0\n");
   lvpn__config_mssfix(c, &v, &mtu, &fixed);
   ck_assert_int_eq(v, 0);
+  lvpn_config_free(c);
+  /* max-packet-size: control packets and 'mssfix N mtu' (2.6) */
+  c = ok("max-packet-size 1300\n");
+  ck_assert_int_eq(c->tls_mtu, 1300);
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1300 && mtu && !fixed);
+  ck_assert_int_eq(c->n_warnings, 0);
+  lvpn_config_free(c);
+  c = ok("max-packet-size 3000\n"); /* control packets stop at 2048 */
+  ck_assert_int_eq(c->tls_mtu, 2048);
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 3000 && mtu);
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "control packets use 2048"));
+  lvpn_config_free(c);
+  /* per connection, as OpenVPN's ce.tls_mtu */
+  c = ok("<connection>\nremote a.example\nmax-packet-size 1200\n"
+         "</connection>\n<connection>\nremote b.example\n</connection>\n");
+  lvpn__config_use_remote(c, 0);
+  ck_assert_int_eq(c->tls_mtu, 1200);
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1200 && mtu);
+  lvpn__config_use_remote(c, 1);
+  ck_assert_int_eq(c->tls_mtu, 1250);
+  lvpn__config_mssfix(c, &v, &mtu, &fixed);
+  ck_assert(v == 1492 && mtu);
   lvpn_config_free(c);
   c = ok("link-mtu 1500\ntun-mtu-extra 32\n");
   ck_assert_int_eq(c->link_mtu, 1500);
