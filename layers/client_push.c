@@ -569,6 +569,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   }
   dp.reneg_bytes = cfg->reneg_bytes;
   dp.reneg_pkts = cfg->reneg_pkts;
+  dp.tran_window_s = (unsigned)cfg->tran_window;
   dp.replay_given = cfg->replay_window != 64 || cfg->replay_time != 15;
   dp.replay_window = (unsigned)cfg->replay_window;
   dp.replay_time = (unsigned)cfg->replay_time;

@@ -227,6 +227,7 @@ struct lvpn_config_s {
   int hand_window;                  /* s, default 60 */
   int tls_timeout;                  /* s, default 2 */
   int reneg_sec;                    /* s, default 3600; 0 disables */
+  int tran_window; /* s a renegotiated-away key still decrypts; 3600 */
   bool tls_exit;                    /* TLS failures exit, not restart */
   uint64_t reneg_bytes, reneg_pkts; /* 0: off */
 

@@ -433,7 +433,7 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("client-crresponse"),
     OPT_TODO("auth-token"),
     OPT_TODO("auth-token-user"),
-    OPT_TODO("tran-window"),
+    OPT_INT("tran-window", tran_window, 0, INT_MAX),
     OPT_FLAG("tls-exit", tls_exit),
 };
 
@@ -446,6 +446,7 @@ static int init(lvpn_config_t *c) {
   c->hand_window = 60;
   c->tls_timeout = 2;
   c->reneg_sec = 3600;
+  c->tran_window = 3600;
   return 0;
 }
 

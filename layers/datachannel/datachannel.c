@@ -316,6 +316,24 @@ static void dc_tick(uv_timer_t *h) {
     LVPN__TRACE(d->base.trace, d->base.name, "tx_key", "key_id=%u reason=%s",
                 d->key_ids[d->tx], "switch_deadline");
   }
+  /* tran-window: the lame duck is dropped (OpenVPN's "killed expiring
+   * key"); if we still sent on it, the newest key takes over first. */
+  if (d->have[!d->newest] && now >= d->lame_deadline_ms) {
+    int old = !d->newest;
+    if (d->tx == old) {
+      d->tx = d->newest;
+      LVPN__TRACE(d->base.trace, d->base.name, "tx_key", "key_id=%u reason=%s",
+                  d->key_ids[d->tx], "tran_window");
+    }
+    LVPN__LOG(d->base.log, LVPN_LOG_INFO, d->base.name,
+              "key_id %u: tran-window %u s elapsed: previous key dropped",
+              d->key_ids[old], d->params.tran_window_s);
+    LVPN__TRACE(d->base.trace, d->base.name, "key_retire",
+                "slot=%d key_id=%u reason=tran_window", old, d->key_ids[old]);
+    dc_key_free(d, old);
+    d->have[old] = 0;
+    d->keys_expired++;
+  }
   /* (tx != newest: a renegotiation already brought a newer key) */
   if (d->have[d->tx] && d->tx == d->newest && !d->rekey_asked &&
       (dc_reneg_due(d) ||
@@ -428,6 +446,7 @@ static void dc_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "pings_tx", d->pings_tx);
   cb(ud, l->name, "occ_rx", d->occ_rx);
   cb(ud, l->name, "key_installs", d->key_installs);
+  cb(ud, l->name, "keys_expired", d->keys_expired);
   cb(ud, l->name, "tx_key_id", d->key_ids[d->tx]);
   if (d->params.epoch) {
     const lvpn__epoch_key_t *k = &d->ekeys[d->tx];
@@ -557,5 +576,7 @@ int lvpn__datachannel_add_key(lvpn__datachannel_t *d, uint8_t key_id,
   if (err != 0)
     return err;
   d->switch_deadline_ms = uv_now(d->base.loop) + DC_KEY_SWITCH_MS;
+  d->lame_deadline_ms =
+      uv_now(d->base.loop) + (uint64_t)d->params.tran_window_s * 1000;
   return 0;
 }

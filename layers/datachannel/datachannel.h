@@ -9,7 +9,8 @@
  * LVPN_EPING_RESTART after `ping-restart` s without receiving (with
  * LVPN_EPING_EXIT under ping-exit), with LVPN_EINACTIVE after `inactive`,
  * with LVPN_ESESSION_TIMEOUT after `session-timeout`,
- * and asks for a renegotiation after reneg-bytes/reneg-pkts. */
+ * asks for a renegotiation after reneg-bytes/reneg-pkts, and drops the
+ * previous key `tran-window` s after a renegotiation installed a new one. */
 #ifndef LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 #define LVPN_LAYERS_DATACHANNEL_DATACHANNEL_H
 
@@ -31,6 +32,8 @@ typedef struct lvpn__dc_params_s {
   unsigned ping_restart_s;
   int ping_exit;      /* ping_restart_s ends the client (ping-exit) */
   uint64_t reneg_bytes, reneg_pkts; /* per key, both directions; 0: off */
+  unsigned tran_window_s; /* the previous key is dropped this long after a
+                             new one is installed (tran-window) */
   int replay_given; /* else OpenVPN's 64 ids, 15 s */
   unsigned replay_window, replay_time;
   int epoch;                  /* protocol-flags aead-epoch: epoch format */
@@ -51,6 +54,7 @@ typedef struct lvpn__datachannel_s {
   int tx;       /* slot used for sending */
   int newest;   /* slot of the newest key */
   uint64_t switch_deadline_ms; /* send on the newest key from then on */
+  uint64_t lame_deadline_ms;   /* the other slot's key is dropped then */
   lvpn__dc_params_t params; /* cipher/auth point at the copies below */
   char cipher[48], auth[24];
   int (*rng)(void *, unsigned char *, size_t);
@@ -60,7 +64,7 @@ typedef struct lvpn__datachannel_s {
   uint64_t rx_packets, rx_bytes, tx_packets, tx_bytes;
   uint64_t drop_nokey, drop_short, drop_auth, drop_replay, drop_other,
       drop_compressed, drop_tx;
-  uint64_t pings_rx, pings_tx, occ_rx, key_installs;
+  uint64_t pings_rx, pings_tx, occ_rx, key_installs, keys_expired;
   uint64_t epoch_moves_tx, epoch_moves_rx; /* summed over retired keys */
   uint16_t last_tx_epoch, last_rx_epoch;   /* of the last freed tx key */
   /* Called from the tick, once per key, when the sending key asks for a

@@ -4,6 +4,8 @@
  * of the tun. The keepalive tests use the layer's real 1-s tick. */
 #include <string.h>
 
+#include <mbedtls/platform_util.h>
+
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/datachannel.h"
 #include "layers/datachannel/kdf.h"
@@ -909,6 +911,56 @@ START_TEST(test_datachannel_reneg_pkts_asks_once) {
 }
 END_TEST
 
+/* tran-window 1: after a renegotiation the previous key still decrypts,
+ * then is dropped 1-2 s (the tick) after the new key came; we send on the
+ * new key from then on, and the old key's packets count as no-key drops. */
+START_TEST(test_datachannel_tran_window_drops_lame_duck) {
+  env_t *e = &E;
+  uint8_t key2[256], inv[256], ip[48];
+  lvpn__dc_key_t srv1;
+  lvpn__pbuf_t *p;
+  uint64_t t0;
+  int guard = 0;
+
+  env_init(e, 0);
+  e->params.tran_window_s = 1;
+  env_key(e);
+  env_run(e);
+  fake_fill(key2, sizeof(key2), 77, 5);
+  lvpn__key2_inverse(key2, inv);
+  ck_assert_int_eq(lvpn__dc_key_init(&srv1, e->params.cipher, e->params.auth,
+                                     inv, 1, fake_lcg_rng, &e->rng_state),
+                   0);
+  ck_assert_int_eq(lvpn__datachannel_add_key(&e->dc, 1, key2), 0);
+  mbedtls_platform_zeroize(key2, sizeof(key2));
+  t0 = uv_now(&e->fe.loop);
+  ip_packet(ip, sizeof(ip), 21);
+  srv_send(e, srv_wire(e, ip, sizeof(ip))); /* old key: still taken */
+  spin(e);
+  expect_data(fake_cap_pop(&e->tun), ip, sizeof(ip));
+  while (e->dc.keys_expired == 0 && guard++ < 40)
+    uv_run(&e->fe.loop, UV_RUN_ONCE);
+  ck_assert_uint_eq(e->dc.keys_expired, 1);
+  ck_assert_uint_ge(uv_now(&e->fe.loop) - t0, 1000);
+  ck_assert_uint_lt(uv_now(&e->fe.loop) - t0, 2500);
+  ck_assert_int_eq(e->dc.key_ids[e->dc.tx], 1);
+  srv_send(e, srv_wire(e, ip, sizeof(ip))); /* old key: dropped now */
+  spin(e);
+  ck_assert(lvpn__queue_empty(&e->tun.got));
+  ck_assert_uint_eq(e->dc.drop_nokey, 1);
+  tun_send(e, ip, sizeof(ip)); /* sent on key 1 */
+  spin(e);
+  p = fake_cap_pop(&e->peer);
+  ck_assert_ptr_nonnull(p);
+  ck_assert_int_eq(lvpn__dc_decrypt(&srv1, p), 0);
+  ck_assert_int_eq(lvpn__comp_unframe(e->params.comp_mode, p), 0);
+  expect_data(p, ip, sizeof(ip));
+  lvpn__dc_key_free(&srv1);
+  ck_assert_int_eq(e->fe.down_calls, 0);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_float_only_when_decrypted,
                test_datachannel_v1_and_cbc, test_datachannel_decrypts_up,
@@ -931,4 +983,5 @@ LVPN_TEST_MAIN("datachannel", 30, NULL, NULL, test_datachannel_encrypts_down,
                test_datachannel_inactive_needs_bytes,
                test_datachannel_session_timeout_despite_traffic,
                test_datachannel_inactive_reset_by_traffic,
-               test_datachannel_reneg_pkts_asks_once)
+               test_datachannel_reneg_pkts_asks_once,
+               test_datachannel_tran_window_drops_lame_duck)

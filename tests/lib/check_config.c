@@ -109,6 +109,7 @@ START_TEST(test_config_defaults) {
   ck_assert_int_eq(c->hand_window, 60);
   ck_assert_int_eq(c->tls_timeout, 2);
   ck_assert_int_eq(c->reneg_sec, 3600);
+  ck_assert_int_eq(c->tran_window, 3600);
   ck_assert_str_eq(c->data_ciphers,
                    "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305");
   ck_assert_str_eq(c->auth, "SHA1");
@@ -417,6 +418,8 @@ START_TEST(test_config_tls_options) {
        "'key-direction' must be a number from 0 to 1, not '2'"},
       {"tls-mtu 100\n", LVPN_ECONFIG, 1, NULL},
       {"hand-window 0\n", LVPN_ECONFIG, 1, NULL},
+      {"tran-window -1\n", LVPN_ECONFIG, 1,
+       "'tran-window' must be a number from 0 to 2147483647, not '-1'"},
       {"reneg-bytes lots\n", LVPN_ECONFIG, 1,
        "'reneg-bytes' must be a number, not 'lots'"},
   };
@@ -427,7 +430,7 @@ START_TEST(test_config_tls_options) {
                         "tls-ciphersuites TLS_AES_256_GCM_SHA384\n"
                         "tls-mtu 1200\nhand-window 30\ntls-timeout 5\n"
                         "reneg-sec 600\nreneg-bytes 1000000000000\n"
-                        "reneg-pkts 5\nkey-direction 0\n");
+                        "reneg-pkts 5\nkey-direction 0\ntran-window 90\n");
   ck_assert_int_eq(c->remote_cert_tls, LVPN__CERT_TLS_CLIENT);
   ck_assert_str_eq(c->verify_x509_name, "vpn.example.com");
   ck_assert_int_eq(c->verify_x509_type, LVPN__X509_NAME);
@@ -442,6 +445,7 @@ START_TEST(test_config_tls_options) {
   ck_assert_uint_eq(c->reneg_bytes, 1000000000000ull);
   ck_assert_uint_eq(c->reneg_pkts, 5);
   ck_assert_int_eq(c->key_direction, 0);
+  ck_assert_int_eq(c->tran_window, 90);
   lvpn_config_free(c);
 
   c = ok("verify-x509-name 'C=DE, CN=vpn'\nverify-x509-name srv name-prefix\n"
