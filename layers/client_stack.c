@@ -455,6 +455,7 @@ int lvpn__client_build(lvpn_client_t *c) {
     lvpn__tun_layer_set_host(&c->tun, client_inside_write, c);
   lvpn__tun_layer_set_hooks(&c->tun, &c->hooks);
   lvpn__tun_layer_set_offload(&c->tun, !cfg->disable_offload);
+  lvpn__tun_layer_set_node(&c->tun, cfg->dev_node);
   lvpn__client_dns_stack(c);
 
   lvpn__workers_add(&c->workers, &c->net.base);

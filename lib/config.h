@@ -28,6 +28,7 @@
 #define LVPN__CONFIG_MAX_HASHES 16        /* peer-fingerprint, verify-hash */
 #define LVPN__CONFIG_MAX_KU 8            /* remote-cert-ku values */
 #define LVPN__DEFAULT_PORT 1194
+#define LVPN__DEV_NODE_MAX 256 /* dev-node path, with its NUL */
 #define LVPN__PRE_PULL_PING_RESTART 120 /* before PUSH_REPLY (doc §6.6) */
 #define LVPN__DEFAULT_DATA_CIPHERS "AES-256-GCM:AES-128-GCM:CHACHA20-POLY1305"
 
@@ -167,6 +168,7 @@ struct lvpn_config_s {
   /* mode: `client` sets pull and tls_client */
   bool client, pull, tls_client;
   char *dev;           /* "tun" (or tunN / any name); never NULL */
+  char *dev_node;      /* dev-node: the clone device; NULL: /dev/net/tun */
   lvpn__proto_t proto; /* default udp */
   uint16_t port;       /* default remote port: 1194, port/rport */
   /* The lists below are heap arrays grown as options add to them

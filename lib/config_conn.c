@@ -61,6 +61,19 @@ static int fn_dev(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return lvpn__opt_set_str(&a->cfg->dev, p[0]);
 }
 
+/* dev-node PATH: the TUN clone device to open instead of /dev/net/tun
+ * (OpenVPN's Linux meaning). */
+static int fn_dev_node(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                       char *const *p, int n) {
+  (void)o;
+  (void)n;
+  if (p[0][0] == '\0' || strlen(p[0]) >= LVPN__DEV_NODE_MAX)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "dev-node: the path must be 1 to %d bytes long",
+                          LVPN__DEV_NODE_MAX - 1);
+  return lvpn__opt_set_str(&a->cfg->dev_node, p[0]);
+}
+
 static int parse_proto(lvpn__opt_ctx_t *a, const char *s, lvpn__proto_t *out) {
   static const char *const names[] = {
       "udp",  "udp4",       "udp6",        "tcp",         "tcp4",
@@ -344,7 +357,7 @@ static const lvpn__opt_t opts[] = {
     OPT_NOOP("tcp-nodelay", 0, 0), /* TCP_NODELAY is always set */
     OPT_FN("mtu-disc", 1, 1, fn_mtu_disc),
     OPT_TODO("mtu-test"),
-    OPT_TODO("dev-node"),
+    OPT_FN("dev-node", 1, 1, fn_dev_node),
     OPT_INT("session-timeout", session_timeout, 0, INT_MAX),
     OPT_TODO("single-session"),
     OPT_TODO("compat-mode"),
@@ -365,6 +378,7 @@ static int init(lvpn_config_t *c) {
 static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   fn(&c->dev, 0, ud);
+  fn(&c->dev_node, 0, ud);
   for (k = 0; k < c->n_remotes; k++) {
     fn(&c->remotes[k].host, 0, ud);
     fn((char **)&c->remotes[k].fields,

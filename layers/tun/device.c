@@ -18,8 +18,8 @@
 
 /* ---- device ---- */
 
-static int tun_open_flags(const char *dev, short flags, char *ifname_out,
-                          int *fd_out) {
+static int tun_open_flags(const char *dev, const char *node, short flags,
+                          char *ifname_out, int *fd_out) {
   struct ifreq ifr;
   const char *name = dev;
   int fd;
@@ -28,7 +28,7 @@ static int tun_open_flags(const char *dev, short flags, char *ifname_out,
     name = "tun%d";
   if (strlen(name) >= IFNAMSIZ)
     return UV_EINVAL;
-  fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  fd = open(node != NULL ? node : "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return -errno;
   memset(&ifr, 0, sizeof(ifr));
@@ -45,8 +45,9 @@ static int tun_open_flags(const char *dev, short flags, char *ifname_out,
   return 0;
 }
 
-int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
-  return tun_open_flags(dev, IFF_TUN | IFF_NO_PI, ifname_out, fd_out);
+int lvpn__tun_open(const char *dev, const char *node, char *ifname_out,
+                   int *fd_out) {
+  return tun_open_flags(dev, node, IFF_TUN | IFF_NO_PI, ifname_out, fd_out);
 }
 
 /* TUN_F_USO4/6 arrived in Linux 6.2; older headers lack them */
@@ -55,14 +56,15 @@ int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out) {
 #define TUN_F_USO6 0x40
 #endif
 
-int lvpn__tun_open_offload(const char *dev, char *ifname_out, int *fd_out,
-                           unsigned *offload, char *why, size_t whylen) {
+int lvpn__tun_open_offload(const char *dev, const char *node,
+                           char *ifname_out, int *fd_out, unsigned *offload,
+                           char *why, size_t whylen) {
   const unsigned tcp = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
   int fd, err, hdrsz = 10, e = 0;
 
   *offload = 0;
-  err = tun_open_flags(dev, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR, ifname_out,
-                       &fd);
+  err = tun_open_flags(dev, node, IFF_TUN | IFF_NO_PI | IFF_VNET_HDR,
+                       ifname_out, &fd);
   if (err != 0) /* IFF_VNET_HDR is as old as 2.6.27: not the reason */
     return err;
   if (ioctl(fd, TUNSETVNETHDRSZ, &hdrsz) < 0) {
@@ -84,7 +86,7 @@ int lvpn__tun_open_offload(const char *dev, char *ifname_out, int *fd_out,
   /* a vnet header without offloads only costs: a plain device instead
    * (non-persistent: the name is free again once this fd is closed) */
   close(fd);
-  return lvpn__tun_open(dev, ifname_out, fd_out);
+  return lvpn__tun_open(dev, node, ifname_out, fd_out);
 }
 
 void lvpn__tun_close(int fd) {

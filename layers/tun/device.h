@@ -21,22 +21,24 @@
 
 #define LVPN__IFNAMSIZ 16
 
-/** Open /dev/net/tun as an IFF_TUN|IFF_NO_PI device, non-blocking and
- * close-on-exec. `dev` NULL, "" or "tun": the kernel picks the first free
+/** Open /dev/net/tun (or `node`, the dev-node clone device, when not NULL)
+ * as an IFF_TUN|IFF_NO_PI device, non-blocking and close-on-exec. `dev` NULL, "" or "tun": the kernel picks the first free
  * "tun%d"; any other name (with or without a "%d") is asked for as is.
  * On success fills `ifname_out` (LVPN__IFNAMSIZ bytes) with the actual name
  * and `*fd_out`. Errors are negative errnos (libuv codes), for the caller
  * to report as LVPN_ETUN with this text: UV_ENOENT (no /dev/net/tun),
  * UV_EPERM / UV_EACCES (no CAP_NET_ADMIN), UV_EBUSY (name in use by
  * another tun owner), UV_EINVAL (name too long or not a tun device). */
-int lvpn__tun_open(const char *dev, char *ifname_out, int *fd_out);
+int lvpn__tun_open(const char *dev, const char *node, char *ifname_out,
+                   int *fd_out);
 /** As lvpn__tun_open, with TUN offloads: IFF_VNET_HDR (every read and write
  * starts with a 10-byte struct virtio_net_hdr) and TUNSETOFFLOAD with
  * TUN_F_CSUM|TSO4|TSO6, plus USO4|USO6 when the kernel takes them (6.2+).
  * `*offload` gets the TUN_F_* flags set; 0 when the kernel refused (then
  * the device is a plain one and `why` says what was refused). */
-int lvpn__tun_open_offload(const char *dev, char *ifname_out, int *fd_out,
-                           unsigned *offload, char *why, size_t whylen);
+int lvpn__tun_open_offload(const char *dev, const char *node,
+                           char *ifname_out, int *fd_out, unsigned *offload,
+                           char *why, size_t whylen);
 /** Close the device fd (a non-persistent device disappears with it, taking
  * its addresses and routes along). Harmless with fd < 0. */
 void lvpn__tun_close(int fd);

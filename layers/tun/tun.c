@@ -345,17 +345,23 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
     } else {
       char why[128] = "";
       if (t->offload_off)
-        err = lvpn__tun_open(t->dev, t->ifname, &t->fd);
+        err = lvpn__tun_open(t->dev, t->node[0] ? t->node : NULL, t->ifname,
+                             &t->fd);
       else
-        err = lvpn__tun_open_offload(t->dev, t->ifname, &t->fd, &t->offload,
-                                     why, sizeof(why));
+        err = lvpn__tun_open_offload(t->dev, t->node[0] ? t->node : NULL,
+                                     t->ifname, &t->fd, &t->offload, why,
+                                     sizeof(why));
       if (err == 0 && why[0] != '\0')
         LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
                   "TUN offloads unavailable (%s): plain reads and writes",
                   why);
       if (err != 0) {
-        snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
-                 lvpn_strerror(err));
+        if (t->node[0])
+          snprintf(errbuf, errlen, "cannot open tun device '%s' with "
+                   "dev-node %s: %s", t->dev, t->node, lvpn_strerror(err));
+        else
+          snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
+                   lvpn_strerror(err));
         return LVPN_ETUN;
       }
       err = lvpn__nl_open(&t->nl, t->base.log);
@@ -569,6 +575,10 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
 
 void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on) {
   t->offload_off = !on;
+}
+
+void lvpn__tun_layer_set_node(lvpn__tun_layer_t *t, const char *node) {
+  snprintf(t->node, sizeof(t->node), "%s", node != NULL ? node : "");
 }
 
 void lvpn__tun_layer_set_hooks(lvpn__tun_layer_t *t, lvpn__hooks_t *hooks) {

@@ -77,6 +77,7 @@ typedef struct lvpn__tun_layer_s {
       rx_no_buffer;
   /* TUN offloads (tun_io.c, offload.c) */
   int offload_off;     /* --disable-offload: open a plain device */
+  char node[256];      /* dev-node; "": /dev/net/tun */
   unsigned offload;    /* TUN_F_* in use; 0: plain reads and writes */
   int gro_off;         /* the device refused a coalesced write */
   lvpn__tun_io_t *io;  /* non-NULL with offload */
@@ -89,6 +90,10 @@ void lvpn__tun_layer_init(lvpn__tun_layer_t *t, uv_loop_t *loop,
                           const lvpn__logger_t *log);
 /* --disable-offload (before configure): a device without IFF_VNET_HDR. */
 void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on);
+/* dev-node (before configure): the clone device to open; NULL: the
+ * default /dev/net/tun. Paths of 256 bytes or more are cut (the config
+ * refuses them). */
+void lvpn__tun_layer_set_node(lvpn__tun_layer_t *t, const char *node);
 /* Host inside I/O instead of a device (before start). */
 void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
                               void *ud);

@@ -12,6 +12,9 @@
 #     while the tunnel is up; traffic flows once a script sets it up;
 #  3. route-gateway in the config: the gateway of a route without one when
 #     the server pushes none (push-remove route-gateway in its ccd file).
+#  4. dev-node: the device is opened through another node of the clone
+#     device (char 10:200) and carries the tunnel; a missing node ends the
+#     client with one error naming it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -128,6 +131,36 @@ gw_check() {
 it_client_conf wrap=tls-crypt "extra=route-gateway 198.19.0.1"
 RUN_CHECK=gw_check run lvpn-route-gateway "$LVPN_BIN" connect "$IT_DIR/client.ovpn" &&
     [[ $fail == 0 ]] && echo "ok: route-gateway: the configured gateway is used"
+
+# 4. dev-node (in $IT_DIR, or under /dev where that is mounted nodev)
+it_server_stop
+it_server_conf wrap=tls-crypt
+it_server_start
+node=$IT_DIR/tun-node
+mknod "$node" c 10 200
+if ! { exec 3<>"$node"; } 2>/dev/null; then
+    rm -f "$node"
+    node=$(mktemp -u /dev/lvpn-it-tun-XXXXXX)
+    mknod "$node" c 10 200
+else
+    exec 3>&-
+fi
+node_check() {
+    ip -n "$IT_NS_C" -o addr show dev lvpnnode | grep -q 'inet 198\.19\.0\.' ||
+        bad "dev-node: lvpnnode has no tunnel address"
+    ip netns exec "$IT_NS_C" ping -c 2 -W 2 198.19.0.1 >/dev/null || bad "dev-node: no ping"
+}
+it_client_conf wrap=tls-crypt "extra=dev lvpnnode" "extra=dev-node $node"
+RUN_CHECK=node_check run lvpn-dev-node "$LVPN_BIN" connect "$IT_DIR/client.ovpn" &&
+    [[ $fail == 0 ]] && echo "ok: dev-node: the tunnel runs on a device opened through $node"
+it_client_conf wrap=tls-crypt "extra=dev-node $IT_DIR/no-such-node"
+rc=0
+out=$(ip netns exec "$IT_NS_C" timeout 20 "$LVPN_BIN" connect "$IT_DIR/client.ovpn" 2>&1) || rc=$?
+echo "  dev-node missing: exit $rc: $(grep 'dev-node' <<<"$out" | head -n 2)"
+grep -q "dev-node $IT_DIR/no-such-node: .*[Nn]o such file" <<<"$out" ||
+    { bad "dev-node: no error naming the missing node"; tail -n 5 <<<"$out"; }
+((rc != 0 && rc != 124)) || bad "dev-node: missing node: exit $rc"
+rm -f "$node"
 it_server_stop
 
 if ((fail)); then echo "FAIL: t_options_noexec"; exit 1; fi

@@ -788,9 +788,9 @@ END_TEST
 START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_t *c = ok("setenv opt frobnicate 1\n"
                         "setenv opt verb 5\n"
-                        "ignore-unknown-option mtu-test dev-node\n"
+                        "ignore-unknown-option mtu-test shaper\n"
                         "mtu-test\n"
-                        "dev-node /dev/x\n");
+                        "shaper 1000\n");
   ck_assert_int_eq(c->verb, 5); /* known options still apply */
   ck_assert_int_eq(c->n_setenv, 0);
   ck_assert_int_eq(c->n_warnings, 3);
@@ -803,6 +803,25 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
   bad("setenv opt verb 99\n", LVPN_ECONFIG, 1, NULL);
+  /* dev-node: the clone device's path, cloned and freed with the config */
+  c = ok("dev-node /dev/x\n");
+  ck_assert_str_eq(c->dev_node, "/dev/x");
+  {
+    lvpn_config_t *d = NULL;
+    ck_assert_int_eq(lvpn__config_clone(c, &d), 0);
+    ck_assert_str_eq(d->dev_node, "/dev/x");
+    ck_assert_ptr_ne(d->dev_node, c->dev_node);
+    lvpn_config_free(d);
+  }
+  lvpn_config_free(c);
+  {
+    char line[320];
+    memset(line, 'a', sizeof(line));
+    memcpy(line, "dev-node /", 10);
+    line[10 + 256] = '\n';
+    line[10 + 257] = '\0';
+    bad(line, LVPN_ECONFIG, 1, "dev-node: the path must be 1 to 255 bytes long");
+  }
   c = ok("setenv FORWARD_COMPATIBLE 1\nsomething-new x\n");
   ck_assert(c->forward_compatible);
   ck_assert_int_eq(c->n_warnings, 1);

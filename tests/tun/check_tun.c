@@ -16,6 +16,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "layers/tun/device.h"
@@ -885,7 +886,7 @@ static int proc_lines(const char *file, const char *a, const char *b) {
 /* The root tests' start: TUN device `want` (its name in name) and a
  * netlink context. */
 static void dev_open(const char *want, char *name, int *fd, lvpn__nl_t *nl) {
-  ck_assert_int_eq(lvpn__tun_open(want, name, fd), 0);
+  ck_assert_int_eq(lvpn__tun_open(want, NULL, name, fd), 0);
   ck_assert_int_eq(lvpn__nl_open(nl, NULL), 0);
 }
 
@@ -909,12 +910,12 @@ START_TEST(test_tun_open_names) {
   int fd = -1, fd2 = -1, fl;
   uint8_t buf[64];
 
-  ck_assert_int_eq(lvpn__tun_open("tun", name, &fd), 0);
+  ck_assert_int_eq(lvpn__tun_open("tun", NULL, name, &fd), 0);
   ck_assert_str_eq(name, "tun0");
-  ck_assert_int_eq(lvpn__tun_open(NULL, name2, &fd2), 0);
+  ck_assert_int_eq(lvpn__tun_open(NULL, NULL, name2, &fd2), 0);
   ck_assert_str_eq(name2, "tun1");
   lvpn__tun_close(fd2);
-  ck_assert_int_eq(lvpn__tun_open("lvpntest0", name2, &fd2), 0);
+  ck_assert_int_eq(lvpn__tun_open("lvpntest0", NULL, name2, &fd2), 0);
   ck_assert_str_eq(name2, "lvpntest0");
   ck_assert_uint_gt(if_nametoindex("lvpntest0"), 0);
   fl = fcntl(fd2, F_GETFL);
@@ -923,12 +924,58 @@ START_TEST(test_tun_open_names) {
   ck_assert_int_eq(read(fd2, buf, sizeof(buf)), -1);
   ck_assert_int_eq(errno, EAGAIN);
   /* the same name again while attached: busy */
-  ck_assert_int_eq(lvpn__tun_open("lvpntest0", name, &fl), UV_EBUSY);
-  ck_assert_int_eq(lvpn__tun_open("a-name-far-too-long", name, &fl), UV_EINVAL);
+  ck_assert_int_eq(lvpn__tun_open("lvpntest0", NULL, name, &fl), UV_EBUSY);
+  ck_assert_int_eq(lvpn__tun_open("a-name-far-too-long", NULL, name, &fl), UV_EINVAL);
   lvpn__tun_close(fd2);
   ck_assert_uint_eq(if_nametoindex("lvpntest0"), 0); /* gone with the fd */
   lvpn__tun_close(fd);
   lvpn__tun_close(-1);
+}
+END_TEST
+
+/* dev-node: a copy of the clone device (char 10:200) under another path
+ * opens a device, plain and with offloads; a missing path and a file that
+ * is no clone device give their errors. The node goes in a fresh directory
+ * under /tmp, or /dev where /tmp is mounted nodev. */
+START_TEST(test_tun_open_dev_node) {
+  static const char *const bases[] = {"/tmp", "/dev"};
+  char dir[64], node[80], file[80], name[LVPN__IFNAMSIZ], why[128];
+  unsigned offload;
+  int fd = -1, fd2 = -1, fl = -1, err = -1;
+  size_t i;
+
+  for (i = 0; i < 2 && err != 0; i++) {
+    snprintf(dir, sizeof(dir), "%s/lvpn-devnode-XXXXXX", bases[i]);
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(node, sizeof(node), "%s/tun", dir);
+    ck_assert_int_eq(mknod(node, S_IFCHR | 0600, makedev(10, 200)), 0);
+    err = lvpn__tun_open("lvpnnode0", node, name, &fd);
+    if (err != 0) { /* nodev: EACCES */
+      unlink(node);
+      rmdir(dir);
+    }
+  }
+  ck_assert_int_eq(err, 0);
+  ck_assert_str_eq(name, "lvpnnode0");
+  ck_assert_uint_gt(if_nametoindex("lvpnnode0"), 0);
+  ck_assert_int_eq(lvpn__tun_open_offload("lvpnnode1", node, name, &fd2,
+                                          &offload, why, sizeof(why)),
+                   0);
+  ck_assert_str_eq(name, "lvpnnode1");
+  ck_assert_int_eq(lvpn__tun_open("lvpnnode2", "/nonexistent/net/tun", name,
+                                  &fl),
+                   UV_ENOENT);
+  snprintf(file, sizeof(file), "%s/file", dir);
+  fl = open(file, O_CREAT | O_WRONLY, 0600);
+  ck_assert_int_ge(fl, 0);
+  close(fl);
+  ck_assert_int_eq(lvpn__tun_open("lvpnnode2", file, name, &fl), UV_ENOTTY);
+  ck_assert_uint_eq(if_nametoindex("lvpnnode2"), 0);
+  lvpn__tun_close(fd2);
+  lvpn__tun_close(fd);
+  ck_assert_int_eq(unlink(file), 0);
+  ck_assert_int_eq(unlink(node), 0);
+  ck_assert_int_eq(rmdir(dir), 0);
 }
 END_TEST
 
@@ -1120,7 +1167,7 @@ END_TEST
  * one's undo cannot touch it. Returns its ifindex. */
 static int wan_open(const char *want, char *name, int *fd, lvpn__nl_t *nl) {
   int idx;
-  ck_assert_int_eq(lvpn__tun_open(want, name, fd), 0);
+  ck_assert_int_eq(lvpn__tun_open(want, NULL, name, fd), 0);
   ck_assert_int_eq(lvpn__nl_open(nl, NULL), 0);
   idx = lvpn__nl_ifindex(nl, name);
   ck_assert_int_eq(lvpn__nl_link_up(nl, name), 0);
@@ -1511,6 +1558,7 @@ static Suite *tun_suite(int with_root) {
     TCase *tr = tcase_create("root");
     tcase_add_checked_fixture(tr, netns_setup, NULL);
     tcase_add_test(tr, test_tun_open_names);
+    tcase_add_test(tr, test_tun_open_dev_node);
     tcase_add_test(tr, test_tun_configure_subnet);
     tcase_add_test(tr, test_tun_update_plan_by_difference);
     tcase_add_test(tr, test_tun_configure_net30_peer);
