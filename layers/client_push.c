@@ -217,6 +217,8 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
     p6.prefixlen = push->ifconfig6_bits;
     p6.has_remote = push->has_ifconfig6_remote;
     memcpy(p6.remote, &push->ifconfig6_remote, 16);
+    p6.has_default_gateway = cfg->has_route_ipv6_gateway;
+    memcpy(p6.default_gateway, &cfg->route_ipv6_gateway, 16);
     for (i = 0; i < cfg->n_routes6; i++) /* the config's route-ipv6 */
       client_route6(&cfg->routes6[i], metric, &routes6[n6++]);
     for (i = 0; !cfg->route_nopull && i < push->n_routes6; i++)

@@ -144,6 +144,23 @@ static int fn_route_gateway(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* route-ipv6-gateway ADDR: the gateway of IPv6 routes without one, in
+ * place of the pushed ifconfig-ipv6 remote (OpenVPN's init.c
+ * do_init_route_ipv6_list). On a tun device routes go to the device, so
+ * scripts (route_ipv6_gateway_N) are where it shows. */
+static int fn_route_ipv6_gateway(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                                 char *const *p, int n) {
+  unsigned bits = 0;
+  (void)n;
+  if (strchr(p[0], '/') != NULL ||
+      lvpn__lex_ipv6(p[0], &a->cfg->route_ipv6_gateway, &bits) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "%s: '%.64s' must be an IPv6 address", o->name,
+                          p[0]);
+  a->cfg->has_route_ipv6_gateway = true;
+  return 0;
+}
+
 static const char *const dns_mode_kw[] = {"auto", "none", NULL};
 
 static const lvpn__opt_t opts[] = {
@@ -151,6 +168,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FLAG("route-noexec", route_noexec),
     OPT_FLAG("ifconfig-noexec", ifconfig_noexec),
     OPT_FN("route-gateway", 1, 1, fn_route_gateway),
+    OPT_FN("route-ipv6-gateway", 1, 1, fn_route_ipv6_gateway),
     OPT_FN("route", 1, 4, fn_route),
     OPT_FN("route-ipv6", 1, 3, fn_route),
     OPT_INT("route-metric", route_metric, 0, INT32_MAX),
@@ -189,7 +207,6 @@ static const lvpn__opt_t opts[] = {
                            "is not limited by this option"),
     OPT_TODO("ifconfig"),
     OPT_TODO("ifconfig-ipv6"),
-    OPT_TODO("route-ipv6-gateway"),
     OPT_TODO("route-table"),
     OPT_TODO("allow-pull-fqdn"),
     OPT_TODO("allow-recursive-routing"),

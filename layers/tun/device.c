@@ -335,7 +335,10 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
     lvpn__tun_route6_t *r = &plan->routes6[plan->n_routes6++];
     r->dst[0] = redirect[i].first;
     r->prefixlen = redirect[i].bits;
-    if (p->has_remote) {
+    if (p->has_default_gateway) {
+      r->has_gateway = 1;
+      memcpy(r->gateway, p->default_gateway, 16);
+    } else if (p->has_remote) {
       r->has_gateway = 1;
       memcpy(r->gateway, p->remote, 16);
     }
@@ -354,6 +357,9 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
     if (in->has_gateway) {
       r->has_gateway = 1;
       memcpy(r->gateway, in->gateway, 16);
+    } else if (p->has_default_gateway) {
+      r->has_gateway = 1;
+      memcpy(r->gateway, p->default_gateway, 16);
     } else if (p->has_ifconfig && p->has_remote) {
       r->has_gateway = 1;
       memcpy(r->gateway, p->remote, 16);

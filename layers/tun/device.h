@@ -110,7 +110,8 @@ typedef struct lvpn__tun_route6_param_s {
   uint8_t net[16];
   unsigned int prefixlen;
   int has_gateway;
-  uint8_t gateway[16]; /* default: the ifconfig-ipv6 remote */
+  uint8_t gateway[16]; /* default: route-ipv6-gateway, else the
+                          ifconfig-ipv6 remote */
   uint32_t metric;
   int metric_set; /* given (by the route or route-metric): scripts see it */
 } lvpn__tun_route6_param_t;
@@ -121,6 +122,10 @@ typedef struct lvpn__tun_ipv6_params_s {
   unsigned int prefixlen;
   int has_remote;
   uint8_t remote[16];
+  /* route-ipv6-gateway: the gateway of routes without one, in place of
+   * `remote` */
+  int has_default_gateway;
+  uint8_t default_gateway[16];
   const lvpn__tun_route6_param_t *routes;
   size_t n_routes;
   /* redirect-gateway ipv6: OpenVPN's ::/3, 2000::/4, 3000::/4 and fc00::/7

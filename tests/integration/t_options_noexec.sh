@@ -6,7 +6,8 @@
 #     the pushed ones, a pushed net_gateway route and a configured metric
 #     among them), route_vpn_gateway and route_net_gateway, the ifconfig_*
 #     variables; the device has its address but no route yet when `up`
-#     runs, and its routes when `route-up` runs;
+#     runs, and its routes when `route-up` runs; route-ipv6-gateway is the
+#     gateway of the IPv6 routes without one;
 #  2. with route-noexec and ifconfig-noexec as well: the same variables,
 #     and the device stays as opened (no address, no route, link down)
 #     while the tunnel is up; traffic flows once a script sets it up;
@@ -77,7 +78,7 @@ conf() { # EXTRA-LINE...: the client config with scripts and these lines
 }
 
 # 1. scripts only
-conf
+conf "route-ipv6-gateway 2001:2:ff00::1"
 run stock-scripts openvpn --config "$IT_DIR/client.ovpn" &&
     run lvpn-scripts "$LVPN_BIN" connect "$IT_DIR/client.ovpn" && compare scripts
 # the order itself: no route of ours at `up`, all of them at `route-up`
@@ -87,6 +88,8 @@ if [[ -f $IT_DIR/lvpn-scripts.out ]]; then
     grep -q '^198.19.100.0/24' <<<"$up" && bad "scripts: the routes were in before up ran"
     grep -q '^198.19.100.0/24 via 198.19.0.1' <<<"$rup" || bad "scripts: no routes when route-up ran"
     grep -qx 'route_net_gateway=198.18.0.254' <<<"$up" || bad "scripts: no route_net_gateway"
+    grep -qx 'route_ipv6_gateway_1=2001:2:ff00::1' <<<"$up" ||
+        bad "scripts: route-ipv6-gateway not the IPv6 routes' gateway"
 fi
 
 # 2. route-noexec and ifconfig-noexec: nothing set up but by the scripts

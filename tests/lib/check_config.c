@@ -803,6 +803,15 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
   bad("setenv opt verb 99\n", LVPN_ECONFIG, 1, NULL);
+  /* route-ipv6-gateway: an IPv6 address, nothing else */
+  c = ok("route-ipv6-gateway 2001:db8::1\n");
+  ck_assert(c->has_route_ipv6_gateway);
+  ck_assert_uint_eq(c->route_ipv6_gateway.s6_addr[15], 1);
+  lvpn_config_free(c);
+  bad("route-ipv6-gateway 2001:db8::1/64\n", LVPN_ECONFIG, 1,
+      "route-ipv6-gateway: '2001:db8::1/64' must be an IPv6 address");
+  bad("route-ipv6-gateway 10.0.0.1\n", LVPN_ECONFIG, 1,
+      "route-ipv6-gateway: '10.0.0.1' must be an IPv6 address");
   /* dev-node: the clone device's path, cloned and freed with the config */
   c = ok("dev-node /dev/x\n");
   ck_assert_str_eq(c->dev_node, "/dev/x");

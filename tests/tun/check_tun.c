@@ -357,6 +357,24 @@ START_TEST(test_tun_plan_ipv6_gateway_default) {
   ip6("2001:2:0:8::2", want);
   ck_assert_mem_eq(plan.routes6[1].gateway, want, 16);
   ck_assert(!plan.has_addr4); /* IPv6 planning leaves IPv4 alone */
+  lvpn__tun_plan_free(&plan);
+
+  /* route-ipv6-gateway: the gateway of routes without one (the redirect
+   * routes too) in place of the remote; a route's own gateway stays */
+  p.has_default_gateway = 1;
+  ip6("2001:2:ff00::1", p.default_gateway);
+  p.redirect = 1;
+  lvpn__tun_plan_init(&plan);
+  ck_assert_int_eq(lvpn__tun_plan_ipv6(&plan, &p, err, sizeof(err)), 0);
+  ck_assert_uint_eq(plan.n_routes6, 6);
+  ip6("2001:2:ff00::1", want);
+  ck_assert(plan.routes6[0].has_gateway); /* redirect ::/3 */
+  ck_assert_mem_eq(plan.routes6[0].gateway, want, 16);
+  ck_assert_mem_eq(plan.routes6[4].gateway, want, 16);
+  ip6("2001:2:0:8::2", want);
+  ck_assert_mem_eq(plan.routes6[5].gateway, want, 16);
+  p.redirect = 0;
+  p.has_default_gateway = 0;
 
   routes[0].prefixlen = 129;
   ck_assert_int_eq(lvpn__tun_plan_ipv6(&plan, &p, err, sizeof(err)),
