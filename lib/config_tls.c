@@ -339,6 +339,29 @@ static int fn_keysize(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return 0;
 }
 
+/* keying-material-exporter LABEL LEN: OpenVPN 2.6 exports the material
+ * only to plugins (exported_keying_material, set for the TLS_FINAL call and
+ * removed after it: ssl.c export_user_keying_material), and plugins cannot
+ * be loaded here. Checked as OpenVPN checks it, then ignored with that
+ * said. */
+static int fn_ekm_exporter(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                           char *const *p, int n) {
+  uint64_t len;
+  (void)n;
+  if (strncmp(p[0], "EXPORTER", 8) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "%s: the label must begin with \"EXPORTER\"",
+                          o->name);
+  if (lvpn__lex_uint(p[1], 16, 4095, &len) != 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "%s: the length must be 16..4095, not '%.32s'",
+                          o->name, p[1]);
+  lvpn__opt_warn(a, "%s: ignored: OpenVPN hands the exported keying "
+                    "material to plugins only, and plugins cannot be loaded",
+                 o->name);
+  return 0;
+}
+
 static int fn_ncp_disable(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
                           char *const *p, int n) {
   lvpn__opt_warn(a, "'ncp-disable' ignored: removed in OpenVPN 2.6; the data "
@@ -429,7 +452,7 @@ static const lvpn__opt_t opts[] = {
                     "is not supported yet"),
     OPT_TODO("tls-export-cert"),
     OPT_TODO("x509-track"),
-    OPT_TODO("keying-material-exporter"),
+    OPT_FN("keying-material-exporter", 2, 2, fn_ekm_exporter),
     OPT_TODO("client-crresponse"),
     OPT_TODO("auth-token"),
     OPT_TODO("auth-token-user"),

@@ -803,6 +803,16 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
   bad("setenv opt verb 99\n", LVPN_ECONFIG, 1, NULL);
+  /* keying-material-exporter: checked as OpenVPN, then said ignored
+   * (plugins only) */
+  c = ok("keying-material-exporter EXPORTER-test 32\n");
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "plugins only"));
+  lvpn_config_free(c);
+  bad("keying-material-exporter test 32\n", LVPN_ECONFIG, 1,
+      "keying-material-exporter: the label must begin with \"EXPORTER\"");
+  bad("keying-material-exporter EXPORTER-x 15\n", LVPN_ECONFIG, 1,
+      "keying-material-exporter: the length must be 16..4095, not '15'");
   /* route-ipv6-gateway: an IPv6 address, nothing else */
   c = ok("route-ipv6-gateway 2001:db8::1\n");
   ck_assert(c->has_route_ipv6_gateway);
