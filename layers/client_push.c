@@ -276,6 +276,23 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
       rc = LVPN_ENOMEM;
       goto out;
     }
+  /* the server's certificates: X509_N_*, tls_id_N, tls_digest_N, ... */
+  {
+    const lvpn__certenv_t *ce = lvpn__tls_peer_env(&c->tls.tls);
+    const char *v = NULL;
+    char name[128];
+    while ((v = lvpn__certenv_next(ce, v)) != NULL) {
+      size_t n = (size_t)(strchr(v, '=') - v);
+      if (n >= sizeof(name))
+        continue;
+      memcpy(name, v, n);
+      name[n] = '\0';
+      if (lvpn__script_env_add(&sc->env, name, v + n + 1) == LVPN_ENOMEM) {
+        rc = LVPN_ENOMEM;
+        goto out;
+      }
+    }
+  }
   if (push->has_ifconfig) {
     fmt4(sc->local, sizeof(sc->local), push->ifconfig_local);
     fmt4(sc->remote_netmask, sizeof(sc->remote_netmask),

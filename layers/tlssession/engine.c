@@ -599,6 +599,7 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
     return LVPN_EINVAL;
   memset(s, 0, sizeof(*s));
   mbedtls_ssl_init(&s->ssl);
+  lvpn__certenv_init(&s->certenv);
   s->conf = conf;
   ret = mbedtls_ssl_setup(&s->ssl, &conf->ssl);
   if (ret != 0) {
@@ -623,6 +624,7 @@ void lvpn__tls_free(lvpn__tls_session_t *s) {
   mbedtls_ssl_free(&s->ssl);
   bytes_free(&s->in);
   bytes_free(&s->out);
+  lvpn__certenv_free(&s->certenv);
   mbedtls_platform_zeroize(s, sizeof(*s));
 }
 
@@ -784,6 +786,10 @@ const char *lvpn__tls_peer_subject(const lvpn__tls_session_t *s) {
 
 const char *lvpn__tls_peer_cn(const lvpn__tls_session_t *s) {
   return s == NULL ? "" : s->cn;
+}
+
+const lvpn__certenv_t *lvpn__tls_peer_env(const lvpn__tls_session_t *s) {
+  return &s->certenv;
 }
 
 const char *lvpn__tls_ciphersuite(const lvpn__tls_session_t *s) {

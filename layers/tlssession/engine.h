@@ -20,6 +20,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include "layers/tlssession/certenv.h"
 #include "lib/log.h"
 
 /* verify-x509-name types (OpenVPN's names). */
@@ -149,6 +150,7 @@ typedef struct lvpn__tls_session_s {
   uint8_t client_random[32];
   uint8_t server_random[32];
   char subject[256]; /* verified leaf's subject DN */
+  lvpn__certenv_t certenv; /* the verified chain's script variables */
   char cn[128];      /* its first CN */
   char errmsg[1024];
 } lvpn__tls_session_t;
@@ -251,6 +253,9 @@ const char *lvpn__tls_last_error(const lvpn__tls_session_t *s);
 /** Subject DN / first CN of the peer leaf ("" before verification). */
 const char *lvpn__tls_peer_subject(const lvpn__tls_session_t *s);
 const char *lvpn__tls_peer_cn(const lvpn__tls_session_t *s);
+/** OpenVPN's script variables of the verified chain (certenv.h): walk
+ * them with lvpn__certenv_next(); empty before verification. */
+const lvpn__certenv_t *lvpn__tls_peer_env(const lvpn__tls_session_t *s);
 /** Negotiated suite ("TLS-ECDHE-ECDSA-WITH-AES-256-GCM-SHA384") and
  * version ("TLSv1.2"); "" before the handshake finished. */
 const char *lvpn__tls_ciphersuite(const lvpn__tls_session_t *s);

@@ -268,6 +268,12 @@ int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
               s->errmsg);
     return 0;
   }
+  /* what scripts see of it, as OpenVPN's verify_cert_set_env */
+  if (lvpn__certenv_add(&s->certenv, crt, depth) != 0)
+    LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER,
+              "out of memory: scripts will not see the certificate "
+              "variables of depth %d",
+              depth);
   LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER, "VERIFY OK: depth=%d, %s",
             depth, subject);
   return 0;

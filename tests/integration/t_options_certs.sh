@@ -7,7 +7,13 @@
 #    is refused;
 #  - pkcs12 (key, certificate and CA from one bundle): connects and pings;
 #  - user nobody / group nogroup: the client runs as nobody once connected
-#    and still pings.
+#    and still pings;
+#  - what an up script sees of the server's chain (X509_N_*, tls_id_N,
+#    tls_digest_N, tls_digest_sha256_N, tls_serial_N, tls_serial_hex_N):
+#    the same as the stock 2.6 client's, for a leaf with many attributes
+#    (repeated OU, UTF-8, EV and PKCS #9 attributes, an OID OpenSSL has no
+#    name for) under an intermediate CA with a multi-valued RDN (three
+#    depths).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -120,6 +126,69 @@ else
     echo "skip: user-group (no nobody/nogroup)"
 fi
 
+# ---- the certificate variables scripts see ----
+make_rich() (
+    cd "$P" || exit 1
+    umask 077
+    cat >inter.ext <<'EOF'
+basicConstraints=critical,CA:TRUE
+keyUsage=critical,keyCertSign,cRLSign
+subjectKeyIdentifier=hash
+authorityKeyIdentifier=keyid,issuer
+EOF
+    cat >rich.cnf <<'EOF'
+oid_section = new_oids
+[new_oids]
+testAttr = 1.2.3.4
+[req]
+distinguished_name = dn
+[dn]
+EOF
+    newkey=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+    openssl req "${newkey[@]}" -keyout inter.key -out inter.csr -multivalue-rdn \
+        -subj "/O=Test Org/OU=Intermediate+OU=Sub/CN=Test Intermediate CA" &&
+        openssl x509 -req -in inter.csr -CA ca.crt -CAkey ca.key -CAcreateserial \
+            -out inter.crt -days 825 -extfile inter.ext &&
+        openssl req -config rich.cnf "${newkey[@]}" -keyout rich.key -out rich.csr -utf8 \
+            -subj "/C=DE/ST=Berlin/L=Kreuzberg/O=Test Org, Inc./OU=Net/OU=VPN/CN=vpn-server/emailAddress=ops@example.org/serialNumber=42/title=Gateway/DC=example/street=Main St 1/name=Grüße Ω/testAttr=odd/organizationIdentifier=VATDE-1/UID=u1/jurisdictionC=DE/unstructuredName=two  spaces" &&
+        openssl x509 -req -in rich.csr -CA inter.crt -CAkey inter.key -CAcreateserial \
+            -out rich.crt -days 825 -extfile server.ext &&
+        cat rich.crt inter.crt >rich-chain.crt
+) >/dev/null 2>&1
+it_server_stop
+if make_rich; then
+    it_server_conf wrap=tls-crypt
+    sed -i "s|^cert .*|cert $P/rich-chain.crt|; s|^key .*|key $P/rich.key|" "$IT_DIR/server.conf"
+    it_server_start
+    cat >"$IT_DIR/certenv.sh" <<'EOF'
+#!/bin/sh
+env | grep -E '^(tls_|X509_)' | LC_ALL=C sort >"$OUT_FILE"
+EOF
+    chmod +x "$IT_DIR/certenv.sh"
+    for who in stock lvpn; do
+        it_client_conf wrap=tls-crypt "extra=script-security 2" "extra=up $IT_DIR/certenv.sh" \
+            "extra=setenv OUT_FILE $IT_DIR/certenv-$who.out"
+        if [[ $who == stock ]]; then
+            pid=$(it_bg_tunnel "$IT_DIR/certenv-$who.log" openvpn --config "$IT_DIR/client.ovpn") || pid=
+        else
+            pid=$(it_bg_tunnel "$IT_DIR/certenv-$who.log" "$LVPN_BIN" connect "$IT_DIR/client.ovpn") || pid=
+        fi
+        [[ -n $pid ]] || bad "certenv: $who: no tunnel"
+        [[ -n $pid ]] && { it_lvpn_stop "$pid" 15 || bad "certenv: $who: no exit on SIGTERM"; }
+    done
+    n=$(grep -c . "$IT_DIR/certenv-lvpn.out" 2>/dev/null || true)
+    if diff -u "$IT_DIR/certenv-stock.out" "$IT_DIR/certenv-lvpn.out"; then
+        if ((n >= 30)) && grep -q '^tls_id_2=' "$IT_DIR/certenv-lvpn.out"; then
+            echo "ok: certenv: the up script saw the stock client's $n certificate variables (depths 0-2)"
+        else
+            bad "certenv: only $n variables (want three depths)"
+        fi
+    else
+        bad "certenv: the up script saw other certificate variables than the stock client's"
+    fi
+else
+    bad "certenv: could not make the certificates"
+fi
 it_server_stop
 if ((fail)); then echo "FAIL: t_options_certs"; exit 1; fi
 echo "PASS: t_options_certs"

@@ -172,6 +172,121 @@ static void assert_exports_match(env_t *e) {
             prf == MBEDTLS_SSL_TLS_PRF_SHA384);
 }
 
+/* `want` ("name=value") is one of the variables. */
+static void env_has(const lvpn__certenv_t *ce, const char *want) {
+  const char *v = NULL;
+  while ((v = lvpn__certenv_next(ce, v)) != NULL)
+    if (strcmp(v, want) == 0)
+      return;
+  ck_abort_msg("no '%s' among the certificate variables", want);
+}
+
+/* One subject attribute: OID bytes, string tag and value. */
+static void dn_set(mbedtls_x509_name *n, const char *oid, size_t oid_len,
+                   int tag, const char *val, size_t val_len,
+                   mbedtls_x509_name *next, int merged) {
+  memset(n, 0, sizeof(*n));
+  n->oid.tag = MBEDTLS_ASN1_OID;
+  n->oid.p = (unsigned char *)oid;
+  n->oid.len = oid_len;
+  n->val.tag = tag;
+  n->val.p = (unsigned char *)val;
+  n->val.len = val_len;
+  n->next = next;
+  n->next_merged = (unsigned char)merged;
+}
+
+/* certenv on hand-built certificates: each string type converted to UTF-8
+ * (BMP, Universal, T61), control characters escaped in tls_id and '_' in
+ * X509_, a repeated name numbered, a multi-valued RDN, an unknown OID
+ * (dotted in tls_id only), negative and zero-padded serials, digests of
+ * the DER bytes, a new chain replacing the last, and the size bound. */
+START_TEST(test_certenv_formats) {
+  static const char cn[] = "\x55\x04\x03", ou[] = "\x55\x04\x0B",
+                    c[] = "\x55\x04\x06", odd[] = "\x2A\x03\x04",
+                    mail[] = "\x2A\x86\x48\x86\xF7\x0D\x01\x09\x01";
+  mbedtls_x509_name n[7];
+  mbedtls_x509_crt crt;
+  lvpn__certenv_t ce;
+  unsigned char serial_neg[] = {0xFF, 0x01}, serial_pad[] = {0x00, 0x80};
+  char *big;
+  const char *v = NULL;
+  int count = 0;
+
+  dn_set(&n[6], mail, sizeof(mail) - 1, MBEDTLS_ASN1_IA5_STRING,
+         "a@b.example", 11, NULL, 0);
+  dn_set(&n[5], odd, sizeof(odd) - 1, MBEDTLS_ASN1_UTF8_STRING, "x", 1,
+         &n[6], 0);
+  dn_set(&n[4], cn, sizeof(cn) - 1, MBEDTLS_ASN1_UNIVERSAL_STRING,
+         "\x00\x01\xF6\x00", 4, &n[5], 0); /* U+1F600 */
+  dn_set(&n[3], ou, sizeof(ou) - 1, MBEDTLS_ASN1_T61_STRING, "caf\xE9", 4,
+         &n[4], 0); /* Latin-1 */
+  dn_set(&n[2], ou, sizeof(ou) - 1, MBEDTLS_ASN1_UTF8_STRING, "a\x01" "b", 3,
+         &n[3], 0);
+  dn_set(&n[1], cn, sizeof(cn) - 1, MBEDTLS_ASN1_BMP_STRING, "\x03\xA9\x00\x7F",
+         4, &n[2], 0); /* Omega, DEL */
+  dn_set(&n[0], c, sizeof(c) - 1, MBEDTLS_ASN1_PRINTABLE_STRING, "DE", 2,
+         &n[1], 1); /* C and CN in one RDN */
+  memset(&crt, 0, sizeof(crt));
+  crt.subject = n[0];
+  crt.raw.p = (unsigned char *)"abc";
+  crt.raw.len = 3;
+  crt.serial.p = serial_neg;
+  crt.serial.len = sizeof(serial_neg);
+  lvpn__certenv_init(&ce);
+  ck_assert_int_eq(lvpn__certenv_add(&ce, &crt, 1), 0);
+  env_has(&ce, "X509_1_C=DE");
+  env_has(&ce, "X509_1_CN=\xCE\xA9_");
+  env_has(&ce, "X509_1_OU=a_b");
+  env_has(&ce, "X509_1_OU_1=caf\xC3\xA9");
+  env_has(&ce, "X509_1_CN_1=\xF0\x9F\x98\x80");
+  env_has(&ce, "X509_1_emailAddress=a@b.example");
+  env_has(&ce, "tls_id_1=C=DE + CN=\xCE\xA9\\7F, OU=a\\01b, OU=caf\xC3\xA9, "
+               "CN=\xF0\x9F\x98\x80, 1.2.3.4=x, emailAddress=a@b.example");
+  env_has(&ce, "tls_digest_1=a9:99:3e:36:47:06:81:6a:ba:3e:25:71:78:50:c2:"
+               "6c:9c:d0:d8:9d");
+  env_has(&ce, "tls_digest_sha256_1=ba:78:16:bf:8f:01:cf:ea:41:41:40:de:5d:"
+               "ae:22:23:b0:03:61:a3:96:17:7a:9c:b4:10:ff:61:f2:00:15:ad");
+  env_has(&ce, "tls_serial_1=-255");
+  env_has(&ce, "tls_serial_hex_1=ff");
+  while ((v = lvpn__certenv_next(&ce, v)) != NULL)
+    count++;
+  ck_assert_int_eq(count, 11); /* 6 X509_ (not the unknown OID) + 5 */
+
+  /* depth 0 below it: the same chain goes on */
+  crt.subject = n[6];
+  crt.serial.p = serial_pad;
+  crt.serial.len = sizeof(serial_pad);
+  ck_assert_int_eq(lvpn__certenv_add(&ce, &crt, 0), 0);
+  env_has(&ce, "X509_1_C=DE");
+  env_has(&ce, "tls_id_0=emailAddress=a@b.example");
+  env_has(&ce, "tls_serial_0=128");
+  env_has(&ce, "tls_serial_hex_0=80");
+  /* depth 0 again: a new chain (a renegotiation) replaces it */
+  ck_assert_int_eq(lvpn__certenv_add(&ce, &crt, 0), 0);
+  count = 0;
+  for (v = NULL; (v = lvpn__certenv_next(&ce, v)) != NULL;)
+    count++;
+  ck_assert_int_eq(count, 6);
+  ck_assert(!ce.truncated);
+
+  /* a value larger than the bound is left out, and said */
+  big = malloc(LVPN__CERTENV_MAX);
+  ck_assert_ptr_nonnull(big);
+  memset(big, 'x', LVPN__CERTENV_MAX);
+  dn_set(&n[0], cn, sizeof(cn) - 1, MBEDTLS_ASN1_UTF8_STRING, big,
+         LVPN__CERTENV_MAX, NULL, 0);
+  crt.subject = n[0];
+  ck_assert_int_eq(lvpn__certenv_add(&ce, &crt, 0), 0);
+  ck_assert(ce.truncated);
+  ck_assert_uint_le(ce.len, LVPN__CERTENV_MAX);
+  env_has(&ce, "tls_serial_0=128");
+  free(big);
+  lvpn__certenv_free(&ce);
+  ck_assert_ptr_null(lvpn__certenv_next(&ce, NULL));
+}
+END_TEST
+
 START_TEST(test_engine_handshake_ec) {
   env_t e;
   uint8_t ms[48];
@@ -196,6 +311,16 @@ START_TEST(test_engine_handshake_ec) {
   ck_assert_str_eq(lvpn__tls_last_error(&e.cl), "");
   ck_assert_int_eq(e.lc.verify_ok, 2); /* CA and leaf */
   assert_exports_match(&e);
+  /* what scripts will see of the chain (values from the openssl CLI) */
+  env_has(lvpn__tls_peer_env(&e.cl), "tls_id_0=O=layervpn test, CN=vpn-server");
+  env_has(lvpn__tls_peer_env(&e.cl), "X509_0_CN=vpn-server");
+  env_has(lvpn__tls_peer_env(&e.cl), "X509_0_O=layervpn test");
+  env_has(lvpn__tls_peer_env(&e.cl), "tls_id_1=CN=layervpn Test CA");
+  env_has(lvpn__tls_peer_env(&e.cl), "tls_serial_hex_0=45:db:62:c6:56:f7:6d:43");
+  env_has(lvpn__tls_peer_env(&e.cl), "tls_serial_0=5033725612518763843");
+  env_has(lvpn__tls_peer_env(&e.cl),
+          "tls_digest_0=5d:57:51:1e:52:c2:e3:08:a1:f4:8f:43:96:bc:c5:e5:15:4d:"
+          "5f:65");
   env_free(&e);
 }
 END_TEST
@@ -1058,4 +1183,5 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_tls_engine_verify_hash_issuer,
                test_tls_engine_leaf_ns_ku_eku,
                test_tls_engine_cert_profile_and_groups,
-               test_tls_engine_encrypted_key, test_tls_engine_pkcs12_bundle)
+               test_tls_engine_encrypted_key, test_tls_engine_pkcs12_bundle,
+               test_certenv_formats)
