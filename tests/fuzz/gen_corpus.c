@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include <mbedtls/x509_crt.h>
+
 #include "layers/datachannel/compress.h"
 #include "layers/datachannel/crypto.h"
 #include "layers/datachannel/epoch.h"
@@ -845,6 +847,24 @@ static void gen_offload(void) {
   }
 }
 
+/* ---- certificates: the fixture PKI's, DER ---- */
+
+static void gen_certenv(const char *pki) {
+  static const char *const files[] = {"ca.crt", "server.crt",
+                                      "client-rsa.crt", "other-ca.crt"};
+  char path[512];
+  size_t i;
+  for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+    mbedtls_x509_crt crt;
+    mbedtls_x509_crt_init(&crt);
+    snprintf(path, sizeof(path), "%s/%s", pki, files[i]);
+    if (mbedtls_x509_crt_parse_file(&crt, path) != 0)
+      abort();
+    put("fuzz_certenv", files[i], crt.raw.p, crt.raw.len);
+    mbedtls_x509_crt_free(&crt);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -874,6 +894,7 @@ int main(int argc, char **argv) {
   gen_trace();
   gen_filter();
   gen_offload();
+  gen_certenv(argv[2]);
   fuzz_pool_check();
   return 0;
 }
