@@ -641,6 +641,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   lvpn__tun_plan_init(&plan);
   memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */
   rc = client_plan(c, push, &plan, &sc, err, sizeof(err));
+  if (!cfg->allow_recursive_routing) /* the device's packets to the server */
+    lvpn__tun_layer_set_server(&c->tun, lvpn__networkio_remote(&c->net));
   if (rc == 0)
     rc = lvpn__tun_layer_configure(&c->tun, &plan, &sc, err, sizeof(err));
   if (rc == 0 && c->tun.ifname[0] && sc.local[0])

@@ -329,6 +329,8 @@ static void client_shuffle_remotes(lvpn_client_t *c) {
 static void client_floated(void *ud, uint8_t float_gen) {
   lvpn_client_t *c = ud;
   lvpn__networkio_float(&c->net, float_gen);
+  if (!c->cfg->allow_recursive_routing) /* the check follows the server */
+    lvpn__tun_layer_set_server(&c->tun, lvpn__networkio_remote(&c->net));
 }
 
 /* Builds the seven layers for one connection attempt to remote `c->remote`

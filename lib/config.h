@@ -287,6 +287,7 @@ struct lvpn_config_s {
   bool ifconfig_noexec; /* no MTU, link or address set on the device */
   bool has_route_gateway; /* route-gateway ADDR: when none is pushed */
   struct in_addr route_gateway;
+  bool allow_recursive_routing; /* no drop of tun packets to the server */
   bool has_route_ipv6_gateway; /* route-ipv6-gateway: instead of the */
   struct in6_addr route_ipv6_gateway; /* ifconfig-ipv6 remote */
   lvpn__route4_t *routes; /* up to LVPN__CONFIG_MAX_ROUTES */

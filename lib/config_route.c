@@ -180,6 +180,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("dns-updown", 1, 1, fn_dns_updown),
     OPT_KW("dns-mode", dns_mode, LVPN__DNS_MODE_AUTO, dns_mode_kw),
     OPT_FLAG("block-ipv6", block_ipv6), /* layers/tun: ICMPv6 answers */
+    OPT_FLAG("allow-recursive-routing", allow_recursive_routing), /* tun */
     OPT_NOOP("topology", 1, 1),
     OPT_NOOP("tun-ipv6", 0, 0),
     OPT_NOOP("route-delay", 0, 2),
@@ -209,7 +210,6 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("ifconfig-ipv6"),
     OPT_TODO("route-table"),
     OPT_TODO("allow-pull-fqdn"),
-    OPT_TODO("allow-recursive-routing"),
     OPT_TODO("client-nat"),
 };
 

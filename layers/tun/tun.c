@@ -542,6 +542,7 @@ static void tun_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "rx_no_buffer", t->rx_no_buffer);
   cb(ud, l->name, "updates", t->updates);
   cb(ud, l->name, "blocked_ipv6", t->blocked6);
+  cb(ud, l->name, "recursive_drops", t->recursive_drops);
   cb(ud, l->name, "offload_flags", t->offload);
   cb(ud, l->name, "tso_superpackets", t->tso_superpackets);
   cb(ud, l->name, "tso_segments", t->tso_segments);
@@ -575,6 +576,18 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
 
 void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on) {
   t->offload_off = !on;
+}
+
+void lvpn__tun_layer_set_server(lvpn__tun_layer_t *t,
+                                const struct sockaddr_storage *ss) {
+  t->rr_family = 0;
+  if (ss != NULL && ss->ss_family == AF_INET) {
+    memcpy(t->rr_addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+    t->rr_family = AF_INET;
+  } else if (ss != NULL && ss->ss_family == AF_INET6) {
+    memcpy(t->rr_addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+    t->rr_family = AF_INET6;
+  }
 }
 
 void lvpn__tun_layer_set_node(lvpn__tun_layer_t *t, const char *node) {

@@ -68,6 +68,12 @@ typedef struct lvpn__tun_layer_s {
                                  from it) */
   lvpn__tun_keep_t *keep;     /* non-NULL: hand the device over at close */
   int block_ipv6;             /* answer IPv6 with ICMPv6 no-route */
+  /* The server's address (the outer socket's peer): a packet read from the
+   * device to it would come back out of the device once sent (OpenVPN's
+   * drop_if_recursive_routing); 0: no check (allow-recursive-routing). */
+  int rr_family; /* 0, AF_INET or AF_INET6 */
+  uint8_t rr_addr[16];
+  uint64_t recursive_drops;
   uint8_t block_src6[16];     /* their source: the ifconfig-ipv6 remote */
   uint64_t blocked6;
   lvpn__inside_write_fn host_write; /* non-NULL: host inside I/O */
@@ -94,6 +100,10 @@ void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on);
  * default /dev/net/tun. Paths of 256 bytes or more are cut (the config
  * refuses them). */
 void lvpn__tun_layer_set_node(lvpn__tun_layer_t *t, const char *node);
+/* The server's address for the recursive-routing check (any time; again
+ * after a float); NULL or AF_UNSPEC: no check. */
+void lvpn__tun_layer_set_server(lvpn__tun_layer_t *t,
+                                const struct sockaddr_storage *ss);
 /* Host inside I/O instead of a device (before start). */
 void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
                               void *ud);

@@ -10,6 +10,7 @@
  * more packets than are already queued. */
 #include "layers/tun/tun.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,10 +86,36 @@ static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
     t->tx_errors++;
 }
 
+/* A packet to the server's own address would be encrypted, sent, routed
+ * back into the device and read again (OpenVPN's
+ * drop_if_recursive_routing): 1 to drop it. */
+static int tun_recursive(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
+  char a[48];
+  int v = p->len > 0 ? p->data[0] >> 4 : 0;
+  if (t->rr_family == AF_INET
+          ? !(v == 4 && p->len >= 20 && memcmp(p->data + 16, t->rr_addr, 4) == 0)
+          : !(t->rr_family == AF_INET6 && v == 6 && p->len >= 40 &&
+              memcmp(p->data + 24, t->rr_addr, 16) == 0))
+    return 0;
+  if (t->recursive_drops++ == 0) {
+    inet_ntop(t->rr_family, t->rr_addr, a, sizeof(a));
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "Recursive routing detected, drop tun packet to %s (further "
+              "ones counted in tun.recursive_drops; allow-recursive-routing "
+              "sends them)",
+              a);
+  }
+  return 1;
+}
+
 /* One ordinary packet read (or cut from a super-packet). Owns `p`. */
 static void tun_got(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
   t->rx_packets++;
   t->rx_bytes += p->len;
+  if (t->rr_family != 0 && tun_recursive(t, p)) {
+    lvpn__pbuf_free(p);
+    return;
+  }
   if (t->block_ipv6 && p->len > 0 && (p->data[0] >> 4) == 6) {
     tun_block6(t, p);
     lvpn__pbuf_free(p);

@@ -4,7 +4,12 @@
 #  - route-metric 77: the pushed route gets metric 77; route-ipv6 from the
 #    config is installed on an IPv6 tunnel;
 #  - pull-filter ignore "route 198.19.100": the pushed route is not
-#    installed, the tunnel still pings.
+#    installed, the tunnel still pings;
+#  - recursive routing: with the server's own address routed into the
+#    tunnel (our socket kept on the veth by bind-dev), a ping to it is read
+#    from the device and dropped, as OpenVPN's drop_if_recursive_routing,
+#    while the tunnel still pings; with allow-recursive-routing the packet
+#    goes through the tunnel and the server answers it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -51,6 +56,33 @@ if [[ -n $pid ]]; then
     it_lvpn_stop "$pid" 15 || bad "pull-filter: no exit on SIGTERM"
     [[ $fail == 0 ]] && echo "ok: pull-filter ignore: the pushed route was not installed"
 fi
+
+# recursive routing: a /32 to the server's address through the tunnel
+for allow in 0 1; do
+    extra=(extra="bind-dev vc0" extra="route $IT_SERVER_IP 255.255.255.255")
+    ((allow)) && extra+=(extra="allow-recursive-routing")
+    it_client_conf wrap=tls-crypt "${extra[@]}"
+    name=recursive-$allow
+    pid=$(up $name)
+    [[ -n $pid ]] || continue
+    r=$(ip -n "$IT_NS_C" route get "$IT_SERVER_IP")
+    [[ $r == *"dev tun0"* ]] || bad "$name: the server's address is not routed into the tunnel: $r"
+    out=$(ip netns exec "$IT_NS_C" ping -c 3 -i 0.2 -W 1 "$IT_SERVER_IP" 2>&1 || true)
+    got=$(grep -o '[0-9]* received' <<<"$out" | awk '{print $1}')
+    out2=$(ip netns exec "$IT_NS_C" ping -c 3 -i 0.2 -W 2 198.19.0.1 2>&1 || true)
+    grep -q ' 0% packet loss' <<<"$out2" || bad "$name: the tunnel itself: $(grep 'packet loss' <<<"$out2")"
+    it_lvpn_stop "$pid" 15 || bad "$name: no exit on SIGTERM"
+    drops=$(it_counter "$IT_DIR/lvpn-$name.log" tun.recursive_drops)
+    echo "  $name: pings to the server's address answered: ${got:-0}/3, recursive drops: $drops"
+    if ((allow)); then
+        [[ ${got:-0} == 3 && $drops == 0 ]] || bad "$name: allow-recursive-routing did not send them"
+    else
+        [[ ${got:-0} == 0 && $drops -ge 3 ]] || bad "$name: not dropped"
+        grep -q "Recursive routing detected, drop tun packet to $IT_SERVER_IP" "$IT_DIR/lvpn-$name.log" ||
+            bad "$name: no 'Recursive routing detected' line"
+    fi
+done
+[[ $fail == 0 ]] && echo "ok: recursive routing: dropped by default, sent with allow-recursive-routing"
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_options_routes"; exit 1; fi
