@@ -524,10 +524,17 @@ int lvpn_client_start(lvpn_client_t *c) {
   if (c->state != LVPN__CLIENT_NEW)
     return LVPN_ESTATE;
   rc = lvpn__config_validate(cfg, err, sizeof(err));
+  i = cfg->n_remotes;
+  if (rc == 0)
+    rc = lvpn__config_proto_force(cfg, err, sizeof(err));
   if (rc != 0) {
     client_log(c, LVPN_LOG_FATAL, "config: %s", err);
     return rc;
   }
+  if (cfg->n_remotes != i)
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "proto-force %s: %d of %d remotes left out",
+              cfg->proto_force ? "tcp" : "udp", i - cfg->n_remotes, i);
   if ((rc = lvpn__client_privileges_check(c, err, sizeof(err))) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err);
     return rc;

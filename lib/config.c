@@ -326,7 +326,7 @@ static void lists_dup(lvpn_config_t *c, bool *failed) {
   }
 }
 
-static void free_ptr(char **pp, size_t size, void *ud) {
+void lvpn__config_ptr_free(char **pp, size_t size, void *ud) {
   if (*pp == NULL)
     return;
   mbedtls_platform_zeroize(*pp, size != 0 ? size : strlen(*pp));
@@ -351,7 +351,7 @@ void lvpn_config_free(lvpn_config_t *cfg) {
     return;
   lvpn__config_unshare(cfg->snapshot);
   lvpn__config_attach_put(cfg->attach);
-  walk(cfg, free_ptr, NULL);
+  walk(cfg, lvpn__config_ptr_free, NULL);
   lists_free(cfg);
   mbedtls_platform_zeroize(cfg, sizeof(*cfg));
   free(cfg);

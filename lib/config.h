@@ -179,6 +179,7 @@ struct lvpn_config_s {
   bool conn_blocks; /* remotes are <connection> blocks (remote lines are
                        then ignored, as OpenVPN does) */
   bool remote_random, remote_random_hostname, persist_remote_ip;
+  int8_t proto_force; /* -1 none, 0 UDP, 1 TCP: lvpn__config_proto_force */
   lvpn__proxy_t proxy; /* http-proxy / socks-proxy (lib/config_proxy.c) */
   /* local socket, per connection: bound only with local/lport/bind, as an
    * OpenVPN client (pull) does */
@@ -398,6 +399,12 @@ const char *lvpn__config_cipher_supported(const char *name);
 /* Puts remote `i`'s per-connection settings (a <connection> block's) in
  * the config's fields; nothing for a remote line. */
 void lvpn__config_use_remote(lvpn_config_t *cfg, int i);
+/* proto-force: drops the connection entries of the other transport (as
+ * OpenVPN disables them), before the client starts. The manual's meaning:
+ * 'tcp' keeps the TCP entries (2.6.14 and 2.7 compare it with the entries'
+ * tcp-client and so disable every one). LVPN_ECONFIG, with `err`, when no
+ * entry is left. */
+int lvpn__config_proto_force(lvpn_config_t *cfg, char *err, size_t errlen);
 /* Whether the local socket is bound (local, lport or bind given). */
 bool lvpn__config_bind_local(const lvpn_config_t *cfg);
 /* Port and protocol a remote entry uses, after defaults. */

@@ -95,6 +95,52 @@ static int fn_proto(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
   return parse_proto(a, p[0], &a->cfg->proto);
 }
 
+/* The memory one connection entry owns. */
+static void remote_walk(lvpn__remote_t *r, lvpn__config_ptr_fn fn, void *ud) {
+  fn(&r->host, 0, ud);
+  fn((char **)&r->fields,
+     r->fields != NULL ? lvpn__config_conn_fields_size() : 0, ud);
+  if (r->own_proxy) /* by value: the clone's copies its own */
+    lvpn__config_proxy_walk(&r->proxy, fn, ud);
+  if (r->own_wrap)
+    lvpn__opt_blob_walk(&r->wrap_key, fn, ud);
+}
+
+/* proto-force udp|tcp (any spelling `proto` takes; the family is not
+ * used, as in OpenVPN): see lvpn__config_proto_force. */
+static int fn_proto_force(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                          char *const *p, int n) {
+  lvpn__proto_t pr = {0, 0};
+  (void)o;
+  (void)n;
+  if (parse_proto(a, p[0], &pr) != 0)
+    return LVPN_ECONFIG;
+  a->cfg->proto_force = (int8_t)pr.tcp;
+  return 0;
+}
+
+int lvpn__config_proto_force(lvpn_config_t *c, char *err, size_t errlen) {
+  int i, kept = 0, had = c->n_remotes;
+  if (c->proto_force < 0 || c->n_remotes == 0)
+    return 0;
+  for (i = 0; i < c->n_remotes; i++) {
+    if (lvpn__config_remote_proto(c, i).tcp == (uint8_t)c->proto_force) {
+      c->remotes[kept++] = c->remotes[i];
+      continue;
+    }
+    remote_walk(&c->remotes[i], lvpn__config_ptr_free, NULL);
+    memset(&c->remotes[i], 0, sizeof(c->remotes[i]));
+  }
+  c->n_remotes = kept;
+  if (kept == 0) {
+    snprintf(err, errlen, "proto-force %s: none of the %d remotes uses %s",
+             c->proto_force ? "tcp" : "udp", had,
+             c->proto_force ? "TCP" : "UDP");
+    return LVPN_ECONFIG;
+  }
+  return 0;
+}
+
 /* lport may be 0: bind to a port the system picks (as getaddrinfo "0"). */
 static int parse_port_lo(lvpn__opt_ctx_t *a, const char *s, uint64_t lo,
                          uint16_t *out) {
@@ -350,7 +396,7 @@ static const lvpn__opt_t opts[] = {
     /* 'local' is an IP address here: never resolved again anyway */
     OPT_NOOP("persist-local-ip", 0, 0),
     OPT_TODO("preresolve"),
-    OPT_TODO("proto-force"),
+    OPT_FN("proto-force", 1, 1, fn_proto_force),
     OPT_FN("bind-dev", 1, 1, fn_bind_dev),
     OPT_FN("mark", 1, 1, fn_mark),
     OPT_FN("socket-flags", 1, LVPN__LEX_MAX_WORDS - 1, fn_socket_flags),
@@ -372,6 +418,7 @@ static int init(lvpn_config_t *c) {
   c->connect_retry_max_delay = 300;
   c->lport = LVPN__DEFAULT_PORT;
   c->mtu_disc = -1;
+  c->proto_force = -1;
   return lvpn__opt_set_str(&c->dev, "tun");
 }
 
@@ -379,16 +426,8 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   fn(&c->dev, 0, ud);
   fn(&c->dev_node, 0, ud);
-  for (k = 0; k < c->n_remotes; k++) {
-    fn(&c->remotes[k].host, 0, ud);
-    fn((char **)&c->remotes[k].fields,
-       c->remotes[k].fields != NULL ? lvpn__config_conn_fields_size() : 0,
-       ud);
-    if (c->remotes[k].own_proxy) /* by value: the clone's copies its own */
-      lvpn__config_proxy_walk(&c->remotes[k].proxy, fn, ud);
-    if (c->remotes[k].own_wrap)
-      lvpn__opt_blob_walk(&c->remotes[k].wrap_key, fn, ud);
-  }
+  for (k = 0; k < c->n_remotes; k++)
+    remote_walk(&c->remotes[k], fn, ud);
 }
 
 static int validate(const lvpn_config_t *c, lvpn__opt_ctx_t *a) {

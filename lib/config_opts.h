@@ -76,6 +76,8 @@ struct lvpn__opt_s {
 /* Called with every heap pointer the config owns and its size in bytes
  * (0: a NUL-terminated string). */
 typedef void (*lvpn__config_ptr_fn)(char **pp, size_t size, void *ud);
+/* The walk that frees: zeroes `size` bytes (0: the string) and frees. */
+void lvpn__config_ptr_free(char **pp, size_t size, void *ud);
 
 typedef struct {
   const lvpn__opt_t *opts;

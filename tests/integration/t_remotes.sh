@@ -14,7 +14,11 @@
 # 4. remote-random-hostname: a random label before the name, none before
 #    an IP address;
 # 5. persist-remote-ip: a name resolved once is not resolved again when the
-#    list comes round to it.
+#    list comes round to it;
+# 7. proto-force: with B (TCP) listed before A (UDP), 'proto-force udp'
+#    connects to A without trying B, 'proto-force tcp' to B (the manual's
+#    meaning: OpenVPN 2.6.14 compares it with tcp-client and finds no
+#    entry), and 'proto-force tcp' over UDP remotes only is one error.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -158,6 +162,30 @@ ip netns exec "$IT_NS_S" nft delete table ip it_block
 connected "persist-remote-ip" "$log" "$pid" 198.19.0.1
 grep -q "remote: 198.18.0.3:1194" "$log" && bad "persist: the name was resolved again"
 (($(grep -c "remote: $S:1194" "$log" || true) == 2)) || bad "persist: expected two attempts on $S"
+
+# 7. proto-force
+for pf in udp tcp; do
+    it_client_conf proto=udp wrap=tls-crypt extra="proto-force $pf"
+    sed -i "s/^remote .*/remote $S 1195 tcp\nremote $S 1194 udp/" "$IT_DIR/client.ovpn"
+    log=$IT_DIR/lvpn-proto-force-$pf.log
+    pid=$(it_lvpn_start "$log")
+    if [[ $pf == udp ]]; then
+        connected "proto-force udp" "$log" "$pid" 198.19.0.1
+        grep -q "remote: $S:1195" "$log" && bad "proto-force udp: the TCP remote was tried"
+    else
+        connected "proto-force tcp" "$log" "$pid" 198.19.1.1
+        grep -q "remote: $S:1194" "$log" && bad "proto-force tcp: the UDP remote was tried"
+    fi
+    grep -q "proto-force $pf: 1 of 2 remotes left out" "$log" || bad "proto-force $pf: no log line"
+done
+it_client_conf proto=udp wrap=tls-crypt extra="proto-force tcp"
+rc=0
+out=$(timeout 10 ip netns exec "$IT_NS_C" "$LVPN_BIN" connect "$IT_DIR/client.ovpn" 2>&1) || rc=$?
+if ((rc != 0 && rc != 124)) && grep -q "proto-force tcp: none of the 1 remotes uses TCP" <<<"$out"; then
+    echo "ok: proto-force tcp over UDP remotes only: exit $rc, one error"
+else
+    bad "proto-force tcp over UDP remotes only: exit $rc"; tail -n 5 <<<"$out"
+fi
 
 _it_stop_pids 30 "$b_pid"
 if ((fail)); then echo "FAIL: t_remotes"; exit 1; fi

@@ -803,6 +803,43 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
   bad("setenv opt verb 99\n", LVPN_ECONFIG, 1, NULL);
+  /* proto-force: the other transport's entries go (a block's own proto
+   * counts, the global one for plain remotes); none left is an error */
+  {
+    char m[160];
+    c = ok("proto udp\n<connection>\nremote a.example\n</connection>\n"
+           "<connection>\nremote b.example 443 tcp\n</connection>\n"
+           "<connection>\nremote c.example\nproto tcp-client\n</connection>\n"
+           "<connection>\nremote d.example\nhttp-proxy 198.18.0.4 3128\n"
+           "proto tcp\n</connection>\n"
+           "<connection>\nremote e.example 1194 udp6\n</connection>\n"
+           "proto-force tcp\n");
+    ck_assert_int_eq(c->proto_force, 1);
+    ck_assert_int_eq(c->n_remotes, 5);
+    ck_assert_int_eq(lvpn__config_proto_force(c, m, sizeof(m)), 0);
+    ck_assert_int_eq(c->n_remotes, 3);
+    ck_assert_str_eq(c->remotes[0].host, "b.example");
+    ck_assert_str_eq(c->remotes[1].host, "c.example");
+    ck_assert_str_eq(c->remotes[2].host, "d.example");
+    ck_assert_str_eq(lvpn__config_remote_proxy(c, 2)->host, "198.18.0.4");
+    lvpn_config_free(c);
+    c = ok("remote a.example\nremote b.example 443 tcp\nproto-force udp6\n");
+    ck_assert_int_eq(lvpn__config_proto_force(c, m, sizeof(m)), 0);
+    ck_assert_int_eq(c->n_remotes, 1);
+    ck_assert_str_eq(c->remotes[0].host, "a.example");
+    lvpn_config_free(c);
+    c = ok("remote a.example\nproto-force tcp-client\n");
+    ck_assert_int_eq(lvpn__config_proto_force(c, m, sizeof(m)), LVPN_ECONFIG);
+    ck_assert_str_eq(m, "proto-force tcp: none of the 1 remotes uses TCP");
+    lvpn_config_free(c);
+    c = ok("remote a.example\n"); /* not given: nothing dropped */
+    ck_assert_int_eq(lvpn__config_proto_force(c, m, sizeof(m)), 0);
+    ck_assert_int_eq(c->n_remotes, 1);
+    lvpn_config_free(c);
+    bad("proto-force tcp-server\n", LVPN_ECONFIG, 1,
+        "'proto tcp-server' is a server option");
+    bad("proto-force sctp\n", LVPN_ECONFIG, 1, "unknown protocol 'sctp'");
+  }
   /* keying-material-exporter: checked as OpenVPN, then said ignored
    * (plugins only) */
   c = ok("keying-material-exporter EXPORTER-test 32\n");
