@@ -405,7 +405,9 @@ static const lvpn__opt_t opts[] = {
     OPT_TODO("mtu-test"),
     OPT_FN("dev-node", 1, 1, fn_dev_node),
     OPT_INT("session-timeout", session_timeout, 0, INT_MAX),
-    OPT_TODO("single-session"),
+    /* what it asks is always so: packetmuxer drops every packet of a
+     * second server session id */
+    OPT_NOOP("single-session", 0, 0),
     OPT_TODO("compat-mode"),
     OPT_FLAG("passtos", passtos),
     OPT_NOOP("disable-occ", 0, 0),

@@ -450,7 +450,9 @@ static const lvpn__opt_t opts[] = {
                "is not supported: PKCS#11 tokens cannot be used yet"),
     OPT_REFUSE_HARD("force-tls-key-material-export",
                     "is not supported yet"),
-    OPT_TODO("tls-export-cert"),
+    OPT_WARN("tls-export-cert", "only the tls-verify script sees the "
+                                "exported certificate (peer_cert), and "
+                                "tls-verify is not supported"),
     OPT_TODO("x509-track"),
     OPT_FN("keying-material-exporter", 2, 2, fn_ekm_exporter),
     OPT_TODO("client-crresponse"),

@@ -840,6 +840,12 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
         "'proto tcp-server' is a server option");
     bad("proto-force sctp\n", LVPN_ECONFIG, 1, "unknown protocol 'sctp'");
   }
+  /* single-session: already so (accepted); tls-export-cert: said to have
+   * no effect without tls-verify */
+  c = ok("single-session\ntls-export-cert /tmp\n");
+  ck_assert_int_eq(c->n_warnings, 1);
+  ck_assert_ptr_nonnull(strstr(c->warnings[0], "tls-verify is not supported"));
+  lvpn_config_free(c);
   /* keying-material-exporter: checked as OpenVPN, then said ignored
    * (plugins only) */
   c = ok("keying-material-exporter EXPORTER-test 32\n");
