@@ -184,6 +184,7 @@ static void client_free(lvpn_client_t *c) {
   lvpn__networkio_release(&c->net);
   lvpn__pbuf_pool_unshare(c->pool);
   lvpn__client_auth_free(c);
+  lvpn__client_names_free(c);
   lvpn__dns_host_close(&c->dns_host);
   free(c->persist);
   lvpn__client_dns_free(c);
@@ -381,6 +382,7 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
 
   c->err = err;
   lvpn__networkio_release(&c->net); /* all layers are closed */
+  lvpn__client_names_stop(c);
   uv_timer_stop(&c->timer);
   uv_timer_stop(&c->reneg_timer);
   uv_timer_stop(&c->poll_timer);

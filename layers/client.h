@@ -78,6 +78,9 @@ struct lvpn_client_s {
   int (*restart_hold)(void *ud, unsigned pause_s);
   void *restart_hold_ud;
   int ekm;          /* data keys come from TLS-EKM (else the PRF) */
+  /* the config routes' host names, resolved per attempt (client_names.c) */
+  struct lvpn__client_names_s *names;
+  int names_waiting; /* the PUSH_REPLY's set-up waits for them */
   int remote;       /* index of the remote in use */
   /* the remote's resolved addresses (c->retry says which is in use) */
   struct sockaddr_storage addrs[LVPN__NETWORKIO_MAX_ADDRS];
@@ -159,6 +162,23 @@ void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
 void lvpn__client_dns_free(lvpn_client_t *c);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);
+/* The PUSH_REPLY's second half: tun, routes, DNS, privileges, "connected"
+ * (from on_push, or once the route host names it waited for resolved). */
+void lvpn__client_inside_up(lvpn_client_t *c);
+
+/* ---- route host names (client_names.c) ---- */
+#define LVPN__ROUTE_NAME_MAX_ADDRS 16 /* routes one network name gives */
+/* Asks for every config route name (each attempt); LVPN_ENOMEM. */
+int lvpn__client_names_start(lvpn_client_t *c);
+/* Detaches the requests still out (the stack stops). */
+void lvpn__client_names_stop(lvpn_client_t *c);
+void lvpn__client_names_free(lvpn_client_t *c);
+/* 1 when answers are still out: lvpn__client_inside_up() follows them. */
+int lvpn__client_names_waiting(lvpn_client_t *c);
+/* The IPv4 addresses (host order) name `name` (1-based) resolved to; 0
+ * when it did not (or not yet). */
+int lvpn__client_names_addrs(const lvpn_client_t *c, uint16_t name,
+                             const uint32_t **addrs);
 /* The tun MTU the config asks for: tun-mtu, or derived from link-mtu. */
 int lvpn__client_config_tun_mtu(const lvpn_config_t *cfg);
 void lvpn__client_on_rekey(lvpn__tlssession_t *t, uint8_t key_id);

@@ -58,7 +58,23 @@ static void fmt4(char *buf, size_t len, struct in_addr a) {
 static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
                          const char *origin, int metric, uint32_t remote4,
                          lvpn__tun_route4_param_t *out) {
+  const uint32_t *nets = NULL, *gws = NULL;
+  int n_nets = 1, i, net_bad, gw_bad;
   memset(out, 0, sizeof(*out));
+  /* host names: a route per address of the network's name, the first
+   * address of the gateway's (OpenVPN's init_route_list / getaddr) */
+  net_bad = r->net_kind == LVPN__GW_NAME &&
+            (n_nets = lvpn__client_names_addrs(c, r->net_name, &nets)) == 0;
+  gw_bad = !net_bad && r->gw_kind == LVPN__GW_NAME &&
+           lvpn__client_names_addrs(c, r->gw_name, &gws) == 0;
+  if (net_bad || gw_bad) {
+    LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
+              "WARNING: ignoring %s route with '%s': the host name did not "
+              "resolve",
+              origin,
+              c->cfg->route_names[(net_bad ? r->net_name : r->gw_name) - 1]);
+    return 0;
+  }
   if ((r->net_kind == LVPN__GW_REMOTE || r->gw_kind == LVPN__GW_REMOTE) &&
       remote4 == 0) {
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
@@ -85,6 +101,9 @@ static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
   case LVPN__GW_ADDR:
     out->gateway = ntohl(r->gateway.s_addr);
     break;
+  case LVPN__GW_NAME:
+    out->gateway = gws[0];
+    break;
   case LVPN__GW_NET:
     out->kw |= LVPN__TUN_RT_NET_GW;
     break;
@@ -98,7 +117,13 @@ static int client_route4(lvpn_client_t *c, const lvpn__route4_t *r,
   out->metric = r->has_metric ? r->metric : metric >= 0 ? (uint32_t)metric : 0;
   if (r->has_metric || metric >= 0)
     out->kw |= LVPN__TUN_RT_METRIC;
-  return 1;
+  if (r->net_kind != LVPN__GW_NAME)
+    return 1;
+  for (i = 0; i < n_nets; i++) {
+    out[i] = out[0];
+    out[i].net = nets[i];
+  }
+  return n_nets;
 }
 
 /* Converts one `route-ipv6` (pushed or configured) for the tun planner;
@@ -128,7 +153,10 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0, metric;
   uint32_t remote4;
 
-  routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
+  routes4 = calloc(LVPN__PUSH_MAX_ROUTES +
+                       LVPN__CONFIG_MAX_ROUTES * (cfg->n_route_names > 0
+                                                      ? LVPN__ROUTE_NAME_MAX_ADDRS
+                                                      : 1),
                    sizeof(*routes4));
   routes6 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
                    sizeof(*routes6));
@@ -518,10 +546,8 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   lvpn_config_t *cfg = c->cfg;
   lvpn__dc_params_t dp;
   lvpn__frame_t frame;
-  lvpn__tun_plan_t plan;
-  lvpn__tun_script_t sc;
   uint8_t key2[256];
-  char err[512] = "", msg[600];
+  char msg[600];
   const char *cipher;
   int rc, ekm, comp, epoch, st;
 
@@ -637,6 +663,18 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
               "session-timeout %d: the session ends in %d s", st, st);
   }
+  c->ekm = ekm;
+  if (!lvpn__client_names_waiting(c))
+    lvpn__client_inside_up(c);
+}
+
+void lvpn__client_inside_up(lvpn_client_t *c) {
+  const lvpn__push_t *push = &c->tls.push;
+  lvpn_config_t *cfg = c->cfg;
+  lvpn__tun_plan_t plan;
+  lvpn__tun_script_t sc;
+  char err[512] = "";
+  int rc;
 
   lvpn__tun_plan_init(&plan);
   memset(&sc, 0, sizeof(sc)); /* freed even when client_plan fails early */
@@ -661,7 +699,6 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
   }
   c->connected = 1;
   lvpn__retry_connected(&c->retry);
-  c->ekm = ekm;
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Initialization Sequence Completed");
@@ -807,10 +844,18 @@ int lvpn_client_routes4(const lvpn_client_t *c, lvpn_route4_t *out, int max) {
     if (route_in_tunnel(&p->routes[i]))
       route4_add(out, max, &n, p->routes[i].net.s_addr,
                  p->routes[i].mask.s_addr);
-  for (i = 0; i < cfg->n_routes; i++)
-    if (route_in_tunnel(&cfg->routes[i]))
-      route4_add(out, max, &n, cfg->routes[i].net.s_addr,
-                 cfg->routes[i].mask.s_addr);
+  for (i = 0; i < cfg->n_routes; i++) {
+    const lvpn__route4_t *r = &cfg->routes[i];
+    const uint32_t *a;
+    int k, na;
+    if (route_in_tunnel(r))
+      route4_add(out, max, &n, r->net.s_addr, r->mask.s_addr);
+    else if (r->net_kind == LVPN__GW_NAME && r->gw_kind != LVPN__GW_NET &&
+             r->gw_kind != LVPN__GW_REMOTE)
+      for (na = lvpn__client_names_addrs(c, r->net_name, &a), k = 0; k < na;
+           k++)
+        route4_add(out, max, &n, htonl(a[k]), r->mask.s_addr);
+  }
   rg = cfg->route_nopull ? cfg->redirect_gateway
                          : (cfg->redirect_gateway | p->redirect_gateway);
   if ((rg & LVPN__RG_ENABLE) && !(rg & LVPN__RG_NO_IPV4))

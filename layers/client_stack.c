@@ -490,6 +490,10 @@ int lvpn__client_build(lvpn_client_t *c) {
               lvpn__net_proto_name(no.proto));
   LVPN__TRACE_STATE(&c->trace, "client", LVPN__STAGE_INITIAL);
   rc = lvpn__workers_start(&c->workers);
+  if (rc == 0 && lvpn__client_names_start(c) != 0) /* route host names */
+    client_log(c, LVPN_LOG_ERROR, "%s",
+               "route host names: out of memory: those not asked for are "
+               "left out");
   if (rc != 0)
     client_log(c, LVPN_LOG_FATAL, "start failed: %s", lvpn_strerror(rc));
   else

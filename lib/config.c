@@ -283,14 +283,15 @@ typedef struct {
 
 #define LIST(c, f)                                                             \
   { (void **)&(c)->f, &(c)->n_##f, &(c)->cap_##f, sizeof(*(c)->f) }
-enum { N_LISTS = 10 };
+enum { N_LISTS = 11 };
 
 static void lists(lvpn_config_t *c, list_t *l) {
   const list_t all[N_LISTS] = {LIST(c, remotes),        LIST(c, hashes),
                                LIST(c, routes),         LIST(c, routes6),
                                LIST(c, dhcp),           LIST(c, pull_filters),
                                LIST(c, setenv),         LIST(c, warnings),
-                               LIST(c, ignore_unknown), {NULL, NULL, NULL, 0}};
+                               LIST(c, ignore_unknown), LIST(c, route_names),
+                               {NULL, NULL, NULL, 0}};
   memcpy(l, all, sizeof(all));
 }
 

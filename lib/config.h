@@ -292,6 +292,10 @@ struct lvpn_config_s {
   bool has_route_ipv6_gateway; /* route-ipv6-gateway: instead of the */
   struct in6_addr route_ipv6_gateway; /* ifconfig-ipv6 remote */
   lvpn__route4_t *routes; /* up to LVPN__CONFIG_MAX_ROUTES */
+  /* host names of `route` networks and gateways (route4 net_name/gw_name,
+   * 1-based), resolved by the client for each connection */
+  char **route_names;
+  int n_route_names, cap_route_names;
   int n_routes, cap_routes;
   lvpn__route6_t *routes6; /* up to LVPN__CONFIG_MAX_ROUTES */
   int n_routes6, cap_routes6;

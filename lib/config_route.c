@@ -21,6 +21,27 @@
 
 #include "lib/dns_opt.h"
 
+/* The 1-based index of host name `s` in route_names (added once). */
+static int route_name(lvpn__opt_ctx_t *a, const char *s, uint16_t *idx) {
+  lvpn_config_t *c = a->cfg;
+  int k, e;
+  for (k = 0; k < c->n_route_names; k++)
+    if (strcasecmp(c->route_names[k], s) == 0) {
+      *idx = (uint16_t)(k + 1);
+      return 0;
+    }
+  if ((e = lvpn__opt_room(a, k, LVPN__CONFIG_MAX_ROUTES, "route host names")) != 0 ||
+      (e = lvpn__opt_grow(a, (void **)&c->route_names, &c->cap_route_names, k,
+                          LVPN__CONFIG_MAX_ROUTES,
+                          sizeof(*c->route_names))) != 0)
+    return e;
+  if ((c->route_names[k] = strdup(s)) == NULL)
+    return lvpn__opt_fail(a, LVPN_ENOMEM, "out of memory");
+  c->n_route_names++;
+  *idx = (uint16_t)(k + 1);
+  return 0;
+}
+
 static int fn_route(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                     int n) {
   lvpn_config_t *c = a->cfg;
@@ -35,8 +56,30 @@ static int fn_route(lvpn__opt_ctx_t *a, const lvpn__opt_t *o, char *const *p,
                           LVPN__CONFIG_MAX_ROUTES, sizeof(*c->routes));
   if (e != 0)
     return e;
-  e = v6 ? lvpn__route6_parse(p, n, &c->routes6[cnt], msg, sizeof(msg))
-         : lvpn__route4_parse(p, n, &c->routes[cnt], msg, sizeof(msg));
+  if (v6) {
+    e = lvpn__route6_parse(p, n, &c->routes6[cnt], msg, sizeof(msg));
+  } else { /* host names (OpenVPN resolves them when adding the routes) */
+    char *w[4] = {NULL, NULL, NULL, NULL}, zero[] = "0.0.0.0";
+    uint16_t idx[4] = {0, 0, 0, 0};
+    int i;
+    for (i = 0; i < n && i < 4; i++) {
+      w[i] = p[i];
+      if ((i == 0 || i == 2) && lvpn__lex_is_hostname(p[i])) {
+        if ((e = route_name(a, p[i], &idx[i])) != 0)
+          return e;
+        w[i] = zero;
+      }
+    }
+    e = lvpn__route4_parse(w, n, &c->routes[cnt], msg, sizeof(msg));
+    if (e == 0 && idx[0]) {
+      c->routes[cnt].net_kind = LVPN__GW_NAME;
+      c->routes[cnt].net_name = idx[0];
+    }
+    if (e == 0 && idx[2]) {
+      c->routes[cnt].gw_kind = LVPN__GW_NAME;
+      c->routes[cnt].gw_name = idx[2];
+    }
+  }
   if (e != 0)
     return lvpn__opt_fail(a, LVPN_ECONFIG, "%s: %s", o->name, msg);
   if (v6)
@@ -229,6 +272,8 @@ static void walk(lvpn_config_t *c, lvpn__config_ptr_fn fn, void *ud) {
   int k;
   for (k = 0; k < c->n_pull_filters; k++)
     fn(&c->pull_filters[k].text, 0, ud);
+  for (k = 0; k < c->n_route_names; k++)
+    fn(&c->route_names[k], 0, ud);
   fn((char **)&c->dns, sizeof(*c->dns), ud);
 }
 

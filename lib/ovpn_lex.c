@@ -373,6 +373,21 @@ int lvpn__route4_parse(char *const *args, int n, lvpn__route4_t *r, char *err,
   return 0;
 }
 
+bool lvpn__lex_is_hostname(const char *s) {
+  size_t i, n = strlen(s);
+  bool letter = false;
+  if (n == 0 || n > 253 || route_special(s) >= 0 || !route_parm_given(s))
+    return false;
+  for (i = 0; i < n; i++) {
+    char ch = s[i];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'))
+      letter = true;
+    else if (!(ch >= '0' && ch <= '9') && ch != '-' && ch != '.' && ch != '_')
+      return false;
+  }
+  return letter;
+}
+
 int lvpn__route6_parse(char *const *args, int n, lvpn__route6_t *r, char *err,
                        size_t errlen) {
   unsigned bits;

@@ -69,7 +69,8 @@ typedef enum {
   LVPN__GW_ADDR,        /* literal address in `gateway` */
   LVPN__GW_VPN,         /* "vpn_gateway" */
   LVPN__GW_NET,         /* "net_gateway": the pre-VPN default gateway */
-  LVPN__GW_REMOTE       /* "remote_host": the server's address */
+  LVPN__GW_REMOTE,      /* "remote_host": the server's address */
+  LVPN__GW_NAME         /* a host name, resolved when the routes are set */
 } lvpn__gw_kind_t;
 
 typedef struct {
@@ -80,6 +81,9 @@ typedef struct {
   uint8_t gw_kind; /* lvpn__gw_kind_t */
   bool has_metric;
   uint32_t metric;
+  /* LVPN__GW_NAME network / gateway: 1-based index of the host name in the
+   * config's route_names (config routes only; 0: none) */
+  uint16_t net_name, gw_name;
 } lvpn__route4_t;
 
 typedef struct {
@@ -96,6 +100,10 @@ int lvpn__route4_parse(char *const *args, int n, lvpn__route4_t *r, char *err,
                        size_t errlen);
 int lvpn__route6_parse(char *const *args, int n, lvpn__route6_t *r, char *err,
                        size_t errlen);
+/* A word that can only be a host name: letters, digits, '-', '_' and '.',
+ * at least one letter, at most 253 characters (an address or a route
+ * keyword is not one). */
+bool lvpn__lex_is_hostname(const char *s);
 
 /* ---- redirect-gateway / redirect-private flags ---- */
 enum {

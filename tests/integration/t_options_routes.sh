@@ -9,7 +9,11 @@
 #    tunnel (our socket kept on the veth by bind-dev), a ping to it is read
 #    from the device and dropped, as OpenVPN's drop_if_recursive_routing,
 #    while the tunnel still pings; with allow-recursive-routing the packet
-#    goes through the tunnel and the server answers it.
+#    goes through the tunnel and the server answers it;
+#  - host names in `route` (/etc/netns/<ns>/hosts): a network name with two
+#    addresses gives two routes, a gateway name its address, a name that
+#    does not resolve leaves its route out with a warning; the routes are
+#    the stock 2.6 client's on the same config.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -32,6 +36,7 @@ up() { # NAME -> echoes the pid once the tunnel is up
 
 it_server_conf wrap=tls-crypt ipv6=1
 it_server_start
+trap 'rm -rf "/etc/netns/${IT_NS_C:-none}"; it_cleanup' EXIT
 
 it_client_conf wrap=tls-crypt extra="route-metric 77" extra="route-ipv6 2001:2:0:99::/64"
 pid=$(up metric)
@@ -83,6 +88,47 @@ for allow in 0 1; do
     fi
 done
 [[ $fail == 0 ]] && echo "ok: recursive routing: dropped by default, sent with allow-recursive-routing"
+
+# host names in routes, resolved from the namespace's own hosts file; the
+# resolver's only server is on the namespace's loopback, where nftables
+# drops the queries: an unknown name fails after 1 s (nothing leaves the
+# namespace), later than the PUSH_REPLY, so the routes wait for it
+mkdir -p "/etc/netns/$IT_NS_C"
+printf '198.19.60.1 two.routes.test\n198.19.60.2 two.routes.test\n198.19.0.1 gw.routes.test\n' \
+    >"/etc/netns/$IT_NS_C/hosts"
+printf 'multi on\n' >"/etc/netns/$IT_NS_C/host.conf"
+printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n' >"/etc/netns/$IT_NS_C/resolv.conf"
+ip -n "$IT_NS_C" link set lo up
+ip netns exec "$IT_NS_C" nft add table ip lvpndns
+ip netns exec "$IT_NS_C" nft add chain ip lvpndns in '{ type filter hook input priority 0; }'
+ip netns exec "$IT_NS_C" nft add rule ip lvpndns in udp dport 53 drop
+it_client_conf wrap=tls-crypt extra="route two.routes.test" \
+    extra="route 198.19.61.0 255.255.255.0 gw.routes.test" \
+    extra="route nosuch.routes.invalid 255.255.255.255" extra="route 198.19.62.0 255.255.255.0"
+names_routes() {
+    ip -n "$IT_NS_C" route show | grep -E '^198\.19\.6[0-2]\.' | sed -E 's/ (proto|metric) [^ ]+//g; s/ +$//' | sort
+}
+spid=$(it_bg_tunnel "$IT_DIR/stock-names.log" openvpn --config "$IT_DIR/client.ovpn") || spid=
+stock=$(names_routes)
+[[ -n $spid ]] && { it_lvpn_stop "$spid" 15 || true; }
+pid=$(up names)
+if [[ -n $pid ]]; then
+    ours=$(names_routes)
+    out=$(ip netns exec "$IT_NS_C" ping -c 2 -i 0.2 -W 2 198.19.0.1 2>&1 || true)
+    grep -q ' 0% packet loss' <<<"$out" || bad "names: ping: $(grep 'packet loss' <<<"$out")"
+    it_lvpn_stop "$pid" 15 || bad "names: no exit on SIGTERM"
+    echo "  names: routes ours: $(tr '\n' ';' <<<"$ours")"
+    echo "  names: routes stock: $(tr '\n' ';' <<<"$stock")"
+    [[ $ours == "$stock" ]] || bad "names: our routes differ from the stock client's"
+    grep -q '^198.19.60.1 via 198.19.0.1 dev tun0' <<<"$ours" && grep -q '^198.19.60.2 via 198.19.0.1 dev tun0' <<<"$ours" ||
+        bad "names: no route per address of two.routes.test"
+    grep -q '^198.19.61.0/24 via 198.19.0.1 dev tun0' <<<"$ours" || bad "names: the gateway name"
+    grep -q "ignoring configured route with 'nosuch.routes.invalid'" "$IT_DIR/lvpn-names.log" ||
+        bad "names: no warning for the name that does not resolve"
+    grep -q "routes wait for 1 host name(s) to resolve" "$IT_DIR/lvpn-names.log" ||
+        bad "names: the routes did not wait for the slow name"
+    [[ $fail == 0 ]] && echo "ok: host names in routes: the stock client's routes"
+fi
 
 it_server_stop
 if ((fail)); then echo "FAIL: t_options_routes"; exit 1; fi

@@ -656,8 +656,8 @@ START_TEST(test_config_routes_dns_scripts) {
   static const fake_bad_case_t bads[] = {
       {"route 10.0.0.0 255.0.0.256\n", LVPN_ECONFIG, 1,
        "route: bad netmask '255.0.0.256'"},
-      {"route host.example\n", LVPN_ECONFIG, 1,
-       "route: bad network address 'host.example'"},
+      {"route host.example/24\n", LVPN_ECONFIG, 1,
+       "route: bad network address 'host.example/24'"},
       {"route-ipv6 2001:db8::/200\n", LVPN_ECONFIG, 1,
        "route-ipv6: bad IPv6 network '2001:db8::/200'"},
       {"redirect-gateway def1 everything\n", LVPN_ECONFIG, 1,
@@ -803,6 +803,42 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
   lvpn_config_free(c);
   /* bad arguments of a known option are still errors */
   bad("setenv opt verb 99\n", LVPN_ECONFIG, 1, NULL);
+  /* host names in routes: kept once each (case-insensitive), resolved by
+   * the client; keywords and addresses are not names; a clone has its
+   * own copies */
+  {
+    lvpn_config_t *d = NULL;
+    c = ok("route vpn.example.com\n"
+           "route 198.19.5.0 255.255.255.0 GW.example.com 7\n"
+           "route Vpn.Example.com 255.255.255.255 net_gateway\n"
+           "route remote_host 255.255.255.255 net_gateway\n"
+           "route 198.19.6.0 255.255.255.0 gw.example.com\n");
+    ck_assert_int_eq(c->n_route_names, 2);
+    ck_assert_str_eq(c->route_names[0], "vpn.example.com");
+    ck_assert_str_eq(c->route_names[1], "GW.example.com");
+    ck_assert_int_eq(c->routes[0].net_kind, LVPN__GW_NAME);
+    ck_assert_int_eq(c->routes[0].net_name, 1);
+    ck_assert_int_eq(c->routes[1].net_kind, LVPN__GW_ADDR);
+    ck_assert_int_eq(c->routes[1].gw_kind, LVPN__GW_NAME);
+    ck_assert_int_eq(c->routes[1].gw_name, 2);
+    ck_assert(c->routes[1].has_metric && c->routes[1].metric == 7);
+    ck_assert_int_eq(c->routes[2].net_name, 1);
+    ck_assert_int_eq(c->routes[2].gw_kind, LVPN__GW_NET);
+    ck_assert_int_eq(c->routes[3].net_kind, LVPN__GW_REMOTE);
+    ck_assert_int_eq(c->routes[3].net_name, 0);
+    ck_assert_int_eq(c->routes[4].gw_name, 2);
+    ck_assert_int_eq(lvpn__config_clone(c, &d), 0);
+    ck_assert_str_eq(d->route_names[1], "GW.example.com");
+    ck_assert_ptr_ne(d->route_names[1], c->route_names[1]);
+    lvpn_config_free(d);
+    lvpn_config_free(c);
+    bad("route 300.1.2.3\n", LVPN_ECONFIG, 1,
+        "route: bad network address '300.1.2.3'");
+    bad("route bad!name.example\n", LVPN_ECONFIG, 1,
+        "route: bad network address 'bad!name.example'");
+    bad("route 10.0.0.0 gw.example.com\n", LVPN_ECONFIG, 1,
+        "route: bad netmask 'gw.example.com'");
+  }
   /* proto-force: the other transport's entries go (a block's own proto
    * counts, the global one for plain remotes); none left is an error */
   {
