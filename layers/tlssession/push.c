@@ -90,6 +90,14 @@ static int fn_route(lvpn__push_t *p, const char *name, char *const *a, int n) {
                       LVPN__PUSH_MAX_ROUTES, sizeof(*p->routes));
   if (e != 0)
     return perr(p, "%s: out of memory", name);
+  /* A host name: OpenVPN takes it only with allow-pull-fqdn, and without
+   * it ignores the route (an options error that does not stop the push). */
+  if (!v6 && (lvpn__lex_is_hostname(a[0]) ||
+              (n > 2 && lvpn__lex_is_hostname(a[2])))) {
+    p->why = "host names in pushed routes need 'allow-pull-fqdn', which "
+             "is not supported yet";
+    return 1;
+  }
   e = v6 ? lvpn__route6_parse(a, n, &p->routes6[cnt], msg, sizeof(msg))
          : lvpn__route4_parse(a, n, &p->routes[cnt], msg, sizeof(msg));
   if (e != 0)
@@ -328,12 +336,13 @@ static int apply_one_in(lvpn__push_t *p, const char *text, char *buf,
     if (e < 0)
       return e;
     p->n_options++;
-    if (e > 0 && warn != NULL) /* known option, unknown detail */
-      warn(ud, shown);
+    if (e > 0 && warn != NULL) /* known option: ignored, or a detail unknown */
+      warn(ud, shown, p->why);
+    p->why = NULL;
     return 0;
   }
   if (warn != NULL)
-    warn(ud, shown);
+    warn(ud, shown, NULL);
   return 0;
 }
 

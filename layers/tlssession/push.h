@@ -90,15 +90,18 @@ typedef struct lvpn__push_s {
   int n_options;  /* options applied (all parts) */
   int n_filtered; /* options dropped by pull-filter ignore */
   char err[256];  /* why lvpn__push_parse failed */
+  const char *why; /* why an option is ignored (for the warning), or NULL */
 
   /* set by the caller before parsing (optional): pull-filter rules */
   const lvpn__pull_filter_t *filters;
   int n_filters;
 } lvpn__push_t;
 
-/* Called for each pushed option we do not know; `option` is its text,
- * lent for the call only. */
-typedef void (*lvpn__push_warn_cb)(void *ud, const char *option);
+/* Called for each pushed option ignored; `option` is its text, lent for
+ * the call only; `why` says why, or is NULL for an option (or a detail of
+ * it) we do not know. */
+typedef void (*lvpn__push_warn_cb)(void *ud, const char *option,
+                                   const char *why);
 
 void lvpn__push_init(lvpn__push_t *p);
 /* After a struct copy (*dst = *src): gives `dst` its own copies of the

@@ -205,7 +205,7 @@ static int update_one(lvpn__push_update_t *u, const char *text,
       /* 2.7 removes only by bare name ("-route"), keepalive not at all */
       u->n_skipped++;
       if (warn != NULL)
-        warn(ud, text);
+        warn(ud, text, "PUSH_UPDATE removes only by bare name");
       return 0;
     }
     clear_kind(u->next, updatable[i].name, updatable[i].kind);

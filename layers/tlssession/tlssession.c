@@ -130,10 +130,14 @@ static void tlss_hand_timer_cb(uv_timer_t *h) {
               "(check your network connectivity)");
 }
 
-static void tlss_push_warn(void *ud, const char *opt) {
+static void tlss_push_warn(void *ud, const char *opt, const char *why) {
   lvpn__tlssession_t *t = ud;
-  LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
-            "ignoring unknown pushed option '%s'", opt);
+  if (why != NULL)
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "ignoring pushed option '%s': %s", opt, why);
+  else
+    LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+              "ignoring unknown pushed option '%s'", opt);
 }
 
 static void tlss_on_push_reply(lvpn__tlssession_t *t, const char *msg,

@@ -21,9 +21,9 @@ typedef struct {
   lvpn__push_update_t upd;
 } state_t;
 
-static void on_warn(void *ud, const char *option) {
+static void on_warn(void *ud, const char *option, const char *why) {
   (void)ud;
-  if (strlen(option) > 65536)
+  if (strlen(option) > 65536 || (why != NULL && strlen(why) > 1024))
     abort();
 }
 

@@ -13,7 +13,9 @@
 #  - host names in `route` (/etc/netns/<ns>/hosts): a network name with two
 #    addresses gives two routes, a gateway name its address, a name that
 #    does not resolve leaves its route out with a warning; the routes are
-#    the stock 2.6 client's on the same config.
+#    the stock 2.6 client's on the same config;
+#  - a pushed route with a host name: ignored with the reason, as OpenVPN
+#    without allow-pull-fqdn, the rest of the PUSH_REPLY applied.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -128,6 +130,21 @@ if [[ -n $pid ]]; then
     grep -q "routes wait for 1 host name(s) to resolve" "$IT_DIR/lvpn-names.log" ||
         bad "names: the routes did not wait for the slow name"
     [[ $fail == 0 ]] && echo "ok: host names in routes: the stock client's routes"
+fi
+
+# a pushed route with a host name
+it_server_stop
+it_server_conf wrap=tls-crypt push="route two.routes.test 255.255.255.255"
+it_server_start
+it_client_conf wrap=tls-crypt
+pid=$(up pushed-name)
+if [[ -n $pid ]]; then
+    r=$(ip -n "$IT_NS_C" route show 198.19.100.0/24)
+    it_lvpn_stop "$pid" 15 || bad "pushed-name: no exit on SIGTERM"
+    grep -q "ignoring pushed option 'route two.routes.test 255.255.255.255': host names in pushed routes need 'allow-pull-fqdn'" \
+        "$IT_DIR/lvpn-pushed-name.log" || bad "pushed-name: no warning naming allow-pull-fqdn"
+    [[ -n $r ]] || bad "pushed-name: the other pushed route is missing"
+    [[ $fail == 0 ]] && echo "ok: a pushed route with a host name is ignored with the reason, the rest applied"
 fi
 
 it_server_stop

@@ -12,12 +12,14 @@
 typedef struct {
   int n;
   char last[256];
+  char why[256]; /* "" for an unknown option */
 } warns_t;
 
-static void on_warn(void *ud, const char *opt) {
+static void on_warn(void *ud, const char *opt, const char *why) {
   warns_t *w = ud;
   w->n++;
   snprintf(w->last, sizeof(w->last), "%s", opt);
+  snprintf(w->why, sizeof(w->why), "%s", why != NULL ? why : "");
 }
 
 static int parse(lvpn__push_t *p, warns_t *w, const char *s) {
@@ -310,7 +312,26 @@ START_TEST(test_push_unknown_options_warn) {
            "aead-epoch-v9");
   ck_assert_int_eq(w.n, 2);
   ck_assert_str_eq(w.last, "protocol-flags cc-exit aead-epoch-v9");
+  ck_assert_str_eq(w.why, "");
   ck_assert_uint_eq(p.protocol_flags, LVPN__PROTO_F_CC_EXIT);
+  /* host names in pushed routes: each route ignored with the reason (as
+   * OpenVPN without allow-pull-fqdn), the other routes applied */
+  {
+    lvpn__push_t q;
+    warns_t v = {0};
+    lvpn__push_init(&q);
+    parse_ok(&q, &v,
+             "PUSH_REPLY,route vpn.example.com 255.255.255.255,"
+             "route 198.19.1.0 255.255.255.0 gw.example.com,"
+             "route 198.19.2.0 255.255.255.0,route remote_host 255.255.255.255 "
+             "net_gateway");
+    ck_assert_int_eq(v.n, 2);
+    ck_assert_str_eq(v.last, "route 198.19.1.0 255.255.255.0 gw.example.com");
+    ck_assert_ptr_nonnull(strstr(v.why, "allow-pull-fqdn"));
+    ck_assert_int_eq(q.n_routes, 2);
+    ck_assert_int_eq(q.routes[1].net_kind, LVPN__GW_REMOTE);
+    lvpn__push_free(&q);
+  }
   /* 2.7's words, in any order, are known */
   parse_ok(&p, &w,
            "PUSH_REPLY,protocol-flags aead-epoch tls-ekm "
@@ -361,7 +382,7 @@ START_TEST(test_push_malformed_values) {
   expect_bad("PUSH_REPLY,tun-mtu 20", NULL);
   expect_bad("PUSH_REPLY,route 10.0.0.0 255.0.0", "route: bad netmask "
                                                   "'255.0.0'");
-  expect_bad("PUSH_REPLY,route 10.0.0.0 255.0.0.0 gw", NULL);
+  expect_bad("PUSH_REPLY,route 10.0.0.0 255.0.0.0 g!w", NULL);
   expect_bad("PUSH_REPLY,route 10.0.0.0 255.0.0.0 10.0.0.1 x", NULL);
   expect_bad("PUSH_REPLY,route", NULL);
   expect_bad("PUSH_REPLY,route-ipv6 2001:db8::/129", NULL);
