@@ -191,6 +191,15 @@ static void reset_ipv4(lvpn__tun_plan_t *plan) {
   plan->netgw_ifindex = 0;
 }
 
+/* Is `a` reached through the tunnel: its subnet (subnet topology), or
+ * its peer (net30/p2p)? */
+static int on_tunnel(const lvpn__tun_plan_t *plan, uint32_t a) {
+  uint32_t mask = lvpn__prefix_to_netmask(plan->prefixlen4);
+  if (plan->prefixlen4 == 32)
+    return a == plan->peer4 || a == plan->addr4;
+  return (a & mask) == (plan->addr4 & mask);
+}
+
 int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
                         const lvpn__tun_ipv4_params_t *p, char *errbuf,
                         size_t errlen) {
@@ -276,8 +285,13 @@ int lvpn__tun_plan_ipv4(lvpn__tun_plan_t *plan,
     }
     if (in->kw & LVPN__TUN_RT_NET_GW)
       continue; /* outside the tunnel, via the gateway found when applying */
-    if (in->kw & LVPN__TUN_RT_OUTSIDE_GW) {
-      r->gateway = in->gateway; /* the kernel picks the interface */
+    /* remote_host, or a literal gateway the tunnel does not reach (a LAN
+     * router): OpenVPN names no interface, the kernel picks the one the
+     * gateway is on */
+    if ((in->kw & LVPN__TUN_RT_OUTSIDE_GW) ||
+        (in->gateway != 0 && in->gateway != gw && plan->has_addr4 &&
+         !on_tunnel(plan, in->gateway))) {
+      r->gateway = in->gateway;
       continue;
     }
     r->gateway = in->gateway != 0 ? in->gateway : gw;

@@ -7,7 +7,9 @@
 #     among them), route_vpn_gateway and route_net_gateway, the ifconfig_*
 #     variables; the device has its address but no route yet when `up`
 #     runs, and its routes when `route-up` runs; route-ipv6-gateway is the
-#     gateway of the IPv6 routes without one;
+#     gateway of the IPv6 routes without one; a route via a literal
+#     gateway outside the tunnel (the LAN router) goes out the LAN
+#     interface, as the stock client's;
 #  2. with route-noexec and ifconfig-noexec as well: the same variables,
 #     and the device stays as opened (no address, no route, link down)
 #     while the tunnel is up; traffic flows once a script sets it up;
@@ -78,9 +80,19 @@ conf() { # EXTRA-LINE...: the client config with scripts and these lines
 }
 
 # 1. scripts only
-conf "route-ipv6-gateway 2001:2:ff00::1"
-run stock-scripts openvpn --config "$IT_DIR/client.ovpn" &&
-    run lvpn-scripts "$LVPN_BIN" connect "$IT_DIR/client.ovpn" && compare scripts
+conf "route-ipv6-gateway 2001:2:ff00::1" "route 198.19.90.0 255.255.255.0 198.18.0.254"
+lan_check() { # NAME: the LAN router's route, as the kernel placed it
+    ip -n "$IT_NS_C" route show 198.19.90.0/24 | sed -E 's/ (proto|metric) [^ ]+//g; s/ +$//' \
+        >"$IT_DIR/$1.lan"
+}
+RUN_CHECK=lan_check run stock-scripts openvpn --config "$IT_DIR/client.ovpn" &&
+    RUN_CHECK=lan_check run lvpn-scripts "$LVPN_BIN" connect "$IT_DIR/client.ovpn" && compare scripts
+if [[ -f $IT_DIR/lvpn-scripts.lan ]]; then
+    echo "  LAN-router route: ours '$(cat "$IT_DIR/lvpn-scripts.lan")', stock '$(cat "$IT_DIR/stock-scripts.lan" 2>/dev/null)'"
+    grep -qx '198.19.90.0/24 via 198.18.0.254 dev vc0' "$IT_DIR/lvpn-scripts.lan" &&
+        cmp -s "$IT_DIR/lvpn-scripts.lan" "$IT_DIR/stock-scripts.lan" ||
+        bad "scripts: the LAN-router route is not the stock client's"
+fi
 # the order itself: no route of ours at `up`, all of them at `route-up`
 if [[ -f $IT_DIR/lvpn-scripts.out ]]; then
     up=$(sed -n '/^== up/,/^== route-up/p' "$IT_DIR/lvpn-scripts.out")

@@ -118,20 +118,23 @@ START_TEST(test_tun_plan_subnet_gateway_defaults) {
   lvpn__tun_route4_param_t routes[] = {
       {IP4(198, 19, 100, 0), IP4(255, 255, 255, 0), 0, 0, 0},
       {IP4(198, 19, 101, 7), IP4(255, 255, 255, 0), IP4(198, 19, 0, 9), 50, 0},
-      {IP4(198, 19, 102, 1), 0xffffffffu, 0, 0, 0}};
+      {IP4(198, 19, 102, 1), 0xffffffffu, 0, 0, 0},
+      /* a LAN router the tunnel does not reach: no interface named */
+      {IP4(198, 19, 103, 0), IP4(255, 255, 255, 0), IP4(198, 18, 0, 254), 0,
+       0}};
   lvpn__tun_ipv4_params_t p;
   lvpn__tun_plan_t plan;
 
   subnet4(&p);
   p.routes = routes;
-  p.n_routes = 3;
+  p.n_routes = 4;
   plan_from(&plan, 0, &p, NULL);
   ck_assert(plan.has_addr4);
   ck_assert_uint_eq(plan.addr4, IP4(198, 19, 0, 2));
   ck_assert_uint_eq(plan.prefixlen4, 24);
   ck_assert_uint_eq(plan.peer4, 0);
   ck_assert_uint_eq(plan.vpn_gateway, IP4(198, 19, 0, 1));
-  ck_assert_uint_eq(plan.n_routes4, 3);
+  ck_assert_uint_eq(plan.n_routes4, 4);
   ck_assert_uint_eq(plan.routes4[0].dst, IP4(198, 19, 100, 0));
   ck_assert_uint_eq(plan.routes4[0].prefixlen, 24);
   ck_assert_uint_eq(plan.routes4[0].gateway, IP4(198, 19, 0, 1));
@@ -139,7 +142,12 @@ START_TEST(test_tun_plan_subnet_gateway_defaults) {
   ck_assert_uint_eq(plan.routes4[1].dst, IP4(198, 19, 101, 0));
   ck_assert_uint_eq(plan.routes4[1].gateway, IP4(198, 19, 0, 9));
   ck_assert_uint_eq(plan.routes4[1].metric, 50);
+  ck_assert(plan.routes4[1].via_tun); /* in the tunnel's subnet */
   ck_assert_uint_eq(plan.routes4[2].prefixlen, 32);
+  ck_assert(plan.routes4[2].via_tun);
+  ck_assert_uint_eq(plan.routes4[3].gateway, IP4(198, 18, 0, 254));
+  ck_assert(!plan.routes4[3].via_tun);
+  ck_assert_int_eq(plan.routes4[3].oif, 0);
   ck_assert(!plan.has_server_route);
   lvpn__tun_plan_free(&plan);
 }
@@ -158,6 +166,7 @@ START_TEST(test_tun_plan_net30_gateway_is_remote) {
   ck_assert_uint_eq(plan.peer4, IP4(198, 19, 0, 5));
   ck_assert_uint_eq(plan.vpn_gateway, IP4(198, 19, 0, 5));
   ck_assert_uint_eq(plan.routes4[0].gateway, IP4(198, 19, 0, 5));
+  ck_assert(plan.routes4[0].via_tun);
 
   /* p2p reads ifconfig the same way; route-gateway wins over the peer */
   p.topology = LVPN__TOPOLOGY_P2P;
