@@ -331,6 +331,8 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
   plan->n_routes6 = 0;
   plan->has_addr6 = 0;
   plan->has_server6_route = 0;
+  plan->has_remote6 = p->has_server;
+  memcpy(plan->remote6, p->server, 16);
   if (p->has_ifconfig) {
     if (p->prefixlen > 128)
       return plan_err(errbuf, errlen, "ifconfig-ipv6: prefix /%u too long",
@@ -349,6 +351,7 @@ int lvpn__tun_plan_ipv6(lvpn__tun_plan_t *plan,
     lvpn__tun_route6_t *r = &plan->routes6[plan->n_routes6++];
     r->dst[0] = redirect[i].first;
     r->prefixlen = redirect[i].bits;
+    r->env = 2;
     if (p->has_default_gateway) {
       r->has_gateway = 1;
       memcpy(r->gateway, p->default_gateway, 16);

@@ -163,7 +163,9 @@ typedef struct lvpn__tun_route6_s {
   int has_gateway;
   uint8_t gateway[16]; /* resolved, for scripts and logs */
   uint32_t metric;
-  int env, metric_set; /* from a `route-ipv6` option: as route4's */
+  /* scripts see it (route_ipv6_*_N): 1 from a `route-ipv6` option, 2 one
+   * of redirect-gateway ipv6's (numbered after the others, as OpenVPN) */
+  int env, metric_set;
 } lvpn__tun_route6_t;
 
 typedef struct lvpn__tun_plan_s {
@@ -209,6 +211,9 @@ typedef struct lvpn__tun_plan_s {
   uint8_t server6[16];
   int net6_looked_up, net6_has_gateway, net6_ifindex;
   uint8_t net6_gateway[16];
+  /* the server's IPv6 address (an IPv6 remote), for net_gateway_ipv6 */
+  int has_remote6;
+  uint8_t remote6[16];
 } lvpn__tun_plan_t;
 
 void lvpn__tun_plan_init(lvpn__tun_plan_t *plan);

@@ -196,11 +196,29 @@ int lvpn__script_env_standard(lvpn__script_env_t *env,
   return 0;
 }
 
+/* route_ipv6_network_N / _gateway_N / _metric_N of one route. */
+static int env_route6(lvpn__script_env_t *env, const lvpn__tun_route6_t *rt,
+                      int n) {
+  static const uint8_t any[16];
+  char name[48], a[INET6_ADDRSTRLEN];
+  int r;
+  snprintf(name, sizeof(name), "route_ipv6_network_%d", n);
+  inet_ntop(AF_INET6, rt->dst, a, sizeof(a));
+  if ((r = lvpn__script_env_add_fmt(env, name, "%s/%u", a, rt->prefixlen)) < 0)
+    return r;
+  snprintf(name, sizeof(name), "route_ipv6_gateway_%d", n);
+  inet_ntop(AF_INET6, rt->has_gateway ? rt->gateway : any, a, sizeof(a));
+  if ((r = lvpn__script_env_add(env, name, a)) < 0 || !rt->metric_set)
+    return r;
+  snprintf(name, sizeof(name), "route_ipv6_metric_%d", n);
+  return lvpn__script_env_add_fmt(env, name, "%u", rt->metric);
+}
+
 int lvpn__script_env_routes(lvpn__script_env_t *env,
                             const lvpn__tun_plan_t *plan) {
   char name[48], a[INET6_ADDRSTRLEN];
   size_t i;
-  int n = 0, r = 0;
+  int n = 0, r = 0, k;
 
 #define TRY(x)                                                                 \
   do {                                                                         \
@@ -226,24 +244,25 @@ int lvpn__script_env_routes(lvpn__script_env_t *env,
       TRY(lvpn__script_env_add_fmt(env, name, "%u", rt->metric));
     }
   }
+  /* IPv6, in OpenVPN's order (route.c init_route_ipv6_list): the IPv6
+   * server's host route (on-link: gateway ::, metric 1), the route-ipv6
+   * options, then redirect-gateway ipv6's four */
   n = 0;
-  for (i = 0; i < plan->n_routes6; i++) {
-    const lvpn__tun_route6_t *rt = &plan->routes6[i];
-    static const uint8_t any[16];
-    if (!rt->env)
-      continue;
-    n++;
-    snprintf(name, sizeof(name), "route_ipv6_network_%d", n);
-    inet_ntop(AF_INET6, rt->dst, a, sizeof(a));
-    TRY(lvpn__script_env_add_fmt(env, name, "%s/%u", a, rt->prefixlen));
-    snprintf(name, sizeof(name), "route_ipv6_gateway_%d", n);
-    inet_ntop(AF_INET6, rt->has_gateway ? rt->gateway : any, a, sizeof(a));
-    TRY(lvpn__script_env_add(env, name, a));
-    if (rt->metric_set) {
-      snprintf(name, sizeof(name), "route_ipv6_metric_%d", n);
-      TRY(lvpn__script_env_add_fmt(env, name, "%u", rt->metric));
-    }
+  if (plan->has_server6_route && plan->net6_looked_up) {
+    lvpn__tun_route6_t srv;
+    memset(&srv, 0, sizeof(srv));
+    memcpy(srv.dst, plan->server6, 16);
+    srv.prefixlen = 128;
+    srv.has_gateway = plan->net6_has_gateway;
+    memcpy(srv.gateway, plan->net6_gateway, 16);
+    srv.metric = 1;
+    srv.metric_set = 1;
+    TRY(env_route6(env, &srv, ++n));
   }
+  for (k = 1; k <= 2; k++)
+    for (i = 0; i < plan->n_routes6; i++)
+      if (plan->routes6[i].env == k)
+        TRY(env_route6(env, &plan->routes6[i], ++n));
 #undef TRY
   return 0;
 }

@@ -304,6 +304,26 @@ static int script_routes_env(lvpn__tun_layer_t *t,
     lvpn__ip4_str(gw, t->script.net_gw);
     t->script.info.route_net_gateway = t->script.net_gw;
   }
+  /* net_gateway_ipv6 (OpenVPN sets it with IPv6 routes): the path to the
+   * IPv6 server, else the default one; on-link: the address itself */
+  if (plan->n_routes6 > 0) {
+    static const uint8_t any[16];
+    const uint8_t *dst = plan->has_remote6 ? plan->remote6 : any;
+    uint8_t g[16];
+    int has_g = 0, oif = 0, ok;
+    char a[INET6_ADDRSTRLEN];
+    if (plan->has_server6_route && plan->net6_looked_up) {
+      memcpy(g, plan->net6_gateway, 16);
+      has_g = plan->net6_has_gateway;
+      ok = 1;
+    } else {
+      ok = lvpn__nl_route_get6(&t->nl, dst, g, &has_g, &oif) == 0;
+    }
+    if (ok && !(dst == any && !has_g) &&
+        (inet_ntop(AF_INET6, has_g ? g : dst, a, sizeof(a)) == NULL ||
+         lvpn__script_env_add(&t->script.env, "net_gateway_ipv6", a) < 0))
+      return LVPN_ENOMEM;
+  }
   return lvpn__script_env_routes(&t->script.env, plan) == 0 ? 0 : LVPN_ENOMEM;
 }
 

@@ -9,7 +9,10 @@
 #     runs, and its routes when `route-up` runs; route-ipv6-gateway is the
 #     gateway of the IPv6 routes without one; a route via a literal
 #     gateway outside the tunnel (the LAN router) goes out the LAN
-#     interface, as the stock client's;
+#     interface, as the stock client's; over IPv6 with redirect-gateway
+#     def1 ipv6, the server's /128 (on-link: gateway ::, metric 1) and the
+#     four redirect routes are numbered among the route_ipv6_* variables,
+#     and net_gateway_ipv6 is set, as OpenVPN;
 #  2. with route-noexec and ifconfig-noexec as well: the same variables,
 #     and the device stays as opened (no address, no route, link down)
 #     while the tunnel is up; traffic flows once a script sets it up;
@@ -31,13 +34,14 @@ bad() { echo "FAIL: $*"; fail=1; }
 # a default gateway on the client side, as on a real machine
 ip -n "$IT_NS_C" route add default via 198.18.0.254 dev vc0
 ip -n "$IT_NS_S" addr add 2001:2:0:1::1/64 dev vs0 nodad
+ip -n "$IT_NS_C" addr add 2001:2:0:1::2/64 dev vc0 nodad
 
 # The script: what it is told and what it finds, one block per run.
 cat >"$IT_DIR/script.sh" <<'EOF'
 #!/bin/sh
 {
     echo "== $script_type"
-    env | grep -E '^(route_|ifconfig_|dev=)' | sort
+    env | grep -E '^(route_|ifconfig_|dev=|net_gateway)' | sort
     echo "-- routes"
     ip route show dev "$dev" | sed -E 's/ (proto|metric|scope|src|linkdown) [^ ]+//g; s/ linkdown//; s/ +$//' | sort
     echo "-- address"
@@ -80,7 +84,9 @@ conf() { # EXTRA-LINE...: the client config with scripts and these lines
 }
 
 # 1. scripts only
-conf "route-ipv6-gateway 2001:2:ff00::1" "route 198.19.90.0 255.255.255.0 198.18.0.254"
+conf "route-ipv6-gateway 2001:2:ff00::1" "route 198.19.90.0 255.255.255.0 198.18.0.254" \
+    "redirect-gateway def1 ipv6"
+sed -i 's/^remote .*/remote 2001:2:0:1::1 1194 udp6/' "$IT_DIR/client.ovpn"
 lan_check() { # NAME: the LAN router's route, as the kernel placed it
     ip -n "$IT_NS_C" route show 198.19.90.0/24 | sed -E 's/ (proto|metric) [^ ]+//g; s/ +$//' \
         >"$IT_DIR/$1.lan"
@@ -100,8 +106,11 @@ if [[ -f $IT_DIR/lvpn-scripts.out ]]; then
     grep -q '^198.19.100.0/24' <<<"$up" && bad "scripts: the routes were in before up ran"
     grep -q '^198.19.100.0/24 via 198.19.0.1' <<<"$rup" || bad "scripts: no routes when route-up ran"
     grep -qx 'route_net_gateway=198.18.0.254' <<<"$up" || bad "scripts: no route_net_gateway"
-    grep -qx 'route_ipv6_gateway_1=2001:2:ff00::1' <<<"$up" ||
+    grep -qx 'route_ipv6_gateway_2=2001:2:ff00::1' <<<"$up" ||
         bad "scripts: route-ipv6-gateway not the IPv6 routes' gateway"
+    grep -qx 'route_ipv6_network_1=2001:2:0:1::1/128' <<<"$up" ||
+        bad "scripts: the IPv6 server's host route is not route_ipv6_network_1"
+    grep -q '^net_gateway_ipv6=' <<<"$up" || bad "scripts: no net_gateway_ipv6"
 fi
 
 # 2. route-noexec and ifconfig-noexec: nothing set up but by the scripts

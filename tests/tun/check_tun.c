@@ -680,6 +680,33 @@ START_TEST(test_script_env_routes) {
   ck_assert_uint_eq(env.n, 10);
   lvpn__script_env_free(&env);
   lvpn__tun_plan_free(&plan);
+
+  /* redirect-gateway ipv6 with an IPv6 server it covers, found on-link:
+   * the server's /128 first (gateway ::, metric 1), the route-ipv6, then
+   * the four redirect routes (OpenVPN's order) */
+  p6.redirect = 1;
+  p6.has_server = 1;
+  ip6("2001:2:0:1::1", p6.server);
+  plan_from(&plan, 0, &p4, &p6);
+  plan.net6_looked_up = 1; /* as lvpn__tun_apply_ifconfig finds it */
+  plan.net6_has_gateway = 0;
+  lvpn__script_env_init(&env);
+  ck_assert_int_eq(lvpn__script_env_routes(&env, &plan), 0);
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_network_1"),
+                   "2001:2:0:1::1/128");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_gateway_1"), "::");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_metric_1"), "1");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_network_2"),
+                   "2001:2:ff02::/48");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_network_3"),
+                   "::/3");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_gateway_3"),
+                   "2001:2:0:8::1");
+  ck_assert_str_eq(lvpn__script_env_get(&env, "route_ipv6_network_6"),
+                   "fc00::/7");
+  ck_assert_ptr_null(lvpn__script_env_get(&env, "route_ipv6_network_7"));
+  lvpn__script_env_free(&env);
+  lvpn__tun_plan_free(&plan);
 }
 END_TEST
 
