@@ -27,14 +27,15 @@ struct lvpn__client_names_s {
     int n_addrs;
     uint32_t addrs[LVPN__ROUTE_NAME_MAX_ADDRS]; /* host order */
     rname_req_t *req;
-  } *names;
+  } * names;
   int pending;
 };
 
 static void names_done(lvpn_client_t *c) {
   if (c->names->pending == 0 && c->names_waiting) {
     c->names_waiting = 0;
-    lvpn__client_inside_up(c);
+    if (lvpn__layer_running(&c->tun.base)) /* not while stopping */
+      lvpn__client_inside_up(c);
   }
 }
 
@@ -70,8 +71,8 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status,
   nm->state = nm->n_addrs > 0 ? 1 : -1;
   if (nm->state < 0)
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",
-              "RESOLVE: cannot resolve host address '%s' of a route: %s",
-              name, status < 0 ? uv_strerror(status) : "no IPv4 address");
+              "RESOLVE: cannot resolve host address '%s' of a route: %s", name,
+              status < 0 ? uv_strerror(status) : "no IPv4 address");
   else
     LVPN__TRACE(&c->trace, "client", "route_name", "name=%s addrs=%d", name,
                 nm->n_addrs);
@@ -119,13 +120,14 @@ int lvpn__client_names_start(lvpn_client_t *c) {
     }
     c->names->n = cfg->n_route_names;
   }
+  /* this attempt's answers only */
+  memset(c->names->names, 0, (size_t)c->names->n * sizeof(*c->names->names));
   memset(&hints, 0, sizeof(hints));
   hints.ai_family = AF_INET;
   hints.ai_socktype = SOCK_DGRAM; /* one answer per address */
   for (i = 0; i < c->names->n; i++) {
     struct lvpn__rname_s *nm = &c->names->names[i];
     rname_req_t *r = malloc(sizeof(*r));
-    memset(nm, 0, sizeof(*nm));
     if (r == NULL)
       return LVPN_ENOMEM;
     r->c = c;

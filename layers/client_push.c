@@ -153,10 +153,9 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0, metric;
   uint32_t remote4;
 
-  routes4 = calloc(LVPN__PUSH_MAX_ROUTES +
-                       LVPN__CONFIG_MAX_ROUTES * (cfg->n_route_names > 0
-                                                      ? LVPN__ROUTE_NAME_MAX_ADDRS
-                                                      : 1),
+  /* a network host name may give a route per address */
+  i = cfg->n_route_names > 0 ? LVPN__ROUTE_NAME_MAX_ADDRS : 1;
+  routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES * (size_t)i,
                    sizeof(*routes4));
   routes6 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
                    sizeof(*routes6));

@@ -30,7 +30,8 @@ static int route_name(lvpn__opt_ctx_t *a, const char *s, uint16_t *idx) {
       *idx = (uint16_t)(k + 1);
       return 0;
     }
-  if ((e = lvpn__opt_room(a, k, LVPN__CONFIG_MAX_ROUTES, "route host names")) != 0 ||
+  if ((e = lvpn__opt_room(a, k, LVPN__CONFIG_MAX_ROUTES,
+                          "route host names")) != 0 ||
       (e = lvpn__opt_grow(a, (void **)&c->route_names, &c->cap_route_names, k,
                           LVPN__CONFIG_MAX_ROUTES,
                           sizeof(*c->route_names))) != 0)

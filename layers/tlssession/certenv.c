@@ -15,6 +15,7 @@
 
 /* ---- OpenSSL's short names ---- */
 
+/* clang-format off */
 /* X.520 attribute types 2.5.4.N by N (OID bytes 55 04 N) */
 static const char *const x520[] = {
     [3] = "CN", [4] = "SN", [5] = "serialNumber", [6] = "C", [7] = "L",
@@ -46,8 +47,10 @@ static const char *const pkcs9[] = {
     [7] = "challengePassword", [8] = "unstructuredAddress",
     [9] = "extendedCertificateAttributes"};
 #define PKCS9 "\x2A\x86\x48\x86\xF7\x0D\x01\x09"
-#define PILOT "\x09\x92\x26\x89\x93\xF2\x2C\x64\x01" /* 0.9.2342.19200300.100.1 */
-#define EVJUR "\x2B\x06\x01\x04\x01\x82\x37\x3C\x02\x01" /* 1.3.6.1.4.1.311.60.2.1 */
+/* 0.9.2342.19200300.100.1 (pilot attributes) */
+#define PILOT "\x09\x92\x26\x89\x93\xF2\x2C\x64\x01"
+/* 1.3.6.1.4.1.311.60.2.1 (EV jurisdiction) */
+#define EVJUR "\x2B\x06\x01\x04\x01\x82\x37\x3C\x02\x01"
 static const struct {
   const char *oid;
   size_t len;
@@ -59,6 +62,7 @@ static const struct {
     N(EVJUR "\x02", "jurisdictionST"), N(EVJUR "\x03", "jurisdictionC"),
 #undef N
 };
+/* clang-format on */
 
 /* OpenSSL's short name (crypto/objects/objects.txt) of an attribute type,
  * or NULL when it is not in the tables above. */
@@ -327,8 +331,7 @@ static int put_serial(lvpn__certenv_t *e, const mbedtls_x509_buf *serial,
   mbedtls_mpi_init(&x);
   dec[0] = '-';
   if (mbedtls_mpi_read_binary(&x, mag + skip, n - skip) == 0 &&
-      mbedtls_mpi_write_string(&x, 10, dec + 1, sizeof(dec) - 1, &olen) ==
-          0) {
+      mbedtls_mpi_write_string(&x, 10, dec + 1, sizeof(dec) - 1, &olen) == 0) {
     snprintf(name, sizeof(name), "tls_serial_%d", depth);
     rc = env_put(e, name, neg ? dec : dec + 1);
   }

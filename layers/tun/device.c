@@ -28,7 +28,8 @@ static int tun_open_flags(const char *dev, const char *node, short flags,
     name = "tun%d";
   if (strlen(name) >= IFNAMSIZ)
     return UV_EINVAL;
-  fd = open(node != NULL ? node : "/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  fd = open(node != NULL ? node : "/dev/net/tun",
+            O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return -errno;
   memset(&ifr, 0, sizeof(ifr));

@@ -22,8 +22,8 @@
 #define LVPN__IFNAMSIZ 16
 
 /** Open /dev/net/tun (or `node`, the dev-node clone device, when not NULL)
- * as an IFF_TUN|IFF_NO_PI device, non-blocking and close-on-exec. `dev` NULL, "" or "tun": the kernel picks the first free
- * "tun%d"; any other name (with or without a "%d") is asked for as is.
+ * as an IFF_TUN|IFF_NO_PI device, non-blocking and close-on-exec. `dev`
+ * NULL, "" or "tun": the kernel picks the first free "tun%d"; any other name (with or without a "%d") is asked for as is.
  * On success fills `ifname_out` (LVPN__IFNAMSIZ bytes) with the actual name
  * and `*fd_out`. Errors are negative errnos (libuv codes), for the caller
  * to report as LVPN_ETUN with this text: UV_ENOENT (no /dev/net/tun),

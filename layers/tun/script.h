@@ -99,8 +99,8 @@ int lvpn__script_env_standard(lvpn__script_env_t *env,
  * ("addr/bits"), route_ipv6_gateway_N, route_ipv6_metric_N; N from 1 in
  * the plan's order, IPv6 in OpenVPN's: the IPv6 server's /128 (when the
  * plan has one and its path was found), the route-ipv6 options, then
- * redirect-gateway ipv6's routes. A net_gateway route that found no gateway keeps its
- * number but gets no variables. 0 or LVPN_ENOMEM. */
+ * redirect-gateway ipv6's routes. A net_gateway route that found no
+ * gateway keeps its number but gets no variables. 0 or LVPN_ENOMEM. */
 int lvpn__script_env_routes(lvpn__script_env_t *env,
                             const lvpn__tun_plan_t *plan);
 

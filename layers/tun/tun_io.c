@@ -92,10 +92,12 @@ static void tun_block6(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
 static int tun_recursive(lvpn__tun_layer_t *t, const lvpn__pbuf_t *p) {
   char a[48];
   int v = p->len > 0 ? p->data[0] >> 4 : 0;
-  if (t->rr_family == AF_INET
-          ? !(v == 4 && p->len >= 20 && memcmp(p->data + 16, t->rr_addr, 4) == 0)
-          : !(t->rr_family == AF_INET6 && v == 6 && p->len >= 40 &&
-              memcmp(p->data + 24, t->rr_addr, 16) == 0))
+  int hit = t->rr_family == AF_INET
+                ? v == 4 && p->len >= 20 &&
+                      memcmp(p->data + 16, t->rr_addr, 4) == 0
+                : v == 6 && p->len >= 40 &&
+                      memcmp(p->data + 24, t->rr_addr, 16) == 0;
+  if (!hit)
     return 0;
   if (t->recursive_drops++ == 0) {
     inet_ntop(t->rr_family, t->rr_addr, a, sizeof(a));

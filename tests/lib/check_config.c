@@ -918,7 +918,8 @@ START_TEST(test_config_setenv_opt_and_ignore_unknown) {
     memcpy(line, "dev-node /", 10);
     line[10 + 256] = '\n';
     line[10 + 257] = '\0';
-    bad(line, LVPN_ECONFIG, 1, "dev-node: the path must be 1 to 255 bytes long");
+    bad(line, LVPN_ECONFIG, 1,
+        "dev-node: the path must be 1 to 255 bytes long");
   }
   c = ok("setenv FORWARD_COMPATIBLE 1\nsomething-new x\n");
   ck_assert(c->forward_compatible);

@@ -316,7 +316,8 @@ START_TEST(test_engine_handshake_ec) {
   env_has(lvpn__tls_peer_env(&e.cl), "X509_0_CN=vpn-server");
   env_has(lvpn__tls_peer_env(&e.cl), "X509_0_O=layervpn test");
   env_has(lvpn__tls_peer_env(&e.cl), "tls_id_1=CN=layervpn Test CA");
-  env_has(lvpn__tls_peer_env(&e.cl), "tls_serial_hex_0=45:db:62:c6:56:f7:6d:43");
+  env_has(lvpn__tls_peer_env(&e.cl),
+          "tls_serial_hex_0=45:db:62:c6:56:f7:6d:43");
   env_has(lvpn__tls_peer_env(&e.cl), "tls_serial_0=5033725612518763843");
   env_has(lvpn__tls_peer_env(&e.cl),
           "tls_digest_0=5d:57:51:1e:52:c2:e3:08:a1:f4:8f:43:96:bc:c5:e5:15:4d:"
