@@ -22,12 +22,12 @@ pause CONT
 # Unit tests and integration tests; print every test log on failure.
 # Integration tests mostly wait on real servers and timers, and each one
 # owns its namespaces (named after its PID) and work directory, so they run
-# three at a time (on CI's 2 cores; LVPN_TEST_JOBS changes it). The ones
+# four at a time (on CI's 2 cores; LVPN_TEST_JOBS changes it). The ones
 # whose assertions depend on throughput or on timing under load
 # (tools/serial-tests.txt) run alone afterwards; then the two iperf3-heavy
 # tests of tools/pair-tests.txt, beside each other. The longest of the
 # others (tools/long-tests.txt) start first.
-jobs=${LVPN_TEST_JOBS:-3}
+jobs=${LVPN_TEST_JOBS:-4}
 # test_list FILE...: the tests those files name, on one line
 test_list() { grep -hv '^#' "$@" | tr '\n' ' '; }
 serial=$(test_list tools/serial-tests.txt)
