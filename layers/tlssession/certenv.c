@@ -89,21 +89,25 @@ typedef struct {
   int oom;
 } str_t;
 
+/* Room for `need` bytes in *buf (*cap allocated), doubling from `first`.
+ * 0, or -1 with *buf unchanged. */
+static int room(char **buf, size_t *cap, size_t need, size_t first) {
+  size_t c = *cap ? *cap : first;
+  char *b;
+  if (need <= *cap)
+    return 0;
+  while (c < need)
+    c *= 2;
+  if ((b = realloc(*buf, c)) == NULL)
+    return -1;
+  *buf = b;
+  *cap = c;
+  return 0;
+}
+
 static void str_putn(str_t *t, const char *p, size_t n) {
-  if (t->oom)
+  if (t->oom || (t->oom = room(&t->s, &t->cap, t->len + n + 1, 64)) != 0)
     return;
-  if (t->len + n + 1 > t->cap) {
-    size_t cap = t->cap ? t->cap : 64;
-    char *s;
-    while (cap < t->len + n + 1)
-      cap *= 2;
-    if ((s = realloc(t->s, cap)) == NULL) {
-      t->oom = 1;
-      return;
-    }
-    t->s = s;
-    t->cap = cap;
-  }
   memcpy(t->s + t->len, p, n);
   t->len += n;
   t->s[t->len] = '\0';
@@ -227,16 +231,8 @@ static int env_put(lvpn__certenv_t *e, const char *name, const char *value) {
     e->truncated = 1;
     return 0;
   }
-  if (e->len + need > e->cap) {
-    size_t cap = e->cap ? e->cap : 512;
-    char *b;
-    while (cap < e->len + need)
-      cap *= 2;
-    if ((b = realloc(e->buf, cap)) == NULL)
-      return LVPN_ENOMEM;
-    e->buf = b;
-    e->cap = cap;
-  }
+  if (room(&e->buf, &e->cap, e->len + need, 512) != 0)
+    return LVPN_ENOMEM;
   memcpy(e->buf + e->len, name, n);
   e->buf[e->len + n] = '=';
   memcpy(e->buf + e->len + n + 1, value, m + 1);
