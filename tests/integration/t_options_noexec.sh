@@ -170,8 +170,10 @@ else
     exec 3>&-
 fi
 node_check() {
-    ip -n "$IT_NS_C" -o addr show dev lvpnnode | grep -q 'inet 198\.19\.0\.' ||
-        bad "dev-node: lvpnnode has no tunnel address"
+    local addrs # not piped into grep -q: under pipefail an early exit of grep is a SIGPIPE for ip
+    addrs=$(ip -n "$IT_NS_C" -o addr show dev lvpnnode)
+    grep -q 'inet 198\.19\.0\.' <<<"$addrs" ||
+        bad "dev-node: lvpnnode has no tunnel address: $addrs"
     ip netns exec "$IT_NS_C" ping -c 2 -W 2 198.19.0.1 >/dev/null || bad "dev-node: no ping"
 }
 it_client_conf wrap=tls-crypt "extra=dev lvpnnode" "extra=dev-node $node"
