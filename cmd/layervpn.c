@@ -218,7 +218,7 @@ static void on_event(lvpn_client_t *c, lvpn_event_t ev, int err) {
   else if (cli->mgmt != NULL)
     lvpn_mgmt_event(cli->mgmt, ev, err);
   if (ev == LVPN_EVENT_CONNECTED)
-    cli_memtrim(); /* the start-up and handshake code: not needed now */
+    cli_memtrim(0); /* the start-up and handshake code: not needed now */
   if (ev != LVPN_EVENT_STOPPED)
     return;
   cli->err = err;
@@ -759,7 +759,7 @@ int main(int argc, char **argv) {
     usage(stdout);
     return 0;
   }
-  cli_memtrim(); /* what the dynamic linker touched (cmd/memtrim.h) */
+  cli_memtrim(1); /* what the dynamic linker touched (cmd/memtrim.h) */
   cli_crypto_init();
   if (argc >= 2 && strcmp(argv[1], "connect") == 0)
     return cmd_connect(argc - 2, argv + 2);

@@ -1,7 +1,8 @@
 /* cmd/memtrim.c: only clean, read-only, private file mappings are picked
  * from /proc/self/smaps (never one holding an anonymous or swapped page, a
- * writable, shared, locked or anonymous mapping); text it cannot parse
- * picks nothing; trimming the test process itself leaves it working. */
+ * writable, shared, locked or anonymous mapping), and the text of the
+ * tunnel's own libraries is marked hot; text it cannot parse picks
+ * nothing; trimming the test process itself leaves it working. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,28 +58,52 @@ static const char smaps[] =
     /* 10: the executable's read-only data, path with a space: picked */
     BLOCK("55c000000000-55c000004000 r--p 00000000 fe:00 5555    "
           "/opt/my app/layervpn",
-          "12", "0", "0", "0", "rd mr mw me dw");
+          "12", "0", "0", "0", "rd mr mw me dw")
+    /* 11: mbedTLS's crypto text: picked, hot */
+    BLOCK("7f0000070000-7f0000080000 r-xp 00014000 fe:00 80      "
+          "/usr/lib/x86_64-linux-gnu/libmbedcrypto.so.2.28.3",
+          "16", "0", "0", "0", "rd ex mr mw me")
+    /* 12: its read-only data: picked, not hot */
+    BLOCK("7f0000080000-7f0000090000 r--p 00059000 fe:00 80      "
+          "/usr/lib/x86_64-linux-gnu/libmbedcrypto.so.2.28.3",
+          "8", "0", "0", "0", "rd mr mw me")
+    /* 13: a library whose name only starts like libuv's: not hot */
+    BLOCK("7f0000090000-7f00000a0000 r-xp 00002000 fe:00 81      "
+          "/usr/lib/x86_64-linux-gnu/libuvc.so.0.0.6",
+          "4", "0", "0", "0", "rd ex mr mw me")
+    /* 14: ours: hot */
+    BLOCK("7f00000a0000-7f00000b0000 r-xp 0000d000 fe:00 82      "
+          "/usr/local/lib/liblayers.so.0.0.0",
+          "0", "0", "0", "0", "rd ex mr mw me");
+
+static unsigned char hot[16];
 
 static int scan(const char *text, unsigned long *r, size_t max, long *kb) {
   FILE *f = fmemopen((void *)text, strlen(text), "r");
   int n;
   ck_assert_ptr_nonnull(f);
-  n = cli_memtrim_scan(f, r, max, kb);
+  ck_assert_uint_le(max, sizeof(hot));
+  n = cli_memtrim_scan(f, r, hot, max, kb);
   fclose(f);
   return n;
 }
 
 START_TEST(test_memtrim_picks_clean_readonly_file_mappings) {
-  unsigned long r[16];
+  static const unsigned long want[] = {
+      0x7f0000000000ul, 0x7f0000010000ul, 0x7f0000050000ul, 0x7f0000060000ul,
+      0x55c000000000ul, 0x55c000004000ul, 0x7f0000070000ul, 0x7f0000080000ul,
+      0x7f0000080000ul, 0x7f0000090000ul, 0x7f0000090000ul, 0x7f00000a0000ul,
+      0x7f00000a0000ul, 0x7f00000b0000ul};
+  static const unsigned char want_hot[] = {0, 0, 0, 1, 0, 0, 1};
+  unsigned long r[32];
   long kb = -1;
-  ck_assert_int_eq(scan(smaps, r, 8, &kb), 3);
-  ck_assert_uint_eq(r[0], 0x7f0000000000ul);
-  ck_assert_uint_eq(r[1], 0x7f0000010000ul);
-  ck_assert_uint_eq(r[2], 0x7f0000050000ul);
-  ck_assert_uint_eq(r[3], 0x7f0000060000ul);
-  ck_assert_uint_eq(r[4], 0x55c000000000ul);
-  ck_assert_uint_eq(r[5], 0x55c000004000ul);
-  ck_assert_int_eq(kb, 40 + 12);
+  size_t i;
+  ck_assert_int_eq(scan(smaps, r, 16, &kb), 7);
+  for (i = 0; i < FAKE_COUNT(want); i++)
+    ck_assert_msg(r[i] == want[i], "range word %zu", i);
+  for (i = 0; i < FAKE_COUNT(want_hot); i++)
+    ck_assert_msg(hot[i] == want_hot[i], "hot %zu", i);
+  ck_assert_int_eq(kb, 40 + 12 + 16 + 8 + 4);
   /* more eligible mappings than room: nothing rather than a part */
   ck_assert_int_eq(scan(smaps, r, 2, &kb), -1);
 }
@@ -111,14 +136,14 @@ START_TEST(test_memtrim_live_process_keeps_working) {
   char buf[64];
   long kb;
   unsetenv("LVPN_NO_MEMTRIM");
-  kb = cli_memtrim();
+  kb = cli_memtrim(1); /* as at start: hot text populated, the rest trimmed */
   ck_assert_int_ge(kb, 0);
   /* code and read-only data come back from the page cache */
   snprintf(buf, sizeof(buf), "%s %ld", "trimmed", kb);
   ck_assert_int_eq(strncmp(buf, "trimmed ", 8), 0);
-  ck_assert_int_ge(cli_memtrim(), 0); /* a second time (the fd is kept) */
+  ck_assert_int_ge(cli_memtrim(0), 0); /* a second time (the fd is kept) */
   setenv("LVPN_NO_MEMTRIM", "1", 1);
-  ck_assert_int_eq(cli_memtrim(), 0);
+  ck_assert_int_eq(cli_memtrim(1), 0);
   unsetenv("LVPN_NO_MEMTRIM");
 }
 END_TEST
