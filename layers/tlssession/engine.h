@@ -245,6 +245,17 @@ int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
                               const mbedtls_pk_context *pub,
                               int (*rng)(void *, unsigned char *, size_t),
                               void *rng_ctx);
+/** Makes a certificate's EC public key `pk` an ECDSA context whose group
+ * holds a copy of the comb table of G in `from` (our own key's group, after
+ * lvpn__tls_own_key_prepare), so that its verifications do not build the
+ * table again. Only for an ECKEY context of the same curve as `from` with
+ * a table; anything else is left as it is. 0, or an mbedTLS error with
+ * `pk` unchanged. */
+int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
+                            const mbedtls_ecp_group *from);
+/** The group of the conf's own EC key, whose table of G the CA's and the
+ * server's keys get copies of; NULL without an EC key. */
+const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c);
 /** The mbedTLS profile of a LVPN__TLS_PROFILE_* value. */
 void lvpn__tls_cert_profile(int profile, mbedtls_x509_crt_profile *out);
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <mbedtls/base64.h>
+#include <mbedtls/ecdsa.h>
 #include <mbedtls/md.h>
 #include <mbedtls/ssl_internal.h>
 
@@ -310,6 +311,10 @@ START_TEST(test_engine_handshake_ec) {
   ck_assert_str_eq(lvpn__tls_peer_cn(&e.cl), "vpn-server");
   ck_assert_str_eq(lvpn__tls_last_error(&e.cl), "");
   ck_assert_int_eq(e.lc.verify_ok, 2); /* CA and leaf */
+  /* the server's key verified its ServerKeyExchange with our table of G */
+  ck_assert_ptr_nonnull(mbedtls_ssl_get_peer_cert(&e.cl.ssl));
+  ck_assert_int_eq(mbedtls_pk_get_type(&mbedtls_ssl_get_peer_cert(&e.cl.ssl)->pk),
+                   MBEDTLS_PK_ECDSA);
   assert_exports_match(&e);
   /* what scripts will see of the chain (values from the openssl CLI) */
   env_has(lvpn__tls_peer_env(&e.cl), "tls_id_0=O=layervpn test, CN=vpn-server");
@@ -717,9 +722,112 @@ START_TEST(test_engine_ec_key_signs_in_its_group) {
     ck_assert_int_eq(lvpn__tls_conf_init(&conf, &e.p, err, sizeof(err)), 0);
     ck_assert_int_eq(mbedtls_pk_get_type(&conf.key), MBEDTLS_PK_ECDSA);
     ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.key)->grp.T);
+    /* the CA's key verifies with a copy of that table */
+    ck_assert_ptr_eq(lvpn__tls_conf_g_table(&conf),
+                     &mbedtls_pk_ec(conf.key)->grp);
+    ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECDSA);
+    ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.ca.pk)->grp.T);
+    ck_assert_ptr_ne(mbedtls_pk_ec(conf.ca.pk)->grp.T,
+                     mbedtls_pk_ec(conf.key)->grp.T);
+    ck_assert_uint_eq(mbedtls_pk_ec(conf.ca.pk)->grp.T_size,
+                      mbedtls_pk_ec(conf.key)->grp.T_size);
     lvpn__tls_conf_free(&conf);
     env_free(&e);
   }
+}
+END_TEST
+
+/* lvpn__tls_share_g_table(): a certificate's P-256 key given a copy of
+ * the table still verifies what the private key signed, rejects what it
+ * did not, and verifying does not build a table of its own; an RSA key,
+ * another curve, a group with no table and a key already converted are
+ * left as they are. */
+START_TEST(test_engine_share_g_table) {
+  env_t e;
+  mbedtls_pk_context key;
+  mbedtls_x509_crt *crt;
+  mbedtls_ecp_group g384, fresh;
+  mbedtls_ecp_point r;
+  mbedtls_mpi one;
+  const mbedtls_ecp_group *g;
+  const mbedtls_ecp_point *t;
+  fake_pem_t pem;
+  unsigned char hash[32], sig[MBEDTLS_ECDSA_MAX_LEN];
+  size_t sig_len;
+
+  env_params(&e, "client.crt", "client.key");
+  conf_ok(&e);
+  g = lvpn__tls_conf_g_table(&e.conf);
+  ck_assert_ptr_nonnull(g);
+  ck_assert_ptr_nonnull(g->T);
+
+  /* what server.key signs */
+  pem = fake_pem_load("server.key");
+  mbedtls_pk_init(&key);
+  ck_assert_int_eq(mbedtls_pk_parse_key(&key, (const unsigned char *)pem.pem,
+                                        pem.len, NULL, 0),
+                   0);
+  memset(hash, 0x5a, sizeof(hash));
+  ck_assert_int_eq(mbedtls_pk_sign(&key, MBEDTLS_MD_SHA256, hash, sizeof(hash),
+                                   sig, &sig_len, mbedtls_ctr_drbg_random,
+                                   &e.rng.drbg),
+                   0);
+
+  crt = load_crt("server.crt");
+  ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_ECKEY);
+  ck_assert_int_eq(lvpn__tls_share_g_table(&crt->pk, g), 0);
+  ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_ECDSA);
+  t = mbedtls_pk_ec(crt->pk)->grp.T;
+  ck_assert_ptr_nonnull(t);
+  ck_assert_ptr_ne(t, g->T);
+  ck_assert_uint_eq(mbedtls_pk_ec(crt->pk)->grp.T_size, g->T_size);
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash,
+                                     sizeof(hash), sig, sig_len),
+                   0);
+  ck_assert_ptr_eq(mbedtls_pk_ec(crt->pk)->grp.T, t); /* not rebuilt */
+  hash[0] ^= 1;
+  ck_assert_int_ne(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash,
+                                     sizeof(hash), sig, sig_len),
+                   0);
+  hash[0] ^= 1;
+  /* converted already: left alone */
+  ck_assert_int_eq(lvpn__tls_share_g_table(&crt->pk, g), 0);
+  ck_assert_ptr_eq(mbedtls_pk_ec(crt->pk)->grp.T, t);
+  mbedtls_x509_crt_free(crt);
+
+  /* another curve (a P-384 group with its table), no table, RSA */
+  mbedtls_ecp_group_init(&g384);
+  mbedtls_ecp_group_init(&fresh);
+  mbedtls_ecp_point_init(&r);
+  mbedtls_mpi_init(&one);
+  ck_assert_int_eq(mbedtls_ecp_group_load(&g384, MBEDTLS_ECP_DP_SECP384R1), 0);
+  ck_assert_int_eq(mbedtls_ecp_group_load(&fresh, MBEDTLS_ECP_DP_SECP256R1), 0);
+  ck_assert_int_eq(mbedtls_mpi_lset(&one, 1), 0);
+  ck_assert_int_eq(mbedtls_ecp_mul(&g384, &r, &one, &g384.G,
+                                   mbedtls_ctr_drbg_random, &e.rng.drbg),
+                   0);
+  ck_assert_ptr_nonnull(g384.T);
+  crt = load_crt("server.crt");
+  ck_assert_int_eq(lvpn__tls_share_g_table(&crt->pk, &g384), 0);
+  ck_assert_int_eq(lvpn__tls_share_g_table(&crt->pk, &fresh), 0);
+  ck_assert_int_eq(lvpn__tls_share_g_table(&crt->pk, NULL), 0);
+  ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_ECKEY);
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash,
+                                     sizeof(hash), sig, sig_len),
+                   0);
+  mbedtls_x509_crt_free(crt);
+  crt = load_crt("client-rsa.crt");
+  ck_assert_int_eq(lvpn__tls_share_g_table(&crt->pk, g), 0);
+  ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_RSA);
+  mbedtls_x509_crt_free(crt);
+
+  mbedtls_mpi_free(&one);
+  mbedtls_ecp_point_free(&r);
+  mbedtls_ecp_group_free(&fresh);
+  mbedtls_ecp_group_free(&g384);
+  mbedtls_pk_free(&key);
+  free(pem.pem);
+  env_free(&e);
 }
 END_TEST
 
@@ -1174,6 +1282,7 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_server_rejects_client_cert, test_engine_bad_pem,
                test_engine_key_cert_mismatch,
                test_engine_ec_key_signs_in_its_group,
+               test_engine_share_g_table,
                test_engine_tls_cipher_and_version,
                test_engine_conf_shared_by_sessions,
                test_engine_conf_shared_between_owners,
