@@ -701,6 +701,7 @@ void lvpn__client_inside_up(lvpn_client_t *c) {
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
             "Initialization Sequence Completed");
+  lvpn__networkio_gro_on(&c->net); /* bulk data can come from now on */
   LVPN__TRACE(&c->trace, "client", "connected", "after_ms=%llu",
               (unsigned long long)(uv_now(c->loop) - c->start_ms));
   lvpn__client_event(c, LVPN_EVENT_CONNECTED, 0);

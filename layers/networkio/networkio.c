@@ -114,6 +114,7 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
   if (lvpn__networkio_proxy_init(n, o) != 0)
     return LVPN_EINVAL;
   n->passtos = o->passtos;
+  n->gro_later = o->gro_later;
   n->mark = o->mark;
   n->mtu_disc = o->mtu_disc_set ? o->mtu_disc : -1;
   if (o->bind_dev != NULL)
@@ -346,6 +347,10 @@ static void udp_send(lvpn__networkio_t *n, lvpn__pbuf_t *p) {
   LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP send: %s",
             uv_strerror(err));
   lvpn__layer_drop(&n->base, p);
+}
+
+void lvpn__networkio_gro_on(lvpn__networkio_t *n) {
+  lvpn__udpbatch_gro_on(n);
 }
 
 int lvpn__networkio_udp_open(lvpn__networkio_t *n) {

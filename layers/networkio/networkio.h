@@ -86,6 +86,9 @@ typedef struct lvpn__networkio_opts_s {
   uint32_t mark;
   const char *bind_dev;
   int mtu_disc_set, mtu_disc;
+  /* UDP GRO (udpbatch) from lvpn__networkio_gro_on() instead of from the
+   * socket's open: the client turns it on once the tunnel is up. */
+  int gro_later;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -129,6 +132,7 @@ struct lvpn__networkio_s {
   uint64_t timeout_ms; /* from connect_timeout; tests may lower it */
   void (*on_ready)(lvpn__networkio_t *n);
   int passtos;
+  int gro_later;
   uint32_t mark;
   char bind_dev[16];
   int mtu_disc;
@@ -215,6 +219,12 @@ static inline int lvpn__net_proto_is_tcp(lvpn__net_proto_t proto) {
 /* float: a packet marked `float_gen` authenticated above: if that is still
  * the current candidate address, the server is there now. */
 void lvpn__networkio_float(lvpn__networkio_t *n, uint8_t float_gen);
+/* Turns UDP GRO on (opts.gro_later), if this link reads through udpbatch
+ * and its socket is open; once: later calls do nothing. The first socket
+ * on a host to ask for it costs about 0.6 ms here: the kernel enables its
+ * UDP encapsulation static key, patching its code, so a start does it
+ * after the handshake, when bulk data can begin. */
+void lvpn__networkio_gro_on(lvpn__networkio_t *n);
 
 /* Whether two addresses (family, address, port) are the same. */
 int lvpn__net_same_addr(const struct sockaddr *a,

@@ -167,28 +167,42 @@ static int fd_of(lvpn__networkio_t *n) {
 
 int lvpn__udpbatch_open(lvpn__networkio_t *n) {
   lvpn__udpbatch_t *b = &n->batch;
-  int fd = fd_of(n), one = 1, err;
+  int fd = fd_of(n), err;
 
   if (fd < 0)
     return UV_EBADF;
   b->rxbuf = rx_scratch_take();
   if (b->rxbuf == NULL)
     return UV_ENOMEM;
-  b->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
-  if (!b->gro)
-    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
-              "UDP GRO not available: %s", strerror(errno));
   err = uv_poll_init(n->base.loop, &b->poll, fd);
   if (err != 0)
     return err;
   b->poll_inited = 1;
+  if (!n->gro_later)
+    lvpn__udpbatch_gro_on(n);
   err = uv_poll_start(&b->poll, UV_READABLE, poll_cb);
   if (err == 0)
     LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
               "UDP offload: GSO send (until refused), GRO receive %s, "
               "receive hold %u us",
-              b->gro ? "on" : "off", b->hold_us);
+              n->gro_later ? "once the tunnel is up"
+              : b->gro     ? "on"
+                           : "off",
+              b->hold_us);
   return err;
+}
+
+void lvpn__udpbatch_gro_on(lvpn__networkio_t *n) {
+  lvpn__udpbatch_t *b = &n->batch;
+  int fd = fd_of(n), one = 1;
+
+  if (!b->on || !b->poll_inited || b->gro_asked || fd < 0)
+    return;
+  b->gro_asked = 1;
+  b->gro = setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+  if (!b->gro)
+    LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+              "UDP GRO not available: %s", strerror(errno));
 }
 
 static lvpn__pbuf_t *ring_at(lvpn__udpbatch_t *b, unsigned i) {

@@ -70,6 +70,7 @@ typedef struct lvpn__udpbatch_s {
   size_t gso_seg_max; /* longest segment GSO takes (lowered by EINVAL) */
   int gso_logged;     /* the first refusal was logged */
   int gro;            /* UDP_GRO was accepted by the socket */
+  int gro_asked;      /* UDP_GRO was asked for (accepted or not) */
   int poll_inited;    /* `poll` exists (from open on) */
   int want_write;     /* EAGAIN: waiting for UV_WRITABLE */
   uv_poll_t poll;
@@ -135,9 +136,11 @@ long lvpn__udpbatch_hold_us(const char *env);
 int lvpn__udpbatch_wanted(const lvpn__networkio_t *n);
 /* Once at init (no I/O); hold_us from lvpn__udpbatch_hold_us (0: off). */
 void lvpn__udpbatch_init(lvpn__networkio_t *n, unsigned hold_us);
-/* After the uv_udp_t is bound: enables GRO and starts the poll handle.
- * Returns 0 or a libuv error. */
+/* After the uv_udp_t is bound: starts the poll handle and enables GRO
+ * (unless n->gro_later). Returns 0 or a libuv error. */
 int lvpn__udpbatch_open(lvpn__networkio_t *n);
+/* Enables GRO on the open socket; once. */
+void lvpn__udpbatch_gro_on(lvpn__networkio_t *n);
 /* Takes ownership of p (already traced): queued for the end of the turn. */
 void lvpn__udpbatch_send(lvpn__networkio_t *n, lvpn__pbuf_t *p);
 void lvpn__udpbatch_stop(lvpn__networkio_t *n);

@@ -40,6 +40,8 @@ typedef struct {
   int srv_gso_have;
   int srv_gso_sent;       /* GSO sends that went out as one send */
   size_t srv_gso_off, srv_gso_lens[16];
+  int gro_later;          /* build() with gro_later; on_ready turns it on */
+  int gro_off_at_ready;   /* GRO was not asked for before that */
   int gro_mixed;          /* groups of srv_gso_n: two of 1200 bytes, two of
                              300, ...; each group's last one 77 bytes */
   uint8_t srv_gso_buf[16 * 1500];
@@ -376,6 +378,11 @@ static void on_ready(lvpn__networkio_t *n) {
   int i;
   ck_assert_ptr_eq(n, &T.net);
   T.ready_calls++;
+  if (T.gro_later) {
+    T.gro_off_at_ready = !T.net.batch.gro_asked && !T.net.batch.gro;
+    lvpn__networkio_gro_on(n);
+    lvpn__networkio_gro_on(n); /* once */
+  }
   if (T.mark != 0 || T.bind_dev != NULL || T.disc_set)
     read_sockopts();
   for (i = 0; i < T.ready_burst; i++)
@@ -394,11 +401,12 @@ static void on_down(lvpn__workers_t *w, int err) {
 static void build(const char *host, lvpn__net_proto_t proto) {
   lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready,
                               NULL, 0,    NULL,   0, T.floating, NULL, 0,
-                              0,    NULL, 0,      0};
+                              0,    NULL, 0,      0, 0};
   o.mark = T.mark;
   o.bind_dev = T.bind_dev;
   o.mtu_disc_set = T.disc_set;
   o.mtu_disc = T.disc;
+  o.gro_later = T.gro_later;
 
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
                    0);
@@ -576,6 +584,22 @@ START_TEST(test_networkio_udp_offload_gro_read_split_in_order) {
 }
 END_TEST
 
+/* gro_later (what the client asks for): the socket opens without GRO, and
+ * coalesced reads come once lvpn__networkio_gro_on() turned it on. */
+START_TEST(test_networkio_udp_offload_gro_later) {
+  T.fixed_len = 1200;
+  T.srv_gso_n = 10;
+  T.gro_later = 1;
+  round_trip("127.0.0.1", LVPN__NET_UDP, 10);
+  ck_assert(T.gro_off_at_ready);
+  ck_assert(T.net.batch.gro_asked);
+  assert_log("GRO receive once the tunnel is up");
+  if (T.srv_gso_sent && T.net.batch.gro) /* else nothing was coalesced */
+    ck_assert_uint_eq(T.net.batch.gro_datagrams, 10);
+  ck_assert_uint_eq(T.net.stats.rx_bytes, 10 * 1200);
+}
+END_TEST
+
 /* Coalesced reads of changing shape: two groups of 1200-byte datagrams,
  * two of 300-byte ones, two of 1200, each group ending with a 77-byte one
  * (the short last segment of a GRO read). Every datagram goes up whole, in
@@ -693,7 +717,7 @@ END_TEST
 START_TEST(test_networkio_udp_hold_setting_checked_at_init) {
   const lvpn__networkio_opts_t o = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
                                     NULL, NULL, 0, NULL, 0, 0, NULL, 0,
-                                    0, NULL, 0, 0};
+                                    0, NULL, 0, 0, 0};
 
   setenv("LVPN_UDP_RX_HOLD_US", "lots", 1);
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
@@ -1096,7 +1120,7 @@ START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
   static char longhost[LVPN__NETWORKIO_HOST_MAX + 2];
   const lvpn__networkio_opts_t ok = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
                                      NULL, NULL, 0, NULL, 0, 0, NULL, 0,
-                                     0, NULL, 0, 0};
+                                     0, NULL, 0, 0, 0};
   lvpn__networkio_opts_t bad[5];
   int i;
 
@@ -1188,6 +1212,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100_without_offload,
                test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
                test_networkio_udp_offload_gro_read_split_in_order,
+    test_networkio_udp_offload_gro_later,
                test_networkio_udp_offload_gro_mixed_sizes_short_last,
                test_networkio_udp_hold_batches_a_stream_and_loses_nothing,
                test_networkio_udp_hold_setting_checked_at_init,
