@@ -18,6 +18,7 @@
 #include <mbedtls/pk.h>
 #include <mbedtls/platform.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/ssl_ciphersuites.h>
 
 #include "layervpn.h"
 #include "lib/bytes.h"
@@ -242,7 +243,9 @@ const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c) {
  * ServerKeyExchange: with our key's table of G when the curve is the same
  * (lvpn__tls_share_g_table). Only a curve of the conf's list: mbedTLS
  * rejects the certificate's key otherwise, by a check that looks for an
- * ECKEY context. Best effort: without the table mbedTLS builds its own. */
+ * ECKEY context; and not when a static ECDH suite (tls-cipher) may be
+ * chosen: that key exchange wants an ECKEY context too. Best effort:
+ * without the table mbedTLS builds its own. */
 static void share_g_table_with_peer(const lvpn__tls_conf_t *c,
                                     mbedtls_x509_crt *crt) {
   const mbedtls_ecp_group *g = lvpn__tls_conf_g_table(c);
@@ -250,6 +253,13 @@ static void share_g_table_with_peer(const lvpn__tls_conf_t *c,
 
   if (g == NULL || mbedtls_pk_get_type(&crt->pk) != MBEDTLS_PK_ECKEY)
     return;
+  for (i = 0; c->suites[i] != 0; i++) {
+    const mbedtls_ssl_ciphersuite_t *cs =
+        mbedtls_ssl_ciphersuite_from_id(c->suites[i]);
+    if (cs == NULL || cs->key_exchange == MBEDTLS_KEY_EXCHANGE_ECDH_ECDSA ||
+        cs->key_exchange == MBEDTLS_KEY_EXCHANGE_ECDH_RSA)
+      return;
+  }
   for (i = 0; c->curves[i] != MBEDTLS_ECP_DP_NONE; i++)
     if (c->curves[i] == mbedtls_pk_ec(crt->pk)->grp.id) {
       (void)lvpn__tls_share_g_table(&crt->pk, g);

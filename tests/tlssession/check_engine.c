@@ -828,6 +828,18 @@ START_TEST(test_engine_share_g_table) {
   mbedtls_pk_free(&key);
   free(pem.pem);
   env_free(&e);
+
+  /* a static ECDH suite among ours: the server's key stays an ECKEY
+   * context (that key exchange wants one), and the handshake works */
+  env_params(&e, "client.crt", "client.key");
+  e.p.tls_cipher = "TLS-ECDH-ECDSA-WITH-AES-128-GCM-SHA256:"
+                   "TLS-ECDHE-ECDSA-WITH-AES-128-GCM-SHA256";
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert_ptr_nonnull(mbedtls_ssl_get_peer_cert(&e.cl.ssl));
+  ck_assert_int_eq(
+      mbedtls_pk_get_type(&mbedtls_ssl_get_peer_cert(&e.cl.ssl)->pk),
+      MBEDTLS_PK_ECKEY);
+  env_free(&e);
 }
 END_TEST
 
