@@ -418,9 +418,16 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   if (ret == 0)
     ret = build_suites(c, p->tls_cipher, p->log, err, errlen);
   if (ret == 0 && lvpn__tls_conf_g_table(c) != NULL) {
-    /* the CA keys verify with our key's table of G (best effort) */
+    /* the CA keys verify with our key's table of G (best effort); not a
+     * bundle's: a copy for each of a hundred CAs costs more than the one
+     * table it may save */
     mbedtls_x509_crt *crt;
+    int n_ca = 0;
     for (crt = &c->ca; crt != NULL && crt->raw.p != NULL; crt = crt->next)
+      n_ca++;
+    for (crt = &c->ca; n_ca <= LVPN__TLS_SHARE_MAX_CA && crt != NULL &&
+                       crt->raw.p != NULL;
+         crt = crt->next)
       (void)lvpn__tls_share_g_table(&crt->pk, lvpn__tls_conf_g_table(c));
   }
   if (ret != 0) {

@@ -253,6 +253,10 @@ int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
  * `pk` unchanged. */
 int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
                             const mbedtls_ecp_group *from);
+/** The CA keys get a copy of the table only when 'ca' holds at most this
+ * many certificates: a copy is about 3 kB and 20 us, and a bundle's CA is
+ * one of many. */
+#define LVPN__TLS_SHARE_MAX_CA 8
 /** The group of the conf's own EC key, whose table of G the CA's and the
  * server's keys get copies of; NULL without an EC key. */
 const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c);

@@ -754,6 +754,7 @@ START_TEST(test_engine_share_g_table) {
   fake_pem_t pem;
   unsigned char hash[32], sig[MBEDTLS_ECDSA_MAX_LEN];
   size_t sig_len;
+  int n;
 
   env_params(&e, "client.crt", "client.key");
   conf_ok(&e);
@@ -840,6 +841,28 @@ START_TEST(test_engine_share_g_table) {
       mbedtls_pk_get_type(&mbedtls_ssl_get_peer_cert(&e.cl.ssl)->pk),
       MBEDTLS_PK_ECKEY);
   env_free(&e);
+
+  /* 'ca' with up to LVPN__TLS_SHARE_MAX_CA certificates: their keys get a
+   * copy; a larger bundle: none does */
+  for (n = LVPN__TLS_SHARE_MAX_CA; n <= LVPN__TLS_SHARE_MAX_CA + 1; n++) {
+    size_t pem_len, k;
+    char *bundle;
+    env_params(&e, "client.crt", "client.key");
+    pem_len = e.ca.len - 1; /* without the NUL */
+    bundle = malloc(pem_len * (size_t)n + 1);
+    ck_assert_ptr_nonnull(bundle);
+    for (k = 0; k < (size_t)n; k++)
+      memcpy(bundle + k * pem_len, e.ca.pem, pem_len);
+    bundle[pem_len * (size_t)n] = '\0';
+    e.p.ca_pem = bundle;
+    e.p.ca_len = pem_len * (size_t)n + 1;
+    conf_ok(&e);
+    ck_assert_int_eq(mbedtls_pk_get_type(&e.conf.ca.pk),
+                     n <= LVPN__TLS_SHARE_MAX_CA ? MBEDTLS_PK_ECDSA
+                                                 : MBEDTLS_PK_ECKEY);
+    env_free(&e);
+    free(bundle);
+  }
 }
 END_TEST
 
