@@ -353,6 +353,20 @@ int lvpn__tls_cert_error(lvpn__tls_session_t *s) {
   return code;
 }
 
+/* `*e`: a new ECDSA context holding a copy of the EC key `src` (a fresh
+ * group, no table); initialized even when this fails (free it then). An
+ * ECDSA context signs and verifies in its own group, keeping its table of
+ * G, where an ECKEY one copies the group each time. */
+static int ecdsa_context_of(mbedtls_pk_context *e,
+                            const mbedtls_pk_context *src) {
+  int ret;
+  mbedtls_pk_init(e);
+  ret = mbedtls_pk_setup(e, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
+  if (ret == 0)
+    ret = mbedtls_ecdsa_from_keypair(mbedtls_pk_ec(*e), mbedtls_pk_ec(*src));
+  return ret;
+}
+
 /* A certificate's EC key verifies one signature per handshake (the CA's:
  * the server's certificate; the server's: its ServerKeyExchange), and
  * mbedTLS 2.28 verifies with an ECKEY context in a fresh copy of its group,
@@ -374,11 +388,8 @@ int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
       mbedtls_pk_get_type(pk) != MBEDTLS_PK_ECKEY ||
       mbedtls_pk_ec(*pk)->grp.id != from->id)
     return 0;
-  mbedtls_pk_init(&e);
-  ret = mbedtls_pk_setup(&e, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
+  ret = ecdsa_context_of(&e, pk);
   k = ret == 0 ? mbedtls_pk_ec(e) : NULL;
-  if (ret == 0)
-    ret = mbedtls_ecdsa_from_keypair(k, mbedtls_pk_ec(*pk));
   if (ret == 0 && k->grp.T != NULL)
     ret = MBEDTLS_ERR_ECP_BAD_INPUT_DATA; /* not a fresh group: leave it */
   if (ret == 0) {
@@ -428,12 +439,9 @@ int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
   if (mbedtls_pk_ec(*pub)->grp.id == MBEDTLS_ECP_DP_NONE ||
       mbedtls_pk_ec(*pub)->grp.id != mbedtls_pk_ec(*key)->grp.id)
     return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
-  mbedtls_pk_init(&e);
   mbedtls_ecp_point_init(&t);
-  ret = mbedtls_pk_setup(&e, mbedtls_pk_info_from_type(MBEDTLS_PK_ECDSA));
+  ret = ecdsa_context_of(&e, key);
   k = ret == 0 ? mbedtls_pk_ec(e) : NULL;
-  if (ret == 0)
-    ret = mbedtls_ecdsa_from_keypair(k, mbedtls_pk_ec(*key));
   if (ret == 0)
     ret = mbedtls_ecp_check_privkey(&k->grp, &k->d);
   /* no `rng` (a shared conf has none): mbedTLS's internal blinding RNG,
