@@ -404,8 +404,8 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
     if (ret == 0)
       ret = parse_key(&c->key, p->key_pem, p->key_len, p->key_password, err,
                       errlen);
-    if (ret == 0 && (ret = lvpn__tls_own_key_prepare(&c->key, &c->cert.pk,
-                                                     p->rng, p->rng_ctx)) != 0) {
+    if (ret == 0 &&
+        (ret = lvpn__tls_own_key_prepare(&c->key, &c->cert.pk)) != 0) {
       mbed_text(ret, text, sizeof(text));
       ret = fail(err, errlen, LVPN_EKEYFILE, "'key' does not match 'cert': %s",
                  text);
@@ -417,19 +417,7 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
   }
   if (ret == 0)
     ret = build_suites(c, p->tls_cipher, p->log, err, errlen);
-  if (ret == 0 && lvpn__tls_conf_g_table(c) != NULL) {
-    /* the CA keys verify with our key's table of G (best effort); not a
-     * bundle's: a copy for each of a hundred CAs costs more than the one
-     * table it may save */
-    mbedtls_x509_crt *crt;
-    int n_ca = 0;
-    for (crt = &c->ca; crt != NULL && crt->raw.p != NULL; crt = crt->next)
-      n_ca++;
-    for (crt = &c->ca; n_ca <= LVPN__TLS_SHARE_MAX_CA && crt != NULL &&
-                       crt->raw.p != NULL;
-         crt = crt->next)
-      (void)lvpn__tls_share_g_table(&crt->pk, lvpn__tls_conf_g_table(c));
-  }
+  c->warm_pending = ret == 0;
   if (ret != 0) {
     lvpn__tls_conf_free(c);
     return ret;
@@ -603,6 +591,34 @@ static void tls_trim_buffers(lvpn__tls_session_t *s) {
   release_record_buffers(ssl);
 }
 
+int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen) {
+  static const char bad_key[] =
+      "'key' does not match 'cert': the key file's private key is not the "
+      "one of the public key it holds (a damaged key file?)";
+  mbedtls_x509_crt *crt;
+  int ret, n_ca = 0;
+
+  if (!c->warm_pending)
+    return c->key_err != 0 ? fail(err, errlen, c->key_err, "%s", bad_key) : 0;
+  c->warm_pending = 0;
+  ret = lvpn__tls_own_key_warm(&c->key, c->rng, c->rng_ctx);
+  if (ret == MBEDTLS_ERR_PK_BAD_INPUT_DATA)
+    return c->key_err = fail(err, errlen, LVPN_EKEYFILE, "%s", bad_key);
+  /* out of memory: no table now; mbedTLS builds one when it signs */
+  if (ret != 0 || lvpn__tls_conf_g_table(c) == NULL)
+    return 0;
+  /* the CA keys verify with our key's table of G (best effort); not a
+   * bundle's: a copy for each of a hundred CAs costs more than the one
+   * table it may save */
+  for (crt = &c->ca; crt != NULL && crt->raw.p != NULL; crt = crt->next)
+    n_ca++;
+  for (crt = &c->ca;
+       n_ca <= LVPN__TLS_SHARE_MAX_CA && crt != NULL && crt->raw.p != NULL;
+       crt = crt->next)
+    (void)lvpn__tls_share_g_table(&crt->pk, lvpn__tls_conf_g_table(c));
+  return 0;
+}
+
 /* ---- session ---- */
 
 int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
@@ -610,6 +626,8 @@ int lvpn__tls_init(lvpn__tls_session_t *s, lvpn__tls_conf_t *conf) {
 
   if (s == NULL || conf == NULL)
     return LVPN_EINVAL;
+  if (conf->key_err != 0) /* lvpn__tls_conf_warm() found the key damaged */
+    return conf->key_err;
   memset(s, 0, sizeof(*s));
   mbedtls_ssl_init(&s->ssl);
   lvpn__certenv_init(&s->certenv);
@@ -736,6 +754,66 @@ int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
   s->err = ret < 0 ? tls_error(s, "TLS write failed", ret) : LVPN_ETLS;
   if (ret >= 0)
     snprintf(s->errmsg, sizeof(s->errmsg), "TLS write split a record");
+  return s->err;
+}
+
+int lvpn__tls_false_start_ok(const lvpn__tls_session_t *s) {
+  const mbedtls_ssl_context *ssl;
+  const mbedtls_ssl_ciphersuite_t *cs;
+  const mbedtls_cipher_info_t *ci;
+
+  if (s == NULL || s->err != 0 || s->done)
+    return 0;
+  ssl = &s->ssl;
+  /* our Finished went out (a resumed handshake has the server's first) */
+  if (ssl->state != MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC ||
+      ssl->handshake == NULL || ssl->handshake->resume ||
+      ssl->transform_out == NULL || ssl->minor_ver != MBEDTLS_SSL_MINOR_VERSION_3)
+    return 0;
+  cs = ssl->handshake->ciphersuite_info;
+  if (cs == NULL || (cs->key_exchange != MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA &&
+                     cs->key_exchange != MBEDTLS_KEY_EXCHANGE_ECDHE_RSA))
+    return 0;
+  ci = mbedtls_cipher_info_from_type(cs->cipher);
+  if (ci == NULL || ci->key_bitlen < 128 ||
+      (ci->mode != MBEDTLS_MODE_GCM && ci->mode != MBEDTLS_MODE_CCM &&
+       ci->mode != MBEDTLS_MODE_CHACHAPOLY))
+    return 0;
+  return ssl->handshake->ecdh_ctx.grp.pbits >= 255;
+}
+
+int lvpn__tls_write_early(lvpn__tls_session_t *s, const uint8_t *plain,
+                          size_t len) {
+  mbedtls_ssl_context *ssl;
+  lvpn__tls_session_t *prev;
+  int ret;
+
+  if (s == NULL || (plain == NULL && len > 0))
+    return LVPN_EINVAL;
+  if (s->err != 0)
+    return s->err;
+  if (!lvpn__tls_false_start_ok(s))
+    return LVPN_ESTATE;
+  ssl = &s->ssl;
+  if (len > LVPN__TLS_MAX_RECORD || (ret = mbedtls_ssl_get_max_out_record_payload(
+                                         ssl)) < 0 || len > (size_t)ret)
+    return LVPN_ETOOBIG;
+  if (len == 0)
+    return 0;
+  /* what mbedtls_ssl_write() does once the handshake is over: mbedTLS 2.28
+   * has no False Start of its own, and its write would wait for the
+   * server's Finished */
+  prev = tls_active;
+  tls_active = s;
+  ssl->out_msgtype = MBEDTLS_SSL_MSG_APPLICATION_DATA;
+  ssl->out_msglen = len;
+  memcpy(ssl->out_msg, plain, len);
+  ret = mbedtls_ssl_write_record(ssl, 1 /* flush */);
+  mbedtls_platform_zeroize(ssl->out_msg, len);
+  tls_active = prev;
+  if (ret == 0)
+    return 0;
+  s->err = tls_error(s, "TLS write failed", ret);
   return s->err;
 }
 

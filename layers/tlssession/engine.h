@@ -118,6 +118,9 @@ typedef struct lvpn__tls_conf_s {
   uint8_t hashes[LVPN__TLS_MAX_HASHES][32];
   int n_hashes, hash_len, hash_depth;
   int no_ca; /* peer-fingerprint without 'ca': trust comes from the hash */
+  /* lvpn__tls_conf_warm(): 1 until it ran; key_err: its verdict (an LVPN_*
+   * error when the key failed it; sessions of the conf then fail) */
+  int warm_pending, key_err;
   int verify_x509_type;
   char verify_x509_name[256];
   /* defaults of the sessions (NULL in a shared conf) */
@@ -164,6 +167,13 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
                         char *err, size_t errlen);
 /** Free a conf. Every session made from it must be freed first. */
 void lvpn__tls_conf_free(lvpn__tls_conf_t *c);
+/** The start-up work a conf leaves for a wait on the network, run once
+ * (later calls return the first verdict): the check of an EC key that
+ * builds its table of G (lvpn__tls_own_key_warm), then copies of that table
+ * for the CA keys. Sessions are right without it, only slower. 0, or
+ * LVPN_EKEYFILE with the reason in `err` ('key' does not match 'cert');
+ * lvpn__tls_init() then fails with that error too. */
+int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen);
 
 /** Prepare one TLS session (one key_id) on a conf, with the conf's default
  * random generator and logger. No output yet: the ClientHello is produced
@@ -199,6 +209,18 @@ size_t lvpn__tls_take_output(lvpn__tls_session_t *s, uint8_t *buf, size_t max);
  * ciphertext goes to the pending output). Returns 0, LVPN_ESTATE before the
  * handshake finished, LVPN_ETOOBIG, or LVPN_ETLS. */
 int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len);
+/** TLS False Start (RFC 7918): true once our Finished is sent and only the
+ * server's ChangeCipherSpec and Finished are missing, in a full handshake
+ * whose suite makes early application data safe: ECDHE on a curve of at
+ * least 255 bits, an AEAD cipher of at least 128 bits. The server is
+ * authenticated by then (its chain and its signature of the ECDHE share);
+ * what its Finished adds is the proof that nobody changed our hello. */
+int lvpn__tls_false_start_ok(const lvpn__tls_session_t *s);
+/** lvpn__tls_write() before the server's Finished, when
+ * lvpn__tls_false_start_ok(): one record with the session's new keys, the
+ * server reading it right after our Finished. Same returns. */
+int lvpn__tls_write_early(lvpn__tls_session_t *s, const uint8_t *plain,
+                          size_t len);
 /** Decrypt buffered input: returns the number of plaintext bytes (at most
  * one record's worth; a record bigger than `max` is returned over several
  * calls), 0 when no complete record is buffered, or a negative error
@@ -236,15 +258,19 @@ int lvpn__tls_cert_error(lvpn__tls_session_t *s);
 /** First CN of the subject into `out` ("" if none). */
 void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max);
 /** 0 when `key` is the private key of `pub` (a certificate's public key),
- * else an mbedTLS error. An EC key is checked (d·G == Q; blinded with `rng`,
- * or mbedTLS's internal RNG when it is NULL) and replaced by an ECDSA
- * context of the same key that keeps the table of G the check built, for
- * the handshakes' signatures; other keys: mbedtls_pk_check_pair(), `key`
- * unchanged. */
+ * else an mbedTLS error. An EC key is paired by its public key and the
+ * range of its private one, and replaced by an ECDSA context of the same
+ * key, which keeps the table of G its first d·G builds, for the
+ * handshakes' signatures; lvpn__tls_own_key_warm() completes the check.
+ * Other keys: mbedtls_pk_check_pair(), `key` unchanged. */
 int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
-                              const mbedtls_pk_context *pub,
-                              int (*rng)(void *, unsigned char *, size_t),
-                              void *rng_ctx);
+                              const mbedtls_pk_context *pub);
+/** The rest of an EC key's check, d·G == Q (blinded with `rng`, or
+ * mbedTLS's internal RNG when it is NULL), which builds the table of G of
+ * the key's group: 0, or an mbedTLS error. 0 for other keys. */
+int lvpn__tls_own_key_warm(mbedtls_pk_context *key,
+                           int (*rng)(void *, unsigned char *, size_t),
+                           void *rng_ctx);
 /** Makes a certificate's EC public key `pk` an ECDSA context whose group
  * holds a copy of the comb table of G in `from` (our own key's group, after
  * lvpn__tls_own_key_prepare), so that its verifications do not build the

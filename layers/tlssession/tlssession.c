@@ -369,7 +369,11 @@ static void tlss_on_ctlmsg(void *ud, const char *msg, size_t len) {
   }
 }
 
-static int tlss_send_km2(lvpn__tlssession_t *t) {
+/* Our key-method-2 message: after the handshake, or `early`, with our
+ * Finished (TLS False Start), saving the server a round trip: OpenVPN's
+ * server reads it as soon as its own Finished is out, as it does from a
+ * TLS 1.3 client. */
+static int tlss_send_km2(lvpn__tlssession_t *t, int early) {
   uint8_t buf[2048];
   size_t len = 0;
   int err;
@@ -379,15 +383,17 @@ static int tlss_send_km2(lvpn__tlssession_t *t) {
               "auth-nocache: the password was forgotten after its first use; "
               "sending none (the server must accept the session without it)");
   err = lvpn__km2_build(buf, sizeof(buf), &len, &t->km2);
+  if (err == 0 && early)
+    err = lvpn__tls_write_early(&t->tls, buf, len);
   if (err == 0)
-    err = tlss_write_record(t, buf, len);
+    err = early ? tlss_flush_output(t) : tlss_write_record(t, buf, len);
   mbedtls_platform_zeroize(buf, sizeof(buf));
   LVPN__TRACE(t->base.trace, t->base.name, "key_method_2_out",
               "key_id=%u bytes=%zu options=%s peer_info=%s username=%s "
-              "password=%s",
+              "password=%s false_start=%d",
               t->key_id, len, t->km2.options, t->km2.peer_info,
               t->km2.username ? "present" : "absent",
-              t->km2.password ? "present" : "absent");
+              t->km2.password ? "present" : "absent", early);
   LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_SENT_KEY);
   if (err == 0 && lvpn__km2_forget_password(&t->km2))
     LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
@@ -509,6 +515,44 @@ static void tlss_keylog(lvpn__tlssession_t *t) {
   mbedtls_platform_zeroize(ms, sizeof(ms));
 }
 
+/* The waits of the first handshake on the server: what the client and the
+ * conf left for them (lvpn__tlssession_cbs_t.on_wait). A timer of 0 ms
+ * runs in the next turn of the loop, after the layers below sent what this
+ * turn produced, and before the server's answer is handled. */
+static void tlss_wait_cb(uv_timer_t *h) {
+  lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, wait_timer);
+  char err[256];
+  int rc;
+
+  if (t->state != LVPN__TLSS_HANDSHAKE || !lvpn__layer_running(&t->base))
+    return;
+  LVPN__TRACE(t->base.trace, t->base.name, "wait", "stage=%d", t->wait_stage);
+  if (t->wait_stage == 1 && (rc = lvpn__tls_conf_warm(t->conf, err,
+                                                      sizeof(err))) != 0) {
+    LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "%s", err);
+    LVPN__TRACE(t->base.trace, t->base.name, "error", "what=%s error=%s",
+                "key check", lvpn_err_name(rc));
+    lvpn__layer_fail(&t->base, rc);
+    return;
+  }
+  if (t->cbs.on_wait != NULL)
+    t->cbs.on_wait(t, t->wait_stage);
+}
+
+static void tlss_arm_wait(lvpn__tlssession_t *t) {
+  int st = t->tls.ssl.state, stage;
+
+  if (t->reneg)
+    return;
+  stage = st == MBEDTLS_SSL_SERVER_HELLO                 ? 1
+          : st == MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC ? 2
+                                                          : 0;
+  if (stage > t->wait_stage) {
+    t->wait_stage = stage;
+    uv_timer_start(&t->wait_timer, tlss_wait_cb, 0, 0);
+  }
+}
+
 /* Drives the engine after new input. */
 static void tlss_pump(lvpn__tlssession_t *t) {
   int err;
@@ -530,8 +574,17 @@ static void tlss_pump(lvpn__tlssession_t *t) {
       lvpn__layer_fail(&t->base, err);
       return;
     }
-    if (!lvpn__tls_handshake_done(&t->tls))
+    if (!lvpn__tls_handshake_done(&t->tls)) {
+      if (!t->km2_early && lvpn__tls_false_start_ok(&t->tls)) {
+        t->km2_early = 1;
+        if ((err = tlss_send_km2(t, 1)) != 0) {
+          tlss_fail(t, err, "cannot send key-method-2 message");
+          return;
+        }
+      }
+      tlss_arm_wait(t);
       return;
+    }
     LVPN__TRACE(t->base.trace, t->base.name, "tls_done",
                 "key_id=%u version=%s ciphersuite=%s peer_cn=%s", t->key_id,
                 lvpn__tls_version(&t->tls), lvpn__tls_ciphersuite(&t->tls),
@@ -539,7 +592,7 @@ static void tlss_pump(lvpn__tlssession_t *t) {
     if (t->base.trace->keylog != NULL)
       tlss_keylog(t);
     tlss_set_state(t, LVPN__TLSS_KM2_SENT);
-    err = tlss_send_km2(t);
+    err = t->km2_early ? 0 : tlss_send_km2(t, 0);
     if (err != 0) {
       tlss_fail(t, err, "cannot send key-method-2 message");
       return;
@@ -565,6 +618,7 @@ static int tlss_new_session(lvpn__tlssession_t *t) {
   t->tls_live = 1;
   tlss_set_state(t, LVPN__TLSS_HANDSHAKE);
   t->hs_traced = -1;
+  t->km2_early = 0;
   return 0;
 }
 
@@ -656,6 +710,7 @@ static void tlss_stop(lvpn__layer_t *l) {
   lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
+  uv_timer_stop(&t->wait_timer);
 }
 
 static void tlss_close(lvpn__layer_t *l) {
@@ -670,6 +725,7 @@ static void tlss_close(lvpn__layer_t *l) {
   mbedtls_platform_zeroize(&t->km2_srv, sizeof(t->km2_srv));
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->push_timer);
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->hand_timer);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&t->wait_timer);
 }
 
 static void tlss_counters(const lvpn__layer_t *l,
@@ -708,6 +764,7 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   lvpn__layer_init(&t->base, loop, "tlssession", &tlss_ops, log);
   uv_timer_init(loop, &t->push_timer);
   uv_timer_init(loop, &t->hand_timer);
+  uv_timer_init(loop, &t->wait_timer);
   t->session = session;
   session->tls_busy = 1; /* WAIT_RESET */
   t->pool = pool;

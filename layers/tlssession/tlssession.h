@@ -35,6 +35,11 @@ typedef struct lvpn__tlssession_cbs_s {
    * `text` (lent) is what follows the keyword's comma. May be NULL. */
   void (*on_info)(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind, const char *text,
                   unsigned timeout_s);
+  /* The first handshake waits for the server, its flight out: `stage` 1
+   * after the ClientHello, 2 after our Finished. Start-up work the tunnel
+   * needs later fits here (called once per stage, from a timer of its own:
+   * what was sent is on the wire). May be NULL. */
+  void (*on_wait)(lvpn__tlssession_t *t, int stage);
   void *ud;
 } lvpn__tlssession_cbs_t;
 
@@ -57,6 +62,7 @@ struct lvpn__tlssession_s {
   int reneg;               /* the running handshake is a renegotiation */
   int restart_next;        /* RESTART,[N]: the server asks for the next remote */
   int hs_traced;           /* TLS handshake state last traced */
+  int km2_early;           /* key-method-2 went with our Finished (False Start) */
   char auth_failed[512];   /* AUTH_FAILED's reason (after "AUTH_FAILED,") */
   uint8_t key_id;          /* key state of the current TLS session */
   int (*rng)(void *, unsigned char *, size_t); /* new randoms per key */
@@ -70,6 +76,8 @@ struct lvpn__tlssession_s {
   lvpn__tlssession_cbs_t cbs;
   uv_timer_t push_timer;   /* PUSH_REQUEST resend */
   uv_timer_t hand_timer;   /* hand-window */
+  uv_timer_t wait_timer;   /* on_wait, and the conf's lvpn__tls_conf_warm */
+  int wait_stage;          /* the last stage it ran for */
   uint64_t hand_window_ms;
   /* AUTH_PENDING: the longest wait a server may ask for (2.7: the larger
    * of hand-window and reneg-sec / 2); 0: hand-window. */

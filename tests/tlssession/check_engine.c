@@ -121,6 +121,9 @@ static void env_start(env_t *e, const char *srv_cert, const char *srv_key,
                 "%s", e->err);
   ck_assert_int_eq(lvpn__tls_init(&e->cl, &e->conf), 0);
   fake_tls_peer_init(&e->sv, srv_cert, srv_key, client_ca);
+  /* what the tlssession layer does while the ClientHello is on its way */
+  ck_assert_msg(lvpn__tls_conf_warm(&e->conf, e->err, sizeof(e->err)) == 0,
+                "%s", e->err);
 }
 
 static void env_free(env_t *e) {
@@ -328,6 +331,87 @@ START_TEST(test_engine_handshake_ec) {
           "tls_digest_0=5d:57:51:1e:52:c2:e3:08:a1:f4:8f:43:96:bc:c5:e5:15:4d:"
           "5f:65");
   env_free(&e);
+}
+END_TEST
+
+/* Our flight out, the server's answer held back: steps the client until
+ * it waits for the server's ChangeCipherSpec (our Finished sent, not yet
+ * given to the server). */
+static void until_our_finished(env_t *e) {
+  uint8_t tmp[4096];
+  const uint8_t *d;
+  size_t n;
+  int round;
+
+  for (round = 0; round < 10; round++) {
+    ck_assert_int_eq(lvpn__tls_step(&e->cl), 0);
+    if (e->cl.ssl.state == MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC)
+      return;
+    while ((n = lvpn__tls_take_output(&e->cl, tmp, sizeof(tmp))) > 0)
+      fake_tls_peer_feed(&e->sv, tmp, n);
+    fake_tls_peer_handshake(&e->sv);
+    while ((n = fake_tls_peer_take(&e->sv, &d, sizeof(tmp))) > 0)
+      ck_assert_int_eq(lvpn__tls_feed(&e->cl, d, n), 0);
+  }
+  ck_abort_msg("the client never sent its Finished");
+}
+
+/* TLS False Start (RFC 7918): once our Finished is out, a record with the
+ * session's keys reaches the server ahead of its Finished (OpenVPN's server
+ * reads our key-method-2 message there); not before that point, not after
+ * the handshake, and not with a CBC suite. */
+START_TEST(test_engine_false_start) {
+  static const char early[] = "key-method-2, early";
+  uint8_t tmp[4096], got[64];
+  env_t e;
+  size_t n;
+  int cbc;
+
+  for (cbc = 0; cbc <= 1; cbc++) {
+    env_params(&e, "client.crt", "client.key");
+    if (cbc)
+      e.p.tls_cipher = "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA384";
+    env_start(&e, "server.crt", "server.key", "ca.crt");
+    ck_assert(!lvpn__tls_false_start_ok(&e.cl));
+    ck_assert_int_eq(lvpn__tls_write_early(&e.cl, (const uint8_t *)"x", 1),
+                     LVPN_ESTATE);
+    until_our_finished(&e);
+    if (cbc) {
+      ck_assert_str_eq(e.cl.ssl.handshake->ciphersuite_info->name,
+                       "TLS-ECDHE-ECDSA-WITH-AES-256-CBC-SHA384");
+      ck_assert(!lvpn__tls_false_start_ok(&e.cl));
+      ck_assert_int_eq(
+          lvpn__tls_write_early(&e.cl, (const uint8_t *)"x", 1), LVPN_ESTATE);
+      ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+      ck_assert(lvpn__tls_handshake_done(&e.cl));
+      env_free(&e);
+      continue;
+    }
+    ck_assert(lvpn__tls_false_start_ok(&e.cl));
+    ck_assert_int_eq(
+        lvpn__tls_write_early(&e.cl, (const uint8_t *)early, sizeof(early)), 0);
+    while ((n = lvpn__tls_take_output(&e.cl, tmp, sizeof(tmp))) > 0)
+      fake_tls_peer_feed(&e.sv, tmp, n);
+    /* the server finishes on our flight and reads the record after it */
+    ck_assert_int_eq(fake_tls_peer_handshake(&e.sv), 1);
+    ck_assert_int_eq(mbedtls_ssl_read(&e.sv.ssl, got, sizeof(got)),
+                     (int)sizeof(early));
+    ck_assert_mem_eq(got, early, sizeof(early));
+    ck_assert(!lvpn__tls_handshake_done(&e.cl));
+    /* then the client takes the server's Finished, and writes as usual */
+    ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+    ck_assert(lvpn__tls_handshake_done(&e.cl));
+    ck_assert(!lvpn__tls_false_start_ok(&e.cl));
+    ck_assert_int_eq(
+        lvpn__tls_write_early(&e.cl, (const uint8_t *)"x", 1), LVPN_ESTATE);
+    assert_exports_match(&e);
+    ck_assert_int_eq(lvpn__tls_write(&e.cl, (const uint8_t *)"after", 5), 0);
+    while ((n = lvpn__tls_take_output(&e.cl, tmp, sizeof(tmp))) > 0)
+      fake_tls_peer_feed(&e.sv, tmp, n);
+    ck_assert_int_eq(mbedtls_ssl_read(&e.sv.ssl, got, sizeof(got)), 5);
+    ck_assert_mem_eq(got, "after", 5);
+    env_free(&e);
+  }
 }
 END_TEST
 
@@ -702,10 +786,13 @@ START_TEST(test_engine_key_cert_mismatch) {
 }
 END_TEST
 
-/* An EC client key becomes an ECDSA context whose group keeps the table of
- * G that the key check built, so that the handshake's signature does not
- * build it again (doc/performance.md "Start-up"); with the conf's RNG and
- * without one (a shared conf, as the client builds). */
+/* An EC client key becomes an ECDSA context at load, paired with the
+ * certificate by its public key; lvpn__tls_conf_warm() (the wait for the
+ * server's hello) completes the check, d·G == Q, which leaves the table of G
+ * in the key's group so that the handshake's signature does not build it
+ * again, and gives the CA's key a copy (doc/performance.md "Start-up");
+ * with the conf's RNG and without one (a shared conf, as the client
+ * builds). */
 START_TEST(test_engine_ec_key_signs_in_its_group) {
   env_t e;
   lvpn__tls_conf_t conf;
@@ -721,6 +808,9 @@ START_TEST(test_engine_ec_key_signs_in_its_group) {
     }
     ck_assert_int_eq(lvpn__tls_conf_init(&conf, &e.p, err, sizeof(err)), 0);
     ck_assert_int_eq(mbedtls_pk_get_type(&conf.key), MBEDTLS_PK_ECDSA);
+    ck_assert_ptr_null(mbedtls_pk_ec(conf.key)->grp.T); /* not at load */
+    ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECKEY);
+    ck_assert_int_eq(lvpn__tls_conf_warm(&conf, err, sizeof(err)), 0);
     ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.key)->grp.T);
     /* the CA's key verifies with a copy of that table */
     ck_assert_ptr_eq(lvpn__tls_conf_g_table(&conf),
@@ -731,9 +821,57 @@ START_TEST(test_engine_ec_key_signs_in_its_group) {
                      mbedtls_pk_ec(conf.key)->grp.T);
     ck_assert_uint_eq(mbedtls_pk_ec(conf.ca.pk)->grp.T_size,
                       mbedtls_pk_ec(conf.key)->grp.T_size);
+    /* once per conf */
+    ck_assert_int_eq(lvpn__tls_conf_warm(&conf, err, sizeof(err)), 0);
     lvpn__tls_conf_free(&conf);
     env_free(&e);
   }
+}
+END_TEST
+
+/* A key file whose public key is the certificate's but whose private key
+ * is another's (damaged): it passes the pairing at load, as OpenSSL's
+ * X509_check_private_key would; lvpn__tls_conf_warm() finds it out, with
+ * one clear error, and no session of that conf starts. */
+START_TEST(test_engine_damaged_key_found_by_warm) {
+  env_t e;
+  fake_pem_t cl = fake_pem_load("client.key"), sv = fake_pem_load("server.key");
+  mbedtls_pk_context a, b;
+  unsigned char pem[2048];
+  char err[256];
+
+  mbedtls_pk_init(&a);
+  mbedtls_pk_init(&b);
+  ck_assert_int_eq(mbedtls_pk_parse_key(&a, (const unsigned char *)sv.pem,
+                                        sv.len, NULL, 0),
+                   0);
+  ck_assert_int_eq(mbedtls_pk_parse_key(&b, (const unsigned char *)cl.pem,
+                                        cl.len, NULL, 0),
+                   0);
+  ck_assert_int_eq(mbedtls_pk_ec(a)->grp.id, mbedtls_pk_ec(b)->grp.id);
+  /* the server's private key with the client's public key */
+  ck_assert_int_eq(mbedtls_ecp_copy(&mbedtls_pk_ec(a)->Q, &mbedtls_pk_ec(b)->Q),
+                   0);
+  ck_assert_int_eq(mbedtls_pk_write_key_pem(&a, pem, sizeof(pem)), 0);
+  env_params(&e, "client.crt", "client.key");
+  e.p.key_pem = (const char *)pem;
+  e.p.key_len = strlen((const char *)pem) + 1;
+  conf_ok(&e);
+  ck_assert_int_eq(lvpn__tls_conf_warm(&e.conf, err, sizeof(err)),
+                   LVPN_EKEYFILE);
+  ck_assert_msg(strncmp(err, "'key' does not match 'cert': ", 29) == 0, "%s",
+                err);
+  /* said again to a later caller, and sessions refuse to start */
+  err[0] = '\0';
+  ck_assert_int_eq(lvpn__tls_conf_warm(&e.conf, err, sizeof(err)),
+                   LVPN_EKEYFILE);
+  ck_assert_msg(strstr(err, "damaged") != NULL, "%s", err);
+  ck_assert_int_eq(lvpn__tls_init(&e.cl, &e.conf), LVPN_EKEYFILE);
+  mbedtls_pk_free(&a);
+  mbedtls_pk_free(&b);
+  free(cl.pem);
+  free(sv.pem);
+  env_free(&e);
 }
 END_TEST
 
@@ -758,6 +896,7 @@ START_TEST(test_engine_share_g_table) {
 
   env_params(&e, "client.crt", "client.key");
   conf_ok(&e);
+  ck_assert_int_eq(lvpn__tls_conf_warm(&e.conf, e.err, sizeof(e.err)), 0);
   g = lvpn__tls_conf_g_table(&e.conf);
   ck_assert_ptr_nonnull(g);
   ck_assert_ptr_nonnull(g->T);
@@ -857,6 +996,7 @@ START_TEST(test_engine_share_g_table) {
     e.p.ca_pem = bundle;
     e.p.ca_len = pem_len * (size_t)n + 1;
     conf_ok(&e);
+    ck_assert_int_eq(lvpn__tls_conf_warm(&e.conf, e.err, sizeof(e.err)), 0);
     ck_assert_int_eq(mbedtls_pk_get_type(&e.conf.ca.pk),
                      n <= LVPN__TLS_SHARE_MAX_CA ? MBEDTLS_PK_ECDSA
                                                  : MBEDTLS_PK_ECKEY);
@@ -1318,6 +1458,8 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_key_cert_mismatch,
                test_engine_ec_key_signs_in_its_group,
                test_engine_share_g_table,
+               test_engine_damaged_key_found_by_warm,
+               test_engine_false_start,
                test_engine_tls_cipher_and_version,
                test_engine_conf_shared_by_sessions,
                test_engine_conf_shared_between_owners,

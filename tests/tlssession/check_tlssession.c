@@ -93,6 +93,11 @@ typedef struct {
   lvpn__ctlmsg_t info_kind;
   char info_text[128];
   unsigned info_timeout_s;
+  int waits[4]; /* on_wait's stages, in order */
+  int n_waits;
+  int table_at_wait1;   /* the conf's key had its table of G (warm) */
+  int km2_before_done;  /* the client's km2 reached the server before the
+                           client had the server's Finished (False Start) */
 } env_t;
 
 static env_t E;
@@ -117,6 +122,16 @@ static void on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
   e->info_timeout_s = timeout_s;
 }
 
+static void on_wait(lvpn__tlssession_t *t, int stage) {
+  env_t *e = t->cbs.ud;
+  const mbedtls_ecp_group *g = lvpn__tls_conf_g_table(&e->conf);
+  if (e->n_waits < 4)
+    e->waits[e->n_waits] = stage;
+  e->n_waits++;
+  if (stage == 1)
+    e->table_at_wait1 = g != NULL && g->T != NULL;
+}
+
 static void env_start(env_t *e, script_t script, unsigned hand_window_s,
                       const char *server_name) {
   static const char options[] = "V4,dev-type tun,link-mtu 1559,tun-mtu "
@@ -124,7 +139,8 @@ static void env_start(env_t *e, script_t script, unsigned hand_window_s,
                                 "key-method 2,tls-client";
   lvpn__tls_params_t p;
   lvpn__km2_client_t km2;
-  lvpn__tlssession_cbs_t cbs = {.on_push = on_push, .on_info = on_info};
+  lvpn__tlssession_cbs_t cbs = {
+      .on_push = on_push, .on_info = on_info, .on_wait = on_wait};
   char err[256] = "";
 
   memset(e, 0, sizeof(*e));
@@ -200,6 +216,7 @@ static void server_on_record(env_t *e, const uint8_t *b, size_t n) {
     ck_assert_int_eq(memcmp(b, "\0\0\0\0\x02", 5), 0);
     memcpy(sv->client_km2, b, n);
     sv->client_km2_len = n;
+    e->km2_before_done = !lvpn__tls_handshake_done(&e->tls.tls);
     if (e->script == SCRIPT_BAD_KM2)
       fake_tls_peer_write(&sv->tls, "\x01\x02\x03\x04\x02garbage", 12);
     else
@@ -328,6 +345,26 @@ START_TEST(test_tlssession_push_reply_reaches_owner) {
   pump(e);
   ck_assert_str_eq(e->sv.last_msg, "EXIT");
   ck_assert_int_eq(e->pushes, 1);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
+/* The first handshake's waits on the server: the conf's key check and
+ * table of G done while the ClientHello is out (stage 1), the owner's
+ * start-up work while our Finished is (stage 2), each once; and our
+ * key-method-2 message goes with our Finished (TLS False Start), reaching
+ * the server before the client has the server's Finished. */
+START_TEST(test_tlssession_waits_and_false_start) {
+  env_t *e = run_script(SCRIPT_PUSH, 60, "server");
+
+  ck_assert_int_eq(e->fe.down_calls, 0);
+  ck_assert_int_eq(e->pushes, 1);
+  ck_assert_int_eq(e->n_waits, 2);
+  ck_assert_int_eq(e->waits[0], 1);
+  ck_assert_int_eq(e->waits[1], 2);
+  ck_assert(e->table_at_wait1);
+  ck_assert(e->km2_before_done);
+  ck_assert(e->tls.km2_early);
   env_finish(e, LVPN_ESTOPPED);
 }
 END_TEST
@@ -471,6 +508,7 @@ END_TEST
 LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
                test_tlssession_auth_pending_timeout,
                test_tlssession_push_reply_reaches_owner,
+               test_tlssession_waits_and_false_start,
                test_tlssession_push_continuation_collected,
                test_tlssession_push_reply_in_km2_flight,
                test_tlssession_server_messages_end_session,
