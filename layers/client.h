@@ -230,6 +230,10 @@ int lvpn__client_auth_failed(lvpn_client_t *c, const char *reason);
  * needed), 1 when the answer will come later, or LVPN_ECREDENTIALS. */
 int lvpn__client_key_pass(lvpn_client_t *c);
 void lvpn__client_resume(lvpn_client_t *c);
+/* tlssession callback: the first handshake waits for the server (stage 1
+ * after the ClientHello, 2 after our Finished): the tunnel's start-up work
+ * that needs no answer is done there (client_push.c). */
+void lvpn__client_on_wait(lvpn__tlssession_t *t, int stage);
 /* tlssession callback: AUTH_PENDING, INFO, INFO_PRE for the host. */
 void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
                           const char *text, unsigned timeout_s);

@@ -667,6 +667,14 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
     lvpn__client_inside_up(c);
 }
 
+void lvpn__client_on_wait(lvpn__tlssession_t *t, int stage) {
+  lvpn_client_t *c = t->cbs.ud;
+  if (stage != 2) /* our Finished is out: the server checks our certificate */
+    return;
+  lvpn__datachannel_prepare();
+  lvpn__tun_layer_preopen(&c->tun);
+}
+
 void lvpn__client_inside_up(lvpn_client_t *c) {
   const lvpn__push_t *push = &c->tls.push;
   lvpn_config_t *cfg = c->cfg;

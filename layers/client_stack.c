@@ -423,6 +423,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   cbs.on_token = lvpn__client_on_token;
   cbs.on_push_update = lvpn__client_on_push_update;
   cbs.on_info = lvpn__client_on_info;
+  cbs.on_wait = lvpn__client_on_wait;
   cbs.ud = c;
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, c->pool, c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);

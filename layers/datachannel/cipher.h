@@ -69,6 +69,11 @@ typedef struct lvpn__dc_cipher_s {
 
 /* The backend's name and version, e.g. "OpenSSL 3.0.19 27 Jan 2026". */
 const char *lvpn__dcc_backend(void);
+/* The backend's one-time set-up ahead of the first key (libgcrypt's
+ * initialization, OpenSSL's default provider): start-up work a wait on the
+ * network can take. Optional, idempotent, never fails: lvpn__dcc_init()
+ * does it anyway. */
+void lvpn__dcc_prepare(void);
 
 /* Key `c` for `cipher` (an OpenSSL/OpenVPN name: AES-128-GCM,
  * CHACHA20-POLY1305, AES-256-CBC, ...), whose key length must be key_len.

@@ -44,6 +44,13 @@ static void evp_init_once(void) {
     OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL);
 }
 
+void lvpn__dcc_prepare(void) {
+  EVP_CIPHER *ev;
+  evp_init_once();
+  ev = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL); /* loads the provider */
+  EVP_CIPHER_free(ev);
+}
+
 int lvpn__dcc_init(lvpn__dc_cipher_t *c, const char *cipher,
                    const uint8_t *key, size_t key_len, int encrypt) {
   EVP_CIPHER *ev;

@@ -43,6 +43,8 @@ static int gcrypt_ready(void) {
   return 1;
 }
 
+void lvpn__dcc_prepare(void) { (void)gcrypt_ready(); }
+
 const char *lvpn__dcc_backend(void) {
   static const char name[] = "libgcrypt " GCRYPT_VERSION;
   return name;

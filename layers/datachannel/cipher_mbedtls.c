@@ -48,6 +48,8 @@ static const struct {
     {"SHA512", MBEDTLS_MD_SHA512},
 };
 
+void lvpn__dcc_prepare(void) {} /* mbedTLS is set up already (TLS) */
+
 const char *lvpn__dcc_backend(void) {
   static const char name[] = MBEDTLS_VERSION_STRING_FULL;
   return name;

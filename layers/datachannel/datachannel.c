@@ -477,6 +477,8 @@ static const lvpn__layer_ops_t dc_ops = {.start = dc_start,
                                          .close = dc_close,
                                          .counters = dc_counters};
 
+void lvpn__datachannel_prepare(void) { lvpn__dcc_prepare(); }
+
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
                             lvpn__pbuf_pool_t *pool,
                             int (*rng)(void *, unsigned char *, size_t),

@@ -91,6 +91,9 @@ typedef struct lvpn__datachannel_s {
   uint64_t drop_fragment, mss_clamped;
 } lvpn__datachannel_t;
 
+/* The crypto backend's one-time set-up ahead of the first key
+ * (lvpn__dcc_prepare): for a wait on the network at start. */
+void lvpn__datachannel_prepare(void);
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
                             lvpn__pbuf_pool_t *pool,
                             int (*rng)(void *, unsigned char *, size_t),

@@ -362,6 +362,12 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         lvpn__tun_plan_free(&t->applied);
         lvpn__tun_plan_init(&t->applied);
       }
+    } else if (t->preopened) {
+      t->preopened = 0;
+      if (t->preopen_why[0] != '\0')
+        LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
+                  "TUN offloads unavailable (%s): plain reads and writes",
+                  t->preopen_why);
     } else {
       char why[128] = "";
       if (t->offload_off)
@@ -519,7 +525,7 @@ static void tun_close(lvpn__layer_t *l) {
   }
 
   lvpn__tun_io_free(t);
-  if (t->keep != NULL && t->fd >= 0 && t->nl_open) {
+  if (t->keep != NULL && t->fd >= 0 && t->nl_open && !t->preopened) {
     tun_hand_over(t); /* persist-tun: DNS stays too, nothing leaks */
     return;
   }
@@ -592,6 +598,34 @@ void lvpn__tun_layer_set_host(lvpn__tun_layer_t *t, lvpn__inside_write_fn fn,
                               void *ud) {
   t->host_write = fn;
   t->host_ud = ud;
+}
+
+void lvpn__tun_layer_preopen(lvpn__tun_layer_t *t) {
+  int err;
+
+  if (!lvpn__layer_running(&t->base) || t->host_write != NULL || t->fd >= 0 ||
+      (t->keep != NULL && t->keep->have))
+    return;
+  t->preopen_why[0] = '\0';
+  if (t->offload_off)
+    err = lvpn__tun_open(t->dev, t->node[0] ? t->node : NULL, t->ifname,
+                         &t->fd);
+  else
+    err = lvpn__tun_open_offload(t->dev, t->node[0] ? t->node : NULL,
+                                 t->ifname, &t->fd, &t->offload,
+                                 t->preopen_why, sizeof(t->preopen_why));
+  if (err != 0) {
+    t->fd = -1;
+    return;
+  }
+  if (lvpn__nl_open(&t->nl, t->base.log) != 0) {
+    lvpn__tun_close(t->fd);
+    t->fd = -1;
+    t->offload = 0;
+    return;
+  }
+  t->nl_open = 1;
+  t->preopened = 1;
 }
 
 void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on) {
