@@ -18,10 +18,22 @@
 # CPU time is the steadier figure on a loaded machine: wall time includes
 # waiting for a CPU and for the server.
 #
+# Two placements, each a full round of alternate starts:
+#   apart   the server on the last CPU, the clients on the others (taskset),
+#           as a real server is on another host: a client's work while it
+#           waits for the server (layervpn's start-up work, tlssession's
+#           on_wait) overlaps the server's;
+#   shared  no pinning: the kernel wakes the server on the CPU of the client
+#           that just sent to it (a sync wakeup over the veth pair), so work
+#           the client does while it waits delays the server instead.
+# The same for both clients; the issue's target is read on "apart".
+#
 # Environment:
 #   STARTUP_RUNS=10     starts per client
 #   STARTUP_LVPN_ARGS   extra words for layervpn connect
 #   STARTUP_OVPN_ARGS   extra words for openvpn (e.g. "--tls-groups secp256r1")
+#   STARTUP_PLACEMENT=both|apart|shared  which rounds to run (default both;
+#                       apart needs 2 CPUs or more, skipped otherwise)
 #   STARTUP_PERF=FILE   also run `perf record` (all CPUs, 20 kHz) over the
 #                       layervpn starts only, into FILE (needs perf)
 #   IT_KEEP=1           keep the work dir (client logs, results.jsonl)
@@ -32,6 +44,14 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 RUNS=${STARTUP_RUNS:-10}
+PLACEMENT=${STARTUP_PLACEMENT:-both}
+case $PLACEMENT in
+both | apart | shared) ;;
+*)
+    echo "startup: STARTUP_PLACEMENT=$PLACEMENT: want both, apart or shared" >&2
+    exit 1
+    ;;
+esac
 if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
     echo "startup: STARTUP_RUNS=$RUNS: want a positive integer" >&2
     exit 1
@@ -64,22 +84,39 @@ with open(out, "w") as f:
     json.dump(spec, f)
 EOF
 
-perf_pid=""
-if [[ -n ${STARTUP_PERF:-} ]]; then
-    perf record -F 20000 -a -g -o "$STARTUP_PERF" -- sleep 100000 >"$IT_DIR/perf.log" 2>&1 &
-    perf_pid=$!
+ncpu=$(nproc)
+rounds=()
+case $PLACEMENT in
+both) rounds=(apart shared) ;;
+*) rounds=("$PLACEMENT") ;;
+esac
+if ((ncpu < 2)) && [[ ${rounds[0]} == apart ]]; then
+    echo "startup: one CPU: no 'apart' round" >&2
+    rounds=("${rounds[@]:1}")
+    ((${#rounds[@]} > 0)) || rounds=(shared)
 fi
-load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-echo "startup: $RUNS starts each, alternately; load $load_before" >&2
-ip netns exec "$IT_NS_C" python3 bench/startup_driver.py "$IT_DIR/spec.json" \
-    >"$IT_DIR/results.jsonl"
-if [[ -n $perf_pid ]]; then
-    kill -INT "$perf_pid" 2>/dev/null || true
-    wait "$perf_pid" 2>/dev/null || true
-fi
-load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+server_cpu=$((ncpu - 1))
+client_cpus=0-$((ncpu > 2 ? ncpu - 2 : 0))
 
-python3 - "$IT_DIR/results.jsonl" <<'EOF'
+# run_round apart|shared: one round of alternate starts, then its table
+run_round() {
+    local pin=()
+    if [[ $1 == apart ]]; then
+        taskset -a -p -c "$server_cpu" "$IT_SERVER_PID" >/dev/null
+        pin=(taskset -c "$client_cpus")
+    else
+        taskset -a -p -c "0-$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
+    fi
+    echo "startup: round '$1': $RUNS starts each, alternately; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+    ip netns exec "$IT_NS_C" "${pin[@]}" python3 bench/startup_driver.py \
+        "$IT_DIR/spec.json" >"$IT_DIR/results-$1.jsonl"
+    echo
+    if [[ $1 == apart ]]; then
+        echo "== apart: server on CPU $server_cpu, clients on CPUs $client_cpus"
+    else
+        echo "== shared: no pinning"
+    fi
+    python3 - "$IT_DIR/results-$1.jsonl" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 by = {}
@@ -112,9 +149,27 @@ if fails:
     print("FAILED starts: %s" % ", ".join("%s#%d" % (r["name"], r["run"]) for r in fails))
     sys.exit(1)
 EOF
+}
+
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+perf_pid=""
+if [[ -n ${STARTUP_PERF:-} ]]; then
+    perf record -F 20000 -a -g -o "$STARTUP_PERF" -- sleep 100000 >"$IT_DIR/perf.log" 2>&1 &
+    perf_pid=$!
+fi
+status=0
+for r in "${rounds[@]}"; do
+    run_round "$r" || status=1
+done
+if [[ -n $perf_pid ]]; then
+    kill -INT "$perf_pid" 2>/dev/null || true
+    wait "$perf_pid" 2>/dev/null || true
+fi
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo
 echo "layervpn:  $(LD_LIBRARY_PATH=$LVPN_LDPATH "$LVPN_EXEC" --version 2>&1 | head -n 1 || true) ($LVPN_EXEC)"
 echo "           built $(date -r "$LVPN_EXEC" '+%F %T %Z'), HEAD $(git rev-parse --short HEAD 2>/dev/null || echo '?')"
 echo "openvpn:   $(openvpn --version 2>&1 | head -n 1 || true)"
 echo "mbedTLS:   $(dpkg-query -W libmbedtls-dev 2>/dev/null || echo '?')"
 echo "host:      $(uname -r), $(nproc) CPU(s), $(grep -m 1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), load $load_before before, $load_after after"
+exit "$status"
