@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # --trace against a real OpenVPN 2.6 server: every line of the file is a JSON
-# object with t/layer/operation; the seven layers all appear; the control
+# object with t/layer/operation; the seven layers all appear; our
+# key-method-2 message goes with our Finished (TLS False Start) and the
+# handshake's two waits run; the control
 # exchange reads as minivpn's tracex events (our hard reset as a packet_out
 # with minivpn's packet fields, the server's reset as a packet_in, the
 # client_hello / server_hello tags, the state sequence INITIAL .. GENERATED_KEYS,
@@ -136,6 +138,19 @@ for need in [("tlssession", "key_method_2_out"), ("tlssession", "key_method_2_in
              ("client", "attempt"), ("client", "connected")]:
     if need not in ops:
         bad("no %s %s event" % need)
+# TLS False Start against the real server: the first key-method-2 went
+# with our Finished, before the server's Finished came (tls_done), and the
+# server answered it; the first handshake's two waits ran, in order
+km2 = [i for i, e in enumerate(events) if e["operation"] == "key_method_2_out"]
+done = [i for i, e in enumerate(events) if e["operation"] == "tls_done"]
+if not km2 or not done or events[km2[0]].get("false_start") != 1 \
+        or km2[0] > done[0]:
+    bad("the first key-method-2 did not go with our Finished: %s"
+        % (events[km2[0]] if km2 else None))
+waits = [e.get("stage") for e in events
+         if e["layer"] == "tlssession" and e["operation"] == "wait"]
+if waits[:2] != [1, 2]:
+    bad("tlssession wait stages %s, want 1, 2" % waits)
 if mode == "reneg":
     # two server-initiated renegotiations: soft resets both ways, a new TLS
     # handshake and key-method 2 per key, new keys installed, one retired,
