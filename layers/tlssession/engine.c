@@ -729,20 +729,27 @@ size_t lvpn__tls_take_output(lvpn__tls_session_t *s, uint8_t *buf, size_t max) {
   return bytes_take(&s->out, buf, max);
 }
 
-int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
-  lvpn__tls_session_t *prev;
-  int ret;
-
+/* The checks of lvpn__tls_write() (`early` 0) and lvpn__tls_write_early():
+ * 0 to write, 1 when there is nothing to write, or the error. */
+static int write_check(const lvpn__tls_session_t *s, const uint8_t *plain,
+                       size_t len, int early) {
   if (s == NULL || (plain == NULL && len > 0))
     return LVPN_EINVAL;
   if (s->err != 0)
     return s->err;
-  if (!s->done)
+  if (early ? !lvpn__tls_false_start_ok(s) : !s->done)
     return LVPN_ESTATE;
   if (len > LVPN__TLS_MAX_RECORD)
     return LVPN_ETOOBIG;
-  if (len == 0)
-    return 0;
+  return len == 0;
+}
+
+int lvpn__tls_write(lvpn__tls_session_t *s, const uint8_t *plain, size_t len) {
+  lvpn__tls_session_t *prev;
+  int ret;
+
+  if ((ret = write_check(s, plain, len, 0)) != 0)
+    return ret < 0 ? ret : 0;
   prev = tls_active;
   tls_active = s;
   ret = mbedtls_ssl_write(&s->ssl, plain, len);
@@ -788,18 +795,12 @@ int lvpn__tls_write_early(lvpn__tls_session_t *s, const uint8_t *plain,
   lvpn__tls_session_t *prev;
   int ret;
 
-  if (s == NULL || (plain == NULL && len > 0))
-    return LVPN_EINVAL;
-  if (s->err != 0)
-    return s->err;
-  if (!lvpn__tls_false_start_ok(s))
-    return LVPN_ESTATE;
+  if ((ret = write_check(s, plain, len, 1)) != 0)
+    return ret < 0 ? ret : 0;
   ssl = &s->ssl;
-  if (len > LVPN__TLS_MAX_RECORD || (ret = mbedtls_ssl_get_max_out_record_payload(
-                                         ssl)) < 0 || len > (size_t)ret)
+  ret = mbedtls_ssl_get_max_out_record_payload(ssl);
+  if (ret < 0 || len > (size_t)ret)
     return LVPN_ETOOBIG;
-  if (len == 0)
-    return 0;
   /* what mbedtls_ssl_write() does once the handshake is over: mbedTLS 2.28
    * has no False Start of its own, and its write would wait for the
    * server's Finished */
