@@ -327,6 +327,24 @@ static int script_routes_env(lvpn__tun_layer_t *t,
   return lvpn__script_env_routes(&t->script.env, plan) == 0 ? 0 : LVPN_ENOMEM;
 }
 
+/* The device, into t->fd: with the offloads unless --disable-offload, the
+ * reason they are unavailable in t->open_why ("" if they are not). */
+static int tun_open_device(lvpn__tun_layer_t *t) {
+  int err;
+
+  t->open_why[0] = '\0';
+  if (t->offload_off)
+    err = lvpn__tun_open(t->dev, t->node[0] ? t->node : NULL, t->ifname,
+                         &t->fd);
+  else
+    err = lvpn__tun_open_offload(t->dev, t->node[0] ? t->node : NULL,
+                                 t->ifname, &t->fd, &t->offload, t->open_why,
+                                 sizeof(t->open_why));
+  if (err != 0)
+    t->fd = -1;
+  return err;
+}
+
 int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
                               const lvpn__tun_script_t *script, char *errbuf,
                               size_t errlen) {
@@ -362,41 +380,31 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         lvpn__tun_plan_free(&t->applied);
         lvpn__tun_plan_init(&t->applied);
       }
-    } else if (t->preopened) {
-      t->preopened = 0;
-      if (t->preopen_why[0] != '\0')
-        LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
-                  "TUN offloads unavailable (%s): plain reads and writes",
-                  t->preopen_why);
     } else {
-      char why[128] = "";
-      if (t->offload_off)
-        err = lvpn__tun_open(t->dev, t->node[0] ? t->node : NULL, t->ifname,
-                             &t->fd);
-      else
-        err = lvpn__tun_open_offload(t->dev, t->node[0] ? t->node : NULL,
-                                     t->ifname, &t->fd, &t->offload, why,
-                                     sizeof(why));
-      if (err == 0 && why[0] != '\0')
+      if (!t->preopened) {
+        err = tun_open_device(t);
+        if (err != 0) {
+          if (t->node[0])
+            snprintf(errbuf, errlen, "cannot open tun device '%s' with "
+                     "dev-node %s: %s", t->dev, t->node, lvpn_strerror(err));
+          else
+            snprintf(errbuf, errlen, "cannot open tun device '%s': %s",
+                     t->dev, lvpn_strerror(err));
+          return LVPN_ETUN;
+        }
+        err = lvpn__nl_open(&t->nl, t->base.log);
+        if (err != 0) {
+          snprintf(errbuf, errlen, "cannot open netlink socket: %s",
+                   lvpn_strerror(err));
+          return LVPN_ENETLINK;
+        }
+        t->nl_open = 1;
+      }
+      t->preopened = 0;
+      if (t->open_why[0] != '\0')
         LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
                   "TUN offloads unavailable (%s): plain reads and writes",
-                  why);
-      if (err != 0) {
-        if (t->node[0])
-          snprintf(errbuf, errlen, "cannot open tun device '%s' with "
-                   "dev-node %s: %s", t->dev, t->node, lvpn_strerror(err));
-        else
-          snprintf(errbuf, errlen, "cannot open tun device '%s': %s", t->dev,
-                   lvpn_strerror(err));
-        return LVPN_ETUN;
-      }
-      err = lvpn__nl_open(&t->nl, t->base.log);
-      if (err != 0) {
-        snprintf(errbuf, errlen, "cannot open netlink socket: %s",
-                 lvpn_strerror(err));
-        return LVPN_ENETLINK;
-      }
-      t->nl_open = 1;
+                  t->open_why);
     }
     if (script != NULL) {
       /* the latest environment for the scripts (the down script too) */
@@ -606,18 +614,8 @@ void lvpn__tun_layer_preopen(lvpn__tun_layer_t *t) {
   if (!lvpn__layer_running(&t->base) || t->host_write != NULL || t->fd >= 0 ||
       (t->keep != NULL && t->keep->have))
     return;
-  t->preopen_why[0] = '\0';
-  if (t->offload_off)
-    err = lvpn__tun_open(t->dev, t->node[0] ? t->node : NULL, t->ifname,
-                         &t->fd);
-  else
-    err = lvpn__tun_open_offload(t->dev, t->node[0] ? t->node : NULL,
-                                 t->ifname, &t->fd, &t->offload,
-                                 t->preopen_why, sizeof(t->preopen_why));
-  if (err != 0) {
-    t->fd = -1;
+  if ((err = tun_open_device(t)) != 0)
     return;
-  }
   if (lvpn__nl_open(&t->nl, t->base.log) != 0) {
     lvpn__tun_close(t->fd);
     t->fd = -1;

@@ -84,7 +84,7 @@ typedef struct lvpn__tun_layer_s {
   /* TUN offloads (tun_io.c, offload.c) */
   int offload_off;     /* --disable-offload: open a plain device */
   int preopened;       /* opened by lvpn__tun_layer_preopen, not set up */
-  char preopen_why[128]; /* its "offloads unavailable" reason, or "" */
+  char open_why[128];  /* the device's "offloads unavailable" reason, or "" */
   char node[256];      /* dev-node; "": /dev/net/tun */
   unsigned offload;    /* TUN_F_* in use; 0: plain reads and writes */
   int gro_off;         /* the device refused a coalesced write */
@@ -96,7 +96,6 @@ typedef struct lvpn__tun_layer_s {
 void lvpn__tun_layer_init(lvpn__tun_layer_t *t, uv_loop_t *loop,
                           lvpn__pbuf_pool_t *pool, const char *dev,
                           const lvpn__logger_t *log);
-/* --disable-offload (before configure): a device without IFF_VNET_HDR. */
 /* Opens the device (and the netlink socket) ahead of its configuration,
  * while the first handshake waits for the server: the open is the part of
  * lvpn__tun_layer_configure() that needs nothing pushed. Not with host
@@ -104,6 +103,7 @@ void lvpn__tun_layer_init(lvpn__tun_layer_t *t, uv_loop_t *loop,
  * the open to lvpn__tun_layer_configure(), which reports it. A device
  * opened and never configured is closed with the layer, not kept. */
 void lvpn__tun_layer_preopen(lvpn__tun_layer_t *t);
+/* --disable-offload (before configure): a device without IFF_VNET_HDR. */
 void lvpn__tun_layer_set_offload(lvpn__tun_layer_t *t, int on);
 /* dev-node (before configure): the clone device to open; NULL: the
  * default /dev/net/tun. Paths of 256 bytes or more are cut (the config
