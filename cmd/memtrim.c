@@ -12,43 +12,45 @@
  *
  * Safety: MADV_DONTNEED on a private file mapping throws away the
  * mapping's private copies of pages, so only mappings with no anonymous
- * and no swapped page are trimmed, and only read-only ones (nothing can
- * write a private copy in between; the CLI calls this while it is
- * single-threaded). */
+ * and no swapped page are trimmed (/proc/self/pagemap tells, page by page),
+ * and only read-only ones (nothing can write a private copy in between;
+ * the CLI calls this while it is single-threaded).
+ *
+ * Cost, on a VM (doc/performance.md "Start-up"): a fault about 4.5-9.5
+ * us, an madvise() that unmaps about 40 us whatever its size (the TLB
+ * flush). So the mappings are found in /proc/self/maps and pagemap (0.1
+ * ms; smaps took 0.45), unmapped in one process_madvise() call, and the
+ * pages the last start touched are left mapped (the page list). */
 #include "cmd/memtrim.h"
 
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #define MEMTRIM_MAX_RANGES 512
+#define MEMTRIM_MAX_RUNS 2048
+#define MEMTRIM_MAX_KEEP 512 /* pages the list may keep mapped: 2 MB */
+#define MEMTRIM_PAGE 4096ul
+#define MEMTRIM_CHUNK 512 /* pagemap entries read at a time */
 
-typedef struct {
-  unsigned long start, end;
-  int ok;                  /* read-only, private, a file */
-  int hot;                 /* the text of a library in hot_libs */
-  int have_anon, have_swap;
-  long rss, anon, swap, priv_dirty;
-  int locked;
-} block_t;
-
-static int block_eligible(const block_t *b) {
-  return b->ok && b->have_anon && b->have_swap &&
-         b->anon == 0 && b->swap == 0 && b->priv_dirty == 0 && !b->locked;
-}
+#define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
+#define PM_FILE (1ull << 61) /* a file page (or shared anonymous) */
 
 /* The libraries the tunnel runs in (ours, the TLS's, the event loop's),
  * whose text a start touches nearly all of: 264 of liblayers' 280 kB, 176
  * of libmbedcrypto's 276 (doc/performance.md). Faulting it back in a page
- * at a time after the trim at start costs a fault each (about 9.5 us on a
- * VM, where MADV_POPULATE_READ maps a page for 0.2 us), so the trim at start
- * populates their text whole instead. Their read-only data is sparser and
- * trimmed as the rest. */
+ * at a time after the trim at start costs a fault each, so the trim at
+ * start populates their text whole instead (MADV_POPULATE_READ, 0.2 us a
+ * page). Their read-only data is sparser and trimmed as the rest. */
 static const char *const hot_libs[] = {"liblayers.so", "libmbedtls.so",
                                        "libmbedx509.so", "libmbedcrypto.so",
                                        "libuv.so"};
@@ -64,32 +66,6 @@ static int is_hot(const char *perms, const char *path) {
   return 0;
 }
 
-/* a two-letter VmFlags code among the line's space-separated codes */
-static int has_flag(const char *flags, const char *code) {
-  const char *p = flags;
-  while ((p = strstr(p, code)) != NULL) {
-    if (p[-1] == ' ' && (p[2] == ' ' || p[2] == '\n' || p[2] == '\0'))
-      return 1;
-    p += 2;
-  }
-  return 0;
-}
-
-/* "Name:   123 kB" → 123; -1 when the line is not that shape */
-static long field_kb(const char *line, const char *name) {
-  size_t n = strlen(name);
-  char *end;
-  long v;
-  if (strncmp(line, name, n) != 0 || line[n] != ':')
-    return -2;
-  v = strtol(line + n + 1, &end, 10);
-  if (end == line + n + 1 || v < 0)
-    return -1;
-  while (*end == ' ')
-    end++;
-  return strncmp(end, "kB", 2) == 0 ? v : -1;
-}
-
 /* the number at *p in `base`, then the separator `sep` (skipped);
  * -1 when either is missing */
 static int num(const char **p, int base, char sep, unsigned long *v) {
@@ -101,80 +77,117 @@ static int num(const char **p, int base, char sep, unsigned long *v) {
   return 0;
 }
 
-/* a mapping's first line: "START-END PERMS OFFSET MAJ:MIN INODE [PATH]"
- * (parsed by hand: sscanf would page in a large part of libc just for
- * this, before the trimming) */
-static int parse_header(const char *line, block_t *b) {
+/* One line of /proc/PID/maps, "START-END PERMS OFFSET MAJ:MIN INODE
+ * [PATH]\n" (parsed by hand: sscanf would page in a large part of libc
+ * just for this, before the trimming). Returns 1 for a read-only private
+ * file mapping (m filled in), 0 for another, -1 for text of another shape. */
+static int parse_line(const char *line, cli_memtrim_map_t *m) {
   const char *p = line, *perms;
-  unsigned long off, maj, min, inode;
-  memset(b, 0, sizeof(*b));
-  if (num(&p, 16, '-', &b->start) != 0 || num(&p, 16, ' ', &b->end) != 0 ||
-      b->end <= b->start)
+  unsigned long maj, min;
+  memset(m, 0, sizeof(*m));
+  if (num(&p, 16, '-', &m->start) != 0 || num(&p, 16, ' ', &m->end) != 0 ||
+      m->end <= m->start || (m->start | m->end) % MEMTRIM_PAGE != 0)
     return -1;
   perms = p;
   if (strlen(perms) < 5 || perms[4] != ' ')
     return -1;
   p += 5;
-  if (num(&p, 16, ' ', &off) != 0 || num(&p, 16, ':', &maj) != 0 ||
+  if (num(&p, 16, ' ', &m->off) != 0 || num(&p, 16, ':', &maj) != 0 ||
       num(&p, 16, ' ', &min) != 0 ||
-      (num(&p, 10, ' ', &inode) != 0 && num(&p, 10, '\n', &inode) != 0))
+      (num(&p, 10, ' ', &m->inode) != 0 && num(&p, 10, '\n', &m->inode) != 0))
     return -1; /* (no name: the kernel ends the line after the inode) */
   while (*p == ' ')
     p++;
-  b->ok = perms[0] == 'r' && perms[1] == '-' && perms[3] == 'p' &&
-          inode != 0 && *p == '/';
-  b->hot = b->ok && is_hot(perms, p);
-  return 0;
+  m->dev = maj << 20 | min;
+  if (perms[0] != 'r' || perms[1] != '-' || perms[3] != 'p' ||
+      m->inode == 0 || *p != '/')
+    return 0;
+  m->hot = is_hot(perms, p);
+  return 1;
 }
 
-int cli_memtrim_scan(FILE *f, unsigned long *ranges, unsigned char *hot,
-                     size_t max, long *kb) {
+/* 1 when mapping m holds no anonymous (a private copy) and no swapped
+ * page, 0 when it does, -1 when pagemap cannot be read; `*pages` gets its
+ * present pages */
+static int map_clean(const cli_memtrim_map_t *m, cli_memtrim_pagemap_fn pm,
+                     void *ud, long *pages) {
+  static unsigned long long e[MEMTRIM_CHUNK];
+  unsigned long first = 0, n = (m->end - m->start) / MEMTRIM_PAGE;
+  *pages = 0;
+  while (first < n) {
+    size_t k = n - first < MEMTRIM_CHUNK ? n - first : MEMTRIM_CHUNK, i;
+    if (pm(ud, m->start / MEMTRIM_PAGE + first, e, k) != 0)
+      return -1;
+    for (i = 0; i < k; i++) {
+      if ((e[i] & PM_SWAPPED) || ((e[i] & PM_PRESENT) && !(e[i] & PM_FILE)))
+        return 0;
+      *pages += (e[i] & PM_PRESENT) != 0;
+    }
+    first += k;
+  }
+  return 1;
+}
+
+int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
+                     void *ud, cli_memtrim_map_t *out, size_t max, long *kb) {
+  const char *p = maps, *end = maps + len;
   char line[4096];
-  block_t b;
-  int in_block = 0;
   size_t n = 0;
   *kb = 0;
-  for (;;) {
-    int eof = fgets(line, sizeof(line), f) == NULL;
-    int header;
-    long v;
-    if (!eof && strchr(line, '\n') == NULL && !feof(f))
-      return -1; /* a line longer than any smaps line */
-    header = !eof && line[0] != '\0' &&
-             strchr("0123456789abcdef", line[0]) != NULL;
-    if ((eof || header) && in_block && block_eligible(&b)) {
-      if (n == max)
-        return -1;
-      ranges[2 * n] = b.start;
-      ranges[2 * n + 1] = b.end;
-      hot[n] = (unsigned char)b.hot;
-      *kb += b.rss;
-      n++;
-    }
-    if (eof)
-      break;
-    if (header) {
-      if (parse_header(line, &b) != 0)
-        return -1;
-      in_block = 1;
+  while (p < end) {
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    cli_memtrim_map_t m;
+    long pages;
+    int r;
+    if (nl == NULL || (size_t)(nl - p) + 2 > sizeof(line))
+      return -1; /* the kernel ends every line; none is this long */
+    memcpy(line, p, (size_t)(nl - p) + 1);
+    line[nl - p + 1] = '\0';
+    p = nl + 1;
+    if ((r = parse_line(line, &m)) < 0)
+      return -1;
+    if (r == 0)
       continue;
-    }
-    if (!in_block)
+    if ((r = map_clean(&m, pm, ud, &pages)) < 0)
       return -1;
-    if ((v = field_kb(line, "Rss")) != -2)
-      b.rss = v;
-    else if ((v = field_kb(line, "Anonymous")) != -2)
-      b.anon = v, b.have_anon = 1;
-    else if ((v = field_kb(line, "Swap")) != -2)
-      b.swap = v, b.have_swap = 1;
-    else if ((v = field_kb(line, "Private_Dirty")) != -2)
-      b.priv_dirty = v;
-    else if (strncmp(line, "VmFlags:", 8) == 0)
-      b.locked = has_flag(line + 8, "lo");
-    if (v == -1)
+    if (r == 0)
+      continue;
+    if (n == max)
       return -1;
+    out[n++] = m;
+    *kb += pages * (long)(MEMTRIM_PAGE / 1024);
   }
-  return ferror(f) ? -1 : (int)n;
+  return (int)n;
+}
+
+static int pagemap_pread(void *ud, unsigned long page,
+                         unsigned long long *entries, size_t n) {
+  ssize_t r = pread(*(int *)ud, entries, n * sizeof(*entries),
+                    (off_t)(page * sizeof(*entries)));
+  return r == (ssize_t)(n * sizeof(*entries)) ? 0 : -1;
+}
+
+/* the whole of a small /proc file into buf (NUL-ended); its length, or -1 */
+static ssize_t read_proc(const char *path, char *buf, size_t cap) {
+  size_t len = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  while (len + 1 < cap) {
+    ssize_t r = read(fd, buf + len, cap - 1 - len);
+    if (r < 0) {
+      close(fd);
+      return -1;
+    }
+    if (r == 0)
+      break;
+    len += (size_t)r;
+  }
+  close(fd);
+  if (len + 1 == cap)
+    return -1; /* more than cap: not all of it */
+  buf[len] = '\0';
+  return (ssize_t)len;
 }
 
 static int under_valgrind(void) {
@@ -185,20 +198,13 @@ static int under_valgrind(void) {
 /* threads of this process (field 20 of /proc/self/stat), 0 if unknown */
 static long thread_count(void) {
   char buf[1024], *p;
-  long n = 0;
   int i;
-  FILE *f = fopen("/proc/self/stat", "re");
-  if (f == NULL)
-    return 0;
-  p = fgets(buf, sizeof(buf), f);
-  fclose(f);
-  if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+  if (read_proc("/proc/self/stat", buf, sizeof(buf)) < 0 ||
+      (p = strrchr(buf, ')')) == NULL)
     return 0;
   for (i = 0; i < 18 && p != NULL; i++) /* ") S" is field 3 */
     p = strchr(p + 1, ' ');
-  if (p != NULL)
-    n = strtol(p + 1, NULL, 10);
-  return n;
+  return p != NULL ? strtol(p + 1, NULL, 10) : 0;
 }
 
 /* A userfaultfd with write-protect registration on the trimmed mappings,
@@ -238,45 +244,294 @@ static int uffd_open(void) {
   return fd;
 }
 
+/* ---- the page list ---- */
+
+/* a lowercase hex number ending at `sep` */
+static int hex_field(const char **p, const char *end, char sep,
+                     unsigned long *v) {
+  const char *q = *p;
+  unsigned long x = 0;
+  for (; q < end && *q != sep; q++) {
+    int d = *q >= '0' && *q <= '9'   ? *q - '0'
+            : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10
+                                     : -1;
+    if (d < 0 || x >> 60 != 0)
+      return -1;
+    x = x << 4 | (unsigned long)d;
+  }
+  if (q == *p || q == end)
+    return -1;
+  *v = x;
+  *p = q + 1;
+  return 0;
+}
+
+int cli_memtrim_runs_parse(const char *text, size_t len,
+                           cli_memtrim_run_t *runs, size_t max) {
+  const char *p = text, *end = text + len;
+  size_t n = 0;
+  while (p < end) {
+    cli_memtrim_run_t r;
+    if (n == max || hex_field(&p, end, ' ', &r.dev) != 0 ||
+        hex_field(&p, end, ' ', &r.inode) != 0 ||
+        hex_field(&p, end, ' ', &r.off) != 0 ||
+        hex_field(&p, end, ' ', &r.pages) != 0 ||
+        hex_field(&p, end, ' ', &r.first) != 0 ||
+        hex_field(&p, end, '\n', &r.count) != 0)
+      return -1;
+    if (r.count == 0 || r.first >= r.pages || r.count > r.pages - r.first)
+      return -1;
+    runs[n++] = r;
+  }
+  return (int)n;
+}
+
+size_t cli_memtrim_runs_format(const cli_memtrim_run_t *runs, size_t n,
+                               char *buf, size_t cap) {
+  size_t len = 0, i;
+  for (i = 0; i < n; i++) {
+    int w = snprintf(buf + len, cap - len, "%lx %lx %lx %lx %lx %lx\n",
+                     runs[i].dev, runs[i].inode, runs[i].off, runs[i].pages,
+                     runs[i].first, runs[i].count);
+    if (w < 0 || (size_t)w >= cap - len)
+      return 0;
+    len += (size_t)w;
+  }
+  return len;
+}
+
+int cli_memtrim_runs_add(const cli_memtrim_map_t *m, unsigned long first,
+                         const unsigned long long *entries, size_t n,
+                         cli_memtrim_run_t *runs, size_t *nruns, size_t max) {
+  const unsigned long long want = PM_PRESENT | PM_FILE;
+  unsigned long pages = (m->end - m->start) / MEMTRIM_PAGE;
+  size_t i = 0, j;
+  while (i < n) {
+    cli_memtrim_run_t *last = *nruns > 0 ? &runs[*nruns - 1] : NULL;
+    if ((entries[i] & want) != want) {
+      i++;
+      continue;
+    }
+    for (j = i; j < n && (entries[j] & want) == want; j++)
+      ;
+    if (last != NULL && last->dev == m->dev && last->inode == m->inode &&
+        last->off == m->off && last->pages == pages &&
+        last->first + last->count == first + i) {
+      last->count += j - i; /* continued from the previous chunk */
+    } else {
+      if (*nruns == max)
+        return -1;
+      runs[*nruns].dev = m->dev;
+      runs[*nruns].inode = m->inode;
+      runs[*nruns].off = m->off;
+      runs[*nruns].pages = pages;
+      runs[*nruns].first = first + i;
+      runs[*nruns].count = j - i;
+      (*nruns)++;
+    }
+    i = j;
+  }
+  return 0;
+}
+
+static const char *pages_path(char *buf, size_t cap) {
+  const char *env = getenv("LVPN_MEMTRIM_PAGES"), *xdg;
+  if (env != NULL)
+    return env[0] != '\0' ? env : NULL;
+  if (geteuid() == 0)
+    return "/run/layervpn/memtrim-pages";
+  xdg = getenv("XDG_RUNTIME_DIR");
+  if (xdg == NULL || xdg[0] != '/' ||
+      snprintf(buf, cap, "%s/layervpn-memtrim-pages", xdg) >= (int)cap)
+    return NULL;
+  return buf;
+}
+
+/* the list as read at start, to rewrite it only when it changed */
+static char pages_text[64 * 1024];
+static size_t pages_len;
+
+static int pages_load(const char *path, cli_memtrim_run_t *runs, size_t max) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), n;
+  ssize_t r;
+  pages_len = 0;
+  if (fd < 0)
+    return 0;
+  r = read(fd, pages_text, sizeof(pages_text));
+  close(fd);
+  if (r <= 0 || (size_t)r == sizeof(pages_text) ||
+      (n = cli_memtrim_runs_parse(pages_text, (size_t)r, runs, max)) < 0)
+    return 0; /* none, or damaged: this start writes a new one */
+  pages_len = (size_t)r;
+  return n;
+}
+
+/* The present file pages of the mappings about to be trimmed, as the list;
+ * written (a new file renamed over the old) when it changed. */
+static void pages_learn(const char *path, const cli_memtrim_map_t *maps,
+                        int n, cli_memtrim_run_t *runs) {
+  static unsigned long long e[MEMTRIM_CHUNK];
+  static char text[sizeof(pages_text)];
+  char tmp[4200];
+  size_t nruns = 0, len;
+  int i, fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  for (i = 0; i < n; i++) {
+    unsigned long first = 0;
+    unsigned long pages = (maps[i].end - maps[i].start) / MEMTRIM_PAGE;
+    if (maps[i].hot)
+      continue; /* the start maps it whole */
+    while (first < pages) {
+      size_t k = pages - first < MEMTRIM_CHUNK ? pages - first : MEMTRIM_CHUNK;
+      if (pagemap_pread(&fd, maps[i].start / MEMTRIM_PAGE + first, e, k) !=
+              0 ||
+          cli_memtrim_runs_add(&maps[i], first, e, k, runs, &nruns,
+                               MEMTRIM_MAX_RUNS) != 0) {
+        close(fd);
+        return;
+      }
+      first += k;
+    }
+  }
+  close(fd);
+  len = cli_memtrim_runs_format(runs, nruns, text, sizeof(text));
+  if (len == 0 || (len == pages_len && memcmp(text, pages_text, len) == 0))
+    return;
+  if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=
+      (int)sizeof(tmp))
+    return;
+  if (strncmp(path, "/run/layervpn/", 14) == 0)
+    (void)mkdir("/run/layervpn", 0755);
+  fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0)
+    return;
+  if (write(fd, text, len) != (ssize_t)len || close(fd) != 0 ||
+      rename(tmp, path) != 0)
+    (void)unlink(tmp);
+}
+
+/* ---- unmapping ---- */
+
 #ifndef MADV_POPULATE_READ
 #define MADV_POPULATE_READ 22 /* Linux 5.14 */
 #endif
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440 /* Linux 5.10 */
+#endif
+#define MEMTRIM_PIDFD_SELF (-10001) /* PIDFD_SELF_THREAD_GROUP, Linux 6.15 */
+#define MEMTRIM_IOV_MAX 1024        /* UIO_MAXIOV */
+
+/* The ranges unmapped with one process_madvise() call per 1024: the
+ * kernel flushes the TLB once for a batch (Linux 6.16), where each
+ * madvise() flushes on its own. A kernel that refuses it (MADV_DONTNEED
+ * on oneself came with 6.13, PIDFD_SELF with 6.15) gets them one by one. */
+static void dontneed(struct iovec *iov, size_t n) {
+  size_t at, i;
+  for (at = 0; at < n; at += MEMTRIM_IOV_MAX) {
+    size_t k = n - at < MEMTRIM_IOV_MAX ? n - at : MEMTRIM_IOV_MAX, total = 0;
+    for (i = at; i < at + k; i++)
+      total += iov[i].iov_len;
+    if (syscall(SYS_process_madvise, MEMTRIM_PIDFD_SELF, iov + at, k,
+                MADV_DONTNEED, 0u) == (long)total)
+      continue;
+    for (i = at; i < at + k; i++) /* from the first: it is idempotent */
+      (void)madvise(iov[i].iov_base, iov[i].iov_len, MADV_DONTNEED);
+  }
+}
+
+/* [a, b) to unmap, joined to the last range when adjacent */
+static void iov_add(struct iovec *iov, size_t *n, unsigned long a,
+                    unsigned long b) {
+  if (b <= a)
+    return;
+  if (*n > 0 &&
+      (unsigned long)iov[*n - 1].iov_base + iov[*n - 1].iov_len == a) {
+    iov[*n - 1].iov_len += b - a;
+    return;
+  }
+  iov[*n].iov_base = (void *)a;
+  iov[*n].iov_len = b - a;
+  (*n)++;
+}
+
+/* Mapping m to unmap, but for the list's runs of it, which stay mapped
+ * (`*kept` counts their pages against MEMTRIM_MAX_KEEP). Adds at most one
+ * range more than it has runs for m. */
+static void iov_add_map(struct iovec *iov, size_t *n,
+                        const cli_memtrim_map_t *m,
+                        const cli_memtrim_run_t *runs, int nruns,
+                        unsigned long *kept) {
+  unsigned long pages = (m->end - m->start) / MEMTRIM_PAGE, at = m->start;
+  int i;
+  for (i = 0; i < nruns; i++) {
+    unsigned long a = m->start + runs[i].first * MEMTRIM_PAGE;
+    if (runs[i].dev != m->dev || runs[i].inode != m->inode ||
+        runs[i].off != m->off || runs[i].pages != pages || a < at ||
+        *kept + runs[i].count > MEMTRIM_MAX_KEEP)
+      continue; /* another mapping's, out of order, or over the cap */
+    iov_add(iov, n, at, a);
+    *kept += runs[i].count;
+    at = a + runs[i].count * MEMTRIM_PAGE;
+  }
+  iov_add(iov, n, at, m->end);
+}
 
 long cli_memtrim(int start) {
-  static unsigned long ranges[2 * MEMTRIM_MAX_RANGES];
-  static unsigned char hot[MEMTRIM_MAX_RANGES];
-  const char *off = getenv("LVPN_NO_MEMTRIM");
-  FILE *f;
+  static cli_memtrim_map_t maps[MEMTRIM_MAX_RANGES];
+  static cli_memtrim_run_t runs[MEMTRIM_MAX_RUNS];
+  static struct iovec iov[MEMTRIM_MAX_RANGES + MEMTRIM_MAX_RUNS];
+  static char text[64 * 1024];
+  /* the first call after the start one writes the list, in the same
+   * process: a forked child (daemon) lost the parent's registration */
+  static pid_t learn;
+  const char *off = getenv("LVPN_NO_MEMTRIM"), *path;
+  char buf[4096];
+  unsigned long kept = 0;
+  size_t niov = 0;
+  ssize_t len;
   long kb;
-  int n, i, ufd;
+  int n, i, ufd, fd, nruns = 0;
   if ((off != NULL && off[0] != '\0') || under_valgrind())
     return 0;
   if (thread_count() != 1)
     return 0; /* another thread could map and write in between */
-  if ((f = fopen("/proc/self/smaps", "re")) == NULL)
+  if ((len = read_proc("/proc/self/maps", text, sizeof(text))) < 0 ||
+      (fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
     return -1;
-  n = cli_memtrim_scan(f, ranges, hot, MEMTRIM_MAX_RANGES, &kb);
-  fclose(f);
+  n = cli_memtrim_scan(text, (size_t)len, pagemap_pread, &fd, maps,
+                       MEMTRIM_MAX_RANGES, &kb);
+  close(fd);
   if (n < 0)
     return -1;
   ufd = uffd_open();
+  path = ufd >= 0 ? pages_path(buf, sizeof(buf)) : NULL;
+  if (path != NULL && start)
+    nruns = pages_load(path, runs, MEMTRIM_MAX_RUNS);
+  else if (path != NULL && learn == getpid())
+    pages_learn(path, maps, n, runs);
+  learn = start && ufd >= 0 ? getpid() : 0;
   for (i = 0; i < n; i++) {
-    unsigned long len = ranges[2 * i + 1] - ranges[2 * i];
-    if (start && hot[i]) {
-      /* mapped whole in one call, not trimmed; a kernel without
-       * MADV_POPULATE_READ faults it in as it is used, with fault-around */
-      (void)madvise((void *)ranges[2 * i], len, MADV_POPULATE_READ);
-      continue;
-    }
+    if (start && maps[i].hot)
+      continue; /* mapped whole below */
     if (ufd >= 0) {
       struct uffdio_register reg;
       memset(&reg, 0, sizeof(reg));
-      reg.range.start = ranges[2 * i];
-      reg.range.len = len;
+      reg.range.start = maps[i].start;
+      reg.range.len = maps[i].end - maps[i].start;
       reg.mode = UFFDIO_REGISTER_MODE_WP;
       (void)ioctl(ufd, UFFDIO_REGISTER, &reg); /* failing: fault-around */
     }
-    (void)madvise((void *)ranges[2 * i], len, MADV_DONTNEED);
+    iov_add_map(iov, &niov, &maps[i], runs, nruns, &kept);
   }
+  dontneed(iov, niov);
+  /* after the unmapping, so that the peak stays where the dynamic linker
+   * left it: the hot text mapped whole, one call per library (a kernel
+   * without MADV_POPULATE_READ faults it in as it is used, with
+   * fault-around) */
+  for (i = 0; start && i < n; i++)
+    if (maps[i].hot)
+      (void)madvise((void *)maps[i].start, maps[i].end - maps[i].start,
+                    MADV_POPULATE_READ);
   return kb;
 }

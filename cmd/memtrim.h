@@ -2,7 +2,6 @@
 #define LVPN_CMD_MEMTRIM_H
 
 #include <stddef.h>
-#include <stdio.h>
 
 /* Unmaps the resident pages of this process's clean, read-only, private
  * file mappings (shared libraries' and the executable's code and
@@ -10,9 +9,11 @@
  * back on the next touch, a minor fault; what the process no longer
  * touches (the dynamic linker's symbol tables, start-up and handshake
  * code) stops counting in its RSS. Mappings holding any anonymous page
- * (relocated RELRO data, a debugger's breakpoint), writable, shared or
- * locked mappings are left alone. The CLI's business only: a library must
- * not madvise its host's mappings.
+ * (relocated RELRO data, a debugger's breakpoint) or a swapped one,
+ * writable and shared mappings are left alone (a locked one refuses the
+ * unmapping). The CLI's business only: a library must not madvise its
+ * host's mappings. All are unmapped in one process_madvise() call where
+ * the kernel takes it (one TLB flush: see memtrim.c).
  *
  * Each mapping picked is also registered with a userfaultfd (write-protect
  * mode, Linux >= 6.7, where available) so that later faults on it map one
@@ -23,18 +24,71 @@
  * (MADV_POPULATE_READ) instead, as the start touches nearly all of it;
  * the call once the tunnel is up trims it with the rest.
  *
+ * The page list: the first call after the start one (the tunnel is up)
+ * records which pages of the trimmed mappings are present, which with
+ * fault-around off are the ones the start touched, in a file:
+ * $LVPN_MEMTRIM_PAGES, else /run/layervpn/memtrim-pages for root and
+ * $XDG_RUNTIME_DIR/layervpn-memtrim-pages for others (an empty
+ * LVPN_MEMTRIM_PAGES: no list). The next start's trim leaves those pages
+ * mapped (at most 2 MB of them) instead of unmapping them for the start
+ * to fault back one by one; the peak does not move, as the start maps
+ * them anyway. It is only a hint: a list of another build or library
+ * version matches no mapping and keeps nothing, and a missing or damaged
+ * one is rewritten. Not kept without the userfaultfd registration, where
+ * the present pages include fault-around's.
+ *
  * Does nothing when LVPN_NO_MEMTRIM is set (non-empty), under valgrind, or
  * while the process has more than one thread.
  * Returns the resident kB of the mappings picked, 0 when skipped, -1 when
- * /proc/self/smaps could not be read or parsed (nothing is unmapped then). */
+ * /proc/self/maps or pagemap could not be read or parsed (nothing is
+ * unmapped then). */
 long cli_memtrim(int start);
 
-/* The parser behind cli_memtrim, for tests: reads smaps text from `f` and
- * stores up to `max` eligible [start, end) ranges in `ranges` (2 per
- * range), and in `hot[i]` whether range i is the text of one of the
- * libraries above. Returns the number of ranges, or -1 on text it cannot
- * parse or more than `max` eligible ranges. `*kb` gets their resident kB. */
-int cli_memtrim_scan(FILE *f, unsigned long *ranges, unsigned char *hot,
-                     size_t max, long *kb);
+/* One mapping picked by the scan: [start, end), its file's device
+ * ((major << 20) | minor) and inode, its offset in the file, and whether it
+ * is the text of one of the libraries above. */
+typedef struct {
+  unsigned long start, end;
+  unsigned long dev, inode, off;
+  int hot;
+} cli_memtrim_map_t;
+
+/* Reads `n` /proc/PID/pagemap entries from virtual page `page` on;
+ * 0, or -1 when they cannot be read. */
+typedef int (*cli_memtrim_pagemap_fn)(void *ud, unsigned long page,
+                                      unsigned long long *entries, size_t n);
+
+/* The scan behind cli_memtrim, for tests: the read-only, private file
+ * mappings of /proc/PID/maps text `maps` without an anonymous (a private
+ * copy) or a swapped page in their pagemap entries, up to `max` of them,
+ * into `out`. Returns their number, or -1 on text it cannot parse, entries
+ * it cannot read, or more than `max` such mappings. `*kb` gets their
+ * resident kB. */
+int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
+                     void *ud, cli_memtrim_map_t *out, size_t max, long *kb);
+
+/* The page list (see cli_memtrim). One run: `count` pages from page
+ * `first` of the mapping of `pages` pages at offset `off` of the file
+ * (dev, inode). */
+typedef struct {
+  unsigned long dev, inode, off, pages, first, count;
+} cli_memtrim_run_t;
+
+/* Its text form, one run a line: "dev inode off pages first count" in hex.
+ * Parse returns the number of runs (at most `max`), or -1 on anything else
+ * (no run is used then); format returns the length written, or 0 when
+ * `cap` is too small. */
+int cli_memtrim_runs_parse(const char *text, size_t len,
+                           cli_memtrim_run_t *runs, size_t max);
+size_t cli_memtrim_runs_format(const cli_memtrim_run_t *runs, size_t n,
+                               char *buf, size_t cap);
+
+/* The runs of present file pages (/proc/PID/pagemap entries with bit 63,
+ * present, and bit 61, file page, set) among `n` entries of mapping `m`
+ * from its page `first` on, appended to runs[*nruns..max) (a run that the
+ * previous call ended is continued). Returns -1 when they do not fit. */
+int cli_memtrim_runs_add(const cli_memtrim_map_t *m, unsigned long first,
+                         const unsigned long long *entries, size_t n,
+                         cli_memtrim_run_t *runs, size_t *nruns, size_t max);
 
 #endif
