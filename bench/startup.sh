@@ -13,7 +13,9 @@
 #   CPU ms   the client's CPU time at that moment (sum of its threads'
 #            /proc/PID/task/*/schedstat: nanoseconds, not 10 ms ticks);
 #   all ms   its CPU time over its whole life (rusage at exit: start-up,
-#            tunnel up, SIGTERM, exit), for comparison.
+#            tunnel up, SIGTERM, exit), for comparison;
+#   and in the medians only: its peak RSS (VmHWM) and minor faults so far
+#   when the line arrives.
 # then the medians and the ratios of the medians (layervpn/openvpn).
 # CPU time is the steadier figure on a loaded machine: wall time includes
 # waiting for a CPU and for the server.
@@ -139,7 +141,8 @@ def med(name, k):
 print()
 print("%-22s %9s %9s %7s" % ("median", "layervpn", "openvpn", "ratio"))
 for k, label in (("wall_ms", "wall ms to tunnel"), ("cpu_ms", "CPU ms to tunnel"),
-                 ("total_cpu_ms", "CPU ms whole life")):
+                 ("total_cpu_ms", "CPU ms whole life"), ("hwm_kb", "peak kB at the line"),
+                 ("minflt", "minor faults to it")):
     a, b = med("layervpn", k), med("openvpn", k)
     ratio = "%.2f" % (a / b) if a is not None and b else "-"
     print("%-22s %9s %9s %7s" % (label, "%.1f" % a if a is not None else "-",

@@ -10,7 +10,9 @@ Starts the clients alternately (A B A B ...), each `runs` times. Per start it
 reports the wall time from just before fork to the moment the pattern line
 arrives on the client's stdout/stderr pipe, and the client's CPU time at that
 moment: the sum over its threads of /proc/PID/task/*/schedstat's first field
-(nanoseconds on the CPU, precise, unlike the 10 ms ticks of /proc/PID/stat).
+(nanoseconds on the CPU, precise, unlike the 10 ms ticks of /proc/PID/stat),
+its peak RSS so far (VmHWM, kB) and its minor faults so far (a
+MADV_POPULATE_READ counts one per page it maps, as a fault would).
 The client is then stopped with SIGTERM. Prints one JSON line per start on
 stdout; the shell makes the table.
 """
@@ -49,6 +51,21 @@ def stat_ticks(pid):
     return int(f[11]) + int(f[12])
 
 
+def mem_at_line(pid):
+    """VmHWM (peak resident kB so far) and minor faults so far."""
+    out = {}
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    out["hwm_kb"] = int(line.split()[1])
+        with open("/proc/%d/stat" % pid) as f:
+            out["minflt"] = int(f.read().rsplit(")", 1)[1].split()[7])
+    except (OSError, ValueError, IndexError):
+        pass
+    return out
+
+
 def one_start(client, outdir, idx, timeout, pattern):
     env = dict(os.environ)
     env.update(client.get("env", {}))
@@ -80,6 +97,7 @@ def one_start(client, outdir, idx, timeout, pattern):
             t1 = time.monotonic_ns()
             cpu = task_cpu_ns(proc.pid)
             ticks = stat_ticks(proc.pid)
+            mem = mem_at_line(proc.pid)
             found = True
             res["wall_ms"] = (t1 - t0) / 1e6
             if cpu is not None:
@@ -87,6 +105,7 @@ def one_start(client, outdir, idx, timeout, pattern):
                 res["threads"] = cpu[1]
             if ticks is not None:
                 res["stat_ticks"] = ticks
+            res.update(mem)
             break
     res["ok"] = found
     try:
