@@ -158,6 +158,9 @@ void lvpn__client_dns_stack(lvpn_client_t *c);
  * connection: a resolver that cannot be changed is warned about, as OpenVPN
  * does for its dns-updown script. */
 void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
+/* The resolver's way (lvpn__dns_host_prepare) found ahead, in a wait of the
+ * handshake, when the pushed DNS is to be applied. */
+void lvpn__client_dns_prepare(lvpn_client_t *c);
 /* Frees the copied DNS options (lvpn_client_new's undo). */
 void lvpn__client_dns_free(lvpn_client_t *c);
 /* tlssession callbacks. */

@@ -67,6 +67,11 @@ void lvpn__client_dns_stack(lvpn_client_t *c) {
     lvpn__dns_host_recover(&c->dns_host);
 }
 
+void lvpn__client_dns_prepare(lvpn_client_t *c) {
+  if (client_dns_wanted(c) && c->inside_write == NULL)
+    lvpn__dns_host_prepare(&c->dns_host);
+}
+
 static void client_dns_apply(lvpn_client_t *c, const lvpn__push_t *push,
                              const lvpn_dns_t *dns) {
   const lvpn_config_t *cfg = c->cfg;

@@ -673,6 +673,7 @@ void lvpn__client_on_wait(lvpn__tlssession_t *t, int stage) {
     return;
   lvpn__datachannel_prepare();
   lvpn__tun_layer_preopen(&c->tun);
+  lvpn__client_dns_prepare(c);
 }
 
 void lvpn__client_inside_up(lvpn_client_t *c) {

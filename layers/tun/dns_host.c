@@ -287,15 +287,23 @@ static const char *resolvconf_prog(const lvpn__dns_host_t *h) {
 /* /etc/resolv.conf is a mount point (ip netns exec, containers): it belongs
  * to that namespace; the host's resolved or resolvconf must not be told. */
 static bool resolv_is_mount(const lvpn__dns_host_t *h) {
-  char line[1024], mp[512];
+  char line[1024];
+  size_t n = strlen(h->resolv_path);
   FILE *f = fopen("/proc/self/mountinfo", "re");
   bool found = false;
   if (f == NULL)
     return false;
-  while (!found && fgets(line, sizeof(line), f) != NULL)
-    if (sscanf(line, "%*s %*s %*s %*s %511s", mp) == 1 &&
-        strcmp(mp, h->resolv_path) == 0)
-      found = true;
+  while (!found && fgets(line, sizeof(line), f) != NULL) {
+    /* the 5th field, the mount point (by hand: sscanf costs the start
+     * the fault-in of libc's scanf code) */
+    const char *p = line;
+    int i;
+    for (i = 0; i < 4 && p != NULL; i++)
+      if ((p = strchr(p, ' ')) != NULL)
+        p++;
+    found = p != NULL && strncmp(p, h->resolv_path, n) == 0 &&
+            (p[n] == ' ' || p[n] == '\n');
+  }
   fclose(f);
   return found;
 }
@@ -334,6 +342,13 @@ static int resolved_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
   return 0;
 }
 
+void lvpn__dns_host_prepare(lvpn__dns_host_t *h) {
+  h->mounted = resolv_is_mount(h);
+  h->resolved = !h->mounted && resolved_running();
+  h->prog = h->mounted ? NULL : resolvconf_prog(h);
+  h->prepared = 1;
+}
+
 int lvpn__dns_host_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
                          const char *ifname, bool redirect_gateway,
                          lvpn__dns_backend_t backend, char *err,
@@ -342,15 +357,17 @@ int lvpn__dns_host_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
   char text[8192];
   const char *prog = NULL;
   bool mounted;
-  int rc = LVPN_EDNS;
+  int rc = LVPN_EDNS, prepared = h->prepared;
 
   lvpn__dns_host_revert(h);
   lvpn__dns_host_recover(h);
   snprintf(h->ifname, sizeof(h->ifname), "%s", ifname);
   h->ifindex = (int)if_nametoindex(ifname);
+  h->prepared = 0;
   if (backend == LVPN__DNS_BACKEND_NONE) {
-    mounted = resolv_is_mount(h);
-    if (!mounted && h->ifindex > 0 && resolved_running()) {
+    mounted = prepared ? h->mounted : resolv_is_mount(h);
+    if (!mounted && h->ifindex > 0 &&
+        (prepared ? h->resolved : resolved_running())) {
       rc = resolved_apply(h, d, redirect_gateway, err, errlen);
       if (rc == 0) {
         h->backend = LVPN__DNS_BACKEND_RESOLVED;
@@ -359,7 +376,7 @@ int lvpn__dns_host_apply(lvpn__dns_host_t *h, const lvpn_dns_t *d,
       LVPN__LOG(h->log, LVPN_LOG_ERROR, "tun",
                 "DNS: systemd-resolved: %s; trying the next way", err);
     }
-    prog = mounted ? NULL : resolvconf_prog(h);
+    prog = mounted ? NULL : prepared ? h->prog : resolvconf_prog(h);
     backend = prog != NULL ? LVPN__DNS_BACKEND_RESOLVCONF
                            : LVPN__DNS_BACKEND_FILE;
   }

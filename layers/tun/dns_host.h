@@ -48,6 +48,9 @@ typedef struct lvpn__dns_host_s {
   char ifname[LVPN__IFNAMSIZ];
   int ifindex;
   void *bus; /* sd_bus *, opened on first use */
+  /* lvpn__dns_host_prepare's findings, for the next apply only */
+  int prepared, mounted, resolved;
+  const char *prog; /* resolvconf's path, or NULL */
 } lvpn__dns_host_t;
 
 /* No I/O. NULL paths: /etc/resolv.conf and /run/layervpn (tests pass
@@ -57,6 +60,11 @@ void lvpn__dns_host_init(lvpn__dns_host_t *h, const lvpn__logger_t *log,
 /* Restores a resolv.conf a crashed run left changed (once; later calls do
  * nothing). */
 void lvpn__dns_host_recover(lvpn__dns_host_t *h);
+/* Finds out ahead which way the next lvpn__dns_host_apply() with backend
+ * NONE takes (whether resolv.conf is a mount point, systemd-resolved
+ * runs, resolvconf is installed): start-up work for a wait on the network
+ * (the client's, after its TLS Finished). Harmless to skip. */
+void lvpn__dns_host_prepare(lvpn__dns_host_t *h);
 /* Applies `d` to the resolver for the tun device `ifname` (undoing what an
  * earlier call applied). `backend` forces one (tests); NONE picks as
  * described above. Returns 0 (with the backend used in h->backend), or

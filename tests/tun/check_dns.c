@@ -598,6 +598,50 @@ START_TEST(test_dns_host_resolvconf) {
 }
 END_TEST
 
+/* prepare finds the way ahead: a mount point (the 5th mountinfo field,
+ * whole), resolvconf's path; the next apply with backend NONE takes it,
+ * and only that one. */
+START_TEST(test_dns_host_prepare_finds_the_way) {
+  lvpn__logger_t log;
+  lvpn__dns_host_t h;
+  lvpn_dns_t d;
+  char err[ERRLEN] = "", prog[160], calls[160], body[300];
+
+  lvpn__logger_init(&log);
+  lvpn__dns_host_init(&h, &log, "/proc", state); /* a mount point */
+  lvpn__dns_host_prepare(&h);
+  ck_assert_int_eq(h.prepared, 1);
+  ck_assert_int_eq(h.mounted, 1);
+  ck_assert_ptr_null(h.prog);
+  lvpn__dns_host_close(&h);
+  lvpn__dns_host_init(&h, &log, "/pro", state); /* only its prefix */
+  lvpn__dns_host_prepare(&h);
+  ck_assert_int_eq(h.mounted, 0);
+  lvpn__dns_host_close(&h);
+
+  pushed(&d);
+  snprintf(prog, sizeof(prog), "%s/resolvconf", dir);
+  snprintf(calls, sizeof(calls), "%s/calls", dir);
+  snprintf(body, sizeof(body), "#!/bin/sh\necho \"$*\" >>%s\ncat >/dev/null\n",
+           calls);
+  write_file(prog, body);
+  ck_assert_int_eq(chmod(prog, 0755), 0);
+  lvpn__dns_host_init(&h, &log, conf, state);
+  snprintf(h.resolvconf, sizeof(h.resolvconf), "%s", prog);
+  lvpn__dns_host_prepare(&h);
+  ck_assert_int_eq(h.mounted, 0);
+  ck_assert_str_eq(h.prog, prog);
+  /* no such link: resolved is not asked; resolvconf, as prepared */
+  ck_assert_int_eq(apply_as(&h, &d, "lvpnnone0", LVPN__DNS_BACKEND_NONE, err),
+                   0);
+  ck_assert_int_eq(h.backend, LVPN__DNS_BACKEND_RESOLVCONF);
+  ck_assert_int_eq(h.prepared, 0); /* used once */
+  ck_assert_str_eq(read_file(calls), "-a lvpnnone0.layervpn\n");
+  ck_assert_str_eq(read_file(conf), orig_text);
+  lvpn__dns_host_close(&h);
+}
+END_TEST
+
 LVPN_TEST_MAIN("dns", 10, files_setup, files_teardown,
                     test_dns_opt_every_form,
                     test_dns_opt_errors_name_the_problem,
@@ -608,4 +652,5 @@ LVPN_TEST_MAIN("dns", 10, files_setup, files_teardown,
                     test_dns_host_reapply_without_the_path,
                     test_dns_host_crash_recovery,
                     test_dns_host_stale_backup_and_foreign_change,
-                    test_dns_host_errors, test_dns_host_resolvconf)
+                    test_dns_host_errors, test_dns_host_resolvconf,
+                    test_dns_host_prepare_finds_the_way)
