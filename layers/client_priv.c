@@ -16,12 +16,17 @@
  * the tun set up again on a reconnection. Where the capability cannot be
  * kept (no CAP_SETPCAP, e.g. some containers) the drop still happens,
  * with a warning: the routes then go away only with the tun device.
+ * libcap-ng is loaded (dlopen) when a drop to a user or group is asked
+ * for, at the start's check and before any chroot, not linked: every
+ * other start saves its loading and constructor (0.2 ms). A drop it
+ * cannot load for fails, as an unknown user does.
  *
  * Differences from OpenVPN, on purpose: 'user' alone also sets the group
  * to the user's primary group, and the supplementary groups are always
  * reduced to that one group (OpenVPN keeps root's gid 0 with 'user' only). */
 #include "layers/client.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <grp.h>
 #include <sys/prctl.h>
@@ -40,6 +45,48 @@ static int fail(char *err, size_t errlen, const char *what, const char *arg,
   return LVPN_EPRIVILEGES;
 }
 
+#define CAPNG_SONAME "libcap-ng.so.0"
+
+static struct {
+  __typeof__(&capng_clear) clear;
+  __typeof__(&capng_update) update;
+  __typeof__(&capng_change_id) change_id;
+} capng;
+
+/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
+ * say, hence the copy */
+static int capng_sym(void *lib, const char *name, void *fp, size_t size) {
+  void *p = dlsym(lib, name);
+  if (p != NULL)
+    memcpy(fp, &p, size);
+  return p != NULL;
+}
+
+/* libcap-ng, loaded once (stays loaded: the table points into it) */
+static int capng_load(char *err, size_t errlen) {
+  static int state; /* 0: not tried, 1: loaded, -1: failed */
+  void *lib;
+  if (state == 0) {
+    state = -1;
+    if ((lib = dlopen(CAPNG_SONAME, RTLD_NOW | RTLD_LOCAL)) != NULL &&
+        capng_sym(lib, "capng_clear", &capng.clear, sizeof(capng.clear)) &&
+        capng_sym(lib, "capng_update", &capng.update, sizeof(capng.update)) &&
+        capng_sym(lib, "capng_change_id", &capng.change_id,
+                  sizeof(capng.change_id)))
+      state = 1;
+    else if (lib != NULL)
+      dlclose(lib);
+  }
+  if (state > 0)
+    return 0;
+  if (err != NULL && errlen > 0)
+    snprintf(err, errlen,
+             "user/group: cannot load %s to keep CAP_NET_ADMIN (Debian "
+             "package libcap-ng0)",
+             CAPNG_SONAME);
+  return LVPN_EPRIVILEGES;
+}
+
 static int drop(const char *user, const char *group, const char *chroot_dir,
                 int *kept_net_admin, char *err, size_t errlen) {
   struct passwd *pw = NULL;
@@ -50,7 +97,9 @@ static int drop(const char *user, const char *group, const char *chroot_dir,
 
   if (err != NULL && errlen > 0)
     err[0] = '\0';
-  /* names first: /etc/passwd may not exist inside the chroot */
+  /* libcap-ng and the names first: neither may exist inside the chroot */
+  if ((user != NULL || group != NULL) && capng_load(err, errlen) != 0)
+    return LVPN_EPRIVILEGES;
   if (user != NULL) {
     errno = 0;
     if ((pw = getpwnam(user)) == NULL)
@@ -77,10 +126,10 @@ static int drop(const char *user, const char *group, const char *chroot_dir,
   if (setgroups(1, &gid) != 0)
     return fail(err, errlen, "group", group ? group : user, errno);
   /* keep CAP_NET_ADMIN (and nothing else) across the id change */
-  capng_clear(CAPNG_SELECT_BOTH);
-  if (capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
+  capng.clear(CAPNG_SELECT_BOTH);
+  if (capng.update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED,
                    CAP_NET_ADMIN) == 0) {
-    int rc = capng_change_id(user != NULL ? (int)uid : -1,
+    int rc = capng.change_id(user != NULL ? (int)uid : -1,
                              have_gid ? (int)gid : -1, CAPNG_NO_FLAG);
     if (rc == -4 || rc == -6) /* setresgid / setresuid failed */
       return fail(err, errlen, rc == -4 ? "group" : "user",
@@ -125,7 +174,10 @@ int lvpn__client_privileges_check(lvpn_client_t *c, char *err, size_t errlen) {
     return 0;
   if (c->drop_privileges) {
     /* unknown names fail now, not after the tunnel is up (OpenVPN checks
-     * them at start too) */
+     * them at start too); so does a libcap-ng that cannot be loaded */
+    if ((cfg->user != NULL || cfg->group != NULL) &&
+        capng_load(err, errlen) != 0)
+      return LVPN_EPRIVILEGES;
     errno = 0;
     if (cfg->user != NULL && getpwnam(cfg->user) == NULL)
       return fail(err, errlen, "user", cfg->user, errno);
