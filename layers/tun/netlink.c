@@ -2,6 +2,7 @@
 #include "layers/tun/netlink.h"
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
@@ -17,6 +18,121 @@
 #include "layervpn.h"
 
 #define NL_LAYER "netlink"
+
+/* libmnl is loaded on first use (dlopen), not linked: the first netlink
+ * socket is opened in a wait of the handshake (lvpn__tun_layer_preopen) or
+ * at the tun set-up, so a start does not pay for loading it before its
+ * first packet. The calls go through this table; the macros keep their
+ * libmnl names. */
+#define MNL_SONAME "libmnl.so.0"
+
+static struct {
+  __typeof__(&mnl_nlmsg_put_extra_header) nlmsg_put_extra_header;
+  __typeof__(&mnl_attr_put) attr_put;
+  __typeof__(&mnl_nlmsg_get_payload_len) nlmsg_get_payload_len;
+  __typeof__(&mnl_nlmsg_get_payload) nlmsg_get_payload;
+  __typeof__(&mnl_attr_put_u32) attr_put_u32;
+  __typeof__(&mnl_attr_parse) attr_parse;
+  __typeof__(&mnl_attr_validate) attr_validate;
+  __typeof__(&mnl_attr_get_type) attr_get_type;
+  __typeof__(&mnl_attr_get_payload_len) attr_get_payload_len;
+  __typeof__(&mnl_attr_get_payload) attr_get_payload;
+  __typeof__(&mnl_socket_setsockopt) socket_setsockopt;
+  __typeof__(&mnl_attr_get_u32) attr_get_u32;
+  __typeof__(&mnl_socket_sendto) socket_sendto;
+  __typeof__(&mnl_socket_recvfrom) socket_recvfrom;
+  __typeof__(&mnl_socket_open2) socket_open2;
+  __typeof__(&mnl_socket_get_portid) socket_get_portid;
+  __typeof__(&mnl_socket_close) socket_close;
+  __typeof__(&mnl_socket_bind) socket_bind;
+  __typeof__(&mnl_nlmsg_put_header) nlmsg_put_header;
+  __typeof__(&mnl_nlmsg_ok) nlmsg_ok;
+  __typeof__(&mnl_nlmsg_next) nlmsg_next;
+  __typeof__(&mnl_attr_put_strz) attr_put_strz;
+  __typeof__(&mnl_attr_get_str) attr_get_str;
+} mnl;
+
+#define mnl_nlmsg_put_extra_header (*mnl.nlmsg_put_extra_header)
+#define mnl_attr_put (*mnl.attr_put)
+#define mnl_nlmsg_get_payload_len (*mnl.nlmsg_get_payload_len)
+#define mnl_nlmsg_get_payload (*mnl.nlmsg_get_payload)
+#define mnl_attr_put_u32 (*mnl.attr_put_u32)
+#define mnl_attr_parse (*mnl.attr_parse)
+#define mnl_attr_validate (*mnl.attr_validate)
+#define mnl_attr_get_type (*mnl.attr_get_type)
+#define mnl_attr_get_payload_len (*mnl.attr_get_payload_len)
+#define mnl_attr_get_payload (*mnl.attr_get_payload)
+#define mnl_socket_setsockopt (*mnl.socket_setsockopt)
+#define mnl_attr_get_u32 (*mnl.attr_get_u32)
+#define mnl_socket_sendto (*mnl.socket_sendto)
+#define mnl_socket_recvfrom (*mnl.socket_recvfrom)
+#define mnl_socket_open2 (*mnl.socket_open2)
+#define mnl_socket_get_portid (*mnl.socket_get_portid)
+#define mnl_socket_close (*mnl.socket_close)
+#define mnl_socket_bind (*mnl.socket_bind)
+#define mnl_nlmsg_put_header (*mnl.nlmsg_put_header)
+#define mnl_nlmsg_ok (*mnl.nlmsg_ok)
+#define mnl_nlmsg_next (*mnl.nlmsg_next)
+#define mnl_attr_put_strz (*mnl.attr_put_strz)
+#define mnl_attr_get_str (*mnl.attr_get_str)
+
+/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
+ * say, hence the copy */
+static int mnl_sym(void *lib, const char *name, void *fp, size_t size) {
+  void *p = dlsym(lib, name);
+  if (p != NULL)
+    memcpy(fp, &p, size);
+  return p != NULL;
+}
+
+#define SYM(f) mnl_sym(lib, "mnl_" #f, &mnl.f, sizeof(mnl.f))
+
+/* 0, or -1 (once and for all) with the reason in `why` */
+static int mnl_load(char *why, size_t len) {
+  static int state; /* 0: not tried, 1: loaded, -1: failed */
+  static char err[200];
+  void *lib;
+  if (state == 0) {
+    state = -1;
+    if ((lib = dlopen(MNL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+      const char *e = dlerror();
+      snprintf(err, sizeof(err), "cannot load %s: %s", MNL_SONAME,
+               e != NULL ? e : "unknown error");
+    } else if (!(SYM(nlmsg_put_extra_header) &&
+         SYM(attr_put) &&
+         SYM(nlmsg_get_payload_len) &&
+         SYM(nlmsg_get_payload) &&
+         SYM(attr_put_u32) &&
+         SYM(attr_parse) &&
+         SYM(attr_validate) &&
+         SYM(attr_get_type) &&
+         SYM(attr_get_payload_len) &&
+         SYM(attr_get_payload) &&
+         SYM(socket_setsockopt) &&
+         SYM(attr_get_u32) &&
+         SYM(socket_sendto) &&
+         SYM(socket_recvfrom) &&
+         SYM(socket_open2) &&
+         SYM(socket_get_portid) &&
+         SYM(socket_close) &&
+         SYM(socket_bind) &&
+         SYM(nlmsg_put_header) &&
+         SYM(nlmsg_ok) &&
+         SYM(nlmsg_next) &&
+         SYM(attr_put_strz) &&
+         SYM(attr_get_str))) {
+      snprintf(err, sizeof(err), "%s lacks a function this was built with",
+               MNL_SONAME);
+      dlclose(lib);
+    } else {
+      state = 1; /* stays loaded: the table points into it */
+    }
+  }
+  if (state < 0)
+    snprintf(why, len, "%s", err);
+  return state > 0 ? 0 : -1;
+}
+
 
 /* Called for every data message answering the current request. */
 typedef int (*nl_data_cb)(const struct nlmsghdr *nlh, void *data);
@@ -209,8 +325,14 @@ static int nl_talk(lvpn__nl_t *nl, const char *what, nl_data_cb cb,
 int lvpn__nl_open(lvpn__nl_t *nl, const lvpn__logger_t *log) {
   int one = 1;
 
+  char why[200];
+
   memset(nl, 0, sizeof(*nl));
   nl->log = log;
+  if (mnl_load(why, sizeof(why)) != 0) {
+    set_err(nl, "netlink: %s", why);
+    return -ELIBACC;
+  }
   if ((nl->buf = calloc(1, LVPN__NL_BUFSIZE)) == NULL) {
     set_err(nl, "netlink: out of memory");
     return -ENOMEM;

@@ -395,7 +395,7 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
         err = lvpn__nl_open(&t->nl, t->base.log);
         if (err != 0) {
           snprintf(errbuf, errlen, "cannot open netlink socket: %s",
-                   lvpn_strerror(err));
+                   t->nl.err[0] ? t->nl.err : lvpn_strerror(err));
           return LVPN_ENETLINK;
         }
         t->nl_open = 1;
