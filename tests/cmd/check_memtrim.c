@@ -7,9 +7,11 @@
  * keeps working. */
 /* strverscmp: _GNU_SOURCE comes from config.h (AC_USE_SYSTEM_EXTENSIONS) */
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cmd/memtrim.h"
@@ -280,8 +282,47 @@ START_TEST(test_memtrim_live_process_keeps_working) {
 }
 END_TEST
 
+static long threads(void) { /* procfs: 2 + threads */
+  struct stat st;
+  ck_assert_int_eq(stat("/proc/self/task", &st), 0);
+  return (long)st.st_nlink - 2;
+}
+
+static void *reader(void *arg) { /* a second thread, until its pipe closes */
+  char c;
+  while (read(*(int *)arg, &c, 1) > 0)
+    ;
+  return NULL;
+}
+
+/* another thread could map and write in between: nothing is trimmed */
+START_TEST(test_memtrim_stands_aside_with_threads) {
+  const char *fn = (const char *)(void (*)(void))strverscmp;
+  pthread_t th;
+  int p[2], i;
+  unsetenv("LVPN_NO_MEMTRIM");
+  setenv("LVPN_MEMTRIM_PAGES", "", 1);
+  if (under_valgrind())
+    return;
+  ck_assert_int_eq(pipe(p), 0);
+  ck_assert_int_eq(pthread_create(&th, NULL, reader, &p[0]), 0);
+  ck_assert_int_lt(strverscmp("a1", "a2"), 0);
+  ck_assert_int_eq(cli_memtrim(1), 0);
+  ck_assert_msg(present(fn), "nothing unmapped");
+  close(p[1]);
+  ck_assert_int_eq(pthread_join(th, NULL), 0);
+  close(p[0]);
+  for (i = 0; i < 1000 && threads() != 1; i++) /* reaped just after join */
+    usleep(1000);
+  ck_assert_int_ge(cli_memtrim(1), 0); /* alone again: it trims */
+  ck_assert(!present(fn));
+  unsetenv("LVPN_MEMTRIM_PAGES");
+}
+END_TEST
+
 LVPN_TEST_MAIN("memtrim", 0, NULL, NULL,
                test_memtrim_picks_clean_readonly_file_mappings,
                test_memtrim_unparsable_text_picks_nothing,
                test_memtrim_page_list_runs,
-               test_memtrim_live_process_keeps_working)
+               test_memtrim_live_process_keeps_working,
+               test_memtrim_stands_aside_with_threads)
