@@ -865,6 +865,33 @@ static void gen_certenv(const char *pki) {
   }
 }
 
+/* ---- the CLI's page list and maps text (fuzz_memtrim) ---- */
+
+static void gen_memtrim(void) {
+  static const char *const seeds[][2] = {
+      {"list", "\x03" "fe00000 4d2 1000 10 0 2\n"
+               "fe00000 4d2 1000 10 4 1\n"
+               "fe00000 4d2 1000 10 7 4\n"},
+      {"maps", "\x21" "55c000000000-55c000004000 r--p 00000000 fe:00 5555    "
+               "/opt/my app/layervpn\n"
+               "7f0000000000-7f0000010000 r-xp 00001000 fe:00 1234    "
+               "/usr/lib/libx.so.1\n"
+               "7f0000010000-7f0000012000 r--p 00010000 fe:00 1234    "
+               "/usr/lib/libx.so.1\n"
+               "7f0000012000-7f0000013000 rw-p 00012000 fe:00 1234    "
+               "/usr/lib/libx.so.1\n"
+               "7f00000a0000-7f00000b0000 r-xp 0000d000 fe:00 82      "
+               "/usr/local/lib/liblayers.so.0.0.0\n"
+               "55d000000000-55d000021000 rw-p 00000000 00:00 0   [heap]\n"
+               "7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0   [vdso]\n"},
+      {"maps-swapped", "\xc5" "7f0000050000-7f0000060000 r--p 00000000 fe:00 79"
+                       "      /usr/lib/libw\n"},
+  };
+  size_t i;
+  for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++)
+    put("fuzz_memtrim", seeds[i][0], seeds[i][1], strlen(seeds[i][1]));
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -895,6 +922,7 @@ int main(int argc, char **argv) {
   gen_filter();
   gen_offload();
   gen_certenv(argv[2]);
+  gen_memtrim();
   fuzz_pool_check();
   return 0;
 }
