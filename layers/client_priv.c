@@ -37,6 +37,8 @@
 
 #include <cap-ng.h>
 
+#include "lib/dl.h"
+
 static int fail(char *err, size_t errlen, const char *what, const char *arg,
                 int e) {
   if (err != NULL && errlen > 0)
@@ -53,14 +55,9 @@ static struct {
   __typeof__(&capng_change_id) change_id;
 } capng;
 
-/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
- * say, hence the copy */
-static int capng_sym(void *lib, const char *name, void *fp, size_t size) {
-  void *p = dlsym(lib, name);
-  if (p != NULL)
-    memcpy(fp, &p, size);
-  return p != NULL;
-}
+#define CAPNG_SYM(f)                                                           \
+  (lvpn__dl_sym(lib, CAPNG_SONAME, "capng_" #f, &capng.f, sizeof(capng.f),   \
+                NULL, 0) == 0)
 
 /* libcap-ng, loaded once (stays loaded: the table points into it) */
 static int capng_load(char *err, size_t errlen) {
@@ -68,11 +65,8 @@ static int capng_load(char *err, size_t errlen) {
   void *lib;
   if (state == 0) {
     state = -1;
-    if ((lib = dlopen(CAPNG_SONAME, RTLD_NOW | RTLD_LOCAL)) != NULL &&
-        capng_sym(lib, "capng_clear", &capng.clear, sizeof(capng.clear)) &&
-        capng_sym(lib, "capng_update", &capng.update, sizeof(capng.update)) &&
-        capng_sym(lib, "capng_change_id", &capng.change_id,
-                  sizeof(capng.change_id)))
+    if ((lib = lvpn__dl_open(CAPNG_SONAME, NULL, 0)) != NULL &&
+        CAPNG_SYM(clear) && CAPNG_SYM(update) && CAPNG_SYM(change_id))
       state = 1;
     else if (lib != NULL)
       dlclose(lib);

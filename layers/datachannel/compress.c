@@ -10,6 +10,7 @@
 #include "layervpn.h"
 #include "layers/datachannel/crypto.h"
 #include "lib/config.h"
+#include "lib/dl.h"
 
 /* Framing bytes (OpenVPN comp.h). */
 #define LZO_COMPRESS_BYTE 0x66
@@ -46,33 +47,17 @@ static char load_error[200];
  * call it through the table, sizes unchanged. */
 #define __lzo_init_v2 (*api.lzo_init_v2)
 
-/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
- * say, hence the copy. */
-static int sym(void *lib, const char *soname, const char *name, void *fp,
-               size_t size) {
-  void *p = dlsym(lib, name);
-  if (p == NULL) {
-    snprintf(load_error, sizeof(load_error), "%s has no %s", soname, name);
-    return -1;
-  }
-  memcpy(fp, &p, size);
-  return 0;
-}
-
 #define SYM(lib, soname, field, name)                                          \
-  (sym(lib, soname, name, &api.field, sizeof(api.field)) == 0)
+  (lvpn__dl_sym(lib, soname, name, &api.field, sizeof(api.field), load_error, \
+                sizeof(load_error)) == 0)
 
 static int load(int *state, const char *soname, bool lz4) {
   void *lib;
   if (*state != 0)
     return *state > 0 ? 0 : -1;
   *state = -1;
-  if ((lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-    const char *e = dlerror();
-    snprintf(load_error, sizeof(load_error), "cannot load %s: %s", soname,
-             e != NULL ? e : "unknown error");
+  if ((lib = lvpn__dl_open(soname, load_error, sizeof(load_error))) == NULL)
     return -1;
-  }
   if (lz4 ? SYM(lib, soname, lz4_compress, "LZ4_compress_default") &&
                 SYM(lib, soname, lz4_decompress, "LZ4_decompress_safe")
           : SYM(lib, soname, lzo_init_v2, "__lzo_init_v2") &&

@@ -31,6 +31,7 @@
 #include <openssl/x509.h>
 
 #include "layervpn.h"
+#include "lib/dl.h"
 
 #define LC_SONAME "libcrypto.so.3"
 
@@ -67,20 +68,9 @@ static struct { LC_FUNCS(LC_FIELD) } lc;
 static int lc_state; /* 1: loaded, -1: failed (set once, lc_load) */
 static char lc_error[200];
 
-/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
- * say, hence the copy. */
-static int lc_sym(void *lib, const char *name, void *fp, size_t size) {
-  void *p = dlsym(lib, name);
-  if (p == NULL) {
-    snprintf(lc_error, sizeof(lc_error),
-             "cannot load " LC_SONAME ": it has no %s", name);
-    return -1;
-  }
-  memcpy(fp, &p, size);
-  return 0;
-}
-
-#define LC_SYM(f) lc_sym(lib, #f, &lc.f, sizeof(lc.f)) == 0 &&
+#define LC_SYM(f)                                                              \
+  lvpn__dl_sym(lib, LC_SONAME, #f, &lc.f, sizeof(lc.f), lc_error,              \
+               sizeof(lc_error)) == 0 &&
 
 /* Loads libcrypto, once (pthread_once: clients of an embedding program
  * may load keys on loops in several threads). On failure lc_state is -1,
@@ -88,12 +78,8 @@ static int lc_sym(void *lib, const char *name, void *fp, size_t size) {
 static void lc_load_once(void) {
   void *lib;
   lc_state = -1;
-  if ((lib = dlopen(LC_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-    const char *e = dlerror();
-    snprintf(lc_error, sizeof(lc_error), "cannot load " LC_SONAME ": %s",
-             e != NULL ? e : "unknown error");
+  if ((lib = lvpn__dl_open(LC_SONAME, lc_error, sizeof(lc_error))) == NULL)
     return;
-  }
   if (!(LC_FUNCS(LC_SYM) 1)) {
     memset(&lc, 0, sizeof(lc));
     dlclose(lib);

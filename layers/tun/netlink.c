@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "layervpn.h"
+#include "lib/dl.h"
 
 #define NL_LAYER "netlink"
 
@@ -26,66 +27,64 @@
  * libmnl names. */
 #define MNL_SONAME "libmnl.so.0"
 
+#define MNL_FUNCS(X)                                                           \
+  X(nlmsg_put_header)                                                          \
+  X(nlmsg_put_extra_header)                                                    \
+  X(nlmsg_get_payload)                                                         \
+  X(nlmsg_get_payload_len)                                                     \
+  X(nlmsg_ok)                                                                  \
+  X(nlmsg_next)                                                                \
+  X(attr_put)                                                                  \
+  X(attr_put_u32)                                                              \
+  X(attr_put_strz)                                                             \
+  X(attr_parse)                                                                \
+  X(attr_validate)                                                             \
+  X(attr_get_type)                                                             \
+  X(attr_get_payload)                                                          \
+  X(attr_get_payload_len)                                                      \
+  X(attr_get_u32)                                                              \
+  X(attr_get_str)                                                              \
+  X(socket_open2)                                                              \
+  X(socket_bind)                                                               \
+  X(socket_setsockopt)                                                         \
+  X(socket_get_portid)                                                         \
+  X(socket_sendto)                                                             \
+  X(socket_recvfrom)                                                           \
+  X(socket_close)
+
+#define MNL_FIELD(f) __typeof__(&mnl_##f) f;
 static struct {
-  __typeof__(&mnl_nlmsg_put_extra_header) nlmsg_put_extra_header;
-  __typeof__(&mnl_attr_put) attr_put;
-  __typeof__(&mnl_nlmsg_get_payload_len) nlmsg_get_payload_len;
-  __typeof__(&mnl_nlmsg_get_payload) nlmsg_get_payload;
-  __typeof__(&mnl_attr_put_u32) attr_put_u32;
-  __typeof__(&mnl_attr_parse) attr_parse;
-  __typeof__(&mnl_attr_validate) attr_validate;
-  __typeof__(&mnl_attr_get_type) attr_get_type;
-  __typeof__(&mnl_attr_get_payload_len) attr_get_payload_len;
-  __typeof__(&mnl_attr_get_payload) attr_get_payload;
-  __typeof__(&mnl_socket_setsockopt) socket_setsockopt;
-  __typeof__(&mnl_attr_get_u32) attr_get_u32;
-  __typeof__(&mnl_socket_sendto) socket_sendto;
-  __typeof__(&mnl_socket_recvfrom) socket_recvfrom;
-  __typeof__(&mnl_socket_open2) socket_open2;
-  __typeof__(&mnl_socket_get_portid) socket_get_portid;
-  __typeof__(&mnl_socket_close) socket_close;
-  __typeof__(&mnl_socket_bind) socket_bind;
-  __typeof__(&mnl_nlmsg_put_header) nlmsg_put_header;
-  __typeof__(&mnl_nlmsg_ok) nlmsg_ok;
-  __typeof__(&mnl_nlmsg_next) nlmsg_next;
-  __typeof__(&mnl_attr_put_strz) attr_put_strz;
-  __typeof__(&mnl_attr_get_str) attr_get_str;
+  MNL_FUNCS(MNL_FIELD)
 } mnl;
 
+/* the libmnl names, through the table (after the header's declarations) */
+#define mnl_nlmsg_put_header (*mnl.nlmsg_put_header)
 #define mnl_nlmsg_put_extra_header (*mnl.nlmsg_put_extra_header)
-#define mnl_attr_put (*mnl.attr_put)
-#define mnl_nlmsg_get_payload_len (*mnl.nlmsg_get_payload_len)
 #define mnl_nlmsg_get_payload (*mnl.nlmsg_get_payload)
+#define mnl_nlmsg_get_payload_len (*mnl.nlmsg_get_payload_len)
+#define mnl_nlmsg_ok (*mnl.nlmsg_ok)
+#define mnl_nlmsg_next (*mnl.nlmsg_next)
+#define mnl_attr_put (*mnl.attr_put)
 #define mnl_attr_put_u32 (*mnl.attr_put_u32)
+#define mnl_attr_put_strz (*mnl.attr_put_strz)
 #define mnl_attr_parse (*mnl.attr_parse)
 #define mnl_attr_validate (*mnl.attr_validate)
 #define mnl_attr_get_type (*mnl.attr_get_type)
-#define mnl_attr_get_payload_len (*mnl.attr_get_payload_len)
 #define mnl_attr_get_payload (*mnl.attr_get_payload)
-#define mnl_socket_setsockopt (*mnl.socket_setsockopt)
+#define mnl_attr_get_payload_len (*mnl.attr_get_payload_len)
 #define mnl_attr_get_u32 (*mnl.attr_get_u32)
+#define mnl_attr_get_str (*mnl.attr_get_str)
+#define mnl_socket_open2 (*mnl.socket_open2)
+#define mnl_socket_bind (*mnl.socket_bind)
+#define mnl_socket_setsockopt (*mnl.socket_setsockopt)
+#define mnl_socket_get_portid (*mnl.socket_get_portid)
 #define mnl_socket_sendto (*mnl.socket_sendto)
 #define mnl_socket_recvfrom (*mnl.socket_recvfrom)
-#define mnl_socket_open2 (*mnl.socket_open2)
-#define mnl_socket_get_portid (*mnl.socket_get_portid)
 #define mnl_socket_close (*mnl.socket_close)
-#define mnl_socket_bind (*mnl.socket_bind)
-#define mnl_nlmsg_put_header (*mnl.nlmsg_put_header)
-#define mnl_nlmsg_ok (*mnl.nlmsg_ok)
-#define mnl_nlmsg_next (*mnl.nlmsg_next)
-#define mnl_attr_put_strz (*mnl.attr_put_strz)
-#define mnl_attr_get_str (*mnl.attr_get_str)
 
-/* dlsym's void * to a function pointer: POSIX allows it, ISO C does not
- * say, hence the copy */
-static int mnl_sym(void *lib, const char *name, void *fp, size_t size) {
-  void *p = dlsym(lib, name);
-  if (p != NULL)
-    memcpy(fp, &p, size);
-  return p != NULL;
-}
-
-#define SYM(f) mnl_sym(lib, "mnl_" #f, &mnl.f, sizeof(mnl.f))
+#define MNL_SYM(f)                                                             \
+  lvpn__dl_sym(lib, MNL_SONAME, "mnl_" #f, &mnl.f, sizeof(mnl.f), err,        \
+               sizeof(err)) == 0 &&
 
 /* 0, or -1 (once and for all) with the reason in `why` */
 static int mnl_load(char *why, size_t len) {
@@ -94,45 +93,16 @@ static int mnl_load(char *why, size_t len) {
   void *lib;
   if (state == 0) {
     state = -1;
-    if ((lib = dlopen(MNL_SONAME, RTLD_NOW | RTLD_LOCAL)) == NULL) {
-      const char *e = dlerror();
-      snprintf(err, sizeof(err), "cannot load %s: %s", MNL_SONAME,
-               e != NULL ? e : "unknown error");
-    } else if (!(SYM(nlmsg_put_extra_header) &&
-         SYM(attr_put) &&
-         SYM(nlmsg_get_payload_len) &&
-         SYM(nlmsg_get_payload) &&
-         SYM(attr_put_u32) &&
-         SYM(attr_parse) &&
-         SYM(attr_validate) &&
-         SYM(attr_get_type) &&
-         SYM(attr_get_payload_len) &&
-         SYM(attr_get_payload) &&
-         SYM(socket_setsockopt) &&
-         SYM(attr_get_u32) &&
-         SYM(socket_sendto) &&
-         SYM(socket_recvfrom) &&
-         SYM(socket_open2) &&
-         SYM(socket_get_portid) &&
-         SYM(socket_close) &&
-         SYM(socket_bind) &&
-         SYM(nlmsg_put_header) &&
-         SYM(nlmsg_ok) &&
-         SYM(nlmsg_next) &&
-         SYM(attr_put_strz) &&
-         SYM(attr_get_str))) {
-      snprintf(err, sizeof(err), "%s lacks a function this was built with",
-               MNL_SONAME);
-      dlclose(lib);
-    } else {
+    lib = lvpn__dl_open(MNL_SONAME, err, sizeof(err));
+    if (lib != NULL && (MNL_FUNCS(MNL_SYM) 1))
       state = 1; /* stays loaded: the table points into it */
-    }
+    else if (lib != NULL)
+      dlclose(lib);
   }
   if (state < 0)
     snprintf(why, len, "%s", err);
   return state > 0 ? 0 : -1;
 }
-
 
 /* Called for every data message answering the current request. */
 typedef int (*nl_data_cb)(const struct nlmsghdr *nlh, void *data);

@@ -5,35 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/dl.h"
+
 lvpn__sdbus_api_t lvpn__sdbus;
 
 static int state; /* 0: not tried, 1: loaded, -1: failed */
 static char reason[160];
 
-/* dlsym returns void *; POSIX guarantees it converts to a function pointer,
- * ISO C does not, hence the copy. */
-static int sym(void *lib, const char *name, void *fp, size_t size) {
-  void *p = dlsym(lib, name);
-  if (p == NULL) {
-    snprintf(reason, sizeof(reason), "libsystemd.so.0 has no %s", name);
-    return -1;
-  }
-  memcpy(fp, &p, size);
-  return 0;
-}
-
 #define SYM(field, name)                                                       \
-  (sym(lib, name, &lvpn__sdbus.field, sizeof(lvpn__sdbus.field)) == 0)
+  (lvpn__dl_sym(lib, "libsystemd.so.0", name, &lvpn__sdbus.field,              \
+                sizeof(lvpn__sdbus.field), reason, sizeof(reason)) == 0)
 
 int lvpn__sdbus_load(char *err, size_t errlen) {
   void *lib;
 
   if (state == 0) {
-    lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+    lib = lvpn__dl_open("libsystemd.so.0", reason, sizeof(reason));
     if (lib == NULL) {
-      const char *e = dlerror();
-      snprintf(reason, sizeof(reason), "cannot load libsystemd.so.0: %s",
-               e != NULL ? e : "unknown error");
       state = -1;
     } else if (SYM(open_system, "sd_bus_open_system") &&
                SYM(flush_close_unref, "sd_bus_flush_close_unref") &&
