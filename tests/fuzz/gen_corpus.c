@@ -872,18 +872,20 @@ static void gen_memtrim(void) {
       {"list", "\x03" "fe00000 4d2 1000 10 0 2\n"
                "fe00000 4d2 1000 10 4 1\n"
                "fe00000 4d2 1000 10 7 4\n"},
-      {"maps", "\x21" "55c000000000-55c000004000 r--p 00000000 fe:00 5555    "
-               "/opt/my app/layervpn\n"
-               "7f0000000000-7f0000010000 r-xp 00001000 fe:00 1234    "
-               "/usr/lib/libx.so.1\n"
-               "7f0000010000-7f0000012000 r--p 00010000 fe:00 1234    "
-               "/usr/lib/libx.so.1\n"
-               "7f0000012000-7f0000013000 rw-p 00012000 fe:00 1234    "
-               "/usr/lib/libx.so.1\n"
-               "7f00000a0000-7f00000b0000 r-xp 0000d000 fe:00 82      "
-               "/usr/local/lib/liblayers.so.0.0.0\n"
-               "55d000000000-55d000021000 rw-p 00000000 00:00 0   [heap]\n"
-               "7ffc00000000-7ffc00002000 r-xp 00000000 00:00 0   [vdso]\n"},
+      {"maps", "\x21" "5581c5a4e000-5581c5a52000 r--p 00000000 fe:00 414526  "
+               "/usr/sbin/layervpn\n"
+               "7f3b2a000000-7f3b2a028000 r--p 00000000 fe:00 333069  "
+               "/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+               "7f3b2a028000-7f3b2a17d000 r-xp 00028000 fe:00 333069  "
+               "/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+               "7f3b2a1d3000-7f3b2a1d7000 r--p 001d2000 fe:00 333069  "
+               "/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+               "7f3b2a1d7000-7f3b2a1d9000 rw-p 001d6000 fe:00 333069  "
+               "/usr/lib/x86_64-linux-gnu/libc.so.6\n"
+               "7f3b2a400000-7f3b2a445000 r-xp 00014000 fe:00 332901  "
+               "/usr/lib/x86_64-linux-gnu/libmbedcrypto.so.2.28.3\n"
+               "5581c6e1a000-5581c6e3b000 rw-p 00000000 00:00 0   [heap]\n"
+               "7ffd4b3f0000-7ffd4b3f2000 r-xp 00000000 00:00 0   [vdso]\n"},
       {"maps-swapped", "\xc5" "7f0000050000-7f0000060000 r--p 00000000 fe:00 79"
                        "      /usr/lib/libw\n"},
   };
