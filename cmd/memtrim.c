@@ -364,17 +364,16 @@ static int pages_load(const char *path, cli_memtrim_run_t *runs, size_t max) {
   return n;
 }
 
-/* The present file pages of the mappings about to be trimmed, as the list;
- * written (a new file renamed over the old) when it changed. */
+/* The present file pages of the mappings about to be trimmed, as the list,
+ * read from `pm_fd` (the scan's pagemap); written (a new file renamed over
+ * the old) when it changed. */
 static void pages_learn(const char *path, const cli_memtrim_map_t *maps,
-                        int n, cli_memtrim_run_t *runs) {
+                        int n, int pm_fd, cli_memtrim_run_t *runs) {
   static unsigned long long e[MEMTRIM_CHUNK];
   static char text[sizeof(pages_text)];
   char tmp[4200];
   size_t nruns = 0, len;
-  int i, fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return;
+  int i, fd;
   for (i = 0; i < n; i++) {
     unsigned long first = 0;
     unsigned long pages = (maps[i].end - maps[i].start) / MEMTRIM_PAGE;
@@ -382,17 +381,14 @@ static void pages_learn(const char *path, const cli_memtrim_map_t *maps,
       continue; /* the start maps it whole */
     while (first < pages) {
       size_t k = pages - first < MEMTRIM_CHUNK ? pages - first : MEMTRIM_CHUNK;
-      if (pagemap_pread(&fd, maps[i].start / MEMTRIM_PAGE + first, e, k) !=
-              0 ||
+      if (pagemap_pread(&pm_fd, maps[i].start / MEMTRIM_PAGE + first, e,
+                        k) != 0 ||
           cli_memtrim_runs_add(&maps[i], first, e, k, runs, &nruns,
-                               MEMTRIM_MAX_RUNS) != 0) {
-        close(fd);
+                               MEMTRIM_MAX_RUNS) != 0)
         return;
-      }
       first += k;
     }
   }
-  close(fd);
   len = cli_memtrim_runs_format(runs, nruns, text, sizeof(text));
   if (len == 0 || (len == pages_len && memcmp(text, pages_text, len) == 0))
     return;
@@ -499,15 +495,17 @@ long cli_memtrim(int start) {
     return -1;
   n = cli_memtrim_scan(text, (size_t)len, pagemap_pread, &fd, maps,
                        MEMTRIM_MAX_RANGES, &kb);
-  close(fd);
-  if (n < 0)
+  if (n < 0) {
+    close(fd);
     return -1;
+  }
   ufd = uffd_open();
   path = ufd >= 0 ? pages_path(buf, sizeof(buf)) : NULL;
   if (path != NULL && start)
     nruns = pages_load(path, runs, MEMTRIM_MAX_RUNS);
   else if (path != NULL && learn == getpid())
-    pages_learn(path, maps, n, runs);
+    pages_learn(path, maps, n, fd, runs);
+  close(fd);
   learn = start && ufd >= 0 ? getpid() : 0;
   for (i = 0; i < n; i++) {
     if (start && maps[i].hot)
