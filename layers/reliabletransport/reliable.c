@@ -120,6 +120,41 @@ static int is_due(const lvpn__rel_entry_t *e, uint64_t now) {
          (e->n_acks >= LVPN__REL_FAST_RETRANSMIT || now >= e->next_try);
 }
 
+/* 1 when payloads wait behind a missing id (nothing deliverable in order). */
+static int rel_has_hole(const lvpn__rel_t *r) {
+  int i, stored = 0;
+  for (i = 0; i < LVPN__REL_RECV_WINDOW; i++) {
+    if (r->recv[i] == NULL)
+      continue;
+    if (r->recv[i]->meta.msg_id == r->expected)
+      return 0;
+    stored = 1;
+  }
+  return stored;
+}
+
+/* Arms, repeats or forgets the duplicate-ACK rounds for an open hole. */
+static void gap_probe(lvpn__rel_t *r, uint64_t now) {
+  uint64_t cap = r->max_timeout ? r->max_timeout : r->initial_timeout;
+  if (!rel_has_hole(r)) {
+    r->gap_probe_at = 0;
+    return;
+  }
+  if (r->gap_probe_at == 0) { /* first round went out with the arrival */
+    r->gap_probe_timeout = r->rto ? r->rto : r->initial_timeout;
+    r->gap_probe_at = now + r->gap_probe_timeout;
+    return;
+  }
+  if (now < r->gap_probe_at)
+    return;
+  r->dup_acks = LVPN__REL_FAST_RETRANSMIT;
+  r->gap_probes++;
+  r->gap_probe_timeout *= 2;
+  if (r->gap_probe_timeout > cap)
+    r->gap_probe_timeout = cap;
+  r->gap_probe_at = now + r->gap_probe_timeout;
+}
+
 int lvpn__rel_poll(lvpn__rel_t *r, uint64_t now, lvpn__pbuf_t **out,
                    lvpn__acks_t *acks) {
   lvpn__rel_entry_t *best = NULL;
@@ -128,6 +163,7 @@ int lvpn__rel_poll(lvpn__rel_t *r, uint64_t now, lvpn__pbuf_t **out,
 
   *out = NULL;
   acks->n = 0;
+  gap_probe(r, now);
   for (i = 0; i < LVPN__REL_SEND_WINDOW; i++) {
     lvpn__rel_entry_t *e = &r->send[i];
     if (is_due(e, now) && (best == NULL || id_lt(e->id, best->id)))
@@ -177,6 +213,8 @@ uint64_t lvpn__rel_next_deadline(const lvpn__rel_t *r) {
   int i;
   if (r->pending.n > 0 || r->dup_acks > 0)
     return 0;
+  if (r->gap_probe_at != 0)
+    t = r->gap_probe_at;
   for (i = 0; i < LVPN__REL_SEND_WINDOW; i++) {
     const lvpn__rel_entry_t *e = &r->send[i];
     if (e->p == NULL)

@@ -65,6 +65,13 @@ typedef struct lvpn__rel_s {
    * packet after 3 (N_ACK_RETRANSMIT), like TCP's duplicate ACKs. */
   uint8_t dup_acks;
   uint64_t gap_acks; /* such extra ACK packets sent */
+  /* While the hole stays open (the peer's fast retransmit was lost too),
+   * the three ACKs are repeated at gap_probe_at, the interval doubling
+   * from the timeout for new messages up to the cap: each round makes the
+   * peer resend the missing packet at once instead of after its own
+   * doubled timer (4, 8, 16 s). 0: no hole seen at the last poll. */
+  uint64_t gap_probe_at, gap_probe_timeout;
+  uint64_t gap_probes; /* such repeated rounds */
   uint32_t next_send_id; /* id of the next new message */
   uint32_t expected;     /* next id to deliver in order */
   lvpn__rel_entry_t send[LVPN__REL_SEND_WINDOW];

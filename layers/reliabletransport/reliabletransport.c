@@ -32,6 +32,8 @@ static void rt_fold_counters(lvpn__reltrans_t *r) {
   r->prev_dup_received += r->rel.dup_received;
   r->prev_window_drops += r->rel.window_drops;
   r->prev_bogus_acks += r->rel.bogus_acks;
+  r->prev_gap_acks += r->rel.gap_acks;
+  r->prev_gap_probes += r->rel.gap_probes;
 }
 
 static void rt_new_key_state(lvpn__reltrans_t *r, uint8_t key_id) {
@@ -240,7 +242,8 @@ static void rt_counters(const lvpn__layer_t *l,
   cb(ud, l->name, "bogus_acks", r->prev_bogus_acks + r->rel.bogus_acks);
   cb(ud, l->name, "stale_key_drops", r->stale_key_drops);
   cb(ud, l->name, "key_changes", r->key_changes);
-  cb(ud, l->name, "gap_acks", r->rel.gap_acks);
+  cb(ud, l->name, "gap_acks", r->prev_gap_acks + r->rel.gap_acks);
+  cb(ud, l->name, "gap_probes", r->prev_gap_probes + r->rel.gap_probes);
   cb(ud, l->name, "srtt_ms", r->rel.srtt);
   cb(ud, l->name, "rto_ms", r->rel.rto ? r->rel.rto : r->rel.initial_timeout);
   cb(ud, l->name, "acks_only_sent", r->acks_only_sent);

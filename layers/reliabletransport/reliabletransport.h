@@ -23,7 +23,7 @@ typedef struct lvpn__reltrans_s {
   uint64_t acks_only_sent, backlog_peak, stale_key_drops, key_changes;
   /* counters of earlier key states (lvpn__rel_reset clears its own) */
   uint64_t prev_retransmits, prev_fast_retransmits, prev_dup_received,
-      prev_window_drops, prev_bogus_acks;
+      prev_window_drops, prev_bogus_acks, prev_gap_acks, prev_gap_probes;
 } lvpn__reltrans_t;
 
 void lvpn__reltrans_init(lvpn__reltrans_t *r, uv_loop_t *loop,

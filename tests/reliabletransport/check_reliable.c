@@ -186,6 +186,58 @@ START_TEST(test_reliable_gap_triggers_duplicate_acks) {
 }
 END_TEST
 
+/* The hole stays open (the peer's fast retransmit was lost as well): the
+ * three ACKs go out again after the timeout for new messages, then after
+ * twice that, and so on up to the cap, until the missing id arrives. */
+START_TEST(test_reliable_gap_probes_repeat) {
+  lvpn__rel_t r;
+  lvpn__pbuf_t *out, *p;
+  lvpn__acks_t a;
+  size_t k;
+  int i;
+  lvpn__rel_init(&r, 2000);
+  lvpn__rel_set_max_timeout(&r, 2000);
+  ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(2)), 0); /* 0, 1 missing */
+  for (i = 0; i < 3; i++)
+    ck_assert_int_eq(lvpn__rel_poll(&r, 1000, &out, &a), LVPN__REL_POLL_ACK);
+  expect_none(&r, 1000);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), 3000);
+  expect_none(&r, 2999);
+  for (k = 0; k < 2; k++) {
+    uint64_t now = k == 0 ? 3000 : 5000;
+    for (i = 0; i < 3; i++) {
+      ck_assert_int_eq(lvpn__rel_poll(&r, now, &out, &a), LVPN__REL_POLL_ACK);
+      ck_assert_uint_eq(a.n, 1);
+      ck_assert_uint_eq(a.ids[0], 2);
+    }
+    expect_none(&r, now);
+    ck_assert_uint_eq(lvpn__rel_next_deadline(&r), now + 2000);
+  }
+  ck_assert_uint_eq(r.gap_probes, 2);
+  ck_assert_uint_eq(r.gap_acks, 2 + 6);
+  /* 0 arrives: still a hole before 2, the rounds go on */
+  ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(0)), 0);
+  p = lvpn__rel_pop_inorder(&r);
+  ck_assert_ptr_nonnull(p);
+  lvpn__pbuf_free(p);
+  ck_assert_int_eq(lvpn__rel_poll(&r, 5100, &out, &a), LVPN__REL_POLL_ACK);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), 7000);
+  /* 1 arrives: the hole is closed, nothing more is owed */
+  ck_assert_int_eq(lvpn__rel_on_receive(&r, rmsg(1)), 0);
+  for (i = 0; i < 2; i++) {
+    p = lvpn__rel_pop_inorder(&r);
+    ck_assert_ptr_nonnull(p);
+    lvpn__pbuf_free(p);
+  }
+  ck_assert_int_eq(lvpn__rel_poll(&r, 5200, &out, &a), LVPN__REL_POLL_ACK);
+  expect_none(&r, 5200);
+  ck_assert_uint_eq(lvpn__rel_next_deadline(&r), UINT64_MAX);
+  expect_none(&r, 9000);
+  ck_assert_uint_eq(r.gap_probes, 2);
+  lvpn__rel_reset(&r);
+}
+END_TEST
+
 START_TEST(test_reliable_fast_retransmit) {
   lvpn__rel_t r;
   uint32_t ids[3] = {1, 2, 3};
@@ -631,7 +683,8 @@ LVPN_TEST_MAIN_WITH(
     "reliable", 0, fake_pool_setup, fake_pool_teardown, seeded_tests,
     test_reliable_window_full_refusal, test_reliable_doubling_timeouts,
     test_reliable_adaptive_timeout, test_reliable_capped_backoff,
-    test_reliable_gap_triggers_duplicate_acks, test_reliable_fast_retransmit,
+    test_reliable_gap_triggers_duplicate_acks, test_reliable_gap_probes_repeat,
+    test_reliable_fast_retransmit,
     test_reliable_bogus_acks_ignored,
     test_reliable_duplicate_reacked, test_reliable_out_of_window_dropped,
     test_reliable_mru_repetition, test_reliable_ack_only_poll_up_to_8,
