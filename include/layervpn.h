@@ -88,7 +88,8 @@ extern "C" {
   XX(PROXY_AUTH, "the proxy refused our credentials or wants others")       \
   XX(PING_EXIT, "ping-exit: no packet from the server in time")             \
   XX(INACTIVE, "inactive: too little tunnel traffic in time")               \
-  XX(SESSION_TIMEOUT, "session-timeout: the session's time is up")
+  XX(SESSION_TIMEOUT, "session-timeout: the session's time is up")         \
+  XX(HANDSHAKE_STALL, "TLS handshake stalled: starting over with a new session")
 
 typedef enum {
   LVPN__ERR_FIRST = LVPN__ERR_BASE,

@@ -229,6 +229,7 @@ static int client_restartable(int err) {
   case LVPN_ECONNRESET:
   case LVPN_EAUTH_FAIL_TEMP:
   case LVPN_EHANDSHAKE_TIMEOUT:
+  case LVPN_EHANDSHAKE_STALL:
   case LVPN_EPUSH_TIMEOUT:
   case LVPN_ESERVER_POLL:
   case LVPN_ERESOLVE:
@@ -406,6 +407,12 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err) {
     }
     if (err == LVPN_ERESTART && c->tls.restart_next)
       lvpn__retry_advance(&c->retry);
+    /* a stalled handshake: the same server at once, uncounted */
+    if (err == LVPN_EHANDSHAKE_STALL) {
+      c->stall_restarts++;
+      lvpn__retry_stay(&c->retry);
+      lvpn__retry_no_pause(&c->retry);
+    }
     /* AUTH_FAILED,TEMP: the same remote unless the server said "advance
      * remote" (the next remote) or "advance addr" (its next address). */
     if (err == LVPN_EAUTH_FAIL_TEMP) {

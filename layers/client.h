@@ -93,6 +93,7 @@ struct lvpn_client_s {
   } *persist;
   lvpn__retry_t retry; /* connect-retry policy state */
   uint64_t attempts, restarts;
+  unsigned stall_restarts; /* stalled handshakes since the last connection */
   uint64_t start_ms, exit_deadline_ms;
   int drop_privileges;    /* the host opted in (client_priv.c) */
   int privileges_dropped; /* done once, after the first PUSH_REPLY */

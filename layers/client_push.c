@@ -706,6 +706,7 @@ void lvpn__client_inside_up(lvpn_client_t *c) {
     return;
   }
   c->connected = 1;
+  c->stall_restarts = 0;
   lvpn__retry_connected(&c->retry);
   client_arm_reneg(c);
   LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",

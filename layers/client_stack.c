@@ -428,6 +428,14 @@ int lvpn__client_build(lvpn_client_t *c) {
   lvpn__tlssession_init(&c->tls, c->loop, &c->session, c->pool, c->tls_conf,
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
+  /* UDP: a stalled first handshake starts over after 8 s without news
+   * from the server, 16 s after one such restart, and so on (a server
+   * slow to verify is not hit forever); never past hand-window, and not
+   * with tls-exit, which asks to end on a failed negotiation. */
+  if (!proto.tcp && !cfg->tls_exit) {
+    uint64_t ms = 8000ull << (c->stall_restarts < 4 ? c->stall_restarts : 4);
+    c->tls.stall_ms = ms < c->tls.hand_window_ms ? ms : 0;
+  }
   /* AUTH_PENDING may extend the wait up to max(hand-window, reneg-sec/2) */
   c->tls.pending_max_ms = (uint64_t)(cfg->reneg_sec > 0 ? cfg->reneg_sec : 0) *
                           500;

@@ -456,6 +456,9 @@ static const char *state_reason(int err) {
     return "exit-with-notification";
   case LVPN_EAUTH_FAILED:
     return "auth-failure";
+  case LVPN_EHANDSHAKE_TIMEOUT:
+  case LVPN_EHANDSHAKE_STALL:
+    return "tls-error";
   case LVPN_ECONNRESET:
   case UV_ECONNRESET:
   case UV_ECONNREFUSED:

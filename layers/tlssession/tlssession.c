@@ -111,6 +111,35 @@ static void tlss_push_timer_cb(uv_timer_t *h) {
     tlss_fail(t, err, "cannot send PUSH_REQUEST");
 }
 
+/* The server's retransmission timer doubles on every loss (2, 4, 8, 16 s,
+ * at a resolution of one second), and nothing a client sends makes it
+ * resend the last packet of a flight sooner. Lost three times in a row,
+ * that packet leaves 8 s of silence with the next try 6 s away and the one
+ * after that 16 s further. A new session on a fresh socket restarts the
+ * server's timers at 2 s, and under the same loss completes sooner. */
+static void tlss_stall_cb(uv_timer_t *h) {
+  lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, stall_timer);
+  char what[96];
+  if (t->reneg || t->state < LVPN__TLSS_HANDSHAKE ||
+      t->state >= LVPN__TLSS_ACTIVE || !lvpn__layer_running(&t->base))
+    return;
+  snprintf(what, sizeof(what),
+           "no new handshake data from the server for %llu ms",
+           (unsigned long long)t->stall_ms);
+  tlss_fail(t, LVPN_EHANDSHAKE_STALL, what);
+}
+
+/* (Re)arms the stall timer after progress, or stops it where a new
+ * session must not be started: see stall_ms. */
+static void tlss_stall_arm(lvpn__tlssession_t *t) {
+  if (t->stall_ms == 0 || t->reneg || t->state < LVPN__TLSS_HANDSHAKE ||
+      t->state >= LVPN__TLSS_ACTIVE || t->km2_secret_sent ||
+      !lvpn__layer_running(&t->base))
+    uv_timer_stop(&t->stall_timer);
+  else
+    uv_timer_start(&t->stall_timer, tlss_stall_cb, t->stall_ms, 0);
+}
+
 static void tlss_hand_timer_cb(uv_timer_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, hand_timer);
   if (t->state >= LVPN__TLSS_PUSHED)
@@ -395,6 +424,8 @@ static int tlss_send_km2(lvpn__tlssession_t *t, int early) {
               t->km2.username ? "present" : "absent",
               t->km2.password ? "present" : "absent", early);
   LVPN__TRACE_STATE(t->base.trace, t->base.name, LVPN__STAGE_SENT_KEY);
+  if (t->km2.username != NULL || t->km2.password != NULL)
+    t->km2_secret_sent = 1;
   if (err == 0 && lvpn__km2_forget_password(&t->km2))
     LVPN__LOG(t->base.log, LVPN_LOG_INFO, t->base.name,
               "auth-nocache: password sent and forgotten");
@@ -674,6 +705,7 @@ static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
               "server reset received, starting TLS");
     LVPN__TRACE(l->trace, l->name, "tls_start", "key_id=%u", t->key_id);
     tlss_pump(t);
+    tlss_stall_arm(t);
     return;
   }
   if (p->meta.opcode == LVPN__P_CONTROL_SOFT_RESET_V1) {
@@ -693,6 +725,7 @@ static void tlss_up(lvpn__layer_t *l, lvpn__pbuf_t *p) {
     return;
   }
   tlss_pump(t);
+  tlss_stall_arm(t);
 }
 
 static void tlss_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
@@ -711,6 +744,7 @@ static void tlss_stop(lvpn__layer_t *l) {
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
   uv_timer_stop(&t->wait_timer);
+  uv_timer_stop(&t->stall_timer);
 }
 
 static void tlss_close(lvpn__layer_t *l) {
@@ -726,6 +760,7 @@ static void tlss_close(lvpn__layer_t *l) {
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->push_timer);
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->hand_timer);
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->wait_timer);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&t->stall_timer);
 }
 
 static void tlss_counters(const lvpn__layer_t *l,
@@ -765,6 +800,7 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   uv_timer_init(loop, &t->push_timer);
   uv_timer_init(loop, &t->hand_timer);
   uv_timer_init(loop, &t->wait_timer);
+  uv_timer_init(loop, &t->stall_timer);
   t->session = session;
   session->tls_busy = 1; /* WAIT_RESET */
   t->pool = pool;

@@ -77,6 +77,13 @@ struct lvpn__tlssession_s {
   uv_timer_t push_timer;   /* PUSH_REQUEST resend */
   uv_timer_t hand_timer;   /* hand-window */
   uv_timer_t wait_timer;   /* on_wait, and the conf's lvpn__tls_conf_warm */
+  uv_timer_t stall_timer;  /* nothing new from the server (stall_ms) */
+  /* UDP's first handshake: after this long without new handshake data
+   * from the server, the session fails with LVPN_EHANDSHAKE_STALL and the
+   * client starts over. Until the key exchange only, and not once our
+   * key-method-2 carried a username or password. 0: never. */
+  uint64_t stall_ms;
+  int km2_secret_sent; /* our key-method-2 carried a username or password */
   int wait_stage;          /* the last stage it ran for */
   uint64_t hand_window_ms;
   /* AUTH_PENDING: the longest wait a server may ask for (2.7: the larger

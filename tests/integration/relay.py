@@ -2,7 +2,7 @@
 """Seeded UDP relay that impairs traffic between a VPN client and server.
 
     relay.py --listen IP:PORT --server IP:PORT --seed N \
-             --loss P --reorder P --dup P [--delay-ms D]
+             --loss P --reorder P --dup P [--delay-ms D] [--mute-after N]
 
 Every datagram, client->server and server->client, is handled independently:
   * dropped with probability --loss;
@@ -68,6 +68,7 @@ class Direction:
         self.dup = args.dup
         self.reorder = args.reorder
         self.held = None          # list of payload copies held back for reordering
+        self.per_client = 0       # datagrams seen for the current client address
         self.held_deadline = 0.0
         self.counts = dict(rx=0, tx=0, dropped=0, duplicated=0, reordered=0,
                            send_errors=0)
@@ -76,7 +77,8 @@ class Direction:
         c = self.counts
         return (f"{self.name}: rx={c['rx']} tx={c['tx']} dropped={c['dropped']} "
                 f"duplicated={c['duplicated']} reordered={c['reordered']} "
-                f"send_errors={c['send_errors']}")
+                f"send_errors={c['send_errors']}"
+                + (f" muted={c['muted']}" if "muted" in c else ""))
 
 
 class Relay:
@@ -104,6 +106,7 @@ class Relay:
         self.sel.register(self.ssock, selectors.EVENT_READ, "server")
         self.stop = False
         self.data_seen = 0
+        self.clients = 1           # client addresses seen (the first counts as 1)
         self.first_data = b""
 
     def _new_upstream(self):
@@ -122,6 +125,8 @@ class Relay:
                       q[5] is not self.c2s]
         heapq.heapify(self.queue)
         self.c2s.held = None
+        self.s2c.per_client = 0
+        self.clients += 1
 
     # -- sending ---------------------------------------------------------------------
     def _schedule(self, d, sock, dest, payloads, now):
@@ -182,6 +187,10 @@ class Relay:
         d.counts["rx"] += 1
         sock, dest = self._route(d)
         if d is self.s2c:
+            d.per_client += 1
+            if 0 < self.args.mute_after < d.per_client and self.clients == 1:
+                d.counts["muted"] = d.counts.get("muted", 0) + 1
+                return
             self._inject(payload, now)
         # Independent draws (always all three, so the stream of random numbers per
         # direction does not depend on earlier outcomes).
@@ -274,6 +283,10 @@ def main(argv=None):
     ap.add_argument("--garbage", type=int, default=0,
                     help="with each of the first N server->client datagrams, also send "
                          "random bytes and a truncated copy to the client")
+    ap.add_argument("--mute-after", type=int, default=0,
+                    help="drop every server->client datagram after the first N "
+                         "for the first client address only (a later one is served): "
+                         "a flight lost for good mid-handshake")
     ap.add_argument("--tamper-data", type=int, default=0,
                     help="after the Nth server->client data packet, send a replay of "
                          "the first one, a bit-flipped copy and a truncated copy")

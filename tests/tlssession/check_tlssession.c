@@ -505,6 +505,88 @@ START_TEST(test_tlssession_auth_pending_timeout) {
 }
 END_TEST
 
+/* Runs the first handshake up to the client's second flight (its
+ * Finished, and with False Start its key-method-2), which is lost: the
+ * client then waits for the server's Finished, which never comes. */
+static void pump_to_lost_second_flight(env_t *e) {
+  const uint8_t *d;
+  size_t n;
+  lvpn__pbuf_t *p;
+  send_reset(e);
+  fake_env_spin(&e->fe, 4);
+  while ((p = fake_cap_pop(&e->cc)) != NULL) { /* ClientHello */
+    fake_tls_peer_feed(&e->sv.tls, p->data, p->len);
+    lvpn__pbuf_free(p);
+  }
+  ck_assert_int_ge(fake_tls_peer_handshake(&e->sv.tls), 0);
+  while ((n = fake_tls_peer_take(&e->sv.tls, &d, 1000)) > 0)
+    cc_deliver(e, LVPN__P_CONTROL_V1, d, n);
+  fake_env_spin(&e->fe, 4);
+  for (n = 0; (p = fake_cap_pop(&e->cc)) != NULL; n++)
+    lvpn__pbuf_free(p);
+  ck_assert_uint_gt(n, 0);
+  ck_assert_int_eq(e->tls.state, LVPN__TLSS_HANDSHAKE);
+  ck_assert(e->tls.km2_early);
+}
+
+static void stop_loop_cb(uv_timer_t *t) { uv_stop(t->loop); }
+
+/* UDP's stall rule: no new handshake data from the server for stall_ms
+ * ends the session with LVPN_EHANDSHAKE_STALL (the client starts over),
+ * long before hand-window. */
+START_TEST(test_tlssession_stall_starts_over) {
+  env_t *e = &E;
+  env_start(e, SCRIPT_PUSH, 10, "server");
+  e->tls.stall_ms = 300;
+  pump_to_lost_second_flight(e);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(e->fe.down_calls, 1);
+  ck_assert_uint_ge(e->fe.down_at - e->fe.started, 300);
+  ck_assert_uint_lt(e->fe.down_at - e->fe.started, 5000);
+  env_finish(e, LVPN_EHANDSHAKE_STALL);
+}
+END_TEST
+
+/* ... but not once our key-method-2 carried a username and password (a
+ * one-time password would be spent twice): hand-window decides. Nor
+ * after the key exchange, where a server may take its time (deferred
+ * authentication), nor before the server's reset. */
+START_TEST(test_tlssession_stall_spares_credentials_and_push) {
+  env_t *e = &E;
+  uv_timer_t t;
+
+  env_start(e, SCRIPT_PUSH, 1, "server");
+  e->tls.stall_ms = 300;
+  e->tls.km2.username = "alice";
+  e->tls.km2.password = "not-logged";
+  pump_to_lost_second_flight(e);
+  ck_assert(e->tls.km2_secret_sent);
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_uint_ge(e->fe.down_at - e->fe.started, 1000);
+  env_finish(e, LVPN_EHANDSHAKE_TIMEOUT);
+
+  /* no reset from the server yet: the same */
+  env_start(e, SCRIPT_PUSH, 1, "server");
+  e->tls.stall_ms = 300;
+  ck_assert_int_eq(uv_run(&e->fe.loop, UV_RUN_DEFAULT), 0);
+  ck_assert_uint_ge(e->fe.down_at - e->fe.started, 1000);
+  env_finish(e, LVPN_EHANDSHAKE_TIMEOUT);
+
+  /* key exchange done, PUSH_REPLY withheld: hand-window again */
+  env_start(e, SCRIPT_SILENT_AFTER_KM2, 10, "server");
+  e->tls.stall_ms = 300;
+  send_reset(e);
+  pump(e);
+  ck_assert_int_eq(e->tls.state, LVPN__TLSS_ACTIVE);
+  uv_timer_init(&e->fe.loop, &t);
+  uv_timer_start(&t, stop_loop_cb, 800, 0);
+  uv_run(&e->fe.loop, UV_RUN_DEFAULT); /* 800 ms, past stall_ms */
+  ck_assert_int_eq(e->fe.down_calls, 0);
+  uv_close((uv_handle_t *)&t, NULL);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
                test_tlssession_auth_pending_timeout,
                test_tlssession_push_reply_reaches_owner,
@@ -516,4 +598,6 @@ LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
                test_tlssession_untrusted_server_fails,
                test_tlssession_input_before_reset_dropped,
                test_tlssession_hand_window_timeout,
+               test_tlssession_stall_starts_over,
+               test_tlssession_stall_spares_credentials_and_push,
                test_tlssession_push_timeout)
