@@ -429,11 +429,12 @@ int lvpn__client_build(lvpn_client_t *c) {
                         &km2, (unsigned)cfg->hand_window, &cbs, &c->log);
   lvpn__km2_client_wipe(&km2);
   /* UDP: a stalled first handshake starts over after 8 s without news
-   * from the server, 16 s after one such restart, and so on (a server
-   * slow to verify is not hit forever); never past hand-window, and not
-   * with tls-exit, which asks to end on a failed negotiation. */
-  if (!proto.tcp && !cfg->tls_exit) {
-    uint64_t ms = 8000ull << (c->stall_restarts < 4 ? c->stall_restarts : 4);
+   * from the server, then 16 and 32 s; after three such restarts (they
+   * are not counted by connect-retry-max) hand-window decides again, as
+   * it does past hand-window and with tls-exit, which asks to end on a
+   * failed negotiation. */
+  if (!proto.tcp && !cfg->tls_exit && c->stall_restarts < 3) {
+    uint64_t ms = 8000ull << c->stall_restarts;
     c->tls.stall_ms = ms < c->tls.hand_window_ms ? ms : 0;
   }
   /* AUTH_PENDING may extend the wait up to max(hand-window, reneg-sec/2) */
