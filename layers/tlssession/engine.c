@@ -436,7 +436,9 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
                                MBEDTLS_SSL_MINOR_VERSION_3);
   mbedtls_ssl_conf_max_version(&c->ssl, MBEDTLS_SSL_MAJOR_VERSION_3,
                                MBEDTLS_SSL_MINOR_VERSION_3);
-  mbedtls_ssl_conf_authmode(&c->ssl, MBEDTLS_SSL_VERIFY_REQUIRED);
+  /* the chain is checked by lvpn__tls_verify_peer, overlapping the
+   * server's work; the sessions refuse to write before it passed */
+  mbedtls_ssl_conf_authmode(&c->ssl, MBEDTLS_SSL_VERIFY_NONE);
   mbedtls_ssl_conf_ca_chain(&c->ssl, &c->ca,
                             p->crl_pem != NULL ? &c->crl : NULL);
   mbedtls_ssl_conf_cert_profile(&c->ssl, &c->profile);
@@ -674,10 +676,91 @@ int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
   return bytes_append(&s->in, ciphertext, len);
 }
 
+/* The certificate the server sent in this handshake, or NULL. */
+static mbedtls_x509_crt *peer_chain(const lvpn__tls_session_t *s) {
+  const mbedtls_ssl_context *ssl = &s->ssl;
+  if (ssl->session_negotiate != NULL)
+    return ssl->session_negotiate->peer_cert;
+  return ssl->session != NULL ? ssl->session->peer_cert : NULL;
+}
+
+/* The alert mbedTLS would send for a rejected certificate. */
+static int cert_alert(uint32_t flags) {
+  if (flags & MBEDTLS_X509_BADCERT_OTHER)
+    return MBEDTLS_SSL_ALERT_MSG_ACCESS_DENIED;
+  if (flags & MBEDTLS_X509_BADCERT_CN_MISMATCH)
+    return MBEDTLS_SSL_ALERT_MSG_BAD_CERT;
+  if (flags & (MBEDTLS_X509_BADCERT_KEY_USAGE |
+               MBEDTLS_X509_BADCERT_EXT_KEY_USAGE |
+               MBEDTLS_X509_BADCERT_NS_CERT_TYPE |
+               MBEDTLS_X509_BADCERT_BAD_PK | MBEDTLS_X509_BADCERT_BAD_KEY))
+    return MBEDTLS_SSL_ALERT_MSG_UNSUPPORTED_CERT;
+  if (flags & MBEDTLS_X509_BADCERT_EXPIRED)
+    return MBEDTLS_SSL_ALERT_MSG_CERT_EXPIRED;
+  if (flags & MBEDTLS_X509_BADCERT_REVOKED)
+    return MBEDTLS_SSL_ALERT_MSG_CERT_REVOKED;
+  if (flags & MBEDTLS_X509_BADCERT_NOT_TRUSTED)
+    return MBEDTLS_SSL_ALERT_MSG_UNKNOWN_CA;
+  return MBEDTLS_SSL_ALERT_MSG_CERT_UNKNOWN;
+}
+
+int lvpn__tls_verify_pending(const lvpn__tls_session_t *s) {
+  return s != NULL && s->err == 0 && s->verify == LVPN__TLS_VERIFY_PENDING;
+}
+
+/* What mbedTLS's own check does with authmode "required"
+ * (ssl_parse_certificate_verify in 2.28's ssl_tls.c): the chain against
+ * the CA and CRL under the profile, with our callback, then the leaf key's
+ * curve and the usage extensions the suite needs. */
+int lvpn__tls_verify_peer(lvpn__tls_session_t *s) {
+  mbedtls_ssl_context *ssl;
+  mbedtls_x509_crt *chain;
+  uint32_t flags = 0;
+  int ret = 0, usage_bad;
+
+  if (s == NULL)
+    return LVPN_EINVAL;
+  if (s->err != 0 || s->verify != LVPN__TLS_VERIFY_PENDING)
+    return s->err;
+  s->verify = LVPN__TLS_VERIFY_DONE;
+  ssl = &s->ssl;
+  chain = peer_chain(s);
+  if (chain == NULL || ssl->handshake == NULL) {
+    snprintf(s->errmsg, sizeof(s->errmsg),
+             "the server's certificate is gone before its check");
+    return s->err = LVPN_ETLS;
+  }
+  ret = mbedtls_x509_crt_verify_with_profile(
+      chain, ssl->conf->ca_chain, ssl->conf->ca_crl, ssl->conf->cert_profile,
+      NULL, &flags, lvpn__tls_verify_cb, s);
+  if (mbedtls_pk_can_do(&chain->pk, MBEDTLS_PK_ECKEY) &&
+      mbedtls_ssl_check_curve(ssl, mbedtls_pk_ec(chain->pk)->grp.id) != 0)
+    flags |= MBEDTLS_X509_BADCERT_BAD_KEY;
+  /* it sets KEY_USAGE or EXT_KEY_USAGE in the flags when it fails */
+  usage_bad = mbedtls_ssl_check_cert_usage(
+                  chain, ssl->handshake->ciphersuite_info,
+                  MBEDTLS_SSL_IS_SERVER, &flags) != 0;
+  s->verify_flags = flags;
+  if (ret == 0 && flags == 0 && !usage_bad)
+    return 0;
+  if (flags != 0 || usage_bad || ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED)
+    s->err = lvpn__tls_cert_error(s);
+  else
+    s->err = tls_error(s, "certificate check failed", ret);
+  LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+  {
+    lvpn__tls_session_t *prev = tls_active;
+    tls_active = s;
+    (void)mbedtls_ssl_send_alert_message(ssl, MBEDTLS_SSL_ALERT_LEVEL_FATAL,
+                                         (unsigned char)cert_alert(flags));
+    tls_active = prev;
+  }
+  return s->err;
+}
+
 int lvpn__tls_step(lvpn__tls_session_t *s) {
   lvpn__tls_session_t *prev;
-  uint32_t vr;
-  int ret;
+  int ret = 0;
 
   if (s == NULL || s->conf == NULL)
     return LVPN_EINVAL;
@@ -689,11 +772,36 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
   }
   prev = tls_active;
   tls_active = s;
-  ret = mbedtls_ssl_handshake(&s->ssl);
+  /* mbedtls_ssl_handshake(), one step at a time: the server's certificate,
+   * once parsed, is marked for lvpn__tls_verify_peer, and its key gets the
+   * table of G before it verifies the ServerKeyExchange */
+  while (s->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+    /* nobody ran the check during the wait: now, while mbedTLS still has
+     * the handshake's state, before the session can be used */
+    if (s->ssl.state == MBEDTLS_SSL_HANDSHAKE_WRAPUP &&
+        lvpn__tls_verify_peer(s) != 0) {
+      tls_active = prev;
+      return s->err;
+    }
+    ret = mbedtls_ssl_handshake_step(&s->ssl);
+    if (ret != 0)
+      break;
+    if (s->verify == LVPN__TLS_VERIFY_WAIT && peer_chain(s) != NULL) {
+      s->verify = LVPN__TLS_VERIFY_PENDING;
+      lvpn__tls_peer_key_prepare(s->conf, peer_chain(s));
+    }
+  }
   tls_active = prev;
   if (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
     return 0;
   if (ret == 0) {
+    /* a server that sent no certificate gets no session */
+    if (s->verify != LVPN__TLS_VERIFY_DONE) {
+      snprintf(s->errmsg, sizeof(s->errmsg),
+               "certificate rejected: the server sent none");
+      LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
+      return s->err = LVPN_ECERT;
+    }
     s->done = 1;
     LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER,
               "Control Channel: %s, cipher %s, peer certificate: %s",
@@ -702,15 +810,7 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
     tls_trim_buffers(s);
     return 0;
   }
-  /* mbedTLS reports a leaf whose (extended) keyUsage does not fit the
-   * suite as BAD_HS_CERTIFICATE, with the reason in the verify result. */
-  vr = mbedtls_ssl_get_verify_result(&s->ssl);
-  if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
-      (ret == MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE && vr != 0 &&
-       vr != (uint32_t)-1))
-    s->err = lvpn__tls_cert_error(s);
-  else
-    s->err = tls_error(s, "TLS handshake failed", ret);
+  s->err = tls_error(s, "TLS handshake failed", ret);
   LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER, "%s", s->errmsg);
   return s->err;
 }
@@ -738,6 +838,8 @@ static int write_check(const lvpn__tls_session_t *s, const uint8_t *plain,
   if (s->err != 0)
     return s->err;
   if (early ? !lvpn__tls_false_start_ok(s) : !s->done)
+    return LVPN_ESTATE;
+  if (s->verify != LVPN__TLS_VERIFY_DONE) /* nothing before the check */
     return LVPN_ESTATE;
   if (len > LVPN__TLS_MAX_RECORD)
     return LVPN_ETOOBIG;
@@ -769,7 +871,8 @@ int lvpn__tls_false_start_ok(const lvpn__tls_session_t *s) {
   const mbedtls_ssl_ciphersuite_t *cs;
   const mbedtls_cipher_info_t *ci;
 
-  if (s == NULL || s->err != 0 || s->done)
+  if (s == NULL || s->err != 0 || s->done ||
+      s->verify != LVPN__TLS_VERIFY_DONE)
     return 0;
   ssl = &s->ssl;
   /* our Finished went out (a resumed handshake has the server's first) */

@@ -135,6 +135,14 @@ typedef struct {
   size_t off, len, cap; /* unread bytes: data[off .. off+len) */
 } lvpn__tls_bytes_t;
 
+/* Where the check of the server's certificate chain stands (see
+ * lvpn__tls_verify_peer). */
+enum {
+  LVPN__TLS_VERIFY_WAIT = 0, /* no certificate from the server yet */
+  LVPN__TLS_VERIFY_PENDING,  /* it arrived: mbedTLS goes on, unverified */
+  LVPN__TLS_VERIFY_DONE      /* checked (s->err says how it went) */
+};
+
 typedef struct lvpn__tls_session_s {
   mbedtls_ssl_context ssl;
   lvpn__tls_conf_t *conf;
@@ -146,6 +154,8 @@ typedef struct lvpn__tls_session_s {
   int done;              /* handshake finished */
   int err;               /* sticky error once the session failed */
   uint32_t chain_flags;  /* verify flags of every depth, ORed */
+  int verify;            /* LVPN__TLS_VERIFY_*: the server's chain check */
+  uint32_t verify_flags; /* that check's result flags */
   int leaf_err;          /* our own leaf check result (LVPN_ECERT_*) */
   int have_export;
   int prf_type; /* mbedtls_tls_prf_types */
@@ -199,6 +209,21 @@ int lvpn__tls_feed(lvpn__tls_session_t *s, const uint8_t *ciphertext,
  * output may hold an alert worth sending. */
 int lvpn__tls_step(lvpn__tls_session_t *s);
 int lvpn__tls_handshake_done(const lvpn__tls_session_t *s);
+/** The server's certificate chain is checked apart from mbedTLS's steps:
+ * its conf verifies nothing itself, so once the certificate is parsed
+ * mbedTLS goes on with the ServerKeyExchange (whose signature it checks
+ * with that certificate's key, as always) and writes our second flight;
+ * this check (chain, CRL, profile, the key's curve and usage, and every
+ * check of lvpn__tls_verify_cb) can then run while the server works on
+ * that flight. Nothing secret leaves before it passed: lvpn__tls_write()
+ * and lvpn__tls_write_early() refuse to write until then (our
+ * key-method-2 carries the credentials), and the handshake does not
+ * finish without it (lvpn__tls_step runs it at the end if nobody did).
+ * Returns 0 (passed, or no certificate yet), or the error, sticky: an
+ * LVPN_ECERT_* code with errmsg set and a fatal alert in the output. */
+int lvpn__tls_verify_peer(lvpn__tls_session_t *s);
+/** 1 when the server's certificate is waiting for lvpn__tls_verify_peer(). */
+int lvpn__tls_verify_pending(const lvpn__tls_session_t *s);
 
 size_t lvpn__tls_pending_output(const lvpn__tls_session_t *s);
 /** Move up to `max` bytes of ciphertext to send into `buf`; returns the
@@ -247,9 +272,9 @@ int lvpn__tls_check_leaf(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
  * the certificate's hash is in none of the list (LVPN_ECERT_FINGERPRINT). */
 int lvpn__tls_check_hash(const lvpn__tls_conf_t *c, const mbedtls_x509_crt *crt,
                          int depth, char *msg, size_t msglen);
-/** mbedTLS's verify callback of a session (`ud`), called for each
- * certificate of the chain, root first: records the flags and the leaf's
- * names, and runs the two checks above. */
+/** The verify callback of a session (`ud`) in lvpn__tls_verify_peer's
+ * chain check, called for each certificate of the chain, root first:
+ * records the flags and the leaf's names, and runs the two checks above. */
 int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
                         uint32_t *flags);
 /** The LVPN_ECERT_* code of a failed verification, with the reason in the
@@ -279,6 +304,14 @@ int lvpn__tls_own_key_warm(mbedtls_pk_context *key,
  * `pk` unchanged. */
 int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
                             const mbedtls_ecp_group *from);
+/** The server's certificate `crt`, just parsed: its EC key gets a copy of
+ * the conf's table of G (lvpn__tls_share_g_table) for the signature of the
+ * ServerKeyExchange it verifies next. Only a key on a curve of the conf's
+ * list, and not when a static ECDH suite (tls-cipher) may be chosen: that
+ * key exchange wants an ECKEY context. Best effort: without the table
+ * mbedTLS builds its own. */
+void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
+                                mbedtls_x509_crt *crt);
 /** The CA keys get a copy of the table only when 'ca' holds at most this
  * many certificates: a copy is about 3 kB and 20 us, and a bundle's CA is
  * one of many. */

@@ -121,7 +121,8 @@ static void tlss_stall_cb(uv_timer_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, stall_timer);
   char what[96];
   if (t->reneg || t->state < LVPN__TLSS_HANDSHAKE ||
-      t->state >= LVPN__TLSS_ACTIVE || !lvpn__layer_running(&t->base))
+      t->state >= LVPN__TLSS_ACTIVE || t->km2_secret_sent ||
+      !lvpn__layer_running(&t->base))
     return;
   snprintf(what, sizeof(what),
            "no new handshake data from the server for %llu ms",
@@ -546,6 +547,50 @@ static void tlss_keylog(lvpn__tlssession_t *t) {
   mbedtls_platform_zeroize(ms, sizeof(ms));
 }
 
+/* The engine failed the handshake (a certificate rejected, a TLS error):
+ * the alert it may have queued goes out, and the session ends. */
+static void tlss_tls_failed(lvpn__tlssession_t *t, int err) {
+  const char *detail = lvpn__tls_last_error(&t->tls);
+  (void)tlss_flush_output(t);
+  LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name,
+            "TLS handshake failed: %s%s%s", lvpn_strerror(err),
+            detail && *detail ? ": " : "", detail ? detail : "");
+  LVPN__TRACE(t->base.trace, t->base.name, "error",
+              "what=%s error=%s detail=%s", "TLS handshake",
+              lvpn_err_name(err), detail);
+  lvpn__layer_fail(&t->base, err);
+}
+
+/* Our second flight is out: the server's certificate chain is checked now,
+ * while the server checks ours (lvpn__tls_verify_peer), and then our
+ * key-method-2 goes with TLS False Start. 0, or the session failed. */
+static int tlss_check_server(lvpn__tlssession_t *t) {
+  int err = lvpn__tls_verify_peer(&t->tls);
+  if (err != 0) {
+    tlss_tls_failed(t, err);
+    return err;
+  }
+  if (!t->km2_early && lvpn__tls_false_start_ok(&t->tls)) {
+    t->km2_early = 1;
+    if ((err = tlss_send_km2(t, 1)) != 0) {
+      tlss_fail(t, err, "cannot send key-method-2 message");
+      return err;
+    }
+    tlss_stall_arm(t); /* stopped if it carried credentials */
+  }
+  return 0;
+}
+
+static void tlss_wait_idle_cb(uv_idle_t *h) { (void)h; }
+
+static void tlss_wait_check_cb(uv_check_t *h) {
+  lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, wait_check);
+  uv_check_stop(&t->wait_check);
+  uv_idle_stop(&t->wait_idle);
+  if (lvpn__layer_running(&t->base) && t->cbs.on_wait != NULL)
+    t->cbs.on_wait(t, 2);
+}
+
 /* The waits of the first handshake on the server: what the client and the
  * conf left for them (lvpn__tlssession_cbs_t.on_wait). A timer of 0 ms
  * runs in the next turn of the loop, after the layers below sent what this
@@ -558,6 +603,17 @@ static void tlss_wait_cb(uv_timer_t *h) {
   if (t->state != LVPN__TLSS_HANDSHAKE || !lvpn__layer_running(&t->base))
     return;
   LVPN__TRACE(t->base.trace, t->base.name, "wait", "stage=%d", t->wait_stage);
+  if (t->wait_stage == 2) {
+    if (tlss_check_server(t) != 0)
+      return;
+    /* our key-method-2 reaches the wire in this turn (the layers' drains,
+     * the UDP flush at its end), the owner's work after that: the check
+     * phase, with an idle handle so that the poll in between cannot
+     * block */
+    uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
+    uv_check_start(&t->wait_check, tlss_wait_check_cb);
+    return;
+  }
   if (t->wait_stage == 1 && (rc = lvpn__tls_conf_warm(t->conf, err,
                                                       sizeof(err))) != 0) {
     LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "%s", err);
@@ -595,24 +651,17 @@ static void tlss_pump(lvpn__tlssession_t *t) {
     if (err == 0)
       err = tlss_flush_output(t);
     if (err != 0) {
-      const char *detail = lvpn__tls_last_error(&t->tls);
-      LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name,
-                "TLS handshake failed: %s%s%s", lvpn_strerror(err),
-                detail && *detail ? ": " : "", detail ? detail : "");
-      LVPN__TRACE(t->base.trace, t->base.name, "error",
-                  "what=%s error=%s detail=%s", "TLS handshake",
-                  lvpn_err_name(err), detail);
-      lvpn__layer_fail(&t->base, err);
+      tlss_tls_failed(t, err);
       return;
     }
     if (!lvpn__tls_handshake_done(&t->tls)) {
-      if (!t->km2_early && lvpn__tls_false_start_ok(&t->tls)) {
-        t->km2_early = 1;
-        if ((err = tlss_send_km2(t, 1)) != 0) {
-          tlss_fail(t, err, "cannot send key-method-2 message");
-          return;
-        }
-      }
+      /* our second flight is out: the first handshake checks the server's
+       * chain in the wait that follows (tlss_wait_cb), a renegotiation,
+       * which has no such wait, at once */
+      if (t->tls.ssl.state == MBEDTLS_SSL_SERVER_CHANGE_CIPHER_SPEC &&
+          (t->reneg || !lvpn__tls_verify_pending(&t->tls)) &&
+          tlss_check_server(t) != 0)
+        return;
       tlss_arm_wait(t);
       return;
     }
@@ -744,6 +793,8 @@ static void tlss_stop(lvpn__layer_t *l) {
   uv_timer_stop(&t->push_timer);
   uv_timer_stop(&t->hand_timer);
   uv_timer_stop(&t->wait_timer);
+  uv_idle_stop(&t->wait_idle);
+  uv_check_stop(&t->wait_check);
   uv_timer_stop(&t->stall_timer);
 }
 
@@ -760,6 +811,8 @@ static void tlss_close(lvpn__layer_t *l) {
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->push_timer);
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->hand_timer);
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->wait_timer);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&t->wait_idle);
+  lvpn__layer_close_handle(l, (uv_handle_t *)&t->wait_check);
   lvpn__layer_close_handle(l, (uv_handle_t *)&t->stall_timer);
 }
 
@@ -800,6 +853,8 @@ int lvpn__tlssession_init(lvpn__tlssession_t *t, uv_loop_t *loop,
   uv_timer_init(loop, &t->push_timer);
   uv_timer_init(loop, &t->hand_timer);
   uv_timer_init(loop, &t->wait_timer);
+  uv_idle_init(loop, &t->wait_idle);
+  uv_check_init(loop, &t->wait_check);
   uv_timer_init(loop, &t->stall_timer);
   t->session = session;
   session->tls_busy = 1; /* WAIT_RESET */

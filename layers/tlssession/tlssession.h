@@ -77,6 +77,8 @@ struct lvpn__tlssession_s {
   uv_timer_t push_timer;   /* PUSH_REQUEST resend */
   uv_timer_t hand_timer;   /* hand-window */
   uv_timer_t wait_timer;   /* on_wait, and the conf's lvpn__tls_conf_warm */
+  uv_idle_t wait_idle;     /* the second wait's on_wait runs once our */
+  uv_check_t wait_check;   /* key-method-2 is on the wire (tlss_wait_cb) */
   uv_timer_t stall_timer;  /* nothing new from the server (stall_ms) */
   /* UDP's first handshake: after this long without new handshake data
    * from the server, the session fails with LVPN_EHANDSHAKE_STALL and the

@@ -239,15 +239,15 @@ const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c) {
   return &mbedtls_pk_ec(c->key)->grp;
 }
 
-/* The verified server certificate's key next verifies the
- * ServerKeyExchange: with our key's table of G when the curve is the same
- * (lvpn__tls_share_g_table). Only a curve of the conf's list: mbedTLS
- * rejects the certificate's key otherwise, by a check that looks for an
- * ECKEY context; and not when a static ECDH suite (tls-cipher) may be
- * chosen: that key exchange wants an ECKEY context too. Best effort:
- * without the table mbedTLS builds its own. */
-static void share_g_table_with_peer(const lvpn__tls_conf_t *c,
-                                    mbedtls_x509_crt *crt) {
+/* The server certificate's key next verifies the ServerKeyExchange: with
+ * our key's table of G when the curve is the same
+ * (lvpn__tls_share_g_table). Only a curve of the conf's list: the chain
+ * check rejects the certificate's key otherwise, by mbedTLS's curve check,
+ * which looks for an ECKEY context; and not when a static ECDH suite
+ * (tls-cipher) may be chosen: that key exchange wants an ECKEY context
+ * too. Best effort: without the table mbedTLS builds its own. */
+void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
+                                mbedtls_x509_crt *crt) {
   const mbedtls_ecp_group *g = lvpn__tls_conf_g_table(c);
   size_t i;
 
@@ -304,8 +304,6 @@ int lvpn__tls_verify_cb(void *ud, mbedtls_x509_crt *crt, int depth,
               s->errmsg);
     return 0;
   }
-  if (depth == 0)
-    share_g_table_with_peer(s->conf, crt);
   /* what scripts see of it, as OpenVPN's verify_cert_set_env */
   if (lvpn__certenv_add(&s->certenv, crt, depth) != 0)
     LVPN__LOG(s->log, LVPN_LOG_ERROR, LAYER,
@@ -328,12 +326,10 @@ static void verify_text(uint32_t flags, char *out, size_t max) {
 }
 
 int lvpn__tls_cert_error(lvpn__tls_session_t *s) {
-  uint32_t flags = s->chain_flags | mbedtls_ssl_get_verify_result(&s->ssl);
+  uint32_t flags = s->chain_flags | s->verify_flags;
   char text[200];
   int code;
 
-  if (flags == (uint32_t)-1)
-    flags = s->chain_flags;
   if (flags & (MBEDTLS_X509_BADCERT_NOT_TRUSTED | MBEDTLS_X509_BADCERT_MISSING))
     code = LVPN_ECERT_UNTRUSTED;
   else if (flags & (MBEDTLS_X509_BADCERT_EXPIRED | MBEDTLS_X509_BADCERT_FUTURE))

@@ -387,6 +387,13 @@ START_TEST(test_engine_false_start) {
       env_free(&e);
       continue;
     }
+    /* the server's chain is still unchecked: nothing may be written */
+    ck_assert(lvpn__tls_verify_pending(&e.cl));
+    ck_assert(!lvpn__tls_false_start_ok(&e.cl));
+    ck_assert_int_eq(
+        lvpn__tls_write_early(&e.cl, (const uint8_t *)"x", 1), LVPN_ESTATE);
+    ck_assert_int_eq(lvpn__tls_verify_peer(&e.cl), 0);
+    ck_assert(!lvpn__tls_verify_pending(&e.cl));
     ck_assert(lvpn__tls_false_start_ok(&e.cl));
     ck_assert_int_eq(
         lvpn__tls_write_early(&e.cl, (const uint8_t *)early, sizeof(early)), 0);
@@ -412,6 +419,36 @@ START_TEST(test_engine_false_start) {
     ck_assert_mem_eq(got, "after", 5);
     env_free(&e);
   }
+}
+END_TEST
+
+/* The server's chain is checked apart (lvpn__tls_verify_peer), after our
+ * second flight went out: a server of another CA gets that flight but no
+ * application data, and the check's verdict is the one mbedTLS gave
+ * inline before (the same code, message and alert). */
+START_TEST(test_engine_chain_checked_after_our_flight) {
+  env_t e;
+
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server-other-ca.crt", "server-other-ca.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_verify_peer(&e.cl), 0); /* nothing to check */
+  until_our_finished(&e);
+  ck_assert(lvpn__tls_verify_pending(&e.cl));
+  ck_assert_str_eq(lvpn__tls_peer_subject(&e.cl), ""); /* not verified */
+  ck_assert(!lvpn__tls_false_start_ok(&e.cl));
+  ck_assert_int_eq(lvpn__tls_write_early(&e.cl, (const uint8_t *)"pw", 2),
+                   LVPN_ESTATE);
+  ck_assert_int_eq(lvpn__tls_verify_peer(&e.cl), LVPN_ECERT_UNTRUSTED);
+  ck_assert_ptr_nonnull(strstr(lvpn__tls_last_error(&e.cl), "trusted CA"));
+  ck_assert_uint_gt(lvpn__tls_pending_output(&e.cl), 0); /* the alert */
+  ck_assert(!lvpn__tls_verify_pending(&e.cl));
+  /* sticky everywhere */
+  ck_assert_int_eq(lvpn__tls_verify_peer(&e.cl), LVPN_ECERT_UNTRUSTED);
+  ck_assert_int_eq(lvpn__tls_step(&e.cl), LVPN_ECERT_UNTRUSTED);
+  ck_assert_int_eq(lvpn__tls_write_early(&e.cl, (const uint8_t *)"pw", 2),
+                   LVPN_ECERT_UNTRUSTED);
+  ck_assert(!lvpn__tls_handshake_done(&e.cl));
+  env_free(&e);
 }
 END_TEST
 
@@ -1448,6 +1485,7 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
 END_TEST
 
 LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
+               test_engine_chain_checked_after_our_flight,
                test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
                test_engine_records_flow_both_ways, test_engine_byte_by_byte,
                test_engine_peer_close_and_alert, test_engine_untrusted_ca,
