@@ -111,6 +111,15 @@ static void tlss_push_timer_cb(uv_timer_t *h) {
     tlss_fail(t, err, "cannot send PUSH_REQUEST");
 }
 
+/* Where a stalled handshake may start over (see stall_ms): the first
+ * handshake, between the server's reset and the key exchange, while our
+ * key-method-2 has carried no username or password. */
+static int tlss_may_start_over(const lvpn__tlssession_t *t) {
+  return t->stall_ms != 0 && !t->reneg && t->state >= LVPN__TLSS_HANDSHAKE &&
+         t->state < LVPN__TLSS_ACTIVE && !t->km2_secret_sent &&
+         lvpn__layer_running(&t->base);
+}
+
 /* The server's retransmission timer doubles on every loss (2, 4, 8, 16 s,
  * at a resolution of one second), and nothing a client sends makes it
  * resend the last packet of a flight sooner. Lost three times in a row,
@@ -120,9 +129,7 @@ static void tlss_push_timer_cb(uv_timer_t *h) {
 static void tlss_stall_cb(uv_timer_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, stall_timer);
   char what[96];
-  if (t->reneg || t->state < LVPN__TLSS_HANDSHAKE ||
-      t->state >= LVPN__TLSS_ACTIVE || t->km2_secret_sent ||
-      !lvpn__layer_running(&t->base))
+  if (!tlss_may_start_over(t))
     return;
   snprintf(what, sizeof(what),
            "no new handshake data from the server for %llu ms",
@@ -131,14 +138,12 @@ static void tlss_stall_cb(uv_timer_t *h) {
 }
 
 /* (Re)arms the stall timer after progress, or stops it where a new
- * session must not be started: see stall_ms. */
+ * session must not be started. */
 static void tlss_stall_arm(lvpn__tlssession_t *t) {
-  if (t->stall_ms == 0 || t->reneg || t->state < LVPN__TLSS_HANDSHAKE ||
-      t->state >= LVPN__TLSS_ACTIVE || t->km2_secret_sent ||
-      !lvpn__layer_running(&t->base))
-    uv_timer_stop(&t->stall_timer);
-  else
+  if (tlss_may_start_over(t))
     uv_timer_start(&t->stall_timer, tlss_stall_cb, t->stall_ms, 0);
+  else
+    uv_timer_stop(&t->stall_timer);
 }
 
 static void tlss_hand_timer_cb(uv_timer_t *h) {
