@@ -597,6 +597,7 @@ int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen) {
   static const char bad_key[] =
       "'key' does not match 'cert': the key file's private key is not the "
       "one of the public key it holds (a damaged key file?)";
+  const mbedtls_ecp_group *g;
   mbedtls_x509_crt *crt;
   int ret, n_ca = 0;
 
@@ -606,18 +607,18 @@ int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen) {
   ret = lvpn__tls_own_key_warm(&c->key, c->rng, c->rng_ctx);
   if (ret == MBEDTLS_ERR_PK_BAD_INPUT_DATA)
     return c->key_err = fail(err, errlen, LVPN_EKEYFILE, "%s", bad_key);
-  /* out of memory: no table now; mbedTLS builds one when it signs */
-  if (ret != 0 || lvpn__tls_conf_g_table(c) == NULL)
-    return 0;
-  /* the CA keys verify with our key's table of G (best effort); not a
-   * bundle's: a copy for each of a hundred CAs costs more than the one
-   * table it may save */
+  /* the CA keys remember what they verified (lvpn__tls_ca_key_prepare),
+   * and verify with our key's table of G when it has one (out of memory:
+   * no table now; mbedTLS builds one when it signs); not a bundle's: a
+   * copy of the table for each of a hundred CAs costs more than the one
+   * it may save */
+  g = ret == 0 ? lvpn__tls_conf_g_table(c) : NULL;
   for (crt = &c->ca; crt != NULL && crt->raw.p != NULL; crt = crt->next)
     n_ca++;
   for (crt = &c->ca;
        n_ca <= LVPN__TLS_SHARE_MAX_CA && crt != NULL && crt->raw.p != NULL;
        crt = crt->next)
-    (void)lvpn__tls_share_g_table(&crt->pk, lvpn__tls_conf_g_table(c));
+    (void)lvpn__tls_ca_key_prepare(&crt->pk, g);
   return 0;
 }
 

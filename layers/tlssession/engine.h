@@ -123,6 +123,11 @@ typedef struct lvpn__tls_conf_s {
   int warm_pending, key_err;
   int verify_x509_type;
   char verify_x509_name[256];
+  /* the owner's chain checked ahead (lvpn__tls_conf_check_ahead): tried
+   * once per conf; ahead_id: SHA-256 of the chain the owner keeps, when
+   * have_ahead */
+  int ahead_tried, have_ahead;
+  uint8_t ahead_id[32];
   /* defaults of the sessions (NULL in a shared conf) */
   const lvpn__logger_t *log;
   int (*rng)(void *, unsigned char *, size_t);
@@ -312,6 +317,48 @@ int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
  * mbedTLS builds its own. */
 void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
                                 mbedtls_x509_crt *crt);
+/** Copies the comb table of G of `from` into the fresh group `grp` (same
+ * curve; nothing when `from` has none): 0, or an mbedTLS error. */
+int lvpn__tls_copy_g_table(mbedtls_ecp_group *grp,
+                           const mbedtls_ecp_group *from);
+
+/* ---- the CA's signatures checked ahead (sigahead.c) ----
+ * The chain check of a handshake verifies the CA's signature on the
+ * server's certificate: about 1 ms of ECDSA on mbedTLS 2.28, on the way
+ * from our second flight to our key-method-2. A server sends the same
+ * certificate every time, so the conf's CA keys remember the signatures
+ * they verified (the last LVPN__TLS_AHEAD_MAX; successes only, in this
+ * process), and the owner can have the chain of an earlier start (kept in
+ * a file, say) checked while it waits for the server's hello: the real
+ * check then finds that signature done. Everything else about the chain
+ * (time, CRL, usage, names, our callback) is checked as before. */
+#define LVPN__TLS_AHEAD_MAX 4
+/** Makes a CA certificate's EC public key `pk` an ECDSA context that
+ * remembers its verifications, with a copy of the table of G of `from`
+ * when that is a group of the same curve with one (NULL: none). Other keys
+ * are left as they are. 0, or an mbedTLS error with `pk` unchanged. */
+int lvpn__tls_ca_key_prepare(mbedtls_pk_context *pk,
+                             const mbedtls_ecp_group *from);
+/** How many verifications the CA key `pk` answered from what it
+ * remembered (0 for a key lvpn__tls_ca_key_prepare did not make). */
+unsigned long lvpn__tls_ca_key_hits(const mbedtls_pk_context *pk);
+/** The sum of that over the conf's CA keys. */
+unsigned long lvpn__tls_conf_ahead_hits(const lvpn__tls_conf_t *c);
+/** Checks the chain `der` (DER certificates one after the other, the
+ * server's first) against the conf's CA and CRL under its profile, without
+ * any callback, for what the CA keys remember (after
+ * lvpn__tls_conf_warm(), which prepares them). 0 when it verified,
+ * LVPN_ECERT when it did not, LVPN_EINVAL when `der` is not such a
+ * chain. Nothing is trusted from it: the server's own chain is checked in
+ * full. */
+int lvpn__tls_conf_check_ahead(lvpn__tls_conf_t *c, const uint8_t *der,
+                               size_t len);
+/** The server's chain as it sent it, its DER certificates one after the
+ * other, once it passed the check: the length (0 before, or after a
+ * failed check); copied into `out` when `cap` holds it. */
+size_t lvpn__tls_peer_chain_der(const lvpn__tls_session_t *s, uint8_t *out,
+                                size_t cap);
+
 /** The CA keys get a copy of the table only when 'ca' holds at most this
  * many certificates: a copy is about 3 kB and 20 us, and a bundle's CA is
  * one of many. */

@@ -570,11 +570,14 @@ static void tlss_tls_failed(lvpn__tlssession_t *t, int err) {
  * while the server checks ours (lvpn__tls_verify_peer), and then our
  * key-method-2 goes with TLS False Start. 0, or the session failed. */
 static int tlss_check_server(lvpn__tlssession_t *t) {
+  unsigned long hits = lvpn__tls_conf_ahead_hits(t->conf);
   int err = lvpn__tls_verify_peer(&t->tls);
   if (err != 0) {
     tlss_tls_failed(t, err);
     return err;
   }
+  LVPN__TRACE(t->base.trace, t->base.name, "chain_check", "ahead=%lu",
+              lvpn__tls_conf_ahead_hits(t->conf) - hits);
   if (!t->km2_early && lvpn__tls_false_start_ok(&t->tls)) {
     t->km2_early = 1;
     if ((err = tlss_send_km2(t, 1)) != 0) {
@@ -588,11 +591,18 @@ static int tlss_check_server(lvpn__tlssession_t *t) {
 
 static void tlss_wait_idle_cb(uv_idle_t *h) { (void)h; }
 
+static void tlss_wait_cb(uv_timer_t *h);
+
+/* The check phase after a turn that put our reset (stage 0) or our
+ * key-method-2 (stage 2) on the wire. */
 static void tlss_wait_check_cb(uv_check_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, wait_check);
   uv_check_stop(&t->wait_check);
   uv_idle_stop(&t->wait_idle);
-  if (lvpn__layer_running(&t->base) && t->cbs.on_wait != NULL)
+  if (t->wait_stage == 0) /* else the reset came back first: stage 1 */
+    tlss_wait_cb(&t->wait_timer);
+  else if (t->wait_stage == 2 && lvpn__layer_running(&t->base) &&
+           t->cbs.on_wait != NULL)
     t->cbs.on_wait(t, 2);
 }
 
@@ -605,7 +615,9 @@ static void tlss_wait_cb(uv_timer_t *h) {
   char err[256];
   int rc;
 
-  if (t->state != LVPN__TLSS_HANDSHAKE || !lvpn__layer_running(&t->base))
+  if (!lvpn__layer_running(&t->base) ||
+      t->state != (t->wait_stage == 0 ? LVPN__TLSS_WAIT_RESET
+                                      : LVPN__TLSS_HANDSHAKE))
     return;
   LVPN__TRACE(t->base.trace, t->base.name, "wait", "stage=%d", t->wait_stage);
   if (t->wait_stage == 2) {
@@ -619,7 +631,7 @@ static void tlss_wait_cb(uv_timer_t *h) {
     uv_check_start(&t->wait_check, tlss_wait_check_cb);
     return;
   }
-  if (t->wait_stage == 1 && (rc = lvpn__tls_conf_warm(t->conf, err,
+  if (t->wait_stage <= 1 && (rc = lvpn__tls_conf_warm(t->conf, err,
                                                       sizeof(err))) != 0) {
     LVPN__LOG(t->base.log, LVPN_LOG_FATAL, t->base.name, "%s", err);
     LVPN__TRACE(t->base.trace, t->base.name, "error", "what=%s error=%s",
@@ -627,7 +639,7 @@ static void tlss_wait_cb(uv_timer_t *h) {
     lvpn__layer_fail(&t->base, rc);
     return;
   }
-  if (t->cbs.on_wait != NULL)
+  if (t->wait_stage > 0 && t->cbs.on_wait != NULL)
     t->cbs.on_wait(t, t->wait_stage);
 }
 
@@ -789,6 +801,14 @@ static void tlss_down(lvpn__layer_t *l, lvpn__pbuf_t *p) {
 static int tlss_start(lvpn__layer_t *l) {
   lvpn__tlssession_t *t = container_of(l, lvpn__tlssession_t, base);
   t->started_ms = uv_now(l->loop);
+  /* the layers below started first: our reset goes out in this turn (or
+   * the remote's name or the TCP connection is on its way), and the
+   * conf's start-up work (lvpn__tls_conf_warm) takes that wait, the first
+   * one, in the check phase after it */
+  if (t->conf->warm_pending) {
+    uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
+    uv_check_start(&t->wait_check, tlss_wait_check_cb);
+  }
   return uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms,
                         0);
 }

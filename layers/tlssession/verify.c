@@ -373,11 +373,30 @@ static int ecdsa_context_of(mbedtls_pk_context *e,
  * on the curve, so a copy of the one our own key's group already holds is
  * what mbedTLS would build; it is a copy, owned and freed with the group
  * (lending the pointer would have it freed twice). */
+int lvpn__tls_copy_g_table(mbedtls_ecp_group *grp,
+                           const mbedtls_ecp_group *from) {
+  size_t i;
+  int ret = 0;
+
+  if (from == NULL || from->T == NULL || from->T_size == 0 ||
+      grp->id != from->id)
+    return 0;
+  if (grp->T != NULL)
+    return MBEDTLS_ERR_ECP_BAD_INPUT_DATA; /* not a fresh group: leave it */
+  grp->T = mbedtls_calloc(from->T_size, sizeof(mbedtls_ecp_point));
+  if (grp->T == NULL)
+    return MBEDTLS_ERR_ECP_ALLOC_FAILED;
+  grp->T_size = from->T_size; /* freed with the group from here on */
+  for (i = 0; i < from->T_size; i++)
+    mbedtls_ecp_point_init(&grp->T[i]);
+  for (i = 0; i < from->T_size && ret == 0; i++)
+    ret = mbedtls_ecp_copy(&grp->T[i], &from->T[i]);
+  return ret;
+}
+
 int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
                             const mbedtls_ecp_group *from) {
   mbedtls_pk_context e;
-  mbedtls_ecp_keypair *k;
-  size_t i;
   int ret;
 
   if (from == NULL || from->T == NULL || from->T_size == 0 ||
@@ -385,21 +404,8 @@ int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
       mbedtls_pk_ec(*pk)->grp.id != from->id)
     return 0;
   ret = ecdsa_context_of(&e, pk);
-  k = ret == 0 ? mbedtls_pk_ec(e) : NULL;
-  if (ret == 0 && k->grp.T != NULL)
-    ret = MBEDTLS_ERR_ECP_BAD_INPUT_DATA; /* not a fresh group: leave it */
-  if (ret == 0) {
-    k->grp.T = mbedtls_calloc(from->T_size, sizeof(mbedtls_ecp_point));
-    if (k->grp.T == NULL)
-      ret = MBEDTLS_ERR_ECP_ALLOC_FAILED;
-  }
-  if (ret == 0) {
-    k->grp.T_size = from->T_size; /* freed with the group from here on */
-    for (i = 0; i < from->T_size; i++)
-      mbedtls_ecp_point_init(&k->grp.T[i]);
-    for (i = 0; i < from->T_size && ret == 0; i++)
-      ret = mbedtls_ecp_copy(&k->grp.T[i], &from->T[i]);
-  }
+  if (ret == 0)
+    ret = lvpn__tls_copy_g_table(&mbedtls_pk_ec(e)->grp, from);
   if (ret != 0) {
     mbedtls_pk_free(&e);
     return ret;

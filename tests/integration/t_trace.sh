@@ -149,8 +149,19 @@ if not km2 or not done or events[km2[0]].get("false_start") != 1 \
         % (events[km2[0]] if km2 else None))
 waits = [e.get("stage") for e in events
          if e["layer"] == "tlssession" and e["operation"] == "wait"]
-if waits[:2] != [1, 2]:
-    bad("tlssession wait stages %s, want 1, 2" % waits)
+if waits[:3] != [0, 1, 2]:
+    bad("tlssession wait stages %s, want 0, 1, 2" % waits)
+# the first wait, the conf's start-up work, once our reset is on the wire
+# and before the server's is read
+w0 = [i for i, e in enumerate(events)
+      if e["operation"] == "wait" and e.get("stage") == 0]
+io = [(i, e["operation"]) for i, e in enumerate(events)
+      if e["layer"] == "networkio" and e["operation"] in ("write", "read")]
+if w0 and io and not (io[0] == (io[0][0], "write") and io[0][0] < w0[0]
+                      and [i for i, op in io if op == "read"][0] > w0[0]):
+    bad("wait 0 is not between our reset and the server's")
+if [e for e in events if e["operation"] == "chain_check"][:1] == []:
+    bad("no chain_check event")
 if mode == "reneg":
     # two server-initiated renegotiations: soft resets both ways, a new TLS
     # handshake and key-method 2 per key, new keys installed, one retired,

@@ -1484,6 +1484,265 @@ START_TEST(test_tls_engine_pkcs12_bundle) {
 }
 END_TEST
 
+/* ---- the CA's signatures checked ahead (sigahead.c) ---- */
+
+/* A fixture's DER, in `out` (asserts it fits). */
+static size_t fixture_der(const char *name, uint8_t *out, size_t cap) {
+  mbedtls_x509_crt crt;
+  size_t n;
+  mbedtls_x509_crt_init(&crt);
+  fake_crt_load(&crt, name);
+  n = crt.raw.len;
+  ck_assert_uint_le(n, cap);
+  memcpy(out, crt.raw.p, n);
+  mbedtls_x509_crt_free(&crt);
+  return n;
+}
+
+/* `der` with the first `from` in it replaced by `to` (same length). */
+static void der_patch(uint8_t *der, size_t len, const char *from,
+                      const char *to) {
+  uint8_t *at = memmem(der, len, from, strlen(from));
+  ck_assert_ptr_nonnull(at);
+  ck_assert_uint_eq(strlen(from), strlen(to));
+  memcpy(at, to, strlen(to));
+}
+
+/* The server's chain of an earlier start, checked ahead, leaves the CA's
+ * signature on the same certificate verified for the handshake's chain
+ * check (one hit); the session gives that chain back as it came, a second
+ * session of the conf finds it too, and what the chain check logs and
+ * keeps is what it was without the check ahead. */
+START_TEST(test_engine_chain_checked_ahead) {
+  env_t e;
+  uint8_t der[4096], back[4096];
+  size_t n;
+  fake_tls_peer_t sv2;
+  lvpn__tls_session_t cl2;
+
+  n = fixture_der("server.crt", der, sizeof(der));
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(mbedtls_pk_get_type(&e.conf.ca.pk), MBEDTLS_PK_ECDSA);
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, der, n), 0);
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 0);
+  ck_assert_uint_eq(lvpn__tls_peer_chain_der(&e.cl, NULL, 0), 0);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  ck_assert(lvpn__tls_handshake_done(&e.cl));
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 1);
+  ck_assert_str_eq(lvpn__tls_peer_cn(&e.cl), "vpn-server");
+  ck_assert_int_eq(e.lc.verify_ok, 2); /* depth 1 and 0, as always */
+  ck_assert_uint_eq(lvpn__tls_peer_chain_der(&e.cl, NULL, 0), n);
+  ck_assert_uint_eq(lvpn__tls_peer_chain_der(&e.cl, back, sizeof(back)), n);
+  ck_assert_int_eq(memcmp(back, der, n), 0);
+  /* a later session of the conf (a renegotiation, a reconnection) */
+  ck_assert_int_eq(lvpn__tls_init(&cl2, &e.conf), 0);
+  fake_tls_peer_init(&sv2, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(pump(&cl2, &sv2, 4096), 0);
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 2);
+  lvpn__tls_free(&cl2);
+  fake_tls_peer_free(&sv2);
+  env_free(&e);
+
+  /* without a check ahead: the first session verifies, the second finds
+   * what the first verified */
+  env_params(&e, "client.crt", "client.key");
+  ck_assert_int_eq(handshake_with(&e, "server"), 0);
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 0);
+  ck_assert_int_eq(lvpn__tls_init(&cl2, &e.conf), 0);
+  fake_tls_peer_init(&sv2, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(pump(&cl2, &sv2, 4096), 0);
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 1);
+  lvpn__tls_free(&cl2);
+  fake_tls_peer_free(&sv2);
+  env_free(&e);
+}
+END_TEST
+
+/* Nothing is trusted from a chain checked ahead: a forged certificate
+ * (the real one's signature over another name, the same key) is refused
+ * as untrusted, an expired one as expired; a chain that fails its check
+ * ahead (a bad signature, another CA) leaves nothing behind; what is not
+ * a chain is said so. */
+START_TEST(test_engine_check_ahead_trusts_nothing) {
+  env_t e;
+  uint8_t der[4096], bad[4096];
+  size_t n, m;
+
+  n = fixture_der("server.crt", der, sizeof(der));
+
+  /* the forged certificate: the server sends it with its own key */
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, der, n), 0);
+  memcpy(bad, der, n);
+  der_patch(bad, n, "vpn-server", "vpn-servex");
+  mbedtls_x509_crt_free(&e.sv.cert);
+  mbedtls_x509_crt_init(&e.sv.cert);
+  ck_assert_int_eq(mbedtls_x509_crt_parse_der(&e.sv.cert, bad, n), 0);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), LVPN_ECERT_UNTRUSTED);
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 0);
+  ck_assert_uint_eq(lvpn__tls_peer_chain_der(&e.cl, NULL, 0), 0);
+  env_free(&e);
+
+  /* the real chain ahead, an expired certificate of the same CA sent */
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server-expired.crt", "server-expired.key", "ca.crt");
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, der, n), 0);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), LVPN_ECERT_EXPIRED);
+  env_free(&e);
+
+  /* a bad signature ahead: refused, nothing kept; the real chain then
+   * verifies in full */
+  env_params(&e, "client.crt", "client.key");
+  env_start(&e, "server.crt", "server.key", "ca.crt");
+  memcpy(bad, der, n);
+  bad[n - 8] ^= 0x01; /* in the signature's s */
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, bad, n), LVPN_ECERT);
+  m = fixture_der("server-other-ca.crt", bad, sizeof(bad));
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, bad, m), LVPN_ECERT);
+  ck_assert_int_eq(pump(&e.cl, &e.sv, 4096), 0);
+  ck_assert_uint_eq(lvpn__tls_conf_ahead_hits(&e.conf), 0);
+  /* not chains: garbage, a cut certificate, a chain with a tail */
+  memset(bad, 0x30, 64);
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, bad, 64), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, der, n - 1),
+                   LVPN_EINVAL);
+  memcpy(bad, der, n);
+  bad[n] = 0x00;
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, bad, n + 1),
+                   LVPN_EINVAL);
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, der, 0), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn__tls_conf_check_ahead(&e.conf, NULL, 5), LVPN_EINVAL);
+  env_free(&e);
+}
+END_TEST
+
+/* A CA key made by lvpn__tls_ca_key_prepare(): it verifies what the CA
+ * signed and nothing else, answers the same (hash, signature) from what it
+ * remembers, never a failure, keeps the last LVPN__TLS_AHEAD_MAX, and has
+ * a copy of the table of G it was given; other keys are left alone. */
+START_TEST(test_engine_ca_key_remembers) {
+  env_t e;
+  mbedtls_pk_context key;
+  mbedtls_x509_crt *crt;
+  fake_pem_t pem;
+  unsigned char hash[LVPN__TLS_AHEAD_MAX + 1][32];
+  unsigned char sig[LVPN__TLS_AHEAD_MAX + 1][MBEDTLS_ECDSA_MAX_LEN];
+  size_t sig_len[LVPN__TLS_AHEAD_MAX + 1];
+  const mbedtls_ecp_group *g;
+  int i;
+
+  env_params(&e, "client.crt", "client.key");
+  conf_ok(&e);
+  ck_assert_int_eq(lvpn__tls_conf_warm(&e.conf, e.err, sizeof(e.err)), 0);
+  g = lvpn__tls_conf_g_table(&e.conf);
+  pem = fake_pem_load("ca.key");
+  mbedtls_pk_init(&key);
+  ck_assert_int_eq(mbedtls_pk_parse_key(&key, (const unsigned char *)pem.pem,
+                                        pem.len, NULL, 0),
+                   0);
+  for (i = 0; i <= LVPN__TLS_AHEAD_MAX; i++) {
+    memset(hash[i], 0x40 + i, sizeof(hash[i]));
+    ck_assert_int_eq(mbedtls_pk_sign(&key, MBEDTLS_MD_SHA256, hash[i], 32,
+                                     sig[i], &sig_len[i],
+                                     mbedtls_ctr_drbg_random, &e.rng.drbg),
+                     0);
+  }
+  crt = load_crt("ca.crt");
+  ck_assert_int_eq(lvpn__tls_ca_key_prepare(&crt->pk, g), 0);
+  ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_ECDSA);
+  ck_assert(mbedtls_pk_can_do(&crt->pk, MBEDTLS_PK_ECDSA));
+  ck_assert_uint_eq(mbedtls_pk_get_bitlen(&crt->pk), 256);
+  ck_assert_ptr_nonnull(mbedtls_pk_ec(crt->pk)->grp.T);
+  ck_assert_ptr_ne(mbedtls_pk_ec(crt->pk)->grp.T, g->T);
+  ck_assert_int_ne(mbedtls_pk_sign(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                   sig[0], &sig_len[0],
+                                   mbedtls_ctr_drbg_random, &e.rng.drbg),
+                   0); /* a public key */
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                     sig[0], sig_len[0]),
+                   0);
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 0);
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                     sig[0], sig_len[0]),
+                   0);
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 1);
+  /* the same hash with another signature, or another digest's name */
+  ck_assert_int_ne(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                     sig[1], sig_len[1]),
+                   0);
+  hash[0][31] ^= 1;
+  ck_assert_int_ne(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                     sig[0], sig_len[0]),
+                   0);
+  ck_assert_int_ne(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                     sig[0], sig_len[0]),
+                   0); /* a failure is not remembered either way */
+  hash[0][31] ^= 1;
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 1);
+  /* a signature with trailing bytes: refused as mbedTLS's own ECDSA
+   * context refuses it */
+  sig[0][sig_len[0]] = 0;
+  {
+    mbedtls_pk_context plain;
+    mbedtls_pk_init(&plain);
+    ck_assert_int_eq(mbedtls_pk_setup(&plain, mbedtls_pk_info_from_type(
+                                                  MBEDTLS_PK_ECDSA)),
+                     0);
+    ck_assert_int_eq(mbedtls_ecdsa_from_keypair(mbedtls_pk_ec(plain),
+                                                mbedtls_pk_ec(crt->pk)),
+                     0);
+    ck_assert_int_eq(
+        mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32, sig[0],
+                          sig_len[0] + 1),
+        mbedtls_pk_verify(&plain, MBEDTLS_MD_SHA256, hash[0], 32, sig[0],
+                          sig_len[0] + 1));
+    ck_assert_int_ne(mbedtls_pk_verify(&plain, MBEDTLS_MD_SHA256, hash[0], 32,
+                                       sig[0], sig_len[0] + 1),
+                     0);
+    mbedtls_pk_free(&plain);
+  }
+  /* the last LVPN__TLS_AHEAD_MAX: the first is forgotten */
+  for (i = 1; i <= LVPN__TLS_AHEAD_MAX; i++)
+    ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[i],
+                                       32, sig[i], sig_len[i]),
+                     0);
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 1);
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
+                                     sig[0], sig_len[0]),
+                   0);
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 1);
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256,
+                                     hash[LVPN__TLS_AHEAD_MAX], 32,
+                                     sig[LVPN__TLS_AHEAD_MAX],
+                                     sig_len[LVPN__TLS_AHEAD_MAX]),
+                   0);
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 2);
+  mbedtls_x509_crt_free(crt);
+
+  /* no table given: still remembers, builds its own table once */
+  crt = load_crt("ca.crt");
+  ck_assert_int_eq(lvpn__tls_ca_key_prepare(&crt->pk, NULL), 0);
+  ck_assert_ptr_null(mbedtls_pk_ec(crt->pk)->grp.T);
+  ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[1], 32,
+                                     sig[1], sig_len[1]),
+                   0);
+  ck_assert_ptr_nonnull(mbedtls_pk_ec(crt->pk)->grp.T);
+  mbedtls_x509_crt_free(crt);
+  /* RSA: left alone, no hits */
+  crt = load_crt("client-rsa.crt");
+  ck_assert_int_eq(lvpn__tls_ca_key_prepare(&crt->pk, g), 0);
+  ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_RSA);
+  ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 0);
+  mbedtls_x509_crt_free(crt);
+
+  mbedtls_pk_free(&key);
+  free(pem.pem);
+  env_free(&e);
+}
+END_TEST
+
 LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_chain_checked_after_our_flight,
                test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
@@ -1496,6 +1755,9 @@ LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_key_cert_mismatch,
                test_engine_ec_key_signs_in_its_group,
                test_engine_share_g_table,
+               test_engine_chain_checked_ahead,
+               test_engine_check_ahead_trusts_nothing,
+               test_engine_ca_key_remembers,
                test_engine_damaged_key_found_by_warm,
                test_engine_false_start,
                test_engine_tls_cipher_and_version,

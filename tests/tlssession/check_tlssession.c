@@ -349,8 +349,37 @@ START_TEST(test_tlssession_push_reply_reaches_owner) {
 }
 END_TEST
 
+/* The conf's start-up work (the key check that builds the table of G)
+ * takes the first wait, for the server's reset: done in the turn after the
+ * layer started, before any reset came, with nothing for the owner then
+ * (its waits are the handshake's); the handshake goes on as before. */
+START_TEST(test_tlssession_warm_in_reset_wait) {
+  env_t *e = &E;
+  const mbedtls_ecp_group *g;
+
+  env_start(e, SCRIPT_PUSH, 60, "server");
+  g = lvpn__tls_conf_g_table(&e->conf);
+  ck_assert_ptr_nonnull(g);
+  ck_assert_ptr_null(g->T);
+  ck_assert(e->conf.warm_pending);
+  fake_env_spin(&e->fe, 1);
+  ck_assert_int_eq(e->tls.state, LVPN__TLSS_WAIT_RESET);
+  ck_assert(!e->conf.warm_pending);
+  ck_assert_ptr_nonnull(g->T);
+  ck_assert_int_eq(e->n_waits, 0);
+  send_reset(e);
+  pump(e);
+  ck_assert_int_eq(e->pushes, 1);
+  ck_assert_int_eq(e->n_waits, 2);
+  ck_assert_int_eq(e->waits[0], 1);
+  ck_assert_int_eq(e->waits[1], 2);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 /* The first handshake's waits on the server: the conf's key check and
- * table of G done while the ClientHello is out (stage 1), the owner's
+ * table of G done while our reset is out (above) or, when the reset
+ * came back first, while the ClientHello is out (stage 1), the owner's
  * start-up work while our Finished is (stage 2), each once; and our
  * key-method-2 message goes with our Finished (TLS False Start), reaching
  * the server before the client has the server's Finished. */
@@ -597,6 +626,7 @@ LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
                test_tlssession_auth_pending_timeout,
                test_tlssession_push_reply_reaches_owner,
                test_tlssession_waits_and_false_start,
+               test_tlssession_warm_in_reset_wait,
                test_tlssession_push_continuation_collected,
                test_tlssession_push_reply_in_km2_flight,
                test_tlssession_server_messages_end_session,
