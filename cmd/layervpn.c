@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifdef LVPN_DC_CRYPTO_EVP
 #include <openssl/crypto.h>
@@ -117,6 +118,22 @@ static void usage(FILE *f) {
       "[--target IP]\n"
       "                      [--timeout S] CONFIG.ovpn...\n"
       "Times each connection stage and pings through the tunnel, rootless.\n");
+}
+
+/* Where the client keeps the server's chain between starts
+ * (lvpn_client_set_cache_dir): $LVPN_CACHE_DIR (empty: nowhere), else
+ * /run/layervpn for root, $XDG_RUNTIME_DIR/layervpn for others. */
+static const char *cli_cache_dir(char *buf, size_t cap) {
+  const char *env = getenv("LVPN_CACHE_DIR"), *xdg;
+  if (env != NULL)
+    return env;
+  if (geteuid() == 0)
+    return "/run/layervpn";
+  xdg = getenv("XDG_RUNTIME_DIR");
+  if (xdg == NULL || xdg[0] != '/' ||
+      snprintf(buf, cap, "%s/layervpn", xdg) >= (int)cap)
+    return NULL;
+  return buf;
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
@@ -535,6 +552,13 @@ static int cli_new_client(cli_t *cli) {
   lvpn_client_set_event_cb(cli->client, on_event);
   lvpn_client_set_drop_privileges(cli->client, 1); /* user/group/chroot */
   lvpn_client_set_apply_dns(cli->client, 1); /* unless dns-mode none */
+  {
+    char dir[256];
+    const char *d = cli_cache_dir(dir, sizeof(dir));
+    if (d != NULL && lvpn_client_set_cache_dir(cli->client, d) != 0)
+      fprintf(stderr, "layervpn: LVPN_CACHE_DIR=%s: want an absolute path "
+              "of at most 200 characters (not used)\n", d);
+  }
   lvpn_client_set_credentials_cb(cli->client, on_credentials, cli);
   if (cli->mgmt == NULL) {
     rc = lvpn_mgmt_new(&cli->mgmt, cli->client);

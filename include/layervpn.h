@@ -344,6 +344,15 @@ typedef struct lvpn_dns_s {
  * changes the host's resolver only when the host asks, like the privilege
  * drop. The config's `dns-mode none` wins over this. Set before start. */
 LVPN_EXTERN void lvpn_client_set_apply_dns(lvpn_client_t *c, int enable);
+/** A directory (absolute; created 0700 when missing) where the client may
+ * keep what makes its next start faster: the server's certificate chain of
+ * the last handshake whose chain check passed, one file per CA. The next
+ * start checks that chain against the CA while it waits for the server's
+ * hello, so the CA's signature on the same certificate is already verified
+ * when it arrives; the server's chain is still checked in full. Nothing
+ * secret is written. NULL or "" (the default): none. Set before start.
+ * Returns 0, LVPN_EINVAL (a relative or over-long path) or LVPN_ENOMEM. */
+LVPN_EXTERN int lvpn_client_set_cache_dir(lvpn_client_t *c, const char *dir);
 /** The connection's DNS settings (copied into `out`), applied or not.
  * Returns 0, or LVPN_ESTATE before a PUSH_REPLY was applied; `out` has
  * n_servers 0 when neither the config nor the server gave any. */

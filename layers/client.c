@@ -187,6 +187,7 @@ static void client_free(lvpn_client_t *c) {
   lvpn__client_names_free(c);
   lvpn__dns_host_close(&c->dns_host);
   free(c->persist);
+  free(c->cache_dir);
   lvpn__client_dns_free(c);
   lvpn__config_unshare(c->cfg);
   mbedtls_platform_zeroize(c, sizeof(*c));

@@ -111,6 +111,10 @@ struct lvpn_client_s {
   char *crv1;         /* dynamic challenge from AUTH_FAILED, to answer */
   int cred_packed;    /* au_wire came packed by the host (management) */
 
+  /* the server's chain kept between starts (client_chain.c) */
+  char *cache_dir;        /* lvpn_client_set_cache_dir; NULL: none */
+  int chain_keep_failed;  /* said once that it could not be kept */
+
   /* DNS (client_dns.c) */
   int apply_dns;        /* the host opted in (lvpn_client_set_apply_dns) */
   int has_dns;          /* `dns` holds a PUSH_REPLY's result */
@@ -238,6 +242,12 @@ void lvpn__client_resume(lvpn_client_t *c);
  * after the ClientHello, 2 after our Finished): the tunnel's start-up work
  * that needs no answer is done there (client_push.c). */
 void lvpn__client_on_wait(lvpn__tlssession_t *t, int stage);
+/* The server's certificate chain of an earlier start, from the host's
+ * cache directory, checked ahead in the first wait (stage 1), and the
+ * chain that passed this handshake's check kept there (stage 2) when it
+ * changed (client_chain.c). */
+void lvpn__client_chain_ahead(lvpn_client_t *c, lvpn__tlssession_t *t);
+void lvpn__client_chain_keep(lvpn_client_t *c, lvpn__tlssession_t *t);
 /* tlssession callback: AUTH_PENDING, INFO, INFO_PRE for the host. */
 void lvpn__client_on_info(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind,
                           const char *text, unsigned timeout_s);

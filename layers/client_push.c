@@ -669,11 +669,16 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
 
 void lvpn__client_on_wait(lvpn__tlssession_t *t, int stage) {
   lvpn_client_t *c = t->cbs.ud;
+  if (stage == 1) { /* the server makes its hello flight */
+    lvpn__client_chain_ahead(c, t);
+    return;
+  }
   if (stage != 2) /* our Finished is out: the server checks our certificate */
     return;
   lvpn__datachannel_prepare();
   lvpn__tun_layer_preopen(&c->tun);
   lvpn__client_dns_prepare(c);
+  lvpn__client_chain_keep(c, t);
 }
 
 void lvpn__client_inside_up(lvpn_client_t *c) {

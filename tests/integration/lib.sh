@@ -174,6 +174,9 @@ it_setup() {
     IT_NS_S="lvs$$"
     IT_NS_C="lvc$$"
     export IT_DIR IT_NS_S IT_NS_C
+    # the server chains our client keeps between starts: this test's own
+    # (lvpn_client_set_cache_dir), not the machine's /run/layervpn
+    export LVPN_CACHE_DIR=$IT_DIR/lvpn-cache
 
     _it_sweep_stale
 
@@ -381,9 +384,14 @@ _it_parse_switches() {
             esac
             ;;
         cert)
+            # or one a test made in $IT_DIR/pki (NAME.crt and NAME.key)
             case $v in server | other-server | noeku-server) _IT_O_CERT=$v ;; *)
-                _it_log "cert=$v: want server|other-server|noeku-server"
-                return 1
+                if [[ $v =~ ^[a-z0-9-]+$ && -f $IT_DIR/pki/$v.crt && -f $IT_DIR/pki/$v.key ]]; then
+                    _IT_O_CERT=$v
+                else
+                    _it_log "cert=$v: want server|other-server|noeku-server, or NAME with pki/NAME.crt and .key"
+                    return 1
+                fi
                 ;;
             esac
             ;;

@@ -56,6 +56,36 @@ START_TEST(test_client_state_initial_until_started) {
 }
 END_TEST
 
+/* lvpn_client_set_cache_dir(): an absolute path of at most 200
+ * characters, or none; anything else is refused and changes nothing. */
+START_TEST(test_client_cache_dir) {
+  uv_loop_t loop;
+  lvpn_config_t *cfg;
+  lvpn_client_t *c;
+  char long_dir[300];
+
+  ck_assert_int_eq(uv_loop_init(&loop), 0);
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  ck_assert_int_eq(lvpn_client_new(&c, &loop, cfg), 0);
+  lvpn_config_free(cfg);
+  ck_assert_int_eq(lvpn_client_set_cache_dir(NULL, "/run/x"), LVPN_EINVAL);
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, "run/layervpn"), LVPN_EINVAL);
+  memset(long_dir, 'a', sizeof(long_dir));
+  long_dir[0] = '/';
+  long_dir[201] = '\0';
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, long_dir), LVPN_EINVAL);
+  long_dir[200] = '\0';
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, long_dir), 0);
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, "/run/layervpn"), 0);
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, ""), 0);
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, "/tmp"), 0);
+  ck_assert_int_eq(lvpn_client_set_cache_dir(c, NULL), 0);
+  ck_assert_int_eq(lvpn_client_close(c, NULL), 0);
+  ck_assert_int_eq(uv_run(&loop, UV_RUN_DEFAULT), 0);
+  ck_assert_int_eq(uv_loop_close(&loop), 0);
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_state", 0, NULL, NULL,
                test_client_state_names_are_openvpns,
-               test_client_state_initial_until_started)
+               test_client_state_initial_until_started, test_client_cache_dir)
