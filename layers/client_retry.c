@@ -110,3 +110,12 @@ void lvpn__retry_advance_remote(lvpn__retry_t *r) {
   r->no_advance = 0;
   r->advance_remote = 1;
 }
+
+uint64_t lvpn__retry_stall_ms(unsigned restarts, int tcp, int tls_exit,
+                              uint64_t hand_window_ms) {
+  uint64_t ms;
+  if (tcp || tls_exit || restarts >= LVPN__RETRY_STALL_MAX)
+    return 0;
+  ms = 8000ull << restarts;
+  return ms < hand_window_ms ? ms : 0;
+}

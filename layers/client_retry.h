@@ -81,6 +81,17 @@ void lvpn__retry_stay(lvpn__retry_t *r);
  * from 0 to n - 1 (`rnd` holds n random values). */
 void lvpn__retry_shuffle(void *base, size_t size, int n, const uint32_t *rnd);
 
+/* UDP's first handshake starts over when the server sends nothing new for
+ * a while (tlssession's stall_ms; LVPN_EHANDSHAKE_STALL, same remote, no
+ * pause, uncounted): 8 s, then 16 and 32 s after the restarts before it
+ * (`restarts`: stalled handshakes since the last connection); none after
+ * three, over TCP (the kernel retransmits), with tls-exit (a failed
+ * negotiation ends the client) or when hand-window ends the attempt first.
+ * The wait in ms, 0 for none. */
+#define LVPN__RETRY_STALL_MAX 3
+uint64_t lvpn__retry_stall_ms(unsigned restarts, int tcp, int tls_exit,
+                              uint64_t hand_window_ms);
+
 /* The pause OpenVPN takes before an attempt, given the unsuccessful count so
  * far. Exposed for the tests. */
 unsigned lvpn__retry_pause(const lvpn__retry_opts_t *o, unsigned unsuccessful);

@@ -433,10 +433,8 @@ int lvpn__client_build(lvpn_client_t *c) {
    * are not counted by connect-retry-max) hand-window decides again, as
    * it does past hand-window and with tls-exit, which asks to end on a
    * failed negotiation. */
-  if (!proto.tcp && !cfg->tls_exit && c->stall_restarts < 3) {
-    uint64_t ms = 8000ull << c->stall_restarts;
-    c->tls.stall_ms = ms < c->tls.hand_window_ms ? ms : 0;
-  }
+  c->tls.stall_ms = lvpn__retry_stall_ms(c->stall_restarts, proto.tcp,
+                                         cfg->tls_exit, c->tls.hand_window_ms);
   /* AUTH_PENDING may extend the wait up to max(hand-window, reneg-sec/2) */
   c->tls.pending_max_ms = (uint64_t)(cfg->reneg_sec > 0 ? cfg->reneg_sec : 0) *
                           500;

@@ -248,7 +248,25 @@ START_TEST(test_client_retry_shuffle_as_openvpn) {
 }
 END_TEST
 
+/* A stalled UDP handshake starts over after 8, 16, 32 s, then no more;
+ * never over TCP, with tls-exit, or past hand-window. */
+START_TEST(test_client_retry_stall_waits) {
+  ck_assert_uint_eq(lvpn__retry_stall_ms(0, 0, 0, 60000), 8000);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(1, 0, 0, 60000), 16000);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(2, 0, 0, 60000), 32000);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(3, 0, 0, 60000), 0);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(40, 0, 0, 60000), 0);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(0, 1, 0, 60000), 0);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(0, 0, 1, 60000), 0);
+  /* hand-window ends the attempt first: it decides */
+  ck_assert_uint_eq(lvpn__retry_stall_ms(2, 0, 0, 32000), 0);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(0, 0, 0, 8000), 0);
+  ck_assert_uint_eq(lvpn__retry_stall_ms(0, 0, 0, 8001), 8000);
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_retry", 0, NULL, NULL,
+               test_client_retry_stall_waits,
                test_client_retry_shuffle_as_openvpn,
                test_client_retry_walks_addresses_then_next_remote,
                test_client_retry_persist_remote_ip_keeps_addresses,
