@@ -437,41 +437,6 @@ static uint32_t host_now(void *ud) {
   return (uint32_t)time(NULL);
 }
 
-/* OpenVPN's reason texts for RECONNECTING and EXITING. */
-static const char *state_reason(int err) {
-  switch (err) {
-  case LVPN_EPING_RESTART:
-    return "ping-restart";
-  case LVPN_EPING_EXIT:
-    return "ping-exit";
-  case LVPN_EINACTIVE:
-    return "inactive";
-  case LVPN_ESESSION_TIMEOUT:
-    return "session-timeout";
-  case LVPN_ERESTART:
-    return "server-pushed-connection-reset";
-  case LVPN_EHALT:
-    return "server-pushed-halt";
-  case LVPN_EEXIT_NOTIFY:
-    return "exit-with-notification";
-  case LVPN_EAUTH_FAILED:
-    return "auth-failure";
-  case LVPN_EHANDSHAKE_TIMEOUT:
-  case LVPN_EHANDSHAKE_STALL:
-    return "tls-error";
-  case LVPN_ECONNRESET:
-  case UV_ECONNRESET:
-  case UV_ECONNREFUSED:
-    return "connection-reset";
-  case LVPN_ESTOPPED:
-    return "SIGTERM";
-  case 0:
-    return "";
-  default:
-    return "SIGUSR1";
-  }
-}
-
 static void addr_parts(const struct sockaddr_storage *ss, char *ip,
                        size_t iplen, char *port, size_t portlen) {
   ip[0] = port[0] = '\0';
@@ -501,7 +466,7 @@ static void report_state(lvpn_mgmt_t *m, lvpn_state_t st, int err) {
   if (st == LVPN_STATE_CONNECTED)
     desc = "SUCCESS";
   else if (st == LVPN_STATE_RECONNECTING || st == LVPN_STATE_EXITING)
-    desc = state_reason(err);
+    desc = lvpn__mgmt_reason(err);
   lvpn__mgmt_state(&m->proto, lvpn_state_name(st), desc, lip, rip, rport,
                    laddr, lport, NULL);
 }

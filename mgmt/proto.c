@@ -11,6 +11,7 @@
 
 #include <mbedtls/base64.h>
 #include <mbedtls/platform_util.h>
+#include <uv.h>
 
 #include "layervpn.h"
 #include "lib/ovpn_lex.h"
@@ -590,4 +591,38 @@ void lvpn__mgmt_auth_failed(lvpn__mgmt_t *s) {
 
 void lvpn__mgmt_notify(lvpn__mgmt_t *s, const char *line) {
   out_line(s, "%s", line);
+}
+
+const char *lvpn__mgmt_reason(int err) {
+  switch (err) {
+  case LVPN_EPING_RESTART:
+    return "ping-restart";
+  case LVPN_EPING_EXIT:
+    return "ping-exit";
+  case LVPN_EINACTIVE:
+    return "inactive";
+  case LVPN_ESESSION_TIMEOUT:
+    return "session-timeout";
+  case LVPN_ERESTART:
+    return "server-pushed-connection-reset";
+  case LVPN_EHALT:
+    return "server-pushed-halt";
+  case LVPN_EEXIT_NOTIFY:
+    return "exit-with-notification";
+  case LVPN_EAUTH_FAILED:
+    return "auth-failure";
+  case LVPN_EHANDSHAKE_TIMEOUT:
+  case LVPN_EHANDSHAKE_STALL:
+    return "tls-error";
+  case LVPN_ECONNRESET:
+  case UV_ECONNRESET:
+  case UV_ECONNREFUSED:
+    return "connection-reset";
+  case LVPN_ESTOPPED:
+    return "SIGTERM";
+  case 0:
+    return "";
+  default:
+    return "SIGUSR1";
+  }
 }

@@ -115,6 +115,11 @@ int lvpn__mgmt_input(lvpn__mgmt_t *s, const char *data, size_t len);
 /* Interprets one command line (modified in place). Same return. */
 int lvpn__mgmt_command(lvpn__mgmt_t *s, char *line);
 
+/* OpenVPN's reason text of a RECONNECTING or EXITING state for the error
+ * that ended the connection (its signal texts: "ping-restart", "tls-error"
+ * for a failed or stalled TLS handshake, ...; "SIGUSR1" for the rest). */
+const char *lvpn__mgmt_reason(int err);
+
 /* A state change: kept in the history, sent when `state on`. Empty or NULL
  * fields print as empty, as OpenVPN's. */
 void lvpn__mgmt_state(lvpn__mgmt_t *s, const char *name, const char *desc,

@@ -487,7 +487,32 @@ START_TEST(test_proto_dropped_mid_input_stops) {
 }
 END_TEST
 
+/* The reason texts of RECONNECTING and EXITING, as OpenVPN's signals
+ * name them. */
+START_TEST(test_proto_state_reasons) {
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EPING_RESTART), "ping-restart");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EPING_EXIT), "ping-exit");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EINACTIVE), "inactive");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_ESESSION_TIMEOUT),
+                   "session-timeout");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_ERESTART),
+                   "server-pushed-connection-reset");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EHALT), "server-pushed-halt");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EEXIT_NOTIFY),
+                   "exit-with-notification");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EAUTH_FAILED), "auth-failure");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EHANDSHAKE_TIMEOUT), "tls-error");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_EHANDSHAKE_STALL), "tls-error");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_ECONNRESET), "connection-reset");
+  ck_assert_str_eq(lvpn__mgmt_reason(UV_ECONNREFUSED), "connection-reset");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_ESTOPPED), "SIGTERM");
+  ck_assert_str_eq(lvpn__mgmt_reason(0), "");
+  ck_assert_str_eq(lvpn__mgmt_reason(LVPN_ETLS), "SIGUSR1");
+}
+END_TEST
+
 LVPN_TEST_MAIN("mgmt_proto", 0, setup, teardown,
+               test_proto_state_reasons,
                test_proto_greeting_and_unknown_command,
                test_proto_lines_split_across_reads,
                test_proto_overlong_line_is_refused_once,
