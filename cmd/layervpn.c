@@ -19,7 +19,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #ifdef LVPN_DC_CRYPTO_EVP
 #include <openssl/crypto.h>
@@ -118,22 +117,6 @@ static void usage(FILE *f) {
       "[--target IP]\n"
       "                      [--timeout S] CONFIG.ovpn...\n"
       "Times each connection stage and pings through the tunnel, rootless.\n");
-}
-
-/* Where the client keeps the server's chain between starts
- * (lvpn_client_set_cache_dir): $LVPN_CACHE_DIR (empty: nowhere), else
- * /run/layervpn for root, $XDG_RUNTIME_DIR/layervpn for others. */
-static const char *cli_cache_dir(char *buf, size_t cap) {
-  const char *env = getenv("LVPN_CACHE_DIR"), *xdg;
-  if (env != NULL)
-    return env;
-  if (geteuid() == 0)
-    return "/run/layervpn";
-  xdg = getenv("XDG_RUNTIME_DIR");
-  if (xdg == NULL || xdg[0] != '/' ||
-      snprintf(buf, cap, "%s/layervpn", xdg) >= (int)cap)
-    return NULL;
-  return buf;
 }
 
 static void log_cb(void *ud, int level, const char *layer, const char *msg) {
@@ -553,11 +536,12 @@ static int cli_new_client(cli_t *cli) {
   lvpn_client_set_drop_privileges(cli->client, 1); /* user/group/chroot */
   lvpn_client_set_apply_dns(cli->client, 1); /* unless dns-mode none */
   {
-    char dir[256];
-    const char *d = cli_cache_dir(dir, sizeof(dir));
+    char dir[256]; /* the server's chain between starts */
+    const char *d = cli_runtime_path("LVPN_CACHE_DIR", "/run/layervpn",
+                                     "layervpn", dir, sizeof(dir));
     if (d != NULL && lvpn_client_set_cache_dir(cli->client, d) != 0)
-      fprintf(stderr, "layervpn: LVPN_CACHE_DIR=%s: want an absolute path "
-              "of at most 200 characters (not used)\n", d);
+      fprintf(stderr, "layervpn: cache directory %s (LVPN_CACHE_DIR): want "
+              "an absolute path of at most 200 characters (not used)\n", d);
   }
   lvpn_client_set_credentials_cb(cli->client, on_credentials, cli);
   if (cli->mgmt == NULL) {

@@ -332,17 +332,23 @@ int cli_memtrim_runs_add(const cli_memtrim_map_t *m, unsigned long first,
   return 0;
 }
 
-static const char *pages_path(char *buf, size_t cap) {
-  const char *env = getenv("LVPN_MEMTRIM_PAGES"), *xdg;
+const char *cli_runtime_path(const char *env_name, const char *root_path,
+                             const char *xdg_name, char *buf, size_t cap) {
+  const char *env = getenv(env_name), *xdg;
   if (env != NULL)
     return env[0] != '\0' ? env : NULL;
   if (geteuid() == 0)
-    return "/run/layervpn/memtrim-pages";
+    return root_path;
   xdg = getenv("XDG_RUNTIME_DIR");
   if (xdg == NULL || xdg[0] != '/' ||
-      snprintf(buf, cap, "%s/layervpn-memtrim-pages", xdg) >= (int)cap)
+      snprintf(buf, cap, "%s/%s", xdg, xdg_name) >= (int)cap)
     return NULL;
   return buf;
+}
+
+static const char *pages_path(char *buf, size_t cap) {
+  return cli_runtime_path("LVPN_MEMTRIM_PAGES", "/run/layervpn/memtrim-pages",
+                          "layervpn-memtrim-pages", buf, cap);
 }
 
 /* the list as read at start, to rewrite it only when it changed */

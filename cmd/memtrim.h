@@ -91,4 +91,11 @@ int cli_memtrim_runs_add(const cli_memtrim_map_t *m, unsigned long first,
                          const unsigned long long *entries, size_t n,
                          cli_memtrim_run_t *runs, size_t *nruns, size_t max);
 
+/* Where the CLI keeps what it learns between runs (the page list above,
+ * the server's chain): $ENV_NAME when set (empty: nowhere, NULL), else
+ * `root_path` for root, else $XDG_RUNTIME_DIR/`xdg_name` (NULL without an
+ * absolute $XDG_RUNTIME_DIR); `buf` holds what is built. */
+const char *cli_runtime_path(const char *env_name, const char *root_path,
+                             const char *xdg_name, char *buf, size_t cap);
+
 #endif
