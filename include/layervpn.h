@@ -344,7 +344,9 @@ typedef struct lvpn_dns_s {
  * changes the host's resolver only when the host asks, like the privilege
  * drop. The config's `dns-mode none` wins over this. Set before start. */
 LVPN_EXTERN void lvpn_client_set_apply_dns(lvpn_client_t *c, int enable);
-/** A directory (absolute; created 0700 when missing) where the client may
+/** A directory (absolute; created 0700 when missing; not used, said once,
+ * unless it is the process user's or root's and only its owner can write
+ * to it) where the client may
  * keep what makes its next start faster: the server's certificate chain of
  * the last handshake whose chain check passed, one file per CA. The next
  * start checks that chain against the CA while it waits for the server's

@@ -113,7 +113,7 @@ struct lvpn_client_s {
 
   /* the server's chain kept between starts (client_chain.c) */
   char *cache_dir;        /* lvpn_client_set_cache_dir; NULL: none */
-  int chain_keep_failed;  /* said once that it could not be kept */
+  int chain_keep_failed;  /* said once that the chain cannot be kept */
 
   /* DNS (client_dns.c) */
   int apply_dns;        /* the host opted in (lvpn_client_set_apply_dns) */

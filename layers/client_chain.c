@@ -66,6 +66,38 @@ static int chain_path(const lvpn_client_t *c, const lvpn__tls_conf_t *conf,
   return ret > 0 && (size_t)ret < cap ? 0 : -1;
 }
 
+/* Whether the cache directory may be used: a directory of ours (or
+ * root's) that nobody else can write to, so that nobody else can put a
+ * file in our name or swap ours. Made (0700) when missing and `create`.
+ * 0, -1 when it is missing (not made), or an errno; said once. */
+static int chain_dir_ok(lvpn_client_t *c, int create) {
+  struct stat st;
+  int err = 0;
+
+  if (lstat(c->cache_dir, &st) != 0) {
+    if (errno != ENOENT)
+      err = errno;
+    else if (!create)
+      return -1;
+    else if (mkdir(c->cache_dir, 0700) != 0 && errno != EEXIST)
+      err = errno;
+    else if (lstat(c->cache_dir, &st) != 0)
+      err = errno;
+  }
+  if (err == 0 && (!S_ISDIR(st.st_mode) || (st.st_mode & 022) != 0 ||
+                   (st.st_uid != geteuid() && st.st_uid != 0)))
+    err = EPERM;
+  if (err != 0 && !c->chain_keep_failed) {
+    c->chain_keep_failed = 1;
+    LVPN__LOG(&c->log, LVPN_LOG_INFO, "client",
+              "the cache directory %s is not used: %s", c->cache_dir,
+              err == EPERM ? "not a directory of ours that only we can "
+                             "write to"
+                           : strerror(err));
+  }
+  return err;
+}
+
 static int chain_id(const uint8_t *der, size_t len, uint8_t id[32]) {
   return mbedtls_sha256_ret(der, len, id, 0);
 }
@@ -81,6 +113,11 @@ void lvpn__client_chain_ahead(lvpn_client_t *c, lvpn__tlssession_t *t) {
   if (conf->ahead_tried || chain_path(c, conf, path, sizeof(path)) != 0)
     return;
   conf->ahead_tried = 1;
+  if ((rc = chain_dir_ok(c, 0)) != 0) {
+    LVPN__TRACE(&c->trace, "client", "chain_ahead", "result=%s",
+                rc < 0 ? "none" : "unusable");
+    return;
+  }
   fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     LVPN__TRACE(&c->trace, "client", "chain_ahead", "result=%s",
@@ -105,14 +142,11 @@ void lvpn__client_chain_ahead(lvpn_client_t *c, lvpn__tlssession_t *t) {
 }
 
 /* Writes `der` to `path` through a temporary file renamed over it. */
-static int chain_write(const lvpn_client_t *c, const char *path,
-                       const uint8_t *der, size_t len) {
+static int chain_write(const char *path, const uint8_t *der, size_t len) {
   char tmp[600];
   size_t off = 0;
   int fd, err = 0;
 
-  if (mkdir(c->cache_dir, 0700) != 0 && errno != EEXIST)
-    return errno;
   if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
       (int)sizeof(tmp))
     return ENAMETOOLONG;
@@ -153,7 +187,12 @@ void lvpn__client_chain_keep(lvpn_client_t *c, lvpn__tlssession_t *t) {
     free(der);
     return;
   }
-  err = chain_write(c, path, der, len);
+  if (chain_dir_ok(c, 1) != 0) { /* said once */
+    free(der);
+    LVPN__TRACE(&c->trace, "client", "chain_keep", "result=%s", "unusable");
+    return;
+  }
+  err = chain_write(path, der, len);
   free(der);
   if (err == 0) {
     memcpy(conf->ahead_id, id, sizeof(id));

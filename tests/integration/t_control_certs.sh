@@ -134,6 +134,20 @@ rm -rf "$cache"
 pid=$(it_bg_tunnel "$IT_DIR/lvpn-nocache.log" env LVPN_CACHE_DIR= "$LVPN_BIN" connect \
     "$IT_DIR/client.ovpn") && it_lvpn_stop "$pid" 10 || { echo "FAIL: nocache: no tunnel"; fail=1; }
 if [[ -e $cache ]]; then echo "FAIL: nocache: $cache was made"; fail=1; else echo "ok: nocache: nothing kept"; fi
+# a directory others can write to (as /tmp): not used, said once
+mkdir -m 1777 "$cache"
+if pid=$(it_bg_tunnel "$IT_DIR/lvpn-opencache.log" env LVPN_CACHE_DIR="$cache" "$LVPN_BIN" \
+    connect "$IT_DIR/client.ovpn"); then
+    it_lvpn_stop "$pid" 10 || true
+    if [[ -n $(ls -A "$cache") ]] ||
+        [[ $(grep -c "cache directory $cache is not used" "$IT_DIR/lvpn-opencache.log") != 1 ]]; then
+        echo "FAIL: opencache: used, or not said once"; ls -la "$cache"; fail=1
+    else
+        echo "ok: opencache: a directory others can write to is not used"
+    fi
+else
+    echo "FAIL: opencache: no tunnel"; fail=1
+fi
 it_server_stop
 
 if ((fail)); then echo "FAIL: t_control_certs"; exit 1; fi
