@@ -593,13 +593,25 @@ static void tlss_wait_idle_cb(uv_idle_t *h) { (void)h; }
 
 static void tlss_wait_cb(uv_timer_t *h);
 
+/* Input waits in a layer below (its wake handle is on): the server's
+ * answer came in this turn's poll, before the check phase. */
+static int tlss_input_below(const lvpn__tlssession_t *t) {
+  const lvpn__layer_t *l;
+  for (l = t->base.below; l != NULL; l = l->below)
+    if (uv_is_active((const uv_handle_t *)&l->wake))
+      return 1;
+  return 0;
+}
+
 /* The check phase after a turn that put our reset (stage 0) or our
  * key-method-2 (stage 2) on the wire. */
 static void tlss_wait_check_cb(uv_check_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, wait_check);
   uv_check_stop(&t->wait_check);
   uv_idle_stop(&t->wait_idle);
-  if (t->wait_stage == 0) /* else the reset came back first: stage 1 */
+  /* the server's reset came back first (handled, or waiting below): the
+   * key check goes to stage 1 rather than hold the reset up */
+  if (t->wait_stage == 0 && !tlss_input_below(t))
     tlss_wait_cb(&t->wait_timer);
   else if (t->wait_stage == 2 && lvpn__layer_running(&t->base) &&
            t->cbs.on_wait != NULL)

@@ -149,8 +149,10 @@ if not km2 or not done or events[km2[0]].get("false_start") != 1 \
         % (events[km2[0]] if km2 else None))
 waits = [e.get("stage") for e in events
          if e["layer"] == "tlssession" and e["operation"] == "wait"]
-if waits[:3] != [0, 1, 2]:
-    bad("tlssession wait stages %s, want 0, 1, 2" % waits)
+# (wait 0 is left to wait 1 when the server's reset came back in the
+# turn that sent ours: a loaded machine)
+if waits[:3] != [0, 1, 2] and waits[:2] != [1, 2]:
+    bad("tlssession wait stages %s, want 0, 1, 2 (or 1, 2)" % waits)
 # the first wait, the conf's start-up work, once our reset is on the wire
 # and before the server's is read
 w0 = [i for i, e in enumerate(events)

@@ -377,6 +377,45 @@ START_TEST(test_tlssession_warm_in_reset_wait) {
 }
 END_TEST
 
+/* A check handle started after the layer's runs before it (libuv runs the
+ * newest first): a packet lands below the session in the poll phase of
+ * that turn, as the server's reset does on a loaded machine. */
+static uv_check_t early_check;
+static void early_check_cb(uv_check_t *h) {
+  env_t *e = h->data;
+  lvpn__pbuf_t *p = lvpn__pbuf_alloc(&e->fe.pool);
+  uv_check_stop(h);
+  memcpy(lvpn__pbuf_put(p, 1), "x", 1);
+  lvpn__layer_send_up_to(&e->tls.base, &e->cc.base, p);
+}
+
+/* The server's answer already waits below when the reset's wait comes:
+ * the key check is left to stage 1 instead of holding it up. */
+START_TEST(test_tlssession_warm_left_to_stage1_when_answered) {
+  env_t *e = &E;
+  lvpn__pbuf_t *p;
+
+  env_start(e, SCRIPT_PUSH, 60, "server");
+  uv_check_init(&e->fe.loop, &early_check);
+  early_check.data = e;
+  uv_check_start(&early_check, early_check_cb);
+  fake_env_spin(&e->fe, 1);
+  ck_assert(e->conf.warm_pending); /* not in stage 0 */
+  fake_env_spin(&e->fe, 1);
+  while ((p = fake_cap_pop(&e->cc)) != NULL) /* the stand-in, captured */
+    lvpn__pbuf_free(p);
+  ck_assert(e->conf.warm_pending);
+  send_reset(e);
+  pump(e);
+  ck_assert(!e->conf.warm_pending); /* stage 1 did it */
+  ck_assert_int_eq(e->pushes, 1);
+  ck_assert_int_eq(e->n_waits, 2);
+  ck_assert(e->table_at_wait1);
+  uv_close((uv_handle_t *)&early_check, NULL);
+  env_finish(e, LVPN_ESTOPPED);
+}
+END_TEST
+
 /* The first handshake's waits on the server: the conf's key check and
  * table of G done while our reset is out (above) or, when the reset
  * came back first, while the ClientHello is out (stage 1), the owner's
@@ -627,6 +666,7 @@ LVPN_TEST_MAIN("tlssession", 60, NULL, NULL,
                test_tlssession_push_reply_reaches_owner,
                test_tlssession_waits_and_false_start,
                test_tlssession_warm_in_reset_wait,
+               test_tlssession_warm_left_to_stage1_when_answered,
                test_tlssession_push_continuation_collected,
                test_tlssession_push_reply_in_km2_flight,
                test_tlssession_server_messages_end_session,
