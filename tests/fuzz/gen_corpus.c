@@ -865,6 +865,35 @@ static void gen_certenv(const char *pki) {
   }
 }
 
+/* ---- a kept server chain (fuzz_chain): DER certificates in a row ---- */
+
+static void gen_chain(const char *pki) {
+  static const char *const chains[][3] = {
+      {"server-ca", "server.crt", "ca.crt"},
+      {"server", "server.crt", NULL},
+      {"other-ca", "server-other-ca.crt", NULL},
+      {"expired", "server-expired.crt", "ca.crt"},
+  };
+  char path[512];
+  uint8_t buf[16384];
+  size_t i, j, n;
+  for (i = 0; i < sizeof(chains) / sizeof(chains[0]); i++) {
+    n = 0;
+    for (j = 1; j < 3 && chains[i][j] != NULL; j++) {
+      mbedtls_x509_crt crt;
+      mbedtls_x509_crt_init(&crt);
+      snprintf(path, sizeof(path), "%s/%s", pki, chains[i][j]);
+      if (mbedtls_x509_crt_parse_file(&crt, path) != 0 ||
+          n + crt.raw.len > sizeof(buf))
+        abort();
+      memcpy(buf + n, crt.raw.p, crt.raw.len);
+      n += crt.raw.len;
+      mbedtls_x509_crt_free(&crt);
+    }
+    put("fuzz_chain", chains[i][0], buf, n);
+  }
+}
+
 /* ---- the CLI's page list and maps text (fuzz_memtrim) ---- */
 
 static void gen_memtrim(void) {
@@ -925,6 +954,7 @@ int main(int argc, char **argv) {
   gen_offload();
   gen_certenv(argv[2]);
   gen_memtrim();
+  gen_chain(argv[2]);
   fuzz_pool_check();
   return 0;
 }
