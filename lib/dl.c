@@ -6,7 +6,18 @@
 #include <string.h>
 
 void *lvpn__dl_open(const char *soname, char *err, size_t errlen) {
-  void *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+  void *lib = NULL;
+#ifdef LVPN_DL_DIR
+  char path[512];
+  int n;
+
+  if (LVPN_DL_DIR[0] == '/' && strchr(soname, '/') == NULL &&
+      (n = snprintf(path, sizeof(path), "%s/%s", LVPN_DL_DIR, soname)) > 0 &&
+      (size_t)n < sizeof(path))
+    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+#endif
+  if (lib == NULL)
+    lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
   if (lib == NULL && err != NULL && errlen > 0) {
     const char *e = dlerror();
     snprintf(err, errlen, "cannot load %s: %s", soname,

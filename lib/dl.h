@@ -7,8 +7,13 @@
 
 #include <stddef.h>
 
-/* dlopen(soname, RTLD_NOW | RTLD_LOCAL). NULL with "cannot load SONAME:
- * why" in err (errlen bytes) when it fails. */
+/* dlopen(soname, RTLD_NOW | RTLD_LOCAL), by path in the directory
+ * configure found libmnl in (LVPN_DL_DIR, the system's library directory)
+ * first: that spares the loader's search of LD_LIBRARY_PATH and
+ * ld.so.cache, whose map and unmap cost more than loading a small library
+ * (0.3-0.6 ms against 0.16-0.19 here). A soname not there is searched for
+ * as usual. NULL with "cannot load SONAME: why" in err (errlen bytes) when
+ * it fails. */
 void *lvpn__dl_open(const char *soname, char *err, size_t errlen);
 
 /* The function `name` of `lib` into the pointer at `fp` (`size` bytes):

@@ -1,7 +1,11 @@
-/* lib/: errors, packet buffers, queue, logging. */
+/* lib/: errors, packet buffers, queue, logging, libraries loaded on first
+ * use. (config.h, included first, defines _GNU_SOURCE: dlinfo.) */
+#include <dlfcn.h>
+#include <link.h>
 #include <string.h>
 
 #include "layervpn.h"
+#include "lib/dl.h"
 #include "lib/log.h"
 #include "lib/pbuf.h"
 #include "lib/queue.h"
@@ -233,9 +237,39 @@ START_TEST(test_log_mute_messages) {
 }
 END_TEST
 
+/* A library loaded on first use comes from the system's directory by path
+ * (configure's LVPN_DL_DIR), without the loader's search; one that is not
+ * there fails with one message naming it. */
+START_TEST(test_dl_open_by_path) {
+  char err[256] = "", want[600];
+  struct link_map *lm = NULL;
+  void *lib = lvpn__dl_open("libmnl.so.0", err, sizeof(err));
+  void *fp = NULL;
+
+  ck_assert_ptr_nonnull(lib);
+  ck_assert_int_eq(dlinfo(lib, RTLD_DI_LINKMAP, &lm), 0);
+  ck_assert_str_ne(LVPN_DL_DIR, "");
+  snprintf(want, sizeof(want), "%s/libmnl.so.0", LVPN_DL_DIR);
+  ck_assert_str_eq(lm->l_name, want);
+  ck_assert_int_eq(lvpn__dl_sym(lib, "libmnl.so.0", "mnl_socket_open", &fp,
+                                sizeof(fp), err, sizeof(err)),
+                   0);
+  ck_assert_ptr_nonnull(fp);
+  ck_assert_int_eq(lvpn__dl_sym(lib, "libmnl.so.0", "no_such_function", &fp,
+                                sizeof(fp), err, sizeof(err)),
+                   -1);
+  ck_assert_str_eq(err, "libmnl.so.0 has no no_such_function");
+  dlclose(lib);
+  ck_assert_ptr_null(
+      lvpn__dl_open("liblayervpn-absent.so.9", err, sizeof(err)));
+  ck_assert_int_eq(strncmp(err, "cannot load liblayervpn-absent.so.9: ", 37),
+                   0);
+}
+END_TEST
+
 LVPN_TEST_MAIN("lib", 0, NULL, NULL, test_error_names_and_texts,
                test_error_every_code_has_text, test_pbuf_push_pull_without_copy,
                test_pbuf_pool_reuses_buffers, test_pbuf_pool_shared_per_key,
                test_pbuf_clone_keeps_headroom_and_meta, test_queue_fifo_order,
                test_log_levels_filter, test_log_mute_runs,
-               test_log_mute_messages)
+               test_log_mute_messages, test_dl_open_by_path)
