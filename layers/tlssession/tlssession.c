@@ -477,6 +477,23 @@ static void tlss_split_ctlmsgs(lvpn__tlssession_t *t, uint8_t *buf, size_t n,
   }
 }
 
+static void tlss_wait_idle_cb(uv_idle_t *h);
+static void tlss_wait_check_cb(uv_check_t *h);
+
+/* Our first PUSH_REQUEST is written (from the layers' idle-phase drain,
+ * which takes it down the stack in this turn): the wait for the PUSH_REPLY,
+ * stage 3, is this turn's check phase, after the UDP flush and a poll that
+ * the idle handle keeps from blocking. */
+static void tlss_arm_push_wait(lvpn__tlssession_t *t) {
+  if (t->reneg || t->wait_stage >= 3 ||
+      uv_is_active((const uv_handle_t *)&t->wait_timer) ||
+      uv_is_active((const uv_handle_t *)&t->wait_check))
+    return;
+  t->wait_stage = 3;
+  uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
+  uv_check_start(&t->wait_check, tlss_wait_check_cb);
+}
+
 /* Reads every complete TLS record available. */
 static void tlss_read_records(lvpn__tlssession_t *t) {
   uint8_t buf[2048 + 1];
@@ -515,6 +532,7 @@ static void tlss_read_records(lvpn__tlssession_t *t) {
       tlss_push_timer_cb(&t->push_timer);
       uv_timer_start(&t->push_timer, tlss_push_timer_cb,
                      PUSH_REQUEST_INTERVAL_MS, PUSH_REQUEST_INTERVAL_MS);
+      tlss_arm_push_wait(t);
       continue;
     }
     if (t->state < LVPN__TLSS_ACTIVE)
@@ -603,8 +621,8 @@ static int tlss_input_below(const lvpn__tlssession_t *t) {
   return 0;
 }
 
-/* The check phase after a turn that put our reset (stage 0) or our
- * key-method-2 (stage 2) on the wire. */
+/* The check phase after a turn that put our reset (stage 0), our
+ * key-method-2 (stage 2) or our PUSH_REQUEST (stage 3) on the wire. */
 static void tlss_wait_check_cb(uv_check_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, wait_check);
   uv_check_stop(&t->wait_check);
@@ -616,6 +634,15 @@ static void tlss_wait_check_cb(uv_check_t *h) {
   else if (t->wait_stage == 2 && lvpn__layer_running(&t->base) &&
            t->cbs.on_wait != NULL)
     t->cbs.on_wait(t, 2);
+  /* the PUSH_REPLY here already (pushed with the server's key-method-2,
+   * or in this turn's poll): the owner's work is done on the way instead
+   * of holding it up */
+  else if (t->wait_stage == 3 && t->state == LVPN__TLSS_ACTIVE &&
+           !tlss_input_below(t) && lvpn__layer_running(&t->base)) {
+    LVPN__TRACE(t->base.trace, t->base.name, "wait", "stage=%d", 3);
+    if (t->cbs.on_wait != NULL)
+      t->cbs.on_wait(t, 3);
+  }
 }
 
 /* The waits of the first handshake on the server: what the client and the

@@ -36,9 +36,10 @@ typedef struct lvpn__tlssession_cbs_s {
   void (*on_info)(lvpn__tlssession_t *t, lvpn__ctlmsg_t kind, const char *text,
                   unsigned timeout_s);
   /* The first handshake waits for the server, its flight out: `stage` 1
-   * after the ClientHello, 2 after our Finished. Start-up work the tunnel
-   * needs later fits here (called once per stage, from a timer of its own:
-   * what was sent is on the wire). May be NULL. */
+   * after the ClientHello, 2 after our Finished, 3 after our first
+   * PUSH_REQUEST (not when the PUSH_REPLY is already in). Start-up work the
+   * tunnel needs later fits here (called once per stage, once what was
+   * sent is on the wire). May be NULL. */
   void (*on_wait)(lvpn__tlssession_t *t, int stage);
   void *ud;
 } lvpn__tlssession_cbs_t;

@@ -140,7 +140,7 @@ for need in [("tlssession", "key_method_2_out"), ("tlssession", "key_method_2_in
         bad("no %s %s event" % need)
 # TLS False Start against the real server: the first key-method-2 went
 # with our Finished, before the server's Finished came (tls_done), and the
-# server answered it; the first handshake's two waits ran, in order
+# server answered it; the first handshake's waits ran, in order
 km2 = [i for i, e in enumerate(events) if e["operation"] == "key_method_2_out"]
 done = [i for i, e in enumerate(events) if e["operation"] == "tls_done"]
 if not km2 or not done or events[km2[0]].get("false_start") != 1 \
@@ -151,8 +151,19 @@ waits = [e.get("stage") for e in events
          if e["layer"] == "tlssession" and e["operation"] == "wait"]
 # (wait 0 is left to wait 1 when the server's reset came back in the
 # turn that sent ours: a loaded machine)
-if waits[:3] != [0, 1, 2] and waits[:2] != [1, 2]:
-    bad("tlssession wait stages %s, want 0, 1, 2 (or 1, 2)" % waits)
+if waits not in ([0, 1, 2, 3], [1, 2, 3], [0, 1, 2], [1, 2]):
+    bad("tlssession wait stages %s, want 0, 1, 2, 3 (0 and 3 may be "
+        "left out)" % waits)
+# the last wait, for the PUSH_REPLY: after our PUSH_REQUEST, before the
+# reply (left out when the reply came in the turn that sent the request)
+w3 = [i for i, e in enumerate(events)
+      if e["operation"] == "wait" and e.get("stage") == 3]
+preq = [i for i, e in enumerate(events) if e["operation"] == "control_out"
+        and e.get("message") == "PUSH_REQUEST"]
+prep = [i for i, e in enumerate(events) if e["operation"] == "control_in"
+        and e.get("message") == "PUSH_REPLY"]
+if w3 and not (preq and prep and preq[0] < w3[0] < prep[0]):
+    bad("wait 3 is not between our PUSH_REQUEST and the PUSH_REPLY")
 # the first wait, the conf's start-up work, once our reset is on the wire
 # and before the server's is read
 w0 = [i for i, e in enumerate(events)

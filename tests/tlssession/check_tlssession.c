@@ -96,6 +96,8 @@ typedef struct {
   int waits[4]; /* on_wait's stages, in order */
   int n_waits;
   int table_at_wait1;   /* the conf's key had its table of G (warm) */
+  int out_at_wait3;     /* something (the PUSH_REQUEST) was below, sent */
+  int pushes_at_wait3;  /* PUSH_REPLYs the owner had by then */
   int km2_before_done;  /* the client's km2 reached the server before the
                            client had the server's Finished (False Start) */
 } env_t;
@@ -130,6 +132,10 @@ static void on_wait(lvpn__tlssession_t *t, int stage) {
   e->n_waits++;
   if (stage == 1)
     e->table_at_wait1 = g != NULL && g->T != NULL;
+  if (stage == 3) {
+    e->out_at_wait3 = !lvpn__queue_empty(&e->cc.got);
+    e->pushes_at_wait3 = e->pushes;
+  }
 }
 
 static void env_start(env_t *e, script_t script, unsigned hand_window_s,
@@ -370,9 +376,10 @@ START_TEST(test_tlssession_warm_in_reset_wait) {
   send_reset(e);
   pump(e);
   ck_assert_int_eq(e->pushes, 1);
-  ck_assert_int_eq(e->n_waits, 2);
+  ck_assert_int_eq(e->n_waits, 3);
   ck_assert_int_eq(e->waits[0], 1);
   ck_assert_int_eq(e->waits[1], 2);
+  ck_assert_int_eq(e->waits[2], 3);
   env_finish(e, LVPN_ESTOPPED);
 }
 END_TEST
@@ -409,7 +416,7 @@ START_TEST(test_tlssession_warm_left_to_stage1_when_answered) {
   pump(e);
   ck_assert(!e->conf.warm_pending); /* stage 1 did it */
   ck_assert_int_eq(e->pushes, 1);
-  ck_assert_int_eq(e->n_waits, 2);
+  ck_assert_int_eq(e->n_waits, 3);
   ck_assert(e->table_at_wait1);
   uv_close((uv_handle_t *)&early_check, NULL);
   env_finish(e, LVPN_ESTOPPED);
@@ -421,15 +428,20 @@ END_TEST
  * came back first, while the ClientHello is out (stage 1), the owner's
  * start-up work while our Finished is (stage 2), each once; and our
  * key-method-2 message goes with our Finished (TLS False Start), reaching
- * the server before the client has the server's Finished. */
+ * the server before the client has the server's Finished. Stage 3 is the
+ * wait for the PUSH_REPLY: our PUSH_REQUEST already went below, no reply
+ * yet. */
 START_TEST(test_tlssession_waits_and_false_start) {
   env_t *e = run_script(SCRIPT_PUSH, 60, "server");
 
   ck_assert_int_eq(e->fe.down_calls, 0);
   ck_assert_int_eq(e->pushes, 1);
-  ck_assert_int_eq(e->n_waits, 2);
+  ck_assert_int_eq(e->n_waits, 3);
   ck_assert_int_eq(e->waits[0], 1);
   ck_assert_int_eq(e->waits[1], 2);
+  ck_assert_int_eq(e->waits[2], 3);
+  ck_assert(e->out_at_wait3);
+  ck_assert_int_eq(e->pushes_at_wait3, 0);
   ck_assert(e->table_at_wait1);
   ck_assert(e->km2_before_done);
   ck_assert(e->tls.km2_early);
@@ -451,6 +463,8 @@ END_TEST
 START_TEST(test_tlssession_push_reply_in_km2_flight) {
   env_t *e = run_script(SCRIPT_PUSH_UNASKED, 60, "server");
   ck_assert_int_eq(e->pushes, 1);
+  /* no wait for a reply that came with the km2: stage 3 does not run */
+  ck_assert_int_eq(e->n_waits, 2);
   ck_assert_int_eq(e->push.ping, 5);
   ck_assert_int_eq(e->push.ping_restart, 30);
   ck_assert_int_eq(e->tls.state, LVPN__TLSS_PUSHED);
