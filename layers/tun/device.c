@@ -673,9 +673,7 @@ int lvpn__tun_apply_ifconfig(lvpn__nl_t *nl, const char *ifname,
 
   if (plan->no_ifconfig)
     return 0;
-  if (plan->mtu != 0 && (r = lvpn__nl_set_mtu(nl, ifname, plan->mtu)) < 0)
-    return r;
-  if ((r = lvpn__nl_link_up(nl, ifname)) < 0)
+  if ((r = lvpn__nl_link_up_mtu(nl, ifname, plan->mtu)) < 0)
     return r;
   if (plan->has_addr4) {
     r = ok_or_exists(lvpn__nl_addr_add4(nl, ifindex, plan->addr4,

@@ -428,6 +428,14 @@ int lvpn__nl_link_up(lvpn__nl_t *nl, const char *ifname) {
   return link_change(nl, ifname, 0, 1, "up");
 }
 
+int lvpn__nl_link_up_mtu(lvpn__nl_t *nl, const char *ifname, unsigned int mtu) {
+  char what[32];
+  if (mtu == 0)
+    return lvpn__nl_link_up(nl, ifname);
+  snprintf(what, sizeof(what), "mtu %u up", mtu);
+  return link_change(nl, ifname, mtu, 1, what);
+}
+
 /* ---- journaled changes ---- */
 
 static int addr_req(lvpn__nl_t *nl, uint16_t cmd, const lvpn__nl_undo_t *u);

@@ -76,6 +76,9 @@ const char *lvpn__nl_last_error(const lvpn__nl_t *nl);
 int lvpn__nl_ifindex(lvpn__nl_t *nl, const char *ifname);
 int lvpn__nl_set_mtu(lvpn__nl_t *nl, const char *ifname, unsigned int mtu);
 int lvpn__nl_link_up(lvpn__nl_t *nl, const char *ifname);
+/* Both in one RTM_NEWLINK (the kernel sets the MTU first): the start's
+ * path has one request less. mtu 0: up only. */
+int lvpn__nl_link_up_mtu(lvpn__nl_t *nl, const char *ifname, unsigned int mtu);
 
 /** Add an IPv4 address. `peer` 0: `addr/prefixlen` on a subnet (with its
  * broadcast address). `peer` != 0: point-to-point form (net30/p2p):
