@@ -124,6 +124,9 @@ struct lvpn_client_s {
   lvpn_dns_t *push_dns;        /* heap; NULL: no `dns` option pushed */
   lvpn__dhcp_opt_t *push_dhcp; /* heap; push_n_dhcp of them */
   int push_n_dhcp;
+  /* zeroed in the push's wait (lvpn__client_dns_prepare), its pages
+   * touched: the next build goes there instead of fresh heap pages */
+  lvpn_dns_t *dns_scratch;
   lvpn__dns_host_t dns_host; /* what is applied to the host's resolver */
   /* AUTH_PENDING / INFO / INFO_PRE from the server (client_auth.c) */
   char info[512];        /* the last INFO or INFO_PRE text */
@@ -163,10 +166,11 @@ void lvpn__client_dns_stack(lvpn_client_t *c);
  * connection: a resolver that cannot be changed is warned about, as OpenVPN
  * does for its dns-updown script. */
 void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push);
-/* The resolver's way (lvpn__dns_host_prepare) found ahead, in a wait of the
- * handshake, when the pushed DNS is to be applied. */
+/* In the wait for the PUSH_REPLY: the resolver's way
+ * (lvpn__dns_host_prepare) found ahead when the pushed DNS is to be
+ * applied, and the memory its build takes made ready (dns_scratch). */
 void lvpn__client_dns_prepare(lvpn_client_t *c);
-/* Frees the copied DNS options (lvpn_client_new's undo). */
+/* Frees the copied DNS options and the scratch (lvpn_client_new's undo). */
 void lvpn__client_dns_free(lvpn_client_t *c);
 /* tlssession callbacks. */
 void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push);

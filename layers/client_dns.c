@@ -34,6 +34,8 @@ int lvpn_client_dns(const lvpn_client_t *c, lvpn_dns_t *out) {
 void lvpn__client_dns_free(lvpn_client_t *c) {
   free(c->push_dns);
   free(c->push_dhcp);
+  free(c->dns_scratch);
+  c->dns_scratch = NULL;
   c->push_dns = NULL;
   c->push_dhcp = NULL;
   c->push_n_dhcp = 0;
@@ -70,6 +72,8 @@ void lvpn__client_dns_stack(lvpn_client_t *c) {
 void lvpn__client_dns_prepare(lvpn_client_t *c) {
   if (client_dns_wanted(c) && c->inside_write == NULL)
     lvpn__dns_host_prepare(&c->dns_host);
+  if (c->dns_scratch == NULL && (c->dns_scratch = malloc(sizeof(lvpn_dns_t))))
+    memset(c->dns_scratch, 0, sizeof(lvpn_dns_t));
 }
 
 static void client_dns_apply(lvpn_client_t *c, const lvpn__push_t *push,
@@ -108,8 +112,12 @@ void lvpn__client_dns_on_push(lvpn_client_t *c, const lvpn__push_t *push) {
   int dropped;
 
   /* built for this call only: the allocator reuses it for the next one */
-  if (client_dns_keep(c, push) != 0 ||
-      (dns = malloc(sizeof(*dns))) == NULL) {
+  dns = c->dns_scratch;
+  c->dns_scratch = NULL;
+  if (dns == NULL)
+    dns = malloc(sizeof(*dns));
+  if (client_dns_keep(c, push) != 0 || dns == NULL) {
+    free(dns);
     lvpn__client_dns_free(c);
     c->has_dns = 0;
     LVPN__LOG(&c->log, LVPN_LOG_ERROR, "client",

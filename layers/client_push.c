@@ -153,11 +153,13 @@ static int client_plan(lvpn_client_t *c, const lvpn__push_t *push,
   int i, n4 = 0, n6 = 0, rg, rp, redir, rc = 0, metric;
   uint32_t remote4;
 
-  /* a network host name may give a route per address */
+  /* a network host name may give a route per address; sized to what is
+   * there (the limits' 10 and 20 KiB would be fresh pages on the way) */
   i = cfg->n_route_names > 0 ? LVPN__ROUTE_NAME_MAX_ADDRS : 1;
-  routes4 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES * (size_t)i,
+  routes4 = calloc(((size_t)cfg->n_routes + (size_t)push->n_routes) *
+                           (size_t)i + 1,
                    sizeof(*routes4));
-  routes6 = calloc(LVPN__PUSH_MAX_ROUTES + LVPN__CONFIG_MAX_ROUTES,
+  routes6 = calloc((size_t)cfg->n_routes6 + (size_t)push->n_routes6 + 1,
                    sizeof(*routes6));
   if (routes4 == NULL || routes6 == NULL) {
     rc = LVPN_ENOMEM;
@@ -671,14 +673,15 @@ void lvpn__client_on_wait(lvpn__tlssession_t *t, int stage) {
   lvpn_client_t *c = t->cbs.ud;
   if (stage == 1) { /* the server makes its hello flight */
     lvpn__client_chain_ahead(c, t);
-    return;
+  } else if (stage == 2) { /* our Finished is out: the server checks us */
+    lvpn__datachannel_prepare();
+    lvpn__tun_layer_preopen(&c->tun);
+    lvpn__client_chain_keep(c, t);
+  } else if (stage == 3) { /* our PUSH_REQUEST is out */
+    lvpn__datachannel_warm(c->cfg->data_ciphers,
+                           c->cfg->data_ciphers_fallback, c->cfg->auth);
+    lvpn__client_dns_prepare(c);
   }
-  if (stage != 2) /* our Finished is out: the server checks our certificate */
-    return;
-  lvpn__datachannel_prepare();
-  lvpn__tun_layer_preopen(&c->tun);
-  lvpn__client_dns_prepare(c);
-  lvpn__client_chain_keep(c, t);
 }
 
 void lvpn__client_inside_up(lvpn_client_t *c) {

@@ -479,6 +479,26 @@ static const lvpn__layer_ops_t dc_ops = {.start = dc_start,
 
 void lvpn__datachannel_prepare(void) { lvpn__dcc_prepare(); }
 
+void lvpn__datachannel_warm(const char *ciphers, const char *fallback,
+                            const char *auth) {
+  char name[32];
+  const char *p = ciphers, *end;
+  size_t n;
+
+  while (p != NULL && *p != '\0') {
+    end = strchr(p, ':');
+    n = end != NULL ? (size_t)(end - p) : strlen(p);
+    if (n < sizeof(name)) {
+      memcpy(name, p, n);
+      name[n] = '\0';
+      lvpn__dc_warm(name, auth);
+    }
+    p = end != NULL ? end + 1 : NULL;
+  }
+  if (fallback != NULL)
+    lvpn__dc_warm(fallback, auth);
+}
+
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
                             lvpn__pbuf_pool_t *pool,
                             int (*rng)(void *, unsigned char *, size_t),

@@ -94,6 +94,12 @@ typedef struct lvpn__datachannel_s {
 /* The crypto backend's one-time set-up ahead of the first key
  * (lvpn__dcc_prepare): for a wait on the network at start. */
 void lvpn__datachannel_prepare(void);
+/* The backend's first-use work for every cipher in `ciphers`
+ * (':'-separated) and for `fallback` (may be NULL), with `auth` for CBC
+ * (lvpn__dc_warm): for a later wait, so that the pushed cipher's key is
+ * quick to set up. */
+void lvpn__datachannel_warm(const char *ciphers, const char *fallback,
+                            const char *auth);
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,
                             lvpn__pbuf_pool_t *pool,
                             int (*rng)(void *, unsigned char *, size_t),
