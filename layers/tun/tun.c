@@ -287,6 +287,12 @@ void lvpn__tun_layer_set_keep(lvpn__tun_layer_t *t, lvpn__tun_keep_t *keep) {
   t->keep = keep;
 }
 
+/* A script to run: up, down, route-up, route-pre-down or ipchange. */
+static int script_any(const lvpn__tun_script_t *s) {
+  return s->up != NULL || s->down != NULL || s->route_up != NULL ||
+         s->route_pre_down != NULL || s->ipchange != NULL;
+}
+
 /* What the scripts learn of the routes (OpenVPN route.c setenv_routes and
  * route_net_gateway), from `plan` once its gateways are looked up. */
 static int script_routes_env(lvpn__tun_layer_t *t,
@@ -415,7 +421,9 @@ int lvpn__tun_layer_configure(lvpn__tun_layer_t *t, lvpn__tun_plan_t *plan,
      * addresses, the up script, the routes, the route-up script. Up runs
      * once per device (persist-tun: not again on restarts, as OpenVPN). */
     err = same ? 0 : lvpn__tun_apply_ifconfig(&t->nl, t->ifname, plan);
-    if (err == 0 && script != NULL &&
+    /* (the routes' variables and their lookups only for a script to run:
+     * the default route's dump is 0.1 ms on the way to the line) */
+    if (err == 0 && script != NULL && script_any(&t->script) &&
         script_routes_env(t, same ? &t->applied : plan) != 0)
       LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
                 "out of memory: the scripts get no route_* variables");
