@@ -11,19 +11,6 @@
 #include "layers/datachannel/kdf.h"
 #include "layers/packetmuxer/wire.h"
 
-static int cipher_in_list(const char *list, const char *name) {
-  size_t n = strlen(name);
-  const char *p = list;
-  while (p != NULL && *p) {
-    const char *end = strchr(p, ':');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if (len == n && strncasecmp(p, name, n) == 0)
-      return 1;
-    p = end ? end + 1 : NULL;
-  }
-  return 0;
-}
-
 /* protocol-flags dyn-tls-crypt: from now on every control packet with
  * key_id != 0 is wrapped with tls-crypt keyed by EKM("EXPORTER-OpenVPN-
  * dynamic-tls-crypt") XOR the configured wrap key (tls_crypt.c), derived once
@@ -567,7 +554,7 @@ void lvpn__client_on_push(lvpn__tlssession_t *t, const lvpn__push_t *push) {
                 "is configured");
     return;
   }
-  if (push->cipher[0] && !cipher_in_list(cfg->data_ciphers, cipher)) {
+  if (push->cipher[0] && !lvpn__config_list_has(cfg->data_ciphers, cipher)) {
     snprintf(msg, sizeof(msg),
              "the server pushed cipher '%s', which is not in data-ciphers %s",
              cipher, cfg->data_ciphers);

@@ -400,6 +400,10 @@ int lvpn__config_validate(const lvpn_config_t *cfg, char *errbuf,
 /* Canonical OpenVPN name of a data cipher we implement ("AES-256-GCM"),
  * matched case-insensitively, or NULL. */
 const char *lvpn__config_cipher_supported(const char *name);
+/* 1 when `item` is an item of the ':'-separated `list` (whole, matched
+ * case-insensitively: OpenVPN's tls_item_in_cipher_list), else 0 (a NULL
+ * list has none). */
+int lvpn__config_list_has(const char *list, const char *item);
 /* Puts remote `i`'s per-connection settings (a <connection> block's) in
  * the config's fields; nothing for a remote line. */
 void lvpn__config_use_remote(lvpn_config_t *cfg, int i);

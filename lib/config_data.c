@@ -20,6 +20,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/pbuf.h"
 
@@ -335,6 +336,20 @@ void lvpn__config_mssfix(const lvpn_config_t *cfg, int *value, bool *mtu,
     *value = cfg->tun_mtu;
     *fixed = true;
   }
+}
+
+int lvpn__config_list_has(const char *list, const char *item) {
+  size_t n = strlen(item);
+  const char *p = list;
+
+  while (p != NULL && *p != '\0') {
+    const char *end = strchr(p, ':');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len == n && strncasecmp(p, item, n) == 0)
+      return 1;
+    p = end ? end + 1 : NULL;
+  }
+  return 0;
 }
 
 const char *lvpn__config_cipher_supported(const char *name) {

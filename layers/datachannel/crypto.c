@@ -6,6 +6,7 @@
  * the plaintext stays where the ciphertext was.
  */
 #include "lib/bytes.h"
+#include "lib/config.h"
 #include "layers/datachannel/crypto.h"
 
 #include <stdlib.h>
@@ -166,6 +167,15 @@ static int dir_setup(lvpn__dc_key_t *k, lvpn__dc_dir_t *d,
   return rc;
 }
 
+/* Our name of `auth` (case-insensitive), or NULL. */
+static const char *auth_find(const char *auth) {
+  size_t i;
+  for (i = 0; auth != NULL && i < sizeof(auths) / sizeof(auths[0]); i++)
+    if (strcasecmp(auth, auths[i]) == 0)
+      return auths[i];
+  return NULL;
+}
+
 int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
                       const uint8_t key2[256], uint8_t key_id,
                       lvpn__dc_rng_fn rng, void *rng_ctx) {
@@ -183,9 +193,7 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
   if (ci == NULL)
     return LVPN_ENOCIPHER;
   if (ci->kind == LVPN__DC_CBC_HMAC) {
-    for (i = 0; auth != NULL && i < sizeof(auths) / sizeof(auths[0]); i++)
-      if (strcasecmp(auth, auths[i]) == 0)
-        auth_name = auths[i];
+    auth_name = auth_find(auth);
     if (auth_name == NULL)
       return LVPN_EUNSUPPORTED;
     if (rng == NULL)
@@ -209,25 +217,21 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
   return rc;
 }
 
-void lvpn__dc_warm(const char *cipher, const char *auth) {
+void lvpn__dc_warm(const char *list, const char *auth) {
   static const uint8_t key[64] = {0x5a, 0x3c, 0x96, 0x0f}; /* no secret */
-  const cipher_info_t *ci = NULL;
+  const char *auth_name = auth_find(auth);
   lvpn__dc_cipher_t c;
   size_t i, mac_len;
 
-  for (i = 0; cipher != NULL && i < sizeof(ciphers) / sizeof(ciphers[0]); i++)
-    if (strcasecmp(cipher, ciphers[i].name) == 0)
-      ci = &ciphers[i];
-  if (ci == NULL || lvpn__dcc_init(&c, ci->name, key, ci->keylen, 1) != 0)
-    return;
-  for (i = 0; ci->kind == LVPN__DC_CBC_HMAC && auth != NULL &&
-              i < sizeof(auths) / sizeof(auths[0]);
-       i++)
-    if (strcasecmp(auth, auths[i]) == 0) {
-      (void)lvpn__dcc_hmac_init(&c, auths[i], key, &mac_len);
-      break;
-    }
-  lvpn__dcc_free(&c);
+  for (i = 0; i < sizeof(ciphers) / sizeof(ciphers[0]); i++) {
+    const cipher_info_t *ci = &ciphers[i];
+    if (!lvpn__config_list_has(list, ci->name) ||
+        lvpn__dcc_init(&c, ci->name, key, ci->keylen, 1) != 0)
+      continue;
+    if (ci->kind == LVPN__DC_CBC_HMAC && auth_name != NULL)
+      (void)lvpn__dcc_hmac_init(&c, auth_name, key, &mac_len);
+    lvpn__dcc_free(&c);
+  }
 }
 
 void lvpn__dc_key_free(lvpn__dc_key_t *k) {

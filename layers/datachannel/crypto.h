@@ -118,12 +118,13 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
                       lvpn__dc_rng_fn rng, void *rng_ctx);
 /* Free the contexts and zero everything. Harmless on a zeroed struct. */
 void lvpn__dc_key_free(lvpn__dc_key_t *k);
-/* The backend's first-use work for `cipher` (and, for CBC, `auth`) ahead
- * of its first key: libgcrypt runs its AES and ChaCha20 self-tests at the
- * first key of each, OpenSSL fetches the algorithm. Keys one context with
- * a fixed throwaway key and frees it. Unknown names are ignored; nothing
- * is kept but what the backend keeps for itself. */
-void lvpn__dc_warm(const char *cipher, const char *auth);
+/* The backend's first-use work for every cipher of `list` (':'-separated,
+ * one name or several; for CBC, with `auth`) ahead of its first key:
+ * libgcrypt runs its AES and ChaCha20 self-tests at the first key of each,
+ * OpenSSL fetches the algorithm. Keys one context per cipher with a fixed
+ * throwaway key and frees it. Unknown names are ignored; nothing is kept
+ * but what the backend keeps for itself. */
+void lvpn__dc_warm(const char *list, const char *auth);
 /* replay-window N T for the packets this key receives (after init). */
 static inline int lvpn__dc_key_set_replay(lvpn__dc_key_t *k, unsigned window,
                                           unsigned time_s) {

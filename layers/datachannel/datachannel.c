@@ -481,22 +481,8 @@ void lvpn__datachannel_prepare(void) { lvpn__dcc_prepare(); }
 
 void lvpn__datachannel_warm(const char *ciphers, const char *fallback,
                             const char *auth) {
-  char name[32];
-  const char *p = ciphers, *end;
-  size_t n;
-
-  while (p != NULL && *p != '\0') {
-    end = strchr(p, ':');
-    n = end != NULL ? (size_t)(end - p) : strlen(p);
-    if (n < sizeof(name)) {
-      memcpy(name, p, n);
-      name[n] = '\0';
-      lvpn__dc_warm(name, auth);
-    }
-    p = end != NULL ? end + 1 : NULL;
-  }
-  if (fallback != NULL)
-    lvpn__dc_warm(fallback, auth);
+  lvpn__dc_warm(ciphers, auth);
+  lvpn__dc_warm(fallback, auth);
 }
 
 void lvpn__datachannel_init(lvpn__datachannel_t *d, uv_loop_t *loop,

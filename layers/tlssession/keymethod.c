@@ -11,6 +11,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "layervpn.h"
+#include "lib/config.h"
 
 /* ---- key-method 2 ---- */
 
@@ -210,21 +211,6 @@ static int has_newline(const char *s) {
   return s != NULL && strpbrk(s, "\r\n") != NULL;
 }
 
-/* OpenVPN's tls_item_in_cipher_list: exact item of a ':' list. */
-static int in_list(const char *list, const char *item) {
-  size_t n = strlen(item);
-  const char *p = list;
-
-  while (p != NULL && *p != '\0') {
-    const char *end = strchr(p, ':');
-    size_t len = end ? (size_t)(end - p) : strlen(p);
-    if (len == n && strncasecmp(p, item, n) == 0)
-      return 1;
-    p = end ? end + 1 : NULL;
-  }
-  return 0;
-}
-
 int lvpn__peer_info_build(char *out, size_t max,
                           const lvpn__peer_info_opts_t *o) {
   const char *ciphers;
@@ -252,7 +238,8 @@ int lvpn__peer_info_build(char *out, size_t max,
   addf(&t, "IV_TCPNL=1\n");
   if (o->mtu > 0)
     addf(&t, "IV_MTU=%d\n", o->mtu);
-  if (in_list(ciphers, "AES-128-GCM") && in_list(ciphers, "AES-256-GCM"))
+  if (lvpn__config_list_has(ciphers, "AES-128-GCM") &&
+      lvpn__config_list_has(ciphers, "AES-256-GCM"))
     addf(&t, "IV_NCP=2\n");
   addf(&t, "IV_CIPHERS=%s\n", ciphers);
   addf(&t, "IV_PROTO=%u\n", o->proto);

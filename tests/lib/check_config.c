@@ -503,6 +503,16 @@ START_TEST(test_config_ciphers_and_auth) {
   ck_assert_ptr_null(lvpn__config_cipher_supported("AES-256-CFB"));
   ck_assert_ptr_null(lvpn__config_cipher_supported("none"));
   ck_assert_ptr_null(lvpn__config_cipher_supported(NULL));
+
+  /* items of a ':' list: whole, any case, anywhere in it */
+  ck_assert(lvpn__config_list_has("AES-256-GCM:AES-128-GCM", "AES-256-GCM"));
+  ck_assert(lvpn__config_list_has("AES-256-GCM:AES-128-GCM", "aes-128-gcm"));
+  ck_assert(lvpn__config_list_has("CHACHA20-POLY1305", "CHACHA20-POLY1305"));
+  ck_assert(!lvpn__config_list_has("AES-256-GCM:AES-128-GCM", "AES-256"));
+  ck_assert(!lvpn__config_list_has("AES-256-GCM", "AES-256-GCM:"));
+  ck_assert(!lvpn__config_list_has("AES-256-GCMX:AES-128", "AES-256-GCM"));
+  ck_assert(!lvpn__config_list_has("", "AES-256-GCM"));
+  ck_assert(!lvpn__config_list_has(NULL, "AES-256-GCM"));
 }
 END_TEST
 
