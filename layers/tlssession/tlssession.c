@@ -477,8 +477,16 @@ static void tlss_split_ctlmsgs(lvpn__tlssession_t *t, uint8_t *buf, size_t n,
   }
 }
 
-static void tlss_wait_idle_cb(uv_idle_t *h);
+static void tlss_wait_idle_cb(uv_idle_t *h) { (void)h; }
 static void tlss_wait_check_cb(uv_check_t *h);
+
+/* tlss_wait_check_cb in this turn's check phase, after what this turn
+ * sent was flushed; the idle handle keeps the poll in between from
+ * blocking. */
+static void tlss_wait_in_check(lvpn__tlssession_t *t) {
+  uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
+  uv_check_start(&t->wait_check, tlss_wait_check_cb);
+}
 
 /* Our first PUSH_REQUEST is written (from the layers' idle-phase drain,
  * which takes it down the stack in this turn): the wait for the PUSH_REPLY,
@@ -490,8 +498,7 @@ static void tlss_arm_push_wait(lvpn__tlssession_t *t) {
       uv_is_active((const uv_handle_t *)&t->wait_check))
     return;
   t->wait_stage = 3;
-  uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
-  uv_check_start(&t->wait_check, tlss_wait_check_cb);
+  tlss_wait_in_check(t);
 }
 
 /* Reads every complete TLS record available. */
@@ -607,8 +614,6 @@ static int tlss_check_server(lvpn__tlssession_t *t) {
   return 0;
 }
 
-static void tlss_wait_idle_cb(uv_idle_t *h) { (void)h; }
-
 static void tlss_wait_cb(uv_timer_t *h);
 
 /* Input waits in a layer below (its wake handle is on): the server's
@@ -666,8 +671,7 @@ static void tlss_wait_cb(uv_timer_t *h) {
      * the UDP flush at its end), the owner's work after that: the check
      * phase, with an idle handle so that the poll in between cannot
      * block */
-    uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
-    uv_check_start(&t->wait_check, tlss_wait_check_cb);
+    tlss_wait_in_check(t);
     return;
   }
   if (t->wait_stage <= 1 && (rc = lvpn__tls_conf_warm(t->conf, err,
@@ -845,8 +849,7 @@ static int tlss_start(lvpn__layer_t *l) {
    * conf's start-up work (lvpn__tls_conf_warm) takes that wait, the first
    * one, in the check phase after it */
   if (t->conf->warm_pending) {
-    uv_idle_start(&t->wait_idle, tlss_wait_idle_cb);
-    uv_check_start(&t->wait_check, tlss_wait_check_cb);
+    tlss_wait_in_check(t);
   }
   return uv_timer_start(&t->hand_timer, tlss_hand_timer_cb, t->hand_window_ms,
                         0);
