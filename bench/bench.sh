@@ -399,6 +399,9 @@ bench_client() {
         fi
         RES[$name.gso]=$(awk '$1 == "counter" && $2 == "networkio.udp_gso_sends" { print $3 }' "$log")
         RES[$name.gro]=$(awk '$1 == "counter" && $2 == "networkio.udp_gro_datagrams" { print $3 }' "$log")
+        RES[$name.holds]=$(awk '$1 == "counter" { c[$2] = $3 } END {
+            h = c["networkio.udp_rx_holds"] + 0
+            printf "%d, %.0f us on average", h, (h ? c["networkio.udp_rx_hold_us"] / h : 0) }' "$log")
         RES[$name.tunw]=$(awk '$1 == "counter" { c[$2] = $3 } END {
             w = c["tun.gro_writes"] + 0; s = c["tun.gro_segments"] + 0; t = c["tun.tx_packets"] + 0
             printf "%d packets in %d writes: %d coalesced in %d writes (%.1f per write), %d single",
@@ -462,6 +465,7 @@ print_table() {
         "nonzero drop/retransmit/error counters: ${RES[$CL_A.anomalies]:-none}"
     if [[ -n ${RES[$CL_A.gso]:-} ]]; then
         echo "$CL_A: UDP GSO sends ${RES[$CL_A.gso]}, datagrams received coalesced (GRO) ${RES[$CL_A.gro]:-?}"
+        echo "$CL_A: receive holds ${RES[$CL_A.holds]:-?}"
         echo "$CL_A: tun writes (both directions): ${RES[$CL_A.tunw]:-?}"
     fi
     if [[ -n ${RES[$CL_B.gso]:-} && $MODE != openvpn ]]; then

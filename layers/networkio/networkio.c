@@ -756,6 +756,7 @@ void lvpn__networkio_counters(const lvpn__networkio_t *n, lvpn_counter_cb cb,
   cb(ud, LAYER_NAME, "udp_gro_datagrams", n->batch.gro_datagrams);
   cb(ud, LAYER_NAME, "udp_rx_in_place", n->batch.rx_in_place);
   cb(ud, LAYER_NAME, "udp_rx_holds", n->batch.rx_holds);
+  cb(ud, LAYER_NAME, "udp_rx_hold_us", n->batch.rx_hold_us);
   cb(ud, LAYER_NAME, "tcp_writevs", n->tcpb.writevs);
 }
 

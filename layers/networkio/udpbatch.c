@@ -88,6 +88,24 @@ int lvpn__udpbatch_should_hold(unsigned got, size_t bytes, int drained,
          gap_ns < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000;
 }
 
+uint64_t lvpn__udpbatch_gap_avg(uint64_t avg, unsigned got, uint64_t gap_ns) {
+  uint64_t sample;
+
+  if (got == 0)
+    return avg;
+  sample = gap_ns / got;
+  return avg == 0 ? sample : avg - avg / 4 + sample / 4;
+}
+
+unsigned lvpn__udpbatch_hold_len(unsigned hold_us, uint64_t gap_ns_avg) {
+  uint64_t want = gap_ns_avg / 1000 * LVPN__UDPBATCH_HOLD_TARGET;
+  uint64_t most = (uint64_t)hold_us * LVPN__UDPBATCH_HOLD_STRETCH_PCT / 100;
+
+  if (want < hold_us)
+    return hold_us;
+  return (unsigned)(want > most ? most : want);
+}
+
 long lvpn__udpbatch_hold_us(const char *env) {
   char *end;
   long v;
@@ -463,15 +481,19 @@ static int hold_arm(lvpn__networkio_t *n) {
       return err;
     }
   }
+  b->hold_len_us = lvpn__udpbatch_hold_len(b->hold_us, b->gap_ns_avg);
   memset(&its, 0, sizeof(its));
-  its.it_value.tv_nsec = (long)b->hold_us * 1000;
+  its.it_value.tv_sec = b->hold_len_us / 1000000;
+  its.it_value.tv_nsec = (long)(b->hold_len_us % 1000000) * 1000;
   return timerfd_settime(b->hold_fd, 0, &its, NULL) == 0
              ? 0
              : uv_translate_sys_error(errno);
 }
 
-/* Reads what waits, then decides whether to hold the next read back. */
-static void read_and_pace(lvpn__networkio_t *n) {
+/* Reads what waits, then decides whether to hold the next read back. A
+ * read that ends a hold (`after_hold`) and finds data continues the stream
+ * however long the hold was. */
+static void read_and_pace(lvpn__networkio_t *n, int after_hold) {
   lvpn__udpbatch_t *b = &n->batch;
   int drained;
   size_t bytes;
@@ -483,10 +505,17 @@ static void read_and_pace(lvpn__networkio_t *n) {
   now = uv_hrtime();
   gap = now - b->last_rx_ns;
   b->last_rx_ns = now;
+  if (after_hold || gap < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000)
+    b->gap_ns_avg = lvpn__udpbatch_gap_avg(b->gap_ns_avg, got, gap);
+  else
+    b->gap_ns_avg = 0; /* a new stream, or none */
+  if (after_hold)
+    gap = 0;
   if (lvpn__udpbatch_should_hold(got, bytes, drained, gap, b->hold_us) &&
       hold_arm(n) == 0) {
     b->holding = 1;
     b->rx_holds++;
+    b->rx_hold_us += b->hold_len_us;
     if (poll_update(b) != 0) {
       b->holding = 0;
       poll_update(b);
@@ -514,7 +543,7 @@ static void hold_cb(uv_poll_t *h, int status, int events) {
     return;
   b->holding = 0;
   poll_update(b);
-  read_and_pace(n);
+  read_and_pace(n, 1);
 }
 
 static void poll_cb(uv_poll_t *h, int status, int events) {
@@ -533,7 +562,7 @@ static void poll_cb(uv_poll_t *h, int status, int events) {
     flush(n);
   }
   if ((events & UV_READABLE) && !b->holding)
-    read_and_pace(n);
+    read_and_pace(n, 0);
 }
 
 void lvpn__udpbatch_stop(lvpn__networkio_t *n) {

@@ -27,14 +27,18 @@
  *    sent singly.
  *  - receive hold (interrupt moderation, as a NIC's rx-usecs): a wake-up
  *    that found a few datagrams of a stream (the previous read was under
- *    LVPN__UDPBATCH_STREAM_GAP_US ago) stops reading the socket for
- *    `hold_us` (a timerfd, made on the first hold: libuv's timers have
- *    1 ms resolution), so that the next wake-up finds a larger batch:
+ *    LVPN__UDPBATCH_STREAM_GAP_US ago, or ended a hold) stops reading the
+ *    socket for a while (a timerfd, made on the first hold: libuv's timers
+ *    have 1 ms resolution), so that the next wake-up finds a larger batch:
  *    fewer wake-ups, fuller GRO reads and fuller coalesced TUN writes,
- *    each one a TCP receive and an ACK less for the kernel. The delay is
- *    bounded by `hold_us` (count and time bound the batch); isolated
- *    packets (a ping, an interactive session) and streams of small
- *    datagrams (the ACKs of an upload) are never held.
+ *    each one a TCP receive and an ACK less for the kernel. A hold lasts
+ *    as long as LVPN__UDPBATCH_HOLD_TARGET datagrams of the stream take to
+ *    come (its smoothed rate), from `hold_us` up to
+ *    LVPN__UDPBATCH_HOLD_STRETCH_PCT % of it: a slower stream costs as
+ *    few wake-ups per byte as a fast one. The delay is bounded by that
+ *    (count and time bound the batch); isolated packets (a ping, an
+ *    interactive session) and streams of small datagrams (the ACKs of an
+ *    upload) are never held.
  *    LVPN_UDP_RX_HOLD_US in the environment sets `hold_us` (0: off).
  *
  * The loop-free parts (segment splitting, run selection, the cmsg, the hold
@@ -60,6 +64,8 @@
 #define LVPN__UDPBATCH_HOLD_BATCH 32   /* a wake-up with this many: no hold */
 #define LVPN__UDPBATCH_STREAM_GAP_US 1000 /* reads closer than this: a stream */
 #define LVPN__UDPBATCH_HOLD_MIN_LEN 512 /* mean datagram: bulk data, not ACKs */
+#define LVPN__UDPBATCH_HOLD_TARGET 32  /* datagrams a hold waits for */
+#define LVPN__UDPBATCH_HOLD_STRETCH_PCT 250 /* longest hold, % of hold_us */
 
 typedef struct lvpn__networkio_s lvpn__networkio_t;
 
@@ -77,7 +83,10 @@ typedef struct lvpn__udpbatch_s {
   uv_prepare_t flush;
   int holding;           /* the socket is not read until `hold` fires */
   int hold_fd;           /* timerfd, made on the first hold; or -1 */
-  unsigned hold_us;      /* 0: no receive hold */
+  unsigned hold_us;      /* 0: no receive hold; else the shortest hold */
+  unsigned hold_len_us;  /* the length of the current (or last) hold */
+  uint64_t gap_ns_avg;   /* a stream's time between datagrams, smoothed
+                            (0: no stream yet) */
   uint64_t last_rx_ns;   /* uv_hrtime() of the last read that found data */
   uv_poll_t hold;        /* on hold_fd (exists when hold_fd >= 0) */
   uint8_t *rxbuf; /* LVPN__UDPBATCH_RXBUF bytes from open on, shared by
@@ -88,6 +97,7 @@ typedef struct lvpn__udpbatch_s {
   uint64_t gro_datagrams; /* datagrams that came coalesced */
   uint64_t rx_in_place;   /* datagrams received straight into their pbuf */
   uint64_t rx_holds;      /* receive holds started */
+  uint64_t rx_hold_us;    /* their lengths, summed */
 } lvpn__udpbatch_t;
 
 /* The length of the datagram at offset `off` of a received buffer of `len`
@@ -124,6 +134,16 @@ void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
  * batch was small and the socket is empty. */
 int lvpn__udpbatch_should_hold(unsigned got, size_t bytes, int drained,
                                uint64_t gap_ns, unsigned hold_us);
+
+/* The stream's smoothed time between datagrams after a read of `got`
+ * datagrams `gap_ns` after the previous read that found any: `avg` moved a
+ * quarter of the way to gap_ns / got (or set to it when avg is 0). */
+uint64_t lvpn__udpbatch_gap_avg(uint64_t avg, unsigned got, uint64_t gap_ns);
+
+/* How long a hold lasts in a stream whose datagrams come `gap_ns_avg`
+ * apart: long enough for LVPN__UDPBATCH_HOLD_TARGET of them, but at least
+ * `hold_us` and at most LVPN__UDPBATCH_HOLD_STRETCH_PCT % of it. */
+unsigned lvpn__udpbatch_hold_len(unsigned hold_us, uint64_t gap_ns_avg);
 
 /* LVPN_UDP_RX_HOLD_US's value (`env`, may be NULL) as microseconds: the
  * default when unset, 0..LVPN__UDPBATCH_HOLD_MAX_US, or -1 when invalid. */

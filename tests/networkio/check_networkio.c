@@ -701,6 +701,12 @@ START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
     ck_assert_uint_eq(T.net.batch.rx_holds, holds);
     ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "udp_rx_holds"),
                       holds);
+    /* each hold lasted from hold_us to its stretch, as the stream's rate
+     * asked */
+    ck_assert_uint_ge(fake_counter(&T.net.base, "networkio", "udp_rx_hold_us"),
+                      holds * 5000);
+    ck_assert_uint_le(fake_counter(&T.net.base, "networkio", "udp_rx_hold_us"),
+                      holds * 5000 * LVPN__UDPBATCH_HOLD_STRETCH_PCT / 100);
   }
   ck_assert(T.cap.in_order);
   ck_assert_uint_eq(T.net.stats.rx_packets, (uint64_t)i);

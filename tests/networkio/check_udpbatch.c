@@ -241,8 +241,42 @@ START_TEST(test_udpbatch_hold_decision_and_setting) {
 }
 END_TEST
 
+/* The hold's length: as long as LVPN__UDPBATCH_HOLD_TARGET datagrams of the
+ * stream take, between hold_us and LVPN__UDPBATCH_HOLD_STRETCH_PCT % of it;
+ * the time between datagrams is smoothed over reads. */
+START_TEST(test_udpbatch_hold_length_follows_the_stream) {
+  const unsigned base = 400;
+  const unsigned most = base * LVPN__UDPBATCH_HOLD_STRETCH_PCT / 100;
+  uint64_t avg;
+  int i;
+
+  ck_assert_uint_eq(most, 1000);
+  /* a fast stream (5 us apart: 32 in 160 us): the shortest hold */
+  ck_assert_uint_eq(lvpn__udpbatch_hold_len(base, 5000), base);
+  ck_assert_uint_eq(lvpn__udpbatch_hold_len(base, 0), base); /* no estimate */
+  /* 20 us apart: 32 take 640 us */
+  ck_assert_uint_eq(lvpn__udpbatch_hold_len(base, 20000),
+                    20 * LVPN__UDPBATCH_HOLD_TARGET);
+  /* a slow stream (100 us apart): stretched only to the most */
+  ck_assert_uint_eq(lvpn__udpbatch_hold_len(base, 100000), most);
+  ck_assert_uint_eq(lvpn__udpbatch_hold_len(5000, UINT64_MAX / 2),
+                    5000 * LVPN__UDPBATCH_HOLD_STRETCH_PCT / 100);
+  /* the average: set by the first read, then a quarter of the way */
+  avg = lvpn__udpbatch_gap_avg(0, 10, 200000); /* 10 in 200 us: 20 us */
+  ck_assert_uint_eq(avg, 20000);
+  ck_assert_uint_eq(lvpn__udpbatch_gap_avg(avg, 0, 999999), avg); /* none */
+  avg = lvpn__udpbatch_gap_avg(avg, 1, 60000); /* one 60 us sample */
+  ck_assert_uint_eq(avg, 30000);
+  for (i = 0; i < 40; i++) /* a steady 40 us: converges */
+    avg = lvpn__udpbatch_gap_avg(avg, 25, 1000000);
+  ck_assert_uint_ge(avg, 39900);
+  ck_assert_uint_le(avg, 40000);
+}
+END_TEST
+
 LVPN_TEST_MAIN("udpbatch", 0, NULL, NULL, test_udpbatch_split_by_segment_size,
                test_udpbatch_run_equal_sizes_last_shorter,
+               test_udpbatch_hold_length_follows_the_stream,
                test_udpbatch_gso_cmsg_layout, test_udpbatch_gro_size_from_cmsg,
                test_udpbatch_copy_out_across_the_two_parts,
                test_udpbatch_gso_to_gro_on_loopback,
