@@ -143,15 +143,18 @@ static int poll_update(lvpn__udpbatch_t *b) {
 /* One GRO receive buffer per thread, shared by every socket of the loop(s)
  * the thread runs (a loop and its handles belong to one thread): a wake-up
  * copies each datagram into a pbuf before it returns, so the buffer holds
- * nothing between two of them, and 64 KiB per socket would be what a
- * thousand sessions in one process spend on it. Taken at open, freed with
- * its last user's close. */
+ * nothing between two of them, and 512 KiB per socket would be what a
+ * thousand sessions in one process spend on it. It is one 64 KiB slice per
+ * message of a recvmmsg; a page of it becomes resident only when a GRO
+ * message reaches that far into its slice (most messages fit their pbuf).
+ * Taken at open, freed with its last user's close. */
 static _Thread_local uint8_t *rx_scratch;
 static _Thread_local unsigned rx_users;
 
 static uint8_t *rx_scratch_take(void) {
   if (rx_scratch == NULL &&
-      (rx_scratch = malloc(LVPN__UDPBATCH_RXBUF)) == NULL)
+      (rx_scratch = malloc(LVPN__UDPBATCH_RXBUF * LVPN__UDPBATCH_VLEN)) ==
+          NULL)
     return NULL;
   rx_users++;
   return rx_scratch;
@@ -368,90 +371,134 @@ void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
     memcpy(dst, rest + (off - hlen), len);
 }
 
-/* Each recvmsg scatters into a fresh pbuf (one packet's worth) and then the
- * large buffer: the first (often only) datagram is received in place, with
- * no copy; the further datagrams of a GRO message are copied out. */
+/* One received message (one datagram, or several coalesced by GRO) cut
+ * into its datagrams, each delivered in its own pbuf: the first is already
+ * in `first` (which this takes), the others are copied out of the two
+ * parts. Returns the datagrams delivered and adds their bytes. */
+static unsigned deliver_message(lvpn__networkio_t *n, const struct msghdr *m,
+                                size_t r, lvpn__pbuf_t *first,
+                                const uint8_t *rest, size_t *bytes) {
+  lvpn__udpbatch_t *b = &n->batch;
+  const uint8_t *head = first != NULL ? first->data : NULL;
+  size_t hlen = first != NULL ? LVPN__NETWORKIO_MAX_PACKET : 0;
+  size_t seg = lvpn__udpbatch_gro_size(m), off = 0, len, start;
+  unsigned got = 0;
+
+  if (m->msg_flags & MSG_TRUNC) { /* larger than the buffers: not ours */
+    lvpn__pbuf_free(first);
+    n->stats.partial++;
+    n->base.stats.dropped++;
+    return 0;
+  }
+  do {
+    lvpn__pbuf_t *p;
+    start = off;
+    len = lvpn__udpbatch_split(r, seg, off);
+    off += len;
+    if (len > LVPN__NETWORKIO_MAX_PACKET) {
+      n->stats.partial++;
+      LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s", "too_big");
+      n->base.stats.dropped++;
+      continue;
+    }
+    if (start == 0 && first != NULL) { /* already in place */
+      p = first;
+      first = NULL;
+      lvpn__pbuf_put(p, len);
+      b->rx_in_place++;
+    } else if ((p = lvpn__pbuf_alloc(n->pool)) != NULL) {
+      lvpn__udpbatch_copy_out(lvpn__pbuf_put(p, len), head, hlen, rest, start,
+                              len);
+    } else {
+      n->stats.no_buffer++;
+      n->base.stats.dropped++;
+      continue;
+    }
+    if (seg != 0 && r > seg)
+      b->gro_datagrams++;
+    got++;
+    *bytes += len;
+    lvpn__networkio_udp_deliver(n, p, (const struct sockaddr *)m->msg_name);
+  } while (off < r && lvpn__layer_running(&n->base));
+  lvpn__pbuf_free(first); /* datagram 0 was dropped: unused */
+  return got;
+}
+
+/* Each recvmmsg takes up to LVPN__UDPBATCH_VLEN messages; each message
+ * scatters into a fresh pbuf (one packet's worth) and then its own slice of
+ * the large buffer: the first (often only) datagram of a message is
+ * received in place, with no copy; the further datagrams of a GRO message
+ * are copied out. A call that fills fewer messages than it offered found
+ * the socket empty: no further call to hear EAGAIN. */
 static unsigned read_burst(lvpn__networkio_t *n, size_t *bytes,
                            int *drained) {
   lvpn__udpbatch_t *b = &n->batch;
-  int fd = fd_of(n), i;
+  int fd = fd_of(n), call, i;
   unsigned got = 0;
 
   *drained = 0;
   *bytes = 0;
-  for (i = 0; i < LVPN__UDPBATCH_READS && lvpn__layer_running(&n->base); i++) {
-    struct sockaddr_storage from;
+  for (call = 0;
+       call < LVPN__UDPBATCH_READS / LVPN__UDPBATCH_VLEN &&
+       lvpn__layer_running(&n->base);
+       call++) {
+    struct sockaddr_storage from[LVPN__UDPBATCH_VLEN];
     union {
       struct cmsghdr align;
       char buf[CMSG_SPACE(sizeof(int)) * 2];
-    } ctrl;
-    lvpn__pbuf_t *first = lvpn__pbuf_alloc(n->pool);
-    uint8_t *head = first != NULL ? first->data : NULL;
-    size_t hlen = first != NULL ? LVPN__NETWORKIO_MAX_PACKET : 0;
-    struct iovec iov[2] = {{head, hlen}, {b->rxbuf, LVPN__UDPBATCH_RXBUF}};
-    struct msghdr m;
-    size_t seg, off, len, start;
-    ssize_t r;
+    } ctrl[LVPN__UDPBATCH_VLEN];
+    lvpn__pbuf_t *first[LVPN__UDPBATCH_VLEN];
+    struct iovec iov[LVPN__UDPBATCH_VLEN][2];
+    struct mmsghdr mm[LVPN__UDPBATCH_VLEN];
+    int r;
 
-    memset(&m, 0, sizeof(m));
-    m.msg_name = &from;
-    m.msg_namelen = sizeof(from);
-    m.msg_iov = first != NULL ? iov : iov + 1;
-    m.msg_iovlen = first != NULL ? 2 : 1;
-    m.msg_control = ctrl.buf;
-    m.msg_controllen = sizeof(ctrl.buf);
-    r = recvmsg(fd, &m, 0);
+    memset(mm, 0, sizeof(mm));
+    for (i = 0; i < LVPN__UDPBATCH_VLEN; i++) {
+      struct msghdr *m = &mm[i].msg_hdr;
+      uint8_t *rest = b->rxbuf + (size_t)i * LVPN__UDPBATCH_RXBUF;
+
+      first[i] = lvpn__pbuf_alloc(n->pool);
+      iov[i][0].iov_base = first[i] != NULL ? first[i]->data : NULL;
+      iov[i][0].iov_len = first[i] != NULL ? LVPN__NETWORKIO_MAX_PACKET : 0;
+      iov[i][1].iov_base = rest;
+      iov[i][1].iov_len = LVPN__UDPBATCH_RXBUF;
+      m->msg_name = &from[i];
+      m->msg_namelen = sizeof(from[i]);
+      m->msg_iov = first[i] != NULL ? iov[i] : iov[i] + 1;
+      m->msg_iovlen = first[i] != NULL ? 2 : 1;
+      m->msg_control = ctrl[i].buf;
+      m->msg_controllen = sizeof(ctrl[i].buf);
+    }
+    r = recvmmsg(fd, mm, LVPN__UDPBATCH_VLEN, 0, NULL);
     if (r < 0) {
-      lvpn__pbuf_free(first);
-      if (errno == EINTR)
+      int e = errno;
+      for (i = 0; i < LVPN__UDPBATCH_VLEN; i++)
+        lvpn__pbuf_free(first[i]);
+      if (e == EINTR)
         continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      if (e != EAGAIN && e != EWOULDBLOCK) {
         n->stats.rx_errors++;
         LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME, "UDP receive: %s",
-                  strerror(errno));
+                  strerror(e));
       } else {
         *drained = 1;
       }
       return got;
     }
-    if (m.msg_flags & MSG_TRUNC) { /* larger than the buffers: not ours */
-      lvpn__pbuf_free(first);
-      n->stats.partial++;
-      n->base.stats.dropped++;
-      continue;
+    for (i = 0; i < r; i++) {
+      if (lvpn__layer_running(&n->base))
+        got += deliver_message(n, &mm[i].msg_hdr, mm[i].msg_len, first[i],
+                               b->rxbuf + (size_t)i * LVPN__UDPBATCH_RXBUF,
+                               bytes);
+      else
+        lvpn__pbuf_free(first[i]);
     }
-    seg = lvpn__udpbatch_gro_size(&m);
-    off = 0;
-    do {
-      lvpn__pbuf_t *p;
-      start = off;
-      len = lvpn__udpbatch_split((size_t)r, seg, off);
-      off += len;
-      if (len > LVPN__NETWORKIO_MAX_PACKET) {
-        n->stats.partial++;
-        LVPN__TRACE(n->base.trace, LAYER_NAME, "drop", "reason=%s", "too_big");
-        n->base.stats.dropped++;
-        continue;
-      }
-      if (start == 0 && first != NULL) { /* already in place */
-        p = first;
-        first = NULL;
-        lvpn__pbuf_put(p, len);
-        b->rx_in_place++;
-      } else if ((p = lvpn__pbuf_alloc(n->pool)) != NULL) {
-        lvpn__udpbatch_copy_out(lvpn__pbuf_put(p, len), head, hlen, b->rxbuf, start, len);
-      } else {
-        n->stats.no_buffer++;
-        n->base.stats.dropped++;
-        continue;
-      }
-      if (seg != 0 && (size_t)r > seg)
-        b->gro_datagrams++;
-      got++;
-      *bytes += len;
-      lvpn__networkio_udp_deliver(n, p, (const struct sockaddr *)&from);
-    } while (off < (size_t)r && lvpn__layer_running(&n->base));
-    lvpn__pbuf_free(first); /* datagram 0 was dropped: unused */
+    for (; i < LVPN__UDPBATCH_VLEN; i++)
+      lvpn__pbuf_free(first[i]);
+    if (r < LVPN__UDPBATCH_VLEN) {
+      *drained = 1;
+      return got;
+    }
   }
   return got;
 }

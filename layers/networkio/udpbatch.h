@@ -9,13 +9,15 @@
  * and closed through networkio's uv_udp_t, but that handle never starts
  * receiving or queues a send (either would register libuv's own watcher on
  * the fd). All I/O goes through one uv_poll_t on the same fd:
- *  - receive: UDP_GRO is enabled; every recvmsg can return several
- *    datagrams of one sender coalesced, split by the segment size of the
- *    UDP_GRO control message. The recvmsg scatters into a fresh pbuf
- *    first, then the large buffer: the first (usually the only) datagram
- *    lands in its pbuf with no copy; further coalesced ones are copied into
- *    their own pbufs. Each goes through networkio's usual checks (foreign
- *    address, float).
+ *  - receive: UDP_GRO is enabled; each recvmmsg takes up to
+ *    LVPN__UDPBATCH_VLEN messages, and every message can hold several
+ *    datagrams of one sender coalesced, split by the segment size of its
+ *    UDP_GRO control message. Each message scatters into a fresh pbuf
+ *    first, then its slice of the large buffer: the first (usually the
+ *    only) datagram lands in its pbuf with no copy; further coalesced ones
+ *    are copied into their own pbufs. A call that fills fewer messages than
+ *    it offered found the socket empty. Each datagram goes through
+ *    networkio's usual checks (foreign address, float).
  *  - send: pbufs from above wait in a small ring; at the end of the loop
  *    turn (a uv_prepare_t, which runs before the loop blocks, so a packet
  *    never waits for the next event) the ring is flushed: runs of equal-size
@@ -58,7 +60,8 @@
 #define LVPN__UDPBATCH_MAX_BYTES 65000 /* one GSO send, under 64 KiB IP */
 #define LVPN__UDPBATCH_RING 256        /* pbufs waiting to be sent */
 #define LVPN__UDPBATCH_RXBUF 65536     /* one GRO receive */
-#define LVPN__UDPBATCH_READS 32        /* recvmsg calls per wake-up */
+#define LVPN__UDPBATCH_VLEN 8          /* messages per recvmmsg */
+#define LVPN__UDPBATCH_READS 32        /* messages read per wake-up */
 #define LVPN__UDPBATCH_HOLD_US 400     /* default receive hold */
 #define LVPN__UDPBATCH_HOLD_MAX_US 5000
 #define LVPN__UDPBATCH_HOLD_BATCH 32   /* a wake-up with this many: no hold */
@@ -89,7 +92,8 @@ typedef struct lvpn__udpbatch_s {
                             (0: no stream yet) */
   uint64_t last_rx_ns;   /* uv_hrtime() of the last read that found data */
   uv_poll_t hold;        /* on hold_fd (exists when hold_fd >= 0) */
-  uint8_t *rxbuf; /* LVPN__UDPBATCH_RXBUF bytes from open on, shared by
+  uint8_t *rxbuf; /* LVPN__UDPBATCH_VLEN slices of LVPN__UDPBATCH_RXBUF
+                     bytes from open on, shared by
                      the thread's sockets (udpbatch.c) */
   lvpn__pbuf_t *ring[LVPN__UDPBATCH_RING];
   unsigned head, count;

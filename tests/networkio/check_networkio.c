@@ -718,6 +718,50 @@ START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
 }
 END_TEST
 
+/* Many coalesced messages waiting at once: twelve GSO sends of five
+ * datagrams each (1200- or 300-byte groups, each ending with a 77-byte
+ * one) are in the socket before the client reads. They take more than one
+ * recvmmsg (LVPN__UDPBATCH_VLEN messages each, every message with its own
+ * slice of the large buffer), and every datagram goes up whole, in order,
+ * with its bytes; the first of each message lands in place. */
+START_TEST(test_networkio_udp_gro_messages_batched_in_order) {
+  const int groups = 12, per = 5;
+  struct sockaddr_storage to;
+  int i;
+
+  ck_assert_int_gt(groups, LVPN__UDPBATCH_VLEN);
+  T.gro_mixed = 1;
+  T.srv_gso_n = per;
+  setenv("LVPN_UDP_RX_HOLD_US", "0", 1);
+  ck_assert_int_eq(udp_server(AF_INET), 0);
+  build("127.0.0.1", LVPN__NET_UDP4);
+  unsetenv("LVPN_UDP_RX_HOLD_US");
+  ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  while (T.ready_calls == 0)
+    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+  loopback(AF_INET, port_of(lvpn__networkio_local(&T.net)), &to);
+  for (i = 0; i < groups * per; i++) { /* all sent before any is read */
+    lvpn__pbuf_t *p = mk_pkt('E', i, len_for(i));
+    uv_buf_t b = uv_buf_init((char *)p->data, (unsigned)p->len);
+    srv_udp_gso_echo(&T.udp, &b, p->len, (const struct sockaddr *)&to);
+    lvpn__pbuf_free(p);
+  }
+  run_until_received(groups * per);
+  ck_assert(T.cap.in_order);
+  ck_assert_uint_eq(T.net.stats.rx_packets, (uint64_t)(groups * per));
+  ck_assert_uint_eq(T.net.stats.rx_bytes,
+                    (uint64_t)(6 * 4 * 1200 + 6 * 4 * 300 + groups * 77));
+  ck_assert_uint_eq(T.net.base.stats.dropped, 0);
+  if (T.srv_gso_sent == groups && T.net.batch.gro) {
+    ck_assert_uint_eq(T.net.batch.gro_datagrams, (uint64_t)(groups * per));
+    ck_assert_uint_eq(T.net.batch.rx_in_place, (uint64_t)groups);
+  }
+  lvpn__workers_shutdown(&T.w, 0);
+  ck_assert_int_eq(uv_run(&T.loop, UV_RUN_DEFAULT), 0);
+  finish();
+}
+END_TEST
+
 /* A bad LVPN_UDP_RX_HOLD_US fails the layer's init, naming the variable;
  * 0 turns the hold off. */
 START_TEST(test_networkio_udp_hold_setting_checked_at_init) {
@@ -1221,6 +1265,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
     test_networkio_udp_offload_gro_later,
                test_networkio_udp_offload_gro_mixed_sizes_short_last,
                test_networkio_udp_hold_batches_a_stream_and_loses_nothing,
+               test_networkio_udp_gro_messages_batched_in_order,
                test_networkio_udp_hold_setting_checked_at_init,
                test_networkio_udp_held_until_ready_in_order_and_bounded,
                test_networkio_udp_foreign_port_dropped_and_counted,
