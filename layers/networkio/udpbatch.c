@@ -455,12 +455,11 @@ static unsigned read_burst(lvpn__networkio_t *n, size_t *bytes,
     memset(mm, 0, sizeof(mm));
     for (i = 0; i < LVPN__UDPBATCH_VLEN; i++) {
       struct msghdr *m = &mm[i].msg_hdr;
-      uint8_t *rest = b->rxbuf + (size_t)i * LVPN__UDPBATCH_RXBUF;
 
       first[i] = lvpn__pbuf_alloc(n->pool);
       iov[i][0].iov_base = first[i] != NULL ? first[i]->data : NULL;
       iov[i][0].iov_len = first[i] != NULL ? LVPN__NETWORKIO_MAX_PACKET : 0;
-      iov[i][1].iov_base = rest;
+      iov[i][1].iov_base = b->rxbuf + (size_t)i * LVPN__UDPBATCH_RXBUF;
       iov[i][1].iov_len = LVPN__UDPBATCH_RXBUF;
       m->msg_name = &from[i];
       m->msg_namelen = sizeof(from[i]);
@@ -488,8 +487,7 @@ static unsigned read_burst(lvpn__networkio_t *n, size_t *bytes,
     for (i = 0; i < r; i++) {
       if (lvpn__layer_running(&n->base))
         got += deliver_message(n, &mm[i].msg_hdr, mm[i].msg_len, first[i],
-                               b->rxbuf + (size_t)i * LVPN__UDPBATCH_RXBUF,
-                               bytes);
+                               iov[i][1].iov_base, bytes);
       else
         lvpn__pbuf_free(first[i]);
     }
@@ -503,11 +501,11 @@ static unsigned read_burst(lvpn__networkio_t *n, size_t *bytes,
   return got;
 }
 
-/* Arms the hold's timer for hold_us; the timerfd and its poll handle are
+/* Arms the hold's timer for `len_us`; the timerfd and its poll handle are
  * made on the first hold, so that a session that never carries a stream
  * (a thousand idle ones in one process, say) spends no descriptor on it.
  * If they cannot be made, the hold is off for this socket, logged. */
-static int hold_arm(lvpn__networkio_t *n) {
+static int hold_arm(lvpn__networkio_t *n, unsigned len_us) {
   lvpn__udpbatch_t *b = &n->batch;
   struct itimerspec its;
 
@@ -528,10 +526,9 @@ static int hold_arm(lvpn__networkio_t *n) {
       return err;
     }
   }
-  b->hold_len_us = lvpn__udpbatch_hold_len(b->hold_us, b->gap_ns_avg);
   memset(&its, 0, sizeof(its));
-  its.it_value.tv_sec = b->hold_len_us / 1000000;
-  its.it_value.tv_nsec = (long)(b->hold_len_us % 1000000) * 1000;
+  its.it_value.tv_sec = len_us / 1000000;
+  its.it_value.tv_nsec = (long)(len_us % 1000000) * 1000;
   return timerfd_settime(b->hold_fd, 0, &its, NULL) == 0
              ? 0
              : uv_translate_sys_error(errno);
@@ -544,29 +541,31 @@ static void read_and_pace(lvpn__networkio_t *n, int after_hold) {
   lvpn__udpbatch_t *b = &n->batch;
   int drained;
   size_t bytes;
-  unsigned got = read_burst(n, &bytes, &drained);
-  uint64_t now, gap;
+  unsigned got = read_burst(n, &bytes, &drained), len_us;
+  uint64_t now, gap, stream_gap;
 
   if (got == 0 || !lvpn__layer_running(&n->base))
     return;
   now = uv_hrtime();
-  gap = now - b->last_rx_ns;
+  gap = now - b->last_rx_ns; /* what was read came over this time */
   b->last_rx_ns = now;
-  if (after_hold || gap < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000)
-    b->gap_ns_avg = lvpn__udpbatch_gap_avg(b->gap_ns_avg, got, gap);
-  else
-    b->gap_ns_avg = 0; /* a new stream, or none */
-  if (after_hold)
-    gap = 0;
-  if (lvpn__udpbatch_should_hold(got, bytes, drained, gap, b->hold_us) &&
-      hold_arm(n) == 0) {
-    b->holding = 1;
-    b->rx_holds++;
-    b->rx_hold_us += b->hold_len_us;
-    if (poll_update(b) != 0) {
-      b->holding = 0;
-      poll_update(b);
-    }
+  stream_gap = after_hold ? 0 : gap;
+  b->gap_ns_avg =
+      stream_gap < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000
+          ? lvpn__udpbatch_gap_avg(b->gap_ns_avg, got, gap)
+          : 0; /* a new stream, or none */
+  if (!lvpn__udpbatch_should_hold(got, bytes, drained, stream_gap,
+                                  b->hold_us))
+    return;
+  len_us = lvpn__udpbatch_hold_len(b->hold_us, b->gap_ns_avg);
+  if (hold_arm(n, len_us) != 0)
+    return;
+  b->holding = 1;
+  b->rx_holds++;
+  b->rx_hold_us += len_us;
+  if (poll_update(b) != 0) {
+    b->holding = 0;
+    poll_update(b);
   }
 }
 

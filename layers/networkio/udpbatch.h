@@ -87,7 +87,6 @@ typedef struct lvpn__udpbatch_s {
   int holding;           /* the socket is not read until `hold` fires */
   int hold_fd;           /* timerfd, made on the first hold; or -1 */
   unsigned hold_us;      /* 0: no receive hold; else the shortest hold */
-  unsigned hold_len_us;  /* the length of the current (or last) hold */
   uint64_t gap_ns_avg;   /* a stream's time between datagrams, smoothed
                             (0: no stream yet) */
   uint64_t last_rx_ns;   /* uv_hrtime() of the last read that found data */

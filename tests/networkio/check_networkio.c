@@ -635,6 +635,18 @@ static void run_until_received(int n) {
     ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
 }
 
+/* A UDP client over IPv4 loopback with LVPN_UDP_RX_HOLD_US=`hold`,
+ * started and ready. */
+static void start_udp_with_hold(const char *hold) {
+  setenv("LVPN_UDP_RX_HOLD_US", hold, 1);
+  ck_assert_int_eq(udp_server(AF_INET), 0);
+  build("127.0.0.1", LVPN__NET_UDP4);
+  unsetenv("LVPN_UDP_RX_HOLD_US");
+  ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
+  while (T.ready_calls == 0)
+    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+}
+
 /* The receive hold (udpbatch.c): a lone datagram is read at once; in a
  * stream of bulk-sized datagrams (reads under 1 ms apart), a small batch
  * stops the reading for hold_us, and what arrives meanwhile stays in the
@@ -645,14 +657,8 @@ START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
   uint64_t holds;
 
   T.fixed_len = 1200;
-  setenv("LVPN_UDP_RX_HOLD_US", "5000", 1);
-  ck_assert_int_eq(udp_server(AF_INET), 0);
-  build("127.0.0.1", LVPN__NET_UDP4);
-  unsetenv("LVPN_UDP_RX_HOLD_US");
+  start_udp_with_hold("5000");
   ck_assert_uint_eq(T.net.batch.hold_us, 5000);
-  ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
-  while (T.ready_calls == 0)
-    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
   ck_assert_int_eq(T.net.batch.hold_fd, -1); /* made on the first hold */
   /* the first datagram: no stream yet, no hold */
   srv_send_pkt(i++);
@@ -732,13 +738,7 @@ START_TEST(test_networkio_udp_gro_messages_batched_in_order) {
   ck_assert_int_gt(groups, LVPN__UDPBATCH_VLEN);
   T.gro_mixed = 1;
   T.srv_gso_n = per;
-  setenv("LVPN_UDP_RX_HOLD_US", "0", 1);
-  ck_assert_int_eq(udp_server(AF_INET), 0);
-  build("127.0.0.1", LVPN__NET_UDP4);
-  unsetenv("LVPN_UDP_RX_HOLD_US");
-  ck_assert_int_eq(lvpn__workers_start(&T.w), 0);
-  while (T.ready_calls == 0)
-    ck_assert_int_ge(uv_run(&T.loop, UV_RUN_NOWAIT), 0);
+  start_udp_with_hold("0");
   loopback(AF_INET, port_of(lvpn__networkio_local(&T.net)), &to);
   for (i = 0; i < groups * per; i++) { /* all sent before any is read */
     lvpn__pbuf_t *p = mk_pkt('E', i, len_for(i));
