@@ -7,9 +7,11 @@
 # For each client: time from process start to "Initialization Sequence
 # Completed", iperf3 TCP upload and download through the tunnel, the client's
 # CPU time per GB moved (utime+stime of the client process over each iperf3
-# run only, so startup and handshake are not in it), the ping RTT (p50 and
-# p99, one ping every 0.2 s to the server's tunnel address) during each
-# iperf3 run, and its peak RSS: VmHWM of /proc/PID/status read once the
+# run only, so startup and handshake are not in it), the ping RTT (p50, p99
+# and max, one ping every 0.05 s to the server's tunnel address, so about 240
+# replies per run and p99 is not simply the largest) during each iperf3 run,
+# the datagrams the server's UDP socket dropped for a full receive buffer
+# during each run, and its peak RSS: VmHWM of /proc/PID/status read once the
 # tunnel is up (idle, "peak RSS kB, idle") and after both iperf3 runs, PID
 # being the client process itself for both clients (ip netns exec and the
 # libtool wrapper exec into it; checked through /proc/PID/comm).
@@ -44,6 +46,8 @@
 #   BENCH_CIPHER=AES-256-GCM  the data-channel cipher the server offers and
 #                      the clients use: AES-128-GCM, AES-256-GCM or
 #                      CHACHA20-POLY1305 (issue 13 shows all three)
+#   BENCH_PING_INTERVAL=0.05  seconds between pings under load (ping -i;
+#                      below 0.2 needs root, which the bench is)
 #   BENCH_BITRATE=200M iperf3 -b: cap both directions at this rate for every
 #                      client alike (default: no cap, each tunnel saturated),
 #                      to compare ping under the same load
@@ -117,6 +121,11 @@ AES-128-GCM | AES-256-GCM | CHACHA20-POLY1305) ;;
 esac
 if ! [[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]]; then
     echo "bench: BENCH_SECONDS=$SECONDS_PER_RUN: want a positive integer" >&2
+    exit 1
+fi
+PING_INTERVAL=${BENCH_PING_INTERVAL:-0.05}
+if ! [[ $PING_INTERVAL =~ ^(0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(\.[0-9]+)?)$ ]]; then
+    echo "bench: BENCH_PING_INTERVAL=$PING_INTERVAL: want seconds above 0 (0.05, 0.2, 1)" >&2
     exit 1
 fi
 BITRATE=${BENCH_BITRATE:-}
@@ -212,25 +221,36 @@ stop_client() {
 }
 
 # ping_start OUT — ping the server's tunnel address from the client namespace
-# every 0.2 s (in the background, for the length of one iperf3 run); sets PING_PID.
+# every PING_INTERVAL s (in the background, for the length of one iperf3 run);
+# sets PING_PID.
 PING_PID=""
 ping_start() {
-    ip netns exec "$IT_NS_C" ping -n -i 0.2 -w $((SECONDS_PER_RUN + 2)) \
+    ip netns exec "$IT_NS_C" ping -n -i "$PING_INTERVAL" -w $((SECONDS_PER_RUN + 2)) \
         "$IT_TUN_SERVER_IP" >"$1" 2>&1 &
     PING_PID=$!
 }
 
-# ping_stats OUT — "P50/P99" RTT in ms of the replies in OUT (nearest rank),
-# "-" without replies.
+# ping_stats OUT — "P50/P99/MAX/N" RTT in ms of the N replies in OUT (nearest
+# rank), "-/-/-/0" without replies.
 ping_stats() {
     kill "$PING_PID" 2>/dev/null || true
     wait "$PING_PID" 2>/dev/null || true
     sed -n 's/.* time=\([0-9.]*\) ms.*/\1/p' "$1" | sort -n | awk '
         { v[NR] = $1 }
         END {
-            if (NR == 0) { print "-"; exit }
+            if (NR == 0) { print "-/-/-/0"; exit }
             i = int(NR * 0.5 + 0.999999); j = int(NR * 0.99 + 0.999999)
-            printf "%.2f/%.2f", v[i], v[j] }'
+            printf "%.2f/%.2f/%.2f/%d", v[i], v[j], v[NR], NR }'
+}
+
+# server_drops — datagrams the server's UDP socket has dropped so far (a full
+# receive buffer: the drops column of its /proc/PID/net/udp line), "-" if
+# unreadable.
+server_drops() {
+    local hexport
+    hexport=$(printf '%04X' "$IT_SERVER_PORT")
+    awk -v p=":$hexport" '$2 ~ p"$" { d += $13; n++ } END { if (n) print d; else print "-" }' \
+        "/proc/$IT_SERVER_PID/net/udp" "/proc/$IT_SERVER_PID/net/udp6" 2>/dev/null || echo -
 }
 
 # iperf_run DIR JSON — iperf3 through the tunnel from the client namespace;
@@ -262,7 +282,7 @@ EOF
 bench_client() {
     local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
     local -a cmd
-    local pstat exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-} perf_pid
+    local p50 p99 pmax pn sd0 sd1 exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-} perf_pid
     log=$IT_DIR/$name-$run.log
     pidfile=$IT_DIR/$name-$run.pid
     case $name in
@@ -358,6 +378,7 @@ bench_client() {
                 >/dev/null 2>&1 &
             perf_pid=$!
         fi
+        sd0=$(server_drops)
         read -r u0 s0 < <(cpu_ticks "$pid") || die "$name exited before iperf3 $dir"
         out=$(iperf_run "$dir" "$IT_DIR/iperf-$name-$dir-$run.json") ||
             die "$name: iperf3 $dir failed (see $IT_DIR/iperf-$name-$dir-$run.json)"
@@ -366,9 +387,17 @@ bench_client() {
             kill -INT "$perf_pid" 2>/dev/null || true
             wait "$perf_pid" 2>/dev/null || true
         fi
-        pstat=$(ping_stats "$IT_DIR/ping-$name-$dir-$run.txt")
-        RES[$name.ping50_$dir]=${pstat%/*}
-        RES[$name.ping99_$dir]=${pstat#*/}
+        sd1=$(server_drops)
+        if [[ $sd0 == - || $sd1 == - ]]; then
+            RES[$name.sdrops_$dir]=-
+        else
+            RES[$name.sdrops_$dir]=$((sd1 - sd0))
+        fi
+        IFS=/ read -r p50 p99 pmax pn < <(ping_stats "$IT_DIR/ping-$name-$dir-$run.txt")
+        RES[$name.ping50_$dir]=$p50
+        RES[$name.ping99_$dir]=$p99
+        RES[$name.pingmax_$dir]=$pmax
+        RES[$name.pings_$dir]=$pn
         read -r bytes bps <<<"$out"
         RES[$name.mbps_$dir]=$(awk -v b="$bps" 'BEGIN { printf "%.1f", b / 1e6 }')
         RES[$name.cpu_$dir]=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz="$CLK_TCK" -v n="$bytes" \
@@ -377,6 +406,8 @@ bench_client() {
             'BEGIN { printf "%.2f/%.2f", u / hz, s / hz }')
         RES[$name.bytes_$dir]=$bytes
     done
+    RES[$name.pings]=${RES[$name.pings_up]}/${RES[$name.pings_down]}
+    RES[$name.sdrops]=${RES[$name.sdrops_up]}/${RES[$name.sdrops_down]}
     RES[$name.rss]=$(vm_hwm "$pid")
     RES[$name.rss_split]=$(rss_split "$pid")
     read -r RES[$name.pss] RES[$name.priv] < <(pss_priv "$pid")
@@ -454,6 +485,10 @@ print_table() {
     row "ping p99 ms, up load" ping99_up
     row "ping p50 ms, dn load" ping50_down
     row "ping p99 ms, dn load" ping99_down
+    row "(ping max ms, up)" pingmax_up
+    row "(ping max ms, dn)" pingmax_down
+    row_plain "(ping replies up/dn)" pings
+    row_plain "(srv drops up/dn)" sdrops
     row "peak RSS kB, idle" rss_idle
     row "peak RSS kB" rss
     row "(Pss kB at the end)" pss
