@@ -8,7 +8,7 @@
 # Completed", iperf3 TCP upload and download through the tunnel, the client's
 # CPU time per GB moved (utime+stime of the client process over each iperf3
 # run only, so startup and handshake are not in it), the ping RTT (p50, p99
-# and max, one ping every 0.05 s to the server's tunnel address, so about 240
+# and max, one ping every 0.05 s to the server's tunnel address, so about 200
 # replies per run and p99 is not simply the largest) during each iperf3 run,
 # the datagrams the server's UDP socket dropped for a full receive buffer
 # during each run, and its peak RSS: VmHWM of /proc/PID/status read once the
