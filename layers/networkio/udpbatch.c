@@ -81,11 +81,15 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg) {
   return 0;
 }
 
+int lvpn__udpbatch_in_stream(uint64_t gap_ns) {
+  return gap_ns < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000;
+}
+
 int lvpn__udpbatch_should_hold(unsigned got, size_t bytes, int drained,
                                uint64_t gap_ns, unsigned hold_us) {
   return hold_us > 0 && got > 0 && got < LVPN__UDPBATCH_HOLD_BATCH &&
          bytes >= (size_t)got * LVPN__UDPBATCH_HOLD_MIN_LEN && drained &&
-         gap_ns < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000;
+         lvpn__udpbatch_in_stream(gap_ns);
 }
 
 uint64_t lvpn__udpbatch_gap_avg(uint64_t avg, unsigned got, uint64_t gap_ns) {
@@ -550,10 +554,9 @@ static void read_and_pace(lvpn__networkio_t *n, int after_hold) {
   gap = now - b->last_rx_ns; /* what was read came over this time */
   b->last_rx_ns = now;
   stream_gap = after_hold ? 0 : gap;
-  b->gap_ns_avg =
-      stream_gap < (uint64_t)LVPN__UDPBATCH_STREAM_GAP_US * 1000
-          ? lvpn__udpbatch_gap_avg(b->gap_ns_avg, got, gap)
-          : 0; /* a new stream, or none */
+  b->gap_ns_avg = lvpn__udpbatch_in_stream(stream_gap)
+                      ? lvpn__udpbatch_gap_avg(b->gap_ns_avg, got, gap)
+                      : 0; /* a new stream, or none */
   if (!lvpn__udpbatch_should_hold(got, bytes, drained, stream_gap,
                                   b->hold_us))
     return;

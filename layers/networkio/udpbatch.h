@@ -128,6 +128,10 @@ size_t lvpn__udpbatch_gro_size(const struct msghdr *msg);
 void lvpn__udpbatch_copy_out(uint8_t *dst, const uint8_t *head, size_t hlen,
                              const uint8_t *rest, size_t off, size_t len);
 
+/* Whether a read `gap_ns` after the previous one that found data is part
+ * of a stream (under LVPN__UDPBATCH_STREAM_GAP_US). */
+int lvpn__udpbatch_in_stream(uint64_t gap_ns);
+
 /* Whether a wake-up that read `got` datagrams of `bytes` in all
  * (`drained`: until EAGAIN) `gap_ns` after the previous read that found
  * any should stop reading for `hold_us`: only in a stream (gap under

@@ -225,6 +225,8 @@ START_TEST(test_udpbatch_hold_decision_and_setting) {
   ck_assert(!lvpn__udpbatch_should_hold(0, 0, 1, ms / 10, 200)); /* nothing */
   ck_assert(!lvpn__udpbatch_should_hold(4, 4 * big, 0, ms / 10, 200)); /* more */
   ck_assert(!lvpn__udpbatch_should_hold(4, 4 * big, 1, ms, 200)); /* no stream */
+  ck_assert(lvpn__udpbatch_in_stream(ms - 1));
+  ck_assert(!lvpn__udpbatch_in_stream(ms));
   ck_assert(!lvpn__udpbatch_should_hold(few + 1, (few + 1) * big, 1, ms / 10,
                                         200)); /* batch large enough */
   ck_assert(!lvpn__udpbatch_should_hold(4, 4 * small, 1, ms / 10,
