@@ -249,8 +249,9 @@ ping_stats() {
 server_drops() {
     local hexport
     hexport=$(printf '%04X' "$IT_SERVER_PORT")
-    awk -v p=":$hexport" '$2 ~ p"$" { d += $13; n++ } END { if (n) print d; else print "-" }' \
-        "/proc/$IT_SERVER_PID/net/udp" "/proc/$IT_SERVER_PID/net/udp6" 2>/dev/null || echo -
+    # the files that exist only: one line out whatever is missing
+    { cat "/proc/$IT_SERVER_PID/net/udp" "/proc/$IT_SERVER_PID/net/udp6" 2>/dev/null || true; } |
+        awk -v p=":$hexport" '$2 ~ p"$" { d += $13; n++ } END { if (n) print d; else print "-" }'
 }
 
 # iperf_run DIR JSON — iperf3 through the tunnel from the client namespace;
