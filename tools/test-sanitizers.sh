@@ -35,9 +35,10 @@ if [ "${1:-}" = --unit-only ]; then
     exit 0
 fi
 # Three at a time (LVPN_TEST_JOBS changes it; each test owns its
-# namespaces): they mostly wait on servers and timers, and the fuzzers
-# beside them in CI run as SCHED_IDLE. Two at a time took 677 s in a CI
-# rehearsal, three 507 s alone. The timing-sensitive ones of
+# namespaces): they mostly wait on servers and timers (in CI, `make
+# distcheck` and the idle-priority fuzzers run beside them: .ci/run). Two
+# at a time took 677 s in a CI rehearsal, three 507 s alone (524 s on
+# 2026-12-02, with half of the two cores idle). The timing-sensitive ones of
 # tools/serial-tests.txt and the iperf3-heavy ones of tools/pair-tests.txt
 # run alone afterwards.
 # Left out under the sanitizers, to keep CI within its time budget: tests
