@@ -104,6 +104,15 @@ session() {
         bad "$name: no tunnel"
         tail -n 30 "$d/lvpn.log"
     else
+        # The recorder is attached before the session goes on: python3 (a
+        # pyenv shim here: 0.4 s idle) can take seconds to start under CI's
+        # load, and the proxy session lives about 4 s; a recorder that came
+        # after the client had stopped recorded nothing (CI rehearsal,
+        # 2026-12-02). 30 s at most; the check below names a failure.
+        for ((i = 0; i < 300; i++)); do
+            grep -q 'real-time state notification set to ON' "$d/mgmt.log" 2>/dev/null && break
+            sleep 0.1
+        done
         cp "$d/status.txt" "$d/status-up.txt" 2>/dev/null || bad "$name: no status file"
         ip netns exec "$IT_NS_C" ping -c "$pings" -i 0.25 -W 1 "$IT_TUN_SERVER_IP" \
             >/dev/null 2>&1 || true
