@@ -5,12 +5,27 @@
 # AES-256-CBC with auth SHA256 over UDP; 'comp-lzo no' and 'compress
 # stub-v2' servers (the framing is pushed). The tun device and every route we
 # added are gone after SIGTERM.
+#
+# Offloads: by default the client's counters must show the TUN offloads in
+# use (tun.offload_flags) and, over UDP, GSO sends (networkio.udp_gso_sends).
+# t_tunnel_nooffload.sh runs this same matrix with every offload off
+# (LVPN_IT_DISABLE_OFFLOAD=1: `disable-offload` in the client's config;
+# LVPN_NO_UDP_OFFLOAD=1: libuv's one-datagram path), and then the counters
+# must show none: no TUN offload flags, super-packets or coalesced writes, no
+# GSO send, GRO datagram or batched in-place receive.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
+me=$(basename -- "$0" .sh)
 it_require_root
 it_lvpn_require_bin
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed (tools/install-deps.sh)"; exit 77; }
-it_setup tunnel
+offloads=on
+if [[ -n ${LVPN_IT_DISABLE_OFFLOAD:-} && ${LVPN_NO_UDP_OFFLOAD:-} == 1 ]]; then
+    offloads=off
+elif [[ -n ${LVPN_IT_DISABLE_OFFLOAD:-} || -n ${LVPN_NO_UDP_OFFLOAD:-} ]]; then
+    offloads=mixed # one of the two switches: the counters are not checked
+fi
+it_setup "${me#t_}"
 it_pki
 
 IPERF_S=${LVPN_IPERF_SECONDS:-3}
@@ -46,8 +61,35 @@ run_case() { # name proto cipher [server/client switches...]
     if ip -n "$IT_NS_C" route | grep -q '198.19'; then
         bad "$name: routes left: $(ip -n "$IT_NS_C" route | grep 198.19)"
     fi
+    check_offloads "$name" "$proto" "$log"
     [[ $fail == 0 ]] && echo "ok: $name ($(grep -o "Data Channel: .*" "$log" | head -n 1))"
     it_server_stop
+}
+
+# check_offloads NAME PROTO LOG — the offload counters of the stopped client
+check_offloads() {
+    local name=$1 proto=$2 log=$3 c v line=""
+    local -A n=()
+    for c in tun.offload_flags tun.tso_superpackets tun.gro_writes \
+        networkio.udp_gso_sends networkio.udp_gro_datagrams networkio.udp_rx_in_place; do
+        v=$(it_counter "$log" "$c")
+        n[$c]=$v
+        line+=" ${c#*.}=$v"
+    done
+    echo "  $name: offloads $offloads:$line"
+    case $offloads in
+    on)
+        [[ ${n[tun.offload_flags]} != 0 ]] || bad "$name: the TUN has no offloads (see the log)"
+        if [[ $proto == udp ]]; then
+            ((${n[networkio.udp_gso_sends]} > 0)) || bad "$name: no UDP GSO send"
+        fi
+        ;;
+    off)
+        for c in "${!n[@]}"; do
+            [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with every offload off"
+        done
+        ;;
+    esac
 }
 
 # iperf3 server inside the VPN server's namespace, on the tunnel address
@@ -70,5 +112,5 @@ run_case aes256cbc-sha256-udp udp AES-256-CBC auth=SHA256
 run_case comp-lzo-no udp AES-256-GCM compress=lzo-no
 run_case compress-stub-v2 udp AES-256-GCM compress=stub-v2
 
-if ((fail)); then echo "FAIL: t_tunnel"; exit 1; fi
-echo "PASS: t_tunnel"
+if ((fail)); then echo "FAIL: $me"; exit 1; fi
+echo "PASS: $me"

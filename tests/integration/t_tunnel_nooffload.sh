@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# t_tunnel.sh's whole matrix (AES-128-GCM, AES-256-GCM, CHACHA20-POLY1305
+# over UDP and TCP, AES-256-CBC with SHA256, the two compression framings)
+# with every offload off: the client's config says `disable-offload` (a TUN
+# without IFF_VNET_HDR) and LVPN_NO_UDP_OFFLOAD=1 keeps libuv's
+# one-datagram-per-call UDP path (no recvmmsg, GSO or GRO). t_tunnel.sh
+# checks from the client's counters that no offload was used.
+export LVPN_IT_DISABLE_OFFLOAD=1 LVPN_NO_UDP_OFFLOAD=1
+. "$(dirname "$0")/t_tunnel.sh"
