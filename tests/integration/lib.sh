@@ -960,10 +960,17 @@ it_lvpn_wait_exit() {
     return 1
 }
 
-# it_counter LOG NAME — value of "counter NAME V" printed by --counters (0 if absent).
+# it_counter LOG NAME — value of "counter NAME V" printed by --counters (the last one).
+# 0 when LOG has no counter list at all (the client died before printing it: the
+# caller's other checks name that). "?" when the list is there without NAME, with a
+# message on stderr: a name the client does not have (renamed, or misspelt in the
+# test). "?" is no number: a comparison with it fails and arithmetic on it stops the
+# test, where a 0 would pass a "must be 0" check unseen.
 it_counter() {
     local v
-    v=$(awk -v n="$2" '$1 == "counter" && $2 == n { print $3 }' "$1" | tail -n 1)
+    v=$(awk -v n="$2" '$1 == "counter" { any = 1; if ($2 == n) v = $3 }
+        END { if (v != "") print v; else if (any) print "?" }' "$1")
+    [[ $v == "?" ]] && echo "it_counter: no counter $2 in $1" >&2
     echo "${v:-0}"
 }
 

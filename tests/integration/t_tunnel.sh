@@ -79,7 +79,7 @@ check_offloads() {
     echo "  $name: offloads $offloads:$line"
     case $offloads in
     on)
-        [[ ${n[tun.offload_flags]} != 0 ]] || bad "$name: the TUN has no offloads (see the log)"
+        ((${n[tun.offload_flags]} != 0)) || bad "$name: the TUN has no offloads (see the log)"
         if [[ $proto == udp ]]; then
             ((${n[networkio.udp_gso_sends]} > 0)) || bad "$name: no UDP GSO send"
         fi
