@@ -406,6 +406,7 @@ int lvpn__client_build(lvpn_client_t *c) {
   no.mtu_disc_set = cfg->mtu_disc >= 0;
   no.mtu_disc = cfg->mtu_disc;
   no.gro_later = 1; /* from "Initialization Sequence Completed" on */
+  no.no_udp_offload = cfg->disable_udp_offload;
   rc = lvpn__networkio_init(&c->net, c->loop, &no, c->pool, &c->log);
   if (rc != 0) {
     lvpn__km2_client_wipe(&km2);

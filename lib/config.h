@@ -261,7 +261,10 @@ struct lvpn_config_s {
   int tun_mtu_max; /* tun-mtu-max: the largest pushed tun-mtu taken (0:
                       not given; the least is 1600, as OpenVPN 2.6) */
   int tun_mtu_extra; /* tun-mtu-extra (0): lowers the computed MSS */
-  bool disable_offload; /* no TUN offloads (layers/tun/tun_io.c) */
+  /* disable-offload [tun|udp]: no TUN offloads (layers/tun/tun_io.c), no
+   * UDP GSO/GRO batching (layers/networkio/udpbatch.c); no argument: both */
+  bool disable_offload;
+  bool disable_udp_offload;
   int link_mtu;      /* link-mtu (deprecated), 0: not given */
   int fragment;      /* fragment N, 0: off (UDP only) */
   bool fragment_mtu; /* fragment N mtu: N counts the outer IP+UDP headers */

@@ -17,6 +17,7 @@
  *   shaper until implemented.
  */
 #include "lib/config_opts.h"
+#include "lib/ovpn_lex.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -250,6 +251,24 @@ static int fn_allow_comp(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
   return 0;
 }
 
+/* disable-offload [tun|udp]: without an argument every offload is off;
+ * given once with each argument, both are. */
+static int fn_disable_offload(lvpn__opt_ctx_t *a, const lvpn__opt_t *o,
+                              char *const *p, int n) {
+  static const char *const kw[] = {"tun", "udp", NULL};
+  int k = n == 0 ? 2 : lvpn__lex_keyword(p[0], kw);
+  if (k < 0)
+    return lvpn__opt_fail(a, LVPN_ECONFIG,
+                          "'%s': unknown value '%s' (want 'tun', 'udp', or "
+                          "nothing for both)",
+                          o->name, p[0]);
+  if (k != 1)
+    a->cfg->disable_offload = true;
+  if (k != 0)
+    a->cfg->disable_udp_offload = true;
+  return 0;
+}
+
 static const lvpn__opt_t opts[] = {
     OPT_FN("cipher", 1, 1, fn_cipher),
     OPT_FN("data-ciphers", 1, 1, fn_data_ciphers),
@@ -263,7 +282,7 @@ static const lvpn__opt_t opts[] = {
     OPT_FN("replay-window", 1, 2, fn_replay),
     OPT_FLAG("mute-replay-warnings", mute_replay_warnings),
     OPT_FN("tun-mtu", 1, 1, fn_tun_mtu),
-    OPT_FLAG("disable-offload", disable_offload), /* layers/tun/tun_io.c */
+    OPT_FN("disable-offload", 0, 1, fn_disable_offload),
     OPT_FN("mssfix", 0, 2, fn_mssfix),
     OPT_FN("max-packet-size", 1, 1, fn_max_packet_size),
     OPT_FN("fragment", 1, 2, fn_fragment),

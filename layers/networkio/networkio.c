@@ -115,6 +115,7 @@ int lvpn__networkio_init(lvpn__networkio_t *n, uv_loop_t *loop,
     return LVPN_EINVAL;
   n->passtos = o->passtos;
   n->gro_later = o->gro_later;
+  n->no_udp_offload = o->no_udp_offload;
   n->mark = o->mark;
   n->mtu_disc = o->mtu_disc_set ? o->mtu_disc : -1;
   if (o->bind_dev != NULL)

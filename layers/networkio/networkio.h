@@ -89,6 +89,9 @@ typedef struct lvpn__networkio_opts_s {
   /* UDP GRO (udpbatch) from lvpn__networkio_gro_on() instead of from the
    * socket's open: the client turns it on once the tunnel is up. */
   int gro_later;
+  /* disable-offload (udp): libuv's one-datagram-per-call path, no
+   * recvmmsg, GSO or GRO (as LVPN_NO_UDP_OFFLOAD=1). */
+  int no_udp_offload;
 } lvpn__networkio_opts_t;
 
 typedef struct lvpn__networkio_stats_s {
@@ -133,6 +136,7 @@ struct lvpn__networkio_s {
   void (*on_ready)(lvpn__networkio_t *n);
   int passtos;
   int gro_later;
+  int no_udp_offload;
   uint32_t mark;
   char bind_dev[16];
   int mtu_disc;

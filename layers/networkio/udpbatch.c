@@ -129,7 +129,8 @@ int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
   const char *e = getenv("LVPN_NO_UDP_OFFLOAD");
   /* passtos sets IP_TOS on the socket per packet: a batch would send
    * earlier packets with a later packet's TOS. */
-  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL || n->passtos)
+  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL || n->passtos ||
+      n->no_udp_offload)
     return 0;
   return e == NULL || strcmp(e, "1") != 0;
 }
@@ -176,8 +177,12 @@ void lvpn__udpbatch_init(lvpn__networkio_t *n, unsigned hold_us) {
 
   memset(b, 0, sizeof(*b));
   b->on = lvpn__udpbatch_wanted(n);
-  if (!b->on)
+  if (!b->on) {
+    if (n->no_udp_offload && !lvpn__net_proto_is_tcp(n->proto))
+      LVPN__LOG(n->base.log, LVPN_LOG_DEBUG, LAYER_NAME,
+                "UDP offload off (disable-offload): one datagram per call");
     return;
+  }
   b->gso = 1;
   b->gso_seg_max = SIZE_MAX;
   b->hold_fd = -1;

@@ -1723,6 +1723,43 @@ START_TEST(test_config_mtu_options) {
 }
 END_TEST
 
+/* disable-offload [tun|udp]: no argument turns both off; each argument one;
+ * both arguments in two lines are both; the command line's form too. */
+START_TEST(test_config_disable_offload) {
+  static const fake_bad_case_t bads[] = {
+      {"disable-offload gso\n", LVPN_ECONFIG, 1,
+       "'disable-offload': unknown value 'gso' (want 'tun', 'udp', or "
+       "nothing for both)"},
+      {"disable-offload tun udp\n", LVPN_ECONFIG, 1, NULL},
+  };
+  const char *udp[] = {"udp", NULL};
+  lvpn_config_t *c = ok("dev tun\n");
+  ck_assert(!c->disable_offload && !c->disable_udp_offload);
+  lvpn_config_free(c);
+  c = ok("disable-offload\n");
+  ck_assert(c->disable_offload && c->disable_udp_offload);
+  lvpn_config_free(c);
+  c = ok("disable-offload tun\n");
+  ck_assert(c->disable_offload && !c->disable_udp_offload);
+  lvpn_config_free(c);
+  c = ok("disable-offload UDP\n");
+  ck_assert(!c->disable_offload && c->disable_udp_offload);
+  lvpn_config_free(c);
+  c = ok("disable-offload udp\ndisable-offload tun\n");
+  ck_assert(c->disable_offload && c->disable_udp_offload);
+  lvpn_config_free(c);
+  c = ok("dev tun\n");
+  ck_assert_int_eq(lvpn_config_set(c, "disable-offload", udp, err, sizeof(err)),
+                   0);
+  ck_assert(!c->disable_offload && c->disable_udp_offload);
+  ck_assert_int_eq(
+      lvpn_config_set(c, "disable-offload", NULL, err, sizeof(err)), 0);
+  ck_assert(c->disable_offload && c->disable_udp_offload);
+  lvpn_config_free(c);
+  fake_bad_each(bad, bads, FAKE_COUNT(bads));
+}
+END_TEST
+
 /* The proxy area's whole validation: the global proxy and every block's. */
 static int proxies_validate(lvpn_config_t *c, char *m, size_t mlen) {
   lvpn__opt_ctx_t a = {0};
@@ -2084,7 +2121,7 @@ LVPN_TEST_MAIN("config", 30, setup, teardown, test_config_defaults,
                test_config_full_lists_clone,
                test_config_area_tables, test_config_http_proxy,
                test_config_http_proxy_errors, test_config_socks_proxy,
-               test_config_mtu_options,
+               test_config_mtu_options, test_config_disable_offload,
                test_config_connection_blocks,
                test_config_connection_block_wrap_keys,
                test_config_connection_block_proxies,

@@ -59,6 +59,7 @@ typedef struct {
   int srv_frames;
   uint16_t port;
   int floating;   /* build() with float */
+  int no_udp_offload; /* build() with disable-offload udp */
   int float_test; /* cap_up confirms the first packet (authenticated) */
   uint8_t float_gens[4];
   /* build() with mark / bind-dev / mtu-disc; on_ready reads them back */
@@ -401,8 +402,9 @@ static void on_down(lvpn__workers_t *w, int err) {
 static void build(const char *host, lvpn__net_proto_t proto) {
   lvpn__networkio_opts_t o = {host, T.port, proto, 3, on_ready,
                               NULL, 0,    NULL,   0, T.floating, NULL, 0,
-                              0,    NULL, 0,      0, 0};
+                              0,    NULL, 0,      0, 0, 0};
   o.mark = T.mark;
+  o.no_udp_offload = T.no_udp_offload;
   o.bind_dev = T.bind_dev;
   o.mtu_disc_set = T.disc_set;
   o.mtu_disc = T.disc;
@@ -552,6 +554,17 @@ START_TEST(test_networkio_udp_round_trip_100_without_offload) {
   round_trip("127.0.0.1", LVPN__NET_UDP, 100);
   unsetenv("LVPN_NO_UDP_OFFLOAD");
   ck_assert(!T.net.batch.on);
+}
+END_TEST
+
+/* The same by the option (the config's disable-offload udp); logged once. */
+START_TEST(test_networkio_udp_round_trip_100_offload_off_by_option) {
+  T.no_udp_offload = 1;
+  round_trip("127.0.0.1", LVPN__NET_UDP, 100);
+  ck_assert(!T.net.batch.on);
+  ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "rx_packets"), 100);
+  ck_assert_uint_eq(fake_counter(&T.net.base, "networkio", "udp_gso_sends"), 0);
+  assert_log("UDP offload off (disable-offload): one datagram per call");
 }
 END_TEST
 
@@ -767,7 +780,7 @@ END_TEST
 START_TEST(test_networkio_udp_hold_setting_checked_at_init) {
   const lvpn__networkio_opts_t o = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
                                     NULL, NULL, 0, NULL, 0, 0, NULL, 0,
-                                    0, NULL, 0, 0, 0};
+                                    0, NULL, 0, 0, 0, 0};
 
   setenv("LVPN_UDP_RX_HOLD_US", "lots", 1);
   ck_assert_int_eq(lvpn__networkio_init(&T.net, &T.loop, &o, &pool, &logs.log),
@@ -1170,7 +1183,7 @@ START_TEST(test_networkio_init_rejects_bad_options_and_closes_unstarted) {
   static char longhost[LVPN__NETWORKIO_HOST_MAX + 2];
   const lvpn__networkio_opts_t ok = {"127.0.0.1", 1194, LVPN__NET_UDP, 0,
                                      NULL, NULL, 0, NULL, 0, 0, NULL, 0,
-                                     0, NULL, 0, 0, 0};
+                                     0, NULL, 0, 0, 0, 0};
   lvpn__networkio_opts_t bad[5];
   int i;
 
@@ -1260,6 +1273,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_sockopts, test_networkio_tcp_sockopts,
                test_networkio_bind_dev_missing_fails_named,
                test_networkio_udp_round_trip_100_without_offload,
+               test_networkio_udp_round_trip_100_offload_off_by_option,
                test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
                test_networkio_udp_offload_gro_read_split_in_order,
     test_networkio_udp_offload_gro_later,
