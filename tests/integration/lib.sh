@@ -485,8 +485,13 @@ EOF
         [[ -n $_IT_O_CIPHERS ]] && echo "data-ciphers $_IT_O_CIPHERS"
         [[ -n $_IT_O_AUTH ]] && echo "auth $_IT_O_AUTH"
         echo "verb 3"
-        # LVPN_IT_DISABLE_OFFLOAD=1: every test's client without TUN offloads
-        [[ -n ${LVPN_IT_DISABLE_OFFLOAD:-} ]] && echo "disable-offload"
+        # LVPN_IT_DISABLE_OFFLOAD=1: every test's client with `disable-offload`
+        # (no TUN offloads, no UDP GSO/GRO); tun or udp: only that one off
+        case ${LVPN_IT_DISABLE_OFFLOAD:-} in
+        "") ;;
+        1) echo "disable-offload" ;;
+        *) echo "disable-offload $LVPN_IT_DISABLE_OFFLOAD" ;;
+        esac
         for line in "${_IT_O_EXTRA[@]}"; do
             printf '%s\n' "$line"
         done

@@ -8,11 +8,16 @@
 #
 # Offloads: by default the client's counters must show the TUN offloads in
 # use (tun.offload_flags) and, over UDP, GSO sends (networkio.udp_gso_sends).
+# Two more UDP cases (iperf3 1 s each way) then take `disable-offload tun`
+# (a plain TUN, GSO still sent) and `disable-offload udp` (TUN offloads,
+# libuv's one-datagram path: no GSO, GRO or batched receive).
 # t_tunnel_nooffload.sh runs this same matrix with every offload off
-# (LVPN_IT_DISABLE_OFFLOAD=1: `disable-offload` in the client's config;
-# LVPN_NO_UDP_OFFLOAD=1: libuv's one-datagram path), and then the counters
-# must show none: no TUN offload flags, super-packets or coalesced writes, no
-# GSO send, GRO datagram or batched in-place receive.
+# (LVPN_IT_DISABLE_OFFLOAD=1: `disable-offload` in the client's config,
+# both), and then the counters must show none: no TUN offload flags,
+# super-packets or coalesced writes, no GSO send, GRO datagram or batched
+# in-place receive. (LVPN_IT_DISABLE_OFFLOAD=tun or udp gives
+# `disable-offload tun|udp`; LVPN_NO_UDP_OFFLOAD=1 in the environment is
+# the same as the latter.)
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 me=$(basename -- "$0" .sh)
@@ -20,11 +25,12 @@ it_require_root
 it_lvpn_require_bin
 command -v iperf3 >/dev/null || { echo "SKIP: iperf3 not installed (tools/install-deps.sh)"; exit 77; }
 offloads=on
-if [[ -n ${LVPN_IT_DISABLE_OFFLOAD:-} && ${LVPN_NO_UDP_OFFLOAD:-} == 1 ]]; then
-    offloads=off
-elif [[ -n ${LVPN_IT_DISABLE_OFFLOAD:-} || -n ${LVPN_NO_UDP_OFFLOAD:-} ]]; then
-    offloads=mixed # one of the two switches: the counters are not checked
-fi
+case ${LVPN_IT_DISABLE_OFFLOAD:-} in
+"") [[ -z ${LVPN_NO_UDP_OFFLOAD:-} ]] || offloads=mixed ;;
+1) offloads=off ;;
+tun) [[ ${LVPN_NO_UDP_OFFLOAD:-} == 1 ]] && offloads=off || offloads=mixed ;;
+*) offloads=mixed ;; # one of the two off: the counters are not checked
+esac
 it_setup "${me#t_}"
 it_pki
 
@@ -52,7 +58,7 @@ run_case() { # name proto cipher [server/client switches...]
     fi
     # iperf3 both ways
     for dir in up down; do
-        it_iperf_check "$name" "$dir" "$IPERF_S" || fail=1
+        it_iperf_check "$name" "$dir" "${CASE_IPERF_S:-$IPERF_S}" || fail=1
     done
     # orderly stop removes the device and our routes
     it_lvpn_stop "$pid" 10 || bad "$name: client did not exit on SIGTERM"
@@ -89,6 +95,18 @@ check_offloads() {
             [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with every offload off"
         done
         ;;
+    tun-off)
+        for c in tun.offload_flags tun.tso_superpackets tun.gro_writes; do
+            [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with disable-offload tun"
+        done
+        ((${n[networkio.udp_gso_sends]} > 0)) || bad "$name: no UDP GSO send with disable-offload tun"
+        ;;
+    udp-off)
+        ((${n[tun.offload_flags]} != 0)) || bad "$name: the TUN has no offloads with disable-offload udp"
+        for c in networkio.udp_gso_sends networkio.udp_gro_datagrams networkio.udp_rx_in_place; do
+            [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with disable-offload udp"
+        done
+        ;;
     esac
 }
 
@@ -111,6 +129,13 @@ run_case chacha-tcp tcp CHACHA20-POLY1305
 run_case aes256cbc-sha256-udp udp AES-256-CBC auth=SHA256
 run_case comp-lzo-no udp AES-256-GCM compress=lzo-no
 run_case compress-stub-v2 udp AES-256-GCM compress=stub-v2
+# disable-offload's two arguments, each turning one offload off
+if [[ $offloads == on ]]; then
+    offloads=tun-off LVPN_IT_DISABLE_OFFLOAD=tun CASE_IPERF_S=1 \
+        run_case disable-offload-tun udp AES-256-GCM
+    offloads=udp-off LVPN_IT_DISABLE_OFFLOAD=udp CASE_IPERF_S=1 \
+        run_case disable-offload-udp udp AES-256-GCM
+fi
 
 if ((fail)); then echo "FAIL: $me"; exit 1; fi
 echo "PASS: $me"
