@@ -2,10 +2,12 @@
 # TUN offloads against OpenVPN 2.6 (UDP, AES-256-GCM), one server start:
 # a 50 MB random file goes down (HTTP GET) and up (HTTP PUT) through the
 # tunnel byte-exact (sha256), first with offloads on (the default), then
-# with --disable-offload; with offloads on, the same again over IPv6 (TSO6
-# and coalesced TCPv6 writes). With offloads on, the client's counters must show
-# that the kernel handed it TSO super-packets (tun.tso_superpackets) and that
-# it wrote coalesced ones (tun.gro_writes); with them off, none of either.
+# with --disable-offload (every offload: the TUN's and UDP GSO/GRO); with
+# offloads on, the same again over IPv6 (TSO6 and coalesced TCPv6 writes).
+# With offloads on, the client's counters must show that the kernel handed
+# it TSO super-packets (tun.tso_superpackets), that it wrote coalesced ones
+# (tun.gro_writes) and that it sent UDP GSO runs (networkio.udp_gso_sends);
+# with them off, none of these, and no GRO datagram received.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 it_require_root
@@ -56,7 +58,7 @@ transfer() { # name url-host
 run_mode() { # name [client args...]
     local name=$1 log pid c
     shift
-    offload_flags=0 tso_superpackets=0 gro_writes=0
+    offload_flags=0 tso_superpackets=0 gro_writes=0 udp_gso_sends=0 udp_gro_datagrams=0
     log=$IT_DIR/lvpn-$name.log
     pid=$(it_lvpn_start "$log" "$@")
     if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
@@ -71,9 +73,13 @@ run_mode() { # name [client args...]
         gro_segments csum_completed offload_errors; do
         eval "$c=$(it_counter "$log" "tun.$c")"
     done
+    for c in udp_gso_sends udp_gro_datagrams; do
+        eval "$c=$(it_counter "$log" "networkio.$c")"
+    done
     echo "  $name: offload_flags=$offload_flags tso_superpackets=$tso_superpackets" \
         "tso_segments=$tso_segments gro_writes=$gro_writes gro_segments=$gro_segments" \
-        "csum_completed=$csum_completed offload_errors=$offload_errors"
+        "csum_completed=$csum_completed offload_errors=$offload_errors" \
+        "udp_gso_sends=$udp_gso_sends udp_gro_datagrams=$udp_gro_datagrams"
     [[ $offload_errors == 0 ]] || bad "$name: offload_errors=$offload_errors"
 }
 
@@ -81,11 +87,14 @@ run_mode on
 ((offload_flags != 0)) || bad "on: the tun has no offloads (see the log)"
 ((tso_superpackets > 0)) || bad "on: no TSO super-packet was read"
 ((gro_writes > 0)) || bad "on: no coalesced write"
+((udp_gso_sends > 0)) || bad "on: no UDP GSO send"
 [[ $fail == 0 ]] && echo "ok: offloads on"
 
 run_mode off --disable-offload
 ((offload_flags == 0 && tso_superpackets == 0 && gro_writes == 0)) ||
-    bad "off: offloads were used with --disable-offload"
+    bad "off: TUN offloads were used with --disable-offload"
+((udp_gso_sends == 0 && udp_gro_datagrams == 0)) ||
+    bad "off: UDP offloads were used with --disable-offload"
 [[ $fail == 0 ]] && echo "ok: offloads off"
 
 it_server_stop
