@@ -99,6 +99,8 @@ static void usage(FILE *f) {
       "                decrypts the control channel of a --pcap capture\n"
       "The pushed DNS is applied to the system resolver while connected\n"
       "(--dns-mode none: left alone; see README \"DNS\").\n"
+      "TUN offloads and UDP GSO/GRO are used where the kernel has them\n"
+      "(--disable-offload [tun|udp]: both off, or one; see layervpn(8)).\n"
       "SIGUSR1 restarts, SIGHUP re-reads CONFIG and restarts, SIGUSR2\n"
       "prints the counters. A 'management' option serves OpenVPN's\n"
       "management interface.\n"
