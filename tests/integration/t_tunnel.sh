@@ -72,6 +72,16 @@ run_case() { # name proto cipher [server/client switches...]
     it_server_stop
 }
 
+# zero WHY COUNTER... — in check_offloads: each counter (of its n, for its
+# name) must read 0
+zero() {
+    local why=$1 k
+    shift
+    for k; do
+        [[ ${n[$k]} == 0 ]] || bad "$name: $k=${n[$k]} $why"
+    done
+}
+
 # check_offloads NAME PROTO LOG — the offload counters of the stopped client
 check_offloads() {
     local name=$1 proto=$2 log=$3 c v line=""
@@ -90,22 +100,15 @@ check_offloads() {
             ((${n[networkio.udp_gso_sends]} > 0)) || bad "$name: no UDP GSO send"
         fi
         ;;
-    off)
-        for c in "${!n[@]}"; do
-            [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with every offload off"
-        done
-        ;;
+    off) zero "with every offload off" "${!n[@]}" ;;
     tun-off)
-        for c in tun.offload_flags tun.tso_superpackets tun.gro_writes; do
-            [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with disable-offload tun"
-        done
+        zero "with disable-offload tun" tun.offload_flags tun.tso_superpackets tun.gro_writes
         ((${n[networkio.udp_gso_sends]} > 0)) || bad "$name: no UDP GSO send with disable-offload tun"
         ;;
     udp-off)
         ((${n[tun.offload_flags]} != 0)) || bad "$name: the TUN has no offloads with disable-offload udp"
-        for c in networkio.udp_gso_sends networkio.udp_gro_datagrams networkio.udp_rx_in_place; do
-            [[ ${n[$c]} == 0 ]] || bad "$name: $c=${n[$c]} with disable-offload udp"
-        done
+        zero "with disable-offload udp" networkio.udp_gso_sends networkio.udp_gro_datagrams \
+            networkio.udp_rx_in_place
         ;;
     esac
 }
