@@ -390,6 +390,11 @@ static void gen_config(const char *pki) {
                "net_gateway\nroute vpn_gateway\nroute net_gateway "
                "255.255.255.255 remote_host 7\n");
   put("fuzz_config", "script_route_options", out, (size_t)n);
+  n = snprintf(out, sizeof(out), "%s",
+               "client\ndev tun\nremote 198.18.0.1 1194 udp\n"
+               "disable-offload udp\ndisable-offload tun\ndisable-offload\n"
+               "disable-offload gso\n");
+  put("fuzz_config", "disable_offload", out, (size_t)n);
 }
 
 /* ---- data channel (format: fuzz_datachannel.c) ---- */
