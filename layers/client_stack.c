@@ -530,9 +530,29 @@ static void client_warn_unapplied(lvpn_client_t *c) {
                  w[i].what);
 }
 
+int lvpn__client_offload_unused(lvpn_config_t *cfg, bool tun_device,
+                                char *msg, size_t len) {
+  const bool tun = cfg->disable_offload, udp = cfg->disable_udp_offload;
+  const char *no_tun = "the host brings its own inside I/O (no TUN device)";
+  const char *no_udp =
+      cfg->passtos ? "passtos already sends one datagram per call"
+                   : "no remote is reached over direct UDP (TCP or a proxy)";
+  int i;
+  if ((!tun && !udp) || (tun && tun_device))
+    return 0; /* nothing asked, or the TUN part acts */
+  for (i = 0; udp && !cfg->passtos && i < cfg->n_remotes; i++)
+    if (!lvpn__config_remote_proto(cfg, i).tcp &&
+        lvpn__config_remote_proxy(cfg, i)->kind == LVPN__PROXY_NONE)
+      return 0; /* the UDP part acts */
+  snprintf(msg, len, "'disable-offload%s' has nothing to turn off here: %s%s%s",
+           tun && udp ? "" : tun ? " tun" : " udp", tun ? no_tun : no_udp,
+           tun && udp ? "; " : "", tun && udp ? no_udp : "");
+  return 1;
+}
+
 int lvpn_client_start(lvpn_client_t *c) {
   lvpn_config_t *cfg = c->cfg;
-  char err[512] = "";
+  char err[512] = "", warn[256];
   int rc, i;
 
   if (c->state != LVPN__CLIENT_NEW)
@@ -556,6 +576,9 @@ int lvpn_client_start(lvpn_client_t *c) {
   for (i = 0; i < cfg->n_warnings; i++)
     client_log(c, LVPN_LOG_ERROR, "WARNING: %s", cfg->warnings[i]);
   client_warn_unapplied(c);
+  if (lvpn__client_offload_unused(cfg, c->inside_write == NULL, warn,
+                                  sizeof(warn)))
+    client_log(c, LVPN_LOG_ERROR, "WARNING: %s", warn);
   /* Once per client: RNG (certificates and keys: client_tls_once()). */
   if ((rc = client_rng(c)) != 0) {
     client_log(c, LVPN_LOG_FATAL, "%s", err[0] ? err : lvpn_strerror(rc));

@@ -10,7 +10,9 @@
 # use (tun.offload_flags) and, over UDP, GSO sends (networkio.udp_gso_sends).
 # Two more UDP cases (iperf3 1 s each way) then take `disable-offload tun`
 # (a plain TUN, GSO still sent) and `disable-offload udp` (TUN offloads,
-# libuv's one-datagram path: no GSO, GRO or batched receive).
+# libuv's one-datagram path: no GSO, GRO or batched receive), and a TCP
+# case with `disable-offload udp`, which has nothing to turn off there: the
+# client must warn so at start, and no other case may have that warning.
 # t_tunnel_nooffload.sh runs this same matrix with every offload off
 # (LVPN_IT_DISABLE_OFFLOAD=1: `disable-offload` in the client's config,
 # both), and then the counters must show none: no TUN offload flags,
@@ -68,6 +70,14 @@ run_case() { # name proto cipher [server/client switches...]
         bad "$name: routes left: $(ip -n "$IT_NS_C" route | grep 198.19)"
     fi
     check_offloads "$name" "$proto" "$log"
+    # `disable-offload udp` on a TCP link has nothing to turn off: one
+    # warning at start says so; every other case has none
+    if [[ ${LVPN_IT_DISABLE_OFFLOAD:-} == udp && $proto == tcp ]]; then
+        grep -q "WARNING: 'disable-offload udp' has nothing to turn off here: no remote is reached over direct UDP" "$log" ||
+            bad "$name: no warning that disable-offload udp does nothing over TCP"
+    elif grep -q 'nothing to turn off' "$log"; then
+        bad "$name: $(grep -m1 'nothing to turn off' "$log")"
+    fi
     [[ $fail == 0 ]] && echo "ok: $name ($(grep -o "Data Channel: .*" "$log" | head -n 1))"
     it_server_stop
 }
@@ -138,6 +148,9 @@ if [[ $offloads == on ]]; then
         run_case disable-offload-tun udp AES-256-GCM
     offloads=udp-off LVPN_IT_DISABLE_OFFLOAD=udp CASE_IPERF_S=1 \
         run_case disable-offload-udp udp AES-256-GCM
+    # over TCP it turns nothing off (a warning; the TUN offloads stay on)
+    LVPN_IT_DISABLE_OFFLOAD=udp CASE_IPERF_S=1 \
+        run_case disable-offload-udp-tcp tcp AES-256-GCM
 fi
 
 if ((fail)); then echo "FAIL: $me"; exit 1; fi

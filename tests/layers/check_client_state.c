@@ -1,11 +1,13 @@
 /* lvpn_client_state() / lvpn_state_name(): OpenVPN's names and numbers (its
  * management interface's `state`), and the state of a client that never
  * started. The states of a real connection are checked against OpenVPN 2.6
- * by tests/integration/t_state.sh. */
+ * by tests/integration/t_state.sh. Also the start's warning for a
+ * disable-offload with nothing to turn off. */
 #include <string.h>
 
 #include "tests/fakes.h"
 #include "layervpn.h"
+#include "layers/client.h"
 
 START_TEST(test_client_state_names_are_openvpns) {
   /* OpenVPN's manage.h numbers, manage.c names */
@@ -86,6 +88,85 @@ START_TEST(test_client_cache_dir) {
 }
 END_TEST
 
+/* Builds a config from "name arg..." lines (NULL-terminated). */
+static lvpn_config_t *conf(const char *const *lines) {
+  lvpn_config_t *cfg;
+  char err[256], buf[128], *w[6], *save;
+  ck_assert_int_eq(lvpn_config_new(&cfg), 0);
+  for (; *lines != NULL; lines++) {
+    int n = 0;
+    snprintf(buf, sizeof(buf), "%s", *lines);
+    for (w[n] = strtok_r(buf, " ", &save); w[n] != NULL && n < 5;
+         w[++n] = strtok_r(NULL, " ", &save))
+      ;
+    w[n] = NULL;
+    ck_assert_msg(lvpn_config_set(cfg, w[0], (const char *const *)&w[1], err,
+                                  sizeof(err)) == 0,
+                  "%s: %s", *lines, err);
+  }
+  return cfg;
+}
+
+/* disable-offload warns at start only when no part of what it asks has
+ * anything to turn off: UDP batching needs a direct UDP remote without
+ * passtos, the TUN offloads a TUN device. */
+START_TEST(test_client_offload_unused) {
+  static const struct {
+    const char *lines[5];
+    bool tun_device;
+    const char *want; /* NULL: no warning */
+  } t[] = {
+      {{"remote 198.18.0.1 1194 udp", "disable-offload udp"}, true, NULL},
+      {{"remote 198.18.0.1 1194 tcp", "disable-offload udp"},
+       true,
+       "'disable-offload udp' has nothing to turn off here: no remote is "
+       "reached over direct UDP (TCP or a proxy)"},
+      {{"remote 198.18.0.1 1194 tcp", "remote 198.18.0.2 1194 udp",
+        "disable-offload udp"},
+       true,
+       NULL},
+      {{"proto tcp-client", "remote 198.18.0.1", "disable-offload udp"},
+       true,
+       "'disable-offload udp' has nothing to turn off here: no remote is "
+       "reached over direct UDP (TCP or a proxy)"},
+      {{"remote 198.18.0.1 1194 udp", "socks-proxy 198.18.0.9 1080",
+        "disable-offload udp"},
+       true,
+       "'disable-offload udp' has nothing to turn off here: no remote is "
+       "reached over direct UDP (TCP or a proxy)"},
+      {{"remote 198.18.0.1 1194 udp", "passtos", "disable-offload udp"},
+       true,
+       "'disable-offload udp' has nothing to turn off here: passtos already "
+       "sends one datagram per call"},
+      {{"remote 198.18.0.1 1194 tcp", "disable-offload"}, true, NULL},
+      {{"remote 198.18.0.1 1194 tcp", "disable-offload tun"}, true, NULL},
+      {{"remote 198.18.0.1 1194 udp", "disable-offload tun"},
+       false,
+       "'disable-offload tun' has nothing to turn off here: the host brings "
+       "its own inside I/O (no TUN device)"},
+      {{"remote 198.18.0.1 1194 udp", "disable-offload"}, false, NULL},
+      {{"remote 198.18.0.1 1194 tcp", "disable-offload"},
+       false,
+       "'disable-offload' has nothing to turn off here: the host brings its "
+       "own inside I/O (no TUN device); no remote is reached over direct UDP "
+       "(TCP or a proxy)"},
+      {{"remote 198.18.0.1 1194 tcp"}, false, NULL},
+  };
+  size_t i;
+  for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+    lvpn_config_t *cfg = conf(t[i].lines);
+    char msg[256] = "";
+    int r = lvpn__client_offload_unused(cfg, t[i].tun_device, msg,
+                                        sizeof(msg));
+    ck_assert_msg(r == (t[i].want != NULL), "case %zu: %d (%s)", i, r, msg);
+    if (t[i].want != NULL)
+      ck_assert_str_eq(msg, t[i].want);
+    lvpn_config_free(cfg);
+  }
+}
+END_TEST
+
 LVPN_TEST_MAIN("client_state", 0, NULL, NULL,
                test_client_state_names_are_openvpns,
-               test_client_state_initial_until_started, test_client_cache_dir)
+               test_client_state_initial_until_started, test_client_cache_dir,
+               test_client_offload_unused)
