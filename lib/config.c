@@ -112,6 +112,10 @@ int lvpn__opt_apply(lvpn__opt_ctx_t *a, char *const *w, int n) {
   if (a->inl == NULL && (nargs < o->min || nargs > o->max)) {
     if (o->max == 0)
       return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s' takes no arguments", name);
+    if (o->min == 0) /* "needs 0 to 1 arguments" would read oddly */
+      return lvpn__opt_fail(a, LVPN_ECONFIG,
+                            "'%s' takes at most %d argument%s (%d given)", name,
+                            o->max, o->max == 1 ? "" : "s", nargs);
     if (o->min == o->max)
       return lvpn__opt_fail(a, LVPN_ECONFIG, "'%s' needs %d argument%s", name,
                             o->min, o->min == 1 ? "" : "s");

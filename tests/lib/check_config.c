@@ -1730,7 +1730,10 @@ START_TEST(test_config_disable_offload) {
       {"disable-offload gso\n", LVPN_ECONFIG, 1,
        "'disable-offload': unknown value 'gso' (want 'tun', 'udp', or "
        "nothing for both)"},
-      {"disable-offload tun udp\n", LVPN_ECONFIG, 1, NULL},
+      {"disable-offload tun udp\n", LVPN_ECONFIG, 1,
+       "'disable-offload' takes at most 1 argument (2 given)"},
+      {"mssfix 1400 mtu x\n", LVPN_ECONFIG, 1,
+       "'mssfix' takes at most 2 arguments (3 given)"},
   };
   const char *udp[] = {"udp", NULL};
   lvpn_config_t *c = ok("dev tun\n");
