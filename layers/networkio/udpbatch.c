@@ -315,12 +315,14 @@ static void flush(lvpn__networkio_t *n) {
       ring_drop(n, b->count, 0); /* cannot wait: nothing else to do */
       break;
     }
-    if (nseg > 1 && (errno == EIO || errno == EINVAL)) {
-      /* Refused: EINVAL also comes for segments longer than the path MTU
-       * allows (those need IP fragmentation), so that size and larger go
-       * singly; EIO (no checksum offload) turns GSO off. This run is sent
-       * again, singly. */
-      if (errno == EINVAL && lens[0] > 1)
+    if (nseg > 1 && (errno == EIO || errno == EINVAL || errno == EMSGSIZE)) {
+      /* Refused: segments longer than the path MTU allows (those need IP
+       * fragmentation, which a GSO send never does) get EMSGSIZE (Linux
+       * 6.x, IPv4 and IPv6 alike; EINVAL on older kernels), so that size
+       * and larger go singly, where the kernel fragments them as for any
+       * datagram; EIO (no checksum offload) turns GSO off. This run is
+       * sent again, singly. */
+      if (errno != EIO && lens[0] > 1)
         b->gso_seg_max = lens[0] - 1;
       else
         b->gso = 0;

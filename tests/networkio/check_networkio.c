@@ -36,6 +36,7 @@ typedef struct {
   const char *ready_cmds; /* server command of packet i: [i % strlen] */
   int ready_burst;        /* packets the capture layer sends once ready */
   size_t fixed_len;       /* nonzero: every packet this long (GSO runs) */
+  int ipv6_mtu;           /* nonzero: IPV6_MTU on the client's socket */
   int srv_gso_n;          /* UDP echo: hold this many, echo in one GSO send */
   int srv_gso_have;
   int srv_gso_sent;       /* GSO sends that went out as one send */
@@ -386,6 +387,13 @@ static void on_ready(lvpn__networkio_t *n) {
   }
   if (T.mark != 0 || T.bind_dev != NULL || T.disc_set)
     read_sockopts();
+  if (T.ipv6_mtu != 0) { /* the path MTU, as a route's would be */
+    uv_os_fd_t fd;
+    ck_assert_int_eq(uv_fileno((uv_handle_t *)&T.net.udp, &fd), 0);
+    ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &T.ipv6_mtu,
+                                sizeof(T.ipv6_mtu)),
+                     0);
+  }
   for (i = 0; i < T.ready_burst; i++)
     lvpn__layer_send_down(
         &T.cap.base,
@@ -580,6 +588,25 @@ START_TEST(test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends) {
   else
     assert_log("UDP GSO refused");
   ck_assert_uint_eq(T.net.stats.tx_bytes, 100 * 1200);
+  ck_assert_uint_eq(T.net.base.stats.dropped, 0);
+}
+END_TEST
+
+/* A GSO send of segments longer than the path MTU allows is refused
+ * (EMSGSIZE on Linux 6.x, IPv4 and IPv6; EINVAL before): that size goes
+ * singly from then on, the kernel fragments those datagrams, and none is
+ * lost. IPV6_MTU on the client's socket (no root needed) makes the path
+ * over ::1 1,280 bytes long: 1,300-byte datagrams need fragments. */
+START_TEST(test_networkio_udp_offload_too_long_for_the_path_goes_singly) {
+  T.fixed_len = 1300;
+  T.ipv6_mtu = 1280;
+  if (round_trip("::1", LVPN__NET_UDP6, 100))
+    return; /* no ::1 here */
+  ck_assert(T.net.batch.on);
+  assert_log("UDP GSO refused for 1300-byte datagrams");
+  ck_assert(T.net.batch.gso); /* for shorter ones it stays on */
+  ck_assert_uint_lt(T.net.batch.gso_seg_max, 1300);
+  ck_assert_uint_eq(T.net.stats.tx_bytes, 100 * 1300);
   ck_assert_uint_eq(T.net.base.stats.dropped, 0);
 }
 END_TEST
@@ -1275,6 +1302,7 @@ LVPN_TEST_MAIN("networkio", 20, setup, teardown,
                test_networkio_udp_round_trip_100_without_offload,
                test_networkio_udp_round_trip_100_offload_off_by_option,
                test_networkio_udp_offload_equal_sizes_go_out_in_gso_sends,
+    test_networkio_udp_offload_too_long_for_the_path_goes_singly,
                test_networkio_udp_offload_gro_read_split_in_order,
     test_networkio_udp_offload_gro_later,
                test_networkio_udp_offload_gro_mixed_sizes_short_last,
