@@ -917,6 +917,25 @@ it_iperf_check() {
     echo "  $name: iperf3 $dir ${mbps} Mbit/s"
 }
 
+# it_udp_burst NAME up|down — iperf3 UDP from the client namespace to
+# 198.19.0.1 (an `iperf3 -s` there): 1,472-byte payloads (1,500-byte inner
+# packets, so the outer datagrams need IP fragments on a 1,500-byte link) at
+# 40 Mbit/s for 1 s. Prints "  NAME: ... N% lost"; fails (returns 1, with
+# iperf3's last lines) when there is no result or 10 % or more were lost: a
+# client that drops what it cannot send in one GSO call loses nearly all.
+it_udp_burst() {
+    local name=$1 dir=$2 flag="" out loss
+    [[ $dir == down ]] && flag=-R
+    out=$(it_iperf3 "$IT_NS_C" 20 -c 198.19.0.1 -u -l 1472 -b 40M -t 1 $flag 2>&1 || true)
+    loss=$(awk '/receiver/ { for (i = 1; i <= NF; i++) if ($i ~ /^\(.*%\)$/) { gsub(/[()%]/, "", $i); print $i } }' <<<"$out" | tail -n 1)
+    echo "  $name: iperf3 UDP, 1472-byte payloads, $dir: ${loss:-?}% lost"
+    if [[ -z $loss ]] || ! awk -v l="$loss" 'BEGIN { exit !(l < 10) }'; then
+        echo "FAIL: $name: UDP burst $dir: ${loss:-no result}% lost"
+        tail -n 4 <<<"$out"
+        return 1
+    fi
+}
+
 # it_lvpn_start LOG [ARGS...] — run `layervpn connect --counters $IT_DIR/client.ovpn
 # ARGS...` in the client namespace, output to LOG; echoes its PID.
 it_lvpn_start() {

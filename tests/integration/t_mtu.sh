@@ -12,7 +12,9 @@
 #    and IPv6: the SYN seen on the server's tun (our outbound clamp) and the
 #    SYN-ACK seen on the client's tun (our inbound clamp) carry MSS 1400
 #    (IPv6: 1380) = 1492 - 28 (outer IPv4+UDP) - 24 (P_DATA_V2 + packet id +
-#    GCM tag) - 40 (inner IP + TCP headers).
+#    GCM tag) - 40 (inner IP + TCP headers). Then 1 s of iperf3 UDP with
+#    1,500-byte inner packets: the outer datagrams need IPv4 fragments, a
+#    GSO send refuses them, and they must still arrive (sent singly).
 # 3. link-mtu 1500, tun-mtu-extra 32, mssfix 1400: the tun MTU link-mtu stands
 #    for and the MSS equal those of the stock OpenVPN 2.6 client.
 # 4. tun-mtu-max: a server that pushes tun-mtu 1700 gets IV_MTU=1600 and a
@@ -187,7 +189,14 @@ if pid=$(up "$log"); then
     [[ $syn6 == "1380 " ]] || bad "mssfix: IPv6 SYN MSS '${syn6}' at the server, want 1380"
     [[ $ack4 == "1400 " ]] || bad "mssfix: IPv4 SYN-ACK MSS '${ack4}' at the client, want 1400"
     [[ $ack6 == "1380 " ]] || bad "mssfix: IPv6 SYN-ACK MSS '${ack6}' at the client, want 1380"
+    # full-size inner UDP packets: their outer datagrams (1,552 bytes) need
+    # IPv4 fragments, which a GSO send refuses; they must go singly
+    IT_BG_LOG=$IT_DIR/iperf.log it_bg_in_server iperf3 -s >/dev/null
+    sleep 0.3
+    it_udp_burst mssfix up || fail=1
     it_lvpn_stop "$pid" 10 || bad "mssfix: client did not exit on SIGTERM"
+    grep -qE 'UDP GSO refused for [0-9]+-byte datagrams' "$log" ||
+        bad "mssfix: no 'UDP GSO refused' line for the datagrams that need fragments"
     clamped=$(it_counter "$log" datachannel.mss_clamped)
     ((clamped >= 4 * round)) || bad "mssfix: mss_clamped counter $clamped, want >= $((4 * round))"
     [[ $fail == 0 ]] && echo "ok: mssfix default clamps SYN and SYN-ACK (IPv4 1400, IPv6 1380)"
