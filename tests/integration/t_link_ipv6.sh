@@ -32,7 +32,9 @@ ip -n "$IT_NS_S" addr add "$S6/64" dev vs0 nodad
 ip -n "$IT_NS_C" addr add "$C6/64" dev vc0 nodad
 
 fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+# (on stderr and in $IT_DIR/failed too: up() runs in a $(...) subshell,
+# where its stdout is the pid and a variable set is lost)
+bad() { echo "FAIL: $*" >&2; fail=1; : >>"$IT_DIR/failed"; }
 
 # server6 udp6|tcp6-server — a server listening on $S6 only
 server6() {
@@ -135,5 +137,6 @@ if pid=$(up tcp6); then
 fi
 it_server_stop
 
+[[ ! -e $IT_DIR/failed ]] || fail=1 # a bad in a $(...) subshell
 if ((fail)); then echo "FAIL: $me"; exit 1; fi
 echo "PASS: $me"

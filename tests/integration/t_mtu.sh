@@ -37,7 +37,9 @@ it_setup mtu
 it_pki
 
 fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+# (on stderr and in $IT_DIR/failed too: up() runs in a $(...) subshell,
+# where its stdout is the pid and a variable set is lost)
+bad() { echo "FAIL: $*" >&2; fail=1; : >>"$IT_DIR/failed"; }
 
 # Client-side nftables: data-channel datagrams (opcode P_DATA_V2, the top 5
 # bits of the first payload byte) to/from the server, all and oversized.
@@ -69,7 +71,7 @@ up() { # log -> pid, or fails
     local log=$1 pid
     pid=$(it_lvpn_start "$log")
     if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
-        bad "$log: tunnel did not come up"; tail -n 20 "$log"
+        bad "$log: tunnel did not come up"; tail -n 20 "$log" >&2
         it_lvpn_stop "$pid" 5 || true
         return 1
     fi
@@ -335,4 +337,5 @@ fi
 ip netns exec "$IT_NS_C" nft delete table inet lvpnmps
 it_server_stop
 
+[[ ! -e $IT_DIR/failed ]] || fail=1 # a bad in a $(...) subshell
 exit $fail

@@ -24,7 +24,9 @@ it_setup optroutes
 it_pki
 
 fail=0
-bad() { echo "FAIL: $*"; fail=1; }
+# (on stderr and in $IT_DIR/failed too: up() runs in a $(...) subshell,
+# where its stdout is the pid and a variable set is lost)
+bad() { echo "FAIL: $*" >&2; fail=1; : >>"$IT_DIR/failed"; }
 
 up() { # NAME -> echoes the pid once the tunnel is up
     local log=$IT_DIR/lvpn-$1.log pid
@@ -148,5 +150,6 @@ if [[ -n $pid ]]; then
 fi
 
 it_server_stop
+[[ ! -e $IT_DIR/failed ]] || fail=1 # a bad in a $(...) subshell
 if ((fail)); then echo "FAIL: t_options_routes"; exit 1; fi
 echo "PASS: t_options_routes"
