@@ -9,8 +9,8 @@
 #    28): the SYN that reaches the server's tun carries MSS 1380, the value
 #    OpenVPN's own formula gives (mss.c). Datagrams too long for the link
 #    (1,500-byte inner packets: 1,572-byte outer ones) need IPv6 fragments,
-#    which a GSO send refuses with EINVAL: the client must log the refusal
-#    and send those singly, so a burst of them arrives (iperf3 UDP, 1,472-byte
+#    which a GSO send refuses (EMSGSIZE on Linux 6.x, EINVAL before): the
+#    client must log the refusal and send those singly, so a burst of them arrives (iperf3 UDP, 1,472-byte
 #    payloads, both ways) and pings of 1,472 bytes get their replies.
 # 2. `proto udp` (either family) with an IPv6 literal: the link is IPv6.
 # 3. `proto tcp6-client`: pings and iperf3 1 s each way.
