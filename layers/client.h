@@ -157,13 +157,13 @@ void lvpn__client_on_down(lvpn__workers_t *w, int err);
  * config asks for a drop the host did not opt into; once connected, the
  * drop itself (0 when nothing to do or already done). */
 int lvpn__client_privileges_check(lvpn_client_t *c, char *err, size_t errlen);
+int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
 /* disable-offload [tun|udp] where no part of what it asks has anything to
- * turn off: the UDP batching runs only on a direct UDP link without
- * passtos, the TUN offloads only on a TUN device (`tun_device`). Returns 1
+ * turn off: the UDP batching runs only where lvpn__udpbatch_possible()
+ * says so, the TUN offloads only on a TUN device (`tun_device`). Returns 1
  * with the warning's text in `msg`, else 0. */
 int lvpn__client_offload_unused(lvpn_config_t *cfg, bool tun_device,
                                 char *msg, size_t len);
-int lvpn__client_privileges_drop(lvpn_client_t *c, char *err, size_t errlen);
 /* client_dns.c. Points the new stack's tun layer at the DNS state (its
  * close undoes it) and restores what a crashed run left. */
 void lvpn__client_dns_stack(lvpn_client_t *c);

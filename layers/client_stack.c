@@ -540,9 +540,11 @@ int lvpn__client_offload_unused(lvpn_config_t *cfg, bool tun_device,
   int i;
   if ((!tun && !udp) || (tun && tun_device))
     return 0; /* nothing asked, or the TUN part acts */
-  for (i = 0; udp && !cfg->passtos && i < cfg->n_remotes; i++)
-    if (!lvpn__config_remote_proto(cfg, i).tcp &&
-        lvpn__config_remote_proxy(cfg, i)->kind == LVPN__PROXY_NONE)
+  for (i = 0; udp && i < cfg->n_remotes; i++)
+    if (lvpn__udpbatch_possible(
+            lvpn__config_remote_proto(cfg, i).tcp,
+            lvpn__config_remote_proxy(cfg, i)->kind != LVPN__PROXY_NONE,
+            cfg->passtos))
       return 0; /* the UDP part acts */
   snprintf(msg, len, "'disable-offload%s' has nothing to turn off here: %s%s%s",
            tun && udp ? "" : tun ? " tun" : " udp", tun ? no_tun : no_udp,

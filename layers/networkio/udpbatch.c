@@ -125,11 +125,14 @@ long lvpn__udpbatch_hold_us(const char *env) {
 
 /* ---- the loop part ---- */
 
+int lvpn__udpbatch_possible(int tcp, int proxied, int passtos) {
+  return !tcp && !proxied && !passtos;
+}
+
 int lvpn__udpbatch_wanted(const lvpn__networkio_t *n) {
   const char *e = getenv("LVPN_NO_UDP_OFFLOAD");
-  /* passtos sets IP_TOS on the socket per packet: a batch would send
-   * earlier packets with a later packet's TOS. */
-  if (lvpn__net_proto_is_tcp(n->proto) || n->proxy != NULL || n->passtos ||
+  if (!lvpn__udpbatch_possible(lvpn__net_proto_is_tcp(n->proto),
+                               n->proxy != NULL, n->passtos) ||
       n->no_udp_offload)
     return 0;
   return e == NULL || strcmp(e, "1") != 0;

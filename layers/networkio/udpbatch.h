@@ -156,6 +156,12 @@ unsigned lvpn__udpbatch_hold_len(unsigned hold_us, uint64_t gap_ns_avg);
  * default when unset, 0..LVPN__UDPBATCH_HOLD_MAX_US, or -1 when invalid. */
 long lvpn__udpbatch_hold_us(const char *env);
 
+/* Whether a link can batch at all: a direct UDP socket (`tcp` and
+ * `proxied` 0) without passtos, which sets IP_TOS per packet (a batch
+ * would send earlier packets with a later packet's TOS). The client's
+ * start asks it of each remote (lvpn__client_offload_unused). */
+int lvpn__udpbatch_possible(int tcp, int proxied, int passtos);
+
 /* ---- the loop part: used by networkio.c ---- */
 
 /* Whether networkio should use this path: a direct UDP link, no passtos
