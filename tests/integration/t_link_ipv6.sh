@@ -53,10 +53,8 @@ client6() {
 # up NAME — start our client; echoes its pid once the tunnel is up
 up() {
     local log=$IT_DIR/lvpn-$1.log pid
-    pid=$(it_lvpn_start "$log")
-    if ! it_wait_log "$log" 'Initialization Sequence Completed' 20; then
-        bad "$1: tunnel did not come up"; tail -n 20 "$log" >&2
-        it_lvpn_stop "$pid" 5 || true
+    if ! pid=$(it_bg_tunnel "$log" "$LVPN_BIN" connect --counters "$IT_DIR/client.ovpn"); then
+        bad "$1: tunnel did not come up"
         return 1
     fi
     if ! grep -qF "[$S6]:$IT_PORT" "$log"; then

@@ -101,7 +101,7 @@ run_mode on
 # arrives must be whole and in its place, and 95 % of them must arrive (a
 # wrong checksum would drop them all at the receiver)
 uso() {
-    local name=$1 host=$2 res got bad
+    local name=$1 host=$2 res got nbad
     IT_BG_LOG=$IT_DIR/uso-$name.log it_bg_in_server python3 \
         "$(dirname "$0")/udp_gso.py" recv "$host" 9000 3200 3 >/dev/null
     it_wait_log "$IT_DIR/uso-$name.log" listening 10 || { bad "$name: no receiver"; return; }
@@ -109,17 +109,16 @@ uso() {
         bad "$name: the UDP_SEGMENT sender failed"
     it_wait_log "$IT_DIR/uso-$name.log" '^received' 15 || { bad "$name: the receiver never ended"; return; }
     res=$(grep '^received' "$IT_DIR/uso-$name.log")
-    read -r _ got _ bad <<<"$res"
-    echo "  $name: UDP_SEGMENT sends of 16 x 1200 bytes: $got of 3200 datagrams, $bad bad"
-    ((bad == 0)) || bad "$name: $bad datagrams cut wrong or duplicated"
+    read -r _ got _ nbad <<<"$res"
+    echo "  $name: UDP_SEGMENT sends of 16 x 1200 bytes: $got of 3200 datagrams, $nbad bad"
+    ((nbad == 0)) || bad "$name: $nbad datagrams cut wrong or duplicated"
     ((got >= 3040)) || bad "$name: only $got of 3200 datagrams arrived"
 }
 
 # UDP sent with UDP_SEGMENT (as QUIC stacks do): with USO on the TUN the
 # kernel hands the client one super-packet per send, IPv4 and IPv6
 log=$IT_DIR/lvpn-uso.log
-pid=$(it_lvpn_start "$log")
-if it_wait_log "$log" 'Initialization Sequence Completed' 20; then
+if pid=$(it_bg_tunnel "$log" "$LVPN_BIN" connect --counters "$IT_DIR/client.ovpn"); then
     uso uso 198.19.0.1
     uso uso-ipv6 2001:2:0:8::1
     it_lvpn_stop "$pid" 10 || bad "uso: client did not exit on SIGTERM"
@@ -136,8 +135,7 @@ if it_wait_log "$log" 'Initialization Sequence Completed' 20; then
     fi
     [[ $fail == 0 ]] && echo "ok: UDP_SEGMENT sends cut by the client (USO)"
 else
-    bad "uso: tunnel did not come up"; tail -n 20 "$log"
-    it_lvpn_stop "$pid" 5 || true
+    bad "uso: tunnel did not come up"
 fi
 
 run_mode off --disable-offload
