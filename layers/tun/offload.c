@@ -407,6 +407,11 @@ size_t lvpn__gro_item_iov(lvpn__gro_t *g, unsigned i,
   memset(&vh, 0, sizeof(vh));
   if (it->n > 1) {
     int v6 = it->tcp == 6;
+    it->readied = 1;
+    it->head_iplen = rd16(h + (v6 ? 4 : 2));
+    it->head_ipcsum = v6 ? 0 : rd16(h + 10);
+    it->head_flags = h[it->iphlen + 13];
+    it->head_tcpcsum = rd16(h + it->iphlen + 16);
     if (v6) {
       wr16(h + 4, (uint16_t)(it->total - 40));
     } else {
@@ -438,4 +443,20 @@ size_t lvpn__gro_item_iov(lvpn__gro_t *g, unsigned i,
     iov[n++].iov_len = g->pkts[k].len - hl;
   }
   return n;
+}
+
+void lvpn__gro_item_restore(lvpn__gro_t *g, unsigned i) {
+  lvpn__gro_item_t *it = &g->items[i];
+  uint8_t *h = g->pkts[it->first].data;
+  if (!it->readied)
+    return;
+  if (it->tcp == 6) {
+    wr16(h + 4, it->head_iplen);
+  } else {
+    wr16(h + 2, it->head_iplen);
+    wr16(h + 10, it->head_ipcsum);
+  }
+  h[it->iphlen + 13] = it->head_flags;
+  wr16(h + it->iphlen + 16, it->head_tcpcsum);
+  it->readied = 0;
 }

@@ -112,6 +112,10 @@ typedef struct lvpn__gro_item_s {
   uint16_t gso_size; /* the head's payload */
   uint32_t total;    /* bytes of the super-packet (no vnet header) */
   uint32_t next_seq; /* sequence number the next segment must carry */
+  /* The head's fields as they were before lvpn__gro_item_iov readied it
+   * (lvpn__gro_item_restore puts them back); `readied`: they are saved. */
+  uint8_t readied, head_flags;
+  uint16_t head_iplen, head_ipcsum, head_tcpcsum;
 } lvpn__gro_item_t;
 
 typedef struct lvpn__gro_s {
@@ -142,5 +146,11 @@ int lvpn__gro_add(lvpn__gro_t *g, uint8_t *data, size_t len);
  * once per item. */
 size_t lvpn__gro_item_iov(lvpn__gro_t *g, unsigned i,
                           uint8_t vhdr[LVPN__VNET_HDR_LEN], struct iovec *iov);
+/** Undoes what lvpn__gro_item_iov did to item `i`'s head (IP length,
+ * IPv4 header checksum, TCP flags and checksum), so that every packet of
+ * the item is again the whole packet it was when added and can be written
+ * on its own (a device that refused the super-packet). Harmless for an
+ * item that was never readied or holds one packet. */
+void lvpn__gro_item_restore(lvpn__gro_t *g, unsigned i);
 
 #endif

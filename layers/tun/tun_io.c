@@ -243,6 +243,32 @@ void lvpn__tun_io_read(lvpn__tun_layer_t *t) {
       return;
 }
 
+/* The device refused item `i`'s super-packet: coalescing stops for good
+ * (logged once) and the item's packets, their head put back as it came,
+ * are written one by one, so the refusal loses none of them. */
+static void tun_write_refused(lvpn__tun_layer_t *t, unsigned i, int e) {
+  lvpn__tun_io_t *io = t->io;
+  int k;
+  if (!io->refused_logged) {
+    io->refused_logged = 1;
+    LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
+              "%s refused a coalesced write (%s): writing packets one by one "
+              "from now on",
+              t->ifname, strerror(e));
+  }
+  t->gro_off = 1;
+  lvpn__gro_item_restore(&io->gro, i);
+  for (k = io->gro.items[i].first; k >= 0; k = io->gro.pkts[k].next) {
+    const lvpn__gro_pkt_t *pk = &io->gro.pkts[k];
+    if (tun_write_one(t, pk->data, pk->len) != 0) {
+      t->tx_errors++;
+      continue;
+    }
+    t->tx_packets++;
+    t->tx_bytes += pk->len;
+  }
+}
+
 void lvpn__tun_io_flush(lvpn__tun_layer_t *t) {
   lvpn__tun_io_t *io = t->io;
   uint8_t vh[LVPN__VNET_HDR_LEN];
@@ -257,16 +283,10 @@ void lvpn__tun_io_flush(lvpn__tun_layer_t *t) {
     for (k = 0; k < niov; k++)
       want += io->iov[k].iov_len;
     if (writev(t->fd, io->iov, (int)niov) != (ssize_t)want) {
-      int e = errno;
-      t->tx_errors += it->n;
-      if (it->n > 1 && !io->refused_logged) {
-        io->refused_logged = 1;
-        LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
-                  "%s refused a coalesced write (%s): writing packets one "
-                  "by one from now on",
-                  t->ifname, strerror(e));
-        t->gro_off = 1;
-      }
+      if (it->n > 1)
+        tun_write_refused(t, i, errno);
+      else
+        t->tx_errors++;
       continue;
     }
     if (it->n > 1) {

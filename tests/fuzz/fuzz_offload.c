@@ -48,7 +48,7 @@ static void segment(const uint8_t *b, size_t n, size_t cap) {
 
 static void coalesce(fuzz_in_t *in) {
   static lvpn__gro_t gro;
-  uint8_t *pkts[LVPN__GRO_MAX];
+  uint8_t *pkts[LVPN__GRO_MAX], *copies[LVPN__GRO_MAX];
   size_t lens[LVPN__GRO_MAX], n = 0, i, k;
   struct iovec iov[LVPN__GRO_MAX + 1];
   uint8_t vh[LVPN__VNET_HDR_LEN], *flat = NULL;
@@ -58,9 +58,11 @@ static void coalesce(fuzz_in_t *in) {
     size_t want = fuzz_u16(in), got;
     const uint8_t *b = fuzz_bytes(in, want, &got);
     pkts[n] = malloc(got + 1);
-    if (pkts[n] == NULL)
+    copies[n] = malloc(got + 1);
+    if (pkts[n] == NULL || copies[n] == NULL)
       abort();
     memcpy(pkts[n], b, got);
+    memcpy(copies[n], b, got);
     lens[n] = got;
     if (lvpn__gro_add(&gro, pkts[n], got) != (int)n)
       abort();
@@ -104,8 +106,16 @@ static void coalesce(fuzz_in_t *in) {
       abort();
     }
   }
+  /* a refused write: restored, every packet is again what was added */
+  for (i = 0; i < gro.n_items; i++)
+    lvpn__gro_item_restore(&gro, (unsigned)i);
   for (i = 0; i < n; i++)
+    if (memcmp(pkts[i], copies[i], lens[i]) != 0)
+      abort();
+  for (i = 0; i < n; i++) {
     free(pkts[i]);
+    free(copies[i]);
+  }
   free(flat);
 }
 

@@ -1,12 +1,18 @@
 /* layers/tun/offload.c: segmentation of TSO/USO super-packets (TCP over
  * IPv4 and IPv6, UDP), completion of partial checksums, and the coalescing
- * rules (what merges into one super-packet and what must not). Packets are
+ * rules (what merges into one super-packet and what must not); and
+ * tun_io.c's writes when the device refuses a coalesced one. Packets are
  * built by hand; every checksum is verified with the independent routine
  * below, not with offload.c's own. */
 #include <check.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "layers/tun/offload.h"
+#include "layers/tun/tun.h"
 #include "lib/bytes.h"
 #include "tests/fakes.h"
 
@@ -414,6 +420,14 @@ START_TEST(test_offload_gro_merges_and_resegments) {
       ck_assert_mem_eq(seg, orig[i], out);
     }
     ck_assert_int_eq(lvpn__gso_next(&g, seg, sizeof(seg), &out), 0);
+    /* a device that refuses the super-packet: every packet is again the
+     * whole packet that was added, the head too (and restoring twice
+     * changes nothing) */
+    ck_assert_mem_ne(pk[0], orig[0], lens[0]);
+    lvpn__gro_item_restore(&gro, 0);
+    lvpn__gro_item_restore(&gro, 0);
+    for (i = 0; i < 5; i++)
+      ck_assert_mem_eq(pk[i], orig[i], lens[i]);
   }
 }
 END_TEST
@@ -608,6 +622,136 @@ START_TEST(test_offload_gro_flows_and_limits) {
 }
 END_TEST
 
+/* ---- the tun layer's writes (tun_io.c) when the device refuses ---- */
+
+/* A stand-in for the device that refuses long writes and takes short ones:
+ * a UDP socket on ::1 with IPV6_MTU 1280 and IPV6_DONTFRAG, connected to
+ * `*rx`. A write over 1232 bytes gets EMSGSIZE; each other one arrives as
+ * one datagram. */
+static int refusing_device(int *rx) {
+  struct sockaddr_in6 a;
+  socklen_t al = sizeof(a);
+  int one = 1, mtu = 1280, fd;
+  memset(&a, 0, sizeof(a));
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  *rx = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+  ck_assert_int_ge(*rx, 0);
+  ck_assert_int_eq(bind(*rx, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(getsockname(*rx, (struct sockaddr *)&a, &al), 0);
+  fd = socket(AF_INET6, SOCK_DGRAM, 0);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+  ck_assert_int_eq(setsockopt(fd, IPPROTO_IPV6, IPV6_MTU, &mtu, sizeof(mtu)),
+                   0);
+  ck_assert_int_eq(
+      setsockopt(fd, IPPROTO_IPV6, IPV6_DONTFRAG, &one, sizeof(one)), 0);
+  return fd;
+}
+
+/* Segments [from, from + n) of a's stream of `mss`-byte segments go to the
+ * layer in one drain (the queue holds a packet until the last), so they
+ * are coalesced and written in one flush. */
+static void tun_write_run(lvpn__tun_layer_t *t, lvpn__pbuf_pool_t *pool,
+                          const spec_t *a, int from, int n, size_t mss) {
+  lvpn__pbuf_t *held = lvpn__pbuf_alloc(pool);
+  int i;
+  ck_assert_ptr_nonnull(held);
+  lvpn__pbufq_push(&t->base.up_in, held);
+  for (i = from; i < from + n; i++) {
+    lvpn__pbuf_t *p = lvpn__pbuf_alloc(pool);
+    ck_assert_ptr_nonnull(p);
+    p->len = seg_pkt_in(p->data, i, a, mss, mss);
+    lvpn__tun_io_write(t, p);
+  }
+  ck_assert_ptr_eq(lvpn__pbufq_pop(&t->base.up_in), held);
+  lvpn__pbuf_free(held);
+  lvpn__tun_io_flush(t);
+}
+
+/* The next datagram the device got: a zero virtio-net header and then
+ * exactly segment `i` of a's stream. */
+static void tun_got_segment(int rx, const spec_t *a, int i, size_t mss) {
+  uint8_t got[2048], want[2048], zero[LVPN__VNET_HDR_LEN];
+  size_t wl = seg_pkt_in(want, i, a, mss, mss);
+  ssize_t n = recv(rx, got, sizeof(got), 0);
+  memset(zero, 0, sizeof(zero));
+  ck_assert_msg(n == (ssize_t)(wl + LVPN__VNET_HDR_LEN),
+                "segment %d: got %zd bytes, want %zu", i, n,
+                wl + LVPN__VNET_HDR_LEN);
+  ck_assert_mem_eq(got, zero, LVPN__VNET_HDR_LEN);
+  ck_assert_mem_eq(got + LVPN__VNET_HDR_LEN, want, wl);
+  ck_assert(packet_ok(got + LVPN__VNET_HDR_LEN, wl));
+}
+
+/* A device that refuses a coalesced write: the error is logged once,
+ * coalescing stops, and every packet of the refused write still reaches
+ * the device, whole and with its own header fields. Before that, a short
+ * run is coalesced and accepted as one write. */
+START_TEST(test_tun_io_refused_coalesced_write_loses_nothing) {
+  int v6;
+  for (v6 = 0; v6 <= 1; v6++) {
+    uv_loop_t loop;
+    lvpn__pbuf_pool_t pool;
+    fake_log_t log;
+    lvpn__tun_layer_t t;
+    spec_t a = tcp_spec(v6);
+    uint8_t got[2048];
+    lvpn__vnet_hdr_t vh;
+    int rx, i;
+
+    ck_assert_int_eq(uv_loop_init(&loop), 0);
+    lvpn__pbuf_pool_init(&pool, 0);
+    fake_log_init(&log, 3);
+    lvpn__tun_layer_init(&t, &loop, &pool, "tun", &log.log);
+    snprintf(t.ifname, sizeof(t.ifname), "tunfake0");
+    t.fd = refusing_device(&rx);
+    t.offload = 1;
+    ck_assert_int_eq(lvpn__tun_io_init(&t), 0);
+
+    /* 3 x 100 bytes: one super-packet the device takes */
+    tun_write_run(&t, &pool, &a, 0, 3, 100);
+    ck_assert_int_eq(recv(rx, got, sizeof(got), 0),
+                     LVPN__VNET_HDR_LEN + (v6 ? 40 : 20) + 20 + 300);
+    lvpn__vnet_hdr_decode(got, &vh);
+    ck_assert_uint_eq(vh.gso_type,
+                      v6 ? LVPN__VNET_GSO_TCPV6 : LVPN__VNET_GSO_TCPV4);
+    ck_assert_uint_eq(t.gro_writes, 1);
+    ck_assert_int_eq(t.gro_off, 0);
+
+    /* 6 x 400 bytes: too long for it; refused, then written singly */
+    tun_write_run(&t, &pool, &a, 3, 6, 400);
+    ck_assert_int_eq(t.gro_off, 1);
+    for (i = 3; i < 9; i++)
+      tun_got_segment(rx, &a, i, 400);
+    ck_assert_int_eq(recv(rx, got, sizeof(got), 0), -1);
+    ck_assert_int_eq(errno, EAGAIN);
+    fake_log_assert(&log, "tunfake0 refused a coalesced write (Message too "
+                          "long): writing packets one by one from now on");
+    ck_assert_int_eq(log.lines, 1);
+
+    /* from now on one write per packet, nothing held for coalescing */
+    tun_write_run(&t, &pool, &a, 9, 4, 400);
+    for (i = 9; i < 13; i++)
+      tun_got_segment(rx, &a, i, 400);
+    ck_assert_int_eq(log.lines, 1);
+
+    ck_assert_uint_eq(t.tx_packets, 3 + 6 + 4);
+    ck_assert_uint_eq(t.tx_errors, 0);
+    ck_assert_uint_eq(t.gro_writes, 1);
+    ck_assert_uint_eq(t.gro_segments, 3);
+    ck_assert_uint_eq(t.base.stats.dropped, 0);
+
+    lvpn__tun_io_free(&t);
+    close(t.fd);
+    close(rx);
+    uv_close((uv_handle_t *)&t.base.wake, NULL);
+    fake_loop_close(&loop);
+    lvpn__pbuf_pool_destroy(&pool);
+  }
+}
+END_TEST
+
 LVPN_TEST_MAIN("tun_offload", 30, setup, teardown,
                test_offload_vnet_hdr_roundtrip, test_offload_segment_tcp4,
                test_offload_segment_tcp6_options, test_offload_segment_udp,
@@ -615,4 +759,5 @@ LVPN_TEST_MAIN("tun_offload", 30, setup, teardown,
                test_offload_csum_complete,
                test_offload_gro_merges_and_resegments,
                test_offload_gro_must_not_merge,
-               test_offload_gro_flows_and_limits)
+               test_offload_gro_flows_and_limits,
+               test_tun_io_refused_coalesced_write_loses_nothing)
