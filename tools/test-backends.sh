@@ -7,7 +7,8 @@
 # separate build in /tmp/lvpn-backend-<name> (a copy of the tree: the source
 # directory is already configured in place by tools/test.sh, which rules out
 # a VPATH build), then only the unit suites that run packets through
-# layers/datachannel/cipher.h, built and run with `make check TESTS=...`.
+# layers/datachannel/cipher.h or handshakes through the backend's X25519
+# (layers/tlssession/x25519.c), built and run with `make check TESTS=...`.
 #   bash tools/test-backends.sh [--build-only] [backend...]   (default: evp mbedtls)
 # --build-only: configure and build, run nothing (.ci/run builds these trees
 # in the background while the integration tests wait on their servers).
@@ -21,11 +22,13 @@ fi
 backends=("$@")
 ((${#backends[@]} > 0)) || backends=(evp mbedtls)
 # The suites whose tests seal/open packets (crypto.c, epoch.c, the layer,
-# and the TLS-session suites that key the data channel from a handshake).
+# and the TLS-session suites that key the data channel from a handshake),
+# and check_engine (X25519's vectors and handshakes).
 suites=(tests/datachannel/check_crypto tests/datachannel/check_epoch
     tests/datachannel/check_datachannel tests/datachannel/check_mss
     tests/tlssession/check_keymethod tests/tlssession/check_tlssession
-    tests/tlssession/check_push tests/tlssession/check_push_update)
+    tests/tlssession/check_push tests/tlssession/check_push_update
+    tests/tlssession/check_engine)
 
 log() { echo "test-backends: $*"; }
 

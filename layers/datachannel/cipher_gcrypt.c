@@ -6,10 +6,8 @@
  * NULL input), and the tag. HMAC handles keep their key across
  * gcry_md_reset(), so nothing is allocated per packet.
  *
- * libgcrypt wants initialising once per process. A host that uses it
- * itself does that first; otherwise the first key set-up does it as the
- * manual asks of a program without secure-memory needs (the data-channel
- * keys live in our own memory, which we wipe).
+ * libgcrypt wants initialising once per process: lvpn__gcry_ready()
+ * (lib/gcry.c), at the first key set-up at the latest.
  */
 #include "layers/datachannel/cipher.h"
 
@@ -19,6 +17,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "layervpn.h"
+#include "lib/gcry.h"
 
 static const struct {
   const char *name;
@@ -33,17 +32,7 @@ static const struct {
     {"AES-256-CBC", GCRY_CIPHER_AES256, GCRY_CIPHER_MODE_CBC},
 };
 
-static int gcrypt_ready(void) {
-  if (gcry_control(GCRYCTL_ANY_INITIALIZATION_P))
-    return gcry_check_version(GCRYPT_VERSION) != NULL;
-  if (gcry_check_version(GCRYPT_VERSION) == NULL)
-    return 0;
-  gcry_control(GCRYCTL_DISABLE_SECMEM, 0);
-  gcry_control(GCRYCTL_INITIALIZATION_FINISHED, 0);
-  return 1;
-}
-
-void lvpn__dcc_prepare(void) { (void)gcrypt_ready(); }
+void lvpn__dcc_prepare(void) { (void)lvpn__gcry_ready(); }
 
 const char *lvpn__dcc_backend(void) {
   static const char name[] = "libgcrypt " GCRYPT_VERSION;
@@ -61,7 +50,7 @@ int lvpn__dcc_init(lvpn__dc_cipher_t *c, const char *cipher,
   if (i == sizeof(algos) / sizeof(algos[0]) ||
       gcry_cipher_get_algo_keylen(algos[i].algo) != key_len)
     return LVPN_ENOCIPHER;
-  if (!gcrypt_ready())
+  if (!lvpn__gcry_ready())
     return LVPN_ECRYPTO;
   c->encrypt = encrypt ? 1 : 0;
   if (gcry_cipher_open(&c->ctx, algos[i].algo, algos[i].mode, 0) != 0) {

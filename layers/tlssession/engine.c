@@ -21,6 +21,7 @@
 #include <mbedtls/ssl_internal.h> /* MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN */
 
 #include "layers/tlssession/keyload.h"
+#include "layers/tlssession/x25519.h"
 #include "layervpn.h"
 
 #define LAYER "tlssession"
@@ -759,6 +760,80 @@ int lvpn__tls_verify_peer(lvpn__tls_session_t *s) {
   return s->err;
 }
 
+/* The ECDHE group of the ClientKeyExchange about to be written (mbedTLS's
+ * legacy ECDH context holds the server's share by then), or 0: not that
+ * step, or a suite without ECDHE. */
+static int cke_ecdhe_group(const mbedtls_ssl_context *ssl) {
+  const mbedtls_ssl_ciphersuite_t *cs;
+  if (ssl->state != MBEDTLS_SSL_CLIENT_KEY_EXCHANGE ||
+      ssl->handshake == NULL || ssl->handshake->ciphersuite_info == NULL)
+    return 0;
+  cs = ssl->handshake->ciphersuite_info;
+  if (cs->key_exchange != MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA &&
+      cs->key_exchange != MBEDTLS_KEY_EXCHANGE_ECDHE_RSA)
+    return 0;
+  return (int)ssl->handshake->ecdh_ctx.grp.id;
+}
+
+/* May x25519.h make that ClientKeyExchange? The server chose X25519, no
+ * restartable ECC, and this build has a library for it. */
+static int own_x25519_applies(const mbedtls_ssl_context *ssl) {
+#if defined(MBEDTLS_SSL_ECP_RESTARTABLE_ENABLED)
+  if (ssl->handshake != NULL && ssl->handshake->ecrs_enabled)
+    return 0;
+#endif
+  return cke_ecdhe_group(ssl) == MBEDTLS_ECP_DP_CURVE25519 &&
+         lvpn__x25519_available();
+}
+
+/* The ClientKeyExchange step of mbedTLS 2.28's client
+ * (ssl_write_client_key_exchange in ssl_cli.c, ECDHE branch) with the
+ * X25519 of x25519.h instead of mbedTLS's: our share as an ECPoint (one
+ * length byte, the 32-byte u-coordinate), the shared secret as the
+ * premaster secret (little-endian, as mbedtls_ecdh_calc_secret writes it
+ * for Montgomery curves), then the message goes out and the state moves
+ * on as there. mbedTLS derives the keys from the premaster in the next
+ * step, as usual. */
+static int write_own_x25519(lvpn__tls_session_t *s) {
+  mbedtls_ssl_context *ssl = &s->ssl;
+  mbedtls_ssl_handshake_params *hs = ssl->handshake;
+  uint8_t sk[LVPN__X25519_LEN], peer[LVPN__X25519_LEN];
+  int ret;
+
+  if ((ret = mbedtls_ssl_flush_output(ssl)) != 0)
+    return ret;
+  if (mbedtls_mpi_size(&hs->ecdh_ctx.Qp.X) > sizeof(peer) ||
+      mbedtls_mpi_write_binary_le(&hs->ecdh_ctx.Qp.X, peer, sizeof(peer)) != 0)
+    return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
+  ret = ssl->conf->f_rng(ssl->conf->p_rng, sk, sizeof(sk));
+  if (ret == 0 && lvpn__x25519_public(sk, ssl->out_msg + 5) != 0)
+    ret = MBEDTLS_ERR_SSL_INTERNAL_ERROR;
+  if (ret == 0 && lvpn__x25519_shared(sk, peer, hs->premaster) != 0)
+    ret = MBEDTLS_ERR_ECP_BAD_INPUT_DATA; /* a small-order share */
+  mbedtls_platform_zeroize(sk, sizeof(sk));
+  if (ret != 0)
+    return ret;
+  hs->pmslen = LVPN__X25519_LEN;
+  ssl->out_msg[4] = LVPN__X25519_LEN;
+  ssl->out_msglen = 4 + 1 + LVPN__X25519_LEN;
+  ssl->out_msgtype = MBEDTLS_SSL_MSG_HANDSHAKE;
+  ssl->out_msg[0] = MBEDTLS_SSL_HS_CLIENT_KEY_EXCHANGE;
+  ssl->state++;
+  s->kx_own = 1;
+  return mbedtls_ssl_write_handshake_msg(ssl);
+}
+
+/* The last handshake's ECDHE group ("x25519", "secp256r1", ...), or NULL
+ * for a suite without one. */
+static const char *kx_name(const lvpn__tls_session_t *s) {
+  const mbedtls_ecp_curve_info *ci =
+      s->kx_group != 0
+          ? mbedtls_ecp_curve_info_from_grp_id(
+                (mbedtls_ecp_group_id)s->kx_group)
+          : NULL;
+  return ci != NULL ? ci->name : NULL;
+}
+
 int lvpn__tls_step(lvpn__tls_session_t *s) {
   lvpn__tls_session_t *prev;
   int ret = 0;
@@ -784,7 +859,15 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
       tls_active = prev;
       return s->err;
     }
-    ret = mbedtls_ssl_handshake_step(&s->ssl);
+    if (s->ssl.state == MBEDTLS_SSL_CLIENT_KEY_EXCHANGE) {
+      s->kx_own = 0;
+      s->kx_group = cke_ecdhe_group(&s->ssl);
+    }
+    /* our ECDHE share, when ours is faster than mbedTLS's */
+    if (own_x25519_applies(&s->ssl))
+      ret = write_own_x25519(s);
+    else
+      ret = mbedtls_ssl_handshake_step(&s->ssl);
     if (ret != 0)
       break;
     if (s->verify == LVPN__TLS_VERIFY_WAIT && peer_chain(s) != NULL) {
@@ -805,9 +888,13 @@ int lvpn__tls_step(lvpn__tls_session_t *s) {
     }
     s->done = 1;
     LVPN__LOG(s->log, LVPN_LOG_INFO, LAYER,
-              "Control Channel: %s, cipher %s, peer certificate: %s",
+              "Control Channel: %s, cipher %s, peer certificate: %s%s%s%s%s",
               mbedtls_ssl_get_version(&s->ssl),
-              mbedtls_ssl_get_ciphersuite(&s->ssl), s->subject);
+              mbedtls_ssl_get_ciphersuite(&s->ssl), s->subject,
+              kx_name(s) != NULL ? ", key exchange " : "",
+              kx_name(s) != NULL ? kx_name(s) : "",
+              s->kx_own ? " on " : "",
+              s->kx_own ? lvpn__x25519_library() : "");
     tls_trim_buffers(s);
     return 0;
   }

@@ -163,6 +163,9 @@ typedef struct lvpn__tls_session_s {
   uint32_t verify_flags; /* that check's result flags */
   int leaf_err;          /* our own leaf check result (LVPN_ECERT_*) */
   int have_export;
+  int kx_own;   /* our X25519 wrote the last ClientKeyExchange (x25519.h) */
+  int kx_group; /* the ECDHE group of the last handshake (mbedtls_ecp_group_id;
+                   0: none, or not an ECDHE suite) */
   int prf_type; /* mbedtls_tls_prf_types */
   uint8_t master[48];
   uint8_t client_random[32];

@@ -15,6 +15,7 @@
 
 #include "layers/tlssession/engine.h"
 #include "layers/tlssession/keyload.h"
+#include "layers/tlssession/x25519.h"
 #include "layervpn.h"
 #include "lib/log.h"
 #include "tests/fakes.h"
@@ -1743,7 +1744,102 @@ START_TEST(test_engine_ca_key_remembers) {
 }
 END_TEST
 
+/* x25519.h against RFC 7748's vectors (section 5.2: scalars that need
+ * clamping, a u-coordinate with its top bit set; section 6.1: both public
+ * keys and the shared secret), and its refusal of an all-zero result. In
+ * the mbedTLS build there is none: mbedTLS does X25519 itself. */
+START_TEST(test_engine_x25519_vectors) {
+  static const char *const mul[][3] = {
+      {"a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+       "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+       "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"},
+      {"4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+       "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+       "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"},
+      {"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+       "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f",
+       "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"},
+      {"5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+       "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a",
+       "4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742"}};
+  static const char *const pub[][2] = {
+      {"77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a",
+       "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"},
+      {"5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb",
+       "de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f"}};
+  uint8_t k[32], u[32], out[32];
+  size_t i;
+
+  if (!lvpn__x25519_available()) {
+#ifdef LVPN_DC_CRYPTO_MBEDTLS
+    return;
+#else
+    ck_abort_msg("this build's X25519 library is not available");
+#endif
+  }
+  for (i = 0; i < sizeof(mul) / sizeof(mul[0]); i++) {
+    fake_unhex(mul[i][0], k, sizeof(k));
+    fake_unhex(mul[i][1], u, sizeof(u));
+    ck_assert_int_eq(lvpn__x25519_shared(k, u, out), 0);
+    fake_assert_hex(out, sizeof(out), mul[i][2]);
+    /* the scalar is the caller's, left as it was */
+    fake_assert_hex(k, sizeof(k), mul[i][0]);
+  }
+  for (i = 0; i < sizeof(pub) / sizeof(pub[0]); i++) {
+    fake_unhex(pub[i][0], k, sizeof(k));
+    ck_assert_int_eq(lvpn__x25519_public(k, out), 0);
+    fake_assert_hex(out, sizeof(out), pub[i][1]);
+    ck_assert_uint_eq(k[0] & 7, 0); /* clamped in place */
+    ck_assert_uint_eq(k[31] & 0xc0, 0x40);
+  }
+  /* small-order shares (0, 1) give all zeros: refused, nothing left in out */
+  fake_unhex(mul[0][0], k, sizeof(k));
+  for (i = 0; i < 2; i++) {
+    memset(u, 0, sizeof(u));
+    u[0] = (uint8_t)i;
+    memset(out, 0xaa, sizeof(out));
+    ck_assert_int_eq(lvpn__x25519_shared(k, u, out), LVPN_ETLS);
+    fake_assert_hex(out, sizeof(out),
+                    "0000000000000000000000000000000000000000000000000000000000"
+                    "000000");
+  }
+}
+END_TEST
+
+/* A server that chooses X25519: our ClientKeyExchange comes from
+ * x25519.h (not in the mbedTLS build), and both ends derive the same
+ * master secret from it. The server's default choice (a NIST curve) stays
+ * with mbedTLS. */
+START_TEST(test_engine_handshake_x25519) {
+  /* X25519 first; P-256 for the certificates' keys */
+  static const mbedtls_ecp_group_id x25519_first[] = {
+      MBEDTLS_ECP_DP_CURVE25519, MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_NONE};
+  env_t e;
+  int round;
+
+  for (round = 0; round < 2; round++) {
+    env_params(&e, "client.crt", "client.key");
+    env_start(&e, "server.crt", "server.key", "ca.crt");
+    if (round == 0)
+      mbedtls_ssl_conf_curves(&e.sv.conf, x25519_first);
+    ck_assert_msg(pump(&e.cl, &e.sv, 4096) == 0, "round %d: %s (server %d)",
+                  round, lvpn__tls_last_error(&e.cl), e.sv.hs_ret);
+    ck_assert(lvpn__tls_handshake_done(&e.cl));
+    ck_assert_str_eq(suite_family(&e.cl), "TLS-ECDHE-ECDSA-WITH-");
+    ck_assert_int_eq(e.cl.kx_own, round == 0 ? lvpn__x25519_available() : 0);
+    if (round == 0)
+      ck_assert_int_eq(e.cl.kx_group, MBEDTLS_ECP_DP_CURVE25519);
+    else
+      ck_assert(e.cl.kx_group != 0 &&
+                e.cl.kx_group != MBEDTLS_ECP_DP_CURVE25519);
+    assert_exports_match(&e);
+    env_free(&e);
+  }
+}
+END_TEST
+
 LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
+               test_engine_x25519_vectors, test_engine_handshake_x25519,
                test_engine_chain_checked_after_our_flight,
                test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
                test_engine_records_flow_both_ways, test_engine_byte_by_byte,
