@@ -1,4 +1,4 @@
-/* Big-endian loads/stores and a constant-time compare, shared by the wire
+/* Big-endian loads/stores and constant-time checks, shared by the wire
  * and crypto code (OpenVPN's integers are all network order). */
 #ifndef LVPN_LIB_BYTES_H
 #define LVPN_LIB_BYTES_H
@@ -36,6 +36,16 @@ static inline int lvpn__ct_differ(const uint8_t *a, const uint8_t *b,
   for (i = 0; i < n; i++)
     d |= (uint8_t)(a[i] ^ b[i]);
   return d != 0;
+}
+
+/* 1 when all n bytes are zero; the time taken does not depend on where a
+ * byte is not (keys and shared secrets are checked with this). */
+static inline int lvpn__ct_all_zero(const uint8_t *b, size_t n) {
+  volatile uint8_t acc = 0;
+  size_t i;
+  for (i = 0; i < n; i++)
+    acc |= b[i];
+  return acc == 0;
 }
 
 #endif

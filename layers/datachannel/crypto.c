@@ -141,14 +141,6 @@ static const cipher_info_t ciphers[] = {
 
 static const char *const auths[] = {"SHA1", "SHA256", "SHA384", "SHA512"};
 
-static int all_zero(const uint8_t *b, size_t n) {
-  uint8_t acc = 0;
-  size_t i;
-  for (i = 0; i < n; i++)
-    acc |= b[i];
-  return acc == 0;
-}
-
 /* Key one direction: the cipher, and for CBC the HMAC (its size goes to
  * k->hmac_len). */
 static int dir_setup(lvpn__dc_key_t *k, lvpn__dc_dir_t *d,
@@ -200,7 +192,8 @@ int lvpn__dc_key_init(lvpn__dc_key_t *k, const char *cipher, const char *auth,
       return LVPN_EINVAL;
   }
   /* OpenVPN check_key: refuse an all-zero cipher key in either direction. */
-  if (all_zero(key2, ci->keylen) || all_zero(key2 + 128, ci->keylen))
+  if (lvpn__ct_all_zero(key2, ci->keylen) ||
+      lvpn__ct_all_zero(key2 + 128, ci->keylen))
     return LVPN_ECRYPTO;
   k->cipher = ci->name;
   k->auth = auth_name;

@@ -5,6 +5,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "layervpn.h"
+#include "lib/bytes.h"
 #include "lib/gcry.h"
 
 #if defined(LVPN_DC_CRYPTO_GCRYPT)
@@ -17,14 +18,6 @@ static void clamp(uint8_t sk[LVPN__X25519_LEN]) {
   sk[0] &= 248;
   sk[31] &= 127;
   sk[31] |= 64;
-}
-
-static int all_zero(const uint8_t *b, size_t n) {
-  uint8_t acc = 0;
-  size_t i;
-  for (i = 0; i < n; i++)
-    acc |= b[i];
-  return acc == 0;
 }
 
 #if defined(LVPN_DC_CRYPTO_GCRYPT)
@@ -110,7 +103,7 @@ int lvpn__x25519_shared(const uint8_t sk[LVPN__X25519_LEN],
   clamp(k);
   ret = mul(k, peer, z);
   mbedtls_platform_zeroize(k, sizeof(k));
-  if (ret == 0 && all_zero(z, LVPN__X25519_LEN))
+  if (ret == 0 && lvpn__ct_all_zero(z, LVPN__X25519_LEN))
     ret = LVPN_ETLS;
   if (ret != 0)
     mbedtls_platform_zeroize(z, LVPN__X25519_LEN);
