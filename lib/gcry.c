@@ -13,5 +13,7 @@ int lvpn__gcry_ready(void) {
   return 1;
 }
 #else
-int lvpn__gcry_ready(void) { return 0; }
+int lvpn__gcry_ready(void) {
+  return 0;
+}
 #endif

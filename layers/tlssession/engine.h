@@ -312,12 +312,14 @@ int lvpn__tls_own_key_warm(mbedtls_pk_context *key,
  * `pk` unchanged. */
 int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
                             const mbedtls_ecp_group *from);
-/** The server's certificate `crt`, just parsed: its EC key gets a copy of
- * the conf's table of G (lvpn__tls_share_g_table) for the signature of the
- * ServerKeyExchange it verifies next. Only a key on a curve of the conf's
- * list, and not when a static ECDH suite (tls-cipher) may be chosen: that
- * key exchange wants an ECKEY context. Best effort: without the table
- * mbedTLS builds its own. */
+/** The server's certificate `crt`, just parsed: its EC key becomes a key
+ * of lvpn__tls_ca_key_prepare where this build verifies its curve on
+ * libgcrypt (ecverify.h), else it gets a copy of the conf's table of G
+ * (lvpn__tls_share_g_table), for the signature of the ServerKeyExchange it
+ * verifies next. Only a key
+ * on a curve of the conf's list, and not when a static ECDH suite
+ * (tls-cipher) may be chosen: that key exchange wants an ECKEY context.
+ * Best effort: as it is, mbedTLS verifies with a table it builds. */
 void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
                                 mbedtls_x509_crt *crt);
 /** Copies the comb table of G of `from` into the fresh group `grp` (same
@@ -338,8 +340,10 @@ int lvpn__tls_copy_g_table(mbedtls_ecp_group *grp,
 #define LVPN__TLS_AHEAD_MAX 4
 /** Makes a CA certificate's EC public key `pk` an ECDSA context that
  * remembers its verifications, with a copy of the table of G of `from`
- * when that is a group of the same curve with one (NULL: none). Other keys
- * are left as they are. 0, or an mbedTLS error with `pk` unchanged. */
+ * when that is a group of the same curve with one (NULL: none), and that
+ * verifies with lvpn__ecverify (ecverify.h: on libgcrypt where this build
+ * has it). Other keys are left as they are. 0, or an mbedTLS error with
+ * `pk` unchanged. The server's key gets the same (lvpn__tls_peer_key_prepare). */
 int lvpn__tls_ca_key_prepare(mbedtls_pk_context *pk,
                              const mbedtls_ecp_group *from);
 /** How many verifications the CA key `pk` answered from what it

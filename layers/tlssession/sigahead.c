@@ -7,6 +7,7 @@
  * lvpn__tls_conf_check_ahead() in a wait on the network, checked it.
  * Only successes are remembered, and only by this process. Loop-free. */
 #include "layers/tlssession/engine.h"
+#include "layers/tlssession/ecverify.h"
 
 #include <string.h>
 
@@ -68,8 +69,9 @@ static int ahead_verify(void *ctx, mbedtls_md_type_t md_alg,
       k->hits++;
       return 0;
     }
-  /* what mbedTLS's own ECDSA verify_func does (pk_wrap.c) */
-  ret = mbedtls_ecdsa_read_signature(&k->ecdsa, hash, hash_len, sig, sig_len);
+  /* what mbedTLS's own ECDSA verify_func does (pk_wrap.c), on libgcrypt
+   * where this build has it (ecverify.h) */
+  ret = lvpn__ecverify(&k->ecdsa, hash, hash_len, sig, sig_len);
   if (ret == MBEDTLS_ERR_ECP_SIG_LEN_MISMATCH)
     return MBEDTLS_ERR_PK_SIG_LEN_MISMATCH;
   if (ret == 0 && have_id) {
@@ -134,7 +136,9 @@ int lvpn__tls_ca_key_prepare(mbedtls_pk_context *pk,
   k = ret == 0 ? e.pk_ctx : NULL;
   if (ret == 0)
     ret = mbedtls_ecdsa_from_keypair(&k->ecdsa, mbedtls_pk_ec(*pk));
-  if (ret == 0 && from != NULL && from->id == k->ecdsa.grp.id)
+  /* a table of G for mbedTLS's verification, not for another library's */
+  if (ret == 0 && from != NULL && from->id == k->ecdsa.grp.id &&
+      !lvpn__ecverify_elsewhere(k->ecdsa.grp.id))
     (void)lvpn__tls_copy_g_table(&k->ecdsa.grp, from); /* best effort */
   if (ret != 0) {
     mbedtls_pk_free(&e);

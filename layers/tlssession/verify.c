@@ -6,6 +6,7 @@
  * configured depth the verify-hash / peer-fingerprint list. Loop-free,
  * called from the engine's verify callback. */
 #include "layers/tlssession/engine.h"
+#include "layers/tlssession/ecverify.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -239,19 +240,21 @@ const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c) {
   return &mbedtls_pk_ec(c->key)->grp;
 }
 
-/* The server certificate's key next verifies the ServerKeyExchange: with
+/* The server certificate's key next verifies the ServerKeyExchange: on
+ * libgcrypt where this build has it (lvpn__tls_ca_key_prepare), else with
  * our key's table of G when the curve is the same
- * (lvpn__tls_share_g_table). Only a curve of the conf's list: the chain
- * check rejects the certificate's key otherwise, by mbedTLS's curve check,
- * which looks for an ECKEY context; and not when a static ECDH suite
- * (tls-cipher) may be chosen: that key exchange wants an ECKEY context
- * too. Best effort: without the table mbedTLS builds its own. */
+ * (lvpn__tls_share_g_table). Only a curve of the
+ * conf's list: the chain check rejects the certificate's key otherwise, by
+ * mbedTLS's curve check, which looks for an ECKEY context; and not when a
+ * static ECDH suite (tls-cipher) may be chosen: that key exchange wants an
+ * ECKEY context too. Best effort: as it is, mbedTLS builds its own
+ * table. */
 void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
                                 mbedtls_x509_crt *crt) {
   const mbedtls_ecp_group *g = lvpn__tls_conf_g_table(c);
   size_t i;
 
-  if (g == NULL || mbedtls_pk_get_type(&crt->pk) != MBEDTLS_PK_ECKEY)
+  if (mbedtls_pk_get_type(&crt->pk) != MBEDTLS_PK_ECKEY)
     return;
   for (i = 0; c->suites[i] != 0; i++) {
     const mbedtls_ssl_ciphersuite_t *cs =
@@ -262,7 +265,10 @@ void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
   }
   for (i = 0; c->curves[i] != MBEDTLS_ECP_DP_NONE; i++)
     if (c->curves[i] == mbedtls_pk_ec(crt->pk)->grp.id) {
-      (void)lvpn__tls_share_g_table(&crt->pk, g);
+      if (lvpn__ecverify_elsewhere(c->curves[i]))
+        (void)lvpn__tls_ca_key_prepare(&crt->pk, NULL);
+      else if (g != NULL)
+        (void)lvpn__tls_share_g_table(&crt->pk, g);
       return;
     }
 }

@@ -22,8 +22,12 @@ static void clamp(uint8_t sk[LVPN__X25519_LEN]) {
 
 #if defined(LVPN_DC_CRYPTO_GCRYPT)
 
-int lvpn__x25519_available(void) { return lvpn__gcry_ready(); }
-const char *lvpn__x25519_library(void) { return "libgcrypt"; }
+int lvpn__x25519_available(void) {
+  return lvpn__gcry_ready();
+}
+const char *lvpn__x25519_library(void) {
+  return "libgcrypt";
+}
 
 /* out = X25519(k, u). libgcrypt clamps the scalar and ignores the top bit
  * of u itself (checked against RFC 7748's vectors in check_engine). */
@@ -38,8 +42,12 @@ static int mul(const uint8_t k[LVPN__X25519_LEN],
 
 #elif defined(LVPN_DC_CRYPTO_MBEDTLS)
 
-int lvpn__x25519_available(void) { return 0; }
-const char *lvpn__x25519_library(void) { return "mbedTLS"; }
+int lvpn__x25519_available(void) {
+  return 0;
+}
+const char *lvpn__x25519_library(void) {
+  return "mbedTLS";
+}
 
 static int mul(const uint8_t k[LVPN__X25519_LEN],
                const uint8_t u[LVPN__X25519_LEN],
@@ -52,8 +60,12 @@ static int mul(const uint8_t k[LVPN__X25519_LEN],
 
 #else /* OpenSSL libcrypto, linked in this build */
 
-int lvpn__x25519_available(void) { return 1; }
-const char *lvpn__x25519_library(void) { return "libcrypto"; }
+int lvpn__x25519_available(void) {
+  return 1;
+}
+const char *lvpn__x25519_library(void) {
+  return "libcrypto";
+}
 
 static int mul(const uint8_t k[LVPN__X25519_LEN],
                const uint8_t u[LVPN__X25519_LEN],
@@ -64,15 +76,15 @@ static int mul(const uint8_t k[LVPN__X25519_LEN],
   size_t len = LVPN__X25519_LEN;
   int ok = 0;
 
-  key = EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, k,
-                                     LVPN__X25519_LEN);
+  key =
+      EVP_PKEY_new_raw_private_key(EVP_PKEY_X25519, NULL, k, LVPN__X25519_LEN);
   if (key == NULL)
     return LVPN_ETLS;
   if (memcmp(u, base, sizeof(base)) == 0) { /* X25519(k, 9): k's public key */
     ok = EVP_PKEY_get_raw_public_key(key, out, &len) == 1;
   } else {
-    peer = EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, u,
-                                       LVPN__X25519_LEN);
+    peer =
+        EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, NULL, u, LVPN__X25519_LEN);
     ctx = peer != NULL ? EVP_PKEY_CTX_new(key, NULL) : NULL;
     /* libcrypto refuses an all-zero result itself */
     ok = ctx != NULL && EVP_PKEY_derive_init(ctx) == 1 &&

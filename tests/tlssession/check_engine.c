@@ -14,6 +14,7 @@
 #include <mbedtls/ssl_internal.h>
 
 #include "layers/tlssession/engine.h"
+#include "layers/tlssession/ecverify.h"
 #include "layers/tlssession/keyload.h"
 #include "layers/tlssession/x25519.h"
 #include "layervpn.h"
@@ -854,11 +855,16 @@ START_TEST(test_engine_ec_key_signs_in_its_group) {
     ck_assert_ptr_eq(lvpn__tls_conf_g_table(&conf),
                      &mbedtls_pk_ec(conf.key)->grp);
     ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECDSA);
-    ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.ca.pk)->grp.T);
-    ck_assert_ptr_ne(mbedtls_pk_ec(conf.ca.pk)->grp.T,
-                     mbedtls_pk_ec(conf.key)->grp.T);
-    ck_assert_uint_eq(mbedtls_pk_ec(conf.ca.pk)->grp.T_size,
-                      mbedtls_pk_ec(conf.key)->grp.T_size);
+    if (lvpn__ecverify_elsewhere(MBEDTLS_ECP_DP_SECP256R1)) {
+      /* libgcrypt verifies: no table for mbedTLS */
+      ck_assert_ptr_null(mbedtls_pk_ec(conf.ca.pk)->grp.T);
+    } else {
+      ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.ca.pk)->grp.T);
+      ck_assert_ptr_ne(mbedtls_pk_ec(conf.ca.pk)->grp.T,
+                       mbedtls_pk_ec(conf.key)->grp.T);
+      ck_assert_uint_eq(mbedtls_pk_ec(conf.ca.pk)->grp.T_size,
+                        mbedtls_pk_ec(conf.key)->grp.T_size);
+    }
     /* once per conf */
     ck_assert_int_eq(lvpn__tls_conf_warm(&conf, err, sizeof(err)), 0);
     lvpn__tls_conf_free(&conf);
@@ -1655,8 +1661,12 @@ START_TEST(test_engine_ca_key_remembers) {
   ck_assert_int_eq(mbedtls_pk_get_type(&crt->pk), MBEDTLS_PK_ECDSA);
   ck_assert(mbedtls_pk_can_do(&crt->pk, MBEDTLS_PK_ECDSA));
   ck_assert_uint_eq(mbedtls_pk_get_bitlen(&crt->pk), 256);
-  ck_assert_ptr_nonnull(mbedtls_pk_ec(crt->pk)->grp.T);
-  ck_assert_ptr_ne(mbedtls_pk_ec(crt->pk)->grp.T, g->T);
+  if (lvpn__ecverify_elsewhere(MBEDTLS_ECP_DP_SECP256R1)) {
+    ck_assert_ptr_null(mbedtls_pk_ec(crt->pk)->grp.T);
+  } else {
+    ck_assert_ptr_nonnull(mbedtls_pk_ec(crt->pk)->grp.T);
+    ck_assert_ptr_ne(mbedtls_pk_ec(crt->pk)->grp.T, g->T);
+  }
   ck_assert_int_ne(mbedtls_pk_sign(&crt->pk, MBEDTLS_MD_SHA256, hash[0], 32,
                                    sig[0], &sig_len[0],
                                    mbedtls_ctr_drbg_random, &e.rng.drbg),
@@ -1722,14 +1732,18 @@ START_TEST(test_engine_ca_key_remembers) {
   ck_assert_uint_eq(lvpn__tls_ca_key_hits(&crt->pk), 2);
   mbedtls_x509_crt_free(crt);
 
-  /* no table given: still remembers, builds its own table once */
+  /* no table given: still remembers; mbedTLS builds its own table once
+   * (libgcrypt needs none) */
   crt = load_crt("ca.crt");
   ck_assert_int_eq(lvpn__tls_ca_key_prepare(&crt->pk, NULL), 0);
   ck_assert_ptr_null(mbedtls_pk_ec(crt->pk)->grp.T);
   ck_assert_int_eq(mbedtls_pk_verify(&crt->pk, MBEDTLS_MD_SHA256, hash[1], 32,
                                      sig[1], sig_len[1]),
                    0);
-  ck_assert_ptr_nonnull(mbedtls_pk_ec(crt->pk)->grp.T);
+  if (lvpn__ecverify_elsewhere(MBEDTLS_ECP_DP_SECP256R1))
+    ck_assert_ptr_null(mbedtls_pk_ec(crt->pk)->grp.T);
+  else
+    ck_assert_ptr_nonnull(mbedtls_pk_ec(crt->pk)->grp.T);
   mbedtls_x509_crt_free(crt);
   /* RSA: left alone, no hits */
   crt = load_crt("client-rsa.crt");
@@ -1838,8 +1852,126 @@ START_TEST(test_engine_handshake_x25519) {
 }
 END_TEST
 
+/* `sig` with its r written without the zero byte DER puts in front of an
+ * r whose top bit is set: a negative INTEGER. Its length, or 0 when r has
+ * no such byte. */
+static size_t negative_r(const unsigned char *sig, size_t slen,
+                         unsigned char *out) {
+  size_t rlen = sig[3], hdr = slen > 130 ? 3 : 2; /* P-521: 30 81 LL */
+  if (hdr == 3)
+    rlen = sig[4];
+  if (sig[hdr + 2] != 0)
+    return 0;
+  memcpy(out, sig, hdr + 1);
+  out[hdr + 1] = (unsigned char)(rlen - 1);
+  memcpy(out + hdr + 2, sig + hdr + 3, slen - hdr - 3);
+  out[hdr - 1] = (unsigned char)(sig[hdr - 1] - 1);
+  return slen - 1;
+}
+
+/* lvpn__ecverify() answers as mbedtls_ecdsa_read_signature() does, on
+ * P-256, P-384 and P-521 with SHA-1 to SHA-512 (hashes longer than the
+ * order are cut to its leftmost bits; hashes that start with zero bytes
+ * too): the signature verifies; a changed hash, r or s does not; bytes
+ * after the DER, a cut DER and a negative integer are refused. In the
+ * libgcrypt build these curves go to libgcrypt. */
+START_TEST(test_engine_ecverify_as_mbedtls) {
+  static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_SECP256R1,
+                                                MBEDTLS_ECP_DP_SECP384R1,
+                                                MBEDTLS_ECP_DP_SECP521R1};
+  static const size_t hlens[] = {20, 32, 48, 64};
+  static const mbedtls_md_type_t mds[] = {MBEDTLS_MD_SHA1, MBEDTLS_MD_SHA256,
+                                          MBEDTLS_MD_SHA384, MBEDTLS_MD_SHA512};
+  fake_rng_t rng;
+  size_t c, h, z;
+  int negatives = 0;
+
+  fake_rng_init(&rng);
+  for (c = 0; c < 3; c++) {
+    mbedtls_ecdsa_context k;
+    mbedtls_ecdsa_init(&k);
+    ck_assert_int_eq(mbedtls_ecdsa_genkey(&k, curves[c],
+                                          mbedtls_ctr_drbg_random, &rng.drbg),
+                     0);
+#ifdef LVPN_DC_CRYPTO_GCRYPT
+    ck_assert_str_eq(lvpn__ecverify_library(curves[c]), "libgcrypt");
+#else
+    ck_assert_str_eq(lvpn__ecverify_library(curves[c]), "mbedTLS");
+#endif
+    for (h = 0; h < 4; h++)
+      for (z = 0; z <= 2; z += 2) { /* z leading zero bytes */
+        unsigned char hash[64], sig[MBEDTLS_ECDSA_MAX_LEN + 2];
+        size_t slen;
+        int want;
+        memset(hash, 0, sizeof(hash));
+        ck_assert_int_eq(mbedtls_ctr_drbg_random(&rng.drbg, hash + z,
+                                                 hlens[h] - z),
+                         0);
+        ck_assert_int_eq(mbedtls_ecdsa_write_signature(
+                             &k, mds[h], hash, hlens[h], sig, &slen,
+                             mbedtls_ctr_drbg_random, &rng.drbg),
+                         0);
+        ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], sig, slen), 0);
+        /* another hash: past the order's bits on P-256 with SHA-384/512
+         * the byte changed is cut off, and both still say yes */
+        hash[hlens[h] - 1] ^= 1;
+        want = mbedtls_ecdsa_read_signature(&k, hash, hlens[h], sig, slen);
+        ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], sig, slen), want);
+        ck_assert_int_eq(want, (curves[c] == MBEDTLS_ECP_DP_SECP256R1 &&
+                                hlens[h] > 32) ||
+                                       (curves[c] == MBEDTLS_ECP_DP_SECP384R1 &&
+                                        hlens[h] > 48)
+                                   ? 0
+                                   : MBEDTLS_ERR_ECP_VERIFY_FAILED);
+        hash[hlens[h] - 1] ^= 1;
+        hash[z] ^= 0x80; /* the leftmost bits count everywhere */
+        ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], sig, slen),
+                         MBEDTLS_ERR_ECP_VERIFY_FAILED);
+        hash[z] ^= 0x80;
+        /* s changed (its last byte) */
+        sig[slen - 1] ^= 1;
+        ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], sig, slen),
+                         MBEDTLS_ERR_ECP_VERIFY_FAILED);
+        sig[slen - 1] ^= 1;
+        /* a byte after the DER, the DER cut short */
+        sig[slen] = 0;
+        ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], sig, slen + 1),
+                         mbedtls_ecdsa_read_signature(&k, hash, hlens[h], sig,
+                                                      slen + 1));
+        ck_assert_int_ne(lvpn__ecverify(&k, hash, hlens[h], sig, slen + 1), 0);
+        ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], sig, slen - 1),
+                         mbedtls_ecdsa_read_signature(&k, hash, hlens[h], sig,
+                                                      slen - 1));
+        ck_assert_int_ne(lvpn__ecverify(&k, hash, hlens[h], sig, slen - 1), 0);
+        /* r as a negative INTEGER: refused (mbedTLS reads its magnitude
+         * and takes it) */
+        {
+          unsigned char neg[MBEDTLS_ECDSA_MAX_LEN];
+          size_t nlen = negative_r(sig, slen, neg);
+          if (nlen > 0) {
+            ck_assert_int_eq(
+                mbedtls_ecdsa_read_signature(&k, hash, hlens[h], neg, nlen), 0);
+            ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], neg, nlen),
+#ifdef LVPN_DC_CRYPTO_GCRYPT
+                             MBEDTLS_ERR_ECP_VERIFY_FAILED
+#else
+                             0
+#endif
+            );
+            negatives++;
+          }
+        }
+      }
+    mbedtls_ecdsa_free(&k);
+  }
+  ck_assert_int_gt(negatives, 0); /* half of all r have the zero byte */
+  fake_rng_free(&rng);
+}
+END_TEST
+
 LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_x25519_vectors, test_engine_handshake_x25519,
+               test_engine_ecverify_as_mbedtls,
                test_engine_chain_checked_after_our_flight,
                test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
                test_engine_records_flow_both_ways, test_engine_byte_by_byte,
