@@ -243,12 +243,11 @@ const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c) {
 /* The server certificate's key next verifies the ServerKeyExchange: on
  * libgcrypt where this build has it (lvpn__tls_ca_key_prepare), else with
  * our key's table of G when the curve is the same
- * (lvpn__tls_share_g_table). Only a curve of the
- * conf's list: the chain check rejects the certificate's key otherwise, by
- * mbedTLS's curve check, which looks for an ECKEY context; and not when a
- * static ECDH suite (tls-cipher) may be chosen: that key exchange wants an
- * ECKEY context too. Best effort: as it is, mbedTLS builds its own
- * table. */
+ * (lvpn__tls_share_g_table). Only a curve of the conf's list: the chain
+ * check rejects the certificate's key otherwise, by mbedTLS's curve check,
+ * which looks for an ECKEY context; and not when a static ECDH suite
+ * (tls-cipher) may be chosen: that key exchange wants an ECKEY context
+ * too. Best effort: as it is, mbedTLS builds its own table. */
 void lvpn__tls_peer_key_prepare(const lvpn__tls_conf_t *c,
                                 mbedtls_x509_crt *crt) {
   const mbedtls_ecp_group *g = lvpn__tls_conf_g_table(c);
