@@ -22,7 +22,8 @@ work=${LVPN_FUZZ_WORK:-$build/work}
 TARGETS=(fuzz_wire fuzz_tls_auth fuzz_tls_crypt fuzz_tls_crypt_v2 fuzz_reliable
     fuzz_keymethod fuzz_push fuzz_config fuzz_datachannel fuzz_compress
     fuzz_epoch fuzz_mgmt fuzz_challenge fuzz_proxy fuzz_fragment fuzz_trace
-    fuzz_filter fuzz_socks fuzz_offload fuzz_certenv fuzz_memtrim fuzz_chain)
+    fuzz_filter fuzz_socks fuzz_offload fuzz_certenv fuzz_memtrim fuzz_chain
+    fuzz_ecverify)
 
 log() { printf 'fuzz: %s\n' "$*"; }
 

@@ -928,6 +928,41 @@ static void gen_memtrim(void) {
     put("fuzz_memtrim", seeds[i][0], seeds[i][1], strlen(seeds[i][1]));
 }
 
+/* ---- ECDSA signatures against mbedTLS's verification (fuzz_ecverify) --
+ * curve, hash length, hash, then 1 and (offset, xor) pairs over the key's
+ * own signature, or 0 and a signature as it is */
+
+static void gen_ecverify(void) {
+  static const struct {
+    const char *name;
+    uint8_t curve, hlen, mode;
+    const char *tail; /* after the mode byte */
+    size_t tail_len;
+  } seeds[] = {
+      {"p256-sha256-valid", 0, 32, 1, "", 0},
+      {"p384-sha384-valid", 1, 48, 1, "", 0},
+      {"p521-sha512-valid", 2, 64, 1, "", 0},
+      {"p256-sha512-cut", 0, 64, 1, "", 0},
+      {"p256-s-flipped", 0, 32, 1, "\x40\x01", 2},
+      {"p256-edit-end", 0, 32, 1, "\x48\x00", 2},
+      {"p256-raw-der", 0, 32, 0,
+       "\x30\x06\x02\x01\x01\x02\x01\x01", 8},
+  };
+  uint8_t buf[256];
+  size_t i, n;
+  for (i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
+    n = 0;
+    buf[n++] = seeds[i].curve;
+    buf[n++] = seeds[i].hlen;
+    memset(buf + n, 0x30 + (int)i, seeds[i].hlen);
+    n += seeds[i].hlen;
+    buf[n++] = seeds[i].mode;
+    memcpy(buf + n, seeds[i].tail, seeds[i].tail_len);
+    n += seeds[i].tail_len;
+    put("fuzz_ecverify", seeds[i].name, buf, n);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s CORPUS_DIR PKI_DIR\n", argv[0]);
@@ -960,6 +995,7 @@ int main(int argc, char **argv) {
   gen_certenv(argv[2]);
   gen_memtrim();
   gen_chain(argv[2]);
+  gen_ecverify();
   fuzz_pool_check();
   return 0;
 }
