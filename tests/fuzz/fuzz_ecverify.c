@@ -36,8 +36,8 @@ static int has_negative(const unsigned char *sig, size_t slen) {
   const unsigned char *end = sig + slen;
   size_t len;
   int i;
-  if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED |
-                                              MBEDTLS_ASN1_SEQUENCE) != 0)
+  if (mbedtls_asn1_get_tag(
+          &p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE) != 0)
     return 0;
   for (i = 0; i < 2; i++) {
     if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_INTEGER) != 0)
