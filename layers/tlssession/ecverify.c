@@ -53,8 +53,8 @@ static int der_rs(const unsigned char *sig, size_t slen,
   p += *s_len;
   if (p != end)
     return MBEDTLS_ERR_ECP_SIG_LEN_MISMATCH;
-  /* a negative integer is no signature (mbedTLS reads it as one and finds
-   * it out of range) */
+  /* a negative integer is no signature: DER forbids one for r and s, and
+   * OpenSSL refuses it (mbedTLS reads its magnitude) */
   if (*rlen == 0 || *s_len == 0 || (**r & 0x80) != 0 || (**s & 0x80) != 0)
     return MBEDTLS_ERR_ECP_VERIFY_FAILED;
   return 0;
