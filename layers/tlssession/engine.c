@@ -609,10 +609,10 @@ int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen) {
   if (ret == MBEDTLS_ERR_PK_BAD_INPUT_DATA)
     return c->key_err = fail(err, errlen, LVPN_EKEYFILE, "%s", bad_key);
   /* the CA keys remember what they verified (lvpn__tls_ca_key_prepare),
-   * and verify with our key's table of G when it has one (out of memory:
-   * no table now; mbedTLS builds one when it signs); not a bundle's: a
-   * copy of the table for each of a hundred CAs costs more than the one
-   * it may save */
+   * and verify on libgcrypt where this build has it (ecverify.h), else
+   * with our key's table of G when it has one (out of memory: no table
+   * now; mbedTLS builds one when it signs); not a bundle's: a copy of the
+   * table for each of a hundred CAs costs more than the one it may save */
   g = ret == 0 ? lvpn__tls_conf_g_table(c) : NULL;
   for (crt = &c->ca; crt != NULL && crt->raw.p != NULL; crt = crt->next)
     n_ca++;
