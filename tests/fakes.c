@@ -78,6 +78,11 @@ static void name_cb(uv_handle_t *h, void *arg) {
            uv_is_closing(h) ? "(closing)" : "");
 }
 
+int fake_under_valgrind(void) {
+  const char *p = getenv("LD_PRELOAD");
+  return p != NULL && strstr(p, "vgpreload") != NULL;
+}
+
 void fake_loop_close(uv_loop_t *loop) {
   char names[256] = "";
 

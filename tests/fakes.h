@@ -85,6 +85,11 @@ void fake_close_all(uv_loop_t *loop);
  * uv_loop_close() == 0. */
 void fake_loop_close(uv_loop_t *loop);
 
+/* 1 when the test runs under valgrind (its preload library is in
+ * LD_PRELOAD): 20-50 times slower, so a test whose point is a timing of
+ * the order of a millisecond may not reach it there. */
+int fake_under_valgrind(void);
+
 /* ---- logger ---- */
 
 /* A logger at TRACE verbosity whose lines are formatted and discarded, so

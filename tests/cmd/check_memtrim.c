@@ -223,11 +223,6 @@ static int present(const void *addr) {
   return (e & PM_PRESENT) != 0;
 }
 
-static int under_valgrind(void) {
-  const char *p = getenv("LD_PRELOAD");
-  return p != NULL && strstr(p, "vgpreload") != NULL;
-}
-
 START_TEST(test_memtrim_live_process_keeps_working) {
   char list[] = "/tmp/check_memtrim_pagesXXXXXX", text[8192];
   /* libc text that nothing else in this test calls (nor ASan intercepts) */
@@ -236,7 +231,7 @@ START_TEST(test_memtrim_live_process_keeps_working) {
   int fd, used;
   ssize_t len;
   unsetenv("LVPN_NO_MEMTRIM");
-  if (under_valgrind())
+  if (fake_under_valgrind())
     return; /* memtrim stands aside there (checked below) */
   fd = mkstemp(list);
   ck_assert_int_ge(fd, 0);
@@ -302,7 +297,7 @@ START_TEST(test_memtrim_stands_aside_with_threads) {
   int p[2], i;
   unsetenv("LVPN_NO_MEMTRIM");
   setenv("LVPN_MEMTRIM_PAGES", "", 1);
-  if (under_valgrind())
+  if (fake_under_valgrind())
     return;
   ck_assert_int_eq(pipe(p), 0);
   ck_assert_int_eq(pthread_create(&th, NULL, reader, &p[0]), 0);

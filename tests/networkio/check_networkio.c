@@ -714,6 +714,11 @@ START_TEST(test_networkio_udp_hold_batches_a_stream_and_loses_nothing) {
   }
   if (T.net.batch.hold_us == 0) { /* no timerfd: logged, nothing to test */
     assert_log("UDP receive hold off: its timer");
+  } else if (!T.net.batch.holding && fake_under_valgrind()) {
+    /* no two of 200 reads within LVPN__UDPBATCH_STREAM_GAP_US: under
+     * valgrind a read's own path can take longer than that. The hold is
+     * checked by the plain and the sanitizer runs; here the end of the
+     * test still checks that nothing was lost or reordered. */
   } else {
     ck_assert(T.net.batch.holding);
     ck_assert_int_ge(T.net.batch.hold_fd, 0);
