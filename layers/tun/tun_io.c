@@ -27,7 +27,6 @@ struct lvpn__tun_io_s {
   lvpn__gro_t gro;
   lvpn__pbuf_t *pending[LVPN__GRO_MAX]; /* owned until written */
   struct iovec iov[LVPN__GRO_MAX + 1];
-  int refused_logged;
 };
 
 int lvpn__tun_io_init(lvpn__tun_layer_t *t) {
@@ -37,7 +36,6 @@ int lvpn__tun_io_init(lvpn__tun_layer_t *t) {
   if (t->io == NULL)
     return LVPN_ENOMEM;
   lvpn__gro_reset(&t->io->gro);
-  t->io->refused_logged = 0;
   return 0;
 }
 
@@ -74,6 +72,18 @@ static int tun_write_one(lvpn__tun_layer_t *t, const uint8_t *pkt, size_t len) {
   iov[1].iov_len = len;
   n = writev(t->fd, iov, 2);
   return n == (ssize_t)(len + sizeof(vh)) ? 0 : -1;
+}
+
+/* tun_write_one, counted in tx_packets/tx_bytes or tx_errors: 0 or -1. */
+static int tun_write_counted(lvpn__tun_layer_t *t, const uint8_t *pkt,
+                             size_t len) {
+  if (tun_write_one(t, pkt, len) != 0) {
+    t->tx_errors++;
+    return -1;
+  }
+  t->tx_packets++;
+  t->tx_bytes += len;
+  return 0;
 }
 
 /* block-ipv6: the packet never leaves; the answer goes back on the tun. */
@@ -249,24 +259,15 @@ void lvpn__tun_io_read(lvpn__tun_layer_t *t) {
 static void tun_write_refused(lvpn__tun_layer_t *t, unsigned i, int e) {
   lvpn__tun_io_t *io = t->io;
   int k;
-  if (!io->refused_logged) {
-    io->refused_logged = 1;
+  if (!t->gro_off) /* the first refusal (a batch may hold more) */
     LVPN__LOG(t->base.log, LVPN_LOG_ERROR, t->base.name,
               "%s refused a coalesced write (%s): writing packets one by one "
               "from now on",
               t->ifname, strerror(e));
-  }
   t->gro_off = 1;
   lvpn__gro_item_restore(&io->gro, i);
-  for (k = io->gro.items[i].first; k >= 0; k = io->gro.pkts[k].next) {
-    const lvpn__gro_pkt_t *pk = &io->gro.pkts[k];
-    if (tun_write_one(t, pk->data, pk->len) != 0) {
-      t->tx_errors++;
-      continue;
-    }
-    t->tx_packets++;
-    t->tx_bytes += pk->len;
-  }
+  for (k = io->gro.items[i].first; k >= 0; k = io->gro.pkts[k].next)
+    (void)tun_write_counted(t, io->gro.pkts[k].data, io->gro.pkts[k].len);
 }
 
 void lvpn__tun_io_flush(lvpn__tun_layer_t *t) {
@@ -306,14 +307,10 @@ void lvpn__tun_io_write(lvpn__tun_layer_t *t, lvpn__pbuf_t *p) {
   lvpn__tun_io_t *io = t->io;
   int idx;
   if (io == NULL || t->gro_off) {
-    if (tun_write_one(t, p->data, p->len) != 0) {
-      t->tx_errors++;
+    if (tun_write_counted(t, p->data, p->len) != 0)
       lvpn__layer_drop(&t->base, p);
-      return;
-    }
-    t->tx_packets++;
-    t->tx_bytes += p->len;
-    lvpn__pbuf_free(p);
+    else
+      lvpn__pbuf_free(p);
     return;
   }
   idx = lvpn__gro_add(&io->gro, p->data, p->len);
