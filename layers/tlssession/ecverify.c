@@ -118,10 +118,6 @@ int lvpn__ecverify_elsewhere(mbedtls_ecp_group_id id) {
   return gcry_curve(id) != NULL && lvpn__gcry_ready();
 }
 
-const char *lvpn__ecverify_library(mbedtls_ecp_group_id id) {
-  return lvpn__ecverify_elsewhere(id) ? "libgcrypt" : "mbedTLS";
-}
-
 #else
 
 int lvpn__ecverify(mbedtls_ecdsa_context *k, const unsigned char *hash,
@@ -132,11 +128,6 @@ int lvpn__ecverify(mbedtls_ecdsa_context *k, const unsigned char *hash,
 int lvpn__ecverify_elsewhere(mbedtls_ecp_group_id id) {
   (void)id;
   return 0;
-}
-
-const char *lvpn__ecverify_library(mbedtls_ecp_group_id id) {
-  (void)id;
-  return "mbedTLS";
 }
 
 #endif

@@ -22,9 +22,7 @@ int lvpn__ecverify(mbedtls_ecdsa_context *k, const unsigned char *hash,
                    size_t hlen, const unsigned char *sig, size_t slen);
 
 /* 1 when lvpn__ecverify verifies on curve `id` with another library than
- * mbedTLS (which then needs no table of G for it). */
+ * mbedTLS (libgcrypt; mbedTLS then needs no table of G for it). */
 int lvpn__ecverify_elsewhere(mbedtls_ecp_group_id id);
-/* That library for curve `id`: "libgcrypt" or "mbedTLS". */
-const char *lvpn__ecverify_library(mbedtls_ecp_group_id id);
 
 #endif
