@@ -616,6 +616,15 @@ static int tlss_check_server(lvpn__tlssession_t *t) {
 
 static void tlss_wait_cb(uv_timer_t *h);
 
+/* The work a wait did, traced with its CPU's wall time: the wait pays
+ * off only while the work ends before the server's answer is read. */
+static void tlss_trace_wait_done(lvpn__tlssession_t *t, int stage,
+                                 uint64_t t0) {
+  if (t->base.trace->on)
+    LVPN__TRACE(t->base.trace, t->base.name, "wait_done", "stage=%d us=%lu",
+                stage, (unsigned long)((uv_hrtime() - t0) / 1000));
+}
+
 /* Input waits in a layer below (its wake handle is on): the server's
  * answer came in this turn's poll, before the check phase. */
 static int tlss_input_below(const lvpn__tlssession_t *t) {
@@ -637,16 +646,21 @@ static void tlss_wait_check_cb(uv_check_t *h) {
   if (t->wait_stage == 0 && !tlss_input_below(t))
     tlss_wait_cb(&t->wait_timer);
   else if (t->wait_stage == 2 && lvpn__layer_running(&t->base) &&
-           t->cbs.on_wait != NULL)
+           t->cbs.on_wait != NULL) {
+    uint64_t t0 = uv_hrtime();
     t->cbs.on_wait(t, 2);
+    tlss_trace_wait_done(t, 2, t0);
+  }
   /* the PUSH_REPLY here already (pushed with the server's key-method-2,
    * or in this turn's poll): the owner's work is done on the way instead
    * of holding it up */
   else if (t->wait_stage == 3 && t->state == LVPN__TLSS_ACTIVE &&
            !tlss_input_below(t) && lvpn__layer_running(&t->base)) {
+    uint64_t t0 = uv_hrtime();
     LVPN__TRACE(t->base.trace, t->base.name, "wait", "stage=%d", 3);
     if (t->cbs.on_wait != NULL)
       t->cbs.on_wait(t, 3);
+    tlss_trace_wait_done(t, 3, t0);
   }
 }
 
@@ -657,6 +671,7 @@ static void tlss_wait_check_cb(uv_check_t *h) {
 static void tlss_wait_cb(uv_timer_t *h) {
   lvpn__tlssession_t *t = container_of(h, lvpn__tlssession_t, wait_timer);
   char err[256];
+  uint64_t t0 = uv_hrtime();
   int rc;
 
   if (!lvpn__layer_running(&t->base) ||
@@ -684,6 +699,7 @@ static void tlss_wait_cb(uv_timer_t *h) {
   }
   if (t->wait_stage > 0 && t->cbs.on_wait != NULL)
     t->cbs.on_wait(t, t->wait_stage);
+  tlss_trace_wait_done(t, t->wait_stage, t0);
 }
 
 static void tlss_arm_wait(lvpn__tlssession_t *t) {
