@@ -560,6 +560,8 @@ static int cli_new_client(cli_t *cli) {
                            : lvpn_client_start(cli->client);
   if (rc != 0)
     cli->err = rc; /* the cause was logged; close what is open */
+  else
+    cli_memtrim_new(); /* what the start loaded (cmd/memtrim.h) */
   return rc;
 }
 

@@ -46,14 +46,16 @@
 #define PM_FILE (1ull << 61) /* a file page (or shared anonymous) */
 
 /* The libraries the tunnel runs in (ours, the TLS's, the event loop's),
- * whose text a start touches nearly all of: 264 of liblayers' 280 kB, 176
- * of libmbedcrypto's 276 (doc/performance.md). Faulting it back in a page
- * at a time after the trim at start costs a fault each, so the trim at
- * start populates their text whole instead (MADV_POPULATE_READ, 0.2 us a
- * page). Their read-only data is sparser and trimmed as the rest. */
+ * whose text a start touches nearly all of: 264 of liblayers' 280 kB
+ * (doc/performance.md). Faulting it back in a page at a time after the
+ * trim at start costs a fault each, so the trim at start populates their
+ * text whole instead (MADV_POPULATE_READ, 0.2 us a page). Their read-only
+ * data is sparser and trimmed as the rest. Not libmbedcrypto since its
+ * big-number and elliptic-curve code, most of its text, gave way to
+ * Nettle's (layers/tlssession/ecc_nettle.h): a start touches 156 of its
+ * 276 kB, which the page list keeps mapped. */
 static const char *const hot_libs[] = {"liblayers.so", "libmbedtls.so",
-                                       "libmbedx509.so", "libmbedcrypto.so",
-                                       "libuv.so"};
+                                       "libmbedx509.so", "libuv.so"};
 
 static int is_hot(const char *perms, const char *path) {
   const char *base = strrchr(path, '/');
@@ -477,7 +479,24 @@ static void iov_add_map(struct iovec *iov, size_t *n,
   iov_add(iov, n, at, m->end);
 }
 
-long cli_memtrim(int start) {
+/* The mappings the start call and cli_memtrim_new picked (cli_memtrim_new
+ * leaves them) */
+static cli_memtrim_map_t started[MEMTRIM_MAX_RANGES];
+static int n_started;
+
+static int was_started(const cli_memtrim_map_t *m) {
+  int i;
+  for (i = 0; i < n_started; i++)
+    if (started[i].start == m->start && started[i].end == m->end &&
+        started[i].inode == m->inode && started[i].dev == m->dev &&
+        started[i].off == m->off)
+      return 1;
+  return 0;
+}
+
+enum { TRIM_UP, TRIM_START, TRIM_NEW };
+
+static long trim(int mode) {
   static cli_memtrim_map_t maps[MEMTRIM_MAX_RANGES];
   static cli_memtrim_run_t runs[MEMTRIM_MAX_RUNS];
   static struct iovec iov[MEMTRIM_MAX_RANGES + MEMTRIM_MAX_RUNS];
@@ -505,16 +524,36 @@ long cli_memtrim(int start) {
     close(fd);
     return -1;
   }
+  if (mode == TRIM_NEW) { /* only what the start call did not pick */
+    int j = 0;
+    for (i = 0; i < n; i++)
+      if (!was_started(&maps[i]))
+        maps[j++] = maps[i];
+    n = j;
+    if (n == 0) {
+      close(fd);
+      return 0;
+    }
+  }
   ufd = uffd_open();
   path = ufd >= 0 ? pages_path(buf, sizeof(buf)) : NULL;
-  if (path != NULL && start)
+  if (path != NULL && mode != TRIM_UP)
     nruns = pages_load(path, runs, MEMTRIM_MAX_RUNS);
   else if (path != NULL && learn == getpid())
     pages_learn(path, maps, n, fd, runs);
   close(fd);
-  learn = start && ufd >= 0 ? getpid() : 0;
+  if (mode == TRIM_START) {
+    learn = ufd >= 0 ? getpid() : 0;
+    memcpy(started, maps, (size_t)n * sizeof(maps[0]));
+    n_started = n;
+  } else if (mode == TRIM_NEW) { /* picked once */
+    for (i = 0; i < n && n_started < MEMTRIM_MAX_RANGES; i++)
+      started[n_started++] = maps[i];
+  } else if (mode == TRIM_UP) {
+    learn = 0;
+  }
   for (i = 0; i < n; i++) {
-    if (start && maps[i].hot)
+    if (mode == TRIM_START && maps[i].hot)
       continue; /* mapped whole below */
     if (ufd >= 0) {
       struct uffdio_register reg;
@@ -531,9 +570,17 @@ long cli_memtrim(int start) {
    * left it: the hot text mapped whole, one call per library (a kernel
    * without MADV_POPULATE_READ faults it in as it is used, with
    * fault-around) */
-  for (i = 0; start && i < n; i++)
+  for (i = 0; mode == TRIM_START && i < n; i++)
     if (maps[i].hot)
       (void)madvise((void *)maps[i].start, maps[i].end - maps[i].start,
                     MADV_POPULATE_READ);
-  return kb;
+  return mode == TRIM_NEW ? n : kb;
+}
+
+long cli_memtrim(int start) {
+  return trim(start ? TRIM_START : TRIM_UP);
+}
+
+long cli_memtrim_new(void) {
+  return n_started > 0 ? trim(TRIM_NEW) : 0;
 }

@@ -6,6 +6,7 @@
  * list keeps the pages the last start touched mapped, and the process
  * keeps working. */
 /* strverscmp: _GNU_SOURCE comes from config.h (AC_USE_SYSTEM_EXTENSIONS) */
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -50,12 +51,13 @@ static const char maps[] =
     /* 10: the executable's read-only data, path with a space: picked */
     "55c000000000-55c000004000 r--p 00000000 fe:00 5555    "
     "/opt/my app/layervpn\n"
-    /* 11: mbedTLS's crypto text: picked, hot */
+    /* 11: mbedTLS's TLS text: picked, hot (its crypto library's is not
+     * since Nettle does the big-number work) */
     "7f0000070000-7f0000080000 r-xp 00014000 fe:00 80      "
-    "/usr/lib/x86_64-linux-gnu/libmbedcrypto.so.2.28.3\n"
+    "/usr/lib/x86_64-linux-gnu/libmbedtls.so.2.28.3\n"
     /* 12: its read-only data: picked, not hot */
     "7f0000080000-7f0000090000 r--p 00059000 fe:00 80      "
-    "/usr/lib/x86_64-linux-gnu/libmbedcrypto.so.2.28.3\n"
+    "/usr/lib/x86_64-linux-gnu/libmbedtls.so.2.28.3\n"
     /* 13: a library whose name only starts like libuv's: not hot */
     "7f0000090000-7f00000a0000 r-xp 00002000 fe:00 81      "
     "/usr/lib/x86_64-linux-gnu/libuvc.so.0.0.6\n"
@@ -277,6 +279,43 @@ START_TEST(test_memtrim_live_process_keeps_working) {
 }
 END_TEST
 
+/* cli_memtrim_new: a library loaded after the start trim (as liblayers
+ * loads Nettle's when a client starts) is trimmed too, and works on; the
+ * start's mappings are not picked again, nor the library a second time. */
+START_TEST(test_memtrim_new_mappings) {
+  struct {
+    unsigned short len, type;
+  } attr = {4, 0x8007}; /* a netlink attribute: type 7, a nested flag */
+  unsigned short (*get_type)(const void *);
+  void *lib, *sym;
+  unsetenv("LVPN_NO_MEMTRIM");
+  setenv("LVPN_MEMTRIM_PAGES", "", 1); /* no list: all of it trimmed */
+  if (fake_under_valgrind())
+    return;
+  ck_assert_int_eq(cli_memtrim_new(), 0); /* before the start call: none */
+  ck_assert_int_ge(cli_memtrim(1), 0);
+  ck_assert_int_eq(cli_memtrim_new(), 0); /* nothing loaded since */
+  lib = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(lib != NULL, "libmnl.so.0: %s", dlerror());
+  sym = dlsym(lib, "mnl_attr_get_type");
+  ck_assert_ptr_nonnull(sym);
+  memcpy(&get_type, &sym, sizeof(get_type));
+  ck_assert_uint_eq(get_type(&attr), 7);
+  ck_assert(present(sym));
+  ck_assert_int_ge(cli_memtrim_new(), 1); /* its mappings */
+  ck_assert_msg(!present(sym), "the new library's text is unmapped");
+  ck_assert_uint_eq(get_type(&attr), 7); /* back from the page cache */
+  ck_assert(present(sym));
+  ck_assert_int_eq(cli_memtrim_new(), 0); /* not picked a second time */
+  ck_assert(present(sym));
+  dlclose(lib);
+  setenv("LVPN_NO_MEMTRIM", "1", 1);
+  ck_assert_int_eq(cli_memtrim_new(), 0);
+  unsetenv("LVPN_NO_MEMTRIM");
+  unsetenv("LVPN_MEMTRIM_PAGES");
+}
+END_TEST
+
 static long threads(void) { /* procfs: 2 + threads */
   struct stat st;
   ck_assert_int_eq(stat("/proc/self/task", &st), 0);
@@ -315,7 +354,7 @@ START_TEST(test_memtrim_stands_aside_with_threads) {
 }
 END_TEST
 
-LVPN_TEST_MAIN("memtrim", 0, NULL, NULL,
+LVPN_TEST_MAIN("memtrim", 0, NULL, NULL, test_memtrim_new_mappings,
                test_memtrim_picks_clean_readonly_file_mappings,
                test_memtrim_unparsable_text_picks_nothing,
                test_memtrim_page_list_runs,
