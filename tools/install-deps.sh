@@ -12,6 +12,7 @@ set -euo pipefail
 PACKAGES=(
     build-essential autoconf automake libtool pkg-config
     libuv1-dev libmbedtls-dev check libmnl-dev libssl-dev libgcrypt20-dev
+    nettle-dev libgmp-dev
     liblz4-dev liblzo2-dev libcap-ng-dev
     openvpn openssl iproute2 nftables iperf3 iputils-ping procps ethtool
     python3 python3-cryptography curl valgrind git ca-certificates

@@ -4,28 +4,13 @@
 
 #include <mbedtls/asn1.h>
 
-#include "lib/gcry.h"
+#include "layers/tlssession/ecc_nettle.h"
 
-#ifdef LVPN_DC_CRYPTO_GCRYPT
-#include <gcrypt.h>
+#ifdef LVPN_HS_NETTLE
 
-/* gcry_verify has no answer of its own (a key libgcrypt will not take):
- * mbedTLS gives one. Positive, unlike every mbedTLS error. */
+/* Nettle has no answer of its own (a key it will not take): mbedTLS gives
+ * one. Positive, unlike every mbedTLS error. */
 #define NO_ANSWER 1
-
-/* libgcrypt's name for a curve it verifies on, or NULL. */
-static const char *gcry_curve(mbedtls_ecp_group_id id) {
-  switch (id) {
-  case MBEDTLS_ECP_DP_SECP256R1:
-    return "NIST P-256";
-  case MBEDTLS_ECP_DP_SECP384R1:
-    return "NIST P-384";
-  case MBEDTLS_ECP_DP_SECP521R1:
-    return "NIST P-521";
-  default:
-    return NULL;
-  }
-}
 
 /* SEQUENCE { INTEGER r, INTEGER s } to the two unsigned big-endian
  * integers, checked as mbedtls_ecdsa_read_signature checks them. */
@@ -60,54 +45,42 @@ static int der_rs(const unsigned char *sig, size_t slen,
   return 0;
 }
 
-static int gcry_verify(mbedtls_ecdsa_context *k, const char *curve,
-                       const unsigned char *hash, size_t hlen,
-                       const unsigned char *sig, size_t slen) {
-  unsigned char q[1 + 2 * MBEDTLS_ECP_MAX_BYTES];
+static int nettle_verify(mbedtls_ecdsa_context *k,
+                         const struct ecc_curve *curve,
+                         const unsigned char *hash, size_t hlen,
+                         const unsigned char *sig, size_t slen) {
+  mp_limb_t rl[LVPN__NETTLE_LIMBS], sl[LVPN__NETTLE_LIMBS];
   const unsigned char *r = NULL, *s = NULL;
-  size_t qlen, rlen = 0, s_len = 0, nbytes;
-  gcry_sexp_t key = NULL, data = NULL, sv = NULL;
-  gcry_error_t err;
+  size_t rlen = 0, s_len = 0;
+  struct dsa_signature rs;
+  struct ecc_point q;
   int ret;
 
   if ((ret = der_rs(sig, slen, &r, &rlen, &s, &s_len)) != 0)
     return ret;
-  if (mbedtls_ecp_point_write_binary(&k->grp, &k->Q,
-                                     MBEDTLS_ECP_PF_UNCOMPRESSED, &qlen, q,
-                                     sizeof(q)) != 0)
-    return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
-  /* ECDSA takes the hash's leftmost bits, as many as the order has: whole
-   * bytes for these curves (P-521's order has 521 bits, more than any
-   * hash); libgcrypt would count the value's bits instead, leading zeros
-   * left out */
-  nbytes = (k->grp.nbits + 7) / 8;
-  if (hlen > nbytes)
-    hlen = nbytes;
-  err = gcry_sexp_build(&key, NULL, "(public-key(ecc(curve %s)(q %b)))", curve,
-                        (int)qlen, q);
-  if (err == 0)
-    err = gcry_sexp_build(&data, NULL, "(data(flags raw)(value %b))", (int)hlen,
-                          hash);
-  if (err == 0)
-    err = gcry_sexp_build(&sv, NULL, "(sig-val(ecdsa(r %b)(s %b)))", (int)rlen,
-                          r, (int)s_len, s);
-  if (err == 0)
-    err = gcry_pk_verify(sv, data, key);
-  gcry_sexp_release(sv);
-  gcry_sexp_release(data);
-  gcry_sexp_release(key);
-  if (err == 0)
-    return 0;
-  return gcry_err_code(err) == GPG_ERR_BAD_SIGNATURE
-             ? MBEDTLS_ERR_ECP_VERIFY_FAILED
-             : NO_ANSWER;
+  /* an r or s longer than any of the curve's: out of range, as mbedTLS
+   * finds it */
+  if (lvpn__nettle_mpz_be(rs.r, rl, LVPN__NETTLE_LIMBS, r, rlen) != 0 ||
+      lvpn__nettle_mpz_be(rs.s, sl, LVPN__NETTLE_LIMBS, s, s_len) != 0)
+    return MBEDTLS_ERR_ECP_VERIFY_FAILED;
+  ecc_point_init(&q, curve);
+  if (lvpn__nettle_point(&q, &k->Q) != 0) {
+    ecc_point_clear(&q);
+    return NO_ANSWER;
+  }
+  /* Nettle takes the hash's leftmost bits, as many as the order has, and
+   * refuses an r or s out of [1, n-1] */
+  ret = ecdsa_verify(&q, hlen, hash, &rs) == 1 ? 0
+                                               : MBEDTLS_ERR_ECP_VERIFY_FAILED;
+  ecc_point_clear(&q);
+  return ret;
 }
 
 int lvpn__ecverify(mbedtls_ecdsa_context *k, const unsigned char *hash,
                    size_t hlen, const unsigned char *sig, size_t slen) {
-  const char *curve = gcry_curve(k->grp.id);
-  if (curve != NULL && lvpn__gcry_ready()) {
-    int ret = gcry_verify(k, curve, hash, hlen, sig, slen);
+  const struct ecc_curve *curve = lvpn__nettle_curve(k->grp.id);
+  if (curve != NULL) {
+    int ret = nettle_verify(k, curve, hash, hlen, sig, slen);
     if (ret != NO_ANSWER)
       return ret;
   }
@@ -115,7 +88,7 @@ int lvpn__ecverify(mbedtls_ecdsa_context *k, const unsigned char *hash,
 }
 
 int lvpn__ecverify_elsewhere(mbedtls_ecp_group_id id) {
-  return gcry_curve(id) != NULL && lvpn__gcry_ready();
+  return lvpn__nettle_curve(id) != NULL;
 }
 
 #else
@@ -130,4 +103,4 @@ int lvpn__ecverify_elsewhere(mbedtls_ecp_group_id id) {
   return 0;
 }
 
-#endif
+#endif /* LVPN_HS_NETTLE */

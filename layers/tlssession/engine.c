@@ -21,6 +21,7 @@
 #include <mbedtls/ssl_internal.h> /* MBEDTLS_SSL_{IN,OUT}_BUFFER_LEN */
 
 #include "layers/tlssession/keyload.h"
+#include "layers/tlssession/ecc_nettle.h"
 #include "layers/tlssession/x25519.h"
 #include "layervpn.h"
 
@@ -362,6 +363,10 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
     err[0] = '\0';
   if (c == NULL || p == NULL)
     return fail(err, errlen, LVPN_EINVAL, "missing argument");
+  /* the handshake's ECC library, loaded now rather than in a wait on the
+   * server: at the client's start, whose host may trim what loading it
+   * touched (ecc_nettle.h) */
+  (void)lvpn__nettle_ready();
   memset(c, 0, sizeof(*c));
   mbedtls_ssl_config_init(&c->ssl);
   mbedtls_x509_crt_init(&c->ca);
@@ -609,7 +614,7 @@ int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen) {
   if (ret == MBEDTLS_ERR_PK_BAD_INPUT_DATA)
     return c->key_err = fail(err, errlen, LVPN_EKEYFILE, "%s", bad_key);
   /* the CA keys remember what they verified (lvpn__tls_ca_key_prepare),
-   * and verify on libgcrypt where this build has it (ecverify.h), else
+   * and verify on Nettle where this build has it (ecverify.h), else
    * with our key's table of G when it has one (out of memory: no table
    * now; mbedTLS builds one when it signs); not a bundle's: a copy of the
    * table for each of a hundred CAs costs more than the one it may save */

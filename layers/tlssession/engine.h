@@ -186,9 +186,10 @@ int lvpn__tls_conf_init(lvpn__tls_conf_t *c, const lvpn__tls_params_t *p,
 /** Free a conf. Every session made from it must be freed first. */
 void lvpn__tls_conf_free(lvpn__tls_conf_t *c);
 /** The start-up work a conf leaves for a wait on the network, run once
- * (later calls return the first verdict): the check of an EC key that
- * builds its table of G (lvpn__tls_own_key_warm), then copies of that table
- * for the CA keys. Sessions are right without it, only slower. 0, or
+ * (later calls return the first verdict): the check of an EC key, which
+ * on mbedTLS builds its table of G (lvpn__tls_own_key_warm), then the CA
+ * keys that remember their verifications, with copies of that table where
+ * mbedTLS verifies. Sessions are right without it, only slower. 0, or
  * LVPN_EKEYFILE with the reason in `err` ('key' does not match 'cert');
  * lvpn__tls_init() then fails with that error too. */
 int lvpn__tls_conf_warm(lvpn__tls_conf_t *c, char *err, size_t errlen);
@@ -294,13 +295,15 @@ void lvpn__tls_first_cn(const mbedtls_x509_crt *crt, char *out, size_t max);
  * else an mbedTLS error. An EC key is paired by its public key and the
  * range of its private one, and replaced by an ECDSA context of the same
  * key, which keeps the table of G its first d·G builds, for the
- * handshakes' signatures; lvpn__tls_own_key_warm() completes the check.
- * Other keys: mbedtls_pk_check_pair(), `key` unchanged. */
+ * handshakes' signatures, or, on a curve Nettle signs on, by Nettle's key
+ * (ecsign.h), which needs no table; lvpn__tls_own_key_warm() completes the
+ * check. Other keys: mbedtls_pk_check_pair(), `key` unchanged. */
 int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
                               const mbedtls_pk_context *pub);
-/** The rest of an EC key's check, d·G == Q (blinded with `rng`, or
- * mbedTLS's internal RNG when it is NULL), which builds the table of G of
- * the key's group: 0, or an mbedTLS error. 0 for other keys. */
+/** The rest of an EC key's check, d·G == Q: on Nettle for Nettle's key,
+ * else on mbedTLS (blinded with `rng`, or mbedTLS's internal RNG when it
+ * is NULL), which builds the table of G of the key's group: 0, or an
+ * mbedTLS error. 0 for other keys. */
 int lvpn__tls_own_key_warm(mbedtls_pk_context *key,
                            int (*rng)(void *, unsigned char *, size_t),
                            void *rng_ctx);
@@ -314,7 +317,7 @@ int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
                             const mbedtls_ecp_group *from);
 /** The server's certificate `crt`, just parsed: its EC key becomes a key
  * of lvpn__tls_ca_key_prepare where this build verifies its curve on
- * libgcrypt (ecverify.h), else it gets a copy of the conf's table of G
+ * Nettle (ecverify.h), else it gets a copy of the conf's table of G
  * (lvpn__tls_share_g_table), for the signature of the ServerKeyExchange it
  * verifies next. Only a key
  * on a curve of the conf's list, and not when a static ECDH suite
@@ -341,7 +344,7 @@ int lvpn__tls_copy_g_table(mbedtls_ecp_group *grp,
 /** Makes a CA certificate's EC public key `pk` an ECDSA context that
  * remembers its verifications, with a copy of the table of G of `from`
  * when that is a group of the same curve with one (NULL: none), and that
- * verifies with lvpn__ecverify (ecverify.h: on libgcrypt where this build
+ * verifies with lvpn__ecverify (ecverify.h: on Nettle where this build
  * has it). Other keys are left as they are. 0, or an mbedTLS error with
  * `pk` unchanged. The server's key gets the same (lvpn__tls_peer_key_prepare). */
 int lvpn__tls_ca_key_prepare(mbedtls_pk_context *pk,

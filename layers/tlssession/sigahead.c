@@ -69,7 +69,7 @@ static int ahead_verify(void *ctx, mbedtls_md_type_t md_alg,
       k->hits++;
       return 0;
     }
-  /* what mbedTLS's own ECDSA verify_func does (pk_wrap.c), on libgcrypt
+  /* what mbedTLS's own ECDSA verify_func does (pk_wrap.c), on Nettle
    * where this build has it (ecverify.h) */
   ret = lvpn__ecverify(&k->ecdsa, hash, hash_len, sig, sig_len);
   if (ret == MBEDTLS_ERR_ECP_SIG_LEN_MISMATCH)

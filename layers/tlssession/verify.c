@@ -6,6 +6,7 @@
  * configured depth the verify-hash / peer-fingerprint list. Loop-free,
  * called from the engine's verify callback. */
 #include "layers/tlssession/engine.h"
+#include "layers/tlssession/ecsign.h"
 #include "layers/tlssession/ecverify.h"
 
 #include <stdarg.h>
@@ -235,13 +236,14 @@ void lvpn__tls_cert_profile(int profile, mbedtls_x509_crt_profile *out) {
 /* ---- the engine's verify callback and its verdict ---- */
 
 const mbedtls_ecp_group *lvpn__tls_conf_g_table(const lvpn__tls_conf_t *c) {
-  if (mbedtls_pk_get_type(&c->key) != MBEDTLS_PK_ECDSA)
+  if (mbedtls_pk_get_type(&c->key) != MBEDTLS_PK_ECDSA ||
+      lvpn__ecsign_is_ours(&c->key)) /* Nettle signs: no table */
     return NULL;
   return &mbedtls_pk_ec(c->key)->grp;
 }
 
 /* The server certificate's key next verifies the ServerKeyExchange: on
- * libgcrypt where this build has it (lvpn__tls_ca_key_prepare), else with
+ * Nettle where this build has it (lvpn__tls_ca_key_prepare), else with
  * our key's table of G when the curve is the same
  * (lvpn__tls_share_g_table). Only a curve of the conf's list: the chain
  * check rejects the certificate's key otherwise, by mbedTLS's curve check,
@@ -433,7 +435,9 @@ int lvpn__tls_share_g_table(mbedtls_pk_context *pk,
  * is the one the key file holds (a key file without one had mbedTLS compute
  * it, d·G, when parsing). The whole check, d·G == Q, comes with the table
  * (lvpn__tls_own_key_warm), while the client waits for the server's hello:
- * 0.8 ms off the way to the tunnel. */
+ * 0.8 ms off the way to the tunnel. Where Nettle signs on the key's curve
+ * (ecsign.h), the key becomes Nettle's instead, which needs no table, and
+ * the check is Nettle's d·G (0.1 ms). */
 int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
                               const mbedtls_pk_context *pub) {
   const mbedtls_ecp_keypair *k, *q;
@@ -451,6 +455,8 @@ int lvpn__tls_own_key_prepare(mbedtls_pk_context *key,
     return ret;
   if (mbedtls_ecp_point_cmp(&k->Q, &q->Q) != 0)
     return MBEDTLS_ERR_PK_BAD_INPUT_DATA;
+  if ((ret = lvpn__ecsign_prepare(key)) != LVPN__ECSIGN_NOT_HERE)
+    return ret;
   if ((ret = ecdsa_context_of(&e, key)) != 0) {
     mbedtls_pk_free(&e); /* zeroes d */
     return ret;
@@ -467,6 +473,8 @@ int lvpn__tls_own_key_warm(mbedtls_pk_context *key,
   mbedtls_ecp_point t;
   int ret;
 
+  if (lvpn__ecsign_is_ours(key))
+    return lvpn__ecsign_check(key);
   if (mbedtls_pk_get_type(key) != MBEDTLS_PK_ECDSA)
     return 0;
   k = mbedtls_pk_ec(*key);

@@ -1,4 +1,4 @@
-/* ECDSA verification on libgcrypt (lvpn__ecverify,
+/* ECDSA verification on Nettle (lvpn__ecverify,
  * layers/tlssession/ecverify.c) against mbedTLS's own: the signature and
  * the signed hash of a ServerKeyExchange come from the server. Ours must
  * never accept what mbedtls_ecdsa_read_signature refuses, and must accept

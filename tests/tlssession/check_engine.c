@@ -14,6 +14,7 @@
 #include <mbedtls/ssl_internal.h>
 
 #include "layers/tlssession/engine.h"
+#include "layers/tlssession/ecsign.h"
 #include "layers/tlssession/ecverify.h"
 #include "layers/tlssession/keyload.h"
 #include "layers/tlssession/x25519.h"
@@ -851,15 +852,24 @@ START_TEST(test_engine_ec_key_signs_in_its_group) {
     ck_assert_ptr_null(mbedtls_pk_ec(conf.key)->grp.T); /* not at load */
     ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECKEY);
     ck_assert_int_eq(lvpn__tls_conf_warm(&conf, err, sizeof(err)), 0);
+    ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECDSA);
+    if (lvpn__ecsign_elsewhere(MBEDTLS_ECP_DP_SECP256R1)) {
+      /* Nettle signs and verifies: no table anywhere */
+      ck_assert(lvpn__ecsign_is_ours(&conf.key));
+      ck_assert_ptr_null(mbedtls_pk_ec(conf.key)->grp.T);
+      ck_assert_ptr_null(lvpn__tls_conf_g_table(&conf));
+      ck_assert_ptr_null(mbedtls_pk_ec(conf.ca.pk)->grp.T);
+      ck_assert_int_eq(lvpn__tls_conf_warm(&conf, err, sizeof(err)), 0);
+      lvpn__tls_conf_free(&conf);
+      env_free(&e);
+      continue;
+    }
+    ck_assert(!lvpn__ecsign_is_ours(&conf.key));
     ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.key)->grp.T);
     /* the CA's key verifies with a copy of that table */
     ck_assert_ptr_eq(lvpn__tls_conf_g_table(&conf),
                      &mbedtls_pk_ec(conf.key)->grp);
-    ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECDSA);
-    if (lvpn__ecverify_elsewhere(MBEDTLS_ECP_DP_SECP256R1)) {
-      /* libgcrypt verifies: no table for mbedTLS */
-      ck_assert_ptr_null(mbedtls_pk_ec(conf.ca.pk)->grp.T);
-    } else {
+    {
       ck_assert_ptr_nonnull(mbedtls_pk_ec(conf.ca.pk)->grp.T);
       ck_assert_ptr_ne(mbedtls_pk_ec(conf.ca.pk)->grp.T,
                        mbedtls_pk_ec(conf.key)->grp.T);
@@ -929,7 +939,7 @@ START_TEST(test_engine_share_g_table) {
   env_t e;
   mbedtls_pk_context key;
   mbedtls_x509_crt *crt;
-  mbedtls_ecp_group g384, fresh;
+  mbedtls_ecp_group g256, g384, fresh;
   mbedtls_ecp_point r;
   mbedtls_mpi one;
   const mbedtls_ecp_group *g;
@@ -941,9 +951,17 @@ START_TEST(test_engine_share_g_table) {
 
   env_params(&e, "client.crt", "client.key");
   conf_ok(&e);
-  ck_assert_int_eq(lvpn__tls_conf_warm(&e.conf, e.err, sizeof(e.err)), 0);
-  g = lvpn__tls_conf_g_table(&e.conf);
-  ck_assert_ptr_nonnull(g);
+  /* a P-256 group with its table of G (the conf's key has none where
+   * Nettle signs) */
+  mbedtls_ecp_group_init(&g256);
+  mbedtls_ecp_point_init(&r);
+  mbedtls_mpi_init(&one);
+  ck_assert_int_eq(mbedtls_mpi_lset(&one, 1), 0);
+  ck_assert_int_eq(mbedtls_ecp_group_load(&g256, MBEDTLS_ECP_DP_SECP256R1), 0);
+  ck_assert_int_eq(mbedtls_ecp_mul(&g256, &r, &one, &g256.G,
+                                   mbedtls_ctr_drbg_random, &e.rng.drbg),
+                   0);
+  g = &g256;
   ck_assert_ptr_nonnull(g->T);
 
   /* what server.key signs */
@@ -983,11 +1001,8 @@ START_TEST(test_engine_share_g_table) {
   /* another curve (a P-384 group with its table), no table, RSA */
   mbedtls_ecp_group_init(&g384);
   mbedtls_ecp_group_init(&fresh);
-  mbedtls_ecp_point_init(&r);
-  mbedtls_mpi_init(&one);
   ck_assert_int_eq(mbedtls_ecp_group_load(&g384, MBEDTLS_ECP_DP_SECP384R1), 0);
   ck_assert_int_eq(mbedtls_ecp_group_load(&fresh, MBEDTLS_ECP_DP_SECP256R1), 0);
-  ck_assert_int_eq(mbedtls_mpi_lset(&one, 1), 0);
   ck_assert_int_eq(mbedtls_ecp_mul(&g384, &r, &one, &g384.G,
                                    mbedtls_ctr_drbg_random, &e.rng.drbg),
                    0);
@@ -1010,6 +1025,7 @@ START_TEST(test_engine_share_g_table) {
   mbedtls_ecp_point_free(&r);
   mbedtls_ecp_group_free(&fresh);
   mbedtls_ecp_group_free(&g384);
+  mbedtls_ecp_group_free(&g256);
   mbedtls_pk_free(&key);
   free(pem.pem);
   env_free(&e);
@@ -1762,7 +1778,7 @@ END_TEST
 /* x25519.h against RFC 7748's vectors (section 5.2: scalars that need
  * clamping, a u-coordinate with its top bit set; section 6.1: both public
  * keys and the shared secret), and its refusal of an all-zero result. In
- * the mbedTLS build there is none: mbedTLS does X25519 itself. */
+ * a build --without-nettle there is none: mbedTLS does X25519 itself. */
 START_TEST(test_engine_x25519_vectors) {
   static const char *const mul[][3] = {
       {"a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
@@ -1786,7 +1802,7 @@ START_TEST(test_engine_x25519_vectors) {
   size_t i;
 
   if (!lvpn__x25519_available()) {
-#ifdef LVPN_DC_CRYPTO_MBEDTLS
+#ifndef LVPN_HS_NETTLE
     return;
 #else
     ck_abort_msg("this build's X25519 library is not available");
@@ -1870,12 +1886,172 @@ static size_t negative_r(const unsigned char *sig, size_t slen,
   return slen - 1;
 }
 
+/* A DER ECDSA signature as DER wants it: SEQUENCE { INTEGER r, INTEGER s }
+ * of the exact length, each integer positive and minimal (a leading zero
+ * only before a byte with its top bit set). mbedTLS's parser reads
+ * magnitudes and would not notice. */
+static int der_sig_strict(const unsigned char *sig, size_t len) {
+  size_t i, n, k;
+  if (len < 8 || sig[0] != 0x30)
+    return 0;
+  n = sig[1];
+  i = 2;
+  if (n == 0x81) { /* long form, one byte: P-521 */
+    n = sig[2];
+    i = 3;
+    if (n < 0x80)
+      return 0;
+  } else if (n >= 0x80) {
+    return 0;
+  }
+  if (i + n != len)
+    return 0;
+  for (k = 0; k < 2; k++) {
+    size_t il;
+    if (i + 2 > len || sig[i] != 0x02 || sig[i + 1] >= 0x80)
+      return 0;
+    il = sig[i + 1];
+    i += 2;
+    if (il == 0 || i + il > len || (sig[i] & 0x80) != 0 ||
+        (il > 1 && sig[i] == 0 && (sig[i + 1] & 0x80) == 0))
+      return 0;
+    i += il;
+  }
+  return i == len;
+}
+
+static int rng_fails(void *ctx, unsigned char *buf, size_t len) {
+  (void)ctx;
+  memset(buf, 0xaa, len);
+  return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+}
+
+/* ecsign.h: a P-256, P-384 and P-521 key made Nettle's signs what
+ * mbedTLS verifies under the same public key, for SHA-1 to SHA-512
+ * hashes (longer than the order: cut to its leftmost bits), in strict DER,
+ * with a fresh nonce each time; a changed hash does not verify; its check
+ * passes, and fails for a private key that is not the public key's; a
+ * failing RNG gives an error and no signature. A build without Nettle
+ * leaves keys to mbedTLS. */
+START_TEST(test_engine_ecsign_as_mbedtls) {
+  static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_SECP256R1,
+                                                MBEDTLS_ECP_DP_SECP384R1,
+                                                MBEDTLS_ECP_DP_SECP521R1};
+  static const size_t bits[] = {256, 384, 521};
+  static const size_t hlens[] = {20, 32, 48, 64};
+  fake_rng_t rng;
+  size_t c, h, i;
+  int high_r = 0;
+
+  fake_rng_init(&rng);
+  for (c = 0; c < 3; c++) {
+    mbedtls_pk_context key, other;
+    mbedtls_ecdsa_context ref;
+    unsigned char hash[64], sig[MBEDTLS_ECDSA_MAX_LEN], last[2][8];
+    size_t slen;
+
+    mbedtls_pk_init(&key);
+    mbedtls_pk_init(&other);
+    mbedtls_ecdsa_init(&ref);
+    ck_assert_int_eq(
+        mbedtls_pk_setup(&key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)),
+        0);
+    ck_assert_int_eq(mbedtls_ecp_gen_key(curves[c], mbedtls_pk_ec(key),
+                                         mbedtls_ctr_drbg_random, &rng.drbg),
+                     0);
+    ck_assert_int_eq(mbedtls_ecdsa_from_keypair(&ref, mbedtls_pk_ec(key)), 0);
+    if (!lvpn__ecsign_elsewhere(curves[c])) { /* built --without-nettle */
+#ifdef LVPN_HS_NETTLE
+      ck_abort_msg("Nettle does not sign on curve %zu", c);
+#endif
+      ck_assert_int_eq(lvpn__ecsign_prepare(&key), LVPN__ECSIGN_NOT_HERE);
+      ck_assert_int_eq(mbedtls_pk_get_type(&key), MBEDTLS_PK_ECKEY);
+      mbedtls_ecdsa_free(&ref);
+      mbedtls_pk_free(&key);
+      continue;
+    }
+    ck_assert_int_eq(lvpn__ecsign_prepare(&key), 0);
+    ck_assert(lvpn__ecsign_is_ours(&key));
+    ck_assert_int_eq(mbedtls_pk_get_type(&key), MBEDTLS_PK_ECDSA);
+    ck_assert(mbedtls_pk_can_do(&key, MBEDTLS_PK_ECDSA));
+    ck_assert_uint_eq(mbedtls_pk_get_bitlen(&key), bits[c]);
+    ck_assert_int_eq(mbedtls_ecp_point_cmp(&mbedtls_pk_ec(key)->Q, &ref.Q), 0);
+    ck_assert_int_eq(lvpn__ecsign_check(&key), 0);
+    for (h = 0; h < 4; h++)
+      for (i = 0; i < 8; i++) {
+        ck_assert_int_eq(mbedtls_ctr_drbg_random(&rng.drbg, hash, hlens[h]),
+                         0);
+        if (i == 0)
+          memset(hash, 0, 2); /* leading zero bytes */
+        ck_assert_int_eq(mbedtls_pk_sign(&key, MBEDTLS_MD_NONE, hash,
+                                         hlens[h], sig, &slen,
+                                         mbedtls_ctr_drbg_random, &rng.drbg),
+                         0);
+        ck_assert_msg(der_sig_strict(sig, slen), "curve %zu: not strict DER",
+                      c);
+        /* r's first content byte is a zero (its top bit set) in about
+         * half of them */
+        high_r += sig[c == 2 ? 5 : 4] == 0;
+        ck_assert_int_eq(
+            mbedtls_ecdsa_read_signature(&ref, hash, hlens[h], sig, slen), 0);
+        ck_assert_int_eq(mbedtls_pk_verify(&key, MBEDTLS_MD_NONE, hash,
+                                           hlens[h], sig, slen),
+                         0);
+        memcpy(last[i % 2], sig + slen - 8, 8);
+        if (i > 0) /* a fresh nonce: s differs every time */
+          ck_assert(memcmp(last[0], last[1], 8) != 0);
+        hash[0] ^= 0x80; /* within the leftmost bits, which count */
+        ck_assert_int_ne(
+            mbedtls_ecdsa_read_signature(&ref, hash, hlens[h], sig, slen), 0);
+      }
+    /* the RNG fails: an error, nothing signed */
+    slen = 0;
+    ck_assert_int_eq(mbedtls_pk_sign(&key, MBEDTLS_MD_NONE, hash, 32, sig,
+                                     &slen, rng_fails, NULL),
+                     MBEDTLS_ERR_ECP_RANDOM_FAILED);
+    ck_assert_uint_eq(slen, 0);
+    /* another private key under this public key: made, then found out */
+    ck_assert_int_eq(
+        mbedtls_pk_setup(&other, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)),
+        0);
+    ck_assert_int_eq(mbedtls_ecp_gen_key(curves[c], mbedtls_pk_ec(other),
+                                         mbedtls_ctr_drbg_random, &rng.drbg),
+                     0);
+    ck_assert_int_eq(mbedtls_ecp_copy(&mbedtls_pk_ec(other)->Q, &ref.Q), 0);
+    ck_assert_int_eq(lvpn__ecsign_prepare(&other), 0);
+    ck_assert_int_eq(lvpn__ecsign_check(&other), MBEDTLS_ERR_PK_BAD_INPUT_DATA);
+    mbedtls_pk_free(&other);
+    mbedtls_ecdsa_free(&ref);
+    mbedtls_pk_free(&key);
+  }
+#ifdef LVPN_HS_NETTLE
+  ck_assert_int_gt(high_r, 10);
+  ck_assert_int_lt(high_r, 86);
+#endif
+  /* not an EC key: left as it is */
+  {
+    mbedtls_pk_context rsa;
+    fake_pem_t pem = fake_pem_load("client-rsa.key");
+    mbedtls_pk_init(&rsa);
+    ck_assert_int_eq(mbedtls_pk_parse_key(&rsa, (const unsigned char *)pem.pem,
+                                          pem.len, NULL, 0),
+                     0);
+    ck_assert_int_eq(lvpn__ecsign_prepare(&rsa), LVPN__ECSIGN_NOT_HERE);
+    ck_assert_int_eq(mbedtls_pk_get_type(&rsa), MBEDTLS_PK_RSA);
+    ck_assert(!lvpn__ecsign_is_ours(&rsa));
+    mbedtls_pk_free(&rsa);
+    free(pem.pem);
+  }
+  fake_rng_free(&rng);
+}
+END_TEST
+
 /* lvpn__ecverify() answers as mbedtls_ecdsa_read_signature() does, on
  * P-256, P-384 and P-521 with SHA-1 to SHA-512 (hashes longer than the
  * order are cut to its leftmost bits; hashes that start with zero bytes
  * too): the signature verifies; a changed hash, r or s does not; bytes
- * after the DER, a cut DER and a negative integer are refused. In the
- * libgcrypt build these curves go to libgcrypt. */
+ * after the DER, a cut DER and a negative integer are refused. Where this
+ * build has Nettle these curves go to Nettle. */
 START_TEST(test_engine_ecverify_as_mbedtls) {
   static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_SECP256R1,
                                                 MBEDTLS_ECP_DP_SECP384R1,
@@ -1894,8 +2070,8 @@ START_TEST(test_engine_ecverify_as_mbedtls) {
     ck_assert_int_eq(mbedtls_ecdsa_genkey(&k, curves[c],
                                           mbedtls_ctr_drbg_random, &rng.drbg),
                      0);
-#ifdef LVPN_DC_CRYPTO_GCRYPT
-    ck_assert_int_eq(lvpn__ecverify_elsewhere(curves[c]), 1); /* libgcrypt */
+#ifdef LVPN_HS_NETTLE
+    ck_assert_int_eq(lvpn__ecverify_elsewhere(curves[c]), 1); /* Nettle */
 #else
     ck_assert_int_eq(lvpn__ecverify_elsewhere(curves[c]), 0); /* mbedTLS */
 #endif
@@ -1953,7 +2129,7 @@ START_TEST(test_engine_ecverify_as_mbedtls) {
             ck_assert_int_eq(
                 mbedtls_ecdsa_read_signature(&k, hash, hlens[h], neg, nlen), 0);
             ck_assert_int_eq(lvpn__ecverify(&k, hash, hlens[h], neg, nlen),
-#ifdef LVPN_DC_CRYPTO_GCRYPT
+#ifdef LVPN_HS_NETTLE
                              MBEDTLS_ERR_ECP_VERIFY_FAILED
 #else
                              0
@@ -1972,7 +2148,7 @@ END_TEST
 
 LVPN_TEST_MAIN("tls_engine", 60, NULL, NULL, test_engine_handshake_ec,
                test_engine_x25519_vectors, test_engine_handshake_x25519,
-               test_engine_ecverify_as_mbedtls,
+               test_engine_ecverify_as_mbedtls, test_engine_ecsign_as_mbedtls,
                test_engine_chain_checked_after_our_flight,
                test_engine_handshake_rsa_client_key, test_engine_no_client_cert,
                test_engine_records_flow_both_ways, test_engine_byte_by_byte,
