@@ -154,6 +154,13 @@ waits = [e.get("stage") for e in events
 if waits not in ([0, 1, 2, 3], [1, 2, 3], [0, 1, 2], [1, 2]):
     bad("tlssession wait stages %s, want 0, 1, 2, 3 (0 and 3 may be "
         "left out)" % waits)
+# each wait's work is traced once it is done, with its time
+done_w = [(e.get("stage"), e.get("us")) for e in events
+          if e["layer"] == "tlssession" and e["operation"] == "wait_done"]
+if sorted(st for st, _ in done_w) != sorted(waits) or \
+        any(not isinstance(us, int) or us < 0 or us > 10000000
+            for _, us in done_w):
+    bad("tlssession wait_done %s for the waits %s" % (done_w, waits))
 # the last wait, for the PUSH_REPLY: after our PUSH_REQUEST, before the
 # reply (left out when the reply came in the turn that sent the request)
 w3 = [i for i, e in enumerate(events)
