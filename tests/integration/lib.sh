@@ -177,6 +177,11 @@ it_setup() {
     # the server chains our client keeps between starts: this test's own
     # (lvpn_client_set_cache_dir), not the machine's /run/layervpn
     export LVPN_CACHE_DIR=$IT_DIR/lvpn-cache
+    # and the CLI's page list (cmd/memtrim.h): what this test's starts
+    # touched, not the union of every start on this machine, which only
+    # grows (a listed page stays mapped, so it is present again when the
+    # next list is learned) and would move the benchmarks' peak RSS
+    export LVPN_MEMTRIM_PAGES=$IT_DIR/memtrim-pages
 
     _it_sweep_stale
 
