@@ -38,6 +38,7 @@
 #define MEMTRIM_MAX_RANGES 512
 #define MEMTRIM_MAX_RUNS 2048
 #define MEMTRIM_MAX_KEEP 512 /* pages the list may keep mapped: 2 MB */
+#define MEMTRIM_MAX_AGE 16  /* starts a listed page stays unproven */
 #define MEMTRIM_PAGE 4096ul
 #define MEMTRIM_CHUNK 512 /* pagemap entries read at a time */
 
@@ -271,13 +272,22 @@ int cli_memtrim_runs_parse(const char *text, size_t len,
   const char *p = text, *end = text + len;
   size_t n = 0;
   while (p < end) {
+    const char *eol = memchr(p, '\n', (size_t)(end - p)), *sp;
+    int fields = 1;
     cli_memtrim_run_t r;
-    if (n == max || hex_field(&p, end, ' ', &r.dev) != 0 ||
+    if (eol == NULL)
+      return -1;
+    for (sp = p; sp < eol; sp++)
+      fields += *sp == ' ';
+    r.age = 0; /* an older list's line has none */
+    if (n == max || (fields != 6 && fields != 7) ||
+        hex_field(&p, end, ' ', &r.dev) != 0 ||
         hex_field(&p, end, ' ', &r.inode) != 0 ||
         hex_field(&p, end, ' ', &r.off) != 0 ||
         hex_field(&p, end, ' ', &r.pages) != 0 ||
         hex_field(&p, end, ' ', &r.first) != 0 ||
-        hex_field(&p, end, '\n', &r.count) != 0)
+        hex_field(&p, end, fields == 7 ? ' ' : '\n', &r.count) != 0 ||
+        (fields == 7 && hex_field(&p, end, '\n', &r.age) != 0))
       return -1;
     if (r.count == 0 || r.first >= r.pages || r.count > r.pages - r.first)
       return -1;
@@ -290,9 +300,9 @@ size_t cli_memtrim_runs_format(const cli_memtrim_run_t *runs, size_t n,
                                char *buf, size_t cap) {
   size_t len = 0, i;
   for (i = 0; i < n; i++) {
-    int w = snprintf(buf + len, cap - len, "%lx %lx %lx %lx %lx %lx\n",
+    int w = snprintf(buf + len, cap - len, "%lx %lx %lx %lx %lx %lx %lx\n",
                      runs[i].dev, runs[i].inode, runs[i].off, runs[i].pages,
-                     runs[i].first, runs[i].count);
+                     runs[i].first, runs[i].count, runs[i].age);
     if (w < 0 || (size_t)w >= cap - len)
       return 0;
     len += (size_t)w;
@@ -327,11 +337,78 @@ int cli_memtrim_runs_add(const cli_memtrim_map_t *m, unsigned long first,
       runs[*nruns].pages = pages;
       runs[*nruns].first = first + i;
       runs[*nruns].count = j - i;
+      runs[*nruns].age = 0;
       (*nruns)++;
     }
     i = j;
   }
   return 0;
+}
+
+static int same_mapping(const cli_memtrim_run_t *a,
+                        const cli_memtrim_run_t *b) {
+  return a->dev == b->dev && a->inode == b->inode && a->off == b->off &&
+         a->pages == b->pages;
+}
+
+/* pages [first, first + count) of l's mapping, of age `age`, appended to
+ * out (joined to the last run when they continue it) */
+static int age_emit(const cli_memtrim_run_t *l, unsigned long first,
+                    unsigned long count, unsigned long age,
+                    unsigned long max_age, cli_memtrim_run_t *out,
+                    size_t *no, size_t max) {
+  cli_memtrim_run_t *last = *no > 0 ? &out[*no - 1] : NULL;
+  if (count == 0 || age >= max_age)
+    return 0;
+  if (last != NULL && same_mapping(last, l) && last->age == age &&
+      last->first + last->count == first) {
+    last->count += count;
+    return 0;
+  }
+  if (*no == max)
+    return -1;
+  out[*no] = *l;
+  out[*no].first = first;
+  out[*no].count = count;
+  out[*no].age = age;
+  (*no)++;
+  return 0;
+}
+
+int cli_memtrim_runs_age(const cli_memtrim_run_t *learned, size_t n,
+                         const cli_memtrim_run_t *kept, size_t nk,
+                         unsigned long max_age, cli_memtrim_run_t *out,
+                         size_t max) {
+  size_t i, k, no = 0;
+  for (i = 0; i < n; i++) {
+    const cli_memtrim_run_t *l = &learned[i];
+    unsigned long p = l->first, end = l->first + l->count;
+    while (p < end) {
+      const cli_memtrim_run_t *in = NULL;
+      unsigned long next = end, stop;
+      for (k = 0; k < nk && in == NULL; k++) {
+        if (!same_mapping(&kept[k], l))
+          continue;
+        if (kept[k].first <= p && p - kept[k].first < kept[k].count)
+          in = &kept[k];
+        else if (kept[k].first > p && kept[k].first < next)
+          next = kept[k].first;
+      }
+      if (in != NULL) { /* kept mapped: one start older */
+        stop = in->first + in->count < end ? in->first + in->count : end;
+        if (age_emit(l, p, stop - p,
+                     in->age >= max_age ? max_age : in->age + 1, max_age,
+                     out, &no, max) != 0)
+          return -1;
+      } else { /* faulted in by this start */
+        stop = next;
+        if (age_emit(l, p, stop - p, 0, max_age, out, &no, max) != 0)
+          return -1;
+      }
+      p = stop;
+    }
+  }
+  return (int)no;
 }
 
 const char *cli_runtime_path(const char *env_name, const char *root_path,
@@ -379,9 +456,10 @@ static void pages_learn(const char *path, const cli_memtrim_map_t *maps,
                         int n, int pm_fd, cli_memtrim_run_t *runs) {
   static unsigned long long e[MEMTRIM_CHUNK];
   static char text[sizeof(pages_text)];
+  static cli_memtrim_run_t kept[MEMTRIM_MAX_RUNS], aged[MEMTRIM_MAX_RUNS];
   char tmp[4200];
   size_t nruns = 0, len;
-  int i, fd;
+  int i, fd, nkept, naged;
   for (i = 0; i < n; i++) {
     unsigned long first = 0;
     unsigned long pages = (maps[i].end - maps[i].start) / MEMTRIM_PAGE;
@@ -397,7 +475,15 @@ static void pages_learn(const char *path, const cli_memtrim_map_t *maps,
       first += k;
     }
   }
-  len = cli_memtrim_runs_format(runs, nruns, text, sizeof(text));
+  /* the list this start kept mapped, as read at start (none: empty) */
+  nkept = pages_len > 0 ? cli_memtrim_runs_parse(pages_text, pages_len, kept,
+                                                 MEMTRIM_MAX_RUNS)
+                        : 0;
+  naged = cli_memtrim_runs_age(runs, nruns, kept, nkept > 0 ? (size_t)nkept : 0,
+                               MEMTRIM_MAX_AGE, aged, MEMTRIM_MAX_RUNS);
+  if (naged < 0)
+    return;
+  len = cli_memtrim_runs_format(aged, (size_t)naged, text, sizeof(text));
   if (len == 0 || (len == pages_len && memcmp(text, pages_text, len) == 0))
     return;
   if (snprintf(tmp, sizeof(tmp), "%s.%ld", path, (long)getpid()) >=

@@ -32,9 +32,12 @@
  * LVPN_MEMTRIM_PAGES: no list). The next start's trim leaves those pages
  * mapped (at most 2 MB of them) instead of unmapping them for the start
  * to fault back one by one; the peak does not move, as the start maps
- * them anyway. It is only a hint: a list of another build or library
- * version matches no mapping and keeps nothing, and a missing or damaged
- * one is rewritten. Not kept without the userfaultfd registration, where
+ * them anyway. A page the list kept mapped ages by one start each time
+ * (nothing tells whether that start used it) and leaves after 16, so the
+ * list is what the last starts touched, not the union of every start the
+ * machine made (cli_memtrim_runs_age). It is only a hint: a list of
+ * another build or library version matches no mapping and keeps nothing,
+ * and a missing or damaged one is rewritten. Not kept without the userfaultfd registration, where
  * the present pages include fault-around's.
  *
  * Does nothing when LVPN_NO_MEMTRIM is set (non-empty), under valgrind, or
@@ -81,12 +84,14 @@ int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
  * (dev, inode). */
 typedef struct {
   unsigned long dev, inode, off, pages, first, count;
+  unsigned long age; /* lists learned since they were last faulted in */
 } cli_memtrim_run_t;
 
-/* Its text form, one run a line: "dev inode off pages first count" in hex.
- * Parse returns the number of runs (at most `max`), or -1 on anything else
- * (no run is used then); format returns the length written, or 0 when
- * `cap` is too small. */
+/* Its text form, one run a line: "dev inode off pages first count age" in
+ * hex (a line without the age, from an older list, has age 0). Parse
+ * returns the number of runs (at most `max`), or -1 on anything else (no
+ * run is used then); format returns the length written, or 0 when `cap`
+ * is too small. */
 int cli_memtrim_runs_parse(const char *text, size_t len,
                            cli_memtrim_run_t *runs, size_t max);
 size_t cli_memtrim_runs_format(const cli_memtrim_run_t *runs, size_t n,
@@ -99,6 +104,22 @@ size_t cli_memtrim_runs_format(const cli_memtrim_run_t *runs, size_t n,
 int cli_memtrim_runs_add(const cli_memtrim_map_t *m, unsigned long first,
                          const unsigned long long *entries, size_t n,
                          cli_memtrim_run_t *runs, size_t *nruns, size_t max);
+
+/* The list to keep once a start is connected: `learned`, the runs of its
+ * present pages (age 0), with the pages that lay in a run of `kept` (the
+ * list that start kept mapped, so nothing tells whether it used them)
+ * aged by one from that run's age, and pages of age `max_age` or more
+ * left out. Without it the list only grows: a listed page stays mapped,
+ * so it is present when the next list is learned, and a machine's list
+ * becomes the union of every start it ever made. With it a page no start
+ * uses leaves after `max_age` starts, and one in use is faulted back in
+ * once every `max_age` + 1 (MEMTRIM_MAX_AGE in memtrim.c). Into
+ * out[0..max), adjacent pages of one mapping and age in one run; the
+ * number of runs, or -1 when they do not fit. */
+int cli_memtrim_runs_age(const cli_memtrim_run_t *learned, size_t n,
+                         const cli_memtrim_run_t *kept, size_t nk,
+                         unsigned long max_age, cli_memtrim_run_t *out,
+                         size_t max);
 
 /* Where the CLI keeps what it learns between runs (the page list above,
  * the server's chain): $ENV_NAME when set (empty: nowhere, NULL), else

@@ -172,7 +172,8 @@ START_TEST(test_memtrim_page_list_runs) {
       "fe00000 4d2 1000 10 0 0\n",     /* an empty run */
       "fe00000 4d2 1000 10 10 1\n",    /* first page past the mapping */
       "fe00000 4d2 1000 10 f 2\n",     /* a run past the mapping */
-      "fe00000 4d2 1000 10 0 2 7\n",   /* a field too many */
+      "fe00000 4d2 1000 10 0 2 7 1\n", /* a field too many */
+      "fe00000 4d2 1000 10 0 2 \n",    /* an empty age */
       "fe00000 4d2 1000 10 -1 2\n",    /* not a number */
       "fe00000 4d2 1000 10000000000000000 0 2\n", /* over 64 bits */
   };
@@ -197,9 +198,9 @@ START_TEST(test_memtrim_page_list_runs) {
 
   len = cli_memtrim_runs_format(runs, n, text, sizeof(text));
   ck_assert_uint_gt(len, 0);
-  ck_assert_str_eq(text, "fe00000 4d2 1000 10 0 2\n"
-                         "fe00000 4d2 1000 10 4 1\n"
-                         "fe00000 4d2 1000 10 7 4\n");
+  ck_assert_str_eq(text, "fe00000 4d2 1000 10 0 2 0\n"
+                         "fe00000 4d2 1000 10 4 1 0\n"
+                         "fe00000 4d2 1000 10 7 4 0\n");
   ck_assert_int_eq(cli_memtrim_runs_parse(text, len, back, 8), 3);
   for (i = 0; i < n; i++)
     ck_assert(memcmp(&back[i], &runs[i], sizeof(back[i])) == 0);
@@ -210,6 +211,96 @@ START_TEST(test_memtrim_page_list_runs) {
                       -1,
                   "case %zu", i);
   ck_assert_int_eq(cli_memtrim_runs_parse("", 0, back, 8), 0);
+  /* an age; an older list's line without one: age 0 */
+  {
+    static const char two[] = "fe00000 4d2 1000 10 0 2 c\n"
+                              "fe00000 4d2 1000 10 4 1\n";
+    ck_assert_int_eq(cli_memtrim_runs_parse(two, strlen(two), back, 8), 2);
+  }
+  ck_assert_uint_eq(back[0].age, 12);
+  ck_assert_uint_eq(back[0].count, 2);
+  ck_assert_uint_eq(back[1].age, 0);
+  ck_assert_uint_eq(back[1].first, 4);
+}
+END_TEST
+
+/* cli_memtrim_runs_age: pages a start faulted in are age 0, pages it kept
+ * mapped from the list one older than they were listed, pages that reach
+ * the limit leave; runs split and join by age, per mapping. */
+START_TEST(test_memtrim_page_list_ages) {
+  static const cli_memtrim_run_t a = {0xfe00000, 1234, 0x1000, 16, 0, 0, 0};
+  cli_memtrim_run_t learned[3], kept[3], out[8];
+  int n;
+  /* mapping a: pages 0-9 present; the list had 2-3 at age 0 and 6-7 at
+   * age 3 (then 12-13: not present now, gone) */
+  learned[0] = a;
+  learned[0].first = 0;
+  learned[0].count = 10;
+  learned[1] = a;
+  learned[1].inode = 99; /* another mapping, pages 5-6, none listed */
+  learned[1].first = 5;
+  learned[1].count = 2;
+  kept[0] = a;
+  kept[0].first = 2;
+  kept[0].count = 2;
+  kept[1] = a;
+  kept[1].first = 6;
+  kept[1].count = 2;
+  kept[1].age = 3;
+  kept[2] = a;
+  kept[2].first = 12;
+  kept[2].count = 2;
+  n = cli_memtrim_runs_age(learned, 2, kept, 3, 16, out, 8);
+  ck_assert_int_eq(n, 6);
+  /* 0-1 new, 2-3 aged to 1, 4-5 new, 6-7 aged to 4, 8-9 new */
+  ck_assert_uint_eq(out[0].first, 0);
+  ck_assert_uint_eq(out[0].count, 2);
+  ck_assert_uint_eq(out[0].age, 0);
+  ck_assert_uint_eq(out[1].first, 2);
+  ck_assert_uint_eq(out[1].count, 2);
+  ck_assert_uint_eq(out[1].age, 1);
+  ck_assert_uint_eq(out[2].first, 4);
+  ck_assert_uint_eq(out[2].count, 2);
+  ck_assert_uint_eq(out[2].age, 0);
+  ck_assert_uint_eq(out[3].first, 6);
+  ck_assert_uint_eq(out[3].age, 4);
+  ck_assert_uint_eq(out[4].first, 8);
+  ck_assert_uint_eq(out[4].count, 2);
+  ck_assert_uint_eq(out[4].age, 0);
+  ck_assert_uint_eq(out[5].inode, 99);
+  ck_assert_uint_eq(out[5].first, 5);
+  ck_assert_uint_eq(out[5].count, 2);
+  ck_assert_uint_eq(out[5].age, 0);
+  ck_assert_uint_eq(out[0].pages, 16);
+  ck_assert_uint_eq(out[0].off, 0x1000);
+  /* at the limit: the kept pages leave, the rest stays, joined */
+  kept[0].age = 15;
+  kept[1].age = 15;
+  n = cli_memtrim_runs_age(learned, 1, kept, 2, 16, out, 8);
+  ck_assert_int_eq(n, 3);
+  ck_assert_uint_eq(out[0].first, 0);
+  ck_assert_uint_eq(out[0].count, 2);
+  ck_assert_uint_eq(out[1].first, 4);
+  ck_assert_uint_eq(out[1].count, 2);
+  ck_assert_uint_eq(out[2].first, 8);
+  /* no list: all of it, age 0, one run; a list of one age: one run */
+  n = cli_memtrim_runs_age(learned, 1, kept, 0, 16, out, 8);
+  ck_assert_int_eq(n, 1);
+  ck_assert_uint_eq(out[0].count, 10);
+  kept[0].first = 0;
+  kept[0].count = 10;
+  kept[0].age = 2;
+  n = cli_memtrim_runs_age(learned, 1, kept, 1, 16, out, 8);
+  ck_assert_int_eq(n, 1);
+  ck_assert_uint_eq(out[0].age, 3);
+  /* an age at the top of its type leaves, not wraps */
+  kept[0].age = ~0ul;
+  ck_assert_int_eq(cli_memtrim_runs_age(learned, 1, kept, 1, 16, out, 8), 0);
+  /* no room */
+  kept[0].age = 0;
+  kept[0].first = 2;
+  kept[0].count = 2;
+  ck_assert_int_eq(cli_memtrim_runs_age(learned, 1, kept, 1, 16, out, 2), -1);
 }
 END_TEST
 
@@ -355,6 +446,7 @@ START_TEST(test_memtrim_stands_aside_with_threads) {
 END_TEST
 
 LVPN_TEST_MAIN("memtrim", 0, NULL, NULL, test_memtrim_new_mappings,
+               test_memtrim_page_list_ages,
                test_memtrim_picks_clean_readonly_file_mappings,
                test_memtrim_unparsable_text_picks_nothing,
                test_memtrim_page_list_runs,

@@ -2,7 +2,9 @@
  * CLI reads back at every start (a user's own runtime directory for a
  * non-root CLI), and the /proc/PID/maps scan with the pagemap entries it
  * asks for. A list is taken whole or not at all, each run inside its
- * mapping, and what parses formats back to itself; the scan picks only
+ * mapping, and what parses formats back to itself; the list aged against
+ * itself (cli_memtrim_runs_age) stays inside its mappings, younger than
+ * the limit, no longer than it was; the scan picks only
  * aligned, non-empty, read-only private file mappings whose entries hold
  * no anonymous or swapped page.
  * Input: one byte choosing the pagemap pattern, then text read both as a
@@ -58,6 +60,25 @@ static void check_list(const char *text, size_t len) {
   if (olen == 0 || cli_memtrim_runs_parse(out, olen, back, 64) != n ||
       memcmp(runs, back, (size_t)n * sizeof(runs[0])) != 0)
     abort();
+  /* aged against itself as the list kept: every run inside its mapping,
+   * younger than the limit, no more pages than were learned */
+  {
+    static cli_memtrim_run_t aged[256];
+    unsigned long in = 0, outp = 0;
+    int na = cli_memtrim_runs_age(runs, (size_t)n, back, (size_t)n, 3, aged,
+                                  256);
+    for (i = 0; i < n; i++)
+      in += runs[i].count;
+    for (i = 0; i < na; i++) {
+      if (aged[i].count == 0 || aged[i].age >= 3 ||
+          aged[i].first >= aged[i].pages ||
+          aged[i].count > aged[i].pages - aged[i].first)
+        abort();
+      outp += aged[i].count;
+    }
+    if (na < -1 || outp > in)
+      abort();
+  }
 }
 
 static void check_scan(const char *text, size_t len) {
