@@ -40,32 +40,25 @@ static void bridge_random(void *ctx, size_t len, uint8_t *dst) {
   }
 }
 
-/* *p (writing backwards, as mbedTLS's asn1write does) gets the
- * non-negative `z` as a DER INTEGER. */
+/* *p (writing backwards, as mbedTLS's asn1write does) gets the positive
+ * `z` as a DER INTEGER, by mbedTLS's own writer, as
+ * mbedtls_ecdsa_write_signature writes r and s. */
 static int write_integer(unsigned char **p, unsigned char *start,
                          const mpz_t z) {
   unsigned char be[LVPN__NETTLE_LIMBS * sizeof(mp_limb_t)];
-  size_t n = (mpz_sizeinbase(z, 2) + 7) / 8, len = 0;
+  size_t n = (mpz_sizeinbase(z, 2) + 7) / 8;
+  mbedtls_mpi x;
   int ret;
 
   if (mpz_sgn(z) <= 0 || n > sizeof(be))
     return MBEDTLS_ERR_ECP_BAD_INPUT_DATA;
   mpz_export(be, &n, 1, 1, 1, 0, z);
-  if ((size_t)(*p - start) < n + 1)
-    return MBEDTLS_ERR_ASN1_BUF_TOO_SMALL;
-  *p -= n;
-  memcpy(*p, be, n);
-  len = n;
-  if ((be[0] & 0x80) != 0) { /* a positive INTEGER */
-    *--(*p) = 0;
-    len++;
-  }
-  if ((ret = mbedtls_asn1_write_len(p, start, len)) < 0)
-    return ret;
-  len += (size_t)ret;
-  if ((ret = mbedtls_asn1_write_tag(p, start, MBEDTLS_ASN1_INTEGER)) < 0)
-    return ret;
-  return (int)len + ret;
+  mbedtls_mpi_init(&x);
+  ret = mbedtls_mpi_read_binary(&x, be, n);
+  if (ret == 0)
+    ret = mbedtls_asn1_write_mpi(p, start, &x);
+  mbedtls_mpi_free(&x);
+  return ret;
 }
 
 static int own_sign(void *ctx, mbedtls_md_type_t md_alg,
@@ -172,10 +165,6 @@ static const mbedtls_pk_info_t own_info = {
     .ctx_free_func = own_free,
 };
 
-int lvpn__ecsign_elsewhere(mbedtls_ecp_group_id id) {
-  return lvpn__nettle_curve(id) != NULL;
-}
-
 int lvpn__ecsign_is_ours(const mbedtls_pk_context *key) {
   return key->pk_info == &own_info;
 }
@@ -222,45 +211,37 @@ int lvpn__ecsign_prepare(mbedtls_pk_context *key) {
 }
 
 int lvpn__ecsign_check(const mbedtls_pk_context *key) {
+  mp_limb_t xl[LVPN__NETTLE_LIMBS], yl[LVPN__NETTLE_LIMBS];
+  uint8_t buf[LVPN__NETTLE_LIMBS * sizeof(mp_limb_t)];
   const own_key_t *k;
-  struct ecc_point dg, q;
-  mpz_t x1, y1, x2, y2;
+  struct ecc_point dg;
+  mpz_t x, y, qx, qy;
   int ret;
 
   if (!lvpn__ecsign_is_ours(key))
     return MBEDTLS_ERR_PK_TYPE_MISMATCH;
   k = key->pk_ctx;
   ecc_point_init(&dg, k->curve);
-  ecc_point_init(&q, k->curve);
-  mpz_init(x1);
-  mpz_init(y1);
-  mpz_init(x2);
-  mpz_init(y2);
+  mpz_init(x);
+  mpz_init(y);
   ecc_point_mul_g(&dg, &k->d);
-  if (lvpn__nettle_point(&q, &k->ecdsa.Q) != 0) {
-    ret = MBEDTLS_ERR_PK_BAD_INPUT_DATA; /* not on the curve */
-  } else {
-    ecc_point_get(&dg, x1, y1);
-    ecc_point_get(&q, x2, y2);
-    ret = mpz_cmp(x1, x2) == 0 && mpz_cmp(y1, y2) == 0
-              ? 0
-              : MBEDTLS_ERR_PK_BAD_INPUT_DATA;
-  }
-  mpz_clear(x1);
-  mpz_clear(y1);
-  mpz_clear(x2);
-  mpz_clear(y2);
-  ecc_point_clear(&q);
+  ecc_point_get(&dg, x, y);
+  /* Q's coordinates as read-only views (Q is affine: mbedTLS parsed it) */
+  ret = mbedtls_mpi_cmp_int(&k->ecdsa.Q.Z, 1) == 0 &&
+                lvpn__nettle_mpz_mpi(qx, xl, LVPN__NETTLE_LIMBS,
+                                     &k->ecdsa.Q.X, buf, sizeof(buf)) == 0 &&
+                lvpn__nettle_mpz_mpi(qy, yl, LVPN__NETTLE_LIMBS,
+                                     &k->ecdsa.Q.Y, buf, sizeof(buf)) == 0 &&
+                mpz_cmp(x, qx) == 0 && mpz_cmp(y, qy) == 0
+            ? 0
+            : MBEDTLS_ERR_PK_BAD_INPUT_DATA;
+  mpz_clear(x);
+  mpz_clear(y);
   ecc_point_clear(&dg);
   return ret;
 }
 
 #else
-
-int lvpn__ecsign_elsewhere(mbedtls_ecp_group_id id) {
-  (void)id;
-  return 0;
-}
 
 int lvpn__ecsign_is_ours(const mbedtls_pk_context *key) {
   (void)key;

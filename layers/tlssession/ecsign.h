@@ -10,17 +10,14 @@
 #include <mbedtls/ecp.h>
 #include <mbedtls/pk.h>
 
-/* 1 when a private key on curve `id` signs on another library than
- * mbedTLS (Nettle: NIST P-256, P-384, P-521), so it needs no table of G. */
-int lvpn__ecsign_elsewhere(mbedtls_ecp_group_id id);
-
 /* `key`, a private EC key (an ECKEY or ECDSA context of mbedTLS), becomes
  * one that signs on Nettle: an ECDSA context for mbedTLS (mbedtls_pk_ec()
  * reads its mbedtls_ecp_keypair as before), whose signatures are ECDSA
  * with a fresh nonce from the RNG mbedTLS hands it, DER-encoded as
  * mbedTLS encodes them. Its private key is wiped when it is freed. 0, or
  * an mbedTLS error with `key` unchanged (LVPN__ECSIGN_NOT_HERE when the
- * curve or the build has no such signer). */
+ * curve or the build has no such signer: NIST P-256, P-384 and P-521 are
+ * Nettle's, as for lvpn__ecverify_elsewhere()). */
 #define LVPN__ECSIGN_NOT_HERE MBEDTLS_ERR_PK_FEATURE_UNAVAILABLE
 int lvpn__ecsign_prepare(mbedtls_pk_context *key);
 

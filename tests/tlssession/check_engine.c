@@ -853,7 +853,7 @@ START_TEST(test_engine_ec_key_signs_in_its_group) {
     ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECKEY);
     ck_assert_int_eq(lvpn__tls_conf_warm(&conf, err, sizeof(err)), 0);
     ck_assert_int_eq(mbedtls_pk_get_type(&conf.ca.pk), MBEDTLS_PK_ECDSA);
-    if (lvpn__ecsign_elsewhere(MBEDTLS_ECP_DP_SECP256R1)) {
+    if (lvpn__ecverify_elsewhere(MBEDTLS_ECP_DP_SECP256R1)) {
       /* Nettle signs and verifies: no table anywhere */
       ck_assert(lvpn__ecsign_is_ours(&conf.key));
       ck_assert_ptr_null(mbedtls_pk_ec(conf.key)->grp.T);
@@ -1960,7 +1960,7 @@ START_TEST(test_engine_ecsign_as_mbedtls) {
                                          mbedtls_ctr_drbg_random, &rng.drbg),
                      0);
     ck_assert_int_eq(mbedtls_ecdsa_from_keypair(&ref, mbedtls_pk_ec(key)), 0);
-    if (!lvpn__ecsign_elsewhere(curves[c])) { /* built --without-nettle */
+    if (!lvpn__ecverify_elsewhere(curves[c])) { /* built --without-nettle */
 #ifdef LVPN_HS_NETTLE
       ck_abort_msg("Nettle does not sign on curve %zu", c);
 #endif
