@@ -5,9 +5,11 @@
 #   bash bench/bench.sh
 #
 # For each client: time from process start to "Initialization Sequence
-# Completed", iperf3 TCP upload and download through the tunnel, the client's
-# CPU time per GB moved (utime+stime of the client process over each iperf3
-# run only, so startup and handshake are not in it), the ping RTT (p50, p99
+# Completed" (this start's, and the median of BENCH_STARTS more starts of
+# every client, alternately, at the start of each run), iperf3 TCP upload
+# and download through the tunnel, the client's CPU time per GB moved
+# (utime+stime of the client process over each iperf3 run only, so startup
+# and handshake are not in it), the ping RTT (p50, p99
 # and max, one ping every 0.05 s to the server's tunnel address, so about 200
 # replies per run and p99 is not simply the largest) during each iperf3 run,
 # the datagrams the server's UDP socket dropped for a full receive buffer
@@ -43,6 +45,10 @@
 # Environment:
 #   BENCH_SECONDS=10   iperf3 duration per direction
 #   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
+#   BENCH_STARTS=5     time-to-tunnel starts per client per run besides the
+#                      measured client's own start (bench_starts below:
+#                      the median and range of the time to the line, and
+#                      the median CPU time to it); 0 leaves them out
 #   BENCH_CIPHER=AES-256-GCM  the data-channel cipher the server offers and
 #                      the clients use: AES-128-GCM, AES-256-GCM or
 #                      CHACHA20-POLY1305 (issue 13 shows all three)
@@ -135,6 +141,11 @@ if [[ -n $BITRATE ]] && ! [[ $BITRATE =~ ^[1-9][0-9]*[KMG]?$ ]]; then
 fi
 if ! [[ $RUNS =~ ^[1-9][0-9]*$ ]]; then
     echo "bench: BENCH_RUNS=$RUNS: want a positive integer" >&2
+    exit 1
+fi
+STARTS=${BENCH_STARTS:-5}
+if ! [[ $STARTS =~ ^(0|[1-9][0-9]*)$ ]]; then
+    echo "bench: BENCH_STARTS=$STARTS: want a number of starts (0 for none)" >&2
     exit 1
 fi
 
@@ -277,41 +288,114 @@ print(int(r["bytes"]), float(r["bits_per_second"]))
 EOF
 }
 
-# bench_client NAME RUN — start NAME (layervpn|openvpn, or epoch|classic: layervpn
-# with and without epoch data keys) in the client namespace,
-# measure, stop it; results land in RES[NAME.*].
-bench_client() {
-    local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
-    local -a cmd
-    local p50 p99 pmax pn sd0 sd1 exe=$name no_epoch="" no_offload=${LVPN_NO_UDP_OFFLOAD:-} perf_pid
-    log=$IT_DIR/$name-$run.log
-    pidfile=$IT_DIR/$name-$run.pid
-    case $name in
+# client_cmd NAME — the command that runs client NAME (layervpn|openvpn|
+# openvpn27, or epoch|classic|offload|no-offload: layervpn variants) in CMD,
+# its process name in EXE, and for layervpn the values of LVPN_TEST_NO_EPOCH
+# and LVPN_NO_UDP_OFFLOAD it runs with in NO_EPOCH and NO_OFFLOAD.
+client_cmd() {
+    EXE=$1 NO_EPOCH="" NO_OFFLOAD=${LVPN_NO_UDP_OFFLOAD:-}
+    case $1 in
     layervpn | epoch | classic | offload | no-offload)
-        exe=layervpn
-        [[ $name == classic ]] && no_epoch=1
-        [[ $name == offload ]] && no_offload=""
-        [[ $name == no-offload ]] && no_offload=1
-        cmd=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn")
-        # shellcheck disable=SC2206 # words on purpose: "--trace FILE"
-        [[ -n ${BENCH_LVPN_ARGS:-} ]] && cmd+=($BENCH_LVPN_ARGS)
+        EXE=layervpn
+        [[ $1 == classic ]] && NO_EPOCH=1
+        [[ $1 == offload ]] && NO_OFFLOAD=""
+        [[ $1 == no-offload ]] && NO_OFFLOAD=1
+        CMD=("$LVPN_EXEC" connect --counters "$IT_DIR/client.ovpn")
+        if [[ -n ${BENCH_LVPN_ARGS:-} ]]; then
+            # shellcheck disable=SC2206 # words on purpose: "--trace FILE"
+            CMD+=($BENCH_LVPN_ARGS)
+        fi
         ;;
-    openvpn) cmd=(openvpn --config "$IT_DIR/client.ovpn") ;;
+    openvpn) CMD=("$(command -v openvpn)" --config "$IT_DIR/client.ovpn") ;;
     openvpn27)
         # as it_server27_start: a private mount namespace with /dev, /proc,
         # /tmp and $IT_DIR mounted into the chroot; unshare, sh and chroot
         # exec into openvpn, so the PID stays the client's
-        exe=openvpn
+        EXE=openvpn
         # shellcheck disable=SC2016
-        cmd=(unshare --mount --propagation private sh -c '
+        CMD=(unshare --mount --propagation private sh -c '
             r=$1 d=$2; shift 2
             mount --rbind /dev "$r/dev" && mount -t proc proc "$r/proc" &&
                 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp" && mkdir -p "$r$d" &&
                 mount --bind "$d" "$r$d" && exec chroot "$r" openvpn "$@"' \
             sh "$IT_SID_DIR" "$IT_DIR" --config "$IT_DIR/client.ovpn" --disable-dco)
         ;;
-    *) die "unknown client $name" ;;
+    *) die "unknown client $1" ;;
     esac
+}
+
+# bench_starts RUN CLIENT... — time to tunnel again, from BENCH_STARTS
+# starts per client: bench/startup_driver.py (bench/startup.sh's driver)
+# starts the clients alternately in the client namespace, each until its
+# "Initialization Sequence Completed" line, then stops it; no pinning
+# (startup.sh's 'shared' placement). RES[NAME.ttt_med] gets the median wall
+# ms from fork to the line, RES[NAME.ttt_cpu] the median CPU ms to it and
+# RES[NAME.ttt_range] the fastest and slowest start. A single start is one
+# sample of a figure that moves by a third from start to start here (with
+# the server's and the machine's timing as much as the client's), so
+# bench_client's own start stays in the table as before, with the median
+# beside it.
+bench_starts() {
+    local run=$1 name spec out
+    spec=$IT_DIR/starts-$run.json out=$IT_DIR/starts-$run.jsonl
+    local -a specargs=()
+    shift
+    for name in "$@"; do
+        client_cmd "$name"
+        if [[ $EXE == layervpn ]]; then
+            specargs+=("$name" 3 LD_LIBRARY_PATH "$LVPN_LDPATH" LVPN_TEST_NO_EPOCH "$NO_EPOCH"
+                LVPN_NO_UDP_OFFLOAD "$NO_OFFLOAD" "${#CMD[@]}" "${CMD[@]}")
+        else
+            specargs+=("$name" 0 "${#CMD[@]}" "${CMD[@]}")
+        fi
+    done
+    python3 - "$spec" "$STARTS" "$IT_DIR/starts-$run" "$INIT_PATTERN" "$INIT_TIMEOUT_S" \
+        "${specargs[@]}" <<'EOF'
+import json, os, sys
+out, runs, outdir, pattern, timeout = sys.argv[1:6]
+a, clients = sys.argv[6:], []
+while a:  # NAME NENV (K V)*NENV NARGV ARGV...
+    name, nenv = a[0], int(a[1])
+    env = dict(zip(a[2:2 + 2 * nenv:2], a[3:3 + 2 * nenv:2]))
+    a = a[2 + 2 * nenv:]
+    n = int(a[0])
+    clients.append({"name": name, "argv": a[1:1 + n], "env": env})
+    a = a[1 + n:]
+os.makedirs(outdir, exist_ok=True)
+with open(out, "w") as f:
+    json.dump({"runs": int(runs), "outdir": outdir, "timeout": int(timeout),
+               "pattern": pattern, "pause": 0.5, "clients": clients}, f)
+EOF
+    ip netns exec "$IT_NS_C" python3 bench/startup_driver.py "$spec" >"$out" ||
+        die "run $run: the start driver failed (see $out)"
+    for name in "$@"; do
+        read -r "RES[$name.ttt_med]" "RES[$name.ttt_cpu]" "RES[$name.ttt_range]" < <(
+            python3 - "$out" "$name" <<'EOF'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+mine = [r for r in rows if r["name"] == sys.argv[2]]
+bad = [r["run"] for r in mine if not r.get("ok")]
+if bad or not mine:
+    sys.exit("%s: start(s) %s did not reach the line" % (sys.argv[2], bad))
+w = [r["wall_ms"] for r in mine]
+c = [r["cpu_ms"] for r in mine if "cpu_ms" in r]
+print("%.1f %s %.1f-%.1f" % (statistics.median(w),
+      "%.1f" % statistics.median(c) if c else "-", min(w), max(w)))
+EOF
+        ) || die "run $run: $name: no start figures (see $out, logs in $IT_DIR/starts-$run)"
+    done
+}
+
+# bench_client NAME RUN — start NAME (see client_cmd) in the client namespace,
+# measure, stop it; results land in RES[NAME.*].
+bench_client() {
+    local name=$1 run=$2 log pidfile pid t0 t1 comm dir out bytes bps u0 s0 u1 s1
+    local -a cmd
+    local p50 p99 pmax pn sd0 sd1 exe no_epoch no_offload perf_pid
+    log=$IT_DIR/$name-$run.log
+    pidfile=$IT_DIR/$name-$run.pid
+    client_cmd "$name"
+    cmd=("${CMD[@]}") exe=$EXE no_epoch=$NO_EPOCH no_offload=$NO_OFFLOAD
 
     # The line is watched by one process that reads the log every
     # millisecond (bench/wait_line.py), started and ready before t0: a
@@ -478,6 +562,11 @@ print_table() {
     [[ -n $CL_C ]] && printf ' %10s %13s' "$CL_C" "ratio(/$CL_C)"
     printf '\n'
     row "time-to-tunnel ms" ttt
+    if ((STARTS > 0)); then
+        row " median of $STARTS starts" ttt_med
+        row " (CPU ms, median)" ttt_cpu
+        row_plain " (fastest-slowest)" ttt_range
+    fi
     row "upload Mbit/s" mbps_up
     row "download Mbit/s" mbps_down
     row "CPU s/GB upload" cpu_up
@@ -560,6 +649,11 @@ sleep 0.3
 
 for ((run = 1; run <= RUNS; run++)); do
     RES=()
+    if ((STARTS > 0)); then
+        say "run $run/$RUNS: $STARTS starts per client, alternately"
+        # shellcheck disable=SC2086 # CL_C: empty or one word
+        bench_starts "$run" "$CL_A" "$CL_B" $CL_C
+    fi
     for client in "$CL_A" "$CL_B" $CL_C; do
         say "run $run/$RUNS: $client"
         bench_client "$client" "$run" || die "$client: tunnel did not come up"
