@@ -131,8 +131,11 @@ static int map_clean(const cli_memtrim_map_t *m, cli_memtrim_pagemap_fn pm,
   return 1;
 }
 
-int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
-                     void *ud, cli_memtrim_map_t *out, size_t max, long *kb) {
+/* cli_memtrim_scan, leaving out before their pagemap is read the mappings
+ * `skip` (when not NULL) says 1 for */
+static int scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
+                void *ud, int (*skip)(const cli_memtrim_map_t *),
+                cli_memtrim_map_t *out, size_t max, long *kb) {
   const char *p = maps, *end = maps + len;
   char line[4096];
   size_t n = 0;
@@ -149,7 +152,7 @@ int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
     p = nl + 1;
     if ((r = parse_line(line, &m)) < 0)
       return -1;
-    if (r == 0)
+    if (r == 0 || (skip != NULL && skip(&m)))
       continue;
     if ((r = map_clean(&m, pm, ud, &pages)) < 0)
       return -1;
@@ -161,6 +164,11 @@ int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
     *kb += pages * (long)(MEMTRIM_PAGE / 1024);
   }
   return (int)n;
+}
+
+int cli_memtrim_scan(const char *maps, size_t len, cli_memtrim_pagemap_fn pm,
+                     void *ud, cli_memtrim_map_t *out, size_t max, long *kb) {
+  return scan(maps, len, pm, ud, NULL, out, max, kb);
 }
 
 static int pagemap_pread(void *ud, unsigned long page,
@@ -604,22 +612,14 @@ static long trim(int mode) {
   if ((len = read_proc("/proc/self/maps", text, sizeof(text))) < 0 ||
       (fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC)) < 0)
     return -1;
-  n = cli_memtrim_scan(text, (size_t)len, pagemap_pread, &fd, maps,
-                       MEMTRIM_MAX_RANGES, &kb);
-  if (n < 0) {
+  /* TRIM_NEW: only what the start call did not pick, and only their
+   * pagemap read (the others' is most of the scan's time) */
+  n = scan(text, (size_t)len, pagemap_pread, &fd,
+           mode == TRIM_NEW ? was_started : NULL, maps, MEMTRIM_MAX_RANGES,
+           &kb);
+  if (n < 0 || (n == 0 && mode == TRIM_NEW)) {
     close(fd);
-    return -1;
-  }
-  if (mode == TRIM_NEW) { /* only what the start call did not pick */
-    int j = 0;
-    for (i = 0; i < n; i++)
-      if (!was_started(&maps[i]))
-        maps[j++] = maps[i];
-    n = j;
-    if (n == 0) {
-      close(fd);
-      return 0;
-    }
+    return n < 0 ? -1 : 0;
   }
   ufd = uffd_open();
   path = ufd >= 0 ? pages_path(buf, sizeof(buf)) : NULL;
