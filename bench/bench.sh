@@ -5,8 +5,9 @@
 #   bash bench/bench.sh
 #
 # For each client: time from process start to "Initialization Sequence
-# Completed" (this start's, and the median of BENCH_STARTS more starts of
-# every client, alternately, at the start of each run), iperf3 TCP upload
+# Completed" (this start's, and the medians of BENCH_STARTS more starts of
+# every client, alternately, with the server on a CPU of its own and
+# without, at the start of each run), iperf3 TCP upload
 # and download through the tunnel, the client's CPU time per GB moved
 # (utime+stime of the client process over each iperf3 run only, so startup
 # and handshake are not in it), the ping RTT (p50, p99
@@ -45,10 +46,11 @@
 # Environment:
 #   BENCH_SECONDS=10   iperf3 duration per direction
 #   BENCH_RUNS=1       repeat the whole measurement (both clients) N times
-#   BENCH_STARTS=5     time-to-tunnel starts per client per run besides the
-#                      measured client's own start (bench_starts below:
-#                      the median and range of the time to the line, and
-#                      the median CPU time to it); 0 leaves them out
+#   BENCH_STARTS=5     time-to-tunnel starts per client per run and
+#                      placement (apart, shared) besides the measured
+#                      client's own start (bench_starts below: the median
+#                      and range of the time to the line, and the median
+#                      CPU time to it); 0 leaves them out
 #   BENCH_CIPHER=AES-256-GCM  the data-channel cipher the server offers and
 #                      the clients use: AES-128-GCM, AES-256-GCM or
 #                      CHACHA20-POLY1305 (issue 13 shows all three)
@@ -147,6 +149,11 @@ STARTS=${BENCH_STARTS:-5}
 if ! [[ $STARTS =~ ^(0|[1-9][0-9]*)$ ]]; then
     echo "bench: BENCH_STARTS=$STARTS: want a number of starts (0 for none)" >&2
     exit 1
+fi
+PLACEMENTS=""
+if ((STARTS > 0)); then
+    PLACEMENTS="apart shared"
+    (($(nproc) >= 2)) || PLACEMENTS=shared # apart needs a CPU for each side
 fi
 
 . bench/common.sh
@@ -324,22 +331,31 @@ client_cmd() {
     esac
 }
 
-# bench_starts RUN CLIENT... — time to tunnel again, from BENCH_STARTS
-# starts per client: bench/startup_driver.py (bench/startup.sh's driver)
-# starts the clients alternately in the client namespace, each until its
-# "Initialization Sequence Completed" line, then stops it; no pinning
-# (startup.sh's 'shared' placement). RES[NAME.ttt_med] gets the median wall
-# ms from fork to the line, RES[NAME.ttt_cpu] the median CPU ms to it and
-# RES[NAME.ttt_range] the fastest and slowest start. A single start is one
-# sample of a figure that moves by a third from start to start here (with
-# the server's and the machine's timing as much as the client's), so
-# bench_client's own start stays in the table as before, with the median
-# beside it.
+# bench_starts RUN PLACEMENT CLIENT... — time to tunnel again, from
+# BENCH_STARTS starts per client: bench/startup_driver.py (bench/startup.sh's
+# driver) starts the clients alternately in the client namespace, each until
+# its "Initialization Sequence Completed" line, then stops it. PLACEMENT as
+# in startup.sh: 'apart' pins the server to the last CPU and the clients to
+# the others, as a real server runs on another host; 'shared' pins nothing,
+# so the kernel may run the server on the client's CPU and the client's
+# work while it waits delays the server instead (the iperf3 runs are
+# unpinned, as 'shared'). RES[NAME.ttt_PLACEMENT] gets the median wall ms
+# from fork to the line, RES[NAME.tttcpu_PLACEMENT] the median CPU ms to it
+# and RES[NAME.tttrange_PLACEMENT] the fastest and slowest start. A single
+# start is one sample of a figure that moves by a third from start to start
+# here (with the server's and the machine's timing as much as the
+# client's), so bench_client's own start stays in the table as before, with
+# the medians beside it.
 bench_starts() {
-    local run=$1 name spec out
-    spec=$IT_DIR/starts-$run.json out=$IT_DIR/starts-$run.jsonl
-    local -a specargs=()
-    shift
+    local run=$1 pl=$2 name spec out ncpu
+    local -a specargs=() pin=()
+    spec=$IT_DIR/starts-$run-$pl.json out=$IT_DIR/starts-$run-$pl.jsonl
+    shift 2
+    ncpu=$(nproc)
+    if [[ $pl == apart ]]; then
+        taskset -a -p -c "$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
+        pin=(taskset -c "0-$((ncpu > 2 ? ncpu - 2 : 0))")
+    fi
     for name in "$@"; do
         client_cmd "$name"
         if [[ $EXE == layervpn ]]; then
@@ -349,7 +365,7 @@ bench_starts() {
             specargs+=("$name" 0 "${#CMD[@]}" "${CMD[@]}")
         fi
     done
-    python3 - "$spec" "$STARTS" "$IT_DIR/starts-$run" "$INIT_PATTERN" "$INIT_TIMEOUT_S" \
+    python3 - "$spec" "$STARTS" "$IT_DIR/starts-$run-$pl" "$INIT_PATTERN" "$INIT_TIMEOUT_S" \
         "${specargs[@]}" <<'EOF'
 import json, os, sys
 out, runs, outdir, pattern, timeout = sys.argv[1:6]
@@ -366,10 +382,11 @@ with open(out, "w") as f:
     json.dump({"runs": int(runs), "outdir": outdir, "timeout": int(timeout),
                "pattern": pattern, "pause": 0.5, "clients": clients}, f)
 EOF
-    ip netns exec "$IT_NS_C" python3 bench/startup_driver.py "$spec" >"$out" ||
+    ip netns exec "$IT_NS_C" "${pin[@]}" python3 bench/startup_driver.py "$spec" >"$out" ||
         die "run $run: the start driver failed (see $out)"
+    taskset -a -p -c "0-$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
     for name in "$@"; do
-        read -r "RES[$name.ttt_med]" "RES[$name.ttt_cpu]" "RES[$name.ttt_range]" < <(
+        read -r "RES[$name.ttt_$pl]" "RES[$name.tttcpu_$pl]" "RES[$name.tttrange_$pl]" < <(
             python3 - "$out" "$name" <<'EOF'
 import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
@@ -382,7 +399,7 @@ c = [r["cpu_ms"] for r in mine if "cpu_ms" in r]
 print("%.1f %s %.1f-%.1f" % (statistics.median(w),
       "%.1f" % statistics.median(c) if c else "-", min(w), max(w)))
 EOF
-        ) || die "run $run: $name: no start figures (see $out, logs in $IT_DIR/starts-$run)"
+        ) || die "run $run: $name: no start figures (see $out, logs in $IT_DIR/starts-$run-$pl)"
     done
 }
 
@@ -562,11 +579,12 @@ print_table() {
     [[ -n $CL_C ]] && printf ' %10s %13s' "$CL_C" "ratio(/$CL_C)"
     printf '\n'
     row "time-to-tunnel ms" ttt
-    if ((STARTS > 0)); then
-        row " median of $STARTS starts" ttt_med
-        row " (CPU ms, median)" ttt_cpu
-        row_plain " (fastest-slowest)" ttt_range
-    fi
+    local pl
+    for pl in $PLACEMENTS; do
+        row " median, $pl" "ttt_$pl"
+        row " (CPU ms, $pl)" "tttcpu_$pl"
+        row_plain " (range, $pl)" "tttrange_$pl"
+    done
     row "upload Mbit/s" mbps_up
     row "download Mbit/s" mbps_down
     row "CPU s/GB upload" cpu_up
@@ -649,11 +667,11 @@ sleep 0.3
 
 for ((run = 1; run <= RUNS; run++)); do
     RES=()
-    if ((STARTS > 0)); then
-        say "run $run/$RUNS: $STARTS starts per client, alternately"
+    for pl in $PLACEMENTS; do
+        say "run $run/$RUNS: $STARTS starts per client, alternately, $pl"
         # shellcheck disable=SC2086 # CL_C: empty or one word
-        bench_starts "$run" "$CL_A" "$CL_B" $CL_C
-    fi
+        bench_starts "$run" "$pl" "$CL_A" "$CL_B" $CL_C
+    done
     for client in "$CL_A" "$CL_B" $CL_C; do
         say "run $run/$RUNS: $client"
         bench_client "$client" "$run" || die "$client: tunnel did not come up"
