@@ -50,9 +50,10 @@ long cli_memtrim(int start);
 /* The same for the mappings that appeared after the start call: the
  * libraries liblayers loads on first use when a client starts (Nettle's
  * libhogweed and GMP, layers/tlssession/ecc_nettle.h), whose loading
- * mapped them with fault-around. Called once the client is started, before
- * its loop runs; the page list keeps what the last start touched of them
- * too. Returns the number of mappings picked (0: none, or skipped as
+ * mapped them with fault-around. The CLI calls it once the client is
+ * started, in the loop's first check phase: after the client's reset went
+ * out, while the server answers. The page list keeps what the last start
+ * touched of them too. Returns the number of mappings picked (0: none, or skipped as
  * cli_memtrim is), -1 as cli_memtrim. */
 long cli_memtrim_new(void);
 
