@@ -53,8 +53,8 @@ long cli_memtrim(int start);
  * mapped them with fault-around. The CLI calls it once the client is
  * started, in the loop's first check phase: after the client's reset went
  * out, while the server answers. The page list keeps what the last start
- * touched of them too. Returns the number of mappings picked (0: none, or skipped as
- * cli_memtrim is), -1 as cli_memtrim. */
+ * touched of them too. Returns the number of mappings picked (0: none, or
+ * skipped as cli_memtrim is), -1 as cli_memtrim. */
 long cli_memtrim_new(void);
 
 /* One mapping picked by the scan: [start, end), its file's device
