@@ -3,6 +3,7 @@
 #include "layers/tlssession/ecc_nettle.h"
 
 #ifdef LVPN_HS_NETTLE
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include "lib/dl.h"
@@ -16,8 +17,13 @@ static int loaded; /* 1 once the table is whole; never unloaded */
 static void load_once(void) {
   void *hw = lvpn__dl_open(HOGWEED_SONAME, NULL, 0), *gmp;
   int ok = hw != NULL;
-  /* libhogweed brings GMP in; this is a handle on that one */
-  gmp = ok ? lvpn__dl_open(GMP_SONAME, NULL, 0) : NULL;
+  /* libhogweed brings GMP in; this is a handle on that one, found by its
+   * soname among the loaded objects (RTLD_NOLOAD: no file opened, and not
+   * another libgmp at LVPN_DL_DIR when the loader took hogweed's from
+   * LD_LIBRARY_PATH), else loaded as the others */
+  gmp = ok ? dlopen(GMP_SONAME, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) : NULL;
+  if (ok && gmp == NULL)
+    gmp = lvpn__dl_open(GMP_SONAME, NULL, 0);
   ok = gmp != NULL;
 #define LOAD_HW(f)                                                             \
   ok = ok && lvpn__dl_sym(hw, HOGWEED_SONAME, "nettle_" #f,                  \
