@@ -598,6 +598,9 @@ static long trim(int mode) {
   /* the first call after the start one writes the list, in the same
    * process: a forked child (daemon) lost the parent's registration */
   static pid_t learn;
+  /* the runs the start call read (in runs[] until the learning call
+   * overwrites them), for the trim of new mappings; -1: none kept */
+  static int loaded_runs = -1;
   const char *off = getenv("LVPN_NO_MEMTRIM"), *path;
   char buf[4096];
   unsigned long kept = 0;
@@ -623,10 +626,14 @@ static long trim(int mode) {
   }
   ufd = uffd_open();
   path = ufd >= 0 ? pages_path(buf, sizeof(buf)) : NULL;
-  if (path != NULL && mode != TRIM_UP)
-    nruns = pages_load(path, runs, MEMTRIM_MAX_RUNS);
+  if (path != NULL && mode == TRIM_NEW && loaded_runs >= 0)
+    nruns = loaded_runs; /* not read and parsed again */
+  else if (path != NULL && mode != TRIM_UP)
+    nruns = loaded_runs = pages_load(path, runs, MEMTRIM_MAX_RUNS);
   else if (path != NULL && learn == getpid())
     pages_learn(path, maps, n, fd, runs);
+  if (mode == TRIM_UP)
+    loaded_runs = -1; /* runs[] may hold what was learned now */
   close(fd);
   if (mode == TRIM_START) {
     learn = ufd >= 0 ? getpid() : 0;

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd/memtrim.h"
@@ -407,6 +409,100 @@ START_TEST(test_memtrim_new_mappings) {
 }
 END_TEST
 
+/* libmnl's text mapping as a page-list run covering all of it, learned
+ * in a child (this process must not load it yet); 0, or -1 */
+static int mnl_text_run(cli_memtrim_run_t *r) {
+  int p[2], st;
+  pid_t pid;
+  ck_assert_int_eq(pipe(p), 0);
+  pid = fork();
+  ck_assert_int_ge(pid, 0);
+  if (pid == 0) {
+    char line[512];
+    unsigned long s, e, off, maj, min, ino, out[4] = {0, 0, 0, 0};
+    FILE *f;
+    close(p[0]);
+    if (dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL) != NULL &&
+        (f = fopen("/proc/self/maps", "r")) != NULL) {
+      while (fgets(line, sizeof(line), f) != NULL)
+        if (strstr(line, "libmnl") != NULL && strstr(line, " r-xp ") &&
+            sscanf(line, "%lx-%lx %*s %lx %lx:%lx %lu", &s, &e, &off, &maj,
+                   &min, &ino) == 6) {
+          out[0] = maj << 20 | min;
+          out[1] = ino;
+          out[2] = off;
+          out[3] = (e - s) / 4096;
+        }
+      fclose(f);
+    }
+    (void)!write(p[1], out, sizeof(out));
+    _exit(0);
+  }
+  close(p[1]);
+  {
+    unsigned long in[4];
+    ssize_t n = read(p[0], in, sizeof(in));
+    close(p[0]);
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    if (n != (ssize_t)sizeof(in) || in[3] == 0)
+      return -1;
+    memset(r, 0, sizeof(*r));
+    r->dev = in[0];
+    r->inode = in[1];
+    r->off = in[2];
+    r->pages = in[3];
+    r->first = 0;
+    r->count = in[3];
+  }
+  return 0;
+}
+
+/* The trim of new mappings keeps the pages of the list the start trim
+ * read, without reading the file again: here the list names libmnl's text
+ * before libmnl is loaded, and is gone from the disk when the trim of new
+ * mappings runs; libmnl's text stays mapped. */
+START_TEST(test_memtrim_new_uses_the_start_list) {
+  char list[] = "/tmp/check_memtrim_newXXXXXX", text[256];
+  cli_memtrim_run_t run;
+  unsigned short (*get_type)(const void *);
+  struct {
+    unsigned short len, type;
+  } attr = {4, 0x8007};
+  void *lib, *sym;
+  size_t len;
+  int fd, ufd;
+  unsetenv("LVPN_NO_MEMTRIM");
+  if (fake_under_valgrind())
+    return;
+  /* the list is kept only with a userfaultfd (memtrim.h) */
+  ufd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+  if (ufd < 0)
+    return;
+  close(ufd);
+  ck_assert_int_eq(mnl_text_run(&run), 0);
+  len = cli_memtrim_runs_format(&run, 1, text, sizeof(text));
+  ck_assert_uint_gt(len, 0);
+  fd = mkstemp(list);
+  ck_assert_int_ge(fd, 0);
+  ck_assert_int_eq(write(fd, text, len), (ssize_t)len);
+  close(fd);
+  setenv("LVPN_MEMTRIM_PAGES", list, 1);
+  ck_assert_int_ge(cli_memtrim(1), 0); /* reads the list */
+  unlink(list);
+  lib = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(lib != NULL, "libmnl.so.0: %s", dlerror());
+  sym = dlsym(lib, "mnl_attr_get_type");
+  ck_assert_ptr_nonnull(sym);
+  memcpy(&get_type, &sym, sizeof(get_type));
+  ck_assert_uint_eq(get_type(&attr), 7);
+  ck_assert_int_ge(cli_memtrim_new(), 1);
+  ck_assert_msg(present(sym), "a page of the start's list stays mapped");
+  ck_assert_uint_eq(get_type(&attr), 7);
+  dlclose(lib);
+  unsetenv("LVPN_MEMTRIM_PAGES");
+}
+END_TEST
+
 static long threads(void) { /* procfs: 2 + threads */
   struct stat st;
   ck_assert_int_eq(stat("/proc/self/task", &st), 0);
@@ -446,6 +542,7 @@ START_TEST(test_memtrim_stands_aside_with_threads) {
 END_TEST
 
 LVPN_TEST_MAIN("memtrim", 0, NULL, NULL, test_memtrim_new_mappings,
+               test_memtrim_new_uses_the_start_list,
                test_memtrim_page_list_ages,
                test_memtrim_picks_clean_readonly_file_mappings,
                test_memtrim_unparsable_text_picks_nothing,
