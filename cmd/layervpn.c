@@ -64,7 +64,7 @@ typedef struct {
   cli_proc_t proc; /* daemon, log, writepid, status (cmd/process.c) */
   lvpn_config_t *first_cfg; /* cmd_connect's read, for the first start */
   lvpn_cli_aprompt_t crtext; /* a server's CR_TEXT challenge on the tty */
-  uv_check_t memtrim_check; /* cli_memtrim_new once the reset is out */
+  uv_check_t memtrim_check;  /* cli_memtrim_new once the reset is out */
   int memtrim_pending;
 } cli_t;
 
