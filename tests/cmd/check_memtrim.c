@@ -372,14 +372,28 @@ START_TEST(test_memtrim_live_process_keeps_working) {
 }
 END_TEST
 
+/* libmnl loaded (RTLD_LOCAL) into *lib; its mnl_attr_get_type, called
+ * once on a netlink attribute of type 7 (a nested flag set), which it
+ * must read back; returns the function's address */
+typedef unsigned short (*mnl_get_type_fn)(const void *);
+static const struct { unsigned short len, type; } mnl_attr = {4, 0x8007};
+
+static void *load_mnl(void **lib, mnl_get_type_fn *get_type) {
+  void *sym;
+  *lib = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+  ck_assert_msg(*lib != NULL, "libmnl.so.0: %s", dlerror());
+  sym = dlsym(*lib, "mnl_attr_get_type");
+  ck_assert_ptr_nonnull(sym);
+  memcpy(get_type, &sym, sizeof(*get_type));
+  ck_assert_uint_eq((*get_type)(&mnl_attr), 7);
+  return sym;
+}
+
 /* cli_memtrim_new: a library loaded after the start trim (as liblayers
  * loads Nettle's when a client starts) is trimmed too, and works on; the
  * start's mappings are not picked again, nor the library a second time. */
 START_TEST(test_memtrim_new_mappings) {
-  struct {
-    unsigned short len, type;
-  } attr = {4, 0x8007}; /* a netlink attribute: type 7, a nested flag */
-  unsigned short (*get_type)(const void *);
+  mnl_get_type_fn get_type;
   void *lib, *sym;
   unsetenv("LVPN_NO_MEMTRIM");
   setenv("LVPN_MEMTRIM_PAGES", "", 1); /* no list: all of it trimmed */
@@ -388,16 +402,11 @@ START_TEST(test_memtrim_new_mappings) {
   ck_assert_int_eq(cli_memtrim_new(), 0); /* before the start call: none */
   ck_assert_int_ge(cli_memtrim(1), 0);
   ck_assert_int_eq(cli_memtrim_new(), 0); /* nothing loaded since */
-  lib = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
-  ck_assert_msg(lib != NULL, "libmnl.so.0: %s", dlerror());
-  sym = dlsym(lib, "mnl_attr_get_type");
-  ck_assert_ptr_nonnull(sym);
-  memcpy(&get_type, &sym, sizeof(get_type));
-  ck_assert_uint_eq(get_type(&attr), 7);
+  sym = load_mnl(&lib, &get_type);
   ck_assert(present(sym));
   ck_assert_int_ge(cli_memtrim_new(), 1); /* its mappings */
   ck_assert_msg(!present(sym), "the new library's text is unmapped");
-  ck_assert_uint_eq(get_type(&attr), 7); /* back from the page cache */
+  ck_assert_uint_eq(get_type(&mnl_attr), 7); /* back from the page cache */
   ck_assert(present(sym));
   ck_assert_int_eq(cli_memtrim_new(), 0); /* not picked a second time */
   ck_assert(present(sym));
@@ -464,10 +473,7 @@ static int mnl_text_run(cli_memtrim_run_t *r) {
 START_TEST(test_memtrim_new_uses_the_start_list) {
   char list[] = "/tmp/check_memtrim_newXXXXXX", text[256];
   cli_memtrim_run_t run;
-  unsigned short (*get_type)(const void *);
-  struct {
-    unsigned short len, type;
-  } attr = {4, 0x8007};
+  mnl_get_type_fn get_type;
   void *lib, *sym;
   size_t len;
   int fd, ufd;
@@ -489,15 +495,10 @@ START_TEST(test_memtrim_new_uses_the_start_list) {
   setenv("LVPN_MEMTRIM_PAGES", list, 1);
   ck_assert_int_ge(cli_memtrim(1), 0); /* reads the list */
   unlink(list);
-  lib = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
-  ck_assert_msg(lib != NULL, "libmnl.so.0: %s", dlerror());
-  sym = dlsym(lib, "mnl_attr_get_type");
-  ck_assert_ptr_nonnull(sym);
-  memcpy(&get_type, &sym, sizeof(get_type));
-  ck_assert_uint_eq(get_type(&attr), 7);
+  sym = load_mnl(&lib, &get_type);
   ck_assert_int_ge(cli_memtrim_new(), 1);
   ck_assert_msg(present(sym), "a page of the start's list stays mapped");
-  ck_assert_uint_eq(get_type(&attr), 7);
+  ck_assert_uint_eq(get_type(&mnl_attr), 7);
   dlclose(lib);
   unsetenv("LVPN_MEMTRIM_PAGES");
 }
