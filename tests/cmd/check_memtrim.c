@@ -418,8 +418,18 @@ START_TEST(test_memtrim_new_mappings) {
 }
 END_TEST
 
+/* every pagemap entry: not present (a clean mapping, for the scan) */
+static int no_pages(void *ud, unsigned long page, unsigned long long *entries,
+                    size_t n) {
+  (void)ud;
+  (void)page;
+  memset(entries, 0, n * sizeof(*entries));
+  return 0;
+}
+
 /* libmnl's text mapping as a page-list run covering all of it, learned
- * in a child (this process must not load it yet); 0, or -1 */
+ * in a child (this process must not load it yet): the mapping the scan
+ * (cli_memtrim_scan) finds around mnl_attr_get_type; 0, or -1 */
 static int mnl_text_run(cli_memtrim_run_t *r) {
   int p[2], st;
   pid_t pid;
@@ -427,41 +437,40 @@ static int mnl_text_run(cli_memtrim_run_t *r) {
   pid = fork();
   ck_assert_int_ge(pid, 0);
   if (pid == 0) {
-    char line[512];
-    unsigned long s, e, off, maj, min, ino, out[4] = {0, 0, 0, 0};
-    FILE *f;
-    close(p[0]);
-    if (dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL) != NULL &&
-        (f = fopen("/proc/self/maps", "r")) != NULL) {
-      while (fgets(line, sizeof(line), f) != NULL)
-        if (strstr(line, "libmnl") != NULL && strstr(line, " r-xp ") &&
-            sscanf(line, "%lx-%lx %*s %lx %lx:%lx %lu", &s, &e, &off, &maj,
-                   &min, &ino) == 6) {
-          out[0] = maj << 20 | min;
-          out[1] = ino;
-          out[2] = off;
-          out[3] = (e - s) / 4096;
-        }
-      fclose(f);
-    }
-    (void)!write(p[1], out, sizeof(out));
+    static char text[65536];
+    static cli_memtrim_map_t found[512];
+    cli_memtrim_run_t out;
+    void *lib = dlopen("libmnl.so.0", RTLD_NOW | RTLD_LOCAL);
+    unsigned long fn =
+        lib != NULL ? (unsigned long)dlsym(lib, "mnl_attr_get_type") : 0;
+    int fd = open("/proc/self/maps", O_RDONLY), n = 0, i;
+    ssize_t len = 0, k;
+    long kb;
+    memset(&out, 0, sizeof(out));
+    while (fd >= 0 &&
+           (k = read(fd, text + len, sizeof(text) - 1 - (size_t)len)) > 0)
+      len += k;
+    if (fd >= 0)
+      close(fd);
+    if (fn != 0)
+      n = cli_memtrim_scan(text, (size_t)len, no_pages, NULL, found, 512, &kb);
+    for (i = 0; i < n; i++)
+      if (found[i].start <= fn && fn < found[i].end) {
+        out.dev = found[i].dev;
+        out.inode = found[i].inode;
+        out.off = found[i].off;
+        out.pages = out.count = (found[i].end - found[i].start) / 4096;
+      }
+    (void)!write(p[1], &out, sizeof(out));
     _exit(0);
   }
   close(p[1]);
   {
-    unsigned long in[4];
-    ssize_t n = read(p[0], in, sizeof(in));
+    ssize_t n = read(p[0], r, sizeof(*r));
     close(p[0]);
     ck_assert_int_eq(waitpid(pid, &st, 0), pid);
-    if (n != (ssize_t)sizeof(in) || in[3] == 0)
+    if (n != (ssize_t)sizeof(*r) || r->pages == 0)
       return -1;
-    memset(r, 0, sizeof(*r));
-    r->dev = in[0];
-    r->inode = in[1];
-    r->off = in[2];
-    r->pages = in[3];
-    r->first = 0;
-    r->count = in[3];
   }
   return 0;
 }
