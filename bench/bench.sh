@@ -335,7 +335,7 @@ client_cmd() {
 # BENCH_STARTS starts per client: bench/startup_driver.py (bench/startup.sh's
 # driver) starts the clients alternately in the client namespace, each until
 # its "Initialization Sequence Completed" line, then stops it. PLACEMENT as
-# in startup.sh: 'apart' pins the server to the last CPU and the clients to
+# in startup.sh (bench_start_round, bench/common.sh): 'apart' pins the server to the last CPU and the clients to
 # the others, as a real server runs on another host; 'shared' pins nothing,
 # so the kernel may run the server on the client's CPU and the client's
 # work while it waits delays the server instead (the iperf3 runs are
@@ -347,15 +347,10 @@ client_cmd() {
 # client's), so bench_client's own start stays in the table as before, with
 # the medians beside it.
 bench_starts() {
-    local run=$1 pl=$2 name spec out ncpu
-    local -a specargs=() pin=()
+    local run=$1 pl=$2 name spec out
+    local -a specargs=()
     spec=$IT_DIR/starts-$run-$pl.json out=$IT_DIR/starts-$run-$pl.jsonl
     shift 2
-    ncpu=$(nproc)
-    if [[ $pl == apart ]]; then
-        taskset -a -p -c "$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
-        pin=(taskset -c "0-$((ncpu > 2 ? ncpu - 2 : 0))")
-    fi
     for name in "$@"; do
         client_cmd "$name"
         if [[ $EXE == layervpn ]]; then
@@ -365,40 +360,13 @@ bench_starts() {
             specargs+=("$name" 0 "${#CMD[@]}" "${CMD[@]}")
         fi
     done
-    python3 - "$spec" "$STARTS" "$IT_DIR/starts-$run-$pl" "$INIT_PATTERN" "$INIT_TIMEOUT_S" \
-        "${specargs[@]}" <<'EOF'
-import json, os, sys
-out, runs, outdir, pattern, timeout = sys.argv[1:6]
-a, clients = sys.argv[6:], []
-while a:  # NAME NENV (K V)*NENV NARGV ARGV...
-    name, nenv = a[0], int(a[1])
-    env = dict(zip(a[2:2 + 2 * nenv:2], a[3:3 + 2 * nenv:2]))
-    a = a[2 + 2 * nenv:]
-    n = int(a[0])
-    clients.append({"name": name, "argv": a[1:1 + n], "env": env})
-    a = a[1 + n:]
-os.makedirs(outdir, exist_ok=True)
-with open(out, "w") as f:
-    json.dump({"runs": int(runs), "outdir": outdir, "timeout": int(timeout),
-               "pattern": pattern, "pause": 0.5, "clients": clients}, f)
-EOF
-    ip netns exec "$IT_NS_C" "${pin[@]}" python3 bench/startup_driver.py "$spec" >"$out" ||
+    python3 bench/startup_driver.py spec "$spec" "$STARTS" "$IT_DIR/starts-$run-$pl" \
+        "$INIT_PATTERN" "$INIT_TIMEOUT_S" "${specargs[@]}"
+    bench_start_round "$pl" "$spec" "$out" ||
         die "run $run: the start driver failed (see $out)"
-    taskset -a -p -c "0-$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
     for name in "$@"; do
         read -r "RES[$name.ttt_$pl]" "RES[$name.tttcpu_$pl]" "RES[$name.tttrange_$pl]" < <(
-            python3 - "$out" "$name" <<'EOF'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-mine = [r for r in rows if r["name"] == sys.argv[2]]
-bad = [r["run"] for r in mine if not r.get("ok")]
-if bad or not mine:
-    sys.exit("%s: start(s) %s did not reach the line" % (sys.argv[2], bad))
-w = [r["wall_ms"] for r in mine]
-c = [r["cpu_ms"] for r in mine if "cpu_ms" in r]
-print("%.1f %s %.1f-%.1f" % (statistics.median(w),
-      "%.1f" % statistics.median(c) if c else "-", min(w), max(w)))
-EOF
+            python3 bench/startup_driver.py summary "$out" "$name"
         ) || die "run $run: $name: no start figures (see $out, logs in $IT_DIR/starts-$run-$pl)"
     done
 }

@@ -71,20 +71,12 @@ it_client_conf proto=udp wrap=tls-crypt ciphers=AES-256-GCM
 lvpn_argv=("$LVPN_EXEC" connect "$IT_DIR/client.ovpn" ${STARTUP_LVPN_ARGS:-})
 # shellcheck disable=SC2206
 ovpn_argv=("$(command -v openvpn)" --config "$IT_DIR/client.ovpn" ${STARTUP_OVPN_ARGS:-})
-python3 - "$IT_DIR/spec.json" "$RUNS" "$IT_DIR" "$LVPN_LDPATH" "${#lvpn_argv[@]}" \
-    "${lvpn_argv[@]}" "${ovpn_argv[@]}" <<'EOF'
-import json, sys
-out, runs, outdir, ldpath, n = sys.argv[1:6]
-rest = sys.argv[6:]
-n = int(n)
-env = {"LD_LIBRARY_PATH": ldpath} if ldpath else {}
-spec = {"runs": int(runs), "outdir": outdir, "timeout": 30,
-        "pattern": "Initialization Sequence Completed", "pause": 0.5,
-        "clients": [{"name": "layervpn", "argv": rest[:n], "env": env},
-                    {"name": "openvpn", "argv": rest[n:]}]}
-with open(out, "w") as f:
-    json.dump(spec, f)
-EOF
+lvpn_env=()
+[[ -n $LVPN_LDPATH ]] && lvpn_env=(LD_LIBRARY_PATH "$LVPN_LDPATH")
+python3 bench/startup_driver.py spec "$IT_DIR/spec.json" "$RUNS" "$IT_DIR" \
+    "Initialization Sequence Completed" 30 \
+    layervpn $((${#lvpn_env[@]} / 2)) "${lvpn_env[@]}" "${#lvpn_argv[@]}" "${lvpn_argv[@]}" \
+    openvpn 0 "${#ovpn_argv[@]}" "${ovpn_argv[@]}"
 
 ncpu=$(nproc)
 rounds=()
@@ -97,61 +89,17 @@ if ((ncpu < 2)) && [[ ${rounds[0]} == apart ]]; then
     rounds=("${rounds[@]:1}")
     ((${#rounds[@]} > 0)) || rounds=(shared)
 fi
-server_cpu=$((ncpu - 1))
-client_cpus=0-$((ncpu > 2 ? ncpu - 2 : 0))
-
 # run_round apart|shared: one round of alternate starts, then its table
 run_round() {
-    local pin=()
-    if [[ $1 == apart ]]; then
-        taskset -a -p -c "$server_cpu" "$IT_SERVER_PID" >/dev/null
-        pin=(taskset -c "$client_cpus")
-    else
-        taskset -a -p -c "0-$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
-    fi
     echo "startup: round '$1': $RUNS starts each, alternately; load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-    ip netns exec "$IT_NS_C" "${pin[@]}" python3 bench/startup_driver.py \
-        "$IT_DIR/spec.json" >"$IT_DIR/results-$1.jsonl"
+    bench_start_round "$1" "$IT_DIR/spec.json" "$IT_DIR/results-$1.jsonl" || return 1
     echo
     if [[ $1 == apart ]]; then
-        echo "== apart: server on CPU $server_cpu, clients on CPUs $client_cpus"
+        echo "== apart: server on CPU $BENCH_SERVER_CPU, clients on CPUs $BENCH_CLIENT_CPUS"
     else
         echo "== shared: no pinning"
     fi
-    python3 - "$IT_DIR/results-$1.jsonl" <<'EOF'
-import json, statistics, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-by = {}
-for r in rows:
-    by.setdefault(r["run"], {})[r["name"]] = r
-def f(r, k):
-    if r is None or not r.get("ok") or k not in r:
-        return "FAIL" if r is not None and not r.get("ok") else "-"
-    return "%.1f" % r[k]
-print("%-5s %28s   %28s" % ("", "layervpn", "openvpn"))
-print("%-5s %9s %9s %8s   %9s %9s %8s" % ("run", "wall ms", "CPU ms", "all ms",
-                                         "wall ms", "CPU ms", "all ms"))
-for i in sorted(by):
-    l, o = by[i].get("layervpn"), by[i].get("openvpn")
-    print("%-5d %9s %9s %8s   %9s %9s %8s" % (i, f(l, "wall_ms"), f(l, "cpu_ms"),
-          f(l, "total_cpu_ms"), f(o, "wall_ms"), f(o, "cpu_ms"), f(o, "total_cpu_ms")))
-def med(name, k):
-    v = [r[k] for r in rows if r["name"] == name and r.get("ok") and k in r]
-    return statistics.median(v) if v else None
-print()
-print("%-22s %9s %9s %7s" % ("median", "layervpn", "openvpn", "ratio"))
-for k, label in (("wall_ms", "wall ms to tunnel"), ("cpu_ms", "CPU ms to tunnel"),
-                 ("total_cpu_ms", "CPU ms whole life"), ("hwm_kb", "peak kB at the line"),
-                 ("minflt", "minor faults to it")):
-    a, b = med("layervpn", k), med("openvpn", k)
-    ratio = "%.2f" % (a / b) if a is not None and b else "-"
-    print("%-22s %9s %9s %7s" % (label, "%.1f" % a if a is not None else "-",
-                                 "%.1f" % b if b is not None else "-", ratio))
-fails = [r for r in rows if not r.get("ok")]
-if fails:
-    print("FAILED starts: %s" % ", ".join("%s#%d" % (r["name"], r["run"]) for r in fails))
-    sys.exit(1)
-EOF
+    python3 bench/startup_driver.py table "$IT_DIR/results-$1.jsonl" layervpn openvpn
 }
 
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)

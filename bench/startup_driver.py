@@ -1,25 +1,35 @@
 #!/usr/bin/env python3
-"""Start-up timing driver for bench/startup.sh (runs inside the client netns).
+"""Start-up timing driver of bench/startup.sh and bench/bench.sh.
 
-    startup_driver.py SPEC.json
+    startup_driver.py spec OUT RUNS OUTDIR PATTERN TIMEOUT CLIENT...
+        write a SPEC.json; each CLIENT is NAME NENV (KEY VALUE)*NENV NARGV
+        ARGV..., so any argument may hold spaces
+    startup_driver.py run SPEC.json           (inside the client netns)
+    startup_driver.py summary RESULTS NAME
+        one line: NAME's median wall ms, median CPU ms ("-" if none) and
+        fastest-slowest wall ms; fails if any start of NAME failed
+    startup_driver.py table RESULTS A B
+        startup.sh's table: every start of A and B, then the medians and
+        their ratios (A/B); fails if any start failed
 
 SPEC: {"runs": N, "outdir": DIR, "timeout": S, "pattern": "...",
-       "clients": [{"name": ..., "argv": [...], "env": {...}}, ...]}
+       "pause": S, "clients": [{"name": ..., "argv": [...], "env": {...}}, ...]}
 
-Starts the clients alternately (A B A B ...), each `runs` times. Per start it
-reports the wall time from just before fork to the moment the pattern line
-arrives on the client's stdout/stderr pipe, and the client's CPU time at that
-moment: the sum over its threads of /proc/PID/task/*/schedstat's first field
-(nanoseconds on the CPU, precise, unlike the 10 ms ticks of /proc/PID/stat),
-its peak RSS so far (VmHWM, kB) and its minor faults so far (a
-MADV_POPULATE_READ counts one per page it maps, as a fault would).
+`run` starts the clients alternately (A B A B ...), each `runs` times. Per
+start it reports the wall time from just before fork to the moment the
+pattern line arrives on the client's stdout/stderr pipe, and the client's CPU
+time at that moment: the sum over its threads of /proc/PID/task/*/schedstat's
+first field (nanoseconds on the CPU, precise, unlike the 10 ms ticks of
+/proc/PID/stat), its peak RSS so far (VmHWM, kB) and its minor faults so far
+(a MADV_POPULATE_READ counts one per page it maps, as a fault would).
 The client is then stopped with SIGTERM. Prints one JSON line per start on
-stdout; the shell makes the table.
+stdout (RESULTS, for summary and table).
 """
 import json
 import os
 import select
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -143,8 +153,8 @@ def one_start(client, outdir, idx, timeout, pattern):
     return res
 
 
-def main():
-    with open(sys.argv[1]) as f:
+def run(spec_path):
+    with open(spec_path) as f:
         spec = json.load(f)
     for i in range(1, spec["runs"] + 1):
         for c in spec["clients"]:
@@ -156,5 +166,113 @@ def main():
             time.sleep(spec.get("pause", 0.5))
 
 
+def write_spec(out, runs, outdir, pattern, timeout, words):
+    clients = []
+    while words:  # NAME NENV (KEY VALUE)*NENV NARGV ARGV...
+        name, nenv = words[0], int(words[1])
+        env = dict(zip(words[2:2 + 2 * nenv:2], words[3:3 + 2 * nenv:2]))
+        words = words[2 + 2 * nenv:]
+        n = int(words[0])
+        if n < 1 or n > len(words) - 1:
+            sys.exit("startup_driver: client %s: NARGV %d, %d words left"
+                     % (name, n, len(words) - 1))
+        clients.append({"name": name, "argv": words[1:1 + n], "env": env})
+        words = words[1 + n:]
+    if not clients:
+        sys.exit("startup_driver: spec: no client")
+    os.makedirs(outdir, exist_ok=True)
+    with open(out, "w") as f:
+        json.dump({"runs": int(runs), "outdir": outdir,
+                   "timeout": int(timeout), "pattern": pattern,
+                   "pause": 0.5, "clients": clients}, f)
+
+
+def load_results(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def median(rows, name, key):
+    v = [r[key] for r in rows
+         if r["name"] == name and r.get("ok") and key in r]
+    return statistics.median(v) if v else None
+
+
+def failed(rows, names):
+    return [r for r in rows if r["name"] in names and not r.get("ok")]
+
+
+def summary(path, name):
+    rows = load_results(path)
+    mine = [r for r in rows if r["name"] == name]
+    bad = failed(rows, (name,))
+    if bad or not mine:
+        sys.exit("%s: start(s) %s did not reach the line"
+                 % (name, [r["run"] for r in bad]))
+    w = [r["wall_ms"] for r in mine]
+    c = median(rows, name, "cpu_ms")
+    print("%.1f %s %.1f-%.1f" % (median(rows, name, "wall_ms"),
+                                 "-" if c is None else "%.1f" % c,
+                                 min(w), max(w)))
+
+
+def table(path, a, b):
+    rows = load_results(path)
+    by = {}
+    for r in rows:
+        by.setdefault(r["run"], {})[r["name"]] = r
+
+    def f(r, k):
+        if r is None:
+            return "-"
+        if not r.get("ok"):
+            return "FAIL"
+        return "%.1f" % r[k] if k in r else "-"
+
+    print("%-5s %28s   %28s" % ("", a, b))
+    print("%-5s %9s %9s %8s   %9s %9s %8s" % (
+        "run", "wall ms", "CPU ms", "all ms", "wall ms", "CPU ms", "all ms"))
+    for i in sorted(by):
+        x, y = by[i].get(a), by[i].get(b)
+        print("%-5d %9s %9s %8s   %9s %9s %8s" % (
+            i, f(x, "wall_ms"), f(x, "cpu_ms"), f(x, "total_cpu_ms"),
+            f(y, "wall_ms"), f(y, "cpu_ms"), f(y, "total_cpu_ms")))
+    print()
+    print("%-22s %9s %9s %7s" % ("median", a, b, "ratio"))
+    for k, label in (("wall_ms", "wall ms to tunnel"),
+                     ("cpu_ms", "CPU ms to tunnel"),
+                     ("total_cpu_ms", "CPU ms whole life"),
+                     ("hwm_kb", "peak kB at the line"),
+                     ("minflt", "minor faults to it")):
+        x, y = median(rows, a, k), median(rows, b, k)
+        ratio = "%.2f" % (x / y) if x is not None and y else "-"
+        print("%-22s %9s %9s %7s" % (
+            label, "-" if x is None else "%.1f" % x,
+            "-" if y is None else "%.1f" % y, ratio))
+    bad = failed(rows, (a, b))
+    if bad:
+        print("FAILED starts: %s" % ", ".join(
+            "%s#%d" % (r["name"], r["run"]) for r in bad))
+        sys.exit(1)
+
+
+USAGE = ("usage: startup_driver.py spec OUT RUNS OUTDIR PATTERN TIMEOUT "
+         "CLIENT... | run SPEC | summary RESULTS NAME | table RESULTS A B")
+
+
+def main(argv):
+    cmd, args = (argv[0], argv[1:]) if argv else ("", [])
+    if cmd == "spec" and len(args) >= 5:
+        write_spec(args[0], args[1], args[2], args[3], args[4], args[5:])
+    elif cmd == "run" and len(args) == 1:
+        run(args[0])
+    elif cmd == "summary" and len(args) == 2:
+        summary(args[0], args[1])
+    elif cmd == "table" and len(args) == 3:
+        table(args[0], args[1], args[2])
+    else:
+        sys.exit(USAGE)
+
+
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
