@@ -335,11 +335,11 @@ client_cmd() {
 # BENCH_STARTS starts per client: bench/startup_driver.py (bench/startup.sh's
 # driver) starts the clients alternately in the client namespace, each until
 # its "Initialization Sequence Completed" line, then stops it. PLACEMENT as
-# in startup.sh (bench_start_round, bench/common.sh): 'apart' pins the server to the last CPU and the clients to
-# the others, as a real server runs on another host; 'shared' pins nothing,
-# so the kernel may run the server on the client's CPU and the client's
-# work while it waits delays the server instead (the iperf3 runs are
-# unpinned, as 'shared'). RES[NAME.ttt_PLACEMENT] gets the median wall ms
+# in startup.sh (bench_start_round, bench/common.sh): 'apart' pins the
+# server to the last CPU and the clients to the others, as a real server
+# runs on another host; 'shared' pins nothing, so the kernel may run the
+# server on the client's CPU and the client's work while it waits delays
+# the server instead (the iperf3 runs are unpinned, as 'shared'). RES[NAME.ttt_PLACEMENT] gets the median wall ms
 # from fork to the line, RES[NAME.tttcpu_PLACEMENT] the median CPU ms to it
 # and RES[NAME.tttrange_PLACEMENT] the fastest and slowest start. A single
 # start is one sample of a figure that moves by a third from start to start

@@ -189,13 +189,18 @@ def run(spec_path):
 def write_spec(out, runs, outdir, pattern, timeout, words):
     clients = []
     while words:  # NAME NENV (KEY VALUE)*NENV NARGV ARGV...
-        name, nenv = words[0], int(words[1])
-        env = dict(zip(words[2:2 + 2 * nenv:2], words[3:3 + 2 * nenv:2]))
-        words = words[2 + 2 * nenv:]
-        n = int(words[0])
-        if n < 1 or n > len(words) - 1:
-            sys.exit("startup_driver: client %s: NARGV %d, %d words left"
-                     % (name, n, len(words) - 1))
+        name = words[0]
+        try:
+            nenv = int(words[1])
+            env = dict(zip(words[2:2 + 2 * nenv:2], words[3:3 + 2 * nenv:2]))
+            words = words[2 + 2 * nenv:]
+            n = int(words[0])
+        except (IndexError, ValueError):
+            sys.exit("startup_driver: client %s: want NAME NENV (KEY VALUE)"
+                     "*NENV NARGV ARGV..." % name)
+        if nenv < 0 or len(env) != nenv or n < 1 or n > len(words) - 1:
+            sys.exit("startup_driver: client %s: NENV %d, NARGV %d, %d words"
+                     " left" % (name, nenv, n, len(words) - 1))
         clients.append({"name": name, "argv": words[1:1 + n], "env": env})
         words = words[1 + n:]
     if not clients:
