@@ -339,9 +339,10 @@ client_cmd() {
 # server to the last CPU and the clients to the others, as a real server
 # runs on another host; 'shared' pins nothing, so the kernel may run the
 # server on the client's CPU and the client's work while it waits delays
-# the server instead (the iperf3 runs are unpinned, as 'shared'). RES[NAME.ttt_PLACEMENT] gets the median wall ms
-# from fork to the line, RES[NAME.tttcpu_PLACEMENT] the median CPU ms to it
-# and RES[NAME.tttrange_PLACEMENT] the fastest and slowest start. A single
+# the server instead (the iperf3 runs are unpinned, as 'shared').
+# RES[NAME.ttt_PLACEMENT] gets the median wall ms from fork to the line,
+# RES[NAME.tttcpu_PLACEMENT] the median CPU ms to it and
+# RES[NAME.tttrange_PLACEMENT] the fastest and slowest start. A single
 # start is one sample of a figure that moves by a third from start to start
 # here (with the server's and the machine's timing as much as the
 # client's), so bench_client's own start stays in the table as before, with
