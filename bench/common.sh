@@ -54,18 +54,19 @@ bench_prepare() {
 # clients to the others, as a real server runs on another host; 'shared'
 # pins nothing, so the kernel may run the server on the client's CPU. The
 # server is unpinned again afterwards. Returns the driver's status.
-# BENCH_SERVER_CPU and BENCH_CLIENT_CPUS say where 'apart' puts them.
-BENCH_SERVER_CPU=$(($(nproc) - 1))
-BENCH_CLIENT_CPUS=0-$(($(nproc) > 2 ? $(nproc) - 2 : 0))
+# BENCH_SERVER_CPU and BENCH_CLIENT_CPUS say where 'apart' puts them, of
+# BENCH_NCPU CPUs (0 to BENCH_SERVER_CPU).
+BENCH_NCPU=$(nproc)
+BENCH_SERVER_CPU=$((BENCH_NCPU - 1))
+BENCH_CLIENT_CPUS=0-$((BENCH_NCPU > 2 ? BENCH_NCPU - 2 : 0))
 bench_start_round() {
-    local ncpu rc=0
+    local rc=0
     local -a pin=()
-    ncpu=$(nproc)
     if [[ $1 == apart ]]; then
         taskset -a -p -c "$BENCH_SERVER_CPU" "$IT_SERVER_PID" >/dev/null
         pin=(taskset -c "$BENCH_CLIENT_CPUS")
     fi
     ip netns exec "$IT_NS_C" "${pin[@]}" python3 bench/startup_driver.py run "$2" >"$3" || rc=$?
-    taskset -a -p -c "0-$((ncpu - 1))" "$IT_SERVER_PID" >/dev/null
+    taskset -a -p -c "0-$BENCH_SERVER_CPU" "$IT_SERVER_PID" >/dev/null
     return "$rc"
 }

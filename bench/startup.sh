@@ -78,13 +78,12 @@ python3 bench/startup_driver.py spec "$IT_DIR/spec.json" "$RUNS" "$IT_DIR" \
     layervpn $((${#lvpn_env[@]} / 2)) "${lvpn_env[@]}" "${#lvpn_argv[@]}" "${lvpn_argv[@]}" \
     openvpn 0 "${#ovpn_argv[@]}" "${ovpn_argv[@]}"
 
-ncpu=$(nproc)
 rounds=()
 case $PLACEMENT in
 both) rounds=(apart shared) ;;
 *) rounds=("$PLACEMENT") ;;
 esac
-if ((ncpu < 2)) && [[ ${rounds[0]} == apart ]]; then
+if ((BENCH_NCPU < 2)) && [[ ${rounds[0]} == apart ]]; then
     echo "startup: one CPU: no 'apart' round" >&2
     rounds=("${rounds[@]:1}")
     ((${#rounds[@]} > 0)) || rounds=(shared)
