@@ -26,7 +26,7 @@
 #define PM_FILE_PAGE (PM_PRESENT | PM_FILE)
 
 /* A test that cannot run here says so, as the other suites do, rather
- * than passing without a word. */
+ * than passing without a word (TEST is its __func__). */
 static int skipped(const char *test, const char *why) {
   fprintf(stderr, "skipped: %s: %s\n", test, why);
   return 1;
@@ -339,7 +339,7 @@ START_TEST(test_memtrim_live_process_keeps_working) {
   int fd, used;
   ssize_t len;
   unsetenv("LVPN_NO_MEMTRIM");
-  if (skipped_under_valgrind("live_process_keeps_working")) {
+  if (skipped_under_valgrind(__func__)) {
     ck_assert_int_eq(cli_memtrim(1), 0); /* it stands aside: none trimmed */
     return;
   }
@@ -412,7 +412,7 @@ START_TEST(test_memtrim_new_mappings) {
   void *lib, *sym;
   unsetenv("LVPN_NO_MEMTRIM");
   setenv("LVPN_MEMTRIM_PAGES", "", 1); /* no list: all of it trimmed */
-  if (skipped_under_valgrind("new_mappings"))
+  if (skipped_under_valgrind(__func__))
     return;
   ck_assert_int_eq(cli_memtrim_new(), 0); /* before the start call: none */
   ck_assert_int_ge(cli_memtrim(1), 0);
@@ -502,11 +502,11 @@ START_TEST(test_memtrim_new_uses_the_start_list) {
   size_t len;
   int fd, ufd;
   unsetenv("LVPN_NO_MEMTRIM");
-  if (skipped_under_valgrind("new_uses_the_start_list"))
+  if (skipped_under_valgrind(__func__))
     return;
   /* the list is kept only with a userfaultfd (memtrim.h) */
   ufd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
-  if (ufd < 0 && skipped("new_uses_the_start_list", "no userfaultfd here"))
+  if (ufd < 0 && skipped(__func__, "no userfaultfd here"))
     return;
   close(ufd);
   ck_assert_int_eq(mnl_text_run(&run), 0);
@@ -548,7 +548,7 @@ START_TEST(test_memtrim_stands_aside_with_threads) {
   int p[2], i;
   unsetenv("LVPN_NO_MEMTRIM");
   setenv("LVPN_MEMTRIM_PAGES", "", 1);
-  if (skipped_under_valgrind("stands_aside_with_threads"))
+  if (skipped_under_valgrind(__func__))
     return;
   ck_assert_int_eq(pipe(p), 0);
   ck_assert_int_eq(pthread_create(&th, NULL, reader, &p[0]), 0);
