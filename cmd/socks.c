@@ -286,6 +286,7 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   s->state = ST_RELAY;
   /* the SYN's backoff must not carry over to the data (no RTT sample yet) */
   pcb->rto = (s16_t)((pcb->sa >> 3) + pcb->sv);
+  s->first_seq = pcb->snd_nxt;
   if (s->http) {
     if (local_send(s, ok, sizeof(ok) - 1, 0) != 0)
       return cb_leave();
@@ -311,15 +312,28 @@ static err_t on_tcp_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   return cb_leave();
 }
 
-void socks_syn_backoff(socks_srv_t *srv) {
+/* Whether s's pcb retransmits its first data, none of it acknowledged. */
+static int first_data_unacked(const stream_t *s, const struct tcp_pcb *pcb) {
+  return s->state == ST_RELAY && pcb->state == ESTABLISHED &&
+         pcb->unacked != NULL && pcb->nrtx > 0 &&
+         pcb->lastack == s->first_seq;
+}
+
+void socks_handshake_backoff(socks_srv_t *srv) {
   stream_t *s;
   for (s = srv->streams; s != NULL; s = s->next) {
     struct tcp_pcb *pcb = s->pcb;
     int t;
-    if (s->state != ST_CONNECT || pcb == NULL || pcb->state != SYN_SENT)
+    if (pcb == NULL ||
+        (s->state == ST_CONNECT ? pcb->state != SYN_SENT
+                                : !first_data_unacked(s, pcb)))
       continue;
     t = RTO_INIT_TICKS << (pcb->nrtx < 4 ? pcb->nrtx : 4);
-    pcb->rto = (s16_t)(t < SYN_RTO_MAX_TICKS ? t : SYN_RTO_MAX_TICKS);
+    if (t > HS_RTO_MAX_TICKS)
+      t = HS_RTO_MAX_TICKS;
+    /* the SYN's is lwIP's fixed 3 s: set it; the data's only ever lowered */
+    if (s->state == ST_CONNECT || pcb->rto > t)
+      pcb->rto = (s16_t)t;
   }
 }
 

@@ -24,9 +24,13 @@
  * connection's RTO at 3 s until the first RTT sample: a server whose listen
  * queue overflows (it drops SYNs and handshake ACKs) kept streams waiting
  * tens of seconds. We start at 1 s (RFC 6298) and back the SYN off 1, 2,
- * 4, 4... s, in ticks of lwIP's slow timer (500 ms). */
+ * 4, 4... s, in ticks of lwIP's slow timer (500 ms). The first data after
+ * the handshake gets the same cap until the server acknowledges any of it:
+ * while the server's accept queue is full it drops that data, and lwIP's
+ * own backoff (1, 4, 8, 16, 32 s) left a stream a minute behind the ones
+ * whose SYNs got in later. */
 #define RTO_INIT_TICKS 2
-#define SYN_RTO_MAX_TICKS 8
+#define HS_RTO_MAX_TICKS 8
 #define RTO_FIX_EVERY 25 /* lwIP timer calls (10 ms): every 250 ms */
 #define AUTH_FILE_MAX (1 << 20)
 
@@ -65,6 +69,7 @@ typedef struct stream_s {
   size_t hlen, hused;
   uint8_t rbuf[RBUF_SIZE]; /* local -> tunnel, not yet taken by lwIP */
   size_t pend, pend_off;
+  uint32_t first_seq;    /* our first data's seqno (lastack till it's acked) */
   int reading, local_eof, remote_eof, shut_tx;
   int writes;            /* uv_write requests in flight */
   int handles;           /* open libuv handles (sock, udp): free at 0 */
@@ -134,8 +139,9 @@ void socks_stream_close(stream_t *s);
 /* An ICMP unreachable about a connecting stream's SYN: fails it now. */
 void socks_icmp_unreach(socks_srv_t *srv, const sp_unreach_t *u,
                         uint8_t rep);
-/* SYN backoff for every connecting stream (lwIP has none). */
-void socks_syn_backoff(socks_srv_t *srv);
+/* Caps the backoff of every stream's SYN and first data (lwIP has no SYN
+ * backoff, and a long one on the first data): see HS_RTO_MAX_TICKS. */
+void socks_handshake_backoff(socks_srv_t *srv);
 /* Queues a reply for the local client; 0, or -1 when the stream is closing. */
 int local_send_reply(stream_t *s, const void *data, size_t len);
 void socks_read_start(stream_t *s);

@@ -85,7 +85,7 @@ void socks_inside_write(lvpn_client_t *c, const uint8_t *pkt, size_t len) {
 void socks_lwip_timer_cb(uv_timer_t *t) {
   socks_srv_t *srv = t->data;
   if (++srv->timer_calls % RTO_FIX_EVERY == 0)
-    socks_syn_backoff(srv);
+    socks_handshake_backoff(srv);
   sys_check_timeouts();
 }
 
