@@ -90,18 +90,24 @@ if ((rc == 0)) || ! grep -Eq "\((3|4)\)" "$IT_DIR/unreach.err" ||
 else
     echo "ok: unreachable address inside the routes: reply $(grep -Eo '\((3|4)\)' "$IT_DIR/unreach.err") after $secs s"
 fi
-# SYN backoff: the server silently drops SYNs to port 8083; in 5.5 s lwIP
-# alone sends 2 (at 0 and 3 s), we send 3 or more (0, 1, 3 s)
-ip netns exec "$IT_NS_S" nft -f - <<NFT
-table inet lvpn_synrto {
+# dropped_fetch TABLE RULE SECS URL: the server drops what RULE matches while
+# curl fetches URL for SECS s; prints how many packets it dropped
+dropped_fetch() {
+    ip netns exec "$IT_NS_S" nft -f - <<NFT
+table inet $1 {
     chain input {
         type filter hook input priority 0;
-        tcp dport 8083 tcp flags & (syn | ack) == syn counter drop
+        $2 counter drop
     }
 }
 NFT
-"${CURL[@]}" --max-time 5.5 -o /dev/null "http://$IT_TUN_SERVER_IP:8083/" 2>/dev/null || true
-syns=$(ip netns exec "$IT_NS_S" nft list table inet lvpn_synrto | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+    "${CURL[@]}" --max-time "$3" -o /dev/null "$4" 2>/dev/null || true
+    ip netns exec "$IT_NS_S" nft list table inet "$1" | grep -o 'packets [0-9]*' | cut -d' ' -f2
+}
+# SYN backoff: the server silently drops SYNs to port 8083; in 5.5 s lwIP
+# alone sends 2 (at 0 and 3 s), we send 3 or more (0, 1, 3 s)
+syns=$(dropped_fetch lvpn_synrto "tcp dport 8083 tcp flags & (syn | ack) == syn" 5.5 \
+    "http://$IT_TUN_SERVER_IP:8083/")
 if ((syns < 3)); then
     echo "FAIL: SYN backoff: $syns SYNs in 5.5 s, want 3 or more (1 s initial RTO)"; fail=1
 else
@@ -110,16 +116,8 @@ fi
 # first-data backoff: the handshake completes but the server drops every
 # segment carrying data (a full accept queue drops the handshake's ACK and
 # what follows it); in 13 s we send the request 5 times (0, 1, 3, 7, 11 s)
-ip netns exec "$IT_NS_S" nft -f - <<NFT
-table inet lvpn_datarto {
-    chain input {
-        type filter hook input priority 0;
-        tcp dport 8080 ip length > 100 counter drop
-    }
-}
-NFT
-"${CURL[@]}" --max-time 13 -o /dev/null "http://$IT_TUN_SERVER_IP:8080/f.bin" 2>/dev/null || true
-sends=$(ip netns exec "$IT_NS_S" nft list table inet lvpn_datarto | grep -o 'packets [0-9]*' | cut -d' ' -f2)
+sends=$(dropped_fetch lvpn_datarto "tcp dport 8080 ip length > 100" 13 \
+    "http://$IT_TUN_SERVER_IP:8080/f.bin")
 if ((sends < 5)); then
     echo "FAIL: first-data backoff: the request sent $sends times in 13 s, want 5 or more (1, 2, 4, 4 s)"; fail=1
 else
